@@ -1,0 +1,90 @@
+"""Eager argument checks shared by laws and integrators.
+
+Checks run on concrete values only (never on tracers), before anything is
+traced, and raise errors that name the argument and the fix.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class NonFiniteError(FloatingPointError):
+    """NaN or Inf appeared in the state during a run."""
+
+
+class AccuracyWarning(UserWarning):
+    """A run is outside its documented accuracy range (but not invalid)."""
+
+
+def is_concrete(*trees) -> bool:
+    """True when no leaf of the trees is a tracer (so values can be inspected)."""
+    leaves = jax.tree_util.tree_leaves(trees)
+    return not any(isinstance(x, jax.core.Tracer) for x in leaves)
+
+
+def hbar_of(params) -> float:
+    """`params.hbar` (or `params["hbar"]`) if present, else 1."""
+    if isinstance(params, dict):
+        return params.get("hbar", 1.0)
+    return getattr(params, "hbar", 1.0)
+
+
+def check_hermitian(H, name: str = "H", rtol: float = 1e-10) -> None:
+    """Raise if the concrete matrix `H` (or batch of matrices) is not Hermitian."""
+    if not is_concrete(H):
+        return
+    H = np.asarray(H)
+    if H.ndim < 2 or H.shape[-1] != H.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix (..., n, n); got shape {H.shape}.")
+    dev = np.max(np.abs(H - np.conj(np.swapaxes(H, -1, -2))))
+    scale = max(np.max(np.abs(H)), 1e-300)
+    if dev > rtol * scale:
+        raise ValueError(
+            f"{name} is not Hermitian: max|{name} - {name}^†| = {dev:.3g} "
+            f"(relative {dev / scale:.3g} > {rtol:g}). Use (H + H.conj().T) / 2 if the "
+            "asymmetry is round-off, or check how H was built."
+        )
+
+
+def check_normalized(norm, name: str = "psi0", tol: float = 1e-6) -> None:
+    """Raise if a concrete norm differs from 1 by more than `tol`."""
+    if not is_concrete(norm):
+        return
+    norm = np.asarray(norm)
+    worst = float(np.max(np.abs(norm - 1.0)))
+    if not np.all(np.isfinite(norm)):
+        raise ValueError(f"{name} contains NaN or Inf.")
+    if worst > tol:
+        raise ValueError(
+            f"{name} is not normalized (norm - 1 = {worst:.3g}, tolerance {tol:g}); "
+            f"normalize it first, e.g. with jqd.normalize({name}, ...)."
+        )
+
+
+def check_finite(y, name: str = "y0") -> None:
+    if not is_concrete(y):
+        return
+    for leaf in jax.tree_util.tree_leaves(y):
+        if not np.all(np.isfinite(np.asarray(leaf))):
+            raise ValueError(f"{name} contains NaN or Inf.")
+
+
+def check_positive(value, name: str, fix: str = "") -> None:
+    if not is_concrete(value):
+        return
+    if not np.all(np.asarray(value) > 0):
+        raise ValueError(f"{name} must be positive; got {value}. {fix}".strip())
+
+
+def warn_accuracy(message: str) -> None:
+    warnings.warn(message, AccuracyWarning, stacklevel=3)
+
+
+def real_dtype_of(x) -> jnp.dtype:
+    """The real dtype matching an array (float32 for complex64, ...)."""
+    return jnp.finfo(jnp.asarray(x).dtype).dtype

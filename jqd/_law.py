@@ -1,0 +1,68 @@
+"""The law protocol: what every evolution law in jqd exposes.
+
+A law is a final `eqx.Module` holding fixed structure (grid, basis,
+precomputed operators; integers and callables as static fields). It does not
+hold the constants one fits or sweeps: those travel separately as `params`, a
+small pytree (usually an `eqx.Module` of floats), so that `jax.grad` and
+`jax.vmap` over them need no filtering.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import equinox as eqx
+from jaxtyping import PRNGKeyArray, PyTree
+
+
+class AbstractLaw(eqx.Module):
+    """An evolution law `y(t) -> y(t + dt)`.
+
+    Subclasses implement `step` and, where the law is an ODE, `vector_field`
+    (diffrax's `f(t, y, args)` signature, `args = params`).
+
+    Attributes a law may override:
+        stochastic: True if `step` consumes its `key`.
+    """
+
+    stochastic = False
+
+    @abc.abstractmethod
+    def step(
+        self, t, y: PyTree, params: PyTree, dt, key: PRNGKeyArray | None
+    ) -> PyTree:
+        """Advance the state `y` from time `t` to `t + dt`.
+
+        Deterministic laws ignore `key`; stochastic laws must use it.
+        """
+
+    def vector_field(self, t, y: PyTree, params: PyTree) -> PyTree:
+        """dy/dt at `(t, y)`; defined by laws that are ODEs."""
+        raise NotImplementedError(
+            f"{type(self).__name__} is not an ODE law: it has no vector_field; "
+            "use jqd.evolve (fixed steps) instead of jqd.evolve_adaptive."
+        )
+
+    def prepare(self, params: PyTree, dt) -> AbstractLaw:
+        """Return a law equivalent to `self` with operators that depend only on
+        `(params, dt)` precomputed. `evolve` calls it once, outside the time
+        loop, so that per-step work is minimal. Default: no precomputation.
+        """
+        return self
+
+    def check(self, y: PyTree, params: PyTree, dt=None) -> None:
+        """Eager validation of a concrete initial state, params and step.
+
+        Raises `ValueError` naming the argument and the fix. Called by the
+        integrators before tracing, only when the inputs are concrete.
+        """
+        return None
+
+    # Shared physical read-outs. Laws whose state has a position density
+    # implement `density`; observables are built on these.
+    def density(self, y: PyTree) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define a density.")
+
+    def energy(self, t, y: PyTree, params: PyTree) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define an energy.")

@@ -1,0 +1,214 @@
+"""Finite bases: Fock-space operators, Bose-Hubbard sectors, lattices.
+
+Operators are built once in NumPy (they are fixed structure, not parameters)
+and returned as JAX arrays; Hamiltonians are then linear combinations of them
+with differentiable coefficients.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import gammainc
+
+__all__ = [
+    "destroy",
+    "create",
+    "number",
+    "coherent_state",
+    "coherent_cutoff",
+    "kerr_hamiltonian",
+    "fock_state",
+    "BoseHubbard",
+    "tight_binding",
+    "random_hermitian",
+]
+
+
+def _single_destroy(cutoff: int) -> np.ndarray:
+    return np.diag(np.sqrt(np.arange(1, cutoff)), k=1)
+
+
+def _embed(op: np.ndarray, cutoffs: tuple[int, ...], mode: int) -> np.ndarray:
+    mats = [np.eye(c) for c in cutoffs]
+    mats[mode] = op
+    out = mats[0]
+    for m in mats[1:]:
+        out = np.kron(out, m)
+    return out
+
+
+def _cutoffs(cutoff) -> tuple[int, ...]:
+    cutoffs = (int(cutoff),) if np.ndim(cutoff) == 0 else tuple(int(c) for c in cutoff)
+    if any(c < 2 for c in cutoffs):
+        raise ValueError(f"cutoff must be >= 2 per mode; got {cutoffs}.")
+    return cutoffs
+
+
+def destroy(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
+    """Annihilation operator `a` (of `mode`) on Fock space(s) truncated at `cutoff`.
+
+    `cutoff` is an int (one mode) or a tuple of per-mode cutoffs; the basis is
+    the Kronecker product, mode 0 slowest. Levels are `0 .. cutoff-1`.
+    """
+    cutoffs = _cutoffs(cutoff)
+    if not 0 <= mode < len(cutoffs):
+        raise ValueError(f"mode must be in [0, {len(cutoffs)}); got {mode}.")
+    return jnp.asarray(_embed(_single_destroy(cutoffs[mode]), cutoffs, mode), dtype=dtype)
+
+
+def create(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
+    """Creation operator `a†` (see `destroy`)."""
+    return jnp.conj(destroy(cutoff, mode, dtype)).T
+
+
+def number(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
+    """Number operator `a†a` (see `destroy`)."""
+    cutoffs = _cutoffs(cutoff)
+    return jnp.asarray(_embed(np.diag(np.arange(cutoffs[mode], dtype=float)), cutoffs, mode), dtype)
+
+
+def fock_state(cutoff, occupations, dtype=complex) -> jnp.ndarray:
+    """The basis vector |n_0, n_1, ...⟩ of the (multi-mode) truncated Fock space."""
+    cutoffs = _cutoffs(cutoff)
+    occ = (int(occupations),) if np.ndim(occupations) == 0 else tuple(occupations)
+    if len(occ) != len(cutoffs) or any(not 0 <= n < c for n, c in zip(occ, cutoffs, strict=True)):
+        raise ValueError(f"occupations {occ} do not fit cutoffs {cutoffs}.")
+    v = np.zeros(math.prod(cutoffs), dtype=dtype)
+    v[np.ravel_multi_index(occ, cutoffs)] = 1.0
+    return jnp.asarray(v)
+
+
+def coherent_cutoff(alpha, tol: float = 1e-14) -> int:
+    """Smallest cutoff whose truncated coherent state |alpha⟩ misses at most
+    `tol` of the probability (Poisson tail P(n >= cutoff))."""
+    mean = float(np.abs(alpha)) ** 2
+    if mean == 0:
+        return 2
+    n = max(2, int(mean))
+    while gammainc(n, mean) > tol:  # P(N >= n) for N ~ Poisson(mean)
+        n += 1
+    return n
+
+
+def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -> jnp.ndarray:
+    """Coherent state |alpha⟩ = e^{−|α|²/2} Σ αⁿ/√n! |n⟩ truncated at `cutoff`.
+
+    Exact coefficients (not a displaced vacuum of the truncated space). Raises
+    if the truncation drops more than `tol` of the norm (pass a larger cutoff,
+    see `coherent_cutoff`); the returned vector is renormalized.
+    """
+    alpha = jnp.asarray(alpha)
+    n = jnp.arange(cutoff)
+    log_mag = n * jnp.log(jnp.maximum(jnp.abs(alpha), 1e-300)) - 0.5 * jax.scipy.special.gammaln(
+        n + 1.0
+    )
+    coeff = jnp.exp(log_mag - jnp.abs(alpha) ** 2 / 2) * jnp.exp(1j * n * jnp.angle(alpha))
+    coeff = jnp.where((n == 0) | (jnp.abs(alpha) > 0), coeff, 0.0)
+    if check and not isinstance(alpha, jax.core.Tracer):
+        lost = 1.0 - float(jnp.sum(jnp.abs(coeff) ** 2))
+        if lost > tol:
+            raise ValueError(
+                f"cutoff={cutoff} truncates |alpha={complex(alpha):.3g}⟩ by {lost:.2e} > "
+                f"tol={tol:g}; use cutoff >= {coherent_cutoff(alpha, tol)}."
+            )
+    return coeff / jnp.sqrt(jnp.sum(jnp.abs(coeff) ** 2))
+
+
+def kerr_hamiltonian(cutoff: int, U=1.0) -> jnp.ndarray:
+    """H = (U/2) a†² a² = (U/2) n(n−1) on one truncated mode (diagonal)."""
+    n = jnp.arange(cutoff, dtype=jnp.result_type(float))
+    return jnp.diag(0.5 * U * n * (n - 1))
+
+
+class BoseHubbard:
+    """Bose-Hubbard model in the fixed-particle-number sector.
+
+    H = −J Σ_<ij> (b_i† b_j + h.c.) + (U/2) Σ_i n_i (n_i − 1) − Σ_i μ_i n_i
+
+    on a chain of `n_sites` (open, or `periodic`) with `n_particles` bosons;
+    `n_sites = 2` is the dimer. The basis is every occupation pattern
+    (n_1, ..., n_M) with Σ n_i = N, in lexicographic order (`self.basis`).
+
+    The fixed operator pieces are built once; `hamiltonian(J, U)` combines them
+    with differentiable coefficients.
+    """
+
+    def __init__(self, n_sites: int, n_particles: int, periodic: bool = False):
+        if n_sites < 2 or n_particles < 0:
+            raise ValueError("BoseHubbard needs n_sites >= 2 and n_particles >= 0.")
+        self.n_sites, self.n_particles, self.periodic = n_sites, n_particles, periodic
+        basis = [
+            occ
+            for occ in itertools.product(range(n_particles, -1, -1), repeat=n_sites)
+            if sum(occ) == n_particles
+        ]
+        self.basis = np.array(basis, dtype=int)
+        index = {occ: i for i, occ in enumerate(basis)}
+        dim = len(basis)
+        bonds = [(i, i + 1) for i in range(n_sites - 1)]
+        if periodic and n_sites > 2:
+            bonds.append((n_sites - 1, 0))
+        hop = np.zeros((dim, dim))
+        for col, occ in enumerate(basis):
+            for i, j in bonds:
+                for src, dst in ((j, i), (i, j)):  # b_dst† b_src
+                    if occ[src] == 0:
+                        continue
+                    new = list(occ)
+                    amp = np.sqrt(occ[src]) * np.sqrt(occ[dst] + 1)
+                    new[src] -= 1
+                    new[dst] += 1
+                    hop[index[tuple(new)], col] += amp
+        self.hopping = jnp.asarray(hop)  # Σ_<ij> (b_i† b_j + h.c.)
+        n = self.basis.astype(float)
+        self.interaction = jnp.asarray(np.diag(np.sum(n * (n - 1), axis=1)))  # Σ n(n−1)
+        self._numbers = n
+
+    @property
+    def dim(self) -> int:
+        return len(self.basis)
+
+    def number(self, site: int) -> jnp.ndarray:
+        """n_site as a (diagonal) matrix on the sector."""
+        return jnp.asarray(np.diag(self._numbers[:, site]))
+
+    def hamiltonian(self, J, U, mu=None) -> jnp.ndarray:
+        H = -J * self.hopping + 0.5 * U * self.interaction
+        if mu is not None:
+            H = H - jnp.diag(jnp.asarray(self._numbers) @ jnp.asarray(mu))
+        return H
+
+    def state(self, occupations, dtype=complex) -> jnp.ndarray:
+        """The basis vector of one occupation pattern."""
+        occ = tuple(int(n) for n in occupations)
+        matches = np.where((self.basis == np.array(occ)).all(axis=1))[0]
+        if len(matches) != 1:
+            raise ValueError(f"{occ} is not in the N={self.n_particles} sector.")
+        v = np.zeros(self.dim, dtype=dtype)
+        v[matches[0]] = 1.0
+        return jnp.asarray(v)
+
+
+def tight_binding(n_sites: int, periodic: bool = True) -> jnp.ndarray:
+    """Nearest-neighbour hopping matrix Σ_<ij>(|i⟩⟨j| + h.c.) on a chain/ring;
+    the lattice Hamiltonian is −J times it plus on-site energies."""
+    if n_sites < 2:
+        raise ValueError("tight_binding needs n_sites >= 2.")
+    T = np.zeros((n_sites, n_sites))
+    for i in range(n_sites - 1):
+        T[i, i + 1] = T[i + 1, i] = 1.0
+    if periodic and n_sites > 2:
+        T[0, -1] = T[-1, 0] = 1.0
+    return jnp.asarray(T)
+
+
+def random_hermitian(key, n: int, scale: float = 1.0, dtype=complex) -> jnp.ndarray:
+    """A GUE-like random Hermitian n×n matrix with spectral scale ~ `scale`."""
+    k1, k2 = jax.random.split(key)
+    A = jax.random.normal(k1, (n, n)) + 1j * jax.random.normal(k2, (n, n))
+    return (scale / (2 * np.sqrt(n)) * (A + jnp.conj(A.T))).astype(dtype)

@@ -1,0 +1,155 @@
+"""Observables: pure functions `f(t, y, params) -> pytree` shared by all laws.
+
+Each observable is a small `eqx.Module` built from the law it reads (so it
+knows the grid or basis); call it as `obs(t, y, params)`. Pass one, or a dict
+of them, as `observe=` to `jqd.evolve` / `jqd.evolve_adaptive`. Laws supply
+`density(y)` (a position density on their grid, or basis populations) and,
+where defined, `energy(t, y, params)`.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from ._law import AbstractLaw
+
+__all__ = [
+    "Norm",
+    "Density",
+    "PositionMoments",
+    "MomentumMoments",
+    "Energy",
+    "Overlap",
+    "Fidelity",
+    "Expect",
+    "NormDrift",
+    "EnergyDrift",
+]
+
+
+def _integrate(law: AbstractLaw, f):
+    grid = getattr(law, "grid", None)
+    return jnp.sum(f, axis=-1) if grid is None else grid.integrate(f)
+
+
+class Norm(eqx.Module):
+    """∫ density (grid laws) or Σ populations (basis laws)."""
+
+    law: AbstractLaw
+
+    def __call__(self, t, y, params):
+        return _integrate(self.law, self.law.density(y))
+
+
+class Density(eqx.Module):
+    """The position density (|ψ|², ρ, ...) or basis populations."""
+
+    law: AbstractLaw
+
+    def __call__(self, t, y, params):
+        return self.law.density(y)
+
+
+class PositionMoments(eqx.Module):
+    """⟨x_i^p⟩ for each axis i and each power p in `powers`; shape (ndim, len(powers)).
+
+    Central moments if `central=True` (p >= 2 about the mean)."""
+
+    law: AbstractLaw
+    powers: tuple[int, ...] = eqx.field(static=True, default=(1, 2))
+    central: bool = eqx.field(static=True, default=False)
+
+    def __call__(self, t, y, params):
+        grid = self.law.grid
+        rho = self.law.density(y)
+        norm = grid.integrate(rho)
+        rows = []
+        for x in grid.mesh(jnp.real(rho).dtype):
+            mean = grid.integrate(x * rho) / norm
+            rows.append(
+                jnp.stack(
+                    [
+                        grid.integrate(((x - mean) if (self.central and p >= 2) else x) ** p * rho)
+                        / norm
+                        for p in self.powers
+                    ]
+                )
+            )
+        return jnp.stack(rows)
+
+
+class MomentumMoments(eqx.Module):
+    """⟨p_i⟩ and ⟨p_i²⟩ of a grid wavefunction (p = ħk); shape (ndim, 2)."""
+
+    law: AbstractLaw
+
+    def __call__(self, t, y, params):
+        grid = self.law.grid
+        pk = jnp.abs(grid.fft(y)) ** 2
+        pk = pk / jnp.sum(pk)
+        rows = []
+        for i, k in enumerate(grid.wavenumbers(jnp.real(y).dtype)):
+            shape = [1] * grid.ndim
+            shape[i] = -1
+            p = params.hbar * jnp.reshape(k, shape)
+            rows.append(jnp.stack([jnp.sum(p * pk), jnp.sum(p**2 * pk)]))
+        return jnp.stack(rows)
+
+
+class Energy(eqx.Module):
+    """⟨H⟩ as the law defines it."""
+
+    law: AbstractLaw
+
+    def __call__(self, t, y, params):
+        return self.law.energy(t, y, params)
+
+
+class Overlap(eqx.Module):
+    """⟨ref|ψ⟩ (complex), integrated on the law's grid or summed over the basis."""
+
+    law: AbstractLaw
+    ref: Array
+
+    def __call__(self, t, y, params):
+        return _integrate(self.law, jnp.conj(self.ref) * y)
+
+
+class Fidelity(eqx.Module):
+    """|⟨ref|ψ⟩|²."""
+
+    law: AbstractLaw
+    ref: Array
+
+    def __call__(self, t, y, params):
+        return jnp.abs(Overlap(self.law, self.ref)(t, y, params)) ** 2
+
+
+class Expect(eqx.Module):
+    """⟨ψ|A|ψ⟩ for a basis operator `A` (complex; take `.real` for Hermitian A)."""
+
+    op: Array
+
+    def __call__(self, t, y, params):
+        return jnp.vdot(y, self.op.astype(y.dtype) @ y)
+
+
+class NormDrift(eqx.Module):
+    """norm(t) − 1: the conservation diagnostic for unit-norm states."""
+
+    law: AbstractLaw
+
+    def __call__(self, t, y, params):
+        return Norm(self.law)(t, y, params) - 1.0
+
+
+class EnergyDrift(eqx.Module):
+    """E(t) − E0 for a reference energy `e0` (usually the initial energy)."""
+
+    law: AbstractLaw
+    e0: Array
+
+    def __call__(self, t, y, params):
+        return self.law.energy(t, y, params) - self.e0
