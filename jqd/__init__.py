@@ -9,6 +9,7 @@ from ._checks import NonFiniteError as NonFiniteError
 from ._evolve import Solution as Solution
 from ._evolve import evolve as evolve
 from ._evolve import evolve_adaptive as evolve_adaptive
+from . import experiment as experiment
 from ._grid import Grid as Grid
 from ._grid import normalize as normalize
 from ._law import AbstractLaw as AbstractLaw
