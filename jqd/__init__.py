@@ -1,7 +1,10 @@
 """jqd: differentiable JAX simulation of stochastic and ensemble
 reformulations of quantum mechanics, next to exact quantum evolution."""
 
+from . import copy as copy
+from . import dqm as dqm
 from . import fock as fock
+from . import husimi as husimi
 from . import observables as observables
 from . import reference as reference
 from ._checks import AccuracyWarning as AccuracyWarning

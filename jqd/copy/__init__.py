@@ -1,0 +1,1 @@
+"""Smolin's copy dynamics (SPEC §5): mean-field law, stochastic copy process."""

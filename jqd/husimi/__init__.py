@@ -1,0 +1,1 @@
+"""Husimi-function Fokker-Planck law with commutator diffusion (SPEC §4)."""
