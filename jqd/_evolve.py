@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import warnings
 from typing import Any
 
 import diffrax
@@ -37,16 +38,24 @@ class Solution(eqx.Module):
     stats: dict[str, Any]
 
 
+class _Observer(eqx.Module):
+    """`observe` as a module, so that equal observers hit jit's cache."""
+
+    observe: Any
+
+    def __call__(self, t, y, params):
+        if self.observe is None:
+            return y
+        if callable(self.observe) and not isinstance(self.observe, dict | list | tuple):
+            return self.observe(t, y, params)
+        return jax.tree_util.tree_map(
+            lambda f: f(t, y, params), self.observe, is_leaf=callable
+        )
+
+
 def _as_observer(observe) -> Callable:
     """Accept None (save the state), a callable, or a pytree of callables."""
-    if observe is None:
-        return lambda t, y, params: y
-    if callable(observe) and not isinstance(observe, dict | list | tuple):
-        return observe
-    is_fn = lambda x: callable(x)
-    return lambda t, y, params: jax.tree_util.tree_map(
-        lambda f: f(t, y, params), observe, is_leaf=is_fn
-    )
+    return _Observer(observe)
 
 
 def _time_dtype(y0):
@@ -239,9 +248,13 @@ def evolve_adaptive(
             raise ValueError("ts must be a 1-D increasing array of at least two save times.")
     if check and is_concrete(y0, params):
         law.check(y0, params, None)
-    sol = _adaptive_core(
-        law, y0, params, ts, _as_observer(observe), solver, rtol, atol, dt0, max_steps, adjoint
-    )
+    with warnings.catch_warnings():
+        # The state is integrated as real pairs; complex *args* (e.g. a complex H)
+        # only enter the vector field, which diffrax's blanket warning ignores.
+        warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
+        sol = _adaptive_core(
+            law, y0, params, ts, _as_observer(observe), solver, rtol, atol, dt0, max_steps, adjoint
+        )
     return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve_adaptive({type(law).__name__})")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
@@ -24,12 +25,41 @@ def _matrix_from_params(t, params):
     return params.H
 
 
-def unitary_step(H, dt, hbar):
-    """exp(−i H dt/ħ) for Hermitian H, via its eigendecomposition."""
+@jax.custom_jvp
+def expm_hermitian(H, s):
+    """exp(−i s H) for Hermitian H and real s, via the eigendecomposition.
+
+    Differentiable also for degenerate spectra (where jax's eigh derivative
+    divides by zero): the derivative uses the Daleckii-Krein divided
+    differences of f(E) = e^{−isE} in the stable closed form
+    (f(E_i) − f(E_j))/(E_i − E_j) = −i s e^{−is(E_i+E_j)/2} sinc(s(E_i−E_j)/2).
+    """
     E, V = jnp.linalg.eigh(H)
-    phases = jnp.exp(-1j * E * (dt / hbar))
+    phases = jnp.exp(-1j * E * s)
     V = V.astype(jnp.result_type(V.dtype, phases.dtype))
     return (V * phases[..., None, :]) @ jnp.conj(jnp.swapaxes(V, -1, -2))
+
+
+@expm_hermitian.defjvp
+def _expm_hermitian_jvp(primals, tangents):
+    H, s = primals
+    dH, ds = tangents
+    E, V = jnp.linalg.eigh(H)
+    phases = jnp.exp(-1j * E * s)
+    V = V.astype(jnp.result_type(V.dtype, phases.dtype))
+    Vh = jnp.conj(jnp.swapaxes(V, -1, -2))
+    U = (V * phases[..., None, :]) @ Vh
+    Ei, Ej = E[..., :, None], E[..., None, :]
+    # jnp.sinc(x) = sin(πx)/(πx)
+    F = -1j * s * jnp.exp(-0.5j * s * (Ei + Ej)) * jnp.sinc(s * (Ei - Ej) / (2 * jnp.pi))
+    dU = V @ (F * (Vh @ dH.astype(V.dtype) @ V)) @ Vh
+    dU = dU + (-1j * ds) * (H.astype(V.dtype) @ U)
+    return U, dU
+
+
+def unitary_step(H, dt, hbar):
+    """exp(−i H dt/ħ) for Hermitian H (differentiable in H, dt and ħ)."""
+    return expm_hermitian(H, jnp.asarray(dt / hbar, jnp.finfo(H.dtype).dtype))
 
 
 class SchrodingerBasis(AbstractLaw):

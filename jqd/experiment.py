@@ -70,9 +70,10 @@ class Recorder:
     """Collects an experiment's claims, metrics, figures and arrays, writing
     files under `out_dir` as they come."""
 
-    def __init__(self, out_dir: str | Path):
+    def __init__(self, out_dir: str | Path, seed: int = 0):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.seed = int(seed)
         self.claims: list[Claim] = []
         self.metrics: dict[str, Any] = {}
         self.figures: list[str] = []
@@ -88,6 +89,12 @@ class Recorder:
         self.claims.append(c)
         return c
 
+    def key(self):
+        """A `jax.random` key from the run's seed (`jqd run --seed N`)."""
+        import jax
+
+        return jax.random.key(self.seed)
+
     def metric(self, name: str, value) -> None:
         self.metrics[name] = _jsonable(value)
 
@@ -102,9 +109,13 @@ class Recorder:
         return path
 
     def arrays(self, dataset, filename: str) -> Path:
-        """Save an `xarray.Dataset` (labelled coordinates) as NetCDF."""
+        """Save an `xarray.Dataset` (labelled coordinates) as NetCDF.
+
+        Complex variables are stored as `<name>_real` and `<name>_imag` (plain
+        NetCDF has no complex type); see `split_complex`.
+        """
         path = self.out_dir / filename
-        dataset.to_netcdf(path, engine="h5netcdf")
+        split_complex(dataset).to_netcdf(path, engine="h5netcdf")
         self.array_files.append(filename)
         return path
 
@@ -116,6 +127,19 @@ class Recorder:
             "arrays": self.array_files,
             "passed": all(c.passed for c in self.claims),
         }
+
+
+def split_complex(dataset):
+    """Replace each complex data variable `v` of an `xarray.Dataset` by
+    `v_real` and `v_imag` (same dims and attributes), for standard NetCDF."""
+    out = dataset.copy()
+    for name in list(out.data_vars):
+        var = out[name]
+        if np.iscomplexobj(var.values):
+            out[f"{name}_real"] = var.real.assign_attrs(var.attrs, part="real")
+            out[f"{name}_imag"] = var.imag.assign_attrs(var.attrs, part="imag")
+            out = out.drop_vars(name)
+    return out
 
 
 def _jsonable(value):

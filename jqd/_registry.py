@@ -1,0 +1,185 @@
+"""Experiment discovery and typed config overrides (used by `jqd.cli`).
+
+Experiments live in `experiments/<name_with_underscores>/experiment.py`, each
+defining a module-level `EXPERIMENT`. The experiments folder is, in order:
+the `JQD_EXPERIMENTS` environment variable; the `experiments/` folder of the
+repository jqd is installed from (editable install); `./experiments`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from .experiment import Experiment
+
+
+class UsageError(ValueError):
+    """A mistake on the command line: reported in one line, exit code 2."""
+
+
+def experiments_dir() -> Path:
+    env = os.environ.get("JQD_EXPERIMENTS")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_dir():
+            raise UsageError(f"JQD_EXPERIMENTS={env} is not a folder.")
+        return path
+    repo = Path(__file__).resolve().parent.parent / "experiments"
+    if repo.is_dir():
+        return repo
+    return Path.cwd() / "experiments"
+
+
+def discover(root: Path | None = None) -> dict[str, Path]:
+    """Command-line names (dashes) -> experiment.py paths, sorted by name."""
+    root = experiments_dir() if root is None else Path(root)
+    found = {}
+    if root.is_dir():
+        for sub in sorted(root.iterdir()):
+            if (sub / "experiment.py").is_file() and not sub.name.startswith((".", "_")):
+                found[sub.name.replace("_", "-")] = sub / "experiment.py"
+    return found
+
+
+def load(name: str, root: Path | None = None) -> Experiment:
+    """Import one experiment module by path and return its `EXPERIMENT`."""
+    found = discover(root)
+    key = name.replace("_", "-")
+    if key not in found:
+        where = experiments_dir() if root is None else root
+        raise UsageError(
+            f"unknown experiment {name!r}; available: {', '.join(found) or '(none)'} "
+            f"(found in {where}; set JQD_EXPERIMENTS to use another folder)."
+        )
+    path = found[key]
+    mod_name = f"jqd_experiments.{path.parent.name}"
+    if mod_name in sys.modules:
+        module = sys.modules[mod_name]
+    else:
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[mod_name]
+            raise
+    exp = getattr(module, "EXPERIMENT", None)
+    if not isinstance(exp, Experiment):
+        raise TypeError(f"{path} must define EXPERIMENT = jqd.experiment.Experiment(...).")
+    return exp
+
+
+# -- typed overrides ------------------------------------------------------------
+def field_types(config_cls) -> dict[str, Any]:
+    hints = typing.get_type_hints(config_cls)
+    return {f.name: hints.get(f.name, type(f.default)) for f in dataclasses.fields(config_cls)}
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r} (use true/false)")
+
+
+def parse_value(text: str, tp):
+    """Convert a command-line string to the annotated type `tp`."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if text.strip().lower() == "none" and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return parse_value(text, arg)
+            except ValueError as err:
+                errors.append(str(err))
+        raise ValueError("; ".join(errors))
+    if origin is typing.Literal:
+        for option in args:
+            try:
+                if parse_value(text, type(option)) == option:
+                    return option
+            except ValueError:
+                pass
+        raise ValueError(f"must be one of {list(args)}")
+    if origin in (tuple, list):
+        parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            return tuple(parse_value(p, args[0]) for p in parts)
+        if origin is tuple and args:
+            if len(parts) != len(args):
+                raise ValueError(f"needs {len(args)} comma-separated values")
+            return tuple(parse_value(p, a) for p, a in zip(parts, args, strict=True))
+        item = args[0] if args else str
+        return origin(parse_value(p, item) for p in parts)
+    if tp is bool:
+        return _parse_bool(text)
+    if tp is int:
+        try:
+            return int(text)
+        except ValueError:
+            value = float(text)  # accept "1e3"
+            if value != int(value):
+                raise ValueError(f"not an integer: {text!r}") from None
+            return int(value)
+    if tp is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"not a number: {text!r}") from None
+    if tp is str:
+        return text
+    if tp is complex:
+        return complex(text.replace(" ", ""))
+    raise ValueError(f"cannot set a field of type {_type_name(tp)} from the command line")
+
+
+def valid_keys(config_cls) -> str:
+    return ", ".join(f"{k} ({_type_name(t)})" for k, t in field_types(config_cls).items())
+
+
+def apply_overrides(exp: Experiment, config, overrides: list[str]):
+    """`config` with `key=value` overrides applied, each type-checked."""
+    types_ = field_types(exp.config)
+    changes = {}
+    for item in overrides or []:
+        if "=" not in item:
+            raise UsageError(
+                f"--set expects key=value; got {item!r}. Valid keys for {exp.name}: "
+                f"{valid_keys(exp.config)}."
+            )
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key not in types_:
+            raise UsageError(
+                f"unknown key {key!r} for {exp.name}; valid keys: {valid_keys(exp.config)}."
+            )
+        try:
+            changes[key] = parse_value(text, types_[key])
+        except ValueError as err:
+            raise UsageError(
+                f"bad value for {key} ({_type_name(types_[key])}): {err}. "
+                f"Valid keys for {exp.name}: {valid_keys(exp.config)}."
+            ) from None
+    try:
+        return dataclasses.replace(config, **changes)
+    except (ValueError, TypeError) as err:  # the config's own __post_init__ checks
+        raise UsageError(f"invalid config for {exp.name}: {err}") from None

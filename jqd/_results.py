@@ -1,0 +1,184 @@
+"""Run records: environment, timings, summary JSON, and REPORT.md."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from .experiment import Recorder, config_to_dict, dumps
+
+_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+
+
+class CompileTimer:
+    """Sums JAX's tracing + lowering + XLA compile durations while active."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.count = 0
+
+    def _listener(self, event, duration, **kwargs):
+        if event in _COMPILE_EVENTS:
+            self.seconds += float(duration)
+            if event == _COMPILE_EVENTS[-1]:
+                self.count += 1
+
+    def __enter__(self):
+        import jax.monitoring
+
+        jax.monitoring.register_event_duration_secs_listener(self._listener)
+        return self
+
+    def __exit__(self, *exc):
+        from jax._src import monitoring
+
+        with contextlib.suppress(Exception):
+            monitoring.unregister_event_duration_listener(self._listener)
+        return False
+
+
+def git_revision(path: Path | None = None) -> str | None:
+    path = Path(__file__).resolve().parent if path is None else path
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5
+        )
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=path, capture_output=True, text=True, timeout=5,
+        )
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment() -> dict[str, Any]:
+    import jax
+
+    import jqd
+
+    devices = jax.devices()
+    return {
+        "jqd": jqd.__version__,
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in devices],
+        "device_kind": devices[0].device_kind if devices else None,
+        "x64": bool(jax.config.read("jax_enable_x64")),
+        "git_revision": git_revision(),
+        "hostname": platform.node(),
+    }
+
+
+def run_experiment(exp, config, out_dir: Path, seed: int = 0, quick: bool = False) -> dict:
+    """Run one experiment in this process; writes `summary.json` in `out_dir`."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    out_dir = Path(out_dir)
+    rec = Recorder(out_dir, seed=seed)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    t0 = time.perf_counter()
+    with CompileTimer() as timer:
+        exp.run(config, rec)
+    wall = time.perf_counter() - t0
+    summary = {
+        "experiment": exp.name,
+        "description": exp.description,
+        "quick": quick,
+        "seed": seed,
+        "config": config_to_dict(config),
+        "started_utc": started,
+        "wall_time_s": wall,
+        "compile_time_s": timer.seconds,
+        "n_compilations": timer.count,
+        "environment": environment(),
+        **rec.summary(),
+    }
+    write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")
+    return summary
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    return str(x)
+
+
+def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wall: float) -> Path:
+    """REPORT.md: one table row per claim, with links to each experiment's figures.
+
+    `entries` holds, per experiment, `name` and either `summary` (the parsed
+    summary.json) or `error` (why it produced none).
+    """
+    out_dir = Path(out_dir)
+    n_claims = sum(len(e.get("summary", {}).get("claims", [])) for e in entries)
+    n_pass = sum(
+        c["passed"] for e in entries for c in e.get("summary", {}).get("claims", [])
+    )
+    n_fail_exp = sum("error" in e for e in entries)
+    lines = [
+        "# jqd reproduction report",
+        "",
+        f"- mode: {'quick' if quick else 'full'}; {len(entries)} experiments, "
+        f"{n_pass}/{n_claims} claims passed, {n_fail_exp} experiments failed to run",
+        f"- jqd {env.get('jqd')}, jax {env.get('jax')}, python {env.get('python')}, "
+        f"backend {env.get('backend')} ({len(env.get('devices', []))} device(s): "
+        f"{env.get('device_kind')}), x64 {env.get('x64')}",
+        f"- git revision: {env.get('git_revision') or 'unknown'}; host {env.get('hostname')}; "
+        f"total wall time {wall:.1f} s",
+        "",
+        "| experiment | claim | statement | measured | tolerance | result | wall (s) | figures |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        name = e["name"]
+        if "error" in e:
+            err = " ".join(str(e["error"]).split())[:300].replace("|", "\\|")
+            lines.append(f"| {name} | (did not run) | {err} | — | — | **ERROR** | — | — |")
+            continue
+        s = e["summary"]
+        figs = " ".join(f"[{f}]({name}/{f})" for f in s.get("figures", [])) or "—"
+        claims = s.get("claims", []) or [None]
+        for c in claims:
+            if c is None:
+                lines.append(f"| {name} | (no claims) | — | — | — | — | "
+                             f"{s['wall_time_s']:.1f} | {figs} |")
+                continue
+            result = "pass" if c["passed"] else "**FAIL**"
+            statement = c["statement"].replace("|", "\\|")
+            lines.append(
+                f"| {name} | {c['name']} | {statement} | {c['measured']:.3g} | "
+                f"{c['op']} {c['tolerance']:.3g} | {result} | {s['wall_time_s']:.1f} | {figs} |"
+            )
+    lines += ["", "Each experiment's folder holds its `summary.json` (config, versions, device, "
+              "timings, claims), figures (PNG) and arrays (NetCDF, open with "
+              "`xarray.open_dataset(path, engine='h5netcdf')`).", ""]
+    path = out_dir / "REPORT.md"
+    write_text_atomic(path, "\n".join(lines))
+    return path

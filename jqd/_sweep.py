@@ -1,0 +1,475 @@
+"""Resumable, sharded parameter sweeps (`jqd sweep`).
+
+A sweep evaluates an experiment's vmappable `sweep(config, values)` over the
+Cartesian grid of the `--over` values. The flattened grid is cut into chunks
+of `batch` items; each chunk is padded to the batch size (one compilation for
+all chunks), split across the devices of a 1-D mesh (`jqd.shard_batch`), and
+written atomically as it finishes:
+
+    OUT/manifest.json            what is being swept (a hash identifies it)
+    OUT/chunks/chunk_00012.npz   arrays of items [12*batch, 13*batch)
+    OUT/chunks/chunk_00012.json  its item range and the npz's sha256
+    OUT/results.nc               the assembled xarray.Dataset (when complete)
+    OUT/summary.json             config, versions, devices, timings
+    OUT/.lock                    held while a sweep writes OUT
+
+A chunk counts as done only when its npz and its sidecar exist and the
+sha256 matches, so a partial or corrupt chunk is recomputed, never read.
+Rerunning the same command after an interruption (SIGINT, SIGTERM, SIGKILL)
+recomputes only the missing chunks. Every chunk is computed by the same
+compiled program on the same shapes, so the results are bitwise identical to
+an uninterrupted run on the same devices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import platform
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._registry import UsageError, field_types
+from ._results import environment, write_text_atomic
+from .experiment import config_to_dict, dumps
+
+FORMAT = 1
+_THROTTLE_ENV = "JQD_SWEEP_THROTTLE"  # seconds to pause after each chunk (tests)
+
+
+class SweepLocked(RuntimeError):
+    """Another live process is writing the same output folder."""
+
+
+# -- the swept grid ---------------------------------------------------------------
+def parse_over(text: str) -> tuple[str, np.ndarray]:
+    """`key=start:stop:num` (inclusive linspace) or `key=v1,v2,...`."""
+    if "=" not in text:
+        raise UsageError(f"--over expects key=start:stop:num or key=v1,v2,...; got {text!r}.")
+    key, spec = (s.strip() for s in text.split("=", 1))
+    try:
+        if ":" in spec:
+            parts = spec.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1:
+                raise ValueError
+            values = np.linspace(start, stop, num)
+        else:
+            values = np.array([float(v) for v in spec.split(",") if v.strip()])
+            if values.size == 0:
+                raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"--over {text!r}: expected {key}=start:stop:num (num >= 1 points, both ends "
+            f"included) or {key}=v1,v2,...") from None
+    if not np.all(np.isfinite(values)):
+        raise UsageError(f"--over {text!r}: values must be finite.")
+    return key, values
+
+
+def check_over(exp, over: dict[str, np.ndarray]) -> None:
+    if exp.sweep is None:
+        raise UsageError(f"{exp.name} defines no sweep function; it cannot be swept.")
+    if not over:
+        raise UsageError("give at least one --over key=start:stop:num.")
+    types_ = field_types(exp.config)
+    sweepable = [k for k, t in types_.items() if t is float]
+    for key in over:
+        if key not in types_:
+            raise UsageError(
+                f"unknown key {key!r} for {exp.name}; sweepable keys: {', '.join(sweepable)}."
+            )
+        if types_[key] is not float:
+            raise UsageError(
+                f"{key} is not a float field of {exp.name}, so it cannot be swept (integers "
+                f"fix array shapes; use --set). Sweepable keys: {', '.join(sweepable)}."
+            )
+
+
+def grid_items(over: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Flattened Cartesian grid (first key slowest), one 1-D array per key."""
+    mesh = np.meshgrid(*over.values(), indexing="ij")
+    return {k: m.reshape(-1) for k, m in zip(over, mesh, strict=True)}
+
+
+# -- the lock -----------------------------------------------------------------------
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) holds nothing
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class OutputLock:
+    """An exclusive lock on an output folder: `OUT/.lock` holding pid and host.
+
+    A lock left by a dead process on this host (SIGKILL) is stale and taken
+    over; a live one makes `acquire` raise `SweepLocked`.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.path = Path(out_dir) / ".lock"
+        self.held = False
+
+    def acquire(self) -> None:
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                self._check_existing()
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            self.held = True
+            return
+        raise SweepLocked(f"could not take the lock {self.path}; another sweep keeps taking it.")
+
+    def _check_existing(self) -> None:
+        try:
+            info = json.loads(self.path.read_text())
+            pid, host = int(info["pid"]), info["host"]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            # Unreadable: a writer that died between creating and filling it,
+            # or one that is filling it right now (give it a moment).
+            try:
+                age = time.time() - self.path.stat().st_mtime
+            except FileNotFoundError:
+                return
+            if age < 5:
+                time.sleep(0.5)
+                return
+            self._remove_stale("unreadable")
+            return
+        if host != socket.gethostname():
+            raise SweepLocked(
+                f"{self.path.parent} is locked by pid {pid} on host {host}; if that sweep is "
+                f"no longer running, delete {self.path} and rerun."
+            )
+        if pid != os.getpid() and _pid_alive(pid):
+            raise SweepLocked(
+                f"another jqd sweep (pid {pid}) is writing {self.path.parent}; wait for it to "
+                f"finish or stop it, or choose another --out."
+            )
+        self._remove_stale(f"pid {pid} is gone")
+
+    def _remove_stale(self, why: str) -> None:
+        try:
+            os.remove(self.path)
+            print(f"jqd: removed a stale lock on {self.path.parent} ({why}).", flush=True)
+        except FileNotFoundError:
+            pass
+
+    def release(self) -> None:
+        if self.held:
+            try:
+                info = json.loads(self.path.read_text())
+                if int(info.get("pid", -1)) == os.getpid():
+                    os.remove(self.path)
+            except (OSError, ValueError):
+                pass
+            self.held = False
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+# -- chunks -------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunk_paths(chunk_dir: Path, i: int) -> tuple[Path, Path]:
+    return chunk_dir / f"chunk_{i:05d}.npz", chunk_dir / f"chunk_{i:05d}.json"
+
+
+def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, spec_hash: str):
+    """Atomically write chunk `i`: npz (temp + fsync + replace), then its sidecar."""
+    npz, meta = _chunk_paths(chunk_dir, i)
+    tmp = npz.with_name(f".{npz.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, npz)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    info = {"chunk": i, "start": start, "stop": stop, "spec_hash": spec_hash,
+            "sha256": _sha256(npz), "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                  time.gmtime())}
+    write_text_atomic(meta, json.dumps(info, indent=1))
+
+
+def read_chunk(chunk_dir: Path, i: int, start: int, stop: int, spec_hash: str,
+               expected: dict[str, tuple[tuple, str]]) -> tuple[dict | None, str]:
+    """The chunk's arrays if it is complete and intact, else (None, reason)."""
+    npz, meta = _chunk_paths(chunk_dir, i)
+    if not npz.exists() and not meta.exists():
+        return None, "missing"
+    if not npz.exists() or not meta.exists():
+        return None, "partial (data or checksum file missing)"
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return None, "unreadable checksum file"
+    if info.get("spec_hash") != spec_hash or (info.get("start"), info.get("stop")) != (start, stop):
+        return None, "written by a different sweep"
+    if _sha256(npz) != info.get("sha256"):
+        return None, "checksum mismatch (corrupt or partial)"
+    try:
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as err:  # noqa: BLE001 - any read failure means recompute
+        return None, f"unreadable ({type(err).__name__})"
+    n = stop - start
+    for name, (shape, dtype) in expected.items():
+        a = arrays.get(name)
+        if a is None or a.shape != (n, *shape) or str(a.dtype) != dtype:
+            return None, f"unexpected contents for {name!r}"
+    return arrays, "ok"
+
+
+# -- the sweep ------------------------------------------------------------------------
+@dataclasses.dataclass
+class SweepResult:
+    out_dir: Path
+    n_items: int
+    n_chunks: int
+    chunks_computed: list[int]
+    chunks_reused: list[int]
+    summary: dict[str, Any]
+
+
+def sweep_spec(exp, config, over, batch, quick) -> tuple[dict, str]:
+    spec = {
+        "format": FORMAT,
+        "experiment": exp.name,
+        "quick": bool(quick),
+        "config": config_to_dict(config),
+        "over": {k: np.asarray(v).tolist() for k, v in over.items()},
+        "batch": int(batch),
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    return spec, digest
+
+
+def run_sweep(
+    exp,
+    config,
+    over: dict[str, np.ndarray],
+    out_dir,
+    *,
+    batch: int = 256,
+    devices: int | None = None,
+    quick: bool = False,
+    fresh: bool = False,
+    progress: bool = True,
+    log=print,
+) -> SweepResult:
+    """Run (or resume) a sweep; see the module docstring for the folder layout.
+
+    Args:
+        exp: the `Experiment` (must define `sweep`).
+        config: the base config; swept fields are replaced item by item.
+        over: swept field -> 1-D values; the grid is their Cartesian product.
+        out_dir: output folder (created; locked while running).
+        batch: items per chunk (one vmapped, sharded call each).
+        devices: how many devices to shard over (default: all of the backend's).
+        fresh: discard an existing sweep of a different spec in `out_dir`.
+    """
+    import jax
+
+    from ._sharding import batch_mesh, shard_batch
+
+    check_over(exp, over)
+    batch = int(batch)
+    if batch < 1:
+        raise UsageError(f"--batch must be >= 1; got {batch}.")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chunk_dir = out_dir / "chunks"
+    spec, spec_hash = sweep_spec(exp, config, over, batch, quick)
+    items = grid_items(over)
+    n_items = int(next(iter(items.values())).size)
+    n_chunks = math.ceil(n_items / batch)
+
+    with OutputLock(out_dir):
+        t_start = time.perf_counter()
+        manifest = out_dir / "manifest.json"
+        if manifest.exists():
+            try:
+                old_hash = json.loads(manifest.read_text()).get("spec_hash")
+            except (OSError, ValueError):
+                old_hash = None
+            if old_hash != spec_hash:
+                if not fresh:
+                    raise UsageError(
+                        f"{out_dir} holds a different sweep (other experiment, config, --over "
+                        "or --batch); use another --out, or --fresh to discard it."
+                    )
+                for p in list(chunk_dir.glob("*")) + [out_dir / "results.nc",
+                                                        out_dir / "summary.json"]:
+                    if p.is_file():
+                        p.unlink()
+        chunk_dir.mkdir(exist_ok=True)
+        for leftover in chunk_dir.glob(".*.tmp*"):
+            leftover.unlink()
+        write_text_atomic(manifest, dumps({"spec_hash": spec_hash, "n_items": n_items,
+                                           "n_chunks": n_chunks, **spec}) + "\n")
+
+        mesh = batch_mesh(devices)
+        n_dev = mesh.devices.size
+        padded = math.ceil(min(batch, n_items) / n_dev) * n_dev
+        dtype = jax.numpy.result_type(float)
+
+        def one(values):
+            return exp.sweep(config, values)
+
+        batched = jax.vmap(one)
+        example = {k: np.full((padded,), v[0], dtype) for k, v in items.items()}
+        out_shape = jax.eval_shape(batched, example)
+        if not isinstance(out_shape, dict) or not out_shape:
+            raise TypeError(f"{exp.name}.sweep must return a non-empty dict of arrays.")
+        expected = {k: (tuple(s.shape[1:]), str(np.dtype(s.dtype))) for k, s in out_shape.items()}
+
+        todo, reused = [], []
+        for i in range(n_chunks):
+            start, stop = i * batch, min((i + 1) * batch, n_items)
+            arrays, why = read_chunk(chunk_dir, i, start, stop, spec_hash, expected)
+            if arrays is None:
+                if why != "missing":
+                    log(f"jqd: chunk {i} is {why}; recomputing it.")
+                todo.append(i)
+            else:
+                reused.append(i)
+        if reused:
+            log(f"jqd: resuming {out_dir}: {len(reused)}/{n_chunks} chunks already written.")
+
+        compile_s = 0.0
+        compute_s = 0.0
+        throttle = float(os.environ.get(_THROTTLE_ENV, "0") or 0)
+        if todo:
+            t0 = time.perf_counter()
+            compiled = jax.jit(batched).lower(shard_batch(example, mesh)).compile()
+            compile_s = time.perf_counter() - t0
+            from tqdm.auto import tqdm
+
+            done_items = sum(min((i + 1) * batch, n_items) - i * batch for i in reused)
+            bar = tqdm(total=n_items, initial=done_items, unit="item", desc=exp.name,
+                       disable=not progress, smoothing=0.1, dynamic_ncols=True)
+            try:
+                for i in todo:
+                    start, stop = i * batch, min((i + 1) * batch, n_items)
+                    chunk = {k: v[start:stop] for k, v in items.items()}
+                    pad = padded - (stop - start)
+                    chunk = {k: np.concatenate([v, np.repeat(v[-1:], pad)]).astype(dtype)
+                             for k, v in chunk.items()}
+                    t1 = time.perf_counter()
+                    out = compiled(shard_batch(chunk, mesh))
+                    arrays = {k: np.asarray(v)[: stop - start] for k, v in out.items()}
+                    compute_s += time.perf_counter() - t1
+                    write_chunk(chunk_dir, i, start, stop, arrays, spec_hash)
+                    bar.update(stop - start)
+                    if throttle:
+                        time.sleep(throttle)
+            finally:
+                bar.close()
+
+        # Assemble from the files on disk (the same path for fresh and resumed runs).
+        parts = []
+        for i in range(n_chunks):
+            start, stop = i * batch, min((i + 1) * batch, n_items)
+            arrays, why = read_chunk(chunk_dir, i, start, stop, spec_hash, expected)
+            if arrays is None:
+                raise RuntimeError(f"chunk {i} went bad after writing ({why}); rerun to redo it.")
+            parts.append(arrays)
+        results = {k: np.concatenate([p[k] for p in parts]) for k in expected}
+        dataset = to_dataset(exp, config, over, results)
+        from .experiment import split_complex
+
+        tmp = out_dir / f".results.nc.tmp{os.getpid()}"
+        split_complex(dataset).to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, out_dir / "results.nc")
+        wall = time.perf_counter() - t_start
+        env = environment()
+        summary = {
+            "experiment": exp.name,
+            "kind": "sweep",
+            **spec,
+            "spec_hash": spec_hash,
+            "n_items": n_items,
+            "n_chunks": n_chunks,
+            "devices_used": n_dev,
+            "padded_batch": padded,
+            "chunks_computed": todo,
+            "chunks_reused": reused,
+            "wall_time_s": wall,
+            "compile_time_s": compile_s,
+            "compute_time_s": compute_s,
+            "items_per_s": (len(todo) and sum(
+                min((i + 1) * batch, n_items) - i * batch for i in todo) / compute_s) or None,
+            "outputs": {k: {"shape": list(s), "dtype": d} for k, (s, d) in expected.items()},
+            "results": "results.nc",
+            "environment": env,
+            "machine": platform.processor() or platform.machine(),
+        }
+        write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")
+    return SweepResult(out_dir, n_items, n_chunks, todo, reused, summary)
+
+
+def to_dataset(exp, config, over, results):
+    """Labelled arrays: dims = swept keys (grid order) then the outputs' own axes."""
+    import xarray as xr
+
+    grid_shape = tuple(len(v) for v in over.values())
+    coords = {k: np.asarray(v) for k, v in over.items()}
+    extra = {}
+    if exp.sweep_coords is not None:
+        extra = {k: np.asarray(v) for k, v in exp.sweep_coords(config).items()}
+    coords.update(extra)
+    data_vars = {}
+    for name, arr in results.items():
+        trailing = arr.shape[1:]
+        dims, used = [], set()
+        for j, size in enumerate(trailing):
+            match = next((k for k, v in extra.items() if k not in used and v.shape == (size,)),
+                         None)
+            if match is None:
+                match = f"{name}_dim{j}"
+            used.add(match)
+            dims.append(match)
+        data_vars[name] = (tuple(over) + tuple(dims), arr.reshape(grid_shape + trailing))
+    ds = xr.Dataset(data_vars, coords={k: v for k, v in coords.items()
+                                       if any(k in d[0] for d in data_vars.values())})
+    ds.attrs["experiment"] = exp.name
+    ds.attrs["config"] = json.dumps(config_to_dict(config), sort_keys=True)
+    return ds

@@ -1,0 +1,162 @@
+"""Smolin's phase-alignment model (S42-S53): member phases with momenta.
+
+Members I = 1..N have fixed beables a_I (no copy events here; n_a fixed),
+phases φ_I and conjugate momenta π_I, with the Hamiltonian (S45)
+
+    H = Σ_I [ ½ π_I² + π_I Ω_I(φ, n) + (f²/2) Σ_{J∈a_I} sin²(φ_I − φ_J) ],
+
+Ω_I the S40 phase velocity, Ω_I = ω_{a_I} + Σ_{J∉a_I} R_{a_I a_J}
+cos(φ_I − φ_J + δ_{a_I a_J})/√(n_I n_J). Hamilton's equations:
+φ̇_I = π_I + Ω_I, π̇_I = −∂H/∂φ_I (by automatic differentiation of H, so
+the equations are exactly those of S45; S46 as printed drops a factor 2 and
+the sum over J). Everything is O(N + P²) through class sums:
+Σ_{I∈a} Σ_{J∈a} sin²(φ_I − φ_J) = ½(n_a² − |C_a|²), C_a = Σ_{J∈a} e^{2iφ_J}.
+
+The coupling is in 2(φ_I − φ_J): its minima are φ_I − φ_J ∈ {0, π}, i.e.
+alignment modulo π. The model is conservative (no friction), so by
+Liouville's theorem a set of misaligned initial conditions cannot contract
+onto the aligned set; `experiments/copy_phase_alignment` measures what
+happens instead.
+
+Order parameters (per class, `alignment_order`): R1_a = |Σ_{J∈a} e^{iφ_J}|/n_a
+(1 = aligned) and R2_a = |C_a|/n_a (1 = aligned mod π).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .._checks import check_hermitian, is_concrete
+from .._law import AbstractLaw
+from ._process import _rates
+
+__all__ = ["AlignmentState", "AlignmentParams", "PhaseAlignment", "alignment_order"]
+
+
+class AlignmentState(eqx.Module):
+    """Member phases `phi` (N,) and momenta `pi` (N,)."""
+
+    phi: Array
+    pi: Array
+
+
+class AlignmentParams(eqx.Module):
+    """`H` (P×P Hermitian, energy units) gives ω, R, δ as in the copy process;
+    `f` is the alignment frequency (1/time); `hbar`."""
+
+    H: Array
+    f: float | Array = 1.0
+    hbar: float | Array = 1.0
+
+
+def alignment_order(phi, beables, n_states: int):
+    """(R1, R2), each (P,): |Σ_{J∈a} e^{iφ_J}|/n_a and |Σ_{J∈a} e^{2iφ_J}|/n_a."""
+    n = jax.ops.segment_sum(jnp.ones_like(phi), beables, num_segments=n_states)
+    nn = jnp.maximum(n, 1.0)
+
+    def mod(k):
+        c = jax.ops.segment_sum(jnp.cos(k * phi), beables, num_segments=n_states)
+        s = jax.ops.segment_sum(jnp.sin(k * phi), beables, num_segments=n_states)
+        return jnp.sqrt(c**2 + s**2) / nn
+
+    return mod(1), mod(2)
+
+
+class PhaseAlignment(AbstractLaw):
+    """Hamiltonian phase-alignment model (S42-S53); an ODE law.
+
+    State `AlignmentState(phi, pi)`; params `AlignmentParams(H, f, hbar)`.
+    `step` is classical RK4 (global error O(dt⁴)); `vector_field` works with
+    `jqd.evolve_adaptive`. Differentiable in f and H (`check_grads` in the
+    tests). Energy: the Hamiltonian above (conserved).
+
+    Attributes:
+        beables: (N,) int32 class of each member (fixed).
+        n_states: P (static).
+    """
+
+    beables: Array
+    n_states: int = eqx.field(static=True)
+
+    def _omega(self, phi, params):
+        P = self.n_states
+        R, delta, omega = _rates(params, phi.dtype)
+        a = self.beables
+        n = jax.ops.segment_sum(jnp.ones_like(phi), a, num_segments=P)
+        zc = jax.ops.segment_sum(jnp.cos(phi), a, num_segments=P)
+        zs = jax.ops.segment_sum(jnp.sin(phi), a, num_segments=P)
+        occ = n > 0
+        inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, n, 1.0)), 0.0)
+        W = R * inv[:, None] * inv[None, :]
+        cd, sd = jnp.cos(delta), jnp.sin(delta)
+        A = jnp.sum(W * (cd * zc[None, :] + sd * zs[None, :]), axis=1)
+        B = jnp.sum(W * (-sd * zc[None, :] + cd * zs[None, :]), axis=1)
+        return omega[a] + jnp.cos(phi) * A[a] + jnp.sin(phi) * B[a]
+
+    def _potential(self, phi, params):
+        P = self.n_states
+        a = self.beables
+        n = jax.ops.segment_sum(jnp.ones_like(phi), a, num_segments=P)
+        c2 = jax.ops.segment_sum(jnp.cos(2 * phi), a, num_segments=P)
+        s2 = jax.ops.segment_sum(jnp.sin(2 * phi), a, num_segments=P)
+        # (f²/2) Σ_I Σ_{J∈a_I} sin² = (f²/4) Σ_a (n_a² − |C_a|²)
+        return 0.25 * params.f**2 * jnp.sum(n**2 - c2**2 - s2**2)
+
+    def hamiltonian(self, y: AlignmentState, params: AlignmentParams):
+        """H of S45 (conserved)."""
+        return (
+            0.5 * jnp.sum(y.pi**2)
+            + jnp.sum(y.pi * self._omega(y.phi, params))
+            + self._potential(y.phi, params)
+        )
+
+    def vector_field(self, t, y: AlignmentState, params: AlignmentParams):
+        def h_phi(phi):
+            return jnp.sum(y.pi * self._omega(phi, params)) + self._potential(phi, params)
+
+        omega_I = self._omega(y.phi, params)
+        dpi = -jax.grad(h_phi)(y.phi)
+        return AlignmentState(phi=y.pi + omega_I, pi=dpi)
+
+    def step(self, t, y, params, dt, key=None):
+        f = lambda s: self.vector_field(t, s, params)
+        add = lambda s, k, c: jax.tree_util.tree_map(lambda u, v: u + c * v, s, k)
+        k1 = f(y)
+        k2 = f(add(y, k1, 0.5 * dt))
+        k3 = f(add(y, k2, 0.5 * dt))
+        k4 = f(add(y, k3, dt))
+        return jax.tree_util.tree_map(
+            lambda u, a, b, c, d: (u + (dt / 6.0) * (a + 2 * b + 2 * c + d)).astype(u.dtype),
+            y, k1, k2, k3, k4,
+        )
+
+    def energy(self, t, y, params):
+        return self.hamiltonian(y, params)
+
+    def order(self, y: AlignmentState):
+        """(R1, R2) per class; see `alignment_order`."""
+        return alignment_order(y.phi, self.beables, self.n_states)
+
+    def check(self, y, params, dt=None):
+        if not isinstance(y, AlignmentState):
+            raise ValueError("y0 must be a jqd.copy.AlignmentState(phi, pi).")
+        if is_concrete(self.beables):
+            b = np.asarray(self.beables)
+            if b.ndim != 1 or np.shape(y.phi) != b.shape or np.shape(y.pi) != b.shape:
+                raise ValueError(
+                    "y0.phi, y0.pi and the law's beables must be 1-D of equal length; got "
+                    f"{np.shape(y.phi)}, {np.shape(y.pi)}, {b.shape}."
+                )
+            if b.size and (b.min() < 0 or b.max() >= self.n_states):
+                raise ValueError(f"beables must lie in [0, {self.n_states}).")
+        if is_concrete(params.H):
+            H = np.asarray(params.H)
+            if H.shape != (self.n_states, self.n_states):
+                raise ValueError(
+                    f"params.H must be ({self.n_states}, {self.n_states}); got {H.shape}."
+                )
+            check_hermitian(H, "params.H")

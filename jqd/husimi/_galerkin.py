@@ -1,0 +1,407 @@
+"""Spectral Galerkin solver for the Husimi Fokker-Planck equation (SPEC §4).
+
+Representation. The density is kept as
+
+    Q(α, t) = Σ_mn R_mn(t) ⟨α|m⟩⟨n|α⟩ / π^N
+            = e^{−|α|²} Σ_mn R_mn α*^m α^n / (π^N √(m! n!)),
+
+i.e. e^{−|α|²} times a polynomial in α, α* whose coefficients form a matrix
+R over a set of Fock occupations (the basis). For a quantum state R is the
+density matrix; ρ(z) = Q/2^N.
+
+The operator. In α, α* (Wirtinger) form, with α̇_j = −i ∂H/∂α_j*, the
+equation ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ ∂_a∂_b(D_ab ρ), D = (C/2)[H'', J], reads
+
+    ∂ρ/∂t = −Σ_j [∂_{α_j}(α̇_j ρ) + ∂_{α_j*}(α̇_j* ρ)]
+            + (iC/2) Σ_jk [∂_{α_j}∂_{α_k}(H_{α_j*α_k*} ρ) − ∂_{α_j*}∂_{α_k*}(H_{α_jα_k} ρ)]
+
+(the transformation of D to complex coordinates is D^{α_jα_k} = iC H_{α_j*α_k*},
+D^{α_j*α_k*} = −iC H_{α_jα_k}, no mixed entries). On the coefficient matrix
+each elementary operation is exact:
+
+    α_j ρ  ↦ R a_j,     α_j* ρ ↦ a_j† R,
+    ∂_{α_j} ρ ↦ R a_j† − a_j† R,   ∂_{α_j*} ρ ↦ a_j R − R a_j,
+
+so the whole right-hand side is Σ_i A_i R B_i with A_i, B_i products of ladder
+matrices, built exactly from the symbol's derivative polynomials (generic, no
+per-model code). The products are formed on a padded Fock set (deg H more
+quanta) and then projected back, so the result is the Galerkin projection
+P L P of the exact operator. For C = 1 and a truncating H (F64) this equals
+−i[H_P, R] with H_P the projected Hamiltonian (checked by
+`galerkin_closure_error`); for C ≠ 1 the polynomial degree grows and the
+projection is the consistent truncation.
+
+Stepping (`method="split"`, default): Strang splitting of L = L_U + L_R with
+L_U R = −i[H_P, R] applied exactly (eigendecomposition, once per run) and the
+remainder L_R = L − L_U (the diffusion mismatch (C − 1) L_1, plus for a
+non-truncating H the terms the Fokker-Planck truncation drops) by a Taylor
+series. Exact for C = 1 with truncating H (L_R = 0), second order in dt
+otherwise. `method="expm"` exponentiates the dense superoperator (d² × d²;
+exact for any C, for small bases).
+
+Units: H in units of ħ (frequencies); t in 1/frequency. Validated against exact
+Kerr evolution (`jqd.reference.kerr_husimi`, `kerr_mean_a`) and Bose-Hubbard
+exact diagonalization (`jqd.fock.BoseHubbard`).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .._checks import check_finite, is_concrete
+from .._law import AbstractLaw
+from ._states import fock_basis, husimi
+from ._symbols import Ops, Polynomial, anti_wick_symbol, truncation_check
+
+__all__ = [
+    "GalerkinParams",
+    "HusimiGalerkin",
+    "fp_terms",
+    "galerkin_closure_error",
+]
+
+
+class GalerkinParams(eqx.Module):
+    """Constants of the Husimi Fokker-Planck equation: the diffusion strength
+    C (quantum mechanics: C = 1)."""
+
+    C: float | Array = 1.0
+
+
+# ---------------------------------------------------------------------------
+# Term construction (NumPy, fixed structure)
+
+
+def _letter(mode, dag):
+    return ((int(mode), bool(dag)),)
+
+
+def fp_terms(poly: Polynomial) -> tuple[dict, dict]:
+    """The Fokker-Planck operator as two superoperators on the coefficient
+    matrix: `(liouville, diffusion)`, each `{(left_word, right_word): coeff}`
+    meaning R ↦ Σ coeff · A(left_word) R B(right_word); the full operator is
+    liouville + C · diffusion.
+    """
+    N = poly.n_modes
+
+    def mult(p, q):
+        left = tuple((j, True) for j in range(N) for _ in range(q[j]))
+        right = tuple((j, False) for j in range(N) for _ in range(p[j]))
+        return left, right
+
+    def add(d, key, c):
+        d[key] = d.get(key, 0) + c
+
+    def deriv(terms, j, conj):
+        """Apply ∂_{α_j} (conj=False) or ∂_{α_j*} to a term dict."""
+        out: dict = {}
+        for (L, Rw), c in terms.items():
+            if not conj:  # R a† − a† R
+                add(out, (L, Rw + _letter(j, True)), c)
+                add(out, (_letter(j, True) + L, Rw), -c)
+            else:  # a R − R a
+                add(out, (_letter(j, False) + L, Rw), c)
+                add(out, (L, Rw + _letter(j, False)), -c)
+        return out
+
+    def times(polyx: Polynomial, c0):
+        out: dict = {}
+        for (p, q), c in polyx.coeffs:
+            add(out, mult(p, q), c0 * c)
+        return out
+
+    liou: dict = {}
+    diff: dict = {}
+    for j in range(N):
+        adot = poly.d_alpha(j, conj=True)  # α̇_j = −i ∂H/∂α_j*
+        adot_c = poly.d_alpha(j, conj=False)  # α̇_j* = +i ∂H/∂α_j
+        for k, v in deriv(times(adot, -1j), j, conj=False).items():
+            add(liou, k, -v)
+        for k, v in deriv(times(adot_c, 1j), j, conj=True).items():
+            add(liou, k, -v)
+        for k in range(N):
+            Hss = poly.d_alpha(j, conj=True).d_alpha(k, conj=True)
+            Hnn = poly.d_alpha(j, conj=False).d_alpha(k, conj=False)
+            t1 = deriv(deriv(times(Hss, 0.5j), k, conj=False), j, conj=False)
+            t2 = deriv(deriv(times(Hnn, -0.5j), k, conj=True), j, conj=True)
+            for kk, v in list(t1.items()) + list(t2.items()):
+                add(diff, kk, v)
+    clean = lambda d: {k: v for k, v in d.items() if abs(v) > 1e-15}
+    return clean(liou), clean(diff)
+
+
+def _padded_basis(basis: np.ndarray, pad: int, kind: str) -> np.ndarray:
+    N = basis.shape[1]
+    if kind == "total":
+        return fock_basis(max_total=int(basis.sum(1).max()) + pad, n_modes=N)
+    return fock_basis(tuple(int(c) + 1 + pad for c in basis.max(0)))
+
+
+def _word_matrix(word, ladders) -> np.ndarray:
+    dim = ladders[0][0].shape[0]
+    M = np.eye(dim, dtype=complex)
+    for m, d in word:
+        M = M @ ladders[m][1 if d else 0]
+    return M
+
+
+def _build_pairs(terms: dict, ladders, emb) -> tuple[np.ndarray, np.ndarray]:
+    """Group R ↦ Σ c A R B by left word; project with the embedding `emb`."""
+    groups: dict = {}
+    cache: dict = {}
+
+    def mat(w):
+        if w not in cache:
+            cache[w] = emb.T @ _word_matrix(w, ladders) @ emb
+        return cache[w]
+
+    for (L, Rw), c in terms.items():
+        groups[L] = groups.get(L, 0) + c * mat(Rw)
+    if not groups:
+        d = emb.shape[1]
+        return np.zeros((1, d, d), complex), np.zeros((1, d, d), complex)
+    As = np.stack([mat(L) for L in groups])
+    Bs = np.stack(list(groups.values()))
+    return As, Bs
+
+
+def _apply_pairs(As, Bs, R):
+    return jnp.einsum("tij,tjl->il", jnp.einsum("tij,jk->tik", As, R), Bs)
+
+
+# ---------------------------------------------------------------------------
+
+
+class HusimiGalerkin(AbstractLaw):
+    """Husimi Fokker-Planck law in the Galerkin basis e^{−|α|²} × polynomials.
+
+        ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ_ab ∂_a∂_b (D_ab ρ),   D = (C/2)[H'', J]
+
+    with H the anti-Wick symbol of `hamiltonian` (units of ħ), on
+    z = (Q, P), α = (Q + iP)/√2 (SPEC §4). State: the coefficient matrix R
+    (d × d, complex, Hermitian, trace 1), Q(α) = Σ R_mn ⟨α|m⟩⟨n|α⟩/π^N (see
+    module docstring). Params: `GalerkinParams(C)`.
+
+    Args:
+        hamiltonian: an `Ops` polynomial in a_j, a_j†.
+        cutoffs: per-mode Fock cutoffs (int or tuple), or
+        max_total: keep all patterns with Σ n_j ≤ max_total (the natural choice
+            for number-conserving models such as Bose-Hubbard).
+        n_modes: number of modes (default: those H acts on).
+        method: "split" (exact unitary part + Taylor remainder; default) or
+            "expm" (dense superoperator exponential; small bases only).
+        taylor_order: order of the remainder's Taylor series ("split").
+
+    Validated against exact Kerr and Bose-Hubbard evolution (tests/test_husimi_galerkin.py).
+    """
+
+    basis_tuple: tuple = eqx.field(static=True)
+    n_modes: int = eqx.field(static=True)
+    symbol: Polynomial = eqx.field(static=True)
+    exact_fp: bool = eqx.field(static=True)
+    method: str = eqx.field(static=True)
+    taylor_order: int = eqx.field(static=True)
+    A0: Array
+    B0: Array
+    A1: Array
+    B1: Array
+    H: Array
+    ladders: Array  # (N, d, d) projected a_j
+
+    def __init__(
+        self,
+        hamiltonian: Ops,
+        *,
+        cutoffs=None,
+        max_total: int | None = None,
+        n_modes: int | None = None,
+        method: str = "split",
+        taylor_order: int = 8,
+    ):
+        if not isinstance(hamiltonian, Ops):
+            raise ValueError(
+                "hamiltonian must be a jqd.husimi.Ops polynomial (built from a(j), ad(j))."
+            )
+        if method not in ("split", "expm"):
+            raise ValueError(f"method must be 'split' or 'expm'; got {method!r}.")
+        if not hamiltonian.is_hermitian():
+            raise ValueError("hamiltonian must be Hermitian (add the h.c. terms).")
+        N = max(hamiltonian.n_modes if n_modes is None else int(n_modes), 1)
+        if (cutoffs is None) == (max_total is None):
+            raise ValueError("give exactly one of cutoffs= or max_total=.")
+        if cutoffs is not None:
+            cut = (int(cutoffs),) * N if np.ndim(cutoffs) == 0 else tuple(cutoffs)
+            if len(cut) != N:
+                raise ValueError(f"cutoffs has {len(cut)} entries for {N} modes.")
+            basis, kind = fock_basis(cut), "cutoffs"
+        else:
+            basis, kind = fock_basis(max_total=int(max_total), n_modes=N), "total"
+        poly = anti_wick_symbol(hamiltonian, N)
+        pad = max(poly.degree, 2) + 2
+        big = _padded_basis(basis, pad, kind)
+        index = {tuple(o): i for i, o in enumerate(big)}
+        emb = np.zeros((len(big), len(basis)))
+        for i, o in enumerate(basis):
+            emb[index[tuple(o)], i] = 1.0
+        ladders = []
+        for j in range(N):
+            lo = np.zeros((len(big), len(big)), complex)
+            for col, o in enumerate(big):
+                if o[j] > 0:
+                    o2 = list(o)
+                    o2[j] -= 1
+                    lo[index[tuple(o2)], col] = np.sqrt(o[j])
+            ladders.append((lo, lo.conj().T))
+        liou, diff = fp_terms(poly)
+        self.A0, self.B0 = (jnp.asarray(x) for x in _build_pairs(liou, ladders, emb))
+        self.A1, self.B1 = (jnp.asarray(x) for x in _build_pairs(diff, ladders, emb))
+        Hbig = hamiltonian.matrix(big)
+        self.H = jnp.asarray(emb.T @ Hbig @ emb)
+        self.ladders = jnp.asarray(np.stack([emb.T @ lo @ emb for lo, _ in ladders]))
+        self.basis_tuple = tuple(tuple(int(x) for x in o) for o in basis)
+        self.n_modes = N
+        self.symbol = poly
+        self.exact_fp = truncation_check(poly).exact
+        self.method = method
+        self.taylor_order = int(taylor_order)
+
+    # ---- structure ------------------------------------------------------
+    @property
+    def basis(self) -> np.ndarray:
+        return np.array(self.basis_tuple, dtype=int).reshape(len(self.basis_tuple), self.n_modes)
+
+    @property
+    def dim(self) -> int:
+        return len(self.basis_tuple)
+
+    def initial_state(self, state) -> Array:
+        """Coefficient matrix of a ket (dim,) or density matrix on `self.basis`."""
+        state = jnp.asarray(state)
+        if state.ndim == 1:
+            return jnp.outer(state, jnp.conj(state))
+        return state
+
+    def _ops(self, dtype):
+        c = lambda x: x.astype(dtype)
+        return c(self.A0), c(self.B0), c(self.A1), c(self.B1), c(self.H)
+
+    def fp_operator(self, R, C):
+        """L(C) R: the projected Fokker-Planck right-hand side."""
+        A0, B0, A1, B1, _ = self._ops(R.dtype)
+        return _apply_pairs(A0, B0, R) + jnp.asarray(C).astype(R.dtype) * _apply_pairs(A1, B1, R)
+
+    def vector_field(self, t, y, params):
+        return self.fp_operator(y, params.C)
+
+    def _remainder(self, R, C):
+        H = self.H.astype(R.dtype)
+        return self.fp_operator(R, C) + 1j * (H @ R - R @ H)
+
+    def _taylor(self, R, C, tau):
+        out, term = R, R
+        for k in range(1, self.taylor_order + 1):
+            term = self._remainder(term, C) * (tau / k)
+            out = out + term
+        return out
+
+    def superoperator(self, C, dtype=complex):
+        """Dense d² × d² matrix of L(C) acting on R.reshape(-1) (row-major)."""
+        A0, B0, A1, B1, _ = self._ops(dtype)
+        S = jnp.einsum("tij,tkl->iljk", A0, B0)  # vec(A R B)[i,l] = Σ A[i,j] R[j,k] B[k,l]
+        S = S + jnp.asarray(C).astype(dtype) * jnp.einsum("tij,tkl->iljk", A1, B1)
+        d = self.dim
+        return S.reshape(d * d, d * d)
+
+    def _unitary(self, dt, dtype):
+        E, V = jnp.linalg.eigh(self.H.astype(dtype))
+        return (V * jnp.exp(-1j * E * dt).astype(dtype)) @ jnp.conj(V).T
+
+    def step(self, t, y, params, dt, key=None):
+        return self.prepare(params, dt).step(t, y, params, dt, key)
+
+    def prepare(self, params, dt):
+        dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
+        if self.method == "expm":
+            M = jax.scipy.linalg.expm(self.superoperator(params.C, dtype) * dt)
+            return _ExpmStep(M)
+        return _SplitStep(self, self._unitary(dt, dtype))
+
+    # ---- read-outs ------------------------------------------------------
+    def husimi(self, y, alphas):
+        """Q_H(α) of the state at complex points (..., N)."""
+        return husimi(y, alphas, basis=self.basis)
+
+    def density(self, y):
+        """Diagonal of R (Fock populations for a quantum state)."""
+        return jnp.real(jnp.diagonal(y))
+
+    def norm(self, y):
+        """∫ ρ dz = tr R."""
+        return jnp.real(jnp.trace(y))
+
+    def energy(self, t, y, params):
+        """⟨H⟩ = ∫ H(z) ρ(z) dz = tr(R Ĥ) (exact for the anti-Wick symbol)."""
+        return jnp.real(jnp.trace(self.H.astype(y.dtype) @ y))
+
+    def mean_a(self, y):
+        """⟨a_j⟩ = ∫ α_j ρ dz = tr(R a_j), shape (N,)."""
+        return jnp.einsum("jmn,nm->j", self.ladders.astype(y.dtype), y)
+
+    def populations(self, y):
+        """⟨n_j⟩ = ∫ (|α_j|² − 1) ρ dz = tr(R a_j† a_j), shape (N,)."""
+        return jnp.real(jnp.einsum("n,nj->j", jnp.diagonal(y), jnp.asarray(self.basis, y.real.dtype)))
+
+    def check(self, y, params, dt=None):
+        if not is_concrete(y):
+            return
+        y_np = np.asarray(y)
+        d = self.dim
+        if y_np.shape != (d, d):
+            raise ValueError(
+                f"y0 must be the ({d}, {d}) coefficient matrix on the law's basis; got shape "
+                f"{y_np.shape}. Use law.initial_state(psi) for a ket."
+            )
+        if not np.iscomplexobj(y_np):
+            raise ValueError("y0 must be complex (e.g. y0.astype(jnp.complex128)).")
+        check_finite(y_np, "y0")
+        if not np.allclose(y_np, y_np.conj().T, atol=1e-8 * max(1.0, np.abs(y_np).max())):
+            raise ValueError("y0 must be Hermitian (the Husimi function is real).")
+        tr = float(np.real(np.trace(y_np)))
+        if abs(tr - 1.0) > 1e-6:
+            raise ValueError(f"y0 must have trace 1 (∫ρ dz = 1); got {tr:.6g}. Normalize it.")
+        if is_concrete(params):
+            C = np.asarray(params.C)
+            if not np.all(np.isfinite(C)):
+                raise ValueError(f"params.C must be finite; got {C}.")
+
+
+class _SplitStep(AbstractLaw):
+    law: HusimiGalerkin
+    U: Array
+
+    def step(self, t, y, params, dt, key=None):
+        half = jnp.asarray(dt).astype(y.real.dtype) / 2
+        y = self.law._taylor(y, params.C, half)
+        U = self.U.astype(y.dtype)
+        y = U @ y @ jnp.conj(U).T
+        return self.law._taylor(y, params.C, half)
+
+
+class _ExpmStep(AbstractLaw):
+    M: Array
+
+    def step(self, t, y, params, dt, key=None):
+        return (self.M.astype(y.dtype) @ y.reshape(-1)).reshape(y.shape)
+
+
+def galerkin_closure_error(law: HusimiGalerkin, R, C=1.0) -> Array:
+    """‖L(C) R + i[H_P, R]‖ / ‖i[H_P, R]‖: how far the projected Fokker-Planck
+    operator is from the quantum Liouvillian on R (≈ 1e-15 for C = 1 and a
+    truncating H; O(|C − 1|) or the truncation error otherwise)."""
+    H = law.H.astype(R.dtype)
+    comm = -1j * (H @ R - R @ H)
+    return jnp.linalg.norm(law.fp_operator(R, C) - comm) / jnp.linalg.norm(comm)

@@ -1,0 +1,189 @@
+"""Husimi functions of Fock-space states (SPEC §4).
+
+Q_H(α) = ⟨α|ρ̂|α⟩/π^N for N modes, with ⟨n|α⟩ = e^{−|α|²/2} αⁿ/√n! per mode;
+as a density on z = (Q, P), ρ(z) = Q_H/2^N (α = (Q + iP)/√2), ∫ρ dz = 1.
+
+A state is a ket (dim,) or a density matrix (dim, dim) on a set of Fock
+occupations: either the Kronecker product of per-mode cutoffs (mode 0
+slowest, as in `jqd.fock`) or an explicit `basis` array of occupations
+(dim, N), e.g. `jqd.fock.BoseHubbard(...).basis` or `fock_basis(...)`.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "fock_basis",
+    "coherent_amplitudes",
+    "husimi",
+    "husimi_density",
+    "alphas_from_z",
+    "z_from_alphas",
+    "reduced_density_matrix",
+    "coherent_product",
+]
+
+
+def fock_basis(cutoffs=None, *, max_total: int | None = None, n_modes: int | None = None):
+    """Occupation patterns as an int array (dim, N).
+
+    Either `cutoffs` (int or tuple; levels 0..c−1 per mode, Kronecker order,
+    mode 0 slowest) or `max_total` with `n_modes` (all patterns with
+    Σ n_j ≤ max_total, ordered by total number, then lexicographically).
+    """
+    if (cutoffs is None) == (max_total is None):
+        raise ValueError("give exactly one of cutoffs= or max_total= (with n_modes=).")
+    if cutoffs is not None:
+        cut = (int(cutoffs),) if np.ndim(cutoffs) == 0 else tuple(int(c) for c in cutoffs)
+        if any(c < 1 for c in cut):
+            raise ValueError(f"cutoffs must be >= 1 per mode; got {cut}.")
+        return np.array(list(itertools.product(*[range(c) for c in cut])), dtype=int)
+    if n_modes is None or n_modes < 1 or max_total < 0:
+        raise ValueError("max_total needs n_modes >= 1 and max_total >= 0.")
+    out = []
+    for total in range(max_total + 1):
+        out += sorted(
+            (o for o in itertools.product(range(total + 1), repeat=n_modes) if sum(o) == total),
+            reverse=True,
+        )
+    return np.array(out, dtype=int)
+
+
+def _resolve_basis(dim: int, basis, cutoffs) -> np.ndarray:
+    if basis is not None and cutoffs is not None:
+        raise ValueError("give basis= or cutoffs=, not both.")
+    if basis is None:
+        basis = fock_basis(dim if cutoffs is None else cutoffs)
+    basis = np.asarray(basis, dtype=int)
+    if basis.ndim != 2 or basis.shape[0] != dim:
+        raise ValueError(
+            f"basis has shape {basis.shape} but the state has dimension {dim}; pass "
+            "cutoffs= (per-mode) or basis= (occupations, shape (dim, n_modes))."
+        )
+    return basis
+
+
+def coherent_amplitudes(alphas, basis) -> jnp.ndarray:
+    """⟨n|α⟩ = Π_j e^{−|α_j|²/2} α_j^{n_j}/√n_j! for every basis pattern n.
+
+    `alphas` has shape (..., N); returns (..., dim).
+    """
+    basis = np.asarray(basis, dtype=int)
+    alphas = jnp.asarray(alphas)
+    if not jnp.iscomplexobj(alphas):
+        alphas = alphas.astype(jnp.result_type(alphas.dtype, jnp.complex64))
+    N = basis.shape[1]
+    if alphas.shape[-1] != N:
+        raise ValueError(f"alphas must have last axis n_modes = {N}; got shape {alphas.shape}.")
+    nmax = int(basis.max()) + 1 if basis.size else 1
+    out = None
+    for j in range(N):
+        al = alphas[..., j]
+        # recursion c_{n+1} = c_n α/√(n+1), c_0 = e^{−|α|²/2}: stable, no factorials
+        c0 = jnp.exp(-0.5 * jnp.abs(al) ** 2).astype(al.dtype)
+        if nmax > 1:
+            ratios = al[..., None] / jnp.sqrt(jnp.arange(1, nmax, dtype=jnp.abs(al).dtype))
+            cs = jnp.concatenate([c0[..., None], c0[..., None] * jnp.cumprod(ratios, -1)], -1)
+        else:
+            cs = c0[..., None]
+        f = cs[..., basis[:, j]]
+        out = f if out is None else out * f
+    return out
+
+
+def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
+    """Husimi function Q_H(α) = ⟨α|ρ̂|α⟩/π^N at the points `alphas`.
+
+    Args:
+        state: ket (dim,) or density matrix (dim, dim) (or a Galerkin
+            coefficient matrix, which has the same form).
+        alphas: complex points, shape (..., N); for one mode a shape (...)
+            array is accepted too.
+        basis: occupations (dim, N); or `cutoffs` (int/tuple, Kronecker order).
+            Default: one mode with cutoff = dim.
+
+    Returns:
+        Real array of shape alphas.shape[:-1] (or alphas.shape for one mode
+        given without the mode axis).
+    """
+    state = jnp.asarray(state)
+    if state.ndim not in (1, 2) or (state.ndim == 2 and state.shape[0] != state.shape[1]):
+        raise ValueError(
+            f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {state.shape}."
+        )
+    b = _resolve_basis(state.shape[0], basis, cutoffs)
+    alphas = jnp.asarray(alphas)
+    squeeze = b.shape[1] == 1 and (alphas.ndim == 0 or alphas.shape[-1:] != (1,))
+    if squeeze:
+        alphas = alphas[..., None]
+    v = coherent_amplitudes(alphas, b)  # ⟨n|α⟩
+    N = b.shape[1]
+    if state.ndim == 1:
+        amp = jnp.einsum("...n,n->...", jnp.conj(v), state.astype(v.dtype))  # ⟨α|ψ⟩
+        q = jnp.abs(amp) ** 2
+    else:
+        q = jnp.real(jnp.einsum("...m,mn,...n->...", jnp.conj(v), state.astype(v.dtype), v))
+    return q / np.pi**N
+
+
+def alphas_from_z(z) -> jnp.ndarray:
+    """α = (Q + iP)/√2 from z = (Q_1..Q_N, P_1..P_N) (shape (..., 2N))."""
+    z = jnp.asarray(z)
+    N = z.shape[-1] // 2
+    return jax.lax.complex(z[..., :N], z[..., N:]) / np.sqrt(2.0)
+
+
+def z_from_alphas(alphas) -> jnp.ndarray:
+    """z = √2 (Re α, Im α)."""
+    alphas = jnp.asarray(alphas)
+    return np.sqrt(2.0) * jnp.concatenate([alphas.real, alphas.imag], -1)
+
+
+def husimi_density(state, z, *, basis=None, cutoffs=None) -> jnp.ndarray:
+    """ρ(z) = Q_H(α)/2^N as a density on z = (Q, P) (SPEC §4), shape z.shape[:-1]."""
+    al = alphas_from_z(z)
+    return husimi(state, al, basis=basis, cutoffs=cutoffs) / 2.0 ** al.shape[-1]
+
+
+def reduced_density_matrix(state, basis, keep) -> tuple[jnp.ndarray, np.ndarray]:
+    """Partial trace onto the modes `keep` (tuple of mode indices).
+
+    Returns (rho_reduced, reduced_basis). The Husimi function of the result is
+    the marginal of the full Husimi function over the other modes.
+    """
+    state = jnp.asarray(state)
+    rho = jnp.outer(state, jnp.conj(state)) if state.ndim == 1 else state
+    basis = np.asarray(basis, dtype=int)
+    keep = tuple(int(k) for k in np.atleast_1d(keep))
+    other = tuple(j for j in range(basis.shape[1]) if j not in keep)
+    kept = [tuple(o) for o in basis[:, keep]]
+    rest = [tuple(o) for o in basis[:, other]]
+    red_basis = sorted(set(kept))
+    ridx = {o: i for i, o in enumerate(red_basis)}
+    # rho_red[k, k'] = Σ_r rho[(k, r), (k', r)]
+    by_rest: dict = {}
+    for i, r in enumerate(rest):
+        by_rest.setdefault(r, []).append(i)
+    rows, cols, src_r, src_c = [], [], [], []
+    for idxs in by_rest.values():
+        for i in idxs:
+            for k in idxs:
+                rows.append(ridx[kept[i]])
+                cols.append(ridx[kept[k]])
+                src_r.append(i)
+                src_c.append(k)
+    vals = rho[np.array(src_r), np.array(src_c)]
+    out = jnp.zeros((len(red_basis),) * 2, rho.dtype).at[np.array(rows), np.array(cols)].add(vals)
+    return out, np.array(red_basis, dtype=int).reshape(len(red_basis), len(keep))
+
+
+def coherent_product(betas, basis) -> jnp.ndarray:
+    """Π_j |β_j⟩ restricted to `basis` and renormalized (ket of shape (dim,))."""
+    betas = jnp.atleast_1d(jnp.asarray(betas, dtype=complex))
+    v = coherent_amplitudes(betas, basis)
+    return v / jnp.linalg.norm(v)

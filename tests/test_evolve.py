@@ -1,0 +1,114 @@
+"""The shared integrators: time bookkeeping, keys, checkpointing, adaptive path."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jqd
+
+
+class _Decay(jqd.AbstractLaw):
+    """dy/dt = −k y, exact step (a linear ODE with a closed form)."""
+
+    def step(self, t, y, params, dt, key=None):
+        return y * jnp.exp(-params.k * dt)
+
+    def vector_field(self, t, y, params):
+        return -params.k * y
+
+
+class _K(eqx.Module):
+    k: float = 0.7
+
+
+class _Brownian(jqd.AbstractLaw):
+    """dX = √(2D) dW: Euler-Maruyama is exact in distribution."""
+
+    stochastic = True
+
+    def step(self, t, y, params, dt, key):
+        return y + jnp.sqrt(2 * params.k * dt) * jax.random.normal(key, y.shape, y.dtype)
+
+
+class _Clock(jqd.AbstractLaw):
+    """Records the time each step starts at."""
+
+    def step(self, t, y, params, dt, key=None):
+        return jnp.concatenate([y[1:], jnp.atleast_1d(t)])
+
+
+def test_times_are_computed_not_accumulated():
+    dt = 0.1
+    sol = jqd.evolve(_Clock(), jnp.zeros(7), None, dt=dt, n_save=1000, steps_per_save=7, t0=0.3)
+    assert sol.ts.shape == (1001,)
+    # the last seven step start times, t0 + i*dt exactly as computed
+    i = np.arange(7000 - 7, 7000)
+    ulp = np.spacing(700.0)
+    np.testing.assert_allclose(np.asarray(sol.y_final), 0.3 + i * dt, rtol=0, atol=2 * ulp)
+    # accumulating t += dt instead would drift by far more than two ulps
+    accumulated = np.cumsum(np.full(7000, dt)) + 0.3
+    assert abs(accumulated[-8] - (0.3 + 6993 * dt)) > 10 * ulp
+    assert abs(float(sol.ts[-1]) - (0.3 + 7000 * dt)) <= 2 * ulp
+    assert int(sol.stats["n_steps"]) == 7000
+
+
+def test_fixed_and_adaptive_agree_with_closed_form():
+    ts_fixed = jqd.evolve(_Decay(), jnp.array([1.0, 2.0]), _K(), dt=0.01, n_save=50, steps_per_save=10)
+    exact = jnp.exp(-0.7 * ts_fixed.ts)[:, None] * jnp.array([1.0, 2.0])
+    np.testing.assert_allclose(ts_fixed.observables, exact, rtol=1e-13)
+    sol = jqd.evolve_adaptive(_Decay(), jnp.array([1.0, 2.0]), _K(), ts_fixed.ts)
+    np.testing.assert_allclose(sol.observables, exact, rtol=1e-9)
+    assert int(sol.stats["num_accepted_steps"]) > 0
+    np.testing.assert_allclose(sol.y_final, exact[-1], rtol=1e-9)
+
+
+def test_stochastic_keys_reproducible_and_distinct():
+    law = _Brownian()
+    y0 = jnp.zeros(20000)
+    with pytest.raises(ValueError, match="key"):
+        jqd.evolve(law, y0, _K(k=0.5), dt=0.01, n_save=4)
+    a = jqd.evolve(law, y0, _K(k=0.5), dt=0.01, n_save=4, steps_per_save=25, key=jax.random.key(1))
+    b = jqd.evolve(law, y0, _K(k=0.5), dt=0.01, n_save=4, steps_per_save=25, key=jax.random.key(1))
+    c = jqd.evolve(law, y0, _K(k=0.5), dt=0.01, n_save=4, steps_per_save=25, key=jax.random.key(2))
+    np.testing.assert_array_equal(a.y_final, b.y_final)
+    assert not np.allclose(a.y_final, c.y_final)
+    # Var X(t) = 2 D t: within 4 standard errors at every save
+    var = jnp.var(a.observables, axis=1)
+    expected = 2 * 0.5 * a.ts
+    se = expected * np.sqrt(2 / 20000)
+    assert np.all(np.abs(var - expected) <= 4 * se + 1e-15)
+    # adaptive integration refuses stochastic laws
+    with pytest.raises(ValueError, match="stochastic"):
+        jqd.evolve_adaptive(law, y0, _K(), jnp.linspace(0, 1, 3))
+
+
+def test_checkpointing_changes_nothing_but_memory():
+    law = _Decay()
+
+    def f(k, checkpoint):
+        sol = jqd.evolve(law, jnp.array([1.0]), _K(k=k), dt=0.01, n_save=10, steps_per_save=10, checkpoint=checkpoint)
+        return sol.observables.sum()
+
+    g1 = jax.grad(f)(0.7, True)
+    g2 = jax.grad(f)(0.7, False)
+    np.testing.assert_allclose(g1, g2, rtol=1e-14)
+    ts = 0.1 * jnp.arange(11)
+    np.testing.assert_allclose(g1, jnp.sum(-ts * jnp.exp(-0.7 * ts)), rtol=1e-12)
+
+
+def test_observe_accepts_dicts_and_rejects_bad_arguments():
+    sol = jqd.evolve(
+        _Decay(), jnp.array([1.0]), _K(), dt=0.1, n_save=3,
+        observe={"y": lambda t, y, p: y, "t": lambda t, y, p: t},
+    )
+    np.testing.assert_allclose(sol.observables["t"], sol.ts)
+    with pytest.raises(TypeError, match="jqd law"):
+        jqd.evolve(lambda t, y: y, jnp.array([1.0]), _K(), dt=0.1, n_save=1)
+    with pytest.raises(ValueError, match="on_nonfinite"):
+        jqd.evolve(_Decay(), jnp.array([1.0]), _K(), dt=0.1, n_save=1, on_nonfinite="maybe")
+    with pytest.raises(ValueError, match="increasing"):
+        jqd.evolve_adaptive(_Decay(), jnp.array([1.0]), _K(), jnp.array([1.0, 0.5]))
+    with pytest.raises(NotImplementedError, match="not an ODE"):
+        jqd.evolve_adaptive(_Clock(), jnp.zeros(2), None, jnp.array([0.0, 1.0]))
