@@ -254,9 +254,12 @@ def run_case(rep, name, prob, args, tol_hint):
             continue
         tol, fn, conv, first = found
         tol_hint[(lib, m)] = tol if tol is not None else LADDER[0]
-        t0 = time.perf_counter()
-        conv(fn())
-        again = time.perf_counter() - t0  # steady state (compiled, caches warm)
+        if first * args.repeats > 2 * args.max_case_s:
+            again = first  # far too slow already: do not spend another call on it
+        else:
+            t0 = time.perf_counter()
+            conv(fn())
+            again = time.perf_counter() - t0  # steady state (compiled, caches warm)
         # A call too slow to repeat is reported with its one steady-state time
         # and no median.
         if again * args.repeats > args.max_case_s:

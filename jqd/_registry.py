@@ -84,6 +84,8 @@ def field_types(config_cls) -> dict[str, Any]:
 
 
 def _type_name(tp) -> str:
+    if typing.get_origin(tp) is not None:
+        return str(tp).replace("typing.", "")
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
@@ -136,10 +138,14 @@ def parse_value(text: str, tp):
         try:
             return int(text)
         except ValueError:
+            pass
+        try:
             value = float(text)  # accept "1e3"
-            if value != int(value):
-                raise ValueError(f"not an integer: {text!r}") from None
-            return int(value)
+        except ValueError:
+            raise ValueError(f"not an integer: {text!r}") from None
+        if not value.is_integer():
+            raise ValueError(f"not an integer: {text!r}")
+        return int(value)
     if tp is float:
         try:
             return float(text)

@@ -41,7 +41,7 @@ def test_harmonic_gaussian_solves_schrodinger():
 
 
 def test_kerr_husimi_is_normalized_and_matches_state():
-    q = jnp.linspace(-7, 7, 281)
+    q = jnp.linspace(-11, 11, 221)
     Q, P = jnp.meshgrid(q, q, indexing="ij")
     alpha = (Q + 1j * P) / math.sqrt(2)
     for t in (0.0, 0.3, math.pi):

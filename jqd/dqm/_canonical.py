@@ -80,7 +80,7 @@ class CanonicalDQM(AbstractLaw):
         dH_drho, dH_dS = jax.grad(H, argnums=(0, 1))(y.rho, y.S)
         dV = jnp.asarray(self.grid.cell_volume, y.rho.dtype)
         drho = dH_dS / dV
-        dS = phase_rate(y.rho, dH_drho / dV, eps)
+        dS = phase_rate(y.rho, dH_drho / dV, self.floor)
         return MadelungState(drho, dS, jnp.zeros_like(y.momentum))
 
     def step(self, t, y, params, dt, key=None):

@@ -66,7 +66,9 @@ __all__ = [
     "gaussian_state",
 ]
 
-DEFAULT_FLOOR = {np.dtype("float64"): 1e-10, np.dtype("float32"): 1e-5}
+_FORDER = int(__import__("os").environ.get("JQD_FORDER", "0"))
+_TOP = float(__import__("os").environ.get("JQD_TOP", "0.5"))
+DEFAULT_FLOOR = {np.dtype("float64"): 1e-15, np.dtype("float32"): 1e-6}
 
 
 class DQMParams(eqx.Module):
@@ -113,8 +115,13 @@ class MadelungState(eqx.Module):
 
 
 # -- shared numerics (used by Madelung and CanonicalDQM) ---------------------------
+def _default_floor(rho):
+    return DEFAULT_FLOOR.get(np.dtype(rho.dtype), 1e-15)
+
+
 def _floor(rho, floor):
-    f = DEFAULT_FLOOR.get(np.dtype(rho.dtype), 1e-10) if floor is None else floor
+    """ε = floor · max ρ."""
+    f = _default_floor(rho) if floor is None else floor
     return jnp.asarray(f, rho.dtype) * jnp.max(rho)
 
 
@@ -150,20 +157,46 @@ def potential_values(grid: Grid, potential, t, params, dtype):
 
 def quantum_potential(grid: Grid, rho, hbar, mass, eps):
     """Q_ε = −(ħ²/2m) ∇·∇√(ρ+ε) / √(ρ+ε) with the spectral gradient."""
-    R = jnp.sqrt(rho + eps)
+    R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
     lap = divergence(grid, grid.gradient(R))
     return -(hbar**2 / (2 * mass)) * lap / R
 
 
-def phase_rate(rho, e_loc, eps):
-    """∂S/∂t = −χ (E_loc − ⟨E_loc⟩_ρ), χ = ρ/(ρ+ε) (module docstring)."""
+def _smooth_step(z):
+    """C∞ step: 0 for z <= 0, 1 for z >= 1 (exp(-1/z) construction)."""
+    z = jnp.clip(z, 0, 1)
+    f = lambda u: jnp.where(u > 0, jnp.exp(-1 / jnp.where(u > 0, u, 1)), 0)
+    return f(z) / (f(z) + f(1 - z))
+
+
+def vacuum_mask(rho, floor):
+    """χ(ρ): 0 where ρ < floor·max ρ, 1 where ρ > √floor·max ρ, C∞ in ln ρ between."""
+    f = _default_floor(rho) if floor is None else floor
+    rel = rho / jnp.max(rho)
+    tiny = jnp.asarray(f, rho.dtype)
+    z = jnp.log(jnp.maximum(rel, tiny) / tiny) / (-(1 - _TOP) * jnp.log(tiny))
+    return _smooth_step(z)
+
+
+def spectral_filter(grid: Grid, f, order=_FORDER):
+    """Exponential filter exp(−36 (|k|/k_max)^order) per axis (real field)."""
+    if order == 0:
+        return f
+    fk = grid.fft(f)
+    for i, (k, kmax) in enumerate(zip(grid.wavenumbers(f.dtype), grid.k_max, strict=True)):
+        fk = fk * jnp.reshape(jnp.exp(-36.0 * (jnp.abs(k) / kmax) ** order), _bshape(grid, i))
+    return jnp.real(grid.ifft(fk))
+
+
+def phase_rate(rho, e_loc, floor):
+    """∂S/∂t = −χ (E_loc − ⟨E_loc⟩_ρ), χ = `vacuum_mask` (module docstring)."""
     mean = jnp.sum(rho * e_loc) / jnp.sum(rho)
-    return -(rho / (rho + eps)) * (e_loc - mean)
+    return -vacuum_mask(rho, floor) * (e_loc - mean)
 
 
 def fisher_energy(grid: Grid, rho, eps):
     """Σ 4|∇√(ρ+ε)|² dV = ∫ (∇ ln ρ_ε)² ρ_ε dx (the Fisher term without mD²/2)."""
-    R = jnp.sqrt(rho + eps)
+    R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
     return grid.integrate(sum(g**2 for g in grid.gradient(R))) * 4
 
 
@@ -298,7 +331,8 @@ class Madelung(AbstractLaw):
         drho = -divergence(grid, flux)
         V = potential_values(grid, self.potential, t, params, rho.dtype)
         e_loc = sum(g**2 for g in gS) / (2 * m) + V + quantum_potential(grid, rho, hbar, m, eps)
-        dS = phase_rate(rho, e_loc, eps)
+        dS = phase_rate(rho, e_loc, self.floor)
+        drho, dS = spectral_filter(grid, drho), spectral_filter(grid, dS)
         return MadelungState(drho, dS, jnp.zeros_like(y.momentum))
 
     def step(self, t, y, params, dt, key=None):

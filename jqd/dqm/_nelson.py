@@ -446,23 +446,33 @@ def ks_distance(x, cdf):
 
 def grid_cdf_function(grid: Grid, rho):
     """F(x) for a 1-D grid density: the Fourier antiderivative at grid points
-    joined by cubic Hermite pieces with slopes ρ(x_j) (error O(dx⁴))."""
+    joined by quintic Hermite pieces matching F, F' = ρ and F'' = ρ' (spectral)
+    at the grid points (error O(dx⁶ ρ⁽⁵⁾))."""
     F = grid_cdf(grid, rho)
     L = grid.lengths[0]
     dx = grid.spacing[0]
     total = jnp.real(jnp.fft.fft(rho)[0]) * dx  # ∫ρ over the box
     Fn = jnp.concatenate([F, total[None]])
     rn = jnp.concatenate([rho, rho[:1]])
+    (drho,) = grid.gradient(rho)
+    dn = jnp.concatenate([drho, drho[:1]])
 
     def cdf(x):
         s = (x + L / 2) / dx
         j = jnp.clip(jnp.floor(s).astype(jnp.int32), 0, grid.shape[0] - 1)
-        f = s - j
-        h00 = 2 * f**3 - 3 * f**2 + 1
-        h10 = f**3 - 2 * f**2 + f
-        h01 = -2 * f**3 + 3 * f**2
-        h11 = f**3 - f**2
-        return h00 * Fn[j] + h10 * dx * rn[j] + h01 * Fn[j + 1] + h11 * dx * rn[j + 1]
+        t = s - j
+        t2, t3 = t * t, t * t * t
+        t4, t5 = t3 * t, t3 * t2
+        h0 = 1 - 10 * t3 + 15 * t4 - 6 * t5
+        h1 = t - 6 * t3 + 8 * t4 - 3 * t5
+        h2 = 0.5 * (t2 - 3 * t3 + 3 * t4 - t5)
+        h3 = 0.5 * (t3 - 2 * t4 + t5)
+        h4 = -4 * t3 + 7 * t4 - 3 * t5
+        h5 = 10 * t3 - 15 * t4 + 6 * t5
+        return (
+            h0 * Fn[j] + h1 * dx * rn[j] + h2 * dx**2 * dn[j]
+            + h3 * dx**2 * dn[j + 1] + h4 * dx * rn[j + 1] + h5 * Fn[j + 1]
+        )
 
     return cdf
 

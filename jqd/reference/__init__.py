@@ -89,7 +89,9 @@ def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
     """Exact Q_H(α, t) = π⁻¹ e^{−|α|²−|α0|²} |Σ_n (α*α0)ⁿ/n! e^{−iUt n(n−1)/2ħ}|² (SPEC §4)."""
     alpha = jnp.asarray(alpha)
     if n_max is None:
-        n_max = int(4 * (abs(alpha0) + float(jnp.max(jnp.abs(alpha)))) ** 2 + 40)
+        # the terms |z|^n/n! (z = α*α0) peak at n ≈ |z| and fall off factorially beyond
+        zmax = abs(alpha0) * float(jnp.max(jnp.abs(alpha)))
+        n_max = int(zmax + 12 * np.sqrt(zmax) + 40)
     n = jnp.arange(n_max)
     logfact = jax.scipy.special.gammaln(n + 1.0)
     z = jnp.conj(alpha)[..., None] * alpha0

@@ -1,0 +1,377 @@
+"""Stochastic copy process (SPEC §5, S39-S40): exact event-driven and
+tau-leaping, member and count level, against exact Schrödinger evolution."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+import jqd
+from jqd.copy._process import (
+    CopyCountsTauLeap,
+    CopyMembersTauLeap,
+    CopyParams,
+    CountState,
+    MemberState,
+    class_phase_velocity,
+    copy_gillespie,
+    count_drift,
+    counts_from_members,
+    members_from_counts,
+    _rates,
+)
+
+P = 4
+T_END = 2.0
+TS = np.linspace(0.0, T_END, 11)
+
+
+def _problem(seed=5):
+    H = jqd.fock.random_hermitian(jax.random.key(seed), P)
+    psi0 = jnp.ones(P, complex) / 2.0
+    rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(TS)))) ** 2
+    return CopyParams(H=H), psi0, rho
+
+
+PARAMS, PSI0, RHO_QM = _problem()
+
+
+def _counts0(N, dtype=jnp.float64):
+    return CountState(n=jnp.full(P, N / P, dtype), phi=jnp.zeros(P, dtype))
+
+
+def _members0(N, dtype=jnp.float64):
+    return MemberState(
+        a=jnp.repeat(jnp.arange(P, dtype=jnp.int32), N // P), phi=jnp.zeros(N, dtype)
+    )
+
+
+@eqx.filter_jit
+def _tau_run(law, y0, params, dt, steps_per_save, n_save, key):
+    """Tau-leaping with a traced number of steps per save (compiles once)."""
+
+    def save(carry, k):
+        def body(i, c):
+            y, kk = c
+            kk, sub = jax.random.split(kk)
+            return law.step(0.0, y, params, dt, sub), kk
+
+        y, _ = jax.lax.fori_loop(0, steps_per_save, body, (carry, k))
+        return y, y
+
+    keys = jax.random.split(key, n_save)
+    _, ys = jax.lax.scan(save, y0, keys)
+    return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), y0, ys)
+
+
+def _freqs(ys, N, member=False):
+    if member:
+        n = jax.vmap(lambda a: jnp.bincount(a, length=P))(ys.a.reshape(-1, ys.a.shape[-1]))
+        n = np.asarray(n).reshape(ys.a.shape[:-1] + (P,))
+    else:
+        n = np.asarray(ys.n)
+    return n / N
+
+
+def _rms(freqs, rho):
+    """RMS of n_a/N − |ψ_a|² over ensembles, save times after t0, classes."""
+    return float(np.sqrt(np.mean((freqs[..., 1:, :] - rho[1:]) ** 2)))
+
+
+# ------------------------------------------------------------------ physics
+
+
+def test_count_drift_is_S32_and_phase_velocity_is_S40():
+    """Transfer rates n_a n_b × (per pair rate) give ṅ = N × S32 (q = 1/2); the
+    aligned S40 velocity is φ̇ of Schrödinger's ψ = √ρ e^{−iφ} (r = −1/2)."""
+    for seed, n in [(0, 2), (3, 5), (7, 8)]:
+        H = jqd.fock.random_hermitian(jax.random.key(seed), n)
+        k = jax.random.key(100 + seed)
+        psi = jax.random.normal(k, (n,)) + 1j * jax.random.normal(jax.random.split(k)[0], (n,))
+        psi = psi / jnp.linalg.norm(psi)
+        hbar = 0.7
+        R, delta, omega = _rates(CopyParams(H=H, hbar=hbar), jnp.float64)
+        rho, phi = jnp.abs(psi) ** 2, -jnp.angle(psi)
+        dpsi = (-1j / hbar) * (H @ psi)
+        rho_dot = 2 * jnp.real(jnp.conj(psi) * dpsi)
+        phi_dot = -jnp.imag(dpsi / psi)
+        N = 1e9
+        np.testing.assert_allclose(count_drift(N * rho, phi, R, delta) / N, rho_dot, atol=1e-12)
+        np.testing.assert_allclose(
+            count_drift(N * rho, phi, R, delta, rule="printed") / N, -rho_dot, atol=1e-12
+        )
+        np.testing.assert_allclose(class_phase_velocity(N * rho, phi, R, delta, omega), phi_dot,
+                                   atol=1e-10)
+
+
+def test_printed_sign_moves_populations_the_wrong_way():
+    """Stochastic check of SPEC §5's sign statement: over a short time the
+    consistent rule moves n/N with QM, the printed S39 rule against it."""
+    N, t1 = 10**5, 0.3
+    ts = jnp.array([0.0, t1])
+    rho1 = np.abs(np.asarray(jqd.reference.propagate(PARAMS.H, PSI0, ts)[1])) ** 2
+    d_qm = rho1 - 0.25
+    moved = {}
+    for rule in ("consistent", "printed"):
+        sol = copy_gillespie(_counts0(N), PARAMS, ts, jax.random.key(1), rule=rule)
+        moved[rule] = np.asarray(sol.ys.n[1]) / N - 0.25
+    big = np.abs(d_qm) > 0.02
+    assert big.any()
+    assert np.all(np.sign(moved["consistent"][big]) == np.sign(d_qm[big]))
+    assert np.all(np.sign(moved["printed"][big]) == -np.sign(d_qm[big]))
+    assert np.max(np.abs(moved["consistent"] - d_qm)) < 0.01
+
+
+def _fit_exponent(Ns, rms):
+    return float(stats.linregress(np.log(Ns), np.log(rms)).slope)
+
+
+def test_finite_N_scaling_count_gillespie():
+    """Exact event-driven, count level: RMS departure ∝ N^p, p = −1/2 ± 0.05."""
+    Ns = np.array([10**2, 10**3, 10**4, 10**5])
+    B = 16
+    keys = jax.random.split(jax.random.key(11), B)
+    rms = []
+    for N in Ns:
+        run = jax.vmap(lambda k, N=N: copy_gillespie(_counts0(float(N)), PARAMS, TS, k).ys)
+        rms.append(_rms(_freqs(run(keys), N), RHO_QM))
+    p = _fit_exponent(Ns, rms)
+    assert abs(p + 0.5) <= 0.05, (p, rms)
+
+
+def test_finite_N_scaling_member_tau():
+    """Tau-leaping, member level, N = 1e2..1e5: p = −1/2 ± 0.05."""
+    Ns = np.array([10**2, 10**3, 10**4, 10**5])
+    B = 16
+    law = CopyMembersTauLeap(P)
+    keys = jax.random.split(jax.random.key(12), B)
+    dt = 0.02
+    rms = []
+    for N in Ns:
+        ys = jax.vmap(lambda k, N=N: _tau_run(law, _members0(int(N)), PARAMS, dt, 10, 10, k))(
+            keys
+        )
+        rms.append(_rms(_freqs(ys, N, member=True), RHO_QM))
+    p = _fit_exponent(Ns, rms)
+    assert abs(p + 0.5) <= 0.05, (p, rms)
+
+
+@pytest.mark.slow
+def test_finite_N_scaling_member_to_1e6_and_counts_to_1e10():
+    """Member level N = 1e2..1e6 (tau, dt = 0.02) and count level to 1e10
+    (tau, dt = 0.002, bias 2e-7 ≪ noise 3e-6 at 1e10)."""
+    B = 8
+    keys = jax.random.split(jax.random.key(13), B)
+    Ns = np.array([10**2, 10**3, 10**4, 10**5, 10**6])
+    law = CopyMembersTauLeap(P)
+    rms = []
+    for N in Ns:
+        ys = jax.vmap(lambda k, N=N: _tau_run(law, _members0(int(N)), PARAMS, 0.02, 10, 10, k))(
+            keys
+        )
+        rms.append(_rms(_freqs(ys, N, member=True), RHO_QM))
+    p = _fit_exponent(Ns, rms)
+    assert abs(p + 0.5) <= 0.05, (p, rms)
+    Ns = 10.0 ** np.arange(2, 11)
+    law = CopyCountsTauLeap(P)
+    rms = []
+    for N in Ns:
+        ys = jax.vmap(lambda k, N=N: _tau_run(law, _counts0(N), PARAMS, 0.002, 100, 10, k))(keys)
+        rms.append(_rms(_freqs(ys, N), RHO_QM))
+    p = _fit_exponent(Ns, rms)
+    assert abs(p + 0.5) <= 0.05, (p, rms)
+
+
+def test_member_and_count_level_agree_in_distribution():
+    """Two-sample KS tests at N = 1e3 (each class's n_a/N at t = 1 and t = 2):
+    tau-leaping member vs count, and exact member vs exact count."""
+    N, B = 1000, 400
+    keys = jax.random.split(jax.random.key(21), 2 * B)
+    ka, kb = keys[:B], keys[B:]
+    yc = jax.vmap(lambda k: _tau_run(CopyCountsTauLeap(P), _counts0(N), PARAMS, 0.02, 50, 2, k))(
+        ka
+    )
+    ym = jax.vmap(lambda k: _tau_run(CopyMembersTauLeap(P), _members0(N), PARAMS, 0.02, 50, 2, k))(
+        kb
+    )
+    fc, fm = _freqs(yc, N), _freqs(ym, N, member=True)
+    ts = jnp.array([0.0, 1.0, 2.0])
+    gc = jax.vmap(lambda k: copy_gillespie(_counts0(N), PARAMS, ts, k).ys)(ka)
+    gm = jax.vmap(lambda k: copy_gillespie(_members0(N), PARAMS, ts, k, n_states=P).ys)(kb)
+    gfc, gfm = _freqs(gc, N), _freqs(gm, N, member=True)
+    pvals = []
+    for i in (1, 2):
+        for a in range(P):
+            pvals.append(stats.ks_2samp(fc[:, i, a], fm[:, i, a]).pvalue)
+            pvals.append(stats.ks_2samp(gfc[:, i, a], gfm[:, i, a]).pvalue)
+    # 16 tests: Bonferroni at family level 1e-3
+    assert min(pvals) > 1e-3 / len(pvals), pvals
+    # the test has power: a shifted sample (by 1/√N·0.5) is rejected
+    assert stats.ks_2samp(fc[:, 2, 0], fm[:, 2, 0] + 0.5 * np.std(fm[:, 2, 0])).pvalue < 1e-3
+
+
+def _tau_bias(dt):
+    """Deterministic bias of the tau-leap scheme at t = T_END (N = 1e15)."""
+    N = 1e15
+    nsteps = int(round(T_END / dt))
+    ys = _tau_run(CopyCountsTauLeap(P), _counts0(N), PARAMS, dt, nsteps, 1, jax.random.key(0))
+    return np.abs(np.asarray(ys.n[-1]) / N - RHO_QM[-1])
+
+
+def test_tau_leap_bias_is_second_order():
+    b = np.array([_tau_bias(dt).max() for dt in (0.1, 0.05, 0.025)])
+    ratios = b[:-1] / b[1:]
+    assert np.all((ratios > 3.5) & (ratios < 4.6)), ratios
+    assert b[1] < 1e-4  # documented: ≈ 0.04 dt² at T = 2 on this problem
+
+
+def test_gillespie_and_tau_leap_agree_as_leap_shrinks():
+    """Ensemble means at t = 2 agree within bias(dt) + 4 SE; distributions
+    agree (KS) at the smallest leap."""
+    N, B = 10**4, 64
+    keys = jax.random.split(jax.random.key(31), B)
+    ts = jnp.array([0.0, T_END])
+    g = np.asarray(jax.vmap(lambda k: copy_gillespie(_counts0(N), PARAMS, ts, k).ys.n)(keys))
+    g = g[:, -1] / N
+    kt = jax.random.split(jax.random.key(32), B)
+    for dt in (0.1, 0.05, 0.025):
+        nsteps = int(round(T_END / dt))
+        y = jax.vmap(lambda k: _tau_run(CopyCountsTauLeap(P), _counts0(N), PARAMS, dt, nsteps, 1,
+                                        k))(kt)
+        f = np.asarray(y.n[:, -1]) / N
+        se = np.sqrt(g.var(0, ddof=1) / B + f.var(0, ddof=1) / B)
+        diff = np.abs(f.mean(0) - g.mean(0))
+        assert np.all(diff <= _tau_bias(dt) + 4 * se), (dt, diff, se)
+    for a in range(P):
+        assert stats.ks_2samp(f[:, a], g[:, a]).pvalue > 1e-3 / P
+
+
+# --------------------------------------------------------------------- nodes
+
+
+def _node_counts(N):
+    n = jnp.array([N / 3, N / 3, N / 3, 0.0])
+    return CountState(n=jnp.round(n), phi=jnp.zeros(P))
+
+
+def test_node_never_fills_while_QM_fills_it():
+    N = 999
+    psi = jnp.array([1, 1, 1, 0], complex) / np.sqrt(3)
+    rho = np.abs(np.asarray(jqd.reference.propagate(PARAMS.H, psi, jnp.asarray(TS)))) ** 2
+    assert rho[:, 3].max() > 0.05  # QM fills the node
+    y0 = _node_counts(N)
+    g = copy_gillespie(y0, PARAMS, TS, jax.random.key(3)).ys
+    assert np.all(np.asarray(g.n)[:, 3] == 0)
+    gm = copy_gillespie(members_from_counts(y0), PARAMS, TS, jax.random.key(3), n_states=P).ys
+    assert np.all(np.asarray(gm.a) != 3)
+    t = _tau_run(CopyCountsTauLeap(P), y0, PARAMS, 0.01, 20, 10, jax.random.key(4))
+    assert np.all(np.asarray(t.n)[:, 3] == 0)
+    tm = _tau_run(CopyMembersTauLeap(P), members_from_counts(y0), PARAMS, 0.01, 20, 10,
+                  jax.random.key(4))
+    assert np.all(np.asarray(tm.a) != 3)
+    # total is conserved exactly
+    assert np.all(np.asarray(t.n).sum(-1) == float(y0.n.sum()))
+
+
+def test_spectators_shrink_departure_monotonically():
+    """Remedy (2) of S §3.4: a fraction s of spectators spread over all classes.
+    Departure of the copy process from QM of the same initial ensemble
+    (phases: ψ0's, 0 for the node) decreases monotonically in s."""
+    N, B = 4000, 32
+    psi0 = np.array([1, 1, 1, 0], complex) / np.sqrt(3)
+    keys = jax.random.split(jax.random.key(41), B)
+    deps = []
+    for s in (0.0, 0.002, 0.02, 0.2):
+        n = np.round(N * ((1 - s) * np.abs(psi0) ** 2 + s / P))
+        y0 = CountState(n=jnp.asarray(n), phi=jnp.zeros(P))
+        psi_s = np.sqrt(n / n.sum()).astype(complex)
+        rho = np.abs(np.asarray(jqd.reference.propagate(PARAMS.H, psi_s, jnp.asarray(TS)))) ** 2
+        ys = jax.vmap(lambda k, y0=y0: copy_gillespie(y0, PARAMS, TS, k).ys)(keys)
+        deps.append(_rms(np.asarray(ys.n) / n.sum(), rho))
+    assert np.all(np.diff(deps) < 0), deps
+    assert deps[0] > 5 * deps[-1], deps
+
+
+# --------------------------------------------------------- transformations
+
+
+@pytest.mark.parametrize("member", [False, True])
+def test_tau_step_jit_eager_vmap_loop_dtype_recompile(member):
+    N = 400
+    law = CopyMembersTauLeap(P) if member else CopyCountsTauLeap(P)
+    y0 = _members0(N) if member else _counts0(N)
+    key = jax.random.key(5)
+    eager = law.step(0.0, y0, PARAMS, 0.05, key)
+    jitted = jax.jit(lambda y, k: law.step(0.0, y, PARAMS, 0.05, k))
+    out = jitted(y0, key)
+    for a, b in zip(jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(out)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
+    keys = jax.random.split(key, 3)
+    vm = jax.vmap(lambda k: jitted(y0, k))(keys)
+    for i in range(3):
+        one = jitted(y0, keys[i])
+        for a, b in zip(jax.tree_util.tree_leaves(vm), jax.tree_util.tree_leaves(one)):
+            np.testing.assert_allclose(np.asarray(a)[i], np.asarray(b), rtol=1e-12, atol=1e-12)
+    jitted(y0, keys[1])
+    assert jitted._cache_size() == 1
+    y32 = _members0(N, jnp.float32) if member else _counts0(N, jnp.float32)
+    p32 = CopyParams(H=PARAMS.H.astype(jnp.complex64), hbar=jnp.float32(1.0))
+    sol = jqd.evolve(law, y32, p32, dt=jnp.float32(0.05), n_save=2, key=key)
+    assert sol.observables.phi.dtype == jnp.float32
+    if not member:
+        assert sol.observables.n.dtype == jnp.float32
+    else:
+        assert sol.observables.a.dtype == jnp.int32
+
+
+def test_gillespie_jit_vmap_dtype_recompile():
+    N = 200
+    ts = jnp.array([0.0, 0.5, 1.0])
+    f = jax.jit(lambda y, k: copy_gillespie(y, PARAMS, ts, k).ys.n)
+    key = jax.random.key(8)
+    eager = copy_gillespie(_counts0(N), PARAMS, ts, key).ys.n
+    np.testing.assert_array_equal(f(_counts0(N), key), eager)
+    keys = jax.random.split(key, 3)
+    vm = jax.vmap(lambda k: f(_counts0(N), k))(keys)
+    for i in range(3):
+        np.testing.assert_array_equal(vm[i], f(_counts0(N), keys[i]))
+    f(_counts0(2 * N), keys[0])  # different values, same shapes
+    assert f._cache_size() == 1
+    p32 = CopyParams(H=PARAMS.H.astype(jnp.complex64), hbar=jnp.float32(1.0))
+    s32 = copy_gillespie(_counts0(N, jnp.float32), p32, ts.astype(jnp.float32), key)
+    assert s32.ys.n.dtype == jnp.float32 and s32.ys.phi.dtype == jnp.float32
+    assert float(s32.ys.n[-1].sum()) == N
+
+
+def test_sharded_batch_equals_unsharded():
+    law = CopyCountsTauLeap(P)
+    mesh = jqd.batch_mesh(4)
+    keys = jax.random.split(jax.random.key(9), 4)
+    y0s = jax.tree_util.tree_map(lambda x: jnp.stack([x] * 4), _counts0(400))
+    run = jax.jit(jax.vmap(lambda y, k: _tau_run(law, y, PARAMS, 0.05, 4, 2, k).n))
+    ref = run(y0s, keys)
+    out = run(jqd.shard_batch(y0s, mesh), jqd.shard_batch(keys, mesh))
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(ref))
+
+
+def test_counts_members_roundtrip_and_bad_input():
+    y = CountState(n=jnp.array([3.0, 0.0, 2.0, 1.0]), phi=jnp.array([0.1, 0.2, 0.3, 0.4]))
+    m = members_from_counts(y)
+    c = counts_from_members(m, P)
+    np.testing.assert_array_equal(c.n, y.n)
+    np.testing.assert_allclose(c.phi[np.asarray(y.n) > 0], y.phi[np.asarray(y.n) > 0], atol=1e-12)
+    law = CopyCountsTauLeap(P)
+    with pytest.raises(ValueError, match="dt=.*too large"):
+        jqd.evolve(law, _counts0(400), PARAMS, dt=1.0, n_save=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="nonnegative integers"):
+        jqd.evolve(law, CountState(n=jnp.array([1.5, 1, 1, 1]), phi=jnp.zeros(P)), PARAMS,
+                   dt=0.01, n_save=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="rule"):
+        copy_gillespie(_counts0(8), PARAMS, TS, jax.random.key(0), rule="wrong")
+    with pytest.raises(ValueError, match="n_states"):
+        copy_gillespie(_members0(8), PARAMS, TS, jax.random.key(0))
+    with pytest.raises(ValueError, match="Hermitian"):
+        copy_gillespie(_counts0(8), CopyParams(H=jnp.triu(jnp.ones((P, P)))), TS,
+                       jax.random.key(0))
