@@ -189,7 +189,9 @@ def _assert_resumed(out: Path, before: dict, reference: dict):
 
 def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     out = tmp_path / "sweep"
-    proc = jqd_popen(*SWEEP, "--out", out, env={"JQD_SWEEP_THROTTLE": "0.5"})
+    # Paced (2 s after each chunk; SIGINT cuts the pause short) so that it is
+    # still running while a second command starts.
+    proc = jqd_popen(*SWEEP, "--out", out, env={"JQD_SWEEP_THROTTLE": "2"})
     try:
         _wait_for_chunks(out, 2, proc)
         # A second sweep into the same folder is refused while the first runs.
