@@ -62,3 +62,10 @@ def test_grid_hamiltonian_spectrum_of_oscillator():
     (x,) = grid.mesh()
     E = np.linalg.eigvalsh(jqd.reference.grid_hamiltonian(grid, 0.5 * x**2))
     np.testing.assert_allclose(E[:6], np.arange(6) + 0.5, atol=1e-10)
+
+
+def test_kerr_husimi_at_origin_is_finite():
+    """Q_H(0) = e^{−|α0|²}/π at all times (only the n = 0 term survives)."""
+    for t in (0.0, 0.3, 2.0):
+        q0 = float(jqd.reference.kerr_husimi(jnp.array([0j]), t, 2.0)[0])
+        assert abs(q0 - math.exp(-4.0) / math.pi) < 1e-15

@@ -95,9 +95,11 @@ def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
     n = jnp.arange(n_max)
     logfact = jax.scipy.special.gammaln(n + 1.0)
     z = jnp.conj(alpha)[..., None] * alpha0
-    # (z^n / n!) computed in log form for stability
-    terms = jnp.exp(n * jnp.log(z + 0j) - logfact - 0.5j * U * t * n * (n - 1) / hbar)
-    terms = jnp.where(n == 0, 1.0 + 0j, terms)
+    zero = z == 0
+    # (z^n / n!) computed in log form for stability (z = 0 handled apart: 0^0 = 1)
+    log_z = jnp.log(jnp.where(zero, 1.0, z) + 0j)
+    terms = jnp.exp(n * log_z - logfact - 0.5j * U * t * n * (n - 1) / hbar)
+    terms = jnp.where(n == 0, 1.0 + 0j, jnp.where(zero, 0.0j, terms))
     s = jnp.sum(terms, axis=-1)
     return jnp.exp(-jnp.abs(alpha) ** 2 - abs(alpha0) ** 2) * jnp.abs(s) ** 2 / np.pi
 
