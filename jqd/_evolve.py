@@ -199,8 +199,10 @@ def evolve(
         if is_concrete(dt) and not float(np.asarray(dt)) > 0:
             raise ValueError(f"dt must be positive; got {dt}.")
         law.check(y0, params, dt)
+    # dt and t0 travel as arrays so that a new value does not recompile.
     sol = _evolve_core(
-        law, y0, params, t0, dt, n_save, steps_per_save, _as_observer(observe), key, checkpoint
+        law, y0, params, jnp.asarray(t0), jnp.asarray(dt), n_save, steps_per_save,
+        _as_observer(observe), key, checkpoint,
     )
     return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve({type(law).__name__})")
 

@@ -112,3 +112,20 @@ def test_observe_accepts_dicts_and_rejects_bad_arguments():
         jqd.evolve_adaptive(_Decay(), jnp.array([1.0]), _K(), jnp.array([1.0, 0.5]))
     with pytest.raises(NotImplementedError, match="not an ODE"):
         jqd.evolve_adaptive(_Clock(), jnp.zeros(2), None, jnp.array([0.0, 1.0]))
+
+
+def test_new_dt_or_t0_does_not_recompile():
+    traces = {"n": 0}
+
+    class _Counting(jqd.AbstractLaw):
+        def step(self, t, y, params, dt, key=None):
+            traces["n"] += 1  # runs only while tracing
+            return y * jnp.exp(-params.k * dt)
+
+    law = _Counting()
+    a = jqd.evolve(law, jnp.array([1.0]), _K(), dt=0.1, n_save=3, t0=0.0)
+    n = traces["n"]
+    b = jqd.evolve(law, jnp.array([1.0]), _K(), dt=0.2, n_save=3, t0=1.0)
+    assert traces["n"] == n
+    np.testing.assert_allclose(b.ts, 1.0 + 0.2 * np.arange(4))
+    np.testing.assert_allclose(a.y_final, np.exp(-0.7 * 0.3))
