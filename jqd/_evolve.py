@@ -58,6 +58,15 @@ def _as_observer(observe) -> Callable:
     return _Observer(observe)
 
 
+def _arrays_for_floats(params):
+    """Python float/complex leaves of params become arrays: a new value then
+    reuses the compiled program instead of recompiling (filter_jit treats
+    Python scalars as static)."""
+    return jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
+    )
+
+
 def _time_dtype(y0):
     """Times share the precision of the state (float32 states get float32 t)."""
     for leaf in jax.tree_util.tree_leaves(y0):
@@ -199,9 +208,9 @@ def evolve(
         if is_concrete(dt) and not float(np.asarray(dt)) > 0:
             raise ValueError(f"dt must be positive; got {dt}.")
         law.check(y0, params, dt)
-    # dt and t0 travel as arrays so that a new value does not recompile.
+    # dt, t0 and float params travel as arrays so that a new value does not recompile.
     sol = _evolve_core(
-        law, y0, params, jnp.asarray(t0), jnp.asarray(dt), n_save, steps_per_save,
+        law, y0, _arrays_for_floats(params), jnp.asarray(t0), jnp.asarray(dt), n_save, steps_per_save,
         _as_observer(observe), key, checkpoint,
     )
     return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve({type(law).__name__})")
@@ -255,7 +264,7 @@ def evolve_adaptive(
         # only enter the vector field, which diffrax's blanket warning ignores.
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
         sol = _adaptive_core(
-            law, y0, params, ts, _as_observer(observe), solver, rtol, atol, dt0, max_steps, adjoint
+            law, y0, _arrays_for_floats(params), ts, _as_observer(observe), solver, rtol, atol, dt0, max_steps, adjoint
         )
     return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve_adaptive({type(law).__name__})")
 

@@ -127,5 +127,7 @@ def test_new_dt_or_t0_does_not_recompile():
     n = traces["n"]
     b = jqd.evolve(law, jnp.array([1.0]), _K(), dt=0.2, n_save=3, t0=1.0)
     assert traces["n"] == n
+    jqd.evolve(law, jnp.array([1.0]), _K(k=0.9), dt=0.2, n_save=3)  # a new Python-float param
+    assert traces["n"] == n
     np.testing.assert_allclose(b.ts, 1.0 + 0.2 * np.arange(4))
     np.testing.assert_allclose(a.y_final, np.exp(-0.7 * 0.3))
