@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import scipy.fft as sfft  # noqa: E402
-
 from _common import Reporter, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
 
 FULL_SIZES = ["65536", "512x512", "128x128x128"]
@@ -59,7 +58,9 @@ def parse_shape(s: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(n) for n in s.lower().split("x"))
     except ValueError:
-        raise SystemExit(f"--sizes: cannot parse {s!r}; use e.g. 65536, 512x512, 128x128x128.")
+        raise SystemExit(
+            f"--sizes: cannot parse {s!r}; use e.g. 65536, 512x512, 128x128x128."
+        ) from None
     if not 1 <= len(shape) <= 3 or any(n < 4 for n in shape):
         raise SystemExit(f"--sizes: {s!r} must have 1-3 axes of >= 4 points.")
     return shape
@@ -76,7 +77,6 @@ def potential(x, t, args):
 
 def numpy_factors(shape, rdtype, cdtype):
     """Precomputed phase factors for the NumPy reference (same formulas as jqd)."""
-    ndim = len(shape)
     L = box_length(shape)
     axes = [(-L / 2 + (L / n) * np.arange(n)).astype(rdtype) for n in shape]
     ks = [(2 * np.pi * np.fft.fftfreq(n, L / n)).astype(rdtype) for n in shape]

@@ -341,8 +341,8 @@ def run_sweep(
                     if p.is_file():
                         p.unlink()
         chunk_dir.mkdir(exist_ok=True)
-        for leftover in chunk_dir.glob(".*.tmp*"):
-            leftover.unlink()
+        for leftover in [*chunk_dir.glob(".*.tmp*"), *out_dir.glob(".*.tmp*")]:
+            leftover.unlink()  # temp files of an interrupted writer
         write_text_atomic(manifest, dumps({"spec_hash": spec_hash, "n_items": n_items,
                                            "n_chunks": n_chunks, **spec}) + "\n")
 

@@ -2,7 +2,7 @@
 
     jqd list
     jqd run NAME [--quick] [--set key=value ...] [--out DIR] [--json] [--seed N]
-    jqd reproduce [--quick] [--out DIR] [--only NAME ...] [--timeout S]
+    jqd reproduce [--quick] [--out DIR] [--only NAME ...] [--jobs J] [--timeout S]
     jqd sweep NAME --over key=start:stop:num [--over ...] [--devices N] [--batch B]
               [--out DIR] [--quick] [--set key=value ...] [--fresh]
 
@@ -56,18 +56,23 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true", help="the quick config (seconds on CPU)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field (repeatable); type-checked")
-    r.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
+    r.add_argument("--out", type=Path, default=None, help="output folder (default jqd-out/NAME)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     r.add_argument("--seed", type=int, default=0, help="seed for all randomness (default 0)")
 
     g = sub.add_parser("reproduce", help="run every experiment and write REPORT.md")
     g.add_argument("--quick", action="store_true", help="quick configs (< 5 min in all on CPU)")
-    g.add_argument("--out", type=Path, default=Path("results/reproduce"))
+    g.add_argument("--out", type=Path, default=Path("jqd-out/reproduce"),
+                   help="output folder for REPORT.md and one subfolder per experiment "
+                        "(default jqd-out/reproduce)")
     g.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only these experiments (repeatable)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="passed to every run (default 0)")
     g.add_argument("--timeout", type=float, default=900.0,
                    help="seconds allowed per experiment (default 900)")
+    g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="experiments run at once, each in its own process (default: 2, or 1 "
+                        "on a single core)")
 
     s = sub.add_parser("sweep", help="a resumable, sharded parameter sweep of one experiment")
     s.add_argument("name")
@@ -77,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--devices", type=int, default=None,
                    help="devices to shard over (default: all; on CPU, forced host devices)")
     s.add_argument("--batch", type=int, default=256, help="items per vmapped chunk (default 256)")
-    s.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME-sweep)")
+    s.add_argument("--out", type=Path, default=None,
+                   help="output folder (default jqd-out/NAME-sweep)")
     s.add_argument("--quick", action="store_true", help="start from the quick config")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--fresh", action="store_true",
@@ -119,8 +125,14 @@ def cmd_run(args) -> int:
 
     exp = load(args.name)
     config = apply_overrides(exp, _base_config(exp, args.quick, args.seed), args.overrides)
-    out = args.out if args.out is not None else Path("results") / exp.name
-    summary = run_experiment(exp, config, out, seed=args.seed, quick=args.quick)
+    out = args.out if args.out is not None else Path("jqd-out") / exp.name
+    if args.json:  # keep stdout for the JSON alone: anything the experiment prints -> stderr
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):
+            summary = run_experiment(exp, config, out, seed=args.seed, quick=args.quick)
+    else:
+        summary = run_experiment(exp, config, out, seed=args.seed, quick=args.quick)
     if args.json:
         from .experiment import dumps
 
@@ -133,6 +145,35 @@ def cmd_run(args) -> int:
             print(f"  [{mark}] {c['name']}: {c['measured']:.3g} {c['op']} {c['tolerance']:.3g}"
                   f"  ({c['statement']})")
     return 0 if summary["passed"] else 1
+
+
+def _reproduce_one(name: str, out: Path, args) -> dict:
+    """Run one experiment in its own process: a crash or hang cannot take the others down."""
+    exp_out = out / name
+    exp_out.mkdir(parents=True, exist_ok=True)
+    summary_path = exp_out / "summary.json"
+    if summary_path.exists():
+        summary_path.unlink()
+    cmd = [sys.executable, "-m", "jqd.cli", "run", name, "--out", str(exp_out),
+           "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+    t1 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        log, rc = proc.stdout + proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as err:
+        log = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+        log, rc = log + f"\ntimed out after {args.timeout:g} s", None
+    (exp_out / "log.txt").write_text(log)
+    if rc in (0, 1) and summary_path.exists():
+        entry = {"name": name, "summary": json.loads(summary_path.read_text())}
+        status = "all claims pass" if entry["summary"]["passed"] else "CLAIM FAILED"
+    else:
+        tail = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["no output"]
+        why = "timed out" if rc is None else f"exit code {rc}"
+        entry = {"name": name, "error": f"{why}: {tail[0]} (see {name}/log.txt)"}
+        status = f"ERROR ({why})"
+    print(f"  {name}: {status} in {time.perf_counter() - t1:.1f} s", flush=True)
+    return entry
 
 
 def cmd_reproduce(args) -> int:
@@ -150,35 +191,12 @@ def cmd_reproduce(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    entries = []
-    for name in names:
-        exp_out = out / name
-        exp_out.mkdir(parents=True, exist_ok=True)
-        summary_path = exp_out / "summary.json"
-        if summary_path.exists():
-            summary_path.unlink()
-        cmd = [sys.executable, "-m", "jqd.cli", "run", name, "--out", str(exp_out),
-               "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
-        print(f"jqd reproduce: {name} ...", flush=True)
-        t1 = time.perf_counter()
-        # Each experiment in its own process: a crash or hang cannot take the others down.
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-            log, rc = proc.stdout + proc.stderr, proc.returncode
-        except subprocess.TimeoutExpired as err:
-            log = (err.stdout or b"").decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
-            log, rc = log + f"\ntimed out after {args.timeout:g} s", None
-        (exp_out / "log.txt").write_text(log)
-        if rc in (0, 1) and summary_path.exists():
-            summary = json.loads(summary_path.read_text())
-            entries.append({"name": name, "summary": summary})
-            status = "all claims pass" if summary["passed"] else "CLAIM FAILED"
-        else:
-            tail = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["no output"]
-            why = "timed out" if rc is None else f"exit code {rc}"
-            entries.append({"name": name, "error": f"{why}: {tail[0]} (see {name}/log.txt)"})
-            status = f"ERROR ({why})"
-        print(f"  {status} in {time.perf_counter() - t1:.1f} s", flush=True)
+    jobs = max(1, args.jobs)
+    print(f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        entries = list(pool.map(lambda n: _reproduce_one(n, out, args), names))
     report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
     ok = all("summary" in e and e["summary"]["passed"] for e in entries)
     print(f"wrote {report} ({'all passed' if ok else 'FAILURES'}; "
@@ -207,7 +225,7 @@ def cmd_sweep(args) -> int:
                 f"--devices {args.devices}: {available} {jax.default_backend()} device(s) "
                 "available (on CPU the command forces host devices itself unless JAX was "
                 "started earlier; set XLA_FLAGS=--xla_force_host_platform_device_count=N).")
-    out = args.out if args.out is not None else Path("results") / f"{exp.name}-sweep"
+    out = args.out if args.out is not None else Path("jqd-out") / f"{exp.name}-sweep"
 
     def on_term(signum, frame):
         raise KeyboardInterrupt

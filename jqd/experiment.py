@@ -23,8 +23,15 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
 
     EXPERIMENT = Experiment(name="kerr-revival", description="...", config=Config, run=run)
 
+Optional: `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`;
+a Config field named `seed` is also set from it), and `Experiment(...,
+sweep=f, sweep_coords=g)` makes the experiment sweepable with `jqd sweep`
+(see `Experiment`).
+
 Experiments import only jqd's public API. The `jqd` command discovers,
-runs, sweeps and reports them (see `jqd.cli`).
+runs, sweeps and reports them (see `jqd.cli`); it enables float64
+(`jax_enable_x64`) before running them, since every claim is a float64
+validation.
 """
 
 from __future__ import annotations

@@ -71,18 +71,28 @@ def test_run_with_overrides_json(tmp_path):
         assert ds["husimi"].shape == (4, 30, 30)
 
 
-@pytest.mark.parametrize(
-    "override, expect",
-    [("nope=1", "unknown key 'nope'"), ("n_save=ten", "not an integer"),
-     ("alpha0=abc", "not a number"), ("n_save", "expects key=value")],
-)
-def test_bad_override_is_one_line(override, expect, tmp_path):
-    res = jqd("run", "kerr-revival", "--quick", "--set", override, "--out", tmp_path)
+def test_bad_override_is_one_line(tmp_path):
+    res = jqd("run", "kerr-revival", "--quick", "--set", "nope=1", "--out", tmp_path)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
-    assert expect in lines[0] and "alpha0 (float)" in lines[0]  # lists the valid keys
+    assert "unknown key 'nope'" in lines[0] and "alpha0 (float)" in lines[0]  # valid keys
+    assert not (tmp_path / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    "override, expect",
+    [("n_save=ten", "not an integer"), ("n_save=2.5", "not an integer"),
+     ("alpha0=abc", "not a number"), ("n_save", "expects key=value")],
+)
+def test_bad_override_in_process(override, expect, tmp_path, capsys):
+    from jqd.cli import main
+
+    assert main(["run", "kerr-revival", "--quick", "--set", override, "--out",
+                 str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expect in err[0] and "alpha0 (float)" in err[0]
 
 
 def test_reproduce_one_experiment(tmp_path):
@@ -263,10 +273,16 @@ def test_sweep_refuses_other_spec_in_same_folder(tmp_path, reference_sweep):
     assert "Traceback" not in res.stderr
 
 
-def test_sweep_bad_arguments(tmp_path):
+def test_sweep_bad_arguments(tmp_path, capsys):
+    from jqd.cli import main
+
     res = jqd("sweep", "kerr-revival", "--over", "cutoff=1:3:3", "--out", tmp_path)
     assert res.returncode == 2 and "cannot be swept" in res.stderr
-    res = jqd("sweep", "kerr-revival", "--over", "U=1:2", "--out", tmp_path)
-    assert res.returncode == 2 and "start:stop:num" in res.stderr
-    res = jqd("sweep", "spreading", "--over", "a=1:2:3", "--out", tmp_path)
-    assert res.returncode == 2 and "no sweep function" in res.stderr
+    assert "Traceback" not in res.stderr
+    for args, expect in [(["kerr-revival", "--over", "U=1:2"], "start:stop:num"),
+                         (["spreading", "--over", "a=1:2:3"], "no sweep function"),
+                         (["kerr-revival", "--over", "V=1:2:3"], "unknown key 'V'"),
+                         (["kerr-revival"], "at least one --over")]:
+        assert main(["sweep", *args, "--out", str(tmp_path)]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expect in err[0], (args, err)

@@ -56,16 +56,19 @@ def cutoff_of(config: Config) -> int:
 def husimi_fock(psi, alpha):
     """Q(α) = |⟨α|ψ⟩|²/π for a single-mode Fock vector `psi`, any array of α.
 
-    ⟨α|n⟩ = e^{−|α|²/2} (α*)ⁿ/√n!, summed in log form (no overflow): one
-    matrix product over the flattened α grid.
+    ⟨α|ψ⟩ = e^{−|α|²/2} Σ_n c_n (α*)ⁿ/√n!: the polynomial in α* is evaluated
+    by Horner's scheme over the whole α grid at once (one complex multiply-add
+    per level and point), then scaled. The absolute error of the amplitude is
+    ~ cutoff × machine epsilon (each term is bounded by e^{|α|²/2}); valid for
+    |α| below ~37, where e^{|α|²/2} still fits in float64.
     """
-    n = jnp.arange(psi.shape[-1])
     a = jnp.asarray(alpha).reshape(-1)
-    log_r = jnp.log(jnp.maximum(jnp.abs(a), 1e-300))[:, None]
-    log_mag = n * log_r - 0.5 * jax.scipy.special.gammaln(n + 1.0) - 0.5 * jnp.abs(a)[:, None] ** 2
-    phase = jnp.exp(-1j * n * jnp.angle(a)[:, None])  # (α*)ⁿ
-    basis = jnp.where((n == 0) | (jnp.abs(a)[:, None] > 0), jnp.exp(log_mag) * phase, 0.0)
-    amp = basis @ psi
+    z = jnp.conj(a)
+    n = psi.shape[-1]
+    coef = psi * jnp.exp(-0.5 * jax.scipy.special.gammaln(jnp.arange(n) + 1.0))
+    poly = jax.lax.fori_loop(0, n, lambda i, acc: acc * z + coef[n - 1 - i],
+                             jnp.zeros_like(z, dtype=coef.dtype), unroll=n if n <= 128 else 16)
+    amp = jnp.exp(-0.5 * jnp.abs(a) ** 2) * poly
     return (jnp.abs(amp) ** 2 / jnp.pi).reshape(jnp.shape(alpha))
 
 
@@ -126,9 +129,9 @@ def run(config: Config, rec: Recorder) -> None:
     q_err = float(np.max(np.abs(Q - Q_exact)))
     rec.claim("Husimi snapshots vs exact Q_H", "SPEC §4: exact Q_H(α,t) at Ut = 0, π/2, π, 2π",
               measured=q_err, tolerance=1e-10)
-    cat = (np.exp(-0.25j * np.pi) * np.asarray(jqd.fock.coherent_state(1j * config.alpha0, cutoff))
-           + np.exp(0.25j * np.pi) * np.asarray(jqd.fock.coherent_state(-1j * config.alpha0, cutoff))
-           ) / np.sqrt(2)
+    plus = np.asarray(jqd.fock.coherent_state(1j * config.alpha0, cutoff))
+    minus = np.asarray(jqd.fock.coherent_state(-1j * config.alpha0, cutoff))
+    cat = (np.exp(-0.25j * np.pi) * plus + np.exp(0.25j * np.pi) * minus) / np.sqrt(2)
     cat_inf = 1 - abs(np.vdot(cat / np.linalg.norm(cat), states[2])) ** 2
     rec.claim("cat state at Ut = π", "SPEC §4: ψ(π/U) = (e^{-iπ/4}|iα0⟩ + e^{iπ/4}|-iα0⟩)/√2",
               measured=cat_inf, tolerance=1e-10)

@@ -1,5 +1,14 @@
 """Smolin's copy dynamics (SPEC §5): mean-field law, stochastic copy process."""
 
+from ._fit import QRFit as QRFit
+from ._fit import fit_qr as fit_qr
+from ._fit import qr_loss as qr_loss
+from ._lattice import lattice_evolve_psi as lattice_evolve_psi
+from ._lattice import lattice_gaussian as lattice_gaussian
+from ._lattice import ring_hamiltonian as ring_hamiltonian
+from ._lattice import ring_params as ring_params
+from ._lattice import ring_positions as ring_positions
+from ._lattice import tight_binding_dispersion as tight_binding_dispersion
 from ._meanfield import MeanField as MeanField
 from ._meanfield import MeanFieldParams as MeanFieldParams
 from ._meanfield import MeanFieldState as MeanFieldState
@@ -9,3 +18,20 @@ from ._meanfield import psi_from_state as psi_from_state
 from ._meanfield import rates_to_hamiltonian as rates_to_hamiltonian
 from ._meanfield import rk4_step as rk4_step
 from ._meanfield import state_from_psi as state_from_psi
+from ._alignment import AlignmentParams as AlignmentParams
+from ._alignment import AlignmentState as AlignmentState
+from ._alignment import PhaseAlignment as PhaseAlignment
+from ._alignment import alignment_order as alignment_order
+from ._process import CopyCountsTauLeap as CopyCountsTauLeap
+from ._process import CopyMembersTauLeap as CopyMembersTauLeap
+from ._process import CopyParams as CopyParams
+from ._process import CountState as CountState
+from ._process import GillespieSolution as GillespieSolution
+from ._process import MemberState as MemberState
+from ._process import class_phase_velocity as class_phase_velocity
+from ._process import copy_gillespie as copy_gillespie
+from ._process import count_drift as count_drift
+from ._process import counts_from_members as counts_from_members
+from ._process import members_from_counts as members_from_counts
+from ._process import occupation_frequencies as occupation_frequencies
+from ._process import transfer_rates as transfer_rates

@@ -131,7 +131,11 @@ class PhaseAlignment(AbstractLaw):
         k4 = f(add(y, k3, dt))
         return jax.tree_util.tree_map(
             lambda u, a, b, c, d: (u + (dt / 6.0) * (a + 2 * b + 2 * c + d)).astype(u.dtype),
-            y, k1, k2, k3, k4,
+            y,
+            k1,
+            k2,
+            k3,
+            k4,
         )
 
     def energy(self, t, y, params):

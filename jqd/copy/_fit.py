@@ -16,14 +16,15 @@ __all__ = ["QRFit", "qr_loss", "fit_qr"]
 
 
 class QRFit(eqx.Module):
-    """Result of `fit_qr`: fitted `q`, `r`, final `loss`, `n_iter`, and the
-    loss `history` (one entry per iteration)."""
+    """Result of `fit_qr`: fitted `q`, `r`, final `loss`, `n_iter`, the loss
+    `history` (one entry per iteration) and the `path` of (q, r) iterates."""
 
     q: float
     r: float
     loss: float
     n_iter: int
     history: np.ndarray
+    path: np.ndarray
 
 
 def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
@@ -59,40 +60,67 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
     return jnp.mean(jnp.sum(jnp.abs(sol.observables - psi_exact) ** 2, axis=-1))
 
 
-def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=200, tol=1e-14):
+def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol=1e-12):
     """Fit (q, r) of the mean-field copy law to exact evolution with optax L-BFGS.
+
+    Several starts are fitted at once (vmapped): pass `init` of shape (2,) or
+    (n_starts, 2).
 
     Args:
         H: Hermitian (P, P) Hamiltonian (energy units).
         psi0: normalized initial state (P,) with no zero component.
         ts: save times (uniform, from 0) at which ψ is compared.
-        init: starting (q, r).
+        init: starting (q, r), or one row per start.
         dt: RK4 step.
         max_iter: L-BFGS iterations at most.
-        tol: stop when the loss falls below `tol`.
+        tol: stop when every start's loss is below `tol`.
 
     Returns:
-        `QRFit`. Expected (SPEC §5, S32-S38): q = 1/2, r = −1/2.
+        `QRFit` (arrays of shape (n_starts,) when `init` has a start axis).
+        Expected (SPEC §5, S32-S38): q = 1/2, r = −1/2. Starts whose trajectory
+        reaches ρ_a = 0 (large q with r >= 0 does) give a non-finite loss; a
+        non-finite loss is mapped to 4 (the largest possible value) with zero
+        gradient so that the line search backs off.
     """
+    init = np.asarray(init, dtype=float)
+    if init.shape[-1:] != (2,) or init.ndim > 2:
+        raise ValueError(f"init must have shape (2,) or (n_starts, 2); got {init.shape}.")
     psi_exact = propagate(H, psi0, ts, hbar=hbar)
-    fun = lambda x: qr_loss(x, H, psi0, ts, dt=dt, hbar=hbar, psi_exact=psi_exact)
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(fun)
 
-    @jax.jit
-    def update(x, state):
-        value, grad = value_and_grad(x, state=state)
+    def fun(x):
+        value = qr_loss(x, H, psi0, ts, dt=dt, hbar=hbar, psi_exact=psi_exact)
+        return jnp.where(jnp.isfinite(value), value, 4.0)
+
+    def safe_value_and_grad(x):
+        value, grad = jax.value_and_grad(fun)(x)
+        ok = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad)) & (value < 4.0)
+        return value, jnp.where(ok, grad, 0.0)
+
+    opt = optax.lbfgs(
+        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=30, verbose=False)
+    )
+
+    def one_update(x, state):
+        value, grad = safe_value_and_grad(x)
         updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=fun)
         return optax.apply_updates(x, updates), state, value
 
-    x = jnp.asarray(init, dtype=jnp.result_type(float))
-    state = opt.init(x)
-    history = []
-    update(x, state)  # compile
+    batched = init.ndim == 2
+    x = jnp.asarray(init if batched else init[None])
+    update = jax.jit(jax.vmap(one_update))
+    state = jax.vmap(opt.init)(x)
+    history, path = [], [np.asarray(x)]
     for _ in range(max_iter):
         x, state, value = update(x, state)
-        history.append(float(value))
-        if history[-1] < tol:
+        history.append(np.asarray(value))
+        path.append(np.asarray(x))
+        if np.all(history[-1] < tol):
             break
-    loss = float(fun(x))
-    return QRFit(q=float(x[0]), r=float(x[1]), loss=loss, n_iter=len(history), history=np.array(history))
+    loss = np.asarray(jax.jit(jax.vmap(fun))(x))
+    x = np.asarray(x)
+    out = QRFit(q=x[:, 0], r=x[:, 1], loss=loss, n_iter=len(history),
+                history=np.array(history), path=np.array(path))
+    if batched:
+        return out
+    return QRFit(q=float(x[0, 0]), r=float(x[0, 1]), loss=float(loss[0]), n_iter=out.n_iter,
+                 history=out.history[:, 0], path=out.path[:, 0])

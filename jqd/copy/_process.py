@@ -43,8 +43,11 @@ Algorithms:
         chosen ∝ T. Between candidates the phases are integrated with RK4
         over the (short) waiting time, capped at `max_substep`; the only
         approximation is this RK4 error, O(h⁴) globally with h the substep
-        (h ≤ min(max_substep, 1/Λ-ish)), below 1e-8 in |n/N| for the
-        defaults on the problems in the tests.
+        (h ≤ max_substep, and usually the much shorter waiting time).
+        Measured on the 4-state test problem over t = 2 with fixed
+        occupations: phase error 1.9e-10 rad (n = 25 each) and 3.7e-9 rad
+        (n = (97, 1, 1, 1)) at h = 0.02, 1e-11-1e-12 at h = 0.005. A phase
+        error ε shifts the acceptance probabilities by O(ε).
     `CopyCountsTauLeap`, `CopyMembersTauLeap`: fixed-step tau-leaping laws
         for `jqd.evolve` (stochastic = True). One step of length dt is an
         explicit-midpoint (RK2) step of the mean-field pair (n, φ): a
@@ -74,6 +77,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._checks import check_hermitian, is_concrete
 from .._law import AbstractLaw
+from ._meanfield import hamiltonian_to_rates
 
 __all__ = [
     "CopyParams",
@@ -108,18 +112,8 @@ class CopyParams(eqx.Module):
 
 
 def _rates(params: CopyParams, dtype):
-    """(R, delta, omega) in the real dtype `dtype` (private; the mean-field module
-    has the public `hamiltonian_to_rates` with the same convention)."""
-    H = jnp.asarray(params.H)
-    if not jnp.iscomplexobj(H):
-        H = H.astype(jnp.result_type(H.dtype, jnp.complex64))
-    P = H.shape[-1]
-    off = ~jnp.eye(P, dtype=bool)
-    nz = off & (H != 0)
-    Hs = jnp.where(nz, H, 1.0)
-    R = jnp.where(nz, jnp.abs(Hs), 0.0) / params.hbar
-    delta = jnp.where(nz, jnp.angle(Hs), 0.0)
-    omega = jnp.real(jnp.diagonal(H)) / params.hbar
+    """(R, delta, omega) of `params.H` in the real dtype `dtype`."""
+    R, delta, omega = hamiltonian_to_rates(params.H, params.hbar)
     return R.astype(dtype), delta.astype(dtype), omega.astype(dtype)
 
 
@@ -341,7 +335,9 @@ class CopyCountsTauLeap(AbstractLaw):
             if np.any(n < 0) or np.any(n != np.rint(n)):
                 raise ValueError("y0.n must hold nonnegative integers (as floats).")
             if not np.issubdtype(n.dtype, np.floating):
-                raise ValueError(f"y0.n must be a float array (got {n.dtype}); use n.astype(float).")
+                raise ValueError(
+                    f"y0.n must be a float array (got {n.dtype}); use n.astype(float)."
+                )
         _check_common(params, dt, self.rule, self.n_states)
         _check_leap(params, dt, self.rule, y.n)
 
@@ -415,12 +411,15 @@ class CopyMembersTauLeap(AbstractLaw):
             a = np.asarray(y.a)
             if a.ndim != 1 or np.shape(y.phi) != a.shape:
                 raise ValueError(
-                    f"y0.a and y0.phi must be 1-D of equal length; got {a.shape}, {np.shape(y.phi)}."
+                    "y0.a and y0.phi must be 1-D of equal length; got "
+                    f"{a.shape}, {np.shape(y.phi)}."
                 )
             if not np.issubdtype(a.dtype, np.integer):
                 raise ValueError(f"y0.a must be an integer array; got {a.dtype}.")
             if a.size and (a.min() < 0 or a.max() >= self.n_states):
-                raise ValueError(f"y0.a must lie in [0, {self.n_states}); got [{a.min()}, {a.max()}].")
+                raise ValueError(
+                    f"y0.a must lie in [0, {self.n_states}); got [{a.min()}, {a.max()}]."
+                )
             n = np.bincount(a, minlength=self.n_states)
         else:
             n = None
@@ -511,7 +510,8 @@ def _gillespie_core(n0, phi0, a0, params, ts, key, max_substep, max_steps, rule,
             n = n.at[src].add(-one).at[dst].add(one)
             if has_members:
                 X = _pick_member(k_mem, a, src, N_members, accept)
-                a = jnp.where(accept, a.at[X].set(dst.astype(a.dtype)), a)
+                # one-element scatter (in place in the loop), no O(N) select
+                a = a.at[X].set(jnp.where(accept, dst.astype(a.dtype), a[X]))
             t_new = jnp.where(candidate, t + tau, jnp.where(room == t_target - t, t_target, t + h))
             return (
                 t_new,

@@ -17,9 +17,12 @@ from ._madelung import (
     _floor,
     check_dqm_params,
     check_dqm_step,
+    check_law_fields,
     check_madelung_state,
+    blend_rates,
+    density_mask,
     hd_functional,
-    phase_rate,
+    potential_values,
     rk4,
 )
 
@@ -60,28 +63,48 @@ class CanonicalDQM(AbstractLaw):
     grid: Grid
     potential: Callable | None = eqx.field(static=True, default=None)
     floor: float | None = eqx.field(static=True, default=None)
+    derivative: str = eqx.field(static=True, default="fd8")
 
     def __check_init__(self):
-        if self.potential is not None and not callable(self.potential):
-            raise TypeError("potential must be a function V(x, t, args) or None.")
-        if self.floor is not None and not 0 < self.floor < 1:
-            raise ValueError(f"floor must be in (0, 1); got {self.floor}.")
+        check_law_fields(self)
 
     def functional(self, t, y: MadelungState, params: DQMParams, eps=None):
         """The discrete H_D (with ε = floor·max ρ unless given)."""
         eps = _floor(y.rho, self.floor) if eps is None else eps
-        return hd_functional(self.grid, self.potential, t, y.rho, y.S, y.momentum, params, eps)
+        return hd_functional(
+            self.grid,
+            self.potential,
+            t,
+            y.rho,
+            y.S,
+            y.momentum,
+            y.chirp,
+            params,
+            eps,
+            self.derivative,
+        )
 
     def vector_field(self, t, y: MadelungState, params: DQMParams) -> MadelungState:
         eps = _floor(y.rho, self.floor)
         H = lambda rho, S: hd_functional(
-            self.grid, self.potential, t, rho, S, y.momentum, params, eps
+            self.grid,
+            self.potential,
+            t,
+            rho,
+            S,
+            y.momentum,
+            y.chirp,
+            params,
+            eps,
+            self.derivative,
         )
         dH_drho, dH_dS = jax.grad(H, argnums=(0, 1))(y.rho, y.S)
         dV = jnp.asarray(self.grid.cell_volume, y.rho.dtype)
-        drho = dH_dS / dV
-        dS = phase_rate(y.rho, dH_drho / dV, self.floor)
-        return MadelungState(drho, dS, jnp.zeros_like(y.momentum))
+        drho = density_mask(y.rho, eps) * dH_dS / dV
+        V = potential_values(self.grid, self.potential, t, params, y.rho.dtype)
+        return blend_rates(
+            self.grid, y, params, params.diffusion(), self.floor, V, drho, dH_drho / dV
+        )
 
     def step(self, t, y, params, dt, key=None):
         return rk4(lambda s, u: self.vector_field(s, u, params), t, y, dt)

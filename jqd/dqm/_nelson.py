@@ -267,10 +267,18 @@ class NelsonEnsemble(AbstractLaw):
         return v + u
 
     def step(self, t, y, params, dt, key):
+        dW = jnp.sqrt(dt) * jax.random.normal(key, y.x.shape, y.x.dtype)
+        return self.step_increment(t, y, params, dt, dW)
+
+    def step_increment(self, t, y, params, dt, dW):
+        """One step with a given Brownian increment `dW` (shape of `y.x`,
+        variance dt per component). `step` draws dW from its key; passing
+        increments explicitly couples runs at dt and dt/2 on one Brownian
+        path (used to measure weak order with low variance)."""
         psi0, x = y.psi, y.x
         psi1 = self.schrodinger.step(t, psi0, params, dt, None)
         D = params.hbar / (2 * params.mass)
-        noise = jnp.sqrt(2 * D * dt) * jax.random.normal(key, x.shape, x.dtype)
+        noise = jnp.sqrt(2 * D) * dW
         b0 = self.drift(psi0, x, params)
         if self.scheme == "euler":
             x1 = x + b0 * dt + noise
@@ -332,9 +340,7 @@ class BohmEnsemble(AbstractLaw):
             )
 
     def prepare(self, params, dt):
-        return eqx.tree_at(
-            lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt / 2)
-        )
+        return eqx.tree_at(lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt / 2))
 
     def velocity(self, psi, x, params):
         v, _ = guidance_velocities(
@@ -470,8 +476,12 @@ def grid_cdf_function(grid: Grid, rho):
         h4 = -4 * t3 + 7 * t4 - 3 * t5
         h5 = 10 * t3 - 15 * t4 + 6 * t5
         return (
-            h0 * Fn[j] + h1 * dx * rn[j] + h2 * dx**2 * dn[j]
-            + h3 * dx**2 * dn[j + 1] + h4 * dx * rn[j + 1] + h5 * Fn[j + 1]
+            h0 * Fn[j]
+            + h1 * dx * rn[j]
+            + h2 * dx**2 * dn[j]
+            + h3 * dx**2 * dn[j + 1]
+            + h4 * dx * rn[j + 1]
+            + h5 * Fn[j + 1]
         )
 
     return cdf

@@ -55,7 +55,7 @@ from jaxtyping import Array
 from .._checks import check_finite, is_concrete
 from .._law import AbstractLaw
 from ._states import fock_basis, husimi
-from ._symbols import Ops, Polynomial, anti_wick_symbol, truncation_check
+from ._symbols import Ops, Polynomial, anti_normal_order, anti_wick_symbol, truncation_check
 
 __all__ = [
     "GalerkinParams",
@@ -149,28 +149,51 @@ def _word_matrix(word, ladders) -> np.ndarray:
     return M
 
 
-def _build_pairs(terms: dict, ladders, emb) -> tuple[np.ndarray, np.ndarray]:
-    """Group R ↦ Σ c A R B by left word; project with the embedding `emb`."""
-    groups: dict = {}
+def _monomial(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A product of ladder operators has at most one nonzero per row and per
+    column. Return (src, w, dst, v): (M R)[i] = w[i] R[src[i]],
+    (R M)[:, l] = v[l] R[:, dst[l]]."""
+    if np.any(np.count_nonzero(M, axis=1) > 1) or np.any(np.count_nonzero(M, axis=0) > 1):
+        raise AssertionError("ladder word is not a monomial matrix")
+    src = np.argmax(np.abs(M), axis=1)
+    w = M[np.arange(len(M)), src]
+    dst = np.argmax(np.abs(M), axis=0)
+    v = M[dst, np.arange(len(M))]
+    return src, w, dst, v
+
+
+def _build_terms(liou: dict, diff: dict, ham: dict, ladders, emb):
+    """Each term R ↦ (c_liou + C c_diff + c_ham) A(L) R B(Rw), with A, B
+    ladder words formed on the padded set and projected by `emb`; stored in
+    gather form (see `_monomial`)."""
     cache: dict = {}
 
-    def mat(w):
+    def mono(w):
         if w not in cache:
-            cache[w] = emb.T @ _word_matrix(w, ladders) @ emb
+            cache[w] = _monomial(emb.T @ _word_matrix(w, ladders) @ emb)
         return cache[w]
 
-    for (L, Rw), c in terms.items():
-        groups[L] = groups.get(L, 0) + c * mat(Rw)
-    if not groups:
-        d = emb.shape[1]
-        return np.zeros((1, d, d), complex), np.zeros((1, d, d), complex)
-    As = np.stack([mat(L) for L in groups])
-    Bs = np.stack(list(groups.values()))
-    return As, Bs
+    keys = sorted(set(liou) | set(diff) | set(ham))
+    srcA, wA, dstB, vB = [], [], [], []
+    for L, Rw in keys:
+        s_, w_, _, _ = mono(L)
+        _, _, d_, v_ = mono(Rw)
+        srcA.append(s_)
+        wA.append(w_)
+        dstB.append(d_)
+        vB.append(v_)
+    coef = np.array([[liou.get(k, 0), diff.get(k, 0), ham.get(k, 0)] for k in keys], complex)
+    return np.array(srcA), np.array(wA), np.array(dstB), np.array(vB), coef
 
 
-def _apply_pairs(As, Bs, R):
-    return jnp.einsum("tij,tjl->il", jnp.einsum("tij,jk->tik", As, R), Bs)
+def _apply_terms(srcA, wA, dstB, vB, coef, R):
+    # a Python loop over the (few) terms: row gather, column gather, scale;
+    # ~25x faster on CPU than one batched 2-D gather
+    out = jnp.zeros_like(R)
+    for k in range(srcA.shape[0]):
+        G = jnp.take(jnp.take(R, srcA[k], axis=0), dstB[k], axis=1)
+        out = out + coef[k] * (wA[k][:, None] * G * vB[k][None, :])
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -205,10 +228,11 @@ class HusimiGalerkin(AbstractLaw):
     exact_fp: bool = eqx.field(static=True)
     method: str = eqx.field(static=True)
     taylor_order: int = eqx.field(static=True)
-    A0: Array
-    B0: Array
-    A1: Array
-    B1: Array
+    srcA: Array  # (T, d) int
+    wA: Array  # (T, d)
+    dstB: Array  # (T, d) int
+    vB: Array  # (T, d)
+    coef: Array  # (T, 3): liouville, diffusion (per unit C), −i[H, ·]
     H: Array
     ladders: Array  # (N, d, d) projected a_j
 
@@ -257,8 +281,13 @@ class HusimiGalerkin(AbstractLaw):
                     lo[index[tuple(o2)], col] = np.sqrt(o[j])
             ladders.append((lo, lo.conj().T))
         liou, diff = fp_terms(poly)
-        self.A0, self.B0 = (jnp.asarray(x) for x in _build_pairs(liou, ladders, emb))
-        self.A1, self.B1 = (jnp.asarray(x) for x in _build_pairs(diff, ladders, emb))
+        ham: dict = {}
+        for word, c in anti_normal_order(hamiltonian).terms.items():
+            ham[(word, ())] = ham.get((word, ()), 0) - 1j * c  # −i H R
+            ham[((), word)] = ham.get(((), word), 0) + 1j * c  # +i R H
+        terms = _build_terms(liou, diff, ham, ladders, emb)
+        self.srcA, self.dstB = jnp.asarray(terms[0]), jnp.asarray(terms[2])
+        self.wA, self.vB, self.coef = (jnp.asarray(x) for x in (terms[1], terms[3], terms[4]))
         Hbig = hamiltonian.matrix(big)
         self.H = jnp.asarray(emb.T @ Hbig @ emb)
         self.ladders = jnp.asarray(np.stack([emb.T @ lo @ emb for lo, _ in ladders]))
@@ -285,36 +314,46 @@ class HusimiGalerkin(AbstractLaw):
             return jnp.outer(state, jnp.conj(state))
         return state
 
-    def _ops(self, dtype):
-        c = lambda x: x.astype(dtype)
-        return c(self.A0), c(self.B0), c(self.A1), c(self.B1), c(self.H)
+    def _apply(self, R, coef):
+        c = lambda x: x.astype(R.dtype)
+        return _apply_terms(self.srcA, c(self.wA), self.dstB, c(self.vB), c(coef), R)
 
     def fp_operator(self, R, C):
         """L(C) R: the projected Fokker-Planck right-hand side."""
-        A0, B0, A1, B1, _ = self._ops(R.dtype)
-        return _apply_pairs(A0, B0, R) + jnp.asarray(C).astype(R.dtype) * _apply_pairs(A1, B1, R)
+        C = jnp.asarray(C).astype(R.dtype)
+        return self._apply(R, self.coef[:, 0].astype(R.dtype) + C * self.coef[:, 1].astype(R.dtype))
 
     def vector_field(self, t, y, params):
         return self.fp_operator(y, params.C)
 
-    def _remainder(self, R, C):
-        H = self.H.astype(R.dtype)
-        return self.fp_operator(R, C) + 1j * (H @ R - R @ H)
+    def _remainder_coef(self, C, dtype):
+        """Coefficients of L_R = L(C) + i[H_P, ·]. For a truncating H the
+        Liouville, C = 1 diffusion and commutator parts cancel identically
+        (P L(1) P = −i[H_P, ·], checked by `galerkin_closure_error`), leaving
+        (C − 1) L_1."""
+        C = jnp.asarray(C).astype(dtype)
+        c0, c1, ch = (self.coef[:, k].astype(dtype) for k in range(3))
+        if self.exact_fp:
+            return (C - 1) * c1
+        return c0 + C * c1 - ch
 
     def _taylor(self, R, C, tau):
-        out, term = R, R
-        for k in range(1, self.taylor_order + 1):
-            term = self._remainder(term, C) * (tau / k)
-            out = out + term
-        return out
+        coef = self._remainder_coef(C, R.dtype)
+        tau = jnp.asarray(tau).astype(R.real.dtype)
+
+        def body(k, carry):
+            out, term = carry
+            term = self._apply(term, coef) * (tau / k.astype(tau.dtype))
+            return out + term, term
+
+        return jax.lax.fori_loop(1, self.taylor_order + 1, body, (R, R))[0]
 
     def superoperator(self, C, dtype=complex):
         """Dense d² × d² matrix of L(C) acting on R.reshape(-1) (row-major)."""
-        A0, B0, A1, B1, _ = self._ops(dtype)
-        S = jnp.einsum("tij,tkl->iljk", A0, B0)  # vec(A R B)[i,l] = Σ A[i,j] R[j,k] B[k,l]
-        S = S + jnp.asarray(C).astype(dtype) * jnp.einsum("tij,tkl->iljk", A1, B1)
         d = self.dim
-        return S.reshape(d * d, d * d)
+        eye = jnp.eye(d * d, dtype=dtype).reshape(d * d, d, d)
+        cols = jax.vmap(lambda E: self.fp_operator(E, C).reshape(-1))(eye)
+        return cols.T
 
     def _unitary(self, dt, dtype):
         E, V = jnp.linalg.eigh(self.H.astype(dtype))
@@ -353,7 +392,9 @@ class HusimiGalerkin(AbstractLaw):
 
     def populations(self, y):
         """⟨n_j⟩ = ∫ (|α_j|² − 1) ρ dz = tr(R a_j† a_j), shape (N,)."""
-        return jnp.real(jnp.einsum("n,nj->j", jnp.diagonal(y), jnp.asarray(self.basis, y.real.dtype)))
+        return jnp.real(
+            jnp.einsum("n,nj->j", jnp.diagonal(y), jnp.asarray(self.basis, y.real.dtype))
+        )
 
     def check(self, y, params, dt=None):
         if not is_concrete(y):
@@ -405,3 +446,13 @@ def galerkin_closure_error(law: HusimiGalerkin, R, C=1.0) -> Array:
     H = law.H.astype(R.dtype)
     comm = -1j * (H @ R - R @ H)
     return jnp.linalg.norm(law.fp_operator(R, C) - comm) / jnp.linalg.norm(comm)
+
+
+def galerkin_commutator_error(law: HusimiGalerkin, R) -> Array:
+    """Consistency of the gather-form commutator terms with the dense H_P:
+    ‖Σ c_ham A R B + i[H_P, R]‖ / ‖[H_P, R]‖."""
+    H = law.H.astype(R.dtype)
+    comm = -1j * (H @ R - R @ H)
+    return jnp.linalg.norm(law._apply(R, law.coef[:, 2].astype(R.dtype)) - comm) / jnp.linalg.norm(
+        comm
+    )

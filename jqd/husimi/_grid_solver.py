@@ -37,6 +37,13 @@ solver records the time and the reason, freezes the state there, and
 instead of returning garbage. `removed` is an error indicator calibrated on
 the Kerr mode (see tests/test_husimi_grid.py and benchmarks); it is not a
 bound on the L¹ error.
+
+Measured limits (Kerr α0 = 2, L = 22, benchmarks/results_husimi_grid.md): the L¹
+error to the exact Husimi function stays below 1e-3 up to Ut ≈ 0.055 (64²) and
+0.0625 (96², 128²), and reaches 1e-2 at Ut ≈ 0.086-0.0875 on all three grids (the
+breakdown is the physical anti-diffusive amplification, not a resolution limit);
+`removed` tracked the true L¹ error within a factor 1-2, so with tol = 1e-2 the
+monitor stops at Ut ≈ 0.072-0.080. For long times use a Galerkin solver.
 """
 
 from __future__ import annotations
@@ -176,7 +183,8 @@ class HusimiGridState(eqx.Module):
 
     Attributes:
         rho: ρ on the grid, shape `grid.shape` (real).
-        removed: cumulative L¹ norm removed by the projections (error indicator).
+        removed: cumulative L¹ norm removed by the projections (error indicator);
+            after a stop, the value that violated the tolerance.
         mass0: ∫ρ dz at the start.
         stop_time: time at which the monitor stopped the run (−1 while running;
             jqd.evolve treats any non-finite leaf as a failure).
@@ -238,7 +246,9 @@ class HusimiGrid(AbstractLaw):
                 f"regularization must be 'project' or 'none'; got {self.regularization!r}."
             )
         if self.window is not None and not 0 < self.window <= 2:
-            raise ValueError(f"window must be in (0, 2] (fraction of L/2) or None; got {self.window}.")
+            raise ValueError(
+                f"window must be in (0, 2] (fraction of L/2) or None; got {self.window}."
+            )
         if not self.tol > 0:
             raise ValueError(f"tol must be positive; got {self.tol}.")
 
@@ -266,14 +276,14 @@ class HusimiGrid(AbstractLaw):
         """(v, D_pairs): drift components (d arrays) and the d(d+1)/2 entries
         D_ab, a <= b, on the grid, windowed; all in `dtype`."""
         zs = self.grid.points_array(dtype)
-        v, D = jax.vmap(lambda z: drift_and_diffusion(self.hamiltonian, z, params.args, params.C))(zs)
+        v, D = jax.vmap(lambda z: drift_and_diffusion(self.hamiltonian, z, params.args, params.C))(
+            zs
+        )
         shape = self.grid.shape
         w = self._window(dtype)
         d = self.grid.ndim
         vs = tuple(v[:, a].reshape(shape).astype(dtype) for a in range(d))
-        Ds = tuple(
-            D[:, a, b].reshape(shape).astype(dtype) for a in range(d) for b in range(a, d)
-        )
+        Ds = tuple(D[:, a, b].reshape(shape).astype(dtype) for a in range(d) for b in range(a, d))
         if w is not None:
             vs = tuple(x * w for x in vs)
             Ds = tuple(x * w for x in Ds)
@@ -359,7 +369,8 @@ class HusimiGrid(AbstractLaw):
         keep = ~running | stop_now
         return HusimiGridState(
             rho=jnp.where(keep, rho, new),
-            removed=jnp.where(keep, y.removed, removed),
+            # at the stopping step keep the violating value (the message reports it)
+            removed=jnp.where(running, removed, y.removed),
             mass0=y.mass0,
             stop_time=jnp.where(stop_now, jnp.asarray(t, dtype) + dt, y.stop_time),
             reason=jnp.where(running, reason_now, y.reason),
@@ -387,9 +398,7 @@ class HusimiGrid(AbstractLaw):
 
     def check(self, y, params, dt=None):
         if not isinstance(y, HusimiGridState):
-            raise ValueError(
-                "y0 must be a HusimiGridState; build it with law.initial_state(rho0)."
-            )
+            raise ValueError("y0 must be a HusimiGridState; build it with law.initial_state(rho0).")
         if not is_concrete(y.rho):
             return
         rho = np.asarray(y.rho)
@@ -418,7 +427,9 @@ class HusimiGrid(AbstractLaw):
         """Rough RK4 step limit max over the grid of 2.8/(|v| k_max + ½|D| k_max²)."""
         if not is_concrete(params):
             return None
-        vs, Ds = self.compute_coefficients(params, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+        vs, Ds = self.compute_coefficients(
+            params, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        )
         kmax = math.pi / self.grid.spacing
         vmax = float(max(jnp.max(jnp.abs(v)) for v in vs))
         dmax = float(sum(jnp.max(jnp.abs(x)) for x in Ds)) if Ds else 0.0

@@ -460,9 +460,7 @@ def kerr(U=1.0, mode: int = 0) -> Ops:
     return 0.5 * U * ad(mode) * ad(mode) * a(mode) * a(mode)
 
 
-def bose_hubbard(
-    n_sites: int, J=1.0, U=1.0, mu=None, periodic: bool = False
-) -> Ops:
+def bose_hubbard(n_sites: int, J=1.0, U=1.0, mu=None, periodic: bool = False) -> Ops:
     """Bose-Hubbard chain −J Σ_<ij>(a_i† a_j + h.c.) + (U/2) Σ_i a_i†² a_i² − Σ μ_i n_i
     (`n_sites = 2` is the dimer; same convention as `jqd.fock.BoseHubbard`)."""
     if n_sites < 2:

@@ -105,8 +105,16 @@ def flow_trajectories(
     scale = (2 * jnp.pi) ** (-N) if density_scale is None else density_scale
     log_floor = jnp.log(jnp.asarray(zero_floor * scale, dtype))
     return _flow_core(
-        hamiltonian, log_density, z0, jnp.asarray(dt, dtype), n_save, steps_per_save,
-        jnp.asarray(C, dtype), args, jnp.asarray(t0, dtype), log_floor,
+        hamiltonian,
+        log_density,
+        z0,
+        jnp.asarray(dt, dtype),
+        n_save,
+        steps_per_save,
+        jnp.asarray(C, dtype),
+        args,
+        jnp.asarray(t0, dtype),
+        log_floor,
     )
 
 

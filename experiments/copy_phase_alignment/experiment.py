@@ -1,0 +1,139 @@
+"""copy-phase-alignment: does Smolin's Hamiltonian model (S42-S53) align
+initially misaligned member phases, as a function of f and N?"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jqd
+from jqd.experiment import Experiment, Recorder
+
+try:
+    from jqd.copy import AlignmentParams, AlignmentState, PhaseAlignment
+except ImportError:  # pragma: no cover - until jqd/copy/__init__.py exports them
+    from jqd.copy._alignment import AlignmentParams, AlignmentState, PhaseAlignment
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    P: int = 3
+    seed: int = 2
+    H_scale: float = 0.3
+    fs: tuple = (0.25, 1.0, 4.0, 16.0)
+    n_per_class: tuple = (10, 100, 1000)
+    spreads: tuple = (0.5, "uniform")
+    periods: float = 16.0  # run length in units of 2π/Ω, Ω = f √(2n)
+    steps_per_period: int = 120
+    n_save: int = 64
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(
+            fs=(1.0, 8.0), n_per_class=(10, 100), periods=8.0, steps_per_period=80, n_save=32
+        )
+
+
+def run(config: Config, rec: Recorder) -> None:
+    P = config.P
+    H = jqd.fock.random_hermitian(jax.random.key(config.seed), P, scale=config.H_scale)
+    rows = []
+    traces = {}
+    for spread in config.spreads:
+        for n in config.n_per_class:
+            beables = jnp.repeat(jnp.arange(P, dtype=jnp.int32), n)
+            law = PhaseAlignment(beables=beables, n_states=P)
+            key = jax.random.key(hash((n, str(spread))) % 2**31)
+            if spread == "uniform":
+                phi0 = jax.random.uniform(key, beables.shape, minval=-np.pi, maxval=np.pi)
+            else:
+                phi0 = jnp.array([0.0, 1.0, -2.0])[beables] + spread * jax.random.normal(
+                    key, beables.shape
+                )
+            y0 = AlignmentState(phi=phi0, pi=jnp.zeros_like(phi0))
+            obs = {
+                "R1": lambda t, y, p, law=law: jnp.mean(law.order(y)[0]),
+                "R2": lambda t, y, p, law=law: jnp.mean(law.order(y)[1]),
+                "E": lambda t, y, p, law=law: law.energy(t, y, p),
+            }
+            for f in config.fs:
+                Om = f * np.sqrt(2 * n)
+                dt = 2 * np.pi / Om / config.steps_per_period
+                total = int(config.periods * config.steps_per_period)
+                sps = max(total // config.n_save, 1)
+                sol = jqd.evolve(
+                    law,
+                    y0,
+                    AlignmentParams(H=H, f=jnp.asarray(f)),
+                    dt=jnp.asarray(dt),
+                    n_save=config.n_save,
+                    steps_per_save=sps,
+                    observe=obs,
+                    checkpoint=False,
+                )
+                R1 = np.asarray(sol.observables["R1"])
+                R2 = np.asarray(sol.observables["R2"])
+                E = np.asarray(sol.observables["E"])
+                late = slice(len(R1) // 2, None)
+                rows.append(
+                    dict(
+                        spread=str(spread),
+                        n=n,
+                        f=f,
+                        R1_0=R1[0],
+                        R1_late_mean=R1[late].mean(),
+                        R1_late_min=R1[late].min(),
+                        R1_max=R1.max(),
+                        R2_0=R2[0],
+                        R2_late_mean=R2[late].mean(),
+                        energy_drift=float(np.max(np.abs(E - E[0])) / max(abs(E[0]), 1e-300)),
+                    )
+                )
+                traces[(str(spread), n, f)] = (np.asarray(sol.ts) * Om / (2 * np.pi), R1, R2)
+    rec.metric("table", rows)
+    small = [r for r in rows if r["spread"] != "uniform"]
+    unif = [r for r in rows if r["spread"] == "uniform"]
+    if small:
+        rec.claim(
+            "small misalignment is not damped (late min R1 ≈ initial R1)",
+            "S42-S53: alignment is a fixed point; attractor? (open)",
+            float(max(abs(r["R1_late_min"] - r["R1_0"]) for r in small)),
+            0.05,
+        )
+    if unif:
+        rec.claim(
+            "uniform initial phases: no alignment (late mean R1 < 0.5)",
+            "S42-S53 (open question)",
+            float(max(r["R1_late_mean"] for r in unif)),
+            0.5,
+            op="<",
+        )
+    rec.metric("max_relative_energy_drift", max(r["energy_drift"] for r in rows))
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, spread in zip(axes, config.spreads, strict=True):
+        for (sp, n, f), (t, R1, R2) in traces.items():
+            if sp != str(spread):
+                continue
+            ax.plot(t, R1, label=f"n={n}, f={f}: R1")
+            if spread == "uniform":
+                ax.plot(t, R2, ":", label=f"n={n}, f={f}: R2 (mod π)")
+        ax.set_xlabel("t (periods 2π/Ω, Ω = f√(2n))")
+        ax.set_ylabel("class order parameter |⟨e^{iφ}⟩| (R1)")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"initial spread {spread}: alignment not an attractor")
+        ax.legend(fontsize=5, ncol=2)
+    rec.figure(fig, "alignment.png")
+
+
+EXPERIMENT = Experiment(
+    name="copy-phase-alignment",
+    description="Smolin's S42-S53 phase-alignment model: order parameter vs f and N",
+    config=Config,
+    run=run,
+)

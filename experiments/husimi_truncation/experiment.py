@@ -1,0 +1,170 @@
+"""husimi-truncation: how far the Fokker-Planck truncation (F §V D) departs from
+exact quantum evolution for a Hamiltonian whose anti-Wick symbol does not truncate.
+
+H = ω a†a + λ q̂⁴, q̂ = (a + a†)/√2. Anti-Wick symbol (derived by Gaussian
+deconvolution of the normal symbol Q⁴ + 3Q² + 3/4): H(Q, P) = ω(|α|² − 1) +
+λ(Q⁴ − 3Q² + 3/4). The q̂⁴ term has third derivatives in α alone, so the
+Husimi Fokker-Planck equation (SPEC §4, C = 1) is only a truncation (F64).
+The grid solver integrates it from a coherent state; the exact Husimi function
+comes from the Fock-space state (exact propagator, jqd.reference.propagate).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jqd
+from jqd.experiment import Experiment, Recorder
+
+# Not yet re-exported by jqd.husimi (its __init__ is owned by another worker).
+from jqd.husimi._grid_solver import HusimiGrid, HusimiGridParams, PhaseSpaceGrid, evolve_grid
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    alpha0: float = 1.0
+    omega: float = 1.0
+    couplings: tuple[float, ...] = (0.0, 0.0125, 0.025, 0.05)
+    t_end: float = 0.2
+    n_times: int = 4
+    points: int = 64
+    length: float = 18.0
+    cutoff: int = 60
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(couplings=(0.0, 0.025, 0.05), t_end=0.08, n_times=1, points=48, length=18.0)
+
+
+def symbol(z, args):
+    omega, lam = args
+    Q, P = z[0], z[1]
+    return omega * ((Q**2 + P**2) / 2 - 1) + lam * (Q**4 - 3 * Q**2 + 0.75)
+
+
+def husimi_of_state(c, alpha):
+    """ρ(Q,P) = Q_H/2, Q_H = e^{−|α|²}/π |Σ c_n α*^n/√n!|²."""
+    n = np.arange(c.shape[0])
+    logf = 0.5 * np.array([np.sum(np.log(np.arange(1, k + 1))) for k in n])
+    ac = np.conj(alpha)[..., None]
+    powers = np.exp(n * np.log(np.where(ac == 0, 1e-300, ac)) - logf)
+    powers[..., 0] = 1.0
+    amp = powers @ np.asarray(c)
+    return np.exp(-(np.abs(alpha) ** 2)) * np.abs(amp) ** 2 / np.pi / 2
+
+
+def run(config: Config, rec: Recorder) -> None:
+    import matplotlib.pyplot as plt
+    import xarray as xr
+
+    M = config.cutoff
+    a = np.asarray(jqd.fock.destroy(M + 4))
+    q = (a + a.T) / np.sqrt(2)
+    q4 = np.linalg.matrix_power(q, 4)[:M, :M]
+    num = np.diag(np.arange(M)).astype(float)
+    c0 = np.asarray(jqd.fock.coherent_state(config.alpha0, M))
+    g = PhaseSpaceGrid(1, config.points, config.length)
+    (alpha,) = [np.asarray(x) for x in g.alpha()]
+    Qm, Pm = [np.asarray(x) for x in g.mesh()]
+    ts = np.linspace(0, config.t_end, config.n_times + 1)
+    law = HusimiGrid(g, symbol, tol=1e-2)
+    rho0 = husimi_of_state(c0, alpha)
+    rho0 = rho0 / (rho0.sum() * g.cell_volume)
+    y0 = law.initial_state(jnp.asarray(rho0))
+
+    dev = np.zeros((len(config.couplings), len(ts)))
+    removed = np.zeros_like(dev)
+    energy_err = []
+    snaps = {}
+    for i, lam in enumerate(config.couplings):
+        H = config.omega * num + lam * q4
+        psi = np.asarray(jqd.reference.propagate(jnp.asarray(H), jnp.asarray(c0), jnp.asarray(ts)))
+        p = HusimiGridParams(C=1.0, args=(config.omega, lam))
+        dt = 0.7 * law.stable_dt(p)
+        spp = int(np.ceil((ts[1] - ts[0]) / dt))
+        dt = (ts[1] - ts[0]) / spp
+        sol = evolve_grid(
+            law, y0, p, dt=dt, n_save=config.n_times, steps_per_save=spp, on_violation="ignore"
+        )
+        stop = float(sol.y_final.stop_time)
+        rec.metric(f"grid_monitor_stop_time_lambda_{lam:g}", stop if stop > 0 else None)
+        for k in range(len(ts)):
+            ex = husimi_of_state(psi[k], alpha)
+            dev[i, k] = np.sum(np.abs(np.asarray(sol.observables.rho[k]) - ex)) * g.cell_volume
+            if 0 < stop <= ts[k]:  # the monitor stopped the run: no trustworthy value
+                dev[i, k] = np.nan
+            removed[i, k] = float(sol.observables.removed[k])
+        # the symbol is right: <H> of the exact state = ∫ H ρ dz
+        Hz = np.asarray(
+            jax.vmap(lambda z, lam=lam: symbol(z, (config.omega, lam)))(g.points_array())
+        ).reshape(g.shape)
+        e_sym = np.sum(Hz * husimi_of_state(psi[-1], alpha)) * g.cell_volume
+        e_q = np.real(np.vdot(psi[-1], H @ psi[-1]))
+        energy_err.append(abs(e_sym - e_q))
+        snaps[lam] = (np.asarray(sol.observables.rho[-1]), husimi_of_state(psi[-1], alpha))
+
+    rec.claim(
+        "anti-Wick symbol of ω a†a + λ q⁴ reproduces <H>",
+        "SPEC §4: <H> = ∫ H ρ dz",
+        max(energy_err),
+        1e-8,
+    )
+    # limited by the grid solver's coefficient window (measured 2.2e-6 on the quick grid)
+    rec.claim(
+        "λ = 0 (free field, C7): FP grid = exact",
+        "SPEC §4: free fields truncate exactly",
+        dev[0, -1],
+        1e-5,
+    )
+    rec.claim(
+        "truncation deviation at the largest λ exceeds the grid's own error indicator ×10",
+        "F §V D: the FP truncation is a different theory when the symbol does not truncate",
+        dev[-1, -1] / max(removed[-1, -1], 1e-16),
+        10.0,
+        op=">=",
+    )
+    rec.claim("deviation grows with λ", "F64", float(np.all(np.diff(dev[:, -1]) > 0)), 1.0, op=">=")
+    rec.metric("couplings", list(config.couplings))
+    rec.metric("L1_deviation_at_t_end", dev[:, -1].tolist())
+    rec.metric("grid_error_indicator_at_t_end", removed[:, -1].tolist())
+    rec.metric("energy_symbol_error", energy_err)
+
+    fig, axs = plt.subplots(1, 3, figsize=(13, 4))
+    for i, lam in enumerate(config.couplings):
+        axs[0].semilogy(ts[1:], dev[i, 1:] + 1e-16, "o-", label=f"λ = {lam:g}")
+    axs[0].set_xlabel("t (1/ω)")
+    axs[0].set_ylabel("L1(FP truncation − exact Husimi)")
+    axs[0].legend()
+    fp, ex = snaps[config.couplings[-1]]
+    for ax, data, name in ((axs[1], ex, "exact Husimi ρ"), (axs[2], fp - ex, "ρ_FP − ρ_exact")):
+        cs = ax.contourf(Qm, Pm, data, 30, cmap="viridis" if ax is axs[1] else "RdBu_r")
+        fig.colorbar(cs, ax=ax)
+        ax.set_xlim(-4, 6)
+        ax.set_ylim(-5, 5)
+        ax.set_xlabel("Q")
+        ax.set_ylabel("P")
+        ax.set_title(f"{name}, λ = {config.couplings[-1]:g}, t = {ts[-1]:g}")
+    fig.suptitle("The Fokker-Planck truncation departs from quantum evolution as λ q⁴ grows")
+    rec.figure(fig, "truncation.png")
+    rec.arrays(
+        xr.Dataset(
+            {
+                "L1_deviation": (("coupling", "t"), dev),
+                "grid_indicator": (("coupling", "t"), removed),
+            },
+            coords={"coupling": list(config.couplings), "t": ts},
+        ),
+        "truncation.nc",
+    )
+
+
+EXPERIMENT = Experiment(
+    name="husimi-truncation",
+    description="Fokker-Planck truncation vs exact Husimi evolution for ω a†a + λ q⁴",
+    config=Config,
+    run=run,
+)

@@ -1,0 +1,147 @@
+"""Copy dynamics on a 1-D ring lattice and its continuum / classical limits
+(SPEC §5, S56-S62).
+
+Nearest-neighbour copy rates R_{a,a±1} = ħ/(2mā²) (S56) on P sites of
+spacing ā (ring length L = Pā, sites x_a = −L/2 + aā). With δ_{a,a±1} = π
+and ħω_a = V(x_a) + ħ²/(mā²) the copy law at q = 1/2, r = −1/2 is the
+tight-binding Schrödinger equation
+
+    iħ ψ̇_a = −(ħ²/2mā²)(ψ_{a+1} − 2ψ_a + ψ_{a−1}) + V_a ψ_a,
+
+the second-order finite-difference discretization of −(ħ²/2m)∂²ψ + Vψ; its
+dispersion E(k) = (ħ²/mā²)(1 − cos kā) = ħ²k²/2m (1 − (kā)²/12 + ...) makes
+the continuum limit second order in ā.
+
+Sign note: S56-S57 as printed (no δ, i.e. δ = 0, and V(a) = E_a + ħ²/mā²)
+give H = +(ħ²/2mā²)Δ_ā + V, the Schrödinger equation of mass −m; the positive
+mass needs δ = π (`delta=np.pi`, the default here). `ring_params(...,
+delta=0.0)` builds the printed version for comparison.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._meanfield import MeanFieldParams
+
+__all__ = [
+    "ring_positions",
+    "ring_params",
+    "ring_hamiltonian",
+    "lattice_gaussian",
+    "tight_binding_dispersion",
+    "lattice_evolve_psi",
+]
+
+
+def _check_ring(n_sites, spacing):
+    if int(n_sites) != n_sites or n_sites < 3:
+        raise ValueError(f"n_sites must be an integer >= 3 (a ring); got {n_sites}.")
+    if not np.all(np.asarray(spacing) > 0):
+        raise ValueError(f"spacing (ā) must be positive; got {spacing}.")
+
+
+def ring_positions(n_sites: int, spacing, dtype=None):
+    """Site positions x_a = −L/2 + a ā, a = 0..P−1 (L = P ā), like `jqd.Grid`."""
+    _check_ring(n_sites, spacing)
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    return (-0.5 * n_sites + jnp.arange(n_sites, dtype=dtype)) * spacing
+
+
+def ring_params(n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=None, q=0.5, r=-0.5,
+                delta=np.pi) -> MeanFieldParams:
+    """`MeanFieldParams` of the nearest-neighbour ring (S56).
+
+    Args:
+        n_sites: P, number of sites.
+        spacing: ā (length units).
+        hbar, mass: ħ and m.
+        potential: V at the sites, shape (P,) (energy units), default 0.
+        q, r: copy-law exponents.
+        delta: phase offset of the bonds a → a+1 (δ_{a+1,a} = −δ); π gives
+            mass +m (see the module note).
+
+    Returns:
+        Dense params: R_{a,a±1} = ħ/(2mā²), ω_a = (V_a + ħ²/(mā²))/ħ.
+    """
+    _check_ring(n_sites, spacing)
+    P = int(n_sites)
+    R0 = hbar / (2 * mass * spacing**2)
+    up = np.roll(np.eye(P), 1, axis=1)  # up[a, a+1] = 1
+    nb = up + up.T
+    R = R0 * jnp.asarray(nb)
+    D = jnp.asarray(up - up.T) * delta
+    V = jnp.zeros(P) if potential is None else jnp.asarray(potential)
+    if V.shape != (P,):
+        raise ValueError(f"potential must have shape ({P},); got {V.shape}.")
+    omega = (V + hbar**2 / (mass * spacing**2)) / hbar
+    return MeanFieldParams(R=R, delta=D, omega=omega, q=q, r=r, hbar=hbar)
+
+
+def ring_hamiltonian(n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=None, delta=np.pi):
+    """The dense tight-binding H of `ring_params` (for exact propagation)."""
+    from ._meanfield import rates_to_hamiltonian
+
+    p = ring_params(n_sites, spacing, hbar=hbar, mass=mass, potential=potential, delta=delta)
+    return rates_to_hamiltonian(p.R, p.delta, p.omega, hbar)
+
+
+def lattice_gaussian(n_sites: int, spacing, *, a=1.0, p0=0.0, x0=0.0, hbar=1.0):
+    """ψ_a = √ā ψ(x_a) for the Gaussian ψ(x) = (πa²)^(−1/4) e^{−(x−x0)²/2a² + ip0x/ħ}
+    (SPEC §1), normalized so that Σ|ψ_a|² = 1; ρ_a/ā approximates ρ(x_a)."""
+    x = ring_positions(n_sites, spacing)
+    psi = (np.pi * a**2) ** -0.25 * jnp.exp(-((x - x0) ** 2) / (2 * a**2) + 1j * p0 * x / hbar)
+    psi = psi * jnp.sqrt(spacing)
+    return psi / jnp.linalg.norm(psi)
+
+
+def tight_binding_dispersion(k, spacing, hbar=1.0, mass=1.0):
+    """E(k) = (ħ²/mā²)(1 − cos kā) of the ring at V = 0 (→ ħ²k²/2m as ā → 0)."""
+    return hbar**2 / (mass * spacing**2) * (1 - jnp.cos(k * spacing))
+
+
+def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None, dt=1e-3):
+    """ψ(t) of the ring copy law in its Schrödinger form, for large P.
+
+    Strang splitting: the hopping part exactly in Fourier space with
+    `tight_binding_dispersion`, the on-site part exactly as e^{−iVdt/ħ}; exact
+    for V = 0, second order in dt otherwise. Cost O(P log P) per step, so it
+    reaches the P ~ 10^4 sites the ħ → 0 limit needs, where the dense
+    mean-field law (O(P²)) and eigh are too slow. Equivalent to the mean-field
+    law at q = 1/2, r = −1/2 (see `ring_params`; tests compare the two).
+
+    Args:
+        psi0: (P,) complex lattice state.
+        spacing: ā.
+        ts: save times, uniformly spaced from 0 by a multiple of `dt`.
+        potential: V at the sites, (P,).
+
+    Returns:
+        (len(ts), P) complex array.
+    """
+    psi0 = jnp.asarray(psi0)
+    P = psi0.shape[-1]
+    _check_ring(P, spacing)
+    ts = np.asarray(ts)
+    steps = int(round((ts[1] - ts[0]) / dt)) if ts.size > 1 else 1
+    if ts[0] != 0 or steps < 1 or not np.allclose(np.diff(ts), steps * dt, rtol=1e-9, atol=0):
+        raise ValueError("ts must start at 0 and be uniformly spaced by a whole number of dt.")
+    rdtype = jnp.finfo(psi0.dtype).dtype
+    k = 2 * np.pi * jnp.fft.fftfreq(P, d=spacing).astype(rdtype)
+    kin = jnp.exp(-1j * tight_binding_dispersion(k, spacing, hbar, mass) * dt / hbar)
+    V = jnp.zeros(P, rdtype) if potential is None else jnp.asarray(potential, rdtype)
+    half = jnp.exp(-0.5j * V * dt / hbar)
+
+    def step(psi, _):
+        psi = half * psi
+        psi = jnp.fft.ifft(kin * jnp.fft.fft(psi))
+        return (half * psi).astype(psi0.dtype), None
+
+    def block(psi, _):
+        psi, _ = jax.lax.scan(step, psi, None, length=steps)
+        return psi, psi
+
+    _, out = jax.jit(lambda p: jax.lax.scan(block, p, None, length=len(ts) - 1))(psi0)
+    return jnp.concatenate([psi0[None], out])

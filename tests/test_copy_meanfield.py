@@ -1,0 +1,194 @@
+"""Mean-field copy dynamics (SPEC §5) against exact Schrödinger evolution."""
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import jqd
+from jqd.copy import (
+    MeanField,
+    MeanFieldParams,
+    MeanFieldState,
+    copy_flux,
+    fit_qr,
+    hamiltonian_to_rates,
+    psi_from_state,
+    rates_to_hamiltonian,
+    state_from_psi,
+)
+
+
+def _problem(P, seed=0):
+    k1, k2, k3 = jax.random.split(jax.random.key(seed + 100 * P), 3)
+    H = jqd.fock.random_hermitian(k1, P)
+    psi0 = jax.random.normal(k2, (P,)) + 1j * jax.random.normal(k3, (P,))
+    return H, psi0 / jnp.linalg.norm(psi0)
+
+
+@pytest.mark.parametrize("P", [2, 8, 64])
+def test_matches_schrodinger(P):
+    """q = 1/2, r = −1/2 is Schrödinger (S32-S38): ρ to 1e-10, ψ = √ρ e^{−iφ} too."""
+    H, psi0 = _problem(P)
+    E = np.linalg.eigvalsh(np.asarray(H))
+    period = 2 * np.pi / (E[-1] - E[0])
+    ts = jnp.linspace(0.0, 5 * period, 41)  # five periods of the fastest beat
+    exact = jqd.reference.propagate(H, psi0, ts)
+    sol = jqd.evolve_adaptive(
+        MeanField(), state_from_psi(psi0), MeanFieldParams.from_hamiltonian(H), ts,
+        solver=diffrax.Dopri8(), rtol=1e-12, atol=1e-14, max_steps=100_000,
+    )
+    rho_err = float(jnp.max(jnp.abs(sol.observables.rho - jnp.abs(exact) ** 2)))
+    psi = jax.vmap(psi_from_state)(sol.observables)
+    # No global phase freedom: φ̇ includes ω_a = H_aa/ħ, so ψ itself must agree.
+    psi_err = float(jnp.max(jnp.abs(psi - exact)))
+    assert rho_err < 1e-10, rho_err
+    assert psi_err < 1e-9, psi_err
+    # Probability is conserved by the law for any q.
+    assert float(jnp.max(jnp.abs(jnp.sum(sol.observables.rho, -1) - 1))) < 1e-11
+
+
+def test_rk4_step_order():
+    """The fixed-step RK4 `step` converges at fourth order to exact evolution."""
+    H, psi0 = _problem(4)
+    params = MeanFieldParams.from_hamiltonian(H)
+    exact = jqd.reference.propagate(H, psi0, jnp.array([0.0, 1.0]))[-1]
+    errs = []
+    dts = [0.02, 0.01, 0.005]
+    for dt in dts:
+        sol = jqd.evolve(MeanField(), state_from_psi(psi0), params, dt=dt, n_save=1,
+                         steps_per_save=int(round(1.0 / dt)))
+        errs.append(float(jnp.max(jnp.abs(psi_from_state(sol.y_final) - exact))))
+    slope = np.polyfit(np.log(dts), np.log(errs), 1)[0]
+    assert 3.7 < slope < 4.3, (slope, errs)
+
+
+def test_hamiltonian_rates_roundtrip():
+    H, _ = _problem(6)
+    R, delta, omega = hamiltonian_to_rates(H, hbar=0.7)
+    assert np.allclose(R, R.T) and np.all(R >= 0) and np.all(np.diag(R) == 0)
+    off = ~np.eye(6, dtype=bool)
+    assert np.allclose(np.angle(np.exp(1j * (delta + delta.T)))[off], 0, atol=1e-14)
+    np.testing.assert_allclose(rates_to_hamiltonian(R, delta, omega, hbar=0.7), H, atol=1e-14)
+    # zero couplings give R = 0 with finite gradients
+    T = jqd.fock.tight_binding(5, periodic=False).astype(complex)
+    g = jax.grad(lambda h: jnp.sum(hamiltonian_to_rates(h)[0]))(T)
+    assert np.all(np.isfinite(np.asarray(g)))
+
+
+def test_state_psi_roundtrip():
+    _, psi0 = _problem(5)
+    y = state_from_psi(psi0)
+    np.testing.assert_allclose(psi_from_state(y), psi0, atol=1e-15)
+
+
+@pytest.mark.parametrize("P", [2, 8, 64])
+def test_printed_s39_sign_moves_populations_the_wrong_way(P):
+    """SPEC §5: the mean-field limit of the printed S39 rule gives dn_a/dt with
+    the sign opposite to S32 (exact dρ_a/dt = (2/ħ) Im ψ_a* (Hψ)_a)."""
+    H, psi0 = _problem(P, seed=3)
+    y = state_from_psi(psi0)
+    params = MeanFieldParams.from_hamiltonian(H)
+    exact = 2 * jnp.imag(jnp.conj(psi0) * (H @ psi0))
+    s32 = copy_flux(y, params, "s32")
+    s39 = copy_flux(y, params, "s39")
+    assert float(jnp.max(jnp.abs(s32 - exact))) < 1e-13
+    moving = jnp.abs(exact) > 1e-3
+    assert int(jnp.sum(moving)) >= 1
+    assert bool(jnp.all(jnp.sign(s39[moving]) == -jnp.sign(exact[moving])))
+    # ...and over a finite time the S39 law drives ρ away from |ψ(t)|² (short:
+    # running the wrong way soon empties states, where the phase law is singular).
+    ts = jnp.array([0.0, 0.05])
+    ex = jnp.abs(jqd.reference.propagate(H, psi0, ts)[-1]) ** 2
+    run = lambda conv: jqd.evolve(MeanField(conv), y, params, dt=0.01, n_save=1,
+                                  steps_per_save=5).y_final.rho
+    good, bad = run("s32"), run("s39")
+    d_exact = ex - y.rho
+    assert float(jnp.max(jnp.abs(good - ex))) < 1e-8
+    assert float(jnp.sum((bad - y.rho) * d_exact)) < 0  # moved against the exact change
+
+
+def test_jit_eager_vmap_loop_dtype_recompile():
+    H, psi0 = _problem(4)
+    params = MeanFieldParams.from_hamiltonian(H)
+    law = MeanField()
+    y = state_from_psi(psi0)
+    eager = law.vector_field(0.0, y, params)
+    jitted = jax.jit(law.vector_field)(0.0, y, params)
+    for a, b in zip(jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+    # vmap over states and over q == loop
+    _, psi1 = _problem(4, seed=1)
+    ys = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), y, state_from_psi(psi1))
+    qs = jnp.array([0.5, 0.3])
+    stepper = lambda yy, q: law.step(0.0, yy, MeanFieldParams(params.R, params.delta,
+                                                              params.omega, q, -0.5), 0.01)
+    batched = jax.vmap(stepper)(ys, qs)
+    for i in range(2):
+        single = stepper(jax.tree_util.tree_map(lambda a, i=i: a[i], ys), qs[i])
+        np.testing.assert_allclose(batched.rho[i], single.rho, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(batched.phi[i], single.phi, rtol=1e-13, atol=1e-15)
+    # float32 stays float32
+    y32 = MeanFieldState(y.rho.astype(jnp.float32), y.phi.astype(jnp.float32))
+    p32 = MeanFieldParams(params.R.astype(jnp.float32), params.delta.astype(jnp.float32),
+                          params.omega.astype(jnp.float32), jnp.float32(0.5), jnp.float32(-0.5))
+    sol = jqd.evolve(law, y32, p32, dt=0.01, n_save=2, steps_per_save=3)
+    assert sol.y_final.rho.dtype == jnp.float32 and sol.y_final.phi.dtype == jnp.float32
+    assert sol.ts.dtype == jnp.float32
+    # a second call does not recompile
+    f = jax.jit(lambda yy, pp: law.step(0.0, yy, pp, 0.01))
+    f(y, params)
+    n = f._cache_size()
+    f(state_from_psi(psi1), MeanFieldParams.from_hamiltonian(_problem(4, 5)[0]))
+    assert f._cache_size() == n
+
+
+def test_check_grads_q_r_H():
+    """Gradients of a final-time observable in (q, r, H) match finite differences."""
+    H, psi0 = _problem(3)
+    y0 = state_from_psi(psi0)
+
+    def final(q, r, H):
+        params = MeanFieldParams.from_hamiltonian(H, q=q, r=r)
+        sol = jqd.evolve(MeanField(), y0, params, dt=0.05, n_save=2, steps_per_save=5,
+                         check=False)
+        return jnp.sum(sol.y_final.rho * jnp.arange(3.0)) + jnp.sum(jnp.cos(sol.y_final.phi))
+
+    check_grads(final, (0.45, -0.4, H), order=1, modes=("rev",), eps=1e-6, atol=1e-5, rtol=1e-5)
+
+
+def test_bad_input_errors():
+    H, psi0 = _problem(3)
+    params = MeanFieldParams.from_hamiltonian(H)
+    y = state_from_psi(psi0)
+    with pytest.raises(ValueError, match="sum to 1"):
+        jqd.evolve(MeanField(), MeanFieldState(2 * y.rho, y.phi), params, dt=0.1, n_save=1)
+    with pytest.raises(ValueError, match="params.R"):
+        jqd.evolve(MeanField(), y, MeanFieldParams(params.R[:2, :2], params.delta,
+                                                   params.omega), dt=0.1, n_save=1)
+    with pytest.raises(ValueError, match="nodes"):
+        rho = jnp.array([0.5, 0.5, 0.0])
+        jqd.evolve(MeanField(), MeanFieldState(rho, y.phi), params, dt=0.1, n_save=1)
+    with pytest.raises(ValueError, match="convention"):
+        MeanField("s40")
+    with pytest.raises(ValueError, match="MeanFieldState"):
+        jqd.evolve(MeanField(), psi0, params, dt=0.1, n_save=1)
+
+
+def test_fit_qr_from_origin():
+    """From (q, r) = (0, 0) optax L-BFGS recovers (1/2, −1/2) to 1e-3."""
+    H, psi0 = _problem(3, seed=7)
+    ts = jnp.linspace(0.0, 1.5, 7)
+    fit = fit_qr(H, psi0, ts, init=(0.0, 0.0), dt=0.025)
+    assert abs(fit.q - 0.5) < 1e-3 and abs(fit.r + 0.5) < 1e-3, (fit.q, fit.r)
+
+
+@pytest.mark.slow
+def test_fit_qr_three_starts():
+    H, psi0 = _problem(3, seed=7)
+    ts = jnp.linspace(0.0, 1.5, 7)
+    fit = fit_qr(H, psi0, ts, init=[(0.0, 0.0), (0.75, -1.0), (0.25, 0.25)], dt=0.025)
+    assert np.all(np.abs(fit.q - 0.5) < 1e-3) and np.all(np.abs(fit.r + 0.5) < 1e-3), fit

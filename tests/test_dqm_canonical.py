@@ -1,0 +1,256 @@
+"""Canonical DQM (H_D by autodiff): D = ħ/2m is quantum mechanics, D ≠ ħ/2m
+is not (Ermakov breathing), H_D conservation, the fit of D, law protocol."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import jqd
+from jqd.dqm._canonical import CanonicalDQM
+from jqd.dqm._fit import density_loss, fit_diffusion
+from jqd.dqm._madelung import (
+    DQMParams,
+    FickVelocity,
+    UncertaintyProduct,
+    gaussian_state,
+    state_from_psi,
+)
+
+V_HO = lambda x, t, a: 0.5 * a["omega"] ** 2 * x[0] ** 2
+V_BUMP = lambda x, t, a: 0.5 * x[0] ** 2 + a["lam"] * jnp.exp(-(x[0] ** 2))
+
+
+def test_quantum_D_matches_schrodinger_over_one_period():
+    grid = jqd.Grid(128, 16.0)
+    law = CanonicalDQM(grid, V_HO)
+    params = DQMParams(potential={"omega": 1.0})
+    n, n_save = 800, 8
+    dt = 2 * np.pi / n
+    sol = jqd.evolve(
+        law,
+        gaussian_state(grid, a=1.0, x0=1.0, p0=0.3),
+        params,
+        dt=dt,
+        n_save=n_save,
+        steps_per_save=n // n_save,
+        checkpoint=False,
+        observe={
+            "rho": jqd.observables.Density(law),
+            "H": jqd.observables.Energy(law),
+            "U": UncertaintyProduct(law),
+        },
+    )
+    sch = jqd.SchrodingerGrid(grid, V_HO, method="yoshida4")
+    ref = jqd.evolve(
+        sch,
+        jqd.reference.gaussian_packet(grid, a=1.0, x0=1.0, p0=0.3),
+        jqd.SchrodingerParams(potential={"omega": 1.0}),
+        dt=dt,
+        n_save=n_save,
+        steps_per_save=n // n_save,
+        observe=jqd.observables.Density(sch),
+        checkpoint=False,
+    )
+    err = float(jnp.max(jnp.abs(sol.observables["rho"] - ref.observables)))
+    assert err < 1e-6, err
+    H = np.asarray(sol.observables["H"])
+    assert np.max(np.abs(H - H[0])) < 1e-8  # H_D conserved (measured 3e-10)
+    # a coherent state stays minimum-uncertainty: ⟨(mu)²⟩⟨δx²⟩ = ħ²/4
+    assert np.max(np.abs(np.asarray(sol.observables["U"]) - 0.25)) < 1e-8
+
+
+def test_other_D_departs_as_ermakov_predicts():
+    """Ground-state Gaussian of the oscillator, evolved with D = 0.7 ħ/2m: the
+    density breathes, σ² = σ0² cos²t + (D/σ0)² sin²t (Ermakov, since the
+    Fisher force on a Gaussian is D²/σ³); Schrödinger keeps it stationary."""
+    grid = jqd.Grid(128, 16.0)
+    law = CanonicalDQM(grid, V_HO)
+    D = 0.35
+    sol = jqd.evolve(
+        law,
+        gaussian_state(grid, a=1.0),
+        DQMParams(D=D, potential={"omega": 1.0}),
+        dt=2 * np.pi / 800,
+        n_save=8,
+        steps_per_save=100,
+        checkpoint=False,
+        observe={"rho": jqd.observables.Density(law), "H": jqd.observables.Energy(law)},
+    )
+    ts = np.asarray(sol.ts)
+    s2 = 0.5 * np.cos(ts) ** 2 + D**2 / 0.5 * np.sin(ts) ** 2
+    x = np.asarray(grid.mesh()[0])
+    pred = np.exp(-(x[None] ** 2) / (2 * s2[:, None])) / np.sqrt(2 * np.pi * s2[:, None])
+    rho = np.asarray(sol.observables["rho"])
+    assert np.max(np.abs(rho - pred)) < 2e-6  # measured 6.4e-7
+    # departure from the (stationary) quantum density: peak 1/√(2πσ²) at σ² = 0.245
+    departure = np.max(np.abs(rho - rho[0]), axis=1)
+    expected = 1 / np.sqrt(2 * np.pi * 0.245) - 1 / np.sqrt(np.pi)
+    assert abs(departure.max() - expected) < 1e-4
+    assert departure.max() > 0.2
+    H = np.asarray(sol.observables["H"])
+    assert np.max(np.abs(H - H[0])) < 1e-8
+
+
+def test_fick_velocity_and_uncertainty_of_superposition():
+    grid = jqd.Grid(256, 24.0)
+    law = CanonicalDQM(grid)
+    y = gaussian_state(grid, a=1.2, x0=0.3)
+    u = np.asarray(FickVelocity(law)(0.0, y, DQMParams())[0])
+    x = np.asarray(grid.mesh()[0])
+    core = np.abs(x - 0.3) < 3
+    # u = −D ∇ρ/ρ = D (x − x0)·2/a² for this Gaussian
+    np.testing.assert_allclose(u[core], 0.5 * 2 * (x[core] - 0.3) / 1.2**2, atol=1e-8)
+    psi = jqd.normalize(
+        jqd.reference.gaussian_packet(grid, a=1.0, x0=-1.5)
+        + jqd.reference.gaussian_packet(grid, a=1.0, x0=1.5),
+        grid,
+    )
+    y2 = state_from_psi(grid, psi)
+    assert float(UncertaintyProduct(law)(0.0, y2, DQMParams())[0]) > 0.3
+
+
+@pytest.fixture(scope="module")
+def fit_problem():
+    """A displaced Gaussian in the anharmonic well V = x²/2 + exp(−x²):
+    exact grid-Schrödinger snapshots (Yoshida-4, dt/4) at t = 0.1 ... 0.5."""
+    grid = jqd.Grid(128, 16.0)
+    dt, n_save, sps = 0.005, 5, 20
+    psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=1.0)
+    sch = jqd.SchrodingerGrid(grid, V_BUMP, method="yoshida4")
+    ref = jqd.evolve(
+        sch,
+        psi0,
+        jqd.SchrodingerParams(potential={"lam": 1.0}),
+        dt=dt / 4,
+        n_save=n_save,
+        steps_per_save=4 * sps,
+        observe=jqd.observables.Density(sch),
+    )
+    law = CanonicalDQM(grid, V_BUMP)
+    return (
+        law,
+        state_from_psi(grid, psi0),
+        DQMParams(potential={"lam": 1.0}),
+        ref.observables[1:],
+        dt,
+        sps,
+    )
+
+
+def test_fit_loss_is_minimal_at_quantum_D(fit_problem):
+    law, y0, params, target, dt, sps = fit_problem
+
+    def loss(D):
+        return density_loss(
+            law,
+            y0,
+            eqx.tree_at(lambda p: p.D, params, D, is_leaf=lambda x: x is None),
+            target,
+            dt=dt,
+            steps_per_save=sps,
+        )
+
+    l0, g0 = jax.jit(jax.value_and_grad(loss))(0.25)
+    l1 = jax.jit(loss)(0.5)
+    assert g0 < 0  # the gradient at 0.5 ħ/2m points up, toward ħ/2m
+    assert l1 < 1e-8 * l0  # measured: 5e-14 vs 3e-3
+
+
+@pytest.mark.slow
+def test_fit_recovers_quantum_D(fit_problem):
+    law, y0, params, target, dt, sps = fit_problem
+    res = fit_diffusion(law, y0, params, target, dt=dt, steps_per_save=sps)
+    assert abs(res.D - 0.5) / 0.5 < 1e-3, res  # measured 8.7e-7 in 6 L-BFGS iterations
+    assert res.history_D[0] == 0.25
+
+
+# -- law protocol -------------------------------------------------------------------
+def _small():
+    grid = jqd.Grid(24, 12.0)
+    law = CanonicalDQM(grid, V_HO)
+    y0 = gaussian_state(grid, a=1.0, x0=0.5, p0=0.2)
+    params = DQMParams(D=jnp.asarray(0.4), potential={"omega": jnp.asarray(1.0)})
+    return grid, law, y0, params
+
+
+def _run(law, y0, params):
+    return jqd.evolve(
+        law,
+        y0,
+        params,
+        dt=0.02,
+        n_save=2,
+        steps_per_save=3,
+        observe=jqd.observables.PositionMoments(law),
+        check=False,
+    )
+
+
+def test_jit_equals_eager():
+    _, law, y0, params = _small()
+    with jax.disable_jit():
+        eager = law.vector_field(0.0, y0, params)
+    jitted = jax.jit(lambda y: law.vector_field(0.0, y, params))(y0)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+def test_vmap_equals_loop():
+    _, law, y0, params = _small()
+    Ds = jnp.array([0.3, 0.5, 0.7])
+    f = lambda D: _run(law, y0, DQMParams(D=D, potential={"omega": jnp.asarray(1.0)})).observables
+    batched = jax.vmap(f)(Ds)
+    for i, D in enumerate(Ds):
+        np.testing.assert_allclose(batched[i], f(D), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.slow  # ~60 s of reverse-mode compilation on the shared 2-core machine
+def test_check_grads_on_params():
+    _, law, y0, _ = _small()
+
+    def f(D, omega):
+        return _run(law, y0, DQMParams(D=D, potential={"omega": omega})).observables[-1, 0, 1]
+
+    check_grads(f, (0.4, 1.0), order=1, modes=("rev",), atol=1e-5, rtol=1e-5, eps=1e-4)
+
+
+def test_float32_and_no_recompile():
+    _, law, y0, params = _small()
+    y32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), y0)
+    p32 = DQMParams(D=jnp.float32(0.5), potential={"omega": jnp.float32(1.0)})
+    traces = []
+
+    def obs(t, y, p):
+        traces.append(1)
+        return y.rho.sum()
+
+    sol = jqd.evolve(law, y32, p32, dt=0.02, n_save=2, steps_per_save=2, observe=obs)
+    for leaf in jax.tree_util.tree_leaves(sol.y_final):
+        assert leaf.dtype == jnp.float32
+    assert np.all(np.isfinite(np.asarray(sol.y_final.rho)))
+    k = len(traces)
+    jqd.evolve(
+        law,
+        y32,
+        DQMParams(D=jnp.float32(0.45), potential={"omega": jnp.float32(1.0)}),
+        dt=0.02,
+        n_save=2,
+        steps_per_save=2,
+        observe=obs,
+    )
+    assert len(traces) == k
+
+
+def test_bad_inputs():
+    grid, law, y0, params = _small()
+    with pytest.raises(ValueError, match="params.D must be positive"):
+        jqd.evolve(law, y0, DQMParams(D=-0.1, potential={"omega": 1.0}), dt=0.01, n_save=1)
+    with pytest.raises(ValueError, match="target must have shape"):
+        fit_diffusion(law, y0, params, jnp.zeros((3, 7)), dt=0.01, steps_per_save=1)
+    with pytest.raises(ValueError, match="D0 must be positive"):
+        fit_diffusion(law, y0, params, jnp.zeros((1, 24)), dt=0.01, steps_per_save=1, D0=-1.0)

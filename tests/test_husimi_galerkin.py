@@ -1,0 +1,275 @@
+"""Galerkin solver of the Husimi Fokker-Planck equation vs exact quantum evolution."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import jqd
+from jqd import husimi as hs
+
+ALPHA0 = 2.0
+K_KERR = 36  # Poisson(4) tail beyond 36 quanta < 1e-20
+
+
+@pytest.fixture(scope="module")
+def kerr_run():
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K_KERR)
+    R0 = law.initial_state(jqd.fock.coherent_state(ALPHA0, K_KERR))
+    n = 16
+    sol = jqd.evolve(
+        law,
+        R0,
+        hs.GalerkinParams(1.0),
+        dt=2 * np.pi / n,
+        n_save=n,
+        observe={
+            "R": lambda t, y, p: y,
+            "a": lambda t, y, p: law.mean_a(y)[0],
+            "E": law.energy,
+            "norm": lambda t, y, p: law.norm(y),
+        },
+    )
+    return law, R0, sol
+
+
+def test_closure_is_exact_for_truncating_H():
+    """P L P = −i[H_P, ·] at C = 1 (Kerr, Bose-Hubbard); not at C ≠ 1 or for φ⁴."""
+    key = jax.random.key(0)
+    for H, kw in [
+        (hs.kerr(1.0), dict(cutoffs=20)),
+        (hs.bose_hubbard(2, 0.7, 1.1), dict(max_total=7)),
+    ]:
+        law = hs.HusimiGalerkin(H, **kw)
+        X = jax.random.normal(key, (law.dim, law.dim)) + 0j
+        X = X + X.T
+        assert hs.galerkin_closure_error(law, X, 1.0) < 1e-13
+        assert hs.galerkin_closure_error(law, X, 0.5) > 0.1
+    law = hs.HusimiGalerkin(hs.phi4_mode(1.0, 0.2), cutoffs=10)
+    R = law.initial_state(jqd.fock.coherent_state(0.5, 10, tol=1e-6))
+    assert not law.exact_fp and hs.galerkin_closure_error(law, R, 1.0) > 1e-3
+
+
+def test_kerr_husimi_L1_through_revival(kerr_run):
+    law, R0, sol = kerr_run
+    x = np.linspace(-7, 7, 160)  # even count: avoids α = 0 where kerr_husimi's log form is NaN
+    h = x[1] - x[0]
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    al = X + 1j * Y
+    for t, R in zip(np.asarray(sol.ts), sol.observables["R"]):
+        q = law.husimi(R, al[..., None])
+        q_exact = jqd.reference.kerr_husimi(al, t, ALPHA0)
+        assert np.sum(np.abs(q - q_exact)) * h * h < 1e-8, t
+
+
+def test_kerr_mean_energy_norm(kerr_run):
+    law, R0, sol = kerr_run
+    ts = np.asarray(sol.ts)
+    err = np.max(np.abs(sol.observables["a"] - jqd.reference.kerr_mean_a(ts, ALPHA0)))
+    assert err < 1e-10
+    E = np.asarray(sol.observables["E"])
+    assert np.max(np.abs(E - E[0])) < 1e-10
+    # ⟨H⟩ read from the state equals the exact (U/2)|α0|⁴ for a coherent start
+    assert abs(E[0] - 0.5 * ALPHA0**4) < 1e-10
+    assert np.max(np.abs(np.asarray(sol.observables["norm"]) - 1)) < 1e-12
+
+
+def test_kerr_forward_back_and_time_reversal(kerr_run):
+    law, R0, sol = kerr_run
+    T, n = 2 * np.pi * 0.37, 8
+    p = hs.GalerkinParams(1.0)
+    fwd = jqd.evolve(law, R0, p, dt=T / n, n_save=1, steps_per_save=n).y_final
+    # back: the same law stepped with negative dt
+    back = fwd
+    stepper = law.prepare(p, -T / n)
+    for i in range(n):
+        back = stepper.step(0.0, back, p, -T / n, None)
+    assert float(jnp.max(jnp.abs(back - R0))) < 1e-10
+    # time reversal P → −P is R → Rᵀ: evolving Rᵀ(T) forward returns Rᵀ(0)
+    rev = jqd.evolve(law, fwd.T, p, dt=T / n, n_save=1, steps_per_save=n).y_final
+    assert float(jnp.max(jnp.abs(rev - R0.T))) < 1e-10
+
+
+def test_expm_path_matches_exact_and_split_converges():
+    """The dense-superoperator path (no splitting) reproduces exact Kerr at C = 1,
+    and at C = 0.5 the split stepper converges to it at second order."""
+    K, a0 = 22, 1.2
+    law_e = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method="expm")
+    law_s = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K)
+    R0 = law_e.initial_state(jqd.fock.coherent_state(a0, K))
+    T = 1.0
+    sol = jqd.evolve(
+        law_e,
+        R0,
+        hs.GalerkinParams(1.0),
+        dt=T / 4,
+        n_save=4,
+        observe=lambda t, y, p: law_e.mean_a(y)[0],
+    )
+    assert np.max(np.abs(sol.observables - jqd.reference.kerr_mean_a(sol.ts, a0))) < 1e-10
+    p = hs.GalerkinParams(0.5)
+    Tc = 0.2
+    ref = jqd.evolve(law_e, R0, p, dt=Tc, n_save=1).y_final
+    errs = []
+    for n in (10, 20):
+        y = jqd.evolve(law_s, R0, p, dt=Tc / n, n_save=1, steps_per_save=n).y_final
+        errs.append(float(jnp.max(jnp.abs(y - ref))))
+    assert 3.0 < errs[0] / errs[1] < 5.0, errs
+
+
+@pytest.mark.parametrize("Nmax", [10, pytest.param(20, marks=pytest.mark.slow)])
+def test_bose_hubbard_dimer_vs_exact_diagonalization(Nmax):
+    J, U = 1.0, 0.6
+    betas = [1.5, 1.0j] if Nmax == 20 else [0.9, 0.6j]
+    law = hs.HusimiGalerkin(hs.bose_hubbard(2, J, U), max_total=Nmax)
+    basis = law.basis
+    psi0 = hs.coherent_product(betas, basis)
+    ts = np.linspace(0.0, 3.0, 7)
+    sol = jqd.evolve(
+        law,
+        law.initial_state(psi0),
+        hs.GalerkinParams(1.0),
+        dt=ts[1],
+        n_save=len(ts) - 1,
+        observe={"R": lambda t, y, p: y, "pop": lambda t, y, p: law.populations(y)},
+    )
+    # exact: each particle-number sector of jqd.fock.BoseHubbard, by eigh
+    index = {tuple(o): i for i, o in enumerate(basis)}
+    psi_t = np.zeros((len(ts), len(basis)), complex)
+    for N in range(Nmax + 1):
+        bh = jqd.fock.BoseHubbard(2, N)
+        idx = [index[tuple(o)] for o in bh.basis]
+        psi_t[:, idx] = np.asarray(
+            jqd.reference.propagate(bh.hamiltonian(J, U), psi0[np.array(idx)], ts)
+        )
+    pops = np.einsum("tn,nj->tj", np.abs(psi_t) ** 2, basis)
+    assert np.max(np.abs(np.asarray(sol.observables["pop"]) - pops)) < 1e-8
+    assert np.ptp(pops[:, 0]) > 0.3  # populations actually move
+    g = np.linspace(-4, 4, 41)
+    h = g[1] - g[0]
+    X, Y = np.meshgrid(g, g, indexing="ij")
+    al = (X + 1j * Y)[..., None]
+    for i in range(len(ts)):
+        for mode in (0, 1):
+            red_g, rb = hs.reduced_density_matrix(sol.observables["R"][i], basis, (mode,))
+            red_e, rb2 = hs.reduced_density_matrix(jnp.asarray(psi_t[i]), basis, (mode,))
+            assert np.array_equal(rb, rb2)
+            diff = hs.husimi(red_g, al, basis=rb) - hs.husimi(red_e, al, basis=rb)
+            assert float(jnp.max(jnp.abs(diff))) < 1e-8
+            assert float(jnp.sum(jnp.abs(diff))) * h * h < 1e-8
+
+
+def _small():
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=8)
+    R0 = law.initial_state(jqd.fock.coherent_state(0.6, 8, tol=1e-6))
+    return law, R0
+
+
+def test_jit_eager_vmap_loop_dtype_recompile():
+    law, R0 = _small()
+    p = hs.GalerkinParams(0.8)
+    eager = law.step(0.0, R0, p, 0.05, None)
+    jitted = eqx.filter_jit(law.step)(0.0, R0, p, 0.05, None)
+    np.testing.assert_allclose(jitted, eager, atol=1e-14)
+    Cs = jnp.array([0.6, 0.9, 1.0])
+    run = lambda C: (
+        jqd.evolve(law, R0, hs.GalerkinParams(C), dt=0.05, n_save=2, check=False).y_final
+    )
+    batched = jax.vmap(run)(Cs)
+    for i, C in enumerate(Cs):
+        np.testing.assert_allclose(batched[i], run(C), atol=1e-13)
+    y32 = jqd.evolve(
+        law, R0.astype(jnp.complex64), hs.GalerkinParams(jnp.float32(0.8)), dt=0.05, n_save=2
+    )
+    assert y32.y_final.dtype == jnp.complex64
+    assert y32.ts.dtype == jnp.float32
+    # a second call with new values does not retrace
+    traces = []
+
+    @jax.jit
+    def f(C, R):
+        traces.append(1)
+        return law.step(0.0, R, hs.GalerkinParams(C), 0.05, None)
+
+    f(0.7, R0)
+    f(0.9, R0 * 1.0)
+    assert len(traces) == 1
+
+
+def test_check_grads_on_C_and_vector_field():
+    law, R0 = _small()
+
+    def obs(C):
+        sol = jqd.evolve(law, R0, hs.GalerkinParams(C), dt=0.05, n_save=2, check=False)
+        return jnp.real(law.mean_a(sol.y_final)[0]) + law.husimi(sol.y_final, jnp.array(0.3 + 0.2j))
+
+    check_grads(obs, (0.7,), order=1, modes=("rev", "fwd"), eps=1e-4)
+    # vector_field is linear in C: L(C) = L0 + C L1
+    p1, p2 = hs.GalerkinParams(0.3), hs.GalerkinParams(1.3)
+    f1, f2 = law.vector_field(0.0, R0, p1), law.vector_field(0.0, R0, p2)
+    f0 = law.vector_field(0.0, R0, hs.GalerkinParams(0.0))
+    np.testing.assert_allclose(f2 - f0, (1.3 / 0.3) * (f1 - f0), atol=1e-12)
+
+
+def test_bad_inputs():
+    law, R0 = _small()
+    p = hs.GalerkinParams(1.0)
+    with pytest.raises(ValueError, match="y0 must be the"):
+        jqd.evolve(law, R0[:4, :4], p, dt=0.1, n_save=1)
+    with pytest.raises(ValueError, match="trace 1"):
+        jqd.evolve(law, 2 * R0, p, dt=0.1, n_save=1)
+    with pytest.raises(ValueError, match="cutoffs= or max_total="):
+        hs.HusimiGalerkin(hs.kerr(), cutoffs=4, max_total=4)
+    with pytest.raises(ValueError, match="method"):
+        hs.HusimiGalerkin(hs.kerr(), cutoffs=4, method="rk4")
+
+
+def _fit_setup(law, psi0, H_matrix, basis, grid_alphas, dt, sps, ns):
+    rho = hs.exact_husimi_density(H_matrix, psi0, basis)
+    z = hs.z_from_alphas(grid_alphas)
+    ts = dt * sps * np.arange(1, ns + 1)
+    data = jnp.stack(
+        [
+            jax.vmap(lambda x: rho(x, t))(z.reshape(-1, z.shape[-1])).reshape(z.shape[:-1])
+            for t in ts
+        ]
+    )
+    data = data * 2.0 ** basis.shape[1]  # ρ → Q_H
+    return data
+
+
+@pytest.mark.slow
+def test_fit_C_kerr():
+    K, a0 = 20, 1.2
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K)
+    basis = law.basis
+    psi0 = jqd.fock.coherent_state(a0, K)
+    x = np.linspace(-3.5, 3.5, 20)
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    al = (X + 1j * Y)[..., None]
+    dt, sps, ns = 0.02, 5, 3
+    data = _fit_setup(law, psi0, hs.kerr(1.0).matrix(basis), basis, al, dt, sps, ns)
+    res = hs.fit_C(
+        law, law.initial_state(psi0), al, data, dt=dt, n_save=ns, steps_per_save=sps, C0=0.5
+    )
+    assert abs(res.C - 1.0) < 1e-4, res
+
+
+@pytest.mark.slow
+def test_fit_C_dimer():
+    H = hs.bose_hubbard(2, 1.0, 1.0)
+    law = hs.HusimiGalerkin(H, max_total=8)
+    basis = law.basis
+    psi0 = hs.coherent_product([0.9, 0.5j], basis)
+    g = np.linspace(-3, 3, 6)
+    G = np.meshgrid(g, g, g, g, indexing="ij")
+    al = ((G[0] + 1j * G[2]) / np.sqrt(2))[..., None]
+    al = np.concatenate([al, ((G[1] + 1j * G[3]) / np.sqrt(2))[..., None]], -1)
+    dt, sps, ns = 0.02, 5, 3
+    data = _fit_setup(law, psi0, H.matrix(basis), basis, al, dt, sps, ns)
+    res = hs.fit_C(
+        law, law.initial_state(psi0), al, data, dt=dt, n_save=ns, steps_per_save=sps, C0=0.5
+    )
+    assert abs(res.C - 1.0) < 1e-4, res

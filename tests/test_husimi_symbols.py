@@ -1,0 +1,261 @@
+"""Phase-space symbols, Husimi functions of states, structural checks (SPEC §4)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jqd
+from jqd import husimi as hs
+from jqd.husimi import a, ad
+
+
+def _rand_points(n, n_modes, seed=0, scale=1.5):
+    return np.random.default_rng(seed).normal(size=(n, 2 * n_modes)) * scale
+
+
+# ---------------------------------------------------------------- ordering
+
+
+def test_ordering_rules():
+    # a† a = a a† − 1 (anti-normal);  a a† = a† a + 1 (normal)
+    assert hs.anti_normal_order(ad(0) * a(0)).terms == {((0, False), (0, True)): 1, (): -1}
+    assert hs.normal_order(a(0) * ad(0)).terms == {((0, True), (0, False)): 1, (): 1}
+    # different modes commute: no constant
+    assert hs.anti_normal_order(ad(1) * a(0)).terms == {((0, False), (1, True)): 1}
+    # a†²a² = a²a†² − 4 a a† + 2  (SPEC §4)
+    got = hs.anti_normal_order(ad(0) ** 2 * a(0) ** 2).terms
+    want = {((0, False),) * 2 + ((0, True),) * 2: 1, ((0, False), (0, True)): -4, (): 2}
+    assert got == want
+
+
+def test_ordering_preserves_operator():
+    basis = hs.fock_basis(14)
+    for H in [hs.kerr(0.7), hs.phi4_mode(1.0, 0.3), hs.parametric(0.4, 1.1)]:
+        for order in (hs.anti_normal_order, hs.normal_order):
+            # compare on low states only (words leave the truncated space at the top)
+            M1, M2 = H.matrix(basis)[:8, :8], order(H).matrix(basis)[:8, :8]
+            np.testing.assert_allclose(M1, M2, atol=1e-12)
+
+
+def test_kerr_symbols():
+    U = 0.8
+    H = hs.kerr(U)
+    z = _rand_points(20, 1)
+    al = (z[:, 0] + 1j * z[:, 1]) / np.sqrt(2)
+    r2 = np.abs(al) ** 2
+    np.testing.assert_allclose(
+        hs.anti_wick_symbol(H)(z), 0.5 * U * (r2**2 - 4 * r2 + 2), rtol=1e-13
+    )
+    np.testing.assert_allclose(hs.wick_symbol(H)(z), 0.5 * U * r2**2, rtol=1e-13)
+
+
+def test_bose_hubbard_symbol_and_F69():
+    J, U, M = 0.7, 1.3, 3
+    H = hs.bose_hubbard(M, J, U)
+    sym = hs.anti_wick_symbol(H)
+    z = _rand_points(10, M, seed=1)
+    al = (z[:, :M] + 1j * z[:, M:]) / np.sqrt(2)
+    r2 = np.abs(al) ** 2
+    hop = sum(2 * np.real(np.conj(al[:, i]) * al[:, i + 1]) for i in range(M - 1))
+    spec = -J * hop + 0.5 * U * np.sum(r2**2 - 4 * r2 + 2, axis=1)
+    np.testing.assert_allclose(sym(z), spec, rtol=1e-12)
+    # F69 as printed uses another |α|² coefficient; with −2 instead of −4 the symbol
+    # would not reproduce <H> (checked against Fock space below), so SPEC's −4 holds.
+    wrong = -J * hop + 0.5 * U * np.sum(r2**2 - 2 * r2 + 2, axis=1)
+    assert np.max(np.abs(sym(z) - wrong)) > 0.1
+
+
+def _gauss_hermite_integral(f, n_dim, n_nodes=14):
+    """∫ f(z) dz over R^n_dim for f = Gaussian e^{−|z|²/2} × polynomial (exact)."""
+    x, w = np.polynomial.hermite.hermgauss(n_nodes)
+    grids = np.meshgrid(*([x] * n_dim), indexing="ij")
+    pts = np.sqrt(2) * np.stack([g.ravel() for g in grids], 1)
+    wts = np.ones(len(pts))
+    for g in np.meshgrid(*([w * np.sqrt(2) * np.exp(x**2)] * n_dim), indexing="ij"):
+        wts = wts * g.ravel()
+    return np.sum(wts * np.asarray(f(pts)))
+
+
+@pytest.mark.parametrize(
+    "H,cutoffs",
+    [
+        (hs.kerr(1.3), (6,)),
+        (hs.phi4_mode(1.0, 0.4), (6,)),
+        (hs.parametric(0.6, 0.9), (6,)),
+        (hs.bose_hubbard(2, 0.8, 1.1), (4, 4)),
+        (hs.anharmonic_oscillator(0.5, 0.2) + 0.3 * (ad(0) * a(1) + ad(1) * a(0)), (3, 4)),
+    ],
+)
+def test_expectation_from_symbol(H, cutoffs):
+    """⟨H⟩ = ∫ H(z) ρ(z) dz for random mixed states (Fock-space trace)."""
+    basis = hs.fock_basis(cutoffs)
+    dim = len(basis)
+    k1, k2 = jax.random.split(jax.random.key(len(cutoffs) + dim))
+    X = jax.random.normal(k1, (dim, dim)) + 1j * jax.random.normal(k2, (dim, dim))
+    rho = X @ jnp.conj(X).T
+    rho = rho / jnp.trace(rho)
+    # Fock-space expectation: H on a padded space, then restricted
+    big = hs.fock_basis(tuple(c + 4 for c in cutoffs))
+    idx = [int(np.ravel_multi_index(o, tuple(c + 4 for c in cutoffs))) for o in basis]
+    Hm = H.matrix(big)[np.ix_(idx, idx)]
+    exact = float(np.real(np.trace(Hm @ np.asarray(rho))))
+    sym = hs.anti_wick_symbol(H, len(cutoffs))
+    val = _gauss_hermite_integral(
+        lambda z: sym(z) * hs.husimi_density(rho, z, basis=basis), 2 * len(cutoffs)
+    )
+    assert abs(val - exact) <= 1e-12 * max(1.0, abs(exact))
+
+
+def test_hermiticity_detected():
+    assert hs.kerr().is_hermitian()
+    assert not (ad(0) * a(0) * a(0)).is_hermitian()
+    with pytest.raises(ValueError, match="Hermitian"):
+        hs.HusimiGalerkin(ad(0) * a(0) * a(0), cutoffs=5)
+
+
+def test_truncation_check():
+    assert hs.truncation_check(hs.kerr()).exact
+    assert hs.truncation_check(hs.bose_hubbard(3)).exact
+    assert hs.truncation_check(hs.parametric(0.3)).exact
+    assert hs.truncation_check(hs.anharmonic_oscillator()).exact
+    rep = hs.truncation_check(hs.phi4_mode(1.0, 0.1))
+    assert not rep.exact and "not exact" in rep.message and len(rep.offending) == 4
+    assert not hs.truncation_check(a(0) ** 3 + ad(0) ** 3).exact
+
+
+# ---------------------------------------------------------------- D structure
+
+
+@pytest.mark.parametrize(
+    "H",
+    [hs.kerr(1.0), hs.bose_hubbard(2, 1.0, 0.7), hs.phi4_mode(1.0, 0.5), hs.parametric(0.7, 0.2)],
+)
+def test_diffusion_structure(H):
+    sym = hs.anti_wick_symbol(H)
+    rep = hs.diffusion_structure(sym, _rand_points(30, sym.n_modes, seed=3), C=0.9)
+    assert rep["max_abs"] > 0.1  # these all diffuse
+    for k in ("symmetric", "traceless", "anticommutes_J", "pm_pairs"):
+        assert rep[k] < 1e-13, (k, rep)
+
+
+def test_C7_free_field_and_hopping_do_not_diffuse():
+    free = hs.anti_wick_symbol(hs.harmonic([1.0, 1.0, 1.0], 3))
+    assert hs.diffusion_structure(free, _rand_points(10, 3))["max_abs"] == 0.0
+    hop = hs.anti_wick_symbol(hs.bose_hubbard(3, 1.0, 0.0))
+    assert hs.diffusion_structure(hop, _rand_points(10, 3))["max_abs"] == 0.0
+    # the drift of a free field is the rotation dz/dt = J∇H
+    z = jnp.array([0.3, -1.2])
+    np.testing.assert_allclose(hs.drift(hs.anti_wick_symbol(hs.harmonic(2.0)))(z), [-2.4, -0.6])
+
+
+def test_diffusion_matrix_is_autodiff_of_symbol():
+    # Kerr: D = (C/2)[H'', J] with H'' from the closed form symbol
+    U, C = 1.0, 0.7
+    sym = hs.anti_wick_symbol(hs.kerr(U))
+    z = jnp.array([0.8, -0.4])
+    hand = lambda z: 0.5 * U * ((z @ z / 2) ** 2 - 2 * (z @ z) + 2)
+    Hh = jax.hessian(hand)(z)
+    Jm = hs.symplectic_J(1)
+    np.testing.assert_allclose(
+        hs.diffusion_matrix(sym, C)(z), 0.5 * C * (Hh @ Jm - Jm @ Hh), atol=1e-14
+    )
+
+
+# ---------------------------------------------------------------- Husimi of states
+
+
+def test_husimi_coherent_and_fock():
+    beta = 0.9 - 0.4j
+    psi = jqd.fock.coherent_state(beta, 40)
+    al = np.array([0.1 + 0.2j, -1.0 + 0.5j, 2.0 - 1.0j])
+    np.testing.assert_allclose(
+        hs.husimi(psi, al), np.exp(-(np.abs(al - beta) ** 2)) / np.pi, rtol=1e-12
+    )
+    rho = jnp.outer(psi, jnp.conj(psi))
+    np.testing.assert_allclose(hs.husimi(rho, al), hs.husimi(psi, al), rtol=1e-12)
+    n = 3
+    f = jqd.fock.fock_state(6, n)
+    q = np.exp(-(np.abs(al) ** 2)) * np.abs(al) ** (2 * n) / (np.pi * 6)
+    np.testing.assert_allclose(hs.husimi(f, al), q, rtol=1e-12)
+
+
+def test_husimi_multimode_normalization_and_marginal():
+    cut = (5, 4)
+    basis = hs.fock_basis(cut)
+    psi = jax.random.normal(jax.random.key(2), (20,)) + 1j * jax.random.normal(
+        jax.random.key(3), (20,)
+    )
+    psi = psi / jnp.linalg.norm(psi)
+    assert (
+        abs(_gauss_hermite_integral(lambda z: hs.husimi_density(psi, z, cutoffs=cut), 4) - 1)
+        < 1e-12
+    )
+    # marginal over mode 1 = Husimi function of the reduced density matrix
+    red, rb = hs.reduced_density_matrix(psi, basis, (0,))
+    z0 = jnp.array([0.4, -0.7])
+    x, w = np.polynomial.hermite.hermgauss(14)
+    X, Y = np.meshgrid(np.sqrt(2) * x, np.sqrt(2) * x, indexing="ij")
+    W = np.outer(w, w) * 2 * np.exp(np.add.outer(x**2, x**2))
+    pts = np.stack([np.full(X.size, z0[0]), X.ravel(), np.full(X.size, z0[1]), Y.ravel()], 1)
+    marg = np.sum(W.ravel() * np.asarray(hs.husimi_density(psi, pts, cutoffs=cut)))
+    assert abs(marg - float(hs.husimi_density(red, z0, basis=rb))) < 1e-13
+
+
+def test_husimi_bose_hubbard_basis_and_dtype():
+    bh = jqd.fock.BoseHubbard(2, 3)
+    psi = jnp.ones(bh.dim, complex) / 2.0
+    al = jnp.array([[0.3 + 0.1j, -0.2 + 0.5j]])
+    # same state on the Kronecker basis
+    full = np.zeros(16, complex)
+    for occ, c in zip(bh.basis, psi):
+        full[np.ravel_multi_index(tuple(occ), (4, 4))] = c
+    np.testing.assert_allclose(
+        hs.husimi(psi, al, basis=bh.basis), hs.husimi(full, al, cutoffs=(4, 4)), rtol=1e-13
+    )
+    q32 = hs.husimi(psi.astype(jnp.complex64), al.astype(jnp.complex64), basis=bh.basis)
+    assert q32.dtype == jnp.float32
+    with pytest.raises(ValueError, match="basis"):
+        hs.husimi(psi, al, basis=bh.basis[:3])
+
+
+def test_husimi_jit_vmap():
+    psi = jqd.fock.coherent_state(1.0 + 0.5j, 24)
+    al = jnp.linspace(-2, 2, 7) + 0.3j
+    eager = hs.husimi(psi, al)
+    np.testing.assert_allclose(jax.jit(hs.husimi)(psi, al), eager, rtol=1e-13)
+    np.testing.assert_allclose(jax.vmap(lambda x: hs.husimi(psi, x))(al), eager, rtol=1e-13)
+
+
+# ---------------------------------------------------------------- instantaneous checks
+
+
+def test_instantaneous_check_kerr():
+    """∂ρ/∂t of the exact Kerr Husimi function (α0 = 2, t = 0.3) equals the FP RHS."""
+    K = 36
+    b = hs.fock_basis(K)
+    rho = hs.exact_husimi_density(hs.kerr(1.0).matrix(b), jqd.fock.coherent_state(2.0, K), b)
+    x = np.linspace(-6, 6, 41)
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    rep = hs.instantaneous_residual(
+        hs.anti_wick_symbol(hs.kerr(1.0)), rho, 0.3, np.stack([X.ravel(), Y.ravel()], 1)
+    )
+    assert rep["relative_residual"] < 1e-6
+    assert rep["liouville_only"] > 0.5  # SPEC §4: the Liouville term alone misses by 55 %
+    np.testing.assert_allclose(rep["coefficients"], (1.0, 1.0), atol=1e-9)
+
+
+@pytest.mark.slow
+def test_instantaneous_check_dimer_and_time_reversal():
+    b = hs.fock_basis(max_total=10, n_modes=2)
+    H = hs.bose_hubbard(2, 1.0, 0.8)
+    rho = hs.exact_husimi_density(H.matrix(b), hs.coherent_product([1.1, 0.6j], b), b)
+    g = np.linspace(-3.5, 3.5, 7)
+    G = np.meshgrid(g, g, g, g, indexing="ij")
+    z = np.stack([q.ravel() for q in G], 1)
+    sym = hs.anti_wick_symbol(H)
+    rep = hs.instantaneous_residual(sym, rho, 0.3, z)
+    assert rep["relative_residual"] < 1e-6
+    assert rep["liouville_only"] > 0.1
+    # time reversal of the equation (H(Q, −P) = H(Q, P) for the dimer)
+    assert hs.time_reversal_residual(sym, lambda x: rho(x, 0.3), z[::5]) < 1e-12
