@@ -342,3 +342,39 @@ def test_bad_inputs():
         Madelung(grid, derivative="fd2")
     with pytest.raises(TypeError, match="MadelungState"):
         jqd.evolve(law, y0.rho, params, dt=0.01, n_save=1)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: free Gaussian goes NaN at t ~ 1-2 (FD8 relative error of Q in the "
+    "underflowing tails; see the helper report), not fixed yet",
+)
+@pytest.mark.parametrize("p0", [0.0, 1.0])
+@pytest.mark.parametrize("law_cls", [Madelung, CanonicalDQM])
+def test_free_gaussian_spreads_exactly_to_t5(law_cls, p0):
+    """A free nodeless Gaussian must follow SPEC §1 to 1e-6 up to t = 5. It goes
+    NaN at t ≈ 1-2: the 8th-order stencil's relative error on √ρ grows like
+    (x dx)⁸ in the tails (Q off by O(1) at ρ/max ρ ~ 1e-11), S grows there and
+    blows up. The box holds the packet at t = 5, dx = a/8. Remove the xfail
+    when fixed (a prototype reached 1.2e-7 but broke other tests)."""
+    grid = jqd.Grid(512, 64.0)
+    (x,) = grid.mesh()
+    law = law_cls(grid)
+    sol = jqd.evolve(
+        law,
+        gaussian_state(grid, a=1.0, p0=p0),
+        DQMParams(),
+        dt=0.004,
+        n_save=10,
+        steps_per_save=125,
+        observe=jqd.observables.Density(law),
+        checkpoint=False,
+    )
+    ts = np.asarray(sol.ts)
+    assert np.isclose(ts[-1], 5.0)
+    exact = np.stack(
+        [np.asarray(jqd.reference.free_gaussian_density(x, t, a=1.0, p0=p0)) for t in ts]
+    )
+    err = np.max(np.abs(np.asarray(sol.observables) - exact))
+    assert err < 1e-6, err

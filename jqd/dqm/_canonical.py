@@ -19,10 +19,10 @@ from ._madelung import (
     check_dqm_step,
     check_law_fields,
     check_madelung_state,
-    blend_rates,
     density_mask,
     hd_functional,
-    potential_values,
+    phase_rates,
+    relax_rate,
     rk4,
 )
 
@@ -101,10 +101,10 @@ class CanonicalDQM(AbstractLaw):
         dH_drho, dH_dS = jax.grad(H, argnums=(0, 1))(y.rho, y.S)
         dV = jnp.asarray(self.grid.cell_volume, y.rho.dtype)
         drho = density_mask(y.rho, eps) * dH_dS / dV
-        V = potential_values(self.grid, self.potential, t, params, y.rho.dtype)
-        return blend_rates(
-            self.grid, y, params, params.diffusion(), self.floor, V, drho, dH_drho / dV
+        dS, dp, db = phase_rates(
+            self.grid, y.rho, dH_drho / dV, self.floor, y.S, relax_rate(self.grid, params)
         )
+        return MadelungState(drho, dS, dp, db)
 
     def step(self, t, y, params, dt, key=None):
         return rk4(lambda s, u: self.vector_field(s, u, params), t, y, dt)

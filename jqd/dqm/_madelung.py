@@ -75,14 +75,7 @@ __all__ = [
 # fitted cubic/quartic terms extrapolate into the tails and the run blew up
 # sooner (x²/2 + e^(−x²): t ≈ 0.27 instead of ≈ 0.7), so the frame is quadratic.
 FRAME_DEGREE = 2
-# Density resolution: where |∇ ln ρ| dx of the Gaussian frame of ρ exceeds
-# RESOLVED_LOG_SLOPE[1] (ρ falls by more than that many e-folds per cell) the
-# stencil cannot resolve relative variations of ρ, and the region is treated
-# as vacuum (χ = 0, smooth step from RESOLVED_LOG_SLOPE[0]).
-RESOLVED_LOG_SLOPE = (0.25, 0.5)
-DEV_RELAX = 1.0
-BULK_LOG_LEVEL = (-11.0, -7.0)  # ln ρ/max ρ of the frame: e^-14 = 8e-7, e^-9 = 1.2e-4
-DEFAULT_FLOOR = {np.dtype("float64"): 1e-10, np.dtype("float32"): 1e-6}
+DEFAULT_FLOOR = {np.dtype("float64"): 1e-15, np.dtype("float32"): 1e-6}
 
 
 class DQMParams(eqx.Module):
@@ -250,38 +243,7 @@ def density_mask(rho, eps):
     return rho / (jnp.abs(rho) + eps)
 
 
-def _poly_fit(grid: Grid, w, f):
-    """w-weighted least-squares fit of f on {1, (x_i − μ_i)^k, k = 1..FRAME_DEGREE}
-    (μ the w-mean position). Returns (fit on the mesh, d) with d[i][j−1] the
-    coefficient of x_i^j (j = 1..K) of the fit expanded in powers of x_i (the
-    constant is dropped)."""
-    from math import comb
-
-    xs = grid.mesh(f.dtype)
-    means = [jnp.sum(w * x) for x in xs]
-    K = FRAME_DEGREE
-    basis = [jnp.ones_like(f)]
-    for x, c in zip(xs, means, strict=True):
-        basis += [(x - c) ** k for k in range(1, K + 1)]
-    B = jnp.stack([b.reshape(-1) for b in basis])  # (nb, npts)
-    wf = w.reshape(-1)
-    G = (B * wf) @ B.T
-    coef = _solve_small(G, (B * wf) @ f.reshape(-1))
-    fit = (coef @ B).reshape(f.shape)
-    d = []
-    for i, mu in enumerate(means):
-        a = [coef[1 + i * K + k - 1] for k in range(1, K + 1)]  # a_k, k = 1..K
-        # Σ_k a_k (x − μ)^k = Σ_j d_j x^j  (j >= 1; the constant is dropped)
-        d.append(
-            [
-                sum(a[k - 1] * comb(k, j) * (-mu) ** (k - j) for k in range(j, K + 1))
-                for j in range(1, K + 1)
-            ]
-        )
-    return fit, d
-
-
-def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
+def phase_rates(grid: Grid, rho, e_loc, floor, S, relax):
     """Split ∂S_total/∂t = −E_loc (up to a constant) into the frame and the rest.
 
     The ρ-weighted least-squares fit of −E_loc on {1, (x_i − μ_i)^k,
@@ -290,81 +252,35 @@ def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
     to 0 at rate `relax`. Returns (dS, dp, dc). With χ = 1 this is exactly
     ∂S_total/∂t = −E_loc + const (a global phase).
     """
+    from math import comb
+
+    dtype = rho.dtype
+    xs = grid.mesh(dtype)
+    w = rho / jnp.sum(rho)
+    means = [jnp.sum(w * x) for x in xs]
     K = FRAME_DEGREE
-    fit, d = _poly_fit(grid, rho / jnp.sum(rho), -e_loc)
-    dp = [di[0] for di in d]
-    dc = [jnp.stack([j * di[j - 1] for j in range(2, K + 1)]) for di in d]
-    chi = vacuum_mask(rho, floor) if chi is None else chi
+    basis = [jnp.ones_like(rho)]
+    for x, c in zip(xs, means, strict=True):
+        basis += [(x - c) ** k for k in range(1, K + 1)]
+    B = jnp.stack([b.reshape(-1) for b in basis])  # (nb, npts)
+    wf = w.reshape(-1)
+    G = (B * wf) @ B.T
+    r = -e_loc.reshape(-1)
+    coef = _solve_small(G, (B * wf) @ r)
+    fit = (coef @ B).reshape(rho.shape)
+    dp, dc = [], []
+    for i, mu in enumerate(means):
+        a = [coef[1 + i * K + k - 1] for k in range(1, K + 1)]  # a_k, k = 1..K
+        # Σ_k a_k (x − μ)^k = Σ_j d_j x^j  (j >= 1; the constant is a global phase)
+        d = [
+            sum(a[k - 1] * comb(k, j) * (-mu) ** (k - j) for k in range(j, K + 1))
+            for j in range(1, K + 1)
+        ]
+        dp.append(d[0])
+        dc.append(jnp.stack([j * d[j - 1] for j in range(2, K + 1)]))
+    chi = vacuum_mask(rho, floor)
     dS = chi * (-e_loc - fit) - (1 - chi) * relax * S
     return dS, jnp.stack(dp), jnp.stack(dc)
-
-
-def density_frame(grid: Grid, rho, floor):
-    """The Gaussian frame of the density and the active mask.
-
-    Returns (dq, d2q, dev, chi): q = Σ_i c_i1 x_i + c_i2 x_i² is the ρ-weighted
-    least-squares fit of ℓ = ln ρ on {1, (x_i − μ_i), (x_i − μ_i)²} (curvature
-    clipped to ≤ 0), dq_i = ∂_i q and d2q = Σ_i ∂_i² q (analytic), dev = ℓ − q
-    − const (zero for a Gaussian), and χ = `vacuum_mask`(ρ) times a smooth step
-    that is 0 where |∂_i q| dx_i > RESOLVED_LOG_SLOPE[1] (unresolved, see there)
-    and 1 below RESOLVED_LOG_SLOPE[0].
-    """
-    ell = jnp.log(jnp.maximum(rho, jnp.finfo(rho.dtype).tiny))
-    w = rho / jnp.sum(rho)
-    _, d = _poly_fit(grid, w, ell)
-    q = 0
-    dq = []
-    d2q = 0
-    steep = 0
-    for i, x in enumerate(grid.mesh(rho.dtype)):
-        c1, c2 = d[i][0], jnp.minimum(d[i][1], 0)  # q_i = c1 x + c2 x² (K = 2)
-        q = q + c1 * x + c2 * x**2
-        dq.append(c1 + 2 * c2 * x)
-        d2q = d2q + 2 * c2
-        steep = jnp.maximum(steep, jnp.abs(dq[-1]) * grid.spacing[i])
-    dev = ell - q
-    dev = dev - jnp.sum(w * dev)
-    lo, hi = RESOLVED_LOG_SLOPE
-    lq = q - jnp.max(q)  # ln of the frame's relative density
-    resolved = _smooth_step((hi - steep) / (hi - lo))
-    # the resolution cut acts only in the tails, below e^{BULK_LOG_LEVEL[1]}
-    bulk = _smooth_step((lq - BULK_LOG_LEVEL[0]) / (BULK_LOG_LEVEL[1] - BULK_LOG_LEVEL[0]))
-    chi = vacuum_mask(rho, floor) * jnp.maximum(resolved, bulk)
-    return tuple(dq), d2q, dev, chi
-
-
-def blend_rates(grid: Grid, y: MadelungState, params, D, floor, V, drho_active, e_loc_active):
-    """Combine the law's rates where ρ is resolved with the Gaussian frame outside.
-
-    With (dq, d2q, dev, χ) from `density_frame` and the frame velocity
-    v_f = (p + b∘x)/m:
-
-        ∂ρ/∂t = χ·drho_active − (1 − χ) ρ [Σ_i b_i/m + v_f·∇q + γ dev],
-        E_loc = χ·e_loc_active + (1 − χ)[m v_f²/2 + V + Q_D(q)],
-        Q_D(q) = −(m D²/2)(|∇q|² + 2∇²q),
-
-    and the phase split by `phase_rates` with the same χ (γ = `relax_rate`).
-    Outside the active region (ρ < floor·max ρ, or ρ falling by more than
-    e^{RESOLVED_LOG_SLOPE[1]} per cell, where no stencil has relative accuracy
-    and the discrete (ρ, S) dynamics is unstable) the density follows the
-    exact free evolution of its Gaussian frame and relaxes to it, and S
-    relaxes to 0: for a Gaussian packet the tails are then exact. Returns a
-    `MadelungState` of rates.
-    """
-    rho = y.rho
-    m = params.mass
-    dq, d2q, dev, chi = density_frame(grid, rho, floor)
-    relax = relax_rate(grid, params)
-    vf = frame_gradient(grid, jnp.zeros_like(rho), y.momentum, y.chirp)
-    vf = [g / m for g in vf]
-    divf = sum(y.chirp[i, 0] for i in range(grid.ndim)) / m  # FRAME_DEGREE = 2
-    drho_v = -rho * (divf + sum(a * b for a, b in zip(vf, dq, strict=True)) + DEV_RELAX * relax * dev)
-    drho = chi * drho_active + (1 - chi) * drho_v
-    Qq = -(m * D**2 / 2) * (sum(g**2 for g in dq) + 2 * d2q)
-    e_v = m * sum(g**2 for g in vf) / 2 + V + Qq
-    e_loc = chi * e_loc_active + (1 - chi) * e_v
-    dS, dp, dc = phase_rates(grid, rho, e_loc, floor, y.S, relax, chi)
-    return MadelungState(drho, dS, dp, dc)
 
 
 def relax_rate(grid: Grid, params):
@@ -547,7 +463,8 @@ class Madelung(AbstractLaw):
         V = potential_values(grid, self.potential, t, params, rho.dtype)
         Q = quantum_potential(grid, rho, hbar, m, eps, kind)
         e_loc = sum(g**2 for g in gS) / (2 * m) + V + Q
-        return blend_rates(grid, y, params, hbar / (2 * m), self.floor, V, drho, e_loc)
+        dS, dp, dc = phase_rates(grid, rho, e_loc, self.floor, y.S, relax_rate(grid, params))
+        return MadelungState(drho, dS, dp, dc)
 
     def step(self, t, y, params, dt, key=None):
         return rk4(lambda s, u: self.vector_field(s, u, params), t, y, dt)
