@@ -55,38 +55,80 @@ def _bench_size(rep, P, args, ts, T, n_save):
     y0 = state_from_psi(psi0)
 
     def record(impl, t, error, steps=None, **extra):
-        rep.case(law="copy-meanfield" if "meanfield" in impl else "schrodinger", impl=impl,
-                 size=P, dtype="float64", compile_s=t["compile_s"], median_s=t["median_s"],
-                 min_s=t["min_s"], error=error, steps=steps,
-                 steps_per_s=(steps / t["median_s"]) if steps else None,
-                 solves_per_s=1.0 / t["median_s"], **extra)
+        rep.case(
+            law="copy-meanfield" if "meanfield" in impl else "schrodinger",
+            impl=impl,
+            size=P,
+            dtype="float64",
+            compile_s=t["compile_s"],
+            median_s=t["median_s"],
+            min_s=t["min_s"],
+            error=error,
+            steps=steps,
+            steps_per_s=(steps / t["median_s"]) if steps else None,
+            solves_per_s=1.0 / t["median_s"],
+            **extra,
+        )
 
     # RK4 fixed step: largest dt meeting the target
     for steps_per_save in (10, 20, 40, 80, 160, 320):
         dt = float(T / n_save / steps_per_save)
-        f = jax.jit(lambda y, p, dt=dt, s=steps_per_save: jqd.evolve(
-            MeanField(), y, p, dt=dt, n_save=n_save, steps_per_save=s,
-            observe=lambda t, y, p: psi_from_state(y), check=False,
-            checkpoint=False).observables)
+        f = jax.jit(
+            lambda y, p, dt=dt, s=steps_per_save: (
+                jqd.evolve(
+                    MeanField(),
+                    y,
+                    p,
+                    dt=dt,
+                    n_save=n_save,
+                    steps_per_save=s,
+                    observe=lambda t, y, p: psi_from_state(y),
+                    check=False,
+                    checkpoint=False,
+                ).observables
+            )
+        )
         t = time_call(lambda f=f: f(y0, params), args.repeats)
         e = err(t["result"])
         if e <= TARGET or steps_per_save == 320:
             record("jqd meanfield-rk4", t, e, n_save * steps_per_save, dt=dt)
             break
     for rtol in LADDER:
-        f = jax.jit(lambda y, p, rtol=rtol: (lambda s: (jax.vmap(psi_from_state)(
-            s.observables), s.stats["n_steps"]))(jqd.evolve_adaptive(
-                MeanField(), y, p, ts, solver=diffrax.Dopri8(), rtol=rtol,
-                atol=rtol / 100, check=False)))
+        f = jax.jit(
+            lambda y, p, rtol=rtol: (
+                lambda s: (jax.vmap(psi_from_state)(s.observables), s.stats["n_steps"])
+            )(
+                jqd.evolve_adaptive(
+                    MeanField(),
+                    y,
+                    p,
+                    ts,
+                    solver=diffrax.Dopri8(),
+                    rtol=rtol,
+                    atol=rtol / 100,
+                    check=False,
+                )
+            )
+        )
         t = time_call(lambda f=f: f(y0, params), args.repeats)
         psi, nst = t["result"]
         e = err(psi)
         if e <= TARGET or rtol == LADDER[-1]:
             record("jqd meanfield-dopri8", t, e, int(nst), rtol=rtol)
             break
-    f = jax.jit(lambda p: jqd.evolve(jqd.SchrodingerBasis(), psi0, p, dt=T / n_save,
-                                     n_save=n_save, check=False,
-                                     checkpoint=False).observables)
+    f = jax.jit(
+        lambda p: (
+            jqd.evolve(
+                jqd.SchrodingerBasis(),
+                psi0,
+                p,
+                dt=T / n_save,
+                n_save=n_save,
+                check=False,
+                checkpoint=False,
+            ).observables
+        )
+    )
     t = time_call(lambda f=f: f(jqd.MatrixParams(H)), args.repeats)
     record("jqd basis-expm", t, err(t["result"]), n_save)
     try:
@@ -99,8 +141,7 @@ def _bench_size(rep, P, args, ts, T, n_save):
     for name, meth in (("tsit5", dq.method.Tsit5), ("dopri8", dq.method.Dopri8)):
         for rtol in LADDER:
             m = meth(rtol=rtol, atol=rtol / 100, max_steps=1_000_000)
-            run = lambda m=m: dq.sesolve(Hq, p0, np.asarray(ts), method=m,
-                                         progress_meter=False)
+            run = lambda m=m: dq.sesolve(Hq, p0, np.asarray(ts), method=m, progress_meter=False)
             t = time_call(lambda run=run: run().states.to_jax(), args.repeats)
             e = err(np.asarray(t["result"])[..., 0])
             if e <= TARGET or rtol == LADDER[-1]:
@@ -112,11 +153,9 @@ def _bench_size(rep, P, args, ts, T, n_save):
                     pass
                 record(f"dynamiqs {name}", t, e, nst, rtol=rtol)
                 break
-    run = lambda: dq.sesolve(Hq, p0, np.asarray(ts), method=dq.method.Expm(),
-                             progress_meter=False)
+    run = lambda: dq.sesolve(Hq, p0, np.asarray(ts), method=dq.method.Expm(), progress_meter=False)
     t = time_call(lambda: run().states.to_jax(), args.repeats)
     record("dynamiqs expm", t, err(np.asarray(t["result"])[..., 0]), n_save)
-
 
 
 def main(argv=None):
@@ -136,6 +175,7 @@ def main(argv=None):
     ts = jnp.linspace(0.0, T, n_save + 1)
     for P in args.sizes:
         _bench_size(rep, P, args, ts, T, n_save)
+
 
 if __name__ == "__main__":
     main()

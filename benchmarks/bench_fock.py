@@ -77,30 +77,48 @@ def make_problems(quick: bool, n_batch: int):
     psi0 = jqd.fock.coherent_state(alpha0, cutoff)
     H = jqd.fock.kerr_hamiltonian(cutoff, 1.0)
     exact = np.asarray(jqd.reference.kerr_state(jnp.asarray(ts)[:, None], alpha0, cutoff, 1.0))
-    probs["kerr"] = dict(H=np.asarray(H), psi0=np.asarray(psi0), ts=ts, exact=exact,
-                         desc=f"Kerr, cutoff {cutoff}, alpha0={alpha0}, {n_kerr + 1} saves on "
-                              "[0, pi]", batch=False)
+    probs["kerr"] = dict(
+        H=np.asarray(H),
+        psi0=np.asarray(psi0),
+        ts=ts,
+        exact=exact,
+        desc=f"Kerr, cutoff {cutoff}, alpha0={alpha0}, {n_kerr + 1} saves on [0, pi]",
+        batch=False,
+    )
 
     bh = jqd.fock.BoseHubbard(2, n_bh)
     Hb = np.asarray(bh.hamiltonian(1.0, 0.1))
     psib = np.asarray(bh.state((n_bh, 0)))
     tsb = np.linspace(0.0, 10.0, n_bh_save + 1)
     E, V = np.linalg.eigh(Hb)
-    exact_b = ((np.exp(-1j * np.outer(tsb, E)) * (V.conj().T @ psib)) @ V.T)
-    probs["bh-dimer"] = dict(H=Hb, psi0=psib, ts=tsb, exact=exact_b,
-                             desc=f"Bose-Hubbard dimer N={n_bh} (dim {bh.dim}), J=1, U=0.1, "
-                                  f"{n_bh_save + 1} saves on [0, 10]", batch=False)
+    exact_b = (np.exp(-1j * np.outer(tsb, E)) * (V.conj().T @ psib)) @ V.T
+    probs["bh-dimer"] = dict(
+        H=Hb,
+        psi0=psib,
+        ts=tsb,
+        exact=exact_b,
+        desc=f"Bose-Hubbard dimer N={n_bh} (dim {bh.dim}), J=1, U=0.1, "
+        f"{n_bh_save + 1} saves on [0, 10]",
+        batch=False,
+    )
 
     Us = np.linspace(0.5, 1.5, n_batch)
     n = np.arange(cutoff)
     Hs = np.stack([np.diag(0.5 * U * n * (n - 1)) for U in Us]).astype(float)
-    exact_k = np.stack([
-        np.asarray(jqd.reference.kerr_state(jnp.asarray(ts)[:, None], alpha0, cutoff, U))
-        for U in Us
-    ])
-    probs["kerr-batch"] = dict(H=Hs, psi0=np.asarray(psi0), ts=ts, exact=exact_k,
-                               desc=f"Kerr x {n_batch} values of U in [0.5, 1.5], one batched "
-                                    "call", batch=True)
+    exact_k = np.stack(
+        [
+            np.asarray(jqd.reference.kerr_state(jnp.asarray(ts)[:, None], alpha0, cutoff, U))
+            for U in Us
+        ]
+    )
+    probs["kerr-batch"] = dict(
+        H=Hs,
+        psi0=np.asarray(psi0),
+        ts=ts,
+        exact=exact_k,
+        desc=f"Kerr x {n_batch} values of U in [0.5, 1.5], one batched call",
+        batch=True,
+    )
     return probs
 
 
@@ -125,8 +143,9 @@ def jqd_runners(prob):
     tsj = jnp.asarray(ts)
 
     def evolve(Hm, check=True):
-        return jqd.evolve(law, psi0, jqd.MatrixParams(Hm), dt=dt, n_save=n_save,
-                          check=check).observables
+        return jqd.evolve(
+            law, psi0, jqd.MatrixParams(Hm), dt=dt, n_save=n_save, check=check
+        ).observables
 
     def propagate(Hm):
         return jqd.reference.propagate(Hm, psi0, tsj)
@@ -150,10 +169,12 @@ def jqd_runners(prob):
         # On CPU, XLA's batched complex matvec (what vmap makes of U @ y) is slow;
         # jax.lax.map over small chunks runs the unbatched kernels instead.
         bs = 8
-        out[f"jqd evolve-laxmap{bs}-jit"] = (lambda f: lambda: f(H))(jax.jit(
-            lambda Hs: jax.lax.map(lambda Hm: evolve(Hm, check=False), Hs, batch_size=bs)))
-        out["jqd propagate-laxmap-jit"] = (lambda f: lambda: f(H))(jax.jit(
-            lambda Hs: jax.lax.map(propagate, Hs)))
+        out[f"jqd evolve-laxmap{bs}-jit"] = (lambda f: lambda: f(H))(
+            jax.jit(lambda Hs: jax.lax.map(lambda Hm: evolve(Hm, check=False), Hs, batch_size=bs))
+        )
+        out["jqd propagate-laxmap-jit"] = (lambda f: lambda: f(H))(
+            jax.jit(lambda Hs: jax.lax.map(propagate, Hs))
+        )
     return out
 
 
@@ -205,19 +226,34 @@ def qutip_runner(prob, method_name, tol):
 def run_case(rep, name, prob, args, tol_hint):
     rows = []
     exact = prob["exact"]
-    common = dict(law="SchrodingerBasis", case=name, size=str(prob["H"].shape),
-                  dtype="complex128", n_save=len(prob["ts"]))
+    common = dict(
+        law="SchrodingerBasis",
+        case=name,
+        size=str(prob["H"].shape),
+        dtype="complex128",
+        n_save=len(prob["ts"]),
+    )
     print(f"\n== {name}: {prob['desc']}", flush=True)
 
     def record(impl, timing, err, **extra):
         ok = err <= TARGET
-        rec = rep.case(impl=impl, **common, compile_s=timing["compile_s"],
-                       median_s=timing["median_s"], min_s=timing["min_s"],
-                       throughput=(prob["H"].shape[0] if prob["batch"] else 1) / timing["median_s"],
-                       unit="problems/s", error=err, meets_target=ok, **extra)
-        print(f"  {impl:28s} median {fmt_s(timing['median_s']):>9s}  compile "
-              f"{fmt_s(timing['compile_s']):>9s}  error {err:.1e}{'' if ok else '  (> 1e-8)'}",
-              flush=True)
+        rec = rep.case(
+            impl=impl,
+            **common,
+            compile_s=timing["compile_s"],
+            median_s=timing["median_s"],
+            min_s=timing["min_s"],
+            throughput=(prob["H"].shape[0] if prob["batch"] else 1) / timing["median_s"],
+            unit="problems/s",
+            error=err,
+            meets_target=ok,
+            **extra,
+        )
+        print(
+            f"  {impl:28s} median {fmt_s(timing['median_s']):>9s}  compile "
+            f"{fmt_s(timing['compile_s']):>9s}  error {err:.1e}{'' if ok else '  (> 1e-8)'}",
+            flush=True,
+        )
         rows.append(rec)
 
     # jqd
@@ -244,14 +280,26 @@ def run_case(rep, name, prob, args, tol_hint):
         if prob["batch"] and not exact_method and single is not None:
             est = single * prob["H"].shape[0]
             if est > args.max_batch_s:
-                msg = (f"not run: single-case median {fmt_s(single)} x batch "
-                       f"{prob['H'].shape[0]} = {fmt_s(est)} > --max-batch-s {args.max_batch_s:g} "
-                       "(a linear estimate, not a measurement)")
+                msg = (
+                    f"not run: single-case median {fmt_s(single)} x batch "
+                    f"{prob['H'].shape[0]} = {fmt_s(est)} > --max-batch-s {args.max_batch_s:g} "
+                    "(a linear estimate, not a measurement)"
+                )
                 print(f"  {lib + ' ' + m:28s} {msg}", flush=True)
-                rows.append(rep.case(impl=f"{lib} {m}", **common, compile_s=float("nan"),
-                                     median_s=float("nan"), min_s=float("nan"),
-                                     throughput=float("nan"), unit="problems/s",
-                                     error=float("nan"), meets_target=False, note=msg))
+                rows.append(
+                    rep.case(
+                        impl=f"{lib} {m}",
+                        **common,
+                        compile_s=float("nan"),
+                        median_s=float("nan"),
+                        min_s=float("nan"),
+                        throughput=float("nan"),
+                        unit="problems/s",
+                        error=float("nan"),
+                        meets_target=False,
+                        note=msg,
+                    )
+                )
                 continue
         for tol in ladder:
             try:
@@ -277,10 +325,20 @@ def run_case(rep, name, prob, args, tol_hint):
         impl = f"{lib} {m}"
         if found is None:
             print(f"  {impl:28s} did not reach 1e-8: {'; '.join(tried)}", flush=True)
-            rows.append(rep.case(impl=impl, **common, compile_s=float("nan"),
-                                 median_s=float("nan"), min_s=float("nan"),
-                                 throughput=float("nan"), unit="problems/s",
-                                 error=float("nan"), meets_target=False, ladder=tried))
+            rows.append(
+                rep.case(
+                    impl=impl,
+                    **common,
+                    compile_s=float("nan"),
+                    median_s=float("nan"),
+                    min_s=float("nan"),
+                    throughput=float("nan"),
+                    unit="problems/s",
+                    error=float("nan"),
+                    meets_target=False,
+                    ladder=tried,
+                )
+            )
             continue
         tol, fn, conv, first = found
         if name == "kerr":  # hints for the batch case (the same problem family)
@@ -296,20 +354,40 @@ def run_case(rep, name, prob, args, tol_hint):
         # A call too slow to repeat is reported with its one steady-state time
         # and no median.
         if again * args.repeats > args.max_case_s:
-            print(f"  {impl:28s} not timed: one call took {fmt_s(again)} (x{args.repeats} "
-                  f"> --max-case-s {args.max_case_s}); tol={tol}", flush=True)
-            rows.append(rep.case(impl=impl, **common, compile_s=max(first - again, 0.0),
-                                 median_s=float("nan"), min_s=float("nan"),
-                                 throughput=float("nan"), unit="problems/s",
-                                 single_call_s=again, tol=tol, ladder=tried,
-                                 error=float("nan"), meets_target=True, note="too slow to time"))
+            print(
+                f"  {impl:28s} not timed: one call took {fmt_s(again)} (x{args.repeats} "
+                f"> --max-case-s {args.max_case_s}); tol={tol}",
+                flush=True,
+            )
+            rows.append(
+                rep.case(
+                    impl=impl,
+                    **common,
+                    compile_s=max(first - again, 0.0),
+                    median_s=float("nan"),
+                    min_s=float("nan"),
+                    throughput=float("nan"),
+                    unit="problems/s",
+                    single_call_s=again,
+                    tol=tol,
+                    ladder=tried,
+                    error=float("nan"),
+                    meets_target=True,
+                    note="too slow to time",
+                )
+            )
             continue
         t = time_call(fn, args.repeats)
         t["compile_s"] = max(first - t["median_s"], 0.0)  # the ladder's first call compiled
         if name == "kerr":
             tol_hint[("time", lib, m)] = t["median_s"]
-        record(f"{impl}" + ("" if tol is None else f" tol={tol:g}"), t,
-               state_error(conv(t["result"]), exact), tol=tol, ladder=tried)
+        record(
+            f"{impl}" + ("" if tol is None else f" tol={tol:g}"),
+            t,
+            state_error(conv(t["result"]), exact),
+            tol=tol,
+            ladder=tried,
+        )
     return rows
 
 
@@ -317,8 +395,11 @@ def summarize(rows):
     out = []
     cases = list(dict.fromkeys(r["case"] for r in rows))
     for case in cases:
-        rs = [r for r in rows if r["case"] == case and r["meets_target"]
-              and r["median_s"] == r["median_s"]]
+        rs = [
+            r
+            for r in rows
+            if r["case"] == case and r["meets_target"] and r["median_s"] == r["median_s"]
+        ]
         jq = [r for r in rs if r["impl"].startswith("jqd")]
         peers = [r for r in rs if not r["impl"].startswith("jqd")]
         ev = next((r for r in jq if r["impl"] == "jqd evolve"), None)
@@ -340,32 +421,57 @@ def summarize(rows):
             row["peer/best"] = f"{fastest['median_s'] / best_j['median_s']:.2f}"
             row["2x goal (evolve / best)"] = (
                 f"{'yes' if fastest['median_s'] >= 2 * ev['median_s'] else 'NO'} / "
-                f"{'yes' if fastest['median_s'] >= 2 * best_j['median_s'] else 'NO'}")
+                f"{'yes' if fastest['median_s'] >= 2 * best_j['median_s'] else 'NO'}"
+            )
         out.append(row)
     return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="small problems (cutoff 32, N=12, 16-batch), exact peer methods only")
-    ap.add_argument("--cases", nargs="+", default=["kerr", "bh-dimer", "kerr-batch"],
-                    choices=["kerr", "bh-dimer", "kerr-batch"])
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small problems (cutoff 32, N=12, 16-batch), exact peer methods only",
+    )
+    ap.add_argument(
+        "--cases",
+        nargs="+",
+        default=["kerr", "bh-dimer", "kerr-batch"],
+        choices=["kerr", "bh-dimer", "kerr-batch"],
+    )
     ap.add_argument("--batch", type=int, default=None, help="batch size (default 256, quick 16)")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--dynamiqs-methods", nargs="+", default=None,
-                    help="default: Tsit5 Dopri8 Expm (quick: Expm)")
-    ap.add_argument("--qutip-methods", nargs="+", default=None,
-                    help="default: adams vern9 diag (quick: diag)")
+    ap.add_argument(
+        "--dynamiqs-methods",
+        nargs="+",
+        default=None,
+        help="default: Tsit5 Dopri8 Expm (quick: Expm)",
+    )
+    ap.add_argument(
+        "--qutip-methods", nargs="+", default=None, help="default: adams vern9 diag (quick: diag)"
+    )
     ap.add_argument("--no-dynamiqs", action="store_true")
     ap.add_argument("--no-qutip", action="store_true")
-    ap.add_argument("--max-call-s", type=float, default=30.0,
-                    help="stop a tolerance ladder once one call takes longer than this")
-    ap.add_argument("--max-case-s", type=float, default=120.0,
-                    help="skip timing a peer method whose repeats would exceed this")
-    ap.add_argument("--max-batch-s", type=float, default=120.0,
-                    help="skip an adaptive peer method in the batch case when its single-case "
-                         "median x batch size exceeds this (reported as not run)")
+    ap.add_argument(
+        "--max-call-s",
+        type=float,
+        default=30.0,
+        help="stop a tolerance ladder once one call takes longer than this",
+    )
+    ap.add_argument(
+        "--max-case-s",
+        type=float,
+        default=120.0,
+        help="skip timing a peer method whose repeats would exceed this",
+    )
+    ap.add_argument(
+        "--max-batch-s",
+        type=float,
+        default=120.0,
+        help="skip an adaptive peer method in the batch case when its single-case "
+        "median x batch size exceeds this (reported as not run)",
+    )
     ap.add_argument("--json", help="also append the JSON lines to this file")
     args = ap.parse_args(argv)
 
@@ -395,9 +501,14 @@ def main(argv=None):
     n_batch = args.batch or (16 if args.quick else 256)
 
     rep = Reporter("fock", args.json)
-    print("BLAS threads: " + ", ".join(
-        f"{v}={os.environ.get(v)}" for v in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                             "OMP_NUM_THREADS")), flush=True)
+    print(
+        "BLAS threads: "
+        + ", ".join(
+            f"{v}={os.environ.get(v)}"
+            for v in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+        ),
+        flush=True,
+    )
     t_start = time.perf_counter()
     probs = make_problems(args.quick, n_batch)
     # Sanity of the bh-dimer reference: NumPy eigh vs jqd.reference.propagate.
@@ -406,30 +517,60 @@ def main(argv=None):
 
     import jqd
 
-    ref = np.asarray(jqd.reference.propagate(jnp.asarray(bhp["H"]), jnp.asarray(bhp["psi0"]),
-                                             jnp.asarray(bhp["ts"])))
-    print(f"bh-dimer reference: NumPy eigh vs jqd.reference.propagate max diff "
-          f"{state_error(ref, bhp['exact']):.1e}")
+    ref = np.asarray(
+        jqd.reference.propagate(
+            jnp.asarray(bhp["H"]), jnp.asarray(bhp["psi0"]), jnp.asarray(bhp["ts"])
+        )
+    )
+    print(
+        f"bh-dimer reference: NumPy eigh vs jqd.reference.propagate max diff "
+        f"{state_error(ref, bhp['exact']):.1e}"
+    )
 
     rows = []
     tol_hint: dict = {}
     for case in args.cases:
         rows += run_case(rep, case, probs[case], args, tol_hint)
 
-    print(f"\ndevice: {rep.header['device']}; cpu: {rep.header['machine']['cpu']} "
-          f"({rep.header['machine']['cores']} cores); load at start "
-          f"{rep.header['machine']['loadavg_at_start']}")
-    table = [{"impl": r["impl"], "case": r["case"], "median": fmt_s(r["median_s"]),
-              "compile": fmt_s(r["compile_s"]), "error": f"{r['error']:.1e}"} for r in rows]
-    print(markdown_table(table, [("case", "case"), ("impl", "impl"), ("median", "median"),
-                                 ("compile", "compile / first-call overhead"),
-                                 ("error", "max state error")]))
+    print(
+        f"\ndevice: {rep.header['device']}; cpu: {rep.header['machine']['cpu']} "
+        f"({rep.header['machine']['cores']} cores); load at start "
+        f"{rep.header['machine']['loadavg_at_start']}"
+    )
+    table = [
+        {
+            "impl": r["impl"],
+            "case": r["case"],
+            "median": fmt_s(r["median_s"]),
+            "compile": fmt_s(r["compile_s"]),
+            "error": f"{r['error']:.1e}",
+        }
+        for r in rows
+    ]
+    print(
+        markdown_table(
+            table,
+            [
+                ("case", "case"),
+                ("impl", "impl"),
+                ("median", "median"),
+                ("compile", "compile / first-call overhead"),
+                ("error", "max state error"),
+            ],
+        )
+    )
     print()
     summ = summarize(rows)
-    cols = [("case", "case"), ("jqd evolve", "jqd evolve"), ("jqd best", "jqd fastest"),
-            ("dynamiqs", "dynamiqs fastest"), ("qutip", "qutip fastest"),
-            ("peer/evolve", "faster peer / jqd evolve"), ("peer/best", "faster peer / jqd fastest"),
-            ("2x goal (evolve / best)", ">= 2x? (evolve / fastest)")]
+    cols = [
+        ("case", "case"),
+        ("jqd evolve", "jqd evolve"),
+        ("jqd best", "jqd fastest"),
+        ("dynamiqs", "dynamiqs fastest"),
+        ("qutip", "qutip fastest"),
+        ("peer/evolve", "faster peer / jqd evolve"),
+        ("peer/best", "faster peer / jqd fastest"),
+        ("2x goal (evolve / best)", ">= 2x? (evolve / fastest)"),
+    ]
     print(markdown_table(summ, cols))
     for s in summ:
         rep.case(impl="summary", **s)

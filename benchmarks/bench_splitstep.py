@@ -50,6 +50,8 @@ def box_length(shape) -> float:
     """Box length: BOX[ndim], shrunk for small grids so the Gaussian stays
     resolved (dx <= 0.44), never below 14 (so it stays inside the box)."""
     return max(14.0, min(BOX[len(shape)], 0.4 * min(shape)))
+
+
 DT = 2e-3
 OMEGA = 1.0
 
@@ -120,34 +122,75 @@ def bench_case(rep, shape, dtype_name, n_steps, repeats, do_numpy, do_grad, do_c
     psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=0.5, dtype=cdtype)
     probe = lambda t, y, p: y[(0,) * ndim]  # a cheap observable: the scan saves little
     label = "x".join(map(str, shape))
-    common = dict(law="SchrodingerGrid/strang", size=label, points=size, dtype=dtype_name,
-                  n_steps=n_steps, dt=DT)
+    common = dict(
+        law="SchrodingerGrid/strang",
+        size=label,
+        points=size,
+        dtype=dtype_name,
+        n_steps=n_steps,
+        dt=DT,
+    )
     rows = []
 
     def fwd(psi, prm):
-        sol = jqd.evolve(law, psi, prm, dt=DT, n_save=1, steps_per_save=n_steps,
-                         observe=probe, checkpoint=False, check=False)
+        sol = jqd.evolve(
+            law,
+            psi,
+            prm,
+            dt=DT,
+            n_save=1,
+            steps_per_save=n_steps,
+            observe=probe,
+            checkpoint=False,
+            check=False,
+        )
         return sol.y_final
 
     compiled, compile_s = time_compile(jax.jit(fwd), psi0, params)
     t = time_call(lambda: compiled(psi0, params), repeats)
     y_jqd = np.asarray(t["result"])
     assert y_jqd.dtype == cdtype, (y_jqd.dtype, cdtype)
-    rows.append(rep.case(impl="jqd-jit", **common, compile_s=compile_s,
-                         median_s=t["median_s"], min_s=t["min_s"],
-                         throughput=size * n_steps / t["median_s"], unit="point-steps/s"))
+    rows.append(
+        rep.case(
+            impl="jqd-jit",
+            **common,
+            compile_s=compile_s,
+            median_s=t["median_s"],
+            min_s=t["min_s"],
+            throughput=size * n_steps / t["median_s"],
+            unit="point-steps/s",
+        )
+    )
 
     if do_call:
         # The public eager path: input checks on concrete arrays + filter_jit dispatch.
-        call = lambda: jqd.evolve(law, psi0, params, dt=DT, n_save=1, steps_per_save=n_steps,
-                                  observe=probe, checkpoint=False).y_final
+        call = lambda: (
+            jqd.evolve(
+                law,
+                psi0,
+                params,
+                dt=DT,
+                n_save=1,
+                steps_per_save=n_steps,
+                observe=probe,
+                checkpoint=False,
+            ).y_final
+        )
         tc = time_call(call, repeats)
         # Cost of the eager checks alone (what the call adds on top of the compiled run).
         tchk = time_call(lambda: law.check(psi0, params, DT), repeats)
-        rows.append(rep.case(impl="jqd-call", **common, compile_s=tc["compile_s"],
-                             median_s=tc["median_s"], min_s=tc["min_s"],
-                             throughput=size * n_steps / tc["median_s"], unit="point-steps/s",
-                             check_s=tchk["median_s"]))
+        rows.append(
+            rep.case(
+                impl="jqd-call",
+                **common,
+                compile_s=tc["compile_s"],
+                median_s=tc["median_s"],
+                min_s=tc["min_s"],
+                throughput=size * n_steps / tc["median_s"],
+                unit="point-steps/s",
+                check_s=tchk["median_s"],
+            )
+        )
 
     if do_numpy:
         np_dtype = np.dtype(dtype_name)
@@ -156,10 +199,19 @@ def bench_case(rep, shape, dtype_name, n_steps, repeats, do_numpy, do_grad, do_c
         tn = time_call(lambda: numpy_strang(p0, kin, half, full, n_steps), repeats)
         y_np = tn["result"]
         rel = float(np.max(np.abs(y_np - y_jqd)) / np.max(np.abs(y_np)))
-        rows.append(rep.case(impl="numpy", **common, compile_s=0.0, median_s=tn["median_s"],
-                             min_s=tn["min_s"], throughput=size * n_steps / tn["median_s"],
-                             unit="point-steps/s", rel_maxdiff_vs_jqd=rel,
-                             fft="scipy.fft workers=-1"))
+        rows.append(
+            rep.case(
+                impl="numpy",
+                **common,
+                compile_s=0.0,
+                median_s=tn["median_s"],
+                min_s=tn["min_s"],
+                throughput=size * n_steps / tn["median_s"],
+                unit="point-steps/s",
+                rel_maxdiff_vs_jqd=rel,
+                fft="scipy.fft workers=-1",
+            )
+        )
 
     if do_grad:
         spb = max(1, n_steps // 8)
@@ -169,8 +221,17 @@ def bench_case(rep, shape, dtype_name, n_steps, repeats, do_numpy, do_grad, do_c
 
         def loss(omega, psi):
             prm = jqd.SchrodingerParams(hbar=1.0, mass=1.0, potential={"omega": omega})
-            sol = jqd.evolve(law, psi, prm, dt=DT, n_save=n_save, steps_per_save=spb,
-                             observe=probe, checkpoint=True, check=False)
+            sol = jqd.evolve(
+                law,
+                psi,
+                prm,
+                dt=DT,
+                n_save=n_save,
+                steps_per_save=spb,
+                observe=probe,
+                checkpoint=True,
+                check=False,
+            )
             return grid.integrate(jnp.abs(sol.y_final) ** 2 * x0**2)
 
         omega = jnp.asarray(OMEGA, rdtype)
@@ -178,12 +239,20 @@ def bench_case(rep, shape, dtype_name, n_steps, repeats, do_numpy, do_grad, do_c
         tg = time_call(lambda: gcomp(omega, psi0), repeats)
         val, g = tg["result"]
         assert jnp.asarray(g).dtype == rdtype
-        rows.append(rep.case(impl="jqd-grad", **{**common, "n_steps": steps},
-                             compile_s=gcompile, median_s=tg["median_s"], min_s=tg["min_s"],
-                             throughput=size * steps / tg["median_s"], unit="point-steps/s",
-                             checkpoint=f"{n_save} saves x {spb} steps",
-                             fwd_ratio=tg["median_s"] / (t["median_s"] * steps / n_steps),
-                             grad=float(g)))
+        rows.append(
+            rep.case(
+                impl="jqd-grad",
+                **{**common, "n_steps": steps},
+                compile_s=gcompile,
+                median_s=tg["median_s"],
+                min_s=tg["min_s"],
+                throughput=size * steps / tg["median_s"],
+                unit="point-steps/s",
+                checkpoint=f"{n_save} saves x {spb} steps",
+                fwd_ratio=tg["median_s"] / (t["median_s"] * steps / n_steps),
+                grad=float(g),
+            )
+        )
     return rows
 
 
@@ -191,11 +260,19 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (< 60 s in all)")
     ap.add_argument("--sizes", nargs="+", help="grid shapes, e.g. 65536 512x512 128x128x128")
-    ap.add_argument("--dtypes", nargs="+", default=["complex64", "complex128"],
-                    choices=["complex64", "complex128"])
+    ap.add_argument(
+        "--dtypes",
+        nargs="+",
+        default=["complex64", "complex128"],
+        choices=["complex64", "complex128"],
+    )
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per case (>= 5)")
-    ap.add_argument("--work", type=float, default=None,
-                    help="target grid points x steps per timed run (default 2.5e7, quick 2e6)")
+    ap.add_argument(
+        "--work",
+        type=float,
+        default=None,
+        help="target grid points x steps per timed run (default 2.5e7, quick 2e6)",
+    )
     ap.add_argument("--no-numpy", action="store_true")
     ap.add_argument("--no-grad", action="store_true")
     ap.add_argument("--no-call", action="store_true", help="skip the plain jqd.evolve() call")
@@ -218,8 +295,16 @@ def main(argv=None):
     for shape in shapes:
         n_steps = steps_for(math.prod(shape), work)
         for dt_name in args.dtypes:
-            rows += bench_case(rep, shape, dt_name, n_steps, args.repeats,
-                               not args.no_numpy, not args.no_grad, not args.no_call)
+            rows += bench_case(
+                rep,
+                shape,
+                dt_name,
+                n_steps,
+                args.repeats,
+                not args.no_numpy,
+                not args.no_grad,
+                not args.no_call,
+            )
 
     # Summary: throughput and jqd / numpy ratio per case.
     table = []
@@ -228,25 +313,54 @@ def main(argv=None):
         by_key[(r["size"], r["dtype"], r["impl"])] = r
     for r in rows:
         np_row = by_key.get((r["size"], r["dtype"], "numpy"))
-        ratio = (np_row["median_s"] / r["median_s"] * r["n_steps"] / np_row["n_steps"]
-                 if np_row and r["impl"] != "numpy" else float("nan"))
-        table.append({
-            "size": r["size"], "dtype": r["dtype"], "impl": r["impl"], "steps": r["n_steps"],
-            "compile": fmt_s(r["compile_s"]), "median": fmt_s(r["median_s"]),
-            "thr": f"{r['throughput']:.3g}",
-            "ratio": "" if ratio != ratio else f"{ratio:.2f}",
-            "note": (f"rel diff vs jqd {r['rel_maxdiff_vs_jqd']:.1e}" if "rel_maxdiff_vs_jqd" in r
-                     else f"fwd+bwd / fwd = {r['fwd_ratio']:.2f}" if "fwd_ratio" in r
-                     else f"eager checks {fmt_s(r['check_s'])}" if "check_s" in r else ""),
-        })
+        ratio = (
+            np_row["median_s"] / r["median_s"] * r["n_steps"] / np_row["n_steps"]
+            if np_row and r["impl"] != "numpy"
+            else float("nan")
+        )
+        table.append(
+            {
+                "size": r["size"],
+                "dtype": r["dtype"],
+                "impl": r["impl"],
+                "steps": r["n_steps"],
+                "compile": fmt_s(r["compile_s"]),
+                "median": fmt_s(r["median_s"]),
+                "thr": f"{r['throughput']:.3g}",
+                "ratio": "" if ratio != ratio else f"{ratio:.2f}",
+                "note": (
+                    f"rel diff vs jqd {r['rel_maxdiff_vs_jqd']:.1e}"
+                    if "rel_maxdiff_vs_jqd" in r
+                    else f"fwd+bwd / fwd = {r['fwd_ratio']:.2f}"
+                    if "fwd_ratio" in r
+                    else f"eager checks {fmt_s(r['check_s'])}"
+                    if "check_s" in r
+                    else ""
+                ),
+            }
+        )
     print()
-    print(f"device: {rep.header['device']}; cpu: {rep.header['machine']['cpu']} "
-          f"({rep.header['machine']['cores']} cores); load at start "
-          f"{rep.header['machine']['loadavg_at_start']}")
-    print(markdown_table(table, [
-        ("size", "grid"), ("dtype", "dtype"), ("impl", "impl"), ("steps", "steps"),
-        ("compile", "compile"), ("median", "median"), ("thr", "point-steps/s"),
-        ("ratio", "speed-up vs numpy"), ("note", "note")]))
+    print(
+        f"device: {rep.header['device']}; cpu: {rep.header['machine']['cpu']} "
+        f"({rep.header['machine']['cores']} cores); load at start "
+        f"{rep.header['machine']['loadavg_at_start']}"
+    )
+    print(
+        markdown_table(
+            table,
+            [
+                ("size", "grid"),
+                ("dtype", "dtype"),
+                ("impl", "impl"),
+                ("steps", "steps"),
+                ("compile", "compile"),
+                ("median", "median"),
+                ("thr", "point-steps/s"),
+                ("ratio", "speed-up vs numpy"),
+                ("note", "note"),
+            ],
+        )
+    )
     print(f"\ntotal wall time {time.perf_counter() - t_start:.1f} s")
     return rows
 

@@ -24,8 +24,9 @@ _parser.add_argument("--max-batch", type=int, default=4096)
 _parser.add_argument("--n-save", type=int, default=100)
 _parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results_sweep.md"))
 ARGS = _parser.parse_args()
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           f" --xla_force_host_platform_device_count={ARGS.devices}").strip()
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.devices}"
+).strip()
 
 import dataclasses  # noqa: E402
 import json  # noqa: E402
@@ -72,16 +73,24 @@ def main():
     add = lines.append
     add("# Sweep throughput: kerr-revival")
     add("")
-    add(f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
+    add(
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
         "**shared with other jobs while measured** (load average "
-        f"{os.getloadavg()[0]:.1f} at start), so absolute numbers are pessimistic")
-    add(f"- jax {jax.__version__}, jqd {jqd.__version__}, python {platform.python_version()}, "
-        f"backend {jax.default_backend()}, {len(jax.devices())} forced host devices, float64")
-    add(f"- item: one U value; kerr-revival quick config with n_save={config.n_save} "
+        f"{os.getloadavg()[0]:.1f} at start), so absolute numbers are pessimistic"
+    )
+    add(
+        f"- jax {jax.__version__}, jqd {jqd.__version__}, python {platform.python_version()}, "
+        f"backend {jax.default_backend()}, {len(jax.devices())} forced host devices, float64"
+    )
+    add(
+        f"- item: one U value; kerr-revival quick config with n_save={config.n_save} "
         f"(cutoff {exp.sweep.__globals__['cutoff_of'](config)}, one exact step per save, "
-        "<a(t)> observed at every save, max error vs closed form)")
-    add(f"- command: `.venv/bin/python benchmarks/bench_sweep.py --devices {ARGS.devices} "
-        f"--max-batch {ARGS.max_batch} --n-save {ARGS.n_save}`")
+        "<a(t)> observed at every save, max error vs closed form)"
+    )
+    add(
+        f"- command: `.venv/bin/python benchmarks/bench_sweep.py --devices {ARGS.devices} "
+        f"--max-batch {ARGS.max_batch} --n-save {ARGS.n_save}`"
+    )
     add("")
     add("## 1. Throughput vs batch size (one device, compile excluded, best call)")
     add("")
@@ -114,10 +123,12 @@ def main():
             add(f"| {b} | {d} | {rate:,.0f} | {rate / base:.2f} |")
             print(lines[-1], flush=True)
     add("")
-    add(f"This machine has {os.cpu_count()} cores: forced host devices share them, so "
+    add(
+        f"This machine has {os.cpu_count()} cores: forced host devices share them, so "
         "sharding over more devices than cores cannot add throughput; on CPU it checks the "
         "sharded path (results are bitwise equal to one device, tests/test_sweep.py), on GPUs "
-        "it splits the batch across real devices.")
+        "it splits the batch across real devices."
+    )
     add("")
     add("## 3. The whole `jqd sweep` engine (chunk files, sha256, NetCDF), 4096 items")
     add("")
@@ -128,12 +139,22 @@ def main():
         if b > ARGS.max_batch:
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            res = run_sweep(exp, config, {"U": np.linspace(0.5, 2.0, n_items)}, tmp,
-                            batch=b, devices=d, progress=False, log=lambda *a: None)
+            res = run_sweep(
+                exp,
+                config,
+                {"U": np.linspace(0.5, 2.0, n_items)},
+                tmp,
+                batch=b,
+                devices=d,
+                progress=False,
+                log=lambda *a: None,
+            )
         s = res.summary
-        add(f"| {b} | {d} | {res.n_chunks} | {s['compile_time_s']:.2f} | "
+        add(
+            f"| {b} | {d} | {res.n_chunks} | {s['compile_time_s']:.2f} | "
             f"{s['items_per_s']:,.0f} | {s['wall_time_s']:.2f} | "
-            f"{n_items / s['wall_time_s']:,.0f} |")
+            f"{n_items / s['wall_time_s']:,.0f} |"
+        )
         print(lines[-1], flush=True)
     add("")
     add("## 4. Husimi Q on a 201x201 grid (kerr-revival's vectorized routine vs qutip.qfunc)")
@@ -158,27 +179,33 @@ def add_husimi(add, exp):
     exact = np.asarray(jqd.reference.kerr_husimi(alpha, np.pi / 2, alpha0, U))
     n_nan = int(np.isnan(exact).sum())  # kerr_husimi returns NaN at exactly α = 0
     exact_err = np.nanmax(np.abs(np.asarray(Q) - exact))
-    add(f"- state: Kerr-evolved |α0 = 2⟩ at Ut = π/2, cutoff {cutoff}; grid Re α, Im α in "
-        "[-5, 5], 201x201")
-    add(f"- jqd (jit, float64): {ours * 1e3:.2f} ms per evaluation; max |Q − exact Q_H| = "
+    add(
+        f"- state: Kerr-evolved |α0 = 2⟩ at Ut = π/2, cutoff {cutoff}; grid Re α, Im α in "
+        "[-5, 5], 201x201"
+    )
+    add(
+        f"- jqd (jit, float64): {ours * 1e3:.2f} ms per evaluation; max |Q − exact Q_H| = "
         f"{exact_err:.1e} (over the {exact.size - n_nan} grid points where "
-        f"jqd.reference.kerr_husimi is finite; it returns NaN at α = 0)")
+        f"jqd.reference.kerr_husimi is finite; it returns NaN at α = 0)"
+    )
     bench_py = REPO / ".venv-bench" / "bin" / "python"
     if not bench_py.exists():
-        add("- qutip.qfunc: not measured: `.venv-bench` (with qutip) does not exist yet on "
-            "this machine; rerun this script once it does.")
+        add(
+            "- qutip.qfunc: not measured: `.venv-bench` (with qutip) does not exist yet on "
+            "this machine; rerun this script once it does."
+        )
         return
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "psi.npy", psi)
         code = f"""
 import json, time, numpy as np, qutip
-psi = qutip.Qobj(np.load({str(Path(tmp) / 'psi.npy')!r}).reshape(-1, 1))
+psi = qutip.Qobj(np.load({str(Path(tmp) / "psi.npy")!r}).reshape(-1, 1))
 x = np.linspace(-5, 5, 201)
 qutip.qfunc(psi, x, x, g=2)
 reps, t0 = 0, time.perf_counter()
 while time.perf_counter() - t0 < 1.0:
     Q = qutip.qfunc(psi, x, x, g=2); reps += 1
-np.save({str(Path(tmp) / 'Q.npy')!r}, Q)
+np.save({str(Path(tmp) / "Q.npy")!r}, Q)
 print(json.dumps({{"t": (time.perf_counter() - t0) / reps, "v": qutip.__version__}}))
 """
         proc = subprocess.run([str(bench_py), "-c", code], capture_output=True, text=True)
@@ -188,9 +215,11 @@ print(json.dumps({{"t": (time.perf_counter() - t0) / reps, "v": qutip.__version_
         info = json.loads(proc.stdout.strip().splitlines()[-1])
         Qq = np.load(Path(tmp) / "Q.npy")
     diff = np.max(np.abs(Qq - np.asarray(Q)))
-    add(f"- qutip {info['v']} qfunc (g = 2 so that α = x + i y): {info['t'] * 1e3:.2f} ms per "
+    add(
+        f"- qutip {info['v']} qfunc (g = 2 so that α = x + i y): {info['t'] * 1e3:.2f} ms per "
         f"evaluation; max |Q_qutip − Q_jqd| = {diff:.1e}; jqd is "
-        f"{info['t'] / ours:.1f}x faster")
+        f"{info['t'] / ours:.1f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ reformulations of quantum mechanics, next to exact quantum evolution."""
 
 from . import copy as copy
 from . import dqm as dqm
+from . import experiment as experiment
 from . import fock as fock
 from . import husimi as husimi
 from . import observables as observables
@@ -12,7 +13,6 @@ from ._checks import NonFiniteError as NonFiniteError
 from ._evolve import Solution as Solution
 from ._evolve import evolve as evolve
 from ._evolve import evolve_adaptive as evolve_adaptive
-from . import experiment as experiment
 from ._grid import Grid as Grid
 from ._grid import normalize as normalize
 from ._law import AbstractLaw as AbstractLaw

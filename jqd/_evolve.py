@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import diffrax
@@ -48,9 +48,7 @@ class _Observer(eqx.Module):
             return y
         if callable(self.observe) and not isinstance(self.observe, dict | list | tuple):
             return self.observe(t, y, params)
-        return jax.tree_util.tree_map(
-            lambda f: f(t, y, params), self.observe, is_leaf=callable
-        )
+        return jax.tree_util.tree_map(lambda f: f(t, y, params), self.observe, is_leaf=callable)
 
 
 def _as_observer(observe) -> Callable:
@@ -112,9 +110,7 @@ def _evolve_core(law, y0, params, t0, dt, n_save, steps_per_save, observe, key, 
 
     keys = None if key is None else jax.random.split(key, n_save)
     first_bad0 = jnp.where(_all_finite(y0), -1, 0)
-    (y_final, first_bad), obs = jax.lax.scan(
-        outer, (y0, first_bad0), (jnp.arange(n_save), keys)
-    )
+    (y_final, first_bad), obs = jax.lax.scan(outer, (y0, first_bad0), (jnp.arange(n_save), keys))
     obs0 = observe(t0, y0, params)
     obs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), obs0, obs)
     ts = t0 + (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
@@ -210,8 +206,16 @@ def evolve(
         law.check(y0, params, dt)
     # dt, t0 and float params travel as arrays so that a new value does not recompile.
     sol = _evolve_core(
-        law, y0, _arrays_for_floats(params), jnp.asarray(t0), jnp.asarray(dt), n_save, steps_per_save,
-        _as_observer(observe), key, checkpoint,
+        law,
+        y0,
+        _arrays_for_floats(params),
+        jnp.asarray(t0),
+        jnp.asarray(dt),
+        n_save,
+        steps_per_save,
+        _as_observer(observe),
+        key,
+        checkpoint,
     )
     return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve({type(law).__name__})")
 
@@ -264,7 +268,17 @@ def evolve_adaptive(
         # only enter the vector field, which diffrax's blanket warning ignores.
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
         sol = _adaptive_core(
-            law, y0, _arrays_for_floats(params), ts, _as_observer(observe), solver, rtol, atol, dt0, max_steps, adjoint
+            law,
+            y0,
+            _arrays_for_floats(params),
+            ts,
+            _as_observer(observe),
+            solver,
+            rtol,
+            atol,
+            dt0,
+            max_steps,
+            adjoint,
         )
     return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve_adaptive({type(law).__name__})")
 
@@ -304,9 +318,13 @@ def _adaptive_core(law, y0, params, ts, observe, solver, rtol, atol, dt0, max_st
     )
     obs, y_last = out.ys
     y_final = to_complex(jax.tree_util.tree_map(lambda a: a[-1], y_last))
-    finite = jax.vmap(lambda i: _all_finite(jax.tree_util.tree_map(lambda a: a[i], obs)))(
-        jnp.arange(ts.shape[0])
-    ) if jax.tree_util.tree_leaves(obs) else jnp.ones(ts.shape, bool)
+    finite = (
+        jax.vmap(lambda i: _all_finite(jax.tree_util.tree_map(lambda a: a[i], obs)))(
+            jnp.arange(ts.shape[0])
+        )
+        if jax.tree_util.tree_leaves(obs)
+        else jnp.ones(ts.shape, bool)
+    )
     first_bad = jnp.argmin(finite)
     nonfinite_time = jnp.where(jnp.all(finite), jnp.nan, ts[first_bad])
     stats = {

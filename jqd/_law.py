@@ -29,9 +29,7 @@ class AbstractLaw(eqx.Module):
     stochastic = False
 
     @abc.abstractmethod
-    def step(
-        self, t, y: PyTree, params: PyTree, dt, key: PRNGKeyArray | None
-    ) -> PyTree:
+    def step(self, t, y: PyTree, params: PyTree, dt, key: PRNGKeyArray | None) -> PyTree:
         """Advance the state `y` from time `t` to `t + dt`.
 
         Deterministic laws ignore `key`; stochastic laws must use it.

@@ -56,7 +56,10 @@ def git_revision(path: Path | None = None) -> str | None:
             return None
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=path, capture_output=True, text=True, timeout=5,
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
@@ -138,9 +141,7 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
     """
     out_dir = Path(out_dir)
     n_claims = sum(len(e.get("summary", {}).get("claims", [])) for e in entries)
-    n_pass = sum(
-        c["passed"] for e in entries for c in e.get("summary", {}).get("claims", [])
-    )
+    n_pass = sum(c["passed"] for e in entries for c in e.get("summary", {}).get("claims", []))
     n_fail_exp = sum("error" in e for e in entries)
     lines = [
         "# jqd reproduction report",
@@ -167,8 +168,9 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
         claims = s.get("claims", []) or [None]
         for c in claims:
             if c is None:
-                lines.append(f"| {name} | (no claims) | — | — | — | — | "
-                             f"{s['wall_time_s']:.1f} | {figs} |")
+                lines.append(
+                    f"| {name} | (no claims) | — | — | — | — | {s['wall_time_s']:.1f} | {figs} |"
+                )
                 continue
             result = "pass" if c["passed"] else "**FAIL**"
             statement = c["statement"].replace("|", "\\|")
@@ -176,9 +178,13 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
                 f"| {name} | {c['name']} | {statement} | {c['measured']:.3g} | "
                 f"{c['op']} {c['tolerance']:.3g} | {result} | {s['wall_time_s']:.1f} | {figs} |"
             )
-    lines += ["", "Each experiment's folder holds its `summary.json` (config, versions, device, "
-              "timings, claims), figures (PNG) and arrays (NetCDF, open with "
-              "`xarray.open_dataset(path, engine='h5netcdf')`).", ""]
+    lines += [
+        "",
+        "Each experiment's folder holds its `summary.json` (config, versions, device, "
+        "timings, claims), figures (PNG) and arrays (NetCDF, open with "
+        "`xarray.open_dataset(path, engine='h5netcdf')`).",
+        "",
+    ]
     path = out_dir / "REPORT.md"
     write_text_atomic(path, "\n".join(lines))
     return path

@@ -122,9 +122,7 @@ class SchrodingerBasis(AbstractLaw):
         if is_concrete(params):
             H = self.hamiltonian(0.0, params)
             if H.shape != (y_np.shape[0], y_np.shape[0]):
-                raise ValueError(
-                    f"H has shape {H.shape} but psi0 has dimension {y_np.shape[0]}."
-                )
+                raise ValueError(f"H has shape {H.shape} but psi0 has dimension {y_np.shape[0]}.")
             check_hermitian(H, "H")
 
 

@@ -69,9 +69,7 @@ class SchrodingerGrid(AbstractLaw):
 
     def __check_init__(self):
         if self.method not in _SPLITTINGS:
-            raise ValueError(
-                f"method must be one of {sorted(_SPLITTINGS)}; got {self.method!r}."
-            )
+            raise ValueError(f"method must be one of {sorted(_SPLITTINGS)}; got {self.method!r}.")
         if self.potential is not None and not callable(self.potential):
             raise TypeError("potential must be a function V(x, t, args) or None.")
 
@@ -156,15 +154,15 @@ class _StaticSplitStep(AbstractLaw):
         rdtype = jnp.asarray(dt).dtype
         cdtype = jnp.result_type(rdtype, jnp.complex64)
         weights = _SPLITTINGS[law.method]
-        self.kinetic = tuple(law._kinetic_phase(params, w * dt, rdtype).astype(cdtype) for w in weights)
+        self.kinetic = tuple(
+            law._kinetic_phase(params, w * dt, rdtype).astype(cdtype) for w in weights
+        )
         # Adjacent half kicks merge: kick(w1/2), drift, kick((w1+w0)/2), ... kick(wn/2).
         halves = [weights[0] / 2]
         halves += [(a + b) / 2 for a, b in zip(weights[:-1], weights[1:], strict=True)]
         halves += [weights[-1] / 2]
         V = law.potential_values(0.0, params, rdtype)
-        self.kicks = tuple(
-            jnp.exp(-1j * V * (h * dt / params.hbar)).astype(cdtype) for h in halves
-        )
+        self.kicks = tuple(jnp.exp(-1j * V * (h * dt / params.hbar)).astype(cdtype) for h in halves)
 
     def step(self, t, y, params, dt, key=None):
         grid = self.law.grid

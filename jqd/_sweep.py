@@ -70,7 +70,8 @@ def parse_over(text: str) -> tuple[str, np.ndarray]:
     except ValueError:
         raise UsageError(
             f"--over {text!r}: expected {key}=start:stop:num (num >= 1 points, both ends "
-            f"included) or {key}=v1,v2,...") from None
+            f"included) or {key}=v1,v2,..."
+        ) from None
     if not np.all(np.isfinite(values)):
         raise UsageError(f"--over {text!r}: values must be finite.")
     return key, values
@@ -223,14 +224,25 @@ def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, sp
     finally:
         if tmp.exists():
             tmp.unlink()
-    info = {"chunk": i, "start": start, "stop": stop, "spec_hash": spec_hash,
-            "sha256": _sha256(npz), "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                  time.gmtime())}
+    info = {
+        "chunk": i,
+        "start": start,
+        "stop": stop,
+        "spec_hash": spec_hash,
+        "sha256": _sha256(npz),
+        "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     write_text_atomic(meta, json.dumps(info, indent=1))
 
 
-def read_chunk(chunk_dir: Path, i: int, start: int, stop: int, spec_hash: str,
-               expected: dict[str, tuple[tuple, str]]) -> tuple[dict | None, str]:
+def read_chunk(
+    chunk_dir: Path,
+    i: int,
+    start: int,
+    stop: int,
+    spec_hash: str,
+    expected: dict[str, tuple[tuple, str]],
+) -> tuple[dict | None, str]:
     """The chunk's arrays if it is complete and intact, else (None, reason)."""
     npz, meta = _chunk_paths(chunk_dir, i)
     if not npz.exists() and not meta.exists():
@@ -336,15 +348,20 @@ def run_sweep(
                         f"{out_dir} holds a different sweep (other experiment, config, --over "
                         "or --batch); use another --out, or --fresh to discard it."
                     )
-                for p in list(chunk_dir.glob("*")) + [out_dir / "results.nc",
-                                                        out_dir / "summary.json"]:
+                for p in list(chunk_dir.glob("*")) + [
+                    out_dir / "results.nc",
+                    out_dir / "summary.json",
+                ]:
                     if p.is_file():
                         p.unlink()
         chunk_dir.mkdir(exist_ok=True)
         for leftover in [*chunk_dir.glob(".*.tmp*"), *out_dir.glob(".*.tmp*")]:
             leftover.unlink()  # temp files of an interrupted writer
-        write_text_atomic(manifest, dumps({"spec_hash": spec_hash, "n_items": n_items,
-                                           "n_chunks": n_chunks, **spec}) + "\n")
+        write_text_atomic(
+            manifest,
+            dumps({"spec_hash": spec_hash, "n_items": n_items, "n_chunks": n_chunks, **spec})
+            + "\n",
+        )
 
         mesh = batch_mesh(devices)
         n_dev = mesh.devices.size
@@ -384,15 +401,24 @@ def run_sweep(
             from tqdm.auto import tqdm
 
             done_items = sum(min((i + 1) * batch, n_items) - i * batch for i in reused)
-            bar = tqdm(total=n_items, initial=done_items, unit="item", desc=exp.name,
-                       disable=not progress, smoothing=0.1, dynamic_ncols=True)
+            bar = tqdm(
+                total=n_items,
+                initial=done_items,
+                unit="item",
+                desc=exp.name,
+                disable=not progress,
+                smoothing=0.1,
+                dynamic_ncols=True,
+            )
             try:
                 for i in todo:
                     start, stop = i * batch, min((i + 1) * batch, n_items)
                     chunk = {k: v[start:stop] for k, v in items.items()}
                     pad = padded - (stop - start)
-                    chunk = {k: np.concatenate([v, np.repeat(v[-1:], pad)]).astype(dtype)
-                             for k, v in chunk.items()}
+                    chunk = {
+                        k: np.concatenate([v, np.repeat(v[-1:], pad)]).astype(dtype)
+                        for k, v in chunk.items()
+                    }
                     t1 = time.perf_counter()
                     out = compiled(shard_batch(chunk, mesh))
                     arrays = {k: np.asarray(v)[: stop - start] for k, v in out.items()}
@@ -435,8 +461,11 @@ def run_sweep(
             "wall_time_s": wall,
             "compile_time_s": compile_s,
             "compute_time_s": compute_s,
-            "items_per_s": (len(todo) and sum(
-                min((i + 1) * batch, n_items) - i * batch for i in todo) / compute_s) or None,
+            "items_per_s": (
+                len(todo)
+                and sum(min((i + 1) * batch, n_items) - i * batch for i in todo) / compute_s
+            )
+            or None,
             "outputs": {k: {"shape": list(s), "dtype": d} for k, (s, d) in expected.items()},
             "results": "results.nc",
             "environment": env,
@@ -461,15 +490,18 @@ def to_dataset(exp, config, over, results):
         trailing = arr.shape[1:]
         dims, used = [], set()
         for j, size in enumerate(trailing):
-            match = next((k for k, v in extra.items() if k not in used and v.shape == (size,)),
-                         None)
+            match = next(
+                (k for k, v in extra.items() if k not in used and v.shape == (size,)), None
+            )
             if match is None:
                 match = f"{name}_dim{j}"
             used.add(match)
             dims.append(match)
         data_vars[name] = (tuple(over) + tuple(dims), arr.reshape(grid_shape + trailing))
-    ds = xr.Dataset(data_vars, coords={k: v for k, v in coords.items()
-                                       if any(k in d[0] for d in data_vars.values())})
+    ds = xr.Dataset(
+        data_vars,
+        coords={k: v for k, v in coords.items() if any(k in d[0] for d in data_vars.values())},
+    )
     ds.attrs["experiment"] = exp.name
     ds.attrs["config"] = json.dumps(config_to_dict(config), sort_keys=True)
     return ds

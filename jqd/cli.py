@@ -44,9 +44,11 @@ def _force_host_devices(n: int) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="jqd", description="Run, sweep and reproduce jqd experiments.",
+        prog="jqd",
+        description="Run, sweep and reproduce jqd experiments.",
         epilog="Exit codes: 0 ok, 1 a claim failed, 2 usage error, 3 output locked, "
-               "130 interrupted.")
+        "130 interrupted.",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("list", help="list the experiments with one-line descriptions")
@@ -54,40 +56,70 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run one experiment")
     r.add_argument("name")
     r.add_argument("--quick", action="store_true", help="the quick config (seconds on CPU)")
-    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field (repeatable); type-checked")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field (repeatable); type-checked",
+    )
     r.add_argument("--out", type=Path, default=None, help="output folder (default jqd-out/NAME)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     r.add_argument("--seed", type=int, default=0, help="seed for all randomness (default 0)")
 
     g = sub.add_parser("reproduce", help="run every experiment and write REPORT.md")
     g.add_argument("--quick", action="store_true", help="quick configs (< 5 min in all on CPU)")
-    g.add_argument("--out", type=Path, default=Path("jqd-out/reproduce"),
-                   help="output folder for REPORT.md and one subfolder per experiment "
-                        "(default jqd-out/reproduce)")
-    g.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="run only these experiments (repeatable)")
+    g.add_argument(
+        "--out",
+        type=Path,
+        default=Path("jqd-out/reproduce"),
+        help="output folder for REPORT.md and one subfolder per experiment "
+        "(default jqd-out/reproduce)",
+    )
+    g.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these experiments (repeatable)",
+    )
     g.add_argument("--seed", type=int, default=0, help="passed to every run (default 0)")
-    g.add_argument("--timeout", type=float, default=900.0,
-                   help="seconds allowed per experiment (default 900)")
-    g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                   help="experiments run at once, each in its own process (default: 2, or 1 "
-                        "on a single core)")
+    g.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds allowed per experiment (default 900)"
+    )
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="experiments run at once, each in its own process (default: 2, or 1 on a single core)",
+    )
 
     s = sub.add_parser("sweep", help="a resumable, sharded parameter sweep of one experiment")
     s.add_argument("name")
-    s.add_argument("--over", action="append", default=[], metavar="KEY=START:STOP:NUM",
-                   help="swept float field: inclusive linspace, or KEY=v1,v2,... (repeatable; "
-                        "several make a grid)")
-    s.add_argument("--devices", type=int, default=None,
-                   help="devices to shard over (default: all; on CPU, forced host devices)")
+    s.add_argument(
+        "--over",
+        action="append",
+        default=[],
+        metavar="KEY=START:STOP:NUM",
+        help="swept float field: inclusive linspace, or KEY=v1,v2,... (repeatable; "
+        "several make a grid)",
+    )
+    s.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="devices to shard over (default: all; on CPU, forced host devices)",
+    )
     s.add_argument("--batch", type=int, default=256, help="items per vmapped chunk (default 256)")
-    s.add_argument("--out", type=Path, default=None,
-                   help="output folder (default jqd-out/NAME-sweep)")
+    s.add_argument(
+        "--out", type=Path, default=None, help="output folder (default jqd-out/NAME-sweep)"
+    )
     s.add_argument("--quick", action="store_true", help="start from the quick config")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    s.add_argument("--fresh", action="store_true",
-                   help="discard a different sweep already in --out")
+    s.add_argument(
+        "--fresh", action="store_true", help="discard a different sweep already in --out"
+    )
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -138,12 +170,16 @@ def cmd_run(args) -> int:
 
         print(dumps(summary))
     else:
-        print(f"{exp.name}: {summary['wall_time_s']:.1f} s (compile "
-              f"{summary['compile_time_s']:.1f} s); results in {out}")
+        print(
+            f"{exp.name}: {summary['wall_time_s']:.1f} s (compile "
+            f"{summary['compile_time_s']:.1f} s); results in {out}"
+        )
         for c in summary["claims"]:
             mark = "PASS" if c["passed"] else "FAIL"
-            print(f"  [{mark}] {c['name']}: {c['measured']:.3g} {c['op']} {c['tolerance']:.3g}"
-                  f"  ({c['statement']})")
+            print(
+                f"  [{mark}] {c['name']}: {c['measured']:.3g} {c['op']} {c['tolerance']:.3g}"
+                f"  ({c['statement']})"
+            )
     return 0 if summary["passed"] else 1
 
 
@@ -154,8 +190,17 @@ def _reproduce_one(name: str, out: Path, args) -> dict:
     summary_path = exp_out / "summary.json"
     if summary_path.exists():
         summary_path.unlink()
-    cmd = [sys.executable, "-m", "jqd.cli", "run", name, "--out", str(exp_out),
-           "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "jqd.cli",
+        "run",
+        name,
+        "--out",
+        str(exp_out),
+        "--seed",
+        str(args.seed),
+    ] + (["--quick"] if args.quick else [])
     t1 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -185,8 +230,9 @@ def cmd_reproduce(args) -> int:
     if args.only:
         unknown = [n for n in args.only if n.replace("_", "-") not in found]
         if unknown:
-            raise UsageError(f"unknown experiment(s) {', '.join(unknown)}; available: "
-                             f"{', '.join(found)}.")
+            raise UsageError(
+                f"unknown experiment(s) {', '.join(unknown)}; available: {', '.join(found)}."
+            )
         names = [n.replace("_", "-") for n in args.only]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -199,8 +245,9 @@ def cmd_reproduce(args) -> int:
         entries = list(pool.map(lambda n: _reproduce_one(n, out, args), names))
     report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
     ok = all("summary" in e and e["summary"]["passed"] for e in entries)
-    print(f"wrote {report} ({'all passed' if ok else 'FAILURES'}; "
-          f"{time.perf_counter() - t0:.1f} s)")
+    print(
+        f"wrote {report} ({'all passed' if ok else 'FAILURES'}; {time.perf_counter() - t0:.1f} s)"
+    )
     return 0 if ok else 1
 
 
@@ -224,7 +271,8 @@ def cmd_sweep(args) -> int:
             raise UsageError(
                 f"--devices {args.devices}: {available} {jax.default_backend()} device(s) "
                 "available (on CPU the command forces host devices itself unless JAX was "
-                "started earlier; set XLA_FLAGS=--xla_force_host_platform_device_count=N).")
+                "started earlier; set XLA_FLAGS=--xla_force_host_platform_device_count=N)."
+            )
     out = args.out if args.out is not None else Path("jqd-out") / f"{exp.name}-sweep"
 
     def on_term(signum, frame):
@@ -232,18 +280,32 @@ def cmd_sweep(args) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        res = run_sweep(exp, config, over, out, batch=args.batch, devices=args.devices,
-                        quick=args.quick, fresh=args.fresh, progress=not args.no_progress)
+        res = run_sweep(
+            exp,
+            config,
+            over,
+            out,
+            batch=args.batch,
+            devices=args.devices,
+            quick=args.quick,
+            fresh=args.fresh,
+            progress=not args.no_progress,
+        )
     except KeyboardInterrupt:
         done = len(list((Path(out) / "chunks").glob("chunk_*.json")))
-        print(f"\njqd: interrupted; {done} chunk(s) are saved in {out}. Rerun the same "
-              "command to resume.", file=sys.stderr)
+        print(
+            f"\njqd: interrupted; {done} chunk(s) are saved in {out}. Rerun the same "
+            "command to resume.",
+            file=sys.stderr,
+        )
         return 130
     s = res.summary
-    print(f"{exp.name} sweep: {res.n_items} items in {res.n_chunks} chunks "
-          f"({len(res.chunks_computed)} computed, {len(res.chunks_reused)} reused) on "
-          f"{s['devices_used']} device(s); compile {s['compile_time_s']:.2f} s, wall "
-          f"{s['wall_time_s']:.2f} s; results in {out}/results.nc")
+    print(
+        f"{exp.name} sweep: {res.n_items} items in {res.n_chunks} chunks "
+        f"({len(res.chunks_computed)} computed, {len(res.chunks_reused)} reused) on "
+        f"{s['devices_used']} device(s); compile {s['compile_time_s']:.2f} s, wall "
+        f"{s['wall_time_s']:.2f} s; results in {out}/results.nc"
+    )
     return 0
 
 
@@ -259,8 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     from ._registry import UsageError
     from ._sweep import SweepLocked
 
-    commands = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce,
-                "sweep": cmd_sweep}
+    commands = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "sweep": cmd_sweep}
     try:
         return commands[args.command](args)
     except UsageError as err:

@@ -21,14 +21,26 @@ def jqd(*args, env=None, timeout=300, **kw):
     full_env = dict(os.environ)
     full_env.pop("JQD_SWEEP_THROTTLE", None)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "jqd.cli", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, env=full_env, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "jqd.cli", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        **kw,
+    )
 
 
 def jqd_popen(*args, env=None):
-    return subprocess.Popen([sys.executable, "-m", "jqd.cli", *map(str, args)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, **(env or {})))
+    return subprocess.Popen(
+        [sys.executable, "-m", "jqd.cli", *map(str, args)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, **(env or {})),
+    )
 
 
 def load_results(out: Path) -> dict[str, np.ndarray]:
@@ -48,8 +60,20 @@ def test_list():
 
 def test_run_with_overrides_json(tmp_path):
     out = tmp_path / "kerr"
-    res = jqd("run", "kerr-revival", *KERR_SMALL, "--set", "alpha0=1.5", "--set",
-              "husimi_points=30", "--json", "--seed", "7", "--out", out)
+    res = jqd(
+        "run",
+        "kerr-revival",
+        *KERR_SMALL,
+        "--set",
+        "alpha0=1.5",
+        "--set",
+        "husimi_points=30",
+        "--json",
+        "--seed",
+        "7",
+        "--out",
+        out,
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)  # stdout is exactly the JSON summary
     assert summary["config"]["alpha0"] == 1.5 and summary["config"]["n_save"] == 20
@@ -83,14 +107,17 @@ def test_bad_override_is_one_line(tmp_path):
 
 @pytest.mark.parametrize(
     "override, expect",
-    [("n_save=ten", "not an integer"), ("n_save=2.5", "not an integer"),
-     ("alpha0=abc", "not a number"), ("n_save", "expects key=value")],
+    [
+        ("n_save=ten", "not an integer"),
+        ("n_save=2.5", "not an integer"),
+        ("alpha0=abc", "not a number"),
+        ("n_save", "expects key=value"),
+    ],
 )
 def test_bad_override_in_process(override, expect, tmp_path, capsys):
     from jqd.cli import main
 
-    assert main(["run", "kerr-revival", "--quick", "--set", override, "--out",
-                 str(tmp_path)]) == 2
+    assert main(["run", "kerr-revival", "--quick", "--set", override, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expect in err[0] and "alpha0 (float)" in err[0]
 
@@ -125,14 +152,16 @@ EXPERIMENT = Experiment(name="{name}", description="test", config=Config, run=ru
 
 def test_reproduce_isolates_failures(tmp_path):
     exps = tmp_path / "exps"
-    for name, body in [("crashes", "raise RuntimeError('boom')"),
-                       ("fails_claim", "rec.claim('c', 'stmt', measured=2.0, tolerance=1.0)"),
-                       ("ok", "rec.claim('c', 'stmt', measured=0.5, tolerance=1.0)")]:
+    for name, body in [
+        ("crashes", "raise RuntimeError('boom')"),
+        ("fails_claim", "rec.claim('c', 'stmt', measured=2.0, tolerance=1.0)"),
+        ("ok", "rec.claim('c', 'stmt', measured=0.5, tolerance=1.0)"),
+    ]:
         (exps / name).mkdir(parents=True)
         (exps / name / "experiment.py").write_text(
-            BROKEN.format(name=name.replace("_", "-"), body=body))
-    res = jqd("reproduce", "--quick", "--out", tmp_path / "out",
-              env={"JQD_EXPERIMENTS": str(exps)})
+            BROKEN.format(name=name.replace("_", "-"), body=body)
+        )
+    res = jqd("reproduce", "--quick", "--out", tmp_path / "out", env={"JQD_EXPERIMENTS": str(exps)})
     assert res.returncode == 1
     report = (tmp_path / "out" / "REPORT.md").read_text()
     assert "| crashes | (did not run) |" in report and "boom" in report
@@ -151,8 +180,18 @@ def test_reproduce_all_quick_under_5_minutes(tmp_path):
 
 
 # -- sweeps -------------------------------------------------------------------------
-SWEEP = ["sweep", "kerr-revival", *KERR_SMALL, "--over", "U=0.5:2.0:24", "--batch", "2",
-         "--devices", "2", "--no-progress"]
+SWEEP = [
+    "sweep",
+    "kerr-revival",
+    *KERR_SMALL,
+    "--over",
+    "U=0.5:2.0:24",
+    "--batch",
+    "2",
+    "--devices",
+    "2",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +213,9 @@ def _wait_for_chunks(out: Path, n: int, proc, timeout=120):
 
 
 def _snapshot(out: Path) -> dict[str, tuple[int, int]]:
-    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
-            for p in (out / "chunks").glob("chunk_*")}
+    return {
+        p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "chunks").glob("chunk_*")
+    }
 
 
 def _assert_resumed(out: Path, before: dict, reference: dict):
@@ -279,10 +319,12 @@ def test_sweep_bad_arguments(tmp_path, capsys):
     res = jqd("sweep", "kerr-revival", "--over", "cutoff=1:3:3", "--out", tmp_path)
     assert res.returncode == 2 and "cannot be swept" in res.stderr
     assert "Traceback" not in res.stderr
-    for args, expect in [(["kerr-revival", "--over", "U=1:2"], "start:stop:num"),
-                         (["spreading", "--over", "a=1:2:3"], "no sweep function"),
-                         (["kerr-revival", "--over", "V=1:2:3"], "unknown key 'V'"),
-                         (["kerr-revival"], "at least one --over")]:
+    for args, expect in [
+        (["kerr-revival", "--over", "U=1:2"], "start:stop:num"),
+        (["spreading", "--over", "a=1:2:3"], "no sweep function"),
+        (["kerr-revival", "--over", "V=1:2:3"], "unknown key 'V'"),
+        (["kerr-revival"], "at least one --over"),
+    ]:
         assert main(["sweep", *args, "--out", str(tmp_path)]) == 2, args
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and expect in err[0], (args, err)

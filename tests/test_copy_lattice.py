@@ -31,8 +31,14 @@ def test_ring_meanfield_is_tight_binding_schrodinger():
     H = ring_hamiltonian(P, ab, hbar=hbar, potential=V)
     exact = jqd.reference.propagate(H, psi0, ts, hbar=hbar)
     sol = jqd.evolve_adaptive(
-        MeanField(), state_from_psi(psi0), ring_params(P, ab, hbar=hbar, potential=V), ts,
-        solver=diffrax.Dopri8(), rtol=1e-12, atol=1e-14, max_steps=100_000,
+        MeanField(),
+        state_from_psi(psi0),
+        ring_params(P, ab, hbar=hbar, potential=V),
+        ts,
+        solver=diffrax.Dopri8(),
+        rtol=1e-12,
+        atol=1e-14,
+        max_steps=100_000,
     )
     assert float(jnp.max(jnp.abs(sol.observables.rho - jnp.abs(exact) ** 2))) < 1e-10
     psi = jax.vmap(psi_from_state)(sol.observables)
@@ -85,8 +91,14 @@ def test_classical_limit_hbar_to_zero():
     V = lambda x: 0.5 * x**2 + 0.25 * x**4
     T, x0, L = np.pi, 1.0, 8.0
     ts = np.linspace(0.0, T, 17)
-    cl = solve_ivp(lambda t, y: [y[1], -(y[0] + y[0] ** 3)], (0, T), [x0, 0.0], t_eval=ts,
-                   rtol=1e-12, atol=1e-12).y[0]
+    cl = solve_ivp(
+        lambda t, y: [y[1], -(y[0] + y[0] ** 3)],
+        (0, T),
+        [x0, 0.0],
+        t_eval=ts,
+        rtol=1e-12,
+        atol=1e-12,
+    ).y[0]
     hbars = np.array([0.1, 0.05, 0.025])
     dev, width = [], []
     for hb in hbars:

@@ -37,8 +37,14 @@ def test_matches_schrodinger(P):
     ts = jnp.linspace(0.0, 5 * period, 41)  # five periods of the fastest beat
     exact = jqd.reference.propagate(H, psi0, ts)
     sol = jqd.evolve_adaptive(
-        MeanField(), state_from_psi(psi0), MeanFieldParams.from_hamiltonian(H), ts,
-        solver=diffrax.Dopri8(), rtol=1e-12, atol=1e-14, max_steps=100_000,
+        MeanField(),
+        state_from_psi(psi0),
+        MeanFieldParams.from_hamiltonian(H),
+        ts,
+        solver=diffrax.Dopri8(),
+        rtol=1e-12,
+        atol=1e-14,
+        max_steps=100_000,
     )
     rho_err = float(jnp.max(jnp.abs(sol.observables.rho - jnp.abs(exact) ** 2)))
     psi = jax.vmap(psi_from_state)(sol.observables)
@@ -58,8 +64,14 @@ def test_rk4_step_order():
     errs = []
     dts = [0.02, 0.01, 0.005]
     for dt in dts:
-        sol = jqd.evolve(MeanField(), state_from_psi(psi0), params, dt=dt, n_save=1,
-                         steps_per_save=int(round(1.0 / dt)))
+        sol = jqd.evolve(
+            MeanField(),
+            state_from_psi(psi0),
+            params,
+            dt=dt,
+            n_save=1,
+            steps_per_save=int(round(1.0 / dt)),
+        )
         errs.append(float(jnp.max(jnp.abs(psi_from_state(sol.y_final) - exact))))
     slope = np.polyfit(np.log(dts), np.log(errs), 1)[0]
     assert 3.7 < slope < 4.3, (slope, errs)
@@ -102,8 +114,9 @@ def test_printed_s39_sign_moves_populations_the_wrong_way(P):
     # running the wrong way soon empties states, where the phase law is singular).
     ts = jnp.array([0.0, 0.05])
     ex = jnp.abs(jqd.reference.propagate(H, psi0, ts)[-1]) ** 2
-    run = lambda conv: jqd.evolve(MeanField(conv), y, params, dt=0.01, n_save=1,
-                                  steps_per_save=5).y_final.rho
+    run = lambda conv: (
+        jqd.evolve(MeanField(conv), y, params, dt=0.01, n_save=1, steps_per_save=5).y_final.rho
+    )
     good, bad = run("s32"), run("s39")
     d_exact = ex - y.rho
     assert float(jnp.max(jnp.abs(good - ex))) < 1e-8
@@ -117,15 +130,17 @@ def test_jit_eager_vmap_loop_dtype_recompile():
     y = state_from_psi(psi0)
     eager = law.vector_field(0.0, y, params)
     jitted = jax.jit(law.vector_field)(0.0, y, params)
-    for a, b in zip(jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted),
-                    strict=True):
+    for a, b in zip(
+        jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted), strict=True
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
     # vmap over states and over q == loop
     _, psi1 = _problem(4, seed=1)
     ys = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), y, state_from_psi(psi1))
     qs = jnp.array([0.5, 0.3])
-    stepper = lambda yy, q: law.step(0.0, yy, MeanFieldParams(params.R, params.delta,
-                                                              params.omega, q, -0.5), 0.01)
+    stepper = lambda yy, q: law.step(
+        0.0, yy, MeanFieldParams(params.R, params.delta, params.omega, q, -0.5), 0.01
+    )
     batched = jax.vmap(stepper)(ys, qs)
     for i in range(2):
         single = stepper(jax.tree_util.tree_map(lambda a, i=i: a[i], ys), qs[i])
@@ -133,8 +148,13 @@ def test_jit_eager_vmap_loop_dtype_recompile():
         np.testing.assert_allclose(batched.phi[i], single.phi, rtol=1e-13, atol=1e-15)
     # float32 stays float32
     y32 = MeanFieldState(y.rho.astype(jnp.float32), y.phi.astype(jnp.float32))
-    p32 = MeanFieldParams(params.R.astype(jnp.float32), params.delta.astype(jnp.float32),
-                          params.omega.astype(jnp.float32), jnp.float32(0.5), jnp.float32(-0.5))
+    p32 = MeanFieldParams(
+        params.R.astype(jnp.float32),
+        params.delta.astype(jnp.float32),
+        params.omega.astype(jnp.float32),
+        jnp.float32(0.5),
+        jnp.float32(-0.5),
+    )
     sol = jqd.evolve(law, y32, p32, dt=0.01, n_save=2, steps_per_save=3)
     assert sol.y_final.rho.dtype == jnp.float32 and sol.y_final.phi.dtype == jnp.float32
     assert sol.ts.dtype == jnp.float32
@@ -153,8 +173,7 @@ def test_check_grads_q_r_H():
 
     def final(q, r, H):
         params = MeanFieldParams.from_hamiltonian(H, q=q, r=r)
-        sol = jqd.evolve(MeanField(), y0, params, dt=0.05, n_save=2, steps_per_save=5,
-                         check=False)
+        sol = jqd.evolve(MeanField(), y0, params, dt=0.05, n_save=2, steps_per_save=5, check=False)
         return jnp.sum(sol.y_final.rho * jnp.arange(3.0)) + jnp.sum(jnp.cos(sol.y_final.phi))
 
     check_grads(final, (0.45, -0.4, H), order=1, modes=("rev",), eps=1e-6, atol=1e-5, rtol=1e-5)
@@ -167,8 +186,13 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="sum to 1"):
         jqd.evolve(MeanField(), MeanFieldState(2 * y.rho, y.phi), params, dt=0.1, n_save=1)
     with pytest.raises(ValueError, match="params.R"):
-        jqd.evolve(MeanField(), y, MeanFieldParams(params.R[:2, :2], params.delta,
-                                                   params.omega), dt=0.1, n_save=1)
+        jqd.evolve(
+            MeanField(),
+            y,
+            MeanFieldParams(params.R[:2, :2], params.delta, params.omega),
+            dt=0.1,
+            n_save=1,
+        )
     with pytest.raises(ValueError, match="nodes"):
         rho = jnp.array([0.5, 0.5, 0.0])
         jqd.evolve(MeanField(), MeanFieldState(rho, y.phi), params, dt=0.1, n_save=1)

@@ -55,7 +55,9 @@ def test_times_are_computed_not_accumulated():
 
 
 def test_fixed_and_adaptive_agree_with_closed_form():
-    ts_fixed = jqd.evolve(_Decay(), jnp.array([1.0, 2.0]), _K(), dt=0.01, n_save=50, steps_per_save=10)
+    ts_fixed = jqd.evolve(
+        _Decay(), jnp.array([1.0, 2.0]), _K(), dt=0.01, n_save=50, steps_per_save=10
+    )
     exact = jnp.exp(-0.7 * ts_fixed.ts)[:, None] * jnp.array([1.0, 2.0])
     np.testing.assert_allclose(ts_fixed.observables, exact, rtol=1e-13)
     sol = jqd.evolve_adaptive(_Decay(), jnp.array([1.0, 2.0]), _K(), ts_fixed.ts)
@@ -88,7 +90,15 @@ def test_checkpointing_changes_nothing_but_memory():
     law = _Decay()
 
     def f(k, checkpoint):
-        sol = jqd.evolve(law, jnp.array([1.0]), _K(k=k), dt=0.01, n_save=10, steps_per_save=10, checkpoint=checkpoint)
+        sol = jqd.evolve(
+            law,
+            jnp.array([1.0]),
+            _K(k=k),
+            dt=0.01,
+            n_save=10,
+            steps_per_save=10,
+            checkpoint=checkpoint,
+        )
         return sol.observables.sum()
 
     g1 = jax.grad(f)(0.7, True)
@@ -100,7 +110,11 @@ def test_checkpointing_changes_nothing_but_memory():
 
 def test_observe_accepts_dicts_and_rejects_bad_arguments():
     sol = jqd.evolve(
-        _Decay(), jnp.array([1.0]), _K(), dt=0.1, n_save=3,
+        _Decay(),
+        jnp.array([1.0]),
+        _K(),
+        dt=0.1,
+        n_save=3,
         observe={"y": lambda t, y, p: y, "t": lambda t, y, p: t},
     )
     np.testing.assert_allclose(sol.observables["t"], sol.ts)

@@ -54,7 +54,13 @@ def test_kerr_husimi_is_normalized_and_matches_state():
     psi = jqd.reference.kerr_state(0.3, 2.0, cutoff)
     a = 0.4 - 1.1j
     coh = jqd.fock.coherent_state(a, cutoff)
-    assert abs(float(jnp.abs(jnp.vdot(coh, psi)) ** 2 / np.pi) - float(jqd.reference.kerr_husimi(a, 0.3, 2.0))) < 1e-12
+    assert (
+        abs(
+            float(jnp.abs(jnp.vdot(coh, psi)) ** 2 / np.pi)
+            - float(jqd.reference.kerr_husimi(a, 0.3, 2.0))
+        )
+        < 1e-12
+    )
 
 
 def test_grid_hamiltonian_spectrum_of_oscillator():

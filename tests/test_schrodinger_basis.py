@@ -21,7 +21,9 @@ def test_kerr_mean_a_matches_closed_form_over_a_revival():
     params = jqd.MatrixParams(jqd.fock.kerr_hamiltonian(cutoff, U))
     psi0 = jqd.fock.coherent_state(alpha0, cutoff)
     T = 2 * math.pi / U
-    sol = jqd.evolve(law, psi0, params, dt=T / 400, n_save=400, observe=Expect(jqd.fock.destroy(cutoff)))
+    sol = jqd.evolve(
+        law, psi0, params, dt=T / 400, n_save=400, observe=Expect(jqd.fock.destroy(cutoff))
+    )
     exact = jqd.reference.kerr_mean_a(sol.ts, alpha0, U)
     err = float(jnp.max(jnp.abs(sol.observables - exact)))
     assert err < 1e-10, err
@@ -38,7 +40,9 @@ def test_kerr_cat_state_at_half_revival():
     """SPEC §4: at Ut = π the state is (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2."""
     alpha0, cutoff = 2.0, 40
     psi = jqd.reference.propagate(
-        jqd.fock.kerr_hamiltonian(cutoff), jqd.fock.coherent_state(alpha0, cutoff), jnp.array([math.pi])
+        jqd.fock.kerr_hamiltonian(cutoff),
+        jqd.fock.coherent_state(alpha0, cutoff),
+        jnp.array([math.pi]),
     )[0]
     cat = (
         jnp.exp(-1j * math.pi / 4) * jqd.fock.coherent_state(1j * alpha0, cutoff)
@@ -59,14 +63,23 @@ def test_bose_hubbard_dimer_sector_equals_full_fock_space():
     law = jqd.SchrodingerBasis()
     psi_sector = model.state((N, 0))
     n1_sector = Expect(model.number(0))
-    sol_s = jqd.evolve(law, psi_sector, jqd.MatrixParams(model.hamiltonian(J, U)), dt=0.05, n_save=100, observe=n1_sector)
+    sol_s = jqd.evolve(
+        law,
+        psi_sector,
+        jqd.MatrixParams(model.hamiltonian(J, U)),
+        dt=0.05,
+        n_save=100,
+        observe=n1_sector,
+    )
 
     cut = (N + 1, N + 1)
     a0, a1 = jqd.fock.destroy(cut, 0), jqd.fock.destroy(cut, 1)
     n0, n1 = jqd.fock.number(cut, 0), jqd.fock.number(cut, 1)
     H_full = -J * (a0.T @ a1 + a1.T @ a0) + 0.5 * U * (n0 @ n0 - n0 + n1 @ n1 - n1)
     psi_full = jqd.fock.fock_state(cut, (N, 0))
-    sol_f = jqd.evolve(law, psi_full, jqd.MatrixParams(H_full), dt=0.05, n_save=100, observe=Expect(n0))
+    sol_f = jqd.evolve(
+        law, psi_full, jqd.MatrixParams(H_full), dt=0.05, n_save=100, observe=Expect(n0)
+    )
     err = float(jnp.max(jnp.abs(sol_s.observables - sol_f.observables)))
     assert err < 1e-10, err
     assert float(jnp.ptp(sol_s.observables.real)) > 1.0  # populations actually move
@@ -162,7 +175,9 @@ def test_vmap_over_1024_hamiltonians_equals_loop():
     pop0 = Expect(jqd.fock.number(6))
 
     def run(H):
-        return jqd.evolve(law, psi0, jqd.MatrixParams(H), dt=0.1, n_save=10, observe=pop0).observables
+        return jqd.evolve(
+            law, psi0, jqd.MatrixParams(H), dt=0.1, n_save=10, observe=pop0
+        ).observables
 
     batched = jax.jit(jax.vmap(run))(Hs)
     assert batched.shape == (1024, 11)
@@ -170,7 +185,9 @@ def test_vmap_over_1024_hamiltonians_equals_loop():
     np.testing.assert_allclose(batched[jnp.array([0, 17, 1023])], loop, atol=1e-13)
     exact = jqd.reference.propagate(Hs[17], psi0, jnp.linspace(0, 1.0, 11))
     np.testing.assert_allclose(
-        batched[17].real, jnp.einsum("ti,ij,tj->t", exact.conj(), jqd.fock.number(6), exact).real, atol=1e-12
+        batched[17].real,
+        jnp.einsum("ti,ij,tj->t", exact.conj(), jqd.fock.number(6), exact).real,
+        atol=1e-12,
     )
 
 
@@ -200,7 +217,9 @@ def test_jit_eager_grads_float32_and_gradient_vs_fd():
     psi0 = model.state((6, 0))
 
     def n1_final(J):
-        sol = jqd.evolve(law, psi0, _KerrParams(U=J), dt=0.1, n_save=30, observe=Expect(model.number(0)))
+        sol = jqd.evolve(
+            law, psi0, _KerrParams(U=J), dt=0.1, n_save=30, observe=Expect(model.number(0))
+        )
         return jnp.real(sol.observables[-1])
 
     g = float(jax.grad(n1_final)(0.7))
@@ -211,7 +230,12 @@ def test_jit_eager_grads_float32_and_gradient_vs_fd():
     H32 = jqd.fock.kerr_hamiltonian(16).astype(jnp.float32)
     psi32 = jqd.fock.coherent_state(1.0, 16).astype(jnp.complex64)
     sol = jqd.evolve(
-        jqd.SchrodingerBasis(), psi32, jqd.MatrixParams(H32, jnp.float32(1.0)), dt=0.1, n_save=3,
-        observe=Expect(jqd.fock.destroy(16, dtype=jnp.float32)), check=False,
+        jqd.SchrodingerBasis(),
+        psi32,
+        jqd.MatrixParams(H32, jnp.float32(1.0)),
+        dt=0.1,
+        n_save=3,
+        observe=Expect(jqd.fock.destroy(16, dtype=jnp.float32)),
+        check=False,
     )
     assert sol.y_final.dtype == jnp.complex64 and sol.observables.dtype == jnp.complex64

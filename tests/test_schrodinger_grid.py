@@ -23,7 +23,11 @@ def _phase_free_error(grid, psi, ref):
 
 @pytest.mark.parametrize(
     "shape,length,p0",
-    [((512,), 64.0, 1.0), ((160, 160), 56.0, (0.5, -0.25)), ((128, 128, 128), 50.0, (0.5, 0.0, 0.0))],
+    [
+        ((512,), 64.0, 1.0),
+        ((160, 160), 56.0, (0.5, -0.25)),
+        ((128, 128, 128), 50.0, (0.5, 0.0, 0.0)),
+    ],
 )
 def test_free_gaussian_matches_spec_formula(shape, length, p0):
     """SPEC §1: split-step is exact for V = 0; density error < 1e-10 at t = 5 m a²/ħ."""
@@ -53,7 +57,9 @@ def test_coherent_state_ten_periods(method, steps_per_period):
     grid, law, params = _harmonic_setup(method=method)
     psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.5, p0=-0.5)
     T = 2 * math.pi
-    sol = jqd.evolve(law, psi0, params, dt=T / steps_per_period, n_save=10, steps_per_save=steps_per_period)
+    sol = jqd.evolve(
+        law, psi0, params, dt=T / steps_per_period, n_save=10, steps_per_save=steps_per_period
+    )
     ref = jqd.reference.harmonic_gaussian(grid, 10 * T, x0=1.5, p0=-0.5)
     fidelity = float(jnp.abs(grid.integrate(jnp.conj(ref) * sol.y_final)) ** 2)
     assert 1.0 - fidelity < 1e-8, 1.0 - fidelity
@@ -91,7 +97,9 @@ def test_time_dependent_potential_order():
         ns = [30, 45, 60, 90, 120]
         errs = [
             _phase_free_error(
-                grid, jqd.evolve(law, psi0, params, dt=T / n, n_save=1, steps_per_save=n).y_final, ref
+                grid,
+                jqd.evolve(law, psi0, params, dt=T / n, n_save=1, steps_per_save=n).y_final,
+                ref,
             )
             for n in ns
         ]
@@ -118,7 +126,9 @@ def test_norm_and_energy_conservation():
     )
     norm_drift = np.max(np.abs(np.asarray(sol.observables["norm"]) - 1.0))
     energy_drift = np.max(np.abs(np.asarray(sol.observables["drift"]))) / abs(float(e0))
-    print(f"norm drift over 5000 steps: {norm_drift:.2e}; relative energy drift: {energy_drift:.2e}")
+    print(
+        f"norm drift over 5000 steps: {norm_drift:.2e}; relative energy drift: {energy_drift:.2e}"
+    )
     assert norm_drift < 5e-12  # 1e-12 per 1000 steps
     assert energy_drift < 1e-5  # Strang at dt = 1e-3: O(dt²) oscillation, no secular growth
 
@@ -159,7 +169,9 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="dt must be positive"):
         jqd.evolve(law, psi0, params, dt=-0.1, n_save=1)
     with pytest.raises(ValueError, match="params.mass"):
-        jqd.evolve(law, psi0, jqd.SchrodingerParams(mass=-1.0, potential={"omega": 1.0}), dt=0.01, n_save=1)
+        jqd.evolve(
+            law, psi0, jqd.SchrodingerParams(mass=-1.0, potential={"omega": 1.0}), dt=0.01, n_save=1
+        )
     with pytest.raises(ValueError, match="method"):
         jqd.SchrodingerGrid(grid, method="rk4")
 
@@ -184,7 +196,9 @@ def test_nan_mid_run_is_reported_with_time():
 
 
 def _x2_after(params, psi0, law, n=20, dt=0.05):
-    sol = jqd.evolve(law, psi0, params, dt=dt, n_save=2, steps_per_save=n // 2, observe=PositionMoments(law))
+    sol = jqd.evolve(
+        law, psi0, params, dt=dt, n_save=2, steps_per_save=n // 2, observe=PositionMoments(law)
+    )
     return sol.observables[-1, 0, 1]
 
 
@@ -251,7 +265,9 @@ def test_float32_stays_float32_and_no_recompile():
     )
     psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.0).astype(jnp.complex64)
     obs = {"E": Energy(law), "x": PositionMoments(law)}
-    sol = jqd.evolve(law, psi0, params, dt=0.01, n_save=3, steps_per_save=5, observe=obs, check=False)
+    sol = jqd.evolve(
+        law, psi0, params, dt=0.01, n_save=3, steps_per_save=5, observe=obs, check=False
+    )
     assert sol.y_final.dtype == jnp.complex64
     assert sol.observables["E"].dtype == jnp.float32
     assert sol.observables["x"].dtype == jnp.float32

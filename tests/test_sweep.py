@@ -81,8 +81,9 @@ def test_parse_over():
 def test_lock_live_and_stale(tmp_path):
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        (tmp_path / ".lock").write_text(json.dumps(
-            {"pid": sleeper.pid, "host": os.uname().nodename, "started": 0}))
+        (tmp_path / ".lock").write_text(
+            json.dumps({"pid": sleeper.pid, "host": os.uname().nodename, "started": 0})
+        )
         with pytest.raises(SweepLocked, match=f"pid {sleeper.pid}"):
             OutputLock(tmp_path).acquire()
     finally:

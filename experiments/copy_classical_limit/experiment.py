@@ -23,16 +23,16 @@ from jqd.experiment import Experiment, Recorder
 @dataclass(frozen=True)
 class Config:
     """Attributes:
-        box: ring length L (a = 1 units for part 1).
-        t_spread: time of the spreading comparison (m a²/ħ).
-        p0: packet momentum in part 1.
-        abars: lattice spacings ā for part 1.
-        hbars: ħ values for part 2.
-        x0: start of the packet in part 2.
-        t_classical: horizon of part 2 (half a small-oscillation period: π).
-        box_classical: ring length in part 2.
-        sites_per_hbar: ā = ħ / sites_per_hbar in part 2.
-        dt: split-step time step in part 2.
+    box: ring length L (a = 1 units for part 1).
+    t_spread: time of the spreading comparison (m a²/ħ).
+    p0: packet momentum in part 1.
+    abars: lattice spacings ā for part 1.
+    hbars: ħ values for part 2.
+    x0: start of the packet in part 2.
+    t_classical: horizon of part 2 (half a small-oscillation period: π).
+    box_classical: ring length in part 2.
+    sites_per_hbar: ā = ħ / sites_per_hbar in part 2.
+    dt: split-step time step in part 2.
     """
 
     box: float = 32.0
@@ -63,35 +63,58 @@ def run(config: Config, rec: Recorder) -> None:
     for ab in config.abars:
         P = int(round(config.box / ab))
         psi0 = cp.lattice_gaussian(P, ab, a=1.0, p0=config.p0)
-        psi = cp.lattice_evolve_psi(psi0, ab, jnp.array([0.0, config.t_spread]),
-                                    dt=config.t_spread)[-1]
-        ref = jqd.reference.free_gaussian_density(cp.ring_positions(P, ab), config.t_spread,
-                                                  a=1.0, p0=config.p0)
+        psi = cp.lattice_evolve_psi(
+            psi0, ab, jnp.array([0.0, config.t_spread]), dt=config.t_spread
+        )[-1]
+        ref = jqd.reference.free_gaussian_density(
+            cp.ring_positions(P, ab), config.t_spread, a=1.0, p0=config.p0
+        )
         errs.append(float(jnp.max(jnp.abs(jnp.abs(psi) ** 2 / ab - ref))))
     abars = np.array(config.abars)
     order = float(np.polyfit(np.log(abars), np.log(errs), 1)[0])
     rec.metric("spreading_errors", dict(zip(map(str, config.abars), errs, strict=True)))
-    rec.claim("order in ā", "S56-S58 → continuum Schrödinger; tight-binding dispersion "
-              "(kā)²/12 ⇒ max|ρ_a/ā − ρ(x_a,t)| ∝ ā² (|order − 2|)",
-              measured=abs(order - 2), tolerance=0.1)
+    rec.claim(
+        "order in ā",
+        "S56-S58 → continuum Schrödinger; tight-binding dispersion "
+        "(kā)²/12 ⇒ max|ρ_a/ā − ρ(x_a,t)| ∝ ā² (|order − 2|)",
+        measured=abs(order - 2),
+        tolerance=0.1,
+    )
     # (3) the copy law itself on the coarsest ring equals the Schrödinger form
     ab = config.abars[0]
     P = int(round(config.box / ab))
     psi0 = cp.lattice_gaussian(P, ab, a=1.0, p0=config.p0)
     ts = jnp.array([0.0, config.t_spread])
-    sol = jqd.evolve_adaptive(cp.MeanField(), cp.state_from_psi(psi0), cp.ring_params(P, ab), ts,
-                              solver=diffrax.Dopri8(), rtol=1e-12, atol=1e-14)
+    sol = jqd.evolve_adaptive(
+        cp.MeanField(),
+        cp.state_from_psi(psi0),
+        cp.ring_params(P, ab),
+        ts,
+        solver=diffrax.Dopri8(),
+        rtol=1e-12,
+        atol=1e-14,
+    )
     split = cp.lattice_evolve_psi(psi0, ab, ts, dt=config.t_spread)[-1]
     mf_err = float(jnp.max(jnp.abs(sol.y_final.rho - jnp.abs(split) ** 2)))
-    rec.claim("copy law = tight binding", f"SPEC §5/S56: mean-field copy law on the ring "
-              f"(P = {P}) vs its Schrödinger form, max|Δρ|", measured=mf_err, tolerance=1e-10)
+    rec.claim(
+        "copy law = tight binding",
+        f"SPEC §5/S56: mean-field copy law on the ring (P = {P}) vs its Schrödinger form, max|Δρ|",
+        measured=mf_err,
+        tolerance=1e-10,
+    )
     # (2) classical limit
     V = lambda x: 0.5 * x**2 + 0.25 * x**4
     T = config.t_classical
     n_save = 32
     ts = np.linspace(0.0, T, n_save + 1)
-    cl = solve_ivp(lambda t, y: [y[1], -(y[0] + y[0] ** 3)], (0, T), [config.x0, 0.0],
-                   t_eval=ts, rtol=1e-12, atol=1e-12).y[0]
+    cl = solve_ivp(
+        lambda t, y: [y[1], -(y[0] + y[0] ** 3)],
+        (0, T),
+        [config.x0, 0.0],
+        t_eval=ts,
+        rtol=1e-12,
+        atol=1e-12,
+    ).y[0]
     steps = max(1, int(round(T / n_save / config.dt)))
     dev, width, means = [], [], []
     for hb in config.hbars:
@@ -112,10 +135,18 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("max_width", dict(zip(map(str, config.hbars), width, strict=True)))
     rec.metric("order_centre_in_hbar", p_dev)
     rec.metric("order_width_in_hbar", p_width)
-    rec.claim("centre → Newton", "S60-S61: ħ → 0 gives the Hamilton-Jacobi ensemble; "
-              "max_t |⟨x⟩ − x_cl| ∝ ħ (|order − 1|)", measured=abs(p_dev - 1), tolerance=0.15)
-    rec.claim("spreading → 0", "S62: width of the packet → 0 as ħ^(1/2) (|order − 1/2|)",
-              measured=abs(p_width - 0.5), tolerance=0.1)
+    rec.claim(
+        "centre → Newton",
+        "S60-S61: ħ → 0 gives the Hamilton-Jacobi ensemble; max_t |⟨x⟩ − x_cl| ∝ ħ (|order − 1|)",
+        measured=abs(p_dev - 1),
+        tolerance=0.15,
+    )
+    rec.claim(
+        "spreading → 0",
+        "S62: width of the packet → 0 as ħ^(1/2) (|order − 1/2|)",
+        measured=abs(p_width - 0.5),
+        tolerance=0.1,
+    )
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     axes[0].loglog(abars, errs, "o-", label="measured")
@@ -137,12 +168,18 @@ def run(config: Config, rec: Recorder) -> None:
     axes[2].set_ylabel("length")
     axes[2].set_title("Classical limit ħ → 0")
     axes[2].legend()
-    fig.suptitle(f"Copy dynamics on a ring: continuum limit O(ā^{order:.2f}); ħ → 0 recovers "
-                 f"Newton (centre ∝ ħ^{p_dev:.2f}, width ∝ ħ^{p_width:.2f})")
+    fig.suptitle(
+        f"Copy dynamics on a ring: continuum limit O(ā^{order:.2f}); ħ → 0 recovers "
+        f"Newton (centre ∝ ħ^{p_dev:.2f}, width ∝ ħ^{p_width:.2f})"
+    )
     rec.figure(fig, "classical_limit.png")
-    rec.arrays(xr.Dataset({"centre": (("hbar", "t"), np.array(means)),
-                           "classical": (("t",), cl)},
-                          coords={"hbar": hbars, "t": ts}), "classical_limit.nc")
+    rec.arrays(
+        xr.Dataset(
+            {"centre": (("hbar", "t"), np.array(means)), "classical": (("t",), cl)},
+            coords={"hbar": hbars, "t": ts},
+        ),
+        "classical_limit.nc",
+    )
 
 
 EXPERIMENT = Experiment(

@@ -21,13 +21,13 @@ from jqd.experiment import Experiment, Recorder
 @dataclass(frozen=True)
 class Config:
     """Attributes:
-        P: number of beable values (size of the random H).
-        t_final: fit horizon (ħ = 1, H of spectral scale ~1).
-        n_save: compared save times in (0, t_final].
-        dt: RK4 step.
-        starts: initial (q, r) pairs.
-        seed: PRNG seed for H and ψ0.
-        max_iter: L-BFGS iterations at most.
+    P: number of beable values (size of the random H).
+    t_final: fit horizon (ħ = 1, H of spectral scale ~1).
+    n_save: compared save times in (0, t_final].
+    dt: RK4 step.
+    starts: initial (q, r) pairs.
+    seed: PRNG seed for H and ψ0.
+    max_iter: L-BFGS iterations at most.
     """
 
     P: int = 3
@@ -53,18 +53,34 @@ def run(config: Config, rec: Recorder) -> None:
     psi0 = jax.random.normal(k2, (P,)) + 1j * jax.random.normal(k3, (P,))
     psi0 = psi0 / jnp.linalg.norm(psi0)
     ts = jnp.linspace(0.0, config.t_final, config.n_save + 1)
-    fit = jqd.copy.fit_qr(H, psi0, ts, init=np.array(config.starts, float), dt=config.dt,
-                          max_iter=config.max_iter)
+    fit = jqd.copy.fit_qr(
+        H, psi0, ts, init=np.array(config.starts, float), dt=config.dt, max_iter=config.max_iter
+    )
     dq = np.abs(fit.q - 0.5)
     dr = np.abs(fit.r + 0.5)
     for i, s in enumerate(config.starts):
-        rec.metric(f"start_{i}", {"init": list(s), "q": float(fit.q[i]), "r": float(fit.r[i]),
-                                  "loss": float(fit.loss[i])})
+        rec.metric(
+            f"start_{i}",
+            {
+                "init": list(s),
+                "q": float(fit.q[i]),
+                "r": float(fit.r[i]),
+                "loss": float(fit.loss[i]),
+            },
+        )
     rec.metric("iterations", fit.n_iter)
-    rec.claim("|q − 1/2|", f"SPEC §5: q = 1/2 reproduces QM; worst of {len(config.starts)} "
-              "starts incl. (0, 0)", measured=float(dq.max()), tolerance=1e-3)
-    rec.claim("|r + 1/2|", f"SPEC §5: r = −1/2 reproduces QM; worst of {len(config.starts)} "
-              "starts incl. (0, 0)", measured=float(dr.max()), tolerance=1e-3)
+    rec.claim(
+        "|q − 1/2|",
+        f"SPEC §5: q = 1/2 reproduces QM; worst of {len(config.starts)} starts incl. (0, 0)",
+        measured=float(dq.max()),
+        tolerance=1e-3,
+    )
+    rec.claim(
+        "|r + 1/2|",
+        f"SPEC §5: r = −1/2 reproduces QM; worst of {len(config.starts)} starts incl. (0, 0)",
+        measured=float(dr.max()),
+        tolerance=1e-3,
+    )
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for i, s in enumerate(config.starts):
         ax.plot(fit.path[:, i, 0], fit.path[:, i, 1], ".-", label=f"start {s}")
@@ -77,13 +93,24 @@ def run(config: Config, rec: Recorder) -> None:
     ax2.set_xlabel("iteration")
     ax2.set_ylabel("loss  mean_t Σ_a |ψ_mf − ψ|²")
     ax2.set_title("Loss")
-    fig.suptitle(f"Fitting copy exponents to Schrödinger returns q = 1/2, r = −1/2 "
-                 f"(worst |Δq| = {dq.max():.1e}, |Δr| = {dr.max():.1e})")
+    fig.suptitle(
+        f"Fitting copy exponents to Schrödinger returns q = 1/2, r = −1/2 "
+        f"(worst |Δq| = {dq.max():.1e}, |Δr| = {dr.max():.1e})"
+    )
     rec.figure(fig, "fit_qr.png")
-    rec.arrays(xr.Dataset({"q": (("iteration", "start"), fit.path[:, :, 0]),
-                           "r": (("iteration", "start"), fit.path[:, :, 1])},
-                          coords={"iteration": np.arange(fit.path.shape[0]),
-                                  "start": np.arange(len(config.starts))}), "fit_path.nc")
+    rec.arrays(
+        xr.Dataset(
+            {
+                "q": (("iteration", "start"), fit.path[:, :, 0]),
+                "r": (("iteration", "start"), fit.path[:, :, 1]),
+            },
+            coords={
+                "iteration": np.arange(fit.path.shape[0]),
+                "start": np.arange(len(config.starts)),
+            },
+        ),
+        "fit_path.nc",
+    )
 
 
 EXPERIMENT = Experiment(

@@ -21,11 +21,11 @@ from jqd.experiment import Experiment, Recorder
 @dataclass(frozen=True)
 class Config:
     """Attributes:
-        sizes: numbers of beable values P (random H of each size).
-        periods: horizon in periods 2π/(E_max − E_min) of the fastest beat.
-        n_save: save times in the horizon.
-        seed: PRNG seed for H and ψ0.
-        rtol: Dopri8 relative tolerance (atol = rtol/100).
+    sizes: numbers of beable values P (random H of each size).
+    periods: horizon in periods 2π/(E_max − E_min) of the fastest beat.
+    n_save: save times in the horizon.
+    seed: PRNG seed for H and ψ0.
+    rtol: Dopri8 relative tolerance (atol = rtol/100).
     """
 
     sizes: tuple[int, ...] = (2, 8, 64)
@@ -61,8 +61,13 @@ def run(config: Config, rec: Recorder) -> None:
         exact = jqd.reference.propagate(H, psi0, ts)
         params = jqd.copy.MeanFieldParams.from_hamiltonian(H)
         sol = jqd.evolve_adaptive(
-            jqd.copy.MeanField(), jqd.copy.state_from_psi(psi0), params, ts,
-            solver=diffrax.Dopri8(), rtol=config.rtol, atol=config.rtol / 100,
+            jqd.copy.MeanField(),
+            jqd.copy.state_from_psi(psi0),
+            params,
+            ts,
+            solver=diffrax.Dopri8(),
+            rtol=config.rtol,
+            atol=config.rtol / 100,
             max_steps=500_000,
         )
         rho = np.asarray(sol.observables.rho)
@@ -80,8 +85,10 @@ def run(config: Config, rec: Recorder) -> None:
         exact_flux = np.asarray(2 * jnp.imag(jnp.conj(psi0) * (H @ psi0)))
         s39 = np.asarray(jqd.copy.copy_flux(y0, params, "s39"))
         moving = np.abs(exact_flux) > 1e-6
-        rec.metric(f"s39_fraction_opposite_sign_P{P}",
-                   float(np.mean(np.sign(s39[moving]) == -np.sign(exact_flux[moving]))))
+        rec.metric(
+            f"s39_fraction_opposite_sign_P{P}",
+            float(np.mean(np.sign(s39[moving]) == -np.sign(exact_flux[moving]))),
+        )
         rec.metric(f"s39_plus_exact_flux_max_P{P}", float(np.max(np.abs(s39 + exact_flux))))
         t = np.asarray(ts) / period
         axes[2].semilogy(t, np.maximum(err_rho, 1e-18), label=f"P = {P}: max|ρ − |ψ|²|")
@@ -94,18 +101,35 @@ def run(config: Config, rec: Recorder) -> None:
             axes[1].bar(np.arange(P) - 0.2, exact_flux, 0.4, label="exact dρ_a/dt (S32)")
             axes[1].bar(np.arange(P) + 0.2, s39, 0.4, label="printed S39 rule")
             axes[1].set_title(f"P = {P}: the printed S39 rule has the wrong sign")
-        rec.arrays(xr.Dataset(
-            {"rho_meanfield": (("t", "a"), rho), "rho_exact": (("t", "a"), rho_exact)},
-            coords={"t": np.asarray(ts), "a": np.arange(P)}), f"populations_P{P}.nc")
+        rec.arrays(
+            xr.Dataset(
+                {"rho_meanfield": (("t", "a"), rho), "rho_exact": (("t", "a"), rho_exact)},
+                coords={"t": np.asarray(ts), "a": np.arange(P)},
+            ),
+            f"populations_P{P}.nc",
+        )
     ok_sign = all(rec.metrics[f"s39_fraction_opposite_sign_P{P}"] == 1.0 for P in config.sizes)
-    rec.claim("ρ_a = |ψ_a|²", "SPEC §5 (S32-S38): q = 1/2, r = −1/2 is Schrödinger; "
-              f"max|ρ − |ψ|²| over {config.periods:g} periods, P = {config.sizes}",
-              measured=worst_rho, tolerance=1e-10)
-    rec.claim("ψ = √ρ e^{−iφ}", "SPEC §5: H_aa = ħω_a, H_ab = ħR e^{iδ}; max|√ρ e^{−iφ} − ψ|",
-              measured=worst_psi, tolerance=1e-9)
-    rec.claim("printed S39 sign is opposite", "SPEC §5: as printed, dn_a/dt has the sign "
-              "opposite to S32 (fraction of moving states with opposite sign)",
-              measured=float(ok_sign), tolerance=1.0, op=">=")
+    rec.claim(
+        "ρ_a = |ψ_a|²",
+        "SPEC §5 (S32-S38): q = 1/2, r = −1/2 is Schrödinger; "
+        f"max|ρ − |ψ|²| over {config.periods:g} periods, P = {config.sizes}",
+        measured=worst_rho,
+        tolerance=1e-10,
+    )
+    rec.claim(
+        "ψ = √ρ e^{−iφ}",
+        "SPEC §5: H_aa = ħω_a, H_ab = ħR e^{iδ}; max|√ρ e^{−iφ} − ψ|",
+        measured=worst_psi,
+        tolerance=1e-9,
+    )
+    rec.claim(
+        "printed S39 sign is opposite",
+        "SPEC §5: as printed, dn_a/dt has the sign "
+        "opposite to S32 (fraction of moving states with opposite sign)",
+        measured=float(ok_sign),
+        tolerance=1.0,
+        op=">=",
+    )
     axes[0].set_xlabel("t  (periods of the fastest beat)")
     axes[0].set_ylabel("ρ_a")
     axes[0].legend()
@@ -117,8 +141,10 @@ def run(config: Config, rec: Recorder) -> None:
     axes[2].set_ylabel("error")
     axes[2].legend(fontsize=7)
     axes[2].set_title("Mean field vs exact")
-    fig.suptitle(f"Copy mean field (q=1/2, r=−1/2) reproduces Schrödinger: max|ρ−|ψ|²| = "
-                 f"{worst_rho:.1e}; printed S39 sign is reversed")
+    fig.suptitle(
+        f"Copy mean field (q=1/2, r=−1/2) reproduces Schrödinger: max|ρ−|ψ|²| = "
+        f"{worst_rho:.1e}; printed S39 sign is reversed"
+    )
     rec.figure(fig, "copy_schrodinger.png")
 
 

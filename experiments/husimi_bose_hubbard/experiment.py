@@ -31,9 +31,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(
-            fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31
-        )
+        return cls(fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31)
 
 
 def run(config: Config, rec: Recorder) -> None:

@@ -66,8 +66,13 @@ def husimi_fock(psi, alpha):
     z = jnp.conj(a)
     n = psi.shape[-1]
     coef = psi * jnp.exp(-0.5 * jax.scipy.special.gammaln(jnp.arange(n) + 1.0))
-    poly = jax.lax.fori_loop(0, n, lambda i, acc: acc * z + coef[n - 1 - i],
-                             jnp.zeros_like(z, dtype=coef.dtype), unroll=n if n <= 128 else 16)
+    poly = jax.lax.fori_loop(
+        0,
+        n,
+        lambda i, acc: acc * z + coef[n - 1 - i],
+        jnp.zeros_like(z, dtype=coef.dtype),
+        unroll=n if n <= 128 else 16,
+    )
     amp = jnp.exp(-0.5 * jnp.abs(a) ** 2) * poly
     return (jnp.abs(amp) ** 2 / jnp.pi).reshape(jnp.shape(alpha))
 
@@ -81,8 +86,13 @@ def sweep(config: Config, values):
     psi0 = jqd.fock.coherent_state(jnp.asarray(alpha0, complex), cutoff, check=False)
     a = jqd.fock.destroy(cutoff, dtype=complex)
     sol = jqd.evolve(
-        jqd.SchrodingerBasis(), psi0, jqd.MatrixParams(H=H), dt=config.t_max / config.n_save,
-        n_save=config.n_save, observe=jqd.observables.Expect(a), checkpoint=False,
+        jqd.SchrodingerBasis(),
+        psi0,
+        jqd.MatrixParams(H=H),
+        dt=config.t_max / config.n_save,
+        n_save=config.n_save,
+        observe=jqd.observables.Expect(a),
+        checkpoint=False,
     )
     exact = jqd.reference.kerr_mean_a(sol.ts, alpha0, U)
     return {"mean_a": sol.observables, "max_error": jnp.max(jnp.abs(sol.observables - exact))}
@@ -105,8 +115,12 @@ def run(config: Config, rec: Recorder) -> None:
     ts = sweep_coords(config)["t"]
     exact = np.asarray(jqd.reference.kerr_mean_a(ts, config.alpha0, config.U))
     err = float(np.max(np.abs(mean_a - exact)))
-    rec.claim("<a(t)> vs closed form", "SPEC §4: <a(t)> = α0 exp[|α0|²(e^{-iUt} - 1)]",
-              measured=err, tolerance=1e-10)
+    rec.claim(
+        "<a(t)> vs closed form",
+        "SPEC §4: <a(t)> = α0 exp[|α0|²(e^{-iUt} - 1)]",
+        measured=err,
+        tolerance=1e-10,
+    )
     rec.metric("cutoff", cutoff)
     rec.metric("max_abs_error_mean_a", err)
 
@@ -114,8 +128,9 @@ def run(config: Config, rec: Recorder) -> None:
     U = config.U
     psi0 = jqd.fock.coherent_state(config.alpha0, cutoff)
     H = jqd.fock.kerr_hamiltonian(cutoff, U)
-    snap = jqd.evolve(jqd.SchrodingerBasis(), psi0, jqd.MatrixParams(H=H),
-                      dt=math.pi / (2 * U), n_save=4)
+    snap = jqd.evolve(
+        jqd.SchrodingerBasis(), psi0, jqd.MatrixParams(H=H), dt=math.pi / (2 * U), n_save=4
+    )
     pick = [0, 1, 2, 4]
     snap_t = np.asarray(snap.ts)[pick]
     states = np.asarray(snap.observables)[pick]
@@ -123,21 +138,31 @@ def run(config: Config, rec: Recorder) -> None:
     alpha = x[None, :] + 1j * x[:, None]  # rows: Im α, columns: Re α
     Q = np.asarray(jax.vmap(husimi_fock, (0, None))(jnp.asarray(states), alpha))
     n_max = int(4 * (config.alpha0 + np.sqrt(2) * config.husimi_extent) ** 2 + 40)
-    exact_q = jax.jit(jax.vmap(
-        lambda t: jqd.reference.kerr_husimi(alpha, t, config.alpha0, U, n_max=n_max)))
+    exact_q = jax.jit(
+        jax.vmap(lambda t: jqd.reference.kerr_husimi(alpha, t, config.alpha0, U, n_max=n_max))
+    )
     Q_exact = np.asarray(exact_q(jnp.asarray(snap_t)))
     q_err = float(np.max(np.abs(Q - Q_exact)))
-    rec.claim("Husimi snapshots vs exact Q_H", "SPEC §4: exact Q_H(α,t) at Ut = 0, π/2, π, 2π",
-              measured=q_err, tolerance=1e-10)
+    rec.claim(
+        "Husimi snapshots vs exact Q_H",
+        "SPEC §4: exact Q_H(α,t) at Ut = 0, π/2, π, 2π",
+        measured=q_err,
+        tolerance=1e-10,
+    )
     plus = np.asarray(jqd.fock.coherent_state(1j * config.alpha0, cutoff))
     minus = np.asarray(jqd.fock.coherent_state(-1j * config.alpha0, cutoff))
     cat = (np.exp(-0.25j * np.pi) * plus + np.exp(0.25j * np.pi) * minus) / np.sqrt(2)
     cat_inf = 1 - abs(np.vdot(cat / np.linalg.norm(cat), states[2])) ** 2
-    rec.claim("cat state at Ut = π", "SPEC §4: ψ(π/U) = (e^{-iπ/4}|iα0⟩ + e^{iπ/4}|-iα0⟩)/√2",
-              measured=cat_inf, tolerance=1e-10)
+    rec.claim(
+        "cat state at Ut = π",
+        "SPEC §4: ψ(π/U) = (e^{-iπ/4}|iα0⟩ + e^{iπ/4}|-iα0⟩)/√2",
+        measured=cat_inf,
+        tolerance=1e-10,
+    )
     revival_inf = 1 - abs(np.vdot(states[0], states[3])) ** 2
-    rec.claim("full revival at Ut = 2π", "SPEC §4: ψ(2π/U) = ψ(0)",
-              measured=revival_inf, tolerance=1e-12)
+    rec.claim(
+        "full revival at Ut = 2π", "SPEC §4: ψ(2π/U) = ψ(0)", measured=revival_inf, tolerance=1e-12
+    )
     rec.metric("husimi_max_abs_error", q_err)
     rec.metric("cat_infidelity", cat_inf)
     rec.metric("revival_infidelity", revival_inf)
@@ -149,8 +174,10 @@ def run(config: Config, rec: Recorder) -> None:
     ax.plot(U * ts / np.pi, exact.imag, "k:", lw=1, label="Im⟨a⟩ closed form")
     ax.set_xlabel("U t / π  (dimensionless)")
     ax.set_ylabel("⟨a(t)⟩  (dimensionless amplitude)")
-    ax.set_title(f"Kerr collapse and revival, α0 = {config.alpha0:g}: "
-                 f"max |error| = {err:.1e} (claim < 1e-10)")
+    ax.set_title(
+        f"Kerr collapse and revival, α0 = {config.alpha0:g}: "
+        f"max |error| = {err:.1e} (claim < 1e-10)"
+    )
     ax.legend(fontsize=8, ncol=2)
     rec.figure(fig, "mean_a.png")
 
@@ -162,17 +189,25 @@ def run(config: Config, rec: Recorder) -> None:
         axq.set_xlabel("Re α")
     axes[0].set_ylabel("Im α")
     fig.colorbar(im, ax=axes, label="Q(α) = ⟨α|ρ|α⟩/π")
-    fig.suptitle(f"Husimi Q of the Kerr state (from jqd.evolve) vs exact Q_H: "
-                 f"max |error| = {q_err:.1e} (claim < 1e-10)")
+    fig.suptitle(
+        f"Husimi Q of the Kerr state (from jqd.evolve) vs exact Q_H: "
+        f"max |error| = {q_err:.1e} (claim < 1e-10)"
+    )
     rec.figure(fig, "husimi_snapshots.png")
 
     ds = xr.Dataset(
-        {"mean_a": (("t",), mean_a, {"long_name": "<a(t)> from jqd.evolve"}),
-         "mean_a_exact": (("t",), exact, {"long_name": "<a(t)> closed form"}),
-         "husimi": (("t_snapshot", "im_alpha", "re_alpha"), Q, {"long_name": "Q(α)"}),
-         "husimi_exact": (("t_snapshot", "im_alpha", "re_alpha"), Q_exact)},
-        coords={"t": ("t", ts, {"units": "1/U (ħ = 1)"}), "t_snapshot": snap_t,
-                "im_alpha": x, "re_alpha": x},
+        {
+            "mean_a": (("t",), mean_a, {"long_name": "<a(t)> from jqd.evolve"}),
+            "mean_a_exact": (("t",), exact, {"long_name": "<a(t)> closed form"}),
+            "husimi": (("t_snapshot", "im_alpha", "re_alpha"), Q, {"long_name": "Q(α)"}),
+            "husimi_exact": (("t_snapshot", "im_alpha", "re_alpha"), Q_exact),
+        },
+        coords={
+            "t": ("t", ts, {"units": "1/U (ħ = 1)"}),
+            "t_snapshot": snap_t,
+            "im_alpha": x,
+            "re_alpha": x,
+        },
         attrs={"alpha0": config.alpha0, "U": U, "cutoff": cutoff},
     )
     rec.arrays(ds, "kerr_revival.nc")
@@ -181,7 +216,7 @@ def run(config: Config, rec: Recorder) -> None:
 EXPERIMENT = Experiment(
     name="kerr-revival",
     description="Kerr mode collapse/revival of <a(t)> and Husimi snapshots vs closed forms "
-                "(SPEC §4); sweepable over U and alpha0",
+    "(SPEC §4); sweepable over U and alpha0",
     config=Config,
     run=run,
     sweep=sweep,

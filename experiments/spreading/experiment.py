@@ -70,32 +70,43 @@ def run(config: Config, rec: Recorder) -> None:
             rho = 1.0
             for x in grid.mesh():
                 rho = rho * jqd.reference.free_gaussian_density(
-                    x, t, a=config.a, p0=config.p0, hbar=config.hbar, mass=config.mass)
+                    x, t, a=config.a, p0=config.p0, hbar=config.hbar, mass=config.mass
+                )
             return rho
 
         def observe(t, psi, params, grid=grid, law=law):
             rho = law.density(psi)
             x0 = grid.mesh()[0]
             mean = grid.integrate(x0 * rho)
-            return {"max_err": jnp.max(jnp.abs(rho - exact_density(t))),
-                    "sigma_x": jnp.sqrt(grid.integrate((x0 - mean) ** 2 * rho))}
+            return {
+                "max_err": jnp.max(jnp.abs(rho - exact_density(t))),
+                "sigma_x": jnp.sqrt(grid.integrate((x0 - mean) ** 2 * rho)),
+            }
 
-        sol = jqd.evolve(law, psi0, params, dt=dt, n_save=config.n_save, observe=observe,
-                         checkpoint=False)
+        sol = jqd.evolve(
+            law, psi0, params, dt=dt, n_save=config.n_save, observe=observe, checkpoint=False
+        )
         ts = np.asarray(sol.ts)
         errors[d] = np.asarray(sol.observables["max_err"])
         widths[d] = np.asarray(sol.observables["sigma_x"])
-        rec.claim(f"{d}-D density at t = {config.t_final:g}",
-                  f"SPEC §1 (Z16 with √): max |ρ − ρ_exact| at t = {config.t_final:g} "
-                  f"(τ = ħt/ma² = {tau:g}), {d}-D grid {n}^{d}",
-                  measured=errors[d][-1], tolerance=1e-10)
+        rec.claim(
+            f"{d}-D density at t = {config.t_final:g}",
+            f"SPEC §1 (Z16 with √): max |ρ − ρ_exact| at t = {config.t_final:g} "
+            f"(τ = ħt/ma² = {tau:g}), {d}-D grid {n}^{d}",
+            measured=errors[d][-1],
+            tolerance=1e-10,
+        )
         rec.metric(f"max_density_error_{d}d_all_times", float(errors[d].max()))
 
     tau_t = config.hbar * ts / (config.mass * config.a**2)
     sigma_exact = config.a * np.sqrt((1 + tau_t**2) / 2)
     width_err = max(float(np.max(np.abs(widths[d] - sigma_exact))) for d in config.dims)
-    rec.claim("width σ_x(t)", "SPEC §1: σ_x(t) = a √((1 + τ²)/2), τ = ħt/(m a²)",
-              measured=width_err, tolerance=1e-10)
+    rec.claim(
+        "width σ_x(t)",
+        "SPEC §1: σ_x(t) = a √((1 + τ²)/2), τ = ħt/(m a²)",
+        measured=width_err,
+        tolerance=1e-10,
+    )
     rec.metric("max_width_error", width_err)
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -114,9 +125,11 @@ def run(config: Config, rec: Recorder) -> None:
     ax2.legend()
     ax2.set_title("Density error vs exact")
     worst = max(errors[d][-1] for d in config.dims)
-    fig.suptitle(f"Free spreading matches SPEC §1: max density error at t = "
-                 f"{config.t_final:g} is {worst:.1e} (< 1e-10) in "
-                 + ", ".join(f"{d}-D" for d in config.dims))
+    fig.suptitle(
+        f"Free spreading matches SPEC §1: max density error at t = "
+        f"{config.t_final:g} is {worst:.1e} (< 1e-10) in "
+        + ", ".join(f"{d}-D" for d in config.dims)
+    )
     rec.figure(fig, "width_vs_time.png")
 
     ds = xr.Dataset(

@@ -1,5 +1,9 @@
 """Smolin's copy dynamics (SPEC §5): mean-field law, stochastic copy process."""
 
+from ._alignment import AlignmentParams as AlignmentParams
+from ._alignment import AlignmentState as AlignmentState
+from ._alignment import PhaseAlignment as PhaseAlignment
+from ._alignment import alignment_order as alignment_order
 from ._fit import QRFit as QRFit
 from ._fit import fit_qr as fit_qr
 from ._fit import qr_loss as qr_loss
@@ -18,10 +22,6 @@ from ._meanfield import psi_from_state as psi_from_state
 from ._meanfield import rates_to_hamiltonian as rates_to_hamiltonian
 from ._meanfield import rk4_step as rk4_step
 from ._meanfield import state_from_psi as state_from_psi
-from ._alignment import AlignmentParams as AlignmentParams
-from ._alignment import AlignmentState as AlignmentState
-from ._alignment import PhaseAlignment as PhaseAlignment
-from ._alignment import alignment_order as alignment_order
 from ._process import CopyCountsTauLeap as CopyCountsTauLeap
 from ._process import CopyMembersTauLeap as CopyMembersTauLeap
 from ._process import CopyParams as CopyParams

@@ -118,9 +118,21 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
             break
     loss = np.asarray(jax.jit(jax.vmap(fun))(x))
     x = np.asarray(x)
-    out = QRFit(q=x[:, 0], r=x[:, 1], loss=loss, n_iter=len(history),
-                history=np.array(history), path=np.array(path))
+    out = QRFit(
+        q=x[:, 0],
+        r=x[:, 1],
+        loss=loss,
+        n_iter=len(history),
+        history=np.array(history),
+        path=np.array(path),
+    )
     if batched:
         return out
-    return QRFit(q=float(x[0, 0]), r=float(x[0, 1]), loss=float(loss[0]), n_iter=out.n_iter,
-                 history=out.history[:, 0], path=out.path[:, 0])
+    return QRFit(
+        q=float(x[0, 0]),
+        r=float(x[0, 1]),
+        loss=float(loss[0]),
+        n_iter=out.n_iter,
+        history=out.history[:, 0],
+        path=out.path[:, 0],
+    )

@@ -50,8 +50,9 @@ def ring_positions(n_sites: int, spacing, dtype=None):
     return (-0.5 * n_sites + jnp.arange(n_sites, dtype=dtype)) * spacing
 
 
-def ring_params(n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=None, q=0.5, r=-0.5,
-                delta=np.pi) -> MeanFieldParams:
+def ring_params(
+    n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=None, q=0.5, r=-0.5, delta=np.pi
+) -> MeanFieldParams:
     """`MeanFieldParams` of the nearest-neighbour ring (S56).
 
     Args:

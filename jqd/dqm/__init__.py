@@ -1,6 +1,23 @@
 """Diffusion quantum mechanics (SPEC §2, §3, §6): Madelung and canonical (ρ, S)
 laws, Nelson and Bohmian ensembles, quantum statistics."""
 
+from ._canonical import CanonicalDQM as CanonicalDQM
+from ._fit import FitResult as FitResult
+from ._fit import density_loss as density_loss
+from ._fit import fit_diffusion as fit_diffusion
+from ._madelung import Breakdown as Breakdown
+from ._madelung import DQMParams as DQMParams
+from ._madelung import FickVelocity as FickVelocity
+from ._madelung import Madelung as Madelung
+from ._madelung import MadelungBreakdownError as MadelungBreakdownError
+from ._madelung import MadelungState as MadelungState
+from ._madelung import MadelungValidity as MadelungValidity
+from ._madelung import UncertaintyProduct as UncertaintyProduct
+from ._madelung import evolve_madelung as evolve_madelung
+from ._madelung import find_breakdown as find_breakdown
+from ._madelung import gaussian_state as gaussian_state
+from ._madelung import state_from_psi as state_from_psi
+from ._madelung import state_to_psi as state_to_psi
 from ._nelson import BohmEnsemble as BohmEnsemble
 from ._nelson import EnsembleState as EnsembleState
 from ._nelson import NelsonEnsemble as NelsonEnsemble
@@ -24,20 +41,3 @@ from ._statistics import sample_occupations as sample_occupations
 from ._statistics import weight_be as weight_be
 from ._statistics import weight_fd as weight_fd
 from ._statistics import weight_mb as weight_mb
-from ._canonical import CanonicalDQM as CanonicalDQM
-from ._fit import FitResult as FitResult
-from ._fit import density_loss as density_loss
-from ._fit import fit_diffusion as fit_diffusion
-from ._madelung import Breakdown as Breakdown
-from ._madelung import DQMParams as DQMParams
-from ._madelung import FickVelocity as FickVelocity
-from ._madelung import Madelung as Madelung
-from ._madelung import MadelungBreakdownError as MadelungBreakdownError
-from ._madelung import MadelungState as MadelungState
-from ._madelung import MadelungValidity as MadelungValidity
-from ._madelung import UncertaintyProduct as UncertaintyProduct
-from ._madelung import evolve_madelung as evolve_madelung
-from ._madelung import find_breakdown as find_breakdown
-from ._madelung import gaussian_state as gaussian_state
-from ._madelung import state_from_psi as state_from_psi
-from ._madelung import state_to_psi as state_to_psi

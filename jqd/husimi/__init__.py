@@ -12,6 +12,13 @@ from ._galerkin import GalerkinParams as GalerkinParams
 from ._galerkin import HusimiGalerkin as HusimiGalerkin
 from ._galerkin import fp_terms as fp_terms
 from ._galerkin import galerkin_closure_error as galerkin_closure_error
+from ._grid_solver import EnvelopeError as EnvelopeError
+from ._grid_solver import HusimiGrid as HusimiGrid
+from ._grid_solver import HusimiGridParams as HusimiGridParams
+from ._grid_solver import HusimiGridState as HusimiGridState
+from ._grid_solver import PhaseSpaceGrid as PhaseSpaceGrid
+from ._grid_solver import drift_and_diffusion as drift_and_diffusion
+from ._grid_solver import evolve_grid as evolve_grid
 from ._states import alphas_from_z as alphas_from_z
 from ._states import coherent_amplitudes as coherent_amplitudes
 from ._states import coherent_product as coherent_product
@@ -40,14 +47,6 @@ from ._symbols import phi4_mode as phi4_mode
 from ._symbols import symplectic_J as symplectic_J
 from ._symbols import truncation_check as truncation_check
 from ._symbols import wick_symbol as wick_symbol
-
-from ._grid_solver import EnvelopeError as EnvelopeError
-from ._grid_solver import HusimiGrid as HusimiGrid
-from ._grid_solver import HusimiGridParams as HusimiGridParams
-from ._grid_solver import HusimiGridState as HusimiGridState
-from ._grid_solver import PhaseSpaceGrid as PhaseSpaceGrid
-from ._grid_solver import drift_and_diffusion as drift_and_diffusion
-from ._grid_solver import evolve_grid as evolve_grid
 from ._trajectories import FlowResult as FlowResult
 from ._trajectories import flow_trajectories as flow_trajectories
 from ._trajectories import flow_velocity as flow_velocity

@@ -122,4 +122,3 @@ def time_reversal_residual(H: Callable, rho: Callable, z, C=1.0) -> float:
     a = jax.jit(jax.vmap(fp_rhs(H, rho_T, C)))(z)
     b = jax.jit(jax.vmap(fp_rhs(H, rho, C)))(z * flip)
     return float(jnp.max(jnp.abs(a + b)) / jnp.max(jnp.abs(b)))
-

@@ -34,7 +34,11 @@ def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
     rdtype = jnp.finfo(jnp.dtype(dtype)).dtype
     psi = jnp.ones(grid.shape, dtype)
     for x, p, c in zip(grid.mesh(rdtype), p0, x0, strict=True):
-        psi = psi * (np.pi * a**2) ** -0.25 * jnp.exp(-((x - c) ** 2) / (2 * a**2) + 1j * p * x / hbar)
+        psi = (
+            psi
+            * (np.pi * a**2) ** -0.25
+            * jnp.exp(-((x - c) ** 2) / (2 * a**2) + 1j * p * x / hbar)
+        )
     return psi.astype(dtype)
 
 
@@ -101,7 +105,7 @@ def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
     terms = jnp.exp(n * log_z - logfact - 0.5j * U * t * n * (n - 1) / hbar)
     terms = jnp.where(n == 0, 1.0 + 0j, jnp.where(zero, 0.0j, terms))
     s = jnp.sum(terms, axis=-1)
-    return jnp.exp(-jnp.abs(alpha) ** 2 - abs(alpha0) ** 2) * jnp.abs(s) ** 2 / np.pi
+    return jnp.exp(-(jnp.abs(alpha) ** 2) - abs(alpha0) ** 2) * jnp.abs(s) ** 2 / np.pi
 
 
 def propagate(H, psi0, ts, hbar=1.0):
