@@ -165,7 +165,7 @@ def main():
 
 
 def add_husimi(add, exp):
-    husimi_fock = exp.run.__globals__["husimi_fock"]
+    husimi_fock = jax.jit(jqd.husimi.husimi)
     alpha0, U, cutoff = 2.0, 1.0, 40
     psi = np.asarray(jqd.reference.kerr_state(np.pi / 2, alpha0, cutoff, U))
     x = np.linspace(-5, 5, 201)

@@ -53,30 +53,6 @@ def cutoff_of(config: Config) -> int:
 
 
 @jax.jit
-def husimi_fock(psi, alpha):
-    """Q(α) = |⟨α|ψ⟩|²/π for a single-mode Fock vector `psi`, any array of α.
-
-    ⟨α|ψ⟩ = e^{−|α|²/2} Σ_n c_n (α*)ⁿ/√n!: the polynomial in α* is evaluated
-    by Horner's scheme over the whole α grid at once (one complex multiply-add
-    per level and point), then scaled. The absolute error of the amplitude is
-    ~ cutoff × machine epsilon (each term is bounded by e^{|α|²/2}); valid for
-    |α| below ~37, where e^{|α|²/2} still fits in float64.
-    """
-    a = jnp.asarray(alpha).reshape(-1)
-    z = jnp.conj(a)
-    n = psi.shape[-1]
-    coef = psi * jnp.exp(-0.5 * jax.scipy.special.gammaln(jnp.arange(n) + 1.0))
-    poly = jax.lax.fori_loop(
-        0,
-        n,
-        lambda i, acc: acc * z + coef[n - 1 - i],
-        jnp.zeros_like(z, dtype=coef.dtype),
-        unroll=n if n <= 128 else 16,
-    )
-    amp = jnp.exp(-0.5 * jnp.abs(a) ** 2) * poly
-    return (jnp.abs(amp) ** 2 / jnp.pi).reshape(jnp.shape(alpha))
-
-
 def sweep(config: Config, values):
     """⟨a(t)⟩ at t in [0, t_max] for one (U, α0); vmappable over `values`."""
     U = values.get("U", config.U)
@@ -136,7 +112,7 @@ def run(config: Config, rec: Recorder) -> None:
     states = np.asarray(snap.observables)[pick]
     x = np.linspace(-config.husimi_extent, config.husimi_extent, config.husimi_points)
     alpha = x[None, :] + 1j * x[:, None]  # rows: Im α, columns: Re α
-    Q = np.asarray(jax.vmap(husimi_fock, (0, None))(jnp.asarray(states), alpha))
+    Q = np.asarray(jax.vmap(jqd.husimi.husimi, (0, None))(jnp.asarray(states), alpha))
     n_max = int(4 * (config.alpha0 + np.sqrt(2) * config.husimi_extent) ** 2 + 40)
     exact_q = jax.jit(
         jax.vmap(lambda t: jqd.reference.kerr_husimi(alpha, t, config.alpha0, U, n_max=n_max))
