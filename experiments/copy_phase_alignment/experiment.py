@@ -42,11 +42,12 @@ def run(config: Config, rec: Recorder) -> None:
     H = jqd.fock.random_hermitian(jax.random.key(config.seed), P, scale=config.H_scale)
     rows = []
     traces = {}
-    for spread in config.spreads:
-        for n in config.n_per_class:
+    for i_spread, spread in enumerate(config.spreads):
+        for i_n, n in enumerate(config.n_per_class):
             beables = jnp.repeat(jnp.arange(P, dtype=jnp.int32), n)
             law = PhaseAlignment(beables=beables, n_states=P)
-            key = jax.random.key(hash((n, str(spread))) % 2**31)
+            # Deterministic per (spread, n) and independent of the f values swept.
+            key = jax.random.fold_in(jax.random.key(config.seed), 1000 * i_spread + i_n)
             if spread == "uniform":
                 phi0 = jax.random.uniform(key, beables.shape, minval=-np.pi, maxval=np.pi)
             else:
@@ -97,11 +98,15 @@ def run(config: Config, rec: Recorder) -> None:
     small = [r for r in rows if r["spread"] != "uniform"]
     unif = [r for r in rows if r["spread"] == "uniform"]
     if small:
+        # Misalignment 1 − R1: an attractor would drive its late-time mean to 0.
+        # (An earlier form, |late min R1 − R1(0)| <= 0.05, measured finite-n
+        # fluctuations rather than damping and depended on the random draw.)
         rec.claim(
-            "small misalignment is not damped (late min R1 ≈ initial R1)",
+            "small misalignment is not damped (late mean of 1 − R1 over its initial value)",
             "S42-S53: alignment is a fixed point; attractor? (open)",
-            float(max(abs(r["R1_late_min"] - r["R1_0"]) for r in small)),
-            0.05,
+            float(min((1 - r["R1_late_mean"]) / (1 - r["R1_0"]) for r in small)),
+            0.5,
+            op=">=",
         )
     if unif:
         rec.claim(

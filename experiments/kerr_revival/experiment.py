@@ -52,7 +52,6 @@ def cutoff_of(config: Config) -> int:
     return jqd.fock.coherent_cutoff(config.alpha0, tol=1e-20) + 4
 
 
-@jax.jit
 def sweep(config: Config, values):
     """⟨a(t)⟩ at t in [0, t_max] for one (U, α0); vmappable over `values`."""
     U = values.get("U", config.U)
