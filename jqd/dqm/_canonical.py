@@ -20,7 +20,7 @@ from ._madelung import (
     check_law_fields,
     check_madelung_state,
     density_mask,
-    hd_functional,
+    law_functional,
     phase_rates,
     relax_rate,
     rk4,
@@ -70,34 +70,11 @@ class CanonicalDQM(AbstractLaw):
 
     def functional(self, t, y: MadelungState, params: DQMParams, eps=None):
         """The discrete H_D (with ε = floor·max ρ unless given)."""
-        eps = _floor(y.rho, self.floor) if eps is None else eps
-        return hd_functional(
-            self.grid,
-            self.potential,
-            t,
-            y.rho,
-            y.S,
-            y.momentum,
-            y.chirp,
-            params,
-            eps,
-            self.derivative,
-        )
+        return law_functional(self, t, y, params, eps=eps)
 
     def vector_field(self, t, y: MadelungState, params: DQMParams) -> MadelungState:
         eps = _floor(y.rho, self.floor)
-        H = lambda rho, S: hd_functional(
-            self.grid,
-            self.potential,
-            t,
-            rho,
-            S,
-            y.momentum,
-            y.chirp,
-            params,
-            eps,
-            self.derivative,
-        )
+        H = lambda rho, S: law_functional(self, t, y, params, rho, S, eps)
         dH_drho, dH_dS = jax.grad(H, argnums=(0, 1))(y.rho, y.S)
         dV = jnp.asarray(self.grid.cell_volume, y.rho.dtype)
         drho = density_mask(y.rho, eps) * dH_dS / dV

@@ -309,6 +309,18 @@ def hd_functional(grid: Grid, potential, t, rho, S, momentum, chirp, params, eps
     return kin + (m * D**2 / 2) * fisher_energy(grid, rho, eps, kind) + grid.integrate(V * rho)
 
 
+def law_functional(law, t, y, params, rho=None, S=None, eps=None):
+    """H_D in `law`'s discretization (grid, potential, derivative, floor) at the
+    state `y`, with `rho`/`S` optionally replaced (the canonical law
+    differentiates with respect to them) and ε = floor·max ρ unless given."""
+    rho = y.rho if rho is None else rho
+    S = y.S if S is None else S
+    eps = _floor(y.rho, law.floor) if eps is None else eps
+    return hd_functional(
+        law.grid, law.potential, t, rho, S, y.momentum, y.chirp, params, eps, law.derivative
+    )
+
+
 def rk4(f, t, y, dt):
     """One classical Runge-Kutta step of dy/dt = f(t, y) on a pytree.
 
@@ -474,19 +486,7 @@ class Madelung(AbstractLaw):
 
     def energy(self, t, y, params):
         """H_D at D = ħ/2m: ⟨H⟩ of the corresponding wavefunction (up to ε)."""
-        eps = _floor(y.rho, self.floor)
-        return hd_functional(
-            self.grid,
-            self.potential,
-            t,
-            y.rho,
-            y.S,
-            y.momentum,
-            y.chirp,
-            params,
-            eps,
-            self.derivative,
-        )
+        return law_functional(self, t, y, params)
 
     def check(self, y, params, dt=None):
         check_madelung_state(self.grid, y)

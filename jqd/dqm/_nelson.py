@@ -208,6 +208,26 @@ def _check_ensemble(law, y, params, dt):
         raise ValueError("y0.x contains NaN or Inf.")
 
 
+def _require_grid_schrodinger(schrodinger) -> None:
+    if not isinstance(schrodinger, SchrodingerGrid):
+        raise TypeError(
+            "schrodinger must be a jqd.SchrodingerGrid (the law that evolves ψ); "
+            f"got {type(schrodinger).__name__}."
+        )
+
+
+def _check_options(law, schemes) -> None:
+    """Validation shared by the Nelson and Bohm ensembles."""
+    if law.scheme not in schemes:
+        raise ValueError(f"scheme must be one of {schemes}; got {law.scheme!r}.")
+    if law.interpolation not in _INTERPOLATIONS:
+        raise ValueError(
+            f"interpolation must be one of {_INTERPOLATIONS}; got {law.interpolation!r}."
+        )
+    if not law.rho_floor >= 0:
+        raise ValueError(f"rho_floor must be >= 0; got {law.rho_floor}.")
+
+
 class NelsonEnsemble(AbstractLaw):
     """Nelson stochastic mechanics: dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (SPEC §3).
 
@@ -235,11 +255,7 @@ class NelsonEnsemble(AbstractLaw):
     stochastic = True
 
     def __init__(self, schrodinger, scheme="heun", interpolation="cubic", rho_floor=1e-12):
-        if not isinstance(schrodinger, SchrodingerGrid):
-            raise TypeError(
-                "schrodinger must be a jqd.SchrodingerGrid (the law that evolves ψ); "
-                f"got {type(schrodinger).__name__}."
-            )
+        _require_grid_schrodinger(schrodinger)
         self.schrodinger = schrodinger
         self.grid = schrodinger.grid
         self.scheme = scheme
@@ -247,14 +263,7 @@ class NelsonEnsemble(AbstractLaw):
         self.rho_floor = float(rho_floor)
 
     def __check_init__(self):
-        if self.scheme not in _NELSON_SCHEMES:
-            raise ValueError(f"scheme must be one of {_NELSON_SCHEMES}; got {self.scheme!r}.")
-        if self.interpolation not in _INTERPOLATIONS:
-            raise ValueError(
-                f"interpolation must be one of {_INTERPOLATIONS}; got {self.interpolation!r}."
-            )
-        if not self.rho_floor >= 0:
-            raise ValueError(f"rho_floor must be >= 0; got {self.rho_floor}.")
+        _check_options(self, _NELSON_SCHEMES)
 
     def prepare(self, params, dt):
         return eqx.tree_at(lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt))
@@ -320,11 +329,7 @@ class BohmEnsemble(AbstractLaw):
     rho_floor: float = eqx.field(static=True)
 
     def __init__(self, schrodinger, scheme="rk4", interpolation="cubic", rho_floor=1e-12):
-        if not isinstance(schrodinger, SchrodingerGrid):
-            raise TypeError(
-                "schrodinger must be a jqd.SchrodingerGrid (the law that evolves ψ); "
-                f"got {type(schrodinger).__name__}."
-            )
+        _require_grid_schrodinger(schrodinger)
         self.schrodinger = schrodinger
         self.grid = schrodinger.grid
         self.scheme = scheme
@@ -332,12 +337,7 @@ class BohmEnsemble(AbstractLaw):
         self.rho_floor = float(rho_floor)
 
     def __check_init__(self):
-        if self.scheme not in _BOHM_SCHEMES:
-            raise ValueError(f"scheme must be one of {_BOHM_SCHEMES}; got {self.scheme!r}.")
-        if self.interpolation not in _INTERPOLATIONS:
-            raise ValueError(
-                f"interpolation must be one of {_INTERPOLATIONS}; got {self.interpolation!r}."
-            )
+        _check_options(self, _BOHM_SCHEMES)
 
     def prepare(self, params, dt):
         return eqx.tree_at(lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt / 2))
