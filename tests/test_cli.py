@@ -182,17 +182,10 @@ def test_reproduce_all_quick_under_5_minutes(tmp_path):
         for row in report.splitlines()
         if "**FAIL**" in row
     }
-    # Known failures, each a tracked bug (see experiments/dqm_spreading/README.md):
-    # the (ρ, S) laws go NaN in the tails of a freely spreading packet. When it is
-    # fixed this set must shrink (the test fails on any change, either way).
-    assert failing == KNOWN_FAILING_CLAIMS, failing
-    assert res.returncode == (1 if KNOWN_FAILING_CLAIMS else 0), res.stdout + res.stderr
-
-
-KNOWN_FAILING_CLAIMS = {
-    ("dqm-spreading", "Madelung (ρ, S) width"),
-    ("dqm-spreading", "canonical DQM, D = ħ/2m width"),
-}
+    # No claim may fail (the last known failures, the (ρ, S) laws going NaN in the
+    # tails of a freely spreading packet, were fixed; see jqd/dqm/_madelung.py).
+    assert failing == set(), failing
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 # -- sweeps -------------------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_fit_recovers_quantum_D(fit_problem):
 
 # -- law protocol -------------------------------------------------------------------
 def _small():
-    grid = jqd.Grid(24, 12.0)
+    grid = jqd.Grid(48, 12.0)
     law = CanonicalDQM(grid, V_HO)
     y0 = gaussian_state(grid, a=1.0, x0=0.5, p0=0.2)
     params = DQMParams(D=jnp.asarray(0.4), potential={"omega": jnp.asarray(1.0)})
@@ -253,4 +253,4 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="target must have shape"):
         fit_diffusion(law, y0, params, jnp.zeros((3, 7)), dt=0.01, steps_per_save=1)
     with pytest.raises(ValueError, match="D0 must be positive"):
-        fit_diffusion(law, y0, params, jnp.zeros((1, 24)), dt=0.01, steps_per_save=1, D0=-1.0)
+        fit_diffusion(law, y0, params, jnp.zeros((1, 48)), dt=0.01, steps_per_save=1, D0=-1.0)

@@ -2,7 +2,8 @@
 density snapshots of a packet in an anharmonic well (SPEC §2: D = ħ/2m).
 
 Exact data: `jqd.SchrodingerGrid` (Yoshida-4, step dt/4) for a displaced
-Gaussian in V = x²/2 + λ exp(−x²). Model: `CanonicalDQM` (H_D by autodiff)
+Gaussian in V = x²/2 + μx⁴ + λ exp(−x²) (default: the quartic anharmonic
+oscillator, μ = 0.02, λ = 0). Model: `CanonicalDQM` (H_D by autodiff)
 from the same initial (ρ, S); D = exp(θ) fitted by `optax.lbfgs` through
 `jqd.evolve`, starting from D = 0.5 ħ/2m.
 """
@@ -30,7 +31,8 @@ class Config:
     Attributes:
         n: grid points on the box [-L/2, L/2).
         L: box length.
-        lam: strength of the Gaussian bump λ exp(−x²) added to x²/2.
+        mu: quartic term μx⁴ added to x²/2.
+        lam: strength of a Gaussian bump λ exp(−x²) added to it.
         x0: initial displacement of the Gaussian packet (width a = 1).
         dt: DQM time step (the reference uses dt/4).
         n_save: number of density snapshots (at t = dt·steps_per_save·i).
@@ -40,7 +42,8 @@ class Config:
 
     n: int = 128
     L: float = 16.0
-    lam: float = 1.0
+    mu: float = 0.02
+    lam: float = 0.0
     x0: float = 1.0
     dt: float = 0.005
     n_save: int = 5
@@ -53,7 +56,7 @@ class Config:
 
 
 def V(x, t, a):
-    return 0.5 * x[0] ** 2 + a["lam"] * jnp.exp(-(x[0] ** 2))
+    return 0.5 * x[0] ** 2 + a["mu"] * x[0] ** 4 + a["lam"] * jnp.exp(-(x[0] ** 2))
 
 
 def run(config: Config, rec: Recorder) -> None:
@@ -66,7 +69,7 @@ def run(config: Config, rec: Recorder) -> None:
     ref = jqd.evolve(
         sch,
         psi0,
-        jqd.SchrodingerParams(potential={"lam": config.lam}),
+        jqd.SchrodingerParams(potential={"mu": config.mu, "lam": config.lam}),
         dt=config.dt / 4,
         n_save=config.n_save,
         steps_per_save=4 * config.steps_per_save,
@@ -74,7 +77,7 @@ def run(config: Config, rec: Recorder) -> None:
     )
     target = ref.observables[1:]
     law = CanonicalDQM(grid, V)
-    params = DQMParams(potential={"lam": config.lam})
+    params = DQMParams(potential={"mu": config.mu, "lam": config.lam})
     y0 = state_from_psi(grid, psi0)
     t0 = time.perf_counter()
     res = fit_diffusion(
@@ -154,7 +157,8 @@ def run(config: Config, rec: Recorder) -> None:
     ax[2].set_ylabel("ρ(x, t)  (1/length)")
     ax[2].legend()
     fig.suptitle(
-        f"Fitting D to exact densities in V = x²/2 + {config.lam:g} e^(-x²) returns "
+        f"Fitting D to exact densities in V = x²/2 + {config.mu:g}x⁴ + {config.lam:g} e^(-x²) "
+        f"returns "
         f"ħ/2m: D = {res.D:.7f} (rel. error {rel:.1e})"
     )
     rec.figure(fig, "fit_D.png")

@@ -19,11 +19,16 @@ from ._madelung import (
     check_dqm_step,
     check_law_fields,
     check_madelung_state,
-    density_mask,
+    fisher_energy,
+    fisher_tail_derivative,
+    frame_gradient,
     law_functional,
+    log_continuity_rate,
+    log_fields,
+    log_rk4_step,
+    log_vector_field,
     phase_rates,
     relax_rate,
-    rk4,
 )
 
 __all__ = ["CanonicalDQM"]
@@ -38,14 +43,15 @@ class CanonicalDQM(AbstractLaw):
     with D a free constant (`DQMParams.D`; None means ħ/2m). D = ħ/2m gives
     the Madelung equations (quantum mechanics); other D do not.
 
-    Discretization: H_D is a sum over the grid with spectral gradients; the
-    Fisher term (∇ ln ρ)² ρ is written 4|∇√ρ|² (the same functional, with no
-    spectral derivative of ln ρ, which is unbounded where ρ underflows) and
-    evaluated on ρ + ε (ε = `floor`·max ρ). The variational derivatives are
-    `jax.grad` of the discrete sum divided by the cell volume: nothing is
-    hand-derived. The phase equation carries the same small-density
-    treatment as `Madelung` (damping by ρ/(ρ+ε), measured from its ρ-weighted
-    mean, a global phase): see jqd/dqm/_madelung.py. S_total = p·x + S as in
+    Discretization: H_D is a sum over the grid with 8th-order differences;
+    the Fisher term ∫(∇ ln ρ)² ρ is written −4∫√ρ ∇²√ρ (the same functional,
+    with the compact Laplacian and no derivative of ln ρ) and evaluated on
+    ρ + ε (ε = `floor`·max ρ). The variational derivatives are `jax.grad` of
+    the discrete sum divided by the cell volume: nothing is hand-derived in
+    the bulk. In the tail (ρ ≲ 1e-9·max ρ) the Fisher part of δH/δρ and the
+    continuity rate hand over to their ln ρ forms, the phase is damped below
+    the floor and steps are taken in ln ρ: the small-density treatment of
+    jqd/dqm/_madelung.py, shared with `Madelung`. S_total = p·x + S as in
     `MadelungState`. H_D is conserved up to O(ε) and the time-step error
     (`energy`). RK4 stepping.
 
@@ -72,19 +78,31 @@ class CanonicalDQM(AbstractLaw):
         """The discrete H_D (with ε = floor·max ρ unless given)."""
         return law_functional(self, t, y, params, eps=eps)
 
+    def rates(self, t, rho, l, S, momentum, chirp, params: DQMParams):
+        """(∂ℓ/∂t, ∂S/∂t, ṗ, ċ) at ρ = e^ℓ: Hamilton's equations by `jax.grad`,
+        with the small-density treatment of the module docstring."""
+        grid, kind, m = self.grid, self.derivative, params.mass
+        y = MadelungState(rho, S, momentum, chirp)
+        eps = _floor(rho, self.floor)
+        dV = jnp.asarray(grid.cell_volume, rho.dtype)
+        H = lambda rho_, S_: law_functional(self, t, y, params, rho_, S_, eps)
+        dH_drho, dH_dS = jax.grad(H, argnums=(0, 1))(rho, S)
+        # In the tail (w < 1) the Fisher part of δH/δρ is replaced by its ln ρ
+        # form (`fisher_derivative`): same expression, accurate where √ρ is not.
+        dF = jax.grad(lambda r: fisher_energy(grid, r, eps, kind))(rho) / dV
+        lf = log_fields(grid, rho, self.floor, l)
+        D = params.diffusion()
+        e_loc = dH_drho / dV + (m * D**2 / 2) * (1 - lf.w) * (fisher_tail_derivative(lf) - dF)
+        gS = frame_gradient(grid, S, momentum, chirp, kind)
+        dl = log_continuity_rate(grid, rho, lf, S, chirp, gS, m, dH_dS / dV, self.floor, kind)
+        dS, dp, dc = phase_rates(grid, rho, e_loc, self.floor, S, relax_rate(grid, params), lf.chi)
+        return dl, dS, dp, dc
+
     def vector_field(self, t, y: MadelungState, params: DQMParams) -> MadelungState:
-        eps = _floor(y.rho, self.floor)
-        H = lambda rho, S: law_functional(self, t, y, params, rho, S, eps)
-        dH_drho, dH_dS = jax.grad(H, argnums=(0, 1))(y.rho, y.S)
-        dV = jnp.asarray(self.grid.cell_volume, y.rho.dtype)
-        drho = density_mask(y.rho, eps) * dH_dS / dV
-        dS, dp, db = phase_rates(
-            self.grid, y.rho, dH_drho / dV, self.floor, y.S, relax_rate(self.grid, params)
-        )
-        return MadelungState(drho, dS, dp, db)
+        return log_vector_field(lambda s, *u: self.rates(s, *u, params), t, y)
 
     def step(self, t, y, params, dt, key=None):
-        return rk4(lambda s, u: self.vector_field(s, u, params), t, y, dt)
+        return log_rk4_step(lambda s, *u: self.rates(s, *u, params), t, y, dt)
 
     def density(self, y):
         return y.rho
@@ -94,6 +112,6 @@ class CanonicalDQM(AbstractLaw):
         return self.functional(t, y, params)
 
     def check(self, y, params, dt=None):
-        check_madelung_state(self.grid, y)
+        check_madelung_state(self.grid, y, floor=self.floor)
         check_dqm_params(params)
         check_dqm_step(self.grid, y, params, dt)

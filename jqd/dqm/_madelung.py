@@ -17,18 +17,36 @@ Conventions shared with `CanonicalDQM` (jqd/dqm/_canonical.py):
   bulk: measured here, a displaced Gaussian blows up within two RK4 steps
   with them; the local stencil does not (`"spectral"` is kept for
   comparison, not for production runs).
-* Small densities, ε = `floor`·max ρ (`floor` = 1e-15 in float64, 1e-6 in
-  float32):
-    - Q_ε = −(ħ²/2m) ∇·∇√(ρ+ε)/√(ρ+ε): the Fisher term of the functional is
-      evaluated on ρ + ε;
-    - the continuity rate is multiplied by ρ/(ρ+ε), so ρ = 0 is invariant and
-      no negative density is produced in the unresolved far tails;
-    - the residual phase rate is multiplied by χ(ρ), a C∞ step in ln ρ that is
-      0 below floor·max ρ and 1 above √floor·max ρ; where χ < 1, S relaxes to
-      0 (the phase to its frame) at rate 0.1 ħk_max²/2m.
-  Where ρ > √floor·max ρ the law is the Madelung law up to O(ε/ρ). Where ρ
-  is below that, it carries no information; `MadelungValidity` reports the
-  mass there (`floored_mass`).
+* Small densities. The conservative forms of the two equations, −∇·(ρv)
+  and Q ∝ ∇²√ρ/√ρ, lose relative accuracy in tails, where ρ falls by a
+  large factor per cell (measured: the quantum potential of a unit
+  Gaussian on dx = 1/8 is off by 1.6e-3 at ρ ~ 1e-11, by O(10) at 1e-16).
+  The tail still matters, because the packet spreads into it: a tail that
+  lags behind the exact one becomes a cliff in ρ, a spike in Q and NaN
+  (the free Gaussian did so at t ≈ 1.5 with the earlier treatment, which
+  froze the tail below ε). So, with `floor` = 1e-15 in float64 (1e-6 in
+  float32) and ε = floor·max ρ:
+    - time steps are taken in ℓ = ln ρ (`log_rk4_step`), so ρ stays
+      positive and a tail may grow by decades per step;
+    - ∂ℓ/∂t and the Fisher part of Q are blended, with a C∞ weight w in
+      ln ρ (1 above 1e-9·max ρ, 0 below 1e-13·max ρ, `log_fields`), from
+      the conservative forms in the bulk to the ln ρ forms in the tail:
+      −∇·v − v·∇ℓ (5th-order upwind) and Q = −(ħ²/8m)(|∇ℓ|² + 2∇²ℓ),
+      which are exact for Gaussian tails. ℓ is not periodic, so its
+      derivatives use ghost cells extrapolated quadratically past the box
+      edge, never values wrapped around the box;
+    - the bulk Q uses the compact 8th-order Laplacian on √(ρ+ε) (the wide
+      ∂(∂·) is blind to the odd-even mode, which then grew);
+    - the residual phase rate is multiplied by χ(ρ), a C∞ step in ln ρ that
+      is 0 below floor·max ρ and 1 above √floor·max ρ, times a window that
+      is 0 within 4 cells of the box edge; where χ < 1, S relaxes to 0 (the
+      phase to its frame) at rate 0.1 ħk_max²/2m, and the tail density
+      follows the frame velocity plus χ∇S/m.
+  Where ρ > √floor·max ρ the law is the Madelung law up to O(ε/ρ). Below
+  that, the tail is carried along consistently but carries no dynamics of
+  its own; `MadelungValidity` reports the mass below ε (`floored_mass`)
+  and the density at the box edge (`edge_density`). A grid on which the
+  bulk density changes by more than e³ per cell is rejected by `check`.
 * Breakdown. Near a node (ρ → 0 inside the support) Q and ∇S diverge and the
   flow variables lose the quantization of ∮∇S (SPEC §2, Wallstrom).
   `MadelungValidity` measures at every save the node depth
@@ -214,11 +232,166 @@ def potential_values(grid: Grid, potential, t, params, dtype):
     return jnp.broadcast_to(jnp.asarray(V, dtype), grid.shape)
 
 
-def quantum_potential(grid: Grid, rho, hbar, mass, eps, kind="fd8"):
-    """Q_ε = −(ħ²/2m) ∇·∇√(ρ+ε) / √(ρ+ε) (∇ of kind `kind`)."""
+_FD8_D2 = (-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560)
+
+
+def second_deriv(grid: Grid, f, i: int, kind: str = "fd8"):
+    """∂²f/∂x_i² on the compact 9-point 8th-order stencil ("fd8"), or Fourier.
+
+    Compact, not ∂(∂f): the wide stencil ∂(∂f) is blind to the odd-even
+    (Nyquist) mode, which then has no restoring quantum pressure and grows
+    (measured: a free Gaussian blew up by t = 0.5 with it).
+    """
+    axis = i - grid.ndim
+    if kind == "spectral":
+        k = jnp.reshape(grid.wavenumbers(f.dtype)[i], _bshape(grid, i))
+        return jnp.real(jnp.fft.ifft(-(k**2) * jnp.fft.fft(f, axis=axis), axis=axis))
+    out = _FD8_D2[0] * f
+    for j, c in enumerate(_FD8_D2[1:], start=1):
+        out = out + c * (jnp.roll(f, -j, axis=axis) + jnp.roll(f, j, axis=axis))
+    return out / jnp.asarray(grid.spacing[i], f.dtype) ** 2
+
+
+def laplacian(grid: Grid, f, kind: str = "fd8"):
+    return sum(second_deriv(grid, f, i, kind) for i in range(grid.ndim))
+
+
+# ln ρ is not periodic (≈ −x²/a² in Gaussian tails), so its derivatives use
+# ghost cells extrapolated quadratically past the box edge (exact for Gaussian
+# tails) instead of wrapping around the box.
+_GHOST = 4
+_TINY = {np.dtype("float64"): 1e-300, np.dtype("float32"): 1e-30}
+
+
+def _pad_quadratic(f, axis: int):
+    f = jnp.moveaxis(f, axis, 0)
+    lo, hi, los, his = [f[0], f[1], f[2]], [f[-1], f[-2], f[-3]], [], []
+    for _ in range(_GHOST):
+        lo = [3 * lo[0] - 3 * lo[1] + lo[2], lo[0], lo[1]]
+        hi = [3 * hi[0] - 3 * hi[1] + hi[2], hi[0], hi[1]]
+        los.append(lo[0])
+        his.append(hi[0])
+    out = jnp.concatenate([jnp.stack(los[::-1]), f, jnp.stack(his)], 0)
+    return jnp.moveaxis(out, 0, axis)
+
+
+def _nonperiodic(grid: Grid, f, i: int, stencil):
+    """Apply a periodic stencil `stencil(padded)` along axis i to f padded with
+    quadratic ghost cells, then crop (the stencil never wraps into real data)."""
+    axis = i - grid.ndim
+    g = jnp.moveaxis(stencil(_pad_quadratic(f, axis)), axis, 0)[_GHOST:-_GHOST]
+    return jnp.moveaxis(g, 0, axis)
+
+
+def log_density(rho):
+    """ℓ = ln ρ, with ρ clipped below at 1e-300·max ρ (1e-30 in float32)."""
+    tiny = jnp.asarray(_TINY.get(np.dtype(rho.dtype), 1e-300), rho.dtype)
+    return jnp.log(jnp.maximum(rho, tiny * jnp.max(rho)))
+
+
+def _upwind5(grid: Grid, f, i: int, v):
+    """v ∂f/∂x_i by the 5th-order upwind-biased stencil: exact for quintics, and
+    its dissipation (∝ dx⁵ ∂⁶) damps the odd-even mode that central differences
+    leave free in the advected tail."""
+    axis = i - grid.ndim
+    r = lambda k: jnp.roll(f, -k, axis=axis)  # f_{j+k}
+    plus = -2 * r(-3) + 15 * r(-2) - 60 * r(-1) + 20 * f + 30 * r(1) - 3 * r(2)
+    minus = 2 * r(3) - 15 * r(2) + 60 * r(1) - 20 * f - 30 * r(-1) + 3 * r(-2)
+    return v * jnp.where(v > 0, plus, minus) / (60 * jnp.asarray(grid.spacing[i], f.dtype))
+
+
+class LogFields(eqx.Module):
+    """ℓ = ln ρ, its derivatives (FD8, non-periodic ghost cells), the bulk weight
+    w and the phase mask χ, computed once per vector-field evaluation
+    (`log_fields`)."""
+
+    l: Array
+    grad: tuple
+    lap: Array
+    w: Array
+    chi: Array
+
+
+def log_fields(grid: Grid, rho, floor, l=None) -> LogFields:
+    """`LogFields` of ρ (ℓ = `log_density(ρ)` unless given).
+
+    w is 1 in the bulk (ρ > floor^(3/5)·max ρ, 1e-9 in float64), 0 in the tail
+    (ρ < floor^(13/15)·max ρ, 1e-13), C∞ in ln ρ between. The conservative
+    forms lose relative accuracy where ρ changes by a large factor e^{λdx} per
+    cell, λ = |∇ℓ| (the FD8 error of e^{λx} is ~(λ dx)⁸/630; measured, the
+    quantum potential of a unit Gaussian on dx = 1/8 is off by 1.6e-3 at
+    ρ ~ 1e-11 and by O(10) at 1e-16), so they hand over to the ln ρ forms
+    there. (Switching on λdx instead of the level was tried: the weights then
+    follow the noise in ∇ℓ cell by cell and seeded instabilities, measured on
+    a packet in x²/2 + e^{−x²} and on the free Gaussian.) χ = `vacuum_mask`.
+    """
+    l = log_density(rho) if l is None else l
+    n = grid.ndim
+    gl = tuple(_nonperiodic(grid, l, i, lambda u, i=i: deriv(grid, u, i)) for i in range(n))
+    lap = sum(_nonperiodic(grid, l, i, lambda u, i=i: second_deriv(grid, u, i)) for i in range(n))
+    lo, hi = _bulk_levels(rho, floor)
+    tiny = jnp.asarray(_TINY.get(np.dtype(rho.dtype), 1e-300), rho.dtype)
+    rel = jnp.maximum(rho / jnp.max(rho), tiny)
+    w = _smooth_step((jnp.log(rel) - float(np.log(lo))) / float(np.log(hi) - np.log(lo)))
+    return LogFields(l, gl, lap, w, vacuum_mask(rho, floor))
+
+
+def _bulk_levels(rho, floor):
+    f = _default_floor(rho) if floor is None else floor
+    return f ** (13 / 15), f ** (9 / 15)
+
+
+def fisher_derivative(grid: Grid, rho, eps, lf: LogFields, kind="fd8"):
+    """δF/δρ of the Fisher information F = ∫ρ(∇ln ρ)² = 4∫|∇√ρ|², evaluated as
+
+        w · (−4 ∇²√(ρ+ε) / √(ρ+ε))  +  (1 − w) · (−|∇ℓ|² − 2∇²ℓ),   ℓ = ln ρ,
+
+    with w from `log_fields`. The two are the same expression; the first (the
+    exact discrete derivative of `fisher_energy`) loses relative accuracy in
+    tails, the second is exact for any Gaussian tail. The quantum potential is
+    Q = (m D²/2) δF/δρ at D = ħ/2m.
+    """
     R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
-    lap = divergence(grid, gradient(grid, R, kind), kind)
-    return -(hbar**2 / (2 * mass)) * lap / R
+    bulk = -4 * laplacian(grid, R, kind) / R
+    return lf.w * bulk + (1 - lf.w) * fisher_tail_derivative(lf)
+
+
+def fisher_tail_derivative(lf: LogFields):
+    """−|∇ℓ|² − 2∇²ℓ: the tail form of δF/δρ (`fisher_derivative`)."""
+    return -sum(g**2 for g in lf.grad) - 2 * lf.lap
+
+
+def quantum_potential(grid: Grid, rho, hbar, mass, eps, floor=None, kind="fd8"):
+    """Q = −(ħ²/2m) ∇²√ρ/√ρ, with the small-density treatment of `fisher_derivative`."""
+    lf = log_fields(grid, rho, floor)
+    return hbar**2 / (8 * mass) * fisher_derivative(grid, rho, eps, lf, kind)
+
+
+def log_continuity_rate(grid: Grid, rho, lf: LogFields, S, chirp, gS, mass, bulk_rate, floor, kind):
+    """∂ℓ/∂t for ℓ = ln ρ: w · (`bulk_rate`/ρ) + (1 − w) · (−∇·v − v·∇ℓ).
+
+    `bulk_rate` is ∂ρ/∂t in conservative form (−∇·(ρv), or δH/δS), which
+    conserves ∫ρ exactly but loses relative accuracy in tails (`log_fields`);
+    the tail form advects ℓ (5th-order upwind, ghost cells past the box
+    edge), so the density front advances into the tail without a cliff, and
+    ρ = e^ℓ stays positive. There v = frame velocity + χ∇S: S is damped where
+    χ < 1 (`phase_rates`), and the density follows only the part of the flow
+    that S carries (measured: with the full ∇S the damped/undamped mismatch
+    dug holes in the tail of two colliding packets by t = 0.2). ∇·v takes the
+    frame part Σc_i/m analytically (the frame velocity is not periodic).
+    """
+    w, l, chi = lf.w, lf.l, lf.chi
+    gs = gradient(grid, S, kind)
+    flow = [chi * g for g in gs]  # the part of ∇S the tail follows
+    div_v = sum(chirp[i, 0] for i in range(grid.ndim)) / mass
+    div_v = div_v + divergence(grid, flow, kind) / mass
+    adv = 0
+    for i, (g, gi, fi) in enumerate(zip(gS, gs, flow, strict=True)):
+        v = _pad_quadratic((g - gi + fi) / mass, i - grid.ndim)  # frame part: linear, exact
+        up = _nonperiodic(grid, l, i, lambda u, i=i, v=v: _upwind5(grid, u, i, v))
+        adv = adv + chi * (g - gi + fi) / mass * lf.grad[i] + (1 - chi) * up
+    tail = -div_v - adv
+    return w * bulk_rate / jnp.where(w > 0, rho, 1) + (1 - w) * tail
 
 
 def _smooth_step(z):
@@ -228,22 +401,35 @@ def _smooth_step(z):
     return f(z) / (f(z) + f(1 - z))
 
 
+EDGE_CELLS = 4  # the half-width of the FD8 stencils
+
+
+def edge_window(shape, dtype):
+    """0 within EDGE_CELLS cells of the box edge, 1 beyond 2·EDGE_CELLS, C∞
+    between: the phase frame is not periodic, so S is not evolved where the
+    stencils would wrap around the box."""
+    out = jnp.ones(shape, dtype)
+    for axis, n in enumerate(shape):
+        i = jnp.arange(n)
+        d = jnp.minimum(i, n - 1 - i).astype(dtype)
+        e = _smooth_step((d - EDGE_CELLS) / EDGE_CELLS)
+        sh = [1] * len(shape)
+        sh[axis] = n
+        out = out * e.reshape(sh)
+    return out
+
+
 def vacuum_mask(rho, floor):
-    """χ(ρ): 0 where ρ < floor·max ρ, 1 where ρ > √floor·max ρ, C∞ in ln ρ between."""
+    """χ(ρ): 0 where ρ < floor·max ρ, 1 where ρ > √floor·max ρ, C∞ in ln ρ
+    between; times `edge_window`."""
     f = _default_floor(rho) if floor is None else floor
     rel = rho / jnp.max(rho)
     tiny = jnp.asarray(f, rho.dtype)
     z = jnp.log(jnp.maximum(rel, tiny) / tiny) / (-0.5 * jnp.log(tiny))
-    return _smooth_step(z)
+    return _smooth_step(z) * edge_window(rho.shape, rho.dtype)
 
 
-def density_mask(rho, eps):
-    """ρ/(ρ+ε): the continuity rate is damped where ρ ≲ ε, so that ρ = 0 is
-    invariant (no negative density is produced in the unresolved far tails)."""
-    return rho / (jnp.abs(rho) + eps)
-
-
-def phase_rates(grid: Grid, rho, e_loc, floor, S, relax):
+def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
     """Split ∂S_total/∂t = −E_loc (up to a constant) into the frame and the rest.
 
     The ρ-weighted least-squares fit of −E_loc on {1, (x_i − μ_i)^k,
@@ -278,7 +464,7 @@ def phase_rates(grid: Grid, rho, e_loc, floor, S, relax):
         ]
         dp.append(d[0])
         dc.append(jnp.stack([j * d[j - 1] for j in range(2, K + 1)]))
-    chi = vacuum_mask(rho, floor)
+    chi = vacuum_mask(rho, floor) if chi is None else chi
     dS = chi * (-e_loc - fit) - (1 - chi) * relax * S
     return dS, jnp.stack(dp), jnp.stack(dc)
 
@@ -291,9 +477,10 @@ def relax_rate(grid: Grid, params):
 
 
 def fisher_energy(grid: Grid, rho, eps, kind="fd8"):
-    """Σ 4|∇√(ρ+ε)|² dV = ∫ (∇ ln ρ_ε)² ρ_ε dx (the Fisher term without mD²/2)."""
+    """−4 Σ √ρ_ε ∇²√ρ_ε dV = 4∫|∇√ρ_ε|² = ∫(∇ ln ρ_ε)² ρ_ε dx, ρ_ε = ρ + ε (the
+    Fisher term without mD²/2), with the compact Laplacian of `second_deriv`."""
     R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
-    return grid.integrate(sum(g**2 for g in gradient(grid, R, kind))) * 4
+    return -4 * grid.integrate(R * laplacian(grid, R, kind))
 
 
 def hd_functional(grid: Grid, potential, t, rho, S, momentum, chirp, params, eps, kind="fd8"):
@@ -343,6 +530,24 @@ def rk4(f, t, y, dt):
     return tm(lambda u, v: u + v, y, acc)
 
 
+def log_rk4_step(rates, t, y: MadelungState, dt) -> MadelungState:
+    """One RK4 step of a (ρ, S) law in the variables (ℓ = ln ρ, S, p, c).
+
+    `rates(t, rho, l, S, p, c)` returns (∂ℓ/∂t, ∂S/∂t, ṗ, ċ). Stepping ℓ keeps
+    ρ = e^ℓ positive and lets tails grow by many decades per step without the
+    stiffness ∂ρ/∂t = ρ·rate has in ρ (the same ODE, another chart).
+    """
+    f = lambda s, u: rates(s, jnp.exp(u[0]), *u)
+    l, S, p, c = rk4(f, t, (log_density(y.rho), y.S, y.momentum, y.chirp), dt)
+    return MadelungState(jnp.exp(l), S, p, c)
+
+
+def log_vector_field(rates, t, y: MadelungState) -> MadelungState:
+    """∂y/∂t in the state's own variables (∂ρ/∂t = ρ ∂ℓ/∂t)."""
+    dl, dS, dp, dc = rates(t, y.rho, log_density(y.rho), y.S, y.momentum, y.chirp)
+    return MadelungState(y.rho * dl, dS, dp, dc)
+
+
 def _solve_small(G, r):
     """Solve the small SPD system G c = r by unrolled Gauss-Jordan (no LAPACK
     call, which is slow to compile; G is at most 7x7 here)."""
@@ -365,7 +570,7 @@ def check_law_fields(law) -> None:
         raise ValueError(f"derivative must be one of {DERIVATIVES}; got {law.derivative!r}.")
 
 
-def check_madelung_state(grid: Grid, y, name="y0") -> None:
+def check_madelung_state(grid: Grid, y, name="y0", floor=None) -> None:
     if not isinstance(y, MadelungState):
         raise TypeError(
             f"{name} must be a jqd.dqm MadelungState(rho, S, momentum); got {type(y).__name__}. "
@@ -397,6 +602,35 @@ def check_madelung_state(grid: Grid, y, name="y0") -> None:
             f"{name}.rho has negative values (min {rho.min():.3g}); a density must be >= 0."
         )
     check_normalized(rho.sum() * grid.cell_volume, f"{name}.rho")
+    check_tail_resolution(grid, rho, floor, name)
+
+
+MAX_BULK_JUMP = 3.0
+
+
+def check_tail_resolution(grid: Grid, rho, floor=None, name="y0") -> None:
+    """Reject a grid on which the bulk density (ρ > floor^(3/5)·max ρ, where the
+    conservative forms are used, `log_fields`) changes by more than e³ per
+    cell: there their relative error is O(1) and the run goes NaN (measured
+    on a unit Gaussian with dx = a/2, where the jump is e^4.5)."""
+    rho = np.asarray(rho, float)
+    _, hi = _bulk_levels(rho, floor)
+    l = np.log(np.maximum(rho, 1e-300 * rho.max()))
+    bulk = rho >= hi * rho.max()
+    worst, axis = 0.0, 0
+    for i in range(grid.ndim):
+        jump = np.abs(np.diff(l, axis=i))
+        both = np.logical_and(np.delete(bulk, -1, axis=i), np.delete(bulk, 0, axis=i))
+        if both.any() and jump[both].max() > worst:
+            worst, axis = float(jump[both].max()), i
+    if worst > MAX_BULK_JUMP:
+        dx = grid.spacing[axis]
+        raise ValueError(
+            f"{name}.rho changes by a factor e^{worst:.2f} between neighbouring cells "
+            f"along axis {axis} where ρ > {hi:.1e}·max ρ (at most e^{MAX_BULK_JUMP:g}): the "
+            f"grid is too coarse for this density's tails. Refine the grid to dx <= "
+            f"{dx * MAX_BULK_JUMP / worst:.3g} (now {dx:.3g}), or widen the state."
+        )
 
 
 def check_dqm_params(params, name="params", madelung=False) -> None:
@@ -438,10 +672,10 @@ class Madelung(AbstractLaw):
         ∂ρ/∂t = −∇·(ρ ∇S_total/m)
         ∂S/∂t = −[(∇S_total)²/2m + V + Q],   Q = −(ħ²/2m) ∇²√ρ/√ρ
 
-    with S_total = p·x + S, the small-density regularization of the module
-    docstring (Q on ρ + ε, the phase equation damped by ρ/(ρ+ε) and taken
-    relative to its ρ-weighted mean), spectral derivatives, and classical RK4
-    stepping (`step`). Units: ħ, m from `DQMParams` (D must be None or ħ/2m).
+    with S_total = p·x + S (the phase frame and the small-density treatment
+    of the module docstring), 8th-order differences, and classical RK4 steps
+    in (ln ρ, S) (`step`). Units: ħ, m from `DQMParams` (D must be None or
+    ħ/2m).
 
     The law is valid only away from nodes: run it through `evolve_madelung`
     (or observe `MadelungValidity`) to get the time and place where it
@@ -452,8 +686,9 @@ class Madelung(AbstractLaw):
     Attributes:
         grid: the periodic box.
         potential: `V(x, t, args)`, `x` the tuple of mesh arrays; None = free.
-        floor: relative density floor ε/max ρ (None: 1e-10 in float64,
-            1e-5 in float32).
+        floor: relative density floor ε/max ρ (None: 1e-15 in float64,
+            1e-6 in float32).
+        derivative: "fd8" (default) or "spectral" (module docstring).
     """
 
     grid: Grid
@@ -464,22 +699,25 @@ class Madelung(AbstractLaw):
     def __check_init__(self):
         check_law_fields(self)
 
-    def vector_field(self, t, y: MadelungState, params: DQMParams) -> MadelungState:
-        grid, kind = self.grid, self.derivative
-        rho = y.rho
-        m, hbar = params.mass, params.hbar
+    def rates(self, t, rho, l, S, momentum, chirp, params: DQMParams):
+        """(∂ℓ/∂t, ∂S/∂t, ṗ, ċ) at ρ = e^ℓ (see `log_rk4_step`)."""
+        grid, kind, m = self.grid, self.derivative, params.mass
         eps = _floor(rho, self.floor)
-        gS = phase_gradient(grid, y, kind)
-        flux = [rho * g / m for g in gS]
-        drho = -density_mask(rho, eps) * divergence(grid, flux, kind)
+        lf = log_fields(grid, rho, self.floor, l)
+        gS = frame_gradient(grid, S, momentum, chirp, kind)
+        bulk = -divergence(grid, [rho * g / m for g in gS], kind)
+        dl = log_continuity_rate(grid, rho, lf, S, chirp, gS, m, bulk, self.floor, kind)
         V = potential_values(grid, self.potential, t, params, rho.dtype)
-        Q = quantum_potential(grid, rho, hbar, m, eps, kind)
+        Q = params.hbar**2 / (8 * m) * fisher_derivative(grid, rho, eps, lf, kind)
         e_loc = sum(g**2 for g in gS) / (2 * m) + V + Q
-        dS, dp, dc = phase_rates(grid, rho, e_loc, self.floor, y.S, relax_rate(grid, params))
-        return MadelungState(drho, dS, dp, dc)
+        dS, dp, dc = phase_rates(grid, rho, e_loc, self.floor, S, relax_rate(grid, params), lf.chi)
+        return dl, dS, dp, dc
+
+    def vector_field(self, t, y: MadelungState, params: DQMParams) -> MadelungState:
+        return log_vector_field(lambda s, *u: self.rates(s, *u, params), t, y)
 
     def step(self, t, y, params, dt, key=None):
-        return rk4(lambda s, u: self.vector_field(s, u, params), t, y, dt)
+        return log_rk4_step(lambda s, *u: self.rates(s, *u, params), t, y, dt)
 
     def density(self, y):
         return y.rho
@@ -489,7 +727,7 @@ class Madelung(AbstractLaw):
         return law_functional(self, t, y, params)
 
     def check(self, y, params, dt=None):
-        check_madelung_state(self.grid, y)
+        check_madelung_state(self.grid, y, floor=self.floor)
         check_dqm_params(params, madelung=True)
         check_dqm_step(self.grid, y, params, dt)
 
@@ -557,8 +795,11 @@ class MadelungValidity(eqx.Module):
         when this passes 0.3 (interfering packets, tests/test_dqm_madelung.py).
     resolution_position: where that maximum is.
     floored_mass: ∫ρ over the regularized region ρ < ε.
-    valid: finite, node_depth >= `node_threshold` and resolution <
-        `resolution_threshold`.
+    edge_density: max ρ/max ρ within 2·EDGE_CELLS cells of the box edge, where
+        the (non-periodic) phase frame wraps around the box and S is not
+        evolved: the box no longer holds the state when this is not small.
+    valid: finite, node_depth >= `node_threshold`, resolution <
+        `resolution_threshold` and edge_density < `edge_threshold`.
 
     Works on any law whose `density` is a position density on `law.grid`;
     for a state without S (e.g. a wavefunction) only the node part is
@@ -569,11 +810,16 @@ class MadelungValidity(eqx.Module):
     node_threshold: float = eqx.field(static=True, default=1e-3)
     resolution_threshold: float = eqx.field(static=True, default=0.3)
     hole_level: float = eqx.field(static=True, default=1e-2)
+    edge_threshold: float = eqx.field(static=True, default=1e-10)
 
     def __call__(self, t, y, params):
         grid = self.law.grid
         rho = self.law.density(y)
         rmax = jnp.max(rho)
+        inner = edge_window(rho.shape, rho.dtype) == 1
+        outer = jnp.where(inner, 0, rho)
+        edge = jnp.max(outer) / rmax
+        edge_pos = _argmin_position(grid, -outer)
         ratio = jnp.ones_like(rho)
         for axis in range(grid.ndim):
             left = jax.lax.cummax(rho, axis=axis)
@@ -588,7 +834,7 @@ class MadelungValidity(eqx.Module):
             floor = getattr(self.law, "floor", None)
             hbar, m = params.hbar, params.mass
             eps = _floor(rho, floor)
-            Q = quantum_potential(grid, rho, hbar, m, eps, kind)
+            Q = quantum_potential(grid, rho, hbar, m, eps, floor, kind)
             kq = jnp.sqrt(2 * m * jnp.abs(Q)) / hbar
             shear = divergence(grid, phase_gradient(grid, y, kind), kind)
             kv = jnp.sqrt(jnp.abs(shear) / hbar)
@@ -603,12 +849,15 @@ class MadelungValidity(eqx.Module):
             floored = jnp.zeros((), rho.dtype)
             finite = jnp.all(jnp.isfinite(rho))
         valid = finite & (depth >= self.node_threshold) & (res < self.resolution_threshold)
+        valid = valid & (edge < self.edge_threshold)
         return {
             "node_depth": depth,
             "node_position": node_pos,
             "resolution": res,
             "resolution_position": res_pos,
             "floored_mass": floored,
+            "edge_density": edge,
+            "edge_position": edge_pos,
             "finite": finite,
             "valid": valid,
         }
@@ -661,8 +910,8 @@ class Breakdown:
         time: first save time at which `MadelungValidity` failed.
         index: its index in `solution.ts`.
         position: the place (the node, or where the resolution is worst).
-        reason: "node", "resolution" or "nonfinite".
-        node_depth, resolution: the diagnostic values at that time.
+        reason: "node", "resolution", "edge" or "nonfinite".
+        node_depth, resolution, edge_density: the diagnostic values then.
     """
 
     time: float
@@ -671,6 +920,7 @@ class Breakdown:
     reason: str
     node_depth: float
     resolution: float
+    edge_density: float = 0.0
 
 
 class MadelungBreakdownError(RuntimeError):
@@ -685,7 +935,9 @@ class MadelungBreakdownError(RuntimeError):
         self.solution = solution
 
 
-def find_breakdown(ts, validity: dict, node_threshold: float = 1e-3) -> Breakdown | None:
+def find_breakdown(
+    ts, validity: dict, node_threshold: float = 1e-3, edge_threshold: float = 1e-10
+) -> Breakdown | None:
     """The first failing save of a `MadelungValidity` time series, or None."""
     valid = np.asarray(validity["valid"])
     if valid.ndim != 1:
@@ -699,14 +951,17 @@ def find_breakdown(ts, validity: dict, node_threshold: float = 1e-3) -> Breakdow
     i = int(bad[0])
     depth = float(np.asarray(validity["node_depth"])[i])
     res = float(np.asarray(validity["resolution"])[i])
+    edge = float(np.asarray(validity.get("edge_density", np.zeros(valid.shape)))[i])
     if not bool(np.asarray(validity["finite"])[i]):
         reason, pos = "nonfinite", validity["node_position"]
     elif depth < node_threshold:
         reason, pos = "node", validity["node_position"]
+    elif edge >= edge_threshold:
+        reason, pos = "edge", validity["edge_position"]
     else:
         reason, pos = "resolution", validity["resolution_position"]
     position = tuple(float(v) for v in np.asarray(pos)[i])
-    return Breakdown(float(np.asarray(ts)[i]), i, position, reason, depth, res)
+    return Breakdown(float(np.asarray(ts)[i]), i, position, reason, depth, res, edge)
 
 
 def evolve_madelung(
@@ -723,6 +978,7 @@ def evolve_madelung(
     node_threshold: float = 1e-3,
     resolution_threshold: float = 0.3,
     hole_level: float = 1e-2,
+    edge_threshold: float = 1e-10,
     **evolve_kwargs,
 ) -> Solution:
     """`jqd.evolve` for (ρ, S) laws, with breakdown detection.
@@ -736,12 +992,15 @@ def evolve_madelung(
         on_breakdown: "raise" (raise `MadelungBreakdownError` naming the time
             and place; the solution is attached to the error) or "report"
             (return the solution; read `stats["breakdown"]`).
-        node_threshold, resolution_threshold, hole_level: see `MadelungValidity`.
+        node_threshold, resolution_threshold, hole_level, edge_threshold: see
+            `MadelungValidity`.
         Other arguments: as for `jqd.evolve` (NaN/Inf counts as a breakdown).
     """
     if on_breakdown not in ("raise", "report"):
         raise ValueError(f"on_breakdown must be 'raise' or 'report'; got {on_breakdown!r}.")
-    validity = MadelungValidity(law, node_threshold, resolution_threshold, hole_level)
+    validity = MadelungValidity(
+        law, node_threshold, resolution_threshold, hole_level, edge_threshold
+    )
     obs = {"user": (lambda t, y, p: y) if observe is None else observe, "validity": validity}
     if isinstance(observe, dict | list | tuple):
         from .._evolve import _as_observer
@@ -764,7 +1023,7 @@ def evolve_madelung(
     out = Solution(ts=sol.ts, observables=sol.observables["user"], y_final=sol.y_final, stats=stats)
     if not is_concrete(sol.ts, stats["validity"]):
         return out
-    br = find_breakdown(sol.ts, stats["validity"], node_threshold)
+    br = find_breakdown(sol.ts, stats["validity"], node_threshold, edge_threshold)
     stats["breakdown"] = br
     if br is not None and on_breakdown == "raise":
         where = ", ".join(f"{v:.4g}" for v in br.position)
@@ -773,6 +1032,8 @@ def evolve_madelung(
             f"{node_threshold:g})",
             "resolution": f"the local quantum wavenumber exceeds what the grid resolves "
             f"(k dx = {br.resolution:.3g} >= {resolution_threshold:g}; a node is forming)",
+            "edge": f"the density reached the box edge ({br.edge_density:.3g} of its peak >= "
+            f"{edge_threshold:g}), where the phase frame wraps around; use a larger box",
             "nonfinite": "the state became NaN or Inf",
         }[br.reason]
         raise MadelungBreakdownError(
