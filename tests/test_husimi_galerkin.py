@@ -206,6 +206,13 @@ def test_check_grads_on_C_and_vector_field():
         return jnp.real(law.mean_a(sol.y_final)[0]) + law.husimi(sol.y_final, jnp.array(0.3 + 0.2j))
 
     check_grads(obs, (0.7,), order=1, modes=("rev", "fwd"), eps=1e-4)
+    # at exactly C = 1 (where the remainder vanishes) derivatives of every order are
+    # those of the series: reverse-over-reverse equals forward-over-forward (a
+    # run-time skip of the remainder there once got this Hessian wrong, 0.0167 vs 0.0286)
+    check_grads(obs, (1.0,), order=1, modes=("rev", "fwd"), eps=1e-4)
+    hess_rev = jax.grad(jax.grad(obs))(1.0)
+    hess_fwd = jax.jacfwd(jax.jacfwd(obs))(1.0)
+    np.testing.assert_allclose(hess_rev, hess_fwd, rtol=1e-10)
     # vector_field is linear in C: L(C) = L0 + C L1
     p1, p2 = hs.GalerkinParams(0.3), hs.GalerkinParams(1.3)
     f1, f2 = law.vector_field(0.0, R0, p1), law.vector_field(0.0, R0, p2)

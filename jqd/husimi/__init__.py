@@ -48,5 +48,7 @@ from ._symbols import symplectic_J as symplectic_J
 from ._symbols import truncation_check as truncation_check
 from ._symbols import wick_symbol as wick_symbol
 from ._trajectories import FlowResult as FlowResult
+from ._trajectories import GalerkinDensity as GalerkinDensity
 from ._trajectories import flow_trajectories as flow_trajectories
 from ._trajectories import flow_velocity as flow_velocity
+from ._trajectories import galerkin_log_density as galerkin_log_density
