@@ -822,31 +822,25 @@ def evolve_grid(
     `sol.y_final.stop_time` and `.reason`). Other keyword arguments go to
     `jqd.evolve`.
 
-    With `regularization="fock"` and `n_max=None`, n_max is chosen from `y0.rho`
-    (`law.for_state`) and y0 is projected onto V_{n_max} (what that removes is
+    With `regularization="fock"`, n_max is chosen from `y0.rho` if it is None
+    (`law.for_state`), and y0 is projected onto V_{n_max} (what that removes is
     added to `removed`).
     """
     if on_violation not in ("raise", "ignore"):
         raise ValueError(f"on_violation must be 'raise' or 'ignore'; got {on_violation!r}.")
-    if law.regularization == "fock" and law.n_max is None:
-        if not isinstance(y0, HusimiGridState):
-            raise ValueError("y0 must be a HusimiGridState; build it with law.initial_state(rho0).")
-        law = law.for_state(y0.rho)
-        proj, top = law._fock_project(y0.rho, with_top=True)
-        y0 = HusimiGridState(
-            rho=proj,
-            removed=y0.removed + law.grid.integrate(jnp.abs(proj - y0.rho)),
-            top=top,
-            mass0=y0.mass0,
-            stop_time=y0.stop_time,
-            reason=y0.reason,
-        )
-    elif law.regularization == "fock" and isinstance(y0, HusimiGridState):
-        # explicit n_max: project what initial_state did not (a y0 built elsewhere
-        # would keep a frozen part outside V_n); the L¹ removed joins `removed`
-        proj, top = law._fock_project(y0.rho, with_top=True)
-        extra = law.grid.integrate(jnp.abs(proj - y0.rho))
-        y0 = HusimiGridState(proj, y0.removed + extra, top, y0.mass0, y0.stop_time, y0.reason)
+    if law.regularization == "fock":
+        if law.n_max is None:
+            if not isinstance(y0, HusimiGridState):
+                raise ValueError(
+                    "y0 must be a HusimiGridState; build it with law.initial_state(rho0)."
+                )
+            law = law.for_state(y0.rho)
+        if isinstance(y0, HusimiGridState):
+            # onto V_{n_max} (a y0 built by another law would keep a frozen part
+            # outside it); the L¹ removed joins `removed`
+            proj, top = law._fock_project(y0.rho, with_top=True)
+            extra = law.grid.integrate(jnp.abs(proj - y0.rho))
+            y0 = HusimiGridState(proj, y0.removed + extra, top, y0.mass0, y0.stop_time, y0.reason)
     sol = evolve(law, y0, params, dt=dt, n_save=n_save, **kwargs)
     if on_violation == "ignore":
         return sol

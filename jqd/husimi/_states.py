@@ -68,10 +68,11 @@ def _resolve_basis(dim: int, basis, cutoffs) -> np.ndarray:
     return basis
 
 
-def coherent_amplitudes(alphas, basis) -> jnp.ndarray:
+def coherent_amplitudes(alphas, basis, *, gaussian: bool = True) -> jnp.ndarray:
     """⟨n|α⟩ = Π_j e^{−|α_j|²/2} α_j^{n_j}/√n_j! for every basis pattern n.
 
-    `alphas` has shape (..., N); returns (..., dim).
+    `alphas` has shape (..., N); returns (..., dim). `gaussian=False` leaves out
+    the factor e^{−|α|²/2} (for logs taken far in the tails, where it underflows).
     """
     basis = np.asarray(basis, dtype=int)
     alphas = jnp.asarray(alphas)
@@ -85,7 +86,8 @@ def coherent_amplitudes(alphas, basis) -> jnp.ndarray:
     for j in range(N):
         al = alphas[..., j]
         # recursion c_{n+1} = c_n α/√(n+1), c_0 = e^{−|α|²/2}: stable, no factorials
-        c0 = jnp.exp(-0.5 * jnp.abs(al) ** 2).astype(al.dtype)
+        c0 = jnp.exp(-0.5 * jnp.abs(al) ** 2) if gaussian else jnp.ones_like(jnp.abs(al))
+        c0 = c0.astype(al.dtype)
         if nmax > 1:
             ratios = al[..., None] / jnp.sqrt(jnp.arange(1, nmax, dtype=jnp.abs(al).dtype))
             cs = jnp.concatenate([c0[..., None], c0[..., None] * jnp.cumprod(ratios, -1)], -1)

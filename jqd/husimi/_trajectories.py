@@ -42,6 +42,7 @@ from jaxtyping import Array
 
 from ._galerkin import GalerkinParams, HusimiGalerkin
 from ._grid_solver import drift_and_diffusion
+from ._states import alphas_from_z, coherent_amplitudes
 
 __all__ = [
     "flow_velocity",
@@ -76,18 +77,10 @@ def galerkin_log_density(R: Array, z: Array, basis) -> Array:
     The Gaussian is taken out analytically, so the value stays finite far in
     the tails; it is −inf at a zero of the Husimi function.
     """
-    basis = np.asarray(basis, dtype=int)
-    N = basis.shape[1]
-    alpha = (z[:N] + 1j * z[N:]) / np.sqrt(2)
-    nmax = int(basis.max()) + 1
-    p = None
-    for j in range(N):
-        ratios = alpha[j] / jnp.sqrt(jnp.arange(1, nmax, dtype=z.dtype))
-        cs = jnp.concatenate([jnp.ones((1,), alpha.dtype), jnp.cumprod(ratios)])
-        f = cs[basis[:, j]]
-        p = f if p is None else p * f
+    alpha = alphas_from_z(z)
+    p = coherent_amplitudes(alpha, basis, gaussian=False)
     poly = jnp.real(jnp.conj(p) @ R.astype(p.dtype) @ p)
-    return jnp.log(poly) - jnp.sum(jnp.abs(alpha) ** 2) - N * np.log(2 * np.pi)
+    return jnp.log(poly) - jnp.sum(jnp.abs(alpha) ** 2) - alpha.shape[-1] * np.log(2 * np.pi)
 
 
 class GalerkinDensity(eqx.Module):
