@@ -12,9 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-class NonFiniteError(FloatingPointError):
-    """NaN or Inf appeared in the state during a run."""
+from ._monitor import NonFiniteError as NonFiniteError
 
 
 class AccuracyWarning(UserWarning):

@@ -1,5 +1,6 @@
 """The integrators shared by every law: fixed-step `evolve` and diffrax-backed
-`evolve_adaptive`. Both return a `Solution`."""
+`evolve_adaptive`. Both return a `Solution`, and both evaluate the law's
+breakdown monitor (`jqd._monitor`) at every save."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
-from ._checks import NonFiniteError, is_concrete
+from . import _monitor
+from ._checks import is_concrete
 from ._law import AbstractLaw
 
 
@@ -27,9 +29,13 @@ class Solution(eqx.Module):
         observables: the pytree returned by `observe`, each leaf with a leading
             axis of length `len(ts)`; the states themselves if `observe` is None.
         y_final: the state at the last save time.
-        stats: solver statistics: `n_steps`; `nonfinite_time` (the first save
-            time at which the state held NaN/Inf, NaN if it never did); for
-            the adaptive path also `num_accepted_steps`, `num_rejected_steps`.
+        stats: solver statistics: `n_steps`; the first failure of the law's
+            monitor: `breakdown_code` (0 if none; 1 is NaN/Inf, other codes
+            are keys of `law.breakdowns`), `breakdown_time` (NaN if none),
+            `breakdown_where` (law-specific coordinates), `breakdown_index`
+            (save index, -1 if none) and `nonfinite_time` (the breakdown time
+            if the state held NaN/Inf, else NaN); for the adaptive path also
+            `num_accepted_steps`, `num_rejected_steps`. Laws may add entries.
     """
 
     ts: Array
@@ -53,7 +59,7 @@ class _Observer(eqx.Module):
 
 def _as_observer(observe) -> Callable:
     """Accept None (save the state), a callable, or a pytree of callables."""
-    return _Observer(observe)
+    return observe if isinstance(observe, _Observer) else _Observer(observe)
 
 
 def _arrays_for_floats(params):
@@ -74,13 +80,14 @@ def _time_dtype(y0):
     return jnp.result_type(float)
 
 
-def _all_finite(y) -> Array:
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(y)]
-    return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+def _prepend(first, rest):
+    return jnp.concatenate([jnp.asarray(first)[None], rest])
 
 
 @eqx.filter_jit
-def _evolve_core(law, y0, params, t0, dt, n_save, steps_per_save, observe, key, checkpoint):
+def _evolve_core(
+    law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint
+):
     tdtype = _time_dtype(y0)
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
@@ -93,15 +100,20 @@ def _evolve_core(law, y0, params, t0, dt, n_save, steps_per_save, observe, key, 
         return stepper.step(t, y, params, dt, k), None
 
     def outer(carry, xs):
-        y, first_bad = carry
+        y, broken = carry
         j, k = xs
         idx = j * steps_per_save + jnp.arange(steps_per_save)
         ks = None if k is None else jax.random.split(k, steps_per_save)
-        y, _ = jax.lax.scan(inner, y, (idx, ks))
+
+        def advance(y):
+            return jax.lax.scan(inner, y, (idx, ks))[0]
+
+        # Stop in-graph after the first failed save: later saves repeat that
+        # state (under vmap only the failed member stops).
+        y = jax.lax.cond(broken, lambda y: y, advance, y)
         t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
-        bad = ~_all_finite(y)
-        first_bad = jnp.where((first_bad < 0) & bad, j + 1, first_bad)
-        return (y, first_bad), observe(t, y, params)
+        status = _monitor.evaluate(monitor, t, y, params)
+        return (y, broken | ~status.ok), (observe(t, y, params), status)
 
     if checkpoint:
         # Rematerialise the inner steps on the backward pass: reverse-mode
@@ -109,38 +121,36 @@ def _evolve_core(law, y0, params, t0, dt, n_save, steps_per_save, observe, key, 
         outer = jax.checkpoint(outer, prevent_cse=False)
 
     keys = None if key is None else jax.random.split(key, n_save)
-    first_bad0 = jnp.where(_all_finite(y0), -1, 0)
-    (y_final, first_bad), obs = jax.lax.scan(outer, (y0, first_bad0), (jnp.arange(n_save), keys))
-    obs0 = observe(t0, y0, params)
-    obs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), obs0, obs)
+    status0 = _monitor.evaluate(monitor, t0, y0, params)
+    carry0 = (y0, ~status0.ok)
+    (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
+    obs = jax.tree_util.tree_map(_prepend, observe(t0, y0, params), obs)
+    statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
     ts = t0 + (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
-    nonfinite_time = jnp.where(first_bad >= 0, ts[jnp.maximum(first_bad, 0)], jnp.nan)
-    stats = {"n_steps": jnp.asarray(n_save * steps_per_save), "nonfinite_time": nonfinite_time}
+    stats = {"n_steps": jnp.asarray(n_save * steps_per_save)}
+    stats.update(_monitor.first_failure(statuses, ts))
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
-def _report_nonfinite(sol: Solution, on_nonfinite: str, where: str) -> Solution:
-    if on_nonfinite == "ignore":
-        return sol
-    bad_time = sol.stats["nonfinite_time"]
-    if is_concrete(bad_time):
-        bad = np.asarray(bad_time)
-        if np.any(np.isfinite(bad)):
-            first = float(np.nanmin(bad))
-            raise NonFiniteError(
-                f"{where}: the state became NaN or Inf by t = {first:.6g} (first save "
-                "at which it was seen). Reduce dt, refine the grid, or check the law's "
-                "validity range; pass on_nonfinite='ignore' to get the partial result."
-            )
-        return sol
-    # Under an outer jit/vmap the time is not available eagerly: raise at run time.
-    y_final = eqx.error_if(
-        sol.y_final,
-        jnp.any(jnp.isfinite(bad_time)),
-        f"{where}: the state became NaN or Inf; rerun with on_nonfinite='ignore' and "
-        "read solution.stats['nonfinite_time'] for when. Reduce dt or refine the grid.",
-    )
-    return eqx.tree_at(lambda s: s.y_final, sol, y_final)
+def _monitor_of(law, monitor):
+    """The monitor to evaluate: the law's (True), none (False: the finiteness
+    check only), or a callable `(t, y, params) -> (ok, code, where)`."""
+    if monitor is True:
+        return law.monitor
+    if monitor is False or monitor is None:
+        return None
+    if callable(monitor):
+        return monitor
+    raise TypeError(f"monitor must be True, False or a callable; got {monitor!r}.")
+
+
+def _breakdown_mode(on_breakdown: str, on_nonfinite: str | None) -> str:
+    if on_nonfinite is not None:  # the earlier name of the same switch
+        if on_nonfinite not in ("raise", "ignore"):
+            raise ValueError(f"on_nonfinite must be 'raise' or 'ignore'; got {on_nonfinite!r}.")
+        return "flag" if on_nonfinite == "ignore" else "raise"
+    _monitor.check_on_breakdown(on_breakdown)
+    return on_breakdown
 
 
 def evolve(
@@ -156,7 +166,9 @@ def evolve(
     key: PRNGKeyArray | None = None,
     checkpoint: bool = True,
     check: bool = True,
-    on_nonfinite: str = "raise",
+    monitor=True,
+    on_breakdown: str = "raise",
+    on_nonfinite: str | None = None,
 ) -> Solution:
     """Fixed-step evolution with `law.step`: a nested `lax.scan`.
 
@@ -164,7 +176,8 @@ def evolve(
     `steps_per_save` steps; step `i` starts at `t = t0 + i * dt` (computed, not
     accumulated). Keys are split per save, then per step. The outer body is
     checkpointed, so reverse-mode memory grows with `n_save`, not the number of
-    steps.
+    steps. At every save the law's monitor is evaluated; the run stops
+    in-graph at the first failure.
 
     Args:
         law: any `AbstractLaw`.
@@ -179,7 +192,14 @@ def evolve(
         key: PRNG key; required for stochastic laws, ignored otherwise.
         checkpoint: checkpoint each save block (set False for forward-only speed).
         check: run the law's eager input checks on concrete inputs.
-        on_nonfinite: "raise" (default) or "ignore" if NaN/Inf appears.
+        monitor: True (default) evaluates the law's monitor at every save;
+            False checks finiteness only; or a callable
+            `(t, y, params) -> (ok, code, where)` used instead.
+        on_breakdown: "raise" (default: a `jqd.BreakdownError` subclass naming
+            the time, the place and the fix; under an outer `jit`/`vmap`/`grad`
+            a runtime error) or "flag" (return the partial result and read
+            `solution.stats["breakdown_*"]`).
+        on_nonfinite: earlier name of the same switch ("raise" or "ignore").
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
@@ -192,8 +212,7 @@ def evolve(
             f"n_save and steps_per_save must be >= 1; got n_save={n_save}, "
             f"steps_per_save={steps_per_save}."
         )
-    if on_nonfinite not in ("raise", "ignore"):
-        raise ValueError(f"on_nonfinite must be 'raise' or 'ignore'; got {on_nonfinite!r}.")
+    on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
     if law.stochastic and key is None:
         raise ValueError(
             f"{type(law).__name__} is stochastic: pass key=jax.random.key(seed) to evolve."
@@ -214,10 +233,11 @@ def evolve(
         n_save,
         steps_per_save,
         _as_observer(observe),
+        _monitor_of(law, monitor),
         key,
         checkpoint,
     )
-    return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve({type(law).__name__})")
+    return _monitor.report(sol, law, on_breakdown, f"jqd.evolve({type(law).__name__})")
 
 
 def evolve_adaptive(
@@ -234,7 +254,9 @@ def evolve_adaptive(
     max_steps: int = 100_000,
     adjoint: diffrax.AbstractAdjoint | None = None,
     check: bool = True,
-    on_nonfinite: str = "raise",
+    monitor=True,
+    on_breakdown: str = "raise",
+    on_nonfinite: str | None = None,
 ) -> Solution:
     """Adaptive ODE evolution through diffrax, using `law.vector_field`.
 
@@ -249,6 +271,9 @@ def evolve_adaptive(
         dt0: initial step (default: chosen by diffrax).
         max_steps: step budget; exceeding it raises.
         adjoint: diffrax adjoint (default `RecursiveCheckpointAdjoint`).
+        monitor, on_breakdown, on_nonfinite: as for `evolve`. The monitor is
+            evaluated at every save time and its first failure recorded and
+            raised; the integration itself is not cut short.
     """
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
@@ -257,6 +282,7 @@ def evolve_adaptive(
             f"{type(law).__name__} is stochastic; evolve_adaptive solves ODEs only. "
             "Use jqd.evolve with a key."
         )
+    on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
     ts_np = np.asarray(ts) if is_concrete(ts) else None
     if ts_np is not None:
         if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):
@@ -273,6 +299,7 @@ def evolve_adaptive(
             _arrays_for_floats(params),
             ts,
             _as_observer(observe),
+            _monitor_of(law, monitor),
             solver,
             rtol,
             atol,
@@ -280,11 +307,13 @@ def evolve_adaptive(
             max_steps,
             adjoint,
         )
-    return _report_nonfinite(sol, on_nonfinite, f"jqd.evolve_adaptive({type(law).__name__})")
+    return _monitor.report(sol, law, on_breakdown, f"jqd.evolve_adaptive({type(law).__name__})")
 
 
 @eqx.filter_jit
-def _adaptive_core(law, y0, params, ts, observe, solver, rtol, atol, dt0, max_steps, adjoint):
+def _adaptive_core(
+    law, y0, params, ts, observe, monitor, solver, rtol, atol, dt0, max_steps, adjoint
+):
     tdtype = _time_dtype(y0)
     ts = jnp.asarray(ts, tdtype)
     # diffrax's complex support is experimental: integrate complex leaves as
@@ -297,9 +326,16 @@ def _adaptive_core(law, y0, params, ts, observe, solver, rtol, atol, dt0, max_st
         lambda x, c: jax.lax.complex(x[..., 0], x[..., 1]) if c else x, y, complex_mask
     )
     term = diffrax.ODETerm(lambda t, y, args: to_real(law.vector_field(t, to_complex(y), args)))
+    save_observed = lambda t, y, args: observe(t, to_complex(y), args)
+    # saved as floats: diffrax fills unused save slots with NaN, which an
+    # integer or boolean buffer cannot hold
+    save_status = lambda t, y, args: tuple(
+        jnp.asarray(x, tdtype) for x in _monitor.evaluate(monitor, t, to_complex(y), args)
+    )
     saveat = diffrax.SaveAt(
         subs=[
-            diffrax.SubSaveAt(ts=ts, fn=lambda t, y, args: observe(t, to_complex(y), args)),
+            diffrax.SubSaveAt(ts=ts, fn=save_observed),
+            diffrax.SubSaveAt(ts=ts, fn=save_status),
             diffrax.SubSaveAt(t1=True),
         ]
     )
@@ -316,21 +352,14 @@ def _adaptive_core(law, y0, params, ts, observe, solver, rtol, atol, dt0, max_st
         max_steps=max_steps,
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
     )
-    obs, y_last = out.ys
+    obs, statuses, y_last = out.ys
     y_final = to_complex(jax.tree_util.tree_map(lambda a: a[-1], y_last))
-    finite = (
-        jax.vmap(lambda i: _all_finite(jax.tree_util.tree_map(lambda a: a[i], obs)))(
-            jnp.arange(ts.shape[0])
-        )
-        if jax.tree_util.tree_leaves(obs)
-        else jnp.ones(ts.shape, bool)
-    )
-    first_bad = jnp.argmin(finite)
-    nonfinite_time = jnp.where(jnp.all(finite), jnp.nan, ts[first_bad])
     stats = {
         "n_steps": out.stats["num_steps"],
         "num_accepted_steps": out.stats["num_accepted_steps"],
         "num_rejected_steps": out.stats["num_rejected_steps"],
-        "nonfinite_time": nonfinite_time,
     }
+    ok, code, where = statuses
+    status = _monitor.Status(ok > 0.5, code.astype(jnp.int32), where)
+    stats.update(_monitor.first_failure(status, ts))
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)

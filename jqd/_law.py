@@ -10,9 +10,10 @@ small pytree (usually an `eqx.Module` of floats), so that `jax.grad` and
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
+import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray, PyTree
 
 
@@ -24,9 +25,16 @@ class AbstractLaw(eqx.Module):
 
     Attributes a law may override:
         stochastic: True if `step` consumes its `key`.
+        order: the declared convergence order of `step` in dt (strong order
+            for deterministic laws, weak order for stochastic ones; None if
+            the step is exact or not a time discretisation).
+        breakdowns: `{code: jqd.Reason(error, what, fix)}` for the codes its
+            `monitor` returns (code 1, NaN/Inf, is shared by every law).
     """
 
-    stochastic = False
+    stochastic: ClassVar[bool] = False
+    order: ClassVar[int | None] = None
+    breakdowns: ClassVar[dict] = {}
 
     @abc.abstractmethod
     def step(self, t, y: PyTree, params: PyTree, dt, key: PRNGKeyArray | None) -> PyTree:
@@ -48,6 +56,16 @@ class AbstractLaw(eqx.Module):
         loop, so that per-step work is minimal. Default: no precomputation.
         """
         return self
+
+    def monitor(self, t, y: PyTree, params: PyTree):
+        """`(ok, code, where)`: is the state still inside the law's range of
+        validity? Evaluated by `evolve`/`evolve_adaptive` at every save on
+        every path (eager, jit, vmap, grad), so it must be traceable.
+        `code` is a key of `breakdowns` (0 when ok), `where` a float vector
+        of fixed shape saying where (may be empty). Default: always ok (the
+        integrators check finiteness themselves).
+        """
+        return True, 0, jnp.zeros((0,))
 
     def check(self, y: PyTree, params: PyTree, dt=None) -> None:
         """Eager validation of a concrete initial state, params and step.

@@ -22,7 +22,7 @@ def jqd(*args, env=None, timeout=300, **kw):
     full_env.pop("JQD_SWEEP_THROTTLE", None)
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "jqd.cli", *map(str, args)],
+        [sys.executable, "-m", "jqd.run.cli", *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -34,7 +34,7 @@ def jqd(*args, env=None, timeout=300, **kw):
 
 def jqd_popen(*args, env=None):
     return subprocess.Popen(
-        [sys.executable, "-m", "jqd.cli", *map(str, args)],
+        [sys.executable, "-m", "jqd.run.cli", *map(str, args)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -115,7 +115,7 @@ def test_bad_override_is_one_line(tmp_path):
     ],
 )
 def test_bad_override_in_process(override, expect, tmp_path, capsys):
-    from jqd.cli import main
+    from jqd.run.cli import main
 
     assert main(["run", "kerr-revival", "--quick", "--set", override, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -323,7 +323,7 @@ def test_sweep_refuses_other_spec_in_same_folder(tmp_path, reference_sweep):
 
 
 def test_sweep_bad_arguments(tmp_path, capsys):
-    from jqd.cli import main
+    from jqd.run.cli import main
 
     res = jqd("sweep", "kerr-revival", "--over", "cutoff=1:3:3", "--out", tmp_path)
     assert res.returncode == 2 and "cannot be swept" in res.stderr

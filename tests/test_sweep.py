@@ -12,8 +12,8 @@ import jax
 import numpy as np
 import pytest
 
-from jqd._registry import UsageError, load
-from jqd._sweep import OutputLock, SweepLocked, grid_items, parse_over, read_chunk, run_sweep
+from jqd.run.registry import UsageError, load
+from jqd.run.sweep import OutputLock, SweepLocked, grid_items, parse_over, read_chunk, run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_lock_live_and_stale(tmp_path):
 
 
 def test_read_chunk_rejects_damage(tmp_path):
-    from jqd._sweep import write_chunk
+    from jqd.run.sweep import write_chunk
 
     arrays = {"x": np.arange(6.0).reshape(3, 2)}
     expected = {"x": ((2,), "float64")}

@@ -63,7 +63,7 @@ from jaxtyping import Array
 from .._checks import is_concrete
 from .._grid import Grid
 from .._law import AbstractLaw
-from .._schrodinger_grid import SchrodingerGrid
+from ..schrodinger import SchrodingerGrid
 
 __all__ = [
     "EnsembleState",

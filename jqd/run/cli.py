@@ -135,7 +135,7 @@ def _base_config(exp, quick: bool, seed: int | None):
 
 # -- commands ---------------------------------------------------------------------
 def cmd_list(args) -> int:
-    from ._registry import discover, experiments_dir, load
+    from .registry import discover, experiments_dir, load
 
     found = discover()
     if not found:
@@ -152,8 +152,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ._registry import apply_overrides, load
-    from ._results import run_experiment
+    from .registry import apply_overrides, load
+    from .results import run_experiment
 
     exp = load(args.name)
     config = apply_overrides(exp, _base_config(exp, args.quick, args.seed), args.overrides)
@@ -193,7 +193,7 @@ def _reproduce_one(name: str, out: Path, args) -> dict:
     cmd = [
         sys.executable,
         "-m",
-        "jqd.cli",
+        "jqd.run.cli",
         "run",
         name,
         "--out",
@@ -222,8 +222,8 @@ def _reproduce_one(name: str, out: Path, args) -> dict:
 
 
 def cmd_reproduce(args) -> int:
-    from ._registry import UsageError, discover
-    from ._results import environment, write_report
+    from .registry import UsageError, discover
+    from .results import environment, write_report
 
     found = discover()
     names = list(found)
@@ -254,8 +254,8 @@ def cmd_reproduce(args) -> int:
 def cmd_sweep(args) -> int:
     import jax
 
-    from ._registry import UsageError, apply_overrides, load
-    from ._sweep import parse_over, run_sweep
+    from .registry import UsageError, apply_overrides, load
+    from .sweep import parse_over, run_sweep
 
     exp = load(args.name)
     config = apply_overrides(exp, _base_config(exp, args.quick, None), args.overrides)
@@ -318,8 +318,8 @@ def main(argv: list[str] | None = None) -> int:
 
     jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
 
-    from ._registry import UsageError
-    from ._sweep import SweepLocked
+    from .registry import UsageError
+    from .sweep import SweepLocked
 
     commands = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "sweep": cmd_sweep}
     try:

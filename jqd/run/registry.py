@@ -1,4 +1,4 @@
-"""Experiment discovery and typed config overrides (used by `jqd.cli`).
+"""Experiment discovery and typed config overrides (used by `jqd.run.cli`).
 
 Experiments live in `experiments/<name_with_underscores>/experiment.py`, each
 defining a module-level `EXPERIMENT`. The experiments folder is, in order:
@@ -31,7 +31,7 @@ def experiments_dir() -> Path:
         if not path.is_dir():
             raise UsageError(f"JQD_EXPERIMENTS={env} is not a folder.")
         return path
-    repo = Path(__file__).resolve().parent.parent / "experiments"
+    repo = Path(__file__).resolve().parents[2] / "experiments"
     if repo.is_dir():
         return repo
     return Path.cwd() / "experiments"

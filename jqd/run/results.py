@@ -39,10 +39,10 @@ class CompileTimer:
         return self
 
     def __exit__(self, *exc):
-        from jax._src import monitoring
+        import jax.monitoring
 
         with contextlib.suppress(Exception):
-            monitoring.unregister_event_duration_listener(self._listener)
+            jax.monitoring.unregister_event_duration_listener(self._listener)
         return False
 
 

@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PyTree
 
-from ._checks import check_finite, check_normalized, check_positive, is_concrete
-from ._grid import Grid
-from ._law import AbstractLaw
+from .._checks import check_finite, check_normalized, check_positive, is_concrete
+from .._grid import Grid
+from .._law import AbstractLaw
 
 # Yoshida's triple jump: three Strang steps of weights w1, w0, w1 give order 4.
 _CBRT2 = 2.0 ** (1.0 / 3.0)

@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from ._registry import UsageError, field_types
-from ._results import environment, write_text_atomic
 from .experiment import config_to_dict, dumps
+from .registry import UsageError, field_types
+from .results import environment, write_text_atomic
 
 FORMAT = 1
 _THROTTLE_ENV = "JQD_SWEEP_THROTTLE"  # seconds to pause after each chunk (tests)
@@ -320,7 +320,7 @@ def run_sweep(
     """
     import jax
 
-    from ._sharding import batch_mesh, shard_batch
+    from .._sharding import batch_mesh, shard_batch
 
     check_over(exp, over)
     batch = int(batch)

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ._checks import check_finite, check_hermitian, check_normalized, hbar_of, is_concrete
-from ._law import AbstractLaw
+from .._checks import check_finite, check_hermitian, check_normalized, hbar_of, is_concrete
+from .._law import AbstractLaw
 
 
 class MatrixParams(eqx.Module):

@@ -1,0 +1,38 @@
+"""Free-particle references: Gaussian packets and their spreading (SPEC §1)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._grid import Grid
+
+
+def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
+    """ψ(x) = Π_i (πa²)^(−1/4) exp(−(x_i − x0_i)²/2a² + i p0_i x_i/ħ) (SPEC §1).
+
+    `p0` and `x0` are scalars (same on every axis) or one value per axis.
+    """
+    p0 = np.broadcast_to(np.asarray(p0, float), (grid.ndim,))
+    x0 = np.broadcast_to(np.asarray(x0, float), (grid.ndim,))
+    rdtype = jnp.finfo(jnp.dtype(dtype)).dtype
+    psi = jnp.ones(grid.shape, dtype)
+    for x, p, c in zip(grid.mesh(rdtype), p0, x0, strict=True):
+        psi = (
+            psi
+            * (np.pi * a**2) ** -0.25
+            * jnp.exp(-((x - c) ** 2) / (2 * a**2) + 1j * p * x / hbar)
+        )
+    return psi.astype(dtype)
+
+
+def free_gaussian_density(x, t, a=1.0, p0=0.0, hbar=1.0, mass=1.0, x0=0.0):
+    """ρ(x, t) of a free Gaussian packet in 1-D (SPEC §1, Z16 with √ restored):
+
+    ρ = exp(−(x − x0 − v0 t)²/(a²(1+τ²))) / (√π a √(1+τ²)),  τ = ħt/(m a²).
+
+    For d dimensions multiply the 1-D densities of each axis.
+    """
+    tau = hbar * t / (mass * a**2)
+    width2 = a**2 * (1 + tau**2)
+    return jnp.exp(-((x - x0 - p0 / mass * t) ** 2) / width2) / jnp.sqrt(np.pi * width2)

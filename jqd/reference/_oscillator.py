@@ -1,0 +1,29 @@
+"""Harmonic-oscillator references: exact Gaussian (coherent, squeezed) states."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._grid import Grid
+
+
+def harmonic_gaussian(grid: Grid, t, *, omega=1.0, mass=1.0, hbar=1.0, x0=0.0, p0=0.0, squeeze=1.0):
+    """Exact Gaussian state of the 1-D oscillator V = m ω² x²/2 at time t.
+
+    ψ(x, t) ∝ exp(−(mω/2ħ) β(t) (x − q)² + i p (x − q)/ħ), with (q, p) the
+    classical trajectory from (x0, p0) and the Riccati solution
+    β(t) = (β0 cos ωt + i sin ωt)/(cos ωt + i β0 sin ωt), β0 = `squeeze`
+    (1: coherent state; ≠ 1: squeezed). Normalized analytically; the global
+    phase is not tracked (compare with |⟨ψ_exact|ψ⟩|²).
+    """
+    if grid.ndim != 1:
+        raise ValueError("harmonic_gaussian is 1-D.")
+    c, s = np.cos(omega * t), np.sin(omega * t)
+    q = x0 * c + p0 / (mass * omega) * s
+    p = p0 * c - mass * omega * x0 * s
+    beta = (squeeze * c + 1j * s) / (c + 1j * squeeze * s)
+    k = mass * omega / hbar
+    (x,) = grid.mesh()
+    norm = (k * beta.real / np.pi) ** 0.25
+    return norm * jnp.exp(-0.5 * k * beta * (x - q) ** 2 + 1j * p * (x - q) / hbar)

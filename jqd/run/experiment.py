@@ -1,0 +1,201 @@
+"""The experiment contract: what an experiment module provides.
+
+An experiment lives in `experiments/<name_with_underscores>/experiment.py`
+beside a README.md (the question it answers and the answer it got) and
+defines a module-level `EXPERIMENT = Experiment(...)`:
+
+    @dataclass(frozen=True)
+    class Config:
+        alpha0: float = 3.0
+        cutoff: int = 64
+
+        @classmethod
+        def quick(cls) -> "Config":      # well under a minute on CPU
+            return cls(cutoff=32)
+
+    def run(config: Config, rec: Recorder) -> None:
+        ...
+        rec.claim("kerr <a(t)> error", "SPEC §4: <a(t)> = α0 exp[|α0|²(e^{-iUt}-1)]",
+                  measured=err, tolerance=1e-10)          # passes if measured <= tolerance
+        rec.metric("max_error", err)
+        rec.figure(fig, "revival.png")
+        rec.arrays(dataset, "revival.nc")                   # an xarray.Dataset
+
+    EXPERIMENT = Experiment(name="kerr-revival", description="...", config=Config, run=run)
+
+Optional: `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`;
+a Config field named `seed` is also set from it), and `Experiment(...,
+sweep=f, sweep_coords=g)` makes the experiment sweepable with `jqd sweep`
+(see `Experiment`).
+
+Experiments import only jqd's public API. The `jqd` command discovers,
+runs, sweeps and reports them (see `jqd.run.cli`); it enables float64
+(`jax_enable_x64`) before running them, since every claim is a float64
+validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import operator
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """One checked statement: `measured op tolerance` must hold.
+
+    Attributes:
+        name: short label.
+        statement: the paper/SPEC statement it tests (cite it: "SPEC §1", "Z16").
+        measured: the measured value (a float).
+        tolerance: the bound.
+        op: comparison, one of "<=", "<", ">=", ">" (default "<=").
+        passed: whether `measured op tolerance` holds (NaN never passes).
+    """
+
+    name: str
+    statement: str
+    measured: float
+    tolerance: float
+    op: str = "<="
+    passed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Recorder:
+    """Collects an experiment's claims, metrics, figures and arrays, writing
+    files under `out_dir` as they come."""
+
+    def __init__(self, out_dir: str | Path, seed: int = 0):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.seed = int(seed)
+        self.claims: list[Claim] = []
+        self.metrics: dict[str, Any] = {}
+        self.figures: list[str] = []
+        self.array_files: list[str] = []
+
+    def claim(self, name, statement, measured, tolerance, op: str = "<=") -> Claim:
+        if op not in _OPS:
+            raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}.")
+        measured = float(np.asarray(measured))
+        tolerance = float(tolerance)
+        passed = bool(math.isfinite(measured) and _OPS[op](measured, tolerance))
+        c = Claim(name, statement, measured, tolerance, op, passed)
+        self.claims.append(c)
+        return c
+
+    def key(self):
+        """A `jax.random` key from the run's seed (`jqd run --seed N`)."""
+        import jax
+
+        return jax.random.key(self.seed)
+
+    def metric(self, name: str, value) -> None:
+        self.metrics[name] = _jsonable(value)
+
+    def figure(self, fig, filename: str, dpi: int = 120) -> Path:
+        """Save a matplotlib figure (PNG) and close it."""
+        import matplotlib.pyplot as plt
+
+        path = self.out_dir / filename
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        self.figures.append(filename)
+        return path
+
+    def arrays(self, dataset, filename: str) -> Path:
+        """Save an `xarray.Dataset` (labelled coordinates) as NetCDF.
+
+        Complex variables are stored as `<name>_real` and `<name>_imag` (plain
+        NetCDF has no complex type); see `split_complex`.
+        """
+        path = self.out_dir / filename
+        split_complex(dataset).to_netcdf(path, engine="h5netcdf")
+        self.array_files.append(filename)
+        return path
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "claims": [c.to_dict() for c in self.claims],
+            "metrics": self.metrics,
+            "figures": self.figures,
+            "arrays": self.array_files,
+            "passed": all(c.passed for c in self.claims),
+        }
+
+
+def split_complex(dataset):
+    """Replace each complex data variable `v` of an `xarray.Dataset` by
+    `v_real` and `v_imag` (same dims and attributes), for standard NetCDF."""
+    out = dataset.copy()
+    for name in list(out.data_vars):
+        var = out[name]
+        if np.iscomplexobj(var.values):
+            out[f"{name}_real"] = var.real.assign_attrs(var.attrs, part="real")
+            out[f"{name}_imag"] = var.imag.assign_attrs(var.attrs, part="imag")
+            out = out.drop_vars(name)
+    return out
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    arr = np.asarray(value)
+    if arr.dtype.kind == "c":
+        return {"real": _jsonable(arr.real), "imag": _jsonable(arr.imag)}
+    if arr.ndim == 0:
+        return arr.item()
+    return arr.tolist()
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A registered experiment.
+
+    Attributes:
+        name: the command-line name (dashes), e.g. "kerr-revival".
+        description: one line for `jqd list`.
+        config: a frozen dataclass type with defaults and a `quick()` classmethod.
+        run: `run(config, recorder) -> None`.
+        sweep: optional vmappable `sweep(config, values) -> dict[str, Array]`,
+            where `values` maps each swept config field name to a scalar array
+            (one item); returns named per-item results (arrays of fixed shape).
+            `jqd sweep` batches, shards and resumes it.
+        sweep_coords: optional `sweep_coords(config) -> dict[str, array]`, the
+            coordinates of the trailing axes of `sweep`'s outputs (e.g. times).
+    """
+
+    name: str
+    description: str
+    config: type
+    run: Callable
+    sweep: Callable | None = None
+    sweep_coords: Callable | None = None
+
+    def __post_init__(self):
+        if not dataclasses.is_dataclass(self.config):
+            raise TypeError(f"{self.name}: config must be a dataclass type.")
+        if not hasattr(self.config, "quick"):
+            raise TypeError(f"{self.name}: config must define a quick() classmethod.")
+
+
+def config_to_dict(config) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in dataclasses.asdict(config).items()}
+
+
+def dumps(obj) -> str:
+    return json.dumps(_jsonable(obj), indent=2, sort_keys=True)

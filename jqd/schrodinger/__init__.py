@@ -1,0 +1,10 @@
+"""Schrödinger's equation, the exact reference: on periodic grids (split-step
+Fourier, 1-3 D) and in finite bases (Fock spaces, lattices, any Hermitian H)."""
+
+from ._basis import MatrixParams as MatrixParams
+from ._basis import SchrodingerBasis as SchrodingerBasis
+from ._basis import expm_hermitian as expm_hermitian
+from ._basis import unitary_step as unitary_step
+from ._grid import SchrodingerGrid as SchrodingerGrid
+from ._grid import SchrodingerParams as SchrodingerParams
+from ._grid import ground_state as ground_state

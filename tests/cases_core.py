@@ -1,0 +1,41 @@
+"""Law-contract lines for the Schrödinger family (see helpers.py)."""
+
+import jax.numpy as jnp
+from helpers import LawCase
+
+import jqd
+
+
+def _grid_case(method, order):
+    def make():
+        grid = jqd.Grid(64, 20.0)
+        law = jqd.SchrodingerGrid(
+            grid, potential=lambda x, t, w: 0.5 * w**2 * x[0] ** 2, method=method
+        )
+        psi0 = jqd.reference.gaussian_packet(grid, a=1.0, p0=0.5)
+        return LawCase(law, psi0, jqd.SchrodingerParams(potential=1.0), dt=0.01, order=order)
+
+    return make
+
+
+def _driven_grid():
+    grid = jqd.Grid(64, 20.0)
+    V = lambda x, t, w: 0.5 * x[0] ** 2 + 0.1 * jnp.sin(w * t) * x[0]
+    law = jqd.SchrodingerGrid(grid, potential=V, time_dependent=True)
+    psi0 = jqd.reference.gaussian_packet(grid, a=1.0)
+    return LawCase(law, psi0, jqd.SchrodingerParams(potential=1.0), dt=0.01, order=2)
+
+
+def _basis():
+    H = jqd.fock.kerr_hamiltonian(12) + 0.3 * jqd.fock.number(12)
+    psi0 = jqd.fock.coherent_state(1.0, 12, check=False)
+    psi0 = psi0 / jnp.linalg.norm(psi0)
+    return LawCase(jqd.SchrodingerBasis(), psi0, jqd.MatrixParams(H), dt=0.05)
+
+
+CASES = {
+    "schrodinger-grid-strang": _grid_case("strang", 2),
+    "schrodinger-grid-yoshida4": _grid_case("yoshida4", 4),
+    "schrodinger-grid-driven": _driven_grid,
+    "schrodinger-basis": _basis,
+}

@@ -1,0 +1,195 @@
+"""The law contract, once, for every law in `helpers.LAW_CASES`.
+
+jit == eager, vmap == loop, float32 stays float32, new parameter values do
+not recompile, the breakdown monitor fires eagerly and under jit and vmap, a
+wrong-shape state gets a clear error, and (slow) gradients agree with finite
+differences. Family tests validate physics only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import LAW_CASES, build
+from jax.test_util import check_grads
+
+import jqd
+
+IDS = sorted(LAW_CASES)
+
+
+def _run(case, y0=None, params=None, **kwargs):
+    kwargs.setdefault("n_save", case.n_save)
+    kwargs.setdefault("steps_per_save", case.steps_per_save)
+    return jqd.evolve(
+        case.law,
+        case.y0 if y0 is None else y0,
+        case.params if params is None else params,
+        dt=case.dt,
+        key=case.key,
+        **kwargs,
+    )
+
+
+def _inexact(tree):
+    return [x for x in jax.tree_util.tree_leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+
+
+def _assert_trees_close(a, b, rtol=1e-10, atol=1e-12):
+    la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb, strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+
+
+def _skip(case, item):
+    if item in case.skip:
+        pytest.skip(case.skip[item])
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_jit_equals_eager(case_id):
+    case = build(case_id)
+    eager = _run(case).y_final
+    jitted = jax.jit(lambda y0, p: _run(case, y0, p).y_final)(case.y0, case.params)
+    _assert_trees_close(eager, jitted)
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_vmap_equals_loop(case_id):
+    case = build(case_id)
+    _skip(case, "vmap")
+    batch = [case.with_params(s) for s in (0.0, 1.0)]
+    stacked = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *batch)
+    vmapped = jax.vmap(lambda p: _run(case, params=p, check=False).y_final)(stacked)
+    for i, p in enumerate(batch):
+        one = _run(case, params=p).y_final
+        _assert_trees_close(jax.tree_util.tree_map(lambda x: x[i], vmapped), one)
+
+
+def _to32(tree):
+    def cast(x):
+        x = jnp.asarray(x)
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            return x.astype(jnp.complex64)
+        if jnp.issubdtype(x.dtype, jnp.floating):
+            return x.astype(jnp.float32)
+        return x
+
+    return jax.tree_util.tree_map(cast, tree)
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_float32_stays_float32(case_id):
+    case = build(case_id)
+    _skip(case, "float32")
+    sol = _run(case, _to32(case.y0), _to32(case.params))
+    for x in _inexact(sol.y_final):
+        assert x.dtype in (jnp.float32, jnp.complex64), x.dtype
+    assert sol.ts.dtype == jnp.float32
+
+
+class _CompileCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            self.count += 1
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_new_param_values_do_not_recompile(case_id):
+    case = build(case_id)
+    jax.block_until_ready(_run(case, params=case.with_params(0.0)).y_final)
+    counter = _CompileCounter()
+    jax.monitoring.register_event_duration_secs_listener(counter)
+    try:
+        jax.block_until_ready(_run(case, params=case.with_params(1.0)).y_final)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(counter)
+    assert counter.count == 0
+
+
+def _poisoned(y0):
+    """y0 with NaN in its first inexact leaf."""
+    leaves, tree = jax.tree_util.tree_flatten(y0)
+    for i, x in enumerate(leaves):
+        if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact):
+            leaves[i] = jnp.asarray(x).at[(0,) * jnp.ndim(x)].set(jnp.nan)
+            return jax.tree_util.tree_unflatten(tree, leaves)
+    return None
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_monitor_fires_eagerly_and_under_jit_and_vmap(case_id):
+    case = build(case_id)
+    _skip(case, "monitor")
+    bad = _poisoned(case.y0)
+    if bad is None:
+        pytest.skip("the state has no inexact leaf to poison")
+    with pytest.raises(jqd.NonFiniteError, match="NaN or Inf"):
+        _run(case, bad, check=False)
+    flagged = jax.jit(lambda y: _run(case, y, check=False, on_breakdown="flag").stats)(bad)
+    assert int(flagged["breakdown_code"]) == 1 and int(flagged["breakdown_index"]) == 0
+    with pytest.raises(Exception, match="NaN or Inf"):
+        jax.block_until_ready(jax.jit(lambda y: _run(case, y, check=False).y_final)(bad))
+    both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), case.y0, bad)
+    stats = jax.vmap(lambda y: _run(case, y, check=False, on_breakdown="flag").stats)(both)
+    np.testing.assert_array_equal(np.asarray(stats["breakdown_code"]), [0, 1])
+    with pytest.raises(Exception, match="NaN or Inf"):
+        jax.block_until_ready(jax.vmap(lambda y: _run(case, y, check=False).y_final)(both))
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_wrong_shape_state_is_a_clear_error(case_id):
+    case = build(case_id)
+    _skip(case, "wrong_shape")
+    doubled = jax.tree_util.tree_map(lambda x: jnp.stack([x, x]), case.y0)
+    with pytest.raises((ValueError, TypeError)) as err:
+        _run(case, doubled)
+    assert "shape" in str(err.value) or "y0" in str(err.value) or "psi0" in str(err.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id", IDS)
+def test_gradients_match_finite_differences(case_id):
+    case = build(case_id)
+    _skip(case, "grads")
+    diff, static = eqx.partition(case.params, eqx.is_inexact_array)
+
+    def f(diff):
+        y = _run(case, params=eqx.combine(diff, static), check=False).y_final
+        return sum(jnp.sum(jnp.abs(x) ** 2) for x in _inexact(y))
+
+    check_grads(f, (diff,), order=1, modes=("rev",), atol=1e-5, rtol=1e-5)
+
+
+def _concrete_laws():
+    found = set()
+    for info in pkgutil.walk_packages(jqd.__path__, "jqd."):
+        if ".run" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(cls, jqd.AbstractLaw)
+                and not inspect.isabstract(cls)
+                and not cls.__name__.startswith("_")
+                and cls.__module__.startswith("jqd.")
+            ):
+                found.add(cls)
+    return found
+
+
+def test_every_law_has_a_contract_case():
+    covered = {type(build(i).law) for i in IDS}
+    missing = sorted(c.__qualname__ for c in _concrete_laws() - covered)
+    assert not missing, f"laws without a line in tests/cases_*.py: {missing}"
