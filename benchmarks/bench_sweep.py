@@ -30,7 +30,6 @@ os.environ["XLA_FLAGS"] = (
 
 import dataclasses  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -45,24 +44,20 @@ import jqd  # noqa: E402
 from jqd.run.registry import load  # noqa: E402
 from jqd.run.sweep import run_sweep  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import machine, time_call, time_compile, versions  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def throughput(fn, batch, mesh, min_time=0.5):
-    """items/s of one compiled batch call: best of repeated calls over >= min_time
-    (the best call is the least disturbed by other jobs on a shared machine)."""
+def throughput(fn, batch, mesh):
+    """items/s of one compiled batch call, from its fastest timed call (the
+    least disturbed by other jobs on a shared machine), and the compile time."""
     x = {"U": np.linspace(0.5, 2.0, batch)}
     x = jqd.shard_batch(x, mesh)
-    t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(x).compile()
-    compile_s = time.perf_counter() - t0
-    jax.block_until_ready(compiled(x))
-    best, t_start = float("inf"), time.perf_counter()
-    while time.perf_counter() - t_start < min_time:
-        t0 = time.perf_counter()
-        jax.block_until_ready(compiled(x))
-        best = min(best, time.perf_counter() - t0)
-    return batch / best, compile_s
+    compiled, compile_s = time_compile(jax.jit(fn), x)
+    timing = time_call(lambda: compiled(x), repeats=7)
+    return batch / timing["min_s"], compile_s
 
 
 def main():
@@ -73,14 +68,16 @@ def main():
     add = lines.append
     add("# Sweep throughput: kerr-revival")
     add("")
+    mach, vers = machine(), versions()
     add(
-        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
-        "**shared with other jobs while measured** (load average "
-        f"{os.getloadavg()[0]:.1f} at start), so absolute numbers are pessimistic"
+        f"- machine: {mach['cpu']}, {mach['cores']} CPU cores, {mach['platform']}; load "
+        f"average {mach['loadavg_at_start'][0]} at start (a shared machine: absolute "
+        "numbers are pessimistic)"
     )
     add(
-        f"- jax {jax.__version__}, jqd {jqd.__version__}, python {platform.python_version()}, "
-        f"backend {jax.default_backend()}, {len(jax.devices())} forced host devices, float64"
+        "- versions: "
+        + ", ".join(f"{k} {v}" for k, v in vers.items())
+        + f"; backend {jax.default_backend()}, {len(jax.devices())} forced host devices, float64"
     )
     add(
         f"- item: one U value; kerr-revival quick config with n_save={config.n_save} "

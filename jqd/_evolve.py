@@ -71,13 +71,8 @@ def _arrays_for_floats(params):
     )
 
 
-def _time_dtype(y0):
-    """Times share the precision of the state (float32 states get float32 t)."""
-    for leaf in jax.tree_util.tree_leaves(y0):
-        dtype = jnp.asarray(leaf).dtype
-        if jnp.issubdtype(dtype, jnp.inexact):
-            return jnp.finfo(dtype).dtype
-    return jnp.result_type(float)
+# Times share the precision of the state (float32 states get float32 t).
+_time_dtype = _monitor.state_real_dtype
 
 
 def _prepend(first, rest):

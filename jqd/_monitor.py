@@ -87,7 +87,9 @@ def all_finite(y) -> Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
-def _real_dtype(y):
+def state_real_dtype(y):
+    """The real dtype of a state's first inexact leaf (float32 for complex64
+    states, ...); the default float if it has none. Times and `where` use it."""
     for leaf in jax.tree_util.tree_leaves(y):
         dtype = jnp.asarray(leaf).dtype
         if jnp.issubdtype(dtype, jnp.inexact):
@@ -102,7 +104,7 @@ def evaluate(monitor, t, y, params) -> Status:
     that is not ok with code 0 is a bug in the law and reports code 1 too.
     """
     finite = all_finite(y)
-    rdtype = _real_dtype(y)
+    rdtype = state_real_dtype(y)
     if monitor is None:
         return Status(
             finite, jnp.where(finite, 0, NONFINITE).astype(jnp.int32), jnp.zeros((0,), rdtype)

@@ -33,9 +33,23 @@ def _basis():
     return LawCase(jqd.SchrodingerBasis(), psi0, jqd.MatrixParams(H), dt=0.05)
 
 
+def _driven_basis():
+    H0 = jqd.fock.kerr_hamiltonian(10)
+    X = jqd.fock.destroy(10) + jqd.fock.create(10)
+
+    class Drive(jqd.MatrixParams):
+        omega: float = 1.0
+
+    H = lambda t, p: p.H + 0.3 * jnp.cos(p.omega * t) * X
+    psi0 = jqd.fock.fock_state(10, 1)
+    law = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True)
+    return LawCase(law, psi0, Drive(H0, 1.0, 1.3), dt=0.05, order=2)
+
+
 CASES = {
     "schrodinger-grid-strang": _grid_case("strang", 2),
     "schrodinger-grid-yoshida4": _grid_case("yoshida4", 4),
     "schrodinger-grid-driven": _driven_grid,
     "schrodinger-basis": _basis,
+    "schrodinger-basis-driven": _driven_basis,
 }

@@ -18,7 +18,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-FAMILIES = ("cases_core", "cases_dqm", "cases_husimi", "cases_copy", "cases_thermal")
+FAMILIES = (
+    "cases_core",
+    "cases_dqm",
+    "cases_husimi",
+    "cases_husimi_grid",
+    "cases_copy",
+    "cases_thermal",
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -145,3 +145,91 @@ def test_new_dt_or_t0_does_not_recompile():
     assert traces["n"] == n
     np.testing.assert_allclose(b.ts, 1.0 + 0.2 * np.arange(4))
     np.testing.assert_allclose(a.y_final, np.exp(-0.7 * 0.3))
+
+
+class _ThresholdError(jqd.BreakdownError):
+    """The toy law's breakdown."""
+
+
+class _Growth(jqd.AbstractLaw):
+    """dy/dt = k y, exact step; the monitor fails once y[0] > params.limit,
+    reporting where (the index of the largest component)."""
+
+    breakdowns = {2: jqd.Reason(_ThresholdError, "y[0] passed the limit", "Lower k.")}
+
+    def step(self, t, y, params, dt, key=None):
+        return y * jnp.exp(params.k * dt)
+
+    def vector_field(self, t, y, params):
+        return params.k * y
+
+    def monitor(self, t, y, params):
+        ok = y[0] <= params.limit
+        return ok, jnp.where(ok, 0, 2), jnp.argmax(y)[None].astype(y.dtype)
+
+
+class _GrowthParams(eqx.Module):
+    k: float = 1.0
+    limit: float = 2.0
+
+
+def test_monitor_stops_records_and_raises_with_time_and_place():
+    y0 = jnp.array([1.0, 3.0])
+    # saves every 0.1: e^0.6 = 1.82, e^0.7 = 2.01 > 2, so t = 0.7 fails first
+    with pytest.raises(
+        _ThresholdError, match=r"passed the limit at t = 0\.7 at \(1\)\. Lower k"
+    ) as err:
+        jqd.evolve(_Growth(), y0, _GrowthParams(), dt=0.1, n_save=20)
+    assert err.value.code == 2 and err.value.time == pytest.approx(0.7)
+    sol = err.value.solution
+    assert isinstance(err.value, jqd.BreakdownError)
+    flagged = jqd.evolve(_Growth(), y0, _GrowthParams(), dt=0.1, n_save=20, on_breakdown="flag")
+    assert int(flagged.stats["breakdown_index"]) == 7
+    assert float(flagged.stats["breakdown_time"]) == pytest.approx(0.7)
+    # stopped in-graph: every later save repeats the state at the breakdown
+    obs = np.asarray(flagged.observables)
+    np.testing.assert_array_equal(obs[7:], np.broadcast_to(obs[7], obs[7:].shape))
+    np.testing.assert_allclose(obs[7, 0], np.exp(0.7), rtol=1e-14)
+    np.testing.assert_array_equal(np.asarray(sol.observables), obs)
+
+
+def test_monitor_under_jit_vmap_grad_and_adaptive():
+    y0 = jnp.array([1.0, 3.0])
+    run = lambda p, **kw: jqd.evolve(_Growth(), y0, p, dt=0.1, n_save=20, **kw)
+    with pytest.raises(Exception, match="passed the limit"):
+        jax.block_until_ready(jax.jit(lambda p: run(p).y_final)(_GrowthParams()))
+    ks = _GrowthParams(k=jnp.array([0.01, 1.0]), limit=jnp.array([2.0, 2.0]))
+    stats = jax.vmap(lambda p: run(p, on_breakdown="flag").stats)(ks)
+    np.testing.assert_array_equal(np.asarray(stats["breakdown_code"]), [0, 2])
+    with pytest.raises(Exception, match="passed the limit"):
+        jax.block_until_ready(jax.vmap(lambda p: run(p).y_final)(ks))
+    loss = lambda k: jnp.sum(run(_GrowthParams(k=k)).y_final)
+    with pytest.raises(Exception, match="passed the limit"):
+        jax.block_until_ready(jax.grad(loss)(1.0))
+    assert np.isfinite(float(jax.grad(loss)(0.01)))
+    ts = jnp.linspace(0.0, 2.0, 21)
+    with pytest.raises(_ThresholdError, match="at t = 0.7"):
+        jqd.evolve_adaptive(_Growth(), y0, _GrowthParams(), ts)
+    sol = jqd.evolve_adaptive(_Growth(), y0, _GrowthParams(), ts, on_breakdown="flag")
+    assert int(sol.stats["breakdown_index"]) == 7
+
+
+def test_monitor_can_be_replaced_or_switched_off():
+    y0 = jnp.array([1.0, 3.0])
+    sol = jqd.evolve(_Growth(), y0, _GrowthParams(), dt=0.1, n_save=20, monitor=False)
+    assert int(sol.stats["breakdown_code"]) == 0
+    never = lambda t, y, p: (True, 0, jnp.zeros((0,)))
+    sol = jqd.evolve(_Growth(), y0, _GrowthParams(), dt=0.1, n_save=20, monitor=never)
+    np.testing.assert_allclose(sol.y_final, y0 * np.exp(2.0), rtol=1e-13)
+    with pytest.raises(ValueError, match="on_breakdown"):
+        jqd.evolve(_Growth(), y0, _GrowthParams(), dt=0.1, n_save=2, on_breakdown="maybe")
+    with pytest.raises(TypeError, match="monitor"):
+        jqd.evolve(_Growth(), y0, _GrowthParams(), dt=0.1, n_save=2, monitor="yes")
+
+
+def test_nonfinite_is_a_breakdown_of_every_law():
+    bad = jnp.array([1.0, jnp.inf])
+    with pytest.raises(jqd.NonFiniteError, match=r"NaN or Inf at t = 0\b"):
+        jqd.evolve(_Decay(), bad, _K(), dt=0.1, n_save=3, check=False)
+    assert issubclass(jqd.NonFiniteError, jqd.BreakdownError)
+    assert issubclass(jqd.NonFiniteError, FloatingPointError)

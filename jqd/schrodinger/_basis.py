@@ -86,6 +86,11 @@ class SchrodingerBasis(AbstractLaw):
     hamiltonian: Callable = eqx.field(static=True, default=_matrix_from_params)
     time_dependent: bool = eqx.field(static=True, default=False)
 
+    @property
+    def order(self) -> int | None:
+        """Exact (None) for a static H; the midpoint exponential is order 2."""
+        return 2 if self.time_dependent else None
+
     def step(self, t, y, params, dt, key=None):
         H = self.hamiltonian(t + dt / 2, params)
         return unitary_step(H, dt, hbar_of(params)).astype(y.dtype) @ y

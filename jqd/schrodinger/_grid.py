@@ -10,15 +10,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PyTree
 
+from .. import _steppers
 from .._checks import check_finite, check_normalized, check_positive, is_concrete
 from .._grid import Grid
 from .._law import AbstractLaw
 
-# Yoshida's triple jump: three Strang steps of weights w1, w0, w1 give order 4.
-_CBRT2 = 2.0 ** (1.0 / 3.0)
-_W1 = 1.0 / (2.0 - _CBRT2)
-_W0 = -_CBRT2 / (2.0 - _CBRT2)
-_SPLITTINGS = {"strang": (1.0,), "yoshida4": (_W1, _W0, _W1)}
+# Strang steps of these weights: one (order 2), or Yoshida's triple jump (order 4).
+_SPLITTINGS = {"strang": (1.0,), "yoshida4": _steppers.YOSHIDA_WEIGHTS}
+_ORDERS = {"strang": 2, "yoshida4": 4}
 
 
 class SchrodingerParams(eqx.Module):
@@ -66,6 +65,10 @@ class SchrodingerGrid(AbstractLaw):
     potential: Callable | None = eqx.field(static=True, default=None)
     time_dependent: bool = eqx.field(static=True, default=False)
     method: str = eqx.field(static=True, default="strang")
+
+    @property
+    def order(self) -> int:
+        return _ORDERS[self.method]
 
     def __check_init__(self):
         if self.method not in _SPLITTINGS:
@@ -264,9 +267,9 @@ def ground_state(
     kin = jnp.exp(-0.5 * (params.hbar / params.mass) * dtau * grid.k_squared(rdtype))
     half = jnp.exp(-0.5 * law.potential_values(0.0, params, rdtype) * dtau / params.hbar)
 
-    def one(psi, _):
+    def one(psi):
         psi = half * grid.ifft(grid.fft(half * psi) * kin)
-        return psi / jnp.sqrt(grid.integrate(jnp.abs(psi) ** 2)), None
+        return psi / jnp.sqrt(grid.integrate(jnp.abs(psi) ** 2))
 
     def cond(state):
         _, e_old, e_new, n = state
@@ -274,7 +277,7 @@ def ground_state(
 
     def body(state):
         psi, _, e_new, n = state
-        psi, _ = jax.lax.scan(one, psi, None, length=check_every)
+        psi = _steppers.repeat(one, psi, check_every)
         return psi, e_new, law.energy(0.0, psi, params), n + check_every
 
     @jax.jit

@@ -1,0 +1,192 @@
+"""Sweep storage: the output-folder lock and the checksummed chunk files.
+
+A chunk counts as done only when its npz and its sidecar exist and the
+sha256 matches, so a partial or corrupt chunk is recomputed, never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .results import write_text_atomic
+
+FORMAT = 1
+
+
+class SweepLocked(RuntimeError):
+    """Another live process is writing the same output folder."""
+
+
+# -- the lock -----------------------------------------------------------------------
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) holds nothing
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class OutputLock:
+    """An exclusive lock on an output folder: `OUT/.lock` holding pid and host.
+
+    A lock left by a dead process on this host (SIGKILL) is stale and taken
+    over; a live one makes `acquire` raise `SweepLocked`.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.path = Path(out_dir) / ".lock"
+        self.held = False
+
+    def acquire(self) -> None:
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                self._check_existing()
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            self.held = True
+            return
+        raise SweepLocked(f"could not take the lock {self.path}; another sweep keeps taking it.")
+
+    def _check_existing(self) -> None:
+        try:
+            info = json.loads(self.path.read_text())
+            pid, host = int(info["pid"]), info["host"]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            # Unreadable: a writer that died between creating and filling it,
+            # or one that is filling it right now (give it a moment).
+            try:
+                age = time.time() - self.path.stat().st_mtime
+            except FileNotFoundError:
+                return
+            if age < 5:
+                time.sleep(0.5)
+                return
+            self._remove_stale("unreadable")
+            return
+        if host != socket.gethostname():
+            raise SweepLocked(
+                f"{self.path.parent} is locked by pid {pid} on host {host}; if that sweep is "
+                f"no longer running, delete {self.path} and rerun."
+            )
+        if pid != os.getpid() and _pid_alive(pid):
+            raise SweepLocked(
+                f"another jqd sweep (pid {pid}) is writing {self.path.parent}; wait for it to "
+                f"finish or stop it, or choose another --out."
+            )
+        self._remove_stale(f"pid {pid} is gone")
+
+    def _remove_stale(self, why: str) -> None:
+        try:
+            os.remove(self.path)
+            print(f"jqd: removed a stale lock on {self.path.parent} ({why}).", flush=True)
+        except FileNotFoundError:
+            pass
+
+    def release(self) -> None:
+        if self.held:
+            try:
+                info = json.loads(self.path.read_text())
+                if int(info.get("pid", -1)) == os.getpid():
+                    os.remove(self.path)
+            except (OSError, ValueError):
+                pass
+            self.held = False
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+# -- chunks -------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunk_paths(chunk_dir: Path, i: int) -> tuple[Path, Path]:
+    return chunk_dir / f"chunk_{i:05d}.npz", chunk_dir / f"chunk_{i:05d}.json"
+
+
+def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, spec_hash: str):
+    """Atomically write chunk `i`: npz (temp + fsync + replace), then its sidecar."""
+    npz, meta = _chunk_paths(chunk_dir, i)
+    tmp = npz.with_name(f".{npz.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, npz)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    info = {
+        "chunk": i,
+        "start": start,
+        "stop": stop,
+        "spec_hash": spec_hash,
+        "sha256": _sha256(npz),
+        "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_text_atomic(meta, json.dumps(info, indent=1))
+
+
+def read_chunk(
+    chunk_dir: Path,
+    i: int,
+    start: int,
+    stop: int,
+    spec_hash: str,
+    expected: dict[str, tuple[tuple, str]],
+) -> tuple[dict | None, str]:
+    """The chunk's arrays if it is complete and intact, else (None, reason)."""
+    npz, meta = _chunk_paths(chunk_dir, i)
+    if not npz.exists() and not meta.exists():
+        return None, "missing"
+    if not npz.exists() or not meta.exists():
+        return None, "partial (data or checksum file missing)"
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return None, "unreadable checksum file"
+    if info.get("spec_hash") != spec_hash or (info.get("start"), info.get("stop")) != (start, stop):
+        return None, "written by a different sweep"
+    if _sha256(npz) != info.get("sha256"):
+        return None, "checksum mismatch (corrupt or partial)"
+    try:
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as err:  # noqa: BLE001 - any read failure means recompute
+        return None, f"unreadable ({type(err).__name__})"
+    n = stop - start
+    for name, (shape, dtype) in expected.items():
+        a = arrays.get(name)
+        if a is None or a.shape != (n, *shape) or str(a.dtype) != dtype:
+            return None, f"unexpected contents for {name!r}"
+    return arrays, "ok"
