@@ -1,6 +1,6 @@
 """Particle steps per second of Nelson ensembles (jqd.dqm.NelsonEnsemble).
 
-Cases (one JSON line each):
+Cases (one JSON line each, benchmarks/_common.py conventions):
   * jqd, full step (grid ψ Strang step + particles), Euler-Maruyama and Heun,
     1-D (256 points) and 3-D (32³ points), 1e4 .. 1e7 particles;
   * jqd, particles only (ψ frozen: drift from a fixed ground state), and the
@@ -10,24 +10,28 @@ Cases (one JSON line each):
   * diffrax: the same SDE (ψ frozen) through diffeqsolve(Euler,
     VirtualBrownianTree), small sizes only.
 
-Timing: compile (first call) separately, then best of `--repeat` calls with
-block_until_ready. Usage: .venv/bin/python benchmarks/bench_nelson.py [--max-n 1e6]
+Timing: one warm-up call (compile), then the median of `--repeats` (>= 5)
+calls with block_until_ready. Usage:
+  python benchmarks/bench_nelson.py [--max-n 1e6] [--only jqd,psi,numpy,diffrax]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import platform
-import time
+import sys
+from pathlib import Path
 
-import equinox as eqx
-import jax
-import jax.numpy as jnp
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import equinox as eqx  # noqa: E402
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from _common import Reporter, time_call  # noqa: E402
 
 import jqd  # noqa: E402
 from jqd.dqm import EnsembleState, NelsonEnsemble, guidance_velocities  # noqa: E402
@@ -54,24 +58,24 @@ def _first_point(t, y, p):
     return y.reshape(-1)[0]
 
 
-def _time(fn, repeat):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn())
-    compile_s = time.perf_counter() - t0
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return compile_s, best
+def _case(rep, timing, *, law, impl, size, n, steps, **extra):
+    rep.case(
+        law=law,
+        impl=impl,
+        size=size,
+        dtype="float64",
+        n=n,
+        steps=steps,
+        compile_s=timing["compile_s"],
+        median_s=timing["median_s"],
+        min_s=timing["min_s"],
+        throughput=n * steps / timing["median_s"],
+        unit="particle-steps/s" if law != "schrodinger_grid" else "psi-steps/s",
+        **extra,
+    )
 
 
-def emit(**kw):
-    kw.setdefault("device", str(jax.devices()[0].platform))
-    print(json.dumps(kw), flush=True)
-
-
-def bench_jqd(ndim, n, points, scheme, interp, steps, repeat):
+def bench_jqd(rep, ndim, n, points, scheme, interp, steps, repeats):
     grid, sch, params, y0 = _setup(ndim, n, points)
     law = NelsonEnsemble(sch, scheme=scheme, interpolation=interp)
 
@@ -89,20 +93,10 @@ def bench_jqd(ndim, n, points, scheme, interp, steps, repeat):
             check=False,
         ).y_final.x
 
-    c, b = _time(full, repeat)
-    emit(
-        case="jqd_full_step",
-        scheme=scheme,
-        interp=interp,
-        ndim=ndim,
-        grid=points,
-        n=n,
-        steps=steps,
-        dtype="float64",
-        compile_s=c,
-        best_s=b,
-        particle_steps_per_s=n * steps / b,
-    )
+    size = f"{points}^{ndim} grid"
+    t = time_call(full, repeats)
+    _case(rep, t, law="nelson", impl="jqd full step", size=size, n=n, steps=steps,
+          scheme=scheme, interp=interp)  # fmt: skip
 
     @eqx.filter_jit
     def particles_only(y):
@@ -111,29 +105,18 @@ def bench_jqd(ndim, n, points, scheme, interp, steps, repeat):
 
         def body(x, k):
             v, u = guidance_velocities(grid, psi, x, 1.0, 1.0, interp)
-            return x + (v + u) * 0.01 + math.sqrt(2 * D * 0.01) * jax.random.normal(
-                k, x.shape
-            ), None
+            noise = math.sqrt(2 * D * 0.01) * jax.random.normal(k, x.shape)
+            return x + (v + u) * 0.01 + noise, None
 
         x, _ = jax.lax.scan(body, y.x, jax.random.split(jax.random.key(2), steps))
         return x
 
-    c, b = _time(lambda: particles_only(y0), repeat)
-    emit(
-        case="jqd_particles_only_euler",
-        interp=interp,
-        ndim=ndim,
-        grid=points,
-        n=n,
-        steps=steps,
-        dtype="float64",
-        compile_s=c,
-        best_s=b,
-        particle_steps_per_s=n * steps / b,
-    )
+    t = time_call(lambda: particles_only(y0), repeats)
+    _case(rep, t, law="nelson", impl="jqd particles only", size=size, n=n, steps=steps,
+          scheme="euler", interp=interp)  # fmt: skip
 
 
-def bench_psi_only(ndim, points, steps, repeat):
+def bench_psi_only(rep, ndim, points, steps, repeats):
     grid, sch, params, y0 = _setup(ndim, 1, points)
 
     def run():
@@ -149,19 +132,12 @@ def bench_psi_only(ndim, points, steps, repeat):
             check=False,
         ).y_final
 
-    c, b = _time(run, repeat)
-    emit(
-        case="jqd_psi_step_only",
-        ndim=ndim,
-        grid=points,
-        steps=steps,
-        compile_s=c,
-        best_s=b,
-        psi_steps_per_s=steps / b,
-    )
+    t = time_call(run, repeats)
+    _case(rep, t, law="schrodinger_grid", impl="jqd psi step only", size=f"{points}^{ndim} grid",
+          n=1, steps=steps)  # fmt: skip
 
 
-def bench_numpy(n, points, steps, repeat, with_psi):
+def bench_numpy(rep, n, points, steps, repeats, with_psi):
     grid, sch, params, y0 = _setup(1, n, points)
     psi = np.asarray(y0.psi)
     L, dx = grid.lengths[0], grid.spacing[0]
@@ -190,29 +166,13 @@ def bench_numpy(n, points, steps, repeat, with_psi):
                 p = half * np.fft.ifft(kin * np.fft.fft(half * p))
         return x
 
-    t0 = time.perf_counter()
-    run()
-    first = time.perf_counter() - t0
-    best = first
-    for _ in range(repeat - 1):
-        t0 = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t0)
-    emit(
-        case="numpy_" + ("full_step" if with_psi else "particles_only") + "_euler",
-        interp="linear",
-        ndim=1,
-        grid=points,
-        n=n,
-        steps=steps,
-        dtype="float64",
-        best_s=best,
-        particle_steps_per_s=n * steps / best,
-        device="cpu (numpy)",
-    )
+    t = time_call(run, repeats)
+    impl = "numpy " + ("full step" if with_psi else "particles only")
+    _case(rep, t, law="nelson", impl=impl, size=f"{points}^1 grid", n=n, steps=steps,
+          scheme="euler", interp="linear")  # fmt: skip
 
 
-def bench_diffrax(n, points, steps, repeat):
+def bench_diffrax(rep, n, points, steps, repeats):
     import diffrax
     import lineax as lx
 
@@ -241,62 +201,44 @@ def bench_diffrax(n, points, steps, repeat):
         )
         return sol.ys
 
-    c, b = _time(lambda: run(y0.x), repeat)
-    emit(
-        case="diffrax_particles_only_euler",
-        interp="linear",
-        ndim=1,
-        grid=points,
-        n=n,
-        steps=steps,
-        dtype="float64",
-        compile_s=c,
-        best_s=b,
-        particle_steps_per_s=n * steps / b,
-    )
+    t = time_call(lambda: run(y0.x), repeats)
+    _case(rep, t, law="nelson", impl="diffrax particles only", size=f"{points}^1 grid", n=n,
+          steps=steps, scheme="euler", interp="linear")  # fmt: skip
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-n", type=float, default=1e7)
     ap.add_argument("--max-n-3d", type=float, default=1e6)
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument(
         "--only",
         default="jqd,psi,numpy,diffrax",
         help="comma-separated groups to run: jqd, psi, numpy, diffrax",
     )
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
+    rep = Reporter("nelson", argv=argv)
     groups = set(a.only.split(","))
-    emit(
-        case="environment",
-        jax=jax.__version__,
-        numpy=np.__version__,
-        python=platform.python_version(),
-        machine=platform.machine(),
-        processor=platform.processor(),
-        devices=[str(d) for d in jax.devices()],
-    )
     sizes = [n for n in (10**4, 10**5, 10**6, 10**7) if n <= a.max_n]
     if "jqd" in groups:
         for n in sizes:
             for scheme in ("euler", "heun"):
-                bench_jqd(1, n, 256, scheme, "cubic", a.steps, a.repeat)
-            bench_jqd(1, n, 256, "euler", "linear", a.steps, a.repeat)
+                bench_jqd(rep, 1, n, 256, scheme, "cubic", a.steps, a.repeats)
+            bench_jqd(rep, 1, n, 256, "euler", "linear", a.steps, a.repeats)
         for n in [n for n in sizes if n <= a.max_n_3d]:
-            bench_jqd(3, n, 32, "euler", "linear", a.steps, a.repeat)
-            bench_jqd(3, n, 32, "heun", "cubic", a.steps, a.repeat)
+            bench_jqd(rep, 3, n, 32, "euler", "linear", a.steps, a.repeats)
+            bench_jqd(rep, 3, n, 32, "heun", "cubic", a.steps, a.repeats)
     if "psi" in groups:
-        bench_psi_only(1, 256, 100, a.repeat)
-        bench_psi_only(3, 32, 20, a.repeat)
+        bench_psi_only(rep, 1, 256, 100, a.repeats)
+        bench_psi_only(rep, 3, 32, 20, a.repeats)
     if "numpy" in groups:
         for n in [n for n in sizes if n <= 10**6]:
-            bench_numpy(n, 256, a.steps, a.repeat, with_psi=False)
-            bench_numpy(n, 256, a.steps, a.repeat, with_psi=True)
+            bench_numpy(rep, n, 256, a.steps, a.repeats, with_psi=False)
+            bench_numpy(rep, n, 256, a.steps, a.repeats, with_psi=True)
     if "diffrax" in groups:
         for n in (10**3, 10**4):
-            bench_diffrax(n, 256, a.steps, a.repeat)
+            bench_diffrax(rep, n, 256, a.steps, a.repeats)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from .schrodinger import MatrixParams as MatrixParams
 from .schrodinger import SchrodingerBasis as SchrodingerBasis
 from .schrodinger import SchrodingerGrid as SchrodingerGrid
 from .schrodinger import SchrodingerParams as SchrodingerParams
+from .schrodinger import SchrodingerRing as SchrodingerRing
 from .schrodinger import ground_state as ground_state
 
 __version__ = "0.1.0"

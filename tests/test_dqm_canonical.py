@@ -1,20 +1,21 @@
 """Canonical DQM (H_D by autodiff): D = ħ/2m is quantum mechanics, D ≠ ħ/2m
-is not (Ermakov breathing), H_D conservation, the fit of D, law protocol."""
+is not (Ermakov breathing), H_D conservation, the fit of D, input checks.
+The generic law contract is in tests/test_law_contract.py (tests/cases_dqm.py)."""
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.test_util import check_grads
 
 import jqd
-from jqd.dqm._canonical import CanonicalDQM
-from jqd.dqm._fit import density_loss, fit_diffusion
-from jqd.dqm._madelung import (
+from jqd.dqm import (
+    CanonicalDQM,
     DQMParams,
     FickVelocity,
     UncertaintyProduct,
+    density_loss,
+    fit_diffusion,
     gaussian_state,
     state_from_psi,
 )
@@ -65,9 +66,15 @@ def test_quantum_D_matches_schrodinger_over_one_period():
 def test_other_D_departs_as_ermakov_predicts():
     """Ground-state Gaussian of the oscillator, evolved with D = 0.7 ħ/2m: the
     density breathes, σ² = σ0² cos²t + (D/σ0)² sin²t (Ermakov, since the
-    Fisher force on a Gaussian is D²/σ³); Schrödinger keeps it stationary."""
+    Fisher force on a Gaussian is D²/σ³); Schrödinger keeps it stationary.
+
+    At its narrowest (σ² = 0.245, t = π/2) the packet has k_Q dx = 0.34 at 1 %
+    of its peak on this grid, above the monitor's default 0.3 (calibrated on
+    interference fringes, experiments/madelung_nodes); a Gaussian's ln ρ is a
+    quadratic that the stencils resolve (density error 6.4e-7 below), so the
+    threshold is raised for this run."""
     grid = jqd.Grid(128, 16.0)
-    law = CanonicalDQM(grid, V_HO)
+    law = CanonicalDQM(grid, V_HO, resolution_threshold=0.4)
     D = 0.35
     sol = jqd.evolve(
         law,
@@ -163,87 +170,18 @@ def test_fit_loss_is_minimal_at_quantum_D(fit_problem):
 def test_fit_recovers_quantum_D(fit_problem):
     law, y0, params, target, dt, sps = fit_problem
     res = fit_diffusion(law, y0, params, target, dt=dt, steps_per_save=sps)
+    assert isinstance(res, jqd.FitResult) and res.value["D"] == res.D
     assert abs(res.D - 0.5) / 0.5 < 1e-3, res  # measured 8.7e-7 in 6 L-BFGS iterations
-    assert res.history_D[0] == 0.25
+    assert res.path[0]["D"] == 0.25 and res.converged
 
 
-# -- law protocol -------------------------------------------------------------------
+# -- input checks -------------------------------------------------------------------
 def _small():
     grid = jqd.Grid(48, 12.0)
     law = CanonicalDQM(grid, V_HO)
     y0 = gaussian_state(grid, a=1.0, x0=0.5, p0=0.2)
     params = DQMParams(D=jnp.asarray(0.4), potential={"omega": jnp.asarray(1.0)})
     return grid, law, y0, params
-
-
-def _run(law, y0, params):
-    return jqd.evolve(
-        law,
-        y0,
-        params,
-        dt=0.02,
-        n_save=2,
-        steps_per_save=3,
-        observe=jqd.observables.PositionMoments(law),
-        check=False,
-    )
-
-
-def test_jit_equals_eager():
-    _, law, y0, params = _small()
-    with jax.disable_jit():
-        eager = law.vector_field(0.0, y0, params)
-    jitted = jax.jit(lambda y: law.vector_field(0.0, y, params))(y0)
-    for a, b in zip(
-        jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted), strict=True
-    ):
-        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
-
-
-def test_vmap_equals_loop():
-    _, law, y0, params = _small()
-    Ds = jnp.array([0.3, 0.5, 0.7])
-    f = lambda D: _run(law, y0, DQMParams(D=D, potential={"omega": jnp.asarray(1.0)})).observables
-    batched = jax.vmap(f)(Ds)
-    for i, D in enumerate(Ds):
-        np.testing.assert_allclose(batched[i], f(D), rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.slow  # ~60 s of reverse-mode compilation on the shared 2-core machine
-def test_check_grads_on_params():
-    _, law, y0, _ = _small()
-
-    def f(D, omega):
-        return _run(law, y0, DQMParams(D=D, potential={"omega": omega})).observables[-1, 0, 1]
-
-    check_grads(f, (0.4, 1.0), order=1, modes=("rev",), atol=1e-5, rtol=1e-5, eps=1e-4)
-
-
-def test_float32_and_no_recompile():
-    _, law, y0, params = _small()
-    y32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), y0)
-    p32 = DQMParams(D=jnp.float32(0.5), potential={"omega": jnp.float32(1.0)})
-    traces = []
-
-    def obs(t, y, p):
-        traces.append(1)
-        return y.rho.sum()
-
-    sol = jqd.evolve(law, y32, p32, dt=0.02, n_save=2, steps_per_save=2, observe=obs)
-    for leaf in jax.tree_util.tree_leaves(sol.y_final):
-        assert leaf.dtype == jnp.float32
-    assert np.all(np.isfinite(np.asarray(sol.y_final.rho)))
-    k = len(traces)
-    jqd.evolve(
-        law,
-        y32,
-        DQMParams(D=jnp.float32(0.45), potential={"omega": jnp.float32(1.0)}),
-        dt=0.02,
-        n_save=2,
-        steps_per_save=2,
-        observe=obs,
-    )
-    assert len(traces) == k
 
 
 def test_bad_inputs():

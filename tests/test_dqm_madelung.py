@@ -1,16 +1,16 @@
 """Madelung law: validation against grid Schrödinger and the exact oscillator
-Gaussian, breakdown detection at nodes, and the law protocol."""
+Gaussian, breakdown detection at nodes (the law's monitor) and input checks.
+The generic law contract (jit, vmap, dtypes, recompiles, grads) is in
+tests/test_law_contract.py (cases in tests/cases_dqm.py)."""
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.test_util import check_grads
 
 import jqd
-from jqd.dqm._canonical import CanonicalDQM
-from jqd.dqm._madelung import (
+from jqd.dqm import (
+    CanonicalDQM,
     DQMParams,
     Madelung,
     MadelungBreakdownError,
@@ -136,44 +136,45 @@ def test_state_roundtrip():
     assert float(jnp.max(jnp.abs(psi2 * jnp.conj(ov) / jnp.abs(ov) - psi))) < 1e-7
 
 
-@pytest.fixture(scope="module")
-def interference():
-    """Two packets at ±2 moving toward each other with momenta ±1.5 (V = 0)."""
-    grid = jqd.Grid(256, 24.0)
+def _two_packets(grid):
     psi = jqd.reference.gaussian_packet(
         grid, a=1.0, x0=-2.0, p0=1.5
     ) + jqd.reference.gaussian_packet(grid, a=1.0, x0=2.0, p0=-1.5)
-    psi = jqd.normalize(psi, grid)
-    dt, n_save, sps = 0.002, 30, 25
+    return jqd.normalize(psi, grid)
+
+
+@pytest.fixture(scope="module")
+def interference():
+    """Two packets at ±2 moving toward each other with momenta ±1.5 (V = 0):
+    Madelung run past its breakdown (monitor off, validity observed), and
+    grid Schrödinger with the same criteria applied to |ψ|²."""
+    grid = jqd.Grid(256, 24.0)
+    psi = _two_packets(grid)
+    kw = dict(dt=0.002, n_save=30, steps_per_save=25, checkpoint=False)
     law = Madelung(grid)
-    sol = evolve_madelung(
+    sol = jqd.evolve(
         law,
         state_from_psi(grid, psi),
         DQMParams(),
-        dt=dt,
-        n_save=n_save,
-        steps_per_save=sps,
-        observe=jqd.observables.Density(law),
-        on_breakdown="report",
-        checkpoint=False,
+        observe={"rho": jqd.observables.Density(law), "v": law.validity()},
+        monitor=False,
+        on_breakdown="flag",
+        **kw,
     )
     sch = jqd.SchrodingerGrid(grid)
     ref = jqd.evolve(
         sch,
         psi,
         jqd.SchrodingerParams(),
-        dt=dt,
-        n_save=n_save,
-        steps_per_save=sps,
         observe={"rho": jqd.observables.Density(sch), "v": MadelungValidity(sch)},
-        checkpoint=False,
+        **kw,
     )
     return grid, sol, ref
 
 
 def test_breakdown_detected_before_nodes_with_time_and_place(interference):
     grid, sol, ref = interference
-    br = sol.stats["breakdown"]
+    br = find_breakdown(sol.ts, sol.observables["v"])
     assert br is not None
     # the exact evolution reaches a node (depth < 1e-3) later, and keeps going
     exact = find_breakdown(ref.ts, ref.observables["v"])
@@ -185,7 +186,7 @@ def test_breakdown_detected_before_nodes_with_time_and_place(interference):
     node_x = float(np.asarray(ref.observables["v"]["node_position"])[br.index][0])
     assert abs(abs(br.position[0]) - abs(node_x)) <= 2 * grid.spacing[0]
     # up to the save before the breakdown, the density is right
-    rho = np.asarray(sol.observables)
+    rho = np.asarray(sol.observables["rho"])
     exact_rho = np.asarray(ref.observables["rho"])
     err_before = np.max(np.abs(rho[: br.index] - exact_rho[: br.index]))
     assert err_before < 2e-4, err_before
@@ -194,18 +195,16 @@ def test_breakdown_detected_before_nodes_with_time_and_place(interference):
     assert not np.all(np.isfinite(after)) or np.nanmax(after) > 1e-3
 
 
-def test_breakdown_raises_with_time_and_place(interference):
+def test_plain_evolve_raises_at_the_breakdown_with_time_and_place(interference):
+    """The law's own monitor stops `jqd.evolve` at the same save and place as
+    the observed validity series, and the error carries the partial run."""
     grid, sol, _ = interference
-    psi = jqd.normalize(
-        jqd.reference.gaussian_packet(grid, a=1.0, x0=-2.0, p0=1.5)
-        + jqd.reference.gaussian_packet(grid, a=1.0, x0=2.0, p0=-1.5),
-        grid,
-    )
-    with pytest.raises(MadelungBreakdownError, match=r"t = 0\.\d+, x = \(") as info:
-        law = Madelung(grid)
-        evolve_madelung(
+    br = find_breakdown(sol.ts, sol.observables["v"])
+    law = Madelung(grid)
+    with pytest.raises(MadelungBreakdownError, match=r"resolves .* at t = 0\.\d+ at \(") as info:
+        jqd.evolve(
             law,
-            state_from_psi(grid, psi),
+            state_from_psi(grid, _two_packets(grid)),
             DQMParams(),
             dt=0.002,
             n_save=30,
@@ -213,117 +212,96 @@ def test_breakdown_raises_with_time_and_place(interference):
             observe=jqd.observables.Density(law),
             checkpoint=False,
         )
-    assert info.value.breakdown.time == sol.stats["breakdown"].time
+    err = info.value
+    assert isinstance(err, jqd.BreakdownError)
+    assert err.time == br.time and err.where == br.position
+    assert err.breakdown.reason == br.reason == "resolution"
+    assert err.breakdown.index == br.index
+    assert find_breakdown(err.solution) == err.breakdown
+    # later saves repeat the state at the breakdown
+    rho = np.asarray(err.solution.observables)
+    np.testing.assert_array_equal(rho[br.index :], rho[br.index][None].repeat(30 - br.index + 1, 0))
+
+
+@pytest.fixture(scope="module")
+def node_at_start():
+    """Two resting packets at ±2 (density dip 4e^-4 = 0.073 of the peaks at x = 0), with
+    the law's node threshold raised to 0.1 so that the dip counts as a node."""
+    grid = jqd.Grid(128, 16.0)
+    psi = jqd.normalize(
+        jqd.reference.gaussian_packet(grid, a=1.0, x0=-2.0)
+        + jqd.reference.gaussian_packet(grid, a=1.0, x0=2.0),
+        grid,
+    )
+    law = Madelung(grid, V_HO, node_threshold=0.1)
+    return law, state_from_psi(grid, psi), DQMParams(potential={"omega": jnp.asarray(0.5)})
+
+
+def _run_short(law, y0, params, **kwargs):
+    return jqd.evolve(law, y0, params, dt=0.004, n_save=2, steps_per_save=2, **kwargs)
+
+
+def test_monitor_raises_at_a_node_eagerly_and_under_jit_and_vmap(node_at_start):
+    law, y0, params = node_at_start
+    with pytest.raises(MadelungBreakdownError, match="a node formed") as info:
+        _run_short(law, y0, params)
+    assert info.value.time == 0.0 and abs(info.value.where[0]) < 0.07
+    sol = _run_short(law, y0, params, on_breakdown="flag")
+    br = find_breakdown(sol)
+    assert br.reason == "node" and br.index == 0 and br.position == info.value.where
+    # the same with the threshold passed to evolve_madelung, "report" = "flag"
+    br2 = find_breakdown(
+        evolve_madelung(
+            Madelung(law.grid, V_HO),
+            y0,
+            params,
+            dt=0.004,
+            n_save=1,
+            on_breakdown="report",
+            node_threshold=0.1,
+        )
+    )
+    assert br2.reason == "node" and br2.position == br.position
+    run = lambda y, p: _run_short(law, y, p, check=False).y_final.rho
+    with pytest.raises(Exception, match="a node formed"):
+        jax.block_until_ready(jax.jit(run)(y0, params))
+    both = jax.tree_util.tree_map(lambda a: jnp.stack([a, a]), y0)
+    with pytest.raises(Exception, match="a node formed"):
+        jax.block_until_ready(jax.vmap(run, in_axes=(0, None))(both, params))
+
+
+def test_monitor_raises_at_a_node_under_grad(node_at_start):
+    law, y0, _ = node_at_start
+    run = lambda w: _run_short(law, y0, DQMParams(potential={"omega": w}), check=False)
+    loss = lambda w: jnp.sum(run(w).y_final.rho ** 2)
+    with pytest.raises(Exception, match="a node formed"):
+        jax.block_until_ready(jax.grad(loss)(jnp.asarray(0.5)))
 
 
 def test_no_breakdown_for_single_packet():
     grid = jqd.Grid(128, 16.0)
     law = Madelung(grid, V_HO)
-    sol = evolve_madelung(
+    sol = jqd.evolve(
         law,
         gaussian_state(grid, x0=1.0),
         DQMParams(potential={"omega": 1.0}),
         dt=0.005,
         n_save=5,
         steps_per_save=40,
+        observe=law.validity(),
         checkpoint=False,
     )
-    assert sol.stats["breakdown"] is None
-    assert np.all(np.asarray(sol.stats["validity"]["valid"]))
+    assert find_breakdown(sol) is None and int(sol.stats["breakdown_code"]) == 0
+    assert np.all(np.asarray(sol.observables["valid"]))
 
 
-# -- law protocol -------------------------------------------------------------------
+# -- input checks -------------------------------------------------------------------
 def _small():
     grid = jqd.Grid(48, 12.0)
     law = Madelung(grid, V_HO)
     y0 = gaussian_state(grid, a=1.0, x0=0.5, p0=0.2)
     params = DQMParams(potential={"omega": jnp.asarray(1.0)})
     return grid, law, y0, params
-
-
-def _run(law, y0, params):
-    return jqd.evolve(
-        law,
-        y0,
-        params,
-        dt=0.02,
-        n_save=2,
-        steps_per_save=3,
-        observe=jqd.observables.PositionMoments(law),
-        check=False,
-    )
-
-
-def test_jit_equals_eager():
-    _, law, y0, params = _small()
-    with jax.disable_jit():
-        eager = law.vector_field(0.0, y0, params)
-    jitted = eqx.filter_jit(law.vector_field)(0.0, y0, params)
-    for a, b in zip(
-        jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted), strict=True
-    ):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-
-
-def test_vmap_equals_loop():
-    grid, law, y0, _ = _small()
-    omegas = jnp.array([0.8, 1.0, 1.3])
-    f = lambda w: _run(law, y0, DQMParams(potential={"omega": w})).observables
-    batched = jax.vmap(f)(omegas)
-    for i, w in enumerate(omegas):
-        np.testing.assert_allclose(batched[i], f(w), rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.slow  # ~50 s of reverse-mode compilation on the shared 2-core machine
-def test_check_grads_on_params():
-    _, law, y0, _ = _small()
-
-    def f(hbar, mass, omega):
-        p = DQMParams(hbar=hbar, mass=mass, potential={"omega": omega})
-        return _run(law, y0, p).observables[-1, 0, 1]
-
-    check_grads(f, (1.0, 1.0, 1.0), order=1, modes=("rev",), atol=1e-5, rtol=1e-5, eps=1e-4)
-
-
-def test_float32_stays_float32():
-    grid, law, y0, params = _small()
-    y32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), y0)
-    p32 = DQMParams(potential={"omega": jnp.float32(1.0)})
-    sol = jqd.evolve(law, y32, p32, dt=0.02, n_save=2, steps_per_save=5)
-    for leaf in jax.tree_util.tree_leaves(sol.y_final):
-        assert leaf.dtype == jnp.float32
-    assert sol.ts.dtype == jnp.float32
-    assert np.all(np.isfinite(np.asarray(sol.y_final.rho)))
-
-
-def test_no_recompile_on_second_call():
-    _, law, y0, params = _small()
-    step = eqx.filter_jit(law.step)
-    step(0.0, y0, params, 0.02)
-    with jax.log_compiles():
-        n = step._cached._cache_size() if hasattr(step, "_cached") else None
-    step(0.0, y0, DQMParams(potential={"omega": jnp.asarray(1.1)}), 0.02)
-    if n is not None:
-        assert step._cached._cache_size() == n
-    # the integrator too: count traces through a side effect
-    traces = []
-
-    def obs(t, y, p):
-        traces.append(1)
-        return y.rho.sum()
-
-    jqd.evolve(law, y0, params, dt=0.02, n_save=2, steps_per_save=2, observe=obs)
-    k = len(traces)
-    jqd.evolve(
-        law,
-        y0,
-        DQMParams(potential={"omega": jnp.asarray(1.2)}),
-        dt=0.02,
-        n_save=2,
-        steps_per_save=2,
-        observe=obs,
-    )
-    assert len(traces) == k
 
 
 def test_bad_inputs():
@@ -396,7 +374,7 @@ def test_breakdown_when_the_packet_reaches_the_box_edge():
     (x,) = grid.mesh()
     law = Madelung(grid)
     with pytest.raises(MadelungBreakdownError, match="reached the box edge") as info:
-        evolve_madelung(
+        jqd.evolve(
             law,
             gaussian_state(grid, a=1.0, p0=3.0),
             DQMParams(),

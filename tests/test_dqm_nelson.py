@@ -1,4 +1,6 @@
-"""Nelson and Bohmian particle ensembles (SPEC §3) against exact |ψ|²."""
+"""Nelson and Bohmian particle ensembles (SPEC §3) against exact |ψ|², and
+input checks. The generic law contract is in tests/test_law_contract.py
+(tests/cases_dqm.py)."""
 
 import math
 
@@ -6,8 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.test_util import check_grads
-from numpy.polynomial.hermite import hermval
 from scipy.special import erf
 
 import jqd
@@ -33,19 +33,6 @@ def _squeezed_exact(t, x0, sq):
     c, s = np.cos(t), np.sin(t)
     beta = (sq * c + 1j * s) / (c + 1j * sq * s)
     return x0 * c, 1.0 / (2.0 * beta.real)
-
-
-def _ho_eigen(grid, n):
-    (x,) = grid.mesh()
-    x = np.asarray(x)
-    c = np.zeros(n + 1)
-    c[n] = 1.0
-    phi = (
-        hermval(x, c)
-        * np.exp(-(x**2) / 2)
-        / math.sqrt(2.0**n * math.factorial(n) * math.sqrt(np.pi))
-    )
-    return phi
 
 
 def _run_squeezed(scheme, N, dt, steps_per_save, seed=0):
@@ -102,7 +89,7 @@ def test_nodal_cell_weights_constant_phi2():
     grid = jqd.Grid(256, 24.0)
     law = NelsonEnsemble(jqd.SchrodingerGrid(grid, _ho()), scheme="heun")
     params = jqd.SchrodingerParams(potential={"omega": 1.0})
-    phi = _ho_eigen(grid, 2)
+    phi = jqd.reference.oscillator_eigenstate(grid, 2)
     psi0 = jnp.asarray(phi + 0j)
     N = 50_000
     x = sample_density(jax.random.key(3), grid, phi**2, N)
@@ -139,7 +126,7 @@ def test_node_crossing_rate_falls_with_dt():
     grid = jqd.Grid(128, 20.0)
     law = NelsonEnsemble(jqd.SchrodingerGrid(grid, _ho()), scheme="euler")
     params = jqd.SchrodingerParams(potential={"omega": 1.0})
-    phi = _ho_eigen(grid, 1)
+    phi = jqd.reference.oscillator_eigenstate(grid, 1)
     x = sample_density(jax.random.key(5), grid, phi**2, 10_000)
     y0 = EnsembleState(jnp.asarray(phi + 0j), x)
     sign0 = np.sign(np.asarray(x[:, 0]))
@@ -274,99 +261,7 @@ def test_grid_cdf_matches_erf():
     assert float(jnp.max(jnp.abs(F(z) - exact))) < 1e-8
 
 
-# -- transformations -------------------------------------------------------------------------
-
-
-def _setup_small(kind):
-    grid = jqd.Grid(64, 16.0)
-    sch = jqd.SchrodingerGrid(grid, _ho())
-    law = NelsonEnsemble(sch, scheme="heun") if kind == "nelson" else BohmEnsemble(sch)
-    psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.0, p0=0.5, squeeze=1.5)
-    x = 1.0 + 0.5 * jax.random.normal(jax.random.key(0), (64, 1))
-    return grid, law, EnsembleState(psi0, x)
-
-
-def _mean_x(law, y0, omega, n=4, dt=0.05):
-    params = jqd.SchrodingerParams(potential={"omega": omega})
-    sol = jqd.evolve(
-        law,
-        y0,
-        params,
-        dt=dt,
-        n_save=2,
-        steps_per_save=n // 2,
-        key=jax.random.key(11),
-        observe=ParticleMoments((1,)),
-    )
-    return sol.observables[-1, 0, 0]
-
-
-@pytest.mark.parametrize("kind", ["nelson", "bohm"])
-def test_jit_equals_eager_and_vmap_equals_loop(kind):
-    grid, law, y0 = _setup_small(kind)
-    params = jqd.SchrodingerParams(potential={"omega": 1.0})
-    key = jax.random.key(1)
-    eager = law.step(0.0, y0, params, 0.05, key)
-    jitted = jax.jit(law.step)(0.0, y0, params, 0.05, key)
-    np.testing.assert_allclose(eager.x, jitted.x, atol=1e-13)
-    np.testing.assert_allclose(eager.psi, jitted.psi, atol=1e-13)
-    omegas = jnp.array([0.8, 1.0, 1.3])
-    batched = jax.vmap(lambda w: _mean_x(law, y0, w))(omegas)
-    loop = np.array([_mean_x(law, y0, w) for w in omegas])
-    np.testing.assert_allclose(batched, loop, rtol=1e-12)
-
-
-@pytest.mark.parametrize("kind", ["nelson", "bohm"])
-def test_check_grads_on_params(kind):
-    grid, law, y0 = _setup_small(kind)
-    check_grads(
-        lambda w: _mean_x(law, y0, w), (1.1,), order=1, modes=("fwd", "rev"), atol=1e-6, rtol=1e-6
-    )
-
-
-@pytest.mark.parametrize("kind", ["nelson", "bohm"])
-def test_float32_stays_float32_and_no_recompile(kind):
-    calls = {"n": 0}
-
-    def V(x, t, p):
-        calls["n"] += 1
-        return 0.5 * p["omega"] ** 2 * x[0] ** 2
-
-    grid = jqd.Grid(64, 16.0)
-    sch = jqd.SchrodingerGrid(grid, V)
-    law = NelsonEnsemble(sch) if kind == "nelson" else BohmEnsemble(sch)
-    psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.0).astype(jnp.complex64)
-    x = (1.0 + jax.random.normal(jax.random.key(0), (100, 1)) / 1.4).astype(jnp.float32)
-    f32 = jnp.float32
-    params = jqd.SchrodingerParams(hbar=f32(1), mass=f32(1), potential={"omega": f32(1)})
-    obs = {"m": ParticleMoments(), "h": jqd.observables.Density(law)}
-    sol = jqd.evolve(
-        law,
-        EnsembleState(psi0, x),
-        params,
-        dt=0.01,
-        n_save=2,
-        steps_per_save=3,
-        key=jax.random.key(1),
-        observe=obs,
-        check=False,
-    )
-    assert sol.y_final.x.dtype == jnp.float32 and sol.y_final.psi.dtype == jnp.complex64
-    assert sol.observables["m"].dtype == jnp.float32 and sol.observables["h"].dtype == jnp.float32
-    n = calls["n"]
-    params2 = jqd.SchrodingerParams(hbar=f32(1), mass=f32(1), potential={"omega": f32(1.2)})
-    jqd.evolve(
-        law,
-        EnsembleState(psi0, x + 0.1),
-        params2,
-        dt=0.01,
-        n_save=2,
-        steps_per_save=3,
-        key=jax.random.key(2),
-        observe=obs,
-        check=False,
-    )
-    assert calls["n"] == n, "second call recompiled"
+# -- input checks --------------------------------------------------------------------------
 
 
 def test_bad_inputs_raise():
@@ -394,3 +289,18 @@ def test_bad_inputs_raise():
         jqd.evolve(law, psi0, params, dt=0.01, n_save=1, key=jax.random.key(0))
     with pytest.raises(ValueError, match="key"):
         jqd.evolve(law, EnsembleState(psi0, jnp.zeros((10, 1))), params, dt=0.01, n_save=1)
+
+
+@pytest.mark.parametrize("omega,mass,hbar", [(1.0, 1.0, 1.0), (1.7, 0.6, 0.8)])
+def test_oscillator_eigenstates(omega, mass, hbar):
+    """jqd.reference.oscillator_eigenstate: orthonormal, H φ_n = ħω(n + 1/2) φ_n."""
+    grid = jqd.Grid(128, 20.0)
+    V = lambda x, t, a: 0.5 * mass * omega**2 * x[0] ** 2
+    law = jqd.SchrodingerGrid(grid, V)
+    params = jqd.SchrodingerParams(hbar=hbar, mass=mass)
+    phis = [jqd.reference.oscillator_eigenstate(grid, n, omega, mass, hbar) for n in range(4)]
+    gram = np.array([[float(grid.integrate(a * b)) for b in phis] for a in phis])
+    np.testing.assert_allclose(gram, np.eye(4), atol=1e-12)
+    for n, phi in enumerate(phis):
+        Hphi = law.apply_hamiltonian(0.0, phi + 0j, params)
+        np.testing.assert_allclose(Hphi, hbar * omega * (n + 0.5) * phi, atol=1e-9)

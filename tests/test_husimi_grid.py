@@ -1,35 +1,30 @@
 """Pseudo-spectral Husimi Fokker-Planck grid solver (SPEC §4): accuracy against
-the exact Kerr Husimi function, the monitor, constraint C7, and the law contract."""
+the exact Kerr Husimi function, the Fock-shell projection, the monitor and its
+breakdowns, constraint C7. The generic law contract (jit, vmap, float32,
+recompilation, gradients) runs in tests/test_law_contract.py over
+tests/cases_husimi_grid.py."""
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.test_util import check_grads
 
 import jqd
-from jqd.husimi._grid_solver import (
+from jqd.husimi import (
+    Envelope,
     EnvelopeError,
+    FockShells,
     HusimiGrid,
     HusimiGridParams,
+    NoRegularization,
     PhaseSpaceGrid,
+    ShellOverflowError,
     drift_and_diffusion,
     evolve_grid,
 )
+from jqd.reference import kerr_symbol as kerr
 
 ALPHA0 = 2.0
-
-
-def kerr(z, U):
-    """Anti-Wick symbol of (U/2) a†²a² (SPEC §4), one mode, z = (Q, P)."""
-    n = (z[0] ** 2 + z[1] ** 2) / 2
-    return U / 2 * (n**2 - 4 * n + 2)
-
-
-def kerr2(z, U):
-    """Two uncoupled Kerr modes, z = (Q1, Q2, P1, P2)."""
-    return kerr(jnp.stack([z[0], z[2]]), U) + kerr(jnp.stack([z[1], z[3]]), U)
 
 
 def oscillator(z, omega):
@@ -73,7 +68,7 @@ def test_kerr_128_envelope_short_time():
     sol = evolve_grid(law, y0, p, dt=8e-5, n_save=4, steps_per_save=125)
     errs = [l1(g, sol.observables.rho[i], exact_kerr(g, t)) for i, t in enumerate(sol.ts)]
     assert max(errs) < 1e-3, errs
-    assert int(sol.y_final.reason) == 0
+    assert int(sol.stats["breakdown_code"]) == 0
 
 
 @pytest.mark.slow
@@ -90,7 +85,7 @@ def test_kerr_128_accuracy_issue_target():
     errs = [l1(g, sol.observables.rho[i], exact_kerr(g, t)) for i, t in enumerate(sol.ts)]
     assert max(errs) < 1e-3, errs
     assert errs[-1] < 1e-4, errs  # measured 4.0e-5
-    assert int(sol.y_final.reason) == 0
+    assert int(sol.stats["breakdown_code"]) == 0
 
 
 def test_kerr_64_fock_quick():
@@ -163,11 +158,12 @@ def test_n_max_beyond_grid_raises():
         HusimiGrid(g, kerr).fock_project(jnp.zeros(g.shape))
 
 
-def test_fock_monitor_stops_on_top_shells():
+def test_fock_monitor_stops_when_c_is_not_one():
     """C = 0.3 (not quantum mechanics): the Kerr drift is not balanced by the
-    diffusion and pumps weight into higher Fock shells; the monitor reports the
-    top-shell weight and stops the run with its message (measured: removed 3e-2 and
-    top 3e-2 by t = 0.5; for C = 1 both stay <= 1.2e-3 to t = 2)."""
+    diffusion and pumps weight out of V_7; the monitor stops the run at the first
+    save past tol and jqd.evolve raises the law's error, eagerly and under jit
+    (measured: removed = 1.7e-2 > tol, top-shell fraction 1.5e-4 at the save
+    t = 0.4; for C = 1 both stay <= 1.2e-3 to t = 2)."""
     g = PhaseSpaceGrid(1, 32, 16.0)
     law = HusimiGrid(g, kerr, n_max=7, tol=1e-2)
     Q, P = g.mesh()
@@ -175,31 +171,67 @@ def test_fock_monitor_stops_on_top_shells():
     # start inside V_7 (a Gaussian's tail beyond n = 7 would trip the start guard)
     y0 = law.initial_state(law.fock_project(rho / g.integrate(rho)))
     p = HusimiGridParams(C=0.3, args=1.0)
-    with pytest.raises(EnvelopeError, match=r"at t = .*top-shell weight"):
-        evolve_grid(law, y0, p, dt=1e-2, n_save=20, steps_per_save=10)
-    sol = evolve_grid(law, y0, p, dt=1e-2, n_save=20, steps_per_save=10, on_violation="ignore")
-    assert int(sol.y_final.reason) in (1, 4) and 0 < float(sol.y_final.stop_time) < 2.0
+    run = dict(dt=1e-2, n_save=20, steps_per_save=10)
+    with pytest.raises(EnvelopeError, match=r"exceeded tol at t = .*top-shell weight") as err:
+        jqd.evolve(law, y0, p, **run)
+    assert isinstance(err.value, jqd.BreakdownError) and isinstance(err.value, FloatingPointError)
+    assert err.value.code in (2, 4) and 0 < err.value.time < 2.0 and len(err.value.where) == 3
+    with pytest.raises(Exception, match="exceeded tol"):
+        jax.block_until_ready(jax.jit(lambda y: jqd.evolve(law, y, p, **run).y_final)(y0))
+    sol = evolve_grid(law, y0, p, on_violation="ignore", **run)
+    t_stop = float(sol.stats["breakdown_time"])
+    assert int(sol.stats["breakdown_code"]) == err.value.code and t_stop == err.value.time
+    removed, top, _ = np.asarray(sol.stats["breakdown_where"])
+    assert max(removed, top) > 1e-2
     # quantum mechanics (C = 1) on the same grid keeps the indicators small
-    sol = evolve_grid(
-        law, y0, HusimiGridParams(C=1.0, args=1.0), dt=1e-2, n_save=20, steps_per_save=10
+    sol = evolve_grid(law, y0, HusimiGridParams(C=1.0, args=1.0), **run)
+    assert int(sol.stats["breakdown_code"]) == 0
+    assert float(sol.y_final.removed) < 2e-3 and float(sol.y_final.top) < 2e-3
+
+
+def test_top_shell_overflow_is_its_own_error():
+    """The top-shell code raises `ShellOverflowError` (an `EnvelopeError`): a state
+    in the top shells of V_2 from the start, with removed and mass drift at zero."""
+    g = PhaseSpaceGrid(1, 32, 16.0)
+    law = HusimiGrid(g, kerr, n_max=2, tol=1e-2)
+    (a,) = g.alpha()
+    rho = jnp.abs(a) ** 4 * jnp.exp(-(jnp.abs(a) ** 2))  # |2><2| up to normalization
+    y0 = law.initial_state(rho / g.integrate(rho))
+    assert float(y0.top) > 0.5 and float(y0.removed) < 1e-12
+    p = HusimiGridParams(C=1.0, args=1.0)
+    with pytest.raises(ShellOverflowError, match="top two Fock shells") as err:
+        jqd.evolve(law, y0, p, dt=1e-2, n_save=1)
+    assert err.value.code == 4 and err.value.time == 0.0
+    # under vmap only the overflowing member is flagged, and raising stays in-graph
+    Q, P = g.mesh()
+    vac = jnp.exp(-(Q**2 + P**2) / 2)
+    both = jax.tree_util.tree_map(
+        lambda a, b: jnp.stack([a, b]), law.initial_state(vac / g.integrate(vac)), y0
     )
-    assert int(sol.y_final.reason) == 0
+    run = lambda flag: jax.vmap(
+        lambda y: jqd.evolve(law, y, p, dt=1e-2, n_save=1, check=False, on_breakdown=flag)
+    )(both)
+    np.testing.assert_array_equal(run("flag").stats["breakdown_code"], [0, 4])
+    with pytest.raises(Exception, match="top two Fock shells"):
+        jax.block_until_ready(run("raise").y_final)
 
 
 def test_monitor_stops_past_tolerance():
     """Envelope regularization ("project"), 64²: the error leaves 1e-2 at Ut ≈ 0.086;
-    the monitor stops the run (removed L1 > 1e-2) and evolve_grid raises with the time
-    and the reason; the true L1 error at the stop time is near the tolerance."""
+    the monitor stops the run (removed L1 > 1e-2) at the first save past it and
+    evolve_grid raises with the time and the reason; the true L1 error at the save
+    before is near the tolerance."""
     g = PhaseSpaceGrid(1, 64, 22.0)
     law = HusimiGrid(g, kerr, regularization="project", tol=1e-2)
     p = HusimiGridParams(C=1.0, args=1.0)
     y0 = law.initial_state(jnp.asarray(exact_kerr(g, 0.0)))
-    with pytest.raises(EnvelopeError, match=r"left its accuracy envelope at t = .*removed"):
-        evolve_grid(law, y0, p, dt=2e-4, n_save=20, steps_per_save=50)
-    sol = evolve_grid(law, y0, p, dt=2e-4, n_save=20, steps_per_save=50, on_violation="ignore")
-    t_stop = float(sol.y_final.stop_time)
-    assert int(sol.y_final.reason) == 1 and 0 < t_stop < 0.2
-    # frozen after the stop: the last saves are identical
+    run = dict(dt=2e-4, n_save=20, steps_per_save=50)
+    with pytest.raises(EnvelopeError, match=r"removed by the regularization .* at t = "):
+        evolve_grid(law, y0, p, **run)
+    sol = evolve_grid(law, y0, p, on_violation="ignore", **run)
+    t_stop = float(sol.stats["breakdown_time"])
+    assert int(sol.stats["breakdown_code"]) == 2 and 0 < t_stop < 0.2
+    # stopped in-graph: the saves after the stop repeat the state at the stop
     assert np.array_equal(sol.observables.rho[-1], sol.observables.rho[-2])
     # before the stop the error is within a factor 3 of the tolerance at most
     i_last = int(np.searchsorted(np.asarray(sol.ts), t_stop)) - 1
@@ -253,14 +285,14 @@ def test_four_dimensional_two_kerr_modes_fock():
     1-D ones to 3e-8)."""
     g = PhaseSpaceGrid(2, 24, 14.0)
     assert g.max_quanta() == 5
-    law = HusimiGrid(g, kerr2, n_max=5)
+    law = HusimiGrid(g, kerr, n_max=5)
     p = HusimiGridParams(C=1.0, args=1.0)
     y0 = law.initial_state(jnp.asarray(_exact2(g, 0.0, 0.5)))
     sol = evolve_grid(law, y0, p, dt=0.025, n_save=2, steps_per_save=10)
     assert sol.observables.rho.shape == (3, 24, 24, 24, 24)
     errs = [l1(g, sol.observables.rho[i], _exact2(g, t, 0.5)) for i, t in enumerate(sol.ts)]
     assert max(errs) < 1e-3, errs
-    assert int(sol.y_final.reason) == 0
+    assert int(sol.stats["breakdown_code"]) == 0
 
 
 @pytest.mark.slow
@@ -271,7 +303,7 @@ def test_four_dimensional_two_kerr_modes():
     g = PhaseSpaceGrid(2, 16, 12.0)
     exact2 = lambda t: _exact2(g, t, 1.0)
     rho0 = exact2(0.0)
-    law = HusimiGrid(g, kerr2, regularization="project")
+    law = HusimiGrid(g, kerr, regularization="project")
     p = HusimiGridParams(C=1.0, args=1.0)
     sol = evolve_grid(
         law, law.initial_state(jnp.asarray(rho0)), p, dt=5e-4, n_save=1, steps_per_save=20
@@ -285,74 +317,44 @@ def test_four_dimensional_two_kerr_modes():
     assert drift <= float(sol.y_final.removed) + 1e-13
 
 
-# ---- the law contract ---------------------------------------------------------------
+# ---- regularization objects, evolve_grid, eager checks ---------------------------
 
 
-def _small(dtype=jnp.float64, regularization="fock"):
+def _small(regularization="fock"):
     if regularization == "fock":
         g = PhaseSpaceGrid(1, 32, 16.0)
         law = HusimiGrid(g, kerr, n_max=7)
     else:
         g = PhaseSpaceGrid(1, 16, 12.0)
         law = HusimiGrid(g, kerr, regularization=regularization)
-    Q, P = g.mesh(dtype)
+    Q, P = g.mesh()
     q0 = 1.0 if regularization == "fock" else 1.5  # V_7 holds the first to 1e-5
     rho = jnp.exp(-((Q - q0) ** 2 + P**2) / 2) / (2 * np.pi)
-    rho = rho / g.integrate(rho)
-    return g, law, law.initial_state(rho.astype(dtype))
+    return g, law, law.initial_state(rho / g.integrate(rho))
 
 
-@pytest.mark.parametrize("reg", ["fock", "project"])
-def test_jit_equals_eager(reg):
-    g, law, y0 = _small(regularization=reg)
+@pytest.mark.parametrize(
+    "name, obj",
+    [("fock", FockShells(7)), ("project", Envelope()), ("none", NoRegularization())],
+)
+def test_regularization_strings_are_the_objects(name, obj):
+    """`regularization="fock"` (with n_max) etc. build the same law as the objects,
+    and give the same run."""
+    g, law, y0 = _small(name)
+    other = HusimiGrid(g, kerr, regularization=obj)
+    assert type(law.regularization) is type(other.regularization)
+    assert law.regularization.name == name and law.window == other.window
     p = HusimiGridParams(C=1.0, args=0.5)
-    prepared = law.prepare(p, jnp.asarray(1e-3))
-    eager = prepared.step(0.0, y0, p, 1e-3, None)
-    jitted = eqx.filter_jit(prepared.step)(0.0, y0, p, 1e-3, None)
-    jitted_full = eqx.filter_jit(law.step)(0.0, y0, p, 1e-3, None)
-    assert np.allclose(jitted_full.rho, jitted.rho, rtol=0, atol=1e-14)
-    assert np.allclose(eager.rho, jitted.rho, rtol=0, atol=1e-14)
+    a = jqd.evolve(law, y0, p, dt=1e-3, n_save=1, steps_per_save=3)
+    b = jqd.evolve(other, y0, p, dt=1e-3, n_save=1, steps_per_save=3)
+    assert np.array_equal(a.y_final.rho, b.y_final.rho)
+    assert np.array_equal(a.y_final.removed, b.y_final.removed)
 
 
-@pytest.mark.parametrize("reg", ["fock", "project"])
-def test_vmap_equals_loop(reg):
-    g, law, y0 = _small(regularization=reg)
-    Cs = jnp.array([0.5, 1.0, 1.5])
-
-    def run(C):
-        p = HusimiGridParams(C=C, args=0.5)
-        return evolve_grid(law, y0, p, dt=1e-3, n_save=2, steps_per_save=3, check=False).y_final.rho
-
-    batched = jax.vmap(run)(Cs)
-    for i, C in enumerate(Cs):
-        assert np.allclose(batched[i], run(C), rtol=0, atol=1e-13)
-
-
-@pytest.mark.slow
-def test_check_grads_on_params():
-    g, law, y0 = _small(regularization="none")
-    Q, P = g.mesh()
-
-    def f(C, U):
-        p = HusimiGridParams(C=C, args=U)
-        sol = evolve_grid(law, y0, p, dt=1e-3, n_save=1, steps_per_save=5, check=False)
-        return g.integrate((Q**2 - P * Q) * sol.y_final.rho)
-
-    check_grads(f, (1.0, 0.5), order=1, modes=["rev", "fwd"], atol=1e-6, rtol=1e-6)
-
-
-@pytest.mark.parametrize("reg", ["fock", "project"])
-def test_float32_stays_float32(reg):
-    g, law, y0 = _small(jnp.float32, regularization=reg)
-    p = HusimiGridParams(C=jnp.float32(1.0), args=jnp.float32(0.5))
-    sol = evolve_grid(law, y0, p, dt=1e-3, n_save=2, steps_per_save=2)
-    assert sol.y_final.rho.dtype == jnp.float32
-    assert sol.observables.rho.dtype == jnp.float32
-    assert sol.ts.dtype == jnp.float32
-
-
-def test_second_call_does_not_retrace():
-    """Also with n_max chosen from y0 by evolve_grid (a fresh law object per call)."""
+def test_evolve_grid_is_evolve_of_the_prepared_law():
+    """evolve_grid = evolve(law.for_state(y0), law.project_state(y0)): n_max is
+    chosen from y0 (n_max None), and a second call with new params values does
+    not retrace the Hamiltonian (a fresh law object per call)."""
     g = PhaseSpaceGrid(1, 32, 16.0)
     count = [0]
 
@@ -365,10 +367,27 @@ def test_second_call_does_not_retrace():
     rho = jnp.exp(-((Q - 0.5) ** 2 + P**2) / 2) / (2 * np.pi)
     y0 = law.initial_state(rho / g.integrate(rho))
     a = lambda x: jnp.asarray(x)  # params as arrays (Python floats are static under filter_jit)
-    evolve_grid(law, y0, HusimiGridParams(a(1.0), a(0.5)), dt=1e-3, n_save=1, check=False)
+    sol = evolve_grid(law, y0, HusimiGridParams(a(1.0), a(0.5)), dt=1e-3, n_save=1)
     first = count[0]
     evolve_grid(law, y0, HusimiGridParams(a(0.9), a(0.4)), dt=1e-3, n_save=1, check=False)
     assert first > 0 and count[0] == first
+    fitted = law.for_state(y0)
+    assert law.n_max is None and fitted.n_max == 7 == law.for_state(y0.rho).n_max
+    ref = jqd.evolve(
+        fitted, fitted.project_state(y0), HusimiGridParams(a(1.0), a(0.5)), dt=1e-3, n_save=1
+    )
+    assert np.array_equal(sol.y_final.rho, ref.y_final.rho)
+    assert float(sol.y_final.removed) > 0  # the initial projection onto V_7 counts
+
+
+def test_plain_evolve_needs_n_max():
+    g = PhaseSpaceGrid(1, 32, 16.0)
+    law = HusimiGrid(g, kerr)
+    Q, P = g.mesh()
+    rho = jnp.exp(-(Q**2 + P**2) / 2)
+    y0 = law.initial_state(rho / g.integrate(rho))
+    with pytest.raises(ValueError, match="needs n_max"):
+        jqd.evolve(law, y0, HusimiGridParams(C=1.0, args=0.5), dt=1e-3, n_save=1)
 
 
 def test_bad_input_messages():
@@ -382,5 +401,9 @@ def test_bad_input_messages():
         evolve_grid(law, y0, p, dt=1.0, n_save=1)
     with pytest.raises(ValueError, match="regularization"):
         HusimiGrid(g, kerr, regularization="clip")
+    with pytest.raises(ValueError, match="n_max applies to regularization='fock' only"):
+        HusimiGrid(g, kerr, regularization="project", n_max=4)
+    with pytest.raises(ValueError, match="on_violation"):
+        evolve_grid(law, y0, p, dt=1e-3, n_save=1, on_violation="warn")
     with pytest.raises(ValueError, match="window"):
         HusimiGrid(g, kerr, window="wide")

@@ -18,6 +18,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
+from jqd.stats import loglog_slope
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def run(config: Config, rec: Recorder) -> None:
         )
         errs.append(float(jnp.max(jnp.abs(jnp.abs(psi) ** 2 / ab - ref))))
     abars = np.array(config.abars)
-    order = float(np.polyfit(np.log(abars), np.log(errs), 1)[0])
+    order = loglog_slope(abars, errs)
     rec.metric("spreading_errors", dict(zip(map(str, config.abars), errs, strict=True)))
     rec.claim(
         "order in ā",
@@ -129,8 +130,8 @@ def run(config: Config, rec: Recorder) -> None:
         dev.append(float(jnp.max(jnp.abs(mean - cl))))
         width.append(float(jnp.max(jnp.sqrt(rho @ x**2 - mean**2))))
     hbars = np.array(config.hbars)
-    p_dev = float(np.polyfit(np.log(hbars), np.log(dev), 1)[0])
-    p_width = float(np.polyfit(np.log(hbars), np.log(width), 1)[0])
+    p_dev = loglog_slope(hbars, dev)
+    p_width = loglog_slope(hbars, width)
     rec.metric("centre_deviation", dict(zip(map(str, config.hbars), dev, strict=True)))
     rec.metric("max_width", dict(zip(map(str, config.hbars), width, strict=True)))
     rec.metric("order_centre_in_hbar", p_dev)

@@ -10,26 +10,16 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
+from jqd.copy import (
+    CopyCountsTauLeap,
+    CopyMembersTauLeap,
+    CopyParams,
+    CountState,
+    MemberState,
+    copy_gillespie,
+)
 from jqd.experiment import Experiment, Recorder
-
-try:  # public names once jqd.copy re-exports them
-    from jqd.copy import (
-        CopyCountsTauLeap,
-        CopyMembersTauLeap,
-        CopyParams,
-        CountState,
-        MemberState,
-        copy_gillespie,
-    )
-except ImportError:  # pragma: no cover - until jqd/copy/__init__.py exports them
-    from jqd.copy._process import (
-        CopyCountsTauLeap,
-        CopyMembersTauLeap,
-        CopyParams,
-        CountState,
-        MemberState,
-        copy_gillespie,
-    )
+from jqd.stats import loglog_slope
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +43,7 @@ class Config:
 def _fit(Ns, rms):
     if len(Ns) < 2:
         return float("nan")
-    return float(np.polyfit(np.log(Ns), np.log(rms), 1)[0])
+    return loglog_slope(Ns, rms)
 
 
 def run(config: Config, rec: Recorder) -> None:
@@ -69,7 +59,10 @@ def run(config: Config, rec: Recorder) -> None:
 
     t0 = time.time()
     g = jax.jit(
-        jax.vmap(lambda y, k: copy_gillespie(y, params, jnp.asarray(ts), k).ys.n, in_axes=(None, 0))
+        jax.vmap(
+            lambda y, k: copy_gillespie(y, params, jnp.asarray(ts), k).observables.n,
+            in_axes=(None, 0),
+        )
     )
     out = []
     for N in config.gillespie_Ns:

@@ -10,12 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
+from jqd.copy import CopyParams, CountState, copy_gillespie
 from jqd.experiment import Experiment, Recorder
-
-try:
-    from jqd.copy import CopyParams, CountState, copy_gillespie
-except ImportError:  # pragma: no cover - until jqd/copy/__init__.py exports them
-    from jqd.copy._process import CopyParams, CountState, copy_gillespie
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +39,9 @@ def run(config: Config, rec: Recorder) -> None:
     qm = lambda psi: np.abs(np.asarray(jqd.reference.propagate(H, jnp.asarray(psi), ts))) ** 2
     rho0 = qm(psi0)
     keys = jax.random.split(jax.random.key(1), config.batch)
-    sim = jax.jit(jax.vmap(lambda y, k: copy_gillespie(y, params, ts, k).ys.n, in_axes=(None, 0)))
+    sim = jax.jit(
+        jax.vmap(lambda y, k: copy_gillespie(y, params, ts, k).observables.n, in_axes=(None, 0))
+    )
     rms = lambda f, r: float(np.sqrt(np.mean((f[:, 1:] - r[1:]) ** 2)))
 
     def evaluate(psi_start):

@@ -10,12 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
+from jqd.copy import AlignmentParams, AlignmentState, PhaseAlignment
 from jqd.experiment import Experiment, Recorder
-
-try:
-    from jqd.copy import AlignmentParams, AlignmentState, PhaseAlignment
-except ImportError:  # pragma: no cover - until jqd/copy/__init__.py exports them
-    from jqd.copy._alignment import AlignmentParams, AlignmentState, PhaseAlignment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +52,8 @@ def run(config: Config, rec: Recorder) -> None:
                 )
             y0 = AlignmentState(phi=phi0, pi=jnp.zeros_like(phi0))
             obs = {
-                "R1": lambda t, y, p, law=law: jnp.mean(law.order(y)[0]),
-                "R2": lambda t, y, p, law=law: jnp.mean(law.order(y)[1]),
+                "R1": lambda t, y, p, law=law: jnp.mean(law.order_parameters(y)[0]),
+                "R2": lambda t, y, p, law=law: jnp.mean(law.order_parameters(y)[1]),
                 "E": lambda t, y, p, law=law: law.energy(t, y, p),
             }
             for f in config.fs:

@@ -4,8 +4,8 @@ density snapshots of a packet in an anharmonic well (SPEC §2: D = ħ/2m).
 Exact data: `jqd.SchrodingerGrid` (Yoshida-4, step dt/4) for a displaced
 Gaussian in V = x²/2 + μx⁴ + λ exp(−x²) (default: the quartic anharmonic
 oscillator, μ = 0.02, λ = 0). Model: `CanonicalDQM` (H_D by autodiff)
-from the same initial (ρ, S); D = exp(θ) fitted by `optax.lbfgs` through
-`jqd.evolve`, starting from D = 0.5 ħ/2m.
+from the same initial (ρ, S); D fitted by `jqd.dqm.fit_diffusion` (`jqd.fit`:
+L-BFGS in θ = ln D) through `jqd.evolve`, starting from D = 0.5 ħ/2m.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.dqm._canonical import CanonicalDQM
-from jqd.dqm._fit import fit_diffusion
-from jqd.dqm._madelung import DQMParams, state_from_psi
+from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
 from jqd.experiment import Experiment, Recorder
 
 
@@ -101,7 +99,7 @@ def run(config: Config, rec: Recorder) -> None:
     )
     rec.metric("D_fit", res.D)
     rec.metric("relative_error", rel)
-    rec.metric("iterations", res.n_iter)
+    rec.metric("iterations", res.iterations)
     rec.metric("final_loss", res.loss)
     rec.metric("fit_seconds", fit_s)
 
@@ -130,12 +128,14 @@ def run(config: Config, rec: Recorder) -> None:
 
     x = np.asarray(grid.axes()[0])
     fig, ax = plt.subplots(1, 3, figsize=(15, 4))
-    it = np.arange(len(res.history_loss))
-    ax[0].semilogy(it, res.history_loss, "o-", label="loss (relative L2)")
+    history_loss = np.append(res.history[: res.iterations], res.loss)  # at each iterate
+    history_D = [p["D"] for p in res.path]
+    it = np.arange(len(history_loss))
+    ax[0].semilogy(it, history_loss, "o-", label="loss (relative L2)")
     ax[0].set_xlabel("L-BFGS iteration")
     ax[0].set_ylabel("loss (dimensionless)")
     ax[0].legend()
-    ax[1].plot(np.arange(len(res.history_D)), res.history_D, "o-", label="D")
+    ax[1].plot(np.arange(len(history_D)), history_D, "o-", label="D")
     ax[1].axhline(d_qm, color="k", ls="--", label="ħ/2m")
     ax[1].set_xlabel("L-BFGS iteration")
     ax[1].set_ylabel("D (ħ = m = 1 units)")

@@ -27,6 +27,7 @@ from jqd.dqm import (
     Madelung,
     NelsonEnsemble,
     ParticleMoments,
+    find_breakdown,
     gaussian_state,
 )
 from jqd.experiment import Experiment, Recorder
@@ -104,8 +105,9 @@ def run(config: Config, rec: Recorder) -> None:
     steps = int(round(T / n_save / config.dt_fluid))
     fluids = (("Madelung (ρ, S)", Madelung), ("canonical DQM, D = ħ/2m", CanonicalDQM))
     for name, cls in fluids:
-        # on_nonfinite="ignore": a blow-up is recorded (time as a metric, the
-        # claim below fails) instead of aborting the comparison.
+        # on_breakdown="flag": a breakdown (monitor: nodes, resolution, box
+        # edge, NaN) is recorded (time and reason as metrics; the run stops
+        # there, so the claim below fails) instead of aborting the comparison.
         s = jqd.evolve(
             cls(grid),
             y0,
@@ -115,10 +117,12 @@ def run(config: Config, rec: Recorder) -> None:
             steps_per_save=steps,
             checkpoint=False,
             observe=lambda t, y, p: width_of_density(y.rho),
-            on_nonfinite="ignore",
+            on_breakdown="flag",
         )
         widths[name] = np.asarray(s.observables)
         rec.metric(f"nonfinite_time[{name}]", float(s.stats["nonfinite_time"]))
+        br = find_breakdown(s)
+        rec.metric(f"breakdown[{name}]", None if br is None else f"{br.reason} at t = {br.time}")
 
     key = jax.random.key(config.seed)
     N = config.n_particles

@@ -143,11 +143,14 @@ def run(config: Config, rec: Recorder) -> None:
             max_iter=30,
         )
         rec.claim(
-            "fitted C", "SPEC §4: quantum mechanics is C = 1 (|C − 1|)", abs(fit.C - 1.0), 1e-4
+            "fitted C",
+            "SPEC §4: quantum mechanics is C = 1 (|C − 1|)",
+            abs(float(fit.C) - 1.0),
+            1e-4,
         )
-        rec.metric("C_fit", fit.C)
-        fit_C = fit.C
-        rec.metric("C_fit_iterations", fit.n_iter)
+        rec.metric("C_fit", float(fit.C))
+        fit_C = float(fit.C)
+        rec.metric("C_fit_iterations", fit.iterations)
 
     import matplotlib.pyplot as plt
     import xarray as xr

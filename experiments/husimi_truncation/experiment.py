@@ -19,9 +19,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-
-# Not yet re-exported by jqd.husimi (its __init__ is owned by another worker).
-from jqd.husimi._grid_solver import HusimiGrid, HusimiGridParams, PhaseSpaceGrid, evolve_grid
+from jqd.husimi import Envelope, HusimiGrid, HusimiGridParams, PhaseSpaceGrid, evolve_grid
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +69,9 @@ def run(config: Config, rec: Recorder) -> None:
     (alpha,) = [np.asarray(x) for x in g.alpha()]
     Qm, Pm = [np.asarray(x) for x in g.mesh()]
     ts = np.linspace(0, config.t_end, config.n_times + 1)
-    # the envelope regularization: the results below were measured with it; "fock"
-    # (the default since 2026-11-21) would truncate the non-number-conserving q⁴ flow
-    law = HusimiGrid(g, symbol, regularization="project", tol=1e-2)
+    # the envelope regularization: the results below were measured with it; the
+    # default (FockShells) would truncate the non-number-conserving q⁴ flow
+    law = HusimiGrid(g, symbol, regularization=Envelope(), tol=1e-2)
     rho0 = husimi_of_state(c0, alpha)
     rho0 = rho0 / (rho0.sum() * g.cell_volume)
     y0 = law.initial_state(jnp.asarray(rho0))
@@ -92,12 +90,13 @@ def run(config: Config, rec: Recorder) -> None:
         sol = evolve_grid(
             law, y0, p, dt=dt, n_save=config.n_times, steps_per_save=spp, on_violation="ignore"
         )
-        stop = float(sol.y_final.stop_time)
-        rec.metric(f"grid_monitor_stop_time_lambda_{lam:g}", stop if stop > 0 else None)
+        # the first save at which the monitor failed (NaN: never); the run stops there
+        stop = float(sol.stats["breakdown_time"])
+        rec.metric(f"grid_monitor_stop_time_lambda_{lam:g}", None if np.isnan(stop) else stop)
         for k in range(len(ts)):
             ex = husimi_of_state(psi[k], alpha)
             dev[i, k] = np.sum(np.abs(np.asarray(sol.observables.rho[k]) - ex)) * g.cell_volume
-            if 0 < stop <= ts[k]:  # the monitor stopped the run: no trustworthy value
+            if stop <= ts[k]:  # the monitor stopped the run: no trustworthy value
                 dev[i, k] = np.nan
             removed[i, k] = float(sol.observables.removed[k])
         # the symbol is right: <H> of the exact state = ∫ H ρ dz

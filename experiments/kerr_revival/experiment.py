@@ -124,10 +124,8 @@ def run(config: Config, rec: Recorder) -> None:
         measured=q_err,
         tolerance=1e-10,
     )
-    plus = np.asarray(jqd.fock.coherent_state(1j * config.alpha0, cutoff))
-    minus = np.asarray(jqd.fock.coherent_state(-1j * config.alpha0, cutoff))
-    cat = (np.exp(-0.25j * np.pi) * plus + np.exp(0.25j * np.pi) * minus) / np.sqrt(2)
-    cat_inf = 1 - abs(np.vdot(cat / np.linalg.norm(cat), states[2])) ** 2
+    cat = np.asarray(jqd.reference.kerr_cat_state(config.alpha0, cutoff))
+    cat_inf = 1 - abs(np.vdot(cat, states[2])) ** 2
     rec.claim(
         "cat state at Ut = π",
         "SPEC §4: ψ(π/U) = (e^{-iπ/4}|iα0⟩ + e^{iπ/4}|-iα0⟩)/√2",

@@ -1,9 +1,10 @@
 """Where and when the hydrodynamic (ρ, S) picture breaks: two Gaussian
 packets meeting head-on (SPEC §2: nodes make the quantum potential singular).
 
-The Madelung law runs through `evolve_madelung`, which watches the node
-depth and the local quantum wavenumber k_Q dx (`MadelungValidity`); grid
-Schrödinger runs alongside on the same grid and the same criterion is
+The Madelung law's own monitor (node depth, local quantum wavenumber k_Q dx,
+density at the box edge: `MadelungValidity`) stops `jqd.evolve` at the
+breakdown; a second, unmonitored run shows what happens past it. Grid
+Schrödinger runs alongside on the same grid and the same node criterion is
 applied to its density to find when nodes form.
 """
 
@@ -14,14 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import jqd
-from jqd.dqm._madelung import (
-    DQMParams,
-    Madelung,
-    MadelungValidity,
-    evolve_madelung,
-    find_breakdown,
-    state_from_psi,
-)
+from jqd.dqm import DQMParams, Madelung, MadelungValidity, find_breakdown, state_from_psi
 from jqd.experiment import Experiment, Recorder
 
 
@@ -60,13 +54,18 @@ def run(config: Config, rec: Recorder) -> None:
         grid,
     )
     law = Madelung(grid)
+    y0 = state_from_psi(grid, psi)
     kw = dict(dt=config.dt, n_save=config.n_save, steps_per_save=config.steps_per_save)
-    sol = evolve_madelung(
+    # the law's monitor stops the run at the first invalid save ...
+    monitored = jqd.evolve(law, y0, DQMParams(), on_breakdown="flag", **kw)
+    # ... and the same run without it shows what comes after
+    sol = jqd.evolve(
         law,
-        state_from_psi(grid, psi),
+        y0,
         DQMParams(),
-        observe=jqd.observables.Density(law),
-        on_breakdown="report",
+        observe={"rho": jqd.observables.Density(law), "validity": law.validity()},
+        monitor=False,
+        on_breakdown="flag",
         **kw,
     )
     sch = jqd.SchrodingerGrid(grid)
@@ -78,12 +77,12 @@ def run(config: Config, rec: Recorder) -> None:
         **kw,
     )
     ts = np.asarray(ref.ts)
-    rho_m = np.asarray(sol.observables)
+    rho_m = np.asarray(sol.observables["rho"])
     rho_s = np.asarray(ref.observables["rho"])
     err = np.max(np.abs(rho_m - rho_s), axis=1)
-    br = sol.stats["breakdown"]
+    br = find_breakdown(monitored)
     node = find_breakdown(ref.ts, ref.observables["v"])
-    val = sol.stats["validity"]
+    val = sol.observables["validity"]
     if br is None:
         rec.claim(
             "breakdown detected",
@@ -96,6 +95,10 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("breakdown_time", br.time)
     rec.metric("breakdown_position", list(br.position))
     rec.metric("breakdown_reason", br.reason)
+    observed = find_breakdown(sol.ts, val)  # the same criteria, from the observed series
+    same = (observed.time, observed.position, observed.reason) == (br.time, br.position, br.reason)
+    rec.metric("monitor_agrees_with_observed_validity", same)
+    rec.metric("breakdown_resolution_k_dx", observed.resolution)
     rec.metric("exact_node_time", None if node is None else node.time)
     rec.metric("exact_node_position", None if node is None else list(node.position))
     err_before = float(np.max(err[: br.index]))

@@ -22,7 +22,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpy.polynomial.hermite import hermval
 
 import jqd
 from jqd.dqm import (
@@ -30,11 +29,10 @@ from jqd.dqm import (
     EnsembleState,
     NelsonEnsemble,
     grid_cdf_function,
-    histogram,
-    ks_distance,
     sample_density,
 )
 from jqd.experiment import Experiment, Recorder
+from jqd.stats import histogram, ks_distance, loglog_slope
 
 
 @dataclass(frozen=True)
@@ -84,15 +82,6 @@ class Config:
             node_particles=5_000,
             node_t=0.5,
         )
-
-
-def _ho_eigen(grid, n):
-    (x,) = grid.mesh()
-    x = np.asarray(x)
-    c = np.zeros(n + 1)
-    c[n] = 1.0
-    norm = math.sqrt(2.0**n * math.factorial(n) * math.sqrt(math.pi))
-    return hermval(x, c) * np.exp(-(x**2) / 2) / norm
 
 
 def _potential(x, t, args):
@@ -176,9 +165,8 @@ def run(config: Config, rec: Recorder) -> None:
     (xg,) = [np.asarray(a) for a in grid.axes()]
 
     # -- part 1: equivariance through the superposition ------------------------------------
-    psi0 = jnp.asarray(
-        (_ho_eigen(grid, 0) + _ho_eigen(grid, 1) + _ho_eigen(grid, 2)) / math.sqrt(3) + 0j
-    )
+    phi0, phi1, phi2 = (np.asarray(jqd.reference.oscillator_eigenstate(grid, n)) for n in range(3))
+    psi0 = jnp.asarray((phi0 + phi1 + phi2) / math.sqrt(3) + 0j)
     N = config.n_particles
     x0 = sample_density(jax.random.fold_in(key, 1), grid, jnp.abs(psi0) ** 2, N)
     steps = max(1, int(round(config.t_final / (config.dt * config.n_save))))
@@ -258,8 +246,8 @@ def run(config: Config, rec: Recorder) -> None:
         d1, d2, s1, s2, e1, e2 = map(np.asarray, (d1, d2, s1, s2, e1, e2))
         # asymptotic order: fit the three smallest steps
         fit = slice(max(0, len(dts) - 3), None)
-        slope1 = float(np.polyfit(np.log(dts[fit]), np.log(np.abs(d1[fit])), 1)[0])
-        slope2 = float(np.polyfit(np.log(dts[fit]), np.log(np.abs(d2[fit])), 1)[0])
+        slope1 = loglog_slope(dts[fit], d1[fit])
+        slope2 = loglog_slope(dts[fit], d2[fit])
         weak[scheme] = dict(d1=d1, d2=d2, s1=s1, s2=s2, e1=e1, e2=e2, slope1=slope1, slope2=slope2)
         rec.metric(f"weak_{scheme}_coupled_diff_mean_x", d1.tolist())
         rec.metric(f"weak_{scheme}_coupled_diff_stderr_mean_x", s1.tolist())
@@ -289,7 +277,6 @@ def run(config: Config, rec: Recorder) -> None:
             )
 
     # -- part 3: nodes ------------------------------------------------------------------------
-    phi2 = _ho_eigen(grid, 2)
     node = 1 / math.sqrt(2)
     Fn = grid_cdf_function(grid, jnp.asarray(phi2**2))
     inner = float(Fn(jnp.array([node]))[0] - Fn(jnp.array([-node]))[0])
@@ -323,11 +310,7 @@ def run(config: Config, rec: Recorder) -> None:
         if pos.sum() >= 2:
             rec.metric(
                 f"node_crossing_rate_exponent_{scheme}",
-                float(
-                    np.polyfit(
-                        np.log(np.asarray(config.node_dts)[pos]), np.log(rates[scheme][pos]), 1
-                    )[0]
-                ),
+                loglog_slope(np.asarray(config.node_dts)[pos], rates[scheme][pos]),
             )
     rec.metric("node_dts", list(config.node_dts))
     rec.metric("nodal_cell_weights_exact", exact_w.tolist())

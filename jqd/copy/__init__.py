@@ -1,4 +1,6 @@
-"""Smolin's copy dynamics (SPEC §5): mean-field law, stochastic copy process."""
+"""Smolin's copy dynamics (SPEC §5): the mean-field law, the stochastic copy
+process (exact event driven and tau-leaping, member and count level), phase
+alignment, and the ring lattice with its continuum and classical limits."""
 
 from ._alignment import AlignmentParams as AlignmentParams
 from ._alignment import AlignmentState as AlignmentState
@@ -7,6 +9,21 @@ from ._alignment import alignment_order as alignment_order
 from ._fit import QRFit as QRFit
 from ._fit import fit_qr as fit_qr
 from ._fit import qr_loss as qr_loss
+from ._gillespie import CopyGillespie as CopyGillespie
+from ._gillespie import GillespieSolution as GillespieSolution
+from ._gillespie import GillespieState as GillespieState
+from ._gillespie import StepCapError as StepCapError
+from ._gillespie import copy_gillespie as copy_gillespie
+from ._gillespie import gillespie_state as gillespie_state
+from ._kinetics import CopyParams as CopyParams
+from ._kinetics import CountState as CountState
+from ._kinetics import MemberState as MemberState
+from ._kinetics import class_phase_velocity as class_phase_velocity
+from ._kinetics import count_drift as count_drift
+from ._kinetics import counts_from_members as counts_from_members
+from ._kinetics import members_from_counts as members_from_counts
+from ._kinetics import occupation_frequencies as occupation_frequencies
+from ._kinetics import transfer_rates as transfer_rates
 from ._lattice import lattice_evolve_psi as lattice_evolve_psi
 from ._lattice import lattice_gaussian as lattice_gaussian
 from ._lattice import ring_hamiltonian as ring_hamiltonian
@@ -22,16 +39,5 @@ from ._meanfield import psi_from_state as psi_from_state
 from ._meanfield import rates_to_hamiltonian as rates_to_hamiltonian
 from ._meanfield import rk4_step as rk4_step
 from ._meanfield import state_from_psi as state_from_psi
-from ._process import CopyCountsTauLeap as CopyCountsTauLeap
-from ._process import CopyMembersTauLeap as CopyMembersTauLeap
-from ._process import CopyParams as CopyParams
-from ._process import CountState as CountState
-from ._process import GillespieSolution as GillespieSolution
-from ._process import MemberState as MemberState
-from ._process import class_phase_velocity as class_phase_velocity
-from ._process import copy_gillespie as copy_gillespie
-from ._process import count_drift as count_drift
-from ._process import counts_from_members as counts_from_members
-from ._process import members_from_counts as members_from_counts
-from ._process import occupation_frequencies as occupation_frequencies
-from ._process import transfer_rates as transfer_rates
+from ._tau_leap import CopyCountsTauLeap as CopyCountsTauLeap
+from ._tau_leap import CopyMembersTauLeap as CopyMembersTauLeap

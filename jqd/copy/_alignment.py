@@ -30,9 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .. import _steppers
 from .._checks import check_hermitian, is_concrete
 from .._law import AbstractLaw
-from ._process import _rates
+from ._kinetics import MemberState, _member_sums, _rates, member_phase_velocity
 
 __all__ = ["AlignmentState", "AlignmentParams", "PhaseAlignment", "alignment_order"]
 
@@ -81,21 +82,13 @@ class PhaseAlignment(AbstractLaw):
 
     beables: Array
     n_states: int = eqx.field(static=True)
+    order = 4
 
     def _omega(self, phi, params):
-        P = self.n_states
+        """Ω_I, the S40 phase velocity of each member (`member_phase_velocity`)."""
         R, delta, omega = _rates(params, phi.dtype)
-        a = self.beables
-        n = jax.ops.segment_sum(jnp.ones_like(phi), a, num_segments=P)
-        zc = jax.ops.segment_sum(jnp.cos(phi), a, num_segments=P)
-        zs = jax.ops.segment_sum(jnp.sin(phi), a, num_segments=P)
-        occ = n > 0
-        inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, n, 1.0)), 0.0)
-        W = R * inv[:, None] * inv[None, :]
-        cd, sd = jnp.cos(delta), jnp.sin(delta)
-        A = jnp.sum(W * (cd * zc[None, :] + sd * zs[None, :]), axis=1)
-        B = jnp.sum(W * (-sd * zc[None, :] + cd * zs[None, :]), axis=1)
-        return omega[a] + jnp.cos(phi) * A[a] + jnp.sin(phi) * B[a]
+        n, zc, zs = _member_sums(MemberState(a=self.beables, phi=phi), self.n_states)
+        return member_phase_velocity(phi, self.beables, n, zc, zs, R, delta, omega)
 
     def _potential(self, phi, params):
         P = self.n_states
@@ -123,25 +116,12 @@ class PhaseAlignment(AbstractLaw):
         return AlignmentState(phi=y.pi + omega_I, pi=dpi)
 
     def step(self, t, y, params, dt, key=None):
-        f = lambda s: self.vector_field(t, s, params)
-        add = lambda s, k, c: jax.tree_util.tree_map(lambda u, v: u + c * v, s, k)
-        k1 = f(y)
-        k2 = f(add(y, k1, 0.5 * dt))
-        k3 = f(add(y, k2, 0.5 * dt))
-        k4 = f(add(y, k3, dt))
-        return jax.tree_util.tree_map(
-            lambda u, a, b, c, d: (u + (dt / 6.0) * (a + 2 * b + 2 * c + d)).astype(u.dtype),
-            y,
-            k1,
-            k2,
-            k3,
-            k4,
-        )
+        return _steppers.rk4(lambda s, z: self.vector_field(s, z, params), t, y, dt)
 
     def energy(self, t, y, params):
         return self.hamiltonian(y, params)
 
-    def order(self, y: AlignmentState):
+    def order_parameters(self, y: AlignmentState):
         """(R1, R2) per class; see `alignment_order`."""
         return alignment_order(y.phi, self.beables, self.n_states)
 

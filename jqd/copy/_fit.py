@@ -1,30 +1,24 @@
-"""Fitting the copy-law exponents (q, r) to exact Schrödinger evolution."""
+"""Fitting the copy-law exponents (q, r) to exact Schrödinger evolution (a thin
+layer over `jqd.fit`)."""
 
 from __future__ import annotations
 
-import equinox as eqx
-import jax
+import dataclasses
+
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from .._evolve import evolve
+from .._fit import FitResult, fit
 from ..reference import propagate
 from ._meanfield import MeanField, MeanFieldParams, psi_from_state, state_from_psi
 
 __all__ = ["QRFit", "qr_loss", "fit_qr"]
 
 
-class QRFit(eqx.Module):
-    """Result of `fit_qr`: fitted `q`, `r`, final `loss`, `n_iter`, the loss
-    `history` (one entry per iteration) and the `path` of (q, r) iterates."""
-
-    q: float
-    r: float
-    loss: float
-    n_iter: int
-    history: np.ndarray
-    path: np.ndarray
+# `fit_qr` returns the shared `jqd.FitResult` (value {"q": ..., "r": ...});
+# the earlier result class's name stays importable.
+QRFit = FitResult
 
 
 def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
@@ -55,13 +49,14 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
         steps_per_save=steps,
         observe=lambda t, y, p: psi_from_state(y),
         check=False,
-        on_nonfinite="ignore",
+        on_breakdown="flag",
     )
     return jnp.mean(jnp.sum(jnp.abs(sol.observables - psi_exact) ** 2, axis=-1))
 
 
 def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol=1e-12):
-    """Fit (q, r) of the mean-field copy law to exact evolution with optax L-BFGS.
+    """Fit (q, r) of the mean-field copy law to exact evolution with `jqd.fit`
+    (optax L-BFGS, zoom line search of at most 30 steps).
 
     Several starts are fitted at once (vmapped): pass `init` of shape (2,) or
     (n_starts, 2).
@@ -73,66 +68,40 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         init: starting (q, r), or one row per start.
         dt: RK4 step.
         max_iter: L-BFGS iterations at most.
-        tol: stop when every start's loss is below `tol`.
+        tol: stop after the iteration at which every start's loss is below `tol`.
 
     Returns:
-        `QRFit` (arrays of shape (n_starts,) when `init` has a start axis).
+        `jqd.FitResult` with `value = {"q": ..., "r": ...}` (readable as
+        `result.q`, `result.r`): floats for one start, arrays (n_starts,)
+        otherwise; `loss` likewise; `history` the loss at each iterate,
+        (iterations,) or (iterations, n_starts); `path` the (q, r) iterates,
+        (iterations + 1, 2) or (iterations + 1, n_starts, 2).
         Expected (SPEC §5, S32-S38): q = 1/2, r = −1/2. Starts whose trajectory
         reaches ρ_a = 0 (large q with r >= 0 does) give a non-finite loss; a
-        non-finite loss is mapped to 4 (the largest possible value) with zero
+        non-finite loss counts as 4 (the largest possible value) with zero
         gradient so that the line search backs off.
     """
     init = np.asarray(init, dtype=float)
     if init.shape[-1:] != (2,) or init.ndim > 2:
         raise ValueError(f"init must have shape (2,) or (n_starts, 2); got {init.shape}.")
     psi_exact = propagate(H, psi0, ts, hbar=hbar)
-
-    def fun(x):
-        value = qr_loss(x, H, psi0, ts, dt=dt, hbar=hbar, psi_exact=psi_exact)
-        return jnp.where(jnp.isfinite(value), value, 4.0)
-
-    def safe_value_and_grad(x):
-        value, grad = jax.value_and_grad(fun)(x)
-        ok = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad)) & (value < 4.0)
-        return value, jnp.where(ok, grad, 0.0)
-
-    opt = optax.lbfgs(
-        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=30, verbose=False)
-    )
-
-    def one_update(x, state):
-        value, grad = safe_value_and_grad(x)
-        updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=fun)
-        return optax.apply_updates(x, updates), state, value
-
+    loss = lambda qr: qr_loss(qr, H, psi0, ts, dt=dt, hbar=hbar, psi_exact=psi_exact)
     batched = init.ndim == 2
-    x = jnp.asarray(init if batched else init[None])
-    update = jax.jit(jax.vmap(one_update))
-    state = jax.vmap(opt.init)(x)
-    history, path = [], [np.asarray(x)]
-    for _ in range(max_iter):
-        x, state, value = update(x, state)
-        history.append(np.asarray(value))
-        path.append(np.asarray(x))
-        if np.all(history[-1] < tol):
-            break
-    loss = np.asarray(jax.jit(jax.vmap(fun))(x))
-    x = np.asarray(x)
-    out = QRFit(
-        q=x[:, 0],
-        r=x[:, 1],
-        loss=loss,
-        n_iter=len(history),
-        history=np.array(history),
-        path=np.array(path),
+    res = fit(
+        loss,
+        init if batched else init[None],
+        batched=True,
+        nonfinite=4.0,
+        ftol=tol,
+        linesearch_steps=30,
+        max_iter=max_iter,
     )
-    if batched:
-        return out
-    return QRFit(
-        q=float(x[0, 0]),
-        r=float(x[0, 1]),
-        loss=float(loss[0]),
-        n_iter=out.n_iter,
-        history=out.history[:, 0],
-        path=out.path[:, 0],
-    )
+    x, path, loss_final = np.asarray(res.value), np.asarray(res.path), np.asarray(res.loss)
+    history = np.asarray(res.history)
+    if not batched:
+        x, path, loss_final, history = x[0], path[:, 0], loss_final[0], history[:, 0]
+    value = {"q": x[..., 0], "r": x[..., 1]}
+    if not batched:
+        value = {k: float(v) for k, v in value.items()}
+        loss_final = float(loss_final)
+    return dataclasses.replace(res, value=value, loss=loss_final, history=history, path=path)

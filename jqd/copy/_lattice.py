@@ -20,11 +20,13 @@ delta=0.0)` builds the printed version for comparison.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._meanfield import MeanFieldParams
+from .._evolve import evolve
+from ..schrodinger import SchrodingerParams, SchrodingerRing, tight_binding_dispersion
+from ..schrodinger._ring import check_ring
+from ._meanfield import MeanFieldParams, rates_to_hamiltonian
 
 __all__ = [
     "ring_positions",
@@ -36,16 +38,9 @@ __all__ = [
 ]
 
 
-def _check_ring(n_sites, spacing):
-    if int(n_sites) != n_sites or n_sites < 3:
-        raise ValueError(f"n_sites must be an integer >= 3 (a ring); got {n_sites}.")
-    if not np.all(np.asarray(spacing) > 0):
-        raise ValueError(f"spacing (ā) must be positive; got {spacing}.")
-
-
 def ring_positions(n_sites: int, spacing, dtype=None):
     """Site positions x_a = −L/2 + a ā, a = 0..P−1 (L = P ā), like `jqd.Grid`."""
-    _check_ring(n_sites, spacing)
+    check_ring(n_sites, spacing)
     dtype = jnp.result_type(float) if dtype is None else dtype
     return (-0.5 * n_sites + jnp.arange(n_sites, dtype=dtype)) * spacing
 
@@ -67,7 +62,7 @@ def ring_params(
     Returns:
         Dense params: R_{a,a±1} = ħ/(2mā²), ω_a = (V_a + ħ²/(mā²))/ħ.
     """
-    _check_ring(n_sites, spacing)
+    check_ring(n_sites, spacing)
     P = int(n_sites)
     R0 = hbar / (2 * mass * spacing**2)
     up = np.roll(np.eye(P), 1, axis=1)  # up[a, a+1] = 1
@@ -83,8 +78,6 @@ def ring_params(
 
 def ring_hamiltonian(n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=None, delta=np.pi):
     """The dense tight-binding H of `ring_params` (for exact propagation)."""
-    from ._meanfield import rates_to_hamiltonian
-
     p = ring_params(n_sites, spacing, hbar=hbar, mass=mass, potential=potential, delta=delta)
     return rates_to_hamiltonian(p.R, p.delta, p.omega, hbar)
 
@@ -98,13 +91,9 @@ def lattice_gaussian(n_sites: int, spacing, *, a=1.0, p0=0.0, x0=0.0, hbar=1.0):
     return psi / jnp.linalg.norm(psi)
 
 
-def tight_binding_dispersion(k, spacing, hbar=1.0, mass=1.0):
-    """E(k) = (ħ²/mā²)(1 − cos kā) of the ring at V = 0 (→ ħ²k²/2m as ā → 0)."""
-    return hbar**2 / (mass * spacing**2) * (1 - jnp.cos(k * spacing))
-
-
 def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None, dt=1e-3):
-    """ψ(t) of the ring copy law in its Schrödinger form, for large P.
+    """ψ(t) of the ring copy law in its Schrödinger form, for large P: a thin
+    convenience over `jqd.evolve(jqd.SchrodingerRing(P, spacing), ...)`.
 
     Strang splitting: the hopping part exactly in Fourier space with
     `tight_binding_dispersion`, the on-site part exactly as e^{−iVdt/ħ}; exact
@@ -114,7 +103,7 @@ def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None,
     law at q = 1/2, r = −1/2 (see `ring_params`; tests compare the two).
 
     Args:
-        psi0: (P,) complex lattice state.
+        psi0: (P,) complex lattice state, Σ|ψ_a|² = 1.
         spacing: ā.
         ts: save times, uniformly spaced from 0 by a multiple of `dt`.
         potential: V at the sites, (P,).
@@ -124,25 +113,20 @@ def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None,
     """
     psi0 = jnp.asarray(psi0)
     P = psi0.shape[-1]
-    _check_ring(P, spacing)
+    check_ring(P, spacing)
     ts = np.asarray(ts)
     steps = int(round((ts[1] - ts[0]) / dt)) if ts.size > 1 else 1
     if ts[0] != 0 or steps < 1 or not np.allclose(np.diff(ts), steps * dt, rtol=1e-9, atol=0):
         raise ValueError("ts must start at 0 and be uniformly spaced by a whole number of dt.")
     rdtype = jnp.finfo(psi0.dtype).dtype
-    k = 2 * np.pi * jnp.fft.fftfreq(P, d=spacing).astype(rdtype)
-    kin = jnp.exp(-1j * tight_binding_dispersion(k, spacing, hbar, mass) * dt / hbar)
-    V = jnp.zeros(P, rdtype) if potential is None else jnp.asarray(potential, rdtype)
-    half = jnp.exp(-0.5j * V * dt / hbar)
-
-    def step(psi, _):
-        psi = half * psi
-        psi = jnp.fft.ifft(kin * jnp.fft.fft(psi))
-        return (half * psi).astype(psi0.dtype), None
-
-    def block(psi, _):
-        psi, _ = jax.lax.scan(step, psi, None, length=steps)
-        return psi, psi
-
-    _, out = jax.jit(lambda p: jax.lax.scan(block, p, None, length=len(ts) - 1))(psi0)
-    return jnp.concatenate([psi0[None], out])
+    V = None if potential is None else jnp.asarray(potential, rdtype)
+    sol = evolve(
+        SchrodingerRing(P, spacing),
+        psi0,
+        SchrodingerParams(hbar=hbar, mass=mass, potential=V),
+        dt=dt,
+        n_save=len(ts) - 1,
+        steps_per_save=steps,
+        checkpoint=False,
+    )
+    return sol.observables

@@ -1,47 +1,28 @@
 """Recover the diffusion constant D of the canonical DQM law from density
-snapshots (SPEC §2: quantum mechanics is D = ħ/2m)."""
+snapshots (SPEC §2: quantum mechanics is D = ħ/2m), with `jqd.fit`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from .._evolve import evolve
+from .._fit import FitResult, fit
 from ._canonical import CanonicalDQM
-from ._madelung import DQMParams, MadelungState
-
-__all__ = ["FitResult", "fit_diffusion", "density_loss"]
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """Outcome of `fit_diffusion`.
-
-    Attributes:
-        D: the fitted diffusion coefficient.
-        loss: final loss.
-        history_D, history_loss: D and the loss at every iteration (the
-            starting point first).
-        n_iter: iterations taken.
-        converged: whether the gradient-norm tolerance was met.
-    """
-
-    D: float
-    loss: float
-    history_D: np.ndarray
-    history_loss: np.ndarray
-    n_iter: int
-    converged: bool
+from ._state import DQMParams, MadelungState
 
 
 def density_loss(law, y0, params, target, *, dt, steps_per_save, checkpoint=True):
     """Relative L2 misfit Σ_i ∫(ρ_i − ρ̂_i)² / Σ_i ∫ρ̂_i² over the saves
-    i = 1..n (`target` has shape (n, *grid.shape), the saves after t0)."""
+    i = 1..n (`target` has shape (n, *grid.shape), the saves after t0).
+
+    The run is not stopped by the law's breakdown monitor (`monitor=False`):
+    a misfit is measured wherever the numbers are finite, and NaN (which
+    stops the run) gives a NaN loss.
+    """
     n_save = target.shape[0]
     sol = evolve(
         law,
@@ -53,7 +34,8 @@ def density_loss(law, y0, params, target, *, dt, steps_per_save, checkpoint=True
         observe=lambda t, y, p: y.rho,
         check=False,
         checkpoint=checkpoint,
-        on_nonfinite="ignore",
+        monitor=False,
+        on_breakdown="flag",
     )
     rho = sol.observables[1:]
     return law.grid.integrate(jnp.sum((rho - target) ** 2, axis=0)) / law.grid.integrate(
@@ -75,8 +57,8 @@ def fit_diffusion(
 ) -> FitResult:
     """Fit D in `law` (a `CanonicalDQM`) so that its densities match `target`.
 
-    D = exp(θ) (positive by construction); θ is optimized with `optax.lbfgs`
-    (zoom line search), gradients by reverse mode through `jqd.evolve`.
+    `jqd.fit` with D = exp(θ) (`transform="positive"`), L-BFGS, gradients by
+    reverse mode through `jqd.evolve`; stops when |dloss/dθ| < `tol`.
 
     Args:
         law: the canonical law (grid and potential).
@@ -87,7 +69,11 @@ def fit_diffusion(
         dt, steps_per_save: the law's step and saves (as in `jqd.evolve`).
         D0: starting D (default 0.5 ħ/2m).
         max_iter: L-BFGS iterations at most.
-        tol: stop when |dloss/dθ| < tol.
+        tol: gradient-norm tolerance (in θ = ln D).
+
+    Returns:
+        A `jqd.FitResult` with `value = {"D": ...}` (also `result.D`); the D
+        of each iterate is `[p["D"] for p in result.path]`.
     """
     if not isinstance(law, CanonicalDQM):
         raise TypeError(f"law must be a CanonicalDQM; got {type(law).__name__}.")
@@ -102,41 +88,9 @@ def fit_diffusion(
     if not D0 > 0:
         raise ValueError(f"D0 must be positive; got {D0}.")
 
-    def loss_fn(theta):
-        p = eqx.tree_at(lambda q: q.D, params, jnp.exp(theta), is_leaf=lambda x: x is None)
+    def loss(theta):
+        p = eqx.tree_at(lambda q: q.D, params, theta["D"], is_leaf=lambda x: x is None)
         return density_loss(law, y0, p, target, dt=dt, steps_per_save=steps_per_save)
 
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(loss_fn)
-
-    @jax.jit
-    def update(theta, state):
-        value, grad = value_and_grad(theta, state=state)
-        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=loss_fn)
-        return optax.apply_updates(theta, updates), state, value, grad
-
-    theta = jnp.asarray(np.log(D0), target.dtype)
-    state = opt.init(theta)
-    hist_D, hist_loss = [D0], []
-    converged = False
-    n = 0
-    for n in range(1, max_iter + 1):
-        theta_new, state, value, grad = update(theta, state)
-        hist_loss.append(float(value))
-        if abs(float(grad)) < tol:
-            converged = True
-            n -= 1
-            break
-        theta = theta_new
-        hist_D.append(float(np.exp(theta)))
-    final = float(loss_fn(theta))
-    if len(hist_loss) < len(hist_D):
-        hist_loss.append(final)
-    return FitResult(
-        D=float(np.exp(theta)),
-        loss=final,
-        history_D=np.asarray(hist_D),
-        history_loss=np.asarray(hist_loss),
-        n_iter=n,
-        converged=converged,
-    )
+    res = fit(loss, {"D": D0}, transform="positive", max_iter=max_iter, gtol=tol)
+    return dataclasses.replace(res, value={"D": float(res.value["D"])}, loss=float(res.loss))

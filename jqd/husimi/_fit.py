@@ -1,36 +1,26 @@
 """Fitting the diffusion constant C of the Husimi Fokker-Planck equation to
-exact Husimi evolution, through the differentiable Galerkin solver."""
+exact Husimi evolution, through the differentiable Galerkin solver (a thin
+layer over `jqd.fit`)."""
 
 from __future__ import annotations
 
-import dataclasses
-
-import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from .._evolve import evolve
+from .._fit import FitResult, fit
 from ._galerkin import GalerkinParams, HusimiGalerkin
 
 __all__ = ["FitResult", "husimi_loss", "fit_C"]
 
 
-@dataclasses.dataclass(frozen=True)
-class FitResult:
-    """Result of `fit_C`: the fitted `C`, the final `loss`, the iteration count
-    and the loss/C history."""
-
-    C: float
-    loss: float
-    n_iter: int
-    history: tuple
-
-
 def husimi_loss(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_save):
     """loss(C) = Σ_t Σ_α (Q_model − Q_data)² / Σ (Q_data)², with Q_model from
     the Galerkin law started at R0, saved at t = k·dt·steps_per_save,
-    k = 1..n_save, and `data` of shape (n_save, *alphas.shape[:-1])."""
+    k = 1..n_save, and `data` of shape (n_save, *alphas.shape[:-1]).
+
+    The run is not stopped by the law's monitor (a line search may try any
+    C); a non-finite run gives a non-finite loss."""
     alphas = jnp.asarray(alphas)
     data = jnp.asarray(data)
     scale = jnp.sum(data**2)
@@ -46,7 +36,8 @@ def husimi_loss(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_
             steps_per_save=steps_per_save,
             observe=observe,
             check=False,
-            on_nonfinite="ignore",
+            monitor=False,
+            on_breakdown="flag",
         )
         return jnp.sum((sol.observables[1:] - data) ** 2) / scale
 
@@ -66,7 +57,8 @@ def fit_C(
     max_iter: int = 50,
     tol: float = 1e-14,
 ) -> FitResult:
-    """Fit C by minimizing `husimi_loss` with optax L-BFGS (zoom line search).
+    """Fit C by minimizing `husimi_loss` with `jqd.fit` (optax L-BFGS, zoom line
+    search), stopping after the first update that starts from a loss < tol.
 
     Args:
         law: a `HusimiGalerkin`.
@@ -75,27 +67,14 @@ def fit_C(
         data: exact Husimi values Q_H at the save times, (n_save, ...).
         dt, n_save, steps_per_save: the time grid of the data.
         C0: starting value (default 0.5).
-        max_iter: L-BFGS iterations at most; stops once the loss < tol.
+        max_iter: L-BFGS iterations at most.
+        tol: stop once the loss at the start of an update is below it.
+
+    Returns:
+        A `jqd.FitResult` with value {"C": C} (`result.C`), `loss`,
+        `iterations`, `history` (the loss at each iterate).
     """
-    loss = husimi_loss(law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save)
-    C = jnp.asarray(C0, jnp.result_type(float))
-    if not np.isfinite(float(C)):
+    if not np.isfinite(float(C0)):
         raise ValueError(f"C0 must be finite; got {C0}.")
-    opt = optax.lbfgs()
-    state = opt.init(C)
-    value_and_grad = optax.value_and_grad_from_state(loss)
-
-    @jax.jit
-    def update(C, state):
-        value, grad = value_and_grad(C, state=state)
-        updates, state = opt.update(grad, state, C, value=value, grad=grad, value_fn=loss)
-        return optax.apply_updates(C, updates), state, value
-
-    history = []
-    n = 0
-    for n in range(1, max_iter + 1):
-        C, state, value = update(C, state)
-        history.append((float(value), float(C)))
-        if float(value) < tol:
-            break
-    return FitResult(C=float(C), loss=float(loss(C)), n_iter=n, history=tuple(history))
+    loss = husimi_loss(law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save)
+    return fit(lambda theta: loss(theta["C"]), {"C": C0}, max_iter=max_iter, ftol=tol)

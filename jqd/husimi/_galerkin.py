@@ -1,48 +1,26 @@
-"""Spectral Galerkin solver for the Husimi Fokker-Planck equation (SPEC §4).
+"""Spectral Galerkin law for the Husimi Fokker-Planck equation (SPEC §4).
 
-Representation. The density is kept as
-
-    Q(α, t) = Σ_mn R_mn(t) ⟨α|m⟩⟨n|α⟩ / π^N
-            = e^{−|α|²} Σ_mn R_mn α*^m α^n / (π^N √(m! n!)),
-
-i.e. e^{−|α|²} times a polynomial in α, α* whose coefficients form a matrix
-R over a set of Fock occupations (the basis). For a quantum state R is the
-density matrix; ρ(z) = Q/2^N.
-
-The operator. In α, α* (Wirtinger) form, with α̇_j = −i ∂H/∂α_j*, the
-equation ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ ∂_a∂_b(D_ab ρ), D = (C/2)[H'', J], reads
-
-    ∂ρ/∂t = −Σ_j [∂_{α_j}(α̇_j ρ) + ∂_{α_j*}(α̇_j* ρ)]
-            + (iC/2) Σ_jk [∂_{α_j}∂_{α_k}(H_{α_j*α_k*} ρ) − ∂_{α_j*}∂_{α_k*}(H_{α_jα_k} ρ)]
-
-(the transformation of D to complex coordinates is D^{α_jα_k} = iC H_{α_j*α_k*},
-D^{α_j*α_k*} = −iC H_{α_jα_k}, no mixed entries). On the coefficient matrix
-each elementary operation is exact:
-
-    α_j ρ  ↦ R a_j,     α_j* ρ ↦ a_j† R,
-    ∂_{α_j} ρ ↦ R a_j† − a_j† R,   ∂_{α_j*} ρ ↦ a_j R − R a_j,
-
-so the whole right-hand side is Σ_i A_i R B_i with A_i, B_i products of ladder
-matrices, built exactly from the symbol's derivative polynomials (generic, no
-per-model code). The products are formed on a padded Fock set (deg H more
-quanta) and then projected back, so the result is the Galerkin projection
-P L P of the exact operator. For C = 1 and a truncating H (F64) this equals
-−i[H_P, R] with H_P the projected Hamiltonian (checked by
-`galerkin_closure_error`); for C ≠ 1 the polynomial degree grows and the
-projection is the consistent truncation.
+The density is e^{−|α|²} times a polynomial in α, α* whose coefficient matrix
+R is the state; the Fokker-Planck operator acts on R exactly as Σ_i A_i R B_i
+with ladder-operator words A_i, B_i, built once per law from the anti-Wick
+symbol of the Hamiltonian and projected onto the Fock basis (derivation:
+`_fp_terms.py`). For C = 1 and a truncating H (F64) the projected operator is
+−i[H_P, ·]: the law is von Neumann evolution in a Husimi representation.
 
 Stepping (`method="split"`, default): Strang splitting of L = L_U + L_R with
 L_U R = −i[H_P, R] applied exactly (eigendecomposition, once per run) and the
 remainder L_R = L − L_U (the diffusion mismatch (C − 1) L_1, plus for a
 non-truncating H the terms the Fokker-Planck truncation drops) by a Taylor
 series. Exact for C = 1 with truncating H (L_R = 0), second order in dt
-otherwise. Cost: terms sharing the same index maps are merged into one dense
-weight per group (Kerr: 2 diffusion groups, Bose-Hubbard dimer: 3), applied
-by one flat gather; `prepare` precomputes the unitary and the weights × dt/2
-once per run. The remainder's series is applied at C = 1 too, where it is
-zero (a run-time skip was 3x faster there but broke reverse-mode Hessians in C:
-see `_SplitStep`). `method="expm"` exponentiates the dense superoperator (d² × d²;
-exact for any C, for small bases).
+otherwise. `prepare` precomputes the unitary and the remainder's weights × dt/2
+once per run. The remainder's series is applied at C = 1 too, where it is zero:
+skipping it there by a run-time branch broke reverse-mode Hessians in C
+(benchmarks/results_husimi_galerkin.md). `method="expm"` exponentiates the
+dense superoperator (d² × d²; exact for any C, for small bases).
+
+Breakdown: the monitor reports the weight in the top Fock level of the basis
+growing past `fock_tol` (`FockTruncationError`): the state has reached the
+edge of the truncated basis, where the projection is no longer the dynamics.
 
 Units: H in units of ħ (frequencies); t in 1/frequency. Validated against exact
 Kerr evolution (`jqd.reference.kerr_husimi`, `kerr_mean_a`) and Bose-Hubbard
@@ -59,15 +37,20 @@ from jaxtyping import Array
 
 from .._checks import check_finite, is_concrete
 from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
+from ._fp_terms import apply_groups, galerkin_structure
+from ._ops import Ops
 from ._states import fock_basis, husimi
-from ._symbols import Ops, Polynomial, anti_normal_order, anti_wick_symbol, truncation_check
+from ._symbols import Polynomial, anti_wick_symbol, truncation_check
 
 __all__ = [
     "GalerkinParams",
     "HusimiGalerkin",
-    "fp_terms",
+    "FockTruncationError",
     "galerkin_closure_error",
 ]
+
+FOCK_TRUNCATION = 2  # monitor code
 
 
 class GalerkinParams(eqx.Module):
@@ -77,136 +60,21 @@ class GalerkinParams(eqx.Module):
     C: float | Array = 1.0
 
 
-# ---------------------------------------------------------------------------
-# Term construction (NumPy, fixed structure)
+class FockTruncationError(BreakdownError):
+    """The Galerkin state put more than `fock_tol` of its weight in the top
+    Fock level of the law's truncated basis."""
 
 
-def _letter(mode, dag):
-    return ((int(mode), bool(dag)),)
-
-
-def fp_terms(poly: Polynomial) -> tuple[dict, dict]:
-    """The Fokker-Planck operator as two superoperators on the coefficient
-    matrix: `(liouville, diffusion)`, each `{(left_word, right_word): coeff}`
-    meaning R ↦ Σ coeff · A(left_word) R B(right_word); the full operator is
-    liouville + C · diffusion.
-    """
-    N = poly.n_modes
-
-    def mult(p, q):
-        left = tuple((j, True) for j in range(N) for _ in range(q[j]))
-        right = tuple((j, False) for j in range(N) for _ in range(p[j]))
-        return left, right
-
-    def add(d, key, c):
-        d[key] = d.get(key, 0) + c
-
-    def deriv(terms, j, conj):
-        """Apply ∂_{α_j} (conj=False) or ∂_{α_j*} to a term dict."""
-        out: dict = {}
-        for (L, Rw), c in terms.items():
-            if not conj:  # R a† − a† R
-                add(out, (L, Rw + _letter(j, True)), c)
-                add(out, (_letter(j, True) + L, Rw), -c)
-            else:  # a R − R a
-                add(out, (_letter(j, False) + L, Rw), c)
-                add(out, (L, Rw + _letter(j, False)), -c)
-        return out
-
-    def times(polyx: Polynomial, c0):
-        out: dict = {}
-        for (p, q), c in polyx.coeffs:
-            add(out, mult(p, q), c0 * c)
-        return out
-
-    liou: dict = {}
-    diff: dict = {}
-    for j in range(N):
-        adot = poly.d_alpha(j, conj=True)  # α̇_j = −i ∂H/∂α_j*
-        adot_c = poly.d_alpha(j, conj=False)  # α̇_j* = +i ∂H/∂α_j
-        for k, v in deriv(times(adot, -1j), j, conj=False).items():
-            add(liou, k, -v)
-        for k, v in deriv(times(adot_c, 1j), j, conj=True).items():
-            add(liou, k, -v)
-        for k in range(N):
-            Hss = poly.d_alpha(j, conj=True).d_alpha(k, conj=True)
-            Hnn = poly.d_alpha(j, conj=False).d_alpha(k, conj=False)
-            t1 = deriv(deriv(times(Hss, 0.5j), k, conj=False), j, conj=False)
-            t2 = deriv(deriv(times(Hnn, -0.5j), k, conj=True), j, conj=True)
-            for kk, v in list(t1.items()) + list(t2.items()):
-                add(diff, kk, v)
-    clean = lambda d: {k: v for k, v in d.items() if abs(v) > 1e-15}
-    return clean(liou), clean(diff)
-
-
-def _padded_basis(basis: np.ndarray, pad: int, kind: str) -> np.ndarray:
-    N = basis.shape[1]
+def _top_level(basis: np.ndarray, kind: str) -> tuple[int, ...]:
+    """Indices of the basis states in the top Fock level: n_j = cutoff_j − 1
+    for some mode with cutoff > 1 ("cutoffs"), or Σ n_j = max_total ("total")."""
     if kind == "total":
-        return fock_basis(max_total=int(basis.sum(1).max()) + pad, n_modes=N)
-    return fock_basis(tuple(int(c) + 1 + pad for c in basis.max(0)))
-
-
-def _word_matrix(word, ladders) -> np.ndarray:
-    dim = ladders[0][0].shape[0]
-    M = np.eye(dim, dtype=complex)
-    for m, d in word:
-        M = M @ ladders[m][1 if d else 0]
-    return M
-
-
-def _monomial(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A product of ladder operators has at most one nonzero per row and per
-    column. Return (src, w, dst, v): (M R)[i] = w[i] R[src[i]],
-    (R M)[:, l] = v[l] R[:, dst[l]]."""
-    if np.any(np.count_nonzero(M, axis=1) > 1) or np.any(np.count_nonzero(M, axis=0) > 1):
-        raise AssertionError("ladder word is not a monomial matrix")
-    src = np.argmax(np.abs(M), axis=1)
-    w = M[np.arange(len(M)), src]
-    dst = np.argmax(np.abs(M), axis=0)
-    v = M[dst, np.arange(len(M))]
-    return src, w, dst, v
-
-
-def _build_terms(liou: dict, diff: dict, ham: dict, ladders, emb):
-    """Each term R ↦ (c_liou + C c_diff + c_ham) A(L) R B(Rw), with A, B
-    ladder words formed on the padded set and projected by `emb`.
-
-    Terms whose words move R by the same index maps (same row gather `src`,
-    same column gather `dst`) are merged: Σ_k c_k (w_k v_kᵀ) ∘ R[src][:, dst]
-    = W ∘ R[src][:, dst] with one dense weight matrix W per group and per
-    coefficient kind. Returns (flat (G, d, d) int32: src[:, None] d + dst[None, :],
-    the flat index of each gathered entry; W (3, G, d, d)) with W[0] Liouville,
-    W[1] diffusion per unit C, W[2] −i[H, ·]."""
-    cache: dict = {}
-
-    def mono(w):
-        if w not in cache:
-            cache[w] = _monomial(emb.T @ _word_matrix(w, ladders) @ emb)
-        return cache[w]
-
-    groups: dict = {}
-    for key in sorted(set(liou) | set(diff) | set(ham)):
-        L, Rw = key
-        s_, w_, _, _ = mono(L)
-        _, _, d_, v_ = mono(Rw)
-        g = groups.setdefault((s_.tobytes(), d_.tobytes()), [s_, d_, None])
-        c = np.array([liou.get(key, 0), diff.get(key, 0), ham.get(key, 0)], complex)
-        W = c[:, None, None] * np.outer(w_, v_)[None]
-        g[2] = W if g[2] is None else g[2] + W
-    d = emb.shape[1]
-    flat = np.stack([g[0][:, None] * d + g[1][None, :] for g in groups.values()])
-    W = np.stack([g[2] for g in groups.values()], axis=1)
-    return flat.astype(np.int32), W
-
-
-def _apply_groups(flat, W, R):
-    """Σ_g W[g] ∘ R[src_g][:, dst_g] with flat[g] = src_g[:, None] d + dst_g[None, :]:
-    one gather of all groups from the flattened R and a weighted sum (on CPU
-    3-4x faster than a loop of row and column takes per group)."""
-    return jnp.sum(W * R.reshape(-1)[flat], axis=0)
-
-
-# ---------------------------------------------------------------------------
+        top = basis.sum(1) == basis.sum(1).max()
+        top &= basis.sum(1).max() > 0
+    else:
+        hi = basis.max(0)
+        top = np.any((basis == hi) & (hi > 0), axis=1)
+    return tuple(int(i) for i in np.flatnonzero(top))
 
 
 class HusimiGalerkin(AbstractLaw):
@@ -228,6 +96,15 @@ class HusimiGalerkin(AbstractLaw):
         method: "split" (exact unitary part + Taylor remainder; default) or
             "expm" (dense superoperator exponential; small bases only).
         taylor_order: order of the remainder's Taylor series ("split").
+        fock_tol: the monitor's bound on the weight Σ|R_nn| over the top Fock
+            level (`top_weight`); above it `jqd.evolve` raises
+            `FockTruncationError`. The default 1e-3 is 13x the largest top
+            weight of any monitored run in the tests, experiments and
+            benchmarks (calibration: benchmarks/results_husimi_galerkin.md).
+
+    Order: `method="split"` is second order in dt (exact for C = 1 with a
+    truncating H, where the remainder vanishes); `method="expm"` is exact
+    (`order` None).
 
     Validated against exact Kerr and Bose-Hubbard evolution (tests/test_husimi_galerkin.py).
     """
@@ -238,11 +115,22 @@ class HusimiGalerkin(AbstractLaw):
     exact_fp: bool = eqx.field(static=True)
     method: str = eqx.field(static=True)
     taylor_order: int = eqx.field(static=True)
+    fock_tol: float = eqx.field(static=True)
+    top_index: tuple = eqx.field(static=True)  # basis indices of the top Fock level
     diff_groups: tuple = eqx.field(static=True)  # groups with a diffusion weight
     flat: Array  # (G, d, d) int32: flat gather index of each index group
     W: Array  # (3, G, d, d): weights: Liouville, diffusion per unit C, −i[H, ·]
     H: Array
     ladders: Array  # (N, d, d) projected a_j
+
+    breakdowns = {
+        FOCK_TRUNCATION: Reason(
+            FockTruncationError,
+            "the weight in the top Fock level of the Galerkin basis (`where`) exceeded fock_tol",
+            "Enlarge the basis (cutoffs= or max_total=), or raise fock_tol= if that weight "
+            "is acceptable.",
+        )
+    }
 
     def __init__(
         self,
@@ -253,6 +141,7 @@ class HusimiGalerkin(AbstractLaw):
         n_modes: int | None = None,
         method: str = "split",
         taylor_order: int = 8,
+        fock_tol: float = 1e-3,
     ):
         if not isinstance(hamiltonian, Ops):
             raise ValueError(
@@ -262,6 +151,8 @@ class HusimiGalerkin(AbstractLaw):
             raise ValueError(f"method must be 'split' or 'expm'; got {method!r}.")
         if not hamiltonian.is_hermitian():
             raise ValueError("hamiltonian must be Hermitian (add the h.c. terms).")
+        if not fock_tol > 0:
+            raise ValueError(f"fock_tol must be positive; got {fock_tol}.")
         N = max(hamiltonian.n_modes if n_modes is None else int(n_modes), 1)
         if (cutoffs is None) == (max_total is None):
             raise ValueError("give exactly one of cutoffs= or max_total=.")
@@ -273,42 +164,28 @@ class HusimiGalerkin(AbstractLaw):
         else:
             basis, kind = fock_basis(max_total=int(max_total), n_modes=N), "total"
         poly = anti_wick_symbol(hamiltonian, N)
-        pad = max(poly.degree, 2) + 2
-        big = _padded_basis(basis, pad, kind)
-        index = {tuple(o): i for i, o in enumerate(big)}
-        emb = np.zeros((len(big), len(basis)))
-        for i, o in enumerate(basis):
-            emb[index[tuple(o)], i] = 1.0
-        ladders = []
-        for j in range(N):
-            lo = np.zeros((len(big), len(big)), complex)
-            for col, o in enumerate(big):
-                if o[j] > 0:
-                    o2 = list(o)
-                    o2[j] -= 1
-                    lo[index[tuple(o2)], col] = np.sqrt(o[j])
-            ladders.append((lo, lo.conj().T))
-        liou, diff = fp_terms(poly)
-        ham: dict = {}
-        for word, c in anti_normal_order(hamiltonian).terms.items():
-            ham[(word, ())] = ham.get((word, ()), 0) - 1j * c  # −i H R
-            ham[((), word)] = ham.get(((), word), 0) + 1j * c  # +i R H
-        flat, W = _build_terms(liou, diff, ham, ladders, emb)
-        self.flat, self.W = jnp.asarray(flat), jnp.asarray(W)
+        s = galerkin_structure(hamiltonian, poly, basis, kind)
+        self.flat, self.W = jnp.asarray(s.flat), jnp.asarray(s.W)
         self.diff_groups = tuple(
-            int(g) for g in np.flatnonzero(np.abs(W[1]).max(axis=(1, 2)) > 1e-15)
+            int(g) for g in np.flatnonzero(np.abs(s.W[1]).max(axis=(1, 2)) > 1e-15)
         )
-        Hbig = hamiltonian.matrix(big)
-        self.H = jnp.asarray(emb.T @ Hbig @ emb)
-        self.ladders = jnp.asarray(np.stack([emb.T @ lo @ emb for lo, _ in ladders]))
+        self.H = jnp.asarray(s.H)
+        self.ladders = jnp.asarray(s.ladders)
         self.basis_tuple = tuple(tuple(int(x) for x in o) for o in basis)
         self.n_modes = N
         self.symbol = poly
         self.exact_fp = truncation_check(poly).exact
         self.method = method
         self.taylor_order = int(taylor_order)
+        self.fock_tol = float(fock_tol)
+        self.top_index = _top_level(basis, kind)
 
-    # ---- structure ------------------------------------------------------
+    @property
+    def order(self) -> int | None:
+        """Declared order of `step` in dt: 2 for "split" (Strang), None for
+        "expm" (exact)."""
+        return None if self.method == "expm" else 2
+
     @property
     def basis(self) -> np.ndarray:
         return np.array(self.basis_tuple, dtype=int).reshape(len(self.basis_tuple), self.n_modes)
@@ -326,7 +203,7 @@ class HusimiGalerkin(AbstractLaw):
 
     def _apply(self, R, W, flat=None):
         """Σ_g W[g] ∘ R[src_g][:, dst_g] over the index groups of `flat` (default: all)."""
-        return _apply_groups(self.flat if flat is None else flat, W.astype(R.dtype), R)
+        return apply_groups(self.flat if flat is None else flat, W.astype(R.dtype), R)
 
     def fp_operator(self, R, C):
         """L(C) R: the projected Fokker-Planck right-hand side."""
@@ -434,12 +311,26 @@ class HusimiGalerkin(AbstractLaw):
             if not np.all(np.isfinite(C)):
                 raise ValueError(f"params.C must be finite; got {C}.")
 
+    def top_weight(self, y):
+        """Σ |R_nn| over the top Fock level of the basis (n_j = cutoff_j − 1 for
+        some mode, or Σ n_j = max_total): how much of the state sits at the
+        edge of the truncated basis."""
+        d = jnp.abs(jnp.real(jnp.diagonal(y)))
+        return jnp.sum(d[np.asarray(self.top_index, dtype=int)])
+
+    def monitor(self, t, y, params):
+        """Fock truncation: ok while `top_weight(y) <= fock_tol`; `where` is
+        (top_weight,)."""
+        w = self.top_weight(y)
+        ok = w <= self.fock_tol
+        return ok, jnp.where(ok, 0, FOCK_TRUNCATION), w[None]
+
 
 def _taylor(flat, y, c, Wh, order):
     """exp(c L) y by its Taylor series to `order`, with L y = Σ_g Wh[g] ∘ gather_g(y)."""
     out = term = y
     for k in range(1, order + 1):
-        term = _apply_groups(flat, Wh, term) * (c / k).astype(y.real.dtype)
+        term = apply_groups(flat, Wh, term) * (c / k).astype(y.real.dtype)
         out = out + term
     return out
 
@@ -448,9 +339,9 @@ class _SplitStep(AbstractLaw):
     """Strang step e^{L_R dt/2} e^{L_U dt} e^{L_R dt/2}, L_R y (dt/2) = c Σ Wh ∘ gather(y).
 
     The remainder's series is applied even where it vanishes (C = 1 with a
-    truncating H): skipping it there by `lax.cond` was 3x faster, but its custom
-    derivative rule gave wrong reverse-mode Hessians in C through `evolve`'s scan
-    (0.0167 against 0.0286, measured), a silent wrong answer."""
+    truncating H): skipping it there by `lax.cond` gave wrong reverse-mode
+    Hessians in C through `evolve`'s scan, a silent wrong answer (measured in
+    benchmarks/results_husimi_galerkin.md; guarded by a test)."""
 
     law: HusimiGalerkin
     U: Array

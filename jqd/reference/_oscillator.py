@@ -1,6 +1,9 @@
-"""Harmonic-oscillator references: exact Gaussian (coherent, squeezed) states."""
+"""Harmonic-oscillator references: exact Gaussian (coherent, squeezed) states
+and the energy eigenstates."""
 
 from __future__ import annotations
+
+import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -27,3 +30,27 @@ def harmonic_gaussian(grid: Grid, t, *, omega=1.0, mass=1.0, hbar=1.0, x0=0.0, p
     (x,) = grid.mesh()
     norm = (k * beta.real / np.pi) ** 0.25
     return norm * jnp.exp(-0.5 * k * beta * (x - q) ** 2 + 1j * p * (x - q) / hbar)
+
+
+def oscillator_eigenstate(grid: Grid, n: int, omega=1.0, mass=1.0, hbar=1.0):
+    """The n-th eigenstate of the 1-D oscillator V = m ω² x²/2 on the grid:
+
+    φ_n(x) = H_n(√k x) e^(−k x²/2) / √(2ⁿ n! √(π/k)),   k = mω/ħ,
+
+    with the physicists' Hermite polynomial H_n; real, normalized on the line,
+    energy ħω(n + 1/2). Evaluated in NumPy float64, returned as a jax array.
+    """
+    from numpy.polynomial.hermite import hermval
+
+    if grid.ndim != 1:
+        raise ValueError("oscillator_eigenstate is 1-D.")
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be a non-negative integer; got {n}.")
+    k = mass * omega / hbar
+    (x,) = grid.mesh()
+    xi = math.sqrt(k) * np.asarray(x)
+    c = np.zeros(n + 1)
+    c[n] = 1.0
+    norm = math.sqrt(2.0**n * math.factorial(n) * math.sqrt(math.pi / k))
+    return jnp.asarray(hermval(xi, c) * np.exp(-(xi**2) / 2) / norm)

@@ -1,0 +1,195 @@
+"""What the (ρ, S) laws `Madelung` and `CanonicalDQM` share: their fields,
+stepping in ln ρ, the tail forms of the continuity equation, the split of the
+phase rate into frame and residual, and the breakdown monitor.
+
+Stepping. Time steps are classical RK4 in ℓ = ln ρ (with S, p, c), so ρ = e^ℓ
+stays positive and a tail may grow by many decades per step without the
+stiffness ∂ρ/∂t = ρ·rate has in ρ (the same ODE, another chart). The four
+stages run as one traced vector field (`jqd._steppers.rk4(scan_stages=True)`):
+compile time is that of a single evaluation.
+
+Continuity in the tail. ∂ℓ/∂t = w·(bulk rate)/ρ + (1 − w)·(−∇·v − v·∇ℓ)
+(w the bulk weight of jqd/dqm/_functional.py): the tail form advects ℓ with
+the 5th-order upwind stencil and ghost cells, so the density front advances
+into the tail without a cliff. There v = frame velocity + χ∇S/m: S is damped
+where χ < 1, and the density follows only the part of the flow S carries
+(with the full ∇S the damped/undamped mismatch dug holes in the tail of two
+colliding packets by t = 0.2).
+
+Phase. ∂S_total/∂t = −E_loc (up to a global constant) is split by a
+ρ-weighted least-squares fit on {1, (x_i − μ_i)^k} into the frame rates
+(ṗ, ċ) and a residual; the residual is multiplied by χ, and where χ < 1, S
+relaxes to 0 (the phase to its frame) at rate γ = 0.1 ħk_max²/2m (a tenth of
+the grid's fastest frequency, so it never limits the RK4 step). Where
+ρ > √floor·max ρ the laws are the Madelung/H_D laws up to O(ε/ρ); below,
+the tail is carried along consistently but carries no dynamics of its own.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from math import comb
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from .._grid import Grid
+from .._law import AbstractLaw
+from .._steppers import rk4
+from ._checks import check_dqm_params, check_dqm_step, check_law_fields, check_madelung_state
+from ._functional import LogFields, law_functional, log_density, vacuum_mask
+from ._state import FRAME_DEGREE, DQMParams, MadelungState
+from ._stencils import divergence, gradient, nonperiodic, pad_quadratic, upwind5
+from ._validity import BREAKDOWNS, MadelungValidity
+
+
+def log_continuity_rate(grid: Grid, rho, lf: LogFields, S, chirp, gS, mass, bulk_rate, kind):
+    """∂ℓ/∂t for ℓ = ln ρ: w · (`bulk_rate`/ρ) + (1 − w) · (−∇·v − v·∇ℓ).
+
+    `bulk_rate` is ∂ρ/∂t in conservative form (−∇·(ρv), or δH/δS), which
+    conserves ∫ρ exactly; ∇·v takes the frame part Σc_i/m analytically (the
+    frame velocity is not periodic). Module docstring for the tail form.
+    """
+    w, l, chi = lf.w, lf.l, lf.chi
+    gs = gradient(grid, S, kind)
+    flow = [chi * g for g in gs]  # the part of ∇S the tail follows
+    div_v = sum(chirp[i, 0] for i in range(grid.ndim)) / mass
+    div_v = div_v + divergence(grid, flow, kind) / mass
+    adv = 0
+    for i, (g, gi, fi) in enumerate(zip(gS, gs, flow, strict=True)):
+        v = pad_quadratic((g - gi + fi) / mass, i - grid.ndim)  # frame part: linear, exact
+        up = nonperiodic(grid, l, i, lambda u, i=i, v=v: upwind5(grid, u, i, v))
+        adv = adv + chi * (g - gi + fi) / mass * lf.grad[i] + (1 - chi) * up
+    tail = -div_v - adv
+    return w * bulk_rate / jnp.where(w > 0, rho, 1) + (1 - w) * tail
+
+
+def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
+    """Split ∂S_total/∂t = −E_loc (up to a constant) into the frame and the rest.
+
+    The ρ-weighted least-squares fit of −E_loc on {1, (x_i − μ_i)^k,
+    k = 1..FRAME_DEGREE} (μ the mean position) gives the frame rates (ṗ, ċ); the
+    residual, damped by `vacuum_mask`, is ∂S/∂t, and where χ < 1 S relaxes
+    to 0 at rate `relax`. Returns (dS, dp, dc). With χ = 1 this is exactly
+    ∂S_total/∂t = −E_loc + const (a global phase).
+    """
+    dtype = rho.dtype
+    xs = grid.mesh(dtype)
+    w = rho / jnp.sum(rho)
+    means = [jnp.sum(w * x) for x in xs]
+    K = FRAME_DEGREE
+    basis = [jnp.ones_like(rho)]
+    for x, c in zip(xs, means, strict=True):
+        basis += [(x - c) ** k for k in range(1, K + 1)]
+    B = jnp.stack([b.reshape(-1) for b in basis])  # (nb, npts)
+    wf = w.reshape(-1)
+    G = (B * wf) @ B.T
+    r = -e_loc.reshape(-1)
+    coef = _solve_small(G, (B * wf) @ r)
+    fit = (coef @ B).reshape(rho.shape)
+    dp, dc = [], []
+    for i, mu in enumerate(means):
+        a = [coef[1 + i * K + k - 1] for k in range(1, K + 1)]  # a_k, k = 1..K
+        # Σ_k a_k (x − μ)^k = Σ_j d_j x^j  (j >= 1; the constant is a global phase)
+        d = [
+            sum(a[k - 1] * comb(k, j) * (-mu) ** (k - j) for k in range(j, K + 1))
+            for j in range(1, K + 1)
+        ]
+        dp.append(d[0])
+        dc.append(jnp.stack([j * d[j - 1] for j in range(2, K + 1)]))
+    chi = vacuum_mask(rho, floor) if chi is None else chi
+    dS = chi * (-e_loc - fit) - (1 - chi) * relax * S
+    return dS, jnp.stack(dp), jnp.stack(dc)
+
+
+def relax_rate(grid: Grid, params):
+    """γ = 0.1 ħ k_max²/2m: rate at which S relaxes to its frame in vacuum."""
+    return 0.1 * params.hbar * max(grid.k_max) ** 2 / (2 * params.mass)
+
+
+def _solve_small(G, r):
+    """Solve the small SPD system G c = r by unrolled Gauss-Jordan (no LAPACK
+    call, which is slow to compile; G is at most 7x7 here)."""
+    n = G.shape[0]
+    A = jnp.concatenate([G, r[:, None]], axis=1)
+    for i in range(n):
+        A = A.at[i].set(A[i] / A[i, i])
+        for j in range(n):
+            if j != i:
+                A = A.at[j].set(A[j] - A[j, i] * A[i])
+    return A[:, n]
+
+
+class AbstractFluidLaw(AbstractLaw):
+    """A (ρ, S) law on a periodic `Grid`: subclasses give `rates`.
+
+    Attributes:
+        grid: the periodic box.
+        potential: `V(x, t, args)` with `args = params.potential`, `x` the
+            tuple of mesh arrays; None = free.
+        floor: relative density floor ε/max ρ (None: 1e-15 in float64, 1e-6
+            in float32).
+        derivative: "fd8" (default) or "spectral" (jqd/dqm/_stencils.py).
+        node_threshold, resolution_threshold, hole_level, edge_threshold:
+            the breakdown criteria of the law's monitor (`MadelungValidity`).
+    """
+
+    grid: Grid
+    potential: Callable | None = eqx.field(static=True, default=None)
+    floor: float | None = eqx.field(static=True, default=None)
+    derivative: str = eqx.field(static=True, default="fd8")
+    node_threshold: float = eqx.field(static=True, default=1e-3)
+    resolution_threshold: float = eqx.field(static=True, default=0.3)
+    hole_level: float = eqx.field(static=True, default=1e-2)
+    edge_threshold: float = eqx.field(static=True, default=1e-10)
+
+    order: ClassVar[int] = 4
+    breakdowns: ClassVar[dict] = BREAKDOWNS
+    quantum_D_only: ClassVar[bool] = False  # True: D must be ħ/2m (Madelung)
+
+    def __check_init__(self):
+        check_law_fields(self)
+
+    @abc.abstractmethod
+    def rates(self, t, rho, l, S, momentum, chirp, params: DQMParams):
+        """(∂ℓ/∂t, ∂S/∂t, ṗ, ċ) at ρ = e^ℓ."""
+
+    def vector_field(self, t, y: MadelungState, params: DQMParams) -> MadelungState:
+        """∂y/∂t in the state's own variables (∂ρ/∂t = ρ ∂ℓ/∂t)."""
+        dl, dS, dp, dc = self.rates(t, y.rho, log_density(y.rho), y.S, y.momentum, y.chirp, params)
+        return MadelungState(y.rho * dl, dS, dp, dc)
+
+    def step(self, t, y: MadelungState, params: DQMParams, dt, key=None) -> MadelungState:
+        """One RK4 step in (ℓ = ln ρ, S, p, c) (module docstring)."""
+        f = lambda s, u: self.rates(s, jnp.exp(u[0]), *u, params)
+        u0 = (log_density(y.rho), y.S, y.momentum, y.chirp)
+        l, S, p, c = rk4(f, t, u0, dt, scan_stages=True)
+        return MadelungState(jnp.exp(l), S, p, c)
+
+    def validity(self) -> MadelungValidity:
+        """The `MadelungValidity` observable with this law's thresholds."""
+        return MadelungValidity(
+            self,
+            self.node_threshold,
+            self.resolution_threshold,
+            self.hole_level,
+            self.edge_threshold,
+        )
+
+    def monitor(self, t, y, params):
+        """Node (code 2), resolution (3) and edge (4) criteria; where = position."""
+        return self.validity().status(t, y, params)
+
+    def density(self, y):
+        return y.rho
+
+    def energy(self, t, y, params):
+        """H_D[ρ, S] in this law's discretization (at D = ħ/2m: ⟨H⟩ of ψ, up to ε)."""
+        return law_functional(self, t, y, params)
+
+    def check(self, y, params, dt=None):
+        check_madelung_state(self.grid, y, floor=self.floor)
+        check_dqm_params(params, madelung=self.quantum_D_only)
+        check_dqm_step(self.grid, y, params, dt)

@@ -1,0 +1,154 @@
+"""The diffusion functional H_D[ρ, S] (SPEC §2, Z25-Z29), its Fisher term, the
+quantum potential, and their small-density treatment.
+
+    H_D[ρ, S] = ∫ [ (∇S)²/2m + (m D²/2)(∇ ln ρ)² + V ] ρ dx,
+    Q = (m D²/2) δF/δρ at D = ħ/2m,   F = ∫ρ(∇ ln ρ)² = 4∫|∇√ρ|².
+
+Small densities. The conservative forms (Q ∝ ∇²√ρ/√ρ, and −∇·(ρv) in the
+continuity equation) lose relative accuracy in tails, where ρ falls by a
+large factor e^{λ dx} per cell (λ = |∇ ln ρ|; the FD8 error of e^{λx} is
+~(λ dx)⁸/630: the quantum potential of a unit Gaussian on dx = 1/8 is off by
+1.6e-3 at ρ ~ 1e-11, by O(10) at 1e-16). The tail still matters, because the
+packet spreads into it: a tail that lags behind the exact one becomes a cliff
+in ρ, a spike in Q and NaN. So, with ε = floor·max ρ:
+
+* the Fisher part of Q (and ∂ℓ/∂t, jqd/dqm/_fluid.py) are blended with a C∞
+  weight w in ln ρ (1 above floor^(9/15)·max ρ = 1e-9, 0 below
+  floor^(13/15)·max ρ = 1e-13 in float64, `log_fields`), from the
+  conservative forms in the bulk to the ln ρ forms in the tail,
+  Q = −(ħ²/8m)(|∇ℓ|² + 2∇²ℓ), ℓ = ln ρ, which are exact for Gaussian tails;
+  ℓ is not periodic, so its derivatives use ghost cells past the box edge;
+* the bulk Q uses the compact 8th-order Laplacian on √(ρ+ε);
+* χ(ρ) (`vacuum_mask`), a C∞ step in ln ρ, 0 below floor·max ρ and 1 above
+  √floor·max ρ, times the edge window, marks where the phase S is evolved.
+
+Switching on λ dx instead of the level was tried: the weights then follow the
+noise in ∇ℓ cell by cell and seeded instabilities (a packet in
+x²/2 + e^{−x²}, the free Gaussian).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .._grid import Grid
+from ._state import default_floor, density_floor, frame_gradient
+from ._stencils import deriv, edge_window, laplacian, nonperiodic, second_deriv, smooth_step
+
+_TINY = {np.dtype("float64"): 1e-300, np.dtype("float32"): 1e-30}
+
+
+def log_density(rho):
+    """ℓ = ln ρ, with ρ clipped below at 1e-300·max ρ (1e-30 in float32)."""
+    tiny = jnp.asarray(_TINY.get(np.dtype(rho.dtype), 1e-300), rho.dtype)
+    return jnp.log(jnp.maximum(rho, tiny * jnp.max(rho)))
+
+
+def bulk_levels(rho, floor):
+    """(lo, hi): w = 0 below lo·max ρ, 1 above hi·max ρ."""
+    f = default_floor(rho) if floor is None else floor
+    return f ** (13 / 15), f ** (9 / 15)
+
+
+class LogFields(eqx.Module):
+    """ℓ = ln ρ, its derivatives (FD8, non-periodic ghost cells), the bulk weight
+    w and the phase mask χ, computed once per vector-field evaluation
+    (`log_fields`)."""
+
+    l: Array
+    grad: tuple
+    lap: Array
+    w: Array
+    chi: Array
+
+
+def log_fields(grid: Grid, rho, floor, l=None) -> LogFields:
+    """`LogFields` of ρ (ℓ = `log_density(ρ)` unless given); w and χ as in the
+    module docstring."""
+    l = log_density(rho) if l is None else l
+    n = grid.ndim
+    gl = tuple(nonperiodic(grid, l, i, lambda u, i=i: deriv(grid, u, i)) for i in range(n))
+    lap = sum(nonperiodic(grid, l, i, lambda u, i=i: second_deriv(grid, u, i)) for i in range(n))
+    lo, hi = bulk_levels(rho, floor)
+    tiny = jnp.asarray(_TINY.get(np.dtype(rho.dtype), 1e-300), rho.dtype)
+    rel = jnp.maximum(rho / jnp.max(rho), tiny)
+    w = smooth_step((jnp.log(rel) - float(np.log(lo))) / float(np.log(hi) - np.log(lo)))
+    return LogFields(l, gl, lap, w, vacuum_mask(rho, floor))
+
+
+def vacuum_mask(rho, floor):
+    """χ(ρ): 0 where ρ < floor·max ρ, 1 where ρ > √floor·max ρ, C∞ in ln ρ
+    between; times `edge_window`."""
+    f = default_floor(rho) if floor is None else floor
+    rel = rho / jnp.max(rho)
+    tiny = jnp.asarray(f, rho.dtype)
+    z = jnp.log(jnp.maximum(rel, tiny) / tiny) / (-0.5 * jnp.log(tiny))
+    return smooth_step(z) * edge_window(rho.shape, rho.dtype)
+
+
+def fisher_derivative(grid: Grid, rho, eps, lf: LogFields, kind="fd8"):
+    """δF/δρ of the Fisher information F = ∫ρ(∇ln ρ)² = 4∫|∇√ρ|², evaluated as
+
+        w · (−4 ∇²√(ρ+ε) / √(ρ+ε))  +  (1 − w) · (−|∇ℓ|² − 2∇²ℓ),   ℓ = ln ρ,
+
+    with w from `log_fields`. The two are the same expression; the first (the
+    exact discrete derivative of `fisher_energy`) loses relative accuracy in
+    tails, the second is exact for any Gaussian tail.
+    """
+    R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
+    bulk = -4 * laplacian(grid, R, kind) / R
+    return lf.w * bulk + (1 - lf.w) * fisher_tail_derivative(lf)
+
+
+def fisher_tail_derivative(lf: LogFields):
+    """−|∇ℓ|² − 2∇²ℓ: the tail form of δF/δρ (`fisher_derivative`)."""
+    return -sum(g**2 for g in lf.grad) - 2 * lf.lap
+
+
+def quantum_potential(grid: Grid, rho, hbar, mass, eps, floor=None, kind="fd8"):
+    """Q = −(ħ²/2m) ∇²√ρ/√ρ, with the small-density treatment of `fisher_derivative`."""
+    lf = log_fields(grid, rho, floor)
+    return hbar**2 / (8 * mass) * fisher_derivative(grid, rho, eps, lf, kind)
+
+
+def fisher_energy(grid: Grid, rho, eps, kind="fd8"):
+    """−4 Σ √ρ_ε ∇²√ρ_ε dV = 4∫|∇√ρ_ε|² = ∫(∇ ln ρ_ε)² ρ_ε dx, ρ_ε = ρ + ε (the
+    Fisher term without mD²/2), with the compact Laplacian."""
+    R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
+    return -4 * grid.integrate(R * laplacian(grid, R, kind))
+
+
+def potential_values(grid: Grid, potential, t, params, dtype):
+    """V(x, t) on the mesh (zeros for potential None)."""
+    if potential is None:
+        return jnp.zeros(grid.shape, dtype)
+    V = potential(grid.mesh(dtype), t, params.potential)
+    return jnp.broadcast_to(jnp.asarray(V, dtype), grid.shape)
+
+
+def hd_functional(grid: Grid, potential, t, rho, S, momentum, chirp, params, eps, kind="fd8"):
+    """The discretized H_D[ρ, S] (SPEC §2), with the Fisher term on ρ + ε:
+
+    Σ_x [ (∇S_total)²/2m ρ + (m D²/2) 4|∇√(ρ+ε)|² + V ρ ] dV.
+    """
+    m = params.mass
+    D = params.diffusion()
+    gS = frame_gradient(grid, S, momentum, chirp, kind)
+    kin = grid.integrate(sum(g**2 for g in gS) * rho) / (2 * m)
+    V = potential_values(grid, potential, t, params, rho.dtype)
+    return kin + (m * D**2 / 2) * fisher_energy(grid, rho, eps, kind) + grid.integrate(V * rho)
+
+
+def law_functional(law, t, y, params, rho=None, S=None, eps=None):
+    """H_D in `law`'s discretization (grid, potential, derivative, floor) at the
+    state `y`, with `rho`/`S` optionally replaced (the canonical law
+    differentiates with respect to them) and ε = floor·max ρ unless given."""
+    rho = y.rho if rho is None else rho
+    S = y.S if S is None else S
+    eps = density_floor(y.rho, law.floor) if eps is None else eps
+    return hd_functional(
+        law.grid, law.potential, t, rho, S, y.momentum, y.chirp, params, eps, law.derivative
+    )

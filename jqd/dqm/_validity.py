@@ -1,0 +1,290 @@
+"""Where the hydrodynamic (ρ, S) picture stops being valid, and how a run says so.
+
+Near a node (ρ → 0 inside the support) Q and ∇S diverge and the flow
+variables lose the quantization of ∮∇S (SPEC §2, Wallstrom). Three criteria,
+measured by `MadelungValidity` on any state with a position density:
+
+* node depth: min ρ(x)/min(max_{left} ρ, max_{right} ρ) along each axis (1 for
+  a unimodal density, → 0 at a node between two humps), below
+  `node_threshold` (code 2);
+* resolution: dx·max(k_Q, k_v) of the local quantum wavenumber
+  k_Q = √(2m|Q|)/ħ and the flow shear k_v = √|∇²S_total/ħ| (ħ' = 2mD for
+  the canonical law), at or above `resolution_threshold` (code 3); both
+  diverge at a node, and the 8th-order stencil's relative error is
+  ~(k dx)⁸/630. The default 0.3 is a calibration (experiments/madelung_nodes:
+  interfering packets, density error ~1e-5 when it is passed); a narrow
+  Gaussian (σ ≈ 0.5 on dx = 1/8) passes it without losing accuracy;
+* edge: the density within 2·EDGE_CELLS cells of the box edge, where the
+  (non-periodic) phase frame wraps around and S is not evolved, at or above
+  `edge_threshold` of its peak (code 4).
+
+`Madelung` and `CanonicalDQM` return these as their `monitor`, so
+`jqd.evolve` stops a run at the first failing save and raises
+`MadelungBreakdownError` (a `jqd.BreakdownError`) naming the time, the place
+and the fix, eagerly and under `jit`/`vmap`/`grad`; `on_breakdown="flag"`
+returns the partial run, and `find_breakdown(solution)` reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._evolve import Solution, evolve
+from .._grid import Grid
+from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
+from ._functional import quantum_potential
+from ._state import DQMParams, MadelungState, density_floor, phase_gradient
+from ._stencils import divergence, edge_window
+
+NODE, RESOLUTION, EDGE = 2, 3, 4
+REASON_NAMES = {1: "nonfinite", NODE: "node", RESOLUTION: "resolution", EDGE: "edge"}
+THRESHOLDS = ("node_threshold", "resolution_threshold", "hole_level", "edge_threshold")
+
+
+class MadelungBreakdownError(BreakdownError):
+    """A (ρ, S) run left the hydrodynamic picture's validity range.
+
+    Attributes (besides `jqd.BreakdownError`'s time, code, where, solution):
+        breakdown: the same as a `Breakdown` (reason "node", "resolution" or
+            "edge"; the diagnostic values are not recorded: NaN).
+    """
+
+    @property
+    def breakdown(self) -> Breakdown:
+        index = -1
+        if self.solution is not None:
+            codes = np.atleast_1d(np.asarray(self.solution.stats["breakdown_code"]))
+            indices = np.atleast_1d(np.asarray(self.solution.stats["breakdown_index"]))
+            index = int(indices[np.argmax(codes > 0)])
+        return Breakdown(
+            float(self.time), index, tuple(self.where), REASON_NAMES.get(self.code, "unknown")
+        )
+
+
+_PICTURE = "the hydrodynamic (ρ, S) picture broke down: "
+_CONTINUE = "continue with grid Schrödinger (jqd.SchrodingerGrid) past this time."
+BREAKDOWNS = {
+    NODE: Reason(
+        MadelungBreakdownError,
+        _PICTURE + "a node formed inside the support (node depth < the law's node_threshold)",
+        "The run up to this save is attached (error.solution); " + _CONTINUE,
+    ),
+    RESOLUTION: Reason(
+        MadelungBreakdownError,
+        _PICTURE + "the local quantum wavenumber exceeds what the grid resolves "
+        "(k dx >= the law's resolution_threshold; a node is forming)",
+        "Refine the grid if the density is smooth there, or " + _CONTINUE,
+    ),
+    EDGE: Reason(
+        MadelungBreakdownError,
+        "the density reached the box edge, where the phase frame wraps around "
+        "(>= the law's edge_threshold of its peak)",
+        "Use a larger box.",
+    ),
+}
+
+
+def _argmin_position(grid: Grid, values):
+    idx = jnp.unravel_index(jnp.argmin(values), grid.shape)
+    return jnp.stack([ax[i] for ax, i in zip(grid.axes(values.dtype), idx, strict=True)])
+
+
+class MadelungValidity(eqx.Module):
+    """Breakdown diagnostics of a position density (module docstring), as a dict:
+
+    node_depth, node_position: the smallest node depth over points enclosed
+        by density above `hole_level`·max ρ, and where it is (shape (ndim,)).
+    resolution, resolution_position: the largest dx·max(k_Q, k_v) over the
+        support (ρ > `hole_level`·max ρ), and where.
+    floored_mass: ∫ρ over the regularized region ρ < ε.
+    edge_density, edge_position: max ρ/max ρ within 2·EDGE_CELLS cells of
+        the box edge, and where.
+    finite: the state is finite.
+    valid: finite, node_depth >= `node_threshold`, resolution <
+        `resolution_threshold` and edge_density < `edge_threshold`.
+
+    Works on any law whose `density` is a position density on `law.grid`;
+    for a state without S (e.g. a wavefunction) only the node and edge parts
+    are meaningful (resolution is 0). For a (ρ, S) law, `law.validity()`
+    builds it with the law's own thresholds (those its monitor uses).
+    """
+
+    law: AbstractLaw
+    node_threshold: float = eqx.field(static=True, default=1e-3)
+    resolution_threshold: float = eqx.field(static=True, default=0.3)
+    hole_level: float = eqx.field(static=True, default=1e-2)
+    edge_threshold: float = eqx.field(static=True, default=1e-10)
+
+    def __call__(self, t, y, params):
+        grid = self.law.grid
+        rho = self.law.density(y)
+        rmax = jnp.max(rho)
+        inner = edge_window(rho.shape, rho.dtype) == 1
+        outer = jnp.where(inner, 0, rho)
+        edge = jnp.max(outer) / rmax
+        edge_pos = _argmin_position(grid, -outer)
+        ratio = jnp.ones_like(rho)
+        for axis in range(grid.ndim):
+            left = jax.lax.cummax(rho, axis=axis)
+            right = jax.lax.cummax(rho, axis=axis, reverse=True)
+            enc = jnp.minimum(left, right)
+            r = jnp.where(enc > self.hole_level * rmax, rho / jnp.where(enc > 0, enc, 1), 1)
+            ratio = jnp.minimum(ratio, r)
+        depth = jnp.min(ratio)
+        node_pos = _argmin_position(grid, ratio)
+        if isinstance(y, MadelungState):
+            kind = getattr(self.law, "derivative", "fd8")
+            floor = getattr(self.law, "floor", None)
+            m = params.mass
+            hbar = params.phase_unit() if isinstance(params, DQMParams) else params.hbar
+            eps = density_floor(rho, floor)
+            Q = quantum_potential(grid, rho, hbar, m, eps, floor, kind)
+            kq = jnp.sqrt(2 * m * jnp.abs(Q)) / hbar
+            shear = divergence(grid, phase_gradient(grid, y, kind), kind)
+            kv = jnp.sqrt(jnp.abs(shear) / hbar)
+            k = jnp.where(rho > self.hole_level * rmax, jnp.maximum(kq, kv), 0)
+            res = jnp.max(k) * max(grid.spacing)
+            res_pos = _argmin_position(grid, -k)
+            floored = grid.integrate(jnp.where(rho < eps, rho, 0))
+            finite = jnp.all(jnp.isfinite(rho)) & jnp.all(jnp.isfinite(y.S))
+        else:
+            res = jnp.zeros((), rho.dtype)
+            res_pos = jnp.zeros((grid.ndim,), rho.dtype)
+            floored = jnp.zeros((), rho.dtype)
+            finite = jnp.all(jnp.isfinite(rho))
+        valid = finite & (depth >= self.node_threshold) & (res < self.resolution_threshold)
+        valid = valid & (edge < self.edge_threshold)
+        return {
+            "node_depth": depth,
+            "node_position": node_pos,
+            "resolution": res,
+            "resolution_position": res_pos,
+            "floored_mass": floored,
+            "edge_density": edge,
+            "edge_position": edge_pos,
+            "finite": finite,
+            "valid": valid,
+        }
+
+    def status(self, t, y, params):
+        """`(ok, code, where)` for a law's `monitor`: code 2 (node), 4 (edge)
+        or 3 (resolution), in that priority; `where` the position, (ndim,)."""
+        v = self(t, y, params)
+        node = v["node_depth"] < self.node_threshold
+        edge = v["edge_density"] >= self.edge_threshold
+        code = jnp.where(node, NODE, jnp.where(edge, EDGE, RESOLUTION))
+        where = jnp.where(
+            node, v["node_position"], jnp.where(edge, v["edge_position"], v["resolution_position"])
+        )
+        return v["valid"], jnp.where(v["valid"], 0, code), where
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Where and when a hydrodynamic run stopped being valid.
+
+    Attributes:
+        time: first save time at which the validity criteria failed.
+        index: its index in `solution.ts`.
+        position: the place (the node, the edge, or where the resolution is worst).
+        reason: "node", "resolution", "edge" or "nonfinite".
+        node_depth, resolution, edge_density: the diagnostic values then
+            (NaN when read from a monitored run's stats, which do not record them).
+    """
+
+    time: float
+    index: int
+    position: tuple[float, ...]
+    reason: str
+    node_depth: float = float("nan")
+    resolution: float = float("nan")
+    edge_density: float = float("nan")
+
+
+def find_breakdown(
+    ts, validity: dict | None = None, node_threshold: float = 1e-3, edge_threshold: float = 1e-10
+) -> Breakdown | None:
+    """The first breakdown of one run, or None.
+
+    `find_breakdown(solution)` reads a monitored run's stats (`jqd.evolve`
+    with `on_breakdown="flag"`); `find_breakdown(ts, validity)` reads a
+    `MadelungValidity` time series (observed on any law, e.g. grid
+    Schrödinger), with the thresholds it was built with.
+    """
+    if isinstance(ts, Solution):
+        return _from_stats(ts)
+    if validity is None:
+        raise TypeError("find_breakdown takes a Solution, or ts and a MadelungValidity series.")
+    valid = np.asarray(validity["valid"])
+    if valid.ndim != 1:
+        raise ValueError(
+            "find_breakdown takes one run's validity series (1-D 'valid'); for a batch, "
+            "loop over it."
+        )
+    bad = np.flatnonzero(~valid)
+    if bad.size == 0:
+        return None
+    i = int(bad[0])
+    depth = float(np.asarray(validity["node_depth"])[i])
+    res = float(np.asarray(validity["resolution"])[i])
+    edge = float(np.asarray(validity.get("edge_density", np.zeros(valid.shape)))[i])
+    if not bool(np.asarray(validity["finite"])[i]):
+        reason, pos = "nonfinite", validity["node_position"]
+    elif depth < node_threshold:
+        reason, pos = "node", validity["node_position"]
+    elif edge >= edge_threshold:
+        reason, pos = "edge", validity["edge_position"]
+    else:
+        reason, pos = "resolution", validity["resolution_position"]
+    position = tuple(float(v) for v in np.asarray(pos)[i])
+    return Breakdown(float(np.asarray(ts)[i]), i, position, reason, depth, res, edge)
+
+
+def _from_stats(sol: Solution) -> Breakdown | None:
+    code = np.asarray(sol.stats["breakdown_code"])
+    if code.ndim != 0:
+        raise ValueError(
+            "find_breakdown takes one run's solution; for a batch, read "
+            "solution.stats['breakdown_code'] etc. per member."
+        )
+    if int(code) == 0:
+        return None
+    where = np.atleast_1d(np.asarray(sol.stats["breakdown_where"]))
+    return Breakdown(
+        float(sol.stats["breakdown_time"]),
+        int(sol.stats["breakdown_index"]),
+        tuple(float(v) for v in where),
+        REASON_NAMES.get(int(code), "unknown"),
+    )
+
+
+def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -> Solution:
+    """`jqd.evolve` for (ρ, S) laws, with their breakdown thresholds set here.
+
+    Args:
+        on_breakdown: "raise" (`MadelungBreakdownError`) or "report"/"flag"
+            (return the run, stopped at the breakdown; read it with
+            `find_breakdown(solution)`).
+        node_threshold, resolution_threshold, hole_level, edge_threshold:
+            override the law's (see `MadelungValidity`).
+        Other arguments: as for `jqd.evolve`.
+    """
+    from ._fluid import AbstractFluidLaw
+
+    if not isinstance(law, AbstractFluidLaw):
+        raise TypeError(
+            f"law must be a jqd.dqm Madelung or CanonicalDQM; got {type(law).__name__}. "
+            "For other laws observe MadelungValidity(law) with jqd.evolve."
+        )
+    thresholds = {k: kwargs.pop(k) for k in THRESHOLDS if k in kwargs}
+    thresholds = {k: v for k, v in thresholds.items() if v is not None}
+    law = dataclasses.replace(law, **thresholds) if thresholds else law
+    mode = {"report": "flag"}.get(on_breakdown, on_breakdown)
+    return evolve(law, y0, params, on_breakdown=mode, **kwargs)

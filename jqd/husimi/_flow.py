@@ -1,0 +1,368 @@
+"""Probability-flow trajectories of the Husimi Fokker-Planck equation, as a law
+(SPEC §4).
+
+Any Fokker-Planck equation ∂ρ/∂t = −∇·(ρ J∇H) + ½ ∂a∂b(D_ab ρ) is also the
+continuity equation ∂ρ/∂t = −∇·(ρ v) of the deterministic velocity
+
+    v(z, t) = J∇H − ½ ∇·D − ½ D ∇ln ρ(z, t),   (∇·D)_a = Σ_b ∂_b D_ab,
+
+so points sampled from ρ(0) and moved by dz/dt = v stay distributed as ρ(t).
+ρ(z, t) is supplied, not reconstructed from the ensemble, in one of two forms:
+
+- an analytic log-density `log_density(z, t) -> scalar` (e.g. the exact Kerr
+  Husimi function);
+- a `HusimiGalerkin` law: its coefficient matrix R travels in the state and is
+  stepped with the law's own step alongside the points (two half steps per RK4
+  step, so R is available at every RK4 stage), and
+  ln ρ = −|α|² + ln Σ_mn R_mn ᾱ^m α^n/√(m! n!) − N ln 2π is evaluated from the
+  current R. This needs no closed form and is exact wherever the law is.
+
+∇ln ρ, ∇H and D come from autodiff (of ln ρ and of the anti-Wick symbol
+`hamiltonian(z, args)`).
+
+Zeros of the Husimi function make ∇ln ρ singular (|v| ~ 1/distance). After
+every step each point is checked: ρ below `zero_floor` (relative to
+`density_scale`; NaN ln ρ, ρ rounded to ≤ 0, counts as below) flags it with
+code 2; a non-finite step leaves the point where it was and flags it with
+code 3. The first flag and its time stay in the state. The law's monitor
+reports flagged points (`HusimiZeroError`), so `jqd.evolve` stops at the first
+save with one; `flow_trajectories` instead keeps moving the ensemble and
+counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .._checks import is_concrete
+from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
+from .._steppers import rk4
+from ._galerkin import GalerkinParams, HusimiGalerkin
+from ._states import alphas_from_z, coherent_amplitudes
+from ._symbols import drift_and_diffusion
+
+__all__ = [
+    "flow_velocity",
+    "galerkin_log_density",
+    "GalerkinDensity",
+    "FlowParams",
+    "FlowState",
+    "HusimiFlow",
+    "HusimiZeroError",
+]
+
+AT_ZERO = 2  # ρ fell below the floor at the point
+NONFINITE_STEP = 3  # the point's step was non-finite
+
+
+def flow_velocity(hamiltonian: Callable, log_density: Callable) -> Callable:
+    """Return v(z, s, C, args) = J∇H − ½∇·D − ½ D∇ln ρ at one point z (2N,),
+    with ln ρ = `log_density(z, s)` (s: the time, or any density state)."""
+
+    def D_of(z, args, C):
+        return drift_and_diffusion(hamiltonian, z, args, C)[1]
+
+    def v(z, s, C, args):
+        drift, D = drift_and_diffusion(hamiltonian, z, args, C)
+        dD = jax.jacfwd(D_of)(z, args, C)  # dD[a, b, c] = ∂_c D_ab
+        divD = jnp.einsum("abb->a", dD)
+        glog = jax.grad(log_density)(z, s)
+        return drift - 0.5 * divD - 0.5 * D @ glog
+
+    return v
+
+
+def galerkin_log_density(R: Array, z: Array, basis) -> Array:
+    """ln ρ(z) of the Galerkin state R on `basis` (occupations (d, N)) at one
+    point z = (Q_1..Q_N, P_1..P_N): −|α|² + ln Σ R_mn ᾱ^m α^n/√(m! n!) − N ln 2π.
+
+    The Gaussian is taken out analytically, so the value stays finite far in
+    the tails; it is −inf at a zero of the Husimi function.
+    """
+    alpha = alphas_from_z(z)
+    p = coherent_amplitudes(alpha, basis, gaussian=False)
+    poly = jnp.real(jnp.conj(p) @ R.astype(p.dtype) @ p)
+    return jnp.log(poly) - jnp.sum(jnp.abs(alpha) ** 2) - alpha.shape[-1] * np.log(2 * np.pi)
+
+
+class GalerkinDensity(eqx.Module):
+    """ρ(z, t) from a `HusimiGalerkin` law, for `flow_trajectories`: the
+    coefficient matrix R(t0) = R0 is stepped with `law.prepare(params, dt/2)`
+    alongside the trajectories.
+
+    Attributes:
+        law: the Galerkin law (its basis fixes ln ρ's polynomial).
+        R0: coefficient matrix at the trajectories' start time.
+        params: `GalerkinParams`; the law's C. Its C should equal the C passed to
+            `flow_trajectories` for the flow to transport ρ (not checked: a
+            mismatch is a legitimate experiment).
+    """
+
+    law: HusimiGalerkin
+    R0: Array
+    params: GalerkinParams
+
+    def __check_init__(self):
+        if not isinstance(self.law, HusimiGalerkin):
+            raise ValueError(f"law must be a HusimiGalerkin; got {type(self.law).__name__}.")
+        d = self.law.dim
+        if self.R0.shape != (d, d):
+            raise ValueError(
+                f"R0 must have shape ({d}, {d}) (the law's basis); got {self.R0.shape}."
+            )
+
+
+class FlowParams(eqx.Module):
+    """Constants of the probability flow.
+
+    Attributes:
+        C: diffusion strength of D = (C/2)[H'', J] (quantum mechanics: 1).
+        args: the Hamiltonian's arguments, `hamiltonian(z, args)`.
+        density: params of a Galerkin density (`GalerkinParams`); None uses
+            `GalerkinParams(C)`, the flow's own C. Unused for an analytic density.
+    """
+
+    C: float | Array = 1.0
+    args: Any = None
+    density: GalerkinParams | None = None
+
+
+class FlowState(eqx.Module):
+    """State of a probability-flow ensemble.
+
+    Attributes:
+        z: points, shape (n_points, 2N), z = (Q_1..Q_N, P_1..P_N).
+        flag: per point, 0 or the code of its first flag (2: ρ fell below the
+            floor, 3: a non-finite step), int32 (n_points,).
+        flag_time: per point, the time of that flag (0 where unflagged).
+        R: the Galerkin coefficient matrix (Galerkin density), or None.
+    """
+
+    z: Array
+    flag: Array
+    flag_time: Array
+    R: Array | None = None
+
+
+class HusimiZeroError(BreakdownError):
+    """A trajectory reached a zero of the Husimi function (ρ below the floor,
+    where the flow velocity is singular) or took a non-finite step."""
+
+
+class _Analytic(eqx.Module):
+    """ln ρ(z, t) given in closed form."""
+
+    log_density: Callable = eqx.field(static=True)
+
+    def prepare(self, params, dt):
+        return self
+
+    def advance(self, t, R, params, dt):
+        """(R at t + dt, ln ρ(z, s) for the RK4 stage times s of [t, t + dt])."""
+        return None, self.log_density
+
+    def log_at(self, t, R):
+        return lambda z: self.log_density(z, t)
+
+    def check(self, z, R):
+        if R is not None:
+            raise ValueError("y0.R must be None for an analytic log-density.")
+
+
+class _Galerkin(eqx.Module):
+    """ln ρ from the coefficient matrix R of a Galerkin law, stepped alongside."""
+
+    law: HusimiGalerkin
+    stepper: AbstractLaw | None = None  # law.prepare(density params, dt/2)
+
+    def prepare(self, params, dt):
+        return _Galerkin(self.law, self.law.prepare(_density_params(params), dt / 2))
+
+    def advance(self, t, R, params, dt):
+        src = self if self.stepper is not None else self.prepare(params, dt)
+        p, h = _density_params(params), dt / 2
+        Rh = src.stepper.step(t, R, p, h, None)
+        R1 = src.stepper.step(t + h, Rh, p, h, None)
+        Rs = jnp.stack([R, Rh, R1])
+        basis = self.law.basis_tuple
+
+        def log(z, s):  # R at the stage time s ∈ {t, t + dt/2, t + dt}
+            k = jnp.clip(jnp.round((s - t) * 2 / dt), 0, 2).astype(jnp.int32)
+            return galerkin_log_density(Rs[k], z, basis)
+
+        return R1, log
+
+    def log_at(self, t, R):
+        return lambda z: galerkin_log_density(R, z, self.law.basis_tuple)
+
+    def check(self, z, R):
+        d, N = self.law.dim, self.law.n_modes
+        if z.shape[-1] != 2 * N:
+            raise ValueError(
+                f"y0.z has {z.shape[-1] // 2} modes but the Galerkin density's law has {N}."
+            )
+        if R is None or np.shape(R) != (d, d):
+            raise ValueError(
+                f"y0.R must be the ({d}, {d}) coefficient matrix of the Galerkin law; got "
+                f"{None if R is None else np.shape(R)}."
+            )
+
+
+def _density_params(params):
+    return GalerkinParams(params.C) if params.density is None else params.density
+
+
+class HusimiFlow(AbstractLaw):
+    """Probability-flow trajectories dz/dt = v(z, t) of the Husimi
+    Fokker-Planck equation (SPEC §4; module docstring):
+
+        v = J∇H − ½∇·D − ½ D∇ln ρ,   D = (C/2)[H'', J],
+
+    H the anti-Wick symbol `hamiltonian(z, args)` (units of ħ, z = (Q, P)),
+    ρ supplied by `density`. State: `FlowState` (build it with
+    `initial_state`). Params: `FlowParams(C, args, density)`. Step: classical
+    RK4 (`jqd._steppers.rk4`, stages as one scan), order 4 (with a Galerkin
+    density at C ≠ 1 the split step of R, second order, limits it).
+
+    Args:
+        hamiltonian: the symbol H(z, args) of one point z (2N,).
+        density: `log_density(z, t)` (analytic, differentiable in z), or a
+            `HusimiGalerkin` law whose R is carried in the state.
+        zero_floor: a point is flagged when ρ < zero_floor × density_scale.
+        density_scale: default (2π)^(−N), the maximum of any Husimi density.
+
+    Validated against the exact Kerr Husimi function (KS distances of the
+    ensemble marginals; tests/test_husimi_trajectories.py).
+    """
+
+    hamiltonian: Callable = eqx.field(static=True)
+    source: _Analytic | _Galerkin
+    zero_floor: float = eqx.field(static=True)
+    density_scale: float | None = eqx.field(static=True)
+
+    order = 4
+    breakdowns = {
+        AT_ZERO: Reason(
+            HusimiZeroError,
+            "a trajectory reached a zero of the Husimi function (ρ below zero_floor; the "
+            "flow velocity is singular there); `where` is (point index, z)",
+            "Reduce dt, or use flow_trajectories (it flags and counts such points and "
+            "keeps moving the others), or evolve with monitor=False.",
+        ),
+        NONFINITE_STEP: Reason(
+            HusimiZeroError,
+            "a trajectory took a non-finite step (singular velocity, e.g. at a zero of "
+            "ρ); `where` is (point index, z)",
+            "Reduce dt, or use flow_trajectories to flag and count such points.",
+        ),
+    }
+
+    def __init__(self, hamiltonian, density, *, zero_floor=1e-10, density_scale=None):
+        if not callable(hamiltonian):
+            raise ValueError("hamiltonian must be a callable symbol H(z, args).")
+        if isinstance(density, HusimiGalerkin):
+            self.source = _Galerkin(density)
+        elif callable(density):
+            self.source = _Analytic(density)
+        else:
+            raise ValueError(
+                "density must be a callable ln ρ(z, t) or a jqd.husimi.HusimiGalerkin; got "
+                f"{type(density).__name__}."
+            )
+        if not zero_floor >= 0:
+            raise ValueError(f"zero_floor must be >= 0; got {zero_floor}.")
+        self.hamiltonian = hamiltonian
+        self.zero_floor = float(zero_floor)
+        self.density_scale = None if density_scale is None else float(density_scale)
+
+    def _log_floor(self, z):
+        N = z.shape[-1] // 2
+        scale = (2 * jnp.pi) ** (-N) if self.density_scale is None else self.density_scale
+        return jnp.log(jnp.asarray(self.zero_floor * scale, z.dtype))
+
+    def initial_state(self, z0, *, t0=0.0, R0=None) -> FlowState:
+        """`FlowState` of points z0 (n_points, 2N) at time t0, flagged where
+        ρ(z0, t0) is below the floor; `R0`: the Galerkin coefficient matrix."""
+        z0 = jnp.asarray(z0)
+        if z0.ndim != 2 or z0.shape[-1] % 2:
+            raise ValueError(f"z0 must have shape (n_points, 2N); got {z0.shape}.")
+        return _initial_state(self, z0, jnp.asarray(t0, z0.dtype), R0)
+
+    def prepare(self, params, dt):
+        return eqx.tree_at(lambda s: s.source, self, self.source.prepare(params, dt))
+
+    def field(self, log_density, params) -> Callable:
+        """(s, z) ↦ v at the points z (n, 2N) at time s, for ln ρ = log_density(z, s)."""
+        v = jax.vmap(flow_velocity(self.hamiltonian, log_density), in_axes=(0, None, None, None))
+        return lambda s, z: v(z, s, params.C, params.args).astype(z.dtype)
+
+    def step(self, t, y, params, dt, key=None):
+        R1, log = self.source.advance(t, y.R, params, dt)
+        # the stages as one scan: the velocity (Hessians, ∇ln ρ) is compiled once
+        z1 = rk4(self.field(log, params), t, y.z, dt, scan_stages=True)
+        moved = jnp.all(jnp.isfinite(z1), axis=-1)
+        z1 = jnp.where(moved[:, None], z1, y.z)
+        # NaN ln ρ (ρ rounded to ≤ 0 at a zero) counts as low
+        low = ~(jax.vmap(log, (0, None))(z1, t + dt) >= self._log_floor(z1))
+        code = jnp.where(moved, jnp.where(low, AT_ZERO, 0), NONFINITE_STEP)
+        new = (y.flag == 0) & (code > 0)
+        flag = jnp.where(new, code, y.flag).astype(jnp.int32)
+        flag_time = jnp.where(new, t + dt, y.flag_time).astype(y.flag_time.dtype)
+        return FlowState(z1, flag, flag_time, R1)
+
+    def point_flags(self, t, y, params=None):
+        """Per-point codes at time t: the state's flags, and 2 where ρ(z, t) is
+        below the floor now."""
+        low = ~(jax.vmap(self.source.log_at(t, y.R))(y.z) >= self._log_floor(y.z))
+        return jnp.where(y.flag > 0, y.flag, jnp.where(low, AT_ZERO, 0))
+
+    def monitor(self, t, y, params):
+        """Not ok once any point is flagged; `where` is (point index, z of that
+        point), shape (2N + 1,), for the first flagged point."""
+        code = self.point_flags(t, y, params)
+        bad = code > 0
+        i = jnp.argmax(bad)
+        where = jnp.concatenate([i[None].astype(y.z.dtype), y.z[i]])
+        return ~jnp.any(bad), code[i], where
+
+    def density(self, y):
+        """The points z (n, 2N): an ensemble sample of ρ."""
+        return y.z
+
+    def check(self, y, params, dt=None):
+        if not isinstance(y, FlowState):
+            raise ValueError(
+                "y0 must be a jqd.husimi.FlowState; build it with law.initial_state(z0, t0=..., "
+                "R0=...)."
+            )
+        if not isinstance(params, FlowParams):
+            raise ValueError(
+                f"params must be a jqd.husimi.FlowParams(C, args); got {type(params).__name__}."
+            )
+        if not is_concrete(y.z, y.flag, y.flag_time):
+            return
+        z = np.asarray(y.z)
+        if z.ndim != 2 or z.shape[-1] % 2:
+            raise ValueError(f"y0.z must have shape (n_points, 2N); got shape {z.shape}.")
+        if np.shape(y.flag) != z.shape[:1] or np.shape(y.flag_time) != z.shape[:1]:
+            raise ValueError(
+                f"y0.flag and y0.flag_time must have shape ({z.shape[0]},) (one per point); "
+                f"got shapes {np.shape(y.flag)} and {np.shape(y.flag_time)}."
+            )
+        self.source.check(z, y.R)
+
+
+@eqx.filter_jit
+def _initial_state(law: HusimiFlow, z0, t0, R0) -> FlowState:
+    low = ~(jax.vmap(law.source.log_at(t0, R0))(z0) >= law._log_floor(z0))
+    low = low | ~jnp.all(jnp.isfinite(z0), -1)
+    flag = jnp.where(low, AT_ZERO, 0).astype(jnp.int32)
+    return FlowState(z0, flag, jnp.where(low, t0, 0).astype(z0.dtype), R0)

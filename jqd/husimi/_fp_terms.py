@@ -1,0 +1,220 @@
+"""The Husimi Fokker-Planck operator on Galerkin coefficient matrices (SPEC §4):
+fixed structure built once per law, in NumPy.
+
+Representation. The density is kept as
+
+    Q(α, t) = Σ_mn R_mn(t) ⟨α|m⟩⟨n|α⟩ / π^N
+            = e^{−|α|²} Σ_mn R_mn α*^m α^n / (π^N √(m! n!)),
+
+i.e. e^{−|α|²} times a polynomial in α, α* whose coefficients form a matrix
+R over a set of Fock occupations (the basis). For a quantum state R is the
+density matrix; ρ(z) = Q/2^N.
+
+The operator. In α, α* (Wirtinger) form, with α̇_j = −i ∂H/∂α_j*, the
+equation ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ ∂_a∂_b(D_ab ρ), D = (C/2)[H'', J], reads
+
+    ∂ρ/∂t = −Σ_j [∂_{α_j}(α̇_j ρ) + ∂_{α_j*}(α̇_j* ρ)]
+            + (iC/2) Σ_jk [∂_{α_j}∂_{α_k}(H_{α_j*α_k*} ρ) − ∂_{α_j*}∂_{α_k*}(H_{α_jα_k} ρ)]
+
+(the transformation of D to complex coordinates is D^{α_jα_k} = iC H_{α_j*α_k*},
+D^{α_j*α_k*} = −iC H_{α_jα_k}, no mixed entries). On the coefficient matrix
+each elementary operation is exact:
+
+    α_j ρ  ↦ R a_j,     α_j* ρ ↦ a_j† R,
+    ∂_{α_j} ρ ↦ R a_j† − a_j† R,   ∂_{α_j*} ρ ↦ a_j R − R a_j,
+
+so the whole right-hand side is Σ_i A_i R B_i with A_i, B_i products of ladder
+matrices, built exactly from the symbol's derivative polynomials (generic, no
+per-model code). The products are formed on a padded Fock set (deg H more
+quanta) and then projected back, so the result is the Galerkin projection
+P L P of the exact operator. For C = 1 and a truncating H (F64) this equals
+−i[H_P, R] with H_P the projected Hamiltonian (checked by
+`galerkin_closure_error`); for C ≠ 1 the polynomial degree grows and the
+projection is the consistent truncation.
+
+Cost. Terms whose words move R by the same index maps are merged into one dense
+weight per group (Kerr: 2 diffusion groups, Bose-Hubbard dimer: 3), applied by
+one flat gather of R and a weighted sum (`apply_groups`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from ._ops import Ops, anti_normal_order
+from ._states import fock_basis
+from ._symbols import Polynomial
+
+__all__ = ["fp_terms", "GalerkinStructure", "galerkin_structure", "apply_groups"]
+
+
+def _letter(mode, dag):
+    return ((int(mode), bool(dag)),)
+
+
+def fp_terms(poly: Polynomial) -> tuple[dict, dict]:
+    """The Fokker-Planck operator as two superoperators on the coefficient
+    matrix: `(liouville, diffusion)`, each `{(left_word, right_word): coeff}`
+    meaning R ↦ Σ coeff · A(left_word) R B(right_word); the full operator is
+    liouville + C · diffusion.
+    """
+    N = poly.n_modes
+
+    def mult(p, q):
+        left = tuple((j, True) for j in range(N) for _ in range(q[j]))
+        right = tuple((j, False) for j in range(N) for _ in range(p[j]))
+        return left, right
+
+    def add(d, key, c):
+        d[key] = d.get(key, 0) + c
+
+    def deriv(terms, j, conj):
+        """Apply ∂_{α_j} (conj=False) or ∂_{α_j*} to a term dict."""
+        out: dict = {}
+        for (L, Rw), c in terms.items():
+            if not conj:  # R a† − a† R
+                add(out, (L, Rw + _letter(j, True)), c)
+                add(out, (_letter(j, True) + L, Rw), -c)
+            else:  # a R − R a
+                add(out, (_letter(j, False) + L, Rw), c)
+                add(out, (L, Rw + _letter(j, False)), -c)
+        return out
+
+    def times(polyx: Polynomial, c0):
+        out: dict = {}
+        for (p, q), c in polyx.coeffs:
+            add(out, mult(p, q), c0 * c)
+        return out
+
+    liou: dict = {}
+    diff: dict = {}
+    for j in range(N):
+        adot = poly.d_alpha(j, conj=True)  # α̇_j = −i ∂H/∂α_j*
+        adot_c = poly.d_alpha(j, conj=False)  # α̇_j* = +i ∂H/∂α_j
+        for k, v in deriv(times(adot, -1j), j, conj=False).items():
+            add(liou, k, -v)
+        for k, v in deriv(times(adot_c, 1j), j, conj=True).items():
+            add(liou, k, -v)
+        for k in range(N):
+            Hss = poly.d_alpha(j, conj=True).d_alpha(k, conj=True)
+            Hnn = poly.d_alpha(j, conj=False).d_alpha(k, conj=False)
+            t1 = deriv(deriv(times(Hss, 0.5j), k, conj=False), j, conj=False)
+            t2 = deriv(deriv(times(Hnn, -0.5j), k, conj=True), j, conj=True)
+            for kk, v in list(t1.items()) + list(t2.items()):
+                add(diff, kk, v)
+    clean = lambda d: {k: v for k, v in d.items() if abs(v) > 1e-15}
+    return clean(liou), clean(diff)
+
+
+def _padded_basis(basis: np.ndarray, pad: int, kind: str) -> np.ndarray:
+    N = basis.shape[1]
+    if kind == "total":
+        return fock_basis(max_total=int(basis.sum(1).max()) + pad, n_modes=N)
+    return fock_basis(tuple(int(c) + 1 + pad for c in basis.max(0)))
+
+
+def _word_matrix(word, ladders) -> np.ndarray:
+    dim = ladders[0][0].shape[0]
+    M = np.eye(dim, dtype=complex)
+    for m, d in word:
+        M = M @ ladders[m][1 if d else 0]
+    return M
+
+
+def _monomial(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A product of ladder operators has at most one nonzero per row and per
+    column. Return (src, w, dst, v): (M R)[i] = w[i] R[src[i]],
+    (R M)[:, l] = v[l] R[:, dst[l]]."""
+    if np.any(np.count_nonzero(M, axis=1) > 1) or np.any(np.count_nonzero(M, axis=0) > 1):
+        raise AssertionError("ladder word is not a monomial matrix")
+    src = np.argmax(np.abs(M), axis=1)
+    w = M[np.arange(len(M)), src]
+    dst = np.argmax(np.abs(M), axis=0)
+    v = M[dst, np.arange(len(M))]
+    return src, w, dst, v
+
+
+def _build_terms(liou: dict, diff: dict, ham: dict, ladders, emb):
+    """Each term R ↦ (c_liou + C c_diff + c_ham) A(L) R B(Rw), with A, B
+    ladder words formed on the padded set and projected by `emb`.
+
+    Terms whose words move R by the same index maps (same row gather `src`,
+    same column gather `dst`) are merged: Σ_k c_k (w_k v_kᵀ) ∘ R[src][:, dst]
+    = W ∘ R[src][:, dst] with one dense weight matrix W per group and per
+    coefficient kind. Returns (flat (G, d, d) int32: src[:, None] d + dst[None, :],
+    the flat index of each gathered entry; W (3, G, d, d)) with W[0] Liouville,
+    W[1] diffusion per unit C, W[2] −i[H, ·]."""
+    cache: dict = {}
+
+    def mono(w):
+        if w not in cache:
+            cache[w] = _monomial(emb.T @ _word_matrix(w, ladders) @ emb)
+        return cache[w]
+
+    groups: dict = {}
+    for key in sorted(set(liou) | set(diff) | set(ham)):
+        L, Rw = key
+        s_, w_, _, _ = mono(L)
+        _, _, d_, v_ = mono(Rw)
+        g = groups.setdefault((s_.tobytes(), d_.tobytes()), [s_, d_, None])
+        c = np.array([liou.get(key, 0), diff.get(key, 0), ham.get(key, 0)], complex)
+        W = c[:, None, None] * np.outer(w_, v_)[None]
+        g[2] = W if g[2] is None else g[2] + W
+    d = emb.shape[1]
+    flat = np.stack([g[0][:, None] * d + g[1][None, :] for g in groups.values()])
+    W = np.stack([g[2] for g in groups.values()], axis=1)
+    return flat.astype(np.int32), W
+
+
+def apply_groups(flat, W, R):
+    """Σ_g W[g] ∘ R[src_g][:, dst_g] with flat[g] = src_g[:, None] d + dst_g[None, :]:
+    one gather of all groups from the flattened R and a weighted sum (on CPU
+    3-4x faster than a loop of row and column takes per group)."""
+    return jnp.sum(W * R.reshape(-1)[flat], axis=0)
+
+
+class GalerkinStructure(NamedTuple):
+    """What `HusimiGalerkin` precomputes: `flat` (G, d, d) int32 gather indices,
+    `W` (3, G, d, d) weights (Liouville, diffusion per unit C, −i[H, ·]), the
+    projected Hamiltonian `H` (d, d) and annihilators `ladders` (N, d, d)."""
+
+    flat: np.ndarray
+    W: np.ndarray
+    H: np.ndarray
+    ladders: np.ndarray
+
+
+def galerkin_structure(
+    hamiltonian: Ops, poly: Polynomial, basis: np.ndarray, kind: str
+) -> GalerkinStructure:
+    """Build the Fokker-Planck operator of `hamiltonian` (anti-Wick symbol
+    `poly`) on the Fock `basis` ("cutoffs": a Kronecker box; "total": all
+    patterns up to a total number): ladder words on a padded set, projected."""
+    N = basis.shape[1]
+    pad = max(poly.degree, 2) + 2
+    big = _padded_basis(basis, pad, kind)
+    index = {tuple(o): i for i, o in enumerate(big)}
+    emb = np.zeros((len(big), len(basis)))
+    for i, o in enumerate(basis):
+        emb[index[tuple(o)], i] = 1.0
+    ladders = []
+    for j in range(N):
+        lo = np.zeros((len(big), len(big)), complex)
+        for col, o in enumerate(big):
+            if o[j] > 0:
+                o2 = list(o)
+                o2[j] -= 1
+                lo[index[tuple(o2)], col] = np.sqrt(o[j])
+        ladders.append((lo, lo.conj().T))
+    liou, diff = fp_terms(poly)
+    ham: dict = {}
+    for word, c in anti_normal_order(hamiltonian).terms.items():
+        ham[(word, ())] = ham.get((word, ()), 0) - 1j * c  # −i H R
+        ham[((), word)] = ham.get(((), word), 0) + 1j * c  # +i R H
+    flat, W = _build_terms(liou, diff, ham, ladders, emb)
+    H = emb.T @ hamiltonian.matrix(big) @ emb
+    lowered = np.stack([emb.T @ lo @ emb for lo, _ in ladders])
+    return GalerkinStructure(flat, W, H, lowered)

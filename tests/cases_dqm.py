@@ -1,0 +1,61 @@
+"""Law-contract lines for the DQM family (see helpers.py): the (ρ, S) laws and
+the Nelson and Bohm ensembles, each on a small problem."""
+
+import jax
+import jax.numpy as jnp
+from helpers import LawCase
+
+import jqd
+from jqd.dqm import (
+    BohmEnsemble,
+    CanonicalDQM,
+    DQMParams,
+    EnsembleState,
+    Madelung,
+    NelsonEnsemble,
+    gaussian_state,
+)
+
+V_HO = lambda x, t, a: 0.5 * a["omega"] ** 2 * x[0] ** 2
+
+
+def _fluid_case(cls, D):
+    # dx = 1/8: the monitor's resolution criterion (k_Q dx < 0.3) holds for a
+    # unit Gaussian, and its density at the box edge stays below 1e-10.
+    def make():
+        grid = jqd.Grid(128, 16.0)
+        law = cls(grid, V_HO)
+        y0 = gaussian_state(grid, a=1.0, x0=0.5, p0=0.2)
+        params = DQMParams(
+            hbar=jnp.asarray(1.0),
+            mass=jnp.asarray(1.0),
+            D=None if D is None else jnp.asarray(D),
+            potential={"omega": jnp.asarray(1.0)},
+        )
+        return LawCase(law, y0, params, dt=0.005, order=4)
+
+    return make
+
+
+def _ensemble_case(cls, scheme, order, method="strang"):
+    def make():
+        grid = jqd.Grid(64, 16.0)
+        law = cls(jqd.SchrodingerGrid(grid, V_HO, method=method), scheme=scheme)
+        psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.0, p0=0.5, squeeze=1.5)
+        x = 1.0 + 0.5 * jax.random.normal(jax.random.key(0), (32, 1))
+        params = jqd.SchrodingerParams(
+            hbar=jnp.asarray(1.0), mass=jnp.asarray(1.0), potential={"omega": jnp.asarray(1.0)}
+        )
+        return LawCase(law, EnsembleState(psi0, x), params, dt=0.05, order=order)
+
+    return make
+
+
+CASES = {
+    "dqm-madelung": _fluid_case(Madelung, None),
+    "dqm-canonical": _fluid_case(CanonicalDQM, 0.4),
+    "dqm-nelson-heun": _ensemble_case(NelsonEnsemble, "heun", 2),
+    "dqm-nelson-euler": _ensemble_case(NelsonEnsemble, "euler", 1),
+    "dqm-bohm-rk4": _ensemble_case(BohmEnsemble, "rk4", 4, method="yoshida4"),
+    "dqm-bohm-midpoint": _ensemble_case(BohmEnsemble, "midpoint", 2),
+}

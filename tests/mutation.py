@@ -1,0 +1,65 @@
+"""Mutants: plausible physics bugs, each of which an experiment's quick
+claims must catch.
+
+A `Mutant` names an experiment, a bug and the claim expected to fail. Its
+`apply(monkeypatch)` injects the bug through a seam (a public function, or a
+private module function documented as a test hook in
+`experiments/README.md`), `tests/test_mutants.py` runs the experiment's quick
+config in-process with jax's caches cleared (so no trace of the correct code
+is reused), and asserts that the named claim fails. Each family keeps its
+mutants in `tests/mutants_<family>.py` as `MUTANTS = [Mutant(...), ...]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pathlib
+from collections.abc import Callable
+
+import pytest
+
+HERE = pathlib.Path(__file__).parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    """One injected bug.
+
+    Attributes:
+        experiment: registered experiment name (e.g. "husimi-kerr").
+        name: short id of the bug (e.g. "liouville-dropped").
+        bug: one line saying what is wrong, for experiments/README.md.
+        apply: `(monkeypatch) -> None`, injects the bug.
+        caught_by: substring of the name of a quick claim that must fail.
+        overrides: config fields changed from `Config.quick()` for this run
+            (only to save time; never to make the claim fail).
+    """
+
+    experiment: str
+    name: str
+    bug: str
+    apply: Callable[[pytest.MonkeyPatch], None]
+    caught_by: str
+    overrides: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.experiment}:{self.name}"
+
+
+def scaled(func: Callable, factor: float) -> Callable:
+    """`func` with its (array or pytree of arrays) result multiplied by `factor`."""
+    import jax
+
+    def wrapper(*args, **kwargs):
+        return jax.tree_util.tree_map(lambda x: x * factor, func(*args, **kwargs))
+
+    return wrapper
+
+
+def all_mutants() -> list[Mutant]:
+    found: list[Mutant] = []
+    for path in sorted(HERE.glob("mutants_*.py")):
+        found.extend(importlib.import_module(path.stem).MUTANTS)
+    return found
