@@ -1,7 +1,7 @@
 import jax; jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp, matplotlib.pyplot as plt, jqd
 
-grid = jqd.Grid(512, 60.0)                                   # free Gaussian packet, SPEC §1
+grid = jqd.Grid(512, 60.0)                                   # free Gaussian packet, physics §1
 law = jqd.SchrodingerGrid(grid)
 psi0 = jqd.reference.gaussian_packet(grid, a=1.0, p0=1.0)
 packet = jqd.evolve(law, psi0, jqd.SchrodingerParams(), dt=0.1, n_save=50, observe=jqd.observables.Density(law))

@@ -78,7 +78,7 @@ def test_ring_law_hamiltonian_energy_and_adaptive_path():
 
 
 def test_continuum_gaussian_spreading_second_order_in_abar():
-    """ρ_a/ā → the free-Gaussian density (SPEC §1) with error ∝ ā² (dispersion
+    """ρ_a/ā → the free-Gaussian density (physics §1) with error ∝ ā² (dispersion
     E(k) = ħ²k²/2m (1 − (kā)²/12 + ...))."""
     L, T, p0 = 32.0, 2.0, 1.0
     abars = np.array([0.4, 0.2, 0.1, 0.05])

@@ -1,4 +1,4 @@
-"""Mean-field copy dynamics (SPEC §5) against exact Schrödinger evolution."""
+"""Mean-field copy dynamics (physics §5) against exact Schrödinger evolution."""
 
 import diffrax
 import jax
@@ -29,7 +29,7 @@ def _problem(P, seed=0):
     return H, psi0 / jnp.linalg.norm(psi0)
 
 
-@pytest.mark.parametrize("P", [2, 8, 64])
+@pytest.mark.parametrize("P", [2, 8, pytest.param(64, marks=pytest.mark.slow)])
 def test_matches_schrodinger(P):
     """q = 1/2, r = −1/2 is Schrödinger (S32-S38): ρ to 1e-10, ψ = √ρ e^{−iφ} too."""
     H, psi0 = _problem(P)
@@ -99,7 +99,7 @@ def test_state_psi_roundtrip():
 
 @pytest.mark.parametrize("P", [2, 8, 64])
 def test_printed_s39_sign_moves_populations_the_wrong_way(P):
-    """SPEC §5: the mean-field limit of the printed S39 rule gives dn_a/dt with
+    """physics §5: the mean-field limit of the printed S39 rule gives dn_a/dt with
     the sign opposite to S32 (exact dρ_a/dt = (2/ħ) Im ψ_a* (Hψ)_a)."""
     H, psi0 = _problem(P, seed=3)
     y = state_from_psi(psi0)
@@ -124,6 +124,7 @@ def test_printed_s39_sign_moves_populations_the_wrong_way(P):
     assert float(jnp.sum((bad - y.rho) * d_exact)) < 0  # moved against the exact change
 
 
+@pytest.mark.slow
 def test_check_grads_q_r_H():
     """Gradients of a final-time observable in (q, r, H) match finite differences."""
     H, psi0 = _problem(3)
@@ -160,6 +161,7 @@ def test_bad_input_errors():
         jqd.evolve(MeanField(), psi0, params, dt=0.1, n_save=1)
 
 
+@pytest.mark.slow
 def test_fit_qr_from_origin():
     """From (q, r) = (0, 0) optax L-BFGS recovers (1/2, −1/2) to 1e-3."""
     H, psi0 = _problem(3, seed=7)

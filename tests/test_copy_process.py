@@ -1,4 +1,4 @@
-"""Stochastic copy process (SPEC §5, S39-S40): exact event-driven and
+"""Stochastic copy process (physics §5, S39-S40): exact event-driven and
 tau-leaping, member and count level, against exact Schrödinger evolution."""
 
 import equinox as eqx
@@ -121,7 +121,7 @@ def test_count_drift_is_S32_and_phase_velocity_is_S40():
 
 
 def test_printed_sign_moves_populations_the_wrong_way():
-    """Stochastic check of SPEC §5's sign statement: over a short time the
+    """Stochastic check of physics §5's sign statement: over a short time the
     consistent rule moves n/N with QM, the printed S39 rule against it."""
     N, t1 = 10**5, 0.3
     ts = jnp.array([0.0, t1])
@@ -142,6 +142,7 @@ def _fit_exponent(Ns, rms):
     return loglog_slope(Ns, rms)
 
 
+@pytest.mark.slow
 def test_finite_N_scaling_count_gillespie():
     """Exact event-driven, count level: RMS departure ∝ N^p, p = −1/2 ± 0.05."""
     Ns = np.array([10**2, 10**3, 10**4, 10**5])
@@ -155,6 +156,7 @@ def test_finite_N_scaling_count_gillespie():
     assert abs(p + 0.5) <= 0.05, (p, rms)
 
 
+@pytest.mark.slow
 def test_finite_N_scaling_member_tau():
     """Tau-leaping, member level, N = 1e2..1e4 (1e6 in the slow test): p = −1/2 ± 0.05."""
     Ns = np.array([10**2, 10**3, 10**4])
@@ -196,6 +198,7 @@ def test_finite_N_scaling_member_to_1e6_and_counts_to_1e10():
     assert abs(p + 0.5) <= 0.05, (p, rms)
 
 
+@pytest.mark.slow
 def test_member_and_count_level_agree_in_distribution():
     """Two-sample KS tests at N = 1e3 (each class's n_a/N at t = 1 and t = 2):
     tau-leaping member vs count, and exact member vs exact count."""
@@ -237,6 +240,7 @@ def test_tau_leap_bias_is_second_order():
     assert b[1] < 2e-4  # documented: ≈ 0.07 dt² (max over classes) at T = 2 on this problem
 
 
+@pytest.mark.slow
 def test_gillespie_and_tau_leap_agree_as_leap_shrinks():
     """Ensemble means at t = 2 agree within bias(dt) + 4 SE; distributions
     agree (KS) at the smallest leap."""

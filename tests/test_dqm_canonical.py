@@ -147,6 +147,7 @@ def fit_problem():
     )
 
 
+@pytest.mark.slow
 def test_fit_loss_is_minimal_at_quantum_D(fit_problem):
     law, y0, params, target, dt, sps = fit_problem
 

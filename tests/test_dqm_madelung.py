@@ -325,7 +325,7 @@ def test_bad_inputs():
 @pytest.mark.parametrize("p0", [0.0, 1.0])
 @pytest.mark.parametrize("law_cls", [Madelung, CanonicalDQM])
 def test_free_gaussian_spreads_exactly_to_t5(law_cls, p0):
-    """A free nodeless Gaussian follows SPEC §1 to 1e-6 up to t = 5 while its
+    """A free nodeless Gaussian follows physics §1 to 1e-6 up to t = 5 while its
     width grows 5.1-fold (measured 8.0e-10 for p0 = 0, 2.4e-9 for p0 = 1). This
     is the tail test: the packet spreads into grid points where ρ started below
     1e-300, and the unit Gaussian's quantum potential on √ρ with dx = a/8 is

@@ -1,4 +1,4 @@
-"""Nelson and Bohmian particle ensembles (SPEC §3) against exact |ψ|², and
+"""Nelson and Bohmian particle ensembles (physics §3) against exact |ψ|², and
 input checks. The generic law contract is in tests/test_law_contract.py
 (tests/cases_dqm.py)."""
 
@@ -227,7 +227,7 @@ def test_histogram_and_moments_observables():
 
 
 def test_3d_free_nelson_spreading():
-    """3-D free Gaussian: each axis' variance follows a²(1+τ²)/2 (SPEC §1)."""
+    """3-D free Gaussian: each axis' variance follows a²(1+τ²)/2 (physics §1)."""
     grid = jqd.Grid((40, 40, 40), 16.0)
     law = NelsonEnsemble(jqd.SchrodingerGrid(grid), scheme="heun", interpolation="linear")
     params = jqd.SchrodingerParams()

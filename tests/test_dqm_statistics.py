@@ -1,4 +1,4 @@
-"""Quantum statistics from fluctuating probabilities (SPEC §6)."""
+"""Quantum statistics from fluctuating probabilities (physics §6)."""
 
 import math
 
@@ -12,12 +12,18 @@ from scipy import integrate, stats
 from jqd.dqm import (
     be_weight_closed_form,
     dirichlet_multinomial_weight,
+    log_statistical_weight,
+    log_weight_be,
+    log_weight_fd,
+    log_weight_mb,
     mean_occupation,
+    most_probable_occupation,
     occupation_patterns,
     occupation_variance,
     pattern_frequencies,
     sample_dirichlet_multinomial,
     sample_occupations,
+    spread_pattern,
     weight_be,
     weight_fd,
     weight_mb,
@@ -142,3 +148,70 @@ def test_jit_vmap_grads_float32():
     c1 = sample_dirichlet_multinomial(key, 4, 3, (5,))
     c2 = jax.jit(sample_dirichlet_multinomial, static_argnums=(1, 2, 3))(key, 4, 3, (5,))
     np.testing.assert_array_equal(c1, c2)
+
+
+def test_log_weights_match_weights_and_counts():
+    p = occupation_patterns(5, 4)
+    for lw, w in (
+        (log_weight_mb, weight_mb),
+        (log_weight_be, weight_be),
+        (log_weight_fd, weight_fd),
+    ):
+        np.testing.assert_allclose(np.exp(np.asarray(lw(p))), np.asarray(w(p)), rtol=1e-13)
+    assert np.all(np.isneginf(np.asarray(log_weight_fd(np.array([[2, 0, 0]])))))
+    # ln ΔΓ = −ln P: the number of microstates of N particles in g states.
+    g = 7
+    for N in range(0, 6):
+        assert spread_pattern(N, g).sum() == N and spread_pattern(N, g).max() <= 1
+        np.testing.assert_allclose(
+            log_statistical_weight(N, g, "BE"), math.log(math.comb(N + g - 1, N)), rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            log_statistical_weight(N, g, "FD"), math.log(math.comb(g, N)), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            log_statistical_weight(N, g, "MB"), N * math.log(g) - math.lgamma(N + 1), atol=1e-12
+        )
+    sp = spread_pattern(np.array([17, 3]), 5)
+    assert sp.shape == (2, 5) and list(sp.sum(-1)) == [17, 3] and np.ptp(sp[0]) == 1
+
+
+@pytest.mark.parametrize("statistics", ["MB", "BE", "FD"])
+def test_most_probable_occupation_is_the_exact_integer_maximiser(statistics):
+    # Closed forms of the integer argmax of ln ΔΓ − xN (README of quantum_statistics):
+    # MB floor(g n̄), BE floor((g − 1) n̄), FD floor((g + 1) n̄).
+    g, beta = 1000, 1.3
+    mu = {"MB": -0.1, "BE": -0.1, "FD": 0.9}[statistics]
+    energy = np.linspace(0.05, 3.0, 9)
+    n_star = most_probable_occupation(energy, beta, mu, statistics, g)
+    nbar = np.asarray(mean_occupation(jnp.asarray(energy), beta, mu, statistics))
+    shift = {"MB": 0, "BE": -1, "FD": 1}[statistics]
+    np.testing.assert_array_equal(np.round(n_star * g), np.floor((g + shift) * nbar))
+    assert np.all(np.abs(n_star - nbar) < (1 + nbar) / g)
+    # brute force over all N for one level
+    x = beta * (energy[3] - mu)
+    Ns = np.arange(0, 3 * g if statistics == "BE" else g + 1)
+    obj = log_statistical_weight(Ns, g, statistics) - x * Ns
+    assert Ns[np.argmax(obj)] == round(n_star[3] * g)
+
+
+def test_most_probable_occupation_sees_a_wrong_counting(monkeypatch):
+    from jax.scipy.special import gammaln
+
+    import jqd.dqm._statistics as module
+
+    correct = module.log_weight_be
+
+    def be_with_mb_factor(n, dtype=float):
+        nf = jnp.asarray(n).astype(dtype)
+        return correct(n, dtype) + gammaln(nf.sum(-1) + 1) - gammaln(nf + 1).sum(-1)
+
+    energy = np.linspace(0.1, 2.0, 5)
+    good = most_probable_occupation(energy, 1.0, 0.0, "BE", 1000)
+    monkeypatch.setattr(module, "log_weight_be", be_with_mb_factor)
+    bad = most_probable_occupation(energy, 1.0, 0.0, "BE", 1000)
+    nbar = np.asarray(mean_occupation(jnp.asarray(energy), 1.0, 0.0, "BE"))
+    assert np.all(np.abs(good - nbar) < (1 + nbar) / 1000)
+    assert np.max(np.abs(bad - nbar) / nbar) > 0.1
+    with pytest.raises(ValueError, match="BE"):
+        most_probable_occupation(np.array([0.0, 1.0]), 1.0, 0.5, "BE")

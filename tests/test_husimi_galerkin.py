@@ -48,6 +48,8 @@ def test_closure_is_exact_for_truncating_H():
         X = X + X.T
         assert hs.galerkin_closure_error(law, X, 1.0) < 1e-13
         assert hs.galerkin_closure_error(law, X, 0.5) > 0.1
+        liou, diff = law.fp_parts(X)
+        np.testing.assert_allclose(liou + 0.5 * diff, law.fp_operator(X, 0.5), atol=1e-12)
     law = hs.HusimiGalerkin(hs.phi4_mode(1.0, 0.2), cutoffs=10)
     R = law.initial_state(jqd.fock.coherent_state(0.5, 10, tol=1e-6))
     assert not law.exact_fp and hs.galerkin_closure_error(law, R, 1.0) > 1e-3
@@ -75,7 +77,7 @@ def test_kerr_mean_energy_norm(kerr_run):
     # ⟨H⟩ read from the state equals the exact (U/2)|α0|⁴ for a coherent start
     assert abs(E[0] - 0.5 * ALPHA0**4) < 1e-10
     assert np.max(np.abs(np.asarray(sol.observables["norm"]) - 1)) < 1e-12
-    # the cat at Ut = π (SPEC §4, jqd.reference.kerr_cat_state)
+    # the cat at Ut = π (physics §4, jqd.reference.kerr_cat_state)
     cat = jqd.reference.kerr_cat_state(ALPHA0, K_KERR)
     R_pi = sol.observables["R"][8]
     assert abs(float(jnp.real(jnp.vdot(cat, R_pi @ cat))) - 1) < 1e-10
@@ -114,6 +116,11 @@ def test_expm_path_matches_exact_and_split_converges():
         observe=lambda t, y, p: law_e.mean_a(y)[0],
     )
     assert np.max(np.abs(sol.observables - jqd.reference.kerr_mean_a(sol.ts, a0))) < 1e-10
+    # the fast unitary split equals the exponential of L(1) itself at C = 1
+    p1 = hs.GalerkinParams(1.0)
+    y_e = jqd.evolve(law_e, R0, p1, dt=T, n_save=1).y_final
+    y_s = jqd.evolve(law_s, R0, p1, dt=T / 4, n_save=1, steps_per_save=4).y_final
+    assert float(jnp.max(jnp.abs(y_s - y_e))) < 1e-12
     p = hs.GalerkinParams(0.5)
     Tc = 0.2
     ref = jqd.evolve(law_e, R0, p, dt=Tc, n_save=1).y_final
@@ -124,7 +131,8 @@ def test_expm_path_matches_exact_and_split_converges():
     assert 3.0 < errs[0] / errs[1] < 5.0, errs
 
 
-@pytest.mark.parametrize("Nmax", [10, pytest.param(20, marks=pytest.mark.slow)])
+@pytest.mark.slow  # experiments/husimi_bose_hubbard checks the same physics (quick run)
+@pytest.mark.parametrize("Nmax", [10, 20])
 def test_bose_hubbard_dimer_vs_exact_diagonalization(Nmax):
     J, U = 1.0, 0.6
     betas = [1.5, 1.0j] if Nmax == 20 else [0.9, 0.6j]
@@ -172,6 +180,7 @@ def _small():
     return law, R0
 
 
+@pytest.mark.slow
 def test_grads_at_C_1_and_vector_field():
     law, R0 = _small()
 
@@ -244,7 +253,7 @@ def _fit_setup(law, psi0, H_matrix, basis, grid_alphas, dt, sps, ns):
 @pytest.mark.slow
 def test_fit_C_kerr():
     K, a0 = 20, 1.2
-    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K)
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method="expm")  # over L(C) itself
     basis = law.basis
     psi0 = jqd.fock.coherent_state(a0, K)
     x = np.linspace(-3.5, 3.5, 20)
@@ -262,7 +271,7 @@ def test_fit_C_kerr():
 @pytest.mark.slow
 def test_fit_C_dimer():
     H = hs.bose_hubbard(2, 1.0, 1.0)
-    law = hs.HusimiGalerkin(H, max_total=8)
+    law = hs.HusimiGalerkin(H, max_total=8, method="expm")  # over L(C) itself
     basis = law.basis
     psi0 = hs.coherent_product([0.9, 0.5j], basis)
     g = np.linspace(-3, 3, 6)
@@ -275,3 +284,18 @@ def test_fit_C_dimer():
         law, law.initial_state(psi0), al, data, dt=dt, n_save=ns, steps_per_save=sps, C0=0.5
     )
     assert abs(res.C - 1.0) < 1e-4, res
+
+
+def test_fp_coefficients_on_exact_kerr_data():
+    """dR/dt = a·Liouville + b·Diffusion on exact Kerr states gives (a, b) = (1, 1);
+    with the exact derivative replaced by the commutator of a wrong H it does not."""
+    K = 16
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K)
+    psis = jnp.stack([jqd.reference.kerr_state(t, 1.1, K) for t in (0.3, 0.9, 2.0)])
+    R = jnp.einsum("tm,tn->tmn", psis, psis.conj())
+    H = jqd.fock.kerr_hamiltonian(K)
+    coef = hs.fp_coefficients(law, R, -1j * (H @ R - R @ H))
+    np.testing.assert_allclose(coef, [1.0, 1.0], atol=1e-10)
+    H_bad = jnp.diag(0.5 * jnp.arange(K) ** 2.0)  # (U/2) n² instead of n(n − 1)
+    bad = hs.fp_coefficients(law, R, -1j * (H_bad @ R - R @ H_bad))
+    assert np.max(np.abs(bad - 1.0)) > 1e-2

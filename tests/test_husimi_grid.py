@@ -1,4 +1,4 @@
-"""Pseudo-spectral Husimi Fokker-Planck grid solver (SPEC §4): accuracy against
+"""Pseudo-spectral Husimi Fokker-Planck grid solver (physics §4): accuracy against
 the exact Kerr Husimi function, the Fock-shell projection, the monitor and its
 breakdowns, constraint C7. The generic law contract (jit, vmap, float32,
 recompilation, gradients) runs in tests/test_law_contract.py over

@@ -1,4 +1,4 @@
-"""Phase-space symbols, Husimi functions of states, structural checks (SPEC §4)."""
+"""Phase-space symbols, Husimi functions of states, structural checks (physics §4)."""
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +23,7 @@ def test_ordering_rules():
     assert hs.normal_order(a(0) * ad(0)).terms == {((0, True), (0, False)): 1, (): 1}
     # different modes commute: no constant
     assert hs.anti_normal_order(ad(1) * a(0)).terms == {((0, False), (1, True)): 1}
-    # a†²a² = a²a†² − 4 a a† + 2  (SPEC §4)
+    # a†²a² = a²a†² − 4 a a† + 2  (physics §4)
     got = hs.anti_normal_order(ad(0) ** 2 * a(0) ** 2).terms
     want = {((0, False),) * 2 + ((0, True),) * 2: 1, ((0, False), (0, True)): -4, (): 2}
     assert got == want
@@ -44,7 +44,7 @@ def test_kerr_symbols():
     z = _rand_points(20, 1)
     al = (z[:, 0] + 1j * z[:, 1]) / np.sqrt(2)
     r2 = np.abs(al) ** 2
-    # the ordering routine reproduces the closed form (U/2)(|α|⁴ − 4|α|² + 2) (SPEC §4)
+    # the ordering routine reproduces the closed form (U/2)(|α|⁴ − 4|α|² + 2) (physics §4)
     np.testing.assert_allclose(
         hs.anti_wick_symbol(H)(z), jqd.reference.kerr_symbol(z, U), rtol=1e-13
     )
@@ -58,6 +58,14 @@ def test_kerr_symbols():
     )
 
 
+# F69 as printed (F, Sec. V A, eq. 69; OCR of /work/shared/papers/001_...txt):
+#   H_aw = −J Σ_<ij> α_i* α_j + (U/2) Σ_i (α_i² α_i*² − 3 α_i* α_i) + const,
+# and the text below it: "the quadratic term −3 a_i† a_i = −3|α_i|²". The derived
+# coefficient (a†²a² = a²a†² − 4 a a† + 2, physics §4) is −4, with constant +2.
+F69_PRINTED_ABS2 = -3  # coefficient of |α_i|² inside (U/2) Σ_i (...), as printed
+DERIVED_ABS2 = -4  # the same coefficient from the ordering rule a†²a² = a²a†² − 4aa† + 2
+
+
 def test_bose_hubbard_symbol_and_F69():
     J, U, M = 0.7, 1.3, 3
     H = hs.bose_hubbard(M, J, U)
@@ -66,12 +74,54 @@ def test_bose_hubbard_symbol_and_F69():
     al = (z[:, :M] + 1j * z[:, M:]) / np.sqrt(2)
     r2 = np.abs(al) ** 2
     hop = sum(2 * np.real(np.conj(al[:, i]) * al[:, i + 1]) for i in range(M - 1))
-    spec = -J * hop + 0.5 * U * np.sum(r2**2 - 4 * r2 + 2, axis=1)
+    spec = -J * hop + 0.5 * U * np.sum(r2**2 + DERIVED_ABS2 * r2 + 2, axis=1)
     np.testing.assert_allclose(sym(z), spec, rtol=1e-12)
-    # F69 as printed uses another |α|² coefficient; with −2 instead of −4 the symbol
-    # would not reproduce <H> (checked against Fock space below), so SPEC's −4 holds.
-    wrong = -J * hop + 0.5 * U * np.sum(r2**2 - 2 * r2 + 2, axis=1)
-    assert np.max(np.abs(sym(z) - wrong)) > 0.1
+    # the ordering routine's |α_i|² coefficient is (U/2)·(−4) on every site; the
+    # printed F69 has (U/2)·(−3): they differ by exactly −U/2 per site
+    coeffs = sym.as_dict()
+    for i in range(M):
+        e = tuple(int(k == i) for k in range(M))
+        assert coeffs[(e, e)] == pytest.approx(0.5 * U * DERIVED_ABS2, rel=1e-15)
+        assert coeffs[(e, e)] / (0.5 * U) - F69_PRINTED_ABS2 == pytest.approx(-1.0, abs=1e-14)
+
+
+def test_F69_printed_coefficient_misses_fock_energies_by_U_over_2_per_boson():
+    """⟨n|H|n⟩ from ∫ H_aw ρ_n dz: with the derived −4 the symbol gives the exact
+    (U/2) n(n − 1); with the printed −3 (any constant) the excitation energies
+    E(n) − E(0) come out too high by exactly (U/2)·n (∫|α|²ρ_n = n + 1), so no
+    choice of the unprinted constant repairs F69."""
+    J, U = 0.7, 1.3
+    cut = (6, 1)
+    basis = hs.fock_basis(cut)
+    derived = hs.anti_wick_symbol(hs.bose_hubbard(2, J, U))
+
+    def printed(z):  # F69 as printed, const = 0; z = (Q0, Q1, P0, P1)
+        al = (z[:, :2] + 1j * z[:, 2:]) / np.sqrt(2)
+        r2 = np.abs(al) ** 2
+        hop = 2 * np.real(np.conj(al[:, 0]) * al[:, 1])
+        return -J * hop + 0.5 * U * np.sum(r2**2 + F69_PRINTED_ABS2 * r2, axis=1)
+
+    def energies(symbol):
+        out = []
+        for n in range(6):  # Fock state |n, 0⟩: the hopping term averages to 0
+            psi = jqd.fock.fock_state(6, n)
+            out.append(
+                _gauss_hermite_integral(
+                    lambda z, psi=psi: (
+                        np.asarray(symbol(z)) * np.asarray(hs.husimi_density(psi, z, basis=basis))
+                    ),
+                    4,
+                )
+            )
+        return np.array(out)
+
+    n = np.arange(6)
+    exact = 0.5 * U * n * (n - 1)
+    e_derived, e_printed = energies(derived), energies(printed)
+    np.testing.assert_allclose(e_derived, exact, atol=1e-11)
+    excess = (e_printed - e_printed[0]) - (exact - exact[0])
+    np.testing.assert_allclose(excess, 0.5 * U * (F69_PRINTED_ABS2 - DERIVED_ABS2) * n, atol=1e-11)
+    np.testing.assert_allclose(excess, 0.5 * U * n, atol=1e-11)
 
 
 def _gauss_hermite_integral(f, n_dim, n_nodes=14):
@@ -248,7 +298,7 @@ def test_instantaneous_check_kerr():
         hs.anti_wick_symbol(hs.kerr(1.0)), rho, 0.3, np.stack([X.ravel(), Y.ravel()], 1)
     )
     assert rep["relative_residual"] < 1e-6
-    assert rep["liouville_only"] > 0.5  # SPEC §4: the Liouville term alone misses by 55 %
+    assert rep["liouville_only"] > 0.5  # physics §4: the Liouville term alone misses by 55 %
     np.testing.assert_allclose(rep["coefficients"], (1.0, 1.0), atol=1e-9)
 
 

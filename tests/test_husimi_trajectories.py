@@ -1,4 +1,4 @@
-"""Probability-flow trajectories of the Husimi Fokker-Planck equation (SPEC §4):
+"""Probability-flow trajectories of the Husimi Fokker-Planck equation (physics §4):
 ensembles sampled from ρ(0) and moved by v = J∇H − ½∇·D − ½D∇ln ρ follow the exact
 Kerr Husimi density; zeros of ρ are detected and counted. (The generic law checks of
 `HusimiFlow`, jit/vmap/dtype/gradients/monitor, are in tests/test_law_contract.py.)"""
@@ -67,6 +67,7 @@ def _ks_check(n_points, seed, dt=0.01, log_density=log_kerr, batch_size=None):
     return out, crit, res
 
 
+@pytest.mark.slow
 def test_kerr_ensemble_follows_exact_density():
     """1000 points: KS distance of both 1-D marginals within statistical error
     (family-wise 1 %) at Ut = 0.1 and 0.5 (seed 0). (Convergence of the flow in dt:
@@ -104,6 +105,7 @@ def galerkin_kerr(K=40, C=1.0):
     return law, R0, hs.GalerkinParams(C)
 
 
+@pytest.mark.slow
 def test_galerkin_density_matches_analytic():
     """ρ(t) from a HusimiGalerkin R(t) stepped alongside the points (no closed form
     used) moves 300 points like the exact Kerr Husimi function: same positions to
@@ -120,6 +122,7 @@ def test_galerkin_density_matches_analytic():
     assert float(jnp.median(jnp.abs(exact.z[-1] - z0))) > 0.3
 
 
+@pytest.mark.slow
 def test_galerkin_density_ks():
     """KS check of the Galerkin-driven ensemble (1000 points, as for the analytic one)."""
     law, R0, p = galerkin_kerr()

@@ -36,7 +36,7 @@ def test_kerr_mean_a_matches_closed_form_over_a_revival():
 
 
 def test_kerr_cat_state_at_half_revival():
-    """SPEC §4: at Ut = π the state is (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2."""
+    """physics §4: at Ut = π the state is (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2."""
     alpha0, cutoff = 2.0, 40
     psi = jqd.reference.propagate(
         jqd.fock.kerr_hamiltonian(cutoff),

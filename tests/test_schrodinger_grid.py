@@ -29,7 +29,7 @@ def _phase_free_error(grid, psi, ref):
     ],
 )
 def test_free_gaussian_matches_spec_formula(shape, length, p0):
-    """SPEC §1: split-step is exact for V = 0; density error < 1e-10 at t = 5 m a²/ħ."""
+    """physics §1: split-step is exact for V = 0; density error < 1e-10 at t = 5 m a²/ħ."""
     grid = jqd.Grid(shape, length)
     law = jqd.SchrodingerGrid(grid)
     params = jqd.SchrodingerParams(hbar=1.0, mass=1.0)

@@ -38,7 +38,7 @@ def test_sharded_512_matches_unsharded(kerr, tmp_path):
         np.testing.assert_array_equal(a["U"].values, over["U"])
         for k in ("mean_a_real", "mean_a_imag", "max_error"):
             np.testing.assert_array_equal(a[k].values, b[k].values)
-        # and both agree with the closed form (SPEC §4) at every U
+        # and both agree with the closed form (physics §4) at every U
         assert float(a["max_error"].max()) < 1e-10
         t, U = a["t"].values, a["U"].values
         import jqd

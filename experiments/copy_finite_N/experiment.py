@@ -131,7 +131,7 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"exponent[{label}]", p)
         rec.metric(f"rms[{label}]", {f"{N:.0e}": v for N, v in zip(Ns, r, strict=True)})
         ax.loglog(Ns, r, m + "-", label=f"{label}: p = {p:.3f}")
-        rec.claim(f"exponent {label}", "SPEC §5: fluctuations ~ N^(-1/2)", abs(p + 0.5), 0.05)
+        rec.claim(f"exponent {label}", "physics §5: fluctuations ~ N^(-1/2)", abs(p + 0.5), 0.05)
     Ns_all = np.array(config.count_Ns)
     ax.loglog(Ns_all, 0.5 * Ns_all**-0.5, "k:", label="N^(-1/2)")
     ax.axhline(bias, color="gray", lw=0.8, ls="--", label=f"tau-leap bias dt={config.count_dt}")
@@ -149,4 +149,5 @@ EXPERIMENT = Experiment(
     description="RMS departure of the copy process's n_a/N from |ψ_a(t)|² vs N (exponent)",
     config=Config,
     run=run,
+    physics="§5.3",
 )

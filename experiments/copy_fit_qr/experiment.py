@@ -1,4 +1,4 @@
-"""Fit the copy-law exponents (q, r) to exact Schrödinger evolution (SPEC §5).
+"""Fit the copy-law exponents (q, r) to exact Schrödinger evolution (physics §5).
 
 The mean-field copy law is integrated with RK4 (jqd.evolve) from ψ0 for a
 random Hermitian H; the loss is the mean over save times of
@@ -71,13 +71,13 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("iterations", fit.iterations)
     rec.claim(
         "|q − 1/2|",
-        f"SPEC §5: q = 1/2 reproduces QM; worst of {len(config.starts)} starts incl. (0, 0)",
+        f"physics §5: q = 1/2 reproduces QM; worst of {len(config.starts)} starts incl. (0, 0)",
         measured=float(dq.max()),
         tolerance=1e-3,
     )
     rec.claim(
         "|r + 1/2|",
-        f"SPEC §5: r = −1/2 reproduces QM; worst of {len(config.starts)} starts incl. (0, 0)",
+        f"physics §5: r = −1/2 reproduces QM; worst of {len(config.starts)} starts incl. (0, 0)",
         measured=float(dr.max()),
         tolerance=1e-3,
     )
@@ -118,4 +118,5 @@ EXPERIMENT = Experiment(
     description="Fit copy-law exponents (q, r) to exact Schrödinger evolution with optax",
     config=Config,
     run=run,
+    physics="§5.7",
 )

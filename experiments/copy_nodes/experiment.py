@@ -60,7 +60,16 @@ def run(config: Config, rec: Recorder) -> None:
         return rms(f, r_same), rms(f, rho0), f[..., -1].max(), f, sys_dep, se
 
     d0, _, node_max, f0, _, _ = evaluate(psi0)
-    rec.claim("node never fills", "S63: n_a(0) = 0 ⇒ n_a(t) = 0", node_max, 0.0)
+    # exact count-level process: every b → a rate carries √(n_a n_b), so a class
+    # empty at t = 0 receives no event, ever; any rate into it (the S63 bug) is
+    # seen as n_3 > 0 with probability 1 − exp(−λ·batch·t_end)
+    rec.claim(
+        "node never fills",
+        "S63: n_a(0) = 0 ⇒ n_a(t) = 0; max over ensembles and saves of n_3/N (exactly 0)",
+        node_max,
+        0.0,
+    )
+    rec.metric("node_members_at_t_end_total", float(f0[:, -1, -1].sum() * N))
     rec.metric("qm_node_population_max", float(rho0[:, -1].max()))
     rec.metric("departure_no_remedy", d0)
 
@@ -152,4 +161,5 @@ EXPERIMENT = Experiment(
     description="Empty beables never fill (S63); spectator and admixture remedies of S §3.4",
     config=Config,
     run=run,
+    physics="§5.4",
 )

@@ -1,4 +1,4 @@
-"""Mean-field copy dynamics with q = 1/2, r = −1/2 is the Schrödinger equation (SPEC §5).
+"""Mean-field copy dynamics with q = 1/2, r = −1/2 is the Schrödinger equation (physics §5).
 
 Random Hermitian H (jqd.fock.random_hermitian) of several sizes; the mean-field
 law on (ρ_a, φ_a) integrated with diffrax Dopri8 (rtol 1e-12) is compared with
@@ -111,20 +111,20 @@ def run(config: Config, rec: Recorder) -> None:
     ok_sign = all(rec.metrics[f"s39_fraction_opposite_sign_P{P}"] == 1.0 for P in config.sizes)
     rec.claim(
         "ρ_a = |ψ_a|²",
-        "SPEC §5 (S32-S38): q = 1/2, r = −1/2 is Schrödinger; "
+        "physics §5 (S32-S38): q = 1/2, r = −1/2 is Schrödinger; "
         f"max|ρ − |ψ|²| over {config.periods:g} periods, P = {config.sizes}",
         measured=worst_rho,
         tolerance=1e-10,
     )
     rec.claim(
         "ψ = √ρ e^{−iφ}",
-        "SPEC §5: H_aa = ħω_a, H_ab = ħR e^{iδ}; max|√ρ e^{−iφ} − ψ|",
+        "physics §5: H_aa = ħω_a, H_ab = ħR e^{iδ}; max|√ρ e^{−iφ} − ψ|",
         measured=worst_psi,
         tolerance=1e-9,
     )
     rec.claim(
         "printed S39 sign is opposite",
-        "SPEC §5: as printed, dn_a/dt has the sign "
+        "physics §5: as printed, dn_a/dt has the sign "
         "opposite to S32 (fraction of moving states with opposite sign)",
         measured=float(ok_sign),
         tolerance=1.0,
@@ -153,4 +153,5 @@ EXPERIMENT = Experiment(
     description="Mean-field copy dynamics (q=1/2, r=-1/2) vs exact Schrödinger; S39 sign",
     config=Config,
     run=run,
+    physics="§5.1-5.2",
 )

@@ -1,5 +1,5 @@
 """Recover the diffusion coefficient D of canonical DQM from exact quantum
-density snapshots of a packet in an anharmonic well (SPEC §2: D = ħ/2m).
+density snapshots of a packet in an anharmonic well (physics §2: D = ħ/2m).
 
 Exact data: `jqd.SchrodingerGrid` (Yoshida-4, step dt/4) for a displaced
 Gaussian in V = x²/2 + μx⁴ + λ exp(−x²) (default: the quartic anharmonic
@@ -92,7 +92,7 @@ def run(config: Config, rec: Recorder) -> None:
     rel = abs(res.D - d_qm) / d_qm
     rec.claim(
         "fitted D",
-        "SPEC §2: canonical DQM is quantum mechanics at D = ħ/2m "
+        "physics §2: canonical DQM is quantum mechanics at D = ħ/2m "
         "(fit from D0 = 0.5 ħ/2m, relative error)",
         rel,
         1e-3,
@@ -180,4 +180,5 @@ EXPERIMENT = Experiment(
     description="Fit D of canonical DQM to exact densities in an anharmonic well: returns ħ/2m",
     config=Config,
     run=run,
+    physics="§2.2",
 )

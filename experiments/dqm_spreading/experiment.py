@@ -1,7 +1,7 @@
 """Gaussian spreading (Z14-Z16) in five descriptions of one free particle.
 
 ψ(x, 0) = (πa²)^(−1/4) exp(−x²/2a²); the width σ(t) = a √((1 + τ²)/2),
-τ = ħt/(m a²) (SPEC §1), from:
+τ = ħt/(m a²) (physics §1), from:
   * grid Schrödinger (`jqd.SchrodingerGrid`),
   * Madelung hydrodynamics (ρ, S) and canonical DQM with D = ħ/2m
     (`Madelung`, `CanonicalDQM` from jqd.dqm),
@@ -151,14 +151,14 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"max_width_error[{name}]", float(np.max(np.abs(w - exact))))
     rec.claim(
         "Schrödinger width",
-        "SPEC §1: σ = a√((1+τ²)/2), max error over t",
+        "physics §1: σ = a√((1+τ²)/2), max error over t",
         measured=np.max(np.abs(widths["Schrödinger (grid)"] - exact)),
         tolerance=1e-10,
     )
     for name, _ in fluids:
         rec.claim(
             f"{name} width",
-            "SPEC §2: (ρ, S) laws with D = ħ/2m reproduce Z16, max error",
+            "physics §2: (ρ, S) laws with D = ħ/2m reproduce Z16, max error",
             measured=np.max(np.abs(widths[name] - exact)),
             tolerance=1e-6,
         )
@@ -166,7 +166,7 @@ def run(config: Config, rec: Recorder) -> None:
     se = exact / math.sqrt(2 * N)
     rec.claim(
         "Nelson width",
-        "SPEC §3: Nelson ensemble width vs Z16, max |Δσ|/SE over saves",
+        "physics §3: Nelson ensemble width vs Z16, max |Δσ|/SE over saves",
         measured=np.max(np.abs(widths["Nelson ensemble (Heun)"] - exact) / se),
         tolerance=4.0,
     )
@@ -217,4 +217,5 @@ EXPERIMENT = Experiment(
     description=("Z16 Gaussian width vs time: Schrödinger, Madelung, canonical DQM, Nelson, Bohm"),
     config=Config,
     run=run,
+    physics="§1.4, §2, §3",
 )

@@ -1,5 +1,5 @@
 """husimi-trajectories: do phase-space points moved by the probability flow
-v = J∇H − ½∇·D − ½D∇ln ρ (SPEC §4) stay distributed as the exact Husimi density?
+v = J∇H − ½∇·D − ½D∇ln ρ (physics §4) stay distributed as the exact Husimi density?
 
 Kerr mode H = (U/2) a†²a² (anti-Wick symbol (U/2)(|α|⁴ − 4|α|² + 2)), coherent start
 α0 = 2; ρ(z, t) is the exact Husimi function (jqd.reference.kerr_husimi), ∇ln ρ by
@@ -82,7 +82,7 @@ def run(config: Config, rec: Recorder) -> None:
             margs[(t, name)] = m
             rec.claim(
                 f"KS distance of the {name} marginal at Ut = {t:g}",
-                "SPEC §4: the probability flow transports ρ(0) to ρ(t)",
+                "physics §4: the probability flow transports ρ(0) to ρ(t)",
                 ks,
                 crit,
             )
@@ -115,7 +115,8 @@ def run(config: Config, rec: Recorder) -> None:
 
     # ---- the same flow driven by the Galerkin density (no closed form) ----------
     K = config.cutoff
-    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K)
+    # R(t) from the exponential of the Fokker-Planck operator L(1) itself (not the unitary split)
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method="expm")
     R0 = law.initial_state(jqd.fock.coherent_state(a0, K))
     dens = GalerkinDensity(law, R0, hs.GalerkinParams(1.0))
     n_cmp = min(config.n_points, 500)
@@ -125,7 +126,7 @@ def run(config: Config, rec: Recorder) -> None:
     dev = float(jnp.max(jnp.abs(res_g.z - res.z[:, :n_cmp])))
     rec.claim(
         "max |z_Galerkin − z_exact| over points and saves to Ut = 0.5",
-        "the Galerkin R(t) reproduces the exact Husimi function (SPEC §4)",
+        "the Galerkin R(t) reproduces the exact Husimi function (physics §4)",
         dev,
         1e-8,
     )
@@ -169,7 +170,7 @@ def run(config: Config, rec: Recorder) -> None:
     zpi = zeros_at[-1]
     rec.claim(
         "zero of the Ut = π Husimi function at α = −π/(4α0) (cat interference) located",
-        "SPEC §4: at Ut = π the state is (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2",
+        "physics §4: at Ut = π the state is (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2",
         float(np.min(np.abs(zpi + np.pi / (4 * a0)))) if zpi.size else np.inf,
         1e-6,
     )
@@ -214,4 +215,5 @@ EXPERIMENT = Experiment(
     description="Probability-flow trajectory ensembles vs the exact Kerr Husimi density",
     config=Config,
     run=run,
+    physics="§4.9",
 )

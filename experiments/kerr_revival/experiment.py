@@ -2,7 +2,7 @@
 
 H = (U/2) a†² a² on one Fock mode truncated at `cutoff`, started in the
 coherent state |α0⟩ and evolved with `jqd.SchrodingerBasis` through
-`jqd.evolve`; compared with the closed forms of SPEC §4.
+`jqd.evolve`; compared with the closed forms of physics §4.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def run(config: Config, rec: Recorder) -> None:
     err = float(np.max(np.abs(mean_a - exact)))
     rec.claim(
         "<a(t)> vs closed form",
-        "SPEC §4: <a(t)> = α0 exp[|α0|²(e^{-iUt} - 1)]",
+        "physics §4: <a(t)> = α0 exp[|α0|²(e^{-iUt} - 1)]",
         measured=err,
         tolerance=1e-10,
     )
@@ -120,7 +120,7 @@ def run(config: Config, rec: Recorder) -> None:
     q_err = float(np.max(np.abs(Q - Q_exact)))
     rec.claim(
         "Husimi snapshots vs exact Q_H",
-        "SPEC §4: exact Q_H(α,t) at Ut = 0, π/2, π, 2π",
+        "physics §4: exact Q_H(α,t) at Ut = 0, π/2, π, 2π",
         measured=q_err,
         tolerance=1e-10,
     )
@@ -128,13 +128,16 @@ def run(config: Config, rec: Recorder) -> None:
     cat_inf = 1 - abs(np.vdot(cat, states[2])) ** 2
     rec.claim(
         "cat state at Ut = π",
-        "SPEC §4: ψ(π/U) = (e^{-iπ/4}|iα0⟩ + e^{iπ/4}|-iα0⟩)/√2",
+        "physics §4: ψ(π/U) = (e^{-iπ/4}|iα0⟩ + e^{iπ/4}|-iα0⟩)/√2",
         measured=cat_inf,
         tolerance=1e-10,
     )
     revival_inf = 1 - abs(np.vdot(states[0], states[3])) ** 2
     rec.claim(
-        "full revival at Ut = 2π", "SPEC §4: ψ(2π/U) = ψ(0)", measured=revival_inf, tolerance=1e-12
+        "full revival at Ut = 2π",
+        "physics §4: ψ(2π/U) = ψ(0)",
+        measured=revival_inf,
+        tolerance=1e-12,
     )
     rec.metric("husimi_max_abs_error", q_err)
     rec.metric("cat_infidelity", cat_inf)
@@ -189,9 +192,10 @@ def run(config: Config, rec: Recorder) -> None:
 EXPERIMENT = Experiment(
     name="kerr-revival",
     description="Kerr mode collapse/revival of <a(t)> and Husimi snapshots vs closed forms "
-    "(SPEC §4); sweepable over U and alpha0",
+    "(physics §4); sweepable over U and alpha0",
     config=Config,
     run=run,
+    physics="§1.2, §4.6",
     sweep=sweep,
     sweep_coords=sweep_coords,
 )

@@ -1,11 +1,14 @@
-"""Quantum statistics from fluctuating probabilities (SPEC §6, Zakir §4).
+"""Quantum statistics from fluctuating probabilities (physics §6, Zakir §4).
 
 1. Bose-Einstein counting from Dirichlet(1, ..., 1)-then-multinomial sampling
    (the Pólya urn, Z51-Z53): all C(N+M−1, N) occupation patterns equally
    frequent, exact averaged weight N!(M−1)!/(M+N−1)!; fixed uniform
    probabilities give Maxwell-Boltzmann counting (Z45) instead.
-2. Grand-canonical occupation samplers (Poisson, geometric, Bernoulli) whose
-   mean occupations reproduce Z46 (MB), Z48 (BE), Z50 (FD).
+2. Maximum entropy with the counting weights Z45/Z47/Z49: every level ε_j is
+   a group of g states holding N_j particles; N_j maximises
+   ln ΔΓ_s(N_j, g) − β(ε_j − μ)N_j with ΔΓ_s = 1/P_s (the pattern weights
+   `log_weight_mb/be/fd`); N_j/g is compared with Z46 (MB), Z48 (BE),
+   Z50 (FD) against the theoretical discreteness bound (1 + n̄)/g.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import numpy as np
 from jqd.dqm import (
     be_weight_closed_form,
     dirichlet_multinomial_weight,
+    log_statistical_weight,
     mean_occupation,
+    most_probable_occupation,
     occupation_patterns,
     pattern_frequencies,
     sample_dirichlet_multinomial,
-    sample_occupations,
     weight_mb,
 )
 from jqd.experiment import Experiment, Recorder
@@ -38,8 +42,9 @@ class Config:
     n_levels: single-particle levels ε in [e_min, e_max] for the occupations.
     e_min, e_max: level range (units of k_B T when beta = 1).
     beta: inverse temperature.
-    mu_mb_fd: chemical potential for MB and FD; mu_be: for BE (< e_min).
-    n_occupation_samples: grand-canonical draws per level.
+    mu_mb, mu_be, mu_fd: chemical potentials (MB and BE below e_min: MB in
+        the dilute regime n̄ < 1 where Z45 is the Boltzmann count; BE needs ε > μ).
+    degeneracy: g, states per level group for the maximum-entropy occupations.
     seed: PRNG seed.
     """
 
@@ -49,14 +54,15 @@ class Config:
     e_min: float = 0.05
     e_max: float = 4.0
     beta: float = 1.0
-    mu_mb_fd: float = 1.0
+    mu_mb: float = 0.0
     mu_be: float = 0.0
-    n_occupation_samples: int = 1_000_000
+    mu_fd: float = 1.0
+    degeneracy: int = 100_000
     seed: int = 0
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(n_samples=100_000, n_levels=12, n_occupation_samples=100_000)
+        return cls(n_samples=100_000, n_levels=12, degeneracy=10_000)
 
 
 def run(config: Config, rec: Recorder) -> None:
@@ -104,31 +110,32 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"mb_max_dev_from_uniform_in_se_{N}_{M}", float(np.max(np.abs(fm - 1 / K)) / se))
         freqs[(N, M)] = (f, fm, wmb, se)
 
-    energy = jnp.linspace(config.e_min, config.e_max, config.n_levels)
+    energy = np.linspace(config.e_min, config.e_max, config.n_levels)
+    g = config.degeneracy
+    mus = {"MB": config.mu_mb, "BE": config.mu_be, "FD": config.mu_fd}
     occ = {}
-    for j, st in enumerate(("MB", "BE", "FD")):
-        mu = config.mu_be if st == "BE" else config.mu_mb_fd
-        n = np.asarray(
-            sample_occupations(
-                jax.random.fold_in(key, 200 + j),
-                energy,
-                config.beta,
-                mu,
-                st,
-                (config.n_occupation_samples,),
-            )
-        )
-        mean = n.mean(0)
-        se = n.std(0) / math.sqrt(n.shape[0])
-        exact = np.asarray(mean_occupation(energy, config.beta, mu, st))
-        z = {"MB": "Z46", "BE": "Z48", "FD": "Z50"}[st]
+    for st in ("MB", "BE", "FD"):
+        mu = mus[st]
+        n_star = most_probable_occupation(energy, config.beta, mu, st, g)
+        exact = np.asarray(mean_occupation(jnp.asarray(energy), config.beta, mu, st))
+        # Theory (README): the integer maximiser N* = floor((g ∓ 1) n̄) (MB: floor(g n̄))
+        # lies within (1 + n̄)/g of g n̄ per state.
+        dev = g * (n_star - exact) / (1 + exact)
+        z = {"MB": "Z45 → Z46", "BE": "Z47 → Z48", "FD": "Z49 → Z50"}[st]
         rec.claim(
-            f"{st} mean occupations",
-            f"{z}: sampled ⟨n(ε)⟩ vs formula, max deviation in SE over {config.n_levels} levels",
-            measured=float(np.max(np.abs(mean - exact) / se)),
-            tolerance=4.0,
+            f"{st} maximum-entropy occupations",
+            f"{z}: argmax of ln ΔΓ − β(ε − μ)N per group of g = {g} states vs the formula; "
+            "max over levels of |N*/g − n̄| in units of (1 + n̄)/g",
+            measured=float(np.max(np.abs(dev))),
+            tolerance=1.0,
+            op="<",
         )
-        occ[st] = (mean, se, exact, mu)
+        # Concavity of ln ΔΓ in N (the maximiser is unique): increments decrease.
+        Ns = np.unique(np.linspace(1, g, 64).astype(np.int64))
+        inc = np.diff(log_statistical_weight(Ns, g, st)) / np.diff(Ns)
+        rec.metric(f"{st}_entropy_increment_max_rise", float(np.max(np.diff(inc))))
+        rec.metric(f"{st}_signed_deviation_units", dev.tolist())
+        occ[st] = (n_star, exact, dev, mu)
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     N, M = config.cases[-1]
@@ -146,28 +153,30 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_ylabel("frequency")
     ax.set_title("Fluctuating probabilities give Bose-Einstein counting")
     ax.legend(fontsize=7)
-    e = np.asarray(energy)
+    e = energy
+    ax2b = ax2.inset_axes([0.55, 0.55, 0.42, 0.4])
     for st, c in (("MB", "C0"), ("BE", "C1"), ("FD", "C2")):
-        mean, se_o, exact, mu = occ[st]
-        ax2.errorbar(
-            e, mean, yerr=4 * se_o, fmt="o", ms=3, color=c, label=f"{st} sampled (μ = {mu:g})"
-        )
+        n_star, exact, dev, mu = occ[st]
+        ax2.plot(e, n_star, "o", ms=4, color=c, label=f"{st} max entropy (μ = {mu:g})")
         ax2.plot(e, exact, "-", color=c, lw=1, label=f"{st} formula")
+        ax2b.plot(e, dev, "o-", ms=2, color=c)
+    ax2b.axhline(-1, color="k", ls=":", lw=0.8)
+    ax2b.axhline(1, color="k", ls=":", lw=0.8)
+    ax2b.set_title("(N*/g − n̄)·g/(1 + n̄)", fontsize=7)
+    ax2b.tick_params(labelsize=6)
     ax2.set_yscale("log")
     ax2.set_xlabel("ε  (k_B T = 1/β)")
     ax2.set_ylabel("⟨n(ε)⟩")
-    ax2.set_title("Mean occupations vs Z46 / Z48 / Z50")
-    ax2.legend(fontsize=7)
-    fig.suptitle(
-        "Dirichlet-multinomial patterns are uniform (BE); grand-canonical samplers match MB/BE/FD"
-    )
+    ax2.set_title(f"Maximum entropy of ln ΔΓ (Z45/47/49), g = {g} vs Z46 / Z48 / Z50")
+    ax2.legend(fontsize=7, loc="lower left")
+    fig.suptitle("Dirichlet-multinomial patterns are uniform (BE); maximum entropy gives MB/BE/FD")
     fig.tight_layout()
     rec.figure(fig, "statistics.png")
     ds = xr.Dataset(
         {
             f"{st}_{k}": (("level",), v)
             for st in occ
-            for k, v in zip(("mean", "se", "exact"), occ[st][:3], strict=True)
+            for k, v in zip(("max_entropy", "exact", "deviation_units"), occ[st][:3], strict=True)
         }
         | {f"freq_dm_{N}_{M}": ((f"pattern_{N}_{M}",), freqs[(N, M)][0]) for (N, M) in freqs}
         | {f"freq_mb_{N}_{M}": ((f"pattern_{N}_{M}",), freqs[(N, M)][1]) for (N, M) in freqs},
@@ -179,8 +188,10 @@ def run(config: Config, rec: Recorder) -> None:
 EXPERIMENT = Experiment(
     name="quantum-statistics",
     description=(
-        "BE counting from Dirichlet-multinomial averaging; MB/BE/FD samplers vs Z46/Z48/Z50"
+        "BE counting from Dirichlet-multinomial averaging; maximum entropy of Z45/Z47/Z49 "
+        "vs Z46/Z48/Z50"
     ),
     config=Config,
     run=run,
+    physics="§6",
 )

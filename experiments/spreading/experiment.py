@@ -1,4 +1,4 @@
-"""Free Gaussian packet spreading in 1, 2 and 3 dimensions vs SPEC §1.
+"""Free Gaussian packet spreading in 1, 2 and 3 dimensions vs physics §1.
 
 ψ(x, 0) = Π_i (πa²)^(−1/4) exp(−x_i²/2a² + i p0 x_i/ħ) on a periodic box,
 evolved with `jqd.SchrodingerGrid` (V = 0: the split-step drift is exact) and
@@ -91,7 +91,7 @@ def run(config: Config, rec: Recorder) -> None:
         widths[d] = np.asarray(sol.observables["sigma_x"])
         rec.claim(
             f"{d}-D density at t = {config.t_final:g}",
-            f"SPEC §1 (Z16 with √): max |ρ − ρ_exact| at t = {config.t_final:g} "
+            f"physics §1 (Z16 with √): max |ρ − ρ_exact| at t = {config.t_final:g} "
             f"(τ = ħt/ma² = {tau:g}), {d}-D grid {n}^{d}",
             measured=errors[d][-1],
             tolerance=1e-10,
@@ -103,14 +103,14 @@ def run(config: Config, rec: Recorder) -> None:
     width_err = max(float(np.max(np.abs(widths[d] - sigma_exact))) for d in config.dims)
     rec.claim(
         "width σ_x(t)",
-        "SPEC §1: σ_x(t) = a √((1 + τ²)/2), τ = ħt/(m a²)",
+        "physics §1: σ_x(t) = a √((1 + τ²)/2), τ = ħt/(m a²)",
         measured=width_err,
         tolerance=1e-10,
     )
     rec.metric("max_width_error", width_err)
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    ax.plot(ts, sigma_exact, "k-", lw=3, alpha=0.3, label="SPEC §1: a√((1+τ²)/2)")
+    ax.plot(ts, sigma_exact, "k-", lw=3, alpha=0.3, label="physics §1: a√((1+τ²)/2)")
     for d, m in zip(config.dims, "os^", strict=False):
         ax.plot(ts, widths[d], m, ms=4, mfc="none", label=f"jqd {d}-D")
     ax.set_xlabel("t  (m a²/ħ)")
@@ -126,7 +126,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax2.set_title("Density error vs exact")
     worst = max(errors[d][-1] for d in config.dims)
     fig.suptitle(
-        f"Free spreading matches SPEC §1: max density error at t = "
+        f"Free spreading matches physics §1: max density error at t = "
         f"{config.t_final:g} is {worst:.1e} (< 1e-10) in "
         + ", ".join(f"{d}-D" for d in config.dims)
     )
@@ -144,7 +144,8 @@ def run(config: Config, rec: Recorder) -> None:
 
 EXPERIMENT = Experiment(
     name="spreading",
-    description="Free Gaussian packet in 1-D/2-D/3-D vs the exact spreading law (SPEC §1)",
+    description="Free Gaussian packet in 1-D/2-D/3-D vs the exact spreading law (physics §1)",
     config=Config,
     run=run,
+    physics="§1.4",
 )

@@ -1,4 +1,4 @@
-"""Smolin's copy dynamics (SPEC §5): the mean-field law, the stochastic copy
+"""Smolin's copy dynamics (physics §5): the mean-field law, the stochastic copy
 process (exact event driven and tau-leaping, member and count level), phase
 alignment, and the ring lattice with its continuum and classical limits."""
 

@@ -76,7 +76,7 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         otherwise; `loss` likewise; `history` the loss at each iterate,
         (iterations,) or (iterations, n_starts); `path` the (q, r) iterates,
         (iterations + 1, 2) or (iterations + 1, n_starts, 2).
-        Expected (SPEC §5, S32-S38): q = 1/2, r = −1/2. Starts whose trajectory
+        Expected (physics §5, S32-S38): q = 1/2, r = −1/2. Starts whose trajectory
         reaches ρ_a = 0 (large q with r >= 0 does) give a non-finite loss; a
         non-finite loss counts as 4 (the largest possible value) with zero
         gradient so that the line search backs off.

@@ -1,4 +1,4 @@
-"""The exact, event-driven copy process (SPEC §5, S39-S40) as a law for
+"""The exact, event-driven copy process (physics §5, S39-S40) as a law for
 `jqd.evolve`.
 
 Thinning (uniformization with a rate bound that is constant between events):

@@ -1,9 +1,9 @@
-"""Kinetics of the stochastic copy process (SPEC §5, Smolin S39-S40): states,
+"""Kinetics of the stochastic copy process (physics §5, Smolin S39-S40): states,
 transfer rates and the aligned phase flow shared by its laws.
 
 Each member I carries a beable a_I ∈ {0..P−1} and a phase φ_I. With phase
 alignment (φ_I = φ_{a_I}) the copy rule used here is the one consistent with
-S32 (SPEC §5):
+S32 (physics §5):
 
     member X copies member Y at rate 2 R_{a_Y a_X} sin⁺(φ_Y − φ_X + δ_{a_Y a_X}) / √(n_X n_Y),
 

@@ -1,5 +1,5 @@
 """Copy dynamics on a 1-D ring lattice and its continuum / classical limits
-(SPEC §5, S56-S62).
+(physics §5, S56-S62).
 
 Nearest-neighbour copy rates R_{a,a±1} = ħ/(2mā²) (S56) on P sites of
 spacing ā (ring length L = Pā, sites x_a = −L/2 + aā). With δ_{a,a±1} = π
@@ -84,7 +84,7 @@ def ring_hamiltonian(n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=Non
 
 def lattice_gaussian(n_sites: int, spacing, *, a=1.0, p0=0.0, x0=0.0, hbar=1.0):
     """ψ_a = √ā ψ(x_a) for the Gaussian ψ(x) = (πa²)^(−1/4) e^{−(x−x0)²/2a² + ip0x/ħ}
-    (SPEC §1), normalized so that Σ|ψ_a|² = 1; ρ_a/ā approximates ρ(x_a)."""
+    (physics §1), normalized so that Σ|ψ_a|² = 1; ρ_a/ā approximates ρ(x_a)."""
     x = ring_positions(n_sites, spacing)
     psi = (np.pi * a**2) ** -0.25 * jnp.exp(-((x - x0) ** 2) / (2 * a**2) + 1j * p0 * x / hbar)
     psi = psi * jnp.sqrt(spacing)

@@ -1,4 +1,4 @@
-"""Mean-field copy dynamics (SPEC §5, Smolin S20, S26, S32-S38).
+"""Mean-field copy dynamics (physics §5, Smolin S20, S26, S32-S38).
 
 State `(ρ_a, φ_a)` over P beable values; the law
 
@@ -113,11 +113,11 @@ def psi_from_state(y: MeanFieldState):
 def copy_flux(y: MeanFieldState, params: MeanFieldParams, convention: str = "s32"):
     """dρ_a/dt of the mean-field copy law.
 
-    `convention="s32"` (default) is S20/S26 as in SPEC §5, which with q = 1/2
+    `convention="s32"` (default) is S20/S26 as in physics §5, which with q = 1/2
     reproduces dρ_a/dt = (2/ħ) Im(ψ_a* Σ_b H_ab ψ_b) of S32. `convention="s39"`
     is the mean-field limit of the stochastic rule as printed (S39: I copies
     J at rate 2R sin⁺(φ_I − φ_J + δ)/√(n_I n_J)); for q = 1/2 it is exactly
-    −(the S32 flux): populations move the wrong way (SPEC §5).
+    −(the S32 flux): populations move the wrong way (physics §5).
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}.")
@@ -192,7 +192,7 @@ def _check_state(y, name="y0"):
 class MeanField(AbstractLaw):
     """Mean-field copy dynamics on P beable values with all-to-all rates.
 
-    Equations (SPEC §5, S20/S26), units 1/time for R and ω:
+    Equations (physics §5, S20/S26), units 1/time for R and ω:
 
         ρ̇_a = Σ_{b≠a} [ρ_a^q ρ_b^(1−q) 𝓡_ab − ρ_b^q ρ_a^(1−q) 𝓡_ba],
         𝓡_ab = 2 R_ab sin⁺(φ_a − φ_b + δ_ab),
@@ -272,5 +272,5 @@ class MeanField(AbstractLaw):
         if params.r is not None and np.asarray(params.r) < 0 and np.any(rho == 0):
             raise ValueError(
                 "y0.rho has zeros (nodes) and r < 0: the phase equation is singular there "
-                "(SPEC §5, S63). Give every state a small occupation."
+                "(physics §5, S63). Give every state a small occupation."
             )

@@ -1,4 +1,4 @@
-"""Tau-leaping laws of the copy process (SPEC §5, S39-S40), for `jqd.evolve`.
+"""Tau-leaping laws of the copy process (physics §5, S39-S40), for `jqd.evolve`.
 
 One step of length dt is an explicit-midpoint (RK2) step of the mean-field
 pair (n, φ): a deterministic predictor (n~, φ~) at dt/2, then each member of

@@ -1,4 +1,4 @@
-"""Diffusion quantum mechanics (SPEC §2, §3, §6): Madelung and canonical (ρ, S)
+"""Diffusion quantum mechanics (physics §2, §3, §6): Madelung and canonical (ρ, S)
 laws, Nelson and Bohmian ensembles, quantum statistics."""
 
 from .._fit import FitResult as FitResult
@@ -27,12 +27,18 @@ from ._state import state_from_psi as state_from_psi
 from ._state import state_to_psi as state_to_psi
 from ._statistics import be_weight_closed_form as be_weight_closed_form
 from ._statistics import dirichlet_multinomial_weight as dirichlet_multinomial_weight
+from ._statistics import log_statistical_weight as log_statistical_weight
+from ._statistics import log_weight_be as log_weight_be
+from ._statistics import log_weight_fd as log_weight_fd
+from ._statistics import log_weight_mb as log_weight_mb
 from ._statistics import mean_occupation as mean_occupation
+from ._statistics import most_probable_occupation as most_probable_occupation
 from ._statistics import occupation_patterns as occupation_patterns
 from ._statistics import occupation_variance as occupation_variance
 from ._statistics import pattern_frequencies as pattern_frequencies
 from ._statistics import sample_dirichlet_multinomial as sample_dirichlet_multinomial
 from ._statistics import sample_occupations as sample_occupations
+from ._statistics import spread_pattern as spread_pattern
 from ._statistics import weight_be as weight_be
 from ._statistics import weight_fd as weight_fd
 from ._statistics import weight_mb as weight_mb

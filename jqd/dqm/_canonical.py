@@ -1,4 +1,4 @@
-"""Canonical diffusion quantum mechanics (SPEC §2, Z25-Z32): Hamilton's
+"""Canonical diffusion quantum mechanics (physics §2, Z25-Z32): Hamilton's
 equations of the functional H_D[ρ, S], derived by `jax.grad`.
 
     H_D[ρ, S] = ∫ [ (∇S)²/2m + (m D²/2)(∇ ln ρ)² + V ] ρ dx,
@@ -27,7 +27,7 @@ from ._state import DQMParams, MadelungState, density_floor, frame_gradient
 
 
 class CanonicalDQM(AbstractFluidLaw):
-    """Canonical (ρ, S) dynamics of the diffusion functional (SPEC §2):
+    """Canonical (ρ, S) dynamics of the diffusion functional (physics §2):
 
         H_D[ρ, S] = ∫ [ (∇S)²/2m + (m D²/2)(∇ ln ρ)² + V ] ρ dx,
         ∂S/∂t = −δH_D/δρ,   ∂ρ/∂t = +δH_D/δS,

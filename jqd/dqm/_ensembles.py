@@ -1,6 +1,6 @@
 """Stochastic-mechanics (Nelson) and Bohmian particle ensembles guided by a grid ψ.
 
-SPEC §3. Particles X_i in 1-3 D, with D = ħ/2m:
+physics §3. Particles X_i in 1-3 D, with D = ħ/2m:
 
     Nelson:  dX = (v + u_N) dt + √(2D) dW,
     Bohm:    dX = v dt,
@@ -195,7 +195,7 @@ class AbstractEnsemble(AbstractLaw):
 
 
 class NelsonEnsemble(AbstractEnsemble):
-    """Nelson stochastic mechanics: dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (SPEC §3).
+    """Nelson stochastic mechanics: dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (physics §3).
 
     ψ is advanced by `schrodinger` (a `jqd.SchrodingerGrid`) in the same step;
     v and u_N come from ψ at the particle positions (module docstring for
@@ -243,7 +243,7 @@ class NelsonEnsemble(AbstractEnsemble):
 
 
 class BohmEnsemble(AbstractEnsemble):
-    """Bohmian trajectories dX = v dt, v = (ħ/m) Im(∇ψ/ψ) (SPEC §3, no noise).
+    """Bohmian trajectories dX = v dt, v = (ħ/m) Im(∇ψ/ψ) (physics §3, no noise).
 
     ψ is advanced by two half steps of `schrodinger` per step, giving ψ at
     t, t + dt/2 and t + dt for the Runge-Kutta stages.

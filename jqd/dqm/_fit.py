@@ -1,5 +1,5 @@
 """Recover the diffusion constant D of the canonical DQM law from density
-snapshots (SPEC §2: quantum mechanics is D = ħ/2m), with `jqd.fit`."""
+snapshots (physics §2: quantum mechanics is D = ħ/2m), with `jqd.fit`."""
 
 from __future__ import annotations
 

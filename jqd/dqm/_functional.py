@@ -1,4 +1,4 @@
-"""The diffusion functional H_D[ρ, S] (SPEC §2, Z25-Z29), its Fisher term, the
+"""The diffusion functional H_D[ρ, S] (physics §2, Z25-Z29), its Fisher term, the
 quantum potential, and their small-density treatment.
 
     H_D[ρ, S] = ∫ [ (∇S)²/2m + (m D²/2)(∇ ln ρ)² + V ] ρ dx,
@@ -130,7 +130,7 @@ def potential_values(grid: Grid, potential, t, params, dtype):
 
 
 def hd_functional(grid: Grid, potential, t, rho, S, momentum, chirp, params, eps, kind="fd8"):
-    """The discretized H_D[ρ, S] (SPEC §2), with the Fisher term on ρ + ε:
+    """The discretized H_D[ρ, S] (physics §2), with the Fisher term on ρ + ε:
 
     Σ_x [ (∇S_total)²/2m ρ + (m D²/2) 4|∇√(ρ+ε)|² + V ρ ] dV.
     """

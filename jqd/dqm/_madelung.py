@@ -1,5 +1,5 @@
 """Madelung hydrodynamics on a periodic grid: the (ρ, S) form of Schrödinger's
-equation (SPEC §2, Z7-Z11), ψ = √ρ exp(iS/ħ), v = ∇S/m:
+equation (physics §2, Z7-Z11), ψ = √ρ exp(iS/ħ), v = ∇S/m:
 
     ∂ρ/∂t + ∇·(ρ∇S/m) = 0,
     ∂S/∂t + (∇S)²/2m + V + Q = 0,   Q = −(ħ²/2m) ∇²√ρ/√ρ.
@@ -22,7 +22,7 @@ from ._stencils import divergence
 
 
 class Madelung(AbstractFluidLaw):
-    """Madelung equations on a periodic `Grid` (1-3 D), SPEC §2 (Z7-Z11):
+    """Madelung equations on a periodic `Grid` (1-3 D), physics §2 (Z7-Z11):
 
         ∂ρ/∂t = −∇·(ρ ∇S_total/m)
         ∂S/∂t = −[(∇S_total)²/2m + V + Q],   Q = −(ħ²/2m) ∇²√ρ/√ρ

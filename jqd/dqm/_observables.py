@@ -25,7 +25,7 @@ class FickVelocity(eqx.Module):
 
 
 class UncertaintyProduct(eqx.Module):
-    """⟨(m u_i)²⟩ ⟨(x_i − ⟨x_i⟩)²⟩ per axis, shape (ndim,) (Z21, SPEC §2):
+    """⟨(m u_i)²⟩ ⟨(x_i − ⟨x_i⟩)²⟩ per axis, shape (ndim,) (Z21, physics §2):
     ≥ ħ²/4 at D = ħ/2m, with equality for a Gaussian.
 
     ⟨(m u)²⟩ = m²D² ∫(∂_i ρ)²/ρ is computed as m²D² 4∫(∂_i√ρ)² (spectral, no

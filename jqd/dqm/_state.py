@@ -1,5 +1,5 @@
 """The (ρ, S) state of the Madelung and canonical DQM laws, their constants,
-and conversions to and from grid wavefunctions (SPEC §2: ψ = √ρ e^{iS/ħ}).
+and conversions to and from grid wavefunctions (physics §2: ψ = √ρ e^{iS/ħ}).
 
 The phase frame. The phase is S_total(x) = p·x + Σ_i b_i x_i²/2 + S(x), with
 S periodic on the box and the frame (p, b) evolved with it: the ρ-weighted
@@ -37,7 +37,7 @@ class DQMParams(eqx.Module):
     Attributes:
         hbar: reduced Planck constant.
         mass: particle mass.
-        D: diffusion coefficient of the canonical functional H_D (SPEC §2).
+        D: diffusion coefficient of the canonical functional H_D (physics §2).
             None means D = ħ/2m (quantum mechanics). The Madelung law is the
             D = ħ/2m case by construction and rejects any other value.
         potential: the pytree of arguments passed to the law's potential

@@ -1,4 +1,4 @@
-"""Quantum statistics from fluctuating probabilities (SPEC §6, Zakir §4).
+"""Quantum statistics from fluctuating probabilities (physics §6, Zakir §4).
 
 N particles in M single-particle states; an occupation pattern is
 n = (n_1, ..., n_M) with Σ n_i = N. Weights of a pattern:
@@ -38,6 +38,12 @@ __all__ = [
     "weight_mb",
     "weight_be",
     "weight_fd",
+    "log_weight_mb",
+    "log_weight_be",
+    "log_weight_fd",
+    "spread_pattern",
+    "log_statistical_weight",
+    "most_probable_occupation",
     "dirichlet_multinomial_weight",
     "sample_dirichlet_multinomial",
     "pattern_frequencies",
@@ -81,32 +87,43 @@ def _nm(n):
     return n, N, M
 
 
-def weight_mb(n, dtype=float):
-    """Maxwell-Boltzmann weight M^(−N) N!/Π n_i! (Z45); `n` of shape (..., M)."""
+def log_weight_mb(n, dtype=float):
+    """ln of the Maxwell-Boltzmann weight M^(−N) N!/Π n_i! (Z45); `n` of shape (..., M)."""
     n, N, M = _nm(n)
     nf = n.astype(dtype)
     Nf = N.astype(dtype)
-    return jnp.exp(
-        gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
-    )
+    return gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
+
+
+def log_weight_be(n, dtype=float):
+    """ln of the Bose-Einstein weight N!(M−1)!/(M+N−1)! (Z47): the same for every pattern."""
+    n, N, M = _nm(n)
+    Nf = N.astype(dtype)
+    return gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
+
+
+def log_weight_fd(n, dtype=float):
+    """ln of the Fermi-Dirac weight N!(M−N)!/M! (Z49); −inf unless every n_i ≤ 1."""
+    n, N, M = _nm(n)
+    Nf = N.astype(dtype)
+    allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
+    lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
+    return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+
+
+def weight_mb(n, dtype=float):
+    """Maxwell-Boltzmann weight M^(−N) N!/Π n_i! (Z45); `n` of shape (..., M)."""
+    return jnp.exp(log_weight_mb(n, dtype))
 
 
 def weight_be(n, dtype=float):
     """Bose-Einstein weight N!(M−1)!/(M+N−1)! (Z47): the same for every pattern."""
-    n, N, M = _nm(n)
-    Nf = N.astype(dtype)
-    return jnp.exp(gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M))
+    return jnp.exp(log_weight_be(n, dtype))
 
 
 def weight_fd(n, dtype=float):
     """Fermi-Dirac weight N!(M−N)!/M! (Z49) for patterns with every n_i ≤ 1, else 0."""
-    n, N, M = _nm(n)
-    Nf = N.astype(dtype)
-    allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
-    w = jnp.exp(
-        gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
-    )
-    return jnp.where(allowed, w, 0.0).astype(dtype)
+    return jnp.exp(log_weight_fd(n, dtype))
 
 
 def dirichlet_multinomial_weight(n, alpha=1.0):
@@ -217,3 +234,64 @@ def sample_occupations(key, energy, beta, mu, statistics: str, shape=()):
 def be_weight_closed_form(N: int, M: int) -> float:
     """N!(M−1)!/(M+N−1)! as an exact Python float (for checks)."""
     return math.factorial(N) * math.factorial(M - 1) / math.factorial(M + N - 1)
+
+
+def spread_pattern(N, g: int) -> np.ndarray:
+    """The most even pattern of N particles in g states (NumPy int64, shape
+    `N.shape + (g,)`): every n_i ∈ {⌊N/g⌋, ⌈N/g⌉}; for N ≤ g all n_i ≤ 1 (dilute)."""
+    N = np.asarray(N, dtype=np.int64)
+    if np.any(N < 0) or int(g) != g or g < 1:
+        raise ValueError(f"need N >= 0 and a positive integer g; got N = {N}, g = {g}.")
+    i = np.arange(int(g))
+    return N[..., None] // g + (i < (N[..., None] % g))
+
+
+def log_statistical_weight(N, g: int, statistics: str):
+    """ln ΔΓ of N particles in a group of g states, ΔΓ = 1/P{n} (Zakir Z45, Z47, Z49),
+    with P{n} the pattern weight evaluated on `spread_pattern(N, g)`.
+
+    BE and FD weights do not depend on the pattern: ΔΓ_BE = C(N+g−1, N),
+    ΔΓ_FD = C(g, N). The MB weight does; on the dilute pattern (N ≤ g, all
+    n_i ≤ 1, Zakir's classical regime N ≪ M) it gives the Boltzmann count
+    g^N/N!. NumPy-eager (integer N of any shape); returns float64.
+    """
+    _check_statistics(statistics)
+    log_weight = {"MB": log_weight_mb, "BE": log_weight_be, "FD": log_weight_fd}[statistics]
+    return -np.asarray(log_weight(spread_pattern(N, g)), dtype=np.float64)
+
+
+def most_probable_occupation(energy, beta, mu, statistics: str, g: int = 10_000):
+    """Occupation per state that maximises the entropy ln ΔΓ (physics §6, Z45-Z50).
+
+    Every level ε_j is a group of g states holding N_j particles; the entropy
+    S = Σ_j ln ΔΓ_s(N_j, g) (`log_statistical_weight`) is maximised at fixed
+    total N and E with Lagrange multipliers β and −βμ, i.e. each N_j maximises
+    ln ΔΓ_s(N_j, g) − β(ε_j − μ) N_j over the integers. ln ΔΓ_s is concave in N
+    (its increments decrease), so N_j* is the largest N whose increment
+    ln ΔΓ(N) − ln ΔΓ(N − 1) is >= β(ε_j − μ), found by bisection. Returns
+    N_j*/g. With the counting of Z45/Z47/Z49 this is Z46/Z48/Z50 to within
+    (1 + n̄)/g (see experiments/quantum_statistics). MB is searched over
+    N <= g (the dilute regime where Z45 is the Boltzmann count), FD over
+    N <= g, BE over N <= g(1 + 4/min β(ε − μ)) (needs ε > μ). NumPy-eager.
+    """
+    _check_statistics(statistics)
+    x = np.atleast_1d(np.asarray(beta * (np.asarray(energy, np.float64) - mu), np.float64))
+    g = int(g)
+    if statistics == "BE":
+        if np.any(x <= 0):
+            raise ValueError("statistics='BE' needs β(ε − μ) > 0 for every level.")
+        n_max = int(g * (1 + 4 / x.min()))
+    else:
+        n_max = g
+    # Invariant: increment(lo) >= x (or lo = 0), increment(hi + 1) < x (or hi = n_max).
+    lo = np.zeros(x.shape, np.int64)
+    hi = np.full(x.shape, n_max, np.int64)
+    while np.any(lo < hi):
+        mid = (lo + hi + 1) // 2
+        gain = log_statistical_weight(mid, g, statistics) - log_statistical_weight(
+            mid - 1, g, statistics
+        )
+        ok = gain >= x
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid - 1)
+    return (lo / g).reshape(np.shape(energy))

@@ -1,7 +1,7 @@
 """Where the hydrodynamic (ρ, S) picture stops being valid, and how a run says so.
 
 Near a node (ρ → 0 inside the support) Q and ∇S diverge and the flow
-variables lose the quantization of ∮∇S (SPEC §2, Wallstrom). Three criteria,
+variables lose the quantization of ∮∇S (physics §2, Wallstrom). Three criteria,
 measured by `MadelungValidity` on any state with a position density:
 
 * node depth: min ρ(x)/min(max_{left} ρ, max_{right} ρ) along each axis (1 for

@@ -1,4 +1,4 @@
-"""Husimi-function Fokker-Planck law with commutator diffusion (SPEC §4)."""
+"""Husimi-function Fokker-Planck law with commutator diffusion (physics §4)."""
 
 from ._checks import diffusion_structure as diffusion_structure
 from ._checks import exact_husimi_density as exact_husimi_density
@@ -19,6 +19,7 @@ from ._fp_terms import fp_terms as fp_terms
 from ._galerkin import FockTruncationError as FockTruncationError
 from ._galerkin import GalerkinParams as GalerkinParams
 from ._galerkin import HusimiGalerkin as HusimiGalerkin
+from ._galerkin import fp_coefficients as fp_coefficients
 from ._galerkin import galerkin_closure_error as galerkin_closure_error
 from ._grid_solver import EnvelopeError as EnvelopeError
 from ._grid_solver import HusimiGrid as HusimiGrid

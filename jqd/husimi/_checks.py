@@ -1,4 +1,4 @@
-"""Structural checks of the Husimi Fokker-Planck equation (SPEC §4).
+"""Structural checks of the Husimi Fokker-Planck equation (physics §4).
 
 All right-hand sides here are computed by autodiff of the symbol H(z) and of a
 density function ρ(z) (no grids, no hand-coded derivatives):
@@ -86,7 +86,7 @@ def instantaneous_residual(H: Callable, rho_zt: Callable, t, z, C=1.0) -> dict:
     Returns `relative_residual` ‖∂tρ − RHS‖/‖∂tρ‖ (over the points),
     `liouville_only` (the same with the diffusion left out: how much the
     diffusion matters), and the least-squares coefficients (a, b) of
-    ∂tρ ≈ a·Liouville + b·diffusion (SPEC §4 reports (1, 1)).
+    ∂tρ ≈ a·Liouville + b·diffusion (physics §4 reports (1, 1)).
     """
     z = jnp.atleast_2d(jnp.asarray(z))
 

@@ -60,6 +60,12 @@ def fit_C(
     """Fit C by minimizing `husimi_loss` with `jqd.fit` (optax L-BFGS, zoom line
     search), stopping after the first update that starts from a loss < tol.
 
+    Which operator is fitted is the law's: `method="expm"` minimises over the
+    exponential of L(C) assembled from the symbol's derivatives (what a
+    validation claim needs); the default split stepper is e^{−iH_P dt} plus
+    (C − 1) × diffusion, so at C = 1 it does not involve the drift and
+    diffusion terms at all.
+
     Args:
         law: a `HusimiGalerkin`.
         R0: initial coefficient matrix (the state the data started from).

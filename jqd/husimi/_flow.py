@@ -1,5 +1,5 @@
 """Probability-flow trajectories of the Husimi Fokker-Planck equation, as a law
-(SPEC §4).
+(physics §4).
 
 Any Fokker-Planck equation ∂ρ/∂t = −∇·(ρ J∇H) + ½ ∂a∂b(D_ab ρ) is also the
 continuity equation ∂ρ/∂t = −∇·(ρ v) of the deterministic velocity
@@ -222,7 +222,7 @@ def _density_params(params):
 
 class HusimiFlow(AbstractLaw):
     """Probability-flow trajectories dz/dt = v(z, t) of the Husimi
-    Fokker-Planck equation (SPEC §4; module docstring):
+    Fokker-Planck equation (physics §4; module docstring):
 
         v = J∇H − ½∇·D − ½ D∇ln ρ,   D = (C/2)[H'', J],
 

@@ -1,4 +1,4 @@
-"""The Husimi Fokker-Planck operator on Galerkin coefficient matrices (SPEC §4):
+"""The Husimi Fokker-Planck operator on Galerkin coefficient matrices (physics §4):
 fixed structure built once per law, in NumPy.
 
 Representation. The density is kept as

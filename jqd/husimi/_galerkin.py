@@ -1,4 +1,4 @@
-"""Spectral Galerkin law for the Husimi Fokker-Planck equation (SPEC §4).
+"""Spectral Galerkin law for the Husimi Fokker-Planck equation (physics §4).
 
 The density is e^{−|α|²} times a polynomial in α, α* whose coefficient matrix
 R is the state; the Fokker-Planck operator acts on R exactly as Σ_i A_i R B_i
@@ -17,6 +17,13 @@ once per run. The remainder's series is applied at C = 1 too, where it is zero:
 skipping it there by a run-time branch broke reverse-mode Hessians in C
 (benchmarks/results_husimi_galerkin.md). `method="expm"` exponentiates the
 dense superoperator (d² × d²; exact for any C, for small bases).
+
+Validation: at C = 1 with a truncating H the split step IS unitary evolution
+by e^{−iH_P dt} (the Fokker-Planck terms enter only through L_R = 0), so it
+cannot test them. Claims about the Fokker-Planck equation integrate L(C)
+itself: `method="expm"` (exponential of the projected operator) or
+`jqd.evolve_adaptive` on `vector_field`; the split path is validated against
+those in tests/test_husimi_galerkin.py.
 
 Breakdown: the monitor reports the weight in the top Fock level of the basis
 growing past `fock_tol` (`FockTruncationError`): the state has reached the
@@ -48,6 +55,7 @@ __all__ = [
     "HusimiGalerkin",
     "FockTruncationError",
     "galerkin_closure_error",
+    "fp_coefficients",
 ]
 
 FOCK_TRUNCATION = 2  # monitor code
@@ -83,7 +91,7 @@ class HusimiGalerkin(AbstractLaw):
         ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ_ab ∂_a∂_b (D_ab ρ),   D = (C/2)[H'', J]
 
     with H the anti-Wick symbol of `hamiltonian` (units of ħ), on
-    z = (Q, P), α = (Q + iP)/√2 (SPEC §4). State: the coefficient matrix R
+    z = (Q, P), α = (Q + iP)/√2 (physics §4). State: the coefficient matrix R
     (d × d, complex, Hermitian, trace 1), Q(α) = Σ R_mn ⟨α|m⟩⟨n|α⟩/π^N (see
     module docstring). Params: `GalerkinParams(C)`.
 
@@ -210,6 +218,13 @@ class HusimiGalerkin(AbstractLaw):
         C = jnp.asarray(C).astype(R.dtype)
         W = self.W.astype(R.dtype)
         return self._apply(R, W[0] + C * W[1])
+
+    def fp_parts(self, R):
+        """(Liouville part, diffusion part per unit C) of L(C) R, so that
+        L(C) R = liouville + C · diffusion: the two terms of F65-66 on R,
+        e.g. for a least-squares fit of their coefficients to exact data."""
+        W = self.W.astype(R.dtype)
+        return self._apply(R, W[0]), self._apply(R, W[1])
 
     def vector_field(self, t, y, params):
         return self.fp_operator(y, params.C)
@@ -384,3 +399,18 @@ def galerkin_commutator_error(law: HusimiGalerkin, R) -> Array:
     H = law.H.astype(R.dtype)
     comm = -1j * (H @ R - R @ H)
     return jnp.linalg.norm(law._apply(R, law.W[2]) - comm) / jnp.linalg.norm(comm)
+
+
+def fp_coefficients(law: HusimiGalerkin, R, Rdot) -> Array:
+    """Least-squares (a, b) in dR/dt = a · Liouville(R) + b · Diffusion(R) over a
+    stack of states R (..., d, d) with known time derivatives Rdot (same shape),
+    the two parts from `law.fp_parts`. On exact quantum data the Fokker-Planck
+    equation of F65-66 with C = 1 requires (a, b) = (1, 1): a test of the drift
+    and diffusion terms that does not integrate anything."""
+    R = jnp.asarray(R).reshape((-1,) + law.H.shape)
+    Rdot = jnp.asarray(Rdot).reshape(R.shape)
+    liou, diff = jax.vmap(law.fp_parts)(R)
+    A = jnp.stack([liou.ravel(), diff.ravel()], axis=1)
+    A = jnp.concatenate([A.real, A.imag])  # real coefficients
+    b = jnp.concatenate([Rdot.ravel().real, Rdot.ravel().imag])
+    return jnp.linalg.lstsq(A, b)[0]

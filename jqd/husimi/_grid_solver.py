@@ -1,4 +1,4 @@
-"""Pseudo-spectral grid solver for the Husimi Fokker-Planck equation (SPEC §4).
+"""Pseudo-spectral grid solver for the Husimi Fokker-Planck equation (physics §4).
 
     ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ_ab ∂_a ∂_b (D_ab ρ),   D = (C/2) [H'', J],
 
@@ -6,7 +6,7 @@ on a periodic hypercube in z = (Q_1..Q_N, P_1..P_N) (`PhaseSpaceGrid`; units
 of ħ: α = (Q+iP)/√2, ρ = Q_H / 2^N, ∫ρ dz = 1). H is the anti-Wick symbol,
 given as a plain callable `hamiltonian(z, args) -> scalar` (a frequency); the
 drift J∇H and D come from `jax.grad` / `jax.hessian` of it, never hand-coded
-per model. For H whose symbol does not truncate (SPEC §4, F64) this is the
+per model. For H whose symbol does not truncate (physics §4, F64) this is the
 Fokker-Planck truncation of F §V D.
 
 Right-hand side: the divergence form above in Fourier space (derivatives i k
@@ -94,7 +94,7 @@ class HusimiGridState(eqx.Module):
 
 
 class HusimiGrid(AbstractLaw):
-    """Pseudo-spectral RK4 solver of the Husimi Fokker-Planck equation (SPEC §4).
+    """Pseudo-spectral RK4 solver of the Husimi Fokker-Planck equation (physics §4).
 
     Equation, units and regularization: see the module docstrings of
     `jqd.husimi._grid_solver` and `jqd.husimi._regularization`. State:

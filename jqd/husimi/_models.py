@@ -1,4 +1,4 @@
-"""Model Hamiltonians as operator polynomials (SPEC §4); their symbols come
+"""Model Hamiltonians as operator polynomials (physics §4); their symbols come
 from the ordering routine (`anti_wick_symbol`), never typed in by hand."""
 
 from __future__ import annotations

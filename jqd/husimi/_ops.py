@@ -1,4 +1,4 @@
-"""Bosonic operator polynomials and their normal / anti-normal ordering (SPEC §4).
+"""Bosonic operator polynomials and their normal / anti-normal ordering (physics §4).
 
 Users write a Hamiltonian as a polynomial in the ladder operators of N modes,
 

@@ -1,7 +1,7 @@
-"""The periodic phase-space grid of the Husimi grid solver (SPEC §4).
+"""The periodic phase-space grid of the Husimi grid solver (physics §4).
 
 z = (Q_1..Q_N, P_1..P_N) on the hypercube [−L/2, L/2)^(2N), in the
-dimensionless units of SPEC §4 (α_j = (Q_j + i P_j)/√2). Besides the mesh and
+dimensionless units of physics §4 (α_j = (Q_j + i P_j)/√2). Besides the mesh and
 the Fourier transforms, the grid says which Fock-shell spaces it resolves
 (`max_quanta`): the space V_n of Husimi functions with at most n quanta per
 mode holds Hermite-type functions, e^{−|α|²} L_n(2|α|²) among them, that reach

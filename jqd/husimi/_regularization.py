@@ -4,7 +4,7 @@ The diffusion D = (C/2)[H'', J] is indefinite, so the forward problem is a
 backward heat equation along half the directions: for the Kerr mode the
 angular Fourier mode m with log-radial wavenumber q grows like
 exp(C U |m q| t / 2), and round-off or truncation errors at large |k| grow
-without bound (SPEC §4: plain RK4 + Fourier blows up before Ut = 0.1). A
+without bound (physics §4: plain RK4 + Fourier blows up before Ut = 0.1). A
 regularization is an object the law (`HusimiGrid`) calls at fixed points of
 its RK4 step; there are three:
 
@@ -32,7 +32,7 @@ for the outer shells.
 `Envelope()` ("project"): projection onto convex sets that contain every
 exact Husimi function, after each RK4 step: (a) the spectral envelope
 |ρ̂(k)| ≤ m e^{−|k|²/4} (m = ∫ρ; ρ is the Wigner function smoothed by the
-vacuum Gaussian, SPEC §4), applied by clipping the modulus of each Fourier
+vacuum Gaussian, physics §4), applied by clipping the modulus of each Fourier
 coefficient; (b) 0 ≤ ρ ≤ (2π)^{−N} (Q_H = ⟨α|ρ̂|α⟩/π^N ∈ [0, π^{−N}]). Both sets
 are convex and contain the exact solution, so in L² each projection never
 moves the numerical solution away from it; but the anti-diffusive growth of

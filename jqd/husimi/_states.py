@@ -1,4 +1,4 @@
-"""Husimi functions of Fock-space states (SPEC §4).
+"""Husimi functions of Fock-space states (physics §4).
 
 Q_H(α) = ⟨α|ρ̂|α⟩/π^N for N modes, with ⟨n|α⟩ = e^{−|α|²/2} αⁿ/√n! per mode;
 as a density on z = (Q, P), ρ(z) = Q_H/2^N (α = (Q + iP)/√2), ∫ρ dz = 1.
@@ -168,7 +168,7 @@ def z_from_alphas(alphas) -> jnp.ndarray:
 
 
 def husimi_density(state, z, *, basis=None, cutoffs=None) -> jnp.ndarray:
-    """ρ(z) = Q_H(α)/2^N as a density on z = (Q, P) (SPEC §4), shape z.shape[:-1]."""
+    """ρ(z) = Q_H(α)/2^N as a density on z = (Q, P) (physics §4), shape z.shape[:-1]."""
     al = alphas_from_z(z)
     return husimi(state, al, basis=basis, cutoffs=cutoffs) / 2.0 ** al.shape[-1]
 

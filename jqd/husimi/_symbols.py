@@ -1,11 +1,11 @@
 """Phase-space symbols of operator polynomials, and the drift and commutator
-diffusion they define (SPEC §4).
+diffusion they define (physics §4).
 
 The anti-Wick symbol replaces a_j → α_j, a_j† → α_j* in the anti-normally
 ordered form of an operator (`_ops.py`); it is the function whose Husimi
 average is the quantum expectation, ⟨H⟩ = ∫ H(z) ρ(z) dz.
 
-Coordinates (SPEC §4): α_j = (Q_j + i P_j)/√2, z = (Q_1..Q_N, P_1..P_N),
+Coordinates (physics §4): α_j = (Q_j + i P_j)/√2, z = (Q_1..Q_N, P_1..P_N),
 J = [[0, I], [−I, 0]]. Hamiltonians are in units of ħ (frequencies): the
 symbol H(z) is a frequency and the drift J∇H is dz/dt.
 
@@ -138,7 +138,7 @@ def _symbol(ops: Ops, n_modes: int | None, anti: bool) -> Polynomial:
 
 def anti_wick_symbol(ops: Ops, n_modes: int | None = None) -> Polynomial:
     """Anti-Wick (anti-normal, Husimi) symbol of `ops`: reorder to a..a a†..a†
-    and replace a → α, a† → α*. ⟨ops⟩ = ∫ symbol(z) ρ(z) dz (SPEC §4).
+    and replace a → α, a† → α*. ⟨ops⟩ = ∫ symbol(z) ρ(z) dz (physics §4).
 
     Example: a†²a² = a²a†² − 4 a a† + 2, so the Kerr symbol of (U/2)a†²a² is
     (U/2)(|α|⁴ − 4|α|² + 2).
@@ -174,7 +174,7 @@ def drift(H: Callable) -> Callable:
 
 
 def diffusion_matrix(H: Callable, C=1.0) -> Callable:
-    """z ↦ D(z) = (C/2)(H'' J − J H''), the commutator diffusion (SPEC §4),
+    """z ↦ D(z) = (C/2)(H'' J − J H''), the commutator diffusion (physics §4),
     with the Hessian H'' from `jax.hessian`."""
 
     def f(z):

@@ -1,6 +1,6 @@
 """`flow_trajectories`: move an ensemble along the Husimi probability flow
 (the `HusimiFlow` law, run by `jqd.evolve`) and report which points passed a
-zero of ρ, in chunks of bounded memory (SPEC §4)."""
+zero of ρ, in chunks of bounded memory (physics §4)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def flow_trajectories(
     batch_size: int | None = None,
     on_zero: str = "flag",
 ) -> FlowResult:
-    """Move points z0 (n_points, 2N) along the probability flow of SPEC §4
+    """Move points z0 (n_points, 2N) along the probability flow of physics §4
     (`jqd.evolve` of a `HusimiFlow`).
 
     Args:

@@ -1,4 +1,4 @@
-"""Free-particle references: Gaussian packets and their spreading (SPEC §1)."""
+"""Free-particle references: Gaussian packets and their spreading (physics §1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .._grid import Grid
 
 
 def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
-    """ψ(x) = Π_i (πa²)^(−1/4) exp(−(x_i − x0_i)²/2a² + i p0_i x_i/ħ) (SPEC §1).
+    """ψ(x) = Π_i (πa²)^(−1/4) exp(−(x_i − x0_i)²/2a² + i p0_i x_i/ħ) (physics §1).
 
     `p0` and `x0` are scalars (same on every axis) or one value per axis.
     """
@@ -27,7 +27,7 @@ def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
 
 
 def free_gaussian_density(x, t, a=1.0, p0=0.0, hbar=1.0, mass=1.0, x0=0.0):
-    """ρ(x, t) of a free Gaussian packet in 1-D (SPEC §1, Z16 with √ restored):
+    """ρ(x, t) of a free Gaussian packet in 1-D (physics §1, Z16 with √ restored):
 
     ρ = exp(−(x − x0 − v0 t)²/(a²(1+τ²))) / (√π a √(1+τ²)),  τ = ħt/(m a²).
 

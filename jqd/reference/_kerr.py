@@ -1,4 +1,4 @@
-"""Kerr-mode references, H = (U/2) a†²a² (SPEC §4): the anti-Wick symbol, ⟨a(t)⟩,
+"""Kerr-mode references, H = (U/2) a†²a² (physics §4): the anti-Wick symbol, ⟨a(t)⟩,
 the state, the Husimi function."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 
 
 def kerr_symbol(z, U=1.0):
-    """Anti-Wick symbol of H = (U/2) a†²a² on z = (Q, P) (SPEC §4), in units of ħ.
+    """Anti-Wick symbol of H = (U/2) a†²a² on z = (Q, P) (physics §4), in units of ħ.
 
     With α = (Q + iP)/√2 and |α|² = (Q² + P²)/2, the anti-normal ordering
     a†²a² = a²a†² − 4 a a† + 2 gives H(z) = (U/2)(|α|⁴ − 4|α|² + 2) (the
@@ -29,7 +29,7 @@ def kerr_symbol(z, U=1.0):
 
 
 def kerr_mean_a(t, alpha0, U=1.0, hbar=1.0):
-    """⟨a(t)⟩ = α0 exp[|α0|²(e^{−iUt/ħ} − 1)] for H = (U/2) a†²a², start |α0⟩ (SPEC §4)."""
+    """⟨a(t)⟩ = α0 exp[|α0|²(e^{−iUt/ħ} − 1)] for H = (U/2) a†²a², start |α0⟩ (physics §4)."""
     return alpha0 * jnp.exp(jnp.abs(alpha0) ** 2 * (jnp.exp(-1j * U * t / hbar) - 1))
 
 
@@ -43,7 +43,7 @@ def kerr_state(t, alpha0, cutoff: int, U=1.0, hbar=1.0):
 
 
 def kerr_cat_state(alpha0, cutoff: int):
-    """The Kerr state at Ut = π from |α0⟩ (SPEC §4), in closed form: the cat
+    """The Kerr state at Ut = π from |α0⟩ (physics §4), in closed form: the cat
     (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2 on `cutoff` Fock levels, normalised."""
     from ..fock import coherent_state
 
@@ -54,7 +54,7 @@ def kerr_cat_state(alpha0, cutoff: int):
 
 
 def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
-    """Exact Q_H(α, t) = π⁻¹ e^{−|α|²−|α0|²} |Σ_n (α*α0)ⁿ/n! e^{−iUt n(n−1)/2ħ}|² (SPEC §4)."""
+    """Exact Q_H(α, t) = π⁻¹ e^{−|α|²−|α0|²} |Σ_n (α*α0)ⁿ/n! e^{−iUt n(n−1)/2ħ}|² (physics §4)."""
     alpha = jnp.asarray(alpha)
     if n_max is None:
         # the terms |z|^n/n! (z = α*α0) peak at n ≈ |z| and fall off factorially beyond
@@ -74,7 +74,7 @@ def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
 
 def kerr_log_density(z, t, alpha0, U=1.0, n_max: int = 50, hbar=1.0):
     """ln ρ(z, t) of the exact Kerr Husimi density on one point z = (Q, P):
-    ρ = Q_H(α, t)/2 with α = (Q + iP)/√2 (SPEC §4), from `kerr_husimi` with
+    ρ = Q_H(α, t)/2 with α = (Q + iP)/√2 (physics §4), from `kerr_husimi` with
     `n_max` terms (50 suffices for |α α0| ≲ 10). Differentiable in z and t: the
     log-density a probability flow needs (`jqd.husimi.flow_trajectories`)."""
     a = (z[0] + 1j * z[1]) / np.sqrt(2)

@@ -144,7 +144,8 @@ def cmd_list(args) -> int:
     width = max(len(n) for n in found)
     for name in found:
         try:
-            desc = load(name).description
+            exp = load(name)
+            desc = exp.description + (f"  [physics {exp.physics}]" if exp.physics else "")
         except Exception as err:  # noqa: BLE001 - list the rest anyway
             desc = f"(failed to load: {type(err).__name__}: {err})"
         print(f"{name:<{width}}  {desc}")

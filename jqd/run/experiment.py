@@ -15,7 +15,7 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
 
     def run(config: Config, rec: Recorder) -> None:
         ...
-        rec.claim("kerr <a(t)> error", "SPEC §4: <a(t)> = α0 exp[|α0|²(e^{-iUt}-1)]",
+        rec.claim("kerr <a(t)> error", "physics §4: <a(t)> = α0 exp[|α0|²(e^{-iUt}-1)]",
                   measured=err, tolerance=1e-10)          # passes if measured <= tolerance
         rec.metric("max_error", err)
         rec.figure(fig, "revival.png")
@@ -55,7 +55,7 @@ class Claim:
 
     Attributes:
         name: short label.
-        statement: the paper/SPEC statement it tests (cite it: "SPEC §1", "Z16").
+        statement: the statement it tests, citing docs/physics.md ("physics §1") or a paper label ("Z16").
         measured: the measured value (a float).
         tolerance: the bound.
         op: comparison, one of "<=", "<", ">=", ">" (default "<=").
@@ -77,8 +77,9 @@ class Recorder:
     """Collects an experiment's claims, metrics, figures and arrays, writing
     files under `out_dir` as they come."""
 
-    def __init__(self, out_dir: str | Path, seed: int = 0):
+    def __init__(self, out_dir: str | Path, seed: int = 0, physics: str = ""):
         self.out_dir = Path(out_dir)
+        self.physics = physics  # sections of docs/physics.md, stamped on every figure
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.seed = int(seed)
         self.claims: list[Claim] = []
@@ -110,6 +111,16 @@ class Recorder:
         import matplotlib.pyplot as plt
 
         path = self.out_dir / filename
+        if self.physics:
+            fig.text(
+                0.995,
+                0.002,
+                f"docs/physics.md {self.physics}",
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="0.4",
+            )
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         plt.close(fig)
         self.figures.append(filename)
@@ -169,6 +180,8 @@ class Experiment:
     Attributes:
         name: the command-line name (dashes), e.g. "kerr-revival".
         description: one line for `jqd list`.
+        physics: the sections of docs/physics.md it checks, e.g. "§4.6"
+            (shown by `jqd list`).
         config: a frozen dataclass type with defaults and a `quick()` classmethod.
         run: `run(config, recorder) -> None`.
         sweep: optional vmappable `sweep(config, values) -> dict[str, Array]`,
@@ -185,6 +198,7 @@ class Experiment:
     run: Callable
     sweep: Callable | None = None
     sweep_coords: Callable | None = None
+    physics: str = ""
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.config):

@@ -95,7 +95,7 @@ def run_experiment(exp, config, out_dir: Path, seed: int = 0, quick: bool = Fals
     random.seed(seed)
     np.random.seed(seed % 2**32)
     out_dir = Path(out_dir)
-    rec = Recorder(out_dir, seed=seed)
+    rec = Recorder(out_dir, seed=seed, physics=exp.physics)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     t0 = time.perf_counter()
     with CompileTimer() as timer:

@@ -48,7 +48,7 @@ class SchrodingerGrid(AbstractLaw):
     Time-dependent potentials are kicked at the start and end of each Strang
     sub-step, which keeps the scheme symmetric (and its order).
 
-    Validated against: free Gaussian spreading (SPEC §1), harmonic-oscillator
+    Validated against: free Gaussian spreading (physics §1), harmonic-oscillator
     coherent and squeezed states (`jqd.reference`), and exact diagonalization
     of the grid Hamiltonian.
 

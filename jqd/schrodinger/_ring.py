@@ -11,7 +11,7 @@ The hopping part is diagonal in the lattice Fourier basis with the dispersion
     E(k) = (ħ²/mā²)(1 − cos kā) = ħ²k²/2m (1 − (kā)²/12 + ...),
 
 so it is propagated exactly there; the on-site part exactly as e^{−iVh/ħ}.
-It is the Schrödinger form of Smolin's copy law on a ring (SPEC §5, S56;
+It is the Schrödinger form of Smolin's copy law on a ring (physics §5, S56;
 `jqd.copy.ring_params`), at O(P log P) per step, where the dense mean-field
 law (O(P²)) and eigh are too slow (P ~ 10^4 sites for the ħ → 0 limit).
 """

@@ -1,0 +1,78 @@
+"""Mutants of the dqm experiments (nelson-equivariance, madelung-nodes,
+dqm-fit-D, dqm-spreading): plausible physics bugs in jqd.dqm that their
+quick claims must catch."""
+
+from __future__ import annotations
+
+import math
+
+from mutation import Mutant, scaled
+
+
+def _no_osmotic(monkeypatch):
+    import jax.numpy as jnp
+
+    import jqd.dqm._ensembles as ens
+
+    good = ens.guidance_velocities
+
+    def bohm_plus_noise(*args, **kwargs):
+        v, u = good(*args, **kwargs)
+        return v, jnp.zeros_like(u)
+
+    monkeypatch.setattr(ens, "guidance_velocities", bohm_plus_noise)
+
+
+def _quantum_potential_x2(monkeypatch):
+    import jqd.dqm._madelung as mad
+
+    monkeypatch.setattr(mad, "fisher_derivative", scaled(mad.fisher_derivative, 2.0))
+
+
+def _fisher_x2(monkeypatch):
+    import jqd.dqm._functional as fn
+
+    monkeypatch.setattr(fn, "fisher_energy", scaled(fn.fisher_energy, 2.0))
+
+
+def _noise_sqrt_d(monkeypatch):
+    import jqd.dqm._ensembles as ens
+
+    good = ens.stochastic_heun
+
+    def heun(drift, t, y, dt, noise, **kwargs):
+        return good(drift, t, y, dt, noise / math.sqrt(2.0), **kwargs)
+
+    monkeypatch.setattr(ens, "stochastic_heun", heun)
+
+
+MUTANTS = [
+    Mutant(
+        "nelson-equivariance",
+        "osmotic-dropped",
+        "Nelson drift without the osmotic velocity u_N (Bohm velocity + noise)",
+        _no_osmotic,
+        caught_by="nelson KS distance",
+    ),
+    Mutant(
+        "madelung-nodes",
+        "quantum-potential-x2",
+        "Madelung quantum potential Q twice too large (ħ²/4m instead of ħ²/8m on δF/δρ)",
+        _quantum_potential_x2,
+        caught_by="density error before",
+    ),
+    Mutant(
+        "dqm-fit-D",
+        "fisher-x2",
+        "canonical H_D with the Fisher-information term (m D²/2)∫(∇ln ρ)²ρ doubled",
+        _fisher_x2,
+        caught_by="fitted D",
+    ),
+    Mutant(
+        "dqm-spreading",
+        "nelson-noise-sqrt-D",
+        "Nelson noise amplitude √D instead of √(2D) (stochastic Heun)",
+        _noise_sqrt_d,
+        caught_by="Nelson width",
+    ),
+]

@@ -1,0 +1,57 @@
+"""Mutants of husimi-truncation (grid solver) and husimi-trajectories (probability flow)."""
+
+from __future__ import annotations
+
+from mutation import Mutant
+
+
+def _grid_diffusion_doubled(monkeypatch):
+    # the grid solver builds its drift and D from this name (looked up at call time)
+    import jqd.husimi._grid_solver as gs
+
+    orig = gs.drift_and_diffusion
+
+    def bad(hamiltonian, z, args, C):
+        v, D = orig(hamiltonian, z, args, C)
+        return v, 2.0 * D
+
+    monkeypatch.setattr(gs, "drift_and_diffusion", bad)
+
+
+def _flow_without_diffusion_current(monkeypatch):
+    # v = J∇H − ½∇·D without the −½ D∇ln ρ term (HusimiFlow.field looks it up in _flow)
+    import jax
+    import jax.numpy as jnp
+
+    import jqd.husimi._flow as fl
+
+    def flow_velocity(hamiltonian, log_density):
+        def D_of(z, args, C):
+            return fl.drift_and_diffusion(hamiltonian, z, args, C)[1]
+
+        def v(z, s, C, args):
+            drift, _ = fl.drift_and_diffusion(hamiltonian, z, args, C)
+            divD = jnp.einsum("abb->a", jax.jacfwd(D_of)(z, args, C))
+            return drift - 0.5 * divD
+
+        return v
+
+    monkeypatch.setattr(fl, "flow_velocity", flow_velocity)
+
+
+MUTANTS = [
+    Mutant(
+        "husimi-truncation",
+        "grid-diffusion-doubled",
+        "the grid solver's diffusion matrix D = (C/2)[H'', J] doubled",
+        _grid_diffusion_doubled,
+        caught_by="first order in t",
+    ),
+    Mutant(
+        "husimi-trajectories",
+        "flow-without-diffusion-current",
+        "flow velocity without the diffusion-current term −½ D∇ln ρ",
+        _flow_without_diffusion_current,
+        caught_by="KS distance",
+    ),
+]

@@ -1,0 +1,59 @@
+"""Mutants of the exact Schrödinger references: kerr-revival (finite basis)
+and spreading (grid split step)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from mutation import Mutant
+
+import jqd
+import jqd.schrodinger._basis as basis_module
+import jqd.schrodinger._grid as grid_module
+
+
+def _propagator_time_reversed(monkeypatch):
+    correct = basis_module.expm_hermitian
+    monkeypatch.setattr(basis_module, "expm_hermitian", lambda H, s: correct(H, -s))
+
+
+def _kerr_without_minus_n(monkeypatch):
+    # (U/2) n² instead of (U/2) n(n − 1) = (U/2) a†²a²: a normal-ordering slip
+    def mutated(cutoff, U=1.0):
+        n = jnp.arange(cutoff, dtype=float)
+        return jnp.diag(0.5 * U * n**2)
+
+    monkeypatch.setattr(jqd.fock, "kerr_hamiltonian", mutated)
+
+
+def _kinetic_without_half(monkeypatch):
+    # e^{−i ħk² h/m} instead of e^{−i ħk² h/2m}
+    def mutated(self, params, h, rdtype):
+        k2 = self.grid.k_squared(rdtype)
+        return jnp.exp(-1j * (params.hbar / params.mass) * h * k2)
+
+    monkeypatch.setattr(grid_module.SchrodingerGrid, "_kinetic_phase", mutated)
+
+
+MUTANTS = [
+    Mutant(
+        "kerr-revival",
+        "propagator-time-reversed",
+        "e^{+iHt} instead of e^{−iHt} in SchrodingerBasis",
+        _propagator_time_reversed,
+        "<a(t)> vs closed form",
+    ),
+    Mutant(
+        "kerr-revival",
+        "kerr-n-squared",
+        "Kerr Hamiltonian (U/2)n² instead of (U/2)n(n − 1)",
+        _kerr_without_minus_n,
+        "full revival",
+    ),
+    Mutant(
+        "spreading",
+        "kinetic-without-half",
+        "kinetic phase ħk²/m instead of ħk²/2m in the split step",
+        _kinetic_without_half,
+        "width",
+    ),
+]
