@@ -21,6 +21,7 @@ from jqd.copy import (
 from jqd.stats import loglog_slope
 
 
+@pytest.mark.slow
 def test_ring_meanfield_is_tight_binding_schrodinger():
     """Copy law with R = ħ/(2mā²), δ = π equals exact propagation of the ring H,
     and the O(P log P) split-step form agrees with both."""
@@ -77,6 +78,7 @@ def test_ring_law_hamiltonian_energy_and_adaptive_path():
         jqd.SchrodingerRing(2, 0.1)
 
 
+@pytest.mark.slow
 def test_continuum_gaussian_spreading_second_order_in_abar():
     """ρ_a/ā → the free-Gaussian density (physics §1) with error ∝ ā² (dispersion
     E(k) = ħ²k²/2m (1 − (kā)²/12 + ...))."""
@@ -108,6 +110,7 @@ def test_printed_s56_s57_sign_is_negative_mass():
     assert abs(means[0.0] + p0 * T) < 0.05 * p0 * T
 
 
+@pytest.mark.slow
 def test_classical_limit_hbar_to_zero():
     """ħ → 0 on the ring (ā = ħ/16, so ā p/ħ ≪ 1 as S62 asks): the packet centre
     approaches the Newton trajectory as ħ¹ and its width shrinks as ħ^(1/2)."""

@@ -29,7 +29,9 @@ def _problem(P, seed=0):
     return H, psi0 / jnp.linalg.norm(psi0)
 
 
-@pytest.mark.parametrize("P", [2, 8, pytest.param(64, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "P", [2, pytest.param(8, marks=pytest.mark.slow), pytest.param(64, marks=pytest.mark.slow)]
+)
 def test_matches_schrodinger(P):
     """q = 1/2, r = −1/2 is Schrödinger (S32-S38): ρ to 1e-10, ψ = √ρ e^{−iφ} too."""
     H, psi0 = _problem(P)

@@ -275,6 +275,7 @@ def _node_counts(N):
     return CountState(n=jnp.round(n), phi=jnp.zeros(P))
 
 
+@pytest.mark.slow
 def test_node_never_fills_while_QM_fills_it():
     N = 999
     psi = jnp.array([1, 1, 1, 0], complex) / np.sqrt(3)
@@ -297,6 +298,7 @@ def test_node_never_fills_while_QM_fills_it():
     assert np.all(np.asarray(t.n).sum(-1) == float(y0.n.sum()))
 
 
+@pytest.mark.slow
 def test_spectators_shrink_departure_monotonically():
     """Remedy (2) of S §3.4: a fraction s of spectators spread over all classes.
     Departure of the copy process from QM of the same initial ensemble

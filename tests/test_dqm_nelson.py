@@ -83,6 +83,7 @@ def test_nelson_equivariance_squeezed_1e6(scheme, dt, sps):
     _check_equivariance(scheme, 10**6, dt, sps)
 
 
+@pytest.mark.slow
 def test_nodal_cell_weights_constant_phi2():
     """Stationary φ2 (nodes at ±1/√2): the three nodal cells keep their exact
     weights within 4 binomial standard errors at every save time."""

@@ -55,6 +55,7 @@ def test_closure_is_exact_for_truncating_H():
     assert not law.exact_fp and hs.galerkin_closure_error(law, R, 1.0) > 1e-3
 
 
+@pytest.mark.slow
 def test_kerr_husimi_L1_through_revival(kerr_run):
     law, R0, sol = kerr_run
     x = np.linspace(-7, 7, 160)  # even count: avoids α = 0 where kerr_husimi's log form is NaN
@@ -67,6 +68,7 @@ def test_kerr_husimi_L1_through_revival(kerr_run):
         assert np.sum(np.abs(q - q_exact)) * h * h < 1e-8, t
 
 
+@pytest.mark.slow
 def test_kerr_mean_energy_norm(kerr_run):
     law, R0, sol = kerr_run
     ts = np.asarray(sol.ts)
@@ -83,6 +85,7 @@ def test_kerr_mean_energy_norm(kerr_run):
     assert abs(float(jnp.real(jnp.vdot(cat, R_pi @ cat))) - 1) < 1e-10
 
 
+@pytest.mark.slow
 def test_kerr_forward_back_and_time_reversal(kerr_run):
     law, R0, sol = kerr_run
     T, n = 2 * np.pi * 0.37, 8

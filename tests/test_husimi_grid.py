@@ -88,6 +88,7 @@ def test_kerr_128_accuracy_issue_target():
     assert int(sol.stats["breakdown_code"]) == 0
 
 
+@pytest.mark.slow
 def test_kerr_64_fock_quick():
     """64² resolves only n_max = 16 (L = 22): the default refuses α0 = 2 there (its
     Fock tail beyond 16 would be misassigned), and with n_max = 16 forced the error
