@@ -139,11 +139,22 @@ def test_monitor_fires_eagerly_and_under_jit_and_vmap(case_id):
         _run(case, bad, check=False)
     flagged = jax.jit(lambda y: _run(case, y, check=False, on_breakdown="flag").stats)(bad)
     assert int(flagged["breakdown_code"]) == 1 and int(flagged["breakdown_index"]) == 0
-    with pytest.raises(Exception, match="NaN or Inf"):
-        jax.block_until_ready(jax.jit(lambda y: _run(case, y, check=False).y_final)(bad))
     both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), case.y0, bad)
     stats = jax.vmap(lambda y: _run(case, y, check=False, on_breakdown="flag").stats)(both)
     np.testing.assert_array_equal(np.asarray(stats["breakdown_code"]), [0, 1])
+
+
+@pytest.mark.slow  # the raising path is law-independent (eqx.error_if): tests/test_evolve.py
+@pytest.mark.parametrize("case_id", IDS)
+def test_monitor_raises_under_jit_and_vmap(case_id):
+    case = build(case_id)
+    _skip(case, "monitor")
+    bad = _poisoned(case.y0)
+    if bad is None:
+        pytest.skip("the state has no inexact leaf to poison")
+    with pytest.raises(Exception, match="NaN or Inf"):
+        jax.block_until_ready(jax.jit(lambda y: _run(case, y, check=False).y_final)(bad))
+    both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), case.y0, bad)
     with pytest.raises(Exception, match="NaN or Inf"):
         jax.block_until_ready(jax.vmap(lambda y: _run(case, y, check=False).y_final)(both))
 
