@@ -128,13 +128,19 @@ def _poisoned(y0):
     return None
 
 
-@pytest.mark.parametrize("case_id", IDS)
-def test_monitor_fires_eagerly_and_under_jit_and_vmap(case_id):
+def _poisoned_case(case_id):
+    """The case and its initial state with a NaN planted (skips where impossible)."""
     case = build(case_id)
     _skip(case, "monitor")
     bad = _poisoned(case.y0)
     if bad is None:
         pytest.skip("the state has no inexact leaf to poison")
+    return case, bad
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_monitor_fires_eagerly_and_under_jit_and_vmap(case_id):
+    case, bad = _poisoned_case(case_id)
     with pytest.raises(jqd.NonFiniteError, match="NaN or Inf"):
         _run(case, bad, check=False)
     flagged = jax.jit(lambda y: _run(case, y, check=False, on_breakdown="flag").stats)(bad)
@@ -147,11 +153,7 @@ def test_monitor_fires_eagerly_and_under_jit_and_vmap(case_id):
 @pytest.mark.slow  # the raising path is law-independent (eqx.error_if): tests/test_evolve.py
 @pytest.mark.parametrize("case_id", IDS)
 def test_monitor_raises_under_jit_and_vmap(case_id):
-    case = build(case_id)
-    _skip(case, "monitor")
-    bad = _poisoned(case.y0)
-    if bad is None:
-        pytest.skip("the state has no inexact leaf to poison")
+    case, bad = _poisoned_case(case_id)
     with pytest.raises(Exception, match="NaN or Inf"):
         jax.block_until_ready(jax.jit(lambda y: _run(case, y, check=False).y_final)(bad))
     both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), case.y0, bad)
