@@ -19,6 +19,7 @@ from ._fit import FitTransform as FitTransform
 from ._fit import fit as fit
 from ._grid import Grid as Grid
 from ._grid import normalize as normalize
+from ._guards import Guard as Guard
 from ._law import AbstractLaw as AbstractLaw
 from ._monitor import BreakdownError as BreakdownError
 from ._monitor import NonFiniteError as NonFiniteError

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _guards
 from ._monitor import NonFiniteError as NonFiniteError
 
 
@@ -39,44 +40,23 @@ def check_hermitian(H, name: str = "H", rtol: float = 1e-10) -> None:
     H = np.asarray(H)
     if H.ndim < 2 or H.shape[-1] != H.shape[-2]:
         raise ValueError(f"{name} must be a square matrix (..., n, n); got shape {H.shape}.")
-    dev = np.max(np.abs(H - np.conj(np.swapaxes(H, -1, -2))))
-    scale = max(np.max(np.abs(H)), 1e-300)
-    if dev > rtol * scale:
-        raise ValueError(
-            f"{name} is not Hermitian: max|{name} - {name}^†| = {dev:.3g} "
-            f"(relative {dev / scale:.3g} > {rtol:g}). Use (H + H.conj().T) / 2 if the "
-            "asymmetry is round-off, or check how H was built."
-        )
+    _guards.enforce(_guards.hermitian(H, name, rtol))
 
 
 def check_normalized(norm, name: str = "psi0", tol: float = 1e-6) -> None:
     """Raise if a concrete norm differs from 1 by more than `tol`."""
-    if not is_concrete(norm):
-        return
-    norm = np.asarray(norm)
-    worst = float(np.max(np.abs(norm - 1.0)))
-    if not np.all(np.isfinite(norm)):
-        raise ValueError(f"{name} contains NaN or Inf.")
-    if worst > tol:
-        raise ValueError(
-            f"{name} is not normalized (norm - 1 = {worst:.3g}, tolerance {tol:g}); "
-            f"normalize it first, e.g. with jqd.normalize({name}, ...)."
-        )
+    if is_concrete(norm):
+        _guards.enforce(_guards.normalized(norm, name, tol))
 
 
 def check_finite(y, name: str = "y0") -> None:
-    if not is_concrete(y):
-        return
-    for leaf in jax.tree_util.tree_leaves(y):
-        if not np.all(np.isfinite(np.asarray(leaf))):
-            raise ValueError(f"{name} contains NaN or Inf.")
+    if is_concrete(y):
+        _guards.enforce(_guards.finite(y, name))
 
 
 def check_positive(value, name: str, fix: str = "") -> None:
-    if not is_concrete(value):
-        return
-    if not np.all(np.asarray(value) > 0):
-        raise ValueError(f"{name} must be positive; got {value}. {fix}".strip())
+    if is_concrete(value):
+        _guards.enforce(_guards.scalar(value, name, positive=True, fix=fix))
 
 
 def warn_accuracy(message: str) -> None:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
-from . import _monitor
+from . import _guards, _monitor
 from ._checks import is_concrete
 from ._law import AbstractLaw
 
@@ -57,6 +57,11 @@ class _Observer(eqx.Module):
         return jax.tree_util.tree_map(lambda f: f(t, y, params), self.observe, is_leaf=callable)
 
 
+def _custom(observer, observed):
+    """What a user's `observe` returned (None when the state itself is saved)."""
+    return None if observer.observe is None else observed
+
+
 def _as_observer(observe) -> Callable:
     """Accept None (save the state), a callable, or a pytree of callables."""
     return observe if isinstance(observe, _Observer) else _Observer(observe)
@@ -87,6 +92,8 @@ def _evolve_core(
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
     stepper = law.prepare(params, dt)
+    if monitor == "law":  # the law's own, which may bound the step size too
+        monitor = lambda t, y, p: law.step_monitor(t, y, p, dt)
 
     def inner(carry, xs):
         y = carry
@@ -107,8 +114,11 @@ def _evolve_core(
         # state (under vmap only the failed member stops).
         y = jax.lax.cond(broken, lambda y: y, advance, y)
         t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
-        status = _monitor.evaluate(monitor, t, y, params)
-        return (y, broken | ~status.ok), (observe(t, y, params), status)
+        obs = observe(t, y, params)
+        status = _monitor.with_observables(
+            _monitor.evaluate(monitor, t, y, params), _custom(observe, obs)
+        )
+        return (y, broken | ~status.ok), (obs, status)
 
     if checkpoint:
         # Rematerialise the inner steps on the backward pass: reverse-mode
@@ -116,10 +126,13 @@ def _evolve_core(
         outer = jax.checkpoint(outer, prevent_cse=False)
 
     keys = None if key is None else jax.random.split(key, n_save)
-    status0 = _monitor.evaluate(monitor, t0, y0, params)
+    obs0 = observe(t0, y0, params)
+    status0 = _monitor.with_observables(
+        _monitor.evaluate(monitor, t0, y0, params), _custom(observe, obs0)
+    )
     carry0 = (y0, ~status0.ok)
     (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
-    obs = jax.tree_util.tree_map(_prepend, observe(t0, y0, params), obs)
+    obs = jax.tree_util.tree_map(_prepend, obs0, obs)
     statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
     ts = t0 + (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
     stats = {"n_steps": jnp.asarray(n_save * steps_per_save)}
@@ -127,16 +140,30 @@ def _evolve_core(
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
-def _monitor_of(law, monitor):
-    """The monitor to evaluate: the law's (True), none (False: the finiteness
-    check only), or a callable `(t, y, params) -> (ok, code, where)`."""
+def _monitor_of(law, monitor, fixed_step: bool = False):
+    """The monitor to evaluate: the law's (True; for fixed steps its
+    `step_monitor`, which also sees dt), none (False: the finiteness check
+    only), or a callable `(t, y, params) -> (ok, code, where)`."""
     if monitor is True:
-        return law.monitor
+        return "law" if fixed_step else law.monitor
     if monitor is False or monitor is None:
         return None
     if callable(monitor):
         return monitor
     raise TypeError(f"monitor must be True, False or a callable; got {monitor!r}.")
+
+
+def _check_inputs(law, y0, params, dt, caller, scalars=()):
+    """Validate every argument on its own: structure always, values at once
+    where concrete and in-graph where traced (see `jqd._guards`). Returns
+    `y0` with the in-graph checks attached."""
+    _guards.check_precision(y0, params, law, names=("params", "law"))
+    law.check(y0, params, dt)
+    guards = _guards.params_guards(params) + _guards.finite(y0, "y0")
+    for name, value in zip(scalars[::2], scalars[1::2]):
+        guards += _guards.scalar(value, name, positive=name == "dt")
+    guards += law.guards(y0, params, dt)
+    return _guards.enforce(guards, y0, caller)
 
 
 def _breakdown_mode(on_breakdown: str, on_nonfinite: str | None) -> str:
@@ -164,6 +191,7 @@ def evolve(
     monitor=True,
     on_breakdown: str = "raise",
     on_nonfinite: str | None = None,
+    max_steps: int | None = 10**8,
 ) -> Solution:
     """Fixed-step evolution with `law.step`: a nested `lax.scan`.
 
@@ -186,7 +214,9 @@ def evolve(
             Default: save the state itself.
         key: PRNG key; required for stochastic laws, ignored otherwise.
         checkpoint: checkpoint each save block (set False for forward-only speed).
-        check: run the law's eager input checks on concrete inputs.
+        check: validate the inputs (`law.check`, `law.guards` and the shared
+            guards: at once where concrete, in-graph where traced; see
+            README "Input checking").
         monitor: True (default) evaluates the law's monitor at every save;
             False checks finiteness only; or a callable
             `(t, y, params) -> (ok, code, where)` used instead.
@@ -195,17 +225,28 @@ def evolve(
             a runtime error) or "flag" (return the partial result and read
             `solution.stats["breakdown_*"]`).
         on_nonfinite: earlier name of the same switch ("raise" or "ignore").
+        max_steps: refuse runs of more steps than this (default 1e8, minutes
+            to hours: a guard against a mistyped `steps_per_save`); None
+            for no bound.
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
     """
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
-    n_save, steps_per_save = int(n_save), int(steps_per_save)
-    if n_save < 1 or steps_per_save < 1:
+    n_save = _guards.count(n_save, "n_save")
+    steps_per_save = _guards.count(steps_per_save, "steps_per_save")
+    if max_steps is not None and n_save * steps_per_save > max_steps:
         raise ValueError(
-            f"n_save and steps_per_save must be >= 1; got n_save={n_save}, "
-            f"steps_per_save={steps_per_save}."
+            f"n_save * steps_per_save = {n_save * steps_per_save:.3g} steps exceeds "
+            f"max_steps = {max_steps:.3g} (a guard against runs that would not finish): use a "
+            "larger dt, or pass max_steps=None (or a larger bound) for a run this long."
+        )
+    _guards.scalar(dt, "dt")  # a TypeError for anything but a real number
+    if jnp.ndim(dt) != 0:
+        raise ValueError(
+            f"dt must be a scalar; got shape {jnp.shape(dt)}. For several step sizes use "
+            "jax.vmap over dt."
         )
     on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
     if law.stochastic and key is None:
@@ -214,10 +255,9 @@ def evolve(
         )
     if not law.stochastic:
         key = None
-    if check and is_concrete(y0, params, dt):
-        if is_concrete(dt) and not float(np.asarray(dt)) > 0:
-            raise ValueError(f"dt must be positive; got {dt}.")
-        law.check(y0, params, dt)
+    caller = f"jqd.evolve({type(law).__name__})"
+    if check:
+        y0 = _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
     # dt, t0 and float params travel as arrays so that a new value does not recompile.
     sol = _evolve_core(
         law,
@@ -228,11 +268,11 @@ def evolve(
         n_save,
         steps_per_save,
         _as_observer(observe),
-        _monitor_of(law, monitor),
+        _monitor_of(law, monitor, fixed_step=True),
         key,
         checkpoint,
     )
-    return _monitor.report(sol, law, on_breakdown, f"jqd.evolve({type(law).__name__})")
+    return _monitor.report(sol, law, on_breakdown, caller)
 
 
 def evolve_adaptive(
@@ -282,8 +322,15 @@ def evolve_adaptive(
     if ts_np is not None:
         if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):
             raise ValueError("ts must be a 1-D increasing array of at least two save times.")
-    if check and is_concrete(y0, params):
-        law.check(y0, params, None)
+    caller = f"jqd.evolve_adaptive({type(law).__name__})"
+    _guards.enforce(
+        _guards.scalar(rtol, "rtol", positive=True, fix="e.g. rtol=1e-10.")
+        + _guards.scalar(atol, "atol", nonnegative=True, fix="e.g. atol=1e-12."),
+        caller=caller,
+    )
+    max_steps = _guards.count(max_steps, "max_steps")
+    if check:
+        y0 = _check_inputs(law, y0, params, None, caller, scalars=("ts", ts))
     with warnings.catch_warnings():
         # The state is integrated as real pairs; complex *args* (e.g. a complex H)
         # only enter the vector field, which diffrax's blanket warning ignores.
@@ -302,7 +349,7 @@ def evolve_adaptive(
             max_steps,
             adjoint,
         )
-    return _monitor.report(sol, law, on_breakdown, f"jqd.evolve_adaptive({type(law).__name__})")
+    return _monitor.report(sol, law, on_breakdown, caller)
 
 
 @eqx.filter_jit
@@ -322,11 +369,16 @@ def _adaptive_core(
     )
     term = diffrax.ODETerm(lambda t, y, args: to_real(law.vector_field(t, to_complex(y), args)))
     save_observed = lambda t, y, args: observe(t, to_complex(y), args)
+
     # saved as floats: diffrax fills unused save slots with NaN, which an
     # integer or boolean buffer cannot hold
-    save_status = lambda t, y, args: tuple(
-        jnp.asarray(x, tdtype) for x in _monitor.evaluate(monitor, t, to_complex(y), args)
-    )
+    def save_status(t, y, args):
+        y = to_complex(y)
+        status = _monitor.evaluate(monitor, t, y, args)
+        if observe.observe is not None:
+            status = _monitor.with_observables(status, observe(t, y, args))
+        return tuple(jnp.asarray(x, tdtype) for x in status)
+
     saveat = diffrax.SaveAt(
         subs=[
             diffrax.SubSaveAt(ts=ts, fn=save_observed),

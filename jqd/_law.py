@@ -67,13 +67,35 @@ class AbstractLaw(eqx.Module):
         """
         return True, 0, jnp.zeros((0,))
 
+    def step_monitor(self, t, y: PyTree, params: PyTree, dt):
+        """The monitor of a fixed-step run (`jqd.evolve`), which also knows
+        the step `dt`: laws whose step is only stable or accurate for dt
+        below a bound that depends on the current state (a potential's
+        phase where the wave now is, a drift near a node) check it here.
+        Default: `monitor(t, y, params)`."""
+        return self.monitor(t, y, params)
+
     def check(self, y: PyTree, params: PyTree, dt=None) -> None:
-        """Eager validation of a concrete initial state, params and step.
+        """Structural validation (shapes, dtypes, static settings) and any
+        check too costly for `guards`.
 
         Raises `ValueError` naming the argument and the fix. Called by the
-        integrators before tracing, only when the inputs are concrete.
+        integrators on every call; each argument may independently be a
+        tracer (under `jit`, `vmap` or `grad`), so inspect values only after
+        `jqd.is_concrete(that_argument)` (shapes and dtypes are always known).
         """
         return None
+
+    def guards(self, y: PyTree, params: PyTree, dt=None) -> list:
+        """Value checks of the initial state, params and step, as
+        `jqd.Guard`s written with `jax.numpy` (see `jqd._guards`): the
+        integrators raise a `ValueError` at once for each guard whose inputs
+        are concrete, and check the others in-graph (`eqx.error_if`) when
+        something is traced. Finiteness of every params leaf, ħ > 0 and
+        mass > 0, dt > 0 and t0 finite are checked for every law already.
+        `dt` is None for adaptive runs.
+        """
+        return []
 
     # Shared physical read-outs. Laws whose state has a position density
     # implement `density`; observables are built on these.

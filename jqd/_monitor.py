@@ -62,7 +62,7 @@ class Reason(NamedTuple):
 
 NONFINITE_REASON = Reason(
     NonFiniteError,
-    "the state became NaN or Inf",
+    "the state or an observable became NaN or Inf",
     "Reduce dt, refine the grid, or check the law's range of validity.",
 )
 
@@ -115,6 +115,21 @@ def evaluate(monitor, t, y, params) -> Status:
     code = jnp.where(finite, jnp.where(ok, 0, jnp.maximum(code, NONFINITE)), NONFINITE)
     where = jnp.atleast_1d(jnp.asarray(where)).astype(rdtype)
     return Status(ok, code.astype(jnp.int32), where)
+
+
+def with_observables(status: Status, observed) -> Status:
+    """Non-finite observables fail like a non-finite state (code 1): a NaN
+    mean over zero particles is as wrong as a NaN state."""
+    if observed is None:  # the state itself is saved: already checked
+        return status
+    finite = all_finite([x for x in jax.tree_util.tree_leaves(observed) if _inexact(x)])
+    ok = status.ok & finite
+    code = jnp.where(status.ok & ~finite, NONFINITE, status.code).astype(jnp.int32)
+    return Status(ok, code, status.where)
+
+
+def _inexact(x) -> bool:
+    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
 
 
 def first_failure(statuses: Status, ts: Array) -> dict[str, Array]:

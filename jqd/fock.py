@@ -87,12 +87,23 @@ def coherent_cutoff(alpha, tol: float = 1e-14) -> int:
     """Smallest cutoff whose truncated coherent state |alpha⟩ misses at most
     `tol` of the probability (Poisson tail P(n >= cutoff))."""
     mean = float(np.abs(alpha)) ** 2
+    if not np.isfinite(mean):
+        raise ValueError(f"alpha must be finite; got {alpha}.")
     if mean == 0:
         return 2
-    n = max(2, int(mean))
-    while gammainc(n, mean) > tol:  # P(N >= n) for N ~ Poisson(mean)
-        n += 1
-    return n
+    tail = lambda n: gammainc(n, mean)  # P(N >= n) for N ~ Poisson(mean), decreasing in n
+    lo = max(2, int(mean))
+    if tail(lo) <= tol:
+        return lo
+    step = max(1, int(np.sqrt(mean)))
+    hi = lo + step
+    while tail(hi) > tol:  # gallop: the tail needs O(sqrt(mean)) levels, not O(mean) steps
+        lo, step = hi, 2 * step
+        hi = lo + step
+    while hi - lo > 1:  # bisect for the smallest n with tail(n) <= tol
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if tail(mid) > tol else (lo, mid)
+    return hi
 
 
 def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -> jnp.ndarray:

@@ -2,7 +2,8 @@
 
 jit == eager, vmap == loop, float32 stays float32, new parameter values do
 not recompile, the breakdown monitor fires eagerly and under jit and vmap, a
-wrong-shape state gets a clear error, and (slow) gradients agree with finite
+NaN constant is refused eagerly and under jit(vmap), a wrong-shape state gets
+a clear error, and (slow) gradients agree with finite
 differences. Family tests validate physics only.
 """
 
@@ -159,6 +160,37 @@ def test_monitor_raises_under_jit_and_vmap(case_id):
     both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), case.y0, bad)
     with pytest.raises(Exception, match="NaN or Inf"):
         jax.block_until_ready(jax.vmap(lambda y: _run(case, y, check=False).y_final)(both))
+
+
+def _poisoned_params(params):
+    """params with NaN in its first inexact leaf (None if it has none)."""
+    leaves, tree = jax.tree_util.tree_flatten(params)
+    for i, x in enumerate(leaves):
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.inexact):
+            leaves[i] = jnp.asarray(x).at[(0,) * jnp.ndim(x)].set(jnp.nan)
+            return jax.tree_util.tree_unflatten(tree, leaves)
+        if isinstance(x, float):
+            leaves[i] = float("nan")
+            return jax.tree_util.tree_unflatten(tree, leaves)
+    return None
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_bad_params_rejected_eagerly_and_under_jit_vmap(case_id):
+    """A NaN constant is refused before the run, and still refused when the
+    params are traced (checks staged in-graph: jqd._guards)."""
+    case = build(case_id)
+    bad = _poisoned_params(case.params)
+    if bad is None:
+        pytest.skip("params hold no float to poison")
+    with pytest.raises(ValueError, match="NaN or Inf|finite"):
+        _run(case, params=bad)
+    good = jax.tree_util.tree_map(jnp.asarray, case.params)
+    both = jax.tree_util.tree_map(
+        lambda a, b: jnp.stack([jnp.asarray(a), jnp.asarray(b)]), good, bad
+    )
+    with pytest.raises(RuntimeError, match="NaN or Inf|finite"):
+        jax.block_until_ready(jax.jit(jax.vmap(lambda p: _run(case, params=p).y_final))(both))
 
 
 @pytest.mark.parametrize("case_id", IDS)

@@ -236,4 +236,14 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§5.6",
+    limits={
+        "box": "> 0",
+        "t_spread": "> 0",
+        "abars": "> 0",
+        "hbars": "> 0",
+        "width": "> 0",
+        "t_classical": "> 0",
+        "box_classical": "> 0",
+        "dt": "> 0",
+    },
 )

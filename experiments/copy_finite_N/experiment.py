@@ -18,7 +18,7 @@ from jqd.copy import (
     MemberState,
     copy_gillespie,
 )
-from jqd.experiment import Experiment, Recorder
+from jqd.experiment import Experiment, Recorder, steps_fit
 from jqd.stats import loglog_slope
 
 
@@ -144,10 +144,24 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("seconds", elapsed)
 
 
+def validate(config: Config) -> None:
+    """The steps must fit in the save interval."""
+    steps_fit(config, config.t_end / config.n_save, ("member_dt", "count_dt"), "t_end/n_save")
+
+
 EXPERIMENT = Experiment(
     name="copy-finite-N",
     description="RMS departure of the copy process's n_a/N from |ψ_a(t)|² vs N (exponent)",
     config=Config,
     run=run,
     physics="§5.3",
+    limits={
+        "t_end": "> 0",
+        "gillespie_Ns": ">= 1",
+        "member_Ns": ">= 1",
+        "count_Ns": ">= 1",
+        "member_dt": "> 0",
+        "count_dt": "> 0",
+    },
+    validate=validate,
 )

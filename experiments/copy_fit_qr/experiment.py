@@ -119,4 +119,8 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§5.7",
+    limits={
+        "t_final": "> 0",
+        "dt": "> 0",
+    },
 )

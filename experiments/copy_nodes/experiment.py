@@ -162,4 +162,10 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§5.4",
+    limits={
+        "P": ">= 2",
+        "t_end": "> 0",
+        "fractions": ">= 0, <= 1",
+        "admixtures": ">= 0, <= 1",
+    },
 )

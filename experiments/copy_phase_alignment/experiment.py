@@ -149,4 +149,10 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§5.5",
+    limits={
+        "H_scale": "> 0",
+        "fs": "> 0",
+        "spreads": ">= 0",
+        "periods": "> 0",
+    },
 )

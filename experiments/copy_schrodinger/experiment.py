@@ -154,4 +154,8 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§5.1-5.2",
+    limits={
+        "periods": "> 0",
+        "rtol": "> 0, < 1",
+    },
 )

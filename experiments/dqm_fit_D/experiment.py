@@ -181,4 +181,8 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§2.2",
+    limits={
+        "L": "> 0",
+        "dt": "> 0",
+    },
 )

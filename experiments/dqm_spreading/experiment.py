@@ -30,7 +30,7 @@ from jqd.dqm import (
     find_breakdown,
     gaussian_state,
 )
-from jqd.experiment import Experiment, Recorder
+from jqd.experiment import Experiment, Recorder, steps_fit
 
 
 @dataclass(frozen=True)
@@ -212,10 +212,27 @@ def run(config: Config, rec: Recorder) -> None:
     rec.arrays(ds, "dqm_spreading.nc")
 
 
+def validate(config: Config) -> None:
+    """The steps must fit in the save interval."""
+    steps_fit(
+        config, config.t_final / config.n_save, ("dt_fluid", "dt_particles"), "t_final/n_save"
+    )
+
+
 EXPERIMENT = Experiment(
     name="dqm-spreading",
     description=("Z16 Gaussian width vs time: Schrödinger, Madelung, canonical DQM, Nelson, Bohm"),
     config=Config,
     run=run,
     physics="§1.4, §2, §3",
+    limits={
+        "a": "> 0",
+        "hbar": "> 0",
+        "mass": "> 0",
+        "t_final": "> 0",
+        "box": "> 0",
+        "dt_particles": "> 0",
+        "dt_fluid": "> 0",
+    },
+    validate=validate,
 )

@@ -234,4 +234,7 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§4.2-4.4",
+    limits={
+        "t_max": "> 0",
+    },
 )

@@ -216,4 +216,8 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§4.9",
+    limits={
+        "dt": "> 0",
+        "dt_long": "> 0",
+    },
 )

@@ -223,4 +223,9 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§4.4-4.5",
+    limits={
+        "couplings": ">= 0",
+        "t_end": "> 0",
+        "length": "> 0",
+    },
 )

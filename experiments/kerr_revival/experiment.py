@@ -7,8 +7,9 @@ coherent state |α0⟩ and evolved with `jqd.SchrodingerBasis` through
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -50,6 +51,72 @@ def cutoff_of(config: Config) -> int:
     if config.cutoff > 0:
         return config.cutoff
     return jqd.fock.coherent_cutoff(config.alpha0, tol=1e-20) + 4
+
+
+# -- config validation (`jqd run` and every `jqd sweep` item) -------------------------
+MAX_CUTOFF = 1024  # Fock levels: a dense cutoff² complex matrix is 16 MiB (one per sweep item)
+
+
+@functools.lru_cache(maxsize=4096)
+def _needed_cutoff(alpha0: float, tol: float) -> int:
+    """`coherent_cutoff`, called only where its search is short (|α0|² <= MAX_CUTOFF)."""
+    return jqd.fock.coherent_cutoff(alpha0, tol=tol)
+
+
+@functools.lru_cache(maxsize=1)
+def max_alpha0() -> float:
+    """The largest α0 whose derived cutoff (cutoff=0) fits in MAX_CUTOFF levels."""
+    lo, hi = 0.0, math.sqrt(MAX_CUTOFF)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _needed_cutoff(mid, 1e-20) + 4 <= MAX_CUTOFF else (lo, mid)
+    return lo
+
+
+def validate(config: Config) -> None:
+    """The Fock cutoff must hold |α0⟩ and fit in MAX_CUTOFF levels; refuses quickly
+    (no cutoff search for a huge α0)."""
+    mean = float(config.alpha0) ** 2
+    if config.cutoff > MAX_CUTOFF:
+        raise ValueError(
+            f"cutoff={config.cutoff} is above the limit of {MAX_CUTOFF} Fock levels (a dense "
+            f"cutoff² complex Hamiltonian and step per item); use cutoff <= {MAX_CUTOFF}."
+        )
+    if config.cutoff == 0:
+        if mean > MAX_CUTOFF:
+            estimate = mean + 9.5 * math.sqrt(mean)  # Poisson tail 1e-20 ~ 9.5 σ above the mean
+            raise ValueError(
+                f"alpha0={config.alpha0:g} needs a Fock cutoff of ~{estimate:.2g} levels (|α0|² "
+                f"+ 9.5|α0|); the limit is {MAX_CUTOFF} levels, which holds alpha0 <= "
+                f"{max_alpha0():.4g}."
+            )
+        need = _needed_cutoff(float(config.alpha0), 1e-20) + 4
+        if need > MAX_CUTOFF:
+            raise ValueError(
+                f"alpha0={config.alpha0:g} needs a Fock cutoff of {need} levels; the limit is "
+                f"{MAX_CUTOFF} levels, which holds alpha0 <= {max_alpha0():.4g}."
+            )
+        return
+    if mean > MAX_CUTOFF:
+        need_text = f"~{mean + 6.4 * math.sqrt(mean):.2g}"
+    else:
+        need = _needed_cutoff(float(config.alpha0), 1e-10)
+        if config.cutoff >= need:
+            return
+        need_text = str(need)
+    raise ValueError(
+        f"cutoff={config.cutoff} truncates the coherent state |alpha0={config.alpha0:g}⟩ (more "
+        f"than 1e-10 of its probability lost); it needs cutoff >= {need_text}, or cutoff=0 to "
+        "derive it from alpha0."
+    )
+
+
+def sweep_config(config: Config, over) -> Config:
+    """One cutoff for the whole sweep: the one the largest swept |α0| needs."""
+    if config.cutoff > 0:
+        return config  # given: checked against every swept alpha0 by `validate`
+    largest = max((abs(float(v)) for v in over.get("alpha0", [config.alpha0])), default=0.0)
+    return replace(config, cutoff=cutoff_of(replace(config, alpha0=largest)))
 
 
 def sweep(config: Config, values):
@@ -198,4 +265,19 @@ EXPERIMENT = Experiment(
     physics="§1.2, §4.6",
     sweep=sweep,
     sweep_coords=sweep_coords,
+    sweep_keys=("U", "alpha0"),
+    sweep_why_not={
+        "t_max": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "husimi_extent": "only jqd run's Husimi snapshots use it; the sweep computes <a(t)>",
+    },
+    sweep_config=sweep_config,
+    limits={
+        "alpha0": "> 0",
+        "U": "> 0",
+        "t_max": "> 0",
+        "cutoff": ">= 0",
+        "husimi_points": ">= 2",
+        "husimi_extent": "> 0",
+    },
+    validate=validate,
 )

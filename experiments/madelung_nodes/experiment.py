@@ -213,4 +213,11 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§2.4",
+    limits={
+        "n": ">= 4",
+        "L": "> 0",
+        "dt": "> 0",
+        "resolution_threshold": "> 0",
+        "error_tol": "> 0",
+    },
 )

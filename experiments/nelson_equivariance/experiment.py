@@ -460,4 +460,13 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§3.3-3.4",
+    limits={
+        "box": "> 0",
+        "dt": "> 0",
+        "t_final": "> 0",
+        "weak_dts": "> 0",
+        "weak_t": "> 0",
+        "node_dts": "> 0",
+        "node_t": "> 0",
+    },
 )

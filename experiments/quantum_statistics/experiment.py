@@ -194,4 +194,7 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§6",
+    limits={
+        "beta": "> 0",
+    },
 )

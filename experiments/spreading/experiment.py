@@ -148,4 +148,12 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§1.4",
+    limits={
+        "a": "> 0",
+        "hbar": "> 0",
+        "mass": "> 0",
+        "t_final": "> 0",
+        "box": "> 0",
+        "dims": ">= 1, <= 3",
+    },
 )

@@ -33,6 +33,7 @@ from ._lattice import tight_binding_dispersion as tight_binding_dispersion
 from ._meanfield import MeanField as MeanField
 from ._meanfield import MeanFieldParams as MeanFieldParams
 from ._meanfield import MeanFieldState as MeanFieldState
+from ._meanfield import StiffnessError as StiffnessError
 from ._meanfield import copy_flux as copy_flux
 from ._meanfield import hamiltonian_to_rates as hamiltonian_to_rates
 from ._meanfield import psi_from_state as psi_from_state
@@ -41,3 +42,4 @@ from ._meanfield import rk4_step as rk4_step
 from ._meanfield import state_from_psi as state_from_psi
 from ._tau_leap import CopyCountsTauLeap as CopyCountsTauLeap
 from ._tau_leap import CopyMembersTauLeap as CopyMembersTauLeap
+from ._tau_leap import TauLeapError as TauLeapError

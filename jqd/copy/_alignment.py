@@ -27,12 +27,11 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
 from .. import _steppers
-from .._checks import check_hermitian, is_concrete
 from .._law import AbstractLaw
+from ._checks import hamiltonian_guards, member_guards
 from ._kinetics import MemberState, _member_sums, _rates, member_phase_velocity
 
 __all__ = ["AlignmentState", "AlignmentParams", "PhaseAlignment", "alignment_order"]
@@ -128,19 +127,21 @@ class PhaseAlignment(AbstractLaw):
     def check(self, y, params, dt=None):
         if not isinstance(y, AlignmentState):
             raise ValueError("y0 must be a jqd.copy.AlignmentState(phi, pi).")
-        if is_concrete(self.beables):
-            b = np.asarray(self.beables)
-            if b.ndim != 1 or np.shape(y.phi) != b.shape or np.shape(y.pi) != b.shape:
-                raise ValueError(
-                    "y0.phi, y0.pi and the law's beables must be 1-D of equal length; got "
-                    f"{np.shape(y.phi)}, {np.shape(y.pi)}, {b.shape}."
-                )
-            if b.size and (b.min() < 0 or b.max() >= self.n_states):
-                raise ValueError(f"beables must lie in [0, {self.n_states}).")
-        if is_concrete(params.H):
-            H = np.asarray(params.H)
-            if H.shape != (self.n_states, self.n_states):
-                raise ValueError(
-                    f"params.H must be ({self.n_states}, {self.n_states}); got {H.shape}."
-                )
-            check_hermitian(H, "params.H")
+        shape = jnp.shape(self.beables)
+        if len(shape) != 1 or jnp.shape(y.phi) != shape or jnp.shape(y.pi) != shape:
+            raise ValueError(
+                "y0.phi, y0.pi and the law's beables must be 1-D of equal length; got "
+                f"{jnp.shape(y.phi)}, {jnp.shape(y.pi)}, {shape}."
+            )
+        if shape[0] < 1:
+            raise ValueError("the law has no members (beables is empty); give it at least one.")
+        if not jnp.issubdtype(jnp.asarray(self.beables).dtype, jnp.integer):
+            raise ValueError(f"beables must be integers; got {jnp.asarray(self.beables).dtype}.")
+        if jnp.shape(params.H) != (self.n_states, self.n_states):
+            raise ValueError(
+                f"params.H must be ({self.n_states}, {self.n_states}); got {jnp.shape(params.H)}."
+            )
+
+    def guards(self, y, params, dt=None):
+        """Beables in [0, P) and a Hermitian H (f, ħ: the generic guards)."""
+        return member_guards(self.beables, self.n_states, "beables") + hamiltonian_guards(params)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._evolve import evolve
 from .._fit import FitResult, fit
+from .._guards import Guard, enforce, hermitian, normalized, scalar
 from ..reference import propagate
 from ._meanfield import MeanField, MeanFieldParams, psi_from_state, state_from_psi
 
@@ -21,6 +22,26 @@ __all__ = ["QRFit", "qr_loss", "fit_qr"]
 QRFit = FitResult
 
 
+def _problem_guards(H, psi0, hbar) -> list:
+    """H Hermitian, ħ > 0, ψ0 normalized with no zero component (the law with
+    r < 0 is singular at ρ_a = 0, and every start would fail)."""
+    psi0 = jnp.asarray(psi0)
+    rho = jnp.abs(psi0) ** 2
+    return (
+        hermitian(jnp.asarray(H), "H")
+        + scalar(hbar, "hbar", positive=True)
+        + normalized(jnp.sqrt(jnp.sum(rho)), "psi0")
+        + [
+            Guard(
+                jnp.min(rho) > 0,
+                "psi0 has a zero component: the copy law with r < 0 is singular there "
+                "(physics §5, S63), so no start can be fitted. Give every state a small "
+                "amplitude.",
+            )
+        ]
+    )
+
+
 def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
     """Mean over save times of Σ_a |√ρ_a e^(−iφ_a) − ψ_a(t)|².
 
@@ -29,6 +50,7 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
     `ts` must be uniformly spaced from 0 with spacing a multiple of `dt`.
     Zero (up to RK4 error) at (q, r) = (1/2, −1/2).
     """
+    enforce(scalar(dt, "dt", positive=True), caller="qr_loss")
     ts = np.asarray(ts)
     spacing = ts[1] - ts[0]
     steps = int(round(spacing / dt))
@@ -40,9 +62,10 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
     if psi_exact is None:
         psi_exact = propagate(H, psi0, ts, hbar=hbar)
     params = MeanFieldParams.from_hamiltonian(H, q=qr[0], r=qr[1], hbar=hbar)
+    y0 = enforce(_problem_guards(H, psi0, hbar), state_from_psi(psi0), caller="qr_loss")
     sol = evolve(
         MeanField(),
-        state_from_psi(psi0),
+        y0,
         params,
         dt=dt,
         n_save=len(ts) - 1,
@@ -81,6 +104,7 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         non-finite loss counts as 4 (the largest possible value) with zero
         gradient so that the line search backs off.
     """
+    enforce(_problem_guards(H, psi0, hbar), caller="fit_qr")
     init = np.asarray(init, dtype=float)
     if init.shape[-1:] != (2,) or init.ndim > 2:
         raise ValueError(f"init must have shape (2,) or (n_starts, 2); got {init.shape}.")

@@ -25,19 +25,25 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
-from .. import _steppers
+from .. import _guards, _steppers
 from .._checks import is_concrete
 from .._evolve import Solution, evolve
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
+from ._checks import (
+    budget_guards,
+    check_counts,
+    check_members,
+    check_params,
+    count_guards,
+    hamiltonian_guards,
+    member_guards,
+)
 from ._kinetics import (
     RULES,
     CountState,
     MemberState,
     _rates,
-    check_counts,
-    check_members,
-    check_params,
     class_phase_velocity,
     counts_from_members,
     transfer_rates,
@@ -53,6 +59,7 @@ __all__ = [
 ]
 
 STEP_CAP = 2  # breakdown code: a step hit max_steps before its end time
+MAX_EVENTS = 10**8  # copy_gillespie's default budget of thinning candidates
 
 
 class StepCapError(BreakdownError):
@@ -260,12 +267,22 @@ class CopyGillespie(AbstractLaw):
         check_counts(y.n, y.phi, self.n_states)
         if y.a is not None:
             check_members(y.a, self.n_states)
-        if is_concrete(y.n_events) and np.ndim(y.n_events) != 0:
+        if jnp.ndim(y.n_events) != 0:
             raise ValueError(
-                f"y0's counters must be scalars; got shape {np.shape(y.n_events)}. "
+                f"y0's counters must be scalars; got shape {jnp.shape(y.n_events)}. "
                 "For a batch of ensembles use jax.vmap."
             )
         check_params(params, self.rule, self.n_states)
+
+    def guards(self, y, params, dt=None):
+        """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
+        beables in range and a Hermitian H. A step that needs more than
+        `max_steps` iterations is the monitor's (`StepCapError`); the cost
+        of a whole run is bounded by `copy_gillespie(max_events=...)`."""
+        out = count_guards(y.n) + hamiltonian_guards(params)
+        if y.a is not None:
+            out += member_guards(y.a, self.n_states)
+        return out
 
     def density(self, y):
         """Occupation frequencies n_a/N."""
@@ -289,6 +306,7 @@ def copy_gillespie(
     n_states: int | None = None,
     max_substep: float = 0.02,
     max_steps: int = 2**31 - 1,
+    max_events: int | None = MAX_EVENTS,
     rule: str = "consistent",
     observe=None,
     on_breakdown: str = "raise",
@@ -310,6 +328,13 @@ def copy_gillespie(
         max_steps: loop iterations allowed per save interval; hitting it raises
             `StepCapError` (or, with `on_breakdown="flag"`, stops the run and
             records `stats["breakdown_*"]`).
+        max_events: the budget of the run: the expected number of thinning
+            candidates, Λ(y0)·(ts[-1] − ts[0]) with Λ = Σ_{a<b} 2R_ab √(n_a n_b)
+            (≥ the copy events; ∝ N), may not exceed it (default 1e8, about
+            a minute or two on a CPU at ~1 µs each: a compiled loop cannot be
+            interrupted with Ctrl-C). Pass a larger number, or None, to run a
+            longer simulation on purpose; for large N use tau-leaping
+            (`CopyCountsTauLeap`).
         rule: "consistent" (S32) or "printed" (S39 as printed).
         observe: `f(t, y, params)` of the `GillespieState` (or a pytree of such
             functions), as for `jqd.evolve`. Default: the `CountState` at count
@@ -343,6 +368,10 @@ def copy_gillespie(
                 "ts must be increasing and uniformly spaced (save times of jqd.evolve); "
                 "use jnp.linspace(t0, t1, n_save + 1)."
             )
+    if max_events is not None:
+        state = _guards.enforce(
+            budget_guards(state.n, params, ts[-1] - ts[0], max_events), state, "copy_gillespie"
+        )
     if observe is None:
         observe = _observe_members if member else _observe_counts
     sol = evolve(

@@ -49,7 +49,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._checks import check_hermitian, is_concrete
 from ..schrodinger import MatrixParams
 from ._meanfield import hamiltonian_to_rates
 
@@ -181,57 +180,3 @@ def member_phase_velocity(phi, a, n, zc, zs, R, delta, omega):
     A = jnp.sum(W * (cd * zc[None, :] + sd * zs[None, :]), axis=1)
     B = jnp.sum(W * (-sd * zc[None, :] + cd * zs[None, :]), axis=1)
     return omega[a] + jnp.cos(phi) * A[a] + jnp.sin(phi) * B[a]
-
-
-# -------------------------------------------------------------- eager checks
-
-
-def check_params(params, rule, n_states):
-    """The rule's name and a Hermitian (P, P) `params.H` matching the state."""
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
-    H = getattr(params, "H", None)
-    if H is None:
-        raise ValueError("params must be jqd.copy.CopyParams(H=..., hbar=...).")
-    if is_concrete(H):
-        H = np.asarray(H)
-        if H.ndim != 2 or H.shape[0] != H.shape[1]:
-            raise ValueError(f"params.H must be a square (P, P) matrix; got shape {H.shape}.")
-        check_hermitian(H, "params.H")
-        if n_states is not None and H.shape[0] != n_states:
-            raise ValueError(
-                f"params.H is {H.shape[0]}x{H.shape[0]} but the state has {n_states} classes; "
-                "they must match."
-            )
-
-
-def check_counts(n, phi, n_states, name="y0"):
-    """Occupations: float, shape (P,), nonnegative integers; phases alike."""
-    if not is_concrete(n, phi):
-        return
-    n = np.asarray(n)
-    if n.ndim != 1 or n.shape[0] != n_states or np.shape(phi) != n.shape:
-        raise ValueError(
-            f"{name}.n and {name}.phi must have shape ({n_states},); got "
-            f"{n.shape} and {np.shape(phi)}. For a batch of ensembles use jax.vmap."
-        )
-    if not np.issubdtype(n.dtype, np.floating):
-        raise ValueError(f"{name}.n must be a float array (got {n.dtype}); use n.astype(float).")
-    if np.any(n < 0) or np.any(n != np.rint(n)):
-        raise ValueError(f"{name}.n must hold nonnegative integers (as floats).")
-
-
-def check_members(a, n_states, phi=None, name="y0"):
-    """Beables: 1-D integers in [0, P) (and member phases of the same shape)."""
-    if not is_concrete(a):
-        return
-    a = np.asarray(a)
-    if a.ndim != 1 or (phi is not None and np.shape(phi) != a.shape):
-        raise ValueError(
-            f"{name}.a and {name}.phi must be 1-D of equal length; got shapes "
-            f"{a.shape}, {np.shape(phi)}. For a batch of ensembles use jax.vmap."
-        )
-    if not np.issubdtype(a.dtype, np.integer):
-        raise ValueError(f"{name}.a must be an integer array; got {a.dtype}.")
-    if a.size and (a.min() < 0 or a.max() >= n_states):
-        raise ValueError(f"{name}.a must lie in [0, {n_states}); got [{a.min()}, {a.max()}].")

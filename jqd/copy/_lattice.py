@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._evolve import evolve
+from .._guards import enforce, scalar
 from ..schrodinger import SchrodingerParams, SchrodingerRing, tight_binding_dispersion
 from ..schrodinger._ring import check_ring
 from ._meanfield import MeanFieldParams, rates_to_hamiltonian
@@ -64,6 +65,9 @@ def ring_params(
     """
     check_ring(n_sites, spacing)
     P = int(n_sites)
+    guards = scalar(hbar, "hbar", positive=True) + scalar(mass, "mass", positive=True)
+    guards += scalar(spacing, "spacing", positive=True)
+    hbar = enforce(guards, jnp.asarray(hbar), caller="ring_params")
     R0 = hbar / (2 * mass * spacing**2)
     up = np.roll(np.eye(P), 1, axis=1)  # up[a, a+1] = 1
     nb = up + up.T
@@ -86,6 +90,7 @@ def lattice_gaussian(n_sites: int, spacing, *, a=1.0, p0=0.0, x0=0.0, hbar=1.0):
     """ψ_a = √ā ψ(x_a) for the Gaussian ψ(x) = (πa²)^(−1/4) e^{−(x−x0)²/2a² + ip0x/ħ}
     (physics §1), normalized so that Σ|ψ_a|² = 1; ρ_a/ā approximates ρ(x_a)."""
     x = ring_positions(n_sites, spacing)
+    a = enforce(scalar(a, "a", positive=True), jnp.asarray(a), caller="lattice_gaussian")
     psi = (np.pi * a**2) ** -0.25 * jnp.exp(-((x - x0) ** 2) / (2 * a**2) + 1j * p0 * x / hbar)
     psi = psi * jnp.sqrt(spacing)
     return psi / jnp.linalg.norm(psi)
@@ -114,6 +119,7 @@ def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None,
     psi0 = jnp.asarray(psi0)
     P = psi0.shape[-1]
     check_ring(P, spacing)
+    enforce(scalar(dt, "dt", positive=True), caller="lattice_evolve_psi")
     ts = np.asarray(ts)
     steps = int(round((ts[1] - ts[0]) / dt)) if ts.size > 1 else 1
     if ts[0] != 0 or steps < 1 or not np.allclose(np.diff(ts), steps * dt, rtol=1e-9, atol=0):

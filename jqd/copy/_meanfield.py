@@ -16,14 +16,15 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
 from .. import _steppers
-from .._checks import is_concrete
 from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
+from ._checks import MAX_STIFF, meanfield_state_guards, rates_guards, stiffness, stiffness_guards
 
 __all__ = [
+    "StiffnessError",
     "MeanFieldState",
     "MeanFieldParams",
     "MeanField",
@@ -161,32 +162,29 @@ rk4_step = _steppers.rk4
 
 
 def _check_state(y, name="y0"):
+    """Type and shapes of a mean-field state (values: `_checks`)."""
     if not isinstance(y, MeanFieldState):
         raise ValueError(
             f"{name} must be a jqd.copy.MeanFieldState(rho, phi); got {type(y).__name__}. "
             "Build one from a wavefunction with jqd.copy.state_from_psi(psi)."
         )
-    if not is_concrete(y):
-        return None
-    rho, phi = np.asarray(y.rho), np.asarray(y.phi)
-    if rho.ndim != 1 or phi.shape != rho.shape:
+    if jnp.ndim(y.rho) != 1 or jnp.shape(y.phi) != jnp.shape(y.rho):
         raise ValueError(
-            f"{name}.rho and {name}.phi must be vectors of one length P; got {rho.shape} and "
-            f"{phi.shape}. For a batch use jax.vmap."
+            f"{name}.rho and {name}.phi must be vectors of one length P; got "
+            f"{jnp.shape(y.rho)} and {jnp.shape(y.phi)}. For a batch use jax.vmap."
         )
-    if np.iscomplexobj(rho) or np.iscomplexobj(phi):
+    if jnp.iscomplexobj(y.rho) or jnp.iscomplexobj(y.phi):
         raise ValueError(f"{name}.rho and {name}.phi must be real arrays.")
-    if not (np.all(np.isfinite(rho)) and np.all(np.isfinite(phi))):
-        raise ValueError(f"{name} contains NaN or Inf.")
-    if np.any(rho < 0):
-        raise ValueError(f"{name}.rho must be >= 0; min is {rho.min():.3g}.")
-    tol = 1e-4 if rho.dtype == np.float32 else 1e-8
-    if abs(rho.sum() - 1) > tol:
-        raise ValueError(
-            f"{name}.rho must sum to 1 (it is a frequency); sum − 1 = {rho.sum() - 1:.3g}. "
-            f"Divide rho by its sum."
-        )
-    return rho
+    return jnp.shape(y.rho)[0]
+
+
+class StiffnessError(BreakdownError):
+    """The fixed RK4 step became too large for the mean-field copy law: a
+    class's occupation fell so low that its phase turns faster than the step
+    resolves (jqd/copy/_checks.py, `stiffness`)."""
+
+
+STIFF = 2  # breakdown code
 
 
 class MeanField(AbstractLaw):
@@ -205,11 +203,16 @@ class MeanField(AbstractLaw):
     which does not.
 
     sin⁺ is `relu(sin)`: gradients are defined everywhere (the kink gets
-    derivative 0). The law is singular where some ρ_b = 0 and r < 0 (nodes,
-    S63): keep ρ_a > 0; gradients in q need ρ_a > 0 as well.
+    derivative 0). The law is singular where some ρ_b = 0 and r ≠ 0 (nodes,
+    S63; `jqd.evolve` refuses such a y0): keep ρ_a > 0; gradients in q need
+    ρ_a > 0 as well.
 
     `step` is classical RK4 (fixed dt); for tight tolerances use
-    `jqd.evolve_adaptive` (e.g. `diffrax.Dopri8()`) on `vector_field`.
+    `jqd.evolve_adaptive` (e.g. `diffrax.Dopri8()`) on `vector_field`. The
+    law gets stiff where some ρ_a is small (its phase turns at R√(ρ_b/ρ_a)):
+    `jqd.evolve` refuses dt above 2.5/Λ at t0 and stops the run with
+    `StiffnessError` at the first save where the state has become too stiff,
+    naming the largest safe dt (Λ: jqd/copy/_checks.py).
 
     Validated against: exact Schrödinger evolution `jqd.reference.propagate`
     of random Hermitian H (P = 2, 8, 64) to max|ρ − |ψ|²| < 1e-10.
@@ -245,32 +248,38 @@ class MeanField(AbstractLaw):
             jnp.sum(params.omega * rho) + jnp.sum(R * s[:, None] * s[None, :] * jnp.cos(x))
         )
 
+    breakdowns = {
+        STIFF: Reason(
+            StiffnessError,
+            "the mean-field copy law became too stiff for the RK4 step (Λ dt > 2.5, Λ the "
+            "fastest rate: a class's occupation fell so low that its phase turns at "
+            "R_ab √(ρ_b/ρ_a); where: the class, then the largest safe dt)",
+            "Reduce dt below the last value in parentheses, or use jqd.evolve_adaptive.",
+        )
+    }
+
     def check(self, y, params, dt=None):
-        rho = _check_state(y)
-        if rho is None or not is_concrete(params):
-            return
-        P = rho.shape[0]
-        R, delta = np.asarray(params.R), np.asarray(params.delta)
-        omega = np.asarray(params.omega)
-        shapes = (("R", R, (P, P)), ("delta", delta, (P, P)), ("omega", omega, (P,)))
-        for name, arr, shape in shapes:
-            if arr.shape != shape:
+        P = _check_state(y)
+        shapes = (("R", (P, P)), ("delta", (P, P)), ("omega", (P,)))
+        for name, shape in shapes:
+            if jnp.shape(getattr(params, name)) != shape:
                 raise ValueError(
-                    f"params.{name} must have shape {shape} for P = {P}; got {arr.shape}."
+                    f"params.{name} must have shape {shape} for P = {P}; got "
+                    f"{jnp.shape(getattr(params, name))}."
                 )
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"params.{name} contains NaN or Inf.")
-        if np.any(R < 0) or np.max(np.abs(R - R.T)) > 1e-10 * max(np.max(np.abs(R)), 1e-300):
-            raise ValueError(
-                "params.R must be symmetric and >= 0 (R_ab = R_ba = |H_ab|/ħ); build params with "
-                "MeanFieldParams.from_hamiltonian(H)."
-            )
-        wrapped = np.angle(np.exp(1j * (delta + delta.T)))
-        off = ~np.eye(P, dtype=bool)
-        if np.max(np.abs(np.where(off & (R > 0), wrapped, 0.0)), initial=0.0) > 1e-8:
-            raise ValueError("params.delta must be antisymmetric (δ_ba = −δ_ab mod 2π).")
-        if params.r is not None and np.asarray(params.r) < 0 and np.any(rho == 0):
-            raise ValueError(
-                "y0.rho has zeros (nodes) and r < 0: the phase equation is singular there "
-                "(physics §5, S63). Give every state a small occupation."
-            )
+
+    def guards(self, y, params, dt=None):
+        """ρ ≥ 0 summing to 1 (no zeros where the law is singular), R
+        symmetric ≥ 0, δ antisymmetric, and the stiffness bound on dt
+        (jqd/copy/_checks.py)."""
+        out = meanfield_state_guards(y.rho, params) + rates_guards(params.R, params.delta)
+        if dt is not None:
+            out += stiffness_guards(y.rho, params, dt)
+        return out
+
+    def step_monitor(self, t, y, params, dt):
+        """The stiffness bound at every save: where = (class, largest safe dt)."""
+        lam, worst = stiffness(y.rho, params)
+        ok = lam * dt <= MAX_STIFF
+        where = jnp.stack([worst.astype(y.rho.dtype), (MAX_STIFF / lam).astype(y.rho.dtype)])
+        return ok, jnp.where(ok, 0, STIFF), where

@@ -8,9 +8,18 @@ member level; the two are equal in distribution), and φ ← φ + dt φ̇(n~, φ
 (`_kinetics.py` for T and φ̇). Error: the mean of n/N follows the RK2 scheme
 of the mean field, bias O(dt²) (measured in the tests and in
 `experiments/copy_finite_N`); the fluctuations are those of the exact
-process up to O(dt), so the declared (weak) order is 1. If Σ_a p_ba > 1 the
-probabilities are rescaled to 1 (dt too large; `check` refuses
-dt·max rate > 0.5).
+process up to O(dt), so the declared (weak) order is 1.
+
+Step size. Σ_a p_ba > 1 is not a probability: dt is too large for the
+occupations. `jqd.evolve` refuses it at t0 (eagerly with the largest safe
+dt ≈ dt / max_b Σ_a p_ba, in-graph under jit/vmap/grad), together with the
+accuracy bound dt · 2 max_b Σ_a R_ab √(N/n_min) ≤ 0.5 on the per-member
+hazard. Occupations that deplete during the run raise the per-member
+probabilities (∝ √(n_a/n_b)): a step where Σ_a p_ba > 1 is not taken; it
+returns the state before it with the overflowing classes' counts stored as
+−1 − n (member level: their members' beables as −1 − a), and the monitor
+stops the run at the next save with `TauLeapError`, naming the class and the
+largest safe dt. Nothing is rescaled silently.
 
 Gradients: the copy events are discrete (binomial and categorical draws);
 n(t) is piecewise constant in every parameter, so `jax.grad` of count means
@@ -26,30 +35,60 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .. import _steppers
-from .._checks import is_concrete
+from .. import _guards, _steppers
+from .._guards import Guard
 from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
+from ._checks import (
+    check_counts,
+    check_members,
+    check_params,
+    count_guards,
+    described,
+    hamiltonian_guards,
+    member_guards,
+    round_down,
+    show,
+)
 from ._kinetics import (
     CountState,
     MemberState,
     _class_phases,
     _member_sums,
     _rates,
-    check_counts,
-    check_members,
-    check_params,
     class_phase_velocity,
     count_drift,
+    counts_from_members,
     member_phase_velocity,
     occupation_frequencies,
     transfer_rates,
 )
 
-__all__ = ["CopyCountsTauLeap", "CopyMembersTauLeap"]
+__all__ = ["TauLeapError", "CopyCountsTauLeap", "CopyMembersTauLeap"]
+
+LEAP = 2  # breakdown code: a step's move probabilities exceeded 1
+
+
+class TauLeapError(BreakdownError):
+    """A tau-leap step's move probabilities exceeded 1: dt is too large for the
+    occupations the run has reached (module docstring)."""
+
+
+BREAKDOWNS = {
+    LEAP: Reason(
+        TauLeapError,
+        "a tau-leap step's move probabilities exceeded 1 (Σ_a dt·T_{b→a}/n_b > 1: class b "
+        "has become so sparsely occupied that dt is too large; the step was not taken and "
+        "the saved state is the one before it, class b's count stored as −1 − n; where: the "
+        "class, then the largest safe dt)",
+        "Reduce dt below the last value in parentheses, or use the exact jqd.copy.copy_gillespie.",
+    )
+}
 
 
 def _midpoint_probabilities(n, phi, dt, R, delta, omega, rule):
-    """Predictor at dt/2 and the per-member move probabilities p[b, a]."""
+    """Predictor at dt/2 and the per-member move probabilities p[b, a] (rows
+    rescaled to sum <= 1), with each row's total before rescaling."""
     half = 0.5 * dt
     n_mid = jnp.maximum(n + half * count_drift(n, phi, R, delta, rule), 0.0)
     n_mid = jnp.where(n > 0, n_mid, 0.0)
@@ -58,31 +97,56 @@ def _midpoint_probabilities(n, phi, dt, R, delta, omega, rule):
     occupied = n > 0
     p = dt * T / jnp.where(occupied, n, 1.0)[:, None]
     p = jnp.where(occupied[:, None], p, 0.0)
-    total = jnp.sum(p, axis=1, keepdims=True)
-    p = p / jnp.maximum(total, 1.0)  # only if dt is too large (check refuses)
-    return p, n_mid, phi_mid
+    total = jnp.sum(p, axis=1)
+    p = p / jnp.maximum(total, 1.0)[:, None]  # only in a step that is then not taken
+    return p, n_mid, phi_mid, total
 
 
-def _check_leap(params, dt, n):
-    """Refuse steps whose largest per-member move probability exceeds 0.5."""
-    if dt is None or not is_concrete(params.H, dt, n):
-        return
-    H = np.asarray(params.H)
-    hbar = float(np.asarray(params.hbar))
-    R = np.abs(H - np.diag(np.diag(H))) / hbar
-    n = np.asarray(n, dtype=float)
-    occ = n > 0
-    if not occ.any():
-        return
-    nmin = n[occ].min()
+def _totals(n, phi, params, dt, rule):
+    R, delta, omega = _rates(params, jnp.asarray(phi).dtype)
+    return _midpoint_probabilities(n, phi, dt, R, delta, omega, rule)[3]
+
+
+def leap_guards(n, phi, params, dt, rule) -> list[Guard]:
+    """At t0: move probabilities <= 1 and the hazard bound <= 0.5 (module
+    docstring), each with the largest safe dt."""
+    if dt is None:
+        return []
+    n = jnp.asarray(n)
+    total = _totals(n, phi, params, dt, rule)
+    worst = jnp.max(total)
+    prob = _guards.probabilities(total, "the tau-leap move probability Σ_a dt·T_{b→a}/n_b")[0]
+    R = jnp.abs(params.H - jnp.diag(jnp.diag(params.H))) / params.hbar
+    occupied = n > 0
+    nmin = jnp.min(jnp.where(occupied, n, jnp.inf))
     # per-member hazard out of b: Σ_a 2 R_ab √(n_a/n_b) ≤ 2 Σ_a R_ab √(N/n_min)
-    worst = float(np.max(2 * R.sum(axis=0)) * np.sqrt(n.sum() / nmin) * float(dt))
-    if worst > 0.5:
-        raise ValueError(
-            f"dt={float(dt):g} is too large for tau-leaping: the largest per-member move "
-            f"probability bound dt·max hazard = {worst:.3g} > 0.5 (the least occupied class "
-            f"has {nmin:g} members). Reduce dt, or use jqd.copy.copy_gillespie."
+    hazard = jnp.max(2 * jnp.sum(R, axis=0)) * jnp.sqrt(jnp.sum(n) / nmin)
+
+    def detail():
+        b = int(np.argmax(np.asarray(total)))
+        safe = round_down(jnp.minimum(dt / worst, 0.5 / hazard), 3)
+        return (
+            f"dt = {show(dt)} gives each member of class {b} (n = {float(n[b]):g}) a total move "
+            f"probability {float(worst):.3g} > 1 in one tau-leap step: not a probability "
+            f"(rates × dt must stay below 1). Use dt <= {float(safe):.3g} (which also keeps the "
+            "hazard bound dt·max hazard below 0.5), or the exact jqd.copy.copy_gillespie."
         )
+
+    return [
+        described(prob.ok, prob.message, detail, prob.value),
+        Guard(
+            hazard * dt <= 0.5,
+            f"dt={show(dt)} is too large for tau-leaping: the largest per-member move "
+            f"probability bound dt·max hazard = {show(hazard * dt)} > 0.5 (the least occupied "
+            f"class has {show(nmin)} members). Use dt <= {{value}}, or jqd.copy.copy_gillespie.",
+            round_down(0.5 / hazard),
+        ),
+    ]
+
+
+def _leap_status(b, marked, safe, dtype):
+    where = jnp.stack([b.astype(dtype), jnp.asarray(safe, dtype)])
+    return ~marked, jnp.where(marked, LEAP, 0), where
 
 
 def _multinomial_moves(key, n, p_rows):
@@ -132,21 +196,51 @@ class CopyCountsTauLeap(AbstractLaw):
     rule: str = eqx.field(static=True, default="consistent")
     stochastic = True
     order = 1
+    breakdowns = BREAKDOWNS
 
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
         R, delta, omega = _rates(params, y.phi.dtype)
-        p, n_mid, phi_mid = _midpoint_probabilities(y.n, y.phi, dt, R, delta, omega, self.rule)
+        p, n_mid, phi_mid, total = _midpoint_probabilities(
+            y.n, y.phi, dt, R, delta, omega, self.rule
+        )
         moves = _multinomial_moves(key, y.n, p)  # [b, a]
         n = y.n - jnp.sum(moves, axis=1) + jnp.sum(moves, axis=0)
         phi = y.phi + dt * class_phase_velocity(n_mid, phi_mid, R, delta, omega)
-        return CountState(n=n.astype(y.n.dtype), phi=phi.astype(y.phi.dtype))
+        new = CountState(n=n.astype(y.n.dtype), phi=phi.astype(y.phi.dtype))
+        # a step with a probability above 1 is not taken: the state before it,
+        # its overflowing classes marked (module docstring); marks are kept
+        over = total > 1
+        stop = CountState(n=jnp.where(over, -1 - y.n, y.n), phi=y.phi)
+        marked = jnp.any(y.n < 0)
+        pick = lambda a, b, c: jnp.where(marked, a, jnp.where(jnp.any(over), b, c))
+        return jax.tree_util.tree_map(pick, y, stop, new)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, CountState):
             raise ValueError("y0 must be a jqd.copy.CountState(n, phi).")
         check_counts(y.n, y.phi, self.n_states)
         check_params(params, self.rule, self.n_states)
-        _check_leap(params, dt, y.n)
+
+    def guards(self, y, params, dt=None):
+        """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
+        Hermitian H, and the step size (module docstring)."""
+        return (
+            count_guards(y.n)
+            + hamiltonian_guards(params)
+            + leap_guards(y.n, y.phi, params, dt, self.rule)
+        )
+
+    def monitor(self, t, y, params):
+        """A step whose probabilities exceeded 1 (code 2): where = (class, NaN)."""
+        marked = y.n < 0
+        return _leap_status(jnp.argmax(marked), jnp.any(marked), jnp.nan, y.phi.dtype)
+
+    def step_monitor(self, t, y, params, dt):
+        """`monitor`, with the largest safe dt at the state before that step."""
+        marked = y.n < 0
+        n = jnp.where(marked, -1 - y.n, y.n)
+        safe = dt / jnp.max(_totals(n, y.phi, params, dt, self.rule))
+        return _leap_status(jnp.argmax(marked), jnp.any(marked), safe, y.phi.dtype)
 
     def density(self, y):
         """Occupation frequencies n_a/N."""
@@ -172,6 +266,7 @@ class CopyMembersTauLeap(AbstractLaw):
     rule: str = eqx.field(static=True, default="consistent")
     stochastic = True
     order = 1
+    breakdowns = BREAKDOWNS
 
     def step(self, t, y: MemberState, params, dt, key: PRNGKeyArray):
         P = self.n_states
@@ -179,7 +274,7 @@ class CopyMembersTauLeap(AbstractLaw):
         R, delta, omega = _rates(params, dtype)
         n, zc, zs = _member_sums(y, P)
         phic = _class_phases(n, zc, zs)
-        p, n_mid, phic_mid = _midpoint_probabilities(n, phic, dt, R, delta, omega, self.rule)
+        p, n_mid, phic_mid, total = _midpoint_probabilities(n, phic, dt, R, delta, omega, self.rule)
         # member phases: explicit midpoint with per-member S40
         v0 = member_phase_velocity(y.phi, y.a, n, zc, zs, R, delta, omega)
         y_mid = MemberState(a=y.a, phi=y.phi + 0.5 * dt * v0)
@@ -195,15 +290,43 @@ class CopyMembersTauLeap(AbstractLaw):
         moved = dest < P
         a_new = jnp.where(moved, dest, y.a).astype(y.a.dtype)
         phi_new = jnp.where(moved, phic_new[jnp.minimum(dest, P - 1)], phi_new)
-        return MemberState(a=a_new, phi=phi_new.astype(dtype))
+        new = MemberState(a=a_new, phi=phi_new.astype(dtype))
+        # a step with a probability above 1 is not taken (module docstring)
+        over = (total > 1)[y.a]
+        stop = MemberState(a=jnp.where(over, -1 - y.a, y.a).astype(y.a.dtype), phi=y.phi)
+        marked = jnp.any(y.a < 0)
+        pick = lambda a, b, c: jnp.where(marked, a, jnp.where(jnp.any(over), b, c))
+        return jax.tree_util.tree_map(pick, y, stop, new)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, MemberState):
             raise ValueError("y0 must be a jqd.copy.MemberState(a, phi).")
         check_members(y.a, self.n_states, y.phi)
         check_params(params, self.rule, self.n_states)
-        if is_concrete(y.a):
-            _check_leap(params, dt, np.bincount(np.asarray(y.a), minlength=self.n_states))
+
+    def guards(self, y, params, dt=None):
+        """Beables in range, Hermitian H, and the step size at the class
+        counts (module docstring)."""
+        out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
+        c = counts_from_members(y, self.n_states)
+        return out + leap_guards(c.n, c.phi, params, dt, self.rule)
+
+    def _decoded(self, y):
+        marked = y.a < 0
+        b = -1 - y.a[jnp.argmax(marked)]
+        return jnp.any(marked), b, MemberState(a=jnp.where(marked, -1 - y.a, y.a), phi=y.phi)
+
+    def monitor(self, t, y, params):
+        """A step whose probabilities exceeded 1 (code 2): where = (class, NaN)."""
+        marked, b, _ = self._decoded(y)
+        return _leap_status(b, marked, jnp.nan, y.phi.dtype)
+
+    def step_monitor(self, t, y, params, dt):
+        """`monitor`, with the largest safe dt at the state before that step."""
+        marked, b, dec = self._decoded(y)
+        c = counts_from_members(dec, self.n_states)
+        safe = dt / jnp.max(_totals(c.n, c.phi, params, dt, self.rule))
+        return _leap_status(b, marked, safe, y.phi.dtype)
 
     def density(self, y):
         """Occupation frequencies n_a/N."""

@@ -5,6 +5,7 @@ from .._fit import FitResult as FitResult
 from ..stats import histogram as histogram
 from ..stats import ks_distance as ks_distance
 from ._canonical import CanonicalDQM as CanonicalDQM
+from ._ensemble_checks import EnsembleBreakdownError as EnsembleBreakdownError
 from ._ensembles import BohmEnsemble as BohmEnsemble
 from ._ensembles import EnsembleState as EnsembleState
 from ._ensembles import NelsonEnsemble as NelsonEnsemble

@@ -27,7 +27,11 @@ the osmotic drift is singular and repels particles from the node. The floor
 where |ψ|² < ~ε. Explicit steps of size dt can still jump across a node when
 a particle is within ~√(2D dt) of it (the continuum process never crosses):
 the crossing rate vanishes as dt → 0 and is measured in
-`experiments/nelson_equivariance`.
+`experiments/nelson_equivariance`. `jqd.evolve` refuses a dt at which more
+than 0.1% of the ensemble is that close to a node (a guard at t0, the
+monitor at every save, each naming the largest safe dt), and stops a run
+in which a step gives a particle a non-finite or absurd drift
+(jqd/dqm/_ensemble_checks.py).
 
 Schemes (jqd._steppers), with ψ known at the stage times of one step:
     Nelson "euler": Euler-Maruyama, weak order 1.
@@ -59,15 +63,15 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
-from .._checks import is_concrete
 from .._grid import Grid
 from .._law import AbstractLaw
 from .._steppers import euler_maruyama, rk4, stochastic_heun
 from ..schrodinger import SchrodingerGrid
 from ..stats import histogram
+from . import _ensemble_checks as checks
+from ._ensemble_checks import TIME_STEP
 from ._particles import INTERPOLATIONS, interpolate, wrap
 
 
@@ -162,28 +166,61 @@ class AbstractEnsemble(AbstractLaw):
             self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
         )
 
+    def psi_dt(self, dt):
+        """The step of the Schrödinger law that moves ψ (dt, or dt/2 for Bohm)."""
+        return dt
+
     def check(self, y, params, dt=None):
         if not isinstance(y, EnsembleState):
             raise ValueError(
                 "y0 must be a jqd.dqm.EnsembleState(psi, x); build it with "
                 "EnsembleState(psi0, jqd.dqm.sample_density(key, grid, |psi0|^2, n))."
             )
-        self.schrodinger.check(y.psi, params, dt)
-        if not is_concrete(y.x):
-            return
-        x = np.asarray(y.x)
+        self.schrodinger.check(y.psi, params, None if dt is None else self.psi_dt(dt))
+        shape = jnp.shape(y.x)
         d = self.grid.ndim
-        if x.ndim != 2 or x.shape[1] != d:
+        if len(shape) != 2 or shape[1] != d:
             raise ValueError(
-                f"y0.x must have shape (n_particles, {d}) for a {d}-D grid; got {x.shape}."
+                f"y0.x must have shape (n_particles, {d}) for a {d}-D grid; got {shape}."
             )
-        if x.dtype != np.real(np.asarray(y.psi)).dtype:
+        if shape[0] < 1:
             raise ValueError(
-                f"y0.x has dtype {x.dtype} but psi has real dtype "
-                f"{np.real(np.asarray(y.psi)).dtype}; use the same precision for both."
+                "y0.x holds no particles: ensemble averages over zero particles are NaN. "
+                "Sample at least one, e.g. jqd.dqm.sample_density(key, grid, |psi0|^2, n)."
             )
-        if not np.all(np.isfinite(x)):
-            raise ValueError("y0.x contains NaN or Inf.")
+        real = jnp.real(jnp.zeros((), jnp.asarray(y.psi).dtype)).dtype
+        if jnp.asarray(y.x).dtype != real:
+            raise ValueError(
+                f"y0.x has dtype {jnp.asarray(y.x).dtype} but psi has real dtype {real}; "
+                "use the same precision for both."
+            )
+
+    def guards(self, y, params, dt=None):
+        """ψ's guards (`SchrodingerGrid.guards`), positions in the box, and for
+        Nelson the step size near the nodes of ψ0 (jqd/dqm/_ensemble_checks.py)."""
+        psi_dt = None if dt is None else self.psi_dt(dt)
+        return self.schrodinger.guards(y.psi, params, psi_dt) + checks.box_guards(self.grid, y.x)
+
+    def node_step(self, y, params, dt):
+        """The Nelson step-size check (`_ensemble_checks.NodeStep`) at the
+        state y; None for laws without osmotic drift."""
+        return None
+
+    def monitor(self, t, y, params):
+        """Particles given an absurd drift by a step (code 4); where =
+        (position, NaN)."""
+        return checks.particle_status(self.grid, y.x)
+
+    def step_monitor(self, t, y, params, dt):
+        """`monitor`, ψ's time-step monitor (code 2, where = (NaN, largest safe
+        dt)) and, for Nelson, the step size near the nodes ψ has now (3)."""
+        psi_dt = self.psi_dt(dt)
+        ok, code, safe = self.schrodinger.step_monitor(t, y.psi, params, psi_dt)
+        safe = jnp.atleast_1d(jnp.asarray(safe, y.x.dtype))[:1] * (dt / psi_dt)
+        nan = jnp.full((self.grid.ndim,), jnp.nan, y.x.dtype)
+        psi_status = (ok, jnp.where(ok, 0, TIME_STEP), jnp.concatenate([nan, safe]))
+        node = self.node_step(y, params, dt)
+        return checks.combine(checks.particle_status(self.grid, y.x, node), psi_status)
 
     def density(self, y):
         """The ensemble's density estimate on the grid (nearest-point histogram)."""
@@ -212,6 +249,7 @@ class NelsonEnsemble(AbstractEnsemble):
 
     stochastic: ClassVar[bool] = True
     schemes: ClassVar[dict] = {"heun": 2, "euler": 1}
+    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
 
     def prepare(self, params, dt):
         return eqx.tree_at(lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt))
@@ -229,17 +267,37 @@ class NelsonEnsemble(AbstractEnsemble):
         """One step with a given Brownian increment `dW` (shape of `y.x`,
         variance dt per component). `step` draws dW from its key; passing
         increments explicitly couples runs at dt and dt/2 on one Brownian
-        path (used to measure weak order with low variance)."""
+        path (used to measure weak order with low variance). A particle whose
+        step is not valid is marked, not moved (jqd/dqm/_ensemble_checks.py)."""
         psi0, x = y.psi, y.x
         psi1 = self.schrodinger.step(t, psi0, params, dt, None)
         D = params.hbar / (2 * params.mass)
         noise = jnp.sqrt(2 * D) * dW
-        b = lambda s, z: self.drift(jax.lax.select_n(_stage(s, t, dt, 2), psi0, psi1), z, params)
+        v0, u0 = self.velocities(psi0, x, params)
+        b0 = v0 + u0  # the drift at the start (computed once)
+
+        def b(s, z):
+            return b0 if z is x else self.drift(psi1, z, params)
+
         if self.scheme == "euler":
             x1 = euler_maruyama(b, t, x, dt, noise)
         else:
             x1 = stochastic_heun(b, t, x, dt, noise, wrap=lambda z: wrap(self.grid, z))
-        return EnsembleState(psi1, wrap(self.grid, x1).astype(x.dtype))
+        cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
+        x1 = checks.mark_jumps(self.grid, x, x1, x1 - x - noise, dt, cap)
+        return EnsembleState(psi1, x1)
+
+    def node_step(self, y, params, dt):
+        _, u = self.velocities(y.psi, wrap(self.grid, y.x), params)
+        return checks.node_step(self.grid, y.psi, u, params.hbar / params.mass, dt)
+
+    def guards(self, y, params, dt=None):
+        out = super().guards(y, params, dt)
+        if dt is None:
+            return out
+        _, u = self.velocities(y.psi, y.x, params)
+        two_D = params.hbar / params.mass
+        return out + checks.node_step_guards(self.grid, y.psi, u, y.x, two_D, dt)
 
 
 class BohmEnsemble(AbstractEnsemble):
@@ -253,9 +311,13 @@ class BohmEnsemble(AbstractEnsemble):
     """
 
     schemes: ClassVar[dict] = {"rk4": 4, "midpoint": 2}
+    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
 
     def prepare(self, params, dt):
         return eqx.tree_at(lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt / 2))
+
+    def psi_dt(self, dt):
+        return dt / 2
 
     def velocity(self, psi, x, params):
         """v at positions x, shape (n, ndim)."""
@@ -266,15 +328,18 @@ class BohmEnsemble(AbstractEnsemble):
         h = dt / 2
         psih = self.schrodinger.step(t, psi0, params, h, None)
         psi1 = self.schrodinger.step(t + h, psih, params, h, None)
+        v0 = self.velocity(psi0, x, params)
 
         def v(s, z):
-            # stage positions are wrapped into the box; the first stage is x itself
+            if z is x:  # the first stage: x itself, at t
+                return v0
+            # later stage positions are wrapped into the box
             i = _stage(s, t, h, 3)
-            z = jnp.where(i == 0, z, wrap(self.grid, z))
-            return self.velocity(jax.lax.select_n(i, psi0, psih, psi1), z, params)
+            return self.velocity(jax.lax.select_n(i, psi0, psih, psi1), wrap(self.grid, z), params)
 
         if self.scheme == "midpoint":
             x1 = x + dt * v(t + h, x + h * v(t, x))
         else:
             x1 = rk4(v, t, x, dt)
-        return EnsembleState(psi1, wrap(self.grid, x1).astype(x.dtype))
+        cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
+        return EnsembleState(psi1, checks.mark_jumps(self.grid, x, x1, x1 - x, dt, cap))

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 from .._grid import Grid
 from .._law import AbstractLaw
 from .._steppers import rk4
-from ._checks import check_dqm_params, check_dqm_step, check_law_fields, check_madelung_state
+from ._checks import check_dqm_params, check_law_fields, check_madelung_state, fluid_guards
 from ._functional import LogFields, law_functional, log_density, vacuum_mask
 from ._state import FRAME_DEGREE, DQMParams, MadelungState
 from ._stencils import divergence, gradient, nonperiodic, pad_quadratic, upwind5
@@ -190,6 +190,11 @@ class AbstractFluidLaw(AbstractLaw):
         return law_functional(self, t, y, params)
 
     def check(self, y, params, dt=None):
-        check_madelung_state(self.grid, y, floor=self.floor)
-        check_dqm_params(params, madelung=self.quantum_D_only)
-        check_dqm_step(self.grid, y, params, dt)
+        check_madelung_state(self.grid, y)
+        check_dqm_params(params)
+
+    def guards(self, y, params, dt=None):
+        """ρ ≥ 0 and normalized, tails resolved and no vacuum cliff (a node
+        or a hard edge), D > 0 (= ħ/2m for `Madelung`), and the RK4 limit on
+        dt (jqd/dqm/_checks.py)."""
+        return fluid_guards(self, y, params, dt)

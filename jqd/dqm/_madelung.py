@@ -36,7 +36,11 @@ class Madelung(AbstractFluidLaw):
     at the first save where a node forms, the grid no longer resolves the
     local quantum wavenumber, or the density reaches the box edge, and
     raises `MadelungBreakdownError` with the time and place (thresholds are
-    fields; `on_breakdown="flag"` returns the partial run). Validated against
+    fields; `on_breakdown="flag"` returns the partial run). An initial state
+    that is already outside that range in a way the monitor cannot measure,
+    a ψ = 0 region next to the density (a hard edge: ρ falls to vacuum
+    between two cells), is refused by `jqd.evolve` at t0, naming the place
+    (jqd/dqm/_checks.py). Validated against
     grid Schrödinger and the exact oscillator Gaussian
     (tests/test_dqm_madelung.py); its vector field equals `CanonicalDQM`'s
     (D = ħ/2m) to round-off.

@@ -31,7 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
 
-from .._checks import is_concrete
+from .. import _guards
+from .._guards import Guard
 
 __all__ = [
     "occupation_patterns",
@@ -87,19 +88,42 @@ def _nm(n):
     return n, N, M
 
 
+def _occupation_guards(n, name="n") -> list[Guard]:
+    """Occupations are nonnegative integers (a float 1.5 or a −1 would go
+    into Γ(n + 1) and give a finite, meaningless weight)."""
+    n = jnp.asarray(n)
+    ok = n >= 0
+    if jnp.issubdtype(n.dtype, jnp.inexact):
+        ok = ok & (n == jnp.round(n))
+    return [
+        Guard(
+            jnp.all(ok),
+            f"{name} must hold nonnegative integer occupations; got {{value}}.",
+            jnp.where(ok, 0, n),
+        )
+    ]
+
+
+def _checked(out, guards, caller):
+    """`out` with `guards` raised now (concrete) or attached in-graph."""
+    return _guards.enforce(guards, out, caller=caller)
+
+
 def log_weight_mb(n, dtype=float):
     """ln of the Maxwell-Boltzmann weight M^(−N) N!/Π n_i! (Z45); `n` of shape (..., M)."""
     n, N, M = _nm(n)
     nf = n.astype(dtype)
     Nf = N.astype(dtype)
-    return gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
+    out = gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
+    return _checked(out, _occupation_guards(n), "log_weight_mb")
 
 
 def log_weight_be(n, dtype=float):
     """ln of the Bose-Einstein weight N!(M−1)!/(M+N−1)! (Z47): the same for every pattern."""
     n, N, M = _nm(n)
     Nf = N.astype(dtype)
-    return gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
+    out = gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
+    return _checked(out, _occupation_guards(n), "log_weight_be")
 
 
 def log_weight_fd(n, dtype=float):
@@ -108,7 +132,8 @@ def log_weight_fd(n, dtype=float):
     Nf = N.astype(dtype)
     allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
     lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
-    return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+    out = jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+    return _checked(out, _occupation_guards(n), "log_weight_fd")
 
 
 def weight_mb(n, dtype=float):
@@ -144,7 +169,8 @@ def dirichlet_multinomial_weight(n, alpha=1.0):
         - gammaln(Nf + M * alpha)
         + jnp.sum(gammaln(nf + alpha) - gammaln(alpha), -1)
     )
-    return jnp.exp(logw)
+    guards = _occupation_guards(n) + _guards.scalar(alpha, "alpha", positive=True)
+    return _checked(jnp.exp(logw), guards, "dirichlet_multinomial_weight")
 
 
 def sample_dirichlet_multinomial(key, N: int, M: int, shape=(), alpha=1.0, dtype=float):
@@ -155,6 +181,9 @@ def sample_dirichlet_multinomial(key, N: int, M: int, shape=(), alpha=1.0, dtype
     shape = tuple(shape)
     kw, kn = jax.random.split(key)
     alpha = jnp.broadcast_to(jnp.asarray(alpha, dtype), (M,))
+    alpha = _checked(
+        alpha, _guards.scalar(alpha, "alpha", positive=True), "sample_dirichlet_multinomial"
+    )
     w = jax.random.dirichlet(kw, alpha, shape, dtype=dtype)
     # N categorical draws per sample, counted: exact multinomial for any N.
     draws = jax.random.categorical(kn, jnp.log(w)[..., None, :], axis=-1, shape=shape + (int(N),))
@@ -165,7 +194,18 @@ def pattern_frequencies(counts, N: int, M: int) -> np.ndarray:
     """Relative frequency of each pattern of `occupation_patterns(N, M)` among
     sampled occupations `counts` of shape (S, M) (NumPy, eager)."""
     patterns = occupation_patterns(N, M)
-    counts = np.asarray(counts).reshape(-1, M)
+    counts = np.asarray(counts)
+    if counts.shape[-1:] != (M,):
+        raise ValueError(f"counts must have shape (..., M) = (..., {M}); got {counts.shape}.")
+    counts = counts.reshape(-1, M)
+    _guards.enforce(_occupation_guards(counts, "counts"), caller="pattern_frequencies")
+    bad = np.flatnonzero(counts.sum(-1) != N)
+    if bad.size:
+        raise ValueError(
+            f"pattern_frequencies: every row of counts must sum to N = {N}; row {bad[0]} "
+            f"sums to {counts[bad[0]].sum()} ({bad.size} rows do not). A pattern of another "
+            "N matches no pattern of occupation_patterns(N, M): pass the N the samples have."
+        )
     base = N + 1
     code = lambda a: a @ (base ** np.arange(M)[::-1])
     pc = code(patterns)
@@ -214,14 +254,19 @@ def sample_occupations(key, energy, beta, mu, statistics: str, shape=()):
     _check_statistics(statistics)
     energy = jnp.asarray(energy)
     dtype = jnp.result_type(energy.dtype, jnp.float32)
-    if statistics == "BE" and is_concrete(energy, beta, mu):
-        if np.any(np.asarray(_x(energy, beta, mu)) <= 0):
-            raise ValueError(
-                "statistics='BE' needs every level above the chemical potential "
-                "(β(ε − μ) > 0); lower mu below min(energy)."
-            )
     full = tuple(shape) + energy.shape
     x = jnp.broadcast_to(_x(energy, beta, mu), full).astype(dtype)
+    guards = [Guard(jnp.all(jnp.isfinite(x)), "energy, beta and mu must be finite.")]
+    if statistics == "BE":
+        guards.append(
+            Guard(
+                jnp.all(x > 0),
+                "statistics='BE' needs every level above the chemical potential "
+                "(β(ε − μ) > 0; smallest {value}); lower mu below min(energy).",
+                jnp.min(x),
+            )
+        )
+    x = _checked(x, guards, "sample_occupations")
     if statistics == "MB":
         return jax.random.poisson(key, jnp.exp(-x), full).astype(jnp.int32)
     u = jax.random.uniform(key, full, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
@@ -276,7 +321,15 @@ def most_probable_occupation(energy, beta, mu, statistics: str, g: int = 10_000)
     """
     _check_statistics(statistics)
     x = np.atleast_1d(np.asarray(beta * (np.asarray(energy, np.float64) - mu), np.float64))
-    g = int(g)
+    g = _guards.count(g, "g")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("energy, beta and mu must be finite.")
+    if statistics == "MB" and np.any(x < 0):
+        raise ValueError(
+            "statistics='MB' is searched in the dilute regime N <= g (Z45 is the Boltzmann "
+            f"count only there), which caps n̄ at 1, but β(ε − μ) = {x.min():.4g} < 0 has "
+            "n̄ = e^{-β(ε−μ)} > 1; lower mu below min(energy)."
+        )
     if statistics == "BE":
         if np.any(x <= 0):
             raise ValueError("statistics='BE' needs β(ε − μ) > 0 for every level.")

@@ -14,13 +14,14 @@ from ._flow import GalerkinDensity as GalerkinDensity
 from ._flow import HusimiFlow as HusimiFlow
 from ._flow import HusimiZeroError as HusimiZeroError
 from ._flow import flow_velocity as flow_velocity
-from ._flow import galerkin_log_density as galerkin_log_density
+from ._flow_sources import galerkin_log_density as galerkin_log_density
 from ._fp_terms import fp_terms as fp_terms
+from ._galerkin import BasisWidthError as BasisWidthError
 from ._galerkin import FockTruncationError as FockTruncationError
 from ._galerkin import GalerkinParams as GalerkinParams
 from ._galerkin import HusimiGalerkin as HusimiGalerkin
-from ._galerkin import fp_coefficients as fp_coefficients
-from ._galerkin import galerkin_closure_error as galerkin_closure_error
+from ._galerkin_checks import fp_coefficients as fp_coefficients
+from ._galerkin_checks import galerkin_closure_error as galerkin_closure_error
 from ._grid_solver import EnvelopeError as EnvelopeError
 from ._grid_solver import HusimiGrid as HusimiGrid
 from ._grid_solver import HusimiGridParams as HusimiGridParams

@@ -27,7 +27,11 @@ code 2; a non-finite step leaves the point where it was and flags it with
 code 3. The first flag and its time stay in the state. The law's monitor
 reports flagged points (`HusimiZeroError`), so `jqd.evolve` stops at the first
 save with one; `flow_trajectories` instead keeps moving the ensemble and
-counts them.
+counts them. With a Galerkin density the monitor also runs the Galerkin law's
+own criteria on R (codes 4 and 5: its Fock truncation and basis width), and
+its guards check R0 (Hermitian, trace 1) and the split step of R (dt/2):
+a density that is wrong makes every trajectory wrong, so `flow_trajectories`
+keeps these checks when it counts zeros instead of stopping.
 """
 
 from __future__ import annotations
@@ -38,15 +42,13 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
-from .._checks import is_concrete
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from .._steppers import rk4
-from ._galerkin import GalerkinParams, HusimiGalerkin
-from ._states import alphas_from_z, coherent_amplitudes
+from ._flow_sources import DENSITY_FOCK, DENSITY_WIDTH, _Analytic, _Galerkin, galerkin_log_density
+from ._galerkin import BasisWidthError, FockTruncationError, GalerkinParams, HusimiGalerkin
 from ._symbols import drift_and_diffusion
 
 __all__ = [
@@ -78,19 +80,6 @@ def flow_velocity(hamiltonian: Callable, log_density: Callable) -> Callable:
         return drift - 0.5 * divD - 0.5 * D @ glog
 
     return v
-
-
-def galerkin_log_density(R: Array, z: Array, basis) -> Array:
-    """ln ρ(z) of the Galerkin state R on `basis` (occupations (d, N)) at one
-    point z = (Q_1..Q_N, P_1..P_N): −|α|² + ln Σ R_mn ᾱ^m α^n/√(m! n!) − N ln 2π.
-
-    The Gaussian is taken out analytically, so the value stays finite far in
-    the tails; it is −inf at a zero of the Husimi function.
-    """
-    alpha = alphas_from_z(z)
-    p = coherent_amplitudes(alpha, basis, gaussian=False)
-    poly = jnp.real(jnp.conj(p) @ R.astype(p.dtype) @ p)
-    return jnp.log(poly) - jnp.sum(jnp.abs(alpha) ** 2) - alpha.shape[-1] * np.log(2 * np.pi)
 
 
 class GalerkinDensity(eqx.Module):
@@ -157,69 +146,6 @@ class HusimiZeroError(BreakdownError):
     where the flow velocity is singular) or took a non-finite step."""
 
 
-class _Analytic(eqx.Module):
-    """ln ρ(z, t) given in closed form."""
-
-    log_density: Callable = eqx.field(static=True)
-
-    def prepare(self, params, dt):
-        return self
-
-    def advance(self, t, R, params, dt):
-        """(R at t + dt, ln ρ(z, s) for the RK4 stage times s of [t, t + dt])."""
-        return None, self.log_density
-
-    def log_at(self, t, R):
-        return lambda z: self.log_density(z, t)
-
-    def check(self, z, R):
-        if R is not None:
-            raise ValueError("y0.R must be None for an analytic log-density.")
-
-
-class _Galerkin(eqx.Module):
-    """ln ρ from the coefficient matrix R of a Galerkin law, stepped alongside."""
-
-    law: HusimiGalerkin
-    stepper: AbstractLaw | None = None  # law.prepare(density params, dt/2)
-
-    def prepare(self, params, dt):
-        return _Galerkin(self.law, self.law.prepare(_density_params(params), dt / 2))
-
-    def advance(self, t, R, params, dt):
-        src = self if self.stepper is not None else self.prepare(params, dt)
-        p, h = _density_params(params), dt / 2
-        Rh = src.stepper.step(t, R, p, h, None)
-        R1 = src.stepper.step(t + h, Rh, p, h, None)
-        Rs = jnp.stack([R, Rh, R1])
-        basis = self.law.basis_tuple
-
-        def log(z, s):  # R at the stage time s ∈ {t, t + dt/2, t + dt}
-            k = jnp.clip(jnp.round((s - t) * 2 / dt), 0, 2).astype(jnp.int32)
-            return galerkin_log_density(Rs[k], z, basis)
-
-        return R1, log
-
-    def log_at(self, t, R):
-        return lambda z: galerkin_log_density(R, z, self.law.basis_tuple)
-
-    def check(self, z, R):
-        d, N = self.law.dim, self.law.n_modes
-        if z.shape[-1] != 2 * N:
-            raise ValueError(
-                f"y0.z has {z.shape[-1] // 2} modes but the Galerkin density's law has {N}."
-            )
-        if R is None or np.shape(R) != (d, d):
-            raise ValueError(
-                f"y0.R must be the ({d}, {d}) coefficient matrix of the Galerkin law; got "
-                f"{None if R is None else np.shape(R)}."
-            )
-
-
-def _density_params(params):
-    return GalerkinParams(params.C) if params.density is None else params.density
-
-
 class HusimiFlow(AbstractLaw):
     """Probability-flow trajectories dz/dt = v(z, t) of the Husimi
     Fokker-Planck equation (physics §4; module docstring):
@@ -262,6 +188,19 @@ class HusimiFlow(AbstractLaw):
             "a trajectory took a non-finite step (singular velocity, e.g. at a zero of "
             "ρ); `where` is (point index, z)",
             "Reduce dt, or use flow_trajectories to flag and count such points.",
+        ),
+        DENSITY_FOCK: Reason(
+            FockTruncationError,
+            "the Galerkin density's weight in the top Fock levels of its basis (`where[0]`) "
+            "exceeded its law's fock_tol: ρ, and with it every velocity, is truncated",
+            "Raise the cutoff of the density's HusimiGalerkin (cutoffs= or max_total=).",
+        ),
+        DENSITY_WIDTH: Reason(
+            BasisWidthError,
+            "the Galerkin density became more concentrated than the vacuum "
+            "((2π)^N ∫Q² = `where[0]` > 1 + width_tol): it left the e^{-|α|²} basis width",
+            "Raise the cutoff of the density's HusimiGalerkin; if that does not help (C < 1), "
+            "shorten the run or use C >= 1.",
         ),
     }
 
@@ -326,12 +265,23 @@ class HusimiFlow(AbstractLaw):
 
     def monitor(self, t, y, params):
         """Not ok once any point is flagged; `where` is (point index, z of that
-        point), shape (2N + 1,), for the first flagged point."""
+        point), shape (2N + 1,), for the first flagged point. With a Galerkin
+        density, first the density's own criteria (`density_monitor`)."""
         code = self.point_flags(t, y, params)
         bad = code > 0
         i = jnp.argmax(bad)
         where = jnp.concatenate([i[None].astype(y.z.dtype), y.z[i]])
-        return ~jnp.any(bad), code[i], where
+        d_ok, d_code, d_where = self.density_monitor(t, y, params)
+        ok = d_ok & ~jnp.any(bad)
+        return ok, jnp.where(d_ok, code[i], d_code), jnp.where(d_ok, where, d_where)
+
+    def density_monitor(self, t, y, params):
+        """The Galerkin density's Fock-truncation and basis-width criteria on
+        y.R (codes 4, 5; `where` = (value, 0, ...)); always ok for an analytic
+        density. `flow_trajectories` evaluates it when it counts zeros."""
+        ok, code, value = self.source.status(y.R)
+        where = jnp.zeros((y.z.shape[-1] + 1,), y.z.dtype).at[0].set(value.astype(y.z.dtype))
+        return ok, code, where
 
     def density(self, y):
         """The points z (n, 2N): an ensemble sample of ρ."""
@@ -347,17 +297,20 @@ class HusimiFlow(AbstractLaw):
             raise ValueError(
                 f"params must be a jqd.husimi.FlowParams(C, args); got {type(params).__name__}."
             )
-        if not is_concrete(y.z, y.flag, y.flag_time):
-            return
-        z = np.asarray(y.z)
-        if z.ndim != 2 or z.shape[-1] % 2:
-            raise ValueError(f"y0.z must have shape (n_points, 2N); got shape {z.shape}.")
-        if np.shape(y.flag) != z.shape[:1] or np.shape(y.flag_time) != z.shape[:1]:
+        shape = jnp.shape(y.z)  # structural: known under tracing too
+        if len(shape) != 2 or shape[-1] % 2:
+            raise ValueError(f"y0.z must have shape (n_points, 2N); got shape {shape}.")
+        if jnp.shape(y.flag) != shape[:1] or jnp.shape(y.flag_time) != shape[:1]:
             raise ValueError(
-                f"y0.flag and y0.flag_time must have shape ({z.shape[0]},) (one per point); "
-                f"got shapes {np.shape(y.flag)} and {np.shape(y.flag_time)}."
+                f"y0.flag and y0.flag_time must have shape ({shape[0]},) (one per point); "
+                f"got shapes {jnp.shape(y.flag)} and {jnp.shape(y.flag_time)}."
             )
-        self.source.check(z, y.R)
+        self.source.check(y.z, y.R)
+
+    def guards(self, y, params, dt=None):
+        """With a Galerkin density: R0 Hermitian with trace 1, and its split
+        steps (dt/2, the density's C) inside the range of their series."""
+        return self.source.guards(y.R, params, dt)
 
 
 @eqx.filter_jit

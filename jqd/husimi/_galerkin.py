@@ -25,9 +25,13 @@ itself: `method="expm"` (exponential of the projected operator) or
 `jqd.evolve_adaptive` on `vector_field`; the split path is validated against
 those in tests/test_husimi_galerkin.py.
 
-Breakdown: the monitor reports the weight in the top Fock level of the basis
-growing past `fock_tol` (`FockTruncationError`): the state has reached the
-edge of the truncated basis, where the projection is no longer the dynamics.
+Guards and breakdowns (`jqd.husimi._galerkin_guards`): `jqd.evolve` refuses
+an R that is not Hermitian with trace 1 and a split step beyond the range of
+its remainder series (naming the largest safe dt), eagerly and in-graph. The
+monitor reports the weight at the edge of the basis (the top Fock levels each
+parity/number sector of H reaches) past `fock_tol` (`FockTruncationError`),
+and a Husimi function more concentrated than the vacuum's past `width_tol`
+(`BasisWidthError`: the solution narrows below the e^{−|α|²} basis width).
 
 Units: H in units of ħ (frequencies); t in 1/frequency. Validated against exact
 Kerr evolution (`jqd.reference.kerr_husimi`, `kerr_mean_a`) and Bose-Hubbard
@@ -42,23 +46,24 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._checks import check_finite, is_concrete
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._fp_terms import apply_groups, galerkin_structure
+from ._galerkin_guards import (
+    concentration,
+    concentration_structure,
+    edge_index,
+    galerkin_guards,
+    marginal_structures,
+    number_strides,
+)
 from ._ops import Ops
 from ._states import fock_basis, husimi
 from ._symbols import Polynomial, anti_wick_symbol, truncation_check
 
-__all__ = [
-    "GalerkinParams",
-    "HusimiGalerkin",
-    "FockTruncationError",
-    "galerkin_closure_error",
-    "fp_coefficients",
-]
+__all__ = ["GalerkinParams", "HusimiGalerkin", "FockTruncationError", "BasisWidthError"]
 
-FOCK_TRUNCATION = 2  # monitor code
+FOCK_TRUNCATION, BASIS_WIDTH = 2, 3  # monitor codes
 
 
 class GalerkinParams(eqx.Module):
@@ -70,19 +75,13 @@ class GalerkinParams(eqx.Module):
 
 class FockTruncationError(BreakdownError):
     """The Galerkin state put more than `fock_tol` of its weight in the top
-    Fock level of the law's truncated basis."""
+    Fock levels of the law's truncated basis."""
 
 
-def _top_level(basis: np.ndarray, kind: str) -> tuple[int, ...]:
-    """Indices of the basis states in the top Fock level: n_j = cutoff_j − 1
-    for some mode with cutoff > 1 ("cutoffs"), or Σ n_j = max_total ("total")."""
-    if kind == "total":
-        top = basis.sum(1) == basis.sum(1).max()
-        top &= basis.sum(1).max() > 0
-    else:
-        hi = basis.max(0)
-        top = np.any((basis == hi) & (hi > 0), axis=1)
-    return tuple(int(i) for i in np.flatnonzero(top))
+class BasisWidthError(FockTruncationError):
+    """The Galerkin Husimi function became more concentrated than the vacuum's
+    (narrower than the e^{−|α|²} width of the basis): no density operator has
+    it, and the basis follows it only with growing, cancelling coefficients."""
 
 
 class HusimiGalerkin(AbstractLaw):
@@ -105,10 +104,14 @@ class HusimiGalerkin(AbstractLaw):
             "expm" (dense superoperator exponential; small bases only).
         taylor_order: order of the remainder's Taylor series ("split").
         fock_tol: the monitor's bound on the weight Σ|R_nn| over the top Fock
-            level (`top_weight`); above it `jqd.evolve` raises
-            `FockTruncationError`. The default 1e-3 is 13x the largest top
-            weight of any monitored run in the tests, experiments and
-            benchmarks (calibration: benchmarks/results_husimi_galerkin.md).
+            levels (`top_weight`: the top g_j levels of mode j, g_j the step
+            by which H changes n_j, so every parity sector's top counts); above
+            it `jqd.evolve` raises `FockTruncationError`. The default 1e-3 is
+            13x the largest top weight of any monitored run in the tests,
+            experiments and benchmarks (benchmarks/results_husimi_galerkin.md).
+        width_tol: the monitor's bound on `concentration(y) − 1` (Lieb: ≤ 0
+            for every density operator, 0 for coherent states); above it
+            `jqd.evolve` raises `BasisWidthError`.
 
     Order: `method="split"` is second order in dt (exact for C = 1 with a
     truncating H, where the remainder vanishes); `method="expm"` is exact
@@ -124,7 +127,8 @@ class HusimiGalerkin(AbstractLaw):
     method: str = eqx.field(static=True)
     taylor_order: int = eqx.field(static=True)
     fock_tol: float = eqx.field(static=True)
-    top_index: tuple = eqx.field(static=True)  # basis indices of the top Fock level
+    width_tol: float = eqx.field(static=True)
+    top_index: tuple = eqx.field(static=True)  # basis indices of the top Fock levels
     diff_groups: tuple = eqx.field(static=True)  # groups with a diffusion weight
     flat: Array  # (G, d, d) int32: flat gather index of each index group
     W: Array  # (3, G, d, d): weights: Liouville, diffusion per unit C, −i[H, ·]
@@ -134,10 +138,19 @@ class HusimiGalerkin(AbstractLaw):
     breakdowns = {
         FOCK_TRUNCATION: Reason(
             FockTruncationError,
-            "the weight in the top Fock level of the Galerkin basis (`where`) exceeded fock_tol",
-            "Enlarge the basis (cutoffs= or max_total=), or raise fock_tol= if that weight "
+            "the weight in the top Fock levels of the Galerkin basis (`where[0]`) exceeded "
+            "fock_tol",
+            "Raise the cutoff (cutoffs= or max_total=), or raise fock_tol= if that weight "
             "is acceptable.",
-        )
+        ),
+        BASIS_WIDTH: Reason(
+            BasisWidthError,
+            "the Husimi function became more concentrated than the vacuum's "
+            "((2π)^N ∫Q² = `where[1]` > 1 + width_tol; no density operator exceeds 1): the "
+            "solution narrows below the e^{-|α|²} width of the Galerkin basis",
+            "Raise the cutoff; if that does not help (C < 1, or a non-truncating H, whose "
+            "exact solution narrows below the vacuum), shorten the run or use C >= 1.",
+        ),
     }
 
     def __init__(
@@ -150,6 +163,7 @@ class HusimiGalerkin(AbstractLaw):
         method: str = "split",
         taylor_order: int = 8,
         fock_tol: float = 1e-3,
+        width_tol: float = 1e-2,
     ):
         if not isinstance(hamiltonian, Ops):
             raise ValueError(
@@ -159,8 +173,12 @@ class HusimiGalerkin(AbstractLaw):
             raise ValueError(f"method must be 'split' or 'expm'; got {method!r}.")
         if not hamiltonian.is_hermitian():
             raise ValueError("hamiltonian must be Hermitian (add the h.c. terms).")
-        if not fock_tol > 0:
-            raise ValueError(f"fock_tol must be positive; got {fock_tol}.")
+        if not fock_tol > 0 or not width_tol > 0:
+            raise ValueError(
+                f"fock_tol and width_tol must be positive; got {fock_tol}, {width_tol}."
+            )
+        if int(taylor_order) < 1:
+            raise ValueError(f"taylor_order must be >= 1; got {taylor_order}.")
         N = max(hamiltonian.n_modes if n_modes is None else int(n_modes), 1)
         if (cutoffs is None) == (max_total is None):
             raise ValueError("give exactly one of cutoffs= or max_total=.")
@@ -186,7 +204,8 @@ class HusimiGalerkin(AbstractLaw):
         self.method = method
         self.taylor_order = int(taylor_order)
         self.fock_tol = float(fock_tol)
-        self.top_index = _top_level(basis, kind)
+        self.width_tol = float(width_tol)
+        self.top_index = edge_index(basis, kind, *number_strides(hamiltonian, N))
 
     @property
     def order(self) -> int | None:
@@ -304,41 +323,48 @@ class HusimiGalerkin(AbstractLaw):
         )
 
     def check(self, y, params, dt=None):
-        if not is_concrete(y):
-            return
-        y_np = np.asarray(y)
+        """Structural checks (shapes, dtypes: known under tracing too); the
+        value checks are `guards`."""
         d = self.dim
-        if y_np.shape != (d, d):
+        if jnp.shape(y) != (d, d):
             raise ValueError(
                 f"y0 must be the ({d}, {d}) coefficient matrix on the law's basis; got shape "
-                f"{y_np.shape}. Use law.initial_state(psi) for a ket."
+                f"{jnp.shape(y)}. Use law.initial_state(psi) for a ket."
             )
-        if not np.iscomplexobj(y_np):
+        if not jnp.iscomplexobj(y):
             raise ValueError("y0 must be complex (e.g. y0.astype(jnp.complex128)).")
-        check_finite(y_np, "y0")
-        if not np.allclose(y_np, y_np.conj().T, atol=1e-8 * max(1.0, np.abs(y_np).max())):
-            raise ValueError("y0 must be Hermitian (the Husimi function is real).")
-        tr = float(np.real(np.trace(y_np)))
-        if abs(tr - 1.0) > 1e-6:
-            raise ValueError(f"y0 must have trace 1 (∫ρ dz = 1); got {tr:.6g}. Normalize it.")
-        if is_concrete(params):
-            C = np.asarray(params.C)
-            if not np.all(np.isfinite(C)):
-                raise ValueError(f"params.C must be finite; got {C}.")
+        if not hasattr(params, "C") or jnp.iscomplexobj(params.C):
+            raise ValueError("params must be a jqd.husimi.GalerkinParams(C) with a real C.")
+
+    def guards(self, y, params, dt=None):
+        """y0 Hermitian with trace 1; the split step inside the range of its
+        remainder series (`jqd.husimi._galerkin_guards`)."""
+        return galerkin_guards(self, y, params.C, dt)
 
     def top_weight(self, y):
-        """Σ |R_nn| over the top Fock level of the basis (n_j = cutoff_j − 1 for
-        some mode, or Σ n_j = max_total): how much of the state sits at the
-        edge of the truncated basis."""
+        """Σ |R_nn| over the top Fock levels of the basis (n_j ≥ cutoff_j − g_j
+        for some mode, or Σ n_j > max_total − g; g the step by which H changes
+        the number): how much of the state sits at the edge of the basis."""
         d = jnp.abs(jnp.real(jnp.diagonal(y)))
         return jnp.sum(d[np.asarray(self.top_index, dtype=int)])
 
+    def concentration(self, y):
+        """(2π)^N ∫ Q_H² d^{2N}α, exact from R: 1 for coherent states, < 1 for
+        every other density operator (Lieb); above 1 the solution is narrower
+        than the vacuum."""
+        full = concentration_structure(self.basis_tuple)
+        marginals = None if full is not None else marginal_structures(self.basis_tuple)
+        return concentration(y, full, marginals)
+
     def monitor(self, t, y, params):
-        """Fock truncation: ok while `top_weight(y) <= fock_tol`; `where` is
-        (top_weight,)."""
-        w = self.top_weight(y)
-        ok = w <= self.fock_tol
-        return ok, jnp.where(ok, 0, FOCK_TRUNCATION), w[None]
+        """Fails when `top_weight(y) > fock_tol` (code 2) or
+        `concentration(y) > 1 + width_tol` (code 3); `where` is
+        (top_weight, concentration)."""
+        y = jax.lax.stop_gradient(y)
+        w, c = self.top_weight(y), self.concentration(y)
+        fock, width = w > self.fock_tol, c > 1 + self.width_tol
+        code = jnp.where(fock, FOCK_TRUNCATION, jnp.where(width, BASIS_WIDTH, 0))
+        return ~(fock | width), code, jnp.stack([w, c])
 
 
 def _taylor(flat, y, c, Wh, order):
@@ -382,35 +408,3 @@ class _ExpmStep(AbstractLaw):
 
     def step(self, t, y, params, dt, key=None):
         return (self.M.astype(y.dtype) @ y.reshape(-1)).reshape(y.shape)
-
-
-def galerkin_closure_error(law: HusimiGalerkin, R, C=1.0) -> Array:
-    """‖L(C) R + i[H_P, R]‖ / ‖i[H_P, R]‖: how far the projected Fokker-Planck
-    operator is from the quantum Liouvillian on R (≈ 1e-15 for C = 1 and a
-    truncating H; O(|C − 1|) or the truncation error otherwise)."""
-    H = law.H.astype(R.dtype)
-    comm = -1j * (H @ R - R @ H)
-    return jnp.linalg.norm(law.fp_operator(R, C) - comm) / jnp.linalg.norm(comm)
-
-
-def galerkin_commutator_error(law: HusimiGalerkin, R) -> Array:
-    """Consistency of the gather-form commutator terms with the dense H_P:
-    ‖Σ c_ham A R B + i[H_P, R]‖ / ‖[H_P, R]‖."""
-    H = law.H.astype(R.dtype)
-    comm = -1j * (H @ R - R @ H)
-    return jnp.linalg.norm(law._apply(R, law.W[2]) - comm) / jnp.linalg.norm(comm)
-
-
-def fp_coefficients(law: HusimiGalerkin, R, Rdot) -> Array:
-    """Least-squares (a, b) in dR/dt = a · Liouville(R) + b · Diffusion(R) over a
-    stack of states R (..., d, d) with known time derivatives Rdot (same shape),
-    the two parts from `law.fp_parts`. On exact quantum data the Fokker-Planck
-    equation of F65-66 with C = 1 requires (a, b) = (1, 1): a test of the drift
-    and diffusion terms that does not integrate anything."""
-    R = jnp.asarray(R).reshape((-1,) + law.H.shape)
-    Rdot = jnp.asarray(Rdot).reshape(R.shape)
-    liou, diff = jax.vmap(law.fp_parts)(R)
-    A = jnp.stack([liou.ravel(), diff.ravel()], axis=1)
-    A = jnp.concatenate([A.real, A.imag])  # real coefficients
-    b = jnp.concatenate([Rdot.ravel().real, Rdot.ravel().imag])
-    return jnp.linalg.lstsq(A, b)[0]

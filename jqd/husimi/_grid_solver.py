@@ -24,6 +24,10 @@ R = `window` × L/2, so the r³ drift and r² diffusion are switched off near th
 box edge where ρ is negligible (and the periodic box sees smooth
 coefficients). `window=None`: off.
 
+Guards (`jqd.husimi._grid_guards`): y0 normalized; with FockShells y0 inside
+V_n (the part outside would stay frozen), a number-conserving Hamiltonian,
+and at C = 1 a y0 that is the Husimi function of a density operator.
+
 Monitor (`jqd.husimi._grid_monitor`): the state carries the regularization's
 error indicators; `monitor` fails when one passes `tol`, and `jqd.evolve` stops
 the run at that save and raises `EnvelopeError` (`ShellOverflowError` for the
@@ -38,13 +42,13 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
 from .._checks import is_concrete
 from .._evolve import Solution, evolve
 from .._law import AbstractLaw
 from .._steppers import rk4
+from ._grid_guards import check_values, compiled_coefficients, grid_guards
 from ._grid_monitor import BREAKDOWNS, EnvelopeError, ShellOverflowError, envelope_status
 from ._phase_space_grid import PhaseSpaceGrid
 from ._regularization import AbstractRegularization, FockShells, as_regularization
@@ -311,34 +315,27 @@ class HusimiGrid(AbstractLaw):
         return self.grid.integrate(Hz.astype(y.rho.dtype) * y.rho)
 
     def check(self, y, params, dt=None):
+        """Structure (always), and what is too costly for `guards` (eager, on
+        concrete params): a number-changing Hamiltonian under FockShells (with
+        the projected operator's spectral abscissa), and the RK4 step limit."""
         if not isinstance(y, HusimiGridState):
             raise ValueError("y0 must be a HusimiGridState; build it with law.initial_state(rho0).")
-        if not is_concrete(y.rho):
-            return
-        rho = np.asarray(y.rho)
-        if rho.shape != self.grid.shape:
+        shape = jnp.shape(y.rho)
+        if shape != self.grid.shape:
             raise ValueError(
-                f"y0.rho has shape {rho.shape}; the grid needs {self.grid.shape} "
+                f"y0.rho has shape {shape}; the grid needs {self.grid.shape} "
                 "(build y0 with law.initial_state(rho0) for one state; vmap for a batch)."
             )
-        if not np.issubdtype(rho.dtype, np.floating):
-            raise ValueError(f"y0.rho must be real floating point; got {rho.dtype}.")
-        if not np.all(np.isfinite(rho)):
-            raise ValueError("y0.rho contains NaN or Inf.")
-        mass = float(np.sum(rho) * self.grid.cell_volume)
-        if abs(mass - 1) > 1e-6:
-            raise ValueError(
-                f"y0.rho must be normalized (∫ρ dz = {mass:.6g}); divide by its integral, and "
-                "make sure the box holds the density (increase grid length)."
-            )
-        if dt is not None and is_concrete(dt):
-            dtv = float(np.asarray(dt))
-            limit = self.stable_dt(params)
-            if limit is not None and dtv > limit:
-                raise ValueError(
-                    f"dt = {dtv:g} exceeds the explicit RK4 limit ≈ {limit:.3g} for this grid "
-                    f"and Hamiltonian ({self.regularization.limit_what}); reduce dt."
-                )
+        if not jnp.issubdtype(jnp.result_type(y.rho), jnp.floating):
+            raise ValueError(f"y0.rho must be real floating point; got {jnp.result_type(y.rho)}.")
+        check_values(self, y, params, dt)
+
+    def guards(self, y, params, dt=None):
+        """y0.rho normalized; with FockShells also y0.rho inside V_n, a
+        number-conserving H, and (C = 1) a y0 that is the Husimi function of
+        a density operator; otherwise dt within the explicit RK4 bound
+        (`jqd.husimi._grid_guards`)."""
+        return grid_guards(self, y, params, dt)
 
     def stable_dt(self, params):
         """Rough RK4 step limit, from the regularization: FockShells: 2.8/|λ|max
@@ -348,7 +345,7 @@ class HusimiGrid(AbstractLaw):
         if not is_concrete(params):
             return None
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-        coeffs = self.compute_coefficients(params, dtype)
+        coeffs = compiled_coefficients(self, params, dtype)
         return self.regularization.stable_dt(self, params, coeffs)
 
 

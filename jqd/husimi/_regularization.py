@@ -25,9 +25,13 @@ and a ρ0 whose weight outside V_cap exceeds 1e-4 × tol is refused, because
 the projection of a Fock tail beyond n_max onto V_n is not the Fock truncation
 (Husimi functions of different Fock projectors are far from orthogonal) and
 that initial error is amplified by the dynamics as it dephases. With an
-explicit n_max that guard is bypassed, and the monitor does not see that
-growth. The coefficient window is off by default here: it breaks the closure
-for the outer shells.
+explicit n_max that rule does not apply; instead `HusimiGrid.guards` refuse
+(at C = 1) a y0 whose operator on V_n has negative eigenvalues, the trace of
+that misassignment, which the dynamics turns into an L¹ error the monitor
+would not see (`jqd.husimi._grid_guards`). The guards also refuse a y0
+outside V_n and a Hamiltonian that changes the number of quanta (for which V_n
+is not invariant). The coefficient window is off by default here: it breaks
+the closure for the outer shells.
 
 `Envelope()` ("project"): projection onto convex sets that contain every
 exact Husimi function, after each RK4 step: (a) the spectral envelope
@@ -272,14 +276,18 @@ class _PerStep(AbstractRegularization):
     def top_weight(self, grid, rho):
         return jnp.zeros((), rho.dtype)
 
-    def stable_dt(self, law, params, coeffs):
+    def dt_limit(self, law, coeffs):
+        """The explicit bound as a jax scalar (inf where v = D = 0): traceable."""
         vs, Ds = coeffs
         grid = law.grid
         kmax = math.pi / grid.spacing
-        vmax = float(max(jnp.max(jnp.abs(v)) for v in vs))
-        dmax = float(sum(jnp.max(jnp.abs(x)) for x in Ds)) if Ds else 0.0
+        vmax = jnp.max(jnp.stack([jnp.max(jnp.abs(v)) for v in vs]))
+        dmax = sum(jnp.max(jnp.abs(x)) for x in Ds) if Ds else 0.0
         rate = vmax * kmax * math.sqrt(grid.ndim) + 0.5 * dmax * kmax**2 * grid.ndim
-        return math.inf if rate == 0 else 2.8 / rate
+        return jnp.where(rate > 0, 2.8 / jnp.where(rate > 0, rate, 1.0), jnp.inf)
+
+    def stable_dt(self, law, params, coeffs):
+        return float(self.dt_limit(law, coeffs))
 
 
 class Envelope(_PerStep):

@@ -76,6 +76,10 @@ def flow_trajectories(
         on_zero: "flag" (default): flagged points are counted and the others
             keep moving; "raise": stop at the first save with a flagged point
             and raise `jqd.husimi.HusimiZeroError` (the law's monitor).
+            Either way a `GalerkinDensity` keeps its own checks: R0 Hermitian
+            with trace 1, its split step in range (ValueError), and its Fock
+            truncation and basis width during the run (`FockTruncationError`,
+            `BasisWidthError`): a wrong ρ would make every trajectory wrong.
     """
     z0 = jnp.asarray(z0)
     if z0.ndim != 2 or z0.shape[-1] % 2 or z0.shape[0] < 1:
@@ -119,7 +123,7 @@ def flow_trajectories(
             steps_per_save=steps_per_save,
             t0=t0,
             observe=_points,
-            monitor=on_zero == "raise",
+            monitor=True if on_zero == "raise" else law.density_monitor,
             checkpoint=False,  # forward runs: no rematerialisation to compile
         )
         zs.append(sol.observables[:, :m])

@@ -190,3 +190,67 @@ def read_chunk(
         if a is None or a.shape != (n, *shape) or str(a.dtype) != dtype:
             return None, f"unexpected contents for {name!r}"
     return arrays, "ok"
+
+
+# -- the manifest: what is being swept, and by which code ---------------------------
+def _tree_sha256(root: Path) -> str:
+    """sha256 over the python files under `root` (relative paths and contents)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(root).rglob("*.py") if "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def code_fingerprint(exp) -> dict:
+    """The code a sweep's chunks depend on: jqd's version and the sha256 of its
+    sources, and of the experiment's own folder (experiments/<name>/*.py)."""
+    import inspect
+
+    import jqd
+
+    source = inspect.getsourcefile(exp.run)
+    folder = Path(source).resolve().parent if source else None
+    return {
+        "jqd_version": jqd.__version__,
+        "jqd_source_sha256": _tree_sha256(Path(jqd.__file__).resolve().parent),
+        "experiment_source": str(folder.name) if folder else None,
+        "experiment_source_sha256": _tree_sha256(folder) if folder else None,
+    }
+
+
+_CODE_NAMES = {
+    "jqd_version": "jqd's version",
+    "jqd_source_sha256": "jqd's source",
+    "experiment_source_sha256": "the experiment's source",
+}
+
+
+def manifest_problem(out_dir: Path, spec_hash: str, code: dict) -> str | None:
+    """Why the sweep already in `out_dir` must not be resumed by this one (None: resume)."""
+    manifest = Path(out_dir) / "manifest.json"
+    if not manifest.exists():
+        if any((Path(out_dir) / "chunks").glob("chunk_*")):
+            return (
+                f"{out_dir} holds sweep chunks but no manifest.json, so what computed them "
+                "is unknown"
+            )
+        return None
+    try:
+        info = json.loads(manifest.read_text())
+        if not isinstance(info, dict) or not isinstance(info.get("spec_hash"), str):
+            raise ValueError("not a JSON object with a spec_hash")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        why = "not valid JSON" if isinstance(err, json.JSONDecodeError) else str(err)
+        return f"the sweep manifest {manifest} is corrupt ({why})"
+    if info["spec_hash"] != spec_hash:
+        return f"{out_dir} holds a different sweep (other experiment, config, --over or --batch)"
+    old = info.get("code")
+    if not isinstance(old, dict):
+        return f"{out_dir} holds a sweep whose manifest records no code hash (older jqd)"
+    changed = [name for key, name in _CODE_NAMES.items() if old.get(key) != code.get(key)]
+    if changed:
+        return (
+            f"{out_dir} holds chunks computed by other code ({' and '.join(changed)} changed "
+            "since they were written)"
+        )
+    return None

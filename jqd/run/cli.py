@@ -13,8 +13,14 @@ devices, which XLA creates only if `XLA_FLAGS` holds
 command sets it itself before JAX initializes.
 
 Exit codes: 0 success (all claims passed), 1 a claim failed or an experiment
-crashed, 2 a usage error (one line on stderr), 3 the output folder is locked
-by another running sweep, 130 interrupted (a sweep resumes when rerun).
+crashed (an internal error, with its traceback), 2 a usage error, 3 the output
+folder is locked by another running sweep, 130 interrupted (a sweep resumes
+when rerun). A usage error is one line on stderr, `jqd: error: ...`: a bad
+command line, an unknown experiment, a bad `--set` key or value (out of
+range, NaN, a size that would not fit), a bad `--out` or `--over`, a sweep
+folder that cannot be resumed, or any ValueError/TypeError from jqd's
+argument checks (those name the argument and the fix; set JQD_TRACEBACK=1 to
+see their traceback). `main` is the one place that maps errors to exit codes.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 _HOST_FLAG = "--xla_force_host_platform_device_count"
@@ -42,8 +49,17 @@ def _force_host_devices(n: int) -> None:
     os.environ["XLA_FLAGS"] = f"{flags} {_HOST_FLAG}={n}".strip()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (raised, then reported by `main`)."""
+
+    def error(self, message):
+        from .registry import UsageError
+
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="jqd",
         description="Run, sweep and reproduce jqd experiments.",
         epilog="Exit codes: 0 ok, 1 a claim failed, 2 usage error, 3 output locked, "
@@ -118,7 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="start from the quick config")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument(
-        "--fresh", action="store_true", help="discard a different sweep already in --out"
+        "--fresh",
+        action="store_true",
+        help="discard what --out holds if it cannot be resumed (a different sweep, chunks "
+        "computed by other code, a corrupt manifest) and start afresh",
     )
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -224,7 +243,12 @@ def _reproduce_one(name: str, out: Path, args) -> dict:
 
 def cmd_reproduce(args) -> int:
     from .registry import UsageError, discover
-    from .results import environment, write_report
+    from .results import environment, make_dirs, write_report
+
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be > 0 seconds; got {args.timeout:g}.")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1; got {args.jobs}.")
 
     found = discover()
     names = list(found)
@@ -236,9 +260,9 @@ def cmd_reproduce(args) -> int:
             )
         names = [n.replace("_", "-") for n in args.only]
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     t0 = time.perf_counter()
-    jobs = max(1, args.jobs)
+    jobs = args.jobs
     print(f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -279,7 +303,7 @@ def cmd_sweep(args) -> int:
     def on_term(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+    previous = signal.signal(signal.SIGTERM, on_term)
     try:
         res = run_sweep(
             exp,
@@ -294,12 +318,11 @@ def cmd_sweep(args) -> int:
         )
     except KeyboardInterrupt:
         done = len(list((Path(out) / "chunks").glob("chunk_*.json")))
-        print(
-            f"\njqd: interrupted; {done} chunk(s) are saved in {out}. Rerun the same "
-            "command to resume.",
-            file=sys.stderr,
-        )
+        saved = f"{done} chunk(s) are saved in {out}" if done else "no chunk was saved yet"
+        print(f"\njqd: interrupted; {saved}. Rerun the same command to resume.", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     s = res.summary
     print(
         f"{exp.name} sweep: {res.n_items} items in {res.n_chunks} chunks "
@@ -310,8 +333,35 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _one_line(err: BaseException, overrides=()) -> str:
+    """`jqd: error: ...` on one line; for a ValueError/TypeError raised by jqd's
+    checks (not a UsageError), where it was raised."""
+    from .registry import UsageError
+
+    text = " ".join(str(err).split()) or type(err).__name__
+    if not isinstance(err, UsageError):
+        tb = traceback.extract_tb(err.__traceback__)
+        if tb:
+            where = Path(tb[-1].filename)
+            short = "/".join(where.parts[-2:])
+            text += (
+                f" ({type(err).__name__} in {tb[-1].name}, {short}:{tb[-1].lineno}; "
+                "JQD_TRACEBACK=1 shows the traceback)"
+            )
+    if overrides and not isinstance(err, UsageError):
+        text += f" [with --set {' '.join(overrides)}]"
+    return f"jqd: error: {text}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run the command; the one place errors become exit codes (module docstring)."""
+    from .registry import UsageError
+
+    try:
+        args = _parser().parse_args(argv)
+    except UsageError as err:
+        print(_one_line(err), file=sys.stderr)
+        return 2
     if getattr(args, "devices", None) is not None and args.devices > 1:
         _force_host_devices(args.devices)
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -319,18 +369,36 @@ def main(argv: list[str] | None = None) -> int:
 
     jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
 
-    from .registry import UsageError
     from .sweep import SweepLocked
 
     commands = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "sweep": cmd_sweep}
+    overrides = list(getattr(args, "overrides", None) or [])
     try:
         return commands[args.command](args)
-    except UsageError as err:
-        print(f"jqd {args.command}: error: {err}", file=sys.stderr)
+    except (ValueError, TypeError) as err:  # UsageError and jqd's argument checks
+        if os.environ.get("JQD_TRACEBACK") and not isinstance(err, UsageError):
+            raise
+        print(_one_line(err, overrides), file=sys.stderr)
         return 2
     except SweepLocked as err:
-        print(f"jqd {args.command}: {err}", file=sys.stderr)
+        print(f"jqd: {' '.join(str(err).split())}", file=sys.stderr)
         return 3
+    except (ZeroDivisionError, OverflowError, MemoryError, RuntimeError) as err:
+        # Arithmetic or memory failures of a run whose values the user changed
+        # come from those values: say so in one line. Without overrides they
+        # are bugs and keep their traceback.
+        out_of_memory = "RESOURCE_EXHAUSTED" in str(err) or isinstance(err, MemoryError)
+        arithmetic = isinstance(err, ZeroDivisionError | OverflowError)
+        if not overrides or not (out_of_memory or arithmetic) or os.environ.get("JQD_TRACEBACK"):
+            raise
+        what = "ran out of memory" if out_of_memory else f"failed ({type(err).__name__}: {err})"
+        print(
+            f"jqd: error: the run {what} with --set {' '.join(overrides)}: a value is outside "
+            "the range this experiment supports; choose smaller sizes or a step below the "
+            "save interval (JQD_TRACEBACK=1 shows the traceback).",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("\njqd: interrupted.", file=sys.stderr)
         return 130

@@ -25,8 +25,14 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
 
 Optional: `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`;
 a Config field named `seed` is also set from it), and `Experiment(...,
-sweep=f, sweep_coords=g)` makes the experiment sweepable with `jqd sweep`
-(see `Experiment`).
+sweep=f, sweep_coords=g, sweep_keys=("U", "alpha0"))` makes the experiment
+sweepable with `jqd sweep` (see `Experiment`).
+
+Config values are validated before anything runs (`jqd.run.validate`): the
+annotated types, finite numbers, ints >= 1 (counts and sizes; not `seed`),
+plus what the experiment declares: `Experiment(..., limits={"alpha0": "> 0"},
+validate=check)` where `check(config)` raises ValueError naming the field and
+the fix (e.g. a cutoff that would not fit in memory).
 
 Experiments import only jqd's public API. The `jqd` command discovers,
 runs, sweeps and reports them (see `jqd.run.cli`); it enables float64
@@ -190,6 +196,20 @@ class Experiment:
             `jqd sweep` batches, shards and resumes it.
         sweep_coords: optional `sweep_coords(config) -> dict[str, array]`, the
             coordinates of the trailing axes of `sweep`'s outputs (e.g. times).
+        sweep_keys: the float fields `sweep` reads from `values` (the only
+            keys `jqd sweep --over` accepts: those that change the result);
+            required with `sweep`.
+        sweep_why_not: field -> why it cannot be swept (shown when asked).
+        sweep_config: optional `sweep_config(config, over) -> config`: the
+            config with its size parameters (cutoffs, grids) fixed for the
+            whole swept range `over` (field -> values), since one compiled
+            program runs every item.
+        limits: field -> allowed range, e.g. {"alpha0": "> 0", "dims": ">= 1,
+            <= 3"} (each number of a tuple field); see `jqd.run.validate`.
+        validate: optional `validate(config)` raising ValueError (naming the
+            field and the fix) for what `limits` cannot say: cross-field and
+            size checks. `jqd run` and `jqd sweep` (every item) call it before
+            computing anything.
     """
 
     name: str
@@ -199,12 +219,32 @@ class Experiment:
     sweep: Callable | None = None
     sweep_coords: Callable | None = None
     physics: str = ""
+    sweep_keys: tuple[str, ...] = ()
+    sweep_why_not: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
+    sweep_config: Callable | None = None
+    limits: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
+    validate: Callable | None = None
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.config):
             raise TypeError(f"{self.name}: config must be a dataclass type.")
         if not hasattr(self.config, "quick"):
             raise TypeError(f"{self.name}: config must define a quick() classmethod.")
+        import typing
+
+        from .validate import parse_limits
+
+        hints = typing.get_type_hints(self.config)
+        fields = {f.name for f in dataclasses.fields(self.config)}
+        for key, text in self.limits.items():
+            if key not in fields:
+                raise TypeError(f"{self.name}: limits names {key!r}, not a config field.")
+            parse_limits(text)
+        if self.sweep is not None and not self.sweep_keys:
+            raise TypeError(f"{self.name}: a sweep needs sweep_keys (the fields it reads).")
+        for key in self.sweep_keys:
+            if hints.get(key) is not float:
+                raise TypeError(f"{self.name}: sweep key {key!r} is not a float config field.")
 
 
 def config_to_dict(config) -> dict[str, Any]:

@@ -182,8 +182,8 @@ def apply_overrides(exp: Experiment, config, overrides: list[str]):
             changes[key] = parse_value(text, types_[key])
         except ValueError as err:
             raise UsageError(
-                f"bad value for {key} ({_type_name(types_[key])}): {err}. "
-                f"Valid keys for {exp.name}: {valid_keys(exp.config)}."
+                f"bad value for {key} ({_type_name(types_[key])}): {err}; give "
+                f"--set {key}=<{_type_name(types_[key])}>. Valid keys for {exp.name}: {valid_keys(exp.config)}."
             ) from None
     try:
         return dataclasses.replace(config, **changes)

@@ -86,21 +86,64 @@ def environment() -> dict[str, Any]:
     }
 
 
+def make_dirs(path: Path, flag: str = "--out") -> list[Path]:
+    """Create the folder `path` (and missing parents); returns those it created,
+    deepest first. An OS refusal is a usage error naming `flag`."""
+    from .registry import UsageError
+    from .validate import check_out_dir
+
+    path = Path(path)
+    check_out_dir(path, flag)
+    created = []
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        created.append(probe)
+        probe = probe.parent
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{flag} {path}: cannot create it ({err.strerror or err}).") from None
+    return created
+
+
+def remove_empty_dirs(created: list[Path]) -> None:
+    """Remove the folders `make_dirs` created, deepest first, if they are empty."""
+    for d in created:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+
+
 def run_experiment(exp, config, out_dir: Path, seed: int = 0, quick: bool = False) -> dict:
-    """Run one experiment in this process; writes `summary.json` in `out_dir`."""
+    """Run one experiment in this process; writes `summary.json` in `out_dir`.
+
+    The config is validated first (`jqd.run.validate.check_config`); a run
+    that fails leaves no folder it created empty behind, and a stale
+    `summary.json` of an earlier run in `out_dir` is removed before it starts.
+    """
     import random
 
     import numpy as np
 
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
+    from .validate import check_config
+
+    check_config(exp, config)
     out_dir = Path(out_dir)
-    rec = Recorder(out_dir, seed=seed, physics=exp.physics)
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    t0 = time.perf_counter()
-    with CompileTimer() as timer:
-        exp.run(config, rec)
-    wall = time.perf_counter() - t0
+    created = make_dirs(out_dir)
+    try:
+        (out_dir / "summary.json").unlink(missing_ok=True)
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        rec = Recorder(out_dir, seed=seed, physics=exp.physics)
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        t0 = time.perf_counter()
+        with CompileTimer() as timer:
+            exp.run(config, rec)
+        wall = time.perf_counter() - t0
+    except BaseException:
+        remove_empty_dirs(created)
+        raise
     summary = {
         "experiment": exp.name,
         "description": exp.description,

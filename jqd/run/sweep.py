@@ -6,7 +6,9 @@ of `batch` items; each chunk is padded to the batch size (one compilation for
 all chunks), split across the devices of a 1-D mesh (`jqd.shard_batch`), and
 written atomically as it finishes:
 
-    OUT/manifest.json            what is being swept (a hash identifies it)
+    OUT/manifest.json            what is being swept (a hash identifies it), and by
+                                 which code (jqd's version, sha256 of jqd's and of
+                                 the experiment's sources)
     OUT/chunks/chunk_00012.npz   arrays of items [12*batch, 13*batch)
     OUT/chunks/chunk_00012.json  its item range and the npz's sha256
     OUT/results.nc               the assembled xarray.Dataset (when complete)
@@ -16,13 +18,18 @@ written atomically as it finishes:
 A chunk counts as done only when its npz and its sidecar exist and the
 sha256 matches, so a partial or corrupt chunk is recomputed, never read.
 Rerunning the same command after an interruption (SIGINT, SIGTERM, SIGKILL)
-recomputes only the missing chunks. Every chunk is computed by the same
+recomputes only the missing chunks. A folder holding another sweep, chunks
+computed by other code, or a corrupt manifest is refused (`--fresh` discards
+it). Before anything is computed, every item is validated as `jqd run`
+validates its config, and the experiment's `sweep_config` fixes the size
+parameters (e.g. a Fock cutoff) for the largest swept values. Every chunk is computed by the same
 compiled program on the same shapes, so the results are bitwise identical to
 an uninterrupted run on the same devices.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -38,16 +45,21 @@ import numpy as np
 from ._store import FORMAT as FORMAT
 from ._store import OutputLock as OutputLock
 from ._store import SweepLocked as SweepLocked
+from ._store import code_fingerprint, manifest_problem
 from ._store import read_chunk as read_chunk
 from ._store import write_chunk as write_chunk
 from .experiment import config_to_dict, dumps
 from .registry import UsageError, field_types
-from .results import environment, write_text_atomic
+from .results import environment, make_dirs, remove_empty_dirs, write_text_atomic
+from .validate import check_sweep_items
 
 _THROTTLE_ENV = "JQD_SWEEP_THROTTLE"  # seconds to pause after each chunk (tests)
 
 
 # -- the swept grid ---------------------------------------------------------------
+MAX_ITEMS_PER_KEY = 10**6  # refused at parse time: a typo must not allocate or hang
+
+
 def parse_over(text: str) -> tuple[str, np.ndarray]:
     """`key=start:stop:num` (inclusive linspace) or `key=v1,v2,...`."""
     if "=" not in text:
@@ -61,7 +73,7 @@ def parse_over(text: str) -> tuple[str, np.ndarray]:
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
             if num < 1:
                 raise ValueError
-            values = np.linspace(start, stop, num)
+            values = None if num > MAX_ITEMS_PER_KEY else np.linspace(start, stop, num)
         else:
             values = np.array([float(v) for v in spec.split(",") if v.strip()])
             if values.size == 0:
@@ -71,9 +83,23 @@ def parse_over(text: str) -> tuple[str, np.ndarray]:
             f"--over {text!r}: expected {key}=start:stop:num (num >= 1 points, both ends "
             f"included) or {key}=v1,v2,..."
         ) from None
+    if values is None:
+        raise UsageError(
+            f"--over {text!r}: {num} points exceeds the limit of {MAX_ITEMS_PER_KEY} per swept "
+            "key; sweep fewer points (or split the range into several sweeps)."
+        )
     if not np.all(np.isfinite(values)):
         raise UsageError(f"--over {text!r}: values must be finite.")
     return key, values
+
+
+def why_not_sweepable(exp, key: str) -> str:
+    """Why config field `key` of `exp` is not one of its `sweep_keys`."""
+    if key in exp.sweep_why_not:
+        return exp.sweep_why_not[key]
+    if field_types(exp.config).get(key) is int:
+        return "an integer fixes array shapes (one compiled program runs every item); use --set"
+    return f"{exp.name}'s sweep function does not read it, so sweeping it changes nothing"
 
 
 def check_over(exp, over: dict[str, np.ndarray]) -> None:
@@ -82,16 +108,14 @@ def check_over(exp, over: dict[str, np.ndarray]) -> None:
     if not over:
         raise UsageError("give at least one --over key=start:stop:num.")
     types_ = field_types(exp.config)
-    sweepable = [k for k, t in types_.items() if t is float]
+    sweepable = ", ".join(exp.sweep_keys)
     for key in over:
         if key not in types_:
+            raise UsageError(f"unknown key {key!r} for {exp.name}; sweepable keys: {sweepable}.")
+        if key not in exp.sweep_keys:
             raise UsageError(
-                f"unknown key {key!r} for {exp.name}; sweepable keys: {', '.join(sweepable)}."
-            )
-        if types_[key] is not float:
-            raise UsageError(
-                f"{key} is not a float field of {exp.name}, so it cannot be swept (integers "
-                f"fix array shapes; use --set). Sweepable keys: {', '.join(sweepable)}."
+                f"{key} cannot be swept for {exp.name}: {why_not_sweepable(exp, key)}. "
+                f"Sweepable keys: {sweepable}."
             )
 
 
@@ -125,6 +149,23 @@ def sweep_spec(exp, config, over, batch, quick) -> tuple[dict, str]:
     return spec, digest
 
 
+@contextlib.contextmanager
+def _removed_if_unused(out_dir: Path, created: list[Path]):
+    """On failure, remove the folder this sweep created if no chunk got written in it."""
+    try:
+        yield
+    except BaseException:
+        chunk_dir = out_dir / "chunks"
+        if created and not any(chunk_dir.glob("chunk_*")):
+            for p in [out_dir / "manifest.json", *chunk_dir.glob(".*"), *out_dir.glob(".*")]:
+                if p.is_file():
+                    p.unlink()
+            with contextlib.suppress(OSError):
+                chunk_dir.rmdir()
+            remove_empty_dirs(created)
+        raise
+
+
 def run_sweep(
     exp,
     config,
@@ -147,7 +188,8 @@ def run_sweep(
         out_dir: output folder (created; locked while running).
         batch: items per chunk (one vmapped, sharded call each).
         devices: how many devices to shard over (default: all of the backend's).
-        fresh: discard an existing sweep of a different spec in `out_dir`.
+        fresh: discard what `out_dir` holds if it cannot be resumed (another
+            spec, other code, a corrupt manifest).
     """
     import jax
 
@@ -157,40 +199,48 @@ def run_sweep(
     batch = int(batch)
     if batch < 1:
         raise UsageError(f"--batch must be >= 1; got {batch}.")
+    check_sweep_items(exp, config, over)  # every item as `jqd run` checks its config
+    if exp.sweep_config is not None:  # size parameters for the whole swept range
+        config = exp.sweep_config(config, over)
+        check_sweep_items(exp, config, over)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     chunk_dir = out_dir / "chunks"
     spec, spec_hash = sweep_spec(exp, config, over, batch, quick)
+    code = code_fingerprint(exp)
     items = grid_items(over)
     n_items = int(next(iter(items.values())).size)
     n_chunks = math.ceil(n_items / batch)
-
-    with OutputLock(out_dir):
+    created = make_dirs(out_dir)
+    with _removed_if_unused(out_dir, created), OutputLock(out_dir):
         t_start = time.perf_counter()
         manifest = out_dir / "manifest.json"
-        if manifest.exists():
-            try:
-                old_hash = json.loads(manifest.read_text()).get("spec_hash")
-            except (OSError, ValueError):
-                old_hash = None
-            if old_hash != spec_hash:
-                if not fresh:
-                    raise UsageError(
-                        f"{out_dir} holds a different sweep (other experiment, config, --over "
-                        "or --batch); use another --out, or --fresh to discard it."
-                    )
-                for p in list(chunk_dir.glob("*")) + [
-                    out_dir / "results.nc",
-                    out_dir / "summary.json",
-                ]:
-                    if p.is_file():
-                        p.unlink()
+        problem = manifest_problem(out_dir, spec_hash, code)
+        if problem is not None:
+            if not fresh:
+                raise UsageError(
+                    f"{problem}; rerun with --fresh to discard it and start afresh, or choose "
+                    "another --out."
+                )
+            for p in list(chunk_dir.glob("*")) + [
+                out_dir / "results.nc",
+                out_dir / "summary.json",
+            ]:
+                if p.is_file():
+                    p.unlink()
         chunk_dir.mkdir(exist_ok=True)
         for leftover in [*chunk_dir.glob(".*.tmp*"), *out_dir.glob(".*.tmp*")]:
             leftover.unlink()  # temp files of an interrupted writer
         write_text_atomic(
             manifest,
-            dumps({"spec_hash": spec_hash, "n_items": n_items, "n_chunks": n_chunks, **spec})
+            dumps(
+                {
+                    "spec_hash": spec_hash,
+                    "n_items": n_items,
+                    "n_chunks": n_chunks,
+                    **spec,
+                    "code": code,
+                }
+            )
             + "\n",
         )
 
@@ -283,6 +333,7 @@ def run_sweep(
             "kind": "sweep",
             **spec,
             "spec_hash": spec_hash,
+            "code": code,
             "n_items": n_items,
             "n_chunks": n_chunks,
             "devices_used": n_dev,

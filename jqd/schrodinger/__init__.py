@@ -7,6 +7,7 @@ from ._basis import expm_hermitian as expm_hermitian
 from ._basis import unitary_step as unitary_step
 from ._grid import SchrodingerGrid as SchrodingerGrid
 from ._grid import SchrodingerParams as SchrodingerParams
+from ._grid import TimeStepError as TimeStepError
 from ._grid import ground_state as ground_state
 from ._ring import SchrodingerRing as SchrodingerRing
 from ._ring import tight_binding_dispersion as tight_binding_dispersion

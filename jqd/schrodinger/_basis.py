@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._checks import check_finite, check_hermitian, check_normalized, hbar_of, is_concrete
+from .. import _guards
+from .._checks import hbar_of
 from .._law import AbstractLaw
 
 
@@ -113,22 +114,21 @@ class SchrodingerBasis(AbstractLaw):
         return jnp.real(jnp.vdot(y, H.astype(y.dtype) @ y))
 
     def check(self, y, params, dt=None):
-        if not is_concrete(y):
-            return
-        y_np = np.asarray(y)
-        if y_np.ndim != 1:
+        if jnp.ndim(y) != 1:
             raise ValueError(
-                f"psi0 must be a vector (dim,); got shape {y_np.shape}. For a batch use jax.vmap."
+                f"psi0 must be a vector (dim,); got shape {jnp.shape(y)}. For a batch use jax.vmap."
             )
-        if not np.iscomplexobj(y_np):
+        if not jnp.iscomplexobj(y):
             raise ValueError("psi0 must be complex (e.g. psi0.astype(jnp.complex128)).")
-        check_finite(y_np, "psi0")
-        check_normalized(np.sum(np.abs(y_np) ** 2), "psi0")
-        if is_concrete(params):
-            H = self.hamiltonian(0.0, params)
-            if H.shape != (y_np.shape[0], y_np.shape[0]):
-                raise ValueError(f"H has shape {H.shape} but psi0 has dimension {y_np.shape[0]}.")
-            check_hermitian(H, "H")
+        H = self.hamiltonian(0.0, params)
+        if H.shape != (y.shape[0], y.shape[0]):
+            raise ValueError(f"H has shape {H.shape} but psi0 has dimension {y.shape[0]}.")
+
+    def guards(self, y, params, dt=None):
+        xp = jnp if _guards.is_traced(y) else np
+        return _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0") + _guards.hermitian(
+            self.hamiltonian(0.0, params), "H"
+        )
 
 
 class _FixedPropagator(AbstractLaw):

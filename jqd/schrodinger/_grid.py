@@ -10,10 +10,24 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PyTree
 
-from .. import _steppers
-from .._checks import check_finite, check_normalized, check_positive, is_concrete
+from .. import _guards, _steppers
 from .._grid import Grid
 from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
+
+
+class TimeStepError(BreakdownError, ValueError):
+    """The time step is too large for the potential where the state is."""
+
+
+TIME_STEP_REASON = Reason(
+    TimeStepError,
+    "the potential phase V dt/ħ varies by more than π over the region the state now "
+    "occupies (the split step aliases the potential there)",
+    "Reduce dt below the value in parentheses (π ħ / (V_max − V_min) over that region; "
+    "also in solution.stats['breakdown_where']).",
+)
+
 
 # Strang steps of these weights: one (order 2), or Yoshida's triple jump (order 4).
 _SPLITTINGS = {"strang": (1.0,), "yoshida4": _steppers.YOSHIDA_WEIGHTS}
@@ -135,14 +149,23 @@ class SchrodingerGrid(AbstractLaw):
         pot = self.grid.integrate(self.potential_values(t, params, rdtype) * jnp.abs(y) ** 2)
         return kin + pot
 
-    # -- eager checks ------------------------------------------------------------
+    # -- checks ------------------------------------------------------------------
+    breakdowns = {2: TIME_STEP_REASON}
+
     def check(self, y, params, dt=None):
-        check_state(self, y, "psi0")
-        if is_concrete(params):
-            check_positive(params.hbar, "params.hbar")
-            check_positive(params.mass, "params.mass")
-        if dt is not None and is_concrete(y, params, dt):
-            check_time_step(self, y, params, dt)
+        check_state_structure(self.grid, y, "psi0")
+
+    def guards(self, y, params, dt=None):
+        out = state_guards(self.grid, y, "psi0")
+        if dt is not None:
+            out += time_step_guards(self, y, params, dt)
+        return out
+
+    def step_monitor(self, t, y, params, dt):
+        """The potential phase V dt/ħ must not wrap around where the wave is
+        *now* (a packet may reach a steep wall long after t0)."""
+        V = self.potential_values(t, params, jnp.real(y).dtype)
+        return potential_phase_monitor(self.grid, V, y, params, dt)
 
 
 class _StaticSplitStep(AbstractLaw):
@@ -175,68 +198,89 @@ class _StaticSplitStep(AbstractLaw):
         return y
 
 
-def check_state(law, psi, name="psi0") -> None:
-    """Shape, dtype, finiteness, normalization and resolution of a grid state."""
-    grid = law.grid
-    if not is_concrete(psi):
-        return
-    psi = np.asarray(psi)
-    if psi.shape != grid.shape:
+def check_state_structure(grid: Grid, psi, name="psi0") -> None:
+    """Shape and dtype of a grid state (known even for tracers)."""
+    if tuple(jnp.shape(psi)) != tuple(grid.shape):
         raise ValueError(
-            f"{name} has shape {psi.shape} but the grid has shape {grid.shape}; "
+            f"{name} has shape {jnp.shape(psi)} but the grid has shape {grid.shape}; "
             "for a batch of states use jax.vmap over the leading axis."
         )
-    if not np.iscomplexobj(psi):
+    if not jnp.iscomplexobj(psi):
         raise ValueError(f"{name} must be complex (e.g. psi.astype(jnp.complex128)).")
-    check_finite(psi, name)
-    norm = np.sum(np.abs(psi) ** 2) * grid.cell_volume
-    check_normalized(norm, name)
-    check_resolution(grid, psi, name)
 
 
-def check_resolution(grid: Grid, psi, name="psi0", tol: float = 1e-10) -> None:
+def state_guards(grid: Grid, psi, name="psi0", tol: float = 1e-10) -> list:
+    """Finite, normalized, and resolved by the grid (see `resolution_guards`)."""
+    xp = jnp if _guards.is_traced(psi) else np
+    norm = xp.sum(xp.abs(psi) ** 2) * grid.cell_volume
+    return _guards.normalized(norm, name) + resolution_guards(grid, psi, name, tol)
+
+
+def resolution_guards(grid: Grid, psi, name="psi0", tol: float = 1e-10) -> list:
     """Nyquist check: the state's spectrum must vanish near the grid's k_max.
 
     Power in the outer third of the wavenumber range on any axis means the
     grid is too coarse (or the box too small) for the state's momentum
     content; split-step would alias it.
     """
-    psi = np.asarray(psi)
-    power = np.abs(np.fft.fftn(psi)) ** 2
-    total = power.sum()
+    xp = jnp if _guards.is_traced(psi) else np
+    power = xp.abs(xp.fft.fftn(psi)) ** 2
+    total = xp.sum(power)
+    out = []
     for axis, (n, L) in enumerate(zip(grid.shape, grid.lengths, strict=True)):
         k = np.abs(2 * np.pi * np.fft.fftfreq(n, L / n))
         outer = k > (2.0 / 3.0) * np.pi * n / L
         shape = [1] * grid.ndim
         shape[axis] = -1
-        frac = float((power * outer.reshape(shape)).sum() / total)
-        if frac > tol:
-            raise ValueError(
-                f"{name}: grid too coarse on axis {axis}: a fraction {frac:.2e} of the "
-                f"state's momentum content lies above 2/3 of the Nyquist wavenumber "
+        frac = xp.sum(power * outer.reshape(shape)) / total
+        out.append(
+            _guards.Guard(
+                frac <= tol,
+                f"{name}: grid too coarse on axis {axis}: a fraction {{value}} of the state's "
+                f"momentum content lies above 2/3 of the Nyquist wavenumber "
                 f"(k_max = {np.pi * n / L:.4g}). Increase grid points on that axis "
-                f"(shape {grid.shape}) or lower the state's momentum."
+                f"(shape {grid.shape}) or lower the state's momentum.",
+                frac,
             )
+        )
+    return out
 
 
-def check_time_step(law, psi, params, dt) -> None:
+def _occupied_phase(V, psi, hbar, dt):
+    """V dt/ħ across the region the state occupies (ρ > 1e-8 max ρ), and
+    the position (flat index) of its extreme."""
+    rho = jnp.abs(psi) ** 2
+    occupied = rho > 1e-8 * jnp.max(rho)
+    vmax = jnp.max(jnp.where(occupied, V, -jnp.inf))
+    vmin = jnp.min(jnp.where(occupied, V, jnp.inf))
+    return (vmax - vmin) * dt / hbar, vmax - vmin
+
+
+def time_step_guards(law, psi, params, dt) -> list:
     """The potential phase V dt / ħ must not wrap around over the region the
     state occupies (the step could not represent the energies involved)."""
-    psi = np.asarray(psi)
-    rdtype = np.real(psi).dtype
-    V = np.asarray(law.potential_values(0.0, params, rdtype))
-    rho = np.abs(psi) ** 2
-    occupied = rho > 1e-8 * rho.max()
-    spread = float(V[occupied].max() - V[occupied].min())
-    phase = spread * float(dt) / float(params.hbar)
-    if phase > np.pi:
-        limit = np.pi * float(params.hbar) / spread
-        raise ValueError(
-            f"dt = {float(dt):.4g} is too large for this potential: over the region the "
-            f"state occupies V varies by {spread:.4g}, so V dt/ħ = {phase:.3g} > π "
-            f"and the potential phase aliases. Use dt < {limit:.3g} (and much smaller "
-            "for accuracy)."
+    V = law.potential_values(0.0, params, jnp.real(psi).dtype)
+    phase, spread = _occupied_phase(V, psi, params.hbar, dt)
+    limit = jnp.pi * params.hbar / spread
+    return [
+        _guards.Guard(
+            phase <= jnp.pi,
+            f"dt = {_guards.shown(dt)} is too large for this potential: over the region psi0 "
+            "occupies, "
+            "V dt/ħ varies by more than π and the potential phase aliases. Use dt < "
+            "{value} (and much smaller for accuracy).",
+            limit,
         )
+    ]
+
+
+def potential_phase_monitor(grid, V, psi, params, dt):
+    """Monitor form of `time_step_guards`, evaluated at every save: where =
+    (the largest safe dt,)."""
+    phase, spread = _occupied_phase(V, psi, params.hbar, dt)
+    safe = jnp.pi * params.hbar / spread
+    ok = phase <= jnp.pi
+    return ok, jnp.where(ok, 0, 2), jnp.atleast_1d(safe)
 
 
 def ground_state(
@@ -262,6 +306,7 @@ def ground_state(
     if law.time_dependent:
         raise ValueError("ground_state needs a static potential (time_dependent=False).")
     law.check(psi0, params)
+    _guards.enforce(_guards.params_guards(params) + law.guards(psi0, params), caller="ground_state")
     rdtype = jnp.real(psi0).dtype
     grid = law.grid
     kin = jnp.exp(-0.5 * (params.hbar / params.mass) * dtau * grid.k_squared(rdtype))

@@ -23,10 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .. import _steppers
-from .._checks import check_finite, check_normalized, check_positive, is_concrete
+from .. import _guards, _steppers
+from .._checks import is_concrete
 from .._law import AbstractLaw
-from ._grid import check_time_step
+from ._grid import TIME_STEP_REASON, potential_phase_monitor, time_step_guards
 
 __all__ = ["SchrodingerRing", "tight_binding_dispersion"]
 
@@ -126,34 +126,33 @@ class SchrodingerRing(AbstractLaw):
         hop = jnp.sum(jnp.abs(yk) ** 2 * self.dispersion(params, rdtype)) / self.n_sites
         return hop + jnp.sum(self.potential_values(0.0, params, rdtype) * jnp.abs(y) ** 2)
 
-    # -- eager checks ------------------------------------------------------------
+    # -- checks ------------------------------------------------------------------
+    breakdowns = {2: TIME_STEP_REASON}
+
     def check(self, y, params, dt=None):
-        if is_concrete(y):
-            psi = np.asarray(y)
-            if psi.shape != (self.n_sites,):
-                raise ValueError(
-                    f"psi0 has shape {psi.shape} but the ring has {self.n_sites} sites; "
-                    "for a batch of states use jax.vmap over the leading axis."
-                )
-            if not np.iscomplexobj(psi):
-                raise ValueError("psi0 must be complex (e.g. psi.astype(jnp.complex128)).")
-            check_finite(psi, "psi0")
-            check_normalized(np.sum(np.abs(psi) ** 2), "psi0")
-        if not is_concrete(params):
-            return
-        check_positive(params.hbar, "params.hbar")
-        check_positive(params.mass, "params.mass")
-        if params.potential is None:
-            return
-        V = np.asarray(params.potential)
-        if V.shape != (self.n_sites,):
+        if jnp.shape(y) != (self.n_sites,):
+            raise ValueError(
+                f"psi0 has shape {jnp.shape(y)} but the ring has {self.n_sites} sites; "
+                "for a batch of states use jax.vmap over the leading axis."
+            )
+        if not jnp.iscomplexobj(y):
+            raise ValueError("psi0 must be complex (e.g. psi.astype(jnp.complex128)).")
+        if params.potential is not None and jnp.shape(params.potential) != (self.n_sites,):
             raise ValueError(
                 f"params.potential must hold the on-site energies, shape ({self.n_sites},); "
-                f"got {V.shape}."
+                f"got {jnp.shape(params.potential)}."
             )
-        check_finite(V, "params.potential")
-        if dt is not None and is_concrete(y, dt):
-            check_time_step(self, y, params, dt)
+
+    def guards(self, y, params, dt=None):
+        xp = jnp if _guards.is_traced(y) else np
+        out = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
+        if dt is not None:
+            out += time_step_guards(self, y, params, dt)
+        return out
+
+    def step_monitor(self, t, y, params, dt):
+        V = self.potential_values(t, params, jnp.real(y).dtype)
+        return potential_phase_monitor(None, V, y, params, dt)
 
 
 class _RingSplitStep(AbstractLaw):

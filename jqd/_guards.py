@@ -1,0 +1,344 @@
+"""Argument checks that survive `jit`, `vmap` and `grad`.
+
+A check written in Python on concrete values switches off as soon as any
+input is traced, which is where real runs happen (a sweep under `vmap`, a fit
+under `grad`, a user's `jax.jit`). So every value check is written once, with
+`jax.numpy`, as a `Guard`: a boolean `ok` (True where the argument is valid),
+a message naming the argument and the fix, and optionally the offending
+value. `enforce` then, for each guard independently,
+
+- raises `ValueError` at once when its `ok` is concrete (whatever else is
+  traced: a normalized-state check on a concrete ψ0 fires under `grad` over
+  ħ), with the value formatted into the message;
+- stages it in the graph with `eqx.branched_error_if` when `ok` is traced:
+  the computation then fails at run time with the same message (no value:
+  it is not known at trace time). Under `vmap` it fails if any member does.
+
+Cost: the in-graph checks run once per call, on the inputs (a norm, a
+Hermiticity residual, a few comparisons), never per step; they are only
+staged when something is traced (benchmarks/RESULTS.md, "cost of checks").
+
+`scalar`, `count` and `params_guards` are the one validator for the
+constants and scalars every law and integrator takes.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Guard(NamedTuple):
+    """One value check.
+
+    Attributes:
+        ok: boolean array, True where valid (any shape; all must hold).
+        message: what is wrong and the fix, naming the argument. May contain
+            `{value}`, filled with `value` (its worst entry) when the check
+            fails eagerly, and with "?" in-graph.
+        value: the offending quantity (array or None).
+    """
+
+    ok: Any
+    message: str
+    value: Any = None
+
+
+def is_traced(*trees) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(trees))
+
+
+def _format(message: str, value, ok=None) -> str:
+    if "{value}" not in message:
+        return message
+    if value is None or is_traced(value):
+        return message.replace("{value}", "?")
+    v = np.asarray(value).ravel()
+    failed = np.ravel(~np.asarray(ok, bool)) if ok is not None else np.zeros(0, bool)
+    if failed.size == v.size and failed.any():
+        v = v[np.argmax(failed)]  # the first offending entry
+    elif v.size:
+        v = v[np.argmax(np.abs(v))]
+    v = v.item() if hasattr(v, "item") else v
+    text = f"{v:.4g}" if isinstance(v, float | complex | int) else str(v)
+    return message.replace("{value}", text)
+
+
+def shown(x) -> str:
+    """A scalar for a message: its value if concrete, "(traced)" otherwise."""
+    if is_traced(x):
+        return "(traced)"
+    try:
+        return f"{float(np.asarray(x)):.4g}"
+    except (TypeError, ValueError):
+        return repr(x)
+
+
+def enforce(guards, x=None, caller: str = ""):
+    """Raise for failed concrete guards; tie traced ones to `x` in-graph.
+
+    Args:
+        guards: iterable of `Guard` (None entries are skipped).
+        x: the pytree the staged checks are attached to (usually the initial
+            state); returned, possibly wrapped. None: traced guards are
+            returned unstaged (for the caller to stage).
+        caller: prefix of the messages, e.g. "jqd.evolve(SchrodingerGrid)".
+
+    Returns:
+        `x` with the traced checks attached (or `x` unchanged if none).
+    """
+    prefix = f"{caller}: " if caller else ""
+    staged = []
+    for g in guards:
+        if g is None:
+            continue
+        if is_traced(g.ok):
+            staged.append(g)
+            continue
+        if not bool(np.all(np.asarray(g.ok))):
+            raise ValueError(prefix + _format(g.message, g.value, g.ok))
+    if not staged or x is None:
+        return x
+    return stage(staged, x, caller)
+
+
+def stage(guards, x, caller: str = ""):
+    """Attach `guards` to the pytree `x` with one `eqx.branched_error_if`."""
+    prefix = f"{caller}: " if caller else ""
+    bad = jnp.stack([~jnp.all(jnp.asarray(g.ok, bool)) for g in guards])
+    messages = [
+        prefix + _format(g.message, None) + " (raised inside jit/vmap/grad)" for g in guards
+    ]
+    index = jnp.argmax(bad)
+    leaves, treedef = jax.tree_util.tree_flatten(x)
+    if not leaves:
+        return x
+    # Attach to the first inexact leaf: the check then runs whenever x is used.
+    for i, leaf in enumerate(leaves):
+        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
+            leaves[i] = eqx.branched_error_if(leaf, jnp.any(bad), index, messages)
+            break
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+NONFINITE_FIX = (
+    "Pass finite values (look for a division by zero or an overflow where it was built)."
+)
+
+# -- the one validator for scalars and constants ---------------------------------
+
+
+def scalar(
+    value,
+    name: str,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    finite: bool = True,
+    fix: str = "",
+) -> list[Guard]:
+    """Guards for a real scalar (or array of them): finite, and > 0 or >= 0."""
+    if isinstance(value, complex) or (
+        hasattr(value, "dtype") and jnp.issubdtype(jnp.asarray(value).dtype, jnp.complexfloating)
+    ):
+        raise ValueError(f"{name} must be real; got {value!r}.")
+    if not is_traced(value):
+        try:
+            if isinstance(value, str | bytes):
+                raise TypeError
+            value = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a real number; got {value!r}.") from None
+    v = jnp.asarray(value) if is_traced(value) else value
+    xp = jnp if is_traced(value) else np
+    out = []
+    if finite:
+        out.append(Guard(xp.isfinite(v), f"{name} must be finite; got {{value}}. {fix}".strip(), v))
+    if positive:
+        out.append(Guard(v > 0, f"{name} must be positive; got {{value}}. {fix}".strip(), v))
+    elif nonnegative:
+        out.append(Guard(v >= 0, f"{name} must be >= 0; got {{value}}. {fix}".strip(), v))
+    return out
+
+
+def count(value, name: str, *, minimum: int = 1) -> int:
+    """An integer count (static: it sets array sizes), refusing non-integers.
+
+    Accepts Python and NumPy integers and integral floats (3.0); refuses 2.5,
+    NaN, bools and values below `minimum`, naming the argument.
+    """
+    if isinstance(value, bool) or is_traced(value):
+        raise TypeError(
+            f"{name} must be a Python int (it fixes array sizes, so it cannot be traced); "
+            f"got {type(value).__name__}."
+        )
+    try:
+        n = operator.index(value)
+    except TypeError:
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be an integer; got {value!r}.") from None
+        if not (math.isfinite(f) and f.is_integer()):
+            raise ValueError(
+                f"{name} must be an integer; got {value!r} (it is not rounded)."
+            ) from None
+        n = int(f)
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {n}.")
+    return n
+
+
+# Constants that must be positive wherever a law's params carry them.
+POSITIVE_CONSTANTS = ("hbar", "mass", "m")
+
+
+def _named_leaves(tree, prefix: str):
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        yield prefix + jax.tree_util.keystr(path), leaf
+
+
+def params_guards(params, name: str = "params") -> list[Guard]:
+    """Every inexact leaf of `params` finite; ħ and masses positive."""
+    out = []
+    for leaf_name, leaf in _named_leaves(params, name):
+        if hasattr(leaf, "dtype") or isinstance(leaf, float | complex):
+            a = jnp.asarray(leaf) if is_traced(leaf) else np.asarray(leaf)
+            if np.issubdtype(a.dtype, np.inexact):
+                xp = jnp if is_traced(leaf) else np
+                out.append(
+                    Guard(
+                        xp.all(xp.isfinite(a)),
+                        f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}",
+                        None,
+                    )
+                )
+    for key in POSITIVE_CONSTANTS:
+        value = params.get(key) if isinstance(params, dict) else getattr(params, key, None)
+        if value is not None and not callable(value):
+            out += scalar(value, f"{name}.{key}", positive=True)
+    return out
+
+
+def _precision(dtype) -> int:
+    return jnp.finfo(dtype).bits if jnp.issubdtype(dtype, jnp.inexact) else 0
+
+
+def check_precision(y0, *others, names=("params",)) -> None:
+    """Refuse silent demotion: no inexact leaf of `others` (params, the law's
+    operators) may have lower precision than the state `y0` (a complex64 H
+    with a complex128 ψ would run the whole step in single precision)."""
+    state_bits = max(
+        (_precision(jnp.asarray(x).dtype) for x in jax.tree_util.tree_leaves(y0)), default=0
+    )
+    if state_bits == 0:
+        return
+    for tree, name in zip(others, names, strict=True):
+        for leaf_name, leaf in _named_leaves(tree, name):
+            if not hasattr(leaf, "dtype"):
+                continue  # Python scalars take the state's precision
+            bits = _precision(leaf.dtype)
+            if 0 < bits < state_bits:
+                raise ValueError(
+                    f"{leaf_name} is {leaf.dtype} but the state is {state_bits}-bit: the run "
+                    f"would silently lose precision. Cast it, e.g. {leaf_name.split('.')[-1]}"
+                    f".astype(jnp.{'complex128' if jnp.iscomplexobj(leaf) else 'float64'}), "
+                    "or run the state in single precision."
+                )
+
+
+# -- guards shared by the laws ----------------------------------------------------
+
+
+def _xp(*trees):
+    return jnp if is_traced(*trees) else np
+
+
+def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Guard]:
+    """‖state‖ (or a trace) equal to 1 within `tol`, and finite."""
+    xp = _xp(norm)
+    dev = xp.abs(xp.asarray(norm) - 1.0)
+    return [
+        Guard(xp.all(xp.isfinite(norm)), f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+        Guard(
+            xp.all(dev <= tol),
+            f"{name} is not normalized (norm - 1 = {{value}}, tolerance {tol:g}); "
+            f"normalize it first, e.g. with jqd.normalize({name}, ...).",
+            dev,
+        ),
+    ]
+
+
+def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Guard]:
+    """max|H − H†| ≤ rtol · max|H| (a non-Hermitian H would go into eigh,
+    which silently reads one triangle)."""
+    xp = _xp(H)
+    H = xp.asarray(H)
+    dev = xp.max(xp.abs(H - xp.conj(xp.swapaxes(H, -1, -2))))
+    scale = xp.maximum(xp.max(xp.abs(H)), 1e-300)
+    return [
+        Guard(xp.all(xp.isfinite(H)), f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+        Guard(
+            dev <= rtol * scale,
+            f"{name} is not Hermitian: max|{name} - {name}^†| / max|{name}| = {{value}} > "
+            f"{rtol:g}. Use ({name} + {name}.conj().T) / 2 if the asymmetry is round-off, "
+            f"or check how {name} was built.",
+            dev / scale,
+        ),
+    ]
+
+
+def finite(y, name: str = "y0") -> list[Guard]:
+    leaves = [x for x in jax.tree_util.tree_leaves(y) if hasattr(x, "dtype") or np.isscalar(x)]
+    xp = _xp(leaves)
+    if not leaves:
+        return []
+    ok = xp.all(xp.stack([xp.all(xp.isfinite(xp.asarray(x))) for x in leaves]))
+    return [Guard(ok, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None)]
+
+
+def probabilities(p, name: str) -> list[Guard]:
+    """Entries in [0, 1] (a rate times dt above 1 is not a probability)."""
+    xp = _xp(p)
+    p = xp.asarray(p)
+    return [
+        Guard(
+            xp.all((p >= 0) & (p <= 1)),
+            f"{name} must lie in [0, 1]; got {{value}}. Reduce dt (rates x dt must stay "
+            "below 1) or use the exact Gillespie law.",
+            p,
+        )
+    ]
+
+
+# -- helpers for the families' guards ---------------------------------------------
+
+
+def described(ok, message: str, detail=None, value=None) -> Guard:
+    """A `Guard` whose eager message, when it fails on concrete values, is
+    `detail()` (which may format several values); in-graph it is `message`."""
+    if detail is not None and not is_traced(ok) and not bool(np.all(np.asarray(ok))):
+        return Guard(ok, detail(), value)
+    return Guard(ok, message, value)
+
+
+def array_module(*trees):
+    """NumPy for concrete values (checked at once, no per-op dispatch),
+    jax.numpy for traced ones (staged in-graph)."""
+    return jnp if is_traced(*trees) else np
+
+
+def round_down(x, digits: int = 4):
+    """x rounded down to `digits` significant digits (x > 0), so a largest
+    safe value shown in a message is itself safe."""
+    xp = array_module(x)
+    x = xp.asarray(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (xp.floor(xp.log10(xp.where(x > 0, x, 1.0))) - (digits - 1))
+        return xp.where(xp.isfinite(x) & (x > 0), xp.floor(x / scale) * scale, x)

@@ -1,0 +1,255 @@
+"""Config validation shared by `jqd run` and `jqd sweep` (and the Python API
+behind them): a bad value is refused, in one line, before anything runs.
+
+Generic checks, from each Config field's annotation:
+
+- the value has the annotated type (an `int` field holds an integer, a
+  `float` field a real number, a `tuple[float, ...]` real numbers, ...);
+- every real or complex number is finite (no NaN, no ±inf);
+- an `int` field (or the ints of a `tuple[int, ...]`) is a count or a size:
+  >= 1, unless the field is named `seed` or the experiment declares its own
+  range for it.
+
+Per experiment (`Experiment(limits=..., validate=...)`):
+
+- `limits={"alpha0": "> 0", "cutoff": ">= 0", "dims": ">= 1, <= 3"}`: the
+  range of a numeric field (applied to each number of a tuple field);
+- `validate(config)`: cross-field and size checks (e.g. a Fock cutoff that
+  would not fit in memory), raising ValueError with the field and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import operator
+import os
+import re
+import types
+import typing
+from pathlib import Path
+
+import numpy as np
+
+from .registry import UsageError, field_types
+
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_LIMIT = re.compile(r"^\s*(>=|<=|>|<)\s*([-+0-9.eE]+|inf)\s*$")
+_HOOK_ITEMS = 4096  # sweep grids up to this size have the validate hook run on every item
+
+
+def parse_limits(text: str) -> list[tuple[str, float]]:
+    """`"> 0, <= 50"` -> [(">", 0.0), ("<=", 50.0)]."""
+    out = []
+    for part in str(text).split(","):
+        m = _LIMIT.match(part)
+        if m is None:
+            raise ValueError(f"bad limit {text!r}: use comparisons like '> 0' or '>= 1, <= 3'.")
+        out.append((m.group(1), float(m.group(2))))
+    return out
+
+
+def _leaves(value):
+    """The scalars of a (nested) tuple/list field."""
+    if isinstance(value, tuple | list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _leaf_type(tp):
+    """The element type of `tuple[X, ...]` / `tuple[X, Y]` / `list[X]` when all agree."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (tuple, list):
+        inner = {_leaf_type(a) for a in args if a is not Ellipsis}
+        return inner.pop() if len(inner) == 1 else None
+    return tp
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+
+
+def _show(v) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{float(v):g}"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _check_type(name: str, value, tp) -> None:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    bad = None
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return
+        for arg in args:
+            try:
+                _check_type(name, value, arg)
+                return
+            except UsageError:
+                pass
+        bad = str(tp).replace("typing.", "")
+    elif origin is typing.Literal:
+        if value not in args:
+            bad = f"one of {list(args)}"
+    elif origin in (tuple, list) or tp in (tuple, list):
+        if not isinstance(value, tuple | list):
+            bad = "a tuple"
+        elif origin is tuple and args and args[-1] is not Ellipsis and len(value) != len(args):
+            bad = f"a tuple of {len(args)} values"
+        else:
+            items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+            for v, a in zip(value, items or (), strict=False):
+                _check_type(name, v, a)
+            return
+    elif tp is bool:
+        bad = None if isinstance(value, bool | np.bool_) else "true or false"
+    elif tp is int:
+        bad = None if _is_int(value) else "an integer"
+    elif tp is float:
+        bad = None if _is_real(value) else "a real number"
+    elif tp is complex:
+        bad = None if isinstance(value, numbers.Complex) else "a complex number"
+    elif tp is str:
+        bad = None if isinstance(value, str) else "a string"
+    if bad is not None:
+        raise UsageError(f"{name}={_show(value)} is not {bad}.")
+
+
+def check_field(exp, name: str, value, tp, default) -> None:
+    """Type, finiteness and range of one field's value (UsageError if bad)."""
+    _check_type(name, value, tp)
+    for v in _leaves(value):
+        if isinstance(v, numbers.Complex) and not isinstance(v, bool | np.bool_):
+            if not np.isfinite(complex(v)):
+                raise UsageError(
+                    f"{name}={_show(v)} is not finite; give a finite number "
+                    f"(default {_show(default)})."
+                )
+    text = exp.limits.get(name)
+    if text is None and name != "seed" and _leaf_type(tp) is int:
+        text = ">= 1"  # counts and sizes
+    if text is None:
+        return
+    for v in _leaves(value):
+        if not _is_real(v):
+            continue
+        for op, bound in parse_limits(text):
+            if not _OPS[op](v, bound):
+                each = " (each value)" if isinstance(value, tuple | list) else ""
+                raise UsageError(
+                    f"{name}={_show(v)} is out of range: {exp.name} needs {name} {text}{each} "
+                    f"(default {_show(default)})."
+                )
+
+
+def _defaults(config_cls) -> dict:
+    out = {}
+    for f in dataclasses.fields(config_cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+        else:
+            out[f.name] = None
+    return out
+
+
+def _run_hook(exp, config) -> None:
+    if exp.validate is None:
+        return
+    try:
+        exp.validate(config)
+    except UsageError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{exp.name}: {' '.join(str(err).split())}") from None
+
+
+def check_config(exp, config) -> None:
+    """Refuse a config `exp` cannot run (UsageError naming the field and the fix)."""
+    if not isinstance(config, exp.config):
+        raise UsageError(f"{exp.name} needs a {exp.config.__name__}; got {type(config).__name__}.")
+    types_, defaults = field_types(exp.config), _defaults(exp.config)
+    for name, tp in types_.items():
+        check_field(exp, name, getattr(config, name), tp, defaults[name])
+    _run_hook(exp, config)
+
+
+def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
+    """Validate the items of a sweep as `run` validates its config.
+
+    The field checks are per field, so each distinct swept value is checked
+    once. The experiment's `validate` hook sees every item of grids up to
+    4096 items; of larger grids, every swept value with the other swept keys
+    at each of their extremes (exact for checks monotone in each key).
+    """
+    types_, defaults = field_types(exp.config), _defaults(exp.config)
+    for name, tp in types_.items():
+        if name not in over:
+            check_field(exp, name, getattr(config, name), tp, defaults[name])
+    for key, values in over.items():
+        for v in np.unique(values):
+            try:
+                check_field(exp, key, float(v), types_[key], defaults[key])
+            except UsageError as err:
+                raise UsageError(f"--over {key}: {err}") from None
+    if exp.validate is None:
+        return
+    n_items = math.prod(len(v) for v in over.values())
+    if n_items <= _HOOK_ITEMS:
+        grids = [dict(over)]
+    else:
+        ends = {k: np.unique([np.min(v), np.max(v)]) for k, v in over.items()}
+        grids = [{**ends, k: np.unique(v)} for k, v in over.items()]
+    seen = set()
+    for grid in grids:
+        mesh = np.meshgrid(*grid.values(), indexing="ij")
+        for values in zip(*(m.reshape(-1) for m in mesh), strict=True):
+            item = dict(zip(grid, (float(v) for v in values), strict=True))
+            if tuple(item.items()) in seen:
+                continue
+            seen.add(tuple(item.items()))
+            try:
+                _run_hook(exp, dataclasses.replace(config, **item))
+            except UsageError as err:
+                where = ", ".join(f"{k}={v:g}" for k, v in item.items())
+                raise UsageError(f"sweep item {where}: {err}") from None
+
+
+def check_out_dir(path, flag: str = "--out") -> None:
+    """Refuse an output folder that is a file, lies under a file, or cannot be written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a folder; give a folder path.")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(
+            f"{flag} {path}: {probe} is a file, so no folder can be made under it; choose another {flag}."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{flag} {path}: {probe} is not writable by this user; choose a writable folder."
+        )
+
+
+def steps_fit(config, interval: float, keys, interval_name: str) -> None:
+    """Refuse time steps (config fields `keys`) longer than the save interval
+    (they would round to zero steps per save), naming the field and the fix."""
+    for key in keys:
+        dt = getattr(config, key)
+        if round(interval / dt) < 1:
+            raise ValueError(
+                f"{key}={dt:g} is longer than the save interval {interval_name} = "
+                f"{interval:g}; use {key} <= {interval:g} (or fewer saves)."
+            )
