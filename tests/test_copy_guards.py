@@ -243,6 +243,34 @@ def test_gillespie_budget_checked_under_jit():
         jax.block_until_ready(run(jnp.array([4e8, 3e8, 3e8])))
 
 
+@pytest.mark.parametrize(
+    "n, dt, law_kwargs, match",
+    [
+        ([4e11, 3e11, 3e11], 0.2, {}, "thinning candidates"),
+        ([40.0, 30.0, 30.0], 1e9, {}, "thinning candidates"),
+        ([40.0, 30.0, 30.0], 0.2, {"max_substep": 1e-12}, "phase substeps per step"),
+    ],
+    ids=["N-1e12", "dt-1e9", "max_substep-1e-12"],
+)
+def test_gillespie_step_that_would_not_end_is_refused(n, dt, law_kwargs, match):
+    """Through plain jqd.evolve these hung (no result after 30 s, Ctrl-C ignored)."""
+    law = CopyGillespie(P, **law_kwargs)
+    y0 = gillespie_state(CountState(n=jnp.array(n), phi=jnp.zeros(P)))
+    with pytest.raises(ValueError, match=match + ".*max_events_per_step"):
+        jqd.evolve(law, y0, CopyParams(H=H), dt=dt, n_save=1, key=jax.random.key(0))
+
+
+def test_alignment_step_too_large_for_rk4_refused():
+    """dt = 2 (f = 2, 4 members a class): the energy grew 6.3 -> 1720 in 4 steps."""
+    beables = jnp.repeat(jnp.arange(P, dtype=jnp.int32), 4)
+    law = PhaseAlignment(beables=beables, n_states=P)
+    y0 = AlignmentState(0.3 * jnp.sin(jnp.arange(12.0)), jnp.zeros(12))
+    params = AlignmentParams(H=H, f=jnp.asarray(2.0))
+    with pytest.raises(ValueError, match=r"too large for RK4 .* use dt <= 0\.\d+"):
+        jqd.evolve(law, y0, params, dt=2.0, n_save=1)
+    jqd.evolve(law, y0, params, dt=0.05, n_save=1)
+
+
 def test_gillespie_step_cap_is_a_breakdown_not_a_frozen_state():
     law = CopyGillespie(P, max_steps=5)
     run = lambda **kw: jqd.evolve(

@@ -32,6 +32,7 @@ from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._checks import (
     budget_guards,
+    candidate_rate,
     check_counts,
     check_members,
     check_params,
@@ -169,12 +170,16 @@ class CopyGillespie(AbstractLaw):
         max_substep: largest RK4 step of the phase flow between candidates.
         max_steps: loop iterations allowed in one step; a step that needs
             more stops short and the monitor raises `StepCapError`.
+        max_events_per_step: refuse (up front) a dt whose step is expected to
+            need more thinning candidates or phase substeps than this
+            (default 1e8; None: no bound).
     """
 
     n_states: int = eqx.field(static=True)
     rule: str = eqx.field(static=True, default="consistent")
     max_substep: float = eqx.field(static=True, default=0.02, converter=float)
     max_steps: int = eqx.field(static=True, default=2**31 - 1, converter=int)
+    max_events_per_step: int | None = eqx.field(static=True, default=MAX_EVENTS)
     stochastic = True
     order = None
     breakdowns = {
@@ -282,7 +287,38 @@ class CopyGillespie(AbstractLaw):
         out = count_guards(y.n) + hamiltonian_guards(params)
         if y.a is not None:
             out += member_guards(y.a, self.n_states)
+        if dt is not None and self.max_events_per_step is not None:
+            out += self.step_budget_guards(y, params, dt)
         return out
+
+    def step_budget_guards(self, y, params, dt):
+        """One step may not need more than MAX_EVENTS thinning candidates or
+        phase substeps: such a step would run for minutes in a compiled loop
+        that Ctrl-C cannot interrupt (use copy_gillespie(max_events=None) to
+        opt in to long runs)."""
+        events = candidate_rate(y.n, params) * dt
+        substeps = dt / self.max_substep
+        cap = self.max_events_per_step
+        fix = (
+            "Use a smaller dt (more saves), fewer members, a larger max_substep, or "
+            "tau-leaping (jqd.copy.CopyCountsTauLeap) for large N; "
+            "CopyGillespie(max_events_per_step=None) runs it anyway."
+        )
+        return [
+            _guards.Guard(
+                events <= cap,
+                f"dt: one step of the event-driven copy process is expected to take {{value}} "
+                f"thinning candidates (∝ N × dt), more than max_events_per_step = {cap:.0e}. "
+                f"{fix}",
+                events,
+            ),
+            _guards.Guard(
+                substeps <= cap,
+                f"dt / max_substep = {{value}} phase substeps per step, more than "
+                f"max_events_per_step = {cap:.0e}. {fix}",
+                substeps,
+            ),
+        ]
 
     def density(self, y):
         """Occupation frequencies n_a/N."""
@@ -352,7 +388,11 @@ def copy_gillespie(
     member = isinstance(y0, MemberState) or (isinstance(y0, GillespieState) and y0.a is not None)
     state = gillespie_state(y0, n_states)
     law = CopyGillespie(
-        int(np.shape(state.n)[-1]), rule=rule, max_substep=max_substep, max_steps=max_steps
+        int(np.shape(state.n)[-1]),
+        rule=rule,
+        max_substep=max_substep,
+        max_steps=max_steps,
+        max_events_per_step=None if max_events is None else max(int(max_events), MAX_EVENTS),
     )
     ts = jnp.asarray(ts)
     if ts.ndim != 1 or ts.shape[0] < 2:
