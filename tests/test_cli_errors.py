@@ -335,6 +335,7 @@ def test_every_experiment_default_and_quick_config_is_valid():
             check_config(exp, config)
 
 
+@pytest.mark.slow  # runs two sweeps; the declaration itself is checked at Experiment creation
 def test_sweep_keys_change_the_result():
     """Each declared sweep key moves kerr-revival's sweep output (the others
     are refused because they do not)."""

@@ -2,8 +2,8 @@
 
 jit == eager, vmap == loop, float32 stays float32, new parameter values do
 not recompile, the breakdown monitor fires eagerly and under jit and vmap, a
-NaN constant is refused eagerly and under jit(vmap), a wrong-shape state gets
-a clear error, and (slow) gradients agree with finite
+NaN constant is refused eagerly (and, slow, under jit(vmap)), a wrong-shape
+state gets a clear error, and (slow) gradients agree with finite
 differences. Family tests validate physics only.
 """
 
@@ -175,16 +175,27 @@ def _poisoned_params(params):
     return None
 
 
-@pytest.mark.parametrize("case_id", IDS)
-def test_bad_params_rejected_eagerly_and_under_jit_vmap(case_id):
-    """A NaN constant is refused before the run, and still refused when the
-    params are traced (checks staged in-graph: jqd._guards)."""
+def _bad_params_case(case_id):
     case = build(case_id)
     bad = _poisoned_params(case.params)
     if bad is None:
         pytest.skip("params hold no float to poison")
+    return case, bad
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_bad_params_rejected_eagerly(case_id):
+    """A NaN constant is refused before the run, naming it."""
+    case, bad = _bad_params_case(case_id)
     with pytest.raises(ValueError, match="NaN or Inf|finite"):
         _run(case, params=bad)
+
+
+@pytest.mark.slow  # one compile per law; the staging path is law-independent (test_guards.py)
+@pytest.mark.parametrize("case_id", IDS)
+def test_bad_params_rejected_under_jit_vmap(case_id):
+    """... and still refused when the params are traced (checks staged in-graph)."""
+    case, bad = _bad_params_case(case_id)
     good = jax.tree_util.tree_map(jnp.asarray, case.params)
     both = jax.tree_util.tree_map(
         lambda a, b: jnp.stack([jnp.asarray(a), jnp.asarray(b)]), good, bad
