@@ -279,3 +279,30 @@ def budget_guards(n, params, span, max_events) -> list[Guard]:
             expected,
         )
     ]
+
+
+def step_budget_guards(n, params, dt, max_substep, cap) -> list[Guard]:
+    """One step of the event-driven process may not need more than `cap`
+    thinning candidates or phase substeps: such a step would run for minutes
+    in a compiled loop that Ctrl-C cannot interrupt."""
+    events = candidate_rate(n, params) * dt
+    substeps = dt / max_substep
+    fix = (
+        "Use a smaller dt (more saves), fewer members, a larger max_substep, or tau-leaping "
+        "(jqd.copy.CopyCountsTauLeap) for large N; CopyGillespie(max_events_per_step=None) "
+        "runs it anyway."
+    )
+    return [
+        Guard(
+            events <= cap,
+            f"dt: one step of the event-driven copy process is expected to take {{value}} "
+            f"thinning candidates (∝ N × dt), more than max_events_per_step = {cap:.0e}. {fix}",
+            events,
+        ),
+        Guard(
+            substeps <= cap,
+            f"dt / max_substep = {{value}} phase substeps per step, more than "
+            f"max_events_per_step = {cap:.0e}. {fix}",
+            substeps,
+        ),
+    ]

@@ -32,13 +32,13 @@ from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._checks import (
     budget_guards,
-    candidate_rate,
     check_counts,
     check_members,
     check_params,
     count_guards,
     hamiltonian_guards,
     member_guards,
+    step_budget_guards,
 )
 from ._kinetics import (
     RULES,
@@ -288,37 +288,8 @@ class CopyGillespie(AbstractLaw):
         if y.a is not None:
             out += member_guards(y.a, self.n_states)
         if dt is not None and self.max_events_per_step is not None:
-            out += self.step_budget_guards(y, params, dt)
+            out += step_budget_guards(y.n, params, dt, self.max_substep, self.max_events_per_step)
         return out
-
-    def step_budget_guards(self, y, params, dt):
-        """One step may not need more than MAX_EVENTS thinning candidates or
-        phase substeps: such a step would run for minutes in a compiled loop
-        that Ctrl-C cannot interrupt (use copy_gillespie(max_events=None) to
-        opt in to long runs)."""
-        events = candidate_rate(y.n, params) * dt
-        substeps = dt / self.max_substep
-        cap = self.max_events_per_step
-        fix = (
-            "Use a smaller dt (more saves), fewer members, a larger max_substep, or "
-            "tau-leaping (jqd.copy.CopyCountsTauLeap) for large N; "
-            "CopyGillespie(max_events_per_step=None) runs it anyway."
-        )
-        return [
-            _guards.Guard(
-                events <= cap,
-                f"dt: one step of the event-driven copy process is expected to take {{value}} "
-                f"thinning candidates (∝ N × dt), more than max_events_per_step = {cap:.0e}. "
-                f"{fix}",
-                events,
-            ),
-            _guards.Guard(
-                substeps <= cap,
-                f"dt / max_substep = {{value}} phase substeps per step, more than "
-                f"max_events_per_step = {cap:.0e}. {fix}",
-                substeps,
-            ),
-        ]
 
     def density(self, y):
         """Occupation frequencies n_a/N."""
