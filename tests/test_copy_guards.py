@@ -43,6 +43,10 @@ from jqd.copy import (
     state_from_psi,
 )
 
+# Every class of bad input for this family; run with -m slow (the default run keeps
+# the law-independent cases in tests/test_guards.py and the per-law eager contract).
+pytestmark = pytest.mark.slow
+
 P = 3
 H = jqd.fock.random_hermitian(jax.random.key(5), P)
 PSI0 = jnp.array([0.6, 0.5 + 0.3j, 0.4 - 0.2j]) / jnp.linalg.norm(

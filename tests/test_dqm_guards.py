@@ -38,6 +38,10 @@ from jqd.dqm import (
     state_from_psi,
 )
 
+# Every class of bad input for this family; run with -m slow (the default run keeps
+# the law-independent cases in tests/test_guards.py and the per-law eager contract).
+pytestmark = pytest.mark.slow
+
 GRID = jqd.Grid(128, 16.0)
 V_HO = lambda x, t, a: 0.5 * x[0] ** 2
 

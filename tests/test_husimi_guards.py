@@ -15,6 +15,10 @@ from jqd import husimi as hs
 from jqd.husimi import a, ad
 from jqd.reference import kerr_symbol as kerr
 
+# Every class of bad input for this family; run with -m slow (the default run keeps
+# the law-independent cases in tests/test_guards.py and the per-law eager contract).
+pytestmark = pytest.mark.slow
+
 SQUEEZE = 1j * (ad(0) * ad(0) - a(0) * a(0))  # number-changing (by 2): r = 2t from the vacuum
 
 
