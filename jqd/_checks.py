@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -22,8 +21,7 @@ class AccuracyWarning(UserWarning):
 
 def is_concrete(*trees) -> bool:
     """True when no leaf of the trees is a tracer (so values can be inspected)."""
-    leaves = jax.tree_util.tree_leaves(trees)
-    return not any(isinstance(x, jax.core.Tracer) for x in leaves)
+    return not _guards.is_traced(*trees)
 
 
 def hbar_of(params) -> float:

@@ -17,13 +17,15 @@ Why in-graph: a check written in Python on concrete values switches off under
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
+
+from ._guards import is_traced
 
 NONFINITE = 1  # the code every law shares: NaN or Inf in the state
 
@@ -167,7 +169,7 @@ def report(sol, law, on_breakdown: str, caller: str):
         return sol
     table = reasons_of(law)
     code = sol.stats["breakdown_code"]
-    if _is_concrete(code):
+    if not is_traced(code):
         codes = np.atleast_1d(np.asarray(code))
         bad = np.flatnonzero(codes > 0)
         if bad.size == 0:
@@ -200,11 +202,6 @@ def report(sol, law, on_breakdown: str, caller: str):
     first = flat[jnp.argmax(flat > 0)]
     y_final = eqx.branched_error_if(sol.y_final, pred, jnp.clip(first, 0, n - 1), msgs)
     return eqx.tree_at(lambda s: s.y_final, sol, y_final)
-
-
-def _is_concrete(*trees: Any) -> bool:
-    leaves = jax.tree_util.tree_leaves(trees)
-    return not any(isinstance(x, jax.core.Tracer) for x in leaves)
 
 
 def check_on_breakdown(on_breakdown: str) -> None:

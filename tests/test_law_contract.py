@@ -119,13 +119,18 @@ def test_new_param_values_do_not_recompile(case_id):
     assert counter.count == 0
 
 
-def _poisoned(y0):
-    """y0 with NaN in its first inexact leaf."""
-    leaves, tree = jax.tree_util.tree_flatten(y0)
+def _poisoned(tree):
+    """tree with NaN in its first float leaf (an inexact array or a Python float);
+    None if it has none."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
     for i, x in enumerate(leaves):
-        if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact):
+        if isinstance(x, float):
+            leaves[i] = float("nan")
+        elif hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.inexact):
             leaves[i] = jnp.asarray(x).at[(0,) * jnp.ndim(x)].set(jnp.nan)
-            return jax.tree_util.tree_unflatten(tree, leaves)
+        else:
+            continue
+        return jax.tree_util.tree_unflatten(treedef, leaves)
     return None
 
 
@@ -162,22 +167,9 @@ def test_monitor_raises_under_jit_and_vmap(case_id):
         jax.block_until_ready(jax.vmap(lambda y: _run(case, y, check=False).y_final)(both))
 
 
-def _poisoned_params(params):
-    """params with NaN in its first inexact leaf (None if it has none)."""
-    leaves, tree = jax.tree_util.tree_flatten(params)
-    for i, x in enumerate(leaves):
-        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.inexact):
-            leaves[i] = jnp.asarray(x).at[(0,) * jnp.ndim(x)].set(jnp.nan)
-            return jax.tree_util.tree_unflatten(tree, leaves)
-        if isinstance(x, float):
-            leaves[i] = float("nan")
-            return jax.tree_util.tree_unflatten(tree, leaves)
-    return None
-
-
 def _bad_params_case(case_id):
     case = build(case_id)
-    bad = _poisoned_params(case.params)
+    bad = _poisoned(case.params)
     if bad is None:
         pytest.skip("params hold no float to poison")
     return case, bad
