@@ -10,6 +10,7 @@ from . import observables as observables
 from . import reference as reference
 from . import schrodinger as schrodinger
 from . import stats as stats
+from . import thermal as thermal
 from ._checks import AccuracyWarning as AccuracyWarning
 from ._evolve import Solution as Solution
 from ._evolve import evolve as evolve

@@ -24,7 +24,9 @@ FAMILIES = (
     "cases_husimi",
     "cases_husimi_grid",
     "cases_copy",
-    "cases_thermal",
+    "cases_thermal_harmonic",
+    "cases_thermal_classical",
+    "cases_thermal_local",
 )
 
 

@@ -17,3 +17,5 @@ from ._oscillator import harmonic_gaussian as harmonic_gaussian
 from ._oscillator import oscillator_eigenstate as oscillator_eigenstate
 from ._propagate import grid_hamiltonian as grid_hamiltonian
 from ._propagate import propagate as propagate
+
+# -- thermalization (physics §7): one block per module --
