@@ -1,38 +1,107 @@
 """jqd: differentiable JAX simulation of stochastic and ensemble
-reformulations of quantum mechanics, next to exact quantum evolution."""
+reformulations of quantum mechanics, next to exact quantum evolution.
 
-from . import copy as copy
-from . import dqm as dqm
-from . import experiment as experiment
-from . import fock as fock
-from . import husimi as husimi
-from . import observables as observables
-from . import reference as reference
-from . import schrodinger as schrodinger
-from . import stats as stats
-from . import thermal as thermal
-from ._checks import AccuracyWarning as AccuracyWarning
-from ._evolve import Solution as Solution
-from ._evolve import evolve as evolve
-from ._evolve import evolve_adaptive as evolve_adaptive
-from ._fit import FitResult as FitResult
-from ._fit import FitTransform as FitTransform
-from ._fit import fit as fit
-from ._grid import Grid as Grid
-from ._grid import normalize as normalize
-from ._guards import Guard as Guard
-from ._law import AbstractLaw as AbstractLaw
-from ._monitor import BreakdownError as BreakdownError
-from ._monitor import NonFiniteError as NonFiniteError
-from ._monitor import Reason as Reason
-from ._sharding import batch_mesh as batch_mesh
-from ._sharding import pad_batch as pad_batch
-from ._sharding import shard_batch as shard_batch
-from .schrodinger import MatrixParams as MatrixParams
-from .schrodinger import SchrodingerBasis as SchrodingerBasis
-from .schrodinger import SchrodingerGrid as SchrodingerGrid
-from .schrodinger import SchrodingerParams as SchrodingerParams
-from .schrodinger import SchrodingerRing as SchrodingerRing
-from .schrodinger import ground_state as ground_state
+Names load on first use (PEP 562 `__getattr__`): `import jqd` costs
+milliseconds, so the `jqd` command answers `list` and `--help` without
+starting JAX; `jqd.evolve` or `jqd.thermal` imports what it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+_FAMILIES = (
+    "copy",
+    "dqm",
+    "experiment",
+    "fock",
+    "husimi",
+    "observables",
+    "reference",
+    "schrodinger",
+    "stats",
+    "thermal",
+)
+# public name -> the module defining it
+_NAMES = {
+    "AccuracyWarning": "._checks",
+    "Solution": "._evolve",
+    "evolve": "._evolve",
+    "evolve_adaptive": "._evolve",
+    "FitResult": "._fit",
+    "FitTransform": "._fit",
+    "fit": "._fit",
+    "Grid": "._grid",
+    "normalize": "._grid",
+    "Guard": "._guards",
+    "AbstractLaw": "._law",
+    "BreakdownError": "._monitor",
+    "NonFiniteError": "._monitor",
+    "Reason": "._monitor",
+    "batch_mesh": "._sharding",
+    "pad_batch": "._sharding",
+    "shard_batch": "._sharding",
+    "MatrixParams": ".schrodinger",
+    "SchrodingerBasis": ".schrodinger",
+    "SchrodingerGrid": ".schrodinger",
+    "SchrodingerParams": ".schrodinger",
+    "SchrodingerRing": ".schrodinger",
+    "ground_state": ".schrodinger",
+}
+
+
+__all__ = sorted({*_FAMILIES, *_NAMES})
+
+
+def __getattr__(name: str):
+    if name in _FAMILIES:
+        module = importlib.import_module(f".{name}", __name__)
+    elif name in _NAMES:
+        module = getattr(importlib.import_module(_NAMES[name], __name__), name)
+    else:
+        raise AttributeError(f"module 'jqd' has no attribute {name!r}")
+    globals()[name] = module  # later lookups skip __getattr__
+    return module
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FAMILIES, *_NAMES})
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from . import copy as copy
+    from . import dqm as dqm
+    from . import experiment as experiment
+    from . import fock as fock
+    from . import husimi as husimi
+    from . import observables as observables
+    from . import reference as reference
+    from . import schrodinger as schrodinger
+    from . import stats as stats
+    from . import thermal as thermal
+    from ._checks import AccuracyWarning as AccuracyWarning
+    from ._evolve import Solution as Solution
+    from ._evolve import evolve as evolve
+    from ._evolve import evolve_adaptive as evolve_adaptive
+    from ._fit import FitResult as FitResult
+    from ._fit import FitTransform as FitTransform
+    from ._fit import fit as fit
+    from ._grid import Grid as Grid
+    from ._grid import normalize as normalize
+    from ._guards import Guard as Guard
+    from ._law import AbstractLaw as AbstractLaw
+    from ._monitor import BreakdownError as BreakdownError
+    from ._monitor import NonFiniteError as NonFiniteError
+    from ._monitor import Reason as Reason
+    from ._sharding import batch_mesh as batch_mesh
+    from ._sharding import pad_batch as pad_batch
+    from ._sharding import shard_batch as shard_batch
+    from .schrodinger import MatrixParams as MatrixParams
+    from .schrodinger import SchrodingerBasis as SchrodingerBasis
+    from .schrodinger import SchrodingerGrid as SchrodingerGrid
+    from .schrodinger import SchrodingerParams as SchrodingerParams
+    from .schrodinger import SchrodingerRing as SchrodingerRing
+    from .schrodinger import ground_state as ground_state

@@ -27,6 +27,7 @@ FAMILIES = (
     "cases_thermal_harmonic",
     "cases_thermal_classical",
     "cases_thermal_local",
+    "cases_thermal_well",
 )
 
 

@@ -24,6 +24,22 @@ from jqd.stats import loglog_slope
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """Copy process on P classes vs ensemble size N (ħ = 1, H from random_hermitian).
+
+    Attributes:
+        P: number of classes (states) a; ψ0 = (1, …, 1)/√P.
+        seed: PRNG seed of the random Hermitian H (the ensembles' keys are fixed).
+        t_end: horizon of the comparison; the RMS runs over saves 0 < t <= t_end.
+        n_save: saved times in (0, t_end]; both dt's must divide t_end/n_save.
+        batch: independent ensembles per N (B of the README's error bound).
+        gillespie_Ns: N values, exact event-driven copy_gillespie (counts); ()
+            skips it (quick()).
+        member_Ns: N values, member-level CopyMembersTauLeap; () skips it (quick()).
+        count_Ns: N values, count-level CopyCountsTauLeap (1e2 … 1e10).
+        member_dt: tau-leap step of the member-level runs.
+        count_dt: tau-leap step of the count-level runs (and of the N = 1e15 bias run).
+    """
+
     P: int = 4
     seed: int = 5
     t_end: float = 2.0

@@ -16,6 +16,21 @@ from jqd.experiment import Experiment, Recorder
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """Exact copy process from a start with a node (ħ = 1, H from random_hermitian).
+
+    Attributes:
+        P: number of classes (>= 2); ψ0 = (1, …, 1, 0)/√(P−1): node in the last.
+        seed: PRNG seed of the random Hermitian H (the ensembles' keys are fixed).
+        N: ensemble size (members); occupations are round(N|ψ_start|²).
+        batch: independent ensembles per start (sets the SE noise floor).
+        t_end: horizon; departures are RMS over the saves 0 < t <= t_end.
+        n_save: saved times in (0, t_end].
+        fractions: spectator fractions s in [0, 1] (remedy 2, spread evenly over
+            all classes); s = 0 is the no-remedy reference.
+        admixtures: ground-state admixtures ε in [0, 1] (remedy 3, ψ ∝ ψ0 + ε g);
+            ε = 0 is the no-remedy reference.
+    """
+
     P: int = 4
     seed: int = 5
     N: int = 8000

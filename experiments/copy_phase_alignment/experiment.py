@@ -16,15 +16,32 @@ from jqd.experiment import Experiment, Recorder
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """Smolin's phase-alignment model, RK4 (ħ = 1; time in periods 2π/Ω, Ω = f√(2n)).
+
+    Attributes:
+        P: number of beables (classes); 3 for the Gaussian starts, which use
+            the class phases (0, 1, −2).
+        seed: PRNG seed of the random Hermitian H and of the initial phases.
+        H_scale: scale of the random Hermitian H (energy units).
+        fs: coupling strengths f swept (> 0); each run's dt follows from Ω = f√(2n).
+        n_per_class: members per class n swept (N = P·n members in all).
+        spreads: initial phases: a float is a Gaussian spread (rad) about the
+            class phases; "uniform" draws them uniformly on the circle.
+        periods: run length in units of 2π/Ω, Ω = f √(2n).
+        steps_per_period: RK4 steps per period 2π/Ω.
+        n_save: saves over the run: 30 per period 2π/Ω, resolving the peaks of
+            1 − R1 (quick(): 20 per period).
+    """
+
     P: int = 3
     seed: int = 2
     H_scale: float = 0.3
     fs: tuple = (0.25, 1.0, 4.0, 16.0)
     n_per_class: tuple = (10, 100, 1000)
     spreads: tuple = (0.2, "uniform")
-    periods: float = 16.0  # run length in units of 2π/Ω, Ω = f √(2n)
+    periods: float = 16.0
     steps_per_period: int = 120
-    n_save: int = 480  # 30 saves per period 2π/Ω, resolving the peaks of 1 − R1
+    n_save: int = 480
 
     @classmethod
     def quick(cls) -> Config:

@@ -35,15 +35,20 @@ from jqd.experiment import Experiment, Recorder, steps_fit
 
 @dataclass(frozen=True)
 class Config:
-    """Units: lengths in a, times in m a²/ħ.
+    """Free Gaussian packet in five descriptions (units: lengths in a, times in m a²/ħ).
 
     Attributes:
-        a: initial width parameter; hbar, mass: constants.
-        t_final: end time; n_save: saves.
-        points, box: 1-D grid.
+        a: initial width parameter, ψ ∝ exp(−x²/2a²) (σ(0) = a/√2).
+        hbar: reduced Planck constant ħ (1 in these units).
+        mass: particle mass m (1 in these units); D = ħ/2m.
+        t_final: end time (m a²/ħ); τ = ħt/(m a²).
+        n_save: saved times in [0, t_final]; both steps must divide t_final/n_save.
+        points, box: 1-D periodic grid: number of points and box length
+            (the box is [−box/2, box/2)).
         n_particles: Nelson and Bohm ensemble sizes.
-        dt_particles: step of the ensembles; dt_fluid: RK4 step of the (ρ, S) laws.
-        seed: PRNG seed.
+        dt_particles: step of the Nelson (stochastic Heun) and Bohm (RK4) ensembles.
+        dt_fluid: RK4 step of the (ρ, S) laws (Madelung and canonical DQM).
+        seed: PRNG seed of the ensembles' initial positions and noise.
     """
 
     a: float = 1.0

@@ -18,6 +18,23 @@ from jqd.experiment import Experiment, Recorder
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """Bose-Hubbard dimer, Husimi Fokker-Planck vs exact diagonalization (ħ = 1).
+
+    Attributes:
+        J: hopping amplitude (energy units) of −J(a1† a2 + h.c.).
+        U: on-site interaction (energy units) of (U/2) Σ_i a_i†² a_i².
+        beta1: coherent amplitude of site 1 in the initial product state (real).
+        beta2_im: imaginary part of site 2's coherent amplitude (β2 = i·beta2_im).
+        max_total: Fock truncation: total boson number N <= max_total.
+        t_max: end of the adaptive (Dopri8) run (1/J units when J = 1; > 0).
+        n_save: saved times in [0, t_max].
+        n_grid: points per axis of the site Husimi marginals' grid (Re α, Im α
+            in [−4.5, 4.5]).
+        fit_max_total: Fock truncation of the small dimer the C fit uses.
+        fit_C0: starting value of C for the fit (quantum mechanics is C = 1).
+        fit: run the C fit (compile-heavy: off in quick()).
+    """
+
     J: float = 1.0
     U: float = 0.6
     beta1: float = 1.5
@@ -28,7 +45,7 @@ class Config:
     n_grid: int = 61
     fit_max_total: int = 8
     fit_C0: float = 0.5
-    fit: bool = True  # the C fit (compile-heavy: off in quick())
+    fit: bool = True
 
     @classmethod
     def quick(cls) -> Config:

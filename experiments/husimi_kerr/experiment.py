@@ -16,6 +16,22 @@ from jqd.experiment import Experiment, Recorder
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """Husimi Fokker-Planck vs exact Kerr, H = (U/2) a†² a² (ħ = 1, dimensionless α).
+
+    Attributes:
+        alpha0: coherent amplitude of the initial state |α0⟩ (real).
+        U: Kerr strength (frequency units, > 0); saves at Ut = kπ/4, k = 0 … 8.
+        cutoff: Fock cutoff of the Galerkin basis (must hold |α0⟩ and the cat).
+        n_grid: points per axis of the Husimi comparison grid (even: no α = 0
+            point, where jqd.reference.kerr_husimi returns NaN).
+        extent: the comparison grid covers Re α, Im α in [−extent, extent] (> 0).
+        fit_alpha0: coherent amplitude of the small run the C fit uses.
+        fit_cutoff: Fock cutoff of the C-fit run.
+        fit_grid: points per axis of the C fit's α grid on [−3.5, 3.5].
+        fit_C0: starting value of C for the fit (quantum mechanics is C = 1).
+        fit: run the C fit (compile-heavy: off in quick()).
+    """
+
     alpha0: float = 2.0
     U: float = 1.0
     cutoff: int = 36
@@ -25,7 +41,7 @@ class Config:
     fit_cutoff: int = 20
     fit_grid: int = 20
     fit_C0: float = 0.5
-    fit: bool = True  # the C fit (compile-heavy: off in quick())
+    fit: bool = True
 
     @classmethod
     def quick(cls) -> Config:

@@ -32,13 +32,29 @@ from jqd.reference import kerr_symbol as kerr
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """Probability-flow points for the Kerr mode, U = 1 (ħ = 1; z = (Q, P) = √2 (Re α, Im α)).
+
+    Attributes:
+        alpha0: coherent amplitude of the initial state |α0⟩ (real).
+        n_points: points sampled from ρ(0), run to Ut = 0.5 on the exact density
+            (KS critical value 1.83/√n_points).
+        dt: RK4 step of that run (> 0; saves every Ut = 0.1, rounded to whole
+            steps per save).
+        seed: PRNG seed of the initial points (seed + 1 for the long run).
+        n_max: terms of the series of the exact Kerr Husimi density.
+        cutoff: Galerkin Fock cutoff (Poisson(4) tail beyond 40 < 1e-20).
+        n_long: points run on to Ut = π with the Galerkin density.
+        dt_long: nominal RK4 step of the long run (> 0; adjusted to whole steps
+            per save, 10 saves every Ut = π/10).
+    """
+
     alpha0: float = 2.0
     n_points: int = 20000
     dt: float = 0.01
     seed: int = 0
     n_max: int = 50
-    cutoff: int = 40  # Galerkin Fock cutoff (Poisson(4) tail beyond 40 < 1e-20)
-    n_long: int = 4000  # points run on to Ut = π with the Galerkin density
+    cutoff: int = 40
+    n_long: int = 4000
     dt_long: float = 0.01
 
     @classmethod

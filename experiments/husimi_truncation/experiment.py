@@ -30,6 +30,20 @@ from jqd.husimi import Envelope, HusimiGrid, HusimiGridParams, PhaseSpaceGrid, e
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """H = ω a†a + λ q̂⁴: Husimi Fokker-Planck (grid) vs exact Fock evolution (ħ = 1).
+
+    Attributes:
+        alpha0: coherent amplitude of the initial state |α0⟩ (real).
+        omega: oscillator frequency ω (energy units).
+        couplings: quartic couplings λ swept (energy units); λ = 0 is the
+            exactly truncating reference.
+        t_end: end time of each run (1/ω units when ω = 1).
+        n_times: saved times in (0, t_end]; the grid step is fitted to each save.
+        points: phase-space grid points per axis (even, >= 8).
+        length: box length per axis of the periodic (Q, P) grid [−L/2, L/2).
+        cutoff: Fock cutoff of the exact reference evolution.
+    """
+
     alpha0: float = 1.0
     omega: float = 1.0
     couplings: tuple[float, ...] = (0.0, 0.0125, 0.025, 0.05)

@@ -17,5 +17,18 @@ from ._oscillator import harmonic_gaussian as harmonic_gaussian
 from ._oscillator import oscillator_eigenstate as oscillator_eigenstate
 from ._propagate import grid_hamiltonian as grid_hamiltonian
 from ._propagate import propagate as propagate
-
-# -- thermalization (physics §7): one block per module --
+from ._spectral import GAP_RATIO_GOE as GAP_RATIO_GOE
+from ._spectral import GAP_RATIO_GOE_SURMISE as GAP_RATIO_GOE_SURMISE
+from ._spectral import GAP_RATIO_POISSON as GAP_RATIO_POISSON
+from ._spectral import bose_einstein as bose_einstein
+from ._spectral import gap_ratio_density as gap_ratio_density
+from ._spectral import rayleigh_jeans as rayleigh_jeans
+from ._thermal_gas import dilute_gas_potential_energy as dilute_gas_potential_energy
+from ._thermal_gas import harmonic_contact_time as harmonic_contact_time
+from ._thermal_gas import packet_energy_spread as packet_energy_spread
+from ._thermal_gaussian import fock_mode_atom_variance as fock_mode_atom_variance
+from ._thermal_gaussian import gaussian_energy_variance as gaussian_energy_variance
+from ._thermal_gaussian import product_state_cm_variance as product_state_cm_variance
+from ._thermal_paper import einstein_hopf_drag_factor as einstein_hopf_drag_factor
+from ._thermal_paper import klein_gordon_norm_density as klein_gordon_norm_density
+from ._thermal_paper import photon_number_density as photon_number_density

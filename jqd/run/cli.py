@@ -1,6 +1,7 @@
 """The `jqd` command: list, run, reproduce and sweep experiments.
 
     jqd list
+    jqd show NAME                      (also: jqd run NAME --help)
     jqd run NAME [--quick] [--set key=value ...] [--out DIR] [--json] [--seed N]
     jqd reproduce [--quick] [--out DIR] [--only NAME ...] [--jobs J] [--timeout S]
     jqd sweep NAME --over key=start:stop:num [--over ...] [--devices N] [--batch B]
@@ -26,6 +27,7 @@ see their traceback). `main` is the one place that maps errors to exit codes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -67,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("list", help="list the experiments with one-line descriptions")
+    sub.add_parser("list", help="the experiments, one line each (`jqd show NAME`: its keys)")
+    sh = sub.add_parser("show", help="an experiment's description and config keys (--set KEY=...)")
+    sh.add_argument("name")
 
     r = sub.add_parser("run", help="run one experiment")
     r.add_argument("name")
@@ -154,20 +158,16 @@ def _base_config(exp, quick: bool, seed: int | None):
 
 # -- commands ---------------------------------------------------------------------
 def cmd_list(args) -> int:
-    from .registry import discover, experiments_dir, load
+    from .describe import listing
 
-    found = discover()
-    if not found:
-        print(f"no experiments found in {experiments_dir()}")
-        return 0
-    width = max(len(n) for n in found)
-    for name in found:
-        try:
-            exp = load(name)
-            desc = exp.description + (f"  [physics {exp.physics}]" if exp.physics else "")
-        except Exception as err:  # noqa: BLE001 - list the rest anyway
-            desc = f"(failed to load: {type(err).__name__}: {err})"
-        print(f"{name:<{width}}  {desc}")
+    print(listing())
+    return 0
+
+
+def cmd_show(args) -> int:
+    from .describe import show
+
+    print(show(args.name))
     return 0
 
 
@@ -179,8 +179,6 @@ def cmd_run(args) -> int:
     config = apply_overrides(exp, _base_config(exp, args.quick, args.seed), args.overrides)
     out = args.out if args.out is not None else Path("jqd-out") / exp.name
     if args.json:  # keep stdout for the JSON alone: anything the experiment prints -> stderr
-        import contextlib
-
         with contextlib.redirect_stdout(sys.stderr):
             summary = run_experiment(exp, config, out, seed=args.seed, quick=args.quick)
     else:
@@ -355,9 +353,15 @@ def _one_line(err: BaseException, overrides=()) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; the one place errors become exit codes (module docstring)."""
+    from .describe import experiment_help
     from .registry import UsageError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if (name := experiment_help(argv)) is not None:  # the generic help, then its keys
+            with contextlib.suppress(SystemExit):
+                _parser().parse_args([argv[0], "--help"])
+            argv = ["show", name]
         args = _parser().parse_args(argv)
     except UsageError as err:
         print(_one_line(err), file=sys.stderr)
@@ -365,13 +369,20 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "devices", None) is not None and args.devices > 1:
         _force_host_devices(args.devices)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import jax
+    if args.command != "list":  # `list` reads sources only: no JAX start-up
+        import jax
 
-    jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
+        jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
 
     from .sweep import SweepLocked
 
-    commands = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "sweep": cmd_sweep}
+    commands = {
+        "list": cmd_list,
+        "show": cmd_show,
+        "run": cmd_run,
+        "reproduce": cmd_reproduce,
+        "sweep": cmd_sweep,
+    }
     overrides = list(getattr(args, "overrides", None) or [])
     try:
         return commands[args.command](args)

@@ -176,6 +176,11 @@ def _fmt(x) -> str:
     return str(x)
 
 
+def _cell(text) -> str:
+    """One Markdown table cell: a `|` would end the cell and a newline the row."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wall: float) -> Path:
     """REPORT.md: one table row per claim, with links to each experiment's figures.
 
@@ -203,7 +208,7 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
     for e in entries:
         name = e["name"]
         if "error" in e:
-            err = " ".join(str(e["error"]).split())[:300].replace("|", "\\|")
+            err = _cell(" ".join(str(e["error"]).split())[:300])
             lines.append(f"| {name} | (did not run) | {err} | — | — | **ERROR** | — | — |")
             continue
         s = e["summary"]
@@ -216,9 +221,8 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
                 )
                 continue
             result = "pass" if c["passed"] else "**FAIL**"
-            statement = c["statement"].replace("|", "\\|")
             lines.append(
-                f"| {name} | {c['name']} | {statement} | {c['measured']:.3g} | "
+                f"| {name} | {_cell(c['name'])} | {_cell(c['statement'])} | {c['measured']:.3g} | "
                 f"{c['op']} {c['tolerance']:.3g} | {result} | {s['wall_time_s']:.1f} | {figs} |"
             )
     lines += [

@@ -1,0 +1,259 @@
+"""Harmonic lattices as Gaussian states (physics §7.4): exact mode rotation
+throughput (`ModeCovariance`) and the cost of one save with a dense
+covariance (`DenseCovariance`), jqd vs a NumPy baseline of the same algorithm
+(no peer package implements Gaussian-state lattice evolution; QuSpin and
+jax-md do not), candidates alternating in one process. float64.
+
+Cases
+  modes   `jqd.evolve(HarmonicLattice(Lattice((N,), "periodic")), ...)`, one
+          jitted run of n_steps exact rotations (means q, p and the three
+          mode-diagonal covariance arrays: 5 N numbers per step), from a
+          thermal-displaced state. Throughput in mode-steps/s = N x B x n_steps
+          / time; batch scaling B = 1 and B = 8 (jax.vmap over states).
+          Baseline: the same five fused multiply-adds in NumPy (in place).
+  dense   N = 256 chain with a dense (2N, 2N) covariance; one save = one
+          exact step (S Σ Sᵀ, O(N²)) + the atom variances Var u_j saved
+          (U Σ_QQ Uᵀ diagonal by FFT-based transforms), timed over 20 saves;
+          the raw step alone is reported too. Baseline: NumPy step.
+
+XLA cost analysis (flops, bytes accessed) of ONE step gives the projected H100
+time, memory-bound at 3.35e12 B/s (HBM3): for 1e8 modes (mode-steps/s) and for
+the dense step at N = 2e4 (bytes scaled by (2e4/256)²; the issue's 9.6 GB).
+
+Usage: python benchmarks/bench_thermal_modes.py [--quick] [--json out.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from _common import Reporter, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
+
+H100_BW = 3.35e12  # B/s, HBM3
+
+
+def _cost(compiled):
+    cost = compiled.cost_analysis()
+    if isinstance(cost, list | tuple):
+        cost = cost[0] if cost else {}
+    return float(cost.get("flops", float("nan"))), float(cost.get("bytes accessed", float("nan")))
+
+
+def _coefficients(law, params, dt):
+    """The exact rotation S_k = [[a, b], [c, d]] in NumPy (all modes bound here)."""
+    w, m = np.asarray(law.frequencies(params)), float(params.mass)
+    return np.cos(w * dt), np.sin(w * dt) / (m * w), -m * w * np.sin(w * dt), np.cos(w * dt)
+
+
+def _setup(N, kind):
+    from jqd.thermal import HarmonicLattice, Lattice, LatticeParams, displace, thermal_state
+
+    law = HarmonicLattice(Lattice((N,), "periodic" if kind == "mode" else "fixed"), kind)
+    params = LatticeParams(1.0, 1.0, 0.1, 1.0)
+    y0 = displace(law, thermal_state(law, params, 0.5), 0.1 * np.sin(np.arange(N)), 0.0)
+    return law, params, y0
+
+
+def bench_modes(rep, N, B, n_steps, repeats, rows):
+    import jax
+    import jax.numpy as jnp
+
+    import jqd
+
+    law, params, y0 = _setup(N, "mode")
+    dt = 0.1
+
+    def run(y):
+        return jqd.evolve(
+            law, y, params, dt=dt, n_save=1, steps_per_save=n_steps, check=False, checkpoint=False
+        ).y_final
+
+    f = jax.jit(run if B == 1 else jax.vmap(run))
+    y = y0 if B == 1 else jax.tree_util.tree_map(lambda x: jnp.stack([x] * B), y0)
+    compiled, compile_s = time_compile(f, y)
+    prepared = law.prepare(params, jnp.asarray(dt))
+    step_c, _ = time_compile(jax.jit(lambda y: prepared.step(0.0, y, params, dt)), y0)
+    flops, nbytes = _cost(step_c)
+    a, b, c, d = _coefficients(law, params, dt)
+    st = [np.array(x) for x in (y0.q, y0.p, y0.cov.qq, y0.cov.qp, y0.cov.pp)]
+    st = [np.repeat(x[None], B, 0) for x in st]
+
+    def numpy_run():
+        q, p, qq, qp, pp = (x.copy() for x in st)
+        for _ in range(n_steps):
+            q, p = a * q + b * p, c * q + d * p
+            qq, qp, pp = (
+                a * a * qq + 2 * a * b * qp + b * b * pp,
+                a * c * qq + (a * d + b * c) * qp + b * d * pp,
+                c * c * qq + 2 * c * d * qp + d * d * pp,
+            )
+        return q
+
+    timers = {"jqd-jit": lambda: compiled(y), "numpy": numpy_run}
+    res = {k: {"times": [], "cpu": []} for k in timers}
+    for _ in range(max(repeats, 5)):  # alternate the candidates
+        for k, fn in timers.items():
+            c0 = time.process_time()
+            res[k]["times"].append(time_call(fn, 5, warmup=1)["median_s"])
+            res[k]["cpu"].append((time.process_time() - c0) / 6)  # CPU-s per call
+    work = N * B * n_steps
+    for impl, r in res.items():
+        med = float(np.median(r["times"]))
+        cpu = float(np.median(r["cpu"]))
+        rec = rep.case(
+            case="modes",
+            law="HarmonicLattice/mode",
+            impl=impl,
+            size=N,
+            batch=B,
+            dtype="float64",
+            n_steps=n_steps,
+            compile_s=compile_s if impl == "jqd-jit" else 0.0,
+            median_s=med,
+            throughput=work / med,
+            unit="mode-steps/s",
+            cpu_s_per_call=cpu,
+            throughput_per_cpu_s=work / cpu,
+            step_flops=flops,
+            step_bytes=nbytes,
+            bytes_per_mode_step=nbytes / N,
+            projected_h100_mode_steps_per_s=H100_BW / (nbytes / N),
+        )
+        rows.append(
+            dict(
+                case="modes",
+                impl=impl,
+                N=N,
+                B=B,
+                thr=f"{rec['throughput']:.3g} ({work / cpu:.3g}/CPU-s)",
+                compile=fmt_s(rec["compile_s"]),
+                bytes=f"{nbytes / N:.0f} B/mode",
+                h100=f"{rec['projected_h100_mode_steps_per_s']:.3g}",
+            )
+        )
+
+
+def bench_dense(rep, N, n_save, repeats, rows):
+    import jax
+    import jax.numpy as jnp
+
+    import jqd
+    from jqd.thermal import atom_variance
+
+    law, params, y0 = _setup(N, "dense")
+    dt = 0.1
+
+    def run(y):
+        return jqd.evolve(
+            law,
+            y,
+            params,
+            dt=dt,
+            n_save=n_save,
+            check=False,
+            checkpoint=False,
+            observe=lambda t, y, p: atom_variance(law, y),
+        ).observables
+
+    compiled, compile_s = time_compile(jax.jit(run), y0)
+    prepared = law.prepare(params, jnp.asarray(dt))
+    step_c, _ = time_compile(jax.jit(lambda y: prepared.step(0.0, y, params, dt)), y0)
+    flops, nbytes = _cost(step_c)
+    a, b, c, d = _coefficients(law, params, dt)
+    M0 = np.array(y0.cov.matrix)
+
+    def numpy_step():
+        M = M0
+        top, bot = M[:N], M[N:]
+        M = np.concatenate(
+            [a[:, None] * top + b[:, None] * bot, c[:, None] * top + d[:, None] * bot]
+        )
+        left, right = M[:, :N], M[:, N:]
+        return np.concatenate([left * a + right * b, left * c + right * d], axis=1)
+
+    timers = {
+        "jqd-jit save": lambda: compiled(y0),
+        "jqd-jit step": lambda: step_c(y0),
+        "numpy step": numpy_step,
+    }
+    res = {k: [] for k in timers}
+    for _ in range(max(repeats, 5)):
+        for k, fn in timers.items():
+            res[k].append(time_call(fn, 5, warmup=1)["median_s"])
+    scale = (2e4 / N) ** 2
+    for impl, times in res.items():
+        per = float(np.median(times)) / (n_save if impl == "jqd-jit save" else 1)
+        rec = rep.case(
+            case="dense",
+            law="HarmonicLattice/dense",
+            impl=impl,
+            size=N,
+            dtype="float64",
+            compile_s=compile_s if impl == "jqd-jit save" else 0.0,
+            median_s=per,
+            unit="s per save" if "save" in impl else "s per step",
+            step_flops=flops,
+            step_bytes=nbytes,
+            projected_h100_step_s_N2e4=nbytes * scale / H100_BW,
+            state_bytes_N2e4=(4e4) ** 2 * 8,
+        )
+        rows.append(
+            dict(
+                case="dense",
+                impl=impl,
+                N=N,
+                B=1,
+                thr=fmt_s(per) + (" / save" if "save" in impl else " / step"),
+                compile=fmt_s(rec["compile_s"]),
+                bytes=f"{nbytes / 1e6:.1f} MB/step",
+                h100=f"{rec['projected_h100_step_s_N2e4']:.3g} s/step at N=2e4",
+            )
+        )
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    rep = Reporter("thermal_modes", args.json, argv)
+    rows = []
+    sizes = (
+        [(2**14, 1, 200), (2**14, 8, 50)]
+        if args.quick
+        else [
+            (2**12, 1, 500),
+            (2**16, 1, 100),
+            (2**20, 1, 10),
+            (2**12, 8, 100),
+            (2**16, 8, 20),
+        ]
+    )
+    for N, B, n_steps in sizes:
+        bench_modes(rep, N, B, n_steps, args.repeats, rows)
+    bench_dense(rep, 256, 20, args.repeats, rows)
+    cols = [
+        ("case", "case"),
+        ("impl", "impl"),
+        ("N", "N"),
+        ("B", "batch"),
+        ("thr", "throughput"),
+        ("compile", "compile"),
+        ("bytes", "XLA bytes"),
+        ("h100", "projected H100"),
+    ]
+    print(markdown_table(rows, cols))
+
+
+if __name__ == "__main__":
+    main()

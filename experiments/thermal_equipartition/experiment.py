@@ -1,0 +1,197 @@
+"""Equipartition in the β-FPUT chain: a classical anharmonic lattice started
+with its energy in the long-wavelength modes spreads it over all modes
+(physics §7.5), to the classical (Rayleigh–Jeans) law ⟨E_k⟩ = T, not to
+a Planck law that would empty the high-frequency modes.
+
+An ensemble of chains (`jqd.thermal.ClassicalLattice`, fixed ends, Yoshida-4,
+one `PhaseState` with a leading trajectory axis) runs through `jqd.evolve`;
+harmonic mode energies (`jqd.thermal.fput_mode_energies`, DST-I) are saved,
+time-averaged over the second half of the run and averaged over the
+ensemble. n_eff = exp(S)/N with S the spectral entropy of those averaged
+energies (`jqd.thermal.effective_mode_fraction`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jqd
+from jqd.experiment import Experiment, Recorder
+from jqd.thermal import ClassicalLattice, FPUTParams, PhaseState
+
+
+@dataclass(frozen=True)
+class Config:
+    """Units: spacing = mass = spring = 1 (time 1/√(spring/mass)).
+
+    Attributes:
+        n_sites: N mobile sites between fixed walls.
+        beta: quartic coefficient (V ∋ β r⁴/4).
+        energy_density: E/N of every chain.
+        low_modes: the energy starts in modes k = 1..low_modes (random phases,
+            equal harmonic energies), then is rescaled to E = N·energy_density.
+        n_chains: ensemble size (leading trajectory axis).
+        t_max: run length; the average is over [t_max/2, t_max].
+        dt: Yoshida-4 step (ω_max dt = 2 dt here).
+        n_save: saves of the mode energies.
+        seed: phases of the initial modes.
+    """
+
+    n_sites: int = 64
+    beta: float = 1.0
+    energy_density: float = 1.0
+    low_modes: int = 4
+    n_chains: int = 16
+    t_max: float = 4000.0
+    dt: float = 0.05
+    n_save: int = 400
+    seed: int = 0
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(n_chains=8, t_max=2000.0, n_save=200)
+
+
+def initial_state(law, params, config: Config, key):
+    """Equal energies in modes 1..low_modes with random phases, scaled (by a
+    bisection on the amplitude) so that the full FPUT energy is N·ε."""
+    n, k0 = config.n_sites, config.low_modes
+    j = np.arange(1, n + 1)
+    U = np.sqrt(2 / (n + 1)) * np.sin(np.pi * np.outer(j, np.arange(1, k0 + 1)) / (n + 1))
+    w = 2 * np.sin(np.pi * np.arange(1, k0 + 1) / (2 * (n + 1)))
+    phase = np.asarray(jax.random.uniform(key, (config.n_chains, k0), maxval=2 * math.pi))
+    q1 = (np.cos(phase) / w) @ U.T  # unit harmonic energy 1/2 per mode
+    p1 = -np.sin(phase) @ U.T
+    target = n * config.energy_density
+    lo, hi = 0.0, 10.0 * math.sqrt(target)
+    for _ in range(80):  # the energy grows monotonically with the amplitude
+        a = 0.5 * (lo + hi)
+        e = np.asarray(law.energy(0.0, PhaseState(a * q1, a * p1), params))
+        lo, hi = (a, hi) if np.mean(e) < target else (lo, a)
+    a = 0.5 * (lo + hi)
+    return PhaseState(jnp.asarray(a * q1), jnp.asarray(a * p1))
+
+
+def run(config: Config, rec: Recorder) -> None:
+    import matplotlib.pyplot as plt
+
+    law = ClassicalLattice(config.n_sites, "fixed", "yoshida4")
+    params = FPUTParams(mass=1.0, spring=1.0, alpha=0.0, beta=config.beta, pinning=0.0)
+    y0 = initial_state(law, params, config, rec.key())
+    steps = max(1, round(config.t_max / (config.dt * config.n_save)))
+    sol = jqd.evolve(
+        law,
+        y0,
+        params,
+        dt=config.dt,
+        n_save=config.n_save,
+        steps_per_save=steps,
+        observe={
+            "modes": lambda t, y, p: jqd.thermal.fput_mode_energies(law, p, y),
+            "energy": law.energy,
+        },
+        checkpoint=False,
+    )
+    ts = np.asarray(sol.ts)
+    modes = np.asarray(sol.observables["modes"])  # (saves, chains, N)
+    energy = np.asarray(sol.observables["energy"])
+    late = ts >= ts[-1] / 2
+    mean_E = modes[late].mean(axis=(0, 1))  # time and ensemble average, (N,)
+    n_eff = float(jqd.thermal.effective_mode_fraction(jnp.asarray(mean_E)))
+    N = config.n_sites
+    top = mean_E[-(N // 4) :].mean() / mean_E.mean()
+    rec.claim(
+        "n_eff of the time-averaged mode energies",
+        "physics §7.5: exp(S)/N >= 0.85 (S the spectral entropy of ⟨E_k⟩ over the second "
+        "half of the run and the ensemble)",
+        measured=n_eff,
+        tolerance=0.85,
+        op=">=",
+    )
+    rec.claim(
+        "top-quarter / mean mode energy (Rayleigh–Jeans)",
+        "physics §7.5: |⟨E_k⟩ over the highest N/4 modes ÷ mean over all − 1| <= 0.2 "
+        "(classical equipartition; a Planck law would suppress the top modes)",
+        measured=abs(top - 1),
+        tolerance=0.2,
+    )
+    n_eff_t = np.asarray(
+        jqd.thermal.effective_mode_fraction(
+            jnp.asarray(np.cumsum(modes.mean(axis=1), 0) / np.arange(1, len(ts) + 1)[:, None])
+        )
+    )
+    # What a Planck (Bose-Einstein) law ⟨E_k⟩ = ħω_k n_BE(ω_k) (zero point
+    # excluded) would give at k_BT = ħω_max, and the ħω_max/k_BT above which
+    # its top-quarter ratio falls below 0.8 (where this claim tells them apart).
+    omega = 2 * np.sin(np.pi * np.arange(1, N + 1) / (2 * (N + 1)))
+    T = float(mean_E.mean())
+
+    def planck_law(x):  # x = ħω_max/k_BT
+        hbar = x * T / omega.max()
+        return omega * hbar * np.asarray(jqd.reference.bose_einstein(omega, T, hbar=hbar))
+
+    ratio = lambda x: planck_law(x)[-(N // 4) :].mean() / planck_law(x).mean()
+    lo, hi = 0.01, 10.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if ratio(mid) > 0.8 else (lo, mid)
+    rec.metric("planck_distinguishable_above_hbar_omega_max_over_kT", 0.5 * (lo + hi))
+    planck = planck_law(1.0)
+    rec.metric("top_quarter_over_mean", float(top))
+    rec.metric("n_eff", n_eff)
+    rec.metric(
+        "n_eff_instantaneous_final",
+        float(np.mean(np.asarray(jqd.thermal.effective_mode_fraction(jnp.asarray(modes[-1]))))),
+    )
+    rec.metric(
+        "planck_top_quarter_over_mean_at_kT_eq_hbar_omega_max",
+        float(planck[-(N // 4) :].mean() / planck.mean()),
+    )
+    rec.metric("harmonic_fraction_of_energy", float(mean_E.sum() / energy.mean()))
+    rec.metric("max_rel_energy_error", float(np.max(np.abs(energy / energy[0] - 1))))
+    rec.metric("temperature_mode_average", T)
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    k = np.arange(1, N + 1)
+    a1.semilogy(k, mean_E, "o-", ms=3, label="β-FPUT ⟨E_k⟩ (time + ensemble)")
+    a1.semilogy(k, modes[0].mean(0) + 1e-12, "x", ms=3, label="t = 0")
+    a1.semilogy(k, planck / planck.mean() * T, "k--", lw=1, label="Planck at k_BT = ħω_max")
+    a1.axhline(T, color="gray", lw=1, label="Rayleigh–Jeans (all equal)")
+    a1.set_xlabel("mode k")
+    a1.set_ylabel("mode energy ⟨E_k⟩ (spring·a² units)")
+    a1.set_ylim(1e-3 * T, 10 * T)
+    a1.legend(fontsize=8)
+    a2.plot(ts, n_eff_t)
+    a2.axhline(0.85, color="k", ls="--", lw=1)
+    a2.set_xlabel("t (1/√(spring/mass))")
+    a2.set_ylabel("n_eff of the running average from t = 0")
+    fig.suptitle(
+        f"β-FPUT N = {N}, E/N = {config.energy_density:g}: n_eff = {n_eff:.3f}, "
+        f"top-quarter/mean = {top:.3f} (Rayleigh–Jeans, not Planck)"
+    )
+    rec.figure(fig, "equipartition.png")
+
+
+EXPERIMENT = Experiment(
+    name="thermal-equipartition",
+    description="β-FPUT chain (N = 64) spreads low-mode energy to equipartition: "
+    "n_eff and the Rayleigh-Jeans (not Planck) mode energies",
+    config=Config,
+    run=run,
+    physics="§7.5",
+    limits={
+        "n_sites": ">= 8",
+        "beta": "> 0",
+        "energy_density": "> 0",
+        "low_modes": ">= 1",
+        "n_chains": ">= 1",
+        "t_max": "> 0",
+        "dt": "> 0, < 0.7",
+        "n_save": ">= 4",
+    },
+)

@@ -1,0 +1,157 @@
+"""What an experiment says about itself, for `jqd list`, `jqd show NAME` and
+`jqd run NAME --help`.
+
+`summary_line` reads the `Experiment(name=..., description=..., physics=...)`
+call from the module's source without importing it (importing starts JAX:
+seconds per experiment), so `jqd list` answers in well under a second.
+`config_keys` imports the module and reads each Config field's type, default,
+quick value and meaning (the field's line in the Config docstring's
+`Attributes:` section).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import re
+from pathlib import Path
+
+from .registry import _type_name, discover, experiments_dir, field_types, load
+
+
+def summary_line(path: Path) -> dict | None:
+    """`{name, description, physics}` from the source's `EXPERIMENT = Experiment(...)`
+    keywords when they are string literals; None if they are not (then load it)."""
+    try:
+        tree = ast.parse(Path(path).read_text(), str(path))
+    except (OSError, SyntaxError):
+        return None
+    for node in tree.body:
+        if not (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "EXPERIMENT" for t in node.targets)
+            and isinstance(node.value, ast.Call)
+        ):
+            continue
+        found = {}
+        for kw in node.value.keywords:
+            if kw.arg in ("name", "description", "physics"):
+                try:
+                    found[kw.arg] = ast.literal_eval(kw.value)
+                except ValueError:
+                    return None
+        if "name" in found and "description" in found:
+            return {"physics": None, **found}
+    return None
+
+
+def attribute_docs(cls) -> dict[str, str]:
+    """Field -> its description in the class docstring's `Attributes:` section
+    (Google style; continuation lines joined)."""
+    doc = inspect.getdoc(cls) or ""
+    m = re.search(r"^Attributes:[ \t]*\n(.*?)(?:\n[ \t]*\n|\Z)", doc, flags=re.S | re.M)
+    if not m:
+        return {}
+    docs: dict[str, str] = {}
+    keys: list[str] = []
+    lines = [ln for ln in m.group(1).splitlines() if ln.strip()]
+    indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+    for line in lines:
+        # at the items' indent: "name: ...", "name (type): ..." or "a, b: ..."
+        item = re.match(r"^(\w+(?:,\s*\w+)*)(?:\s*\([^)]*\))?:\s*(.*)$", line[indent:])
+        if item and len(line) - len(line.lstrip()) == indent:
+            keys = [k.strip() for k in item.group(1).split(",")]
+            for key in keys:
+                docs[key] = item.group(2).strip()
+        elif keys:  # a continuation line
+            for key in keys:
+                docs[key] += " " + line.strip()
+    return docs
+
+
+def config_keys(exp) -> list[dict]:
+    """One row per Config field: key, type, default, quick value, meaning."""
+    default, quick = exp.config(), exp.config.quick()
+    docs = attribute_docs(exp.config)
+    return [
+        {
+            "key": f.name,
+            "type": _type_name(tp),
+            "default": getattr(default, f.name),
+            "quick": getattr(quick, f.name),
+            "meaning": docs.get(f.name, ""),
+        }
+        for f, tp in zip(
+            dataclasses.fields(exp.config), field_types(exp.config).values(), strict=True
+        )
+    ]
+
+
+def format_keys(exp, width: int = 100) -> str:
+    """The config keys as a plain-text table (the `jqd show` / `--help` listing)."""
+    rows = config_keys(exp)
+    if not rows:
+        return "  (no config keys)"
+    k = max(len(r["key"]) for r in rows)
+    t = max(len(r["type"]) for r in rows)
+    lines = []
+    for r in rows:
+        quick = "" if r["quick"] == r["default"] else f"  [quick: {r['quick']!r}]"
+        head = f"  {r['key']:<{k}}  {r['type']:<{t}}  = {r['default']!r}{quick}"
+        lines.append(head)
+        if r["meaning"]:
+            lines.append(" " * (k + 6) + _shorten(r["meaning"], width - k - 6))
+    sweep = getattr(exp, "sweep_keys", ()) or ()
+    lines.append("")
+    lines.append(
+        f"  sweepable over: {', '.join(sweep)}" if sweep else "  not sweepable (jqd sweep)"
+    )
+    return "\n".join(lines)
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def show(name: str) -> str:
+    """`jqd show NAME`: what the experiment checks, where its answer is, its keys."""
+    exp = load(name)
+    readme = discover()[exp.name].parent / "README.md"
+    lines = [f"{exp.name}: {exp.description}"]
+    if exp.physics:
+        lines.append(f"checks physics {exp.physics} (docs/physics.md)")
+    if readme.is_file():
+        lines.append(f"question, method and measured answer: {readme}")
+    lines += [
+        "",
+        "config keys (jqd run NAME --set KEY=VALUE; type, default, [quick value], meaning):",
+        format_keys(exp),
+    ]
+    return "\n".join(lines)
+
+
+def listing() -> str:
+    """`jqd list`: one line per experiment, read from the sources."""
+    found = discover()
+    if not found:
+        return f"no experiments found in {experiments_dir()}"
+    width = max(len(n) for n in found)
+    lines = []
+    for name, path in found.items():
+        try:
+            exp = summary_line(path) or vars(load(name))  # the source, else import it
+            desc = exp["description"] + (f"  [physics {exp['physics']}]" if exp["physics"] else "")
+        except Exception as err:  # noqa: BLE001 - list the rest anyway
+            desc = f"(failed to load: {type(err).__name__}: {err})"
+        lines.append(f"{name:<{width}}  {desc}")
+    return "\n".join(lines)
+
+
+def experiment_help(argv: list[str]) -> str | None:
+    """NAME when argv is `run NAME ... --help` (or sweep): then show its keys too."""
+    if len(argv) >= 3 and argv[0] in ("run", "sweep") and not argv[1].startswith("-"):
+        if any(a in ("-h", "--help") for a in argv[2:]):
+            return argv[1]
+    return None

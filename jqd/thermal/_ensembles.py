@@ -1,0 +1,242 @@
+"""Statistical ensembles, eigenstate thermalization and level statistics from
+an exact spectrum (physics §7.7).
+
+Inputs are an exact spectrum E (eigenvalues of one symmetry sector, any
+order unless said), an observable in the eigenbasis (O_diag = O_nn, or the
+full matrix O_eig = V†OV) and a state's weights c_n = ⟨n|ψ⟩, c2 = |c_n|².
+
+- Level spacing ratio r_n = min(s_n, s_{n+1})/max(s_n, s_{n+1}) of
+  consecutive gaps s_n = E_{n+1} − E_n: its mean is 2 ln 2 − 1 = 0.38629 for
+  Poisson levels and 0.5307 for the GOE (Atas et al. 2013). Exactly
+  degenerate levels (an unresolved symmetry) make r = 0 and are refused.
+- ETH: O_nn varies smoothly with E_n, with eigenstate-to-eigenstate
+  fluctuations ~ D^{−1/2}; off-diagonal O_mn are random with variance
+  |f(E, ω)|²/D; for a real symmetric (GOE-like) H, Var O_nn = 2 Var O_mn at
+  equal energy.
+- Diagonal ensemble ⟨O⟩_DE = Σ c2_n O_nn (the infinite-time average);
+  microcanonical: the mean of O_nn over |E_n − E0| ≤ width/2; canonical:
+  Σ e^{−βE_n} O_nn / Z. β_canonical solves ⟨E⟩_β = E0; β_micro = d ln g/dE
+  of the Gaussian-smoothed level density g(E) = Σ_n exp(−(E − E_n)²/2σ²),
+  = Σ_n w_n (E_n − E0) / (σ² Σ_n w_n).
+- d_eff = 1/Σ c2²; the infinite-time temporal variance of ⟨O(t)⟩ for
+  non-degenerate gaps is Σ_{m≠n} c2_m c2_n |O_mn|² ≤ ‖O‖²/d_eff (Short 2011).
+
+The windowed functions need concrete inputs (their level counts fix array
+sizes) and refuse windows with fewer than 5 levels and E0 outside the
+spectrum; the others are jax-traceable (NumPy on concrete inputs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._guards import array_module
+
+MIN_LEVELS = 5  # fewest levels a window may hold
+
+
+def _spectrum(E, name="E"):
+    E = np.asarray(E, dtype=float)
+    if E.ndim != 1 or E.size == 0:
+        raise ValueError(f"{name} must be a non-empty vector of eigenvalues; got shape {E.shape}.")
+    if not np.all(np.isfinite(E)):
+        raise ValueError(f"{name} contains NaN or Inf.")
+    return E
+
+
+def _inside(E, E0, name="E0"):
+    E0 = float(E0)
+    if not (E.min() <= E0 <= E.max()):
+        raise ValueError(
+            f"{name} = {E0:.6g} lies outside the spectrum [{E.min():.6g}, {E.max():.6g}]; "
+            f"choose {name} inside it."
+        )
+    return E0
+
+
+def _window(E, lo, hi, what):
+    sel = (E >= lo) & (E <= hi)
+    n = int(sel.sum())
+    if n < MIN_LEVELS:
+        raise ValueError(
+            f"window: [{lo:.6g}, {hi:.6g}] holds {n} level(s) of {what}, fewer than "
+            f"{MIN_LEVELS}; widen the window (or use a larger system)."
+        )
+    return sel
+
+
+def gap_ratio(E, *, fraction: float = 1.0, degeneracy_tol: float = 1e-8) -> float:
+    """Mean spacing ratio ⟨r⟩ of the levels E (one symmetry sector).
+
+    Args:
+        E: eigenvalues (any order).
+        fraction: use the central `fraction` of the sorted levels (e.g. 0.5
+            for the middle half, away from the spectral edges).
+        degeneracy_tol: gaps below this times the mean spacing count as
+            exact degeneracies, which are refused.
+    """
+    E = np.sort(_spectrum(E))
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must lie in (0, 1]; got {fraction}.")
+    n = E.size
+    cut = int(round(n * (1 - fraction) / 2))
+    E = E[cut : n - cut]
+    if E.size < MIN_LEVELS:
+        raise ValueError(f"E: {E.size} levels (after fraction), fewer than {MIN_LEVELS}.")
+    s = np.diff(E)
+    mean = s.mean()
+    n_deg = int(np.sum(s <= degeneracy_tol * mean))
+    if n_deg:
+        raise ValueError(
+            f"E has {n_deg} (near-)degenerate gap(s) (below {degeneracy_tol:g} x the mean "
+            "spacing): a symmetry is unresolved, and r = 0 there is not level statistics. "
+            "Resolve sectors first (jqd.thermal.reflection_sector, sz_sector), then pass "
+            "one sector's levels."
+        )
+    r = np.minimum(s[:-1], s[1:]) / np.maximum(s[:-1], s[1:])
+    return float(r.mean())
+
+
+def _sorted_pair(E, O_diag):
+    E = _spectrum(E)
+    O = np.asarray(O_diag)
+    if O.shape != E.shape:
+        raise ValueError(f"O_diag must have the shape of E {E.shape}; got {O.shape}.")
+    order = np.argsort(E)
+    return E[order], np.real(O[order])
+
+
+def eth_diagonal_fluctuation(E, O_diag, window) -> float:
+    """Mean eigenstate-to-eigenstate fluctuation ⟨|O_{n+1,n+1} − O_nn|⟩ over
+    consecutive levels inside `window` = (E_lo, E_hi) (ETH: ~ D^{−1/2})."""
+    E, O = _sorted_pair(E, O_diag)
+    lo, hi = (float(w) for w in window)
+    sel = _window(E, lo, hi, "E")
+    return float(np.mean(np.abs(np.diff(O[sel]))))
+
+
+def eth_diagonal_variance(E, O_diag, window) -> float:
+    """Variance of O_nn about its smooth part inside `window` = (E_lo, E_hi),
+    from consecutive differences: ⟨(O_{n+1,n+1} − O_nn)²⟩/2 (the smooth part
+    cancels to first order)."""
+    E, O = _sorted_pair(E, O_diag)
+    lo, hi = (float(w) for w in window)
+    sel = _window(E, lo, hi, "E")
+    return float(np.mean(np.diff(O[sel]) ** 2) / 2)
+
+
+def eth_offdiagonal_variance(E, O_eig, E0, window) -> float:
+    """Mean |O_mn|² over pairs m ≠ n with both levels in |E − E0| ≤ window/2
+    (the variance of the off-diagonal elements, whose mean is zero up to the
+    arbitrary signs of eigenvectors). O_eig is (D, D) in the eigenbasis of E."""
+    E = _spectrum(E)
+    O = np.asarray(O_eig)
+    if O.shape != (E.size, E.size):
+        raise ValueError(f"O_eig must have shape {(E.size, E.size)}; got {O.shape}.")
+    E0 = _inside(E, E0)
+    sel = np.flatnonzero(_window(E, E0 - window / 2, E0 + window / 2, "E"))
+    block = np.abs(O[np.ix_(sel, sel)]) ** 2
+    off = ~np.eye(sel.size, dtype=bool)
+    return float(block[off].mean())
+
+
+def diagonal_ensemble(c2, O_diag):
+    """Σ_n |c_n|² O_nn: the infinite-time average of ⟨O(t)⟩."""
+    xp = array_module(c2, O_diag)
+    return xp.sum(xp.asarray(c2) * xp.real(xp.asarray(O_diag)), axis=-1)
+
+
+def microcanonical_average(E, O_diag, E0, width) -> float:
+    """Mean of O_nn over the levels with |E_n − E0| ≤ width/2."""
+    E, O = _sorted_pair(E, O_diag)
+    E0 = _inside(E, E0)
+    sel = _window(E, E0 - width / 2, E0 + width / 2, "E")
+    return float(O[sel].mean())
+
+
+def _boltzmann(E, beta):
+    xp = array_module(E, beta)
+    E = xp.asarray(E)
+    beta = xp.asarray(beta)[..., None]
+    x = -beta * E
+    x = x - xp.max(x, axis=-1, keepdims=True)  # no overflow at any β
+    w = xp.exp(x)
+    return w / xp.sum(w, axis=-1, keepdims=True)
+
+
+def canonical_average(E, O_diag, beta):
+    """Σ e^{−βE_n} O_nn / Z (any β, array β broadcasts; jax-traceable)."""
+    xp = array_module(E, O_diag, beta)
+    return xp.sum(_boltzmann(E, beta) * xp.real(xp.asarray(O_diag)), axis=-1)
+
+
+def canonical_energy(E, beta):
+    """⟨E⟩_β = Σ E_n e^{−βE_n}/Z."""
+    return canonical_average(E, E, beta)
+
+
+def beta_canonical(E, E0, *, iterations: int = 200) -> float:
+    """The β with ⟨E⟩_β = E0 (⟨E⟩_β decreases monotonically in β), by
+    bisection on β ∈ ±1e3·D/(E_max − E_min) then Newton polishing.
+    E0 must lie strictly inside (E_min, E_max)."""
+    E = np.sort(_spectrum(E))
+    E0 = float(E0)
+    if not (E[0] < E0 < E[-1]):
+        raise ValueError(
+            f"E0 = {E0:.6g} lies outside the open spectrum ({E[0]:.6g}, {E[-1]:.6g}): no finite "
+            "β has that mean energy; choose E0 strictly inside it."
+        )
+
+    def mean(b):
+        return float(canonical_energy(E, b))
+
+    bmax = 1e3 * E.size / (E[-1] - E[0])
+    lo, hi = -bmax, bmax  # mean(lo) > E0 > mean(hi)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        if mean(mid) > E0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * max(abs(mid), 1 / (E[-1] - E[0])):
+            break
+    b = (lo + hi) / 2
+    for _ in range(3):  # Newton: d⟨E⟩/dβ = −Var E
+        p = np.asarray(_boltzmann(E, b))
+        var = float(p @ E**2 - (p @ E) ** 2)
+        if var <= 0:
+            break
+        b = b + (mean(b) - E0) / var
+    return float(b)
+
+
+def beta_microcanonical(E, E0, width) -> float:
+    """d ln g/dE at E0 for the level density smoothed with a Gaussian of
+    standard deviation `width`: Σ w_n (E_n − E0)/(width² Σ w_n),
+    w_n = exp(−(E_n − E0)²/2 width²). Needs ≥ 5 levels within ±width."""
+    E = _spectrum(E)
+    E0 = _inside(E, E0)
+    width = float(width)
+    if not width > 0:
+        raise ValueError(f"width must be positive; got {width}.")
+    _window(E, E0 - width, E0 + width, "E")
+    w = np.exp(-((E - E0) ** 2) / (2 * width**2))
+    return float(np.sum(w * (E - E0)) / (width**2 * np.sum(w)))
+
+
+def effective_dimension(c2):
+    """d_eff = 1/Σ|c_n|⁴ (the number of eigenstates a state occupies)."""
+    xp = array_module(c2)
+    return 1.0 / xp.sum(xp.asarray(c2) ** 2, axis=-1)
+
+
+def temporal_variance(E, c, O_eig, *, degeneracy_tol: float = 1e-10):
+    """Infinite-time variance of ⟨O(t)⟩ = Σ_{m≠n, E_m≠E_n} |c_m|²|c_n|²|O_mn|²
+    (pairs with equal energies do not oscillate; assumes non-degenerate gaps)."""
+    xp = array_module(E, c, O_eig)
+    E = xp.asarray(E)
+    c2 = xp.abs(xp.asarray(c)) ** 2
+    scale = xp.maximum(xp.max(xp.abs(E)), 1.0)
+    moving = xp.abs(E[:, None] - E[None, :]) > degeneracy_tol * scale
+    W = c2[:, None] * c2[None, :] * xp.abs(xp.asarray(O_eig)) ** 2
+    return xp.sum(xp.where(moving, W, 0.0))

@@ -1,0 +1,34 @@
+"""Law-contract lines for classical particles in a smooth well (see helpers.py)."""
+
+import jax.numpy as jnp
+from helpers import LawCase
+
+from jqd.thermal import ClassicalWell, WellParams, WellState
+
+LEADING_AXES = (
+    "leading axes of x and p are trajectories, so a stacked state is a valid ensemble; "
+    "a wrong coordinate axis is refused (tests/test_thermal_well.py)"
+)
+
+
+def _well(method, order):
+    def make():
+        x = jnp.array([[0.5, 3.5], [1.0, -2.0], [-1.5, 0.3]])
+        p = jnp.array([[0.0, 0.2], [0.4, 0.0], [-0.3, 0.7]])
+        params = WellParams(mass=jnp.asarray(1.2), lam=jnp.asarray(0.15))
+        return LawCase(
+            ClassicalWell(method=method),
+            WellState(x, p),
+            params,
+            dt=0.02,
+            order=order,
+            skip={"wrong_shape": LEADING_AXES},
+        )
+
+    return make
+
+
+CASES = {
+    "thermal-well-verlet": _well("verlet", 2),
+    "thermal-well-yoshida4": _well("yoshida4", 4),
+}

@@ -1,0 +1,86 @@
+"""Mutants of the classical thermal experiments (thermal-gas,
+thermal-equipartition): plausible physics bugs their quick claims must catch
+(see tests/mutation.py). Seams: the methods `ClassicalLattice.force` and
+`SoftSphereGas.force` (jqd.thermal._classical, jqd.thermal._gas) and the
+public `jqd.reference.packet_energy_spread`, `jqd.thermal.fput_mode_energies`."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from mutation import Mutant
+
+import jqd
+from jqd.thermal import _classical, _classical_observables, _gas
+
+
+def _quartic_force_dropped(monkeypatch):
+    """FPUT force with V'(r) = spring r + alpha r²: the β r³ term left out (a
+    harmonic chain, whose mode energies never mix)."""
+
+    def bad(self, q, params):
+        _, k, a, b, pin = _classical._cast(params, q.dtype)
+        r = _classical._bonds(q, self.boundary)
+        f = r * (k + r * a)
+        if self.boundary == "periodic":
+            return f - jnp.roll(f, 1, axis=-1) - pin * q
+        return f[..., 1:] - f[..., :-1] - pin * q
+
+    monkeypatch.setattr(_classical.ClassicalLattice, "force", bad)
+
+
+def _mode_eigenvalue_doubled_angle(monkeypatch):
+    """Fixed-end eigenvalues λ_k = 4 sin²(πk/(n+1)) (the periodic formula with n+1)
+    instead of 4 sin²(πk/2(n+1)): high-mode potential energies mis-weighted."""
+
+    def bad(n, boundary, dtype=float):
+        k = jnp.arange(1, n + 1, dtype=dtype)
+        return 4.0 * jnp.sin(jnp.pi * k / (n + 1)) ** 2
+
+    monkeypatch.setattr(_classical_observables, "mode_eigenvalues", bad)
+
+
+def _contact_force_doubled(monkeypatch):
+    """Soft-sphere force 2κ(σ − r) while the energy stays κ(σ − r)²/2."""
+    orig = _gas.SoftSphereGas.force
+    monkeypatch.setattr(_gas.SoftSphereGas, "force", lambda self, q, p: 2.0 * orig(self, q, p))
+
+
+def _paper_energy_spread(monkeypatch):
+    """The paper's ΔE ≈ ħ²/2md² (T §2): no p0 term and no √(D/2)."""
+    monkeypatch.setattr(
+        jqd.reference,
+        "packet_energy_spread",
+        lambda p0, width, mass=1.0, hbar=1.0, dim=3: hbar**2 / (2 * mass * width**2),
+    )
+
+
+MUTANTS = [
+    Mutant(
+        experiment="thermal-equipartition",
+        name="quartic-force-dropped",
+        bug="FPUT force without its β r³ term (a harmonic chain)",
+        apply=_quartic_force_dropped,
+        caught_by="n_eff",
+    ),
+    Mutant(
+        experiment="thermal-equipartition",
+        name="mode-eigenvalue-angle-doubled",
+        bug="fixed-end mode eigenvalues 4 sin²(πk/(n+1)) instead of 4 sin²(πk/2(n+1))",
+        apply=_mode_eigenvalue_doubled_angle,
+        caught_by="top-quarter",
+    ),
+    Mutant(
+        experiment="thermal-gas",
+        name="contact-force-doubled",
+        bug="soft-sphere force 2κ(σ − r) with energy κ(σ − r)²/2",
+        apply=_contact_force_doubled,
+        caught_by="contact time",
+    ),
+    Mutant(
+        experiment="thermal-gas",
+        name="paper-energy-spread",
+        bug="packet ΔE = ħ²/2md² as printed (T §2)",
+        apply=_paper_energy_spread,
+        caught_by="packet ΔE formula",
+    ),
+]

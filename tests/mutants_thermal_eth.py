@@ -1,0 +1,63 @@
+"""Mutants of the eigenstate-thermalization experiments (thermal-eth-spectrum,
+thermal-equilibration, thermal-planck-mode): plausible physics bugs their quick
+claims must catch (see tests/mutation.py)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from mutation import Mutant
+
+import jqd
+
+
+def _longitudinal_field_dropped(monkeypatch):
+    """mixed_field_ising builds H without its h_z Σσᶻ term: the transverse-field
+    chain, integrable and spin-flip symmetric (an unresolved symmetry)."""
+    orig = jqd.thermal.mixed_field_ising
+
+    def bad(L, **kwargs):
+        kwargs["hz"] = 0.0
+        return orig(L, **kwargs)
+
+    monkeypatch.setattr(jqd.thermal, "mixed_field_ising", bad)
+
+
+def _chebyshev_truncated_early(monkeypatch):
+    """The Chebyshev series of exp(−iH dt) cut where its tail is 1e-6 instead of
+    1e-15: the step is no longer unitary to round-off."""
+    monkeypatch.setattr(jqd.thermal._local, "CHEB_TOL", 1e-6)
+    monkeypatch.setattr(jqd.thermal._chebyshev, "CHEB_TOL", 1e-6)
+
+
+def _fermi_dirac_for_bose(monkeypatch):
+    """bose_einstein written with the Fermi-Dirac sign, 1/(e^{ħω/T} + 1)."""
+
+    def bad(omega, temperature, hbar=1.0):
+        return 1.0 / (jnp.exp(hbar * jnp.asarray(omega) / temperature) + 1.0)
+
+    monkeypatch.setattr(jqd.reference, "bose_einstein", bad)
+
+
+MUTANTS = [
+    Mutant(
+        experiment="thermal-eth-spectrum",
+        name="longitudinal-field-dropped",
+        bug="mixed-field Ising chain built without h_z Σσᶻ (integrable transverse-field chain)",
+        apply=_longitudinal_field_dropped,
+        caught_by="<r> mixed-field Ising",
+    ),
+    Mutant(
+        experiment="thermal-equilibration",
+        name="chebyshev-truncated-early",
+        bug="Chebyshev series of exp(−iH dt) cut at a tail of 1e-6 instead of 1e-15",
+        apply=_chebyshev_truncated_early,
+        caught_by="|c_n|^2 fixed",
+    ),
+    Mutant(
+        experiment="thermal-planck-mode",
+        name="fermi-dirac-for-bose",
+        bug="Bose-Einstein occupation with the Fermi-Dirac sign, 1/(e^{ħω/T} + 1)",
+        apply=_fermi_dirac_for_bose,
+        caught_by="incoherent n_DE",
+    ),
+]

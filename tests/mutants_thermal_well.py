@@ -1,0 +1,83 @@
+"""Mutants of thermal-chaotic-well and thermal-paper-arithmetic: plausible
+physics bugs their quick claims must catch (see tests/mutation.py)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from mutation import Mutant
+
+import jqd
+import jqd.schrodinger._grid as grid_module
+import jqd.thermal._well as well_module
+
+
+def _coupling_force_missing_2(monkeypatch):
+    """Classical force of λx²y² written by hand as −λ(xy², x²y) instead of
+    −2λ(xy², x²y): the classical ensemble feels half the coupling."""
+
+    def mutated(potential, x, params):
+        half = eqx.tree_at(lambda p: p.lam, params, params.lam / 2)
+        return -jax.grad(lambda z: jnp.sum(potential(z, half)))(x)
+
+    monkeypatch.setattr(well_module, "_force", mutated)
+
+
+def _kinetic_without_half(monkeypatch):
+    """Split-step kinetic phase e^{−iħk²h/m} instead of e^{−iħk²h/2m}."""
+
+    def mutated(self, params, h, rdtype):
+        k2 = self.grid.k_squared(rdtype)
+        return jnp.exp(-1j * (params.hbar / params.mass) * h * k2)
+
+    monkeypatch.setattr(grid_module.SchrodingerGrid, "_kinetic_phase", mutated)
+
+
+def _kg_norm_as_printed(monkeypatch):
+    """The Klein-Gordon norm density coded as printed in T §3, Im(AȦ* − Ȧ*A)."""
+    printed = jqd.reference.klein_gordon_norm_density
+
+    def mutated(a, a_dot, form="corrected", mu0=1.0):
+        return printed(a, a_dot, form="printed", mu0=mu0)
+
+    monkeypatch.setattr(jqd.reference, "klein_gordon_norm_density", mutated)
+
+
+def _drag_factor_wien(monkeypatch):
+    """Einstein-Hopf factor from Wien's law, x/3, instead of Planck's x/(3(1 − e^{−x}))."""
+    monkeypatch.setattr(
+        jqd.reference, "einstein_hopf_drag_factor", lambda x, spectrum="planck": x / 3
+    )
+
+
+MUTANTS = [
+    Mutant(
+        "thermal-chaotic-well",
+        "coupling-force-missing-2",
+        "classical x²y² force −λ(xy², x²y) instead of −2λ(xy², x²y)",
+        _coupling_force_missing_2,
+        "L1 quantum vs classical",
+    ),
+    Mutant(
+        "thermal-chaotic-well",
+        "kinetic-without-half",
+        "split-step kinetic phase ħk²/m instead of ħk²/2m",
+        _kinetic_without_half,
+        "λ = 0: widths",
+    ),
+    Mutant(
+        "thermal-paper-arithmetic",
+        "kg-norm-as-printed",
+        "KG norm density Im(AȦ* − Ȧ*A) as printed instead of Im(AȦ* − ȦA*)",
+        _kg_norm_as_printed,
+        "corrected KG norm",
+    ),
+    Mutant(
+        "thermal-paper-arithmetic",
+        "drag-factor-wien",
+        "Einstein-Hopf factor x/3 (Wien) instead of x/(3(1 − e^{−x})) (Planck)",
+        _drag_factor_wien,
+        "Einstein-Hopf factor >= 0.3",
+    ),
+]

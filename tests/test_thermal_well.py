@@ -1,0 +1,179 @@
+"""`jqd.thermal.ClassicalWell`: point particles in a smooth well (physics §7.9).
+
+Exact references: the harmonic closed form at λ = 0; for λ > 0 the
+symplectic structure (bounded energy error, time reversal) and the
+declared convergence orders.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import jqd
+from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
+
+X0 = jnp.array([[0.5, 3.5], [1.0, -2.0], [-1.5, 0.3], [2.0, 2.0]])
+P0 = jnp.array([[0.0, 0.2], [0.4, 0.0], [-0.3, 0.7], [0.1, -0.4]])
+
+
+def _final(law, y0, params, dt, n_steps, **kw):
+    return jqd.evolve(law, y0, params, dt=dt, n_save=1, steps_per_save=n_steps, **kw).y_final
+
+
+def test_harmonic_closed_form_at_lambda_zero():
+    """λ = 0: x_i(t) = x_i cos ω_i t + p_i/(mω_i) sin ω_i t, ω_i = √(k_i/m).
+    Yoshida-4 error ≈ c (ωh)⁴ ω t |x|: (1.3·0.002)⁴·1.3·3·4 ≈ 7e-10 times c ≈ 0.05."""
+    params = WellParams(mass=1.2, lam=0.0)
+    law = ClassicalWell()
+    t = 3.0
+    y = _final(law, WellState(X0, P0), params, 0.002, 1500)
+    w = jnp.sqrt(params.curvature / params.mass)
+    x_exact = X0 * jnp.cos(w * t) + P0 / (params.mass * w) * jnp.sin(w * t)
+    p_exact = P0 * jnp.cos(w * t) - params.mass * w * X0 * jnp.sin(w * t)
+    np.testing.assert_allclose(y.x, x_exact, atol=1e-10)
+    np.testing.assert_allclose(y.p, p_exact, atol=1e-10)
+
+
+@pytest.mark.parametrize("method, order", [("verlet", 2), ("yoshida4", 4)])
+def test_convergence_order(method, order):
+    """Error of y(t = 1) vs a run at h/8, for h and h/2 (λ = 0.15, chaotic start)."""
+    params = WellParams(lam=0.15)
+    law = ClassicalWell(method=method)
+    y0 = WellState(X0, P0)
+    ref = _final(law, y0, params, 0.0025, 400)
+    errs = []
+    for n in (25, 50):
+        y = _final(law, y0, params, 1.0 / n, n)
+        errs.append(float(jnp.max(jnp.abs(y.x - ref.x)) + jnp.max(jnp.abs(y.p - ref.p))))
+    measured = np.log2(errs[0] / errs[1])
+    assert abs(measured - order) <= (0.1 if order == 2 else 0.2), (errs, measured)
+    assert law.order == order
+
+
+def test_energy_error_bounded_over_long_run():
+    """Symplectic: the energy error oscillates without drift. Bound: the
+    leading term of the modified Hamiltonian, |ΔE| ≲ E (ω_eff h)⁴ with
+    ω_eff ≈ 3 the largest local frequency on these orbits (E ≤ 11):
+    11·(0.03)⁴ ≈ 9e-6; checked over 2e4 steps (t = 200)."""
+    params = WellParams(lam=0.15)
+    law = ClassicalWell()
+    y0 = WellState(X0, P0)
+    sol = jqd.evolve(
+        law, y0, params, dt=0.01, n_save=40, steps_per_save=500,
+        observe=lambda t, y, p: law.energy(t, y, p), checkpoint=False,
+    )  # fmt: skip
+    E = np.asarray(sol.observables)
+    drift = np.max(np.abs(E - E[0]), axis=0)
+    assert np.all(drift <= 9e-6), drift
+    # no secular growth: the second half is no worse than 2x the first
+    half = len(E) // 2
+    assert np.all(
+        np.max(np.abs(E[half:] - E[0]), 0) <= 2 * np.max(np.abs(E[:half] - E[0]), 0) + 1e-12
+    )
+
+
+def test_time_reversal():
+    """Flip p, run the same number of steps, flip p: back to y0 up to round-off
+    (the step is symmetric; in a chaotic flow round-off grows as e^{Λt}, Λ ≈ 0.2,
+    so t = 20 leaves ≲ 1e-15·e^4 ≈ 1e-13)."""
+    params = WellParams(lam=0.15)
+    law = ClassicalWell()
+    y0 = WellState(X0, P0)
+    y = _final(law, y0, params, 0.02, 1000)
+    back = _final(law, WellState(y.x, -y.p), params, 0.02, 1000)
+    np.testing.assert_allclose(back.x, X0, atol=1e-10)
+    np.testing.assert_allclose(-back.p, P0, atol=1e-10)
+
+
+@pytest.mark.slow  # also covered by the law contract (tests/cases_thermal_well.py)
+def test_jit_equals_eager_and_vmap_equals_loop():
+    law = ClassicalWell()
+    y0 = WellState(X0, P0)
+    run = lambda lam: _final(law, y0, WellParams(lam=lam), 0.02, 20).x
+    eager = run(0.15)
+    np.testing.assert_array_equal(jax.jit(run)(0.15), eager)
+    lams = jnp.array([0.0, 0.1, 0.15])
+    batched = jax.vmap(run)(lams)
+    for i, lam in enumerate(lams):
+        np.testing.assert_allclose(batched[i], run(lam), rtol=1e-13, atol=1e-13)
+    # trajectories are independent: one run of 4 equals 4 runs of 1
+    single = jnp.stack([_final(law, WellState(X0[i], P0[i]), WellParams(lam=0.15), 0.02, 20).x
+                        for i in range(4)])  # fmt: skip
+    np.testing.assert_allclose(single, eager, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.slow  # also covered by the law contract (tests/cases_thermal_well.py)
+def test_gradients_match_finite_differences():
+    law = ClassicalWell()
+    y0 = WellState(X0[:2], P0[:2])
+
+    def f(lam, mass):
+        y = _final(law, y0, WellParams(lam=lam, mass=mass), 0.05, 10, check=False)
+        return jnp.sum(y.x**2) + jnp.sum(y.p * y.x)
+
+    check_grads(f, (0.15, 1.2), order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.slow  # also covered by the law contract (tests/cases_thermal_well.py)
+def test_float32_stays_float32():
+    law = ClassicalWell()
+    y0 = WellState(X0.astype(jnp.float32), P0.astype(jnp.float32))
+    params = WellParams(
+        mass=jnp.float32(1.0), lam=jnp.float32(0.15), curvature=jnp.array([1.0, 1.69], jnp.float32)
+    )
+    y = _final(law, y0, params, 0.02, 10)
+    assert y.x.dtype == jnp.float32 and y.p.dtype == jnp.float32
+    assert law.energy(0.0, y, params).dtype == jnp.float32
+
+
+@pytest.mark.slow  # also covered by the law contract (tests/cases_thermal_well.py)
+def test_three_dimensions_and_custom_potential():
+    x = jnp.array([[0.3, -0.2, 1.0]])
+    y0 = WellState(x, jnp.zeros_like(x))
+    params = WellParams(lam=0.2, curvature=jnp.array([1.0, 1.3, 0.7]))
+    law = ClassicalWell(dim=3)
+    y = _final(law, y0, params, 0.01, 300)
+    assert abs(float(law.energy(0, y, params)[0] - law.energy(0, y0, params)[0])) < 1e-8
+    # V(x) = ½|x|² through a user callable reproduces the harmonic flow
+    iso = ClassicalWell(dim=3, potential=lambda x, p: 0.5 * jnp.sum(x * x, axis=-1))
+    y = _final(iso, y0, params, 0.002, 500)
+    np.testing.assert_allclose(y.x, x * np.cos(1.0), atol=1e-10)
+    assert float(coupled_quartic(jnp.array([2.0, 3.0]), WellParams(lam=0.15))) == pytest.approx(
+        0.5 * (4 + 1.69 * 9) + 0.15 * 36, rel=1e-14
+    )
+
+
+@pytest.mark.parametrize(
+    "params, dt, match",
+    [
+        (WellParams(mass=-1.0), 0.01, "mass"),
+        (WellParams(curvature=jnp.array([1.0, -1.0])), 0.01, "curvature"),
+        (WellParams(lam=-0.1), 0.01, "lam"),
+        (WellParams(), 1.2, "stability"),
+        (WellParams(curvature=jnp.array([1.0, 1.0, 1.0])), 0.01, "curvature"),
+    ],
+)
+def test_bad_input_is_a_clear_error(params, dt, match):
+    with pytest.raises(ValueError, match=match):
+        jqd.evolve(ClassicalWell(), WellState(X0, P0), params, dt=dt, n_save=1)
+
+
+def test_bad_state_is_a_clear_error():
+    law = ClassicalWell()
+    with pytest.raises(ValueError, match="shape"):
+        jqd.evolve(
+            law, WellState(jnp.zeros((4, 3)), jnp.zeros((4, 3))), WellParams(), dt=0.01, n_save=1
+        )
+    with pytest.raises(ValueError, match="WellState"):
+        jqd.evolve(law, (X0, P0), WellParams(), dt=0.01, n_save=1)
+    with pytest.raises(ValueError, match="method"):
+        ClassicalWell(method="rk4")
+
+
+def test_bad_params_rejected_under_jit():
+    law = ClassicalWell()
+    run = jax.jit(lambda lam: _final(law, WellState(X0, P0), WellParams(lam=lam), 0.01, 2).x)
+    with pytest.raises(Exception, match="lam"):
+        jax.block_until_ready(run(-0.1))
