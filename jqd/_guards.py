@@ -324,7 +324,12 @@ def described(ok, message: str, detail=None, value=None) -> Guard:
     """A `Guard` whose eager message, when it fails on concrete values, is
     `detail()` (which may format several values); in-graph it is `message`."""
     if detail is not None and not is_traced(ok) and not bool(np.all(np.asarray(ok))):
-        return Guard(ok, detail(), value)
+        try:
+            return Guard(ok, detail(), value)
+        except jax.errors.ConcretizationTypeError:
+            # under grad a comparison is concrete while the values it compares
+            # are traced: the detail cannot format them, the message stands
+            pass
     return Guard(ok, message, value)
 
 

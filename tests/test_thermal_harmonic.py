@@ -41,6 +41,7 @@ from jqd.thermal import (
     ground_state,
     joined_blocks,
     kinetic_energy,
+    local_energy,
     mode_energies,
     mode_occupation,
     potential_energy,
@@ -528,3 +529,22 @@ def test_general_stiffness_free_mode_is_exactly_free(n):
     expected = jqd.reference.product_state_cm_variance(n, 1.0, 0.1, t, 1.0)
     assert abs(cm_variance(law, params, final) - expected) <= 1e-12 * expected
     assert np.isnan(mode_occupation(law, params, final)[0])
+
+
+@pytest.mark.parametrize("kind", ["mode", "dense"])
+def test_local_energies_sum_to_the_energy_and_match_wigner_samples(kind):
+    law = HarmonicLattice(Lattice((3, 4), "fixed"), covariance=kind)
+    y = _correlated_state(law, PARAMS)
+    eps = np.asarray(local_energy(law, PARAMS, y))
+    H = float(kinetic_energy(law, PARAMS, y) + potential_energy(law, PARAMS, y))
+    assert abs(eps.sum() - H) <= 1e-13 * abs(H)
+    # independent: the Wigner function gives quadratic moments exactly; 4e5 draws
+    u, p = (np.asarray(a) for a in wigner_sample(jax.random.key(3), law, y, 400_000))
+    A = PARAMS.spring * law.lattice.stiffness() + PARAMS.pinning * np.eye(law.n_modes)
+    samples = p**2 / (2 * PARAMS.mass) + 0.5 * u * (u @ A)
+    se = samples.std(axis=0) / np.sqrt(len(samples))
+    assert np.all(np.abs(samples.mean(axis=0) - eps) <= 5 * se)
+    # a thermal state of a periodic lattice is uniform
+    ring = HarmonicLattice(Lattice((6,), "periodic"), covariance=kind)
+    eps_ring = np.asarray(local_energy(ring, PARAMS, thermal_state(ring, PARAMS, 0.7)))
+    np.testing.assert_allclose(eps_ring, eps_ring.mean(), rtol=1e-13)

@@ -32,6 +32,7 @@ from ._gaussian_observables import bond_variance as bond_variance
 from ._gaussian_observables import cm_variance as cm_variance
 from ._gaussian_observables import energy_variance as energy_variance
 from ._gaussian_observables import kinetic_energy as kinetic_energy
+from ._gaussian_observables import local_energy as local_energy
 from ._gaussian_observables import mode_energies as mode_energies
 from ._gaussian_observables import mode_occupation as mode_occupation
 from ._gaussian_observables import potential_energy as potential_energy

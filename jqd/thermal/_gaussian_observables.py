@@ -37,6 +37,7 @@ __all__ = [
     "symplectic_occupation",
     "kinetic_energy",
     "potential_energy",
+    "local_energy",
     "energy_variance",
     "mode_energies",
 ]
@@ -137,6 +138,23 @@ def kinetic_energy(law: HarmonicLattice, params, state):
 def potential_energy(law: HarmonicLattice, params, state):
     """⟨(spring/2) uᵀKu + (pinning/2) Σ u_j²⟩."""
     return jnp.sum(mode_energy_terms(law, params, state)[1])
+
+
+def local_energy(law: HarmonicLattice, params, state):
+    """ε_j (N,): the energy at atom j, ⟨p_j²⟩/2m + ½ Σ_k A_jk ⟨u_j u_k⟩ with
+    A = spring·K + pinning·1 (the symmetric split ½ u_j (Au)_j of the potential),
+    so that Σ_j ε_j = ⟨H⟩. Dense second moments: small N."""
+    QQ, _, PP = _blocks(state)
+    if isinstance(state.cov, ModeCovariance):
+        QQ, PP = jnp.diag(QQ), jnp.diag(PP)
+    to = law.lattice.to_atoms
+    u, p = to(state.q), to(state.p)
+    uu = to(to(QQ).T) + jnp.outer(u, u)
+    pp_diag = jnp.diagonal(to(to(PP).T)) + p * p
+    dtype = state.q.dtype
+    A = jnp.asarray(params.spring, dtype) * jnp.asarray(law.lattice.stiffness(), dtype)
+    A = A + jnp.asarray(params.pinning, dtype) * jnp.eye(law.n_modes, dtype=dtype)
+    return pp_diag / (2 * jnp.asarray(params.mass, dtype)) + 0.5 * jnp.sum(A * uu, axis=1)
 
 
 def mode_occupation(law: HarmonicLattice, params, state):
