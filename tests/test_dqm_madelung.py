@@ -241,6 +241,7 @@ def _run_short(law, y0, params, **kwargs):
     return jqd.evolve(law, y0, params, dt=0.004, n_save=2, steps_per_save=2, **kwargs)
 
 
+@pytest.mark.slow  # 28 s; the law contract fires the dqm-madelung monitor eagerly, under jit and vmap
 def test_monitor_raises_at_a_node_eagerly_and_under_jit_and_vmap(node_at_start):
     law, y0, params = node_at_start
     with pytest.raises(MadelungBreakdownError, match="a node formed") as info:

@@ -72,7 +72,10 @@ def _check_equivariance(scheme, N, dt, steps_per_save):
 
 # Euler-Maruyama is weak order 1: its bias at dt = 0.01 is ~4 standard errors at
 # N = 1e6 (measured), so it runs with a smaller step than Heun.
-@pytest.mark.parametrize("scheme,dt,sps", [("heun", 0.01, 20), ("euler", 0.0025, 80)])
+@pytest.mark.parametrize(
+    "scheme,dt,sps",
+    [pytest.param("heun", 0.01, 20, marks=pytest.mark.slow), ("euler", 0.0025, 80)],  # heun: 15 s
+)
 def test_nelson_equivariance_squeezed_1e5(scheme, dt, sps):
     _check_equivariance(scheme, 10**5, dt, sps)
 
@@ -120,6 +123,7 @@ def test_nodal_cell_weights_constant_phi2():
     assert np.all(np.abs(w - exact) < 4 * se), (w - exact) / se
 
 
+@pytest.mark.slow  # 18 s; nelson-equivariance measures the node weights at the chosen dt
 def test_node_crossing_rate_falls_with_dt():
     """Fraction of particles that changed nodal cell of φ1 (node at 0) over a
     fixed time: the continuum process never crosses; explicit steps do, less
@@ -229,6 +233,7 @@ def test_histogram_and_moments_observables():
     np.testing.assert_allclose(m[0], [0.0, 1.0], atol=0.01)
 
 
+@pytest.mark.slow  # 20 s; the 1-D squeezed equivariance test runs by default
 def test_3d_free_nelson_spreading():
     """3-D free Gaussian: each axis' variance follows a²(1+τ²)/2 (physics §1)."""
     grid = jqd.Grid((40, 40, 40), 16.0)

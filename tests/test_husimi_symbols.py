@@ -287,6 +287,7 @@ def test_husimi_jit_vmap():
 # ---------------------------------------------------------------- instantaneous checks
 
 
+@pytest.mark.slow  # 22 s; the FP operator is checked against exact Kerr evolution in test_husimi_galerkin
 def test_instantaneous_check_kerr():
     """∂ρ/∂t of the exact Kerr Husimi function (α0 = 2, t = 0.3) equals the FP RHS."""
     K = 36

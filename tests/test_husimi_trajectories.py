@@ -130,6 +130,7 @@ def test_galerkin_density_ks():
     assert all(d < crit for d in out.values()), (out, crit)
 
 
+@pytest.mark.slow  # 19 s; test_zero_detection covers the flagging by default
 def test_galerkin_zero_detection_kerr_cat():
     """At Ut = π the Kerr state is the cat (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2, whose
     Husimi function vanishes on the real axis at α = (π/2 + (2k+1)π)/(2α0): starting
