@@ -137,19 +137,19 @@ class SoftSphereGas(AbstractLaw):
         N, M, ns = self.n_particles, self.slots, self.n_side
         c, flat = self._cells(q)
         order = jnp.argsort(flat).astype(jnp.int32)
-        sorted_ids = flat[order]
         counts = jnp.zeros(ns**self.dim, jnp.int32).at[flat].add(1)
         overflow = jnp.any(counts > M)
         first = jnp.cumsum(counts) - counts  # where each cell starts in the sorted list
         offsets = jnp.asarray(list(itertools.product((-1, 0, 1), repeat=self.dim)), jnp.int32)
         strides = jnp.asarray([ns**d for d in range(self.dim)], jnp.int32)
         neigh = ((c[:, None, :] + offsets[None]) % ns) @ strides  # (N, 3^dim)
-        start = first[neigh]
-        at = start[..., None] + jnp.arange(M, dtype=jnp.int32)  # (N, 3^dim, M)
-        inside = at < N
-        at = jnp.where(inside, at, 0)
+        slot = jnp.arange(M, dtype=jnp.int32)
+        at = first[neigh][..., None] + slot  # (N, 3^dim, M)
         rank = jnp.zeros(N, jnp.int32).at[order].set(jnp.arange(N, dtype=jnp.int32))
-        hit = inside & (sorted_ids[at] == neigh[..., None]) & (at != rank[:, None, None])
+        # slot k of a cell is taken when the cell holds more than k particles (a
+        # gather of the (N, 3^dim) counts, not of the (N, 3^dim, M) sorted cell ids)
+        hit = (slot < counts[neigh][..., None]) & (at != rank[:, None, None])
+        at = jnp.where(hit, at, 0)
         return at.reshape(N, -1), hit.reshape(N, -1), order, overflow
 
     def _pairs(self, q, params):
