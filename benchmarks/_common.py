@@ -152,6 +152,21 @@ def time_call(fn: Callable[[], object], repeats: int = MIN_REPEATS, warmup: int 
     }
 
 
+def alternate(timers: dict[str, Callable[[], object]], rounds: int, calls: int = 5) -> dict:
+    """Time each candidate in turn, round-robin, so that a change of machine
+    load falls on all of them alike. Each round times `calls` calls of every
+    candidate (after one warm-up call) and keeps their median wall time and
+    the CPU time per call. Returns {name: (median wall s, median CPU s per
+    call)} over the rounds."""
+    res = {k: ([], []) for k in timers}
+    for _ in range(rounds):
+        for k, fn in timers.items():
+            c0 = time.process_time()
+            res[k][0].append(time_call(fn, calls, warmup=1)["median_s"])
+            res[k][1].append((time.process_time() - c0) / (calls + 1))
+    return {k: (statistics.median(w), statistics.median(c)) for k, (w, c) in res.items()}
+
+
 def time_compile(jitted, *args) -> tuple[Callable, float]:
     """AOT-compile a `jax.jit` function for `args`; returns (compiled, seconds)."""
     t = time.perf_counter()

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
+from _common import Reporter, alternate, fmt_s, markdown_table, time_compile  # noqa: E402
 
 H100_BW = 3.35e12  # B/s, HBM3
 N_SITES, DT = 64, 0.05
@@ -76,21 +75,19 @@ def bench(rep, integrator, B, n_steps, repeats, rows, do_numpy):
     step_c, _ = time_compile(jax.jit(lambda y: law.step(0.0, y, params, DT)), y0)
     flops, nbytes = _cost(step_c)
     timers = {"jqd-jit": lambda: compiled(y0)}
+    # the call as a user types it: checks on, no jax.jit around it
+    timers["jqd-plain"] = lambda: (
+        jqd.evolve(law, y0, params, dt=DT, n_save=1, steps_per_save=n_steps).y_final.q
+    )
     if do_numpy and integrator == "verlet":
         q0, p0 = np.asarray(y0.q), np.asarray(y0.p)
         timers["numpy"] = lambda: numpy_verlet(q0, p0, n_steps)
-    res = {k: {"times": [], "cpu": []} for k in timers}
-    for _ in range(max(repeats, 5)):  # alternate the candidates
-        for k, fn in timers.items():
-            c0 = time.process_time()
-            res[k]["times"].append(time_call(fn, 5, warmup=1)["median_s"])
-            res[k]["cpu"].append((time.process_time() - c0) / 6)
+    res = alternate(timers, max(repeats, 5))  # candidates alternating, 5 timed calls each
     if "numpy" in res:
         yq = np.asarray(compiled(y0).q)
         diff = float(np.max(np.abs(numpy_verlet(q0, p0, n_steps)[0] - yq)))
     work = N_SITES * B * n_steps
-    for impl, r in res.items():
-        med, cpu = float(np.median(r["times"])), float(np.median(r["cpu"]))
+    for impl, (med, cpu) in res.items():
         rec = rep.case(
             case="fput",
             law=f"ClassicalLattice/{integrator}",

@@ -27,13 +27,12 @@ import argparse
 import itertools
 import math
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
+from _common import Reporter, alternate, fmt_s, markdown_table, time_compile  # noqa: E402
 
 H100_BW = 3.35e12  # B/s, HBM3
 KAPPA, DT, SLOTS = 150.0, 0.25 / math.sqrt(300.0), 5
@@ -116,15 +115,14 @@ def bench(rep, N, density, B, n_steps, repeats, rows, do_numpy):
     step_c, _ = time_compile(jax.jit(lambda y: law.step(0.0, y, params, DT)), y0)
     flops, nbytes = _cost(step_c)
     timers = {"jqd-jit": lambda: compiled(y)}
+    if B == 1:  # the call as a user types it: checks on, no jax.jit around it
+        timers["jqd-plain"] = lambda: (
+            jqd.evolve(law, y0, params, dt=DT, n_save=1, steps_per_save=n_steps).y_final.q
+        )
     if do_numpy and B == 1:
         n_np = max(1, n_steps // 10)
         timers["numpy"] = lambda: numpy_run(q, p, box, law.n_side, n_np)
-    res = {k: {"times": [], "cpu": []} for k in timers}
-    for _ in range(repeats):  # alternate the candidates (5 timed calls each)
-        for k, fn in timers.items():
-            c0 = time.process_time()
-            res[k]["times"].append(time_call(fn, 5, warmup=1)["median_s"])
-            res[k]["cpu"].append((time.process_time() - c0) / 6)
+    res = alternate(timers, repeats)  # candidates alternating, 5 timed calls each
     diff = None
     if "numpy" in res:
         short = jax.jit(
@@ -135,9 +133,8 @@ def bench(rep, N, density, B, n_steps, repeats, rows, do_numpy):
             )
         )
         diff = float(np.max(np.abs(numpy_run(q, p, box, law.n_side, n_np)[1] - short(y0).p)))
-    for impl, r in res.items():
+    for impl, (med, cpu) in res.items():
         work = N * B * (n_np if impl == "numpy" else n_steps)
-        med, cpu = float(np.median(r["times"])), float(np.median(r["cpu"]))
         rec = rep.case(
             case="gas",
             law="SoftSphereGas/2d",

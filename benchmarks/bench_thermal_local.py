@@ -81,6 +81,10 @@ def bench_chebyshev(rep, L, n_steps, repeats, batches, peers):
     step_h100 = apps * nbytes / H100_BW
     rows = []
     timers = {"jqd-jit": lambda: compiled(psi0)}
+    # the call as a user types it: checks on, no jax.jit around it
+    timers["jqd-plain"] = lambda: (
+        jqd.evolve(law, psi0, params, dt=DT, n_save=1, steps_per_save=n_steps).y_final
+    )
     Hs = law.sparse(params)
     p0 = np.asarray(psi0)
     timers["scipy-expm_multiply"] = lambda: spla.expm_multiply(

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
+from _common import Reporter, alternate, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
 
 H100_BW = 3.35e12  # B/s, HBM3
 
@@ -96,16 +95,13 @@ def bench_modes(rep, N, B, n_steps, repeats, rows):
         return q
 
     timers = {"jqd-jit": lambda: compiled(y), "numpy": numpy_run}
-    res = {k: {"times": [], "cpu": []} for k in timers}
-    for _ in range(max(repeats, 5)):  # alternate the candidates
-        for k, fn in timers.items():
-            c0 = time.process_time()
-            res[k]["times"].append(time_call(fn, 5, warmup=1)["median_s"])
-            res[k]["cpu"].append((time.process_time() - c0) / 6)  # CPU-s per call
+    if B == 1:  # the call as a user types it: checks on, no jax.jit around it
+        timers["jqd-plain"] = lambda: (
+            jqd.evolve(law, y0, params, dt=dt, n_save=1, steps_per_save=n_steps).y_final.q
+        )
+    res = alternate(timers, max(repeats, 5))  # candidates alternating, 5 timed calls each
     work = N * B * n_steps
-    for impl, r in res.items():
-        med = float(np.median(r["times"]))
-        cpu = float(np.median(r["cpu"]))
+    for impl, (med, cpu) in res.items():
         rec = rep.case(
             case="modes",
             law="HarmonicLattice/mode",
