@@ -229,6 +229,9 @@ def test_bad_input_is_refused_naming_the_fix():
         jqd.evolve(narrow, psi0, params, dt=0.1, n_save=1)
     with pytest.raises(ValueError, match="lacks"):
         jqd.evolve(law, psi0, LocalParams(couplings={"J": 1.0}), dt=0.1, n_save=1)
+    vector = LocalParams(couplings={**params.couplings, "hx": np.array([0.9, 1.0])})
+    with pytest.raises(ValueError, match=r"couplings\['hx'\] must be a scalar"):
+        jqd.evolve(law, psi0, vector, dt=0.1, n_save=1)
     with pytest.raises(ValueError, match="shape"):
         jqd.evolve(law, psi0[:10], params, dt=0.1, n_save=1)
     with pytest.raises(ValueError, match="not symmetric under reflection"):

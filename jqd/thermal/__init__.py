@@ -50,8 +50,8 @@ from ._harmonic import LatticeParams as LatticeParams
 from ._harmonic import ModeCovariance as ModeCovariance
 from ._lattice import Lattice as Lattice
 from ._local import LocalParams as LocalParams
-from ._local import LocalTerm as LocalTerm
 from ._local import SchrodingerLocal as SchrodingerLocal
+from ._local_terms import LocalTerm as LocalTerm
 from ._models import boson_number as boson_number
 from ._models import mixed_field_ising as mixed_field_ising
 from ._models import random_field_heisenberg as random_field_heisenberg

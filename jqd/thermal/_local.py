@@ -43,74 +43,10 @@ from .. import _guards
 from .._checks import is_concrete, warn_accuracy
 from .._law import AbstractLaw
 from ._chebyshev import CHEB_TOL, _bessel_j, chebyshev_terms, ritz_values
+from ._local_terms import LocalTerm, apply_sliced
 from ._sparse import sparse_hamiltonian
 
 TRUNCATION_WARN = 1e-6  # top-level population of a truncated ladder that warrants a warning
-SLICED_MAX_DIM = 4  # ops up to 4 x 4 (one or two spins 1/2) are applied as sums of slices
-
-
-class LocalTerm(eqx.Module):
-    """One local operator: `op` acting on `sites`, multiplied by the coupling
-    `params.couplings[name]`.
-
-    `op` is a Hermitian (n, n) matrix with n = Π d_s over its sites (in the
-    order given; the first site is the slowest index of op). Its diagonality
-    and spectrum [op_min, op_max] are fixed at construction (static).
-    """
-
-    sites: tuple[int, ...] = eqx.field(static=True)
-    op: Array
-    name: str = eqx.field(static=True)
-    diagonal: bool = eqx.field(static=True)
-    op_min: float = eqx.field(static=True)
-    op_max: float = eqx.field(static=True)
-    nonzero: tuple[tuple[int, int], ...] | None = eqx.field(static=True)
-
-    def __init__(self, sites, op, name: str):
-        self.sites = tuple(int(s) for s in np.atleast_1d(sites))
-        if len(set(self.sites)) != len(self.sites):
-            raise ValueError(f"LocalTerm {name!r}: sites {self.sites} repeat a site.")
-        a = np.asarray(op)
-        if a.ndim != 2 or a.shape[0] != a.shape[1]:
-            raise ValueError(f"LocalTerm {name!r}: op must be a square matrix; got {a.shape}.")
-        scale = max(float(np.max(np.abs(a))), 1e-300)
-        dev = float(np.max(np.abs(a - a.conj().T))) / scale
-        if not np.all(np.isfinite(a)) or dev > 1e-10:
-            raise ValueError(
-                f"LocalTerm {name!r}: op is not Hermitian (max|op - op^†|/max|op| = {dev:.3g}): "
-                "H would not be Hermitian. Pass (op + op.conj().T) / 2, or check how op was built."
-            )
-        a = (a + a.conj().T) / 2
-        self.diagonal = bool(np.all(a == np.diag(np.diag(a))))
-        ev = np.linalg.eigvalsh(a)
-        self.op_min, self.op_max = float(ev[0]), float(ev[-1])
-        real = np.allclose(a.imag, 0) if np.iscomplexobj(a) else True
-        self.op = jnp.asarray(a.real if real else a)
-        self.name = str(name)
-        # where a small op is nonzero: applied as a sum of slices (see _sliced)
-        n = a.shape[0]
-        rows, cols = np.nonzero(a)
-        self.nonzero = (
-            tuple((int(r), int(c)) for r, c in zip(rows, cols)) if n <= SLICED_MAX_DIM else None
-        )
-
-
-def _sliced(op, T, sites, nonzero):
-    """O T over the axes `sites`, as Σ_{(a, b) nonzero} op[a, b] T[b] into row a
-    of the site axes (flattened). For the 2 x 2 and 4 x 4 operators of spin
-    chains XLA fuses these slices into one pass over T, where a batched matmul
-    with a tiny inner dimension is about 1.5x slower on CPU (L = 16 chain);
-    the zeros of the operator (σˣ, hopping) are skipped."""
-    k = len(sites)
-    front = jnp.moveaxis(T, sites, tuple(range(k)))
-    flat = front.reshape((op.shape[0],) + front.shape[k:])
-    rows = [None] * op.shape[0]
-    for a, b in nonzero:
-        term = op[a, b] * flat[b]
-        rows[a] = term if rows[a] is None else rows[a] + term
-    zero = jnp.zeros_like(flat[0])
-    out = jnp.stack([zero if r is None else r for r in rows]).reshape(front.shape)
-    return jnp.moveaxis(out, tuple(range(k)), sites)
 
 
 class LocalParams(eqx.Module):
@@ -212,7 +148,7 @@ class SchrodingerLocal(AbstractLaw):
             op = (xp.asarray(couplings[t.name]) * xp.asarray(t.op)).astype(T.dtype)
             i = t.sites[0]
             if xp is jnp and t.nonzero is not None:
-                r = _sliced(op, T, t.sites, t.nonzero)
+                r = apply_sliced(op, T, t.sites, t.nonzero)
             elif t.sites == tuple(range(i, i + k)):
                 # contiguous sites: one batched matrix product on (left, n, right)
                 left = math.prod(self.dims[:i])
@@ -380,6 +316,11 @@ class SchrodingerLocal(AbstractLaw):
         for k, v in couplings.items():
             if jnp.iscomplexobj(v):
                 raise ValueError(f"params.couplings[{k!r}] must be real (H must be Hermitian).")
+            if jnp.ndim(v) != 0:  # a vector would broadcast into a non-Hermitian H
+                raise ValueError(
+                    f"params.couplings[{k!r}] must be a scalar; got shape {jnp.shape(v)}. "
+                    "For several values use jax.vmap over params."
+                )
         self.warn_truncation(y, "psi0")
 
     def guards(self, y, params, dt=None):

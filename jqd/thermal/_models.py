@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _guards
-from ._local import LocalParams, LocalTerm, SchrodingerLocal
+from ._local import LocalParams, SchrodingerLocal
+from ._local_terms import LocalTerm
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 SY = np.array([[0.0, -1j], [1j, 0.0]])

@@ -47,7 +47,7 @@ def local_operator(dims, sites, op, *, sparse: bool = False):
     """The operator `op` on `sites` (identity elsewhere) as a (D, D) matrix on
     ⊗ C^{d_i}: dense NumPy, or scipy.sparse CSR with `sparse=True` (e.g. σᶻ
     at the centre site, or a†a of a spin-boson mode, for ETH and ensembles)."""
-    from ._local import LocalTerm
+    from ._local_terms import LocalTerm
 
     M = sparse_hamiltonian(dims, (LocalTerm(sites, op, "op"),), {"op": 1.0})
     return M if sparse else M.toarray()
