@@ -17,7 +17,7 @@ energy per particle is
 s = σ − r, S_2 = 2π, S_3 = 4π (k_B = 1). Evaluated by Gauss–Legendre
 quadrature on [0, min(σ, 12 √(T/κ))] (the Gaussian factor is below e^{−72}
 beyond), exact to round-off for the polynomial × Gaussian integrand. Stiff
-limit κσ²/T → ∞: (n/2) S_D σ^{D−1} (T/2) √(πT/2κ)/2.
+limit κσ²/T → ∞: (n/2) S_D σ^{D−1} (T/4) √(2πT/κ).
 
 harmonic_contact_time: while two soft spheres touch, their separation obeys
 μ r̈ = κ(σ − r) (head-on): half a period of the relative oscillator,

@@ -12,8 +12,9 @@ part of H (Parseval). In equilibrium at temperature T each ⟨E_k⟩ = T
 
 The spectral entropy S = −Σ e_k ln e_k, e_k = E_k/Σ E, gives the effective
 fraction of occupied modes n_eff = e^S/n (1 for equal E_k; for one
-instantaneous thermal sample, exponentially distributed E_k, e^S/n → e^{−γ}
-≈ 0.56, so thermalization is judged on time-averaged E_k).
+instantaneous thermal sample, exponentially distributed E_k, e^S/n →
+e^{−⟨x ln x⟩} = e^{γ−1} ≈ 0.655 for x ~ Exp(1), so thermalization is judged on
+time-averaged E_k).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from jaxtyping import Array
 from .. import _steppers
 from .._guards import Guard
 from .._law import AbstractLaw
+from ._classical import STABILITY
 from ._well_params import WellParams, coupled_quartic
 
 __all__ = ["WellState", "ClassicalWell"]
@@ -126,6 +127,14 @@ class ClassicalWell(AbstractLaw):
             )
         if jnp.iscomplexobj(y.x) or jnp.iscomplexobj(y.p):
             raise ValueError("y0.x and y0.p must be real arrays.")
+        names = ("mass", "lam") if isinstance(params, WellParams) else ("mass",)
+        for name in names:
+            if jnp.ndim(getattr(params, name)) != 0:
+                raise ValueError(
+                    f"params.{name} must be a scalar; got shape "
+                    f"{jnp.shape(getattr(params, name))}. For several values use jax.vmap "
+                    "over params."
+                )
         if isinstance(params, WellParams) and self.potential is coupled_quartic:
             k = jnp.shape(params.curvature)
             if k != (self.dim,):
@@ -135,8 +144,10 @@ class ClassicalWell(AbstractLaw):
 
     def guards(self, y, params, dt=None):
         """k_i > 0 and λ >= 0 (else the default well is unbounded and
-        trajectories escape), and the Verlet stability bound ω_max h < 2 on
-        its harmonic part (h the largest sub-step: |w| dt for yoshida4)."""
+        trajectories escape), and the stability bound of the harmonic part,
+        ω_max dt < 2 (Verlet) or < 1.573 (Yoshida-4, the triple jump's own bound:
+        |tr M| <= 2 of its one-step matrix; larger than 2 over its largest
+        sub-step, 1.70 dt)."""
         if not (isinstance(params, WellParams) and self.potential is coupled_quartic):
             return []
         k = jnp.asarray(params.curvature)
@@ -155,14 +166,14 @@ class ClassicalWell(AbstractLaw):
             ),
         ]
         if dt is not None:
-            w = max(abs(v) for v in _steppers.YOSHIDA_WEIGHTS) if self.method == "yoshida4" else 1
-            omega_h = jnp.sqrt(jnp.max(k) / params.mass) * w * jnp.abs(dt)
+            limit = STABILITY[self.method]  # the composite step's bound, as for the chain
+            omega_h = jnp.sqrt(jnp.max(k) / params.mass) * jnp.abs(dt)
             out.append(
                 Guard(
-                    omega_h < 2,
-                    "dt is beyond the Verlet stability bound: ω_max·h = {value} >= 2 (ω_max = "
-                    "√(max k / m), h the largest sub-step). Reduce dt below "
-                    f"{2 / w:.3g}/ω_max (and well below it for accuracy).",
+                    omega_h < limit,
+                    f"dt is beyond the {self.method} stability bound: ω_max·dt = {{value}} >= "
+                    f"{limit} (ω_max = √(max k / m)). Reduce dt below {limit}/ω_max (and well "
+                    "below it for accuracy).",
                     omega_h,
                 )
             )
