@@ -54,6 +54,26 @@ def _paper_energy_spread(monkeypatch):
     )
 
 
+def _pair_energy_counted_twice(monkeypatch):
+    """Soft-sphere potential energy summed over ordered pairs: each contact's
+    κ(σ − r)²/2 counted twice (the ½ for i < j lost)."""
+    orig = _gas.SoftSphereGas.potential_energy
+    monkeypatch.setattr(
+        _gas.SoftSphereGas, "potential_energy", lambda self, q, p: 2.0 * orig(self, q, p)
+    )
+
+
+def _kurtosis_of_speeds(monkeypatch):
+    """Velocity kurtosis from the speeds, ⟨|v|⁴⟩/⟨|v|²⟩² (2 for a 2-D Maxwell gas),
+    instead of from the Cartesian components (3)."""
+
+    def bad(p):
+        v2 = jnp.sum((p - jnp.mean(p, axis=-2, keepdims=True)) ** 2, axis=-1)
+        return jnp.mean(v2**2, axis=-1) / jnp.mean(v2, axis=-1) ** 2
+
+    monkeypatch.setattr(jqd.thermal, "velocity_kurtosis", bad)
+
+
 MUTANTS = [
     Mutant(
         experiment="thermal-equipartition",
@@ -82,5 +102,19 @@ MUTANTS = [
         bug="packet ΔE = ħ²/2md² as printed (T §2)",
         apply=_paper_energy_spread,
         caught_by="packet ΔE formula",
+    ),
+    Mutant(
+        experiment="thermal-gas",
+        name="pair-energy-counted-twice",
+        bug="soft-sphere potential energy summed over ordered pairs (each contact twice)",
+        apply=_pair_energy_counted_twice,
+        caught_by="⟨PE⟩ vs second virial",
+    ),
+    Mutant(
+        experiment="thermal-gas",
+        name="kurtosis-of-speeds",
+        bug="velocity kurtosis ⟨|v|⁴⟩/⟨|v|²⟩² of the speeds instead of the components",
+        apply=_kurtosis_of_speeds,
+        caught_by="velocity kurtosis",
     ),
 ]

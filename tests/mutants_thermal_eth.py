@@ -5,6 +5,7 @@ claims must catch (see tests/mutation.py)."""
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from mutation import Mutant
 
 import jqd
@@ -38,6 +39,25 @@ def _fermi_dirac_for_bose(monkeypatch):
     monkeypatch.setattr(jqd.reference, "bose_einstein", bad)
 
 
+def _gap_ratio_without_min_max(monkeypatch):
+    """Spacing ratio s_{n+1}/s_n of consecutive gaps instead of
+    min(s_n, s_{n+1})/max(s_n, s_{n+1}): heavy-tailed, no longer in [0, 1]."""
+
+    def bad(E, *, fraction=1.0, degeneracy_tol=1e-8):
+        E = np.sort(np.asarray(E, float))
+        cut = int(round(E.size * (1 - fraction) / 2))
+        s = np.diff(E[cut : E.size - cut])
+        return float(np.mean(s[1:] / s[:-1]))
+
+    monkeypatch.setattr(jqd.thermal, "gap_ratio", bad)
+
+
+def _boltzmann_sign_flipped(monkeypatch):
+    """Canonical averages with e^{+βE}: the weights of the negative temperature."""
+    orig = jqd.thermal.canonical_average
+    monkeypatch.setattr(jqd.thermal, "canonical_average", lambda E, O, beta: orig(E, O, -beta))
+
+
 MUTANTS = [
     Mutant(
         experiment="thermal-eth-spectrum",
@@ -59,5 +79,26 @@ MUTANTS = [
         bug="Bose-Einstein occupation with the Fermi-Dirac sign, 1/(e^{ħω/T} + 1)",
         apply=_fermi_dirac_for_bose,
         caught_by="incoherent n_DE",
+    ),
+    Mutant(
+        experiment="thermal-eth-spectrum",
+        name="gap-ratio-without-min-max",
+        bug="spacing ratio s_{n+1}/s_n instead of min/max of consecutive gaps",
+        apply=_gap_ratio_without_min_max,
+        caught_by="random-field Heisenberg",
+    ),
+    Mutant(
+        experiment="thermal-planck-mode",
+        name="boltzmann-sign-flipped",
+        bug="canonical average with weights e^{+βE}",
+        apply=_boltzmann_sign_flipped,
+        caught_by="n_DE within 15 % of canonical",
+    ),
+    Mutant(
+        experiment="thermal-planck-mode",
+        name="chebyshev-truncated-early",
+        bug="Chebyshev series of exp(−iH dt) cut at a tail of 1e-6 instead of 1e-15",
+        apply=_chebyshev_truncated_early,
+        caught_by="harmonic matter: <a^dag a>(t)",
     ),
 ]

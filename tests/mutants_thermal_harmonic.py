@@ -80,4 +80,11 @@ MUTANTS = [
         apply=_kinetic_without_half,
         caught_by="h_KE = h_PE",
     ),
+    Mutant(
+        experiment="thermal-block-collision",
+        name="leapfrog-step-local",
+        bug="the same Störmer-Verlet step: the junction's time averages leave the GGE",
+        apply=_leapfrog_step,
+        caught_by="local GGE",
+    ),
 ]

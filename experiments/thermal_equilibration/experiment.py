@@ -196,6 +196,7 @@ def run(config: Config, rec: Recorder) -> None:
         "beta_canonical": beta,
         "O_DE": O_de,
         "O_mc": O_mc,
+        "product_abs_O_DE_minus_O_mc": abs(O_de - O_mc),
         "O_canonical": O_can,
         "d_eff": d_eff,
         "sigma_t2": var_t,

@@ -10,7 +10,8 @@ collisions, and a soft-disk gas relaxing to Maxwell-Boltzmann (physics §7.3, §
    theory (n = P/k_B T, ⟨v⟩ = √(8k_BT/πm), D the kinetic diameter).
 3. A 2-D soft-disk gas (`jqd.thermal.SoftSphereGas`, U = κ(σ−r)²/2) started
    on a lattice with one speed in random directions (velocity kurtosis 1.5):
-   the kurtosis after 5 collision times, the time-averaged potential energy
+   the kurtosis over [9, 12] collision times (not 5: see the README), the
+   time-averaged potential energy
    against the second virial (`jqd.reference.dilute_gas_potential_energy`),
    and the mean contact duration (runs of contact of each particle) against
    π√(μ/κ) (`jqd.reference.harmonic_contact_time`).
