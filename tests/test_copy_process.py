@@ -353,6 +353,7 @@ def test_gillespie_step_cap_raises_or_flags():
         jax.block_until_ready(run(jax.random.key(0)).y_final)
 
 
+@pytest.mark.slow  # 15 s; sharded == unsharded is checked by default in tests/test_sweep.py
 def test_sharded_batch_equals_unsharded():
     law = CopyCountsTauLeap(P)
     mesh = jqd.batch_mesh(4)

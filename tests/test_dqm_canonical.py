@@ -24,6 +24,7 @@ V_HO = lambda x, t, a: 0.5 * a["omega"] ** 2 * x[0] ** 2
 V_BUMP = lambda x, t, a: 0.5 * x[0] ** 2 + a["lam"] * jnp.exp(-(x[0] ** 2))
 
 
+@pytest.mark.slow  # 17 s; CanonicalDQM follows the exact free Gaussian in test_dqm_madelung by default
 def test_quantum_D_matches_schrodinger_over_one_period():
     grid = jqd.Grid(128, 16.0)
     law = CanonicalDQM(grid, V_HO)
