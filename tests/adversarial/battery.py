@@ -450,7 +450,8 @@ def run_battery(
                     start_new_session=True,
                 )
             lines: queue.Queue = queue.Queue()
-            threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+            pump = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
+            pump.start()
             current, deadline = None, time.monotonic() + _STARTUP_TIMEOUT
             while True:
                 try:
@@ -476,6 +477,12 @@ def run_battery(
                     if progress:
                         progress(outcome)
                     current, deadline = None, time.monotonic() + timeout
+            # the worker is gone (exited or killed): its pipe is at EOF once the
+            # pump has read it out; close it here, not in the garbage collector
+            # (an unclosed pipe is a ResourceWarning, an error under pytest)
+            pump.join(timeout=30)
+            if not pump.is_alive():
+                proc.stdout.close()
             pending = [i for i in pending if i not in done]
             if pending and len(done) == before:  # the worker did not even start
                 failed_starts += 1
