@@ -8,8 +8,9 @@ slowest index). The Hamiltonian is a sum of local terms
 
 applied matrix-free: ψ is reshaped to (d_0, ..., d_{L-1}) and each
 off-diagonal O_t is contracted with the site axes (a sum of slices for
-operators up to 4 x 4, one small tensordot per term above); the diagonal terms (σᶻσᶻ, fields along z, a†a) are summed once per step
-into one diagonal of length D.
+operators up to 4 x 4, one small tensordot per term above that); the diagonal
+terms (σᶻσᶻ, fields along z, a†a) are summed once per step into one diagonal
+of length D.
 
 Step. exp(−iHτ), τ = dt/ħ, is expanded in Chebyshev polynomials of the
 rescaled H̃ = (H − c)/a, whose spectrum lies in [−1, 1] when [c − a, c + a]

@@ -62,9 +62,10 @@ class LocalTerm(eqx.Module):
 def apply_sliced(op, T, sites, nonzero):
     """O T over the axes `sites`, as Σ_{(a, b) nonzero} op[a, b] T[b] into row a
     of the site axes (flattened). For the 2 x 2 and 4 x 4 operators of spin
-    chains XLA fuses these slices into one pass over T, where a batched matmul
-    with a tiny inner dimension is about 1.5x slower on CPU (L = 16 chain);
-    the zeros of the operator (σˣ, hopping) are skipped."""
+    chains XLA fuses these slices into one pass over T, and the zeros of the
+    operator (σˣ, hopping) are skipped: Hψ of the L = 16 mixed-field Ising
+    chain takes 3.0-3.5 ms on 2 CPU cores, 6.8 ms as batched matmuls with an
+    inner dimension of 2."""
     k = len(sites)
     front = jnp.moveaxis(T, sites, tuple(range(k)))
     flat = front.reshape((op.shape[0],) + front.shape[k:])
