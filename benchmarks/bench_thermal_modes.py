@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, alternate, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
+from _common import Reporter, alternate, fmt_s, markdown_table, time_compile  # noqa: E402
 
 H100_BW = 3.35e12  # B/s, HBM3
 
@@ -178,13 +178,10 @@ def bench_dense(rep, N, n_save, repeats, rows):
         "jqd-jit step": lambda: step_c(y0),
         "numpy step": numpy_step,
     }
-    res = {k: [] for k in timers}
-    for _ in range(max(repeats, 5)):
-        for k, fn in timers.items():
-            res[k].append(time_call(fn, 5, warmup=1)["median_s"])
+    res = alternate(timers, max(repeats, 5))  # candidates alternating, 5 timed calls each
     scale = (2e4 / N) ** 2
-    for impl, times in res.items():
-        per = float(np.median(times)) / (n_save if impl == "jqd-jit save" else 1)
+    for impl, (med, _) in res.items():
+        per = med / (n_save if impl == "jqd-jit save" else 1)
         rec = rep.case(
             case="dense",
             law="HarmonicLattice/dense",
