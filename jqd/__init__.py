@@ -19,6 +19,7 @@ _FAMILIES = (
     "experiment",
     "fock",
     "husimi",
+    "interop",
     "observables",
     "reference",
     "schrodinger",
@@ -77,6 +78,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from . import experiment as experiment
     from . import fock as fock
     from . import husimi as husimi
+    from . import interop as interop
     from . import observables as observables
     from . import reference as reference
     from . import schrodinger as schrodinger

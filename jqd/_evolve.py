@@ -18,6 +18,7 @@ from jaxtyping import Array, PRNGKeyArray, PyTree
 from . import _guards, _monitor
 from ._checks import is_concrete
 from ._law import AbstractLaw
+from .interop import as_array
 
 
 class Solution(eqx.Module):
@@ -234,6 +235,7 @@ def evolve(
     """
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
+    y0 = as_array(y0, "y0")  # a QuTiP Qobj or dynamiqs QArray goes in directly
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     if max_steps is not None and n_save * steps_per_save > max_steps:
@@ -297,21 +299,27 @@ def evolve_adaptive(
 
     Args:
         law: an ODE law (one that defines `vector_field`).
-        y0, params: as for `evolve`.
+        y0: initial state, as for `evolve`.
+        params: the law's constants, as for `evolve`.
         ts: save times (increasing); integration runs from `ts[0]` to `ts[-1]`.
         observe: as for `evolve`.
         solver: a diffrax solver (default `Tsit5()`; use `Dopri8()` for very
             tight tolerances).
-        rtol, atol: tolerances of the PID step-size controller.
+        rtol: relative tolerance of the PID step-size controller.
+        atol: absolute tolerance of the PID step-size controller.
         dt0: initial step (default: chosen by diffrax).
         max_steps: step budget; exceeding it raises.
         adjoint: diffrax adjoint (default `RecursiveCheckpointAdjoint`).
-        monitor, on_breakdown, on_nonfinite: as for `evolve`. The monitor is
-            evaluated at every save time and its first failure recorded and
-            raised; the integration itself is not cut short.
+        check: validate the inputs, as for `evolve`.
+        monitor: as for `evolve`. The monitor is evaluated at every save time
+            and its first failure recorded and raised; the integration itself
+            is not cut short.
+        on_breakdown: "raise" or "flag", as for `evolve`.
+        on_nonfinite: earlier name of `on_breakdown`, as for `evolve`.
     """
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
+    y0 = as_array(y0, "y0")  # a QuTiP Qobj or dynamiqs QArray goes in directly
     if law.stochastic:
         raise ValueError(
             f"{type(law).__name__} is stochastic; evolve_adaptive solves ODEs only. "

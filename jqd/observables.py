@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from ._law import AbstractLaw
+from .interop import as_array
 
 __all__ = [
     "Norm",
@@ -108,29 +109,33 @@ class Energy(eqx.Module):
 
 
 class Overlap(eqx.Module):
-    """⟨ref|ψ⟩ (complex), integrated on the law's grid or summed over the basis."""
+    """⟨ref|ψ⟩ (complex), integrated on the law's grid or summed over the basis.
+
+    `ref` may be a QuTiP or dynamiqs ket (see `jqd.interop`)."""
 
     law: AbstractLaw
-    ref: Array
+    ref: Array = eqx.field(converter=lambda r: as_array(r, "Overlap.ref"))
 
     def __call__(self, t, y, params):
         return _integrate(self.law, jnp.conj(self.ref) * y)
 
 
 class Fidelity(eqx.Module):
-    """|⟨ref|ψ⟩|²."""
+    """|⟨ref|ψ⟩|² (`ref` as for `Overlap`)."""
 
     law: AbstractLaw
-    ref: Array
+    ref: Array = eqx.field(converter=lambda r: as_array(r, "Fidelity.ref"))
 
     def __call__(self, t, y, params):
         return jnp.abs(Overlap(self.law, self.ref)(t, y, params)) ** 2
 
 
 class Expect(eqx.Module):
-    """⟨ψ|A|ψ⟩ for a basis operator `A` (complex; take `.real` for Hermitian A)."""
+    """⟨ψ|A|ψ⟩ for a basis operator `A` (complex; take `.real` for Hermitian A).
 
-    op: Array
+    `op` may be a QuTiP `Qobj` or a dynamiqs `QArray` (see `jqd.interop`)."""
+
+    op: Array = eqx.field(converter=lambda a: as_array(a, "Expect.op"))
 
     def __call__(self, t, y, params):
         return jnp.vdot(y, self.op.astype(y.dtype) @ y)

@@ -31,6 +31,7 @@ from jaxtyping import Array
 
 from .. import _guards, _steppers
 from .._law import AbstractLaw
+from ..interop import as_array
 from ._checks import hamiltonian_guards, member_guards
 from ._kinetics import MemberState, _member_sums, _rates, member_phase_velocity
 
@@ -48,7 +49,7 @@ class AlignmentParams(eqx.Module):
     """`H` (P×P Hermitian, energy units) gives ω, R, δ as in the copy process;
     `f` is the alignment frequency (1/time); `hbar`."""
 
-    H: Array
+    H: Array = eqx.field(converter=lambda H: as_array(H, "AlignmentParams.H"))
     f: float | Array = 1.0
     hbar: float | Array = 1.0
 

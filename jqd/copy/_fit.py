@@ -11,6 +11,7 @@ import numpy as np
 from .._evolve import evolve
 from .._fit import FitResult, fit
 from .._guards import Guard, enforce, hermitian, normalized, scalar
+from ..interop import as_array
 from ..reference import propagate
 from ._meanfield import MeanField, MeanFieldParams, psi_from_state, state_from_psi
 
@@ -25,7 +26,7 @@ QRFit = FitResult
 def _problem_guards(H, psi0, hbar) -> list:
     """H Hermitian, ħ > 0, ψ0 normalized with no zero component (the law with
     r < 0 is singular at ρ_a = 0, and every start would fail)."""
-    psi0 = jnp.asarray(psi0)
+    psi0 = jnp.asarray(as_array(psi0, "psi0"))
     rho = jnp.abs(psi0) ** 2
     return (
         hermitian(jnp.asarray(H), "H")
@@ -51,6 +52,7 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
     Zero (up to RK4 error) at (q, r) = (1/2, −1/2).
     """
     enforce(scalar(dt, "dt", positive=True), caller="qr_loss")
+    H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")  # QuTiP/dynamiqs objects too
     ts = np.asarray(ts)
     spacing = ts[1] - ts[0]
     steps = int(round(spacing / dt))
@@ -104,6 +106,7 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         non-finite loss counts as 4 (the largest possible value) with zero
         gradient so that the line search backs off.
     """
+    H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")  # QuTiP/dynamiqs objects too
     enforce(_problem_guards(H, psi0, hbar), caller="fit_qr")
     init = np.asarray(init, dtype=float)
     if init.shape[-1:] != (2,) or init.ndim > 2:

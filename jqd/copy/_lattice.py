@@ -25,6 +25,7 @@ import numpy as np
 
 from .._evolve import evolve
 from .._guards import enforce, scalar
+from ..interop import as_array
 from ..schrodinger import SchrodingerParams, SchrodingerRing, tight_binding_dispersion
 from ..schrodinger._ring import check_ring
 from ._meanfield import MeanFieldParams, rates_to_hamiltonian
@@ -54,9 +55,11 @@ def ring_params(
     Args:
         n_sites: P, number of sites.
         spacing: ā (length units).
-        hbar, mass: ħ and m.
+        hbar: ħ.
+        mass: m.
         potential: V at the sites, shape (P,) (energy units), default 0.
-        q, r: copy-law exponents.
+        q: copy-law exponent q.
+        r: copy-law exponent r.
         delta: phase offset of the bonds a → a+1 (δ_{a+1,a} = −δ); π gives
             mass +m (see the module note).
 
@@ -116,7 +119,7 @@ def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None,
     Returns:
         (len(ts), P) complex array.
     """
-    psi0 = jnp.asarray(psi0)
+    psi0 = jnp.asarray(as_array(psi0, "psi0"))
     P = psi0.shape[-1]
     check_ring(P, spacing)
     enforce(scalar(dt, "dt", positive=True), caller="lattice_evolve_psi")

@@ -21,6 +21,7 @@ from jaxtyping import Array
 from .. import _steppers
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
+from ..interop import as_array
 from ._checks import MAX_STIFF, meanfield_state_guards, rates_guards, stiffness, stiffness_guards
 
 __all__ = [
@@ -78,7 +79,7 @@ def hamiltonian_to_rates(H, hbar=1.0):
     Differentiable in H; where H_ab = 0 it returns R_ab = δ_ab = 0 with finite
     (zero) gradients through a double `where`.
     """
-    H = jnp.asarray(H)
+    H = jnp.asarray(as_array(H, "H"))  # QuTiP/dynamiqs operators too
     if not jnp.iscomplexobj(H):
         H = H.astype(jnp.result_type(H.dtype, jnp.complex64))
     n = H.shape[-1]
@@ -102,7 +103,7 @@ def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
 
 def state_from_psi(psi) -> MeanFieldState:
     """(ρ, φ) with ψ_a = √ρ_a e^(−iφ_a): ρ = |ψ|², φ = −arg ψ (in (−π, π])."""
-    psi = jnp.asarray(psi)
+    psi = jnp.asarray(as_array(psi, "psi"))
     return MeanFieldState(rho=jnp.abs(psi) ** 2, phi=-jnp.angle(psi))
 
 

@@ -67,7 +67,8 @@ def fit_diffusion(
         params: `DQMParams`; its `D` is ignored (replaced by the fit variable).
         target: densities at the saves t0 + i·steps_per_save·dt, i = 1..n,
             shape (n, *grid.shape), e.g. from exact grid Schrödinger.
-        dt, steps_per_save: the law's step and saves (as in `jqd.evolve`).
+        dt: the law's time step (as in `jqd.evolve`).
+        steps_per_save: steps between saves (as in `jqd.evolve`).
         D0: starting D (default 0.5 ħ/2m).
         max_iter: L-BFGS iterations at most.
         tol: gradient-norm tolerance (in θ = ln D).

@@ -269,12 +269,15 @@ def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -
     """`jqd.evolve` for (ρ, S) laws, with their breakdown thresholds set here.
 
     Args:
+        law: a `Madelung` or `CanonicalDQM` law.
+        y0: its initial (ρ, S) state.
+        params: its `DQMParams`.
         on_breakdown: "raise" (`MadelungBreakdownError`) or "report"/"flag"
             (return the run, stopped at the breakdown; read it with
             `find_breakdown(solution)`).
-        node_threshold, resolution_threshold, hole_level, edge_threshold:
-            override the law's (see `MadelungValidity`).
-        Other arguments: as for `jqd.evolve`.
+        **kwargs: `node_threshold`, `resolution_threshold`, `hole_level` and
+            `edge_threshold` override the law's (see `MadelungValidity`); the
+            others are passed to `jqd.evolve`.
     """
     from ._fluid import AbstractFluidLaw
 

@@ -113,8 +113,8 @@ def instantaneous_residual(H: Callable, rho_zt: Callable, t, z, C=1.0) -> dict:
 
 def time_reversal_residual(H: Callable, rho: Callable, z, C=1.0) -> float:
     """Time-reversal invariance (P → −P, t → −t) at the level of the equation:
-    for an H with H(Q, −P) = H(Q, P), RHS[ρ∘T](z) = −RHS[ρ](Tz) with
-    T(Q, P) = (Q, −P). Returns max|RHS[ρ∘T](z) + RHS[ρ](Tz)| / max|RHS[ρ]|."""
+    for an H with H(Q, −P) = H(Q, P), `RHS[ρ∘T](z) = −RHS[ρ](Tz)` with
+    T(Q, P) = (Q, −P). Returns `max|RHS[ρ∘T](z) + RHS[ρ](Tz)| / max|RHS[ρ]|`."""
     z = jnp.atleast_2d(jnp.asarray(z))
     N = z.shape[-1] // 2
     flip = jnp.concatenate([jnp.ones(N), -jnp.ones(N)]).astype(z.dtype)

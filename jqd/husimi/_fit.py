@@ -71,7 +71,9 @@ def fit_C(
         R0: initial coefficient matrix (the state the data started from).
         alphas: complex sample points (..., N) of the data.
         data: exact Husimi values Q_H at the save times, (n_save, ...).
-        dt, n_save, steps_per_save: the time grid of the data.
+        dt: the time step of the data's time grid.
+        n_save: its number of saves.
+        steps_per_save: its steps between saves.
         C0: starting value (default 0.5).
         max_iter: L-BFGS iterations at most.
         tol: stop once the loss at the start of an update is below it.

@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..interop import as_array
+
 __all__ = [
     "fock_basis",
     "coherent_amplitudes",
@@ -113,7 +115,7 @@ def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
         Real array of shape alphas.shape[:-1] (or alphas.shape for one mode
         given without the mode axis).
     """
-    state = jnp.asarray(state)
+    state = jnp.asarray(as_array(state, "state"))  # QuTiP/dynamiqs objects too
     if state.ndim not in (1, 2) or (state.ndim == 2 and state.shape[0] != state.shape[1]):
         raise ValueError(
             f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {state.shape}."

@@ -67,8 +67,12 @@ def flow_trajectories(
         log_density: `ln ρ(z, t)` (differentiable in z), or a `GalerkinDensity`
             whose R is evolved alongside the points.
         z0: initial points sampled from ρ(·, t0).
-        dt, n_save, steps_per_save, t0: fixed-step RK4 schedule.
-        C, args: diffusion strength and Hamiltonian arguments.
+        dt: RK4 time step (fixed).
+        n_save: number of saves.
+        steps_per_save: steps between saves.
+        t0: initial time.
+        C: diffusion strength.
+        args: Hamiltonian arguments.
         zero_floor: a point is flagged when ρ < zero_floor × density_scale.
         density_scale: default (2π)^(−N), the maximum of any Husimi density.
         batch_size: if given, integrate the points in chunks of this size, one

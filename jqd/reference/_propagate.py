@@ -6,11 +6,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._grid import Grid
+from ..interop import as_array
 
 
 def propagate(H, psi0, ts, hbar=1.0):
     """Exact ψ(t) = V e^{−iEt/ħ} V† ψ0 for time-independent Hermitian H, all
-    `ts` at once (shape `(len(ts), dim)`): one eigendecomposition, no stepping."""
+    `ts` at once (shape `(len(ts), dim)`): one eigendecomposition, no stepping.
+    `H` and `psi0` may be QuTiP or dynamiqs objects (see `jqd.interop`)."""
+    H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")
     E, V = jnp.linalg.eigh(H)
     V = V.astype(jnp.result_type(V.dtype, jnp.complex64))
     c = jnp.conj(V).T @ psi0.astype(V.dtype)

@@ -76,6 +76,8 @@ def fock_mode_atom_variance(weight, n, mass, omega, hbar=1.0):
     Args:
         weight: U_jk, the atom's entry of the normalized mode vector.
         n: the mode's occupation.
-        mass, omega, hbar: m, ω_k > 0, ħ.
+        mass: m > 0.
+        omega: ω_k > 0.
+        hbar: ħ.
     """
     return n * hbar * weight**2 / (mass * omega)

@@ -63,7 +63,9 @@ def photon_number_density(temperature, *, hbar=HBAR_SI, k_b=K_B_SI, c=C_SI):
 
     Args:
         temperature: T (K in SI; any unit with matching `k_b`).
-        hbar, k_b, c: constants (SI by default, giving m⁻³).
+        hbar: ħ (SI by default, giving m⁻³).
+        k_b: Boltzmann's constant (SI by default).
+        c: the speed of light (SI by default).
     """
     t = jnp.asarray(temperature)
     if not _traced(t) and np.any(np.asarray(t) < 0):

@@ -13,12 +13,15 @@ from jaxtyping import Array
 from .. import _guards
 from .._checks import hbar_of
 from .._law import AbstractLaw
+from ..interop import as_array
 
 
 class MatrixParams(eqx.Module):
-    """A Hamiltonian matrix given directly: `H` (energy units) and `hbar`."""
+    """A Hamiltonian matrix given directly: `H` (energy units) and `hbar`.
 
-    H: Array
+    `H` may be a QuTiP `Qobj` or a dynamiqs `QArray` (see `jqd.interop`)."""
+
+    H: Array = eqx.field(converter=lambda H: as_array(H, "MatrixParams.H"))
     hbar: float | Array = 1.0
 
 
@@ -81,7 +84,8 @@ class SchrodingerBasis(AbstractLaw):
         hamiltonian: `H(t, params) -> (dim, dim)` Hermitian matrix in energy
             units; default reads `params.H` (use `MatrixParams`).
         time_dependent: whether H depends on t.
-        hbar is read from `params.hbar` (default 1).
+
+    ħ is read from `params.hbar` (default 1).
     """
 
     hamiltonian: Callable = eqx.field(static=True, default=_matrix_from_params)

@@ -95,7 +95,7 @@ FPUT_FIELDS = ("mass", "spring", "alpha", "beta", "pinning")
 class ClassicalLattice(AbstractLaw):
     """FPUT α/β chain with pinning (physics §7.5).
 
-    Args:
+    Attributes:
         n: number of mobile sites (>= 2).
         boundary: "fixed" (walls at both ends) or "periodic".
         integrator: "verlet" (order 2) or "yoshida4" (order 4).

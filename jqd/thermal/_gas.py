@@ -63,7 +63,7 @@ class GasParams(eqx.Module):
 class SoftSphereGas(AbstractLaw):
     """Harmonic soft spheres in a periodic box, Störmer-Verlet (physics §7.5).
 
-    Args:
+    Attributes:
         n_particles: N >= 2.
         box: side L of the periodic square/cube.
         dim: 2 or 3.

@@ -192,7 +192,7 @@ class SchrodingerLocal(AbstractLaw):
 
     def spectral_bounds(self, params):
         """(E_min, E_max) enclosing the spectrum: `bounds`, or Weyl's bound
-        Σ_t [min, max](c_t · spec O_t)."""
+        Σ_t `[min, max](c_t · spec O_t)`."""
         if self.bounds is not None:
             return float(self.bounds[0]), float(self.bounds[1])
         xp = _guards.array_module(params.couplings)

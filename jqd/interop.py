@@ -1,0 +1,224 @@
+"""QuTiP and dynamiqs objects in and out of jqd.
+
+jqd works on plain JAX arrays: a ket is a vector `(dim,)`, an operator or a
+density matrix a matrix `(dim, dim)`. QuTiP's `Qobj` and dynamiqs's `QArray`
+store kets as columns `(dim, 1)` and carry tensor dims. This module converts
+both ways:
+
+    H = jqd.interop.from_qutip(qutip.num(40) ** 2)          # (40, 40) array
+    psi = jqd.interop.from_dynamiqs(dq.coherent(40, 2.0))   # (40,) vector
+    ket = jqd.interop.to_qutip(solution.y_final)             # Qobj ket
+    result = jqd.interop.to_qutip(solution)                  # qutip Result
+
+Every jqd entry point that takes a Hamiltonian, a state or an operator
+(`jqd.evolve`, `jqd.evolve_adaptive`, `jqd.MatrixParams`, the observables
+`Expect`, `Overlap` and `Fidelity`, `jqd.husimi.husimi`,
+`jqd.reference.propagate`) passes its argument through `as_array`, so a
+`Qobj` or a `QArray` goes in directly. `as_array` recognises those types by
+their module and never imports QuTiP or dynamiqs; `to_qutip` and
+`to_dynamiqs` import them when called (`pip install "jqd[interop]"`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+
+def _library(x) -> str | None:
+    """'qutip' or 'dynamiqs' when `x` is one of their objects, else None."""
+    root = type(x).__module__.partition(".")[0]
+    return root if root in ("qutip", "dynamiqs") else None
+
+
+def _squeeze_ket(a, isket: bool, isbra: bool):
+    if isket:
+        return a[..., :, 0]
+    if isbra:  # a bra ⟨ψ| is stored conjugated: give back the ket's amplitudes
+        return jnp.conj(a[..., 0, :])
+    return a
+
+
+def as_array(x, name: str = "argument"):
+    """`x` as a JAX array: a QuTiP `Qobj` or dynamiqs `QArray` converted
+    (kets and bras to vectors `(dim,)`), anything else returned unchanged.
+
+    Refuses QuTiP's time-dependent `QobjEvo` and super-operators with the fix.
+    """
+    library = _library(x)
+    if library is None:
+        return x
+    if library == "qutip":
+        if type(x).__name__ == "QobjEvo":
+            raise TypeError(
+                f"{name}: a qutip.QobjEvo (time-dependent) cannot be converted to one matrix. "
+                "Write H as a function: jqd.SchrodingerBasis(hamiltonian=lambda t, params: ..., "
+                "time_dependent=True), with jqd.interop.from_qutip for its constant parts."
+            )
+        if not hasattr(x, "full"):
+            raise TypeError(f"{name}: cannot convert a {type(x).__name__} from QuTiP to an array.")
+        if getattr(x, "issuper", False):
+            raise TypeError(
+                f"{name}: a QuTiP super-operator has no jqd counterpart; pass kets, density "
+                "matrices or operators."
+            )
+        return _squeeze_ket(jnp.asarray(x.full()), x.isket, x.isbra)
+    if not hasattr(x, "to_jax"):  # a dynamiqs result or method, not a QArray
+        raise TypeError(
+            f"{name}: cannot convert a {type(x).__name__} from dynamiqs to an array "
+            "(results go through jqd.interop.from_dynamiqs)."
+        )
+    return _squeeze_ket(x.to_jax(), x.isket(), x.isbra())
+
+
+def from_qutip(obj) -> Any:
+    """A QuTiP object as jqd data.
+
+    Args:
+        obj: a `Qobj` (ket → `(dim,)`, bra → the ket's `(dim,)`, operator or
+            density matrix → `(dim, dim)`), or a `qutip.solver.Result`.
+
+    Returns:
+        An array, or for a `Result` a `jqd.Solution` whose `ts` are the
+        result's times, whose `observables` are its expectation values (a
+        list of arrays, one per e_op, as `result.expect`) when it has any and
+        otherwise its states stacked `(n_t, dim)` or `(n_t, dim, dim)`, and
+        whose `y_final` is its final state (None when not stored).
+    """
+    if _library(obj) != "qutip":
+        raise TypeError(f"from_qutip: expected a qutip Qobj or Result; got {type(obj).__name__}.")
+    if type(obj).__name__.endswith("Result"):
+        states = [as_array(s, "result.states") for s in (obj.states or [])]
+        final = obj.final_state
+        return _solution(
+            ts=np.asarray(obj.times, dtype=float),
+            expect=[jnp.asarray(e) for e in obj.expect],
+            states=states,
+            y_final=None if final is None else as_array(final, "result.final_state"),
+            stats={"solver": str(obj.solver)},
+        )
+    return as_array(obj, "from_qutip")
+
+
+def from_dynamiqs(obj) -> Any:
+    """A dynamiqs object as jqd data.
+
+    Args:
+        obj: a `QArray` (kets `(..., dim, 1)` → `(..., dim)`, operators and
+            density matrices unchanged), or a solver result such as
+            `dq.sesolve(...)`'s.
+
+    Returns:
+        An array, or for a result a `jqd.Solution` (see `from_qutip`), with
+        `ts = result.tsave` and the expectation values `result.expects`
+        (shape `(n_ops, n_t)`) as a list of arrays.
+    """
+    if _library(obj) != "dynamiqs":
+        raise TypeError(
+            f"from_dynamiqs: expected a dynamiqs QArray or result; got {type(obj).__name__}."
+        )
+    if hasattr(obj, "tsave"):
+        states = None if obj.states is None else as_array(obj.states, "result.states")
+        expects = obj.expects
+        return _solution(
+            ts=jnp.asarray(obj.tsave),
+            expect=[] if expects is None else list(jnp.asarray(expects)),
+            states=states,
+            y_final=None if obj.final_state is None else as_array(obj.final_state),
+            stats={"solver": type(obj.method).__name__},
+        )
+    return as_array(obj, "from_dynamiqs")
+
+
+def _solution(ts, expect, states, y_final, stats):
+    from ._evolve import Solution
+
+    if expect:
+        observables = expect
+    elif states is not None and len(states):
+        observables = jnp.stack(list(states)) if isinstance(states, list) else states
+    else:
+        observables = None
+    return Solution(ts=ts, observables=observables, y_final=y_final, stats=stats)
+
+
+def _import(library: str):
+    try:
+        return importlib.import_module(library)
+    except ImportError as err:
+        raise ImportError(
+            f"{library} is not installed: pip install 'jqd[interop]' (or pip install {library})."
+        ) from err
+
+
+def _dims(a, dims):
+    if dims is not None:
+        return dims
+    n = a.shape[-1]
+    return [[n], [1]] if a.ndim == 1 else [[n], [n]]
+
+
+def to_qutip(x, dims=None):
+    """jqd data as QuTiP objects.
+
+    Args:
+        x: a vector `(dim,)` → ket `Qobj`; a matrix `(dim, dim)` → operator
+            `Qobj`; a `jqd.Solution` whose observables are the states (the
+            default `observe`) → a `qutip.solver.Result` with those states
+            and times (and `final_state`).
+        dims: QuTiP dims for the tensor structure, e.g. `[[2, 20], [1, 1]]`
+            for a qubit ⊗ mode ket (default: one subsystem).
+    """
+    qutip = _import("qutip")
+    from ._evolve import Solution
+
+    if isinstance(x, Solution):
+        states = np.asarray(x.observables)
+        if states.ndim not in (2, 3) or not np.iscomplexobj(states):
+            raise ValueError(
+                "to_qutip(solution): the solution's observables must be its states (run "
+                "jqd.evolve with observe=None); convert other observables with np.asarray."
+            )
+        from qutip.solver.result import Result
+
+        result = Result(
+            {}, {"store_states": True, "store_final_state": True}, solver="jqd", stats=x.stats
+        )
+        for t, s in zip(np.asarray(x.ts), states):
+            result.add(float(t), to_qutip(s, dims))
+        return result
+    a = np.asarray(x)
+    if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[0] != a.shape[1]):
+        raise ValueError(f"to_qutip: expected a vector or a square matrix; got shape {a.shape}.")
+    return qutip.Qobj(a[:, None] if a.ndim == 1 else a, dims=_dims(a, dims))
+
+
+def to_dynamiqs(x, dims=None):
+    """jqd data as a dynamiqs `QArray`.
+
+    Args:
+        x: a vector `(..., dim)` → ket `(..., dim, 1)`; a matrix `(..., dim,
+            dim)` → operator; a `jqd.Solution` whose observables are the
+            states → those states as one batched `QArray` (dynamiqs results
+            are made only by its solvers).
+        dims: dynamiqs dims, e.g. `(2, 20)` for a qubit ⊗ mode (default:
+            one subsystem).
+    """
+    dq = _import("dynamiqs")
+    from ._evolve import Solution
+
+    if isinstance(x, Solution):
+        kets = jnp.ndim(x.y_final) == 1
+        x = x.observables
+    else:
+        kets = jnp.ndim(x) == 1
+    a = jnp.asarray(x)
+    if not jnp.iscomplexobj(a) or a.ndim == 0 or (not kets and a.shape[-1] != a.shape[-2]):
+        raise ValueError(
+            f"to_dynamiqs: expected kets (dim,) or square matrices; got {a.dtype} {a.shape}. "
+            "For a Solution, run jqd.evolve with observe=None so that it holds the states."
+        )
+    return dq.asqarray(a[..., None] if kets else a, dims=dims)
