@@ -104,7 +104,7 @@ def test_every_entry_point_takes_peer_objects():
         "F": jqd.observables.Fidelity(law, ket),
         "O": jqd.observables.Overlap(law, dq.coherent(10, 1.2)),
     }
-    sol = jqd.evolve_adaptive(law, dq.coherent(10, 1.2), jqd.MatrixParams(H), ts, observe=obs)
+    sol = jqd.evolve(law, dq.coherent(10, 1.2), jqd.MatrixParams(H), dt=0.3, n_save=1, observe=obs)
     assert np.max(np.abs(sol.observables["a"][-1] - qt.expect(a, qt.Qobj(ref[-1][:, None])))) < 1e-9
     assert sol.observables["F"][0] == pytest.approx(1.0, abs=1e-12)
     alphas = jnp.array([0.3 + 0.1j, 1.0])
@@ -137,6 +137,12 @@ def test_what_cannot_convert_is_refused_clearly():
     H, ket = _kerr()
     with pytest.raises(TypeError, match=r"MatrixParams\.H: a qutip\.QobjEvo .*hamiltonian="):
         jqd.MatrixParams(qt.QobjEvo([H, [H, lambda t: t]]))
+    with pytest.raises(
+        TypeError, match="y0: a qutip.QobjEvo"
+    ):  # converted at evolve_adaptive's door
+        jqd.evolve_adaptive(
+            jqd.SchrodingerBasis(), qt.QobjEvo(ket), jqd.MatrixParams(H), jnp.array([0.0, 1.0])
+        )
     with pytest.raises(TypeError, match="y0: a QuTiP super-operator"):
         jqd.evolve(jqd.SchrodingerBasis(), qt.spre(H), jqd.MatrixParams(H), dt=0.1, n_save=1)
     sol = jqd.evolve(
