@@ -177,3 +177,10 @@ def test_readme_snippet_runs():
     exec("import qutip, jqd\n" + block, scope)
     assert scope["final"].isket and scope["final"].shape == (40, 1)
     assert scope["sol"].observables.shape == (101,)
+
+
+def test_local_terms_take_peer_operators():
+    """SchrodingerLocal's terms: qutip σˣ ⊗ σˣ is the same term as the array."""
+    xx = qt.tensor(qt.sigmax(), qt.sigmax())
+    term = jqd.thermal.LocalTerm((0, 1), xx, "J")
+    assert np.array_equal(term.op, xx.full().real) and (term.op_min, term.op_max) == (-1.0, 1.0)

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ..interop import as_array
+
 SLICED_MAX_DIM = 4  # ops up to 4 x 4 (one or two spins 1/2) are applied as sums of slices
 
 
@@ -18,7 +20,8 @@ class LocalTerm(eqx.Module):
     `params.couplings[name]`.
 
     `op` is a Hermitian (n, n) matrix with n = Π d_s over its sites (in the
-    order given; the first site is the slowest index of op). Its diagonality
+    order given; the first site is the slowest index of op; a QuTiP or
+    dynamiqs operator is accepted, see `jqd.interop`). Its diagonality
     and spectrum [op_min, op_max] are fixed at construction (static).
     """
 
@@ -34,7 +37,7 @@ class LocalTerm(eqx.Module):
         self.sites = tuple(int(s) for s in np.atleast_1d(sites))
         if len(set(self.sites)) != len(self.sites):
             raise ValueError(f"LocalTerm {name!r}: sites {self.sites} repeat a site.")
-        a = np.asarray(op)
+        a = np.asarray(as_array(op, "LocalTerm.op"))  # a QuTiP/dynamiqs operator too
         if a.ndim != 2 or a.shape[0] != a.shape[1]:
             raise ValueError(f"LocalTerm {name!r}: op must be a square matrix; got {a.shape}.")
         scale = max(float(np.max(np.abs(a))), 1e-300)
