@@ -13,7 +13,8 @@ both ways:
 Every jqd entry point that takes a Hamiltonian, a state or an operator
 (`jqd.evolve`, `jqd.evolve_adaptive`, `jqd.MatrixParams`, the observables
 `Expect`, `Overlap` and `Fidelity`, `jqd.husimi.husimi`,
-`jqd.reference.propagate`) passes its argument through `as_array`, so a
+`jqd.reference.propagate`, the copy laws' `H` and ψ, `jqd.thermal.LocalTerm`)
+passes its argument through `as_array`, so a
 `Qobj` or a `QArray` goes in directly. `as_array` recognises those types by
 their module and never imports QuTiP or dynamiqs; `to_qutip` and
 `to_dynamiqs` import them when called (`pip install "jqd[interop]"`).
