@@ -190,9 +190,11 @@ def run(config: Config, rec: Recorder) -> None:
         tolerance=0.05,
     )
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
     axes[0].loglog(abars, errs, "o-", label="measured")
     axes[0].loglog(abars, errs[-1] * (abars / abars[-1]) ** 2, "k--", label="∝ ā²")
+    axes[0].set_xticks(abars, [f"{a:.3g}" for a in abars])  # < 1 decade: no crowded minor labels
+    axes[0].set_xticks([], minor=True)
     axes[0].set_xlabel("lattice spacing ā  (a)")
     axes[0].set_ylabel(f"max |ρ_a/ā − ρ(x_a, t={config.t_spread:g})|  (1/a)")
     axes[0].set_title(f"Continuum limit: order {order:.2f}")
@@ -208,13 +210,15 @@ def run(config: Config, rec: Recorder) -> None:
     axes[2].loglog(hbars, dev, "o-", label=f"max|⟨x⟩ − ⟨x⟩_HJ| (order {p_dev:.2f})")
     axes[2].loglog(hbars, dvar, "s-", label=f"max|σ² − σ²_HJ| (order {p_var:.2f})")
     axes[2].loglog(hbars, dev[-1] * (hbars / hbars[-1]) ** 2, "k:", label="∝ ħ²")
+    axes[2].set_xticks(hbars, [f"{h:g}" for h in hbars])
+    axes[2].set_xticks([], minor=True)
     axes[2].set_xlabel("ħ  (action units)")
     axes[2].set_ylabel("length")
     axes[2].set_title("Classical limit ħ → 0")
     axes[2].legend()
     fig.suptitle(
-        f"Copy dynamics on a ring: continuum limit O(ā^{order:.2f}); ħ → 0 recovers "
-        f"the HJ ensemble (centre ∝ ħ^{p_dev:.2f}, variance ∝ ħ^{p_var:.2f})"
+        f"Copy dynamics on a ring: continuum limit $O(\\bar{{a}}^{{{order:.2f}}})$; ħ → 0 recovers "
+        f"the HJ ensemble (centre ∝ $\\hbar^{{{p_dev:.2f}}}$, variance ∝ $\\hbar^{{{p_var:.2f}}}$)"
     )
     rec.figure(fig, "classical_limit.png")
     rec.arrays(

@@ -148,26 +148,29 @@ def run(config: Config, rec: Recorder) -> None:
 
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     tt = np.asarray(ts)
     for a in range(P):
-        ax1.plot(tt, rho0[:, a], "-", color=f"C{a}", label=f"|ψ_{a}|² (QM)")
-        ax1.plot(tt, f0[:, :, a].mean(0), "o", color=f"C{a}", ms=4, label=f"n_{a}/N (copy)")
+        ax1.plot(tt, rho0[:, a], "-", color=f"C{a}", label=f"|ψ_{a}|²")
+        ax1.plot(tt, f0[:, :, a].mean(0), "o", color=f"C{a}", ms=4, label=f"n_{a}/N")
     ax1.set_xlabel("t (1/|H|)")
     ax1.set_ylabel("population")
     ax1.set_title("Node: n_3(0) = 0 stays 0; QM fills it")
-    ax1.legend(fontsize=6, ncol=2)
+    ax1.set_ylim(-0.03, 1.25)  # room for the legend above the curves
+    ax1.legend(
+        fontsize=8, ncol=4, loc="upper left", title="lines: QM, dots: copy", title_fontsize=8
+    )
     xs = np.maximum(np.array(config.fractions), 3e-4)
-    ax2.loglog(xs, d_same, "o-", label="spectators s: vs QM of same start")
-    ax2.loglog(xs, d_orig, "o--", label="spectators s: vs QM of ψ0")
-    ax2.loglog(xs, d_sys, "^:", label="spectators s: ensemble-mean (systematic) vs same start")
+    ax2.loglog(xs, d_same, "o-", label="spectators: vs QM, same start")
+    ax2.loglog(xs, d_orig, "o--", label="spectators: vs QM of ψ0")
+    ax2.loglog(xs, d_sys, "^:", label="spectators: systematic part")
     xe = np.maximum(np.array(config.admixtures), 3e-4)
-    ax2.loglog(xe, a_same, "s-", label="ground admixture ε: vs QM of same start")
-    ax2.loglog(xe, a_orig, "s--", label="ground admixture ε: vs QM of ψ0")
-    ax2.set_xlabel("spectator fraction s or admixture ε (0 plotted at 3e-4)")
+    ax2.loglog(xe, a_same, "s-", label="admixture: vs QM, same start")
+    ax2.loglog(xe, a_orig, "s--", label="admixture: vs QM of ψ0")
+    ax2.set_xlabel("spectator fraction s, ground admixture ε\n(0 plotted at 3e-4)")
     ax2.set_ylabel("RMS departure of n_a/N from QM")
     ax2.set_title(f"Remedies shrink the node departure (N = {N})")
-    ax2.legend(fontsize=6)
+    ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     rec.figure(fig, "nodes.png")
 
 

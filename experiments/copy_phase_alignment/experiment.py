@@ -144,7 +144,7 @@ def run(config: Config, rec: Recorder) -> None:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, spread in zip(axes, config.spreads, strict=True):
         for (sp, n, f), (t, R1, R2) in traces.items():
             if sp != str(spread):
@@ -153,10 +153,10 @@ def run(config: Config, rec: Recorder) -> None:
             if spread == "uniform":
                 ax.plot(t, R2, ":", label=f"n={n}, f={f}: R2 (mod π)")
         ax.set_xlabel("t (periods 2π/Ω, Ω = f√(2n))")
-        ax.set_ylabel("class order parameter |⟨e^{iφ}⟩| (R1)")
+        ax.set_ylabel(r"class order parameter $|\langle e^{i\varphi}\rangle|$ (R1)")
         ax.set_ylim(0, 1.02)
         ax.set_title(f"initial spread {spread}: alignment not an attractor")
-        ax.legend(fontsize=5, ncol=2)
+        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     rec.figure(fig, "alignment.png")
 
 

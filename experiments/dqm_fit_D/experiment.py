@@ -156,9 +156,10 @@ def run(config: Config, rec: Recorder) -> None:
     ax[2].set_xlabel("x (length units)")
     ax[2].set_ylabel("ρ(x, t)  (1/length)")
     ax[2].legend()
+    potential = "x²/2" + (f" + {config.mu:g}x⁴" if config.mu else "")
+    potential += f" + {config.lam:g} $e^{{-x^2}}$" if config.lam else ""
     fig.suptitle(
-        f"Fitting D to exact densities in V = x²/2 + {config.mu:g}x⁴ + {config.lam:g} e^(-x²) "
-        f"returns "
+        f"Fitting D to exact densities in V = {potential} returns "
         f"ħ/2m: D = {res.D:.7f} (rel. error {rel:.1e})"
     )
     rec.figure(fig, "fit_D.png")

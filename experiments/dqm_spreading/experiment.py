@@ -197,13 +197,14 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_ylabel("σ_x(t)  (a)")
     ax.set_title("Width vs time")
     ax.legend(fontsize=8)
-    for name, w in widths.items():
-        ax2.semilogy(ts, np.maximum(np.abs(w - exact), 1e-17), label=name)
+    # distinct line styles: coincident curves (Madelung, canonical DQM) stay visible
+    for (name, w), ls in zip(widths.items(), ["-", "--", "-.", "-", "--"], strict=False):
+        ax2.semilogy(ts, np.maximum(np.abs(w - exact), 1e-17), ls=ls, label=name)
     ax2.semilogy(ts, se, "k:", label="ensemble SE σ/√(2N)")
     ax2.set_xlabel("t  (m a²/ħ)")
     ax2.set_ylabel("|σ − σ_Z16|  (a)")
     ax2.set_title("Deviation from the formula")
-    ax2.legend(fontsize=7)
+    ax2.legend(fontsize=8)
     fig.suptitle(
         "One spreading law (Z16) from Schrödinger, (ρ, S) fluids, Nelson and Bohm ensembles"
     )

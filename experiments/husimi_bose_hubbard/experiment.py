@@ -232,8 +232,9 @@ def run(config: Config, rec: Recorder) -> None:
         ax.set_title(f"site-1 Husimi marginal (FP), t = {ts[i]:.2f}")
         fig.colorbar(im, ax=ax, label="Q_H marginal")
     fig.suptitle(
-        f"Bose-Hubbard dimer: Husimi FP = exact diagonalization (populations err {np.max(np.abs(pops - pops_exact)):.1e}); "
-        f"fitted C = {fit_C:.6f}; hopping max|D| = {d_hop:g}"
+        f"Bose-Hubbard dimer: Husimi FP = exact diagonalization (populations err {np.max(np.abs(pops - pops_exact)):.1e});\n"
+        + (f"fitted C = {fit_C:.6f}" if c.fit else "C fit not run (fit=False, as in quick mode)")
+        + f"; hopping max|D| = {d_hop:g}"
     )
     rec.figure(fig, "dimer.png")
     rec.arrays(

@@ -202,12 +202,17 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("grid_error_indicator_at_t_end", removed[:, -1].tolist())
     rec.metric("energy_symbol_error", energy_err)
 
-    fig, axs = plt.subplots(1, 3, figsize=(13, 4))
-    for i, lam in enumerate(config.couplings):
-        axs[0].semilogy(ts[1:], dev[i, 1:] + 1e-16, "o-", label=f"λ = {lam:g}")
-    axs[0].set_xlabel("t (1/ω)")
+    fig, axs = plt.subplots(1, 3, figsize=(14, 4.2), constrained_layout=True)
+    if len(ts) > 2:
+        for i, lam in enumerate(config.couplings):
+            axs[0].semilogy(ts[1:], dev[i, 1:] + 1e-16, "o-", label=f"λ = {lam:g}")
+        axs[0].set_xlabel("t (1/ω)")
+        axs[0].legend()
+    else:  # one save (quick mode): a time axis would hold one point per line
+        axs[0].semilogy(config.couplings, dev[:, -1] + 1e-16, "o-", label=f"t = {ts[-1]:g}")
+        axs[0].set_xlabel("coupling λ")
+        axs[0].legend(title="one save (quick mode)")
     axs[0].set_ylabel("L1(FP truncation − exact Husimi)")
-    axs[0].legend()
     fp, ex = snaps[config.couplings[-1]]
     for ax, data, name in ((axs[1], ex, "exact Husimi ρ"), (axs[2], fp - ex, "ρ_FP − ρ_exact")):
         cs = ax.contourf(Qm, Pm, data, 30, cmap="viridis" if ax is axs[1] else "RdBu_r")

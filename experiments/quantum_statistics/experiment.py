@@ -147,14 +147,16 @@ def run(config: Config, rec: Recorder) -> None:
     ax.fill_between(
         idx, 1 / len(f) - 4 * se, 1 / len(f) + 4 * se, color="k", alpha=0.15, label="±4 SE"
     )
-    ax.plot(idx, wmb, "r.", ms=2, label="MB weight M^−N N!/Πn_i!")
+    ax.plot(idx, wmb, "r.", ms=2, label=r"MB weight $M^{-N}$ N!/Πn_i!")
     ax.set_yscale("log")
     ax.set_xlabel(f"occupation pattern index (N = {N}, M = {M})")
     ax.set_ylabel("frequency")
     ax.set_title("Fluctuating probabilities give Bose-Einstein counting")
-    ax.legend(fontsize=7)
+    low = min(np.min(v[v > 0]) for v in (np.asarray(f), np.asarray(fm), np.asarray(wmb)))
+    ax.set_ylim(bottom=low / 30)  # room for the legend below the points
+    ax.legend(fontsize=8, ncol=2, loc="lower left")
     e = energy
-    ax2b = ax2.inset_axes([0.55, 0.55, 0.42, 0.4])
+    ax2b = ax2.inset_axes([0.55, 0.5, 0.42, 0.38])
     for st, c in (("MB", "C0"), ("BE", "C1"), ("FD", "C2")):
         n_star, exact, dev, mu = occ[st]
         ax2.plot(e, n_star, "o", ms=4, color=c, label=f"{st} max entropy (μ = {mu:g})")
@@ -162,13 +164,13 @@ def run(config: Config, rec: Recorder) -> None:
         ax2b.plot(e, dev, "o-", ms=2, color=c)
     ax2b.axhline(-1, color="k", ls=":", lw=0.8)
     ax2b.axhline(1, color="k", ls=":", lw=0.8)
-    ax2b.set_title("(N*/g − n̄)·g/(1 + n̄)", fontsize=7)
-    ax2b.tick_params(labelsize=6)
+    ax2b.set_title("(N*/g − n̄)·g/(1 + n̄)", fontsize=8)
+    ax2b.tick_params(labelsize=7)
     ax2.set_yscale("log")
     ax2.set_xlabel("ε  (k_B T = 1/β)")
     ax2.set_ylabel("⟨n(ε)⟩")
     ax2.set_title(f"Maximum entropy of ln ΔΓ (Z45/47/49), g = {g} vs Z46 / Z48 / Z50")
-    ax2.legend(fontsize=7, loc="lower left")
+    ax2.legend(fontsize=8, loc="lower left")
     fig.suptitle("Dirichlet-multinomial patterns are uniform (BE); maximum entropy gives MB/BE/FD")
     fig.tight_layout()
     rec.figure(fig, "statistics.png")

@@ -121,7 +121,7 @@ def run(config: Config, rec: Recorder) -> None:
         ax2.semilogy(ts, np.maximum(errors[d], 1e-18), label=f"{d}-D")
     ax2.axhline(1e-10, color="r", ls="--", label="claim: 1e-10")
     ax2.set_xlabel("t  (m a²/ħ)")
-    ax2.set_ylabel("max |ρ − ρ_exact|  (1/a^d)")
+    ax2.set_ylabel(r"max |ρ − ρ_exact|  ($1/a^d$)")
     ax2.legend()
     ax2.set_title("Density error vs exact")
     worst = max(errors[d][-1] for d in config.dims)

@@ -287,6 +287,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax.axhline(gibbs_val[0] / gge_val[0], color="r", ls="--", label="Gibbs / GGE")
     ax.set_xscale("log")
     ax.set_xlabel("t (√(m/κ))")
+    ax.set_ylabel("junction ⟨stretch²⟩ / GGE value")
     ax.set_title(
         f"local GGE: time average = GGE to {gge_err:.1e}; Gibbs off by {gibbs_dev:.0%}", fontsize=9
     )

@@ -242,7 +242,9 @@ def run(config: Config, rec: Recorder) -> None:
     ax.axhline(2, color="r", ls=":", label="2×")
     ax.set_xlabel("t")
     ax.set_ylabel("W(t)/W(0)")
-    ax.legend()
+    top = max(np.nanmax(W0 / W0[0]), np.nanmax(W / W[0]), np.nanmax(Wc / Wc[0]), 2.0)
+    ax.set_ylim(top=1.4 * top)  # room for the legend above the curves
+    ax.legend(fontsize=8, ncol=2, loc="upper left")
     ax.set_title(f"widths (ħ = {hbar:g})")
     ax = axes[1]
     ax.plot(log_inv, te, "o-", label=f"t(W = {config.w_star:g})")
@@ -261,7 +263,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax = axes[3]
     both = np.concatenate([coarse_q[-1], np.full((config.n_bins, 1), np.nan), coarse_c[-1]], 1)
     ax.imshow(both.T, origin="lower", cmap="viridis")
-    ax.set_title(f"t = {ts[-1]:g}: quantum | classical")
+    ax.set_title(f"t = {ts[-1]:g}: quantum (bottom), classical (top)")
     ax.axis("off")
     fig.suptitle(
         f"Chaotic well: width ×{growth:.1f} by t = {config.t_final:g} (λ = 0: bounded, "

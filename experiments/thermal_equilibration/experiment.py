@@ -211,20 +211,23 @@ def run(config: Config, rec: Recorder) -> None:
     }.items():
         rec.metric(name, value)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    axes[0].plot(ts, O_t, label="<O(t)> (jqd.evolve)")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    axes[0].plot(ts, O_t, label="⟨O(t)⟩ (jqd.evolve)")
     axes[0].axhline(O_de, color="C1", label=f"diagonal ensemble {O_de:.3f}")
     axes[0].axhline(O_mc, color="k", ls="--", label=f"microcanonical {O_mc:.3f}")
     axes[0].set_xlabel("t (1/J)")
-    axes[0].set_ylabel("O = (sx_{L/2-1} + sx_{L/2})/2")
+    axes[0].set_ylabel(r"O = $(\sigma^x_{L/2-1} + \sigma^x_{L/2})/2$")
     axes[0].legend(fontsize=8)
-    axes[1].loglog(rows[:, 0], rows[:, 1], "o-", label=f"sigma_t^2, slope {s:.2f}")
-    axes[1].loglog(rows[:, 0], 1 / rows[:, 2], "s--", label="1/d_eff (bound)")
+    axes[1].loglog(rows[:, 0], rows[:, 1], "o-", label=f"$\\sigma_t^2$, slope {s:.2f}")
+    axes[1].loglog(rows[:, 0], 1 / rows[:, 2], "s--", label=r"$1/d_\mathrm{eff}$ (bound)")
+    axes[1].set_xticks(rows[:, 0], [f"{v:.2g}" for v in rows[:, 0]])  # no crowded minor labels
+    axes[1].set_xticks([], minor=True)
     axes[1].set_xlabel("energy spread dE")
+    axes[1].set_title(r"temporal fluctuations vs the $1/d_\mathrm{eff}$ bound")
     axes[1].legend(fontsize=8)
     fig.suptitle(
-        f"L = {L}: |c_n|^2 drift {drift:.1e}; |O_DE - O_mc| = {abs(O_de - O_mc):.3f}; "
-        f"sigma_t^2 d_eff = {var_t * d_eff:.2f}; slope {s:.2f}"
+        f"L = {L}: $|c_n|^2$ drift {drift:.1e}; |O_DE − O_mc| = {abs(O_de - O_mc):.3f}; "
+        f"$\\sigma_t^2 d_\\mathrm{{eff}}$ = {var_t * d_eff:.2f}; slope {s:.2f}"
     )
     rec.figure(fig, "equilibration.png")
     ds = xr.Dataset(

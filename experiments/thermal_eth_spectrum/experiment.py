@@ -306,7 +306,7 @@ def run(config: Config, rec: Recorder) -> None:
     }.items():
         rec.metric(name, value)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     axes[0].loglog(
         [e["D"] for e in eth],
         [e["fluct"] for e in eth],
@@ -320,20 +320,21 @@ def run(config: Config, rec: Recorder) -> None:
         label=f"transverse-field (integrable), slope {s_ctl:.2f}",
     )
     Ds = np.array([eth[0]["D"], eth[-1]["D"]], float)
-    axes[0].loglog(Ds, eth[0]["fluct"] * (Ds / Ds[0]) ** -0.5, "k:", label="D^-1/2")
+    axes[0].loglog(Ds, eth[0]["fluct"] * (Ds / Ds[0]) ** -0.5, "k:", label="$D^{-1/2}$")
     axes[0].set_xlabel("sector dimension D")
-    axes[0].set_ylabel("mean |O_{n+1,n+1} - O_nn| (central sigma^x pair)")
+    axes[0].set_ylabel(r"mean $|O_{n+1,n+1} - O_{nn}|$ (central $\sigma^x$ pair)")
+    axes[0].set_title("ETH: diagonal fluctuations vs sector size")
     axes[0].legend(fontsize=8)
     axes[1].plot(E, O, ".", ms=2)
-    axes[1].axvline(E0, color="k", lw=0.8)
-    axes[1].set_xlabel("E_n")
-    axes[1].set_ylabel("O_nn")
+    axes[1].axvline(E0, color="k", lw=0.8, label=f"E0 (canonical energy at β = {config.beta:g})")
+    axes[1].legend(fontsize=8, loc="lower right")
+    axes[1].set_xlabel("$E_n$")
+    axes[1].set_ylabel("$O_{nn}$")
     axes[1].set_title(
-        f"L = {config.eth_sizes[-1]}: O_mc plateau {plateau:.3f}, "
-        f"beta_mc/beta_can = {b_mc / b_can:.2f}"
+        f"L = {config.eth_sizes[-1]}: O_mc plateau {plateau:.3f}, β_mc/β_can = {b_mc / b_can:.2f}"
     )
     fig.suptitle(
-        f"<r> = {r_chaos:.4f} (GOE 0.5307), unresolved {r_unres:.3f}, "
+        f"⟨r⟩ = {r_chaos:.4f} (GOE 0.5307), unresolved {r_unres:.3f}, "
         f"MBL {r_mbl.mean():.4f} (Poisson 0.3863); ETH slope {s_chaos:.2f}, "
         f"ratio {big['ratio']:.2f}"
     )

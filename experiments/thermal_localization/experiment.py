@@ -249,14 +249,16 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_xlabel("atom j")
     ax.set_ylabel("displacement (spacings)")
     ax.set_title(f"coherent sound: widths unchanged to {width_err:.0e}", fontsize=9)
-    ax.legend(fontsize=7)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend above the atoms
+    ax.legend(fontsize=8, ncol=2, loc="upper left")
     ax = axes[1]
     ax.plot(j, excess[-1] / hb, "o", ms=3, label="Var x_j − ground (jqd.evolve, t_max)")
     ax.plot(j, expect / hb, "k-", lw=1, label="A_j²/2")
     ax.set_xlabel("atom j")
     ax.set_ylabel("excess variance / ħ")
     ax.set_title(f"Fock |{n}⟩ in mode {k}: adds A_j²/2 (error {fock_err:.0e})", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax = axes[2]
     ax.semilogy(ts, cm, lw=2, label="Var X_cm (jqd.evolve)")
     ax.semilogy(ts, cm_ref, "k--", lw=1, label="d²/2N + ħ²t²/(2Nm²d²)")
@@ -265,7 +267,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_xlabel("t (√(m/κ))")
     ax.set_ylabel("variance (spacings²)")
     ax.set_title(f"free ring: Var X_cm matches §7.3 to {cm_err:.0e}", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     fig.suptitle(
         "Localization persists: coherent sound leaves atom widths unchanged, one phonon adds "
         "A_j²/2, the free centre of mass spreads as d²/2N + ħ²t²/(2Nm²d²)"

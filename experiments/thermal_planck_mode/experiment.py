@@ -273,19 +273,20 @@ def run(config: Config, rec: Recorder) -> None:
     axes[0].set_ylabel("mode occupation")
     axes[0].tick_params(axis="x", labelrotation=30)
     axes[0].set_title(
-        f"L = {config.L}, beta = {s['beta']:.2f}: |n/n_can - 1| = {s['deviation']:.2f}", fontsize=9
+        f"L = {config.L}, β = {s['beta']:.2f}: |n/n_can − 1| = {s['deviation']:.2f}", fontsize=9
     )
     axes[1].plot(ts, g2_t, label="g2(t), harmonic matter")
     axes[1].axhline(2.0, color="k", ls=":", label="thermal g2 = 2")
     axes[1].axhline(s["g2_DE"], color="C3", ls="--", label=f"spin matter, DE: {s['g2_DE']:.2f}")
     axes[1].set_xlabel("t")
+    axes[1].set_ylabel("g2 (second-order coherence)")
     axes[1].legend(fontsize=8)
     if by_size:
         for start in ("product", "eigenstate"):
             axes[2].plot(
                 sizes, [by_size[L][start]["deviation"] for L in sizes], "o-", label=f"{start} start"
             )
-        axes[2].axhline(0.15, color="k", ls=":")
+        axes[2].axhline(0.15, color="k", ls=":", label="0.15")
         axes[2].set_xlabel("L")
         axes[2].set_ylabel("|n_DE / n_can - 1|")
         axes[2].legend(fontsize=8)
