@@ -57,7 +57,12 @@ def test_lazy_names_resolve_to_their_definitions():
 def test_list_line_read_from_source_matches_the_module(name):
     exp = registry.load(name)
     line = summary_line(registry.discover()[name])
-    assert line == {"name": exp.name, "description": exp.description, "physics": exp.physics}
+    assert line == {
+        "name": exp.name,
+        "description": exp.description,
+        "physics": exp.physics,
+        "animates": exp.animates,
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)

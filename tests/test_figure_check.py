@@ -115,3 +115,22 @@ def test_empty_axes():
     b.set_title("later")
     assert figure_problems(fig) == ["axes 1 'later': nothing drawn"]
     plt.close(fig)
+
+
+def test_recorder_keeps_the_problems_and_report_lists_them(tmp_path, capsys):
+    from jqd.run.experiment import Recorder
+    from jqd.run.results import write_report
+
+    rec = Recorder(tmp_path / "x", physics="§1")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title(f"fitted C = {float('nan')}")
+    rec.figure(fig, "bad.png")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    rec.figure(fig, "good.png")  # the 7-pt physics stamp is not counted
+    assert list(rec.figure_problems) == ["bad.png"]
+    assert "figure bad.png: axes 0" in capsys.readouterr().err
+    summary = dict(rec.summary(), wall_time_s=0.0)
+    report = write_report(tmp_path, [{"name": "x", "summary": summary}], True, {}, 0.0)
+    assert "- x/bad.png: axes 0" in report.read_text()

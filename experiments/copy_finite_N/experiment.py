@@ -149,15 +149,92 @@ def run(config: Config, rec: Recorder) -> None:
         ax.loglog(Ns, r, m + "-", label=f"{label}: p = {p:.3f}")
         rec.claim(f"exponent {label}", "physics §5: fluctuations ~ N^(-1/2)", abs(p + 0.5), 0.05)
     Ns_all = np.array(config.count_Ns)
-    ax.loglog(Ns_all, 0.5 * Ns_all**-0.5, "k:", label="N^(-1/2)")
+    ax.loglog(Ns_all, 0.5 * Ns_all**-0.5, "k:", label="$N^{-1/2}$")
     ax.axhline(bias, color="gray", lw=0.8, ls="--", label=f"tau-leap bias dt={config.count_dt}")
     ax.set_xlabel("ensemble size N (members)")
-    ax.set_ylabel(f"RMS of n_a/N − |ψ_a(t)|² over t ≤ {config.t_end:g}")
-    ax.set_title("Copy process follows |ψ|² with N^(-1/2) fluctuations")
-    ax.legend(fontsize=7)
+    ax.set_ylabel(f"RMS of $n_a/N - |\\psi_a(t)|^2$ over t ≤ {config.t_end:g}")
+    ax.set_title("Copy process follows $|\\psi|^2$ with $N^{-1/2}$ fluctuations")
+    ax.legend(fontsize=8)
     rec.figure(fig, "finite_N.png")
     rec.metric("tau_count_bias_rms", bias)
     rec.metric("seconds", elapsed)
+    if rec.animate:  # `jqd run copy-finite-N --animate`
+        _animate(rec, config, H, params, psi0)
+
+
+def _animate(rec: Recorder, config: Config, H, params, psi0, n: int = 40) -> None:
+    """n_a/N of count-level copy runs (one ensemble per N) against |ψ_a(t)|², n + 1
+    frames over [0, t_end] (runs of their own, saved more often)."""
+    import matplotlib.pyplot as plt
+
+    P, Ns = config.P, (1e2, 1e4, 1e6)  # (the time stamp names them)
+    sps = max(1, int(round(config.t_end / n / config.count_dt)))
+    law = CopyCountsTauLeap(P)
+    run = jax.jit(
+        jax.vmap(
+            lambda y0, k: (
+                jqd.evolve(
+                    law,
+                    y0,
+                    params,
+                    dt=jnp.asarray(config.t_end / (n * sps)),
+                    n_save=n,
+                    steps_per_save=sps,
+                    key=k,
+                    check=False,
+                    observe=lambda t, y, p: law.density(y),
+                ).observables
+            )
+        )
+    )
+    y0 = CountState(n=jnp.stack([jnp.full(P, N / P) for N in Ns]), phi=jnp.zeros((len(Ns), P)))
+    f = np.asarray(run(y0, jax.random.split(jax.random.key(1), len(Ns))))  # (N, t, a)
+    ts = np.linspace(0, config.t_end, n + 1)
+    rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(ts)))) ** 2
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
+    a = np.arange(P)
+    w = 0.8 / len(Ns)
+    shades = plt.cm.Blues(np.linspace(0.35, 0.85, len(Ns)))
+    bars = [
+        ax.bar(a - 0.4 + w * (j + 0.5), f[j, 0], w, color=shades[j], label=f"$n_a/N$, N = {N:.0e}")
+        for j, N in enumerate(Ns)
+    ]
+    (marks,) = ax.plot(a, rho[0], "k_", ms=40, mew=2.5)
+    ax.plot([], [], "k-", lw=2.5, label="$|\\psi_a(t)|^2$ (exact)")
+    ax.set_xticks(a, [f"a = {i}" for i in a])
+    ax.set_ylim(0, 1.2 * max(rho.max(), f.max()))
+    ax.set_ylabel("occupation of class a")
+    ax.legend(loc="upper right", fontsize=9)
+    for i in a:
+        bx.plot(ts, rho[:, i], color=f"C{i}", lw=1, alpha=0.6)
+    traces = [bx.plot(ts[:1], f[0, :1, i], "o", ms=3, color=f"C{i}")[0] for i in a]
+    bx.plot([], [], "k-", lw=1, alpha=0.6, label="$|\\psi_a(t)|^2$, a = 0 … P − 1")
+    bx.plot([], [], "ko", ms=3, label=f"$n_a/N$, N = {Ns[0]:.0e}")
+    bx.set_xlim(0, config.t_end)
+    bx.set_ylim(0, 1.1 * max(rho.max(), f[0].max()))
+    bx.set_xlabel("t (ħ = 1, units of 1/H)")
+    bx.set_ylabel("occupation (colour: class a)")
+    bx.legend(loc="upper right", fontsize=9)
+
+    def update(k):
+        for j, group in enumerate(bars):
+            for rect, h in zip(group, f[j, k], strict=True):
+                rect.set_height(h)
+        marks.set_ydata(rho[k])
+        for i, tr in enumerate(traces):
+            tr.set_data(ts[: k + 1], f[0, : k + 1, i])
+        dev = np.sqrt(np.mean((f[:, k] - rho[k]) ** 2, axis=-1))
+        rms = ", ".join(f"{d:.1e}" for d in dev)
+        return f"t = {ts[k]:.2f};  RMS departure from $|\\psi_a|^2$ for N = 1e2, 1e4, 1e6: {rms}"
+
+    rec.animation(
+        fig,
+        update,
+        len(ts),
+        "finite_N.mp4",
+        claim="The copy process's $n_a/N$ follows $|\\psi_a(t)|^2$, with fluctuations "
+        "$\\sim N^{-1/2}$ (physics §5)",
+    )
 
 
 def validate(config: Config) -> None:
@@ -171,6 +248,7 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§5.3",
+    animates=True,
     limits={
         "t_end": "> 0",
         "gillespie_Ns": ">= 1",

@@ -2,8 +2,8 @@
 
     jqd list
     jqd show NAME                      (also: jqd run NAME --help)
-    jqd run NAME [--quick] [--set key=value ...] [--out DIR] [--json] [--seed N]
-    jqd reproduce [--quick] [--out DIR] [--only NAME ...] [--jobs J] [--timeout S]
+    jqd run NAME [--quick] [--set key=value ...] [--out DIR] [--json] [--seed N] [--animate]
+    jqd reproduce [--quick] [--out DIR] [--only NAME ...] [--jobs J] [--timeout S] [--animate]
     jqd sweep NAME --over key=start:stop:num [--over ...] [--devices N] [--batch B]
               [--out DIR] [--quick] [--set key=value ...] [--fresh]
 
@@ -12,6 +12,11 @@ before anything runs. `--devices N` on a CPU-only machine needs N host
 devices, which XLA creates only if `XLA_FLAGS` holds
 `--xla_force_host_platform_device_count=N` when the backend starts; the
 command sets it itself before JAX initializes.
+
+`--animate` makes the experiments that have one (`jqd list` marks them
+[animates]) also write an animation (MP4, or GIF without imageio-ffmpeg) into
+their output folder; for the others it says so and runs as usual. The
+argument parser is built in `jqd.run._cli_parser`.
 
 Exit codes: 0 success (all claims passed), 1 a claim failed or an experiment
 crashed (an internal error, with its traceback), 2 a usage error, 3 the output
@@ -26,7 +31,6 @@ see their traceback). `main` is the one place that maps errors to exit codes.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -37,6 +41,8 @@ import sys
 import time
 import traceback
 from pathlib import Path
+
+from ._cli_parser import parser as _parser
 
 _HOST_FLAG = "--xla_force_host_platform_device_count"
 
@@ -49,102 +55,6 @@ def _force_host_devices(n: int) -> None:
         return
     flags = re.sub(_HOST_FLAG + r"=\d+", "", flags).strip()
     os.environ["XLA_FLAGS"] = f"{flags} {_HOST_FLAG}={n}".strip()
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (raised, then reported by `main`)."""
-
-    def error(self, message):
-        from .registry import UsageError
-
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="jqd",
-        description="Run, sweep and reproduce jqd experiments.",
-        epilog="Exit codes: 0 ok, 1 a claim failed, 2 usage error, 3 output locked, "
-        "130 interrupted.",
-    )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    sub.add_parser("list", help="the experiments, one line each (`jqd show NAME`: its keys)")
-    sh = sub.add_parser("show", help="an experiment's description and config keys (--set KEY=...)")
-    sh.add_argument("name")
-
-    r = sub.add_parser("run", help="run one experiment")
-    r.add_argument("name")
-    r.add_argument("--quick", action="store_true", help="the quick config (seconds on CPU)")
-    r.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field (repeatable); type-checked",
-    )
-    r.add_argument("--out", type=Path, default=None, help="output folder (default jqd-out/NAME)")
-    r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    r.add_argument("--seed", type=int, default=0, help="seed for all randomness (default 0)")
-
-    g = sub.add_parser("reproduce", help="run every experiment and write REPORT.md")
-    g.add_argument("--quick", action="store_true", help="quick configs (< 5 min in all on CPU)")
-    g.add_argument(
-        "--out",
-        type=Path,
-        default=Path("jqd-out/reproduce"),
-        help="output folder for REPORT.md and one subfolder per experiment "
-        "(default jqd-out/reproduce)",
-    )
-    g.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="run only these experiments (repeatable)",
-    )
-    g.add_argument("--seed", type=int, default=0, help="passed to every run (default 0)")
-    g.add_argument(
-        "--timeout", type=float, default=900.0, help="seconds allowed per experiment (default 900)"
-    )
-    g.add_argument(
-        "--jobs",
-        type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="experiments run at once, each in its own process (default: 2, or 1 on a single core)",
-    )
-
-    s = sub.add_parser("sweep", help="a resumable, sharded parameter sweep of one experiment")
-    s.add_argument("name")
-    s.add_argument(
-        "--over",
-        action="append",
-        default=[],
-        metavar="KEY=START:STOP:NUM",
-        help="swept float field: inclusive linspace, or KEY=v1,v2,... (repeatable; "
-        "several make a grid)",
-    )
-    s.add_argument(
-        "--devices",
-        type=int,
-        default=None,
-        help="devices to shard over (default: all; on CPU, forced host devices)",
-    )
-    s.add_argument("--batch", type=int, default=256, help="items per vmapped chunk (default 256)")
-    s.add_argument(
-        "--out", type=Path, default=None, help="output folder (default jqd-out/NAME-sweep)"
-    )
-    s.add_argument("--quick", action="store_true", help="start from the quick config")
-    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    s.add_argument(
-        "--fresh",
-        action="store_true",
-        help="discard what --out holds if it cannot be resumed (a different sweep, chunks "
-        "computed by other code, a corrupt manifest) and start afresh",
-    )
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p
 
 
 def _base_config(exp, quick: bool, seed: int | None):
@@ -172,17 +82,26 @@ def cmd_show(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .describe import animated
     from .registry import apply_overrides, load
     from .results import run_experiment
 
     exp = load(args.name)
     config = apply_overrides(exp, _base_config(exp, args.quick, args.seed), args.overrides)
     out = args.out if args.out is not None else Path("jqd-out") / exp.name
+    animate = bool(getattr(args, "animate", False))
+    if animate and not exp.animates:
+        print(
+            f"jqd: {exp.name} has no animation; --animate does nothing here (those with one: "
+            f"{', '.join(animated()) or 'none'}).",
+            file=sys.stderr,
+        )
+    kw = dict(seed=args.seed, quick=args.quick, animate=animate and exp.animates)
     if args.json:  # keep stdout for the JSON alone: anything the experiment prints -> stderr
         with contextlib.redirect_stdout(sys.stderr):
-            summary = run_experiment(exp, config, out, seed=args.seed, quick=args.quick)
+            summary = run_experiment(exp, config, out, **kw)
     else:
-        summary = run_experiment(exp, config, out, seed=args.seed, quick=args.quick)
+        summary = run_experiment(exp, config, out, **kw)
     if args.json:
         from .experiment import dumps
 
@@ -198,6 +117,8 @@ def cmd_run(args) -> int:
                 f"  [{mark}] {c['name']}: {c['measured']:.3g} {c['op']} {c['tolerance']:.3g}"
                 f"  ({c['statement']})"
             )
+        for a in summary.get("animations", []):
+            print(f"  animation: {out / a}")
     return 0 if summary["passed"] else 1
 
 
@@ -219,6 +140,8 @@ def _reproduce_one(name: str, out: Path, args) -> dict:
         "--seed",
         str(args.seed),
     ] + (["--quick"] if args.quick else [])
+    if name in getattr(args, "animated", ()):  # --animate, for those that have one
+        cmd.append("--animate")
     t1 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -240,6 +163,7 @@ def _reproduce_one(name: str, out: Path, args) -> dict:
 
 
 def cmd_reproduce(args) -> int:
+    from .describe import animated
     from .registry import UsageError, discover
     from .results import environment, make_dirs, write_report
 
@@ -257,6 +181,8 @@ def cmd_reproduce(args) -> int:
                 f"unknown experiment(s) {', '.join(unknown)}; available: {', '.join(found)}."
             )
         names = [n.replace("_", "-") for n in args.only]
+    # (read here, not in the worker threads: ast.parse is not thread-safe on Python 3.11)
+    args.animated = set(animated()) if args.animate else set()
     out = Path(args.out)
     make_dirs(out)
     t0 = time.perf_counter()

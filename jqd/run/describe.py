@@ -21,8 +21,8 @@ from .registry import _type_name, discover, experiments_dir, field_types, load
 
 
 def summary_line(path: Path) -> dict | None:
-    """`{name, description, physics}` from the source's `EXPERIMENT = Experiment(...)`
-    keywords when they are string literals; None if they are not (then load it)."""
+    """`{name, description, physics, animates}` from the source's `EXPERIMENT =
+    Experiment(...)` keywords when they are literals; None if they are not (then load it)."""
     try:
         tree = ast.parse(Path(path).read_text(), str(path))
     except (OSError, SyntaxError):
@@ -36,13 +36,13 @@ def summary_line(path: Path) -> dict | None:
             continue
         found = {}
         for kw in node.value.keywords:
-            if kw.arg in ("name", "description", "physics"):
+            if kw.arg in ("name", "description", "physics", "animates"):
                 try:
                     found[kw.arg] = ast.literal_eval(kw.value)
                 except ValueError:
                     return None
         if "name" in found and "description" in found:
-            return {"physics": None, **found}
+            return {"physics": None, "animates": False, **found}
     return None
 
 
@@ -124,6 +124,10 @@ def show(name: str) -> str:
         lines.append(f"checks physics {exp.physics} (docs/physics.md)")
     if readme.is_file():
         lines.append(f"question, method and measured answer: {readme}")
+    if exp.animates:
+        lines.append(
+            f"animation: jqd run {exp.name} --animate (MP4, or GIF without imageio-ffmpeg)"
+        )
     lines += [
         "",
         "config keys (jqd run NAME --set KEY=VALUE; type, default, [quick value], meaning):",
@@ -143,10 +147,24 @@ def listing() -> str:
         try:
             exp = summary_line(path) or vars(load(name))  # the source, else import it
             desc = exp["description"] + (f"  [physics {exp['physics']}]" if exp["physics"] else "")
+            desc += "  [animates]" if exp.get("animates") else ""
         except Exception as err:  # noqa: BLE001 - list the rest anyway
             desc = f"(failed to load: {type(err).__name__}: {err})"
         lines.append(f"{name:<{width}}  {desc}")
     return "\n".join(lines)
+
+
+def animated() -> list[str]:
+    """The experiments that write an animation under `--animate` (read from the sources)."""
+    names = []
+    for name, path in discover().items():
+        line = summary_line(path)
+        try:
+            if line["animates"] if line is not None else load(name).animates:
+                names.append(name)
+        except Exception:  # noqa: BLE001 - one that fails to load has no animation to offer
+            continue
+    return names
 
 
 def experiment_help(argv: list[str]) -> str | None:

@@ -20,6 +20,13 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
         rec.metric("max_error", err)
         rec.figure(fig, "revival.png")
         rec.arrays(dataset, "revival.nc")                   # an xarray.Dataset
+        if rec.animate:                                     # `jqd run NAME --animate`
+            fig, ax = ...                                   # draw frame 0
+            def update(i):                                  # redraw frame i
+                ...
+                return f"Ut = {ts[i]:.2f}"                  # its time stamp
+            rec.animation(fig, update, len(ts), "revival.mp4",
+                          claim="the Husimi flow equals exact Kerr evolution")
 
     EXPERIMENT = Experiment(name="kerr-revival", description="...", config=Config, run=run)
 
@@ -27,6 +34,16 @@ Optional: `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`;
 a Config field named `seed` is also set from it), and `Experiment(...,
 sweep=f, sweep_coords=g, sweep_keys=("U", "alpha0"))` makes the experiment
 sweepable with `jqd sweep` (see `Experiment`).
+
+Animations: `rec.animate` is True only under `jqd run NAME --animate` (or
+`jqd reproduce --animate`); an experiment that has one computes its extra
+frames only then, and `rec.animation(fig, update, n_frames, filename,
+claim=...)` writes an MP4 (through imageio-ffmpeg's own ffmpeg) or, without
+imageio-ffmpeg (`pip install jqd[anim]`), a GIF (pillow), each frame stamped
+with the string `update(i)` returns and titled with the claim it illustrates.
+Experiments that animate say so with `Experiment(..., animates=True)`. An
+animation never changes a claim: the summary of a run with `--animate`
+differs from one without only in its `animations` list.
 
 Config values are validated before anything runs (`jqd.run.validate`): the
 annotated types, finite numbers, ints >= 1 (counts and sizes; not `seed`),
@@ -46,6 +63,8 @@ import dataclasses
 import json
 import math
 import operator
+import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,6 +111,9 @@ class Recorder:
         self.metrics: dict[str, Any] = {}
         self.figures: list[str] = []
         self.array_files: list[str] = []
+        self.animations: list[str] = []
+        self.figure_problems: dict[str, list[str]] = {}  # filename -> what figure_check found
+        self.animate = False  # `jqd run NAME --animate`: write rec.animation(...) files
 
     def claim(self, name, statement, measured, tolerance, op: str = "<=") -> Claim:
         if op not in _OPS:
@@ -113,9 +135,21 @@ class Recorder:
         self.metrics[name] = _jsonable(value)
 
     def figure(self, fig, filename: str, dpi: int = 120) -> Path:
-        """Save a matplotlib figure (PNG) and close it."""
+        """Save a matplotlib figure (PNG) and close it.
+
+        The figure is first checked for what would make it misread
+        (`jqd.run.figure_check`: NaN in a text, fonts under 8 pt, one-point
+        lines, raw TeX, runaway log axes, empty axes); problems are printed
+        and kept in the summary's `figure_problems` (REPORT.md lists them).
+        """
         import matplotlib.pyplot as plt
 
+        from .figure_check import figure_problems
+
+        problems = figure_problems(fig)  # before the 7-pt physics stamp is added
+        if problems:
+            self.figure_problems[filename] = problems
+            print(f"figure {filename}: " + "; ".join(problems), file=sys.stderr)
         path = self.out_dir / filename
         if self.physics:
             fig.text(
@@ -130,6 +164,88 @@ class Recorder:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         plt.close(fig)
         self.figures.append(filename)
+        return path
+
+    def animation(
+        self,
+        fig,
+        update: Callable[[int], str | None],
+        n_frames: int,
+        filename: str,
+        *,
+        claim: str,
+        fps: float = 8.0,
+        dpi: int = 100,
+    ) -> Path | None:
+        """Write an animation of `fig` and close it; only when `self.animate`.
+
+        Args:
+            fig: a matplotlib figure showing frame 0; laid out once (constrained
+                layout, unless it has another layout engine), for frame 0.
+            update: `update(i)` redraws frame i (0 <= i < n_frames) by changing
+                the figure's artists; returns the frame's time stamp (e.g.
+                "Ut = 1.57"), shown under the title, or None.
+            n_frames: number of frames (>= 1).
+            filename: "name.mp4"; MP4 through imageio-ffmpeg's bundled ffmpeg,
+                or, when imageio-ffmpeg is not installed, "name.gif" (pillow).
+            claim: the claim the animation illustrates: the title of every
+                frame (wrapped to the figure's width).
+            fps: frames per second.
+            dpi: resolution.
+
+        Returns the path written, or None (nothing done) when `self.animate`
+        is False: experiments should test `rec.animate` before computing frames.
+        """
+        import matplotlib.pyplot as plt
+
+        if not self.animate:
+            plt.close(fig)
+            return None
+        if int(n_frames) < 1:
+            raise ValueError(f"animation {filename}: n_frames must be >= 1; got {n_frames}.")
+        from matplotlib import animation
+
+        try:
+            import imageio_ffmpeg
+        except ImportError:
+            imageio_ffmpeg = None
+        if imageio_ffmpeg is not None:
+            filename = str(Path(filename).with_suffix(".mp4"))
+            writer = animation.FFMpegWriter(fps=fps, codec="h264", bitrate=-1)
+            rc = {"animation.ffmpeg_path": imageio_ffmpeg.get_ffmpeg_exe()}
+        else:
+            filename = str(Path(filename).with_suffix(".gif"))
+            print(f"imageio-ffmpeg is not installed (pip install jqd[anim]): writing {filename}")
+            writer, rc = animation.PillowWriter(fps=fps), {}
+        if fig.get_layout_engine() is None:  # room for the title and stamp
+            fig.set_layout_engine("constrained")
+        width = max(40, int(fig.get_figwidth() * 10))  # characters per title line
+        title = _wrap(claim, width)
+        suptitle = fig.suptitle(f"{title}\n{update(0) or ''}")
+        if self.physics:
+            fig.text(
+                0.995,
+                0.003,
+                f"docs/physics.md {self.physics}",
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color="0.4",
+            )
+        path = self.out_dir / filename
+        try:
+            fig.canvas.draw()  # lay out frame 0, then keep that layout: frames only redraw
+            with plt.rc_context(
+                {"figure.autolayout": False, "figure.constrained_layout.use": False}
+            ):
+                fig.set_layout_engine(None)  # (no engine: one draw per frame, not two)
+            with plt.rc_context(rc), writer.saving(fig, str(path), dpi):
+                for i in range(int(n_frames)):
+                    suptitle.set_text(f"{title}\n{update(i) or ''}")
+                    writer.grab_frame()
+        finally:
+            plt.close(fig)
+        self.animations.append(filename)
         return path
 
     def arrays(self, dataset, filename: str) -> Path:
@@ -149,8 +265,18 @@ class Recorder:
             "metrics": self.metrics,
             "figures": self.figures,
             "arrays": self.array_files,
+            "animations": self.animations,
+            "figure_problems": self.figure_problems,
             "passed": all(c.passed for c in self.claims),
         }
+
+
+def _wrap(text: str, width: int) -> str:
+    """`textwrap.fill`, never breaking inside a mathtext `$...$` span."""
+    parts = text.split("$")
+    parts[1::2] = [p.replace(" ", "\x00") for p in parts[1::2]]
+    wrapped = textwrap.fill("$".join(parts), width, break_on_hyphens=False)
+    return wrapped.replace("\x00", " ")
 
 
 def split_complex(dataset):
@@ -210,6 +336,8 @@ class Experiment:
             field and the fix) for what `limits` cannot say: cross-field and
             size checks. `jqd run` and `jqd sweep` (every item) call it before
             computing anything.
+        animates: whether `run` writes an animation under `--animate`
+            (`rec.animation`); shown by `jqd list` and `jqd show`.
     """
 
     name: str
@@ -224,6 +352,7 @@ class Experiment:
     sweep_config: Callable | None = None
     limits: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
     validate: Callable | None = None
+    animates: bool = False
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.config):

@@ -115,8 +115,13 @@ def remove_empty_dirs(created: list[Path]) -> None:
             return
 
 
-def run_experiment(exp, config, out_dir: Path, seed: int = 0, quick: bool = False) -> dict:
+def run_experiment(
+    exp, config, out_dir: Path, seed: int = 0, quick: bool = False, animate: bool = False
+) -> dict:
     """Run one experiment in this process; writes `summary.json` in `out_dir`.
+
+    `animate` sets `Recorder.animate` (`jqd run --animate`): the experiment
+    writes its animation, if it has one.
 
     The config is validated first (`jqd.run.validate.check_config`); a run
     that fails leaves no folder it created empty behind, and a stale
@@ -136,6 +141,7 @@ def run_experiment(exp, config, out_dir: Path, seed: int = 0, quick: bool = Fals
         random.seed(seed)
         np.random.seed(seed % 2**32)
         rec = Recorder(out_dir, seed=seed, physics=exp.physics)
+        rec.animate = bool(animate)
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         t0 = time.perf_counter()
         with CompileTimer() as timer:
@@ -212,7 +218,8 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
             lines.append(f"| {name} | (did not run) | {err} | — | — | **ERROR** | — | — |")
             continue
         s = e["summary"]
-        figs = " ".join(f"[{f}]({name}/{f})" for f in s.get("figures", [])) or "—"
+        files = s.get("figures", []) + s.get("animations", [])
+        figs = " ".join(f"[{f}]({name}/{f})" for f in files) or "—"
         claims = s.get("claims", []) or [None]
         for c in claims:
             if c is None:
@@ -225,10 +232,18 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
                 f"| {name} | {_cell(c['name'])} | {_cell(c['statement'])} | {c['measured']:.3g} | "
                 f"{c['op']} {c['tolerance']:.3g} | {result} | {s['wall_time_s']:.1f} | {figs} |"
             )
+    problems = [
+        f"- {e['name']}/{f}: " + "; ".join(p)
+        for e in entries
+        for f, p in e.get("summary", {}).get("figure_problems", {}).items()
+    ]
+    lines += ["", "Figure problems (jqd.run.figure_check): " + ("none" if not problems else "")]
+    lines += problems
     lines += [
         "",
         "Each experiment's folder holds its `summary.json` (config, versions, device, "
-        "timings, claims), figures (PNG) and arrays (NetCDF, open with "
+        "timings, claims), figures (PNG; with `--animate`, animations: MP4 or GIF) and arrays "
+        "(NetCDF, open with "
         "`xarray.open_dataset(path, engine='h5netcdf')`).",
         "",
     ]

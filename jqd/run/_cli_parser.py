@@ -1,0 +1,116 @@
+"""The `jqd` command line's grammar (argparse), for `jqd.run.cli`.
+
+Imports nothing heavy (no JAX, no matplotlib): `jqd list` and `jqd --help`
+answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (raised, then reported by `main`)."""
+
+    def error(self, message):
+        from .registry import UsageError
+
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="jqd",
+        description="Run, sweep and reproduce jqd experiments.",
+        epilog="Exit codes: 0 ok, 1 a claim failed, 2 usage error, 3 output locked, "
+        "130 interrupted.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("list", help="the experiments, one line each (`jqd show NAME`: its keys)")
+    sh = sub.add_parser("show", help="an experiment's description and config keys (--set KEY=...)")
+    sh.add_argument("name")
+
+    r = sub.add_parser("run", help="run one experiment")
+    r.add_argument("name")
+    r.add_argument("--quick", action="store_true", help="the quick config (seconds on CPU)")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field (repeatable); type-checked",
+    )
+    r.add_argument("--out", type=Path, default=None, help="output folder (default jqd-out/NAME)")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    r.add_argument("--seed", type=int, default=0, help="seed for all randomness (default 0)")
+    r.add_argument(
+        "--animate",
+        action="store_true",
+        help="also write the experiment's animation (MP4, or GIF without imageio-ffmpeg), "
+        "if it has one (`jqd list` marks those [animates])",
+    )
+
+    g = sub.add_parser("reproduce", help="run every experiment and write REPORT.md")
+    g.add_argument("--quick", action="store_true", help="quick configs (< 5 min in all on CPU)")
+    g.add_argument(
+        "--out",
+        type=Path,
+        default=Path("jqd-out/reproduce"),
+        help="output folder for REPORT.md and one subfolder per experiment "
+        "(default jqd-out/reproduce)",
+    )
+    g.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these experiments (repeatable)",
+    )
+    g.add_argument("--seed", type=int, default=0, help="passed to every run (default 0)")
+    g.add_argument(
+        "--animate", action="store_true", help="passed to every run: write the animations too"
+    )
+    g.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds allowed per experiment (default 900)"
+    )
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="experiments run at once, each in its own process (default: 2, or 1 on a single core)",
+    )
+
+    s = sub.add_parser("sweep", help="a resumable, sharded parameter sweep of one experiment")
+    s.add_argument("name")
+    s.add_argument(
+        "--over",
+        action="append",
+        default=[],
+        metavar="KEY=START:STOP:NUM",
+        help="swept float field: inclusive linspace, or KEY=v1,v2,... (repeatable; "
+        "several make a grid)",
+    )
+    s.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="devices to shard over (default: all; on CPU, forced host devices)",
+    )
+    s.add_argument("--batch", type=int, default=256, help="items per vmapped chunk (default 256)")
+    s.add_argument(
+        "--out", type=Path, default=None, help="output folder (default jqd-out/NAME-sweep)"
+    )
+    s.add_argument("--quick", action="store_true", help="start from the quick config")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    s.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard what --out holds if it cannot be resumed (a different sweep, chunks "
+        "computed by other code, a corrupt manifest) and start afresh",
+    )
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
