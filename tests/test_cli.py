@@ -248,11 +248,12 @@ def _assert_resumed(out: Path, before: dict, reference: dict):
 
 def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     out = tmp_path / "sweep"
-    # Paced (2 s after each chunk; SIGINT cuts the pause short) so that it is
-    # still running while a second command starts.
-    proc = jqd_popen(*SWEEP, "--out", out, env={"JQD_SWEEP_THROTTLE": "2"})
+    # Paced (6 s after each chunk; SIGINT cuts the pause short) so that it is
+    # still running while a second command starts, however loaded the machine
+    # (at 2 s a loaded CI worker once saw the sweep finish first).
+    proc = jqd_popen(*SWEEP, "--out", out, env={"JQD_SWEEP_THROTTLE": "6"})
     try:
-        _wait_for_chunks(out, 2, proc)
+        _wait_for_chunks(out, 1, proc)
         # A second sweep into the same folder is refused while the first runs.
         second = jqd(*SWEEP, "--out", out)
         assert second.returncode == 3
@@ -268,7 +269,7 @@ def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     assert "Rerun the same command to resume" in err
     assert not (out / ".lock").exists()  # released on SIGINT
     before = _snapshot(out)
-    assert 2 <= len([n for n in before if n.endswith(".json")]) < 12
+    assert 1 <= len([n for n in before if n.endswith(".json")]) < 12
     _assert_resumed(out, before, reference_sweep[1])
 
 
