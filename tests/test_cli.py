@@ -264,7 +264,7 @@ def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()  # (also closes the pipes: no ResourceWarning later)
     assert proc.returncode == 130, err
     assert "Rerun the same command to resume" in err
     assert not (out / ".lock").exists()  # released on SIGINT
@@ -283,7 +283,7 @@ def test_sweep_sigkill_resume_with_stale_lock(tmp_path, reference_sweep):
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()  # (also closes the pipes: no ResourceWarning later)
     assert proc.returncode == -signal.SIGKILL
     assert (out / ".lock").exists()  # left behind by the killed process
     before = _snapshot(out)

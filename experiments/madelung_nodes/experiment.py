@@ -172,7 +172,9 @@ def run(config: Config, rec: Recorder) -> None:
     ax[1].semilogy(ts, np.where(err <= cap, err, np.nan), "o-", label="max $|\\rho_M - \\rho_S|$")
     off = ~(err <= cap)
     if off.any():
-        ax[1].semilogy(ts[off], np.full(off.sum(), cap), "^", color="C3", label=f"> {cap:g} or not finite")
+        ax[1].semilogy(
+            ts[off], np.full(off.sum(), cap), "^", color="C3", label=f"> {cap:g} or not finite"
+        )
     ax[1].set_ylim(top=3 * cap)
     ax[1].axvline(br.time, color="r", ls="--", label=f"reported breakdown t={br.time:.2f}")
     if node is not None:

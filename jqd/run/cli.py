@@ -38,6 +38,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -224,10 +225,18 @@ def cmd_sweep(args) -> int:
             )
     out = args.out if args.out is not None else Path("jqd-out") / f"{exp.name}-sweep"
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
+    # The first SIGINT/SIGTERM asks the sweep to stop after the chunk in flight
+    # (interrupting a running XLA computation can hang the exit); a second one
+    # stops at once.
+    stop = threading.Event()
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\njqd: stopping after the chunk in progress (again to stop now).", file=sys.stderr)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         res = run_sweep(
             exp,
@@ -239,6 +248,7 @@ def cmd_sweep(args) -> int:
             quick=args.quick,
             fresh=args.fresh,
             progress=not args.no_progress,
+            interrupt=stop,
         )
     except KeyboardInterrupt:
         done = len(list((Path(out) / "chunks").glob("chunk_*.json")))
@@ -246,7 +256,8 @@ def cmd_sweep(args) -> int:
         print(f"\njqd: interrupted; {saved}. Rerun the same command to resume.", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     s = res.summary
     print(
         f"{exp.name} sweep: {res.n_items} items in {res.n_chunks} chunks "

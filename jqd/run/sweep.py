@@ -36,6 +36,7 @@ import json
 import math
 import os
 import platform
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,7 @@ def run_sweep(
     fresh: bool = False,
     progress: bool = True,
     log=print,
+    interrupt: threading.Event | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep; see the module docstring for the folder layout.
 
@@ -190,6 +192,9 @@ def run_sweep(
         devices: how many devices to shard over (default: all of the backend's).
         fresh: discard what `out_dir` holds if it cannot be resumed (another
             spec, other code, a corrupt manifest).
+        interrupt: when set (the command sets it on the first SIGINT/SIGTERM), the
+            sweep raises KeyboardInterrupt before its next chunk: a chunk in
+            flight is finished and written, never cut inside XLA.
     """
     import jax
 
@@ -293,21 +298,28 @@ def run_sweep(
             )
             try:
                 for i in todo:
-                    start, stop = i * batch, min((i + 1) * batch, n_items)
-                    chunk = {k: v[start:stop] for k, v in items.items()}
-                    pad = padded - (stop - start)
+                    if (
+                        interrupt is not None and interrupt.is_set()
+                    ):  # stop between chunks, never inside one
+                        raise KeyboardInterrupt
+                    start, end = i * batch, min((i + 1) * batch, n_items)
+                    chunk = {k: v[start:end] for k, v in items.items()}
+                    pad = padded - (end - start)
                     chunk = {
                         k: np.concatenate([v, np.repeat(v[-1:], pad)]).astype(dtype)
                         for k, v in chunk.items()
                     }
                     t1 = time.perf_counter()
                     out = compiled(shard_batch(chunk, mesh))
-                    arrays = {k: np.asarray(v)[: stop - start] for k, v in out.items()}
+                    arrays = {k: np.asarray(v)[: end - start] for k, v in out.items()}
                     compute_s += time.perf_counter() - t1
-                    write_chunk(chunk_dir, i, start, stop, arrays, spec_hash)
-                    bar.update(stop - start)
-                    if throttle:
-                        time.sleep(throttle)
+                    write_chunk(chunk_dir, i, start, end, arrays, spec_hash)
+                    bar.update(end - start)
+                    if throttle:  # (tests) a pause that a stop request cuts short
+                        if interrupt is None:
+                            time.sleep(throttle)
+                        else:
+                            interrupt.wait(throttle)
             finally:
                 bar.close()
 
