@@ -52,12 +52,10 @@ URL = re.compile(r"#|[a-z]+:|[\w./-]+\.(md|png)(#\S*)?$")
 
 
 def experiments() -> dict[str, Path]:
-    """Experiment name (its README's title, as `jqd list` names it) -> folder."""
-    out = {}
-    for readme in sorted(ROOT.glob("experiments/*/README.md")):
-        title = readme.read_text().splitlines()[0].removeprefix("# ").strip()
-        out[title or readme.parent.name] = readme.parent
-    return out
+    """Experiment name (as `jqd list` names it) -> folder."""
+    from jqd.run.registry import discover
+
+    return {name: path.parent for name, path in discover(ROOT / "experiments").items()}
 
 
 def benchmark_files() -> list[Path]:

@@ -111,25 +111,8 @@ def run(config: Config, rec: Recorder) -> None:
     if out:
         results["tau-leap, members"] = (np.array(config.member_Ns), np.array(out))
     out = []
-    law = CopyCountsTauLeap(P)
-    run_counts = jax.jit(
-        jax.vmap(
-            lambda y0, k: (
-                jqd.evolve(
-                    law,
-                    y0,
-                    params,
-                    dt=jnp.asarray(config.count_dt),
-                    n_save=config.n_save,
-                    steps_per_save=int(round(config.t_end / config.n_save / config.count_dt)),
-                    key=k,
-                    check=False,
-                    observe=lambda t, y, p: law.density(y),
-                ).observables
-            ),
-            in_axes=(None, 0),
-        )
-    )
+    sps = int(round(config.t_end / config.n_save / config.count_dt))
+    run_counts = _count_runs(P, params, config.count_dt, config.n_save, sps, in_axes=(None, 0))
     for N in config.count_Ns:
         y0 = CountState(n=jnp.full(P, N / P), phi=jnp.zeros(P))
         out.append(rms(np.asarray(run_counts(y0, keys))))
@@ -162,6 +145,30 @@ def run(config: Config, rec: Recorder) -> None:
         _animate(rec, config, H, params, psi0)
 
 
+def _count_runs(P, params, dt, n_save, steps_per_save, in_axes):
+    """jit(vmap) of count-level tau-leap runs, `f(y0, keys)` -> n_a/N at each save,
+    shape (batch, n_save + 1, P); `in_axes` as for `jax.vmap` over (y0, key)."""
+    law = CopyCountsTauLeap(P)
+    return jax.jit(
+        jax.vmap(
+            lambda y0, k: (
+                jqd.evolve(
+                    law,
+                    y0,
+                    params,
+                    dt=jnp.asarray(dt),
+                    n_save=n_save,
+                    steps_per_save=steps_per_save,
+                    key=k,
+                    check=False,
+                    observe=lambda t, y, p: law.density(y),
+                ).observables
+            ),
+            in_axes=in_axes,
+        )
+    )
+
+
 def _animate(rec: Recorder, config: Config, H, params, psi0, n: int = 40) -> None:
     """n_a/N of count-level copy runs (one ensemble per N) against |ψ_a(t)|², n + 1
     frames over [0, t_end] (runs of their own, saved more often)."""
@@ -169,24 +176,7 @@ def _animate(rec: Recorder, config: Config, H, params, psi0, n: int = 40) -> Non
 
     P, Ns = config.P, (1e2, 1e4, 1e6)  # (the time stamp names them)
     sps = max(1, int(round(config.t_end / n / config.count_dt)))
-    law = CopyCountsTauLeap(P)
-    run = jax.jit(
-        jax.vmap(
-            lambda y0, k: (
-                jqd.evolve(
-                    law,
-                    y0,
-                    params,
-                    dt=jnp.asarray(config.t_end / (n * sps)),
-                    n_save=n,
-                    steps_per_save=sps,
-                    key=k,
-                    check=False,
-                    observe=lambda t, y, p: law.density(y),
-                ).observables
-            )
-        )
-    )
+    run = _count_runs(P, params, config.t_end / (n * sps), n, sps, in_axes=0)
     y0 = CountState(n=jnp.stack([jnp.full(P, N / P) for N in Ns]), phi=jnp.zeros((len(Ns), P)))
     f = np.asarray(run(y0, jax.random.split(jax.random.key(1), len(Ns))))  # (N, t, a)
     ts = np.linspace(0, config.t_end, n + 1)

@@ -151,20 +151,24 @@ class Recorder:
             self.figure_problems[filename] = problems
             print(f"figure {filename}: " + "; ".join(problems), file=sys.stderr)
         path = self.out_dir / filename
-        if self.physics:
-            fig.text(
-                0.995,
-                0.002,
-                f"docs/physics.md {self.physics}",
-                ha="right",
-                va="bottom",
-                fontsize=7,
-                color="0.4",
-            )
+        self._stamp(fig, y=0.002, fontsize=7)
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         plt.close(fig)
         self.figures.append(filename)
         return path
+
+    def _stamp(self, fig, y: float, fontsize: float) -> None:
+        """The physics.md sections this experiment checks, bottom right of `fig`."""
+        if self.physics:
+            fig.text(
+                0.995,
+                y,
+                f"docs/physics.md {self.physics}",
+                ha="right",
+                va="bottom",
+                fontsize=fontsize,
+                color="0.4",
+            )
 
     def animation(
         self,
@@ -222,16 +226,7 @@ class Recorder:
         width = max(40, int(fig.get_figwidth() * 10))  # characters per title line
         title = _wrap(claim, width)
         suptitle = fig.suptitle(f"{title}\n{update(0) or ''}")
-        if self.physics:
-            fig.text(
-                0.995,
-                0.003,
-                f"docs/physics.md {self.physics}",
-                ha="right",
-                va="bottom",
-                fontsize=8,
-                color="0.4",
-            )
+        self._stamp(fig, y=0.003, fontsize=8)
         path = self.out_dir / filename
         try:
             fig.canvas.draw()  # lay out frame 0, then keep that layout: frames only redraw

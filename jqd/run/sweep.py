@@ -200,6 +200,7 @@ def run_sweep(
 
     from .._sharding import batch_mesh, shard_batch
 
+    interrupt = threading.Event() if interrupt is None else interrupt
     check_over(exp, over)
     batch = int(batch)
     if batch < 1:
@@ -298,9 +299,7 @@ def run_sweep(
             )
             try:
                 for i in todo:
-                    if (
-                        interrupt is not None and interrupt.is_set()
-                    ):  # stop between chunks, never inside one
+                    if interrupt.is_set():  # stop between chunks, never inside one
                         raise KeyboardInterrupt
                     start, end = i * batch, min((i + 1) * batch, n_items)
                     chunk = {k: v[start:end] for k, v in items.items()}
@@ -316,10 +315,7 @@ def run_sweep(
                     write_chunk(chunk_dir, i, start, end, arrays, spec_hash)
                     bar.update(end - start)
                     if throttle:  # (tests) a pause that a stop request cuts short
-                        if interrupt is None:
-                            time.sleep(throttle)
-                        else:
-                            interrupt.wait(throttle)
+                        interrupt.wait(throttle)
             finally:
                 bar.close()
 
