@@ -213,11 +213,13 @@ def to_dynamiqs(x, dims=None):
 
     if isinstance(x, Solution):
         kets = jnp.ndim(x.y_final) == 1
-        x = x.observables
+        a = jnp.asarray(x.observables)
+        states = jnp.iscomplexobj(a)  # real observables are expectation values, not states
     else:
         kets = jnp.ndim(x) == 1
-    a = jnp.asarray(x)
-    if not jnp.iscomplexobj(a) or a.ndim == 0 or (not kets and a.shape[-1] != a.shape[-2]):
+        a = jnp.asarray(x)
+        a, states = a.astype(jnp.result_type(a, jnp.complex64)), True  # a real H or state is fine
+    if not states or a.ndim == 0 or (not kets and a.shape[-1] != a.shape[-2]):
         raise ValueError(
             f"to_dynamiqs: expected kets (dim,) or square matrices; got {a.dtype} {a.shape}. "
             "For a Solution, run jqd.evolve with observe=None so that it holds the states."

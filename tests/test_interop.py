@@ -58,6 +58,10 @@ def test_dynamiqs_objects_round_trip():
         back = jqd.interop.to_dynamiqs(jqd.interop.from_dynamiqs(obj))
         assert back.shape == obj.shape and np.array_equal(back.to_jax(), obj.to_jax())
     assert jqd.interop.to_dynamiqs(psi).isket()
+    # real arrays (a real H, a real state) convert too, as complex
+    real_H = jqd.interop.to_dynamiqs(np.diag(np.arange(3.0)))
+    assert real_H.isherm() and np.array_equal(real_H.to_jax(), np.diag(np.arange(3.0)))
+    assert jqd.interop.to_dynamiqs(np.array([1.0, 0.0])).isket()
 
 
 def _kerr(n=10):

@@ -6,6 +6,14 @@ from ._alignment import AlignmentParams as AlignmentParams
 from ._alignment import AlignmentState as AlignmentState
 from ._alignment import PhaseAlignment as PhaseAlignment
 from ._alignment import alignment_order as alignment_order
+from ._bell import BellJumps as BellJumps
+from ._bell import BellState as BellState
+from ._bell import bell_generator as bell_generator
+from ._bell import bell_rates as bell_rates
+from ._faithful import CopyMembersFaithful as CopyMembersFaithful
+from ._faithful import FaithfulState as FaithfulState
+from ._faithful import circular_variance as circular_variance
+from ._faithful import faithful_state as faithful_state
 from ._fit import QRFit as QRFit
 from ._fit import fit_qr as fit_qr
 from ._fit import qr_loss as qr_loss

@@ -173,10 +173,17 @@ def member_phase_velocity(phi, a, n, zc, zs, R, delta, omega):
     """S40 per member without assuming alignment, in O(N + P²):
     Ω_I = ω_{a_I} + Σ_b R_{a_I b}/√(n_{a_I} n_b) Re[e^{i(φ_I + δ_{a_I b})} Z_b],
     Z_b = Σ_{J∈b} e^{−iφ_J} = zc_b − i zs_b (class sums of `_member_sums`)."""
+    A, B = member_phase_coefficients(n, zc, zs, R, delta)
+    return omega[a] + jnp.cos(phi) * A[a] + jnp.sin(phi) * B[a]
+
+
+def member_phase_coefficients(n, zc, zs, R, delta):
+    """(A_a, B_a) with Σ_b R_ab/√(n_a n_b) Re[e^{i(φ + δ_ab)} Z_b] = A_a cos φ + B_a sin φ
+    for a member of class a (empty classes contribute nothing)."""
     occ = n > 0
     inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, n, 1.0)), 0.0)
     W = R * inv[:, None] * inv[None, :]
     cd, sd = jnp.cos(delta), jnp.sin(delta)
     A = jnp.sum(W * (cd * zc[None, :] + sd * zs[None, :]), axis=1)
     B = jnp.sum(W * (-sd * zc[None, :] + cd * zs[None, :]), axis=1)
-    return omega[a] + jnp.cos(phi) * A[a] + jnp.sin(phi) * B[a]
+    return A, B

@@ -13,6 +13,11 @@ from ._ensembles import guidance_velocities as guidance_velocities
 from ._fit import density_loss as density_loss
 from ._fit import fit_diffusion as fit_diffusion
 from ._madelung import Madelung as Madelung
+from ._mixtures import MixtureFit as MixtureFit
+from ._mixtures import closest_mixture as closest_mixture
+from ._mixtures import fd_distance_closed_form as fd_distance_closed_form
+from ._mixtures import multinomial_matrix as multinomial_matrix
+from ._mixtures import simplex_lattice as simplex_lattice
 from ._observables import FickVelocity as FickVelocity
 from ._observables import UncertaintyProduct as UncertaintyProduct
 from ._particles import ParticleHistogram as ParticleHistogram

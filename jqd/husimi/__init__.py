@@ -15,6 +15,11 @@ from ._flow import HusimiFlow as HusimiFlow
 from ._flow import HusimiZeroError as HusimiZeroError
 from ._flow import flow_velocity as flow_velocity
 from ._flow_sources import galerkin_log_density as galerkin_log_density
+from ._forward_backward import FBParams as FBParams
+from ._forward_backward import FBState as FBState
+from ._forward_backward import ForwardBackward as ForwardBackward
+from ._forward_backward import PicardDivergenceError as PicardDivergenceError
+from ._forward_backward import split_frames as split_frames
 from ._fp_terms import fp_terms as fp_terms
 from ._galerkin import BasisWidthError as BasisWidthError
 from ._galerkin import FockTruncationError as FockTruncationError
@@ -28,6 +33,9 @@ from ._grid_solver import HusimiGridParams as HusimiGridParams
 from ._grid_solver import HusimiGridState as HusimiGridState
 from ._grid_solver import ShellOverflowError as ShellOverflowError
 from ._grid_solver import evolve_grid as evolve_grid
+from ._linear_fp import linear_fp_coefficients as linear_fp_coefficients
+from ._linear_fp import linear_fp_marginal as linear_fp_marginal
+from ._linear_fp import linear_fp_propagators as linear_fp_propagators
 from ._models import anharmonic_oscillator as anharmonic_oscillator
 from ._models import bose_hubbard as bose_hubbard
 from ._models import harmonic as harmonic
@@ -63,3 +71,9 @@ from ._symbols import truncation_check as truncation_check
 from ._symbols import wick_symbol as wick_symbol
 from ._trajectories import FlowResult as FlowResult
 from ._trajectories import flow_trajectories as flow_trajectories
+from ._wellposedness import complex_phi4_mode as complex_phi4_mode
+from ._wellposedness import compressed_superoperator as compressed_superoperator
+from ._wellposedness import husimi_gram as husimi_gram
+from ._wellposedness import numerical_abscissa as numerical_abscissa
+from ._wellposedness import sparse_superoperator as sparse_superoperator
+from ._wellposedness import spectral_abscissa as spectral_abscissa

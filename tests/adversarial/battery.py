@@ -503,7 +503,8 @@ def run_battery(
 
 
 def _family(law_id: str) -> str:
-    return law_id.split("-")[0]
+    head = law_id.split("-")[0]
+    return "copy" if head == "bell" else head  # Bell's jump process lives in jqd.copy
 
 
 def _evolve(c, y0=None, params=None, **kwargs):
@@ -623,6 +624,8 @@ NO_GRAD = {
     "copy-members-tau-leap",
     "copy-gillespie-counts",
     "copy-gillespie-members",
+    "bell-jumps",
+    "copy-members-faithful",
 }
 MADELUNG_FIX = ("grid", "SchrodingerGrid", "box")
 
@@ -803,6 +806,39 @@ SPECS: dict[str, Spec] = {
         _H(_non_hermitian),
         "H not Hermitian",
         ("H",),
+    ),
+    "copy-members-faithful": Spec(
+        _at(lambda y: y.a, lambda a: a.at[0].set(7)),
+        "member class 7 of 3",
+        ("a", "y0"),
+        _H(_non_hermitian),
+        "H not Hermitian",
+        ("H",),
+    ),
+    "bell-jumps": Spec(
+        _at(lambda y: y.a, lambda a: a.at[0].set(7)),
+        "member class 7 of 3",
+        ("a", "y0"),
+        _H(_non_hermitian),
+        "H not Hermitian",
+        ("H",),
+    ),
+    # Husimi forward-backward paths
+    "husimi-fb-amplifier": Spec(
+        _at(lambda y: y.zeta0, _nan_first),
+        "NaN boundary sample zeta0",
+        ("zeta0", "y0"),
+        _C(-1.0),
+        "C negative",
+        ("C",),
+    ),
+    "husimi-fb-kerr": Spec(
+        _at(lambda y: y.zeta0, _nan_first),
+        "NaN boundary sample zeta0",
+        ("zeta0", "y0"),
+        _C(-1.0),
+        "C negative",
+        ("C",),
     ),
     # thermal
     "thermal-harmonic-mode": Spec(

@@ -1,0 +1,141 @@
+"""Bell's jump process on a finite basis, driven by the exact ψ(t) (physics §3.5, §5.3).
+
+Beables a_I ∈ {0..P−1} of N independent members jump b → a at Bell's rate
+
+    T_ab(t) = max(0, 2 Im(ψ_a* H_ab ψ_b)) / (ħ |ψ_b|²),
+
+with ψ(t) = e^{−iHt/ħ}ψ0 evolved alongside (exactly, by eigh of H). Since
+(2/ħ) Im(ψ_a* H_ab ψ_b) is the probability current b → a, the process is
+equivariant: members distributed as |ψ(0)|² stay distributed as |ψ(t)|².
+It is the single-member limit of the copy process: summed over the members of
+class a, the copy rate of one member of class b (physics §5.3) is
+2R_ab sin⁺(φ_a − φ_b + δ_ab)√(ρ_a/ρ_b), which equals T_ab for ρ = |ψ|²,
+ψ_a = √ρ_a e^{−iφ_a} (tests/test_nelson_two_time.py).
+
+One step of length dt: ψ at t + dt/2 and t + dt (two exact half steps); the
+generator Q = T − diag(Σ_a T_ab) at the midpoint; each member draws its class
+at t + dt from column a_I of exp(dt Q) (exponential midpoint rule for the
+master equation dP/dt = Q(t)P, weak order 2; exact for constant rates). A
+class with ψ_b = 0 has no outgoing rate (nothing is there in the continuum).
+
+State `BellState(psi, a)`; params `jqd.copy.CopyParams(H, hbar)`. Gradients:
+the jumps are discrete; ψ itself is differentiable but the members are not.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from .._guards import Guard, finite
+from .._law import AbstractLaw
+from ._checks import check_params, hamiltonian_guards, member_guards
+
+__all__ = ["BellState", "BellJumps", "bell_rates", "bell_generator"]
+
+
+class BellState(eqx.Module):
+    """State of `BellJumps`.
+
+    Attributes:
+        psi: (P,) complex amplitudes of the guiding ψ (any norm: rates are ratios).
+        a: (N,) int32 beable (class) of each member.
+    """
+
+    psi: Array
+    a: Array
+
+
+def bell_rates(psi, H, hbar=1.0):
+    """T[a, b]: Bell's rate of jumps b → a, max(0, 2 Im(ψ_a* H_ab ψ_b))/(ħ|ψ_b|²);
+    zero diagonal, zero column where ψ_b = 0."""
+    J = 2.0 * jnp.imag(jnp.conj(psi)[:, None] * H * psi[None, :]) / hbar
+    rho = jnp.real(psi) ** 2 + jnp.imag(psi) ** 2
+    occupied = rho > 0
+    T = jnp.maximum(J, 0.0) / jnp.where(occupied, rho, 1.0)[None, :]
+    T = jnp.where(occupied[None, :], T, 0.0)
+    return T * (1.0 - jnp.eye(psi.shape[0], dtype=T.dtype))
+
+
+def bell_generator(psi, H, hbar=1.0):
+    """Q = T − diag(Σ_a T_ab): dP/dt = Q P for P(a, t) (columns sum to zero)."""
+    T = bell_rates(psi, H, hbar)
+    return T - jnp.diag(jnp.sum(T, axis=0))
+
+
+class BellJumps(AbstractLaw):
+    """Bell's jump process of N members on P basis states, guided by ψ(t)
+    evolved exactly alongside (module docstring). State `BellState(psi, a)`,
+    params `jqd.copy.CopyParams(H, hbar)`. Weak order 2 (exponential midpoint).
+
+    Attributes:
+        n_states: P.
+    """
+
+    n_states: int = eqx.field(static=True)
+    stochastic = True
+    order = 2
+
+    def _half_propagator(self, params, dt, dtype):
+        E, V = jnp.linalg.eigh(jnp.asarray(params.H).astype(dtype))
+        phase = jnp.exp(-0.5j * E * dt / params.hbar).astype(dtype)
+        return (V * phase[None, :]) @ jnp.conj(V).T
+
+    def step(self, t, y: BellState, params, dt, key: PRNGKeyArray):
+        dtype = y.psi.dtype
+        U = self._half_propagator(params, dt, dtype)
+        psi_mid = U @ y.psi
+        psi1 = U @ psi_mid
+        H = jnp.asarray(params.H).astype(dtype)
+        Q = bell_generator(psi_mid, H, params.hbar)
+        K = jax.scipy.linalg.expm(dt * Q)  # K[a, b] = P(a at t + dt | b at t)
+        real = jnp.real(K)
+        cum = jnp.cumsum(real, axis=0)  # (P, P), column b ends at 1
+        u = jax.random.uniform(key, y.a.shape, dtype=real.dtype)
+        cols = cum[:, y.a]  # (P, N)
+        dest = jnp.sum(u[None, :] >= cols[:-1], axis=0)
+        return BellState(psi=psi1, a=dest.astype(y.a.dtype))
+
+    def check(self, y, params, dt=None):
+        if not isinstance(y, BellState):
+            raise ValueError(
+                "y0 must be a jqd.copy.BellState(psi, a): psi the (P,) guiding "
+                "amplitudes, a the (N,) int32 classes of the members."
+            )
+        P = self.n_states
+        if jnp.shape(y.psi) != (P,):
+            raise ValueError(
+                f"y0.psi must have shape ({P},); got {jnp.shape(y.psi)}. For a batch of "
+                "ensembles use jax.vmap."
+            )
+        if not jnp.issubdtype(jnp.asarray(y.psi).dtype, jnp.complexfloating):
+            raise ValueError(
+                f"y0.psi must be complex; got {jnp.asarray(y.psi).dtype}. Use psi + 0j."
+            )
+        shape = jnp.shape(y.a)
+        if len(shape) != 1 or shape[0] < 1:
+            raise ValueError(
+                f"y0.a must be a 1-D array of at least one member; got shape {shape}. "
+                "For a batch of ensembles use jax.vmap."
+            )
+        if not jnp.issubdtype(jnp.asarray(y.a).dtype, jnp.integer):
+            raise ValueError(f"y0.a must be an integer array; got {jnp.asarray(y.a).dtype}.")
+        check_params(params, "consistent", P)
+
+    def guards(self, y, params, dt=None) -> list[Guard]:
+        """Member classes in range, ψ finite and not zero, H finite and Hermitian."""
+        rho = jnp.sum(jnp.abs(jnp.asarray(y.psi)) ** 2)
+        nonzero = Guard(
+            rho > 0,
+            "y0.psi is zero: Bell's rates |ψ_b|⁻² are undefined. Give the guiding ψ a "
+            "nonzero norm (e.g. the state the members were drawn from).",
+            rho,
+        )
+        return (
+            member_guards(y.a, self.n_states)
+            + finite(y.psi, "y0.psi")
+            + [nonzero]
+            + hamiltonian_guards(params)
+        )

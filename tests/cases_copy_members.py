@@ -1,0 +1,28 @@
+"""Law-contract line for the faithful member-level copy process (physics §5.8)."""
+
+import jax
+import jax.numpy as jnp
+from helpers import LawCase
+
+import jqd
+from jqd.copy import CopyMembersFaithful, CopyParams, MemberState, faithful_state
+
+P = 3
+INTEGER_COUNTS = "discrete copy events: n(t) is piecewise constant in the params (no gradient)"
+
+
+def _faithful():
+    a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), 8)
+    phi = jnp.sin(1.7 * jnp.arange(3 * 8.0))  # misaligned within each class
+    H = jqd.fock.random_hermitian(jax.random.key(5), P)
+    return LawCase(
+        CopyMembersFaithful(P),
+        faithful_state(MemberState(a=a, phi=phi)),
+        CopyParams(H=H),
+        dt=0.5,
+        order=None,
+        skip={"grads": INTEGER_COUNTS},
+    )
+
+
+CASES = {"copy-members-faithful": _faithful}

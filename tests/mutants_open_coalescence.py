@@ -1,0 +1,62 @@
+"""Mutants of copy-coalescence (the faithful member copy process, physics §5.8):
+plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
+`jqd.copy._faithful.copy_member` and `candidate_weights` (the copy event and
+the candidate rate) and the experiment's own `reversed_params`."""
+
+from __future__ import annotations
+
+import sys
+
+import jax.numpy as jnp
+from mutation import Mutant
+
+import jqd.copy._faithful as faithful
+
+
+def _phase_not_copied(monkeypatch):
+    """A copy takes the model's class but the copier keeps its own phase."""
+
+    def bad(a, c, s, copier, model, do):
+        return a.at[copier].set(jnp.where(do, a[model], a[copier])), c, s
+
+    monkeypatch.setattr(faithful, "copy_member", bad)
+
+
+def _rate_over_counts(monkeypatch):
+    """Copy rate 2R sin⁺/(n_X n_Y) instead of 2R sin⁺/√(n_X n_Y): events per
+    unit time O(1) instead of O(N)."""
+    monkeypatch.setattr(faithful, "candidate_weights", lambda R, n: 2.0 * R + 0.0 * n[:, None])
+
+
+def _delta_not_reversed(monkeypatch):
+    """Time reversal flips φ but leaves δ (H instead of H*)."""
+    from jqd.run import registry
+
+    registry.load("copy-coalescence")
+    module = sys.modules["jqd_experiments.copy_coalescence"]
+    monkeypatch.setattr(module, "reversed_params", lambda params: params)
+
+
+MUTANTS = [
+    Mutant(
+        experiment="copy-coalescence",
+        name="phase-not-copied",
+        bug="a copy takes the model's class but keeps the copier's phase",
+        apply=_phase_not_copied,
+        caught_by="diversity decays",
+    ),
+    Mutant(
+        experiment="copy-coalescence",
+        name="rate-over-counts",
+        bug="copy rate 2R sin⁺/(n_X n_Y) instead of 2R sin⁺/√(n_X n_Y)",
+        apply=_rate_over_counts,
+        caught_by="t_align exponent",
+    ),
+    Mutant(
+        experiment="copy-coalescence",
+        name="delta-not-reversed",
+        bug="time reversal flips φ but not δ",
+        apply=_delta_not_reversed,
+        caught_by="time reversal returns",
+    ),
+]

@@ -1,0 +1,44 @@
+"""Mutants of nelson-two-time: plausible physics bugs its quick claims must catch
+(see tests/mutation.py)."""
+
+from __future__ import annotations
+
+from mutation import Mutant, scaled
+
+
+def _osmotic_sign_flipped(monkeypatch):
+    """u_N = −D∇ln ρ (Zakir's Fick velocity Z23) instead of +D∇ln ρ in the Nelson drift."""
+    import jqd.dqm._ensembles as ens
+
+    good = ens.guidance_velocities
+
+    def fick(*args, **kwargs):
+        v, u = good(*args, **kwargs)
+        return v, -u
+
+    monkeypatch.setattr(ens, "guidance_velocities", fick)
+
+
+def _copy_rate_without_two(monkeypatch):
+    """Copy rate R sin⁺ instead of 2R sin⁺ in the exact event-driven copy process."""
+    import jqd.copy._gillespie as gil
+
+    monkeypatch.setattr(gil, "transfer_rates", scaled(gil.transfer_rates, 0.5))
+
+
+MUTANTS = [
+    Mutant(
+        "nelson-two-time",
+        "osmotic-sign-flipped",
+        "Nelson osmotic velocity −D∇ln ρ (the Fick velocity) instead of +D∇ln ρ",
+        _osmotic_sign_flipped,
+        caught_by="Nelson ground state: ⟨x(t)x(0)⟩",
+    ),
+    Mutant(
+        "nelson-two-time",
+        "copy-rate-without-two",
+        "copy rate R sin⁺ instead of 2R sin⁺ (event-driven member process)",
+        _copy_rate_without_two,
+        caught_by="copy = Bell (site basis)",
+    ),
+]

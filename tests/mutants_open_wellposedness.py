@@ -1,0 +1,34 @@
+"""Mutant of husimi-wellposedness (physics §4.11).
+
+Seam: `jqd.husimi._fp_terms.fp_terms(poly) -> (liouville, diffusion)`, the two
+superoperators of the Galerkin law built from the anti-Wick symbol. With the
+diffusion 5 % too strong the projected operator of a truncating H is no longer
+−i[H_P, ·]: its Hermitian part (in tr(R†S)) is nonzero and the control
+abscissae (Kerr, Bose-Hubbard) move off 0."""
+
+from __future__ import annotations
+
+from mutation import Mutant
+
+import jqd.husimi._fp_terms as fp_module
+
+
+def _diffusion_up_5_percent(monkeypatch):
+    correct = fp_module.fp_terms
+
+    def mutated(poly):
+        liou, diff = correct(poly)
+        return liou, {k: 1.05 * v for k, v in diff.items()}
+
+    monkeypatch.setattr(fp_module, "fp_terms", mutated)
+
+
+MUTANTS = [
+    Mutant(
+        experiment="husimi-wellposedness",
+        name="diffusion-up-5-percent",
+        bug="the Galerkin law's diffusion term D = (C/2)[H'', J] 5 % too strong (fp_terms)",
+        apply=_diffusion_up_5_percent,
+        caught_by="controls (Kerr, Bose-Hubbard dimer)",
+    ),
+]
