@@ -206,7 +206,9 @@ NUMBER_CHANGING = (
     "in every mode (H(e^{iφ}α) = H(α)); this one changes it, so V_{n_max} is not invariant "
     "and the projected operator P L P has eigenvalues with positive real part: errors grow "
     "exponentially where the indicators do not see them. Use jqd.husimi.HusimiGalerkin "
-    "(a Fock cutoff, unitary truncated dynamics, monitored top levels) for this Hamiltonian."
+    "(a Fock cutoff, monitored top levels) for this Hamiltonian: exact when its symbol "
+    "truncates (F64); for a non-truncating H (e.g. φ⁴) the truncated equation itself is not "
+    "well posed (physics §4.11) and no regularization converges."
 )
 
 
