@@ -81,7 +81,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(n_paths=4000, kerr_paths=400, kerr_sweeps=20, kerr_T_short=0.0, grid_points=321)
+        return cls(n_paths=4000, kerr_paths=400, kerr_sweeps=20, kerr_T_short=0.0, grid_points=201)
 
 
 def validate(config: Config) -> None:
