@@ -1,4 +1,5 @@
-"""Test configuration: float64 validation and 4 forced host devices.
+"""Test configuration: float64 validation, 4 forced host devices, no
+persistent compilation cache, and the `gpu` marker (skipped without a GPU).
 
 XLA_FLAGS must be set before jax is imported, so it is set here, at the top
 of the first module pytest imports.
@@ -8,6 +9,11 @@ import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The `jqd` command switches on JAX's persistent compilation cache
+# (jqd.run._compile_cache); in-process `main()` calls would switch it on for the
+# whole pytest worker and subprocesses would fill the user's ~/.cache. Tests
+# run without it; tests/test_compile_cache.py opts in with its own folders.
+os.environ["JQD_NO_CACHE"] = "1"
 
 import jax  # noqa: E402
 
@@ -23,3 +29,19 @@ def _clear_jax_caches_after_module():
     # memory over ~600 tests; a late XLA compile once segfaulted there).
     yield
     jax.clear_caches()
+
+
+def _has_gpu() -> bool:
+    try:
+        return len(jax.devices("gpu")) > 0
+    except RuntimeError:  # no GPU backend (CPU-only jaxlib, or no device)
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` run only where JAX sees a GPU (`pip install jqd[cuda12]`)."""
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if gpu_tests and not _has_gpu():
+        skip = pytest.mark.skip(reason="no GPU")
+        for item in gpu_tests:
+            item.add_marker(skip)

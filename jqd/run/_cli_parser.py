@@ -45,7 +45,12 @@ def parser() -> argparse.ArgumentParser:
         help="override a config field (repeatable); type-checked",
     )
     r.add_argument("--out", type=Path, default=None, help="output folder (default jqd-out/NAME)")
-    r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    r.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON on stdout (and no progress lines on stderr)",
+    )
+    _no_cache(r)
     r.add_argument("--seed", type=int, default=0, help="seed for all randomness (default 0)")
     r.add_argument(
         "--animate",
@@ -84,6 +89,8 @@ def parser() -> argparse.ArgumentParser:
         help="experiments run at once, each in its own process (default: 2, or 1 on a single core)",
     )
 
+    _no_cache(g)
+
     s = sub.add_parser("sweep", help="a resumable, sharded parameter sweep of one experiment")
     s.add_argument("name")
     s.add_argument(
@@ -113,4 +120,14 @@ def parser() -> argparse.ArgumentParser:
         "computed by other code, a corrupt manifest) and start afresh",
     )
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _no_cache(s)
     return p
+
+
+def _no_cache(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not use the persistent compilation cache (default: on, in $JQD_CACHE_DIR, "
+        "else $XDG_CACHE_HOME/jqd/jax or ~/.cache/jqd/jax; JQD_NO_CACHE=1 also turns it off)",
+    )

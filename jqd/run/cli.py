@@ -13,6 +13,20 @@ devices, which XLA creates only if `XLA_FLAGS` holds
 `--xla_force_host_platform_device_count=N` when the backend starts; the
 command sets it itself before JAX initializes.
 
+Compilation cache: `run`, `reproduce` and `sweep` keep XLA's compiled
+programs in a persistent cache (`$JQD_CACHE_DIR`, else
+`$XDG_CACHE_HOME/jqd/jax` or `~/.cache/jqd/jax`), so a second run skips most
+of its compile time; `--no-cache` or `JQD_NO_CACHE=1` turn it off (see
+`jqd.run._compile_cache`; results are the same either way). `main()` switches
+it on for the process it runs in; the test suite sets `JQD_NO_CACHE=1`.
+
+Progress: `run` prints `jqd> NAME  12.3 s  stage` lines on stderr (the
+experiment's own stages, `rec.progress(...)`, its figures, and a heartbeat
+with the compile time so far and what is compiling after every 20 s of
+silence), none with `--json` or `JQD_PROGRESS=0`; `reproduce` forwards each
+experiment's lines. REPORT.md and summary.json give each experiment's compile
+time and number of compiled programs.
+
 `--animate` makes the experiments that have one (`jqd list` marks them
 [animates]) also write an animation (MP4, or GIF without imageio-ffmpeg) into
 their output folder; for the others it says so and runs as usual. The
@@ -32,11 +46,9 @@ see their traceback). `main` is the one place that maps errors to exit codes.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -97,7 +109,9 @@ def cmd_run(args) -> int:
             f"{', '.join(animated()) or 'none'}).",
             file=sys.stderr,
         )
-    kw = dict(seed=args.seed, quick=args.quick, animate=animate and exp.animates)
+    kw = dict(
+        seed=args.seed, quick=args.quick, animate=animate and exp.animates, progress=not args.json
+    )
     if args.json:  # keep stdout for the JSON alone: anything the experiment prints -> stderr
         with contextlib.redirect_stdout(sys.stderr):
             summary = run_experiment(exp, config, out, **kw)
@@ -108,9 +122,11 @@ def cmd_run(args) -> int:
 
         print(dumps(summary))
     else:
+        hits = f", {summary['n_cache_hits']} from the cache" if summary["n_cache_hits"] else ""
         print(
             f"{exp.name}: {summary['wall_time_s']:.1f} s (compile "
-            f"{summary['compile_time_s']:.1f} s); results in {out}"
+            f"{summary['compile_time_s']:.1f} s, {summary['n_compilations']} programs{hits}); "
+            f"results in {out}"
         )
         for c in summary["claims"]:
             mark = "PASS" if c["passed"] else "FAIL"
@@ -123,47 +139,8 @@ def cmd_run(args) -> int:
     return 0 if summary["passed"] else 1
 
 
-def _reproduce_one(name: str, out: Path, args) -> dict:
-    """Run one experiment in its own process: a crash or hang cannot take the others down."""
-    exp_out = out / name
-    exp_out.mkdir(parents=True, exist_ok=True)
-    summary_path = exp_out / "summary.json"
-    if summary_path.exists():
-        summary_path.unlink()
-    cmd = [
-        sys.executable,
-        "-m",
-        "jqd.run.cli",
-        "run",
-        name,
-        "--out",
-        str(exp_out),
-        "--seed",
-        str(args.seed),
-    ] + (["--quick"] if args.quick else [])
-    if name in getattr(args, "animated", ()):  # --animate, for those that have one
-        cmd.append("--animate")
-    t1 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-        log, rc = proc.stdout + proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as err:
-        log = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
-        log, rc = log + f"\ntimed out after {args.timeout:g} s", None
-    (exp_out / "log.txt").write_text(log)
-    if rc in (0, 1) and summary_path.exists():
-        entry = {"name": name, "summary": json.loads(summary_path.read_text())}
-        status = "all claims pass" if entry["summary"]["passed"] else "CLAIM FAILED"
-    else:
-        tail = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["no output"]
-        why = "timed out" if rc is None else f"exit code {rc}"
-        entry = {"name": name, "error": f"{why}: {tail[0]} (see {name}/log.txt)"}
-        status = f"ERROR ({why})"
-    print(f"  {name}: {status} in {time.perf_counter() - t1:.1f} s", flush=True)
-    return entry
-
-
 def cmd_reproduce(args) -> int:
+    from ._reproduce import reproduce_one
     from .describe import animated
     from .registry import UsageError, discover
     from .results import environment, make_dirs, write_report
@@ -192,7 +169,7 @@ def cmd_reproduce(args) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        entries = list(pool.map(lambda n: _reproduce_one(n, out, args), names))
+        entries = list(pool.map(lambda n: reproduce_one(n, out, args), names))
     report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
     ok = all("summary" in e and e["summary"]["passed"] for e in entries)
     print(
@@ -310,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
+    if args.command in ("run", "sweep", "fit"):  # `reproduce` passes --no-cache to its runs
+        from ._compile_cache import configure
+
+        configure(enabled=not getattr(args, "no_cache", False))
 
     from .sweep import SweepLocked
 

@@ -114,6 +114,15 @@ class Recorder:
         self.animations: list[str] = []
         self.figure_problems: dict[str, list[str]] = {}  # filename -> what figure_check found
         self.animate = False  # `jqd run NAME --animate`: write rec.animation(...) files
+        self.progress_hook: Callable[[str], None] | None = None  # set by `jqd run`
+
+    def progress(self, stage: str) -> None:
+        """Say which stage the run is in (`jqd run` prints `jqd> NAME  t s  stage`
+        on stderr; nothing otherwise), e.g. `rec.progress("fit: 40 of 200 steps")`.
+        Runs that compile or compute for long should call it between stages:
+        `jqd` also prints a heartbeat with the compile time so far."""
+        if self.progress_hook is not None:
+            self.progress_hook(stage)
 
     def claim(self, name, statement, measured, tolerance, op: str = "<=") -> Claim:
         if op not in _OPS:
@@ -146,6 +155,7 @@ class Recorder:
 
         from .figure_check import figure_problems
 
+        self.progress(f"figure {filename}")
         problems = figure_problems(fig)  # before the 7-pt physics stamp is added
         if problems:
             self.figure_problems[filename] = problems

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import subprocess
@@ -10,40 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._progress import CompileTimer, Progress
 from .experiment import Recorder, config_to_dict, dumps
-
-_COMPILE_EVENTS = (
-    "/jax/core/compile/jaxpr_trace_duration",
-    "/jax/core/compile/jaxpr_to_mlir_module_duration",
-    "/jax/core/compile/backend_compile_duration",
-)
-
-
-class CompileTimer:
-    """Sums JAX's tracing + lowering + XLA compile durations while active."""
-
-    def __init__(self):
-        self.seconds = 0.0
-        self.count = 0
-
-    def _listener(self, event, duration, **kwargs):
-        if event in _COMPILE_EVENTS:
-            self.seconds += float(duration)
-            if event == _COMPILE_EVENTS[-1]:
-                self.count += 1
-
-    def __enter__(self):
-        import jax.monitoring
-
-        jax.monitoring.register_event_duration_secs_listener(self._listener)
-        return self
-
-    def __exit__(self, *exc):
-        import jax.monitoring
-
-        with contextlib.suppress(Exception):
-            jax.monitoring.unregister_event_duration_listener(self._listener)
-        return False
 
 
 def git_revision(path: Path | None = None) -> str | None:
@@ -116,12 +83,25 @@ def remove_empty_dirs(created: list[Path]) -> None:
 
 
 def run_experiment(
-    exp, config, out_dir: Path, seed: int = 0, quick: bool = False, animate: bool = False
+    exp,
+    config,
+    out_dir: Path,
+    seed: int = 0,
+    quick: bool = False,
+    animate: bool = False,
+    progress: bool = False,
 ) -> dict:
     """Run one experiment in this process; writes `summary.json` in `out_dir`.
 
     `animate` sets `Recorder.animate` (`jqd run --animate`): the experiment
-    writes its animation, if it has one.
+    writes its animation, if it has one. `progress` prints stage lines and a
+    heartbeat on stderr (`jqd.run._progress.Progress`; `Recorder.progress`).
+
+    The summary's `compile_time_s` is the wall time JAX spent tracing,
+    lowering and compiling (or loading from the persistent cache),
+    `n_compilations` the programs compiled or loaded, `n_cache_hits` those
+    loaded (`jqd.run._progress.CompileTimer`); `compile_cache` the cache
+    folder, or None.
 
     The config is validated first (`jqd.run.validate.check_config`); a run
     that fails leaves no folder it created empty behind, and a stale
@@ -144,8 +124,11 @@ def run_experiment(
         rec.animate = bool(animate)
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         t0 = time.perf_counter()
-        with CompileTimer() as timer:
+        timer = CompileTimer()
+        with timer, Progress(exp.name, progress, timer) as say:
+            rec.progress_hook = say
             exp.run(config, rec)
+        rec.progress_hook = None
         wall = time.perf_counter() - t0
     except BaseException:
         remove_empty_dirs(created)
@@ -158,13 +141,21 @@ def run_experiment(
         "config": config_to_dict(config),
         "started_utc": started,
         "wall_time_s": wall,
-        "compile_time_s": timer.seconds,
-        "n_compilations": timer.count,
+        **timer.as_dict(),
+        "compile_cache": _cache_folder(),
         "environment": environment(),
         **rec.summary(),
     }
     write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")
     return summary
+
+
+def _cache_folder() -> str | None:
+    """The persistent compilation cache folder JAX uses now, or None."""
+    import jax
+
+    folder = getattr(jax.config, "jax_compilation_cache_dir", None)
+    return str(folder) if folder and jax.config.jax_enable_compilation_cache else None
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -185,6 +176,35 @@ def _fmt(x) -> str:
 def _cell(text) -> str:
     """One Markdown table cell: a `|` would end the cell and a newline the row."""
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _timing_table(entries: list[dict]) -> list[str]:
+    """REPORT.md's time per experiment: wall, compile (tracing, lowering and
+    XLA compile or cache load), compiled programs and cache hits."""
+    rows = [e for e in entries if "summary" in e]
+    if not rows:
+        return []
+    lines = [
+        "Time per experiment (compile: JAX tracing + lowering + XLA compile or persistent-"
+        "cache load; programs: compiled or loaded, of them from the cache):",
+        "",
+        "| experiment | wall (s) | compile (s) | compile share | programs | from cache |",
+        "|---|---|---|---|---|---|",
+    ]
+    tot_w = tot_c = 0.0
+    tot_n = tot_h = 0
+    for e in rows:
+        s = e["summary"]
+        w, c = s["wall_time_s"], s.get("compile_time_s", 0.0)
+        n, h = s.get("n_compilations", 0), s.get("n_cache_hits", 0)
+        tot_w, tot_c, tot_n, tot_h = tot_w + w, tot_c + c, tot_n + n, tot_h + h
+        share = f"{c / w:.0%}" if w > 0 else "—"
+        lines.append(f"| {e['name']} | {w:.1f} | {c:.1f} | {share} | {n} | {h} |")
+    share = f"{tot_c / tot_w:.0%}" if tot_w > 0 else "—"
+    lines.append(
+        f"| **all ({len(rows)})** | {tot_w:.1f} | {tot_c:.1f} | {share} | {tot_n} | {tot_h} |"
+    )
+    return lines
 
 
 def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wall: float) -> Path:
@@ -232,6 +252,7 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
                 f"| {name} | {_cell(c['name'])} | {_cell(c['statement'])} | {c['measured']:.3g} | "
                 f"{c['op']} {c['tolerance']:.3g} | {result} | {s['wall_time_s']:.1f} | {figs} |"
             )
+    lines += ["", *_timing_table(entries)]
     problems = [
         f"- {e['name']}/{f}: " + "; ".join(p)
         for e in entries
