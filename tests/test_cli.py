@@ -326,12 +326,13 @@ def test_sweep_refuses_other_spec_in_same_folder(tmp_path, reference_sweep):
 def test_sweep_bad_arguments(tmp_path, capsys):
     from jqd.run.cli import main
 
-    res = jqd("sweep", "kerr-revival", "--over", "cutoff=1:3:3", "--out", tmp_path)
-    assert res.returncode == 2 and "cannot be swept" in res.stderr
+    res = jqd("sweep", "spreading", "--over", "dims=1:3:3", "--out", tmp_path)
+    assert res.returncode == 2 and "dims cannot be swept" in res.stderr
     assert "Traceback" not in res.stderr
     for args, expect in [
         (["kerr-revival", "--over", "U=1:2"], "start:stop:num"),
-        (["spreading", "--over", "a=1:2:3"], "no sweep function"),
+        (["kerr-revival", "--over", "cutoff=24,30", "--mode", "vmapped"], "cannot be vmapped"),
+        (["kerr-revival", "--over", "cutoff=1:3:3"], "cutoff=1 truncates the coherent state"),
         (["kerr-revival", "--over", "V=1:2:3"], "unknown key 'V'"),
         (["kerr-revival"], "at least one --over"),
     ]:

@@ -13,9 +13,9 @@ def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
 
     `p0` and `x0` are scalars (same on every axis) or one value per axis.
     """
-    p0 = np.broadcast_to(np.asarray(p0, float), (grid.ndim,))
-    x0 = np.broadcast_to(np.asarray(x0, float), (grid.ndim,))
     rdtype = jnp.finfo(jnp.dtype(dtype)).dtype
+    p0 = jnp.broadcast_to(jnp.asarray(p0, rdtype), (grid.ndim,))  # traceable: sweeps vmap p0
+    x0 = jnp.broadcast_to(jnp.asarray(x0, rdtype), (grid.ndim,))
     psi = jnp.ones(grid.shape, dtype)
     for x, p, c in zip(grid.mesh(rdtype), p0, x0, strict=True):
         psi = (

@@ -29,7 +29,13 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("list", help="the experiments, one line each (`jqd show NAME`: its keys)")
+    ls = sub.add_parser("list", help="the experiments, one line each (`jqd show NAME`: its keys)")
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="every experiment's config keys (type, default, quick value, meaning) and "
+        "sweepable keys with their mode, as JSON (imports them: a few seconds)",
+    )
     sh = sub.add_parser("show", help="an experiment's description and config keys (--set KEY=...)")
     sh.add_argument("name")
 
@@ -98,8 +104,16 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=START:STOP:NUM",
-        help="swept float field: inclusive linspace, or KEY=v1,v2,... (repeatable; "
-        "several make a grid)",
+        help="swept config field (any int or float key `jqd list --json` marks sweepable, "
+        "and seed): inclusive linspace, or KEY=v1,v2,... (repeatable; several make a grid)",
+    )
+    s.add_argument(
+        "--mode",
+        choices=("vmapped", "per-item"),
+        default=None,
+        help="vmapped: the experiment's batched sweep function over its vmapped keys (one "
+        "compiled program, sharded); per-item: its run once per item (any key, sizes "
+        "included). Default: vmapped when every key allows it",
     )
     s.add_argument(
         "--devices",
@@ -107,7 +121,21 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="devices to shard over (default: all; on CPU, forced host devices)",
     )
-    s.add_argument("--batch", type=int, default=256, help="items per vmapped chunk (default 256)")
+    s.add_argument(
+        "--batch",
+        type=_batch,
+        default="auto",
+        help="items per vmapped chunk, or auto (default): the largest batch, up to 256 per "
+        "device, whose compiled program fits half the free device memory",
+    )
+    s.add_argument("--seed", type=int, default=0, help="the per-item runs' seed (default 0)")
+    s.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one sweep across several processes/hosts with jax.distributed (run the same "
+        "command in each; JQD_COORDINATOR=host:port, JQD_NUM_PROCESSES, JQD_PROCESS_ID, or "
+        "JAX's cluster detection)",
+    )
     s.add_argument(
         "--out", type=Path, default=None, help="output folder (default jqd-out/NAME-sweep)"
     )
@@ -122,6 +150,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     _no_cache(s)
     return p
+
+
+def _batch(text: str):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or auto; got {text!r}") from None
 
 
 def _no_cache(p: argparse.ArgumentParser) -> None:

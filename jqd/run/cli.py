@@ -81,6 +81,12 @@ def _base_config(exp, quick: bool, seed: int | None):
 
 # -- commands ---------------------------------------------------------------------
 def cmd_list(args) -> int:
+    if args.json:  # imports every experiment (seconds): keys, types, sweep modes
+        from .describe import listing_json
+        from .experiment import dumps
+
+        print(dumps(listing_json()))
+        return 0
     from .describe import listing
 
     print(listing())
@@ -179,6 +185,10 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    if args.distributed:  # before JAX starts its backend
+        from ._distributed import initialize
+
+        initialize()
     import jax
 
     from .registry import UsageError, apply_overrides, load
@@ -226,23 +236,32 @@ def cmd_sweep(args) -> int:
             fresh=args.fresh,
             progress=not args.no_progress,
             interrupt=stop,
+            mode=args.mode,
+            seed=args.seed,
         )
     except KeyboardInterrupt:
         done = len(list((Path(out) / "chunks").glob("chunk_*.json")))
-        saved = f"{done} chunk(s) are saved in {out}" if done else "no chunk was saved yet"
+        done += len(list((Path(out) / "items").glob("item_*.json")))
+        saved = f"{done} chunk(s)/item(s) are saved in {out}" if done else "nothing was saved yet"
         print(f"\njqd: interrupted; {saved}. Rerun the same command to resume.", file=sys.stderr)
         return 130
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     s = res.summary
+    unit = "chunks" if s["mode"] == "vmapped" else "items"
     print(
-        f"{exp.name} sweep: {res.n_items} items in {res.n_chunks} chunks "
-        f"({len(res.chunks_computed)} computed, {len(res.chunks_reused)} reused) on "
-        f"{s['devices_used']} device(s); compile {s['compile_time_s']:.2f} s, wall "
-        f"{s['wall_time_s']:.2f} s; results in {out}/results.nc"
+        f"{exp.name} sweep ({s['mode']}): {res.n_items} items "
+        f"({len(res.chunks_computed)} {unit} computed, {len(res.chunks_reused)} reused) on "
+        f"{s['devices_used']} device(s) x {s['processes']} process(es); compile "
+        f"{s['compile_time_s']:.2f} s, wall {s['wall_time_s']:.2f} s; results in "
+        f"{out}/results.nc, {out}/SUMMARY.md"
     )
-    return 0
+    for claim, c in s["claims"].items():
+        print(f"  {c['passed']}/{c['items']} items pass: {claim}")
+    for line in s["items_failed"]:
+        print(f"  failed: {line}")
+    return 1 if s["items_failed"] else 0
 
 
 def _one_line(err: BaseException, overrides=()) -> str:

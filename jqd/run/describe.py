@@ -36,7 +36,7 @@ def summary_line(path: Path) -> dict | None:
             continue
         found = {}
         for kw in node.value.keywords:
-            if kw.arg in ("name", "description", "physics", "animates"):
+            if kw.arg in ("name", "description", "physics", "animates", "sweep_keys"):
                 try:
                     found[kw.arg] = ast.literal_eval(kw.value)
                 except ValueError:
@@ -102,12 +102,60 @@ def format_keys(exp, width: int = 100) -> str:
         lines.append(head)
         if r["meaning"]:
             lines.append(" " * (k + 6) + _shorten(r["meaning"], width - k - 6))
-    sweep = getattr(exp, "sweep_keys", ()) or ()
+    from ._sweep_grid import sweepable_keys
+
+    keys = sweepable_keys(exp)
+    vmapped = [k for k, m in keys.items() if m == "vmapped"]
+    per_item = [k for k, m in keys.items() if m == "per-item"]
     lines.append("")
-    lines.append(
-        f"  sweepable over: {', '.join(sweep)}" if sweep else "  not sweepable (jqd sweep)"
-    )
+    lines.append(f"  jqd sweep, vmapped (batched, sharded): {', '.join(vmapped) or 'none'}")
+    lines.append(f"  jqd sweep, per-item (its run once per item): {', '.join(per_item) or 'none'}")
     return "\n".join(lines)
+
+
+def describe_json(exp) -> dict:
+    """`jqd list --json`'s entry: keys (type, default, quick, meaning, sweep mode),
+    `sweepable_keys` and, for the keys no mode sweeps, `why_not`."""
+    from ._sweep_grid import sweepable_keys, why_not_sweepable, why_not_vmapped
+
+    modes = sweepable_keys(exp)
+    keys = []
+    for row in config_keys(exp):
+        row = {k: _plain(v) for k, v in row.items()}
+        row["sweep"] = modes.get(row["key"])
+        if row["sweep"] == "per-item":
+            row["why_not_vmapped"] = why_not_vmapped(exp, row["key"])
+        keys.append(row)
+    fit = getattr(exp, "fit", None)
+    return {
+        "name": exp.name,
+        "description": exp.description,
+        "physics": exp.physics,
+        "animates": exp.animates,
+        "config_keys": keys,
+        "sweepable_keys": modes,
+        "vmapped_keys": [k for k, m in modes.items() if m == "vmapped"],
+        "why_not": {r["key"]: why_not_sweepable(exp, r["key"]) for r in keys if r["sweep"] is None},
+        "sweep_claims": {k: list(v) for k, v in exp.sweep_claims.items()},
+        "fit_keys": list(getattr(fit, "keys", ()) or ()),
+    }
+
+
+def _plain(v):
+    if isinstance(v, tuple | list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def listing_json() -> list[dict]:
+    """Every experiment as `describe_json` (imports each; a failure is listed as such)."""
+    out = []
+    for name in discover():
+        try:
+            out.append(describe_json(load(name)))
+        except Exception as err:  # noqa: BLE001 - list the rest anyway
+            out.append({"name": name, "error": f"{type(err).__name__}: {err}"})
+    return out
 
 
 def _shorten(text: str, width: int) -> str:
@@ -148,9 +196,16 @@ def listing() -> str:
             exp = summary_line(path) or vars(load(name))  # the source, else import it
             desc = exp["description"] + (f"  [physics {exp['physics']}]" if exp["physics"] else "")
             desc += "  [animates]" if exp.get("animates") else ""
+            if exp.get("sweep_keys"):
+                desc += f"  [vmapped sweep: {', '.join(exp['sweep_keys'])}]"
         except Exception as err:  # noqa: BLE001 - list the rest anyway
             desc = f"(failed to load: {type(err).__name__}: {err})"
         lines.append(f"{name:<{width}}  {desc}")
+    lines.append(
+        "\nEvery experiment sweeps its numeric keys per item (`jqd sweep NAME --over KEY=...`); "
+        "those marked [vmapped sweep] also in one batched, sharded program. `jqd list --json` "
+        "gives every key and its mode."
+    )
     return "\n".join(lines)
 
 

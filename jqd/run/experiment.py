@@ -31,9 +31,13 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
     EXPERIMENT = Experiment(name="kerr-revival", description="...", config=Config, run=run)
 
 Optional: `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`;
-a Config field named `seed` is also set from it), and `Experiment(...,
-sweep=f, sweep_coords=g, sweep_keys=("U", "alpha0"))` makes the experiment
-sweepable with `jqd sweep` (see `Experiment`).
+a Config field named `seed` is also set from it). Every experiment can be
+swept with `jqd sweep` over its numeric config fields: by default its `run`
+is executed once per item (the per-item mode; claims and metrics are kept,
+figures skipped: `rec.record_files` is False). `Experiment(..., sweep=f,
+sweep_coords=g, sweep_keys=("U", "alpha0"), sweep_claims={"max_error": ("<=",
+1e-10)})` adds the vmapped mode: one compiled, batched, sharded program for
+every item over those float fields (see `Experiment`).
 
 Animations: `rec.animate` is True only under `jqd run NAME --animate` (or
 `jqd reproduce --animate`); an experiment that has one computes its extra
@@ -115,6 +119,8 @@ class Recorder:
         self.figure_problems: dict[str, list[str]] = {}  # filename -> what figure_check found
         self.animate = False  # `jqd run NAME --animate`: write rec.animation(...) files
         self.progress_hook: Callable[[str], None] | None = None  # set by `jqd run`
+        # False in a per-item sweep: figures and arrays are skipped (claims and metrics kept)
+        self.record_files = True
 
     def progress(self, stage: str) -> None:
         """Say which stage the run is in (`jqd run` prints `jqd> NAME  t s  stage`
@@ -153,6 +159,9 @@ class Recorder:
         """
         import matplotlib.pyplot as plt
 
+        if not self.record_files:
+            plt.close(fig)
+            return None
         from .figure_check import figure_problems
 
         self.progress(f"figure {filename}")
@@ -259,6 +268,8 @@ class Recorder:
         Complex variables are stored as `<name>_real` and `<name>_imag` (plain
         NetCDF has no complex type); see `split_complex`.
         """
+        if not self.record_files:
+            return None
         path = self.out_dir / filename
         split_complex(dataset).to_netcdf(path, engine="h5netcdf")
         self.array_files.append(filename)
@@ -330,7 +341,13 @@ class Experiment:
         sweep_keys: the float fields `sweep` reads from `values` (the only
             keys `jqd sweep --over` accepts: those that change the result);
             required with `sweep`.
-        sweep_why_not: field -> why it cannot be swept (shown when asked).
+        sweep_why_not: field -> why `sweep` (the vmapped mode) cannot sweep it
+            (shown when asked; the per-item mode may still sweep it).
+        not_sweepable: field -> why no mode sweeps it (a field that changes
+            no claim or metric, e.g. a figure's resolution).
+        sweep_claims: output of `sweep` -> (op, tolerance): the scalar outputs
+            that are per-item claims (op as in `Recorder.claim`); a sweep writes
+            their pass/fail per item and draws them against the swept keys.
         sweep_config: optional `sweep_config(config, over) -> config`: the
             config with its size parameters (cutoffs, grids) fixed for the
             whole swept range `over` (field -> values), since one compiled
@@ -355,6 +372,8 @@ class Experiment:
     sweep_keys: tuple[str, ...] = ()
     sweep_why_not: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
     sweep_config: Callable | None = None
+    sweep_claims: dict[str, tuple[str, float]] = dataclasses.field(default_factory=dict, hash=False)
+    not_sweepable: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
     limits: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
     validate: Callable | None = None
     animates: bool = False
@@ -376,6 +395,11 @@ class Experiment:
             parse_limits(text)
         if self.sweep is not None and not self.sweep_keys:
             raise TypeError(f"{self.name}: a sweep needs sweep_keys (the fields it reads).")
+        for out, (op, _tol) in self.sweep_claims.items():
+            if op not in _OPS:
+                raise TypeError(
+                    f"{self.name}: sweep_claims[{out!r}] op {op!r} not in {sorted(_OPS)}."
+                )
         for key in self.sweep_keys:
             if hints.get(key) is not float:
                 raise TypeError(f"{self.name}: sweep key {key!r} is not a float config field.")

@@ -182,6 +182,15 @@ def check_config(exp, config) -> None:
     _run_hook(exp, config)
 
 
+def cast_swept(key: str, value, tp):
+    """A swept value as its field's type: an `int` field takes integers only."""
+    if tp is int:
+        if not float(value).is_integer():
+            raise UsageError(f"--over {key}: {key} is an integer field; got {float(value):g}.")
+        return int(value)
+    return float(value)
+
+
 def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
     """Validate the items of a sweep as `run` validates its config.
 
@@ -194,15 +203,18 @@ def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
     for name, tp in types_.items():
         if name not in over:
             check_field(exp, name, getattr(config, name), tp, defaults[name])
+    over = {k: v for k, v in over.items() if k in types_}  # `seed` may be the run's seed only
     for key, values in over.items():
         for v in np.unique(values):
             try:
-                check_field(exp, key, float(v), types_[key], defaults[key])
+                check_field(exp, key, cast_swept(key, v, types_[key]), types_[key], defaults[key])
             except UsageError as err:
                 raise UsageError(f"--over {key}: {err}") from None
     if exp.validate is None:
         return
     n_items = math.prod(len(v) for v in over.values())
+    if not over:
+        return
     if n_items <= _HOOK_ITEMS:
         grids = [dict(over)]
     else:
@@ -212,7 +224,7 @@ def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
     for grid in grids:
         mesh = np.meshgrid(*grid.values(), indexing="ij")
         for values in zip(*(m.reshape(-1) for m in mesh), strict=True):
-            item = dict(zip(grid, (float(v) for v in values), strict=True))
+            item = {k: cast_swept(k, v, types_[k]) for k, v in zip(grid, values, strict=True)}
             if tuple(item.items()) in seen:
                 continue
             seen.add(tuple(item.items()))

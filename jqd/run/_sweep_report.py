@@ -1,0 +1,184 @@
+"""What a finished sweep shows: each claimed (or scalar) quantity drawn against
+the swept keys, and SUMMARY.md with the pass counts."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+MAX_PANELS = 16  # per figure; more quantities go to further figures
+MAX_LINES = 8  # a second swept key with more values is drawn as an image
+
+
+def scalar_series(dataset, over) -> list[dict]:
+    """The quantities to draw: every claim of a per-item sweep (with its
+    tolerance and pass flags), or every scalar output of a vmapped sweep (with
+    its `sweep_claims` tolerance, if any)."""
+    dims = tuple(over)
+    out = []
+    for name, var in dataset.data_vars.items():
+        if name.endswith(("__tolerance", "__passed")) or var.dims != dims:
+            continue
+        if var.dtype.kind not in "fiub" or name in ("wall_time_s", "compile_time_s"):
+            continue
+        if name.startswith("metric_"):
+            continue
+        tol = dataset.get(f"{name}__tolerance")
+        passed = dataset.get(f"{name}__passed")
+        out.append(
+            {
+                "name": name,
+                "label": var.attrs.get("claim", name),
+                "op": var.attrs.get("op"),
+                "values": np.asarray(var.values, float),
+                "tolerance": None if tol is None else np.asarray(tol.values, float),
+                "passed": None if passed is None else np.asarray(passed.values, bool),
+            }
+        )
+    return out
+
+
+def _panel(ax, s: dict, over: dict) -> None:
+    keys = list(over)
+    x = np.asarray(over[keys[0]], float)
+    v = s["values"].reshape(len(x), -1)
+    tol = None if s["tolerance"] is None else s["tolerance"].reshape(len(x), -1)
+    ok = None if s["passed"] is None else s["passed"].reshape(len(x), -1)
+    rest = [k for k in keys[1:]]
+    n_lines = v.shape[1]
+    finite = v[np.isfinite(v)]
+    positive = finite.size and np.all(finite > 0) and finite.max() / finite.min() > 100
+    if rest and n_lines > MAX_LINES and len(rest) == 1:
+        y = np.asarray(over[rest[0]], float)
+        data = np.log10(np.where(v > 0, v, np.nan)) if positive else v
+        im = ax.imshow(
+            data.T,
+            origin="lower",
+            aspect="auto",
+            extent=(x.min(), x.max(), y.min(), y.max()),
+            interpolation="nearest",
+        )
+        ax.figure.colorbar(im, ax=ax, label="log10 value" if positive else "value")
+        if ok is not None:
+            ax.contour(x, y, ok.T.astype(float), levels=[0.5], colors="w", linewidths=1)
+        ax.set_ylabel(rest[0])
+    else:
+        combos = (
+            np.stack(np.meshgrid(*[np.asarray(over[k]) for k in rest], indexing="ij"), -1).reshape(
+                -1, len(rest)
+            )
+            if rest
+            else np.zeros((1, 0))
+        )
+        for j in range(min(n_lines, MAX_LINES)):
+            label = ", ".join(f"{k}={c:g}" for k, c in zip(rest, combos[j], strict=True))
+            if np.sum(np.isfinite(v[:, j])) < 2:  # a failed (NaN) series, or one point
+                (line,) = ax.plot(x, v[:, j], "s", ms=4, label=label or None)
+            else:
+                (line,) = ax.plot(x, v[:, j], "-", lw=1, label=label or None)
+            if ok is not None:
+                ax.plot(x[ok[:, j]], v[ok[:, j], j], "o", ms=3, color=line.get_color())
+                ax.plot(x[~ok[:, j]], v[~ok[:, j], j], "x", ms=5, color="C3")
+            if tol is not None and j == 0 and np.isfinite(tol).any():
+                ax.plot(x, tol[:, 0], "k--", lw=0.8, label=f"tolerance ({s['op']})")
+        if positive:
+            ax.set_yscale("log")
+        if n_lines > 1 or tol is not None:
+            ax.legend(fontsize=8)
+    ax.set_xlabel(keys[0])
+    title = s["label"] if len(s["label"]) <= 60 else s["label"][:57] + "..."
+    if ok is not None:
+        title += f"\n{int(ok.sum())}/{ok.size} pass"
+    ax.set_title(title, fontsize=8)
+
+
+def draw(rec, series: list[dict], over: dict, experiment: str) -> list[str]:
+    """One panel per quantity (circles pass, crosses fail, dashed the tolerance)."""
+    import matplotlib.pyplot as plt
+
+    names = []
+    for page in range(math.ceil(len(series) / MAX_PANELS)):
+        chunk = series[page * MAX_PANELS : (page + 1) * MAX_PANELS]
+        cols = min(4, len(chunk))
+        rows = math.ceil(len(chunk) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+        for ax, s in zip(axes.ravel(), chunk, strict=False):
+            _panel(ax, s, over)
+        for ax in axes.ravel()[len(chunk) :]:
+            ax.set_visible(False)
+        fig.suptitle(f"{experiment}: sweep over {', '.join(over)}", fontsize=10)
+        fig.tight_layout()
+        name = "claims.png" if page == 0 else f"claims_{page + 1}.png"
+        rec.figure(fig, name)
+        names.append(name)
+    return names
+
+
+def write_summary_md(path: Path, experiment: str, mode: str, over, series, failed, wall) -> None:
+    n = int(np.prod([len(v) for v in over.values()]))
+    lines = [
+        f"# {experiment}: sweep ({mode} mode)",
+        "",
+        f"{n} items over "
+        + ", ".join(f"{k} ({len(v)} values)" for k, v in over.items())
+        + f"; wall {wall:.1f} s.",
+        "",
+        "| quantity | op | tolerance | items passed | min | max |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in series:
+        v = s["values"][np.isfinite(s["values"])]
+        tol = s["tolerance"]
+        tol_text = (
+            ""
+            if tol is None
+            else (
+                f"{np.nanmin(tol):.3g}"
+                if np.nanmin(tol) == np.nanmax(tol)
+                else f"{np.nanmin(tol):.3g} … {np.nanmax(tol):.3g}"
+            )
+        )
+        passed = "" if s["passed"] is None else f"{int(s['passed'].sum())}/{s['passed'].size}"
+        lo = f"{v.min():.4g}" if v.size else "nan"
+        hi = f"{v.max():.4g}" if v.size else "nan"
+        label = s["label"].replace("|", "\\|")
+        lines.append(f"| {label} | {s['op'] or ''} | {tol_text} | {passed} | {lo} | {hi} |")
+    if failed:
+        lines += ["", f"{len(failed)} item(s) raised an error (variable `error` of results.nc):"]
+        lines += [f"- {e}" for e in failed[:20]]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def passes(values, op, tol):
+    from .experiment import _OPS
+
+    v = np.asarray(values, float)
+    return np.isfinite(v) & _OPS[op](v, float(tol))
+
+
+def claim_counts(dataset, over) -> dict:
+    out = {}
+    for name, var in dataset.data_vars.items():
+        if name.endswith("__passed"):
+            base = name[: -len("__passed")]
+            label = dataset[base].attrs.get("claim", base)
+            out[label] = {"passed": int(var.values.sum()), "items": int(var.values.size)}
+    return out
+
+
+def write_results(exp, out_dir, dataset, over, mode, failed, wall, summary) -> None:
+    from .experiment import Recorder, dumps, split_complex
+    from .results import write_text_atomic
+
+    tmp = out_dir / f".results.nc.tmp{os.getpid()}"
+    split_complex(dataset).to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, out_dir / "results.nc")
+    series = scalar_series(dataset, over)
+    rec = Recorder(out_dir, physics=exp.physics)
+    summary["figures"] = draw(rec, series, over, exp.name) if series else []
+    summary["figure_problems"] = rec.figure_problems
+    write_summary_md(out_dir / "SUMMARY.md", exp.name, mode, over, series, failed, wall)
+    write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")

@@ -1,0 +1,217 @@
+"""Both sweep modes: the per-item mode (any experiment, its run once per item),
+the vmapped mode's per-item claims and memory model, and `jqd list --json`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jqd.experiment import Experiment
+from jqd.run.registry import UsageError, load
+from jqd.run.sweep import run_sweep, sweep_mode
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A toy: the error of the trapezoid rule for ∫_0^1 e^{kx} dx on n panels.
+
+    Attributes:
+        k: the exponent.
+        n: panels.
+        boom: an item with k == boom raises (a crashing item).
+        label: a string (never swept).
+    """
+
+    k: float = 1.0
+    n: int = 8
+    boom: float = -1.0
+    label: str = "toy"
+
+    @classmethod
+    def quick(cls):
+        return cls()
+
+
+def _error(k, n):
+    x = jnp.linspace(0.0, 1.0, n + 1)
+    f = jnp.exp(k * x)
+    trap = (jnp.sum(f) - 0.5 * (f[0] + f[-1])) / n
+    return jnp.abs(trap - jnp.expm1(k) / k)
+
+
+def _run(config, rec):
+    if config.k == config.boom:
+        raise ValueError("k == boom")
+    err = float(_error(config.k, config.n))
+    # the trapezoid error is k^2 (e^k - 1)/(12 k n^2) to leading order
+    rec.claim("trapezoid error", "toy", err, 1e-3)
+    rec.claim(
+        "error ratio to leading order",
+        "toy",
+        err * 12 * config.n**2 * config.k / (config.k**2 * np.expm1(config.k)),
+        1.01,
+    )
+    rec.metric("seed_seen", rec.seed)
+    rec.metric("not_scalar", [1.0, 2.0])
+
+
+def _sweep(config, values):
+    return {"error": _error(values.get("k", config.k), config.n)}
+
+
+TOY = Experiment(
+    name="toy",
+    description="trapezoid rule",
+    config=Config,
+    run=_run,
+    sweep=_sweep,
+    sweep_keys=("k",),
+    sweep_claims={"error": ("<=", 1e-3)},
+    not_sweepable={"boom": "a test switch"},
+)
+
+
+def test_modes_and_refusals():
+    assert sweep_mode(TOY, {"k": np.array([1.0])}) == "vmapped"
+    assert sweep_mode(TOY, {"n": np.array([4.0])}) == "per-item"
+    assert sweep_mode(TOY, {"k": np.array([1.0]), "n": np.array([4.0])}) == "per-item"
+    assert sweep_mode(TOY, {"seed": np.array([1.0])}) == "per-item"
+    with pytest.raises(UsageError, match="a test switch"):
+        sweep_mode(TOY, {"boom": np.array([1.0])})
+    with pytest.raises(UsageError, match="not a number"):
+        sweep_mode(TOY, {"label": np.array([1.0])})
+    with pytest.raises(UsageError, match="n cannot be vmapped.*integer fixes array shapes"):
+        sweep_mode(TOY, {"n": np.array([4.0])}, "vmapped")
+    with pytest.raises(UsageError, match="unknown key 'x'"):
+        sweep_mode(TOY, {"x": np.array([1.0])})
+
+
+def test_per_item_claims_errors_and_resume(tmp_path, monkeypatch):
+    import xarray as xr
+
+    from jqd.run import sweep as sweep_module
+
+    # resuming needs the same code; pin the fingerprint (jqd's sources may be edited meanwhile)
+    monkeypatch.setattr(sweep_module, "code_fingerprint", lambda exp: {"pinned": 1})
+
+    over = {"n": np.array([4.0, 8.0, 16.0]), "k": np.array([1.0, 2.0])}
+    config = dataclasses.replace(Config(), boom=2.0)
+    res = run_sweep(TOY, config, over, tmp_path / "s", progress=False)
+    assert res.summary["mode"] == "per-item" and res.n_items == 6
+    assert len(res.summary["items_failed"]) == 3  # every k = 2 item raised; the rest ran
+    with xr.open_dataset(tmp_path / "s" / "results.nc", engine="h5netcdf") as ds:
+        assert ds["n"].dtype.kind == "i" and ds["trapezoid_error"].dims == ("n", "k")
+        err = ds["trapezoid_error"].values
+        for i, n in enumerate((4, 8, 16)):
+            assert err[i, 0] == pytest.approx(float(_error(1.0, n)), rel=1e-12)
+        assert np.all(np.isnan(err[:, 1])) and "k == boom" in str(ds["error"].values[0, 1])
+        passed = ds["trapezoid_error__passed"].values
+        assert passed[:, 0].tolist() == [bool(float(_error(1.0, n)) <= 1e-3) for n in (4, 8, 16)]
+        assert "metric_seed_seen" in ds and "metric_not_scalar" not in ds
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["claims"]["trapezoid error"]["items"] == 6
+    assert (tmp_path / "s" / "claims.png").stat().st_size > 0
+    assert "| trapezoid error | <= | 0.001 |" in (tmp_path / "s" / "SUMMARY.md").read_text()
+    # a rerun reuses every item file; a new value for an item file is recomputed
+    again = run_sweep(TOY, config, over, tmp_path / "s", progress=False)
+    assert again.chunks_computed == [] and len(again.chunks_reused) == 6
+    (tmp_path / "s" / "items" / "item_000002.json").write_text("{truncated")
+    third = run_sweep(TOY, config, over, tmp_path / "s", progress=False)
+    assert third.chunks_computed == [2]
+
+
+def test_per_item_int_and_seed_values(tmp_path):
+    with pytest.raises(UsageError, match="n is an integer field; got 4.5"):
+        run_sweep(TOY, Config(), {"n": np.array([4.5])}, tmp_path / "a", progress=False)
+    with pytest.raises(UsageError, match="n=0 is out of range"):
+        run_sweep(TOY, Config(), {"n": np.array([0.0])}, tmp_path / "b", progress=False)
+    res = run_sweep(TOY, Config(), {"seed": np.array([3.0, 7.0])}, tmp_path / "c", progress=False)
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "c" / "results.nc", engine="h5netcdf") as ds:
+        assert ds["metric_seed_seen"].values.tolist() == [3.0, 7.0]
+    assert res.summary["mode"] == "per-item"
+
+
+def test_per_item_interrupt_between_items(tmp_path):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(
+            TOY,
+            Config(),
+            {"n": np.array([4.0, 8.0])},
+            tmp_path / "i",
+            progress=False,
+            interrupt=stop,
+        )
+
+
+def test_vmapped_claims_and_auto_batch(tmp_path, monkeypatch):
+    import xarray as xr
+
+    from jqd.run import _sweep_memory
+
+    over = {"k": np.linspace(0.5, 4.0, 10)}
+    res = run_sweep(TOY, Config(), over, tmp_path / "v", progress=False, devices=1)
+    s = res.summary
+    assert s["mode"] == "vmapped" and s["auto_batch"] and s["padded_batch"] == 10
+    assert s["probe_bytes_per_item"] > 0 and s["bytes_per_item"] > 0
+    with xr.open_dataset(tmp_path / "v" / "results.nc", engine="h5netcdf") as ds:
+        expect = [float(_error(k, 8)) <= 1e-3 for k in over["k"]]
+        assert ds["error__passed"].values.tolist() == expect and 0 < sum(expect) < 10
+    assert s["claims"]["error"] == {"passed": sum(expect), "items": 10}
+    # a budget of three items' bytes gives a batch of three
+    per_item = s["probe_bytes_per_item"]
+    monkeypatch.setattr(_sweep_memory, "free_memory", lambda d: int(3.5 * per_item / 0.5))
+    small = run_sweep(TOY, Config(), over, tmp_path / "w", progress=False, devices=1)
+    assert small.summary["padded_batch"] == 3 and small.n_chunks == 4
+    with xr.open_dataset(tmp_path / "w" / "results.nc", engine="h5netcdf") as a:
+        with xr.open_dataset(tmp_path / "v" / "results.nc", engine="h5netcdf") as b:
+            np.testing.assert_array_equal(a["error"].values, b["error"].values)
+
+
+def test_describe_json_of_three():
+    from jqd.run.describe import describe_json
+
+    for name in ("kerr-revival", "copy-coalescence", "thermal-equilibration"):
+        d = describe_json(load(name))
+        json.dumps(d)  # plain JSON
+        assert d["sweepable_keys"] and all(
+            m in ("vmapped", "per-item") for m in d["sweepable_keys"].values()
+        )
+        for row in d["config_keys"]:
+            assert {"key", "type", "default", "quick", "meaning", "sweep"} <= set(row)
+            assert row["sweep"] is not None or row["key"] in d["why_not"]
+    kerr = describe_json(load("kerr-revival"))
+    assert (
+        kerr["vmapped_keys"] == ["alpha0", "U"] and kerr["sweepable_keys"]["cutoff"] == "per-item"
+    )
+    assert kerr["sweep_claims"] == {"max_error": ["<=", 1e-10]}
+
+
+def test_readme_sweep_commands_are_valid():
+    """Every `jqd sweep` line of README.md parses, names sweepable keys, and
+    gets the mode its comment says."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from jqd.run._cli_parser import parser
+    from jqd.run.sweep import parse_over
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    lines = [ln for ln in readme.splitlines() if ln.startswith("jqd sweep ")]
+    assert len(lines) >= 3
+    for line in lines:
+        command, _, comment = line.partition("#")
+        args = parser().parse_args(shlex.split(command)[1:])
+        over = dict(parse_over(t) for t in args.over)
+        mode = sweep_mode(load(args.name), over, args.mode)
+        said = re.search(r"(vmapped|per item)", comment)
+        assert said and mode == said.group(1).replace(" ", "-"), line
