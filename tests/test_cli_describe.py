@@ -62,6 +62,7 @@ def test_list_line_read_from_source_matches_the_module(name):
         "description": exp.description,
         "physics": exp.physics,
         "animates": exp.animates,
+        "sweep_keys": exp.sweep_keys,
     }
 
 
@@ -77,7 +78,7 @@ def test_run_help_lists_the_experiments_keys(capsys):
     assert "--set KEY=VALUE" in out  # the generic options first
     assert re.search(r"alpha0\s+float\s+= 2\.0", out)
     assert "coherent amplitude of the initial state" in out
-    assert "sweepable over: U, alpha0" in out
+    assert "jqd sweep, vmapped (batched, sharded): alpha0, U" in out
     assert main(["show", "spreading"]) == 0
     assert "dims" in capsys.readouterr().out
 

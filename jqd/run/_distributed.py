@@ -44,12 +44,9 @@ def initialize() -> None:
 
 
 def _initialized() -> bool:
-    try:
-        from jax._src.distributed import global_state
+    import jax
 
-        return global_state.client is not None
-    except ImportError:  # pragma: no cover - private layout changed
-        return False
+    return jax.distributed.is_initialized()
 
 
 def count() -> int:

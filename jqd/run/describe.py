@@ -21,7 +21,7 @@ from .registry import _type_name, discover, experiments_dir, field_types, load
 
 
 def summary_line(path: Path) -> dict | None:
-    """`{name, description, physics, animates}` from the source's `EXPERIMENT =
+    """`{name, description, physics, animates, sweep_keys}` from the source's `EXPERIMENT =
     Experiment(...)` keywords when they are literals; None if they are not (then load it)."""
     try:
         tree = ast.parse(Path(path).read_text(), str(path))
@@ -42,6 +42,7 @@ def summary_line(path: Path) -> dict | None:
                 except ValueError:
                     return None
         if "name" in found and "description" in found:
+            found["sweep_keys"] = tuple(found.get("sweep_keys", ()))
             return {"physics": None, "animates": False, **found}
     return None
 
