@@ -48,7 +48,11 @@ Schrödinger law that moves ψ.
 Each step costs one Schrödinger step on the grid, one FFT + ndim inverse FFTs
 per drift evaluation, and a gather of (1 + ndim) complex fields at 2^d
 (linear) or 4^d (cubic) stencil points per particle, vectorised over the
-particle axis.
+particle axis (in 1-D: one gather per coefficient of the cell polynomials,
+in real arithmetic, `_particles.interpolate_1d`). The Nelson noise is drawn
+by `jqd._random.normal`: NumPy's PCG64 Ziggurat seeded from the key on the
+CPU (3x cheaper than threefry + erf⁻¹ there), `jax.random.normal` on a GPU;
+one key therefore gives different, equally distributed, paths on the two.
 
 Validated against: exact Gaussian densities (free spreading, harmonic
 oscillator squeezed states) by Kolmogorov-Smirnov distance and moments;
@@ -65,6 +69,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .. import _random
 from .._grid import Grid
 from .._law import AbstractLaw
 from .._steppers import euler_maruyama, rk4, stochastic_heun
@@ -72,7 +77,7 @@ from ..schrodinger import SchrodingerGrid
 from ..stats import histogram
 from . import _ensemble_checks as checks
 from ._ensemble_checks import TIME_STEP
-from ._particles import INTERPOLATIONS, interpolate, wrap
+from ._particles import INTERPOLATIONS, interpolate, interpolate_1d, wrap
 
 
 class EnsembleState(eqx.Module):
@@ -95,6 +100,9 @@ def guidance_velocities(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor
     there with the node guard ψ*∇ψ/(|ψ|² + ε), ε = rho_floor · max|ψ|².
     Returns two arrays of shape `(n, ndim)`.
     """
+    if grid.ndim == 1:
+        args = (grid, psi, x, hbar, mass, order, rho_floor)
+        return _guidance_1d(*args, "v"), _guidance_1d(*args, "u")
     grads = grid.gradient(psi)
     fields = jnp.stack([psi, *grads], axis=-1)
     vals = interpolate(grid, fields, x, order)
@@ -105,6 +113,38 @@ def guidance_velocities(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor
     ratio = jnp.conj(psi_p) * dpsi_p / (rho_p + eps)
     scale = hbar / mass
     return scale * jnp.imag(ratio), scale * jnp.real(ratio)
+
+
+def _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, part):
+    """One of v ("v"), u_N ("u") or v + u_N ("drift") on a 1-D grid, in real
+    arithmetic from one fused gather per coefficient table (`interpolate_1d`;
+    a single output keeps XLA from materialising the gathered rows). Equal
+    to `guidance_velocities`' general path up to round-off."""
+    (g,) = grid.gradient(psi)
+    f = jnp.stack([jnp.real(psi), jnp.imag(psi), jnp.real(g), jnp.imag(g)], axis=-1)
+    vals = interpolate_1d(grid, f, x, order)
+    pr, pi, gr, gi = vals[:, 0], vals[:, 1], vals[:, 2], vals[:, 3]
+    eps = rho_floor * jax.lax.stop_gradient(jnp.max(jnp.abs(psi) ** 2))
+    scale = (hbar / mass) / (pr * pr + pi * pi + eps)
+    im = pr * gi - pi * gr  # Im(ψ* ∂ψ)
+    re = pr * gr + pi * gi  # Re(ψ* ∂ψ)
+    num = {"v": im, "u": re, "drift": im + re}[part]
+    return (scale * num)[:, None]
+
+
+def guidance_drift(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e-12):
+    """v + u_N at positions `x` (Nelson's drift), shape `(n, ndim)`."""
+    if grid.ndim == 1:
+        return _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, "drift")
+    v, u = guidance_velocities(grid, psi, x, hbar, mass, order, rho_floor)
+    return v + u
+
+
+def guidance_current(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e-12):
+    """v = (ħ/m) Im(∇ψ/ψ) at positions `x` (Bohm's velocity), shape `(n, ndim)`."""
+    if grid.ndim == 1:
+        return _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, "v")
+    return guidance_velocities(grid, psi, x, hbar, mass, order, rho_floor)[0]
 
 
 def _stage(s, t, h, n: int):
@@ -256,11 +296,12 @@ class NelsonEnsemble(AbstractEnsemble):
 
     def drift(self, psi, x, params):
         """v + u_N at positions x, shape (n, ndim)."""
-        v, u = self.velocities(psi, x, params)
-        return v + u
+        return guidance_drift(
+            self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
+        )
 
     def step(self, t, y, params, dt, key):
-        dW = jnp.sqrt(dt) * jax.random.normal(key, y.x.shape, y.x.dtype)
+        dW = jnp.sqrt(dt) * _random.normal(key, y.x.shape, y.x.dtype)
         return self.step_increment(t, y, params, dt, dW)
 
     def step_increment(self, t, y, params, dt, dW):
@@ -273,8 +314,7 @@ class NelsonEnsemble(AbstractEnsemble):
         psi1 = self.schrodinger.step(t, psi0, params, dt, None)
         D = params.hbar / (2 * params.mass)
         noise = jnp.sqrt(2 * D) * dW
-        v0, u0 = self.velocities(psi0, x, params)
-        b0 = v0 + u0  # the drift at the start (computed once)
+        b0 = self.drift(psi0, x, params)  # the drift at the start (computed once)
 
         def b(s, z):
             return b0 if z is x else self.drift(psi1, z, params)
@@ -321,7 +361,9 @@ class BohmEnsemble(AbstractEnsemble):
 
     def velocity(self, psi, x, params):
         """v at positions x, shape (n, ndim)."""
-        return self.velocities(psi, x, params)[0]
+        return guidance_current(
+            self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
+        )
 
     def step(self, t, y, params, dt, key=None):
         psi0, x = y.psi, y.x
