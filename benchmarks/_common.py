@@ -10,14 +10,32 @@ Conventions (every benchmark script follows them):
   size, dtype, device, compile_s, median_s, min_s, throughput, unit, versions
   (the versions dict is printed once per run, in the header line, and
   referenced by hash in each case to keep lines short).
+
+Devices and the projected GPU time (every script):
+- ``add_device_arg(parser)`` gives ``--device cpu|gpu`` (default cpu) and
+  ``select_device(name)`` makes it JAX's default device before anything is
+  computed; ``--device gpu`` without a GPU prints why on stderr and runs on
+  the CPU (the header records ``device_requested`` and ``device_fallback``).
+- ``cost(f, *args)`` is XLA's cost analysis of the compiled program
+  (``jax.jit(f).lower(*args).compile().cost_analysis()``: flops and bytes
+  accessed) with the projected H100 time, the larger of flops / 34e12 (fp64;
+  67e12 fp32) and bytes / 3.35e12 B/s. XLA counts a loop body once, whatever
+  its trip count: ``cost`` reads the trip counts XLA proved
+  (``known_trip_count`` in the optimized HLO) and multiplies by the product
+  along the deepest nest (``loop_scale``; an upper estimate when work sits
+  outside the innermost loop), or by ``scale=`` when given. Custom calls
+  (LAPACK eigh, ...) are not counted by XLA. Each case records these fields
+  next to its CPU time, for a GPU run to check the projection.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -48,12 +66,151 @@ def versions() -> dict[str, str]:
     return out
 
 
+H100 = {"fp64_flops": 34e12, "fp32_flops": 67e12, "bytes_per_s": 3.35e12}
+_SELECTED: dict = {}  # what select_device chose, for the header
+
+
+def add_device_arg(parser) -> None:
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "gpu"),
+        default="cpu",
+        help="where to run (default cpu); gpu without a GPU says so and runs on the CPU",
+    )
+
+
+def select_device(name: str = "cpu") -> dict:
+    """Make the first `name` device JAX's default device (call it before any
+    computation). Returns {device_requested, device, device_fallback}."""
+    if name not in ("cpu", "gpu"):
+        raise ValueError(f"--device must be cpu or gpu; got {name!r}.")
+    if name == "cpu" and "jax" not in sys.modules:
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")  # do not start CUDA for a CPU run
+    import jax
+
+    fallback = False
+    if name == "gpu":
+        try:
+            devs = jax.devices("gpu")
+        except RuntimeError as err:  # no GPU backend: CPU-only jaxlib, no device or driver
+            devs, why = [], " ".join(str(err).split())[:200]
+        else:
+            why = "JAX lists no GPU device"
+        if not devs:
+            print(
+                f"no GPU: {why}. Install on a GPU machine with `pip install -e '.[cuda12]'` "
+                "(README, 'Installing for a GPU'). Running on the CPU instead; the records "
+                "say device_requested=gpu, device_fallback=true.",
+                file=sys.stderr,
+                flush=True,
+            )
+            fallback = True
+        dev = devs[0] if devs else jax.devices("cpu")[0]
+    else:
+        dev = jax.devices("cpu")[0]
+    jax.config.update("jax_default_device", dev)
+    _SELECTED.update(device_requested=name, device=_describe(dev), device_fallback=fallback)
+    return dict(_SELECTED)
+
+
+def _describe(d) -> str:
+    import jax
+
+    kind = getattr(d, "device_kind", d.platform)
+    return f"{d.platform}:{kind} x{len(jax.devices(d.platform))}"
+
+
 def device() -> str:
     import jax
 
-    d = jax.devices()[0]
-    kind = getattr(d, "device_kind", d.platform)
-    return f"{d.platform}:{kind} x{len(jax.devices())}"
+    if _SELECTED:
+        return _SELECTED["device"]
+    return _describe(jax.devices()[0])
+
+
+_COMP = re.compile(r"^(?:ENTRY )?%?([\w.\-]+) .*\{\s*$")
+_REFS = re.compile(
+    r"\b(body|condition|calls|to_apply|true_computation|false_computation)=%?([\w.\-]+)"
+)
+_BRANCHES = re.compile(r"branch_computations=\{([^}]*)\}")
+_TRIP = re.compile(r'"known_trip_count":\{"n":"(\d+)"\}')
+
+
+def loop_scale(hlo_text: str) -> dict:
+    """Loop trip counts of an optimized HLO module: `scale` is the largest
+    product of known trip counts along a nest of while loops, `trips` the
+    known counts, `unknown` the loops XLA could not count (their body is
+    counted once)."""
+    comps: dict[str, list[str]] = {}
+    entry, current = None, None
+    for line in hlo_text.splitlines():
+        if not line.startswith(" "):
+            m = _COMP.match(line)
+            if m:
+                current = m.group(1)
+                comps[current] = []
+                if line.startswith("ENTRY"):
+                    entry = current
+            continue
+        if current is not None:
+            comps[current].append(line)
+    trips, unknown = [], 0
+    scale = {entry: 1} if entry else {}
+    stack = [entry] if entry else []
+    while stack:
+        name = stack.pop()
+        for line in comps.get(name, []):
+            m_trip = _TRIP.search(line) if " while(" in line else None
+            if " while(" in line:
+                if m_trip:
+                    trips.append(int(m_trip.group(1)))
+                else:
+                    unknown += 1
+            refs = [(k, v) for k, v in _REFS.findall(line)]
+            for group in _BRANCHES.findall(line):
+                refs += [("branch", b.strip().lstrip("%")) for b in group.split(",") if b.strip()]
+            for kind, ref in refs:
+                factor = int(m_trip.group(1)) if m_trip and kind in ("body", "condition") else 1
+                value = scale[name] * factor
+                if ref in comps and value > scale.get(ref, 0):
+                    scale[ref] = value
+                    stack.append(ref)
+    return {"scale": max(scale.values(), default=1), "trips": trips, "unknown": unknown}
+
+
+def cost(fn, *args, scale: float | None = None, **kwargs) -> dict:
+    """XLA's cost analysis of `fn` compiled for `args` and the projected H100
+    time (module docstring). `fn`: a `jax.jit` function, a compiled
+    `jax.stages.Compiled`, or a plain function (jitted here)."""
+    import jax
+
+    if hasattr(fn, "cost_analysis") and hasattr(fn, "as_text"):
+        compiled = fn
+    else:
+        jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
+        compiled = jitted.lower(*args, **kwargs).compile()
+    ca = compiled.cost_analysis()
+    if isinstance(ca, list | tuple):  # older JAX: one dict per program
+        ca = ca[0] if ca else {}
+    ca = ca or {}
+    flops = float(ca.get("flops", math.nan))
+    nbytes = float(ca.get("bytes accessed", math.nan))
+    text = compiled.as_text() or ""
+    loops = loop_scale(text)
+    k = float(scale) if scale is not None else float(loops["scale"])
+    fp64 = bool(re.search(r"\b(?:f64|c128)\[", text))
+    t_flops = max(flops, 0.0) * k / H100["fp64_flops" if fp64 else "fp32_flops"]
+    t_bytes = max(nbytes, 0.0) * k / H100["bytes_per_s"]
+    return {
+        "xla_flops": flops,
+        "xla_bytes_accessed": nbytes,
+        "loop_scale": k,
+        "loop_trips": loops["trips"][:8],
+        "loops_uncounted": loops["unknown"],
+        "precision": "fp64" if fp64 else "fp32",
+        "h100_projected_s": max(t_flops, t_bytes),
+        "h100_bound": "compute" if t_flops > t_bytes else "memory",
+    }
 
 
 def machine() -> dict:
@@ -86,6 +243,8 @@ class Reporter:
             "versions_id": _hash(self.versions),
             "machine": machine(),
             "device": device(),
+            "device_requested": _SELECTED.get("device_requested", "cpu"),
+            "device_fallback": _SELECTED.get("device_fallback", False),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         self._emit(self.header)

@@ -15,7 +15,7 @@ Problems (float64): Fock: Kerr, cutoff 64, |α0 = 3⟩, 200 steps with a save
 each (`bench_fock.py`'s case); split-step: Strang in V = x²/2 on a 1D 2^16 and
 a 2D 512² grid, 40 steps, a save every 4 (`bench_splitstep.py`'s sizes).
 
-Usage: python benchmarks/bench_checks.py [--rounds 9] [--quick]
+Usage: python benchmarks/bench_checks.py [--rounds 9] [--quick] [--device gpu]
 """
 
 from __future__ import annotations
@@ -31,7 +31,15 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Reporter, block, fmt_s, markdown_table  # noqa: E402
+from _common import (  # noqa: E402
+    Reporter,
+    add_device_arg,
+    block,
+    cost,
+    fmt_s,
+    markdown_table,
+    select_device,
+)
 
 
 def problems(quick: bool):
@@ -90,26 +98,29 @@ def candidates(p):
     jit_on = jax.jit(lambda y, q: run(y, q, True))
     jit_off = jax.jit(lambda y, q: run(y, q, False))
     y0, params = p["y0"], p["params"]
-    return {
+    cands = {
         "plain, checked": lambda: run(y0, params, True),
         "plain, unchecked": lambda: run(y0, params, False),
         "jit, checked": lambda: jit_on(y0, params),
         "jit, unchecked": lambda: jit_off(y0, params),
     }
+    return cands, cost(jit_on, y0, params)  # the checked program's XLA cost
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--quick", action="store_true")
+    add_device_arg(ap)
     args = ap.parse_args(argv)
+    select_device(args.device)
     import jax
 
     jax.config.update("jax_enable_x64", True)
     rep = Reporter("checks")
     rows = []
     for name, p in problems(args.quick).items():
-        cands = candidates(p)
+        cands, xla = candidates(p)
         for fn in cands.values():  # warm-up: compile every candidate
             block(fn())
         times = {k: [] for k in cands}
@@ -129,6 +140,7 @@ def main(argv=None):
                 unchecked_s=off,
                 overhead=on / off - 1.0,
                 points_x_steps_per_s=p["points"] * steps / on,
+                **xla,
             )
             rows.append(
                 dict(

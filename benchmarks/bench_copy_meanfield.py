@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, time_call  # noqa: E402
+from _common import Reporter, add_device_arg, cost, select_device, time_call  # noqa: E402
 
 TARGET = 1e-8
 LADDER = [1e-8, 1e-10, 1e-12]
@@ -91,7 +91,7 @@ def _bench_size(rep, P, args, ts, T, n_save):
         t = time_call(lambda f=f: f(y0, params), args.repeats)
         e = err(t["result"])
         if e <= TARGET or steps_per_save == 320:
-            record("jqd meanfield-rk4", t, e, n_save * steps_per_save, dt=dt)
+            record("jqd meanfield-rk4", t, e, n_save * steps_per_save, dt=dt, **cost(f, y0, params))
             break
     for rtol in LADDER:
         f = jax.jit(
@@ -114,7 +114,14 @@ def _bench_size(rep, P, args, ts, T, n_save):
         psi, nst = t["result"]
         e = err(psi)
         if e <= TARGET or rtol == LADDER[-1]:
-            record("jqd meanfield-dopri8", t, e, int(nst), rtol=rtol)
+            record(
+                "jqd meanfield-dopri8",
+                t,
+                e,
+                int(nst),
+                rtol=rtol,
+                **cost(f, y0, params, scale=int(nst)),
+            )
             break
     f = jax.jit(
         lambda p: (
@@ -130,7 +137,7 @@ def _bench_size(rep, P, args, ts, T, n_save):
         )
     )
     t = time_call(lambda f=f: f(jqd.MatrixParams(H)), args.repeats)
-    record("jqd basis-expm", t, err(t["result"]), n_save)
+    record("jqd basis-expm", t, err(t["result"]), n_save, **cost(f, jqd.MatrixParams(H)))
     try:
         import dynamiqs as dq
     except ImportError:
@@ -163,7 +170,9 @@ def main(argv=None):
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 64])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", default=None)
+    add_device_arg(ap)
     args = ap.parse_args(argv)
+    select_device(args.device)
 
     import jax
 

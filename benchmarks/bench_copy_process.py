@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Reporter, time_call  # noqa: E402
+from _common import Reporter, add_device_arg, cost, select_device, time_call  # noqa: E402
 
 P = 4
 
@@ -76,6 +76,7 @@ def bench_gillespie(rep, params, N, B, t_end, repeats):
         min_s=t["min_s"],
         throughput=events / t["median_s"],
         unit="copy events/s",
+        **cost(f, keys, scale=max(1.0, events / B)),  # one event-loop pass per event
     )
 
 
@@ -91,13 +92,16 @@ def _tau(law, y0, params, dt, nsteps, B):
 
     keys = jax.random.split(jax.random.key(0), B)
     f = jax.jit(jax.vmap(one))
-    return lambda: f(keys)
+    run = lambda: f(keys)
+    run.cost = lambda: cost(f, keys)
+    return run
 
 
 def bench_member_tau(rep, params, N, B, nsteps, repeats, dt=0.02):
     from jqd.copy import CopyMembersTauLeap
 
-    t = time_call(_tau(CopyMembersTauLeap(P), _members(N), params, dt, nsteps, B), repeats)
+    run = _tau(CopyMembersTauLeap(P), _members(N), params, dt, nsteps, B)
+    t = time_call(run, repeats)
     rep.case(
         law="CopyMembersTauLeap",
         impl="jqd evolve",
@@ -112,13 +116,15 @@ def bench_member_tau(rep, params, N, B, nsteps, repeats, dt=0.02):
         throughput=N * B * nsteps / t["median_s"],
         unit="member updates/s",
         steps_per_s=B * nsteps / t["median_s"],
+        **run.cost(),
     )
 
 
 def bench_count_tau(rep, params, N, B, nsteps, repeats, dt=0.002):
     from jqd.copy import CopyCountsTauLeap
 
-    t = time_call(_tau(CopyCountsTauLeap(P), _counts(float(N)), params, dt, nsteps, B), repeats)
+    run = _tau(CopyCountsTauLeap(P), _counts(float(N)), params, dt, nsteps, B)
+    t = time_call(run, repeats)
     rep.case(
         law="CopyCountsTauLeap",
         impl="jqd evolve",
@@ -132,6 +138,7 @@ def bench_count_tau(rep, params, N, B, nsteps, repeats, dt=0.002):
         min_s=t["min_s"],
         throughput=B * nsteps / t["median_s"],
         unit="ensemble-steps/s",
+        **run.cost(),
     )
 
 
@@ -148,7 +155,9 @@ def main(argv=None):
     ap.add_argument("--count-steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", default=None)
+    add_device_arg(ap)
     a = ap.parse_args(argv)
+    select_device(a.device)
 
     import jax
 

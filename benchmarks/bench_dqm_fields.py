@@ -27,7 +27,14 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
-from _common import Reporter, time_call, time_compile  # noqa: E402
+from _common import (  # noqa: E402
+    Reporter,
+    add_device_arg,
+    cost,
+    select_device,
+    time_call,
+    time_compile,
+)
 
 import jqd  # noqa: E402
 from jqd.dqm import CanonicalDQM, DQMParams, Madelung, gaussian_state  # noqa: E402
@@ -48,7 +55,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--dtypes", nargs="*", default=["float64", "float32"])
     ap.add_argument("--no-grad", action="store_true")
+    add_device_arg(ap)
     args = ap.parse_args(argv)
+    select_device(args.device)
     sizes = args.sizes or (QUICK if args.quick else FULL)
     rep = Reporter("dqm_fields", argv=argv)
     for s in sizes:
@@ -96,12 +105,14 @@ def main(argv=None):
 
                 compiled, c_s = time_compile(jax.jit(fwd), y, params)
                 t = time_call(lambda: compiled(y, params), repeats=args.repeats)  # noqa: B023 (called at once)
+                grad_h100 = float("nan")
                 if args.no_grad:
                     gc_s, tg = float("nan"), {"median_s": float("nan")}
                 else:
                     omega = params.potential["omega"]
                     gcomp, gc_s = time_compile(jax.jit(jax.grad(loss)), omega, y)
                     tg = time_call(lambda: gcomp(omega, y), repeats=args.repeats)  # noqa: B023 (called at once)
+                    grad_h100 = cost(gcomp)["h100_projected_s"]
                 rep.case(
                     law=name,
                     size=s,
@@ -116,6 +127,8 @@ def main(argv=None):
                     grad_median_s=tg["median_s"],
                     throughput=grid.size * args.steps / t["median_s"],
                     unit="point-steps/s",
+                    grad_h100_projected_s=grad_h100,
+                    **cost(compiled),
                 )
 
 

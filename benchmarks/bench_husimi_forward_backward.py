@@ -28,7 +28,14 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
-from _common import Reporter, time_call, time_compile  # noqa: E402
+from _common import (  # noqa: E402
+    Reporter,
+    add_device_arg,
+    cost,
+    select_device,
+    time_call,
+    time_compile,
+)
 
 import jqd  # noqa: E402
 from jqd import husimi as hs  # noqa: E402
@@ -50,9 +57,6 @@ def case(rep, model, n_paths, n_t, repeats):
     p = hs.FBParams(jnp.asarray(1.0), jnp.asarray(1.0))
     sweep = jax.jit(lambda y, p: law.step(0.0, y, p, 1.0))
     compiled, compile_s = time_compile(sweep, y, p)
-    cost = compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, list | tuple) else cost
-    flops, nbytes = float(cost.get("flops", 0.0)), float(cost.get("bytes accessed", 0.0))
     t = time_call(lambda: compiled(y, p).z, repeats)
     rep.case(
         law="ForwardBackward",
@@ -64,9 +68,7 @@ def case(rep, model, n_paths, n_t, repeats):
         min_s=t["min_s"],
         throughput=n_paths * n_t / t["median_s"],
         unit="trajectory-steps/s (one Picard sweep)",
-        flops=flops,
-        bytes=nbytes,
-        h100_projected_s=max(flops / 34e12, nbytes / 3.35e12),
+        **cost(compiled),
     )
 
 
@@ -74,7 +76,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
+    add_device_arg(ap)
     a = ap.parse_args(argv)
+    select_device(a.device)
     rep = Reporter("husimi_forward_backward", argv=argv)
     sizes = (1_000, 10_000) if a.quick else (1_000, 10_000, 100_000)
     for model in ("kerr", "amplifier"):

@@ -32,7 +32,7 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import Reporter, time_call  # noqa: E402
+from _common import Reporter, add_device_arg, cost, select_device, time_call  # noqa: E402
 
 import jqd  # noqa: E402
 from jqd import husimi as hs  # noqa: E402
@@ -78,8 +78,13 @@ def bench_galerkin(rep, repeats, T=1.0, n_steps=100):
                 return sol.y_final
 
             t = time_call(run, repeats)
+            xla = cost(
+                lambda R, p: jqd.evolve(law, R, p, dt=dt, n_save=n_steps, checkpoint=False).y_final,  # noqa: B023
+                R0,
+                hs.GalerkinParams(C),
+            )
             _case(rep, t, law=name, impl=f"jqd HusimiGalerkin C={C}", size=law.dim,
-                  throughput=n_steps / t["median_s"], unit="saves/s")  # fmt: skip
+                  throughput=n_steps / t["median_s"], unit="saves/s", **xla)  # fmt: skip
         Hm, rho0 = np.asarray(law.H), np.asarray(R0)
         try:
             import qutip
@@ -114,7 +119,7 @@ def bench_qfunc(rep, repeats, K=36):
     for kind, state in (("ket", psi), ("density matrix", rho)):
         t = time_call(lambda state=state: f(state), repeats)
         _case(rep, t, law="qfunc", impl=f"jqd husimi ({kind})", size=K,
-              throughput=201 * 201 / t["median_s"], unit="points/s")  # fmt: skip
+              throughput=201 * 201 / t["median_s"], unit="points/s", **cost(f, state))  # fmt: skip
     try:
         import qutip
     except ImportError:
@@ -149,14 +154,17 @@ def bench_flow(rep, repeats, steps=10, K=40, alpha0=2.0):
 
         t = time_call(run, repeats)
         _case(rep, t, law="flow", impl="jqd HusimiFlow (Galerkin density)", size=n,
-              throughput=n * steps / t["median_s"], unit="point-steps/s", cutoff=K)  # fmt: skip
+              throughput=n * steps / t["median_s"], unit="point-steps/s", cutoff=K,
+              **cost(lambda y: run(y), y0))  # fmt: skip
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="galerkin,qfunc,flow")
     ap.add_argument("--repeats", type=int, default=5)
+    add_device_arg(ap)
     a = ap.parse_args(argv)
+    select_device(a.device)
     rep = Reporter("husimi_galerkin", argv=argv)
     groups = set(a.only.split(","))
     if "qfunc" in groups:

@@ -13,7 +13,8 @@ timing conventions (one warm-up call, compile = first call − median, median of
 per second (each step: 4 right-hand sides, each followed by the Fock-shell
 projection for FockShells, or one envelope/positivity projection per step for
 Envelope). Breakdown cases are accuracy measurements: one run each (minutes),
-`wall_s` its wall time including compilation.
+`wall_s` its wall time including compilation (no XLA cost analysis: they
+measure accuracy, not speed). `--device gpu` runs either on the GPU.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import Reporter, time_call  # noqa: E402
+from _common import Reporter, add_device_arg, cost, select_device, time_call  # noqa: E402
 
 import jqd  # noqa: E402
 from jqd.husimi import (  # noqa: E402
@@ -55,7 +56,7 @@ def throughput(rep, repeats, n_modes, points, length, steps, regularization):
     y0 = law.initial_state(rho / g.integrate(rho))
     p = HusimiGridParams(C=jnp.asarray(1.0), args=jnp.asarray(0.2))
 
-    def run():
+    def run(y0=y0):
         sol = jqd.evolve(law, y0, p, dt=1e-5, n_save=1, steps_per_save=steps, check=False,
                          checkpoint=False, monitor=False)  # fmt: skip
         return sol.y_final.rho
@@ -73,6 +74,7 @@ def throughput(rep, repeats, n_modes, points, length, steps, regularization):
         throughput=points ** (2 * n_modes) * steps / t["median_s"],
         unit="point-steps/s",
         steps=steps,
+        **cost(run, y0),
     )
 
 
@@ -132,7 +134,9 @@ def main(argv=None):
                     choices=["throughput", "breakdown", "breakdown-project"])  # fmt: skip
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    add_device_arg(ap)
     a = ap.parse_args(argv)
+    select_device(a.device)
     rep = Reporter("husimi_grid", argv=argv)
     if a.mode == "breakdown":
         # FockShells, n_max chosen from ρ0: to Ut = 2π, dt ≈ 0.27 × the P L P limit

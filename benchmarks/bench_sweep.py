@@ -1,7 +1,7 @@
 """Sweep throughput of kerr-revival: batch size, sharding, and the Husimi routine.
 
     .venv/bin/python benchmarks/bench_sweep.py [--devices 4] [--max-batch 4096]
-        [--out benchmarks/results_sweep.md]
+        [--out benchmarks/results_sweep.md] [--device gpu]
 
 1. items/s of the vmapped kerr-revival sweep function (what `jqd sweep` runs
    per chunk) vs batch size 1..4096 on one device, compile excluded;
@@ -10,6 +10,11 @@
    batch sizes, to show its overhead over the bare compute;
 4. the vectorized Husimi Q routine of the kerr-revival experiment vs
    `qutip.qfunc` on a 201x201 grid, if /work/main/.venv-bench (qutip) exists.
+
+Table 1 also gives XLA's cost analysis of each batch program per item and
+the projected H100 items/s (`_common.cost`). `--device gpu` runs on the GPUs
+(`--devices` then counts real devices; without a GPU it says so and runs on
+the forced host devices as usual).
 """
 
 from __future__ import annotations
@@ -23,10 +28,16 @@ _parser.add_argument("--devices", type=int, default=4)
 _parser.add_argument("--max-batch", type=int, default=4096)
 _parser.add_argument("--n-save", type=int, default=100)
 _parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results_sweep.md"))
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import add_device_arg, cost, machine, select_device, time_call, time_compile, versions  # noqa: E402, I001
+
+add_device_arg(_parser)
 ARGS = _parser.parse_args()
+# forced host devices (the CPU platform only: on GPUs, --devices counts real ones)
 os.environ["XLA_FLAGS"] = (
     os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.devices}"
 ).strip()
+select_device(ARGS.device)
 
 import dataclasses  # noqa: E402
 import json  # noqa: E402
@@ -44,19 +55,20 @@ import jqd  # noqa: E402
 from jqd.run.registry import load  # noqa: E402
 from jqd.run.sweep import run_sweep  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, time_call, time_compile, versions  # noqa: E402
-
 REPO = Path(__file__).resolve().parents[1]
 
 
-def throughput(fn, batch, mesh):
+def throughput(fn, batch, mesh, with_cost=False):
     """items/s of one compiled batch call, from its fastest timed call (the
-    least disturbed by other jobs on a shared machine), and the compile time."""
+    least disturbed by other jobs on a shared machine), and the compile time;
+    with `with_cost`, also XLA's cost analysis of the batch program
+    (`_common.cost`: flops, bytes, projected H100 time)."""
     x = {"U": np.linspace(0.5, 2.0, batch)}
     x = jqd.shard_batch(x, mesh)
     compiled, compile_s = time_compile(jax.jit(fn), x)
     timing = time_call(lambda: compiled(x), repeats=7)
+    if with_cost:
+        return batch / timing["min_s"], compile_s, cost(compiled)
     return batch / timing["min_s"], compile_s
 
 
@@ -77,7 +89,9 @@ def main():
     add(
         "- versions: "
         + ", ".join(f"{k} {v}" for k, v in vers.items())
-        + f"; backend {jax.default_backend()}, {len(jax.devices())} forced host devices, float64"
+        + f"; backend {jax.default_backend()}, {len(jax.devices())} "
+        + ("forced host devices" if jax.default_backend() == "cpu" else "devices")
+        + ", float64"
     )
     add(
         f"- item: one U value; kerr-revival quick config with n_save={config.n_save} "
@@ -86,21 +100,29 @@ def main():
     )
     add(
         f"- command: `.venv/bin/python benchmarks/bench_sweep.py --devices {ARGS.devices} "
-        f"--max-batch {ARGS.max_batch} --n-save {ARGS.n_save}`"
+        f"--max-batch {ARGS.max_batch} --n-save {ARGS.n_save} --device {ARGS.device}`"
     )
     add("")
     add("## 1. Throughput vs batch size (one device, compile excluded, best call)")
     add("")
-    add("| batch | items/s | compile (s) |")
-    add("|---|---|---|")
+    add(
+        "| batch | items/s | compile (s) | XLA flops/item | XLA bytes/item | H100 projected "
+        "items/s |"
+    )
+    add("|---|---|---|---|---|---|")
     mesh1 = jqd.batch_mesh(1)
     batches = [b for b in (1, 4, 16, 64, 256, 1024, 4096) if b <= ARGS.max_batch]
     single = {}
     for b in batches:
-        rate, comp = throughput(fn, b, mesh1)
+        rate, comp, xla = throughput(fn, b, mesh1, with_cost=True)
         single[b] = rate
-        add(f"| {b} | {rate:,.0f} | {comp:.2f} |")
+        k = xla["loop_scale"] / b
+        add(
+            f"| {b} | {rate:,.0f} | {comp:.2f} | {xla['xla_flops'] * k:,.0f} | "
+            f"{xla['xla_bytes_accessed'] * k:,.0f} | {b / xla['h100_projected_s']:,.0f} |"
+        )
         print(lines[-1], flush=True)
+        print("JSON " + json.dumps({"bench": "sweep", "batch": b, "items_per_s": rate, **xla}))
     best = max(single.values())
     sat = min(b for b, r in single.items() if r >= 0.8 * best)
     add("")

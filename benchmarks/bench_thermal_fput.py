@@ -27,7 +27,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, alternate, fmt_s, markdown_table, time_compile  # noqa: E402
+from _common import (  # noqa: E402
+    Reporter,
+    add_device_arg,
+    alternate,
+    cost,
+    fmt_s,
+    markdown_table,
+    select_device,
+    time_compile,
+)
 
 H100_BW = 3.35e12  # B/s, HBM3
 N_SITES, DT = 64, 0.05
@@ -74,6 +83,7 @@ def bench(rep, integrator, B, n_steps, repeats, rows, do_numpy):
     compiled, compile_s = time_compile(jax.jit(run), y0)
     step_c, _ = time_compile(jax.jit(lambda y: law.step(0.0, y, params, DT)), y0)
     flops, nbytes = _cost(step_c)
+    xla = cost(compiled)  # the whole jitted program (loops scaled), for the H100 projection
     timers = {"jqd-jit": lambda: compiled(y0)}
     # the call as a user types it: checks on, no jax.jit around it
     timers["jqd-plain"] = lambda: (
@@ -107,6 +117,7 @@ def bench(rep, integrator, B, n_steps, repeats, rows, do_numpy):
             bytes_per_dof_step=nbytes / (N_SITES * B),
             projected_h100_dof_steps_per_s=H100_BW / (nbytes / (N_SITES * B)),
             maxdiff_vs_numpy=diff if impl == "numpy" else None,
+            **({} if impl == "numpy" else xla),
         )
         rows.append(
             dict(
@@ -128,7 +139,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-numpy", action="store_true")
     ap.add_argument("--json", help="also append the JSON lines to this file")
+    add_device_arg(ap)
     args = ap.parse_args(argv)
+    select_device(args.device)
     import jax
 
     jax.config.update("jax_enable_x64", True)

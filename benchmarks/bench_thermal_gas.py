@@ -32,7 +32,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, alternate, fmt_s, markdown_table, time_compile  # noqa: E402
+from _common import (  # noqa: E402
+    Reporter,
+    add_device_arg,
+    alternate,
+    cost,
+    fmt_s,
+    markdown_table,
+    select_device,
+    time_compile,
+)
 
 H100_BW = 3.35e12  # B/s, HBM3
 KAPPA, DT, SLOTS = 150.0, 0.25 / math.sqrt(300.0), 5
@@ -114,6 +123,7 @@ def bench(rep, N, density, B, n_steps, repeats, rows, do_numpy):
     compiled, compile_s = time_compile(f, y)
     step_c, _ = time_compile(jax.jit(lambda y: law.step(0.0, y, params, DT)), y0)
     flops, nbytes = _cost(step_c)
+    xla = cost(compiled)  # the whole jitted program (loops scaled), for the H100 projection
     timers = {"jqd-jit": lambda: compiled(y)}
     if B == 1:  # the call as a user types it: checks on, no jax.jit around it
         timers["jqd-plain"] = lambda: (
@@ -155,6 +165,7 @@ def bench(rep, N, density, B, n_steps, repeats, rows, do_numpy):
             bytes_per_particle_step=nbytes / N,
             projected_h100_particle_steps_per_s=H100_BW / (nbytes / N),
             maxdiff_p_vs_numpy=diff if impl == "numpy" else None,
+            **({} if impl == "numpy" else xla),
         )
         rows.append(
             dict(
@@ -177,7 +188,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3, help="alternating rounds")
     ap.add_argument("--no-numpy", action="store_true")
     ap.add_argument("--json", help="also append the JSON lines to this file")
+    add_device_arg(ap)
     args = ap.parse_args(argv)
+    select_device(args.device)
     import jax
 
     jax.config.update("jax_enable_x64", True)

@@ -38,7 +38,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, fmt_s, markdown_table, time_call, time_compile  # noqa: E402
+from _common import (  # noqa: E402
+    Reporter,
+    add_device_arg,
+    cost,
+    fmt_s,
+    markdown_table,
+    select_device,
+    time_call,
+    time_compile,
+)
 
 H100_BW = 3.35e12  # B/s, HBM3
 H100_FP64 = 67e12  # flop/s (tensor-core fp64 peak)
@@ -79,6 +88,7 @@ def bench_chebyshev(rep, L, n_steps, repeats, batches, peers):
     apply_c, _ = time_compile(jax.jit(lambda y: law.apply(y, params)), psi0)
     flops, nbytes = _cost(apply_c)
     step_h100 = apps * nbytes / H100_BW
+    xla = cost(compiled)  # the whole jitted program (loops scaled), for the H100 projection
     rows = []
     timers = {"jqd-jit": lambda: compiled(psi0)}
     # the call as a user types it: checks on, no jax.jit around it
@@ -129,6 +139,7 @@ def bench_chebyshev(rep, L, n_steps, repeats, batches, peers):
                 flops_per_H=flops,
                 bytes_per_H=nbytes,
                 projected_h100_step_s=step_h100,
+                **(xla if k.startswith("jqd") else {}),
             )
         )
     for B in batches:
@@ -145,6 +156,7 @@ def bench_chebyshev(rep, L, n_steps, repeats, batches, peers):
                 min_s=t["min_s"],
                 throughput=B * work / t["median_s"],
                 unit="term-applications/s (jqd's count)",
+                **cost(cb),
             )
         )
     return rows
@@ -189,6 +201,8 @@ def bench_eigh(rep, L, repeats):
                 unit="diagonalizations/s",
                 max_diff_E_vs_numpy=float(np.max(np.abs(E - E_np))),
                 projected_h100_s_D32896=9 * 32896.0**3 / (0.2 * H100_FP64),
+                # (XLA counts no flops in eigh's LAPACK/cuSOLVER custom call)
+                **(cost(compiled) if k.startswith("jqd") else {}),
             )
         )
     return rows
@@ -200,7 +214,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", default=None)
     ap.add_argument("--markdown", default=None, help="write the results table here")
+    add_device_arg(ap)
     args = ap.parse_args(argv)
+    select_device(args.device)
     import jax
 
     jax.config.update("jax_enable_x64", True)

@@ -32,7 +32,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import Reporter, alternate, fmt_s, markdown_table, time_compile  # noqa: E402
+from _common import (  # noqa: E402
+    Reporter,
+    add_device_arg,
+    alternate,
+    cost,
+    fmt_s,
+    markdown_table,
+    select_device,
+    time_compile,
+)
 
 H100_BW = 3.35e12  # B/s, HBM3
 
@@ -79,6 +88,7 @@ def bench_modes(rep, N, B, n_steps, repeats, rows):
     prepared = law.prepare(params, jnp.asarray(dt))
     step_c, _ = time_compile(jax.jit(lambda y: prepared.step(0.0, y, params, dt)), y0)
     flops, nbytes = _cost(step_c)
+    xla = cost(compiled)  # the whole jitted program (loops scaled), for the H100 projection
     a, b, c, d = _coefficients(law, params, dt)
     st = [np.array(x) for x in (y0.q, y0.p, y0.cov.qq, y0.cov.qp, y0.cov.pp)]
     st = [np.repeat(x[None], B, 0) for x in st]
@@ -120,6 +130,7 @@ def bench_modes(rep, N, B, n_steps, repeats, rows):
             step_bytes=nbytes,
             bytes_per_mode_step=nbytes / N,
             projected_h100_mode_steps_per_s=H100_BW / (nbytes / N),
+            **({} if impl == "numpy" else xla),
         )
         rows.append(
             dict(
@@ -161,6 +172,7 @@ def bench_dense(rep, N, n_save, repeats, rows):
     prepared = law.prepare(params, jnp.asarray(dt))
     step_c, _ = time_compile(jax.jit(lambda y: prepared.step(0.0, y, params, dt)), y0)
     flops, nbytes = _cost(step_c)
+    xla = {"jqd-jit save": cost(compiled), "jqd-jit step": cost(step_c)}
     a, b, c, d = _coefficients(law, params, dt)
     M0 = np.array(y0.cov.matrix)
 
@@ -195,6 +207,7 @@ def bench_dense(rep, N, n_save, repeats, rows):
             step_bytes=nbytes,
             projected_h100_step_s_N2e4=nbytes * scale / H100_BW,
             state_bytes_N2e4=(4e4) ** 2 * 8,
+            **xla.get(impl, {}),
         )
         rows.append(
             dict(
@@ -215,7 +228,9 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", default=None)
+    add_device_arg(ap)
     args = ap.parse_args(argv)
+    select_device(args.device)
     import jax
 
     jax.config.update("jax_enable_x64", True)
