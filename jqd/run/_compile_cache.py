@@ -11,7 +11,7 @@ Where: `JQD_CACHE_DIR` if set, else `$XDG_CACHE_HOME/jqd/jax`, else
 holds executables, so a folder others can write is a way to run code as you.
 
 Concurrency. Without a size limit JAX writes an entry with a plain
-`write_bytes` and no lock (`jax._src.lru_cache.LRUCache.put`), so a process
+`write_bytes` and no lock (`LRUCache.put` in JAX's `lru_cache` module), so a process
 reading while another writes the same entry can see a truncated file (a
 warning and a recompile at best). jqd always sets a size limit
 (`jax_compilation_cache_max_size`, default 4 GiB, `JQD_CACHE_MAX_MB` to
