@@ -50,7 +50,7 @@ def child_env() -> dict:
 def start(mode: str, folder: Path) -> subprocess.Popen:
     code = CHILD.replace("PROGRAM", PROGRAM)
     return subprocess.Popen(
-        [sys.executable, "-W", "error", "-c", code, mode, str(folder)],
+        [sys.executable, "-c", code, mode, str(folder)],
         cwd=REPO,
         env=child_env(),
         stdout=subprocess.PIPE,
@@ -60,21 +60,21 @@ def start(mode: str, folder: Path) -> subprocess.Popen:
 
 
 def result(proc: subprocess.Popen) -> dict:
+    # (a read racing the other process's write may warn and recompile: allowed)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    assert "persistent compilation cache" not in err, err  # no read/write error warning
     return json.loads(out.strip().splitlines()[-1])
 
 
 def test_two_processes_share_a_fresh_cache(tmp_path, monkeypatch):
     """Two processes compile the same program into one fresh folder at once
-    (JAX's file lock serializes the writes); both are right, this process
-    then loads the program from the cache, and all equal a run without it."""
+    (no lock: jqd.run._compile_cache); both are right, this process then
+    loads the program from the cache, and all equal a run without it."""
     folder = tmp_path / "cache"
     a, b = start("on", folder), start("on", folder)
     ra, rb = result(a), result(b)
     assert ra["value"] == rb["value"]
-    assert ra["folder"] == str(folder) and (folder / ".lockfile").exists()
+    assert ra["folder"] == str(folder)
     assert list(folder.glob("*-cache")), sorted(p.name for p in folder.iterdir())
     x = jnp.eye(16) * 0.3 + 0.01
     monkeypatch.delenv("JQD_NO_CACHE")
@@ -107,7 +107,14 @@ def test_cache_folder_and_switches(tmp_path, monkeypatch):
     monkeypatch.setenv("JQD_CACHE_MAX_MB", "lots")
     with pytest.raises(ValueError, match="JQD_CACHE_MAX_MB='lots' is not a number"):
         configure(path=tmp_path / "c")
+    monkeypatch.setenv("JQD_CACHE_MAX_MB", "64")  # bounded: JAX's locked LRU mode
+    try:
+        assert configure(path=tmp_path / "c") == tmp_path / "c"
+        assert jax.config.jax_compilation_cache_max_size == 64 * 2**20
+    finally:
+        configure(enabled=False)
     assert jax.config.jax_compilation_cache_dir is None
+    monkeypatch.delenv("JQD_CACHE_MAX_MB")
     from jqd.run._cli_parser import parser
 
     for cmd in (["run", "x"], ["reproduce"], ["sweep", "x"]):
@@ -119,7 +126,7 @@ def test_union_of_compile_spans():
     assert _union_length([]) == 0.0
 
 
-FAKE = '''
+FAKE = """
 import dataclasses, time
 import jax, jax.numpy as jnp
 from jqd.run import Experiment
@@ -142,7 +149,7 @@ def run(config, rec):
 
 
 EXPERIMENT = Experiment(name="{name}", description="fake", config=Config, run=run)
-'''
+"""
 
 
 def test_progress_lines_and_compile_accounting(tmp_path, monkeypatch, capsys):
