@@ -1,14 +1,23 @@
-"""The integrators shared by every law: fixed-step `evolve` and diffrax-backed
-`evolve_adaptive`. Both return a `Solution`, and both evaluate the law's
-breakdown monitor (`jqd._monitor`) at every save."""
+"""The integrators shared by every law: fixed-step `evolve` (here) and
+diffrax-backed `evolve_adaptive` (`jqd._evolve_adaptive`). Both return a
+`Solution`, and both evaluate the law's breakdown monitor (`jqd._monitor`) at
+every save.
+
+A law may also define `exact_saves(y0, params, offsets)`, returning the
+state at every `t0 + offsets[k]` at once (e.g. a time-independent
+Schrödinger H from one eigendecomposition), or None where it must be
+stepped; `evolve` then evaluates observables and the monitor at every save
+as for the stepped path, and later saves repeat the save where the monitor
+first failed. `specialize(params, dt, n_steps)` lets a law choose, for
+concrete inputs of a plain call, how it runs (a sparse storage of H).
+"""
 
 from __future__ import annotations
 
-import warnings
+import math
 from collections.abc import Callable
 from typing import Any
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -16,9 +25,12 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
 from . import _guards, _monitor
-from ._checks import is_concrete
 from ._law import AbstractLaw
 from .interop import as_array
+
+# exact_saves stores every save's state: used while they take at most this
+# many elements (2^24 complex128 = 256 MB) unless the states are the output
+EXACT_SAVES_MAX_ELEMENTS = 2**24
 
 
 class Solution(eqx.Module):
@@ -63,9 +75,23 @@ def _custom(observer, observed):
     return None if observer.observe is None else observed
 
 
+_OBSERVERS: dict = {}
+
+
 def _as_observer(observe) -> Callable:
-    """Accept None (save the state), a callable, or a pytree of callables."""
-    return observe if isinstance(observe, _Observer) else _Observer(observe)
+    """Accept None (save the state), a callable, or a pytree of callables
+    (one `_Observer` per hashable `observe`, reused)."""
+    if isinstance(observe, _Observer):
+        return observe
+    try:
+        hit = _OBSERVERS.get(observe)
+    except TypeError:  # a dict or list of callables
+        return _Observer(observe)
+    if hit is None:
+        hit = _OBSERVERS[observe] = _Observer(observe)
+        if len(_OBSERVERS) > 256:
+            _OBSERVERS.pop(next(iter(_OBSERVERS)))
+    return hit
 
 
 def _arrays_for_floats(params):
@@ -85,16 +111,35 @@ def _prepend(first, rest):
     return jnp.concatenate([jnp.asarray(first)[None], rest])
 
 
-@eqx.filter_jit
-def _evolve_core(
-    law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint
+def _core(
+    law,
+    y0,
+    params,
+    t0,
+    dt,
+    n_save,
+    steps_per_save,
+    observe,
+    monitor,
+    key,
+    checkpoint,
+    n_active=None,
 ):
+    """The fixed-step run (or the law's exact saves) for `n_save` saves; with
+    `n_active` (traced) only the first `n_active` saves count: later ones
+    repeat the state at save `n_active` and are never a breakdown."""
     tdtype = _time_dtype(y0)
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
-    stepper = law.prepare(params, dt)
+    offsets = (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
+    ts = t0 + offsets
     if monitor == "law":  # the law's own, which may bound the step size too
         monitor = lambda t, y, p: law.step_monitor(t, y, p, dt)
+    n_steps = jnp.asarray((n_save if n_active is None else n_active) * steps_per_save)
+    exact = _exact_saves(law, y0, params, offsets, observe, key)
+    if exact is not None:
+        return _from_saves(exact, ts, params, observe, monitor, n_save, n_active, n_steps)
+    stepper = law.prepare(params, dt)
 
     def inner(carry, xs):
         y = carry
@@ -107,18 +152,20 @@ def _evolve_core(
         j, k = xs
         idx = j * steps_per_save + jnp.arange(steps_per_save)
         ks = None if k is None else jax.random.split(k, steps_per_save)
+        padded = False if n_active is None else j >= n_active
 
         def advance(y):
             return jax.lax.scan(inner, y, (idx, ks))[0]
 
         # Stop in-graph after the first failed save: later saves repeat that
         # state (under vmap only the failed member stops).
-        y = jax.lax.cond(broken, lambda y: y, advance, y)
+        y = jax.lax.cond(broken | padded, lambda y: y, advance, y)
         t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
         obs = observe(t, y, params)
         status = _monitor.with_observables(
             _monitor.evaluate(monitor, t, y, params), _custom(observe, obs)
         )
+        status = status._replace(ok=status.ok | padded)
         return (y, broken | ~status.ok), (obs, status)
 
     if checkpoint:
@@ -135,9 +182,50 @@ def _evolve_core(
     (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
     obs = jax.tree_util.tree_map(_prepend, obs0, obs)
     statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
-    ts = t0 + (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
-    stats = {"n_steps": jnp.asarray(n_save * steps_per_save)}
+    stats = {"n_steps": n_steps}
     stats.update(_monitor.first_failure(statuses, ts))
+    return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
+
+
+_evolve_core = eqx.filter_jit(_core)
+
+
+def _exact_saves(law, y0, params, offsets, observe, key):
+    """The law's states at every save, where it has them and they fit."""
+    exact = getattr(law, "exact_saves", None)
+    if exact is None or key is not None:
+        return None
+    size = sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(y0))
+    if observe.observe is not None and offsets.shape[0] * size > EXACT_SAVES_MAX_ELEMENTS:
+        return None
+    return exact(y0, params, offsets)
+
+
+def _from_saves(states, ts, params, observe, monitor, n_save, n_active, n_steps):
+    """A Solution from every save's state: the monitor and observables at
+    each save (vmapped); as on the stepped path, later saves repeat the
+    state where the monitor first failed."""
+    k = jnp.arange(n_save + 1)
+    last = n_save if n_active is None else n_active
+
+    def first_stop(ok):
+        failed = ~(ok | (k > last))
+        return jnp.where(jnp.any(failed), jnp.argmax(failed), last)
+
+    def repeat_after(stop):
+        shape = lambda a: (k > stop).reshape((-1,) + (1,) * (a.ndim - 1))
+        return lambda a: jnp.where(shape(a), a[stop], a)
+
+    checked = jax.vmap(lambda t, y: _monitor.evaluate(monitor, t, y, params))(ts, states)
+    states = jax.tree_util.tree_map(repeat_after(first_stop(checked.ok)), states)
+    obs = jax.vmap(lambda t, y: observe(t, y, params))(ts, states)
+    st = jax.vmap(_monitor.with_observables)(checked, _custom(observe, obs))
+    stop = first_stop(st.ok)  # earlier only where an observable alone was not finite
+    obs = jax.tree_util.tree_map(repeat_after(stop), obs)
+    y_final = jax.tree_util.tree_map(lambda a: a[stop], states)
+    stats = {"n_steps": n_steps}
+    status = _monitor.Status(st.ok | (k > last), st.code, st.where)
+    stats.update(_monitor.first_failure(status, ts))
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
@@ -244,12 +332,13 @@ def evolve(
             f"max_steps = {max_steps:.3g} (a guard against runs that would not finish): use a "
             "larger dt, or pass max_steps=None (or a larger bound) for a run this long."
         )
-    _guards.scalar(dt, "dt")  # a TypeError for anything but a real number
-    if jnp.ndim(dt) != 0:
-        raise ValueError(
-            f"dt must be a scalar; got shape {jnp.shape(dt)}. For several step sizes use "
-            "jax.vmap over dt."
-        )
+    if not _finite_float(dt):
+        _guards.scalar(dt, "dt")  # a TypeError for anything but a real number
+        if np.ndim(dt) != 0:
+            raise ValueError(
+                f"dt must be a scalar; got shape {jnp.shape(dt)}. For several step sizes use "
+                "jax.vmap over dt."
+            )
     on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
     if law.stochastic and key is None:
         raise ValueError(
@@ -258,6 +347,17 @@ def evolve(
     if not law.stochastic:
         key = None
     caller = f"jqd.evolve({type(law).__name__})"
+    observer = _as_observer(observe)
+    mon = _monitor_of(law, monitor, fixed_step=True)
+    if not _guards.is_traced(y0, params, dt, t0, key):
+        from ._evolve_plain import plain_call  # (imports this module)
+
+        out = plain_call(
+            law, y0, params, t0, dt, n_save, steps_per_save, observer, mon, key, check, caller
+        )
+        if out is not None:
+            sol, code = out
+            return sol if code == 0 else _monitor.report(sol, law, on_breakdown, caller)
     if check:
         y0 = _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
     # dt, t0 and float params travel as arrays so that a new value does not recompile.
@@ -269,152 +369,16 @@ def evolve(
         jnp.asarray(dt),
         n_save,
         steps_per_save,
-        _as_observer(observe),
-        _monitor_of(law, monitor, fixed_step=True),
+        observer,
+        mon,
         key,
         checkpoint,
     )
     return _monitor.report(sol, law, on_breakdown, caller)
 
 
-def evolve_adaptive(
-    law: AbstractLaw,
-    y0: PyTree,
-    params: PyTree,
-    ts,
-    *,
-    observe=None,
-    solver: diffrax.AbstractSolver | None = None,
-    rtol: float = 1e-10,
-    atol: float = 1e-12,
-    dt0=None,
-    max_steps: int = 100_000,
-    adjoint: diffrax.AbstractAdjoint | None = None,
-    check: bool = True,
-    monitor=True,
-    on_breakdown: str = "raise",
-    on_nonfinite: str | None = None,
-) -> Solution:
-    """Adaptive ODE evolution through diffrax, using `law.vector_field`.
-
-    Args:
-        law: an ODE law (one that defines `vector_field`).
-        y0: initial state, as for `evolve`.
-        params: the law's constants, as for `evolve`.
-        ts: save times (increasing); integration runs from `ts[0]` to `ts[-1]`.
-        observe: as for `evolve`.
-        solver: a diffrax solver (default `Tsit5()`; use `Dopri8()` for very
-            tight tolerances).
-        rtol: relative tolerance of the PID step-size controller.
-        atol: absolute tolerance of the PID step-size controller.
-        dt0: initial step (default: chosen by diffrax).
-        max_steps: step budget; exceeding it raises.
-        adjoint: diffrax adjoint (default `RecursiveCheckpointAdjoint`).
-        check: validate the inputs, as for `evolve`.
-        monitor: as for `evolve`. The monitor is evaluated at every save time
-            and its first failure recorded and raised; the integration itself
-            is not cut short.
-        on_breakdown: "raise" or "flag", as for `evolve`.
-        on_nonfinite: earlier name of `on_breakdown`, as for `evolve`.
-    """
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
-    y0 = as_array(y0, "y0")  # a QuTiP Qobj or dynamiqs QArray goes in directly
-    if law.stochastic:
-        raise ValueError(
-            f"{type(law).__name__} is stochastic; evolve_adaptive solves ODEs only. "
-            "Use jqd.evolve with a key."
-        )
-    on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
-    ts_np = np.asarray(ts) if is_concrete(ts) else None
-    if ts_np is not None:
-        if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):
-            raise ValueError("ts must be a 1-D increasing array of at least two save times.")
-    caller = f"jqd.evolve_adaptive({type(law).__name__})"
-    _guards.enforce(
-        _guards.scalar(rtol, "rtol", positive=True, fix="e.g. rtol=1e-10.")
-        + _guards.scalar(atol, "atol", nonnegative=True, fix="e.g. atol=1e-12."),
-        caller=caller,
-    )
-    max_steps = _guards.count(max_steps, "max_steps")
-    if check:
-        y0 = _check_inputs(law, y0, params, None, caller, scalars=("ts", ts))
-    with warnings.catch_warnings():
-        # The state is integrated as real pairs; complex *args* (e.g. a complex H)
-        # only enter the vector field, which diffrax's blanket warning ignores.
-        warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
-        sol = _adaptive_core(
-            law,
-            y0,
-            _arrays_for_floats(params),
-            ts,
-            _as_observer(observe),
-            _monitor_of(law, monitor),
-            solver,
-            rtol,
-            atol,
-            dt0,
-            max_steps,
-            adjoint,
-        )
-    return _monitor.report(sol, law, on_breakdown, caller)
+def _finite_float(x) -> bool:
+    return isinstance(x, float | int) and not isinstance(x, bool) and math.isfinite(x)
 
 
-@eqx.filter_jit
-def _adaptive_core(
-    law, y0, params, ts, observe, monitor, solver, rtol, atol, dt0, max_steps, adjoint
-):
-    tdtype = _time_dtype(y0)
-    ts = jnp.asarray(ts, tdtype)
-    # diffrax's complex support is experimental: integrate complex leaves as
-    # (real, imag) pairs and convert back at the boundary.
-    complex_mask = jax.tree_util.tree_map(jnp.iscomplexobj, y0)
-    to_real = lambda y: jax.tree_util.tree_map(
-        lambda x, c: jnp.stack([x.real, x.imag], -1) if c else x, y, complex_mask
-    )
-    to_complex = lambda y: jax.tree_util.tree_map(
-        lambda x, c: jax.lax.complex(x[..., 0], x[..., 1]) if c else x, y, complex_mask
-    )
-    term = diffrax.ODETerm(lambda t, y, args: to_real(law.vector_field(t, to_complex(y), args)))
-    save_observed = lambda t, y, args: observe(t, to_complex(y), args)
-
-    # saved as floats: diffrax fills unused save slots with NaN, which an
-    # integer or boolean buffer cannot hold
-    def save_status(t, y, args):
-        y = to_complex(y)
-        status = _monitor.evaluate(monitor, t, y, args)
-        if observe.observe is not None:
-            status = _monitor.with_observables(status, observe(t, y, args))
-        return tuple(jnp.asarray(x, tdtype) for x in status)
-
-    saveat = diffrax.SaveAt(
-        subs=[
-            diffrax.SubSaveAt(ts=ts, fn=save_observed),
-            diffrax.SubSaveAt(ts=ts, fn=save_status),
-            diffrax.SubSaveAt(t1=True),
-        ]
-    )
-    out = diffrax.diffeqsolve(
-        term,
-        diffrax.Tsit5() if solver is None else solver,
-        t0=ts[0],
-        t1=ts[-1],
-        dt0=dt0,
-        y0=to_real(y0),
-        args=params,
-        saveat=saveat,
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        max_steps=max_steps,
-        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
-    )
-    obs, statuses, y_last = out.ys
-    y_final = to_complex(jax.tree_util.tree_map(lambda a: a[-1], y_last))
-    stats = {
-        "n_steps": out.stats["num_steps"],
-        "num_accepted_steps": out.stats["num_accepted_steps"],
-        "num_rejected_steps": out.stats["num_rejected_steps"],
-    }
-    ok, code, where = statuses
-    status = _monitor.Status(ok > 0.5, code.astype(jnp.int32), where)
-    stats.update(_monitor.first_failure(status, ts))
-    return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
+from ._evolve_adaptive import evolve_adaptive as evolve_adaptive  # noqa: E402  (uses the above)

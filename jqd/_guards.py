@@ -227,7 +227,20 @@ def params_guards(params, name: str = "params") -> list[Guard]:
 
 
 def _precision(dtype) -> int:
-    return jnp.finfo(dtype).bits if jnp.issubdtype(dtype, jnp.inexact) else 0
+    """Bits of a float (per real component of a complex); 0 if not inexact."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:  # extended dtypes (PRNG keys, ...)
+        return 0
+    if dt.kind == "f" or dt.kind == "V":  # "V": bfloat16 and other ml_dtypes floats
+        return 8 * dt.itemsize if jnp.issubdtype(dt, jnp.inexact) else 0
+    return 4 * dt.itemsize if dt.kind == "c" else 0
+
+
+def _dtype_of(x):
+    """x.dtype, without converting arrays that have one."""
+    dtype = getattr(x, "dtype", None)
+    return jnp.asarray(x).dtype if dtype is None else dtype
 
 
 def check_precision(y0, *others, names=("params",)) -> None:
@@ -235,10 +248,21 @@ def check_precision(y0, *others, names=("params",)) -> None:
     operators) may have lower precision than the state `y0` (a complex64 H
     with a complex128 ψ would run the whole step in single precision)."""
     state_bits = max(
-        (_precision(jnp.asarray(x).dtype) for x in jax.tree_util.tree_leaves(y0)), default=0
+        (_precision(_dtype_of(x)) for x in jax.tree_util.tree_leaves(y0)),
+        default=0,
     )
     if state_bits == 0:
         return
+    lowest = min(
+        (
+            _precision(x.dtype) or state_bits
+            for x in jax.tree_util.tree_leaves(others)
+            if hasattr(x, "dtype")
+        ),
+        default=state_bits,
+    )
+    if lowest >= state_bits:
+        return  # the common case, without naming every leaf
     for tree, name in zip(others, names, strict=True):
         for leaf_name, leaf in _named_leaves(tree, name):
             if not hasattr(leaf, "dtype"):

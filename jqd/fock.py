@@ -3,6 +3,13 @@
 Operators are built once in NumPy (they are fixed structure, not parameters)
 and returned as JAX arrays; Hamiltonians are then linear combinations of them
 with differentiable coefficients.
+
+Banded and sparse Hamiltonians (a full multi-mode Fock space, a lattice) can
+be stored sparsely: `DiaMatrix` (by diagonals; its linear combinations stay
+diagonal storage) or `jax.experimental.sparse.BCOO`; `as_operator` picks the
+storage from a concrete matrix's nonzeros, as a plain `jqd.evolve` call does
+by itself. `spectral_bounds` and `chebyshev_order` size a Chebyshev step
+(`jqd.SchrodingerBasis(chebyshev_order=...)`) for use under `jit`/`grad`.
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import gammainc
 
+from ._sparse import DiaMatrix, as_operator, chebyshev_order
+from ._sparse import gershgorin_numpy as _gershgorin_numpy
+
 __all__ = [
     "destroy",
     "create",
@@ -26,7 +36,19 @@ __all__ = [
     "BoseHubbard",
     "tight_binding",
     "random_hermitian",
+    "DiaMatrix",
+    "as_operator",
+    "spectral_bounds",
+    "chebyshev_order",
 ]
+
+
+def spectral_bounds(H) -> tuple[float, float]:
+    """(lo, hi) containing the spectrum of a concrete Hermitian H (dense or
+    sparse): Gershgorin's discs, min/max of H_ii ∓ Σ_{j≠i} |H_ij|."""
+    if isinstance(H, DiaMatrix) or hasattr(H, "todense"):
+        H = H.todense()
+    return _gershgorin_numpy(np.asarray(H))
 
 
 def _single_destroy(cutoff: int) -> np.ndarray:

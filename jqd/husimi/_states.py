@@ -11,6 +11,7 @@ slowest, as in `jqd.fock`) or an explicit `basis` array of occupations
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import jax
@@ -103,6 +104,10 @@ def coherent_amplitudes(alphas, basis, *, gaussian: bool = True) -> jnp.ndarray:
 def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
     """Husimi function Q_H(α) = ⟨α|ρ̂|α⟩/π^N at the points `alphas`.
 
+    Compiled once per shape and basis: a plain call with new values (a new
+    state, new points of the same shape) reuses the compiled program; under
+    `jit`, `vmap` and `grad` it traces as any jax function.
+
     Args:
         state: ket (dim,) or density matrix (dim, dim) (or a Galerkin
             coefficient matrix, which has the same form).
@@ -115,20 +120,60 @@ def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
         Real array of shape alphas.shape[:-1] (or alphas.shape for one mode
         given without the mode axis).
     """
-    state = jnp.asarray(as_array(state, "state"))  # QuTiP/dynamiqs objects too
-    if state.ndim not in (1, 2) or (state.ndim == 2 and state.shape[0] != state.shape[1]):
+    state = as_array(state, "state")  # QuTiP/dynamiqs objects too
+    shape = np.shape(state)
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[0] != shape[1]):
         raise ValueError(
-            f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {state.shape}."
+            f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {shape}."
         )
-    b = _resolve_basis(state.shape[0], basis, cutoffs)
+    b = _Basis.of(shape[0], basis, cutoffs)
+    squeeze = b.n_modes == 1 and (np.ndim(alphas) == 0 or np.shape(alphas)[-1:] != (1,))
+    if not squeeze and np.shape(alphas)[-1:] != (b.n_modes,):
+        raise ValueError(
+            f"alphas must have last axis n_modes = {b.n_modes}; got shape {np.shape(alphas)}."
+        )
+    return _husimi(state, alphas, b, squeeze)
+
+
+class _Basis:
+    """Occupations (dim, N) as a hashable static argument (by content)."""
+
+    _made: dict = {}
+
+    def __init__(self, occupations: np.ndarray):
+        self.array = occupations
+        self.n_modes = occupations.shape[1]
+        self._key = (occupations.shape, occupations.tobytes())
+        self.ladder = self.n_modes == 1 and np.array_equal(
+            occupations[:, 0], np.arange(occupations.shape[0])
+        )
+
+    @classmethod
+    def of(cls, dim, basis, cutoffs) -> _Basis:
+        if basis is None and cutoffs is None:  # the common call: one mode, reused
+            hit = cls._made.get(dim)
+            if hit is None:
+                hit = cls._made[dim] = cls(_resolve_basis(dim, None, None))
+            return hit
+        return cls(_resolve_basis(dim, basis, cutoffs))
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, _Basis) and self._key == other._key
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _husimi(state, alphas, b: _Basis, squeeze: bool):
+    state = jnp.asarray(state)
     alphas = jnp.asarray(alphas)
-    squeeze = b.shape[1] == 1 and (alphas.ndim == 0 or alphas.shape[-1:] != (1,))
     if squeeze:
         alphas = alphas[..., None]
-    N = b.shape[1]
-    if state.ndim == 1 and N == 1 and np.array_equal(b[:, 0], np.arange(b.shape[0])):
+    N = b.n_modes
+    if state.ndim == 1 and b.ladder:
         return _husimi_single_mode_ket(state, alphas[..., 0]) / np.pi
-    v = coherent_amplitudes(alphas, b)  # ⟨n|α⟩
+    v = coherent_amplitudes(alphas, b.array)  # ⟨n|α⟩
     if state.ndim == 1:
         amp = jnp.einsum("...n,n->...", jnp.conj(v), state.astype(v.dtype))  # ⟨α|ψ⟩
         q = jnp.abs(amp) ** 2

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._eigen import eigen_states
 from .._grid import Grid
+from .._sparse import todense
 from ..interop import as_array
 
 
 def propagate(H, psi0, ts, hbar=1.0):
     """Exact ψ(t) = V e^{−iEt/ħ} V† ψ0 for time-independent Hermitian H, all
     `ts` at once (shape `(len(ts), dim)`): one eigendecomposition, no stepping.
-    `H` and `psi0` may be QuTiP or dynamiqs objects (see `jqd.interop`)."""
-    H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")
-    E, V = jnp.linalg.eigh(H)
-    V = V.astype(jnp.result_type(V.dtype, jnp.complex64))
-    c = jnp.conj(V).T @ psi0.astype(V.dtype)
-    phases = jnp.exp(-1j * jnp.outer(jnp.asarray(ts), E) / hbar)
-    return (phases * c) @ V.T
+
+    Compiled once per shape (a plain call with new values reuses it) and
+    differentiable in H, ψ0, ts and ħ, also when eigenvalues repeat (the
+    Kerr ladder): see `jqd._eigen.eigen_states`. `H` and `psi0` may be QuTiP
+    or dynamiqs objects (see `jqd.interop`) or a sparse H (densified).
+    """
+    H, psi0 = todense(as_array(H, "H")), as_array(psi0, "psi0")
+    return _propagate(H, psi0, ts, hbar)
+
+
+@jax.jit
+def _propagate(H, psi0, ts, hbar):
+    ts = jnp.asarray(ts)
+    s = ts / jnp.asarray(hbar, ts.dtype)
+    cdtype = jnp.result_type(H.dtype, psi0.dtype, jnp.complex64)
+    return eigen_states(H, psi0.astype(cdtype), s).astype(cdtype)
 
 
 def grid_hamiltonian(grid: Grid, V, hbar=1.0, mass=1.0):

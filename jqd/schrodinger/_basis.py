@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -10,16 +11,21 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .. import _guards
+from .. import _guards, _sparse
 from .._checks import hbar_of
+from .._eigen import diagonal_states, eigen_states
 from .._law import AbstractLaw
 from ..interop import as_array
+from ._structure import specialize
 
 
 class MatrixParams(eqx.Module):
     """A Hamiltonian matrix given directly: `H` (energy units) and `hbar`.
 
-    `H` may be a QuTiP `Qobj` or a dynamiqs `QArray` (see `jqd.interop`)."""
+    `H` may be a dense array, a QuTiP `Qobj` or a dynamiqs `QArray` (see
+    `jqd.interop`), or sparse: a `jqd.fock.DiaMatrix` (diagonal storage) or a
+    `jax.experimental.sparse.BCOO`. A plain `jqd.evolve` call picks the
+    storage of a concrete dense H by itself (see `SchrodingerBasis`)."""
 
     H: Array = eqx.field(converter=lambda H: as_array(H, "MatrixParams.H"))
     hbar: float | Array = 1.0
@@ -71,25 +77,63 @@ class SchrodingerBasis(AbstractLaw):
 
     State: complex vector `c` of length `dim`, `Σ|c|² = 1`.
 
-    `step` applies the exponential propagator exp(−iH dt/ħ) from the
-    eigendecomposition of H at the step midpoint: exact for time-independent H
-    (then computed once per run, in `prepare`), second order otherwise. For
-    time-dependent H use `jqd.evolve_adaptive`, which integrates
-    `vector_field` to a tolerance.
+    Time-independent H (`method="auto"`, the default) are solved exactly,
+    by the cheapest of:
+
+    - diagonal H (a Kerr mode in the Fock basis): c_n(t) = e^{−iE_n t/ħ} c_n(0),
+      elementwise;
+    - dense H: one eigendecomposition, every save as one matrix product
+      V e^{−iEt_k/ħ} V†c(0) (`jqd._eigen.eigen_states`; derivatives finite
+      also for repeated eigenvalues);
+    - sparse or banded H (`jqd.fock.DiaMatrix`, `BCOO`; chosen by a plain
+      `jqd.evolve` call for a concrete H of dimension >= 128 whose nonzeros
+      make it cheaper than the eigendecomposition): a Chebyshev series of
+      e^{−iH dt/ħ} per step with sparse products, of the order
+      `chebyshev_order` whose dropped tail is below 1e-15 per step.
+
+    The step itself (`method="step"`) applies exp(−iH dt/ħ) from the
+    eigendecomposition at the step midpoint: exact for time-independent H,
+    second order otherwise. For time-dependent H use `jqd.evolve_adaptive`,
+    which integrates `vector_field` to a tolerance.
 
     Validated against: closed forms for the Kerr mode and harmonic oscillator,
-    and exact diagonalization (`jqd.reference.propagate`).
+    exact diagonalization (`jqd.reference.propagate`) and `scipy.linalg.expm`.
 
     Attributes:
         hamiltonian: `H(t, params) -> (dim, dim)` Hermitian matrix in energy
-            units; default reads `params.H` (use `MatrixParams`).
+            units (dense, `jqd.fock.DiaMatrix` or `BCOO`); default reads
+            `params.H` (use `MatrixParams`).
         time_dependent: whether H depends on t.
+        method: "auto" (above), "eigen" (all saves from the
+            eigendecomposition, a sparse H densified), "step" (one
+            exponential per step) or "chebyshev" (Chebyshev steps; for a
+            sparse H under `jit`/`grad`, where the order cannot be chosen
+            from H's values, give `chebyshev_order` too).
+        chebyshev_order: terms of the Chebyshev series per step (static;
+            default: chosen from the concrete H and dt). A guard refuses a
+            dt for which the dropped tail 2Σ_{k≥K}|J_k(h dt/ħ)| (h the
+            Gershgorin half-width of H's spectrum) exceeds 1e-12.
 
     ħ is read from `params.hbar` (default 1).
     """
 
     hamiltonian: Callable = eqx.field(static=True, default=_matrix_from_params)
     time_dependent: bool = eqx.field(static=True, default=False)
+    method: str = eqx.field(static=True, default="auto")
+    chebyshev_order: int | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}; got {self.method!r}.")
+        if self.chebyshev_order is not None and (
+            isinstance(self.chebyshev_order, bool)
+            or not isinstance(self.chebyshev_order, int | np.integer)
+            or self.chebyshev_order < 2
+        ):
+            raise ValueError(
+                f"chebyshev_order must be an int >= 2 (or None: chosen from H); "
+                f"got {self.chebyshev_order!r}."
+            )
 
     @property
     def order(self) -> int | None:
@@ -98,12 +142,42 @@ class SchrodingerBasis(AbstractLaw):
 
     def step(self, t, y, params, dt, key=None):
         H = self.hamiltonian(t + dt / 2, params)
-        return unitary_step(H, dt, hbar_of(params)).astype(y.dtype) @ y
+        if _uses_chebyshev(self, H):
+            s = jnp.asarray(dt / hbar_of(params), jnp.finfo(y.dtype).dtype)
+            return _sparse.chebyshev_step(H, y, s, self.chebyshev_order)
+        return unitary_step(_sparse.todense(H), dt, hbar_of(params)).astype(y.dtype) @ y
 
     def prepare(self, params, dt):
         if self.time_dependent:
             return self
-        return _FixedPropagator(unitary_step(self.hamiltonian(0.0, params), dt, hbar_of(params)))
+        H = self.hamiltonian(0.0, params)
+        if _diagonal(H) and self.method != "step":
+            s = jnp.asarray(dt / hbar_of(params), jnp.finfo(H.dtype).dtype)
+            return _FixedPropagator(jnp.exp(-1j * s * jnp.real(H.diagonal())), diagonal=True)
+        if _uses_chebyshev(self, H):
+            s = jnp.asarray(dt / hbar_of(params), jnp.finfo(H.dtype).dtype)
+            c, h, coef = _sparse.chebyshev_coefficients(H, s, self.chebyshev_order)
+            return _ChebyshevPropagator(H, s, c, h, coef)
+        return _FixedPropagator(unitary_step(_sparse.todense(H), dt, hbar_of(params)))
+
+    def exact_saves(self, y0, params, offsets):
+        """The state at t0 + offsets (every save at once) for a time-independent
+        H, or None where the saves are to be stepped (time-dependent H,
+        `method="step"`, Chebyshev steps)."""
+        if self.time_dependent or self.method == "step":
+            return None
+        H = self.hamiltonian(0.0, params)
+        s = offsets / jnp.asarray(hbar_of(params), offsets.dtype)
+        if _diagonal(H):
+            return diagonal_states(jnp.real(H.diagonal()), y0, s).astype(y0.dtype)
+        if _uses_chebyshev(self, H):
+            return None
+        return eigen_states(_sparse.todense(H), y0, s).astype(y0.dtype)
+
+    def specialize(self, params, dt, n_steps: int):
+        """(law, params) with a concrete H stored as its nonzeros call for
+        (`jqd._sparse.as_operator`), for a plain call; see `schrodinger._structure`."""
+        return specialize(self, params, dt, n_steps)
 
     def vector_field(self, t, y, params):
         H = self.hamiltonian(t, params)
@@ -118,27 +192,86 @@ class SchrodingerBasis(AbstractLaw):
         return jnp.real(jnp.vdot(y, H.astype(y.dtype) @ y))
 
     def check(self, y, params, dt=None):
-        if jnp.ndim(y) != 1:
+        if np.ndim(y) != 1:
             raise ValueError(
                 f"psi0 must be a vector (dim,); got shape {jnp.shape(y)}. For a batch use jax.vmap."
             )
-        if not jnp.iscomplexobj(y):
+        if not np.issubdtype(_guards._dtype_of(y), np.complexfloating):
             raise ValueError("psi0 must be complex (e.g. psi0.astype(jnp.complex128)).")
         H = self.hamiltonian(0.0, params)
         if H.shape != (y.shape[0], y.shape[0]):
             raise ValueError(f"H has shape {H.shape} but psi0 has dimension {y.shape[0]}.")
+        if self.method == "chebyshev" and self.chebyshev_order is None and _guards.is_traced(H):
+            raise ValueError(
+                "method='chebyshev' with a traced H needs chebyshev_order=K (the number of "
+                "Chebyshev terms per step cannot be read from a traced H's values)."
+            )
 
     def guards(self, y, params, dt=None):
         xp = jnp if _guards.is_traced(y) else np
-        return _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0") + _guards.hermitian(
-            self.hamiltonian(0.0, params), "H"
-        )
+        H = self.hamiltonian(0.0, params)
+        out = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
+        if not _sparse.is_sparse(H):
+            out += _guards.hermitian(H, "H")
+        else:
+            dev, scale = _sparse.hermitian_residual(H)
+            rel = dev / jnp.maximum(scale, 1e-300)
+            out += [
+                _guards.Guard(_sparse.all_finite(H), "H contains NaN or Inf.", None),
+                _guards.Guard(
+                    rel <= 1e-10,
+                    "H is not Hermitian: max|H - H^†| / max|H| = {value} > 1e-10.",
+                    rel,
+                ),
+            ]
+        if dt is not None and _uses_chebyshev(self, H):
+            s = jnp.asarray(dt / hbar_of(params), jnp.finfo(y.dtype).dtype)
+            tail = _sparse.chebyshev_tail(H, s, self.chebyshev_order)
+            out.append(
+                _guards.Guard(
+                    tail <= 1e-12,
+                    f"chebyshev_order={self.chebyshev_order} is too low for dt: the dropped "
+                    "Chebyshev tail per step is {value} > 1e-12. Raise chebyshev_order "
+                    "(about h dt/ħ + 20 terms, h the half-width of H's spectrum) or reduce dt.",
+                    tail,
+                )
+            )
+        return out
+
+
+METHODS = ("auto", "eigen", "step", "chebyshev")
+
+
+def _uses_chebyshev(law, H) -> bool:
+    if law.chebyshev_order is None or law.method in ("eigen", "step"):
+        return False
+    return law.method == "chebyshev" or _sparse.is_sparse(H)
+
+
+def _diagonal(H) -> bool:
+    return isinstance(H, _sparse.DiaMatrix) and H.offsets == (0,)
 
 
 class _FixedPropagator(AbstractLaw):
-    """One precomputed unitary applied per step."""
+    """One precomputed unitary applied per step (or its diagonal: phases)."""
 
     U: Array
+    diagonal: bool = eqx.field(static=True, default=False)
 
     def step(self, t, y, params, dt, key=None):
-        return self.U.astype(y.dtype) @ y
+        U = self.U.astype(y.dtype)
+        return U * y if self.diagonal else U @ y
+
+
+class _ChebyshevPropagator(AbstractLaw):
+    """e^{−iH dt/ħ} per step by a Chebyshev series whose coefficients were
+    computed once (`jqd._sparse.chebyshev_coefficients`)."""
+
+    H: Any
+    s: Array
+    c: Array
+    h: Array
+    coef: Array
+
+    def step(self, t, y, params, dt, key=None):
+        return _sparse.chebyshev_apply(self.H, y, self.s, self.c, self.h, self.coef)

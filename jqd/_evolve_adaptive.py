@@ -1,0 +1,176 @@
+"""`jqd.evolve_adaptive`: adaptive ODE evolution through diffrax (imported
+where used: diffrax costs about 1 s at import). It returns a `Solution` and
+evaluates the law's breakdown monitor (`jqd._monitor`) at every save."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import PyTree
+
+from . import _guards, _monitor
+from ._checks import is_concrete
+from ._evolve import (
+    Solution,
+    _arrays_for_floats,
+    _as_observer,
+    _breakdown_mode,
+    _check_inputs,
+    _monitor_of,
+    _time_dtype,
+)
+from ._law import AbstractLaw
+from .interop import as_array
+
+if TYPE_CHECKING:  # imported where used: diffrax costs ~1 s at import
+    import diffrax
+
+
+def evolve_adaptive(
+    law: AbstractLaw,
+    y0: PyTree,
+    params: PyTree,
+    ts,
+    *,
+    observe=None,
+    solver: diffrax.AbstractSolver | None = None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    dt0=None,
+    max_steps: int = 100_000,
+    adjoint: diffrax.AbstractAdjoint | None = None,
+    check: bool = True,
+    monitor=True,
+    on_breakdown: str = "raise",
+    on_nonfinite: str | None = None,
+) -> Solution:
+    """Adaptive ODE evolution through diffrax, using `law.vector_field`.
+
+    Args:
+        law: an ODE law (one that defines `vector_field`).
+        y0: initial state, as for `evolve`.
+        params: the law's constants, as for `evolve`.
+        ts: save times (increasing); integration runs from `ts[0]` to `ts[-1]`.
+        observe: as for `evolve`.
+        solver: a diffrax solver (default `Tsit5()`; use `Dopri8()` for very
+            tight tolerances).
+        rtol: relative tolerance of the PID step-size controller.
+        atol: absolute tolerance of the PID step-size controller.
+        dt0: initial step (default: chosen by diffrax).
+        max_steps: step budget; exceeding it raises.
+        adjoint: diffrax adjoint (default `RecursiveCheckpointAdjoint`).
+        check: validate the inputs, as for `evolve`.
+        monitor: as for `evolve`. The monitor is evaluated at every save time
+            and its first failure recorded and raised; the integration itself
+            is not cut short.
+        on_breakdown: "raise" or "flag", as for `evolve`.
+        on_nonfinite: earlier name of `on_breakdown`, as for `evolve`.
+    """
+    if not isinstance(law, AbstractLaw):
+        raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
+    y0 = as_array(y0, "y0")  # a QuTiP Qobj or dynamiqs QArray goes in directly
+    if law.stochastic:
+        raise ValueError(
+            f"{type(law).__name__} is stochastic; evolve_adaptive solves ODEs only. "
+            "Use jqd.evolve with a key."
+        )
+    on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
+    ts_np = np.asarray(ts) if is_concrete(ts) else None
+    if ts_np is not None:
+        if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):
+            raise ValueError("ts must be a 1-D increasing array of at least two save times.")
+    caller = f"jqd.evolve_adaptive({type(law).__name__})"
+    _guards.enforce(
+        _guards.scalar(rtol, "rtol", positive=True, fix="e.g. rtol=1e-10.")
+        + _guards.scalar(atol, "atol", nonnegative=True, fix="e.g. atol=1e-12."),
+        caller=caller,
+    )
+    max_steps = _guards.count(max_steps, "max_steps")
+    if check:
+        y0 = _check_inputs(law, y0, params, None, caller, scalars=("ts", ts))
+    with warnings.catch_warnings():
+        # The state is integrated as real pairs; complex *args* (e.g. a complex H)
+        # only enter the vector field, which diffrax's blanket warning ignores.
+        warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
+        sol = _adaptive_core(
+            law,
+            y0,
+            _arrays_for_floats(params),
+            ts,
+            _as_observer(observe),
+            _monitor_of(law, monitor),
+            solver,
+            rtol,
+            atol,
+            dt0,
+            max_steps,
+            adjoint,
+        )
+    return _monitor.report(sol, law, on_breakdown, caller)
+
+
+@eqx.filter_jit
+def _adaptive_core(
+    law, y0, params, ts, observe, monitor, solver, rtol, atol, dt0, max_steps, adjoint
+):
+    import diffrax
+
+    tdtype = _time_dtype(y0)
+    ts = jnp.asarray(ts, tdtype)
+    # diffrax's complex support is experimental: integrate complex leaves as
+    # (real, imag) pairs and convert back at the boundary.
+    complex_mask = jax.tree_util.tree_map(jnp.iscomplexobj, y0)
+    to_real = lambda y: jax.tree_util.tree_map(
+        lambda x, c: jnp.stack([x.real, x.imag], -1) if c else x, y, complex_mask
+    )
+    to_complex = lambda y: jax.tree_util.tree_map(
+        lambda x, c: jax.lax.complex(x[..., 0], x[..., 1]) if c else x, y, complex_mask
+    )
+    term = diffrax.ODETerm(lambda t, y, args: to_real(law.vector_field(t, to_complex(y), args)))
+    save_observed = lambda t, y, args: observe(t, to_complex(y), args)
+
+    # saved as floats: diffrax fills unused save slots with NaN, which an
+    # integer or boolean buffer cannot hold
+    def save_status(t, y, args):
+        y = to_complex(y)
+        status = _monitor.evaluate(monitor, t, y, args)
+        if observe.observe is not None:
+            status = _monitor.with_observables(status, observe(t, y, args))
+        return tuple(jnp.asarray(x, tdtype) for x in status)
+
+    saveat = diffrax.SaveAt(
+        subs=[
+            diffrax.SubSaveAt(ts=ts, fn=save_observed),
+            diffrax.SubSaveAt(ts=ts, fn=save_status),
+            diffrax.SubSaveAt(t1=True),
+        ]
+    )
+    out = diffrax.diffeqsolve(
+        term,
+        diffrax.Tsit5() if solver is None else solver,
+        t0=ts[0],
+        t1=ts[-1],
+        dt0=dt0,
+        y0=to_real(y0),
+        args=params,
+        saveat=saveat,
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        max_steps=max_steps,
+        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+    )
+    obs, statuses, y_last = out.ys
+    y_final = to_complex(jax.tree_util.tree_map(lambda a: a[-1], y_last))
+    stats = {
+        "n_steps": out.stats["num_steps"],
+        "num_accepted_steps": out.stats["num_accepted_steps"],
+        "num_rejected_steps": out.stats["num_rejected_steps"],
+    }
+    ok, code, where = statuses
+    status = _monitor.Status(ok > 0.5, code.astype(jnp.int32), where)
+    stats.update(_monitor.first_failure(status, ts))
+    return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
