@@ -106,3 +106,20 @@ def test_nelson_step_jit_vmap_grad():
         return jnp.mean(law.step(0.0, y, p, 0.01, key).x)
 
     check_grads(jax.jit(mean_x), (1.0,), order=1, modes=("rev",))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_kth_largest_equals_sort(dtype):
+    """The radix select of the node-step check returns the sorted value."""
+    from jqd.dqm._ensemble_checks import kth_largest
+
+    rng = np.random.default_rng(3)
+    u = rng.standard_normal(4001) ** 2
+    u[:50] = 0.0
+    u[50:90] = u[90]  # ties
+    u[7] = np.inf
+    u = jnp.asarray(u, dtype)
+    s = np.sort(np.asarray(u))
+    f = jax.jit(kth_largest)
+    for m in (0, 1, 5, 39, 40, 1000, 3950, 4000):
+        assert f(u, m) == s[u.shape[0] - 1 - m], m

@@ -335,9 +335,13 @@ class NelsonEnsemble(AbstractEnsemble):
         out = super().guards(y, params, dt)
         if dt is None:
             return out
-        _, u = self.velocities(y.psi, y.x, params)
         two_D = params.hbar / params.mass
+        u = eqx.Partial(_osmotic, self, y, params)
         return out + checks.node_step_guards(self.grid, y.psi, u, y.x, two_D, dt)
+
+
+def _osmotic(law, y, params):
+    return law.velocities(y.psi, y.x, params)[1]
 
 
 class BohmEnsemble(AbstractEnsemble):
