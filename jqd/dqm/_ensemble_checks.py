@@ -141,20 +141,25 @@ class NodeStep(NamedTuple):
 
 def kth_largest(values, m):
     """The (m+1)-th largest of the non-negative `values` (1-D), exactly: the
-    same number as `jnp.sort(values)[n - 1 - m]`, found by a binary radix
-    select on the bit patterns (monotone for non-negative floats): one
-    compare-and-count pass per bit, 64 in float64, instead of a sort (XLA's
-    CPU sort of 10^6 float64 costs ≈ 0.5 s of CPU)."""
+    same number as `jnp.sort(values)[n - 1 - m]`, found by a radix select on
+    the bit patterns (monotone for non-negative floats), 16 bits per pass:
+    a 65536-bin histogram of the next digit among the values that share the
+    digits chosen so far, then the largest digit that keeps m + 1 values at
+    or above. Four passes in float64 instead of a sort (XLA's CPU sort of
+    10^6 float64 costs ≈ 0.5 s of CPU, the select ≈ 15 ms)."""
     width = jnp.finfo(values.dtype).bits
     utype = jnp.uint64 if width == 64 else jnp.uint32
     bits = jax.lax.bitcast_convert_type(values, utype)
-
-    def body(i, prefix):
-        candidate = prefix | (jnp.ones((), utype) << (width - 1 - i).astype(utype))
-        keep = jnp.sum(bits >= candidate) >= m + 1  # m + 1 values stay at or above
-        return jnp.where(keep, candidate, prefix)
-
-    prefix = jax.lax.fori_loop(0, width, body, jnp.zeros((), utype))
+    prefix = jnp.zeros((), utype)
+    above = jnp.zeros((), jnp.int32)  # values whose chosen digits are larger
+    for shift in range(width - 16, -1, -16):
+        digit = ((bits >> shift) & 0xFFFF).astype(jnp.int32)
+        same = (bits >> (shift + 16)) == (prefix >> (shift + 16)) if shift + 16 < width else True
+        hist = jnp.zeros(65537, jnp.int32).at[jnp.where(same, digit, 65536)].add(1)[:65536]
+        at_least = jnp.concatenate([jnp.cumsum(hist[::-1])[::-1], jnp.zeros(1, jnp.int32)])
+        d = jnp.sum(above + at_least[:65536] >= m + 1) - 1  # the largest such digit
+        above = above + at_least[d + 1]
+        prefix = prefix | (d.astype(utype) << shift)
     return jax.lax.bitcast_convert_type(prefix, values.dtype)
 
 
