@@ -1,5 +1,9 @@
 """Fock-space propagation: jqd vs dynamiqs and QuTiP at equal accuracy.
 
+(Issue 2's comparison, peers' plain calls only; issue 16's fair comparison,
+each side's plain and tuned call alternating in one process, is
+`bench_vs_peers.py`.)
+
 Cases (float64 throughout):
   kerr       H = (U/2) a†²a², U = 1, cutoff 64, |α0 = 3⟩, 201 saves on [0, π].
              Exact: the closed form `jqd.reference.kerr_state`.

@@ -1,0 +1,488 @@
+"""The problems and candidates of `bench_vs_peers.py` (one function per case).
+
+Every case returns a dict: `desc`, `error(result) -> float` (against the
+exact answer, computed independently in NumPy or in closed form), and
+`candidates`: {name: Candidate}. Each side has a plain call (what a user
+types) and a tuned call (the fastest setup its documentation offers),
+always at matched accuracy (error <= 1e-8; adaptive peers get the loosest
+rtol = atol of a ladder that meets it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+TARGET = 1e-8
+LADDER = [1e-8, 1e-10, 1e-12, 1e-13, 1e-14]
+
+
+@dataclass
+class Candidate:
+    side: str  # "jqd", "dynamiqs", "qutip"
+    kind: str  # "plain" or "tuned"
+    what: str  # the call, in words
+    make: Callable[[Any], Callable[[], Any]]  # tol -> zero-argument call
+    adaptive: bool = False  # run down LADDER for the loosest passing tol
+    cost: Callable[[], tuple] | None = None  # (jitted fn, args) for XLA's cost analysis
+    extra: dict = field(default_factory=dict)
+
+
+def _state_error(exact):
+    def err(res):
+        res = np.asarray(res).reshape(exact.shape)
+        return float(np.max(np.linalg.norm(res - exact, axis=-1)))
+
+    return err
+
+
+def _dq_states(res):
+    return res.states.to_jax()[..., 0]
+
+
+def _qt_states(results):
+    return np.array([[s.full().ravel() for s in r.states] for r in results])
+
+
+def schrodinger_case(
+    name,
+    H,
+    psi0,
+    ts,
+    exact,
+    desc,
+    *,
+    tuned_jqd=None,
+    dq_methods=("Expm",),
+    qt_tuned="diag",
+    dq_layout=None,
+    qt_layout=None,
+):
+    """Candidates for one time-independent Schrödinger problem."""
+    import dynamiqs as dq
+    import jax
+    import jax.numpy as jnp
+    import qutip
+
+    import jqd
+
+    Hj, pj = jnp.asarray(H), jnp.asarray(psi0)
+    n_save = len(ts) - 1
+    dt = float(ts[-1] - ts[0]) / n_save
+    law = jqd.SchrodingerBasis()
+    cands = {}
+
+    def plain(_):
+        return lambda: jqd.evolve(law, pj, jqd.MatrixParams(Hj), dt=dt, n_save=n_save).observables
+
+    cands["jqd plain"] = Candidate(
+        "jqd", "plain", "jqd.evolve(law, psi0, MatrixParams(H), dt, n_save)", plain
+    )
+    if tuned_jqd is None:
+        f = jax.jit(
+            lambda H, p: (
+                jqd.evolve(
+                    law, p, jqd.MatrixParams(H), dt=dt, n_save=n_save, check=False, checkpoint=False
+                ).observables
+            )
+        )
+        tuned_jqd = ("jax.jit(jqd.evolve, check=False)", f, (Hj, pj))
+    what, f, args = tuned_jqd
+    cands["jqd tuned"] = Candidate(
+        "jqd", "tuned", what, lambda _: lambda: f(*args), cost=lambda: (f, args)
+    )
+    Hd = dq.asqarray(Hj, layout=dq_layout) if dq_layout is not None else Hj
+    psi_dq = pj[:, None]
+    tsj = jnp.asarray(ts)
+    for m in dq_methods:
+        adaptive = m != "Expm"
+
+        def method(tol, m=m):
+            if m == "Expm":
+                return dq.method.Expm()
+            return getattr(dq.method, m)(rtol=tol, atol=tol, max_steps=10**7)
+
+        def dq_plain(tol, method=method):
+            meth = method(tol)
+            return lambda: _dq_states(
+                dq.sesolve(Hd, psi_dq, tsj, method=meth, progress_meter=False)
+            )
+
+        def dq_tuned(tol, method=method):
+            meth = method(tol)
+            g = jax.jit(
+                lambda H, p: _dq_states(dq.sesolve(H, p, tsj, method=meth, progress_meter=False))
+            )
+            return lambda: g(Hd, psi_dq)
+
+        lay = "" if dq_layout is None else ", dia layout"
+        cands[f"dynamiqs plain {m}"] = Candidate(
+            "dynamiqs", "plain", f"dq.sesolve(..., {m}{lay})", dq_plain, adaptive
+        )
+        cands[f"dynamiqs tuned {m}"] = Candidate(
+            "dynamiqs", "tuned", f"jax.jit(dq.sesolve)(..., {m}{lay})", dq_tuned, adaptive
+        )
+    Hq = qutip.Qobj(np.asarray(H))
+    Hq_t = Hq.to(qt_layout) if qt_layout else Hq
+    pq = qutip.Qobj(np.asarray(psi0)[:, None])
+
+    def qt(tol, method, Hq):
+        opts = {"method": method, "store_states": True, "progress_bar": False}
+        if method != "diag":
+            opts.update(atol=tol, rtol=tol, nsteps=10**8)
+        return lambda: _qt_states([qutip.sesolve(Hq, pq, np.asarray(ts), options=opts)])
+
+    cands["qutip plain adams"] = Candidate(
+        "qutip",
+        "plain",
+        "qutip.sesolve(Qobj(H), ...) (default adams)",
+        lambda tol: qt(tol, "adams", Hq),
+        True,
+    )
+    lay = f", {qt_layout}" if qt_layout else ""
+    cands[f"qutip tuned {qt_tuned}"] = Candidate(
+        "qutip",
+        "tuned",
+        f"qutip.sesolve(..., method={qt_tuned!r}{lay})",
+        lambda tol: qt(tol, qt_tuned, Hq_t),
+        qt_tuned != "diag",
+    )
+    return {
+        "name": name,
+        "desc": desc,
+        "error": _state_error(np.asarray(exact)),
+        "candidates": cands,
+        "dim": int(np.shape(H)[-1]),
+        "n_save": n_save,
+    }
+
+
+def kerr(d, alpha0, n_save):
+    import jax.numpy as jnp
+
+    import jqd
+
+    ts = np.linspace(0.0, np.pi, n_save + 1)
+    H = np.asarray(jqd.fock.kerr_hamiltonian(d, 1.0))
+    psi0 = np.asarray(jqd.fock.coherent_state(alpha0, d))
+    exact = np.asarray(jqd.reference.kerr_state(jnp.asarray(ts)[:, None], alpha0, d, 1.0))
+    return schrodinger_case(
+        f"kerr-{d}",
+        H,
+        psi0,
+        ts,
+        exact,
+        f"Kerr H = (U/2)a†²a², U = 1, cutoff {d}, |α0 = {alpha0}⟩, {n_save + 1} saves on [0, π]",
+    )
+
+
+def _sector_exact(n, ts):
+    import jqd
+
+    bh = jqd.fock.BoseHubbard(2, n)
+    Hb = np.asarray(bh.hamiltonian(1.0, 0.1))
+    E, V = np.linalg.eigh(Hb)
+    c = V.T @ np.asarray(bh.state((n, 0)))
+    return bh, Hb, (np.exp(-1j * np.outer(ts, E)) * c) @ V.T
+
+
+def bh_sector(n, n_save):
+    ts = np.linspace(0.0, 10.0, n_save + 1)
+    bh, Hb, exact = _sector_exact(n, ts)
+    return schrodinger_case(
+        f"bh-sector-{bh.dim}",
+        Hb,
+        np.asarray(bh.state((n, 0))),
+        ts,
+        exact,
+        f"Bose-Hubbard dimer, N = {n} sector (d = {bh.dim}), J = 1, U = 0.1, start |{n}, 0⟩, "
+        f"{n_save + 1} saves on [0, 10]",
+        dq_methods=("Expm",),
+    )
+
+
+def bh_full(n, n_save):
+    """The full two-mode space, cutoff n + 1 per mode (d = (n + 1)²): banded."""
+    import jax
+    import jax.numpy as jnp
+
+    import jqd
+    from jqd.fock import DiaMatrix, chebyshev_order, spectral_bounds
+
+    c = n + 1
+    a = np.asarray(jqd.fock.destroy((c, c), 0))
+    b = np.asarray(jqd.fock.destroy((c, c), 1))
+    na, nb, eye = a.T @ a, b.T @ b, np.eye(c * c)
+    H = -(a.T @ b + b.T @ a) + 0.05 * (na @ (na - eye) + nb @ (nb - eye))
+    psi0 = np.asarray(jqd.fock.fock_state((c, c), (n, 0)))
+    ts = np.linspace(0.0, 10.0, n_save + 1)
+    bh, _, sector = _sector_exact(n, ts)
+    exact = np.zeros((len(ts), c * c), complex)
+    exact[:, [k * c + (n - k) for k in bh.basis[:, 0]]] = sector
+    dt = 10.0 / n_save
+    lo, hi = spectral_bounds(H)
+    K = chebyshev_order(0.5 * (hi - lo) * dt)
+    D = DiaMatrix.from_dense(jnp.asarray(H))
+    law = jqd.SchrodingerBasis(chebyshev_order=K)
+    f = jax.jit(
+        lambda data, p: (
+            jqd.evolve(
+                law,
+                p,
+                jqd.MatrixParams(DiaMatrix(D.offsets, data)),
+                dt=dt,
+                n_save=n_save,
+                check=False,
+                checkpoint=False,
+            ).observables
+        )
+    )
+    tuned = (
+        f"jax.jit(jqd.evolve) on DiaMatrix H, chebyshev_order={K}",
+        f,
+        (D.data, jnp.asarray(psi0)),
+    )
+    import dynamiqs as dq
+
+    return schrodinger_case(
+        f"bh-full-{c * c}",
+        H,
+        psi0,
+        ts,
+        exact,
+        f"Bose-Hubbard dimer on the full two-mode space, cutoff {c} per mode (d = {c * c}, "
+        f"diagonals {D.offsets}), J = 1, U = 0.1, start |{n}, 0⟩, {n_save + 1} saves on [0, 10]",
+        tuned_jqd=tuned,
+        dq_methods=("Dopri8",),
+        qt_tuned="vern7",
+        dq_layout=dq.dia,
+        qt_layout="dia",
+    )
+
+
+def kerr_sweep(d, alpha0, n_save, n_batch):
+    """256 Kerr problems (U in [0.5, 1.5]) in one batched call per side."""
+    import dynamiqs as dq
+    import jax
+    import jax.numpy as jnp
+    import qutip
+
+    import jqd
+
+    ts = np.linspace(0.0, np.pi, n_save + 1)
+    Us = np.linspace(0.5, 1.5, n_batch)
+    n = np.arange(d)
+    Hs = np.stack([np.diag(0.5 * U * n * (n - 1)) for U in Us])
+    psi0 = np.asarray(jqd.fock.coherent_state(alpha0, d))
+    exact = np.stack(
+        [np.asarray(jqd.reference.kerr_state(jnp.asarray(ts)[:, None], alpha0, d, U)) for U in Us]
+    )
+    Hj, pj, tsj = jnp.asarray(Hs), jnp.asarray(psi0), jnp.asarray(ts)
+    dt = np.pi / n_save
+    law = jqd.SchrodingerBasis()
+
+    def one(H, check=True):
+        return jqd.evolve(
+            law, pj, jqd.MatrixParams(H), dt=dt, n_save=n_save, check=check, checkpoint=check
+        ).observables
+
+    tuned = jax.jit(jax.vmap(lambda H: one(H, False)))
+    cands = {
+        "jqd plain": Candidate(
+            "jqd", "plain", "jax.vmap(jqd.evolve ...)(Hs)", lambda _: lambda: jax.vmap(one)(Hj)
+        ),
+        "jqd tuned": Candidate(
+            "jqd",
+            "tuned",
+            "jax.jit(jax.vmap(jqd.evolve, check=False))(Hs)",
+            lambda _: lambda: tuned(Hj),
+            cost=lambda: (tuned, (Hj,)),
+        ),
+    }
+    expm = dq.method.Expm()
+    g = jax.jit(
+        lambda H: _dq_states(dq.sesolve(H, pj[:, None], tsj, method=expm, progress_meter=False))
+    )
+    cands["dynamiqs plain Expm"] = Candidate(
+        "dynamiqs",
+        "plain",
+        "dq.sesolve(Hs (256, d, d), ..., Expm)",
+        lambda _: (
+            lambda: _dq_states(dq.sesolve(Hj, pj[:, None], tsj, method=expm, progress_meter=False))
+        ),
+    )
+    cands["dynamiqs tuned Expm"] = Candidate(
+        "dynamiqs",
+        "tuned",
+        "jax.jit(dq.sesolve)(Hs, ..., Expm)",
+        lambda _: lambda: g(Hj),
+        cost=lambda: (g, (Hj,)),
+    )
+    Hq = [qutip.Qobj(h) for h in Hs]
+    pq = qutip.Qobj(psi0[:, None])
+
+    def qt(tol, method):
+        opts = {"method": method, "store_states": True, "progress_bar": False}
+        if method != "diag":
+            opts.update(atol=tol, rtol=tol, nsteps=10**8)
+        return lambda: _qt_states([qutip.sesolve(h, pq, ts, options=opts) for h in Hq])
+
+    cands["qutip plain adams"] = Candidate(
+        "qutip",
+        "plain",
+        "[qutip.sesolve(H_U, ...) for U] (adams)",
+        lambda tol: qt(tol, "adams"),
+        True,
+    )
+    cands["qutip tuned diag"] = Candidate(
+        "qutip", "tuned", "[qutip.sesolve(..., 'diag') for U]", lambda tol: qt(tol, "diag")
+    )
+    return {
+        "name": f"kerr-sweep-{n_batch}",
+        "candidates": cands,
+        "error": _state_error(exact),
+        "desc": f"Kerr, cutoff {d}, |α0 = {alpha0}⟩, {n_save + 1} saves on [0, π], "
+        f"{n_batch} values of U in [0.5, 1.5], one batched call",
+        "dim": d,
+        "n_save": n_save,
+        "batch": n_batch,
+    }
+
+
+def husimi(cutoff, alpha0, n_grid, t=0.7):
+    """Q(α) = |⟨α|ψ⟩|²/π of the Kerr state at t on an n_grid² grid α = x + iy."""
+    import jax
+    import jax.numpy as jnp
+    import qutip
+    from scipy.special import gammaln
+
+    import jqd
+
+    psi = np.asarray(jqd.reference.kerr_state(jnp.asarray(t), alpha0, cutoff, 1.0))
+    x = np.linspace(-6.0, 6.0, n_grid)
+    X, Y = np.meshgrid(x, x)
+    alphas = X + 1j * Y
+    # exact: Σ_n c_n (α*)^n/√n! e^{−|α|²/2} term by term in log form (NumPy, no recursion)
+    k = np.arange(cutoff)
+    a = alphas.ravel()[:, None]
+    logterm = (
+        k * np.log(np.where(a == 0, 1.0, np.conj(a))) - 0.5 * gammaln(k + 1) - np.abs(a) ** 2 / 2
+    )
+    terms = np.where((a == 0) & (k > 0), 0.0, np.exp(logterm))
+    exact = (np.abs(terms @ psi) ** 2 / np.pi).reshape(alphas.shape)
+    pj, aj = jnp.asarray(psi), jnp.asarray(alphas)
+    tuned = jax.jit(jqd.husimi.husimi)
+    pq = qutip.Qobj(psi[:, None])
+    qf = qutip.QFunc(x, x, g=2.0)
+    cands = {
+        "jqd plain": Candidate(
+            "jqd",
+            "plain",
+            "jqd.husimi.husimi(psi, alphas)",
+            lambda _: lambda: jqd.husimi.husimi(pj, aj),
+        ),
+        "jqd tuned": Candidate(
+            "jqd",
+            "tuned",
+            "jax.jit(jqd.husimi.husimi)(psi, alphas)",
+            lambda _: lambda: tuned(pj, aj),
+            cost=lambda: (tuned, (pj, aj)),
+        ),
+        "qutip plain qfunc": Candidate(
+            "qutip",
+            "plain",
+            "qutip.qfunc(psi, x, x, g=2)",
+            lambda _: lambda: qutip.qfunc(pq, x, x, g=2.0),
+        ),
+        "qutip tuned QFunc": Candidate(
+            "qutip", "tuned", "qf = qutip.QFunc(x, x, g=2); qf(psi)", lambda _: lambda: qf(pq)
+        ),
+    }
+    err = lambda q: float(np.max(np.abs(np.asarray(q) - exact)))
+    return {
+        "name": f"husimi-{n_grid}x{n_grid}",
+        "candidates": cands,
+        "error": err,
+        "dim": cutoff,
+        "desc": f"Husimi Q of the Kerr state at Ut = {t} from |α0 = {alpha0}⟩ (cutoff {cutoff}) "
+        f"on a {n_grid}×{n_grid} grid α = x + iy, x, y in [-6, 6] (dynamiqs has no Husimi "
+        "function)",
+        "n_save": 0,
+    }
+
+
+def fidelity_gradient(d, alpha0, T=np.pi / 2, U0=1.0, U_target=1.1):
+    """dF/dU of F(U) = |⟨φ|ψ_U(T)⟩|², φ = the Kerr state at U_target (closed form)."""
+    import dynamiqs as dq
+    import jax
+    import jax.numpy as jnp
+
+    import jqd
+
+    n = np.arange(d)
+    c0 = np.asarray(jqd.fock.coherent_state(alpha0, d))
+    phi_n = 0.5 * n * (n - 1) * T
+    w = np.abs(c0) ** 2
+    S = np.sum(w * np.exp(-1j * (U0 - U_target) * phi_n))
+    exact = 2 * np.real(
+        np.conj(S) * np.sum(-1j * phi_n * w * np.exp(-1j * (U0 - U_target) * phi_n))
+    )
+    target = jnp.asarray(c0 * np.exp(-1j * U_target * phi_n))
+    pj = jnp.asarray(c0)
+    law = jqd.SchrodingerBasis()
+
+    def f_jqd(U):
+        H = jqd.fock.kerr_hamiltonian(d, U)
+        y = jqd.evolve(law, pj, jqd.MatrixParams(H), dt=T, n_save=1).y_final
+        return jnp.abs(jnp.vdot(target, y)) ** 2
+
+    expm = dq.method.Expm()
+    tsave = jnp.asarray([0.0, T])
+
+    def f_dq(U):
+        H = jqd.fock.kerr_hamiltonian(d, U)
+        y = dq.sesolve(
+            H, pj[:, None], tsave, method=expm, progress_meter=False
+        ).final_state.to_jax()
+        return jnp.abs(jnp.vdot(target, y[:, 0])) ** 2
+
+    g_jqd, g_dq = jax.grad(f_jqd), jax.grad(f_dq)
+    t_jqd, t_dq = jax.jit(g_jqd), jax.jit(g_dq)
+    U = jnp.asarray(U0)
+    cands = {
+        "jqd plain": Candidate(
+            "jqd", "plain", "jax.grad(F)(U), F through jqd.evolve", lambda _: lambda: g_jqd(U)
+        ),
+        "jqd tuned": Candidate(
+            "jqd",
+            "tuned",
+            "jax.jit(jax.grad(F))(U)",
+            lambda _: lambda: t_jqd(U),
+            cost=lambda: (t_jqd, (U,)),
+        ),
+        "dynamiqs plain Expm": Candidate(
+            "dynamiqs",
+            "plain",
+            "jax.grad(F)(U), F through dq.sesolve(Expm)",
+            lambda _: lambda: g_dq(U),
+        ),
+        "dynamiqs tuned Expm": Candidate(
+            "dynamiqs",
+            "tuned",
+            "jax.jit(jax.grad(F))(U) with dq.sesolve",
+            lambda _: lambda: t_dq(U),
+            cost=lambda: (t_dq, (U,)),
+        ),
+    }
+    return {
+        "name": f"grad-fidelity-kerr-{d}",
+        "candidates": cands,
+        "error": lambda g: float(abs(float(g) - exact)),
+        "dim": d,
+        "n_save": 1,
+        "desc": f"dF/dU at U = {U0}, F = |⟨ψ_{{U={U_target}}}(T)|ψ_U(T)⟩|², Kerr cutoff {d}, "
+        f"|α0 = {alpha0}⟩, T = π/2 (spectrum degenerate: E_0 = E_1 = 0); QuTiP has no gradient",
+    }
