@@ -3,8 +3,9 @@ command before it does anything (issue 16: `import jqd` 1.24 s with diffrax
 and optax loaded eagerly; every `jqd` command 3-5 s).
 
 Each candidate is a fresh Python process (wall time of the whole process,
-`subprocess.run`), candidates alternating within each round (>= 7 rounds;
-median and min reported), BLAS/OpenMP threads pinned to 1. `--baseline DIR`
+`subprocess.run`, and its CPU time, user + system, which a loaded machine
+inflates far less than the wall time), candidates alternating within each
+round (>= 7 rounds; median and min reported), BLAS/OpenMP threads pinned to 1. `--baseline DIR`
 adds the same candidates run from another source tree (e.g. a `git archive`
 of an earlier commit), put first on PYTHONPATH, for before/after numbers.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,13 +61,16 @@ def env_for(tree: Path | None, device: str) -> dict:
     return env
 
 
-def once(cmd, env, cwd) -> float:
+def once(cmd, env, cwd) -> tuple[float, float]:
+    """(wall s, CPU s: user + system of the child) of one fresh process."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     res = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
     wall = time.perf_counter() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {res.stderr.strip()[-500:]}")
-    return wall
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def main(argv=None):
@@ -95,15 +100,33 @@ def main(argv=None):
             times[k].append(once(cmd, env, cwd))
     rows = []
     for (label, name), ts in times.items():
-        med = statistics.median(ts)
-        rep.case(tree=label, impl=name, median_s=med, min_s=min(ts), rounds=len(ts))
-        rows.append(dict(what=name, tree=label, median=f"{med:.2f}", min=f"{min(ts):.2f}"))
+        wall = [w for w, _ in ts]
+        cpu = [c for _, c in ts]
+        med, cmed = statistics.median(wall), statistics.median(cpu)
+        rep.case(
+            tree=label, impl=name, median_s=med, min_s=min(wall), cpu_median_s=cmed, rounds=len(ts)
+        )
+        rows.append(
+            dict(
+                what=name,
+                tree=label,
+                median=f"{med:.2f}",
+                min=f"{min(wall):.2f}",
+                cpu=f"{cmed:.2f}",
+            )
+        )
     load = [round(x, 2) for x in os.getloadavg()]
     print()
     print(
         markdown_table(
             rows,
-            [("what", "command"), ("tree", "tree"), ("median", "median (s)"), ("min", "min (s)")],
+            [
+                ("what", "command"),
+                ("tree", "tree"),
+                ("median", "wall median (s)"),
+                ("min", "wall min (s)"),
+                ("cpu", "CPU median (s)"),
+            ],
         )
     )
     print(f"\nload average at the end: {load}")
