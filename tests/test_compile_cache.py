@@ -177,7 +177,7 @@ def test_report_has_compile_time_per_experiment(tmp_path):
     env = {"jqd": "0", "devices": []}
     path = write_report(tmp_path, [{"name": "e", "summary": s}], True, env, 11.0)
     text = path.read_text()
-    assert "| e | 10.0 | 8.0 | 80% | 12 | 5 |" in text, text
+    assert "| [e](e/summary.json) | 10.0 | 8.0 | 80% | 12 | 5 |" in text, text
     assert "| **all (1)** | 10.0 | 8.0 | 80% | 12 | 5 |" in text
 
 

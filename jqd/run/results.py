@@ -199,7 +199,8 @@ def _timing_table(entries: list[dict]) -> list[str]:
         n, h = s.get("n_compilations", 0), s.get("n_cache_hits", 0)
         tot_w, tot_c, tot_n, tot_h = tot_w + w, tot_c + c, tot_n + n, tot_h + h
         share = f"{c / w:.0%}" if w > 0 else "—"
-        lines.append(f"| {e['name']} | {w:.1f} | {c:.1f} | {share} | {n} | {h} |")
+        link = f"[{e['name']}]({e['name']}/summary.json)"  # (claim rows start "| NAME |")
+        lines.append(f"| {link} | {w:.1f} | {c:.1f} | {share} | {n} | {h} |")
     share = f"{tot_c / tot_w:.0%}" if tot_w > 0 else "—"
     lines.append(
         f"| **all ({len(rows)})** | {tot_w:.1f} | {tot_c:.1f} | {share} | {tot_n} | {tot_h} |"
