@@ -53,8 +53,9 @@ def load_results(out: Path) -> dict[str, np.ndarray]:
 def test_list():
     res = jqd("list")
     assert res.returncode == 0, res.stderr
-    names = [line.split()[0] for line in res.stdout.splitlines()]
+    names = [line.split()[0] for line in res.stdout.splitlines() if line.strip()]
     assert "kerr-revival" in names and "spreading" in names
+    assert "kerr-revival" in res.stdout and "[vmapped sweep: U, alpha0]" in res.stdout
     assert "failed to load" not in res.stdout
 
 
