@@ -64,7 +64,9 @@ def _case_table(recs):
                 "impl": r["impl"],
                 "call": r["call"],
                 "tol": "exact" if r.get("tol") is None and timed else r.get("tol", ""),
-                "error": f"{r['error']:.1e}" if timed else "",
+                "error": ("n/a (floor)" if r["kind"] == "floor" else f"{r['error']:.1e}")
+                if timed
+                else "",
                 "wall": fmt_s(r["median_s"]) if timed else r.get("note", "")[:90],
                 "cpu": fmt_s(r["cpu_median_s"]) if timed else "",
                 "first": fmt_s(r["first_s"]) if timed else "",

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
-from . import _guards, _monitor
+from . import _fastcall, _guards, _monitor
 from ._law import AbstractLaw
 from .interop import as_array
 
@@ -361,20 +361,18 @@ def evolve(
     if check:
         y0 = _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
     # dt, t0 and float params travel as arrays so that a new value does not recompile.
-    sol = _evolve_core(
-        law,
-        y0,
-        _arrays_for_floats(params),
-        jnp.asarray(t0),
-        jnp.asarray(dt),
-        n_save,
-        steps_per_save,
-        observer,
-        mon,
-        key,
-        checkpoint,
-    )
+    args = (law, y0, params, jnp.asarray(t0), jnp.asarray(dt), n_save, steps_per_save)
+    args += (observer, mon, key, checkpoint)
+    dyn, static = _fastcall.split(args)
+    if static is not None:  # one jitted call (one primitive under an eager grad/vmap)
+        sol = _fastcall.cached(_traced_program, static, dyn)
+    else:
+        sol = _evolve_core(*args[:2], _arrays_for_floats(params), *args[3:])
     return _monitor.report(sol, law, on_breakdown, caller)
+
+
+def _traced_program(args, extra):
+    return _core(*args)
 
 
 def _finite_float(x) -> bool:

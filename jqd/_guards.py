@@ -24,6 +24,7 @@ constants and scalars every law and integrator takes.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from typing import Any, NamedTuple
@@ -111,20 +112,65 @@ def enforce(guards, x=None, caller: str = ""):
 def stage(guards, x, caller: str = ""):
     """Attach `guards` to the pytree `x` with one `eqx.branched_error_if`."""
     prefix = f"{caller}: " if caller else ""
-    bad = jnp.stack([~jnp.all(jnp.asarray(g.ok, bool)) for g in guards])
-    messages = [
+    messages = tuple(
         prefix + _format(g.message, None) + " (raised inside jit/vmap/grad)" for g in guards
-    ]
-    index = jnp.argmax(bad)
+    )
     leaves, treedef = jax.tree_util.tree_flatten(x)
     if not leaves:
         return x
     # Attach to the first inexact leaf: the check then runs whenever x is used.
     for i, leaf in enumerate(leaves):
         if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
-            leaves[i] = eqx.branched_error_if(leaf, jnp.any(bad), index, messages)
+            leaves[i] = _stager(messages)(tuple(g.ok for g in guards), leaf)
             break
     return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+@functools.lru_cache(maxsize=512)
+def _stager(messages: tuple):
+    """One jitted staging per message set: under an eager `grad` or `vmap` it
+    is one primitive instead of one per comparison (measured: most of a
+    traced call's overhead)."""
+
+    @jax.jit
+    def attach(oks, leaf):
+        bad = jnp.stack([~jnp.all(jnp.asarray(ok, bool)) for ok in oks])
+        return eqx.branched_error_if(leaf, jnp.any(bad), jnp.argmax(bad), list(messages))
+
+    return attach
+
+
+# Traced guards evaluate through these small jitted programs: one primitive each
+# under an outer eager grad/vmap (where every jnp call would run on its own).
+
+
+@jax.jit
+def _all_finite(a):
+    return jnp.all(jnp.isfinite(a))
+
+
+@jax.jit
+def _all_finite_leaves(leaves):
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+@jax.jit
+def _scalar_stats(v):
+    v = jnp.asarray(v)
+    return jnp.isfinite(v), v > 0, v >= 0
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _normalized_stats(norm, tol):
+    dev = jnp.abs(jnp.asarray(norm) - 1.0)
+    return jnp.all(jnp.isfinite(norm)), jnp.all(dev <= tol), dev
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _hermitian_stats(H, rtol):
+    dev = jnp.max(jnp.abs(H - jnp.conj(jnp.swapaxes(H, -1, -2))))
+    scale = jnp.maximum(jnp.max(jnp.abs(H)), 1e-300)
+    return jnp.all(jnp.isfinite(H)), dev <= rtol * scale, dev / scale
 
 
 NONFINITE_FIX = (
@@ -155,15 +201,19 @@ def scalar(
             value = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             raise TypeError(f"{name} must be a real number; got {value!r}.") from None
-    v = jnp.asarray(value) if is_traced(value) else value
-    xp = jnp if is_traced(value) else np
+    if is_traced(value):
+        v = value
+        is_finite, is_positive, is_nonnegative = _scalar_stats(value)
+    else:
+        v = value
+        is_finite, is_positive, is_nonnegative = np.isfinite(v), v > 0, v >= 0
     out = []
     if finite:
-        out.append(Guard(xp.isfinite(v), f"{name} must be finite; got {{value}}. {fix}".strip(), v))
+        out.append(Guard(is_finite, f"{name} must be finite; got {{value}}. {fix}".strip(), v))
     if positive:
-        out.append(Guard(v > 0, f"{name} must be positive; got {{value}}. {fix}".strip(), v))
+        out.append(Guard(is_positive, f"{name} must be positive; got {{value}}. {fix}".strip(), v))
     elif nonnegative:
-        out.append(Guard(v >= 0, f"{name} must be >= 0; got {{value}}. {fix}".strip(), v))
+        out.append(Guard(is_nonnegative, f"{name} must be >= 0; got {{value}}. {fix}".strip(), v))
     return out
 
 
@@ -211,10 +261,9 @@ def params_guards(params, name: str = "params") -> list[Guard]:
         if hasattr(leaf, "dtype") or isinstance(leaf, float | complex):
             a = jnp.asarray(leaf) if is_traced(leaf) else np.asarray(leaf)
             if np.issubdtype(a.dtype, np.inexact):
-                xp = jnp if is_traced(leaf) else np
                 out.append(
                     Guard(
-                        xp.all(xp.isfinite(a)),
+                        _all_finite(a) if is_traced(leaf) else np.all(np.isfinite(a)),
                         f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}",
                         None,
                     )
@@ -286,12 +335,15 @@ def _xp(*trees):
 
 def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Guard]:
     """‖state‖ (or a trace) equal to 1 within `tol`, and finite."""
-    xp = _xp(norm)
-    dev = xp.abs(xp.asarray(norm) - 1.0)
+    if is_traced(norm):
+        is_finite, ok, dev = _normalized_stats(norm, tol)
+    else:
+        dev = np.abs(np.asarray(norm) - 1.0)
+        is_finite, ok = np.all(np.isfinite(norm)), np.all(dev <= tol)
     return [
-        Guard(xp.all(xp.isfinite(norm)), f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+        Guard(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
         Guard(
-            xp.all(dev <= tol),
+            ok,
             f"{name} is not normalized (norm - 1 = {{value}}, tolerance {tol:g}); "
             f"normalize it first, e.g. with jqd.normalize({name}, ...).",
             dev,
@@ -302,28 +354,33 @@ def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Guard]:
 def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Guard]:
     """max|H − H†| ≤ rtol · max|H| (a non-Hermitian H would go into eigh,
     which silently reads one triangle)."""
-    xp = _xp(H)
-    H = xp.asarray(H)
-    dev = xp.max(xp.abs(H - xp.conj(xp.swapaxes(H, -1, -2))))
-    scale = xp.maximum(xp.max(xp.abs(H)), 1e-300)
+    if is_traced(H):
+        is_finite, ok, rel = _hermitian_stats(H, rtol)
+    else:
+        H = np.asarray(H)
+        dev = np.max(np.abs(H - np.conj(np.swapaxes(H, -1, -2))))
+        scale = np.maximum(np.max(np.abs(H)), 1e-300)
+        is_finite, ok, rel = np.all(np.isfinite(H)), dev <= rtol * scale, dev / scale
     return [
-        Guard(xp.all(xp.isfinite(H)), f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+        Guard(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
         Guard(
-            dev <= rtol * scale,
+            ok,
             f"{name} is not Hermitian: max|{name} - {name}^†| / max|{name}| = {{value}} > "
             f"{rtol:g}. Use ({name} + {name}.conj().T) / 2 if the asymmetry is round-off, "
             f"or check how {name} was built.",
-            dev / scale,
+            rel,
         ),
     ]
 
 
 def finite(y, name: str = "y0") -> list[Guard]:
     leaves = [x for x in jax.tree_util.tree_leaves(y) if hasattr(x, "dtype") or np.isscalar(x)]
-    xp = _xp(leaves)
     if not leaves:
         return []
-    ok = xp.all(xp.stack([xp.all(xp.isfinite(xp.asarray(x))) for x in leaves]))
+    if is_traced(leaves):
+        ok = _all_finite_leaves([jnp.asarray(x) for x in leaves])
+    else:
+        ok = np.all([np.all(np.isfinite(np.asarray(x))) for x in leaves])
     return [Guard(ok, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None)]
 
 

@@ -160,3 +160,17 @@ def test_husimi_plain_call_compiles_once():
     v = jqd.husimi.coherent_amplitudes(alphas2[..., None], np.arange(12)[:, None])
     direct = jnp.abs(v.conj() @ psi2) ** 2 / np.pi
     np.testing.assert_allclose(q, direct, atol=1e-14)
+
+
+def test_husimi_on_a_tensor_grid_takes_two_matrix_products():
+    psi = jqd.reference.kerr_state(jnp.asarray(0.7), 1.5, 18, 1.0)
+    x, y = np.linspace(-4, 4, 15), np.linspace(-3, 5, 11)  # 165 points >= 8 x 18 levels
+    basis = np.arange(18)[:, None]
+    direct = lambda al: (
+        jnp.abs(jqd.husimi.coherent_amplitudes(al[..., None], basis).conj() @ psi) ** 2 / np.pi
+    )
+    rows = y[:, None] * 1j + x[None, :]  # α_ij = x_j + i y_i (np.meshgrid's layout)
+    off_grid = rows.copy()
+    off_grid[2, 3] += 1e-3  # not a tensor grid: Horner's scheme
+    for alphas in (rows, rows.T, off_grid):
+        np.testing.assert_allclose(jqd.husimi.husimi(psi, alphas), direct(alphas), atol=1e-14)
