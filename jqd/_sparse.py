@@ -177,6 +177,8 @@ def todense(H):
 
 def hermitian_residual(H):
     """(max|H − H†|, max|H|) for dense, diagonal-storage or BCOO H (jnp)."""
+    if isinstance(H, DiaMatrix) and H.offsets == (0,):  # diagonal: Hermitian iff real
+        return jnp.max(jnp.abs(jnp.imag(H.data))), jnp.max(jnp.abs(H.data))
     if isinstance(H, DiaMatrix):
         H = H.masked()
         A = H.adjoint()
