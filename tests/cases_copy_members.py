@@ -1,11 +1,20 @@
-"""Law-contract line for the faithful member-level copy process (physics §5.8)."""
+"""Law-contract lines for the faithful member-level copy process (physics §5.8):
+the reference (`CopyMembersFaithful`) and its Möbius form."""
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
 from helpers import LawCase
 
 import jqd
-from jqd.copy import CopyMembersFaithful, CopyParams, MemberState, faithful_state
+from jqd.copy import (
+    CopyMembersFaithful,
+    CopyMembersFaithfulMobius,
+    CopyParams,
+    MemberState,
+    faithful_state,
+)
 
 P = 3
 INTEGER_COUNTS = "discrete copy events: n(t) is piecewise constant in the params (no gradient)"
@@ -25,4 +34,10 @@ def _faithful():
     )
 
 
-CASES = {"copy-members-faithful": _faithful}
+def _faithful_mobius():
+    # K = 8 terms: re-bases every few substeps, so the contract covers them too
+    law = CopyMembersFaithfulMobius(P, n_terms=8)
+    return dataclasses.replace(_faithful(), law=law)
+
+
+CASES = {"copy-members-faithful": _faithful, "copy-members-faithful-mobius": _faithful_mobius}

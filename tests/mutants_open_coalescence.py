@@ -1,25 +1,24 @@
 """Mutants of copy-coalescence (the faithful member copy process, physics §5.8):
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
-`jqd.copy._faithful.copy_member` and `candidate_weights` (the copy event and
-the candidate rate) and the experiment's own `reversed_params`."""
+`jqd.copy._faithful_mobius_loop.copied_point` (the copy event of
+`CopyMembersFaithfulMobius`, which the experiment runs),
+`jqd.copy._faithful.candidate_weights` (the candidate rate, shared by both
+faithful laws) and the experiment's own `reversed_params`."""
 
 from __future__ import annotations
 
 import sys
 
-import jax.numpy as jnp
 from mutation import Mutant
 
 import jqd.copy._faithful as faithful
+import jqd.copy._faithful_mobius_loop as mobius_loop
 
 
 def _phase_not_copied(monkeypatch):
-    """A copy takes the model's class but the copier keeps its own phase."""
-
-    def bad(a, c, s, copier, model, do):
-        return a.at[copier].set(jnp.where(do, a[model], a[copier])), c, s
-
-    monkeypatch.setattr(faithful, "copy_member", bad)
+    """A copy takes the model's class but the copier keeps its own pulled-back
+    point (its phase is not the model's)."""
+    monkeypatch.setattr(mobius_loop, "copied_point", lambda w_copier, w_model: w_copier)
 
 
 def _rate_over_counts(monkeypatch):

@@ -14,6 +14,8 @@ from ._faithful import CopyMembersFaithful as CopyMembersFaithful
 from ._faithful import FaithfulState as FaithfulState
 from ._faithful import circular_variance as circular_variance
 from ._faithful import faithful_state as faithful_state
+from ._faithful_mobius import class_sums as class_sums
+from ._faithful_mobius_loop import CopyMembersFaithfulMobius as CopyMembersFaithfulMobius
 from ._fit import QRFit as QRFit
 from ._fit import fit_qr as fit_qr
 from ._fit import qr_loss as qr_loss

@@ -32,7 +32,11 @@ Phases are integrated by RK4 over each waiting time (capped at
 `max_substep`) as points (cos φ, sin φ) on the unit circle, renormalized
 after each step (no sin/cos per member in the loop); this RK4 error is the
 only approximation, as in `CopyGillespie`. Phases come back in (−π, π].
-Cost: O(NP) per candidate (the phase flow), Λ ∝ N candidates per unit time.
+Cost: O(NP) per candidate (the phase flow), Λ ∝ N candidates per unit time;
+`CopyMembersFaithfulMobius` (`_faithful_mobius.py`) is the same process at
+O(1) per candidate (one Möbius map per class). Random numbers: iteration i of
+a step (a candidate or a capped substep) uses uniform(fold_in(key, i), (5,)),
+which the Möbius form reproduces (same key: same events).
 
 Diversity: the circular variance V = Σ_a (n_a/N)(1 − |⟨e^{iφ}⟩_a|) =
 1 − Σ_a |Z_a|/N (`circular_variance`), 0 when aligned.
@@ -207,7 +211,7 @@ class CopyMembersFaithful(AbstractLaw):
 
         def body(c):
             t, n, (cz, sz), a, k, n_ev, n_prop, steps = c
-            k, sub = jax.random.split(k)
+            sub = jax.random.fold_in(key, steps)  # iteration i: fold_in(key, i)
             u_tau, u_pair, u_x, u_y, u_dir = jax.random.uniform(sub, (5,), dtype=dtype)
             w = jnp.where(iu, candidate_weights(R, n), 0.0)
             lam = jnp.sum(w)
