@@ -23,8 +23,9 @@ def _phase_not_copied(monkeypatch):
 
 def _rate_over_counts(monkeypatch):
     """Copy rate 2R sin⁺/(n_X n_Y) instead of 2R sin⁺/√(n_X n_Y): events per
-    unit time O(1) instead of O(N)."""
-    monkeypatch.setattr(faithful, "candidate_weights", lambda R, n: 2.0 * R + 0.0 * n[:, None])
+    unit time O(1) instead of O(N) (pairs with an empty class still weigh 0)."""
+    occupied = lambda n: ((n[:, None] > 0) & (n[None, :] > 0)).astype(n.dtype)
+    monkeypatch.setattr(faithful, "candidate_weights", lambda R, n: 2.0 * R * occupied(n))
 
 
 def _delta_not_reversed(monkeypatch):
