@@ -266,6 +266,35 @@ def check_cost(rep, args):
     return out
 
 
+def from_json(args):
+    """The markdown of a saved run (`--json FILE`), rebuilt without timing."""
+    import json
+    import types
+
+    import _vs_peers_report as R
+
+    lines = [json.loads(x) for x in Path(args.from_json).read_text().splitlines() if x.strip()]
+    header = next(x for x in lines if x.get("kind") == "header")
+    threads = next(x for x in lines if x.get("impl") == "threads")
+    threads = {k: threads[k] for k in (*THREADS, "XLA_FLAGS")}
+    checks = {x["case"]: x for x in lines if x.get("impl") == "check cost"}
+    results = []
+    for s in (x for x in lines if x.get("impl") == "summary"):
+        recs = [x for x in lines if x.get("case") == s["case"] and "side" in x]
+        results.append((recs, s))
+    rep = types.SimpleNamespace(header=header)
+    runs = header["argv"]
+    args.rounds = int(runs[runs.index("--rounds") + 1]) if "--rounds" in runs else 7
+    args.calls = int(runs[runs.index("--calls") + 1]) if "--calls" in runs else 5
+    total = float("nan")
+    md = args.md or str(HERE / "results_vs_peers.md")
+    Path(md).write_text(R.report(rep, results, threads, total, args, checks))
+    print(f"wrote {md}")
+    if args.update_results:
+        R.update_results_md(HERE / "RESULTS.md", rep, results, threads, checks)
+    return results
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds (seconds)")
@@ -294,6 +323,7 @@ def main(argv=None):
         help="write the markdown report here "
         "(default benchmarks/results_vs_peers.md for a full run)",
     )
+    ap.add_argument("--from-json", help="rebuild the markdown from a saved --json run (no timing)")
     ap.add_argument(
         "--update-results",
         action="store_true",
@@ -307,6 +337,8 @@ def main(argv=None):
     args.cases = args.cases or (
         ["kerr-64", "bh-full-1681", "husimi-201x201"] if args.quick else CASES
     )
+    if args.from_json:
+        return from_json(args)
     args.rounds = args.rounds or (2 if args.quick else 7)
     args.calls = args.calls or (1 if args.quick else 5)
     if args.quick:
