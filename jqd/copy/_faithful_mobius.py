@@ -93,7 +93,8 @@ def class_sums(al, be, M):
     x^K: error ≤ n_a (1 + |c|)|c|^K/(1 − |c|) (`series_radius`).
 
     Args:
-        al, be: (..., P) complex α_a, β_a of each class's map.
+        al: (..., P) complex α_a of each class's map.
+        be: (..., P) complex β_a.
         M: (..., P, K+1) moments M_{a,k} = Σ_{J∈a} w_J^k, k = 0..K (|w_J| = 1).
 
     Returns:
