@@ -35,6 +35,7 @@ _NAMES = {
     "FitResult": "._fit",
     "FitTransform": "._fit",
     "fit": "._fit",
+    "fit_covariance": "._fit",
     "Grid": "._grid",
     "normalize": "._grid",
     "Guard": "._guards",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from ._fit import FitResult as FitResult
     from ._fit import FitTransform as FitTransform
     from ._fit import fit as fit
+    from ._fit import fit_covariance as fit_covariance
     from ._grid import Grid as Grid
     from ._grid import normalize as normalize
     from ._guards import Guard as Guard

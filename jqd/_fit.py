@@ -1,5 +1,6 @@
 """One fit driver (`jqd.fit`) for every law: recover a theory's free constants by
-gradient-based minimisation of a loss (optax; L-BFGS by default).
+gradient-based minimisation of a loss (optax; L-BFGS by default), with their
+uncertainties.
 
 `fit(loss, theta0)` minimises `loss(theta)` over a pytree `theta` in its
 natural units. Positivity (or any other constraint) is a `transform`: the
@@ -8,6 +9,13 @@ takes a fixed key, `loss(theta, key)`, so that the same noise is used at
 every iteration (common random numbers: the loss is then a smooth function
 of theta). The loop runs in Python around one jitted update, so that each
 iteration can be reported (progress bar) and stopped on a criterion.
+
+Least squares: `fit(None, theta0, residuals=r)` minimises ½ Σ_i r_i(θ)² and
+returns the covariance of the estimate (`fit_covariance`), the inverse of the
+Gauss-Newton Hessian JᵀJ (J = ∂r/∂θ at the optimum), scaled by the residual
+variance s² = Σ r²/(n − p) when the noise level is unknown. Data enter as an
+argument, `r(theta, data)`, so many data sets (bootstrap replicas) are fitted
+by one compiled, vmapped program (`batched=True`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from ._fit_covariance import _SIGMAS, _check_choice, _Curvature
+from ._fit_covariance import fit_covariance as fit_covariance
 
 _tm = jax.tree_util.tree_map
 
@@ -51,6 +62,19 @@ class FitResult:
         converged: whether the stopping criterion was met before `max_iter`.
         history: loss at each iterate, in order.
         path: parameters at each iterate (the first is the start).
+        stderr: standard errors of `value` (same pytree), or None when no
+            covariance was computed (a fit without `residuals`).
+        covariance: (p, p) covariance of the flattened `value`
+            (`jax.flatten_util.ravel_pytree` order; one per start when batched).
+        chi2: Σ r² at `value` (least-squares fits).
+        dof: degrees of freedom n − p (number of residuals minus parameters).
+        sigma: "known" (residuals already divided by the noise's standard
+            deviation: covariance (JᵀJ)⁻¹) or "estimated" (scaled by
+            s² = chi2/dof); None without a covariance.
+        residuals: the residuals at `value` (flattened), or None.
+        condition: condition number of the Hessian with each parameter scaled
+            by its |value| (`fit_covariance`): inf when the data do not fix
+            every parameter (then the covariance is inf too).
     """
 
     value: Any
@@ -60,6 +84,13 @@ class FitResult:
     converged: bool
     history: np.ndarray
     path: list
+    stderr: Any = None
+    covariance: Any = None
+    chi2: Any = None
+    dof: int | None = None
+    sigma: str | None = None
+    residuals: Any = None
+    condition: Any = None
 
     def __getattr__(self, name):
         value = self.__dict__.get("value")
@@ -73,16 +104,47 @@ def _norm(tree):
     return jnp.sqrt(sum(jnp.sum(jnp.abs(x) ** 2) for x in leaves)) if leaves else jnp.zeros(())
 
 
+def _transforms(transform, theta0):
+    """(forward, inverse) on the whole theta pytree for `fit`'s `transform`."""
+    one = lambda t: _TRANSFORMS.get(t, t) if not isinstance(t, FitTransform) else t
+    if isinstance(transform, dict):
+        if not isinstance(theta0, dict) or set(transform) - set(theta0):
+            raise ValueError(
+                "a dict transform needs a dict theta0 holding its keys; got transform keys "
+                f"{sorted(transform)} for theta0 {type(theta0).__name__}."
+            )
+        trs = {k: one(transform.get(k)) for k in theta0}
+        bad = {k: v for k, v in trs.items() if not isinstance(v, FitTransform)}
+    else:
+        tr = one(transform)
+        bad = {} if isinstance(tr, FitTransform) else {"": transform}
+    if bad:
+        raise ValueError(
+            "transform must be 'positive', 'identity', None or a jqd.FitTransform (or a dict "
+            f"key -> one of those); got {bad!r}."
+        )
+    if isinstance(transform, dict):
+        forward = lambda u: {k: _tm(trs[k].forward, u[k]) for k in u}
+        inverse = lambda th: {k: _tm(trs[k].inverse, th[k]) for k in th}
+        return forward, inverse
+    return (lambda u: _tm(tr.forward, u)), (lambda th: _tm(tr.inverse, th))
+
+
 def fit(
-    loss: Callable,
+    loss: Callable | None,
     theta0,
     *,
+    residuals: Callable | None = None,
+    sigma: str = "estimated",
+    data=None,
     optimiser=None,
     linesearch_steps: int | None = None,
-    transform: str | FitTransform | None = None,
+    transform: str | FitTransform | dict | None = None,
     max_iter: int = 100,
     gtol: float | None = None,
     ftol: float | None = None,
+    step_tol: float | None = None,
+    stop: Callable | None = None,
     key=None,
     nonfinite: float | None = None,
     batched: bool = False,
@@ -91,9 +153,20 @@ def fit(
     """Minimise `loss(theta)` from `theta0`.
 
     Args:
-        loss: `loss(theta) -> scalar`, or `loss(theta, key)` when `key` is
-            given (the same key at every iteration).
+        loss: `loss(theta) -> scalar`; `loss(theta, data)` when `data` is
+            given; a trailing `key` argument when `key` is given (the same key
+            at every iteration). None with `residuals`.
         theta0: starting parameters (a pytree of floats).
+        residuals: least squares: `residuals(theta[, data][, key])`, an array;
+            the loss is then ½ Σ residuals² and the result carries the
+            covariance, standard errors, χ² and degrees of freedom of
+            `fit_covariance` (Gauss-Newton) at the optimum.
+        sigma: with `residuals`, "known" (residuals divided by the data's
+            true standard deviations) or "estimated" (default: noise level
+            estimated from the misfit); see `fit_covariance`.
+        data: a pytree passed to `loss`/`residuals`; with `batched=True` it
+            has the same leading axis as `theta0` (one data set per start: a
+            bootstrap fits its replicas at once).
         optimiser: an optax optimiser (default `optax.lbfgs()`, zoom line
             search). Optimisers that need the loss inside the update (L-BFGS
             line searches) receive it as `value_fn`.
@@ -101,18 +174,32 @@ def fit(
             `optax.scale_by_zoom_linesearch(max_linesearch_steps=...)` (its
             own defaults otherwise) instead of L-BFGS's built-in line search.
         transform: "positive" (theta = exp u), None/"identity", or a
-            `FitTransform`, applied leaf-wise to every leaf of theta.
+            `FitTransform`, applied leaf-wise to every leaf of theta; or, for
+            a dict theta, a dict key -> one of those (missing keys: identity).
         max_iter: updates at most.
         gtol: stop (without applying the update) once the gradient norm at
             the current iterate is below `gtol`.
         ftol: stop after the update once the loss at the iterate it started
             from is below `ftol`.
+        step_tol: with `residuals`: stop once the Gauss-Newton step from the
+            new iterate is below `step_tol` standard errors in every parameter
+            (max |δθ_i|/σ_i, δθ = −(JᵀJ)⁻¹Jᵀr; `sigma` scales σ): the optimum
+            is then located far inside its own uncertainty. Costs one Jacobian
+            (p forward passes) per iteration.
+        stop: `stop(theta, loss) -> bool`, called on the host after each
+            update with the new iterate (natural units) and the loss at the
+            one it started from; True stops the fit as converged (also a hook
+            for progress lines).
         key: PRNG key for a stochastic loss (fixed across iterations).
         nonfinite: if set, a non-finite loss counts as this value with zero
             gradient, so that a line search backs off from a region where
             the model breaks down instead of stopping with NaN.
         batched: theta0 has a leading axis of independent starts, fitted at
             once (`jax.vmap`); the criteria must hold for every start.
+            "sequential": the same, one start after another inside one
+            compiled program (`lax.map`: less memory; and XLA:CPU in jax
+            0.10.2 deadlocked on some vmapped programs, e.g. the Husimi
+            Galerkin law's residuals and Jacobian together).
         progress: show a tqdm progress bar of the loss.
 
     Returns:
@@ -120,15 +207,12 @@ def fit(
     """
     if max_iter < 1:
         raise ValueError(f"max_iter must be >= 1; got {max_iter}.")
-    tr = (
-        _TRANSFORMS.get(transform, transform)
-        if not isinstance(transform, FitTransform)
-        else transform
-    )
-    if not isinstance(tr, FitTransform):
-        raise ValueError(
-            f"transform must be 'positive', 'identity', None or a jqd.FitTransform; got {transform!r}."
-        )
+    if (loss is None) == (residuals is None):
+        raise ValueError("give exactly one of loss or residuals= (least squares).")
+    _check_choice("sigma", sigma, _SIGMAS)
+    if step_tol is not None and residuals is None:
+        raise ValueError("step_tol needs residuals= (a least-squares fit).")
+    forward, inverse = _transforms(transform, theta0)
     import optax  # here, not at import time: `import jqd` stays light
 
     if optimiser is None:
@@ -139,16 +223,23 @@ def fit(
         )
         optimiser = optax.lbfgs() if linesearch is None else optax.lbfgs(linesearch=linesearch)
     opt = optimiser
-    objective = loss if key is None else (lambda theta: loss(theta, key))
+    extra = () if key is None else (key,)
+    if residuals is not None:
+        loss = lambda *a: 0.5 * jnp.sum(jnp.ravel(residuals(*a)) ** 2)
+    objective = (
+        (lambda theta, d: loss(theta, *extra))
+        if data is None
+        else (lambda theta, d: loss(theta, d, *extra))
+    )
 
-    def fun(u):
-        value = objective(_tm(tr.forward, u))
+    def fun(u, d):
+        value = objective(forward(u), d)
         if nonfinite is not None:
             value = jnp.where(jnp.isfinite(value), value, nonfinite)
         return value
 
-    def value_and_grad(u):
-        value, grad = jax.value_and_grad(fun)(u)
+    def value_and_grad(u, d):
+        value, grad = jax.value_and_grad(fun)(u, d)
         if nonfinite is not None:
             finite = jnp.isfinite(value) & (value < nonfinite)
             finite = finite & jnp.all(
@@ -157,21 +248,41 @@ def fit(
             grad = _tm(lambda g: jnp.where(finite, g, 0.0), grad)
         return value, grad
 
-    def update(u, state):
+    def update(u, state, d):
         import optax
 
-        value, grad = value_and_grad(u)
-        updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=fun)
+        value, grad = value_and_grad(u, d)
+        value_fn = lambda v: fun(v, d)
+        updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=value_fn)
         return optax.apply_updates(u, updates), state, value, _norm(grad)
 
-    u = _tm(lambda x: tr.inverse(jnp.asarray(x, jnp.result_type(float))), theta0)
-    if batched:
-        update_fn = jax.jit(jax.vmap(update))
+    u = inverse(_tm(lambda x: jnp.asarray(x, jnp.result_type(float)), theta0))
+    d_axis = None if data is None else 0
+    if batched == "sequential":
+        one = lambda a: update(*a) if data is not None else update(a[0], a[1], None)
+        update_fn = jax.jit(
+            lambda u, s, d: jax.lax.map(one, (u, s, d) if d is not None else (u, s))
+        )
+        state = jax.vmap(opt.init)(u)
+    elif batched:
+        update_fn = jax.jit(jax.vmap(update, in_axes=(0, 0, d_axis)))
         state = jax.vmap(opt.init)(u)
     else:
         update_fn = jax.jit(update)
         state = opt.init(u)
-    to_value = lambda u: _tm(lambda x: np.asarray(tr.forward(x)), u)
+    # strong types: optax's init state is weakly typed, its update's output is not,
+    # and the mismatch made jit trace and compile `update` twice
+    strong = lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype)
+    u, state = _tm(strong, u), _tm(strong, state)
+    to_value = lambda u: _tm(np.asarray, forward(u))
+    curvature = None
+    if residuals is not None:
+        r_args = (
+            (lambda th, d: residuals(th, *extra))
+            if data is None
+            else (lambda th, d: residuals(th, d, *extra))
+        )
+        curvature = _Curvature(r_args, to_value(u), True, "gauss-newton", batched)
     path, history = [to_value(u)], []
     converged = False
     n = 0
@@ -183,7 +294,10 @@ def fit(
         bar = tqdm(total=max_iter, desc="fit", leave=False)
     try:
         for _ in range(max_iter):
-            u_new, state, value, grad_norm = update_fn(u, state)
+            # wait with the GIL released before NumPy reads the results: `np.asarray`
+            # on a pending array holds the GIL, and a host callback inside the
+            # program (eqx.error_if's guards) then deadlocks
+            u_new, state, value, grad_norm = jax.block_until_ready(update_fn(u, state, data))
             history.append(np.asarray(value))
             if bar is not None:
                 bar.update(1)
@@ -197,16 +311,41 @@ def fit(
             if ftol is not None and np.all(np.asarray(value) < ftol):
                 converged = True
                 break
+            if step_tol is not None and curvature.step_ratio(path[-1], data, sigma) < step_tol:
+                converged = True
+                break
+            if stop is not None and stop(path[-1], np.asarray(value)):
+                converged = True
+                break
     finally:
         if bar is not None:
             bar.close()
-    final = jax.jit(jax.vmap(fun) if batched else fun)(u)
-    return FitResult(
+    result = FitResult(
         value=to_value(u),
-        loss=np.asarray(final),
+        loss=None,
         grad_norm=np.asarray(grad_norm),
         iterations=n,
         converged=converged,
         history=np.asarray(history),
         path=path,
+    )
+    if curvature is None:
+        final = jax.block_until_ready(
+            jax.jit(jax.vmap(fun, in_axes=(0, d_axis)) if batched else fun)(u, data)
+        )
+        return dataclasses.replace(result, loss=np.asarray(final))
+    c = curvature(result.value, data, sigma)  # the Gauss-Newton covariance at the optimum
+    loss = 0.5 * np.asarray(c["chi2"])
+    if nonfinite is not None:
+        loss = np.where(np.isfinite(loss), loss, nonfinite)
+    return dataclasses.replace(
+        result,
+        loss=loss,
+        stderr=c["stderr"],
+        covariance=c["covariance"],
+        chi2=c["chi2"],
+        dof=c["dof"],
+        sigma=sigma,
+        residuals=c["residuals"],
+        condition=c["condition"],
     )

@@ -7,4 +7,5 @@ from .run.experiment import Recorder as Recorder
 from .run.experiment import config_to_dict as config_to_dict
 from .run.experiment import dumps as dumps
 from .run.experiment import split_complex as split_complex
+from .run.fit import FitSpec as FitSpec
 from .run.validate import steps_fit as steps_fit

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
+from jqd.experiment import Experiment, FitSpec, Recorder
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class Config:
     starts: initial (q, r) pairs.
     seed: PRNG seed for H and ψ0.
     max_iter: L-BFGS iterations at most.
+    q, r: the mean-field law's exponents in `jqd sweep` and `jqd fit` (the
+        sweep's model; quantum mechanics is q = 1/2, r = −1/2); `jqd run`
+        fits them itself from `starts`.
+    n_members: members N of each copy process of `jqd fit --data ensemble`.
+    replicas: independent copy processes averaged per data point (time, class).
+    ensemble_dt: tau-leap step of those copy processes.
     """
 
     P: int = 3
@@ -37,21 +43,114 @@ class Config:
     starts: tuple[tuple[float, float], ...] = ((0.0, 0.0), (0.75, -1.0), (0.25, 0.25))
     seed: int = 7
     max_iter: int = 100
+    q: float = 0.5
+    r: float = -0.5
+    n_members: int = 1000
+    replicas: int = 16
+    ensemble_dt: float = 0.005
 
     @classmethod
     def quick(cls) -> Config:
         return cls(starts=((0.0, 0.0),))
 
 
-def run(config: Config, rec: Recorder) -> None:
-    import matplotlib.pyplot as plt
-    import xarray as xr
-
+def _problem(config: Config):
+    """The random Hermitian H and normalized ψ0 of the fit (from `seed` and P)."""
     P = config.P
     k1, k2, k3 = jax.random.split(jax.random.key(config.seed + 100 * P), 3)
     H = jqd.fock.random_hermitian(k1, P)
     psi0 = jax.random.normal(k2, (P,)) + 1j * jax.random.normal(k3, (P,))
-    psi0 = psi0 / jnp.linalg.norm(psi0)
+    return H, psi0 / jnp.linalg.norm(psi0)
+
+
+def _steps(config: Config) -> int:
+    return int(round(config.t_final / config.n_save / config.dt))
+
+
+def sweep(config: Config, values):
+    """The mean-field law at exponents (q, r): ψ = √ρ e^{−iφ} at the saves
+    t_k = k t_final/n_save, k = 1..n_save (RK4, step dt), and the run's loss
+    against exact evolution; vmappable and differentiable in q, r."""
+    q, r = values.get("q", config.q), values.get("r", config.r)
+    with jax.ensure_compile_time_eval():  # constants: computed once, not compiled in
+        H, psi0 = _problem(config)
+        exact = _exact(config)
+    params = jqd.copy.MeanFieldParams.from_hamiltonian(H, q=q, r=r)
+    sol = jqd.evolve(
+        jqd.copy.MeanField(),
+        jqd.copy.state_from_psi(psi0),
+        params,
+        dt=config.t_final / config.n_save / _steps(config),
+        n_save=config.n_save,
+        steps_per_save=_steps(config),
+        observe=lambda t, y, p: jqd.copy.psi_from_state(y),
+        check=False,
+        on_breakdown="flag",
+    )
+    psi = sol.observables[1:]
+    exact = exact["psi_real"] + 1j * exact["psi_imag"]
+    return {
+        "rho": jnp.abs(psi) ** 2,
+        "psi_real": psi.real,
+        "psi_imag": psi.imag,
+        "loss": jnp.mean(jnp.sum(jnp.abs(psi - exact) ** 2, axis=-1)),
+    }
+
+
+def sweep_coords(config: Config):
+    ts = np.linspace(0.0, config.t_final, config.n_save + 1)[1:]
+    return {"t": ts, "a": np.arange(config.P)}
+
+
+def _exact(config: Config):
+    """Exact ψ(t_k) (`jqd.reference.propagate`) at the sweep's saves."""
+    H, psi0 = _problem(config)
+    psi = jqd.reference.propagate(H, psi0, jnp.asarray(sweep_coords(config)["t"]))
+    return {"rho": jnp.abs(psi) ** 2, "psi_real": psi.real, "psi_imag": psi.imag}
+
+
+def _ensemble(config: Config, key):
+    """Populations n_a/N of finite copy processes (count-level tau-leaping, N =
+    n_members, started from round(N|ψ0_a|²) with class phases −arg ψ0_a; the
+    rounding shifts ρ by <= 1/2N): each data point (t_k, a) is the mean over
+    its own `replicas` independent processes (independent points, so their
+    errors are uncorrelated), with the standard error of that mean."""
+    H, psi0 = _problem(config)
+    P, N, n = config.P, float(config.n_members), config.n_save
+    y0 = jqd.copy.CountState(n=jnp.round(N * jnp.abs(psi0) ** 2), phi=-jnp.angle(psi0))
+    steps = int(round(config.t_final / n / config.ensemble_dt))
+
+    def one(k):
+        sol = jqd.evolve(
+            jqd.copy.CopyCountsTauLeap(P),
+            y0,
+            jqd.copy.CopyParams(H=H),
+            dt=config.t_final / n / steps,
+            n_save=n,
+            steps_per_save=steps,
+            key=k,
+            observe=lambda t, y, p: y.n / jnp.sum(y.n),
+            checkpoint=False,
+        )
+        return sol.observables[1:]
+
+    keys = jax.random.split(key, n * P * config.replicas)
+    runs = np.asarray(jax.jit(jax.vmap(one))(keys)).reshape(n, P, config.replicas, n, P)
+    own = runs[
+        np.arange(n)[:, None],
+        np.arange(P)[None, :],
+        :,
+        np.arange(n)[:, None],
+        np.arange(P)[None, :],
+    ]  # (n, P, replicas): point (k, a) from its own runs
+    return {"rho": own.mean(-1), "rho_stderr": own.std(-1, ddof=1) / np.sqrt(config.replicas)}
+
+
+def run(config: Config, rec: Recorder) -> None:
+    import matplotlib.pyplot as plt
+    import xarray as xr
+
+    H, psi0 = _problem(config)
     ts = jnp.linspace(0.0, config.t_final, config.n_save + 1)
     fit = jqd.copy.fit_qr(
         H, psi0, ts, init=np.array(config.starts, float), dt=config.dt, max_iter=config.max_iter
@@ -113,14 +212,33 @@ def run(config: Config, rec: Recorder) -> None:
     )
 
 
+FIT = FitSpec(
+    keys=("q", "r"),
+    reference=_exact,
+    truth=lambda c: {"q": 0.5, "r": -0.5},
+    start=lambda c: {"q": 0.0, "r": 0.0},
+    ensemble=_ensemble,
+    nonfinite=1e6,
+)
+
 EXPERIMENT = Experiment(
     name="copy-fit-qr",
     description="Fit copy-law exponents (q, r) to exact Schrödinger evolution with optax",
     config=Config,
     run=run,
     physics="§5.7",
+    sweep=sweep,
+    sweep_coords=sweep_coords,
+    sweep_keys=("q", "r"),
+    sweep_why_not={
+        "t_final": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "dt": "it fixes the number of RK4 steps per save; set it with --set",
+        "ensemble_dt": "only the finite-ensemble data of `jqd fit --data ensemble` use it",
+    },
     limits={
         "t_final": "> 0",
         "dt": "> 0",
+        "ensemble_dt": "> 0",
     },
+    fit=FIT,
 )

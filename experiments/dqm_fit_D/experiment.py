@@ -2,7 +2,7 @@
 density snapshots of a packet in an anharmonic well (physics §2: D = ħ/2m).
 
 Exact data: `jqd.SchrodingerGrid` (Yoshida-4, step dt/4) for a displaced
-Gaussian in V = x²/2 + μx⁴ + λ exp(−x²) (default: the quartic anharmonic
+Gaussian in V = k x²/2 + μx⁴ + λ exp(−x²) (default: the quartic anharmonic
 oscillator, μ = 0.02, λ = 0). Model: `CanonicalDQM` (H_D by autodiff)
 from the same initial (ρ, S); D fitted by `jqd.dqm.fit_diffusion` (`jqd.fit`:
 L-BFGS in θ = ln D) through `jqd.evolve`, starting from D = 0.5 ħ/2m.
@@ -14,12 +14,13 @@ import time
 from dataclasses import dataclass
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
-from jqd.experiment import Experiment, Recorder
+from jqd.experiment import Experiment, FitSpec, Recorder
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,25 @@ class Config:
     Attributes:
         n: grid points on the box [-L/2, L/2).
         L: box length.
-        mu: quartic term μx⁴ added to x²/2.
+        k: harmonic coefficient of k x²/2 (k = μ = λ = 0: a free packet, whose
+            density fixes D but not the mass; physics §2.2).
+        mu: quartic term μx⁴ added to k x²/2.
         lam: strength of a Gaussian bump λ exp(−x²) added to it.
         x0: initial displacement of the Gaussian packet (width a = 1).
         dt: DQM time step (the reference uses dt/4).
         n_save: number of density snapshots (at t = dt·steps_per_save·i).
         steps_per_save: DQM steps between snapshots.
         max_iter: L-BFGS iterations at most.
+        D, mass: the canonical law's constants in `jqd sweep` and `jqd fit`
+            (the sweep's model; the data are quantum mechanics at ħ = m = 1, so
+            a fit should return D = ħ/2m = 0.5, mass = 1); `jqd run` fits D
+            itself from D = 0.25.
+        n_particles: Nelson particles per data point of `jqd fit --data ensemble`.
     """
 
     n: int = 128
     L: float = 16.0
+    k: float = 1.0
     mu: float = 0.02
     lam: float = 0.0
     x0: float = 1.0
@@ -47,6 +56,9 @@ class Config:
     n_save: int = 5
     steps_per_save: int = 20
     max_iter: int = 30
+    D: float = 0.5
+    mass: float = 1.0
+    n_particles: int = 4000
 
     @classmethod
     def quick(cls) -> Config:
@@ -54,7 +66,13 @@ class Config:
 
 
 def V(x, t, a):
-    return 0.5 * x[0] ** 2 + a["mu"] * x[0] ** 4 + a["lam"] * jnp.exp(-(x[0] ** 2))
+    return 0.5 * a["k"] * x[0] ** 2 + a["mu"] * x[0] ** 4 + a["lam"] * jnp.exp(-(x[0] ** 2))
+
+
+def _potential(config: Config, values=None) -> dict:
+    """The arguments of V: k, mu, lam (swept values first, then the config's)."""
+    values = values or {}
+    return {name: values.get(name, getattr(config, name)) for name in ("k", "mu", "lam")}
 
 
 def run(config: Config, rec: Recorder) -> None:
@@ -67,7 +85,7 @@ def run(config: Config, rec: Recorder) -> None:
     ref = jqd.evolve(
         sch,
         psi0,
-        jqd.SchrodingerParams(potential={"mu": config.mu, "lam": config.lam}),
+        jqd.SchrodingerParams(potential=_potential(config)),
         dt=config.dt / 4,
         n_save=config.n_save,
         steps_per_save=4 * config.steps_per_save,
@@ -75,7 +93,7 @@ def run(config: Config, rec: Recorder) -> None:
     )
     target = ref.observables[1:]
     law = CanonicalDQM(grid, V)
-    params = DQMParams(potential={"mu": config.mu, "lam": config.lam})
+    params = DQMParams(potential=_potential(config))
     y0 = state_from_psi(grid, psi0)
     t0 = time.perf_counter()
     res = fit_diffusion(
@@ -156,7 +174,9 @@ def run(config: Config, rec: Recorder) -> None:
     ax[2].set_xlabel("x (length units)")
     ax[2].set_ylabel("ρ(x, t)  (1/length)")
     ax[2].legend()
-    potential = "x²/2" + (f" + {config.mu:g}x⁴" if config.mu else "")
+    potential = ("x²/2" if config.k == 1 else f"{config.k:g}x²/2") + (
+        f" + {config.mu:g}x⁴" if config.mu else ""
+    )
     potential += f" + {config.lam:g} $e^{{-x^2}}$" if config.lam else ""
     fig.suptitle(
         f"Fitting D to exact densities in V = {potential} returns "
@@ -176,6 +196,123 @@ def run(config: Config, rec: Recorder) -> None:
     )
 
 
+# -- sweep and fit: the canonical law at (D, mass) ------------------------------------
+def _exact_run(config: Config, values=None):
+    """Exact densities at the saves t_i = i·dt·steps_per_save, i = 0..n_save:
+    `jqd.SchrodingerGrid` (Yoshida-4, step dt/4) at ħ = m = 1."""
+    values = values or {}
+    grid = jqd.Grid(config.n, config.L)
+    pot = _potential(config, values)
+    sch = jqd.SchrodingerGrid(grid, V, method="yoshida4")
+    return jqd.evolve(
+        sch,
+        jqd.reference.gaussian_packet(grid, a=1.0, x0=values.get("x0", config.x0)),
+        jqd.SchrodingerParams(potential=pot),
+        dt=config.dt / 4,
+        n_save=config.n_save,
+        steps_per_save=4 * config.steps_per_save,
+        observe=jqd.observables.Density(sch),
+        checkpoint=False,
+    ).observables[1:]
+
+
+def _moments(grid, rho):
+    """⟨x⟩ and Var x of densities (..., n) on the 1-D grid."""
+    (x,) = grid.mesh(rho.dtype)
+    norm = jnp.sum(rho, axis=-1)
+    mean = jnp.sum(x * rho, axis=-1) / norm
+    return mean, jnp.sum((x - mean[..., None]) ** 2 * rho, axis=-1) / norm
+
+
+def sweep(config: Config, values):
+    """Canonical DQM at (D, mass) in V = k x²/2 + μx⁴ + λe^{−x²} from the Gaussian at
+    x0 (at rest): densities ρ(t_i, x), ⟨x⟩ and Var x at the saves i = 1..n_save, and
+    the largest density error against exact Schrödinger (ħ = m = 1) at the same
+    (k, μ, λ, x0); vmappable, differentiable in D, mass, k, mu, lam, x0."""
+    c = config
+    get = lambda k: values.get(k, getattr(c, k))
+    grid = jqd.Grid(c.n, c.L)
+    psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=get("x0"))
+    params = DQMParams(mass=get("mass"), D=get("D"), potential=_potential(c, values))
+    rho = jqd.evolve(
+        CanonicalDQM(grid, V),
+        state_from_psi(grid, psi0),
+        params,
+        dt=c.dt,
+        n_save=c.n_save,
+        steps_per_save=c.steps_per_save,
+        observe=lambda t, y, p: y.rho,
+        check=False,
+        monitor=False,
+        on_breakdown="flag",
+    ).observables[1:]
+    mean, var = _moments(grid, rho)
+    error = jnp.max(jnp.abs(rho - _exact_run(c, values)))
+    return {"rho": rho, "mean_x": mean, "var_x": var, "max_density_error": error}
+
+
+def sweep_coords(config: Config):
+    t = config.dt * config.steps_per_save * np.arange(1, config.n_save + 1)
+    return {"t": t, "x": np.asarray(jqd.Grid(config.n, config.L).axes()[0])}
+
+
+def _reference(config: Config):
+    grid = jqd.Grid(config.n, config.L)
+    rho = _exact_run(config)
+    mean, var = _moments(grid, rho)
+    return {"rho": rho, "mean_x": mean, "var_x": var}
+
+
+def _ensemble(config: Config, key):
+    """Nelson ensembles (`jqd.dqm.NelsonEnsemble`, stochastic Heun, step dt) guided
+    by exact ψ (ħ = m = 1), started from exact samples of |ψ0|² (a Gaussian): ⟨x⟩ and
+    Var x at each save, each from its own n_particles particles (independent
+    points), with the standard error of the mean (σ/√N) and of the variance
+    (√((m4 − s⁴)/N))."""
+    from jqd.dqm import EnsembleState, NelsonEnsemble
+
+    grid = jqd.Grid(config.n, config.L)
+    sch = jqd.SchrodingerGrid(grid, V)
+    n, N = config.n_save, config.n_particles
+    k0, k1 = jax.random.split(key)
+    x0 = config.x0 + jax.random.normal(k0, (2 * n * N, 1)) / np.sqrt(2)  # |ψ0|², a = 1
+    sol = jqd.evolve(
+        NelsonEnsemble(sch, scheme="heun"),
+        EnsembleState(jqd.reference.gaussian_packet(grid, a=1.0, x0=config.x0), x0),
+        jqd.SchrodingerParams(potential=_potential(config)),
+        dt=config.dt,
+        n_save=n,
+        steps_per_save=config.steps_per_save,
+        key=k1,
+        observe=lambda t, y, p: y.x[:, 0],
+        checkpoint=False,
+    )
+    x = np.asarray(sol.observables[1:]).reshape(n, n, 2, N)  # save, group, moment, particle
+    own = x[np.arange(n), np.arange(n)]  # save i from its own particle groups: (n, 2, N)
+    a, b = own[:, 0], own[:, 1]
+    d = b - b.mean(-1, keepdims=True)
+    var = (d**2).sum(-1) / (N - 1)
+    return {
+        "mean_x": a.mean(-1),
+        "mean_x_stderr": a.std(-1, ddof=1) / np.sqrt(N),
+        "var_x": var,
+        "var_x_stderr": np.sqrt(np.maximum((d**4).mean(-1) - var**2, 0) / N),
+    }
+
+
+FIT = FitSpec(
+    keys=("D", "mass"),
+    reference=_reference,
+    truth=lambda c: {"D": 0.5, "mass": 1.0},
+    start=lambda c: {"D": 0.25, "mass": 0.8},
+    ensemble=_ensemble,
+    transforms={"D": "positive", "mass": "positive"},
+    notes={
+        "D,mass": "the density fixes D and V/m separately only where V ≠ 0 is known "
+        "(physics §2.2: ħ' = 2mD and V/m enter; free motion from rest fixes D alone)"
+    },
+)
+
 EXPERIMENT = Experiment(
     name="dqm-fit-D",
     description="Fit D of canonical DQM to exact densities in an anharmonic well: returns ħ/2m",
@@ -185,5 +322,16 @@ EXPERIMENT = Experiment(
     limits={
         "L": "> 0",
         "dt": "> 0",
+        "D": "> 0",
+        "mass": "> 0",
     },
+    sweep=sweep,
+    sweep_coords=sweep_coords,
+    sweep_keys=("D", "mass", "k", "mu", "lam", "x0"),
+    sweep_claims={"max_density_error": ("<=", 1e-5)},
+    sweep_why_not={
+        "L": "it fixes the grid every item shares; set it with --set",
+        "dt": "it fixes the saved times (the t axis every item shares); set it with --set",
+    },
+    fit=FIT,
 )

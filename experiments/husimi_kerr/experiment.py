@@ -5,13 +5,15 @@ and the diffusion constant C fitted back from exact Husimi data."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
+from jqd.experiment import Experiment, FitSpec, Recorder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +32,14 @@ class Config:
         fit_grid: points per axis of the C fit's α grid on [−3.5, 3.5].
         fit_C0: starting value of C for the fit (quantum mechanics is C = 1).
         fit: run the C fit (compile-heavy: off in quick()).
+        fit_t_max: `jqd sweep`/`jqd fit` compare Husimi functions and moments at
+            fit_saves times in (0, fit_t_max] (short: the loss is then smooth in C
+            and U far from C = 1; over a whole revival its basin is |C − 1| < 0.02).
+        fit_saves: number of those times.
+        C: diffusion strength of the Fokker-Planck law in the revival run,
+            `jqd sweep` and `jqd fit` (quantum mechanics: C = 1; the run's
+            claims test the law at this C against exact Kerr evolution).
+        n_samples: Husimi samples per data point of `jqd fit --data ensemble`.
     """
 
     alpha0: float = 2.0
@@ -42,6 +52,10 @@ class Config:
     fit_grid: int = 20
     fit_C0: float = 0.5
     fit: bool = True
+    fit_t_max: float = 0.4
+    fit_saves: int = 4
+    C: float = 1.0
+    n_samples: int = 4000
 
     @classmethod
     def quick(cls) -> Config:
@@ -206,11 +220,11 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 def _one_revival(law, R0, c: Config, n: int, observe=None):
-    """The Fokker-Planck run at C = 1 over one revival, Ut ∈ [0, 2π], in n saves."""
+    """The Fokker-Planck run at C (1: quantum) over one revival, Ut ∈ [0, 2π], in n saves."""
     return jqd.evolve(
         law,
         R0,
-        jqd.husimi.GalerkinParams(1.0),
+        jqd.husimi.GalerkinParams(c.C),
         dt=2 * np.pi / (n * c.U),
         n_save=n,
         observe=observe,
@@ -276,6 +290,158 @@ def _exact_states_and_derivatives(c, n_times: int = 12):
     return jax.vmap(lambda t: jax.jvp(exact_R, (t,), (jnp.ones_like(t),)))(ts)
 
 
+# -- sweep and fit: the Fokker-Planck law L(C) at (C, U, α0) -----------------------
+N_SAVE = 8  # saves at Ut = kπ/4 (U of the config: the times every item shares)
+MOMENTS = ("mean_a_real", "mean_a_imag", "mean_a2_real", "mean_a2_imag")
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_law(cutoff: int):
+    """HusimiGalerkin(kerr(U = 1), method="expm"); L(C) and H_P are linear in H.
+    Built eagerly (concrete arrays) even when first called inside a trace."""
+    with jax.ensure_compile_time_eval():
+        return jqd.husimi.HusimiGalerkin(jqd.husimi.kerr(1.0), cutoffs=cutoff, method="expm")
+
+
+def _law(cutoff: int, U):
+    """HusimiGalerkin(kerr(U)): its weights W and H_P are U times those at U = 1 (the
+    drift J∇H and D = (C/2)[H'', J] are linear in H), so U may be traced."""
+    base = _unit_law(cutoff)
+    return eqx.tree_at(lambda law: (law.W, law.H), base, (U * base.W, U * base.H))
+
+
+def _grids(c: Config):
+    """(comparison grid α (n_grid², 1), fit grid α (fit_grid², 1)) on [−extent, extent]²."""
+    out = []
+    for n in (c.n_grid, c.fit_grid):
+        x = np.linspace(-c.extent, c.extent, n)
+        X, Y = np.meshgrid(x, x, indexing="ij")
+        out.append((X + 1j * Y).reshape(-1, 1))
+    return out
+
+
+def _moments(R, a):
+    """E_Q[α], E_Q[α²] (anti-normal order: tr(R a), tr(R a²)) as the 4 MOMENTS."""
+    m1, m2 = jnp.trace(a @ R), jnp.trace(a @ a @ R)
+    return jnp.stack([m1.real, m1.imag, m2.real, m2.imag])
+
+
+def sweep(config: Config, values):
+    """The Galerkin law L(C) of H = (U/2)a†²a² from |α0⟩: the run's L1 and ⟨a⟩
+    errors vs the exact Kerr closed forms at the same (U, α0) over one revival
+    (saves at Ut_k = kπ/4, U of the config), and, at the fit times t_k =
+    k fit_t_max/fit_saves, the Husimi function on the fit grid and the moments
+    E_Q[α], E_Q[α²]; vmappable, differentiable in C, U, α0."""
+    c = config
+    C, U, alpha0 = (values.get(k, getattr(c, k)) for k in ("C", "U", "alpha0"))
+    law = _law(c.cutoff, U)
+    psi0 = jqd.fock.coherent_state(jnp.asarray(alpha0, complex), c.cutoff, check=False)
+    run = lambda t_max, n: jqd.evolve(
+        law,
+        law.initial_state(psi0),
+        jqd.husimi.GalerkinParams(C),
+        dt=t_max / n,
+        n_save=n,
+        observe=lambda t, y, p: y,
+        check=False,
+        monitor=False,
+        on_breakdown="flag",
+    )
+    sol = run(2 * np.pi / c.U, N_SAVE)
+    R, ts = sol.observables, sol.ts
+    Rfit = run(c.fit_t_max, c.fit_saves).observables[1:]
+    al, fal = _grids(c)
+    n_max = _n_max(c)
+    Q = jax.vmap(lambda R: law.husimi(R, al))(R)
+    Qe = jax.vmap(lambda t: jqd.reference.kerr_husimi(al[:, 0], t, alpha0, U, n_max=n_max))(ts)
+    h2 = (2 * c.extent / (c.n_grid - 1)) ** 2
+    mean_a = jax.vmap(lambda R: law.mean_a(R)[0])(R)
+    a = law.ladders[0].astype(R.dtype)
+    moments = jax.vmap(lambda R: _moments(R, a))(Rfit)
+    Qfit = jax.vmap(lambda R: law.husimi(R, fal))(Rfit).reshape(-1, c.fit_grid, c.fit_grid)
+    out = {name: moments[:, i] for i, name in enumerate(MOMENTS)}
+    return out | {
+        "Q": Qfit,
+        "max_L1": jnp.max(jnp.sum(jnp.abs(Q - Qe), axis=1) * h2),
+        "max_a_error": jnp.max(jnp.abs(mean_a - jqd.reference.kerr_mean_a(ts, alpha0, U))),
+    }
+
+
+def _n_max(c: Config) -> int:
+    """Terms of kerr_husimi's series for any α0 the cutoff holds (|α0| <= √cutoff)."""
+    zmax = np.sqrt(c.cutoff) * np.sqrt(2) * c.extent
+    return int(zmax + 12 * np.sqrt(zmax) + 40)
+
+
+def sweep_coords(config: Config):
+    x = np.linspace(-config.extent, config.extent, config.fit_grid)
+    t = config.fit_t_max / config.fit_saves * np.arange(1, config.fit_saves + 1)
+    return {"t": t, "re": x, "im": x}
+
+
+def _exact_states(c: Config):
+    """Exact Kerr states ψ(t_k) (`jqd.reference.kerr_state`) at the sweep's saves k >= 1."""
+    ts = sweep_coords(c)["t"]
+    return [np.asarray(jqd.reference.kerr_state(t, c.alpha0, c.cutoff, c.U)) for t in ts]
+
+
+def _reference(c: Config):
+    """Exact data at C = 1: Q_H on the fit grid (`kerr_husimi`) and the moments."""
+    ts = sweep_coords(c)["t"]
+    fal = _grids(c)[1][:, 0]
+    Q = [jqd.reference.kerr_husimi(fal, t, c.alpha0, c.U, n_max=_n_max(c)) for t in ts]
+    a = np.diag(np.sqrt(np.arange(1, c.cutoff)), 1)
+    m = np.array([_moments(jnp.outer(psi, psi.conj()), a) for psi in _exact_states(c)])
+    out = {name: m[:, i] for i, name in enumerate(MOMENTS)}
+    return out | {"Q": np.reshape(Q, (len(ts), c.fit_grid, c.fit_grid))}
+
+
+def husimi_samples(psi, n: int, rng) -> np.ndarray:
+    """n exact samples α ~ Q(α) = |⟨α|ψ⟩|²/π of a Fock-basis ket ψ (heterodyne
+    outcomes), by rejection from the mixture g = Σ_n w_n |⟨α|n⟩|²/π with
+    w_n = |ψ_n|/Σ|ψ|: by Cauchy-Schwarz Q ≤ M g with M = (Σ_n |ψ_n|)², so
+    accepting with probability Q/(M g) is exact. |⟨α|n⟩|²/π is |α|² ~ Gamma(n+1)
+    with a uniform phase."""
+    psi = np.asarray(psi)
+    K, absc = psi.size, np.abs(psi)
+    M, w = absc.sum() ** 2, absc / absc.sum()
+    half_logfact = 0.5 * np.cumsum(np.log(np.maximum(np.arange(K), 1)))
+    out, have = [], 0
+    while have < n:
+        B = int(1.3 * (n - have) * M) + 64
+        k = rng.choice(K, size=B, p=w)
+        alpha = np.sqrt(rng.gamma(k + 1.0)) * np.exp(2j * np.pi * rng.uniform(size=B))
+        basis = np.exp(np.log(np.conj(alpha))[:, None] * np.arange(K) - half_logfact)
+        accept = rng.uniform(size=B) * M * (np.abs(basis) ** 2 @ w) < np.abs(basis @ psi) ** 2
+        out.append(alpha[accept])
+        have += int(accept.sum())
+    return np.concatenate(out)[:n]
+
+
+def _ensemble(c: Config, key):
+    """Finite-ensemble data: each moment at each save from its own n_samples exact
+    Husimi samples of the Kerr state (independent points), mean ± standard error."""
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
+    fns = (np.real, np.imag, lambda a: np.real(a**2), lambda a: np.imag(a**2))
+    mean = np.zeros((c.fit_saves, len(MOMENTS)))
+    err = np.zeros_like(mean)
+    for k, psi in enumerate(_exact_states(c)):
+        for i, f in enumerate(fns):
+            v = f(husimi_samples(psi, c.n_samples, rng))
+            mean[k, i], err[k, i] = v.mean(), v.std(ddof=1) / np.sqrt(v.size)
+    out = {name: mean[:, i] for i, name in enumerate(MOMENTS)}
+    return out | {f"{name}_stderr": err[:, i] for i, name in enumerate(MOMENTS)}
+
+
+FIT = FitSpec(
+    keys=("C", "U"),
+    reference=_reference,
+    truth=lambda c: {"C": 1.0, "U": c.U},
+    start=lambda c: {"C": c.fit_C0, "U": 0.9 * c.U},
+    ensemble=_ensemble,
+    transforms={"C": "positive", "U": "positive"},
+)
+
 EXPERIMENT = Experiment(
     name="husimi-kerr",
     description="Husimi Fokker-Planck (Galerkin) vs exact Kerr: collapse, cat at Ut=π, revival at 2π; C fit",
@@ -286,5 +452,16 @@ EXPERIMENT = Experiment(
     limits={
         "U": "> 0",
         "extent": "> 0",
+        "C": "> 0",
     },
+    sweep=sweep,
+    sweep_coords=sweep_coords,
+    sweep_keys=("C", "U", "alpha0"),
+    sweep_claims={"max_L1": ("<=", 1e-8), "max_a_error": ("<=", 1e-10)},
+    sweep_why_not={
+        "extent": "it fixes the comparison and fit grids every item shares; set it with --set",
+        "fit_alpha0": "only jqd run's own C fit uses it",
+        "fit_C0": "only jqd run's own C fit uses it (jqd fit --start sets a fit's start)",
+    },
+    fit=FIT,
 )

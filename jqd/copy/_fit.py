@@ -63,6 +63,13 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
         )
     if psi_exact is None:
         psi_exact = propagate(H, psi0, ts, hbar=hbar)
+    psi = _meanfield_psi(qr, H, psi0, ts, dt=dt, hbar=hbar)
+    return jnp.sum(jnp.abs(psi - psi_exact[1:]) ** 2) / len(ts)  # the mean includes t = 0
+
+
+def _meanfield_psi(qr, H, psi0, ts, *, dt, hbar):
+    """ψ = √ρ e^(−iφ) of the mean-field law with exponents qr at ts[1:] (RK4, step dt)."""
+    steps = int(round((ts[1] - ts[0]) / dt))
     params = MeanFieldParams.from_hamiltonian(H, q=qr[0], r=qr[1], hbar=hbar)
     y0 = enforce(_problem_guards(H, psi0, hbar), state_from_psi(psi0), caller="qr_loss")
     sol = evolve(
@@ -76,7 +83,7 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
         check=False,
         on_breakdown="flag",
     )
-    return jnp.mean(jnp.sum(jnp.abs(sol.observables - psi_exact) ** 2, axis=-1))
+    return sol.observables[1:]
 
 
 def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol=1e-12):
@@ -100,10 +107,13 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         `result.q`, `result.r`): floats for one start, arrays (n_starts,)
         otherwise; `loss` likewise; `history` the loss at each iterate,
         (iterations,) or (iterations, n_starts); `path` the (q, r) iterates,
-        (iterations + 1, 2) or (iterations + 1, n_starts, 2).
+        (iterations + 1, 2) or (iterations + 1, n_starts, 2); `stderr`
+        ({"q", "r"}, like `value`) and `covariance` ((2, 2) per start) of the
+        least-squares fit (residuals √ρ e^(−iφ) − ψ, noise level estimated
+        from the misfit: `jqd.fit_covariance`, sigma="estimated").
         Expected (physics §5, S32-S38): q = 1/2, r = −1/2. Starts whose trajectory
         reaches ρ_a = 0 (large q with r >= 0 does) give a non-finite loss; a
-        non-finite loss counts as 4 (the largest possible value) with zero
+        non-finite loss counts as 4 (the largest possible value of `qr_loss`) with zero
         gradient so that the line search backs off.
     """
     H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")  # QuTiP/dynamiqs objects too
@@ -112,23 +122,41 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
     if init.shape[-1:] != (2,) or init.ndim > 2:
         raise ValueError(f"init must have shape (2,) or (n_starts, 2); got {init.shape}.")
     psi_exact = propagate(H, psi0, ts, hbar=hbar)
-    loss = lambda qr: qr_loss(qr, H, psi0, ts, dt=dt, hbar=hbar, psi_exact=psi_exact)
+    ts = np.asarray(ts)
+
+    def residuals(qr):  # Σr² = qr_loss: least squares, so the fit carries its stderr
+        psi = _meanfield_psi(qr, H, psi0, ts, dt=dt, hbar=hbar)
+        d = (psi - psi_exact[1:]) / np.sqrt(len(ts))
+        return jnp.concatenate([d.real.ravel(), d.imag.ravel()])
+
     batched = init.ndim == 2
     res = fit(
-        loss,
+        None,
         init if batched else init[None],
+        residuals=residuals,
         batched=True,
-        nonfinite=4.0,
-        ftol=tol,
+        nonfinite=2.0,
+        ftol=tol / 2,
         linesearch_steps=30,
         max_iter=max_iter,
     )
-    x, path, loss_final = np.asarray(res.value), np.asarray(res.path), np.asarray(res.loss)
-    history = np.asarray(res.history)
+    x, path, loss_final = np.asarray(res.value), np.asarray(res.path), 2 * np.asarray(res.loss)
+    history, err = 2 * np.asarray(res.history), np.asarray(res.stderr)
     if not batched:
-        x, path, loss_final, history = x[0], path[:, 0], loss_final[0], history[:, 0]
+        x, path, loss_final, history, err = x[0], path[:, 0], loss_final[0], history[:, 0], err[0]
     value = {"q": x[..., 0], "r": x[..., 1]}
+    stderr = {"q": err[..., 0], "r": err[..., 1]}
+    cov = np.asarray(res.covariance)
     if not batched:
         value = {k: float(v) for k, v in value.items()}
-        loss_final = float(loss_final)
-    return dataclasses.replace(res, value=value, loss=loss_final, history=history, path=path)
+        stderr = {k: float(v) for k, v in stderr.items()}
+        loss_final, cov = float(loss_final), cov[0]
+    return dataclasses.replace(
+        res,
+        value=value,
+        loss=loss_final,
+        history=history,
+        path=path,
+        stderr=stderr,
+        covariance=cov,
+    )

@@ -16,14 +16,9 @@ from ._canonical import CanonicalDQM
 from ._state import DQMParams, MadelungState
 
 
-def density_loss(law, y0, params, target, *, dt, steps_per_save, checkpoint=True):
-    """Relative L2 misfit Σ_i ∫(ρ_i − ρ̂_i)² / Σ_i ∫ρ̂_i² over the saves
-    i = 1..n (`target` has shape (n, *grid.shape), the saves after t0).
-
-    The run is not stopped by the law's breakdown monitor (`monitor=False`):
-    a misfit is measured wherever the numbers are finite, and NaN (which
-    stops the run) gives a NaN loss.
-    """
+def density_residuals(law, y0, params, target, *, dt, steps_per_save, checkpoint=True):
+    """(ρ_i − ρ̂_i)√(cell volume)/‖ρ̂‖ over the saves and grid (flattened): Σr² is
+    `density_loss`."""
     n_save = target.shape[0]
     sol = evolve(
         law,
@@ -38,10 +33,22 @@ def density_loss(law, y0, params, target, *, dt, steps_per_save, checkpoint=True
         monitor=False,
         on_breakdown="flag",
     )
-    rho = sol.observables[1:]
-    return law.grid.integrate(jnp.sum((rho - target) ** 2, axis=0)) / law.grid.integrate(
-        jnp.sum(target**2, axis=0)
+    norm = jnp.sqrt(law.grid.integrate(jnp.sum(target**2, axis=0)))
+    return jnp.ravel(sol.observables[1:] - target) * np.sqrt(law.grid.cell_volume) / norm
+
+
+def density_loss(law, y0, params, target, *, dt, steps_per_save, checkpoint=True):
+    """Relative L2 misfit Σ_i ∫(ρ_i − ρ̂_i)² / Σ_i ∫ρ̂_i² over the saves
+    i = 1..n (`target` has shape (n, *grid.shape), the saves after t0).
+
+    The run is not stopped by the law's breakdown monitor (`monitor=False`):
+    a misfit is measured wherever the numbers are finite, and NaN (which
+    stops the run) gives a NaN loss.
+    """
+    r = density_residuals(
+        law, y0, params, target, dt=dt, steps_per_save=steps_per_save, checkpoint=checkpoint
     )
+    return jnp.sum(r**2)
 
 
 def fit_diffusion(
@@ -59,7 +66,8 @@ def fit_diffusion(
     """Fit D in `law` (a `CanonicalDQM`) so that its densities match `target`.
 
     `jqd.fit` with D = exp(θ) (`transform="positive"`), L-BFGS, gradients by
-    reverse mode through `jqd.evolve`; stops when |dloss/dθ| < `tol`.
+    reverse mode through `jqd.evolve`; stops when |dloss/dθ| < `tol` (the
+    gradient of `density_loss`).
 
     Args:
         law: the canonical law (grid and potential).
@@ -75,7 +83,9 @@ def fit_diffusion(
 
     Returns:
         A `jqd.FitResult` with `value = {"D": ...}` (also `result.D`); the D
-        of each iterate is `[p["D"] for p in result.path]`.
+        of each iterate is `[p["D"] for p in result.path]`; `stderr` ({"D"})
+        and `covariance` of the least-squares fit (`density_residuals`; noise
+        level estimated from the misfit: `jqd.fit_covariance`).
     """
     if not isinstance(law, CanonicalDQM):
         raise TypeError(f"law must be a CanonicalDQM; got {type(law).__name__}.")
@@ -91,9 +101,17 @@ def fit_diffusion(
     if not D0 > 0:
         raise ValueError(f"D0 must be positive; got {D0}.")
 
-    def loss(theta):
+    def residuals(theta):  # Σr² = density_loss: least squares, so the fit carries stderr
         p = eqx.tree_at(lambda q: q.D, params, theta["D"], is_leaf=lambda x: x is None)
-        return density_loss(law, y0, p, target, dt=dt, steps_per_save=steps_per_save)
+        return density_residuals(law, y0, p, target, dt=dt, steps_per_save=steps_per_save)
 
-    res = fit(loss, {"D": D0}, transform="positive", max_iter=max_iter, gtol=tol)
-    return dataclasses.replace(res, value={"D": float(res.value["D"])}, loss=float(res.loss))
+    res = fit(
+        None, {"D": D0}, residuals=residuals, transform="positive", max_iter=max_iter, gtol=tol / 2
+    )
+    return dataclasses.replace(
+        res,
+        value={"D": float(res.value["D"])},
+        loss=2 * float(res.loss),
+        history=2 * res.history,
+        stderr={"D": float(res.stderr["D"])},
+    )

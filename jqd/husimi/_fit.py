@@ -4,6 +4,8 @@ layer over `jqd.fit`)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -14,19 +16,14 @@ from ._galerkin import GalerkinParams, HusimiGalerkin
 __all__ = ["FitResult", "husimi_loss", "fit_C"]
 
 
-def husimi_loss(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_save):
-    """loss(C) = Σ_t Σ_α (Q_model − Q_data)² / Σ (Q_data)², with Q_model from
-    the Galerkin law started at R0, saved at t = k·dt·steps_per_save,
-    k = 1..n_save, and `data` of shape (n_save, *alphas.shape[:-1]).
-
-    The run is not stopped by the law's monitor (a line search may try any
-    C); a non-finite run gives a non-finite loss."""
+def husimi_residuals(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_save):
+    """r(C) = (Q_model − Q_data)/‖Q_data‖ (flattened), so Σr² = `husimi_loss`."""
     alphas = jnp.asarray(alphas)
     data = jnp.asarray(data)
-    scale = jnp.sum(data**2)
-    observe = lambda t, y, p: law.husimi(y, alphas)  # one function: no retrace per call
+    scale = jnp.sqrt(jnp.sum(data**2))
+    observe = lambda t, y, p: law.husimi(y, alphas)
 
-    def loss(C):
+    def residuals(C):
         sol = evolve(
             law,
             R0,
@@ -39,9 +36,22 @@ def husimi_loss(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_
             monitor=False,
             on_breakdown="flag",
         )
-        return jnp.sum((sol.observables[1:] - data) ** 2) / scale
+        return jnp.ravel(sol.observables[1:] - data) / scale
 
-    return loss
+    return residuals
+
+
+def husimi_loss(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_save):
+    """loss(C) = Σ_t Σ_α (Q_model − Q_data)² / Σ (Q_data)², with Q_model from
+    the Galerkin law started at R0, saved at t = k·dt·steps_per_save,
+    k = 1..n_save, and `data` of shape (n_save, *alphas.shape[:-1]).
+
+    The run is not stopped by the law's monitor (a line search may try any
+    C); a non-finite run gives a non-finite loss."""
+    residuals = husimi_residuals(
+        law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save
+    )
+    return lambda C: jnp.sum(residuals(C) ** 2)
 
 
 def fit_C(
@@ -80,9 +90,17 @@ def fit_C(
 
     Returns:
         A `jqd.FitResult` with value {"C": C} (`result.C`), `loss`,
-        `iterations`, `history` (the loss at each iterate).
+        `iterations`, `history` (the loss at each iterate), `stderr` ({"C": ...})
+        and `covariance` of the least-squares fit (`husimi_residuals`; noise
+        level estimated from the misfit: `jqd.fit_covariance`).
     """
     if not np.isfinite(float(C0)):
         raise ValueError(f"C0 must be finite; got {C0}.")
-    loss = husimi_loss(law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save)
-    return fit(lambda theta: loss(theta["C"]), {"C": C0}, max_iter=max_iter, ftol=tol)
+    residuals = husimi_residuals(
+        law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save
+    )
+    # ½Σr² = ½ husimi_loss: least squares, so the result carries its stderr
+    res = fit(
+        None, {"C": C0}, residuals=lambda th: residuals(th["C"]), max_iter=max_iter, ftol=tol / 2
+    )
+    return dataclasses.replace(res, loss=2 * res.loss, history=2 * res.history)

@@ -149,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     _no_cache(s)
+    _fit_parser(sub)
     return p
 
 
@@ -168,3 +169,77 @@ def _no_cache(p: argparse.ArgumentParser) -> None:
         help="do not use the persistent compilation cache (default: on, in $JQD_CACHE_DIR, "
         "else $XDG_CACHE_HOME/jqd/jax or ~/.cache/jqd/jax; JQD_NO_CACHE=1 also turns it off)",
     )
+
+
+def _fit_parser(sub) -> None:
+    """`jqd fit`: recover constants through an experiment's sweep (`jqd.run.fit`)."""
+    f = sub.add_parser(
+        "fit",
+        help="recover an experiment's constants by gradient descent through its law",
+        description="Fit constants (config keys) of an experiment's law to data by weighted "
+        "least squares through its sweep function (jqd.fit, L-BFGS), with standard errors "
+        "from the Gauss-Newton Hessian. Exit codes: 0 an acceptable fit, 1 not converged or "
+        "not acceptable (not identifiable, or chi2 improbable with the data's errors), 2 usage "
+        "error.",
+    )
+    f.add_argument("name")
+    f.add_argument(
+        "--free",
+        action="append",
+        default=[],
+        metavar="KEY[,KEY...]",
+        help="constants to fit (repeatable; several at once), e.g. --free C or --free q,r",
+    )
+    f.add_argument(
+        "--data",
+        default="reference",
+        metavar="reference|ensemble|FILE",
+        help="reference (default): the experiment's exact data at the quantum values; "
+        "ensemble: a finite ensemble of its stochastic process (size by --set, noise by "
+        "--seed) with standard errors; FILE: a NetCDF file with variables named like the "
+        "sweep's outputs (coordinates checked) and optional <name>_stderr",
+    )
+    f.add_argument(
+        "--start",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="starting value of a freed key (default: the experiment's fit start)",
+    )
+    f.add_argument("--quick", action="store_true", help="start from the quick config")
+    f.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field of the model and the data (repeatable), e.g. "
+        "--set n_particles=4000",
+    )
+    f.add_argument(
+        "--out", type=Path, default=None, help="output folder (default jqd-out/NAME-fit)"
+    )
+    f.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the ensemble data and the bootstrap (default 0); also sets the "
+        "experiment's own seed field, as jqd run --seed does",
+    )
+    f.add_argument("--max-iter", type=int, default=100, help="L-BFGS iterations at most")
+    f.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="B",
+        help="also refit B residual-bootstrap replicas (one compiled fit) and report their "
+        "spread beside the Hessian standard errors",
+    )
+    f.add_argument(
+        "--full-hessian",
+        action="store_true",
+        help="also report standard errors from the full Hessian of the loss (one more compile)",
+    )
+    f.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    f.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    _no_cache(f)

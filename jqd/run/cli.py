@@ -6,6 +6,8 @@
     jqd reproduce [--quick] [--out DIR] [--only NAME ...] [--jobs J] [--timeout S] [--animate]
     jqd sweep NAME --over key=start:stop:num [--over ...] [--devices N] [--batch B]
               [--out DIR] [--quick] [--set key=value ...] [--fresh]
+    jqd fit NAME --free KEY[,KEY] [--data reference|ensemble|FILE] [--start KEY=V]
+            [--quick] [--set key=value ...] [--out DIR] [--seed N] [--bootstrap B]
 
 Experiments are validations in float64: the command enables `jax_enable_x64`
 before anything runs. `--devices N` on a CPU-only machine needs N host
@@ -264,6 +266,12 @@ def cmd_sweep(args) -> int:
     return 1 if s["items_failed"] else 0
 
 
+def cmd_fit(args) -> int:
+    from ._fit_report import cmd_fit as fit
+
+    return fit(args)
+
+
 def _one_line(err: BaseException, overrides=()) -> str:
     """`jqd: error: ...` on one line; for a ValueError/TypeError raised by jqd's
     checks (not a UsageError), where it was raised."""
@@ -319,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "reproduce": cmd_reproduce,
         "sweep": cmd_sweep,
+        "fit": cmd_fit,
     }
     overrides = list(getattr(args, "overrides", None) or [])
     try:

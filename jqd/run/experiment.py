@@ -360,6 +360,9 @@ class Experiment:
             computing anything.
         animates: whether `run` writes an animation under `--animate`
             (`rec.animation`); shown by `jqd list` and `jqd show`.
+        fit: optional `jqd.run.fit.FitSpec`: the constants `jqd fit` may free
+            (float `sweep_keys`; `sweep` is the model) and the exact
+            reference (and finite-ensemble) data it fits them to.
     """
 
     name: str
@@ -377,6 +380,7 @@ class Experiment:
     limits: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
     validate: Callable | None = None
     animates: bool = False
+    fit: Any = None
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.config):
