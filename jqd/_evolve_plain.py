@@ -29,13 +29,18 @@ def plain_call(law, y0, params, t0, dt, n_save, sps, observer, monitor, key, che
     if specialize is not None:
         run_law, run_params = specialize(law, params, dt, n_save * sps)
     as_float = lambda x: float(x) if isinstance(x, int) else x  # ints would be static
-    tree = (run_law, y0, run_params, as_float(t0), as_float(dt), np.int32(n_save), key)
+    tree = (run_law, y0, run_params, as_float(t0), as_float(dt), np.asarray(n_save, np.int32), key)
     dyn, key_ = _fastcall.split((tree, observer, monitor, sps, check))
     if key_ is None:
         return None
     n_cap = _fastcall.capacity(key_, n_save)
-    sol, summary = _fastcall.cached(_plain_program, key_, dyn, n_cap)
-    summary = np.asarray(summary)  # [breakdown code, failed guards...]: one transfer
+    try:
+        sol, summary = _fastcall.cached(_plain_program, key_, dyn, n_cap)
+        summary = np.asarray(summary)  # [breakdown code, failed guards...]: one transfer
+    except Exception:  # the law's own in-graph errors fire first: bad input is named first
+        if check:
+            _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
+        raise
     if summary[1:].any():
         # a value guard failed in the program: the eager checks name it with its value
         _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))

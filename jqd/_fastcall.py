@@ -38,6 +38,9 @@ _MAX_ENTRIES = 256
 _TABLE: collections.OrderedDict = collections.OrderedDict()
 
 
+# traced: what eqx.filter_jit traced (arrays, NumPy scalars) plus Python floats
+# and complex numbers (a new value must not recompile); Python ints and bools
+# stay static (they may size arrays or steer Python control flow)
 _DYNAMIC_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
 
 
