@@ -19,7 +19,7 @@ Candidates per case (one JSON line each; benchmarks/_common.py conventions):
              (ψ at t + dt for the corrector), the drift cap and the periodic
              wrap; noise from `np.random.default_rng` (PCG64, Ziggurat).
 Plus `--rng`: 10^6 standard normals by jax.random.normal (threefry key, rbg
-key), jqd._random.normal and NumPy, alternating.
+key), jqd.random_normal and NumPy, alternating.
 
 Threads: `--cores 1` pins the whole process to one core before JAX starts
 (both sides single-threaded); by default both see every core (NumPy uses one,
@@ -211,17 +211,17 @@ def bench_rng(rep, rounds, load):
     import numpy as np
     from _common import alternate
 
-    from jqd import _random
+    import jqd
 
     n = 10**6
     thr, rbg = jax.random.key(1), jax.random.key(1, impl="rbg")
     f_jax = jax.jit(lambda k: jax.random.normal(k, (n,), jnp.float64))
-    f_jqd = jax.jit(lambda k: _random.normal(k, (n,), jnp.float64))
+    f_jqd = jax.jit(lambda k: jqd.random_normal(k, (n,), jnp.float64))
     rng = np.random.default_rng(0)
     timers = {
         "jax.random.normal threefry": lambda: f_jax(thr),
         "jax.random.normal rbg": lambda: f_jax(rbg),
-        "jqd._random.normal": lambda: f_jqd(thr),
+        "jqd.random_normal": lambda: f_jqd(thr),
         "numpy standard_normal": lambda: rng.standard_normal(n),
     }
     for f in timers.values():

@@ -43,6 +43,7 @@ _NAMES = {
     "BreakdownError": "._monitor",
     "NonFiniteError": "._monitor",
     "Reason": "._monitor",
+    "random_normal": "._random",
     "batch_mesh": "._sharding",
     "pad_batch": "._sharding",
     "shard_batch": "._sharding",
@@ -100,6 +101,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from ._monitor import BreakdownError as BreakdownError
     from ._monitor import NonFiniteError as NonFiniteError
     from ._monitor import Reason as Reason
+    from ._random import random_normal as random_normal
     from ._sharding import batch_mesh as batch_mesh
     from ._sharding import pad_batch as pad_batch
     from ._sharding import shard_batch as shard_batch

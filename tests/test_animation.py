@@ -80,7 +80,7 @@ def test_nothing_written_unless_animate(tmp_path):
 
 def test_list_and_show_mark_the_animated_experiments(capsys):
     assert main(["list"]) == 0
-    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.strip()}
     assert {n for n, ln in lines.items() if "[animates]" in ln} == set(ANIMATED)
     assert main(["show", "husimi-kerr"]) == 0
     assert "--animate" in capsys.readouterr().out

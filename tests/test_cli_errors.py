@@ -215,13 +215,22 @@ def test_sweep_bad_specs(tmp_path, capsys):
     sweep = ["sweep", "kerr-revival", *TINY, "--out", out, "--over"]
     usage_error(capsys, [*sweep, "U=1:2"], "start:stop:num")
     usage_error(capsys, [*sweep, "U=1,nan"], "must be finite")
-    usage_error(capsys, [*sweep, "V=1:2:3"], "unknown key 'V'", "sweepable keys: U, alpha0")
+    usage_error(capsys, [*sweep, "V=1:2:3"], "unknown key 'V'", "sweepable keys: alpha0, U, t_max")
+    # every numeric key sweeps per item; one compiled (vmapped) program takes only U, alpha0
     for key, why in [
         ("t_max", "fixes the saved times"),
         ("husimi_extent", "only jqd run's Husimi snapshots use it"),
         ("n_save", "an integer fixes array shapes"),
     ]:
-        usage_error(capsys, [*sweep, f"{key}=1:2:3"], f"{key} cannot be swept", why, "U, alpha0")
+        usage_error(
+            capsys,
+            [*sweep, f"{key}=1:2:3", "--mode", "vmapped"],
+            f"{key} cannot be vmapped",
+            why,
+            "Vmapped keys: U, alpha0",
+        )
+    line = usage_error(capsys, [*sweep, "n_save=1.5,2"], "n_save is an integer field; got 1.5")
+    assert line.count("--over n_save") == 1, line
     usage_error(capsys, [*sweep, "U=1,2", "--over", "U=3,4"], "--over U given twice")
     usage_error(capsys, [*sweep, "U=1,2", "--batch", "0"], "--batch must be >= 1")
     nothing_at(out)

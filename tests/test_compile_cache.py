@@ -66,32 +66,23 @@ def result(proc: subprocess.Popen) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_two_processes_share_a_fresh_cache(tmp_path, monkeypatch):
+def test_two_processes_share_a_fresh_cache(tmp_path):
     """Two processes compile the same program into one fresh folder at once
-    (no lock: jqd.run._compile_cache); both are right, this process then
-    loads the program from the cache, and all equal a run without it."""
+    (no lock: jqd.run._compile_cache); both are right, a third process then
+    loads the program from the cache, and all equal a run without it.
+
+    (The loads run in fresh processes: a pytest worker's own JAX settings,
+    left by earlier tests, may enter the cache key.)"""
     folder = tmp_path / "cache"
     a, b = start("on", folder), start("on", folder)
     ra, rb = result(a), result(b)
     assert ra["value"] == rb["value"]
     assert ra["folder"] == str(folder)
     assert list(folder.glob("*-cache")), sorted(p.name for p in folder.iterdir())
-    x = jnp.eye(16) * 0.3 + 0.01
-    monkeypatch.delenv("JQD_NO_CACHE")
-    monkeypatch.setenv("JQD_CACHE_MIN_COMPILE_S", "0")
-    jax.clear_caches()
-    try:
-        assert configure(path=folder) == folder
-        with CompileTimer() as warm:
-            cached = float(jax.jit(eval(PROGRAM))(x)).hex()
-    finally:
-        configure(enabled=False)
-    assert jax.config.jax_compilation_cache_dir is None
-    jax.clear_caches()
-    with CompileTimer() as cold:
-        plain = float(jax.jit(eval(PROGRAM))(x)).hex()
-    assert warm.cache_hits >= 1 and cold.cache_hits == 0
-    assert ra["value"] == cached == plain
+    warm = result(start("on", folder))
+    cold = result(start("off", folder))
+    assert warm["hits"] >= 1 and cold["hits"] == 0 and cold["folder"] == "None"
+    assert ra["value"] == warm["value"] == cold["value"]
 
 
 def test_cache_folder_and_switches(tmp_path, monkeypatch):

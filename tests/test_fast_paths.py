@@ -1,5 +1,5 @@
 """The CPU fast paths of the Nelson/Bohm ensembles (issue 16, item 4):
-the host-drawn Gaussian noise (`jqd._random.normal`) and the 1-D coefficient
+the host-drawn Gaussian noise (`jqd.random_normal`) and the 1-D coefficient
 -table interpolation of the guidance velocities. Each is checked against the
 plain path it replaces (round-off), its distribution (moments and KS at
 sampling tolerances), and under jit, vmap and grad."""
@@ -25,14 +25,16 @@ jax.config.update("jax_enable_x64", True)
 
 def test_normal_deterministic_jit_vmap():
     key = jax.random.key(7)
-    a = _random.normal(key, (6, 2), jnp.float64)
+    a = _random.random_normal(key, (6, 2), jnp.float64)
     assert a.dtype == jnp.float64 and a.shape == (6, 2)
-    np.testing.assert_array_equal(a, _random.normal(key, (6, 2), jnp.float64))
-    np.testing.assert_array_equal(a, jax.jit(lambda k: _random.normal(k, (6, 2), jnp.float64))(key))
+    np.testing.assert_array_equal(a, _random.random_normal(key, (6, 2), jnp.float64))
+    np.testing.assert_array_equal(
+        a, jax.jit(lambda k: _random.random_normal(k, (6, 2), jnp.float64))(key)
+    )
     keys = jax.random.split(key, 3)
-    batched = jax.vmap(lambda k: _random.normal(k, (5,), jnp.float32))(keys)
+    batched = jax.vmap(lambda k: _random.random_normal(k, (5,), jnp.float32))(keys)
     assert batched.dtype == jnp.float32
-    looped = np.stack([np.asarray(_random.normal(k, (5,), jnp.float32)) for k in keys])
+    looped = np.stack([np.asarray(_random.random_normal(k, (5,), jnp.float32)) for k in keys])
     np.testing.assert_array_equal(batched, looped)
     assert not np.array_equal(batched[0], batched[1])  # distinct keys, distinct draws
 
@@ -41,7 +43,7 @@ def test_normal_distribution():
     """Mean, variance, kurtosis within 5 standard errors and KS distance
     below its 0.1% critical value (1.95/√n) for n = 2e5 draws."""
     n = 200_000
-    z = np.asarray(_random.normal(jax.random.key(11), (n,), jnp.float64))
+    z = np.asarray(_random.random_normal(jax.random.key(11), (n,), jnp.float64))
     assert abs(z.mean()) < 5 / math.sqrt(n)
     assert abs(z.var() - 1) < 5 * math.sqrt(2 / n)
     assert abs(np.mean(z**4) - 3) < 5 * math.sqrt(96 / n)
@@ -53,7 +55,7 @@ def test_normal_distribution():
 
 def test_normal_under_grad():
     key = jax.random.key(2)
-    z = _random.normal(key, (8,), jnp.float64)
+    z = _random.random_normal(key, (8,), jnp.float64)
     f = lambda c: jnp.sum(jnp.sin(c * z))
     check_grads(f, (0.7,), order=2, modes=("fwd", "rev"))
     np.testing.assert_allclose(jax.grad(f)(0.7), jnp.sum(z * jnp.cos(0.7 * z)), rtol=1e-13)

@@ -109,7 +109,7 @@ def test_per_item_claims_errors_and_resume(tmp_path, monkeypatch):
         err = ds["trapezoid_error"].values
         for i, n in enumerate((4, 8, 16)):
             assert err[i, 0] == pytest.approx(float(_error(1.0, n)), rel=1e-12)
-        assert np.all(np.isnan(err[:, 1])) and "k == boom" in str(ds["error"].values[0, 1])
+        assert np.all(np.isnan(err[:, 1])) and "k == boom" in str(ds["item_error"].values[0, 1])
         passed = ds["trapezoid_error__passed"].values
         assert passed[:, 0].tolist() == [bool(float(_error(1.0, n)) <= 1e-3) for n in (4, 8, 16)]
         assert "metric_seed_seen" in ds and "metric_not_scalar" not in ds

@@ -50,7 +50,7 @@ per drift evaluation, and a gather of (1 + ndim) complex fields at 2^d
 (linear) or 4^d (cubic) stencil points per particle, vectorised over the
 particle axis (in 1-D: one gather per coefficient of the cell polynomials,
 in real arithmetic, `_particles.interpolate_1d`). The Nelson noise is drawn
-by `jqd._random.normal`: NumPy's PCG64 Ziggurat seeded from the key on the
+by `jqd.random_normal`: NumPy's PCG64 Ziggurat seeded from the key on the
 CPU (3x cheaper than threefry + erf⁻¹ there), `jax.random.normal` on a GPU;
 one key therefore gives different, equally distributed, paths on the two.
 
@@ -301,7 +301,7 @@ class NelsonEnsemble(AbstractEnsemble):
         )
 
     def step(self, t, y, params, dt, key):
-        dW = jnp.sqrt(dt) * _random.normal(key, y.x.shape, y.x.dtype)
+        dW = jnp.sqrt(dt) * _random.random_normal(key, y.x.shape, y.x.dtype)
         return self.step_increment(t, y, params, dt, dW)
 
     def step_increment(self, t, y, params, dt, dW):

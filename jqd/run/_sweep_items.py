@@ -167,7 +167,7 @@ def assemble(exp, config, over, records: list[dict]):
         vals = np.array([r.get(field, np.nan) for r in records], float)
         data[field] = (dims, vals.reshape(shape))
     errors = np.array([r["error"] or "" for r in records], dtype=object)
-    data["error"] = (dims, errors.reshape(shape).astype(str))
+    data["item_error"] = (dims, errors.reshape(shape).astype(str))
     ds = xr.Dataset(
         {k: xr.Variable(v[0], v[1], v[2] if len(v) > 2 else None) for k, v in data.items()},
         coords={k: _typed(v, types_.get(k)) for k, v in over.items()},

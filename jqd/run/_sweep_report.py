@@ -147,7 +147,10 @@ def write_summary_md(path: Path, experiment: str, mode: str, over, series, faile
         label = s["label"].replace("|", "\\|")
         lines.append(f"| {label} | {s['op'] or ''} | {tol_text} | {passed} | {lo} | {hi} |")
     if failed:
-        lines += ["", f"{len(failed)} item(s) raised an error (variable `error` of results.nc):"]
+        lines += [
+            "",
+            f"{len(failed)} item(s) raised an error (variable `item_error` of results.nc):",
+        ]
         lines += [f"- {e}" for e in failed[:20]]
     path.write_text("\n".join(lines) + "\n")
 

@@ -241,7 +241,7 @@ def run_sweep(
             )
             dataset = to_dataset(exp, config, over, got["results"])
             shape = tuple(len(v) for v in over.values())
-            dataset["error"] = (tuple(over), got["errors"].reshape(shape).astype(str))
+            dataset["item_error"] = (tuple(over), got["errors"].reshape(shape).astype(str))
             for out, (op, tol) in exp.sweep_claims.items():
                 values = dataset[out].values
                 dataset[f"{out}__tolerance"] = (tuple(over), np.full(values.shape, float(tol)))

@@ -206,8 +206,9 @@ def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
     over = {k: v for k, v in over.items() if k in types_}  # `seed` may be the run's seed only
     for key, values in over.items():
         for v in np.unique(values):
+            value = cast_swept(key, v, types_[key])  # its message names --over KEY already
             try:
-                check_field(exp, key, cast_swept(key, v, types_[key]), types_[key], defaults[key])
+                check_field(exp, key, value, types_[key], defaults[key])
             except UsageError as err:
                 raise UsageError(f"--over {key}: {err}") from None
     if exp.validate is None:

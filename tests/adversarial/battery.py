@@ -626,6 +626,7 @@ NO_GRAD = {
     "copy-gillespie-members",
     "bell-jumps",
     "copy-members-faithful",
+    "copy-members-faithful-mobius",
 }
 MADELUNG_FIX = ("grid", "SchrodingerGrid", "box")
 
@@ -811,6 +812,14 @@ SPECS: dict[str, Spec] = {
         _at(lambda y: y.a, lambda a: a.at[0].set(7)),
         "member class 7 of 3",
         ("a", "y0"),
+        _H(_non_hermitian),
+        "H not Hermitian",
+        ("H",),
+    ),
+    "copy-members-faithful-mobius": Spec(
+        _at(lambda y: y.phi, _nan_first),
+        "NaN member phase",
+        ("phi", "y0"),
         _H(_non_hermitian),
         "H not Hermitian",
         ("H",),
