@@ -130,6 +130,18 @@ def _transforms(transform, theta0):
     return (lambda u: _tm(tr.forward, u)), (lambda th: _tm(tr.inverse, th))
 
 
+def _nonfinite_message(value, theta, iteration: int) -> str:
+    where = "at the start" if iteration == 0 else f"after {iteration} iterations"
+    as_list = lambda v: np.asarray(v).tolist()
+    shown = {k: as_list(v) for k, v in theta.items()} if isinstance(theta, dict) else as_list(theta)
+    return (
+        f"jqd.fit: the loss is {value.tolist() if value.ndim else float(value)} {where} "
+        f"(theta = {shown}): the model is not finite there (a law past its range of "
+        "validity, or an overflow). Start closer to the optimum, constrain the parameters "
+        "(transform=), or pass nonfinite=VALUE so that a line search backs off from such points."
+    )
+
+
 def fit(
     loss: Callable | None,
     theta0,
@@ -193,7 +205,8 @@ def fit(
         key: PRNG key for a stochastic loss (fixed across iterations).
         nonfinite: if set, a non-finite loss counts as this value with zero
             gradient, so that a line search backs off from a region where
-            the model breaks down instead of stopping with NaN.
+            the model breaks down. If None (default), a non-finite loss at an
+            iterate raises FloatingPointError naming the iterate.
         batched: theta0 has a leading axis of independent starts, fitted at
             once (`jax.vmap`); the criteria must hold for every start.
             "sequential": the same, one start after another inside one
@@ -298,6 +311,8 @@ def fit(
             # on a pending array holds the GIL, and a host callback inside the
             # program (eqx.error_if's guards) then deadlocks
             u_new, state, value, grad_norm = jax.block_until_ready(update_fn(u, state, data))
+            if nonfinite is None and not np.all(np.isfinite(np.asarray(value))):
+                raise FloatingPointError(_nonfinite_message(np.asarray(value), path[-1], n))
             history.append(np.asarray(value))
             if bar is not None:
                 bar.update(1)

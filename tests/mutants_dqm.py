@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import math
 
-from mutation import Mutant, scaled
+from mutation import Mutant, osmotic_scaled, scaled
 
 
 def _no_osmotic(monkeypatch):
-    import jax.numpy as jnp
-
-    import jqd.dqm._ensembles as ens
-
-    good = ens.guidance_velocities
-
-    def bohm_plus_noise(*args, **kwargs):
-        v, u = good(*args, **kwargs)
-        return v, jnp.zeros_like(u)
-
-    monkeypatch.setattr(ens, "guidance_velocities", bohm_plus_noise)
+    """Bohm velocity + noise: u_N dropped from the Nelson drift."""
+    osmotic_scaled(monkeypatch, 0.0)
 
 
 def _quantum_potential_x2(monkeypatch):

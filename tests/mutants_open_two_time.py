@@ -3,20 +3,12 @@
 
 from __future__ import annotations
 
-from mutation import Mutant, scaled
+from mutation import Mutant, osmotic_scaled, scaled
 
 
 def _osmotic_sign_flipped(monkeypatch):
     """u_N = −D∇ln ρ (Zakir's Fick velocity Z23) instead of +D∇ln ρ in the Nelson drift."""
-    import jqd.dqm._ensembles as ens
-
-    good = ens.guidance_velocities
-
-    def fick(*args, **kwargs):
-        v, u = good(*args, **kwargs)
-        return v, -u
-
-    monkeypatch.setattr(ens, "guidance_velocities", fick)
+    osmotic_scaled(monkeypatch, -1.0)
 
 
 def _copy_rate_without_two(monkeypatch):

@@ -58,6 +58,30 @@ def scaled(func: Callable, factor: float) -> Callable:
     return wrapper
 
 
+def osmotic_scaled(monkeypatch, factor: float) -> None:
+    """Nelson's osmotic velocity u_N times `factor` on every path that forms it:
+    `guidance_velocities` (n-D, node checks) and the fused 1-D kernel
+    `_guidance_1d` (parts "u" and "drift" = v + u_N), which the 1-D Nelson
+    drift calls without going through `guidance_velocities`."""
+    import jqd.dqm._ensembles as ens
+
+    velocities, fused = ens.guidance_velocities, ens._guidance_1d
+
+    def guidance_velocities(*args, **kwargs):
+        v, u = velocities(*args, **kwargs)
+        return v, factor * u
+
+    def guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, part):
+        args = (grid, psi, x, hbar, mass, order, rho_floor)
+        if part == "v":
+            return fused(*args, "v")
+        u = factor * fused(*args, "u")
+        return u if part == "u" else fused(*args, "v") + u
+
+    monkeypatch.setattr(ens, "guidance_velocities", guidance_velocities)
+    monkeypatch.setattr(ens, "_guidance_1d", guidance_1d)
+
+
 def all_mutants() -> list[Mutant]:
     found: list[Mutant] = []
     for path in sorted(HERE.glob("mutants_*.py")):

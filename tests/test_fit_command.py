@@ -111,6 +111,19 @@ def test_covariance_is_linear_least_squares():
     assert np.all(np.isinf(flat["covariance"]))
 
 
+def test_nonfinite_loss_is_refused_naming_the_iterate():
+    """A model that is NaN at the start (or becomes so) stops the fit with the
+    iterate and the fix, instead of 100 silent NaN iterations; nonfinite= opts
+    into backing off instead."""
+    loss = lambda th: jnp.where(th["D"] < 1.0, jnp.nan, (th["D"] - 2.0) ** 2)
+    with pytest.raises(
+        FloatingPointError, match=r"at the start \(theta = \{'D': 0.5\}\).*nonfinite="
+    ):
+        jqd.fit(loss, {"D": 0.5})
+    res = jqd.fit(lambda th: (th["D"] - 2.0) ** 2, {"D": 0.5}, max_iter=20, gtol=1e-10)
+    assert res.value["D"] == pytest.approx(2.0)
+
+
 # -- the command on a toy experiment -----------------------------------------------------
 def test_toy_fit_and_netcdf_round_trip(toy, tmp_path):
     """Finite-ensemble data (with standard errors: sigma known, χ² and its p-value)
@@ -187,6 +200,17 @@ def test_data_file_errors(toy, tmp_path, capsys, kind, match):
     assert match in capsys.readouterr().err
 
 
+def test_nonfinite_model_is_one_line(toy, tmp_path, capsys):
+    """A start where the model overflows: `jqd: error:` naming the values, exit 2."""
+    rc, _, _ = _fit(tmp_path, "--free", "a", "--start", "a=1e308", "--set", "c=1e10")
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("jqd: error: jqd.fit: the loss is inf at the start") and "a': 1e+308" in err
+    )
+    assert "Traceback" not in err
+
+
 def test_no_fit_spec(capsys, tmp_path):
     rc, _, _ = _fit(tmp_path, "--free", "U", name="kerr-revival")
     assert rc == 2
@@ -200,8 +224,9 @@ TINY = {  # (experiment, --set overrides) at sizes a test can afford
         "--set", "cutoff=10", "--set", "alpha0=0.6", "--set", "n_grid=4", "--set", "fit_grid=8",
         "--set", "fit_saves=2", "--set", "n_samples=1000",
     ],
-    "dqm-fit-D": ["--set", "n=64", "--set", "n_save=2", "--set", "steps_per_save=10",
-                  "--set", "n_particles=1000"],
+    # n = 128 (at n = 64 the canonical law's monitor stops at t = 0: k dx too large) and
+    # t <= 0.45 (at the start D = 0.25 it breaks down before t = 0.6, as its monitor says)
+    "dqm-fit-D": ["--set", "n_save=3", "--set", "steps_per_save=30", "--set", "n_particles=2000"],
 }  # fmt: skip
 
 
@@ -244,15 +269,18 @@ def test_accept_slow(tmp_path, name, free, data):
 
 @pytest.mark.slow
 def test_bootstrap_matches_hessian_stderr(tmp_path):
-    """Residual bootstrap (200 refits) vs the Gauss-Newton standard errors of (q, r)
-    from copy-process data: equal within the bootstrap's own sampling error
-    (relative √(1/2B) = 5%; bound 25%)."""
+    """Residual bootstrap (200 refits) of (q, r) from copy-process data vs the
+    Gauss-Newton standard errors at the residuals' own scale s = √(χ²/dof)
+    (what a residual bootstrap reproduces to first order, whatever the data's
+    stated errors): equal within the bootstrap's sampling error (relative
+    √(1/2B) = 5%; bound 25%). Whether the stated errors are honest is a
+    separate question: benchmarks/fit_calibration.py."""
     rc, s, _ = _fit(
         tmp_path, "--free", "q,r", "--data", "ensemble", "--quick", "--bootstrap", "200",
-        *TINY["copy-fit-qr"], name="copy-fit-qr",
+        "--set", "n_save=3", "--set", "replicas=12", name="copy-fit-qr",
     )  # fmt: skip
-    ratios = s["bootstrap"]["ratio_to_hessian"]
-    assert all(0.75 < r < 1.25 for r in ratios.values()), ratios
+    ratios = s["bootstrap"]["ratio_to_scaled_hessian"]
+    assert all(0.75 < r < 1.25 for r in ratios.values()), (ratios, s["bootstrap"])
 
 
 @pytest.mark.slow

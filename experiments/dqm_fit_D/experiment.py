@@ -234,7 +234,7 @@ def sweep(config: Config, values):
     grid = jqd.Grid(c.n, c.L)
     psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=get("x0"))
     params = DQMParams(mass=get("mass"), D=get("D"), potential=_potential(c, values))
-    rho = jqd.evolve(
+    sol = jqd.evolve(
         CanonicalDQM(grid, V),
         state_from_psi(grid, psi0),
         params,
@@ -243,9 +243,12 @@ def sweep(config: Config, values):
         steps_per_save=c.steps_per_save,
         observe=lambda t, y, p: y.rho,
         check=False,
-        monitor=False,
         on_breakdown="flag",
-    ).observables[1:]
+    )
+    # saves from the monitor's breakdown on are NaN, not the state it stopped at:
+    # a sweep item or a fit's model then shows the failure instead of a stale density
+    broke = sol.ts[1:] >= sol.stats["breakdown_time"]  # NaN time (no breakdown): False
+    rho = jnp.where(broke[:, None], jnp.nan, sol.observables[1:])
     mean, var = _moments(grid, rho)
     error = jnp.max(jnp.abs(rho - _exact_run(c, values)))
     return {"rho": rho, "mean_x": mean, "var_x": var, "max_density_error": error}

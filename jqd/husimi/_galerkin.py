@@ -16,7 +16,9 @@ otherwise. `prepare` precomputes the unitary and the remainder's weights × dt/2
 once per run. The remainder's series is applied at C = 1 too, where it is zero:
 skipping it there by a run-time branch broke reverse-mode Hessians in C
 (benchmarks/results_husimi_galerkin.md). `method="expm"` exponentiates the
-dense superoperator (d² × d²; exact for any C, for small bases).
+projected operator (exact for any C) one invariant block at a time
+(`_galerkin_blocks.py`: for a number-conserving H, ~2d blocks of size ≤ d
+instead of one d² × d² matrix).
 
 Validation: at C = 1 with a truncating H the split step IS unitary evolution
 by e^{−iH_P dt} (the Fokker-Planck terms enter only through L_R = 0), so it
@@ -49,6 +51,7 @@ from jaxtyping import Array
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._fp_terms import apply_groups, galerkin_structure
+from ._galerkin_blocks import ExpmBlocks, ExpmStep
 from ._galerkin_guards import (
     concentration,
     concentration_structure,
@@ -101,7 +104,8 @@ class HusimiGalerkin(AbstractLaw):
             for number-conserving models such as Bose-Hubbard).
         n_modes: number of modes (default: those H acts on).
         method: "split" (exact unitary part + Taylor remainder; default) or
-            "expm" (dense superoperator exponential; small bases only).
+            "expm" (exponential of the projected operator, block by block:
+            exact for any C; each block is dense).
         taylor_order: order of the remainder's Taylor series ("split").
         fock_tol: the monitor's bound on the weight Σ|R_nn| over the top Fock
             levels (`top_weight`: the top g_j levels of mode j, g_j the step
@@ -131,6 +135,7 @@ class HusimiGalerkin(AbstractLaw):
     top_index: tuple = eqx.field(static=True)  # basis indices of the top Fock levels
     diff_groups: tuple = eqx.field(static=True)  # groups with a diffusion weight
     flat: Array  # (G, d, d) int32: flat gather index of each index group
+    blocks: ExpmBlocks | None  # method="expm": L's invariant blocks
     W: Array  # (3, G, d, d): weights: Liouville, diffusion per unit C, −i[H, ·]
     H: Array
     ladders: Array  # (N, d, d) projected a_j
@@ -192,6 +197,7 @@ class HusimiGalerkin(AbstractLaw):
         poly = anti_wick_symbol(hamiltonian, N)
         s = galerkin_structure(hamiltonian, poly, basis, kind)
         self.flat, self.W = jnp.asarray(s.flat), jnp.asarray(s.W)
+        self.blocks = ExpmBlocks.from_structure(s.flat, s.W) if method == "expm" else None
         self.diff_groups = tuple(
             int(g) for g in np.flatnonzero(np.abs(s.W[1]).max(axis=(1, 2)) > 1e-15)
         )
@@ -282,8 +288,8 @@ class HusimiGalerkin(AbstractLaw):
         later passed to its `step`)."""
         dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
         if self.method == "expm":
-            M = jax.scipy.linalg.expm(self.superoperator(params.C, dtype) * dt)
-            return _ExpmStep(M)
+            M = self.blocks.exponential(self.W[0], self.W[1], params.C, dt, dtype)
+            return ExpmStep(M, self.blocks.index)
         c, W, flat = self._remainder(params.C, dtype)
         half = (jnp.asarray(dt) / 2).astype(dtype)
         return _SplitStep(
@@ -401,10 +407,3 @@ class _SplitStep(AbstractLaw):
         U = self.U.astype(y.dtype)
         y = U @ y @ jnp.conj(U).T
         return self._half(y)
-
-
-class _ExpmStep(AbstractLaw):
-    M: Array
-
-    def step(self, t, y, params, dt, key=None):
-        return (self.M.astype(y.dtype) @ y.reshape(-1)).reshape(y.shape)

@@ -137,12 +137,20 @@ def run_fit(
         }
     if boot is not None:
         bse = {k: float(np.std(boot[k], ddof=1)) for k in free}
+        known = prob.sigma == "known" and res.dof > 0
+        scale = float(np.sqrt(res.chi2 / res.dof)) if known else 1.0
         s["bootstrap"] = {
             "replicas": int(n_bootstrap),
             "method": "residual bootstrap: model(fit) + resampled standardised residuals "
             "x sqrt(n/(n-p)), each replica refitted (one vmapped jqd.fit)",
             "stderr": bse,
             "ratio_to_hessian": {k: bse[k] / stderr[k] if stderr[k] > 0 else None for k in free},
+            # the residual bootstrap draws noise of the residuals' own scale s² = χ²/dof:
+            # to first order it reproduces s·(JᵀWJ)^-1/2, whatever the data's stated errors
+            "ratio_to_scaled_hessian": {
+                k: bse[k] / (stderr[k] * scale) if stderr[k] > 0 else None for k in free
+            },
+            "residual_scale": scale,
         }
     s["problems"] = _problems(s, spec_of(exp), cov)
     s["acceptable"] = not s["problems"]

@@ -40,9 +40,10 @@ folder is locked by another running sweep, 130 interrupted (a sweep resumes
 when rerun). A usage error is one line on stderr, `jqd: error: ...`: a bad
 command line, an unknown experiment, a bad `--set` key or value (out of
 range, NaN, a size that would not fit), a bad `--out` or `--over`, a sweep
-folder that cannot be resumed, or any ValueError/TypeError from jqd's
+folder that cannot be resumed, any ValueError/TypeError from jqd's
 argument checks (those name the argument and the fix; set JQD_TRACEBACK=1 to
-see their traceback). `main` is the one place that maps errors to exit codes.
+see their traceback), or a fit whose model is not finite at an iterate
+(`jqd.fit`'s FloatingPointError, naming the values). `main` is the one place that maps errors to exit codes.
 """
 
 from __future__ import annotations
@@ -332,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = list(getattr(args, "overrides", None) or [])
     try:
         return commands[args.command](args)
-    except (ValueError, TypeError) as err:  # UsageError and jqd's argument checks
+    # UsageError and jqd's argument checks; FloatingPointError: jqd.fit's non-finite model
+    except (ValueError, TypeError, FloatingPointError) as err:
         if os.environ.get("JQD_TRACEBACK") and not isinstance(err, UsageError):
             raise
         print(_one_line(err, overrides), file=sys.stderr)
