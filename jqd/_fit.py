@@ -156,6 +156,7 @@ def fit(
     gtol: float | None = None,
     ftol: float | None = None,
     step_tol: float | None = None,
+    xtol: float = 1e-10,
     stop: Callable | None = None,
     key=None,
     nonfinite: float | None = None,
@@ -198,6 +199,9 @@ def fit(
             (max |δθ_i|/σ_i, δθ = −(JᵀJ)⁻¹Jᵀr; `sigma` scales σ): the optimum
             is then located far inside its own uncertainty. Costs one Jacobian
             (p forward passes) per iteration.
+        xtol: with `step_tol`: a step component below xtol·|θ_i| (relative)
+            counts as converged too (exact data, exact model: the residuals
+            and standard errors are round-off and their ratio stays O(1)).
         stop: `stop(theta, loss) -> bool`, called on the host after each
             update with the new iterate (natural units) and the loss at the
             one it started from; True stops the fit as converged (also a hook
@@ -326,7 +330,10 @@ def fit(
             if ftol is not None and np.all(np.asarray(value) < ftol):
                 converged = True
                 break
-            if step_tol is not None and curvature.step_ratio(path[-1], data, sigma) < step_tol:
+            if (
+                step_tol is not None
+                and curvature.step_ratio(path[-1], data, sigma, xtol) < step_tol
+            ):
                 converged = True
                 break
             if stop is not None and stop(path[-1], np.asarray(value)):

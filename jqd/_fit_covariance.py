@@ -129,15 +129,18 @@ class _Curvature:
         out["stderr"] = _tm(np.asarray, jax.vmap(self.unravel)(jnp.asarray(out["stderr"])))
         return out
 
-    def step_ratio(self, theta, data, sigma) -> float:
+    def step_ratio(self, theta, data, sigma, xtol: float = 0.0) -> float:
         """max_i |δθ_i| / stderr_i of the Gauss-Newton step δθ = −(JᵀJ)⁻¹Jᵀr
         from θ (the largest over a batch): how far θ is from the least-squares
-        optimum in units of its own uncertainty (0 at the optimum)."""
-        _, r, J, _ = self.raw(theta, data)
+        optimum in units of its own uncertainty (0 at the optimum). A
+        component with |δθ_i| <= xtol |θ_i| counts as 0: with exact data and
+        an exact model the residuals are round-off, the stderr too, and the
+        step/stderr ratio of noise stays O(1) however long the fit runs."""
+        flat, r, J, _ = self.raw(theta, data)
         if not self.batched:
-            r, J = r[None], J[None]
+            flat, r, J = flat[None], r[None], J[None]
         worst = 0.0
-        for ri, Ji in zip(r, J):
+        for th, ri, Ji in zip(flat, r, J):
             if not (np.all(np.isfinite(ri)) and np.all(np.isfinite(Ji))):
                 return float("inf")
             step = np.linalg.lstsq(Ji, ri, rcond=None)[0]
@@ -147,7 +150,7 @@ class _Curvature:
             s2 = 1.0 if sigma == "known" else float(np.sum(ri**2)) / max(n - p, 1)
             with np.errstate(all="ignore"):
                 se = np.sqrt(np.abs(np.diagonal(np.linalg.pinv(Ji.T @ Ji))) * s2)
-                ratio = np.max(np.abs(step) / se)
+                ratio = np.max(np.where(np.abs(step) <= xtol * np.abs(th), 0.0, np.abs(step) / se))
             worst = max(worst, float(ratio) if np.isfinite(ratio) else float("inf"))
         return worst
 

@@ -111,6 +111,22 @@ def test_covariance_is_linear_least_squares():
     assert np.all(np.isinf(flat["covariance"]))
 
 
+def test_exact_data_converges_at_round_off():
+    """Exact data and an exact model: residuals and standard errors are
+    round-off, so the step/stderr criterion alone never holds; the relative
+    step floor xtol ends the fit (it ran to max_iter before)."""
+    x = jnp.linspace(0.0, 2.0, 40)
+    y = 1.7 * jnp.exp(-0.6 * x)
+    res_fn = lambda th: th["a"] * jnp.exp(-th["b"] * x) - y
+    res = jqd.fit(None, {"a": 1.0, "b": 1.0}, residuals=res_fn, step_tol=1e-3, max_iter=100)
+    assert res.converged and res.iterations < 40, res.iterations
+    assert abs(res.value["a"] - 1.7) < 1e-12 and abs(res.value["b"] - 0.6) < 1e-12
+    stuck = jqd.fit(
+        None, {"a": 1.0, "b": 1.0}, residuals=res_fn, step_tol=1e-3, max_iter=60, xtol=0.0
+    )
+    assert not stuck.converged  # the failure xtol prevents
+
+
 def test_nonfinite_loss_is_refused_naming_the_iterate():
     """A model that is NaN at the start (or becomes so) stops the fit with the
     iterate and the fix, instead of 100 silent NaN iterations; nonfinite= opts
