@@ -51,7 +51,7 @@ from jaxtyping import Array
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._fp_terms import apply_groups, galerkin_structure
-from ._galerkin_blocks import ExpmBlocks, ExpmStep
+from ._galerkin_blocks import ExpmBlocks, _ExpmStep
 from ._galerkin_guards import (
     concentration,
     concentration_structure,
@@ -289,7 +289,7 @@ class HusimiGalerkin(AbstractLaw):
         dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
         if self.method == "expm":
             M = self.blocks.exponential(self.W[0], self.W[1], params.C, dt, dtype)
-            return ExpmStep(M, self.blocks.index)
+            return _ExpmStep(M, self.blocks.index)
         c, W, flat = self._remainder(params.C, dtype)
         half = (jnp.asarray(dt) / 2).astype(dtype)
         return _SplitStep(

@@ -69,7 +69,7 @@ class ExpmBlocks(eqx.Module):
         return jax.scipy.linalg.expm(S * jnp.asarray(dt).astype(dtype))
 
 
-class ExpmStep(AbstractLaw):
+class _ExpmStep(AbstractLaw):
     """One step R -> exp(dt L) R with the blocks' exponentials `M` (B, b, b)."""
 
     M: Array
