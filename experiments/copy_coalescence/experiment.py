@@ -406,13 +406,17 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_title(f"Within-class diversity, {config.batch} ensembles per N")
     ax.legend(fontsize=8)
     bx.errorbar(Ns, t_al, yerr=t_err, fmt="o-", label=f"t_align (V ≤ {config.fraction:g} V0)")
-    ok = np.isfinite(t_al)
+    ok = np.isfinite(t_al) & (big if (big & np.isfinite(t_al)).any() else True)
     bx.plot(Ns, t_al[ok][0] * Na / Na[ok][0] if ok.any() else Ns, "k:", label="∝ N")
     bx.set_xscale("log")
     bx.set_yscale("log")
     bx.set_xlabel("N (members)")
     bx.set_ylabel("t_align")
-    bx.set_title(f"exponent p = {p:.2f} ± {p_err:.2f}")
+    title = f"exponent p = {p:.2f} ± {p_err:.2f} (all N)"
+    if np.isfinite(p_big) and big.sum() >= 2:
+        lo, hi = ci(sl_big)
+        title += f"\nN ≥ 99: p = {p_big:.2f}, 95 % interval [{lo:.2f}, {hi:.2f}]"
+    bx.set_title(title)
     bx.legend(fontsize=8)
     rec.figure(fig, "coalescence.png")
 
