@@ -67,3 +67,44 @@ def test_per_item_sweep_of_a_real_experiment(tmp_path):
     )
     assert res.summary["mode"] == "per-item" and not res.summary["items_failed"]
     assert all(c["items"] == 2 for c in res.summary["claims"].values())
+
+
+def test_madelung_dqm_harmonic_moments(tmp_path):
+    """The canonical DQM law (dqm-fit-D's sweep) at D = ħ/2m in harmonic wells
+    k x²/2 from the Gaussian a = 1 at x0 = 1 (ħ = m = 1, ω = √k): ⟨x⟩ = x0 cos ωt and
+    Var x = cos²ωt/2 + sin²ωt/(2ω²). Tolerances: 10× a separate calibration run at
+    x0 = 0.5 (max errors 2.6e-13 and 1.1e-10; the variance's is the grid's own
+    floor, the same at every k)."""
+    over = {"k": np.array([0.5, 1.0, 2.0])}
+    res, ds = _sweep("dqm-fit-D", tmp_path, over, mu=0.0, x0=1.0)
+    assert res.summary["mode"] == "vmapped" and not res.summary["items_failed"]
+    t = ds["t"].values
+    for i, k in enumerate(over["k"]):
+        w = np.sqrt(k)
+        mean = np.cos(w * t)
+        var = np.cos(w * t) ** 2 / 2 + np.sin(w * t) ** 2 / (2 * w**2)
+        assert np.max(np.abs(ds["mean_x"].values[i] - mean)) < 3e-12
+        assert np.max(np.abs(ds["var_x"].values[i] - var)) < 1.1e-9
+    assert ds["max_density_error__passed"].values.all()
+
+
+def test_nelson_per_item_over_seed(tmp_path):
+    """Nelson and Bohm ensembles (nelson-two-time, quick) swept per item over the
+    seed: every item runs the experiment with its own noise, against its exact
+    references (the claims), and the items differ."""
+    exp = load("nelson-two-time")
+    res = run_sweep(
+        exp, exp.config.quick(), {"seed": np.array([0, 1])}, tmp_path / "n", progress=False
+    )
+    assert res.summary["mode"] == "per-item" and not res.summary["items_failed"]
+    assert all(c == {"passed": 2, "items": 2} for c in res.summary["claims"].values())
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "n" / "results.nc", engine="h5netcdf") as ds:
+        ground = [v for v in ds.data_vars if v.startswith("nelson_ground_state_x_t_x_0")][0]
+        a, b = ds[ground].values
+    assert a != b  # independent noise per seed, not one result copied
+    import json
+
+    problems = json.loads((tmp_path / "n" / "summary.json").read_text())["figure_problems"]
+    assert not problems, problems  # claim names with e^{...} drawn as mathtext

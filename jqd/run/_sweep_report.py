@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,16 +84,32 @@ def _panel(ax, s: dict, over: dict) -> None:
                 ax.plot(x[ok[:, j]], v[ok[:, j], j], "o", ms=3, color=line.get_color())
                 ax.plot(x[~ok[:, j]], v[~ok[:, j], j], "x", ms=5, color="C3")
             if tol is not None and j == 0 and np.isfinite(tol).any():
-                ax.plot(x, tol[:, 0], "k--", lw=0.8, label=f"tolerance ({s['op']})")
+                if np.sum(np.isfinite(tol[:, 0])) < 2:  # one item: a level, not a line
+                    level = tol[np.isfinite(tol[:, 0]), 0][0]
+                    ax.axhline(level, color="k", ls="--", lw=0.8, label=f"tolerance ({s['op']})")
+                else:
+                    ax.plot(x, tol[:, 0], "k--", lw=0.8, label=f"tolerance ({s['op']})")
         if positive:
             ax.set_yscale("log")
         if n_lines > 1 or tol is not None:
             ax.legend(fontsize=8)
     ax.set_xlabel(keys[0])
-    title = s["label"] if len(s["label"]) <= 60 else s["label"][:57] + "..."
+    title = _title(s["label"])
     if ok is not None:
         title += f"\n{int(ok.sum())}/{ok.size} pass"
     ax.set_title(title, fontsize=8)
+
+
+def _title(label: str, width: int = 60) -> str:
+    """A claim's name as a panel title: its superscripts `^{...}` as mathtext (a
+    raw `^{` would print as typed), shortened to `width` outside any `$...$`."""
+    text = re.sub(r"\^\{([^{}$]*)\}", r"$^{\1}$", label)
+    if len(text) <= width:
+        return text
+    cut = text[: width - 3]
+    if cut.count("$") % 2:  # do not end inside a mathtext span
+        cut = cut[: cut.rindex("$")]
+    return cut + "..."
 
 
 def draw(rec, series: list[dict], over: dict, experiment: str) -> list[str]:
