@@ -337,3 +337,36 @@ def test_fp_coefficients_on_exact_kerr_data():
     H_bad = jnp.diag(0.5 * jnp.arange(K) ** 2.0)  # (U/2) n² instead of n(n − 1)
     bad = hs.fp_coefficients(law, R, -1j * (H_bad @ R - R @ H_bad))
     assert np.max(np.abs(bad - 1.0)) > 1e-2
+
+
+def test_taylor_expm_against_scipy_and_in_parallel():
+    """The block exponential (products only) equals scipy's expm over norms that
+    need 0 … 9 squarings, is NaN past its squaring limit, and two independent
+    batched exponentials in one program finish (with jaxlib 0.10's batched LU in
+    their place a 2-thread CPU pool deadlocked; run in a subprocess with a timeout
+    so a hang fails instead of stalling the suite)."""
+    import subprocess
+    import sys
+
+    import scipy.linalg
+
+    from jqd.husimi._galerkin_blocks import taylor_expm
+
+    rng = np.random.default_rng(0)
+    for scale in (1e-3, 0.5, 3.0, 40.0, 300.0):
+        A = (rng.normal(size=(4, 12, 12)) + 1j * rng.normal(size=(4, 12, 12))) * scale / 12**0.5
+        want = np.stack([scipy.linalg.expm(a) for a in A])
+        got = np.asarray(taylor_expm(jnp.asarray(A)))
+        assert np.max(np.abs(got - want)) < 1e-12 * np.max(np.abs(want)), scale
+    assert np.isnan(np.asarray(taylor_expm(jnp.full((1, 2, 2), 1e9)))).all()
+    code = (
+        "import jax, jax.numpy as jnp\n"
+        "jax.config.update('jax_enable_x64', True)\n"
+        "from jqd.husimi._galerkin_blocks import taylor_expm\n"
+        "a = 0.3 * jax.random.normal(jax.random.key(0), (2, 56, 29, 29)) + 0j\n"
+        "f = jax.jit(lambda a, b: (taylor_expm(a), taylor_expm(b)))\n"
+        "for i in range(10): jax.block_until_ready(f(a[0] * (1 + i / 1e3), a[1]))\n"
+        "print('ok')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]

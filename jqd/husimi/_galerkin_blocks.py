@@ -11,10 +11,13 @@ size ≤ d (Kerr: O(d⁴)). The components are found once, from the structure's
 weights (numpy, `scipy.sparse.csgraph`); the blocks' matrices are scattered
 from the traced weights at every `prepare`, so C (and a scaling of W, as
 experiments/husimi_kerr does for U) stay differentiable. Exact like the dense
-exponential: tests/test_husimi_galerkin.py compares the two.
+exponential: tests/test_husimi_galerkin.py compares the two. The blocks are
+exponentiated by products only (`taylor_expm`: no LU, see its docstring).
 """
 
 from __future__ import annotations
+
+import math
 
 import equinox as eqx
 import jax
@@ -66,7 +69,44 @@ class ExpmBlocks(eqx.Module):
         w = (W0.astype(dtype) + jnp.asarray(C).astype(dtype) * W1.astype(dtype)).reshape(G, -1)
         B, b = self.index.shape
         S = jnp.zeros((B, b, b), dtype).at[self.blk, self.row, self.col].add(w[self.g, self.o])
-        return jax.scipy.linalg.expm(S * jnp.asarray(dt).astype(dtype))
+        return taylor_expm(S * jnp.asarray(dt).astype(dtype))
+
+
+# Taylor degree and the 1-norm below which it is accurate to double precision
+# (Al-Mohy & Higham 2011, Table 3.1: θ_18 = 1.09; 1.0 leaves a margin).
+_DEGREE, _THETA, _MAX_SQUARINGS = 18, 1.0, 24
+
+
+def taylor_expm(A: Array) -> Array:
+    """exp(A) of a batch (..., b, b) by scaling, a degree-18 Taylor polynomial
+    (Paterson-Stockmeyer: 7 products) and squaring, each matrix scaled by its own
+    power of 2 (NaN past 2^24 · θ). Products only, no LU: jaxlib 0.10's batched
+    LU (`jax.scipy.linalg.expm`'s Padé solve) splits its batch over the CPU
+    thread pool and waits inside it, so two independent batched LUs in one program
+    deadlock a 2-thread pool (a vmapped sweep of husimi-kerr hung)."""
+    norm = jnp.max(jnp.sum(jnp.abs(A), axis=-2), axis=-1)  # 1-norm per matrix
+    s = jax.lax.stop_gradient(jnp.maximum(0.0, jnp.ceil(jnp.log2(norm / _THETA))))
+    X = A / (2.0**s).astype(A.dtype)[..., None, None]
+    eye = jnp.broadcast_to(jnp.eye(A.shape[-1], dtype=A.dtype), A.shape)
+    powers = [eye, X, X @ X]
+    powers.append(powers[2] @ X)
+    X4 = powers[2] @ powers[2]
+    c = [1.0 / math.factorial(k) for k in range(_DEGREE + 1)]
+    # T = Σ_j (Σ_i c_{4j+i} X^i) X4^j, Horner in X4
+    block = lambda j: sum(c[4 * j + i] * powers[i] for i in range(4) if 4 * j + i <= _DEGREE)
+    T = block(_DEGREE // 4)
+    for j in range(_DEGREE // 4 - 1, -1, -1):
+        T = T @ X4 + block(j)
+
+    def square(R, i):
+        todo = i < s
+        R = jax.lax.cond(
+            jnp.any(todo), lambda R: jnp.where(todo[..., None, None], R @ R, R), lambda R: R, R
+        )
+        return R, None
+
+    T, _ = jax.lax.scan(square, T, jnp.arange(_MAX_SQUARINGS, dtype=s.dtype))
+    return jnp.where((s > _MAX_SQUARINGS)[..., None, None], jnp.nan, T)
 
 
 class _ExpmStep(AbstractLaw):
