@@ -98,14 +98,13 @@ def taylor_expm(A: Array) -> Array:
     for j in range(_DEGREE // 4 - 1, -1, -1):
         T = T @ X4 + block(j)
 
-    def square(R, i):
+    def square(i, R):  # undo the scaling (static trip count: reverse-differentiable)
         todo = i < s
-        R = jax.lax.cond(
+        return jax.lax.cond(
             jnp.any(todo), lambda R: jnp.where(todo[..., None, None], R @ R, R), lambda R: R, R
         )
-        return R, None
 
-    T, _ = jax.lax.scan(square, T, jnp.arange(_MAX_SQUARINGS, dtype=s.dtype))
+    T = jax.lax.fori_loop(0, _MAX_SQUARINGS, square, T)
     return jnp.where((s > _MAX_SQUARINGS)[..., None, None], jnp.nan, T)
 
 
