@@ -406,7 +406,9 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_title(f"Within-class diversity, {config.batch} ensembles per N")
     ax.legend(fontsize=8)
     bx.errorbar(Ns, t_al, yerr=t_err, fmt="o-", label=f"t_align (V ≤ {config.fraction:g} V0)")
-    ok = np.isfinite(t_al) & (big if (big & np.isfinite(t_al)).any() else True)
+    ok = np.isfinite(t_al) & big  # the ∝ N guide starts at the first N ≥ 99 crossed ...
+    if not ok.any():
+        ok = np.isfinite(t_al)  # ... or at any N that crossed
     bx.plot(Ns, t_al[ok][0] * Na / Na[ok][0] if ok.any() else Ns, "k:", label="∝ N")
     bx.set_xscale("log")
     bx.set_yscale("log")

@@ -43,7 +43,8 @@ range, NaN, a size that would not fit), a bad `--out` or `--over`, a sweep
 folder that cannot be resumed, any ValueError/TypeError from jqd's
 argument checks (those name the argument and the fix; set JQD_TRACEBACK=1 to
 see their traceback), or a fit whose model is not finite at an iterate
-(`jqd.fit`'s FloatingPointError, naming the values). `main` is the one place that maps errors to exit codes.
+(`jqd.fit`'s FloatingPointError, naming the values). `main` is the one place
+that maps errors to exit codes.
 """
 
 from __future__ import annotations
