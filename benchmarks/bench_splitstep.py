@@ -142,7 +142,7 @@ def bench_case(rep, shape, dtype_name, method, n_steps, rounds, opts):
     rdtype = jnp.finfo(cdtype).dtype
     size = math.prod(shape)
     grid = jqd.Grid(shape, box_length(shape))
-    law = jqd.SchrodingerGrid(grid, potential, method=method)
+    law = jqd.SchrodingerGrid(grid, potential, scheme=method)
     params = jqd.SchrodingerParams(
         hbar=1.0, mass=1.0, potential={"omega": jnp.asarray(OMEGA, rdtype)}
     )

@@ -22,6 +22,7 @@ _FAMILIES = (
     "interop",
     "observables",
     "reference",
+    "schemes",
     "schrodinger",
     "stats",
     "thermal",
@@ -29,16 +30,16 @@ _FAMILIES = (
 # public name -> the module defining it
 _NAMES = {
     "AccuracyWarning": "._checks",
-    "Solution": "._evolve",
+    "Solution": "._solution",
     "evolve": "._evolve",
-    "evolve_adaptive": "._evolve",
+    "evolve_adaptive": "._evolve_adaptive",
     "FitResult": "._fit",
     "FitTransform": "._fit",
     "fit": "._fit",
     "fit_covariance": "._fit",
     "Grid": "._grid",
     "normalize": "._grid",
-    "Guard": "._guards",
+    "Check": "._guards",
     "AbstractLaw": "._law",
     "BreakdownError": "._monitor",
     "NonFiniteError": "._monitor",
@@ -83,20 +84,20 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from . import interop as interop
     from . import observables as observables
     from . import reference as reference
+    from . import schemes as schemes
     from . import schrodinger as schrodinger
     from . import stats as stats
     from . import thermal as thermal
     from ._checks import AccuracyWarning as AccuracyWarning
-    from ._evolve import Solution as Solution
     from ._evolve import evolve as evolve
-    from ._evolve import evolve_adaptive as evolve_adaptive
+    from ._evolve_adaptive import evolve_adaptive as evolve_adaptive
     from ._fit import FitResult as FitResult
     from ._fit import FitTransform as FitTransform
     from ._fit import fit as fit
     from ._fit import fit_covariance as fit_covariance
     from ._grid import Grid as Grid
     from ._grid import normalize as normalize
-    from ._guards import Guard as Guard
+    from ._guards import Check as Check
     from ._law import AbstractLaw as AbstractLaw
     from ._monitor import BreakdownError as BreakdownError
     from ._monitor import NonFiniteError as NonFiniteError
@@ -105,6 +106,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from ._sharding import batch_mesh as batch_mesh
     from ._sharding import pad_batch as pad_batch
     from ._sharding import shard_batch as shard_batch
+    from ._solution import Solution as Solution
     from .schrodinger import MatrixParams as MatrixParams
     from .schrodinger import SchrodingerBasis as SchrodingerBasis
     from .schrodinger import SchrodingerGrid as SchrodingerGrid

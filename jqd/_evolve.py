@@ -1,60 +1,34 @@
-"""The integrators shared by every law: fixed-step `evolve` (here) and
-diffrax-backed `evolve_adaptive` (`jqd._evolve_adaptive`). Both return a
-`Solution`, and both evaluate the law's breakdown monitor (`jqd._monitor`) at
-every save.
+"""The fixed-step integrator every law shares, `evolve` (the adaptive one,
+`evolve_adaptive`, is in `jqd._evolve_adaptive`). It returns a `Solution` and
+evaluates the law's breakdown monitor (`jqd._monitor`) at every save.
 
-A law may also define `exact_saves(y0, params, offsets)`, returning the
-state at every `t0 + offsets[k]` at once (e.g. a time-independent
-Schrödinger H from one eigendecomposition), or None where it must be
-stepped; `evolve` then evaluates observables and the monitor at every save
-as for the stepped path, and later saves repeat the save where the monitor
-first failed. `specialize(params, dt, n_steps)` lets a law choose, for
-concrete inputs of a plain call, how it runs (a sparse storage of H).
+A call is one compiled program (`_program`, a `jax.jit` keyed on the
+arguments' static structure, so that params, state, dt and t0 are traced):
+the value checks, the nested scan (or the law's `exact_saves`) and the
+monitor. For concrete arguments the checks' flags and the breakdown code
+come back with the result and are raised here with their values; under an
+outer `jit`/`vmap`/`grad` they are raised in-graph (`eqx.branched_error_if`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import functools
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, PRNGKeyArray, PyTree
+from jaxtyping import PRNGKeyArray, PyTree
 
-from . import _fastcall, _guards, _monitor
+from . import _guards, _monitor
 from ._law import AbstractLaw
+from ._solution import Solution
 from .interop import as_array
 
 # exact_saves stores every save's state: used while they take at most this
 # many elements (2^24 complex128 = 256 MB) unless the states are the output
 EXACT_SAVES_MAX_ELEMENTS = 2**24
-
-
-class Solution(eqx.Module):
-    """What an integrator returns.
-
-    Attributes:
-        ts: save times, shape `(n_save + 1,)` for `evolve` (the initial time
-            first), or the requested `ts` for `evolve_adaptive`.
-        observables: the pytree returned by `observe`, each leaf with a leading
-            axis of length `len(ts)`; the states themselves if `observe` is None.
-        y_final: the state at the last save time.
-        stats: solver statistics: `n_steps`; the first failure of the law's
-            monitor: `breakdown_code` (0 if none; 1 is NaN/Inf, other codes
-            are keys of `law.breakdowns`), `breakdown_time` (NaN if none),
-            `breakdown_where` (law-specific coordinates), `breakdown_index`
-            (save index, -1 if none) and `nonfinite_time` (the breakdown time
-            if the state held NaN/Inf, else NaN); for the adaptive path also
-            `num_accepted_steps`, `num_rejected_steps`. Laws may add entries.
-    """
-
-    ts: Array
-    observables: PyTree
-    y_final: PyTree
-    stats: dict[str, Any]
 
 
 class _Observer(eqx.Module):
@@ -70,28 +44,19 @@ class _Observer(eqx.Module):
         return jax.tree_util.tree_map(lambda f: f(t, y, params), self.observe, is_leaf=callable)
 
 
+_SAVE_STATE = _Observer(None)
+
+
+def _as_observer(observe) -> _Observer:
+    """None (save the state), a callable, or a pytree of callables."""
+    if observe is None:
+        return _SAVE_STATE
+    return observe if isinstance(observe, _Observer) else _Observer(observe)
+
+
 def _custom(observer, observed):
     """What a user's `observe` returned (None when the state itself is saved)."""
     return None if observer.observe is None else observed
-
-
-_OBSERVERS: dict = {}
-
-
-def _as_observer(observe) -> Callable:
-    """Accept None (save the state), a callable, or a pytree of callables
-    (one `_Observer` per hashable `observe`, reused)."""
-    if isinstance(observe, _Observer):
-        return observe
-    try:
-        hit = _OBSERVERS.get(observe)
-    except TypeError:  # a dict or list of callables
-        return _Observer(observe)
-    if hit is None:
-        hit = _OBSERVERS[observe] = _Observer(observe)
-        if len(_OBSERVERS) > 256:
-            _OBSERVERS.pop(next(iter(_OBSERVERS)))
-    return hit
 
 
 def _arrays_for_floats(params):
@@ -134,7 +99,7 @@ def _core(
     offsets = (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
     ts = t0 + offsets
     if monitor == "law":  # the law's own, which may bound the step size too
-        monitor = lambda t, y, p: law.step_monitor(t, y, p, dt)
+        monitor = lambda t, y, p: law.monitor(t, y, p, dt)
     n_steps = jnp.asarray((n_save if n_active is None else n_active) * steps_per_save)
     exact = _exact_saves(law, y0, params, offsets, observe, key)
     if exact is not None:
@@ -187,18 +152,14 @@ def _core(
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
-_evolve_core = eqx.filter_jit(_core)
-
-
 def _exact_saves(law, y0, params, offsets, observe, key):
     """The law's states at every save, where it has them and they fit."""
-    exact = getattr(law, "exact_saves", None)
-    if exact is None or key is not None:
+    if key is not None:
         return None
     size = sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(y0))
     if observe.observe is not None and offsets.shape[0] * size > EXACT_SAVES_MAX_ELEMENTS:
         return None
-    return exact(y0, params, offsets)
+    return law.exact_saves(y0, params, offsets)
 
 
 def _from_saves(states, ts, params, observe, monitor, n_save, n_active, n_steps):
@@ -230,9 +191,9 @@ def _from_saves(states, ts, params, observe, monitor, n_save, n_active, n_steps)
 
 
 def _monitor_of(law, monitor, fixed_step: bool = False):
-    """The monitor to evaluate: the law's (True; for fixed steps its
-    `step_monitor`, which also sees dt), none (False: the finiteness check
-    only), or a callable `(t, y, params) -> (ok, code, where)`."""
+    """The monitor to evaluate: the law's (True; for fixed steps it also sees
+    dt), none (False: the finiteness check only), or a callable
+    `(t, y, params) -> (ok, code, where)`."""
     if monitor is True:
         return "law" if fixed_step else law.monitor
     if monitor is False or monitor is None:
@@ -242,17 +203,35 @@ def _monitor_of(law, monitor, fixed_step: bool = False):
     raise TypeError(f"monitor must be True, False or a callable; got {monitor!r}.")
 
 
-def _check_inputs(law, y0, params, dt, caller, scalars=()):
-    """Validate every argument on its own: structure always, values at once
-    where concrete and in-graph where traced (see `jqd._guards`). Returns
-    `y0` with the in-graph checks attached."""
-    _guards.check_precision(y0, params, law, names=("params", "law"))
-    law.check(y0, params, dt)
+def _value_checks(law, y0, params, dt, scalars):
+    """Every value check of a run: the shared ones (finite params and state,
+    ħ and masses positive, the scalars `(name, value, ...)` finite, dt > 0)
+    and the law's own (`law.guards`)."""
     guards = _guards.params_guards(params) + _guards.finite(y0, "y0")
     for name, value in zip(scalars[::2], scalars[1::2]):
         guards += _guards.scalar(value, name, positive=name == "dt")
-    guards += law.guards(y0, params, dt)
-    return _guards.enforce(guards, y0, caller)
+    return [g for g in guards + law.checks(y0, params, dt) if g is not None]
+
+
+def _check_inputs(law, y0, params, dt, caller, scalars=()):
+    """The eager path of the checks: structure (`law.check`, precision), then
+    every value check on the concrete inputs, raising `ValueError` with the
+    offending value. Run before a call whose arguments are concrete, and again
+    when the compiled run reports a failed check, to name it."""
+    _guards.check_precision(y0, params, law, names=("params", "law"))
+    law.check(y0, params, dt)
+    _guards.enforce(_value_checks(law, y0, params, dt, scalars), caller=caller)
+
+
+def _checked(law, y0, params, dt, scalars, caller, in_graph):
+    """Inside the compiled run: `(y0, failed)`. In-graph (an outer transform)
+    the checks are tied to `y0` with `eqx.branched_error_if`; for a plain
+    call their flags come back as `failed` (one transfer with the result)."""
+    guards = _value_checks(law, y0, params, dt, scalars)
+    if in_graph:
+        return _guards.stage(guards, y0, caller), jnp.zeros((0,), bool)
+    oks = [jnp.all(jnp.asarray(g.ok, bool)) for g in guards]
+    return y0, ~jnp.stack(oks) if oks else jnp.zeros((0,), bool)
 
 
 def _breakdown_mode(on_breakdown: str, on_nonfinite: str | None) -> str:
@@ -332,13 +311,8 @@ def evolve(
             f"max_steps = {max_steps:.3g} (a guard against runs that would not finish): use a "
             "larger dt, or pass max_steps=None (or a larger bound) for a run this long."
         )
-    if not _finite_float(dt):
-        _guards.scalar(dt, "dt")  # a TypeError for anything but a real number
-        if np.ndim(dt) != 0:
-            raise ValueError(
-                f"dt must be a scalar; got shape {jnp.shape(dt)}. For several step sizes use "
-                "jax.vmap over dt."
-            )
+    _guards.real_scalar(dt, "dt", positive=True)
+    _guards.real_scalar(t0, "t0")
     on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
     if law.stochastic and key is None:
         raise ValueError(
@@ -347,36 +321,108 @@ def evolve(
     if not law.stochastic:
         key = None
     caller = f"jqd.evolve({type(law).__name__})"
-    observer = _as_observer(observe)
-    mon = _monitor_of(law, monitor, fixed_step=True)
-    if not _guards.is_traced(y0, params, dt, t0, key):
-        from ._evolve_plain import plain_call  # (imports this module)
+    in_graph = _guards.is_traced(y0, params, dt, t0, key)
+    if check:  # structure, eagerly; values inside the compiled run
+        _guards.check_precision(y0, params, law, names=("params", "law"))
+        type(law).check(law, y0, params, dt)  # unbound: eqx binds methods per access
+    run_law, run_params = law, params
+    if not in_graph:  # concrete inputs: the law may pick a cheaper form of them
+        run_law, run_params = type(law).specialize(law, params, dt, n_save * steps_per_save)
+    args = (run_law, y0, run_params, t0, dt)
+    options = dict(n_save=n_save, steps_per_save=steps_per_save, key=key, check=check)
+    options.update(observe=_as_observer(observe), monitor=_monitor_of(law, monitor, True))
+    options.update(checkpoint=checkpoint and in_graph, caller=caller, in_graph=in_graph)
+    options.update(on_breakdown=on_breakdown)
+    try:
+        sol, summary = _program(*_partition((args, options)))
+    except Exception as err:  # an in-graph check or the law's own error
+        if check and not in_graph:  # bad input is named first, with its value
+            _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
+        message = _guards.error_if_message(err)
+        if message is None:
+            raise
+        raise RuntimeError(message) from None
+    if in_graph:
+        return sol  # checks and breakdowns are staged in-graph
+    summary = np.asarray(summary)  # [breakdown code, failed checks...]: one transfer
+    if summary[1:].any():  # a value check failed: the eager checks name it with its value
+        _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
+    return sol if summary[0] == 0 else _monitor.report(sol, law, on_breakdown, caller)
 
-        out = plain_call(
-            law, y0, params, t0, dt, n_save, steps_per_save, observer, mon, key, check, caller
-        )
-        if out is not None:
-            sol, code = out
-            return sol if code == 0 else _monitor.report(sol, law, on_breakdown, caller)
+
+_TRACED = object()  # marks a traced leaf in `_program`'s static argument
+# traced: arrays, and Python floats/complex (a new value must not recompile);
+# static: ints and bools (they may size arrays or steer Python control flow),
+# strings, callables and the tree structure, with eqx's static fields
+_TRACED_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
+
+
+def _partition(tree):
+    """`(static, traced)`: the traced leaves of `tree`, and everything else as
+    one hashable value, on which jax.jit keys its compiled programs."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    traced = [x for x in leaves if isinstance(x, _TRACED_TYPES) and not isinstance(x, bool)]
+    ids = {id(x) for x in traced}
+    static = (treedef, tuple(_TRACED if id(x) in ids else x for x in leaves))
+    try:
+        hash(static)
+    except TypeError:
+        bad = [type(x).__name__ for x in static[1] if not _hashable(x)]
+        raise TypeError(
+            f"jqd.evolve: an argument holds a value that is neither an array nor hashable "
+            f"({', '.join(bad)}); make it an eqx.Module field marked static, or an array."
+        ) from None
+    return static, traced
+
+
+def _hashable(x) -> bool:
+    try:
+        hash(x)
+        return True
+    except TypeError:
+        return False
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _program(static, traced):
+    """`evolve`'s one entry: jitted once per static structure (the law's
+    static fields, shapes, n_save, observe, ...); params, state, dt and t0
+    are traced."""
+    treedef, leaves = static
+    values = iter(traced)
+    args, options = treedef.unflatten([next(values) if x is _TRACED else x for x in leaves])
+    return _solve(*args, **options)
+
+
+def _solve(
+    law,
+    y0,
+    params,
+    t0,
+    dt,
+    *,
+    n_save,
+    steps_per_save,
+    observe,
+    monitor,
+    key,
+    checkpoint,
+    check,
+    caller,
+    in_graph,
+    on_breakdown,
+):
+    """`evolve`'s one compiled program: the value checks, the run, and, under
+    an outer transform, the breakdown raised in-graph."""
+    failed = jnp.zeros((0,), bool)
     if check:
-        y0 = _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
-    # dt, t0 and float params travel as arrays so that a new value does not recompile.
-    args = (law, y0, params, jnp.asarray(t0), jnp.asarray(dt), n_save, steps_per_save)
-    args += (observer, mon, key, checkpoint)
-    dyn, static = _fastcall.split(args)
-    if static is not None:  # one jitted call (one primitive under an eager grad/vmap)
-        sol = _fastcall.cached(_traced_program, static, dyn)
-    else:
-        sol = _evolve_core(*args[:2], _arrays_for_floats(params), *args[3:])
-    return _monitor.report(sol, law, on_breakdown, caller)
-
-
-def _traced_program(args, extra):
-    return _core(*args)
-
-
-def _finite_float(x) -> bool:
-    return isinstance(x, float | int) and not isinstance(x, bool) and math.isfinite(x)
-
-
-from ._evolve_adaptive import evolve_adaptive as evolve_adaptive  # noqa: E402  (uses the above)
+        scalars = ("dt", dt, "t0", t0) if in_graph else ()  # else checked at the call
+        y0, failed = _checked(law, y0, params, dt, scalars, caller, in_graph)
+        # a plain call raises after the run: a failed check must not start a
+        # run that would not end (a step budget), so the run takes dt = 0
+        dt = jnp.where(jnp.any(failed), jnp.zeros_like(dt), dt)
+    sol = _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint)
+    if in_graph:
+        return _monitor.report(sol, law, on_breakdown, caller), failed
+    code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)
+    return sol, jnp.concatenate([code, failed.astype(jnp.int32)])

@@ -14,17 +14,17 @@ import numpy as np
 from jaxtyping import PyTree
 
 from . import _guards, _monitor
-from ._checks import is_concrete
 from ._evolve import (
-    Solution,
     _arrays_for_floats,
     _as_observer,
     _breakdown_mode,
     _check_inputs,
+    _checked,
     _monitor_of,
     _time_dtype,
 )
 from ._law import AbstractLaw
+from ._solution import Solution
 from .interop import as_array
 
 if TYPE_CHECKING:  # imported where used: diffrax costs ~1 s at import
@@ -80,7 +80,7 @@ def evolve_adaptive(
             "Use jqd.evolve with a key."
         )
     on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
-    ts_np = np.asarray(ts) if is_concrete(ts) else None
+    ts_np = np.asarray(ts) if not _guards.is_traced(ts) else None
     if ts_np is not None:
         if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):
             raise ValueError("ts must be a 1-D increasing array of at least two save times.")
@@ -91,8 +91,12 @@ def evolve_adaptive(
         caller=caller,
     )
     max_steps = _guards.count(max_steps, "max_steps")
-    if check:
-        y0 = _check_inputs(law, y0, params, None, caller, scalars=("ts", ts))
+    in_graph = _guards.is_traced(y0, params, ts)
+    if check and not in_graph:  # concrete: every check at once, with its value
+        _check_inputs(law, y0, params, None, caller, scalars=("ts", ts))
+    elif check:  # structure now, values in-graph
+        _guards.check_precision(y0, params, law, names=("params", "law"))
+        law.check(y0, params, None)
     with warnings.catch_warnings():
         # The state is integrated as real pairs; complex *args* (e.g. a complex H)
         # only enter the vector field, which diffrax's blanket warning ignores.
@@ -110,15 +114,19 @@ def evolve_adaptive(
             dt0,
             max_steps,
             adjoint,
+            (check and in_graph, caller),
         )
     return _monitor.report(sol, law, on_breakdown, caller)
 
 
 @eqx.filter_jit
 def _adaptive_core(
-    law, y0, params, ts, observe, monitor, solver, rtol, atol, dt0, max_steps, adjoint
+    law, y0, params, ts, observe, monitor, solver, rtol, atol, dt0, max_steps, adjoint, staged
 ):
     import diffrax
+
+    if staged[0]:  # value checks of traced inputs, in-graph
+        y0 = _checked(law, y0, params, None, ("ts", ts), staged[1], True)[0]
 
     tdtype = _time_dtype(y0)
     ts = jnp.asarray(ts, tdtype)

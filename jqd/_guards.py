@@ -1,25 +1,24 @@
-"""Argument checks that survive `jit`, `vmap` and `grad`.
+"""The one input-checking path: value checks that survive `jit`, `vmap` and
+`grad`.
 
-A check written in Python on concrete values switches off as soon as any
-input is traced, which is where real runs happen (a sweep under `vmap`, a fit
-under `grad`, a user's `jax.jit`). So every value check is written once, with
-`jax.numpy`, as a `Guard`: a boolean `ok` (True where the argument is valid),
-a message naming the argument and the fix, and optionally the offending
-value. `enforce` then, for each guard independently,
+A law lists its value checks once, as `Check(ok, message, value)`s built
+with `jax.numpy` (`law.checks(y, params, dt)`): `ok` True where the argument
+is valid, a message naming the argument and the fix, and optionally the
+offending value. The integrators evaluate them inside their one compiled
+program (`jqd._evolve`). There
 
-- raises `ValueError` at once when its `ok` is concrete (whatever else is
-  traced: a normalized-state check on a concrete ψ0 fires under `grad` over
-  ħ), with the value formatted into the message;
-- stages it in the graph with `eqx.branched_error_if` when `ok` is traced:
-  the computation then fails at run time with the same message (no value:
-  it is not known at trace time). Under `vmap` it fails if any member does.
-
-Cost: the in-graph checks run once per call, on the inputs (a norm, a
-Hermiticity residual, a few comparisons), never per step; they are only
-staged when something is traced (benchmarks/RESULTS.md, "cost of checks").
+- a plain call (concrete inputs) returns their flags with the result; a
+  failed one is raised here as `ValueError`, with the value formatted into
+  the message (`enforce` on the concrete inputs);
+- under an outer `jit`/`vmap`/`grad` they are tied to the state with one
+  `eqx.branched_error_if` (`stage`): the run fails with the same message (no
+  value: it is not known at trace time). Under `vmap` it fails if any
+  member does.
 
 `scalar`, `count` and `params_guards` are the one validator for the
-constants and scalars every law and integrator takes.
+constants and scalars every law and integrator takes. The run-time
+counterpart (a state leaving the law's range mid-run) is the breakdown
+monitor, `jqd._monitor`.
 """
 
 from __future__ import annotations
@@ -28,21 +27,13 @@ import math
 import operator
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._guard_programs import (
-    _all_finite,
-    _all_finite_leaves,
-    _hermitian_stats,
-    _normalized_stats,
-    _scalar_stats,
-    _stager,
-)
 
-
-class Guard(NamedTuple):
+class Check(NamedTuple):
     """One value check.
 
     Attributes:
@@ -92,7 +83,7 @@ def enforce(guards, x=None, caller: str = ""):
     """Raise for failed concrete guards; tie traced ones to `x` in-graph.
 
     Args:
-        guards: iterable of `Guard` (None entries are skipped).
+        guards: iterable of `Check` (None entries are skipped).
         x: the pytree the staged checks are attached to (usually the initial
             state); returned, possibly wrapped. None: traced guards are
             returned unstaged (for the caller to stage).
@@ -117,20 +108,29 @@ def enforce(guards, x=None, caller: str = ""):
 
 
 def stage(guards, x, caller: str = ""):
-    """Attach `guards` to the pytree `x` with one `eqx.branched_error_if`."""
+    """Attach `guards` to the pytree `x` with one `eqx.branched_error_if`
+    (on its first inexact leaf: the check then runs whenever x is used)."""
     prefix = f"{caller}: " if caller else ""
-    messages = tuple(
+    messages = [
         prefix + _format(g.message, None) + " (raised inside jit/vmap/grad)" for g in guards
-    )
+    ]
     leaves, treedef = jax.tree_util.tree_flatten(x)
-    if not leaves:
-        return x
-    # Attach to the first inexact leaf: the check then runs whenever x is used.
     for i, leaf in enumerate(leaves):
-        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
-            leaves[i] = _stager(messages)(tuple(g.ok for g in guards), leaf)
+        if messages and jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
+            bad = jnp.stack([~jnp.all(jnp.asarray(g.ok, bool)) for g in guards])
+            leaves[i] = eqx.branched_error_if(leaf, jnp.any(bad), jnp.argmax(bad), messages)
             break
     return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def error_if_message(err: Exception) -> str | None:
+    """The message of an `eqx.error_if` that fired in a program run by
+    `jax.jit` (which wraps it in a long XLA runtime error), or None."""
+    text = str(err)
+    start = text.find("_EquinoxRuntimeError: ")
+    if start < 0:
+        return None
+    return text[start + len("_EquinoxRuntimeError: ") :].split("\n\n\n")[0].strip()
 
 
 NONFINITE_FIX = (
@@ -148,7 +148,7 @@ def scalar(
     nonnegative: bool = False,
     finite: bool = True,
     fix: str = "",
-) -> list[Guard]:
+) -> list[Check]:
     """Guards for a real scalar (or array of them): finite, and > 0 or >= 0."""
     if isinstance(value, complex) or (
         hasattr(value, "dtype") and jnp.issubdtype(jnp.asarray(value).dtype, jnp.complexfloating)
@@ -163,18 +163,36 @@ def scalar(
             raise TypeError(f"{name} must be a real number; got {value!r}.") from None
     if is_traced(value):
         v = value
-        is_finite, is_positive, is_nonnegative = _scalar_stats(value)
+        is_finite, is_positive, is_nonnegative = jnp.isfinite(v), v > 0, v >= 0
     else:
         v = value
         is_finite, is_positive, is_nonnegative = np.isfinite(v), v > 0, v >= 0
     out = []
     if finite:
-        out.append(Guard(is_finite, f"{name} must be finite; got {{value}}. {fix}".strip(), v))
+        out.append(Check(is_finite, f"{name} must be finite; got {{value}}. {fix}".strip(), v))
     if positive:
-        out.append(Guard(is_positive, f"{name} must be positive; got {{value}}. {fix}".strip(), v))
+        out.append(Check(is_positive, f"{name} must be positive; got {{value}}. {fix}".strip(), v))
     elif nonnegative:
-        out.append(Guard(is_nonnegative, f"{name} must be >= 0; got {{value}}. {fix}".strip(), v))
+        out.append(Check(is_nonnegative, f"{name} must be >= 0; got {{value}}. {fix}".strip(), v))
     return out
+
+
+def real_scalar(value, name: str, *, positive: bool = False) -> None:
+    """Refuse at once what is not a real scalar, and a concrete one that is
+    not finite (or not > 0 with `positive`); a traced one is checked in-graph."""
+    if is_traced(value):
+        if np.ndim(value) != 0:
+            raise ValueError(f"{name} must be a scalar; got shape {jnp.shape(value)}.")
+        return
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        if math.isfinite(value) and (value > 0 or not positive):
+            return  # the common case, without NumPy
+    enforce(scalar(value, name, positive=positive))
+    if np.ndim(value) != 0:
+        raise ValueError(
+            f"{name} must be a scalar; got shape {np.shape(value)}. For several values use "
+            f"jax.vmap over {name}."
+        )
 
 
 def count(value, name: str, *, minimum: int = 1) -> int:
@@ -214,7 +232,7 @@ def _named_leaves(tree, prefix: str):
         yield prefix + jax.tree_util.keystr(path), leaf
 
 
-def params_guards(params, name: str = "params") -> list[Guard]:
+def params_guards(params, name: str = "params") -> list[Check]:
     """Every inexact leaf of `params` finite; ħ and masses positive."""
     out = []
     for leaf_name, leaf in _named_leaves(params, name):
@@ -222,8 +240,8 @@ def params_guards(params, name: str = "params") -> list[Guard]:
             a = jnp.asarray(leaf) if is_traced(leaf) else np.asarray(leaf)
             if np.issubdtype(a.dtype, np.inexact):
                 out.append(
-                    Guard(
-                        _all_finite(a) if is_traced(leaf) else np.all(np.isfinite(a)),
+                    Check(
+                        jnp.all(jnp.isfinite(a)) if is_traced(leaf) else np.all(np.isfinite(a)),
                         f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}",
                         None,
                     )
@@ -293,16 +311,14 @@ def _xp(*trees):
     return jnp if is_traced(*trees) else np
 
 
-def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Guard]:
+def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Check]:
     """‖state‖ (or a trace) equal to 1 within `tol`, and finite."""
-    if is_traced(norm):
-        is_finite, ok, dev = _normalized_stats(norm, tol)
-    else:
-        dev = np.abs(np.asarray(norm) - 1.0)
-        is_finite, ok = np.all(np.isfinite(norm)), np.all(dev <= tol)
+    xp = array_module(norm)
+    dev = xp.abs(xp.asarray(norm) - 1.0)
+    is_finite, ok = xp.all(xp.isfinite(norm)), xp.all(dev <= tol)
     return [
-        Guard(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
-        Guard(
+        Check(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+        Check(
             ok,
             f"{name} is not normalized (norm - 1 = {{value}}, tolerance {tol:g}); "
             f"normalize it first, e.g. with jqd.normalize({name}, ...).",
@@ -311,19 +327,17 @@ def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Guard]:
     ]
 
 
-def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Guard]:
+def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Check]:
     """max|H − H†| ≤ rtol · max|H| (a non-Hermitian H would go into eigh,
     which silently reads one triangle)."""
-    if is_traced(H):
-        is_finite, ok, rel = _hermitian_stats(H, rtol)
-    else:
-        H = np.asarray(H)
-        dev = np.max(np.abs(H - np.conj(np.swapaxes(H, -1, -2))))
-        scale = np.maximum(np.max(np.abs(H)), 1e-300)
-        is_finite, ok, rel = np.all(np.isfinite(H)), dev <= rtol * scale, dev / scale
+    xp = array_module(H)
+    H = xp.asarray(H)
+    dev = xp.max(xp.abs(H - xp.conj(xp.swapaxes(H, -1, -2))))
+    scale = xp.maximum(xp.max(xp.abs(H)), 1e-300)
+    is_finite, ok, rel = xp.all(xp.isfinite(H)), dev <= rtol * scale, dev / scale
     return [
-        Guard(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
-        Guard(
+        Check(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+        Check(
             ok,
             f"{name} is not Hermitian: max|{name} - {name}^†| / max|{name}| = {{value}} > "
             f"{rtol:g}. Use ({name} + {name}.conj().T) / 2 if the asymmetry is round-off, "
@@ -333,23 +347,23 @@ def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Guard]:
     ]
 
 
-def finite(y, name: str = "y0") -> list[Guard]:
+def finite(y, name: str = "y0") -> list[Check]:
     leaves = [x for x in jax.tree_util.tree_leaves(y) if hasattr(x, "dtype") or np.isscalar(x)]
     if not leaves:
         return []
     if is_traced(leaves):
-        ok = _all_finite_leaves([jnp.asarray(x) for x in leaves])
+        ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
     else:
         ok = np.all([np.all(np.isfinite(np.asarray(x))) for x in leaves])
-    return [Guard(ok, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None)]
+    return [Check(ok, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None)]
 
 
-def probabilities(p, name: str) -> list[Guard]:
+def probabilities(p, name: str) -> list[Check]:
     """Entries in [0, 1] (a rate times dt above 1 is not a probability)."""
     xp = _xp(p)
     p = xp.asarray(p)
     return [
-        Guard(
+        Check(
             xp.all((p >= 0) & (p <= 1)),
             f"{name} must lie in [0, 1]; got {{value}}. Reduce dt (rates x dt must stay "
             "below 1) or use the exact Gillespie law.",
@@ -361,17 +375,17 @@ def probabilities(p, name: str) -> list[Guard]:
 # -- helpers for the families' guards ---------------------------------------------
 
 
-def described(ok, message: str, detail=None, value=None) -> Guard:
-    """A `Guard` whose eager message, when it fails on concrete values, is
+def described(ok, message: str, detail=None, value=None) -> Check:
+    """A `Check` whose eager message, when it fails on concrete values, is
     `detail()` (which may format several values); in-graph it is `message`."""
     if detail is not None and not is_traced(ok) and not bool(np.all(np.asarray(ok))):
         try:
-            return Guard(ok, detail(), value)
+            return Check(ok, detail(), value)
         except jax.errors.ConcretizationTypeError:
             # under grad a comparison is concrete while the values it compares
             # are traced: the detail cannot format them, the message stands
             pass
-    return Guard(ok, message, value)
+    return Check(ok, message, value)
 
 
 def array_module(*trees):

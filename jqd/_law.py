@@ -4,7 +4,25 @@ A law is a final `eqx.Module` holding fixed structure (grid, basis,
 precomputed operators; integers and callables as static fields). It does not
 hold the constants one fits or sweeps: those travel separately as `params`, a
 small pytree (usually an `eqx.Module` of floats), so that `jax.grad` and
-`jax.vmap` over them need no filtering.
+`jax.vmap` over them need no filtering. Shared code lives in an `Abstract…`
+base; a concrete law never subclasses another.
+
+The whole protocol (docs: "Add a law"):
+
+| member | required | what |
+|---|---|---|
+| `step(t, y, params, dt, key)` | yes | y(t) → y(t + dt) |
+| `vector_field(t, y, params)` | ODE laws | dy/dt, for `evolve_adaptive` |
+| `prepare(params, dt)` | no | the law with per-run operators precomputed |
+| `check(y, params, dt)` | no | structure: shapes, dtypes (eager) |
+| `checks(y, params, dt)` | no | values: `jqd.Check`s, `jax.numpy` only |
+| `monitor(t, y, params, dt)` | no | `(ok, code, where)` at every save |
+| `order` | no | convergence order of `step` (None: exact) |
+| `stochastic`, `breakdowns` | no | class attributes |
+| `exact_saves(y0, params, offsets)` | no | every save at once, where the law has them |
+| `specialize(params, dt, n_steps)` | no | a plain call's concrete inputs in a cheaper form |
+
+`density(y)` and `energy(t, y, params)` are read-outs that observables use.
 """
 
 from __future__ import annotations
@@ -25,16 +43,22 @@ class AbstractLaw(eqx.Module):
 
     Attributes a law may override:
         stochastic: True if `step` consumes its `key`.
-        order: the declared convergence order of `step` in dt (strong order
-            for deterministic laws, weak order for stochastic ones; None if
-            the step is exact or not a time discretisation).
+        order: the convergence order of `step` in dt (strong order for
+            deterministic laws, weak order for stochastic ones; None if the
+            step is exact or not a time discretisation). A law with a
+            `scheme` reads it from there (`jqd.schemes`). Checked for every
+            law by tests/test_orders.py.
         breakdowns: `{code: jqd.Reason(error, what, fix)}` for the codes its
             `monitor` returns (code 1, NaN/Inf, is shared by every law).
     """
 
     stochastic: ClassVar[bool] = False
-    order: ClassVar[int | None] = None
     breakdowns: ClassVar[dict] = {}
+
+    @property
+    def order(self) -> int | None:
+        scheme = getattr(self, "scheme", None)
+        return None if scheme is None else scheme.order
 
     @abc.abstractmethod
     def step(self, t, y: PyTree, params: PyTree, dt, key: PRNGKeyArray | None) -> PyTree:
@@ -57,45 +81,50 @@ class AbstractLaw(eqx.Module):
         """
         return self
 
-    def monitor(self, t, y: PyTree, params: PyTree):
+    def check(self, y: PyTree, params: PyTree, dt=None) -> None:
+        """Structural validation (shapes, dtypes, static settings), eager.
+
+        Raises `ValueError` naming the argument and the fix. Shapes and
+        dtypes are always known, also when an argument is traced; values are
+        for `checks`.
+        """
+        return None
+
+    def checks(self, y: PyTree, params: PyTree, dt=None) -> list:
+        """Value checks of the initial state, params and step, as `jqd.Check`s
+        written with `jax.numpy` (see `jqd._guards`). The integrators evaluate
+        them inside the run: a plain call raises `ValueError` with the value,
+        a traced one raises in-graph (`eqx.error_if`). Finite params and
+        state, ħ > 0, mass > 0, dt > 0 and a finite t0 are checked for every
+        law already. `dt` is None for adaptive runs.
+        """
+        return []
+
+    def monitor(self, t, y: PyTree, params: PyTree, dt=None):
         """`(ok, code, where)`: is the state still inside the law's range of
         validity? Evaluated by `evolve`/`evolve_adaptive` at every save on
         every path (eager, jit, vmap, grad), so it must be traceable.
         `code` is a key of `breakdowns` (0 when ok), `where` a float vector
-        of fixed shape saying where (may be empty). Default: always ok (the
-        integrators check finiteness themselves).
+        of fixed shape saying where (may be empty). `dt` is the fixed step
+        (None for adaptive runs), for laws whose step is only stable or
+        accurate below a bound that depends on the current state. Default:
+        always ok (the integrators check finiteness themselves).
         """
         return True, 0, jnp.zeros((0,))
 
-    def step_monitor(self, t, y: PyTree, params: PyTree, dt):
-        """The monitor of a fixed-step run (`jqd.evolve`), which also knows
-        the step `dt`: laws whose step is only stable or accurate for dt
-        below a bound that depends on the current state (a potential's
-        phase where the wave now is, a drift near a node) check it here.
-        Default: `monitor(t, y, params)`."""
-        return self.monitor(t, y, params)
-
-    def check(self, y: PyTree, params: PyTree, dt=None) -> None:
-        """Structural validation (shapes, dtypes, static settings) and any
-        check too costly for `guards`.
-
-        Raises `ValueError` naming the argument and the fix. Called by the
-        integrators on every call; each argument may independently be a
-        tracer (under `jit`, `vmap` or `grad`), so inspect values only after
-        `jqd.is_concrete(that_argument)` (shapes and dtypes are always known).
-        """
+    def exact_saves(self, y0: PyTree, params: PyTree, offsets):
+        """The state at every `t0 + offsets[k]` at once (e.g. a
+        time-independent H from one eigendecomposition), or None (the
+        default) where the saves are to be stepped. `evolve` still evaluates
+        observables and the monitor at every save."""
         return None
 
-    def guards(self, y: PyTree, params: PyTree, dt=None) -> list:
-        """Value checks of the initial state, params and step, as
-        `jqd.Guard`s written with `jax.numpy` (see `jqd._guards`): the
-        integrators raise a `ValueError` at once for each guard whose inputs
-        are concrete, and check the others in-graph (`eqx.error_if`) when
-        something is traced. Finiteness of every params leaf, ħ > 0 and
-        mass > 0, dt > 0 and t0 finite are checked for every law already.
-        `dt` is None for adaptive runs.
-        """
-        return []
+    def specialize(self, params: PyTree, dt, n_steps: int):
+        """`(law, params)` to run for a plain call, whose inputs are concrete:
+        a cheaper equivalent form chosen from their values (SchrodingerBasis:
+        a diagonal or banded H stored sparse). Not called under `jit`,
+        `vmap` or `grad`. Default: unchanged."""
+        return self, params
 
     # Shared physical read-outs. Laws whose state has a position density
     # implement `density`; observables are built on these.

@@ -17,7 +17,6 @@ Why in-graph: a check written in Python on concrete values switches off under
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import equinox as eqx
@@ -198,23 +197,10 @@ def report(sol, law, on_breakdown: str, caller: str):
             f"{caller}: {reason.what}. {reason.fix} Rerun with on_breakdown='flag' and read "
             "solution.stats['breakdown_time'] and ['breakdown_where'] for when and where."
         )
-    y_final = _raiser(tuple(msgs))(code, sol.y_final)
+    flat = jnp.atleast_1d(code)
+    index = jnp.clip(flat[jnp.argmax(flat > 0)], 0, n - 1)
+    y_final = eqx.branched_error_if(sol.y_final, jnp.any(flat > 0), index, msgs)
     return eqx.tree_at(lambda s: s.y_final, sol, y_final)
-
-
-@functools.lru_cache(maxsize=512)
-def _raiser(msgs: tuple):
-    """One jitted staging per message table (one primitive under an eager
-    grad or vmap instead of one per operation)."""
-
-    @jax.jit
-    def attach(code, y_final):
-        flat = jnp.atleast_1d(code)
-        first = flat[jnp.argmax(flat > 0)]
-        index = jnp.clip(first, 0, len(msgs) - 1)
-        return eqx.branched_error_if(y_final, jnp.any(flat > 0), index, list(msgs))
-
-    return attach
 
 
 def check_on_breakdown(on_breakdown: str) -> None:

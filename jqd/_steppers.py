@@ -6,18 +6,25 @@ equation for a time h. Declared orders (checked in tests/test_orders.py):
 
 ========================  ==========================
 rk4                       4 (strong)
-heun (deterministic)      2
+midpoint, heun            2
 euler_maruyama            weak 1 (strong 1/2)
 stochastic_heun           weak 2 for additive noise
 strang                    2
 yoshida4                  4 (triple jump of strang)
 ========================  ==========================
+
+A law that lets its user choose a scheme holds one of the scheme objects
+below (`jqd.schemes`, in diffrax's style: `Strang()`, `Yoshida4()`, `RK4()`,
+`Midpoint()`, `EulerMaruyama()`, `StochasticHeun()`) in its `scheme` field,
+and reads the order from `scheme.order` (`AbstractLaw.order`). Configs and
+the command line name a scheme by a string instead (`scheme_named`).
 """
 
-from __future__ import annotations
-
+import abc
+import functools
 from collections.abc import Callable
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -43,6 +50,15 @@ def heun(f: Callable, t, y, dt):
     k1 = f(t, y)
     k2 = f(t + dt, axpy(dt, k1, y))
     return axpy(dt / 2, _tm(jnp.add, k1, k2), y)
+
+
+def midpoint(f: Callable, t, y, dt):
+    """The explicit midpoint rule (RK2), y + dt f(t + dt/2, y + (dt/2) f(t, y)):
+    order 2."""
+    h = dt / 2
+    k1 = f(t, y)
+    k2 = f(t + h, _tm(lambda u, k: u + h * k, y, k1))
+    return _tm(lambda u, k: u + dt * k, y, k2)
 
 
 def rk4(f: Callable, t, y, dt, *, has_aux: bool = False, scan_stages: bool = False):
@@ -112,9 +128,7 @@ def strang(kick: Callable, drift: Callable, y, dt):
 def yoshida4(symmetric_step: Callable, y, dt):
     """Yoshida's triple jump of a symmetric second-order step
     `symmetric_step(y, h)`: order 4."""
-    for w in YOSHIDA_WEIGHTS:
-        y = symmetric_step(y, w * dt)
-    return y
+    return Yoshida4().compose(symmetric_step, y, dt)
 
 
 def repeat(step: Callable, y, n: int):
@@ -126,3 +140,167 @@ def sequential(body: Callable, carry, xs):
     """`lax.scan(body, carry, xs)`: for sequential work that is not a time
     loop (e.g. drawing a multinomial as a chain of binomials)."""
     return jax.lax.scan(body, carry, xs)
+
+
+# -- schemes as objects (`jqd.schemes`) ------------------------------------------
+
+
+class AbstractScheme(eqx.Module):
+    """A time-stepping scheme a law can be given (`scheme=`).
+
+    Schemes hold no arrays: two instances of one class are equal, so a law
+    holds its scheme as a static field.
+
+    Attributes:
+        order: the convergence order in dt: strong for deterministic
+            schemes, weak (of expectations of smooth functions) for
+            stochastic ones.
+        names: the strings that name the scheme in configs and on the
+            command line (`scheme_named`).
+    """
+
+    order: eqx.AbstractClassVar[int]
+    names: eqx.AbstractClassVar[tuple[str, ...]]
+
+
+class AbstractSplitting(AbstractScheme):
+    """A composition of a symmetric second-order step (e.g. Strang
+    splitting kick(h/2) ∘ drift(h) ∘ kick(h/2)) over sub-steps
+    `weights[i] * dt`.
+
+    Attributes:
+        weights: the sub-steps in units of dt (they sum to 1).
+        stability: the largest ω·dt at which the step is stable for the
+            harmonic oscillator split into kick and drift (Störmer-Verlet
+            and compositions of it).
+    """
+
+    weights: eqx.AbstractClassVar[tuple[float, ...]]
+    stability: eqx.AbstractClassVar[float]
+
+    def compose(self, symmetric_step: Callable, y, dt):
+        """`symmetric_step(y, h)` applied over the sub-steps h = w dt."""
+        for w in self.weights:
+            y = symmetric_step(y, w * dt)
+        return y
+
+
+class Strang(AbstractSplitting):
+    """Strang splitting, order 2: the symmetric step applied once.
+    Störmer-Verlet is Strang splitting of kick and drift (named "strang"
+    or "verlet")."""
+
+    order = 2
+    names = ("strang", "verlet")
+    weights = (1.0,)
+    stability = 2.0
+
+    def compose(self, symmetric_step: Callable, y, dt):
+        return symmetric_step(y, dt)
+
+
+class Yoshida4(AbstractSplitting):
+    """Yoshida's triple jump, order 4: three symmetric steps of weights
+    `YOSHIDA_WEIGHTS` (w1, w0, w1), w0 < 0. Stable for ω·dt < 1.573 (the
+    trace of its one-step matrix for the harmonic oscillator)."""
+
+    order = 4
+    names = ("yoshida4",)
+    weights = YOSHIDA_WEIGHTS
+    stability = 1.573
+
+
+class AbstractRungeKutta(AbstractScheme):
+    """An explicit Runge-Kutta step of dy/dt = f(t, y): `step(f, t, y, dt)`."""
+
+    @abc.abstractmethod
+    def step(self, f: Callable, t, y, dt):
+        """y(t) -> y(t + dt)."""
+
+
+class RK4(AbstractRungeKutta):
+    """The classical Runge-Kutta method, order 4 (`rk4`)."""
+
+    order = 4
+    names = ("rk4",)
+
+    def step(self, f: Callable, t, y, dt):
+        return rk4(f, t, y, dt)
+
+
+class Midpoint(AbstractRungeKutta):
+    """The explicit midpoint rule (RK2), order 2 (`midpoint`)."""
+
+    order = 2
+    names = ("midpoint",)
+
+    def step(self, f: Callable, t, y, dt):
+        return midpoint(f, t, y, dt)
+
+
+class AbstractSDEScheme(AbstractScheme):
+    """A step of dX = b(t, X) dt + noise with additive noise:
+    `step(drift, t, y, dt, noise, wrap=...)`, `noise` the scaled Wiener
+    increment σ ΔW, `wrap` mapping an intermediate state back into the
+    domain. `order` is the weak order."""
+
+    @abc.abstractmethod
+    def step(self, drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
+        """X(t) -> X(t + dt) with the given noise increment."""
+
+
+class EulerMaruyama(AbstractSDEScheme):
+    """Euler-Maruyama (`euler_maruyama`): weak order 1 (strong 1/2).
+    Named "euler" or "euler_maruyama"."""
+
+    order = 1
+    names = ("euler", "euler_maruyama")
+
+    def step(self, drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
+        return euler_maruyama(drift, t, y, dt, noise)
+
+
+class StochasticHeun(AbstractSDEScheme):
+    """Stochastic Heun (`stochastic_heun`): weak order 2 for additive noise.
+    Named "heun" or "stochastic_heun"."""
+
+    order = 2
+    names = ("heun", "stochastic_heun")
+
+    def step(self, drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
+        return stochastic_heun(drift, t, y, dt, noise, wrap=wrap)
+
+
+def _listing(allowed) -> str:
+    objects = ", ".join(f"jqd.schemes.{cls.__name__}()" for cls in allowed)
+    names = ", ".join(repr(n) for cls in allowed for n in cls.names)
+    return f"{objects} (or by name: {names})"
+
+
+def scheme_named(name, allowed: tuple[type[AbstractScheme], ...]):
+    """The scheme a config names: `name` one of the `names` of a class in
+    `allowed` gives an instance of it; anything else that is not a string
+    (a scheme object) is returned as it is, for the law's `check_scheme`.
+    A field converter: `eqx.field(converter=partial(scheme_named, allowed=...))`.
+    """
+    if not isinstance(name, str):
+        return name
+    for cls in allowed:
+        if name in cls.names:
+            return cls()
+    raise ValueError(f"scheme {name!r} is not one of this law's schemes: {_listing(allowed)}.")
+
+
+def scheme_field(default: AbstractScheme, allowed: tuple[type[AbstractScheme], ...]):
+    """A law's `scheme` field: static (schemes hold no arrays), `default`,
+    and names converted to objects (`scheme_named`). The law checks the type
+    in `__check_init__` (`check_scheme`)."""
+    convert = functools.partial(scheme_named, allowed=allowed)
+    return eqx.field(static=True, default=default, converter=convert)
+
+
+def check_scheme(scheme, allowed: tuple[type[AbstractScheme], ...], argument: str = "scheme"):
+    """Raise `TypeError` naming `argument` and the allowed schemes unless
+    `scheme` is an instance of one of `allowed`."""
+    if not isinstance(scheme, allowed):
+        raise TypeError(f"{argument} must be one of {_listing(allowed)}; got {scheme!r}.")

@@ -28,6 +28,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from ._solution import Solution
+
 
 def _library(x) -> str | None:
     """'qutip' or 'dynamiqs' when `x` is one of their objects, else None."""
@@ -135,7 +137,6 @@ def from_dynamiqs(obj) -> Any:
 
 
 def _solution(ts, expect, states, y_final, stats):
-    from ._evolve import Solution
 
     if expect:
         observables = expect
@@ -174,7 +175,6 @@ def to_qutip(x, dims=None):
             for a qubit ⊗ mode ket (default: one subsystem).
     """
     qutip = _import("qutip")
-    from ._evolve import Solution
 
     if isinstance(x, Solution):
         states = np.asarray(x.observables)
@@ -209,7 +209,6 @@ def to_dynamiqs(x, dims=None):
             one subsystem).
     """
     dq = _import("dynamiqs")
-    from ._evolve import Solution
 
     if isinstance(x, Solution):
         kets = jnp.ndim(x.y_final) == 1

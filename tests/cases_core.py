@@ -6,11 +6,11 @@ from helpers import LawCase
 import jqd
 
 
-def _grid_case(method, order):
+def _grid_case(scheme, order):
     def make():
         grid = jqd.Grid(64, 20.0)
         law = jqd.SchrodingerGrid(
-            grid, potential=lambda x, t, w: 0.5 * w**2 * x[0] ** 2, method=method
+            grid, potential=lambda x, t, w: 0.5 * w**2 * x[0] ** 2, scheme=scheme
         )
         psi0 = jqd.reference.gaussian_packet(grid, a=1.0, p0=0.5)
         return LawCase(law, psi0, jqd.SchrodingerParams(potential=1.0), dt=0.01, order=order)
@@ -47,8 +47,8 @@ def _driven_basis():
 
 
 CASES = {
-    "schrodinger-grid-strang": _grid_case("strang", 2),
-    "schrodinger-grid-yoshida4": _grid_case("yoshida4", 4),
+    "schrodinger-grid-strang": _grid_case(jqd.schemes.Strang(), 2),
+    "schrodinger-grid-yoshida4": _grid_case(jqd.schemes.Yoshida4(), 4),
     "schrodinger-grid-driven": _driven_grid,
     "schrodinger-basis": _basis,
     "schrodinger-basis-driven": _driven_basis,

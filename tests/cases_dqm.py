@@ -37,10 +37,11 @@ def _fluid_case(cls, D):
     return make
 
 
-def _ensemble_case(cls, scheme, order, method="strang"):
+def _ensemble_case(cls, scheme, order, psi_scheme=None):
     def make():
         grid = jqd.Grid(64, 16.0)
-        law = cls(jqd.SchrodingerGrid(grid, V_HO, method=method), scheme=scheme)
+        sch = jqd.SchrodingerGrid(grid, V_HO, scheme=psi_scheme or jqd.schemes.Strang())
+        law = cls(sch, scheme=scheme)
         psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.0, p0=0.5, squeeze=1.5)
         x = 1.0 + 0.5 * jax.random.normal(jax.random.key(0), (32, 1))
         params = jqd.SchrodingerParams(
@@ -54,8 +55,8 @@ def _ensemble_case(cls, scheme, order, method="strang"):
 CASES = {
     "dqm-madelung": _fluid_case(Madelung, None),
     "dqm-canonical": _fluid_case(CanonicalDQM, 0.4),
-    "dqm-nelson-heun": _ensemble_case(NelsonEnsemble, "heun", 2),
-    "dqm-nelson-euler": _ensemble_case(NelsonEnsemble, "euler", 1),
-    "dqm-bohm-rk4": _ensemble_case(BohmEnsemble, "rk4", 4, method="yoshida4"),
-    "dqm-bohm-midpoint": _ensemble_case(BohmEnsemble, "midpoint", 2),
+    "dqm-nelson-heun": _ensemble_case(NelsonEnsemble, jqd.schemes.StochasticHeun(), 2),
+    "dqm-nelson-euler": _ensemble_case(NelsonEnsemble, jqd.schemes.EulerMaruyama(), 1),
+    "dqm-bohm-rk4": _ensemble_case(BohmEnsemble, jqd.schemes.RK4(), 4, jqd.schemes.Yoshida4()),
+    "dqm-bohm-midpoint": _ensemble_case(BohmEnsemble, jqd.schemes.Midpoint(), 2),
 }

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from helpers import LawCase
 
+from jqd.schemes import Strang, Yoshida4
 from jqd.thermal import ClassicalLattice, FPUTParams, GasParams, PhaseState, SoftSphereGas
 
 TRAJECTORY_AXES = "leading axes of PhaseState are trajectories: a stacked state is valid"
@@ -18,9 +19,9 @@ def _chain_y0(n=8, batch=()):
     )
 
 
-def _fput(integrator, boundary, batch=()):
+def _fput(scheme, boundary, batch=()):
     def factory():
-        law = ClassicalLattice(8, boundary, integrator)
+        law = ClassicalLattice(8, boundary, scheme)
         params = jax.tree_util.tree_map(
             jnp.asarray, FPUTParams(mass=1.2, spring=0.9, alpha=0.3, beta=0.8, pinning=0.1)
         )
@@ -51,7 +52,7 @@ def _gas():
 
 
 CASES = {
-    "thermal-fput-verlet": _fput("verlet", "fixed"),
-    "thermal-fput-yoshida4-periodic": _fput("yoshida4", "periodic", batch=(2,)),
+    "thermal-fput-verlet": _fput(Strang(), "fixed"),
+    "thermal-fput-yoshida4-periodic": _fput(Yoshida4(), "periodic", batch=(2,)),
     "thermal-gas-2d": _gas,
 }

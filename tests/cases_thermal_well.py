@@ -3,6 +3,7 @@
 import jax.numpy as jnp
 from helpers import LawCase
 
+from jqd.schemes import Strang, Yoshida4
 from jqd.thermal import ClassicalWell, WellParams, WellState
 
 LEADING_AXES = (
@@ -11,13 +12,13 @@ LEADING_AXES = (
 )
 
 
-def _well(method, order):
+def _well(scheme, order):
     def make():
         x = jnp.array([[0.5, 3.5], [1.0, -2.0], [-1.5, 0.3]])
         p = jnp.array([[0.0, 0.2], [0.4, 0.0], [-0.3, 0.7]])
         params = WellParams(mass=jnp.asarray(1.2), lam=jnp.asarray(0.15))
         return LawCase(
-            ClassicalWell(method=method),
+            ClassicalWell(scheme=scheme),
             WellState(x, p),
             params,
             dt=0.02,
@@ -29,6 +30,6 @@ def _well(method, order):
 
 
 CASES = {
-    "thermal-well-verlet": _well("verlet", 2),
-    "thermal-well-yoshida4": _well("yoshida4", 4),
+    "thermal-well-verlet": _well(Strang(), 2),
+    "thermal-well-yoshida4": _well(Yoshida4(), 4),
 }

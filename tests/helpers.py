@@ -2,9 +2,11 @@
 
 `LAW_CASES` maps a case id to a factory returning a `LawCase` (built lazily:
 some laws precompute structure). Each family keeps its lines in its own
-`tests/cases_<family>.py` as `CASES = {id: factory}`; this module joins them.
-`tests/test_law_contract.py` runs the whole contract over every line, and a
-test there checks that every concrete law of `jqd` has a line.
+`tests/cases_<family>.py` as `CASES = {id: factory}`; this module finds every
+such file next to it and joins them (no list to edit: a new `cases_*.py` is
+collected as soon as it exists). `tests/test_law_contract.py` runs the whole
+contract over every line, and a test there checks that every concrete law of
+`jqd` has a line; `tests/test_orders.py` checks every line's declared order.
 """
 
 from __future__ import annotations
@@ -12,26 +14,40 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
-from collections.abc import Callable
+import pathlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-FAMILIES = (
-    "cases_core",
-    "cases_dqm",
-    "cases_husimi",
-    "cases_husimi_grid",
-    "cases_copy",
-    "cases_copy_members",
-    "cases_husimi_forward_backward",
-    "cases_bell",
-    "cases_thermal_harmonic",
-    "cases_thermal_classical",
-    "cases_thermal_local",
-    "cases_thermal_well",
-)
+# every tests/cases_<family>.py, in name order
+FAMILIES = tuple(sorted(p.stem for p in pathlib.Path(__file__).parent.glob("cases_*.py")))
+
+
+@dataclasses.dataclass(frozen=True)
+class WeakReference:
+    """An observable of a stochastic law with a closed-form mean: what the
+    weak-order check of `tests/test_orders.py` compares against.
+
+    The ensemble average of `values` over a run from `y0` to time `t` (with
+    the case's law and params) tends to `exact(t, params)` as dt → 0, with
+    an error that falls at the law's declared weak order.
+
+    Attributes:
+        y0: an initial ensemble, large enough that the Monte-Carlo error is
+            well below the scheme's bias at every step in `dts`.
+        values: `y -> (n_members, k)` array, per member, whose mean is known.
+        exact: `(t, params) -> (k,)` array, that mean at time `t`.
+        t: the time compared (a multiple of every step in `dts`).
+        dts: three or more steps, coarsest first, in the asymptotic range.
+    """
+
+    y0: Any
+    values: Callable
+    exact: Callable
+    t: float
+    dts: tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +64,10 @@ class LawCase:
             (vmap == loop, no recompile); default scales every inexact leaf
             of params by (1 + 0.01 s).
         skip: `{contract item: reason}` for items that do not apply
-            ("float32", "grads", "vmap", "wrong_shape", "monitor").
+            ("float32", "grads", "vmap", "wrong_shape", "monitor", and
+            "order" where `tests/test_orders.py` cannot check the order).
+        weak: for a stochastic law, an observable with a closed-form mean
+            (`WeakReference`): its declared weak order is then measured.
     """
 
     law: Any
@@ -60,6 +79,7 @@ class LawCase:
     steps_per_save: int = 2
     perturb: Callable | None = None
     skip: dict = dataclasses.field(default_factory=dict)
+    weak: WeakReference | None = None
 
     @property
     def key(self):
@@ -76,21 +96,47 @@ class LawCase:
 
 def _collect() -> dict[str, Callable[[], LawCase]]:
     cases: dict[str, Callable[[], LawCase]] = {}
+    origin: dict[str, str] = {}
     for name in FAMILIES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        for case_id, factory in module.CASES.items():
+        module = importlib.import_module(name)
+        family = getattr(module, "CASES", None)
+        if not isinstance(family, dict):
+            raise TypeError(f"tests/{name}.py must define CASES = {{case id: factory}}")
+        for case_id, factory in family.items():
             if case_id in cases:
-                raise ValueError(f"duplicate law case id {case_id!r} in {name}")
+                raise ValueError(
+                    f"duplicate law case id {case_id!r} in tests/{name}.py "
+                    f"(already in tests/{origin[case_id]}.py)"
+                )
             cases[case_id] = factory
+            origin[case_id] = name
     return cases
 
 
-LAW_CASES = _collect()
+class _LazyCases(Mapping):
+    """`{case id: factory}`, collected on first use: a `cases_*.py` module may
+    import `helpers` (for `LawCase`) before the table exists, and a test file
+    may import a `cases_*.py` module directly (tests/test_add_a_law.py)."""
+
+    def __init__(self):
+        self._cases = None
+
+    def _load(self) -> dict[str, Callable[[], LawCase]]:
+        if self._cases is None:
+            self._cases = _collect()
+        return self._cases
+
+    def __getitem__(self, case_id: str) -> Callable[[], LawCase]:
+        return self._load()[case_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+LAW_CASES = _LazyCases()
 
 
 @functools.cache

@@ -27,14 +27,14 @@ def _fisher_x2(monkeypatch):
 
 
 def _noise_sqrt_d(monkeypatch):
-    import jqd.dqm._ensembles as ens
+    from jqd.schemes import StochasticHeun  # NelsonEnsemble's default scheme
 
-    good = ens.stochastic_heun
+    good = StochasticHeun.step
 
-    def heun(drift, t, y, dt, noise, **kwargs):
-        return good(drift, t, y, dt, noise / math.sqrt(2.0), **kwargs)
+    def step(self, drift, t, y, dt, noise, **kwargs):
+        return good(self, drift, t, y, dt, noise / math.sqrt(2.0), **kwargs)
 
-    monkeypatch.setattr(ens, "stochastic_heun", heun)
+    monkeypatch.setattr(StochasticHeun, "step", step)
 
 
 MUTANTS = [

@@ -124,7 +124,7 @@ def test_meanfield_stiffness_bound_names_the_largest_safe_dt():
         run(0.03)
     with pytest.raises(RuntimeError, match="too large for the mean-field copy law"):
         jax.block_until_ready(jax.jit(run)(0.03))
-    _guards.enforce(MeanField().guards(y0, params, 0.02))  # below the bound: accepted
+    _guards.enforce(MeanField().checks(y0, params, 0.02))  # below the bound: accepted
     # without the t0 guard the monitor stops the run, with the class and the safe dt
     with pytest.raises(StiffnessError, match="too stiff") as err:
         _mf(y0, params, dt=0.03, check=False)

@@ -45,7 +45,7 @@ def test_quantum_D_matches_schrodinger_over_one_period():
             "U": UncertaintyProduct(law),
         },
     )
-    sch = jqd.SchrodingerGrid(grid, V_HO, method="yoshida4")
+    sch = jqd.SchrodingerGrid(grid, V_HO, scheme=jqd.schemes.Yoshida4())
     ref = jqd.evolve(
         sch,
         jqd.reference.gaussian_packet(grid, a=1.0, x0=1.0, p0=0.3),
@@ -127,7 +127,7 @@ def fit_problem():
     grid = jqd.Grid(128, 16.0)
     dt, n_save, sps = 0.005, 5, 20
     psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=1.0)
-    sch = jqd.SchrodingerGrid(grid, V_BUMP, method="yoshida4")
+    sch = jqd.SchrodingerGrid(grid, V_BUMP, scheme=jqd.schemes.Yoshida4())
     ref = jqd.evolve(
         sch,
         psi0,

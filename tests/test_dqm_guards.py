@@ -60,7 +60,7 @@ def _doubled(y):
 def _guarded(law, y, params, dt):
     """What `jqd.evolve` does with a law's guards, without compiling its step:
     under jit/vmap the traced guards are staged in-graph (jqd._guards)."""
-    return _guards.enforce(law.guards(y, params, dt), y, "guards")
+    return _guards.enforce(law.checks(y, params, dt), y, "guards")
 
 
 # -- (ρ, S) laws: value checks survive tracing ---------------------------------------

@@ -49,7 +49,7 @@ def harmonic_runs():
             checkpoint=False,
         )
         out[name] = sol
-    sch = jqd.SchrodingerGrid(grid, V_HO, method="yoshida4")
+    sch = jqd.SchrodingerGrid(grid, V_HO, scheme=jqd.schemes.Yoshida4())
     psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=1.0, p0=0.3)
     out["schrodinger"] = jqd.evolve(
         sch,

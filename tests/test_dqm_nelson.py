@@ -269,6 +269,22 @@ def test_grid_cdf_matches_erf():
     assert float(jnp.max(jnp.abs(F(z) - exact))) < 1e-8
 
 
+def test_schemes_and_orders():
+    """`scheme=` takes a `jqd.schemes` object or its name (default: the first of the
+    law's `schemes`); the order is the particle scheme's, capped by ψ's scheme."""
+    grid = jqd.Grid(64, 16.0)
+    strang = jqd.SchrodingerGrid(grid, _ho())
+    yoshida = jqd.SchrodingerGrid(grid, _ho(), scheme=jqd.schemes.Yoshida4())
+    assert NelsonEnsemble(strang).scheme == jqd.schemes.StochasticHeun()
+    assert NelsonEnsemble(strang, scheme="euler").scheme == jqd.schemes.EulerMaruyama()
+    assert BohmEnsemble(strang).scheme == jqd.schemes.RK4()
+    assert BohmEnsemble(strang, scheme="midpoint") == BohmEnsemble(strang, jqd.schemes.Midpoint())
+    assert NelsonEnsemble(strang).order == 2
+    assert NelsonEnsemble(strang, jqd.schemes.EulerMaruyama()).order == 1
+    assert BohmEnsemble(strang).order == 2  # RK4 capped by Strang's 2
+    assert BohmEnsemble(yoshida).order == 4
+
+
 # -- input checks --------------------------------------------------------------------------
 
 
@@ -278,8 +294,10 @@ def test_bad_inputs_raise():
     params = jqd.SchrodingerParams(potential={"omega": 1.0})
     psi0 = jqd.reference.harmonic_gaussian(grid, 0.0)
     law = NelsonEnsemble(sch)
-    with pytest.raises(ValueError, match="scheme"):
+    with pytest.raises(ValueError, match="scheme 'milstein' is not one of .*StochasticHeun"):
         NelsonEnsemble(sch, scheme="milstein")
+    with pytest.raises(TypeError, match="scheme must be one of .*RK4.*Midpoint"):
+        BohmEnsemble(sch, scheme=jqd.schemes.EulerMaruyama())
     with pytest.raises(ValueError, match="interpolation"):
         BohmEnsemble(sch, interpolation="quintic")
     with pytest.raises(TypeError, match="SchrodingerGrid"):

@@ -163,7 +163,7 @@ class _Growth(jqd.AbstractLaw):
     def vector_field(self, t, y, params):
         return params.k * y
 
-    def monitor(self, t, y, params):
+    def monitor(self, t, y, params, dt=None):
         ok = y[0] <= params.limit
         return ok, jnp.where(ok, 0, 2), jnp.argmax(y)[None].astype(y.dtype)
 

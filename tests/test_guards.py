@@ -38,8 +38,9 @@ def _non_hermitian():
 
 
 def test_concrete_state_checked_under_grad_over_hbar():
-    """Each argument is checked on its own: ψ0 is concrete even though ħ is traced."""
-    with pytest.raises(ValueError, match="psi0 is not normalized"):
+    """Under a transform every value check runs once, in-graph: a bad ψ0 is
+    refused (with its name) even though only ħ is traced."""
+    with pytest.raises(RuntimeError, match="psi0 is not normalized"):
         jax.grad(lambda hb: jnp.abs(_basis_run(psi=2 * PSI, hbar=hb)[0]))(1.0)
 
 

@@ -171,7 +171,7 @@ def test_flow_checks_its_galerkin_density():
     flow = hs.HusimiFlow(H, law)
     params = hs.FlowParams(1.0, None)
     y_bad = flow.initial_state(z0, R0=2 * R0)
-    staged = jax.jit(lambda R: jqd._guards.enforce(flow.guards(y_bad, params, 0.05), R))
+    staged = jax.jit(lambda R: jqd._guards.enforce(flow.checks(y_bad, params, 0.05), R))
     _raises_in_graph(lambda: staged(2 * R0), "y0.R must have trace 1")
     # the monitor (also under flow_trajectories' counting mode) reads the density's edge
     edge = jnp.zeros((10, 10), complex).at[0, 0].set(0.9).at[8, 8].set(0.1)
@@ -261,12 +261,12 @@ def test_grid_number_changing_hamiltonian_is_refused():
     assert float(str(e.value).split("max Re λ(P L P) = ")[1].split(")")[0]) > 1
     # in-graph (traced params: the eager check cannot evaluate H): the guard, as evolve stages it
     staged = jax.jit(
-        lambda C: jqd._guards.enforce(law.guards(y0, hs.HusimiGridParams(C), 1e-3), y0.rho)
+        lambda C: jqd._guards.enforce(law.checks(y0, hs.HusimiGridParams(C), 1e-3), y0.rho)
     )
     _raises_in_graph(lambda: staged(1.0), "conserves the number")
     # a number-conserving H (Kerr) on the same law passes every guard
     kerr_law = hs.HusimiGrid(g, kerr, n_max=4)
-    jqd._guards.enforce(kerr_law.guards(y0, P1, 1e-3))
+    jqd._guards.enforce(kerr_law.checks(y0, P1, 1e-3))
 
 
 def test_grid_normalization_guard_in_graph():

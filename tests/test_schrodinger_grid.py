@@ -9,6 +9,7 @@ import pytest
 
 import jqd
 from jqd.observables import Norm, PositionMoments
+from jqd.schemes import Strang, Yoshida4
 
 HARMONIC = lambda x, t, p: 0.5 * p["omega"] ** 2 * x[0] ** 2
 
@@ -44,16 +45,18 @@ def test_free_gaussian_matches_spec_formula(shape, length, p0):
     assert err < 1e-10, err
 
 
-def _harmonic_setup(n=256, L=20.0, method="strang"):
+def _harmonic_setup(n=256, L=20.0, scheme=None):
     grid = jqd.Grid(n, L)
-    law = jqd.SchrodingerGrid(grid, HARMONIC, method=method)
+    law = jqd.SchrodingerGrid(grid, HARMONIC, scheme=scheme or Strang())
     params = jqd.SchrodingerParams(potential={"omega": 1.0})
     return grid, law, params
 
 
-@pytest.mark.parametrize("method,steps_per_period", [("strang", 2000), ("yoshida4", 200)])
-def test_coherent_state_ten_periods(method, steps_per_period):
-    grid, law, params = _harmonic_setup(method=method)
+@pytest.mark.parametrize(
+    "scheme,steps_per_period", [(Strang(), 2000), (Yoshida4(), 200)], ids=["strang", "yoshida4"]
+)
+def test_coherent_state_ten_periods(scheme, steps_per_period):
+    grid, law, params = _harmonic_setup(scheme=scheme)
     psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.5, p0=-0.5)
     T = 2 * math.pi
     sol = jqd.evolve(
@@ -64,10 +67,12 @@ def test_coherent_state_ten_periods(method, steps_per_period):
     assert 1.0 - fidelity < 1e-8, 1.0 - fidelity
 
 
-@pytest.mark.parametrize("method,order,tol", [("strang", 2.0, 0.2), ("yoshida4", 4.0, 0.3)])
-def test_convergence_order_squeezed_state(method, order, tol):
+@pytest.mark.parametrize(
+    "scheme,order,tol", [(Strang(), 2.0, 0.2), (Yoshida4(), 4.0, 0.3)], ids=["strang", "yoshida4"]
+)
+def test_convergence_order_squeezed_state(scheme, order, tol):
     """Regression of log error vs log dt over one period of a squeezed, displaced state."""
-    grid, law, params = _harmonic_setup(method=method)
+    grid, law, params = _harmonic_setup(scheme=scheme)
     kw = dict(x0=1.0, p0=0.5, squeeze=2.0)
     psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, **kw)
     T = 2 * math.pi
@@ -82,10 +87,11 @@ def test_convergence_order_squeezed_state(method, order, tol):
 
 
 @pytest.mark.parametrize(
-    "method,order,tol",
-    [pytest.param("strang", 2.0, 0.2, marks=pytest.mark.slow), ("yoshida4", 4.0, 0.3)],
+    "scheme,order,tol",
+    [pytest.param(Strang(), 2.0, 0.2, marks=pytest.mark.slow), (Yoshida4(), 4.0, 0.3)],
+    ids=["strang", "yoshida4"],
 )
-def test_time_dependent_potential_order(method, order, tol):
+def test_time_dependent_potential_order(scheme, order, tol):
     """Driven oscillator V = ½ω²x²(1 + ε sin νt): Strang keeps order 2 and
     Yoshida order 4 against a converged reference (no closed form used).
     Strang with a time-dependent V runs by default in
@@ -95,9 +101,9 @@ def test_time_dependent_potential_order(method, order, tol):
     params = jqd.SchrodingerParams(potential={"eps": 0.3, "nu": 1.7})
     psi0 = jqd.reference.harmonic_gaussian(grid, 0.0, x0=1.0)
     T = 3.0
-    fine = jqd.SchrodingerGrid(grid, V, time_dependent=True, method="yoshida4")
+    fine = jqd.SchrodingerGrid(grid, V, time_dependent=True, scheme=Yoshida4())
     ref = jqd.evolve(fine, psi0, params, dt=T / 2000, n_save=1, steps_per_save=2000).y_final
-    law = jqd.SchrodingerGrid(grid, V, time_dependent=True, method=method)
+    law = jqd.SchrodingerGrid(grid, V, time_dependent=True, scheme=scheme)
     ns = [30, 45, 60, 90, 120]
     errs = [
         _phase_free_error(
@@ -108,7 +114,7 @@ def test_time_dependent_potential_order(method, order, tol):
         for n in ns
     ]
     slope = np.polyfit(np.log(T / np.array(ns)), np.log(errs), 1)[0]
-    assert abs(slope - order) < tol, (method, slope, errs)
+    assert abs(slope - order) < tol, (scheme, slope, errs)
 
 
 def test_norm_and_energy_conservation():
@@ -176,8 +182,13 @@ def test_bad_inputs_raise_clear_errors():
         jqd.evolve(
             law, psi0, jqd.SchrodingerParams(mass=-1.0, potential={"omega": 1.0}), dt=0.01, n_save=1
         )
-    with pytest.raises(ValueError, match="method"):
-        jqd.SchrodingerGrid(grid, method="rk4")
+    with pytest.raises(ValueError, match="scheme 'rk4' is not one of .*Strang.*'yoshida4'"):
+        jqd.SchrodingerGrid(grid, scheme="rk4")
+    with pytest.raises(TypeError, match="scheme must be one of .*Yoshida4"):
+        jqd.SchrodingerGrid(grid, scheme=jqd.schemes.RK4())
+    assert jqd.SchrodingerGrid(grid, scheme="yoshida4") == jqd.SchrodingerGrid(
+        grid, scheme=Yoshida4()
+    )
 
 
 def test_nan_mid_run_is_reported_with_time():

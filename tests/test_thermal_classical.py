@@ -19,6 +19,7 @@ import pytest
 from scipy import integrate
 
 import jqd
+from jqd.schemes import Strang, Yoshida4
 from jqd.stats import loglog_slope
 from jqd.thermal import (
     ClassicalLattice,
@@ -79,12 +80,12 @@ def test_harmonic_chain_equals_exact_mode_solution(boundary):
     assert err < 1e-10, err
 
 
-def _order_error(integrator, dts):
+def _order_error(scheme, dts):
     params = FPUTParams(mass=1.0, spring=1.0, alpha=0.25, beta=0.5, pinning=0.1)
     y0 = _chain_state(8, scale=0.5, seed=3)
     T = 2.0
-    fine = _run(ClassicalLattice(8, "fixed", "yoshida4"), y0, params, T / 4096, 4096)
-    law = ClassicalLattice(8, "fixed", integrator)
+    fine = _run(ClassicalLattice(8, "fixed", Yoshida4()), y0, params, T / 4096, 4096)
+    law = ClassicalLattice(8, "fixed", scheme)
     errs = []
     for dt in dts:
         y = _run(law, y0, params, dt, round(T / dt))
@@ -96,22 +97,32 @@ def _order_error(integrator, dts):
 def test_convergence_orders():
     """Verlet 2.0 ± 0.1 and Yoshida-4 4.0 ± 0.2 on a nonlinear (α, β, pinning) chain."""
     dts = [0.2, 0.1, 0.05, 0.025]
-    s2 = loglog_slope(dts, _order_error("verlet", dts))
-    s4 = loglog_slope(dts, _order_error("yoshida4", dts))
+    s2 = loglog_slope(dts, _order_error(Strang(), dts))
+    s4 = loglog_slope(dts, _order_error(Yoshida4(), dts))
     assert abs(s2 - 2.0) <= 0.1, s2
     assert abs(s4 - 4.0) <= 0.2, s4
-    assert ClassicalLattice(4, integrator="verlet").order == 2
-    assert ClassicalLattice(4, integrator="yoshida4").order == 4
+
+
+def test_scheme_by_object_or_name():
+    """`scheme=` takes a `jqd.schemes` object or its name; the order is the scheme's."""
+    assert ClassicalLattice(4, scheme=Strang()).order == 2
+    assert ClassicalLattice(4, scheme=Yoshida4()).order == 4
+    assert ClassicalLattice(4, "fixed", "verlet") == ClassicalLattice(4, "fixed", Strang())
+    assert ClassicalLattice(4, scheme="yoshida4").scheme == Yoshida4()
+    with pytest.raises(ValueError, match="scheme 'rk4' is not one of .*'yoshida4'"):
+        ClassicalLattice(4, scheme="rk4")
+    with pytest.raises(TypeError, match="scheme must be one of .*Yoshida4"):
+        ClassicalLattice(4, scheme=jqd.schemes.RK4())
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("integrator", ["verlet", "yoshida4"])
-def test_energy_conserved_over_1e5_steps(integrator):
+@pytest.mark.parametrize("scheme", [Strang(), Yoshida4()], ids=["verlet", "yoshida4"])
+def test_energy_conserved_over_1e5_steps(scheme):
     """|ΔE/E| <= 5e-3 over 1.2e5 steps (t = 6000) of a β-FPUT chain in the regime
     of the thermal-equipartition experiment: energy in the four lowest modes,
     E/N = 0.5, so that the chain thermalizes during the run; dt = 0.05."""
     n = 32
-    law = ClassicalLattice(n, "fixed", integrator)
+    law = ClassicalLattice(n, "fixed", scheme)
     params = FPUTParams(beta=1.0)
     j, k = np.arange(1, n + 1)[:, None], np.arange(1, 5)[None, :]
     phase = np.random.default_rng(0).uniform(0, 2 * np.pi, (4, 4))
@@ -147,9 +158,13 @@ def test_trajectory_axes_are_independent_trajectories():
     assert law.energy(0.0, y0, params).shape == (2, 3)
 
 
-@pytest.mark.parametrize("integrator", ["verlet", pytest.param("yoshida4", marks=pytest.mark.slow)])
-def test_chain_time_reversal(integrator):
-    law = ClassicalLattice(16, "fixed", integrator)
+@pytest.mark.parametrize(
+    "scheme",
+    [Strang(), pytest.param(Yoshida4(), marks=pytest.mark.slow)],
+    ids=["verlet", "yoshida4"],
+)
+def test_chain_time_reversal(scheme):
+    law = ClassicalLattice(16, "fixed", scheme)
     params = FPUTParams(alpha=0.25, beta=1.0, pinning=0.1)
     y0 = _chain_state(16)
     y = _run(law, y0, params, 0.05, 200)
@@ -294,7 +309,7 @@ def test_chain_dt_beyond_stability_is_refused():
     with pytest.raises(ValueError, match="ω_max·dt"):
         jqd.evolve(ClassicalLattice(8), y0, FPUTParams(), dt=1.0, n_save=1)
     with pytest.raises(ValueError, match="ω_max·dt"):
-        jqd.evolve(ClassicalLattice(8, integrator="yoshida4"), y0, FPUTParams(), dt=0.8, n_save=1)
+        jqd.evolve(ClassicalLattice(8, scheme=Yoshida4()), y0, FPUTParams(), dt=0.8, n_save=1)
     with pytest.raises(ValueError, match="spring"):
         jqd.evolve(ClassicalLattice(8), y0, FPUTParams(spring=0.0), dt=0.1, n_save=1)
     with pytest.raises(ValueError, match="mass"):

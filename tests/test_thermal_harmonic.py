@@ -139,7 +139,7 @@ def _grid_two_atoms(n=64, L=12.0, dt=0.01, T=1.0):
         -((x1 - R[0]) ** 2 + (x2 - R[1]) ** 2) / (2 * d * d) + 1j * (P0[0] * x1 + P0[1] * x2) / h
     )
     psi = jqd.normalize(psi, grid)
-    law = jqd.SchrodingerGrid(grid, potential=V, method="yoshida4")
+    law = jqd.SchrodingerGrid(grid, potential=V, scheme=jqd.schemes.Yoshida4())
     psi_t = jqd.evolve(
         law,
         psi,

@@ -12,6 +12,7 @@ import pytest
 from jax.test_util import check_grads
 
 import jqd
+from jqd.schemes import Strang, Yoshida4
 from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
 
 X0 = jnp.array([[0.5, 3.5], [1.0, -2.0], [-1.5, 0.3], [2.0, 2.0]])
@@ -36,11 +37,13 @@ def test_harmonic_closed_form_at_lambda_zero():
     np.testing.assert_allclose(y.p, p_exact, atol=1e-10)
 
 
-@pytest.mark.parametrize("method, order", [("verlet", 2), ("yoshida4", 4)])
-def test_convergence_order(method, order):
+@pytest.mark.parametrize(
+    "scheme, order", [(Strang(), 2), (Yoshida4(), 4)], ids=["verlet", "yoshida4"]
+)
+def test_convergence_order(scheme, order):
     """Error of y(t = 1) vs a run at h/8, for h and h/2 (λ = 0.15, chaotic start)."""
     params = WellParams(lam=0.15)
-    law = ClassicalWell(method=method)
+    law = ClassicalWell(scheme=scheme)
     y0 = WellState(X0, P0)
     ref = _final(law, y0, params, 0.0025, 400)
     errs = []
@@ -168,8 +171,11 @@ def test_bad_state_is_a_clear_error():
         )
     with pytest.raises(ValueError, match="WellState"):
         jqd.evolve(law, (X0, P0), WellParams(), dt=0.01, n_save=1)
-    with pytest.raises(ValueError, match="method"):
-        ClassicalWell(method="rk4")
+    with pytest.raises(ValueError, match="scheme 'rk4' is not one of .*'verlet'"):
+        ClassicalWell(scheme="rk4")
+    with pytest.raises(TypeError, match="scheme must be one of .*Strang"):
+        ClassicalWell(scheme=jqd.schemes.RK4())
+    assert ClassicalWell(scheme="verlet").scheme == Strang()
     with pytest.raises(ValueError, match="params.mass must be a scalar"):
         jqd.evolve(law, WellState(X0, P0), WellParams(mass=jnp.ones(2)), dt=0.01, n_save=1)
 

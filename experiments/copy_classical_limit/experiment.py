@@ -20,7 +20,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.stats import loglog_slope
+from jqd.run.toolkit import claim_exponent, claim_max_error
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,16 @@ def run(config: Config, rec: Recorder) -> None:
         )
         errs.append(float(jnp.max(jnp.abs(jnp.abs(psi) ** 2 / ab - ref))))
     abars = np.array(config.abars)
-    order = loglog_slope(abars, errs)
     rec.metric("spreading_errors", dict(zip(map(str, config.abars), errs, strict=True)))
-    rec.claim(
+    order = claim_exponent(
+        rec,
         "order in ā",
         "S56-S58 → continuum Schrödinger; tight-binding dispersion "
         "(kā)²/12 ⇒ max|ρ_a/ā − ρ(x_a,t)| ∝ ā² (|order − 2|)",
-        measured=abs(order - 2),
+        abars,
+        errs,
         tolerance=0.1,
+        exponent=2,
     )
     # (3) the copy law itself on the coarsest ring equals the Schrödinger form
     ab = config.abars[0]
@@ -103,11 +105,12 @@ def run(config: Config, rec: Recorder) -> None:
         atol=1e-14,
     )
     split = cp.lattice_evolve_psi(psi0, ab, ts, dt=config.t_spread)[-1]
-    mf_err = float(jnp.max(jnp.abs(sol.y_final.rho - jnp.abs(split) ** 2)))
-    rec.claim(
+    claim_max_error(
+        rec,
         "copy law = tight binding",
         f"physics §5/S56: mean-field copy law on the ring (P = {P}) vs its Schrödinger form, max|Δρ|",
-        measured=mf_err,
+        sol.y_final.rho,
+        jnp.abs(split) ** 2,
         tolerance=1e-10,
     )
     # (2) classical limit at FIXED initial width: quantum vs the Hamilton-Jacobi ensemble
@@ -160,8 +163,6 @@ def run(config: Config, rec: Recorder) -> None:
         dev.append(float(np.max(np.abs(mean - m_hj))))
         dvar.append(float(np.max(np.abs(var - v_hj))))
     hbars = np.array(config.hbars)
-    p_dev = loglog_slope(hbars, dev)
-    p_var = loglog_slope(hbars, dvar)
     rec.metric("centre_minus_hj", dict(zip(map(str, config.hbars), dev, strict=True)))
     rec.metric("variance_minus_hj", dict(zip(map(str, config.hbars), dvar, strict=True)))
     rec.metric(
@@ -174,21 +175,27 @@ def run(config: Config, rec: Recorder) -> None:
             )
         ),
     )
-    rec.metric("order_centre_in_hbar", p_dev)
-    rec.metric("order_variance_in_hbar", p_var)
-    rec.claim(
+    p_dev = claim_exponent(
+        rec,
         "centre → HJ ensemble as ħ²",
         "S60-S61 at fixed initial width: the quantum potential is ħ² × (ħ-independent ρ) ⇒ "
         "max_t |⟨x⟩ − ⟨x⟩_HJ| ∝ ħ² (|order − 2|)",
-        measured=abs(p_dev - 2),
+        hbars,
+        dev,
         tolerance=0.05,
+        exponent=2,
     )
-    rec.claim(
+    p_var = claim_exponent(
+        rec,
         "spreading correction as ħ²",
         "S60-S62 at fixed initial width: max_t |σ²(t) − σ²_HJ(t)| ∝ ħ² (|order − 2|)",
-        measured=abs(p_var - 2),
+        hbars,
+        dvar,
         tolerance=0.05,
+        exponent=2,
     )
+    rec.metric("order_centre_in_hbar", p_dev)
+    rec.metric("order_variance_in_hbar", p_var)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
     axes[0].loglog(abars, errs, "o-", label="measured")

@@ -21,6 +21,7 @@ import numpy as np
 import jqd
 from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
 from jqd.experiment import Experiment, FitSpec, Recorder
+from jqd.run.toolkit import claim_max_error, mean_and_stderr
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def run(config: Config, rec: Recorder) -> None:
 
     grid = jqd.Grid(config.n, config.L)
     psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=config.x0)
-    sch = jqd.SchrodingerGrid(grid, V, method="yoshida4")
+    sch = jqd.SchrodingerGrid(grid, V, scheme="yoshida4")
     ref = jqd.evolve(
         sch,
         psi0,
@@ -134,14 +135,15 @@ def run(config: Config, rec: Recorder) -> None:
         ).observables
 
     fitted, start = densities(res.D), densities(0.5 * d_qm)
-    err_fit = float(jnp.max(jnp.abs(fitted[1:] - target)))
-    rec.claim(
+    claim_max_error(
+        rec,
         "fitted density vs exact",
         "DQM at the fitted D reproduces the exact densities (max abs)",
-        err_fit,
-        1e-5,
+        fitted[1:],
+        target,
+        tolerance=1e-5,
+        metric="max_density_error_fitted",
     )
-    rec.metric("max_density_error_fitted", err_fit)
     rec.metric("max_density_error_start", float(jnp.max(jnp.abs(start[1:] - target))))
 
     x = np.asarray(grid.axes()[0])
@@ -203,7 +205,7 @@ def _exact_run(config: Config, values=None):
     values = values or {}
     grid = jqd.Grid(config.n, config.L)
     pot = _potential(config, values)
-    sch = jqd.SchrodingerGrid(grid, V, method="yoshida4")
+    sch = jqd.SchrodingerGrid(grid, V, scheme="yoshida4")
     return jqd.evolve(
         sch,
         jqd.reference.gaussian_packet(grid, a=1.0, x0=values.get("x0", config.x0)),
@@ -295,9 +297,10 @@ def _ensemble(config: Config, key):
     a, b = own[:, 0], own[:, 1]
     d = b - b.mean(-1, keepdims=True)
     var = (d**2).sum(-1) / (N - 1)
+    mean, stderr = mean_and_stderr(a)
     return {
-        "mean_x": a.mean(-1),
-        "mean_x_stderr": a.std(-1, ddof=1) / np.sqrt(N),
+        "mean_x": mean,
+        "mean_x_stderr": stderr,
         "var_x": var,
         "var_x_stderr": np.sqrt(np.maximum((d**4).mean(-1) - var**2, 0) / N),
     }

@@ -31,6 +31,7 @@ from jqd.dqm import (
     gaussian_state,
 )
 from jqd.experiment import Experiment, Recorder, steps_fit
+from jqd.run.toolkit import claim_max_error, claim_within_stderr, error_panel
 
 
 @dataclass(frozen=True)
@@ -154,40 +155,48 @@ def run(config: Config, rec: Recorder) -> None:
 
     for name, w in widths.items():
         rec.metric(f"max_width_error[{name}]", float(np.max(np.abs(w - exact))))
-    rec.claim(
+    claim_max_error(
+        rec,
         "Schrödinger width",
         "physics §1: σ = a√((1+τ²)/2), max error over t",
-        measured=np.max(np.abs(widths["Schrödinger (grid)"] - exact)),
+        widths["Schrödinger (grid)"],
+        exact,
         tolerance=1e-10,
     )
     for name, _ in fluids:
-        rec.claim(
+        claim_max_error(
+            rec,
             f"{name} width",
             "physics §2: (ρ, S) laws with D = ħ/2m reproduce Z16, max error",
-            measured=np.max(np.abs(widths[name] - exact)),
+            widths[name],
+            exact,
             tolerance=1e-6,
         )
     # Particle widths: sampling error of a standard deviation is σ/√(2N).
     se = exact / math.sqrt(2 * N)
-    rec.claim(
+    claim_within_stderr(
+        rec,
         "Nelson width",
         "physics §3: Nelson ensemble width vs Z16, max |Δσ|/SE over saves",
-        measured=np.max(np.abs(widths["Nelson ensemble (Heun)"] - exact) / se),
+        widths["Nelson ensemble (Heun)"],
+        exact,
+        se,
         tolerance=4.0,
     )
     wb = widths["Bohm ensemble (RK4)"]
-    ratio_err = np.max(np.abs(wb / wb[0] - exact / exact[0]))
     # Deterministic, but v comes from ψ and ∇ψ interpolated to the particles
     # (Catmull-Rom, O((k dx)³) for the chirped phase, k ≈ xτ/(a²(1+τ²)) ≲ 1.5/a):
     # the bound is the interpolation accuracy, not RK4's.
-    rec.claim(
+    claim_max_error(
+        rec,
         "Bohm width ratio",
         "free Gaussian Bohm trajectories x(t) = x(0)√(1+τ²): "
         "max |σ_B(t)/σ_B(0) − √(1+τ²)| (cubic-interpolation limited)",
-        measured=ratio_err,
+        wb / wb[0],
+        exact / exact[0],
         tolerance=1e-3,
+        metric="bohm_width_ratio_error",
     )
-    rec.metric("bohm_width_ratio_error", float(ratio_err))
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     ax.plot(ts, exact, "k-", lw=4, alpha=0.25, label="Z16: a√((1+τ²)/2)")
@@ -198,8 +207,8 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_title("Width vs time")
     ax.legend(fontsize=8)
     # distinct line styles: coincident curves (Madelung, canonical DQM) stay visible
-    for (name, w), ls in zip(widths.items(), ["-", "--", "-.", "-", "--"], strict=False):
-        ax2.semilogy(ts, np.maximum(np.abs(w - exact), 1e-17), ls=ls, label=name)
+    deviations = {name: w - exact for name, w in widths.items()}
+    error_panel(ax2, ts, deviations, floor=1e-17, styles=("-", "--", "-.", "-", "--"))
     ax2.semilogy(ts, se, "k:", label="ensemble SE σ/√(2N)")
     ax2.set_xlabel("t  (m a²/ħ)")
     ax2.set_ylabel("|σ − σ_Z16|  (a)")

@@ -28,6 +28,7 @@ from jqd import husimi as hs
 from jqd.experiment import Experiment, Recorder
 from jqd.husimi import GalerkinDensity, flow_trajectories
 from jqd.reference import kerr_symbol as kerr
+from jqd.run.toolkit import claim_max_error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,12 +140,13 @@ def run(config: Config, rec: Recorder) -> None:
     res_g = flow_trajectories(
         kerr, dens, z0[:n_cmp], dt=config.dt, n_save=5, steps_per_save=steps, args=1.0
     )
-    dev = float(jnp.max(jnp.abs(res_g.z - res.z[:, :n_cmp])))
-    rec.claim(
+    claim_max_error(
+        rec,
         "max |z_Galerkin − z_exact| over points and saves to Ut = 0.5",
         "the Galerkin R(t) reproduces the exact Husimi function (physics §4)",
-        dev,
-        1e-8,
+        res_g.z,
+        res.z[:, :n_cmp],
+        tolerance=1e-8,
     )
 
     # ---- on to Ut = π with the Galerkin density: zeros of the Husimi function ----

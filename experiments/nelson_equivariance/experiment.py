@@ -358,23 +358,10 @@ def run(config: Config, rec: Recorder) -> None:
             lw=1.2,
             label="|ψ|² (grid Schrödinger)" if j == 0 else None,
         )
-        ax.step(
-            xg,
-            results["nelson"]["hist"][i] + off,
-            where="mid",
-            color="C0",
-            lw=0.8,
-            label="Nelson histogram" if j == 0 else None,
-        )
-        ax.step(
-            xg,
-            results["bohm"]["hist"][i] + off,
-            where="mid",
-            color="C3",
-            lw=0.8,
-            alpha=0.7,
-            label="Bohm histogram" if j == 0 else None,
-        )
+        for name, color, alpha in (("nelson", "C0", 1.0), ("bohm", "C3", 0.7)):
+            hist = results[name]["hist"][i] + off
+            label = f"{name.capitalize()} histogram" if j == 0 else None
+            ax.step(xg, hist, where="mid", color=color, lw=0.8, alpha=alpha, label=label)
         ax.text(3.2, off + 0.1, f"t = {ts[i]:.2f}")
     ax.set_xlim(-4.5, 4.5)
     ax.set_xlabel("x  (√(ħ/mω))")

@@ -32,6 +32,7 @@ from jqd.dqm import (
     weight_mb,
 )
 from jqd.experiment import Experiment, Recorder
+from jqd.run.toolkit import claim_within_stderr
 
 
 @dataclass(frozen=True)
@@ -87,24 +88,28 @@ def run(config: Config, rec: Recorder) -> None:
         counts = sample_dirichlet_multinomial(jax.random.fold_in(key, i), N, M, (S,))
         f = pattern_frequencies(counts, N, M)
         se = math.sqrt((1 / K) * (1 - 1 / K) / S)
-        dev = float(np.max(np.abs(f - 1 / K)) / se)
         chi2 = float(np.sum((f * S - S / K) ** 2 / (S / K)))
         p = float(stats.chi2.sf(chi2, K - 1))
-        rec.claim(
+        claim_within_stderr(
+            rec,
             f"Dirichlet-multinomial uniform, ({N}, {M})",
             f"Z47/Z53: all {K} patterns equally likely (BE counting); max |f − 1/K| in SE",
-            measured=dev,
+            f,
+            1 / K,
+            se,
             tolerance=4.0,
         )
         rec.metric(f"chi2_pvalue_{N}_{M}", p)
         mbc = jax.random.categorical(jax.random.fold_in(key, 100 + i), jnp.zeros(M), shape=(S, N))
         fm = pattern_frequencies(jnp.sum(jax.nn.one_hot(mbc, M, dtype=jnp.int32), 1), N, M)
         wmb = np.asarray(weight_mb(patterns))
-        se_mb = np.sqrt(wmb * (1 - wmb) / S)
-        rec.claim(
+        claim_within_stderr(
+            rec,
             f"fixed uniform w gives MB, ({N}, {M})",
             "Z45: multinomial with w_i = 1/M; max |f − W_MB| in SE",
-            measured=float(np.max(np.abs(fm - wmb) / se_mb)),
+            fm,
+            wmb,
+            np.sqrt(wmb * (1 - wmb) / S),
             tolerance=4.0,
         )
         rec.metric(f"mb_max_dev_from_uniform_in_se_{N}_{M}", float(np.max(np.abs(fm - 1 / K)) / se))

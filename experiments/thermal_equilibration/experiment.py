@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 import jqd
 from jqd.experiment import Experiment, Recorder
+from jqd.run.toolkit import claim_exponent, claim_max_error
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 
@@ -113,11 +114,12 @@ def run(config: Config, rec: Recorder) -> None:
     psi_t = np.asarray(sol.observables)
     ts = np.asarray(sol.ts)
     c_t = psi_t @ B  # c_n(t) = ⟨n|ψ(t)⟩
-    drift = float(np.max(np.abs(np.abs(c_t) ** 2 - c0**2)))
-    rec.claim(
+    drift = claim_max_error(
+        rec,
         "|c_n|^2 fixed under jqd.evolve",
         "physics §7.7: unitary evolution keeps the eigenstate weights (T §2)",
-        measured=drift,
+        np.abs(c_t) ** 2,
+        c0**2,
         tolerance=1e-12,
     )
 
@@ -173,11 +175,12 @@ def run(config: Config, rec: Recorder) -> None:
             )
         )
     rows = np.array(rows)
-    s = float(np.polyfit(np.log(rows[:, 0]), np.log(rows[:, 1]), 1)[0])
-    rec.claim(
+    s = claim_exponent(
+        rec,
         "slope of log sigma_t^2 vs log dE",
         "physics §7.7: d_eff grows with dE, sigma_t^2 falls",
-        measured=s,
+        rows[:, 0],
+        rows[:, 1],
         tolerance=-0.2,
     )
     worst = float(np.max(rows[:, 1] * rows[:, 2]))

@@ -146,7 +146,7 @@ class PhaseAlignment(AbstractLaw):
                 f"params.H must be ({self.n_states}, {self.n_states}); got {jnp.shape(params.H)}."
             )
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """Beables in [0, P) and a Hermitian H (f, ħ: the generic guards)."""
         out = member_guards(self.beables, self.n_states, "beables") + hamiltonian_guards(params)
         if dt is not None:
@@ -163,7 +163,7 @@ class PhaseAlignment(AbstractLaw):
         rate = jnp.abs(params.f) * jnp.sqrt(2.0 * n_max) + 2 * jnp.max(jnp.abs(params.H)) / hbar
         safe = RK4_BOUND / rate
         return [
-            _guards.Guard(
+            _guards.Check(
                 rate * dt <= RK4_BOUND,
                 f"dt = {_guards.shown(dt)} is too large for RK4 on this alignment model (fastest "
                 "frequency f√(2 n_max) + 2 max|H|/ħ): use dt <= {value}.",

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
-from .._guards import Guard, finite
+from .._guards import Check, finite
 from .._law import AbstractLaw
 from ._checks import check_params, hamiltonian_guards, member_guards
 
@@ -124,10 +124,10 @@ class BellJumps(AbstractLaw):
             raise ValueError(f"y0.a must be an integer array; got {jnp.asarray(y.a).dtype}.")
         check_params(params, "consistent", P)
 
-    def guards(self, y, params, dt=None) -> list[Guard]:
+    def checks(self, y, params, dt=None) -> list[Check]:
         """Member classes in range, ψ finite and not zero, H finite and Hermitian."""
         rho = jnp.sum(jnp.abs(jnp.asarray(y.psi)) ** 2)
-        nonzero = Guard(
+        nonzero = Check(
             rho > 0,
             "y0.psi is zero: Bell's rates |ψ_b|⁻² are undefined. Give the guiding ψ a "
             "nonzero norm (e.g. the state the members were drawn from).",

@@ -1,5 +1,5 @@
 """Input checks of the copy-dynamics laws: structure (shapes, dtypes, static
-settings) raised by `check`, values as `jqd.Guard`s that `jqd.evolve` raises
+settings) raised by `check`, values as `jqd.Check`s that `jqd.evolve` raises
 eagerly or stages in-graph under `jit`/`vmap`/`grad`.
 
 Counts. Occupations are nonnegative integers (floats holding integers),
@@ -36,8 +36,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._guards import Guard, array_module, count, described, hermitian, round_down
+from .._guards import Check, array_module, count, described, hermitian, round_down
 from .._guards import shown as show
+from ._kinetics import RULES
 
 MAX_STIFF = 2.5
 EXACT_COUNTS = {np.dtype("float32"): 2**24, np.dtype("float64"): 2**53}
@@ -49,8 +50,6 @@ EXACT_COUNTS = {np.dtype("float32"): 2**24, np.dtype("float64"): 2**53}
 def check_params(params, rule, n_states):
     """The rule's name and a square (P, P) `params.H` matching the state
     (Hermiticity is a guard: `hamiltonian_guards`)."""
-    from ._kinetics import RULES
-
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
     H = getattr(params, "H", None)
@@ -66,7 +65,7 @@ def check_params(params, rule, n_states):
         )
 
 
-def hamiltonian_guards(params) -> list[Guard]:
+def hamiltonian_guards(params) -> list[Check]:
     return hermitian(jnp.asarray(params.H), "params.H")
 
 
@@ -82,7 +81,7 @@ def check_counts(n, phi, n_states, name="y0"):
         raise ValueError(f"{name}.n must be a float array (got {dtype}); use n.astype(float).")
 
 
-def count_guards(n, name="y0") -> list[Guard]:
+def count_guards(n, name="y0") -> list[Check]:
     """Nonnegative integer occupations, 1 <= N <= the dtype's exact range."""
     xp = array_module(n)
     n = xp.asarray(n)
@@ -90,18 +89,18 @@ def count_guards(n, name="y0") -> list[Guard]:
     total = xp.sum(n)
     integral = xp.all((n >= 0) & (n == xp.round(n)))
     return [
-        Guard(
+        Check(
             integral,
             f"{name}.n must hold nonnegative integers (as floats); got {{value}}.",
             xp.where((n >= 0) & (n == xp.round(n)), 0, n),
         ),
-        Guard(
+        Check(
             total >= 1,
             f"{name}.n has no members (N = Σn = {{value}}): the occupation frequencies n/N "
             "are 0/0. Give the ensemble at least one member.",
             total,
         ),
-        Guard(
+        Check(
             total <= limit,
             f"{name}.n holds N = {{value}} members, more than {n.dtype} counts exactly "
             f"({limit:.4g}: above it n ± 1 rounds back to n and members are lost). Use "
@@ -138,12 +137,12 @@ def check_members(a, n_states, phi=None, name="y0"):
             )
 
 
-def member_guards(a, n_states, name="y0.a") -> list[Guard]:
+def member_guards(a, n_states, name="y0.a") -> list[Check]:
     xp = array_module(a)
     a = xp.asarray(a)
     bad = (a < 0) | (a >= n_states)
     return [
-        Guard(
+        Check(
             ~xp.any(bad),
             f"{name} must lie in [0, {n_states}); got {{value}}.",
             xp.where(bad, a, 0),
@@ -154,7 +153,7 @@ def member_guards(a, n_states, name="y0.a") -> list[Guard]:
 # ------------------------------------------------------------------ mean field
 
 
-def meanfield_state_guards(rho, params, name="y0") -> list[Guard]:
+def meanfield_state_guards(rho, params, name="y0") -> list[Check]:
     """ρ ≥ 0 summing to 1; no zeros where the law is singular there (any
     r ≠ 0: (ρ_a/ρ_b)^r is infinite for a zero ρ_b or ρ_a)."""
     xp = array_module(rho, params.q, params.r)
@@ -163,14 +162,14 @@ def meanfield_state_guards(rho, params, name="y0") -> list[Guard]:
     has_zero = xp.any(rho == 0)
     q, r = xp.asarray(params.q), xp.asarray(params.r)
     return [
-        Guard(xp.min(rho) >= 0, f"{name}.rho must be >= 0; min is {{value}}.", xp.min(rho)),
-        Guard(
+        Check(xp.min(rho) >= 0, f"{name}.rho must be >= 0; min is {{value}}.", xp.min(rho)),
+        Check(
             xp.abs(xp.sum(rho) - 1) <= tol,
             f"{name}.rho must sum to 1 (it is a frequency); sum − 1 = {{value}}. Divide rho "
             "by its sum.",
             xp.sum(rho) - 1,
         ),
-        Guard(
+        Check(
             ~(has_zero & ((r != 0) | (q < 0) | (q > 1))),
             f"{name}.rho has zeros (nodes) and r ≠ 0 or q outside [0, 1]: the law is "
             "singular there ((ρ_a/ρ_b)^r is infinite; physics §5, S63). Give every state a "
@@ -179,7 +178,7 @@ def meanfield_state_guards(rho, params, name="y0") -> list[Guard]:
     ]
 
 
-def rates_guards(R, delta) -> list[Guard]:
+def rates_guards(R, delta) -> list[Check]:
     """R symmetric and >= 0 (R_ab = R_ba = |H_ab|/ħ), δ antisymmetric mod 2π."""
     xp = array_module(R, delta)
     R, delta = xp.asarray(R), xp.asarray(delta)
@@ -190,12 +189,12 @@ def rates_guards(R, delta) -> list[Guard]:
     wrapped = xp.angle(xp.exp(1j * (delta + delta.T)))
     dev = xp.max(xp.where(off & (R > 0), xp.abs(wrapped), 0.0))
     return [
-        Guard(
+        Check(
             (xp.min(R) >= 0) & (asym <= 1e-10),
             "params.R must be symmetric and >= 0 (R_ab = R_ba = |H_ab|/ħ); build params with "
             "MeanFieldParams.from_hamiltonian(H).",
         ),
-        Guard(
+        Check(
             dev <= 1e-8,
             "params.delta must be antisymmetric (δ_ba = −δ_ab mod 2π); largest |δ_ab + δ_ba| "
             "is {value}.",
@@ -222,11 +221,11 @@ def stiffness(rho, params):
     return xp.max(rows) + beat, xp.argmax(rows)
 
 
-def stiffness_guards(rho, params, dt) -> list[Guard]:
+def stiffness_guards(rho, params, dt) -> list[Check]:
     lam, _ = stiffness(rho, params)
     safe = MAX_STIFF / lam
     return [
-        Guard(
+        Check(
             lam * dt <= MAX_STIFF,
             f"dt = {show(dt)} is too large for the mean-field copy law at y0: its fastest rate "
             f"is Λ = {show(lam)} (R_ab √(ρ_b/ρ_a) and ω differences; jqd/copy/_checks.py) and "
@@ -251,7 +250,7 @@ def candidate_rate(n, params):
     return xp.sum(xp.where(iu, 2.0 * R * xp.sqrt(xp.maximum(n[:, None] * n[None, :], 0)), 0))
 
 
-def budget_guards(n, params, span, max_events) -> list[Guard]:
+def budget_guards(n, params, span, max_events) -> list[Check]:
     """The expected thinning candidates of a run may not exceed `max_events`."""
     max_events = count(max_events, "max_events")
     rate = candidate_rate(n, params)
@@ -281,7 +280,7 @@ def budget_guards(n, params, span, max_events) -> list[Guard]:
     ]
 
 
-def step_budget_guards(n, params, dt, max_substep, cap) -> list[Guard]:
+def step_budget_guards(n, params, dt, max_substep, cap) -> list[Check]:
     """One step of the event-driven process may not need more than `cap`
     thinning candidates or phase substeps: such a step would run for minutes
     in a compiled loop that Ctrl-C cannot interrupt."""
@@ -293,13 +292,13 @@ def step_budget_guards(n, params, dt, max_substep, cap) -> list[Guard]:
         "runs it anyway."
     )
     return [
-        Guard(
+        Check(
             events <= cap,
             f"dt: one step of the event-driven copy process is expected to take {{value}} "
             f"thinning candidates (∝ N × dt), more than max_events_per_step = {cap:.0e}. {fix}",
             events,
         ),
-        Guard(
+        Check(
             substeps <= cap,
             f"dt / max_substep = {{value}} phase substeps per step, more than "
             f"max_events_per_step = {cap:.0e}. {fix}",

@@ -46,43 +46,42 @@ Gradients: the copy events are discrete; use the mean-field law.
 
 from __future__ import annotations
 
-import equinox as eqx
+import abc
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import _steppers
-from .._law import AbstractLaw
-from .._monitor import Reason
-from ._checks import (
-    check_members,
-    check_params,
-    hamiltonian_guards,
-    member_guards,
-    step_budget_guards,
+from ._checks import check_members, hamiltonian_guards, member_guards
+from ._gillespie import (
+    STEP_CAP,
+    AbstractThinningCopy,
+    AbstractThinningState,
+    next_candidate,
+    step_cap_reason,
 )
-from ._gillespie import MAX_EVENTS, STEP_CAP, StepCapError
 from ._kinetics import MemberState, _member_sums, _rates, member_phase_coefficients
 
-__all__ = ["FaithfulState", "faithful_state", "CopyMembersFaithful", "circular_variance"]
+__all__ = [
+    "FaithfulState",
+    "faithful_state",
+    "AbstractCopyMembersFaithful",
+    "CopyMembersFaithful",
+    "circular_variance",
+]
 
 
-class FaithfulState(eqx.Module):
+class FaithfulState(AbstractThinningState):
     """State of `CopyMembersFaithful`.
 
     Attributes:
         a: (N,) int32 beable of each member.
         phi: (N,) each member's own phase.
-        n_events: accepted copy events so far (int32).
-        n_proposals: thinning candidates so far.
-        capped: whether a step stopped at `max_steps` before its end time.
+        n_events, n_proposals, capped: as in `AbstractThinningState`.
     """
 
     a: Array
-    phi: Array
-    n_events: Array
-    n_proposals: Array
-    capped: Array
 
     def members(self) -> MemberState:
         return MemberState(a=self.a, phi=self.phi)
@@ -153,9 +152,65 @@ def copy_member(a, c, s, copier, model, do):
     return put(a), put(c), put(s)
 
 
-class CopyMembersFaithful(AbstractLaw):
+class AbstractCopyMembersFaithful(AbstractThinningCopy):
     """The faithful member-level copy process (module docstring): exact
     thinning with each member's own phase in the copy rates and in S40.
+    Everything but `step`: the state `FaithfulState` (from
+    `faithful_state(MemberState(a, phi))`), params `CopyParams(H, hbar)`,
+    checks and monitor. Two final forms: `CopyMembersFaithful` (the
+    reference, O(NP) per candidate) and `CopyMembersFaithfulMobius`
+    (O(P·K + N/64)); one key gives both the same events.
+
+    Attributes: n_states, max_substep, max_steps, max_events_per_step, as in
+    `AbstractThinningCopy` (jqd/copy/_gillespie.py).
+    """
+
+    breakdowns = {
+        STEP_CAP: step_cap_reason(
+            "faithful copy process",
+            "Raise CopyMembersFaithful(max_steps=...) or shorten the step (smaller dt).",
+        )
+    }
+
+    @abc.abstractmethod
+    def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
+        """Every thinning candidate from t to t + dt; iteration i (a candidate
+        or a capped substep) uses uniform(fold_in(key, i), (5,))."""
+
+    def check(self, y, params, dt=None):
+        if not isinstance(y, FaithfulState):
+            raise ValueError(
+                "y0 must be a jqd.copy.FaithfulState; build it with "
+                "jqd.copy.faithful_state(jqd.copy.MemberState(a, phi))."
+            )
+        check_members(y.a, self.n_states, y.phi)
+        if not jnp.issubdtype(jnp.asarray(y.phi).dtype, jnp.floating):
+            raise ValueError(f"y0.phi must be a float array; got {jnp.asarray(y.phi).dtype}.")
+        self.check_counters(y, params, "consistent")
+
+    def checks(self, y, params, dt=None):
+        """Beables in range and a Hermitian H; a step expected to need more
+        than `max_events_per_step` candidates is refused up front."""
+        out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
+        if dt is None or self.max_events_per_step is None:
+            return out
+        n = jax.ops.segment_sum(
+            jnp.ones(jnp.shape(y.a), jnp.asarray(y.phi).dtype),
+            jnp.clip(y.a, 0, self.n_states - 1),
+            num_segments=self.n_states,
+        )
+        return out + self.budget_guards(n, params, dt)
+
+    def density(self, y):
+        """Occupation frequencies n_a/N."""
+        n = jax.ops.segment_sum(jnp.ones_like(y.phi), y.a, num_segments=self.n_states)
+        return n / jnp.sum(n)
+
+
+class CopyMembersFaithful(AbstractCopyMembersFaithful):
+    """The faithful member-level copy process, the reference form (module
+    docstring): each thinning candidate integrates every member's phase
+    (O(NP)).
 
     State `FaithfulState` (from `faithful_state(MemberState(a, phi))`);
     params `CopyParams(H, hbar)`. `step` runs every candidate from t to
@@ -173,41 +228,14 @@ class CopyMembersFaithful(AbstractLaw):
             candidates or substeps than this (default 1e8; None: no bound).
     """
 
-    n_states: int = eqx.field(static=True)
-    max_substep: float = eqx.field(static=True, default=0.02, converter=float)
-    max_steps: int = eqx.field(static=True, default=2**31 - 1, converter=int)
-    max_events_per_step: int | None = eqx.field(static=True, default=MAX_EVENTS)
-    stochastic = True
-    order = None
-    breakdowns = {
-        STEP_CAP: Reason(
-            StepCapError,
-            "a step of the faithful copy process hit its iteration cap (max_steps) before "
-            "its end time, so the state stopped short",
-            "Raise CopyMembersFaithful(max_steps=...) or shorten the step (smaller dt).",
-        )
-    }
-
-    def __check_init__(self):
-        if not self.max_substep > 0:
-            raise ValueError(f"max_substep must be positive; got {self.max_substep}.")
-        if not 1 <= self.max_steps <= 2**31 - 1:
-            raise ValueError(f"max_steps must be in [1, 2**31 - 1]; got {self.max_steps}.")
-
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
         P = self.n_states
         dtype = y.phi.dtype
         N = y.a.shape[0]
         R, delta, omega = _rates(params, dtype)
         iu = jnp.triu(jnp.ones((P, P), dtype=bool), 1)
-        h_max = jnp.asarray(self.max_substep, dtype)
-        t_start = jnp.asarray(t, dtype)
-        t_target = t_start + jnp.asarray(dt, dtype)
+        t_start, t_target, h_max, running = self.loop_bounds(t, dt, dtype)
         n0 = jax.ops.segment_sum(jnp.ones((N,), dtype), y.a, num_segments=P)
-
-        def cond(c):
-            t, *_, steps = c
-            return (t < t_target) & (steps < self.max_steps)
 
         def body(c):
             t, n, (cz, sz), a, k, n_ev, n_prop, steps = c
@@ -216,10 +244,7 @@ class CopyMembersFaithful(AbstractLaw):
             w = jnp.where(iu, candidate_weights(R, n), 0.0)
             lam = jnp.sum(w)
             e = -jnp.log1p(-u_tau)  # Exp(1)
-            tau = jnp.where(lam > 0, e / jnp.where(lam > 0, lam, 1.0), jnp.inf)
-            room = jnp.minimum(h_max, t_target - t)
-            candidate = tau <= room
-            h = jnp.where(candidate, tau, room)
+            candidate, h, t_new = next_candidate(e, lam, t, t_target, h_max)
             onehot = (a[:, None] == jnp.arange(P)).astype(dtype)
             flow = lambda s, p: member_flow(p, onehot, n, R, delta, omega)
             cz, sz = _steppers.rk4(flow, t, (cz, sz), h)
@@ -243,7 +268,6 @@ class CopyMembersFaithful(AbstractLaw):
             one = jnp.where(d != 0, 1.0, 0.0).astype(dtype)
             n = n.at[src].add(-one).at[dst].add(one)
             a, cz, sz = copy_member(a, cz, sz, copier, model, d != 0)
-            t_new = jnp.where(candidate, t + tau, jnp.where(room == t_target - t, t_target, t + h))
             n_ev = n_ev + (d != 0).astype(jnp.int32)
             n_prop = n_prop + candidate.astype(jnp.int32)
             return t_new, n, (cz, sz), a, k, n_ev, n_prop, steps + 1
@@ -251,46 +275,9 @@ class CopyMembersFaithful(AbstractLaw):
         zero = jnp.zeros((), jnp.int32)
         z0 = (jnp.cos(y.phi), jnp.sin(y.phi))
         carry = (t_start, n0, z0, y.a, key, y.n_events, y.n_proposals, zero)
-        t_end, _, (cz, sz), a, _, n_ev, n_prop, _ = jax.lax.while_loop(cond, body, carry)
+        t_end, _, (cz, sz), a, _, n_ev, n_prop, _ = jax.lax.while_loop(running, body, carry)
         # phases returned in (−π, π]; the state is defined modulo 2π
         phi = jnp.arctan2(sz, cz).astype(dtype)
         return FaithfulState(
             a=a, phi=phi, n_events=n_ev, n_proposals=n_prop, capped=y.capped | (t_end < t_target)
         )
-
-    def monitor(self, t, y: FaithfulState, params):
-        return ~y.capped, STEP_CAP, jnp.zeros((0,), y.phi.dtype)
-
-    def check(self, y, params, dt=None):
-        if not isinstance(y, FaithfulState):
-            raise ValueError(
-                "y0 must be a jqd.copy.FaithfulState; build it with "
-                "jqd.copy.faithful_state(jqd.copy.MemberState(a, phi))."
-            )
-        check_members(y.a, self.n_states, y.phi)
-        if not jnp.issubdtype(jnp.asarray(y.phi).dtype, jnp.floating):
-            raise ValueError(f"y0.phi must be a float array; got {jnp.asarray(y.phi).dtype}.")
-        if jnp.ndim(y.n_events) != 0:
-            raise ValueError(
-                f"y0's counters must be scalars; got shape {jnp.shape(y.n_events)}. "
-                "For a batch of ensembles use jax.vmap."
-            )
-        check_params(params, "consistent", self.n_states)
-
-    def guards(self, y, params, dt=None):
-        """Beables in range and a Hermitian H; a step expected to need more
-        than `max_events_per_step` candidates is refused up front."""
-        out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
-        if dt is not None and self.max_events_per_step is not None:
-            n = jax.ops.segment_sum(
-                jnp.ones(jnp.shape(y.a), jnp.asarray(y.phi).dtype),
-                jnp.clip(y.a, 0, self.n_states - 1),
-                num_segments=self.n_states,
-            )
-            out += step_budget_guards(n, params, dt, self.max_substep, self.max_events_per_step)
-        return out
-
-    def density(self, y):
-        """Occupation frequencies n_a/N."""
-        n = jax.ops.segment_sum(jnp.ones_like(y.phi), y.a, num_segments=self.n_states)
-        return n / jnp.sum(n)

@@ -24,7 +24,7 @@ from jaxtyping import PRNGKeyArray
 
 from .. import _steppers
 from . import _faithful as faithful
-from ._faithful import CopyMembersFaithful, FaithfulState, copy_direction
+from ._faithful import AbstractCopyMembersFaithful, FaithfulState, copy_direction
 from ._faithful_mobius import (
     coupling_matrix,
     member_bits,
@@ -270,9 +270,9 @@ def run_mobius(law, t, y: FaithfulState, params, dt, key):
     return state, {"rebases": reb, "max_c": max_c, "truncation_bound": bound}
 
 
-class CopyMembersFaithfulMobius(CopyMembersFaithful):
+class CopyMembersFaithfulMobius(AbstractCopyMembersFaithful):
     """`CopyMembersFaithful` (the same process, state, params, random numbers
-    and checks) with each class's phase flow carried by one Möbius map and
+    and checks: `AbstractCopyMembersFaithful`) with each class's phase flow carried by one Möbius map and
     power moments of the members' pulled-back phases (jqd/copy/_faithful_mobius.py):
     O(P·K + N/64) per thinning candidate instead of O(N·P), and `jax.vmap`
     over keys runs the ensembles in one batched loop.
@@ -288,6 +288,8 @@ class CopyMembersFaithfulMobius(CopyMembersFaithful):
     Attributes:
         n_terms: K, terms of the class-sum series (4 ≤ K ≤ 256).
         series_tol: relative truncation error allowed (sets the re-base radius).
+        n_states, max_substep, max_steps, max_events_per_step: as
+            `CopyMembersFaithful`'s.
     """
 
     n_terms: int = eqx.field(static=True, default=32, converter=int)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._evolve import evolve
 from .._fit import FitResult, fit
-from .._guards import Guard, enforce, hermitian, normalized, scalar
+from .._guards import Check, enforce, hermitian, normalized, scalar
 from ..interop import as_array
 from ..reference import propagate
 from ._meanfield import MeanField, MeanFieldParams, psi_from_state, state_from_psi
@@ -33,7 +33,7 @@ def _problem_guards(H, psi0, hbar) -> list:
         + scalar(hbar, "hbar", positive=True)
         + normalized(jnp.sqrt(jnp.sum(rho)), "psi0")
         + [
-            Guard(
+            Check(
                 jnp.min(rho) > 0,
                 "psi0 has a zero component: the copy law with r < 0 is singular there "
                 "(physics §5, S63), so no start can be fitted. Give every state a small "

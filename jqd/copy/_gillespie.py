@@ -19,6 +19,8 @@ gradients.
 
 from __future__ import annotations
 
+import abc
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -68,27 +70,130 @@ class StepCapError(BreakdownError):
     (`max_steps`) before reaching its end time."""
 
 
-class GillespieState(eqx.Module):
+def step_cap_reason(process: str, fix: str) -> Reason:
+    """The `StepCapError` breakdown of a thinning law (`process` names it)."""
+    return Reason(
+        StepCapError,
+        f"a step of the {process} hit its iteration cap (max_steps) before its end time, "
+        "so the state stopped short",
+        fix,
+    )
+
+
+class AbstractThinningState(eqx.Module):
+    """What a thinning step carries besides the beables: the phases, its
+    counters and whether a step stopped short (`AbstractThinningCopy`).
+
+    Attributes:
+        phi: the phases (of the classes or of the members).
+        n_events: accepted copy events so far (int32).
+        n_proposals: thinning candidates so far (accepted + rejected).
+        capped: whether a step stopped at `max_steps` before its end time.
+    """
+
+    phi: Array
+    n_events: Array
+    n_proposals: Array
+    capped: Array
+
+    @abc.abstractmethod
+    def members(self) -> MemberState:
+        """The member-level state (a, φ_I)."""
+
+
+class AbstractThinningCopy(AbstractLaw):
+    """A copy process simulated exactly by thinning: `step` runs every
+    candidate from t to t + dt in one loop (`order = None`: exact in dt),
+    integrating the phase flow by RK4 over each waiting time capped at
+    `max_substep`, for at most `max_steps` iterations (then the state stops
+    short, `capped`, and the monitor raises `StepCapError`). Its state is an
+    `AbstractThinningState`.
+
+    Attributes:
+        n_states: P.
+        max_substep: largest RK4 step of the phase flow between candidates.
+        max_steps: loop iterations allowed in one step.
+        max_events_per_step: refuse up front a dt expected to need more
+            thinning candidates or phase substeps than this (default 1e8;
+            None: no bound).
+    """
+
+    n_states: int = eqx.field(static=True)
+    max_substep: float = eqx.field(static=True, default=0.02, converter=float)
+    max_steps: int = eqx.field(static=True, default=2**31 - 1, converter=int)
+    max_events_per_step: int | None = eqx.field(static=True, default=MAX_EVENTS)
+    stochastic = True
+    order = None
+
+    def __check_init__(self):
+        if not self.max_substep > 0:
+            raise ValueError(f"max_substep must be positive; got {self.max_substep}.")
+        if not 1 <= self.max_steps <= 2**31 - 1:
+            raise ValueError(f"max_steps must be in [1, 2**31 - 1]; got {self.max_steps}.")
+
+    def loop_bounds(self, t, dt, dtype):
+        """`(t_start, t_target, h_max, running)` of a step from t to t + dt:
+        `running(carry)` is the loop condition over carries
+        `(t, ..., iterations)`: before t_target and within `max_steps`."""
+        t_start = jnp.asarray(t, dtype)
+        t_target = t_start + jnp.asarray(dt, dtype)
+
+        def running(c):
+            t, *_, steps = c
+            return (t < t_target) & (steps < self.max_steps)
+
+        return t_start, t_target, jnp.asarray(self.max_substep, dtype), running
+
+    def monitor(self, t, y, params, dt=None):
+        return ~y.capped, STEP_CAP, jnp.zeros((0,), y.phi.dtype)
+
+    def check_counters(self, y, params, rule: str) -> None:
+        """The state's event counters are scalars (one ensemble per state);
+        the params fit `rule` and P."""
+        if jnp.ndim(y.n_events) != 0:
+            raise ValueError(
+                f"y0's counters must be scalars; got shape {jnp.shape(y.n_events)}. "
+                "For a batch of ensembles use jax.vmap."
+            )
+        check_params(params, rule, self.n_states)
+
+    def budget_guards(self, n, params, dt) -> list:
+        """Refuse a step expected to need more than `max_events_per_step`
+        candidates or substeps (none for adaptive runs or without a bound)."""
+        if dt is None or self.max_events_per_step is None:
+            return []
+        return step_budget_guards(n, params, dt, self.max_substep, self.max_events_per_step)
+
+
+def next_candidate(e, lam, t, t_target, h_max):
+    """The thinning clock of one iteration from time t: with e ~ Exp(1) and
+    the rate bound lam, the candidate comes after tau = e/lam if that is
+    within room = min(h_max, t_target − t), else a substep of length room.
+    Returns `(candidate, h, t_new)`: whether it is a candidate, the
+    phase-flow step h and the time after the iteration."""
+    tau = jnp.where(lam > 0, e / jnp.where(lam > 0, lam, 1.0), jnp.inf)
+    room = jnp.minimum(h_max, t_target - t)
+    candidate = tau <= room
+    h = jnp.where(candidate, tau, room)
+    t_new = jnp.where(candidate, t + tau, jnp.where(room == t_target - t, t_target, t + h))
+    return candidate, h, t_new
+
+
+class GillespieState(AbstractThinningState):
     """State of `CopyGillespie`.
 
     Attributes:
         n: (P,) occupations (integer valued floats).
         phi: (P,) class phases (members are aligned with their class).
         a: (N,) int32 beable of each member, or None at count level.
-        n_events: accepted copy events so far (int32).
-        n_proposals: thinning candidates so far (accepted + rejected).
         n_iterations: loop iterations so far (candidates plus substep and
             step boundaries).
-        capped: whether a step stopped at `max_steps` before its end time.
+        n_events, n_proposals, capped: as in `AbstractThinningState`.
     """
 
     n: Array
-    phi: Array
     a: Array | None
-    n_events: Array
-    n_proposals: Array
     n_iterations: Array
-    capped: Array
 
     def counts(self) -> CountState:
         """The count-level state (n, φ)."""
@@ -150,7 +255,7 @@ def _pick_member(key, a, cls, N, active):
     return idx
 
 
-class CopyGillespie(AbstractLaw):
+class CopyGillespie(AbstractThinningCopy):
     """The exact event-driven copy process (thinning; see the module docstring).
 
     State `GillespieState` (from `gillespie_state(CountState | MemberState)`);
@@ -165,28 +270,16 @@ class CopyGillespie(AbstractLaw):
     tau-leaping (means and KS distributions), count vs member level (KS).
 
     Attributes:
-        n_states: P.
         rule: "consistent" (S32, default) or "printed" (S39 as printed).
-        max_substep: largest RK4 step of the phase flow between candidates.
-        max_steps: loop iterations allowed in one step; a step that needs
-            more stops short and the monitor raises `StepCapError`.
-        max_events_per_step: refuse (up front) a dt whose step is expected to
-            need more thinning candidates or phase substeps than this
-            (default 1e8; None: no bound).
+        n_states, max_substep, max_steps, max_events_per_step: as in
+            `AbstractThinningCopy` (a step that needs more than `max_steps`
+            iterations stops short and the monitor raises `StepCapError`).
     """
 
-    n_states: int = eqx.field(static=True)
     rule: str = eqx.field(static=True, default="consistent")
-    max_substep: float = eqx.field(static=True, default=0.02, converter=float)
-    max_steps: int = eqx.field(static=True, default=2**31 - 1, converter=int)
-    max_events_per_step: int | None = eqx.field(static=True, default=MAX_EVENTS)
-    stochastic = True
-    order = None
     breakdowns = {
-        STEP_CAP: Reason(
-            StepCapError,
-            "a step of the event-driven copy process hit its iteration cap (max_steps) "
-            "before its end time, so the state stopped short",
+        STEP_CAP: step_cap_reason(
+            "event-driven copy process",
             "Raise max_steps (CopyGillespie(max_steps=...), copy_gillespie(max_steps=...)) "
             "or shorten the step (more save times ts, or a smaller dt).",
         )
@@ -195,34 +288,21 @@ class CopyGillespie(AbstractLaw):
     def __check_init__(self):
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}; got {self.rule!r}.")
-        if not self.max_substep > 0:
-            raise ValueError(f"max_substep must be positive; got {self.max_substep}.")
-        if not 1 <= self.max_steps <= 2**31 - 1:
-            raise ValueError(f"max_steps must be in [1, 2**31 - 1]; got {self.max_steps}.")
 
     def step(self, t, y: GillespieState, params, dt, key: PRNGKeyArray) -> GillespieState:
         P = self.n_states
         dtype = y.phi.dtype
         R, delta, omega = _rates(params, dtype)
         iu = jnp.triu(jnp.ones((P, P), dtype=bool), 1)
-        h_max = jnp.asarray(self.max_substep, dtype)
         has_members = y.a is not None
-        t_start = jnp.asarray(t, dtype)
-        t_target = t_start + jnp.asarray(dt, dtype)
-
-        def cond(c):
-            t, *_, steps = c
-            return (t < t_target) & (steps < self.max_steps)
+        t_start, t_target, h_max, running = self.loop_bounds(t, dt, dtype)
 
         def body(c):
             t, n, phi, a, k, n_ev, n_prop, steps = c
             k, k_tau, k_acc, k_pair, k_mem = jax.random.split(k, 5)
             lam = jnp.sum(jnp.where(iu, 2.0 * R * jnp.sqrt(n[:, None] * n[None, :]), 0.0))
             e = jax.random.exponential(k_tau, (), dtype=dtype)
-            tau = jnp.where(lam > 0, e / jnp.where(lam > 0, lam, 1.0), jnp.inf)
-            room = jnp.minimum(h_max, t_target - t)
-            candidate = tau <= room
-            h = jnp.where(candidate, tau, room)
+            candidate, h, t_new = next_candidate(e, lam, t, t_target, h_max)
             flow = lambda s, p: class_phase_velocity(n, p, R, delta, omega)
             phi = _steppers.rk4(flow, t, phi, h)
             T = transfer_rates(n, phi, R, delta, self.rule)
@@ -241,14 +321,13 @@ class CopyGillespie(AbstractLaw):
                 X = _pick_member(k_mem, a, src, a.shape[0], accept)
                 # one-element scatter (in place in the loop), no O(N) select
                 a = a.at[X].set(jnp.where(accept, dst.astype(a.dtype), a[X]))
-            t_new = jnp.where(candidate, t + tau, jnp.where(room == t_target - t, t_target, t + h))
             n_ev = n_ev + accept.astype(jnp.int32)
             n_prop = n_prop + candidate.astype(jnp.int32)
             return t_new, n, phi, a, k, n_ev, n_prop, steps + 1
 
         zero = jnp.zeros((), jnp.int32)
         carry = (t_start, y.n, y.phi, y.a, key, y.n_events, y.n_proposals, zero)
-        t_end, n, phi, a, _, n_ev, n_prop, steps = jax.lax.while_loop(cond, body, carry)
+        t_end, n, phi, a, _, n_ev, n_prop, steps = jax.lax.while_loop(running, body, carry)
         return GillespieState(
             n=n,
             phi=phi,
@@ -258,9 +337,6 @@ class CopyGillespie(AbstractLaw):
             n_iterations=y.n_iterations + steps,
             capped=y.capped | (t_end < t_target),
         )
-
-    def monitor(self, t, y: GillespieState, params):
-        return ~y.capped, STEP_CAP, jnp.zeros((0,), y.phi.dtype)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, GillespieState):
@@ -272,14 +348,9 @@ class CopyGillespie(AbstractLaw):
         check_counts(y.n, y.phi, self.n_states)
         if y.a is not None:
             check_members(y.a, self.n_states)
-        if jnp.ndim(y.n_events) != 0:
-            raise ValueError(
-                f"y0's counters must be scalars; got shape {jnp.shape(y.n_events)}. "
-                "For a batch of ensembles use jax.vmap."
-            )
-        check_params(params, self.rule, self.n_states)
+        self.check_counters(y, params, self.rule)
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
         beables in range and a Hermitian H. A step that needs more than
         `max_steps` iterations is the monitor's (`StepCapError`); the cost
@@ -287,9 +358,7 @@ class CopyGillespie(AbstractLaw):
         out = count_guards(y.n) + hamiltonian_guards(params)
         if y.a is not None:
             out += member_guards(y.a, self.n_states)
-        if dt is not None and self.max_events_per_step is not None:
-            out += step_budget_guards(y.n, params, dt, self.max_substep, self.max_events_per_step)
-        return out
+        return out + self.budget_guards(y.n, params, dt)
 
     def density(self, y):
         """Occupation frequencies n_a/N."""

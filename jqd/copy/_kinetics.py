@@ -50,7 +50,7 @@ import numpy as np
 from jaxtyping import Array
 
 from ..schrodinger import MatrixParams
-from ._meanfield import hamiltonian_to_rates
+from ._rates import hamiltonian_to_rates
 
 __all__ = [
     "CopyParams",

@@ -23,6 +23,7 @@ from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ..interop import as_array
 from ._checks import MAX_STIFF, meanfield_state_guards, rates_guards, stiffness, stiffness_guards
+from ._rates import hamiltonian_to_rates, rates_to_hamiltonian
 
 __all__ = [
     "StiffnessError",
@@ -71,34 +72,6 @@ class MeanFieldParams(eqx.Module):
         """Rates of a Hermitian `H` (see `hamiltonian_to_rates`)."""
         R, delta, omega = hamiltonian_to_rates(H, hbar)
         return cls(R=R, delta=delta, omega=omega, q=q, r=r, hbar=hbar)
-
-
-def hamiltonian_to_rates(H, hbar=1.0):
-    """`(R, delta, omega)` of a Hermitian `H`: H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab).
-
-    Differentiable in H; where H_ab = 0 it returns R_ab = δ_ab = 0 with finite
-    (zero) gradients through a double `where`.
-    """
-    H = jnp.asarray(as_array(H, "H"))  # QuTiP/dynamiqs operators too
-    if not jnp.iscomplexobj(H):
-        H = H.astype(jnp.result_type(H.dtype, jnp.complex64))
-    n = H.shape[-1]
-    off = ~jnp.eye(n, dtype=bool)
-    nonzero = off & (H != 0)
-    Hs = jnp.where(nonzero, H, 1.0)
-    R = jnp.where(nonzero, jnp.abs(Hs), 0.0) / hbar
-    delta = jnp.where(nonzero, jnp.angle(Hs), 0.0)
-    omega = jnp.real(jnp.diagonal(H, axis1=-2, axis2=-1)) / hbar
-    return R, delta, omega
-
-
-def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
-    """The Hermitian H with H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab) (a ≠ b)."""
-    R, delta, omega = jnp.asarray(R), jnp.asarray(delta), jnp.asarray(omega)
-    n = omega.shape[-1]
-    off = ~jnp.eye(n, dtype=bool)
-    Hoff = jnp.where(off, hbar * R * jnp.exp(1j * delta), 0.0)
-    return Hoff + jnp.eye(n) * (hbar * omega)[..., None, :]
 
 
 def state_from_psi(psi) -> MeanFieldState:
@@ -269,7 +242,7 @@ class MeanField(AbstractLaw):
                     f"{jnp.shape(getattr(params, name))}."
                 )
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """ρ ≥ 0 summing to 1 (no zeros where the law is singular), R
         symmetric ≥ 0, δ antisymmetric, and the stiffness bound on dt
         (jqd/copy/_checks.py)."""
@@ -278,8 +251,11 @@ class MeanField(AbstractLaw):
             out += stiffness_guards(y.rho, params, dt)
         return out
 
-    def step_monitor(self, t, y, params, dt):
-        """The stiffness bound at every save: where = (class, largest safe dt)."""
+    def monitor(self, t, y, params, dt=None):
+        """The stiffness bound at every save of a fixed-step run: where =
+        (class, largest safe dt)."""
+        if dt is None:
+            return True, 0, jnp.zeros((0,))
         lam, worst = stiffness(y.rho, params)
         ok = lam * dt <= MAX_STIFF
         where = jnp.stack([worst.astype(y.rho.dtype), (MAX_STIFF / lam).astype(y.rho.dtype)])

@@ -36,7 +36,7 @@ import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from .. import _guards, _steppers
-from .._guards import Guard
+from .._guards import Check
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._checks import (
@@ -107,7 +107,7 @@ def _totals(n, phi, params, dt, rule):
     return _midpoint_probabilities(n, phi, dt, R, delta, omega, rule)[3]
 
 
-def leap_guards(n, phi, params, dt, rule) -> list[Guard]:
+def leap_guards(n, phi, params, dt, rule) -> list[Check]:
     """At t0: move probabilities <= 1 and the hazard bound <= 0.5 (module
     docstring), each with the largest safe dt."""
     if dt is None:
@@ -134,7 +134,7 @@ def leap_guards(n, phi, params, dt, rule) -> list[Guard]:
 
     return [
         described(prob.ok, prob.message, detail, prob.value),
-        Guard(
+        Check(
             hazard * dt <= 0.5,
             f"dt={show(dt)} is too large for tau-leaping: the largest per-member move "
             f"probability bound dt·max hazard = {show(hazard * dt)} > 0.5 (the least occupied "
@@ -221,7 +221,7 @@ class CopyCountsTauLeap(AbstractLaw):
         check_counts(y.n, y.phi, self.n_states)
         check_params(params, self.rule, self.n_states)
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
         Hermitian H, and the step size (module docstring)."""
         return (
@@ -230,14 +230,12 @@ class CopyCountsTauLeap(AbstractLaw):
             + leap_guards(y.n, y.phi, params, dt, self.rule)
         )
 
-    def monitor(self, t, y, params):
-        """A step whose probabilities exceeded 1 (code 2): where = (class, NaN)."""
+    def monitor(self, t, y, params, dt=None):
+        """A step whose probabilities exceeded 1 (code 2): where = (class, the
+        largest safe dt at the state before that step; NaN without dt)."""
         marked = y.n < 0
-        return _leap_status(jnp.argmax(marked), jnp.any(marked), jnp.nan, y.phi.dtype)
-
-    def step_monitor(self, t, y, params, dt):
-        """`monitor`, with the largest safe dt at the state before that step."""
-        marked = y.n < 0
+        if dt is None:
+            return _leap_status(jnp.argmax(marked), jnp.any(marked), jnp.nan, y.phi.dtype)
         n = jnp.where(marked, -1 - y.n, y.n)
         safe = dt / jnp.max(_totals(n, y.phi, params, dt, self.rule))
         return _leap_status(jnp.argmax(marked), jnp.any(marked), safe, y.phi.dtype)
@@ -304,7 +302,7 @@ class CopyMembersTauLeap(AbstractLaw):
         check_members(y.a, self.n_states, y.phi)
         check_params(params, self.rule, self.n_states)
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """Beables in range, Hermitian H, and the step size at the class
         counts (module docstring)."""
         out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
@@ -316,14 +314,12 @@ class CopyMembersTauLeap(AbstractLaw):
         b = -1 - y.a[jnp.argmax(marked)]
         return jnp.any(marked), b, MemberState(a=jnp.where(marked, -1 - y.a, y.a), phi=y.phi)
 
-    def monitor(self, t, y, params):
-        """A step whose probabilities exceeded 1 (code 2): where = (class, NaN)."""
-        marked, b, _ = self._decoded(y)
-        return _leap_status(b, marked, jnp.nan, y.phi.dtype)
-
-    def step_monitor(self, t, y, params, dt):
-        """`monitor`, with the largest safe dt at the state before that step."""
+    def monitor(self, t, y, params, dt=None):
+        """A step whose probabilities exceeded 1 (code 2): where = (class, the
+        largest safe dt at the state before that step; NaN without dt)."""
         marked, b, dec = self._decoded(y)
+        if dt is None:
+            return _leap_status(b, marked, jnp.nan, y.phi.dtype)
         c = counts_from_members(dec, self.n_states)
         safe = dt / jnp.max(_totals(c.n, c.phi, params, dt, self.rule))
         return _leap_status(b, marked, safe, y.phi.dtype)

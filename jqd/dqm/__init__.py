@@ -12,6 +12,7 @@ from ._ensembles import NelsonEnsemble as NelsonEnsemble
 from ._ensembles import guidance_velocities as guidance_velocities
 from ._fit import density_loss as density_loss
 from ._fit import fit_diffusion as fit_diffusion
+from ._fluid import evolve_madelung as evolve_madelung
 from ._madelung import Madelung as Madelung
 from ._mixtures import MixtureFit as MixtureFit
 from ._mixtures import closest_mixture as closest_mixture
@@ -51,5 +52,4 @@ from ._statistics import weight_mb as weight_mb
 from ._validity import Breakdown as Breakdown
 from ._validity import MadelungBreakdownError as MadelungBreakdownError
 from ._validity import MadelungValidity as MadelungValidity
-from ._validity import evolve_madelung as evolve_madelung
 from ._validity import find_breakdown as find_breakdown

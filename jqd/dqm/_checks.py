@@ -1,5 +1,5 @@
 """Input checks of the (ρ, S) laws: structure in `check` (shapes, dtypes,
-law fields), values as `jqd.Guard`s (`fluid_guards`), which `jqd.evolve`
+law fields), values as `jqd.Check`s (`fluid_guards`), which `jqd.evolve`
 raises eagerly or stages in-graph under `jit`/`vmap`/`grad`.
 
 Value checks of the initial state and step:
@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._grid import Grid
-from .._guards import Guard, array_module, described, round_down, scalar
+from .._guards import Check, array_module, described, round_down, scalar
 from .._guards import shown as show
 from ._functional import _TINY, bulk_levels
 from ._state import FRAME_DEGREE, DQMParams, MadelungState, default_floor
@@ -82,7 +82,7 @@ def check_dqm_params(params, name="params") -> None:
         raise TypeError(f"{name} must be jqd.dqm DQMParams; got {type(params).__name__}.")
 
 
-def density_guards(grid: Grid, rho, floor=None, name="y0") -> list[Guard]:
+def density_guards(grid: Grid, rho, floor=None, name="y0") -> list[Check]:
     """ρ ≥ 0, ∫ρ = 1, resolved tails and no vacuum cliff (module docstring)."""
     xp = array_module(rho)
     rho = xp.asarray(rho)
@@ -91,13 +91,13 @@ def density_guards(grid: Grid, rho, floor=None, name="y0") -> list[Guard]:
     norm = xp.sum(rho) * grid.cell_volume
     dev = xp.abs(norm - 1)
     out = [
-        Guard(
+        Check(
             rmin >= -1e-8 * rmax,
             f"{name}.rho has negative values (min {{value}}); a density must be >= 0 "
             "(clip round-off with jnp.maximum(rho, 0) and renormalize).",
             rmin,
         ),
-        Guard(
+        Check(
             dev <= 1e-6,
             f"{name}.rho is not normalized (∫ρ − 1 = {{value}}, tolerance 1e-06); divide it "
             "by grid.integrate(rho).",
@@ -128,7 +128,7 @@ def _jumps(grid: Grid, rho, floor):
     return out
 
 
-def tail_guards(grid: Grid, rho, floor=None, name="y0") -> list[Guard]:
+def tail_guards(grid: Grid, rho, floor=None, name="y0") -> list[Check]:
     """The grid resolves the density's tails, and it has no vacuum cliff
     (module docstring), naming the place and the fix."""
     xp = array_module(rho)
@@ -186,7 +186,7 @@ def tail_guards(grid: Grid, rho, floor=None, name="y0") -> list[Guard]:
     ]
 
 
-def params_guards(params, name="params", madelung=False) -> list[Guard]:
+def params_guards(params, name="params", madelung=False) -> list[Check]:
     """D > 0 where given; D = ħ/2m for the Madelung law."""
     if params.D is None:
         return []
@@ -197,7 +197,7 @@ def params_guards(params, name="params", madelung=False) -> list[Guard]:
         xp = array_module(params.D, params.hbar, params.mass)
         d0 = xp.asarray(params.hbar) / (2 * xp.asarray(params.mass))
         out.append(
-            Guard(
+            Check(
                 xp.abs(xp.asarray(params.D) - d0) <= 1e-12 * xp.abs(d0),
                 f"{name}.D = {show(params.D)} but the Madelung law is the D = ħ/2m = "
                 f"{show(d0)} case; leave D=None, or use CanonicalDQM for other values of D.",
@@ -206,7 +206,7 @@ def params_guards(params, name="params", madelung=False) -> list[Guard]:
     return out
 
 
-def step_guards(grid: Grid, params, dt) -> list[Guard]:
+def step_guards(grid: Grid, params, dt) -> list[Check]:
     """RK4 on the Madelung dispersion ω = D k² (D = ħ/2m) is stable for
     ω dt < 2.83; refuse D k_max² dt > 2.5, giving the largest safe dt."""
     if dt is None:
@@ -224,7 +224,7 @@ def step_guards(grid: Grid, params, dt) -> list[Guard]:
     )
     limit = RK4_LIMIT / (D * k2)
     return [
-        Guard(
+        Check(
             xp.asarray(dt) <= limit,
             f"dt = {show(dt)} is above the RK4 stability limit {{value}} of this grid "
             f"(D k_max² dt < {RK4_LIMIT:g} with k_max² = {k2:.4g}); use dt <= {{value}} or "
@@ -234,7 +234,7 @@ def step_guards(grid: Grid, params, dt) -> list[Guard]:
     ]
 
 
-def fluid_guards(law, y: MadelungState, params: DQMParams, dt) -> list[Guard]:
+def fluid_guards(law, y: MadelungState, params: DQMParams, dt) -> list[Check]:
     """All value checks of a (ρ, S) law's inputs (module docstring)."""
     return (
         density_guards(law.grid, y.rho, law.floor)

@@ -6,7 +6,7 @@ explicit step of size dt moves a particle at distance r by 2D dt/r, further
 than its noise √(2D dt) once r < √(2D dt) ⇔ |u_N|² dt > 2D: that particle
 is flung across the node or far out. Two checks follow.
 
-Step size near nodes (Nelson; guard at t0 and `step_monitor` at every save).
+Step size near nodes (Nelson; guard at t0 and the monitor at every save).
 The fraction of the ensemble with |u_N|² dt > 2D is the mass within
 √(2D dt) of the nodes, ∝ dt^(3/2) per node. It may not exceed `NODE_TOL`
 = 1e-3, plus a sampling allowance (3 standard deviations of a Poisson count
@@ -60,7 +60,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._grid import Grid
-from .._guards import Guard
+from .._guards import Check
 from .._monitor import BreakdownError, Reason
 from ._checks import array_module, described, round_down, show
 from ._particles import wrap
@@ -109,11 +109,11 @@ def breakdowns(time_step: Reason | None) -> dict:
     return out
 
 
-def box_guards(grid: Grid, x, name="y0.x") -> list[Guard]:
+def box_guards(grid: Grid, x, name="y0.x") -> list[Check]:
     xp = array_module(x)
     worst = xp.max(xp.abs(xp.asarray(x)) / np.asarray(grid.lengths))
     return [
-        Guard(
+        Check(
             worst <= 0.5,
             f"{name} must lie in the box [-L/2, L/2) (L = {grid.lengths}); the largest "
             "|x|/L is {value}. Wrap the positions: x = (x + L/2) % L - L/2.",
@@ -209,7 +209,7 @@ def n_grid(grid: Grid) -> int:
     return int(np.prod(grid.shape))
 
 
-def node_step_guards(grid: Grid, psi, u, x, two_D, dt, name="psi0") -> list[Guard]:
+def node_step_guards(grid: Grid, psi, u, x, two_D, dt, name="psi0") -> list[Check]:
     """The Nelson step-size guard at t0 (module docstring). `u` may be a
     function of nothing that returns the osmotic velocities (evaluated
     inside the one compiled call that checks concrete inputs)."""

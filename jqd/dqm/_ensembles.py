@@ -33,15 +33,15 @@ monitor at every save, each naming the largest safe dt), and stops a run
 in which a step gives a particle a non-finite or absurd drift
 (jqd/dqm/_ensemble_checks.py).
 
-Schemes (jqd._steppers), with ψ known at the stage times of one step:
-    Nelson "euler": Euler-Maruyama, weak order 1.
-    Nelson "heun":  stochastic Heun, X̃ = X + b(t, X)dt + √(2D)ΔW,
-                    X' = X + [b(t, X) + b(t+dt, X̃)] dt/2 + √(2D)ΔW, the same
-                    ΔW: for additive noise Kloeden-Platen's explicit weak
-                    order-2 scheme (15.1.1 with constant diffusion). ψ at t
-                    and t + dt (one Schrödinger step).
-    Bohm "midpoint" (RK2) and "rk4", with ψ at t, t + dt/2, t + dt from two
-                    Schrödinger half steps.
+Schemes (`jqd.schemes`), with ψ known at the stage times of one step:
+    Nelson `EulerMaruyama()` ("euler"): Euler-Maruyama, weak order 1.
+    Nelson `StochasticHeun()` ("heun"): stochastic Heun,
+        X̃ = X + b(t, X)dt + √(2D)ΔW,
+        X' = X + [b(t, X) + b(t+dt, X̃)] dt/2 + √(2D)ΔW, the same ΔW: for
+        additive noise Kloeden-Platen's explicit weak order-2 scheme (15.1.1
+        with constant diffusion). ψ at t and t + dt (one Schrödinger step).
+    Bohm `Midpoint()` ("midpoint", RK2) and `RK4()` ("rk4"), with ψ at t,
+        t + dt/2, t + dt from two Schrödinger half steps.
 A law's `order` is that of its particle scheme, capped by the order of the
 Schrödinger law that moves ψ.
 
@@ -69,10 +69,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .. import _random
+from .. import _random, _steppers
 from .._grid import Grid
 from .._law import AbstractLaw
-from .._steppers import euler_maruyama, rk4, stochastic_heun
+from .._steppers import RK4, AbstractScheme, EulerMaruyama, Midpoint, StochasticHeun
 from ..schrodinger import SchrodingerGrid
 from ..stats import histogram
 from . import _ensemble_checks as checks
@@ -158,18 +158,19 @@ class AbstractEnsemble(AbstractLaw):
     Attributes:
         schrodinger: the `jqd.SchrodingerGrid` law that evolves ψ.
         grid: its grid.
-        scheme: the particle scheme (one of the subclass's `schemes`).
+        scheme: the particle scheme, a `jqd.schemes` object of one of the
+            subclass's `schemes` (default: the first), or its name.
         interpolation: "linear" or "cubic" (Catmull-Rom).
         rho_floor: node guard ε / max|ψ|².
     """
 
     schrodinger: AbstractLaw
     grid: Grid
-    scheme: str = eqx.field(static=True)
+    scheme: AbstractScheme = eqx.field(static=True)
     interpolation: str = eqx.field(static=True)
     rho_floor: float = eqx.field(static=True)
 
-    schemes: ClassVar[dict] = {}  # scheme -> its order (weak for stochastic laws)
+    schemes: ClassVar[tuple] = ()  # the scheme classes this law steps with, default first
 
     def __init__(self, schrodinger, scheme=None, interpolation="cubic", rho_floor=1e-12):
         if not isinstance(schrodinger, SchrodingerGrid):
@@ -179,13 +180,13 @@ class AbstractEnsemble(AbstractLaw):
             )
         self.schrodinger = schrodinger
         self.grid = schrodinger.grid
-        self.scheme = next(iter(self.schemes)) if scheme is None else scheme
+        default = self.schemes[0]()
+        self.scheme = default if scheme is None else _steppers.scheme_named(scheme, self.schemes)
         self.interpolation = interpolation
         self.rho_floor = float(rho_floor)
 
     def __check_init__(self):
-        if self.scheme not in self.schemes:
-            raise ValueError(f"scheme must be one of {tuple(self.schemes)}; got {self.scheme!r}.")
+        _steppers.check_scheme(self.scheme, self.schemes)
         if self.interpolation not in INTERPOLATIONS:
             raise ValueError(
                 f"interpolation must be one of {INTERPOLATIONS}; got {self.interpolation!r}."
@@ -195,9 +196,10 @@ class AbstractEnsemble(AbstractLaw):
 
     @property
     def order(self) -> int:
-        """The particle scheme's order, capped by the Schrödinger law's."""
+        """The particle scheme's order (weak for Nelson), capped by the
+        Schrödinger law's."""
         psi_order = self.schrodinger.order
-        particles = self.schemes[self.scheme]
+        particles = self.scheme.order
         return particles if psi_order is None else min(particles, psi_order)
 
     def velocities(self, psi, x, params):
@@ -235,27 +237,26 @@ class AbstractEnsemble(AbstractLaw):
                 "use the same precision for both."
             )
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """ψ's guards (`SchrodingerGrid.guards`), positions in the box, and for
         Nelson the step size near the nodes of ψ0 (jqd/dqm/_ensemble_checks.py)."""
         psi_dt = None if dt is None else self.psi_dt(dt)
-        return self.schrodinger.guards(y.psi, params, psi_dt) + checks.box_guards(self.grid, y.x)
+        return self.schrodinger.checks(y.psi, params, psi_dt) + checks.box_guards(self.grid, y.x)
 
     def node_step(self, y, params, dt):
         """The Nelson step-size check (`_ensemble_checks.NodeStep`) at the
         state y; None for laws without osmotic drift."""
         return None
 
-    def monitor(self, t, y, params):
+    def monitor(self, t, y, params, dt=None):
         """Particles given an absurd drift by a step (code 4); where =
-        (position, NaN)."""
-        return checks.particle_status(self.grid, y.x)
-
-    def step_monitor(self, t, y, params, dt):
-        """`monitor`, ψ's time-step monitor (code 2, where = (NaN, largest safe
-        dt)) and, for Nelson, the step size near the nodes ψ has now (3)."""
+        (position, NaN). With the step dt also ψ's time-step monitor (code 2,
+        where = (NaN, largest safe dt)) and, for Nelson, the step size near
+        the nodes ψ has now (3)."""
+        if dt is None:
+            return checks.particle_status(self.grid, y.x)
         psi_dt = self.psi_dt(dt)
-        ok, code, safe = self.schrodinger.step_monitor(t, y.psi, params, psi_dt)
+        ok, code, safe = self.schrodinger.monitor(t, y.psi, params, psi_dt)
         safe = jnp.atleast_1d(jnp.asarray(safe, y.x.dtype))[:1] * (dt / psi_dt)
         nan = jnp.full((self.grid.ndim,), jnp.nan, y.x.dtype)
         psi_status = (ok, jnp.where(ok, 0, TIME_STEP), jnp.concatenate([nan, safe]))
@@ -279,16 +280,16 @@ class NelsonEnsemble(AbstractEnsemble):
     interpolation and the node guard). Params: `jqd.SchrodingerParams`
     (hbar, mass, potential); D is ħ/2m, not a free constant.
 
-    Attributes: as `AbstractEnsemble`; `scheme` "heun" (default; stochastic
-    Heun, weak order 2 for this additive noise) or "euler" (Euler-Maruyama,
-    weak order 1).
+    Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.StochasticHeun()`
+    (default, "heun"; weak order 2 for this additive noise) or
+    `EulerMaruyama()` ("euler"; weak order 1).
 
     Validated against exact Gaussian densities (KS distance, moments) and
     nodal harmonic-oscillator superpositions.
     """
 
     stochastic: ClassVar[bool] = True
-    schemes: ClassVar[dict] = {"heun": 2, "euler": 1}
+    schemes: ClassVar[tuple] = (StochasticHeun, EulerMaruyama)
     breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
 
     def prepare(self, params, dt):
@@ -319,10 +320,7 @@ class NelsonEnsemble(AbstractEnsemble):
         def b(s, z):
             return b0 if z is x else self.drift(psi1, z, params)
 
-        if self.scheme == "euler":
-            x1 = euler_maruyama(b, t, x, dt, noise)
-        else:
-            x1 = stochastic_heun(b, t, x, dt, noise, wrap=lambda z: wrap(self.grid, z))
+        x1 = self.scheme.step(b, t, x, dt, noise, wrap=lambda z: wrap(self.grid, z))
         cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
         x1 = checks.mark_jumps(self.grid, x, x1, x1 - x - noise, dt, cap)
         return EnsembleState(psi1, x1)
@@ -331,8 +329,8 @@ class NelsonEnsemble(AbstractEnsemble):
         _, u = self.velocities(y.psi, wrap(self.grid, y.x), params)
         return checks.node_step(self.grid, y.psi, u, params.hbar / params.mass, dt)
 
-    def guards(self, y, params, dt=None):
-        out = super().guards(y, params, dt)
+    def checks(self, y, params, dt=None):
+        out = super().checks(y, params, dt)
         if dt is None:
             return out
         two_D = params.hbar / params.mass
@@ -350,11 +348,11 @@ class BohmEnsemble(AbstractEnsemble):
     ψ is advanced by two half steps of `schrodinger` per step, giving ψ at
     t, t + dt/2 and t + dt for the Runge-Kutta stages.
 
-    Attributes: as `AbstractEnsemble`; `scheme` "rk4" (default, order 4) or
-    "midpoint" (RK2, order 2).
+    Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.RK4()` (default,
+    "rk4"; order 4) or `Midpoint()` ("midpoint", RK2; order 2).
     """
 
-    schemes: ClassVar[dict] = {"rk4": 4, "midpoint": 2}
+    schemes: ClassVar[tuple] = (RK4, Midpoint)
     breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
 
     def prepare(self, params, dt):
@@ -383,9 +381,6 @@ class BohmEnsemble(AbstractEnsemble):
             i = _stage(s, t, h, 3)
             return self.velocity(jax.lax.select_n(i, psi0, psih, psi1), wrap(self.grid, z), params)
 
-        if self.scheme == "midpoint":
-            x1 = x + dt * v(t + h, x + h * v(t, x))
-        else:
-            x1 = rk4(v, t, x, dt)
+        x1 = self.scheme.step(v, t, x, dt)
         cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
         return EnsembleState(psi1, checks.mark_jumps(self.grid, x, x1, x1 - x, dt, cap))

@@ -95,7 +95,7 @@ def fit_diffusion(
             f"target must have shape (n_snapshots, *{law.grid.shape}); got {target.shape}."
         )
     law.check(y0, params, dt)
-    _guards.enforce(law.guards(y0, params, dt), caller="fit_diffusion")
+    _guards.enforce(law.checks(y0, params, dt), caller="fit_diffusion")
     d_qm = float(np.asarray(params.hbar) / (2 * np.asarray(params.mass)))
     D0 = 0.5 * d_qm if D0 is None else float(D0)
     if not D0 > 0:

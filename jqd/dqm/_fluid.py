@@ -1,6 +1,7 @@
 """What the (ρ, S) laws `Madelung` and `CanonicalDQM` share: their fields,
 stepping in ln ρ, the tail forms of the continuity equation, the split of the
-phase rate into frame and residual, and the breakdown monitor.
+phase rate into frame and residual, the breakdown monitor, and
+`evolve_madelung` (`jqd.evolve` with a law's breakdown thresholds set).
 
 Stepping. Time steps are classical RK4 in ℓ = ln ρ (with S, p, c), so ρ = e^ℓ
 stays positive and a tail may grow by many decades per step without the
@@ -28,6 +29,7 @@ the tail is carried along consistently but carries no dynamics of its own.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable
 from math import comb
 from typing import ClassVar
@@ -35,6 +37,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 
+from .._evolve import Solution, evolve
 from .._grid import Grid
 from .._law import AbstractLaw
 from .._steppers import rk4
@@ -42,7 +45,7 @@ from ._checks import check_dqm_params, check_law_fields, check_madelung_state, f
 from ._functional import LogFields, law_functional, log_density, vacuum_mask
 from ._state import FRAME_DEGREE, DQMParams, MadelungState
 from ._stencils import divergence, gradient, nonperiodic, pad_quadratic, upwind5
-from ._validity import BREAKDOWNS, MadelungValidity
+from ._validity import BREAKDOWNS, THRESHOLDS, MadelungValidity
 
 
 def log_continuity_rate(grid: Grid, rho, lf: LogFields, S, chirp, gS, mass, bulk_rate, kind):
@@ -178,7 +181,7 @@ class AbstractFluidLaw(AbstractLaw):
             self.edge_threshold,
         )
 
-    def monitor(self, t, y, params):
+    def monitor(self, t, y, params, dt=None):
         """Node (code 2), resolution (3) and edge (4) criteria; where = position."""
         return self.validity().status(t, y, params)
 
@@ -193,8 +196,34 @@ class AbstractFluidLaw(AbstractLaw):
         check_madelung_state(self.grid, y)
         check_dqm_params(params)
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """ρ ≥ 0 and normalized, tails resolved and no vacuum cliff (a node
         or a hard edge), D > 0 (= ħ/2m for `Madelung`), and the RK4 limit on
         dt (jqd/dqm/_checks.py)."""
         return fluid_guards(self, y, params, dt)
+
+
+def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -> Solution:
+    """`jqd.evolve` for (ρ, S) laws, with their breakdown thresholds set here.
+
+    Args:
+        law: a `Madelung` or `CanonicalDQM` law.
+        y0: its initial (ρ, S) state.
+        params: its `DQMParams`.
+        on_breakdown: "raise" (`MadelungBreakdownError`) or "report"/"flag"
+            (return the run, stopped at the breakdown; read it with
+            `find_breakdown(solution)`).
+        **kwargs: `node_threshold`, `resolution_threshold`, `hole_level` and
+            `edge_threshold` override the law's (see `MadelungValidity`); the
+            others are passed to `jqd.evolve`.
+    """
+    if not isinstance(law, AbstractFluidLaw):
+        raise TypeError(
+            f"law must be a jqd.dqm Madelung or CanonicalDQM; got {type(law).__name__}. "
+            "For other laws observe MadelungValidity(law) with jqd.evolve."
+        )
+    thresholds = {k: kwargs.pop(k) for k in THRESHOLDS if k in kwargs}
+    thresholds = {k: v for k, v in thresholds.items() if v is not None}
+    law = dataclasses.replace(law, **thresholds) if thresholds else law
+    mode = {"report": "flag"}.get(on_breakdown, on_breakdown)
+    return evolve(law, y0, params, on_breakdown=mode, **kwargs)

@@ -32,7 +32,7 @@ import numpy as np
 from jax.scipy.special import gammaln
 
 from .. import _guards
-from .._guards import Guard
+from .._guards import Check
 
 __all__ = [
     "occupation_patterns",
@@ -88,7 +88,7 @@ def _nm(n):
     return n, N, M
 
 
-def _occupation_guards(n, name="n") -> list[Guard]:
+def _occupation_guards(n, name="n") -> list[Check]:
     """Occupations are nonnegative integers (a float 1.5 or a −1 would go
     into Γ(n + 1) and give a finite, meaningless weight)."""
     n = jnp.asarray(n)
@@ -96,7 +96,7 @@ def _occupation_guards(n, name="n") -> list[Guard]:
     if jnp.issubdtype(n.dtype, jnp.inexact):
         ok = ok & (n == jnp.round(n))
     return [
-        Guard(
+        Check(
             jnp.all(ok),
             f"{name} must hold nonnegative integer occupations; got {{value}}.",
             jnp.where(ok, 0, n),
@@ -256,10 +256,10 @@ def sample_occupations(key, energy, beta, mu, statistics: str, shape=()):
     dtype = jnp.result_type(energy.dtype, jnp.float32)
     full = tuple(shape) + energy.shape
     x = jnp.broadcast_to(_x(energy, beta, mu), full).astype(dtype)
-    guards = [Guard(jnp.all(jnp.isfinite(x)), "energy, beta and mu must be finite.")]
+    guards = [Check(jnp.all(jnp.isfinite(x)), "energy, beta and mu must be finite.")]
     if statistics == "BE":
         guards.append(
-            Guard(
+            Check(
                 jnp.all(x > 0),
                 "statistics='BE' needs every level above the chemical potential "
                 "(β(ε − μ) > 0; smallest {value}); lower mu below min(energy).",

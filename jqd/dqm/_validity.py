@@ -27,7 +27,6 @@ returns the partial run, and `find_breakdown(solution)` reads it.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import equinox as eqx
@@ -35,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._evolve import Solution, evolve
+from .._evolve import Solution
 from .._grid import Grid
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
@@ -263,31 +262,3 @@ def _from_stats(sol: Solution) -> Breakdown | None:
         tuple(float(v) for v in where),
         REASON_NAMES.get(int(code), "unknown"),
     )
-
-
-def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -> Solution:
-    """`jqd.evolve` for (ρ, S) laws, with their breakdown thresholds set here.
-
-    Args:
-        law: a `Madelung` or `CanonicalDQM` law.
-        y0: its initial (ρ, S) state.
-        params: its `DQMParams`.
-        on_breakdown: "raise" (`MadelungBreakdownError`) or "report"/"flag"
-            (return the run, stopped at the breakdown; read it with
-            `find_breakdown(solution)`).
-        **kwargs: `node_threshold`, `resolution_threshold`, `hole_level` and
-            `edge_threshold` override the law's (see `MadelungValidity`); the
-            others are passed to `jqd.evolve`.
-    """
-    from ._fluid import AbstractFluidLaw
-
-    if not isinstance(law, AbstractFluidLaw):
-        raise TypeError(
-            f"law must be a jqd.dqm Madelung or CanonicalDQM; got {type(law).__name__}. "
-            "For other laws observe MadelungValidity(law) with jqd.evolve."
-        )
-    thresholds = {k: kwargs.pop(k) for k in THRESHOLDS if k in kwargs}
-    thresholds = {k: v for k, v in thresholds.items() if v is not None}
-    law = dataclasses.replace(law, **thresholds) if thresholds else law
-    mode = {"report": "flag"}.get(on_breakdown, on_breakdown)
-    return evolve(law, y0, params, on_breakdown=mode, **kwargs)

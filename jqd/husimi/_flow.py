@@ -263,7 +263,7 @@ class HusimiFlow(AbstractLaw):
         low = ~(jax.vmap(self.source.log_at(t, y.R))(y.z) >= self._log_floor(y.z))
         return jnp.where(y.flag > 0, y.flag, jnp.where(low, AT_ZERO, 0))
 
-    def monitor(self, t, y, params):
+    def monitor(self, t, y, params, dt=None):
         """Not ok once any point is flagged; `where` is (point index, z of that
         point), shape (2N + 1,), for the first flagged point. With a Galerkin
         density, first the density's own criteria (`density_monitor`)."""
@@ -307,10 +307,10 @@ class HusimiFlow(AbstractLaw):
             )
         self.source.check(y.z, y.R)
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """With a Galerkin density: R0 Hermitian with trace 1, and its split
         steps (dt/2, the density's C) inside the range of their series."""
-        return self.source.guards(y.R, params, dt)
+        return self.source.checks(y.R, params, dt)
 
 
 @eqx.filter_jit

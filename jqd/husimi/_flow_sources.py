@@ -53,7 +53,7 @@ class _Analytic(eqx.Module):
         if R is not None:
             raise ValueError("y0.R must be None for an analytic log-density.")
 
-    def guards(self, R, params, dt):
+    def checks(self, R, params, dt):
         return []
 
     def status(self, R):
@@ -98,7 +98,7 @@ class _Galerkin(eqx.Module):
                 f"got {None if R is None else (jnp.shape(R), jnp.result_type(R))}."
             )
 
-    def guards(self, R, params, dt):
+    def checks(self, R, params, dt):
         """R0 Hermitian with trace 1; R's split steps (dt/2) in range."""
         p = _density_params(params)
         return galerkin_guards(self.law, R, p.C, dt, name="y0.R", dt_scale=0.5)

@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .._guards import Guard, finite, scalar
+from .._guards import Check, finite, scalar
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._symbols import symplectic_J
@@ -273,7 +273,7 @@ class ForwardBackward(AbstractLaw):
         ok = y.change_prev > 0
         return jnp.where(ok, y.change / jnp.where(ok, y.change_prev, 1), jnp.nan)
 
-    def monitor(self, t, y, params):
+    def monitor(self, t, y, params, dt=None):
         """Code 2 when the iteration diverges (after `grace` sweeps, change
         above tol and above max_ratio × change_prev; `where` = (change,
         change_prev)); code 3 when a path leaves |z| ≤ z_max (`where` = (path
@@ -329,10 +329,10 @@ class ForwardBackward(AbstractLaw):
         if jnp.shape(y.flag) != (n,):
             raise ValueError(f"y0.flag must have shape ({n},); got {jnp.shape(y.flag)}.")
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """The paths, noise and boundary samples are finite; C > 0 (C = 0 has
         no diffusion to split)."""
-        out: list[Guard] = []
+        out: list[Check] = []
         for name in ("z", "xi", "zeta0", "zetaT"):
             out += finite(getattr(y, name), f"y0.{name}")
         return out + scalar(

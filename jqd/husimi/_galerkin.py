@@ -342,7 +342,7 @@ class HusimiGalerkin(AbstractLaw):
         if not hasattr(params, "C") or jnp.iscomplexobj(params.C):
             raise ValueError("params must be a jqd.husimi.GalerkinParams(C) with a real C.")
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """y0 Hermitian with trace 1; the split step inside the range of its
         remainder series (`jqd.husimi._galerkin_guards`)."""
         return galerkin_guards(self, y, params.C, dt)
@@ -362,7 +362,7 @@ class HusimiGalerkin(AbstractLaw):
         marginals = None if full is not None else marginal_structures(self.basis_tuple)
         return concentration(y, full, marginals)
 
-    def monitor(self, t, y, params):
+    def monitor(self, t, y, params, dt=None):
         """Fails when `top_weight(y) > fock_tol` (code 2) or
         `concentration(y) > 1 + width_tol` (code 3); `where` is
         (top_weight, concentration)."""

@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import gammaln
 
-from .._guards import Guard, hermitian
+from .._guards import Check, hermitian
 from ._ops import Ops, anti_normal_order
 
 __all__ = [
@@ -189,12 +189,12 @@ def concentration(R, structure, marginals=None) -> jnp.ndarray:
     return jnp.real(jnp.sum(jnp.asarray(w, R.real.dtype) * flat[i1] * flat[i2]))
 
 
-def state_guards(R, name: str = "y0") -> list[Guard]:
+def state_guards(R, name: str = "y0") -> list[Check]:
     """R Hermitian and of trace 1 (jax.numpy: eager or traced)."""
     R = jnp.asarray(R)
     dev = jnp.abs(jnp.trace(R) - 1.0)
     return hermitian(R, name, rtol=HERMITIAN_RTOL) + [
-        Guard(
+        Check(
             dev <= TRACE_TOL,
             f"{name} must have trace 1 (∫ρ dz = tr R = 1); got |tr {name} − 1| = {{value}}. "
             f"Normalize it: {name} / jnp.trace({name}).",
@@ -203,7 +203,7 @@ def state_guards(R, name: str = "y0") -> list[Guard]:
     ]
 
 
-def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Guard]:
+def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
     """The split stepper's remainder series inside its range (module
     docstring), for Galerkin steps of dt_scale × dt."""
     if law.method != "split" or dt is None:
@@ -215,7 +215,7 @@ def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Guard]:
     h = jnp.abs(jnp.asarray(dt, bound.dtype)) * dt_scale
     dt_max = 2 * r / jnp.maximum(bound, jnp.finfo(bound.dtype).tiny) / dt_scale
     return [
-        Guard(
+        Check(
             bound * h / 2 <= r,
             "dt is too large for the split stepper of HusimiGalerkin at this C (params.C): "
             f"its remainder series (taylor_order={law.taylor_order}) needs |c| B h/2 <= {r:.3g} "
@@ -227,6 +227,6 @@ def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Guard]:
     ]
 
 
-def galerkin_guards(law, R, C, dt, *, name: str = "y0", dt_scale: float = 1.0) -> list[Guard]:
+def galerkin_guards(law, R, C, dt, *, name: str = "y0", dt_scale: float = 1.0) -> list[Check]:
     """Every value guard of a Galerkin run: state (R) and step (C, dt)."""
     return state_guards(R, name) + stability_guard(law, C, dt, dt_scale=dt_scale)

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import is_concrete
-from .._guards import Guard
+from .._guards import Check
 from ._shell_basis import from_coefficients, shell_basis, to_coefficients
 
 __all__ = [
@@ -166,7 +166,7 @@ def _fock_shell_values(law, rho, args, with_negativity: bool):
     return residual, limit, violation, neg
 
 
-def fock_shell_guards(law, y, params) -> list[Guard]:
+def fock_shell_guards(law, y, params) -> list[Check]:
     """Guards 1-3 of the module docstring for a `HusimiGrid` with FockShells."""
     reg, rho = law.regularization, jnp.asarray(y.rho)
     if reg.basis is None:  # n_max not chosen yet: step raises, naming the fix
@@ -175,7 +175,7 @@ def fock_shell_guards(law, y, params) -> list[Guard]:
     with_neg = _checks_negativity(law, dtype, C)
     residual, limit, violation, neg = _fock_shell_values(law, rho, params.args, with_neg)
     out = [
-        Guard(
+        Check(
             residual <= limit,
             f"y0.rho has ∫|ρ − Pρ| dz = {{value}} outside the Fock-shell space V_{n} of this law: "
             "FockShells evolves P L P on V_n, so that part would stay frozen. Build y0 with "
@@ -183,11 +183,11 @@ def fock_shell_guards(law, y, params) -> list[Guard]:
             "jqd.husimi.evolve_grid, which does.",
             residual,
         ),
-        Guard(violation <= phase_rtol(dtype), NUMBER_CHANGING, None),
+        Check(violation <= phase_rtol(dtype), NUMBER_CHANGING, None),
     ]
     if with_neg:
         out.append(
-            Guard(
+            Check(
                 (jnp.asarray(C) != 1) | (neg <= law.tol),
                 f"y0.rho is not the Husimi function of a density operator on V_{n}: its "
                 "operator has negative eigenvalues (2 Σ|λ−| = {value} > tol). At C = 1 the "
@@ -251,12 +251,12 @@ def _coefficients(law, params, dtype):
     return law.compute_coefficients(params, dtype)
 
 
-def grid_guards(law, y, params, dt) -> list[Guard]:
+def grid_guards(law, y, params, dt) -> list[Check]:
     """`HusimiGrid.guards`: y0.rho normalized; FockShells: guards 1-3 (module
     docstring); Envelope / NoRegularization: dt within the explicit RK4 bound."""
     dev = jnp.abs(law.grid.integrate(y.rho) - 1)
     out = [
-        Guard(
+        Check(
             dev <= 1e-6,
             "y0.rho must be normalized (|∫ρ dz − 1| = {value}); divide by its integral, "
             "and make sure the box holds the density (increase grid length).",
@@ -269,7 +269,7 @@ def grid_guards(law, y, params, dt) -> list[Guard]:
     if dt is not None:
         limit = reg.dt_limit(law, compiled_coefficients(law, params, jnp.result_type(y.rho)))
         out.append(
-            Guard(
+            Check(
                 jnp.abs(dt) <= limit,
                 "dt exceeds the explicit RK4 limit ≈ {value} for this grid and Hamiltonian "
                 f"({reg.limit_what}); reduce dt.",

@@ -299,7 +299,7 @@ class HusimiGrid(AbstractLaw):
         drho, _ = self.regularization.rate(self.grid, self.rhs(y.rho, params))
         return HusimiGridState(rho=drho, removed=zero, top=zero, mass0=zero)
 
-    def monitor(self, t, y: HusimiGridState, params):
+    def monitor(self, t, y: HusimiGridState, params, dt=None):
         """Fails (in this order) when `removed > tol` (code 2), `top > tol`
         (code 4, `ShellOverflowError`) or |∫ρ dz − mass0| > tol (code 3);
         `where` = (removed, top, |mass drift|)."""
@@ -330,7 +330,7 @@ class HusimiGrid(AbstractLaw):
             raise ValueError(f"y0.rho must be real floating point; got {jnp.result_type(y.rho)}.")
         check_values(self, y, params, dt)
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """y0.rho normalized; with FockShells also y0.rho inside V_n, a
         number-conserving H, and (C = 1) a y0 that is the Husimi function of
         a density operator; otherwise dt within the explicit RK4 bound

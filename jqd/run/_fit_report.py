@@ -282,13 +282,12 @@ def summary_text(s, out: Path) -> str:
 
 def cmd_fit(args) -> int:
     """`jqd fit` (parsed arguments): 0 an acceptable fit, 1 not; usage errors raise."""
-    from .cli import _base_config
     from .fit import parse_free, parse_start
-    from .registry import UsageError, apply_overrides, load
+    from .registry import UsageError, apply_overrides, base_config, load
 
     exp = load(args.name)
     spec = spec_of(exp)
-    config = apply_overrides(exp, _base_config(exp, args.quick, args.seed), args.overrides)
+    config = apply_overrides(exp, base_config(exp, args.quick, args.seed), args.overrides)
     from .validate import check_config
 
     check_config(exp, config)

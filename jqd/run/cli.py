@@ -74,15 +74,6 @@ def _force_host_devices(n: int) -> None:
     os.environ["XLA_FLAGS"] = f"{flags} {_HOST_FLAG}={n}".strip()
 
 
-def _base_config(exp, quick: bool, seed: int | None):
-    import dataclasses
-
-    config = exp.config.quick() if quick else exp.config()
-    if seed is not None and "seed" in {f.name for f in dataclasses.fields(config)}:
-        config = dataclasses.replace(config, seed=seed)
-    return config
-
-
 # -- commands ---------------------------------------------------------------------
 def cmd_list(args) -> int:
     if args.json:  # imports every experiment (seconds): keys, types, sweep modes
@@ -106,11 +97,11 @@ def cmd_show(args) -> int:
 
 def cmd_run(args) -> int:
     from .describe import animated
-    from .registry import apply_overrides, load
+    from .registry import apply_overrides, base_config, load
     from .results import run_experiment
 
     exp = load(args.name)
-    config = apply_overrides(exp, _base_config(exp, args.quick, args.seed), args.overrides)
+    config = apply_overrides(exp, base_config(exp, args.quick, args.seed), args.overrides)
     out = args.out if args.out is not None else Path("jqd-out") / exp.name
     animate = bool(getattr(args, "animate", False))
     if animate and not exp.animates:
@@ -195,11 +186,11 @@ def cmd_sweep(args) -> int:
         initialize()
     import jax
 
-    from .registry import UsageError, apply_overrides, load
+    from .registry import UsageError, apply_overrides, base_config, load
     from .sweep import parse_over, run_sweep
 
     exp = load(args.name)
-    config = apply_overrides(exp, _base_config(exp, args.quick, None), args.overrides)
+    config = apply_overrides(exp, base_config(exp, args.quick, None), args.overrides)
     over = {}
     for text in args.over:
         key, values = parse_over(text)

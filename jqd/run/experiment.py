@@ -67,6 +67,7 @@ import dataclasses
 import json
 import math
 import operator
+import re
 import sys
 import textwrap
 from collections.abc import Callable
@@ -76,6 +77,7 @@ from typing import Any
 import numpy as np
 
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+_LIMIT = re.compile(r"^\s*(>=|<=|>|<)\s*([-+0-9.eE]+|inf)\s*$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -389,8 +391,6 @@ class Experiment:
             raise TypeError(f"{self.name}: config must define a quick() classmethod.")
         import typing
 
-        from .validate import parse_limits
-
         hints = typing.get_type_hints(self.config)
         fields = {f.name for f in dataclasses.fields(self.config)}
         for key, text in self.limits.items():
@@ -407,6 +407,17 @@ class Experiment:
         for key in self.sweep_keys:
             if hints.get(key) is not float:
                 raise TypeError(f"{self.name}: sweep key {key!r} is not a float config field.")
+
+
+def parse_limits(text: str) -> list[tuple[str, float]]:
+    """`"> 0, <= 50"` -> [(">", 0.0), ("<=", 50.0)]."""
+    out = []
+    for part in str(text).split(","):
+        m = _LIMIT.match(part)
+        if m is None:
+            raise ValueError(f"bad limit {text!r}: use comparisons like '> 0' or '>= 1, <= 3'.")
+        out.append((m.group(1), float(m.group(2))))
+    return out
 
 
 def config_to_dict(config) -> dict[str, Any]:

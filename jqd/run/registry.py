@@ -1,4 +1,4 @@
-"""Experiment discovery and typed config overrides (used by `jqd.run.cli`).
+"""Experiment discovery, base configs and typed config overrides (used by `jqd.run.cli`).
 
 Experiments live in `experiments/<name_with_underscores>/experiment.py`, each
 defining a module-level `EXPERIMENT`. The experiments folder is, in order:
@@ -75,6 +75,15 @@ def load(name: str, root: Path | None = None) -> Experiment:
     if not isinstance(exp, Experiment):
         raise TypeError(f"{path} must define EXPERIMENT = jqd.experiment.Experiment(...).")
     return exp
+
+
+def base_config(exp: Experiment, quick: bool, seed: int | None):
+    """`exp`'s default config (its `quick()` one if `quick`), with the `seed`
+    field set to `seed` when given and the config has one."""
+    config = exp.config.quick() if quick else exp.config()
+    if seed is not None and "seed" in {f.name for f in dataclasses.fields(config)}:
+        config = dataclasses.replace(config, seed=seed)
+    return config
 
 
 # -- typed overrides ------------------------------------------------------------

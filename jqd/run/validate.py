@@ -23,31 +23,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import operator
 import os
-import re
 import types
 import typing
 from pathlib import Path
 
 import numpy as np
 
+from .experiment import _OPS, parse_limits
 from .registry import UsageError, field_types
 
-_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_LIMIT = re.compile(r"^\s*(>=|<=|>|<)\s*([-+0-9.eE]+|inf)\s*$")
 _HOOK_ITEMS = 4096  # sweep grids up to this size have the validate hook run on every item
-
-
-def parse_limits(text: str) -> list[tuple[str, float]]:
-    """`"> 0, <= 50"` -> [(">", 0.0), ("<=", 50.0)]."""
-    out = []
-    for part in str(text).split(","):
-        m = _LIMIT.match(part)
-        if m is None:
-            raise ValueError(f"bad limit {text!r}: use comparisons like '> 0' or '>= 1, <= 3'.")
-        out.append((m.group(1), float(m.group(2))))
-    return out
 
 
 def _leaves(value):

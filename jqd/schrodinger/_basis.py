@@ -15,24 +15,8 @@ from .. import _guards, _sparse
 from .._checks import hbar_of
 from .._eigen import diagonal_states, eigen_states
 from .._law import AbstractLaw
-from ..interop import as_array
-from ._structure import specialize
-
-
-class MatrixParams(eqx.Module):
-    """A Hamiltonian matrix given directly: `H` (energy units) and `hbar`.
-
-    `H` may be a dense array, a QuTiP `Qobj` or a dynamiqs `QArray` (see
-    `jqd.interop`), or sparse: a `jqd.fock.DiaMatrix` (diagonal storage) or a
-    `jax.experimental.sparse.BCOO`. A plain `jqd.evolve` call picks the
-    storage of a concrete dense H by itself (see `SchrodingerBasis`)."""
-
-    H: Array = eqx.field(converter=lambda H: as_array(H, "MatrixParams.H"))
-    hbar: float | Array = 1.0
-
-
-def _matrix_from_params(t, params):
-    return params.H
+from ._structure import MatrixParams as MatrixParams
+from ._structure import _matrix_from_params, specialize
 
 
 @jax.custom_jvp
@@ -207,7 +191,7 @@ class SchrodingerBasis(AbstractLaw):
                 "Chebyshev terms per step cannot be read from a traced H's values)."
             )
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         xp = jnp if _guards.is_traced(y) else np
         H = self.hamiltonian(0.0, params)
         out = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
@@ -217,8 +201,8 @@ class SchrodingerBasis(AbstractLaw):
             dev, scale = _sparse.hermitian_residual(H)
             rel = dev / jnp.maximum(scale, 1e-300)
             out += [
-                _guards.Guard(_sparse.all_finite(H), "H contains NaN or Inf.", None),
-                _guards.Guard(
+                _guards.Check(_sparse.all_finite(H), "H contains NaN or Inf.", None),
+                _guards.Check(
                     rel <= 1e-10,
                     "H is not Hermitian: max|H - H^†| / max|H| = {value} > 1e-10.",
                     rel,
@@ -228,7 +212,7 @@ class SchrodingerBasis(AbstractLaw):
             s = jnp.asarray(dt / hbar_of(params), jnp.finfo(y.dtype).dtype)
             tail = _sparse.chebyshev_tail(H, s, self.chebyshev_order)
             out.append(
-                _guards.Guard(
+                _guards.Check(
                     tail <= 1e-12,
                     f"chebyshev_order={self.chebyshev_order} is too low for dt: the dropped "
                     "Chebyshev tail per step is {value} > 1e-12. Raise chebyshev_order "

@@ -14,6 +14,7 @@ from .. import _guards, _steppers
 from .._grid import Grid
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
+from .._steppers import Strang, Yoshida4
 
 
 class TimeStepError(BreakdownError, ValueError):
@@ -29,9 +30,8 @@ TIME_STEP_REASON = Reason(
 )
 
 
-# Strang steps of these weights: one (order 2), or Yoshida's triple jump (order 4).
-_SPLITTINGS = {"strang": (1.0,), "yoshida4": _steppers.YOSHIDA_WEIGHTS}
-_ORDERS = {"strang": 2, "yoshida4": 4}
+# Strang steps of the scheme's weights: one (order 2), or Yoshida's triple jump (order 4).
+SCHEMES = (Strang, Yoshida4)
 
 
 class SchrodingerParams(eqx.Module):
@@ -55,10 +55,11 @@ class SchrodingerGrid(AbstractLaw):
     State: complex array of shape `grid.shape`, normalized so that
     `∫|ψ|² dx = 1`. Units: ħ and m from `SchrodingerParams`.
 
-    Stepping is split-step Fourier: `method="strang"` (order 2:
+    Stepping is split-step Fourier: `scheme=jqd.schemes.Strang()` (order 2:
     half potential kick, exact kinetic drift in Fourier space, half kick) or
-    `"yoshida4"` (order 4: Yoshida's triple jump of Strang steps). For V = 0 the
-    kinetic drift is exact, so free evolution carries no time-step error.
+    `jqd.schemes.Yoshida4()` (order 4: Yoshida's triple jump of Strang
+    steps). For V = 0 the kinetic drift is exact, so free evolution carries
+    no time-step error.
     Time-dependent potentials are kicked at the start and end of each Strang
     sub-step, which keeps the scheme symmetric (and its order).
 
@@ -72,21 +73,17 @@ class SchrodingerGrid(AbstractLaw):
             mesh arrays (`x[0]` in 1-D) and `args = params.potential`; None
             for a free particle.
         time_dependent: whether `V` depends on `t` (else it is evaluated once).
-        method: "strang" or "yoshida4".
+        scheme: `jqd.schemes.Strang()` (default) or `Yoshida4()`, or its name
+            ("strang", "yoshida4"); `order` is the scheme's.
     """
 
     grid: Grid
     potential: Callable | None = eqx.field(static=True, default=None)
     time_dependent: bool = eqx.field(static=True, default=False)
-    method: str = eqx.field(static=True, default="strang")
-
-    @property
-    def order(self) -> int:
-        return _ORDERS[self.method]
+    scheme: Strang | Yoshida4 = _steppers.scheme_field(Strang(), SCHEMES)
 
     def __check_init__(self):
-        if self.method not in _SPLITTINGS:
-            raise ValueError(f"method must be one of {sorted(_SPLITTINGS)}; got {self.method!r}.")
+        _steppers.check_scheme(self.scheme, SCHEMES)
         if self.potential is not None and not callable(self.potential):
             raise TypeError("potential must be a function V(x, t, args) or None.")
 
@@ -111,7 +108,7 @@ class SchrodingerGrid(AbstractLaw):
 
     def step(self, t, y, params, dt, key=None):
         rdtype = jnp.real(y).dtype
-        for w in _SPLITTINGS[self.method]:
+        for w in self.scheme.weights:
             h = w * dt
             kin = self._kinetic_phase(params, h, rdtype).astype(y.dtype)
             start = self._kick(t, params, h / 2, rdtype).astype(y.dtype)
@@ -155,17 +152,13 @@ class SchrodingerGrid(AbstractLaw):
     def check(self, y, params, dt=None):
         check_state_structure(self.grid, y, "psi0")
 
-    def guards(self, y, params, dt=None):
-        out = state_guards(self.grid, y, "psi0")
-        if dt is not None:
-            out += time_step_guards(self, y, params, dt)
-        return out
+    def checks(self, y, params, dt=None):
+        return state_guards(self.grid, y, "psi0") + time_step_guards(self, y, params, dt)
 
-    def step_monitor(self, t, y, params, dt):
+    def monitor(self, t, y, params, dt=None):
         """The potential phase V dt/ħ must not wrap around where the wave is
-        *now* (a packet may reach a steep wall long after t0)."""
-        V = self.potential_values(t, params, jnp.real(y).dtype)
-        return potential_phase_monitor(self.grid, V, y, params, dt)
+        *now* (a packet may reach a steep wall long after t0); fixed-step runs."""
+        return potential_phase_monitor(self, t, y, params, dt)
 
 
 class _StaticSplitStep(AbstractLaw):
@@ -179,7 +172,7 @@ class _StaticSplitStep(AbstractLaw):
         self.law = law
         rdtype = jnp.asarray(dt).dtype
         cdtype = jnp.result_type(rdtype, jnp.complex64)
-        weights = _SPLITTINGS[law.method]
+        weights = law.scheme.weights
         self.kinetic = tuple(
             law._kinetic_phase(params, w * dt, rdtype).astype(cdtype) for w in weights
         )
@@ -234,7 +227,7 @@ def resolution_guards(grid: Grid, psi, name="psi0", tol: float = 1e-10) -> list:
         shape[axis] = -1
         frac = xp.sum(power * outer.reshape(shape)) / total
         out.append(
-            _guards.Guard(
+            _guards.Check(
                 frac <= tol,
                 f"{name}: grid too coarse on axis {axis}: a fraction {{value}} of the state's "
                 f"momentum content lies above 2/3 of the Nyquist wavenumber "
@@ -258,12 +251,15 @@ def _occupied_phase(V, psi, hbar, dt):
 
 def time_step_guards(law, psi, params, dt) -> list:
     """The potential phase V dt / ħ must not wrap around over the region the
-    state occupies (the step could not represent the energies involved)."""
+    state occupies (the step could not represent the energies involved).
+    None for adaptive runs (dt None)."""
+    if dt is None:
+        return []
     V = law.potential_values(0.0, params, jnp.real(psi).dtype)
     phase, spread = _occupied_phase(V, psi, params.hbar, dt)
     limit = jnp.pi * params.hbar / spread
     return [
-        _guards.Guard(
+        _guards.Check(
             phase <= jnp.pi,
             f"dt = {_guards.shown(dt)} is too large for this potential: over the region psi0 "
             "occupies, "
@@ -274,9 +270,13 @@ def time_step_guards(law, psi, params, dt) -> list:
     ]
 
 
-def potential_phase_monitor(grid, V, psi, params, dt):
-    """Monitor form of `time_step_guards`, evaluated at every save: where =
-    (the largest safe dt,)."""
+def potential_phase_monitor(law, t, psi, params, dt):
+    """Monitor form of `time_step_guards`, evaluated at every save with the
+    potential `law.potential_values` at t: where = (the largest safe dt,).
+    Always ok for adaptive runs (dt None)."""
+    if dt is None:
+        return True, 0, jnp.zeros((0,))
+    V = law.potential_values(t, params, jnp.real(psi).dtype)
     phase, spread = _occupied_phase(V, psi, params.hbar, dt)
     safe = jnp.pi * params.hbar / spread
     ok = phase <= jnp.pi
@@ -306,7 +306,7 @@ def ground_state(
     if law.time_dependent:
         raise ValueError("ground_state needs a static potential (time_dependent=False).")
     law.check(psi0, params)
-    _guards.enforce(_guards.params_guards(params) + law.guards(psi0, params), caller="ground_state")
+    _guards.enforce(_guards.params_guards(params) + law.checks(psi0, params), caller="ground_state")
     rdtype = jnp.real(psi0).dtype
     grid = law.grid
     kin = jnp.exp(-0.5 * (params.hbar / params.mass) * dtau * grid.k_squared(rdtype))

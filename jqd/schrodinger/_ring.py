@@ -143,16 +143,14 @@ class SchrodingerRing(AbstractLaw):
                 f"got {jnp.shape(params.potential)}."
             )
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         xp = jnp if _guards.is_traced(y) else np
-        out = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
-        if dt is not None:
-            out += time_step_guards(self, y, params, dt)
-        return out
+        norm = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
+        return norm + time_step_guards(self, y, params, dt)
 
-    def step_monitor(self, t, y, params, dt):
-        V = self.potential_values(t, params, jnp.real(y).dtype)
-        return potential_phase_monitor(None, V, y, params, dt)
+    def monitor(self, t, y, params, dt=None):
+        """The on-site phase V dt/ħ must not wrap around (fixed-step runs)."""
+        return potential_phase_monitor(self, t, y, params, dt)
 
 
 class _RingSplitStep(AbstractLaw):

@@ -1,4 +1,5 @@
-"""The storage and propagator a plain `jqd.evolve` call picks for a concrete H.
+"""`MatrixParams`, and the storage and propagator a plain `jqd.evolve` call
+picks for a concrete H.
 
 For `SchrodingerBasis` with `MatrixParams` and a concrete, time-independent H:
 
@@ -20,13 +21,34 @@ from __future__ import annotations
 import dataclasses
 import weakref
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import sparse as jsparse
+from jaxtyping import Array
 
 from .. import _sparse
 from .._guards import is_traced
+from ..interop import as_array
+
+
+class MatrixParams(eqx.Module):
+    """A Hamiltonian matrix given directly: `H` (energy units) and `hbar`.
+
+    `H` may be a dense array, a QuTiP `Qobj` or a dynamiqs `QArray` (see
+    `jqd.interop`), or sparse: a `jqd.fock.DiaMatrix` (diagonal storage) or a
+    `jax.experimental.sparse.BCOO`. A plain `jqd.evolve` call picks the
+    storage of a concrete dense H by itself (see `SchrodingerBasis`)."""
+
+    H: Array = eqx.field(converter=lambda H: as_array(H, "MatrixParams.H"))
+    hbar: float | Array = 1.0
+
+
+def _matrix_from_params(t, params):
+    """`SchrodingerBasis`'s default Hamiltonian: `params.H`."""
+    return params.H
+
 
 _PATTERNS: dict[int, tuple] = {}
 
@@ -75,8 +97,6 @@ def specialize(law, params, dt, n_steps: int):
     """(law, params) to run: see the module docstring. Anything traced, a
     user's `hamiltonian`, a time-dependent H or `method` "eigen"/"step" is
     returned unchanged."""
-    from ._basis import MatrixParams, _matrix_from_params
-
     if (
         law.time_dependent
         or law.method in ("eigen", "step")
@@ -86,6 +106,8 @@ def specialize(law, params, dt, n_steps: int):
     ):
         return law, params
     H, hbar = params.H, params.hbar
+    if not (np.ndim(hbar) == 0 and float(hbar) > 0 and np.isfinite(float(hbar))):
+        return law, params  # the value checks name a bad ħ
     s = float(dt) / float(hbar)
     if _sparse.is_sparse(H):
         if law.chebyshev_order is not None or (

@@ -10,12 +10,14 @@ or "periodic" (q_{n+1} = q_1: n bonds). The force on site j is
 f(r_j) − f(r_{j−1}) − pinning q_j with f = V' and r_j = q_{j+1} − q_j.
 
 H = T(p) + V(q) is separable, so the step is the symplectic Störmer-Verlet
-leapfrog (drift–kick–drift: one force evaluation per step, order 2) or
-Yoshida's triple jump of it (order 4). Both are time-reversible and conserve a shadow Hamiltonian: |ΔE/E|
+leapfrog (drift–kick–drift: one force evaluation per step, order 2; the
+Strang splitting of drift and kick, `jqd.schemes.Strang()`) or Yoshida's
+triple jump of it (order 4, `jqd.schemes.Yoshida4()`). Both are time-reversible and conserve a shadow Hamiltonian: |ΔE/E|
 stays bounded (no drift) as long as the step resolves the fastest mode.
 Linear stability of the harmonic part: ω_max dt < 2 (Verlet) and
 ω_max dt < 1.573 (Yoshida-4, computed from the trace of its 2×2 transfer
-matrix), with ω_max² = (4 spring + pinning)/m the harmonic band edge.
+matrix), with ω_max² = (4 spring + pinning)/m the harmonic band edge
+(`scheme.stability`).
 
 With alpha = beta = 0 the chain is the linear lattice of §7.4: the means of a
 Gaussian state follow exactly these equations (tested to 1e-10).
@@ -33,15 +35,16 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .. import _steppers
-from .._guards import Guard, scalar
+from .._guards import Check, scalar
 from .._law import AbstractLaw
+from .._steppers import Strang, Yoshida4
 
-__all__ = ["PhaseState", "FPUTParams", "ClassicalLattice", "omega_max", "STABILITY"]
+__all__ = ["PhaseState", "FPUTParams", "ClassicalLattice", "omega_max"]
 
 BOUNDARIES = ("fixed", "periodic")
-INTEGRATORS = ("verlet", "yoshida4")
-# Largest stable ω dt of the harmonic oscillator for each integrator (module docstring).
-STABILITY = {"verlet": 2.0, "yoshida4": 1.573}
+# Symplectic splittings of kick and drift (also ClassicalWell's); each carries its
+# order and the largest stable ω dt of the harmonic oscillator (module docstring).
+SCHEMES = (Strang, Yoshida4)
 
 
 class PhaseState(eqx.Module):
@@ -85,6 +88,30 @@ def _bonds(q, boundary):
     return jnp.diff(jnp.concatenate([zero, q, zero], axis=-1), axis=-1)
 
 
+def check_phase_pair(x, p, names: str, last: int, axis: str) -> None:
+    """Positions and momenta `names` (e.g. "y0.q and y0.p") are real arrays of
+    one shape (..., last), leading axes trajectories; `axis` says what the
+    last axis holds."""
+    xs, ps = jnp.shape(x), jnp.shape(p)
+    if xs != ps or len(xs) < 1 or xs[-1] != last:
+        raise ValueError(
+            f"{names} must both have shape (..., {last}) (last axis: {axis}; leading axes are "
+            f"trajectories); got {xs} and {ps}."
+        )
+    if jnp.iscomplexobj(x) or jnp.iscomplexobj(p):
+        raise ValueError(f"{names} must be real arrays.")
+
+
+def check_scalar_params(params, names) -> None:
+    """Each `params.<name>` is a scalar (a batch of values is for jax.vmap)."""
+    for name in names:
+        if jnp.ndim(getattr(params, name)) != 0:
+            raise ValueError(
+                f"params.{name} must be a scalar; got shape {jnp.shape(getattr(params, name))}. "
+                "For several values use jax.vmap over params."
+            )
+
+
 def _cast(params, dtype):
     return [jnp.asarray(getattr(params, k)).astype(dtype) for k in FPUT_FIELDS]
 
@@ -98,7 +125,9 @@ class ClassicalLattice(AbstractLaw):
     Attributes:
         n: number of mobile sites (>= 2).
         boundary: "fixed" (walls at both ends) or "periodic".
-        integrator: "verlet" (order 2) or "yoshida4" (order 4).
+        scheme: `jqd.schemes.Strang()` (Störmer-Verlet, order 2; default) or
+            `Yoshida4()` (order 4), or its name ("verlet" or "strang",
+            "yoshida4"); `order` is the scheme's.
 
     The state is `PhaseState(q, p)`, q and p of shape (..., n); `energy`
     returns one value per trajectory. Validated against the exact harmonic
@@ -108,19 +137,14 @@ class ClassicalLattice(AbstractLaw):
 
     n: int = eqx.field(static=True)
     boundary: str = eqx.field(static=True, default="fixed")
-    integrator: str = eqx.field(static=True, default="verlet")
+    scheme: Strang | Yoshida4 = _steppers.scheme_field(Strang(), SCHEMES)
 
     def __check_init__(self):
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 2:
             raise ValueError(f"n must be an integer >= 2 (the number of sites); got {self.n!r}.")
         if self.boundary not in BOUNDARIES:
             raise ValueError(f"boundary must be one of {BOUNDARIES}; got {self.boundary!r}.")
-        if self.integrator not in INTEGRATORS:
-            raise ValueError(f"integrator must be one of {INTEGRATORS}; got {self.integrator!r}.")
-
-    @property
-    def order(self):  # declared convergence order of `step`
-        return 2 if self.integrator == "verlet" else 4
+        _steppers.check_scheme(self.scheme, SCHEMES)
 
     def force(self, q, params):
         """−∂V/∂q, shape of q."""
@@ -158,43 +182,28 @@ class ClassicalLattice(AbstractLaw):
         return PhaseState(q=q + 0.5 * h * p / m, p=p)
 
     def step(self, t, y, params, dt, key=None):
-        verlet = lambda z, h: self._verlet(z, h, params)
-        if self.integrator == "verlet":
-            return verlet(y, dt)
-        return _steppers.yoshida4(verlet, y, dt)
+        return self.scheme.compose(lambda z, h: self._verlet(z, h, params), y, dt)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, PhaseState):
             raise ValueError(f"y0 must be a jqd.thermal.PhaseState(q, p); got {type(y).__name__}.")
-        qs, ps = jnp.shape(y.q), jnp.shape(y.p)
-        if qs != ps or len(qs) < 1 or qs[-1] != self.n:
-            raise ValueError(
-                f"y0.q and y0.p must have one shape (..., n) with n = {self.n} sites (leading "
-                f"axes are trajectories); got shapes {qs} and {ps}."
-            )
-        if jnp.iscomplexobj(y.q) or jnp.iscomplexobj(y.p):
-            raise ValueError("y0.q and y0.p must be real arrays.")
-        for k in FPUT_FIELDS:
-            if jnp.ndim(getattr(params, k)) != 0:
-                raise ValueError(
-                    f"params.{k} must be a scalar; got shape {jnp.shape(getattr(params, k))}. "
-                    "For several values use jax.vmap over params."
-                )
+        check_phase_pair(y.q, y.p, "y0.q and y0.p", self.n, f"the n = {self.n} sites")
+        check_scalar_params(params, FPUT_FIELDS)
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """spring > 0, pinning >= 0 and the stability bound ω_max dt < 2 (Verlet) or
         < 1.573 (Yoshida-4)."""
         out = scalar(params.spring, "params.spring", positive=True, fix="e.g. spring=1.0.")
         out += scalar(params.pinning, "params.pinning", nonnegative=True, fix="e.g. pinning=0.")
         if dt is not None:
-            limit = STABILITY[self.integrator]
+            limit = self.scheme.stability
             wdt = omega_max(params) * dt
             out.append(
-                Guard(
+                Check(
                     wdt < limit,
                     f"dt is too large: ω_max·dt = {{value}} >= {limit} (ω_max = "
                     f"√((4 spring + pinning)/mass), the highest harmonic mode; the "
-                    f"{self.integrator} step is unstable beyond it). Use dt < "
+                    f"{self.scheme!r} step is unstable beyond it). Use dt < "
                     f"{limit}/ω_max (a tenth of it for accurate energies).",
                     wdt,
                 )

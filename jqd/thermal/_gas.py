@@ -37,7 +37,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .._guards import Guard, scalar
+from .._guards import Check, scalar
 from .._law import AbstractLaw
 from ._classical import PhaseState
 
@@ -225,13 +225,13 @@ class SoftSphereGas(AbstractLaw):
             if jnp.ndim(getattr(params, k)) != 0:
                 raise ValueError(f"params.{k} must be a scalar; use jax.vmap for several.")
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         """κ, σ > 0; σ <= cell side; no initial overlaps; ω_c dt < 2 with
         ω_c = √(2κ/m) the contact frequency of a pair."""
         out = scalar(params.kappa, "params.kappa", positive=True, fix="e.g. kappa=100.")
         out += scalar(params.sigma, "params.sigma", positive=True, fix="e.g. sigma=1.")
         out.append(
-            Guard(
+            Check(
                 jnp.asarray(params.sigma) <= self.cell_length,
                 f"params.sigma = {{value}} exceeds the cell side {self.cell_length:g} "
                 "(box/⌊box/cell_size⌋): pairs would be missed. Build the law with "
@@ -241,7 +241,7 @@ class SoftSphereGas(AbstractLaw):
         )
         worst = jnp.max(_contacts(self, y, params))  # compiled: fast on concrete input
         out.append(
-            Guard(
+            Check(
                 worst == 0,
                 "y0 has overlapping particles (a particle touches {value} others at t0; "
                 "pair distance < sigma): start from non-overlapping positions, e.g. a "
@@ -252,7 +252,7 @@ class SoftSphereGas(AbstractLaw):
         if dt is not None:
             wdt = jnp.sqrt(2 * jnp.asarray(params.kappa) / jnp.asarray(params.mass)) * dt
             out.append(
-                Guard(
+                Check(
                     wdt < 2.0,
                     "dt is too large: ω_c·dt = {value} >= 2 (ω_c = √(2κ/m), the contact "
                     "frequency; Verlet is unstable beyond it). Use dt <= 0.1/ω_c.",

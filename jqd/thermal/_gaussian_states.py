@@ -14,7 +14,7 @@ covariance kind of the law ("mode" or "dense"). Per mode k
 
 A free mode (ω = 0) has no ground or thermal state: those preparations
 refuse it (use pinning > 0, a fixed boundary, or a product state).
-Value checks are `jqd.Guard`s: they raise at once on concrete inputs and are
+Value checks are `jqd.Check`s: they raise at once on concrete inputs and are
 staged in-graph (`eqx.error_if`) under jit/vmap/grad.
 """
 

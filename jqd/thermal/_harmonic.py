@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _guards
-from .._guards import Guard
+from .._guards import Check
 from .._law import AbstractLaw
 from ._lattice import Lattice
 
@@ -129,7 +129,7 @@ def rotate(y: GaussianState, rot) -> GaussianState:
     return GaussianState(q, p, cov)
 
 
-def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Guard]:
+def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Check]:
     """Σ + iħJ/2 ≥ 0 (the uncertainty principle), symmetric Σ for dense."""
     xp = _guards.array_module(cov, hbar)
     fix = "Build it with ground_state/thermal_state/product_state, or check how it was made."
@@ -140,7 +140,7 @@ def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Guard]:
         det = qq * pp - qp * qp - h2
         tol = -eps * xp.maximum(qq * pp, h2)
         return [
-            Guard(
+            Check(
                 (qq >= 0) & (pp >= 0) & (det >= tol),
                 f"{name} violates Σ + iħJ/2 ≥ 0 (per mode qq·pp − qp² ≥ ħ²/4, qq, pp ≥ 0): "
                 f"worst qq·pp − qp² − ħ²/4 = {{value}}. {fix}",
@@ -154,7 +154,7 @@ def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Guard]:
     scale = xp.maximum(xp.max(xp.abs(M)), xp.asarray(hbar))
     asym = xp.max(xp.abs(M - xp.swapaxes(M, -1, -2)))
     out = [
-        Guard(
+        Check(
             asym <= eps * scale,
             f"{name}.matrix must be symmetric; max|Σ − Σᵀ| = {{value}}. Use (Σ + Σᵀ)/2.",
             asym,
@@ -167,7 +167,7 @@ def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Guard]:
     J = np.block([[np.zeros((n, n)), np.eye(n)], [-np.eye(n), np.zeros((n, n))]])
     low = xp.linalg.eigvalsh(M + 0.5j * xp.asarray(hbar) * J)[..., 0]
     out.append(
-        Guard(
+        Check(
             low >= -eps * scale,
             f"{name} violates Σ + iħJ/2 ≥ 0 (the uncertainty principle): its lowest "
             f"eigenvalue is {{value}}. {fix}",
@@ -304,7 +304,7 @@ class HarmonicLattice(AbstractLaw):
                     "For several values use jax.vmap over params."
                 )
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         out = _guards.scalar(params.mass, "params.mass", positive=True)
         out += _guards.scalar(
             params.spring, "params.spring", positive=True, fix="Springs must pull back."
@@ -314,7 +314,7 @@ class HarmonicLattice(AbstractLaw):
         return out
 
 
-def omega2_guards(law: HarmonicLattice, params, what: str = "") -> list[Guard]:
+def omega2_guards(law: HarmonicLattice, params, what: str = "") -> list[Check]:
     """ω_k² ≥ 0 for every mode (else the lattice is unstable), naming the mode."""
     w2 = law.omega_squared(params)
     xp = _guards.array_module(w2)

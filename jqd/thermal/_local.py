@@ -324,7 +324,7 @@ class SchrodingerLocal(AbstractLaw):
                 )
         self.warn_truncation(y, "psi0")
 
-    def guards(self, y, params, dt=None):
+    def checks(self, y, params, dt=None):
         xp = _guards.array_module(y)
         out = _guards.normalized(xp.sum(xp.abs(xp.asarray(y)) ** 2), "psi0")
         if dt is not None:
@@ -348,7 +348,7 @@ class SchrodingerLocal(AbstractLaw):
         need = int(x) + 10 * int(np.cbrt(x)) + 12 if concrete else None
         fix = f"pass max_terms >= {need}" if need else "raise max_terms"
         return [
-            _guards.Guard(
+            _guards.Check(
                 tail <= CHEB_TOL,
                 "dt: the Chebyshev step needs more than max_terms = "
                 f"{self.max_terms} terms (dt·(E_max − E_min)/2ħ = {{value}}); reduce dt or "
@@ -374,4 +374,4 @@ class SchrodingerLocal(AbstractLaw):
             "{value}): the Chebyshev series would diverge. Widen bounds, or pass "
             "bounds=None for the automatic (Weyl) bound."
         )
-        return [_guards.Guard((ritz[0] >= lo - slack) & (ritz[-1] <= hi + slack), message, worst)]
+        return [_guards.Check((ritz[0] >= lo - slack) & (ritz[-1] <= hi + slack), message, worst)]

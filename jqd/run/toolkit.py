@@ -1,0 +1,136 @@
+"""What experiments repeat, beside the experiment contract (`jqd.run.experiment`).
+
+An experiment's `run` reads as its physics: it computes, then states its
+claims and draws its figure. The pieces every family needs for that are
+here, so that one kind of check is made the same way everywhere:
+
+- a claim against a closed form or reference: `claim_max_error`;
+- a claim on an ensemble estimate, in standard errors: `claim_within_stderr`;
+- a claim on a scaling law or convergence order: `claim_exponent`;
+- a seeded ensemble's mean and standard error: `mean_and_stderr`;
+- the standard error panel (log axis, claim line): `error_panel`.
+
+    from jqd.run.toolkit import claim_max_error
+
+    claim_max_error(
+        rec, "<a(t)> vs closed form", "physics §4: <a(t)> = α0 exp[|α0|²(e^{-iUt} - 1)]",
+        measured=mean_a, exact=closed_form, tolerance=1e-10, metric="max_abs_error_mean_a",
+    )
+
+Errors are computed in NumPy (float64), whatever array library produced
+the inputs. No physics here: the closed forms come from `jqd.reference`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..stats import loglog_slope
+
+
+def claim_max_error(
+    rec, name, statement, measured, exact, tolerance, *, relative=False, metric=None
+) -> float:
+    """Claim that computed values equal a closed form or reference everywhere.
+
+    The measured value is max |measured − exact| over every element (with
+    `relative`, max |measured/exact − 1|); the claim holds if it is at most
+    `tolerance`.
+
+    Args:
+        rec: the run's `Recorder`.
+        name: short label of the claim.
+        statement: the statement it tests, citing docs/physics.md ("physics §4: ...").
+        measured: the computed values (an array of any shape, or a scalar),
+            e.g. an observable at every save.
+        exact: the closed form or reference values, broadcastable to `measured`.
+        tolerance: bound on the largest (relative) error.
+        relative: compare measured/exact with 1 instead of measured with exact.
+        metric: if given, the error is also recorded as this metric.
+
+    Returns:
+        The largest (relative) error.
+    """
+    measured, exact = np.asarray(measured), np.asarray(exact)
+    error = np.abs(measured / exact - 1) if relative else np.abs(measured - exact)
+    value = float(np.max(error))
+    rec.claim(name, statement, measured=value, tolerance=tolerance)
+    if metric is not None:
+        rec.metric(metric, value)
+    return value
+
+
+def claim_within_stderr(
+    rec, name, statement, measured, expected, stderr, tolerance, *, op="<="
+) -> float:
+    """Claim on ensemble estimates: their largest distance from the expected
+    values in standard errors, max |measured − expected|/stderr.
+
+    Args:
+        rec: the run's `Recorder`.
+        name: short label of the claim.
+        statement: the statement it tests, citing docs/physics.md.
+        measured: the estimates (e.g. an ensemble mean at every save).
+        expected: the exact or reference values, broadcastable to `measured`.
+        stderr: the estimates' standard errors, broadcastable to `measured`.
+        tolerance: the bound, in standard errors (e.g. 3).
+        op: "<=" for agreement; ">" to claim that the estimates differ.
+
+    Returns:
+        The largest distance in standard errors.
+    """
+    z = np.abs(np.asarray(measured) - np.asarray(expected)) / np.asarray(stderr)
+    value = float(np.max(z))
+    rec.claim(name, statement, measured=value, tolerance=tolerance, op=op)
+    return value
+
+
+def claim_exponent(rec, name, statement, x, y, tolerance, *, exponent=None, op="<=") -> float:
+    """Claim on a power law y ∝ x^p (a convergence order, a scaling law).
+
+    p is the least-squares slope of log|y| against log x
+    (`jqd.stats.loglog_slope`). The measured value is |p − exponent|, or p
+    itself when `exponent` is None (a one-sided claim such as p <= −0.25).
+
+    Args:
+        rec: the run's `Recorder`.
+        name: short label of the claim.
+        statement: the statement it tests, citing docs/physics.md.
+        x: the positive abscissae (step sizes, system sizes, couplings).
+        y: the nonzero values at x (errors, fluctuations, times).
+        tolerance: the bound on |p − exponent| (or on p).
+        exponent: the predicted exponent, or None to claim on p.
+        op: comparison of the measured value with `tolerance`.
+
+    Returns:
+        The fitted exponent p.
+    """
+    p = loglog_slope(x, y)
+    measured = p if exponent is None else abs(p - exponent)
+    rec.claim(name, statement, measured=measured, tolerance=tolerance, op=op)
+    return p
+
+
+def mean_and_stderr(samples, axis=-1):
+    """The mean of independent samples along `axis` and its standard error
+    std(ddof=1)/√n (n samples along `axis`)."""
+    samples = np.asarray(samples)
+    return samples.mean(axis), samples.std(axis, ddof=1) / np.sqrt(samples.shape[axis])
+
+
+def error_panel(ax, t, errors, *, tolerance=None, floor=1e-18, styles=("-",)):
+    """The standard error panel: each labelled |error|(t) on a log axis, with
+    the claim's tolerance as a red dashed line.
+
+    Args:
+        ax: a matplotlib axes.
+        t: the abscissa shared by the series (e.g. saved times).
+        errors: label -> error values at `t` (the absolute value is drawn).
+        tolerance: the claim's bound, drawn if given.
+        floor: values below it (exact zeros) are drawn at it.
+        styles: line styles, one per series in turn (repeated).
+    """
+    for i, (label, err) in enumerate(errors.items()):
+        ax.semilogy(t, np.maximum(np.abs(err), floor), styles[i % len(styles)], label=label)
+    if tolerance is not None:
+        ax.axhline(tolerance, color="r", ls="--", label=f"claim: {tolerance:g}")
