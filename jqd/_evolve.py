@@ -76,23 +76,8 @@ def _prepend(first, rest):
     return jnp.concatenate([jnp.asarray(first)[None], rest])
 
 
-def _core(
-    law,
-    y0,
-    params,
-    t0,
-    dt,
-    n_save,
-    steps_per_save,
-    observe,
-    monitor,
-    key,
-    checkpoint,
-    n_active=None,
-):
-    """The fixed-step run (or the law's exact saves) for `n_save` saves; with
-    `n_active` (traced) only the first `n_active` saves count: later ones
-    repeat the state at save `n_active` and are never a breakdown."""
+def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint):
+    """The fixed-step run (or the law's exact saves) for `n_save` saves."""
     tdtype = _time_dtype(y0)
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
@@ -100,10 +85,10 @@ def _core(
     ts = t0 + offsets
     if monitor == "law":  # the law's own, which may bound the step size too
         monitor = lambda t, y, p: law.monitor(t, y, p, dt)
-    n_steps = jnp.asarray((n_save if n_active is None else n_active) * steps_per_save)
+    n_steps = jnp.asarray(n_save * steps_per_save)
     exact = _exact_saves(law, y0, params, offsets, observe, key)
     if exact is not None:
-        return _from_saves(exact, ts, params, observe, monitor, n_save, n_active, n_steps)
+        return _from_saves(exact, ts, params, observe, monitor, n_save, n_steps)
     stepper = law.prepare(params, dt)
 
     def inner(carry, xs):
@@ -117,20 +102,18 @@ def _core(
         j, k = xs
         idx = j * steps_per_save + jnp.arange(steps_per_save)
         ks = None if k is None else jax.random.split(k, steps_per_save)
-        padded = False if n_active is None else j >= n_active
 
         def advance(y):
             return jax.lax.scan(inner, y, (idx, ks))[0]
 
         # Stop in-graph after the first failed save: later saves repeat that
         # state (under vmap only the failed member stops).
-        y = jax.lax.cond(broken | padded, lambda y: y, advance, y)
+        y = jax.lax.cond(broken, lambda y: y, advance, y)
         t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
         obs = observe(t, y, params)
         status = _monitor.with_observables(
             _monitor.evaluate(monitor, t, y, params), _custom(observe, obs)
         )
-        status = status._replace(ok=status.ok | padded)
         return (y, broken | ~status.ok), (obs, status)
 
     if checkpoint:
@@ -162,16 +145,15 @@ def _exact_saves(law, y0, params, offsets, observe, key):
     return law.exact_saves(y0, params, offsets)
 
 
-def _from_saves(states, ts, params, observe, monitor, n_save, n_active, n_steps):
+def _from_saves(states, ts, params, observe, monitor, n_save, n_steps):
     """A Solution from every save's state: the monitor and observables at
     each save (vmapped); as on the stepped path, later saves repeat the
     state where the monitor first failed."""
     k = jnp.arange(n_save + 1)
-    last = n_save if n_active is None else n_active
 
     def first_stop(ok):
-        failed = ~(ok | (k > last))
-        return jnp.where(jnp.any(failed), jnp.argmax(failed), last)
+        failed = ~ok
+        return jnp.where(jnp.any(failed), jnp.argmax(failed), n_save)
 
     def repeat_after(stop):
         shape = lambda a: (k > stop).reshape((-1,) + (1,) * (a.ndim - 1))
@@ -185,8 +167,7 @@ def _from_saves(states, ts, params, observe, monitor, n_save, n_active, n_steps)
     obs = jax.tree_util.tree_map(repeat_after(stop), obs)
     y_final = jax.tree_util.tree_map(lambda a: a[stop], states)
     stats = {"n_steps": n_steps}
-    status = _monitor.Status(st.ok | (k > last), st.code, st.where)
-    stats.update(_monitor.first_failure(status, ts))
+    stats.update(_monitor.first_failure(st, ts))
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
