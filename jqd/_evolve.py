@@ -59,15 +59,6 @@ def _custom(observer, observed):
     return None if observer.observe is None else observed
 
 
-def _arrays_for_floats(params):
-    """Python float/complex leaves of params become arrays: a new value then
-    reuses the compiled program instead of recompiling (filter_jit treats
-    Python scalars as static)."""
-    return jax.tree_util.tree_map(
-        lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
-    )
-
-
 # Times share the precision of the state (float32 states get float32 t).
 _time_dtype = _monitor.state_real_dtype
 
@@ -342,9 +333,9 @@ def _partition(tree):
     """`(static, traced)`: the traced leaves of `tree`, and everything else as
     one hashable value, on which jax.jit keys its compiled programs."""
     leaves, treedef = jax.tree_util.tree_flatten(tree)
-    traced = [x for x in leaves if isinstance(x, _TRACED_TYPES) and not isinstance(x, bool)]
-    ids = {id(x) for x in traced}
-    static = (treedef, tuple(_TRACED if id(x) in ids else x for x in leaves))
+    marks = [isinstance(x, _TRACED_TYPES) and not isinstance(x, bool) for x in leaves]
+    traced = [x for x, m in zip(leaves, marks) if m]
+    static = (treedef, tuple(_TRACED if m else x for x, m in zip(leaves, marks)))
     try:
         hash(static)
     except TypeError:

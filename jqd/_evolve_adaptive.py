@@ -15,7 +15,6 @@ from jaxtyping import PyTree
 
 from . import _guards, _monitor
 from ._evolve import (
-    _arrays_for_floats,
     _as_observer,
     _breakdown_mode,
     _check_inputs,
@@ -29,6 +28,15 @@ from .interop import as_array
 
 if TYPE_CHECKING:  # imported where used: diffrax costs ~1 s at import
     import diffrax
+
+
+def _arrays_for_floats(params):
+    """Python float/complex leaves of params become arrays: a new value then
+    reuses the compiled program instead of recompiling (filter_jit treats
+    Python scalars as static)."""
+    return jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
+    )
 
 
 def evolve_adaptive(
