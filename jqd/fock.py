@@ -14,6 +14,7 @@ by itself. `spectral_bounds` and `chebyshev_order` size a Chebyshev step
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -135,21 +136,26 @@ def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -
     if the truncation drops more than `tol` of the norm (pass a larger cutoff,
     see `coherent_cutoff`); the returned vector is renormalized.
     """
-    alpha = jnp.asarray(alpha)
+    psi, lost = _coherent(jnp.asarray(alpha), int(cutoff))
+    if check and not isinstance(lost, jax.core.Tracer) and float(lost) > tol:
+        raise ValueError(
+            f"cutoff={cutoff} truncates |alpha={complex(alpha):.3g}⟩ by {float(lost):.2e} > "
+            f"tol={tol:g}; use cutoff >= {coherent_cutoff(alpha, tol)}."
+        )
+    return psi
+
+
+@functools.partial(jax.jit, static_argnums=1)  # one program per cutoff, not one per op
+def _coherent(alpha, cutoff: int):
+    """(the normalized coefficients, the norm the truncation drops)."""
     n = jnp.arange(cutoff)
     log_mag = n * jnp.log(jnp.maximum(jnp.abs(alpha), 1e-300)) - 0.5 * jax.scipy.special.gammaln(
         n + 1.0
     )
     coeff = jnp.exp(log_mag - jnp.abs(alpha) ** 2 / 2) * jnp.exp(1j * n * jnp.angle(alpha))
     coeff = jnp.where((n == 0) | (jnp.abs(alpha) > 0), coeff, 0.0)
-    if check and not isinstance(alpha, jax.core.Tracer):
-        lost = 1.0 - float(jnp.sum(jnp.abs(coeff) ** 2))
-        if lost > tol:
-            raise ValueError(
-                f"cutoff={cutoff} truncates |alpha={complex(alpha):.3g}⟩ by {lost:.2e} > "
-                f"tol={tol:g}; use cutoff >= {coherent_cutoff(alpha, tol)}."
-            )
-    return coeff / jnp.sqrt(jnp.sum(jnp.abs(coeff) ** 2))
+    norm2 = jnp.sum(jnp.abs(coeff) ** 2)
+    return coeff / jnp.sqrt(norm2), 1.0 - norm2
 
 
 def kerr_hamiltonian(cutoff: int, U=1.0) -> jnp.ndarray:
@@ -240,6 +246,7 @@ def tight_binding(n_sites: int, periodic: bool = True) -> jnp.ndarray:
     return jnp.asarray(T)
 
 
+@functools.partial(jax.jit, static_argnames=("n", "dtype"))
 def random_hermitian(key, n: int, scale: float = 1.0, dtype=complex) -> jnp.ndarray:
     """A GUE-like random Hermitian n×n matrix with spectral scale ~ `scale`."""
     k1, k2 = jax.random.split(key)

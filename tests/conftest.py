@@ -14,6 +14,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # whole pytest worker and subprocesses would fill the user's ~/.cache. Tests
 # run without it; tests/test_compile_cache.py opts in with its own folders.
 os.environ["JQD_NO_CACHE"] = "1"
+# The suite's problems are small, so compiling is most of its time. XLA's
+# backend optimizations (LLVM passes) change results only at round-off and
+# cost about a quarter of the suite on 2 cores; the tests (and the `jqd`
+# subprocesses they start) run without them. Experiments and benchmarks keep
+# them. Set JAX_DISABLE_MOST_OPTIMIZATIONS=0 to test the optimized programs.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax  # noqa: E402
 

@@ -99,7 +99,7 @@ def test_state_psi_roundtrip():
     np.testing.assert_allclose(psi_from_state(y), psi0, atol=1e-15)
 
 
-@pytest.mark.parametrize("P", [2, 8, pytest.param(64, marks=pytest.mark.slow)])  # 64: 12 s
+@pytest.mark.parametrize("P", [2] + [pytest.param(P, marks=pytest.mark.slow) for P in (8, 64)])
 def test_printed_s39_sign_moves_populations_the_wrong_way(P):
     """physics §5: the mean-field limit of the printed S39 rule gives dn_a/dt with
     the sign opposite to S32 (exact dρ_a/dt = (2/ħ) Im ψ_a* (Hψ)_a)."""

@@ -323,8 +323,15 @@ def test_bad_inputs():
         jqd.evolve(law, y0.rho, params, dt=0.01, n_save=1)
 
 
-@pytest.mark.parametrize("p0", [0.0, 1.0])
-@pytest.mark.parametrize("law_cls", [Madelung, CanonicalDQM])
+@pytest.mark.parametrize(  # one moving packet per law by default (5 s each)
+    "law_cls, p0",
+    [
+        (Madelung, 0.0),
+        (CanonicalDQM, 1.0),
+        pytest.param(Madelung, 1.0, marks=pytest.mark.slow),
+        pytest.param(CanonicalDQM, 0.0, marks=pytest.mark.slow),
+    ],
+)
 def test_free_gaussian_spreads_exactly_to_t5(law_cls, p0):
     """A free nodeless Gaussian follows physics §1 to 1e-6 up to t = 5 while its
     width grows 5.1-fold (measured 8.0e-10 for p0 = 0, 2.4e-9 for p0 = 1). This

@@ -75,7 +75,7 @@ def test_averaged_weight_by_quadrature_over_simplex():
         assert abs(val - be_weight_closed_form(N, 3)) < 1e-10, (n, val)
 
 
-@pytest.mark.parametrize("N,M", NM)
+@pytest.mark.parametrize("N,M", [NM[0], pytest.param(*NM[1], marks=pytest.mark.slow)])  # 6-5: 9 s
 def test_dirichlet_multinomial_frequencies_uniform(N, M):
     S = 200_000
     counts = sample_dirichlet_multinomial(jax.random.key(N * 10 + M), N, M, (S,))
@@ -168,7 +168,10 @@ def test_log_weights_match_weights_and_counts():
     for N in range(0, 6):
         assert spread_pattern(N, g).sum() == N and spread_pattern(N, g).max() <= 1
         np.testing.assert_allclose(
-            log_statistical_weight(N, g, "BE"), math.log(math.comb(N + g - 1, N)), rtol=1e-12
+            log_statistical_weight(N, g, "BE"),
+            math.log(math.comb(N + g - 1, N)),
+            rtol=1e-12,
+            atol=1e-12,  # ln 1 = 0 at N = 0 is reached to round-off (sums of lgamma)
         )
         np.testing.assert_allclose(
             log_statistical_weight(N, g, "FD"), math.log(math.comb(g, N)), atol=1e-12

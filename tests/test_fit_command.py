@@ -118,12 +118,19 @@ def test_exact_data_converges_at_round_off():
     x = jnp.linspace(0.0, 2.0, 40)
     y = 1.7 * jnp.exp(-0.6 * x)
     res_fn = lambda th: th["a"] * jnp.exp(-th["b"] * x) - y
-    res = jqd.fit(None, {"a": 1.0, "b": 1.0}, residuals=res_fn, step_tol=1e-3, max_iter=100)
+    # the round-off this test is about is that of the optimized programs users run
+    # (without XLA's optimizations the residuals can come out exactly 0)
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", False)
+    try:
+        res = jqd.fit(None, {"a": 1.0, "b": 1.0}, residuals=res_fn, step_tol=1e-3, max_iter=100)
+        stuck = jqd.fit(
+            None, {"a": 1.0, "b": 1.0}, residuals=res_fn, step_tol=1e-3, max_iter=60, xtol=0.0
+        )
+    finally:
+        jax.config.update("jax_disable_most_optimizations", before)
     assert res.converged and res.iterations < 40, res.iterations
     assert abs(res.value["a"] - 1.7) < 1e-12 and abs(res.value["b"] - 0.6) < 1e-12
-    stuck = jqd.fit(
-        None, {"a": 1.0, "b": 1.0}, residuals=res_fn, step_tol=1e-3, max_iter=60, xtol=0.0
-    )
     assert not stuck.converged  # the failure xtol prevents
 
 
@@ -257,15 +264,12 @@ def _accept(tmp_path, name, free, data):
     return s
 
 
-def test_accept_qr_exact(tmp_path):
-    _accept(tmp_path, "copy-fit-qr", "q,r", "reference")
-
-
 def test_accept_C_ensemble(tmp_path):
     _accept(tmp_path, "husimi-kerr", "C", "ensemble")
 
 
 SLOW_CASES = [
+    ("copy-fit-qr", "q,r", "reference"),  # 16 s; the default run accepts husimi-kerr C
     ("husimi-kerr", "C", "reference"),
     ("husimi-kerr", "C,U", "reference"),
     ("husimi-kerr", "C,U", "ensemble"),

@@ -11,6 +11,8 @@ from jax.test_util import check_grads
 import jqd
 from jqd import husimi as hs
 
+SLOW = pytest.mark.slow
+
 ALPHA0 = 2.0
 K_KERR = 36  # Poisson(4) tail beyond 36 quanta < 1e-20
 
@@ -137,9 +139,13 @@ def test_expm_path_matches_exact_and_split_converges():
 @pytest.mark.parametrize(
     "name, law_kwargs, n_blocks",
     [
-        ("kerr", dict(hamiltonian=hs.kerr(0.7), cutoffs=9), 19),  # blocks: m - n = -9 ... 9
+        # blocks: m - n = -9 ... 9 (slow: 7 s each; bose-hubbard, with blocks of
+        # several sizes, stays in the default run)
+        pytest.param("kerr", dict(hamiltonian=hs.kerr(0.7), cutoffs=9), 19, marks=SLOW),
         ("bose-hubbard", dict(hamiltonian=hs.bose_hubbard(2, 1.0, 0.6), max_total=4), 9),
-        ("phi4", dict(hamiltonian=hs.phi4_mode(1.0, 0.3), cutoffs=8), 2),  # parity of m - n
+        pytest.param(  # parity of m - n
+            "phi4", dict(hamiltonian=hs.phi4_mode(1.0, 0.3), cutoffs=8), 2, marks=SLOW
+        ),
     ],
 )
 def test_expm_blocks_equal_the_dense_exponential(name, law_kwargs, n_blocks):

@@ -1,10 +1,11 @@
 """The law contract, once, for every law in `helpers.LAW_CASES`.
 
-jit == eager, vmap == loop, float32 stays float32, new parameter values do
-not recompile, the breakdown monitor fires eagerly and under jit and vmap, a
-NaN constant is refused eagerly (and, slow, under jit(vmap)), a wrong-shape
-state gets a clear error, and (slow) gradients agree with finite
-differences. Family tests validate physics only.
+jit == eager and vmap == loop with the breakdown monitor firing (one
+jit∘vmap), float32 stays float32, new parameter values do not recompile, a
+NaN constant is refused eagerly, a wrong-shape state gets a clear error;
+slow: the monitor raises eagerly and under jit and vmap, a NaN constant is
+refused under jit(vmap), gradients agree with finite differences. Family
+tests validate physics only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from jax.test_util import check_grads
 import jqd
 
 IDS = sorted(LAW_CASES)
+# a case's tests run on one xdist worker (`--dist loadgroup`): its plain-call
+# program is compiled once, not once per worker
+CASES = [pytest.param(i, id=i, marks=pytest.mark.xdist_group(i)) for i in IDS]
 
 
 def _run(case, y0=None, params=None, **kwargs):
@@ -55,24 +59,36 @@ def _skip(case, item):
         pytest.skip(case.skip[item])
 
 
-@pytest.mark.parametrize("case_id", IDS)
-def test_jit_equals_eager(case_id):
-    case = build(case_id)
-    eager = _run(case).y_final
-    jitted = jax.jit(lambda y0, p: _run(case, y0, p).y_final)(case.y0, case.params)
-    _assert_trees_close(eager, jitted)
-
-
-@pytest.mark.parametrize("case_id", IDS)
-def test_vmap_equals_loop(case_id):
+@pytest.mark.parametrize("case_id", CASES)
+def test_jit_vmap_equal_plain_calls_and_flag_breakdowns(case_id):
+    """One `jit(vmap(...))` over three members, (params p0, p1 and a state
+    with a NaN): the first two equal the plain calls at p0 and p1 (jit ==
+    eager, vmap == loop), and the monitor flags the third at its first save
+    (the monitor fires under jit and vmap). One compile for the three: a law
+    that passes under jit∘vmap passes under each (the eager raise of a
+    breakdown is law-independent: tests/test_evolve.py)."""
     case = build(case_id)
     _skip(case, "vmap")
-    batch = [case.with_params(s) for s in (0.0, 1.0)]
-    stacked = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *batch)
-    vmapped = jax.vmap(lambda p: _run(case, params=p, check=False).y_final)(stacked)
-    for i, p in enumerate(batch):
-        one = _run(case, params=p).y_final
-        _assert_trees_close(jax.tree_util.tree_map(lambda x: x[i], vmapped), one)
+    ps = [case.with_params(s) for s in (0.0, 1.0)]
+    ones = [_run(case, params=p).y_final for p in ps]
+    ys, members = [case.y0, case.y0], list(ps)
+    monitored = "monitor" not in case.skip and _poisoned(case.y0) is not None
+    if monitored:
+        ys.append(_poisoned(case.y0))
+        members.append(ps[0])
+    stack = lambda *x: jnp.stack([jnp.asarray(a) for a in x])
+    ys, members = (jax.tree_util.tree_map(stack, *t) for t in (ys, members))
+
+    def run(y, p):
+        sol = _run(case, y, p, check=False, on_breakdown="flag")
+        return sol.y_final, sol.stats
+
+    finals, stats = jax.jit(jax.vmap(run))(ys, members)
+    for i, one in enumerate(ones):
+        _assert_trees_close(jax.tree_util.tree_map(lambda x: x[i], finals), one)
+    codes, where = ([0, 0, 1], [-1, -1, 0]) if monitored else ([0, 0], [-1, -1])
+    np.testing.assert_array_equal(np.asarray(stats["breakdown_code"]), codes)
+    np.testing.assert_array_equal(np.asarray(stats["breakdown_index"]), where)
 
 
 def _to32(tree):
@@ -87,7 +103,7 @@ def _to32(tree):
     return jax.tree_util.tree_map(cast, tree)
 
 
-@pytest.mark.parametrize("case_id", IDS)
+@pytest.mark.parametrize("case_id", CASES)
 def test_float32_stays_float32(case_id):
     case = build(case_id)
     _skip(case, "float32")
@@ -106,7 +122,7 @@ class _CompileCounter:
             self.count += 1
 
 
-@pytest.mark.parametrize("case_id", IDS)
+@pytest.mark.parametrize("case_id", CASES)
 def test_new_param_values_do_not_recompile(case_id):
     case = build(case_id)
     jax.block_until_ready(_run(case, params=case.with_params(0.0)).y_final)
@@ -144,24 +160,12 @@ def _poisoned_case(case_id):
     return case, bad
 
 
-@pytest.mark.parametrize("case_id", IDS)
-def test_monitor_fires_eagerly_and_under_jit_and_vmap(case_id):
+@pytest.mark.slow  # the raising path is law-independent (eqx.error_if): tests/test_evolve.py
+@pytest.mark.parametrize("case_id", CASES)
+def test_monitor_raises_eagerly_and_under_jit_and_vmap(case_id):
     case, bad = _poisoned_case(case_id)
     with pytest.raises(jqd.NonFiniteError, match="NaN or Inf"):
         _run(case, bad, check=False)
-    # jit and vmap in one compile (a monitor that fires under jit∘vmap fires
-    # under each; a separate jit would double this test's cost for every law)
-    both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), case.y0, bad)
-    run = jax.vmap(lambda y: _run(case, y, check=False, on_breakdown="flag").stats)
-    stats = jax.jit(run)(both)
-    np.testing.assert_array_equal(np.asarray(stats["breakdown_code"]), [0, 1])
-    np.testing.assert_array_equal(np.asarray(stats["breakdown_index"]), [-1, 0])
-
-
-@pytest.mark.slow  # the raising path is law-independent (eqx.error_if): tests/test_evolve.py
-@pytest.mark.parametrize("case_id", IDS)
-def test_monitor_raises_under_jit_and_vmap(case_id):
-    case, bad = _poisoned_case(case_id)
     with pytest.raises(Exception, match="NaN or Inf"):
         jax.block_until_ready(jax.jit(lambda y: _run(case, y, check=False).y_final)(bad))
     both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), case.y0, bad)
@@ -177,7 +181,7 @@ def _bad_params_case(case_id):
     return case, bad
 
 
-@pytest.mark.parametrize("case_id", IDS)
+@pytest.mark.parametrize("case_id", CASES)
 def test_bad_params_rejected_eagerly(case_id):
     """A NaN constant is refused before the run, naming it."""
     case, bad = _bad_params_case(case_id)
@@ -186,7 +190,7 @@ def test_bad_params_rejected_eagerly(case_id):
 
 
 @pytest.mark.slow  # one compile per law; the staging path is law-independent (test_guards.py)
-@pytest.mark.parametrize("case_id", IDS)
+@pytest.mark.parametrize("case_id", CASES)
 def test_bad_params_rejected_under_jit_vmap(case_id):
     """... and still refused when the params are traced (checks staged in-graph)."""
     case, bad = _bad_params_case(case_id)
@@ -198,7 +202,7 @@ def test_bad_params_rejected_under_jit_vmap(case_id):
         jax.block_until_ready(jax.jit(jax.vmap(lambda p: _run(case, params=p).y_final))(both))
 
 
-@pytest.mark.parametrize("case_id", IDS)
+@pytest.mark.parametrize("case_id", CASES)
 def test_wrong_shape_state_is_a_clear_error(case_id):
     case = build(case_id)
     _skip(case, "wrong_shape")
@@ -209,7 +213,7 @@ def test_wrong_shape_state_is_a_clear_error(case_id):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case_id", IDS)
+@pytest.mark.parametrize("case_id", CASES)
 def test_gradients_match_finite_differences(case_id):
     case = build(case_id)
     _skip(case, "grads")

@@ -69,6 +69,7 @@ def test_per_item_sweep_of_a_real_experiment(tmp_path):
     assert all(c["items"] == 2 for c in res.summary["claims"].values())
 
 
+@pytest.mark.slow  # 15 s; the vmapped sweep: the three families above, the laws: test_dqm_*
 def test_madelung_dqm_harmonic_moments(tmp_path):
     """The canonical DQM law (dqm-fit-D's sweep) at D = ħ/2m in harmonic wells
     k x²/2 from the Gaussian a = 1 at x0 = 1 (ħ = m = 1, ω = √k): ⟨x⟩ = x0 cos ωt and
@@ -88,6 +89,7 @@ def test_madelung_dqm_harmonic_moments(tmp_path):
     assert ds["max_density_error__passed"].values.all()
 
 
+@pytest.mark.slow  # 20 s; the per-item mode: tests/test_sweep_modes.py, the claims: -m mutants
 def test_nelson_per_item_over_seed(tmp_path):
     """Nelson and Bohm ensembles (nelson-two-time, quick) swept per item over the
     seed: every item runs the experiment with its own noise, against its exact

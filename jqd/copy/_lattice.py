@@ -20,6 +20,9 @@ delta=0.0)` builds the printed version for comparison.
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -44,6 +47,11 @@ def ring_positions(n_sites: int, spacing, dtype=None):
     """Site positions x_a = −L/2 + a ā, a = 0..P−1 (L = P ā), like `jqd.Grid`."""
     check_ring(n_sites, spacing)
     dtype = jnp.result_type(float) if dtype is None else dtype
+    return _ring_positions(int(n_sites), spacing, dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))  # one program per size, not one per op
+def _ring_positions(n_sites, spacing, dtype):
     return (-0.5 * n_sites + jnp.arange(n_sites, dtype=dtype)) * spacing
 
 
@@ -92,8 +100,14 @@ def ring_hamiltonian(n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=Non
 def lattice_gaussian(n_sites: int, spacing, *, a=1.0, p0=0.0, x0=0.0, hbar=1.0):
     """ψ_a = √ā ψ(x_a) for the Gaussian ψ(x) = (πa²)^(−1/4) e^{−(x−x0)²/2a² + ip0x/ħ}
     (physics §1), normalized so that Σ|ψ_a|² = 1; ρ_a/ā approximates ρ(x_a)."""
-    x = ring_positions(n_sites, spacing)
+    check_ring(n_sites, spacing)
     a = enforce(scalar(a, "a", positive=True), jnp.asarray(a), caller="lattice_gaussian")
+    return _lattice_gaussian(int(n_sites), spacing, a, p0, x0, hbar)
+
+
+@functools.partial(jax.jit, static_argnums=0)  # one program per size, not one per op
+def _lattice_gaussian(n_sites, spacing, a, p0, x0, hbar):
+    x = _ring_positions(n_sites, spacing, jnp.result_type(float))
     psi = (np.pi * a**2) ** -0.25 * jnp.exp(-((x - x0) ** 2) / (2 * a**2) + 1j * p0 * x / hbar)
     psi = psi * jnp.sqrt(spacing)
     return psi / jnp.linalg.norm(psi)

@@ -13,6 +13,8 @@ H_ab = ħ R_ab e^(iδ_ab).
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -96,8 +98,12 @@ def copy_flux(y: MeanFieldState, params: MeanFieldParams, convention: str = "s32
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}.")
-    drho, _ = _dense_terms(y, params, convention)
-    return drho
+    return _flux(y, params, convention)
+
+
+@functools.partial(jax.jit, static_argnums=2)  # one program, not one per op
+def _flux(y, params, convention):
+    return _dense_terms(y, params, convention)[0]
 
 
 def _dense_terms(y, params, convention):

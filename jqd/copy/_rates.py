@@ -7,6 +7,7 @@ stochastic copy process (`CopyParams`).
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from ..interop import as_array
@@ -20,7 +21,11 @@ def hamiltonian_to_rates(H, hbar=1.0):
     Differentiable in H; where H_ab = 0 it returns R_ab = δ_ab = 0 with finite
     (zero) gradients through a double `where`.
     """
-    H = jnp.asarray(as_array(H, "H"))  # QuTiP/dynamiqs operators too
+    return _hamiltonian_to_rates(jnp.asarray(as_array(H, "H")), hbar)  # QuTiP/dynamiqs too
+
+
+@jax.jit  # one program, not one per op
+def _hamiltonian_to_rates(H, hbar):
     if not jnp.iscomplexobj(H):
         H = H.astype(jnp.result_type(H.dtype, jnp.complex64))
     n = H.shape[-1]

@@ -9,6 +9,7 @@ the particle axis.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import equinox as eqx
@@ -121,6 +122,7 @@ def wrap(grid: Grid, x):
     return jnp.mod(x + L / 2, L) - L / 2
 
 
+@jax.jit  # one program, not one per op (the grid is static)
 def grid_cdf(grid: Grid, rho):
     """Cumulative distribution F(x_j) = ∫_{-L/2}^{x_j} ρ dx at the grid points of
     a 1-D periodic grid, by the exact Fourier antiderivative (Nyquist mode
@@ -173,9 +175,10 @@ def grid_cdf_function(grid: Grid, rho):
             + h5 * Fn[j + 1]
         )
 
-    return cdf
+    return jax.jit(cdf)
 
 
+@functools.partial(jax.jit, static_argnames=("n", "dtype"))  # one program, not one per op
 def sample_density(key, grid: Grid, rho, n: int, dtype=None):
     """Draw `n` positions from a grid density ρ (shape `grid.shape`, any
     normalization): pick a cell with probability ∝ ρ_j, then place the point

@@ -20,6 +20,7 @@ regularizes √ρ and ∇ ln ρ in the underflowed tails (jqd/dqm/_functional.py
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PyTree
@@ -132,6 +133,7 @@ def state_to_psi(grid: Grid, y: MadelungState, hbar=1.0):
     return jnp.sqrt(jnp.maximum(y.rho, 0)) * jnp.exp(1j * phase / hbar)
 
 
+@jax.jit  # one program, not one per op
 def state_from_psi(grid: Grid, psi, hbar=1.0, floor=None) -> MadelungState:
     """(ρ, S, p) from a grid wavefunction without phase unwrapping.
 

@@ -24,6 +24,7 @@ distributions whose means these are: Poisson (MB), geometric (BE, needs
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -91,15 +92,16 @@ def _nm(n):
 def _occupation_guards(n, name="n") -> list[Check]:
     """Occupations are nonnegative integers (a float 1.5 or a −1 would go
     into Γ(n + 1) and give a finite, meaningless weight)."""
-    n = jnp.asarray(n)
+    xp = _guards.array_module(n)  # NumPy for concrete n: no program per check
+    n = xp.asarray(n)
     ok = n >= 0
-    if jnp.issubdtype(n.dtype, jnp.inexact):
-        ok = ok & (n == jnp.round(n))
+    if xp.issubdtype(n.dtype, xp.inexact):
+        ok = ok & (n == xp.round(n))
     return [
         Check(
-            jnp.all(ok),
+            xp.all(ok),
             f"{name} must hold nonnegative integer occupations; got {{value}}.",
-            jnp.where(ok, 0, n),
+            xp.where(ok, 0, n),
         )
     ]
 
@@ -111,29 +113,44 @@ def _checked(out, guards, caller):
 
 def log_weight_mb(n, dtype=float):
     """ln of the Maxwell-Boltzmann weight M^(−N) N!/Π n_i! (Z45); `n` of shape (..., M)."""
+    return _checked(_log_weight_mb(jnp.asarray(n), dtype), _occupation_guards(n), "log_weight_mb")
+
+
+@functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
+def _log_weight_mb(n, dtype):
     n, N, M = _nm(n)
     nf = n.astype(dtype)
     Nf = N.astype(dtype)
     out = gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
-    return _checked(out, _occupation_guards(n), "log_weight_mb")
+    return out
 
 
 def log_weight_be(n, dtype=float):
     """ln of the Bose-Einstein weight N!(M−1)!/(M+N−1)! (Z47): the same for every pattern."""
+    return _checked(_log_weight_be(jnp.asarray(n), dtype), _occupation_guards(n), "log_weight_be")
+
+
+@functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
+def _log_weight_be(n, dtype):
     n, N, M = _nm(n)
     Nf = N.astype(dtype)
     out = gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
-    return _checked(out, _occupation_guards(n), "log_weight_be")
+    return out
 
 
 def log_weight_fd(n, dtype=float):
     """ln of the Fermi-Dirac weight N!(M−N)!/M! (Z49); −inf unless every n_i ≤ 1."""
+    return _checked(_log_weight_fd(jnp.asarray(n), dtype), _occupation_guards(n), "log_weight_fd")
+
+
+@functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
+def _log_weight_fd(n, dtype):
     n, N, M = _nm(n)
     Nf = N.astype(dtype)
     allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
     lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
     out = jnp.where(allowed, lw, -jnp.inf).astype(dtype)
-    return _checked(out, _occupation_guards(n), "log_weight_fd")
+    return out
 
 
 def weight_mb(n, dtype=float):
@@ -157,8 +174,14 @@ def dirichlet_multinomial_weight(n, alpha=1.0):
         N!/Π n_i! · Γ(Mα)/Γ(N + Mα) · Π Γ(n_i + α)/Γ(α).
 
     For α = 1 this is N!(M−1)!/(M+N−1)! = W_BE (Z51-Z53)."""
+    guards = _occupation_guards(n) + _guards.scalar(alpha, "alpha", positive=True)
+    weight = _dirichlet_multinomial_weight(jnp.asarray(n), jnp.asarray(alpha))
+    return _checked(weight, guards, "dirichlet_multinomial_weight")
+
+
+@jax.jit  # one program, not one per op
+def _dirichlet_multinomial_weight(n, alpha):
     n, N, M = _nm(n)
-    alpha = jnp.asarray(alpha)
     dtype = jnp.result_type(alpha.dtype, jnp.float32)
     nf = n.astype(dtype)
     Nf = N.astype(dtype)
@@ -169,8 +192,7 @@ def dirichlet_multinomial_weight(n, alpha=1.0):
         - gammaln(Nf + M * alpha)
         + jnp.sum(gammaln(nf + alpha) - gammaln(alpha), -1)
     )
-    guards = _occupation_guards(n) + _guards.scalar(alpha, "alpha", positive=True)
-    return _checked(jnp.exp(logw), guards, "dirichlet_multinomial_weight")
+    return jnp.exp(logw)
 
 
 def sample_dirichlet_multinomial(key, N: int, M: int, shape=(), alpha=1.0, dtype=float):
@@ -184,9 +206,14 @@ def sample_dirichlet_multinomial(key, N: int, M: int, shape=(), alpha=1.0, dtype
     alpha = _checked(
         alpha, _guards.scalar(alpha, "alpha", positive=True), "sample_dirichlet_multinomial"
     )
+    return _sample_dirichlet_multinomial(kw, kn, alpha, int(N), int(M), shape, dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))  # one program, not one per op
+def _sample_dirichlet_multinomial(kw, kn, alpha, N, M, shape, dtype):
     w = jax.random.dirichlet(kw, alpha, shape, dtype=dtype)
     # N categorical draws per sample, counted: exact multinomial for any N.
-    draws = jax.random.categorical(kn, jnp.log(w)[..., None, :], axis=-1, shape=shape + (int(N),))
+    draws = jax.random.categorical(kn, jnp.log(w)[..., None, :], axis=-1, shape=shape + (N,))
     return jnp.sum(jax.nn.one_hot(draws, M, dtype=jnp.int32), axis=-2)
 
 

@@ -51,16 +51,22 @@ def diffusion_structure(H: Callable, z, C=1.0) -> dict:
     """
     z = jnp.atleast_2d(jnp.asarray(z))
     Ds = jax.jit(jax.vmap(diffusion_matrix(H, C)))(z)
-    Jm = symplectic_J(z.shape[-1] // 2, z.dtype)
-    scale = jnp.maximum(jnp.max(jnp.abs(Ds)), jnp.finfo(z.dtype).tiny)
+    names = ("symmetric", "traceless", "anticommutes_J", "pm_pairs", "max_abs")
+    return dict(zip(names, (float(x) for x in _structure_violations(Ds)), strict=True))
+
+
+@jax.jit  # one program, not one per op
+def _structure_violations(Ds):
+    Jm = symplectic_J(Ds.shape[-1] // 2, Ds.dtype)
+    scale = jnp.maximum(jnp.max(jnp.abs(Ds)), jnp.finfo(Ds.dtype).tiny)
     ev = jnp.sort(jnp.linalg.eigvalsh(0.5 * (Ds + jnp.swapaxes(Ds, -1, -2))), axis=-1)
-    return {
-        "symmetric": float(jnp.max(jnp.abs(Ds - jnp.swapaxes(Ds, -1, -2))) / scale),
-        "traceless": float(jnp.max(jnp.abs(jnp.trace(Ds, axis1=-2, axis2=-1))) / scale),
-        "anticommutes_J": float(jnp.max(jnp.abs(Ds @ Jm + Jm @ Ds)) / scale),
-        "pm_pairs": float(jnp.max(jnp.abs(ev + ev[..., ::-1])) / scale),
-        "max_abs": float(jnp.max(jnp.abs(Ds))),
-    }
+    return (
+        jnp.max(jnp.abs(Ds - jnp.swapaxes(Ds, -1, -2))) / scale,
+        jnp.max(jnp.abs(jnp.trace(Ds, axis1=-2, axis2=-1))) / scale,
+        jnp.max(jnp.abs(Ds @ Jm + Jm @ Ds)) / scale,
+        jnp.max(jnp.abs(ev + ev[..., ::-1])) / scale,
+        jnp.max(jnp.abs(Ds)),
+    )
 
 
 def exact_husimi_density(H_matrix, psi0, basis) -> Callable:

@@ -4,6 +4,7 @@ least-squares coefficients of its two terms on exact data."""
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array
@@ -13,6 +14,7 @@ from ._galerkin import HusimiGalerkin
 __all__ = ["galerkin_closure_error", "galerkin_commutator_error", "fp_coefficients"]
 
 
+@eqx.filter_jit  # one program per shape, not one per op
 def galerkin_closure_error(law: HusimiGalerkin, R, C=1.0) -> Array:
     """‖L(C) R + i[H_P, R]‖ / ‖i[H_P, R]‖: how far the projected Fokker-Planck
     operator is from the quantum Liouvillian on R (≈ 1e-15 for C = 1 and a
@@ -22,6 +24,7 @@ def galerkin_closure_error(law: HusimiGalerkin, R, C=1.0) -> Array:
     return jnp.linalg.norm(law.fp_operator(R, C) - comm) / jnp.linalg.norm(comm)
 
 
+@eqx.filter_jit
 def galerkin_commutator_error(law: HusimiGalerkin, R) -> Array:
     """Consistency of the gather-form commutator terms with the dense H_P:
     ‖Σ c_ham A R B + i[H_P, R]‖ / ‖[H_P, R]‖."""
@@ -30,6 +33,7 @@ def galerkin_commutator_error(law: HusimiGalerkin, R) -> Array:
     return jnp.linalg.norm(law._apply(R, law.W[2]) - comm) / jnp.linalg.norm(comm)
 
 
+@eqx.filter_jit
 def fp_coefficients(law: HusimiGalerkin, R, Rdot) -> Array:
     """Least-squares (a, b) in dR/dt = a · Liouville(R) + b · Diffusion(R) over a
     stack of states R (..., d, d) with known time derivatives Rdot (same shape),

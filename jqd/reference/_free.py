@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._grid import Grid
 
 
+@functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
 def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
     """ψ(x) = Π_i (πa²)^(−1/4) exp(−(x_i − x0_i)²/2a² + i p0_i x_i/ħ) (physics §1).
 
@@ -26,6 +30,7 @@ def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
     return psi.astype(dtype)
 
 
+@jax.jit  # one program, not one per op
 def free_gaussian_density(x, t, a=1.0, p0=0.0, hbar=1.0, mass=1.0, x0=0.0):
     """ρ(x, t) of a free Gaussian packet in 1-D (physics §1, Z16 with √ restored):
 

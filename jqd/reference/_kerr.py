@@ -3,6 +3,8 @@ the state, the Husimi function."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -60,6 +62,11 @@ def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
         # the terms |z|^n/n! (z = α*α0) peak at n ≈ |z| and fall off factorially beyond
         zmax = abs(alpha0) * float(jnp.max(jnp.abs(alpha)))
         n_max = int(zmax + 12 * np.sqrt(zmax) + 40)
+    return _kerr_husimi(alpha, t, alpha0, U, int(n_max), hbar)
+
+
+@functools.partial(jax.jit, static_argnums=4)  # one program per n_max, not one per op
+def _kerr_husimi(alpha, t, alpha0, U, n_max, hbar):
     n = jnp.arange(n_max)
     logfact = jax.scipy.special.gammaln(n + 1.0)
     z = jnp.conj(alpha)[..., None] * alpha0
@@ -69,7 +76,7 @@ def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
     terms = jnp.exp(n * log_z - logfact - 0.5j * U * t * n * (n - 1) / hbar)
     terms = jnp.where(n == 0, 1.0 + 0j, jnp.where(zero, 0.0j, terms))
     s = jnp.sum(terms, axis=-1)
-    return jnp.exp(-(jnp.abs(alpha) ** 2) - abs(alpha0) ** 2) * jnp.abs(s) ** 2 / np.pi
+    return jnp.exp(-(jnp.abs(alpha) ** 2) - jnp.abs(alpha0) ** 2) * jnp.abs(s) ** 2 / np.pi
 
 
 def kerr_log_density(z, t, alpha0, U=1.0, n_max: int = 50, hbar=1.0):

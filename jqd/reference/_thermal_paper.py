@@ -37,6 +37,9 @@ zero (the two products are the same number).
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -73,6 +76,7 @@ def photon_number_density(temperature, *, hbar=HBAR_SI, k_b=K_B_SI, c=C_SI):
     return 2.0 * ZETA3 / np.pi**2 * (k_b * t / (hbar * c)) ** 3
 
 
+@functools.partial(jax.jit, static_argnames="spectrum")  # one program, not one per op
 def einstein_hopf_drag_factor(x, spectrum: str = "planck"):
     """f = 1 − (1/3) d ln ρ/d ln ν, the Einstein-Hopf drag per unit ρ
     (F = −σ (v/c) ρ f; physics §7.8), at x = hν/kT.

@@ -19,6 +19,9 @@ time-averaged E_k).
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 
 __all__ = [
@@ -65,6 +68,7 @@ def fput_mode_energies(law, params, y):
     return 0.5 * (P2 / m + w2m * Q2)
 
 
+@functools.partial(jax.jit, static_argnames="axis")  # one program, not one per op
 def spectral_entropy(energies, axis: int = -1):
     """S = −Σ e_k ln e_k with e_k = E_k/Σ E_k (0 ln 0 = 0)."""
     e = energies / jnp.sum(energies, axis=axis, keepdims=True)
@@ -86,6 +90,7 @@ def velocity_kurtosis(p):
     return jnp.mean(v**4, axis=(-2, -1)) / m2**2
 
 
+@functools.partial(jax.jit, static_argnames="bins")  # one program, not one per op
 def speed_histogram(p, mass, bins: int, v_max):
     """Normalized histogram of speeds |p|/m on [0, v_max]: (density (bins,), edges)."""
     speed = jnp.linalg.norm(p, axis=-1).ravel() / mass

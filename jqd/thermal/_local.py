@@ -169,6 +169,7 @@ class SchrodingerLocal(AbstractLaw):
         d = xp.reshape(diag, xp.shape(diag) + (1,) * extra) if xp.ndim(diag) else diag
         return d * T + self._offdiagonal(T, couplings, xp)
 
+    @eqx.filter_jit  # one program, not one per op (inlined inside a trace)
     def apply(self, psi, params):
         """Hψ (matrix-free, jax); psi of shape (D,) or (D, batch...)."""
         psi = jnp.asarray(psi)
