@@ -121,8 +121,7 @@ def _log_weight_mb(n, dtype):
     n, N, M = _nm(n)
     nf = n.astype(dtype)
     Nf = N.astype(dtype)
-    out = gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
-    return out
+    return gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
 
 
 def log_weight_be(n, dtype=float):
@@ -134,8 +133,7 @@ def log_weight_be(n, dtype=float):
 def _log_weight_be(n, dtype):
     n, N, M = _nm(n)
     Nf = N.astype(dtype)
-    out = gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
-    return out
+    return gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
 
 
 def log_weight_fd(n, dtype=float):
@@ -149,8 +147,7 @@ def _log_weight_fd(n, dtype):
     Nf = N.astype(dtype)
     allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
     lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
-    out = jnp.where(allowed, lw, -jnp.inf).astype(dtype)
-    return out
+    return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
 
 
 def weight_mb(n, dtype=float):
