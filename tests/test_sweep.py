@@ -22,11 +22,6 @@ def kerr():
     return exp, dataclasses.replace(exp.config.quick(), n_save=20)
 
 
-# slow: on 4 forced CPU devices with 2 cores, jaxlib 0.10.2 deadlocks in this
-# program's all-reduce in about 1 run in 10 (3 of 4 device threads reach the
-# rendezvous; XLA aborts the process after 40 s), also at b196782. The sharded
-# path stays in the default run (test_uneven_last_chunk_and_grid, 4 devices).
-@pytest.mark.slow
 def test_sharded_512_matches_unsharded(kerr, tmp_path):
     assert len(jax.devices()) >= 4  # conftest forces 4 host devices
     exp, config = kerr

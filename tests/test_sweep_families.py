@@ -63,7 +63,7 @@ def test_per_item_sweep_of_a_real_experiment(tmp_path):
     """The per-item mode on a real experiment: thermal-equilibration over L."""
     exp = load("thermal-equilibration")
     res = run_sweep(
-        exp, exp.config.quick(), {"L": np.array([6.0, 8.0])}, tmp_path / "te", progress=False
+        exp, exp.config.quick(), {"L": np.array([8.0, 10.0])}, tmp_path / "te", progress=False
     )
     assert res.summary["mode"] == "per-item" and not res.summary["items_failed"]
     assert all(c["items"] == 2 for c in res.summary["claims"].values())
