@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -66,7 +67,7 @@ class Grid(eqx.Module):
     def axes(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """1-D coordinate arrays, one per axis."""
         return tuple(
-            jnp.asarray(-L / 2 + (L / n) * np.arange(n), dtype=dtype)
+            jax.device_put(np.asarray(-L / 2 + (L / n) * np.arange(n), dtype))
             for L, n in zip(self.lengths, self.shape, strict=True)
         )
 
@@ -77,7 +78,7 @@ class Grid(eqx.Module):
     def wavenumbers(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """1-D angular wavenumber arrays (FFT order), one per axis."""
         return tuple(
-            jnp.asarray(2 * np.pi * np.fft.fftfreq(n, L / n), dtype=dtype)
+            jax.device_put(np.asarray(2 * np.pi * np.fft.fftfreq(n, L / n), dtype))
             for L, n in zip(self.lengths, self.shape, strict=True)
         )
 

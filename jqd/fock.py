@@ -18,11 +18,13 @@ import functools
 import itertools
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.special import gammainc
 
+from . import _guards
 from ._sparse import DiaMatrix, as_operator, chebyshev_order
 from ._sparse import gershgorin_numpy as _gershgorin_numpy
 
@@ -81,18 +83,20 @@ def destroy(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
     cutoffs = _cutoffs(cutoff)
     if not 0 <= mode < len(cutoffs):
         raise ValueError(f"mode must be in [0, {len(cutoffs)}); got {mode}.")
-    return jnp.asarray(_embed(_single_destroy(cutoffs[mode]), cutoffs, mode), dtype=dtype)
+    return jax.device_put(np.asarray(_embed(_single_destroy(cutoffs[mode]), cutoffs, mode), dtype))
 
 
 def create(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
     """Creation operator `a†` (see `destroy`)."""
-    return jnp.conj(destroy(cutoff, mode, dtype)).T
+    return jax.device_put(np.asarray(destroy(cutoff, mode, dtype)).conj().T.copy())
 
 
 def number(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
     """Number operator `a†a` (see `destroy`)."""
     cutoffs = _cutoffs(cutoff)
-    return jnp.asarray(_embed(np.diag(np.arange(cutoffs[mode], dtype=float)), cutoffs, mode), dtype)
+    return jax.device_put(
+        np.asarray(_embed(np.diag(np.arange(cutoffs[mode], dtype=float)), cutoffs, mode), dtype)
+    )
 
 
 def fock_state(cutoff, occupations, dtype=complex) -> jnp.ndarray:
@@ -103,7 +107,7 @@ def fock_state(cutoff, occupations, dtype=complex) -> jnp.ndarray:
         raise ValueError(f"occupations {occ} do not fit cutoffs {cutoffs}.")
     v = np.zeros(math.prod(cutoffs), dtype=dtype)
     v[np.ravel_multi_index(occ, cutoffs)] = 1.0
-    return jnp.asarray(v)
+    return jax.device_put(v)
 
 
 def coherent_cutoff(alpha, tol: float = 1e-14) -> int:
@@ -137,7 +141,12 @@ def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -
     see `coherent_cutoff`); the returned vector is renormalized.
     """
     psi, lost = _coherent(jnp.asarray(alpha), int(cutoff))
-    if check and not isinstance(lost, jax.core.Tracer) and float(lost) > tol:
+    if not check:
+        return psi
+    if _guards.is_traced(lost):  # under an outer jit/vmap/grad: checked in-graph
+        fix = "pass a larger cutoff (jqd.fock.coherent_cutoff(alpha, tol))"
+        return eqx.error_if(psi, lost > tol, f"cutoff={cutoff} truncates |alpha⟩ by > {tol:g}; {fix}.")
+    if float(lost) > tol:
         raise ValueError(
             f"cutoff={cutoff} truncates |alpha={complex(alpha):.3g}⟩ by {float(lost):.2e} > "
             f"tol={tol:g}; use cutoff >= {coherent_cutoff(alpha, tol)}."
@@ -203,10 +212,20 @@ class BoseHubbard:
                     new[src] -= 1
                     new[dst] += 1
                     hop[index[tuple(new)], col] += amp
-        self.hopping = jnp.asarray(hop)  # Σ_<ij> (b_i† b_j + h.c.)
+        # NumPy until use: `hamiltonian` combines them on the host (no program
+        # per sector); `jax.device_put`, unlike jnp.asarray, compiles nothing
+        self._hopping = hop  # Σ_<ij> (b_i† b_j + h.c.)
         n = self.basis.astype(float)
-        self.interaction = jnp.asarray(np.diag(np.sum(n * (n - 1), axis=1)))  # Σ n(n−1)
+        self._interaction = np.diag(np.sum(n * (n - 1), axis=1))  # Σ n(n−1)
         self._numbers = n
+
+    @property
+    def hopping(self) -> jnp.ndarray:
+        return jax.device_put(self._hopping)
+
+    @property
+    def interaction(self) -> jnp.ndarray:
+        return jax.device_put(self._interaction)
 
     @property
     def dim(self) -> int:
@@ -214,9 +233,15 @@ class BoseHubbard:
 
     def number(self, site: int) -> jnp.ndarray:
         """n_site as a (diagonal) matrix on the sector."""
-        return jnp.asarray(np.diag(self._numbers[:, site]))
+        return jax.device_put(np.diag(self._numbers[:, site]))
 
     def hamiltonian(self, J, U, mu=None) -> jnp.ndarray:
+        """−J Σ_<ij>(b_i† b_j + h.c.) + (U/2) Σ n(n−1) − Σ μ_i n_i on the sector."""
+        if not _guards.is_traced(J, U, mu):  # concrete: on the host, the same IEEE operations
+            H = -J * self._hopping + 0.5 * U * self._interaction
+            if mu is not None:
+                H = H - np.diag(self._numbers @ np.asarray(mu))
+            return jax.device_put(H)
         H = -J * self.hopping + 0.5 * U * self.interaction
         if mu is not None:
             H = H - jnp.diag(jnp.asarray(self._numbers) @ jnp.asarray(mu))
@@ -230,7 +255,7 @@ class BoseHubbard:
             raise ValueError(f"{occ} is not in the N={self.n_particles} sector.")
         v = np.zeros(self.dim, dtype=dtype)
         v[matches[0]] = 1.0
-        return jnp.asarray(v)
+        return jax.device_put(v)
 
 
 def tight_binding(n_sites: int, periodic: bool = True) -> jnp.ndarray:
@@ -243,7 +268,7 @@ def tight_binding(n_sites: int, periodic: bool = True) -> jnp.ndarray:
         T[i, i + 1] = T[i + 1, i] = 1.0
     if periodic and n_sites > 2:
         T[0, -1] = T[-1, 0] = 1.0
-    return jnp.asarray(T)
+    return jax.device_put(T)
 
 
 @functools.partial(jax.jit, static_argnames=("n", "dtype"))

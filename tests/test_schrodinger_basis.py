@@ -54,6 +54,11 @@ def test_coherent_state_cutoff_is_checked():
     with pytest.raises(ValueError, match="cutoff"):
         jqd.fock.coherent_state(3.0, 12)
     assert jqd.fock.coherent_cutoff(3.0, 1e-14) > 30
+    # traced alpha (an outer jit): the same check, in-graph
+    in_jit = jax.jit(lambda a: jqd.fock.coherent_state(a, 12))
+    assert np.isfinite(np.asarray(in_jit(0.5))).all()
+    with pytest.raises(Exception, match="truncates"):
+        jax.block_until_ready(in_jit(3.0))
 
 
 def test_bose_hubbard_dimer_sector_equals_full_fock_space():
