@@ -307,10 +307,6 @@ def check_precision(y0, *others, names=("params",)) -> None:
 # -- guards shared by the laws ----------------------------------------------------
 
 
-def _xp(*trees):
-    return jnp if is_traced(*trees) else np
-
-
 def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Check]:
     """‖state‖ (or a trace) equal to 1 within `tol`, and finite."""
     xp = array_module(norm)
@@ -360,7 +356,7 @@ def finite(y, name: str = "y0") -> list[Check]:
 
 def probabilities(p, name: str) -> list[Check]:
     """Entries in [0, 1] (a rate times dt above 1 is not a probability)."""
-    xp = _xp(p)
+    xp = array_module(p)
     p = xp.asarray(p)
     return [
         Check(
