@@ -206,15 +206,6 @@ def _checked(law, y0, params, dt, scalars, caller, in_graph):
     return y0, ~jnp.stack(oks) if oks else jnp.zeros((0,), bool)
 
 
-def _breakdown_mode(on_breakdown: str, on_nonfinite: str | None) -> str:
-    if on_nonfinite is not None:  # the earlier name of the same switch
-        if on_nonfinite not in ("raise", "ignore"):
-            raise ValueError(f"on_nonfinite must be 'raise' or 'ignore'; got {on_nonfinite!r}.")
-        return "flag" if on_nonfinite == "ignore" else "raise"
-    _monitor.check_on_breakdown(on_breakdown)
-    return on_breakdown
-
-
 def evolve(
     law: AbstractLaw,
     y0: PyTree,
@@ -230,7 +221,6 @@ def evolve(
     check: bool = True,
     monitor=True,
     on_breakdown: str = "raise",
-    on_nonfinite: str | None = None,
     max_steps: int | None = 10**8,
 ) -> Solution:
     """Fixed-step evolution with `law.step`: a nested `lax.scan`.
@@ -264,7 +254,6 @@ def evolve(
             the time, the place and the fix; under an outer `jit`/`vmap`/`grad`
             a runtime error) or "flag" (return the partial result and read
             `solution.stats["breakdown_*"]`).
-        on_nonfinite: earlier name of the same switch ("raise" or "ignore").
         max_steps: refuse runs of more steps than this (default 1e8, minutes
             to hours: a guard against a mistyped `steps_per_save`); None
             for no bound.
@@ -285,7 +274,7 @@ def evolve(
         )
     _guards.real_scalar(dt, "dt", positive=True)
     _guards.real_scalar(t0, "t0")
-    on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
+    _monitor.check_on_breakdown(on_breakdown)
     if law.stochastic and key is None:
         raise ValueError(
             f"{type(law).__name__} is stochastic: pass key=jax.random.key(seed) to evolve."

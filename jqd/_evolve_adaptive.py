@@ -16,7 +16,6 @@ from jaxtyping import PyTree
 from . import _guards, _monitor
 from ._evolve import (
     _as_observer,
-    _breakdown_mode,
     _check_inputs,
     _checked,
     _monitor_of,
@@ -55,7 +54,6 @@ def evolve_adaptive(
     check: bool = True,
     monitor=True,
     on_breakdown: str = "raise",
-    on_nonfinite: str | None = None,
 ) -> Solution:
     """Adaptive ODE evolution through diffrax, using `law.vector_field`.
 
@@ -77,7 +75,6 @@ def evolve_adaptive(
             and its first failure recorded and raised; the integration itself
             is not cut short.
         on_breakdown: "raise" or "flag", as for `evolve`.
-        on_nonfinite: earlier name of `on_breakdown`, as for `evolve`.
     """
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
@@ -87,7 +84,7 @@ def evolve_adaptive(
             f"{type(law).__name__} is stochastic; evolve_adaptive solves ODEs only. "
             "Use jqd.evolve with a key."
         )
-    on_breakdown = _breakdown_mode(on_breakdown, on_nonfinite)
+    _monitor.check_on_breakdown(on_breakdown)
     ts_np = np.asarray(ts) if not _guards.is_traced(ts) else None
     if ts_np is not None:
         if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):

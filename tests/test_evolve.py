@@ -120,8 +120,8 @@ def test_observe_accepts_dicts_and_rejects_bad_arguments():
     np.testing.assert_allclose(sol.observables["t"], sol.ts)
     with pytest.raises(TypeError, match="jqd law"):
         jqd.evolve(lambda t, y: y, jnp.array([1.0]), _K(), dt=0.1, n_save=1)
-    with pytest.raises(ValueError, match="on_nonfinite"):
-        jqd.evolve(_Decay(), jnp.array([1.0]), _K(), dt=0.1, n_save=1, on_nonfinite="maybe")
+    with pytest.raises(ValueError, match="on_breakdown"):
+        jqd.evolve(_Decay(), jnp.array([1.0]), _K(), dt=0.1, n_save=1, on_breakdown="maybe")
     with pytest.raises(ValueError, match="increasing"):
         jqd.evolve_adaptive(_Decay(), jnp.array([1.0]), _K(), jnp.array([1.0, 0.5]))
     with pytest.raises(NotImplementedError, match="not an ODE"):

@@ -199,7 +199,7 @@ def test_nan_mid_run_is_reported_with_time():
     params = jqd.SchrodingerParams()
     with pytest.raises(jqd.NonFiniteError, match="t = 0.6"):
         jqd.evolve(law, psi0, params, dt=0.1, n_save=10, steps_per_save=2)
-    sol = jqd.evolve(law, psi0, params, dt=0.1, n_save=10, steps_per_save=2, on_nonfinite="ignore")
+    sol = jqd.evolve(law, psi0, params, dt=0.1, n_save=10, steps_per_save=2, on_breakdown="flag")
     assert float(sol.stats["nonfinite_time"]) == pytest.approx(0.6)
     # under an outer jit the error is raised at run time
     with pytest.raises(Exception, match="NaN or Inf"):
