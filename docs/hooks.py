@@ -239,7 +239,7 @@ def cli() -> str:
     from jqd.run import cli as module
 
     os.environ["COLUMNS"] = "90"  # argparse wraps to the terminal width
-    parser = module._parser()  # built in jqd/run/_cli_parser.py
+    parser = module._parser()  # built in jqd/run/cli.py
     out = ["## `jqd`", "", "```text", parser.format_help().rstrip(), "```"]
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():

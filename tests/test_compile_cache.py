@@ -106,7 +106,7 @@ def test_cache_folder_and_switches(tmp_path, monkeypatch):
         configure(enabled=False)
     assert jax.config.jax_compilation_cache_dir is None
     monkeypatch.delenv("JQD_CACHE_MAX_MB")
-    from jqd.run._cli_parser import parser
+    from jqd.run.cli import _parser as parser
 
     for cmd in (["run", "x"], ["reproduce"], ["sweep", "x"]):
         assert parser().parse_args([*cmd, "--no-cache"]).no_cache is True

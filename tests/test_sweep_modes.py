@@ -155,7 +155,7 @@ def test_per_item_interrupt_between_items(tmp_path):
 def test_vmapped_claims_and_auto_batch(tmp_path, monkeypatch):
     import xarray as xr
 
-    from jqd.run import _sweep_memory
+    from jqd.run import sweep as sweep_module
 
     over = {"k": np.linspace(0.5, 4.0, 10)}
     res = run_sweep(TOY, Config(), over, tmp_path / "v", progress=False, devices=1)
@@ -168,7 +168,7 @@ def test_vmapped_claims_and_auto_batch(tmp_path, monkeypatch):
     assert s["claims"]["error"] == {"passed": sum(expect), "items": 10}
     # a budget of three items' bytes gives a batch of three
     per_item = s["probe_bytes_per_item"]
-    monkeypatch.setattr(_sweep_memory, "free_memory", lambda d: int(3.5 * per_item / 0.5))
+    monkeypatch.setattr(sweep_module, "free_memory", lambda d: int(3.5 * per_item / 0.5))
     small = run_sweep(TOY, Config(), over, tmp_path / "w", progress=False, devices=1)
     assert small.summary["padded_batch"] == 3 and small.n_chunks == 4
     with xr.open_dataset(tmp_path / "w" / "results.nc", engine="h5netcdf") as a:
@@ -202,7 +202,7 @@ def test_readme_sweep_commands_are_valid():
     import shlex
     from pathlib import Path
 
-    from jqd.run._cli_parser import parser
+    from jqd.run.cli import _parser as parser
     from jqd.run.sweep import parse_over
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

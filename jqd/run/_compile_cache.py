@@ -1,52 +1,29 @@
 """The persistent compilation cache the `jqd` command switches on.
 
-XLA compilation is most of a quick run's time (the issue measured 82% of
-`jqd reproduce --quick`); JAX can keep every compiled program on disk and
-load it the next time the same program (same jaxpr, shapes, options, jax
-version and device) is compiled, in any process. `jqd run`, `reproduce`,
-`sweep` and `fit` enable it; `--no-cache` or `JQD_NO_CACHE=1` turn it off.
+XLA compilation is most of a quick run's time; JAX can keep every compiled
+program on disk and load it the next time the same program is compiled, in
+any process. `jqd run`, `reproduce`, `sweep` and `fit` enable it; `--no-cache`
+or `JQD_NO_CACHE=1` turn it off. Where: `JQD_CACHE_DIR` if set, else
+`$XDG_CACHE_HOME/jqd/jax`, else `~/.cache/jqd/jax`, created user-only (0700):
+JAX's cache holds executables, so a folder others can write is a way to run
+code as you.
 
-Where: `JQD_CACHE_DIR` if set, else `$XDG_CACHE_HOME/jqd/jax`, else
-`~/.cache/jqd/jax`. The folder is created user-only (0700): JAX's cache
-holds executables, so a folder others can write is a way to run code as you.
+No size limit by default. With a limit JAX locks every access and rescans the
+whole folder on every write, O(N^2) over a quick reproduce's ~2500 writes
+(0.75 s per write at 1000 entries on 2 cores; benchmarks/results_compile.md).
+Without one, JAX writes an entry in one call, unlocked, which is safe for
+results: an entry is a checksummed compressed stream, so a reader racing a
+writer (or a truncated entry left by a killed writer) fails to decompress and
+JAX warns and compiles the program itself; two writers of one entry write the
+same program. tests/test_compile_cache.py checks two concurrent processes and
+a later cache load bit for bit. `JQD_CACHE_MAX_MB=N` sets JAX's limit (LRU
+eviction, locked access, slower writes).
 
-Concurrency. `jqd reproduce --jobs 2` and several `jqd` processes share
-the folder. JAX writes an entry without a lock when no size limit is set
-(`LRUCache.put` in JAX's `lru_cache` module: `exists()`, then one
-`write_bytes`; reads: `exists()`, then `read_bytes`), and with a limit it
-takes a `filelock` around every read and write but also rescans the whole
-folder (a stat and a read per entry) on every write, so that a quick
-reproduce's ~2500 writes cost O(N^2) (measured: 47 ms per write at 100
-entries, 0.75 s at 1000, on this loaded 2-core machine; the cold run of the
-first eight experiments took 1.3-2x longer). jqd therefore sets no limit by
-default, which is safe for results:
-- each entry is a compressed stream of the serialized executable (zlib,
-  with its Adler-32 checksum; zstd if installed); a reader that races a
-  writer sees a truncated stream, which the decompressor rejects: JAX warns
-  ("Error reading persistent compilation cache entry") and compiles the
-  program itself;
-- two writers of one entry write the same program (XLA's compile is
-  deterministic) in one call each: the file holds that complete stream
-  (and zlib ignores a tail after the end of a stream), never a wrong program;
-- a process killed in the middle of a write can leave a truncated entry:
-  every later run then warns and compiles that program; delete the folder.
-tests/test_compile_cache.py compiles one program in two processes into a
-fresh folder at once and checks both results and a later cache load bit for
-bit. `JQD_CACHE_MAX_MB=N` sets JAX's limit (LRU eviction, locked access,
-slower writes) for those who need the folder bounded.
-
-Every program is written, however fast it compiled
-(`jax_persistent_cache_min_compile_time_secs` = 0; JAX's default is 1 s,
-`JQD_CACHE_MIN_COMPILE_S` sets another floor). Measured on 2 idle cores
-(benchmarks/results_compile.md): a quick reproduce compiles ~2400 programs,
-most of them small eager ops taking 0.01-0.05 s each; with a 0.05 s floor
-318 were written and the warm run took 73 % of the cold one, with no floor
-1810 (13.5 MiB) and 64 %, the cold run no slower (222 vs 232 s). The cache
-changes no result: a cached executable is the program XLA compiled
-(tests/test_compile_cache.py checks an experiment's claims bit for bit).
-
-Tracing and lowering (Python) are not cached by JAX: a warm run still
-spends that part of `compile_time_s`.
+Every program is written, however fast it compiled (JAX's default floor is
+1 s; `JQD_CACHE_MIN_COMPILE_S` sets another): most of a quick reproduce's
+~2400 programs are small eager ops, and with no floor the warm run took 64 %
+of the cold one (73 % with a 0.05 s floor). Tracing and lowering (Python)
+are not cached: a warm run still spends that part of `compile_time_s`.
 """
 
 from __future__ import annotations
@@ -55,14 +32,7 @@ import os
 import sys
 from pathlib import Path
 
-MIN_COMPILE_S = 0.0
-
 _TRUE = {"1", "true", "yes", "on"}
-
-
-def disabled_by_env() -> bool:
-    """Whether `JQD_NO_CACHE` asks for no cache (1, true, yes, on)."""
-    return os.environ.get("JQD_NO_CACHE", "").strip().lower() in _TRUE
 
 
 def cache_dir() -> Path:
@@ -100,13 +70,13 @@ def configure(enabled: bool = True, path: str | Path | None = None) -> Path | No
     import jax
     from jax.experimental.compilation_cache import compilation_cache as cc
 
-    if not enabled or disabled_by_env():
+    if not enabled or os.environ.get("JQD_NO_CACHE", "").strip().lower() in _TRUE:
         if jax.config.jax_compilation_cache_dir is not None:
             jax.config.update("jax_compilation_cache_dir", None)
             cc.reset_cache()
         return None
     folder = Path(path).expanduser() if path is not None else cache_dir()
-    min_s = _env_number("JQD_CACHE_MIN_COMPILE_S", MIN_COMPILE_S)
+    min_s = _env_number("JQD_CACHE_MIN_COMPILE_S", 0.0)
     max_mb = _env_number("JQD_CACHE_MAX_MB", -1.0)
     max_bytes = -1 if max_mb < 0 else max(int(max_mb * 2**20), 1)  # -1: no limit, no lock
     try:

@@ -125,16 +125,13 @@ class CompileTimer:
         return False
 
 
-def enabled_by_env() -> bool:
-    return os.environ.get("JQD_PROGRESS", "1").strip().lower() not in {"0", "false", "no", "off"}
-
-
 class Progress:
     """Stage lines `jqd> NAME  12.3 s  stage` on stderr, with a heartbeat."""
 
     def __init__(self, name: str, enabled: bool = True, timer: CompileTimer | None = None):
         self.name = name
-        self.enabled = bool(enabled) and enabled_by_env()
+        off = os.environ.get("JQD_PROGRESS", "1").strip().lower() in {"0", "false", "no", "off"}
+        self.enabled = bool(enabled) and not off
         self.timer = timer
         self.t0 = time.perf_counter()
         self._last = self.t0

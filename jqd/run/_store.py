@@ -1,4 +1,5 @@
-"""Sweep storage: the output-folder lock and the checksummed chunk files.
+"""Sweep storage: the output-folder lock, the manifest, and the checksummed
+chunk and item files (see `jqd.run.sweep` for the folder's layout).
 
 A chunk counts as done only when its npz and its sidecar exist and the
 sha256 matches, so a partial or corrupt chunk is recomputed, never read.
@@ -6,6 +7,7 @@ sha256 matches, so a partial or corrupt chunk is recomputed, never read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import write_text_atomic
+from .experiment import dumps
+from .results import remove_empty_dirs, write_text_atomic
 
 FORMAT = 1
 
@@ -254,3 +257,70 @@ def manifest_problem(out_dir: Path, spec_hash: str, code: dict) -> str | None:
             "since they were written)"
         )
     return None
+
+
+def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> None:
+    """Check what `out_dir` holds (refuse it, or discard it when `fresh`), write the manifest."""
+    from .registry import UsageError
+
+    problem = manifest_problem(out_dir, manifest["spec_hash"], code)
+    if problem is not None:
+        if not fresh:
+            raise UsageError(
+                f"{problem}; rerun with --fresh to discard it and start afresh, or choose "
+                "another --out."
+            )
+        for d in ("chunks", "items"):
+            for p in (out_dir / d).glob("*"):
+                p.unlink()
+        for name in ("results.nc", "summary.json", "SUMMARY.md"):
+            (out_dir / name).unlink(missing_ok=True)
+    for d in ("chunks", "items"):
+        (out_dir / d).mkdir(exist_ok=True)
+        for leftover in (out_dir / d).glob(".*.tmp*"):
+            leftover.unlink()  # temp files of an interrupted writer
+    for leftover in out_dir.glob(".*.tmp*"):
+        leftover.unlink()
+    write_text_atomic(out_dir / "manifest.json", dumps({**manifest, "code": code}) + "\n")
+
+
+@contextlib.contextmanager
+def removed_if_unused(out_dir: Path, created: list[Path]):
+    """On failure, remove the folder this sweep created if nothing got written in it."""
+    try:
+        yield
+    except BaseException:
+        parts = [out_dir / "chunks", out_dir / "items"]
+        if created and not any(any(d.glob("*_0*")) for d in parts):
+            for p in [out_dir / "manifest.json", *out_dir.glob(".*")]:
+                if p.is_file():
+                    p.unlink()
+            for d in parts:
+                for p in d.glob(".*"):
+                    p.unlink()
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            remove_empty_dirs(created)
+        raise
+
+
+# -- per-item records -----------------------------------------------------------------
+def _item_path(item_dir: Path, i: int) -> Path:
+    return item_dir / f"item_{i:06d}.json"
+
+
+def read_item(item_dir: Path, i: int, spec_hash: str) -> dict | None:
+    """Item `i`'s record if its file is intact and belongs to this sweep."""
+    try:
+        record = json.loads(_item_path(item_dir, i).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("spec_hash") != spec_hash or record.get("index") != i:
+        return None
+    return record
+
+
+def write_item(item_dir: Path, i: int, spec_hash: str, record: dict) -> None:
+    write_text_atomic(
+        _item_path(item_dir, i), dumps({**record, "index": i, "spec_hash": spec_hash})
+    )

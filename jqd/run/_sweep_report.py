@@ -1,8 +1,10 @@
-"""What a finished sweep shows: each claimed (or scalar) quantity drawn against
-the swept keys, and SUMMARY.md with the pass counts."""
+"""What a finished sweep writes: results.nc (the labelled dataset of either
+mode), each claimed (or scalar) quantity drawn against the swept keys, and
+SUMMARY.md with the pass counts."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -12,6 +14,113 @@ import numpy as np
 
 MAX_PANELS = 16  # per figure; more quantities go to further figures
 MAX_LINES = 8  # a second swept key with more values is drawn as an image
+
+
+def output_dims(name: str, shape, coords: dict) -> list[str]:
+    """Dimension names of a sweep output's axes: each matched, in order, to an
+    unused `sweep_coords` entry of its length, else `NAME_dimJ`."""
+    dims, used = [], set()
+    for j, size in enumerate(shape):
+        match = next(
+            (k for k, v in coords.items() if k not in used and np.shape(v) == (size,)), None
+        )
+        dims.append(match if match is not None else f"{name}_dim{j}")
+        used.add(dims[-1])
+    return dims
+
+
+def _dataset(exp, config, over, data_vars, coords, mode):
+    import xarray as xr
+
+    from .experiment import config_to_dict
+
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs["experiment"] = exp.name
+    ds.attrs["mode"] = mode
+    ds.attrs["config"] = json.dumps(config_to_dict(config), sort_keys=True)
+    return ds
+
+
+def vmapped_dataset(exp, config, over, results, errors):
+    """A vmapped sweep's labelled arrays: dims = swept keys (grid order) then the
+    outputs' own axes; `item_error`, and `NAME__tolerance`/`__passed` for the
+    experiment's `sweep_claims`."""
+    grid_shape, dims = tuple(len(v) for v in over.values()), tuple(over)
+    extra = {}
+    if exp.sweep_coords is not None:
+        extra = {k: np.asarray(v) for k, v in exp.sweep_coords(config).items()}
+    coords = {**{k: np.asarray(v) for k, v in over.items()}, **extra}
+    data_vars = {}
+    for name, arr in results.items():
+        trailing = arr.shape[1:]
+        own = output_dims(name, trailing, extra)
+        data_vars[name] = (dims + tuple(own), arr.reshape(grid_shape + trailing))
+    used = {d for v in data_vars.values() for d in v[0]}
+    data_vars["item_error"] = (dims, np.asarray(errors).reshape(grid_shape).astype(str))
+    ds = _dataset(
+        exp, config, over, data_vars, {k: v for k, v in coords.items() if k in used}, "vmapped"
+    )
+    for out, (op, tol) in exp.sweep_claims.items():
+        values = ds[out].values
+        ds[f"{out}__tolerance"] = (dims, np.full(values.shape, float(tol)))
+        ds[f"{out}__passed"] = (dims, passes(values, op, tol))
+        ds[out].attrs.update(op=op, claim=out)
+    return ds
+
+
+def _slug(name: str, taken: set) -> str:
+    """A NetCDF variable name for a claim or metric name."""
+    s = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+    s = "_".join(p for p in s.split("_") if p)[:60] or "claim"
+    base, k = s, 2
+    while s in taken:
+        s, k = f"{base}_{k}", k + 1
+    taken.add(s)
+    return s
+
+
+def per_item_dataset(exp, config, over, records: list[dict]):
+    """A per-item sweep's dataset: every claim (measured, `__tolerance`,
+    `__passed`) and scalar metric (`metric_NAME`) against the swept keys."""
+    import xarray as xr
+
+    from .registry import field_types
+
+    shape, dims = tuple(len(v) for v in over.values()), tuple(over)
+    types_ = field_types(exp.config)
+    claims: dict[str, dict] = {}
+    for r in records:
+        for c in r["claims"]:
+            claims.setdefault(c["name"], {"statement": c["statement"], "op": c["op"]})
+    taken: set = set()
+    data = {}
+    for name, info in claims.items():
+        key = _slug(name, taken)
+        measured, tolerance = np.full(len(records), np.nan), np.full(len(records), np.nan)
+        passed = np.zeros(len(records), bool)
+        for j, r in enumerate(records):
+            c = next((c for c in r["claims"] if c["name"] == name), None)
+            if c is not None:
+                measured[j], tolerance[j], passed[j] = c["measured"], c["tolerance"], c["passed"]
+        attrs = {"claim": name, **info}
+        data[key] = xr.Variable(dims, measured.reshape(shape), attrs)
+        data[f"{key}__tolerance"] = xr.Variable(dims, tolerance.reshape(shape), attrs)
+        data[f"{key}__passed"] = xr.Variable(dims, passed.reshape(shape), attrs)
+    for name in sorted({m for r in records for m in r["metrics"]}):
+        vals = np.array([r["metrics"].get(name, np.nan) for r in records], float)
+        data[f"metric_{_slug(name, taken)}"] = xr.Variable(
+            dims, vals.reshape(shape), {"metric": name}
+        )
+    for field in ("wall_time_s", "compile_time_s"):
+        vals = np.array([r.get(field, np.nan) for r in records], float)
+        data[field] = xr.Variable(dims, vals.reshape(shape))
+    errors = np.array([r["error"] or "" for r in records], dtype=object)
+    data["item_error"] = xr.Variable(dims, errors.reshape(shape).astype(str))
+    coords = {
+        k: np.asarray(v).astype(np.int64) if types_.get(k, int) is int else np.asarray(v)
+        for k, v in over.items()
+    }
+    return _dataset(exp, config, over, data, coords, "per-item")
 
 
 def scalar_series(dataset, over) -> list[dict]:
@@ -179,7 +288,7 @@ def passes(values, op, tol):
     return np.isfinite(v) & _OPS[op](v, float(tol))
 
 
-def claim_counts(dataset, over) -> dict:
+def claim_counts(dataset) -> dict:
     out = {}
     for name, var in dataset.data_vars.items():
         if name.endswith("__passed"):

@@ -1,38 +1,20 @@
-"""The `jqd` command: list, run, reproduce and sweep experiments.
+"""The `jqd` command: list, show, run, reproduce, sweep and fit experiments.
 
-    jqd list
-    jqd show NAME                      (also: jqd run NAME --help)
-    jqd run NAME [--quick] [--set key=value ...] [--out DIR] [--json] [--seed N] [--animate]
-    jqd reproduce [--quick] [--out DIR] [--only NAME ...] [--jobs J] [--timeout S] [--animate]
-    jqd sweep NAME --over key=start:stop:num [--over ...] [--devices N] [--batch B]
-              [--out DIR] [--quick] [--set key=value ...] [--fresh]
-    jqd fit NAME --free KEY[,KEY] [--data reference|ensemble|FILE] [--start KEY=V]
-            [--quick] [--set key=value ...] [--out DIR] [--seed N] [--bootstrap B]
-
+The grammar is `_parser()` below (`jqd --help`, docs/cli.md); it imports
+nothing heavy, so `jqd list` and `jqd --help` answer in well under a second.
 Experiments are validations in float64: the command enables `jax_enable_x64`
 before anything runs. `--devices N` on a CPU-only machine needs N host
 devices, which XLA creates only if `XLA_FLAGS` holds
 `--xla_force_host_platform_device_count=N` when the backend starts; the
 command sets it itself before JAX initializes.
 
-Compilation cache: `run`, `reproduce` and `sweep` keep XLA's compiled
-programs in a persistent cache (`$JQD_CACHE_DIR`, else
-`$XDG_CACHE_HOME/jqd/jax` or `~/.cache/jqd/jax`), so a second run skips most
-of its compile time; `--no-cache` or `JQD_NO_CACHE=1` turn it off (see
-`jqd.run._compile_cache`; results are the same either way). `main()` switches
-it on for the process it runs in; the test suite sets `JQD_NO_CACHE=1`.
-
-Progress: `run` prints `jqd> NAME  12.3 s  stage` lines on stderr (the
-experiment's own stages, `rec.progress(...)`, its figures, and a heartbeat
-with the compile time so far and what is compiling after every 20 s of
-silence), none with `--json` or `JQD_PROGRESS=0`; `reproduce` forwards each
-experiment's lines. REPORT.md and summary.json give each experiment's compile
-time and number of compiled programs.
-
-`--animate` makes the experiments that have one (`jqd list` marks them
-[animates]) also write an animation (MP4, or GIF without imageio-ffmpeg) into
-their output folder; for the others it says so and runs as usual. The
-argument parser is built in `jqd.run._cli_parser`.
+`run`, `reproduce`, `sweep` and `fit` keep XLA's compiled programs in a
+persistent cache (`jqd.run._compile_cache`; `--no-cache` or `JQD_NO_CACHE=1`
+turn it off; results are the same either way). `run` prints
+`jqd> NAME  12.3 s  stage` progress lines on stderr (`jqd.run._progress`),
+none with `--json` or `JQD_PROGRESS=0`; `reproduce` forwards each
+experiment's lines. `--animate` makes the experiments that have one (`jqd
+list` marks them [animates]) also write an animation.
 
 Exit codes: 0 success (all claims passed), 1 a claim failed or an experiment
 crashed (an internal error, with its traceback), 2 a usage error, 3 the output
@@ -49,6 +31,7 @@ that maps errors to exit codes.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
@@ -58,8 +41,6 @@ import threading
 import time
 import traceback
 from pathlib import Path
-
-from ._cli_parser import parser as _parser
 
 _HOST_FLAG = "--xla_force_host_platform_device_count"
 
@@ -72,6 +53,234 @@ def _force_host_devices(n: int) -> None:
         return
     flags = re.sub(_HOST_FLAG + r"=\d+", "", flags).strip()
     os.environ["XLA_FLAGS"] = f"{flags} {_HOST_FLAG}={n}".strip()
+
+
+# -- the grammar -------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (raised, then reported by `main`)."""
+
+    def error(self, message):
+        from .registry import UsageError
+
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+_NO_CACHE_HELP = (
+    "do not use the persistent compilation cache (default: on, in $JQD_CACHE_DIR, else "
+    "$XDG_CACHE_HOME/jqd/jax or ~/.cache/jqd/jax; JQD_NO_CACHE=1 also turns it off)"
+)
+
+
+def _command(sub, name, help, *, quick, out=None, seed=None, **kw):
+    """A subcommand with the options every one has: --quick, --no-cache and,
+    for those with one experiment (`out` given), NAME, --set and --out."""
+    p = sub.add_parser(name, help=help, **kw)
+    if out is not None:
+        p.add_argument("name")
+        p.add_argument("--out", type=Path, default=None, help=f"output folder (default {out})")
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a config field (repeatable); type-checked",
+        )
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--no-cache", action="store_true", help=_NO_CACHE_HELP)
+    if seed is not None:
+        p.add_argument("--seed", type=int, default=0, help=seed)
+    return p
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="jqd",
+        description="Run, sweep and reproduce jqd experiments.",
+        epilog="Exit codes: 0 ok, 1 a claim failed, 2 usage error, 3 output locked, "
+        "130 interrupted.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ls = sub.add_parser("list", help="the experiments, one line each (`jqd show NAME`: its keys)")
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="every experiment's config keys (type, default, quick value, meaning) and "
+        "sweepable keys with their mode, as JSON (imports them: a few seconds)",
+    )
+    sh = sub.add_parser("show", help="an experiment's description and config keys (--set KEY=...)")
+    sh.add_argument("name")
+    animate = "also write the experiment's animation (MP4, or GIF without imageio-ffmpeg)"
+
+    r = _command(
+        sub,
+        "run",
+        "run one experiment",
+        quick="the quick config (seconds on CPU)",
+        out="jqd-out/NAME",
+        seed="seed for all randomness (default 0)",
+    )
+    r.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON on stdout (and no progress lines on stderr)",
+    )
+    r.add_argument(
+        "--animate", action="store_true", help=f"{animate}, if it has one ([animates] in list)"
+    )
+
+    g = _command(
+        sub,
+        "reproduce",
+        "run every experiment and write REPORT.md",
+        quick="quick configs (< 5 min in all on CPU)",
+        seed="passed to every run (default 0)",
+    )
+    g.add_argument(
+        "--out",
+        type=Path,
+        default=Path("jqd-out/reproduce"),
+        help="output folder for REPORT.md and one subfolder per experiment "
+        "(default jqd-out/reproduce)",
+    )
+    g.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these experiments (repeatable)",
+    )
+    g.add_argument("--animate", action="store_true", help=f"passed to every run: {animate}")
+    g.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds allowed per experiment (default 900)"
+    )
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="experiments run at once, each in its own process (default: 2, or 1 on a single core)",
+    )
+
+    s = _command(
+        sub,
+        "sweep",
+        "a resumable, sharded parameter sweep of one experiment",
+        quick="start from the quick config",
+        out="jqd-out/NAME-sweep",
+        seed="the per-item runs' seed (default 0)",
+    )
+    s.add_argument(
+        "--over",
+        action="append",
+        default=[],
+        metavar="KEY=START:STOP:NUM",
+        help="swept config field (any int or float key `jqd list --json` marks sweepable, "
+        "and seed): inclusive linspace, or KEY=v1,v2,... (repeatable; several make a grid)",
+    )
+    s.add_argument(
+        "--mode",
+        choices=("vmapped", "per-item"),
+        default=None,
+        help="vmapped: the experiment's batched sweep function over its vmapped keys (one "
+        "compiled program, sharded); per-item: its run once per item (any key, sizes "
+        "included). Default: vmapped when every key allows it",
+    )
+    s.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="devices to shard over (default: all; on CPU, forced host devices)",
+    )
+    s.add_argument(
+        "--batch",
+        type=_batch,
+        default="auto",
+        help="items per vmapped chunk, or auto (default): the largest batch, up to 256 per "
+        "device, whose compiled program fits half the free device memory",
+    )
+    s.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one sweep across several processes/hosts with jax.distributed (run the same "
+        "command in each; JQD_COORDINATOR=host:port, JQD_NUM_PROCESSES, JQD_PROCESS_ID, or "
+        "JAX's cluster detection)",
+    )
+    s.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard what --out holds if it cannot be resumed (a different sweep, chunks "
+        "computed by other code, a corrupt manifest) and start afresh",
+    )
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    f = _command(
+        sub,
+        "fit",
+        "recover an experiment's constants by gradient descent through its law",
+        quick="start from the quick config",
+        out="jqd-out/NAME-fit",
+        description="Fit constants (config keys) of an experiment's law to data by weighted "
+        "least squares through its sweep function (jqd.fit, L-BFGS), with standard errors "
+        "from the Gauss-Newton Hessian. Exit codes: 0 an acceptable fit, 1 not converged or "
+        "not acceptable (not identifiable, or chi2 improbable with the data's errors), 2 usage "
+        "error.",
+    )
+    f.add_argument(
+        "--free",
+        action="append",
+        default=[],
+        metavar="KEY[,KEY...]",
+        help="constants to fit (repeatable; several at once), e.g. --free C or --free q,r",
+    )
+    f.add_argument(
+        "--data",
+        default="reference",
+        metavar="reference|ensemble|FILE",
+        help="reference (default): the experiment's exact data at the quantum values; "
+        "ensemble: a finite ensemble of its stochastic process (size by --set, noise by "
+        "--seed) with standard errors; FILE: a NetCDF file with variables named like the "
+        "sweep's outputs (coordinates checked) and optional <name>_stderr",
+    )
+    f.add_argument(
+        "--start",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="starting value of a freed key (default: the experiment's fit start)",
+    )
+    f.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the ensemble data and the bootstrap (default 0); also sets the "
+        "experiment's own seed field, as jqd run --seed does",
+    )
+    f.add_argument("--max-iter", type=int, default=100, help="L-BFGS iterations at most")
+    f.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="B",
+        help="also refit B residual-bootstrap replicas (one compiled fit) and report their "
+        "spread beside the Hessian standard errors",
+    )
+    f.add_argument(
+        "--full-hessian",
+        action="store_true",
+        help="also report standard errors from the full Hessian of the loss (one more compile)",
+    )
+    f.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    f.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def _batch(text: str):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or auto; got {text!r}") from None
 
 
 # -- commands ---------------------------------------------------------------------
@@ -141,10 +350,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from ._reproduce import reproduce_one
     from .describe import animated
     from .registry import UsageError, discover
-    from .results import environment, make_dirs, write_report
+    from .results import environment, make_dirs, reproduce_one, write_report
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be > 0 seconds; got {args.timeout:g}.")
@@ -181,7 +389,7 @@ def cmd_reproduce(args) -> int:
 
 def cmd_sweep(args) -> int:
     if args.distributed:  # before JAX starts its backend
-        from ._distributed import initialize
+        from .sweep import initialize
 
         initialize()
     import jax
@@ -260,7 +468,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    from ._fit_report import cmd_fit as fit
+    from .fit import cmd_fit as fit
 
     return fit(args)
 

@@ -103,7 +103,7 @@ def format_keys(exp, width: int = 100) -> str:
         lines.append(head)
         if r["meaning"]:
             lines.append(" " * (k + 6) + _shorten(r["meaning"], width - k - 6))
-    from ._sweep_grid import sweepable_keys
+    from .sweep import sweepable_keys
 
     keys = sweepable_keys(exp)
     vmapped = [k for k, m in keys.items() if m == "vmapped"]
@@ -117,12 +117,12 @@ def format_keys(exp, width: int = 100) -> str:
 def describe_json(exp) -> dict:
     """`jqd list --json`'s entry: keys (type, default, quick, meaning, sweep mode),
     `sweepable_keys` and, for the keys no mode sweeps, `why_not`."""
-    from ._sweep_grid import sweepable_keys, why_not_sweepable, why_not_vmapped
+    from .sweep import sweepable_keys, why_not_sweepable, why_not_vmapped
 
     modes = sweepable_keys(exp)
     keys = []
     for row in config_keys(exp):
-        row = {k: _plain(v) for k, v in row.items()}
+        row = {k: list(v) if isinstance(v, tuple) else v for k, v in row.items()}
         row["sweep"] = modes.get(row["key"])
         if row["sweep"] == "per-item":
             row["why_not_vmapped"] = why_not_vmapped(exp, row["key"])
@@ -140,12 +140,6 @@ def describe_json(exp) -> dict:
         "sweep_claims": {k: list(v) for k, v in exp.sweep_claims.items()},
         "fit_keys": list(getattr(fit, "keys", ()) or ()),
     }
-
-
-def _plain(v):
-    if isinstance(v, tuple | list):
-        return [_plain(x) for x in v]
-    return v
 
 
 def listing_json() -> list[dict]:

@@ -21,44 +21,16 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
         rec.figure(fig, "revival.png")
         rec.arrays(dataset, "revival.nc")                   # an xarray.Dataset
         if rec.animate:                                     # `jqd run NAME --animate`
-            fig, ax = ...                                   # draw frame 0
-            def update(i):                                  # redraw frame i
-                ...
-                return f"Ut = {ts[i]:.2f}"                  # its time stamp
-            rec.animation(fig, update, len(ts), "revival.mp4",
-                          claim="the Husimi flow equals exact Kerr evolution")
+            rec.animation(fig, update, len(ts), "revival.mp4", claim="...")
 
     EXPERIMENT = Experiment(name="kerr-revival", description="...", config=Config, run=run)
 
-Optional: `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`;
-a Config field named `seed` is also set from it). Every experiment can be
-swept with `jqd sweep` over its numeric config fields: by default its `run`
-is executed once per item (the per-item mode; claims and metrics are kept,
-figures skipped: `rec.record_files` is False). `Experiment(..., sweep=f,
-sweep_coords=g, sweep_keys=("U", "alpha0"), sweep_claims={"max_error": ("<=",
-1e-10)})` adds the vmapped mode: one compiled, batched, sharded program for
-every item over those float fields (see `Experiment`).
-
-Animations: `rec.animate` is True only under `jqd run NAME --animate` (or
-`jqd reproduce --animate`); an experiment that has one computes its extra
-frames only then, and `rec.animation(fig, update, n_frames, filename,
-claim=...)` writes an MP4 (through imageio-ffmpeg's own ffmpeg) or, without
-imageio-ffmpeg (`pip install jqd[anim]`), a GIF (pillow), each frame stamped
-with the string `update(i)` returns and titled with the claim it illustrates.
-Experiments that animate say so with `Experiment(..., animates=True)`. An
-animation never changes a claim: the summary of a run with `--animate`
-differs from one without only in its `animations` list.
-
-Config values are validated before anything runs (`jqd.run.validate`): the
-annotated types, finite numbers, ints >= 1 (counts and sizes; not `seed`),
-plus what the experiment declares: `Experiment(..., limits={"alpha0": "> 0"},
-validate=check)` where `check(config)` raises ValueError naming the field and
-the fix (e.g. a cutoff that would not fit in memory).
-
-Experiments import only jqd's public API. The `jqd` command discovers,
-runs, sweeps and reports them (see `jqd.run.cli`); it enables float64
-(`jax_enable_x64`) before running them, since every claim is a float64
-validation.
+`rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`; a Config
+field named `seed` is also set from it). Config values are validated before
+anything runs (`jqd.run.validate`). Every experiment can be swept over its
+numeric config fields (`jqd.run.sweep`); `Experiment(sweep=...)` adds the
+vmapped mode. Experiments import only jqd's public API; the `jqd` command
+(`jqd.run.cli`) runs them in float64.
 """
 
 from __future__ import annotations
@@ -99,9 +71,6 @@ class Claim:
     tolerance: float
     op: str = "<="
     passed: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class Recorder:
@@ -279,7 +248,7 @@ class Recorder:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "claims": [c.to_dict() for c in self.claims],
+            "claims": [dataclasses.asdict(c) for c in self.claims],
             "metrics": self.metrics,
             "figures": self.figures,
             "arrays": self.array_files,

@@ -1,20 +1,23 @@
-"""Run records: environment, timings, summary JSON, and REPORT.md."""
+"""Run records: environment, timings, summary JSON, and `jqd reproduce`'s runs and REPORT.md."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from ._progress import CompileTimer, Progress
+from ._progress import PREFIX, CompileTimer, Progress
 from .experiment import Recorder, config_to_dict, dumps
 
 
-def git_revision(path: Path | None = None) -> str | None:
-    path = Path(__file__).resolve().parent if path is None else path
+def git_revision() -> str | None:
+    path = Path(__file__).resolve().parent
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5
@@ -53,23 +56,32 @@ def environment() -> dict[str, Any]:
     }
 
 
-def make_dirs(path: Path, flag: str = "--out") -> list[Path]:
+def make_dirs(path: Path) -> list[Path]:
     """Create the folder `path` (and missing parents); returns those it created,
-    deepest first. An OS refusal is a usage error naming `flag`."""
+    deepest first. A path that is a file or lies under one, an unwritable
+    parent, or any OS refusal is a usage error naming `--out`."""
     from .registry import UsageError
-    from .validate import check_out_dir
 
     path = Path(path)
-    check_out_dir(path, flag)
-    created = []
-    probe = path
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {path} is a file, not a folder; give a folder path.")
+    created, probe = [], path
     while not probe.exists() and probe.parent != probe:
         created.append(probe)
         probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(
+            f"--out {path}: {probe} is a file, so no folder can be made under it; "
+            "choose another --out."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {path}: {probe} is not writable by this user; choose a writable folder."
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UsageError(f"{flag} {path}: cannot create it ({err.strerror or err}).") from None
+        raise UsageError(f"--out {path}: cannot create it ({err.strerror or err}).") from None
     return created
 
 
@@ -163,14 +175,6 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def _fmt(x) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, float):
-        return f"{x:.3g}"
-    return str(x)
 
 
 def _cell(text) -> str:
@@ -272,3 +276,73 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
     path = out_dir / "REPORT.md"
     write_text_atomic(path, "\n".join(lines))
     return path
+
+
+def reproduce_one(name: str, out: Path, args) -> dict:
+    """Run one experiment in its own process: a crash or hang cannot take the
+    others down. Its progress lines (`jqd> `) are forwarded to stderr as they come."""
+    exp_out = out / name
+    exp_out.mkdir(parents=True, exist_ok=True)
+    summary_path = exp_out / "summary.json"
+    if summary_path.exists():
+        summary_path.unlink()
+    cmd = [
+        sys.executable,
+        "-m",
+        "jqd.run.cli",
+        "run",
+        name,
+        "--out",
+        str(exp_out),
+        "--seed",
+        str(args.seed),
+    ] + (["--quick"] if args.quick else [])
+    if name in getattr(args, "animated", ()):  # --animate, for those that have one
+        cmd.append("--animate")
+    if getattr(args, "no_cache", False):
+        cmd.append("--no-cache")
+    t1 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+    )
+    timed_out = threading.Event()
+
+    def kill():
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(args.timeout, kill)
+    stdout: list[str] = []
+    reader = threading.Thread(target=lambda: stdout.extend(proc.stdout), daemon=True)
+    timer.start()
+    reader.start()
+    stderr = []
+    try:
+        for line in proc.stderr:
+            stderr.append(line)
+            if line.startswith(PREFIX):
+                print(line, end="", file=sys.stderr, flush=True)
+        rc = proc.wait()
+        reader.join()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = "".join(stdout) + "".join(stderr)
+    if timed_out.is_set():
+        log, rc = log + f"\ntimed out after {args.timeout:g} s", None
+    (exp_out / "log.txt").write_text(log)
+    if rc in (0, 1) and summary_path.exists():
+        entry = {"name": name, "summary": json.loads(summary_path.read_text())}
+        s = entry["summary"]
+        status = "all claims pass" if s["passed"] else "CLAIM FAILED"
+        hits = f", {s['n_cache_hits']} from the cache" if s.get("n_cache_hits") else ""
+        status += f" (compile {s['compile_time_s']:.1f} s, {s['n_compilations']} programs{hits})"
+    else:
+        tail = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["no output"]
+        why = "timed out" if rc is None else f"exit code {rc}"
+        entry = {"name": name, "error": f"{why}: {tail[0]} (see {name}/log.txt)"}
+        status = f"ERROR ({why})"
+    print(f"  {name}: {status} in {time.perf_counter() - t1:.1f} s", flush=True)
+    return entry

@@ -8,9 +8,17 @@ a 1-D mesh (`jqd.shard_batch`; under `jax.distributed`, the devices of every
 process), and written atomically as it finishes. `batch="auto"` takes the
 largest batch (up to 256 per device) whose memory, from XLA's memory analysis
 of the compiled program (bytes per item), fits in half the free device memory.
+An item whose computation raises (an input guard, a breakdown monitor) would
+stop its whole chunk; then the chunk is recomputed item by item (each item
+repeated over the padded batch, so the same compiled program runs), the
+failing items get NaN outputs and their error message, and the sweep goes on.
 
-**per-item** (any numeric config field, e.g. a cutoff or a particle number):
-the experiment's own `run`, once per item (`jqd.run._sweep_items`).
+**per-item** (any numeric config field, e.g. a cutoff or a particle number;
+or `--mode per-item`): the experiment's own `run`, once per item, in this
+process, with figures and arrays skipped (`Recorder.record_files = False`):
+what it keeps are the item's claims and scalar metrics. Items may change
+sizes: each runs with its own shapes. An item whose run raises is recorded
+with its error and the sweep goes on.
 
     OUT/manifest.json            what is being swept (a hash identifies it), and by
                                  which code (jqd's version, sha256 of jqd's and of
@@ -32,6 +40,18 @@ validated as `jqd run` validates its config, and (vmapped) the experiment's
 `sweep_config` fixes the size parameters for the largest swept values. Every
 vmapped chunk is computed by the same compiled program on the same shapes, so
 the results are bitwise identical to an uninterrupted run on the same devices.
+
+Several processes (`jqd sweep --distributed`, `initialize()` before JAX starts
+its backend): the coordinator address, process count and this process's index
+come from `JQD_COORDINATOR` (host:port), `JQD_NUM_PROCESSES` and
+`JQD_PROCESS_ID`, or, when those are unset, from JAX's own cluster detection
+(SLURM, Open MPI, Kubernetes...). Every process runs the same command on a
+shared file system. Vmapped: one mesh over the devices of every process; each
+process puts its own slice of every chunk on its local devices, the compiled
+program runs SPMD, the outputs are gathered and process 0 writes. Per-item:
+process p runs the items i with i % n == p. Process 0 alone holds the lock and
+writes the manifest, results and summary; the processes meet at barriers
+between these stages. With one process all of this is a no-op.
 """
 
 from __future__ import annotations
@@ -43,6 +63,8 @@ import json
 import math
 import os
 import platform
+import re
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -50,25 +72,463 @@ from typing import Any
 
 import numpy as np
 
-from . import _distributed, _sweep_items, _sweep_memory, _sweep_report, _sweep_vmapped
-from ._store import FORMAT as FORMAT
-from ._store import OutputLock as OutputLock
+from . import _sweep_report
+from ._store import (
+    FORMAT,
+    OutputLock,
+    code_fingerprint,
+    prepare_folder,
+    read_item,
+    removed_if_unused,
+    write_item,
+)
 from ._store import SweepLocked as SweepLocked
-from ._store import code_fingerprint, manifest_problem
 from ._store import read_chunk as read_chunk
 from ._store import write_chunk as write_chunk
-from ._sweep_grid import check_over, grid_items, parse_over, sweep_mode, to_dataset
-from ._sweep_grid import sweepable_keys as sweepable_keys
-from ._sweep_grid import why_not_sweepable as why_not_sweepable
-from .experiment import config_to_dict, dumps
-from .results import environment, make_dirs, remove_empty_dirs, write_text_atomic
-from .validate import check_sweep_items
+from .experiment import Recorder, config_to_dict
+from .registry import UsageError, field_types
+from .results import CompileTimer, environment, make_dirs
+from .validate import cast_swept, check_sweep_items
 
-__all__ = ["run_sweep", "parse_over", "grid_items", "check_over", "sweep_mode", "SweepResult"]
+__all__ = ["run_sweep", "parse_over", "grid_items", "sweep_mode", "SweepResult"]
 
 _THROTTLE_ENV = "JQD_SWEEP_THROTTLE"  # seconds to pause after each chunk (tests)
+MAX_ITEMS_PER_KEY = 10**6  # refused at parse time: a typo must not allocate or hang
+MODES = ("vmapped", "per-item")
+AUTO_BATCH_CAP = 256  # items per device when --batch auto
+MEMORY_FRACTION = 0.5  # of the free device memory a chunk may take
+ERROR_DTYPE = "<U400"  # per-item error message ("" when the item ran)
 
 
+# -- what may be swept, and the grid ----------------------------------------------
+def parse_over(text: str) -> tuple[str, np.ndarray]:
+    """`key=start:stop:num` (inclusive linspace) or `key=v1,v2,...`."""
+    if "=" not in text:
+        raise UsageError(f"--over expects key=start:stop:num or key=v1,v2,...; got {text!r}.")
+    key, spec = (s.strip() for s in text.split("=", 1))
+    try:
+        if ":" in spec:
+            parts = spec.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1:
+                raise ValueError
+            values = None if num > MAX_ITEMS_PER_KEY else np.linspace(start, stop, num)
+        else:
+            values = np.array([float(v) for v in spec.split(",") if v.strip()])
+            if values.size == 0:
+                raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"--over {text!r}: expected {key}=start:stop:num (num >= 1 points, both ends "
+            f"included) or {key}=v1,v2,..."
+        ) from None
+    if values is None:
+        raise UsageError(
+            f"--over {text!r}: {num} points exceeds the limit of {MAX_ITEMS_PER_KEY} per swept "
+            "key; sweep fewer points (or split the range into several sweeps)."
+        )
+    if not np.all(np.isfinite(values)):
+        raise UsageError(f"--over {text!r}: values must be finite.")
+    return key, values
+
+
+def sweepable_keys(exp) -> dict[str, str]:
+    """key -> mode ("vmapped" or "per-item") for every key `jqd sweep` accepts.
+
+    The vmapped mode takes the experiment's `sweep_keys`; the per-item mode
+    every other int or float config field (and `seed`, the run's seed, even
+    without such a field) except those in `not_sweepable`."""
+    out = {}
+    for key, tp in field_types(exp.config).items():
+        if key not in exp.not_sweepable and tp in (int, float):
+            out[key] = "vmapped" if key in exp.sweep_keys else "per-item"
+    out.setdefault("seed", "per-item")
+    return out
+
+
+def why_not_sweepable(exp, key: str) -> str:
+    """Why config field `key` of `exp` cannot be swept at all."""
+    if key in exp.not_sweepable:
+        return exp.not_sweepable[key]
+    import typing
+
+    tp = field_types(exp.config).get(key)
+    if tp is bool:
+        return "a switch, not a number: run both settings with --set"
+    if tp is tuple or typing.get_origin(tp) in (tuple, list):
+        return "a list of values the experiment already runs through; set it with --set"
+    return f"a {getattr(tp, '__name__', tp)} field, not a number: set it with --set"
+
+
+def why_not_vmapped(exp, key: str) -> str:
+    if key in exp.sweep_why_not:
+        return exp.sweep_why_not[key]
+    if exp.sweep is None:
+        return f"{exp.name} defines no vmapped sweep function"
+    if field_types(exp.config).get(key) is int:
+        return "an integer fixes array shapes (one compiled program runs every item)"
+    return f"{exp.name}'s sweep function does not read it"
+
+
+def sweep_mode(exp, over: dict, mode: str | None = None) -> str:
+    """The mode for sweeping `over`: vmapped when every key is a `sweep_keys`
+    field (unless `mode` says otherwise), else per-item; UsageError if a key
+    cannot be swept or `mode` cannot take it."""
+    if not over:
+        raise UsageError("give at least one --over key=start:stop:num.")
+    if mode is not None and mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}; got {mode!r}.")
+    keys = sweepable_keys(exp)
+    for key in over:
+        if key not in keys:
+            if key not in field_types(exp.config):
+                raise UsageError(
+                    f"unknown key {key!r} for {exp.name}; sweepable keys: {', '.join(keys)}."
+                )
+            raise UsageError(
+                f"{key} cannot be swept for {exp.name}: {why_not_sweepable(exp, key)}."
+            )
+    bad = next((k for k in over if keys[k] != "vmapped"), None)
+    if mode == "vmapped" and bad is not None:
+        raise UsageError(
+            f"--mode vmapped: {bad} cannot be vmapped for {exp.name}: "
+            f"{why_not_vmapped(exp, bad)}. Vmapped keys: {', '.join(exp.sweep_keys) or 'none'}."
+        )
+    return mode or ("vmapped" if bad is None else "per-item")
+
+
+def grid_items(over: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Flattened Cartesian grid (first key slowest), one 1-D array per key."""
+    mesh = np.meshgrid(*over.values(), indexing="ij")
+    return {k: m.reshape(-1) for k, m in zip(over, mesh, strict=True)}
+
+
+def _where(values: dict) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in values.items())
+
+
+# -- several processes (jax.distributed); no-ops with one -------------------------
+def initialize() -> None:
+    """Join the job (before any JAX computation). CPU processes talk through gloo."""
+    import jax
+
+    if jax.distributed.is_initialized():
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    env = ("JQD_COORDINATOR", "JQD_NUM_PROCESSES", "JQD_PROCESS_ID")
+    if all(os.environ.get(k) for k in env):
+        jax.distributed.initialize(
+            coordinator_address=os.environ["JQD_COORDINATOR"],
+            num_processes=int(os.environ["JQD_NUM_PROCESSES"]),
+            process_id=int(os.environ["JQD_PROCESS_ID"]),
+        )
+    else:
+        jax.distributed.initialize()  # JAX's cluster auto-detection
+
+
+def _processes() -> tuple[int, int]:
+    """(process count, this process's index)."""
+    import jax
+
+    return jax.process_count(), jax.process_index()
+
+
+def _is_writer() -> bool:
+    """Only process 0 writes the folder's shared files."""
+    return _processes()[1] == 0
+
+
+def _barrier(name: str) -> None:
+    if _processes()[0] > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def _agree(todo: list[int]) -> list[int]:
+    """Process 0's list of chunks to compute, the same on every process."""
+    if _processes()[0] == 1:
+        return todo
+    from jax.experimental import multihost_utils
+
+    n = int(multihost_utils.broadcast_one_to_all(np.array([len(todo)]))[0])
+    padded = np.full(max(n, 1), -1, np.int64)
+    padded[: min(n, len(todo))] = todo[:n]
+    return [int(i) for i in multihost_utils.broadcast_one_to_all(padded)[:n]]
+
+
+def _put(chunk: dict, mesh):
+    """The chunk's arrays on the mesh: `shard_batch` in one process; with several,
+    each process contributes the slice that its local devices hold."""
+    from .._sharding import shard_batch
+
+    if _processes()[0] == 1:
+        return shard_batch(chunk, mesh)
+    import jax
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
+    out = {}
+    for k, v in chunk.items():
+        rows = sharding.addressable_devices_indices_map(v.shape).values()
+        start = min(r[0].start or 0 for r in rows)
+        stop = max(v.shape[0] if r[0].stop is None else r[0].stop for r in rows)
+        out[k] = jax.make_array_from_process_local_data(sharding, v[start:stop], v.shape)
+    return out
+
+
+def _gather(x):
+    """A global array as one NumPy array on every process."""
+    if _processes()[0] == 1:
+        return np.asarray(x)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
+# -- the vmapped mode's program and memory model -----------------------------------
+def free_memory(device) -> int:
+    """Bytes free on `device` (GPU: its allocator's limit minus use; CPU: MemAvailable)."""
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and "bytes_limit" in stats:
+        return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30
+
+
+def compile_batched(batched, example, mesh):
+    """The sweep's program: `batched` per device (`shard_map`), so items never
+    meet across devices. Under plain `jit` the in-graph checks' batch-wide
+    `any` is an all-reduce, and on forced CPU devices jaxlib's all-reduce
+    deadlocks about 1 run in 10 under load. `check_vma=False`: equinox's
+    `error_if` branches are not varying-axis aware."""
+    import jax
+    from jax.sharding import PartitionSpec
+
+    from .._sharding import shard_batch
+
+    spec = PartitionSpec(mesh.axis_names[0])
+    per_device = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
+    return jax.jit(per_device).lower(shard_batch(example, mesh)).compile()
+
+
+def _program_bytes(compiled) -> int:
+    m = compiled.memory_analysis()
+    if m is None:
+        return 0
+    return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes)
+
+
+def _auto_batch(batched, items, n_items, mesh, dtype) -> dict:
+    """The largest batch up to AUTO_BATCH_CAP per device whose compiled program
+    fits the budget, with the bytes per item and the budget."""
+    n_dev = mesh.devices.size
+    per_dev = max(1, min(AUTO_BATCH_CAP, math.ceil(n_items / n_dev)))
+    budget = int(MEMORY_FRACTION * free_memory(mesh.devices.flat[0]))
+    probe = {k: np.full((n_dev,), v[0], dtype) for k, v in items.items()}
+    per_item = max(1, _program_bytes(compile_batched(batched, probe, mesh)))  # one item per device
+    per_dev = max(1, min(per_dev, budget // per_item))
+    return {
+        "batch": per_dev * n_dev,
+        "auto_batch": True,
+        "memory_budget_bytes": budget,
+        "probe_bytes_per_item": per_item,
+    }
+
+
+def _short(err: BaseException) -> str:
+    """The jqd message inside a (possibly long) XLA runtime error."""
+    text = str(err)
+    m = re.search(r"(jqd[.\w]*\([^)]*\)[^\n]*)", text) or re.search(r"(jqd[^\n]*)", text)
+    line = m.group(1) if m else (text.strip().splitlines() or [type(err).__name__])[0]
+    return f"{type(err).__name__}: {line}"[:400]
+
+
+def _run_chunk(compiled, chunk, n_real, mesh, expected, log) -> dict:
+    """One chunk's outputs (the first `n_real` items) and per-item errors."""
+    from .._sharding import shard_batch
+
+    try:
+        out = compiled(_put(chunk, mesh))
+        arrays = {k: _gather(v)[:n_real] for k, v in out.items()}
+        arrays["item_error"] = np.full(n_real, "", ERROR_DTYPE)
+        return arrays
+    except Exception as err:  # noqa: BLE001 - find the failing items
+        if _processes()[0] > 1:
+            raise  # the processes would part ways: stop the job, say which chunk
+        log(f"jqd: a chunk failed ({_short(err)}); recomputing its items one by one.")
+    padded = len(next(iter(chunk.values())))
+    arrays = {  # NaN (or 0) for the items that fail
+        k: np.full((n_real, *s), np.nan if np.dtype(d).kind in "fc" else 0, d)
+        for k, (s, d) in expected.items()
+        if k != "item_error"
+    }
+    arrays["item_error"] = np.full(n_real, "", ERROR_DTYPE)
+    for j in range(n_real):
+        one = {k: np.full(padded, v[j], v.dtype) for k, v in chunk.items()}
+        try:
+            out = compiled(shard_batch(one, mesh))
+        except Exception as err:  # noqa: BLE001 - recorded per item
+            arrays["item_error"][j] = _short(err)
+            continue
+        for k, v in out.items():
+            arrays[k][j] = np.asarray(v)[0]
+    return arrays
+
+
+def _vmapped(exp, config, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx) -> dict:
+    """Compute the missing chunks; returns the results, per-item errors and timings."""
+    import jax
+
+    n_dev = mesh.devices.size
+    n_chunks = math.ceil(n_items / batch)
+    padded = math.ceil(min(batch, n_items) / n_dev) * n_dev
+    dtype = jax.numpy.result_type(float)
+    batched = jax.vmap(lambda values: exp.sweep(config, values))
+    example = {k: np.full((padded,), v[0], dtype) for k, v in items.items()}
+    out_shape = jax.eval_shape(batched, example)
+    if not isinstance(out_shape, dict) or not out_shape:
+        raise TypeError(f"{exp.name}.sweep must return a non-empty dict of arrays.")
+    outputs = {k: (tuple(s.shape[1:]), str(np.dtype(s.dtype))) for k, s in out_shape.items()}
+    expected = {**outputs, "item_error": ((), ERROR_DTYPE)}
+    bounds = [(i * batch, min((i + 1) * batch, n_items)) for i in range(n_chunks)]
+    todo = []
+    for i, (a, b) in enumerate(bounds):
+        arrays, why = read_chunk(chunk_dir, i, a, b, spec_hash, expected)
+        if arrays is None:
+            if why != "missing":
+                ctx["log"](f"jqd: chunk {i} is {why}; recomputing it.")
+            todo.append(i)
+    todo = _agree(todo)
+    reused = [i for i in range(n_chunks) if i not in todo]
+    if reused:
+        ctx["log"](
+            f"jqd: resuming {chunk_dir.parent}: {len(reused)}/{n_chunks} chunks already written."
+        )
+    stats = {"padded_batch": padded, "compile_time_s": 0.0, "compute_time_s": 0.0}
+    if todo:
+        t0 = time.perf_counter()
+        compiled = compile_batched(batched, example, mesh)
+        stats["compile_time_s"] = time.perf_counter() - t0
+        stats["bytes_per_item"] = _program_bytes(compiled) / max(1, padded // n_dev)
+        done = sum(b - a for i, (a, b) in enumerate(bounds) if i in reused)
+        with ctx["bar"](n_items, done, "item") as bar:
+            for i in todo:
+                if ctx["interrupt"].is_set():  # stop between chunks, never inside one
+                    raise KeyboardInterrupt
+                start, end = bounds[i]
+                pad = padded - (end - start)
+                chunk = {
+                    k: np.concatenate([v[start:end], np.repeat(v[end - 1 : end], pad)]).astype(
+                        dtype
+                    )
+                    for k, v in items.items()
+                }
+                t1 = time.perf_counter()
+                arrays = _run_chunk(compiled, chunk, end - start, mesh, expected, ctx["log"])
+                stats["compute_time_s"] += time.perf_counter() - t1
+                if _is_writer():
+                    write_chunk(chunk_dir, i, start, end, arrays, spec_hash)
+                bar.update(end - start)
+                ctx["pause"]()
+    _barrier("jqd-sweep-chunks")
+    parts = []
+    for i, (a, b) in enumerate(bounds):
+        arrays, why = read_chunk(chunk_dir, i, a, b, spec_hash, expected)
+        if arrays is None:
+            raise RuntimeError(f"chunk {i} went bad after writing ({why}); rerun to redo it.")
+        parts.append(arrays)
+    results = {k: np.concatenate([p[k] for p in parts]) for k in expected}
+    errors = results.pop("item_error")
+    return {
+        **stats,
+        "results": results,
+        "errors": list(errors),
+        "outputs": {k: {"shape": list(s), "dtype": d} for k, (s, d) in outputs.items()},
+        "todo": todo,
+        "reused": reused,
+        "n_done": sum(bounds[i][1] - bounds[i][0] for i in todo),
+    }
+
+
+# -- the per-item mode ---------------------------------------------------------------
+def run_item(exp, config, item: dict, seed: int) -> dict:
+    """One item: the experiment's run on `config` with `item`'s fields replaced."""
+    import random
+
+    types_ = field_types(exp.config)
+    values = {k: cast_swept(k, v, types_.get(k, float)) for k, v in item.items()}
+    cfg = dataclasses.replace(config, **{k: v for k, v in values.items() if k in types_})
+    seed = int(values.get("seed", seed))
+    record = {"values": values, "claims": [], "metrics": {}, "error": None}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="jqd-item-") as tmp, CompileTimer() as timer:
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        rec = Recorder(tmp, seed=seed, physics=exp.physics)
+        rec.record_files = False
+        try:
+            exp.run(cfg, rec)
+        except Exception as err:  # noqa: BLE001 - recorded; the sweep goes on
+            record["error"] = f"{type(err).__name__}: {' '.join(str(err).split())}"
+        record["claims"] = [dataclasses.asdict(c) for c in rec.claims]
+        record["metrics"] = {  # the scalar ones
+            k: float(v)
+            for k, v in rec.metrics.items()
+            if isinstance(v, bool | int | float) and not isinstance(v, complex)
+        }
+    record["wall_time_s"] = time.perf_counter() - t0
+    record["compile_time_s"] = timer.seconds
+    record["n_compilations"] = timer.count
+    return record
+
+
+def _per_item(exp, config, items, n_items, item_dir, spec_hash, seed, ctx) -> dict:
+    """Run and write the missing items (stopping between items when interrupted)."""
+    n_proc, me = _processes()
+    mine = [i for i in range(n_items) if i % n_proc == me]
+    todo = [i for i in mine if read_item(item_dir, i, spec_hash) is None]
+    if len(todo) < len(mine):
+        ctx["log"](f"jqd: resuming: {len(mine) - len(todo)}/{len(mine)} items already written.")
+    spent = 0.0
+    with ctx["bar"](len(mine), len(mine) - len(todo), "item") as bar:
+        for i in todo:
+            if ctx["interrupt"].is_set():
+                raise KeyboardInterrupt
+            record = run_item(exp, config, {k: v[i] for k, v in items.items()}, seed)
+            spent += record["wall_time_s"]
+            write_item(item_dir, i, spec_hash, record)
+            bar.update(1)
+            if record["error"]:
+                bar.write(f"jqd: item {i} ({_where(record['values'])}) failed: {record['error']}")
+            ctx["pause"]()
+    _barrier("jqd-sweep-items")
+    records = []
+    for i in range(n_items):
+        r = read_item(item_dir, i, spec_hash)
+        if r is None:
+            raise RuntimeError(f"item {i} went bad after writing; rerun to redo it.")
+        records.append(r)
+    return {
+        "records": records,
+        "errors": [r["error"] for r in records],
+        "todo": todo,
+        "reused": sorted(set(range(n_items)) - set(todo)),
+        "compile_time_s": sum(r["compile_time_s"] for r in records if r["index"] in todo),
+        "compute_time_s": spent,
+        "n_done": len(todo),
+    }
+
+
+# -- the entry point -----------------------------------------------------------------
 @dataclasses.dataclass
 class SweepResult:
     out_dir: Path
@@ -77,93 +537,6 @@ class SweepResult:
     chunks_computed: list[int]
     chunks_reused: list[int]
     summary: dict[str, Any]
-
-
-def sweep_spec(exp, config, over, batch, quick, mode="vmapped") -> tuple[dict, str]:
-    spec = {
-        "format": FORMAT,
-        "experiment": exp.name,
-        "mode": mode,
-        "quick": bool(quick),
-        "config": config_to_dict(config),
-        "over": {k: np.asarray(v).tolist() for k, v in over.items()},
-        "batch": int(batch),
-    }
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    return spec, digest
-
-
-@contextlib.contextmanager
-def _removed_if_unused(out_dir: Path, created: list[Path]):
-    """On failure, remove the folder this sweep created if nothing got written in it."""
-    try:
-        yield
-    except BaseException:
-        parts = [out_dir / "chunks", out_dir / "items"]
-        if created and not any(any(d.glob("*_0*")) for d in parts):
-            for p in [out_dir / "manifest.json", *out_dir.glob(".*")]:
-                if p.is_file():
-                    p.unlink()
-            for d in parts:
-                for p in d.glob(".*"):
-                    p.unlink()
-                with contextlib.suppress(OSError):
-                    d.rmdir()
-            remove_empty_dirs(created)
-        raise
-
-
-def _prepare_folder(out_dir, spec, spec_hash, code, n_items, n_chunks, fresh) -> None:
-    """Check what `out_dir` holds (refuse or discard it), write the manifest."""
-    from .registry import UsageError
-
-    problem = manifest_problem(out_dir, spec_hash, code)
-    if problem is not None:
-        if not fresh:
-            raise UsageError(
-                f"{problem}; rerun with --fresh to discard it and start afresh, or choose "
-                "another --out."
-            )
-        for d in ("chunks", "items"):
-            for p in (out_dir / d).glob("*"):
-                p.unlink()
-        for name in ("results.nc", "summary.json", "SUMMARY.md"):
-            (out_dir / name).unlink(missing_ok=True)
-    for d in ("chunks", "items"):
-        (out_dir / d).mkdir(exist_ok=True)
-        for leftover in (out_dir / d).glob(".*.tmp*"):
-            leftover.unlink()  # temp files of an interrupted writer
-    for leftover in out_dir.glob(".*.tmp*"):
-        leftover.unlink()
-    manifest = {"spec_hash": spec_hash, "n_items": n_items, "n_chunks": n_chunks, **spec}
-    write_text_atomic(out_dir / "manifest.json", dumps({**manifest, "code": code}) + "\n")
-
-
-def _per_item(exp, config, items, n_items, item_dir, spec_hash, seed, ctx) -> dict:
-    mine = [i for i in range(n_items) if i % _distributed.count() == _distributed.index()]
-    todo = [i for i in mine if _sweep_items.read_item(item_dir, i, spec_hash) is None]
-    if len(todo) < len(mine):
-        ctx["log"](f"jqd: resuming: {len(mine) - len(todo)}/{len(mine)} items already written.")
-    with ctx["bar"](len(mine), len(mine) - len(todo), "item") as bar:
-        spent = _sweep_items.compute_items(
-            exp, config, items, todo, item_dir, spec_hash, seed, ctx["interrupt"], bar, ctx["pause"]
-        )
-    _distributed.barrier("jqd-sweep-items")
-    records = []
-    for i in range(n_items):
-        r = _sweep_items.read_item(item_dir, i, spec_hash)
-        if r is None:
-            raise RuntimeError(f"item {i} went bad after writing; rerun to redo it.")
-        records.append(r)
-    return {
-        "records": records,
-        "todo": todo,
-        "reused": sorted(set(range(n_items)) - set(todo)),
-        "n_chunks": n_items,
-        "compile_time_s": sum(r["compile_time_s"] for r in records if r["index"] in todo),
-        "compute_time_s": spent,
-        "items_per_s": (len(todo) / spent) if spent else None,
-    }
 
 
 def run_sweep(
@@ -199,7 +572,6 @@ def run_sweep(
         seed: the per-item runs' seed (`jqd sweep --seed`; also sweepable as `seed`).
     """
     from .._sharding import batch_mesh
-    from .registry import UsageError
 
     interrupt = threading.Event() if interrupt is None else interrupt
     mode = sweep_mode(exp, over, mode)
@@ -213,56 +585,57 @@ def run_sweep(
     items = grid_items(over)
     n_items = int(next(iter(items.values())).size)
     mesh = batch_mesh(devices) if mode == "vmapped" else None
-    ctx: dict[str, Any] = {"log": log, "interrupt": interrupt}
     throttle = float(os.environ.get(_THROTTLE_ENV, "0") or 0)
-    ctx["pause"] = (lambda: interrupt.wait(throttle)) if throttle else (lambda: None)
-    ctx["bar"] = lambda total, initial, unit: _progress(exp.name, total, initial, unit, progress)
+    ctx: dict[str, Any] = {
+        "log": log,
+        "interrupt": interrupt,
+        "pause": (lambda: interrupt.wait(throttle)) if throttle else (lambda: None),
+        "bar": lambda total, initial, unit: _bar(exp.name, total, initial, unit, progress),
+    }
+    auto = {}
     if mode == "vmapped" and batch == "auto":
         import jax
 
-        dtype = jax.numpy.result_type(float)
         batched = jax.vmap(lambda values: exp.sweep(config, values))
-        batch, per_item, budget = _sweep_memory.auto_batch(batched, items, n_items, mesh, dtype)
-        ctx.update(auto_batch=True, memory_budget_bytes=budget, probe_bytes_per_item=per_item)
+        auto = _auto_batch(batched, items, n_items, mesh, jax.numpy.result_type(float))
+        batch = auto.pop("batch")
     batch = int(batch) if mode == "vmapped" else 1
-    spec, spec_hash = sweep_spec(exp, config, over, batch, quick, mode)
+    spec = {
+        "format": FORMAT,
+        "experiment": exp.name,
+        "mode": mode,
+        "quick": bool(quick),
+        "config": config_to_dict(config),
+        "over": {k: np.asarray(v).tolist() for k, v in over.items()},
+        "batch": batch,
+    }
+    spec_hash = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     code = code_fingerprint(exp)
     n_chunks = math.ceil(n_items / batch)
-    created = make_dirs(out_dir) if _distributed.is_writer() else []
-    lock = OutputLock(out_dir) if _distributed.is_writer() else contextlib.nullcontext()
-    with _removed_if_unused(out_dir, created), lock:
+    created = make_dirs(out_dir) if _is_writer() else []
+    lock = OutputLock(out_dir) if _is_writer() else contextlib.nullcontext()
+    with removed_if_unused(out_dir, created), lock:
         t_start = time.perf_counter()
-        if _distributed.is_writer():
-            _prepare_folder(out_dir, spec, spec_hash, code, n_items, n_chunks, fresh)
-        _distributed.barrier("jqd-sweep-prepared")
+        if _is_writer():
+            manifest = {"spec_hash": spec_hash, "n_items": n_items, "n_chunks": n_chunks, **spec}
+            prepare_folder(out_dir, manifest, code, fresh)
+        _barrier("jqd-sweep-prepared")
         if mode == "vmapped":
-            got = _sweep_vmapped.compute(
+            got = _vmapped(
                 exp, config, items, n_items, batch, mesh, out_dir / "chunks", spec_hash, ctx
             )
-            dataset = to_dataset(exp, config, over, got["results"])
-            shape = tuple(len(v) for v in over.values())
-            dataset["item_error"] = (tuple(over), got["errors"].reshape(shape).astype(str))
-            for out, (op, tol) in exp.sweep_claims.items():
-                values = dataset[out].values
-                dataset[f"{out}__tolerance"] = (tuple(over), np.full(values.shape, float(tol)))
-                dataset[f"{out}__passed"] = (tuple(over), _sweep_report.passes(values, op, tol))
-                dataset[out].attrs.update(op=op, claim=out)
-            failed = [
-                f"item {i} ({_sweep_items.where({k: v[i] for k, v in items.items()})}): {e}"
-                for i, e in enumerate(got["errors"])
-                if e
-            ]
-            claim_counts = _sweep_report.claim_counts(dataset, over)
+            results = got.pop("results")
+            dataset = _sweep_report.vmapped_dataset(exp, config, over, results, got["errors"])
         else:
             got = _per_item(exp, config, items, n_items, out_dir / "items", spec_hash, seed, ctx)
-            dataset, _ = _sweep_items.assemble(exp, config, over, got["records"])
-            failed = [
-                f"item {r['index']} ({_sweep_items.where(r['values'])}): {r['error']}"
-                for r in got["records"]
-                if r["error"]
-            ]
-            claim_counts = _sweep_report.claim_counts(dataset, over)
+            dataset = _sweep_report.per_item_dataset(exp, config, over, got.pop("records"))
+        failed = [
+            f"item {i} ({_where({k: v[i] for k, v in items.items()})}): {e}"
+            for i, e in enumerate(got.pop("errors"))
+            if e
+        ]
         wall = time.perf_counter() - t_start
+        n_done = got.pop("n_done")
         summary = {
             "experiment": exp.name,
             "kind": "sweep",
@@ -270,41 +643,29 @@ def run_sweep(
             "spec_hash": spec_hash,
             "code": code,
             "n_items": n_items,
-            "n_chunks": got["n_chunks"],
+            "n_chunks": n_chunks,
             "devices_used": mesh.devices.size if mesh is not None else 1,
-            "processes": _distributed.count(),
-            "chunks_computed": got["todo"],
-            "chunks_reused": got["reused"],
+            "processes": _processes()[0],
+            "chunks_computed": got.pop("todo"),
+            "chunks_reused": got.pop("reused"),
             "wall_time_s": wall,
-            "compile_time_s": got["compile_time_s"],
-            "compute_time_s": got["compute_time_s"],
-            "items_per_s": got["items_per_s"],
-            "claims": claim_counts,
+            "items_per_s": (n_done / got["compute_time_s"]) if got["compute_time_s"] else None,
+            "claims": _sweep_report.claim_counts(dataset),
             "items_failed": failed,
             "results": "results.nc",
             "environment": environment(),
             "machine": platform.processor() or platform.machine(),
+            **auto,
+            **got,
         }
-        for k in (
-            "padded_batch",
-            "bytes_per_item",
-            "auto_batch",
-            "memory_budget_bytes",
-            "probe_bytes_per_item",
-        ):
-            if k in got or k in ctx:
-                summary[k] = got.get(k, ctx.get(k))
-        if mode == "vmapped":
-            summary["outputs"] = {
-                k: {"shape": list(s), "dtype": d} for k, (s, d) in got["expected"].items()
-            }
-        if _distributed.is_writer():
+        if _is_writer():
             _sweep_report.write_results(exp, out_dir, dataset, over, mode, failed, wall, summary)
-    return SweepResult(out_dir, n_items, got["n_chunks"], got["todo"], got["reused"], summary)
+    s = summary
+    return SweepResult(out_dir, n_items, n_chunks, s["chunks_computed"], s["chunks_reused"], s)
 
 
 @contextlib.contextmanager
-def _progress(name, total, initial, unit, enabled):
+def _bar(name, total, initial, unit, enabled):
     from tqdm.auto import tqdm
 
     bar = tqdm(

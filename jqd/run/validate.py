@@ -23,10 +23,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import os
 import types
 import typing
-from pathlib import Path
 
 import numpy as np
 
@@ -135,18 +133,6 @@ def check_field(exp, name: str, value, tp, default) -> None:
                 )
 
 
-def _defaults(config_cls) -> dict:
-    out = {}
-    for f in dataclasses.fields(config_cls):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = f.default_factory()
-        else:
-            out[f.name] = None
-    return out
-
-
 def _run_hook(exp, config) -> None:
     if exp.validate is None:
         return
@@ -158,14 +144,17 @@ def _run_hook(exp, config) -> None:
         raise UsageError(f"{exp.name}: {' '.join(str(err).split())}") from None
 
 
-def check_config(exp, config) -> None:
-    """Refuse a config `exp` cannot run (UsageError naming the field and the fix)."""
+def check_config(exp, config, swept=()) -> None:
+    """Refuse a config `exp` cannot run (UsageError naming the field and the fix);
+    the fields in `swept` are left to `check_sweep_items`, and so is the hook."""
     if not isinstance(config, exp.config):
         raise UsageError(f"{exp.name} needs a {exp.config.__name__}; got {type(config).__name__}.")
-    types_, defaults = field_types(exp.config), _defaults(exp.config)
-    for name, tp in types_.items():
-        check_field(exp, name, getattr(config, name), tp, defaults[name])
-    _run_hook(exp, config)
+    default = exp.config()
+    for name, tp in field_types(exp.config).items():
+        if name not in swept:
+            check_field(exp, name, getattr(config, name), tp, getattr(default, name))
+    if not swept:
+        _run_hook(exp, config)
 
 
 def cast_swept(key: str, value, tp):
@@ -185,16 +174,14 @@ def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
     4096 items; of larger grids, every swept value with the other swept keys
     at each of their extremes (exact for checks monotone in each key).
     """
-    types_, defaults = field_types(exp.config), _defaults(exp.config)
-    for name, tp in types_.items():
-        if name not in over:
-            check_field(exp, name, getattr(config, name), tp, defaults[name])
+    check_config(exp, config, swept=over)
+    types_, default = field_types(exp.config), exp.config()
     over = {k: v for k, v in over.items() if k in types_}  # `seed` may be the run's seed only
     for key, values in over.items():
         for v in np.unique(values):
             value = cast_swept(key, v, types_[key])  # its message names --over KEY already
             try:
-                check_field(exp, key, value, types_[key], defaults[key])
+                check_field(exp, key, value, types_[key], getattr(default, key))
             except UsageError as err:
                 raise UsageError(f"--over {key}: {err}") from None
     if exp.validate is None:
@@ -220,26 +207,6 @@ def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
             except UsageError as err:
                 where = ", ".join(f"{k}={v:g}" for k, v in item.items())
                 raise UsageError(f"sweep item {where}: {err}") from None
-
-
-def check_out_dir(path, flag: str = "--out") -> None:
-    """Refuse an output folder that is a file, lies under a file, or cannot be written."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{flag} {path} is a file, not a folder; give a folder path.")
-    probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise UsageError(
-            f"{flag} {path}: {probe} is a file, so no folder can be made under it; choose another {flag}."
-        )
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"{flag} {path}: {probe} is not writable by this user; choose a writable folder."
-        )
 
 
 def steps_fit(config, interval: float, keys, interval_name: str) -> None:
