@@ -340,3 +340,16 @@ def test_sweep_bad_arguments(tmp_path, capsys):
         assert main(["sweep", *args, "--out", str(tmp_path)]) == 2, args
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and expect in err[0], (args, err)
+
+
+def test_list_into_a_closed_pipe_is_quiet():
+    """`jqd list | head`: the reader leaves early; no traceback, exit 141 (SIGPIPE's)."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "jqd.run.cli", "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    p.stdout.close()
+    with p.stderr:
+        err = p.stderr.read()
+    assert p.wait() in (0, 141) and b"Traceback" not in err, err.decode()

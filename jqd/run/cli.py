@@ -561,6 +561,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\njqd: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `jqd list | head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit flush
+        return 141
 
 
 if __name__ == "__main__":
