@@ -20,7 +20,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_exponent, claim_max_error
+from jqd.run.toolkit import claim_exponent, claim_max_error, panel
 
 
 @dataclass(frozen=True)
@@ -202,26 +202,30 @@ def run(config: Config, rec: Recorder) -> None:
     axes[0].loglog(abars, errs[-1] * (abars / abars[-1]) ** 2, "k--", label="∝ ā²")
     axes[0].set_xticks(abars, [f"{a:.3g}" for a in abars])  # < 1 decade: no crowded minor labels
     axes[0].set_xticks([], minor=True)
-    axes[0].set_xlabel("lattice spacing ā  (a)")
-    axes[0].set_ylabel(f"max |ρ_a/ā − ρ(x_a, t={config.t_spread:g})|  (1/a)")
-    axes[0].set_title(f"Continuum limit: order {order:.2f}")
+    panel(
+        axes[0],
+        "lattice spacing ā  (a)",
+        f"max |ρ_a/ā − ρ(x_a, t={config.t_spread:g})|  (1/a)",
+        f"Continuum limit: order {order:.2f}",
+    )
     axes[0].legend()
     axes[1].plot(ts, newton, "k-", lw=3, alpha=0.3, label="Newton (point particle)")
     axes[1].plot(ts, hj_means[-1], "k--", label="HJ ensemble (ħ → 0)")
     for hb, m in zip(config.hbars, means, strict=True):
         axes[1].plot(ts, m, label=f"⟨x⟩, ħ = {hb:g}")
-    axes[1].set_xlabel("t  (1/ω, V = x²/2 + x⁴/4)")
-    axes[1].set_ylabel("⟨x⟩  (length)")
-    axes[1].set_title(f"Packet centre (width {config.width:g} fixed) vs classical")
+    panel(
+        axes[1],
+        "t  (1/ω, V = x²/2 + x⁴/4)",
+        "⟨x⟩  (length)",
+        f"Packet centre (width {config.width:g} fixed) vs classical",
+    )
     axes[1].legend()
     axes[2].loglog(hbars, dev, "o-", label=f"max|⟨x⟩ − ⟨x⟩_HJ| (order {p_dev:.2f})")
     axes[2].loglog(hbars, dvar, "s-", label=f"max|σ² − σ²_HJ| (order {p_var:.2f})")
     axes[2].loglog(hbars, dev[-1] * (hbars / hbars[-1]) ** 2, "k:", label="∝ ħ²")
     axes[2].set_xticks(hbars, [f"{h:g}" for h in hbars])
     axes[2].set_xticks([], minor=True)
-    axes[2].set_xlabel("ħ  (action units)")
-    axes[2].set_ylabel("length")
-    axes[2].set_title("Classical limit ħ → 0")
+    panel(axes[2], "ħ  (action units)", "length", "Classical limit ħ → 0")
     axes[2].legend()
     fig.suptitle(
         f"Copy dynamics on a ring: continuum limit $O(\\bar{{a}}^{{{order:.2f}}})$; ħ → 0 recovers "

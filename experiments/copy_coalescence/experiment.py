@@ -35,6 +35,7 @@ from jqd.copy import (
     faithful_state,
 )
 from jqd.experiment import Experiment, Recorder
+from jqd.run.toolkit import panel
 from jqd.stats import loglog_slope
 
 
@@ -401,10 +402,13 @@ def run(config: Config, rec: Recorder) -> None:
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     for N, c, r in zip(Ns, curves, runs, strict=True):
         ax.plot(r[0] / N, c, label=f"N = {N}")
-    ax.set_xlabel("t / N (ħ = 1)")
-    ax.set_ylabel("ensemble mean circular variance V")
-    ax.set_title(f"Within-class diversity, {config.batch} ensembles per N")
-    ax.legend(fontsize=8)
+    panel(
+        ax,
+        "t / N (ħ = 1)",
+        "ensemble mean circular variance V",
+        f"Within-class diversity, {config.batch} ensembles per N",
+        legend=True,
+    )
     bx.errorbar(Ns, t_al, yerr=t_err, fmt="o-", label=f"t_align (V ≤ {config.fraction:g} V0)")
     ok = np.isfinite(t_al) & big  # the ∝ N guide starts at the first N ≥ 99 crossed ...
     if not ok.any():
@@ -412,8 +416,7 @@ def run(config: Config, rec: Recorder) -> None:
     bx.plot(Ns, t_al[ok][0] * Na / Na[ok][0] if ok.any() else Ns, "k:", label="∝ N")
     bx.set_xscale("log")
     bx.set_yscale("log")
-    bx.set_xlabel("N (members)")
-    bx.set_ylabel("t_align")
+    panel(bx, "N (members)", "t_align")
     title = f"exponent p = {p:.2f} ± {p_err:.2f} (all N)"
     if np.isfinite(p_big) and big.sum() >= 2:
         lo, hi = ci(sl_big)

@@ -19,6 +19,7 @@ from jqd.copy import (
     copy_gillespie,
 )
 from jqd.experiment import Experiment, Recorder, steps_fit
+from jqd.run.toolkit import panel
 from jqd.stats import loglog_slope
 
 
@@ -134,10 +135,13 @@ def run(config: Config, rec: Recorder) -> None:
     Ns_all = np.array(config.count_Ns)
     ax.loglog(Ns_all, 0.5 * Ns_all**-0.5, "k:", label="$N^{-1/2}$")
     ax.axhline(bias, color="gray", lw=0.8, ls="--", label=f"tau-leap bias dt={config.count_dt}")
-    ax.set_xlabel("ensemble size N (members)")
-    ax.set_ylabel(f"RMS of $n_a/N - |\\psi_a(t)|^2$ over t ≤ {config.t_end:g}")
-    ax.set_title("Copy process follows $|\\psi|^2$ with $N^{-1/2}$ fluctuations")
-    ax.legend(fontsize=8)
+    panel(
+        ax,
+        "ensemble size N (members)",
+        f"RMS of $n_a/N - |\\psi_a(t)|^2$ over t ≤ {config.t_end:g}",
+        "Copy process follows $|\\psi|^2$ with $N^{-1/2}$ fluctuations",
+        legend=True,
+    )
     rec.figure(fig, "finite_N.png")
     rec.metric("tau_count_bias_rms", bias)
     rec.metric("seconds", elapsed)
@@ -202,9 +206,9 @@ def _animate(rec: Recorder, config: Config, H, params, psi0, n: int = 40) -> Non
     bx.plot([], [], "ko", ms=3, label=f"$n_a/N$, N = {Ns[0]:.0e}")
     bx.set_xlim(0, config.t_end)
     bx.set_ylim(0, 1.1 * max(rho.max(), f[0].max()))
-    bx.set_xlabel("t (ħ = 1, units of 1/H)")
-    bx.set_ylabel("occupation (colour: class a)")
-    bx.legend(loc="upper right", fontsize=9)
+    panel(
+        bx, "t (ħ = 1, units of 1/H)", "occupation (colour: class a)", loc="upper right", fontsize=9
+    )
 
     def update(k):
         for j, group in enumerate(bars):

@@ -16,7 +16,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, mean_and_stderr
+from jqd.run.toolkit import claim_max_error, mean_and_stderr, panel
 
 
 @dataclass(frozen=True)
@@ -188,14 +188,11 @@ def run(config: Config, rec: Recorder) -> None:
     for i, s in enumerate(config.starts):
         ax.plot(fit.path[:, i, 0], fit.path[:, i, 1], ".-", label=f"start {s}")
     ax.plot([0.5], [-0.5], "k*", ms=14, label="(1/2, −1/2)")
-    ax.set_xlabel("q")
-    ax.set_ylabel("r")
+    panel(ax, "q", "r")
     ax.legend()
     ax.set_title("L-BFGS iterates")
     ax2.semilogy(np.maximum(fit.history, 1e-20))
-    ax2.set_xlabel("iteration")
-    ax2.set_ylabel("loss  mean_t Σ_a |ψ_mf − ψ|²")
-    ax2.set_title("Loss")
+    panel(ax2, "iteration", "loss  mean_t Σ_a |ψ_mf − ψ|²", "Loss")
     fig.suptitle(
         f"Fitting copy exponents to Schrödinger returns q = 1/2, r = −1/2 "
         f"(worst |Δq| = {dq:.1e}, |Δr| = {dr:.1e})"

@@ -12,6 +12,7 @@ import numpy as np
 import jqd
 from jqd.copy import CopyParams, CountState, copy_gillespie
 from jqd.experiment import Experiment, Recorder
+from jqd.run.toolkit import panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,9 +154,7 @@ def run(config: Config, rec: Recorder) -> None:
     for a in range(P):
         ax1.plot(tt, rho0[:, a], "-", color=f"C{a}", label=f"|ψ_{a}|²")
         ax1.plot(tt, f0[:, :, a].mean(0), "o", color=f"C{a}", ms=4, label=f"n_{a}/N")
-    ax1.set_xlabel("t (1/|H|)")
-    ax1.set_ylabel("population")
-    ax1.set_title("Node: n_3(0) = 0 stays 0; QM fills it")
+    panel(ax1, "t (1/|H|)", "population", "Node: n_3(0) = 0 stays 0; QM fills it")
     ax1.set_ylim(-0.03, 1.25)  # room for the legend above the curves
     ax1.legend(
         fontsize=8, ncol=4, loc="upper left", title="lines: QM, dots: copy", title_fontsize=8
@@ -167,10 +166,14 @@ def run(config: Config, rec: Recorder) -> None:
     xe = np.maximum(np.array(config.admixtures), 3e-4)
     ax2.loglog(xe, a_same, "s-", label="admixture: vs QM, same start")
     ax2.loglog(xe, a_orig, "s--", label="admixture: vs QM of ψ0")
-    ax2.set_xlabel("spectator fraction s, ground admixture ε\n(0 plotted at 3e-4)")
-    ax2.set_ylabel("RMS departure of n_a/N from QM")
-    ax2.set_title(f"Remedies shrink the node departure (N = {N})")
-    ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    panel(
+        ax2,
+        "spectator fraction s, ground admixture ε\n(0 plotted at 3e-4)",
+        "RMS departure of n_a/N from QM",
+        f"Remedies shrink the node departure (N = {N})",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+    )
     rec.figure(fig, "nodes.png")
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import jqd
 from jqd.copy import AlignmentParams, AlignmentState, PhaseAlignment
 from jqd.experiment import Experiment, Recorder
+from jqd.run.toolkit import panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,8 +153,11 @@ def run(config: Config, rec: Recorder) -> None:
             ax.plot(t, R1, label=f"n={n}, f={f}: R1")
             if spread == "uniform":
                 ax.plot(t, R2, ":", label=f"n={n}, f={f}: R2 (mod π)")
-        ax.set_xlabel("t (periods 2π/Ω, Ω = f√(2n))")
-        ax.set_ylabel(r"class order parameter $|\langle e^{i\varphi}\rangle|$ (R1)")
+        panel(
+            ax,
+            "t (periods 2π/Ω, Ω = f√(2n))",
+            r"class order parameter $|\langle e^{i\varphi}\rangle|$ (R1)",
+        )
         ax.set_ylim(0, 1.02)
         ax.set_title(f"initial spread {spread}: alignment not an attractor")
         ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))

@@ -16,7 +16,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import error_panel
+from jqd.run.toolkit import error_panel, panel
 
 
 @dataclass(frozen=True)
@@ -132,16 +132,13 @@ def run(config: Config, rec: Recorder) -> None:
         tolerance=1.0,
         op=">=",
     )
-    axes[0].set_xlabel("t  (periods of the fastest beat)")
-    axes[0].set_ylabel("ρ_a")
+    panel(axes[0], "t  (periods of the fastest beat)", "ρ_a")
     axes[0].legend()
-    axes[1].set_xlabel("beable value a")
-    axes[1].set_ylabel("dρ_a/dt at t = 0  (1/time, ħ = 1)")
+    panel(axes[1], "beable value a", "dρ_a/dt at t = 0  (1/time, ħ = 1)")
     axes[1].legend()
     # t in periods of the fastest beat: one axis for every P
     error_panel(axes[2], t, errors, tolerance=1e-10, styles=("-", "--"))
-    axes[2].set_xlabel("t  (periods of the fastest beat)")
-    axes[2].set_ylabel("error")
+    panel(axes[2], "t  (periods of the fastest beat)", "error")
     lo, hi = axes[2].get_ylim()
     axes[2].set_ylim(lo, hi * 1e4)  # room for the legend above the curves
     axes[2].legend(fontsize=8, ncol=2, loc="upper left")

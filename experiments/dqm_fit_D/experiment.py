@@ -21,7 +21,7 @@ import numpy as np
 import jqd
 from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, mean_and_stderr
+from jqd.run.toolkit import claim_max_error, mean_and_stderr, panel
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,11 @@ def run(config: Config, rec: Recorder) -> None:
     history_D = [p["D"] for p in res.path]
     it = np.arange(len(history_loss))
     ax[0].semilogy(it, history_loss, "o-", label="loss (relative L2)")
-    ax[0].set_xlabel("L-BFGS iteration")
-    ax[0].set_ylabel("loss (dimensionless)")
+    panel(ax[0], "L-BFGS iteration", "loss (dimensionless)")
     ax[0].legend()
     ax[1].plot(np.arange(len(history_D)), history_D, "o-", label="D")
     ax[1].axhline(d_qm, color="k", ls="--", label="ħ/2m")
-    ax[1].set_xlabel("L-BFGS iteration")
-    ax[1].set_ylabel("D (ħ = m = 1 units)")
+    panel(ax[1], "L-BFGS iteration", "D (ħ = m = 1 units)")
     ax[1].legend()
     ts = np.asarray(ref.ts)
     for i in range(1, config.n_save + 1):
@@ -173,8 +171,7 @@ def run(config: Config, rec: Recorder) -> None:
         ax[2].plot(x, np.asarray(fitted[i]), "r--", label="DQM, fitted D" if i == 1 else None)
         ax[2].plot(x, np.asarray(start[i]), "b:", label="DQM, D = 0.5 ħ/2m" if i == 1 else None)
     ax[2].set_xlim(-4, 4)
-    ax[2].set_xlabel("x (length units)")
-    ax[2].set_ylabel("ρ(x, t)  (1/length)")
+    panel(ax[2], "x (length units)", "ρ(x, t)  (1/length)")
     ax[2].legend()
     potential = ("x²/2" if config.k == 1 else f"{config.k:g}x²/2") + (
         f" + {config.mu:g}x⁴" if config.mu else ""

@@ -31,7 +31,7 @@ from jqd.dqm import (
     gaussian_state,
 )
 from jqd.experiment import Experiment, Recorder, steps_fit
-from jqd.run.toolkit import claim_max_error, claim_within_stderr, error_panel
+from jqd.run.toolkit import claim_max_error, claim_within_stderr, error_panel, panel
 
 
 @dataclass(frozen=True)
@@ -202,18 +202,12 @@ def run(config: Config, rec: Recorder) -> None:
     ax.plot(ts, exact, "k-", lw=4, alpha=0.25, label="Z16: a√((1+τ²)/2)")
     for (name, w), m in zip(widths.items(), "o^vsD", strict=False):
         ax.plot(ts, w, m, ms=4, mfc="none", label=name)
-    ax.set_xlabel("t  (m a²/ħ)")
-    ax.set_ylabel("σ_x(t)  (a)")
-    ax.set_title("Width vs time")
-    ax.legend(fontsize=8)
+    panel(ax, "t  (m a²/ħ)", "σ_x(t)  (a)", "Width vs time", legend=True)
     # distinct line styles: coincident curves (Madelung, canonical DQM) stay visible
     deviations = {name: w - exact for name, w in widths.items()}
     error_panel(ax2, ts, deviations, floor=1e-17, styles=("-", "--", "-.", "-", "--"))
     ax2.semilogy(ts, se, "k:", label="ensemble SE σ/√(2N)")
-    ax2.set_xlabel("t  (m a²/ħ)")
-    ax2.set_ylabel("|σ − σ_Z16|  (a)")
-    ax2.set_title("Deviation from the formula")
-    ax2.legend(fontsize=8)
+    panel(ax2, "t  (m a²/ħ)", "|σ − σ_Z16|  (a)", "Deviation from the formula", legend=True)
     fig.suptitle(
         "One spreading law (Z16) from Schrödinger, (ρ, S) fluids, Nelson and Bohm ensembles"
     )

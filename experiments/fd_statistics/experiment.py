@@ -35,7 +35,7 @@ from jqd.dqm import (
     weight_mb,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 LP_TOL = 1e-6  # 10 × HiGHS's default primal/dual feasibility tolerance 1e-7
 SUM_TOL = 1e-10  # float64 rounding of sums over a few hundred patterns of terms ≤ N²
@@ -299,10 +299,13 @@ def run(config: Config, rec: Recorder) -> None:
     ax.plot(x, [r["fd_lower"] for r in rows], "x", label="dual bound, every μ (lower)")
     ax.plot(x, [max(r["be"], 1e-17) for r in rows], "s", ms=3, label="LP vs W_BE")
     ax.set_xticks(x, labels, fontsize=8)
-    ax.set_xlabel("N, M")
-    ax.set_ylabel("min over mixing laws of TV to W_FD")
-    ax.set_title("No mixture of multinomials gives FD (N ≥ 2)")
-    ax.legend(fontsize=8)
+    panel(
+        ax,
+        "N, M",
+        "min over mixing laws of TV to W_FD",
+        "No mixture of multinomials gives FD (N ≥ 2)",
+        legend=True,
+    )
     for m, mk in ((3, "o"), (4, "s")):
         sel = d[:, 1] == m
         if sel.any():
@@ -324,10 +327,13 @@ def run(config: Config, rec: Recorder) -> None:
     ax2.loglog(np.sort(Ls), 0.5 / np.sort(Ls) ** 2, "k:", label="0.5/L²")
     ax2.xaxis.set_major_formatter(ScalarFormatter())
     ax2.xaxis.set_minor_formatter(ScalarFormatter())
-    ax2.set_xlabel("lattice divisions L (M ∤ L)")
-    ax2.set_ylabel("TV − closed form")
-    ax2.set_title("LP discretization error")
-    ax2.legend(fontsize=8)
+    panel(
+        ax2,
+        "lattice divisions L (M ∤ L)",
+        "TV − closed form",
+        "LP discretization error",
+        legend=True,
+    )
     for i, ratio in enumerate(var_ratio_mix):
         ax3.plot(np.full(ratio.shape, i), ratio, ".", color="C0", ms=3)
     mult_var = np.array([r["N"] * (1 / r["M"]) * (1 - 1 / r["M"]) for r in rows])
@@ -339,10 +345,13 @@ def run(config: Config, rec: Recorder) -> None:
     ax3.axhline(1, color="k", lw=0.8, label="multinomial (MB)")
     ax3.plot([], [], ".", color="C0", label="random mixtures")
     ax3.set_xticks(x, labels, fontsize=8)
-    ax3.set_xlabel("N, M")
-    ax3.set_ylabel("Var(n_1) / N w̄(1 − w̄)")
-    ax3.set_title("Mixing over-disperses; FD is under-dispersed")
-    ax3.legend(fontsize=8)
+    panel(
+        ax3,
+        "N, M",
+        "Var(n_1) / N w̄(1 − w̄)",
+        "Mixing over-disperses; FD is under-dispersed",
+        legend=True,
+    )
     fig.tight_layout()
     rec.figure(fig, "fd_statistics.png")
     ds = xr.Dataset(

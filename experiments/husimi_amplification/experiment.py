@@ -18,7 +18,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -317,8 +317,7 @@ def _figure(rec, c, u, table, kets):
         ax.set_xlim(-lim, lim)
         w = ", ".join(f"{x:.4f}" for x in rows[-1]["weights"])
         ax.set_title(f"{k}\nlobe weights ({w}) at G = {rows[-1]['G']:g}", fontsize=9)
-        ax.set_xlabel("u = Q/G (amplified quadrature, rescaled)")
-        ax.set_ylabel("G × Husimi Q-marginal")
+        panel(ax, "u = Q/G (amplified quadrature, rescaled)", "G × Husimi Q-marginal")
         if ax is axes.flat[0]:
             ax.legend(fontsize=8, loc="upper left")
     fig.suptitle("Husimi Fokker-Planck solution of the parametric amplifier: marginal vs gain")

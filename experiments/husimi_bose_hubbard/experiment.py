@@ -14,7 +14,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,16 +225,12 @@ def run(config: Config, rec: Recorder) -> None:
     for j, col in ((0, "C0"), (1, "C3")):
         ax.plot(ts, pops_exact[:, j], "-", color=col, label=f"exact ⟨n_{j + 1}⟩")
         ax.plot(ts, pops[:, j], "o", color=col, ms=4, mfc="none", label=f"Husimi FP ⟨n_{j + 1}⟩")
-    ax.set_xlabel("t (1/J)")
-    ax.set_ylabel("site population")
-    ax.legend(fontsize=8)
+    panel(ax, "t (1/J)", "site population", legend=True)
     ax.set_title("populations")
     for k, (i, mode) in enumerate(((len(ts) // 2, 0), (len(ts) - 1, 0))):
         ax = axes[k + 1]
         im = ax.imshow(snaps[(i, mode)].T, origin="lower", extent=[g[0], g[-1]] * 2, cmap="magma")
-        ax.set_xlabel("Re α_1")
-        ax.set_ylabel("Im α_1")
-        ax.set_title(f"site-1 Husimi marginal (FP), t = {ts[i]:.2f}")
+        panel(ax, "Re α_1", "Im α_1", f"site-1 Husimi marginal (FP), t = {ts[i]:.2f}")
         fig.colorbar(im, ax=ax, label="Q_H marginal")
     fig.suptitle(
         f"Bose-Hubbard dimer: Husimi FP = exact diagonalization (populations err {np.max(np.abs(pops - pops_exact)):.1e});\n"

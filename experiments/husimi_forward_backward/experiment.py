@@ -25,7 +25,7 @@ from scipy.stats import norm
 import jqd
 from jqd import husimi as hs
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_within_stderr
+from jqd.run.toolkit import claim_within_stderr, panel
 
 _AMP = hs.anti_wick_symbol(0.5j * (hs.ad(0) * hs.ad(0) - hs.a(0) * hs.a(0)))
 
@@ -289,10 +289,13 @@ def run(config: Config, rec: Recorder) -> None:
     for name, (T, change) in results.items():
         lab = f"Kerr Ut = {config.kerr_U * T:g} (median non-flagged path)"
         ax.semilogy(np.arange(1, len(change) + 1), change, "s-", label=lab)
-    ax.set_xlabel("Picard sweep")
-    ax.set_ylabel("RMS path change per sweep (Q, P units)")
-    ax.set_title("Picard convergence of the forward-backward paths")
-    ax.legend(fontsize=8)
+    panel(
+        ax,
+        "Picard sweep",
+        "RMS path change per sweep (Q, P units)",
+        "Picard convergence of the forward-backward paths",
+        legend=True,
+    )
     rec.figure(fig, "picard_convergence.png")
 
 

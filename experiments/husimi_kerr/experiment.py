@@ -14,7 +14,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, mean_and_stderr
+from jqd.run.toolkit import claim_max_error, mean_and_stderr, panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,8 +196,7 @@ def run(config: Config, rec: Recorder) -> None:
             ax = axes[i, j]
             im = ax.imshow(Q.T, origin="lower", extent=[-c.extent, c.extent] * 2, cmap="magma")
             ax.set_title(f"{lab}\nUt = {ts[k] * c.U:.2f}", fontsize=8)
-            ax.set_xlabel("Re α (dimensionless)")
-            ax.set_ylabel("Im α (dimensionless)")
+            panel(ax, "Re α (dimensionless)", "Im α (dimensionless)")
             fig.colorbar(im, ax=ax, shrink=0.7, label="$Q_H$")
     fig.suptitle(
         f"Kerr α0 = {c.alpha0}: Husimi FP (exp of L(1)) equals exact evolution (max L1 = {l1.max():.1e}), cat at π, revival at 2π"
@@ -258,8 +257,7 @@ def _animate(rec: Recorder, law, R0, c: Config, al, n: int = 32) -> None:
             )
         )
         ax.set_title(lab)
-        ax.set_xlabel("Re α (dimensionless)")
-        ax.set_ylabel("Im α (dimensionless)")
+        panel(ax, "Re α (dimensionless)", "Im α (dimensionless)")
     fig.colorbar(ims[1], ax=axes, shrink=0.8, label="Husimi $Q_H(\\alpha, t)$")
 
     def update(k):

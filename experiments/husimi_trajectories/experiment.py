@@ -28,7 +28,7 @@ from jqd import husimi as hs
 from jqd.experiment import Experiment, Recorder
 from jqd.husimi import GalerkinDensity, flow_trajectories
 from jqd.reference import kerr_symbol as kerr
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,19 +107,19 @@ def run(config: Config, rec: Recorder) -> None:
             ax.hist(pts[:, ax_i], bins=60, density=True, alpha=0.5, label=f"{n} trajectories")
             ax.plot(x, m, "k", label="exact Husimi marginal")
             ax.set_xlim(-5, 5)
-            ax.set_xlabel(f"{name} (dimensionless)")
-            ax.set_ylabel("density")
-            ax.set_title(f"Ut = {t:g}: KS = {ks:.3g} (1 % critical {crit:.3g})")
-            ax.legend(fontsize=8)
+            panel(
+                ax,
+                f"{name} (dimensionless)",
+                "density",
+                f"Ut = {t:g}: KS = {ks:.3g} (1 % critical {crit:.3g})",
+                legend=True,
+            )
         ax = axs[row, 2]
         ax.contour(Q, P, rho, 12, cmap="viridis")
         ax.plot(pts[:2000, 0], pts[:2000, 1], ".", ms=1, color="C3", label="points")
         ax.set_xlim(-5, 5)
         ax.set_ylim(-5, 5)
-        ax.set_xlabel("Q")
-        ax.set_ylabel("P")
-        ax.set_title(f"Ut = {t:g}: points on exact ρ contours")
-        ax.legend(fontsize=8)
+        panel(ax, "Q", "P", f"Ut = {t:g}: points on exact ρ contours", legend=True)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.suptitle("Probability-flow trajectories follow the exact Kerr Husimi density")
     rec.figure(fig, "trajectories.png")
@@ -209,10 +209,7 @@ def run(config: Config, rec: Recorder) -> None:
             ax.plot(pts[flag, 0], pts[flag, 1], "o", mfc="none", color="C1", label="flagged")
         ax.set_xlim(-5, 5)
         ax.set_ylim(-5, 5)
-        ax.set_xlabel("Q")
-        ax.set_ylabel("P")
-        ax.set_title(f"Ut = {ts_l[i]:.3g}: {n_zeros[i]} zeros in |α| < 4")
-        ax.legend(fontsize=8, loc="upper right")
+        panel(ax, "Q", "P", f"Ut = {ts_l[i]:.3g}: {n_zeros[i]} zeros in |α| < 4", loc="upper right")
     fig.suptitle("Galerkin-driven probability flow to the Kerr cat (Ut = π) and the zeros of ρ")
     fig.tight_layout()
     rec.figure(fig, "galerkin_zeros.png")
@@ -261,9 +258,7 @@ def _animate(rec: Recorder, config: Config, log_rho, z0) -> None:
     (pts,) = ax.plot(z[0, :, 0], z[0, :, 1], ".", ms=2, color="C3", label="flow points")
     ax.set_xlim(-5, 5)
     ax.set_ylim(-5, 5)
-    ax.set_xlabel("Q (dimensionless)")
-    ax.set_ylabel("P (dimensionless)")
-    ax.legend(loc="upper right", fontsize=9)
+    panel(ax, "Q (dimensionless)", "P (dimensionless)", loc="upper right", fontsize=9)
 
     def update(k):
         im.set_data(rho[k].T)

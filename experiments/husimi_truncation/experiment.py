@@ -43,7 +43,7 @@ from jqd.husimi import (
     phi4_mode,
     sparse_superoperator,
 )
-from jqd.run.toolkit import claim_exponent, claim_max_error
+from jqd.run.toolkit import claim_exponent, claim_max_error, panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,9 +271,7 @@ def run(config: Config, rec: Recorder) -> None:
         fig.colorbar(cs, ax=ax)
         ax.set_xlim(-4, 6)
         ax.set_ylim(-5, 5)
-        ax.set_xlabel("Q")
-        ax.set_ylabel("P")
-        ax.set_title(f"{name}, λ = {config.couplings[-1]:g}, t = {ts[-1]:g}")
+        panel(ax, "Q", "P", f"{name}, λ = {config.couplings[-1]:g}, t = {ts[-1]:g}")
     fig.suptitle("The Fokker-Planck truncation departs from quantum evolution as λ q⁴ grows")
     rec.figure(fig, "truncation.png")
     rec.arrays(

@@ -51,6 +51,7 @@ from jqd.husimi import (
     sparse_superoperator,
     spectral_abscissa,
 )
+from jqd.run.toolkit import panel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -384,10 +385,13 @@ def run(config: Config, rec: Recorder) -> None:
         "s--",
         label=f"complex φ⁴ (F70-72), λ = {config.couplings[len(config.couplings) // 2]:g}",
     )
-    axs[0].set_xlabel("Fock levels kept, n0")
-    axs[0].set_ylabel("numerical abscissa ω(n0) (units of ω)")
-    axs[0].set_title("(a) controls Kerr, Bose-Hubbard: ω = 0")
-    axs[0].legend(fontsize=8)
+    panel(
+        axs[0],
+        "Fock levels kept, n0",
+        "numerical abscissa ω(n0) (units of ω)",
+        "(a) controls Kerr, Bose-Hubbard: ω = 0",
+        legend=True,
+    )
     ts = b["ts"]
     # log10 on a linear axis: the unregularized runs reach 1e40 and more
     for k, (dev, ind, _, _) in b["res"].items():

@@ -17,7 +17,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 
 @dataclass(frozen=True)
@@ -218,13 +218,14 @@ def run(config: Config, rec: Recorder) -> None:
     ax.plot(U * ts / np.pi, mean_a.imag, label="Im⟨a⟩ jqd.evolve", lw=2)
     ax.plot(U * ts / np.pi, exact.real, "k--", lw=1, label="Re⟨a⟩ closed form")
     ax.plot(U * ts / np.pi, exact.imag, "k:", lw=1, label="Im⟨a⟩ closed form")
-    ax.set_xlabel("U t / π  (dimensionless)")
-    ax.set_ylabel("⟨a(t)⟩  (dimensionless amplitude)")
-    ax.set_title(
+    panel(
+        ax,
+        "U t / π  (dimensionless)",
+        "⟨a(t)⟩  (dimensionless amplitude)",
         f"Kerr collapse and revival, α0 = {config.alpha0:g}: "
-        f"max |error| = {err:.1e} (claim < 1e-10)"
+        f"max |error| = {err:.1e} (claim < 1e-10)",
+        ncol=2,
     )
-    ax.legend(fontsize=8, ncol=2)
     rec.figure(fig, "mean_a.png")
 
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), sharey=True)

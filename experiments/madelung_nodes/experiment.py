@@ -17,6 +17,7 @@ import numpy as np
 import jqd
 from jqd.dqm import DQMParams, Madelung, MadelungValidity, find_breakdown, state_from_psi
 from jqd.experiment import Experiment, Recorder
+from jqd.run.toolkit import panel
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,7 @@ def run(config: Config, rec: Recorder) -> None:
             ax[0].plot(x, rho_m[i], "--", color=c, label=f"Madelung t={ts[i]:.2f}")
     ax[0].axvline(br.position[0], color="k", ls=":", label="reported breakdown x")
     ax[0].set_xlim(-5, 5)
-    ax[0].set_xlabel("x (length units)")
-    ax[0].set_ylabel("ρ (1/length)")
-    ax[0].legend(fontsize=8)
+    panel(ax[0], "x (length units)", "ρ (1/length)", legend=True)
     cap = 1e3  # errors beyond it (the run blowing up) or NaN: marked at the top
     ax[1].semilogy(ts, np.where(err <= cap, err, np.nan), "o-", label="max $|\\rho_M - \\rho_S|$")
     off = ~(err <= cap)
@@ -184,18 +183,14 @@ def run(config: Config, rec: Recorder) -> None:
             ls=":",
             label=f"exact node (depth<{node_threshold:.2g}) t={node.time:.2f}",
         )
-    ax[1].set_xlabel("t (time units)")
-    ax[1].set_ylabel("density error (1/length)")
-    ax[1].legend(fontsize=8)
+    panel(ax[1], "t (time units)", "density error (1/length)", legend=True)
     ax[2].semilogy(
         ts, np.asarray(ref.observables["v"]["node_depth"]), "k-", label="node depth, Schrödinger"
     )
     ax[2].semilogy(ts, np.asarray(val["resolution"]), "r-", label="$k_Q\\,dx$, Madelung")
     ax[2].axhline(config.resolution_threshold, color="r", ls=":", label="resolution threshold")
     ax[2].axhline(node_threshold, color="k", ls=":", label="node threshold $(p_0\\,dx)^2$")
-    ax[2].set_xlabel("t (time units)")
-    ax[2].set_ylabel("diagnostic (dimensionless)")
-    ax[2].legend(fontsize=8)
+    panel(ax[2], "t (time units)", "diagnostic (dimensionless)", legend=True)
     fig.suptitle(
         f"Madelung (ρ, S) breaks down at t = {br.time:.2f}, x = {br.position[0]:.2f} "
         f"as interference minima deepen; Schrödinger continues"
@@ -232,9 +227,7 @@ def _animate(rec: Recorder, x, ts, rho_m, rho_s, err, br) -> None:
     ax.set_xlim(-5, 5)
     top = np.nanmax(np.where(np.isfinite(rho_s), rho_s, np.nan))
     ax.set_ylim(0, 1.3 * top)
-    ax.set_xlabel("x (length units)")
-    ax.set_ylabel("ρ (1/length)")
-    ax.legend(loc="upper right", fontsize=9)
+    panel(ax, "x (length units)", "ρ (1/length)", loc="upper right", fontsize=9)
     mark.set_visible(False)  # (after the legend, which keeps its handle)
 
     def update(k):

@@ -32,6 +32,7 @@ from jqd.dqm import (
     sample_density,
 )
 from jqd.experiment import Experiment, Recorder
+from jqd.run.toolkit import panel
 from jqd.stats import histogram, ks_distance, loglog_slope
 
 
@@ -364,17 +365,18 @@ def run(config: Config, rec: Recorder) -> None:
             ax.step(xg, hist, where="mid", color=color, lw=0.8, alpha=alpha, label=label)
         ax.text(3.2, off + 0.1, f"t = {ts[i]:.2f}")
     ax.set_xlim(-4.5, 4.5)
-    ax.set_xlabel("x  (√(ħ/mω))")
-    ax.set_ylabel("density (offset per time)")
-    ax.set_title("(φ0+φ1+φ2)/√3: ensembles follow |ψ(t)|²")
-    ax.legend(fontsize=8, loc="upper left")
+    panel(
+        ax,
+        "x  (√(ħ/mω))",
+        "density (offset per time)",
+        "(φ0+φ1+φ2)/√3: ensembles follow |ψ(t)|²",
+        loc="upper left",
+    )
     ax = axs[0, 1]
     ax.plot(ts, results["nelson"]["ks"] * math.sqrt(N), "o-", label="Nelson (Heun)")
     ax.plot(ts, results["bohm"]["ks"] * math.sqrt(N), "s-", label="Bohm (RK4)")
     ax.axhline(2.0, color="r", ls="--", label="bound 2 (KS < 2/√N)")
-    ax.set_xlabel("t  (1/ω)")
-    ax.set_ylabel("KS distance × √N")
-    ax.set_title(f"KS distance to |ψ(t)|², N = {N}")
+    panel(ax, "t  (1/ω)", "KS distance × √N", f"KS distance to |ψ(t)|², N = {N}")
     ax.set_ylim(0, 2.3)
     ax.legend(fontsize=8, loc="lower left")
     ax = axs[1, 0]
@@ -397,16 +399,22 @@ def run(config: Config, rec: Recorder) -> None:
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("dt  (1/ω)")
-    ax.set_ylabel(f"$|E f(X^{{dt}}) - E f(X^{{dt/2}})|$ at t = {config.weak_t:g}")
-    ax.set_title("Weak order (coupled dt, dt/2 on one Brownian path)")
-    ax.legend(fontsize=8)
+    panel(
+        ax,
+        "dt  (1/ω)",
+        f"$|E f(X^{{dt}}) - E f(X^{{dt/2}})|$ at t = {config.weak_t:g}",
+        "Weak order (coupled dt, dt/2 on one Brownian path)",
+        legend=True,
+    )
     ax = axs[1, 1]
     for scheme, m in (("euler", "o"), ("heun", "s")):
         ax.loglog(config.node_dts, np.maximum(rates[scheme], 1e-6), m + "-", label=f"{scheme}")
-    ax.set_xlabel("dt  (1/ω)")
-    ax.set_ylabel("nodal-cell changes per particle per unit time")
-    ax.set_title("φ2: node crossings (zero for the continuum process)")
+    panel(
+        ax,
+        "dt  (1/ω)",
+        "nodal-cell changes per particle per unit time",
+        "φ2: node crossings (zero for the continuum process)",
+    )
     ax.set_xticks(config.node_dts, [f"{d:g}" for d in config.node_dts])
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.legend(fontsize=8)
@@ -486,9 +494,7 @@ def _animate(rec: Recorder, config: Config, sch, params, grid, psi0, x0, key, n:
     ax.set_xlim(-4.5, 4.5)
     ax.set_ylim(-0.07, 1.15 * max(ob["rho"].max(), ob["hist"].max()))
     ax.axhline(0, color="0.6", lw=0.5)
-    ax.set_xlabel("x  (√(ħ/mω))")
-    ax.set_ylabel("probability density")
-    ax.legend(loc="upper right", fontsize=9)
+    panel(ax, "x  (√(ħ/mω))", "probability density", loc="upper right", fontsize=9)
 
     def update(k):
         line.set_ydata(ob["rho"][k])

@@ -37,7 +37,7 @@ import jqd
 from jqd.copy import BellJumps, BellState, CopyParams, MemberState, copy_gillespie
 from jqd.dqm import BohmEnsemble, EnsembleState, NelsonEnsemble
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_within_stderr
+from jqd.run.toolkit import claim_within_stderr, panel
 
 SIGMA2 = 0.5  # ground-state variance ħ/(2mω)
 SUPERPOSITION = (1.0, 1.0, 1.0)  # (φ0 + φ1 + φ2)/√3
@@ -629,20 +629,14 @@ def _figure_nelson(rec, ts, cn, sn, cb, csn, ssn, fv, csb, bohm_ref, qm_s, N):
     ax.plot(tf, SIGMA2 * np.cos(tf), "C3--", label="σ² cos ωt (quantum)")
     ax.errorbar(ts, cn, yerr=3 * sn, fmt="o", color="C0", label="Nelson ensemble (±3 SE)")
     ax.plot(ts, cb, "s", color="C2", mfc="none", label="Bohm ensemble")
-    ax.set_xlabel("ωt")
-    ax.set_ylabel("⟨x(t)x(0)⟩  (ħ/mω)")
-    ax.set_title(f"ground state, N = {N}")
-    ax.legend(fontsize=8)
+    panel(ax, "ωt", "⟨x(t)x(0)⟩  (ħ/mω)", f"ground state, N = {N}", legend=True)
     ax = axs[1]
     ax.plot(ts, fv, "k-", label="Nelson: Kolmogorov reference")
     ax.errorbar(ts, csn, yerr=3 * ssn, fmt="o", color="C0", label="Nelson ensemble (±3 SE)")
     ax.plot(ts, bohm_ref, "C2-", label="Bohm: quantile-map reference")
     ax.plot(ts, csb, "s", color="C2", mfc="none", label="Bohm ensemble")
     ax.plot(ts, qm_s, "C3--", label="quantum Re⟨x(t)x(0)⟩")
-    ax.set_xlabel("ωt")
-    ax.set_ylabel("⟨x(t)x(0)⟩  (ħ/mω)")
-    ax.set_title("(φ0 + φ1 + φ2)/√3")
-    ax.legend(fontsize=8)
+    panel(ax, "ωt", "⟨x(t)x(0)⟩  (ħ/mω)", "(φ0 + φ1 + φ2)/√3", legend=True)
     fig.tight_layout()
     rec.figure(fig, "two_time_nelson.png")
 
@@ -658,10 +652,13 @@ def _figure_bell(rec, tc, res, qm_o, M):
             tc, r["c_copy"], yerr=3 * r["se"], fmt="o", color=color, label=f"copy process, {name}"
         )
     ax.plot(tc, qm_o, "C3--", label="quantum Re⟨O(t)O(0)⟩")
-    ax.set_xlabel("t  (ħ/|H|)")
-    ax.set_ylabel("⟨O(t)O(0)⟩")
-    ax.set_title(f"copy dynamics vs Bell, N = {M}, O = diag(1, 1, −1, −1)")
-    ax.legend(fontsize=8)
+    panel(
+        ax,
+        "t  (ħ/|H|)",
+        "⟨O(t)O(0)⟩",
+        f"copy dynamics vs Bell, N = {M}, O = diag(1, 1, −1, −1)",
+        legend=True,
+    )
     fig.tight_layout()
     rec.figure(fig, "two_time_bell.png")
 

@@ -32,7 +32,7 @@ from jqd.dqm import (
     weight_mb,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_within_stderr
+from jqd.run.toolkit import claim_within_stderr, panel
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,12 @@ def run(config: Config, rec: Recorder) -> None:
     )
     ax.plot(idx, wmb, "r.", ms=2, label=r"MB weight $M^{-N}$ N!/Πn_i!")
     ax.set_yscale("log")
-    ax.set_xlabel(f"occupation pattern index (N = {N}, M = {M})")
-    ax.set_ylabel("frequency")
-    ax.set_title("Fluctuating probabilities give Bose-Einstein counting")
+    panel(
+        ax,
+        f"occupation pattern index (N = {N}, M = {M})",
+        "frequency",
+        "Fluctuating probabilities give Bose-Einstein counting",
+    )
     low = min(np.min(v[v > 0]) for v in (np.asarray(f), np.asarray(fm), np.asarray(wmb)))
     ax.set_ylim(bottom=low / 30)  # room for the legend below the points
     ax.legend(fontsize=8, ncol=2, loc="lower left")
@@ -172,10 +175,13 @@ def run(config: Config, rec: Recorder) -> None:
     ax2b.set_title("(N*/g − n̄)·g/(1 + n̄)", fontsize=8)
     ax2b.tick_params(labelsize=7)
     ax2.set_yscale("log")
-    ax2.set_xlabel("ε  (k_B T = 1/β)")
-    ax2.set_ylabel("⟨n(ε)⟩")
-    ax2.set_title(f"Maximum entropy of ln ΔΓ (Z45/47/49), g = {g} vs Z46 / Z48 / Z50")
-    ax2.legend(fontsize=8, loc="lower left")
+    panel(
+        ax2,
+        "ε  (k_B T = 1/β)",
+        "⟨n(ε)⟩",
+        f"Maximum entropy of ln ΔΓ (Z45/47/49), g = {g} vs Z46 / Z48 / Z50",
+        loc="lower left",
+    )
     fig.suptitle("Dirichlet-multinomial patterns are uniform (BE); maximum entropy gives MB/BE/FD")
     fig.tight_layout()
     rec.figure(fig, "statistics.png")

@@ -15,7 +15,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, error_panel
+from jqd.run.toolkit import claim_max_error, error_panel, panel
 
 
 @dataclass(frozen=True)
@@ -115,13 +115,11 @@ def run(config: Config, rec: Recorder) -> None:
     ax.plot(ts, sigma_exact, "k-", lw=3, alpha=0.3, label="physics §1: a√((1+τ²)/2)")
     for d, m in zip(config.dims, "os^", strict=False):
         ax.plot(ts, widths[d], m, ms=4, mfc="none", label=f"jqd {d}-D")
-    ax.set_xlabel("t  (m a²/ħ)")
-    ax.set_ylabel("σ_x(t)  (a)")
+    panel(ax, "t  (m a²/ħ)", "σ_x(t)  (a)")
     ax.legend()
     ax.set_title("Width of a free Gaussian packet")
     error_panel(ax2, ts, {f"{d}-D": errors[d] for d in config.dims}, tolerance=1e-10)
-    ax2.set_xlabel("t  (m a²/ħ)")
-    ax2.set_ylabel(r"max |ρ − ρ_exact|  ($1/a^d$)")
+    panel(ax2, "t  (m a²/ħ)", r"max |ρ − ρ_exact|  ($1/a^d$)")
     ax2.legend()
     ax2.set_title("Density error vs exact")
     worst = max(errors[d][-1] for d in config.dims)

@@ -26,7 +26,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 GOLDEN = (1 + math.sqrt(5)) / 2
 KS_C_1PCT = 1.63  # two-sample Kolmogorov-Smirnov: critical D = 1.63 √(2/M) at the 1 % level
@@ -253,8 +253,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax = axes[0, 0]
     ax.plot(ts[1:], ratio.max(1)[1:], lw=0.6)
     ax.axhline(2.5, color="r", ls="--", label="claim 2.5")
-    ax.set_xlabel("t (√(m/κ))")
-    ax.set_ylabel("max_j Var x_j / ground")
+    panel(ax, "t (√(m/κ))", "max_j Var x_j / ground")
     ax.set_xscale("log")
     ax.set_title(f"localization persists: max ratio {ratio.max():.2f}", fontsize=9)
     ax.legend(fontsize=8)
@@ -277,8 +276,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax.semilogy(k, np.maximum(occ[0], floor), "o", ms=5, label="n_k(0)")
     ax.semilogy(k, np.maximum(occ[-1], floor), "x", ms=7, label="n_k(t_max)")
     ax.semilogy(k, n_gibbs, "k-", label=f"Bose-Einstein, same energy (T = {temp:.3g})")
-    ax.set_xlabel("mode k (by frequency)")
-    ax.set_ylabel(f"occupation n_k (floor {floor:g})")
+    panel(ax, "mode k (by frequency)", f"occupation n_k (floor {floor:g})")
     ax.set_title(
         f"no thermalization: n_k fixed to {occ_err:.0e}, incoherent fraction "
         f"{frac[0]:.3f} fixed to {frac_err:.0e}",
@@ -291,8 +289,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax.axhline(1.0, color="k", lw=1)
     ax.axhline(gibbs_val[0] / gge_val[0], color="r", ls="--", label="Gibbs / GGE")
     ax.set_xscale("log")
-    ax.set_xlabel("t (√(m/κ))")
-    ax.set_ylabel("junction ⟨stretch²⟩ / GGE value")
+    panel(ax, "t (√(m/κ))", "junction ⟨stretch²⟩ / GGE value")
     ax.set_title(
         f"local GGE: time average = GGE to {gge_err:.1e}; Gibbs off by {gibbs_dev:.0%}", fontsize=9
     )

@@ -20,7 +20,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
 
 
@@ -243,8 +243,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax.plot(ts, W / W[0], label=f"quantum λ = {config.lam:g}")
     ax.plot(ts, Wc / Wc[0], "--", label="classical ensemble")
     ax.axhline(2, color="r", ls=":", label="2×")
-    ax.set_xlabel("t")
-    ax.set_ylabel("W(t)/W(0)")
+    panel(ax, "t", "W(t)/W(0)")
     top = max(np.nanmax(W0 / W0[0]), np.nanmax(W / W[0]), np.nanmax(Wc / Wc[0]), 2.0)
     ax.set_ylim(top=1.4 * top)  # room for the legend above the curves
     ax.legend(fontsize=8, ncol=2, loc="upper left")
@@ -252,15 +251,13 @@ def run(config: Config, rec: Recorder) -> None:
     ax = axes[1]
     ax.plot(log_inv, te, "o-", label=f"t(W = {config.w_star:g})")
     ax.plot(log_inv, [t_double[h] for h in hs], "s--", label="t(W = 2W0)")
-    ax.set_xlabel("ln(1/ħ)")
-    ax.set_ylabel("t")
+    panel(ax, "ln(1/ħ)", "t")
     ax.legend()
     ax.set_title(f"Ehrenfest slope {slope:.2f}")
     ax = axes[2]
     ax.plot(ts, l1)
     ax.axhline(0.25, color="r", ls="--", label="claim 0.25")
-    ax.set_xlabel("t")
-    ax.set_ylabel("L1(P_q, P_c)")
+    panel(ax, "t", "L1(P_q, P_c)")
     ax.legend()
     ax.set_title("quantum vs classical density")
     ax = axes[3]

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_exponent, claim_max_error
+from jqd.run.toolkit import claim_exponent, claim_max_error, panel, sparse_hamiltonian, tensor_power
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 
@@ -56,13 +56,6 @@ class Config:
         return cls(L=10, n_save=40)
 
 
-def sparse_hamiltonian(law, params):
-    """The law's H as a real scipy CSR matrix (`SchrodingerLocal.sparse`; these
-    models are real symmetric)."""
-    H = law.sparse(params)
-    return H.real if np.iscomplexobj(H.data) and not np.any(H.data.imag) else H
-
-
 def smooth(E, O_diag, sigma):
     """LOCAL: the smooth part Ō(E_n) of O_nn, a Gaussian (std sigma) kernel average
     over the levels (defined at every level, unlike a fixed-count window at the edges)."""
@@ -79,14 +72,6 @@ def central_pair(L):
     return ((at(L // 2 - 1) + at(L // 2)) / 2).tocsr()
 
 
-def product_state(L, theta):
-    s = np.array([math.cos(theta / 2), math.sin(theta / 2)])
-    psi = np.ones(1)
-    for _ in range(L):
-        psi = np.kron(psi, s)
-    return psi
-
-
 def run(config: Config, rec: Recorder) -> None:
     import matplotlib.pyplot as plt
     import xarray as xr
@@ -100,7 +85,8 @@ def run(config: Config, rec: Recorder) -> None:
     O_eig = V.T @ ((P.T @ O @ P) @ V)
     O_diag = np.diag(O_eig)
 
-    psi0 = product_state(L, config.theta)
+    spin = np.array([math.cos(config.theta / 2), math.sin(config.theta / 2)])  # tilted by θ
+    psi0 = tensor_power(spin, L)
     c0 = B.T @ psi0
     leak = abs(1 - float(c0 @ c0))  # the product state is reflection-even
     sol = jqd.evolve(
@@ -218,9 +204,7 @@ def run(config: Config, rec: Recorder) -> None:
     axes[0].plot(ts, O_t, label="⟨O(t)⟩ (jqd.evolve)")
     axes[0].axhline(O_de, color="C1", label=f"diagonal ensemble {O_de:.3f}")
     axes[0].axhline(O_mc, color="k", ls="--", label=f"microcanonical {O_mc:.3f}")
-    axes[0].set_xlabel("t (1/J)")
-    axes[0].set_ylabel(r"O = $(\sigma^x_{L/2-1} + \sigma^x_{L/2})/2$")
-    axes[0].legend(fontsize=8)
+    panel(axes[0], "t (1/J)", r"O = $(\sigma^x_{L/2-1} + \sigma^x_{L/2})/2$", legend=True)
     axes[1].loglog(rows[:, 0], rows[:, 1], "o-", label=f"$\\sigma_t^2$, slope {s:.2f}")
     axes[1].loglog(rows[:, 0], 1 / rows[:, 2], "s--", label=r"$1/d_\mathrm{eff}$ (bound)")
     axes[1].set_xticks(rows[:, 0], [f"{v:.2g}" for v in rows[:, 0]])  # no crowded minor labels

@@ -22,7 +22,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 from jqd.thermal import ClassicalLattice, FPUTParams, PhaseState
 
 
@@ -166,15 +166,13 @@ def run(config: Config, rec: Recorder) -> None:
     a1.semilogy(k, np.maximum(modes[0].mean(0), floor), "x", ms=4, label="t = 0 (empty: at floor)")
     a1.semilogy(k, planck / planck.mean() * T, "k--", lw=1, label="Planck at k_BT = ħω_max")
     a1.axhline(T, color="gray", lw=1, label="Rayleigh–Jeans (all equal)")
-    a1.set_xlabel("mode k")
-    a1.set_ylabel("mode energy ⟨E_k⟩ (spring·a² units)")
+    panel(a1, "mode k", "mode energy ⟨E_k⟩ (spring·a² units)")
     a1.set_ylim(1e-3 * T, 10 * T)
     a1.legend(fontsize=8)
     a2.plot(ts, n_eff_t)
     a2.axhline(0.85, color="k", ls="--", lw=1, label="claim: n_eff ≥ 0.85")
     a2.legend(fontsize=8, loc="lower right")
-    a2.set_xlabel("t (1/√(spring/mass))")
-    a2.set_ylabel("n_eff of the running average from t = 0")
+    panel(a2, "t (1/√(spring/mass))", "n_eff of the running average from t = 0")
     fig.suptitle(
         f"β-FPUT N = {N}, E/N = {config.energy_density:g}: n_eff = {n_eff:.3f}, "
         f"top-quarter/mean = {top:.3f} (Rayleigh–Jeans, not Planck)"

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_exponent, claim_max_error
+from jqd.run.toolkit import claim_exponent, claim_max_error, panel, sparse_hamiltonian
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 
@@ -69,13 +69,6 @@ class Config:
 
 
 # -- exact diagonalization helpers ------------------------------------------------------
-def sparse_hamiltonian(law, params):
-    """The law's H as a real scipy CSR matrix (`SchrodingerLocal.sparse`; these
-    models are real symmetric)."""
-    H = law.sparse(params)
-    return H.real if np.iscomplexobj(H.data) and not np.any(H.data.imag) else H
-
-
 def apply_error(law, params, H, seed=0) -> float:
     """max |H v − law.apply(v)| for a random v: the sparse build is the law's H."""
     v = np.random.default_rng(seed).normal(size=H.shape[0]) + 0j
@@ -329,17 +322,21 @@ def run(config: Config, rec: Recorder) -> None:
     )
     Ds = np.array([eth[0]["D"], eth[-1]["D"]], float)
     axes[0].loglog(Ds, eth[0]["fluct"] * (Ds / Ds[0]) ** -0.5, "k:", label="$D^{-1/2}$")
-    axes[0].set_xlabel("sector dimension D")
-    axes[0].set_ylabel(r"mean $|O_{n+1,n+1} - O_{nn}|$ (central $\sigma^x$ pair)")
-    axes[0].set_title("ETH: diagonal fluctuations vs sector size")
-    axes[0].legend(fontsize=8)
+    panel(
+        axes[0],
+        "sector dimension D",
+        r"mean $|O_{n+1,n+1} - O_{nn}|$ (central $\sigma^x$ pair)",
+        "ETH: diagonal fluctuations vs sector size",
+        legend=True,
+    )
     axes[1].plot(E, O, ".", ms=2)
     axes[1].axvline(E0, color="k", lw=0.8, label=f"E0 (canonical energy at β = {config.beta:g})")
     axes[1].legend(fontsize=8, loc="lower right")
-    axes[1].set_xlabel("$E_n$")
-    axes[1].set_ylabel("$O_{nn}$")
-    axes[1].set_title(
-        f"L = {config.eth_sizes[-1]}: O_mc plateau {plateau:.3f}, β_mc/β_can = {b_mc / b_can:.2f}"
+    panel(
+        axes[1],
+        "$E_n$",
+        "$O_{nn}$",
+        f"L = {config.eth_sizes[-1]}: O_mc plateau {plateau:.3f}, β_mc/β_can = {b_mc / b_can:.2f}",
     )
     fig.suptitle(
         f"⟨r⟩ = {r_chaos:.4f} (GOE 0.5307), unresolved {r_unres:.3f}, "

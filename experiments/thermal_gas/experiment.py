@@ -28,7 +28,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 from jqd.thermal import GasParams, PhaseState, SoftSphereGas
 
 # CODATA 2018 (h, k_B exact; u recommended), room conditions, and the atoms:
@@ -311,16 +311,12 @@ def run(config: Config, rec: Recorder) -> None:
     a1.plot(ts_relax, kurt_series, lw=1)
     a1.axhline(3.0, color="k", ls="--", lw=1, label="Maxwell-Boltzmann (3)")
     a1.axvspan(config.kurtosis_at, config.collisions_relax, alpha=0.2, label="claim window")
-    a1.set_xlabel("t / τ (mean free times)")
-    a1.set_ylabel("velocity kurtosis")
-    a1.legend(fontsize=8)
+    panel(a1, "t / τ (mean free times)", "velocity kurtosis", legend=True)
     a2.bar(np.asarray(v), np.asarray(hist), width=float(edges[1] - edges[0]), alpha=0.6)
     a2.plot(
         v, v / T_relax * np.exp(-(v**2) / (2 * T_relax)), "k-", label="2-D Maxwell (measured T)"
     )
-    a2.set_xlabel("speed |v| (σ √(k_BT0/m) units)")
-    a2.set_ylabel("density")
-    a2.legend(fontsize=8)
+    panel(a2, "speed |v| (σ √(k_BT0/m) units)", "density", legend=True)
     fig.suptitle(
         f"Soft disks: kurtosis {kurt:.3f} after "
         f"{config.kurtosis_at:g}τ, "

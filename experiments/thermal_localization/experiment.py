@@ -30,7 +30,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 
 @dataclass(frozen=True)
@@ -251,8 +251,7 @@ def run(config: Config, rec: Recorder) -> None:
         alpha=0.3,
         label="± ground width",
     )
-    ax.set_xlabel("atom j")
-    ax.set_ylabel("displacement (spacings)")
+    panel(ax, "atom j", "displacement (spacings)")
     ax.set_title(f"coherent sound: widths unchanged to {width_err:.0e}", fontsize=9)
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend above the atoms
@@ -260,8 +259,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax = axes[1]
     ax.plot(j, excess[-1] / hb, "o", ms=3, label="Var x_j − ground (jqd.evolve, t_max)")
     ax.plot(j, expect / hb, "k-", lw=1, label="A_j²/2")
-    ax.set_xlabel("atom j")
-    ax.set_ylabel("excess variance / ħ")
+    panel(ax, "atom j", "excess variance / ħ")
     ax.set_title(f"Fock |{n}⟩ in mode {k}: adds A_j²/2 (error {fock_err:.0e})", fontsize=9)
     ax.legend(fontsize=8)
     ax = axes[2]
@@ -269,8 +267,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax.semilogy(ts, cm_ref, "k--", lw=1, label="d²/2N + ħ²t²/(2Nm²d²)")
     ax.semilogy(ts[1:], paper[1:], ":", label="(ħt/Md)² (SPEC's paper form)")
     ax.semilogy(ts, internal.max(1), label="max_j Var(x_j − X_cm)")
-    ax.set_xlabel("t (√(m/κ))")
-    ax.set_ylabel("variance (spacings²)")
+    panel(ax, "t (√(m/κ))", "variance (spacings²)")
     ax.set_title(f"free ring: Var X_cm matches §7.3 to {cm_err:.0e}", fontsize=9)
     ax.legend(fontsize=8)
     fig.suptitle(

@@ -18,7 +18,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel
 
 AMU = 1.66053906660e-27  # kg
 ANGSTROM, PICOSECOND = 1e-10, 1e-12
@@ -247,15 +247,17 @@ def run(config: Config, rec: Recorder) -> None:
     axes[0].loglog(T, np.asarray(jqd.reference.photon_number_density(T)) / config.atom_density)
     axes[0].axhline(1.0, color="r", ls="--", label="one photon per atom")
     axes[0].axvline(config.temperature, color="k", ls=":", label=f"{config.temperature:g} K")
-    axes[0].set_xlabel("T (K)")
-    axes[0].set_ylabel("photons per atom (copper)")
-    axes[0].set_title(f"{per_atom:.1e} photons/atom at {config.temperature:g} K")
+    panel(
+        axes[0],
+        "T (K)",
+        "photons per atom (copper)",
+        f"{per_atom:.1e} photons/atom at {config.temperature:g} K",
+    )
     axes[0].legend()
     axes[1].semilogx(x, f, label="Planck (autodiff)")
     axes[1].axhline(1 / 3, color="k", ls=":", label="Rayleigh-Jeans 1/3")
     axes[1].axhline(0.3, color="r", ls="--", label="claim >= 0.3")
-    axes[1].set_xlabel("x = hν/kT")
-    axes[1].set_ylabel("Einstein-Hopf factor 1 − ⅓ d ln ρ/d ln ν")
+    panel(axes[1], "x = hν/kT", "Einstein-Hopf factor 1 − ⅓ d ln ρ/d ln ν")
     axes[1].set_ylim(0, 2)
     axes[1].legend()
     axes[1].set_title("drag never vanishes")

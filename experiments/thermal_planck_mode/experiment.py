@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error
+from jqd.run.toolkit import claim_max_error, panel, sparse_hamiltonian, tensor_power
 
 
 @dataclass(frozen=True)
@@ -67,21 +67,6 @@ class Config:
         return cls(L=6, n_max=16, sizes=(), n_save=30)
 
 
-def sparse_hamiltonian(law, params):
-    """The law's H as a real scipy CSR matrix (`SchrodingerLocal.sparse`; these
-    models are real symmetric)."""
-    H = law.sparse(params)
-    return H.real if np.iscomplexobj(H.data) and not np.any(H.data.imag) else H
-
-
-def product_spins(L, theta):
-    s = np.array([math.cos(theta / 2), math.sin(theta / 2)])
-    psi = np.ones(1)
-    for _ in range(L):
-        psi = np.kron(psi, s)
-    return psi
-
-
 def mode_statistics(L, n_max, omega, g, theta):
     """Diagonal-ensemble and canonical statistics of the mode for two starts."""
     nb = n_max + 1
@@ -99,7 +84,7 @@ def mode_statistics(L, n_max, omega, g, theta):
     law_m, params_m = jqd.thermal.mixed_field_ising(L)
     Hm = sparse_hamiltonian(law_m, params_m)
     Em, Vm = np.linalg.eigh((Pm.T @ Hm @ Pm).toarray())
-    spins = product_spins(L, theta)
+    spins = tensor_power(np.array([math.cos(theta / 2), math.sin(theta / 2)]), L)
     k = int(np.argmin(np.abs(Em - spins @ (Hm @ spins))))  # same matter energy
     vac = np.eye(nb)[0]
     out = {}
@@ -182,7 +167,7 @@ def cutoff_warning_fires(L) -> bool:
     (here |α = 1.5⟩ at n_max = 3: 0.2 there)."""
     law, _ = jqd.thermal.spin_boson(L, n_max=3)
     mode = np.asarray(jqd.fock.coherent_state(1.5, 4, check=False))
-    psi = np.kron(product_spins(L, 0.0), mode)
+    psi = np.kron(tensor_power(np.array([1.0, 0.0]), L), mode)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         law.warn_truncation(jnp.asarray(psi, complex))
@@ -281,18 +266,14 @@ def run(config: Config, rec: Recorder) -> None:
     axes[1].plot(ts, g2_t, label="g2(t), harmonic matter")
     axes[1].axhline(2.0, color="k", ls=":", label="thermal g2 = 2")
     axes[1].axhline(s["g2_DE"], color="C3", ls="--", label=f"spin matter, DE: {s['g2_DE']:.2f}")
-    axes[1].set_xlabel("t")
-    axes[1].set_ylabel("g2 (second-order coherence)")
-    axes[1].legend(fontsize=8)
+    panel(axes[1], "t", "g2 (second-order coherence)", legend=True)
     if by_size:
         for start in ("product", "eigenstate"):
             axes[2].plot(
                 sizes, [by_size[L][start]["deviation"] for L in sizes], "o-", label=f"{start} start"
             )
         axes[2].axhline(0.15, color="k", ls=":", label="0.15")
-        axes[2].set_xlabel("L")
-        axes[2].set_ylabel("|n_DE / n_can - 1|")
-        axes[2].legend(fontsize=8)
+        panel(axes[2], "L", "|n_DE / n_can - 1|", legend=True)
     fig.suptitle(
         f"mode n_DE {s['n_DE']:.3f} vs canonical {s['n_can']:.3f}; incoherent "
         f"{s['n_inc_DE']:.3f} vs Bose-Einstein {s['n_BE']:.3f}, Rayleigh-Jeans "

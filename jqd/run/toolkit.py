@@ -8,7 +8,10 @@ here, so that one kind of check is made the same way everywhere:
 - a claim on an ensemble estimate, in standard errors: `claim_within_stderr`;
 - a claim on a scaling law or convergence order: `claim_exponent`;
 - a seeded ensemble's mean and standard error: `mean_and_stderr`;
-- the standard error panel (log axis, claim line): `error_panel`.
+- the standard error panel (log axis, claim line): `error_panel`;
+- a panel's axis labels, title and legend in one call: `panel`;
+- exact-diagonalization pieces: `sparse_hamiltonian` (a law's real sparse H)
+  and `tensor_power` (a product state v ⊗ … ⊗ v).
 
     from jqd.run.toolkit import claim_max_error
 
@@ -18,7 +21,8 @@ here, so that one kind of check is made the same way everywhere:
     )
 
 Errors are computed in NumPy (float64), whatever array library produced
-the inputs. No physics here: the closed forms come from `jqd.reference`.
+the inputs. No physics here: the closed forms come from `jqd.reference`,
+the laws from their families.
 """
 
 from __future__ import annotations
@@ -134,3 +138,41 @@ def error_panel(ax, t, errors, *, tolerance=None, floor=1e-18, styles=("-",)):
         ax.semilogy(t, np.maximum(np.abs(err), floor), styles[i % len(styles)], label=label)
     if tolerance is not None:
         ax.axhline(tolerance, color="r", ls="--", label=f"claim: {tolerance:g}")
+
+
+def panel(ax, xlabel, ylabel, title=None, *, legend=False, **legend_options):
+    """Label a figure panel: its axes, its title, and its legend.
+
+    The legend is drawn when `legend` is True or any legend option is given
+    (e.g. `loc="upper left"`), in fontsize 8 unless `fontsize` is given.
+
+    Args:
+        ax: a matplotlib axes.
+        xlabel: the abscissa's label.
+        ylabel: the ordinate's label.
+        title: the panel's title, if any.
+        legend: draw the legend of the labelled lines.
+        **legend_options: passed to `ax.legend`.
+    """
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    if legend or legend_options:
+        ax.legend(**{"fontsize": 8, **legend_options})
+
+
+def sparse_hamiltonian(law, params):
+    """A local law's H as a scipy CSR matrix (`SchrodingerLocal.sparse`), made
+    real when its imaginary part is zero (the real symmetric spin models), so
+    that exact diagonalization runs in real arithmetic."""
+    H = law.sparse(params)
+    return H.real if np.iscomplexobj(H.data) and not np.any(H.data.imag) else H
+
+
+def tensor_power(v, n):
+    """The product state v ⊗ v ⊗ … ⊗ v of `n` factors (a flat NumPy vector)."""
+    psi = np.ones(1)
+    for _ in range(n):
+        psi = np.kron(psi, v)
+    return psi

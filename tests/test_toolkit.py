@@ -1,0 +1,80 @@
+"""The experiment toolkit (`jqd.run.toolkit`): what experiments share."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from jqd.run.toolkit import (
+    claim_max_error,
+    mean_and_stderr,
+    panel,
+    sparse_hamiltonian,
+    tensor_power,
+)
+
+
+class _Rec:
+    """The part of a `Recorder` the claims use."""
+
+    def __init__(self):
+        self.claims, self.metrics = [], {}
+
+    def claim(self, name, statement, measured, tolerance, op="<="):
+        self.claims.append((name, measured, tolerance, op))
+
+    def metric(self, name, value):
+        self.metrics[name] = value
+
+
+def test_claim_max_error_records_the_largest_error():
+    rec = _Rec()
+    err = claim_max_error(rec, "c", "s", [1.0, 2.5], [1.0, 2.0], 1.0, metric="err")
+    assert err == 0.5 and rec.claims == [("c", 0.5, 1.0, "<=")] and rec.metrics == {"err": 0.5}
+
+
+def test_mean_and_stderr():
+    mean, se = mean_and_stderr(np.array([[1.0, 3.0], [2.0, 2.0]]))
+    np.testing.assert_allclose(mean, [2.0, 2.0])
+    np.testing.assert_allclose(se, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("legend_options", [{}, {"legend": True}, {"loc": "upper left"}])
+def test_panel_labels_title_and_legend(legend_options):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="line")
+    panel(ax, "t", "x(t)", "motion", **legend_options)
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("t", "x(t)", "motion")
+    if legend_options:
+        assert ax.get_legend().get_texts()[0].get_fontsize() == 8
+    else:
+        assert ax.get_legend() is None
+    plt.close(fig)
+
+
+def test_panel_legend_fontsize_can_be_given():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="line")
+    panel(ax, "t", "x", fontsize=9)
+    assert ax.get_title() == "" and ax.get_legend().get_texts()[0].get_fontsize() == 9
+    plt.close(fig)
+
+
+def test_sparse_hamiltonian_is_real_only_when_its_imaginary_part_vanishes():
+    class Law:
+        def __init__(self, H):
+            self.H = H
+
+        def sparse(self, params):
+            return self.H
+
+    real = sparse_hamiltonian(Law(sp.csr_matrix(np.array([[1.0, 2.0], [2.0, 0.0]]) + 0j)), None)
+    assert not np.iscomplexobj(real.data)
+    H = sp.csr_matrix(np.array([[1.0, 1j], [-1j, 0.0]]))
+    assert sparse_hamiltonian(Law(H), None) is H
+
+
+def test_tensor_power_is_the_kronecker_product():
+    v = np.array([0.6, 0.8])
+    np.testing.assert_array_equal(tensor_power(v, 3), np.kron(np.kron(v, v), v))
+    np.testing.assert_array_equal(tensor_power(v, 0), np.ones(1))
