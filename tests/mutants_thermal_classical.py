@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from mutation import Mutant
 
 import jqd
-from jqd.thermal import _classical, _classical_observables, _gas
+from jqd.thermal import _classical, _gas
 
 
 def _quartic_force_dropped(monkeypatch):
@@ -36,7 +36,7 @@ def _mode_eigenvalue_doubled_angle(monkeypatch):
         k = jnp.arange(1, n + 1, dtype=dtype)
         return 4.0 * jnp.sin(jnp.pi * k / (n + 1)) ** 2
 
-    monkeypatch.setattr(_classical_observables, "mode_eigenvalues", bad)
+    monkeypatch.setattr(_classical, "mode_eigenvalues", bad)
 
 
 def _contact_force_doubled(monkeypatch):

@@ -1,36 +1,25 @@
-"""Classical FPUT chains: the anharmonic lattice that can thermalize (physics §7.5).
+"""Classical FPUT chains and their read-outs (physics §7.5).
 
-A chain of n unit-spaced sites with scalar displacements q_j and momenta p_j,
+H = Σ_j p_j²/2m + Σ_bonds V(r) + Σ_j (pinning/2) q_j², V(r) = spring r²/2 +
+alpha r³/3 + beta r⁴/4, r the stretch of a bond; ends "fixed" (walls
+q_0 = q_{n+1} = 0: n + 1 bonds) or "periodic" (n bonds). H = T(p) + V(q) is
+separable: the step is the Störmer-Verlet leapfrog (drift–kick–drift, one
+force per step, `Strang()`) or Yoshida's triple jump of it (`Yoshida4()`),
+stable for ω_max dt below the scheme's `stability` (ω_max² = (4 spring +
+pinning)/m). With alpha = beta = 0 the means of a Gaussian state of §7.4
+follow exactly these equations.
 
-    H = Σ_j p_j²/2m + Σ_bonds V(r) + Σ_j (pinning/2) q_j²,
-    V(r) = spring r²/2 + alpha r³/3 + beta r⁴/4,
-
-r the stretch of a bond. Ends "fixed" (walls q_0 = q_{n+1} = 0: n + 1 bonds)
-or "periodic" (q_{n+1} = q_1: n bonds). The force on site j is
-f(r_j) − f(r_{j−1}) − pinning q_j with f = V' and r_j = q_{j+1} − q_j.
-
-H = T(p) + V(q) is separable, so the step is the symplectic Störmer-Verlet
-leapfrog (drift–kick–drift: one force evaluation per step, order 2; the
-Strang splitting of drift and kick, `jqd.schemes.Strang()`) or Yoshida's
-triple jump of it (order 4, `jqd.schemes.Yoshida4()`). Both are time-reversible and conserve a shadow Hamiltonian: |ΔE/E|
-stays bounded (no drift) as long as the step resolves the fastest mode.
-Linear stability of the harmonic part: ω_max dt < 2 (Verlet) and
-ω_max dt < 1.573 (Yoshida-4, computed from the trace of its 2×2 transfer
-matrix), with ω_max² = (4 spring + pinning)/m the harmonic band edge
-(`scheme.stability`).
-
-With alpha = beta = 0 the chain is the linear lattice of §7.4: the means of a
-Gaussian state follow exactly these equations (tested to 1e-10).
-
-A `PhaseState(q, p)` carries any number of leading trajectory axes
-(q.shape = (..., n)): an ensemble is one state. An escaping α-chain (the
-cubic potential is unbounded below) or a β < 0 chain runs to ±Inf and
-`jqd.evolve` stops with `jqd.NonFiniteError` at the next save.
+Mode energies project (q, p) on the harmonic chain's normal modes: a DST-I
+for fixed ends, λ_k = 4 sin²(πk/2(n+1)), the unitary FFT for periodic ones,
+λ_k = 4 sin²(πk/n) (the pair k, n−k holds one cos and one sin mode).
 """
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
@@ -38,10 +27,8 @@ from .. import _steppers
 from .._guards import Check, scalar
 from .._law import AbstractLaw
 from .._steppers import Strang, Yoshida4
+from ._lattice import BOUNDARIES, _to_modes_1d
 
-__all__ = ["PhaseState", "FPUTParams", "ClassicalLattice", "omega_max"]
-
-BOUNDARIES = ("fixed", "periodic")
 # Symplectic splittings of kick and drift (also ClassicalWell's); each carries its
 # order and the largest stable ω dt of the harmonic oscillator (module docstring).
 SCHEMES = (Strang, Yoshida4)
@@ -112,11 +99,19 @@ def check_scalar_params(params, names) -> None:
             )
 
 
+FPUT_FIELDS = ("mass", "spring", "alpha", "beta", "pinning")
+
+
 def _cast(params, dtype):
     return [jnp.asarray(getattr(params, k)).astype(dtype) for k in FPUT_FIELDS]
 
 
-FPUT_FIELDS = ("mass", "spring", "alpha", "beta", "pinning")
+def leapfrog(force, y, h, m):
+    """Drift-kick-drift (position Verlet): one evaluation of `force(q)` per step
+    (also `SoftSphereGas.step`)."""
+    q = y.q + 0.5 * h * y.p / m
+    p = y.p + h * force(q)
+    return PhaseState(q=q + 0.5 * h * p / m, p=p)
 
 
 class ClassicalLattice(AbstractLaw):
@@ -173,16 +168,13 @@ class ClassicalLattice(AbstractLaw):
         m = jnp.asarray(params.mass).astype(y.p.dtype)
         return PhaseState(q=y.p / m, p=self.force(y.q, params))
 
-    def _verlet(self, y, h, params):
-        # drift-kick-drift: one force evaluation per (sub)step
-        m = jnp.asarray(params.mass).astype(y.p.dtype)
-        h = jnp.asarray(h).astype(y.q.dtype)
-        q = y.q + 0.5 * h * y.p / m
-        p = y.p + h * self.force(q, params)
-        return PhaseState(q=q + 0.5 * h * p / m, p=p)
-
     def step(self, t, y, params, dt, key=None):
-        return self.scheme.compose(lambda z, h: self._verlet(z, h, params), y, dt)
+        m = jnp.asarray(params.mass).astype(y.p.dtype)
+
+        def verlet(z, h):
+            return leapfrog(lambda q: self.force(q, params), z, jnp.asarray(h).astype(z.q.dtype), m)
+
+        return self.scheme.compose(verlet, y, dt)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, PhaseState):
@@ -209,3 +201,65 @@ class ClassicalLattice(AbstractLaw):
                 )
             )
         return out
+
+
+def mode_eigenvalues(n: int, boundary: str, dtype=float):
+    """λ_k of the unit-spring chain in the order `fput_mode_energies` uses."""
+    if boundary == "fixed":
+        k = jnp.arange(1, n + 1, dtype=dtype)
+        return 4.0 * jnp.sin(jnp.pi * k / (2 * (n + 1))) ** 2
+    k = jnp.arange(n, dtype=dtype)
+    return 4.0 * jnp.sin(jnp.pi * k / n) ** 2
+
+
+def fput_mode_energies(law, params, y):
+    """Harmonic normal-mode energies E_k, shape y.q.shape (see module docstring).
+
+    Fixed ends: k = 1..n (lowest first). Periodic: FFT order k = 0..n−1.
+    """
+    m = jnp.asarray(params.mass).astype(y.q.dtype)
+    lam = mode_eigenvalues(law.n, law.boundary, y.q.dtype)
+    w2m = jnp.asarray(params.spring) * lam + jnp.asarray(params.pinning)
+    if law.boundary == "fixed":
+        Q2, P2 = _to_modes_1d(y.q, "fixed") ** 2, _to_modes_1d(y.p, "fixed") ** 2
+    else:
+        Q2 = jnp.abs(jnp.fft.fft(y.q, axis=-1, norm="ortho")) ** 2
+        P2 = jnp.abs(jnp.fft.fft(y.p, axis=-1, norm="ortho")) ** 2
+    return 0.5 * (P2 / m + w2m * Q2)
+
+
+@functools.partial(jax.jit, static_argnames="axis")  # one program, not one per op
+def spectral_entropy(energies, axis: int = -1):
+    """S = −Σ e_k ln e_k with e_k = E_k/Σ E_k (0 ln 0 = 0)."""
+    e = energies / jnp.sum(energies, axis=axis, keepdims=True)
+    safe = jnp.where(e > 0, e, 1.0)
+    return -jnp.sum(jnp.where(e > 0, e * jnp.log(safe), 0.0), axis=axis)
+
+
+def effective_mode_fraction(energies, axis: int = -1):
+    """n_eff = exp(S)/n: 1 at equipartition, 1/n with one mode occupied."""
+    return jnp.exp(spectral_entropy(energies, axis)) / energies.shape[axis]
+
+
+def velocity_kurtosis(p):
+    """⟨δv⁴⟩/⟨δv²⟩² of the Cartesian velocity components, pooled over particles
+    and components (p: (..., n_particles, dim); the mass cancels). 3 for a
+    Maxwell–Boltzmann gas; 1.5 in 2-D for one speed with random directions."""
+    v = p - jnp.mean(p, axis=-2, keepdims=True)
+    m2 = jnp.mean(v**2, axis=(-2, -1))
+    return jnp.mean(v**4, axis=(-2, -1)) / m2**2
+
+
+@functools.partial(jax.jit, static_argnames="bins")  # one program, not one per op
+def speed_histogram(p, mass, bins: int, v_max):
+    """Normalized histogram of speeds |p|/m on [0, v_max]: (density (bins,), edges)."""
+    speed = jnp.linalg.norm(p, axis=-1).ravel() / mass
+    density, edges = jnp.histogram(speed, bins=bins, range=(0.0, v_max), density=True)
+    return density, edges
+
+
+def contact_fraction(law, params, y):
+    """Fraction of particles of a `SoftSphereGas` state touching at least one
+    other (some pair distance < sigma)."""
+    n_contacts = law.contacts(y, params)
+    return jnp.mean((n_contacts > 0).astype(y.q.dtype))

@@ -1,29 +1,12 @@
 """Statistical ensembles, eigenstate thermalization and level statistics from
 an exact spectrum (physics §7.7).
 
-Inputs are an exact spectrum E (eigenvalues of one symmetry sector, any
-order unless said), an observable in the eigenbasis (O_diag = O_nn, or the
-full matrix O_eig = V†OV) and a state's weights c_n = ⟨n|ψ⟩, c2 = |c_n|².
-
-- Level spacing ratio r_n = min(s_n, s_{n+1})/max(s_n, s_{n+1}) of
-  consecutive gaps s_n = E_{n+1} − E_n: its mean is 2 ln 2 − 1 = 0.38629 for
-  Poisson levels and 0.5307 for the GOE (Atas et al. 2013). Exactly
-  degenerate levels (an unresolved symmetry) make r = 0 and are refused.
-- ETH: O_nn varies smoothly with E_n, with eigenstate-to-eigenstate
-  fluctuations ~ D^{−1/2}; off-diagonal O_mn are random with variance
-  |f(E, ω)|²/D; for a real symmetric (GOE-like) H, Var O_nn = 2 Var O_mn at
-  equal energy.
-- Diagonal ensemble ⟨O⟩_DE = Σ c2_n O_nn (the infinite-time average);
-  microcanonical: the mean of O_nn over |E_n − E0| ≤ width/2; canonical:
-  Σ e^{−βE_n} O_nn / Z. β_canonical solves ⟨E⟩_β = E0; β_micro = d ln g/dE
-  of the Gaussian-smoothed level density g(E) = Σ_n exp(−(E − E_n)²/2σ²),
-  = Σ_n w_n (E_n − E0) / (σ² Σ_n w_n).
-- d_eff = 1/Σ c2²; the infinite-time temporal variance of ⟨O(t)⟩ for
-  non-degenerate gaps is Σ_{m≠n} c2_m c2_n |O_mn|² ≤ ‖O‖²/d_eff (Short 2011).
-
-The windowed functions need concrete inputs (their level counts fix array
-sizes) and refuse windows with fewer than 5 levels and E0 outside the
-spectrum; the others are jax-traceable (NumPy on concrete inputs).
+Inputs: the levels E of one symmetry sector (any order unless said), an
+observable in the eigenbasis (O_diag = O_nn, or the full O_eig = V†OV) and a
+state's weights c_n = ⟨n|ψ⟩, c2 = |c_n|². The windowed functions need
+concrete inputs (their level counts fix array sizes) and refuse windows with
+fewer than 5 levels and E0 outside the spectrum; the others are
+jax-traceable (NumPy on concrete inputs).
 """
 
 from __future__ import annotations
@@ -44,22 +27,22 @@ def _spectrum(E, name="E"):
     return E
 
 
-def _inside(E, E0, name="E0"):
+def _inside(E, E0):
     E0 = float(E0)
     if not (E.min() <= E0 <= E.max()):
         raise ValueError(
-            f"{name} = {E0:.6g} lies outside the spectrum [{E.min():.6g}, {E.max():.6g}]; "
-            f"choose {name} inside it."
+            f"E0 = {E0:.6g} lies outside the spectrum [{E.min():.6g}, {E.max():.6g}]; "
+            "choose E0 inside it."
         )
     return E0
 
 
-def _window(E, lo, hi, what):
+def _window(E, lo, hi):
     sel = (E >= lo) & (E <= hi)
     n = int(sel.sum())
     if n < MIN_LEVELS:
         raise ValueError(
-            f"window: [{lo:.6g}, {hi:.6g}] holds {n} level(s) of {what}, fewer than "
+            f"window: [{lo:.6g}, {hi:.6g}] holds {n} level(s) of E, fewer than "
             f"{MIN_LEVELS}; widen the window (or use a larger system)."
         )
     return sel
@@ -106,23 +89,23 @@ def _sorted_pair(E, O_diag):
     return E[order], np.real(O[order])
 
 
+def _consecutive(E, O_diag, window):
+    """O_{n+1,n+1} − O_nn over consecutive levels inside `window` = (E_lo, E_hi)."""
+    E, O = _sorted_pair(E, O_diag)
+    lo, hi = (float(w) for w in window)
+    return np.diff(O[_window(E, lo, hi)])
+
+
 def eth_diagonal_fluctuation(E, O_diag, window) -> float:
     """Mean eigenstate-to-eigenstate fluctuation ⟨|O_{n+1,n+1} − O_nn|⟩ over
     consecutive levels inside `window` = (E_lo, E_hi) (ETH: ~ D^{−1/2})."""
-    E, O = _sorted_pair(E, O_diag)
-    lo, hi = (float(w) for w in window)
-    sel = _window(E, lo, hi, "E")
-    return float(np.mean(np.abs(np.diff(O[sel]))))
+    return float(np.mean(np.abs(_consecutive(E, O_diag, window))))
 
 
 def eth_diagonal_variance(E, O_diag, window) -> float:
-    """Variance of O_nn about its smooth part inside `window` = (E_lo, E_hi),
-    from consecutive differences: ⟨(O_{n+1,n+1} − O_nn)²⟩/2 (the smooth part
-    cancels to first order)."""
-    E, O = _sorted_pair(E, O_diag)
-    lo, hi = (float(w) for w in window)
-    sel = _window(E, lo, hi, "E")
-    return float(np.mean(np.diff(O[sel]) ** 2) / 2)
+    """Variance of O_nn about its smooth part inside `window` = (E_lo, E_hi):
+    ⟨(O_{n+1,n+1} − O_nn)²⟩/2 (the smooth part cancels to first order)."""
+    return float(np.mean(_consecutive(E, O_diag, window) ** 2) / 2)
 
 
 def eth_offdiagonal_variance(E, O_eig, E0, window) -> float:
@@ -134,7 +117,7 @@ def eth_offdiagonal_variance(E, O_eig, E0, window) -> float:
     if O.shape != (E.size, E.size):
         raise ValueError(f"O_eig must have shape {(E.size, E.size)}; got {O.shape}.")
     E0 = _inside(E, E0)
-    sel = np.flatnonzero(_window(E, E0 - window / 2, E0 + window / 2, "E"))
+    sel = np.flatnonzero(_window(E, E0 - window / 2, E0 + window / 2))
     block = np.abs(O[np.ix_(sel, sel)]) ** 2
     off = ~np.eye(sel.size, dtype=bool)
     return float(block[off].mean())
@@ -150,7 +133,7 @@ def microcanonical_average(E, O_diag, E0, width) -> float:
     """Mean of O_nn over the levels with |E_n − E0| ≤ width/2."""
     E, O = _sorted_pair(E, O_diag)
     E0 = _inside(E, E0)
-    sel = _window(E, E0 - width / 2, E0 + width / 2, "E")
+    sel = _window(E, E0 - width / 2, E0 + width / 2)
     return float(O[sel].mean())
 
 
@@ -219,7 +202,7 @@ def beta_microcanonical(E, E0, width) -> float:
     width = float(width)
     if not width > 0:
         raise ValueError(f"width must be positive; got {width}.")
-    _window(E, E0 - width, E0 + width, "E")
+    _window(E, E0 - width, E0 + width)
     w = np.exp(-((E - E0) ** 2) / (2 * width**2))
     return float(np.sum(w * (E - E0)) / (width**2 * np.sum(w)))
 

@@ -1,31 +1,16 @@
 """Soft-sphere gas in a periodic box: the chaotic classical reference (physics §7.5).
 
-N particles of mass m in a periodic square (dim = 2) or cube (dim = 3) of
-side L, interacting pairwise by the harmonic soft-sphere repulsion
+N particles of mass m in a periodic square (dim = 2) or cube (dim = 3) of side
+L, with the pair repulsion U(r) = κ(σ − r)²/2 for r < σ (σ the diameter).
 
-    U(r) = κ(σ − r)²/2 for r < σ, 0 otherwise,
-
-σ the contact distance (diameter). The force on i from j is κ(σ − r) r̂_ij
-while they touch; a head-on contact is half a period of the relative
-oscillator, τ_c = π√(μ/κ) (μ = m/2), independent of the speed; for stiff
-contacts (penetration ≪ σ) every contact lasts τ_c whatever the impact
-parameter.
-
-Neighbours by a sort-based cell list, rebuilt every force evaluation: the box
-is cut into n_side = ⌊L/cell_size⌋ cells per axis (side ℓ = L/n_side >= σ);
-particles are sorted by cell index, the start of each cell in the sorted
-list is the running sum of the cell counts, and each particle takes the
-first max_occupancy members of each of the 3^dim cells around its own (a
-cell with more stops the run through `eqx.error_if`), with minimum-image
-displacements. n_side >= 3 so that the 3^dim cells are distinct (no pair
-counted twice). Cost O(N 3^dim max_occupancy + N log N + n_cells) per force
-(one int per cell: a dilute gas has more cells than particles).
-
-The step is Störmer-Verlet in its drift–kick–drift form (position Verlet:
-one force evaluation per step, where kick–drift–kick needs two unless the
-force is carried in the state; order 2 in dt away from the contact kinks,
-where U'' jumps; symplectic and time-reversible). Positions are wrapped into
-[0, L) after each step.
+Neighbours come from a sort-based cell list, rebuilt every force evaluation:
+n_side = ⌊L/cell_size⌋ ≥ 3 cells per axis (so the 3^dim neighbour cells are
+distinct), particles sorted by cell, each cell's start the running sum of the
+cell counts, and each particle scans the first max_occupancy members of its
+3^dim neighbour cells (a fuller cell stops the run through `eqx.error_if`),
+with minimum-image displacements: O(N 3^dim max_occupancy + N log N + n_cells)
+per force. The step is the position-Verlet leapfrog of `ClassicalLattice`
+(order 2 away from the contact kinks), positions wrapped into [0, L).
 """
 
 from __future__ import annotations
@@ -39,11 +24,7 @@ from jaxtyping import Array
 
 from .._guards import Check, scalar
 from .._law import AbstractLaw
-from ._classical import PhaseState
-
-__all__ = ["GasParams", "SoftSphereGas"]
-
-GAS_FIELDS = ("mass", "kappa", "sigma")
+from ._classical import PhaseState, check_scalar_params, leapfrog
 
 
 class GasParams(eqx.Module):
@@ -84,10 +65,9 @@ class SoftSphereGas(AbstractLaw):
     order = 2
 
     def __check_init__(self):
-        if isinstance(self.n_particles, bool) or not isinstance(self.n_particles, int):
-            raise ValueError(f"n_particles must be an int >= 2; got {self.n_particles!r}.")
-        if self.n_particles < 2:
-            raise ValueError(f"n_particles must be >= 2; got {self.n_particles}.")
+        n = self.n_particles
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise ValueError(f"n_particles must be an int >= 2; got {n!r}.")
         if self.dim not in (2, 3):
             raise ValueError(f"dim must be 2 or 3; got {self.dim!r}.")
         if not (self.cell_size > 0 and self.box > 0):
@@ -118,30 +98,19 @@ class SoftSphereGas(AbstractLaw):
         return max(2**self.dim + 1, math.ceil(mean + 5 * math.sqrt(mean) + 2))
 
     # -- neighbours -------------------------------------------------------------------
-    def _cells(self, q):
-        c = jnp.floor(q / self.cell_length).astype(jnp.int32) % self.n_side
-        strides = jnp.asarray([self.n_side**d for d in range(self.dim)], jnp.int32)
-        return c, c @ strides
-
     def candidates(self, q):
-        """Candidate partners in the cell-sorted order: (`at` (N, K) positions in
-        the sorted list, `hit` (N, K) valid mask without self, `order` the sort
-        permutation, overflow flag), K = 3^dim max_occupancy.
-
-        Particles are sorted by cell; a cell's first index in the sorted list
-        is the running sum of the cell counts (one scatter-add and one cumsum
-        over the cells); each of the 3^dim neighbour cells of a particle
-        contributes its first max_occupancy entries (those still in that
-        cell). Cost O(N 3^dim max_occupancy + N log N + n_cells).
-        """
+        """Candidate partners from the cell list (module docstring): (`at` (N, K)
+        positions in the cell-sorted list, `hit` (N, K) valid mask without self,
+        `order` the sort permutation, overflow flag), K = 3^dim max_occupancy."""
         N, M, ns = self.n_particles, self.slots, self.n_side
-        c, flat = self._cells(q)
+        strides = jnp.asarray([ns**d for d in range(self.dim)], jnp.int32)
+        c = jnp.floor(q / self.cell_length).astype(jnp.int32) % ns
+        flat = c @ strides
         order = jnp.argsort(flat).astype(jnp.int32)
         counts = jnp.zeros(ns**self.dim, jnp.int32).at[flat].add(1)
         overflow = jnp.any(counts > M)
         first = jnp.cumsum(counts) - counts  # where each cell starts in the sorted list
         offsets = jnp.asarray(list(itertools.product((-1, 0, 1), repeat=self.dim)), jnp.int32)
-        strides = jnp.asarray([ns**d for d in range(self.dim)], jnp.int32)
         neigh = ((c[:, None, :] + offsets[None]) % ns) @ strides  # (N, 3^dim)
         slot = jnp.arange(M, dtype=jnp.int32)
         at = first[neigh][..., None] + slot  # (N, 3^dim, M)
@@ -207,9 +176,8 @@ class SoftSphereGas(AbstractLaw):
         """Störmer-Verlet, drift-kick-drift: one force evaluation per step."""
         m = jnp.asarray(params.mass).astype(y.p.dtype)
         h = jnp.asarray(dt).astype(y.q.dtype)
-        q = y.q + 0.5 * h * y.p / m
-        p = y.p + h * self.force(q, params)
-        return PhaseState(q=jnp.mod(q + 0.5 * h * p / m, self.box), p=p)
+        y = leapfrog(lambda q: self.force(q, params), y, h, m)
+        return PhaseState(q=jnp.mod(y.q, self.box), p=y.p)
 
     # -- input checks -----------------------------------------------------------------
     def check(self, y, params, dt=None):
@@ -221,9 +189,7 @@ class SoftSphereGas(AbstractLaw):
                 f"y0.q and y0.p must have shape (n_particles, dim) = {want}; got "
                 f"{jnp.shape(y.q)} and {jnp.shape(y.p)}. For an ensemble use jax.vmap."
             )
-        for k in GAS_FIELDS:
-            if jnp.ndim(getattr(params, k)) != 0:
-                raise ValueError(f"params.{k} must be a scalar; use jax.vmap for several.")
+        check_scalar_params(params, ("mass", "kappa", "sigma"))
 
     def checks(self, y, params, dt=None):
         """κ, σ > 0; σ <= cell side; no initial overlaps; ω_c dt < 2 with

@@ -1,29 +1,20 @@
 """Harmonic lattices evolved exactly as Gaussian states (physics §7.4).
 
-H = Σ_j p_j²/2m + (spring/2) uᵀKu + (pinning/2) Σ_j u_j². With u = U Q,
-p = U P (U the orthogonal eigenvectors of K, `Lattice.modes`), it separates
-into independent modes,
-
-    H = Σ_k P_k²/2m + ½ m ω_k² Q_k²,   ω_k² = (spring λ_k + pinning)/m.
-
-A Gaussian state (means μ = (q, p) and symmetrized covariance Σ over
-z = (Q, P), both in the mode basis) stays Gaussian: μ(t) = S μ,
-Σ(t) = S Σ Sᵀ with S = ⊕_k S_k the exact symplectic rotation
+H = Σ_j p_j²/2m + (spring/2) uᵀKu + (pinning/2) Σ_j u_j² separates in the
+modes of K (u = U Q, p = U P) with ω_k² = (spring λ_k + pinning)/m. Means
+and symmetrized covariance over z = (Q, P) follow μ → Sμ, Σ → SΣSᵀ with the
+exact symplectic rotation per mode
 
     S_k(t) = [[cos ωt, t sinc(ωt)/m], [−m ω² t sinc(ωt), cos ωt]],
 
-sinc x = sin x / x. Written with ω² only, it is exact and smooth through a
-free mode (ω = 0: Q += P t/m), for any t. `ModeCovariance` keeps the
-mode-diagonal 2×2 blocks (O(N); exact for states without inter-mode
-correlations: ground, thermal, uniform-width product states);
-`DenseCovariance` keeps the full (2N, 2N) Σ (O(N²) per step).
-
-A valid covariance obeys the uncertainty principle Σ + iħJ/2 ≥ 0,
-J = [[0, I], [−I, 0]]; per mode: qq ≥ 0, pp ≥ 0, qq·pp − qp² ≥ ħ²/4.
+written in ω² so that it is smooth and exact through a free mode (ω = 0:
+Q += P t/m). A valid covariance obeys Σ + iħJ/2 ≥ 0 (per mode
+qq·pp − qp² ≥ ħ²/4).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import equinox as eqx
@@ -34,15 +25,8 @@ from jaxtyping import Array
 from .. import _guards
 from .._guards import Check
 from .._law import AbstractLaw
+from ._classical import check_scalar_params
 from ._lattice import Lattice
-
-__all__ = [
-    "LatticeParams",
-    "ModeCovariance",
-    "DenseCovariance",
-    "GaussianState",
-    "HarmonicLattice",
-]
 
 KINDS = ("mode", "dense")
 DENSE_CHECK_MAX_N = 2048  # full eigenvalue check of Σ + iħJ/2 up to this N
@@ -148,8 +132,7 @@ def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Check]:
             )
         ]
     M = xp.asarray(cov.matrix)
-    n2 = M.shape[-1]
-    n = n2 // 2
+    n = M.shape[-1] // 2
     eps = 1e3 * float(np.finfo(np.asarray(M).dtype if xp is np else M.dtype).eps)
     scale = xp.maximum(xp.max(xp.abs(M)), xp.asarray(hbar))
     asym = xp.max(xp.abs(M - xp.swapaxes(M, -1, -2)))
@@ -274,39 +257,26 @@ class HarmonicLattice(AbstractLaw):
                 f"y0 must be a jqd.thermal.GaussianState; got {type(y).__name__}. Build one with "
                 "jqd.thermal.ground_state, thermal_state or product_state."
             )
-        for name in ("q", "p"):
-            if jnp.shape(getattr(y, name)) != (n,):
-                raise ValueError(
-                    f"y0.{name} must have shape ({n},) (one mean per mode); got "
-                    f"{jnp.shape(getattr(y, name))}. For a batch use jax.vmap."
-                )
         want = ModeCovariance if self.covariance == "mode" else DenseCovariance
         if not isinstance(y.cov, want):
             raise ValueError(
                 f"y0.cov must be a {want.__name__} for covariance={self.covariance!r}; got "
                 f"{type(y.cov).__name__}. Build the state with this law, or change covariance."
             )
-        shapes = (
-            {"qq": (n,), "qp": (n,), "pp": (n,)}
-            if want is ModeCovariance
-            else {"matrix": (2 * n, 2 * n)}
-        )
-        for name, shape in shapes.items():
-            if jnp.shape(getattr(y.cov, name)) != shape:
+        arrays = {"q": y.q, "p": y.p} | {
+            f"cov.{f.name}": getattr(y.cov, f.name) for f in dataclasses.fields(y.cov)
+        }
+        for name, x in arrays.items():
+            shape = (2 * n, 2 * n) if name == "cov.matrix" else (n,)
+            if jnp.shape(x) != shape:
                 raise ValueError(
-                    f"y0.cov.{name} must have shape {shape} for N = {n}; got "
-                    f"{jnp.shape(getattr(y.cov, name))}."
+                    f"y0.{name} must have shape {shape} for N = {n} modes; got "
+                    f"{jnp.shape(x)}. For a batch use jax.vmap."
                 )
-        for name in ("mass", "spring", "pinning", "hbar"):
-            if jnp.ndim(getattr(params, name)) != 0:
-                raise ValueError(
-                    f"params.{name} must be a scalar; got shape {jnp.shape(getattr(params, name))}. "
-                    "For several values use jax.vmap over params."
-                )
+        check_scalar_params(params, ("mass", "spring", "pinning", "hbar"))
 
     def checks(self, y, params, dt=None):
-        out = _guards.scalar(params.mass, "params.mass", positive=True)
-        out += _guards.scalar(
+        out = _guards.scalar(
             params.spring, "params.spring", positive=True, fix="Springs must pull back."
         )
         out += omega2_guards(self, params)
@@ -314,7 +284,7 @@ class HarmonicLattice(AbstractLaw):
         return out
 
 
-def omega2_guards(law: HarmonicLattice, params, what: str = "") -> list[Check]:
+def omega2_guards(law: HarmonicLattice, params) -> list[Check]:
     """ω_k² ≥ 0 for every mode (else the lattice is unstable), naming the mode."""
     w2 = law.omega_squared(params)
     xp = _guards.array_module(w2)
@@ -326,7 +296,7 @@ def omega2_guards(law: HarmonicLattice, params, what: str = "") -> list[Check]:
             "a mode has ω² < 0 (unstable lattice): raise params.pinning or params.spring.",
             lambda: (
                 f"mode {int(np.argmin(w2))} has ω² = {float(np.min(w2)):.4g} < 0 (unstable "
-                f"lattice){what}: raise params.pinning above "
+                "lattice): raise params.pinning above "
                 f"{float(-np.min(w2) * np.asarray(params.mass) + np.asarray(params.pinning)):.4g} "
                 "or params.spring."
             ),

@@ -1,27 +1,15 @@
 """Lattices of atoms with scalar displacements and their normal modes (physics §7.4).
 
-A `Lattice` fixes which atoms are joined by unit springs: a chain, square or
-cubic lattice (`shape` of length 1, 2 or 3), with fixed ends (walls one
-spacing beyond the last atom along every axis; Dirichlet) or periodic
-boundaries. Its stiffness is the graph Laplacian
-
-    K = Σ_bonds (e_i − e_j)(e_i − e_j)ᵀ   (+ the wall springs for "fixed"),
-
-so that the potential is (spring/2) uᵀKu. K is separable,
-K = Σ_a I ⊗ … ⊗ K_a ⊗ … ⊗ I, and its eigenvectors are Kronecker products of
-the 1-D ones (site index in C order, j = (j_0, j_1, …)):
-
-- fixed: DST-I, U_jk = √(2/(n+1)) sin(π(j+1)(k+1)/(n+1)),
-  λ_k = 2 − 2cos(π(k+1)/(n+1)); applied by the FFT of the odd extension;
-- periodic: the real Fourier basis [1/√n, √(2/n)cos θ_1, √(2/n)sin θ_1, …,
-  (−1)^j/√n for even n], θ_k = 2πjk/n, λ = 2 − 2cos(2πk/n); applied by rfft.
-
-Axes longer than DENSE_AXIS_MAX are transformed by FFT (O(n log n)); shorter
-ones by a dense 1-D matmul with the closed-form basis (faster on CPU there).
-
-`Lattice.from_stiffness(K)` takes any symmetric K ≥ 0 (dense `eigh`, done once
-in NumPy at construction). Mode transforms cost O(N log N) (regular lattices)
-or O(N²) (general K); nothing of size N² is built for regular lattices.
+The stiffness of a chain, square or cubic lattice of unit springs (fixed ends:
+walls one spacing beyond every axis; or periodic) is separable,
+K = Σ_a I ⊗ … ⊗ K_a ⊗ … ⊗ I, so its modes are Kronecker products of the 1-D
+ones (site index in C order): DST-I for fixed ends,
+U_jk = √(2/(n+1)) sin(π(j+1)(k+1)/(n+1)); the real Fourier basis
+[1/√n, √(2/n)cos θ_1, √(2/n)sin θ_1, …, (−1)^j/√n for even n] for periodic
+ones. Axes longer than DENSE_AXIS_MAX are transformed by FFT (O(n log n)),
+shorter ones by a dense 1-D matmul (faster on CPU there); nothing of size N²
+is built. `Lattice.from_stiffness(K)` takes any symmetric K ≥ 0 (one dense
+`eigh` at construction).
 """
 
 from __future__ import annotations
@@ -29,8 +17,6 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-
-__all__ = ["Lattice"]
 
 BOUNDARIES = ("fixed", "periodic")
 DENSE_AXIS_MAX = 256  # axes up to this length are transformed by a dense 1-D matmul
@@ -110,6 +96,16 @@ def _from_modes_1d(c, boundary: str):
     return jnp.fft.irfft(Z, n=n, axis=-1).astype(c.dtype)
 
 
+def add_springs(K, pairs, k: float = 1.0):
+    """K += k Σ (e_i − e_j)(e_i − e_j)ᵀ over the site pairs (i, j) (in place)."""
+    i, j = pairs[:, 0], pairs[:, 1]
+    np.add.at(K, (i, i), k)
+    np.add.at(K, (j, j), k)
+    np.add.at(K, (i, j), -k)
+    np.add.at(K, (j, i), -k)
+    return K
+
+
 class Lattice(eqx.Module):
     """Atoms on a chain, square or cubic lattice joined by unit springs.
 
@@ -167,13 +163,9 @@ class Lattice(eqx.Module):
     def n_sites(self) -> int:
         return int(np.prod(self.shape))
 
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
     def positions(self) -> np.ndarray:
         """(N, ndim) equilibrium sites, spacing · index (C order)."""
-        idx = np.indices(self.shape).reshape(self.ndim, -1).T
+        idx = np.indices(self.shape).reshape(len(self.shape), -1).T
         return self.spacing * idx.astype(float)
 
     def bonds(self) -> np.ndarray:
@@ -196,12 +188,7 @@ class Lattice(eqx.Module):
         """Dense K (N, N) for unit springs (O(N²) memory: small lattices only)."""
         if self.general is not None:
             return self.general.array[0].copy()
-        K = np.zeros((self.n_sites, self.n_sites))
-        b = self.bonds()
-        np.add.at(K, (b[:, 0], b[:, 0]), 1.0)
-        np.add.at(K, (b[:, 1], b[:, 1]), 1.0)
-        np.add.at(K, (b[:, 0], b[:, 1]), -1.0)
-        np.add.at(K, (b[:, 1], b[:, 0]), -1.0)
+        K = add_springs(np.zeros((self.n_sites, self.n_sites)), self.bonds())
         if self.boundary == "fixed":  # wall springs: each end atom of each axis
             site = np.arange(self.n_sites).reshape(self.shape)
             for a, n in enumerate(self.shape):

@@ -1,24 +1,22 @@
 """Standard local Hamiltonians as `SchrodingerLocal` laws (physics §7.6).
 
-Spins use Pauli matrices in the basis (|↑⟩, |↓⟩), σᶻ = diag(1, −1); site 0
-is the slowest index of ψ.
+Pauli matrices in the basis (|↑⟩, |↓⟩), σᶻ = diag(1, −1); site 0 is the
+slowest index of ψ.
 
-- Mixed-field Ising chain (Bañuls, Cirac, Hastings 2011; Kim, Huse 2013):
-      H = J Σ_i σᶻ_i σᶻ_{i+1} + h_x Σ_i σˣ_i + h_z Σ_i σᶻ_i,
-  with J = 1, h_x = (5 + √5)/8 = 0.9045, h_z = (1 + √5)/4 = 0.8090, far from
-  any integrable point. Couplings "J", "hx", "hz".
-- Random-field Heisenberg chain (Pal, Huse 2010), spin-½ operators S = σ/2:
-      H = J Σ_i S_i · S_{i+1} + Σ_i h_i Sᶻ_i,   h_i uniform in [−W, W];
-  the fields are couplings "h0", "h1", ... (new disorder = new params, no
-  recompile). Conserves Sᶻ_total (`sz_sector`).
-- Spin-boson: the mixed-field Ising chain plus one boson mode (the LAST
-  tensor factor, truncated to n_max + 1 levels) coupled to the chain's
-  transverse magnetization,
-      H = H_MFI ⊗ 1 + ω a†a + (g/√L) Σ_i σˣ_i (a + a†),
-  couplings "J", "hx", "hz", "omega", "g". The 1/√L keeps the mode's
-  coupling energy O(g) for an extensive chain. The mode factor is marked
-  `truncated`, so a state with more than 1e-6 in its top Fock level gets a
-  `jqd.AccuracyWarning`.
+- Mixed-field Ising chain, H = J Σ σᶻ_i σᶻ_{i+1} + h_x Σ σˣ_i + h_z Σ σᶻ_i,
+  J = 1, h_x = (5 + √5)/8, h_z = (1 + √5)/4 (Kim, Huse 2013); couplings
+  "J", "hx", "hz".
+- Random-field Heisenberg chain, H = J Σ S_i·S_{i+1} + Σ h_i Sᶻ_i, S = σ/2,
+  h_i uniform in [−W, W] (Pal, Huse 2010); the fields are couplings "h0",
+  "h1", ... (new disorder = new params, no recompile).
+- Spin-boson: the open mixed-field Ising chain plus one boson mode (the LAST
+  factor, n_max + 1 levels, marked `truncated`), H_MFI + ω a†a +
+  (g/√L) Σ_i σˣ_i (a + a†); couplings "J", "hx", "hz", "omega", "g".
+
+Level statistics are only meaningful within one symmetry sector:
+- reflection R: site i → L−1−i; the sector of parity p = ±1 is spanned by
+  e_n for R(n) = n (p = +1 only) and (e_n + p e_{R(n)})/√2 for n < R(n);
+- Sᶻ_total = Σ σᶻ_i/2 (|↑⟩ = index 0): product state n has Sᶻ = (L − 2·#↓)/2.
 """
 
 from __future__ import annotations
@@ -30,8 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _guards
-from ._local import LocalParams, SchrodingerLocal
-from ._local_terms import LocalTerm
+from ._local import LocalParams, LocalTerm, SchrodingerLocal
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 SY = np.array([[0.0, -1j], [1j, 0.0]])
@@ -50,9 +47,11 @@ def _bonds(L: int, boundary: str):
     return bonds
 
 
-def _real(value, name):
-    _guards.enforce(_guards.scalar(value, name))
-    return jnp.asarray(value, float)
+def _couplings(**values):
+    """{name: value} as float arrays, each a finite real (named if not)."""
+    for name, value in values.items():
+        _guards.enforce(_guards.scalar(value, name))
+    return {name: jnp.asarray(value, float) for name, value in values.items()}
 
 
 def _ising_terms(L, boundary):
@@ -69,9 +68,7 @@ def mixed_field_ising(L, *, J=1.0, hx=HX_MFI, hz=HZ_MFI, boundary="open", **law_
     `law_kwargs` go to `SchrodingerLocal` (bounds, max_terms)."""
     L = _guards.count(L, "L", minimum=2)
     law = SchrodingerLocal((2,) * L, tuple(_ising_terms(L, boundary)), **law_kwargs)
-    params = LocalParams(
-        couplings={"J": _real(J, "J"), "hx": _real(hx, "hx"), "hz": _real(hz, "hz")}
-    )
+    params = LocalParams(couplings=_couplings(J=J, hx=hx, hz=hz))
     return law, params
 
 
@@ -84,7 +81,7 @@ def random_field_heisenberg(L, *, W, key, J=1.0, boundary="periodic", **law_kwar
     terms = [LocalTerm(b, heis, "J") for b in _bonds(L, boundary)]
     terms += [LocalTerm((i,), SZ / 2, f"h{i}") for i in range(L)]
     h = jax.random.uniform(key, (L,), float, -1.0, 1.0) * W
-    couplings = {"J": _real(J, "J")} | {f"h{i}": h[i] for i in range(L)}
+    couplings = _couplings(J=J) | {f"h{i}": h[i] for i in range(L)}
     law = SchrodingerLocal((2,) * L, tuple(terms), **law_kwargs)
     return law, LocalParams(couplings=couplings)
 
@@ -101,13 +98,7 @@ def spin_boson(L, *, n_max, omega=1.5, g=0.5, J=1.0, hx=HX_MFI, hz=HZ_MFI, **law
     xa = np.kron(SX, a + a.T) / math.sqrt(L)
     terms += [LocalTerm((i, L), xa, "g") for i in range(L)]
     law = SchrodingerLocal((2,) * L + (nb,), tuple(terms), truncated=(L,), **law_kwargs)
-    couplings = {
-        "J": _real(J, "J"),
-        "hx": _real(hx, "hx"),
-        "hz": _real(hz, "hz"),
-        "omega": _real(omega, "omega"),
-        "g": _real(g, "g"),
-    }
+    couplings = _couplings(J=J, hx=hx, hz=hz, omega=omega, g=g)
     return law, LocalParams(couplings=couplings)
 
 
@@ -117,3 +108,47 @@ def boson_number(law: SchrodingerLocal, psi):
     nb = law.dims[-1]
     p = jnp.abs(psi.reshape(psi.shape[:-1] + (-1, nb))) ** 2
     return jnp.sum(p * jnp.arange(nb, dtype=p.dtype), axis=(-2, -1))
+
+
+def reflection_sector(dims, parity: int = 1) -> np.ndarray:
+    """The (D, D_s) real isometry P onto the reflection sector of `parity`
+    (+1 or −1): P.T @ H @ P is H's block when H commutes with the reflection.
+
+    Raises ValueError when dims is not a palindrome (e.g. a chain with a
+    boson mode at its end has no reflection symmetry)."""
+    dims = tuple(int(d) for d in dims)
+    if dims != dims[::-1]:
+        raise ValueError(
+            f"dims {dims} are not symmetric under reflection (site i -> L-1-i): there is no "
+            "reflection sector. Use it for chains of equal sites only."
+        )
+    if parity not in (1, -1):
+        raise ValueError(f"parity must be +1 or -1; got {parity!r}.")
+    D = math.prod(dims)
+    # R(n) for every product state n: reverse the order of the site digits
+    r = np.arange(D).reshape(dims).transpose(tuple(range(len(dims)))[::-1]).reshape(-1)
+    n = np.arange(D)
+    fixed = n[r == n] if parity == 1 else n[:0]
+    pairs = n[n < r]
+    cols = len(fixed) + len(pairs)
+    P = np.zeros((D, cols))
+    P[fixed, np.arange(len(fixed))] = 1.0
+    j = len(fixed) + np.arange(len(pairs))
+    P[pairs, j] = 1 / math.sqrt(2)
+    P[r[pairs], j] = parity / math.sqrt(2)
+    return P
+
+
+def sz_sector(L: int, sz) -> np.ndarray:
+    """Indices (increasing) of the product states of L spins ½ with total
+    Sᶻ = sz (|↑⟩ = index 0): H[np.ix_(idx, idx)] is the block of an Sᶻ-
+    conserving H, and psi[idx] the state's components."""
+    L = int(L)
+    n_down = L / 2 - float(sz)
+    if not (float(n_down).is_integer() and 0 <= n_down <= L):
+        raise ValueError(f"sz must be one of -L/2, -L/2 + 1, ..., L/2 (L = {L}); got {sz!r}.")
+    n = np.arange(2**L)
+    downs = np.zeros(2**L, int)
+    for b in range(L):
+        downs += (n >> b) & 1
+    return n[downs == int(n_down)]

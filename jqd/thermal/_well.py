@@ -1,23 +1,13 @@
 """Classical point particles in a smooth n-D well (physics §7.9).
 
-H = |p|²/2m + V(x), with V a smooth callable `V(x, params)` (default
-`coupled_quartic`: ½ Σ k_i x_i² + λ Σ_{i<j} x_i² x_j²). The force −∇V is
-taken by autodiff of Σ_trajectories V, so any smooth potential works and
-the force is exactly the gradient of the energy that is monitored.
+H = |p|²/2m + V(x), V a smooth callable `V(x, params)` (default
+`coupled_quartic`). The force −∇V is autodiff of Σ_trajectories V, so any
+smooth potential works and the force is exactly the gradient of the monitored
+energy. Schemes: `Strang()` (kick-drift-kick Störmer-Verlet, order 2) and
+`Yoshida4()` (its triple jump, order 4), both symplectic and time-reversible.
+For V harmonic the Verlet map is stable only for ω_i h < 2 (`checks`).
 
-Schemes (`jqd.schemes`; both symplectic and time-reversible, so the energy
-error stays bounded instead of drifting):
-
-- `Strang()` ("verlet"): kick(h/2) · drift(h) · kick(h/2), order 2
-  (Störmer-Verlet, the Strang splitting of kick and drift);
-- `Yoshida4()` ("yoshida4"): Yoshida's triple jump of Verlet steps, order 4.
-
-For V harmonic (λ = 0) the Verlet map is a linear symplectic map that rotates
-each (x_i, p_i) with frequency ω̃_i, cos(ω̃_i h) = 1 − (ω_i h)²/2: it is stable
-only for ω_i h < 2, the bound `guards` enforces (for the harmonic part).
-
-State: `WellState(x, p)`, both of shape (..., n): any leading axes are
-independent trajectories (an ensemble), the last axis the coordinates.
+State: `WellState(x, p)`, both (..., n): leading axes are trajectories.
 """
 
 from __future__ import annotations
@@ -34,9 +24,34 @@ from .._guards import Check
 from .._law import AbstractLaw
 from .._steppers import Strang, Yoshida4
 from ._classical import SCHEMES, check_phase_pair, check_scalar_params
-from ._well_params import WellParams, coupled_quartic
 
-__all__ = ["WellState", "ClassicalWell"]
+
+class WellParams(eqx.Module):
+    """Constants of a particle in a smooth well (all differentiable).
+
+    Attributes:
+        mass: particle mass m > 0.
+        lam: coupling λ >= 0 of the default potential `coupled_quartic`.
+        curvature: (n,) spring constants k_i > 0 of its harmonic part
+            (V ⊃ ½ Σ k_i x_i², so ω_i = √(k_i/m)); its length is the dimension.
+    """
+
+    mass: float | Array = 1.0
+    lam: float | Array = 0.0
+    curvature: Array = eqx.field(default_factory=lambda: jnp.asarray([1.0, 1.69]))
+
+
+def coupled_quartic(x, params: WellParams):
+    """V(x) = ½ Σ_i k_i x_i² + λ Σ_{i<j} x_i² x_j² for x of shape (..., n).
+
+    In 2-D with k = (1, 1.69): V = ½(x² + 1.69 y²) + λ x² y², the chaotic
+    well of physics §7.9 (integrable at λ = 0)."""
+    x2 = x * x
+    k = jnp.asarray(params.curvature, x.dtype)
+    harmonic = 0.5 * jnp.sum(k * x2, axis=-1)
+    s = jnp.sum(x2, axis=-1)
+    pairs = 0.5 * (s * s - jnp.sum(x2 * x2, axis=-1))  # Σ_{i<j} x_i² x_j²
+    return harmonic + jnp.asarray(params.lam, x.dtype) * pairs
 
 
 class WellState(eqx.Module):
@@ -48,22 +63,18 @@ class WellState(eqx.Module):
 
 
 def _force(potential, x, params):
-    """−∇V at every trajectory (autodiff of the summed energy: trajectories
-    are independent, so the gradient of the sum is each one's force). A test
-    hook (tests/mutants_thermal_well.py)."""
+    """−∇V at every trajectory (the gradient of the summed energy: trajectories
+    are independent). A test hook (tests/mutants_thermal_well.py)."""
     return -jax.grad(lambda z: jnp.sum(potential(z, params)))(x)
 
 
 class ClassicalWell(AbstractLaw):
     """Point particles of mass m in a smooth n-D potential V(x, params).
 
-    ẋ = p/m, ṗ = −∇V(x). `step` is Störmer-Verlet (`scheme=jqd.schemes.Strang()`,
-    order 2) or Yoshida's fourth-order triple jump of it (`Yoshida4()`, the
-    default); both are symplectic and time-reversible.
-
-    Validated against (tests/test_thermal_well.py): the closed-form
-    harmonic flow at λ = 0 (1e-10), bounded energy error, convergence orders
-    2 and 4, time reversal to round-off.
+    ẋ = p/m, ṗ = −∇V(x), stepped by the `scheme` (module docstring).
+    Validated against the closed-form harmonic flow at λ = 0 (1e-10), bounded
+    energy error, convergence orders 2 and 4 and time reversal to round-off
+    (tests/test_thermal_well.py).
 
     Attributes:
         dim: number of coordinates n (the last axis of x and p).
@@ -123,11 +134,8 @@ class ClassicalWell(AbstractLaw):
                 )
 
     def checks(self, y, params, dt=None):
-        """k_i > 0 and λ >= 0 (else the default well is unbounded and
-        trajectories escape), and the stability bound of the harmonic part,
-        ω_max dt < 2 (Verlet) or < 1.573 (Yoshida-4, the triple jump's own bound:
-        |tr M| <= 2 of its one-step matrix; larger than 2 over its largest
-        sub-step, 1.70 dt)."""
+        """k_i > 0 and λ >= 0 (else the default well is unbounded), and the
+        scheme's stability bound on the harmonic part, ω_max dt < `stability`."""
         if not (isinstance(params, WellParams) and self.potential is coupled_quartic):
             return []
         k = jnp.asarray(params.curvature)

@@ -1,0 +1,365 @@
+"""Gaussian states of a harmonic lattice: preparations and observables (physics §7.4).
+
+Preparations return a `GaussianState` in the mode basis of the law's lattice,
+with the law's covariance kind. Per mode: ground ⟨Q²⟩ = ħ/2mω, ⟨P²⟩ = mħω/2;
+thermal (k_B = 1) both times coth(ħω/2T); a product state of uniform width d
+has Var x_j = d²/2, Var p_j = ħ²/2d², isotropic and hence mode-diagonal
+(per-atom widths need covariance="dense"). A free mode (ω = 0) has no ground
+or thermal state and is refused.
+
+Observables: Cov(u) = U Σ_QQ Uᵀ. For a mode-diagonal covariance on a regular
+lattice, U_jk² and the bond differences (U_ik − U_jk)² are Kronecker products
+of 1-D factors, so atom and bond variances cost O(N Σ_a n_a) without any N×N
+matrix. With A = diag(mω², 1/m) over z = (Q, P):
+Var H = ½Tr(AΣAΣ) + (ħ²/8)Tr(AJAJ) + μᵀAΣAμ, Tr(AJAJ) = −2 Σ_k ω_k².
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _guards
+from ._harmonic import (
+    DenseCovariance,
+    GaussianState,
+    HarmonicLattice,
+    ModeCovariance,
+    mode_energy_terms,
+    omega2_guards,
+)
+from ._lattice import add_springs
+
+DENSE_U_MAX = 2048  # dense atom variances through the full U up to this N
+
+
+def _dtype(dtype):
+    return jnp.result_type(float) if dtype is None else dtype
+
+
+def _law(law):
+    if not isinstance(law, HarmonicLattice):
+        raise ValueError(f"law must be a jqd.thermal.HarmonicLattice; got {type(law).__name__}.")
+    return law
+
+
+def _bound_guard(w2, caller: str, where: str = "", fix: str = "") -> _guards.Check:
+    """Every mode of `w2` bound (ω² > 0): a free mode has no ground state."""
+    xp = _guards.array_module(w2)
+    w2 = np.asarray(w2) if xp is np else w2
+    fix = "set params.pinning > 0 or use boundary='fixed'" + fix
+    return _guards.described(
+        xp.all(w2 > 0),
+        f"{caller}: a mode{where} is free (ω = 0) and has no ground state: {fix}.",
+        lambda: (
+            f"{caller}: mode {int(np.argmin(w2))}{where} is free (ω² = "
+            f"{float(np.min(w2)):.4g}) and has no ground state: {fix}."
+        ),
+    )
+
+
+def _from_mode_blocks(law, q, p, qq, qp, pp) -> GaussianState:
+    if law.covariance == "mode":
+        return GaussianState(q, p, ModeCovariance(qq, qp, pp))
+    M = jnp.block([[jnp.diag(qq), jnp.diag(qp)], [jnp.diag(qp), jnp.diag(pp)]])
+    return GaussianState(q, p, DenseCovariance(M))
+
+
+def _uncorrelated(q, p, QQ, PP) -> GaussianState:
+    """A dense-covariance state with no Q-P correlation."""
+    Z = jnp.zeros_like(QQ)
+    return GaussianState(q, p, DenseCovariance(jnp.block([[QQ, Z], [Z, PP]])))
+
+
+def thermal_state(law, params, temperature, dtype=None) -> GaussianState:
+    """The canonical state at `temperature` (energy units, k_B = 1; 0: ground state)."""
+    law, dtype = _law(law), _dtype(dtype)
+    guards = omega2_guards(law, params) + [
+        _bound_guard(
+            law.omega_squared(params), "thermal_state", fix=", or start from product_state"
+        )
+    ]
+    guards += _guards.scalar(temperature, "temperature", nonnegative=True)
+    w = law.frequencies(params, dtype)
+    m, hbar = jnp.asarray(params.mass, dtype), jnp.asarray(params.hbar, dtype)
+    T = jnp.asarray(temperature, dtype)
+    w_safe = jnp.where(w > 0, w, 1.0)
+    x = hbar * w_safe / (2 * jnp.where(T > 0, T, 1.0))
+    coth = jnp.where(T > 0, 1.0 / jnp.tanh(x), 1.0)
+    qq = hbar / (2 * m * w_safe) * coth
+    pp = m * hbar * w_safe / 2 * coth
+    zero = jnp.zeros_like(w)
+    state = _from_mode_blocks(law, zero, zero, qq, zero, pp)
+    return _guards.enforce(guards, state, "jqd.thermal.thermal_state")
+
+
+def ground_state(law, params, dtype=None) -> GaussianState:
+    """The lattice ground state (every mode in its oscillator ground state)."""
+    return thermal_state(law, params, 0.0, dtype)
+
+
+def _atoms(law, x, name, dtype):
+    n = law.n_modes
+    x = jnp.asarray(0.0 if x is None else x, dtype)
+    if x.shape not in ((), (n,)):
+        raise ValueError(f"{name} must be a scalar or have shape ({n},); got {x.shape}.")
+    return jnp.broadcast_to(x, (n,))
+
+
+def product_state(law, params, positions, width, momenta=None, dtype=None) -> GaussianState:
+    """Π_j exp(−(x_j − R_j)²/2d²) e^{i p_j x_j/ħ}.
+
+    Args:
+        positions: mean displacements R_j from the equilibrium sites, (N,) or scalar.
+        width: d > 0; a scalar, or (N,) per atom (only with covariance="dense").
+        momenta: mean momenta p_j, (N,) or scalar (default 0).
+    """
+    law, dtype = _law(law), _dtype(dtype)
+    n = law.n_modes
+    d = jnp.asarray(width, dtype)
+    if d.shape != () and (d.shape != (n,) or law.covariance == "mode"):
+        raise ValueError(
+            f"width must be a scalar (or, with covariance='dense', shape ({n},)); got shape "
+            f"{d.shape}. Per-atom widths correlate the modes: use HarmonicLattice(..., "
+            "covariance='dense')."
+        )
+    guards = _guards.scalar(width, "width", positive=True)
+    hbar = jnp.asarray(params.hbar, dtype)
+    q = law.lattice.to_modes(_atoms(law, positions, "positions", dtype))
+    p = law.lattice.to_modes(_atoms(law, momenta, "momenta", dtype))
+    vx, vp = d**2 / 2, hbar**2 / (2 * d**2)
+    if d.shape == ():
+        one = jnp.ones(n, dtype)
+        state = _from_mode_blocks(law, q, p, vx * one, 0 * one, vp * one)
+    else:  # U^T diag(v) U for each block
+        to = law.lattice.to_modes
+        state = _uncorrelated(q, p, to(to(jnp.diag(vx)).T), to(to(jnp.diag(vp)).T))
+    return _guards.enforce(guards, state, "jqd.thermal.product_state")
+
+
+def displace(law, state, dx_atoms=None, dp_atoms=None) -> GaussianState:
+    """Shift the means by atom-basis displacements and momenta (a coherent
+    displacement: the covariance is unchanged)."""
+    law = _law(law)
+    dtype = state.q.dtype
+    dq = law.lattice.to_modes(_atoms(law, dx_atoms, "dx_atoms", dtype))
+    dp = law.lattice.to_modes(_atoms(law, dp_atoms, "dp_atoms", dtype))
+    return GaussianState(state.q + dq, state.p + dp, state.cov)
+
+
+def joined_blocks(law, params, n_left: int, velocity, dtype=None) -> GaussianState:
+    """Two blocks, each in its own ground state, moving at ±`velocity`, joined at t = 0.
+
+    The lattice is cut between layers n_left − 1 and n_left of axis 0 (and, if
+    periodic, at the wrap); walls and pinning stay. The state is the ground
+    state of the cut lattice with mean momenta +m·v (left block) and −m·v
+    (right), displacements 0, to be evolved with the full lattice (`law`).
+    Needs covariance="dense" and bound blocks (pinning > 0 or fixed ends).
+    Dense eigh of the cut K: O(N³).
+    """
+    law, dtype = _law(law), _dtype(dtype)
+    if law.covariance != "dense":
+        raise ValueError(
+            "joined_blocks needs HarmonicLattice(..., covariance='dense'): the blocks' ground "
+            "state is not diagonal in the joined lattice's modes."
+        )
+    lat = law.lattice
+    n0 = lat.shape[0]
+    n_left = _guards.count(n_left, "n_left")
+    if lat.general is not None or not 1 <= n_left < n0:
+        raise ValueError(
+            f"n_left must be in [1, {n0 - 1}] (layers along axis 0 of a regular lattice); "
+            f"got {n_left}."
+        )
+    layer = np.indices(lat.shape)[0].ravel()
+    b = lat.bonds()
+    cut = b[(layer[b[:, 0]] < n_left) != (layer[b[:, 1]] < n_left)]
+    K = add_springs(lat.stiffness(), cut, -1.0)
+    m, hbar = jnp.asarray(params.mass, dtype), jnp.asarray(params.hbar, dtype)
+    lam, V = np.linalg.eigh(K)
+    w2 = (params.spring * jnp.asarray(lam, dtype) + params.pinning) / params.mass
+    guards = [_bound_guard(w2, "joined_blocks", " of the cut lattice")]
+    guards += _guards.scalar(velocity, "velocity")
+    w = jnp.sqrt(jnp.where(w2 > 0, w2, 1.0))
+    V = jnp.asarray(V, dtype)
+    to = lat.to_modes
+    # atom-basis blocks V diag(.) V^T, then to the joined lattice's modes: U^T (.) U
+    QQ = to(to((V * (hbar / (2 * m * w))) @ V.T).T)
+    PP = to(to((V * (m * hbar * w / 2)) @ V.T).T)
+    v = jnp.asarray(velocity, dtype)
+    p_atoms = jnp.where(jnp.asarray(layer < n_left), m * v, -m * v)
+    state = _uncorrelated(jnp.zeros(lat.n_sites, dtype), to(p_atoms), QQ, PP)
+    return _guards.enforce(guards, state, "jqd.thermal.joined_blocks")
+
+
+def wigner_sample(key, law, state, n: int):
+    """`n` draws (x, p) from the state's Wigner function (a Gaussian), in the
+    atom basis: two arrays (n, N) of displacements and momenta."""
+    law = _law(law)
+    n = _guards.count(n, "n")
+    N = law.n_modes
+    z = jax.random.normal(key, (n, 2, N), state.q.dtype)
+    if isinstance(state.cov, ModeCovariance):  # per-mode 2x2 Cholesky
+        l11 = jnp.sqrt(state.cov.qq)
+        l21 = state.cov.qp / l11
+        l22 = jnp.sqrt(jnp.maximum(state.cov.pp - l21**2, 0.0))
+        Q = state.q + l11 * z[:, 0]
+        P = state.p + l21 * z[:, 0] + l22 * z[:, 1]
+    else:
+        L = jnp.linalg.cholesky(state.cov.matrix)
+        s = z.reshape(n, 2 * N) @ L.T
+        Q, P = state.q + s[:, :N], state.p + s[:, N:]
+    return law.lattice.to_atoms(Q), law.lattice.to_atoms(P)
+
+
+def _blocks(state):
+    """(QQ, QP, PP) diagonals for mode covariance, or the dense blocks."""
+    if isinstance(state.cov, ModeCovariance):
+        return state.cov.qq, state.cov.qp, state.cov.pp
+    n = state.q.shape[-1]
+    M = state.cov.matrix
+    return M[:n, :n], M[:n, n:], M[n:, n:]
+
+
+def _separable(lattice, mats, v):
+    """(⊗_a mats[a]) v for v over the modes (C order); mats[a] is (m_a, n_a)."""
+    y = v.reshape(lattice.shape)
+    for a, M in enumerate(mats):
+        y = jnp.moveaxis(jnp.tensordot(jnp.asarray(M, v.dtype), y, axes=([1], [a])), 0, a)
+    return y.reshape(-1)
+
+
+def _diff(n, periodic):
+    nb = n if periodic else n - 1
+    D = np.zeros((nb, n))
+    D[np.arange(nb), np.arange(nb)] = 1.0
+    D[np.arange(nb), (np.arange(nb) + 1) % n] = -1.0
+    return D
+
+
+def _in_atoms(law, X):
+    """U X Uᵀ: a mode-basis second moment X ((N,) diagonal or (N, N)) in the atom basis."""
+    to = law.lattice.to_atoms
+    return to(to(jnp.diag(X) if X.ndim == 1 else X).T)
+
+
+def atom_covariance(law: HarmonicLattice, state):
+    """Cov(u_i, u_j) (N, N) of the atom displacements (dense; small N)."""
+    return _in_atoms(law, _blocks(state)[0])
+
+
+def atom_variance(law: HarmonicLattice, state):
+    """Var u_j (N,) of every atom's displacement."""
+    lat = law.lattice
+    if isinstance(state.cov, DenseCovariance):
+        QQ = _blocks(state)[0]
+        if lat.n_sites <= DENSE_U_MAX:  # diag(U QQ Uᵀ) = rowsum(U ∘ (U QQ)): one matmul
+            U = jnp.asarray(lat.modes()[0], QQ.dtype)
+            return jnp.sum(U * (U @ QQ), axis=1)
+        return jnp.diagonal(atom_covariance(law, state))
+    if lat.general is not None:
+        U = jnp.asarray(lat.general.array[1], state.q.dtype)
+        return (U * U) @ state.cov.qq
+    return _separable(lat, [U * U for U in lat.axis_bases()], state.cov.qq)
+
+
+def bond_variance(law: HarmonicLattice, state):
+    """Var(u_i − u_j) for every bond (i, j) of `law.lattice.bonds()` (same order)."""
+    lat = law.lattice
+    bonds = lat.bonds()
+    if isinstance(state.cov, DenseCovariance):
+        C = atom_covariance(law, state)
+        i, j = bonds[:, 0], bonds[:, 1]
+        return C[i, i] + C[j, j] - 2 * C[i, j]
+    if lat.general is not None:
+        U = jnp.asarray(lat.general.array[1], state.q.dtype)
+        d = U[bonds[:, 0]] - U[bonds[:, 1]]
+        return (d * d) @ state.cov.qq
+    bases = lat.axis_bases()
+    sq = [U * U for U in bases]
+    out = []
+    for a, (n, U) in enumerate(zip(lat.shape, bases, strict=True)):
+        DU = _diff(n, lat.boundary == "periodic") @ U
+        mats = sq[:a] + [DU * DU] + sq[a + 1 :]
+        out.append(_separable(lat, mats, state.cov.qq))
+    return jnp.concatenate(out)
+
+
+def cm_variance(law: HarmonicLattice, params, state):
+    """Var X_cm, X_cm = (1/N) Σ_j u_j."""
+    n = law.n_modes
+    w = law.lattice.to_modes(jnp.full(n, 1.0 / n, state.q.dtype))
+    QQ = _blocks(state)[0]
+    if isinstance(state.cov, ModeCovariance):
+        return jnp.sum(w * w * QQ)
+    return w @ QQ @ w
+
+
+def mode_energies(law: HarmonicLattice, params, state):
+    """E_k = ⟨P_k²⟩/2m + ½mω_k²⟨Q_k²⟩ (N,): conserved by every harmonic evolution."""
+    kinetic, potential = mode_energy_terms(law, params, state)
+    return kinetic + potential
+
+
+def kinetic_energy(law: HarmonicLattice, params, state):
+    """⟨Σ_j p_j²/2m⟩."""
+    return jnp.sum(mode_energy_terms(law, params, state)[0])
+
+
+def potential_energy(law: HarmonicLattice, params, state):
+    """⟨(spring/2) uᵀKu + (pinning/2) Σ u_j²⟩."""
+    return jnp.sum(mode_energy_terms(law, params, state)[1])
+
+
+def local_energy(law: HarmonicLattice, params, state):
+    """ε_j (N,): the energy at atom j, ⟨p_j²⟩/2m + ½ Σ_k A_jk ⟨u_j u_k⟩ with
+    A = spring·K + pinning·1 (the symmetric split ½ u_j (Au)_j of the potential),
+    so that Σ_j ε_j = ⟨H⟩. Dense second moments: small N."""
+    QQ, _, PP = _blocks(state)
+    u, p = law.lattice.to_atoms(state.q), law.lattice.to_atoms(state.p)
+    uu = _in_atoms(law, QQ) + jnp.outer(u, u)
+    pp_diag = jnp.diagonal(_in_atoms(law, PP)) + p * p
+    dtype = state.q.dtype
+    A = jnp.asarray(params.spring, dtype) * jnp.asarray(law.lattice.stiffness(), dtype)
+    A = A + jnp.asarray(params.pinning, dtype) * jnp.eye(law.n_modes, dtype=dtype)
+    return pp_diag / (2 * jnp.asarray(params.mass, dtype)) + 0.5 * jnp.sum(A * uu, axis=1)
+
+
+def mode_occupation(law: HarmonicLattice, params, state):
+    """n_k = E_k/(ħω_k) − ½ (N,); NaN for a free mode (ω_k = 0)."""
+    w = law.frequencies(params, state.q.dtype)
+    E = mode_energies(law, params, state)
+    hw = jnp.asarray(params.hbar, state.q.dtype) * jnp.where(w > 0, w, 1.0)
+    return jnp.where(w > 0, E / hw - 0.5, jnp.nan)
+
+
+def symplectic_occupation(law: HarmonicLattice, params, state):
+    """ν_k = √(⟨δQ_k²⟩⟨δP_k²⟩ − ⟨δQ_kδP_k⟩²)/ħ − ½ (N,): the incoherent
+    (thermal) occupation of each mode's reduced state (0 when pure)."""
+    QQ, QP, PP = _blocks(state)
+    if isinstance(state.cov, DenseCovariance):
+        QQ, QP, PP = (jnp.diagonal(x) for x in (QQ, QP, PP))
+    det = jnp.maximum(QQ * PP - QP * QP, 0.0)
+    return jnp.sqrt(det) / jnp.asarray(params.hbar, state.q.dtype) - 0.5
+
+
+def energy_variance(law: HarmonicLattice, params, state):
+    """Var H = ⟨H²⟩ − ⟨H⟩² (see the module docstring; exact for Gaussian states)."""
+    dtype = state.q.dtype
+    m = jnp.asarray(params.mass, dtype)
+    hbar = jnp.asarray(params.hbar, dtype)
+    aq = law.omega_squared(params, dtype) * m  # A_Q = mω²
+    ap = jnp.full_like(aq, 1.0) / m  # A_P = 1/m
+    QQ, QP, PP = _blocks(state)
+    q, p = state.q, state.p
+    trace_j = -(hbar**2 / 4) * jnp.sum(aq * ap)  # (ħ²/8) Tr(AJAJ)
+    if isinstance(state.cov, ModeCovariance):
+        half = 0.5 * jnp.sum(aq * aq * QQ**2 + 2 * aq * ap * QP**2 + ap * ap * PP**2)
+        mean = jnp.sum(aq * aq * q * q * QQ + 2 * aq * ap * q * p * QP + ap * ap * p * p * PP)
+        return half + trace_j + mean
+    A = jnp.concatenate([aq, ap])
+    M = state.cov.matrix
+    half = 0.5 * jnp.sum(A[:, None] * A[None, :] * M * M)
+    Amu = A * jnp.concatenate([q, p])
+    return half + trace_j + Amu @ M @ Amu
