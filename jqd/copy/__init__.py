@@ -2,6 +2,7 @@
 process (exact event driven and tau-leaping, member and count level), phase
 alignment, and the ring lattice with its continuum and classical limits."""
 
+from ..schrodinger import tight_binding_dispersion as tight_binding_dispersion
 from ._alignment import AlignmentParams as AlignmentParams
 from ._alignment import AlignmentState as AlignmentState
 from ._alignment import PhaseAlignment as PhaseAlignment
@@ -31,23 +32,22 @@ from ._kinetics import MemberState as MemberState
 from ._kinetics import class_phase_velocity as class_phase_velocity
 from ._kinetics import count_drift as count_drift
 from ._kinetics import counts_from_members as counts_from_members
+from ._kinetics import hamiltonian_to_rates as hamiltonian_to_rates
 from ._kinetics import members_from_counts as members_from_counts
 from ._kinetics import occupation_frequencies as occupation_frequencies
+from ._kinetics import rates_to_hamiltonian as rates_to_hamiltonian
 from ._kinetics import transfer_rates as transfer_rates
 from ._lattice import lattice_evolve_psi as lattice_evolve_psi
 from ._lattice import lattice_gaussian as lattice_gaussian
 from ._lattice import ring_hamiltonian as ring_hamiltonian
 from ._lattice import ring_params as ring_params
 from ._lattice import ring_positions as ring_positions
-from ._lattice import tight_binding_dispersion as tight_binding_dispersion
 from ._meanfield import MeanField as MeanField
 from ._meanfield import MeanFieldParams as MeanFieldParams
 from ._meanfield import MeanFieldState as MeanFieldState
 from ._meanfield import StiffnessError as StiffnessError
 from ._meanfield import copy_flux as copy_flux
-from ._meanfield import hamiltonian_to_rates as hamiltonian_to_rates
 from ._meanfield import psi_from_state as psi_from_state
-from ._meanfield import rates_to_hamiltonian as rates_to_hamiltonian
 from ._meanfield import rk4_step as rk4_step
 from ._meanfield import state_from_psi as state_from_psi
 from ._tau_leap import CopyCountsTauLeap as CopyCountsTauLeap

@@ -11,12 +11,8 @@ cos(φ_I − φ_J + δ_{a_I a_J})/√(n_I n_J). Hamilton's equations:
 the equations are exactly those of S45; S46 as printed drops a factor 2 and
 the sum over J). Everything is O(N + P²) through class sums:
 Σ_{I∈a} Σ_{J∈a} sin²(φ_I − φ_J) = ½(n_a² − |C_a|²), C_a = Σ_{J∈a} e^{2iφ_J}.
-
-The coupling is in 2(φ_I − φ_J): its minima are φ_I − φ_J ∈ {0, π}, i.e.
-alignment modulo π. The model is conservative (no friction), so by
-Liouville's theorem a set of misaligned initial conditions cannot contract
-onto the aligned set; `experiments/copy_phase_alignment` measures what
-happens instead.
+The coupling is in 2(φ_I − φ_J), so its minima are alignment modulo π;
+what the conservative dynamics does with misalignment: physics §5.5.
 
 Order parameters (per class, `alignment_order`): R1_a = |Σ_{J∈a} e^{iφ_J}|/n_a
 (1 = aligned) and R2_a = |C_a|/n_a (1 = aligned mod π).
@@ -32,10 +28,14 @@ from jaxtyping import Array
 from .. import _guards, _steppers
 from .._law import AbstractLaw
 from ..interop import as_array
-from ._checks import hamiltonian_guards, member_guards
-from ._kinetics import MemberState, _member_sums, _rates, member_phase_velocity
-
-__all__ = ["AlignmentState", "AlignmentParams", "PhaseAlignment", "alignment_order"]
+from ._kinetics import (
+    MemberState,
+    _member_sums,
+    _rates,
+    hamiltonian_guards,
+    member_guards,
+    member_phase_velocity,
+)
 
 
 class AlignmentState(eqx.Module):
@@ -147,22 +147,20 @@ class PhaseAlignment(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        """Beables in [0, P) and a Hermitian H (f, ħ: the generic guards)."""
-        out = member_guards(self.beables, self.n_states, "beables") + hamiltonian_guards(params)
-        if dt is not None:
-            out += self.step_guards(params, dt)
-        return out
-
-    def step_guards(self, params, dt):
-        """RK4 is stable for |λ dt| < 2.8 on the imaginary axis: bound the
+        """Beables in [0, P), a Hermitian H (f, ħ: the generic guards) and the
+        step: RK4 is stable for |λ dt| < 2.8 on the imaginary axis, so the
         fastest frequency, the alignment oscillation f√(2 n_max) (S47/S49 with
-        the factor 2, physics §5) plus the copy rates 2 max|H|/ħ, times dt by
-        2.5. At dt = 2 (f = 2, n = 4) the energy grew 6.3 → 1720 in 4 steps."""
+        the factor 2, physics §5) plus the copy rates 2 max|H|/ħ, times dt
+        must stay below 2.5. At dt = 2 (f = 2, n = 4) the energy grew
+        6.3 → 1720 in 4 steps."""
+        out = member_guards(self.beables, self.n_states, "beables") + hamiltonian_guards(params)
+        if dt is None:
+            return out
         n_max = jnp.max(jnp.bincount(jnp.asarray(self.beables), length=self.n_states))
         hbar = getattr(params, "hbar", 1.0)
         rate = jnp.abs(params.f) * jnp.sqrt(2.0 * n_max) + 2 * jnp.max(jnp.abs(params.H)) / hbar
         safe = RK4_BOUND / rate
-        return [
+        return out + [
             _guards.Check(
                 rate * dt <= RK4_BOUND,
                 f"dt = {_guards.shown(dt)} is too large for RK4 on this alignment model (fastest "

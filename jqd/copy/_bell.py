@@ -31,9 +31,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._guards import Check, finite
 from .._law import AbstractLaw
-from ._checks import check_params, hamiltonian_guards, member_guards
-
-__all__ = ["BellState", "BellJumps", "bell_rates", "bell_generator"]
+from ._kinetics import check_params, hamiltonian_guards, member_guards
 
 
 class BellState(eqx.Module):
@@ -122,7 +120,7 @@ class BellJumps(AbstractLaw):
             )
         if not jnp.issubdtype(jnp.asarray(y.a).dtype, jnp.integer):
             raise ValueError(f"y0.a must be an integer array; got {jnp.asarray(y.a).dtype}.")
-        check_params(params, "consistent", P)
+        check_params(params, P)
 
     def checks(self, y, params, dt=None) -> list[Check]:
         """Member classes in range, ψ finite and not zero, H finite and Hermitian."""

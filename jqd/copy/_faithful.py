@@ -1,26 +1,18 @@
 """The faithful member-level copy process (physics §5.8): every member keeps its
 own phase; no phase alignment is assumed.
 
-Member I carries (a_I, φ_I). With the rule consistent with S32 (physics §5.3),
-a member X copies a member Y of another class at rate
-
-    2 R_{a_Y a_X} sin⁺(φ_Y − φ_X + δ_{a_Y a_X}) / √(n_X n_Y),
-
-with the two members' own phases, and copying sets a_X ← a_Y, φ_X ← φ_Y
-(R_aa = 0: members of one class never copy each other). Between events
-every phase follows S40 literally, as a sum over the members J:
+The copy rule of `_kinetics.py` with the two members' own phases (R_aa = 0:
+members of one class never copy each other); between events every phase
+follows S40 literally, as a sum over the members J:
 
     φ̇_I = ω_{a_I} + Σ_J R_{a_I a_J} cos(φ_I − φ_J + δ_{a_I a_J}) / √(n_I n_J)
          = ω_{a_I} + Σ_b R_{a_I b}/√(n_{a_I} n_b) Re[e^{i(φ_I + δ_{a_I b})} Z_b],
 
-Z_b = Σ_{J∈b} e^{−iφ_J} (`member_flow`, O(NP + P²)).
-When the phases are aligned (φ_I = φ_{a_I}), |Z_b| = n_b and this is the
-class law φ̇_a = ω_a + Σ_b R_ab √(n_b/n_a) cos(φ_a − φ_b + δ_ab) of
-`CopyGillespie`, and aligned members stay aligned (they follow one ODE, and
-a copy takes the phase of its class). So from an aligned start this process
-*is* `CopyGillespie` (tests/test_copy_faithful.py checks it in distribution).
-Misaligned, |Z_b| < n_b: diverse classes couple more weakly (the modulus of
-the class sum, not the class count, enters).
+Z_b = Σ_{J∈b} e^{−iφ_J} (`member_flow`). Aligned (φ_I = φ_{a_I}), |Z_b| = n_b:
+this is the class law of `CopyGillespie`, and aligned members stay aligned,
+so from an aligned start this process *is* `CopyGillespie`
+(tests/test_copy_faithful.py). Misaligned, |Z_b| < n_b: diverse classes
+couple more weakly.
 
 Exact simulation by thinning. For any two members X ∈ a, Y ∈ b (a ≠ b) the
 two directed rates sum to 2R_ab |sin θ|/√(n_a n_b) ≤ 2R_ab/√(n_a n_b),
@@ -29,19 +21,11 @@ two directed rates sum to 2R_ab |sin θ|/√(n_a n_b) ≤ 2R_ab/√(n_a n_b),
 2R_ab √(n_a n_b), one uniform member of each, then X copies Y with
 probability sin⁺θ, Y copies X with probability sin⁺(−θ), else nothing.
 Phases are integrated by RK4 over each waiting time (capped at
-`max_substep`) as points (cos φ, sin φ) on the unit circle, renormalized
-after each step (no sin/cos per member in the loop); this RK4 error is the
-only approximation, as in `CopyGillespie`. Phases come back in (−π, π].
-Cost: O(NP) per candidate (the phase flow), Λ ∝ N candidates per unit time;
-`CopyMembersFaithfulMobius` (`_faithful_mobius.py`) is the same process at
-O(1) per candidate (one Möbius map per class). Random numbers: iteration i of
-a step (a candidate or a capped substep) uses uniform(fold_in(key, i), (5,)),
-which the Möbius form reproduces (same key: same events).
-
-Diversity: the circular variance V = Σ_a (n_a/N)(1 − |⟨e^{iφ}⟩_a|) =
-1 − Σ_a |Z_a|/N (`circular_variance`), 0 when aligned.
-
-Gradients: the copy events are discrete; use the mean-field law.
+`max_substep`) as points (cos φ, sin φ) on the unit circle (no sin/cos per
+member in the loop); this RK4 error is the only approximation. Cost O(NP)
+per candidate; `CopyMembersFaithfulMobius` is the same process at O(P·K +
+N/64). Iteration i of a step (a candidate or a capped substep) uses
+uniform(fold_in(key, i), (5,)) in both forms: one key, the same events.
 """
 
 from __future__ import annotations
@@ -53,23 +37,24 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import _steppers
-from ._checks import check_members, hamiltonian_guards, member_guards
 from ._gillespie import (
     STEP_CAP,
     AbstractThinningCopy,
     AbstractThinningState,
+    candidate_weights,
     next_candidate,
+    pick_pair,
     step_cap_reason,
 )
-from ._kinetics import MemberState, _member_sums, _rates, member_phase_coefficients
-
-__all__ = [
-    "FaithfulState",
-    "faithful_state",
-    "AbstractCopyMembersFaithful",
-    "CopyMembersFaithful",
-    "circular_variance",
-]
+from ._kinetics import (
+    MemberState,
+    _member_sums,
+    _rates,
+    check_members,
+    hamiltonian_guards,
+    member_guards,
+    member_phase_coefficients,
+)
 
 
 class FaithfulState(AbstractThinningState):
@@ -131,12 +116,6 @@ def pick_member(u, a, cls, n_cls):
     return jnp.argmax(jnp.cumsum(a == cls) > rank)
 
 
-def candidate_weights(R, n):
-    """[a, b]: the rate bound Σ_{X∈a, Y∈b} 2R_ab/√(n_a n_b) = 2R_ab √(n_a n_b) of
-    candidate pairs between classes a and b (module docstring)."""
-    return 2.0 * R * jnp.sqrt(n[:, None] * n[None, :])
-
-
 def copy_direction(s, u):
     """Given s = sin θ: +1: X copies Y (prob. sin⁺θ); −1: Y copies X (prob.
     sin⁺(−θ)); 0: none."""
@@ -153,17 +132,10 @@ def copy_member(a, c, s, copier, model, do):
 
 
 class AbstractCopyMembersFaithful(AbstractThinningCopy):
-    """The faithful member-level copy process (module docstring): exact
-    thinning with each member's own phase in the copy rates and in S40.
-    Everything but `step`: the state `FaithfulState` (from
-    `faithful_state(MemberState(a, phi))`), params `CopyParams(H, hbar)`,
-    checks and monitor. Two final forms: `CopyMembersFaithful` (the
-    reference, O(NP) per candidate) and `CopyMembersFaithfulMobius`
-    (O(P·K + N/64)); one key gives both the same events.
-
-    Attributes: n_states, max_substep, max_steps, max_events_per_step, as in
-    `AbstractThinningCopy` (jqd/copy/_gillespie.py).
-    """
+    """The faithful member-level copy process (module docstring), everything
+    but `step`: state `FaithfulState` (from `faithful_state(MemberState(a,
+    phi))`), params `CopyParams(H, hbar)`, checks and monitor. Attributes as
+    in `AbstractThinningCopy` (jqd/copy/_gillespie.py)."""
 
     breakdowns = {
         STEP_CAP: step_cap_reason(
@@ -186,7 +158,7 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
         check_members(y.a, self.n_states, y.phi)
         if not jnp.issubdtype(jnp.asarray(y.phi).dtype, jnp.floating):
             raise ValueError(f"y0.phi must be a float array; got {jnp.asarray(y.phi).dtype}.")
-        self.check_counters(y, params, "consistent")
+        self.check_counters(y, params)
 
     def checks(self, y, params, dt=None):
         """Beables in range and a Hermitian H; a step expected to need more
@@ -210,22 +182,13 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
 class CopyMembersFaithful(AbstractCopyMembersFaithful):
     """The faithful member-level copy process, the reference form (module
     docstring): each thinning candidate integrates every member's phase
-    (O(NP)).
-
-    State `FaithfulState` (from `faithful_state(MemberState(a, phi))`);
-    params `CopyParams(H, hbar)`. `step` runs every candidate from t to
-    t + dt (`order = None`: exact in dt; the only approximation is RK4 of
-    the phase flow, substep ≤ `max_substep`). vmap over keys for ensembles.
+    (O(NP)). State `FaithfulState`, params `CopyParams(H, hbar)`; `step` runs
+    every candidate from t to t + dt (exact in dt but for the RK4 phase
+    flow). Attributes as in `AbstractThinningCopy`. vmap over keys for
+    ensembles.
 
     Validated against: `CopyGillespie` from an aligned start (same law,
     tests/test_copy_faithful.py), and the aligned reduction of S40.
-
-    Attributes:
-        n_states: P.
-        max_substep: largest RK4 step of the phase flow between candidates.
-        max_steps: loop iterations allowed in one step (`StepCapError` beyond).
-        max_events_per_step: refuse up front a dt expected to need more
-            candidates or substeps than this (default 1e8; None: no bound).
     """
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
@@ -251,11 +214,7 @@ class CopyMembersFaithful(AbstractCopyMembersFaithful):
             norm = jnp.sqrt(cz * cz + sz * sz)  # back onto the circle (RK4 drift O(h⁵))
             cz, sz = cz / norm, sz / norm
             # class pair (ca < cb) ∝ 2R √(n n), then one member of each
-            cum = jnp.cumsum(w.ravel())
-            v = u_pair * lam
-            idx = jnp.minimum(jnp.sum(cum <= v), P * P - 1)
-            idx = jnp.where(w.ravel()[idx] > 0, idx, jnp.argmax(w.ravel()))
-            ca, cb = idx // P, idx % P
+            ca, cb = pick_pair(w, u_pair * lam)
             X = pick_member(u_x, a, ca, n[ca])
             Y = pick_member(u_y, a, cb, n[cb])
             # sin θ, θ = φ_Y − φ_X + δ_ba (sin and cos of a difference)

@@ -34,21 +34,16 @@ O(K). Uniform members of a class are picked in index order, as
 prefix counts of their words (`pick_member_bits`, O(N/64)).
 
 The event loop (`_faithful_mobius_loop.py`) uses the random numbers as
-`CopyMembersFaithful` does (row i of a step: uniform(fold_in(key, i), (5,)),
-one row per candidate or capped substep of the reference; the extra
-c_max/(4η̂) substeps use no row), so with one key both laws make the same
-candidates and events as long as their phases agree within the decisions'
-margins; the phases differ only by the two RK4 errors (members' points vs
-class maps) and the series truncation (tests/test_copy_faithful_mobius.py).
-Cost per candidate O(P K + N/64) instead of O(N P).
+`CopyMembersFaithful` does (the extra c_max/(4η̂) substeps use none), so with
+one key both laws make the same events as long as their phases, which differ
+by the two RK4 errors and the series truncation, agree within the decisions'
+margins (tests/test_copy_faithful_mobius.py).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
-__all__ = ["class_sums", "series_radius"]
 
 
 def series_radius(n_terms: int, tol: float) -> float:
@@ -139,15 +134,11 @@ def moments(w, a, P: int, K: int):
     return jax.lax.fori_loop(0, K + 1, body, (jnp.ones_like(w), M0))[1]
 
 
-def _word_dtype():
-    return jnp.uint64 if jax.config.jax_enable_x64 else jnp.uint32
-
-
 def member_bits(a, P: int):
     """Class membership as bit sets: bits[c, j] has bit i set iff member jW + i
     is in class c (W = 64 with x64, else 32); and cum[c, j], the members of c
     among indices < (j + 1)W (inclusive prefix counts of the words)."""
-    wd = _word_dtype()
+    wd = jnp.uint64 if jax.config.jax_enable_x64 else jnp.uint32
     W = jnp.iinfo(wd).bits
     N = a.shape[0]
     nb = -(-N // W)

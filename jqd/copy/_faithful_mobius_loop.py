@@ -39,10 +39,7 @@ from ._faithful_mobius import (
 )
 from ._kinetics import _rates
 
-__all__ = ["CopyMembersFaithfulMobius", "run_mobius"]
-
 RNG_BLOCK = 128  # iterations of random numbers drawn at once
-SCAN_STAGES = False
 
 
 def _limits(c, cons, c_max, h_max):
@@ -96,7 +93,7 @@ def _iteration(c, cons, u, static):
     inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, n, 1.0)), 0.0)
     Q = cons["Q0"] * (inv[:, None] * inv[None, :])  # coupling_matrix(n, R, delta)
     flow = lambda s, g: mobius_rate(g, M, Q, omega)
-    al, be = _steppers.rk4(flow, t, G, h.astype(G[0].dtype), scan_stages=SCAN_STAGES)
+    al, be = _steppers.rk4(flow, t, G, h.astype(G[0].dtype))
     norm = jnp.sqrt(jnp.abs(al) ** 2 - jnp.abs(be) ** 2)  # back onto SU(1,1)
     G_new = (al / norm, be / norm)
     # class pair (ca < cb) ∝ 2R √(n n), then one member of each (as CopyMembersFaithful)
@@ -272,10 +269,10 @@ def run_mobius(law, t, y: FaithfulState, params, dt, key):
 
 class CopyMembersFaithfulMobius(AbstractCopyMembersFaithful):
     """`CopyMembersFaithful` (the same process, state, params, random numbers
-    and checks: `AbstractCopyMembersFaithful`) with each class's phase flow carried by one Möbius map and
-    power moments of the members' pulled-back phases (jqd/copy/_faithful_mobius.py):
-    O(P·K + N/64) per thinning candidate instead of O(N·P), and `jax.vmap`
-    over keys runs the ensembles in one batched loop.
+    and checks) with each class's phase flow carried by one Möbius map and
+    power moments of the members' pulled-back phases (_faithful_mobius.py):
+    O(P·K + N/64) per thinning candidate instead of O(N·P); `jax.vmap` over
+    keys runs the ensembles in one batched loop.
 
     Approximations: RK4 of the class maps (substep ≤ `max_substep` and
     ≤ c_max/(4η̂)) and the class-sum series of K = `n_terms` terms, kept

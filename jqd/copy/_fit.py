@@ -13,10 +13,7 @@ from .._fit import FitResult, fit
 from .._guards import Check, enforce, hermitian, normalized, scalar
 from ..interop import as_array
 from ..reference import propagate
-from ._meanfield import MeanField, MeanFieldParams, psi_from_state, state_from_psi
-
-__all__ = ["QRFit", "qr_loss", "fit_qr"]
-
+from ._meanfield import MeanField, MeanFieldParams, psi_from_state, save_steps, state_from_psi
 
 # `fit_qr` returns the shared `jqd.FitResult` (value {"q": ..., "r": ...});
 # the earlier result class's name stays importable.
@@ -53,14 +50,8 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
     """
     enforce(scalar(dt, "dt", positive=True), caller="qr_loss")
     H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")  # QuTiP/dynamiqs objects too
+    save_steps(ts, dt)
     ts = np.asarray(ts)
-    spacing = ts[1] - ts[0]
-    steps = int(round(spacing / dt))
-    if ts[0] != 0 or steps < 1 or not np.allclose(np.diff(ts), steps * dt, rtol=1e-9, atol=0):
-        raise ValueError(
-            "ts must start at 0 and be uniformly spaced by a whole number of dt steps; "
-            f"got spacing {spacing:g} for dt = {dt:g}."
-        )
     if psi_exact is None:
         psi_exact = propagate(H, psi0, ts, hbar=hbar)
     psi = _meanfield_psi(qr, H, psi0, ts, dt=dt, hbar=hbar)

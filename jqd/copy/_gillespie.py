@@ -13,13 +13,16 @@ approximation is this RK4 error, O(h⁴) globally with h the substep
 step dt: one `step` runs every event from t to t + dt (a `lax.while_loop`),
 so dt only sets how often `evolve` saves.
 
-Gradients: the copy events are discrete; use the mean-field law for
-gradients.
+Cost (`budget_guards`): candidates arrive at Λ ∝ N, one loop iteration each
+(~1 µs on a CPU), in a compiled loop that Ctrl-C cannot interrupt (N = 1e9
+would run for hours): `copy_gillespie` refuses a run whose expected
+candidates Λ(y0)·(t1 − t0) exceed `max_events`, and a law refuses a step
+expected to need more than `max_events_per_step`.
+
+Gradients: the copy events are discrete; use the mean-field law.
 """
 
 from __future__ import annotations
-
-import abc
 
 import equinox as eqx
 import jax
@@ -30,36 +33,24 @@ from jaxtyping import Array, PRNGKeyArray
 from .. import _guards, _steppers
 from .._checks import is_concrete
 from .._evolve import Solution, evolve
+from .._guards import Check, array_module, count, described
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
-from ._checks import (
-    budget_guards,
-    check_counts,
-    check_members,
-    check_params,
-    count_guards,
-    hamiltonian_guards,
-    member_guards,
-    step_budget_guards,
-)
 from ._kinetics import (
-    RULES,
     CountState,
     MemberState,
     _rates,
+    check_counts,
+    check_members,
+    check_params,
+    check_rule,
     class_phase_velocity,
+    count_guards,
     counts_from_members,
+    hamiltonian_guards,
+    member_guards,
     transfer_rates,
 )
-
-__all__ = [
-    "StepCapError",
-    "GillespieState",
-    "gillespie_state",
-    "CopyGillespie",
-    "copy_gillespie",
-    "GillespieSolution",
-]
 
 STEP_CAP = 2  # breakdown code: a step hit max_steps before its end time
 MAX_EVENTS = 10**8  # copy_gillespie's default budget of thinning candidates
@@ -95,10 +86,6 @@ class AbstractThinningState(eqx.Module):
     n_events: Array
     n_proposals: Array
     capped: Array
-
-    @abc.abstractmethod
-    def members(self) -> MemberState:
-        """The member-level state (a, φ_I)."""
 
 
 class AbstractThinningCopy(AbstractLaw):
@@ -147,22 +134,105 @@ class AbstractThinningCopy(AbstractLaw):
     def monitor(self, t, y, params, dt=None):
         return ~y.capped, STEP_CAP, jnp.zeros((0,), y.phi.dtype)
 
-    def check_counters(self, y, params, rule: str) -> None:
+    def check_counters(self, y, params) -> None:
         """The state's event counters are scalars (one ensemble per state);
-        the params fit `rule` and P."""
+        `params.H` is (P, P)."""
         if jnp.ndim(y.n_events) != 0:
             raise ValueError(
                 f"y0's counters must be scalars; got shape {jnp.shape(y.n_events)}. "
                 "For a batch of ensembles use jax.vmap."
             )
-        check_params(params, rule, self.n_states)
+        check_params(params, self.n_states)
 
-    def budget_guards(self, n, params, dt) -> list:
-        """Refuse a step expected to need more than `max_events_per_step`
-        candidates or substeps (none for adaptive runs or without a bound)."""
+    def budget_guards(self, n, params, dt) -> list[Check]:
+        """One step may not need more than `max_events_per_step` thinning
+        candidates or phase substeps (none for adaptive runs or without a
+        bound): such a step would run for minutes in a compiled loop that
+        Ctrl-C cannot interrupt."""
         if dt is None or self.max_events_per_step is None:
             return []
-        return step_budget_guards(n, params, dt, self.max_substep, self.max_events_per_step)
+        cap = self.max_events_per_step
+        events = candidate_rate(n, params) * dt
+        substeps = dt / self.max_substep
+        fix = (
+            "Use a smaller dt (more saves), fewer members, a larger max_substep, or tau-leaping "
+            "(jqd.copy.CopyCountsTauLeap) for large N; CopyGillespie(max_events_per_step=None) "
+            "runs it anyway."
+        )
+        return [
+            Check(
+                events <= cap,
+                f"dt: one step of the event-driven copy process is expected to take {{value}} "
+                f"thinning candidates (∝ N × dt), more than max_events_per_step = {cap:.0e}. "
+                f"{fix}",
+                events,
+            ),
+            Check(
+                substeps <= cap,
+                f"dt / max_substep = {{value}} phase substeps per step, more than "
+                f"max_events_per_step = {cap:.0e}. {fix}",
+                substeps,
+            ),
+        ]
+
+
+def candidate_weights(R, n):
+    """[a, b]: the rate bound Σ_{X∈a, Y∈b} 2R_ab/√(n_a n_b) = 2R_ab √(n_a n_b) of
+    candidate pairs between classes a and b (module docstring)."""
+    return 2.0 * R * jnp.sqrt(n[:, None] * n[None, :])
+
+
+def candidate_rate(n, params):
+    """Λ = Σ_{a<b} 2R_ab √(n_a n_b) of concrete or traced `n` and `params.H`:
+    the rate of thinning candidates, ≥ the rate of copy events."""
+    xp = array_module(n, params)
+    n = xp.asarray(n)
+    H = xp.asarray(params.H)
+    P = n.shape[-1]
+    R = xp.abs(xp.where(xp.eye(P, dtype=bool), 0, H)) / params.hbar
+    iu = xp.triu(xp.ones((P, P), dtype=bool), 1)
+    return xp.sum(xp.where(iu, 2.0 * R * xp.sqrt(xp.maximum(n[:, None] * n[None, :], 0)), 0))
+
+
+def budget_guards(n, params, span, max_events) -> list[Check]:
+    """The expected thinning candidates of a run may not exceed `max_events`."""
+    max_events = count(max_events, "max_events")
+    rate = candidate_rate(n, params)
+    expected = rate * span
+
+    def detail():
+        e = float(expected)
+        return (
+            f"the run is expected to take ~{e:.3g} thinning candidates "
+            f"(rate Λ = Σ 2R_ab √(n_a n_b) = {float(rate):.3g} per unit time at y0, N = "
+            f"{float(jnp.sum(jnp.asarray(n))):.3g}, over t = {float(span):.3g}), more than "
+            f"max_events = {max_events:.3g}: about {e * 1e-6:.3g} s or more at ~1 µs each, "
+            "in a compiled loop that Ctrl-C cannot interrupt. Pass max_events="
+            f"{int(e * 2):.3g} (or None) to run it anyway, shorten the time span, or use "
+            "tau-leaping for large N (jqd.copy.CopyCountsTauLeap)."
+        )
+
+    return [
+        described(
+            expected <= max_events,
+            f"the run is expected to take more than max_events = "
+            f"{max_events:.3g} thinning candidates (∝ N × time). Pass a larger max_events (or "
+            "None) to run it anyway, or use tau-leaping for large N.",
+            detail,
+            expected,
+        )
+    ]
+
+
+def pick_pair(W, v):
+    """(row, column) of the (P, P) weights W ≥ 0 at which their running sum
+    (row-major) first exceeds v: ∝ W for v ~ U(0, ΣW)."""
+    P = W.shape[0]
+    flat = W.ravel()
+    idx = jnp.minimum(jnp.sum(jnp.cumsum(flat) <= v), P * P - 1)
+    # guard against landing on a zero-weight entry through round-off
+    idx = jnp.where(flat[idx] > 0, idx, jnp.argmax(flat))
+    return idx // P, idx % P
 
 
 def next_candidate(e, lam, t, t_target, h_max):
@@ -260,11 +330,9 @@ class CopyGillespie(AbstractThinningCopy):
 
     State `GillespieState` (from `gillespie_state(CountState | MemberState)`);
     params `CopyParams(H, hbar)`. `step` runs every copy event from t to
-    t + dt; the step is exact in dt (`order = None`): its only approximation
-    is the RK4 phase flow between candidates (substep ≤ `max_substep`).
-    Member level adds one uniformly chosen copier per event (rejection
-    sampling, expected N/n_b draws). `vmap` over keys for independent
-    ensembles; the loop then runs until the slowest ensemble finishes.
+    t + dt (exact in dt but for the RK4 phase flow). Member level adds one
+    uniformly chosen copier per event (rejection sampling, expected N/n_b
+    draws). `vmap` over keys for independent ensembles.
 
     Validated against: exact Schrödinger evolution (N^(−1/2) fluctuations),
     tau-leaping (means and KS distributions), count vs member level (KS).
@@ -286,8 +354,7 @@ class CopyGillespie(AbstractThinningCopy):
     }
 
     def __check_init__(self):
-        if self.rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}; got {self.rule!r}.")
+        check_rule(self.rule)
 
     def step(self, t, y: GillespieState, params, dt, key: PRNGKeyArray) -> GillespieState:
         P = self.n_states
@@ -300,7 +367,7 @@ class CopyGillespie(AbstractThinningCopy):
         def body(c):
             t, n, phi, a, k, n_ev, n_prop, steps = c
             k, k_tau, k_acc, k_pair, k_mem = jax.random.split(k, 5)
-            lam = jnp.sum(jnp.where(iu, 2.0 * R * jnp.sqrt(n[:, None] * n[None, :]), 0.0))
+            lam = jnp.sum(jnp.where(iu, candidate_weights(R, n), 0.0))
             e = jax.random.exponential(k_tau, (), dtype=dtype)
             candidate, h, t_new = next_candidate(e, lam, t, t_target, h_max)
             flow = lambda s, p: class_phase_velocity(n, p, R, delta, omega)
@@ -309,12 +376,7 @@ class CopyGillespie(AbstractThinningCopy):
             total = jnp.sum(T)
             u = jax.random.uniform(k_acc, (), dtype=dtype)
             accept = candidate & (u * lam < total)
-            cum = jnp.cumsum(T.ravel())
-            v = jax.random.uniform(k_pair, (), dtype=dtype) * total
-            idx = jnp.minimum(jnp.sum(cum <= v), P * P - 1)
-            # guard against landing on a zero-rate entry through round-off
-            idx = jnp.where(T.ravel()[idx] > 0, idx, jnp.argmax(T.ravel()))
-            src, dst = idx // P, idx % P
+            src, dst = pick_pair(T, jax.random.uniform(k_pair, (), dtype=dtype) * total)
             one = jnp.where(accept, 1.0, 0.0).astype(n.dtype)
             n = n.at[src].add(-one).at[dst].add(one)
             if has_members:
@@ -348,7 +410,7 @@ class CopyGillespie(AbstractThinningCopy):
         check_counts(y.n, y.phi, self.n_states)
         if y.a is not None:
             check_members(y.a, self.n_states)
-        self.check_counters(y, params, self.rule)
+        self.check_counters(y, params)
 
     def checks(self, y, params, dt=None):
         """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
@@ -402,15 +464,10 @@ def copy_gillespie(
             (the candidate waiting time is used when shorter). RK4 global error
             O(h⁴).
         max_steps: loop iterations allowed per save interval; hitting it raises
-            `StepCapError` (or, with `on_breakdown="flag"`, stops the run and
-            records `stats["breakdown_*"]`).
-        max_events: the budget of the run: the expected number of thinning
-            candidates, Λ(y0)·(ts[-1] − ts[0]) with Λ = Σ_{a<b} 2R_ab √(n_a n_b)
-            (≥ the copy events; ∝ N), may not exceed it (default 1e8, about
-            a minute or two on a CPU at ~1 µs each: a compiled loop cannot be
-            interrupted with Ctrl-C). Pass a larger number, or None, to run a
-            longer simulation on purpose; for large N use tau-leaping
-            (`CopyCountsTauLeap`).
+            `StepCapError` (or, with `on_breakdown="flag"`, stops the run).
+        max_events: the budget of the run: the expected thinning candidates
+            Λ(y0)·(ts[-1] − ts[0]) (module docstring) may not exceed it
+            (default 1e8, a minute or two on a CPU). None: no bound.
         rule: "consistent" (S32) or "printed" (S39 as printed).
         observe: `f(t, y, params)` of the `GillespieState` (or a pytree of such
             functions), as for `jqd.evolve`. Default: the `CountState` at count

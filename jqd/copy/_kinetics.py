@@ -1,44 +1,27 @@
-"""Kinetics of the stochastic copy process (physics §5, Smolin S39-S40): states,
-transfer rates and the aligned phase flow shared by its laws.
+"""Kinetics of the stochastic copy process (physics §5.3, Smolin S39-S40):
+states, transfer rates and phase flow shared by its laws, and their checks.
 
-Each member I carries a beable a_I ∈ {0..P−1} and a phase φ_I. With phase
-alignment (φ_I = φ_{a_I}) the copy rule used here is the one consistent with
-S32 (physics §5):
+Member X copies member Y, taking over (a_Y, φ_Y), at rate
 
-    member X copies member Y at rate 2 R_{a_Y a_X} sin⁺(φ_Y − φ_X + δ_{a_Y a_X}) / √(n_X n_Y),
+    2 R_{a_Y a_X} sin⁺(φ_Y − φ_X + δ_{a_Y a_X}) / √(n_X n_Y),
 
-where n_X = n_{a_X} is the occupation of X's state. Copying sets
-(a_X, φ_X) ← (a_Y, φ_Y). Summing over the n_b n_a ordered pairs (X in b,
-Y in a), the total rate of b → a transfers is
-
-    T_{b→a} = n_a n_b · 2R_ab sin⁺(φ_a − φ_b + δ_ab)/√(n_a n_b)
-            = 2 R_ab √(n_a n_b) sin⁺(φ_a − φ_b + δ_ab),
-
-so the mean drift is ṅ_a = Σ_b (T_{b→a} − T_{a→b}); since δ_ba = −δ_ab and
-sin⁺(x) − sin⁺(−x) = sin x, dividing by N gives S32 exactly:
-ρ̇_a = Σ_b 2R_ab √(ρ_a ρ_b) sin(φ_a − φ_b + δ_ab) (the q = 1/2 mean field).
-The rule as printed in S39 ("I copies J at rate ∝ sin⁺(φ_I − φ_J + δ)")
-swaps the sign of the drift; it is available as `rule="printed"` so that
-tests can show it.
-
-Between copy events the phases follow S40,
-
-    φ̇_I = ω_{a_I} + Σ_{J≠I} R_{a_I a_J} cos(φ_I − φ_J + δ_{a_I a_J}) / √(n_I n_J),
-
-which, aligned, is φ̇_a = ω_a + Σ_{b≠a} R_ab √(n_b/n_a) cos(φ_a − φ_b + δ_ab)
-(r = −1/2). The constants come from a Hermitian H (energy units):
-H_aa = ħω_a, H_ab = ħR_ab e^{iδ_ab}; ψ_a = √(n_a/N) e^{−iφ_a} then follows
+n_X = n_{a_X}: the rule consistent with S32. Summed over the n_a n_b ordered
+pairs, b → a transfers happen at T_{b→a} = 2R_ab √(n_a n_b) sin⁺(φ_a − φ_b +
+δ_ab), whose mean drift over N is S32 exactly (sin⁺x − sin⁺(−x) = sin x).
+The rule as printed in S39 swaps the sign of the drift (physics §5.3,
+erratum); `rule="printed"` keeps it to show this. Between events the phases
+follow S40, which aligned (φ_I = φ_{a_I}) is φ̇_a = ω_a + Σ_{b≠a} R_ab
+√(n_b/n_a) cos(φ_a − φ_b + δ_ab). The constants come from a Hermitian H:
+H_aa = ħω_a, H_ab = ħR_ab e^{iδ_ab}, and ψ_a = √(n_a/N) e^{−iφ_a} follows
 iħψ̇ = Hψ as N → ∞.
 
-Representations:
-    `CountState(n, phi)`: occupations n_a (float, integer valued; N up to
-        ~1e15 in float64) and class phases φ_a.
-    `MemberState(a, phi)`: each member's beable (int32, length N) and phase.
-
-The laws: `CopyCountsTauLeap`, `CopyMembersTauLeap` (fixed-step
-tau-leaping, `_tau_leap.py`) and `CopyGillespie` (exact, event driven,
-`_gillespie.py`). Params: `CopyParams(H, hbar)`, the same module as
-`jqd.MatrixParams` (a Hamiltonian matrix and ħ).
+States: `CountState(n, phi)` (occupations as integer valued floats, N up to
+~1e15 in float64, and class phases) and `MemberState(a, phi)` (each member's
+beable and phase). Params: `CopyParams(H, hbar)`, the same module as
+`jqd.MatrixParams`. This module also holds the input checks the copy laws
+share: occupations are nonnegative integers with 1 <= N <= the dtype's exact
+range (2^24 in float32, 2^53 in float64: above it n ± 1 rounds back to n and
+members are silently lost; N = 0 makes n/N 0/0).
 """
 
 from __future__ import annotations
@@ -49,26 +32,48 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._guards import Check, array_module, hermitian
+from ..interop import as_array
 from ..schrodinger import MatrixParams
-from ._rates import hamiltonian_to_rates
-
-__all__ = [
-    "CopyParams",
-    "CountState",
-    "MemberState",
-    "transfer_rates",
-    "count_drift",
-    "class_phase_velocity",
-    "counts_from_members",
-    "members_from_counts",
-    "occupation_frequencies",
-]
 
 RULES = ("consistent", "printed")
+EXACT_COUNTS = {np.dtype("float32"): 2**24, np.dtype("float64"): 2**53}
 
 # The copy process is specified by a Hermitian matrix and ħ, which is exactly
 # what `jqd.MatrixParams` holds (fields `H`, `hbar`): one class, two names.
 CopyParams = MatrixParams
+
+
+def hamiltonian_to_rates(H, hbar=1.0):
+    """`(R, delta, omega)` of a Hermitian `H`: H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab).
+
+    Differentiable in H; where H_ab = 0 it returns R_ab = δ_ab = 0 with finite
+    (zero) gradients through a double `where`.
+    """
+    return _hamiltonian_to_rates(jnp.asarray(as_array(H, "H")), hbar)  # QuTiP/dynamiqs too
+
+
+@jax.jit  # one program, not one per op
+def _hamiltonian_to_rates(H, hbar):
+    if not jnp.iscomplexobj(H):
+        H = H.astype(jnp.result_type(H.dtype, jnp.complex64))
+    n = H.shape[-1]
+    off = ~jnp.eye(n, dtype=bool)
+    nonzero = off & (H != 0)
+    Hs = jnp.where(nonzero, H, 1.0)
+    R = jnp.where(nonzero, jnp.abs(Hs), 0.0) / hbar
+    delta = jnp.where(nonzero, jnp.angle(Hs), 0.0)
+    omega = jnp.real(jnp.diagonal(H, axis1=-2, axis2=-1)) / hbar
+    return R, delta, omega
+
+
+def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
+    """The Hermitian H with H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab) (a ≠ b)."""
+    R, delta, omega = jnp.asarray(R), jnp.asarray(delta), jnp.asarray(omega)
+    n = omega.shape[-1]
+    off = ~jnp.eye(n, dtype=bool)
+    Hoff = jnp.where(off, hbar * R * jnp.exp(1j * delta), 0.0)
+    return Hoff + jnp.eye(n) * (hbar * omega)[..., None, :]
 
 
 def _rates(params, dtype):
@@ -187,3 +192,111 @@ def member_phase_coefficients(n, zc, zs, R, delta):
     A = jnp.sum(W * (cd * zc[None, :] + sd * zs[None, :]), axis=1)
     B = jnp.sum(W * (-sd * zc[None, :] + cd * zs[None, :]), axis=1)
     return A, B
+
+
+# --------------------------------------------------------------------- checks
+
+
+def check_params(params, n_states):
+    """A square (P, P) `params.H` matching the state (Hermiticity: `hamiltonian_guards`)."""
+    H = getattr(params, "H", None)
+    if H is None:
+        raise ValueError("params must be jqd.copy.CopyParams(H=..., hbar=...).")
+    shape = jnp.shape(H)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"params.H must be a square (P, P) matrix; got shape {shape}.")
+    if n_states is not None and shape[0] != n_states:
+        raise ValueError(
+            f"params.H is {shape[0]}x{shape[0]} but the state has {n_states} classes; "
+            "they must match."
+        )
+
+
+def check_rule(rule):
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
+
+
+def hamiltonian_guards(params) -> list[Check]:
+    return hermitian(jnp.asarray(params.H), "params.H")
+
+
+def check_counts(n, phi, n_states, name="y0"):
+    """Occupations: float, shape (P,); phases alike (values: `count_guards`)."""
+    if jnp.ndim(n) != 1 or jnp.shape(n)[0] != n_states or jnp.shape(phi) != jnp.shape(n):
+        raise ValueError(
+            f"{name}.n and {name}.phi must have shape ({n_states},); got "
+            f"{jnp.shape(n)} and {jnp.shape(phi)}. For a batch of ensembles use jax.vmap."
+        )
+    dtype = jnp.asarray(n).dtype
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"{name}.n must be a float array (got {dtype}); use n.astype(float).")
+
+
+def count_guards(n, name="y0") -> list[Check]:
+    """Nonnegative integer occupations, 1 <= N <= the dtype's exact range."""
+    xp = array_module(n)
+    n = xp.asarray(n)
+    limit = EXACT_COUNTS.get(np.dtype(n.dtype), 2**53)
+    total = xp.sum(n)
+    integral = xp.all((n >= 0) & (n == xp.round(n)))
+    return [
+        Check(
+            integral,
+            f"{name}.n must hold nonnegative integers (as floats); got {{value}}.",
+            xp.where((n >= 0) & (n == xp.round(n)), 0, n),
+        ),
+        Check(
+            total >= 1,
+            f"{name}.n has no members (N = Σn = {{value}}): the occupation frequencies n/N "
+            "are 0/0. Give the ensemble at least one member.",
+            total,
+        ),
+        Check(
+            total <= limit,
+            f"{name}.n holds N = {{value}} members, more than {n.dtype} counts exactly "
+            f"({limit:.4g}: above it n ± 1 rounds back to n and members are lost). Use "
+            "float64 counts (jax.config.update('jax_enable_x64', True)).",
+            total,
+        ),
+    ]
+
+
+def check_members(a, n_states, phi=None, name="y0"):
+    """Beables: 1-D integers, at least one member, phases of the same shape;
+    float32 phases count classes exactly only up to 2^24 members."""
+    shape = jnp.shape(a)
+    if len(shape) != 1 or (phi is not None and jnp.shape(phi) != shape):
+        raise ValueError(
+            f"{name}.a and {name}.phi must be 1-D of equal length; got shapes "
+            f"{shape}, {jnp.shape(phi)}. For a batch of ensembles use jax.vmap."
+        )
+    if not jnp.issubdtype(jnp.asarray(a).dtype, jnp.integer):
+        raise ValueError(f"{name}.a must be an integer array; got {jnp.asarray(a).dtype}.")
+    if shape[0] < 1:
+        raise ValueError(
+            f"{name}.a has no members: the occupation frequencies n/N are 0/0. Give the "
+            "ensemble at least one member."
+        )
+    if phi is not None:
+        dtype = np.dtype(jnp.asarray(phi).dtype)
+        limit = EXACT_COUNTS.get(dtype, 2**53)
+        if shape[0] > limit:
+            raise ValueError(
+                f"{name} has {shape[0]} members but its {dtype} phases count class "
+                f"occupations exactly only up to {limit}; use float64 phases "
+                "(jax.config.update('jax_enable_x64', True)) or a CountState."
+            )
+
+
+def member_guards(a, n_states, name="y0.a") -> list[Check]:
+    xp = array_module(a)
+    a = xp.asarray(a)
+    bad = (a < 0) | (a >= n_states)
+    return [
+        Check(
+            ~xp.any(bad),
+            f"{name} must lie in [0, {n_states}); got {{value}}.",
+            xp.where(bad, a, 0),
+        )
+    ]

@@ -29,18 +29,10 @@ import numpy as np
 from .._evolve import evolve
 from .._guards import enforce, scalar
 from ..interop import as_array
-from ..schrodinger import SchrodingerParams, SchrodingerRing, tight_binding_dispersion
+from ..schrodinger import SchrodingerParams, SchrodingerRing
 from ..schrodinger._ring import check_ring
-from ._meanfield import MeanFieldParams, rates_to_hamiltonian
-
-__all__ = [
-    "ring_positions",
-    "ring_params",
-    "ring_hamiltonian",
-    "lattice_gaussian",
-    "tight_binding_dispersion",
-    "lattice_evolve_psi",
-]
+from ._kinetics import rates_to_hamiltonian
+from ._meanfield import MeanFieldParams, save_steps
 
 
 def ring_positions(n_sites: int, spacing, dtype=None):
@@ -137,10 +129,7 @@ def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None,
     P = psi0.shape[-1]
     check_ring(P, spacing)
     enforce(scalar(dt, "dt", positive=True), caller="lattice_evolve_psi")
-    ts = np.asarray(ts)
-    steps = int(round((ts[1] - ts[0]) / dt)) if ts.size > 1 else 1
-    if ts[0] != 0 or steps < 1 or not np.allclose(np.diff(ts), steps * dt, rtol=1e-9, atol=0):
-        raise ValueError("ts must start at 0 and be uniformly spaced by a whole number of dt.")
+    steps = save_steps(ts, dt)
     rdtype = jnp.finfo(psi0.dtype).dtype
     V = None if potential is None else jnp.asarray(potential, rdtype)
     sol = evolve(

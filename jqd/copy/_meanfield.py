@@ -9,6 +9,19 @@ State `(ρ_a, φ_a)` over P beable values; the law
 ((ρ_a/ρ_b)^q ρ_b = ρ_a^q ρ_b^(1−q)). With q = 1/2, r = −1/2 it is the
 Schrödinger equation iħ ψ̇ = H ψ for ψ_a = √ρ_a e^(−iφ_a), H_aa = ħω_a,
 H_ab = ħ R_ab e^(iδ_ab).
+
+Stiffness (`stiffness`). Linearizing the law about a state, the rates of
+change of ln ρ_a and φ_a are R_ab times (ρ_b/ρ_a)^(1−q), (ρ_b/ρ_a)^q and
+(ρ_b/ρ_a)^(−r) (all R_ab √(ρ_b/ρ_a) at q = 1/2, r = −1/2), and the relative
+phases turn at ω_a − ω_b. So
+
+    Λ(ρ) = max_a Σ_b R_ab max_e (ρ_b/ρ_a)^e  +  max_{R_ab > 0} |ω_a − ω_b|
+
+bounds the fastest rate (Gershgorin; for Schrödinger with ρ uniform it bounds
+the spread of the eigenvalues of H/ħ). RK4 is stable on the imaginary axis up
+to 2.83; `MAX_STIFF` = Λ dt ≤ 2.5. A class with ρ_a → 0 makes the law stiff:
+classes with ρ_a = 0 exactly are left out (they stay empty when r = 0, S63,
+and r ≠ 0 with zeros is refused), tiny ones are not.
 """
 
 from __future__ import annotations
@@ -18,29 +31,19 @@ import functools
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from .. import _steppers
+from .._guards import Check, array_module, round_down
+from .._guards import shown as show
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ..interop import as_array
-from ._checks import MAX_STIFF, meanfield_state_guards, rates_guards, stiffness, stiffness_guards
-from ._rates import hamiltonian_to_rates, rates_to_hamiltonian
-
-__all__ = [
-    "StiffnessError",
-    "MeanFieldState",
-    "MeanFieldParams",
-    "MeanField",
-    "hamiltonian_to_rates",
-    "rates_to_hamiltonian",
-    "state_from_psi",
-    "psi_from_state",
-    "copy_flux",
-    "rk4_step",
-]
+from ._kinetics import hamiltonian_to_rates
 
 CONVENTIONS = ("s32", "s39")
+MAX_STIFF = 2.5
 
 
 class MeanFieldState(eqx.Module):
@@ -136,63 +139,129 @@ def _dense_terms(y, params, convention):
     return drho, dphi
 
 
-# The classical RK4 step of y' = f(t, y) on pytrees, kept under its old public
-# name: it is the shared `jqd._steppers.rk4`.
-rk4_step = _steppers.rk4
+rk4_step = _steppers.rk4  # its old public name
 
 
-def _check_state(y, name="y0"):
-    """Type and shapes of a mean-field state (values: `_checks`)."""
-    if not isinstance(y, MeanFieldState):
+def save_steps(ts, dt) -> int:
+    """Steps of dt between the save times `ts`, which must start at 0 and be
+    uniformly spaced by a whole number of dt (`qr_loss`, `lattice_evolve_psi`)."""
+    ts = np.asarray(ts)
+    spacing = ts[1] - ts[0] if ts.size > 1 else dt
+    steps = int(round(spacing / dt))
+    if ts[0] != 0 or steps < 1 or not np.allclose(np.diff(ts), steps * dt, rtol=1e-9, atol=0):
         raise ValueError(
-            f"{name} must be a jqd.copy.MeanFieldState(rho, phi); got {type(y).__name__}. "
-            "Build one from a wavefunction with jqd.copy.state_from_psi(psi)."
+            "ts must start at 0 and be uniformly spaced by a whole number of dt steps; "
+            f"got spacing {spacing:g} for dt = {dt:g}."
         )
-    if jnp.ndim(y.rho) != 1 or jnp.shape(y.phi) != jnp.shape(y.rho):
-        raise ValueError(
-            f"{name}.rho and {name}.phi must be vectors of one length P; got "
-            f"{jnp.shape(y.rho)} and {jnp.shape(y.phi)}. For a batch use jax.vmap."
+    return steps
+
+
+def state_guards(rho, params, name="y0") -> list[Check]:
+    """ρ ≥ 0 summing to 1; no zeros where the law is singular there (any
+    r ≠ 0: (ρ_a/ρ_b)^r is infinite for a zero ρ_b or ρ_a)."""
+    xp = array_module(rho, params.q, params.r)
+    rho = xp.asarray(rho)
+    tol = 1e-4 if rho.dtype == xp.float32 else 1e-8
+    has_zero = xp.any(rho == 0)
+    q, r = xp.asarray(params.q), xp.asarray(params.r)
+    return [
+        Check(xp.min(rho) >= 0, f"{name}.rho must be >= 0; min is {{value}}.", xp.min(rho)),
+        Check(
+            xp.abs(xp.sum(rho) - 1) <= tol,
+            f"{name}.rho must sum to 1 (it is a frequency); sum − 1 = {{value}}. Divide rho "
+            "by its sum.",
+            xp.sum(rho) - 1,
+        ),
+        Check(
+            ~(has_zero & ((r != 0) | (q < 0) | (q > 1))),
+            f"{name}.rho has zeros (nodes) and r ≠ 0 or q outside [0, 1]: the law is "
+            "singular there ((ρ_a/ρ_b)^r is infinite; physics §5, S63). Give every state a "
+            "small occupation.",
+        ),
+    ]
+
+
+def rates_guards(R, delta) -> list[Check]:
+    """R symmetric and >= 0 (R_ab = R_ba = |H_ab|/ħ), δ antisymmetric mod 2π."""
+    xp = array_module(R, delta)
+    R, delta = xp.asarray(R), xp.asarray(delta)
+    P = R.shape[-1]
+    scale = xp.maximum(xp.max(xp.abs(R)), 1e-300)
+    asym = xp.max(xp.abs(R - R.T)) / scale
+    off = ~xp.eye(P, dtype=bool)
+    wrapped = xp.angle(xp.exp(1j * (delta + delta.T)))
+    dev = xp.max(xp.where(off & (R > 0), xp.abs(wrapped), 0.0))
+    return [
+        Check(
+            (xp.min(R) >= 0) & (asym <= 1e-10),
+            "params.R must be symmetric and >= 0 (R_ab = R_ba = |H_ab|/ħ); build params with "
+            "MeanFieldParams.from_hamiltonian(H).",
+        ),
+        Check(
+            dev <= 1e-8,
+            "params.delta must be antisymmetric (δ_ba = −δ_ab mod 2π); largest |δ_ab + δ_ba| "
+            "is {value}.",
+            dev,
+        ),
+    ]
+
+
+def stiffness(rho, params):
+    """(Λ, index of the stiffest class): the rate bound of the module docstring."""
+    xp = array_module(rho, params)
+    rho = xp.asarray(rho)
+    P = rho.shape[-1]
+    R = xp.where(~xp.eye(P, dtype=bool), xp.asarray(params.R), 0.0).astype(rho.dtype)
+    q, r = xp.asarray(params.q), xp.asarray(params.r)
+    live = rho > 0
+    ratio = xp.where(live[None, :], rho[None, :], 0.0) / xp.where(live, rho, 1.0)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        weight = xp.maximum(xp.maximum(ratio ** (1 - q), ratio**q), ratio ** (-r))
+    rows = xp.sum(xp.where(R > 0, R * weight, 0.0), axis=1)
+    rows = xp.where(live, rows, 0.0)
+    omega = xp.asarray(params.omega).astype(rho.dtype)
+    beat = xp.max(xp.where(R > 0, xp.abs(omega[:, None] - omega[None, :]), 0.0))
+    return xp.max(rows) + beat, xp.argmax(rows)
+
+
+def stiffness_guards(rho, params, dt) -> list[Check]:
+    lam, _ = stiffness(rho, params)
+    safe = MAX_STIFF / lam
+    return [
+        Check(
+            lam * dt <= MAX_STIFF,
+            f"dt = {show(dt)} is too large for the mean-field copy law at y0: its fastest rate "
+            f"is Λ = {show(lam)} (R_ab √(ρ_b/ρ_a) and ω differences; jqd/copy/_meanfield.py) "
+            f"and RK4 needs Λ dt <= {MAX_STIFF:g}. Use dt <= {{value}}, or jqd.evolve_adaptive.",
+            round_down(safe),
         )
-    if jnp.iscomplexobj(y.rho) or jnp.iscomplexobj(y.phi):
-        raise ValueError(f"{name}.rho and {name}.phi must be real arrays.")
-    return jnp.shape(y.rho)[0]
+    ]
 
 
 class StiffnessError(BreakdownError):
     """The fixed RK4 step became too large for the mean-field copy law: a
     class's occupation fell so low that its phase turns faster than the step
-    resolves (jqd/copy/_checks.py, `stiffness`)."""
+    resolves (`stiffness`)."""
 
 
 STIFF = 2  # breakdown code
 
 
 class MeanField(AbstractLaw):
-    """Mean-field copy dynamics on P beable values with all-to-all rates.
-
-    Equations (physics §5, S20/S26), units 1/time for R and ω:
-
-        ρ̇_a = Σ_{b≠a} [ρ_a^q ρ_b^(1−q) 𝓡_ab − ρ_b^q ρ_a^(1−q) 𝓡_ba],
-        𝓡_ab = 2 R_ab sin⁺(φ_a − φ_b + δ_ab),
-        φ̇_a = ω_a + Σ_{b≠a} (ρ_a/ρ_b)^r R_ab cos(φ_a − φ_b + δ_ab).
+    """Mean-field copy dynamics on P beable values with all-to-all rates: the
+    law of the module docstring (physics §5, S20/S26), R and ω in 1/time.
 
     Sign convention: `convention="s32"` (default) reproduces Schrödinger for
-    q = 1/2, r = −1/2 with ψ_a = √ρ_a e^(−iφ_a), H_aa = ħω_a,
-    H_ab = ħR_ab e^(iδ_ab) (`MeanFieldParams.from_hamiltonian`);
-    `convention="s39"` flips the population flux (the printed S39 copy rule),
-    which does not.
-
-    sin⁺ is `relu(sin)`: gradients are defined everywhere (the kink gets
-    derivative 0). The law is singular where some ρ_b = 0 and r ≠ 0 (nodes,
-    S63; `jqd.evolve` refuses such a y0): keep ρ_a > 0; gradients in q need
-    ρ_a > 0 as well.
+    q = 1/2, r = −1/2 (`MeanFieldParams.from_hamiltonian`); `convention="s39"`
+    flips the population flux (the printed S39 copy rule), which does not.
+    sin⁺ is `relu(sin)`, so gradients are defined everywhere. The law is
+    singular where some ρ_b = 0 and r ≠ 0 (nodes, S63; `jqd.evolve` refuses
+    such a y0).
 
     `step` is classical RK4 (fixed dt); for tight tolerances use
-    `jqd.evolve_adaptive` (e.g. `diffrax.Dopri8()`) on `vector_field`. The
-    law gets stiff where some ρ_a is small (its phase turns at R√(ρ_b/ρ_a)):
-    `jqd.evolve` refuses dt above 2.5/Λ at t0 and stops the run with
-    `StiffnessError` at the first save where the state has become too stiff,
-    naming the largest safe dt (Λ: jqd/copy/_checks.py).
+    `jqd.evolve_adaptive` on `vector_field`. `jqd.evolve` refuses dt above
+    2.5/Λ at t0 and stops the run with `StiffnessError` at the first save
+    where the state has become too stiff (Λ: the module docstring).
 
     Validated against: exact Schrödinger evolution `jqd.reference.propagate`
     of random Hermitian H (P = 2, 8, 64) to max|ρ − |ψ|²| < 1e-10.
@@ -239,7 +308,20 @@ class MeanField(AbstractLaw):
     }
 
     def check(self, y, params, dt=None):
-        P = _check_state(y)
+        """Type and shapes of y0 and params (values: `checks`)."""
+        if not isinstance(y, MeanFieldState):
+            raise ValueError(
+                f"y0 must be a jqd.copy.MeanFieldState(rho, phi); got {type(y).__name__}. "
+                "Build one from a wavefunction with jqd.copy.state_from_psi(psi)."
+            )
+        if jnp.ndim(y.rho) != 1 or jnp.shape(y.phi) != jnp.shape(y.rho):
+            raise ValueError(
+                "y0.rho and y0.phi must be vectors of one length P; got "
+                f"{jnp.shape(y.rho)} and {jnp.shape(y.phi)}. For a batch use jax.vmap."
+            )
+        if jnp.iscomplexobj(y.rho) or jnp.iscomplexobj(y.phi):
+            raise ValueError("y0.rho and y0.phi must be real arrays.")
+        P = jnp.shape(y.rho)[0]
         shapes = (("R", (P, P)), ("delta", (P, P)), ("omega", (P,)))
         for name, shape in shapes:
             if jnp.shape(getattr(params, name)) != shape:
@@ -250,9 +332,8 @@ class MeanField(AbstractLaw):
 
     def checks(self, y, params, dt=None):
         """ρ ≥ 0 summing to 1 (no zeros where the law is singular), R
-        symmetric ≥ 0, δ antisymmetric, and the stiffness bound on dt
-        (jqd/copy/_checks.py)."""
-        out = meanfield_state_guards(y.rho, params) + rates_guards(params.R, params.delta)
+        symmetric ≥ 0, δ antisymmetric, and the stiffness bound on dt."""
+        out = state_guards(y.rho, params) + rates_guards(params.R, params.delta)
         if dt is not None:
             out += stiffness_guards(y.rho, params, dt)
         return out

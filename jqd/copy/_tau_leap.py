@@ -21,13 +21,13 @@ returns the state before it with the overflowing classes' counts stored as
 stops the run at the next save with `TauLeapError`, naming the class and the
 largest safe dt. Nothing is rescaled silently.
 
-Gradients: the copy events are discrete (binomial and categorical draws);
-n(t) is piecewise constant in every parameter, so `jax.grad` of count means
-through these samplers is not defined (it returns zeros or garbage). Use the
-mean-field law for gradients.
+Gradients: n(t) is piecewise constant in every parameter (discrete draws),
+so `jax.grad` through these samplers is meaningless; use the mean-field law.
 """
 
 from __future__ import annotations
+
+import abc
 
 import equinox as eqx
 import jax
@@ -36,35 +36,30 @@ import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from .. import _guards, _steppers
-from .._guards import Check
+from .._guards import Check, described, round_down
+from .._guards import shown as show
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
-from ._checks import (
-    check_counts,
-    check_members,
-    check_params,
-    count_guards,
-    described,
-    hamiltonian_guards,
-    member_guards,
-    round_down,
-    show,
-)
 from ._kinetics import (
     CountState,
     MemberState,
     _class_phases,
     _member_sums,
     _rates,
+    check_counts,
+    check_members,
+    check_params,
+    check_rule,
     class_phase_velocity,
     count_drift,
+    count_guards,
     counts_from_members,
+    hamiltonian_guards,
+    member_guards,
     member_phase_velocity,
     occupation_frequencies,
     transfer_rates,
 )
-
-__all__ = ["TauLeapError", "CopyCountsTauLeap", "CopyMembersTauLeap"]
 
 LEAP = 2  # breakdown code: a step's move probabilities exceeded 1
 
@@ -72,18 +67,6 @@ LEAP = 2  # breakdown code: a step's move probabilities exceeded 1
 class TauLeapError(BreakdownError):
     """A tau-leap step's move probabilities exceeded 1: dt is too large for the
     occupations the run has reached (module docstring)."""
-
-
-BREAKDOWNS = {
-    LEAP: Reason(
-        TauLeapError,
-        "a tau-leap step's move probabilities exceeded 1 (Σ_a dt·T_{b→a}/n_b > 1: class b "
-        "has become so sparsely occupied that dt is too large; the step was not taken and "
-        "the saved state is the one before it, class b's count stored as −1 − n; where: the "
-        "class, then the largest safe dt)",
-        "Reduce dt below the last value in parentheses, or use the exact jqd.copy.copy_gillespie.",
-    )
-}
 
 
 def _midpoint_probabilities(n, phi, dt, R, delta, omega, rule):
@@ -144,11 +127,6 @@ def leap_guards(n, phi, params, dt, rule) -> list[Check]:
     ]
 
 
-def _leap_status(b, marked, safe, dtype):
-    where = jnp.stack([b.astype(dtype), jnp.asarray(safe, dtype)])
-    return ~marked, jnp.where(marked, LEAP, 0), where
-
-
 def _multinomial_moves(key, n, p_rows):
     """moves[b, a] ~ Multinomial(n_b; p_rows[b, :], stay) for every source b, by
     sequential conditional binomials over the categories (a = 0..P−1, then
@@ -172,7 +150,60 @@ def _multinomial_moves(key, n, p_rows):
     return draws.T  # [b, a]
 
 
-class CopyCountsTauLeap(AbstractLaw):
+def _leap(y, stop, new, marked, over):
+    """`new`; where a move probability exceeded 1 (`over`), `stop` (the state
+    before the step, its overflowing classes marked: the module docstring);
+    a state already `marked` stays as it is."""
+    pick = lambda a, b, c: jnp.where(marked, a, jnp.where(jnp.any(over), b, c))
+    return jax.tree_util.tree_map(pick, y, stop, new)
+
+
+class AbstractCopyTauLeap(AbstractLaw):
+    """What the count- and member-level tau-leap laws share: their fields, the
+    breakdown and its monitor.
+
+    Attributes:
+        n_states: P.
+        rule: "consistent" (S32, default) or "printed" (S39 as printed).
+    """
+
+    n_states: int = eqx.field(static=True)
+    rule: str = eqx.field(static=True, default="consistent")
+    stochastic = True
+    order = 1
+    breakdowns = {
+        LEAP: Reason(
+            TauLeapError,
+            "a tau-leap step's move probabilities exceeded 1 (Σ_a dt·T_{b→a}/n_b > 1: class b "
+            "has become so sparsely occupied that dt is too large; the step was not taken and "
+            "the saved state is the one before it, class b's count stored as −1 − n; where: "
+            "the class, then the largest safe dt)",
+            "Reduce dt below the last value in parentheses, or use the exact "
+            "jqd.copy.copy_gillespie.",
+        )
+    }
+
+    def __check_init__(self):
+        check_rule(self.rule)
+
+    @abc.abstractmethod
+    def decoded(self, y) -> tuple:
+        """(whether a step was refused, the overflowing class, the counts of
+        the state before that step)."""
+
+    def monitor(self, t, y, params, dt=None):
+        """A step whose probabilities exceeded 1 (code 2): where = (class, the
+        largest safe dt at the state before that step; NaN without dt)."""
+        marked, b, c = self.decoded(y)
+        safe = jnp.nan
+        if dt is not None:
+            safe = dt / jnp.max(_totals(c.n, c.phi, params, dt, self.rule))
+        dtype = y.phi.dtype
+        where = jnp.stack([b.astype(dtype), jnp.asarray(safe, dtype)])
+        return ~marked, jnp.where(marked, LEAP, 0), where
+
+
+class CopyCountsTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at count level (occupations n_a in float, N up
     to ~1e15 in float64). State `CountState`; params `CopyParams`.
 
@@ -186,17 +217,7 @@ class CopyCountsTauLeap(AbstractLaw):
     Validated against: exact Schrödinger evolution of the same H (N^(−1/2)
     fluctuations, second-order bias) and the exact process `copy_gillespie`
     (two-sample KS).
-
-    Attributes:
-        n_states: P.
-        rule: "consistent" (S32, default) or "printed" (S39 as printed).
     """
-
-    n_states: int = eqx.field(static=True)
-    rule: str = eqx.field(static=True, default="consistent")
-    stochastic = True
-    order = 1
-    breakdowns = BREAKDOWNS
 
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
         R, delta, omega = _rates(params, y.phi.dtype)
@@ -207,19 +228,15 @@ class CopyCountsTauLeap(AbstractLaw):
         n = y.n - jnp.sum(moves, axis=1) + jnp.sum(moves, axis=0)
         phi = y.phi + dt * class_phase_velocity(n_mid, phi_mid, R, delta, omega)
         new = CountState(n=n.astype(y.n.dtype), phi=phi.astype(y.phi.dtype))
-        # a step with a probability above 1 is not taken: the state before it,
-        # its overflowing classes marked (module docstring); marks are kept
         over = total > 1
         stop = CountState(n=jnp.where(over, -1 - y.n, y.n), phi=y.phi)
-        marked = jnp.any(y.n < 0)
-        pick = lambda a, b, c: jnp.where(marked, a, jnp.where(jnp.any(over), b, c))
-        return jax.tree_util.tree_map(pick, y, stop, new)
+        return _leap(y, stop, new, jnp.any(y.n < 0), over)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, CountState):
             raise ValueError("y0 must be a jqd.copy.CountState(n, phi).")
         check_counts(y.n, y.phi, self.n_states)
-        check_params(params, self.rule, self.n_states)
+        check_params(params, self.n_states)
 
     def checks(self, y, params, dt=None):
         """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
@@ -230,22 +247,17 @@ class CopyCountsTauLeap(AbstractLaw):
             + leap_guards(y.n, y.phi, params, dt, self.rule)
         )
 
-    def monitor(self, t, y, params, dt=None):
-        """A step whose probabilities exceeded 1 (code 2): where = (class, the
-        largest safe dt at the state before that step; NaN without dt)."""
+    def decoded(self, y):
         marked = y.n < 0
-        if dt is None:
-            return _leap_status(jnp.argmax(marked), jnp.any(marked), jnp.nan, y.phi.dtype)
-        n = jnp.where(marked, -1 - y.n, y.n)
-        safe = dt / jnp.max(_totals(n, y.phi, params, dt, self.rule))
-        return _leap_status(jnp.argmax(marked), jnp.any(marked), safe, y.phi.dtype)
+        c = CountState(n=jnp.where(marked, -1 - y.n, y.n), phi=y.phi)
+        return jnp.any(marked), jnp.argmax(marked), c
 
     def density(self, y):
         """Occupation frequencies n_a/N."""
         return occupation_frequencies(y)
 
 
-class CopyMembersTauLeap(AbstractLaw):
+class CopyMembersTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at member level. State `MemberState(a, phi)`
     (arrays of length N; 1e7 members fit a GPU); params `CopyParams`.
 
@@ -259,12 +271,6 @@ class CopyMembersTauLeap(AbstractLaw):
     Y aligned). Copy rates use the class phases, exact under alignment.
     Weak order 1, like `CopyCountsTauLeap`.
     """
-
-    n_states: int = eqx.field(static=True)
-    rule: str = eqx.field(static=True, default="consistent")
-    stochastic = True
-    order = 1
-    breakdowns = BREAKDOWNS
 
     def step(self, t, y: MemberState, params, dt, key: PRNGKeyArray):
         P = self.n_states
@@ -289,18 +295,15 @@ class CopyMembersTauLeap(AbstractLaw):
         a_new = jnp.where(moved, dest, y.a).astype(y.a.dtype)
         phi_new = jnp.where(moved, phic_new[jnp.minimum(dest, P - 1)], phi_new)
         new = MemberState(a=a_new, phi=phi_new.astype(dtype))
-        # a step with a probability above 1 is not taken (module docstring)
         over = (total > 1)[y.a]
         stop = MemberState(a=jnp.where(over, -1 - y.a, y.a).astype(y.a.dtype), phi=y.phi)
-        marked = jnp.any(y.a < 0)
-        pick = lambda a, b, c: jnp.where(marked, a, jnp.where(jnp.any(over), b, c))
-        return jax.tree_util.tree_map(pick, y, stop, new)
+        return _leap(y, stop, new, jnp.any(y.a < 0), over)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, MemberState):
             raise ValueError("y0 must be a jqd.copy.MemberState(a, phi).")
         check_members(y.a, self.n_states, y.phi)
-        check_params(params, self.rule, self.n_states)
+        check_params(params, self.n_states)
 
     def checks(self, y, params, dt=None):
         """Beables in range, Hermitian H, and the step size at the class
@@ -309,20 +312,11 @@ class CopyMembersTauLeap(AbstractLaw):
         c = counts_from_members(y, self.n_states)
         return out + leap_guards(c.n, c.phi, params, dt, self.rule)
 
-    def _decoded(self, y):
+    def decoded(self, y):
         marked = y.a < 0
         b = -1 - y.a[jnp.argmax(marked)]
-        return jnp.any(marked), b, MemberState(a=jnp.where(marked, -1 - y.a, y.a), phi=y.phi)
-
-    def monitor(self, t, y, params, dt=None):
-        """A step whose probabilities exceeded 1 (code 2): where = (class, the
-        largest safe dt at the state before that step; NaN without dt)."""
-        marked, b, dec = self._decoded(y)
-        if dt is None:
-            return _leap_status(b, marked, jnp.nan, y.phi.dtype)
-        c = counts_from_members(dec, self.n_states)
-        safe = dt / jnp.max(_totals(c.n, c.phi, params, dt, self.rule))
-        return _leap_status(b, marked, safe, y.phi.dtype)
+        dec = MemberState(a=jnp.where(marked, -1 - y.a, y.a), phi=y.phi)
+        return jnp.any(marked), b, counts_from_members(dec, self.n_states)
 
     def density(self, y):
         """Occupation frequencies n_a/N."""
