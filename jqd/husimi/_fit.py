@@ -13,8 +13,6 @@ from .._evolve import evolve
 from .._fit import FitResult, fit
 from ._galerkin import GalerkinParams, HusimiGalerkin
 
-__all__ = ["FitResult", "husimi_loss", "fit_C"]
-
 
 def husimi_residuals(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_save):
     """r(C) = (Q_model − Q_data)/‖Q_data‖ (flattened), so Σr² = `husimi_loss`."""

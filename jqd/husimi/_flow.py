@@ -20,18 +20,12 @@ so points sampled from ρ(0) and moved by dz/dt = v stay distributed as ρ(t).
 ∇ln ρ, ∇H and D come from autodiff (of ln ρ and of the anti-Wick symbol
 `hamiltonian(z, args)`).
 
-Zeros of the Husimi function make ∇ln ρ singular (|v| ~ 1/distance). After
-every step each point is checked: ρ below `zero_floor` (relative to
-`density_scale`; NaN ln ρ, ρ rounded to ≤ 0, counts as below) flags it with
-code 2; a non-finite step leaves the point where it was and flags it with
-code 3. The first flag and its time stay in the state. The law's monitor
-reports flagged points (`HusimiZeroError`), so `jqd.evolve` stops at the first
-save with one; `flow_trajectories` instead keeps moving the ensemble and
-counts them. With a Galerkin density the monitor also runs the Galerkin law's
-own criteria on R (codes 4 and 5: its Fock truncation and basis width), and
-its guards check R0 (Hermitian, trace 1) and the split step of R (dt/2):
-a density that is wrong makes every trajectory wrong, so `flow_trajectories`
-keeps these checks when it counts zeros instead of stopping.
+Zeros of the Husimi function make ∇ln ρ singular (|v| ~ 1/distance): after
+every step a point where ρ is below the floor (code 2) or whose step was not
+finite (code 3; it stays put) is flagged, and the law's monitor reports it
+(`HusimiZeroError`); `flow_trajectories` instead counts such points. A
+Galerkin density keeps its own guards and criteria either way (codes 4, 5): a
+density that is wrong makes every trajectory wrong.
 """
 
 from __future__ import annotations
@@ -42,27 +36,28 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
+from .._evolve import evolve
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from .._steppers import rk4
-from ._flow_sources import DENSITY_FOCK, DENSITY_WIDTH, _Analytic, _Galerkin, galerkin_log_density
-from ._galerkin import BasisWidthError, FockTruncationError, GalerkinParams, HusimiGalerkin
+from ._galerkin import (
+    FOCK_TRUNCATION,
+    BasisWidthError,
+    FockTruncationError,
+    GalerkinParams,
+    HusimiGalerkin,
+    stability_guard,
+    state_guards,
+)
+from ._states import alphas_from_z, coherent_amplitudes
 from ._symbols import drift_and_diffusion
-
-__all__ = [
-    "flow_velocity",
-    "galerkin_log_density",
-    "GalerkinDensity",
-    "FlowParams",
-    "FlowState",
-    "HusimiFlow",
-    "HusimiZeroError",
-]
 
 AT_ZERO = 2  # ρ fell below the floor at the point
 NONFINITE_STEP = 3  # the point's step was non-finite
+DENSITY_FOCK, DENSITY_WIDTH = 4, 5  # the Galerkin density's own breakdowns (HusimiFlow codes)
 
 
 def flow_velocity(hamiltonian: Callable, log_density: Callable) -> Callable:
@@ -80,6 +75,19 @@ def flow_velocity(hamiltonian: Callable, log_density: Callable) -> Callable:
         return drift - 0.5 * divD - 0.5 * D @ glog
 
     return v
+
+
+def galerkin_log_density(R: Array, z: Array, basis) -> Array:
+    """ln ρ(z) of the Galerkin state R on `basis` (occupations (d, N)) at one
+    point z = (Q_1..Q_N, P_1..P_N): −|α|² + ln Σ R_mn ᾱ^m α^n/√(m! n!) − N ln 2π.
+
+    The Gaussian is taken out analytically, so the value stays finite far in
+    the tails; it is −inf at a zero of the Husimi function.
+    """
+    alpha = alphas_from_z(z)
+    p = coherent_amplitudes(alpha, basis, gaussian=False)
+    poly = jnp.real(jnp.conj(p) @ R.astype(p.dtype) @ p)
+    return jnp.log(poly) - jnp.sum(jnp.abs(alpha) ** 2) - alpha.shape[-1] * np.log(2 * np.pi)
 
 
 class GalerkinDensity(eqx.Module):
@@ -144,6 +152,91 @@ class FlowState(eqx.Module):
 class HusimiZeroError(BreakdownError):
     """A trajectory reached a zero of the Husimi function (ρ below the floor,
     where the flow velocity is singular) or took a non-finite step."""
+
+
+# ---- where ln ρ comes from: a closed form, or the coefficient matrix R of a
+# `HusimiGalerkin` law stepped alongside the points (with its guards and criteria)
+
+
+class _Analytic(eqx.Module):
+    """ln ρ(z, t) given in closed form."""
+
+    log_density: Callable = eqx.field(static=True)
+
+    def prepare(self, params, dt):
+        return self
+
+    def advance(self, t, R, params, dt):
+        """(R at t + dt, ln ρ(z, s) for the RK4 stage times s of [t, t + dt])."""
+        return None, self.log_density
+
+    def log_at(self, t, R):
+        return lambda z: self.log_density(z, t)
+
+    def check(self, z, R):
+        if R is not None:
+            raise ValueError("y0.R must be None for an analytic log-density.")
+
+    def checks(self, R, params, dt):
+        return []
+
+    def status(self, R):
+        return jnp.array(True), jnp.array(0), jnp.zeros((), jnp.result_type(float))
+
+
+class _Galerkin(eqx.Module):
+    """ln ρ from the coefficient matrix R of a Galerkin law, stepped alongside."""
+
+    law: HusimiGalerkin
+    stepper: AbstractLaw | None = None  # law.prepare(density params, dt/2)
+
+    def prepare(self, params, dt):
+        return _Galerkin(self.law, self.law.prepare(_density_params(params), dt / 2))
+
+    def advance(self, t, R, params, dt):
+        src = self if self.stepper is not None else self.prepare(params, dt)
+        p, h = _density_params(params), dt / 2
+        Rh = src.stepper.step(t, R, p, h, None)
+        R1 = src.stepper.step(t + h, Rh, p, h, None)
+        Rs = jnp.stack([R, Rh, R1])
+        basis = self.law.basis_tuple
+
+        def log(z, s):  # R at the stage time s ∈ {t, t + dt/2, t + dt}
+            k = jnp.clip(jnp.round((s - t) * 2 / dt), 0, 2).astype(jnp.int32)
+            return galerkin_log_density(Rs[k], z, basis)
+
+        return R1, log
+
+    def log_at(self, t, R):
+        return lambda z: galerkin_log_density(R, z, self.law.basis_tuple)
+
+    def check(self, z, R):
+        d, N = self.law.dim, self.law.n_modes
+        if z.shape[-1] != 2 * N:
+            raise ValueError(
+                f"y0.z has {z.shape[-1] // 2} modes but the Galerkin density's law has {N}."
+            )
+        if R is None or jnp.shape(R) != (d, d) or not jnp.iscomplexobj(R):
+            raise ValueError(
+                f"y0.R must be the complex ({d}, {d}) coefficient matrix of the Galerkin law; "
+                f"got {None if R is None else (jnp.shape(R), jnp.result_type(R))}."
+            )
+
+    def checks(self, R, params, dt):
+        """R0 Hermitian with trace 1; R's split steps (dt/2) in range."""
+        C = _density_params(params).C
+        return state_guards(R, "y0.R") + stability_guard(self.law, C, dt, dt_scale=0.5)
+
+    def status(self, R):
+        """The Galerkin law's monitor on R: (ok, code 4 or 5, its value)."""
+        ok, code, where = self.law.monitor(0.0, R, None)
+        code = jnp.where(code == FOCK_TRUNCATION, DENSITY_FOCK, DENSITY_WIDTH)
+        value = jnp.where(code == DENSITY_FOCK, where[0], where[1])
+        return ok, jnp.where(ok, 0, code), value
+
+
+def _density_params(params):
+    return GalerkinParams(params.C) if params.density is None else params.density
 
 
 class HusimiFlow(AbstractLaw):
@@ -319,3 +412,136 @@ def _initial_state(law: HusimiFlow, z0, t0, R0) -> FlowState:
     low = low | ~jnp.all(jnp.isfinite(z0), -1)
     flag = jnp.where(low, AT_ZERO, 0).astype(jnp.int32)
     return FlowState(z0, flag, jnp.where(low, t0, 0).astype(z0.dtype), R0)
+
+
+# ---- `flow_trajectories`: move an ensemble along the flow (`jqd.evolve` of a
+# `HusimiFlow`) and report which points passed a zero of ρ, in chunks of bounded memory
+
+
+class FlowResult(eqx.Module):
+    """Output of `flow_trajectories`.
+
+    Attributes:
+        ts: save times, shape (n_save + 1,).
+        z: positions at the save times, shape (n_save + 1, n_points, 2N).
+        hit_zero: per point, whether ρ fell below the floor (or the point took
+            a non-finite step) after some step along the path, or at the start.
+        first_zero_time: per point, the first such time (NaN if never).
+        n_hit_zero: number of flagged points.
+        flag: per point, 0 or the code of its first flag (2: ρ below the
+            floor, 3: a non-finite step, after which the point stays put).
+    """
+
+    ts: Array
+    z: Array
+    hit_zero: Array
+    first_zero_time: Array
+    n_hit_zero: Array
+    flag: Array
+
+
+def _points(t, y, params):
+    return y.z
+
+
+def flow_trajectories(
+    hamiltonian: Callable,
+    log_density: Callable | GalerkinDensity,
+    z0,
+    *,
+    dt,
+    n_save: int,
+    steps_per_save: int = 1,
+    C=1.0,
+    args=None,
+    t0=0.0,
+    zero_floor: float = 1e-10,
+    density_scale=None,
+    batch_size: int | None = None,
+    on_zero: str = "flag",
+) -> FlowResult:
+    """Move points z0 (n_points, 2N) along the probability flow of physics §4
+    (`jqd.evolve` of a `HusimiFlow`).
+
+    Args:
+        hamiltonian: anti-Wick symbol `H(z, args)`, units of ħ
+            (e.g. `jqd.reference.kerr_symbol`).
+        log_density: `ln ρ(z, t)` (differentiable in z), or a `GalerkinDensity`
+            whose R is evolved alongside the points.
+        z0: initial points sampled from ρ(·, t0).
+        dt: RK4 time step (fixed).
+        n_save: number of saves.
+        steps_per_save: steps between saves.
+        t0: initial time.
+        C: diffusion strength.
+        args: Hamiltonian arguments.
+        zero_floor: a point is flagged when ρ < zero_floor × density_scale.
+        density_scale: default (2π)^(−N), the maximum of any Husimi density.
+        batch_size: if given, integrate the points in chunks of this size, one
+            chunk after another (bounded memory; same result).
+        on_zero: "flag" (default): flagged points are counted and the others
+            keep moving; "raise": stop at the first save with a flagged point
+            and raise `jqd.husimi.HusimiZeroError` (the law's monitor).
+            Either way a `GalerkinDensity` keeps its own checks: R0 Hermitian
+            with trace 1, its split step in range (ValueError), and its Fock
+            truncation and basis width during the run (`FockTruncationError`,
+            `BasisWidthError`): a wrong ρ would make every trajectory wrong.
+    """
+    z0 = jnp.asarray(z0)
+    if z0.ndim != 2 or z0.shape[-1] % 2 or z0.shape[0] < 1:
+        raise ValueError(f"z0 must have shape (n_points, 2N), n_points >= 1; got {z0.shape}.")
+    if batch_size is not None and int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive int or None; got {batch_size}.")
+    if on_zero not in ("flag", "raise"):
+        raise ValueError(f"on_zero must be 'flag' or 'raise'; got {on_zero!r}.")
+    dtype = z0.dtype
+    N = z0.shape[-1] // 2
+    C = jnp.asarray(C, dtype)
+    kw = dict(zero_floor=zero_floor, density_scale=density_scale)
+    if isinstance(log_density, GalerkinDensity):
+        if log_density.law.n_modes != N:
+            raise ValueError(
+                f"z0 has {N} modes but the GalerkinDensity's law has {log_density.law.n_modes}."
+            )
+        law = HusimiFlow(hamiltonian, log_density.law, **kw)
+        R0, params = jnp.asarray(log_density.R0), FlowParams(C, args, log_density.params)
+    elif callable(log_density):
+        law, R0, params = HusimiFlow(hamiltonian, log_density, **kw), None, FlowParams(C, args)
+    else:
+        raise ValueError(
+            "log_density must be a callable ln ρ(z, t) or a GalerkinDensity; got "
+            f"{type(log_density).__name__}."
+        )
+    n = z0.shape[0]
+    bs = n if batch_size is None else min(int(batch_size), n)
+    zs, flags, times = [], [], []
+    for start in range(0, n, bs):
+        chunk = z0[start : start + bs]
+        m = chunk.shape[0]
+        if m < bs:  # pad the last chunk: one compiled program for all chunks
+            chunk = jnp.concatenate([chunk, jnp.broadcast_to(z0[:1], (bs - m, 2 * N))])
+        sol = evolve(
+            law,
+            law.initial_state(chunk, t0=jnp.asarray(t0, dtype), R0=R0),
+            params,
+            dt=dt,
+            n_save=n_save,
+            steps_per_save=steps_per_save,
+            t0=t0,
+            observe=_points,
+            monitor=True if on_zero == "raise" else law.density_monitor,
+            checkpoint=False,  # forward runs: no rematerialisation to compile
+        )
+        zs.append(sol.observables[:, :m])
+        flags.append(sol.y_final.flag[:m])
+        times.append(sol.y_final.flag_time[:m])
+    flag = jnp.concatenate(flags)
+    hit = flag > 0
+    return FlowResult(
+        ts=sol.ts,
+        z=jnp.concatenate(zs, axis=1) if len(zs) > 1 else zs[0],
+        hit_zero=hit,
+        first_zero_time=jnp.where(hit, jnp.concatenate(times), jnp.nan),
+        n_hit_zero=jnp.sum(hit),
+        flag=flag,
+    )

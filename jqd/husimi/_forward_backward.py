@@ -1,35 +1,25 @@
 """Time-symmetric forward-backward trajectories of the Husimi Fokker-Planck
-equation, as a law (physics §4.12).
+equation, as a law (physics §4.12, where the path equations are written out).
 
-The diffusion D = (C/2)[H'', J] is traceless and anticommutes with J, so at
-every z it splits into a positive part along N "+" eigen-directions E+ (z)
-and a negative part along their partners E− = J E+ (physics §4.3):
-D = E+ Λ E+ᵀ − E− Λ E−ᵀ. Along E+ the density diffuses forward in time, along
-E− backward (Drummond and Reid's time-symmetric picture, SPEC §4). A path
-z(t) on the grid t_k = k h, h = T/n_t, k = 0..n_t, is a solution when every
-step obeys, with the drift A = J∇H at the midpoint m_k = (z_k + z_{k+1})/2,
-
-    E+(z_k)ᵀ    (z_{k+1} − z_k) = E+(z_k)ᵀ    A(m_k) h + √(Λ(z_k) h)     ξ+_k   (forward Itô)
-    E−(z_{k+1})ᵀ(z_{k+1} − z_k) = E−(z_{k+1})ᵀ A(m_k) h + √(Λ(z_{k+1}) h) ξ−_k   (backward Itô)
-
-and the mixed boundary conditions E+(z_0)ᵀ(z_0 − ζ0) = 0, E−(z_T)ᵀ(z_T − ζT) = 0:
-the "+" coordinates start from a sample ζ0 of ρ(0), the "−" coordinates end
-on a sample ζT of ρ(T). For a quadratic H (constant D and frames) the "+"
-coordinates are a forward Ornstein-Uhlenbeck process and the "−" ones a
-backward one; the midpoint drift makes their stationary variances exact.
+D = (C/2)[H'', J] splits at every z into a positive part along N "+"
+eigen-directions E+ and a negative part along E− = J E+ (`split_frames`):
+along E+ a path diffuses forward in time (forward Itô increments from a
+sample ζ0 of ρ(0)), along E− backward (backward Itô increments ending on a
+sample ζT of ρ(T)), with the drift J∇H at each step's midpoint (which makes
+the stationary variances exact for a quadratic H).
 
 The law's state is the whole ensemble of discretized paths, and one `step`
 is one Picard sweep (Jacobi: frames, Λ and drifts are taken from the current
 paths; the increments are solved step by step and summed; the 2N boundary
 conditions fix the start by a Newton step through the drift's Jacobian; where
 a step's two frames are nearly orthogonal, |det| < MIN_DET, its − row uses the
-start's frame), so `jqd.evolve` iterates the sweeps; `dt` and `t`
-are a pseudo-time (sweep counter) and are not used. The noise ξ is drawn
-once (`initial_state(key, ...)`) and stored in the state, fixed across
-sweeps: `step` is a deterministic map, so the law is not `stochastic`. The
-state also carries the RMS change of the last two sweeps (their ratio is the
-Picard contraction factor). The monitor flags a diverging iteration (code 2)
-and runaway paths (code 3).
+start's frame), so `jqd.evolve` iterates the sweeps; `dt` and `t` are a
+pseudo-time (sweep counter) and are not used. The noise ξ is drawn once
+(`initial_state(key, ...)`) and stored in the state, fixed across sweeps:
+`step` is a deterministic map, so the law is not `stochastic`. The state also
+carries the RMS change of the last two sweeps (their ratio is the Picard
+contraction factor). The monitor flags a diverging iteration (code 2) and
+runaway paths (code 3).
 """
 
 from __future__ import annotations
@@ -46,14 +36,6 @@ from .._guards import Check, finite, scalar
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._symbols import symplectic_J
-
-__all__ = [
-    "ForwardBackward",
-    "FBParams",
-    "FBState",
-    "PicardDivergenceError",
-    "split_frames",
-]
 
 MIN_DET = 0.5  # |det| of a step's two frames below which the − row uses the start's frame
 DIVERGING = 2
@@ -316,18 +298,14 @@ class ForwardBackward(AbstractLaw):
                 "Build the state with law.initial_state(key, zeta0, zetaT)."
             )
         n, _, d = shape
-        want = {"xi": (n, self.n_t, d), "zeta0": (n, d), "zetaT": (n, d)}
+        want = {"xi": (n, self.n_t, d), "zeta0": (n, d), "zetaT": (n, d), "flag": (n,)}
+        want |= {"change": (), "change_prev": (), "sweeps": ()}
         for name, s in want.items():
             if jnp.shape(getattr(y, name)) != s:
                 raise ValueError(
                     f"y0.{name} must have shape {s}; got {jnp.shape(getattr(y, name))}. "
                     "Build the state with law.initial_state(key, zeta0, zetaT)."
                 )
-        for name in ("change", "change_prev", "sweeps"):
-            if jnp.shape(getattr(y, name)) != ():
-                raise ValueError(f"y0.{name} must be a scalar; got {jnp.shape(getattr(y, name))}.")
-        if jnp.shape(y.flag) != (n,):
-            raise ValueError(f"y0.flag must have shape ({n},); got {jnp.shape(y.flag)}.")
 
     def checks(self, y, params, dt=None):
         """The paths, noise and boundary samples are finite; C > 0 (C = 0 has

@@ -39,16 +39,12 @@ one flat gather of R and a weighted sum (`apply_groups`).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax.numpy as jnp
 import numpy as np
 
 from ._ops import Ops, anti_normal_order
 from ._states import fock_basis
 from ._symbols import Polynomial
-
-__all__ = ["fp_terms", "GalerkinStructure", "galerkin_structure", "apply_groups"]
 
 
 def _letter(mode, dag):
@@ -176,23 +172,16 @@ def apply_groups(flat, W, R):
     return jnp.sum(W * R.reshape(-1)[flat], axis=0)
 
 
-class GalerkinStructure(NamedTuple):
-    """What `HusimiGalerkin` precomputes: `flat` (G, d, d) int32 gather indices,
-    `W` (3, G, d, d) weights (Liouville, diffusion per unit C, −i[H, ·]), the
-    projected Hamiltonian `H` (d, d) and annihilators `ladders` (N, d, d)."""
-
-    flat: np.ndarray
-    W: np.ndarray
-    H: np.ndarray
-    ladders: np.ndarray
-
-
 def galerkin_structure(
     hamiltonian: Ops, poly: Polynomial, basis: np.ndarray, kind: str
-) -> GalerkinStructure:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Build the Fokker-Planck operator of `hamiltonian` (anti-Wick symbol
     `poly`) on the Fock `basis` ("cutoffs": a Kronecker box; "total": all
-    patterns up to a total number): ladder words on a padded set, projected."""
+    patterns up to a total number): ladder words on a padded set, projected.
+
+    Returns what `HusimiGalerkin` precomputes: `flat` (G, d, d) int32 gather
+    indices, `W` (3, G, d, d) weights (Liouville, diffusion per unit C,
+    −i[H, ·]), the projected Hamiltonian `H` (d, d) and annihilators (N, d, d)."""
     N = basis.shape[1]
     pad = max(poly.degree, 2) + 2
     big = _padded_basis(basis, pad, kind)
@@ -217,4 +206,4 @@ def galerkin_structure(
     flat, W = _build_terms(liou, diff, ham, ladders, emb)
     H = emb.T @ hamiltonian.matrix(big) @ emb
     lowered = np.stack([emb.T @ lo @ emb for lo, _ in ladders])
-    return GalerkinStructure(flat, W, H, lowered)
+    return flat, W, H, lowered

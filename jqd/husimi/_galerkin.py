@@ -2,38 +2,23 @@
 
 The density is e^{−|α|²} times a polynomial in α, α* whose coefficient matrix
 R is the state; the Fokker-Planck operator acts on R exactly as Σ_i A_i R B_i
-with ladder-operator words A_i, B_i, built once per law from the anti-Wick
-symbol of the Hamiltonian and projected onto the Fock basis (derivation:
-`_fp_terms.py`). For C = 1 and a truncating H (F64) the projected operator is
-−i[H_P, ·]: the law is von Neumann evolution in a Husimi representation.
+with ladder-operator words built once per law from the anti-Wick symbol of H
+(derivation: `_fp_terms.py`). For C = 1 and a truncating H (F64) the projected
+operator is −i[H_P, ·]: von Neumann evolution in a Husimi representation.
 
-Stepping (`method="split"`, default): Strang splitting of L = L_U + L_R with
-L_U R = −i[H_P, R] applied exactly (eigendecomposition, once per run) and the
-remainder L_R = L − L_U (the diffusion mismatch (C − 1) L_1, plus for a
-non-truncating H the terms the Fokker-Planck truncation drops) by a Taylor
-series. Exact for C = 1 with truncating H (L_R = 0), second order in dt
-otherwise. `prepare` precomputes the unitary and the remainder's weights × dt/2
-once per run. The remainder's series is applied at C = 1 too, where it is zero:
-skipping it there by a run-time branch broke reverse-mode Hessians in C
-(benchmarks/results_husimi_galerkin.md). `method="expm"` exponentiates the
-projected operator (exact for any C) one invariant block at a time
-(`_galerkin_blocks.py`: for a number-conserving H, ~2d blocks of size ≤ d
-instead of one d² × d² matrix).
+`method="split"` (default): Strang splitting of L = L_U + L_R, L_U R =
+−i[H_P, R] exactly (eigendecomposition, once per run in `prepare`) and the
+remainder L_R (the diffusion mismatch (C − 1) L_1, plus for a non-truncating H
+what the Fokker-Planck truncation drops) by a Taylor series: exact for C = 1
+with truncating H (L_R = 0), second order otherwise. `method="expm"`
+exponentiates L (exact for any C) one invariant block at a time
+(`_galerkin_blocks.py`).
 
-Validation: at C = 1 with a truncating H the split step IS unitary evolution
-by e^{−iH_P dt} (the Fokker-Planck terms enter only through L_R = 0), so it
-cannot test them. Claims about the Fokker-Planck equation integrate L(C)
-itself: `method="expm"` (exponential of the projected operator) or
-`jqd.evolve_adaptive` on `vector_field`; the split path is validated against
-those in tests/test_husimi_galerkin.py.
-
-Guards and breakdowns (`jqd.husimi._galerkin_guards`): `jqd.evolve` refuses
-an R that is not Hermitian with trace 1 and a split step beyond the range of
-its remainder series (naming the largest safe dt), eagerly and in-graph. The
-monitor reports the weight at the edge of the basis (the top Fock levels each
-parity/number sector of H reaches) past `fock_tol` (`FockTruncationError`),
-and a Husimi function more concentrated than the vacuum's past `width_tol`
-(`BasisWidthError`: the solution narrows below the e^{−|α|²} basis width).
+Validation: at C = 1 with a truncating H the split step IS e^{−iH_P dt}, so it
+cannot test the Fokker-Planck terms; claims about them integrate L(C) itself
+(`method="expm"`, or `jqd.evolve_adaptive` on `vector_field`), and the split
+path is validated against those (tests/test_husimi_galerkin.py). Guards and
+breakdown criteria: the section at the end of this module.
 
 Units: H in units of ħ (frequencies); t in 1/frequency. Validated against exact
 Kerr evolution (`jqd.reference.kerr_husimi`, `kerr_mean_a`) and Bose-Hubbard
@@ -42,29 +27,24 @@ exact diagonalization (`jqd.fock.BoseHubbard`).
 
 from __future__ import annotations
 
+import functools
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
+from scipy.special import gammaln
 
+from .._guards import Check, hermitian
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._fp_terms import apply_groups, galerkin_structure
 from ._galerkin_blocks import ExpmBlocks, _ExpmStep
-from ._galerkin_guards import (
-    concentration,
-    concentration_structure,
-    edge_index,
-    galerkin_guards,
-    marginal_structures,
-    number_strides,
-)
-from ._ops import Ops
+from ._ops import Ops, anti_normal_order
 from ._states import fock_basis, husimi
 from ._symbols import Polynomial, anti_wick_symbol, truncation_check
-
-__all__ = ["GalerkinParams", "HusimiGalerkin", "FockTruncationError", "BasisWidthError"]
 
 FOCK_TRUNCATION, BASIS_WIDTH = 2, 3  # monitor codes
 
@@ -94,8 +74,8 @@ class HusimiGalerkin(AbstractLaw):
 
     with H the anti-Wick symbol of `hamiltonian` (units of ħ), on
     z = (Q, P), α = (Q + iP)/√2 (physics §4). State: the coefficient matrix R
-    (d × d, complex, Hermitian, trace 1), Q(α) = Σ R_mn ⟨α|m⟩⟨n|α⟩/π^N (see
-    module docstring). Params: `GalerkinParams(C)`.
+    (d × d, complex, Hermitian, trace 1), Q(α) = Σ R_mn ⟨α|m⟩⟨n|α⟩/π^N.
+    Params: `GalerkinParams(C)`.
 
     Args:
         hamiltonian: an `Ops` polynomial in a_j, a_j†.
@@ -117,11 +97,9 @@ class HusimiGalerkin(AbstractLaw):
             for every density operator, 0 for coherent states); above it
             `jqd.evolve` raises `BasisWidthError`.
 
-    Order: `method="split"` is second order in dt (exact for C = 1 with a
-    truncating H, where the remainder vanishes); `method="expm"` is exact
-    (`order` None).
-
-    Validated against exact Kerr and Bose-Hubbard evolution (tests/test_husimi_galerkin.py).
+    Order: 2 for "split" (exact for C = 1 with a truncating H); `None` for
+    "expm" (exact). Validated against exact Kerr and Bose-Hubbard evolution
+    (tests/test_husimi_galerkin.py).
     """
 
     basis_tuple: tuple = eqx.field(static=True)
@@ -195,14 +173,14 @@ class HusimiGalerkin(AbstractLaw):
         else:
             basis, kind = fock_basis(max_total=int(max_total), n_modes=N), "total"
         poly = anti_wick_symbol(hamiltonian, N)
-        s = galerkin_structure(hamiltonian, poly, basis, kind)
-        self.flat, self.W = jnp.asarray(s.flat), jnp.asarray(s.W)
-        self.blocks = ExpmBlocks.from_structure(s.flat, s.W) if method == "expm" else None
+        flat, W, H, ladders = galerkin_structure(hamiltonian, poly, basis, kind)
+        self.flat, self.W = jnp.asarray(flat), jnp.asarray(W)
+        self.blocks = ExpmBlocks.from_structure(flat, W) if method == "expm" else None
         self.diff_groups = tuple(
-            int(g) for g in np.flatnonzero(np.abs(s.W[1]).max(axis=(1, 2)) > 1e-15)
+            int(g) for g in np.flatnonzero(np.abs(W[1]).max(axis=(1, 2)) > 1e-15)
         )
-        self.H = jnp.asarray(s.H)
-        self.ladders = jnp.asarray(s.ladders)
+        self.H = jnp.asarray(H)
+        self.ladders = jnp.asarray(ladders)
         self.basis_tuple = tuple(tuple(int(x) for x in o) for o in basis)
         self.n_modes = N
         self.symbol = poly
@@ -234,9 +212,9 @@ class HusimiGalerkin(AbstractLaw):
             return jnp.outer(state, jnp.conj(state))
         return state
 
-    def _apply(self, R, W, flat=None):
-        """Σ_g W[g] ∘ R[src_g][:, dst_g] over the index groups of `flat` (default: all)."""
-        return apply_groups(self.flat if flat is None else flat, W.astype(R.dtype), R)
+    def _apply(self, R, W):
+        """Σ_g W[g] ∘ R[src_g][:, dst_g] over the law's index groups."""
+        return apply_groups(self.flat, W.astype(R.dtype), R)
 
     def fp_operator(self, R, C):
         """L(C) R: the projected Fokker-Planck right-hand side."""
@@ -330,7 +308,7 @@ class HusimiGalerkin(AbstractLaw):
 
     def check(self, y, params, dt=None):
         """Structural checks (shapes, dtypes: known under tracing too); the
-        value checks are `guards`."""
+        value checks are `checks`."""
         d = self.dim
         if jnp.shape(y) != (d, d):
             raise ValueError(
@@ -344,8 +322,8 @@ class HusimiGalerkin(AbstractLaw):
 
     def checks(self, y, params, dt=None):
         """y0 Hermitian with trace 1; the split step inside the range of its
-        remainder series (`jqd.husimi._galerkin_guards`)."""
-        return galerkin_guards(self, y, params.C, dt)
+        remainder series (`state_guards`, `stability_guard`)."""
+        return state_guards(y) + stability_guard(self, params.C, dt)
 
     def top_weight(self, y):
         """Σ |R_nn| over the top Fock levels of the basis (n_j ≥ cutoff_j − g_j
@@ -407,3 +385,207 @@ class _SplitStep(AbstractLaw):
         U = self.U.astype(y.dtype)
         y = U @ y @ jnp.conj(U).T
         return self._half(y)
+
+
+# ---- guards (`checks`: evaluated by `jqd.evolve` eagerly, or in-graph under
+# jit/vmap/grad) and breakdown criteria (`monitor`) of the law
+#
+# - the coefficient matrix R is Hermitian and has trace 1 (∫ρ dz = tr R);
+# - the split stepper's Taylor series of the remainder is inside its range:
+#   L_R acts on R as Σ_g W_g ∘ gather_g(R), so every entry of L_R R is at most
+#   B · max|R| with B = max_ij Σ_g |W_g[i, j]| (an induced-norm bound, cheap
+#   and traceable). The half-step exponent Z = c L_R dt/2 then has ‖Z‖ ≤ r =
+#   |c| B dt/2, and the order-p series is within r^{p+1} e^r/(p+1)! of e^Z.
+#   The guard keeps that bound ≤ 0.1 (r ≤ 2.45 for p = 8), so the truncated
+#   series cannot blow up, and names the largest safe dt. Measured on Kerr at
+#   C = 2 (K = 8, four steps): dt = 0.5 (r = 12) gave entries of 7e18 with
+#   trace 1, dt = 0.3 (r = 7) 7e3; at the guard's limit dt = 0.1 the split
+#   step differs from the exact exponential by 9e-3 (Strang error), at
+#   dt = 0.05 by 5e-4.
+#
+# Breakdown criteria:
+#
+# - Fock truncation: the weight Σ|R_nn| over the *edge* of the basis. The edge
+#   is the top g_j levels of every mode j, g_j the gcd of the number changes
+#   of the Hamiltonian's terms in that mode (g = 1 when none): a term changing
+#   n by 2 (squeezing) connects only levels of one parity, and the top level
+#   of the other parity is where that sector meets the cutoff. (With the top
+#   level alone, H = i(a†² − a²) from the vacuum on an even cutoff never
+#   reached it: ⟨n⟩ = 2.73 against 4.44 exact at t = 0.745, monitor silent.)
+# - Basis width: the concentration (2π)^N ∫ Q_H² d^{2N}α of the Galerkin
+#   Husimi function, computed exactly from R (below). For the Husimi function
+#   of any density operator it is ≤ 1, with equality only for coherent states
+#   (Lieb's bound, the sharp form of "no state is narrower than the vacuum").
+#   A solution that narrows below the vacuum width leaves the e^{−|α|²} ×
+#   polynomial space: the basis can follow it only with growing, cancelling
+#   coefficients. Measured (Kerr, K = 20, α0 = 1.2, C = 0.5): the concentration
+#   stays ≤ 1 to t = 0.2, then 23 at t = 0.3 and 2.5e5 at t = 0.5, where R has
+#   entries of 1e3 (1e11 by t = 1) with trace 1 and the Husimi function
+#   differs by 1e8 from the K = 45 run. Converged runs (C = 0.8, 0.9, 1, 1.2;
+#   φ⁴ at C = 1) stay below 1. It is exact, cheap (one gather over the pairs of
+#   basis states with equal m + k) and traceable.
+#
+# Concentration formula: with Q(α) = e^{−|α|²} Σ R_mn ᾱ^m α^n/(π^N √(m! n!)),
+# angular integration keeps the terms with m + k = n + l = s (per mode), and
+#
+#     (2π)^N ∫ Q² = Σ_s Σ_{m+k=s, n+l=s} w R_mn R_kl,
+#     w = Π_j 2^{−s_j} √(C(s_j, m_j) C(s_j, n_j)) ≤ 1.
+
+TAYLOR_TOL = 0.1  # bound on ‖e^Z − T_p(Z)‖ for the split stepper's remainder series
+TRACE_TOL = 1e-6
+MAX_TERMS = 2_000_000  # full concentration sum up to this many terms, else marginals
+HERMITIAN_RTOL = 1e-8
+
+
+def number_strides(hamiltonian: Ops, n_modes: int) -> tuple[tuple[int, ...], int]:
+    """(per-mode strides g_j, total stride): the gcd of the number changes
+    Δn_j = #a_j† − #a_j over the Hamiltonian's terms (1 where there are none,
+    e.g. Kerr), and of the total changes Σ_j Δn_j."""
+    per, total = [0] * n_modes, 0
+    for word in anti_normal_order(hamiltonian).terms:
+        delta = [0] * n_modes
+        for m, dag in word:
+            delta[m] += 1 if dag else -1
+        per = [math.gcd(g, abs(x)) for g, x in zip(per, delta, strict=True)]
+        total = math.gcd(total, abs(sum(delta)))
+    return tuple(max(g, 1) for g in per), max(total, 1)
+
+
+def edge_index(basis: np.ndarray, kind: str, strides, total_stride: int) -> tuple[int, ...]:
+    """Basis indices at the edge of the truncation: n_j ≥ cutoff_j − g_j for
+    some mode with cutoff > 1 ("cutoffs"), or Σ n_j > max_total − g ("total")."""
+    if kind == "total":
+        tot = basis.sum(1)
+        top = (tot > tot.max() - total_stride) & (tot.max() > 0)
+    else:
+        hi = basis.max(0)
+        g = np.asarray(strides)
+        top = np.any((basis > hi - g) & (hi > 0), axis=1)
+    return tuple(int(i) for i in np.flatnonzero(top))
+
+
+@functools.lru_cache(maxsize=32)
+def taylor_radius(order: int, tol: float = TAYLOR_TOL) -> float:
+    """Largest r with r^{p+1} e^r/(p+1)! ≤ tol (bisection): the order-p
+    Taylor series of e^Z is within tol of it when ‖Z‖ ≤ r."""
+    lo, hi = 0.0, 200.0
+    target = math.log(tol) + math.lgamma(order + 2)
+    for _ in range(200):
+        r = 0.5 * (lo + hi)
+        if (order + 1) * math.log(r) + r <= target:
+            lo = r
+        else:
+            hi = r
+    return lo
+
+
+@functools.lru_cache(maxsize=16)
+def concentration_structure(basis_tuple: tuple):
+    """(i1, i2, w): flat indices m·d + n and k·d + l into R, and weights, of
+    the concentration's terms w R_mn R_kl (formula above); None when there
+    would be more than `MAX_TERMS` of them."""
+    basis = np.array(basis_tuple, dtype=np.int64).reshape(len(basis_tuple), -1)
+    d = len(basis)
+    # every ordered pair (m, k) of basis states, keyed by s = m + k
+    m_idx, k_idx = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+    m_idx, k_idx = m_idx.ravel(), k_idx.ravel()
+    s = basis[m_idx] + basis[k_idx]
+    base = int(2 * basis.max() + 1) if basis.size else 1
+    key = s @ (base ** np.arange(basis.shape[1]))
+    # log of Π_j √(C(s_j, m_j)) 2^{−s_j/2} per pair (m, k)
+    logc = 0.5 * np.sum(
+        gammaln(s + 1) - gammaln(basis[m_idx] + 1) - gammaln(basis[k_idx] + 1) - s * np.log(2),
+        axis=1,
+    )
+    order = np.argsort(key, kind="stable")
+    key, m_idx, k_idx, logc = key[order], m_idx[order], k_idx[order], logc[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], len(key)]
+    if np.sum((ends - starts) ** 2) > MAX_TERMS:
+        return None
+    i1, i2, w = [], [], []
+    for a, b in zip(starts, ends, strict=True):
+        mp, kp, lp = m_idx[a:b], k_idx[a:b], logc[a:b]
+        # pairs (m, k) and (n, l) in the same group: R_mn R_kl
+        i1.append((mp[:, None] * d + mp[None, :]).ravel())
+        i2.append((kp[:, None] * d + kp[None, :]).ravel())
+        w.append(np.exp(lp[:, None] + lp[None, :]).ravel())
+    return (
+        np.concatenate(i1).astype(np.int32),
+        np.concatenate(i2).astype(np.int32),
+        np.concatenate(w),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def marginal_structures(basis_tuple: tuple) -> tuple:
+    """Per mode: (rows, cols, src_rows, src_cols, d_j, structure) of the
+    partial trace onto that mode and the concentration of the reduced state
+    (whose Husimi function is the marginal of Q; Lieb's bound holds for it)."""
+    basis = np.array(basis_tuple, dtype=np.int64).reshape(len(basis_tuple), -1)
+    out = []
+    for j in range(basis.shape[1]):
+        others = np.delete(basis, j, axis=1)
+        _, rest = np.unique(others, axis=0, return_inverse=True)
+        same = rest.ravel()[:, None] == rest.ravel()[None, :]
+        src_r, src_c = np.nonzero(same)
+        d_j = int(basis[:, j].max()) + 1
+        levels = tuple((n,) for n in range(d_j))
+        out.append(
+            (basis[src_r, j], basis[src_c, j], src_r, src_c, d_j, concentration_structure(levels))
+        )
+    return tuple(out)
+
+
+def concentration(R, structure, marginals=None) -> jnp.ndarray:
+    """(2π)^N ∫ Q_H² d^{2N}α of the Galerkin state R (1 for coherent states,
+    < 1 for every other density operator). `structure` None (a basis too
+    large for the full sum): the largest concentration of the one-mode
+    marginals (`marginals`), a weaker but still necessary condition."""
+    if structure is None:
+        vals = []
+        for rows, cols, src_r, src_c, d_j, sub in marginals:
+            red = jnp.zeros((d_j, d_j), R.dtype).at[rows, cols].add(R[src_r, src_c])
+            vals.append(concentration(red, sub))
+        return jnp.max(jnp.stack(vals))
+    i1, i2, w = structure
+    flat = R.reshape(-1)
+    return jnp.real(jnp.sum(jnp.asarray(w, R.real.dtype) * flat[i1] * flat[i2]))
+
+
+def state_guards(R, name: str = "y0") -> list[Check]:
+    """R Hermitian and of trace 1 (jax.numpy: eager or traced)."""
+    R = jnp.asarray(R)
+    dev = jnp.abs(jnp.trace(R) - 1.0)
+    return hermitian(R, name, rtol=HERMITIAN_RTOL) + [
+        Check(
+            dev <= TRACE_TOL,
+            f"{name} must have trace 1 (∫ρ dz = tr R = 1); got |tr {name} − 1| = {{value}}. "
+            f"Normalize it: {name} / jnp.trace({name}).",
+            dev,
+        )
+    ]
+
+
+def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
+    """The split stepper's remainder series inside its range (comment above),
+    for Galerkin steps of dt_scale × dt."""
+    if law.method != "split" or dt is None:
+        return []
+    dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
+    c, W, _ = law._remainder(C, dtype)
+    bound = jnp.abs(c) * jnp.max(jnp.sum(jnp.abs(W), axis=0))  # ≥ ‖c L_R‖
+    r = taylor_radius(law.taylor_order)
+    h = jnp.abs(jnp.asarray(dt, bound.dtype)) * dt_scale
+    dt_max = 2 * r / jnp.maximum(bound, jnp.finfo(bound.dtype).tiny) / dt_scale
+    return [
+        Check(
+            bound * h / 2 <= r,
+            "dt is too large for the split stepper of HusimiGalerkin at this C (params.C): "
+            f"its remainder series (taylor_order={law.taylor_order}) needs |c| B h/2 <= {r:.3g} "
+            "for a Galerkin step h, B a bound on the remainder operator and c = C − 1 (a "
+            "truncating H) or 1. The largest safe dt here is {value}. Reduce dt, raise "
+            "taylor_order, or use method='expm'.",
+            dt_max,
+        )
+    ]

@@ -1,67 +1,100 @@
-"""Pseudo-spectral grid solver for the Husimi Fokker-Planck equation (physics §4).
+"""Pseudo-spectral grid solver for the Husimi Fokker-Planck equation (physics §4.8).
 
     ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ_ab ∂_a ∂_b (D_ab ρ),   D = (C/2) [H'', J],
 
 on a periodic hypercube in z = (Q_1..Q_N, P_1..P_N) (`PhaseSpaceGrid`; units
-of ħ: α = (Q+iP)/√2, ρ = Q_H / 2^N, ∫ρ dz = 1). H is the anti-Wick symbol,
-given as a plain callable `hamiltonian(z, args) -> scalar` (a frequency); the
-drift J∇H and D come from `jax.grad` / `jax.hessian` of it, never hand-coded
-per model. For H whose symbol does not truncate (physics §4, F64) this is the
-Fokker-Planck truncation of F §V D.
+of ħ: α = (Q+iP)/√2, ρ = Q_H / 2^N, ∫ρ dz = 1). H is the anti-Wick symbol, a
+plain callable `hamiltonian(z, args) -> scalar` (a frequency); J∇H and D come
+from `jax.grad` / `jax.hessian` of it. For a non-truncating symbol (F64) this
+is the Fokker-Planck truncation of F §V D.
 
-Right-hand side: the divergence form above in Fourier space (derivatives i k
-on the rfft), with the Nyquist planes zeroed (there i k is not the derivative
-of a real signal; without this a 4-D product state did not evolve as the
-product of the 2-D solutions). RK4 (`jqd._steppers.rk4`) advances it; D is
-indefinite, so every step goes through a regularization object
-(`jqd.husimi._regularization`: `FockShells`, the default Galerkin projection
-onto the Fock-shell space that holds every exact solution; `Envelope`, the
-spectral-envelope and positivity projections; `NoRegularization`).
+Right-hand side: the divergence form in Fourier space (i k on the rfft), with
+the Nyquist planes zeroed (there i k is not the derivative of a real signal;
+without this a 4-D product state did not evolve as the product of the 2-D
+solutions). RK4 advances it; D is indefinite, so every step goes through a
+regularization object (`jqd.husimi._regularization`).
 
 Coefficient window (`window="auto"`: on for Envelope and NoRegularization, off
-for FockShells): v = J∇H and D are multiplied by w(z) = ½ erfc((|z| − R)/width),
-R = `window` × L/2, so the r³ drift and r² diffusion are switched off near the
-box edge where ρ is negligible (and the periodic box sees smooth
-coefficients). `window=None`: off.
+for FockShells): v and D are multiplied by w(z) = ½ erfc((|z| − R)/width),
+R = `window` × L/2, switching the r³ drift and r² diffusion off near the box
+edge where ρ is negligible (and giving the periodic box smooth coefficients).
 
-Guards (`jqd.husimi._grid_guards`): y0 normalized; with FockShells y0 inside
-V_n (the part outside would stay frozen), a number-conserving Hamiltonian,
-and at C = 1 a y0 that is the Husimi function of a density operator.
-
-Monitor (`jqd.husimi._grid_monitor`): the state carries the regularization's
-error indicators; `monitor` fails when one passes `tol`, and `jqd.evolve` stops
-the run at that save and raises `EnvelopeError` (`ShellOverflowError` for the
-top Fock shells), eagerly and under jit/vmap. Measured accuracy and breakdown
-times: benchmarks/results_husimi_grid.md.
+Guards: the section at the end of this module. Monitor: the state carries
+the regularization's error indicators (`removed`, the L¹ norm it took off;
+`top`, FockShells' fraction of ‖ρ‖² in the top two shells) and `mass0`;
+`jqd.evolve` stops at the first save where one (or the mass drift) passes
+`tol` and raises `EnvelopeError` (`ShellOverflowError` for the top shells).
+These are error indicators, not bounds on the L¹ error. Measured accuracy
+and breakdown times: benchmarks/results_husimi_grid.md.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from .._checks import is_concrete
 from .._evolve import Solution, evolve
+from .._guards import Check
 from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
 from .._steppers import rk4
-from ._grid_guards import check_values, compiled_coefficients, grid_guards
-from ._grid_monitor import BREAKDOWNS, EnvelopeError, ShellOverflowError, envelope_status
 from ._phase_space_grid import PhaseSpaceGrid
-from ._regularization import AbstractRegularization, FockShells, as_regularization
+from ._regularization import (
+    AbstractRegularization,
+    FockShells,
+    as_regularization,
+    from_coefficients,
+    shell_basis,
+    to_coefficients,
+)
 from ._symbols import drift_and_diffusion
 
-__all__ = [
-    "HusimiGridParams",
-    "HusimiGridState",
-    "HusimiGrid",
-    "EnvelopeError",
-    "ShellOverflowError",
-    "evolve_grid",
-]
+REMOVED, MASS_DRIFT, TOP_SHELLS = 2, 3, 4  # monitor codes (1: NaN/Inf, shared)
+
+
+class EnvelopeError(BreakdownError, FloatingPointError):
+    """The grid solution left its accuracy envelope (see `HusimiGrid.monitor`)."""
+
+
+class ShellOverflowError(EnvelopeError):
+    """FockShells: the state put more than `tol` of ‖ρ‖² in the top two shells."""
+
+
+_WHERE = (
+    "`where` = (removed, top-shell weight, |mass drift|). Set the bound with HusimiGrid(tol=...). "
+)
+
+BREAKDOWNS = {
+    REMOVED: Reason(
+        EnvelopeError,
+        "the cumulative L1 norm removed by the regularization (the envelope/positivity "
+        "projections, or the part outside the Fock-shell space; the error indicator "
+        "`removed`) exceeded tol",
+        _WHERE + "Refine the grid (points), enlarge the box (length), shorten the run, or "
+        "use jqd.husimi.HusimiGalerkin for long times.",
+    ),
+    MASS_DRIFT: Reason(
+        EnvelopeError,
+        "the mass ∫ρ dz drifted from its initial value by more than tol (mass reached "
+        "the coefficient window or the box edge)",
+        _WHERE + "Enlarge the box (length, with points) or the window, or shorten the run.",
+    ),
+    TOP_SHELLS: Reason(
+        ShellOverflowError,
+        "the weight (fraction of ||rho||^2) in the top two Fock shells (the Fock-cutoff "
+        "check) exceeded tol: the state is leaving the n_max space",
+        _WHERE + "Increase n_max (with length and points: grid.max_quanta()), or shorten the run.",
+    ),
+}
+
 
 _AUTO = "auto"
 _FIT_RTOL = 1e-12  # default: ρ0 weight (L¹) left outside V_n
@@ -303,7 +336,14 @@ class HusimiGrid(AbstractLaw):
         """Fails (in this order) when `removed > tol` (code 2), `top > tol`
         (code 4, `ShellOverflowError`) or |∫ρ dz − mass0| > tol (code 3);
         `where` = (removed, top, |mass drift|)."""
-        return envelope_status(self.grid, self.tol, y)
+        tol = jnp.asarray(self.tol, y.removed.dtype)
+        drift = jnp.abs(self.grid.integrate(y.rho) - y.mass0)
+        code = jnp.where(
+            y.removed > tol,
+            REMOVED,
+            jnp.where(y.top > tol, TOP_SHELLS, jnp.where(drift > tol, MASS_DRIFT, 0)),
+        )
+        return code == 0, code, jnp.stack([y.removed, y.top, drift])
 
     def density(self, y: HusimiGridState):
         return y.rho
@@ -315,7 +355,7 @@ class HusimiGrid(AbstractLaw):
         return self.grid.integrate(Hz.astype(y.rho.dtype) * y.rho)
 
     def check(self, y, params, dt=None):
-        """Structure (always), and what is too costly for `guards` (eager, on
+        """Structure (always), and what is too costly for `checks` (eager, on
         concrete params): a number-changing Hamiltonian under FockShells (with
         the projected operator's spectral abscissa), and the RK4 step limit."""
         if not isinstance(y, HusimiGridState):
@@ -328,14 +368,57 @@ class HusimiGrid(AbstractLaw):
             )
         if not jnp.issubdtype(jnp.result_type(y.rho), jnp.floating):
             raise ValueError(f"y0.rho must be real floating point; got {jnp.result_type(y.rho)}.")
-        check_values(self, y, params, dt)
+        if not is_concrete(params):
+            return
+        reg = self.regularization
+        if hasattr(reg, "n_max") and reg.basis is not None:
+            dtype = jnp.result_type(y.rho)
+            with jax.ensure_compile_time_eval():  # concrete params: eager inside jit too
+                v = float(phase_violation(self.hamiltonian, params.args, self.grid.n_modes, dtype))
+            if v > phase_rtol(dtype):
+                try:  # the evidence, where it can be computed (not inside an outer trace)
+                    lam = projected_abscissa(self, params)
+                except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+                    lam = None
+                detail = "" if lam is None else f"; here max Re λ(P L P) = {lam:.3g}"
+                raise ValueError(f"{NUMBER_CHANGING} (relative violation {v:.3g}{detail}).")
+        if dt is not None and is_concrete(dt, y.rho):
+            dtv = float(np.asarray(dt))
+            limit = self.stable_dt(params)
+            if limit is not None and dtv > limit:
+                raise ValueError(
+                    f"dt = {dtv:g} exceeds the explicit RK4 limit ≈ {limit:.3g} for this grid "
+                    f"and Hamiltonian ({reg.limit_what}); reduce dt."
+                )
 
     def checks(self, y, params, dt=None):
         """y0.rho normalized; with FockShells also y0.rho inside V_n, a
         number-conserving H, and (C = 1) a y0 that is the Husimi function of
         a density operator; otherwise dt within the explicit RK4 bound
-        (`jqd.husimi._grid_guards`)."""
-        return grid_guards(self, y, params, dt)
+        (the guards section of this module)."""
+        dev = jnp.abs(self.grid.integrate(y.rho) - 1)
+        out = [
+            Check(
+                dev <= 1e-6,
+                "y0.rho must be normalized (|∫ρ dz − 1| = {value}); divide by its integral, "
+                "and make sure the box holds the density (increase grid length).",
+                dev,
+            )
+        ]
+        reg = self.regularization
+        if hasattr(reg, "n_max"):  # FockShells (its step limit needs a power iteration: check)
+            return out + fock_shell_guards(self, y, params)
+        if dt is not None:
+            limit = reg.dt_limit(self, compiled_coefficients(self, params, jnp.result_type(y.rho)))
+            out.append(
+                Check(
+                    jnp.abs(dt) <= limit,
+                    "dt exceeds the explicit RK4 limit ≈ {value} for this grid and Hamiltonian "
+                    f"({reg.limit_what}); reduce dt.",
+                    limit,
+                )
+            )
+        return out
 
     def stable_dt(self, params):
         """Rough RK4 step limit, from the regularization: FockShells: 2.8/|λ|max
@@ -370,3 +453,232 @@ def evolve_grid(
         kwargs["on_breakdown"] = "flag" if on_violation == "ignore" else "raise"
     law = law.for_state(y0)
     return evolve(law, law.project_state(y0), params, **kwargs)
+
+
+# ---- guards of the Fock-shell regularization (`checks`, and `check` on concrete
+# params)
+#
+# `FockShells(n_max)` integrates P L P on V_n, the Husimi functions of
+# operators on the per-mode Fock space {0..n}. Three ways for that to return
+# an error its indicators (`removed`, `top`) cannot see, each refused by a
+# guard (eagerly, and in-graph under jit/vmap/grad):
+#
+# 1. y0.rho outside V_n (a state not built by this law): P L P never changes
+#    the part outside V_n, so that part of the density stays frozen. Refused
+#    when ∫|ρ − P ρ| dz > max(1e-4 tol, 1e3 eps ∫|ρ|); `law.initial_state`,
+#    `law.project_state` and `evolve_grid` project y0.
+# 2. A Hamiltonian that changes the number of quanta in some mode (H(e^{iφ}α)
+#    ≠ H(α), tested at fixed points with independent phases per mode): V_n is
+#    then not invariant, P L P is the L² (not the Hilbert-Schmidt) projection of
+#    the generator, and nothing keeps its spectrum on the imaginary axis.
+#    Measured for H = i(a†² − a²): eigenvalues with real part up to +3.9, +9.9,
+#    +14.7 for n_max = 4, 8, 11 (errors growing like e^{λt}, up to 30x the
+#    best approximation in V_11 at t = 1 while `removed` read 1.3). For number-
+#    conserving H every exact solution started in V_n stays there, so n_max
+#    chosen from ρ0 (`for_state`) holds for every run time; a number-changing
+#    H needs a basis sized by the run (HusimiGalerkin's Fock cutoff, whose
+#    truncated dynamics stays unitary and whose monitor watches the top levels).
+# 3. At C = 1 (quantum mechanics) a y0 whose operator R (V_n ≅ operators on
+#    the truncated Fock space) has negative eigenvalues. Every exact solution
+#    is the Husimi function of a density operator; the dynamics on V_n is
+#    unitary and conserves R's eigenvalues, and dephasing turns the negative
+#    part into an L¹ error: 2 Σ|λ_−| (a lower bound on ‖R − R_exact‖_tr) is the
+#    indicator, compared with tol. The usual cause: ρ0 has a Fock tail beyond
+#    n_max, and its projection onto V_n is not the truncated state (Husimi
+#    functions of different Fock projectors are far from orthogonal). Measured
+#    (Kerr, α0 = 2, 64², n_max = 16 forced): `removed` = 2.1e-5 while the L1
+#    error grew to 4.3e-2 by Ut = 0.4; the indicator reads 2.1e-2. The map
+#    coefficients → R has condition number ~3^n (1.8e3 at n = 7, 3e7 at 16,
+#    2e11 at 24 on the grids tested): the check is skipped where cond · eps
+#    exceeds 1e-4 (float32 beyond n ≈ 5, float64 beyond n ≈ 25).
+
+_RESIDUAL = 1e-4  # y0 weight outside V_n allowed, × tol (as for_state's limit)
+_COND_EPS = 1e-4  # skip the negativity check when cond(map) × eps exceeds this
+
+
+def _hermitian_basis(d: int) -> np.ndarray:
+    """Hermitian d × d matrices h_l (d² of them): E_jj, E_jk + E_kj, i(E_jk − E_kj)."""
+    out = []
+    for j in range(d):
+        for k in range(j, d):
+            E = np.zeros((d, d), complex)
+            if j == k:
+                E[j, j] = 1
+                out.append(E)
+                continue
+            E[j, k] = E[k, j] = 1
+            out.append(E)
+            F = np.zeros((d, d), complex)
+            F[j, k], F[k, j] = 1j, -1j
+            out.append(F)
+    return np.stack(out)
+
+
+@functools.lru_cache(maxsize=8)
+def operator_map(points: int, length: float, n: int):
+    """(M⁻¹, h, cond): the inverse of the map from an operator Σ x_l h_l on
+    the Fock levels 0..n of one mode to the coefficients of its Husimi density
+    in `shell_basis(points, length, n)`; the Hermitian basis h (K, d, d); and
+    the map's condition number."""
+    d = n + 1
+    dx = length / points
+    x = -length / 2 + dx * np.arange(points)
+    Q, P = np.meshgrid(x, x, indexing="ij")
+    alpha = ((Q + 1j * P) / np.sqrt(2)).reshape(-1)
+    lg = np.array([math.lgamma(i + 1) for i in range(d)])
+    powers = np.stack([alpha**i for i in range(d)])
+    gauss = np.exp(-(np.abs(alpha) ** 2))
+    cols = []
+    for j in range(d):
+        for k in range(j, d):
+            q = gauss * np.conj(powers[j]) * powers[k] * np.exp(-0.5 * (lg[j] + lg[k])) / np.pi
+            if j == k:
+                cols.append(q.real / 2)  # ρ = Q/2 on z = (Q, P)
+            else:
+                cols.append(q.real)  # ⟨α|(E_jk + E_kj)|α⟩/(2π)
+                cols.append(-q.imag)  # ⟨α|i(E_jk − E_kj)|α⟩/(2π)
+    M = shell_basis(points, length, n).T @ np.stack(cols, axis=1) * dx * dx
+    s = np.linalg.svd(M, compute_uv=False)
+    return np.linalg.inv(M), _hermitian_basis(d), float(s[0] / s[-1])
+
+
+def negativity(grid, basis, n: int, rho):
+    """2 Σ |negative eigenvalues| of the operator R whose Husimi density is
+    the projection of ρ onto V_n (0 for every density operator)."""
+    Minv, h, _ = operator_map(grid.points, grid.length, n)
+    c = to_coefficients(rho, basis.astype(rho.dtype), grid)
+    x = c
+    for _ in range(grid.n_modes):  # M⁻¹ on each mode's axis (the leading one, moved last)
+        x = jnp.tensordot(x, jnp.asarray(Minv, rho.dtype), axes=([0], [1]))
+    R = x.astype(jnp.result_type(rho.dtype, jnp.complex64))
+    for _ in range(grid.n_modes):  # Σ x_l h_l per mode: axes (j1, k1, j2, k2, ...)
+        R = jnp.tensordot(R, jnp.asarray(h, R.dtype), axes=([0], [0]))
+    N, d = grid.n_modes, n + 1
+    R = jnp.transpose(R, [2 * i for i in range(N)] + [2 * i + 1 for i in range(N)])
+    ev = jnp.linalg.eigvalsh(R.reshape(d**N, d**N))
+    return -2 * jnp.sum(jnp.minimum(ev, 0))
+
+
+def phase_violation(hamiltonian, args, n_modes: int, dtype):
+    """max |H(e^{iφ}α) − H(α)| / max |H| over fixed points and independent
+    phases per mode: 0 (to round-off) iff H conserves every mode's number."""
+    rng = np.random.default_rng(0)
+    z = rng.uniform(-3, 3, (8, 2 * n_modes))
+    phi = rng.uniform(0, 2 * np.pi, (8, n_modes))
+    Q, P = z[:, :n_modes], z[:, n_modes:]
+    c, s = np.cos(phi), np.sin(phi)
+    zr = np.concatenate([Q * c - P * s, Q * s + P * c], axis=1)
+    H = jax.vmap(lambda x: hamiltonian(x, args))
+    h0, h1 = H(jnp.asarray(z, dtype)), H(jnp.asarray(zr, dtype))
+    scale = jnp.maximum(jnp.max(jnp.abs(h0)), jnp.finfo(dtype).tiny)
+    return jnp.max(jnp.abs(h1 - h0)) / scale
+
+
+def phase_rtol(dtype) -> float:
+    return 1e4 * float(jnp.finfo(dtype).eps)
+
+
+def _checks_negativity(law, dtype, C) -> bool:
+    """Whether guard 3 applies: R well-conditioned in `dtype`, and C not a
+    concrete value other than 1."""
+    _, _, cond = operator_map(law.grid.points, law.grid.length, law.regularization.n_max)
+    concrete_not_one = isinstance(C, int | float) and C != 1
+    return cond * float(jnp.finfo(dtype).eps) <= _COND_EPS and not concrete_not_one
+
+
+@eqx.filter_jit
+def _fock_shell_values(law, rho, args, with_negativity: bool):
+    """(residual outside V_n, its limit, phase violation, negativity or None):
+    one compiled program per law structure (eager calls dispatch no op by op)."""
+    reg, grid, dtype = law.regularization, law.grid, rho.dtype
+    residual = grid.integrate(jnp.abs(rho - reg.project(grid, rho)))
+    floor = 1e3 * jnp.finfo(dtype).eps * grid.integrate(jnp.abs(rho))
+    limit = jnp.maximum(_RESIDUAL * law.tol, floor)
+    violation = phase_violation(law.hamiltonian, args, grid.n_modes, dtype)
+    neg = negativity(grid, reg.basis, reg.n_max, rho) if with_negativity else None
+    return residual, limit, violation, neg
+
+
+def fock_shell_guards(law, y, params) -> list[Check]:
+    """Guards 1-3 (comment above) for a `HusimiGrid` with FockShells."""
+    reg, rho = law.regularization, jnp.asarray(y.rho)
+    if reg.basis is None:  # n_max not chosen yet: step raises, naming the fix
+        return []
+    n, dtype, C = reg.n_max, rho.dtype, params.C
+    with_neg = _checks_negativity(law, dtype, C)
+    residual, limit, violation, neg = _fock_shell_values(law, rho, params.args, with_neg)
+    out = [
+        Check(
+            residual <= limit,
+            f"y0.rho has ∫|ρ − Pρ| dz = {{value}} outside the Fock-shell space V_{n} of this law: "
+            "FockShells evolves P L P on V_n, so that part would stay frozen. Build y0 with "
+            "law.initial_state(rho0), or project it (law.project_state(y0)), or call "
+            "jqd.husimi.evolve_grid, which does.",
+            residual,
+        ),
+        Check(violation <= phase_rtol(dtype), NUMBER_CHANGING, None),
+    ]
+    if with_neg:
+        out.append(
+            Check(
+                (jnp.asarray(C) != 1) | (neg <= law.tol),
+                f"y0.rho is not the Husimi function of a density operator on V_{n}: its "
+                "operator has negative eigenvalues (2 Σ|λ−| = {value} > tol). At C = 1 the "
+                "dynamics conserves them and dephasing turns them into an L1 error of about "
+                "that size. Usually rho0 has a Fock tail beyond n_max that the projection "
+                "misassigned: increase n_max (with length and points, grid.max_quanta()), or "
+                "let evolve_grid choose it (n_max=None), or raise tol.",
+                neg,
+            )
+        )
+    return out
+
+
+NUMBER_CHANGING = (
+    "HusimiGrid with FockShells needs a Hamiltonian that conserves the number of quanta "
+    "in every mode (H(e^{iφ}α) = H(α)); this one changes it, so V_{n_max} is not invariant "
+    "and the projected operator P L P has eigenvalues with positive real part: errors grow "
+    "exponentially where the indicators do not see them. Use jqd.husimi.HusimiGalerkin "
+    "(a Fock cutoff, monitored top levels) for this Hamiltonian: exact when its symbol "
+    "truncates (F64); for a non-truncating H (e.g. φ⁴) the truncated equation itself is not "
+    "well posed (physics §4.11) and no regularization converges."
+)
+
+
+def projected_abscissa(law, params, limit: int = 1600):
+    """max Re λ of P L P on V_n (dense, eager; None if (n+1)^{2N} > limit)."""
+    K = law.regularization.basis.shape[1] ** law.grid.n_modes
+    if K > limit:
+        return None
+    return float(np.max(np.linalg.eigvals(np.asarray(_projected_matrix(law, params))).real))
+
+
+@eqx.filter_jit
+def _projected_matrix(law, params):
+    """P L P on V_n as a K × K matrix (columns: images of the basis functions)."""
+    reg, grid = law.regularization, law.grid
+    dtype = reg.basis.dtype
+    coeffs = law.compute_coefficients(params, dtype)
+    shape = (reg.basis.shape[1],) * grid.n_modes
+    K = reg.basis.shape[1] ** grid.n_modes
+    rho = jax.vmap(lambda e: from_coefficients(e.reshape(shape), reg.basis, grid))(
+        jnp.eye(K, dtype=dtype)
+    )  # the basis functions as one batch (rhs broadcasts over leading axes)
+    out = jax.vmap(lambda r: to_coefficients(r, reg.basis, grid).reshape(-1))(
+        law.rhs(rho, params, coeffs)
+    )
+    return out.T
+
+
+def compiled_coefficients(law, params, dtype):
+    """`law.compute_coefficients` compiled (eagerly it dispatches op by op:
+    seconds); Python floats in params travel as arrays (no recompilation)."""
+    params = jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
+    )
+    return _coefficients(law, params, dtype)
+
+
+@eqx.filter_jit
+def _coefficients(law, params, dtype):
+    return law.compute_coefficients(params, dtype)

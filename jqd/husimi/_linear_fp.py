@@ -1,33 +1,24 @@
 """Exact Husimi Fokker-Planck evolution for quadratic symbols (physics §4.13).
 
-For a single-mode H whose anti-Wick symbol is at most quadratic (squeezing,
-parametric amplification, detuning, linear drive) the drift is affine,
-v(z) = A z + v0, and the commutator diffusion D = (C/2)[H'', J] is constant:
-both are taken from `drift_and_diffusion` (autodiff of the symbol; nothing is
-hand-coded per model). The characteristic function χ(k, t) = ∫ρ e^{ik·z} dz
-then obeys
-
-    ∂χ/∂t = (Aᵀk)·∇_k χ + i k·v0 χ − ½ kᵀDk χ,
-
-solved exactly along the characteristics k(s) = e^{Aᵀ(t−s)}k:
+For a single-mode H whose anti-Wick symbol is at most quadratic the drift is
+affine, v(z) = A z + v0, and D = (C/2)[H'', J] is constant (both from
+`drift_and_diffusion`, autodiff of the symbol). The characteristic function is
+then exact along the characteristics,
 
     χ(k, t) = χ0(Mᵀk) exp(i k·m − ½ kᵀΣk),   M = e^{At},
     m = ∫_0^t e^{Aτ} v0 dτ,   Σ = ∫_0^t e^{Aτ} D e^{Aᵀτ} dτ
 
-(M, m, Σ from matrix exponentials; Σ is indefinite: D diffuses backward along
-half the directions). The input is a Galerkin coefficient matrix R (a density
-matrix for a quantum state): ρ0(z) = N(z; 0, I) p(z) with
-p = Σ R_mn α*^m α^n/√(m!n!) (`HusimiGalerkin`). Its transform is
-χ0(k) = e^{−|k|²/2} p̃(ik), p̃ = e^{½∇²}p = e^{∂_α∂_α*}p. Along a unit
-direction e the marginal of ρ(·, t) is then a finite Hermite series
+(Σ indefinite: D diffuses backward along half the directions). For a Galerkin
+input ρ0(z) = N(z; 0, I) p(z), p = Σ R_mn α*^m α^n/√(m!n!), χ0(k) =
+e^{−|k|²/2} p̃(ik) with p̃ = e^{∂_α∂_α*}p, and the marginal along a unit
+direction e is a finite Hermite series
 
     m(y) = φ(x)/√γ Σ_N c_N λ^N He_N(x),   x = (y − e·m)/√γ,
     b = Mᵀe,   γ = |b|² + eᵀΣe,   λ = |b|/√γ,
 
 c_N the coefficients of s ↦ p̃(s b/|b|), with the exact upper tail
-∫_y^∞ m = c_0 Φ(−x) + φ(x) Σ_{N≥1} c_N λ^N He_{N−1}(x). Backward diffusion
-stays exact here (no deconvolution of sampled data); γ ≤ 0 means the
-equation has no solution for that input and raises.
+∫_y^∞ m = c_0 Φ(−x) + φ(x) Σ_{N≥1} c_N λ^N He_{N−1}(x). γ ≤ 0 (no solution
+for that input) raises.
 
 Test hook: the drift and D are looked up at call time as
 `jqd.husimi._linear_fp.drift_and_diffusion` (tests/mutants_open_amplification.py).
@@ -46,23 +37,16 @@ from scipy.special import gammaln
 from ._ops import Ops
 from ._symbols import Polynomial, anti_wick_symbol, drift_and_diffusion
 
-__all__ = ["linear_fp_coefficients", "linear_fp_propagators", "linear_fp_marginal"]
-
 
 def _quadratic_symbol(hamiltonian) -> Polynomial:
-    poly = hamiltonian if isinstance(hamiltonian, Polynomial) else None
-    if poly is None:
+    poly = hamiltonian
+    if not isinstance(hamiltonian, Polynomial):
         if not isinstance(hamiltonian, Ops):
             raise TypeError(
                 "hamiltonian must be a jqd.husimi.Ops (e.g. built from a(), ad()) or a "
                 f"Polynomial symbol; got {type(hamiltonian).__name__}."
             )
-        if hamiltonian.n_modes > 1:
-            raise ValueError(
-                f"hamiltonian acts on {hamiltonian.n_modes} modes; the linear solver is "
-                "single-mode (pass an operator on mode 0)."
-            )
-        poly = anti_wick_symbol(hamiltonian, 1)
+        poly = anti_wick_symbol(hamiltonian)
     if poly.n_modes != 1:
         raise ValueError(
             f"hamiltonian acts on {poly.n_modes} modes; the linear solver is single-mode "

@@ -23,8 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-__all__ = ["PhaseSpaceGrid", "fock_limit_reason"]
-
 _BOX_MARGIN = 2.0  # (b): √(2(2n+1)) + margin <= L/2
 _K_FRACTION = 0.9  # (a): local wavenumber √(2(2n+1)) as a fraction of the Nyquist π/dx
 

@@ -1,59 +1,45 @@
 """How the Husimi grid solver keeps its ill-posed forward problem in check.
 
-The diffusion D = (C/2)[H'', J] is indefinite, so the forward problem is a
-backward heat equation along half the directions: for the Kerr mode the
-angular Fourier mode m with log-radial wavenumber q grows like
-exp(C U |m q| t / 2), and round-off or truncation errors at large |k| grow
-without bound (physics §4: plain RK4 + Fourier blows up before Ut = 0.1). A
-regularization is an object the law (`HusimiGrid`) calls at fixed points of
-its RK4 step; there are three:
+D = (C/2)[H'', J] is indefinite, so the forward problem is a backward heat
+equation along half the directions (physics §4.8: plain RK4 + Fourier blows
+up before Ut = 0.1). A regularization is an object `HusimiGrid` calls at fixed
+points of its RK4 step; there are three:
 
-`FockShells(n_max)` ("fock", the default): Galerkin projection onto the space
-that holds every exact solution. The Husimi function of a state with at most n
-quanta per mode lies in V_n (`jqd.husimi._shell_basis`); the vector field is
-P L ρ, the grid right-hand side projected onto V_n, and RK4 integrates an ODE
-on a fixed finite-dimensional space: the anti-diffusive growth lives in the
-high Fourier modes the projector removes. For C = 1 and a number-conserving
-truncating H (Kerr, Bose-Hubbard) L maps V_n into itself and generates unitary
-evolution, so P L P has imaginary eigenvalues and the step is limited by
-accuracy and the RK4 bound on |λ| dt, not by the grid. For C ≠ 1 or a
-non-truncating H the projection is a truncation like a Fock cutoff, and the
-monitor reports the weight in the top two shells. n_max must be resolved by
-the grid (`PhaseSpaceGrid.max_quanta`); when it is None it is chosen from the
-initial state (`for_state`): the smallest n with ∫|ρ0 − P_n ρ0| dz ≤ 1e-12,
-and a ρ0 whose weight outside V_cap exceeds 1e-4 × tol is refused, because
-the projection of a Fock tail beyond n_max onto V_n is not the Fock truncation
-(Husimi functions of different Fock projectors are far from orthogonal) and
-that initial error is amplified by the dynamics as it dephases. With an
-explicit n_max that rule does not apply; instead `HusimiGrid.guards` refuse
-(at C = 1) a y0 whose operator on V_n has negative eigenvalues, the trace of
-that misassignment, which the dynamics turns into an L¹ error the monitor
-would not see (`jqd.husimi._grid_guards`). The guards also refuse a y0
-outside V_n and a Hamiltonian that changes the number of quanta (for which V_n
-is not invariant). The coefficient window is off by default here: it breaks
-the closure for the outer shells.
+`FockShells(n_max)` ("fock", the default): Galerkin projection onto V_n, the
+space holding the Husimi function of every state with at most n quanta per
+mode (`shell_basis`, below). RK4 integrates P L ρ, an ODE on a fixed
+finite-dimensional space: the anti-diffusive growth lives in the high Fourier
+modes the projector removes. For C = 1 and a number-conserving truncating H
+(Kerr, Bose-Hubbard) P L P generates unitary evolution (imaginary
+eigenvalues: dt is limited by accuracy and RK4, not by the grid); otherwise
+the projection is a truncation like a Fock cutoff, and the monitor reports
+the weight in the top two shells. n_max None is chosen from ρ0 (`for_state`);
+a ρ0 whose weight outside the largest V_n the grid resolves exceeds 1e-4 ×
+tol is refused: the projection of a Fock tail beyond n_max onto V_n is not
+the Fock truncation (Husimi functions of different Fock projectors are far
+from orthogonal), and the dynamics amplifies that error as it dephases. With
+an explicit n_max `HusimiGrid.checks` refuse what that would miss (guards in
+`jqd.husimi._grid_solver`). The coefficient window is off by default here: it
+breaks the closure for the outer shells.
 
-`Envelope()` ("project"): projection onto convex sets that contain every
-exact Husimi function, after each RK4 step: (a) the spectral envelope
-|ρ̂(k)| ≤ m e^{−|k|²/4} (m = ∫ρ; ρ is the Wigner function smoothed by the
-vacuum Gaussian, physics §4), applied by clipping the modulus of each Fourier
-coefficient; (b) 0 ≤ ρ ≤ (2π)^{−N} (Q_H = ⟨α|ρ̂|α⟩/π^N ∈ [0, π^{−N}]). Both sets
-are convex and contain the exact solution, so in L² each projection never
-moves the numerical solution away from it; but the anti-diffusive growth of
-errors in modes inside the envelope is left alone.
+`Envelope()` ("project"): after each step, projection onto the convex sets of
+physics §4.7 that contain every exact Husimi function: the spectral envelope
+|ρ̂(k)| ≤ m e^{−|k|²/4} (clipping each Fourier coefficient's modulus), then
+0 ≤ ρ ≤ (2π)^{−N}. In L² neither projection moves the solution away from the
+exact one, but errors growing inside the envelope are left alone.
 
 `NoRegularization()` ("none"): plain RK4 + Fourier.
 
 Each accumulates into the state's `removed` the L¹ norm of what it took off
 (FockShells: the part of each RK4 increment outside V_n, plus the initial
-projection of ρ0; Envelope: what the envelope/positivity projections removed;
-NoRegularization: the negative part, nothing is changed). These are error
-indicators, not bounds on the L¹ error.
+projection of ρ0; NoRegularization: the negative part, changing nothing):
+error indicators, not bounds on the L¹ error.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from typing import ClassVar
 
@@ -65,15 +51,6 @@ from jaxtyping import Array
 
 from .._checks import is_concrete
 from ._phase_space_grid import PhaseSpaceGrid, fock_limit_reason
-from ._shell_basis import fit_n_max, from_coefficients, shell_basis, to_coefficients, truncate
-
-__all__ = [
-    "AbstractRegularization",
-    "FockShells",
-    "Envelope",
-    "NoRegularization",
-    "as_regularization",
-]
 
 _FIT_LIMIT = 1e-4  # refuse a ρ0 whose weight outside V_{cap} exceeds this × tol
 
@@ -348,3 +325,109 @@ def as_regularization(regularization, n_max=None) -> AbstractRegularization:
             f"regularization={regularization!r}."
         )
     return _BY_NAME[regularization]()
+
+
+# ---- the Fock-shell space V_n of FockShells on the grid. The Husimi function of
+# a state with at most n quanta per mode is e^{−|α|²} times a polynomial in α_j,
+# α_j* of degree ≤ n in each, so it lies in
+#
+#     V_n = span{α^j α*^k e^{−|α|²} : 0 ≤ j, k ≤ n}   per mode
+#
+# (tensor product over modes). Per mode the basis is built from the functions
+# e^{−|α|²} α^ℓ L_{s−|ℓ|}^{|ℓ|}(2|α|²) (shell s = max(j, k), angular momentum
+# ℓ = j − k, as cos/sin pairs); the projection of a density on the 2N-dimensional
+# grid is the Kronecker product of the per-mode projectors: one contraction per
+# mode to coefficients, one back.
+
+
+@functools.lru_cache(maxsize=8)
+def shell_basis(points: int, length: float, n_max: int) -> np.ndarray:
+    """Grid-orthonormal basis of V_{n_max} on one mode's (Q, P) plane.
+
+    Shape (points², (n_max+1)²), float64, columns ordered by shell s = max(j, k):
+    the first (s+1)² columns span V_s (and equal `shell_basis(.., s)`).
+    Orthonormal in Σ f g dx². The sampled functions are continuum-orthonormal
+    (Gram matrix ≈ I on a grid that resolves them), so two Cholesky-QR passes
+    (lower-triangular, hence shell-nested) orthonormalize them to round-off.
+    """
+    from scipy.linalg import cholesky, solve_triangular
+    from scipy.special import eval_genlaguerre, gammaln
+
+    dx = length / points
+    x = -length / 2 + dx * np.arange(points)
+    Q, P = np.meshgrid(x, x, indexing="ij")
+    u = (Q**2 + P**2).reshape(-1) / 2  # |α|²
+    theta = np.arctan2(P, Q).reshape(-1)
+    logu = np.log(np.maximum(u, 1e-300))
+    cols = []
+    for s in range(n_max + 1):
+        for ell in range(s + 1):
+            p = s - ell
+            # e^{−|α|²} |α|^ℓ L_p^ℓ(2|α|²), unit norm in ∫ dQ dP
+            lognorm = 0.5 * (
+                gammaln(p + ell + 1) - gammaln(p + 1) - (ell + 1) * np.log(2.0) + np.log(2 * np.pi)
+            )
+            radial = np.exp(-u + 0.5 * ell * logu - lognorm) * eval_genlaguerre(p, ell, 2 * u)
+            if ell == 0:
+                cols.append(radial)
+            else:
+                cols.append(np.sqrt(2) * radial * np.cos(ell * theta))
+                cols.append(np.sqrt(2) * radial * np.sin(ell * theta))
+    B = np.stack(cols, axis=1) * dx
+    for _ in range(2):
+        R = cholesky(B.T @ B, lower=False)
+        B = solve_triangular(R, B.T, trans="T", lower=False).T
+    B = B / dx
+    B.setflags(write=False)
+    return B
+
+
+def _plane_order(n_modes: int) -> list[int]:
+    """Axis permutation grouping each mode's (Q_j, P_j) plane."""
+    return [a for j in range(n_modes) for a in (j, n_modes + j)]
+
+
+def to_coefficients(rho, B, grid: PhaseSpaceGrid):
+    """Coefficients of ρ in the per-mode basis B (shape (points², K)): shape (K,)*N."""
+    N, p = grid.n_modes, grid.points
+    c = jnp.transpose(rho, _plane_order(N)).reshape((p * p,) * N)
+    for _ in range(N):  # contract the leading plane axis; its K axis goes last
+        c = jnp.tensordot(c, B, axes=([0], [0]))
+    return c * jnp.asarray(grid.cell_volume, rho.dtype)
+
+
+def from_coefficients(c, B, grid: PhaseSpaceGrid):
+    """Inverse of `to_coefficients` on V: Σ c B ⊗ ... ⊗ B on the grid."""
+    N, p = grid.n_modes, grid.points
+    x = c
+    for _ in range(N):
+        x = jnp.tensordot(x, B, axes=([0], [1]))
+    x = x.reshape((p,) * (2 * N))
+    return jnp.transpose(x, np.argsort(_plane_order(N)))
+
+
+def truncate(c, k: int, n_modes: int):
+    """Zero the coefficients with any per-mode index >= k (keep V_s for k = (s+1)²)."""
+    K = c.shape[0]
+    if k >= K:
+        return c
+    keep = jnp.arange(K) < k
+    mask = keep
+    for _ in range(n_modes - 1):
+        mask = mask[..., None] & keep
+    return jnp.where(mask, c, 0)
+
+
+def fit_n_max(grid: PhaseSpaceGrid, rho0: np.ndarray, cap: int, rtol: float) -> tuple[int, float]:
+    """The smallest n <= cap with ∫|ρ0 − P_n ρ0| dz <= rtol ∫|ρ0| dz (else cap),
+    and that L¹ residual."""
+    B = jnp.asarray(shell_basis(grid.points, grid.length, cap))
+    c = to_coefficients(jnp.asarray(rho0), B, grid)
+    norm = float(np.sum(np.abs(rho0)) * grid.cell_volume)
+    err = math.inf
+    for n in range(cap + 1):
+        approx = from_coefficients(truncate(c, (n + 1) ** 2, grid.n_modes), B, grid)
+        err = float(jnp.sum(jnp.abs(approx - rho0))) * grid.cell_volume
+        if err <= rtol * norm:
+            return n, err
+    return cap, err

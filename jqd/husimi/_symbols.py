@@ -25,18 +25,6 @@ import numpy as np
 
 from ._ops import Ops, anti_normal_order, normal_order
 
-__all__ = [
-    "Polynomial",
-    "anti_wick_symbol",
-    "wick_symbol",
-    "symplectic_J",
-    "drift",
-    "diffusion_matrix",
-    "drift_and_diffusion",
-    "TruncationReport",
-    "truncation_check",
-]
-
 
 @dataclasses.dataclass(frozen=True)
 class Polynomial:
@@ -65,15 +53,6 @@ class Polynomial:
     @property
     def degree(self) -> int:
         return max((sum(p) + sum(q) for (p, q), _ in self.coeffs), default=0)
-
-    def is_real(self, tol: float = 1e-12) -> bool:
-        d = self.as_dict()
-        return all(abs(c - np.conj(d.get((q, p), 0))) <= tol for (p, q), c in d.items())
-
-    def conjugate_variables(self) -> Polynomial:
-        """The polynomial with α ↔ α* swapped (complex conjugate coefficients
-        not applied)."""
-        return Polynomial.from_dict(self.n_modes, {(q, p): c for (p, q), c in self.coeffs})
 
     def d_alpha(self, j: int, conj: bool = False) -> Polynomial:
         """Exact derivative ∂/∂α_j (or ∂/∂α_j* with `conj=True`), treating α,

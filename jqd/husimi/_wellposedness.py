@@ -1,29 +1,20 @@
 """Is the projected Husimi Fokker-Planck operator a generator of bounded growth?
-(physics §4.11)
+(physics §4.11, with the measured answer)
 
-The Galerkin law (`HusimiGalerkin`) acts on the coefficient matrix R by
-R ↦ L(C) R = Σ_g W_g ∘ R[src_g][:, dst_g]. Its *numerical abscissa* in the
-Hilbert-Schmidt inner product ⟨R, S⟩ = tr(R†S),
+The numerical abscissa ω(L) = λ_max((L + L†)/2) of the Galerkin operator
+R ↦ L(C) R = Σ_g W_g ∘ R[src_g][:, dst_g], in the Hilbert-Schmidt inner
+product tr(R†S), is the largest instantaneous growth rate of ‖R‖_HS. The
+quantum Liouvillian −i[H, ·] is anti-Hermitian there, so every exact case
+(F64) has ω = 0 and ω > 0 measures growth quantum mechanics does not have.
+(`inner="husimi_l2"`: the L² inner product of the Husimi functions, for
+comparison; it is not conserved by unitary evolution, and its Gram matrix is
+dense and ill-conditioned: small bases only.)
 
-    ω(L) = max_{R ≠ 0} Re⟨R, L R⟩ / ⟨R, R⟩ = λ_max((L + L†)/2),
-
-is the largest instantaneous growth rate of ‖R‖_HS = (tr R†R)^{1/2}
-(d‖e^{tL}R‖/dt ≤ ω‖e^{tL}R‖, with equality reached at t = 0). The quantum
-Liouvillian −i[H, ·] is anti-Hermitian in this inner product (purity is
-conserved), so for every Hamiltonian whose Fokker-Planck equation is exact
-(F64: Kerr, Bose-Hubbard, χn², free fields) ω = 0, and ω > 0 measures
-growth that quantum mechanics does not have. The L² inner product of the
-Husimi functions, ∫ conj(Q_R) Q_S d^{2N}α, is the other natural choice, but
-unitary evolution does not conserve ∫Q² (Kerr: a coherent state spreads), so
-its abscissa is nonzero on the exact controls; `inner="husimi_l2"` computes
-it for comparison (small bases: its Gram matrix is dense and ill-conditioned).
-
-*Restricted to Fock levels ≤ n0*: the compression P L P, P keeping the
-coefficients R_mn with both |m|, |n| ≤ n0 (|m| the total number of pattern
-m). Its entries are those of the exact (infinite) operator: the law forms
-every ladder word on a padded Fock set (`_fp_terms.galerkin_structure`), so
-any basis cutoff K with the block inside it gives the same compression
-(checked in tests/test_husimi_wellposedness.py).
+*Restricted to Fock levels ≤ n0*: the compression P L P to the coefficients
+R_mn with both total numbers |m|, |n| ≤ n0. Its entries are those of the
+exact operator (the law forms every ladder word on a padded Fock set,
+`_fp_terms.galerkin_structure`), so any cutoff holding the block gives the
+same compression (tests/test_husimi_wellposedness.py).
 """
 
 from __future__ import annotations
@@ -36,15 +27,6 @@ import scipy.sparse.linalg as spla
 
 from ._galerkin import HusimiGalerkin
 from ._ops import Ops, a, ad, num
-
-__all__ = [
-    "numerical_abscissa",
-    "spectral_abscissa",
-    "compressed_superoperator",
-    "sparse_superoperator",
-    "husimi_gram",
-    "complex_phi4_mode",
-]
 
 _DENSE_MAX = 2500  # largest d² for which the dense Hermitian part is formed
 
