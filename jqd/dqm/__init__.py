@@ -19,8 +19,6 @@ from ._mixtures import closest_mixture as closest_mixture
 from ._mixtures import fd_distance_closed_form as fd_distance_closed_form
 from ._mixtures import multinomial_matrix as multinomial_matrix
 from ._mixtures import simplex_lattice as simplex_lattice
-from ._observables import FickVelocity as FickVelocity
-from ._observables import UncertaintyProduct as UncertaintyProduct
 from ._particles import ParticleHistogram as ParticleHistogram
 from ._particles import ParticleMoments as ParticleMoments
 from ._particles import grid_cdf as grid_cdf
@@ -28,7 +26,9 @@ from ._particles import grid_cdf_function as grid_cdf_function
 from ._particles import interpolate as interpolate
 from ._particles import sample_density as sample_density
 from ._state import DQMParams as DQMParams
+from ._state import FickVelocity as FickVelocity
 from ._state import MadelungState as MadelungState
+from ._state import UncertaintyProduct as UncertaintyProduct
 from ._state import gaussian_state as gaussian_state
 from ._state import state_from_psi as state_from_psi
 from ._state import state_to_psi as state_to_psi

@@ -1,19 +1,14 @@
 """Canonical diffusion quantum mechanics (physics §2, Z25-Z32): Hamilton's
 equations of the functional H_D[ρ, S], derived by `jax.grad`.
 
-    H_D[ρ, S] = ∫ [ (∇S)²/2m + (m D²/2)(∇ ln ρ)² + V ] ρ dx,
-    ∂S/∂t = −δH_D/δρ,   ∂ρ/∂t = +δH_D/δS.
-
-D = ħ/2m gives the Madelung equations (Z30-Z32); any other D is quantum
-mechanics with ħ replaced by ħ' = 2mD. On the grid, H_D is a sum over cells
-and the variational derivatives are `jax.grad` of that sum divided by the
-cell volume: nothing is hand-derived in the bulk. The Fisher term
-∫(∇ ln ρ)² ρ is written −4∫√ρ ∇²√ρ (the same functional, with the compact
-Laplacian and no derivative of ln ρ) and evaluated on ρ + ε. In the tail
-(ρ ≲ 1e-9·max ρ) its derivative hands over to the ln ρ form
-−|∇ℓ|² − 2∇²ℓ: the difference of the two, weighted by 1 − w, is added to
-δH/δρ (jqd/dqm/_functional.py); the continuity rate, the phase frame and
-the ln ρ stepping are those of `Madelung` (jqd/dqm/_fluid.py).
+On the grid, H_D is a sum over cells and the variational derivatives are
+`jax.grad` of that sum divided by the cell volume: nothing is hand-derived in
+the bulk. The Fisher term ∫(∇ ln ρ)² ρ is written −4∫√ρ ∇²√ρ (the same
+functional, with the compact Laplacian and no derivative of ln ρ) and
+evaluated on ρ + ε. In the tail (ρ ≲ 1e-9·max ρ) its derivative hands over
+to the ln ρ form −|∇ℓ|² − 2∇²ℓ: the difference of the two, weighted by
+1 − w, is added to δH/δρ (jqd/dqm/_functional.py); the continuity rate, the
+phase frame and the ln ρ stepping are those of `Madelung` (jqd/dqm/_fluid.py).
 """
 
 from __future__ import annotations
@@ -33,7 +28,8 @@ class CanonicalDQM(AbstractFluidLaw):
         ∂S/∂t = −δH_D/δρ,   ∂ρ/∂t = +δH_D/δS,
 
     with D a free constant (`DQMParams.D`; None means ħ/2m). D = ħ/2m gives
-    the Madelung equations (quantum mechanics); other D do not. Variational
+    the Madelung equations (Z30-Z32); any other D is quantum mechanics with ħ
+    replaced by ħ' = 2mD. Variational
     derivatives by `jax.grad` of the discrete H_D (module docstring); S_total
     = p·x + S as in `MadelungState`; RK4 in (ln ρ, S) (order 4). H_D is
     conserved up to O(ε) and the time-step error (`energy`). Breakdown

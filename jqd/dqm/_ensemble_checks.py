@@ -60,9 +60,8 @@ import numpy as np
 from jaxtyping import Array
 
 from .._grid import Grid
-from .._guards import Check
+from .._guards import Check, described, round_down, shown
 from .._monitor import BreakdownError, Reason
-from ._checks import array_module, described, round_down, show
 from ._particles import wrap
 
 NODE_TOL = 1e-3
@@ -74,8 +73,8 @@ ABSURD_FLOOR = 1e-16  # the drift cap of a node guard ε = 1e-16·max|ψ|²
 class EnsembleBreakdownError(BreakdownError):
     """A Nelson or Bohm ensemble left the range where its step is valid: dt too
     large for the nodes of ψ, or a particle given an absurd drift at a node
-    (jqd/dqm/_ensemble_checks.py). `where` is the
-    particle's position, then the largest safe dt (NaN if none applies)."""
+    (module docstring). `where` is the particle's position, then the largest
+    safe dt (NaN if none applies)."""
 
 
 def breakdowns(time_step: Reason | None) -> dict:
@@ -109,24 +108,6 @@ def breakdowns(time_step: Reason | None) -> dict:
     return out
 
 
-def box_guards(grid: Grid, x, name="y0.x") -> list[Check]:
-    xp = array_module(x)
-    worst = xp.max(xp.abs(xp.asarray(x)) / np.asarray(grid.lengths))
-    return [
-        Check(
-            worst <= 0.5,
-            f"{name} must lie in the box [-L/2, L/2) (L = {grid.lengths}); the largest "
-            "|x|/L is {value}. Wrap the positions: x = (x + L/2) % L - L/2.",
-            worst,
-        )
-    ]
-
-
-def allowed_at_risk(n: int) -> float:
-    lam = NODE_TOL * n
-    return lam + 3 * math.sqrt(lam) + 1
-
-
 class NodeStep(NamedTuple):
     """The Nelson step-size check at one state (module docstring)."""
 
@@ -136,7 +117,6 @@ class NodeStep(NamedTuple):
     grid_mass: Array  # ∫|ψ|² where |u_N|² dt > 2D, on the grid
     safe: Array  # the largest dt that passes both
     worst: Array  # index of the particle with the largest |u_N|
-    n: int = 0  # particles checked (set by the compiled guard)
 
 
 def kth_largest(values, m):
@@ -163,15 +143,6 @@ def kth_largest(values, m):
     return jax.lax.bitcast_convert_type(prefix, values.dtype)
 
 
-def _kth_largest_safe(u2, m: int, two_D):
-    """The dt below which at most m of the |u|² values put a particle at risk."""
-    n = u2.shape[0]
-    if m >= n:
-        return jnp.full((), jnp.inf, u2.dtype)
-    kth = kth_largest(u2, m)
-    return jnp.where(kth > 0, two_D / jnp.where(kth > 0, kth, 1.0), jnp.inf)
-
-
 def node_step(grid: Grid, psi, u, two_D, dt) -> NodeStep:
     """The step-size check near nodes for osmotic velocities `u` (n, ndim) at
     the particles and 2D = ħ/m: the particle count (at most `NODE_TOL` of
@@ -179,9 +150,15 @@ def node_step(grid: Grid, psi, u, two_D, dt) -> NodeStep:
     of N, the mass of |ψ|² at risk on the grid (at most `GRID_TOL`)."""
     u2 = jnp.sum(u**2, axis=-1)
     n = u2.shape[0]
-    allowed = allowed_at_risk(n)
+    lam = NODE_TOL * n  # allowed: a Poisson count of mean lam plus 3 sd, plus one
+    allowed = lam + 3 * math.sqrt(lam) + 1
     k = jnp.sum(u2 * dt > two_D)
-    safe = _kth_largest_safe(u2, int(math.floor(allowed)), two_D)
+    m = int(math.floor(allowed))  # safe: the dt below which at most m are at risk
+    if m >= n:
+        safe = jnp.full((), jnp.inf, u2.dtype)
+    else:
+        kth = kth_largest(u2, m)
+        safe = jnp.where(kth > 0, two_D / jnp.where(kth > 0, kth, 1.0), jnp.inf)
     # on the grid: |u|² dt > 2D ⇔ (ħ/m) dt Σ_i Re(ψ*∂_iψ)² > |ψ|⁴ (no division)
     a2 = sum(jnp.real(jnp.conj(psi) * g) ** 2 for g in grid.gradient(psi)).ravel()
     rho = (jnp.abs(psi) ** 2).ravel()
@@ -192,7 +169,7 @@ def node_step(grid: Grid, psi, u, two_D, dt) -> NodeStep:
     dt_j = jnp.where(a2 > 0, rho**2 / (two_D * jnp.where(a2 > 0, a2, 1.0)), jnp.inf)
     order = jnp.argsort(dt_j)
     cum = jnp.cumsum(mass[order])
-    safe_grid = dt_j[order][jnp.minimum(jnp.sum(cum <= GRID_TOL), n_grid(grid) - 1)]
+    safe_grid = dt_j[order][jnp.minimum(jnp.sum(cum <= GRID_TOL), grid.size - 1)]
     ok = (k <= allowed) & (grid_mass <= GRID_TOL)
     return NodeStep(ok, k, allowed, grid_mass, jnp.minimum(safe, safe_grid), jnp.argmax(u2))
 
@@ -201,12 +178,7 @@ def node_step(grid: Grid, psi, u, two_D, dt) -> NodeStep:
 def _node_step_compiled(grid, psi, u, two_D, dt):
     """`node_step` as one compiled call (eager guards otherwise dispatch
     dozens of operations over all particles: ≈ 1 s of CPU at 10^6)."""
-    u = u() if callable(u) else u
-    return node_step(grid, psi, u, two_D, dt)._replace(n=u.shape[0])
-
-
-def n_grid(grid: Grid) -> int:
-    return int(np.prod(grid.shape))
+    return node_step(grid, psi, u() if callable(u) else u, two_D, dt)
 
 
 def node_step_guards(grid: Grid, psi, u, x, two_D, dt, name="psi0") -> list[Check]:
@@ -214,13 +186,13 @@ def node_step_guards(grid: Grid, psi, u, x, two_D, dt, name="psi0") -> list[Chec
     function of nothing that returns the osmotic velocities (evaluated
     inside the one compiled call that checks concrete inputs)."""
     c = _node_step_compiled(grid, psi, u, two_D, dt)
-    n = c.n
+    n = jnp.shape(x)[0]
 
     def detail():
         k = int(np.asarray(c.at_risk))
         pos = ", ".join(f"{float(v):.4g}" for v in np.asarray(x)[int(np.asarray(c.worst))])
         return (
-            f"dt = {show(dt)} is too large for the nodes of {name}: {k} of {n} particles "
+            f"dt = {shown(dt)} is too large for the nodes of {name}: {k} of {n} particles "
             f"({k / n:.2%}; at most {NODE_TOL:.1%} plus a sampling allowance, "
             f"{c.allowed:.0f} here), and a mass {float(np.asarray(c.grid_mass)):.3g} of "
             f"|{name}|² on the grid (at most {GRID_TOL:g}), are so close to a node that the "

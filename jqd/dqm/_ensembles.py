@@ -1,6 +1,5 @@
-"""Stochastic-mechanics (Nelson) and Bohmian particle ensembles guided by a grid ψ.
-
-physics §3. Particles X_i in 1-3 D, with D = ħ/2m:
+"""Stochastic-mechanics (Nelson) and Bohmian particle ensembles guided by a grid ψ
+(physics §3). Particles X_i in 1-3 D, with D = ħ/2m:
 
     Nelson:  dX = (v + u_N) dt + √(2D) dW,
     Bohm:    dX = v dt,
@@ -9,29 +8,19 @@ physics §3. Particles X_i in 1-3 D, with D = ħ/2m:
     u_N = D ∇ ln ρ  = (ħ/m) Re(∇ψ/ψ)   (Nelson osmotic velocity, the negative
                                          of Zakir's Fick velocity Z23),
 
-with ψ evolved alongside on the same periodic grid by `jqd.SchrodingerGrid`.
-The state is the pytree `EnsembleState(psi, x)`: `psi` of shape `grid.shape`
-(complex), `x` of shape `(n_particles, ndim)` (real, periodic box
-`[-L/2, L/2)`; positions are wrapped after every step).
+with ψ evolved alongside on the same periodic grid by `jqd.SchrodingerGrid`;
+positions are wrapped into the box `[-L/2, L/2)` after every step.
 
-Velocities at particle positions: ψ and its spectral gradient ∇ψ are
-interpolated to each particle (jqd/dqm/_particles.py), and the ratio ∇ψ/ψ is
-formed *at the particle*:
-
-    ∇ψ/ψ  ≈  ψ* ∇ψ / (|ψ|² + ε),   ε = rho_floor · max_grid |ψ|².
-
-Interpolating the two smooth fields (rather than the singular ratio) keeps
-the node exactly where ψ vanishes. Near a simple node x0, u_N ≈ 2D/(x − x0):
-the osmotic drift is singular and repels particles from the node. The floor
-ε bounds it by ~ (ħ/m)|∇ψ|/√ε so that steps stay finite; it changes u_N only
-where |ψ|² < ~ε. Explicit steps of size dt can still jump across a node when
-a particle is within ~√(2D dt) of it (the continuum process never crosses):
-the crossing rate vanishes as dt → 0 and is measured in
-`experiments/nelson_equivariance`. `jqd.evolve` refuses a dt at which more
-than 0.1% of the ensemble is that close to a node (a guard at t0, the
-monitor at every save, each naming the largest safe dt), and stops a run
-in which a step gives a particle a non-finite or absurd drift
-(jqd/dqm/_ensemble_checks.py).
+Velocities at the particles: ψ and its spectral gradient are interpolated to
+each particle (jqd/dqm/_particles.py) and the ratio is formed there,
+∇ψ/ψ ≈ ψ*∇ψ/(|ψ|² + ε), ε = rho_floor·max|ψ|². Interpolating the two smooth
+fields rather than the singular ratio keeps the node exactly where ψ
+vanishes. Near a simple node x0, u_N ≈ 2D/(x − x0) repels particles; ε
+bounds it by ~(ħ/m)|∇ψ|/√ε and changes u_N only where |ψ|² ≲ ε. Explicit
+steps can still jump across a node from within ~√(2D dt) of it (the
+continuum process never crosses; the rate is measured in
+experiments/nelson_equivariance): the step-size check and the absurd-drift
+breakdown are in jqd/dqm/_ensemble_checks.py.
 
 Schemes (`jqd.schemes`), with ψ known at the stage times of one step:
     Nelson `EulerMaruyama()` ("euler"): Euler-Maruyama, weak order 1.
@@ -42,22 +31,20 @@ Schemes (`jqd.schemes`), with ψ known at the stage times of one step:
         with constant diffusion). ψ at t and t + dt (one Schrödinger step).
     Bohm `Midpoint()` ("midpoint", RK2) and `RK4()` ("rk4"), with ψ at t,
         t + dt/2, t + dt from two Schrödinger half steps.
-A law's `order` is that of its particle scheme, capped by the order of the
+A law's `order` is that of its particle scheme, capped by that of the
 Schrödinger law that moves ψ.
 
-Each step costs one Schrödinger step on the grid, one FFT + ndim inverse FFTs
-per drift evaluation, and a gather of (1 + ndim) complex fields at 2^d
-(linear) or 4^d (cubic) stencil points per particle, vectorised over the
-particle axis (in 1-D: one gather per coefficient of the cell polynomials,
-in real arithmetic, `_particles.interpolate_1d`). The Nelson noise is drawn
-by `jqd.random_normal`: NumPy's PCG64 Ziggurat seeded from the key on the
-CPU (3x cheaper than threefry + erf⁻¹ there), `jax.random.normal` on a GPU;
-one key therefore gives different, equally distributed, paths on the two.
+Cost per step: one Schrödinger step, one FFT + ndim inverse FFTs per drift
+evaluation, and a gather of (1 + ndim) fields at 2^d (linear) or 4^d (cubic)
+points per particle (in 1-D in real arithmetic, `_particles.interpolate_1d`).
+The Nelson noise comes from `jqd.random_normal` (NumPy's PCG64 Ziggurat on
+the CPU, 3x cheaper than threefry + erf⁻¹ there; `jax.random.normal` on a
+GPU), so one key gives different, equally distributed, paths on the two.
 
-Validated against: exact Gaussian densities (free spreading, harmonic
-oscillator squeezed states) by Kolmogorov-Smirnov distance and moments;
-equivariance through nodal harmonic-oscillator superpositions
-(tests/test_dqm_nelson.py, experiments/nelson_equivariance).
+Validated against exact Gaussian densities (free spreading, squeezed
+oscillator states: KS distance, moments) and equivariance through nodal
+oscillator superpositions (tests/test_dqm_nelson.py,
+experiments/nelson_equivariance).
 """
 
 from __future__ import annotations
@@ -67,10 +54,12 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from .. import _random, _steppers
 from .._grid import Grid
+from .._guards import Check, array_module
 from .._law import AbstractLaw
 from .._steppers import RK4, AbstractScheme, EulerMaruyama, Midpoint, StochasticHeun
 from ..schrodinger import SchrodingerGrid
@@ -152,6 +141,10 @@ def _stage(s, t, h, n: int):
     return jnp.clip(jnp.round((s - t) / h), 0, n - 1).astype(jnp.int32)
 
 
+def _osmotic(law, y, params):
+    return law.velocities(y.psi, y.x, params)[1]
+
+
 class AbstractEnsemble(AbstractLaw):
     """Particles guided by a grid ψ that `schrodinger` evolves in the same step.
 
@@ -171,6 +164,7 @@ class AbstractEnsemble(AbstractLaw):
     rho_floor: float = eqx.field(static=True)
 
     schemes: ClassVar[tuple] = ()  # the scheme classes this law steps with, default first
+    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
 
     def __init__(self, schrodinger, scheme=None, interpolation="cubic", rho_floor=1e-12):
         if not isinstance(schrodinger, SchrodingerGrid):
@@ -212,6 +206,10 @@ class AbstractEnsemble(AbstractLaw):
         """The step of the Schrödinger law that moves ψ (dt, or dt/2 for Bohm)."""
         return dt
 
+    def prepare(self, params, dt):
+        psi_law = self.schrodinger.prepare(params, self.psi_dt(dt))
+        return eqx.tree_at(lambda s: s.schrodinger, self, psi_law)
+
     def check(self, y, params, dt=None):
         if not isinstance(y, EnsembleState):
             raise ValueError(
@@ -238,15 +236,31 @@ class AbstractEnsemble(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        """ψ's guards (`SchrodingerGrid.guards`), positions in the box, and for
+        """ψ's checks (`SchrodingerGrid.checks`), positions in the box, and for
         Nelson the step size near the nodes of ψ0 (jqd/dqm/_ensemble_checks.py)."""
         psi_dt = None if dt is None else self.psi_dt(dt)
-        return self.schrodinger.checks(y.psi, params, psi_dt) + checks.box_guards(self.grid, y.x)
+        xp = array_module(y.x)
+        worst = xp.max(xp.abs(xp.asarray(y.x)) / np.asarray(self.grid.lengths))
+        in_box = Check(
+            worst <= 0.5,
+            f"y0.x must lie in the box [-L/2, L/2) (L = {self.grid.lengths}); the largest "
+            "|x|/L is {value}. Wrap the positions: x = (x + L/2) % L - L/2.",
+            worst,
+        )
+        out = self.schrodinger.checks(y.psi, params, psi_dt) + [in_box]
+        if dt is None or not self.stochastic:
+            return out
+        u = eqx.Partial(_osmotic, self, y, params)
+        two_D = params.hbar / params.mass
+        return out + checks.node_step_guards(self.grid, y.psi, u, y.x, two_D, dt)
 
     def node_step(self, y, params, dt):
         """The Nelson step-size check (`_ensemble_checks.NodeStep`) at the
-        state y; None for laws without osmotic drift."""
-        return None
+        state y; None for Bohm (no osmotic drift)."""
+        if not self.stochastic:
+            return None
+        _, u = self.velocities(y.psi, wrap(self.grid, y.x), params)
+        return checks.node_step(self.grid, y.psi, u, params.hbar / params.mass, dt)
 
     def monitor(self, t, y, params, dt=None):
         """Particles given an absurd drift by a step (code 4); where =
@@ -290,10 +304,6 @@ class NelsonEnsemble(AbstractEnsemble):
 
     stochastic: ClassVar[bool] = True
     schemes: ClassVar[tuple] = (StochasticHeun, EulerMaruyama)
-    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
-
-    def prepare(self, params, dt):
-        return eqx.tree_at(lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt))
 
     def drift(self, psi, x, params):
         """v + u_N at positions x, shape (n, ndim)."""
@@ -325,22 +335,6 @@ class NelsonEnsemble(AbstractEnsemble):
         x1 = checks.mark_jumps(self.grid, x, x1, x1 - x - noise, dt, cap)
         return EnsembleState(psi1, x1)
 
-    def node_step(self, y, params, dt):
-        _, u = self.velocities(y.psi, wrap(self.grid, y.x), params)
-        return checks.node_step(self.grid, y.psi, u, params.hbar / params.mass, dt)
-
-    def checks(self, y, params, dt=None):
-        out = super().checks(y, params, dt)
-        if dt is None:
-            return out
-        two_D = params.hbar / params.mass
-        u = eqx.Partial(_osmotic, self, y, params)
-        return out + checks.node_step_guards(self.grid, y.psi, u, y.x, two_D, dt)
-
-
-def _osmotic(law, y, params):
-    return law.velocities(y.psi, y.x, params)[1]
-
 
 class BohmEnsemble(AbstractEnsemble):
     """Bohmian trajectories dX = v dt, v = (ħ/m) Im(∇ψ/ψ) (physics §3, no noise).
@@ -353,10 +347,6 @@ class BohmEnsemble(AbstractEnsemble):
     """
 
     schemes: ClassVar[tuple] = (RK4, Midpoint)
-    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
-
-    def prepare(self, params, dt):
-        return eqx.tree_at(lambda s: s.schrodinger, self, self.schrodinger.prepare(params, dt / 2))
 
     def psi_dt(self, dt):
         return dt / 2

@@ -1,7 +1,8 @@
 """What the (ρ, S) laws `Madelung` and `CanonicalDQM` share: their fields,
 stepping in ln ρ, the tail forms of the continuity equation, the split of the
-phase rate into frame and residual, the breakdown monitor, and
-`evolve_madelung` (`jqd.evolve` with a law's breakdown thresholds set).
+phase rate into frame and residual, their input checks, the breakdown monitor
+(jqd/dqm/_validity.py), and `evolve_madelung` (`jqd.evolve` with a law's
+breakdown thresholds set).
 
 Stepping. Time steps are classical RK4 in ℓ = ln ρ (with S, p, c), so ρ = e^ℓ
 stays positive and a tail may grow by many decades per step without the
@@ -24,6 +25,27 @@ relaxes to 0 (the phase to its frame) at rate γ = 0.1 ħk_max²/2m (a tenth of
 the grid's fastest frequency, so it never limits the RK4 step). Where
 ρ > √floor·max ρ the laws are the Madelung/H_D laws up to O(ε/ρ); below,
 the tail is carried along consistently but carries no dynamics of its own.
+
+Value checks of the initial state and step (`checks`, raised eagerly or
+in-graph under `jit`/`vmap`/`grad` by `jqd.evolve`):
+
+* ρ ≥ 0 and ∫ρ = 1;
+* resolved tails: where ρ is in the bulk (ρ > floor^(9/15)·max ρ, the
+  conservative forms of jqd/dqm/_functional.py) it may change by at most e³
+  per cell (`MAX_BULK_JUMP`; a unit Gaussian on dx = a/2 jumps by e^4.5 and
+  the run goes NaN);
+* no vacuum next to the density: a cell above the floor ε = floor·max ρ
+  next to one more than e^10 (`MAX_VACUUM_JUMP`) lower. Such a cliff is a
+  node or a hard edge (ψ = 0 on a region: a compactly supported state, a
+  cut-off tail): Q = −(ħ²/2m)∇²√ρ/√ρ is singular there, the tail forms
+  cannot represent it, and the run is silently wrong (a cos² bump with
+  ψ = 0 outside |x| < 3 was accepted and off by 0.015 in L1 at t = 0.5,
+  NaN by t = 1). Smooth tails pass: a Gaussian falls by e^(λ dx) per cell,
+  λ dx < 1.5 at the floor level on dx = a/8, so the bound only binds for
+  cliffs;
+* D > 0 (and D = ħ/2m for `Madelung`);
+* the RK4 step: D k_max² dt ≤ 2.5 (`RK4_LIMIT`, below RK4's 2.83 on the
+  imaginary axis for the dispersion ω = D k²).
 """
 
 from __future__ import annotations
@@ -36,16 +58,21 @@ from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 
 from .._evolve import Solution, evolve
 from .._grid import Grid
+from .._guards import Check, array_module, described, round_down, scalar, shown
 from .._law import AbstractLaw
 from .._steppers import rk4
-from ._checks import check_dqm_params, check_law_fields, check_madelung_state, fluid_guards
-from ._functional import LogFields, law_functional, log_density, vacuum_mask
-from ._state import FRAME_DEGREE, DQMParams, MadelungState
-from ._stencils import divergence, gradient, nonperiodic, pad_quadratic, upwind5
+from ._functional import _TINY, LogFields, bulk_levels, law_functional, log_density, vacuum_mask
+from ._state import FRAME_DEGREE, DQMParams, MadelungState, default_floor
+from ._stencils import DERIVATIVES, divergence, gradient, nonperiodic, pad_quadratic, upwind5
 from ._validity import BREAKDOWNS, THRESHOLDS, MadelungValidity
+
+MAX_BULK_JUMP = 3.0
+MAX_VACUUM_JUMP = 10.0
+RK4_LIMIT = 2.5  # D k_max² dt, below RK4's 2.83 on the imaginary axis
 
 
 def log_continuity_rate(grid: Grid, rho, lf: LogFields, S, chirp, gS, mass, bulk_rate, kind):
@@ -153,7 +180,15 @@ class AbstractFluidLaw(AbstractLaw):
     quantum_D_only: ClassVar[bool] = False  # True: D must be ħ/2m (Madelung)
 
     def __check_init__(self):
-        check_law_fields(self)
+        if self.potential is not None and not callable(self.potential):
+            raise TypeError("potential must be a function V(x, t, args) or None.")
+        if self.floor is not None and not 0 < self.floor < 1e-2:
+            raise ValueError(f"floor must be in (0, 1e-2); got {self.floor}.")
+        if self.derivative not in DERIVATIVES:
+            raise ValueError(f"derivative must be one of {DERIVATIVES}; got {self.derivative!r}.")
+        for name in THRESHOLDS:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive; got {getattr(self, name)}.")
 
     @abc.abstractmethod
     def rates(self, t, rho, l, S, momentum, chirp, params: DQMParams):
@@ -193,14 +228,168 @@ class AbstractFluidLaw(AbstractLaw):
         return law_functional(self, t, y, params)
 
     def check(self, y, params, dt=None):
-        check_madelung_state(self.grid, y)
-        check_dqm_params(params)
+        """Type, shapes and dtypes of the state (known even for tracers) and params."""
+        grid = self.grid
+        if not isinstance(y, MadelungState):
+            raise TypeError(
+                f"y0 must be a jqd.dqm MadelungState(rho, S, momentum); got {type(y).__name__}. "
+                "Build one with state_from_psi(grid, psi) or gaussian_state(grid, ...)."
+            )
+        for arr, what in ((y.rho, "rho"), (y.S, "S")):
+            if tuple(jnp.shape(arr)) != tuple(grid.shape):
+                raise ValueError(
+                    f"y0.{what} has shape {jnp.shape(arr)} but the grid has shape {grid.shape}; "
+                    "for a batch of states use jax.vmap over the leading axis."
+                )
+            if jnp.iscomplexobj(arr):
+                raise ValueError(f"y0.{what} must be real; got dtype {jnp.asarray(arr).dtype}.")
+        if jnp.shape(y.momentum) != (grid.ndim,):
+            raise ValueError(
+                f"y0.momentum must have shape ({grid.ndim},); got {jnp.shape(y.momentum)}."
+            )
+        if jnp.shape(y.chirp) != (grid.ndim, FRAME_DEGREE - 1):
+            raise ValueError(
+                f"y0.chirp must have shape ({grid.ndim}, {FRAME_DEGREE - 1}); "
+                f"got {jnp.shape(y.chirp)}."
+            )
+        if not isinstance(params, DQMParams):
+            raise TypeError(f"params must be jqd.dqm DQMParams; got {type(params).__name__}.")
 
     def checks(self, y, params, dt=None):
         """ρ ≥ 0 and normalized, tails resolved and no vacuum cliff (a node
         or a hard edge), D > 0 (= ħ/2m for `Madelung`), and the RK4 limit on
-        dt (jqd/dqm/_checks.py)."""
-        return fluid_guards(self, y, params, dt)
+        dt (module docstring)."""
+        xp = array_module(y.rho)
+        rho = xp.asarray(y.rho)
+        rmin, rmax = xp.min(rho), xp.max(rho)
+        norm = xp.sum(rho) * self.grid.cell_volume
+        out = [
+            Check(
+                rmin >= -1e-8 * rmax,
+                "y0.rho has negative values (min {value}); a density must be >= 0 "
+                "(clip round-off with jnp.maximum(rho, 0) and renormalize).",
+                rmin,
+            ),
+            Check(
+                xp.abs(norm - 1) <= 1e-6,
+                "y0.rho is not normalized (∫ρ − 1 = {value}, tolerance 1e-06); divide it "
+                "by grid.integrate(rho).",
+                norm - 1,
+            ),
+            *_tail_checks(self.grid, rho, self.floor),
+        ]
+        if params.D is not None:
+            fix = "D is a diffusion coefficient (default ħ/2m)."
+            out += scalar(params.D, "params.D", positive=True, fix=fix)
+            if self.quantum_D_only:
+                xp = array_module(params.D, params.hbar, params.mass)
+                d0 = xp.asarray(params.hbar) / (2 * xp.asarray(params.mass))
+                ok = xp.abs(xp.asarray(params.D) - d0) <= 1e-12 * xp.abs(d0)
+                out.append(
+                    Check(
+                        ok,
+                        f"params.D = {shown(params.D)} but the Madelung law is the D = ħ/2m = "
+                        f"{shown(d0)} case; leave D=None, or use CanonicalDQM for other values "
+                        "of D.",
+                    )
+                )
+        if dt is not None:
+            out.append(_step_check(self.grid, params, dt))
+        return out
+
+
+def _step_check(grid: Grid, params, dt) -> Check:
+    """D k_max² dt ≤ `RK4_LIMIT` (D at least ħ/2m), naming the largest safe dt."""
+    k2 = sum(
+        float(np.max((2 * np.pi * np.fft.fftfreq(n, L / n)) ** 2))
+        for n, L in zip(grid.shape, grid.lengths, strict=True)
+    )
+    xp = array_module(params.hbar, params.mass, params.D, dt)
+    hbar, mass = xp.asarray(params.hbar), xp.asarray(params.mass)
+    D = (
+        hbar / (2 * mass)
+        if params.D is None
+        else xp.maximum(xp.asarray(params.D), hbar / (2 * mass))
+    )
+    limit = RK4_LIMIT / (D * k2)
+    return Check(
+        xp.asarray(dt) <= limit,
+        f"dt = {shown(dt)} is above the RK4 stability limit {{value}} of this grid "
+        f"(D k_max² dt < {RK4_LIMIT:g} with k_max² = {k2:.4g}); use dt <= {{value}} or "
+        "coarsen the grid.",
+        round_down(limit),
+    )
+
+
+def _tail_checks(grid: Grid, rho, floor) -> list[Check]:
+    """No vacuum cliff, and tails the grid resolves (module docstring): per
+    axis, |Δ ln ρ| between neighbours where at least one is above the floor
+    ε, and where both are in the bulk; the eager messages name the place and
+    the fix."""
+    xp = array_module(rho)
+    tiny = _TINY.get(np.dtype(rho.dtype), 1e-300)
+    rmax = xp.max(rho)
+    _, hi = bulk_levels(rho, floor)
+    eps = (default_floor(rho) if floor is None else floor) * rmax
+    l = xp.log(xp.maximum(rho, tiny * rmax))
+    bulk, above = rho >= hi * rmax, rho >= eps
+    jumps = []  # per axis: (bulk jumps, jumps next to a cell above the floor)
+    for i in range(grid.ndim):
+        jump = xp.abs(xp.diff(l, axis=i))
+        n = rho.shape[i]
+        a, b = (xp.take(m, np.arange(n - 1), axis=i) for m in (bulk, above))
+        c, d = (xp.take(m, np.arange(1, n), axis=i) for m in (bulk, above))
+        jumps.append((xp.where(a & c, jump, 0.0), xp.where(b | d, jump, 0.0)))
+    worst_bulk = xp.max(xp.stack([xp.max(b) for b, _ in jumps]))
+    cliff = xp.max(xp.stack([xp.max(c) for _, c in jumps]))
+
+    def where(k):  # the worst pair of kind k: (jump, axis, position of its midpoint)
+        worst = [float(np.max(np.asarray(j[k]))) for j in jumps]
+        axis = int(np.argmax(worst))
+        idx = np.unravel_index(int(np.argmax(np.asarray(jumps[axis][k]))), jumps[axis][k].shape)
+        pos = [float(np.asarray(ax)[i]) for ax, i in zip(grid.axes(), idx, strict=True)]
+        pos[axis] += grid.spacing[axis] / 2
+        return worst[axis], axis, ", ".join(f"{p:.4g}" for p in pos)
+
+    def coarse():
+        worst, axis, pos = where(0)
+        dx = grid.spacing[axis]
+        return (
+            f"y0.rho changes by a factor e^{worst:.2f} between neighbouring cells along "
+            f"axis {axis} at x = ({pos}) where ρ > {hi:.1e}·max ρ (at most e^{MAX_BULK_JUMP:g}): "
+            f"the grid is too coarse for this density's tails. Refine the grid to dx <= "
+            f"{dx * MAX_BULK_JUMP / worst:.3g} (now {dx:.3g}), or widen the state."
+        )
+
+    def vacuum():
+        worst, axis, pos = where(1)
+        return (
+            f"y0.rho falls by e^{worst:.3g} to vacuum between neighbouring cells along axis "
+            f"{axis} at x = ({pos}) (at most e^{MAX_VACUUM_JUMP:g} where ρ is above the floor): "
+            "a node or a hard edge (ψ = 0 on a region), where the quantum potential is "
+            "singular and the (ρ, S) laws do not apply (physics §2.4). Start from a nodeless "
+            "state with resolved tails (e.g. Gaussian), or use grid Schrödinger "
+            "(jqd.SchrodingerGrid)."
+        )
+
+    return [
+        described(
+            cliff <= MAX_VACUUM_JUMP,
+            "y0.rho falls to vacuum between neighbouring cells (a node or a hard edge, "
+            "ψ = 0 on a region): the (ρ, S) laws do not apply there (physics §2.4). Start from "
+            "a nodeless state with resolved tails, or use jqd.SchrodingerGrid.",
+            vacuum,
+            cliff,
+        ),
+        described(
+            worst_bulk <= MAX_BULK_JUMP,
+            f"y0.rho changes by more than e^{MAX_BULK_JUMP:g} between neighbouring cells "
+            "where it is in the bulk: the grid is too coarse for this density's tails. "
+            "Refine the grid, or widen the state.",
+            coarse,
+            worst_bulk,
+        ),
+    ]
 
 
 def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -> Solution:

@@ -129,26 +129,20 @@ def potential_values(grid: Grid, potential, t, params, dtype):
     return jnp.broadcast_to(jnp.asarray(V, dtype), grid.shape)
 
 
-def hd_functional(grid: Grid, potential, t, rho, S, momentum, chirp, params, eps, kind="fd8"):
-    """The discretized H_D[ρ, S] (physics §2), with the Fisher term on ρ + ε:
-
-    Σ_x [ (∇S_total)²/2m ρ + (m D²/2) 4|∇√(ρ+ε)|² + V ρ ] dV.
-    """
-    m = params.mass
-    D = params.diffusion()
-    gS = frame_gradient(grid, S, momentum, chirp, kind)
-    kin = grid.integrate(sum(g**2 for g in gS) * rho) / (2 * m)
-    V = potential_values(grid, potential, t, params, rho.dtype)
-    return kin + (m * D**2 / 2) * fisher_energy(grid, rho, eps, kind) + grid.integrate(V * rho)
-
-
 def law_functional(law, t, y, params, rho=None, S=None, eps=None):
-    """H_D in `law`'s discretization (grid, potential, derivative, floor) at the
-    state `y`, with `rho`/`S` optionally replaced (the canonical law
+    """The discretized H_D[ρ, S] (physics §2) in `law`'s discretization (grid,
+    potential, derivative, floor), with the Fisher term on ρ + ε:
+
+    Σ_x [ (∇S_total)²/2m ρ + (m D²/2) 4|∇√(ρ+ε)|² + V ρ ] dV
+
+    at the state `y`, with `rho`/`S` optionally replaced (the canonical law
     differentiates with respect to them) and ε = floor·max ρ unless given."""
     rho = y.rho if rho is None else rho
     S = y.S if S is None else S
     eps = density_floor(y.rho, law.floor) if eps is None else eps
-    return hd_functional(
-        law.grid, law.potential, t, rho, S, y.momentum, y.chirp, params, eps, law.derivative
-    )
+    grid, kind, m = law.grid, law.derivative, params.mass
+    D = params.diffusion()
+    gS = frame_gradient(grid, S, y.momentum, y.chirp, kind)
+    kin = grid.integrate(sum(g**2 for g in gS) * rho) / (2 * m)
+    V = potential_values(grid, law.potential, t, params, rho.dtype)
+    return kin + (m * D**2 / 2) * fisher_energy(grid, rho, eps, kind) + grid.integrate(V * rho)

@@ -1,14 +1,8 @@
 """Madelung hydrodynamics on a periodic grid: the (ρ, S) form of Schrödinger's
-equation (physics §2, Z7-Z11), ψ = √ρ exp(iS/ħ), v = ∇S/m:
-
-    ∂ρ/∂t + ∇·(ρ∇S/m) = 0,
-    ∂S/∂t + (∇S)²/2m + V + Q = 0,   Q = −(ħ²/2m) ∇²√ρ/√ρ.
-
-The state and its phase frame (S_total = p·x + b∘x²/2 + S) are described in
-jqd/dqm/_state.py, the stencils in _stencils.py, the small-density treatment
-of Q in _functional.py, the ln ρ stepping, the tail form of the continuity
-equation and the frame split of the phase rate in _fluid.py, the breakdown
-criteria in _validity.py.
+equation (physics §2, Z7-Z11), ψ = √ρ exp(iS/ħ). The state and its phase
+frame are in jqd/dqm/_state.py, the stencils in _stencils.py, the
+small-density treatment of Q in _functional.py, the stepping and the input
+checks in _fluid.py, the breakdown criteria in _validity.py.
 """
 
 from __future__ import annotations
@@ -40,10 +34,9 @@ class Madelung(AbstractFluidLaw):
     that is already outside that range in a way the monitor cannot measure,
     a ψ = 0 region next to the density (a hard edge: ρ falls to vacuum
     between two cells), is refused by `jqd.evolve` at t0, naming the place
-    (jqd/dqm/_checks.py). Validated against
-    grid Schrödinger and the exact oscillator Gaussian
-    (tests/test_dqm_madelung.py); its vector field equals `CanonicalDQM`'s
-    (D = ħ/2m) to round-off.
+    (`AbstractFluidLaw.checks`). Validated against grid Schrödinger and the
+    exact oscillator Gaussian (tests/test_dqm_madelung.py); its vector field
+    equals `CanonicalDQM`'s (D = ħ/2m) to round-off.
 
     Attributes: those of `jqd.dqm._fluid.AbstractFluidLaw` (grid, potential,
     floor, derivative and the four breakdown thresholds).

@@ -37,21 +37,12 @@ from scipy.special import gammaln
 
 from ._statistics import _check_nm, occupation_patterns
 
-__all__ = [
-    "MixtureFit",
-    "simplex_lattice",
-    "multinomial_matrix",
-    "closest_mixture",
-    "fd_distance_closed_form",
-]
-
 
 def simplex_lattice(M: int, L: int) -> np.ndarray:
     """All w on the simplex with w_i = k_i/L (Σk_i = L), shape (C(L+M−1, M−1), M)."""
-    _check_nm(1, M)
     if int(L) != L or L < 1:
         raise ValueError(f"L (lattice divisions) must be a positive integer; got {L}.")
-    return occupation_patterns(int(L), int(M)) / float(L)
+    return occupation_patterns(int(L), M) / float(L)
 
 
 def multinomial_matrix(patterns, w) -> np.ndarray:
@@ -161,7 +152,6 @@ def closest_mixture(
             f·Mult(w) (the most improving point off the lattice) and re-solves.
         L_check: lattice for the dual's max over the simplex (default 2L).
     """
-    _check_nm(N, M)
     patterns = occupation_patterns(N, M)
     q = np.asarray(target, np.float64).reshape(-1)
     if q.shape != (len(patterns),):

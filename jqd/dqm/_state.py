@@ -1,5 +1,7 @@
 """The (ρ, S) state of the Madelung and canonical DQM laws, their constants,
-and conversions to and from grid wavefunctions (physics §2: ψ = √ρ e^{iS/ħ}).
+conversions to and from grid wavefunctions (physics §2: ψ = √ρ e^{iS/ħ}), and
+the observables of a density's diffusion: the Fick velocity (Z23) and the
+uncertainty product (Z21).
 
 The phase frame. The phase is S_total(x) = p·x + Σ_i b_i x_i²/2 + S(x), with
 S periodic on the box and the frame (p, b) evolved with it: the ρ-weighted
@@ -26,6 +28,7 @@ import numpy as np
 from jaxtyping import Array, PyTree
 
 from .._grid import Grid
+from .._law import AbstractLaw
 from ._stencils import divergence, gradient
 
 FRAME_DEGREE = 2
@@ -122,11 +125,6 @@ def frame_gradient(grid: Grid, S, momentum, chirp, kind="fd8"):
     return tuple(out)
 
 
-def phase_gradient(grid: Grid, y: MadelungState, kind="fd8"):
-    """∇S_total of a state (see `frame_gradient`)."""
-    return frame_gradient(grid, y.S, y.momentum, y.chirp, kind)
-
-
 def state_to_psi(grid: Grid, y: MadelungState, hbar=1.0):
     """ψ = √ρ exp(i S_total/ħ) (complex, same precision as ρ)."""
     phase = y.S + frame_phase(grid, y.momentum, y.chirp, y.rho.dtype)
@@ -167,3 +165,41 @@ def gaussian_state(grid: Grid, a=1.0, x0=0.0, p0=0.0, hbar=1.0, dtype=float) -> 
     for x, c in zip(grid.mesh(dtype), x0, strict=True):
         rho = rho * jnp.exp(-((x - c) ** 2) / a**2) / jnp.sqrt(np.pi * a**2)
     return MadelungState(rho, jnp.zeros(grid.shape, dtype), jnp.asarray(p0, dtype))
+
+
+class FickVelocity(eqx.Module):
+    """Fick velocity u = −D ∇ρ/ρ (Z23), shape (ndim, *grid.shape); ρ + ε in
+    the denominator (ε = floor·max ρ), D from params (ħ/2m if None)."""
+
+    law: AbstractLaw
+
+    def __call__(self, t, y, params):
+        grid = self.law.grid
+        rho = self.law.density(y)
+        eps = density_floor(rho, getattr(self.law, "floor", None))
+        D = params.diffusion()
+        return jnp.stack([-D * g / (rho + eps) for g in grid.gradient(rho)])
+
+
+class UncertaintyProduct(eqx.Module):
+    """⟨(m u_i)²⟩ ⟨(x_i − ⟨x_i⟩)²⟩ per axis, shape (ndim,) (Z21, physics §2):
+    ≥ ħ²/4 at D = ħ/2m, with equality for a Gaussian.
+
+    ⟨(m u)²⟩ = m²D² ∫(∂_i ρ)²/ρ is computed as m²D² 4∫(∂_i√ρ)² (spectral, no
+    division by ρ, so it is exact for states with nodes too).
+    """
+
+    law: AbstractLaw
+
+    def __call__(self, t, y, params):
+        grid = self.law.grid
+        rho = self.law.density(y)
+        norm = grid.integrate(rho)
+        R = jnp.sqrt(jnp.maximum(rho, 0))
+        mD = params.mass * params.diffusion()
+        out = []
+        for x, g in zip(grid.mesh(rho.dtype), grid.gradient(R), strict=True):
+            mean = grid.integrate(x * rho) / norm
+            var = grid.integrate((x - mean) ** 2 * rho) / norm
+            out.append(mD**2 * 4 * grid.integrate(g**2) / norm * var)
+        return jnp.stack(out)

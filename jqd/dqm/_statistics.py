@@ -35,26 +35,6 @@ from jax.scipy.special import gammaln
 from .. import _guards
 from .._guards import Check
 
-__all__ = [
-    "occupation_patterns",
-    "weight_mb",
-    "weight_be",
-    "weight_fd",
-    "log_weight_mb",
-    "log_weight_be",
-    "log_weight_fd",
-    "spread_pattern",
-    "log_statistical_weight",
-    "most_probable_occupation",
-    "dirichlet_multinomial_weight",
-    "sample_dirichlet_multinomial",
-    "pattern_frequencies",
-    "mean_occupation",
-    "occupation_variance",
-    "sample_occupations",
-    "be_weight_closed_form",
-]
-
 _STATISTICS = ("MB", "BE", "FD")
 
 
@@ -106,48 +86,39 @@ def _occupation_guards(n, name="n") -> list[Check]:
     ]
 
 
-def _checked(out, guards, caller):
-    """`out` with `guards` raised now (concrete) or attached in-graph."""
-    return _guards.enforce(guards, out, caller=caller)
+def _log_weight(n, dtype, statistics):
+    """The checked log weight of one counting (`log_weight_mb` etc.)."""
+    out = _log_weight_core(jnp.asarray(n), dtype, statistics)
+    return _guards.enforce(_occupation_guards(n), out, f"log_weight_{statistics.lower()}")
+
+
+@functools.partial(jax.jit, static_argnames=("dtype", "statistics"))  # one program, not one per op
+def _log_weight_core(n, dtype, statistics):
+    n, N, M = _nm(n)
+    Nf = N.astype(dtype)
+    if statistics == "MB":
+        nf = n.astype(dtype)
+        return gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
+    if statistics == "BE":
+        return gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
+    allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
+    lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
+    return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
 
 
 def log_weight_mb(n, dtype=float):
     """ln of the Maxwell-Boltzmann weight M^(−N) N!/Π n_i! (Z45); `n` of shape (..., M)."""
-    return _checked(_log_weight_mb(jnp.asarray(n), dtype), _occupation_guards(n), "log_weight_mb")
-
-
-@functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
-def _log_weight_mb(n, dtype):
-    n, N, M = _nm(n)
-    nf = n.astype(dtype)
-    Nf = N.astype(dtype)
-    return gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
+    return _log_weight(n, dtype, "MB")
 
 
 def log_weight_be(n, dtype=float):
     """ln of the Bose-Einstein weight N!(M−1)!/(M+N−1)! (Z47): the same for every pattern."""
-    return _checked(_log_weight_be(jnp.asarray(n), dtype), _occupation_guards(n), "log_weight_be")
-
-
-@functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
-def _log_weight_be(n, dtype):
-    n, N, M = _nm(n)
-    Nf = N.astype(dtype)
-    return gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
+    return _log_weight(n, dtype, "BE")
 
 
 def log_weight_fd(n, dtype=float):
     """ln of the Fermi-Dirac weight N!(M−N)!/M! (Z49); −inf unless every n_i ≤ 1."""
-    return _checked(_log_weight_fd(jnp.asarray(n), dtype), _occupation_guards(n), "log_weight_fd")
-
-
-@functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
-def _log_weight_fd(n, dtype):
-    n, N, M = _nm(n)
-    Nf = N.astype(dtype)
-    allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
-    lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
-    return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+    return _log_weight(n, dtype, "FD")
 
 
 def weight_mb(n, dtype=float):
@@ -173,7 +144,7 @@ def dirichlet_multinomial_weight(n, alpha=1.0):
     For α = 1 this is N!(M−1)!/(M+N−1)! = W_BE (Z51-Z53)."""
     guards = _occupation_guards(n) + _guards.scalar(alpha, "alpha", positive=True)
     weight = _dirichlet_multinomial_weight(jnp.asarray(n), jnp.asarray(alpha))
-    return _checked(weight, guards, "dirichlet_multinomial_weight")
+    return _guards.enforce(guards, weight, "dirichlet_multinomial_weight")
 
 
 @jax.jit  # one program, not one per op
@@ -200,9 +171,8 @@ def sample_dirichlet_multinomial(key, N: int, M: int, shape=(), alpha=1.0, dtype
     shape = tuple(shape)
     kw, kn = jax.random.split(key)
     alpha = jnp.broadcast_to(jnp.asarray(alpha, dtype), (M,))
-    alpha = _checked(
-        alpha, _guards.scalar(alpha, "alpha", positive=True), "sample_dirichlet_multinomial"
-    )
+    guards = _guards.scalar(alpha, "alpha", positive=True)
+    alpha = _guards.enforce(guards, alpha, "sample_dirichlet_multinomial")
     return _sample_dirichlet_multinomial(kw, kn, alpha, int(N), int(M), shape, dtype)
 
 
@@ -290,7 +260,7 @@ def sample_occupations(key, energy, beta, mu, statistics: str, shape=()):
                 jnp.min(x),
             )
         )
-    x = _checked(x, guards, "sample_occupations")
+    x = _guards.enforce(guards, x, "sample_occupations")
     if statistics == "MB":
         return jax.random.poisson(key, jnp.exp(-x), full).astype(jnp.int32)
     u = jax.random.uniform(key, full, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)

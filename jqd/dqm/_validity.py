@@ -39,7 +39,7 @@ from .._grid import Grid
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._functional import quantum_potential
-from ._state import DQMParams, MadelungState, density_floor, phase_gradient
+from ._state import DQMParams, MadelungState, density_floor, frame_gradient
 from ._stencils import divergence, edge_window
 
 NODE, RESOLUTION, EDGE = 2, 3, 4
@@ -146,7 +146,7 @@ class MadelungValidity(eqx.Module):
             eps = density_floor(rho, floor)
             Q = quantum_potential(grid, rho, hbar, m, eps, floor, kind)
             kq = jnp.sqrt(2 * m * jnp.abs(Q)) / hbar
-            shear = divergence(grid, phase_gradient(grid, y, kind), kind)
+            shear = divergence(grid, frame_gradient(grid, y.S, y.momentum, y.chirp, kind), kind)
             kv = jnp.sqrt(jnp.abs(shear) / hbar)
             k = jnp.where(rho > self.hole_level * rmax, jnp.maximum(kq, kv), 0)
             res = jnp.max(k) * max(grid.spacing)
