@@ -290,7 +290,7 @@ def fit(
     # strong types: optax's init state is weakly typed, its update's output is not,
     # and the mismatch made jit trace and compile `update` twice
     strong = lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype)
-    u, state = _tm(strong, u), _tm(strong, state)
+    u, state = jax.jit(lambda tree: _tm(strong, tree))((u, state))  # one program, not one per leaf
     to_value = lambda u: _tm(np.asarray, forward(u))
     curvature = None
     if residuals is not None:

@@ -64,16 +64,22 @@ class Grid(eqx.Module):
         """Nyquist wavenumber per axis, pi / dx."""
         return tuple(math.pi / d for d in self.spacing)
 
+    def _host_axes(self, dtype=None) -> list[np.ndarray]:
+        return [
+            np.asarray(-L / 2 + (L / n) * np.arange(n), dtype)
+            for L, n in zip(self.lengths, self.shape, strict=True)
+        ]
+
+    # built in NumPy and sent with jax.device_put: in jax 0.10, jnp.asarray and
+    # jnp.meshgrid on fresh shapes compile a program each
     def axes(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """1-D coordinate arrays, one per axis."""
-        return tuple(
-            jax.device_put(np.asarray(-L / 2 + (L / n) * np.arange(n), dtype))
-            for L, n in zip(self.lengths, self.shape, strict=True)
-        )
+        return tuple(jax.device_put(a) for a in self._host_axes(dtype))
 
     def mesh(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """Coordinate arrays of shape `self.shape`, one per axis (`ij` indexing)."""
-        return tuple(jnp.meshgrid(*self.axes(dtype), indexing="ij"))
+        mesh = np.meshgrid(*self._host_axes(dtype), indexing="ij")
+        return tuple(jax.device_put(np.ascontiguousarray(x)) for x in mesh)
 
     def wavenumbers(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """1-D angular wavenumber arrays (FFT order), one per axis."""

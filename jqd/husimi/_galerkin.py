@@ -174,13 +174,13 @@ class HusimiGalerkin(AbstractLaw):
             basis, kind = fock_basis(max_total=int(max_total), n_modes=N), "total"
         poly = anti_wick_symbol(hamiltonian, N)
         flat, W, H, ladders = galerkin_structure(hamiltonian, poly, basis, kind)
-        self.flat, self.W = jnp.asarray(flat), jnp.asarray(W)
+        # jax.device_put, not jnp.asarray: no program per shape (jax 0.10)
+        self.flat, self.W = jax.device_put(flat), jax.device_put(W)
         self.blocks = ExpmBlocks.from_structure(flat, W) if method == "expm" else None
         self.diff_groups = tuple(
             int(g) for g in np.flatnonzero(np.abs(W[1]).max(axis=(1, 2)) > 1e-15)
         )
-        self.H = jnp.asarray(H)
-        self.ladders = jnp.asarray(ladders)
+        self.H, self.ladders = jax.device_put(H), jax.device_put(ladders)
         self.basis_tuple = tuple(tuple(int(x) for x in o) for o in basis)
         self.n_modes = N
         self.symbol = poly
