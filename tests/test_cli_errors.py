@@ -106,6 +106,16 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     usage_error(capsys, ["reproduce", "--only", "nope"], "unknown experiment(s) nope")
 
 
+def test_bad_cache_setting_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    """A malformed JQD_CACHE_* is one line and exit 2 (it was a traceback and exit 1)."""
+    monkeypatch.delenv("JQD_NO_CACHE", raising=False)
+    monkeypatch.setenv("JQD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("JQD_CACHE_MAX_MB", "abc")
+    out = tmp_path / "out"
+    usage_error(capsys, ["run", "kerr-revival", *TINY, "--out", out], "JQD_CACHE_MAX_MB", "unset it")
+    assert not out.exists()
+
+
 def test_out_is_a_file_or_cannot_be_made(tmp_path, capsys):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")

@@ -515,11 +515,6 @@ def main(argv: list[str] | None = None) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
-    if args.command in ("run", "sweep", "fit"):  # `reproduce` passes --no-cache to its runs
-        from ._compile_cache import configure
-
-        configure(enabled=not getattr(args, "no_cache", False))
-
     from .sweep import SweepLocked
 
     commands = {
@@ -532,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     overrides = list(getattr(args, "overrides", None) or [])
     try:
+        if args.command in ("run", "sweep", "fit"):  # `reproduce` passes --no-cache to its runs
+            from ._compile_cache import configure
+
+            configure(enabled=not getattr(args, "no_cache", False))  # may name a bad JQD_CACHE_*
         return commands[args.command](args)
     # UsageError and jqd's argument checks; FloatingPointError: jqd.fit's non-finite model
     except (ValueError, TypeError, FloatingPointError) as err:
