@@ -371,3 +371,19 @@ def test_sweep_keys_change_the_result():
         f = lambda v, key=key: exp.sweep(config, {**values, key: v})["mean_a"]
         _, tangent = jax.jvp(f, (1.5,), (1.0,))
         assert float(np.max(np.abs(tangent))) > 1e-3, key
+
+
+def test_reproduce_into_a_folder_in_use_is_refused(tmp_path, capsys):
+    """Two `jqd reproduce` into one --out would mix their summaries: the second is
+    refused (exit 3) while the first holds the folder's lock."""
+    import socket
+
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = os.getppid()  # a live process on this host stands for the first run
+    (out / ".lock").write_text(json.dumps({"pid": holder, "host": socket.gethostname()}))
+    rc = main(["reproduce", "--quick", "--only", "kerr-revival", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 3, err
+    assert f"another jqd reproduce (pid {holder})" in err and "Traceback" not in err
+    assert not (out / "kerr-revival").exists()  # nothing ran

@@ -49,8 +49,9 @@ class OutputLock:
     over; a live one makes `acquire` raise `SweepLocked`.
     """
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, command: str = "sweep"):
         self.path = Path(out_dir) / ".lock"
+        self.command = command  # named in the refusal
         self.held = False
 
     def acquire(self) -> None:
@@ -65,7 +66,9 @@ class OutputLock:
                 json.dump(me, f)
             self.held = True
             return
-        raise SweepLocked(f"could not take the lock {self.path}; another sweep keeps taking it.")
+        raise SweepLocked(
+            f"could not take the lock {self.path}; another jqd {self.command} keeps taking it."
+        )
 
     def _check_existing(self) -> None:
         try:
@@ -92,7 +95,7 @@ class OutputLock:
             )
         if pid != os.getpid() and _pid_alive(pid):
             raise SweepLocked(
-                f"another jqd sweep (pid {pid}) is writing {self.path.parent}; wait for it to "
+                f"another jqd {self.command} (pid {pid}) is writing {self.path.parent}; wait for it to "
                 f"finish or stop it, or choose another --out."
             )
         self._remove_stale(f"pid {pid} is gone")

@@ -374,12 +374,15 @@ def cmd_reproduce(args) -> int:
     make_dirs(out)
     t0 = time.perf_counter()
     jobs = args.jobs
-    print(f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True)
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        entries = list(pool.map(lambda n: reproduce_one(n, out, args), names))
-    report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
+    from ._store import OutputLock
+
+    with OutputLock(out, "reproduce"):  # two reproduce runs would mix their summaries
+        print(f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            entries = list(pool.map(lambda n: reproduce_one(n, out, args), names))
+        report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
     ok = all("summary" in e and e["summary"]["passed"] for e in entries)
     print(
         f"wrote {report} ({'all passed' if ok else 'FAILURES'}; {time.perf_counter() - t0:.1f} s)"
