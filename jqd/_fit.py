@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _guards
 from ._fit_covariance import _SIGMAS, _check_choice, _Curvature
 from ._fit_covariance import fit_covariance as fit_covariance
 
@@ -128,6 +129,26 @@ def _transforms(transform, theta0):
         inverse = lambda th: {k: _tm(trs[k].inverse, th[k]) for k in th}
         return forward, inverse
     return (lambda u: _tm(tr.forward, u)), (lambda th: _tm(tr.inverse, th))
+
+
+def _check_start(theta0, u, transform) -> None:
+    """Name a start that is not finite, or outside its transform's domain
+    (θ0 ≤ 0 with "positive"), before the loss is ever evaluated."""
+    paths = jax.tree_util.tree_flatten_with_path(theta0)[0]
+    for (path, x), v in zip(paths, jax.tree_util.tree_leaves(u), strict=True):
+        if _guards.is_traced(x, v):
+            continue
+        name = f"theta0{jax.tree_util.keystr(path)}"
+        if not np.all(np.isfinite(np.asarray(x))):
+            raise ValueError(
+                f"jqd.fit: {name} = {np.asarray(x).tolist()} is not finite; start from finite values."
+            )
+        if not np.all(np.isfinite(np.asarray(v))):
+            raise ValueError(
+                f"jqd.fit: {name} = {np.asarray(x).tolist()} is outside its transform's domain "
+                f"('positive' needs values > 0; transform={transform!r}); start inside it, or "
+                "fit without the transform."
+            )
 
 
 def _nonfinite_message(value, theta, iteration: int) -> str:
@@ -274,6 +295,7 @@ def fit(
         return optax.apply_updates(u, updates), state, value, _norm(grad)
 
     u = inverse(_tm(lambda x: jnp.asarray(x, jnp.result_type(float)), theta0))
+    _check_start(theta0, u, transform)
     d_axis = None if data is None else 0
     if batched == "sequential":
         one = lambda a: update(*a) if data is not None else update(a[0], a[1], None)

@@ -147,6 +147,18 @@ def test_nonfinite_loss_is_refused_naming_the_iterate():
     assert res.value["D"] == pytest.approx(2.0)
 
 
+def test_bad_start_is_named_before_the_loss():
+    """A non-finite θ0, or one outside its transform's domain, is named with its
+    value (it was reported as a non-finite loss at θ = nan)."""
+    loss = lambda th: (th["D"] - 2.0) ** 2
+    with pytest.raises(ValueError, match=r"theta0\['D'\] = nan is not finite"):
+        jqd.fit(loss, {"D": float("nan")})
+    with pytest.raises(ValueError, match=r"theta0\['D'\] = -1.0 is outside .*'positive' needs"):
+        jqd.fit(loss, {"D": -1.0}, transform="positive")
+    with pytest.raises(ValueError, match=r"theta0\['D'\] = 0.0 is outside"):
+        jqd.fit(loss, {"D": 0.0, "x": 1.0}, transform={"D": "positive"})
+
+
 # -- the command on a toy experiment -----------------------------------------------------
 def test_toy_fit_and_netcdf_round_trip(toy, tmp_path):
     """Finite-ensemble data (with standard errors: sigma known, χ² and its p-value)
