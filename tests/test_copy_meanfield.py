@@ -161,6 +161,9 @@ def test_bad_input_errors():
         MeanField("s40")
     with pytest.raises(ValueError, match="MeanFieldState"):
         jqd.evolve(MeanField(), psi0, params, dt=0.1, n_save=1)
+    # a non-Hermitian H is named as such where the rates are built (issue 27)
+    with pytest.raises(ValueError, match="H is not Hermitian"):
+        MeanFieldParams.from_hamiltonian(np.array([[0.0, 1.0], [0.0, 0.0]]))
 
 
 @pytest.mark.slow

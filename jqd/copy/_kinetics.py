@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .. import _guards
 from .._guards import Check, array_module, hermitian
 from ..interop import as_array
 from ..schrodinger import MatrixParams
@@ -50,7 +51,12 @@ def hamiltonian_to_rates(H, hbar=1.0):
     Differentiable in H; where H_ab = 0 it returns R_ab = δ_ab = 0 with finite
     (zero) gradients through a double `where`.
     """
-    return _hamiltonian_to_rates(jnp.asarray(as_array(H, "H")), hbar)  # QuTiP/dynamiqs too
+    H = as_array(H, "H")  # QuTiP/dynamiqs too
+    if not _guards.is_traced(H):  # a non-Hermitian H has no rates: say so here, not later about R
+        _guards.enforce(
+            _guards.hermitian(np.asarray(H), "H"), caller="jqd.copy.hamiltonian_to_rates"
+        )
+    return _hamiltonian_to_rates(jnp.asarray(H), hbar)
 
 
 @jax.jit  # one program, not one per op
