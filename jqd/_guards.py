@@ -344,14 +344,16 @@ def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Check]:
 
 
 def finite(y, name: str = "y0") -> list[Check]:
-    leaves = [x for x in jax.tree_util.tree_leaves(y) if hasattr(x, "dtype") or np.isscalar(x)]
-    if not leaves:
-        return []
-    if is_traced(leaves):
-        ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-    else:
-        ok = np.all([np.all(np.isfinite(np.asarray(x))) for x in leaves])
-    return [Check(ok, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None)]
+    """Every leaf finite, one check per leaf, named by its path (`y0.phi`)."""
+    out = []
+    for leaf_name, x in _named_leaves(y, name):
+        if not (hasattr(x, "dtype") or np.isscalar(x)):
+            continue
+        xp = array_module(x)
+        out.append(
+            Check(xp.all(xp.isfinite(x)), f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}")
+        )
+    return out
 
 
 def probabilities(p, name: str) -> list[Check]:

@@ -188,3 +188,19 @@ def test_grid_step_too_large_where_the_wave_arrives_later():
     assert int(flagged.stats["breakdown_code"]) == 2
     ok = _wall_run(0.002, 250)  # below the bound: runs through
     assert int(ok.stats["breakdown_code"]) == 0
+
+
+def test_nonfinite_state_is_named_by_its_field():
+    """A NaN in one field of a pytree state names that field (`y0.phi`), eagerly
+    and in-graph (issue 27: it said "y0" whatever the field)."""
+    from jqd.copy import MeanField, MeanFieldParams, MeanFieldState
+
+    params = MeanFieldParams.from_hamiltonian(jqd.fock.random_hermitian(jax.random.key(0), 3))
+    rho, phi = jnp.full(3, 1 / 3), jnp.array([0.0, jnp.nan, 0.2])
+    with pytest.raises(ValueError, match=r"y0\.phi contains NaN"):
+        jqd.evolve(MeanField(), MeanFieldState(rho, phi), params, dt=0.1, n_save=1)
+    run = jax.jit(
+        lambda p: jqd.evolve(MeanField(), MeanFieldState(rho, p), params, dt=0.1, n_save=1)
+    )
+    with pytest.raises(Exception, match=r"y0\.phi contains NaN"):
+        jax.block_until_ready(run(phi).y_final)
