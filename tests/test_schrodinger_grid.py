@@ -230,3 +230,18 @@ def test_gradient_matches_central_difference():
     h = 1e-4
     fd = (float(f(1.2 + h)) - float(f(1.2 - h))) / (2 * h)
     assert abs(g - fd) < 1e-6 * abs(fd), (g, fd)
+
+
+def test_bad_potential_is_named():
+    """A potential that is infinite on a grid point, or of the wrong shape, is
+    named as such (issue 27: it was blamed on dt, or surfaced as JAX's
+    broadcasting error)."""
+    grid = jqd.Grid(64, 20.0)  # x = 0 is a grid point
+    psi0 = jqd.reference.gaussian_packet(grid, a=1.0)
+    params = jqd.SchrodingerParams()
+    coulomb = jqd.SchrodingerGrid(grid, lambda x, t, p: 1.0 / x[0])
+    with pytest.raises(ValueError, match="not finite at x = 0"):
+        jqd.evolve(coulomb, psi0, params, dt=0.01, n_save=2)
+    wrong = jqd.SchrodingerGrid(grid, lambda x, t, p: jnp.zeros(10))
+    with pytest.raises(ValueError, match=r"returned shape \(10,\).*\(64,\)"):
+        jqd.evolve(wrong, psi0, params, dt=0.01, n_save=2)

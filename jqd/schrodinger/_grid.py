@@ -91,8 +91,18 @@ class SchrodingerGrid(AbstractLaw):
     def potential_values(self, t, params: SchrodingerParams, dtype) -> Array:
         if self.potential is None:
             return jnp.zeros(self.grid.shape, dtype)
-        V = self.potential(self.grid.mesh(dtype), t, params.potential)
-        return jnp.broadcast_to(jnp.asarray(V, dtype), self.grid.shape)
+        V = jnp.asarray(self.potential(self.grid.mesh(dtype), t, params.potential), dtype)
+        try:  # shapes are static, so this holds under jit too
+            broadcasts = np.broadcast_shapes(V.shape, self.grid.shape) == self.grid.shape
+        except ValueError:
+            broadcasts = False
+        if not broadcasts:
+            raise ValueError(
+                f"the potential returned shape {V.shape}; V(x, t, p) gets x = grid.mesh() "
+                f"(one array of shape {self.grid.shape} per axis) and must return that shape "
+                "(or a scalar)."
+            )
+        return jnp.broadcast_to(V, self.grid.shape)
 
     def _kinetic_phase(self, params, h, rdtype):
         k2 = self.grid.k_squared(rdtype)
@@ -153,7 +163,20 @@ class SchrodingerGrid(AbstractLaw):
         check_state_structure(self.grid, y, "psi0")
 
     def checks(self, y, params, dt=None):
-        return state_guards(self.grid, y, "psi0") + time_step_guards(self, y, params, dt)
+        V = self.potential_values(0.0, params, jnp.real(y).dtype)
+        where = (
+            self.grid.mesh(V.dtype)[0]
+            if self.grid.ndim == 1
+            else np.arange(V.size).reshape(V.shape)
+        )
+        at = "x = {value}" if self.grid.ndim == 1 else "flat grid index {value}"
+        finite = _guards.Check(
+            jnp.isfinite(V),  # named before the time step, which a non-finite V would be blamed on
+            f"the potential V(x, t=0) is not finite at {at}: keep it finite on every grid point "
+            "(e.g. soften 1/|x| to 1/sqrt(x² + ε²), or shift the grid off the singularity).",
+            where,
+        )
+        return state_guards(self.grid, y, "psi0") + [finite] + time_step_guards(self, y, params, dt)
 
     def monitor(self, t, y, params, dt=None):
         """The potential phase V dt/ħ must not wrap around where the wave is
