@@ -26,4 +26,3 @@ def hbar_of(params) -> float:
 
 def warn_accuracy(message: str) -> None:
     warnings.warn(message, AccuracyWarning, stacklevel=3)
-

@@ -145,7 +145,9 @@ def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -
         return psi
     if _guards.is_traced(lost):  # under an outer jit/vmap/grad: checked in-graph
         fix = "pass a larger cutoff (jqd.fock.coherent_cutoff(alpha, tol))"
-        return eqx.error_if(psi, lost > tol, f"cutoff={cutoff} truncates |alpha⟩ by > {tol:g}; {fix}.")
+        return eqx.error_if(
+            psi, lost > tol, f"cutoff={cutoff} truncates |alpha⟩ by > {tol:g}; {fix}."
+        )
     if float(lost) > tol:
         raise ValueError(
             f"cutoff={cutoff} truncates |alpha={complex(alpha):.3g}⟩ by {float(lost):.2e} > "

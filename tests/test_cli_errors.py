@@ -112,7 +112,9 @@ def test_bad_cache_setting_is_a_usage_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("JQD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("JQD_CACHE_MAX_MB", "abc")
     out = tmp_path / "out"
-    usage_error(capsys, ["run", "kerr-revival", *TINY, "--out", out], "JQD_CACHE_MAX_MB", "unset it")
+    usage_error(
+        capsys, ["run", "kerr-revival", *TINY, "--out", out], "JQD_CACHE_MAX_MB", "unset it"
+    )
     assert not out.exists()
 
 

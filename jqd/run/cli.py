@@ -379,7 +379,9 @@ def cmd_reproduce(args) -> int:
     from ._store import OutputLock
 
     with OutputLock(out, "reproduce"):  # two reproduce runs would mix their summaries
-        print(f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True)
+        print(
+            f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True
+        )
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             entries = list(pool.map(lambda n: reproduce_one(n, out, args), names))
         report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
