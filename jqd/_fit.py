@@ -146,8 +146,8 @@ def _check_start(theta0, u, transform) -> None:
         if not np.all(np.isfinite(np.asarray(v))):
             raise ValueError(
                 f"jqd.fit: {name} = {np.asarray(x).tolist()} is outside its transform's domain "
-                f"('positive' needs values > 0; transform={transform!r}); start inside it, or "
-                "fit without the transform."
+                f"(its inverse is not finite there; transform={transform!r}: 'positive' needs "
+                "values > 0); start inside it, or fit without the transform."
             )
 
 

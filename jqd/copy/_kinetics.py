@@ -84,7 +84,8 @@ def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
 
 def _rates(params, dtype):
     """(R, delta, omega) of `params.H` in the real dtype `dtype`."""
-    R, delta, omega = hamiltonian_to_rates(params.H, params.hbar)
+    # the laws check H's Hermiticity with their guards: not again on every call
+    R, delta, omega = _hamiltonian_to_rates(jnp.asarray(params.H), params.hbar)
     return R.astype(dtype), delta.astype(dtype), omega.astype(dtype)
 
 
