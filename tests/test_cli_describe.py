@@ -67,6 +67,42 @@ def test_list_line_read_from_source_matches_the_module(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_set_checks_read_from_source_match_the_module(name):
+    """`jqd run NAME --set ...` is checked from the source before JAX starts:
+    what the source says must be what the module holds."""
+    import dataclasses
+
+    exp = registry.load(name)
+    src = registry.source_config(registry.discover()[name])
+    assert src is not None  # a Config the source does not say plainly: checked after import
+    exp_name, types_, defaults, limits = src
+    assert exp_name == exp.name and limits == exp.limits
+    assert types_ == registry.field_types(exp.config)
+    config = exp.config()
+    assert defaults == {
+        f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name in defaults
+    }
+    assert len(defaults) >= len(types_) - 2  # (a few defaults are expressions: 2 * math.pi)
+
+
+def test_usage_errors_answer_before_jax_starts():
+    """An unknown experiment, key, unparsable or out-of-range value: exit 2 without
+    importing JAX (it took 1-16 s to start; the check is the import, not a time)."""
+    res = _python(
+        "import sys; from jqd.run.cli import main\n"
+        "for argv in (['run', 'no-such-exp'], ['run', 'spreading', '--set', 'nokey=1'],"
+        " ['run', 'spreading', '--set', 'hbar=-1'], ['sweep', 'spreading', '--set', 'n_save=x'],"
+        " ['fit', 'husimi-kerr', '--set', 'dims=1'], ['show', 'nope']):\n"
+        "    assert main(argv) == 2, argv\n"
+        "assert 'jax' not in sys.modules"
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    assert len(lines) == 6 and all(ln.startswith("jqd: error: ") for ln in lines), lines
+    assert "hbar=-1 is out of range: spreading needs hbar > 0" in lines[2]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_every_config_key_has_a_meaning(name):
     rows = config_keys(registry.load(name))
     assert rows and not [r["key"] for r in rows if not r["meaning"]]
@@ -81,6 +117,26 @@ def test_run_help_lists_the_experiments_keys(capsys):
     assert "jqd sweep, vmapped (batched, sharded): alpha0, U" in out
     assert main(["show", "spreading"]) == 0
     assert "dims" in capsys.readouterr().out
+
+
+def test_run_help_keeps_whole_meanings_and_shows_ranges(capsys, monkeypatch):
+    """Each key's meaning in full, wrapped to the terminal (it was cut with "…" at
+    100 columns whatever the width), then its range from `limits`/validate."""
+    from jqd.run.describe import attribute_docs
+
+    exp = registry.load("husimi-kerr")
+    meaning = " ".join(attribute_docs(exp.config)["C"].split())
+    assert len(meaning) > 150
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["run", "husimi-kerr", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"{meaning} [range: > 0]" in out  # exp.limits["C"]
+    assert re.search(r"\n +Fock cutoff of the C-fit run\. \[range: >= 1\]\n", out)  # an int
+    monkeypatch.setenv("COLUMNS", "60")
+    assert main(["show", "husimi-kerr"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines() if line.startswith("    ")) <= 60
+    assert meaning in " ".join(out.split())
 
 
 def test_report_rows_keep_their_cells(tmp_path):

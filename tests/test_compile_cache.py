@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -152,7 +153,13 @@ def test_progress_lines_and_compile_accounting(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("JQD_PROGRESS_INTERVAL", "0.3")
     out = tmp_path / "out"
     assert main(["run", name, "--set", "pause=1.5", "--out", str(out)]) == 0
-    err = capsys.readouterr().err.splitlines()
+    captured = capsys.readouterr()
+    err = captured.err.splitlines()
+    # the console says which time is which: the run (compile part of it), then with start-up
+    m = re.search(
+        r": run (\S+) s \(of which compile (\S+) s, .*\); (\S+) s with start-up", captured.out
+    )
+    assert m and float(m[2]) <= float(m[1]) <= float(m[3]) and float(m[1]) >= 1.5, captured.out
     assert any(ln.startswith(f"jqd> {name}") and ln.endswith("stage one") for ln in err), err
     assert any("running (compile" in ln for ln in err), err  # the heartbeat
     summary = json.loads((out / "summary.json").read_text())
@@ -170,6 +177,9 @@ def test_report_has_compile_time_per_experiment(tmp_path):
     text = path.read_text()
     assert "| [e](e/summary.json) | 10.0 | 8.0 | 80% | 12 | 5 |" in text, text
     assert "| **all (1)** | 10.0 | 8.0 | 80% | 12 | 5 |" in text
+    # which time includes what (console and REPORT.md once differed without a word)
+    assert "| experiment | run (s) | compile (s) |" in text
+    assert "Neither counts the process's start-up" in text and "--jobs" in text
 
 
 def test_compile_timer_counts_programs():

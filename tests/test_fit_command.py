@@ -169,6 +169,7 @@ def test_toy_fit_and_netcdf_round_trip(toy, tmp_path):
     assert s["sigma"] == "known" and s["p_value"] > 1e-3 and set(s["data_variables"]) == {"y"}
     assert max(s["error_over_stderr"].values()) < 3
     assert (out / "fit.png").is_file() and (out / "data.nc").is_file()
+    _assert_cf(out / "data.nc")
     rc2, s2, _ = _fit(tmp_path / "again", "--free", "a,b", "--data", str(out / "data.nc"))
     assert rc2 == 0 and s2["truth"] is None and s2["sigma"] == "known"
     for k in "ab":
@@ -176,11 +177,33 @@ def test_toy_fit_and_netcdf_round_trip(toy, tmp_path):
         assert s2["stderr"][k] == pytest.approx(s["stderr"][k], rel=1e-6)
 
 
-def test_toy_not_identifiable(toy, tmp_path):
-    """y depends on a·c only: freeing both is refused after the fit (exit 1), naming it."""
-    rc, s, _ = _fit(tmp_path, "--free", "a,c", "--max-iter", "3")
+def _assert_cf(path) -> None:
+    """CF metadata on a fit's data.nc: `units` and `long_name` on every variable and
+    coordinate, the jqd version and the config in the global attributes."""
+    import xarray as xr
+
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        missing = [n for n, v in ds.variables.items() if not {"units", "long_name"} <= set(v.attrs)]
+        assert not missing, f"no units or long_name: {missing}"
+        assert ds.attrs["jqd_version"] == jqd.__version__ and ds.attrs["Conventions"] == "CF-1.10"
+        assert json.loads(ds.attrs["config"])["a"] == 2.0 and ds.attrs["experiment"] == "toy-decay"
+        assert (
+            ds["t"].attrs["long_name"] == "time"
+            and "standard error" in ds["y_stderr"].attrs["long_name"]
+        )
+
+
+def test_toy_not_identifiable(toy, tmp_path, capsys):
+    """y depends on a·c only: freeing both is refused after the fit (exit 1), naming it.
+    The data file has no standard errors: the verdict says goodness of fit is untested;
+    it was made at c = 1 and noise = 0.01, which are free or unread here: not refused."""
+    path = _made_at(tmp_path / "d.nc")
+    args = ["--free", "a,c", "--max-iter", "3", "--set", "c=1.5", "--set", "noise=0.5"]
+    rc, s, _ = _fit(tmp_path, *args, "--data", path)
     assert rc == 1 and not s["acceptable"]
     assert any("not identifiable" in p and "product a c" in p for p in s["problems"])
+    assert s["sigma"] == "estimated" and s["goodness_of_fit"].startswith("untested")
+    assert "NOT ACCEPTABLE (goodness of fit untested" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -233,6 +256,38 @@ def test_data_file_errors(toy, tmp_path, capsys, kind, match):
     rc, _, _ = _fit(tmp_path, "--free", "a", "--data", path)
     assert rc == 2
     assert match in capsys.readouterr().err
+
+
+def _made_at(path, experiment="toy-decay", **config):
+    """Exact toy data (no standard errors) recording the config they were made at."""
+    t = np.linspace(0.1, 3.0, 12)
+    path = _write(path, y=(("t",), 2 * np.exp(-0.7 * t)), coords={"t": t})
+    import xarray as xr
+
+    made = {"a": 2.0, "b": 0.7, "c": 1.0, "n": 12, "noise": 0.01, **config}
+    ds = xr.load_dataset(path, engine="h5netcdf")
+    ds.attrs.update(experiment=experiment, config=json.dumps(made))
+    ds.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def test_data_made_at_another_config(toy, tmp_path, capsys):
+    """Data whose recorded config differs from the model's in a key the model reads
+    are refused in one line naming both values and the fix (b: no exact float
+    equality needed; c: a real difference); freed keys and keys the model does not
+    read (noise: the ensemble's) are not compared (test_toy_not_identifiable)."""
+    path = _made_at(tmp_path / "d.nc", b=0.7 + 1e-15)
+    args = ["--free", "a", "--set", "c=1.5", "--set", "b=0.70000001", "--data", path]
+    assert _fit(tmp_path, *args)[0] == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "its config attribute" in err
+    assert "made at b=0.700000000000001, c=1.0" in err and "model has b=0.70000001, c=1.5" in err
+    assert "rerun with --set b=0.700000000000001 --set c=1.0" in err
+    assert _fit(tmp_path, "--free", "a", "--set", "c=1.5", "--data", path)[0] == 2
+    assert "made at c=1.0 " in capsys.readouterr().err  # b: equal to 1e-12
+    other = _made_at(tmp_path / "e.nc", experiment="kerr-revival")
+    assert _fit(tmp_path, "--free", "a", "--data", other)[0] == 2
+    assert "made by kerr-revival, not toy-decay" in capsys.readouterr().err
 
 
 def test_nonfinite_model_is_one_line(toy, tmp_path, capsys):

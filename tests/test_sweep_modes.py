@@ -76,6 +76,25 @@ TOY = Experiment(
 )
 
 
+def assert_cf(path, experiment: str) -> None:
+    """CF metadata: `units` and `long_name` on every variable and coordinate, and the
+    jqd version and the config in the global attributes; xarray labels axes with them."""
+    import xarray as xr
+
+    import jqd
+
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        missing = [n for n, v in ds.variables.items() if not {"units", "long_name"} <= set(v.attrs)]
+        assert not missing, f"no units or long_name: {missing}"
+        assert ds.attrs["jqd_version"] == jqd.__version__ and ds.attrs["Conventions"] == "CF-1.10"
+        assert ds.attrs["experiment"] == experiment and isinstance(
+            json.loads(ds.attrs["config"]), dict
+        )
+        key = next(k for k in ds.coords if k in json.loads(ds.attrs["config"]))  # a swept key
+        label = xr.plot.utils.label_from_attrs(ds[key])
+        assert label.startswith(f"{key}: ") and label.endswith("[1]"), label
+
+
 def test_modes_and_refusals():
     assert sweep_mode(TOY, {"k": np.array([1.0])}) == "vmapped"
     assert sweep_mode(TOY, {"n": np.array([4.0])}) == "per-item"
@@ -117,6 +136,7 @@ def test_per_item_claims_errors_and_resume(tmp_path, monkeypatch):
     assert summary["claims"]["trapezoid error"]["items"] == 6
     assert (tmp_path / "s" / "claims.png").stat().st_size > 0
     assert "| trapezoid error | <= | 0.001 |" in (tmp_path / "s" / "SUMMARY.md").read_text()
+    assert_cf(tmp_path / "s" / "results.nc", "toy")
     # a rerun reuses every item file; a new value for an item file is recomputed
     again = run_sweep(TOY, config, over, tmp_path / "s", progress=False)
     assert again.chunks_computed == [] and len(again.chunks_reused) == 6
@@ -166,6 +186,7 @@ def test_vmapped_claims_and_auto_batch(tmp_path, monkeypatch):
         expect = [float(_error(k, 8)) <= 1e-3 for k in over["k"]]
         assert ds["error__passed"].values.tolist() == expect and 0 < sum(expect) < 10
     assert s["claims"]["error"] == {"passed": sum(expect), "items": 10}
+    assert_cf(tmp_path / "v" / "results.nc", "toy")
     # a budget of three items' bytes gives a batch of three
     per_item = s["probe_bytes_per_item"]
     monkeypatch.setattr(sweep_module, "free_memory", lambda d: int(3.5 * per_item / 0.5))
@@ -174,6 +195,35 @@ def test_vmapped_claims_and_auto_batch(tmp_path, monkeypatch):
     with xr.open_dataset(tmp_path / "w" / "results.nc", engine="h5netcdf") as a:
         with xr.open_dataset(tmp_path / "v" / "results.nc", engine="h5netcdf") as b:
             np.testing.assert_array_equal(a["error"].values, b["error"].values)
+
+
+def test_claims_panel_is_value_over_tolerance_on_log_axes():
+    """claims.png draws a claim as value / tolerance on a log axis with the pass line
+    at 1 (once: the raw values on a linear axis beside a 1e-8 dashed line); a value
+    of 0 is drawn a decade below the smallest ratio, not dropped."""
+    import matplotlib.pyplot as plt
+
+    from jqd.run._sweep_report import _panel
+    from jqd.run.figure_check import figure_problems
+
+    values = np.array([1e-10, 5e-10, 0.0, 2e-8])
+    series = {
+        "name": "err",
+        "label": "err",
+        "op": "<=",
+        "values": values,
+        "tolerance": np.full(4, 1e-8),
+        "passed": values <= 1e-8,
+    }
+    fig, ax = plt.subplots()
+    _panel(ax, series, {"k": np.arange(4.0)})
+    try:
+        assert ax.get_yscale() == "log" and ax.get_ylabel() == "value / tolerance"
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.01, 0.05, 0.001, 2.0])
+        assert any(np.all(np.asarray(line.get_ydata()) == 1.0) for line in ax.lines[1:])
+        assert figure_problems(fig) == []
+    finally:
+        plt.close(fig)
 
 
 def test_describe_json_of_three():

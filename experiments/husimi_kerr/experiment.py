@@ -33,9 +33,12 @@ class Config:
         fit_grid: points per axis of the C fit's α grid on [−3.5, 3.5].
         fit_C0: starting value of C for the fit (quantum mechanics is C = 1).
         fit: run the C fit (compile-heavy: off in quick()).
-        fit_t_max: `jqd sweep`/`jqd fit` compare Husimi functions and moments at
-            fit_saves times in (0, fit_t_max] (short: the loss is then smooth in C
-            and U far from C = 1; over a whole revival its basin is |C − 1| < 0.02).
+        fit_t_max: end of the fit times: `jqd fit` fits the Husimi function and
+            moments at fit_saves times in (0, fit_t_max] (the `Q` and moment
+            outputs of `jqd sweep`); the sweep's claims (max_L1, max_a_error)
+            cover a whole revival whatever it is. Short on purpose: up to
+            Ut = 0.4 the misfit grows smoothly in C and U on both sides of
+            C = 1, while over a whole revival its basin is only |C − 1| ≈ 0.02.
         fit_saves: number of those times.
         C: diffusion strength of the Fokker-Planck law in the revival run,
             `jqd sweep` and `jqd fit` (quantum mechanics: C = 1; the run's

@@ -1,9 +1,11 @@
 """What a finished sweep writes: results.nc (the labelled dataset of either
-mode), each claimed (or scalar) quantity drawn against the swept keys, and
-SUMMARY.md with the pass counts."""
+mode, with CF metadata: `cf_metadata`, which `jqd fit`'s data.nc shares), each
+claimed (or scalar) quantity drawn against the swept keys (a claim as value /
+tolerance on a log axis), and SUMMARY.md with the pass counts."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -11,6 +13,8 @@ import re
 from pathlib import Path
 
 import numpy as np
+
+from .registry import attribute_docs
 
 MAX_PANELS = 16  # per figure; more quantities go to further figures
 MAX_LINES = 8  # a second swept key with more values is drawn as an image
@@ -27,6 +31,85 @@ def output_dims(name: str, shape, coords: dict) -> list[str]:
         dims.append(match if match is not None else f"{name}_dim{j}")
         used.add(dims[-1])
     return dims
+
+
+CF_CONVENTIONS = "CF-1.10"
+_AXES = {"t": "time", "x": "position"}  # common names of `sweep_coords` axes
+_NAMES = {
+    "wall_time_s": "wall time of the item's run",
+    "compile_time_s": "compile time in the item's run",
+    "item_error": "the item's error message (empty: it ran)",
+}
+_SECONDS = ("wall_time_s", "compile_time_s")
+_PARTS = {"real": "real part of ", "imag": "imaginary part of "}
+
+
+def _first_clause(text: str, width: int = 60) -> str:
+    """A help text's first clause (up to a '; ', '. ' or ': ' outside brackets),
+    without its (asides) if longer than `width`: a long_name, not the whole help."""
+    depth, paren, out = 0, 0, []
+    for i, ch in enumerate(text):
+        depth += (ch in "([{") - (ch in ")]}")
+        paren += (ch == "(") - (ch == ")")
+        if depth == 0 and text[i : i + 2] in ("; ", ". ", ": "):
+            break
+        out.append((ch, paren > 0 or ch == ")"))
+    clause = "".join(c for c, _ in out).rstrip(".")
+    if len(clause) > width:
+        clause = " ".join("".join(c for c, aside in out if not aside).split()).rstrip(" .,")
+    return clause
+
+
+def cf_metadata(ds, exp, title: str):
+    """Give `ds` (in place) CF metadata: `units` and `long_name` on every variable
+    and coordinate that lacks them, and the global attributes Conventions, title,
+    source, jqd_version, experiment and comment (the caller sets `config`, the
+    config's JSON). jqd computes in each experiment's natural units (ħ = 1 and the
+    scales its Config docstring names), so a number carries units "1" (CF's
+    dimensionless), run times "s". Long names come from the config keys' help
+    texts (the Config docstring, as `jqd show` prints them), the claims' and
+    metrics' names, else the variable's own name; the `_real`/`_imag` parts of a
+    complex output (`split_complex`) say which part they are."""
+    import jqd
+
+    docs = attribute_docs(exp.config)
+
+    def long_name(name: str, var) -> str:
+        if name in docs:
+            return f"{name}: {_first_clause(docs[name])}"
+        base, _, what = name.rpartition("__")
+        if what in ("tolerance", "passed") and base in ds.variables:
+            claim = ds[base].attrs.get("claim", base)
+            return f"tolerance of {claim}" if what == "tolerance" else f"{claim}: passed (1) or not"
+        if var.attrs.get("claim", name) != name:  # a per-item sweep's claim
+            return var.attrs["claim"]
+        if "metric" in var.attrs:
+            return f"{var.attrs['metric']} (a metric of the run)"
+        if name in ds.dims:
+            return _AXES.get(name, f"{name} axis of {exp.name}'s sweep outputs")
+        if var.attrs.get("part") in _PARTS:
+            name = name.rsplit("_", 1)[0]
+        return _NAMES.get(name, f"{name} ({exp.name})")
+
+    for name, var in ds.variables.items():
+        var.attrs.setdefault("long_name", long_name(name, var))
+        var.attrs.setdefault("units", "s" if name in _SECONDS else "1")
+        part = _PARTS.get(var.attrs.get("part"), "")
+        if not var.attrs["long_name"].startswith(part):
+            var.attrs["long_name"] = part + var.attrs["long_name"]
+    summary = (inspect.getdoc(exp.config) or "").split("\n\n")[0].replace("\n", " ")
+    if summary.startswith(("Attributes", "Config(")):
+        summary = ""  # no summary line, or dataclass's own signature
+    ds.attrs.update(
+        Conventions=CF_CONVENTIONS,
+        title=title,
+        source=f"jqd {jqd.__version__}",
+        jqd_version=jqd.__version__,
+        experiment=exp.name,
+        comment="numbers in the experiment's natural units (units '1')"
+        + (f": {summary}" if summary else ""),
+    )
+    return ds
 
 
 def _dataset(exp, config, over, data_vars, coords, mode):
@@ -151,16 +234,35 @@ def scalar_series(dataset, over) -> list[dict]:
     return out
 
 
+def over_tolerance(s: dict):
+    """A claim's value / tolerance (> 0: values <= 0 are put a decade below the
+    smallest positive ratio, so a log axis shows them), or None where the series
+    has no tolerance or one that is not > 0 (items without the claim: NaN)."""
+    tol = s["tolerance"]
+    if tol is None or not np.any(np.isfinite(tol)) or not np.all(tol[np.isfinite(tol)] > 0):
+        return None
+    with np.errstate(invalid="ignore"):
+        ratio = s["values"] / tol
+    floor = 0.1 * np.min(ratio[np.isfinite(ratio) & (ratio > 0)], initial=1.0)
+    return np.where(np.isfinite(ratio) & (ratio <= 0), floor, ratio)
+
+
 def _panel(ax, s: dict, over: dict) -> None:
+    """A claim as value / tolerance on a log axis, the pass line at 1 (so a reader
+    sees how close each item is to failing); a quantity without one as it is."""
     keys = list(over)
     x = np.asarray(over[keys[0]], float)
-    v = s["values"].reshape(len(x), -1)
-    tol = None if s["tolerance"] is None else s["tolerance"].reshape(len(x), -1)
+    ratio = over_tolerance(s)
+    v = (s["values"] if ratio is None else ratio).reshape(len(x), -1)
+    tol = None if s["tolerance"] is None or ratio is not None else s["tolerance"]
+    tol = None if tol is None else tol.reshape(len(x), -1)
     ok = None if s["passed"] is None else s["passed"].reshape(len(x), -1)
     rest = [k for k in keys[1:]]
     n_lines = v.shape[1]
     finite = v[np.isfinite(v)]
-    positive = finite.size and np.all(finite > 0) and finite.max() / finite.min() > 100
+    wide = finite.size and np.all(finite > 0) and finite.max() / finite.min() > 100
+    positive = ratio is not None or wide
+    what = "value / tolerance" if ratio is not None else "value"
     if rest and n_lines > MAX_LINES and len(rest) == 1:
         y = np.asarray(over[rest[0]], float)
         data = np.log10(np.where(v > 0, v, np.nan)) if positive else v
@@ -171,7 +273,7 @@ def _panel(ax, s: dict, over: dict) -> None:
             extent=(x.min(), x.max(), y.min(), y.max()),
             interpolation="nearest",
         )
-        ax.figure.colorbar(im, ax=ax, label="log10 value" if positive else "value")
+        ax.figure.colorbar(im, ax=ax, label=f"log10({what})" if positive else what)
         if ok is not None:
             ax.contour(x, y, ok.T.astype(float), levels=[0.5], colors="w", linewidths=1)
         ax.set_ylabel(rest[0])
@@ -198,9 +300,15 @@ def _panel(ax, s: dict, over: dict) -> None:
                     ax.axhline(level, color="k", ls="--", lw=0.8, label=f"tolerance ({s['op']})")
                 else:
                     ax.plot(x, tol[:, 0], "k--", lw=0.8, label=f"tolerance ({s['op']})")
+        if ratio is not None:
+            ax.axhline(1.0, color="k", ls="--", lw=0.8, label=f"tolerance ({s['op']})")
+            ax.set_ylabel(what)
         if positive:
             ax.set_yscale("log")
-        if n_lines > 1 or tol is not None:
+        if ratio is not None:  # at least 0.3 ... 3 around the pass line: a decade's ticks
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(min(lo, 0.3), max(hi, 3.0))
+        if n_lines > 1 or tol is not None or ratio is not None:
             ax.legend(fontsize=8)
     ax.set_xlabel(keys[0])
     title = _title(s["label"])
@@ -222,7 +330,8 @@ def _title(label: str, width: int = 60) -> str:
 
 
 def draw(rec, series: list[dict], over: dict, experiment: str) -> list[str]:
-    """One panel per quantity (circles pass, crosses fail, dashed the tolerance)."""
+    """One panel per quantity (circles pass, crosses fail, dashed the tolerance; a
+    claim drawn as value / tolerance on a log axis)."""
     import matplotlib.pyplot as plt
 
     names = []
@@ -303,7 +412,8 @@ def write_results(exp, out_dir, dataset, over, mode, failed, wall, summary) -> N
     from .results import write_text_atomic
 
     tmp = out_dir / f".results.nc.tmp{os.getpid()}"
-    split_complex(dataset).to_netcdf(tmp, engine="h5netcdf")
+    ds = cf_metadata(split_complex(dataset), exp, f"jqd sweep {exp.name} ({mode})")
+    ds.to_netcdf(tmp, engine="h5netcdf")
     os.replace(tmp, out_dir / "results.nc")
     series = scalar_series(dataset, over)
     rec = Recorder(out_dir, physics=exp.physics)

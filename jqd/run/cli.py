@@ -16,6 +16,21 @@ none with `--json` or `JQD_PROGRESS=0`; `reproduce` forwards each
 experiment's lines. `--animate` makes the experiments that have one (`jqd
 list` marks them [animates]) also write an animation.
 
+Times: `run` ends with `NAME: run W s (of which compile C s, ...); T s with
+start-up`. W (`wall_time_s` in summary.json, and REPORT.md's columns) is the
+experiment's own run: compile and compute, JAX's device start at the first
+computation, figures and files. C, part of W, is the time JAX spent tracing,
+lowering and compiling (or loading from the cache). T, since the command
+started, adds the start-up (importing JAX and the experiment, checking the
+config) and writing summary.json. `reproduce` prints each experiment's
+process time (T with Python's start and exit) as `in T s with start-up`, and
+REPORT.md's total is the whole reproduction's, `--jobs` experiments at once.
+
+An unknown experiment or a bad `--set` (unknown key, wrong type, out of
+range) is refused from the experiment's source before JAX starts
+(`jqd.run.validate.check_source`): a usage error answers in a fraction of a
+second.
+
 Exit codes: 0 success (all claims passed), 1 a claim failed or an experiment
 crashed (an internal error, with its traceback), 2 a usage error, 3 the output
 folder is locked by another running sweep, 130 interrupted (a sweep resumes
@@ -105,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "--json",
         action="store_true",
-        help="every experiment's config keys (type, default, quick value, meaning) and "
+        help="every experiment's config keys (type, default, quick value, meaning, range) and "
         "sweepable keys with their mode, as JSON (imports them: a few seconds)",
     )
     sh = sub.add_parser("show", help="an experiment's description and config keys (--set KEY=...)")
@@ -334,9 +349,9 @@ def cmd_run(args) -> int:
     else:
         hits = f", {summary['n_cache_hits']} from the cache" if summary["n_cache_hits"] else ""
         print(
-            f"{exp.name}: {summary['wall_time_s']:.1f} s (compile "
+            f"{exp.name}: run {summary['wall_time_s']:.1f} s (of which compile "
             f"{summary['compile_time_s']:.1f} s, {summary['n_compilations']} programs{hits}); "
-            f"results in {out}"
+            f"{time.perf_counter() - args.started:.1f} s with start-up; results in {out}"
         )
         for c in summary["claims"]:
             mark = "PASS" if c["passed"] else "FAIL"
@@ -503,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     from .describe import experiment_help
     from .registry import UsageError
 
+    started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if (name := experiment_help(argv)) is not None:  # the generic help, then its keys
@@ -510,9 +526,14 @@ def main(argv: list[str] | None = None) -> int:
                 _parser().parse_args([argv[0], "--help"])
             argv = ["show", name]
         args = _parser().parse_args(argv)
+        if args.command in ("run", "sweep", "fit", "show"):  # from the sources, before JAX
+            from .validate import check_source
+
+            check_source(args.name, getattr(args, "overrides", ()))
     except UsageError as err:
         print(_one_line(err), file=sys.stderr)
         return 2
+    args.started = started  # `run`'s time with start-up (module docstring)
     if getattr(args, "devices", None) is not None and args.devices > 1:
         _force_host_devices(args.devices)
     os.environ.setdefault("MPLBACKEND", "Agg")

@@ -5,19 +5,27 @@
 call from the module's source without importing it (importing starts JAX:
 seconds per experiment), so `jqd list` answers in well under a second.
 `config_keys` imports the module and reads each Config field's type, default,
-quick value and meaning (the field's line in the Config docstring's
-`Attributes:` section).
+quick value, meaning (the field's line in the Config docstring's
+`Attributes:` section) and range (`jqd.run.validate.field_range`).
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
-import inspect
-import re
+import shutil
+import textwrap
 from pathlib import Path
 
-from .registry import _type_name, discover, experiments_dir, field_types, load
+from .registry import (
+    _type_name,
+    attribute_docs,
+    discover,
+    experiment_call,
+    experiments_dir,
+    field_types,
+    load,
+)
 
 
 def summary_line(path: Path) -> dict | None:
@@ -27,52 +35,27 @@ def summary_line(path: Path) -> dict | None:
         tree = ast.parse(Path(path).read_text(), str(path))
     except (OSError, SyntaxError):
         return None
-    for node in tree.body:
-        if not (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "EXPERIMENT" for t in node.targets)
-            and isinstance(node.value, ast.Call)
-        ):
-            continue
-        found = {}
-        for kw in node.value.keywords:
-            if kw.arg in ("name", "description", "physics", "animates", "sweep_keys"):
-                try:
-                    found[kw.arg] = ast.literal_eval(kw.value)
-                except ValueError:
-                    return None
-        if "name" in found and "description" in found:
-            found["sweep_keys"] = tuple(found.get("sweep_keys", ()))
-            return {"physics": None, "animates": False, **found}
+    call = experiment_call(tree)
+    if call is None:
+        return None
+    found = {}
+    for kw in call.keywords:
+        if kw.arg in ("name", "description", "physics", "animates", "sweep_keys"):
+            try:
+                found[kw.arg] = ast.literal_eval(kw.value)
+            except ValueError:
+                return None
+    if "name" in found and "description" in found:
+        found["sweep_keys"] = tuple(found.get("sweep_keys", ()))
+        return {"physics": None, "animates": False, **found}
     return None
 
 
-def attribute_docs(cls) -> dict[str, str]:
-    """Field -> its description in the class docstring's `Attributes:` section
-    (Google style; continuation lines joined)."""
-    doc = inspect.getdoc(cls) or ""
-    m = re.search(r"^Attributes:[ \t]*\n(.*?)(?:\n[ \t]*\n|\Z)", doc, flags=re.S | re.M)
-    if not m:
-        return {}
-    docs: dict[str, str] = {}
-    keys: list[str] = []
-    lines = [ln for ln in m.group(1).splitlines() if ln.strip()]
-    indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
-    for line in lines:
-        # at the items' indent: "name: ...", "name (type): ..." or "a, b: ..."
-        item = re.match(r"^(\w+(?:,\s*\w+)*)(?:\s*\([^)]*\))?:\s*(.*)$", line[indent:])
-        if item and len(line) - len(line.lstrip()) == indent:
-            keys = [k.strip() for k in item.group(1).split(",")]
-            for key in keys:
-                docs[key] = item.group(2).strip()
-        elif keys:  # a continuation line
-            for key in keys:
-                docs[key] += " " + line.strip()
-    return docs
-
-
 def config_keys(exp) -> list[dict]:
-    """One row per Config field: key, type, default, quick value, meaning."""
+    """One row per Config field: key, type, default, quick value, meaning and
+    range (the one `jqd.run.validate` holds it to, e.g. "> 0", or None)."""
+    from .validate import field_range
+
     default, quick = exp.config(), exp.config.quick()
     docs = attribute_docs(exp.config)
     return [
@@ -82,6 +65,7 @@ def config_keys(exp) -> list[dict]:
             "default": getattr(default, f.name),
             "quick": getattr(quick, f.name),
             "meaning": docs.get(f.name, ""),
+            "range": field_range(exp, f.name, tp),
         }
         for f, tp in zip(
             dataclasses.fields(exp.config), field_types(exp.config).values(), strict=True
@@ -89,20 +73,32 @@ def config_keys(exp) -> list[dict]:
     ]
 
 
-def format_keys(exp, width: int = 100) -> str:
-    """The config keys as a plain-text table (the `jqd show` / `--help` listing)."""
+def format_keys(exp, width: int | None = None) -> str:
+    """The config keys as a plain-text table (the `jqd show` / `--help` listing):
+    each meaning in full, wrapped to `width` (default: the terminal's, as
+    argparse does), then the key's allowed range."""
     rows = config_keys(exp)
     if not rows:
         return "  (no config keys)"
+    width = width or shutil.get_terminal_size((100, 24)).columns
     k = max(len(r["key"]) for r in rows)
     t = max(len(r["type"]) for r in rows)
+    indent = " " * (k + 6)
     lines = []
     for r in rows:
         quick = "" if r["quick"] == r["default"] else f"  [quick: {r['quick']!r}]"
         head = f"  {r['key']:<{k}}  {r['type']:<{t}}  = {r['default']!r}{quick}"
         lines.append(head)
-        if r["meaning"]:
-            lines.append(" " * (k + 6) + _shorten(r["meaning"], width - k - 6))
+        limit = f"[range: {r['range']}]".replace(" ", "\xa0")  # (kept on one line)
+        text = f"{r['meaning']} {limit}" if r["range"] else r["meaning"]
+        wrapped = textwrap.wrap(
+            text,
+            max(width - 2, len(indent) + 40),
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+        lines += [line.replace("\xa0", " ") for line in wrapped]
     from .sweep import sweepable_keys
 
     keys = sweepable_keys(exp)
@@ -153,11 +149,6 @@ def listing_json() -> list[dict]:
     return out
 
 
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def show(name: str) -> str:
     """`jqd show NAME`: what the experiment checks, where its answer is, its keys."""
     exp = load(name)
@@ -173,7 +164,8 @@ def show(name: str) -> str:
         )
     lines += [
         "",
-        "config keys (jqd run NAME --set KEY=VALUE; type, default, [quick value], meaning):",
+        "config keys (jqd run NAME --set KEY=VALUE; type, default, [quick value], meaning, "
+        "[allowed range]):",
         format_keys(exp),
     ]
     return "\n".join(lines)

@@ -13,7 +13,10 @@ ensemble of the experiment's stochastic process (`FitSpec.ensemble`, its size
 set by config keys, e.g. `--set n_particles=...`, its noise by `--seed`),
 with standard errors from the ensemble; a NetCDF file holds variables named
 like the sweep's outputs (their coordinates checked against the sweep's
-`sweep_coords`), with optional `<name>_stderr` variables.
+`sweep_coords`), with optional `<name>_stderr` variables; where it records the
+experiment and config it was made at (as data.nc does), they must match the
+model's in every config key the model reads (found while tracing its sweep),
+the freed keys excepted.
 
 Loss: weighted least squares, ½ Σ_v Σ_i r_vi², r = (model − data)/s with s
 the data's standard errors (`sigma="known"`) or, without them, the RMS of
@@ -22,14 +25,17 @@ noise level estimated from the fit). `jqd.fit` minimises it (optax L-BFGS)
 and returns the Gauss-Newton covariance (`jqd.fit_covariance`); its module
 docstring says why that covariance is the right one. Outputs in `--out`:
 summary.json, data.nc (the data fitted, in the sweep's names: a valid
-`--data` file), fit.png (loss curve and parameter paths); a short summary on
-stdout.
+`--data` file; CF metadata, as a sweep's results.nc), fit.png (loss curve and
+parameter paths); a short summary on stdout, whose verdict says when the
+goodness of fit is untested (data without standard errors).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import math
 import re
 import sys
 import time
@@ -39,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from ._sweep_report import output_dims
+from ._sweep_report import cf_metadata, output_dims
 from .experiment import config_to_dict, dumps, split_complex
 from .registry import UsageError, apply_overrides, base_config, field_types, load
 from .results import CompileTimer, environment, make_dirs, write_text_atomic
@@ -202,9 +208,13 @@ def parse_start(exp, spec: FitSpec, config, free, items: list[str]) -> dict[str,
     return start
 
 
-def read_data(path: Path, template: dict[str, np.ndarray], coords: dict[str, np.ndarray]):
+def read_data(
+    path: Path, template: dict[str, np.ndarray], coords: dict[str, np.ndarray], model=None
+):
     """Data from a NetCDF file: variables named like the sweep's outputs.
 
+    `model`: (experiment name, {config key: value}) the data must have been made
+    at, where the file records them (its `experiment` and `config` attributes).
     Returns (data, stderr or None). Every problem is a UsageError naming it.
     """
     import xarray as xr
@@ -218,6 +228,8 @@ def read_data(path: Path, template: dict[str, np.ndarray], coords: dict[str, np.
         ds = xr.load_dataset(path, engine="h5netcdf")
     except Exception as err:  # noqa: BLE001 (any reader failure is the file's)
         raise UsageError(f"--data {path}: not a readable NetCDF file ({err}).") from None
+    if model is not None:
+        _check_made_at(path, ds.attrs, *model)
     data, stderr = {}, {}
     for name, ref in template.items():
         var = _variable(ds, name)
@@ -264,6 +276,60 @@ def read_data(path: Path, template: dict[str, np.ndarray], coords: dict[str, np.
     return data, (stderr or None)
 
 
+def _check_made_at(path, attrs, name: str, model: dict) -> None:
+    """Refuse data made for another experiment, or at other values of a config
+    key the model reads (`model`: key -> value as JSON; the freed keys left out)."""
+    made = attrs.get("experiment")
+    if made is not None and made != name:
+        raise UsageError(
+            f"--data {path}: the data were made by {made}, not {name} (its experiment "
+            f"attribute); fit them with jqd fit {made}, or give data made by {name}."
+        )
+    try:
+        config = json.loads(attrs["config"])
+    except (KeyError, TypeError, ValueError):
+        return  # not written by jqd: nothing recorded to compare
+    diff = {k: (config[k], v) for k, v in model.items() if k in config and not _same(config[k], v)}
+    if diff:
+        sets = " ".join(f"--set {k}={_text(a)}" for k, (a, _) in diff.items())
+        raise UsageError(
+            f"--data {path} was made at "
+            + ", ".join(f"{k}={_text(a)}" for k, (a, _) in diff.items())
+            + " (its config attribute) but the model has "
+            + ", ".join(f"{k}={_text(b)}" for k, (_, b) in diff.items())
+            + f"; rerun with {sets}, or make the data at this configuration."
+        )
+
+
+def _same(a, b) -> bool:
+    """Config values equal, numbers to 1e-12 relative (values read back from JSON)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=1e-12)
+    return a == b
+
+
+def _text(value) -> str:
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
+
+
+def _reading(config):
+    """A copy of `config` that notes which of its fields are read, and that set."""
+    fields, read = {f.name for f in dataclasses.fields(config)}, set()
+
+    def get(self, name):
+        if name in fields:
+            read.add(name)
+        return object.__getattribute__(self, name)
+
+    cls = type(config)
+    spy = copy.copy(config)
+    ns = {"__getattribute__": get, "__slots__": ()}
+    object.__setattr__(spy, "__class__", type(cls.__name__, (cls,), ns))
+    return spy, read
+
+
 def _variable(ds, name):
     if name in ds.data_vars:
         return ds[name]
@@ -293,9 +359,13 @@ def problem(exp, config, free, start, source: str, seed: int) -> FitProblem:
         data = {k: v for k, v in raw.items() if not k.endswith("_stderr")}
         truth = spec.truth(config)
     else:
-        shapes = jax.eval_shape(lambda: exp.sweep(config, {}))
+        # the model's config keys: those its sweep reads (recorded while it is traced)
+        spy, read = _reading(config)
+        shapes = jax.eval_shape(lambda: exp.sweep(spy, {}))
         template = {k: np.zeros(v.shape, v.dtype) for k, v in shapes.items()}
-        data, stderr = read_data(Path(source), template, coords)
+        values = config_to_dict(config)  # as the file records them (JSON)
+        model = {k: values[k] for k in sorted(read - set(free))}
+        data, stderr = read_data(Path(source), template, coords, (exp.name, model))
     bad = [k for k, v in data.items() if not np.all(np.isfinite(v))]
     if bad:
         raise ValueError(f"{exp.name}: the {source} data of {', '.join(bad)} are not finite.")
@@ -491,6 +561,7 @@ def run_fit(
         }
     s["problems"] = _problems(s, spec_of(exp), cov)
     s["acceptable"] = not s["problems"]
+    s["goodness_of_fit"] = _goodness(s)
     _write_data(out, exp, prob, res)
     _figure(out, s)
     write_text_atomic(out / "summary.json", dumps(s))
@@ -539,6 +610,19 @@ def _problems(s, spec, cov) -> list[str]:
     return out
 
 
+def _goodness(s) -> str:
+    """How the fit's goodness was tested: χ² against the data's standard errors, the
+    misfit to exact reference data, or not at all (estimated errors)."""
+    if s["sigma"] == "known":
+        return f"tested: chi2 p-value against the data's standard errors (>= {P_VALUE_MIN:g})"
+    if s["data"] == "reference":
+        return f"tested: relative RMS misfit to the exact reference (<= {REFERENCE_MISFIT:g})"
+    return (
+        "untested: the data have no standard errors (<name>_stderr), so the noise level "
+        "is estimated from the misfit itself and chi2 says nothing"
+    )
+
+
 def _write_data(out: Path, exp, prob, res) -> None:
     """The data fitted (sweep output names, `<name>_stderr`, the model at the fit
     as `fitted_<name>`), with the sweep's coordinates: a valid `--data` file."""
@@ -548,18 +632,21 @@ def _write_data(out: Path, exp, prob, res) -> None:
     vars_ = {}
     for name, y in prob.data.items():
         dims = output_dims(name, np.shape(y), prob.coords)
-        vars_[name] = (dims, y)
-        vars_[f"fitted_{name}"] = (dims, np.asarray(fitted[name]))
+        vars_[name] = (dims, y, {"long_name": f"{name}: the {prob.source} data fitted"})
+        model = f"{name}: the model at the fitted {', '.join(prob.free)}"
+        vars_[f"fitted_{name}"] = (dims, np.asarray(fitted[name]), {"long_name": model})
         if prob.stderr is not None:
-            vars_[f"{name}_stderr"] = (dims, prob.stderr[name])
-    used = {d for dims, _ in vars_.values() for d in dims}
+            error = {"long_name": f"{name}: standard error of the data"}
+            vars_[f"{name}_stderr"] = (dims, prob.stderr[name], error)
+    used = {d for dims, *_ in vars_.values() for d in dims}
     ds = xr.Dataset(vars_, coords={k: v for k, v in prob.coords.items() if k in used})
     ds.attrs.update(
         experiment=exp.name,
         data=str(prob.source),
         config=json.dumps(config_to_dict(prob.config), sort_keys=True),
     )
-    split_complex(ds).to_netcdf(out / "data.nc", engine="h5netcdf")
+    ds = cf_metadata(split_complex(ds), exp, f"jqd fit {exp.name} --free {','.join(prob.free)}")
+    ds.to_netcdf(out / "data.nc", engine="h5netcdf")
 
 
 def _figure(out: Path, s) -> None:
@@ -593,6 +680,8 @@ def _figure(out: Path, s) -> None:
 def summary_text(s, out: Path) -> str:
     """The short SUMMARY printed on stdout."""
     verdict = "ACCEPTABLE" if s["acceptable"] else "NOT ACCEPTABLE"
+    if s["goodness_of_fit"].startswith("untested"):
+        verdict += " (goodness of fit untested: no standard errors in the data)"
     lines = [
         f"{s['experiment']} fit of {', '.join(s['free'])} to {s['data']} data: {verdict} "
         f"({s['iterations']} iterations, {s['wall_time_s']:.1f} s, compile "

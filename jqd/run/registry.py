@@ -4,13 +4,19 @@ Experiments live in `experiments/<name_with_underscores>/experiment.py`, each
 defining a module-level `EXPERIMENT`. The experiments folder is, in order:
 the `JQD_EXPERIMENTS` environment variable; the `experiments/` folder of the
 repository jqd is installed from (editable install); `./experiments`.
+`source_config` reads what `--set` is checked against from an experiment's
+source, so that `jqd` refuses a bad one before JAX starts.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import dataclasses
 import importlib.util
+import inspect
 import os
+import re
 import sys
 import types
 import typing
@@ -48,8 +54,8 @@ def discover(root: Path | None = None) -> dict[str, Path]:
     return found
 
 
-def load(name: str, root: Path | None = None) -> Experiment:
-    """Import one experiment module by path and return its `EXPERIMENT`."""
+def find(name: str, root: Path | None = None) -> Path:
+    """The experiment.py of `name` (dashes or underscores); UsageError if there is none."""
     found = discover(root)
     key = name.replace("_", "-")
     if key not in found:
@@ -58,7 +64,12 @@ def load(name: str, root: Path | None = None) -> Experiment:
             f"unknown experiment {name!r}; available: {', '.join(found) or '(none)'} "
             f"(found in {where}; set JQD_EXPERIMENTS to use another folder)."
         )
-    path = found[key]
+    return found[key]
+
+
+def load(name: str, root: Path | None = None) -> Experiment:
+    """Import one experiment module by path and return its `EXPERIMENT`."""
+    path = find(name, root)
     mod_name = f"jqd_experiments.{path.parent.name}"
     if mod_name in sys.modules:
         module = sys.modules[mod_name]
@@ -77,6 +88,58 @@ def load(name: str, root: Path | None = None) -> Experiment:
     return exp
 
 
+def experiment_call(tree: ast.Module) -> ast.Call | None:
+    """The `EXPERIMENT = Experiment(...)` call of a parsed experiment.py, if any."""
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "EXPERIMENT" for t in node.targets)
+            and isinstance(node.value, ast.Call)
+        ):
+            return node.value
+    return None
+
+
+# the names a Config field's annotation may use to be read from the source
+_ANNOTATION_NAMES = {t.__name__: t for t in (int, float, bool, str, complex, tuple, list)} | {
+    "Literal": typing.Literal
+}
+
+
+def source_config(path: Path) -> tuple[str, dict, dict, dict] | None:
+    """What the `--set` checks need, read from an experiment.py's source without
+    importing it (that starts JAX: seconds): the experiment's name, its Config
+    fields' types and defaults (those written as literals) and its `limits`.
+    None when the source does not say them with literals and builtin types
+    (then the checks wait for the import). tests/test_cli_describe.py checks
+    that every experiment's source reads as its module does."""
+    try:
+        tree = ast.parse(Path(path).read_text(), str(path))
+    except (OSError, SyntaxError):
+        return None
+    call = experiment_call(tree)
+    kw = {k.arg: k.value for k in call.keywords} if call is not None else {}
+    config = kw.get("config")
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    cls = next((c for c in classes if isinstance(config, ast.Name) and c.name == config.id), None)
+    if cls is None or cls.bases:
+        return None
+    types_, defaults = {}, {}
+    try:
+        name = ast.literal_eval(kw["name"])
+        limits = ast.literal_eval(kw["limits"]) if "limits" in kw else {}
+        for node in cls.body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                key = node.target.id
+                annotation = compile(ast.Expression(node.annotation), str(path), "eval")
+                types_[key] = eval(annotation, {"__builtins__": {}}, _ANNOTATION_NAMES)
+                with contextlib.suppress(ValueError, TypeError, SyntaxError):
+                    defaults[key] = ast.literal_eval(node.value)
+    except (KeyError, ValueError, TypeError, SyntaxError, NameError, AttributeError):
+        return None
+    return name, types_, defaults, limits
+
+
 def base_config(exp: Experiment, quick: bool, seed: int | None):
     """`exp`'s default config (its `quick()` one if `quick`), with the `seed`
     field set to `seed` when given and the config has one."""
@@ -87,6 +150,30 @@ def base_config(exp: Experiment, quick: bool, seed: int | None):
 
 
 # -- typed overrides ------------------------------------------------------------
+def attribute_docs(cls) -> dict[str, str]:
+    """Field -> its description in the class docstring's `Attributes:` section
+    (Google style; continuation lines joined)."""
+    doc = inspect.getdoc(cls) or ""
+    m = re.search(r"^Attributes:[ \t]*\n(.*?)(?:\n[ \t]*\n|\Z)", doc, flags=re.S | re.M)
+    if not m:
+        return {}
+    docs: dict[str, str] = {}
+    keys: list[str] = []
+    lines = [ln for ln in m.group(1).splitlines() if ln.strip()]
+    indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+    for line in lines:
+        # at the items' indent: "name: ...", "name (type): ..." or "a, b: ..."
+        item = re.match(r"^(\w+(?:,\s*\w+)*)(?:\s*\([^)]*\))?:\s*(.*)$", line[indent:])
+        if item and len(line) - len(line.lstrip()) == indent:
+            keys = [k.strip() for k in item.group(1).split(",")]
+            for key in keys:
+                docs[key] = item.group(2).strip()
+        elif keys:  # a continuation line
+            for key in keys:
+                docs[key] += " " + line.strip()
+    return docs
+
+
 def field_types(config_cls) -> dict[str, Any]:
     hints = typing.get_type_hints(config_cls)
     return {f.name: hints.get(f.name, type(f.default)) for f in dataclasses.fields(config_cls)}
@@ -167,33 +254,36 @@ def parse_value(text: str, tp):
     raise ValueError(f"cannot set a field of type {_type_name(tp)} from the command line")
 
 
-def valid_keys(config_cls) -> str:
-    return ", ".join(f"{k} ({_type_name(t)})" for k, t in field_types(config_cls).items())
+def valid_keys(types_: dict[str, Any]) -> str:
+    """`key (type), ...` of a Config's field types (`field_types`)."""
+    return ", ".join(f"{k} ({_type_name(t)})" for k, t in types_.items())
+
+
+def parse_override(name: str, types_: dict[str, Any], item: str) -> tuple[str, Any]:
+    """One `--set key=value` of experiment `name` (field types `types_`) as
+    (key, typed value); UsageError naming the key and the fix."""
+    if "=" not in item:
+        raise UsageError(
+            f"--set expects key=value; got {item!r}. Valid keys for {name}: {valid_keys(types_)}."
+        )
+    key, text = item.split("=", 1)
+    key = key.strip()
+    if key not in types_:
+        raise UsageError(f"unknown key {key!r} for {name}; valid keys: {valid_keys(types_)}.")
+    try:
+        return key, parse_value(text, types_[key])
+    except ValueError as err:
+        tp = _type_name(types_[key])
+        raise UsageError(
+            f"bad value for {key} ({tp}): {err}; give --set {key}=<{tp}>. Valid keys for "
+            f"{name}: {valid_keys(types_)}."
+        ) from None
 
 
 def apply_overrides(exp: Experiment, config, overrides: list[str]):
     """`config` with `key=value` overrides applied, each type-checked."""
     types_ = field_types(exp.config)
-    changes = {}
-    for item in overrides or []:
-        if "=" not in item:
-            raise UsageError(
-                f"--set expects key=value; got {item!r}. Valid keys for {exp.name}: "
-                f"{valid_keys(exp.config)}."
-            )
-        key, text = item.split("=", 1)
-        key = key.strip()
-        if key not in types_:
-            raise UsageError(
-                f"unknown key {key!r} for {exp.name}; valid keys: {valid_keys(exp.config)}."
-            )
-        try:
-            changes[key] = parse_value(text, types_[key])
-        except ValueError as err:
-            raise UsageError(
-                f"bad value for {key} ({_type_name(types_[key])}): {err}; give "
-                f"--set {key}=<{_type_name(types_[key])}>. Valid keys for {exp.name}: {valid_keys(exp.config)}."
-            ) from None
+    changes = dict(parse_override(exp.name, types_, item) for item in overrides or [])
     try:
         return dataclasses.replace(config, **changes)
     except (ValueError, TypeError) as err:  # the config's own __post_init__ checks

@@ -183,8 +183,9 @@ def _cell(text) -> str:
 
 
 def _timing_table(entries: list[dict]) -> list[str]:
-    """REPORT.md's time per experiment: wall, compile (tracing, lowering and
-    XLA compile or cache load), compiled programs and cache hits."""
+    """REPORT.md's time per experiment: run (its `wall_time_s`), compile (part
+    of run: tracing, lowering and XLA compile or cache load), compiled
+    programs and cache hits, with a note on what each time includes."""
     rows = [e for e in entries if "summary" in e]
     if not rows:
         return []
@@ -192,7 +193,7 @@ def _timing_table(entries: list[dict]) -> list[str]:
         "Time per experiment (compile: JAX tracing + lowering + XLA compile or persistent-"
         "cache load; programs: compiled or loaded, of them from the cache):",
         "",
-        "| experiment | wall (s) | compile (s) | compile share | programs | from cache |",
+        "| experiment | run (s) | compile (s) | compile share | programs | from cache |",
         "|---|---|---|---|---|---|",
     ]
     tot_w = tot_c = 0.0
@@ -209,6 +210,15 @@ def _timing_table(entries: list[dict]) -> list[str]:
     lines.append(
         f"| **all ({len(rows)})** | {tot_w:.1f} | {tot_c:.1f} | {share} | {tot_n} | {tot_h} |"
     )
+    lines += [
+        "",
+        "run: the experiment's own run in its process (compile and compute, JAX's device "
+        "start at the first computation, figures and files), the `run` time `jqd run` "
+        "prints; compile is part of it. Neither counts the process's start-up (Python, "
+        "importing JAX and the experiment, checking the config: seconds) and exit, which "
+        "the console's `in T s with start-up` per experiment includes. The total wall time "
+        "above is the whole reproduction, --jobs experiments at a time, start-ups included.",
+    ]
     return lines
 
 
@@ -231,9 +241,10 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
         f"backend {env.get('backend')} ({len(env.get('devices', []))} device(s): "
         f"{env.get('device_kind')}), x64 {env.get('x64')}",
         f"- git revision: {env.get('git_revision') or 'unknown'}; host {env.get('hostname')}; "
-        f"total wall time {wall:.1f} s",
+        f"total wall time {wall:.1f} s (the whole reproduction; see the note under the "
+        "timing table)",
         "",
-        "| experiment | claim | statement | measured | tolerance | result | wall (s) | figures |",
+        "| experiment | claim | statement | measured | tolerance | result | run (s) | figures |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
@@ -338,11 +349,14 @@ def reproduce_one(name: str, out: Path, args) -> dict:
         s = entry["summary"]
         status = "all claims pass" if s["passed"] else "CLAIM FAILED"
         hits = f", {s['n_cache_hits']} from the cache" if s.get("n_cache_hits") else ""
-        status += f" (compile {s['compile_time_s']:.1f} s, {s['n_compilations']} programs{hits})"
+        status += (
+            f"; run {s['wall_time_s']:.1f} s (of which compile {s['compile_time_s']:.1f} s, "
+            f"{s['n_compilations']} programs{hits})"
+        )
     else:
         tail = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["no output"]
         why = "timed out" if rc is None else f"exit code {rc}"
         entry = {"name": name, "error": f"{why}: {tail[0]} (see {name}/log.txt)"}
         status = f"ERROR ({why})"
-    print(f"  {name}: {status} in {time.perf_counter() - t1:.1f} s", flush=True)
+    print(f"  {name}: {status}; in {time.perf_counter() - t1:.1f} s with start-up", flush=True)
     return entry

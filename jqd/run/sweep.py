@@ -26,8 +26,10 @@ with its error and the sweep goes on.
     OUT/chunks/chunk_00012.npz   (vmapped) arrays of items [12*batch, 13*batch)
     OUT/chunks/chunk_00012.json  its item range and the npz's sha256
     OUT/items/item_000012.json   (per-item) one item's claims and metrics
-    OUT/results.nc               the assembled xarray.Dataset (when complete)
+    OUT/results.nc               the assembled xarray.Dataset (when complete; CF
+                                 metadata: units, long_name, jqd version, config)
     OUT/claims.png, SUMMARY.md   each claimed (or scalar) quantity against the keys
+                                 (a claim as value / tolerance on a log axis)
     OUT/summary.json             config, versions, devices, timings, pass counts
     OUT/.lock                    held while a sweep writes OUT
 

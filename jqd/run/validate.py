@@ -29,7 +29,7 @@ import typing
 import numpy as np
 
 from .experiment import _OPS, parse_limits
-from .registry import UsageError, field_types
+from .registry import UsageError, field_types, find, parse_override, source_config
 
 _HOOK_ITEMS = 4096  # sweep grids up to this size have the validate hook run on every item
 
@@ -106,6 +106,33 @@ def _check_type(name: str, value, tp) -> None:
         raise UsageError(f"{name}={_show(value)} is not {bad}.")
 
 
+def field_range(exp, name: str, tp) -> str | None:
+    """The range `check_field` holds field `name` to, e.g. "> 0", or None: the
+    experiment's `limits`, else ">= 1" for an int field (a count or a size) but `seed`."""
+    text = exp.limits.get(name)
+    if text is None and name != "seed" and _leaf_type(tp) is int:
+        text = ">= 1"  # counts and sizes
+    return text
+
+
+def check_source(name: str, overrides=()) -> None:
+    """The checks of `jqd run/sweep/fit NAME --set ...` that need no import, made
+    before JAX starts (a usage error answers in a fraction of a second): the
+    experiment exists, and each `--set` names a Config field and gives a value
+    of its type, finite and in its range (`check_field`), from the source
+    (`registry.source_config`). The `validate` hook and the Config's own checks
+    wait for the import."""
+    src = source_config(find(name))
+    if src is None:
+        return
+    exp_name, types_, defaults, limits = src
+    exp = types.SimpleNamespace(name=exp_name, limits=limits)
+    for item in overrides:
+        key, value = parse_override(exp_name, types_, item)
+        if key in defaults:  # (a default not written as a literal waits for the import)
+            check_field(exp, key, value, types_[key], defaults[key])
+
+
 def check_field(exp, name: str, value, tp, default) -> None:
     """Type, finiteness and range of one field's value (UsageError if bad)."""
     _check_type(name, value, tp)
@@ -116,9 +143,7 @@ def check_field(exp, name: str, value, tp, default) -> None:
                     f"{name}={_show(v)} is not finite; give a finite number "
                     f"(default {_show(default)})."
                 )
-    text = exp.limits.get(name)
-    if text is None and name != "seed" and _leaf_type(tp) is int:
-        text = ">= 1"  # counts and sizes
+    text = field_range(exp, name, tp)
     if text is None:
         return
     for v in _leaves(value):
