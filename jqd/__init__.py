@@ -71,8 +71,8 @@ def __getattr__(name: str):
     return module
 
 
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_FAMILIES, *_NAMES})
+def __dir__() -> list[str]:  # dir(jqd) shows the public API only
+    return __all__
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see

@@ -141,7 +141,7 @@ def _check_start(theta0, u, transform) -> None:
         name = f"theta0{jax.tree_util.keystr(path)}"
         if not np.all(np.isfinite(np.asarray(x))):
             raise ValueError(
-                f"jqd.fit: {name} = {np.asarray(x).tolist()} is not finite; start from finite values."
+                f"jqd.fit: {name} = {np.asarray(x).tolist()} is not finite; pass finite start values."
             )
         if not np.all(np.isfinite(np.asarray(v))):
             raise ValueError(

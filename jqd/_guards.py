@@ -23,6 +23,7 @@ monitor, `jqd._monitor`.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from typing import Any, NamedTuple
@@ -150,8 +151,9 @@ def scalar(
     fix: str = "",
 ) -> list[Check]:
     """Guards for a real scalar (or array of them): finite, and > 0 or >= 0."""
+    # (value.dtype, not jnp.asarray(value): that compiles a program per NumPy shape)
     if isinstance(value, complex) or (
-        hasattr(value, "dtype") and jnp.issubdtype(jnp.asarray(value).dtype, jnp.complexfloating)
+        hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.complexfloating)
     ):
         raise ValueError(f"{name} must be real; got {value!r}.")
     if not is_traced(value):
@@ -193,6 +195,19 @@ def real_scalar(value, name: str, *, positive: bool = False) -> None:
             f"{name} must be a scalar; got shape {np.shape(value)}. For several values use "
             f"jax.vmap over {name}."
         )
+
+
+def arguments(caller: str, nonnegative=(), real=(), **values) -> None:
+    """Refuse concrete `values` of a public function that are not finite and
+    > 0 (>= 0 for the names in `nonnegative`, any sign for those in `real`),
+    naming `caller` and the argument. Traced values pass unchecked: a closed
+    form has no state to attach an in-graph check to. NumPy only (no program)."""
+    guards = []
+    for name, v in values.items():
+        if not is_traced(v):
+            positive = name not in nonnegative and name not in real
+            guards += scalar(v, name, positive=positive, nonnegative=name in nonnegative)
+    enforce(guards, caller=caller)
 
 
 def count(value, name: str, *, minimum: int = 1) -> int:
@@ -400,3 +415,23 @@ def round_down(x, digits: int = 4):
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = 10.0 ** (xp.floor(xp.log10(xp.where(x > 0, x, 1.0))) - (digits - 1))
         return xp.where(xp.isfinite(x) & (x > 0), xp.floor(x / scale) * scale, x)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _no_derivative(x, message: str):
+    return x
+
+
+@_no_derivative.defjvp
+def _no_derivative_jvp(message, primals, tangents):
+    raise TypeError(message)  # at trace time, only where a tangent is not zero
+
+
+def no_derivative(params, message: str):
+    """`params` unchanged, but `jax.grad`/`jax.jvp` with respect to any of its
+    float arrays raises `TypeError(message)`, for laws whose output is
+    piecewise constant in them (sampled events: the derivative would be 0). An
+    identity in the forward program; symbolic-zero tangents (a derivative with
+    respect to something else) pass."""
+    dynamic, static = eqx.partition(params, eqx.is_inexact_array)
+    return eqx.combine(_no_derivative(dynamic, message), static)

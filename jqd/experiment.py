@@ -9,3 +9,18 @@ from .run.experiment import dumps as dumps
 from .run.experiment import split_complex as split_complex
 from .run.fit import FitSpec as FitSpec
 from .run.validate import steps_fit as steps_fit
+
+__all__ = [
+    "Claim",
+    "Experiment",
+    "Recorder",
+    "config_to_dict",
+    "dumps",
+    "split_complex",
+    "FitSpec",
+    "steps_fit",
+]
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)

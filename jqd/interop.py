@@ -30,6 +30,12 @@ import numpy as np
 
 from ._solution import Solution
 
+__all__ = ["as_array", "from_qutip", "from_dynamiqs", "to_qutip", "to_dynamiqs"]
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)
+
 
 def _library(x) -> str | None:
     """'qutip' or 'dynamiqs' when `x` is one of their objects, else None."""
@@ -194,7 +200,18 @@ def to_qutip(x, dims=None):
     a = np.asarray(x)
     if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[0] != a.shape[1]):
         raise ValueError(f"to_qutip: expected a vector or a square matrix; got shape {a.shape}.")
-    return qutip.Qobj(a[:, None] if a.ndim == 1 else a, dims=_dims(a, dims))
+    try:
+        return qutip.Qobj(a[:, None] if a.ndim == 1 else a, dims=_dims(a, dims))
+    except (ValueError, TypeError) as err:
+        if dims is None:
+            raise
+        n, example = a.shape[0], "[[2, 20], [1, 1]]" if a.ndim == 1 else "[[2, 20], [2, 20]]"
+        raise ValueError(
+            f"to_qutip: dims={dims!r} does not fit the {'ket' if a.ndim == 1 else 'operator'} "
+            f"of shape {a.shape}: dims must be [rows, cols] lists whose products are "
+            f"{n} and {1 if a.ndim == 1 else n} (e.g. {example} for dim 40), or leave dims out "
+            f"(QuTiP: {err})."
+        ) from None
 
 
 def to_dynamiqs(x, dims=None):

@@ -9,6 +9,19 @@ import numpy as np
 
 from ._grid import Grid
 
+__all__ = [
+    "histogram",
+    "empirical_cdf",
+    "ks_statistic",
+    "ks_distance",
+    "ks_critical",
+    "loglog_slope",
+]
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)
+
 
 def histogram(grid: Grid, x, weights=None):
     """Density estimate on the grid: particles `x` (shape (n, ndim)) binned to

@@ -188,3 +188,10 @@ def test_local_terms_take_peer_operators():
     xx = qt.tensor(qt.sigmax(), qt.sigmax())
     term = jqd.thermal.LocalTerm((0, 1), xx, "J")
     assert np.array_equal(term.op, xx.full().real) and (term.op_min, term.op_max) == (-1.0, 1.0)
+
+
+def test_to_qutip_names_dims_that_do_not_fit():
+    """Issue 27: dims whose products miss the data's shape were QuTiP's own error."""
+    with pytest.raises(ValueError, match=r"to_qutip: dims=\[\[2, 3\], \[1, 1\]\] does not fit"):
+        jqd.interop.to_qutip(np.ones(4) / 2, dims=[[2, 3], [1, 1]])
+    assert jqd.interop.to_qutip(np.ones(4) / 2, dims=[[2, 2], [1, 1]]).dims[0] == [2, 2]

@@ -46,3 +46,33 @@ def _private_uses(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_uses_public_names_only(path):
     assert not _private_uses(path), _private_uses(path)
+
+
+PUBLIC_MODULES = (
+    "jqd",
+    "jqd.reference",
+    "jqd.thermal",
+    "jqd.copy",
+    "jqd.dqm",
+    "jqd.husimi",
+    "jqd.schrodinger",
+    "jqd.stats",
+    "jqd.observables",
+    "jqd.interop",
+    "jqd.schemes",
+    "jqd.experiment",
+    "jqd.fock",
+)
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_dir_shows_the_public_api_only(name):
+    """`dir(module)` is its sorted `__all__`: no `np`, `jnp`, `annotations` or
+    helper leaks, no private name, and every listed name resolves."""
+    import importlib
+
+    module = importlib.import_module(name)
+    public = sorted(module.__all__)
+    assert dir(module) == public
+    assert not [n for n in public if n.startswith("_") or n in ("np", "jnp", "annotations")]
+    assert all(hasattr(module, n) for n in public)

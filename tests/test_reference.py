@@ -75,3 +75,33 @@ def test_kerr_husimi_at_origin_is_finite():
     for t in (0.0, 0.3, 2.0):
         q0 = float(jqd.reference.kerr_husimi(jnp.array([0j]), t, 2.0)[0])
         assert abs(q0 - math.exp(-4.0) / math.pi) < 1e-15
+
+
+def test_closed_forms_check_concrete_arguments_and_pass_traced_ones():
+    """Issue 27: a bad concrete argument is refused naming the function and the
+    argument (ZeroDivisionError, a negative ΔE or an unnormalized d_eff before);
+    traced arguments (jit, grad, vmap) pass through unchecked."""
+    import jax
+    import pytest
+
+    ref, thermal = jqd.reference, jqd.thermal
+    bad = [
+        (lambda: ref.packet_energy_spread(1.0, 0.0), "packet_energy_spread: width"),
+        (lambda: ref.packet_energy_spread(1.0, 1.0, mass=-1.0), "packet_energy_spread: mass"),
+        (lambda: ref.product_state_cm_variance(-3, 1.0, 1.0, 1.0), "cm_variance: n must"),
+        (lambda: ref.harmonic_contact_time(1.0, 0.0), "harmonic_contact_time: kappa"),
+        (lambda: thermal.effective_dimension(np.ones(3)), "effective_dimension: Σ c2 must"),
+        (lambda: thermal.diagonal_ensemble(np.ones(3) / 3, np.ones(4)), "c2 and O_diag"),
+    ]
+    law = thermal.HarmonicLattice(thermal.Lattice((6,), "fixed"))
+    bad.append(
+        (
+            lambda: thermal.ground_state(law, thermal.LatticeParams(mass=-1.0)),
+            "ground_state: params.mass must be positive",
+        )
+    )
+    for call, match in bad:
+        with pytest.raises(ValueError, match=match):
+            call()
+    spread = jax.jit(lambda d: ref.packet_energy_spread(1.0, d))(0.5)  # σ_p² = 2: √(2 + 6)
+    assert float(spread) == pytest.approx(math.sqrt(8.0), rel=1e-12)

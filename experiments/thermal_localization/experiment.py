@@ -265,7 +265,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax = axes[2]
     ax.semilogy(ts, cm, lw=2, label="Var X_cm (jqd.evolve)")
     ax.semilogy(ts, cm_ref, "k--", lw=1, label="d²/2N + ħ²t²/(2Nm²d²)")
-    ax.semilogy(ts[1:], paper[1:], ":", label="(ħt/Md)² (SPEC's paper form)")
+    ax.semilogy(ts[1:], paper[1:], ":", label="(ħt/Md)² (form attributed to the paper)")
     ax.semilogy(ts, internal.max(1), label="max_j Var(x_j − X_cm)")
     panel(ax, "t (√(m/κ))", "variance (spacings²)")
     ax.set_title(f"free ring: Var X_cm matches §7.3 to {cm_err:.0e}", fontsize=9)

@@ -53,3 +53,9 @@ from ._meanfield import state_from_psi as state_from_psi
 from ._tau_leap import CopyCountsTauLeap as CopyCountsTauLeap
 from ._tau_leap import CopyMembersTauLeap as CopyMembersTauLeap
 from ._tau_leap import TauLeapError as TauLeapError
+
+__all__ = sorted(name for name in globals() if not name.startswith("_"))
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return __all__

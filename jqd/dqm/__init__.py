@@ -53,3 +53,9 @@ from ._validity import Breakdown as Breakdown
 from ._validity import MadelungBreakdownError as MadelungBreakdownError
 from ._validity import MadelungValidity as MadelungValidity
 from ._validity import find_breakdown as find_breakdown
+
+__all__ = sorted(name for name in globals() if not name.startswith("_"))
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return __all__

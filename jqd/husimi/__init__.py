@@ -77,3 +77,9 @@ from ._wellposedness import husimi_gram as husimi_gram
 from ._wellposedness import numerical_abscissa as numerical_abscissa
 from ._wellposedness import sparse_superoperator as sparse_superoperator
 from ._wellposedness import spectral_abscissa as spectral_abscissa
+
+__all__ = sorted(name for name in globals() if not name.startswith("_"))
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return __all__

@@ -32,3 +32,9 @@ from ._thermal_gaussian import product_state_cm_variance as product_state_cm_var
 from ._thermal_paper import einstein_hopf_drag_factor as einstein_hopf_drag_factor
 from ._thermal_paper import klein_gordon_norm_density as klein_gordon_norm_density
 from ._thermal_paper import photon_number_density as photon_number_density
+
+__all__ = sorted(name for name in globals() if not name.startswith("_"))
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return __all__

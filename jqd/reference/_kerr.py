@@ -9,6 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _guards
+from .._guards import arguments
+
 
 def kerr_symbol(z, U=1.0):
     """Anti-Wick symbol of H = (U/2) a†²a² on z = (Q, P) (physics §4), in units of ħ.
@@ -32,6 +35,7 @@ def kerr_symbol(z, U=1.0):
 
 def kerr_mean_a(t, alpha0, U=1.0, hbar=1.0):
     """⟨a(t)⟩ = α0 exp[|α0|²(e^{−iUt/ħ} − 1)] for H = (U/2) a†²a², start |α0⟩ (physics §4)."""
+    arguments("jqd.reference.kerr_mean_a", hbar=hbar)
     return alpha0 * jnp.exp(jnp.abs(alpha0) ** 2 * (jnp.exp(-1j * U * t / hbar) - 1))
 
 
@@ -39,6 +43,8 @@ def kerr_state(t, alpha0, cutoff: int, U=1.0, hbar=1.0):
     """Fock coefficients of the Kerr-evolved coherent state: c_n(0) e^{−iU n(n−1) t/2ħ}."""
     from ..fock import coherent_state
 
+    cutoff = _guards.count(cutoff, "cutoff")
+    arguments("jqd.reference.kerr_state", hbar=hbar)
     n = jnp.arange(cutoff)
     c0 = coherent_state(alpha0, cutoff)
     return c0 * jnp.exp(-0.5j * U * n * (n - 1) * t / hbar)
@@ -49,6 +55,7 @@ def kerr_cat_state(alpha0, cutoff: int):
     (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2 on `cutoff` Fock levels, normalised."""
     from ..fock import coherent_state
 
+    cutoff = _guards.count(cutoff, "cutoff")
     plus = coherent_state(1j * alpha0, cutoff)
     minus = coherent_state(-1j * alpha0, cutoff)
     cat = np.exp(-1j * np.pi / 4) * plus + np.exp(1j * np.pi / 4) * minus
@@ -57,12 +64,13 @@ def kerr_cat_state(alpha0, cutoff: int):
 
 def kerr_husimi(alpha, t, alpha0, U=1.0, n_max: int | None = None, hbar=1.0):
     """Exact Q_H(α, t) = π⁻¹ e^{−|α|²−|α0|²} |Σ_n (α*α0)ⁿ/n! e^{−iUt n(n−1)/2ħ}|² (physics §4)."""
+    arguments("jqd.reference.kerr_husimi", hbar=hbar)
     alpha = jnp.asarray(alpha)
     if n_max is None:
         # the terms |z|^n/n! (z = α*α0) peak at n ≈ |z| and fall off factorially beyond
         zmax = abs(alpha0) * float(jnp.max(jnp.abs(alpha)))
         n_max = int(zmax + 12 * np.sqrt(zmax) + 40)
-    return _kerr_husimi(alpha, t, alpha0, U, int(n_max), hbar)
+    return _kerr_husimi(alpha, t, alpha0, U, _guards.count(n_max, "n_max"), hbar)
 
 
 @functools.partial(jax.jit, static_argnums=4)  # one program per n_max, not one per op
@@ -95,6 +103,11 @@ def kerr_husimi_marginals(x, t, alpha0, U=1.0, n_max: int = 60, hbar=1.0):
     the other coordinate). Returns (rho (len(x), len(x)), marginals (2, len(x)))
     as NumPy arrays."""
     x = np.asarray(x)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(
+            f"jqd.reference.kerr_husimi_marginals: x must be a 1-D grid of at least 2 points; "
+            f"got shape {x.shape}. Pass e.g. np.linspace(-6, 6, 121)."
+        )
     dx = x[1] - x[0]
     Q, P = np.meshgrid(x, x, indexing="ij")
     alpha = jnp.asarray((Q + 1j * P) / np.sqrt(2) + 1e-30)

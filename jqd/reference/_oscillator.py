@@ -8,7 +8,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _guards
 from .._grid import Grid
+from .._guards import arguments
 
 
 def harmonic_gaussian(grid: Grid, t, *, omega=1.0, mass=1.0, hbar=1.0, x0=0.0, p0=0.0, squeeze=1.0):
@@ -21,7 +23,8 @@ def harmonic_gaussian(grid: Grid, t, *, omega=1.0, mass=1.0, hbar=1.0, x0=0.0, p
     phase is not tracked (compare with |⟨ψ_exact|ψ⟩|²).
     """
     if grid.ndim != 1:
-        raise ValueError("harmonic_gaussian is 1-D.")
+        raise ValueError("harmonic_gaussian is 1-D: use a 1-D grid.")
+    arguments("jqd.reference.harmonic_gaussian", omega=omega, mass=mass, hbar=hbar, squeeze=squeeze)
     c, s = np.cos(omega * t), np.sin(omega * t)
     q = x0 * c + p0 / (mass * omega) * s
     p = p0 * c - mass * omega * x0 * s
@@ -43,10 +46,9 @@ def oscillator_eigenstate(grid: Grid, n: int, omega=1.0, mass=1.0, hbar=1.0):
     from numpy.polynomial.hermite import hermval
 
     if grid.ndim != 1:
-        raise ValueError("oscillator_eigenstate is 1-D.")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be a non-negative integer; got {n}.")
+        raise ValueError("oscillator_eigenstate is 1-D: use a 1-D grid.")
+    n = _guards.count(n, "n", minimum=0)
+    arguments("jqd.reference.oscillator_eigenstate", omega=omega, mass=mass, hbar=hbar)
     k = mass * omega / hbar
     (x,) = grid.mesh()
     xi = math.sqrt(k) * np.asarray(x)

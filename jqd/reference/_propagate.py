@@ -8,6 +8,7 @@ import numpy as np
 
 from .._eigen import eigen_states
 from .._grid import Grid
+from .._guards import arguments
 from .._sparse import todense
 from ..interop import as_array
 
@@ -22,6 +23,12 @@ def propagate(H, psi0, ts, hbar=1.0):
     or dynamiqs objects (see `jqd.interop`) or a sparse H (densified).
     """
     H, psi0 = todense(as_array(H, "H")), as_array(psi0, "psi0")
+    arguments("jqd.reference.propagate", hbar=hbar)
+    if jnp.ndim(H) != 2 or H.shape[0] != H.shape[1] or jnp.shape(psi0)[-1:] != H.shape[-1:]:
+        raise ValueError(
+            f"jqd.reference.propagate: H must be square (dim, dim) and psi0 (dim,); got H "
+            f"{jnp.shape(H)}, psi0 {jnp.shape(psi0)}. Build both on the same basis."
+        )
     return _propagate(H, psi0, ts, hbar)
 
 
@@ -36,7 +43,13 @@ def _propagate(H, psi0, ts, hbar):
 def grid_hamiltonian(grid: Grid, V, hbar=1.0, mass=1.0):
     """Dense H = F⁻¹ (ħ²k²/2m) F + diag(V) on a grid (for exact diagonalization
     of the same discretization the split-step law uses). Size grid.size²."""
+    arguments("jqd.reference.grid_hamiltonian", hbar=hbar, mass=mass)
     n = grid.size
+    if np.size(V) != n:
+        raise ValueError(
+            f"jqd.reference.grid_hamiltonian: V must hold one value per grid point, shape "
+            f"{grid.shape}; got shape {np.shape(V)}. Evaluate V on grid.mesh()."
+        )
     k2 = np.asarray(grid.k_squared(np.float64)).reshape(-1)
     eye = np.eye(n).reshape((n,) + grid.shape)
     axes = tuple(range(1, grid.ndim + 1))

@@ -30,6 +30,9 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
+import numpy as np
+
+from .._guards import arguments, is_traced
 
 #: ⟨r⟩ of a Poisson spectrum: 2 ln 2 − 1 (exact).
 GAP_RATIO_POISSON = 2.0 * math.log(2.0) - 1.0
@@ -42,13 +45,29 @@ GAP_RATIO_GOE_SURMISE = 4.0 - 2.0 * math.sqrt(3.0)
 def bose_einstein(omega, temperature, hbar=1.0):
     """Mean occupation 1/(exp(ħω/T) − 1) of a mode ω at temperature T (k_B = 1).
 
-    Written with `expm1` so ħω/T → 0 keeps full precision (→ T/ħω − 1/2)."""
+    Written with `expm1` so ħω/T → 0 keeps full precision (→ T/ħω − 1/2).
+    ω and T must be >= 0, ħ > 0."""
+    arguments(
+        "jqd.reference.bose_einstein",
+        ("omega", "temperature"),
+        omega=omega,
+        temperature=temperature,
+        hbar=hbar,
+    )
     omega = jnp.asarray(omega)
     return 1.0 / jnp.expm1(hbar * omega / temperature)
 
 
 def rayleigh_jeans(omega, temperature, hbar=1.0):
-    """Classical (equipartition) occupation T/(ħω) of a mode ω at temperature T."""
+    """Classical (equipartition) occupation T/(ħω) of a mode ω at temperature T
+    (ω and T >= 0, ħ > 0)."""
+    arguments(
+        "jqd.reference.rayleigh_jeans",
+        ("omega", "temperature"),
+        omega=omega,
+        temperature=temperature,
+        hbar=hbar,
+    )
     return temperature / (hbar * jnp.asarray(omega))
 
 
@@ -58,6 +77,11 @@ def gap_ratio_density(r, ensemble: str = "goe"):
     ensemble "poisson": 2/(1+r)² (exact); "goe": the Wigner-like surmise
     (27/4)(r + r²)/(1 + r + r²)^{5/2} (exact for 3×3 GOE matrices; its mean is
     `GAP_RATIO_GOE_SURMISE`, not the large-N `GAP_RATIO_GOE`)."""
+    if not is_traced(r) and not np.all((np.asarray(r) >= 0) & (np.asarray(r) <= 1)):
+        raise ValueError(
+            "jqd.reference.gap_ratio_density: r must lie in [0, 1] (a min/max gap ratio); got "
+            f"values in [{np.min(r):.4g}, {np.max(r):.4g}]. Use r = min(s_n, s_n-1)/max(...)."
+        )
     r = jnp.asarray(r)
     if ensemble == "poisson":
         return 2.0 / (1.0 + r) ** 2

@@ -31,6 +31,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _guards
+from .._guards import arguments
+
 __all__ = ["packet_energy_spread", "dilute_gas_potential_energy", "harmonic_contact_time"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(160)
@@ -40,7 +43,11 @@ _SURFACE = {1: 2.0, 2: 2.0 * math.pi, 3: 4.0 * math.pi}
 def packet_energy_spread(p0, width, mass=1.0, hbar=1.0, dim=3):
     """ΔE of a free Gaussian packet ψ ∝ exp(−|x|²/2d² + i p0·x/ħ) in `dim`
     dimensions: √(p0²σ_p² + (dim/2)σ_p⁴)/m with σ_p² = ħ²/2d² (physics §7.3).
-    `p0` is the magnitude of the mean momentum, `width` is d."""
+    `p0` is the magnitude of the mean momentum, `width` is d (> 0)."""
+    dim = _guards.count(dim, "dim")
+    arguments(
+        "jqd.reference.packet_energy_spread", real=("p0",), p0=p0, width=width, mass=mass, hbar=hbar
+    )
     sp2 = hbar**2 / (2.0 * width**2)
     return jnp.sqrt(p0**2 * sp2 + 0.5 * dim * sp2**2) / mass
 
@@ -51,6 +58,14 @@ def dilute_gas_potential_energy(density, temperature, kappa, sigma, dim=2):
     docstring for the derivation."""
     if dim not in _SURFACE:
         raise ValueError(f"dim must be 1, 2 or 3; got {dim!r}.")
+    arguments(
+        "jqd.reference.dilute_gas_potential_energy",
+        ("density",),
+        density=density,
+        temperature=temperature,
+        kappa=kappa,
+        sigma=sigma,
+    )
     top = jnp.minimum(sigma, 12.0 * jnp.sqrt(temperature / kappa))
     s = 0.5 * top * (jnp.asarray(_NODES) + 1.0)
     w = 0.5 * top * jnp.asarray(_WEIGHTS)
@@ -61,4 +76,5 @@ def dilute_gas_potential_energy(density, temperature, kappa, sigma, dim=2):
 
 def harmonic_contact_time(mu, kappa):
     """Duration π√(μ/κ) of a contact of two harmonic soft spheres (reduced mass μ)."""
+    arguments("jqd.reference.harmonic_contact_time", mu=mu, kappa=kappa)
     return math.pi * jnp.sqrt(mu / kappa)

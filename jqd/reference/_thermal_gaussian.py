@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from .._guards import arguments
+
 __all__ = [
     "gaussian_energy_variance",
     "product_state_cm_variance",
@@ -46,7 +48,14 @@ def gaussian_energy_variance(A, Sigma, mu, hbar=1.0):
     Returns ½Tr(AΣAΣ) + (ħ²/8)Tr(AJAJ) + μᵀAΣAμ (derivation: module docstring).
     """
     A, Sigma, mu = jnp.asarray(A), jnp.asarray(Sigma), jnp.asarray(mu)
-    n = A.shape[-1] // 2
+    arguments("jqd.reference.gaussian_energy_variance", hbar=hbar)
+    n2 = A.shape[-1] if A.ndim == 2 else 0
+    if n2 % 2 or n2 == 0 or A.shape != (n2, n2) or Sigma.shape != A.shape or mu.shape != (n2,):
+        raise ValueError(
+            "jqd.reference.gaussian_energy_variance: A and Sigma must be (2n, 2n) and mu (2n,) "
+            f"over z = (x..., p...); got A {A.shape}, Sigma {Sigma.shape}, mu {mu.shape}."
+        )
+    n = n2 // 2
     eye, zero = jnp.eye(n, dtype=A.dtype), jnp.zeros((n, n), A.dtype)
     J = jnp.block([[zero, eye], [-eye, zero]])
     AS, AJ = A @ Sigma, A @ J
@@ -60,6 +69,7 @@ def product_state_cm_variance(n, mass, width, t, hbar=1.0):
     Each atom has Var x = d²/2, Var p = ħ²/(2d²), no x-p correlation; the
     total momentum is conserved, so X_cm(t) = X_cm(0) + P t/(Nm).
     """
+    arguments("jqd.reference.product_state_cm_variance", n=n, mass=mass, width=width, hbar=hbar)
     return width**2 / (2 * n) + (hbar * t) ** 2 / (2 * n * mass**2 * width**2)
 
 
@@ -78,6 +88,9 @@ def fock_mode_atom_variance(weight, n, mass, omega, hbar=1.0):
         n: the mode's occupation.
         mass: m > 0.
         omega: ω_k > 0.
-        hbar: ħ.
+        hbar: ħ > 0.
     """
+    arguments(
+        "jqd.reference.fock_mode_atom_variance", ("n",), n=n, mass=mass, omega=omega, hbar=hbar
+    )
     return n * hbar * weight**2 / (mass * omega)

@@ -30,7 +30,7 @@ between this drag and the fluctuating impulses (Einstein 1917:
 ⟨Δ²⟩/τ = 2kT σβρf/v), which with classical oscillators (Einstein-Hopf 1910)
 selects Rayleigh-Jeans, with quantized absorption Planck.
 
-Klein-Gordon norm density of a complex field A (paper T §3, SPEC §7):
+Klein-Gordon norm density of a complex field A (paper T §3; physics §7.3):
 (1/4μ₀) Im(A Ȧ* − Ȧ A*); as printed, Im(A Ȧ* − Ȧ* A), it is identically
 zero (the two products are the same number).
 """
@@ -42,6 +42,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from .._guards import arguments, is_traced
 
 __all__ = [
     "HBAR_SI",
@@ -70,22 +72,33 @@ def photon_number_density(temperature, *, hbar=HBAR_SI, k_b=K_B_SI, c=C_SI):
         k_b: Boltzmann's constant (SI by default).
         c: the speed of light (SI by default).
     """
+    arguments(
+        "jqd.reference.photon_number_density",
+        ("temperature",),
+        temperature=temperature,
+        hbar=hbar,
+        k_b=k_b,
+        c=c,
+    )
     t = jnp.asarray(temperature)
-    if not _traced(t) and np.any(np.asarray(t) < 0):
-        raise ValueError(f"temperature must be >= 0 (kelvin); got {temperature!r}.")
     return 2.0 * ZETA3 / np.pi**2 * (k_b * t / (hbar * c)) ** 3
 
 
-@functools.partial(jax.jit, static_argnames="spectrum")  # one program, not one per op
 def einstein_hopf_drag_factor(x, spectrum: str = "planck"):
     """f = 1 − (1/3) d ln ρ/d ln ν, the Einstein-Hopf drag per unit ρ
     (F = −σ (v/c) ρ f; physics §7.8), at x = hν/kT.
 
     `spectrum`: "planck" (x/(3(1 − e^{−x}))), "rayleigh_jeans" (1/3) or
-    "wien" (x/3).
+    "wien" (x/3). x must be >= 0.
     """
     if spectrum not in _SPECTRA:
         raise ValueError(f"spectrum must be one of {_SPECTRA}; got {spectrum!r}.")
+    arguments("jqd.reference.einstein_hopf_drag_factor", ("x",), x=x)
+    return _drag_factor(x, spectrum)
+
+
+@functools.partial(jax.jit, static_argnames="spectrum")  # one program, not one per op
+def _drag_factor(x, spectrum):
     x = jnp.asarray(x)
     if spectrum == "rayleigh_jeans":
         return jnp.full_like(x, 1.0 / 3.0, dtype=jnp.result_type(x, float))
@@ -100,17 +113,17 @@ def einstein_hopf_drag_factor(x, spectrum: str = "planck"):
 def klein_gordon_norm_density(a, a_dot, form: str = "corrected", mu0=1.0):
     """(1/4μ₀) Im(A Ȧ* − Ȧ A*) ("corrected") or the printed (1/4μ₀) Im(A Ȧ* − Ȧ* A)
     ("printed", identically 0) of a complex field `a` and its time derivative
-    (paper T §3; physics §7.8). For A = α e^{i(kx−ωt)} the corrected form is
+    (paper T §3; physics §7.3). For A = α e^{i(kx−ωt)} the corrected form is
     α²ω/(2μ₀)."""
+    arguments("jqd.reference.klein_gordon_norm_density", mu0=mu0)
+    if not is_traced(a, a_dot) and jnp.shape(a) != jnp.shape(a_dot):
+        raise ValueError(
+            f"jqd.reference.klein_gordon_norm_density: a_dot must have the shape of a "
+            f"{jnp.shape(a)} (its time derivative); got {jnp.shape(a_dot)}."
+        )
     a, a_dot = jnp.asarray(a), jnp.asarray(a_dot)
     if form == "corrected":
         return jnp.imag(a * jnp.conj(a_dot) - a_dot * jnp.conj(a)) / (4 * mu0)
     if form == "printed":
         return jnp.imag(a * jnp.conj(a_dot) - jnp.conj(a_dot) * a) / (4 * mu0)
     raise ValueError(f"form must be 'corrected' or 'printed'; got {form!r}.")
-
-
-def _traced(x) -> bool:
-    import jax
-
-    return isinstance(x, jax.core.Tracer)

@@ -11,3 +11,9 @@ from ._grid import TimeStepError as TimeStepError
 from ._grid import ground_state as ground_state
 from ._ring import SchrodingerRing as SchrodingerRing
 from ._ring import tight_binding_dispersion as tight_binding_dispersion
+
+__all__ = sorted(name for name in globals() if not name.startswith("_"))
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return __all__

@@ -6,16 +6,60 @@ observable in the eigenbasis (O_diag = O_nn, or the full O_eig = V†OV) and a
 state's weights c_n = ⟨n|ψ⟩, c2 = |c_n|². The windowed functions need
 concrete inputs (their level counts fix array sizes) and refuse windows with
 fewer than 5 levels and E0 outside the spectrum; the others are
-jax-traceable (NumPy on concrete inputs).
+jax-traceable (NumPy on concrete inputs). Weights must be normalized:
+Σ c2 = 1 within `WEIGHT_TOL` (or 10·D·eps in lower precision).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import _guards
 from .._guards import array_module
 
 MIN_LEVELS = 5  # fewest levels a window may hold
+WEIGHT_TOL = 1e-6  # |Σ c2 − 1| allowed for a state's weights
+
+
+def _weights(caller: str, c2, name: str = "c2", square: bool = False) -> None:
+    """Concrete weights (c2, or amplitudes c with `square`): >= 0 and summing
+    to 1 along the last axis within WEIGHT_TOL; traced ones pass unchecked."""
+    if _guards.is_traced(c2):
+        return
+    a = np.asarray(c2)
+    p = np.abs(a) ** 2 if square else a.real
+    eps = np.finfo(p.dtype).eps if np.issubdtype(p.dtype, np.inexact) else 0.0
+    tol = max(WEIGHT_TOL, 10 * (p.shape[-1] if p.ndim else 1) * eps)
+    total = "Σ|c|²" if square else f"Σ {name}"
+    fix = f"{name} / np.linalg.norm({name})" if square else f"{name} / {name}.sum()"
+    _guards.enforce(
+        [
+            _guards.Check(
+                np.all(np.isfinite(p)), f"{name} contains NaN or Inf. {_guards.NONFINITE_FIX}"
+            ),
+            _guards.Check(
+                np.all(p >= 0), f"{name} must be >= 0 (weights |c_n|²); got {{value}}.", p
+            ),
+            _guards.Check(
+                np.all(np.abs(np.sum(p, axis=-1) - 1) <= tol),
+                f"{total} must be 1 (a normalized state); {total} - 1 = {{value}} (tolerance "
+                f"{tol:.1g}). Normalize it: {fix}.",
+                np.sum(p, axis=-1) - 1,
+            ),
+        ],
+        caller=f"jqd.thermal.{caller}",
+    )
+
+
+def _same_length(caller: str, **arrays) -> None:
+    """Concrete arrays share their last axis (one entry per level); traced pass."""
+    shapes = {k: np.shape(v) for k, v in arrays.items() if not _guards.is_traced(v)}
+    if len({s[-1:] for s in shapes.values()}) > 1:
+        given = ", ".join(f"{k} {s}" for k, s in shapes.items())
+        raise ValueError(
+            f"jqd.thermal.{caller}: {' and '.join(shapes)} must have one entry per level "
+            f"(the same last axis); got {given}. Pass them in the same eigenbasis."
+        )
 
 
 def _spectrum(E, name="E"):
@@ -23,7 +67,7 @@ def _spectrum(E, name="E"):
     if E.ndim != 1 or E.size == 0:
         raise ValueError(f"{name} must be a non-empty vector of eigenvalues; got shape {E.shape}.")
     if not np.all(np.isfinite(E)):
-        raise ValueError(f"{name} contains NaN or Inf.")
+        raise ValueError(f"{name} contains NaN or Inf. {_guards.NONFINITE_FIX}")
     return E
 
 
@@ -65,7 +109,10 @@ def gap_ratio(E, *, fraction: float = 1.0, degeneracy_tol: float = 1e-8) -> floa
     cut = int(round(n * (1 - fraction) / 2))
     E = E[cut : n - cut]
     if E.size < MIN_LEVELS:
-        raise ValueError(f"E: {E.size} levels (after fraction), fewer than {MIN_LEVELS}.")
+        raise ValueError(
+            f"E: {E.size} levels (after fraction), fewer than {MIN_LEVELS}: raise fraction or "
+            "use a larger system."
+        )
     s = np.diff(E)
     mean = s.mean()
     n_deg = int(np.sum(s <= degeneracy_tol * mean))
@@ -112,6 +159,7 @@ def eth_offdiagonal_variance(E, O_eig, E0, window) -> float:
     """Mean |O_mn|² over pairs m ≠ n with both levels in |E − E0| ≤ window/2
     (the variance of the off-diagonal elements, whose mean is zero up to the
     arbitrary signs of eigenvectors). O_eig is (D, D) in the eigenbasis of E."""
+    _guards.arguments("jqd.thermal.eth_offdiagonal_variance", window=window)
     E = _spectrum(E)
     O = np.asarray(O_eig)
     if O.shape != (E.size, E.size):
@@ -124,13 +172,16 @@ def eth_offdiagonal_variance(E, O_eig, E0, window) -> float:
 
 
 def diagonal_ensemble(c2, O_diag):
-    """Σ_n |c_n|² O_nn: the infinite-time average of ⟨O(t)⟩."""
+    """Σ_n |c_n|² O_nn: the infinite-time average of ⟨O(t)⟩ (c2 normalized)."""
+    _same_length("diagonal_ensemble", c2=c2, O_diag=O_diag)
+    _weights("diagonal_ensemble", c2)
     xp = array_module(c2, O_diag)
     return xp.sum(xp.asarray(c2) * xp.real(xp.asarray(O_diag)), axis=-1)
 
 
 def microcanonical_average(E, O_diag, E0, width) -> float:
     """Mean of O_nn over the levels with |E_n − E0| ≤ width/2."""
+    _guards.arguments("jqd.thermal.microcanonical_average", width=width)
     E, O = _sorted_pair(E, O_diag)
     E0 = _inside(E, E0)
     sel = _window(E, E0 - width / 2, E0 + width / 2)
@@ -149,6 +200,8 @@ def _boltzmann(E, beta):
 
 def canonical_average(E, O_diag, beta):
     """Σ e^{−βE_n} O_nn / Z (any β, array β broadcasts; jax-traceable)."""
+    _same_length("canonical_average", E=E, O_diag=O_diag)
+    _guards.arguments("jqd.thermal.canonical_average", real=("beta",), beta=beta)
     xp = array_module(E, O_diag, beta)
     return xp.sum(_boltzmann(E, beta) * xp.real(xp.asarray(O_diag)), axis=-1)
 
@@ -208,14 +261,24 @@ def beta_microcanonical(E, E0, width) -> float:
 
 
 def effective_dimension(c2):
-    """d_eff = 1/Σ|c_n|⁴ (the number of eigenstates a state occupies)."""
+    """d_eff = 1/Σ|c_n|⁴ (the number of eigenstates a state occupies; c2 normalized)."""
+    _weights("effective_dimension", c2)
     xp = array_module(c2)
     return 1.0 / xp.sum(xp.asarray(c2) ** 2, axis=-1)
 
 
 def temporal_variance(E, c, O_eig, *, degeneracy_tol: float = 1e-10):
     """Infinite-time variance of ⟨O(t)⟩ = Σ_{m≠n, E_m≠E_n} |c_m|²|c_n|²|O_mn|²
-    (pairs with equal energies do not oscillate; assumes non-degenerate gaps)."""
+    (pairs with equal energies do not oscillate; assumes non-degenerate gaps).
+    E (D,), c (D,) normalized, O_eig (D, D) in the eigenbasis of E."""
+    if not _guards.is_traced(E, c, O_eig) and (
+        np.ndim(E) != 1 or np.shape(c) != np.shape(E) or np.shape(O_eig) != np.shape(E) * 2
+    ):
+        raise ValueError(
+            "jqd.thermal.temporal_variance: E and c must be (D,) and O_eig (D, D), in one "
+            f"eigenbasis; got E {np.shape(E)}, c {np.shape(c)}, O_eig {np.shape(O_eig)}."
+        )
+    _weights("temporal_variance", c, "c", square=True)
     xp = array_module(E, c, O_eig)
     E = xp.asarray(E)
     c2 = xp.abs(xp.asarray(c)) ** 2

@@ -72,13 +72,23 @@ def _uncorrelated(q, p, QQ, PP) -> GaussianState:
     return GaussianState(q, p, DenseCovariance(jnp.block([[QQ, Z], [Z, PP]])))
 
 
+def _params(params, caller: str) -> None:
+    """Refuse concrete params whose constants are not finite, or ħ, m not > 0
+    (before ω² = k/m is formed from them); traced ones are the law's to check."""
+    if not _guards.is_traced(params):
+        _guards.enforce(_guards.params_guards(params), caller=f"jqd.thermal.{caller}")
+
+
 def thermal_state(law, params, temperature, dtype=None) -> GaussianState:
     """The canonical state at `temperature` (energy units, k_B = 1; 0: ground state)."""
+    return _thermal_state(law, params, temperature, dtype, "thermal_state")
+
+
+def _thermal_state(law, params, temperature, dtype, caller: str) -> GaussianState:
     law, dtype = _law(law), _dtype(dtype)
+    _params(params, caller)
     guards = omega2_guards(law, params) + [
-        _bound_guard(
-            law.omega_squared(params), "thermal_state", fix=", or start from product_state"
-        )
+        _bound_guard(law.omega_squared(params), caller, fix=", or start from product_state")
     ]
     guards += _guards.scalar(temperature, "temperature", nonnegative=True)
     w = law.frequencies(params, dtype)
@@ -91,12 +101,12 @@ def thermal_state(law, params, temperature, dtype=None) -> GaussianState:
     pp = m * hbar * w_safe / 2 * coth
     zero = jnp.zeros_like(w)
     state = _from_mode_blocks(law, zero, zero, qq, zero, pp)
-    return _guards.enforce(guards, state, "jqd.thermal.thermal_state")
+    return _guards.enforce(guards, state, f"jqd.thermal.{caller}")
 
 
 def ground_state(law, params, dtype=None) -> GaussianState:
     """The lattice ground state (every mode in its oscillator ground state)."""
-    return thermal_state(law, params, 0.0, dtype)
+    return _thermal_state(law, params, 0.0, dtype, "ground_state")
 
 
 def _atoms(law, x, name, dtype):
@@ -124,6 +134,7 @@ def product_state(law, params, positions, width, momenta=None, dtype=None) -> Ga
             f"{d.shape}. Per-atom widths correlate the modes: use HarmonicLattice(..., "
             "covariance='dense')."
         )
+    _params(params, "product_state")
     guards = _guards.scalar(width, "width", positive=True)
     hbar = jnp.asarray(params.hbar, dtype)
     q = law.lattice.to_modes(_atoms(law, positions, "positions", dtype))
@@ -167,6 +178,7 @@ def joined_blocks(law, params, n_left: int, velocity, dtype=None) -> GaussianSta
     lat = law.lattice
     n0 = lat.shape[0]
     n_left = _guards.count(n_left, "n_left")
+    _params(params, "joined_blocks")
     if lat.general is not None or not 1 <= n_left < n0:
         raise ValueError(
             f"n_left must be in [1, {n0 - 1}] (layers along axis 0 of a regular lattice); "
@@ -298,17 +310,20 @@ def cm_variance(law: HarmonicLattice, params, state):
 
 def mode_energies(law: HarmonicLattice, params, state):
     """E_k = ⟨P_k²⟩/2m + ½mω_k²⟨Q_k²⟩ (N,): conserved by every harmonic evolution."""
+    _params(params, "mode_energies")
     kinetic, potential = mode_energy_terms(law, params, state)
     return kinetic + potential
 
 
 def kinetic_energy(law: HarmonicLattice, params, state):
     """⟨Σ_j p_j²/2m⟩."""
+    _params(params, "kinetic_energy")
     return jnp.sum(mode_energy_terms(law, params, state)[0])
 
 
 def potential_energy(law: HarmonicLattice, params, state):
     """⟨(spring/2) uᵀKu + (pinning/2) Σ u_j²⟩."""
+    _params(params, "potential_energy")
     return jnp.sum(mode_energy_terms(law, params, state)[1])
 
 
@@ -316,6 +331,7 @@ def local_energy(law: HarmonicLattice, params, state):
     """ε_j (N,): the energy at atom j, ⟨p_j²⟩/2m + ½ Σ_k A_jk ⟨u_j u_k⟩ with
     A = spring·K + pinning·1 (the symmetric split ½ u_j (Au)_j of the potential),
     so that Σ_j ε_j = ⟨H⟩. Dense second moments: small N."""
+    _params(params, "local_energy")
     QQ, _, PP = _blocks(state)
     u, p = law.lattice.to_atoms(state.q), law.lattice.to_atoms(state.p)
     uu = _in_atoms(law, QQ) + jnp.outer(u, u)
@@ -328,6 +344,7 @@ def local_energy(law: HarmonicLattice, params, state):
 
 def mode_occupation(law: HarmonicLattice, params, state):
     """n_k = E_k/(ħω_k) − ½ (N,); NaN for a free mode (ω_k = 0)."""
+    _params(params, "mode_occupation")
     w = law.frequencies(params, state.q.dtype)
     E = mode_energies(law, params, state)
     hw = jnp.asarray(params.hbar, state.q.dtype) * jnp.where(w > 0, w, 1.0)
@@ -337,6 +354,7 @@ def mode_occupation(law: HarmonicLattice, params, state):
 def symplectic_occupation(law: HarmonicLattice, params, state):
     """ν_k = √(⟨δQ_k²⟩⟨δP_k²⟩ − ⟨δQ_kδP_k⟩²)/ħ − ½ (N,): the incoherent
     (thermal) occupation of each mode's reduced state (0 when pure)."""
+    _params(params, "symplectic_occupation")
     QQ, QP, PP = _blocks(state)
     if isinstance(state.cov, DenseCovariance):
         QQ, QP, PP = (jnp.diagonal(x) for x in (QQ, QP, PP))
@@ -346,6 +364,7 @@ def symplectic_occupation(law: HarmonicLattice, params, state):
 
 def energy_variance(law: HarmonicLattice, params, state):
     """Var H = ⟨H²⟩ − ⟨H⟩² (see the module docstring; exact for Gaussian states)."""
+    _params(params, "energy_variance")
     dtype = state.q.dtype
     m = jnp.asarray(params.mass, dtype)
     hbar = jnp.asarray(params.hbar, dtype)

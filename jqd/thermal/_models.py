@@ -106,6 +106,12 @@ def boson_number(law: SchrodingerLocal, psi):
     """⟨a†a⟩ of the last factor of a spin-boson state psi (..., D)."""
     psi = jnp.asarray(psi)
     nb = law.dims[-1]
+    if psi.shape[-1:] != (math.prod(law.dims),):
+        raise ValueError(
+            f"jqd.thermal.boson_number: psi must end in the law's dimension "
+            f"{math.prod(law.dims)} (dims {law.dims}); got shape {psi.shape}. Pass a state of "
+            "this law (e.g. its solution's y_final)."
+        )
     p = jnp.abs(psi.reshape(psi.shape[:-1] + (-1, nb))) ** 2
     return jnp.sum(p * jnp.arange(nb, dtype=p.dtype), axis=(-2, -1))
 
@@ -143,7 +149,7 @@ def sz_sector(L: int, sz) -> np.ndarray:
     """Indices (increasing) of the product states of L spins ½ with total
     Sᶻ = sz (|↑⟩ = index 0): H[np.ix_(idx, idx)] is the block of an Sᶻ-
     conserving H, and psi[idx] the state's components."""
-    L = int(L)
+    L = _guards.count(L, "L")
     n_down = L / 2 - float(sz)
     if not (float(n_down).is_integer() and 0 <= n_down <= L):
         raise ValueError(f"sz must be one of -L/2, -L/2 + 1, ..., L/2 (L = {L}); got {sz!r}.")
