@@ -13,6 +13,8 @@ outer `jit`/`vmap`/`grad` they are raised in-graph (`eqx.branched_error_if`).
 from __future__ import annotations
 
 import functools
+import math
+import os
 from typing import Any
 
 import equinox as eqx
@@ -221,7 +223,7 @@ def evolve(
     check: bool = True,
     monitor=True,
     on_breakdown: str = "raise",
-    max_steps: int | None = 10**8,
+    max_steps: int | str | None = "auto",
 ) -> Solution:
     """Fixed-step evolution with `law.step`: a nested `lax.scan`.
 
@@ -254,9 +256,12 @@ def evolve(
             the time, the place and the fix; under an outer `jit`/`vmap`/`grad`
             a runtime error) or "flag" (return the partial result and read
             `solution.stats["breakdown_*"]`).
-        max_steps: refuse runs of more steps than this (default 1e8, minutes
-            to hours: a guard against a mistyped `steps_per_save`); None
-            for no bound.
+        max_steps: refuse runs of more steps than this (default "auto": the
+            run budget `RUN_BUDGET_STEPS` = 1e8 steps and `RUN_BUDGET_WORK` =
+            1e13 steps × state elements, about hours on a CPU: a guard against
+            a mistyped `steps_per_save` or run length); None for no bound. The
+            environment variable `JQD_MAX_STEPS` (an int, or "none") sets the
+            "auto" bound, e.g. for `jqd run`.
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
@@ -266,12 +271,7 @@ def evolve(
     y0 = as_array(y0, "y0")  # a QuTiP Qobj or dynamiqs QArray goes in directly
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
-    if max_steps is not None and n_save * steps_per_save > max_steps:
-        raise ValueError(
-            f"n_save * steps_per_save = {n_save * steps_per_save:.3g} steps exceeds "
-            f"max_steps = {max_steps:.3g} (a guard against runs that would not finish): use a "
-            "larger dt, or pass max_steps=None (or a larger bound) for a run this long."
-        )
+    check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
     _guards.real_scalar(dt, "dt", positive=True)
     _guards.real_scalar(t0, "t0")
     _monitor.check_on_breakdown(on_breakdown)
@@ -309,6 +309,50 @@ def evolve(
     if summary[1:].any():  # a value check failed: the eager checks name it with its value
         _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
     return sol if summary[0] == 0 else _monitor.report(sol, law, on_breakdown, caller)
+
+
+# The run budget (`evolve`'s max_steps="auto"; `evolve_adaptive` is bounded by its
+# own max_steps, 1e5 by default): at most 1e8 steps, and at most 1e13 steps × state
+# elements (a CPU advances ~1e9-1e10 elements a second: about hours). The largest
+# full-configuration runs of the experiments are ~1e5 steps (thermal-equipartition,
+# thermal-chaotic-well) and ~2e9 element-steps (thermal-chaotic-well's ħ = 0.1 grid,
+# the 1e6-particle Nelson ensembles): >= 1000x below both.
+RUN_BUDGET_STEPS = 10**8
+RUN_BUDGET_WORK = 10**13
+
+
+def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
+    """Refuse a run of `n_steps` steps (`what` names the arguments that set it)
+    past `max_steps`: an int, None (no bound) or "auto" (the run budget, or the
+    environment variable JQD_MAX_STEPS: an int or "none")."""
+    why = ""
+    if max_steps == "auto":
+        why = f", the run budget (min(1e8 steps, 1e13 / {_state_size(y0)} state elements))"
+        env = os.environ.get("JQD_MAX_STEPS", "").strip()
+        if env.lower() == "none":
+            return
+        if env:
+            try:
+                max_steps, why = int(float(env)), " (JQD_MAX_STEPS)"
+            except ValueError:
+                raise ValueError(
+                    f"JQD_MAX_STEPS must be an integer or 'none'; got {env!r}."
+                ) from None
+        else:
+            size = max(1, _state_size(y0))
+            max_steps = min(RUN_BUDGET_STEPS, RUN_BUDGET_WORK // size)
+    if max_steps is None or n_steps <= max_steps:
+        return
+    raise ValueError(
+        f"{what} = {n_steps:.3g} steps exceeds max_steps = {max_steps:.3g}{why} (a guard "
+        "against runs that would not finish): use a larger dt or a shorter run, or raise the "
+        "bound with "
+        "max_steps=N (None: no bound) or the environment variable JQD_MAX_STEPS=N (or none)."
+    )
+
+
+def _state_size(y0) -> int:
+    return sum(math.prod(jnp.shape(x)) for x in jax.tree_util.tree_leaves(y0))
 
 
 _TRACED = object()  # marks a traced leaf in `_program`'s static argument

@@ -69,7 +69,9 @@ def evolve_adaptive(
         atol: absolute tolerance of the PID step-size controller.
         dt0: initial step (default: chosen by diffrax).
         max_steps: step budget; exceeding it raises.
-        adjoint: diffrax adjoint (default `RecursiveCheckpointAdjoint`).
+        adjoint: diffrax adjoint (default None: `RecursiveCheckpointAdjoint`,
+            and `ForwardMode()` under forward-mode differentiation, `jax.jvp`
+            or `jax.jacfwd`, which the former does not support).
         check: validate the inputs, as for `evolve`.
         monitor: as for `evolve`. The monitor is evaluated at every save time
             and its first failure recorded and raised; the integration itself
@@ -106,21 +108,25 @@ def evolve_adaptive(
         # The state is integrated as real pairs; complex *args* (e.g. a complex H)
         # only enter the vector field, which diffrax's blanket warning ignores.
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
-        sol = _adaptive_core(
-            law,
-            y0,
-            _arrays_for_floats(params),
-            ts,
-            _as_observer(observe),
-            _monitor_of(law, monitor),
-            solver,
-            rtol,
-            atol,
-            dt0,
-            max_steps,
-            adjoint,
-            (check and in_graph, caller),
-        )
+        args = (law, y0, _arrays_for_floats(params), ts, _as_observer(observe))
+        args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps)
+        staged = (check and in_graph, caller)
+        try:
+            sol = _adaptive_core(*args, adjoint, staged)
+        except TypeError as err:
+            if "custom_vjp" not in str(err) or not in_graph:
+                raise
+            # forward mode (jax.jvp, jax.jacfwd): the default adjoint supports
+            # reverse mode only; diffrax.ForwardMode supports forward mode
+            import diffrax
+
+            if adjoint is not None:
+                raise TypeError(
+                    f"{caller}: forward-mode differentiation (jax.jvp, jax.jacfwd) cannot go "
+                    f"through adjoint={type(adjoint).__name__}(): pass "
+                    "adjoint=diffrax.ForwardMode() (or leave adjoint=None to choose it)."
+                ) from None
+            sol = _adaptive_core(*args, diffrax.ForwardMode(), staged)
     return _monitor.report(sol, law, on_breakdown, caller)
 
 

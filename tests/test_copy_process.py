@@ -391,3 +391,27 @@ def test_counts_members_roundtrip_and_bad_input():
         copy_gillespie(_counts0(8), CopyParams(H=jnp.triu(jnp.ones((P, P)))), TS, jax.random.key(0))
     with pytest.raises(ValueError, match="uniformly spaced"):
         copy_gillespie(_counts0(8), PARAMS, jnp.array([0.0, 0.1, 0.3]), jax.random.key(0))
+
+
+def test_differentiating_a_sampler_raises_naming_the_alternatives():
+    """The sampled counts are piecewise constant in params: jax.grad returned 0
+    silently (issue 27). Now it raises, naming MeanField and a score-function
+    estimator (at trace time: nothing is compiled). A derivative with respect to
+    something else passes (a symbolic-zero tangent); the forward call is the
+    identity, under jit and vmap too (the law contract)."""
+    law, y0, key = CopyCountsTauLeap(P), _counts0(40), jax.random.key(0)
+
+    def final_n(H):
+        sol = jqd.evolve(law, y0, CopyParams(H=H), dt=0.05, n_save=2, key=key)
+        return jnp.sum(sol.y_final.n * jnp.arange(P))
+
+    H = PARAMS.H
+    for transform in (jax.grad, lambda f: lambda H: jax.jvp(f, (H,), (H,))):
+        with pytest.raises(TypeError, match="piecewise constant in params.*MeanField.*score"):
+            transform(final_n)(H)
+    from jqd._guards import no_derivative
+
+    def other(H, s):
+        return s * jnp.sum(no_derivative(CopyParams(H=H), "refused").H.real)
+
+    assert float(jax.grad(other, argnums=1)(H, 2.0)) == float(jnp.sum(H.real))

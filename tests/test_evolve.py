@@ -233,3 +233,42 @@ def test_nonfinite_is_a_breakdown_of_every_law():
         jqd.evolve(_Decay(), bad, _K(), dt=0.1, n_save=3, check=False)
     assert issubclass(jqd.NonFiniteError, jqd.BreakdownError)
     assert issubclass(jqd.NonFiniteError, FloatingPointError)
+
+
+def test_adaptive_forward_mode_chooses_forward_adjoint_or_names_it():
+    """jax.jvp/jacfwd through evolve_adaptive raised JAX's custom_vjp TypeError
+    (issue 27): with adjoint=None it now uses diffrax.ForwardMode and gives the
+    exact derivative; an explicit reverse-only adjoint is named with the fix."""
+    import diffrax
+
+    def f(k, adjoint=None):
+        ts = jnp.array([0.0, 1.0])
+        return jqd.evolve_adaptive(_Decay(), jnp.array([1.0]), _K(k), ts, adjoint=adjoint).y_final[
+            0
+        ]
+
+    k = jnp.asarray(0.7)
+    exact = -np.exp(-0.7)  # d/dk exp(−k t) at t = 1
+    assert np.isclose(float(jax.jvp(f, (k,), (1.0,))[1]), exact, rtol=1e-8)
+    with pytest.raises(TypeError, match=r"adjoint=diffrax.ForwardMode\(\)"):
+        jax.jvp(lambda k: f(k, diffrax.RecursiveCheckpointAdjoint()), (k,), (1.0,))
+
+
+def test_run_budget_refuses_long_runs_with_the_opt_in(monkeypatch):
+    """Steps × state elements past 1e13 (or steps past 1e8) are refused up
+    front, naming max_steps and JQD_MAX_STEPS; JQD_MAX_STEPS (or max_steps=)
+    raises the bound. The old bound (1e8 steps) let a 1e6-element state run
+    1e8 steps (days)."""
+    y0 = jnp.zeros(10**6)
+    with pytest.raises(ValueError, match=r"1e13 / 1000000 state elements.*JQD_MAX_STEPS"):
+        jqd.evolve(_Decay(), y0, _K(), dt=0.1, n_save=10**4, steps_per_save=10**4)
+    with pytest.raises(ValueError, match="exceeds max_steps = 1e\\+08"):
+        jqd.evolve(_Decay(), jnp.zeros(1), _K(), dt=0.1, n_save=10**5, steps_per_save=10**4)
+    monkeypatch.setenv("JQD_MAX_STEPS", "1e3")
+    with pytest.raises(ValueError, match=r"max_steps = 1e\+03 \(JQD_MAX_STEPS\)"):
+        jqd.evolve(_Decay(), jnp.zeros(1), _K(), dt=0.1, n_save=2000)
+    monkeypatch.setenv("JQD_MAX_STEPS", "abc")
+    with pytest.raises(ValueError, match="JQD_MAX_STEPS must be an integer"):
+        jqd.evolve(_Decay(), jnp.zeros(1), _K(), dt=0.1, n_save=2)
+    monkeypatch.setenv("JQD_MAX_STEPS", "none")
+    assert jqd.evolve(_Decay(), jnp.zeros(1), _K(), dt=0.1, n_save=2).ts.shape == (3,)

@@ -95,14 +95,37 @@ class Config:
         return cls(Ns=(30, 100), t_end=80.0, n_save=40, chunk=20, n_boot=100, t_cap=0.0)
 
 
-def hamiltonian(config: Config):
+def hamiltonian(config: Config, xp=jnp):
     """The Config docstring's H."""
     P = config.P
     a = np.arange(P)
     delta = 1.3 * (a[None, :] - a[:, None]) + 0.4 * a[:, None]
     upper = np.triu(config.coupling * np.exp(1j * delta), 1)
     H = upper + upper.conj().T + np.diag(config.detuning * (a - (P - 1) / 2))
-    return jnp.asarray(H)
+    return xp.asarray(H)
+
+
+MAX_CANDIDATES = 10**10  # thinning candidates of all coalescence runs: hours at ~1 µs each
+
+
+def validate(config: Config) -> None:
+    """The coalescence runs may not be expected to take more than MAX_CANDIDATES
+    thinning candidates: batch × Λ × max(t_end, t_cap·N) summed over Ns, with
+    Λ = Σ_ab 2R_ab √(n_a n_b) = (2N/P) Σ_ab |H_ab| at equal occupations (ħ = 1).
+    The full configuration needs ~3e9; t_end = 1e9 at quick size would take weeks."""
+    H = hamiltonian(config, np)
+    off = np.abs(H).sum() - np.abs(np.diag(H)).sum()
+    Ns = [config.P * max(1, round(N / config.P)) for N in config.Ns]
+    total = sum(
+        config.batch * 2 * N / config.P * off * max(config.t_end, config.t_cap * N) for N in Ns
+    )
+    if total > MAX_CANDIDATES:
+        raise ValueError(
+            f"t_end={config.t_end:g}, t_cap={config.t_cap:g}: the coalescence runs (Ns up to "
+            f"{max(Ns)}, batch={config.batch}) are expected to take ~{total:.2g} thinning "
+            f"candidates (∝ batch × N × time), more than {MAX_CANDIDATES:.0e} (hours at ~1 µs "
+            "each); lower t_end, t_cap, the largest of Ns or batch."
+        )
 
 
 def reversed_params(params: MeanFieldParams) -> MeanFieldParams:
@@ -432,6 +455,7 @@ EXPERIMENT = Experiment(
     config=Config,
     run=run,
     physics="§5.8",
+    validate=validate,
     limits={
         "P": ">= 2",
         "Ns": ">= 2",

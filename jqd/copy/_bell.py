@@ -31,7 +31,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._guards import Check, finite
 from .._law import AbstractLaw
-from ._kinetics import check_params, hamiltonian_guards, member_guards
+from ._kinetics import check_params, hamiltonian_guards, member_guards, sampled
 
 
 class BellState(eqx.Module):
@@ -67,6 +67,8 @@ class BellJumps(AbstractLaw):
     """Bell's jump process of N members on P basis states, guided by ψ(t)
     evolved exactly alongside (module docstring). State `BellState(psi, a)`,
     params `jqd.copy.CopyParams(H, hbar)`. Weak order 2 (exponential midpoint).
+    Not differentiable in params (sampled jumps: `jax.grad`/`jax.jvp` raise;
+    differentiate |ψ|² of `jqd.SchrodingerBasis` instead).
 
     Attributes:
         n_states: P.
@@ -82,6 +84,7 @@ class BellJumps(AbstractLaw):
         return (V * phase[None, :]) @ jnp.conj(V).T
 
     def step(self, t, y: BellState, params, dt, key: PRNGKeyArray):
+        params = sampled(params, self, "|ψ|² of the guiding state (jqd.SchrodingerBasis)")
         dtype = y.psi.dtype
         U = self._half_propagator(params, dt, dtype)
         psi_mid = U @ y.psi

@@ -54,6 +54,7 @@ from ._kinetics import (
     hamiltonian_guards,
     member_guards,
     member_phase_coefficients,
+    sampled,
 )
 
 
@@ -192,6 +193,7 @@ class CopyMembersFaithful(AbstractCopyMembersFaithful):
     """
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
+        params = sampled(params, self)
         P = self.n_states
         dtype = y.phi.dtype
         N = y.a.shape[0]

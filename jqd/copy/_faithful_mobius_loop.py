@@ -37,7 +37,7 @@ from ._faithful_mobius import (
     powers,
     series_radius,
 )
-from ._kinetics import _rates
+from ._kinetics import _rates, sampled
 
 RNG_BLOCK = 128  # iterations of random numbers drawn at once
 
@@ -299,4 +299,5 @@ class CopyMembersFaithfulMobius(AbstractCopyMembersFaithful):
             raise ValueError(f"series_tol must be in (0, 1e-3); got {self.series_tol}.")
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
+        params = sampled(params, self)
         return run_mobius(self, t, y, params, dt, key)[0]

@@ -49,6 +49,7 @@ from ._kinetics import (
     counts_from_members,
     hamiltonian_guards,
     member_guards,
+    sampled,
     transfer_rates,
 )
 
@@ -94,7 +95,8 @@ class AbstractThinningCopy(AbstractLaw):
     integrating the phase flow by RK4 over each waiting time capped at
     `max_substep`, for at most `max_steps` iterations (then the state stops
     short, `capped`, and the monitor raises `StepCapError`). Its state is an
-    `AbstractThinningState`.
+    `AbstractThinningState`. Not differentiable in params (sampled events:
+    `jax.grad`/`jax.jvp` raise, naming `MeanField` and score-function estimators).
 
     Attributes:
         n_states: P.
@@ -357,6 +359,7 @@ class CopyGillespie(AbstractThinningCopy):
         check_rule(self.rule)
 
     def step(self, t, y: GillespieState, params, dt, key: PRNGKeyArray) -> GillespieState:
+        params = sampled(params, self)
         P = self.n_states
         dtype = y.phi.dtype
         R, delta, omega = _rates(params, dtype)

@@ -82,6 +82,18 @@ def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
     return Hoff + jnp.eye(n) * (hbar * omega)[..., None, :]
 
 
+def sampled(params, law, instead: str = "the mean-field law jqd.copy.MeanField (its N → ∞ limit)"):
+    """`params` for a sampler's step: `jax.grad`/`jax.jvp` through it raises
+    (its sampled classes and counts are piecewise constant in params: JAX
+    would return a derivative of 0, silently), naming the alternatives."""
+    return _guards.no_derivative(
+        params,
+        f"{type(law).__name__} samples discrete events: its classes and counts are piecewise "
+        "constant in params, so jax.grad/jax.jvp through it would return 0. Differentiate "
+        f"{instead} instead, or use a score-function (REINFORCE) estimator.",
+    )
+
+
 def _rates(params, dtype):
     """(R, delta, omega) of `params.H` in the real dtype `dtype`."""
     # the laws check H's Hermiticity with their guards: not again on every call

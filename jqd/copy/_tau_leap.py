@@ -58,6 +58,7 @@ from ._kinetics import (
     member_guards,
     member_phase_velocity,
     occupation_frequencies,
+    sampled,
     transfer_rates,
 )
 
@@ -160,7 +161,8 @@ def _leap(y, stop, new, marked, over):
 
 class AbstractCopyTauLeap(AbstractLaw):
     """What the count- and member-level tau-leap laws share: their fields, the
-    breakdown and its monitor.
+    breakdown and its monitor. Not differentiable in params (sampled events:
+    `jax.grad`/`jax.jvp` raise, naming `MeanField` and score-function estimators).
 
     Attributes:
         n_states: P.
@@ -220,6 +222,7 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
     """
 
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
+        params = sampled(params, self)
         R, delta, omega = _rates(params, y.phi.dtype)
         p, n_mid, phi_mid, total = _midpoint_probabilities(
             y.n, y.phi, dt, R, delta, omega, self.rule
@@ -273,6 +276,7 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
     """
 
     def step(self, t, y: MemberState, params, dt, key: PRNGKeyArray):
+        params = sampled(params, self)
         P = self.n_states
         dtype = y.phi.dtype
         R, delta, omega = _rates(params, dtype)

@@ -10,7 +10,8 @@ cell counts, and each particle scans the first max_occupancy members of its
 3^dim neighbour cells (a fuller cell stops the run through `eqx.error_if`),
 with minimum-image displacements: O(N 3^dim max_occupancy + N log N + n_cells)
 per force. The step is the position-Verlet leapfrog of `ClassicalLattice`
-(order 2 away from the contact kinks), positions wrapped into [0, L).
+(order 2 away from the contact kinks), positions wrapped into [0, L); `checks`
+refuses ω_c dt above its accuracy bound 0.5 (ω_c = √(2κ/m)).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from jaxtyping import Array
 
 from .._guards import Check, scalar
 from .._law import AbstractLaw
-from ._classical import PhaseState, check_scalar_params, leapfrog
+from .._steppers import Strang
+from ._classical import PhaseState, check_scalar_params, leapfrog, step_bound
 
 
 class GasParams(eqx.Module):
@@ -52,7 +54,8 @@ class SoftSphereGas(AbstractLaw):
         max_occupancy: slots per cell (None: from the mean occupancy; an
             overflow raises in-graph, naming the fix).
 
-    State `PhaseState(q, p)`, both (N, dim). Validated against an O(N²) NumPy
+    `jqd.evolve` refuses ω_c dt > 0.5 (ω_c = √(2κ/m): Verlet's accuracy bound,
+    `checks`). State `PhaseState(q, p)`, both (N, dim). Validated against an O(N²) NumPy
     reference (forces, energy, one step) to 1e-10 (tests/test_thermal_classical.py).
     """
 
@@ -192,8 +195,12 @@ class SoftSphereGas(AbstractLaw):
         check_scalar_params(params, ("mass", "kappa", "sigma"))
 
     def checks(self, y, params, dt=None):
-        """κ, σ > 0; σ <= cell side; no initial overlaps; ω_c dt < 2 with
-        ω_c = √(2κ/m) the contact frequency of a pair."""
+        """κ, σ > 0; σ <= cell side; no initial overlaps; ω_c dt <= 0.5 with
+        ω_c = √(2κ/m) the contact frequency of a pair: Verlet's accuracy bound
+        (`jqd.thermal._classical.ACCURACY`; stable up to 2). Calibrated on 256
+        disks at nσ² = 0.2, κ = 150, k_BT = 1 over 40 time units: the largest
+        relative energy error is 2e-4, 2e-3, 2.5e-3, 9e-3, 1e-2 and 9e-2 at
+        ω_c dt = 0.1, 0.25, 0.4, 0.5, 0.6 and 1 (a denser gas at 1: 41 %)."""
         out = scalar(params.kappa, "params.kappa", positive=True, fix="e.g. kappa=100.")
         out += scalar(params.sigma, "params.sigma", positive=True, fix="e.g. sigma=1.")
         out.append(
@@ -217,14 +224,8 @@ class SoftSphereGas(AbstractLaw):
         )
         if dt is not None:
             wdt = jnp.sqrt(2 * jnp.asarray(params.kappa) / jnp.asarray(params.mass)) * dt
-            out.append(
-                Check(
-                    wdt < 2.0,
-                    "dt is too large: ω_c·dt = {value} >= 2 (ω_c = √(2κ/m), the contact "
-                    "frequency; Verlet is unstable beyond it). Use dt <= 0.1/ω_c.",
-                    wdt,
-                )
-            )
+            omega = "ω = ω_c = √(2κ/m), the contact frequency of a pair"
+            out.append(step_bound(Strang(), wdt, omega))
         return out
 
 

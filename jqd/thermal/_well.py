@@ -5,7 +5,8 @@ H = |p|²/2m + V(x), V a smooth callable `V(x, params)` (default
 smooth potential works and the force is exactly the gradient of the monitored
 energy. Schemes: `Strang()` (kick-drift-kick Störmer-Verlet, order 2) and
 `Yoshida4()` (its triple jump, order 4), both symplectic and time-reversible.
-For V harmonic the Verlet map is stable only for ω_i h < 2 (`checks`).
+For V harmonic the Verlet map is stable only for ω_i h < 2; `checks` refuses
+ω_max h above the scheme's accuracy bound (0.5 Verlet, 0.8 Yoshida-4).
 
 State: `WellState(x, p)`, both (..., n): leading axes are trajectories.
 """
@@ -23,7 +24,7 @@ from .. import _steppers
 from .._guards import Check
 from .._law import AbstractLaw
 from .._steppers import Strang, Yoshida4
-from ._classical import SCHEMES, check_phase_pair, check_scalar_params
+from ._classical import SCHEMES, check_phase_pair, check_scalar_params, step_bound
 
 
 class WellParams(eqx.Module):
@@ -135,7 +136,9 @@ class ClassicalWell(AbstractLaw):
 
     def checks(self, y, params, dt=None):
         """k_i > 0 and λ >= 0 (else the default well is unbounded), and the
-        scheme's stability bound on the harmonic part, ω_max dt < `stability`."""
+        scheme's accuracy bound on the harmonic part, ω_max dt <= 0.5 (Verlet)
+        or 0.8 (Yoshida-4) (`jqd.thermal._classical.ACCURACY`, inside the
+        stability bounds 2 and 1.573; the quartic term stiffens it further)."""
         if not (isinstance(params, WellParams) and self.potential is coupled_quartic):
             return []
         k = jnp.asarray(params.curvature)
@@ -154,15 +157,6 @@ class ClassicalWell(AbstractLaw):
             ),
         ]
         if dt is not None:
-            limit = self.scheme.stability  # the composite step's bound, as for the chain
             omega_h = jnp.sqrt(jnp.max(k) / params.mass) * jnp.abs(dt)
-            out.append(
-                Check(
-                    omega_h < limit,
-                    f"dt is beyond the stability bound of {self.scheme!r}: ω_max·dt = {{value}} "
-                    f">= {limit} (ω_max = √(max k / m)). Reduce dt below {limit}/ω_max (and "
-                    "well below it for accuracy).",
-                    omega_h,
-                )
-            )
+            out.append(step_bound(self.scheme, omega_h, "ω = ω_max = √(max k / m)"))
         return out

@@ -1564,6 +1564,21 @@ def _cli_cases() -> list[BadCase]:
     return out
 
 
+# Issue 27's rough edges, one module per area (each defines `cases()`); imported
+# here, once BadCase and the runners above exist.
+EDGE_MODULES = ("edges_api", "edges_laws", "edges_run", "edges_cli")
+
+
+def _edge_cases() -> list[BadCase]:
+    import importlib
+
+    # run as a script this module is __main__: let the edge modules find it
+    sys.modules.setdefault("adversarial.battery", sys.modules[__name__])
+    return [
+        c for name in EDGE_MODULES for c in importlib.import_module(f"adversarial.{name}").cases()
+    ]
+
+
 def all_cases() -> list[BadCase]:
     cases = (
         _law_cases()
@@ -1572,6 +1587,7 @@ def all_cases() -> list[BadCase]:
         + _monitor_cases()
         + _hang_cases()
         + _cli_cases()
+        + _edge_cases()
     )
     ids = [c.id for c in cases]
     dupes = [i for i, n in Counter(ids).items() if n > 1]
