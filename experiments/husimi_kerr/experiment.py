@@ -451,6 +451,7 @@ EXPERIMENT = Experiment(
     limits={
         "U": "> 0",
         "extent": "> 0",
+        "fit_t_max": "> 0",
         "C": "> 0",
     },
     sweep=sweep,
