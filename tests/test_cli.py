@@ -204,6 +204,10 @@ SWEEP = [
 ]
 
 
+# the tests that use it run on one xdist worker: the reference sweep is made once
+SHARES_REFERENCE_SWEEP = pytest.mark.xdist_group("reference-sweep")
+
+
 @pytest.fixture(scope="module")
 def reference_sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref") / "sweep"
@@ -247,6 +251,7 @@ def _assert_resumed(out: Path, before: dict, reference: dict):
     return res
 
 
+@SHARES_REFERENCE_SWEEP
 def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     out = tmp_path / "sweep"
     # Paced (6 s after each chunk; SIGINT cuts the pause short) so that it is
@@ -274,6 +279,7 @@ def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     _assert_resumed(out, before, reference_sweep[1])
 
 
+@SHARES_REFERENCE_SWEEP
 def test_sweep_sigkill_resume_with_stale_lock(tmp_path, reference_sweep):
     out = tmp_path / "sweep"
     proc = jqd_popen(*SWEEP, "--out", out, env={"JQD_SWEEP_THROTTLE": "0.5"})
@@ -293,6 +299,7 @@ def test_sweep_sigkill_resume_with_stale_lock(tmp_path, reference_sweep):
     assert "removed a stale lock" in res.stdout
 
 
+@SHARES_REFERENCE_SWEEP
 def test_sweep_corrupt_chunk_recomputed(tmp_path, reference_sweep):
     import shutil
 
@@ -313,6 +320,7 @@ def test_sweep_corrupt_chunk_recomputed(tmp_path, reference_sweep):
         np.testing.assert_array_equal(got[k], v)
 
 
+@SHARES_REFERENCE_SWEEP
 def test_sweep_refuses_other_spec_in_same_folder(tmp_path, reference_sweep):
     import shutil
 

@@ -27,6 +27,7 @@ from jqd.dqm import (
 V_HO = lambda x, t, a: 0.5 * a["omega"] ** 2 * x[0] ** 2
 
 
+# each module fixture's tests run on one xdist worker: the fixture runs once
 @pytest.fixture(scope="module")
 def harmonic_runs():
     """One oscillator period of a displaced Gaussian (x0 = 1, p0 = 0.3):
@@ -71,6 +72,7 @@ def harmonic_runs():
     return out
 
 
+@pytest.mark.xdist_group("madelung-harmonic_runs")
 @pytest.mark.parametrize("name", ["madelung"])
 def test_matches_schrodinger_over_one_period(harmonic_runs, name):
     rho = np.asarray(harmonic_runs[name].observables["rho"])
@@ -83,6 +85,7 @@ def test_matches_schrodinger_over_one_period(harmonic_runs, name):
     assert np.max(np.abs(rho - harmonic_runs["exact"])) < 1e-6
 
 
+@pytest.mark.xdist_group("madelung-harmonic_runs")
 def test_energy_conserved(harmonic_runs):
     E = np.asarray(harmonic_runs["madelung"].observables["E"])
     # E = <H> of the displaced coherent state: ħω/2 + m ω² x0²/2 + p0²/2m
@@ -172,6 +175,7 @@ def interference():
     return grid, sol, ref
 
 
+@pytest.mark.xdist_group("madelung-interference")
 def test_breakdown_detected_before_nodes_with_time_and_place(interference):
     grid, sol, ref = interference
     br = find_breakdown(sol.ts, sol.observables["v"])
@@ -195,6 +199,7 @@ def test_breakdown_detected_before_nodes_with_time_and_place(interference):
     assert not np.all(np.isfinite(after)) or np.nanmax(after) > 1e-3
 
 
+@pytest.mark.xdist_group("madelung-interference")
 def test_plain_evolve_raises_at_the_breakdown_with_time_and_place(interference):
     """The law's own monitor stops `jqd.evolve` at the same save and place as
     the observed validity series, and the error carries the partial run."""
@@ -241,6 +246,7 @@ def _run_short(law, y0, params, **kwargs):
     return jqd.evolve(law, y0, params, dt=0.004, n_save=2, steps_per_save=2, **kwargs)
 
 
+@pytest.mark.xdist_group("madelung-node_at_start")
 @pytest.mark.slow  # 28 s; the law contract fires the dqm-madelung monitor eagerly, under jit and vmap
 def test_monitor_raises_at_a_node_eagerly_and_under_jit_and_vmap(node_at_start):
     law, y0, params = node_at_start
@@ -271,6 +277,7 @@ def test_monitor_raises_at_a_node_eagerly_and_under_jit_and_vmap(node_at_start):
         jax.block_until_ready(jax.vmap(run, in_axes=(0, None))(both, params))
 
 
+@pytest.mark.xdist_group("madelung-node_at_start")
 def test_monitor_raises_at_a_node_under_grad(node_at_start):
     law, y0, _ = node_at_start
     run = lambda w: _run_short(law, y0, DQMParams(potential={"omega": w}), check=False)

@@ -142,12 +142,15 @@ def test_jit_vmap_grads_float32(st):
     batched = jax.vmap(lambda b: mean_occupation(energy, b, -0.2, st))(betas)
     loop = np.stack([mean_occupation(energy, b, -0.2, st) for b in betas])
     np.testing.assert_allclose(batched, loop, rtol=1e-14)
-    check_grads(lambda b, m: mean_occupation(energy, b, m, st), (1.1, -0.3), order=1)
+    # jitted: one program per transformation, not one per eager op
+    check_grads(jax.jit(lambda b, m: mean_occupation(energy, b, m, st)), (1.1, -0.3), order=1)
     f32 = mean_occupation(energy.astype(jnp.float32), jnp.float32(1.0), jnp.float32(-0.2), st)
     assert f32.dtype == jnp.float32
     if st != "MB":
         return
-    check_grads(lambda a: dirichlet_multinomial_weight(jnp.array([2, 1, 1]), a), (0.7,), order=1)
+    check_grads(
+        jax.jit(lambda a: dirichlet_multinomial_weight(jnp.array([2, 1, 1]), a)), (0.7,), order=1
+    )
     assert dirichlet_multinomial_weight(jnp.array([2, 1, 1]), jnp.float32(1.0)).dtype == jnp.float32
     c1 = sample_dirichlet_multinomial(key, 4, 3, (5,))
     c2 = jax.jit(sample_dirichlet_multinomial, static_argnums=(1, 2, 3))(key, 4, 3, (5,))

@@ -105,9 +105,11 @@ def _to32(tree):
 
 @pytest.mark.parametrize("case_id", CASES)
 def test_float32_stays_float32(case_id):
+    """Dtypes are fixed when the program is traced: `eval_shape` traces the plain
+    call's program without compiling it (a fifth of the time)."""
     case = build(case_id)
     _skip(case, "float32")
-    sol = _run(case, _to32(case.y0), _to32(case.params))
+    sol = jax.eval_shape(lambda y, p: _run(case, y, p), _to32(case.y0), _to32(case.params))
     for x in _inexact(sol.y_final):
         assert x.dtype in (jnp.float32, jnp.complex64), x.dtype
     assert sol.ts.dtype == jnp.float32
