@@ -163,20 +163,14 @@ class SchrodingerGrid(AbstractLaw):
         check_state_structure(self.grid, y, "psi0")
 
     def checks(self, y, params, dt=None):
-        V = self.potential_values(0.0, params, jnp.real(y).dtype)
-        where = (
-            self.grid.mesh(V.dtype)[0]
-            if self.grid.ndim == 1
-            else np.arange(V.size).reshape(V.shape)
-        )
-        at = "x = {value}" if self.grid.ndim == 1 else "flat grid index {value}"
-        finite = _guards.Check(
-            jnp.isfinite(V),  # named before the time step, which a non-finite V would be blamed on
-            f"the potential V(x, t=0) is not finite at {at}: keep it finite on every grid point "
-            "(e.g. soften 1/|x| to 1/sqrt(x² + ε²), or shift the grid off the singularity).",
-            where,
-        )
-        return state_guards(self.grid, y, "psi0") + [finite] + time_step_guards(self, y, params, dt)
+        if self.grid.ndim == 1:
+            where, at = self.grid.mesh(jnp.real(y).dtype)[0], "x = {value}"
+        else:
+            where, at = (
+                np.arange(self.grid.size).reshape(self.grid.shape),
+                "flat grid index {value}",
+            )
+        return state_guards(self.grid, y, "psi0") + potential_guards(self, y, params, dt, where, at)
 
     def monitor(self, t, y, params, dt=None):
         """The potential phase V dt/ħ must not wrap around where the wave is
@@ -272,16 +266,26 @@ def _occupied_phase(V, psi, hbar, dt):
     return (vmax - vmin) * dt / hbar, vmax - vmin
 
 
-def time_step_guards(law, psi, params, dt) -> list:
-    """The potential phase V dt / ħ must not wrap around over the region the
-    state occupies (the step could not represent the energies involved).
-    None for adaptive runs (dt None)."""
-    if dt is None:
-        return []
+def potential_guards(law, psi, params, dt, where, at: str) -> list:
+    """V(x, t=0) finite at every point (`where` their positions, `at` how the
+    message shows one), named before the time step, which a non-finite V would
+    be blamed on; and, for fixed steps (dt not None), the potential phase
+    V dt / ħ must not wrap around over the region the state occupies (the
+    step could not represent the energies involved)."""
     V = law.potential_values(0.0, params, jnp.real(psi).dtype)
+    out = [
+        _guards.Check(
+            jnp.isfinite(V),
+            f"the potential V(x, t=0) is not finite at {at}: keep it finite everywhere (e.g. "
+            "soften 1/|x| to 1/sqrt(x² + ε²), or shift the grid off the singularity).",
+            where,
+        )
+    ]
+    if dt is None:
+        return out
     phase, spread = _occupied_phase(V, psi, params.hbar, dt)
     limit = jnp.pi * params.hbar / spread
-    return [
+    return out + [
         _guards.Check(
             phase <= jnp.pi,
             f"dt = {_guards.shown(dt)} is too large for this potential: over the region psi0 "

@@ -26,7 +26,7 @@ from jaxtyping import Array
 from .. import _guards, _steppers
 from .._checks import is_concrete
 from .._law import AbstractLaw
-from ._grid import TIME_STEP_REASON, potential_phase_monitor, time_step_guards
+from ._grid import TIME_STEP_REASON, potential_guards, potential_phase_monitor
 
 __all__ = ["SchrodingerRing", "tight_binding_dispersion"]
 
@@ -146,7 +146,8 @@ class SchrodingerRing(AbstractLaw):
     def checks(self, y, params, dt=None):
         xp = jnp if _guards.is_traced(y) else np
         norm = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
-        return norm + time_step_guards(self, y, params, dt)
+        sites = np.arange(self.n_sites)
+        return norm + potential_guards(self, y, params, dt, sites, "site {value}")
 
     def monitor(self, t, y, params, dt=None):
         """The on-site phase V dt/ħ must not wrap around (fixed-step runs)."""

@@ -192,6 +192,20 @@ def _last_session() -> list[BadCase]:
             "schrodinger",
         ),
         _case(
+            "schrodinger/ring/potential-infinite",
+            lambda: jqd.evolve(
+                jqd.SchrodingerRing(8, 0.5),
+                jnp.full(8, 8**-0.5, complex),
+                jqd.SchrodingerParams(potential=jnp.zeros(8).at[3].set(jnp.inf)),
+                dt=0.01,
+                n_save=2,
+            ),
+            ("potential", "V"),
+            "an infinite on-site energy (was blamed on dt, as on the grid)",
+            "schrodinger-ring",
+            "schrodinger",
+        ),
+        _case(
             "schrodinger/grid/potential-shape",
             lambda: grid_run(lambda x, t, a: jnp.zeros(10)),
             ("potential", "V"),
