@@ -327,7 +327,6 @@ def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
     environment variable JQD_MAX_STEPS: an int or "none")."""
     why = ""
     if max_steps == "auto":
-        why = f", the run budget (min(1e8 steps, 1e13 / {_state_size(y0)} state elements))"
         env = os.environ.get("JQD_MAX_STEPS", "").strip()
         if env.lower() == "none":
             return
@@ -339,8 +338,9 @@ def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
                     f"JQD_MAX_STEPS must be an integer or 'none'; got {env!r}."
                 ) from None
         else:
-            size = max(1, _state_size(y0))
-            max_steps = min(RUN_BUDGET_STEPS, RUN_BUDGET_WORK // size)
+            size = sum(math.prod(jnp.shape(x)) for x in jax.tree_util.tree_leaves(y0))
+            why = f", the run budget (min(1e8 steps, 1e13 / {size} state elements))"
+            max_steps = min(RUN_BUDGET_STEPS, RUN_BUDGET_WORK // max(1, size))
     if max_steps is None or n_steps <= max_steps:
         return
     raise ValueError(
@@ -349,10 +349,6 @@ def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
         "bound with "
         "max_steps=N (None: no bound) or the environment variable JQD_MAX_STEPS=N (or none)."
     )
-
-
-def _state_size(y0) -> int:
-    return sum(math.prod(jnp.shape(x)) for x in jax.tree_util.tree_leaves(y0))
 
 
 _TRACED = object()  # marks a traced leaf in `_program`'s static argument

@@ -149,7 +149,6 @@ def base_config(exp: Experiment, quick: bool, seed: int | None):
     return config
 
 
-# -- typed overrides ------------------------------------------------------------
 def attribute_docs(cls) -> dict[str, str]:
     """Field -> its description in the class docstring's `Attributes:` section
     (Google style; continuation lines joined)."""
@@ -174,6 +173,7 @@ def attribute_docs(cls) -> dict[str, str]:
     return docs
 
 
+# -- typed overrides ------------------------------------------------------------
 def field_types(config_cls) -> dict[str, Any]:
     hints = typing.get_type_hints(config_cls)
     return {f.name: hints.get(f.name, type(f.default)) for f in dataclasses.fields(config_cls)}

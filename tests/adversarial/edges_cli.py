@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from unittest import mock
 
 from adversarial.battery import BadCase, _cli
 
@@ -14,21 +15,9 @@ def _with_env(run, **env: str):
     cache in a fresh folder), restored afterwards."""
 
     def wrapped():
-        env_ = {"JQD_NO_CACHE": None, "JQD_CACHE_DIR": tempfile.mkdtemp(), **env}
-        saved = {k: os.environ.get(k) for k in env_}
-        try:
-            for k, v in env_.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with mock.patch.dict(os.environ, {"JQD_CACHE_DIR": tempfile.mkdtemp(), **env}):
+            os.environ.pop("JQD_NO_CACHE", None)  # (patch.dict restores it)
             return run()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     return wrapped
 
