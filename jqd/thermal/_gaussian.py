@@ -9,8 +9,9 @@ or thermal state and is refused.
 
 Observables: Cov(u) = U Σ_QQ Uᵀ. For a mode-diagonal covariance on a regular
 lattice, U_jk² and the bond differences (U_ik − U_jk)² are Kronecker products
-of 1-D factors, so atom and bond variances cost O(N Σ_a n_a) without any N×N
-matrix. With A = diag(mω², 1/m) over z = (Q, P):
+of 1-D factors, each a cosine series (`squares_1d`): atom and bond variances
+and local energies cost O(N log N), without any N×N matrix (N = 10⁶ atoms:
+tests/test_thermal_large.py). With A = diag(mω², 1/m) over z = (Q, P):
 Var H = ½Tr(AΣAΣ) + (ħ²/8)Tr(AJAJ) + μᵀAΣAμ, Tr(AJAJ) = −2 Σ_k ω_k².
 """
 
@@ -29,7 +30,7 @@ from ._harmonic import (
     mode_energy_terms,
     omega2_guards,
 )
-from ._lattice import add_springs
+from ._lattice import DENSE_AXIS_MAX, _basis_1d, add_springs, squares_1d
 
 DENSE_U_MAX = 2048  # dense atom variances through the full U up to this N
 
@@ -234,11 +235,23 @@ def _blocks(state):
     return M[:n, :n], M[:n, n:], M[n:, n:]
 
 
-def _separable(lattice, mats, v):
-    """(⊗_a mats[a]) v for v over the modes (C order); mats[a] is (m_a, n_a)."""
+def _squares(lattice, v, bond_axis=None):
+    """Σ_k M_jk v_k over the modes of a regular lattice (C order), M = ⊗_a M_a
+    with M_a = U_a∘U_a (∘ elementwise), and on `bond_axis` (D U_a)∘(D U_a)
+    (D: bond differences). Atom variances Var u_j = (M qq)_j; bond variances
+    of the bonds along that axis. Short axes by a dense 1-D matrix, long ones
+    by FFT (`squares_1d`): nothing of size N² is built."""
+    periodic = lattice.boundary == "periodic"
     y = v.reshape(lattice.shape)
-    for a, M in enumerate(mats):
-        y = jnp.moveaxis(jnp.tensordot(jnp.asarray(M, v.dtype), y, axes=([1], [a])), 0, a)
+    for a, n in enumerate(lattice.shape):
+        if n <= DENSE_AXIS_MAX:  # a small matmul beats XLA's CPU FFT here
+            U = _basis_1d(n, lattice.boundary)[0]
+            M = jnp.asarray(U * U if a != bond_axis else (_diff(n, periodic) @ U) ** 2, v.dtype)
+            y = jnp.moveaxis(jnp.tensordot(M, y, axes=([1], [a])), 0, a)
+        else:
+            y = jnp.moveaxis(
+                squares_1d(jnp.moveaxis(y, a, -1), lattice.boundary, a == bond_axis), -1, a
+            )
     return y.reshape(-1)
 
 
@@ -273,7 +286,7 @@ def atom_variance(law: HarmonicLattice, state):
     if lat.general is not None:
         U = jnp.asarray(lat.general.array[1], state.q.dtype)
         return (U * U) @ state.cov.qq
-    return _separable(lat, [U * U for U in lat.axis_bases()], state.cov.qq)
+    return _squares(lat, state.cov.qq)
 
 
 def bond_variance(law: HarmonicLattice, state):
@@ -288,14 +301,7 @@ def bond_variance(law: HarmonicLattice, state):
         U = jnp.asarray(lat.general.array[1], state.q.dtype)
         d = U[bonds[:, 0]] - U[bonds[:, 1]]
         return (d * d) @ state.cov.qq
-    bases = lat.axis_bases()
-    sq = [U * U for U in bases]
-    out = []
-    for a, (n, U) in enumerate(zip(lat.shape, bases, strict=True)):
-        DU = _diff(n, lat.boundary == "periodic") @ U
-        mats = sq[:a] + [DU * DU] + sq[a + 1 :]
-        out.append(_separable(lat, mats, state.cov.qq))
-    return jnp.concatenate(out)
+    return jnp.concatenate([_squares(lat, state.cov.qq, a) for a in range(len(lat.shape))])
 
 
 def cm_variance(law: HarmonicLattice, params, state):
@@ -328,18 +334,35 @@ def potential_energy(law: HarmonicLattice, params, state):
 
 
 def local_energy(law: HarmonicLattice, params, state):
-    """ε_j (N,): the energy at atom j, ⟨p_j²⟩/2m + ½ Σ_k A_jk ⟨u_j u_k⟩ with
-    A = spring·K + pinning·1 (the symmetric split ½ u_j (Au)_j of the potential),
-    so that Σ_j ε_j = ⟨H⟩. Dense second moments: small N."""
+    """ε_j (N,): the energy at atom j, ⟨p_j²⟩/2m + ½ ⟨u_j (Au)_j⟩ with
+    A = spring·K + pinning·1 (the symmetric split of the potential), so that
+    Σ_j ε_j = ⟨H⟩. For a mode-diagonal covariance, Cov(u) = U diag(qq) Uᵀ and
+    K = U diag(λ) Uᵀ give ⟨u_j (Ku)_j⟩ = Σ_k U_jk² λ_k qq_k + ū_j (Kū)_j:
+    O(N log N) on a regular lattice. A dense covariance: dense algebra."""
     _params(params, "local_energy")
-    QQ, _, PP = _blocks(state)
-    u, p = law.lattice.to_atoms(state.q), law.lattice.to_atoms(state.p)
-    uu = _in_atoms(law, QQ) + jnp.outer(u, u)
-    pp_diag = jnp.diagonal(_in_atoms(law, PP)) + p * p
-    dtype = state.q.dtype
-    A = jnp.asarray(params.spring, dtype) * jnp.asarray(law.lattice.stiffness(), dtype)
-    A = A + jnp.asarray(params.pinning, dtype) * jnp.eye(law.n_modes, dtype=dtype)
-    return pp_diag / (2 * jnp.asarray(params.mass, dtype)) + 0.5 * jnp.sum(A * uu, axis=1)
+    lat, dtype = law.lattice, state.q.dtype
+    spring, pinning = (jnp.asarray(x, dtype) for x in (params.spring, params.pinning))
+    u, p = lat.to_atoms(state.q), lat.to_atoms(state.p)
+    if isinstance(state.cov, ModeCovariance):
+        if lat.general is not None:
+            U = jnp.asarray(lat.general.array[1], dtype)
+            squares = lambda v: (U * U) @ v
+        else:
+            squares = lambda v: _squares(lat, v)
+        lam = lat.eigenvalues(dtype)
+        uKu = squares(lam * state.cov.qq) + u * lat.to_atoms(lam * state.q)
+        uu_diag = squares(state.cov.qq) + u * u
+        pp_diag = squares(state.cov.pp) + p * p
+        potential = spring * uKu + pinning * uu_diag
+    else:
+        QQ, _, PP = _blocks(state)
+        uu = _in_atoms(law, QQ) + jnp.outer(u, u)
+        pp_diag = jnp.diagonal(_in_atoms(law, PP)) + p * p
+        A = spring * jnp.asarray(lat.stiffness(), dtype) + pinning * jnp.eye(
+            law.n_modes, dtype=dtype
+        )
+        potential = jnp.sum(A * uu, axis=1)
+    return pp_diag / (2 * jnp.asarray(params.mass, dtype)) + 0.5 * potential
 
 
 def mode_occupation(law: HarmonicLattice, params, state):

@@ -96,6 +96,36 @@ def _from_modes_1d(c, boundary: str):
     return jnp.fft.irfft(Z, n=n, axis=-1).astype(c.dtype)
 
 
+def squares_1d(v, boundary: str, bonds: bool = False):
+    """(U∘U) v along the last axis (U the 1-D basis, ∘ elementwise), or with
+    `bonds` ((DU)∘(DU)) v, D the bond differences u_j − u_{j+1} (n − 1 bonds
+    for fixed ends, n periodic). The squares are cosine series in j: one FFT,
+    O(n log n), where the dense (n, n) matrices would be O(n²) memory. With
+    θ_k = π(k+1)/(n+1) (fixed) or 2πk/n (periodic) and λ_k of `_lam_1d`:
+    fixed U_jk² = (1 − cos 2(j+1)θ_k)/(n+1), bonds λ_k(1 + cos(2j+3)θ_k)/(n+1);
+    periodic cos/sin pairs (1 ± cos 2jθ_k)/n, bonds λ_k(1 ∓ cos(2j+1)θ_k)/n."""
+    n = v.shape[-1]
+    lam = _lam_1d(n, boundary, v.dtype)
+    zero = jnp.zeros(v.shape[:-1] + (1,), v.dtype)
+    cos_sum = lambda w: jnp.real(jnp.fft.fft(w, axis=-1))  # Σ_q w_q cos(2πpq/len)
+    if boundary == "fixed":
+        if not bonds:
+            c = cos_sum(jnp.concatenate([zero, v], -1))
+            return (jnp.sum(v, -1, keepdims=True) - c[..., 1 : n + 1]) / (n + 1)
+        u = lam * v
+        c = cos_sum(jnp.concatenate([zero, u, jnp.zeros_like(u), zero], -1))
+        return (jnp.sum(u, -1, keepdims=True) + c[..., 3 : 2 * n : 2]) / (n + 1)
+    m = (n - 1) // 2
+    cos_k, sin_k = v[..., 1 : 2 * m + 1 : 2], v[..., 2 : 2 * m + 2 : 2]
+    if not bonds:  # weight cos_k − sin_k at frequency 2k
+        w = jnp.zeros_like(v).at[..., 2 : 2 * m + 1 : 2].set(cos_k - sin_k)
+        return (jnp.sum(v, -1, keepdims=True) + cos_sum(w)) / n
+    lam_k = lam[1 : 2 * m + 1 : 2]  # weight λ_k(sin_k − cos_k) at 2k, read at odd 2j+1
+    w = jnp.zeros(v.shape[:-1] + (2 * n,), v.dtype)
+    w = w.at[..., 2 : 2 * m + 1 : 2].set(lam_k * (sin_k - cos_k))
+    return (jnp.sum(lam * v, -1, keepdims=True) + cos_sum(w)[..., 1 : 2 * n : 2]) / n
+
+
 def add_springs(K, pairs, k: float = 1.0):
     """K += k Σ (e_i − e_j)(e_i − e_j)ᵀ over the site pairs (i, j) (in place)."""
     i, j = pairs[:, 0], pairs[:, 1]
@@ -206,10 +236,6 @@ class Lattice(eqx.Module):
             Ua, la = _basis_1d(n, self.boundary)
             U, lam = np.kron(U, Ua), (lam[:, None] + la[None, :]).ravel()
         return U, lam
-
-    def axis_bases(self) -> list[np.ndarray]:
-        """The 1-D eigenvector matrices U_a (n_a, n_a) of a regular lattice."""
-        return [_basis_1d(n, self.boundary)[0] for n in self.shape]
 
     def eigenvalues(self, dtype=jnp.float64) -> jnp.ndarray:
         """λ (N,) in mode order, built in-graph (O(N), no N-sized constant)."""
