@@ -83,3 +83,19 @@ def test_a_million_atoms(boundary):
         if j < n - 1:
             u_next = np.sqrt(2 / (n + 1)) * np.sin(np.pi * (j + 2) * k / (n + 1))
             assert abs(bonds[j] - np.sum((u_j - u_next) ** 2 * qq)) <= 1e-9 * bonds[j]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("boundary", ["fixed", "periodic"])
+def test_fft_path_at_2000_atoms_equals_the_dense_basis(boundary):
+    """The default switch (axes longer than DENSE_AXIS_MAX by FFT) at N = 2,000,
+    against U diag(qq) Uᵀ with the dense closed-form basis, to 1e-10."""
+    lattice = Lattice((2000,), boundary)
+    law = HarmonicLattice(lattice)
+    y = thermal_state(law, PARAMS, 0.8)
+    U, _ = lattice.modes()
+    qq = np.asarray(y.cov.qq)
+    np.testing.assert_allclose(atom_variance(law, y), (U * U) @ qq, rtol=1e-10)
+    b = lattice.bonds()
+    D = U[b[:, 0]] - U[b[:, 1]]
+    np.testing.assert_allclose(bond_variance(law, y), (D * D) @ qq, rtol=1e-10)
