@@ -61,6 +61,12 @@ def midpoint(f: Callable, t, y, dt):
     return _tm(lambda u, k: u + dt * k, y, k2)
 
 
+# The laws' RK4 step-size guards: |λ dt| ≤ 2.5 for the fastest rate λ on the
+# imaginary axis (oscillation) or the negative real axis (decay), with a margin
+# below RK4's stability limits there (2√2 ≈ 2.83 and 2.79).
+RK4_LIMIT = 2.5
+
+
 def rk4(f: Callable, t, y, dt, *, has_aux: bool = False, scan_stages: bool = False):
     """One classical Runge-Kutta step of dy/dt = f(t, y): order 4.
 

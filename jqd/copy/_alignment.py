@@ -67,9 +67,6 @@ def alignment_order(phi, beables, n_states: int):
     return mod(1), mod(2)
 
 
-RK4_BOUND = 2.5  # |λ dt| on the imaginary axis, below RK4's 2.83
-
-
 class PhaseAlignment(AbstractLaw):
     """Hamiltonian phase-alignment model (S42-S53); an ODE law.
 
@@ -159,10 +156,10 @@ class PhaseAlignment(AbstractLaw):
         n_max = jnp.max(jnp.bincount(jnp.asarray(self.beables), length=self.n_states))
         hbar = getattr(params, "hbar", 1.0)
         rate = jnp.abs(params.f) * jnp.sqrt(2.0 * n_max) + 2 * jnp.max(jnp.abs(params.H)) / hbar
-        safe = RK4_BOUND / rate
+        safe = _steppers.RK4_LIMIT / rate
         return out + [
             _guards.Check(
-                rate * dt <= RK4_BOUND,
+                rate * dt <= _steppers.RK4_LIMIT,
                 f"dt = {_guards.shown(dt)} is too large for RK4 on this alignment model (fastest "
                 "frequency f√(2 n_max) + 2 max|H|/ħ): use dt <= {value}.",
                 safe,

@@ -19,7 +19,7 @@ phases turn at ω_a − ω_b. So
 
 bounds the fastest rate (Gershgorin; for Schrödinger with ρ uniform it bounds
 the spread of the eigenvalues of H/ħ). RK4 is stable on the imaginary axis up
-to 2.83; `MAX_STIFF` = Λ dt ≤ 2.5. A class with ρ_a → 0 makes the law stiff:
+to 2.83; the guard (`_steppers.RK4_LIMIT`) is Λ dt ≤ 2.5. A class with ρ_a → 0 makes the law stiff:
 classes with ρ_a = 0 exactly are left out (they stay empty when r = 0, S63,
 and r ≠ 0 with zeros is refused), tiny ones are not.
 """
@@ -43,7 +43,6 @@ from ..interop import as_array
 from ._kinetics import hamiltonian_to_rates
 
 CONVENTIONS = ("s32", "s39")
-MAX_STIFF = 2.5
 
 
 class MeanFieldState(eqx.Module):
@@ -226,13 +225,13 @@ def stiffness(rho, params):
 
 def stiffness_guards(rho, params, dt) -> list[Check]:
     lam, _ = stiffness(rho, params)
-    safe = MAX_STIFF / lam
+    safe = _steppers.RK4_LIMIT / lam
     return [
         Check(
-            lam * dt <= MAX_STIFF,
+            lam * dt <= _steppers.RK4_LIMIT,
             f"dt = {show(dt)} is too large for the mean-field copy law at y0: its fastest rate "
             f"is Λ = {show(lam)} (R_ab √(ρ_b/ρ_a) and ω differences; jqd/copy/_meanfield.py) "
-            f"and RK4 needs Λ dt <= {MAX_STIFF:g}. Use dt <= {{value}}, or jqd.evolve_adaptive.",
+            f"and RK4 needs Λ dt <= {_steppers.RK4_LIMIT:g}. Use dt <= {{value}}, or jqd.evolve_adaptive.",
             round_down(safe),
         )
     ]
@@ -344,6 +343,8 @@ class MeanField(AbstractLaw):
         if dt is None:
             return True, 0, jnp.zeros((0,))
         lam, worst = stiffness(y.rho, params)
-        ok = lam * dt <= MAX_STIFF
-        where = jnp.stack([worst.astype(y.rho.dtype), (MAX_STIFF / lam).astype(y.rho.dtype)])
+        ok = lam * dt <= _steppers.RK4_LIMIT
+        where = jnp.stack(
+            [worst.astype(y.rho.dtype), (_steppers.RK4_LIMIT / lam).astype(y.rho.dtype)]
+        )
         return ok, jnp.where(ok, 0, STIFF), where

@@ -64,7 +64,7 @@ from .._evolve import Solution, evolve
 from .._grid import Grid
 from .._guards import Check, array_module, described, round_down, scalar, shown
 from .._law import AbstractLaw
-from .._steppers import rk4
+from .._steppers import RK4_LIMIT, rk4
 from ._functional import _TINY, LogFields, bulk_levels, law_functional, log_density, vacuum_mask
 from ._state import FRAME_DEGREE, DQMParams, MadelungState, default_floor
 from ._stencils import DERIVATIVES, divergence, gradient, nonperiodic, pad_quadratic, upwind5
@@ -72,7 +72,6 @@ from ._validity import BREAKDOWNS, THRESHOLDS, MadelungValidity
 
 MAX_BULK_JUMP = 3.0
 MAX_VACUUM_JUMP = 10.0
-RK4_LIMIT = 2.5  # D k_max² dt, below RK4's 2.83 on the imaginary axis
 
 
 def log_continuity_rate(grid: Grid, rho, lf: LogFields, S, chirp, gS, mass, bulk_rate, kind):
