@@ -49,11 +49,12 @@ def run_case(name, free, data, extra, out: Path, env) -> dict:
     row = {"experiment": name, "free": free, "data": data, "args": " ".join(extra),
            "exit": proc.returncode, "process_wall_s": wall, "load": os.getloadavg()}  # fmt: skip
     summary = folder / "summary.json"
-    if proc.returncode in (0, 1) and summary.exists():
+    if proc.returncode in (0, 1, 3) and summary.exists():
         s = json.loads(summary.read_text())
         row.update({k: s[k] for k in ("value", "stderr", "truth", "iterations", "converged",
                                       "acceptable", "wall_time_s", "compile_time_s", "chi2",
-                                      "dof", "p_value", "relative_misfit", "problems")})  # fmt: skip
+                                      "dof", "p_value", "relative_misfit", "problems",
+                                      "consistent")})  # fmt: skip
         row["relative_error"] = s.get("relative_error")
         row["error_over_stderr"] = s.get("error_over_stderr")
         ok = (

@@ -73,6 +73,8 @@ class FitResult:
             deviation: covariance (JᵀJ)⁻¹) or "estimated" (scaled by
             s² = chi2/dof); None without a covariance.
         residuals: the residuals at `value` (flattened), or None.
+        jacobian: ∂residuals/∂θ at `value` ((n, p), flattened θ in natural
+            units; one per start when batched), or None.
         condition: condition number of the Hessian with each parameter scaled
             by its |value| (`fit_covariance`): inf when the data do not fix
             every parameter (then the covariance is inf too).
@@ -92,6 +94,7 @@ class FitResult:
     sigma: str | None = None
     residuals: Any = None
     condition: Any = None
+    jacobian: Any = None
 
     def __getattr__(self, name):
         value = self.__dict__.get("value")
@@ -392,4 +395,5 @@ def fit(
         sigma=sigma,
         residuals=c["residuals"],
         condition=c["condition"],
+        jacobian=c["jacobian"],
     )

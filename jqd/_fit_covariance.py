@@ -14,6 +14,9 @@ import numpy as np
 _tm = jax.tree_util.tree_map
 _SIGMAS = ("known", "estimated")
 _HESSIANS = ("gauss-newton", "full")
+# estimators of the covariance of a fit to data with stated standard errors
+# (sigma="known"); `covariance_from` says what each is
+METHODS = ("gauss-newton", "birge", "hc0", "hc3")
 
 
 def _check_choice(name, value, allowed):
@@ -155,8 +158,21 @@ class _Curvature:
         return worst
 
 
-def _covariance(r, J, F, flat, sigma) -> dict:
-    """`fit_covariance`'s linear algebra for one fit (numpy)."""
+def _known(cov, r, J, chi2, dof, method):
+    """The covariance (JᵀJ)⁻¹ = `cov` of stated errors, by `method` (`covariance_from`)."""
+    if method == "gauss-newton":
+        return cov
+    if method == "birge":
+        return cov * max(1.0, chi2 / dof) if dof >= 1 else cov
+    h = np.einsum("ij,jk,ik->i", J, cov, J)  # leverages, Σ h_i = p
+    c = 1.0 if method == "hc0" else 1.0 / np.maximum(1.0 - h, 1e-12) ** 2
+    meat = (J * (c * r**2)[:, None]).T @ J
+    return cov @ meat @ cov
+
+
+def _covariance(r, J, F, flat, sigma, method: str = "gauss-newton") -> dict:
+    """`fit_covariance`'s linear algebra for one fit (numpy); `method` as in
+    `covariance_from` (used with sigma="known")."""
     n, p = J.shape
     chi2, dof = float(np.sum(r**2)), int(n - p)
     scale = np.where(np.abs(flat) > 0, np.abs(flat), 1.0)
@@ -169,6 +185,8 @@ def _covariance(r, J, F, flat, sigma) -> dict:
             cov = np.linalg.inv(Fs) * np.outer(scale, scale)
             if sigma == "estimated":
                 cov = cov * chi2 / dof
+            else:
+                cov = _known(cov, r, J, chi2, dof, method)
     return {
         "covariance": cov,
         "stderr": np.sqrt(np.abs(np.diagonal(cov))),
@@ -179,3 +197,30 @@ def _covariance(r, J, F, flat, sigma) -> dict:
         "residuals": r,
         "condition": condition,
     }
+
+
+def covariance_from(r, J, flat, sigma: str = "known", method: str = "gauss-newton") -> dict:
+    """The covariance of a weighted least-squares estimate from its residuals
+    r (n,) and their Jacobian J (n, p) at θ̂ = `flat` (numpy; no model call).
+
+    `sigma="estimated"`: s²(JᵀJ)⁻¹ with s² = χ²/(n − p), whatever `method`.
+    `sigma="known"` (r = (model − data)/stated error), by `method`:
+
+    - "gauss-newton": (JᵀJ)⁻¹, honest only when the stated errors are the
+      data's true standard deviations.
+    - "birge": (JᵀJ)⁻¹ · max(1, χ²/(n − p)) (the Birge ratio, as the PDG
+      scales a fit): data that scatter more than their stated errors say widen
+      the errors; data within them leave them as stated.
+    - "hc0", "hc3": the sandwich (JᵀJ)⁻¹ [Σ_i c_i r_i² j_i j_iᵀ] (JᵀJ)⁻¹ (White;
+      j_i the i-th row of J), c_i = 1 (HC0) or 1/(1 − h_i)² with the leverage
+      h_i = j_iᵀ(JᵀJ)⁻¹j_i (HC3, MacKinnon-White): each point's variance
+      read from its own residual, so wrong stated errors (in scale or shape)
+      do not bias it; noisy for few points.
+
+    `jqd fit` reports "birge" (`jqd.run.fit.COVARIANCE`; why: its module
+    docstring and benchmarks/results_fit.md §2). Returns the dict of
+    `fit_covariance`.
+    """
+    _check_choice("method", method, METHODS)
+    r, J, flat = np.asarray(r, float), np.asarray(J, float), np.asarray(flat, float)
+    return _covariance(r, J, J.T @ J, flat, sigma, method)

@@ -4,14 +4,18 @@ Default run: the covariance against the closed form of linear least squares,
 the command's mechanics on a toy experiment (a NetCDF round trip, a
 non-identifiable pair, every data error), and two acceptance cases at tiny
 sizes: (q, r) of the copy law from exact data and C of the Husimi
-Fokker-Planck law from finite-ensemble (Husimi-sample) data. `-m slow`: every
-acceptance case of issue 16 (exact data to 1e-4 relative, finite-ensemble data
-within 2 reported standard errors) and the bootstrap check of the standard
-errors. The full-size table is benchmarks/results_fit.md.
+Fokker-Planck law from finite-ensemble (Husimi-sample) data; issue 26's error
+bars (the Birge-scaled errors calibrated on synthetic data with known noise,
+the distance from the quantum value and exit 3, no error bar on exact data).
+`-m slow`: every acceptance case of issue 16 (exact data to 1e-4 relative,
+finite-ensemble data within 3 reported standard errors), the calibration of
+one family over 40 seeds and the bootstrap check of the standard errors. The
+full-size tables are benchmarks/results_fit.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 
@@ -37,6 +41,7 @@ class Config:
     c: float = 1.0
     n: int = 12
     noise: float = 0.01
+    bias: float = 1.0  # the reference's decay rate is bias * b (a "mutated" law when != 1)
 
     @classmethod
     def quick(cls):
@@ -61,7 +66,7 @@ def run(config, rec):
 EXPERIMENT = Experiment(
     name="toy-decay", description="toy", config=Config, run=run, sweep=sweep,
     sweep_coords=lambda c: {"t": ts(c)}, sweep_keys=("a", "b", "c"),
-    fit=FitSpec(keys=("a", "b", "c"), reference=lambda c: {"y": sweep(c, {})["y"]},
+    fit=FitSpec(keys=("a", "b", "c"), reference=lambda c: {"y": sweep(c, {"b": c.bias * c.b})["y"]},
                 truth=lambda c: {"a": c.a, "b": c.b, "c": c.c},
                 start=lambda c: {"a": 1.0, "b": 1.0, "c": 1.0}, ensemble=ensemble,
                 transforms={"b": "positive"}, notes={"a,c": "only the product a c enters"}),
@@ -86,7 +91,7 @@ def toy(toy_root, monkeypatch):
 def _fit(tmp_path, *args, name="toy-decay"):
     out = tmp_path / "out"
     rc = main(["fit", name, "--out", str(out), "--no-progress", *args])
-    summary = json.loads((out / "summary.json").read_text()) if rc in (0, 1) else None
+    summary = json.loads((out / "summary.json").read_text()) if rc in (0, 1, 3) else None
     return rc, summary, out
 
 
@@ -171,7 +176,7 @@ def test_toy_fit_and_netcdf_round_trip(toy, tmp_path):
     assert (out / "fit.png").is_file() and (out / "data.nc").is_file()
     _assert_cf(out / "data.nc")
     rc2, s2, _ = _fit(tmp_path / "again", "--free", "a,b", "--data", str(out / "data.nc"))
-    assert rc2 == 0 and s2["truth"] is None and s2["sigma"] == "known"
+    assert rc2 == 0 and s2["truth"] == s["truth"] and s2["sigma"] == "known"
     for k in "ab":
         assert s2["value"][k] == pytest.approx(s["value"][k], rel=1e-9)
         assert s2["stderr"][k] == pytest.approx(s["stderr"][k], rel=1e-6)
@@ -204,6 +209,124 @@ def test_toy_not_identifiable(toy, tmp_path, capsys):
     assert any("not identifiable" in p and "product a c" in p for p in s["problems"])
     assert s["sigma"] == "estimated" and s["goodness_of_fit"].startswith("untested")
     assert "NOT ACCEPTABLE (goodness of fit untested" in capsys.readouterr().out
+
+
+# -- error bars and the quantum value ----------------------------------------------------
+def test_exact_data_has_no_error_bar(toy, tmp_path, capsys):
+    """Exact (reference) data: the error bar is the discretisation misfit, not a
+    statistical error; the summary says so instead of printing a ± and "n stderr",
+    and judges the quantum value by the relative error (<= 1e-4): exit 0."""
+    rc, s, _ = _fit(tmp_path, "--free", "a,b", "--data", "reference")
+    out = capsys.readouterr().out
+    assert rc == 0 and s["acceptable"] and s["consistent"] is True
+    assert s["stderr_meaning"].startswith("none: exact data") and s["error_over_stderr"] is None
+    assert all(q["relative_error"] < 1e-10 and q["consistent"] for q in s["quantum"].values())
+    assert "±" not in out and "stderr" not in out and "standard errors" not in out
+    assert out.count("(exact data: no statistical error bar)") == 2
+    assert "quantum value 0.7: relative error" in out and "consistent with the quantum" in out
+
+
+def test_exact_data_off_the_quantum_value(toy, tmp_path, capsys):
+    """A law whose rate is scaled by 0.9 (the reference made at 0.9 b): the fit
+    reproduces the data (acceptable) at b 10 % off the quantum value, which the
+    verdict names: exit 3 (a result, not a failed fit: exit 1; not a usage error: 2)."""
+    rc, s, _ = _fit(tmp_path, "--free", "b", "--data", "reference", "--set", "bias=0.9")
+    out = capsys.readouterr().out
+    assert rc == 3 and s["acceptable"] and s["consistent"] is False
+    assert s["quantum"]["b"]["relative_error"] == pytest.approx(0.1, rel=1e-6)
+    assert "INCONSISTENT WITH THE QUANTUM VALUE of b" in out
+    assert "relative error 0.1, INCONSISTENT (rule: <= 0.0001)" in out
+
+
+def _noisy(path, b, noise, stated, seed=0):
+    """Toy data y = 2 exp(−b t) + noise·N(0, 1), with <name>_stderr = stated."""
+    t = np.linspace(0.1, 3.0, 12)
+    y = 2 * np.exp(-b * t) + noise * np.random.default_rng(seed).normal(size=t.size)
+    return _write(path, y=(("t",), y), y_stderr=(("t",), np.full(12, stated)), coords={"t": t})
+
+
+def test_noisy_data_off_the_quantum_value(toy, tmp_path, capsys):
+    """Data made at b = 0.9 × 0.7 with honest errors: the fit is good (χ² fine) and
+    b lies many standard errors from the quantum value 0.7: the line gives |z| and
+    the rule, the verdict names b, exit 3. At b = 0.7 the same data are consistent."""
+    rc, s, _ = _fit(
+        tmp_path, "--free", "a,b", "--data", _noisy(tmp_path / "d.nc", 0.63, 0.01, 0.01)
+    )
+    out = capsys.readouterr().out
+    z = s["quantum"]["b"]["z"]
+    assert rc == 3 and s["acceptable"] and z < -5 and not s["quantum"]["b"]["consistent"]
+    assert f"{abs(z):.2f} standard errors, INCONSISTENT (rule: <= 2)" in out
+    assert "INCONSISTENT WITH THE QUANTUM VALUE of b" in out
+    rc, s, _ = _fit(
+        tmp_path / "ok", "--free", "a,b", "--data", _noisy(tmp_path / "e.nc", 0.7, 0.01, 0.01)
+    )
+    assert rc == 0 and s["consistent"] is True, s["quantum"]
+
+
+def test_errors_widen_with_the_scatter(toy, tmp_path):
+    """Data scattering 2.5× more than their stated errors: the reported errors are the
+    stated ones (Gauss-Newton) × √(χ²/dof) (the Birge ratio); data within their errors
+    keep the stated ones (the ratio is not applied below 1)."""
+    path = _noisy(tmp_path / "d.nc", 0.7, 0.025, 0.01, seed=1)
+    _, s, _ = _fit(tmp_path, "--free", "a,b", "--data", path)
+    scale = np.sqrt(s["chi2"] / s["dof"])
+    assert scale > 1.5 and s["error_scale"] == pytest.approx(scale, rel=1e-12)
+    for k in "ab":
+        assert s["stderr"][k] == pytest.approx(s["stderr_stated"][k] * scale, rel=1e-9)
+    _, s, _ = _fit(
+        tmp_path / "ok", "--free", "a,b", "--data", _noisy(tmp_path / "e.nc", 0.7, 0.005, 0.01)
+    )
+    assert s["chi2"] < s["dof"] and s["error_scale"] == 1.0
+    assert s["stderr"] == pytest.approx(s["stderr_stated"], rel=1e-9)
+
+
+def _synthetic_z(rng, n_sets, replicas, factor, method):
+    """z = (θ̂ − θ)/stderr of weighted straight-line fits to n_sets synthetic data
+    sets (18 points, heteroscedastic σ_i = 0.05(1 + 2x)): the stated errors are
+    either estimated from `replicas` replicas per point (the data are their mean:
+    what copy-fit-qr's ensemble does with 16) or factor × σ_i."""
+    from jqd._fit_covariance import covariance_from
+
+    n = 18
+    x = np.linspace(0.0, 1.0, n)
+    X = np.stack([np.ones(n), x], 1)
+    sig, theta = 0.05 * (1 + 2 * x), np.array([1.0, -0.5])
+    z = []
+    for _ in range(n_sets):
+        if replicas:
+            reps = (X @ theta)[:, None] + sig[:, None] * np.sqrt(replicas) * rng.normal(
+                size=(n, replicas)
+            )
+            y, s = reps.mean(1), reps.std(1, ddof=1) / np.sqrt(replicas)
+        else:
+            y, s = X @ theta + sig * rng.normal(size=n), factor * sig
+        J = X / s[:, None]
+        fit = np.linalg.lstsq(J, y / s, rcond=None)[0]
+        c = covariance_from(J @ fit - y / s, J, fit, "known", method)
+        z.append((fit - theta) / c["stderr"])
+    return np.asarray(z)
+
+
+@pytest.mark.parametrize(
+    "replicas, factor",
+    [(16, None), (0, 0.7), (0, 1.0)],
+    ids=["replica-errors", "errors-0.7x", "honest"],
+)
+def test_reported_errors_are_calibrated_on_synthetic_data(replicas, factor):
+    """The estimator `jqd fit` reports (jqd.run.fit.COVARIANCE) on weighted linear
+    fits with known noise: RMS z in [0.85, 1.2] and 2σ coverage >= 90 % (issue
+    26's target) when the stated errors come from 16 replicas, are 30 % too small,
+    or are right; plain Gauss-Newton fails the target when they are too small
+    (RMS z 1.4). 600 data sets: RMS z and coverage have sampling errors of 3 %
+    and 1 %, far inside the bounds (measured 0.91-1.04 and 95-97 %; seeded)."""
+    from jqd.run.fit import COVARIANCE
+
+    z = _synthetic_z(np.random.default_rng(5), 600, replicas, factor, COVARIANCE)
+    rms, cover = np.sqrt(np.mean(z**2, axis=0)), np.mean(np.abs(z) <= 2, axis=0)
+    assert np.all((0.85 <= rms) & (rms <= 1.2)) and np.all(cover >= 0.9), (rms, cover)
+    if factor == 0.7:
+        gn = _synthetic_z(np.random.default_rng(5), 600, replicas, factor, "gauss-newton")
+        assert np.all(np.sqrt(np.mean(gn**2, axis=0)) > 1.3)
 
 
 @pytest.mark.parametrize(
@@ -321,13 +444,21 @@ TINY = {  # (experiment, --set overrides) at sizes a test can afford
 
 
 def _accept(tmp_path, name, free, data):
+    """Exact data: every constant to 1e-4 relative (consistent, exit 0). Finite
+    ensembles: an acceptable fit (exit 0, or 3 if it lies > 2σ from the quantum
+    value) within 3 reported standard errors, a guard against gross errors
+    (0.3 % of calibrated fits fail it per constant; seeded, so deterministic).
+    Whether the errors are honest is a many-seed question: the old rule, within
+    2σ at one seed, fails 5 % of honest fits; benchmarks/fit_calibration.py and
+    test_calibration_slow answer it."""
     rc, s, _ = _fit(tmp_path, "--free", free, "--data", data, "--quick", *TINY[name], name=name)
     assert s is not None and s["converged"], s
     if data == "reference":
         assert max(s["relative_error"].values()) < 1e-4, s["relative_error"]
+        assert rc == 0 and s["consistent"], (s["problems"], s["quantum"])
     else:
-        assert max(s["error_over_stderr"].values()) < 2, s["error_over_stderr"]
-    assert rc == 0, s["problems"]
+        assert max(s["error_over_stderr"].values()) < 3, s["error_over_stderr"]
+        assert rc in (0, 3) and s["acceptable"], s["problems"]
     return s
 
 
@@ -352,6 +483,51 @@ SLOW_CASES = [
 @pytest.mark.parametrize("name, free, data", SLOW_CASES, ids=lambda x: str(x))
 def test_accept_slow(tmp_path, name, free, data):
     _accept(tmp_path, name, free, data)
+
+
+CALIBRATION_SEEDS = 40
+
+
+@pytest.mark.slow
+def test_calibration_slow():
+    """The reported errors over many seeds of one cheap family (husimi-kerr's C
+    from Husimi-sample data at the TINY sizes): 40 seeds' data fitted by one
+    compiled `jqd.fit` (the replicas one after another, as --bootstrap does),
+    each seed's errors by `jqd fit`'s estimator (COVARIANCE). For calibrated z ~
+    N(0, 1): RMS z within the 99 % range of √(χ²_40/40), [0.72, 1.29], and
+    ≥ 34 of 40 within 2σ (P(≤ 33) = 1.4 % at 95 % coverage); either fails for
+    ~2 % of seed sets (seeded: the run is deterministic)."""
+    from scipy.stats import binom, chi2
+
+    from jqd._fit_covariance import covariance_from
+    from jqd.run import registry
+    from jqd.run.fit import COVARIANCE, problem, solve, spec_of
+
+    exp = registry.load("husimi-kerr")
+    quick = exp.config.quick()
+    over = dict(item.split("=") for item in TINY["husimi-kerr"][1::2])  # the --set values
+    config = dataclasses.replace(
+        quick, **{k: type(getattr(quick, k))(float(v)) for k, v in over.items()}
+    )
+    spec = spec_of(exp)
+    start = {"C": float(spec.start(config)["C"])}
+    probs = [
+        problem(exp, config, ("C",), start, "ensemble", seed) for seed in range(CALIBRATION_SEEDS)
+    ]
+    packed = [p.packed() for p in probs]
+    data = {k: tuple(np.stack([d[k][i] for d in packed]) for i in range(2)) for k in packed[0]}
+    res = solve(probs[0], theta0={"C": np.full(CALIBRATION_SEEDS, start["C"])}, data=data)
+    C, truth = np.asarray(res.value["C"]), float(spec.truth(config)["C"])
+    se = np.array([
+        covariance_from(res.residuals[i], res.jacobian[i], C[i:i + 1], "known", COVARIANCE)["stderr"][0]
+        for i in range(CALIBRATION_SEEDS)
+    ])  # fmt: skip
+    z = (C - truth) / se
+    n = CALIBRATION_SEEDS
+    lo, hi = np.sqrt(chi2.ppf([0.005, 0.995], n) / n)
+    rms, inside = float(np.sqrt(np.mean(z**2))), int(np.sum(np.abs(z) <= 2))
+    assert res.converged and binom.cdf(33, n, 0.954) < 0.02
+    assert lo <= rms <= hi and inside >= 34, (rms, inside, np.round(z, 2).tolist())
 
 
 @pytest.mark.slow

@@ -236,9 +236,11 @@ def _parser() -> argparse.ArgumentParser:
         out="jqd-out/NAME-fit",
         description="Fit constants (config keys) of an experiment's law to data by weighted "
         "least squares through its sweep function (jqd.fit, L-BFGS), with standard errors "
-        "from the Gauss-Newton Hessian. Exit codes: 0 an acceptable fit, 1 not converged or "
-        "not acceptable (not identifiable, or chi2 improbable with the data's errors), 2 usage "
-        "error.",
+        "from the Gauss-Newton Hessian, widened by sqrt(chi2/dof) when that is > 1; each "
+        "constant with a quantum value is compared with it (exact data: to 1e-4 relative). "
+        "Exit codes: 0 an acceptable fit consistent with the quantum values, 1 not converged "
+        "or not acceptable (not identifiable, or chi2 improbable with the data's errors), 2 "
+        "usage error, 3 an acceptable fit inconsistent with a quantum value (a result).",
     )
     f.add_argument(
         "--free",
