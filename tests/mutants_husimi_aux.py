@@ -18,6 +18,19 @@ def _grid_diffusion_doubled(monkeypatch):
     monkeypatch.setattr(gs, "drift_and_diffusion", bad)
 
 
+def _grid_drift_one_percent_fast(monkeypatch):
+    # the grid solver's drift J∇H 1 % too large: a free field rotates 1 % too fast
+    import jqd.husimi._grid_solver as gs
+
+    orig = gs.drift_and_diffusion
+
+    def bad(hamiltonian, z, args, C):
+        v, D = orig(hamiltonian, z, args, C)
+        return 1.01 * v, D
+
+    monkeypatch.setattr(gs, "drift_and_diffusion", bad)
+
+
 def _flow_without_diffusion_current(monkeypatch):
     # v = J∇H − ½∇·D without the −½ D∇ln ρ term (HusimiFlow.field looks it up in _flow)
     import jax
@@ -46,6 +59,13 @@ MUTANTS = [
         "the grid solver's diffusion matrix D = (C/2)[H'', J] doubled",
         _grid_diffusion_doubled,
         caught_by="first order in t",
+    ),
+    Mutant(
+        "husimi-truncation",
+        "grid-drift-1-percent-fast",
+        "the grid solver's drift J∇H 1 % too large (a free field rotates 1 % too fast)",
+        _grid_drift_one_percent_fast,
+        caught_by="λ = 0 (free field",
     ),
     Mutant(
         "husimi-trajectories",

@@ -33,6 +33,22 @@ def _noise_doubled(monkeypatch):
     monkeypatch.setattr(fb, "split_frames", doubled)
 
 
+def _frame_angle_sign(monkeypatch):
+    """The eigenframe turned the wrong way: θ → −θ in e+ = (cos θ, sin θ) (an
+    axis-aligned D, θ = 0 or π/2, cannot tell; a rotated one can)."""
+    import jax.numpy as jnp
+
+    import jqd.husimi._forward_backward as fb
+
+    good = fb.split_frames
+
+    def mirrored(D):
+        Ep, Em, lp, lm = good(D)
+        return Ep * jnp.array([1.0, -1.0])[:, None], Em * jnp.array([-1.0, 1.0])[:, None], lp, lm
+
+    monkeypatch.setattr(fb, "split_frames", mirrored)
+
+
 MUTANTS = [
     Mutant(
         "husimi-forward-backward",
@@ -47,5 +63,12 @@ MUTANTS = [
         "noise variance 2Λh instead of Λh per path step (the ½ of the diffusion term dropped)",
         _noise_doubled,
         caught_by="amplifier: KS of the Q and P marginals",
+    ),
+    Mutant(
+        "husimi-forward-backward",
+        "frame-angle-sign",
+        "the ± eigenframe of D turned by −θ instead of θ (invisible for an axis-aligned D)",
+        _frame_angle_sign,
+        caught_by="amplifier rotated to θ = 30°",
     ),
 ]

@@ -280,6 +280,45 @@ def test_fock_truncation_monitor():
     assert int(jqd.evolve(loose, R0, p, dt=0.05, n_save=4).stats["breakdown_code"]) == 0
 
 
+def test_max_total_N_holds_an_N_boson_state():
+    """HusimiGalerkin(max_total=N) for an N-boson Bose-Hubbard state: all its weight
+    sits in the top shell Σn = N from t = 0, yet at C = 1 the truncation is exact
+    (H conserves Σn, P L(1) P = −i[H_P, ·]). Before: FockTruncationError at t = 0.
+    It now runs (split and expm) and matches exact diagonalization of the N sector;
+    at C ≠ 1 (the diffusion carries weight past Σn = N) the monitor still refuses."""
+    N, J, U = 4, 1.0, 0.6
+    H = hs.bose_hubbard(2, J, U)
+    bh = jqd.fock.BoseHubbard(2, N)
+    start = np.zeros(N + 1, complex)
+    start[[i for i, o in enumerate(bh.basis) if tuple(o) == (N, 0)][0]] = 1.0
+    ts = np.linspace(0.0, 1.0, 5)
+    exact = np.asarray(jqd.reference.propagate(bh.hamiltonian(J, U), start, ts))
+    want = np.einsum("tn,nj->tj", np.abs(exact) ** 2, np.asarray(bh.basis))
+    for method in ("split", "expm"):
+        law = hs.HusimiGalerkin(H, max_total=N, method=method)
+        assert law.sealed and float(law.top_weight(law.initial_state(_embed(law, bh, start)))) == 1
+        R0 = law.initial_state(_embed(law, bh, start))
+        run = dict(dt=ts[1], n_save=len(ts) - 1, observe=lambda t, y, p: law.populations(y))
+        sol = jqd.evolve(law, R0, hs.GalerkinParams(1.0), **run)
+        assert np.max(np.abs(np.asarray(sol.observables) - want)) < 1e-10
+        assert np.ptp(want[:, 0]) > 0.3  # the bosons actually hop
+        with pytest.raises(hs.FockTruncationError, match="top Fock level"):
+            jqd.evolve(law, R0, hs.GalerkinParams(1.2), **run)
+    # not sealed: a per-mode cut with hopping, squeezing, a non-truncating H
+    assert not hs.HusimiGalerkin(H, cutoffs=N + 1).sealed
+    assert not hs.HusimiGalerkin(hs.parametric(1.0), cutoffs=6).sealed
+    assert not hs.HusimiGalerkin(hs.phi4_mode(1.0, 0.2), cutoffs=6).sealed
+    assert hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=6).sealed
+
+
+def _embed(law, bh, ket):
+    """A ket on the N sector of jqd.fock.BoseHubbard placed on the law's basis."""
+    index = {tuple(o): i for i, o in enumerate(law.basis)}
+    out = np.zeros(law.dim, complex)
+    out[[index[tuple(o)] for o in bh.basis]] = ket
+    return jnp.asarray(out)
+
+
 def _fit_setup(law, psi0, H_matrix, basis, grid_alphas, dt, sps, ns):
     rho = hs.exact_husimi_density(H_matrix, psi0, basis)
     z = hs.z_from_alphas(grid_alphas)

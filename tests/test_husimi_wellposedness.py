@@ -134,3 +134,17 @@ def test_bad_arguments():
         numerical_abscissa(law, 1.0, 6)
     with pytest.raises(ValueError, match="inner"):
         numerical_abscissa(law, 1.0, 4, inner="l1")
+
+
+def test_growing_eigenvectors_live_in_the_top_fock_shells():
+    """The growing modes of the projected φ⁴ operator are cutoff modes: at K = 12
+    every eigenvector with Re λ > 0 has ≥ 95 % of its weight |R_mn|² on the top
+    four shells max(m, n) ≥ 8 (measured min 0.987), the spectrum is ± symmetric."""
+    K = 12
+    S = compressed_superoperator(HusimiGalerkin(phi4_mode(1.0, 0.1), cutoffs=K), 1.0)
+    w, V = np.linalg.eig(S.toarray().astype(complex))
+    grow = w.real > 1e-9 * np.abs(w).max()
+    shell = np.maximum.outer(np.arange(K), np.arange(K)).reshape(-1)
+    top = np.sum(np.abs(V[shell >= K - 4]) ** 2, 0) / np.sum(np.abs(V) ** 2, 0)
+    assert grow.sum() > 10 and top[grow].min() > 0.95
+    np.testing.assert_allclose(np.sort(w.real), -np.sort(w.real)[::-1], atol=1e-6 * w.real.max())

@@ -56,6 +56,19 @@ class Config:
 def run(config: Config, rec: Recorder) -> None:
     hs = jqd.husimi
     c = config
+    # The start must fit the truncation Σn <= max_total: the weight |β1⟩|iβ2⟩ puts
+    # beyond it is a Poisson(|β1|² + |β2|²) tail. (The law's monitor does not refuse a
+    # full top shell at C = 1 here: for this number-conserving H the truncation of the
+    # dynamics is exact, only the start's can be wrong.)
+    from scipy.stats import poisson
+
+    mean_n = c.beta1**2 + c.beta2_im**2
+    cut = float(poisson.sf(c.max_total, mean_n))
+    if not cut <= 1e-3:
+        raise ValueError(
+            f"max_total={c.max_total} cuts {cut:.2g} of the start's weight (Σn of "
+            f"|β1⟩|iβ2⟩ is Poisson({mean_n:g})); raise max_total (at most 1e-3 may be cut)."
+        )
     H = hs.bose_hubbard(2, c.J, c.U)
     rec.metric("truncation_exact", hs.truncation_check(H).exact)
     # hopping contributes no diffusion: D of the hopping-only symbol is identically 0

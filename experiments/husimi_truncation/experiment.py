@@ -211,12 +211,14 @@ def run(config: Config, rec: Recorder) -> None:
         max(energy_err),
         1e-8,
     )
-    # limited by the grid solver's coefficient window (measured 2.2e-6 on the quick grid)
+    # the grid solver's own error (linear in t, steep in α0). Tolerance 5e-5: 2.4× the
+    # largest λ = 0 residual (2.06e-5, α0 = 1.3, t = 0.16) of the calibration runs
+    # α0 = 0.7 and 1.3 at t = 0.04, 0.08, 0.16 on the quick grid (README)
     rec.claim(
         "λ = 0 (free field, C7): FP grid = exact",
         "physics §4: free fields truncate exactly",
         dev[0, -1],
-        1e-5,
+        5e-5,
     )
     # deviation / its first-order prediction t‖(L_FP − L_exact)ρ0‖₁, per λ > 0 (the λ = 0
     # prediction is 0). Tolerance 0.1: 2.5× the largest |ratio − 1| (0.039) of the

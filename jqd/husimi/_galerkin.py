@@ -93,6 +93,11 @@ class HusimiGalerkin(AbstractLaw):
             it `jqd.evolve` raises `FockTruncationError`. The default 1e-3 is
             13x the largest top weight of any monitored run in the tests,
             experiments and benchmarks (benchmarks/results_husimi_galerkin.md).
+            Not applied where the truncation is exact (`sealed`: H truncates
+            (F64) and conserves the numbers the basis is cut in, and C = 1):
+            there the projected L(1) = −i[H_P, ·] keeps every number sector,
+            so weight at the edge never leaves the basis (e.g. max_total=N for
+            an N-boson Bose-Hubbard state).
         width_tol: the monitor's bound on `concentration(y) − 1` (Lieb: ≤ 0
             for every density operator, 0 for coherent states); above it
             `jqd.evolve` raises `BasisWidthError`.
@@ -111,6 +116,7 @@ class HusimiGalerkin(AbstractLaw):
     fock_tol: float = eqx.field(static=True)
     width_tol: float = eqx.field(static=True)
     top_index: tuple = eqx.field(static=True)  # basis indices of the top Fock levels
+    sealed: bool = eqx.field(static=True)  # at C = 1 no weight crosses the basis edge
     diff_groups: tuple = eqx.field(static=True)  # groups with a diffusion weight
     flat: Array  # (G, d, d) int32: flat gather index of each index group
     blocks: ExpmBlocks | None  # method="expm": L's invariant blocks
@@ -190,6 +196,7 @@ class HusimiGalerkin(AbstractLaw):
         self.fock_tol = float(fock_tol)
         self.width_tol = float(width_tol)
         self.top_index = edge_index(basis, kind, *number_strides(hamiltonian, N))
+        self.sealed = self.exact_fp and conserves_cut_numbers(hamiltonian, N, kind)
 
     @property
     def order(self) -> int | None:
@@ -341,12 +348,15 @@ class HusimiGalerkin(AbstractLaw):
         return concentration(y, full, marginals)
 
     def monitor(self, t, y, params, dt=None):
-        """Fails when `top_weight(y) > fock_tol` (code 2) or
-        `concentration(y) > 1 + width_tol` (code 3); `where` is
-        (top_weight, concentration)."""
+        """Fails when `top_weight(y) > fock_tol` (code 2; not for a `sealed`
+        law at C = 1, whose truncation is exact) or `concentration(y) > 1 +
+        width_tol` (code 3); `where` is (top_weight, concentration).
+        `params` None: C unknown, the Fock criterion applies."""
         y = jax.lax.stop_gradient(y)
         w, c = self.top_weight(y), self.concentration(y)
         fock, width = w > self.fock_tol, c > 1 + self.width_tol
+        if self.sealed and params is not None:
+            fock = fock & (jax.lax.stop_gradient(jnp.asarray(params.C)) != 1)
         code = jnp.where(fock, FOCK_TRUNCATION, jnp.where(width, BASIS_WIDTH, 0))
         return ~(fock | width), code, jnp.stack([w, c])
 
@@ -449,6 +459,20 @@ def number_strides(hamiltonian: Ops, n_modes: int) -> tuple[tuple[int, ...], int
         per = [math.gcd(g, abs(x)) for g, x in zip(per, delta, strict=True)]
         total = math.gcd(total, abs(sum(delta)))
     return tuple(max(g, 1) for g in per), max(total, 1)
+
+
+def conserves_cut_numbers(hamiltonian: Ops, n_modes: int, kind: str) -> bool:
+    """Whether every term of H keeps the numbers the basis is cut in: each
+    n_j ("cutoffs": e.g. Kerr) or Σ_j n_j ("total": e.g. Bose-Hubbard). Then
+    H_P holds whole number sectors and, with a truncating H at C = 1 (P L(1) P
+    = −i[H_P, ·]), no weight crosses the edge of the basis."""
+    for word in anti_normal_order(hamiltonian).terms:
+        delta = [0] * n_modes
+        for m, dag in word:
+            delta[m] += 1 if dag else -1
+        if (sum(delta) != 0) if kind == "total" else any(delta):
+            return False
+    return True
 
 
 def edge_index(basis: np.ndarray, kind: str, strides, total_stride: int) -> tuple[int, ...]:
