@@ -32,6 +32,17 @@ def _hopping_energy_missing_hbar(monkeypatch):
     monkeypatch.setattr(jqd.schrodinger._ring, "tight_binding_dispersion", bad)
 
 
+def _dispersion_without_mass(monkeypatch):
+    """Ring dispersion (ħ²/ā²)(1 − cos kā) without its 1/m (R = ħ/2ā² instead of
+    ħ/2mā²). Invisible at m = 1."""
+    orig = jqd.schrodinger._ring.tight_binding_dispersion
+
+    def bad(k, spacing, hbar=1.0, mass=1.0):
+        return orig(k, spacing, hbar, 1.0)
+
+    monkeypatch.setattr(jqd.schrodinger._ring, "tight_binding_dispersion", bad)
+
+
 def _copies_into_empty_class(monkeypatch):
     """√(n_a n_b) regularized as √(max(n_a, 1e-3) n_b) in the b → a transfer rate:
     members copy INTO an empty class at a small rate (the S63 bug)."""
@@ -47,6 +58,25 @@ def _copies_into_empty_class(monkeypatch):
     monkeypatch.setattr(jqd.copy._gillespie, "transfer_rates", bad)
 
 
+def _exact_rate_missing_2(monkeypatch):
+    """Exact (event-driven) process with T_{b→a} = R √(n_a n_b) sin⁺ instead of
+    2R √(n_a n_b) sin⁺: populations move at half the Schrödinger rate."""
+    monkeypatch.setattr(
+        jqd.copy._gillespie, "transfer_rates", scaled(jqd.copy._kinetics.transfer_rates, 0.5)
+    )
+
+
+def _tau_leap_hbar_dropped(monkeypatch):
+    """Tau-leap rates R_ab = |H_ab|, ω_a = H_aa: ħ dropped from H_ab = ħR_ab e^{iδ},
+    H_aa = ħω_a. Invisible at ħ = 1."""
+    correct = jqd.copy._tau_leap._rates
+
+    def bad(params, dtype):
+        return correct(eqx.tree_at(lambda p: p.hbar, params, 1.0), dtype)
+
+    monkeypatch.setattr(jqd.copy._tau_leap, "_rates", bad)
+
+
 def _tau_leap_rate_missing_2(monkeypatch):
     """Tau-leap move probability p = dt·T/n_b with T missing its factor 2
     (R √(n_a n_b) sin⁺ instead of 2R √(n_a n_b) sin⁺)."""
@@ -56,6 +86,13 @@ def _tau_leap_rate_missing_2(monkeypatch):
 
 
 MUTANTS = [
+    Mutant(
+        experiment="copy-finite-N",
+        name="tau-leap-hbar-dropped",
+        bug="tau-leap process reads R_ab = |H_ab|, ω_a = H_aa (ħ dropped)",
+        apply=_tau_leap_hbar_dropped,
+        caught_by="exponent tau-leap, counts",
+    ),
     Mutant(
         experiment="copy-classical-limit",
         name="ring-rate-missing-2",
@@ -71,10 +108,24 @@ MUTANTS = [
         caught_by="centre → HJ ensemble",
     ),
     Mutant(
+        experiment="copy-classical-limit",
+        name="dispersion-without-mass",
+        bug="ring dispersion (ħ²/ā²)(1 − cos kā) without 1/m (R = ħ/2ā²)",
+        apply=_dispersion_without_mass,
+        caught_by="order in ā",
+    ),
+    Mutant(
         experiment="copy-nodes",
         name="copies-into-empty-class",
         bug="b → a transfer rate ∝ √(max(n_a, 1e-3) n_b): copying into an empty class (S63)",
         apply=_copies_into_empty_class,
+        caught_by="node never fills",
+    ),
+    Mutant(
+        experiment="copy-nodes",
+        name="exact-rate-missing-2",
+        bug="exact process transfer rate R √(n_a n_b) sin⁺ instead of 2R √(n_a n_b) sin⁺",
+        apply=_exact_rate_missing_2,
         caught_by="node never fills",
     ),
     Mutant(

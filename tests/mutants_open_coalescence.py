@@ -28,6 +28,14 @@ def _rate_over_counts(monkeypatch):
     monkeypatch.setattr(faithful, "candidate_weights", lambda R, n: 2.0 * R * occupied(n))
 
 
+def _rate_not_normalized(monkeypatch):
+    """Copy rate 2R sin⁺ per member pair, the 1/√(n_X n_Y) of S39 dropped: each
+    member copies O(N) times per unit time, so t_align no longer grows with N."""
+    monkeypatch.setattr(
+        faithful, "candidate_weights", lambda R, n: 2.0 * R * n[:, None] * n[None, :]
+    )
+
+
 def _delta_not_reversed(monkeypatch):
     """Time reversal flips φ but leaves δ (H instead of H*)."""
     from jqd.run import registry
@@ -44,6 +52,20 @@ MUTANTS = [
         bug="a copy takes the model's class but keeps the copier's phase",
         apply=_phase_not_copied,
         caught_by="diversity decays",
+    ),
+    Mutant(
+        experiment="copy-coalescence",
+        name="phase-not-copied-aligned",
+        bug="a copy takes the model's class but keeps the copier's phase (aligned start)",
+        apply=_phase_not_copied,
+        caught_by="aligned start stays aligned",
+    ),
+    Mutant(
+        experiment="copy-coalescence",
+        name="rate-not-normalized",
+        bug="copy rate 2R sin⁺ per member pair instead of 2R sin⁺/√(n_X n_Y)",
+        apply=_rate_not_normalized,
+        caught_by="t_align exponent",
     ),
     Mutant(
         experiment="copy-coalescence",

@@ -11,6 +11,7 @@ from jax.scipy.special import gammaln
 from mutation import Mutant
 
 import jqd.copy._alignment as alignment_module
+import jqd.copy._gillespie as gillespie_module
 import jqd.copy._meanfield as meanfield_module
 import jqd.dqm._statistics as statistics_module
 
@@ -77,6 +78,33 @@ def _copy_rate_without_two(monkeypatch):
     monkeypatch.setattr(meanfield_module, "_dense_terms", mutated)
 
 
+def _printed_rule_ignored(monkeypatch):
+    # The exact copy process reads its rule flag wrongly: "printed" runs the
+    # consistent rule (the S39 erratum applied twice).
+    correct = gillespie_module.transfer_rates
+
+    def mutated(n, phi, R, delta, rule="consistent"):
+        return correct(n, phi, R, delta, "consistent")
+
+    monkeypatch.setattr(gillespie_module, "transfer_rates", mutated)
+
+
+def _process_hbar_dropped(monkeypatch):
+    # The exact copy process takes R_ab = |H_ab|, ω_a = H_aa (ħ dropped from
+    # H_ab = ħR_ab e^{iδ}, H_aa = ħω_a): invisible at ħ = 1.
+    correct = gillespie_module._rates
+
+    def mutated(params, dtype):
+        return correct(eqx.tree_at(lambda p: p.hbar, params, 1.0), dtype)
+
+    monkeypatch.setattr(gillespie_module, "_rates", mutated)
+
+
+def _meanfield_hbar_dropped(monkeypatch):
+    original = meanfield_module.hamiltonian_to_rates
+    monkeypatch.setattr(meanfield_module, "hamiltonian_to_rates", lambda H, hbar: original(H, 1.0))
+
+
 MUTANTS = [
     Mutant(
         "quantum-statistics",
@@ -105,6 +133,27 @@ MUTANTS = [
         "copy rate R sin⁺ instead of 2R sin⁺ (population flux halved)",
         _copy_rate_without_two,
         "ρ_a = |ψ_a|²",
+    ),
+    Mutant(
+        "copy-schrodinger",
+        "printed-rule-ignored",
+        "exact copy process runs the consistent rule when asked for the printed S39 rule",
+        _printed_rule_ignored,
+        "printed S39 sign is opposite",
+    ),
+    Mutant(
+        "copy-schrodinger",
+        "process-hbar-dropped",
+        "exact copy process reads R_ab = |H_ab|, ω_a = H_aa (ħ dropped)",
+        _process_hbar_dropped,
+        "printed S39 sign is opposite",
+    ),
+    Mutant(
+        "copy-fit-qr",
+        "meanfield-hbar-dropped",
+        "mean-field rates from H with ħ = 1 whatever params.hbar (R = |H_ab|, not |H_ab|/ħ)",
+        _meanfield_hbar_dropped,
+        "loss at (1/2, −1/2) at ħ = 0.6",
     ),
     Mutant(
         "copy-fit-qr",

@@ -27,8 +27,10 @@ from jqd.run.toolkit import claim_exponent, claim_max_error, panel
 class Config:
     """Attributes:
     box: ring length L (a = 1 units for part 1).
-    t_spread: time of the spreading comparison (m a²/ħ).
+    t_spread: time of the spreading comparison.
     p0: packet momentum in part 1.
+    hbar: ħ of part 1 (≠ 1, so that a lost ħ in the rates R = ħ/2mā² shows).
+    mass: m of part 1 (≠ 1 likewise).
     abars: lattice spacings ā for part 1.
     hbars: ħ values for part 2.
     x0: start of the packet in part 2.
@@ -43,7 +45,9 @@ class Config:
 
     box: float = 32.0
     t_spread: float = 2.0
-    p0: float = 1.0
+    p0: float = 0.7
+    hbar: float = 0.7
+    mass: float = 1.3
     abars: tuple[float, ...] = (0.4, 0.2, 0.1, 0.05, 0.025)
     hbars: tuple[float, ...] = (0.1, 0.05, 0.025, 0.0125)
     x0: float = 1.0
@@ -68,14 +72,15 @@ def run(config: Config, rec: Recorder) -> None:
     cp = jqd.copy
     # (1) continuum limit
     errs = []
+    hm = dict(hbar=config.hbar, mass=config.mass)
     for ab in config.abars:
         P = int(round(config.box / ab))
-        psi0 = cp.lattice_gaussian(P, ab, a=1.0, p0=config.p0)
+        psi0 = cp.lattice_gaussian(P, ab, a=1.0, p0=config.p0, hbar=config.hbar)
         psi = cp.lattice_evolve_psi(
-            psi0, ab, jnp.array([0.0, config.t_spread]), dt=config.t_spread
+            psi0, ab, jnp.array([0.0, config.t_spread]), dt=config.t_spread, **hm
         )[-1]
         ref = jqd.reference.free_gaussian_density(
-            cp.ring_positions(P, ab), config.t_spread, a=1.0, p0=config.p0
+            cp.ring_positions(P, ab), config.t_spread, a=1.0, p0=config.p0, **hm
         )
         errs.append(float(jnp.max(jnp.abs(jnp.abs(psi) ** 2 / ab - ref))))
     abars = np.array(config.abars)
@@ -84,7 +89,8 @@ def run(config: Config, rec: Recorder) -> None:
         rec,
         "order in ā",
         "S56-S58 → continuum Schrödinger; tight-binding dispersion "
-        "(kā)²/12 ⇒ max|ρ_a/ā − ρ(x_a,t)| ∝ ā² (|order − 2|)",
+        f"(kā)²/12 ⇒ max|ρ_a/ā − ρ(x_a,t)| ∝ ā² (|order − 2|; ħ = {config.hbar:g}, "
+        f"m = {config.mass:g}, p0 = {config.p0:g})",
         abars,
         errs,
         tolerance=0.1,
@@ -93,7 +99,7 @@ def run(config: Config, rec: Recorder) -> None:
     # (3) the copy law itself on the coarsest ring equals the Schrödinger form
     ab = config.abars[0]
     P = int(round(config.box / ab))
-    psi0 = cp.lattice_gaussian(P, ab, a=1.0, p0=config.p0)
+    psi0 = cp.lattice_gaussian(P, ab, a=1.0, p0=1.0)
     ts = jnp.array([0.0, config.t_spread])
     sol = jqd.evolve_adaptive(
         cp.MeanField(),
@@ -254,6 +260,8 @@ EXPERIMENT = Experiment(
     limits={
         "box": "> 0",
         "t_spread": "> 0",
+        "hbar": "> 0",
+        "mass": "> 0",
         "abars": "> 0",
         "hbars": "> 0",
         "width": "> 0",

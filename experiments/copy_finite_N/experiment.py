@@ -25,7 +25,8 @@ from jqd.stats import loglog_slope
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Copy process on P classes vs ensemble size N (ħ = 1, H from random_hermitian).
+    """Copy process on P classes vs ensemble size N (H = ħ × random_hermitian:
+    rates H/ħ of spectral scale ~1 for any ħ).
 
     Attributes:
         P: number of classes (states) a; ψ0 = (1, …, 1)/√P.
@@ -39,6 +40,8 @@ class Config:
         count_Ns: N values, count-level CopyCountsTauLeap (1e2 … 1e10).
         member_dt: tau-leap step of the member-level runs.
         count_dt: tau-leap step of the count-level runs (and of the N = 1e15 bias run).
+        hbar: ħ of the process and of the exact reference (≠ 1, so that a rate
+            that loses ħ, R = |H_ab| instead of |H_ab|/ħ, shows).
     """
 
     P: int = 4
@@ -51,6 +54,7 @@ class Config:
     count_Ns: tuple = (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10)
     member_dt: float = 0.02
     count_dt: float = 0.002
+    hbar: float = 0.6
 
     @classmethod
     def quick(cls) -> Config:
@@ -65,11 +69,12 @@ def _fit(Ns, rms):
 
 def run(config: Config, rec: Recorder) -> None:
     P = config.P
-    H = jqd.fock.random_hermitian(jax.random.key(config.seed), P)
-    params = CopyParams(H=H)
+    H = config.hbar * jqd.fock.random_hermitian(jax.random.key(config.seed), P)
+    params = CopyParams(H=H, hbar=config.hbar)
     ts = np.linspace(0, config.t_end, config.n_save + 1)
     psi0 = jnp.ones(P, complex) / np.sqrt(P)
-    rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(ts)))) ** 2
+    rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(ts), hbar=config.hbar)))
+    rho = rho**2
     keys = jax.random.split(jax.random.key(0), config.batch)
     rms = lambda f: float(np.sqrt(np.mean((f[:, 1:] - rho[1:]) ** 2)))
     results = {}
@@ -184,7 +189,8 @@ def _animate(rec: Recorder, config: Config, H, params, psi0, n: int = 40) -> Non
     y0 = CountState(n=jnp.stack([jnp.full(P, N / P) for N in Ns]), phi=jnp.zeros((len(Ns), P)))
     f = np.asarray(run(y0, jax.random.split(jax.random.key(1), len(Ns))))  # (N, t, a)
     ts = np.linspace(0, config.t_end, n + 1)
-    rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(ts)))) ** 2
+    rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(ts), hbar=params.hbar)))
+    rho = rho**2
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
     a = np.arange(P)
     w = 0.8 / len(Ns)
@@ -206,9 +212,7 @@ def _animate(rec: Recorder, config: Config, H, params, psi0, n: int = 40) -> Non
     bx.plot([], [], "ko", ms=3, label=f"$n_a/N$, N = {Ns[0]:.0e}")
     bx.set_xlim(0, config.t_end)
     bx.set_ylim(0, 1.1 * max(rho.max(), f[0].max()))
-    panel(
-        bx, "t (ħ = 1, units of 1/H)", "occupation (colour: class a)", loc="upper right", fontsize=9
-    )
+    panel(bx, "t (units of ħ/H)", "occupation (colour: class a)", loc="upper right", fontsize=9)
 
     def update(k):
         for j, group in enumerate(bars):
@@ -250,6 +254,7 @@ EXPERIMENT = Experiment(
         "count_Ns": ">= 1",
         "member_dt": "> 0",
         "count_dt": "> 0",
+        "hbar": "> 0",
     },
     validate=validate,
 )
