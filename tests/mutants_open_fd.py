@@ -1,12 +1,14 @@
 """Mutants of fd-statistics (physics §6.4): the counting weights it tests
 mixtures of multinomials against, changed through the seam
 `jqd.dqm._statistics` (`weight_fd`/`weight_be` look up `log_weight_fd`/
-`log_weight_be` there at call time)."""
+`log_weight_be` there at call time), and through public `jqd.dqm.multinomial_matrix`
+(the integrand of every mixture; mutant shared with quantum-statistics)."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
+from mutants_claims_statistics import multinomial_without_coefficient
 from mutation import Mutant
 
 import jqd.dqm._statistics as statistics_module
@@ -51,5 +53,12 @@ MUTANTS = [
         "BE weight N!(M−1)!/(M+N)! instead of N!(M−1)!/(M+N−1)!",
         _be_off_by_one,
         "BE reached by mixing",
+    ),
+    Mutant(
+        "fd-statistics",
+        "multinomial-without-coefficient",
+        "mixture integrand Π w_i^{n_i} without the multinomial coefficient N!/Πn_i!",
+        multinomial_without_coefficient,
+        "signed measure 2δ_{1/2} − ½δ_0 − ½δ_1 gives FD",
     ),
 ]

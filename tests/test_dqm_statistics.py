@@ -225,3 +225,16 @@ def test_most_probable_occupation_sees_a_wrong_counting(monkeypatch):
     assert np.max(np.abs(bad - nbar) / nbar) > 0.1
     with pytest.raises(ValueError, match="BE"):
         most_probable_occupation(np.array([0.0, 1.0]), 1.0, 0.5, "BE")
+
+
+@pytest.mark.parametrize("N,M", [(4, 3), (3, 4)])
+def test_mb_weight_is_the_microstate_count(N, M):
+    """Z45: the fraction of the M^N microstates of distinguishable particles with
+    each pattern (enumerated) is M^(−N) N!/Π n_i!."""
+    import itertools
+
+    p = occupation_patterns(N, M)
+    counts = np.asarray(
+        [np.bincount(s, minlength=M) for s in itertools.product(range(M), repeat=N)]
+    )
+    np.testing.assert_allclose(pattern_frequencies(counts, N, M), weight_mb(p), rtol=1e-13)

@@ -158,3 +158,31 @@ def test_errors():
         simplex_lattice(3, 0)
     with pytest.raises(ValueError, match="probability vectors"):
         multinomial_matrix(occupation_patterns(2, 3), np.array([[0.5, 0.6, 0.1]]))
+
+
+def test_signed_measure_gives_fd():
+    """The no-go needs μ ≥ 0 (physics §6.4): 2δ_{1/2} − ½δ_0 − ½δ_1 gives W_FD at N = M = 2,
+    and a signed lattice measure reaches W_FD in every case; its least negative mass
+    at N = 2 on the lattice L = 2M is 1/(M − 1) (HiGHS)."""
+    from scipy.optimize import linprog
+
+    patterns = occupation_patterns(2, 2)
+    points = np.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]])
+    law = multinomial_matrix(patterns, points) @ np.array([2.0, -0.5, -0.5])
+    np.testing.assert_allclose(law, _fd(patterns), atol=1e-15)
+    for N, M in ((2, 2), (2, 3), (2, 4), (3, 3)):
+        pats = occupation_patterns(N, M)
+        A = multinomial_matrix(pats, simplex_lattice(M, 2 * M))
+        J = A.shape[1]
+        res = linprog(
+            np.r_[np.zeros(J), np.ones(J)],
+            A_eq=np.vstack([np.hstack([A, -A]), np.r_[np.ones(J), -np.ones(J)]]),
+            b_eq=np.append(_fd(pats), 1.0),
+            method="highs",
+        )
+        assert res.status == 0
+        lam = res.x[:J] - res.x[J:]
+        np.testing.assert_allclose(A @ lam, _fd(pats), atol=1e-9)
+        assert res.x[J:].sum() > 0.1  # negative mass is needed (the no-go for μ ≥ 0)
+        if N == 2:
+            assert res.x[J:].sum() == pytest.approx(1 / (M - 1), abs=1e-9)

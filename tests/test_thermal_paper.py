@@ -90,3 +90,48 @@ def test_recoil_time_is_not_a_time():
     mu = 20 * 1.66053906660e-27
     t_contact = float(jqd.reference.harmonic_contact_time(mu, kappa))
     assert t_contact == pytest.approx(np.pi * np.sqrt(mu / kappa), rel=1e-14)
+
+
+def test_photon_energy_share_and_wavelength():
+    """T §2-3: u_γ = (π²/15)(kT)⁴/(ħc)³ (mean photon energy π⁴/(30ζ(3)) kT = 2.701 kT)
+    is a 6e-15 share of copper's 3nkT at 300 K; Planck's per-wavelength peak
+    λ_max T = hc/(x k), x = 5(1 − e^{−x}) = 4.965, is Wien's b, 9.66 μm at 300 K,
+    4e4 atomic spacings."""
+    from scipy.optimize import brentq
+
+    k_b, hbar, c, T = 1.380649e-23, 1.054571817e-34, 299792458.0, 300.0
+    u = np.pi**2 / 15 * (k_b * T) ** 4 / (hbar * c) ** 3
+    mean = u / float(jqd.reference.photon_number_density(T)) / (k_b * T)
+    assert mean == pytest.approx(np.pi**4 / (30 * ZETA3), rel=1e-12)
+    assert mean == pytest.approx(2.7012, abs=1e-4)
+    share = u / (3 * 8.49e28 * k_b * T)
+    assert 1e-15 < share < 1e-14
+    x5 = brentq(lambda x: x - 5 * (1 - np.exp(-x)), 1.0, 10.0, xtol=1e-15)
+    b = 2 * np.pi * hbar * c / (x5 * k_b)
+    assert b == pytest.approx(2.897771955e-3, rel=1e-9)
+    assert b / T / 8.49e28 ** (-1 / 3) > 1e4
+
+
+def test_gas_energy_distribution_errata():
+    """T §2: h_PE ≈ h_KE τ_r/τ_coll with ∫h_KE = 1 has ∫h_PE = τ_r/τ_coll ≠ 1
+    (argon, 1 atm, 300 K: 3e-3 with the contact time π√(μ/κ)); the printed
+    h_KE ∝ exp(−(γkT − E)²) has a width that depends on the energy unit."""
+    k_b, T, m = 1.380649e-23, 300.0, 39.948 * 1.66053906660e-27
+    kT = k_b * T
+    kappa = 72 * 1.65e-21 / (2 ** (1 / 3) * 3.40e-10**2)
+    v = np.sqrt(8 * kT / (np.pi * m))
+    tau_coll = 1 / (np.sqrt(2) * (101325.0 / kT) * np.pi * 3.40e-10**2 * v)
+    ratio = float(jqd.reference.harmonic_contact_time(m / 2, kappa)) / tau_coll
+    e = np.linspace(0.0, 20.0, 20001) * kT
+    h_ke = np.exp(-(((e - 1.5 * kT) / kT) ** 2))
+    h_ke /= np.trapezoid(h_ke, e)
+    assert np.trapezoid(h_ke * ratio, e) == pytest.approx(ratio, rel=1e-9)
+    assert 1e-3 < ratio < 1e-2  # ≠ 1: the printed normalization fails
+
+    def std_over_kT(unit):  # the printed form with E measured in `unit`
+        x = np.linspace(0.0, 60.0, 600001)
+        h = np.exp(-((1.5 * kT / unit - x) ** 2))
+        mean = np.trapezoid(x * h, x) / np.trapezoid(h, x)
+        return np.sqrt(np.trapezoid((x - mean) ** 2 * h, x) / np.trapezoid(h, x)) * unit / kT
+
+    assert std_over_kT(1.0) / std_over_kT(1.602176634e-19) > 1e18  # J vs eV
