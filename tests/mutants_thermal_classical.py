@@ -54,6 +54,16 @@ def _paper_energy_spread(monkeypatch):
     )
 
 
+def _energy_spread_hbar_dropped(monkeypatch):
+    """Packet ΔE with σ_p² = 1/2d² (ħ dropped: right at ħ = 1 only)."""
+    orig = jqd.reference.packet_energy_spread
+    monkeypatch.setattr(
+        jqd.reference,
+        "packet_energy_spread",
+        lambda p0, width, mass=1.0, hbar=1.0, dim=3: orig(p0, width, mass, 1.0, dim),
+    )
+
+
 def _pair_energy_counted_twice(monkeypatch):
     """Soft-sphere potential energy summed over ordered pairs: each contact's
     κ(σ − r)²/2 counted twice (the ½ for i < j lost)."""
@@ -102,6 +112,13 @@ MUTANTS = [
         bug="packet ΔE = ħ²/2md² as printed (T §2)",
         apply=_paper_energy_spread,
         caught_by="packet ΔE formula",
+    ),
+    Mutant(
+        experiment="thermal-gas",
+        name="energy-spread-hbar-dropped",
+        bug="packet ΔE with σ_p² = 1/2d² instead of ħ²/2d² (ħ dropped)",
+        apply=_energy_spread_hbar_dropped,
+        caught_by="packet ΔE formula at ħ",
     ),
     Mutant(
         experiment="thermal-gas",

@@ -52,6 +52,19 @@ def _gap_ratio_without_min_max(monkeypatch):
     monkeypatch.setattr(jqd.thermal, "gap_ratio", bad)
 
 
+def _step_without_hbar(monkeypatch):
+    """SchrodingerLocal steps exp(−iH dt) instead of exp(−iH dt/ħ) (ħ dropped:
+    right at ħ = 1 only)."""
+    law = jqd.thermal._local.SchrodingerLocal
+    orig = law._scaled
+
+    def bad(self, params, dt, rdtype):
+        c, a, tau = orig(self, params, dt, rdtype)
+        return c, a, tau * params.hbar
+
+    monkeypatch.setattr(law, "_scaled", bad)
+
+
 def _boltzmann_sign_flipped(monkeypatch):
     """Canonical averages with e^{+βE}: the weights of the negative temperature."""
     orig = jqd.thermal.canonical_average
@@ -100,5 +113,12 @@ MUTANTS = [
         bug="Chebyshev series of exp(−iH dt) cut at a tail of 1e-6 instead of 1e-15",
         apply=_chebyshev_truncated_early,
         caught_by="harmonic matter: <a^dag a>(t)",
+    ),
+    Mutant(
+        experiment="thermal-planck-mode",
+        name="step-without-hbar",
+        bug="SchrodingerLocal step exp(−iH dt) instead of exp(−iH dt/ħ) (ħ dropped)",
+        apply=_step_without_hbar,
+        caught_by="harmonic matter at hbar",
     ),
 ]

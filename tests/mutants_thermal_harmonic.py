@@ -26,6 +26,18 @@ def _free_mode_frozen(monkeypatch):
     monkeypatch.setattr(_harmonic, "rotation", bad)
 
 
+def _rotation_mass_dropped(monkeypatch):
+    """S_k = [[cos ωt, sin ωt/ω], [−ω sin ωt, cos ωt]]: the mass dropped from the
+    mode rotation (right at m = 1 only)."""
+
+    orig = _harmonic.rotation
+
+    def bad(omega2, mass, dt):
+        return orig(omega2, 1.0, dt)
+
+    monkeypatch.setattr(_harmonic, "rotation", bad)
+
+
 def _zero_point_doubled(monkeypatch):
     """Ground state with ⟨Q_k²⟩ = ħ/(mω_k), ⟨P_k²⟩ = mħω_k (the oscillator
     length a_k² = ħ/mω_k taken as the variance, missing the ½)."""
@@ -65,6 +77,13 @@ MUTANTS = [
         bug="ground state ⟨Q_k²⟩ = ħ/(mω_k) (oscillator length² instead of ħ/(2mω_k))",
         apply=_zero_point_doubled,
         caught_by="coherent sound leaves widths unchanged",
+    ),
+    Mutant(
+        experiment="thermal-localization",
+        name="rotation-mass-dropped",
+        bug="exact mode rotation with m = 1: sin ωt/ω and −ω sin ωt (mass dropped)",
+        apply=_rotation_mass_dropped,
+        caught_by="Var X_cm at m =",
     ),
     Mutant(
         experiment="thermal-block-collision",

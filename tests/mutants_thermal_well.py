@@ -34,6 +34,16 @@ def _kinetic_without_half(monkeypatch):
     monkeypatch.setattr(grid_module.SchrodingerGrid, "_kinetic_phase", mutated)
 
 
+def _kinetic_without_hbar(monkeypatch):
+    """Split-step kinetic phase e^{−ik²h/2m}: ħ dropped (right at ħ = 1 only)."""
+
+    def mutated(self, params, h, rdtype):
+        k2 = self.grid.k_squared(rdtype)
+        return jnp.exp(-0.5j * h * k2 / params.mass)
+
+    monkeypatch.setattr(grid_module.SchrodingerGrid, "_kinetic_phase", mutated)
+
+
 def _kg_norm_as_printed(monkeypatch):
     """The Klein-Gordon norm density coded as printed in T §3, Im(AȦ* − Ȧ*A)."""
     printed = jqd.reference.klein_gordon_norm_density
@@ -65,6 +75,13 @@ MUTANTS = [
         "split-step kinetic phase ħk²/m instead of ħk²/2m",
         _kinetic_without_half,
         "λ = 0: widths",
+    ),
+    Mutant(
+        "thermal-chaotic-well",
+        "kinetic-without-hbar",
+        "split-step kinetic phase k²h/2m instead of ħk²h/2m (ħ dropped)",
+        _kinetic_without_hbar,
+        "Ehrenfest slope vs 1/(2Λ)",
     ),
     Mutant(
         "thermal-paper-arithmetic",

@@ -5,6 +5,9 @@ symplectic structure (bounded energy error, time reversal) and the
 declared convergence orders.
 """
 
+import dataclasses
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -209,3 +212,33 @@ def test_bad_params_rejected_under_jit():
     run = jax.jit(lambda lam: _final(law, WellState(X0, P0), WellParams(lam=lam), 0.01, 2).x)
     with pytest.raises(Exception, match="lam"):
         jax.block_until_ready(run(-0.1))
+
+
+def test_chaotic_well_tangent_map_matches_classical_well():
+    """thermal-chaotic-well's NumPy flow and tangent map (its Lyapunov exponent)
+    against jqd's ClassicalWell: the final state to the Yoshida-4 error and M to
+    central finite differences of ClassicalWell trajectories (ε = 1e-6)."""
+    from jqd.run import registry
+
+    registry.load("thermal-chaotic-well")
+    E = sys.modules["jqd_experiments.thermal_chaotic_well"]
+    config = dataclasses.replace(E.Config.quick(), dt_classical=0.005)
+    rng = np.random.default_rng(3)
+    x = np.array([config.x0, config.y0]) + 0.2 * rng.normal(size=(3, 2))
+    p = 0.2 * rng.normal(size=(3, 2))
+    t = 4.0
+    xf, pf, M = E._tangent_flow(config, x, p, t)
+    params, law, steps = WellParams(lam=config.lam), ClassicalWell(), 800
+    y = _final(law, WellState(jnp.asarray(x), jnp.asarray(p)), params, t / steps, steps)
+    np.testing.assert_allclose(xf, y.x, atol=1e-6)
+    np.testing.assert_allclose(pf, y.p, atol=1e-6)
+    eps, z = 1e-6, np.concatenate([x, p], 1)
+    for j in range(4):
+        shifted = []
+        for sign in (1, -1):
+            zj = z.copy()
+            zj[:, j] += sign * eps
+            yj = _final(law, WellState(jnp.asarray(zj[:, :2]), jnp.asarray(zj[:, 2:])), params,
+                        t / steps, steps)  # fmt: skip
+            shifted.append(np.concatenate([yj.x, yj.p], 1))
+        np.testing.assert_allclose(M[:, :, j], (shifted[0] - shifted[1]) / (2 * eps), atol=1e-4)

@@ -25,6 +25,13 @@ from jqd.run.toolkit import claim_exponent, claim_max_error, panel, sparse_hamil
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 
 
+# |⟨r⟩ − Poisson| bounds of the W = 8 claim at a 0.1 % false-alarm rate, from
+# disorder seeds 100-1099 (quick: L = 10, 16 realizations) and 100-215 (default:
+# L = 12, 10 realizations), never seed 0 (README: calibration)
+MBL_TOL_QUICK = 0.033
+MBL_TOL_FULL = 0.02
+
+
 @dataclass(frozen=True)
 class Config:
     """ETH spectrum (ħ = 1; energies in units of the Ising coupling J = 1).
@@ -39,6 +46,8 @@ class Config:
         L_mbl: length of the random-field Heisenberg chain (Sᶻ = 0 sector).
         W: disorder strength of the Heisenberg chain (fields in [−W, W]).
         n_disorder: disorder realizations averaged for the MBL gap ratio.
+        mbl_tolerance: bound on |⟨r⟩ − (2 ln 2 − 1)| of that average, set from
+            separate seeds at a 0.1 % false-alarm rate (README: calibration).
         fraction: central fraction of the sorted levels used for ⟨r⟩.
         eth_window: the ETH window is |E| ≤ eth_window · L (infinite temperature).
         beta: inverse temperature whose canonical energy is E0 (plateau, β's).
@@ -54,6 +63,7 @@ class Config:
     L_mbl: int = 12
     W: float = 8.0
     n_disorder: int = 10
+    mbl_tolerance: float = MBL_TOL_FULL
     fraction: float = 0.5
     eth_window: float = 0.1
     beta: float = 0.3
@@ -65,7 +75,9 @@ class Config:
     def quick(cls) -> Config:
         # L = 12 gap ratio (eigenvalues only) and L = 12 control (flip-even sector,
         # D = 1056) stay; the eigenvector work of the chaotic chain stops at L = 10.
-        return cls(L_unresolved=10, eth_sizes=(8, 10), L_mbl=10, n_disorder=16)
+        return cls(
+            L_unresolved=10, eth_sizes=(8, 10), L_mbl=10, n_disorder=16, mbl_tolerance=MBL_TOL_QUICK
+        )
 
 
 # -- exact diagonalization helpers ------------------------------------------------------
@@ -226,10 +238,12 @@ def run(config: Config, rec: Recorder) -> None:
     claim_max_error(
         rec,
         f"<r> random-field Heisenberg W = {config.W:g} vs Poisson",
-        "physics §7.7: many-body-localized levels are uncorrelated, <r> = 2 ln 2 - 1",
+        "physics §7.7: many-body-localized levels are uncorrelated, <r> = 2 ln 2 - 1 "
+        f"(mean of {config.n_disorder} realizations; bound at a 0.1 % false-alarm rate "
+        "over separate disorder seeds)",
         r_mbl.mean(),
         ref.GAP_RATIO_POISSON,
-        tolerance=0.02,
+        tolerance=config.mbl_tolerance,
     )
 
     eth = [chaotic_eth(config, L) for L in config.eth_sizes]
@@ -364,6 +378,7 @@ EXPERIMENT = Experiment(
         "L_unresolved": ">= 6",
         "L_mbl": ">= 6",
         "W": ">= 0",
+        "mbl_tolerance": "> 0",
         "fraction": "> 0, <= 1",
         "eth_window": "> 0",
         "smoothing": "> 0",

@@ -66,6 +66,7 @@ class Config:
         packet_width: d of the packet of claim 1 (ħ = m = 1).
         packet_p0: mean momentum of that packet.
         packet_dim: its dimension D.
+        packet_hbar, packet_mass: ħ and m of the second packet check (ħ ≠ 1, m ≠ 1).
         relax_contacts: record the relaxation run's contacts at every save (only
             for the metric relax_collision_rate_measured; 40 % of that run's cost).
     """
@@ -85,6 +86,8 @@ class Config:
     packet_width: float = 0.8
     packet_p0: float = 2.5
     packet_dim: int = 3
+    packet_hbar: float = 0.4
+    packet_mass: float = 2.5
     relax_contacts: bool = True
 
     @classmethod
@@ -92,17 +95,17 @@ class Config:
         return cls(n_dilute=1024, collisions_dilute=4.0, relax_contacts=False)
 
 
-def packet_spread_by_fft(p0, width, dim, n=4096, length=None):
-    """ΔE of ψ ∝ exp(−|x|²/2d² + i p0 x_1) (ħ = m = 1) from the grid packet's
-    momentum distribution: Σ_axes (⟨E_i²⟩ − ⟨E_i⟩²) with E_i = p_i²/2."""
+def packet_spread_by_fft(p0, width, dim, n=4096, length=None, hbar=1.0, mass=1.0):
+    """ΔE of ψ ∝ exp(−|x|²/2d² + i p0 x_1/ħ) from the grid packet's momentum
+    distribution: Σ_axes (⟨E_i²⟩ − ⟨E_i⟩²) with E_i = (ħk_i)²/2m."""
     length = length or 80.0 * width
     grid = jqd.Grid((n,), length)
     var = 0.0
     for axis in range(dim):
-        psi = jqd.reference.gaussian_packet(grid, a=width, p0=p0 if axis == 0 else 0.0)
+        psi = jqd.reference.gaussian_packet(grid, a=width, p0=p0 if axis == 0 else 0.0, hbar=hbar)
         prob = np.abs(np.fft.fft(np.asarray(psi))) ** 2
         prob /= prob.sum()
-        e = np.asarray(grid.wavenumbers()[0]) ** 2 / 2
+        e = (hbar * np.asarray(grid.wavenumbers()[0])) ** 2 / (2 * mass)
         var += float(np.sum(prob * e**2) - np.sum(prob * e) ** 2)
     return math.sqrt(var)
 
@@ -202,6 +205,17 @@ def run(config: Config, rec: Recorder) -> None:
         "FFT of the grid packet)",
         formula,
         fft,
+        tolerance=1e-10,
+        relative=True,
+    )
+    hb, m = config.packet_hbar, config.packet_mass
+    claim_max_error(
+        rec,
+        f"packet ΔE formula at ħ = {hb:g}, m = {m:g}",
+        "physics §7.3: the same formula at ħ ≠ 1, m ≠ 1 (relative error vs the FFT of the "
+        "grid packet, E = (ħk)²/2m)",
+        float(jqd.reference.packet_energy_spread(p0, d, m, hb, D)),
+        packet_spread_by_fft(p0, d, D, hbar=hb, mass=m),
         tolerance=1e-10,
         relative=True,
     )
@@ -347,6 +361,8 @@ EXPERIMENT = Experiment(
         "pe_from": ">= 0",
         "packet_width": "> 0",
         "packet_p0": ">= 0",
+        "packet_hbar": "> 0",
+        "packet_mass": "> 0",
         "packet_dim": ">= 1, <= 3",
     },
 )

@@ -50,6 +50,8 @@ class Config:
         fock_n: phonon number n of the Fock state.
         ring_atoms: atoms of the free ring (claim 3, centre of mass free).
         width: d of the product state ψ ∝ Π exp(−(x_j − R_j)²/2d²) (spacings).
+        check_mass, check_hbar: m and ħ of a second free-ring run (claim 3 at
+            m ≠ 1 and another ħ).
         t_max: end of every record.
         n_save: saved times in [0, t_max] (one exact step between saves).
     """
@@ -65,6 +67,8 @@ class Config:
     fock_n: int = 1
     ring_atoms: int = 40
     width: float = 0.1
+    check_mass: float = 2.5
+    check_hbar: float = 0.05
     t_max: float = 200.0
     n_save: int = 400
 
@@ -204,16 +208,11 @@ def run(config: Config, rec: Recorder) -> None:
     # 3. product state on a free ring: Var X_cm(t)
     ring = T.HarmonicLattice(T.Lattice((config.ring_atoms,), "periodic"))
     prod = T.product_state(ring, params, jnp.zeros(config.ring_atoms), config.width)
-    sol = _run(
-        ring,
-        prod,
-        params,
-        config,
-        {
-            "cm": lambda t, y, p: T.cm_variance(ring, p, y),
-            "var": lambda t, y, p: T.atom_variance(ring, y),
-        },
-    )
+    ring_observe = {
+        "cm": lambda t, y, p: T.cm_variance(ring, p, y),
+        "var": lambda t, y, p: T.atom_variance(ring, y),
+    }
+    sol = _run(ring, prod, params, config, ring_observe)
     cm = np.asarray(sol.observables["cm"])
     cm_ref = np.asarray(
         jqd.reference.product_state_cm_variance(
@@ -229,6 +228,27 @@ def run(config: Config, rec: Recorder) -> None:
         tolerance=1e-12,
         relative=True,
         metric="cm_error",
+    )
+    # the same at m ≠ 1, another ħ (the free drift P t/(Nm) and the ħ of Var p)
+    m2, hb2 = config.check_mass, config.check_hbar
+    params2 = T.LatticeParams(mass=m2, spring=config.spring, pinning=0.0, hbar=hb2)
+    prod2 = T.product_state(ring, params2, jnp.zeros(config.ring_atoms), config.width)
+    # the same law and observables: the compiled program is reused
+    cm2 = np.asarray(_run(ring, prod2, params2, config, ring_observe).observables["cm"])
+    claim_max_error(
+        rec,
+        f"Var X_cm at m = {m2:g}, hbar = {hb2:g}",
+        "physics §7.3: the same closed form d²/2N + ħ²t²/(2N m² d²) at m ≠ 1, max relative "
+        "error over t",
+        cm2,
+        np.asarray(
+            jqd.reference.product_state_cm_variance(
+                config.ring_atoms, m2, config.width, jnp.asarray(ts), hb2
+            )
+        ),
+        tolerance=1e-12,
+        relative=True,
+        metric="cm_error_check",
     )
     M = config.ring_atoms * config.mass
     paper = (config.hbar * ts / (M * config.width)) ** 2
@@ -331,6 +351,8 @@ EXPERIMENT = Experiment(
         "fock_n": ">= 1",
         "ring_atoms": ">= 3",
         "width": "> 0",
+        "check_mass": "> 0",
+        "check_hbar": "> 0",
         "t_max": "> 0",
         "n_save": ">= 1",
     },
