@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from mutants_dqm import osmotic_without_mass
 from mutation import Mutant, osmotic_scaled, scaled
 
 
@@ -25,6 +26,13 @@ MUTANTS = [
         "Nelson osmotic velocity −D∇ln ρ (the Fick velocity) instead of +D∇ln ρ",
         _osmotic_sign_flipped,
         caught_by="Nelson ground state: ⟨x(t)x(0)⟩",
+    ),
+    Mutant(
+        "nelson-two-time",
+        "osmotic-without-mass",
+        "Nelson osmotic velocity (ħ/2)∇ln ρ instead of (ħ/2m)∇ln ρ (mass dropped)",
+        osmotic_without_mass,
+        caught_by="Nelson ground state at ħ = ",
     ),
     Mutant(
         "nelson-two-time",

@@ -18,6 +18,11 @@ def _propagator_time_reversed(monkeypatch):
     monkeypatch.setattr(basis_module, "hbar_of", lambda params: -correct(params))
 
 
+def _propagator_without_hbar(monkeypatch):
+    # e^{−iHt} instead of e^{−iHt/ħ} on every propagation path of SchrodingerBasis
+    monkeypatch.setattr(basis_module, "hbar_of", lambda params: 1.0)
+
+
 def _kerr_without_minus_n(monkeypatch):
     # (U/2) n² instead of (U/2) n(n − 1) = (U/2) a†²a²: a normal-ordering slip
     def mutated(cutoff, U=1.0):
@@ -36,6 +41,18 @@ def _kinetic_without_half(monkeypatch):
     monkeypatch.setattr(grid_module.SchrodingerGrid, "_kinetic_phase", mutated)
 
 
+def _reference_tau_without_hbar(monkeypatch):
+    # the physics §1 reference with τ = t/(m a²) instead of ħt/(m a²): the same
+    # density at ħ = 1, a wrong spreading time at ħ ≠ 1
+    correct = jqd.reference.free_gaussian_density
+
+    def mutated(x, t, a=1.0, p0=0.0, hbar=1.0, mass=1.0, x0=0.0):
+        # ħ' = 1 in τ; the drift p0 t/m keeps p0 (ħ does not enter it)
+        return correct(x, t, a=a, p0=p0, hbar=1.0, mass=mass, x0=x0)
+
+    monkeypatch.setattr(jqd.reference, "free_gaussian_density", mutated)
+
+
 MUTANTS = [
     Mutant(
         "kerr-revival",
@@ -43,6 +60,13 @@ MUTANTS = [
         "e^{+iHt} instead of e^{−iHt} in SchrodingerBasis",
         _propagator_time_reversed,
         "<a(t)> vs closed form",
+    ),
+    Mutant(
+        "kerr-revival",
+        "propagator-without-hbar",
+        "e^{−iHt} instead of e^{−iHt/ħ} in SchrodingerBasis (ħ dropped)",
+        _propagator_without_hbar,
+        "<a(t)> at ħ = ",
     ),
     Mutant(
         "kerr-revival",
@@ -57,5 +81,12 @@ MUTANTS = [
         "kinetic phase ħk²/m instead of ħk²/2m in the split step",
         _kinetic_without_half,
         "width",
+    ),
+    Mutant(
+        "spreading",
+        "reference-tau-without-hbar",
+        "physics §1 reference with spreading time τ = t/(ma²) instead of ħt/(ma²)",
+        _reference_tau_without_hbar,
+        "1-D density at ħ = ",
     ),
 ]

@@ -26,7 +26,7 @@ from jqd.run.toolkit import claim_max_error, mean_and_stderr, panel
 
 @dataclass(frozen=True)
 class Config:
-    """Fit setup (ħ = m = 1).
+    """Fit setup (ħ = m = 1 for sweep and fit; `jqd run` at data_hbar, data_mass).
 
     Attributes:
         n: grid points on the box [-L/2, L/2).
@@ -45,6 +45,11 @@ class Config:
             a fit should return D = ħ/2m = 0.5, mass = 1); `jqd run` fits D
             itself from D = 0.25.
         n_particles: Nelson particles per data point of `jqd fit --data ensemble`.
+        data_hbar, data_mass, data_p0: ħ, m and the packet's initial momentum of
+            `jqd run`'s exact data and of the law it fits (DQMParams(ħ, m)); the
+            fit must return D = ħ/2m. The quick run uses ħ = 0.8, m = 1.25,
+            p0 = 0.5 (D = 0.32): at ħ = m = 1 a law or reference that drops m
+            or ħ would return the same D.
     """
 
     n: int = 128
@@ -60,10 +65,15 @@ class Config:
     D: float = 0.5
     mass: float = 1.0
     n_particles: int = 4000
+    data_hbar: float = 1.0
+    data_mass: float = 1.0
+    data_p0: float = 0.0
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(n_save=2, steps_per_save=20, max_iter=12)
+        return cls(
+            n_save=2, steps_per_save=20, max_iter=12, data_hbar=0.8, data_mass=1.25, data_p0=0.5
+        )
 
 
 def V(x, t, a):
@@ -81,12 +91,13 @@ def run(config: Config, rec: Recorder) -> None:
     import xarray as xr
 
     grid = jqd.Grid(config.n, config.L)
-    psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=config.x0)
+    hb, ms = config.data_hbar, config.data_mass
+    psi0 = jqd.reference.gaussian_packet(grid, a=1.0, x0=config.x0, p0=config.data_p0, hbar=hb)
     sch = jqd.SchrodingerGrid(grid, V, scheme="yoshida4")
     ref = jqd.evolve(
         sch,
         psi0,
-        jqd.SchrodingerParams(potential=_potential(config)),
+        jqd.SchrodingerParams(hbar=hb, mass=ms, potential=_potential(config)),
         dt=config.dt / 4,
         n_save=config.n_save,
         steps_per_save=4 * config.steps_per_save,
@@ -94,8 +105,8 @@ def run(config: Config, rec: Recorder) -> None:
     )
     target = ref.observables[1:]
     law = CanonicalDQM(grid, V)
-    params = DQMParams(potential=_potential(config))
-    y0 = state_from_psi(grid, psi0)
+    params = DQMParams(hbar=hb, mass=ms, potential=_potential(config))
+    y0 = state_from_psi(grid, psi0, hbar=hb)
     t0 = time.perf_counter()
     res = fit_diffusion(
         law,
@@ -107,12 +118,13 @@ def run(config: Config, rec: Recorder) -> None:
         max_iter=config.max_iter,
     )
     fit_s = time.perf_counter() - t0
-    d_qm = 0.5
+    d_qm = hb / (2 * ms)
     rel = abs(res.D - d_qm) / d_qm
     rec.claim(
         "fitted D",
-        "physics §2: canonical DQM is quantum mechanics at D = ħ/2m "
-        "(fit from D0 = 0.5 ħ/2m, relative error)",
+        f"physics §2: canonical DQM is quantum mechanics at D = ħ/2m = {d_qm:g} "
+        f"(ħ = {hb:g}, m = {ms:g}, p0 = {config.data_p0:g}; fit from D0 = 0.5 ħ/2m, "
+        "relative error)",
         rel,
         1e-3,
     )
@@ -156,7 +168,7 @@ def run(config: Config, rec: Recorder) -> None:
     ax[0].legend()
     ax[1].plot(np.arange(len(history_D)), history_D, "o-", label="D")
     ax[1].axhline(d_qm, color="k", ls="--", label="ħ/2m")
-    panel(ax[1], "L-BFGS iteration", "D (ħ = m = 1 units)")
+    panel(ax[1], "L-BFGS iteration", "D (length²/time)")
     ax[1].legend()
     ts = np.asarray(ref.ts)
     for i in range(1, config.n_save + 1):
@@ -327,6 +339,8 @@ EXPERIMENT = Experiment(
         "dt": "> 0",
         "D": "> 0",
         "mass": "> 0",
+        "data_hbar": "> 0",
+        "data_mass": "> 0",
     },
     sweep=sweep,
     sweep_coords=sweep_coords,

@@ -50,6 +50,10 @@ class Config:
         dt_particles: step of the Nelson (stochastic Heun) and Bohm (RK4) ensembles.
         dt_fluid: RK4 step of the (ρ, S) laws (Madelung and canonical DQM).
         seed: PRNG seed of the ensembles' initial positions and noise.
+        check_hbar, check_mass, check_p0: a second canonical DQM run (D = ħ/2m
+            from DQMParams) at these constants (ħ ≠ 1, m ≠ 1, p0 ≠ 0), checked
+            against Z16 at them: at ħ = m = 1 a D that drops ħ or m (ħ/2, 1/2m)
+            cannot be told from ħ/2m.
     """
 
     a: float = 1.0
@@ -63,6 +67,9 @@ class Config:
     dt_particles: float = 0.01
     dt_fluid: float = 0.004
     seed: int = 0
+    check_hbar: float = 0.5
+    check_mass: float = 1.7
+    check_p0: float = 0.4
 
     @classmethod
     def quick(cls) -> Config:
@@ -110,6 +117,10 @@ def run(config: Config, rec: Recorder) -> None:
     y0 = gaussian_state(grid, a=config.a, hbar=config.hbar)
     steps = int(round(T / n_save / config.dt_fluid))
     fluids = (("Madelung (ρ, S)", Madelung), ("canonical DQM, D = ħ/2m", CanonicalDQM))
+
+    def fluid_width(t, y, p):  # one observer for every fluid run: one program per law
+        return width_of_density(y.rho)
+
     for name, cls in fluids:
         # on_breakdown="flag": a breakdown (monitor: nodes, resolution, box
         # edge, NaN) is recorded (time and reason as metrics; the run stops
@@ -122,13 +133,31 @@ def run(config: Config, rec: Recorder) -> None:
             n_save=n_save,
             steps_per_save=steps,
             checkpoint=False,
-            observe=lambda t, y, p: width_of_density(y.rho),
+            observe=fluid_width,
             on_breakdown="flag",
         )
         widths[name] = np.asarray(s.observables)
         rec.metric(f"nonfinite_time[{name}]", float(s.stats["nonfinite_time"]))
         br = find_breakdown(s)
         rec.metric(f"breakdown[{name}]", None if br is None else f"{br.reason} at t = {br.time}")
+
+    # canonical DQM again at ħ ≠ 1, m ≠ 1, p0 ≠ 0 (D = ħ/2m from DQMParams)
+    hb, ms, pc = config.check_hbar, config.check_mass, config.check_p0
+    exact_c = config.a * np.sqrt((1 + (hb * ts / (ms * config.a**2)) ** 2) / 2)
+    s = jqd.evolve(
+        CanonicalDQM(grid),
+        gaussian_state(grid, a=config.a, p0=pc, hbar=hb),
+        DQMParams(hbar=hb, mass=ms),
+        dt=T / n_save / steps,
+        n_save=n_save,
+        steps_per_save=steps,
+        checkpoint=False,
+        observe=fluid_width,  # the program of the canonical run above, new constants
+        on_breakdown="flag",
+    )
+    width_c = np.asarray(s.observables)
+    br = find_breakdown(s)
+    rec.metric("breakdown[canonical DQM, check constants]", None if br is None else br.reason)
 
     key = jax.random.key(config.seed)
     N = config.n_particles
@@ -172,6 +201,15 @@ def run(config: Config, rec: Recorder) -> None:
             exact,
             tolerance=1e-6,
         )
+    claim_max_error(
+        rec,
+        f"canonical DQM at ħ = {hb:g}, m = {ms:g}, p0 = {pc:g} width",
+        "physics §2: canonical DQM with D = ħ/2m from (ħ, m) reproduces Z16 at ħ ≠ 1, "
+        "m ≠ 1, moving packet, max error",
+        width_c,
+        exact_c,
+        tolerance=1e-6,
+    )
     # Particle widths: sampling error of a standard deviation is σ/√(2N).
     se = exact / math.sqrt(2 * N)
     claim_within_stderr(
@@ -242,6 +280,8 @@ EXPERIMENT = Experiment(
         "box": "> 0",
         "dt_particles": "> 0",
         "dt_fluid": "> 0",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
     },
     validate=validate,
 )

@@ -33,6 +33,9 @@ class Config:
         husimi_points: grid points per axis of the Husimi snapshots (even by
             default: jqd.reference.kerr_husimi returns NaN at exactly α = 0).
         husimi_extent: the snapshots cover Re α, Im α in [-extent, extent].
+        check_hbar: ⟨a(t)⟩ is also evolved at this ħ (H = (U/2)a†²a² in energy
+            units, e^{−iHt/ħ}) against the closed form at the same ħ: in Fock
+            units ħ enters only through U/ħ, which ħ = 1 cannot check.
     """
 
     alpha0: float = 2.0
@@ -42,6 +45,7 @@ class Config:
     cutoff: int = 0
     husimi_points: int = 120
     husimi_extent: float = 4.0
+    check_hbar: float = 0.5
 
     @classmethod
     def quick(cls) -> Config:
@@ -168,6 +172,27 @@ def run(config: Config, rec: Recorder) -> None:
     )
     rec.metric("cutoff", cutoff)
 
+    # the same ⟨a(t)⟩ at ħ ≠ 1: e^{−iHt/ħ} (H in energy units) vs the closed form at ħ
+    hb = config.check_hbar
+    sol_h = jqd.evolve(
+        jqd.SchrodingerBasis(),
+        jqd.fock.coherent_state(config.alpha0, cutoff),
+        jqd.MatrixParams(H=jqd.fock.kerr_hamiltonian(cutoff, config.U), hbar=hb),
+        dt=config.t_max / config.n_save,
+        n_save=config.n_save,
+        observe=jqd.observables.Expect(jqd.fock.destroy(cutoff, dtype=complex)),
+        checkpoint=False,
+    )
+    claim_max_error(
+        rec,
+        f"<a(t)> at ħ = {hb:g} vs closed form",
+        "physics §4: <a(t)> = α0 exp[|α0|²(e^{-iUt/ħ} - 1)], H = (U/2)a†²a² in energy units",
+        np.asarray(sol_h.observables),
+        np.asarray(jqd.reference.kerr_mean_a(np.asarray(sol_h.ts), config.alpha0, config.U, hb)),
+        tolerance=1e-10,
+        metric="max_abs_error_mean_a_check_hbar",
+    )
+
     # Snapshots at Ut = 0, π/2, π, 2π: the evolved state, then its Husimi function.
     U = config.U
     psi0 = jqd.fock.coherent_state(config.alpha0, cutoff)
@@ -283,6 +308,7 @@ EXPERIMENT = Experiment(
         "cutoff": ">= 0",
         "husimi_points": ">= 2",
         "husimi_extent": "> 0",
+        "check_hbar": "> 0",
     },
     validate=validate,
 )

@@ -53,6 +53,10 @@ class Config:
         node_particles: ensemble size in part 3.
         node_t: duration of part 3.
         seed: PRNG seed.
+        check_hbar, check_mass: part 1's Nelson run again at these constants
+            (ω = 1, lengths √(ħ/mω)), against |ψ(t)|² of the grid law at them:
+            the osmotic velocity (ħ/2m)∇ln ρ and the noise √(ħ/m) carry ħ/m,
+            which ħ = m = 1 cannot check.
     """
 
     n_particles: int = 200_000
@@ -68,6 +72,8 @@ class Config:
     node_particles: int = 200_000
     node_t: float = 2.0
     seed: int = 0
+    check_hbar: float = 0.6
+    check_mass: float = 0.5
 
     @classmethod
     def quick(cls) -> Config:
@@ -219,6 +225,36 @@ def run(config: Config, rec: Recorder) -> None:
             tolerance=2.0,
         )
     rec.metric("min_abs_psi_central", results["nelson"]["min_abs_psi"].tolist())
+
+    # part 1's Nelson run at ħ ≠ 1, m ≠ 1 (the same program: new traced constants)
+    hb, ms = config.check_hbar, config.check_mass
+    psi_c = sum(
+        np.asarray(jqd.reference.oscillator_eigenstate(grid, n, mass=ms, hbar=hb)) for n in range(3)
+    )
+    psi_c = jnp.asarray(psi_c / math.sqrt(3) + 0j)
+    sol_c = jqd.evolve(
+        NelsonEnsemble(sch, scheme="heun"),
+        EnsembleState(
+            psi_c, sample_density(jax.random.fold_in(key, 7), grid, jnp.abs(psi_c) ** 2, N)
+        ),
+        # V = ½mω²x² written as _potential's ½ω_V²x², ω_V = √m ω (ω = 1)
+        jqd.SchrodingerParams(hbar=hb, mass=ms, potential={"omega": math.sqrt(ms)}),
+        dt=config.dt,
+        n_save=config.n_save,
+        steps_per_save=steps,
+        key=jax.random.fold_in(key, 8),
+        observe=observe,
+        checkpoint=False,
+    )
+    ks_c = np.asarray(sol_c.observables["ks"])
+    rec.metric("nelson_check_constants_ks_sqrtN", (ks_c * math.sqrt(N)).tolist())
+    rec.claim(
+        f"nelson KS distance at ħ = {hb:g}, m = {ms:g}, all saves",
+        f"physics §3 equivariance at ħ/m = {hb / ms:g}: X(t) ~ |ψ(t)|² for the same "
+        f"superposition in V = ½mω²x² (N = {N}, {config.n_save} saves); max KS·√N",
+        measured=float(ks_c.max() * math.sqrt(N)),
+        tolerance=2.0,
+    )
 
     # -- part 2: weak order ------------------------------------------------------------------
     # Coupled estimator: runs at dt and dt/2 share one Brownian path, so
@@ -529,5 +565,7 @@ EXPERIMENT = Experiment(
         "weak_t": "> 0",
         "node_dts": "> 0",
         "node_t": "> 0",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
     },
 )

@@ -72,6 +72,10 @@ class Config:
             t ≤ 2 (a nearly empty class breaks the finite-N copy process, S63).
         n_levels: basis size of part 3 (4: O = diag(1, 1, −1, −1)).
         seed: PRNG seed.
+        check_hbar, check_mass: part 1's Nelson ground state again at these
+            constants in the same V = x²/2 (ω = 1/√m, σ² = ħ/2mω), against
+            σ²e^{−ωt}: the Nelson drift and noise carry ħ/m, and the OU rate
+            and variance ω and ħ/2mω, none of which ħ = m = 1 can check.
     """
 
     n_particles: int = 1_000_000
@@ -88,6 +92,8 @@ class Config:
     h_seed: int = 132
     n_levels: int = 4
     seed: int = 0
+    check_hbar: float = 0.6
+    check_mass: float = 0.5
 
     @classmethod
     def quick(cls) -> Config:
@@ -443,6 +449,32 @@ def run(config: Config, rec: Recorder) -> None:
         tolerance=3.0,
     )
 
+    # part 1's Nelson ground state at ħ ≠ 1, m ≠ 1 in the same V = x²/2: ω = 1/√m,
+    # σ² = ħ/2mω; the same draws rescaled to σ (the same compiled program)
+    hb, ms = config.check_hbar, config.check_mass
+    omega_c = 1 / math.sqrt(ms)
+    sigma2_c = hb / (2 * ms * omega_c)
+    psi_gc = jqd.reference.oscillator_eigenstate(grid, 0, omega=omega_c, mass=ms, hbar=hb)
+    _, cnc, snc = _ensemble_correlation(
+        nel,
+        jnp.asarray(np.asarray(psi_gc) + 0j),
+        x0 * math.sqrt(sigma2_c / SIGMA2),
+        jqd.SchrodingerParams(hbar=hb, mass=ms),
+        config,
+        jax.random.fold_in(key, 11),
+    )
+    rec.metric("ground_nelson_check_constants_corr", cnc.tolist())
+    claim_within_stderr(
+        rec,
+        f"Nelson ground state at ħ = {hb:g}, m = {ms:g}: ⟨x(t)x(0)⟩ = σ²e^{{−ωt}}",
+        f"physics §3.5: OU process with ω = 1/√m = {omega_c:.4g}, σ² = ħ/2mω = "
+        f"{sigma2_c:.4g} (N = {N}); max over saves of |C − σ²e^{{−ωt}}|/SE",
+        cnc,
+        sigma2_c * np.exp(-omega_c * ts),
+        snc,
+        tolerance=3.0,
+    )
+
     # -- part 2: nodal superposition -----------------------------------------------------
     sup = OscillatorState(SUPERPOSITION)
     phis = [np.asarray(jqd.reference.oscillator_eigenstate(grid, n)) for n in range(3)]
@@ -681,5 +713,7 @@ EXPERIMENT = Experiment(
         "n_members": ">= 100",
         "copy_t": "> 0",
         "copy_saves": ">= 1",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
     },
 )

@@ -32,6 +32,11 @@ class Config:
         points_3d: grid points per axis in 3-D.
         box: box length per axis (the packet must not reach the boundary).
         dims: dimensions to run, e.g. (1, 2, 3).
+        check_hbar, check_mass, check_p0: a second 1-D packet at these
+            constants (ħ ≠ 1, m ≠ 1, p0 ≠ 0), checked against the same
+            reference at every save: at ħ = m = 1, p0 = 0 a reference or law
+            that drops ħ or m from τ = ħt/(ma²), or p0/m from the drift,
+            cannot be told from the right one.
     """
 
     a: float = 1.0
@@ -44,6 +49,9 @@ class Config:
     points_3d: int = 128
     box: float = 50.0
     dims: tuple[int, ...] = (1, 2, 3)
+    check_hbar: float = 0.5
+    check_mass: float = 1.7
+    check_p0: float = 0.4
 
     @classmethod
     def quick(cls) -> Config:
@@ -109,6 +117,19 @@ def run(config: Config, rec: Recorder) -> None:
         sigma_exact,
         tolerance=1e-10,
         metric="max_width_error",
+    )
+
+    # the same 1-D run at ħ ≠ 1, m ≠ 1, p0 ≠ 0, against the same reference
+    hb, ms, pc = config.check_hbar, config.check_mass, config.check_p0
+    _, _, err_c = _one_dimension(config, config.a, pc, hb, ms)
+    err_c = np.asarray(err_c)
+    rec.claim(
+        f"1-D density at ħ = {hb:g}, m = {ms:g}, p0 = {pc:g}, all saves",
+        f"physics §1: max |ρ − ρ_exact| over t ∈ [0, {config.t_final:g}] "
+        f"(τ = ħt/ma² up to {hb * config.t_final / (ms * config.a**2):.3g}, "
+        f"centre p0 t/m up to {pc * config.t_final / ms:.3g}), 1-D grid {config.points}",
+        measured=float(err_c.max()),
+        tolerance=1e-10,
     )
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -207,5 +228,7 @@ EXPERIMENT = Experiment(
         "t_final": "> 0",
         "box": "> 0",
         "dims": ">= 1, <= 3",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
     },
 )
