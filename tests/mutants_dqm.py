@@ -17,23 +17,7 @@ def _no_osmotic(monkeypatch):
 def osmotic_without_mass(monkeypatch):
     """u_N = (ħ/2)∇ln ρ instead of (ħ/2m)∇ln ρ: u_N times m on every path that
     forms it (`guidance_velocities`, the fused 1-D kernel `_guidance_1d`)."""
-    import jqd.dqm._ensembles as ens
-
-    velocities, fused = ens.guidance_velocities, ens._guidance_1d
-
-    def guidance_velocities(grid, psi, x, hbar, mass, *args, **kwargs):
-        v, u = velocities(grid, psi, x, hbar, mass, *args, **kwargs)
-        return v, mass * u
-
-    def guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, part):
-        args = (grid, psi, x, hbar, mass, order, rho_floor)
-        if part == "v":
-            return fused(*args, "v")
-        u = mass * fused(*args, "u")
-        return u if part == "u" else fused(*args, "v") + u
-
-    monkeypatch.setattr(ens, "guidance_velocities", guidance_velocities)
-    monkeypatch.setattr(ens, "_guidance_1d", guidance_1d)
+    osmotic_scaled(monkeypatch, lambda mass: mass)
 
 
 def _phase_without_hbar(monkeypatch):

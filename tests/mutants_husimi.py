@@ -9,25 +9,7 @@ documented test hook of the Galerkin law)."""
 
 from __future__ import annotations
 
-from mutation import Mutant
-
-import jqd.husimi._fp_terms as fp_module
-
-
-def _fp_terms_scaled(liouville: float, diffusion: float):
-    def apply(monkeypatch):
-        correct = fp_module.fp_terms
-
-        def mutated(poly):
-            liou, diff = correct(poly)
-            return (
-                {k: liouville * v for k, v in liou.items()},
-                {k: diffusion * v for k, v in diff.items()},
-            )
-
-        monkeypatch.setattr(fp_module, "fp_terms", mutated)
-
-    return apply
+from mutation import Mutant, fp_terms_scaled
 
 
 def _f69_as_printed(monkeypatch):
@@ -88,7 +70,7 @@ _BUGS = {
 _KERR_MOMENT = "E_Q[α²] at C"  # husimi-kerr's C ≠ 1 moment claim
 
 MUTANTS = [
-    Mutant(experiment, name, _BUGS[name][0], _fp_terms_scaled(*_BUGS[name][1]), caught_by)
+    Mutant(experiment, name, _BUGS[name][0], fp_terms_scaled(*_BUGS[name][1]), caught_by)
     for experiment, name, caught_by in (
         ("husimi-kerr", "liouville-dropped", "L1 distance to exact Husimi"),
         ("husimi-kerr", "diffusion-doubled", _KERR_MOMENT),

@@ -4,7 +4,7 @@ of its Kerr stage (seam `jqd.husimi._fp_terms.fp_terms`)."""
 
 from __future__ import annotations
 
-from mutation import Mutant
+from mutation import Mutant, fp_terms_scaled
 
 
 def _diffusion_sign(monkeypatch):
@@ -32,25 +32,6 @@ def _diffusion_doubled(monkeypatch):
     monkeypatch.setattr(lf, "drift_and_diffusion", bad)
 
 
-def _kerr_stage(liouville: float, diffusion: float):
-    def apply(monkeypatch):
-        # the Kerr stage's HusimiGalerkin builds its Liouville and diffusion terms here
-        import jqd.husimi._fp_terms as fp
-
-        orig = fp.fp_terms
-
-        def bad(poly):
-            liou, diff = orig(poly)
-            return (
-                {k: liouville * v for k, v in liou.items()},
-                {k: diffusion * v for k, v in diff.items()},
-            )
-
-        monkeypatch.setattr(fp, "fp_terms", bad)
-
-    return apply
-
-
 MUTANTS = [
     Mutant(
         "husimi-amplification",
@@ -70,14 +51,14 @@ MUTANTS = [
         "husimi-amplification",
         "kerr-stage-diffusion-doubled",
         "the Kerr stage's Galerkin diffusion D = C[H'', J] (fp_terms)",
-        _kerr_stage(1.0, 2.0),
+        fp_terms_scaled(1.0, 2.0),
         caught_by="Kerr(Ut=0.15) then cat: FP marginal vs Fock-space squeezing",
     ),
     Mutant(
         "husimi-amplification",
         "kerr-stage-liouville-dropped",
         "the Kerr stage's Galerkin Liouville (drift) term left out (fp_terms)",
-        _kerr_stage(0.0, 1.0),
+        fp_terms_scaled(0.0, 1.0),
         caught_by="Kerr(Ut=0.15) then cat: FP marginal vs Fock-space squeezing",
     ),
 ]

@@ -11,54 +11,28 @@ stay within L¹ distance 2 of each other up to t = 0.2."""
 
 from __future__ import annotations
 
-from mutation import Mutant
-
-import jqd.husimi._fp_terms as fp_module
-
-
-def _diffusion_up_5_percent(monkeypatch):
-    correct = fp_module.fp_terms
-
-    def mutated(poly):
-        liou, diff = correct(poly)
-        return liou, {k: 1.05 * v for k, v in diff.items()}
-
-    monkeypatch.setattr(fp_module, "fp_terms", mutated)
-
-
-def _diffusion_scaled(factor):
-    def apply(monkeypatch):
-        correct = fp_module.fp_terms
-
-        def mutated(poly):
-            liou, diff = correct(poly)
-            return liou, {k: factor * v for k, v in diff.items()}
-
-        monkeypatch.setattr(fp_module, "fp_terms", mutated)
-
-    return apply
-
+from mutation import Mutant, fp_terms_scaled
 
 MUTANTS = [
     Mutant(
         experiment="husimi-wellposedness",
         name="diffusion-up-5-percent",
         bug="the Galerkin law's diffusion term D = (C/2)[H'', J] 5 % too strong (fp_terms)",
-        apply=_diffusion_up_5_percent,
+        apply=fp_terms_scaled(diffusion=1.05),
         caught_by="controls (Kerr, Bose-Hubbard dimer)",
     ),
     Mutant(
         experiment="husimi-wellposedness",
         name="diffusion-doubled",
         bug="the ½ of D = (C/2)[H'', J] dropped: the Galerkin law's diffusion doubled (fp_terms)",
-        apply=_diffusion_scaled(2.0),
+        apply=fp_terms_scaled(diffusion=2.0),
         caught_by="(b') from the vacuum, refining the cutoff converges",
     ),
     Mutant(
         experiment="husimi-wellposedness",
         name="diffusion-dropped",
         bug="the diffusion term of the truncated equation lost: Liouville transport only (fp_terms)",
-        apply=_diffusion_scaled(0.0),
+        apply=fp_terms_scaled(diffusion=0.0),
         caught_by="(b') from the vacuum, cutoffs K=12 and 18 diverge",
     ),
 ]

@@ -58,28 +58,52 @@ def scaled(func: Callable, factor: float) -> Callable:
     return wrapper
 
 
-def osmotic_scaled(monkeypatch, factor: float) -> None:
-    """Nelson's osmotic velocity u_N times `factor` on every path that forms it:
-    `guidance_velocities` (n-D, node checks) and the fused 1-D kernel
+def osmotic_scaled(monkeypatch, factor) -> None:
+    """Nelson's osmotic velocity u_N times `factor` (a float, or a function of
+    the mass: e.g. `lambda m: m` drops the 1/m of ħ/2m) on every path that forms
+    it: `guidance_velocities` (n-D, node checks) and the fused 1-D kernel
     `_guidance_1d` (parts "u" and "drift" = v + u_N), which the 1-D Nelson
     drift calls without going through `guidance_velocities`."""
     import jqd.dqm._ensembles as ens
 
+    of_mass = factor if callable(factor) else (lambda mass: factor)
     velocities, fused = ens.guidance_velocities, ens._guidance_1d
 
-    def guidance_velocities(*args, **kwargs):
-        v, u = velocities(*args, **kwargs)
-        return v, factor * u
+    def guidance_velocities(grid, psi, x, hbar, mass, *args, **kwargs):
+        v, u = velocities(grid, psi, x, hbar, mass, *args, **kwargs)
+        return v, of_mass(mass) * u
 
     def guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, part):
         args = (grid, psi, x, hbar, mass, order, rho_floor)
         if part == "v":
             return fused(*args, "v")
-        u = factor * fused(*args, "u")
+        u = of_mass(mass) * fused(*args, "u")
         return u if part == "u" else fused(*args, "v") + u
 
     monkeypatch.setattr(ens, "guidance_velocities", guidance_velocities)
     monkeypatch.setattr(ens, "_guidance_1d", guidance_1d)
+
+
+def fp_terms_scaled(liouville: float = 1.0, diffusion: float = 1.0) -> Callable:
+    """A mutant's `apply`: the Galerkin law's Liouville and diffusion
+    superoperators (seam `jqd.husimi._fp_terms.fp_terms(poly) -> (liouville,
+    diffusion)`) times these factors."""
+
+    def apply(monkeypatch):
+        import jqd.husimi._fp_terms as fp
+
+        correct = fp.fp_terms
+
+        def mutated(poly):
+            liou, diff = correct(poly)
+            return (
+                {k: liouville * v for k, v in liou.items()},
+                {k: diffusion * v for k, v in diff.items()},
+            )
+
+        monkeypatch.setattr(fp, "fp_terms", mutated)
+
+    return apply
 
 
 def all_mutants() -> list[Mutant]:

@@ -194,22 +194,25 @@ def run(config: Config, rec: Recorder) -> None:
             "min_abs_psi": jnp.min(jnp.where(central, jnp.abs(y.psi), jnp.inf)),
         }
 
+    def ensemble(law, psi, x, params, k):
+        return jqd.evolve(
+            law,
+            EnsembleState(psi, x),
+            params,
+            dt=config.dt,
+            n_save=config.n_save,
+            steps_per_save=steps,
+            key=k,
+            observe=observe,
+            checkpoint=False,
+        )
+
     results = {}
     for name, law in (
         ("nelson", NelsonEnsemble(sch, scheme="heun")),
         ("bohm", BohmEnsemble(sch, scheme="rk4")),
     ):
-        sol = jqd.evolve(
-            law,
-            EnsembleState(psi0, x0),
-            params,
-            dt=config.dt,
-            n_save=config.n_save,
-            steps_per_save=steps,
-            key=jax.random.fold_in(key, 2),
-            observe=observe,
-            checkpoint=False,
-        )
+        sol = ensemble(law, psi0, x0, params, jax.random.fold_in(key, 2))
         results[name] = {k: np.asarray(v) for k, v in sol.observables.items()}
         ts = np.asarray(sol.ts)
     # The sampler places points uniformly within cells: its own CDF error is
@@ -232,19 +235,13 @@ def run(config: Config, rec: Recorder) -> None:
         np.asarray(jqd.reference.oscillator_eigenstate(grid, n, mass=ms, hbar=hb)) for n in range(3)
     )
     psi_c = jnp.asarray(psi_c / math.sqrt(3) + 0j)
-    sol_c = jqd.evolve(
+    sol_c = ensemble(
         NelsonEnsemble(sch, scheme="heun"),
-        EnsembleState(
-            psi_c, sample_density(jax.random.fold_in(key, 7), grid, jnp.abs(psi_c) ** 2, N)
-        ),
+        psi_c,
+        sample_density(jax.random.fold_in(key, 7), grid, jnp.abs(psi_c) ** 2, N),
         # V = ½mω²x² written as _potential's ½ω_V²x², ω_V = √m ω (ω = 1)
         jqd.SchrodingerParams(hbar=hb, mass=ms, potential={"omega": math.sqrt(ms)}),
-        dt=config.dt,
-        n_save=config.n_save,
-        steps_per_save=steps,
-        key=jax.random.fold_in(key, 8),
-        observe=observe,
-        checkpoint=False,
+        jax.random.fold_in(key, 8),
     )
     ks_c = np.asarray(sol_c.observables["ks"])
     rec.metric("nelson_check_constants_ks_sqrtN", (ks_c * math.sqrt(N)).tolist())

@@ -195,8 +195,9 @@ class HusimiGalerkin(AbstractLaw):
         self.taylor_order = int(taylor_order)
         self.fock_tol = float(fock_tol)
         self.width_tol = float(width_tol)
-        self.top_index = edge_index(basis, kind, *number_strides(hamiltonian, N))
-        self.sealed = self.exact_fp and conserves_cut_numbers(hamiltonian, N, kind)
+        changes = number_changes(hamiltonian, N)
+        self.top_index = edge_index(basis, kind, *number_strides(changes, N))
+        self.sealed = self.exact_fp and conserves_cut_numbers(changes, kind)
 
     @property
     def order(self) -> int | None:
@@ -447,32 +448,34 @@ MAX_TERMS = 2_000_000  # full concentration sum up to this many terms, else marg
 HERMITIAN_RTOL = 1e-8
 
 
-def number_strides(hamiltonian: Ops, n_modes: int) -> tuple[tuple[int, ...], int]:
-    """(per-mode strides g_j, total stride): the gcd of the number changes
-    Δn_j = #a_j† − #a_j over the Hamiltonian's terms (1 where there are none,
-    e.g. Kerr), and of the total changes Σ_j Δn_j."""
-    per, total = [0] * n_modes, 0
+def number_changes(hamiltonian: Ops, n_modes: int) -> list[list[int]]:
+    """Δn_j = #a_j† − #a_j of each term of H (anti-normally ordered), per mode."""
+    out = []
     for word in anti_normal_order(hamiltonian).terms:
         delta = [0] * n_modes
         for m, dag in word:
             delta[m] += 1 if dag else -1
+        out.append(delta)
+    return out
+
+
+def number_strides(changes: list[list[int]], n_modes: int) -> tuple[tuple[int, ...], int]:
+    """(per-mode strides g_j, total stride): the gcd of the terms' number changes
+    Δn_j (`number_changes`; 1 where there are none, e.g. Kerr), and of the total
+    changes Σ_j Δn_j."""
+    per, total = [0] * n_modes, 0
+    for delta in changes:
         per = [math.gcd(g, abs(x)) for g, x in zip(per, delta, strict=True)]
         total = math.gcd(total, abs(sum(delta)))
     return tuple(max(g, 1) for g in per), max(total, 1)
 
 
-def conserves_cut_numbers(hamiltonian: Ops, n_modes: int, kind: str) -> bool:
-    """Whether every term of H keeps the numbers the basis is cut in: each
-    n_j ("cutoffs": e.g. Kerr) or Σ_j n_j ("total": e.g. Bose-Hubbard). Then
-    H_P holds whole number sectors and, with a truncating H at C = 1 (P L(1) P
-    = −i[H_P, ·]), no weight crosses the edge of the basis."""
-    for word in anti_normal_order(hamiltonian).terms:
-        delta = [0] * n_modes
-        for m, dag in word:
-            delta[m] += 1 if dag else -1
-        if (sum(delta) != 0) if kind == "total" else any(delta):
-            return False
-    return True
+def conserves_cut_numbers(changes: list[list[int]], kind: str) -> bool:
+    """Whether every term of H (its `number_changes`) keeps the numbers the basis
+    is cut in: each n_j ("cutoffs": e.g. Kerr) or Σ_j n_j ("total": e.g.
+    Bose-Hubbard). Then H_P holds whole number sectors and, with a truncating H
+    at C = 1 (P L(1) P = −i[H_P, ·]), no weight crosses the edge of the basis."""
+    return not any((sum(d) != 0) if kind == "total" else any(d) for d in changes)
 
 
 def edge_index(basis: np.ndarray, kind: str, strides, total_stride: int) -> tuple[int, ...]:

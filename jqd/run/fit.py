@@ -659,9 +659,9 @@ def _quantum(s, exact: bool) -> dict:
     data the relative error, consistent when <= EXACT_RELATIVE."""
     out = {}
     for k, q in (s.get("truth") or {}).items():
-        e = s["value"][k] - q
+        e = s["error"][k]
         if exact:
-            rel = abs(e) / abs(q) if q else abs(e)
+            rel = s["relative_error"][k]
             out[k] = {"quantum_value": q, "error": e, "relative_error": rel,
                       "rule": f"relative error <= {EXACT_RELATIVE:g} (exact data)",
                       "consistent": bool(rel <= EXACT_RELATIVE)}  # fmt: skip

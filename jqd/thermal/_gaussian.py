@@ -240,7 +240,11 @@ def _squares(lattice, v, bond_axis=None):
     with M_a = U_a∘U_a (∘ elementwise), and on `bond_axis` (D U_a)∘(D U_a)
     (D: bond differences). Atom variances Var u_j = (M qq)_j; bond variances
     of the bonds along that axis. Short axes by a dense 1-D matrix, long ones
-    by FFT (`squares_1d`): nothing of size N² is built."""
+    by FFT (`squares_1d`): nothing of size N² is built. A general lattice
+    (`Lattice.from_stiffness`, no `bond_axis`): (U∘U) v with its dense U."""
+    if lattice.general is not None:
+        U = jnp.asarray(lattice.general.array[1], v.dtype)
+        return (U * U) @ v
     periodic = lattice.boundary == "periodic"
     y = v.reshape(lattice.shape)
     for a, n in enumerate(lattice.shape):
@@ -283,9 +287,6 @@ def atom_variance(law: HarmonicLattice, state):
             U = jnp.asarray(lat.modes()[0], QQ.dtype)
             return jnp.sum(U * (U @ QQ), axis=1)
         return jnp.diagonal(atom_covariance(law, state))
-    if lat.general is not None:
-        U = jnp.asarray(lat.general.array[1], state.q.dtype)
-        return (U * U) @ state.cov.qq
     return _squares(lat, state.cov.qq)
 
 
@@ -344,11 +345,7 @@ def local_energy(law: HarmonicLattice, params, state):
     spring, pinning = (jnp.asarray(x, dtype) for x in (params.spring, params.pinning))
     u, p = lat.to_atoms(state.q), lat.to_atoms(state.p)
     if isinstance(state.cov, ModeCovariance):
-        if lat.general is not None:
-            U = jnp.asarray(lat.general.array[1], dtype)
-            squares = lambda v: (U * U) @ v
-        else:
-            squares = lambda v: _squares(lat, v)
+        squares = lambda v: _squares(lat, v)
         lam = lat.eigenvalues(dtype)
         uKu = squares(lam * state.cov.qq) + u * lat.to_atoms(lam * state.q)
         uu_diag = squares(state.cov.qq) + u * u

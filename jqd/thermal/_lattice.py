@@ -105,7 +105,7 @@ def squares_1d(v, boundary: str, bonds: bool = False):
     fixed U_jk² = (1 − cos 2(j+1)θ_k)/(n+1), bonds λ_k(1 + cos(2j+3)θ_k)/(n+1);
     periodic cos/sin pairs (1 ± cos 2jθ_k)/n, bonds λ_k(1 ∓ cos(2j+1)θ_k)/n."""
     n = v.shape[-1]
-    lam = _lam_1d(n, boundary, v.dtype)
+    lam = _lam_1d(n, boundary, v.dtype) if bonds else None  # only bonds weigh by λ_k
     zero = jnp.zeros(v.shape[:-1] + (1,), v.dtype)
     cos_sum = lambda w: jnp.real(jnp.fft.fft(w, axis=-1))  # Σ_q w_q cos(2πpq/len)
     if boundary == "fixed":
