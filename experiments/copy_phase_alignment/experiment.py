@@ -71,9 +71,10 @@ def run(config: Config, rec: Recorder) -> None:
             if spread == "uniform":
                 phi0 = jax.random.uniform(key, beables.shape, minval=-np.pi, maxval=np.pi)
             else:
-                phi0 = jnp.array([0.0, 1.0, -2.0])[beables] + spread * jax.random.normal(
-                    key, beables.shape
-                )
+                # NumPy: an eager gather and add compile a program per shape
+                centres = np.array([0.0, 1.0, -2.0])[np.asarray(beables)]
+                phi0 = centres + spread * np.asarray(jax.random.normal(key, beables.shape))
+            phi0 = jax.device_put(phi0)
             y0 = AlignmentState(phi=phi0, pi=jnp.zeros_like(phi0))
             for f in config.fs:
                 Om = f * np.sqrt(2 * n)

@@ -177,7 +177,7 @@ def run(config: Config, rec: Recorder) -> None:
         )
         # fixed w = 1/M sampled (a check of the random numbers, not of Z45: a finding)
         mbc = jax.random.categorical(jax.random.fold_in(key, 100 + i), jnp.zeros(M), shape=(S, N))
-        fm = pattern_frequencies(jnp.sum(jax.nn.one_hot(mbc, M, dtype=jnp.int32), 1), N, M)
+        fm = pattern_frequencies(np.eye(M, dtype=np.int32)[np.asarray(mbc)].sum(1), N, M)
         rec.metric(
             f"fixed_uniform_w_max_dev_from_mb_in_se_{N}_{M}",
             float(np.max(np.abs(fm - wmb) / np.sqrt(wmb * (1 - wmb) / S))),

@@ -141,9 +141,9 @@ def harmonic_control(config, hbars=(1.0,)):
     terms += [jqd.thermal.LocalTerm((0, j + 1), hop, "g_h") for j in range(K)]
     law = jqd.thermal.SchrodingerLocal((nc,) * (K + 1), tuple(terms), truncated=tuple(range(K + 1)))
     couplings = {"omega": config.omega, "g_h": config.g_h} | {f"w{j}": w[j] for j in range(K)}
-    psi0 = jqd.fock.coherent_state(config.alpha, nc, tol=1e-14)
-    for _ in range(K):
-        psi0 = jnp.kron(psi0, jnp.eye(nc, dtype=psi0.dtype)[0])
+    psi0 = np.asarray(jqd.fock.coherent_state(config.alpha, nc, tol=1e-14))
+    for _ in range(K):  # NumPy: eager kron would compile per shape
+        psi0 = np.kron(psi0, np.eye(nc, dtype=psi0.dtype)[0])
     n = jnp.arange(nc, dtype=float)
 
     def moments(t, y, params):

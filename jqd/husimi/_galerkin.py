@@ -337,8 +337,7 @@ class HusimiGalerkin(AbstractLaw):
         """Σ |R_nn| over the top Fock levels of the basis (n_j ≥ cutoff_j − g_j
         for some mode, or Σ n_j > max_total − g; g the step by which H changes
         the number): how much of the state sits at the edge of the basis."""
-        d = jnp.abs(jnp.real(jnp.diagonal(y)))
-        return jnp.sum(d[np.asarray(self.top_index, dtype=int)])
+        return _top_weight(y, np.asarray(self.top_index, dtype=int))
 
     def concentration(self, y):
         """(2π)^N ∫ Q_H² d^{2N}α, exact from R: 1 for coherent states, < 1 for
@@ -616,3 +615,8 @@ def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
             dt_max,
         )
     ]
+
+
+@jax.jit  # one program per shape for plain calls, not one per op
+def _top_weight(y, top_index):
+    return jnp.sum(jnp.abs(jnp.real(jnp.diagonal(y)))[top_index])

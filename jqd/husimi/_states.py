@@ -295,8 +295,6 @@ def reduced_density_matrix(state, basis, keep) -> tuple[jnp.ndarray, np.ndarray]
     Returns (rho_reduced, reduced_basis). The Husimi function of the result is
     the marginal of the full Husimi function over the other modes.
     """
-    state = jnp.asarray(state)
-    rho = jnp.outer(state, jnp.conj(state)) if state.ndim == 1 else state
     basis = np.asarray(basis, dtype=int)
     keep = tuple(int(k) for k in np.atleast_1d(keep))
     other = tuple(j for j in range(basis.shape[1]) if j not in keep)
@@ -316,13 +314,23 @@ def reduced_density_matrix(state, basis, keep) -> tuple[jnp.ndarray, np.ndarray]
                 cols.append(ridx[kept[k]])
                 src_r.append(i)
                 src_c.append(k)
-    vals = rho[np.array(src_r), np.array(src_c)]
-    out = jnp.zeros((len(red_basis),) * 2, rho.dtype).at[np.array(rows), np.array(cols)].add(vals)
+    index = tuple(np.array(i, dtype=int) for i in (rows, cols, src_r, src_c))
+    out = _sum_blocks(state, *map(jax.device_put, index), len(red_basis))
     return out, np.array(red_basis, dtype=int).reshape(len(red_basis), len(keep))
+
+
+@functools.partial(jax.jit, static_argnums=5)  # one program per shape, not one per op
+def _sum_blocks(state, rows, cols, src_r, src_c, dim):
+    rho = jnp.outer(state, jnp.conj(state)) if state.ndim == 1 else state
+    return jnp.zeros((dim, dim), rho.dtype).at[rows, cols].add(rho[src_r, src_c])
 
 
 def coherent_product(betas, basis) -> jnp.ndarray:
     """Π_j |β_j⟩ restricted to `basis` and renormalized (ket of shape (dim,))."""
-    betas = jnp.atleast_1d(jnp.asarray(betas, dtype=complex))
-    v = coherent_amplitudes(betas, basis)
+    return _coherent_product(jnp.asarray(betas, dtype=complex), _Basis(np.asarray(basis, int)))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _coherent_product(betas, b: _Basis):
+    v = coherent_amplitudes(jnp.atleast_1d(betas), b.array)
     return v / jnp.linalg.norm(v)

@@ -70,7 +70,7 @@ class LocalTerm(eqx.Module):
         ev = np.linalg.eigvalsh(a)
         self.op_min, self.op_max = float(ev[0]), float(ev[-1])
         real = np.allclose(a.imag, 0) if np.iscomplexobj(a) else True
-        self.op = jnp.asarray(a.real if real else a)
+        self.op = jax.device_put(a.real if real else a)  # (jnp.asarray compiles per shape)
         self.name = str(name)
         # where a small op is nonzero: applied as a sum of slices (see apply_sliced)
         rows, cols = np.nonzero(a)
