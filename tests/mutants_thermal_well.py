@@ -1,11 +1,14 @@
-"""Mutants of thermal-chaotic-well and thermal-paper-arithmetic: plausible
-physics bugs their quick claims must catch (see tests/mutation.py)."""
+"""Mutants of thermal-chaotic-well and thermal-paper-arithmetic, and the
+m ≠ 1 mutants of thermal-block-collision (its others are in
+mutants_thermal_harmonic.py): plausible physics bugs their quick claims must
+catch (see tests/mutation.py)."""
 
 from __future__ import annotations
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from mutants_thermal_harmonic import _rotation_mass_dropped
 from mutation import Mutant
 
 import jqd
@@ -42,6 +45,27 @@ def _kinetic_without_hbar(monkeypatch):
         return jnp.exp(-0.5j * h * k2 / params.mass)
 
     monkeypatch.setattr(grid_module.SchrodingerGrid, "_kinetic_phase", mutated)
+
+
+def _kinetic_without_mass(monkeypatch):
+    """Split-step kinetic phase e^{−iħk²h/2}: m dropped (right at m = 1 only)."""
+
+    def mutated(self, params, h, rdtype):
+        k2 = self.grid.k_squared(rdtype)
+        return jnp.exp(-0.5j * params.hbar * h * k2)
+
+    monkeypatch.setattr(grid_module.SchrodingerGrid, "_kinetic_phase", mutated)
+
+
+def _block_momentum_without_mass(monkeypatch):
+    """`joined_blocks` with mean momenta ±v instead of ±mv (the velocity taken
+    for the momentum; right at m = 1 only)."""
+    orig = jqd.thermal.joined_blocks
+
+    def mutated(law, params, n_left, velocity, dtype=None):
+        return orig(law, params, n_left, velocity / params.mass, dtype)
+
+    monkeypatch.setattr(jqd.thermal, "joined_blocks", mutated)
 
 
 def _kg_norm_as_printed(monkeypatch):
@@ -82,6 +106,27 @@ MUTANTS = [
         "split-step kinetic phase k²h/2m instead of ħk²h/2m (ħ dropped)",
         _kinetic_without_hbar,
         "Ehrenfest slope vs 1/(2Λ)",
+    ),
+    Mutant(
+        "thermal-chaotic-well",
+        "kinetic-without-mass",
+        "split-step kinetic phase ħk²h/2 instead of ħk²h/2m (m dropped)",
+        _kinetic_without_mass,
+        "λ = 0 widths at ħ =",
+    ),
+    Mutant(
+        "thermal-block-collision",
+        "rotation-mass-dropped",
+        "exact mode rotation with m = 1: sin ωt/ω and −ω sin ωt (mass dropped)",
+        _rotation_mass_dropped,
+        "⟨u_j²⟩(t) at m =",
+    ),
+    Mutant(
+        "thermal-block-collision",
+        "block-momentum-without-mass",
+        "joined blocks' mean momenta ±v instead of ±mv",
+        _block_momentum_without_mass,
+        "⟨u_j²⟩(t) at m =",
     ),
     Mutant(
         "thermal-paper-arithmetic",

@@ -242,3 +242,32 @@ def test_chaotic_well_tangent_map_matches_classical_well():
                         t / steps, steps)  # fmt: skip
             shifted.append(np.concatenate([yj.x, yj.p], 1))
         np.testing.assert_allclose(M[:, :, j], (shifted[0] - shifted[1]) / (2 * eps), atol=1e-4)
+
+
+def test_block_collision_reference_against_analytic_modes():
+    """thermal-block-collision's NumPy reference (its m ≠ 1 claim): at t = 0
+    each block (one wall, one free end) is in its ground state, ⟨u_j²⟩ =
+    (ħ/2m) Σ_k U_jk²/ω_k with the analytic modes U_jk ∝ sin((2k−1)π(j+1)/(2n+1)),
+    ω_k = 2√(κ/m) sin((2k−1)π/(2(2n+1))); at v = 0 mirror-image atoms keep
+    equal ⟨u_j²⟩; and ±v adds the mean's square, ⟨u_j⟩ = (±mv)t/m + O(t³) at
+    small t (the mass enters both the momentum and ẋ = p/m)."""
+    from jqd.run import registry
+
+    registry.load("thermal-block-collision")
+    E = sys.modules["jqd_experiments.thermal_block_collision"]
+    n, m, kappa, hbar = 5, 2.5, 1.3, 0.07
+    k = np.arange(1, n + 1)
+    j = np.arange(n)[:, None]
+    U = np.sin((2 * k - 1) * np.pi * (j + 1) / (2 * n + 1))
+    U /= np.linalg.norm(U, axis=0)
+    omega = 2 * np.sqrt(kappa / m) * np.sin((2 * k - 1) * np.pi / (2 * (2 * n + 1)))
+    ground = hbar / (2 * m) * (U**2 / omega).sum(1)
+    u2 = E.chain_second_moments(n, m, kappa, hbar, 0.0, [0.0, 7.0])
+    np.testing.assert_allclose(u2[0, :n], ground, rtol=1e-12)
+    np.testing.assert_allclose(u2[0, n:], ground[::-1], rtol=1e-12)
+    np.testing.assert_allclose(u2[1, :n], u2[1, n:][::-1], rtol=1e-10)
+    t, v = 1e-4, 0.3  # ⟨u_j⟩ = ±v t + O(t²) (the force on the mean is O(u) = O(t))
+    drift = E.chain_second_moments(n, m, kappa, hbar, v, [t]) - E.chain_second_moments(
+        n, m, kappa, hbar, 0.0, [t]
+    )
+    np.testing.assert_allclose(drift[0], (v * t) ** 2, rtol=1e-6)

@@ -44,6 +44,9 @@ class Config:
         velocity: speed v of each block towards the other (sound speed 1).
         dt: time between saves (one exact mode rotation; any dt is exact).
         n_save: saved times; the record covers t in [0, n_save·dt].
+        mass_check: atom mass of a second, short run (the check at m ≠ 1,
+            with the same ħ, v and springs) against a NumPy reference.
+        check_saves: saves of that run (t up to check_saves·dt).
     """
 
     n_block: int = 16
@@ -53,6 +56,8 @@ class Config:
     velocity: float = 0.1
     dt: float = 0.9
     n_save: int = 20000
+    mass_check: float = 2.5
+    check_saves: int = 50
 
     @classmethod
     def quick(cls) -> Config:
@@ -81,6 +86,32 @@ def gibbs_temperature(omega, hbar, energy) -> float:
         mid = math.sqrt(lo * hi)
         lo, hi = (mid, hi) if f(mid) < 0 else (lo, mid)
     return math.sqrt(lo * hi)
+
+
+def chain_second_moments(n_block, mass, spring, hbar, velocity, ts):
+    """⟨u_j²⟩(t) = Var u_j + ⟨u_j⟩² of the joined blocks, independently of
+    jqd.thermal: K of the walled chain by hand, the cut chain's ground state
+    ⟨uuᵀ⟩ = (ħ/2)(mκK_cut)^{−1/2}, ⟨ppᵀ⟩ = (ħ/2)(mκK_cut)^{1/2}, ⟨p_j⟩ = ±mv,
+    propagated by S(t) = expm(t [[0, 1/m], [−κK, 0]]) (scipy)."""
+    import scipy.linalg as sla
+
+    N = 2 * n_block
+    K = 2 * np.eye(N) - np.eye(N, k=1) - np.eye(N, k=-1)  # walls at both ends
+    cut = K.copy()
+    cut[n_block - 1, n_block] = cut[n_block, n_block - 1] = 0.0
+    cut[n_block - 1, n_block - 1] -= 1.0
+    cut[n_block, n_block] -= 1.0
+    lam, V = np.linalg.eigh(mass * spring * cut)
+    cov = np.zeros((2 * N, 2 * N))
+    cov[:N, :N] = (V / np.sqrt(lam)) @ V.T * hbar / 2
+    cov[N:, N:] = (V * np.sqrt(lam)) @ V.T * hbar / 2
+    mean = np.concatenate([np.zeros(N), np.where(np.arange(N) < n_block, 1, -1) * mass * velocity])
+    A = np.block([[np.zeros((N, N)), np.eye(N) / mass], [-spring * K, np.zeros((N, N))]])
+    out = []
+    for t in ts:
+        S = sla.expm(t * A)[:N]
+        out.append(np.einsum("ij,jk,ik->i", S, cov, S) + (S @ mean) ** 2)
+    return np.asarray(out)
 
 
 def width_ratio_bound(y0, U, omega, mass, ground_var) -> float:
@@ -157,6 +188,26 @@ def run(config: Config, rec: Recorder) -> None:
     )
 
     rec.metric("width_ratio_sup_bound", width_ratio_bound(y0, U, omega, m, ground_var))
+
+    # 1b. the same evolution at m ≠ 1 (the momenta ±mv, ω = √(κλ/m)) against NumPy
+    mc = config.mass_check
+    params_c = T.LatticeParams(mass=mc, spring=config.spring, pinning=0.0, hbar=hb)
+    sol_c = jqd.evolve(
+        law, T.joined_blocks(law, params_c, n, config.velocity), params_c, dt=config.dt,
+        n_save=config.check_saves, checkpoint=False,
+        observe=lambda t, y, p: T.atom_variance(law, y) + lattice.to_atoms(y.q) ** 2,
+    )  # fmt: skip
+    claim_max_error(
+        rec,
+        f"⟨u_j²⟩(t) at m = {mc:g}, ħ = {hb:g}",
+        f"physics §7.2: Var u_j + ⟨u_j⟩² of every atom at t ≤ {config.check_saves * config.dt:g} "
+        "(momenta ±mv) against the NumPy reference: the cut chain's ground state "
+        "(ħ/2)(mκK_cut)^{∓1/2} propagated by expm(t[[0, 1/m], [−κK, 0]]) (max relative error)",
+        np.asarray(sol_c.observables),
+        chain_second_moments(n, mc, config.spring, hb, config.velocity, np.asarray(sol_c.ts)),
+        tolerance=1e-10,
+        relative=True,
+    )
 
     # 2. the energy spread is conserved
     dH = np.sqrt(obs["varH"])
@@ -340,5 +391,7 @@ EXPERIMENT = Experiment(
         "velocity": ">= 0",
         "dt": "> 0",
         "n_save": ">= 10",
+        "mass_check": "> 0",
+        "check_saves": ">= 1",
     },
 )

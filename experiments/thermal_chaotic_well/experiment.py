@@ -55,6 +55,10 @@ class Config:
             dynamics give the classical Lyapunov exponent Λ.
         ehrenfest_factor: the Ehrenfest slope must lie within this factor of
             1/(2Λ) (fixed before the checked run; README).
+        hbar_check, mass_check: ħ and m of a second λ = 0 run (t <= t_scan)
+            against the closed form, the check at ħ ≠ 1, m ≠ 1 (an ħ in `hbars`
+            reuses that scan run's compiled program). Its grid must resolve
+            the orbit's momenta, √(2mV(x0, y0)) + 5σ_p (they grow as √m).
     """
 
     lam: float = 0.15
@@ -74,6 +78,8 @@ class Config:
     n_bins: int = 16
     n_lyapunov: int = 1000
     ehrenfest_factor: float = 2.0
+    hbar_check: float = 0.2
+    mass_check: float = 0.5
 
     @classmethod
     def quick(cls) -> Config:
@@ -93,15 +99,11 @@ def _dt(config, hbar):
     return config.save_every / k, k
 
 
-def _quantum(config, hbar, lam, t_end):
-    """Variances (Var x, Var y) and coarse densities at every save."""
-    n = _points(config, hbar)
+def _setup(config, n):
+    """Grid, law and read-out of an n² run: one per n in a `run`, so that runs on
+    the same grid with the same saves share one compiled program."""
     grid = jqd.Grid((n, n), config.box)
     law = jqd.SchrodingerGrid(grid, potential=lambda x, t, p: coupled_quartic(jnp.stack(x, -1), p))
-    psi0 = jqd.reference.gaussian_packet(
-        grid, a=math.sqrt(hbar), x0=(config.x0, config.y0), hbar=hbar
-    )
-    params = jqd.SchrodingerParams(hbar=hbar, mass=1.0, potential=WellParams(lam=lam))
     X, Y = grid.mesh()
     blk = n // config.n_bins
 
@@ -112,6 +114,20 @@ def _quantum(config, hbar, lam, t_end):
         cells = (rho * grid.cell_volume).reshape(config.n_bins, blk, config.n_bins, blk)
         return {"var": var, "coarse": cells.sum((1, 3))}
 
+    return grid, law, observe
+
+
+def _quantum(config, hbar, lam, t_end, setups, mass=1.0):
+    """Variances (Var x, Var y) and coarse densities at every save; `setups`
+    holds the `_setup` of each grid size used so far."""
+    n = _points(config, hbar)
+    if n not in setups:
+        setups[n] = _setup(config, n)
+    grid, law, observe = setups[n]
+    psi0 = jqd.reference.gaussian_packet(
+        grid, a=math.sqrt(hbar), x0=(config.x0, config.y0), hbar=hbar
+    )
+    params = jqd.SchrodingerParams(hbar=hbar, mass=mass, potential=WellParams(lam=lam))
     dt, sps = _dt(config, hbar)
     n_save = round(t_end / config.save_every)
     sol = jqd.evolve(
@@ -196,19 +212,20 @@ def _first_passage(ts, w, level):
     return float(ts[above[0]]) if above.size else math.inf
 
 
-def _harmonic_widths(config, hbar, ts):
-    """Closed form: Var x_i(t) = (a²/2) cos² ω_i t + (ħ²/2a²)/ω_i² sin² ω_i t, a² = ħ (m = 1)."""
-    w = np.sqrt(np.array([1.0, 1.69]))
+def _harmonic_widths(config, hbar, ts, mass=1.0):
+    """Closed form: Var x_i(t) = (a²/2) cos² ω_i t + (ħ²/2a²)/(mω_i)² sin² ω_i t,
+    a² = ħ, ω_i = √(k_i/m)."""
+    w = np.sqrt(np.array([1.0, 1.69]) / mass)
     c, s = np.cos(np.outer(ts, w)), np.sin(np.outer(ts, w))
-    return np.sqrt(hbar / 2 * c**2 + hbar / 2 / w**2 * s**2)
+    return np.sqrt(hbar / 2 * c**2 + hbar / 2 / (mass * w) ** 2 * s**2)
 
 
 def run(config: Config, rec: Recorder) -> None:
     import matplotlib.pyplot as plt
 
-    hbar = config.hbar
+    hbar, setups = config.hbar, {}
     # -- λ = 0: bounded widths vs the closed form -----------------------------------
-    ts0, var0, _, (n0, dt0) = _quantum(config, hbar, 0.0, config.t_final)
+    ts0, var0, _, (n0, dt0) = _quantum(config, hbar, 0.0, config.t_final, setups)
     sig0, exact = np.sqrt(var0), _harmonic_widths(config, hbar, ts0)
     # Strang's phase error for ẍ = −ω²x: ω̃ = ω(1 + (ωdt)²/24 + …), so after t the
     # width is off by ≲ (phase error)·|d ln σ/dφ| + the (ωdt)²/4 squeeze of the
@@ -228,9 +245,24 @@ def run(config: Config, rec: Recorder) -> None:
     )
     W0 = np.sqrt(var0.sum(-1))
     rec.metric("lambda0_max_width_ratio", float(W0.max() / W0[0]))
+    # the same at ħ ≠ 1, m ≠ 1 (ω_i = √(k_i/m)), on the scan's grid for that ħ
+    hc, mc = config.hbar_check, config.mass_check
+    tsc, varc, _, (nc, dtc) = _quantum(config, hc, 0.0, config.t_scan, setups, mass=mc)
+    w_max = 1.3 / math.sqrt(mc)
+    claim_max_error(
+        rec,
+        f"λ = 0 widths at ħ = {hc:g}, m = {mc:g}",
+        f"physics §7.9: the same closed form with ω_i = √(k_i/m), max over t ≤ "
+        f"{config.t_scan:g} ({nc}² grid, Strang dt = {dtc:.3g}); tolerance 2× the Strang "
+        "phase-error bound at ω_max = 1.3/√m",
+        np.sqrt(varc),
+        _harmonic_widths(config, hc, tsc, mass=mc),
+        tolerance=2 * (w_max**3 * dtc**2 * config.t_scan / 24 + (w_max * dtc) ** 2 / 4),
+        relative=True,
+    )
 
     # -- λ > 0: spreading, Ehrenfest time, quantum vs classical --------------------
-    ts, var, coarse_q, (n1, dt1) = _quantum(config, hbar, config.lam, config.t_final)
+    ts, var, coarse_q, (n1, dt1) = _quantum(config, hbar, config.lam, config.t_final, setups)
     W = np.sqrt(var.sum(-1))
     growth = float(W.max() / W[0])
     rec.claim(
@@ -247,7 +279,7 @@ def run(config: Config, rec: Recorder) -> None:
     t_double, t_star, runs = {}, {}, {hbar: (ts, W)}
     for h in config.hbars:
         if h not in runs:
-            th, vh, _, _ = _quantum(config, h, config.lam, config.t_scan)
+            th, vh, _, _ = _quantum(config, h, config.lam, config.t_scan, setups)
             runs[h] = (th, np.sqrt(vh.sum(-1)))
         th, wh = runs[h]
         t_double[h] = _first_passage(th, wh, 2 * wh[0])
@@ -351,6 +383,14 @@ def _validate(config: Config) -> None:
             raise ValueError(f"n_bins must divide the grid points ({_points(config, h)}).")
     if any(h <= 0 for h in config.hbars):
         raise ValueError("hbars must all be positive.")
+    hc, mc = config.hbar_check, config.mass_check
+    need = math.sqrt(mc * (config.x0**2 + 1.69 * config.y0**2)) + 5 * math.sqrt(hc / 2)
+    grid_p = math.pi * hc * _points(config, hc) / config.box
+    if need > grid_p:
+        raise ValueError(
+            f"mass_check = {mc:g} reaches momenta {need:.3g} (orbit + 5σ_p at hbar_check = "
+            f"{hc:g}), above the {grid_p:.3g} its grid resolves: lower mass_check or raise p_cut."
+        )
 
 
 EXPERIMENT = Experiment(
@@ -372,6 +412,8 @@ EXPERIMENT = Experiment(
         "dt_classical": "> 0",
         "n_lyapunov": ">= 1",
         "ehrenfest_factor": "> 1",
+        "hbar_check": "> 0",
+        "mass_check": "> 0",
     },
     validate=_validate,
 )
