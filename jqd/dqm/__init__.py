@@ -9,6 +9,7 @@ from ._ensemble_checks import EnsembleBreakdownError as EnsembleBreakdownError
 from ._ensembles import BohmEnsemble as BohmEnsemble
 from ._ensembles import EnsembleState as EnsembleState
 from ._ensembles import NelsonEnsemble as NelsonEnsemble
+from ._ensembles import evolve_ensemble as evolve_ensemble
 from ._ensembles import guidance_velocities as guidance_velocities
 from ._fit import density_loss as density_loss
 from ._fit import fit_diffusion as fit_diffusion
@@ -19,11 +20,13 @@ from ._mixtures import closest_mixture as closest_mixture
 from ._mixtures import fd_distance_closed_form as fd_distance_closed_form
 from ._mixtures import multinomial_matrix as multinomial_matrix
 from ._mixtures import simplex_lattice as simplex_lattice
+from ._particles import ParticleCDF as ParticleCDF
 from ._particles import ParticleHistogram as ParticleHistogram
 from ._particles import ParticleMoments as ParticleMoments
 from ._particles import grid_cdf as grid_cdf
 from ._particles import grid_cdf_function as grid_cdf_function
 from ._particles import interpolate as interpolate
+from ._particles import ks_bounds as ks_bounds
 from ._particles import sample_density as sample_density
 from ._state import DQMParams as DQMParams
 from ._state import FickVelocity as FickVelocity

@@ -45,10 +45,19 @@ Validated against exact Gaussian densities (free spreading, squeezed
 oscillator states: KS distance, moments) and equivariance through nodal
 oscillator superpositions (tests/test_dqm_nelson.py,
 experiments/nelson_equivariance).
+
+Ensembles larger than memory: the particles act neither on ψ nor on each
+other, so `evolve_ensemble` runs N as chunks of `jqd.evolve` and keeps only
+their averages and counts (`ParticleMoments`, `ParticleHistogram`,
+`ParticleCDF` with `ks_bounds` for the KS distance): memory O(chunk), not
+O(N) or O(N·saves) (tests/test_ensemble_stream.py,
+benchmarks/bench_nelson_stream.py: 10⁷ particles).
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import ClassVar
 
 import equinox as eqx
@@ -57,16 +66,18 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .. import _random, _steppers
+from .. import _guards, _random, _steppers
+from .._evolve import evolve
 from .._grid import Grid
 from .._guards import Check, array_module
 from .._law import AbstractLaw
+from .._solution import Solution
 from .._steppers import RK4, AbstractScheme, EulerMaruyama, Midpoint, StochasticHeun
 from ..schrodinger import SchrodingerGrid
 from ..stats import histogram
 from . import _ensemble_checks as checks
 from ._ensemble_checks import TIME_STEP
-from ._particles import INTERPOLATIONS, interpolate, interpolate_1d, wrap
+from ._particles import INTERPOLATIONS, ParticleMoments, interpolate, interpolate_1d, wrap
 
 
 class EnsembleState(eqx.Module):
@@ -374,3 +385,151 @@ class BohmEnsemble(AbstractEnsemble):
         x1 = self.scheme.step(v, t, x, dt)
         cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
         return EnsembleState(psi1, checks.mark_jumps(self.grid, x, x1, x1 - x, dt, cap))
+
+
+def evolve_ensemble(
+    law: AbstractEnsemble,
+    psi0,
+    x0,
+    params,
+    *,
+    chunk: int,
+    observe,
+    dt,
+    n_save: int,
+    steps_per_save: int = 1,
+    t0=0.0,
+    key=None,
+    n_particles: int | None = None,
+    progress: bool = False,
+    **options,
+) -> Solution:
+    """Ensemble statistics of a Nelson or Bohm ensemble in memory O(chunk), not O(N).
+
+    The particles do not act on ψ or on each other, so an ensemble of N is
+    `ceil(N/chunk)` independent runs of `jqd.evolve` on `chunk` particles
+    each, with the same ψ0 (which each run evolves again: one grid step per
+    step, cheap beside the particles). Only their observables are kept and
+    combined on the host as they come:
+
+    - floating-point leaves are averages over the particles (moments
+      `ParticleMoments(central=False)`, `ParticleHistogram`, ⟨f(x)⟩): the
+      chunks' values are averaged with weights n_c/N, which is the average
+      over all N up to round-off (≲ n_chunks ulp);
+    - integer leaves are counts (`ParticleCDF`): summed, exactly.
+
+    An observable that is not a sum or an average over particles (a sorted
+    KS distance, a central moment about the chunk's own mean) does not
+    combine this way: use `ParticleCDF` with `ks_bounds`, and raw moments.
+    Leaves that do not depend on the particles (|ψ|²) come back averaged
+    over identical values (equal up to round-off).
+
+    Every chunk is one call of the same compiled program (the last one, if
+    smaller, compiles a second): the device holds one chunk's particles and
+    their temporaries, and the host N·ndim positions only when `x0` is an
+    array. Chunk 0 uses `key` and chunk c ≥ 1 `jax.random.fold_in(key, c)`,
+    so with one chunk (chunk ≥ N) the result is `jqd.evolve`'s bit for bit.
+
+    Args:
+        law: a `NelsonEnsemble` or `BohmEnsemble`.
+        psi0: the initial wavefunction on the law's grid.
+        x0: the initial positions, shape `(N, ndim)` (NumPy or JAX), or a
+            function `x0(c, n) -> (n, ndim)` positions of chunk c (drawn on
+            demand, e.g. `lambda c, n: sample_density(jax.random.fold_in(k,
+            c), grid, rho0, n)`), with `n_particles`.
+        params: the law's `jqd.SchrodingerParams`.
+        chunk: particles per run (memory ∝ chunk; ~10^6 in 1-D is ≈ 0.1 GB).
+        observe: `f(t, y, params) -> pytree` of averages and counts (above),
+            or a dict/list of such; required (saving the states would keep
+            N·saves numbers).
+        dt, n_save, steps_per_save, t0: as `jqd.evolve`.
+        key: PRNG key (required for Nelson).
+        n_particles: N, when `x0` is a function.
+        progress: print each finished chunk and the elapsed time to stderr.
+        **options: passed to `jqd.evolve` (`monitor`, `on_breakdown`,
+            `check`, `max_steps`, `checkpoint`); a breakdown raises from the
+            chunk where it happens.
+
+    Returns:
+        A `Solution`: `ts`, the combined `observables` (NumPy), `y_final`
+        None (no particles are kept), and `stats` with `n_particles`,
+        `chunk`, `n_chunks`, `n_steps`, and each chunk's `breakdown_*`
+        entries stacked along a leading chunk axis.
+    """
+    if not isinstance(law, AbstractEnsemble):
+        raise TypeError(
+            "law must be a jqd.dqm.NelsonEnsemble or BohmEnsemble (independent particles "
+            f"guided by ψ); got {type(law).__name__}."
+        )
+    if observe is None:
+        raise ValueError(
+            "observe is required: evolve_ensemble keeps averages and counts over the "
+            "particles, not the states (N·saves positions). Pass e.g. "
+            "ParticleMoments((1, 2)) or ParticleCDF(lo, hi, bins)."
+        )
+    if isinstance(observe, ParticleMoments) and observe.central:
+        raise ValueError(
+            "ParticleMoments(central=True) is about each chunk's own mean, which does not "
+            "average over chunks; use central=False and form central moments from the raw ones."
+        )
+    chunk = _guards.count(chunk, "chunk")
+    if _guards.is_traced(psi0, params, key) or (not callable(x0) and _guards.is_traced(x0)):
+        raise ValueError(
+            "evolve_ensemble loops over chunks on the host: call it outside jax.jit/vmap/"
+            "grad (inside a transform use jqd.evolve)."
+        )
+    if callable(x0):
+        if n_particles is None:
+            raise ValueError("x0 is a function of (chunk index, size): pass n_particles=N.")
+        N = _guards.count(n_particles, "n_particles")
+
+        positions = x0
+    else:
+        if jnp.ndim(x0) != 2:
+            raise ValueError(f"x0 must have shape (n_particles, ndim); got {jnp.shape(x0)}.")
+        host = np.asarray(x0)
+        N = host.shape[0]
+        if n_particles is not None and n_particles != N:
+            raise ValueError(f"n_particles={n_particles} but x0 holds {N} positions.")
+
+        def positions(c, n):
+            return host[c * chunk : c * chunk + n]
+
+    if law.stochastic and key is None:
+        raise ValueError(f"{type(law).__name__} is stochastic: pass key=jax.random.key(seed).")
+    n_chunks = -(-N // chunk)
+    options = {"checkpoint": False, **options}
+    total, stats, ts = None, [], None
+    start = time.perf_counter()
+    for c in range(n_chunks):
+        n = min(chunk, N - c * chunk)
+        k = None if key is None else (key if c == 0 else jax.random.fold_in(key, c))
+        y0 = EnsembleState(psi0, jnp.asarray(positions(c, n)))
+        sol = evolve(
+            law, y0, params, dt=dt, n_save=n_save, steps_per_save=steps_per_save, t0=t0,
+            observe=observe, key=k, **options,
+        )  # fmt: skip
+        part = jax.tree_util.tree_map(lambda leaf, w=n / N: _share(leaf, w), sol.observables)
+        total = part if total is None else jax.tree_util.tree_map(np.add, total, part)
+        stats.append({k_: np.asarray(v) for k_, v in sol.stats.items()})
+        ts = sol.ts
+        if progress:
+            elapsed = time.perf_counter() - start
+            print(
+                f"evolve_ensemble: chunk {c + 1}/{n_chunks} ({(c * chunk + n):,} of {N:,} "
+                f"particles), {elapsed:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    merged = {k_: np.stack([s[k_] for s in stats]) for k_ in stats[0] if k_ != "n_steps"}
+    merged.update(n_steps=stats[0]["n_steps"], n_particles=N, chunk=chunk, n_chunks=n_chunks)
+    return Solution(ts=ts, observables=total, y_final=None, stats=merged)
+
+
+def _share(leaf, weight):
+    """A chunk's part of the whole ensemble's value: an average (inexact leaf)
+    times the chunk's share of the particles, in float64; a count as int64."""
+    leaf = np.asarray(leaf)
+    if np.issubdtype(leaf.dtype, np.inexact):
+        return leaf.astype(np.result_type(leaf.dtype, np.float64)) * weight
+    return leaf.astype(np.int64)
