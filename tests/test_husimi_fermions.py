@@ -1,4 +1,4 @@
-"""husimi-fermions' building blocks (physics §4): fermionic Gaussian operators
+"""husimi-fermions' building blocks (physics §4.14): fermionic Gaussian operators
 Λ(n) on the Hubbard dimer, their operator correspondences, and the identity
 behind the traceless diffusion."""
 

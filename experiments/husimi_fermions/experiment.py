@@ -1,4 +1,4 @@
-"""Fermionic Gaussian-operator Q-function of the Hubbard dimer (physics §4).
+"""Fermionic Gaussian-operator Q-function of the Hubbard dimer (physics §4.14).
 
 Seed F leaves open whether traceless-diffusion Fokker-Planck equations govern
 fermionic Q-functions (its ref. [43]). First measured step, on the Hubbard
@@ -580,7 +580,7 @@ def run(config: Config, rec: Recorder) -> None:
     )
     rec.claim(
         "fermionic anticommutators {c_i, c_j†} = δ_ij, {c_i, c_j} = 0 (Jordan-Wigner)",
-        "physics §4: the 16×16 ED operators of the 4 modes obey the CAR",
+        "physics §4.14: the 16×16 ED operators of the 4 modes obey the CAR",
         car,
         EXACT_TOL,
     )
@@ -614,7 +614,7 @@ def run(config: Config, rec: Recorder) -> None:
             err = max(err, abs(np.trace(L @ cd[i] @ cd[j] @ c[k] @ c[m]) - wick))
     rec.claim(
         "Gaussian operator: Tr Λ = 1, Tr[Λc_i†c_j] = n_ij, Wick 4-point (complex n)",
-        "physics §4: the determinant form of Λ(n) is the normalized Gaussian operator "
+        "physics §4.14: the determinant form of Λ(n) is the normalized Gaussian operator "
         "with normal Green's function n (ED traces at random complex n)",
         err,
         IDENTITY_TOL,
@@ -631,7 +631,7 @@ def run(config: Config, rec: Recorder) -> None:
         gauss = max(gauss, np.abs(_lambda_values(_one_body(rho, c)[None])[0] - rho).max())
     rec.claim(
         "Λ(n) of a Hermitian 0 < n < 1 is the Gaussian state exp(c†Kc)/Z",
-        "physics §4: Λ(n) = ρ_K for n_ij = Tr[ρ_K c_i†c_j] (scipy expm of the 16×16 "
+        "physics §4.14: Λ(n) = ρ_K for n_ij = Tr[ρ_K c_i†c_j] (scipy expm of the 16×16 "
         "quadratic Hamiltonian vs the determinant form)",
         gauss,
         IDENTITY_TOL,
@@ -643,7 +643,7 @@ def run(config: Config, rec: Recorder) -> None:
         proj[g, _index(np.flatnonzero(o)), _index(np.flatnonzero(o))] = 1.0
     rec.claim(
         "Λ(diag of 0/1) is the Fock projector",
-        "physics §4: all 16 occupation patterns",
+        "physics §4.14: all 16 occupation patterns",
         np.abs(fock - proj).max(),
         EXACT_TOL,
     )
@@ -659,7 +659,7 @@ def run(config: Config, rec: Recorder) -> None:
     moments = (M + 1) * d_n * np.einsum("g,gij->ij", qp, projs) / len(projs) - 2 * np.eye(M)
     rec.claim(
         "Q moments on Gr(2,4): normalization and ⟨c_i†c_j⟩ = 5·6·E[Q P_ij] − 2δ_ij",
-        "physics §4: Q(P) = ⟨Φ_P|ρ|Φ_P⟩ on Slater determinants; exact Haar average "
+        "physics §4.14: Q(P) = ⟨Φ_P|ρ|Φ_P⟩ on Slater determinants; exact Haar average "
         "over the 11520-element two-qubit Clifford group (3-design) vs ED ⟨c_i†c_j⟩ of a "
         "random 2-particle state",
         max(abs(d_n * qp.mean() - 1), np.abs(moments - _one_body(rho0, c)).max()),
@@ -679,7 +679,7 @@ def run(config: Config, rec: Recorder) -> None:
                 corr = max(corr, np.abs(got - exact).max())
     rec.claim(
         "correspondences c_i†c_jΛ and Λc_i†c_j are first-order operators on Λ(n)",
-        "physics §4: n_ij + (δ_ik − n_ik)n_lj∂_lk and n_ij + n_ik(δ_lj − n_lj)∂_lk "
+        "physics §4.14: n_ij + (δ_ik − n_ik)n_lj∂_lk and n_ij + n_ik(δ_lj − n_lj)∂_lk "
         "(autodiff of Λ) vs ED matrix products, all 16 pairs, random complex n",
         corr,
         IDENTITY_TOL,
@@ -695,7 +695,7 @@ def run(config: Config, rec: Recorder) -> None:
     )
     rec.claim(
         "U = 0: i[H₀, Λ]/ħ is a pure drift (first-order operator, no diffusion)",
-        "physics §4: quadratic H moves Gaussians to Gaussians; G's first-order part "
+        "physics §4.14: quadratic H moves Gaussians to Gaussians; G's first-order part "
         "alone vs ED, and max|D| (added) must vanish",
         np.abs(drift0 - exact0).max() + np.abs(co0[2]).max(),
         IDENTITY_TOL,
@@ -716,7 +716,7 @@ def run(config: Config, rec: Recorder) -> None:
     drift = apply_operator(ids, lam[sl["id"]], d1[sl["id"]], 0 * d2[sl["id"]])
     rec.claim(
         "U ≠ 0: i[H, Λ]/ħ = (drift + diffusion)Λ, no third- or higher-order term",
-        "physics §4: G = (i/ħ)(L_H − R_H) with n↑n↓ → L↓L↑, R↑R↓ vs ED at random complex "
+        "physics §4.14: G = (i/ħ)(L_H − R_H) with n↑n↓ → L↓L↑, R↑R↓ vs ED at random complex "
         "n, relative to max|[H, Λ]|/ħ",
         np.abs(full - exact).max() / scale,
         IDENTITY_TOL,
@@ -732,26 +732,26 @@ def run(config: Config, rec: Recorder) -> None:
     both = pure_rows + mix_rows
     rec.claim(
         "diffusion real in Hermitian coordinates",
-        "physics §4: max |Im| of the drift and diffusion coefficients in the real "
+        "physics §4.14: max |Im| of the drift and diffusion coefficients in the real "
         "coordinates of Hermitian n (pure and mixed Gaussian points), relative to |D|",
         max(r["imag"] for r in both),
         IDENTITY_TOL,
     )
     rec.claim(
         "diffusion traceless (Hilbert-Schmidt metric)",
-        "physics §4: |Tr D|/|D|_F at pure and mixed Gaussian points",
+        "physics §4.14: |Tr D|/|D|_F at pure and mixed Gaussian points",
         max(r["trace"] for r in both),
         IDENTITY_TOL,
     )
     rec.claim(
         "drift and diffusion tangent to the pure-state manifold Gr(2,4)",
-        "physics §4: Q restricted to Slater determinants evolves by itself",
+        "physics §4.14: Q restricted to Slater determinants evolves by itself",
         max(r["tangent"] for r in pure_rows),
         IDENTITY_TOL,
     )
     rec.claim(
         "diffusion anticommutes with the complex structure of Gr(2,4) (± pairs)",
-        "physics §4: |DJ + JD|/|D|_F, J X = i[X, P] on tangent vectors (J² = −1 checked "
+        "physics §4.14: |DJ + JD|/|D|_F, J X = i[X, P] on tangent vectors (J² = −1 checked "
         "in the metrics)",
         max(r["anticommute"] for r in pure_rows),
         IDENTITY_TOL,
@@ -790,13 +790,13 @@ def run(config: Config, rec: Recorder) -> None:
     evo = _evolve(co, lam, d1, d2, sl, rho0, c, H, hbar, times, obs_coeffs)
     rec.claim(
         "closure: G maps the Q-function space into itself",
-        "physics §4: least-squares residual of G Q_Y = Σ 𝒢 Q_Y' at the fit points, relative",
+        "physics §4.14: least-squares residual of G Q_Y = Σ 𝒢 Q_Y' at the fit points, relative",
         evo["closure"],
         CLOSURE_TOL,
     )
     rec.claim(
         "Q(t) evolved with G: one-body density matrix and double occupancy = ED",
-        "physics §4: observables from Q(t) through the correspondences at n = ½ "
+        "physics §4.14: observables from Q(t) through the correspondences at n = ½ "
         "(Λ(½) = 1/16) vs exp(−iHt/ħ) ρ exp(iHt/ħ), all times",
         evo["error"],
         EVOLUTION_TOL,
@@ -805,7 +805,7 @@ def run(config: Config, rec: Recorder) -> None:
     e_hb = _evolve(co, lam, d1, d2, sl, rho0, c, H, config.hbar_check, times, obs_coeffs)
     rec.claim(
         f"ħ = {config.hbar_check}: Q(t) evolved with G (H/ħ) = ED",
-        "physics §4: the same observables at ħ ≠ 1 (G = (i/ħ)(L_H − R_H), ED exp(−iHt/ħ))",
+        "physics §4.14: the same observables at ħ ≠ 1 (G = (i/ħ)(L_H − R_H), ED exp(−iHt/ħ))",
         e_hb["error"],
         EVOLUTION_TOL,
     )
@@ -920,7 +920,7 @@ EXPERIMENT = Experiment(
     ),
     config=Config,
     run=run,
-    physics="§4",
+    physics="§4.14",
     limits={"hbar": "> 0", "hbar_check": "> 0", "n_times": ">= 2", "t_final": "> 0"},
     validate=_check,
 )
