@@ -183,3 +183,28 @@ def test_fit_qr_three_starts():
     ts = jnp.linspace(0.0, 1.5, 7)
     fit = fit_qr(H, psi0, ts, init=[(0.0, 0.0), (0.75, -1.0), (0.25, 0.25)], dt=0.025)
     assert np.all(np.abs(fit.q - 0.5) < 1e-3) and np.all(np.abs(fit.r + 0.5) < 1e-3), fit
+
+
+class _Factorized(jqd.copy.AbstractCopyRates):
+    """The consistent rule (S32, S40) as an `AbstractCopyRates`."""
+
+    def transfer_rates(self, n, phi, R, delta):
+        return jqd.copy.transfer_rates(n, phi, R, delta)
+
+    def phase_velocity(self, n, phi, R, delta, omega):
+        return jqd.copy.class_phase_velocity(n, phi, R, delta, omega)
+
+
+def test_rates_object_gives_the_same_law():
+    """`MeanField(rates=...)` with the consistent rule as an object is the
+    q = 1/2, r = −1/2 law (S32-S38) to round-off; s39 with rates is refused."""
+    H = jqd.fock.random_hermitian(jax.random.key(2), 5)
+    psi = jnp.array([0.5, 0.4 + 0.2j, 0.3 - 0.3j, 0.2j, 0.4 + 0.1j])
+    y = state_from_psi(psi / jnp.linalg.norm(psi))
+    params = MeanFieldParams.from_hamiltonian(H, hbar=0.7)
+    ref = MeanField().vector_field(0.0, y, params)
+    obj = MeanField(rates=_Factorized()).vector_field(0.0, y, params)
+    np.testing.assert_allclose(obj.rho, ref.rho, atol=1e-14)
+    np.testing.assert_allclose(obj.phi, ref.phi, atol=1e-13)
+    with pytest.raises(ValueError, match="rates replaces the rule"):
+        MeanField(convention="s39", rates=_Factorized())

@@ -415,3 +415,37 @@ def test_differentiating_a_sampler_raises_naming_the_alternatives():
         return s * jnp.sum(no_derivative(CopyParams(H=H), "refused").H.real)
 
     assert float(jax.grad(other, argnums=1)(H, 2.0)) == float(jnp.sum(H.real))
+
+
+class _Factorized(jqd.copy.AbstractCopyRates):
+    """The consistent rule as an `AbstractCopyRates`."""
+
+    def transfer_rates(self, n, phi, R, delta):
+        return jqd.copy.transfer_rates(n, phi, R, delta)
+
+    def phase_velocity(self, n, phi, R, delta, omega):
+        return class_phase_velocity(n, phi, R, delta, omega)
+
+
+@pytest.mark.slow  # two tau-leap compilations (~2 × 3.5 s of binomial sampler)
+def test_rates_object_replaces_the_rule():
+    """`CopyCountsTauLeap(rates=...)` with the consistent rule as an object is the
+    string rule to the bit (same key); member level and a second rule are
+    refused with the fix (traced fields under vmap: experiments/copy_factorization)."""
+    y0, dt = _counts0(1e4), 0.01
+    key = jax.random.key(3)
+    run = lambda law, k=key: (
+        jqd.evolve(
+            law, y0, PARAMS, dt=dt, n_save=4, steps_per_save=5, key=k, check=False
+        ).observables
+    )
+    ref = run(CopyCountsTauLeap(P))
+    obj = run(CopyCountsTauLeap(P, rates=_Factorized()))
+    assert np.array_equal(np.asarray(ref.n), np.asarray(obj.n))
+    assert np.array_equal(np.asarray(ref.phi), np.asarray(obj.phi))
+    with pytest.raises(ValueError, match="CopyCountsTauLeap"):
+        CopyMembersTauLeap(P, rates=_Factorized())
+    with pytest.raises(ValueError, match="leave rule at its default"):
+        CopyCountsTauLeap(P, rule="printed", rates=_Factorized())
+    with pytest.raises(ValueError, match="AbstractCopyRates"):
+        CopyCountsTauLeap(P, rates="consistent")

@@ -26,6 +26,7 @@ from ._gillespie import GillespieState as GillespieState
 from ._gillespie import StepCapError as StepCapError
 from ._gillespie import copy_gillespie as copy_gillespie
 from ._gillespie import gillespie_state as gillespie_state
+from ._kinetics import AbstractCopyRates as AbstractCopyRates
 from ._kinetics import CopyParams as CopyParams
 from ._kinetics import CountState as CountState
 from ._kinetics import MemberState as MemberState

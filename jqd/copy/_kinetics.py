@@ -26,6 +26,8 @@ members are silently lost; N = 0 makes n/N 0/0).
 
 from __future__ import annotations
 
+import abc
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -163,12 +165,34 @@ def occupation_frequencies(y, n_states: int | None = None) -> Array:
 # ------------------------------------------------------------------ kinetics
 
 
+class AbstractCopyRates(eqx.Module):
+    """Copy rates of a rule other than the two strings of `RULES` (e.g. not
+    factorized as in S16-S17), for `CopyCountsTauLeap(rates=...)` and
+    `MeanField(rates=...)`. Its array or float fields are traced (a new
+    value does not recompile; `jax.vmap` over them works). Both methods take
+    the counts n (P,) (the mean field passes ρ = n/N), class phases φ and
+    (R, δ, ω) of `hamiltonian_to_rates`; for a good large-N limit (S14-S15)
+    `transfer_rates` must be homogeneous of degree 1 in n and
+    `phase_velocity` of degree 0."""
+
+    @abc.abstractmethod
+    def transfer_rates(self, n, phi, R, delta):
+        """T[b, a] ≥ 0: total rate of b → a transfers (source first), zero diagonal."""
+
+    @abc.abstractmethod
+    def phase_velocity(self, n, phi, R, delta, omega):
+        """φ̇_a of the aligned class phases (ω_a included)."""
+
+
 def transfer_rates(n, phi, R, delta, rule: str = "consistent"):
     """T[b, a]: total rate of b → a transfers (source first), zero diagonal.
 
     consistent (S32): T[b, a] = 2R_ab √(n_a n_b) sin⁺(φ_a − φ_b + δ_ab);
-    printed (S39 as printed): sin⁺(φ_b − φ_a + δ_ba), the opposite drift.
+    printed (S39 as printed): sin⁺(φ_b − φ_a + δ_ba), the opposite drift;
+    an `AbstractCopyRates`: its own `transfer_rates`.
     """
+    if isinstance(rule, AbstractCopyRates):
+        return rule.transfer_rates(n, phi, R, delta)
     theta = phi[None, :] - phi[:, None] + delta.T  # [b, a] = φ_a − φ_b + δ_ab
     if rule == "printed":
         theta = -theta
@@ -183,9 +207,12 @@ def count_drift(n, phi, R, delta, rule: str = "consistent"):
     return jnp.sum(T, axis=0) - jnp.sum(T, axis=1)
 
 
-def class_phase_velocity(n, phi, R, delta, omega):
+def class_phase_velocity(n, phi, R, delta, omega, rule: str = "consistent"):
     """S40 with alignment: φ̇_a = ω_a + Σ_b R_ab √(n_b/n_a) cos(φ_a − φ_b + δ_ab);
-    ω_a for an empty class (its phase never matters: nothing can copy from it)."""
+    ω_a for an empty class (its phase never matters: nothing can copy from it).
+    Both string rules share it; an `AbstractCopyRates` gives its own."""
+    if isinstance(rule, AbstractCopyRates):
+        return rule.phase_velocity(n, phi, R, delta, omega)
     occupied = n > 0
     inv = jnp.where(occupied, 1.0 / jnp.sqrt(jnp.where(occupied, n, 1.0)), 0.0)
     sq = jnp.sqrt(jnp.maximum(n, 0.0))
@@ -234,6 +261,16 @@ def check_params(params, n_states):
 def check_rule(rule):
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
+
+
+def check_rates(rates, rule="consistent"):
+    """`rates`: None or an `AbstractCopyRates`, which replaces `rule` (then the default)."""
+    if rates is not None and not isinstance(rates, AbstractCopyRates):
+        raise ValueError(
+            f"rates must be None or a jqd.copy.AbstractCopyRates; got {type(rates).__name__}."
+        )
+    if rates is not None and rule != "consistent":
+        raise ValueError(f"rates replaces the rule: leave rule at its default (got {rule!r}).")
 
 
 def hamiltonian_guards(params) -> list[Check]:

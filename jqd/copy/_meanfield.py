@@ -40,7 +40,7 @@ from .._guards import shown as show
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ..interop import as_array
-from ._kinetics import hamiltonian_to_rates
+from ._kinetics import AbstractCopyRates, check_rates, count_drift, hamiltonian_to_rates
 
 CONVENTIONS = ("s32", "s39")
 
@@ -262,18 +262,33 @@ class MeanField(AbstractLaw):
     2.5/Λ at t0 and stops the run with `StiffnessError` at the first save
     where the state has become too stiff (Λ: the module docstring).
 
+    `rates` (an `AbstractCopyRates`, traced) replaces the law by
+    ρ̇ = `count_drift(ρ, φ, R, δ, rates)`, φ̇ = `rates.phase_velocity(ρ, φ, R, δ, ω)`
+    (params.q, params.r unused): the N → ∞ limit of `CopyCountsTauLeap(rates=...)`.
+
     Validated against: exact Schrödinger evolution `jqd.reference.propagate`
     of random Hermitian H (P = 2, 8, 64) to max|ρ − |ψ|²| < 1e-10.
     """
 
     convention: str = eqx.field(static=True, default="s32")
+    rates: AbstractCopyRates | None = None
     order = 4
 
     def __check_init__(self):
         if self.convention not in CONVENTIONS:
             raise ValueError(f"convention must be one of {CONVENTIONS}; got {self.convention!r}.")
+        check_rates(self.rates, {"s32": "consistent"}.get(self.convention, self.convention))
 
     def vector_field(self, t, y, params):
+        if self.rates is not None:
+            P = y.rho.shape[-1]
+            R = jnp.where(~jnp.eye(P, dtype=bool), params.R, 0.0).astype(y.rho.dtype)
+            delta, omega = (
+                jnp.asarray(x).astype(y.phi.dtype) for x in (params.delta, params.omega)
+            )
+            drho = count_drift(y.rho, y.phi, R, delta, self.rates)
+            dphi = self.rates.phase_velocity(y.rho, y.phi, R, delta, omega)
+            return MeanFieldState(rho=drho.astype(y.rho.dtype), phi=dphi.astype(y.phi.dtype))
         drho, dphi = _dense_terms(y, params, self.convention)
         omega = jnp.asarray(params.omega).astype(y.phi.dtype)
         return MeanFieldState(rho=drho.astype(y.rho.dtype), phi=(omega + dphi).astype(y.phi.dtype))

@@ -41,6 +41,7 @@ from .._guards import shown as show
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._kinetics import (
+    AbstractCopyRates,
     CountState,
     MemberState,
     _class_phases,
@@ -49,6 +50,7 @@ from ._kinetics import (
     check_counts,
     check_members,
     check_params,
+    check_rates,
     check_rule,
     class_phase_velocity,
     count_drift,
@@ -76,7 +78,7 @@ def _midpoint_probabilities(n, phi, dt, R, delta, omega, rule):
     half = 0.5 * dt
     n_mid = jnp.maximum(n + half * count_drift(n, phi, R, delta, rule), 0.0)
     n_mid = jnp.where(n > 0, n_mid, 0.0)
-    phi_mid = phi + half * class_phase_velocity(n, phi, R, delta, omega)
+    phi_mid = phi + half * class_phase_velocity(n, phi, R, delta, omega, rule)
     T = transfer_rates(n_mid, phi_mid, R, delta, rule)
     occupied = n > 0
     p = dt * T / jnp.where(occupied, n, 1.0)[:, None]
@@ -167,10 +169,13 @@ class AbstractCopyTauLeap(AbstractLaw):
     Attributes:
         n_states: P.
         rule: "consistent" (S32, default) or "printed" (S39 as printed).
+        rates: None, or an `AbstractCopyRates` that replaces `rule` (count
+            level only; its fields are traced, so a new value does not recompile).
     """
 
     n_states: int = eqx.field(static=True)
     rule: str = eqx.field(static=True, default="consistent")
+    rates: AbstractCopyRates | None = None
     stochastic = True
     order = 1
     breakdowns = {
@@ -187,6 +192,12 @@ class AbstractCopyTauLeap(AbstractLaw):
 
     def __check_init__(self):
         check_rule(self.rule)
+        check_rates(self.rates, self.rule)
+
+    @property
+    def kinetics(self):
+        """What the kinetics functions take as `rule`: `rates` if given, else `rule`."""
+        return self.rule if self.rates is None else self.rates
 
     @abc.abstractmethod
     def decoded(self, y) -> tuple:
@@ -199,7 +210,7 @@ class AbstractCopyTauLeap(AbstractLaw):
         marked, b, c = self.decoded(y)
         safe = jnp.nan
         if dt is not None:
-            safe = dt / jnp.max(_totals(c.n, c.phi, params, dt, self.rule))
+            safe = dt / jnp.max(_totals(c.n, c.phi, params, dt, self.kinetics))
         dtype = y.phi.dtype
         where = jnp.stack([b.astype(dtype), jnp.asarray(safe, dtype)])
         return ~marked, jnp.where(marked, LEAP, 0), where
@@ -225,11 +236,11 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         params = sampled(params, self)
         R, delta, omega = _rates(params, y.phi.dtype)
         p, n_mid, phi_mid, total = _midpoint_probabilities(
-            y.n, y.phi, dt, R, delta, omega, self.rule
+            y.n, y.phi, dt, R, delta, omega, self.kinetics
         )
         moves = _multinomial_moves(key, y.n, p)  # [b, a]
         n = y.n - jnp.sum(moves, axis=1) + jnp.sum(moves, axis=0)
-        phi = y.phi + dt * class_phase_velocity(n_mid, phi_mid, R, delta, omega)
+        phi = y.phi + dt * class_phase_velocity(n_mid, phi_mid, R, delta, omega, self.kinetics)
         new = CountState(n=n.astype(y.n.dtype), phi=phi.astype(y.phi.dtype))
         over = total > 1
         stop = CountState(n=jnp.where(over, -1 - y.n, y.n), phi=y.phi)
@@ -247,7 +258,7 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         return (
             count_guards(y.n)
             + hamiltonian_guards(params)
-            + leap_guards(y.n, y.phi, params, dt, self.rule)
+            + leap_guards(y.n, y.phi, params, dt, self.kinetics)
         )
 
     def decoded(self, y):
@@ -272,8 +283,16 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
     phases advance by the per-member S40 velocity (midpoint), and a member
     that copies takes the new phase of its destination class (φ_X ← φ_Y,
     Y aligned). Copy rates use the class phases, exact under alignment.
-    Weak order 1, like `CopyCountsTauLeap`.
+    Weak order 1, like `CopyCountsTauLeap`. `rates` is refused (members
+    follow the per-member S40 of the factorized rule).
     """
+
+    def __check_init__(self):
+        if self.rates is not None:
+            raise ValueError(
+                "CopyMembersTauLeap takes no rates (its member phases follow the factorized "
+                "S40); use CopyCountsTauLeap(n_states, rates=...)."
+            )
 
     def step(self, t, y: MemberState, params, dt, key: PRNGKeyArray):
         params = sampled(params, self)

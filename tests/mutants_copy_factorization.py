@@ -1,0 +1,123 @@
+"""Mutants of copy-factorization (non-factorized copy rates, physics §5):
+plausible bugs its quick claims must catch (see tests/mutation.py). Seams: the
+experiment's own `cross_factor`, `exchange_rate` and `gauge_term` (the three
+non-factorized terms of its `NonFactorized` rates), `jqd.copy._meanfield.
+hamiltonian_to_rates` and `jqd.copy._tau_leap._rates`."""
+
+from __future__ import annotations
+
+import sys
+
+import equinox as eqx
+import jax.numpy as jnp
+from mutation import Mutant
+
+import jqd.copy._meanfield as meanfield
+import jqd.copy._tau_leap as tau_leap
+
+
+def _module():
+    from jqd.run import registry
+
+    registry.load("copy-factorization")
+    return sys.modules["jqd_experiments.copy_factorization"]
+
+
+def _eps_ignored(monkeypatch):
+    """The cross factor 1 + ε u cos θ evaluated as 1: ε ignored."""
+    monkeypatch.setattr(_module(), "cross_factor", lambda cross, u, theta: 1.0 + 0.0 * u)
+
+
+def _cross_ratio_inverted(monkeypatch):
+    """The cross term with u_ba = (n_b − n_a)/(n_a + n_b) instead of u_ab."""
+    monkeypatch.setattr(
+        _module(), "cross_factor", lambda cross, u, theta: 1.0 - cross * u * jnp.cos(theta)
+    )
+
+
+def _exchange_sin(monkeypatch):
+    """The exchange term with sin θ_ab for cos θ_ab: no longer symmetric in a ↔ b."""
+    monkeypatch.setattr(
+        _module(),
+        "exchange_rate",
+        lambda s, R, nn, theta: s * R * nn * (1.0 + jnp.sin(theta)),
+    )
+
+
+def _exchange_ignored(monkeypatch):
+    """The exchange strength s ignored (s = 0): invisible in the mean field."""
+    monkeypatch.setattr(_module(), "exchange_rate", lambda s, R, nn, theta: 0.0 * nn)
+
+
+def _gauge_term_dropped(monkeypatch):
+    """The phase law of the gauge family without 2κ sin ϑ (κ d ln ρ/dt dropped)."""
+    monkeypatch.setattr(_module(), "gauge_term", lambda kappa, vartheta: 0.0 * vartheta)
+
+
+def _meanfield_hbar_dropped(monkeypatch):
+    """Mean-field rates R = |H_ab|, ω = H_aa (ħ dropped). Invisible at ħ = 1."""
+    correct = meanfield.hamiltonian_to_rates
+    monkeypatch.setattr(meanfield, "hamiltonian_to_rates", lambda H, hbar=1.0: correct(H, 1.0))
+
+
+def _tau_leap_hbar_dropped(monkeypatch):
+    """Tau-leap rates R = |H_ab|, ω = H_aa (ħ dropped). Invisible at ħ = 1."""
+    correct = tau_leap._rates
+
+    def bad(params, dtype):
+        return correct(eqx.tree_at(lambda p: p.hbar, params, 1.0), dtype)
+
+    monkeypatch.setattr(tau_leap, "_rates", bad)
+
+
+def _mutant(name, bug, apply, caught_by):
+    return Mutant(
+        experiment="copy-factorization", name=name, bug=bug, apply=apply, caught_by=caught_by
+    )
+
+
+MUTANTS = [
+    _mutant("eps-ignored", "cross factor 1 + ε u cos θ taken as 1", _eps_ignored, "Duhamel slope"),
+    _mutant(
+        "eps-ignored-process",
+        "cross factor 1 + ε u cos θ taken as 1 (process at ε*)",
+        _eps_ignored,
+        "predicted ε*",
+    ),
+    _mutant(
+        "cross-ratio-inverted",
+        "cross term with u_ba = (n_b − n_a)/(n_a + n_b) instead of u_ab",
+        _cross_ratio_inverted,
+        "Duhamel slope",
+    ),
+    _mutant(
+        "exchange-sin",
+        "exchange term s R (n_a n_b/N)(1 + sin θ): not symmetric in a ↔ b",
+        _exchange_sin,
+        "exchange: mean field",
+    ),
+    _mutant(
+        "exchange-ignored",
+        "exchange strength s ignored (invisible in the mean field)",
+        _exchange_ignored,
+        "exchange: finite-N noise",
+    ),
+    _mutant(
+        "gauge-term-dropped",
+        "gauge phase law without 2κ sin ϑ",
+        _gauge_term_dropped,
+        "gauge: mean field",
+    ),
+    _mutant(
+        "meanfield-hbar-dropped",
+        "mean-field rates R = |H_ab|, ω = H_aa (ħ dropped; invisible at ħ = 1)",
+        _meanfield_hbar_dropped,
+        "ε = 0 rates object",
+    ),
+    _mutant(
+        "tau-leap-hbar-dropped",
+        "tau-leap rates R = |H_ab|, ω = H_aa (ħ dropped; invisible at ħ = 1)",
+        _tau_leap_hbar_dropped,
+        "noise floor",
+    ),
+]
