@@ -282,7 +282,7 @@ def evolve(
     if not law.stochastic:
         key = None
     caller = f"jqd.evolve({type(law).__name__})"
-    in_graph = _guards.is_traced(y0, params, dt, t0, key)
+    in_graph = _guards.is_traced(law, y0, params, dt, t0, key)  # a law's fields may be traced
     if check:  # structure, eagerly; values inside the compiled run
         _guards.check_precision(y0, params, law, names=("params", "law"))
         type(law).check(law, y0, params, dt)  # unbound: eqx binds methods per access

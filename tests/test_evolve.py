@@ -32,6 +32,22 @@ class _Brownian(jqd.AbstractLaw):
         return y + jnp.sqrt(2 * params.k * dt) * jax.random.normal(key, y.shape, y.dtype)
 
 
+class _FieldDecay(jqd.AbstractLaw):
+    """dy/dt = −k y with k a field of the law (traced when the law is mapped over)."""
+
+    k: jax.Array
+
+    def step(self, t, y, params, dt, key=None):
+        return y * jnp.exp(-self.k * dt)
+
+
+def test_vmap_over_a_law_field_alone():
+    """Only the law is traced (y0, params concrete): evolve stays in-graph."""
+    ks = jnp.array([0.5, 1.0])
+    run = lambda k: jqd.evolve(_FieldDecay(k), jnp.ones(2), None, dt=0.1, n_save=3).y_final
+    np.testing.assert_allclose(jax.vmap(run)(ks), np.exp(-0.3 * np.asarray(ks))[:, None] * [1, 1])
+
+
 class _Clock(jqd.AbstractLaw):
     """Records the time each step starts at."""
 
