@@ -296,7 +296,7 @@ def gillespie_state(y0: CountState | MemberState, n_states: int | None = None) -
         n, phi, a = jnp.asarray(y0.n), jnp.asarray(y0.phi), None
     else:
         raise ValueError("y0 must be a jqd.copy.CountState or jqd.copy.MemberState.")
-    zero = jnp.zeros((), jnp.int32)
+    zero = np.zeros((), np.int32)  # NumPy: no program for a constant
     return GillespieState(
         n=n.astype(phi.dtype),
         phi=phi,
@@ -304,7 +304,7 @@ def gillespie_state(y0: CountState | MemberState, n_states: int | None = None) -
         n_events=zero,
         n_proposals=zero,
         n_iterations=zero,
-        capped=jnp.zeros((), bool),
+        capped=np.zeros((), bool),
     )
 
 
@@ -494,13 +494,13 @@ def copy_gillespie(
         max_steps=max_steps,
         max_events_per_step=None if max_events is None else max(int(max_events), MAX_EVENTS),
     )
-    ts = jnp.asarray(ts)
+    ts = ts if _guards.is_traced(ts) else np.asarray(ts)  # (jnp.asarray: a program per shape)
     if ts.ndim != 1 or ts.shape[0] < 2:
         raise ValueError(
             f"ts must be a 1-D array of at least two save times; got shape {ts.shape}."
         )
     n_save = ts.shape[0] - 1
-    if is_concrete(ts):
+    if is_concrete(ts):  # host arithmetic: eager jnp would compile a program per op
         t_np = np.asarray(ts, float)
         step = np.diff(t_np)
         if np.any(step <= 0) or not np.allclose(step, step.mean(), rtol=1e-9, atol=0):
@@ -508,9 +508,14 @@ def copy_gillespie(
                 "ts must be increasing and uniformly spaced (save times of jqd.evolve); "
                 "use jnp.linspace(t0, t1, n_save + 1)."
             )
+        t0, span = t_np[0], t_np[-1] - t_np[0]
+        dt = span * (1.0 / n_save)  # as XLA divides by a constant: the same bits
+    else:
+        t0, span = ts[0], ts[-1] - ts[0]
+        dt = span / n_save
     if max_events is not None:
         state = _guards.enforce(
-            budget_guards(state.n, params, ts[-1] - ts[0], max_events), state, "copy_gillespie"
+            budget_guards(state.n, params, span, max_events), state, "copy_gillespie"
         )
     if observe is None:
         observe = _observe_members if member else _observe_counts
@@ -518,9 +523,9 @@ def copy_gillespie(
         law,
         state,
         params,
-        dt=(ts[-1] - ts[0]) / n_save,
+        dt=dt,
         n_save=n_save,
-        t0=ts[0],
+        t0=t0,
         observe=observe,
         key=key,
         checkpoint=False,
@@ -528,9 +533,10 @@ def copy_gillespie(
     )
     end = sol.y_final
     stats = dict(sol.stats)
-    stats["n_events"] = end.n_events - state.n_events
-    stats["n_proposals"] = end.n_proposals - state.n_proposals
-    stats["n_iterations"] = end.n_iterations - state.n_iterations
+    host = not _guards.is_traced(end, state)
+    for name in ("n_events", "n_proposals", "n_iterations"):
+        a, b = getattr(end, name), getattr(state, name)
+        stats[name] = np.asarray(a) - np.asarray(b) if host else a - b
     return Solution(ts=sol.ts, observables=sol.observables, y_final=end, stats=stats)
 
 
