@@ -1,4 +1,4 @@
-"""Mutants of copy-factorization (non-factorized copy rates, physics §5):
+"""Mutants of copy-factorization (non-factorized copy rates, physics §5.9):
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams: the
 experiment's own `cross_factor`, `exchange_rate` and `gauge_term` (the three
 non-factorized terms of its `NonFactorized` rates), `jqd.copy._meanfield.

@@ -1,6 +1,6 @@
 """copy-factorization: copy rates that are not factorized (Smolin S16-S17) vs Schrödinger.
 
-Three non-factorized families of copy rates (physics §5), each run through
+Three non-factorized families of copy rates (physics §5.9), each run through
 the mean-field law (`jqd.copy.MeanField(rates=...)`) and the count-level
 tau-leap process (`jqd.copy.CopyCountsTauLeap(rates=...)`), compared with the
 exact ψ(t) of the same H (NumPy eigendecomposition, as `jqd.reference.propagate`,
@@ -178,7 +178,7 @@ def exact_path(H, psi0, hbar, ts):
 
 
 def first_order(H, psi0, hbar, t_end, n_save, M=8000):
-    """δρ₁(t_k): d ρ/dε at ε = 0 of the cross family at the saves (physics §5):
+    """δρ₁(t_k): d ρ/dε at ε = 0 of the cross family at the saves (physics §5.9):
     δψ(t) = ∫₀ᵗ U(t − s) v(s) ds, v_a = (f1_a/(2ρ_a) − i g1_a) ψ_a with
     f1_a = Σ_b 2R√(ρ_aρ_b) u_ab cos θ_ab |sin θ_ab|, g1_a = Σ_b R√(ρ_b/ρ_a) u_ab cos²θ_ab
     on the exact ψ(s), and δρ = 2 Re ψ* δψ (trapezoid over M intervals)."""
@@ -207,7 +207,7 @@ def lna_msd(H, psi0, hbar, t_end, n_save, kappa=0.0, exchange=0.0, M=2000):
     and the classes, in the linear-noise approximation about the exact ψ(t):
     transfers b → a at T_ab/N (ρ units) kick ρ by ±1/N, i.e. ψ_c by
     ψ_c (1/2 + iκ) δρ_c/ρ_c at fixed φ (gauge κ), then δψ(t) = U(t − s) δψ(s)
-    and δρ_a(t) = 2 Re ψ_a*(t) δψ_a(t): Σ(t) = ∫₀ᵗ K Q Kᵀ ds (physics §5)."""
+    and δρ_a(t) = 2 Re ψ_a*(t) δψ_a(t): Σ(t) = ∫₀ᵗ K Q Kᵀ ds (physics §5.9)."""
     ts = np.linspace(0.0, t_end, n_save + 1)
     R, delta = np.abs(H) / hbar, np.angle(H)
     np.fill_diagonal(R, 0.0)
@@ -311,19 +311,19 @@ def run(config: Config, rec: Recorder) -> None:
     rel = np.max(np.abs(lin)) / (config.eps_linear * np.max(np.abs(d1)))
     rec.claim(
         "cross: first-order deviation = Duhamel slope",
-        "physics §5: ρ(ε) − |ψ|² = ε δρ₁ + O(ε²), max|ρ − |ψ|² − ε δρ₁| / (ε max|δρ₁|)",
+        "physics §5.9: ρ(ε) − |ψ|² = ε δρ₁ + O(ε²), max|ρ − |ψ|² − ε δρ₁| / (ε max|δρ₁|)",
         rel,
         TOL_LINEAR,
     )
     rec.claim(
         "gauge: mean field = Schrödinger for ψ = √ρ e^{−i(φ − κ ln ρ)}",
-        f"physics §5: the log gauge (κ = {config.kappa:g}) is QM; max|ψ − ψ_exact|",
+        f"physics §5.9: the log gauge (κ = {config.kappa:g}) is QM; max|ψ − ψ_exact|",
         np.max(np.abs(psi_mf[2] - psi)),
         TOL_EXACT,
     )
     rec.claim(
         "exchange: mean field = Schrödinger",
-        f"physics §5: a symmetric exchange (s = {config.exchange:g}) cancels in the drift; "
+        f"physics §5.9: a symmetric exchange (s = {config.exchange:g}) cancels in the drift; "
         "max|ρ − |ψ|²|",
         np.max(np.abs(rho_mf[3] - rho)),
         TOL_EXACT,
@@ -363,7 +363,7 @@ def run(config: Config, rec: Recorder) -> None:
     )
     rec.claim(
         "noise floor = linear-noise prediction",
-        f"physics §5: factorized process at N = {N:g}, |MSD/σ²_LNA − 1|",
+        f"physics §5.9: factorized process at N = {N:g}, |MSD/σ²_LNA − 1|",
         abs(m[0] * N / lna["factorized"] - 1),
         TOL_NOISE["factorized"],
     )
@@ -372,20 +372,20 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("process_shift_at_eps_star", shift)
     rec.claim(
         "cross: deviation reaches the noise floor at the predicted ε*",
-        f"physics §5: ε* = σ_LNA/S = {eps_star:.3g} at N = {N:g}; RMS of the mean of "
+        f"physics §5.9: ε* = σ_LNA/S = {eps_star:.3g} at N = {N:g}; RMS of the mean of "
         "n/N(ε*) − n/N(0) (same keys) over σ_LNA(N): |ratio − 1|",
         abs(shift / np.sqrt(lna["factorized"] / N) - 1),
         TOL_STAR,
     )
     rec.claim(
         "gauge: finite-N noise = linear-noise prediction",
-        f"physics §5: κ = {config.kappa:g}, |MSD/σ²_LNA(κ) − 1|",
+        f"physics §5.9: κ = {config.kappa:g}, |MSD/σ²_LNA(κ) − 1|",
         abs(m[2] * N / lna["gauge"] - 1),
         TOL_NOISE["gauge"],
     )
     rec.claim(
         "exchange: finite-N noise = linear-noise prediction",
-        f"physics §5: s = {config.exchange:g}, |MSD/σ²_LNA(s) − 1|",
+        f"physics §5.9: s = {config.exchange:g}, |MSD/σ²_LNA(s) − 1|",
         abs(m[3] * N / lna["exchange"] - 1),
         TOL_NOISE["exchange"],
     )
@@ -473,7 +473,7 @@ EXPERIMENT = Experiment(
     description="Non-factorized copy rates (S16-S17): which give Schrödinger; ε* vs finite-N noise",
     config=Config,
     run=run,
-    physics="§5",
+    physics="§5.9",
     limits={
         "t_end": "> 0",
         "dt": "> 0",
