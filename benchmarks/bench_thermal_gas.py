@@ -18,7 +18,15 @@ H100 throughput, memory-bound at 3.35e12 B/s (HBM3): particle-steps/s =
 positions), so the bytes are a lower bound on GPU traffic: the projection is
 optimistic (issue target: 2e8 particle-steps/s at N = 1e6).
 
-Usage: python benchmarks/bench_thermal_gas.py [--quick] [--json out.jsonl]
+Scaling (`--scaling`): seconds per step over N of three force searches on
+the same gas (nσ² = 0.2, one speed √2 in random directions, the thermal-gas
+relaxation start): all pairs (a jitted O(N²) minimum-image sum, N <= 4096),
+the cell list searched at every step (`SoftSphereGas(...)`) and the Verlet
+neighbour list (`SoftSphereGas(..., skin=1.0)`, rebuilds included: the run's
+steps divided into its wall time), each over a `jqd.evolve` run (all pairs: a
+jitted loop of the same leapfrog); fitted exponents of time vs N.
+
+Usage: python benchmarks/bench_thermal_gas.py [--quick] [--scaling] [--json out.jsonl]
 """
 
 from __future__ import annotations
@@ -182,11 +190,113 @@ def bench(rep, N, density, B, n_steps, repeats, rows, do_numpy):
         )
 
 
+def all_pairs_force(q, box, kappa=KAPPA, sigma=1.0):
+    """The O(N²) reference: every pair, minimum image (jnp, jitted by the caller)."""
+    import jax.numpy as jnp
+
+    d = q[:, None, :] - q[None, :, :]
+    d = d - box * jnp.round(d / box)
+    r2 = jnp.sum(d * d, -1)
+    touch = (r2 < sigma * sigma) & (r2 > 0)
+    r = jnp.sqrt(jnp.where(touch, r2, 1.0))
+    return jnp.sum(jnp.where(touch, kappa * (sigma - r) / r, 0.0)[..., None] * d, 1)
+
+
+def scaling(rep, sizes, n_steps, repeats):
+    """Seconds per step of all pairs, cell list and neighbour list over N."""
+    import jax
+    import jax.numpy as jnp
+
+    import jqd
+    from jqd.thermal import GasParams, PhaseState, SoftSphereGas
+
+    params = GasParams(mass=1.0, kappa=KAPPA, sigma=1.0)
+    rows, per = [], {}
+    for N in sizes:
+        box = math.sqrt(N / 0.2)
+        side = math.ceil(math.sqrt(N))
+        g = (np.arange(side) + 0.5) * box / side
+        q = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)[:N]
+        th = np.random.default_rng(0).uniform(0, 2 * math.pi, N)
+        y0 = PhaseState(
+            jnp.asarray(q), jnp.asarray(math.sqrt(2) * np.stack([np.cos(th), np.sin(th)], -1))
+        )
+        cells = SoftSphereGas(N, box, 2, cell_size=1.0)
+        listed = SoftSphereGas(N, box, 2, cell_size=2.0, skin=1.0)
+        yl = listed.with_neighbors(y0, params)
+
+        steps = {"cell list": n_steps, "neighbour list": 10 * n_steps, "all pairs": n_steps}
+
+        def run(law, y, k=n_steps):
+            sol = jqd.evolve(law, y, params, dt=DT, n_save=1, steps_per_save=k, check=False)
+            return sol.y_final
+
+        def pairs_run(y):
+            def body(y, _):
+                qh = y.q + 0.5 * DT * y.p
+                p = y.p + DT * all_pairs_force(qh, box)
+                return PhaseState(jnp.mod(qh + 0.5 * DT * p, box), p), None
+
+            return jax.lax.scan(body, y, None, length=n_steps)[0]
+
+        timers = {
+            "cell list": (jax.jit(lambda y: run(cells, y)), y0),
+            "neighbour list": (jax.jit(lambda y: run(listed, y, 10 * n_steps)), yl),
+            "list build": (jax.jit(lambda y: listed.with_neighbors(y, params)), y0),
+        }
+        if N <= 4096:
+            timers["all pairs"] = (jax.jit(pairs_run), y0)
+        for name, (f, y) in timers.items():
+            jax.block_until_ready(f(y))
+        res = alternate({k: (lambda f=f, y=y: f(y).p) for k, (f, y) in timers.items()}, repeats, 1)
+        builds = int(timers["neighbour list"][0](yl).neighbors.builds)
+        steps["list build"] = 1  # one build of the list (a cell-list pass)
+        for impl, (med, cpu) in res.items():
+            n_steps_i = steps[impl]
+            per.setdefault(impl, []).append((N, med / n_steps_i))
+            rep.case(
+                case="gas-scaling",
+                law="SoftSphereGas/2d",
+                impl=impl,
+                size=N,
+                density=0.2,
+                n_steps=n_steps_i,
+                median_s=med,
+                s_per_step=med / n_steps_i,
+                cpu_s_per_call=cpu,
+                neighbor_builds=builds if impl == "neighbour list" else None,
+            )
+            rows.append(
+                dict(
+                    impl=impl,
+                    N=N,
+                    step=f"{med / n_steps_i * 1e3:.3g} ms",
+                    cpu=f"{cpu / n_steps_i * 1e3:.3g} ms",
+                    builds=f"{builds}/{n_steps_i}" if impl == "neighbour list" else "",
+                )
+            )
+    cols = [
+        ("impl", "impl"),
+        ("N", "N"),
+        ("step", "wall / step"),
+        ("cpu", "CPU / step"),
+        ("builds", "list builds / steps"),
+    ]
+    print(markdown_table(rows, cols))
+    for impl, pts in per.items():
+        if len(pts) >= 2:
+            n, t = np.log([x[0] for x in pts]), np.log([x[1] for x in pts])
+            print(
+                f"{impl}: time/step ∝ N^{np.polyfit(n, t, 1)[0]:.2f} over N = {pts[0][0]}-{pts[-1][0]}"
+            )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer sizes and steps (< 2 min)")
     ap.add_argument("--repeats", type=int, default=3, help="alternating rounds")
     ap.add_argument("--no-numpy", action="store_true")
+    ap.add_argument("--scaling", action="store_true", help="all pairs vs cell vs neighbour list")
     ap.add_argument("--json", help="also append the JSON lines to this file")
     add_device_arg(ap)
     args = ap.parse_args(argv)
@@ -195,6 +305,10 @@ def main(argv=None):
 
     jax.config.update("jax_enable_x64", True)
     rep = Reporter("thermal_gas", args.json, argv)
+    if args.scaling:
+        sizes = (1024, 4096, 16384) if args.quick else (1024, 4096, 16384, 102400)
+        scaling(rep, sizes, 10 if args.quick else 20, args.repeats)
+        return
     rows = []
     sizes = (1024, 4096) if args.quick else (1024, 4096, 16384)
     for density in (0.04, 0.2):

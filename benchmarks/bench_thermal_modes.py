@@ -223,9 +223,83 @@ def bench_dense(rep, N, n_save, repeats, rows):
         )
 
 
+def observables(rep, sizes, repeats):
+    """Seconds per call (best of `repeats`) of every thermal observable of a
+    chain (mode-diagonal Gaussian state or FPUT phase state) over N, jitted,
+    compile excluded; the fitted exponent of time vs N (issue 29: each
+    O(N log N) or better). Fixed chains have N − 1 atoms, periodic ones N,
+    so that every FFT length is a power of two."""
+    import time
+
+    import jax
+    import jax.numpy as jnp
+
+    import jqd.thermal as T
+
+    params = T.LatticeParams(1.3, 0.7, 0.2, 0.9)
+    fput = T.FPUTParams(1.0, 1.0, 0.0, 1.0, 0.0)
+    per, rows = {}, []
+    for N in sizes:
+        # fixed: N − 1 atoms (DST length 2N), periodic: N (FFT length N): powers of two
+        harm = {
+            b: T.HarmonicLattice(T.Lattice((N - (b == "fixed"),), b)) for b in ("fixed", "periodic")
+        }
+        st = {b: T.thermal_state(law, params, 0.8) for b, law in harm.items()}
+        rng = np.random.default_rng(0)
+        ys = T.PhaseState(jnp.asarray(rng.normal(size=N)), jnp.asarray(rng.normal(size=N)))
+        cases = {}
+        for b, law in harm.items():
+            y = st[b]
+            cases |= {
+                f"atom_variance ({b})": (lambda y, law=law: T.atom_variance(law, y), y),
+                f"bond_variance ({b})": (lambda y, law=law: T.bond_variance(law, y), y),
+                f"local_energy ({b})": (lambda y, law=law: T.local_energy(law, params, y), y),
+                f"cm_variance ({b})": (lambda y, law=law: T.cm_variance(law, params, y), y),
+                f"to_atoms ({b})": (lambda y, law=law: law.lattice.to_atoms(y.q), y),
+            }
+        law = harm["periodic"]
+        cases |= {
+            "mode_energies": (lambda y: T.mode_energies(law, params, y), st["periodic"]),
+            "energy_variance": (lambda y: T.energy_variance(law, params, y), st["periodic"]),
+            "wigner_sample (1 draw)": (
+                lambda y: T.wigner_sample(jax.random.key(0), law, y, 1),
+                st["periodic"],
+            ),
+            "product_state": (lambda y: T.product_state(law, params, y.q, 0.1).q, ys),
+        }
+        for b in ("fixed", "periodic"):
+            chain = T.ClassicalLattice(N - (b == "fixed"), b)
+            y = ys if b == "periodic" else T.PhaseState(ys.q[1:], ys.p[1:])
+            cases[f"fput_mode_energies ({b})"] = (
+                lambda y, chain=chain: T.fput_mode_energies(chain, fput, y),
+                y,
+            )
+        E = jnp.asarray(rng.exponential(size=N))
+        cases["effective_mode_fraction"] = (T.effective_mode_fraction, E)
+        for name, (f, x) in cases.items():
+            g = jax.jit(f)
+            jax.block_until_ready(g(x))
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                jax.block_until_ready(g(x))
+                best = min(best, time.perf_counter() - t0)
+            per.setdefault(name, []).append((N, best))
+            rep.case(case="observable", impl=name, size=N, best_s=best)
+    for name, pts in per.items():
+        n, t = np.log([x[0] for x in pts]), np.log([x[1] for x in pts])
+        slope = np.polyfit(n, t, 1)[0] if len(pts) > 1 else float("nan")
+        rows.append(dict(name=name, **{str(N): fmt_s(t) for N, t in pts}, slope=f"{slope:.2f}"))
+    cols = [("name", "observable")] + [(str(N), f"N = {N}") for N in sizes]
+    print(markdown_table(rows, cols + [("slope", "exponent")]))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--observables", action="store_true", help="time every thermal observable over N"
+    )
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", default=None)
     add_device_arg(ap)
@@ -235,6 +309,10 @@ def main(argv=None):
 
     jax.config.update("jax_enable_x64", True)
     rep = Reporter("thermal_modes", args.json, argv)
+    if args.observables:
+        sizes = (2**10, 2**14) if args.quick else (2**10, 2**14, 2**17, 2**20)
+        observables(rep, sizes, 3)
+        return
     rows = []
     sizes = (
         [(2**14, 1, 200), (2**14, 8, 50)]

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from mutation import Mutant
 
 import jqd
-from jqd.thermal import _classical, _gas
+from jqd.thermal import PhaseState, _classical, _gas
 
 
 def _quartic_force_dropped(monkeypatch):
@@ -42,7 +42,19 @@ def _mode_eigenvalue_doubled_angle(monkeypatch):
 def _contact_force_doubled(monkeypatch):
     """Soft-sphere force 2κ(σ − r) while the energy stays κ(σ − r)²/2."""
     orig = _gas.SoftSphereGas.force
-    monkeypatch.setattr(_gas.SoftSphereGas, "force", lambda self, q, p: 2.0 * orig(self, q, p))
+    monkeypatch.setattr(
+        _gas.SoftSphereGas, "force", lambda self, q, p, *nl: 2.0 * orig(self, q, p, *nl)
+    )
+
+
+def _explicit_euler_gas(monkeypatch):
+    """The gas stepped by explicit Euler (q += h p/m, p += h F(q_old)) instead
+    of the drift-kick-drift leapfrog: not symplectic, each contact gains energy."""
+
+    def euler(force, y, h, m):
+        return PhaseState(q=y.q + h * y.p / m, p=y.p + h * force(y.q))
+
+    monkeypatch.setattr(_gas, "leapfrog", euler)
 
 
 def _paper_energy_spread(monkeypatch):
@@ -69,7 +81,9 @@ def _pair_energy_counted_twice(monkeypatch):
     κ(σ − r)²/2 counted twice (the ½ for i < j lost)."""
     orig = _gas.SoftSphereGas.potential_energy
     monkeypatch.setattr(
-        _gas.SoftSphereGas, "potential_energy", lambda self, q, p: 2.0 * orig(self, q, p)
+        _gas.SoftSphereGas,
+        "potential_energy",
+        lambda self, q, p, *nl: 2.0 * orig(self, q, p, *nl),
     )
 
 
@@ -105,6 +119,13 @@ MUTANTS = [
         bug="soft-sphere force 2κ(σ − r) with energy κ(σ − r)²/2",
         apply=_contact_force_doubled,
         caught_by="contact time",
+    ),
+    Mutant(
+        experiment="thermal-gas",
+        name="gas-explicit-euler",
+        bug="soft-sphere gas stepped by explicit Euler instead of the leapfrog",
+        apply=_explicit_euler_gas,
+        caught_by="energy conserved",
     ),
     Mutant(
         experiment="thermal-gas",

@@ -229,6 +229,72 @@ def test_gas_agrees_with_numpy_pairs(dim, n, box):
     np.testing.assert_allclose(y1.p, p1, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "dim,n,box", [(2, 200, 12.0), pytest.param(3, 150, 6.0, marks=pytest.mark.slow)]
+)
+def test_neighbor_list_equals_all_pairs(dim, n, box):
+    """Forces, energy, contacts and one step from the Verlet list equal the O(N²)
+    NumPy all-pairs reference to round-off (the list: pairs within σ + skin)."""
+    params = GasParams(mass=1.5, kappa=40.0, sigma=1.0)
+    law = SoftSphereGas(n, box, dim, cell_size=1.25, max_occupancy=16, skin=0.25)
+    kq, kp = jax.random.split(jax.random.key(4))
+    q = jax.random.uniform(kq, (n, dim), maxval=box)
+    p = jax.random.normal(kp, (n, dim))
+    F, U, q1, p1 = _numpy_gas(np.asarray(q), np.asarray(p), params, box, 0.01)
+    y = law.with_neighbors(PhaseState(q, p), params)
+    assert int(y.neighbors.count) <= law.pairs_capacity
+    np.testing.assert_allclose(jax.jit(law.force)(q, params, y.neighbors), F, atol=1e-12)
+    assert abs(float(jax.jit(law.energy)(0.0, y, params)) - U - law.kinetic_energy(p, params)) < (
+        1e-12 * max(1, U)
+    )
+    cells = SoftSphereGas(n, box, dim, cell_size=1.25, max_occupancy=16)
+    np.testing.assert_array_equal(law.contacts(y, params), cells.contacts(PhaseState(q, p), params))
+    y1 = jax.jit(law.step)(0.0, y, params, 0.01)
+    np.testing.assert_allclose(y1.q, q1, atol=1e-12)
+    np.testing.assert_allclose(y1.p, p1, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_neighbor_list_run_equals_cell_list_run():
+    """400 steps of a moving gas (the list rebuilt many times) against the cell
+    list searched at every step: the same trajectory to round-off growth."""
+    y0 = _lattice_gas(8, 1.5)
+    params = GasParams(kappa=100.0)
+    cells = SoftSphereGas(64, 12.0, 2, cell_size=1.3)
+    listed = SoftSphereGas(64, 12.0, 2, cell_size=1.3, skin=0.3)
+    a = _run(cells, y0, params, 0.005, 400)
+    b = _run(listed, listed.with_neighbors(y0, params), params, 0.005, 400)
+    assert int(b.neighbors.builds) >= 2  # the list was rebuilt during the run
+    dq = np.array(a.q - b.q)
+    dq -= 12.0 * np.round(dq / 12.0)
+    assert np.max(np.abs(dq)) < 1e-9 and float(jnp.max(jnp.abs(a.p - b.p))) < 1e-9
+
+
+@pytest.mark.slow
+def test_neighbor_list_overflow_and_misuse_raise():
+    params = GasParams(sigma=1.0)
+    law = SoftSphereGas(8, 6.0, 2, cell_size=1.5, skin=0.5, max_pairs=2)
+    q = jnp.array(
+        [[0.5 + 0.6 * i, 0.5] for i in range(4)] + [[4.0, 4.0 + 0.4 * i] for i in range(4)]
+    )
+    y = PhaseState(q, jnp.zeros_like(q))
+    with pytest.raises(Exception, match="max_pairs = 2"):
+        jqd.evolve(law, law.with_neighbors(y, params), params, dt=0.01, n_save=1, check=False)
+    with pytest.raises(ValueError, match="with_neighbors"):
+        jqd.evolve(law, y, params, dt=0.01, n_save=1)
+    with pytest.raises(ValueError, match="skin"):
+        SoftSphereGas(8, 6.0, 2).with_neighbors(y, params)
+    small = SoftSphereGas(8, 6.0, 2, cell_size=1.2, skin=0.5)  # cells < sigma + skin
+    far = PhaseState(
+        jnp.array([[0.5 + 1.5 * (i % 4), 0.5 + 1.5 * (i // 4)] for i in range(8)]), y.p
+    )
+    with pytest.raises(ValueError, match=r"sigma \+ skin"):
+        jqd.evolve(small, small.with_neighbors(far, params), params, dt=0.01, n_save=1)
+    ok = SoftSphereGas(8, 6.0, 2, cell_size=1.5, skin=0.5, max_pairs=64)
+    # within σ + skin = 1.5: 3 + 2 pairs at spacing 0.6, all 6 at spacing 0.4
+    assert int(ok.with_neighbors(y, params).neighbors.count) == 11
+
+
 def _lattice_gas(n_side, spacing, seed=0, dim=2):
     g = np.arange(n_side) * spacing + 0.25
     q = np.stack(np.meshgrid(*[g] * dim, indexing="ij"), -1).reshape(-1, dim)

@@ -14,7 +14,9 @@ energies (`jqd.thermal.effective_mode_fraction`).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -43,6 +45,17 @@ class Config:
         n_seeds: independent ensembles, seeds seed, seed + 1, …: the claims are
             on the worst of them (one seed's n_eff moves by ~0.05, README).
         seed: phases of the initial modes (overridden by `jqd run --seed`).
+        large_sites: sites of one more chain at the same E/N (0: none; the
+            default 2²⁰ − 1 makes the DST length 2(N + 1) a power of two), its
+            energy in the same wavenumber band k/N <= low_modes/n_sites.
+        large_t_max: its run length (average over [large_t_max/2, large_t_max]).
+        large_dt: its Yoshida-4 step (ω_max dt = 0.2: energy error ~1e-4).
+        large_chunks: its saves, one `jqd.evolve` call each (progress, checkpoint).
+        large_bands: its ⟨E_k⟩ is averaged over this many bands of adjacent modes
+            before n_eff and the top-quarter ratio (the band average replaces the
+            ensemble average of the small chains).
+        checkpoint: a directory: the large chain's state and sums are written
+            there after every chunk and resumed ("" = none).
     """
 
     n_sites: int = 64
@@ -55,10 +68,16 @@ class Config:
     n_save: int = 400
     n_seeds: int = 4
     seed: int = 0
+    large_sites: int = 2**20 - 1
+    large_t_max: float = 2000.0
+    large_dt: float = 0.1
+    large_chunks: int = 40
+    large_bands: int = 1025
+    checkpoint: str = ""
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(n_chains=8, t_max=2000.0, n_save=200)
+        return cls(n_chains=8, t_max=2000.0, n_save=200, large_sites=0)
 
 
 def initial_state(law, params, config: Config, keys):
@@ -84,6 +103,105 @@ def initial_state(law, params, config: Config, keys):
         lo, hi = np.where(below, 0.5 * (lo + hi), lo), np.where(below, hi, 0.5 * (lo + hi))
     a = np.repeat(0.5 * (lo + hi), C)[:, None]
     return PhaseState(jnp.asarray(a * q1), jnp.asarray(a * p1))
+
+
+def large_initial_state(law, params, config: Config, key):
+    """One chain of `config.large_sites` sites: equal harmonic energies with random
+    phases in the modes k <= N·low_modes/n_sites (the small chains' band of
+    wavenumbers), built by the DST of `jqd.thermal.Lattice` (O(N log N)), the
+    amplitude bisected to E = N·energy_density."""
+    n = config.large_sites
+    k0 = max(1, round(n * config.low_modes / config.n_sites))
+    lattice = jqd.thermal.Lattice((n,), "fixed")
+    w = 2 * np.sin(np.pi * np.arange(1, k0 + 1) / (2 * (n + 1)))
+    phase = np.asarray(jax.random.uniform(key, (k0,), maxval=2 * math.pi))
+    pad = lambda c: jnp.asarray(np.concatenate([c, np.zeros(n - k0)]))  # noqa: E731
+    q1 = np.asarray(lattice.to_atoms(pad(np.cos(phase) / w)))
+    p1 = np.asarray(lattice.to_atoms(pad(-np.sin(phase))))
+    energy = jax.jit(lambda a: law.energy(0.0, PhaseState(a * q1, a * p1), params))
+    target = n * config.energy_density
+    lo, hi = 0.0, 10.0 * math.sqrt(target)
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if float(energy(mid)) < target else (lo, mid)
+    a = 0.5 * (lo + hi)
+    return PhaseState(jnp.asarray(a * q1), jnp.asarray(a * p1)), k0
+
+
+def run_large(config: Config, rec: Recorder, params):
+    """The large chain in `large_chunks` calls of `jqd.evolve` (one compiled
+    program), summing the mode energies of the saves in the second half on the
+    host (O(N) memory, not O(N·saves)); resumable from `config.checkpoint`.
+    Returns (late-time ⟨E_k⟩ (N,), times, n_eff of the running band average,
+    energies, wall s, k0)."""
+    n, chunks = config.large_sites, config.large_chunks
+    law = ClassicalLattice(n, "fixed", "yoshida4")
+    steps = max(1, round(config.large_t_max / (config.large_dt * chunks)))
+    path = None
+    if config.checkpoint:
+        tag = f"large_N{n}_E{config.energy_density:g}_seed{rec.seed}.npz"
+        path = Path(config.checkpoint) / tag
+    y, k0 = large_initial_state(law, params, config, jax.random.key(rec.seed + 10**6))
+    late, count, i, ts, n_eff_t, energies, wall = np.zeros(n), 0, 0, [], [], [], 0.0
+    if path is not None and path.exists():
+        z = np.load(path)
+        y = PhaseState(jnp.asarray(z["q"]), jnp.asarray(z["p"]))
+        late, count, i, wall = z["late"], int(z["count"]), int(z["i"]), float(z["wall"])
+        ts, n_eff_t, energies = list(z["ts"]), list(z["n_eff_t"]), list(z["energies"])
+    observe = {
+        "modes": lambda t, y, p: jqd.thermal.fput_mode_energies(law, p, y),
+        "energy": law.energy,
+    }
+    t_start = time.time() - wall
+    while i < chunks:
+        sol = jqd.evolve(
+            law,
+            y,
+            params,
+            dt=config.large_dt,
+            n_save=1,
+            steps_per_save=steps,
+            t0=i * steps * config.large_dt,
+            observe=observe,
+            checkpoint=False,
+        )
+        y, i = sol.y_final, i + 1
+        t, modes = float(sol.ts[-1]), np.asarray(sol.observables["modes"][-1])
+        if i == 1:
+            energies.append(float(sol.observables["energy"][0]))
+        energies.append(float(sol.observables["energy"][-1]))
+        if t >= config.large_t_max / 2 - 1e-9:
+            late, count = late + modes, count + 1
+        band = bands(late / count if count else modes, config.large_bands)
+        ts.append(t)
+        n_eff_t.append(float(jqd.thermal.effective_mode_fraction(jnp.asarray(band))))
+        wall = time.time() - t_start
+        rec.progress(
+            f"large chain N = {n}, E/N = {config.energy_density:g}: t = {t:g} "
+            f"({i}/{chunks}), band n_eff = {n_eff_t[-1]:.3f}, {wall:.0f} s"
+        )
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                path,
+                q=np.asarray(y.q),
+                p=np.asarray(y.p),
+                late=late,
+                count=count,
+                i=i,
+                wall=wall,
+                ts=np.asarray(ts),
+                n_eff_t=np.asarray(n_eff_t),
+                energies=np.asarray(energies),
+            )
+    return late / count, np.asarray(ts), np.asarray(n_eff_t), np.asarray(energies), wall, k0
+
+
+def bands(energies, n_bands: int):
+    """Mean of `energies` (N,) over n_bands contiguous bands of equal width
+    (the last ⌊N/n_bands⌋·n_bands modes; N = 2²⁰ − 1 = 1023 · 1025 splits exactly)."""
+    width = len(energies) // n_bands
+    return energies[len(energies) - width * n_bands :].reshape(n_bands, width).mean(1)
 
 
 def run(config: Config, rec: Recorder) -> None:
@@ -178,6 +296,9 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("max_rel_energy_error", float(np.max(np.abs(energy / energy[0] - 1))))
     rec.metric("temperature_mode_average", T)
 
+    if config.large_sites:
+        large(config, rec, params)
+
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     k = np.arange(1, N + 1)
     a1.semilogy(k, mean_E, "o-", ms=3, label="β-FPUT ⟨E_k⟩ (time + ensemble)")
@@ -199,6 +320,54 @@ def run(config: Config, rec: Recorder) -> None:
     rec.figure(fig, "equipartition.png")
 
 
+def large(config: Config, rec: Recorder, params) -> None:
+    """The large chain's claims (band-averaged ⟨E_k⟩), metrics and figure."""
+    import matplotlib.pyplot as plt
+
+    n = config.large_sites
+    E, ts, n_eff_t, energies, wall, k0 = run_large(config, rec, params)
+    band = bands(E, config.large_bands)
+    n_eff = float(jqd.thermal.effective_mode_fraction(jnp.asarray(band)))
+    top = float(band[-(len(band) // 4) :].mean() / band.mean())
+    where = f"N = {n}, E/N = {config.energy_density:g}, t <= {config.large_t_max:g}"
+    rec.claim(
+        f"n_eff of the band-averaged mode energies, one chain of {n} sites",
+        f"physics §7.5: exp(S)/n_bands >= 0.85 of ⟨E_k⟩ over [t_max/2, t_max] averaged over "
+        f"{config.large_bands} bands of adjacent modes ({where}; energy first in k <= {k0})",
+        measured=n_eff,
+        tolerance=0.85,
+        op=">=",
+    )
+    claim_max_error(
+        rec,
+        f"top-quarter / mean band energy (Rayleigh–Jeans), one chain of {n} sites",
+        f"physics §7.5: |⟨E_k⟩ over the highest quarter of the bands ÷ mean over all − 1| "
+        f"<= 0.2 ({where})",
+        top,
+        1,
+        tolerance=0.2,
+    )
+    rec.metric("large_sites", n)
+    rec.metric("large_initial_modes", k0)
+    rec.metric("large_n_eff_bands", n_eff)
+    rec.metric("large_n_eff_modes", float(jqd.thermal.effective_mode_fraction(jnp.asarray(E))))
+    rec.metric("large_top_quarter_over_mean", top)
+    rec.metric("large_max_rel_energy_error", float(np.max(np.abs(energies / energies[0] - 1))))
+    rec.metric("large_wall_s", wall)
+    rec.metric("large_s_per_step", wall / (config.large_t_max / config.large_dt))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    kb = (np.arange(config.large_bands) + 0.5) * (n / config.large_bands)
+    a1.semilogy(kb, band, "-", lw=1, label=f"⟨E_k⟩ over t ∈ [{ts[-1] / 2:g}, {ts[-1]:g}]")
+    a1.axhline(band.mean(), color="gray", lw=1, label="Rayleigh–Jeans (all equal)")
+    a1.axvline(k0, color="k", ls=":", lw=1, label=f"initially excited: k ≤ {k0}")
+    panel(a1, "mode k (band centre)", "band-averaged ⟨E_k⟩", legend=True)
+    a2.plot(ts, n_eff_t, "o-", ms=3)
+    a2.axhline(0.85, color="k", ls="--", lw=1, label="claim: n_eff ≥ 0.85")
+    panel(a2, "t", "band n_eff (snapshot, then late average)", legend=True)
+    fig.suptitle(f"β-FPUT, one chain of {n} sites, E/N = {config.energy_density:g}")
+    rec.figure(fig, "equipartition_large.png")
+
+
 EXPERIMENT = Experiment(
     name="thermal-equipartition",
     description="β-FPUT chain (N = 64) spreads low-mode energy to equipartition: "
@@ -216,5 +385,10 @@ EXPERIMENT = Experiment(
         "t_max": "> 0",
         "dt": "> 0, <= 0.4",  # ω_max dt <= 0.8: the Yoshida-4 accuracy bound (jqd.thermal)
         "n_save": ">= 4",
+        "large_sites": ">= 0",
+        "large_t_max": "> 0",
+        "large_dt": "> 0, <= 0.4",
+        "large_chunks": ">= 2",
+        "large_bands": ">= 4",
     },
 )

@@ -54,6 +54,12 @@ class Config:
             m ≠ 1 and another ħ).
         t_max: end of every record.
         n_save: saved times in [0, t_max] (one exact step between saves).
+        large_atoms: atoms of a chain with walls and of a free ring run once more
+            at this size (0: none; the default 2²⁰ − 1 makes the chain's DST
+            length 2(N + 1) a power of two): the sound and Var X_cm claims there.
+        large_probes: atoms of the large chain whose Var x_j is checked against
+            the closed form, summed directly over all N modes (O(N) each).
+        large_n_save: saves of the large runs.
     """
 
     n_atoms: int = 64
@@ -71,10 +77,13 @@ class Config:
     check_hbar: float = 0.05
     t_max: float = 200.0
     n_save: int = 400
+    large_atoms: int = 2**20 - 1
+    large_probes: int = 64
+    large_n_save: int = 10
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(n_atoms=40, ring_atoms=20, t_max=100.0, n_save=100)
+        return cls(n_atoms=40, ring_atoms=20, t_max=100.0, n_save=100, large_atoms=0)
 
 
 def validate(config: Config) -> None:
@@ -250,6 +259,8 @@ def run(config: Config, rec: Recorder) -> None:
         relative=True,
         metric="cm_error_check",
     )
+    if config.large_atoms:
+        large(config, rec, params)
     M = config.ring_atoms * config.mass
     paper = (config.hbar * ts / (M * config.width)) ** 2
     rec.metric("cm_over_paper_form_at_t_max", float(cm[-1] / paper[-1]))
@@ -312,6 +323,75 @@ def run(config: Config, rec: Recorder) -> None:
     rec.arrays(ds, "localization.nc")
 
 
+def large(config: Config, rec: Recorder, params) -> None:
+    """Claims 1 and 3 at N = `large_atoms`: the sound packet on the ground state
+    of a chain with walls, Var x_j(t) (`atom_variance`, FFT) at `large_probes`
+    atoms against (ħ/2m) Σ_k U_jk²/ω_k summed directly over the N modes; the
+    product state on a free ring of N atoms, Var X_cm(t) against physics §7.3."""
+    import time
+
+    T, n = jqd.thermal, config.large_atoms
+    chain = T.HarmonicLattice(T.Lattice((n,), "fixed"))
+    probes = np.unique(np.linspace(0, n - 1, config.large_probes).round().astype(int))
+    probes = np.unique(np.concatenate([probes, n // 2 + np.arange(-8, 8)]))  # the packet
+    j0, k = (n - 1) / 2, 2 * math.pi / config.sound_wavelength
+    jj = np.arange(n, dtype=float)
+    env = config.sound_amplitude * np.exp(-((jj - j0) ** 2) / (2 * config.sound_envelope**2))
+    w_k = 2 * math.sqrt(config.spring / config.mass) * math.sin(k / 2)
+    dx, dp = env * np.cos(k * (jj - j0)), config.mass * w_k * env * np.sin(k * (jj - j0))
+    t0 = time.perf_counter()
+    sound = T.displace(chain, T.ground_state(chain, params), jnp.asarray(dx), jnp.asarray(dp))
+    cfg = Config(t_max=config.t_max, n_save=config.large_n_save)
+    idx = jnp.asarray(probes)
+    sol = _run(chain, sound, params, cfg, lambda t, y, p: T.atom_variance(chain, y)[idx])
+    var = np.asarray(sol.observables)
+    wall_chain = time.perf_counter() - t0
+    modes = np.arange(1, n + 1)
+    omega = 2 * np.sqrt(config.spring / config.mass) * np.sin(np.pi * modes / (2 * (n + 1)))
+    closed = np.array(
+        [
+            config.hbar
+            / (2 * config.mass)
+            * np.sum((2 / (n + 1)) * np.sin(np.pi * (j + 1) * modes / (n + 1)) ** 2 / omega)
+            for j in probes
+        ]
+    )
+    claim_max_error(
+        rec,
+        f"coherent sound leaves widths unchanged, {n} atoms",
+        f"physics §7.4: N = {n} chain with walls: Var x_j(t) (FFT) = (ħ/2m) Σ_k U_jk²/ω_k "
+        f"summed directly, at {len(probes)} atoms (the packet's included), max relative deviation",
+        var,
+        closed[None, :],
+        tolerance=1e-10,
+        relative=True,
+        metric="large_sound_width_error",
+    )
+    t0 = time.perf_counter()
+    ring = T.HarmonicLattice(T.Lattice((n,), "periodic"))
+    prod = T.product_state(ring, params, jnp.zeros(n), config.width)
+    sol = _run(ring, prod, params, cfg, lambda t, y, p: T.cm_variance(ring, p, y))
+    cm = np.asarray(sol.observables)
+    wall_ring = time.perf_counter() - t0
+    claim_max_error(
+        rec,
+        f"Var X_cm = d^2/2N + hbar^2 t^2/(2N m^2 d^2), {n} atoms",
+        f"physics §7.3: product state on a free ring of N = {n} atoms, max relative error over t",
+        cm,
+        np.asarray(
+            jqd.reference.product_state_cm_variance(
+                n, config.mass, config.width, sol.ts, config.hbar
+            )
+        ),
+        tolerance=1e-10,
+        relative=True,
+        metric="large_cm_error",
+    )
+    rec.metric("large_atoms", n)
+    rec.metric("large_chain_wall_s", wall_chain)
+    rec.metric("large_ring_wall_s", wall_ring)
+
+
 def sweep(config: Config, values):
     """Claim 3 for one (mass, spring, ħ, d): Var X_cm(t) of the product state on
     the free ring and its max relative error against physics §7.3; vmappable."""
@@ -355,6 +435,9 @@ EXPERIMENT = Experiment(
         "check_hbar": "> 0",
         "t_max": "> 0",
         "n_save": ">= 1",
+        "large_atoms": ">= 0",
+        "large_probes": ">= 1",
+        "large_n_save": ">= 1",
     },
     validate=validate,
     sweep=sweep,

@@ -59,6 +59,8 @@ from ._models import random_field_heisenberg as random_field_heisenberg
 from ._models import reflection_sector as reflection_sector
 from ._models import spin_boson as spin_boson
 from ._models import sz_sector as sz_sector
+from ._neighbors import GasState as GasState
+from ._neighbors import NeighborList as NeighborList
 from ._well import ClassicalWell as ClassicalWell
 from ._well import WellParams as WellParams
 from ._well import WellState as WellState

@@ -12,6 +12,10 @@ with minimum-image displacements: O(N 3^dim max_occupancy + N log N + n_cells)
 per force. The step is the position-Verlet leapfrog of `ClassicalLattice`
 (order 2 away from the contact kinks), positions wrapped into [0, L); `checks`
 refuses ω_c dt above its accuracy bound 0.5 (ω_c = √(2κ/m)).
+
+With `skin` set the state is a `GasState` carrying a Verlet neighbour list
+(`jqd.thermal._neighbors`): the cell list runs only when a particle has moved
+skin/2 since the last build, and each step costs O(listed pairs).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from jaxtyping import Array
 from .._guards import Check, scalar
 from .._law import AbstractLaw
 from .._steppers import Strang
+from . import _neighbors
 from ._classical import PhaseState, check_scalar_params, leapfrog, step_bound
+from ._neighbors import GasState
 
 
 class GasParams(eqx.Module):
@@ -53,10 +59,18 @@ class SoftSphereGas(AbstractLaw):
         cell_size: smallest cell side (>= sigma); L/cell_size must be >= 3.
         max_occupancy: slots per cell (None: from the mean occupancy; an
             overflow raises in-graph, naming the fix).
+        skin: None (a cell-list search every force evaluation, state
+            `PhaseState`) or the skin > 0 of a Verlet neighbour list (pairs
+            within sigma + skin; state `GasState` from `with_neighbors`;
+            needs cell_size >= sigma + skin).
+        max_pairs: rows of the neighbour list (None: twice the ideal-gas pair
+            count within sigma + skin, plus margin, for sigma = cell_size - skin;
+            more pairs raise in-graph, naming it).
 
     `jqd.evolve` refuses ω_c dt > 0.5 (ω_c = √(2κ/m): Verlet's accuracy bound,
     `checks`). State `PhaseState(q, p)`, both (N, dim). Validated against an O(N²) NumPy
-    reference (forces, energy, one step) to 1e-10 (tests/test_thermal_classical.py).
+    reference (forces, energy, one step) to 1e-10, and with `skin` (state `GasState`)
+    to 1e-12 (tests/test_thermal_classical.py).
     """
 
     n_particles: int = eqx.field(static=True)
@@ -64,6 +78,8 @@ class SoftSphereGas(AbstractLaw):
     dim: int = eqx.field(static=True, default=2)
     cell_size: float = eqx.field(static=True, default=1.0)
     max_occupancy: int | None = eqx.field(static=True, default=None)
+    skin: float | None = eqx.field(static=True, default=None)
+    max_pairs: int | None = eqx.field(static=True, default=None)
 
     order = 2
 
@@ -77,6 +93,12 @@ class SoftSphereGas(AbstractLaw):
             raise ValueError(
                 f"box and cell_size must be positive; got {self.box!r}, {self.cell_size!r}."
             )
+        if self.skin is not None and not self.skin > 0:
+            raise ValueError(f"skin must be None or > 0 (e.g. 0.3 sigma); got {self.skin!r}.")
+        if self.max_pairs is not None and not (
+            isinstance(self.max_pairs, int) and self.max_pairs >= 1
+        ):
+            raise ValueError(f"max_pairs must be None or an int >= 1; got {self.max_pairs!r}.")
         if self.n_side < 3:
             raise ValueError(
                 f"box = {self.box:g} holds only {self.n_side} cells of cell_size = "
@@ -99,6 +121,23 @@ class SoftSphereGas(AbstractLaw):
         mean = self.n_particles / self.n_side**self.dim
         # a cell of side >= σ holds at most 2^dim non-overlapping spheres (its corners)
         return max(2**self.dim + 1, math.ceil(mean + 5 * math.sqrt(mean) + 2))
+
+    @property
+    def pairs_capacity(self) -> int:
+        if self.max_pairs is not None:
+            return int(self.max_pairs)
+        cutoff = self.cell_size  # sigma + skin at the largest sigma the cells allow
+        return _neighbors.default_max_pairs(self.n_particles, self.box, self.dim, cutoff)
+
+    def with_neighbors(self, y, params) -> GasState:
+        """`y` (a `PhaseState`) with a neighbour list built at y.q (needs `skin`)."""
+        if self.skin is None:
+            raise ValueError(
+                "with_neighbors needs a SoftSphereGas(..., skin=...) (e.g. skin=0.3); this "
+                "law searches the cell list at every step and takes a PhaseState."
+            )
+        q = jnp.asarray(y.q)
+        return GasState(q, jnp.asarray(y.p), _build(self, q, params))
 
     # -- neighbours -------------------------------------------------------------------
     def candidates(self, q):
@@ -144,15 +183,20 @@ class SoftSphereGas(AbstractLaw):
             "state for collapsed particles.",
         )
 
-    def force(self, q, params):
-        """Forces (N, dim) from every touching pair."""
+    def force(self, q, params, neighbors=None):
+        """Forces (N, dim) from every touching pair (from `neighbors`, a
+        `NeighborList` valid at q, if given; else from the cell list)."""
+        if neighbors is not None:
+            return _neighbors.force(self, q, params, neighbors)
         d, r, touch, overflow = self._pairs(q, params)
         kappa = jnp.asarray(params.kappa).astype(q.dtype)
         sigma = jnp.asarray(params.sigma).astype(q.dtype)
         mag = jnp.where(touch, kappa * (sigma - r) / r, 0.0)
         return self._overflow_checked(jnp.sum(mag[..., None] * d, axis=1), overflow)
 
-    def potential_energy(self, q, params):
+    def potential_energy(self, q, params, neighbors=None):
+        if neighbors is not None:
+            return _neighbors.potential_energy(self, q, params, neighbors)
         d, r, touch, overflow = self._pairs(q, params)
         kappa = jnp.asarray(params.kappa).astype(q.dtype)
         sigma = jnp.asarray(params.sigma).astype(q.dtype)
@@ -163,10 +207,20 @@ class SoftSphereGas(AbstractLaw):
         return jnp.sum(p * p) / (2 * jnp.asarray(params.mass).astype(p.dtype))
 
     def energy(self, t, y, params):
-        return self.kinetic_energy(y.p, params) + self.potential_energy(y.q, params)
+        nl = self.neighbors_at(y, params)
+        pe = self.potential_energy(y.q, params, *([] if nl is None else [nl]))
+        return self.kinetic_energy(y.p, params) + pe
+
+    def neighbors_at(self, y, params):
+        """A `GasState`'s neighbour list, rebuilt if stale at y.q; None for a `PhaseState`."""
+        if isinstance(y, GasState):
+            return _neighbors.refresh(self, y.neighbors, y.q, params)
+        return None
 
     def contacts(self, y, params):
         """Number of contacts of each particle (N,)."""
+        if isinstance(y, GasState):
+            return _neighbors.contacts(self, y.q, params, self.neighbors_at(y, params))
         _, _, touch, overflow = self._pairs(y.q, params)
         return self._overflow_checked(jnp.sum(touch, axis=1), overflow)
 
@@ -179,12 +233,22 @@ class SoftSphereGas(AbstractLaw):
         """Störmer-Verlet, drift-kick-drift: one force evaluation per step."""
         m = jnp.asarray(params.mass).astype(y.p.dtype)
         h = jnp.asarray(dt).astype(y.q.dtype)
+        if isinstance(y, GasState):  # the leapfrog, the list refreshed at the kick
+            q = y.q + 0.5 * h * y.p / m
+            nl = _neighbors.refresh(self, y.neighbors, q, params)
+            p = y.p + h * self.force(q, params, nl)
+            return GasState(jnp.mod(q + 0.5 * h * p / m, self.box), p, nl)
         y = leapfrog(lambda q: self.force(q, params), y, h, m)
         return PhaseState(q=jnp.mod(y.q, self.box), p=y.p)
 
     # -- input checks -----------------------------------------------------------------
     def check(self, y, params, dt=None):
-        if not isinstance(y, PhaseState):
+        if self.skin is not None and not isinstance(y, GasState):
+            raise ValueError(
+                f"y0 must be a GasState for a law with skin = {self.skin:g}; got "
+                f"{type(y).__name__}. Build it with law.with_neighbors(PhaseState(q, p), params)."
+            )
+        if self.skin is None and not isinstance(y, PhaseState):
             raise ValueError(f"y0 must be a jqd.thermal.PhaseState(q, p); got {type(y).__name__}.")
         want = (self.n_particles, self.dim)
         if jnp.shape(y.q) != want or jnp.shape(y.p) != want:
@@ -212,6 +276,16 @@ class SoftSphereGas(AbstractLaw):
                 params.sigma,
             )
         )
+        if self.skin is not None:
+            out.append(
+                Check(
+                    jnp.asarray(params.sigma) + self.skin <= self.cell_length,
+                    f"params.sigma + skin = {{value}} exceeds the cell side {self.cell_length:g}: "
+                    "the neighbour list would miss pairs. Build the law with cell_size >= "
+                    "sigma + skin.",
+                    jnp.asarray(params.sigma) + self.skin,
+                )
+            )
         worst = jnp.max(_contacts(self, y, params))  # compiled: fast on concrete input
         out.append(
             Check(
@@ -232,3 +306,8 @@ class SoftSphereGas(AbstractLaw):
 @eqx.filter_jit
 def _contacts(law, y, params):
     return law.contacts(y, params)
+
+
+@eqx.filter_jit
+def _build(law, q, params):
+    return _neighbors.build(law, q, params)
