@@ -3,7 +3,8 @@ plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
 `jqd.copy._faithful_mobius_loop.copied_point` (the copy event of
 `CopyMembersFaithfulMobius`, which the experiment runs),
 `jqd.copy._faithful.candidate_weights` (the candidate rate, shared by both
-faithful laws) and the experiment's own `reversed_params`."""
+faithful laws), `jqd.copy._faithful_leap.rate_scale` (the hazards of the
+tau-leap law `CopyFaithfulTauLeap`) and the experiment's own `reversed_params`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from mutation import Mutant
 
 import jqd.copy._faithful as faithful
+import jqd.copy._faithful_leap as faithful_leap
 import jqd.copy._faithful_mobius_loop as mobius_loop
 
 
@@ -34,6 +36,11 @@ def _rate_not_normalized(monkeypatch):
     monkeypatch.setattr(
         faithful, "candidate_weights", lambda R, n: 2.0 * R * n[:, None] * n[None, :]
     )
+
+
+def _leap_rate_shifted(monkeypatch):
+    """The tau-leap law's copy hazards 5 % too high (a rate constant off by 5 %)."""
+    monkeypatch.setattr(faithful_leap, "rate_scale", lambda: 1.05)
 
 
 def _delta_not_reversed(monkeypatch):
@@ -73,6 +80,13 @@ MUTANTS = [
         bug="copy rate 2R sin⁺/(n_X n_Y) instead of 2R sin⁺/√(n_X n_Y)",
         apply=_rate_over_counts,
         caught_by="t_align exponent",
+    ),
+    Mutant(
+        experiment="copy-coalescence",
+        name="leap-rate-5pct",
+        bug="CopyFaithfulTauLeap's copy hazards 5 % too high",
+        apply=_leap_rate_shifted,
+        caught_by="tau-leap law agrees with the exact process",
     ),
     Mutant(
         experiment="copy-coalescence",

@@ -15,6 +15,9 @@ from ._faithful import CopyMembersFaithful as CopyMembersFaithful
 from ._faithful import FaithfulState as FaithfulState
 from ._faithful import circular_variance as circular_variance
 from ._faithful import faithful_state as faithful_state
+from ._faithful_leap import CopyFaithfulTauLeap as CopyFaithfulTauLeap
+from ._faithful_leap import FaithfulTypeState as FaithfulTypeState
+from ._faithful_leap import faithful_type_state as faithful_type_state
 from ._faithful_mobius import class_sums as class_sums
 from ._faithful_mobius_loop import CopyMembersFaithfulMobius as CopyMembersFaithfulMobius
 from ._fit import QRFit as QRFit

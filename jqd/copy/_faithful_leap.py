@@ -1,0 +1,289 @@
+"""The faithful member copy process (physics §5.8) at a cost per unit time
+independent of N: members lumped into phase types, events tau-leaped.
+
+Lumping (exact). Members of one class with one phase stay together for ever:
+between events they obey one ODE (S40 summed over the members), and a copy
+gives the copier the model's class and phase. So if at t = 0 each class a
+holds members on L phases only (its "types" l = 0..L−1), the state is the
+counts n[a, l] and the phases of the types, and this count process is the
+faithful member process itself, with nothing dropped. Each type's phase
+φ[a, l] obeys S40 summed over the members, φ̇ = ω_a + A_a cos φ + B_a sin φ
+with A_a, B_a from the counts and the class sums S_b = Σ_l n[b,l] e^{iφ[b,l]}
+(`_kinetics.member_phase_coefficients`), integrated by RK4 (O(PL)). The
+start `faithful_type_state` bins members' phases onto L types per class
+(θ_a + 2πl/L, θ_a the class's first member's phase): from uniform phases this
+is uniform phases on L points, the one approximation of the lumping (the
+exact law from the binned start follows the exact law from the continuous
+one: tests/test_copy_scale.py, physics §5.8). The phases are integrated
+directly, not through cumulative Möbius maps: a map from t = 0 becomes
+hyperbolic over long runs (|β/α| → 1) and evaluating it loses all precision
+(a first version did, and its phases bunched spuriously by t ~ 1e3).
+
+Tau-leaping (the approximation). The X ∈ (a, l) → Y ∈ (b, m) copy pairs
+(a < b) have the signed hazard 2R_ab n[a,l] n[b,m] sin θ/√(n_a n_b),
+θ = φ_{b,m} − φ_{a,l} + δ_ba: if sin θ > 0 members of (a, l) copy (b, m),
+else (b, m) copies (a, l) (sin⁺ of the two directions). One step of dt:
+an explicit midpoint predictor, n~ = n + (dt/2)·(mean drift), φ~ = RK4 of
+the type phases over dt/2; per pair of types k ~ Poisson(dt·|hazard(n~, φ~)|)
+moves; the phases finish the step over dt/2 with n~. Poisson draws by
+inversion below mean `POISSON_EXACT_MAX` (exact to a tail < 1e-10), above it
+by the rounded normal (a chemical-Langevin draw: the per-pair count loses
+only its skewness μ^{−1/2}; sums over pairs and steps are normal anyway).
+A source type asked to give more members than it holds gives all it has,
+the draws scaled down (floor); such steps are counted (`n_clipped`). Cost
+per step O(P²L²), independent of N. Error: O(dt) in the fluctuations
+(weak order 1), O(dt²) bias of the mean drift; measured by halving dt
+(tests/test_copy_scale.py, benchmarks/results_copy_scale.md).
+
+Validated against: `CopyMembersFaithfulMobius` (exact events) at N ≤ 1e4
+over 32 ensembles, by two-sample KS on t_align, on n/N − |ψ|² over time and
+on the events per ensemble (tests/test_copy_scale.py,
+experiments/copy_coalescence).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from .. import _steppers
+from .._guards import Check, round_down
+from .._guards import shown as show
+from .._law import AbstractLaw
+from ._kinetics import (
+    MemberState,
+    _rates,
+    check_params,
+    hamiltonian_guards,
+    member_phase_coefficients,
+    sampled,
+)
+
+POISSON_EXACT_MAX = 4.0  # inversion up to this mean ...
+POISSON_TERMS = 24  # ... over this many terms: P(X > 24 | μ = 4) < 1e-10
+
+
+class FaithfulTypeState(eqx.Module):
+    """State of `CopyFaithfulTauLeap`.
+
+    Attributes:
+        n: (P, L) members of class a on type l (integer valued floats).
+        phi: (P, L) the phase of each type (all its members share it).
+        n_events: copy events so far (float: ~0.08 N² by alignment).
+        n_clipped: steps where a type was asked for more members than it had.
+    """
+
+    n: Array
+    phi: Array
+    n_events: Array
+    n_clipped: Array
+
+    def class_sums(self):
+        """(n_a, S_a = Σ_{J∈a} e^{iφ_J}) per class."""
+        return jnp.sum(self.n, axis=-1), jnp.sum(self.n * jnp.exp(1j * self.phi), axis=-1)
+
+    def circular_variance(self):
+        """V = 1 − Σ_a |S_a|/N (`jqd.copy.circular_variance` of the members)."""
+        nc, S = self.class_sums()
+        return 1.0 - jnp.sum(jnp.abs(S), axis=-1) / jnp.sum(nc, axis=-1)
+
+
+def faithful_type_state(y0: MemberState, n_states: int, n_types: int) -> FaithfulTypeState:
+    """Members (a, φ) binned onto `n_types` phases per class: class a's types
+    sit at θ_a + 2πl/L with θ_a its first member's phase (0 if empty); each
+    member goes to the nearest. jit- and vmap-able."""
+    if not isinstance(y0, MemberState):
+        raise ValueError("y0 must be a jqd.copy.MemberState(a, phi).")
+    if int(n_types) < 2:
+        raise ValueError(f"n_types must be >= 2; got {n_types}.")
+    P, L = int(n_states), int(n_types)
+    a, phi = jnp.asarray(y0.a), jnp.asarray(y0.phi)
+    if not jnp.issubdtype(phi.dtype, jnp.floating):
+        phi = phi.astype(float)
+    cls = jnp.arange(P)
+    first = jnp.argmax(a[None, :] == cls[:, None], axis=1)
+    theta = jnp.where(jnp.any(a[None, :] == cls[:, None], axis=1), phi[first], 0.0)
+    rel = (phi - theta[a]) * (L / (2 * jnp.pi))
+    l = jnp.mod(jnp.round(rel), L).astype(jnp.int32)
+    n = jax.ops.segment_sum(jnp.ones_like(phi), a * L + l, num_segments=P * L).reshape(P, L)
+    zero = jnp.zeros((), phi.dtype)
+    types = (theta[:, None] + (2 * jnp.pi / L) * jnp.arange(L)[None, :]).astype(phi.dtype)
+    return FaithfulTypeState(n=n, phi=types, n_events=zero, n_clipped=zero)
+
+
+def poisson(key, mu):
+    """Poisson(μ) per element from one uniform u each: inversion for μ <=
+    POISSON_EXACT_MAX, the rounded normal μ + √μ Φ⁻¹(u) above (module
+    docstring). Fixed work, no loop over rejections."""
+    u = jax.random.uniform(key, mu.shape, mu.dtype)
+    small = mu <= POISSON_EXACT_MAX
+    m = jnp.where(small, mu, 0.0)
+    p = jnp.exp(-m)
+    cdf, x = p, jnp.zeros_like(mu)
+    for k in range(1, POISSON_TERMS + 1):
+        x = x + (u > cdf)
+        p = p * m / k
+        cdf = cdf + p
+    g = jax.scipy.special.ndtri(jnp.clip(u, 1e-300, 1.0 - 1e-16))
+    big = jnp.maximum(jnp.floor(mu + jnp.sqrt(mu) * g + 0.5), 0.0)
+    return jnp.where(small, x, big)
+
+
+def _pairs(P: int):
+    """Class pairs a < b as two static index lists."""
+    pa = [a for a in range(P) for b in range(a + 1, P)]
+    pb = [b for a in range(P) for b in range(a + 1, P)]
+    return jnp.asarray(pa), jnp.asarray(pb)
+
+
+def pair_hazards(n, z, R, delta):
+    """Signed hazards h[p, l, m] of the type pairs (a_p, l), (b_p, m), a_p < b_p:
+    2R_ab n[a,l] n[b,m] sin θ/√(n_a n_b), θ = φ_{b,m} − φ_{a,l} + δ_ba
+    (> 0: (a, l) copies (b, m); < 0: the reverse)."""
+    pa, pb = _pairs(n.shape[0])
+    nc = jnp.sum(n, axis=1)
+    occ = nc > 0
+    inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, nc, 1.0)), 0.0)
+    rot = jnp.exp(1j * delta[pb, pa])
+    s = jnp.imag(z[pb][:, None, :] * jnp.conj(z[pa])[:, :, None] * rot[:, None, None])
+    scale = 2.0 * R[pa, pb] * inv[pa] * inv[pb]
+    return scale[:, None, None] * n[pa][:, :, None] * n[pb][:, None, :] * s
+
+
+def type_flows(k, P: int):
+    """Per type (P, L): members out and in, from moves or rates k signed as
+    `pair_hazards` (k > 0: (a, l) → (b, m); k < 0: (b, m) → (a, l))."""
+    fwd, bwd = jnp.maximum(k, 0.0), jnp.maximum(-k, 0.0)
+    pa, pb = _pairs(P)
+    oa = (pa[:, None] == jnp.arange(P)).astype(k.dtype)  # (pairs, P) one-hot
+    ob = (pb[:, None] == jnp.arange(P)).astype(k.dtype)
+    fl, fm = jnp.sum(fwd, axis=2), jnp.sum(fwd, axis=1)  # (pairs, L)
+    bl, bm = jnp.sum(bwd, axis=2), jnp.sum(bwd, axis=1)
+    out = oa.T @ fl + ob.T @ bm
+    inn = ob.T @ fm + oa.T @ bl
+    return out, inn
+
+
+def phase_velocity(phi, n, R, delta, omega):
+    """φ̇[a, l] = ω_a + A_a cos φ + B_a sin φ: S40 summed over the members."""
+    nc = jnp.sum(n, axis=1)
+    c, s = jnp.cos(phi), jnp.sin(phi)
+    A, B = member_phase_coefficients(nc, jnp.sum(n * c, axis=1), jnp.sum(n * s, axis=1), R, delta)
+    return omega[:, None] + A[:, None] * c + B[:, None] * s
+
+
+def _advance(phi, n, R, delta, omega, h, t):
+    return _steppers.rk4(lambda s, p: phase_velocity(p, n, R, delta, omega), t, phi, h)
+
+
+def rate_scale() -> float:
+    """Factor on every copy hazard (not on the phase flow): 1 (a test hook:
+    mutants shift it)."""
+    return 1.0
+
+
+class CopyFaithfulTauLeap(AbstractLaw):
+    """The faithful member copy process (physics §5.8) lumped into L phase
+    types per class and tau-leaped (module docstring): O(P²L²) per step,
+    independent of N, so a run to alignment (t ∝ N) costs O(N) instead of
+    the exact process's O(N²) events. State `FaithfulTypeState` (from
+    `faithful_type_state(MemberState(a, phi), P, L)`), params `CopyParams`.
+
+    Approximations: the L-type start (exact lumping after it), tau-leaping
+    (weak order 1), RK4 of the type phases over dt/2, rounded normal draws
+    for Poisson means > `POISSON_EXACT_MAX` (4).
+
+    Validated against: `CopyMembersFaithfulMobius` (exact events) at N ≤ 1e4
+    by two-sample KS tests on t_align, n/N − |ψ|² and events
+    (tests/test_copy_scale.py).
+
+    Attributes:
+        n_states: P.
+    """
+
+    n_states: int = eqx.field(static=True)
+    stochastic = True
+    order = 1
+
+    def step(self, t, y: FaithfulTypeState, params, dt, key: PRNGKeyArray):
+        params = sampled(params, self)
+        dtype = y.n.dtype
+        R, delta, omega = _rates(params, dtype)
+        h = 0.5 * jnp.asarray(dt, dtype)
+        # predictor: counts by the mean drift, phases by RK4, both over dt/2
+        scale = rate_scale()
+        haz0 = scale * pair_hazards(y.n, jnp.exp(1j * y.phi), R, delta)
+        out0, in0 = type_flows(haz0, self.n_states)
+        n_mid = jnp.where(y.n > 0, jnp.maximum(y.n + h * (in0 - out0), 0.0), 0.0)
+        phi_mid = _advance(y.phi, y.n, R, delta, omega, h, t)
+        haz = scale * pair_hazards(n_mid, jnp.exp(1j * phi_mid), R, delta)
+        k = poisson(key, 2.0 * h * jnp.abs(haz)) * jnp.sign(haz)
+        out, _ = type_flows(k, self.n_states)
+        # a source type gives at most what it holds (draws scaled down, floor)
+        over = out > y.n
+        frac = jnp.where(over, y.n / jnp.where(out > 0, out, 1.0), 1.0)
+        pa, pb = _pairs(self.n_states)
+        src = jnp.where(k > 0, frac[pa][:, :, None], frac[pb][:, None, :])
+        k = jnp.where(jnp.any(over), jnp.trunc(k * src), k)
+        out, inn = type_flows(k, self.n_states)
+        phi = _advance(phi_mid, n_mid, R, delta, omega, h, t + h)
+        return FaithfulTypeState(
+            n=y.n - out + inn,
+            phi=jnp.angle(jnp.exp(1j * phi)).astype(dtype),  # kept in (−π, π]
+            n_events=y.n_events + jnp.sum(out),
+            n_clipped=y.n_clipped + jnp.any(over).astype(dtype),
+        )
+
+    def check(self, y, params, dt=None):
+        if not isinstance(y, FaithfulTypeState):
+            raise ValueError(
+                "y0 must be a jqd.copy.FaithfulTypeState; build it with "
+                "jqd.copy.faithful_type_state(jqd.copy.MemberState(a, phi), P, L)."
+            )
+        P = self.n_states
+        if jnp.ndim(y.n) != 2 or jnp.shape(y.n)[0] != P or jnp.shape(y.n)[1] < 2:
+            raise ValueError(
+                f"y0.n must have shape ({P}, L) with L >= 2 types; got {jnp.shape(y.n)}. "
+                "For a batch of ensembles use jax.vmap."
+            )
+        if jnp.shape(y.phi) != jnp.shape(y.n):
+            raise ValueError(
+                f"y0.phi must have the shape of y0.n, {jnp.shape(y.n)}; got {jnp.shape(y.phi)}."
+            )
+        if not jnp.issubdtype(jnp.asarray(y.n).dtype, jnp.floating):
+            raise ValueError(f"y0.n must be a float array; got {jnp.asarray(y.n).dtype}.")
+        check_params(params, P)
+
+    def checks(self, y, params, dt=None):
+        """Nonnegative integer counts, a Hermitian H, and dt·(per-member
+        hazard bound 2 max_a Σ_b R_ab √(N/n_min)) <= 0.5 at t0."""
+        n = jnp.asarray(y.n)
+        ok = jnp.all((n >= 0) & (n == jnp.round(n)))
+        out = [
+            Check(
+                ok,
+                "y0.n must hold nonnegative integers (as floats); got {value}.",
+                jnp.where((n >= 0) & (n == jnp.round(n)), 0, n),
+            )
+        ] + hamiltonian_guards(params)
+        if dt is None:
+            return out
+        nc = jnp.sum(n, axis=1)
+        nmin = jnp.min(jnp.where(nc > 0, nc, jnp.inf))
+        R = jnp.abs(params.H - jnp.diag(jnp.diag(params.H))) / params.hbar
+        hazard = jnp.max(2 * jnp.sum(R, axis=0)) * jnp.sqrt(jnp.sum(nc) / nmin)
+        return out + [
+            Check(
+                hazard * dt <= 0.5,
+                f"dt={show(dt)} is too large for tau-leaping: dt·(per-member hazard bound) = "
+                f"{show(hazard * dt)} > 0.5. Use dt <= {{value}}.",
+                round_down(0.5 / hazard),
+            )
+        ]
+
+    def density(self, y):
+        """Occupation frequencies n_a/N."""
+        nc = jnp.sum(y.n, axis=-1)
+        return nc / jnp.sum(nc, axis=-1, keepdims=True)
