@@ -46,7 +46,7 @@ CASES = {
 }  # fmt: skip
 
 
-def calibrate(case, seeds, jsonl: Path | None, chunk: int = 10, starts=None):
+def calibrate(case, seeds, jsonl: Path | None, chunk: int = 10, starts=None, sets=None):
     """Fit `case` to the ensemble data of each seed; the seeds' data sets are
     fitted `chunk` at a time by one compiled `jqd.fit` (one after another inside
     it, `batched="sequential"`, as `jqd fit --bootstrap` fits its replicas), so
@@ -56,14 +56,21 @@ def calibrate(case, seeds, jsonl: Path | None, chunk: int = 10, starts=None):
     inside its error bar."""
     import dataclasses
 
+    from jqd import covariance_from
     from jqd.run import registry
-    from jqd.run.fit import problem, solve, spec_of
+    from jqd.run.fit import COVARIANCE, problem, profile_likelihood, solve, spec_of
 
     name, free, quick, overrides = CASES[case]
-    done = {r["seed"] for r in _read(jsonl) if r.get("case") == case} if jsonl else set()
+    sets = {k: v for k, v in (sets or {}).items()}  # --set KEY=VALUE beyond the case's own
+    label = _label(case, sets)
+    done = {r["seed"] for r in _read(jsonl) if _label(r["case"], r.get("set")) == label}
     exp = registry.load(name)
     config = exp.config.quick() if quick else exp.config()
     config = dataclasses.replace(config, **overrides)
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    config = dataclasses.replace(
+        config, **{k: type(getattr(config, k))(float(v)) for k, v in sets.items() if k in fields}
+    )
     spec = spec_of(exp)
     start = {k: float(v) for k, v in spec.start(config).items() if k in free}
     start.update(starts or {})  # --start KEY=VALUE, as `jqd fit --start`
@@ -83,14 +90,34 @@ def calibrate(case, seeds, jsonl: Path | None, chunk: int = 10, starts=None):
             theta0 = {k: np.full(len(batch), start[k]) for k in free}
             res = solve(probs[0], theta0=theta0, data=data, max_iter=100)
         wall = time.perf_counter() - t0
+        # the profile likelihood of each seed (`jqd fit`'s z): the signed root at the
+        # quantum value at scale 1 (z at another estimator's factor s is this / s), and
+        # the 1σ interval at the reported estimator's factor
+        flats = np.stack([np.asarray(res.value[k], float) for k in keys], 1)
+        scales = [
+            covariance_from(res.residuals[j], res.jacobian[j], flats[j], "known", COVARIANCE)[
+                "scale"
+            ]
+            for j in range(len(batch))
+        ]
+        t1 = time.perf_counter()
+        prof = profile_likelihood(
+            probs[0].residuals, res.value, data, scale=np.asarray(scales), at=truth, batched=True
+        )
+        t_prof = time.perf_counter() - t1
         for j, seed in enumerate(batch):
-            row = {"case": case, "seed": seed, "keys": keys, "truth": truth,
+            row = {"case": case, "set": sets, "seed": seed, "keys": keys, "truth": truth,
                    "value": {k: float(res.value[k][j]) for k in free},
                    "stderr_run": {k: float(res.stderr[k][j]) for k in free},
                    "chi2": float(res.chi2[j]), "dof": int(res.dof),
                    "r": np.asarray(res.residuals[j], float).tolist(),
                    "J": np.asarray(res.jacobian[j], float).tolist(),
                    "converged": bool(res.converged), "iterations": int(res.iterations),
+                   "profile": {"z_unscaled": {k: float(prof["z"][k][j] * scales[j]) for k in free},
+                               "scale": float(scales[j]), "method": COVARIANCE,
+                               "lower": {k: float(prof["lower"][k][j]) for k in free},
+                               "upper": {k: float(prof["upper"][k][j]) for k in free}},
+                   "batch_profile_s": t_prof, "profile_evaluations": prof["evaluations"],
                    "batch": len(batch), "batch_wall_s": wall, "batch_data_s": t_data,
                    "load": os.getloadavg()[0]}  # fmt: skip
             line = json.dumps(row)
@@ -98,6 +125,11 @@ def calibrate(case, seeds, jsonl: Path | None, chunk: int = 10, starts=None):
             if jsonl is not None:
                 with open(jsonl, "a") as f:
                     f.write(line + "\n")
+
+
+def _label(case, sets):
+    """A case and its extra --set values, as the table names it."""
+    return case + "".join(f" {k}={v}" for k, v in sorted((sets or {}).items()))
 
 
 def _stacked(res):
@@ -112,6 +144,11 @@ def _stacked(res):
     )  # fmt: skip
 
 
+def _order(label):
+    case = label.split(" ")[0]
+    return (list(CASES).index(case) if case in CASES else len(CASES), label)
+
+
 def _read(path):
     if path is None or not Path(path).exists():
         return []
@@ -119,11 +156,17 @@ def _read(path):
 
 
 def z_scores(rows, method):
-    """z = (fitted − truth)/stderr per key, stderr from (r, J) by `method`."""
+    """z = (fitted − truth)/stderr per key, stderr from (r, J) by `method`; for
+    "profile", the signed root of the profile likelihood ratio at the truth with
+    the reported estimator's factor (what `jqd fit` decides on)."""
     from jqd import covariance_from
 
     out = {k: [] for k in rows[0]["keys"]}
     for row in rows:
+        if method == "profile":
+            for k in row["keys"]:
+                out[k].append(row["profile"]["z_unscaled"][k] / row["profile"]["scale"])
+            continue
         flat = np.array([row["value"][k] for k in row["keys"]])
         c = covariance_from(np.array(row["r"]), np.array(row["J"]), flat, "known", method)
         for i, k in enumerate(row["keys"]):
@@ -134,18 +177,20 @@ def z_scores(rows, method):
 def summarize(rows, methods):
     out = []
     for method in methods:
-        for key, z in z_scores(rows, method).items():
+        # runs made before the profile lack it
+        mine = [r for r in rows if "profile" in r] if method == "profile" else rows
+        for key, z in (z_scores(mine, method) if mine else {}).items():
             z = np.asarray(z)
             n = len(z)
             lo, hi = _rms_interval(n)
-            out.append({"case": rows[0]["case"], "method": method, "param": key, "seeds": str(n),
+            out.append({"case": _label(mine[0]["case"], mine[0].get("set")), "method": method, "param": key, "seeds": str(n),
                         "mean": f"{z.mean():+.2f}", "rms": f"{math.sqrt(np.mean(z**2)):.2f}",
                         "rms95": f"[{lo:.2f}, {hi:.2f}]",
                         "within2": f"{int(np.sum(np.abs(z) <= 2))}/{n}",
                         "cover": f"{100 * np.mean(np.abs(z) <= 2):.0f} %",
                         "max": f"{np.max(np.abs(z)):.2f}",
-                        "chi2": f"{np.mean([r['chi2'] / r['dof'] for r in rows]):.2f}",
-                        "conv": str(sum(r["converged"] for r in rows))})  # fmt: skip
+                        "chi2": f"{np.mean([r['chi2'] / r['dof'] for r in mine]):.2f}",
+                        "conv": str(sum(r["converged"] for r in mine))})  # fmt: skip
     return out
 
 
@@ -162,7 +207,8 @@ COLS = [("case", "case"), ("method", "estimator"), ("param", "constant"), ("seed
         ("chi2", "mean χ²/dof"), ("conv", "converged")]  # fmt: skip
 
 
-ESTIMATORS = ("gauss-newton", "birge", "hc0", "hc3")  # those of jqd.covariance_from
+# those of jqd.covariance_from, and the profile likelihood `jqd fit` decides on
+ESTIMATORS = ("profile", "gauss-newton", "birge", "hc0", "hc3")
 
 
 def main() -> int:
@@ -179,6 +225,7 @@ def main() -> int:
         help="seeds fitted by one compiled fit (0: one jqd fit per seed)",
     )
     p.add_argument("--start", action="append", default=[], help="KEY=VALUE start of a freed key")
+    p.add_argument("--set", action="append", default=[], help="KEY=VALUE config override")
     p.add_argument("--jsonl", type=Path, default=None, help="append one line per seed here")
     p.add_argument("--summary", nargs="+", type=Path, default=[], help="JSONL files to tabulate")
     p.add_argument(
@@ -198,14 +245,13 @@ def main() -> int:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         for case in args.case:
             starts = {k: float(v) for k, v in (item.split("=") for item in args.start)}
-            calibrate(case, seeds, args.jsonl, args.chunk, starts)
+            sets = dict(item.split("=", 1) for item in args.set)
+            calibrate(case, seeds, args.jsonl, args.chunk, starts, sets)
     files = args.summary or ([args.jsonl] if args.jsonl else [])
     rows = [r for f in files for r in _read(f)]
     table = []
-    for case in CASES:
-        mine = [r for r in rows if r["case"] == case]
-        if mine:
-            table += summarize(mine, methods)
+    for label in sorted({_label(r["case"], r.get("set")) for r in rows}, key=_order):
+        table += summarize([r for r in rows if _label(r["case"], r.get("set")) == label], methods)
     if table:
         print(markdown_table(table, COLS))
     return 0

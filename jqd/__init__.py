@@ -38,6 +38,7 @@ _NAMES = {
     "fit": "._fit",
     "fit_covariance": "._fit",
     "covariance_from": "._fit_covariance",
+    "profile_likelihood": "._fit_covariance",
     "Grid": "._grid",
     "normalize": "._grid",
     "Check": "._guards",
@@ -97,6 +98,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from ._fit import fit as fit
     from ._fit import fit_covariance as fit_covariance
     from ._fit_covariance import covariance_from as covariance_from
+    from ._fit_covariance import profile_likelihood as profile_likelihood
     from ._grid import Grid as Grid
     from ._grid import normalize as normalize
     from ._guards import Check as Check

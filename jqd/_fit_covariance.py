@@ -67,7 +67,9 @@ def fit_covariance(
         scaling), "jacobian" (n, p), "residuals" (n,), and "condition" (the
         ratio of the largest to the smallest eigenvalue of the Hessian with
         each parameter scaled by its |value|; inf when singular: the data do
-        not fix every parameter, and the covariance is then inf).
+        not fix every parameter, and the covariance is then inf), and "scale"
+        (the factor the errors carry beyond (JᵀJ)⁻¹: s = √(χ²/dof) when
+        estimated, 1 when known; `covariance_from` by its method).
     """
     _check_choice("sigma", sigma, _SIGMAS)
     _check_choice("hessian", hessian, _HESSIANS)
@@ -158,12 +160,20 @@ class _Curvature:
         return worst
 
 
-def _known(cov, r, J, chi2, dof, method):
-    """The covariance (JᵀJ)⁻¹ = `cov` of stated errors, by `method` (`covariance_from`)."""
-    if method == "gauss-newton":
-        return cov
+def _factor(chi2, dof, sigma, method) -> float:
+    """The factor the errors of `method` carry beyond (JᵀJ)⁻¹^½ (NaN for a sandwich)."""
+    s = float(np.sqrt(chi2 / dof)) if dof >= 1 else float("nan")
+    if sigma == "estimated":
+        return s
     if method == "birge":
-        return cov * max(1.0, chi2 / dof) if dof >= 1 else cov
+        return max(1.0, s) if dof >= 1 else 1.0
+    return 1.0 if method == "gauss-newton" else float("nan")
+
+
+def _known(cov, r, J, factor, method):
+    """The covariance (JᵀJ)⁻¹ = `cov` of stated errors, by `method` (`covariance_from`)."""
+    if method in ("gauss-newton", "birge"):
+        return cov * factor**2
     h = np.einsum("ij,jk,ik->i", J, cov, J)  # leverages, Σ h_i = p
     c = 1.0 if method == "hc0" else 1.0 / np.maximum(1.0 - h, 1e-12) ** 2
     meat = (J * (c * r**2)[:, None]).T @ J
@@ -178,15 +188,13 @@ def _covariance(r, J, F, flat, sigma, method: str = "gauss-newton") -> dict:
     scale = np.where(np.abs(flat) > 0, np.abs(flat), 1.0)
     Fs = F * np.outer(scale, scale)
     condition, cov = float("nan"), np.full((p, p), np.inf)
+    factor = _factor(chi2, dof, sigma, method)
     if np.all(np.isfinite(Fs)):
         eig = np.linalg.eigvalsh(0.5 * (Fs + Fs.T))
         condition = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
         if condition < 1e15 and (sigma == "known" or dof >= 1):
             cov = np.linalg.inv(Fs) * np.outer(scale, scale)
-            if sigma == "estimated":
-                cov = cov * chi2 / dof
-            else:
-                cov = _known(cov, r, J, chi2, dof, method)
+            cov = cov * factor**2 if sigma == "estimated" else _known(cov, r, J, factor, method)
     return {
         "covariance": cov,
         "stderr": np.sqrt(np.abs(np.diagonal(cov))),
@@ -196,6 +204,7 @@ def _covariance(r, J, F, flat, sigma, method: str = "gauss-newton") -> dict:
         "jacobian": J,
         "residuals": r,
         "condition": condition,
+        "scale": factor,
     }
 
 
@@ -219,8 +228,161 @@ def covariance_from(r, J, flat, sigma: str = "known", method: str = "gauss-newto
 
     `jqd fit` reports "birge" (`jqd.run.fit.COVARIANCE`; why: its module
     docstring and benchmarks/results_fit.md §2). Returns the dict of
-    `fit_covariance`.
+    `fit_covariance`; its "scale" is the factor the method multiplies the
+    Gauss-Newton errors by (1; the Birge ratio; s when estimated; NaN for a
+    sandwich, which has none): what `jqd fit` reports as `error_scale`.
     """
     _check_choice("method", method, METHODS)
     r, J, flat = np.asarray(r, float), np.asarray(J, float), np.asarray(flat, float)
     return _covariance(r, J, J.T @ J, flat, sigma, method)
+
+
+def _leaf(tree):
+    return np.asarray(jax.tree_util.tree_leaves(tree)[0])
+
+
+def profile_likelihood(
+    residuals: Callable,
+    theta,
+    data=None,
+    *,
+    scale: float = 1.0,
+    at=None,
+    tol: float = 1e-3,
+    batched: bool = False,
+) -> dict:
+    """Profile-likelihood errors of a least-squares estimate θ̂ = `theta` of ½ Σ r_i(θ)².
+
+    For each parameter θ_i the profile χ²_i(v) = min over the others of Σ r²
+    at θ_i = v (re-minimised by Gauss-Newton from the linear prediction θ̂_j +
+    Cov_ji/Cov_ii (v − θ̂_i)); its 1σ interval is where χ²_i(v) − χ²(θ̂) <=
+    scale², found on each side by a secant in √Δχ² (exact at the first trial
+    for a linear model, where the interval is θ̂_i ± scale·(JᵀJ)⁻¹_ii^½, the
+    Gauss-Newton error). Where the model is nonlinear in θ at the data's noise
+    the curvature at θ̂ misleads and the interval is asymmetric. `scale` is the
+    factor the errors carry (1 for stated errors; the Birge ratio
+    √max(1, χ²/dof) for `covariance_from(method="birge")`, √(χ²/dof) for
+    sigma="estimated": the estimator's "scale").
+
+    `at` (pytree like one fit's `theta`, the same for every fit when batched;
+    NaN leaves skipped): reference values, e.g. the quantum ones; "z" is the signed root of the profile likelihood ratio
+    there, sign(θ̂_i − at_i) √(χ²_i(at_i) − χ²(θ̂))/scale: |z| <= k exactly
+    when at_i is inside the kσ profile interval (for a linear model, z =
+    (θ̂_i − at_i)/stderr).
+
+    Args:
+        residuals, theta, data, batched: as `fit_covariance` (`theta` the optimum).
+        scale: the errors' factor (above); one per fit when batched.
+        at: reference values, or None.
+        tol: |√Δχ² − scale| <= tol·scale at an interval's end.
+
+    Returns:
+        dict with "lower", "upper" (pytrees like theta: the distances θ̂_i −
+        lo_i and hi_i − θ̂_i, both >= 0; NaN where the model is not finite
+        before the end or the search does not converge), "z" (pytree, or None
+        without `at`), "evaluations" (of r and J together; the cost).
+    """
+    if not batched:
+        theta, data, scale = _tm(lambda x: np.asarray(x)[None], (theta, data)) + ([scale],)
+    fits = [_tm(lambda x, b=b: np.asarray(x)[b], theta) for b in range(len(_leaf(theta)))]
+    curv = _Curvature(residuals, fits[0], data is not None, "gauss-newton", False)
+    flat = np.stack([np.asarray(curv.flat(t), float) for t in fits])
+    scales = np.broadcast_to(np.asarray(scale, float), flat.shape[:1])
+    ref = None if at is None else np.asarray(curv.flat(at), float)
+    items, evals = [], 0
+    for b in range(flat.shape[0]):
+        d = _tm(lambda x, b=b: x[b], data)
+        prof = _Profile(curv, flat[b], d, float(scales[b]), tol)
+        items.append(prof.all(ref))
+        evals += prof.evaluations
+    unravel = jax.vmap(curv.unravel) if batched else curv.unravel
+    pick = (lambda a: a) if batched else (lambda a: a[0])
+    tree = lambda k: _tm(np.asarray, unravel(jnp.asarray(pick(np.stack([it[k] for it in items])))))
+    return {
+        "lower": tree("lower"),
+        "upper": tree("upper"),
+        "z": None if at is None else tree("z"),
+        "evaluations": evals,
+    }
+
+
+class _Profile:
+    """`profile_likelihood` for one fit: χ² re-minimised over the other
+    parameters at fixed values of one (numpy Gauss-Newton on the jitted r, J)."""
+
+    def __init__(self, curv, flat, data, scale, tol):
+        self.curv, self.flat, self.data, self.scale, self.tol = curv, flat, data, scale, tol
+        self.evaluations = 0
+        r, J = self.rj(flat)
+        self.chi2 = float(np.sum(r**2))
+        with np.errstate(all="ignore"):
+            self.cov = np.linalg.pinv(J.T @ J)
+
+    def rj(self, x):
+        self.evaluations += 1
+        _, r, J, _ = self.curv.raw(self.curv.unravel(jnp.asarray(x)), self.data)
+        return r, J
+
+    def delta(self, i, v, iters: int = 20) -> float:
+        """χ²_i(v) − χ²(θ̂): the others re-minimised (NaN if not finite)."""
+        c = self.cov
+        x = self.flat + c[:, i] / c[i, i] * (v - self.flat[i]) if c[i, i] > 0 else self.flat.copy()
+        x[i] = v
+        others = np.arange(x.size) != i
+        r, J = self.rj(x)
+        chi2 = float(np.sum(r**2))
+        for _ in range(iters if others.any() else 0):
+            if not (np.isfinite(chi2) and np.all(np.isfinite(J))):
+                break
+            step = np.linalg.lstsq(J[:, others], r, rcond=None)[0]
+            for _ in range(30):  # backtrack to a lower χ²
+                trial = x.copy()
+                trial[others] -= step
+                r2, J2 = self.rj(trial)
+                chi2_new = float(np.sum(r2**2))
+                if np.isfinite(chi2_new) and chi2_new <= chi2:
+                    break
+                step = step / 2
+            else:
+                break
+            x, r, J, small = trial, r2, J2, chi2 - chi2_new <= 1e-10 * max(chi2, 1.0)
+            chi2 = chi2_new
+            if small:
+                break
+        return max(chi2 - self.chi2, 0.0) if np.isfinite(chi2) else float("nan")
+
+    def end(self, i, side) -> float:
+        """Distance from θ̂_i to where √Δχ² = scale on `side` (±1)."""
+        target = self.scale
+        d0 = target * float(np.sqrt(max(self.cov[i, i], 0.0)))
+        if not (np.isfinite(d0) and d0 > 0):
+            return float("nan")
+        pts = [(0.0, 0.0)]
+        d = d0
+        for _ in range(30):
+            h = float(np.sqrt(self.delta(i, self.flat[i] + side * d)))
+            if not np.isfinite(h):  # beyond where the model is finite: back off
+                d = 0.5 * (d + pts[-1][0])
+                if d - pts[-1][0] < 1e-6 * d0:
+                    return float("nan")
+                continue
+            if abs(h - target) <= self.tol * target:
+                return d
+            pts.append((d, h))
+            (d1, h1), (d2, h2) = pts[-2], pts[-1]  # secant through the last two
+            slope = (h2 - h1) / (d2 - d1) if d2 != d1 else 0.0
+            d = 2 * d2 if slope <= 0 else min(max(d2 + (target - h2) / slope, d2 / 4), 4 * d2)
+        return float("nan")
+
+    def all(self, at) -> dict:
+        p = self.flat.size
+        out = {
+            "lower": np.array([self.end(i, -1) for i in range(p)]),
+            "upper": np.array([self.end(i, +1) for i in range(p)]),
+            "z": np.full(p, np.nan),
+        }
+        for i in range(p) if at is not None else ():
+            if np.isfinite(at[i]):
+                e = self.flat[i] - at[i]
+                out["z"][i] = np.sign(e) * np.sqrt(self.delta(i, at[i])) / self.scale
+        return out

@@ -255,7 +255,7 @@ def test_noisy_data_off_the_quantum_value(toy, tmp_path, capsys):
     out = capsys.readouterr().out
     z = s["quantum"]["b"]["z"]
     assert rc == 3 and s["acceptable"] and z < -5 and not s["quantum"]["b"]["consistent"]
-    assert f"{abs(z):.2f} standard errors, INCONSISTENT (rule: <= 2)" in out
+    assert f"{abs(z):.2f} standard errors, INCONSISTENT (rule: <= 2; profile likelihood)" in out
     assert "INCONSISTENT WITH THE QUANTUM VALUE of b" in out
     rc, s, _ = _fit(
         tmp_path / "ok", "--free", "a,b", "--data", _noisy(tmp_path / "e.nc", 0.7, 0.01, 0.01)
@@ -278,6 +278,42 @@ def test_errors_widen_with_the_scatter(toy, tmp_path):
     )
     assert s["chi2"] < s["dof"] and s["error_scale"] == 1.0
     assert s["stderr"] == pytest.approx(s["stderr_stated"], rel=1e-9)
+    # the toy is nearly linear at this noise: the profile interval is the reported one
+    for k in "ab":
+        assert s["profile"]["lower"][k] == pytest.approx(s["stderr"][k], rel=0.05)
+        assert s["profile"]["upper"][k] == pytest.approx(s["stderr"][k], rel=0.05)
+        assert s["quantum"][k]["z"] == pytest.approx(s["quantum"][k]["z_stderr"], abs=0.05)
+
+
+def test_error_scale_is_the_estimators(toy, tmp_path, monkeypatch):
+    """summary.json's error_scale is the factor of the estimator `jqd fit` used
+    (jqd.run.fit.COVARIANCE), not the Birge ratio re-derived: switched to plain
+    Gauss-Newton, data scattering 2.5× their stated errors report the stated
+    errors and error_scale 1, and the profile is taken at Δχ² <= 1."""
+    import jqd.run.fit as fit
+
+    monkeypatch.setattr(fit, "COVARIANCE", "gauss-newton")
+    _, s, _ = _fit(
+        tmp_path, "--free", "a,b", "--data", _noisy(tmp_path / "d.nc", 0.7, 0.025, 0.01, seed=1)
+    )
+    assert s["chi2"] / s["dof"] > 2 and s["error_scale"] == 1.0 and s["profile"]["scale"] == 1.0
+    assert s["stderr"] == pytest.approx(s["stderr_stated"], rel=1e-9)
+
+
+def test_quantum_z_from_the_profile():
+    """Where the profile likelihood and the curvature disagree, the consistency
+    decision follows the profile (z = 1.8 there, 2.2 in reported errors: consistent);
+    without a finite profile z it falls back to error/stderr."""
+    from jqd.run.fit import _quantum
+
+    s = {"truth": {"b": 0.7}, "error": {"b": 0.1}, "stderr": {"b": 0.045},
+         "profile": {"z": {"b": 1.8}}}  # fmt: skip
+    q = _quantum(s, exact=False)["b"]
+    assert q["consistent"] and q["z"] == 1.8 and q["z_from"] == "profile likelihood"
+    assert q["z_stderr"] == pytest.approx(0.1 / 0.045)
+    s["profile"] = {"z": {"b": float("nan")}}
+    q = _quantum(s, exact=False)["b"]
+    assert not q["consistent"] and q["z_from"] == "reported standard errors"
 
 
 def _synthetic_z(rng, n_sets, replicas, factor, method):

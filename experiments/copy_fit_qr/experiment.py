@@ -46,8 +46,8 @@ class Config:
     max_iter: int = 100
     q: float = 0.5
     r: float = -0.5
-    n_members: int = 1000
-    replicas: int = 16
+    n_members: int = 4000
+    replicas: int = 64
     ensemble_dt: float = 0.005
 
     @classmethod
