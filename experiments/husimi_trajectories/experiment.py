@@ -79,6 +79,7 @@ def run(config: Config, rec: Recorder) -> None:
     res = flow_trajectories(
         kerr, log_rho, z0, dt=config.dt, n_save=5, steps_per_save=steps, args=1.0
     )
+    z_saved, ts_saved = np.asarray(res.z), np.asarray(res.ts)  # indexed on the host
     x = np.linspace(-8, 8, 801)
     dx = x[1] - x[0]
     Q, P = np.meshgrid(x, x, indexing="ij")
@@ -87,9 +88,9 @@ def run(config: Config, rec: Recorder) -> None:
     ks_all = {}
     margs = {}
     for row, i in enumerate((1, 5)):
-        t = float(res.ts[i])
+        t = float(ts_saved[i])
         rho, marginals = jqd.reference.kerr_husimi_marginals(x, t, a0, n_max=60)
-        pts = np.asarray(res.z[i])
+        pts = z_saved[i]
         for ax_i, name in ((0, "Q"), (1, "P")):
             m = marginals[ax_i]
             cdf = np.cumsum(m) * dx - 0.5 * m * dx
@@ -145,7 +146,7 @@ def run(config: Config, rec: Recorder) -> None:
         "max |z_Galerkin − z_exact| over points and saves to Ut = 0.5",
         "the Galerkin R(t) reproduces the exact Husimi function (physics §4)",
         res_g.z,
-        res.z[:, :n_cmp],
+        z_saved[:, :n_cmp],
         tolerance=1e-8,
     )
 
@@ -158,10 +159,12 @@ def run(config: Config, rec: Recorder) -> None:
     res_l = flow_trajectories(
         kerr, dens, zl, dt=dt_long, n_save=10, steps_per_save=n_long, args=1.0
     )
+    zl_saved = np.asarray(res_l.z)
     ts_l = np.asarray(res_l.ts)
     sol = jqd.evolve(law, R0, hs.GalerkinParams(1.0), dt=ts_l[1], n_save=10)
     zeros_at, closest = [], []
-    for i, R in enumerate(np.asarray(sol.observables)):
+    R_saved = np.asarray(sol.observables)
+    for i, R in enumerate(R_saved):
         # pure state: ψ = leading eigenvector; ⟨α|ψ⟩ e^{|α|²/2} = Σ ψ_n ᾱⁿ/√n!
         w, V = np.linalg.eigh(R)
         psi = V[:, -1]
@@ -169,7 +172,7 @@ def run(config: Config, rec: Recorder) -> None:
         roots = np.conj(np.roots(c[::-1][np.argmax(np.abs(c[::-1]) > 1e-300) :]))
         near = roots[np.abs(roots) < 4]  # the populated region: |α| < 4
         zeros_at.append(near)
-        pts = np.asarray(res_l.z[i])
+        pts = zl_saved[i]
         alpha = (pts[:, 0] + 1j * pts[:, 1]) / np.sqrt(2)
         ok = np.all(np.isfinite(pts), -1)
         d = np.abs(alpha[ok, None] - near[None, :]).min(-1) if near.size else np.array([np.inf])
@@ -198,9 +201,9 @@ def run(config: Config, rec: Recorder) -> None:
     Qg, Pg = np.meshgrid(xg, xg, indexing="ij")
     ag = (Qg + 1j * Pg) / np.sqrt(2)
     for ax, i in zip(axs, (2, 6, 10)):
-        rho_g = np.asarray(law.husimi(sol.observables[i], jnp.asarray(ag)[..., None])) / 2
+        rho_g = np.asarray(law.husimi(R_saved[i], ag[..., None])) / 2
         ax.contour(Qg, Pg, rho_g, 12, cmap="viridis")
-        pts = np.asarray(res_l.z[i])
+        pts = zl_saved[i]
         ax.plot(pts[:2000, 0], pts[:2000, 1], ".", ms=1, color="C3", label="points")
         zz = zeros_at[i]
         ax.plot(np.sqrt(2) * zz.real, np.sqrt(2) * zz.imag, "kx", ms=7, label="zeros of ρ")
@@ -216,8 +219,8 @@ def run(config: Config, rec: Recorder) -> None:
     rec.arrays(
         xr.Dataset(
             {
-                "z": (("t", "point", "coord"), np.asarray(res.z[:, :2000])),
-                "z_long": (("t_long", "point_long", "coord"), np.asarray(res_l.z[:, :2000])),
+                "z": (("t", "point", "coord"), z_saved[:, :2000]),
+                "z_long": (("t_long", "point_long", "coord"), zl_saved[:, :2000]),
             },
             coords={"t": np.asarray(res.ts), "t_long": ts_l, "coord": ["Q", "P"]},
         ),

@@ -205,12 +205,12 @@ def run(config: Config, rec: Recorder) -> None:
     states = np.asarray(snap.observables)[pick]
     x = np.linspace(-config.husimi_extent, config.husimi_extent, config.husimi_points)
     alpha = x[None, :] + 1j * x[:, None]  # rows: Im α, columns: Re α
-    Q = np.asarray(jax.vmap(jqd.husimi.husimi, (0, None))(jnp.asarray(states), alpha))
+    Q = np.asarray(jax.vmap(jqd.husimi.husimi, (0, None))(states, alpha))
     n_max = int(4 * (config.alpha0 + np.sqrt(2) * config.husimi_extent) ** 2 + 40)
     exact_q = jax.jit(
         jax.vmap(lambda t: jqd.reference.kerr_husimi(alpha, t, config.alpha0, U, n_max=n_max))
     )
-    Q_exact = np.asarray(exact_q(jnp.asarray(snap_t)))
+    Q_exact = np.asarray(exact_q(snap_t))
     q_err = claim_max_error(
         rec,
         "Husimi snapshots vs exact Q_H",
