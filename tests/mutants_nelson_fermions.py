@@ -1,0 +1,61 @@
+"""Mutants of nelson-fermions (antisymmetric Nelson diffusion, physics §3.6):
+plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
+the experiment's own `coefficients` (the level-coefficient tensor of the
+(anti)symmetrized state) and the Nelson guidance velocities
+(`tests/mutation.osmotic_scaled`)."""
+
+from __future__ import annotations
+
+import sys
+
+from mutation import Mutant, osmotic_scaled
+
+
+def _symmetric_as_antisymmetric(monkeypatch):
+    """The state built for "antisymmetric" is the symmetrized one (a + where
+    the determinant has a −)."""
+    from jqd.run import registry
+
+    registry.load("nelson-fermions")
+    module = sys.modules["jqd_experiments.nelson_fermions"]
+    correct = module.coefficients
+
+    def coefficients(chi, kind):
+        return correct(chi, "symmetric" if kind == "antisymmetric" else kind)
+
+    monkeypatch.setattr(module, "coefficients", coefficients)
+
+
+def _osmotic_dropped(monkeypatch):
+    """Nelson drift without u_N: Bohm velocity plus noise."""
+    osmotic_scaled(monkeypatch, 0.0)
+
+
+def _osmotic_without_mass(monkeypatch):
+    """u_N = (ħ/2)∇ln ρ: the 1/m of D = ħ/2m dropped from the osmotic velocity."""
+    osmotic_scaled(monkeypatch, lambda mass: mass)
+
+
+MUTANTS = [
+    Mutant(
+        experiment="nelson-fermions",
+        name="symmetric-as-antisymmetric",
+        bug="the 'antisymmetric' state built with + (symmetrized) instead of the determinant's −",
+        apply=_symmetric_as_antisymmetric,
+        caught_by="double occupancy 2 particles antisymmetric",
+    ),
+    Mutant(
+        experiment="nelson-fermions",
+        name="osmotic-dropped",
+        bug="Nelson drift without the osmotic velocity u_N (Bohm velocity + noise)",
+        apply=_osmotic_dropped,
+        caught_by="node crossings (2 particles, antisymmetric)",
+    ),
+    Mutant(
+        experiment="nelson-fermions",
+        name="osmotic-without-mass",
+        bug="Nelson osmotic velocity (ħ/2)∇ln ρ instead of (ħ/2m)∇ln ρ (mass dropped)",
+        apply=_osmotic_without_mass,
+        caught_by="equivariance at ħ = 0.6",
+    ),
+]
