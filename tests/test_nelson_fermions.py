@@ -1,4 +1,4 @@
-"""The host-side pieces of experiments/nelson_fermions (physics §3.3): oscillator
+"""The host-side pieces of experiments/nelson_fermions (physics §3.6): oscillator
 orbitals, (anti)symmetrized coefficient tensors, the counting rules against
 the tensors they summarize, the projected CDF against a closed form, and the
 local-value occupation estimator on exact samples."""

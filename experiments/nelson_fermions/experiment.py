@@ -20,7 +20,7 @@ Measured, with the initial ensemble drawn exactly from |ψ0|² (rejection):
 3. the exchange hole: the fraction of pairs within |x_i − x_j| < h, against
    the exact fraction from |ψ(t)|²;
 4. crossings of the nodal planes x_i = x_j per particle and unit time as
-   dt → 0, and their order (½ from the scaling argument of physics §3.3).
+   dt → 0, and their order (½ from the scaling argument of physics §3.6).
 """
 
 from __future__ import annotations
@@ -568,7 +568,7 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"psi_grid_vs_exact_{d}p_{kind}", r["psi_error"].tolist())
         rec.claim(
             f"equivariance {d} particles {kind}: max projection KS·√N",
-            f"physics §3.3: X(t) ~ |ψ(t)|² in the {d}-D configuration space; max over "
+            f"physics §3.6: X(t) ~ |ψ(t)|² in the {d}-D configuration space; max over "
             f"{len(DIRECTIONS[d])} projections c·X and {len(r['ts'])} saves of √N·KS "
             f"(N = {N})",
             measured=float(r["ks"].max() * sqrtN),
@@ -577,7 +577,7 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("ks_sqrtN_check", (check["ks"] * sqrtN).tolist())
     rec.claim(
         f"equivariance at ħ = {hb:g}, m = {ms:g} (antisymmetric): max projection KS·√N",
-        f"physics §3.3 at ħ/m = {hb / ms:g}: the osmotic velocity (ħ/2m)∇ln ρ and the noise "
+        f"physics §3.6 at ħ/m = {hb / ms:g}: the osmotic velocity (ħ/2m)∇ln ρ and the noise "
         "√(ħ/m) carry ħ/m; max over projections and saves of √N·KS",
         measured=float(check["ks"].max() * sqrtN),
         tolerance=2.0,
@@ -594,7 +594,7 @@ def run(config: Config, rec: Recorder) -> None:
         z = np.abs(r["n"] - n_rule) / np.maximum(r["n_se"], 1e-12)
         rec.claim(
             f"occupations {d} particles {kind} = {'FD' if kind == 'antisymmetric' else 'Bose' if kind == 'symmetric' else 'MB'} rule",
-            "physics §3.3: the ensemble's local values of the level projectors give n_a of "
+            "physics §3.6: the ensemble's local values of the level projectors give n_a of "
             "the counting rule (from the orbitals alone), all levels and saves; "
             "max |n − rule| in standard errors",
             measured=float(z.max()),
@@ -603,7 +603,7 @@ def run(config: Config, rec: Recorder) -> None:
         dz = np.abs(r["d"] - d_rule) / np.maximum(r["d_se"], 1e-12)
         rec.claim(
             f"double occupancy {d} particles {kind} = rule",
-            "physics §3.3: ⟨n_a(n_a − 1)/2⟩ from the pair projectors: 0 for FD (Pauli), "
+            "physics §3.6: ⟨n_a(n_a − 1)/2⟩ from the pair projectors: 0 for FD (Pauli), "
             "2|α_aβ_a|²/(1 + |s|²) for Bose, |α_aβ_a|² distinguishable; "
             "max |d − rule| over levels and saves in standard errors (floor 1e-12)",
             measured=float(dz.max()),
@@ -618,7 +618,7 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"contact_exact_{d}p_{kind}", p.tolist())
         rec.claim(
             f"exchange hole {d} particles {kind}: contact fraction vs exact",
-            f"physics §3.3: the fraction of pairs with |x_i − x_j| < {config.contact:g} equals "
+            f"physics §3.6: the fraction of pairs with |x_i − x_j| < {config.contact:g} equals "
             "that of |ψ(t)|², every save; max |ensemble − exact| in binomial standard errors",
             measured=float(np.max(np.abs(r["contact"] - p) / se)),
             tolerance=4.0,
@@ -635,7 +635,7 @@ def run(config: Config, rec: Recorder) -> None:
     order, se = _order(dts, *(crossings[(2, "antisymmetric")][k] for k in ("counts", "rates")))
     rec.claim(
         "node crossings (2 particles, antisymmetric) vanish as dt^½",
-        "physics §3.3: the continuum process never crosses x1 = x2; a step crosses from "
+        "physics §3.6: the continuum process never crosses x1 = x2; a step crosses from "
         "within √(2D dt) of the node, where |ψ|² ∝ r²: rate ∝ dt^½; |fitted order − ½| "
         f"over dt = {', '.join(f'{v:g}' for v in dts)}; bound {ORDER_OFFSET:g} + 3 × "
         f"{OVERDISPERSION:g} × its Poisson standard error ({se:.3f}) (README: calibration)",
@@ -756,7 +756,7 @@ EXPERIMENT = Experiment(
     ),
     config=Config,
     run=run,
-    physics="§3.3",
+    physics="§3.6",
     limits={
         "box": "> 0",
         "dt": "> 0",
