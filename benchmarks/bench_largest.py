@@ -309,9 +309,7 @@ def summarize(name, rungs) -> dict:
     big = ([r for r in ok if r["cpu_s"] > 0.05] or ok)[-3:]  # the top of the ladder
     p = _fit([r["size"] for r in big], [r["cpu_s"] for r in big])
     last = ok[-1]
-    ten_min = (
-        last["size"] * (600 / last["cpu_s"]) ** (1 / p) if p > 0 else math.inf
-    )  # extrapolated
+    ten_min = last["size"] * (600 / last["cpu_s"]) ** (1 / p) if p > 0 else math.inf  # extrapolated
     with_mem = [r for r in ok if r.get("xla_bytes")]
     q = _fit([r["size"] for r in with_mem[-3:]], [r["xla_bytes"] for r in with_mem[-3:]])
     fits_80gb = (
@@ -373,7 +371,9 @@ def main(argv=None) -> None:
     parser.add_argument("--family", action="append", choices=sorted(FAMILIES))
     parser.add_argument("--max-run-s", type=float, default=60.0)
     parser.add_argument("--max-rss-gb", type=float, default=8.0)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results_largest.md"))
+    parser.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "results_largest.md")
+    )
     parser.add_argument("--child", nargs=2, metavar=("FAMILY", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
