@@ -129,7 +129,8 @@ class Config:
         dt: step of the mean-field RK4.
         process_dt: step of the tau-leap process (mean bias O(dt²), noise O(dt)).
         eps_linear: ε of the first-order (slope) claim.
-        kappa: κ of the gauge family; exchange: s of the exchange family.
+        kappa: κ of the gauge family.
+        exchange: s of the exchange family.
         eps_grid: ε values of the mean-field curve (and of the process sweep).
         N: ensemble size of the quick process claims.
         batch: independent ensembles per process point (B).

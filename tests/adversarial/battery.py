@@ -627,6 +627,7 @@ NO_GRAD = {
     "bell-jumps",
     "copy-members-faithful",
     "copy-members-faithful-mobius",
+    "copy-faithful-tau-leap",
 }
 MADELUNG_FIX = ("grid", "SchrodingerGrid", "box")
 
@@ -824,6 +825,14 @@ SPECS: dict[str, Spec] = {
         "H not Hermitian",
         ("H",),
     ),
+    "copy-faithful-tau-leap": Spec(
+        _at(lambda y: y.phi, _nan_first),
+        "NaN type phase",
+        ("phi", "y0"),
+        _H(_non_hermitian),
+        "H not Hermitian",
+        ("H",),
+    ),
     "bell-jumps": Spec(
         _at(lambda y: y.a, lambda a: a.at[0].set(7)),
         "member class 7 of 3",
@@ -889,6 +898,14 @@ SPECS: dict[str, Spec] = {
         _at(lambda p: p.kappa, _value(jnp.nan)),
         "kappa NaN",
         ("kappa",),
+    ),
+    "thermal-gas-2d-neighbors": Spec(
+        _at(lambda y: y.q, lambda q: q.at[1].set(q[0])),
+        "two particles at one place",
+        ("q", "y0", "overlap"),
+        _at(lambda p: p.sigma, _value(-1.0)),
+        "sigma = -1",
+        ("sigma",),
     ),
     "thermal-local-mfi": Spec(
         _y(_times(2)),
