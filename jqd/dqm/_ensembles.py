@@ -442,7 +442,10 @@ def evolve_ensemble(
         observe: `f(t, y, params) -> pytree` of averages and counts (above),
             or a dict/list of such; required (saving the states would keep
             N·saves numbers).
-        dt, n_save, steps_per_save, t0: as `jqd.evolve`.
+        dt: the time step, as `jqd.evolve`.
+        n_save: number of saves after t0, as `jqd.evolve`.
+        steps_per_save: steps between saves, as `jqd.evolve`.
+        t0: the initial time, as `jqd.evolve`.
         key: PRNG key (required for Nelson).
         n_particles: N, when `x0` is a function.
         progress: print each finished chunk and the elapsed time to stderr.
