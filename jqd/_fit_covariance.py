@@ -271,7 +271,10 @@ def profile_likelihood(
     (θ̂_i − at_i)/stderr).
 
     Args:
-        residuals, theta, data, batched: as `fit_covariance` (`theta` the optimum).
+        residuals: as `fit_covariance`.
+        theta: the optimum, as `fit_covariance`.
+        data: as `fit_covariance`.
+        batched: as `fit_covariance`.
         scale: the errors' factor (above); one per fit when batched.
         at: reference values, or None.
         tol: |√Δχ² − scale| <= tol·scale at an interval's end.
