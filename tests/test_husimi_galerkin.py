@@ -415,3 +415,13 @@ def test_taylor_expm_against_scipy_and_in_parallel():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]
+
+
+def test_one_mode_too_large_for_the_concentration_sum_runs():
+    """One mode with 150 levels: no full concentration sum and no smaller
+    marginal; the width check is off (concentration 0) instead of crashing."""
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=150)
+    R0 = law.initial_state(jqd.fock.coherent_state(0.6, 150, tol=1e-6))
+    assert float(law.concentration(R0)) == 0.0
+    sol = jqd.evolve(law, R0, hs.GalerkinParams(0.8), dt=1e-5, n_save=1)
+    assert np.isfinite(np.asarray(sol.y_final)).all()

@@ -567,12 +567,16 @@ def concentration(R, structure, marginals=None) -> jnp.ndarray:
     """(2π)^N ∫ Q_H² d^{2N}α of the Galerkin state R (1 for coherent states,
     < 1 for every other density operator). `structure` None (a basis too
     large for the full sum): the largest concentration of the one-mode
-    marginals (`marginals`), a weaker but still necessary condition."""
+    marginals (`marginals`), a weaker but still necessary condition; 0 (the
+    width check off) where even a one-mode sum is too large (one mode with a
+    cutoff of a few hundred levels)."""
     if structure is None:
+        if not marginals:
+            return jnp.zeros((), R.real.dtype)
         vals = []
         for rows, cols, src_r, src_c, d_j, sub in marginals:
             red = jnp.zeros((d_j, d_j), R.dtype).at[rows, cols].add(R[src_r, src_c])
-            vals.append(concentration(red, sub))
+            vals.append(concentration(red, sub, None))
         return jnp.max(jnp.stack(vals))
     i1, i2, w = structure
     flat = R.reshape(-1)
