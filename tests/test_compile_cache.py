@@ -1,5 +1,5 @@
 """The `jqd` command's persistent compilation cache, compile-time accounting
-and progress lines (jqd.run._compile_cache, jqd.run._progress)."""
+and progress lines (jqd.run._compile_cache, jqd.run.results)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ import jax.numpy as jnp
 import pytest
 
 from jqd.run._compile_cache import cache_dir, configure
-from jqd.run._progress import CompileTimer, _union_length
 from jqd.run.cli import main
-from jqd.run.results import write_report
+from jqd.run.results import CompileTimer, _union_length, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,7 +29,7 @@ CHILD = textwrap.dedent(
     import jax, jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
     from jqd.run._compile_cache import configure
-    from jqd.run._progress import CompileTimer
+    from jqd.run.results import CompileTimer
     folder = configure(enabled=sys.argv[1] == "on", path=sys.argv[2])
     with CompileTimer() as t:
         y = jax.jit(PROGRAM)(jnp.eye(16) * 0.3 + 0.01)

@@ -1,30 +1,6 @@
-"""The persistent compilation cache the `jqd` command switches on.
-
-XLA compilation is most of a quick run's time; JAX can keep every compiled
-program on disk and load it the next time the same program is compiled, in
-any process. `jqd run`, `reproduce`, `sweep` and `fit` enable it; `--no-cache`
-or `JQD_NO_CACHE=1` turn it off. Where: `JQD_CACHE_DIR` if set, else
-`$XDG_CACHE_HOME/jqd/jax`, else `~/.cache/jqd/jax`, created user-only (0700):
-JAX's cache holds executables, so a folder others can write is a way to run
-code as you.
-
-No size limit by default. With a limit JAX locks every access and rescans the
-whole folder on every write, O(N^2) over a quick reproduce's ~2500 writes
-(0.75 s per write at 1000 entries on 2 cores; benchmarks/results_compile.md).
-Without one, JAX writes an entry in one call, unlocked, which is safe for
-results: an entry is a checksummed compressed stream, so a reader racing a
-writer (or a truncated entry left by a killed writer) fails to decompress and
-JAX warns and compiles the program itself; two writers of one entry write the
-same program. tests/test_compile_cache.py checks two concurrent processes and
-a later cache load bit for bit. `JQD_CACHE_MAX_MB=N` sets JAX's limit (LRU
-eviction, locked access, slower writes).
-
-Every program is written, however fast it compiled (JAX's default floor is
-1 s; `JQD_CACHE_MIN_COMPILE_S` sets another): most of a quick reproduce's
-~2400 programs are small eager ops, and with no floor the warm run took 64 %
-of the cold one (73 % with a 0.05 s floor). Tracing and lowering (Python)
-are not cached: a warm run still spends that part of `compile_time_s`.
-"""
+"""The persistent compilation cache the `jqd` command switches on (`--no-cache`,
+`JQD_NO_CACHE=1` off; `JQD_CACHE_DIR`, `JQD_CACHE_MAX_MB`, `JQD_CACHE_MIN_COMPILE_S`);
+why no size limit and no time floor: docs/internals/run.md#compile-cache."""
 
 from __future__ import annotations
 
@@ -59,14 +35,9 @@ def _env_number(name: str, default: float) -> float:
 
 
 def configure(enabled: bool = True, path: str | Path | None = None) -> Path | None:
-    """Switch JAX's persistent compilation cache on (in `path`, default
-    `cache_dir()`) or off, for this whole process; returns the folder used,
-    or None when off.
-
-    `JQD_NO_CACHE=1` turns it off whatever `enabled` says. A folder that
-    cannot be created leaves the cache off with one line on stderr. Safe to
-    call again with other settings (JAX's cache object is reset).
-    """
+    """Switch JAX's persistent cache on (in `path`, default `cache_dir()`) or off for
+    this process; returns the folder, or None when off (`JQD_NO_CACHE=1`, or a folder
+    that cannot be created: one line on stderr). Safe to call again."""
     import jax
     from jax.experimental.compilation_cache import compilation_cache as cc
 
@@ -99,7 +70,7 @@ def configure(enabled: bool = True, path: str | Path | None = None) -> Path | No
         "jax_compilation_cache_dir": str(folder),
         "jax_persistent_cache_min_compile_time_secs": min_s,
         "jax_persistent_cache_min_entry_size_bytes": -1,  # no size floor
-        # no limit by default: no lock, no rescan per write (module docstring)
+        # no limit by default: no lock, no rescan per write (internals#compile-cache)
         "jax_compilation_cache_max_size": max_bytes,
         "jax_enable_compilation_cache": True,
     }

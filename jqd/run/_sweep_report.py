@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .registry import attribute_docs
+from .experiment import _OPS, Recorder, config_to_dict, dumps, split_complex
+from .registry import attribute_docs, field_types
+from .results import write_text_atomic
 
 MAX_PANELS = 16  # per figure; more quantities go to further figures
 MAX_LINES = 8  # a second swept key with more values is drawn as an image
@@ -61,15 +63,9 @@ def _first_clause(text: str, width: int = 60) -> str:
 
 
 def cf_metadata(ds, exp, title: str):
-    """Give `ds` (in place) CF metadata: `units` and `long_name` on every variable
-    and coordinate that lacks them, and the global attributes Conventions, title,
-    source, jqd_version, experiment and comment (the caller sets `config`, the
-    config's JSON). jqd computes in each experiment's natural units (ħ = 1 and the
-    scales its Config docstring names), so a number carries units "1" (CF's
-    dimensionless), run times "s". Long names come from the config keys' help
-    texts (the Config docstring, as `jqd show` prints them), the claims' and
-    metrics' names, else the variable's own name; the `_real`/`_imag` parts of a
-    complex output (`split_complex`) say which part they are."""
+    """Give `ds` (in place) CF metadata: `units` ("1": natural units; run times "s")
+    and a `long_name` (from the config keys' help, the claims' and metrics' names)
+    on every variable, and the global attributes (the caller sets `config`)."""
     import jqd
 
     docs = attribute_docs(exp.config)
@@ -112,10 +108,8 @@ def cf_metadata(ds, exp, title: str):
     return ds
 
 
-def _dataset(exp, config, over, data_vars, coords, mode):
+def _dataset(exp, config, data_vars, coords, mode):
     import xarray as xr
-
-    from .experiment import config_to_dict
 
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs["experiment"] = exp.name
@@ -140,9 +134,8 @@ def vmapped_dataset(exp, config, over, results, errors):
         data_vars[name] = (dims + tuple(own), arr.reshape(grid_shape + trailing))
     used = {d for v in data_vars.values() for d in v[0]}
     data_vars["item_error"] = (dims, np.asarray(errors).reshape(grid_shape).astype(str))
-    ds = _dataset(
-        exp, config, over, data_vars, {k: v for k, v in coords.items() if k in used}, "vmapped"
-    )
+    coords = {k: v for k, v in coords.items() if k in used}
+    ds = _dataset(exp, config, data_vars, coords, "vmapped")
     for out, (op, tol) in exp.sweep_claims.items():
         values = ds[out].values
         ds[f"{out}__tolerance"] = (dims, np.full(values.shape, float(tol)))
@@ -166,8 +159,6 @@ def per_item_dataset(exp, config, over, records: list[dict]):
     """A per-item sweep's dataset: every claim (measured, `__tolerance`,
     `__passed`) and scalar metric (`metric_NAME`) against the swept keys."""
     import xarray as xr
-
-    from .registry import field_types
 
     shape, dims = tuple(len(v) for v in over.values()), tuple(over)
     types_ = field_types(exp.config)
@@ -203,7 +194,7 @@ def per_item_dataset(exp, config, over, records: list[dict]):
         k: np.asarray(v).astype(np.int64) if types_.get(k, int) is int else np.asarray(v)
         for k, v in over.items()
     }
-    return _dataset(exp, config, over, data, coords, "per-item")
+    return _dataset(exp, config, data, coords, "per-item")
 
 
 def scalar_series(dataset, over) -> list[dict]:
@@ -366,16 +357,10 @@ def write_summary_md(path: Path, experiment: str, mode: str, over, series, faile
     ]
     for s in series:
         v = s["values"][np.isfinite(s["values"])]
-        tol = s["tolerance"]
-        tol_text = (
-            ""
-            if tol is None
-            else (
-                f"{np.nanmin(tol):.3g}"
-                if np.nanmin(tol) == np.nanmax(tol)
-                else f"{np.nanmin(tol):.3g} … {np.nanmax(tol):.3g}"
-            )
-        )
+        tol, tol_text = s["tolerance"], ""
+        if tol is not None:
+            lo, hi = np.nanmin(tol), np.nanmax(tol)
+            tol_text = f"{lo:.3g}" if lo == hi else f"{lo:.3g} … {hi:.3g}"
         passed = "" if s["passed"] is None else f"{int(s['passed'].sum())}/{s['passed'].size}"
         lo = f"{v.min():.4g}" if v.size else "nan"
         hi = f"{v.max():.4g}" if v.size else "nan"
@@ -391,8 +376,6 @@ def write_summary_md(path: Path, experiment: str, mode: str, over, series, faile
 
 
 def passes(values, op, tol):
-    from .experiment import _OPS
-
     v = np.asarray(values, float)
     return np.isfinite(v) & _OPS[op](v, float(tol))
 
@@ -408,9 +391,6 @@ def claim_counts(dataset) -> dict:
 
 
 def write_results(exp, out_dir, dataset, over, mode, failed, wall, summary) -> None:
-    from .experiment import Recorder, dumps, split_complex
-    from .results import write_text_atomic
-
     tmp = out_dir / f".results.nc.tmp{os.getpid()}"
     ds = cf_metadata(split_complex(dataset), exp, f"jqd sweep {exp.name} ({mode})")
     ds.to_netcdf(tmp, engine="h5netcdf")

@@ -1,47 +1,7 @@
 """The `jqd` command: list, show, run, reproduce, sweep and fit experiments.
 
-The grammar is `_parser()` below (`jqd --help`, docs/cli.md); it imports
-nothing heavy, so `jqd list` and `jqd --help` answer in well under a second.
-Experiments are validations in float64: the command enables `jax_enable_x64`
-before anything runs. `--devices N` on a CPU-only machine needs N host
-devices, which XLA creates only if `XLA_FLAGS` holds
-`--xla_force_host_platform_device_count=N` when the backend starts; the
-command sets it itself before JAX initializes.
-
-`run`, `reproduce`, `sweep` and `fit` keep XLA's compiled programs in a
-persistent cache (`jqd.run._compile_cache`; `--no-cache` or `JQD_NO_CACHE=1`
-turn it off; results are the same either way). `run` prints
-`jqd> NAME  12.3 s  stage` progress lines on stderr (`jqd.run._progress`),
-none with `--json` or `JQD_PROGRESS=0`; `reproduce` forwards each
-experiment's lines. `--animate` makes the experiments that have one (`jqd
-list` marks them [animates]) also write an animation.
-
-Times: `run` ends with `NAME: run W s (of which compile C s, ...); T s with
-start-up`. W (`wall_time_s` in summary.json, and REPORT.md's columns) is the
-experiment's own run: compile and compute, JAX's device start at the first
-computation, figures and files. C, part of W, is the time JAX spent tracing,
-lowering and compiling (or loading from the cache). T, since the command
-started, adds the start-up (importing JAX and the experiment, checking the
-config) and writing summary.json. `reproduce` prints each experiment's
-process time (T with Python's start and exit) as `in T s with start-up`, and
-REPORT.md's total is the whole reproduction's, `--jobs` experiments at once.
-
-An unknown experiment or a bad `--set` (unknown key, wrong type, out of
-range) is refused from the experiment's source before JAX starts
-(`jqd.run.validate.check_source`): a usage error answers in a fraction of a
-second.
-
-Exit codes: 0 success (all claims passed), 1 a claim failed or an experiment
-crashed (an internal error, with its traceback), 2 a usage error, 3 the output
-folder is locked by another running sweep, 130 interrupted (a sweep resumes
-when rerun). A usage error is one line on stderr, `jqd: error: ...`: a bad
-command line, an unknown experiment, a bad `--set` key or value (out of
-range, NaN, a size that would not fit), a bad `--out` or `--over`, a sweep
-folder that cannot be resumed, any ValueError/TypeError from jqd's
-argument checks (those name the argument and the fix; set JQD_TRACEBACK=1 to
-see their traceback), or a fit whose model is not finite at an iterate
-(`jqd.fit`'s FloatingPointError, naming the values). `main` is the one place
-that maps errors to exit codes.
+The grammar is `_parser()` (docs/cli.md renders it); `main` is the one place
+that maps errors to exit codes (docs/internals/run.md#command).
 """
 
 from __future__ import annotations
@@ -287,7 +247,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also report standard errors from the full Hessian of the loss (one more compile)",
     )
     f.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    f.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    f.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
 
@@ -302,15 +262,11 @@ def _batch(text: str):
 
 # -- commands ---------------------------------------------------------------------
 def cmd_list(args) -> int:
-    if args.json:  # imports every experiment (seconds): keys, types, sweep modes
-        from .describe import listing_json
-        from .experiment import dumps
+    from .describe import listing, listing_json
+    from .experiment import dumps
 
-        print(dumps(listing_json()))
-        return 0
-    from .describe import listing
-
-    print(listing())
+    # --json imports every experiment (seconds): keys, types, sweep modes
+    print(dumps(listing_json()) if args.json else listing())
     return 0
 
 
@@ -393,7 +349,7 @@ def cmd_reproduce(args) -> int:
     jobs = args.jobs
     from concurrent.futures import ThreadPoolExecutor
 
-    from ._store import OutputLock
+    from .sweep import OutputLock
 
     with OutputLock(out, "reproduce"):  # two reproduce runs would mix their summaries
         print(
@@ -489,12 +445,6 @@ def cmd_sweep(args) -> int:
     return 1 if s["items_failed"] else 0
 
 
-def cmd_fit(args) -> int:
-    from .fit import cmd_fit as fit
-
-    return fit(args)
-
-
 def _one_line(err: BaseException, overrides=()) -> str:
     """`jqd: error: ...` on one line; for a ValueError/TypeError raised by jqd's
     checks (not a UsageError), where it was raised."""
@@ -516,7 +466,7 @@ def _one_line(err: BaseException, overrides=()) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; the one place errors become exit codes (module docstring)."""
+    """Run the command; the one place errors become exit codes."""
     from .describe import experiment_help
     from .registry import UsageError
 
@@ -535,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(_one_line(err), file=sys.stderr)
         return 2
-    args.started = started  # `run`'s time with start-up (module docstring)
+    args.started = started  # `run`'s time with start-up (docs/cli.md)
     if getattr(args, "devices", None) is not None and args.devices > 1:
         _force_host_devices(args.devices)
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -543,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
+    from .fit import cmd_fit
     from .sweep import SweepLocked
 
     commands = {

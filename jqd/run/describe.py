@@ -21,7 +21,7 @@ from .registry import (
     _type_name,
     attribute_docs,
     discover,
-    experiment_call,
+    experiment_source,
     experiments_dir,
     field_types,
     load,
@@ -31,18 +31,14 @@ from .registry import (
 def summary_line(path: Path) -> dict | None:
     """`{name, description, physics, animates, sweep_keys}` from the source's `EXPERIMENT =
     Experiment(...)` keywords when they are literals; None if they are not (then load it)."""
-    try:
-        tree = ast.parse(Path(path).read_text(), str(path))
-    except (OSError, SyntaxError):
-        return None
-    call = experiment_call(tree)
-    if call is None:
+    src = experiment_source(path)
+    if src is None:
         return None
     found = {}
-    for kw in call.keywords:
-        if kw.arg in ("name", "description", "physics", "animates", "sweep_keys"):
+    for key, value in src[1].items():
+        if key in ("name", "description", "physics", "animates", "sweep_keys"):
             try:
-                found[kw.arg] = ast.literal_eval(kw.value)
+                found[key] = ast.literal_eval(value)
             except ValueError:
                 return None
     if "name" in found and "description" in found:

@@ -1,77 +1,8 @@
-"""`jqd fit`: recover an experiment's constants by gradient descent through its law.
+"""`jqd fit`: recover an experiment's constants by least squares through its `sweep`.
 
-An experiment's `sweep(config, values)` (pure, vmappable, differentiable in
-the swept float config values) is the model; its `Experiment.fit`, a
-`FitSpec`, says which config keys a fit may free and where data come from:
-
-    jqd fit NAME --free C [--free q,r] [--start C=0.5] [--data reference|ensemble|FILE.nc]
-            [--quick] [--set KEY=VALUE] [--out DIR] [--seed N] [--bootstrap B]
-
-Data: `reference` (default) is the experiment's exact reference at the
-quantum values of the constants (`FitSpec.reference`); `ensemble` a finite
-ensemble of the experiment's stochastic process (`FitSpec.ensemble`, its size
-set by config keys, e.g. `--set n_particles=...`, its noise by `--seed`),
-with standard errors from the ensemble; a NetCDF file holds variables named
-like the sweep's outputs (their coordinates checked against the sweep's
-`sweep_coords`), with optional `<name>_stderr` variables; where it records the
-experiment and config it was made at (as data.nc does), they must match the
-model's in every config key the model reads (found while tracing its sweep),
-the freed keys excepted.
-
-Loss: weighted least squares, ½ Σ_v Σ_i r_vi², r = (model − data)/s with s
-the data's standard errors (`sigma="known"`) or, without them, the RMS of
-each variable's data (`sigma="estimated"`: relative misfits, the common
-noise level estimated from the fit). `jqd.fit` minimises it (optax L-BFGS)
-and returns the Gauss-Newton covariance (`jqd.fit_covariance`).
-
-Error bars. With stated data errors the reported covariance is the
-Gauss-Newton (JᵀWJ)⁻¹ scaled by the Birge ratio max(1, χ²/dof)
-(`COVARIANCE`). Ensemble data carry errors estimated from a few replicas
-(copy-fit-qr: 64 per point, husimi-kerr and dqm-fit-D: 4000 samples) and
-biases the model lacks (finite-N processes, the initial rounding, a time
-step); where either makes the data scatter more than their stated errors,
-χ²/dof > 1 and the errors widen by √(χ²/dof). Data within their errors keep
-the stated ones (a scaling below 1 would reward a lucky draw).
-benchmarks/results_fit.md §2 calibrates it over 20-40 seeds per fit against
-plain Gauss-Newton and a sandwich (HC3) estimator: the sandwich reads each
-point's variance from its own residual and, with 10-18 points, gave heavier
-tails of z (RMS z up to 1.40) than either. The unscaled errors are in
-summary.json as `stderr_stated`, the estimator's factor as `error_scale`.
-
-Beside them, every freed constant's profile-likelihood interval (`profile`:
-χ² re-minimised over the other freed constants, Δχ² <= error_scale²;
-`profile_likelihood`), which equals θ̂ ± stderr for a model linear in the
-constants and is asymmetric where the curvature at θ̂ misleads; it costs
-~20-40 evaluations of the residuals and their Jacobian per constant (a few
-seconds). What neither sees: stated errors that are themselves noisy where
-a constant's information sits in a few points. copy-fit-qr's q is fixed by
-two late points; with 16 replicas per point their stated errors scatter
-±18 % and correlate with the data, and q's errors were ~30 % small
-(RMS z 1.29) though the profile is symmetric to 3 %; its data now hold 64
-replicas of N = 4000 per point, and q's errors are calibrated (RMS z 0.93,
-results_fit.md §2).
-
-The quantum value. Where the data's constants are known (`FitSpec.truth`:
-C = 1, q = ½, r = −½, D = ħ/2m; for `--data reference|ensemble`), the summary
-says how far each fitted constant is from it. Noisy data: z, the signed root
-of the profile likelihood ratio at the quantum value in units of the reported
-errors (sign(fitted − quantum)·√(χ²_profile(quantum) − χ²_min)/error_scale;
-= (fitted − quantum)/stderr for a linear model; that ratio, `z_stderr`,
-where the profile is not finite), consistent when |z| <= 2 (95 % of honest
-fits): the quantum value lies inside the 2σ profile interval. Exact data,
-where the error bar is the model's discretisation misfit and no
-statistical error: the relative error (consistent when <= 1e-4, issue 16's
-acceptance of exact data). Exit status: 0 an acceptable fit consistent with
-the quantum values (or with none to compare); 1 a fit that is not acceptable
-(not converged, not identifiable, χ² improbable, exact data not reproduced);
-3 an acceptable fit that contradicts a quantum value: a measurement, reported
-as such, that a script can tell from both a failed fit and a usage error (2).
-
-Outputs in `--out`:
-summary.json, data.nc (the data fitted, in the sweep's names: a valid
-`--data` file; CF metadata, as a sweep's results.nc), fit.png (loss curve and
-parameter paths); a short summary on stdout, whose verdict says when the
-goodness of fit is untested (data without standard errors).
+The user's side (data sources, error bars, the verdict and exit status) is
+docs/cli.md; why the error estimator is the Birge-widened Gauss-Newton one:
+docs/internals/run.md#fit-errors.
 """
 
 from __future__ import annotations
@@ -80,8 +11,6 @@ import copy
 import dataclasses
 import json
 import math
-import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,15 +20,22 @@ import numpy as np
 
 from ._sweep_report import cf_metadata, output_dims
 from .experiment import config_to_dict, dumps, split_complex
-from .registry import UsageError, apply_overrides, base_config, field_types, load
+from .registry import (
+    UsageError,
+    apply_overrides,
+    base_config,
+    discover,
+    experiment_source,
+    field_types,
+    load,
+)
 from .results import CompileTimer, environment, make_dirs, write_text_atomic
+from .validate import check_config
 
-DATA_SOURCES = ("reference", "ensemble")
 STEP_TOL = 1e-3  # converged: the Gauss-Newton step is below 1e-3 standard errors
 P_VALUE_MIN = 1e-3  # with known errors, χ² must not be improbable at this level
-# the covariance reported with stated data errors (`jqd.covariance_from`):
-# the Gauss-Newton (JᵀWJ)⁻¹ widened by the Birge ratio max(1, χ²/dof); why: the module
-# docstring and benchmarks/results_fit.md §2
+# the covariance reported with stated data errors (`jqd.covariance_from`); why:
+# docs/internals/run.md#fit-errors
 COVARIANCE = "birge"
 CONSISTENT_Z = 2.0  # consistent with the quantum value: |fitted − quantum| <= 2 stderr
 EXACT_RELATIVE = 1e-4  # exact data: |fitted − quantum| <= 1e-4 |quantum| (issue 16's acceptance)
@@ -163,9 +99,7 @@ class FitProblem:
         return {k: np.full(np.shape(v), 1.0 / _rms(v)) for k, v in self.data.items()}
 
     def residuals(self, theta, data):
-        """(model − data)/s, the model being the sweep's outputs at the free values
-        `theta`; all fitted outputs concatenated (real and imaginary parts of
-        complex ones)."""
+        """(sweep(theta) − data)/s, every output raveled and concatenated (complex: re, im)."""
         import jax.numpy as jnp
 
         out = self.exp.sweep(self.config, dict(theta))
@@ -177,8 +111,7 @@ class FitProblem:
         return jnp.concatenate(parts)
 
     def fitted(self, r) -> dict[str, np.ndarray]:
-        """The model's outputs from the flattened residuals `r` at the fit
-        (data + r/weight, inverting `residuals`; no model evaluation)."""
+        """The model's outputs at the fit, data + r/weight (inverts `residuals`)."""
         r, w, out, i = np.asarray(r), self.weights(), {}, 0
         for name in sorted(self.data):
             y = np.asarray(self.data[name])
@@ -204,12 +137,12 @@ def _rms(v) -> float:
 
 # -- the command line's pieces ------------------------------------------------------
 def spec_of(exp) -> FitSpec:
-    from .registry import discover
-
     spec = getattr(exp, "fit", None)
     if spec is None or exp.sweep is None:
         # read, not imported: the experiments whose EXPERIMENT passes a fit= spec
-        fittable = [n for n, p in discover().items() if re.search(r"^\s+fit=", p.read_text(), re.M)]
+        fittable = [
+            n for n, p in discover().items() if "fit" in (experiment_source(p) or ((), {}))[1]
+        ]
         raise UsageError(
             f"{exp.name} has no fit specification (Experiment.fit); experiments that can be "
             f"fitted: {', '.join(fittable) or 'none'}."
@@ -262,12 +195,8 @@ def parse_start(exp, spec: FitSpec, config, free, items: list[str]) -> dict[str,
 def read_data(
     path: Path, template: dict[str, np.ndarray], coords: dict[str, np.ndarray], model=None
 ):
-    """Data from a NetCDF file: variables named like the sweep's outputs.
-
-    `model`: (experiment name, {config key: value}) the data must have been made
-    at, where the file records them (its `experiment` and `config` attributes).
-    Returns (data, stderr or None). Every problem is a UsageError naming it.
-    """
+    """(data, stderr or None) from a NetCDF file of the sweep's output names, made
+    at `model` = (experiment, {key: value}) where the file records it."""
     import xarray as xr
 
     path = Path(path)
@@ -328,8 +257,7 @@ def read_data(
 
 
 def _check_made_at(path, attrs, name: str, model: dict) -> None:
-    """Refuse data made for another experiment, or at other values of a config
-    key the model reads (`model`: key -> value as JSON; the freed keys left out)."""
+    """Refuse data made by another experiment or at other values of a key the model reads."""
     made = attrs.get("experiment")
     if made is not None and made != name:
         raise UsageError(
@@ -426,8 +354,7 @@ def problem(exp, config, free, start, source: str, seed: int) -> FitProblem:
 
 
 def profile_likelihood(residuals, theta, data=None, **kwargs) -> dict:
-    """`jqd._fit_covariance.profile_likelihood` (imported here on use: this module
-    loads with every experiment, jax does not)."""
+    """`jqd.profile_likelihood`, imported on use (this module must load without jax)."""
     from jqd._fit_covariance import profile_likelihood as profile
 
     return profile(residuals, theta, data, **kwargs)
@@ -437,9 +364,8 @@ def _arrays(tree) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in dict(tree).items()}
 
 
-def solve(prob: FitProblem, *, max_iter: int = 100, progress=None, theta0=None, data=None):
-    """Run `jqd.fit` (L-BFGS) on the weighted least squares from the start values
-    (or `theta0`, on `data`: replicas fitted one after another); returns its FitResult."""
+def solve(prob: FitProblem, *, max_iter: int = 100, progress=False, theta0=None, data=None):
+    """`jqd.fit` (L-BFGS) from the start values, or from `theta0` on replica `data`."""
     import jqd
 
     spec = spec_of(prob.exp)
@@ -453,16 +379,14 @@ def solve(prob: FitProblem, *, max_iter: int = 100, progress=None, theta0=None, 
         transform={k: spec.transforms.get(k) for k in prob.free},
         max_iter=max_iter,
         step_tol=STEP_TOL,
-        stop=progress,
+        progress=progress,
         nonfinite=spec.nonfinite,
     )
 
 
 def bootstrap(prob: FitProblem, result, n: int, seed: int) -> dict[str, np.ndarray]:
-    """Residual bootstrap: `n` data sets model(θ̂) + resampled standardised
-    residuals (scaled by √(N/(N − p)), N points, p parameters) × each point's
-    standard error, refitted from θ̂ by one compiled `jqd.fit` (the replicas one
-    after another, `batched="sequential"`); returns each key's values (n,)."""
+    """Residual bootstrap: `n` replicas model(θ̂) + resampled residuals × √(N/(N − p)) × s,
+    refitted from θ̂ by one compiled `jqd.fit`; returns each key's (n,) values."""
     fitted = prob.fitted(result.residuals)
     packed = prob.packed()
     rng = np.random.default_rng(seed)
@@ -499,44 +423,13 @@ REFERENCE_MISFIT = 1e-4  # exact data: the misfit is the model's discretisation 
 CONDITION_MAX = 1e12  # scaled Fisher matrix: beyond this a combination is not identifiable
 
 
-class _Progress:
-    """One line on stderr every `every` iterations (the fit's `stop` hook)."""
-
-    def __init__(self, free, every: int = 5):
-        self.free, self.every, self.i, self.t0 = free, every, 0, time.perf_counter()
-
-    def __call__(self, theta, loss) -> bool:
-        self.i += 1
-        if self.i % self.every == 0 or self.i == 1:
-            vals = ", ".join(f"{k}={float(theta[k]):.8g}" for k in self.free)
-            print(
-                f"fit: iteration {self.i}, loss {float(np.max(loss)):.3e}, {vals} "
-                f"({time.perf_counter() - self.t0:.1f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-        return False
-
-
-def run_fit(
-    exp,
-    config,
-    free,
-    start,
-    source,
-    out: Path,
-    *,
-    seed=0,
-    quick=False,
-    n_bootstrap=0,
-    max_iter=100,
-    full_hessian=False,
-    progress=True,
-) -> dict:
-    """Fit, write `out`/summary.json, data.nc, fit.png; returns the summary."""
+def run_fit(exp, config, free, start, out: Path, args) -> dict:
+    """Fit (`args`: `jqd fit`'s options), write `out`/summary.json, data.nc, fit.png;
+    returns the summary."""
     from jqd import fit_covariance
 
-    out = Path(out)
+    source, quick, n_bootstrap = args.data, args.quick, args.bootstrap
+    seed = 0 if args.seed is None else args.seed
     make_dirs(out)
     (out / "summary.json").unlink(missing_ok=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -544,9 +437,9 @@ def run_fit(
     with CompileTimer() as timer:
         prob = problem(exp, config, free, start, source, seed)
         t_data = time.perf_counter() - t0
-        res = solve(prob, max_iter=max_iter, progress=_Progress(free) if progress else None)
+        res = solve(prob, max_iter=args.max_iter, progress=not args.no_progress)
         full = None
-        if full_hessian:
+        if args.full_hessian:
             full = fit_covariance(
                 prob.residuals, res.value, prob.packed(), sigma=prob.sigma, hessian="full"
             )
@@ -648,11 +541,8 @@ def run_fit(
 
 
 def reported_covariance(prob: FitProblem, res):
-    """(covariance, standard errors, factor) `jqd fit` reports: with stated data
-    errors the `COVARIANCE` estimator from the fit's residuals and Jacobian (no
-    model call), without them the fit's own (noise level s from the misfit);
-    factor: what the estimator multiplies the Gauss-Newton errors by (NaN for a
-    sandwich estimator, which has no single one)."""
+    """(covariance, stderr, factor): stated errors by `COVARIANCE`, else the fit's own;
+    factor multiplies the Gauss-Newton errors (NaN for a sandwich estimator)."""
     from jqd._fit_covariance import covariance_from  # jqd.covariance_from
 
     keys = sorted(prob.free)
@@ -665,10 +555,8 @@ def reported_covariance(prob: FitProblem, res):
 
 
 def _profile(prob: FitProblem, res, factor: float) -> dict | None:
-    """The profile-likelihood interval of every freed constant at the reported
-    errors' factor (Δχ² <= factor²; `profile_likelihood`) and, where the quantum
-    value is known, the signed root of the likelihood ratio there (the z `jqd fit`
-    decides on); None where the estimator has no single factor (a sandwich)."""
+    """Each freed constant's profile interval (Δχ² <= factor²) and z at the quantum
+    value (internals/run.md#fit-errors); None for an estimator without one factor."""
     if not np.isfinite(factor):
         return None
     t0 = time.perf_counter()
@@ -707,12 +595,8 @@ def _stderr_meaning(prob: FitProblem) -> str:
 
 
 def _quantum(s, exact: bool) -> dict:
-    """Each fitted constant against its quantum value (`truth`): for noisy data
-    z, the signed root of the profile likelihood ratio at the quantum value in
-    units of the reported errors (= (fitted − quantum)/stderr for a model linear
-    in the constants; that ratio, `z_stderr`, where the profile is not finite),
-    consistent when |z| <= CONSISTENT_Z; for exact data the relative error,
-    consistent when <= EXACT_RELATIVE."""
+    """Each fitted constant against its quantum value: |z| <= CONSISTENT_Z for noisy
+    data, relative error <= EXACT_RELATIVE for exact data."""
     out = {}
     for k, q in (s.get("truth") or {}).items():
         e = s["error"][k]
@@ -776,8 +660,7 @@ def _problems(s, spec, cov) -> list[str]:
 
 
 def _goodness(s) -> str:
-    """How the fit's goodness was tested: χ² against the data's standard errors, the
-    misfit to exact reference data, or not at all (estimated errors)."""
+    """How the goodness of fit was tested (χ², the misfit to exact data, or not at all)."""
     if s["sigma"] == "known":
         return f"tested: chi2 p-value against the data's standard errors (>= {P_VALUE_MIN:g})"
     if s["data"] == "reference":
@@ -789,8 +672,7 @@ def _goodness(s) -> str:
 
 
 def _write_data(out: Path, exp, prob, res) -> None:
-    """The data fitted (sweep output names, `<name>_stderr`, the model at the fit
-    as `fitted_<name>`), with the sweep's coordinates: a valid `--data` file."""
+    """data.nc: the data, `<name>_stderr`, `fitted_<name>`; a valid `--data` file."""
     import xarray as xr
 
     fitted = prob.fitted(res.residuals)
@@ -892,14 +774,10 @@ def summary_text(s, out: Path) -> str:
 
 
 def cmd_fit(args) -> int:
-    """`jqd fit` (parsed arguments): 0 an acceptable fit consistent with the quantum
-    values (or with none known), 1 a fit that is not acceptable, 3 an acceptable fit
-    inconsistent with a quantum value (`EXIT_INCONSISTENT`); usage errors raise (2)."""
+    """`jqd fit`; exit status as docs/cli.md says (usage errors raise)."""
     exp = load(args.name)
     spec = spec_of(exp)
     config = apply_overrides(exp, base_config(exp, args.quick, args.seed), args.overrides)
-    from .validate import check_config
-
     check_config(exp, config)
     free = parse_free(exp, spec, args.free)
     start = parse_start(exp, spec, config, free, args.start)
@@ -908,20 +786,7 @@ def cmd_fit(args) -> int:
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
     out = args.out if args.out is not None else Path("jqd-out") / f"{exp.name}-fit"
-    s = run_fit(
-        exp,
-        config,
-        free,
-        start,
-        args.data,
-        out,
-        seed=0 if args.seed is None else args.seed,
-        quick=args.quick,
-        n_bootstrap=args.bootstrap,
-        max_iter=args.max_iter,
-        full_hessian=args.full_hessian,
-        progress=not args.no_progress,
-    )
+    s = run_fit(exp, config, free, start, out, args)
     print(dumps(s) if args.json else summary_text(s, out))
     if not s["acceptable"]:
         return 1

@@ -18,7 +18,6 @@ import inspect
 import os
 import re
 import sys
-import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -54,22 +53,21 @@ def discover(root: Path | None = None) -> dict[str, Path]:
     return found
 
 
-def find(name: str, root: Path | None = None) -> Path:
+def find(name: str) -> Path:
     """The experiment.py of `name` (dashes or underscores); UsageError if there is none."""
-    found = discover(root)
+    found = discover()
     key = name.replace("_", "-")
     if key not in found:
-        where = experiments_dir() if root is None else root
         raise UsageError(
             f"unknown experiment {name!r}; available: {', '.join(found) or '(none)'} "
-            f"(found in {where}; set JQD_EXPERIMENTS to use another folder)."
+            f"(found in {experiments_dir()}; set JQD_EXPERIMENTS to use another folder)."
         )
     return found[key]
 
 
-def load(name: str, root: Path | None = None) -> Experiment:
+def load(name: str) -> Experiment:
     """Import one experiment module by path and return its `EXPERIMENT`."""
-    path = find(name, root)
+    path = find(name)
     mod_name = f"jqd_experiments.{path.parent.name}"
     if mod_name in sys.modules:
         module = sys.modules[mod_name]
@@ -88,37 +86,35 @@ def load(name: str, root: Path | None = None) -> Experiment:
     return exp
 
 
-def experiment_call(tree: ast.Module) -> ast.Call | None:
-    """The `EXPERIMENT = Experiment(...)` call of a parsed experiment.py, if any."""
+def experiment_source(path: Path) -> tuple[ast.Module, dict[str, ast.expr]] | None:
+    """An experiment.py's parsed source and the keywords of its `EXPERIMENT =
+    Experiment(...)` call (read, not imported: importing starts JAX); None if none."""
+    try:
+        tree = ast.parse(Path(path).read_text(), str(path))
+    except (OSError, SyntaxError):
+        return None
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == "EXPERIMENT" for t in node.targets)
             and isinstance(node.value, ast.Call)
         ):
-            return node.value
+            return tree, {k.arg: k.value for k in node.value.keywords}
     return None
 
 
 # the names a Config field's annotation may use to be read from the source
-_ANNOTATION_NAMES = {t.__name__: t for t in (int, float, bool, str, complex, tuple, list)} | {
-    "Literal": typing.Literal
-}
+_ANNOTATION_NAMES = {t.__name__: t for t in (int, float, bool, str, tuple)}
 
 
 def source_config(path: Path) -> tuple[str, dict, dict, dict] | None:
-    """What the `--set` checks need, read from an experiment.py's source without
-    importing it (that starts JAX: seconds): the experiment's name, its Config
-    fields' types and defaults (those written as literals) and its `limits`.
-    None when the source does not say them with literals and builtin types
-    (then the checks wait for the import). tests/test_cli_describe.py checks
-    that every experiment's source reads as its module does."""
-    try:
-        tree = ast.parse(Path(path).read_text(), str(path))
-    except (OSError, SyntaxError):
+    """(name, Config field types, literal defaults, limits) from an experiment.py's
+    source, for the `--set` checks before JAX starts; None when the source does not
+    say them with literals and builtin types (then the checks wait for the import)."""
+    src = experiment_source(path)
+    if src is None:
         return None
-    call = experiment_call(tree)
-    kw = {k.arg: k.value for k in call.keywords} if call is not None else {}
+    tree, kw = src
     config = kw.get("config")
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
     cls = next((c for c in classes if isinstance(config, ast.Name) and c.name == config.id), None)
@@ -195,39 +191,16 @@ def _parse_bool(text: str) -> bool:
 
 
 def parse_value(text: str, tp):
-    """Convert a command-line string to the annotated type `tp`."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if text.strip().lower() == "none" and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return parse_value(text, arg)
-            except ValueError as err:
-                errors.append(str(err))
-        raise ValueError("; ".join(errors))
-    if origin is typing.Literal:
-        for option in args:
-            try:
-                if parse_value(text, type(option)) == option:
-                    return option
-            except ValueError:
-                pass
-        raise ValueError(f"must be one of {list(args)}")
-    if origin in (tuple, list):
+    """Convert a command-line string to the annotated type `tp` (the field types
+    experiments use: bool, int, float, str and tuples of them)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is tuple:
         parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
-        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if len(args) == 2 and args[1] is Ellipsis:
             return tuple(parse_value(p, args[0]) for p in parts)
-        if origin is tuple and args:
-            if len(parts) != len(args):
-                raise ValueError(f"needs {len(args)} comma-separated values")
-            return tuple(parse_value(p, a) for p, a in zip(parts, args, strict=True))
-        item = args[0] if args else str
-        return origin(parse_value(p, item) for p in parts)
+        if len(parts) != len(args):
+            raise ValueError(f"needs {len(args)} comma-separated values")
+        return tuple(parse_value(p, a) for p, a in zip(parts, args, strict=True))
     if tp is bool:
         return _parse_bool(text)
     if tp is int:
@@ -249,8 +222,6 @@ def parse_value(text: str, tp):
             raise ValueError(f"not a number: {text!r}") from None
     if tp is str:
         return text
-    if tp is complex:
-        return complex(text.replace(" ", ""))
     raise ValueError(f"cannot set a field of type {_type_name(tp)} from the command line")
 
 

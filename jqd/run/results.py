@@ -1,7 +1,10 @@
-"""Run records: environment, timings, summary JSON, and `jqd reproduce`'s runs and REPORT.md."""
+"""Run records: compile-time accounting (`CompileTimer`), `jqd> NAME  12.3 s  stage` progress
+lines (`Progress`; docs/internals/run.md#progress), environment, summary JSON, and
+`jqd reproduce`'s runs and REPORT.md."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -12,26 +15,164 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._progress import PREFIX, CompileTimer, Progress
 from .experiment import Recorder, config_to_dict, dumps
+from .registry import UsageError
+from .validate import check_config
+
+PREFIX = "jqd> "
+TRACE, LOWER, BACKEND = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+_STAGES = {TRACE: "trace", LOWER: "lower", BACKEND: "backend"}
+_CACHE_HIT = "/jax/compilation_cache/cache_hits"
+
+
+def _union_length(spans: list[tuple[float, float]]) -> float:
+    total, end = 0.0, -float("inf")
+    for a, b in sorted(spans):
+        if b <= end:
+            continue
+        total += b - max(a, end)
+        end = b
+    return total
+
+
+class CompileTimer:
+    """Time JAX spends tracing, lowering and compiling while active, as the union of
+    the events' spans (internals/run.md#progress); a context manager."""
+
+    def __init__(self):
+        self._spans: list[tuple[float, float]] = []
+        self.seconds_by_stage = {"trace": 0.0, "lower": 0.0, "backend": 0.0}
+        self.count = 0
+        self.cache_hits = 0
+        self.current: tuple[str, float] | None = None  # (function, start) compiling now
+        self._lock = threading.Lock()
+
+    @property
+    def seconds(self) -> float:
+        with self._lock:
+            return _union_length(self._spans)
+
+    def _on_duration(self, event, duration, **kwargs):
+        stage = _STAGES.get(event)
+        if stage is None:
+            return
+        end = time.time()
+        with self._lock:
+            self._spans.append((end - float(duration), end))
+            self.seconds_by_stage[stage] += float(duration)
+            if stage == "backend":
+                self.count += 1
+            self.current = None
+
+    def _on_event(self, event, **kwargs):
+        if event == _CACHE_HIT:
+            with self._lock:
+                self.cache_hits += 1
+
+    def _on_scalar(self, event, value, **kwargs):
+        if event in _STAGES:  # JAX records the start time as a scalar
+            self.current = (str(kwargs.get("fun_name", "?")), float(value))
+
+    def describe(self) -> str:
+        """'compile 12.3 s, 40 programs (3 cached); compiling f for 5 s'."""
+        text = f"compile {self.seconds:.1f} s, {self.count} programs"
+        if self.cache_hits:
+            text += f" ({self.cache_hits} from the cache)"
+        current = self.current
+        if current is not None and time.time() - current[1] > 2:
+            text += f"; compiling {current[0]} for {time.time() - current[1]:.0f} s"
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "compile_time_s": self.seconds,
+            "n_compilations": self.count,
+            "n_cache_hits": self.cache_hits,
+            "compile_time_by_stage_s": dict(self.seconds_by_stage),
+        }
+
+    def __enter__(self):
+        import jax.monitoring as m
+
+        m.register_event_duration_secs_listener(self._on_duration)
+        m.register_event_listener(self._on_event)
+        if hasattr(m, "register_scalar_listener"):
+            m.register_scalar_listener(self._on_scalar)
+        return self
+
+    def __exit__(self, *exc):
+        import jax.monitoring as m
+
+        for name, fn in (
+            ("unregister_event_duration_listener", self._on_duration),
+            ("unregister_event_listener", self._on_event),
+            ("unregister_scalar_listener", self._on_scalar),
+        ):
+            with contextlib.suppress(Exception):
+                getattr(m, name)(fn)
+        return False
+
+
+class Progress:
+    """Stage lines `jqd> NAME  12.3 s  stage` on stderr, with a heartbeat."""
+
+    def __init__(self, name: str, enabled: bool = True, timer: CompileTimer | None = None):
+        self.name = name
+        off = os.environ.get("JQD_PROGRESS", "1").strip().lower() in {"0", "false", "no", "off"}
+        self.enabled = bool(enabled) and not off
+        self.timer = timer
+        self.t0 = time.perf_counter()
+        self._last = self.t0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        try:
+            self.interval = float(os.environ.get("JQD_PROGRESS_INTERVAL", "20"))
+        except ValueError:
+            self.interval = 20.0
+
+    def __call__(self, stage: str) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        self._last = now
+        line = f"{PREFIX}{self.name}  {now - self.t0:6.1f} s  {' '.join(str(stage).split())}"
+        with contextlib.suppress(OSError, ValueError):  # a closed stderr never fails a run
+            print(line, file=sys.stderr, flush=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(self.interval, 1.0)):
+            if time.perf_counter() - self._last >= self.interval:
+                what = self.timer.describe() if self.timer is not None else ""
+                self(f"running ({what})" if what else "running")
+
+    def __enter__(self):
+        if self.enabled and self.interval > 0:
+            self._thread = threading.Thread(target=self._beat, daemon=True, name="jqd-progress")
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        return False
 
 
 def git_revision() -> str | None:
-    path = Path(__file__).resolve().parent
+    def git(*args):
+        here = Path(__file__).resolve().parent
+        return subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=5)
+
     try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5
-        )
+        rev = git("rev-parse", "HEAD")
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=path,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -60,8 +201,6 @@ def make_dirs(path: Path) -> list[Path]:
     """Create the folder `path` (and missing parents); returns those it created,
     deepest first. A path that is a file or lies under one, an unwritable
     parent, or any OS refusal is a usage error naming `--out`."""
-    from .registry import UsageError
-
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UsageError(f"--out {path} is a file, not a folder; give a folder path.")
@@ -103,27 +242,11 @@ def run_experiment(
     animate: bool = False,
     progress: bool = False,
 ) -> dict:
-    """Run one experiment in this process; writes `summary.json` in `out_dir`.
-
-    `animate` sets `Recorder.animate` (`jqd run --animate`): the experiment
-    writes its animation, if it has one. `progress` prints stage lines and a
-    heartbeat on stderr (`jqd.run._progress.Progress`; `Recorder.progress`).
-
-    The summary's `compile_time_s` is the wall time JAX spent tracing,
-    lowering and compiling (or loading from the persistent cache),
-    `n_compilations` the programs compiled or loaded, `n_cache_hits` those
-    loaded (`jqd.run._progress.CompileTimer`); `compile_cache` the cache
-    folder, or None.
-
-    The config is validated first (`jqd.run.validate.check_config`); a run
-    that fails leaves no folder it created empty behind, and a stale
-    `summary.json` of an earlier run in `out_dir` is removed before it starts.
-    """
+    """Validate `config`, run `exp` in this process and write `out_dir`/summary.json
+    (a stale one is removed first; a failed run leaves no empty folder it made)."""
     import random
 
     import numpy as np
-
-    from .validate import check_config
 
     check_config(exp, config)
     out_dir = Path(out_dir)
@@ -183,9 +306,7 @@ def _cell(text) -> str:
 
 
 def _timing_table(entries: list[dict]) -> list[str]:
-    """REPORT.md's time per experiment: run (its `wall_time_s`), compile (part
-    of run: tracing, lowering and XLA compile or cache load), compiled
-    programs and cache hits, with a note on what each time includes."""
+    """REPORT.md's timing table: run, compile, programs and cache hits per experiment."""
     rows = [e for e in entries if "summary" in e]
     if not rows:
         return []

@@ -1,71 +1,21 @@
-"""Resumable, sharded parameter sweeps (`jqd sweep`), in two modes.
-
-**vmapped** (the keys are among the experiment's `sweep_keys`): its vmappable
-`sweep(config, values)` over the Cartesian grid of the `--over` values. The
-flattened grid is cut into chunks of `batch` items; each chunk is padded to
-the batch size (one compilation for all chunks), split across the devices of
-a 1-D mesh (`jqd.shard_batch`; under `jax.distributed`, the devices of every
-process), and written atomically as it finishes. `batch="auto"` takes the
-largest batch (up to 256 per device) whose memory, from XLA's memory analysis
-of the compiled program (bytes per item), fits in half the free device memory.
-An item whose computation raises (an input guard, a breakdown monitor) would
-stop its whole chunk; then the chunk is recomputed item by item (each item
-repeated over the padded batch, so the same compiled program runs), the
-failing items get NaN outputs and their error message, and the sweep goes on.
-
-**per-item** (any numeric config field, e.g. a cutoff or a particle number;
-or `--mode per-item`): the experiment's own `run`, once per item, in this
-process, with figures and arrays skipped (`Recorder.record_files = False`):
-what it keeps are the item's claims and scalar metrics. Items may change
-sizes: each runs with its own shapes. An item whose run raises is recorded
-with its error and the sweep goes on.
-
-    OUT/manifest.json            what is being swept (a hash identifies it), and by
-                                 which code (jqd's version, sha256 of jqd's and of
-                                 the experiment's sources)
-    OUT/chunks/chunk_00012.npz   (vmapped) arrays of items [12*batch, 13*batch)
-    OUT/chunks/chunk_00012.json  its item range and the npz's sha256
-    OUT/items/item_000012.json   (per-item) one item's claims and metrics
-    OUT/results.nc               the assembled xarray.Dataset (when complete; CF
-                                 metadata: units, long_name, jqd version, config)
-    OUT/claims.png, SUMMARY.md   each claimed (or scalar) quantity against the keys
-                                 (a claim as value / tolerance on a log axis)
-    OUT/summary.json             config, versions, devices, timings, pass counts
-    OUT/.lock                    held while a sweep writes OUT
-
-A chunk or item counts as done only when its files are intact, so a partial or
-corrupt one is recomputed, never read. Rerunning the same command after an
-interruption (SIGINT, SIGTERM, SIGKILL) recomputes only what is missing. A
-folder holding another sweep, results of other code, or a corrupt manifest is
-refused (`--fresh` discards it). Before anything is computed, every item is
-validated as `jqd run` validates its config, and (vmapped) the experiment's
-`sweep_config` fixes the size parameters for the largest swept values. Every
-vmapped chunk is computed by the same compiled program on the same shapes, so
-the results are bitwise identical to an uninterrupted run on the same devices.
-
-Several processes (`jqd sweep --distributed`, `initialize()` before JAX starts
-its backend): the coordinator address, process count and this process's index
-come from `JQD_COORDINATOR` (host:port), `JQD_NUM_PROCESSES` and
-`JQD_PROCESS_ID`, or, when those are unset, from JAX's own cluster detection
-(SLURM, Open MPI, Kubernetes...). Every process runs the same command on a
-shared file system. Vmapped: one mesh over the devices of every process; each
-process puts its own slice of every chunk on its local devices, the compiled
-program runs SPMD, the outputs are gathered and process 0 writes. Per-item:
-process p runs the items i with i % n == p. Process 0 alone holds the lock and
-writes the manifest, results and summary; the processes meet at barriers
-between these stages. With one process all of this is a no-op.
+"""Resumable, sharded parameter sweeps (`jqd sweep`): vmapped (the experiment's
+`sweep` over chunks of the grid, one compiled program, sharded) or per-item (its
+`run` once per item). The folder layout, resume and multi-process rules:
+docs/internals/run.md#sweeps; the user's side: README.md and docs/cli.md.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import math
 import os
 import platform
 import re
+import socket
 import tempfile
 import threading
 import time
@@ -75,21 +25,9 @@ from typing import Any
 import numpy as np
 
 from . import _sweep_report
-from ._store import (
-    FORMAT,
-    OutputLock,
-    code_fingerprint,
-    prepare_folder,
-    read_item,
-    removed_if_unused,
-    write_item,
-)
-from ._store import SweepLocked as SweepLocked
-from ._store import read_chunk as read_chunk
-from ._store import write_chunk as write_chunk
-from .experiment import Recorder, config_to_dict
+from .experiment import Recorder, config_to_dict, dumps
 from .registry import UsageError, field_types
-from .results import CompileTimer, environment, make_dirs
+from .results import CompileTimer, environment, make_dirs, remove_empty_dirs, write_text_atomic
 from .validate import cast_swept, check_sweep_items
 
 __all__ = ["run_sweep", "parse_over", "grid_items", "sweep_mode", "SweepResult"]
@@ -100,6 +38,311 @@ MODES = ("vmapped", "per-item")
 AUTO_BATCH_CAP = 256  # items per device when --batch auto
 MEMORY_FRACTION = 0.5  # of the free device memory a chunk may take
 ERROR_DTYPE = "<U400"  # per-item error message ("" when the item ran)
+FORMAT = 1  # of the sweep folder (in its manifest's spec)
+
+
+class SweepLocked(RuntimeError):
+    """Another live process is writing the same output folder."""
+
+
+# -- storage: the output-folder lock, checksummed chunks and items, the manifest --
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) holds nothing
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class OutputLock:
+    """An exclusive lock on an output folder: `OUT/.lock` holding pid and host.
+
+    A lock left by a dead process on this host (SIGKILL) is stale and taken
+    over; a live one makes `acquire` raise `SweepLocked`.
+    """
+
+    def __init__(self, out_dir: Path, command: str = "sweep"):
+        self.path = Path(out_dir) / ".lock"
+        self.command = command  # named in the refusal
+        self.held = False
+
+    def acquire(self) -> None:
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                self._check_existing()
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            self.held = True
+            return
+        raise SweepLocked(
+            f"could not take the lock {self.path}; another jqd {self.command} keeps taking it."
+        )
+
+    def _check_existing(self) -> None:
+        try:
+            info = json.loads(self.path.read_text())
+            pid, host = int(info["pid"]), info["host"]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            # Unreadable: a writer that died between creating and filling it,
+            # or one that is filling it right now (give it a moment).
+            try:
+                age = time.time() - self.path.stat().st_mtime
+            except FileNotFoundError:
+                return
+            if age < 5:
+                time.sleep(0.5)
+                return
+            self._remove_stale("unreadable")
+            return
+        if host != socket.gethostname():
+            raise SweepLocked(
+                f"{self.path.parent} is locked by pid {pid} on host {host}; if that sweep is "
+                f"no longer running, delete {self.path} and rerun."
+            )
+        if pid != os.getpid() and _pid_alive(pid):
+            raise SweepLocked(
+                f"another jqd {self.command} (pid {pid}) is writing {self.path.parent}; wait for it to "
+                f"finish or stop it, or choose another --out."
+            )
+        self._remove_stale(f"pid {pid} is gone")
+
+    def _remove_stale(self, why: str) -> None:
+        try:
+            os.remove(self.path)
+            print(f"jqd: removed a stale lock on {self.path.parent} ({why}).", flush=True)
+        except FileNotFoundError:
+            pass
+
+    def release(self) -> None:
+        if self.held:
+            try:
+                info = json.loads(self.path.read_text())
+                if int(info.get("pid", -1)) == os.getpid():
+                    os.remove(self.path)
+            except (OSError, ValueError):
+                pass
+            self.held = False
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+# -- chunks -------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunk_paths(chunk_dir: Path, i: int) -> tuple[Path, Path]:
+    return chunk_dir / f"chunk_{i:05d}.npz", chunk_dir / f"chunk_{i:05d}.json"
+
+
+def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, spec_hash: str):
+    """Atomically write chunk `i`: npz (temp + fsync + replace), then its sidecar."""
+    npz, meta = _chunk_paths(chunk_dir, i)
+    tmp = npz.with_name(f".{npz.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, npz)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    info = {
+        "chunk": i,
+        "start": start,
+        "stop": stop,
+        "spec_hash": spec_hash,
+        "sha256": _sha256(npz),
+        "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_text_atomic(meta, json.dumps(info, indent=1))
+
+
+def read_chunk(
+    chunk_dir: Path,
+    i: int,
+    start: int,
+    stop: int,
+    spec_hash: str,
+    expected: dict[str, tuple[tuple, str]],
+) -> tuple[dict | None, str]:
+    """The chunk's arrays if it is complete and intact, else (None, reason)."""
+    npz, meta = _chunk_paths(chunk_dir, i)
+    if not npz.exists() and not meta.exists():
+        return None, "missing"
+    if not npz.exists() or not meta.exists():
+        return None, "partial (data or checksum file missing)"
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return None, "unreadable checksum file"
+    if info.get("spec_hash") != spec_hash or (info.get("start"), info.get("stop")) != (start, stop):
+        return None, "written by a different sweep"
+    if _sha256(npz) != info.get("sha256"):
+        return None, "checksum mismatch (corrupt or partial)"
+    try:
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as err:  # noqa: BLE001 - any read failure means recompute
+        return None, f"unreadable ({type(err).__name__})"
+    n = stop - start
+    for name, (shape, dtype) in expected.items():
+        a = arrays.get(name)
+        if a is None or a.shape != (n, *shape) or str(a.dtype) != dtype:
+            return None, f"unexpected contents for {name!r}"
+    return arrays, "ok"
+
+
+# -- the manifest: what is being swept, and by which code ---------------------------
+def _tree_sha256(root: Path) -> str:
+    """sha256 over the python files under `root` (relative paths and contents)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(root).rglob("*.py") if "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def code_fingerprint(exp) -> dict:
+    """The code a sweep's chunks depend on: jqd's version and the sha256 of its
+    sources, and of the experiment's own folder (experiments/<name>/*.py)."""
+    import inspect
+
+    import jqd
+
+    source = inspect.getsourcefile(exp.run)
+    folder = Path(source).resolve().parent if source else None
+    return {
+        "jqd_version": jqd.__version__,
+        "jqd_source_sha256": _tree_sha256(Path(jqd.__file__).resolve().parent),
+        "experiment_source": str(folder.name) if folder else None,
+        "experiment_source_sha256": _tree_sha256(folder) if folder else None,
+    }
+
+
+_CODE_NAMES = {
+    "jqd_version": "jqd's version",
+    "jqd_source_sha256": "jqd's source",
+    "experiment_source_sha256": "the experiment's source",
+}
+
+
+def manifest_problem(out_dir: Path, spec_hash: str, code: dict) -> str | None:
+    """Why the sweep already in `out_dir` must not be resumed by this one (None: resume)."""
+    manifest = Path(out_dir) / "manifest.json"
+    if not manifest.exists():
+        if any((Path(out_dir) / "chunks").glob("chunk_*")):
+            return (
+                f"{out_dir} holds sweep chunks but no manifest.json, so what computed them "
+                "is unknown"
+            )
+        return None
+    try:
+        info = json.loads(manifest.read_text())
+        if not isinstance(info, dict) or not isinstance(info.get("spec_hash"), str):
+            raise ValueError("not a JSON object with a spec_hash")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        why = "not valid JSON" if isinstance(err, json.JSONDecodeError) else str(err)
+        return f"the sweep manifest {manifest} is corrupt ({why})"
+    if info["spec_hash"] != spec_hash:
+        return f"{out_dir} holds a different sweep (other experiment, config, --over or --batch)"
+    old = info.get("code")
+    if not isinstance(old, dict):
+        return f"{out_dir} holds a sweep whose manifest records no code hash (older jqd)"
+    changed = [name for key, name in _CODE_NAMES.items() if old.get(key) != code.get(key)]
+    if changed:
+        return (
+            f"{out_dir} holds chunks computed by other code ({' and '.join(changed)} changed "
+            "since they were written)"
+        )
+    return None
+
+
+def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> None:
+    """Check what `out_dir` holds (refuse it, or discard it when `fresh`), write the manifest."""
+    problem = manifest_problem(out_dir, manifest["spec_hash"], code)
+    if problem is not None:
+        if not fresh:
+            raise UsageError(
+                f"{problem}; rerun with --fresh to discard it and start afresh, or choose "
+                "another --out."
+            )
+        for d in ("chunks", "items"):
+            for p in (out_dir / d).glob("*"):
+                p.unlink()
+        for name in ("results.nc", "summary.json", "SUMMARY.md"):
+            (out_dir / name).unlink(missing_ok=True)
+    for d in ("chunks", "items"):
+        (out_dir / d).mkdir(exist_ok=True)
+        for leftover in (out_dir / d).glob(".*.tmp*"):
+            leftover.unlink()  # temp files of an interrupted writer
+    for leftover in out_dir.glob(".*.tmp*"):
+        leftover.unlink()
+    write_text_atomic(out_dir / "manifest.json", dumps({**manifest, "code": code}) + "\n")
+
+
+@contextlib.contextmanager
+def removed_if_unused(out_dir: Path, created: list[Path]):
+    """On failure, remove the folder this sweep created if nothing got written in it."""
+    try:
+        yield
+    except BaseException:
+        parts = [out_dir / "chunks", out_dir / "items"]
+        if created and not any(any(d.glob("*_0*")) for d in parts):
+            for p in [out_dir / "manifest.json", *out_dir.glob(".*")]:
+                if p.is_file():
+                    p.unlink()
+            for d in parts:
+                for p in d.glob(".*"):
+                    p.unlink()
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            remove_empty_dirs(created)
+        raise
+
+
+# -- per-item records -----------------------------------------------------------------
+def _item_path(item_dir: Path, i: int) -> Path:
+    return item_dir / f"item_{i:06d}.json"
+
+
+def read_item(item_dir: Path, i: int, spec_hash: str) -> dict | None:
+    """Item `i`'s record if its file is intact and belongs to this sweep."""
+    try:
+        record = json.loads(_item_path(item_dir, i).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("spec_hash") != spec_hash or record.get("index") != i:
+        return None
+    return record
+
+
+def write_item(item_dir: Path, i: int, spec_hash: str, record: dict) -> None:
+    write_text_atomic(
+        _item_path(item_dir, i), dumps({**record, "index": i, "spec_hash": spec_hash})
+    )
 
 
 # -- what may be swept, and the grid ----------------------------------------------
@@ -137,11 +380,8 @@ def parse_over(text: str) -> tuple[str, np.ndarray]:
 
 
 def sweepable_keys(exp) -> dict[str, str]:
-    """key -> mode ("vmapped" or "per-item") for every key `jqd sweep` accepts.
-
-    The vmapped mode takes the experiment's `sweep_keys`; the per-item mode
-    every other int or float config field (and `seed`, the run's seed, even
-    without such a field) except those in `not_sweepable`."""
+    """key -> "vmapped" (a `sweep_keys` field) or "per-item" (any other int or float
+    field but `not_sweepable`, and `seed`) for every key `jqd sweep` accepts."""
     out = {}
     for key, tp in field_types(exp.config).items():
         if key not in exp.not_sweepable and tp in (int, float):
@@ -175,9 +415,7 @@ def why_not_vmapped(exp, key: str) -> str:
 
 
 def sweep_mode(exp, over: dict, mode: str | None = None) -> str:
-    """The mode for sweeping `over`: vmapped when every key is a `sweep_keys`
-    field (unless `mode` says otherwise), else per-item; UsageError if a key
-    cannot be swept or `mode` cannot take it."""
+    """`mode`, or vmapped when every key of `over` allows it, else per-item."""
     if not over:
         raise UsageError("give at least one --over key=start:stop:num.")
     if mode is not None and mode not in MODES:
@@ -262,8 +500,7 @@ def _agree(todo: list[int]) -> list[int]:
 
 
 def _put(chunk: dict, mesh):
-    """The chunk's arrays on the mesh: `shard_batch` in one process; with several,
-    each process contributes the slice that its local devices hold."""
+    """The chunk on the mesh; with several processes each gives its devices' slice."""
     from .._sharding import shard_batch
 
     if _processes()[0] == 1:
@@ -307,11 +544,8 @@ def free_memory(device) -> int:
 
 
 def compile_batched(batched, example, mesh):
-    """The sweep's program: `batched` per device (`shard_map`), so items never
-    meet across devices. Under plain `jit` the in-graph checks' batch-wide
-    `any` is an all-reduce, and on forced CPU devices jaxlib's all-reduce
-    deadlocks about 1 run in 10 under load. `check_vma=False`: equinox's
-    `error_if` branches are not varying-axis aware."""
+    """The sweep's program: `batched` per device under `shard_map` (why not plain jit,
+    and check_vma=False: docs/internals/run.md#sweeps)."""
     import jax
     from jax.sharding import PartitionSpec
 
@@ -330,8 +564,7 @@ def _program_bytes(compiled) -> int:
 
 
 def _auto_batch(batched, items, n_items, mesh, dtype) -> dict:
-    """The largest batch up to AUTO_BATCH_CAP per device whose compiled program
-    fits the budget, with the bytes per item and the budget."""
+    """The largest batch (<= AUTO_BATCH_CAP per device) whose program fits the budget."""
     n_dev = mesh.devices.size
     per_dev = max(1, min(AUTO_BATCH_CAP, math.ceil(n_items / n_dev)))
     budget = int(MEMORY_FRACTION * free_memory(mesh.devices.flat[0]))
@@ -422,7 +655,7 @@ def _vmapped(exp, config, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx
         stats["compile_time_s"] = time.perf_counter() - t0
         stats["bytes_per_item"] = _program_bytes(compiled) / max(1, padded // n_dev)
         done = sum(b - a for i, (a, b) in enumerate(bounds) if i in reused)
-        with ctx["bar"](n_items, done, "item") as bar:
+        with ctx["bar"](total=n_items, initial=done) as bar:
             for i in todo:
                 if ctx["interrupt"].is_set():  # stop between chunks, never inside one
                     raise KeyboardInterrupt
@@ -501,7 +734,7 @@ def _per_item(exp, config, items, n_items, item_dir, spec_hash, seed, ctx) -> di
     if len(todo) < len(mine):
         ctx["log"](f"jqd: resuming: {len(mine) - len(todo)}/{len(mine)} items already written.")
     spent = 0.0
-    with ctx["bar"](len(mine), len(mine) - len(todo), "item") as bar:
+    with ctx["bar"](total=len(mine), initial=len(mine) - len(todo)) as bar:
         for i in todo:
             if ctx["interrupt"].is_set():
                 raise KeyboardInterrupt
@@ -557,22 +790,11 @@ def run_sweep(
     mode: str | None = None,
     seed: int = 0,
 ) -> SweepResult:
-    """Run (or resume) a sweep; see the module docstring for both modes and the folder.
+    """Run (or resume) a sweep of `exp` from `config` over the grid product of `over`
+    into `out_dir`; the arguments are `jqd sweep`'s options. `interrupt`, once set,
+    raises KeyboardInterrupt before the next chunk or item (never inside XLA)."""
+    from tqdm.auto import tqdm
 
-    Args:
-        exp: the `Experiment`.
-        config: the base config; swept fields are replaced item by item.
-        over: swept field -> 1-D values; the grid is their Cartesian product.
-        out_dir: output folder (created; locked while running).
-        batch: items per vmapped chunk, or "auto" (memory model; see module doc).
-        devices: how many devices to shard over (default: all of the backend's).
-        fresh: discard what `out_dir` holds if it cannot be resumed.
-        interrupt: when set (the command sets it on the first SIGINT/SIGTERM), the
-            sweep raises KeyboardInterrupt before its next chunk or item: one in
-            flight is finished and written, never cut inside XLA.
-        mode: "vmapped", "per-item", or None (vmapped when every key allows it).
-        seed: the per-item runs' seed (`jqd sweep --seed`; also sweepable as `seed`).
-    """
     from .._sharding import batch_mesh
 
     interrupt = threading.Event() if interrupt is None else interrupt
@@ -592,7 +814,14 @@ def run_sweep(
         "log": log,
         "interrupt": interrupt,
         "pause": (lambda: interrupt.wait(throttle)) if throttle else (lambda: None),
-        "bar": lambda total, initial, unit: _bar(exp.name, total, initial, unit, progress),
+        "bar": functools.partial(  # bar(total=..., initial=...)
+            tqdm,
+            unit="item",
+            desc=exp.name,
+            disable=not progress,
+            smoothing=0.1,
+            dynamic_ncols=True,
+        ),
     }
     auto = {}
     if mode == "vmapped" and batch == "auto":
@@ -664,22 +893,3 @@ def run_sweep(
             _sweep_report.write_results(exp, out_dir, dataset, over, mode, failed, wall, summary)
     s = summary
     return SweepResult(out_dir, n_items, n_chunks, s["chunks_computed"], s["chunks_reused"], s)
-
-
-@contextlib.contextmanager
-def _bar(name, total, initial, unit, enabled):
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=total,
-        initial=initial,
-        unit=unit,
-        desc=name,
-        disable=not enabled,
-        smoothing=0.1,
-        dynamic_ncols=True,
-    )
-    try:
-        yield bar
-    finally:
-        bar.close()

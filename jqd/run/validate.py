@@ -1,22 +1,5 @@
-"""Config validation shared by `jqd run` and `jqd sweep` (and the Python API
-behind them): a bad value is refused, in one line, before anything runs.
-
-Generic checks, from each Config field's annotation:
-
-- the value has the annotated type (an `int` field holds an integer, a
-  `float` field a real number, a `tuple[float, ...]` real numbers, ...);
-- every real or complex number is finite (no NaN, no ±inf);
-- an `int` field (or the ints of a `tuple[int, ...]`) is a count or a size:
-  >= 1, unless the field is named `seed` or the experiment declares its own
-  range for it.
-
-Per experiment (`Experiment(limits=..., validate=...)`):
-
-- `limits={"alpha0": "> 0", "cutoff": ">= 0", "dims": ">= 1, <= 3"}`: the
-  range of a numeric field (applied to each number of a tuple field);
-- `validate(config)`: cross-field and size checks (e.g. a Fock cutoff that
-  would not fit in memory), raising ValueError with the field and the fix.
-"""
+"""Config validation shared by `jqd run`, `sweep` and `fit`: a bad value is refused,
+in one line, before anything runs (the rules: docs/internals/run.md#validation)."""
 
 from __future__ import annotations
 
@@ -44,9 +27,9 @@ def _leaves(value):
 
 
 def _leaf_type(tp):
-    """The element type of `tuple[X, ...]` / `tuple[X, Y]` / `list[X]` when all agree."""
+    """The element type of `tuple[X, ...]` / `tuple[X, Y]` when all agree."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (tuple, list):
+    if origin is tuple:
         inner = {_leaf_type(a) for a in args if a is not Ellipsis}
         return inner.pop() if len(inner) == 1 else None
     return tp
@@ -67,22 +50,10 @@ def _show(v) -> str:
 
 
 def _check_type(name: str, value, tp) -> None:
+    """`value` has the field type `tp` (bool, int, float, str, or a tuple of them)."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     bad = None
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return
-        for arg in args:
-            try:
-                _check_type(name, value, arg)
-                return
-            except UsageError:
-                pass
-        bad = str(tp).replace("typing.", "")
-    elif origin is typing.Literal:
-        if value not in args:
-            bad = f"one of {list(args)}"
-    elif origin in (tuple, list) or tp in (tuple, list):
+    if origin is tuple or tp is tuple:
         if not isinstance(value, tuple | list):
             bad = "a tuple"
         elif origin is tuple and args and args[-1] is not Ellipsis and len(value) != len(args):
@@ -98,8 +69,6 @@ def _check_type(name: str, value, tp) -> None:
         bad = None if _is_int(value) else "an integer"
     elif tp is float:
         bad = None if _is_real(value) else "a real number"
-    elif tp is complex:
-        bad = None if isinstance(value, numbers.Complex) else "a complex number"
     elif tp is str:
         bad = None if isinstance(value, str) else "a string"
     if bad is not None:
@@ -116,12 +85,9 @@ def field_range(exp, name: str, tp) -> str | None:
 
 
 def check_source(name: str, overrides=()) -> None:
-    """The checks of `jqd run/sweep/fit NAME --set ...` that need no import, made
-    before JAX starts (a usage error answers in a fraction of a second): the
-    experiment exists, and each `--set` names a Config field and gives a value
-    of its type, finite and in its range (`check_field`), from the source
-    (`registry.source_config`). The `validate` hook and the Config's own checks
-    wait for the import."""
+    """`jqd run/sweep/fit NAME --set ...` checked from the source, before JAX starts: the
+    experiment exists and each value has its field's type and range (`check_field`).
+    The `validate` hook and the Config's own checks wait for the import."""
     src = source_config(find(name))
     if src is None:
         return
@@ -192,13 +158,9 @@ def cast_swept(key: str, value, tp):
 
 
 def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
-    """Validate the items of a sweep as `run` validates its config.
-
-    The field checks are per field, so each distinct swept value is checked
-    once. The experiment's `validate` hook sees every item of grids up to
-    4096 items; of larger grids, every swept value with the other swept keys
-    at each of their extremes (exact for checks monotone in each key).
-    """
+    """Validate a sweep's items as `run` validates its config: each distinct swept value
+    once, the `validate` hook on every item up to `_HOOK_ITEMS` (larger grids:
+    docs/internals/run.md#sweeps)."""
     check_config(exp, config, swept=over)
     types_, default = field_types(exp.config), exp.config()
     over = {k: v for k, v in over.items() if k in types_}  # `seed` may be the run's seed only
@@ -209,12 +171,9 @@ def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
                 check_field(exp, key, value, types_[key], getattr(default, key))
             except UsageError as err:
                 raise UsageError(f"--over {key}: {err}") from None
-    if exp.validate is None:
+    if exp.validate is None or not over:
         return
-    n_items = math.prod(len(v) for v in over.values())
-    if not over:
-        return
-    if n_items <= _HOOK_ITEMS:
+    if math.prod(len(v) for v in over.values()) <= _HOOK_ITEMS:
         grids = [dict(over)]
     else:
         ends = {k: np.unique([np.min(v), np.max(v)]) for k, v in over.items()}
