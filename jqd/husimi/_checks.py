@@ -1,13 +1,6 @@
-"""Structural checks of the Husimi Fokker-Planck equation (physics §4).
-
-All right-hand sides here are computed by autodiff of the symbol H(z) and of a
-density function ρ(z) (no grids, no hand-coded derivatives):
-
-    RHS[ρ](z) = −∇·(ρ J∇H) + ½ Σ_ab ∂_a∂_b (D_ab ρ),   D = (C/2)(H''J − JH'').
-
-The Galerkin law's read-outs (`galerkin_closure_error`, `fp_coefficients`):
-how far its projected Fokker-Planck operator is from the quantum Liouvillian,
-and the least-squares coefficients of its two terms on exact data.
+"""Structural checks of the Husimi Fokker-Planck equation (physics §4.2-§4.4), by
+autodiff of the symbol H(z) and of a density ρ(z); and read-outs of the
+Galerkin law's projected operator (`galerkin_closure_error`, `fp_coefficients`).
 """
 
 from __future__ import annotations
@@ -42,12 +35,10 @@ def fp_rhs(H: Callable, rho: Callable, C=1.0) -> Callable:
 
 
 def diffusion_structure(H: Callable, z, C=1.0) -> dict:
-    """Check the algebraic structure of D = (C/2)[H'', J] at points `z`
-    (shape (n, 2N)). Returns the largest violations, each relative to max|D|:
-    `symmetric` (‖D − Dᵀ‖), `traceless` (|tr D|), `anticommutes_J`
-    (‖DJ + JD‖), `pm_pairs` (eigenvalues sorted against their negatives), and
-    `max_abs` (max|D|: 0 for a free field in its mode basis, constraint C7).
-    """
+    """Largest violations of the structure of D = (C/2)[H'', J] (physics §4.3) at
+    points `z` (n, 2N), relative to max|D|: `symmetric`, `traceless`,
+    `anticommutes_J`, `pm_pairs` (± eigenvalue pairs); and `max_abs` (max|D|:
+    0 for a free field in its mode basis, C7)."""
     z = jnp.atleast_2d(jnp.asarray(z))
     Ds = jax.jit(jax.vmap(diffusion_matrix(H, C)))(z)
     names = ("symmetric", "traceless", "anticommutes_J", "pm_pairs", "max_abs")
@@ -85,14 +76,10 @@ def exact_husimi_density(H_matrix, psi0, basis) -> Callable:
 
 
 def instantaneous_residual(H: Callable, rho_zt: Callable, t, z, C=1.0) -> dict:
-    """Instantaneous check: ∂ρ/∂t of an exact Husimi density vs the FP right-hand
-    side at points `z` (shape (n, 2N)), both by autodiff.
-
-    Returns `relative_residual` ‖∂tρ − RHS‖/‖∂tρ‖ (over the points),
-    `liouville_only` (the same with the diffusion left out: how much the
-    diffusion matters), and the least-squares coefficients (a, b) of
-    ∂tρ ≈ a·Liouville + b·diffusion (physics §4 reports (1, 1)).
-    """
+    """∂ρ/∂t of an exact Husimi density vs the FP right-hand side at points `z`
+    (n, 2N), both by autodiff: `relative_residual` ‖∂tρ − RHS‖/‖∂tρ‖,
+    `liouville_only` (the same without diffusion) and the least-squares
+    `coefficients` (a, b) of ∂tρ ≈ a·Liouville + b·diffusion."""
     z = jnp.atleast_2d(jnp.asarray(z))
 
     @jax.jit
@@ -141,11 +128,9 @@ def galerkin_closure_error(law: HusimiGalerkin, R, C=1.0) -> Array:
 
 @eqx.filter_jit
 def fp_coefficients(law: HusimiGalerkin, R, Rdot) -> Array:
-    """Least-squares (a, b) in dR/dt = a · Liouville(R) + b · Diffusion(R) over a
-    stack of states R (..., d, d) with known time derivatives Rdot (same shape),
-    the two parts from `law.fp_parts`. On exact quantum data the Fokker-Planck
-    equation of F65-66 with C = 1 requires (a, b) = (1, 1): a test of the drift
-    and diffusion terms that does not integrate anything."""
+    """Least-squares (a, b) in dR/dt = a · Liouville(R) + b · Diffusion(R) over
+    states R (..., d, d) with known Rdot (same shape), the parts from
+    `law.fp_parts`; exact quantum data at C = 1 give (1, 1) (F65-66)."""
     R = jnp.asarray(R).reshape((-1,) + law.H.shape)
     Rdot = jnp.asarray(Rdot).reshape(R.shape)
     liou, diff = jax.vmap(law.fp_parts)(R)

@@ -40,12 +40,9 @@ def husimi_residuals(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps
 
 
 def husimi_loss(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_save):
-    """loss(C) = Σ_t Σ_α (Q_model − Q_data)² / Σ (Q_data)², with Q_model from
-    the Galerkin law started at R0, saved at t = k·dt·steps_per_save,
-    k = 1..n_save, and `data` of shape (n_save, *alphas.shape[:-1]).
-
-    The run is not stopped by the law's monitor (a line search may try any
-    C); a non-finite run gives a non-finite loss."""
+    """loss(C) = Σ_t Σ_α (Q_model − Q_data)² / Σ (Q_data)², Q_model from the law
+    started at R0, saved at t = k·dt·steps_per_save (k = 1..n_save), `data` of
+    shape (n_save, *alphas.shape[:-1]); not stopped by the monitor."""
     residuals = husimi_residuals(
         law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save
     )
@@ -67,12 +64,8 @@ def fit_C(
 ) -> FitResult:
     """Fit C by minimizing `husimi_loss` with `jqd.fit` (optax L-BFGS, zoom line
     search), stopping after the first update that starts from a loss < tol.
-
-    Which operator is fitted is the law's: `method="expm"` minimises over the
-    exponential of L(C) assembled from the symbol's derivatives (what a
-    validation claim needs); the default split stepper is e^{−iH_P dt} plus
-    (C − 1) × diffusion, so at C = 1 it does not involve the drift and
-    diffusion terms at all.
+    The fitted operator is the law's: use `method="expm"` for a validation claim
+    (the split stepper at C = 1 does not involve the drift and diffusion terms).
 
     Args:
         law: a `HusimiGalerkin`.
@@ -87,10 +80,8 @@ def fit_C(
         tol: stop once the loss at the start of an update is below it.
 
     Returns:
-        A `jqd.FitResult` with value {"C": C} (`result.C`), `loss`,
-        `iterations`, `history` (the loss at each iterate), `stderr` ({"C": ...})
-        and `covariance` of the least-squares fit (`husimi_residuals`; noise
-        level estimated from the misfit: `jqd.fit_covariance`).
+        A `jqd.FitResult` with value {"C": C} (`result.C`), `loss`, `iterations`,
+        `history`, `stderr` and `covariance` (noise level from the misfit).
     """
     if not np.isfinite(float(C0)):
         raise ValueError(f"C0 must be finite; got {C0}.")

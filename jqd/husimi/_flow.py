@@ -1,31 +1,7 @@
-"""Probability-flow trajectories of the Husimi Fokker-Planck equation, as a law
-(physics §4).
-
-Any Fokker-Planck equation ∂ρ/∂t = −∇·(ρ J∇H) + ½ ∂a∂b(D_ab ρ) is also the
-continuity equation ∂ρ/∂t = −∇·(ρ v) of the deterministic velocity
-
-    v(z, t) = J∇H − ½ ∇·D − ½ D ∇ln ρ(z, t),   (∇·D)_a = Σ_b ∂_b D_ab,
-
-so points sampled from ρ(0) and moved by dz/dt = v stay distributed as ρ(t).
-ρ(z, t) is supplied, not reconstructed from the ensemble, in one of two forms:
-
-- an analytic log-density `log_density(z, t) -> scalar` (e.g. the exact Kerr
-  Husimi function);
-- a `HusimiGalerkin` law: its coefficient matrix R travels in the state and is
-  stepped with the law's own step alongside the points (two half steps per RK4
-  step, so R is available at every RK4 stage), and
-  ln ρ = −|α|² + ln Σ_mn R_mn ᾱ^m α^n/√(m! n!) − N ln 2π is evaluated from the
-  current R. This needs no closed form and is exact wherever the law is.
-
-∇ln ρ, ∇H and D come from autodiff (of ln ρ and of the anti-Wick symbol
-`hamiltonian(z, args)`).
-
-Zeros of the Husimi function make ∇ln ρ singular (|v| ~ 1/distance): after
-every step a point where ρ is below the floor (code 2) or whose step was not
-finite (code 3; it stays put) is flagged, and the law's monitor reports it
-(`HusimiZeroError`); `flow_trajectories` instead counts such points. A
-Galerkin density keeps its own guards and criteria either way (codes 4, 5): a
-density that is wrong makes every trajectory wrong.
+"""Probability-flow trajectories dz/dt = v = J∇H − ½∇·D − ½ D∇ln ρ of the Husimi
+Fokker-Planck equation, as a law (physics §4.9). ρ is supplied: an analytic
+`log_density(z, t)`, or a `HusimiGalerkin` law whose R travels in the state.
+∇ln ρ, ∇H and D come from autodiff. why: docs/internals/husimi.md#flow
 """
 
 from __future__ import annotations
@@ -53,7 +29,7 @@ from ._galerkin import (
     state_guards,
 )
 from ._states import alphas_from_z, coherent_amplitudes
-from ._symbols import drift_and_diffusion
+from ._symbols import check_types, drift_and_diffusion
 
 AT_ZERO = 2  # ρ fell below the floor at the point
 NONFINITE_STEP = 3  # the point's step was non-finite
@@ -79,11 +55,7 @@ def flow_velocity(hamiltonian: Callable, log_density: Callable) -> Callable:
 
 def galerkin_log_density(R: Array, z: Array, basis) -> Array:
     """ln ρ(z) of the Galerkin state R on `basis` (occupations (d, N)) at one
-    point z = (Q_1..Q_N, P_1..P_N): −|α|² + ln Σ R_mn ᾱ^m α^n/√(m! n!) − N ln 2π.
-
-    The Gaussian is taken out analytically, so the value stays finite far in
-    the tails; it is −inf at a zero of the Husimi function.
-    """
+    point z: −|α|² + ln Σ R_mn ᾱ^m α^n/√(m! n!) − N ln 2π (−inf at a zero)."""
     alpha = alphas_from_z(z)
     p = coherent_amplitudes(alpha, basis, gaussian=False)
     poly = jnp.real(jnp.conj(p) @ R.astype(p.dtype) @ p)
@@ -98,9 +70,8 @@ class GalerkinDensity(eqx.Module):
     Attributes:
         law: the Galerkin law (its basis fixes ln ρ's polynomial).
         R0: coefficient matrix at the trajectories' start time.
-        params: `GalerkinParams`; the law's C. Its C should equal the C passed to
-            `flow_trajectories` for the flow to transport ρ (not checked: a
-            mismatch is a legitimate experiment).
+        params: `GalerkinParams`; its C should equal the flow's C for the flow
+            to transport ρ (not checked: a mismatch is a legitimate experiment).
     """
 
     law: HusimiGalerkin
@@ -154,8 +125,7 @@ class HusimiZeroError(BreakdownError):
     where the flow velocity is singular) or took a non-finite step."""
 
 
-# ---- where ln ρ comes from: a closed form, or the coefficient matrix R of a
-# `HusimiGalerkin` law stepped alongside the points (with its guards and criteria)
+# ---- where ln ρ comes from: a closed form, or R of a Galerkin law stepped alongside
 
 
 class _Analytic(eqx.Module):
@@ -241,15 +211,10 @@ def _density_params(params):
 
 class HusimiFlow(AbstractLaw):
     """Probability-flow trajectories dz/dt = v(z, t) of the Husimi
-    Fokker-Planck equation (physics §4; module docstring):
-
-        v = J∇H − ½∇·D − ½ D∇ln ρ,   D = (C/2)[H'', J],
-
-    H the anti-Wick symbol `hamiltonian(z, args)` (units of ħ, z = (Q, P)),
-    ρ supplied by `density`. State: `FlowState` (build it with
-    `initial_state`). Params: `FlowParams(C, args, density)`. Step: classical
-    RK4 (`jqd._steppers.rk4`, stages as one scan), order 4 (with a Galerkin
-    density at C ≠ 1 the split step of R, second order, limits it).
+    Fokker-Planck equation (physics §4.9), H the anti-Wick symbol
+    `hamiltonian(z, args)` (units of ħ). State: `FlowState` (`initial_state`);
+    params: `FlowParams(C, args, density)`. Step: RK4, order 4 (with a Galerkin
+    density at C ≠ 1 the second-order split step of R limits it).
 
     Args:
         hamiltonian: the symbol H(z, args) of one point z (2N,).
@@ -258,8 +223,7 @@ class HusimiFlow(AbstractLaw):
         zero_floor: a point is flagged when ρ < zero_floor × density_scale.
         density_scale: default (2π)^(−N), the maximum of any Husimi density.
 
-    Validated against the exact Kerr Husimi function (KS distances of the
-    ensemble marginals; tests/test_husimi_trajectories.py).
+    Validated against the exact Kerr Husimi function (KS distances of marginals).
     """
 
     hamiltonian: Callable = eqx.field(static=True)
@@ -350,17 +314,11 @@ class HusimiFlow(AbstractLaw):
         flag_time = jnp.where(new, t + dt, y.flag_time).astype(y.flag_time.dtype)
         return FlowState(z1, flag, flag_time, R1)
 
-    def point_flags(self, t, y, params=None):
-        """Per-point codes at time t: the state's flags, and 2 where ρ(z, t) is
-        below the floor now."""
-        low = ~(jax.vmap(self.source.log_at(t, y.R))(y.z) >= self._log_floor(y.z))
-        return jnp.where(y.flag > 0, y.flag, jnp.where(low, AT_ZERO, 0))
-
     def monitor(self, t, y, params, dt=None):
-        """Not ok once any point is flagged; `where` is (point index, z of that
-        point), shape (2N + 1,), for the first flagged point. With a Galerkin
-        density, first the density's own criteria (`density_monitor`)."""
-        code = self.point_flags(t, y, params)
+        """Not ok once any point is flagged (or ρ is below the floor now); `where`
+        is (point index, z) of the first. The density's own criteria come first."""
+        low = ~(jax.vmap(self.source.log_at(t, y.R))(y.z) >= self._log_floor(y.z))
+        code = jnp.where(y.flag > 0, y.flag, jnp.where(low, AT_ZERO, 0))
         bad = code > 0
         i = jnp.argmax(bad)
         where = jnp.concatenate([i[None].astype(y.z.dtype), y.z[i]])
@@ -369,9 +327,8 @@ class HusimiFlow(AbstractLaw):
         return ok, jnp.where(d_ok, code[i], d_code), jnp.where(d_ok, where, d_where)
 
     def density_monitor(self, t, y, params):
-        """The Galerkin density's Fock-truncation and basis-width criteria on
-        y.R (codes 4, 5; `where` = (value, 0, ...)); always ok for an analytic
-        density. `flow_trajectories` evaluates it when it counts zeros."""
+        """The Galerkin density's criteria on y.R (codes 4, 5; `where` = (value,
+        0, ...)); always ok for an analytic density."""
         ok, code, value = self.source.status(y.R)
         where = jnp.zeros((y.z.shape[-1] + 1,), y.z.dtype).at[0].set(value.astype(y.z.dtype))
         return ok, code, where
@@ -381,15 +338,7 @@ class HusimiFlow(AbstractLaw):
         return y.z
 
     def check(self, y, params, dt=None):
-        if not isinstance(y, FlowState):
-            raise ValueError(
-                "y0 must be a jqd.husimi.FlowState; build it with law.initial_state(z0, t0=..., "
-                "R0=...)."
-            )
-        if not isinstance(params, FlowParams):
-            raise ValueError(
-                f"params must be a jqd.husimi.FlowParams(C, args); got {type(params).__name__}."
-            )
+        check_types(y, params, FlowState, FlowParams, "law.initial_state(z0, t0=..., R0=...)")
         shape = jnp.shape(y.z)  # structural: known under tracing too
         if len(shape) != 2 or shape[-1] % 2:
             raise ValueError(f"y0.z must have shape (n_points, 2N); got shape {shape}.")
@@ -401,8 +350,7 @@ class HusimiFlow(AbstractLaw):
         self.source.check(y.z, y.R)
 
     def checks(self, y, params, dt=None):
-        """With a Galerkin density: R0 Hermitian with trace 1, and its split
-        steps (dt/2, the density's C) inside the range of their series."""
+        """With a Galerkin density: R0 Hermitian with trace 1, its split steps in range."""
         return self.source.checks(y.R, params, dt)
 
 
@@ -412,10 +360,6 @@ def _initial_state(law: HusimiFlow, z0, t0, R0) -> FlowState:
     low = low | ~jnp.all(jnp.isfinite(z0), -1)
     flag = jnp.where(low, AT_ZERO, 0).astype(jnp.int32)
     return FlowState(z0, flag, jnp.where(low, t0, 0).astype(z0.dtype), R0)
-
-
-# ---- `flow_trajectories`: move an ensemble along the flow (`jqd.evolve` of a
-# `HusimiFlow`) and report which points passed a zero of ρ, in chunks of bounded memory
 
 
 class FlowResult(eqx.Module):
@@ -460,8 +404,8 @@ def flow_trajectories(
     batch_size: int | None = None,
     on_zero: str = "flag",
 ) -> FlowResult:
-    """Move points z0 (n_points, 2N) along the probability flow of physics §4
-    (`jqd.evolve` of a `HusimiFlow`).
+    """Move points z0 (n_points, 2N) along the probability flow of physics §4.9
+    (`jqd.evolve` of a `HusimiFlow`), counting the points that pass a zero of ρ.
 
     Args:
         hamiltonian: anti-Wick symbol `H(z, args)`, units of ħ
@@ -481,11 +425,9 @@ def flow_trajectories(
             chunk after another (bounded memory; same result).
         on_zero: "flag" (default): flagged points are counted and the others
             keep moving; "raise": stop at the first save with a flagged point
-            and raise `jqd.husimi.HusimiZeroError` (the law's monitor).
-            Either way a `GalerkinDensity` keeps its own checks: R0 Hermitian
-            with trace 1, its split step in range (ValueError), and its Fock
-            truncation and basis width during the run (`FockTruncationError`,
-            `BasisWidthError`): a wrong ρ would make every trajectory wrong.
+            and raise `jqd.husimi.HusimiZeroError`. Either way a
+            `GalerkinDensity` keeps its own checks (ValueError) and criteria
+            (`FockTruncationError`, `BasisWidthError`).
     """
     z0 = jnp.asarray(z0)
     if z0.ndim != 2 or z0.shape[-1] % 2 or z0.shape[0] < 1:

@@ -1,25 +1,7 @@
 """Time-symmetric forward-backward trajectories of the Husimi Fokker-Planck
-equation, as a law (physics §4.12, where the path equations are written out).
-
-D = (C/2)[H'', J] splits at every z into a positive part along N "+"
-eigen-directions E+ and a negative part along E− = J E+ (`split_frames`):
-along E+ a path diffuses forward in time (forward Itô increments from a
-sample ζ0 of ρ(0)), along E− backward (backward Itô increments ending on a
-sample ζT of ρ(T)), with the drift J∇H at each step's midpoint (which makes
-the stationary variances exact for a quadratic H).
-
-The law's state is the whole ensemble of discretized paths, and one `step`
-is one Picard sweep (Jacobi: frames, Λ and drifts are taken from the current
-paths; the increments are solved step by step and summed; the 2N boundary
-conditions fix the start by a Newton step through the drift's Jacobian; where
-a step's two frames are nearly orthogonal, |det| < MIN_DET, its − row uses the
-start's frame), so `jqd.evolve` iterates the sweeps; `dt` and `t` are a
-pseudo-time (sweep counter) and are not used. The noise ξ is drawn once
-(`initial_state(key, ...)`) and stored in the state, fixed across sweeps:
-`step` is a deterministic map, so the law is not `stochastic`. The state also
-carries the RMS change of the last two sweeps (their ratio is the Picard
-contraction factor). The monitor flags a diverging iteration (code 2) and
-runaway paths (code 3).
+equation, as a law (physics §4.12). The state is the ensemble of discretized
+paths; one `step` is one Picard sweep (`dt`, `t`: a pseudo-time), the noise is
+fixed in the state. why: docs/internals/husimi.md#forward-backward
 """
 
 from __future__ import annotations
@@ -35,7 +17,7 @@ from jaxtyping import Array
 from .._guards import Check, finite, scalar
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
-from ._symbols import symplectic_J
+from ._symbols import check_types, symplectic_J
 
 MIN_DET = 0.5  # |det| of a step's two frames below which the − row uses the start's frame
 DIVERGING = 2
@@ -43,11 +25,9 @@ RUNAWAY = 3
 
 
 def split_frames(D):
-    """(E+, E−, Λ) of a traceless symmetric D (2N, 2N) that anticommutes with
-    J: E± (2N, N) orthonormal eigenvectors of the N largest (+) and N smallest
-    (−) eigenvalues, Λ (N,) = |eigenvalues|, so D = E+ diag(Λ+) E+ᵀ − E− diag(Λ−) E−ᵀ.
-    One mode: in closed form (D = λ[[cos 2θ, sin 2θ], [sin 2θ, −cos 2θ]],
-    e+ = (cos θ, sin θ), e− = J e+); several: `eigh`."""
+    """(E+, E−, Λ+, Λ−) of a traceless symmetric D (2N, 2N) that anticommutes
+    with J: D = E+ diag(Λ+) E+ᵀ − E− diag(Λ−) E−ᵀ, E± (2N, N) orthonormal.
+    One mode in closed form (e+ = (cos θ, sin θ), e− = J e+); several: `eigh`."""
     n = D.shape[-1] // 2
     if n == 1:
         a, b = D[0, 0], D[0, 1]
@@ -117,8 +97,7 @@ class PicardDivergenceError(BreakdownError):
 
 def picard_sweep(law, y: FBState, params: FBParams) -> Array:
     """One Jacobi-Picard sweep: the new paths (n_paths, n_t + 1, 2N) from the
-    frames, rates and midpoint drifts of the current ones (module docstring).
-    A module-level function, looked up at call time (a seam for mutants)."""
+    frames, rates and midpoint drifts of the current ones."""
     z, dtype = y.z, y.z.dtype
     N = z.shape[-1] // 2
     h = jnp.asarray(law.T / law.n_t, dtype)
@@ -159,13 +138,11 @@ def picard_sweep(law, y: FBState, params: FBParams) -> Array:
 
 class ForwardBackward(AbstractLaw):
     """Time-symmetric forward-backward trajectories of the Husimi
-    Fokker-Planck equation on [0, T] (physics §4.12; module docstring).
+    Fokker-Planck equation on [0, T] (physics §4.12).
 
-    State: `FBState` (build it with `initial_state`); params:
-    `FBParams(C, args)`; one `step` = one Picard sweep over all paths (`t`,
-    `dt` unused). `order` is None: the step is an iteration, not a time step;
-    the path discretization (midpoint drift, Itô noise) is expected weak order 1 in
-    h = T/n_t (exact stationary variances for linear drifts).
+    State: `FBState` (`initial_state`); params: `FBParams(C, args)`; one
+    `step` = one Picard sweep over all paths (`t`, `dt` unused), so `order` is
+    None; the path discretization is expected weak order 1 in h = T/n_t.
 
     Args:
         hamiltonian: the anti-Wick symbol H(z, args) of one point z (2N,).
@@ -256,10 +233,8 @@ class ForwardBackward(AbstractLaw):
         return jnp.where(ok, y.change / jnp.where(ok, y.change_prev, 1), jnp.nan)
 
     def monitor(self, t, y, params, dt=None):
-        """Code 2 when the iteration diverges (after `grace` sweeps, change
-        above tol and above max_ratio × change_prev; `where` = (change,
-        change_prev)); code 3 when a path leaves |z| ≤ z_max (`where` = (path
-        index, max |z|))."""
+        """Code 2: diverging (after `grace` sweeps, change > tol and >
+        max_ratio × change_prev); code 3: a path left |z| ≤ z_max."""
         big = jnp.max(jnp.abs(y.z), axis=(1, 2))
         flagged = (y.flag > 0) | ~(big <= self.z_max)
         i = jnp.argmax(flagged)
@@ -282,15 +257,7 @@ class ForwardBackward(AbstractLaw):
         return y.z
 
     def check(self, y, params, dt=None):
-        if not isinstance(y, FBState):
-            raise ValueError(
-                "y0 must be a jqd.husimi.FBState; build it with "
-                "law.initial_state(key, zeta0, zetaT)."
-            )
-        if not isinstance(params, FBParams):
-            raise ValueError(
-                f"params must be a jqd.husimi.FBParams(C, args); got {type(params).__name__}."
-            )
+        check_types(y, params, FBState, FBParams, "law.initial_state(key, zeta0, zetaT)")
         shape = jnp.shape(y.z)
         if len(shape) != 3 or shape[1] != self.n_t + 1 or shape[-1] % 2:
             raise ValueError(
@@ -308,8 +275,7 @@ class ForwardBackward(AbstractLaw):
                 )
 
     def checks(self, y, params, dt=None):
-        """The paths, noise and boundary samples are finite; C > 0 (C = 0 has
-        no diffusion to split)."""
+        """Paths, noise and boundary samples finite; C > 0 (no diffusion to split)."""
         out: list[Check] = []
         for name in ("z", "xi", "zeta0", "zetaT"):
             out += finite(getattr(y, name), f"y0.{name}")

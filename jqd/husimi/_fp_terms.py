@@ -1,40 +1,11 @@
-"""The Husimi Fokker-Planck operator on Galerkin coefficient matrices (physics §4):
-fixed structure built once per law, in NumPy.
+"""The Husimi Fokker-Planck operator on Galerkin coefficient matrices R (physics
+§4.8), built once per law in NumPy. On R each operation is exact:
 
-Representation. The density is kept as
+    α_j ρ ↦ R a_j,   α_j* ρ ↦ a_j† R,   ∂_{α_j} ρ ↦ R a_j† − a_j† R,   ∂_{α_j*} ρ ↦ a_j R − R a_j,
 
-    Q(α, t) = Σ_mn R_mn(t) ⟨α|m⟩⟨n|α⟩ / π^N
-            = e^{−|α|²} Σ_mn R_mn α*^m α^n / (π^N √(m! n!)),
-
-i.e. e^{−|α|²} times a polynomial in α, α* whose coefficients form a matrix
-R over a set of Fock occupations (the basis). For a quantum state R is the
-density matrix; ρ(z) = Q/2^N.
-
-The operator. In α, α* (Wirtinger) form, with α̇_j = −i ∂H/∂α_j*, the
-equation ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ ∂_a∂_b(D_ab ρ), D = (C/2)[H'', J], reads
-
-    ∂ρ/∂t = −Σ_j [∂_{α_j}(α̇_j ρ) + ∂_{α_j*}(α̇_j* ρ)]
-            + (iC/2) Σ_jk [∂_{α_j}∂_{α_k}(H_{α_j*α_k*} ρ) − ∂_{α_j*}∂_{α_k*}(H_{α_jα_k} ρ)]
-
-(the transformation of D to complex coordinates is D^{α_jα_k} = iC H_{α_j*α_k*},
-D^{α_j*α_k*} = −iC H_{α_jα_k}, no mixed entries). On the coefficient matrix
-each elementary operation is exact:
-
-    α_j ρ  ↦ R a_j,     α_j* ρ ↦ a_j† R,
-    ∂_{α_j} ρ ↦ R a_j† − a_j† R,   ∂_{α_j*} ρ ↦ a_j R − R a_j,
-
-so the whole right-hand side is Σ_i A_i R B_i with A_i, B_i products of ladder
-matrices, built exactly from the symbol's derivative polynomials (generic, no
-per-model code). The products are formed on a padded Fock set (deg H more
-quanta) and then projected back, so the result is the Galerkin projection
-P L P of the exact operator. For C = 1 and a truncating H (F64) this equals
-−i[H_P, R] with H_P the projected Hamiltonian (checked by
-`galerkin_closure_error`); for C ≠ 1 the polynomial degree grows and the
-projection is the consistent truncation.
-
-Cost. Terms whose words move R by the same index maps are merged into one dense
-weight per group (Kerr: 2 diffusion groups, Bose-Hubbard dimer: 3), applied by
-one flat gather of R and a weighted sum (`apply_groups`).
+so the operator is Σ_i A_i R B_i with ladder words from the symbol's derivative
+polynomials, formed on a padded Fock set and projected (P L P).
+Derivation and cost: docs/internals/husimi.md#fp-terms
 """
 
 from __future__ import annotations
@@ -134,15 +105,9 @@ def _monomial(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def _build_terms(liou: dict, diff: dict, ham: dict, ladders, emb):
-    """Each term R ↦ (c_liou + C c_diff + c_ham) A(L) R B(Rw), with A, B
-    ladder words formed on the padded set and projected by `emb`.
-
-    Terms whose words move R by the same index maps (same row gather `src`,
-    same column gather `dst`) are merged: Σ_k c_k (w_k v_kᵀ) ∘ R[src][:, dst]
-    = W ∘ R[src][:, dst] with one dense weight matrix W per group and per
-    coefficient kind. Returns (flat (G, d, d) int32: src[:, None] d + dst[None, :],
-    the flat index of each gathered entry; W (3, G, d, d)) with W[0] Liouville,
-    W[1] diffusion per unit C, W[2] −i[H, ·]."""
+    """Terms R ↦ (c_liou + C c_diff + c_ham) A(L) R B(Rw), merged by their index
+    maps (src, dst) into W ∘ R[src][:, dst]: (flat (G, d, d) int32 gather indices
+    src d + dst, W (3, G, d, d): Liouville, diffusion per unit C, −i[H, ·])."""
     cache: dict = {}
 
     def mono(w):
@@ -166,22 +131,17 @@ def _build_terms(liou: dict, diff: dict, ham: dict, ladders, emb):
 
 
 def apply_groups(flat, W, R):
-    """Σ_g W[g] ∘ R[src_g][:, dst_g] with flat[g] = src_g[:, None] d + dst_g[None, :]:
-    one gather of all groups from the flattened R and a weighted sum (on CPU
-    3-4x faster than a loop of row and column takes per group)."""
+    """Σ_g W[g] ∘ R[src_g][:, dst_g], flat[g] = src_g[:, None] d + dst_g[None, :]:
+    one gather and a weighted sum."""
     return jnp.sum(W * R.reshape(-1)[flat], axis=0)
 
 
 def galerkin_structure(
     hamiltonian: Ops, poly: Polynomial, basis: np.ndarray, kind: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Build the Fokker-Planck operator of `hamiltonian` (anti-Wick symbol
-    `poly`) on the Fock `basis` ("cutoffs": a Kronecker box; "total": all
-    patterns up to a total number): ladder words on a padded set, projected.
-
-    Returns what `HusimiGalerkin` precomputes: `flat` (G, d, d) int32 gather
-    indices, `W` (3, G, d, d) weights (Liouville, diffusion per unit C,
-    −i[H, ·]), the projected Hamiltonian `H` (d, d) and annihilators (N, d, d)."""
+    """What `HusimiGalerkin` precomputes on the Fock `basis` ("cutoffs" or "total"):
+    `flat`, `W` (`_build_terms`), the projected Hamiltonian (d, d) and
+    annihilators (N, d, d)."""
     N = basis.shape[1]
     pad = max(poly.degree, 2) + 2
     big = _padded_basis(basis, pad, kind)

@@ -1,28 +1,10 @@
-"""Spectral Galerkin law for the Husimi Fokker-Planck equation (physics §4).
+"""Spectral Galerkin law for the Husimi Fokker-Planck equation (physics §4.8).
 
-The density is e^{−|α|²} times a polynomial in α, α* whose coefficient matrix
-R is the state; the Fokker-Planck operator acts on R exactly as Σ_i A_i R B_i
-with ladder-operator words built once per law from the anti-Wick symbol of H
-(derivation: `_fp_terms.py`). For C = 1 and a truncating H (F64) the projected
-operator is −i[H_P, ·]: von Neumann evolution in a Husimi representation.
-
-`method="split"` (default): Strang splitting of L = L_U + L_R, L_U R =
-−i[H_P, R] exactly (eigendecomposition, once per run in `prepare`) and the
-remainder L_R (the diffusion mismatch (C − 1) L_1, plus for a non-truncating H
-what the Fokker-Planck truncation drops) by a Taylor series: exact for C = 1
-with truncating H (L_R = 0), second order otherwise. `method="expm"`
-exponentiates L (exact for any C) one invariant block at a time
-(`_galerkin_blocks.py`).
-
-Validation: at C = 1 with a truncating H the split step IS e^{−iH_P dt}, so it
-cannot test the Fokker-Planck terms; claims about them integrate L(C) itself
-(`method="expm"`, or `jqd.evolve_adaptive` on `vector_field`), and the split
-path is validated against those (tests/test_husimi_galerkin.py). Guards and
-breakdown criteria: the section at the end of this module.
-
-Units: H in units of ħ (frequencies); t in 1/frequency. Validated against exact
-Kerr evolution (`jqd.reference.kerr_husimi`, `kerr_mean_a`) and Bose-Hubbard
-exact diagonalization (`jqd.fock.BoseHubbard`).
+The state is the coefficient matrix R of e^{−|α|²} × a polynomial in α, α*; the
+operator acts on R as Σ_i A_i R B_i with ladder-operator words built once per
+law from the anti-Wick symbol (`_fp_terms.py`). Steppers: Strang splitting
+("split") or exp(dt L) by invariant blocks ("expm", `_galerkin_blocks.py`).
+why: docs/internals/husimi.md#galerkin
 """
 
 from __future__ import annotations
@@ -44,7 +26,7 @@ from ._fp_terms import apply_groups, galerkin_structure
 from ._galerkin_blocks import ExpmBlocks, _ExpmStep
 from ._ops import Ops, anti_normal_order
 from ._states import fock_basis, husimi
-from ._symbols import Polynomial, anti_wick_symbol, truncation_check
+from ._symbols import anti_wick_symbol, truncation_check
 
 FOCK_TRUNCATION, BASIS_WIDTH = 2, 3  # monitor codes
 
@@ -68,48 +50,33 @@ class BasisWidthError(FockTruncationError):
 
 
 class HusimiGalerkin(AbstractLaw):
-    """Husimi Fokker-Planck law in the Galerkin basis e^{−|α|²} × polynomials.
-
-        ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ_ab ∂_a∂_b (D_ab ρ),   D = (C/2)[H'', J]
-
-    with H the anti-Wick symbol of `hamiltonian` (units of ħ), on
-    z = (Q, P), α = (Q + iP)/√2 (physics §4). State: the coefficient matrix R
-    (d × d, complex, Hermitian, trace 1), Q(α) = Σ R_mn ⟨α|m⟩⟨n|α⟩/π^N.
-    Params: `GalerkinParams(C)`.
+    """Husimi Fokker-Planck law (physics §4.2) in the Galerkin basis
+    e^{−|α|²} × polynomials (physics §4.8), H the anti-Wick symbol of
+    `hamiltonian` (units of ħ). State: the coefficient matrix R (d × d,
+    complex, Hermitian, trace 1), Q(α) = Σ R_mn ⟨α|m⟩⟨n|α⟩/π^N. Params:
+    `GalerkinParams(C)`.
 
     Args:
         hamiltonian: an `Ops` polynomial in a_j, a_j†.
         cutoffs: per-mode Fock cutoffs (int or tuple), or
-        max_total: keep all patterns with Σ n_j ≤ max_total (the natural choice
-            for number-conserving models such as Bose-Hubbard).
+        max_total: keep all patterns with Σ n_j ≤ max_total (e.g. Bose-Hubbard).
         n_modes: number of modes (default: those H acts on).
         method: "split" (exact unitary part + Taylor remainder; default) or
-            "expm" (exponential of the projected operator, block by block:
-            exact for any C; each block is dense).
+            "expm" (exp(dt L) by invariant blocks: exact for any C).
         taylor_order: order of the remainder's Taylor series ("split").
-        fock_tol: the monitor's bound on the weight Σ|R_nn| over the top Fock
-            levels (`top_weight`: the top g_j levels of mode j, g_j the step
-            by which H changes n_j, so every parity sector's top counts); above
-            it `jqd.evolve` raises `FockTruncationError`. The default 1e-3 is
-            13x the largest top weight of any monitored run in the tests,
-            experiments and benchmarks (benchmarks/results_husimi_galerkin.md).
-            Not applied where the truncation is exact (`sealed`: H truncates
-            (F64) and conserves the numbers the basis is cut in, and C = 1):
-            there the projected L(1) = −i[H_P, ·] keeps every number sector,
-            so weight at the edge never leaves the basis (e.g. max_total=N for
-            an N-boson Bose-Hubbard state).
-        width_tol: the monitor's bound on `concentration(y) − 1` (Lieb: ≤ 0
-            for every density operator, 0 for coherent states); above it
-            `jqd.evolve` raises `BasisWidthError`.
+        fock_tol: the monitor's bound on `top_weight` (above it `jqd.evolve`
+            raises `FockTruncationError`); not applied where the truncation is
+            exact (`sealed` at C = 1).
+        width_tol: the monitor's bound on `concentration(y) − 1` (≤ 0 for every
+            density operator); above it `jqd.evolve` raises `BasisWidthError`.
 
     Order: 2 for "split" (exact for C = 1 with a truncating H); `None` for
-    "expm" (exact). Validated against exact Kerr and Bose-Hubbard evolution
-    (tests/test_husimi_galerkin.py).
+    "expm" (exact). Validated against exact Kerr and Bose-Hubbard evolution.
+    Monitor calibration: docs/internals/husimi.md#galerkin-monitor.
     """
 
     basis_tuple: tuple = eqx.field(static=True)
     n_modes: int = eqx.field(static=True)
-    symbol: Polynomial = eqx.field(static=True)
     exact_fp: bool = eqx.field(static=True)
     method: str = eqx.field(static=True)
     taylor_order: int = eqx.field(static=True)
@@ -189,20 +156,20 @@ class HusimiGalerkin(AbstractLaw):
         self.H, self.ladders = jax.device_put(H), jax.device_put(ladders)
         self.basis_tuple = tuple(tuple(int(x) for x in o) for o in basis)
         self.n_modes = N
-        self.symbol = poly
         self.exact_fp = truncation_check(poly).exact
         self.method = method
         self.taylor_order = int(taylor_order)
         self.fock_tol = float(fock_tol)
         self.width_tol = float(width_tol)
         changes = number_changes(hamiltonian, N)
-        self.top_index = edge_index(basis, kind, *number_strides(changes, N))
-        self.sealed = self.exact_fp and conserves_cut_numbers(changes, kind)
+        self.top_index = edge_index(basis, kind, changes)
+        # H keeps the numbers the basis is cut in (each n_j, or Σ_j n_j for "total")
+        conserving = not any((sum(d) != 0) if kind == "total" else any(d) for d in changes)
+        self.sealed = self.exact_fp and conserving
 
     @property
     def order(self) -> int | None:
-        """Declared order of `step` in dt: 2 for "split" (Strang), None for
-        "expm" (exact)."""
+        """2 for "split" (Strang), None for "expm" (exact)."""
         return None if self.method == "expm" else 2
 
     @property
@@ -220,32 +187,24 @@ class HusimiGalerkin(AbstractLaw):
             return jnp.outer(state, jnp.conj(state))
         return state
 
-    def _apply(self, R, W):
-        """Σ_g W[g] ∘ R[src_g][:, dst_g] over the law's index groups."""
-        return apply_groups(self.flat, W.astype(R.dtype), R)
-
     def fp_operator(self, R, C):
         """L(C) R: the projected Fokker-Planck right-hand side."""
         C = jnp.asarray(C).astype(R.dtype)
         W = self.W.astype(R.dtype)
-        return self._apply(R, W[0] + C * W[1])
+        return apply_groups(self.flat, W[0] + C * W[1], R)
 
     def fp_parts(self, R):
-        """(Liouville part, diffusion part per unit C) of L(C) R, so that
-        L(C) R = liouville + C · diffusion: the two terms of F65-66 on R,
-        e.g. for a least-squares fit of their coefficients to exact data."""
+        """(Liouville part, diffusion part per unit C) of L(C) R (F65-66)."""
         W = self.W.astype(R.dtype)
-        return self._apply(R, W[0]), self._apply(R, W[1])
+        return apply_groups(self.flat, W[0], R), apply_groups(self.flat, W[1], R)
 
     def vector_field(self, t, y, params):
         return self.fp_operator(y, params.C)
 
     def _remainder(self, C, dtype):
-        """L_R = L(C) + i[H_P, ·] as (c, W, flat): L_R R = c Σ_g W[g] ∘ gather_g(R).
-        For a truncating H the Liouville, C = 1 diffusion and commutator parts
-        cancel identically (P L(1) P = −i[H_P, ·], checked by
-        `galerkin_closure_error`), leaving c = C − 1 times the diffusion
-        groups only; otherwise c = 1 and all groups."""
+        """L_R = L(C) + i[H_P, ·] as (c, W, flat), L_R R = c Σ_g W[g] ∘ gather_g(R):
+        c = C − 1 and the diffusion groups for a truncating H (P L(1) P =
+        −i[H_P, ·]), else c = 1 and all groups."""
         C = jnp.asarray(C)
         W = self.W.astype(dtype)
         if self.exact_fp:
@@ -269,9 +228,8 @@ class HusimiGalerkin(AbstractLaw):
         return self.prepare(params, dt).step(t, y, params, dt, key)
 
     def prepare(self, params, dt):
-        """Precompute, once per run: the unitary e^{−iH_P dt} and the remainder's
-        weights scaled by dt/2 (the split stepper ignores the `params`, `dt`
-        later passed to its `step`)."""
+        """The stepper for this C and dt: e^{−iH_P dt} and the remainder's weights
+        × dt/2 ("split"), or the blocks' exponentials ("expm")."""
         dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
         if self.method == "expm":
             M = self.blocks.exponential(self.W[0], self.W[1], params.C, dt, dtype)
@@ -279,7 +237,6 @@ class HusimiGalerkin(AbstractLaw):
         c, W, flat = self._remainder(params.C, dtype)
         half = (jnp.asarray(dt) / 2).astype(dtype)
         return _SplitStep(
-            law=self,
             U=self._unitary(dt, dtype),
             c=c,
             Wh=W * half,
@@ -315,8 +272,7 @@ class HusimiGalerkin(AbstractLaw):
         )
 
     def check(self, y, params, dt=None):
-        """Structural checks (shapes, dtypes: known under tracing too); the
-        value checks are `checks`."""
+        """Shapes and dtypes (known under tracing too)."""
         d = self.dim
         if jnp.shape(y) != (d, d):
             raise ValueError(
@@ -329,29 +285,23 @@ class HusimiGalerkin(AbstractLaw):
             raise ValueError("params must be a jqd.husimi.GalerkinParams(C) with a real C.")
 
     def checks(self, y, params, dt=None):
-        """y0 Hermitian with trace 1; the split step inside the range of its
-        remainder series (`state_guards`, `stability_guard`)."""
+        """y0 Hermitian with trace 1; the split step inside its series' range."""
         return state_guards(y) + stability_guard(self, params.C, dt)
 
     def top_weight(self, y):
-        """Σ |R_nn| over the top Fock levels of the basis (n_j ≥ cutoff_j − g_j
-        for some mode, or Σ n_j > max_total − g; g the step by which H changes
-        the number): how much of the state sits at the edge of the basis."""
+        """Σ |R_nn| over the edge of the basis (n_j ≥ cutoff_j − g_j for some mode,
+        or Σ n_j > max_total − g; g the step by which H changes the number)."""
         return _top_weight(y, np.asarray(self.top_index, dtype=int))
 
     def concentration(self, y):
-        """(2π)^N ∫ Q_H² d^{2N}α, exact from R: 1 for coherent states, < 1 for
-        every other density operator (Lieb); above 1 the solution is narrower
-        than the vacuum."""
+        """(2π)^N ∫ Q_H² d^{2N}α, exact from R: ≤ 1 for density operators (Lieb)."""
         full = concentration_structure(self.basis_tuple)
         marginals = None if full is not None else marginal_structures(self.basis_tuple)
         return concentration(y, full, marginals)
 
     def monitor(self, t, y, params, dt=None):
-        """Fails when `top_weight(y) > fock_tol` (code 2; not for a `sealed`
-        law at C = 1, whose truncation is exact) or `concentration(y) > 1 +
-        width_tol` (code 3); `where` is (top_weight, concentration).
-        `params` None: C unknown, the Fock criterion applies."""
+        """Code 2: `top_weight > fock_tol` (not `sealed` at C = 1; `params` None:
+        applies); code 3: `concentration > 1 + width_tol`. `where` = both values."""
         y = jax.lax.stop_gradient(y)
         w, c = self.top_weight(y), self.concentration(y)
         fock, width = w > self.fock_tol, c > 1 + self.width_tol
@@ -361,24 +311,10 @@ class HusimiGalerkin(AbstractLaw):
         return ~(fock | width), code, jnp.stack([w, c])
 
 
-def _taylor(flat, y, c, Wh, order):
-    """exp(c L) y by its Taylor series to `order`, with L y = Σ_g Wh[g] ∘ gather_g(y)."""
-    out = term = y
-    for k in range(1, order + 1):
-        term = apply_groups(flat, Wh, term) * (c / k).astype(y.real.dtype)
-        out = out + term
-    return out
-
-
 class _SplitStep(AbstractLaw):
     """Strang step e^{L_R dt/2} e^{L_U dt} e^{L_R dt/2}, L_R y (dt/2) = c Σ Wh ∘ gather(y).
+    The series runs even where it vanishes: why: docs/internals/husimi.md#split"""
 
-    The remainder's series is applied even where it vanishes (C = 1 with a
-    truncating H): skipping it there by `lax.cond` gave wrong reverse-mode
-    Hessians in C through `evolve`'s scan, a silent wrong answer (measured in
-    benchmarks/results_husimi_galerkin.md; guarded by a test)."""
-
-    law: HusimiGalerkin
     U: Array
     c: Array
     Wh: Array
@@ -386,9 +322,13 @@ class _SplitStep(AbstractLaw):
     taylor_order: int = eqx.field(static=True)
 
     def _half(self, y):
-        Wh = self.Wh.astype(y.dtype)
-        c = self.c.astype(y.real.dtype)
-        return _taylor(self.flat, y, c, Wh, self.taylor_order)
+        """exp(c L) y by its Taylor series, L y = Σ_g Wh[g] ∘ gather_g(y)."""
+        Wh, c = self.Wh.astype(y.dtype), self.c.astype(y.real.dtype)
+        out = term = y
+        for k in range(1, self.taylor_order + 1):
+            term = apply_groups(self.flat, Wh, term) * (c / k).astype(y.real.dtype)
+            out = out + term
+        return out
 
     def step(self, t, y, params, dt, key=None):
         y = self._half(y)
@@ -397,49 +337,8 @@ class _SplitStep(AbstractLaw):
         return self._half(y)
 
 
-# ---- guards (`checks`: evaluated by `jqd.evolve` eagerly, or in-graph under
-# jit/vmap/grad) and breakdown criteria (`monitor`) of the law
-#
-# - the coefficient matrix R is Hermitian and has trace 1 (∫ρ dz = tr R);
-# - the split stepper's Taylor series of the remainder is inside its range:
-#   L_R acts on R as Σ_g W_g ∘ gather_g(R), so every entry of L_R R is at most
-#   B · max|R| with B = max_ij Σ_g |W_g[i, j]| (an induced-norm bound, cheap
-#   and traceable). The half-step exponent Z = c L_R dt/2 then has ‖Z‖ ≤ r =
-#   |c| B dt/2, and the order-p series is within r^{p+1} e^r/(p+1)! of e^Z.
-#   The guard keeps that bound ≤ 0.1 (r ≤ 2.45 for p = 8), so the truncated
-#   series cannot blow up, and names the largest safe dt. Measured on Kerr at
-#   C = 2 (K = 8, four steps): dt = 0.5 (r = 12) gave entries of 7e18 with
-#   trace 1, dt = 0.3 (r = 7) 7e3; at the guard's limit dt = 0.1 the split
-#   step differs from the exact exponential by 9e-3 (Strang error), at
-#   dt = 0.05 by 5e-4.
-#
-# Breakdown criteria:
-#
-# - Fock truncation: the weight Σ|R_nn| over the *edge* of the basis. The edge
-#   is the top g_j levels of every mode j, g_j the gcd of the number changes
-#   of the Hamiltonian's terms in that mode (g = 1 when none): a term changing
-#   n by 2 (squeezing) connects only levels of one parity, and the top level
-#   of the other parity is where that sector meets the cutoff. (With the top
-#   level alone, H = i(a†² − a²) from the vacuum on an even cutoff never
-#   reached it: ⟨n⟩ = 2.73 against 4.44 exact at t = 0.745, monitor silent.)
-# - Basis width: the concentration (2π)^N ∫ Q_H² d^{2N}α of the Galerkin
-#   Husimi function, computed exactly from R (below). For the Husimi function
-#   of any density operator it is ≤ 1, with equality only for coherent states
-#   (Lieb's bound, the sharp form of "no state is narrower than the vacuum").
-#   A solution that narrows below the vacuum width leaves the e^{−|α|²} ×
-#   polynomial space: the basis can follow it only with growing, cancelling
-#   coefficients. Measured (Kerr, K = 20, α0 = 1.2, C = 0.5): the concentration
-#   stays ≤ 1 to t = 0.2, then 23 at t = 0.3 and 2.5e5 at t = 0.5, where R has
-#   entries of 1e3 (1e11 by t = 1) with trace 1 and the Husimi function
-#   differs by 1e8 from the K = 45 run. Converged runs (C = 0.8, 0.9, 1, 1.2;
-#   φ⁴ at C = 1) stay below 1. It is exact, cheap (one gather over the pairs of
-#   basis states with equal m + k) and traceable.
-#
-# Concentration formula: with Q(α) = e^{−|α|²} Σ R_mn ᾱ^m α^n/(π^N √(m! n!)),
-# angular integration keeps the terms with m + k = n + l = s (per mode), and
-#
-#     (2π)^N ∫ Q² = Σ_s Σ_{m+k=s, n+l=s} w R_mn R_kl,
-#     w = Π_j 2^{−s_j} √(C(s_j, m_j) C(s_j, n_j)) ≤ 1.
+# ---- guards and breakdown criteria (why and calibration:
+# docs/internals/husimi.md#split, #galerkin-monitor)
 
 TAYLOR_TOL = 0.1  # bound on ‖e^Z − T_p(Z)‖ for the split stepper's remainder series
 TRACE_TOL = 1e-6
@@ -458,28 +357,15 @@ def number_changes(hamiltonian: Ops, n_modes: int) -> list[list[int]]:
     return out
 
 
-def number_strides(changes: list[list[int]], n_modes: int) -> tuple[tuple[int, ...], int]:
-    """(per-mode strides g_j, total stride): the gcd of the terms' number changes
-    Δn_j (`number_changes`; 1 where there are none, e.g. Kerr), and of the total
-    changes Σ_j Δn_j."""
-    per, total = [0] * n_modes, 0
-    for delta in changes:
-        per = [math.gcd(g, abs(x)) for g, x in zip(per, delta, strict=True)]
-        total = math.gcd(total, abs(sum(delta)))
-    return tuple(max(g, 1) for g in per), max(total, 1)
-
-
-def conserves_cut_numbers(changes: list[list[int]], kind: str) -> bool:
-    """Whether every term of H (its `number_changes`) keeps the numbers the basis
-    is cut in: each n_j ("cutoffs": e.g. Kerr) or Σ_j n_j ("total": e.g.
-    Bose-Hubbard). Then H_P holds whole number sectors and, with a truncating H
-    at C = 1 (P L(1) P = −i[H_P, ·]), no weight crosses the edge of the basis."""
-    return not any((sum(d) != 0) if kind == "total" else any(d) for d in changes)
-
-
-def edge_index(basis: np.ndarray, kind: str, strides, total_stride: int) -> tuple[int, ...]:
+def edge_index(basis: np.ndarray, kind: str, changes) -> tuple[int, ...]:
     """Basis indices at the edge of the truncation: n_j ≥ cutoff_j − g_j for
-    some mode with cutoff > 1 ("cutoffs"), or Σ n_j > max_total − g ("total")."""
+    some mode with cutoff > 1 ("cutoffs"), or Σ n_j > max_total − g ("total");
+    g_j (g) the gcd of the terms' number changes Δn_j (Σ_j Δn_j), 1 if none."""
+    strides, total_stride = [0] * basis.shape[1], 0
+    for delta in changes:
+        strides = [math.gcd(g, abs(x)) for g, x in zip(strides, delta, strict=True)]
+        total_stride = math.gcd(total_stride, abs(sum(delta)))
+    strides, total_stride = [max(g, 1) for g in strides], max(total_stride, 1)
     if kind == "total":
         tot = basis.sum(1)
         top = (tot > tot.max() - total_stride) & (tot.max() > 0)
@@ -508,7 +394,7 @@ def taylor_radius(order: int, tol: float = TAYLOR_TOL) -> float:
 @functools.lru_cache(maxsize=16)
 def concentration_structure(basis_tuple: tuple):
     """(i1, i2, w): flat indices m·d + n and k·d + l into R, and weights, of
-    the concentration's terms w R_mn R_kl (formula above); None when there
+    the concentration's terms w R_mn R_kl (formula: docs/internals); None when there
     would be more than `MAX_TERMS` of them."""
     basis = np.array(basis_tuple, dtype=np.int64).reshape(len(basis_tuple), -1)
     d = len(basis)
@@ -564,12 +450,8 @@ def marginal_structures(basis_tuple: tuple) -> tuple:
 
 
 def concentration(R, structure, marginals=None) -> jnp.ndarray:
-    """(2π)^N ∫ Q_H² d^{2N}α of the Galerkin state R (1 for coherent states,
-    < 1 for every other density operator). `structure` None (a basis too
-    large for the full sum): the largest concentration of the one-mode
-    marginals (`marginals`), a weaker but still necessary condition; 0 (the
-    width check off) where even a one-mode sum is too large (one mode with a
-    cutoff of a few hundred levels)."""
+    """(2π)^N ∫ Q_H² d^{2N}α of R; `structure` None: the largest one-mode marginal
+    concentration (`marginals`), or 0 (check off) where even those are too large."""
     if structure is None:
         if not marginals:
             return jnp.zeros((), R.real.dtype)
@@ -598,8 +480,8 @@ def state_guards(R, name: str = "y0") -> list[Check]:
 
 
 def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
-    """The split stepper's remainder series inside its range (comment above),
-    for Galerkin steps of dt_scale × dt."""
+    """The split stepper's remainder series inside its range, for Galerkin
+    steps of dt_scale × dt."""
     if law.method != "split" or dt is None:
         return []
     dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)

@@ -1,18 +1,7 @@
-"""`method="expm"` of `HusimiGalerkin` by blocks: exp(dt L(C)) of the projected
-Fokker-Planck operator, one small dense exponential per invariant block.
-
-L(C) R = Σ_g (W0 + C W1)[g] ∘ R.ravel()[flat[g]] couples the coefficient R_o
-(flat index o) only to the R_i with i = flat[g, o] and a weight that is not
-zero for every C. Those couplings split the d² coefficients into connected
-components that L maps into themselves: for a Hamiltonian that conserves a
-number (Kerr, Bose-Hubbard) R_mn only meets R_m'n' of the same number
-difference, so the d² × d² exponential (O(d⁶)) becomes ~2d exponentials of
-size ≤ d (Kerr: O(d⁴)). The components are found once, from the structure's
-weights (numpy, `scipy.sparse.csgraph`); the blocks' matrices are scattered
-from the traced weights at every `prepare`, so C (and a scaling of W, as
-experiments/husimi_kerr does for U) stay differentiable. Exact like the dense
-exponential: tests/test_husimi_galerkin.py compares the two. The blocks are
-exponentiated by products only (`taylor_expm`: no LU, see its docstring).
+"""`method="expm"` of `HusimiGalerkin`: exp(dt L(C)) one small dense exponential
+per invariant block of L (components of its coupling graph, found once from the
+weights; the blocks are scattered from the traced weights, so C stays
+differentiable). why: docs/internals/husimi.md#expm
 """
 
 from __future__ import annotations
@@ -73,17 +62,13 @@ class ExpmBlocks(eqx.Module):
 
 
 # Taylor degree and the 1-norm below which it is accurate to double precision
-# (Al-Mohy & Higham 2011, Table 3.1: θ_18 = 1.09; 1.0 leaves a margin).
 _DEGREE, _THETA, _MAX_SQUARINGS = 18, 1.0, 24
 
 
 def taylor_expm(A: Array) -> Array:
-    """exp(A) of a batch (..., b, b) by scaling, a degree-18 Taylor polynomial
-    (Paterson-Stockmeyer: 7 products) and squaring, each matrix scaled by its own
-    power of 2 (NaN past 2^24 · θ). Products only, no LU: jaxlib 0.10's batched
-    LU (`jax.scipy.linalg.expm`'s Padé solve) splits its batch over the CPU
-    thread pool and waits inside it, so two independent batched LUs in one program
-    deadlock a 2-thread pool (a vmapped sweep of husimi-kerr hung)."""
+    """exp(A) of a batch (..., b, b) by scaling, a degree-18 Taylor polynomial and
+    squaring (NaN past 2^24 · θ). Products only, no LU: why:
+    docs/internals/husimi.md#expm"""
     norm = jnp.max(jnp.sum(jnp.abs(A), axis=-2), axis=-1)  # 1-norm per matrix
     s = jax.lax.stop_gradient(jnp.maximum(0.0, jnp.ceil(jnp.log2(norm / _THETA))))
     X = A / (2.0**s).astype(A.dtype)[..., None, None]

@@ -1,31 +1,7 @@
-"""Pseudo-spectral grid solver for the Husimi Fokker-Planck equation (physics §4.8).
-
-    ∂ρ/∂t = −∇·(ρ J∇H) + ½ Σ_ab ∂_a ∂_b (D_ab ρ),   D = (C/2) [H'', J],
-
-on a periodic hypercube in z = (Q_1..Q_N, P_1..P_N) (`PhaseSpaceGrid`; units
-of ħ: α = (Q+iP)/√2, ρ = Q_H / 2^N, ∫ρ dz = 1). H is the anti-Wick symbol, a
-plain callable `hamiltonian(z, args) -> scalar` (a frequency); J∇H and D come
-from `jax.grad` / `jax.hessian` of it. For a non-truncating symbol (F64) this
-is the Fokker-Planck truncation of F §V D.
-
-Right-hand side: the divergence form in Fourier space (i k on the rfft), with
-the Nyquist planes zeroed (there i k is not the derivative of a real signal;
-without this a 4-D product state did not evolve as the product of the 2-D
-solutions). RK4 advances it; D is indefinite, so every step goes through a
-regularization object (`jqd.husimi._regularization`).
-
-Coefficient window (`window="auto"`: on for Envelope and NoRegularization, off
-for FockShells): v and D are multiplied by w(z) = ½ erfc((|z| − R)/width),
-R = `window` × L/2, switching the r³ drift and r² diffusion off near the box
-edge where ρ is negligible (and giving the periodic box smooth coefficients).
-
-Guards: the section at the end of this module. Monitor: the state carries
-the regularization's error indicators (`removed`, the L¹ norm it took off;
-`top`, FockShells' fraction of ‖ρ‖² in the top two shells) and `mass0`;
-`jqd.evolve` stops at the first save where one (or the mass drift) passes
-`tol` and raises `EnvelopeError` (`ShellOverflowError` for the top shells).
-These are error indicators, not bounds on the L¹ error. Measured accuracy
-and breakdown times: benchmarks/results_husimi_grid.md.
+"""Pseudo-spectral RK4 grid solver of the Husimi Fokker-Planck equation (physics §4.2,
+§4.8) on a `PhaseSpaceGrid`, with a regularization object per step
+(`_regularization.py`). H is a plain callable symbol `hamiltonian(z, args)`; J∇H
+and D come from autodiff. why: docs/internals/husimi.md#grid
 """
 
 from __future__ import annotations
@@ -118,9 +94,7 @@ class HusimiGridState(eqx.Module):
     Attributes:
         rho: ρ on the grid, shape `grid.shape` (real).
         removed: cumulative L¹ norm removed by the regularization (error indicator).
-        top: FockShells: fraction of ‖ρ‖² (grid L², i.e. of the squared basis
-            coefficients) in the top two Fock shells (the Fock-cutoff check);
-            otherwise 0.
+        top: FockShells: fraction of ‖ρ‖² in the top two Fock shells; otherwise 0.
         mass0: ∫ρ dz at the start.
     """
 
@@ -131,24 +105,20 @@ class HusimiGridState(eqx.Module):
 
 
 class HusimiGrid(AbstractLaw):
-    """Pseudo-spectral RK4 solver of the Husimi Fokker-Planck equation (physics §4).
+    """Pseudo-spectral RK4 solver of the Husimi Fokker-Planck equation (physics §4.8).
 
-    Equation, units and regularization: see the module docstrings of
-    `jqd.husimi._grid_solver` and `jqd.husimi._regularization`. State:
-    `HusimiGridState` (build it with `law.initial_state(rho0)`); params:
-    `HusimiGridParams(C, args)`. Validated against the exact Kerr Husimi
-    function (`jqd.reference.kerr_husimi`) and, for quadratic H with D = 0
-    (constraint C7), exact phase-space rotation. `step` is classical RK4
-    (order 4) followed by the regularization.
+    State: `HusimiGridState` (`law.initial_state(rho0)`); params:
+    `HusimiGridParams(C, args)`. `step`: RK4 (order 4), then the regularization.
+    Validated against `jqd.reference.kerr_husimi` and, for quadratic H with
+    D = 0 (C7), exact phase-space rotation.
 
     Attributes:
         grid: a `PhaseSpaceGrid`.
         hamiltonian: `H(z, args) -> scalar`, the anti-Wick symbol in units of ħ,
             z of shape (2N,).
         regularization: `FockShells(n_max)` ("fock", default), `Envelope()`
-            ("project") or `NoRegularization()` ("none"); the strings are accepted
-            (then `n_max=` goes with "fock": None lets `for_state` / `evolve_grid`
-            choose it from the initial state). `law.n_max`, `law.basis` read it.
+            ("project") or `NoRegularization()` ("none"), or those strings (then
+            `n_max=` goes with "fock"; None: chosen from the initial state).
         window: coefficient window radius as a fraction of L/2; None: off; "auto"
             (default): off for "fock", 0.75 otherwise.
         window_width: width of the window's erfc edge (units of Q).
@@ -211,23 +181,16 @@ class HusimiGrid(AbstractLaw):
 
     # ---- set-up -----------------------------------------------------------
     def for_state(self, y0, rtol: float = _FIT_RTOL) -> HusimiGrid:
-        """This law with the regularization's free choices made for `y0` (a
-        `HusimiGridState` or a density): FockShells with n_max None gets the
-        smallest n with ∫|ρ0 − P_n ρ0| dz <= rtol ∫|ρ0| dz, capped by
-        `grid.max_quanta()` (ValueError if even the cap leaves more than
-        1e-4 × `tol` outside). Otherwise the law itself.
-        """
+        """This law with FockShells' n_max (if None) chosen for `y0` (a state or a
+        density): the smallest n with ∫|ρ0 − P_n ρ0| dz <= rtol ∫|ρ0| dz."""
         rho0 = y0.rho if isinstance(y0, HusimiGridState) else y0
         reg = self.regularization
         new = reg.for_state(self.grid, rho0, self.tol, rtol)
         return self if new is reg else eqx.tree_at(lambda s: s.regularization, self, new)
 
     def initial_state(self, rho0) -> HusimiGridState:
-        """Wrap a density on the grid into a `HusimiGridState`.
-
-        FockShells with a known n_max projects ρ0 onto V_{n_max}; the L¹ norm of
-        what that removed starts the `removed` indicator.
-        """
+        """Wrap a density into a `HusimiGridState` (FockShells projects it onto
+        V_{n_max}; what that removed starts `removed`)."""
         rho0 = jnp.asarray(rho0)
         reg = self.regularization
         rho, removed = reg.project_state(self.grid, rho0)
@@ -235,10 +198,8 @@ class HusimiGrid(AbstractLaw):
         return HusimiGridState(rho=rho, removed=removed, top=top, mass0=self.grid.integrate(rho))
 
     def project_state(self, y: HusimiGridState) -> HusimiGridState:
-        """`y` made admissible for this law: FockShells projects ρ onto V_{n_max}
-        (a state built by another law may hold a part outside it) and adds the
-        L¹ norm removed to `removed`; the other regularizations keep ρ. Anything
-        but a `HusimiGridState` is returned as is (`check` names the problem)."""
+        """`y` with ρ projected onto V_{n_max} (FockShells; the L¹ norm removed is
+        added to `removed`). Anything but a `HusimiGridState` is returned as is."""
         if not isinstance(y, HusimiGridState):
             return y
         reg = self.regularization
@@ -253,8 +214,8 @@ class HusimiGrid(AbstractLaw):
         return 0.5 * jax.scipy.special.erfc((r - R) / jnp.asarray(self.window_width, dtype))
 
     def compute_coefficients(self, params, dtype):
-        """(v, D_pairs): drift components (d arrays) and the d(d+1)/2 entries
-        D_ab, a <= b, on the grid, windowed; all in `dtype`."""
+        """(v, D_pairs): drift components and the entries D_ab, a <= b, on the
+        grid, windowed, in `dtype`."""
         zs = self.grid.points_array(dtype)
         v, D = jax.vmap(lambda z: drift_and_diffusion(self.hamiltonian, z, params.args, params.C))(
             zs
@@ -326,8 +287,7 @@ class HusimiGrid(AbstractLaw):
         return HusimiGridState(new, y.removed + removed, reg.top_weight(g, new), y.mass0)
 
     def vector_field(self, t, y: HusimiGridState, params):
-        """∂ρ/∂t: P L ρ for FockShells, else the unregularized L ρ (the
-        per-step projections and the accumulators act only in `step`)."""
+        """∂ρ/∂t: P L ρ for FockShells, else L ρ (projections act in `step` only)."""
         zero = jnp.zeros((), y.rho.dtype)
         drho, _ = self.regularization.rate(self.grid, self.rhs(y.rho, params))
         return HusimiGridState(rho=drho, removed=zero, top=zero, mass0=zero)
@@ -355,9 +315,8 @@ class HusimiGrid(AbstractLaw):
         return self.grid.integrate(Hz.astype(y.rho.dtype) * y.rho)
 
     def check(self, y, params, dt=None):
-        """Structure (always), and what is too costly for `checks` (eager, on
-        concrete params): a number-changing Hamiltonian under FockShells (with
-        the projected operator's spectral abscissa), and the RK4 step limit."""
+        """Structure; on concrete params also what is too costly for `checks`
+        (FockShells: a number-changing H, with evidence; its RK4 step limit)."""
         if not isinstance(y, HusimiGridState):
             raise ValueError("y0 must be a HusimiGridState; build it with law.initial_state(rho0).")
         shape = jnp.shape(y.rho)
@@ -382,8 +341,8 @@ class HusimiGrid(AbstractLaw):
                     lam = None
                 detail = "" if lam is None else f"; here max Re λ(P L P) = {lam:.3g}"
                 raise ValueError(f"{NUMBER_CHANGING} (relative violation {v:.3g}{detail}).")
-        if dt is not None and is_concrete(dt, y.rho):
-            dtv = float(np.asarray(dt))
+        if hasattr(reg, "n_max") and dt is not None and is_concrete(dt, y.rho):
+            dtv = float(np.asarray(dt))  # the power-iteration limit (`checks` has the others)
             limit = self.stable_dt(params)
             if limit is not None and dtv > limit:
                 raise ValueError(
@@ -392,10 +351,8 @@ class HusimiGrid(AbstractLaw):
                 )
 
     def checks(self, y, params, dt=None):
-        """y0.rho normalized; with FockShells also y0.rho inside V_n, a
-        number-conserving H, and (C = 1) a y0 that is the Husimi function of
-        a density operator; otherwise dt within the explicit RK4 bound
-        (the guards section of this module)."""
+        """y0.rho normalized; FockShells: guards 1-3 (`fock_shell_guards`);
+        otherwise dt within the explicit RK4 bound."""
         dev = jnp.abs(self.grid.integrate(y.rho) - 1)
         out = [
             Check(
@@ -421,29 +378,21 @@ class HusimiGrid(AbstractLaw):
         return out
 
     def stable_dt(self, params):
-        """Rough RK4 step limit, from the regularization: FockShells: 2.8/|λ|max
-        of the projected operator P L P (power iteration); otherwise the
-        explicit grid bound max 2.8/(|v| k_max + ½|D| k_max²). None if params
-        are traced (or n_max is not chosen yet)."""
+        """Rough RK4 step limit from the regularization (`stable_dt`); None if
+        params are traced or n_max is not chosen yet."""
         if not is_concrete(params):
             return None
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-        coeffs = compiled_coefficients(self, params, dtype)
-        return self.regularization.stable_dt(self, params, coeffs)
+        params = _float_arrays(params)
+        return self.regularization.stable_dt(self, params, _coefficients(self, params, dtype))
 
 
 def evolve_grid(
     law: HusimiGrid, y0: HusimiGridState, params, *, on_violation: str | None = None, **kwargs
 ) -> Solution:
-    """`jqd.evolve(law.for_state(y0), law.project_state(y0), params, **kwargs)`.
-
-    FockShells with n_max None gets n_max from `y0.rho`, and y0 is projected
-    onto V_{n_max} (what that removes is added to `removed`). The monitor
-    stops the run at the first failed save and raises `EnvelopeError` (as
-    `jqd.evolve` does); `on_violation="ignore"` (= `on_breakdown="flag"`)
-    returns the solution anyway: read `sol.stats["breakdown_time"]` and
-    `["breakdown_code"]` (a key of `HusimiGrid.breakdowns`).
-    """
+    """`jqd.evolve(law.for_state(y0), law.project_state(y0), params, **kwargs)`:
+    n_max chosen from y0 where None, y0 projected onto V_{n_max}.
+    `on_violation="ignore"` is `on_breakdown="flag"` (read `sol.stats`)."""
     if on_violation is not None:
         if on_violation not in ("raise", "ignore") or "on_breakdown" in kwargs:
             raise ValueError(
@@ -455,42 +404,7 @@ def evolve_grid(
     return evolve(law, law.project_state(y0), params, **kwargs)
 
 
-# ---- guards of the Fock-shell regularization (`checks`, and `check` on concrete
-# params)
-#
-# `FockShells(n_max)` integrates P L P on V_n, the Husimi functions of
-# operators on the per-mode Fock space {0..n}. Three ways for that to return
-# an error its indicators (`removed`, `top`) cannot see, each refused by a
-# guard (eagerly, and in-graph under jit/vmap/grad):
-#
-# 1. y0.rho outside V_n (a state not built by this law): P L P never changes
-#    the part outside V_n, so that part of the density stays frozen. Refused
-#    when ∫|ρ − P ρ| dz > max(1e-4 tol, 1e3 eps ∫|ρ|); `law.initial_state`,
-#    `law.project_state` and `evolve_grid` project y0.
-# 2. A Hamiltonian that changes the number of quanta in some mode (H(e^{iφ}α)
-#    ≠ H(α), tested at fixed points with independent phases per mode): V_n is
-#    then not invariant, P L P is the L² (not the Hilbert-Schmidt) projection of
-#    the generator, and nothing keeps its spectrum on the imaginary axis.
-#    Measured for H = i(a†² − a²): eigenvalues with real part up to +3.9, +9.9,
-#    +14.7 for n_max = 4, 8, 11 (errors growing like e^{λt}, up to 30x the
-#    best approximation in V_11 at t = 1 while `removed` read 1.3). For number-
-#    conserving H every exact solution started in V_n stays there, so n_max
-#    chosen from ρ0 (`for_state`) holds for every run time; a number-changing
-#    H needs a basis sized by the run (HusimiGalerkin's Fock cutoff, whose
-#    truncated dynamics stays unitary and whose monitor watches the top levels).
-# 3. At C = 1 (quantum mechanics) a y0 whose operator R (V_n ≅ operators on
-#    the truncated Fock space) has negative eigenvalues. Every exact solution
-#    is the Husimi function of a density operator; the dynamics on V_n is
-#    unitary and conserves R's eigenvalues, and dephasing turns the negative
-#    part into an L¹ error: 2 Σ|λ_−| (a lower bound on ‖R − R_exact‖_tr) is the
-#    indicator, compared with tol. The usual cause: ρ0 has a Fock tail beyond
-#    n_max, and its projection onto V_n is not the truncated state (Husimi
-#    functions of different Fock projectors are far from orthogonal). Measured
-#    (Kerr, α0 = 2, 64², n_max = 16 forced): `removed` = 2.1e-5 while the L1
-#    error grew to 4.3e-2 by Ut = 0.4; the indicator reads 2.1e-2. The map
-#    coefficients → R has condition number ~3^n (1.8e3 at n = 7, 3e7 at 16,
-#    2e11 at 24 on the grids tested): the check is skipped where cond · eps
-#    exceeds 1e-4 (float32 beyond n ≈ 5, float64 beyond n ≈ 25).
+# ---- guards 1-3 of FockShells (why and calibration: docs/internals/husimi.md#fockshell-guards)
 
 _RESIDUAL = 1e-4  # y0 weight outside V_n allowed, × tol (as for_state's limit)
 _COND_EPS = 1e-4  # skip the negativity check when cond(map) × eps exceeds this
@@ -516,10 +430,9 @@ def _hermitian_basis(d: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def operator_map(points: int, length: float, n: int):
-    """(M⁻¹, h, cond): the inverse of the map from an operator Σ x_l h_l on
-    the Fock levels 0..n of one mode to the coefficients of its Husimi density
-    in `shell_basis(points, length, n)`; the Hermitian basis h (K, d, d); and
-    the map's condition number."""
+    """(M⁻¹, h, cond): inverse and condition number of the map from an operator
+    Σ x_l h_l on one mode's Fock levels 0..n to the `shell_basis` coefficients
+    of its Husimi density; h the Hermitian basis (K, d, d)."""
     d = n + 1
     dx = length / points
     x = -length / 2 + dx * np.arange(points)
@@ -588,8 +501,8 @@ def _checks_negativity(law, dtype, C) -> bool:
 
 @eqx.filter_jit
 def _fock_shell_values(law, rho, args, with_negativity: bool):
-    """(residual outside V_n, its limit, phase violation, negativity or None):
-    one compiled program per law structure (eager calls dispatch no op by op)."""
+    """(residual outside V_n, its limit, phase violation, negativity or None),
+    as one compiled program per law structure."""
     reg, grid, dtype = law.regularization, law.grid, rho.dtype
     residual = grid.integrate(jnp.abs(rho - reg.project(grid, rho)))
     floor = 1e3 * jnp.finfo(dtype).eps * grid.integrate(jnp.abs(rho))
@@ -600,7 +513,7 @@ def _fock_shell_values(law, rho, args, with_negativity: bool):
 
 
 def fock_shell_guards(law, y, params) -> list[Check]:
-    """Guards 1-3 (comment above) for a `HusimiGrid` with FockShells."""
+    """Guards 1-3 of a `HusimiGrid` with FockShells (docs/internals/husimi.md)."""
     reg, rho = law.regularization, jnp.asarray(y.rho)
     if reg.basis is None:  # n_max not chosen yet: step raises, naming the fix
         return []
@@ -670,13 +583,16 @@ def _projected_matrix(law, params):
     return out.T
 
 
-def compiled_coefficients(law, params, dtype):
-    """`law.compute_coefficients` compiled (eagerly it dispatches op by op:
-    seconds); Python floats in params travel as arrays (no recompilation)."""
-    params = jax.tree_util.tree_map(
+def _float_arrays(params):
+    """Python floats in params as arrays: new values reuse compiled programs."""
+    return jax.tree_util.tree_map(
         lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
     )
-    return _coefficients(law, params, dtype)
+
+
+def compiled_coefficients(law, params, dtype):
+    """`law.compute_coefficients`, compiled."""
+    return _coefficients(law, _float_arrays(params), dtype)
 
 
 @eqx.filter_jit

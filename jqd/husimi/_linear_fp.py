@@ -1,27 +1,9 @@
-"""Exact Husimi Fokker-Planck evolution for quadratic symbols (physics §4.13).
-
-For a single-mode H whose anti-Wick symbol is at most quadratic the drift is
-affine, v(z) = A z + v0, and D = (C/2)[H'', J] is constant (both from
-`drift_and_diffusion`, autodiff of the symbol). The characteristic function is
-then exact along the characteristics,
-
-    χ(k, t) = χ0(Mᵀk) exp(i k·m − ½ kᵀΣk),   M = e^{At},
-    m = ∫_0^t e^{Aτ} v0 dτ,   Σ = ∫_0^t e^{Aτ} D e^{Aᵀτ} dτ
-
-(Σ indefinite: D diffuses backward along half the directions). For a Galerkin
-input ρ0(z) = N(z; 0, I) p(z), p = Σ R_mn α*^m α^n/√(m!n!), χ0(k) =
-e^{−|k|²/2} p̃(ik) with p̃ = e^{∂_α∂_α*}p, and the marginal along a unit
-direction e is a finite Hermite series
-
-    m(y) = φ(x)/√γ Σ_N c_N λ^N He_N(x),   x = (y − e·m)/√γ,
-    b = Mᵀe,   γ = |b|² + eᵀΣe,   λ = |b|/√γ,
-
-c_N the coefficients of s ↦ p̃(s b/|b|), with the exact upper tail
-∫_y^∞ m = c_0 Φ(−x) + φ(x) Σ_{N≥1} c_N λ^N He_{N−1}(x). γ ≤ 0 (no solution
-for that input) raises.
-
-Test hook: the drift and D are looked up at call time as
-`jqd.husimi._linear_fp.drift_and_diffusion` (tests/mutants_open_amplification.py).
+"""Exact Husimi Fokker-Planck evolution for quadratic single-mode symbols (physics
+§4.13): affine drift v = A z + v0 and constant D, solved along the
+characteristics; the marginal of a Galerkin input along a direction e is a
+finite Hermite series, m(y) = φ(x)/√γ Σ_N c_N λ^N He_N(x), x = (y − e·m)/√γ,
+with an exact upper tail. γ ≤ 0 (no solution for that input) raises.
+The drift and D are looked up at call time (`drift_and_diffusion`: a mutant seam).
 """
 
 from __future__ import annotations
@@ -61,11 +43,8 @@ def _quadratic_symbol(hamiltonian) -> Polynomial:
 
 
 def linear_fp_coefficients(hamiltonian, C=1.0):
-    """(A, v0, D) of the Husimi Fokker-Planck equation for a quadratic symbol.
-
-    The drift v(z) = A z + v0 and the constant D = (C/2)[H'', J] are read off
-    `drift_and_diffusion` of the anti-Wick symbol at z = 0 (A by forward-mode
-    autodiff of the drift), on z = (Q, P) (physics §4.2).
+    """(A, v0, D) of the Husimi Fokker-Planck equation for a quadratic symbol:
+    v(z) = A z + v0 and the constant D, by autodiff at z = 0 (physics §4.2).
 
     Args:
         hamiltonian: `Ops` on one mode (or its `Polynomial` symbol), degree ≤ 2.
@@ -178,8 +157,8 @@ def linear_fp_marginal(R, hamiltonian, t, y, direction=(1.0, 0.0), C=1.0):
 
 @jax.jit
 def _line_constants(A, v0, D, t, e):
-    """b/|b|, λ = |b|/√γ, γ and the mean e·m along e (b = Mᵀe); a jit of its own
-    so the matrix exponential compiles once, whatever the basis size."""
+    """b/|b|, λ = |b|/√γ, γ and the mean e·m along e (b = Mᵀe); its own jit: the
+    matrix exponential compiles once, whatever the basis size."""
     M, m, Sigma = linear_fp_propagators(A, v0, D, t)
     b = M.T @ e
     nb = jnp.linalg.norm(b)

@@ -1,15 +1,6 @@
-"""Bosonic operator polynomials and their normal / anti-normal ordering (physics §4).
-
-Users write a Hamiltonian as a polynomial in the ladder operators of N modes,
-
-    H = 0.5 * U * ad(0) * ad(0) * a(0) * a(0)          # Kerr
-    H = -J * (ad(0) * a(1) + ad(1) * a(0)) + ...         # hopping
-
-and jqd reorders it (canonical commutation relations [a_j, a_k†] = δ_jk) into
-anti-normal order (every a to the left of every a†, e.g. a a†) or normal order
-(every a† to the left, e.g. a† a). The phase-space symbols built from these
-orderings are in `_symbols.py`. The model Hamiltonians at the end are built
-this way; their symbols come from the ordering routine, never typed in by hand.
+"""Bosonic operator polynomials (`Ops`, built from `a(j)`, `ad(j)`) and their
+normal / anti-normal ordering with [a_j, a_k†] = δ_jk (physics §4.1); model
+Hamiltonians built this way (their symbols are never typed in by hand).
 """
 
 from __future__ import annotations
@@ -115,9 +106,8 @@ class Ops:
         return all(abs(c) <= tol for c in diff.terms.values())
 
     def matrix(self, basis: np.ndarray) -> np.ndarray:
-        """Dense matrix of the operator on the Fock states `basis` (occupations,
-        shape `(dim, n_modes)`), truncated to that set (exact when no word
-        leaves the set on its way)."""
+        """Dense matrix on the Fock states `basis` (dim, n_modes), truncated to
+        that set (exact when no word leaves the set on its way)."""
         basis = np.asarray(basis, dtype=int)
         index = {tuple(o): i for i, o in enumerate(basis)}
         dim = len(basis)
@@ -173,13 +163,8 @@ def num(j: int = 0) -> Ops:
 
 
 def _order(ops: Ops, anti: bool) -> Ops:
-    """Reorder every word with [a_j, a_k†] = δ_jk.
-
-    Anti-normal (`anti=True`): annihilators left of creators (a a†); a pair
-    a_j† a_k becomes a_k a_j† − δ_jk. Normal: creators left (a† a); a pair
-    a_j a_k† becomes a_k† a_j + δ_jk. Letters of one kind are then sorted by
-    mode (they commute), giving a canonical word.
-    """
+    """Reorder every word with [a_j, a_k†] = δ_jk into anti-normal (a a†) or
+    normal (a† a) order; letters of one kind then sorted by mode (canonical)."""
     ops = Ops._lift(ops)
     out: dict[Word, complex] = {}
     stack = list(ops.terms.items())

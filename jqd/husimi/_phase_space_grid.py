@@ -1,18 +1,6 @@
-"""The periodic phase-space grid of the Husimi grid solver (physics §4).
-
-z = (Q_1..Q_N, P_1..P_N) on the hypercube [−L/2, L/2)^(2N), in the
-dimensionless units of physics §4 (α_j = (Q_j + i P_j)/√2). Besides the mesh and
-the Fourier transforms, the grid says which Fock-shell spaces it resolves
-(`max_quanta`): the space V_n of Husimi functions with at most n quanta per
-mode holds Hermite-type functions, e^{−|α|²} L_n(2|α|²) among them, that reach
-|z| ≈ √(2(2n+1)) with local wavenumber ≈ √(2(2n+1)). If the grid does not
-resolve them, the projected Fokker-Planck operator acquires eigenvalues with
-large positive real part. Hence two conditions, calibrated on the spectra of
-that operator (benchmarks/results_husimi_grid.md, "Calibration of the cap"):
-
-    (a) √(2(2n+1)) ≤ 0.9 π/dx        (resolution)
-    (b) √(2(2n+1)) + 2 ≤ L/2          (box)
-"""
+"""The periodic phase-space grid of the Husimi grid solver (physics §4.8), and
+which Fock-shell spaces V_n it resolves (`max_quanta`; calibration:
+docs/internals/husimi.md#regularizations)."""
 
 from __future__ import annotations
 
@@ -99,11 +87,8 @@ class PhaseSpaceGrid(eqx.Module):
         return tuple(out)
 
     def max_quanta(self) -> int:
-        """Largest n_max whose Fock-shell space V_n the grid resolves (-1: none).
-
-        Needs √(2(2n+1)) ≤ 0.9 π/dx (resolution) and √(2(2n+1)) + 2 ≤ L/2
-        (box); see the module docstring.
-        """
+        """Largest n_max whose V_n the grid resolves (-1: none): √(2(2n+1)) ≤
+        0.9 π/dx and √(2(2n+1)) + 2 ≤ L/2."""
         n = -1
         while fock_limit_reason(self, n + 1) is None and n < 400:
             n += 1

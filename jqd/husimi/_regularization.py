@@ -1,39 +1,8 @@
-"""How the Husimi grid solver keeps its ill-posed forward problem in check.
-
-D = (C/2)[H'', J] is indefinite, so the forward problem is a backward heat
-equation along half the directions (physics §4.8: plain RK4 + Fourier blows
-up before Ut = 0.1). A regularization is an object `HusimiGrid` calls at fixed
-points of its RK4 step; there are three:
-
-`FockShells(n_max)` ("fock", the default): Galerkin projection onto V_n, the
-space holding the Husimi function of every state with at most n quanta per
-mode (`shell_basis`, below). RK4 integrates P L ρ, an ODE on a fixed
-finite-dimensional space: the anti-diffusive growth lives in the high Fourier
-modes the projector removes. For C = 1 and a number-conserving truncating H
-(Kerr, Bose-Hubbard) P L P generates unitary evolution (imaginary
-eigenvalues: dt is limited by accuracy and RK4, not by the grid); otherwise
-the projection is a truncation like a Fock cutoff, and the monitor reports
-the weight in the top two shells. n_max None is chosen from ρ0 (`for_state`);
-a ρ0 whose weight outside the largest V_n the grid resolves exceeds 1e-4 ×
-tol is refused: the projection of a Fock tail beyond n_max onto V_n is not
-the Fock truncation (Husimi functions of different Fock projectors are far
-from orthogonal), and the dynamics amplifies that error as it dephases. With
-an explicit n_max `HusimiGrid.checks` refuse what that would miss (guards in
-`jqd.husimi._grid_solver`). The coefficient window is off by default here: it
-breaks the closure for the outer shells.
-
-`Envelope()` ("project"): after each step, projection onto the convex sets of
-physics §4.7 that contain every exact Husimi function: the spectral envelope
-|ρ̂(k)| ≤ m e^{−|k|²/4} (clipping each Fourier coefficient's modulus), then
-0 ≤ ρ ≤ (2π)^{−N}. In L² neither projection moves the solution away from the
-exact one, but errors growing inside the envelope are left alone.
-
-`NoRegularization()` ("none"): plain RK4 + Fourier.
-
-Each accumulates into the state's `removed` the L¹ norm of what it took off
-(FockShells: the part of each RK4 increment outside V_n, plus the initial
-projection of ρ0; NoRegularization: the negative part, changing nothing):
-error indicators, not bounds on the L¹ error.
+"""Regularizations of the Husimi grid solver's ill-posed forward problem (physics
+§4.8): `FockShells` (Galerkin projection onto the Fock-shell space V_n),
+`Envelope` (the projections of physics §4.7), `NoRegularization`. Each adds the
+L¹ norm it took off to the state's `removed` (an error indicator).
+why: docs/internals/husimi.md#regularizations
 """
 
 from __future__ import annotations
@@ -56,12 +25,9 @@ _FIT_LIMIT = 1e-4  # refuse a ρ0 whose weight outside V_{cap} exceeds this × t
 
 
 class AbstractRegularization(eqx.Module):
-    """What `HusimiGrid` calls to regularize its RK4 step.
-
-    Class attributes: `name` (the string accepted by `HusimiGrid`),
-    `default_window` (the coefficient window for `window="auto"`),
-    `limit_what` (what bounds `stable_dt`, for messages).
-    """
+    """What `HusimiGrid` calls to regularize its RK4 step. `name`: its string
+    for `HusimiGrid`; `default_window`: for `window="auto"`; `limit_what`: what
+    bounds `stable_dt`, for messages."""
 
     name: ClassVar[str]
     default_window: ClassVar[float | None]
@@ -77,8 +43,8 @@ class AbstractRegularization(eqx.Module):
 
     @abc.abstractmethod
     def rate(self, grid: PhaseSpaceGrid, k: Array) -> tuple[Array, object]:
-        """`(rate used by RK4, aux)` from the grid right-hand side `k` of one
-        stage; RK4 combines the aux like the rates and hands it to `after_step`."""
+        """`(rate used by RK4, aux)` from one stage's right-hand side `k` (RK4
+        combines the aux like the rates and hands it to `after_step`)."""
 
     @abc.abstractmethod
     def after_step(self, grid: PhaseSpaceGrid, rho: Array, aux) -> tuple[Array, Array]:
@@ -138,7 +104,7 @@ class FockShells(AbstractRegularization):
     def for_state(self, grid, rho0, tol, rtol):
         """n_max (if None): the smallest n with ∫|ρ0 − P_n ρ0| dz <= rtol ∫|ρ0| dz,
         capped by `grid.max_quanta()`; ValueError if the cap leaves more than
-        1e-4 × tol outside (see the module docstring)."""
+        1e-4 × tol outside."""
         if self.n_max is not None:
             return self
         if not is_concrete(rho0):
@@ -194,8 +160,7 @@ class FockShells(AbstractRegularization):
         return proj, grid.integrate(jnp.abs(proj - rho))
 
     def top_weight(self, grid, rho):
-        """Fraction of ‖ρ‖² (grid L², i.e. of the squared basis coefficients) in
-        the top two shells: the analogue of the top-Fock-state check of a cutoff."""
+        """Fraction of ‖ρ‖² (squared basis coefficients) in the top two shells."""
         if self.basis is None:
             return jnp.zeros((), rho.dtype)
         c, _ = self._coefficients(grid, rho)
@@ -208,10 +173,6 @@ class FockShells(AbstractRegularization):
         if self.basis is None:
             return None
         grid, dtype = law.grid, coeffs[0][0].dtype
-        # Python floats as arrays: new values reuse the compiled operator
-        params = jax.tree_util.tree_map(
-            lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
-        )
         v = self.project(grid, jax.random.normal(jax.random.PRNGKey(0), grid.shape, dtype))
         lam = 0.0
         for i in range(40):
@@ -231,9 +192,8 @@ def _projected_rhs(reg: FockShells, law, params, coeffs, rho):
 
 
 class _PerStep(AbstractRegularization):
-    """A regularization acting on the state after each step only (RK4 sees
-    the plain right-hand side); its step limit is the explicit grid bound
-    max over the grid of 2.8/(|v| k_max √d + ½ Σ|D| k_max² d)."""
+    """A regularization acting after each step only; step limit: the explicit
+    grid bound 2.8/(|v| k_max √d + ½ Σ|D| k_max² d)."""
 
     default_window: ClassVar[float | None] = 0.75
     limit_what: ClassVar[str] = "fastest drift/diffusion inside the window"
@@ -327,29 +287,13 @@ def as_regularization(regularization, n_max=None) -> AbstractRegularization:
     return _BY_NAME[regularization]()
 
 
-# ---- the Fock-shell space V_n of FockShells on the grid. The Husimi function of
-# a state with at most n quanta per mode is e^{−|α|²} times a polynomial in α_j,
-# α_j* of degree ≤ n in each, so it lies in
-#
-#     V_n = span{α^j α*^k e^{−|α|²} : 0 ≤ j, k ≤ n}   per mode
-#
-# (tensor product over modes). Per mode the basis is built from the functions
-# e^{−|α|²} α^ℓ L_{s−|ℓ|}^{|ℓ|}(2|α|²) (shell s = max(j, k), angular momentum
-# ℓ = j − k, as cos/sin pairs); the projection of a density on the 2N-dimensional
-# grid is the Kronecker product of the per-mode projectors: one contraction per
-# mode to coefficients, one back.
+# ---- the Fock-shell space V_n (docs/internals/husimi.md#regularizations)
 
 
 @functools.lru_cache(maxsize=8)
 def shell_basis(points: int, length: float, n_max: int) -> np.ndarray:
-    """Grid-orthonormal basis of V_{n_max} on one mode's (Q, P) plane.
-
-    Shape (points², (n_max+1)²), float64, columns ordered by shell s = max(j, k):
-    the first (s+1)² columns span V_s (and equal `shell_basis(.., s)`).
-    Orthonormal in Σ f g dx². The sampled functions are continuum-orthonormal
-    (Gram matrix ≈ I on a grid that resolves them), so two Cholesky-QR passes
-    (lower-triangular, hence shell-nested) orthonormalize them to round-off.
-    """
+    """Grid-orthonormal basis (in Σ f g dx²) of V_{n_max} on one mode's (Q, P)
+    plane, (points², (n_max+1)²) float64; the first (s+1)² columns span V_s."""
     from scipy.linalg import cholesky, solve_triangular
     from scipy.special import eval_genlaguerre, gammaln
 

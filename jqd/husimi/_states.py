@@ -1,12 +1,7 @@
-"""Husimi functions of Fock-space states (physics §4).
-
-Q_H(α) = ⟨α|ρ̂|α⟩/π^N for N modes, with ⟨n|α⟩ = e^{−|α|²/2} αⁿ/√n! per mode;
-as a density on z = (Q, P), ρ(z) = Q_H/2^N (α = (Q + iP)/√2), ∫ρ dz = 1.
-
-A state is a ket (dim,) or a density matrix (dim, dim) on a set of Fock
-occupations: either the Kronecker product of per-mode cutoffs (mode 0
-slowest, as in `jqd.fock`) or an explicit `basis` array of occupations
-(dim, N), e.g. `jqd.fock.BoseHubbard(...).basis` or `fock_basis(...)`.
+"""Husimi functions of Fock-space states (physics §4.1): Q_H(α) = ⟨α|ρ̂|α⟩/π^N,
+ρ(z) = Q_H/2^N on z = (Q, P). A state is a ket or density matrix on Fock
+occupations: per-mode cutoffs (Kronecker order, mode 0 slowest, as `jqd.fock`)
+or an explicit `basis` (dim, N).
 """
 
 from __future__ import annotations
@@ -92,11 +87,8 @@ def coherent_amplitudes(alphas, basis, *, gaussian: bool = True) -> jnp.ndarray:
 
 
 def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
-    """Husimi function Q_H(α) = ⟨α|ρ̂|α⟩/π^N at the points `alphas`.
-
-    Compiled once per shape and basis: a plain call with new values (a new
-    state, new points of the same shape) reuses the compiled program; under
-    `jit`, `vmap` and `grad` it traces as any jax function.
+    """Husimi function Q_H(α) = ⟨α|ρ̂|α⟩/π^N at the points `alphas` (compiled
+    once per shape and basis).
 
     Args:
         state: ket (dim,) or density matrix (dim, dim) (or a Galerkin
@@ -176,9 +168,8 @@ def _husimi(state, alphas, b: _Basis, squeeze: bool):
 
 
 def _husimi_ladder_grid(psi, z):
-    """`_husimi_single_mode_ket` on a 2-D array of points: when they form a
-    tensor grid (α_ij = x_j + i y_i, or its transpose) and the rounding bound
-    (`_grid_bound`) holds, as two matrix products; else Horner."""
+    """`_husimi_single_mode_ket` on a 2-D array of points: as two matrix products
+    when they form a tensor grid and the rounding bound holds; else Horner."""
     n = psi.shape[0]
     a = psi * jnp.exp(-0.5 * jax.scipy.special.gammaln(jnp.arange(n) + 1.0))
     x, y = z.real[0, :], z.imag[:, 0]  # α_ij = x_j + i y_i
@@ -197,23 +188,8 @@ def _husimi_ladder_grid(psi, z):
     return jax.lax.cond(by_rows & fits(x, y), lambda: _grid_density(a, x, y), not_by_rows)
 
 
-# |⟨α|ψ⟩|² of one mode on a tensor grid α = x_j + i y_i as two matrix products.
-#
-# With a_n = c_n/√n! and ⟨α|ψ⟩ = e^{−|α|²/2} p(α*), p(w) = Σ_n a_n wⁿ, expand
-# p(x − iy) in powers of x and y:
-#
-#     p(x − iy) = Σ_k x^k b_k(y),   b_k(y) = Σ_m C(k+m, k) a_{k+m} (−iy)^m,
-#
-# so on the grid B = Y G (Y_im = y_i^m, G_mk = (−i)^m C(k+m, k) a_{k+m}) and
-# P = B Xᵀ (X_jk = x_j^k): a real-by-complex product of (Ny × n)(n × n) and one
-# of (Ny × n)(n × Nx), instead of n complex multiply-adds per point (Horner).
-#
-# Rounding: the terms are bounded by Σ_n |a_n| (|x| + |y|)ⁿ, so the amplitude's
-# error is at most n ε e^{−|α|²/2} Σ_n |a_n| (|x|+|y|)ⁿ ≤ n ε max_r g(r) with
-# g(r) = e^{−r²/4} Σ_n |a_n| rⁿ (|α|² ≥ r²/2 for r = |x| + |y|); `_grid_bound`
-# evaluates it on the grid's range. Callers use this path only when the bound
-# is below `_MAX_ROUNDING` (and finite), and Horner's scheme otherwise.
-
+# |⟨α|ψ⟩|² of one mode on a tensor grid α = x_j + i y_i as two matrix products, and
+# the rounding bound that admits it: docs/internals/husimi.md#tensor-grid
 _MAX_ROUNDING = 1e-12  # largest accepted bound on the amplitude's rounding error
 _MAX_LEVELS = 500  # C(2n, n) stays finite in float64 up to here
 
@@ -227,7 +203,7 @@ def _powers(v, n):
 
 
 def _grid_bound(a, x, y):
-    """n ε max_r g(r) over r in [0, max|x| + max|y|] (see above)."""
+    """n ε max_r g(r), r in [0, max|x| + max|y|]: the rounding bound (comment above)."""
     n = a.shape[0]
     r = jnp.linspace(0.0, jnp.max(jnp.abs(x)) + jnp.max(jnp.abs(y)), 257)
     g = jnp.exp(-(r**2) / 4) * (_powers(r, n) @ jnp.abs(a))
@@ -236,8 +212,7 @@ def _grid_bound(a, x, y):
 
 
 def _grid_density(a, x, y):
-    """|p(x_j − i y_i)|² e^{−(x_j² + y_i²)}, shape (len(y), len(x)), in real
-    arithmetic (the Gaussian factor separates into e^{−y_i²} e^{−x_j²})."""
+    """|p(x_j − i y_i)|² e^{−(x_j² + y_i²)}, shape (len(y), len(x)), in real arithmetic."""
     n = a.shape[0]
     k = np.arange(n)
     m = k[:, None]
@@ -252,11 +227,8 @@ def _grid_density(a, x, y):
 
 
 def _husimi_single_mode_ket(psi, alpha):
-    """|⟨α|ψ⟩|² for one mode: ⟨α|ψ⟩ = e^{−|α|²/2} Σ_n c_n (α*)ⁿ/√n!, the
-    polynomial in α* evaluated by Horner's scheme over all points at once (one
-    complex multiply-add per level and point). Absolute error ~ dim × machine
-    epsilon; valid while e^{|α|²/2} fits the float type (|α| < ~37 in float64).
-    """
+    """|⟨α|ψ⟩|² for one mode, the polynomial in α* by Horner's scheme (absolute
+    error ~ dim × eps; valid while e^{|α|²/2} fits the float type)."""
     z = jnp.conj(alpha)
     n = psi.shape[-1]
     coef = psi * jnp.exp(-0.5 * jax.scipy.special.gammaln(jnp.arange(n) + 1.0))

@@ -1,17 +1,7 @@
-"""Phase-space symbols of operator polynomials, and the drift and commutator
-diffusion they define (physics §4).
-
-The anti-Wick symbol replaces a_j → α_j, a_j† → α_j* in the anti-normally
-ordered form of an operator (`_ops.py`); it is the function whose Husimi
-average is the quantum expectation, ⟨H⟩ = ∫ H(z) ρ(z) dz.
-
-Coordinates (physics §4): α_j = (Q_j + i P_j)/√2, z = (Q_1..Q_N, P_1..P_N),
-J = [[0, I], [−I, 0]]. Hamiltonians are in units of ħ (frequencies): the
-symbol H(z) is a frequency and the drift J∇H is dz/dt.
-
-The drift and the commutator diffusion D = (C/2)[H'', J] are computed from the
-JAX symbol by autodiff (`drift`, `diffusion_matrix`, `drift_and_diffusion`);
-nothing is hand-coded per model.
+"""Phase-space symbols of operator polynomials, and the drift J∇H and commutator
+diffusion D = (C/2)[H'', J] they define, by autodiff (physics §4.1-§4.3). The
+anti-Wick symbol replaces a → α, a† → α* in the anti-normally ordered form;
+⟨H⟩ = ∫ H(z) ρ(z) dz. Hamiltonians are in units of ħ (frequencies).
 """
 
 from __future__ import annotations
@@ -68,11 +58,10 @@ class Polynomial:
             out[key] = out.get(key, 0) + c * e[j]
         return Polynomial.from_dict(self.n_modes, out)
 
-    def evaluate(self, alpha, alpha_conj=None):
-        """Value at complex `alpha` (shape `(..., N)`); `alpha_conj` defaults to
-        conj(alpha)."""
+    def evaluate(self, alpha):
+        """Value at complex `alpha` (shape `(..., N)`)."""
         alpha = jnp.asarray(alpha)
-        ac = jnp.conj(alpha) if alpha_conj is None else jnp.asarray(alpha_conj)
+        ac = jnp.conj(alpha)
         out = jnp.zeros(alpha.shape[:-1], dtype=jnp.result_type(alpha.dtype, jnp.complex64))
         for (p, q), c in self.coeffs:
             term = jnp.asarray(c, out.dtype)
@@ -175,6 +164,17 @@ def drift_and_diffusion(hamiltonian: Callable, z, args, C):
     return J @ g, 0.5 * C * (h @ J - J @ h)
 
 
+def check_types(y, params, state: type, params_type: type, build: str) -> None:
+    """A path law's `check`: y0 and params of the law's own types."""
+    if not isinstance(y, state):
+        raise ValueError(f"y0 must be a jqd.husimi.{state.__name__}; build it with {build}.")
+    if not isinstance(params, params_type):
+        raise ValueError(
+            f"params must be a jqd.husimi.{params_type.__name__}(C, args); "
+            f"got {type(params).__name__}."
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class TruncationReport:
     """Whether the Fokker-Planck form is exact for a Hamiltonian (F64).
@@ -195,16 +195,8 @@ class TruncationReport:
 
 
 def truncation_check(H: Ops | Polynomial, n_modes: int | None = None) -> TruncationReport:
-    """Tell whether the Husimi Fokker-Planck equation is exact for `H` (F64).
-
-    The exact Husimi evolution is a Moyal-type series; its terms beyond second
-    order carry third and higher derivatives of the anti-Wick symbol in the
-    α's alone or the α*'s alone. They vanish exactly when no monomial of the
-    symbol has degree ≥ 3 in α or in α* (free fields, density-density quartic
-    couplings such as Kerr and Bose-Hubbard). Otherwise (φ⁴, a³ + h.c.,
-    cubic parametric terms, ...) the equation is the Fokker-Planck truncation
-    of F §V D, a different theory.
-    """
+    """Tell whether the Husimi Fokker-Planck equation is exact for `H` (F64,
+    physics §4.4): no monomial of the symbol of degree ≥ 3 in α or in α*."""
     poly = H if isinstance(H, Polynomial) else anti_wick_symbol(H, n_modes)
     bad = tuple(((p, q), c) for (p, q), c in poly.coeffs if sum(p) >= 3 or sum(q) >= 3)
     if not bad:

@@ -1,20 +1,9 @@
 """Is the projected Husimi Fokker-Planck operator a generator of bounded growth?
-(physics §4.11, with the measured answer)
-
-The numerical abscissa ω(L) = λ_max((L + L†)/2) of the Galerkin operator
-R ↦ L(C) R = Σ_g W_g ∘ R[src_g][:, dst_g], in the Hilbert-Schmidt inner
-product tr(R†S), is the largest instantaneous growth rate of ‖R‖_HS. The
-quantum Liouvillian −i[H, ·] is anti-Hermitian there, so every exact case
-(F64) has ω = 0 and ω > 0 measures growth quantum mechanics does not have.
-(`inner="husimi_l2"`: the L² inner product of the Husimi functions, for
-comparison; it is not conserved by unitary evolution, and its Gram matrix is
-dense and ill-conditioned: small bases only.)
-
-*Restricted to Fock levels ≤ n0*: the compression P L P to the coefficients
-R_mn with both total numbers |m|, |n| ≤ n0. Its entries are those of the
-exact operator (the law forms every ladder word on a padded Fock set,
-`_fp_terms.galerkin_structure`), so any cutoff holding the block gives the
-same compression (tests/test_husimi_wellposedness.py).
+(physics §4.11). Numerical abscissa ω(L) = λ_max((L + L†)/2) of the Galerkin
+operator in the Hilbert-Schmidt inner product, where −i[H, ·] is
+anti-Hermitian: ω > 0 is growth quantum mechanics does not have. Compressions
+to Fock levels ≤ n0 hold the exact operator's entries (padded construction),
+so any cutoff holding the block gives the same compression.
 """
 
 from __future__ import annotations
@@ -73,9 +62,8 @@ def _compress(S, d: int, idx: np.ndarray):
 
 
 def husimi_gram(basis: np.ndarray) -> np.ndarray:
-    """Gram matrix of the Husimi functions f_mn(α) = ⟨α|m⟩⟨n|α⟩/π^N in L²(d^{2N}α):
-    G[(m,n),(k,l)] = ∫ conj(f_mn) f_kl = Π_j δ_{m_j+l_j, n_j+k_j} p_j!/(2^{p_j+1} π √(m_j!n_j!k_j!l_j!)),
-    p_j = m_j + l_j (Gaussian moments ∫ e^{−2|α|²}|α|^{2p} d²α = π p!/2^{p+1})."""
+    """Gram matrix G[(m,n),(k,l)] = ∫ conj(f_mn) f_kl of the Husimi functions
+    f_mn(α) = ⟨α|m⟩⟨n|α⟩/π^N in L²(d^{2N}α) (Gaussian moments, in closed form)."""
     basis = np.asarray(basis, dtype=int)
     b = len(basis)
     m = basis[:, None, None, None, :]
@@ -91,18 +79,13 @@ def husimi_gram(basis: np.ndarray) -> np.ndarray:
 
 
 def numerical_abscissa(law: HusimiGalerkin, C=1.0, n0=None, inner: str = "hs"):
-    """Numerical abscissa of the projected Fokker-Planck operator L(C) of `law`,
-    compressed to the coefficients with both Fock indices ≤ n0 (total number;
-    default None: the whole basis). n0 may be a sequence: one value each,
-    returned as an array.
+    """Numerical abscissa of the projected operator L(C) of `law`, compressed to
+    the coefficients with both total Fock numbers ≤ n0 (None: the whole basis;
+    a sequence: one value each, as an array). Units of H.
 
-    inner="hs" (default): λ_max((S + S†)/2) for the compressed superoperator S,
-    the Hilbert-Schmidt inner product tr(R†S) on coefficient matrices, in which
-    −i[H, ·] is exactly anti-Hermitian (ω = 0 for every exact case, F64); dense
-    below 65 rows, else Lanczos (scipy `eigsh`) on the sparse Hermitian part.
-    inner="husimi_l2": the largest μ with ((G S + S† G)/2) v = μ G v, G the L²
-    Gram matrix of the Husimi functions (`husimi_gram`; dense, small blocks only).
-    Units: those of H (frequencies)."""
+    inner="hs" (default): λ_max((S + S†)/2), the Hilbert-Schmidt inner product
+    (ω = 0 for every exact case, F64). inner="husimi_l2": the largest μ with
+    ((G S + S† G)/2) v = μ G v, G = `husimi_gram` (dense, small blocks only)."""
     if inner not in ("hs", "husimi_l2"):
         raise ValueError(f"inner must be 'hs' or 'husimi_l2'; got {inner!r}.")
     many = n0 is not None and np.ndim(n0) == 1
@@ -152,12 +135,9 @@ def spectral_abscissa(law: HusimiGalerkin, C=1.0, n0: int | None = None) -> floa
 
 
 def complex_phi4_mode(m=1.0, lam=0.1) -> Ops:
-    """Single complex φ⁴ mode of F70-F72: m(a†a + b†b) + (λ/4)(φ̂†φ̂)², with
-    φ̂ = (a + b†)/√(2m) (so π*π + m²|φ|² = m(|α|² + |β|²) and
-    |φ|² = (|α|² + |β|² + αβ + α*β*)/(2m), F72). The operator order φ̂†φ̂ of |φ|²
-    is a choice (others differ by quadratic, exactly truncating terms). Two
-    modes (a: mode 0, b: mode 1); conserves the charge a†a − b†b, not the
-    number: its symbol has third derivatives in α, β alone (non-truncating)."""
+    """Single complex φ⁴ mode of F70-F72: m(a†a + b†b) + (λ/4)(φ̂†φ̂)²,
+    φ̂ = (a + b†)/√(2m), on modes a = 0, b = 1 (non-truncating; conserves the
+    charge a†a − b†b)."""
     phi = (a(0) + ad(1)) / np.sqrt(2.0 * m)
     phid = (ad(0) + a(1)) / np.sqrt(2.0 * m)
     return m * (num(0) + num(1)) + 0.25 * lam * (phid * phi) ** 2
