@@ -25,6 +25,8 @@ from ._ensembles import gap_ratio as gap_ratio
 from ._ensembles import microcanonical_average as microcanonical_average
 from ._ensembles import temporal_variance as temporal_variance
 from ._gas import GasParams as GasParams
+from ._gas import GasState as GasState
+from ._gas import NeighborList as NeighborList
 from ._gas import SoftSphereGas as SoftSphereGas
 from ._gaussian import atom_covariance as atom_covariance
 from ._gaussian import atom_variance as atom_variance
@@ -59,8 +61,6 @@ from ._models import random_field_heisenberg as random_field_heisenberg
 from ._models import reflection_sector as reflection_sector
 from ._models import spin_boson as spin_boson
 from ._models import sz_sector as sz_sector
-from ._neighbors import GasState as GasState
-from ._neighbors import NeighborList as NeighborList
 from ._well import ClassicalWell as ClassicalWell
 from ._well import WellParams as WellParams
 from ._well import WellState as WellState

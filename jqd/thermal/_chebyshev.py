@@ -1,10 +1,6 @@
-"""Chebyshev coefficients of exp(−ixX̃) (physics §7.6): Bessel functions
-J_k(x) of integer order by Miller's backward recurrence, in jax (traceable,
-differentiable in x) and in NumPy (for eager guards, no compile).
-
-Jacobi-Anger: e^{−ixX} = J_0(x) + 2 Σ_{k≥1} (−i)^k J_k(x) T_k(X) for X in
-[−1, 1]; the tail beyond N is bounded by 2 Σ_{k≥N} |J_k(x)|.
-"""
+"""Chebyshev coefficients of exp(−ixX̃) (physics §7.6): Bessel functions J_k(x)
+by Miller's backward recurrence, in jax (traceable, differentiable in x) and in
+NumPy (eager guards, no compile)."""
 
 from __future__ import annotations
 
@@ -69,25 +65,17 @@ def _bessel_j_numpy(x: float, n: int) -> np.ndarray:
 
 
 def chebyshev_terms(x, max_terms: int):
-    """(J, n_needed, tail): J_k(x) for k < max_terms + 8, the number of terms
-    whose dropped tail 2Σ|J_k| is ≤ CHEB_TOL, and the tail beyond max_terms.
-    NumPy for a concrete x, jax (in-graph) for a traced one."""
-    if is_concrete(x):
-        J = _bessel_j_numpy(x, max_terms + 8)
-        xp = np
-    else:
-        J = _bessel_j(x, max_terms + 8)
-        xp = jnp
-    tail = 2.0 * xp.cumsum(xp.abs(J)[::-1])[::-1]  # tail[k] = 2 Σ_{j≥k} |J_j|
-    n_needed = xp.sum(tail[:max_terms] > CHEB_TOL)
-    return J[:max_terms], xp.maximum(n_needed, 2), tail[max_terms]
+    """(n_needed, tail): the number of terms whose dropped tail 2Σ|J_k(x)| is
+    ≤ CHEB_TOL (at least 2), and the tail beyond max_terms; NumPy for a
+    concrete x, jax (in-graph) for a traced one."""
+    xp, bessel = (np, _bessel_j_numpy) if is_concrete(x) else (jnp, _bessel_j)
+    tail = 2.0 * xp.cumsum(xp.abs(bessel(x, max_terms + 8))[::-1])[::-1]  # 2 Σ_{j≥k} |J_j|
+    return xp.maximum(xp.sum(tail[:max_terms] > CHEB_TOL), 2), tail[max_terms]
 
 
 def ritz_values(matvec, D: int, dtype, xp, steps: int = 30):
-    """Sorted Ritz values of `steps` Lanczos iterations (full
-    reorthogonalization) from a fixed random start: each lies inside
-    [E_min, E_max] of the Hermitian operator (Cauchy interlacing), and the
-    extreme ones converge to its spectral edges first."""
+    """Sorted Ritz values of `steps` Lanczos iterations (full reorthogonalization,
+    fixed random start): each lies inside the spectrum (physics §7.6)."""
     rng = np.random.default_rng(0)
     v = rng.normal(size=D) + 1j * rng.normal(size=D)
     V = [xp.asarray(v / np.linalg.norm(v), dtype)]

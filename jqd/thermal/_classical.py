@@ -1,18 +1,6 @@
-"""Classical FPUT chains and their read-outs (physics §7.5).
-
-H = Σ_j p_j²/2m + Σ_bonds V(r) + Σ_j (pinning/2) q_j², V(r) = spring r²/2 +
-alpha r³/3 + beta r⁴/4, r the stretch of a bond; ends "fixed" (walls
-q_0 = q_{n+1} = 0: n + 1 bonds) or "periodic" (n bonds). H = T(p) + V(q) is
-separable: the step is the Störmer-Verlet leapfrog (drift–kick–drift, one
-force per step, `Strang()`) or Yoshida's triple jump of it (`Yoshida4()`),
-stable for ω_max dt below the scheme's `stability` (ω_max² = (4 spring +
-pinning)/m) and refused above its accuracy bound (`ACCURACY`). With alpha = beta = 0 the means of a Gaussian state of §7.4
-follow exactly these equations.
-
-Mode energies project (q, p) on the harmonic chain's normal modes: a DST-I
-for fixed ends, λ_k = 4 sin²(πk/2(n+1)), the unitary FFT for periodic ones,
-λ_k = 4 sin²(πk/n) (the pair k, n−k holds one cos and one sin mode).
-"""
+"""Classical FPUT chains and their read-outs (physics §7.5): the Störmer-Verlet
+leapfrog (`Strang()`) or Yoshida's triple jump of it (`Yoshida4()`), refused
+above the scheme's accuracy bound (`ACCURACY`)."""
 
 from __future__ import annotations
 
@@ -29,21 +17,14 @@ from .._law import AbstractLaw
 from .._steppers import Strang, Yoshida4
 from ._lattice import BOUNDARIES, _to_modes_1d
 
-# Symplectic splittings of kick and drift (also ClassicalWell's); each carries its
-# order and the largest stable ω dt of the harmonic oscillator (module docstring).
-SCHEMES = (Strang, Yoshida4)
+SCHEMES = (Strang, Yoshida4)  # symplectic splittings (also ClassicalWell's)
 
-# The largest ω dt each splitting is allowed (its accuracy bound, well inside its
-# stability bound), with its energy error on the harmonic oscillator there: Strang
-# (Störmer-Verlet) 6.3-6.7 % at 0.5 (kick-drift-kick or drift-kick-drift, about
-# (ωdt)²/4), Yoshida-4 4.8-5.0 % at 0.8 (0.25 % and 8e-6 at ω dt = 0.1). Beyond it
-# a run is stable but its energies are off by tens of % (Strang: 19-33 % at 1).
+# largest ω dt per splitting and its energy error there (docs/internals/thermal.md#accuracy-bounds)
 ACCURACY = {Strang: (0.5, "6 %"), Yoshida4: (0.8, "5 %")}
 
 
 def step_bound(scheme, omega_dt, omega: str) -> Check:
-    """ω·dt <= the scheme's accuracy bound (`ACCURACY`); `omega` says which ω
-    (e.g. "ω_max = √(max k / m)"). Shared by every symplectic thermal law."""
+    """ω·dt <= the scheme's accuracy bound; `omega` says which ω (e.g. "ω_max = √(max k / m)")."""
     bound, error = ACCURACY[type(scheme)]
     return Check(
         omega_dt <= bound,
@@ -96,9 +77,7 @@ def _bonds(q, boundary):
 
 
 def check_phase_pair(x, p, names: str, last: int, axis: str) -> None:
-    """Positions and momenta `names` (e.g. "y0.q and y0.p") are real arrays of
-    one shape (..., last), leading axes trajectories; `axis` says what the
-    last axis holds."""
+    """Positions and momenta `names` are real arrays of one shape (..., last)."""
     xs, ps = jnp.shape(x), jnp.shape(p)
     if xs != ps or len(xs) < 1 or xs[-1] != last:
         raise ValueError(
@@ -127,15 +106,14 @@ def _cast(params, dtype):
 
 
 def leapfrog(force, y, h, m):
-    """Drift-kick-drift (position Verlet): one evaluation of `force(q)` per step
-    (also `SoftSphereGas.step`)."""
+    """Drift-kick-drift (position Verlet): one `force(q)` per step (also the gas's)."""
     q = y.q + 0.5 * h * y.p / m
     p = y.p + h * force(q)
     return PhaseState(q=q + 0.5 * h * p / m, p=p)
 
 
 class ClassicalLattice(AbstractLaw):
-    """FPUT α/β chain with pinning (physics §7.5).
+    """FPUT α/β chain with pinning (physics §7.5), H = T(p) + V(q) stepped by `scheme`.
 
     Attributes:
         n: number of mobile sites (>= 2).
@@ -146,8 +124,7 @@ class ClassicalLattice(AbstractLaw):
 
     The state is `PhaseState(q, p)`, q and p of shape (..., n); `energy`
     returns one value per trajectory. Validated against the exact harmonic
-    solution (alpha = beta = 0) to 1e-10 and by its convergence orders
-    (tests/test_thermal_classical.py).
+    solution to 1e-10 and by its convergence orders (tests/test_thermal_classical.py).
     """
 
     n: int = eqx.field(static=True)
@@ -203,10 +180,7 @@ class ClassicalLattice(AbstractLaw):
         check_scalar_params(params, FPUT_FIELDS)
 
     def checks(self, y, params, dt=None):
-        """spring > 0, pinning >= 0 and the accuracy bound ω_max dt <= 0.5 (Verlet)
-        or <= 0.8 (Yoshida-4): `ACCURACY`, well inside the stability bounds 2 and
-        1.573. The bound is on the harmonic part; large β amplitudes stiffen the
-        chain further."""
+        """spring > 0, pinning >= 0 and ω_max dt within the scheme's accuracy bound."""
         out = scalar(params.spring, "params.spring", positive=True, fix="e.g. spring=1.0.")
         out += scalar(params.pinning, "params.pinning", nonnegative=True, fix="e.g. pinning=0.")
         if dt is not None:
@@ -225,7 +199,7 @@ def mode_eigenvalues(n: int, boundary: str, dtype=float):
 
 
 def fput_mode_energies(law, params, y):
-    """Harmonic normal-mode energies E_k, shape y.q.shape (see module docstring).
+    """Harmonic normal-mode energies E_k (physics §7.5), shape y.q.shape.
 
     Fixed ends: k = 1..n (lowest first). Periodic: FFT order k = 0..n−1.
     """

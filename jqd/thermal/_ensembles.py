@@ -1,13 +1,9 @@
 """Statistical ensembles, eigenstate thermalization and level statistics from
 an exact spectrum (physics §7.7).
 
-Inputs: the levels E of one symmetry sector (any order unless said), an
-observable in the eigenbasis (O_diag = O_nn, or the full O_eig = V†OV) and a
-state's weights c_n = ⟨n|ψ⟩, c2 = |c_n|². The windowed functions need
-concrete inputs (their level counts fix array sizes) and refuse windows with
-fewer than 5 levels and E0 outside the spectrum; the others are
-jax-traceable (NumPy on concrete inputs). Weights must be normalized:
-Σ c2 = 1 within `WEIGHT_TOL` (or 10·D·eps in lower precision).
+The windowed functions need concrete inputs (their level counts fix array
+sizes) and refuse windows with fewer than 5 levels; the others are
+jax-traceable. Weights must sum to 1 within `WEIGHT_TOL` (or 10·D·eps).
 """
 
 from __future__ import annotations
@@ -22,8 +18,7 @@ WEIGHT_TOL = 1e-6  # |Σ c2 − 1| allowed for a state's weights
 
 
 def _weights(caller: str, c2, name: str = "c2", square: bool = False) -> None:
-    """Concrete weights (c2, or amplitudes c with `square`): >= 0 and summing
-    to 1 along the last axis within WEIGHT_TOL; traced ones pass unchecked."""
+    """Concrete weights (c2, or amplitudes c with `square`) are >= 0 and normalized."""
     if _guards.is_traced(c2):
         return
     a = np.asarray(c2)
@@ -52,7 +47,7 @@ def _weights(caller: str, c2, name: str = "c2", square: bool = False) -> None:
 
 
 def _same_length(caller: str, **arrays) -> None:
-    """Concrete arrays share their last axis (one entry per level); traced pass."""
+    """Concrete arrays share their last axis (one entry per level)."""
     shapes = {k: np.shape(v) for k, v in arrays.items() if not _guards.is_traced(v)}
     if len({s[-1:] for s in shapes.values()}) > 1:
         given = ", ".join(f"{k} {s}" for k, s in shapes.items())
@@ -62,12 +57,12 @@ def _same_length(caller: str, **arrays) -> None:
         )
 
 
-def _spectrum(E, name="E"):
+def _spectrum(E):
     E = np.asarray(E, dtype=float)
     if E.ndim != 1 or E.size == 0:
-        raise ValueError(f"{name} must be a non-empty vector of eigenvalues; got shape {E.shape}.")
+        raise ValueError(f"E must be a non-empty vector of eigenvalues; got shape {E.shape}.")
     if not np.all(np.isfinite(E)):
-        raise ValueError(f"{name} contains NaN or Inf. {_guards.NONFINITE_FIX}")
+        raise ValueError(f"E contains NaN or Inf. {_guards.NONFINITE_FIX}")
     return E
 
 
@@ -212,9 +207,8 @@ def canonical_energy(E, beta):
 
 
 def beta_canonical(E, E0, *, iterations: int = 200) -> float:
-    """The β with ⟨E⟩_β = E0 (⟨E⟩_β decreases monotonically in β), by
-    bisection on β ∈ ±1e3·D/(E_max − E_min) then Newton polishing.
-    E0 must lie strictly inside (E_min, E_max)."""
+    """The β with ⟨E⟩_β = E0 ∈ (E_min, E_max): bisection on
+    β ∈ ±1e3·D/(E_max − E_min) (⟨E⟩_β is monotonic), then Newton."""
     E = np.sort(_spectrum(E))
     E0 = float(E0)
     if not (E[0] < E0 < E[-1]):

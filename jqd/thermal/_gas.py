@@ -1,21 +1,10 @@
 """Soft-sphere gas in a periodic box: the chaotic classical reference (physics §7.5).
 
-N particles of mass m in a periodic square (dim = 2) or cube (dim = 3) of side
-L, with the pair repulsion U(r) = κ(σ − r)²/2 for r < σ (σ the diameter).
-
-Neighbours come from a sort-based cell list, rebuilt every force evaluation:
-n_side = ⌊L/cell_size⌋ ≥ 3 cells per axis (so the 3^dim neighbour cells are
-distinct), particles sorted by cell, each cell's start the running sum of the
-cell counts, and each particle scans the first max_occupancy members of its
-3^dim neighbour cells (a fuller cell stops the run through `eqx.error_if`),
-with minimum-image displacements: O(N 3^dim max_occupancy + N log N + n_cells)
-per force. The step is the position-Verlet leapfrog of `ClassicalLattice`
-(order 2 away from the contact kinks), positions wrapped into [0, L); `checks`
-refuses ω_c dt above its accuracy bound 0.5 (ω_c = √(2κ/m)).
-
-With `skin` set the state is a `GasState` carrying a Verlet neighbour list
-(`jqd.thermal._neighbors`): the cell list runs only when a particle has moved
-skin/2 since the last build, and each step costs O(listed pairs).
+U(r) = κ(σ − r)²/2 for r < σ. Neighbours come from a sort-based cell list
+rebuilt every force evaluation or, with `skin`, from a Verlet neighbour list
+(`GasState`) rebuilt when a particle has moved skin/2; either way a pair is
+never dropped silently (an overflow stops the run in-graph, naming the fix).
+Costs and layout: docs/internals/thermal.md#gas.
 """
 
 from __future__ import annotations
@@ -24,15 +13,14 @@ import itertools
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._guards import Check, scalar
 from .._law import AbstractLaw
 from .._steppers import Strang
-from . import _neighbors
 from ._classical import PhaseState, check_scalar_params, leapfrog, step_bound
-from ._neighbors import GasState
 
 
 class GasParams(eqx.Module):
@@ -47,6 +35,31 @@ class GasParams(eqx.Module):
     mass: float | Array = 1.0
     kappa: float | Array = 1.0
     sigma: float | Array = 1.0
+
+
+class NeighborList(eqx.Module):
+    """Pairs (i, j), i < j, within σ + skin of each other at `reference`.
+
+    Attributes:
+        pairs: (max_pairs, 2) int32 particle indices; rows past `count` are (0, 0).
+        count: number of listed pairs (may exceed max_pairs: then an overflow).
+        reference: (N, dim) positions the list was built at.
+        builds: how many times the list has been built (a diagnostic).
+    """
+
+    pairs: Array
+    count: Array
+    reference: Array
+    builds: Array
+
+
+class GasState(eqx.Module):
+    """`PhaseState` of a gas with its `NeighborList` (build it with
+    `SoftSphereGas.with_neighbors`)."""
+
+    q: Array
+    p: Array
+    neighbors: NeighborList
 
 
 class SoftSphereGas(AbstractLaw):
@@ -64,13 +77,12 @@ class SoftSphereGas(AbstractLaw):
             within sigma + skin; state `GasState` from `with_neighbors`;
             needs cell_size >= sigma + skin).
         max_pairs: rows of the neighbour list (None: twice the ideal-gas pair
-            count within sigma + skin, plus margin, for sigma = cell_size - skin;
-            more pairs raise in-graph, naming it).
+            count within cell_size, plus margin; more pairs raise in-graph).
 
-    `jqd.evolve` refuses ω_c dt > 0.5 (ω_c = √(2κ/m): Verlet's accuracy bound,
-    `checks`). State `PhaseState(q, p)`, both (N, dim). Validated against an O(N²) NumPy
-    reference (forces, energy, one step) to 1e-10, and with `skin` (state `GasState`)
-    to 1e-12 (tests/test_thermal_classical.py).
+    `jqd.evolve` refuses ω_c dt > 0.5 (ω_c = √(2κ/m)). State `PhaseState(q, p)`
+    (or `GasState`), both (N, dim). Validated against an O(N²) NumPy reference
+    (forces, energy, one step) to 1e-10, with `skin` to 1e-12
+    (tests/test_thermal_classical.py).
     """
 
     n_particles: int = eqx.field(static=True)
@@ -126,8 +138,11 @@ class SoftSphereGas(AbstractLaw):
     def pairs_capacity(self) -> int:
         if self.max_pairs is not None:
             return int(self.max_pairs)
-        cutoff = self.cell_size  # sigma + skin at the largest sigma the cells allow
-        return _neighbors.default_max_pairs(self.n_particles, self.box, self.dim, cutoff)
+        # twice the ideal-gas pair count within sigma + skin <= cell_size, plus margin
+        c = self.cell_size
+        ball = math.pi * c**2 if self.dim == 2 else 4.0 / 3.0 * math.pi * c**3
+        mean = 0.5 * self.n_particles * (self.n_particles / self.box**self.dim) * ball
+        return int(math.ceil(2.0 * mean + 10.0 * math.sqrt(mean) + 64))
 
     def with_neighbors(self, y, params) -> GasState:
         """`y` (a `PhaseState`) with a neighbour list built at y.q (needs `skin`)."""
@@ -141,9 +156,9 @@ class SoftSphereGas(AbstractLaw):
 
     # -- neighbours -------------------------------------------------------------------
     def candidates(self, q):
-        """Candidate partners from the cell list (module docstring): (`at` (N, K)
-        positions in the cell-sorted list, `hit` (N, K) valid mask without self,
-        `order` the sort permutation, overflow flag), K = 3^dim max_occupancy."""
+        """Candidate partners from the cell list: (`at` (N, K) positions in the
+        cell-sorted list, `hit` (N, K) valid mask without self, `order` the sort
+        permutation, overflow flag), K = 3^dim max_occupancy."""
         N, M, ns = self.n_particles, self.slots, self.n_side
         strides = jnp.asarray([ns**d for d in range(self.dim)], jnp.int32)
         c = jnp.floor(q / self.cell_length).astype(jnp.int32) % ns
@@ -163,66 +178,104 @@ class SoftSphereGas(AbstractLaw):
         at = jnp.where(hit, at, 0)
         return at.reshape(N, -1), hit.reshape(N, -1), order, overflow
 
-    def _pairs(self, q, params):
-        """Minimum-image displacements to candidates, contact mask, safe distances."""
-        at, hit, order, overflow = self.candidates(q)
-        d = q[:, None, :] - q[order][at]
+    def _build_neighbors(self, q, params, builds=None) -> NeighborList:
+        """All pairs within σ + skin from the cell list (one cell-list pass)."""
+        at, hit, order, cell_overflow = self.candidates(q)
+        j = order[at]  # original index of every candidate, (N, K)
+        d = q[:, None, :] - q[j]
+        d = d - self.box * jnp.round(d / self.box)
+        cutoff = jnp.asarray(params.sigma).astype(q.dtype) + self.skin
+        i = jnp.arange(q.shape[0], dtype=jnp.int32)[:, None]
+        keep = hit & (i < j) & (jnp.sum(d * d, axis=-1) < cutoff * cutoff)
+        count = jnp.sum(keep, dtype=jnp.int32)
+        (flat,) = jnp.nonzero(keep.ravel(), size=self.pairs_capacity, fill_value=0)
+        K = at.shape[1]
+        pairs = jnp.stack([(flat // K).astype(jnp.int32), j.ravel()[flat]], axis=1)
+        valid = jnp.arange(self.pairs_capacity) < count
+        pairs = jnp.where(valid[:, None], pairs, 0)
+        # a full cell would have dropped candidates: flag it as an overflow as well
+        count = jnp.where(cell_overflow, jnp.iinfo(jnp.int32).max, count)
+        builds = jnp.zeros((), jnp.int32) if builds is None else builds + 1
+        return NeighborList(pairs, count, q, builds)
+
+    def _refresh(self, nl: NeighborList, q, params) -> NeighborList:
+        """The list, rebuilt at q if a particle has moved more than skin/2
+        (minimum image) since its build."""
+        d = q - nl.reference
+        d = d - self.box * jnp.round(d / self.box)
+        stale = jnp.max(jnp.sum(d * d, axis=-1)) > (0.5 * self.skin) ** 2
+        return jax.lax.cond(stale, lambda: self._build_neighbors(q, params, nl.builds), lambda: nl)
+
+    def _pairs(self, q, params, nl):
+        """(i, j, d, r, touch, checked) over the cell list's candidates (i = j =
+        None, rows are particles) or over the listed pairs of `nl`; `checked(x)`
+        stops the run if a cell or the list overflowed."""
+        if nl is None:
+            at, hit, order, overflow = self.candidates(q)
+            i = j = None
+            d = q[:, None, :] - q[order][at]
+            valid = hit
+            message = (
+                f"SoftSphereGas: a cell holds more than max_occupancy = {self.slots} particles "
+                "(the cell list would drop pairs). Pass a larger max_occupancy, or check the "
+                "state for collapsed particles."
+            )
+        else:
+            i, j = nl.pairs[:, 0], nl.pairs[:, 1]
+            d = q[i] - q[j]
+            valid = jnp.arange(self.pairs_capacity) < nl.count
+            overflow = nl.count > self.pairs_capacity
+            message = (
+                f"SoftSphereGas: more than max_pairs = {self.pairs_capacity} pairs within "
+                f"sigma + skin, or a cell with more than max_occupancy = {self.slots} particles "
+                "(pairs would be dropped). Pass a larger max_pairs (or max_occupancy), or "
+                "check the state for collapsed particles."
+            )
         d = d - self.box * jnp.round(d / self.box)
         r2 = jnp.sum(d * d, axis=-1)
         sigma = jnp.asarray(params.sigma).astype(q.dtype)
-        touch = hit & (r2 < sigma * sigma)
+        touch = valid & (r2 < sigma * sigma)
         r = jnp.sqrt(jnp.where(touch, r2, 1.0))  # double where: finite gradients
-        return d, r, touch, overflow
-
-    def _overflow_checked(self, x, overflow):
-        return eqx.error_if(
-            x,
-            overflow,
-            f"SoftSphereGas: a cell holds more than max_occupancy = {self.slots} particles "
-            "(the cell list would drop pairs). Pass a larger max_occupancy, or check the "
-            "state for collapsed particles.",
-        )
+        return i, j, d, r, touch, lambda x: eqx.error_if(x, overflow, message)
 
     def force(self, q, params, neighbors=None):
         """Forces (N, dim) from every touching pair (from `neighbors`, a
         `NeighborList` valid at q, if given; else from the cell list)."""
-        if neighbors is not None:
-            return _neighbors.force(self, q, params, neighbors)
-        d, r, touch, overflow = self._pairs(q, params)
+        i, j, d, r, touch, checked = self._pairs(q, params, neighbors)
         kappa = jnp.asarray(params.kappa).astype(q.dtype)
         sigma = jnp.asarray(params.sigma).astype(q.dtype)
         mag = jnp.where(touch, kappa * (sigma - r) / r, 0.0)
-        return self._overflow_checked(jnp.sum(mag[..., None] * d, axis=1), overflow)
+        if neighbors is None:
+            return checked(jnp.sum(mag[..., None] * d, axis=1))
+        f = mag[:, None] * d  # each listed pair adds ±f to i and j
+        return checked(jnp.zeros_like(q).at[i].add(f).at[j].add(-f))
 
     def potential_energy(self, q, params, neighbors=None):
-        if neighbors is not None:
-            return _neighbors.potential_energy(self, q, params, neighbors)
-        d, r, touch, overflow = self._pairs(q, params)
+        _, _, _, r, touch, checked = self._pairs(q, params, neighbors)
         kappa = jnp.asarray(params.kappa).astype(q.dtype)
         sigma = jnp.asarray(params.sigma).astype(q.dtype)
         u = jnp.where(touch, 0.5 * kappa * (sigma - r) ** 2, 0.0)
-        return self._overflow_checked(0.5 * jnp.sum(u), overflow)
+        return checked(0.5 * jnp.sum(u) if neighbors is None else jnp.sum(u))
 
     def kinetic_energy(self, p, params):
         return jnp.sum(p * p) / (2 * jnp.asarray(params.mass).astype(p.dtype))
 
     def energy(self, t, y, params):
         nl = self.neighbors_at(y, params)
-        pe = self.potential_energy(y.q, params, *([] if nl is None else [nl]))
-        return self.kinetic_energy(y.p, params) + pe
+        return self.kinetic_energy(y.p, params) + self.potential_energy(y.q, params, nl)
 
     def neighbors_at(self, y, params):
         """A `GasState`'s neighbour list, rebuilt if stale at y.q; None for a `PhaseState`."""
-        if isinstance(y, GasState):
-            return _neighbors.refresh(self, y.neighbors, y.q, params)
-        return None
+        return self._refresh(y.neighbors, y.q, params) if isinstance(y, GasState) else None
 
     def contacts(self, y, params):
         """Number of contacts of each particle (N,)."""
-        if isinstance(y, GasState):
-            return _neighbors.contacts(self, y.q, params, self.neighbors_at(y, params))
-        _, _, touch, overflow = self._pairs(y.q, params)
-        return self._overflow_checked(jnp.sum(touch, axis=1), overflow)
+        nl = self.neighbors_at(y, params)
+        i, j, _, _, touch, checked = self._pairs(y.q, params, nl)
+        if nl is None:
+            return checked(jnp.sum(touch, axis=1))
+        t = touch.astype(jnp.int32)
+        return checked(jnp.zeros(y.q.shape[0], jnp.int32).at[i].add(t).at[j].add(t))
 
     # -- dynamics ---------------------------------------------------------------------
     def vector_field(self, t, y, params):
@@ -235,7 +288,7 @@ class SoftSphereGas(AbstractLaw):
         h = jnp.asarray(dt).astype(y.q.dtype)
         if isinstance(y, GasState):  # the leapfrog, the list refreshed at the kick
             q = y.q + 0.5 * h * y.p / m
-            nl = _neighbors.refresh(self, y.neighbors, q, params)
+            nl = self._refresh(y.neighbors, q, params)
             p = y.p + h * self.force(q, params, nl)
             return GasState(jnp.mod(q + 0.5 * h * p / m, self.box), p, nl)
         y = leapfrog(lambda q: self.force(q, params), y, h, m)
@@ -259,33 +312,22 @@ class SoftSphereGas(AbstractLaw):
         check_scalar_params(params, ("mass", "kappa", "sigma"))
 
     def checks(self, y, params, dt=None):
-        """κ, σ > 0; σ <= cell side; no initial overlaps; ω_c dt <= 0.5 with
-        ω_c = √(2κ/m) the contact frequency of a pair: Verlet's accuracy bound
-        (`jqd.thermal._classical.ACCURACY`; stable up to 2). Calibrated on 256
-        disks at nσ² = 0.2, κ = 150, k_BT = 1 over 40 time units: the largest
-        relative energy error is 2e-4, 2e-3, 2.5e-3, 9e-3, 1e-2 and 9e-2 at
-        ω_c dt = 0.1, 0.25, 0.4, 0.5, 0.6 and 1 (a denser gas at 1: 41 %)."""
+        """κ, σ > 0; σ (+ skin) <= cell side; no initial overlaps; ω_c dt <= 0.5
+        (why: docs/internals/thermal.md#accuracy-bounds)."""
         out = scalar(params.kappa, "params.kappa", positive=True, fix="e.g. kappa=100.")
         out += scalar(params.sigma, "params.sigma", positive=True, fix="e.g. sigma=1.")
+        reach, what = jnp.asarray(params.sigma), "sigma"
+        if self.skin is not None:  # the neighbour list reaches sigma + skin
+            reach, what = reach + self.skin, "sigma + skin"
         out.append(
             Check(
-                jnp.asarray(params.sigma) <= self.cell_length,
-                f"params.sigma = {{value}} exceeds the cell side {self.cell_length:g} "
+                reach <= self.cell_length,
+                f"params.{what} = {{value}} exceeds the cell side {self.cell_length:g} "
                 "(box/⌊box/cell_size⌋): pairs would be missed. Build the law with "
-                "cell_size >= sigma.",
-                params.sigma,
+                f"cell_size >= {what}.",
+                reach,
             )
         )
-        if self.skin is not None:
-            out.append(
-                Check(
-                    jnp.asarray(params.sigma) + self.skin <= self.cell_length,
-                    f"params.sigma + skin = {{value}} exceeds the cell side {self.cell_length:g}: "
-                    "the neighbour list would miss pairs. Build the law with cell_size >= "
-                    "sigma + skin.",
-                    jnp.asarray(params.sigma) + self.skin,
-                )
-            )
         worst = jnp.max(_contacts(self, y, params))  # compiled: fast on concrete input
         out.append(
             Check(
@@ -310,4 +352,4 @@ def _contacts(law, y, params):
 
 @eqx.filter_jit
 def _build(law, q, params):
-    return _neighbors.build(law, q, params)
+    return law._build_neighbors(q, params)

@@ -1,18 +1,8 @@
 """Gaussian states of a harmonic lattice: preparations and observables (physics §7.4).
 
 Preparations return a `GaussianState` in the mode basis of the law's lattice,
-with the law's covariance kind. Per mode: ground ⟨Q²⟩ = ħ/2mω, ⟨P²⟩ = mħω/2;
-thermal (k_B = 1) both times coth(ħω/2T); a product state of uniform width d
-has Var x_j = d²/2, Var p_j = ħ²/2d², isotropic and hence mode-diagonal
-(per-atom widths need covariance="dense"). A free mode (ω = 0) has no ground
-or thermal state and is refused.
-
-Observables: Cov(u) = U Σ_QQ Uᵀ. For a mode-diagonal covariance on a regular
-lattice, U_jk² and the bond differences (U_ik − U_jk)² are Kronecker products
-of 1-D factors, each a cosine series (`squares_1d`): atom and bond variances
-and local energies cost O(N log N), without any N×N matrix (N = 10⁶ atoms:
-tests/test_thermal_large.py). With A = diag(mω², 1/m) over z = (Q, P):
-Var H = ½Tr(AΣAΣ) + (ħ²/8)Tr(AJAJ) + μᵀAΣAμ, Tr(AJAJ) = −2 Σ_k ω_k².
+with the law's covariance kind. Observables of a mode-diagonal covariance on a
+regular lattice cost O(N log N) (docs/internals/thermal.md#squares).
 """
 
 from __future__ import annotations
@@ -74,8 +64,7 @@ def _uncorrelated(q, p, QQ, PP) -> GaussianState:
 
 
 def _params(params, caller: str) -> None:
-    """Refuse concrete params whose constants are not finite, or ħ, m not > 0
-    (before ω² = k/m is formed from them); traced ones are the law's to check."""
+    """Refuse bad concrete params before ω² = k/m is formed; traced ones are the law's."""
     if not _guards.is_traced(params):
         _guards.enforce(_guards.params_guards(params), caller=f"jqd.thermal.{caller}")
 
@@ -163,12 +152,10 @@ def displace(law, state, dx_atoms=None, dp_atoms=None) -> GaussianState:
 def joined_blocks(law, params, n_left: int, velocity, dtype=None) -> GaussianState:
     """Two blocks, each in its own ground state, moving at ±`velocity`, joined at t = 0.
 
-    The lattice is cut between layers n_left − 1 and n_left of axis 0 (and, if
-    periodic, at the wrap); walls and pinning stay. The state is the ground
-    state of the cut lattice with mean momenta +m·v (left block) and −m·v
-    (right), displacements 0, to be evolved with the full lattice (`law`).
-    Needs covariance="dense" and bound blocks (pinning > 0 or fixed ends).
-    Dense eigh of the cut K: O(N³).
+    The lattice is cut between layers n_left − 1 and n_left of axis 0 (and at a
+    periodic wrap); the state is the cut lattice's ground state with mean momenta
+    ±m·v, to be evolved with `law` (physics §7.4). Needs covariance="dense" and
+    bound blocks (pinning > 0 or fixed ends); a dense eigh, O(N³).
     """
     law, dtype = _law(law), _dtype(dtype)
     if law.covariance != "dense":
@@ -236,12 +223,8 @@ def _blocks(state):
 
 
 def _squares(lattice, v, bond_axis=None):
-    """Σ_k M_jk v_k over the modes of a regular lattice (C order), M = ⊗_a M_a
-    with M_a = U_a∘U_a (∘ elementwise), and on `bond_axis` (D U_a)∘(D U_a)
-    (D: bond differences). Atom variances Var u_j = (M qq)_j; bond variances
-    of the bonds along that axis. Short axes by a dense 1-D matrix, long ones
-    by FFT (`squares_1d`): nothing of size N² is built. A general lattice
-    (`Lattice.from_stiffness`, no `bond_axis`): (U∘U) v with its dense U."""
+    """Σ_k M_jk v_k, M = ⊗_a U_a∘U_a ((D U_a)∘(D U_a) on `bond_axis`, D the bond
+    differences): Var u_j = (M qq)_j (docs/internals/thermal.md#squares)."""
     if lattice.general is not None:
         U = jnp.asarray(lattice.general.array[1], v.dtype)
         return (U * U) @ v
@@ -336,10 +319,8 @@ def potential_energy(law: HarmonicLattice, params, state):
 
 def local_energy(law: HarmonicLattice, params, state):
     """ε_j (N,): the energy at atom j, ⟨p_j²⟩/2m + ½ ⟨u_j (Au)_j⟩ with
-    A = spring·K + pinning·1 (the symmetric split of the potential), so that
-    Σ_j ε_j = ⟨H⟩. For a mode-diagonal covariance, Cov(u) = U diag(qq) Uᵀ and
-    K = U diag(λ) Uᵀ give ⟨u_j (Ku)_j⟩ = Σ_k U_jk² λ_k qq_k + ū_j (Kū)_j:
-    O(N log N) on a regular lattice. A dense covariance: dense algebra."""
+    A = spring·K + pinning·1, so that Σ_j ε_j = ⟨H⟩. O(N log N) for a
+    mode-diagonal covariance (⟨u_j (Ku)_j⟩ = Σ_k U_jk² λ_k qq_k + ū_j (Kū)_j)."""
     _params(params, "local_energy")
     lat, dtype = law.lattice, state.q.dtype
     spring, pinning = (jnp.asarray(x, dtype) for x in (params.spring, params.pinning))
@@ -383,7 +364,7 @@ def symplectic_occupation(law: HarmonicLattice, params, state):
 
 
 def energy_variance(law: HarmonicLattice, params, state):
-    """Var H = ⟨H²⟩ − ⟨H⟩² (see the module docstring; exact for Gaussian states)."""
+    """Var H = ⟨H²⟩ − ⟨H⟩² (physics §7.4; exact for Gaussian states)."""
     _params(params, "energy_variance")
     dtype = state.q.dtype
     m = jnp.asarray(params.mass, dtype)

@@ -1,16 +1,6 @@
-"""Harmonic lattices evolved exactly as Gaussian states (physics §7.4).
-
-H = Σ_j p_j²/2m + (spring/2) uᵀKu + (pinning/2) Σ_j u_j² separates in the
-modes of K (u = U Q, p = U P) with ω_k² = (spring λ_k + pinning)/m. Means
-and symmetrized covariance over z = (Q, P) follow μ → Sμ, Σ → SΣSᵀ with the
-exact symplectic rotation per mode
-
-    S_k(t) = [[cos ωt, t sinc(ωt)/m], [−m ω² t sinc(ωt), cos ωt]],
-
-written in ω² so that it is smooth and exact through a free mode (ω = 0:
-Q += P t/m). A valid covariance obeys Σ + iħJ/2 ≥ 0 (per mode
-qq·pp − qp² ≥ ħ²/4).
-"""
+"""Harmonic lattices evolved exactly as Gaussian states (physics §7.4): the
+symplectic mode rotation S_k(t), written in ω² so that it is smooth and exact
+through a free mode (ω = 0: Q += P t/m)."""
 
 from __future__ import annotations
 
@@ -170,9 +160,8 @@ def _memory_limit() -> float:
 class HarmonicLattice(AbstractLaw):
     """Exact Gaussian-state evolution on a harmonic `Lattice` (physics §7.4).
 
-    State: `GaussianState` in the mode basis; params: `LatticeParams`.
-    `step` applies the exact symplectic mode rotation (any dt; free modes
-    drift, Q += P dt/m). Means follow the classical equations of motion.
+    State: `GaussianState` in the mode basis; params: `LatticeParams`. `step`
+    is the exact symplectic mode rotation (any dt).
 
     Attributes:
         lattice: the `Lattice` (springs, boundary, modes).
@@ -182,9 +171,8 @@ class HarmonicLattice(AbstractLaw):
             (2 · (2N)² · 8 bytes: the state and the rotated copy) exceeds
             this; default half the physical memory.
 
-    Validated against: the dense matrix exponential of the 2N×2N generator
-    (N = 32, 1e-12) and a two-atom `jqd.SchrodingerGrid` on a 2-D grid
-    (1e-8), tests/test_thermal_harmonic.py.
+    Validated against the dense matrix exponential of the 2N×2N generator and a
+    two-atom `jqd.SchrodingerGrid` (physics §7.4, tests/test_thermal_harmonic.py).
     """
 
     lattice: Lattice
@@ -215,7 +203,6 @@ class HarmonicLattice(AbstractLaw):
     def n_modes(self) -> int:
         return self.lattice.n_sites
 
-    # -- physics ------------------------------------------------------------------
     def omega_squared(self, params, dtype=jnp.float64):
         """ω_k² = (spring λ_k + pinning)/mass, (N,) in mode order."""
         lam = self.lattice.eigenvalues(dtype)
@@ -227,7 +214,6 @@ class HarmonicLattice(AbstractLaw):
         return jnp.where(w2 > 0, jnp.sqrt(jnp.where(w2 > 0, w2, 1.0)), 0.0)
 
     def prepare(self, params, dt):
-        """Precompute the rotation coefficients once per run."""
         dtype = jnp.asarray(dt).dtype
         w2 = self.omega_squared(params, dtype)
         mass = jnp.asarray(params.mass).astype(dtype)
@@ -249,7 +235,6 @@ class HarmonicLattice(AbstractLaw):
         kinetic, potential = mode_energy_terms(self, params, y)
         return jnp.sum(kinetic + potential)
 
-    # -- validation -----------------------------------------------------------------
     def check(self, y, params, dt=None):
         n = self.n_modes
         if not isinstance(y, GaussianState):

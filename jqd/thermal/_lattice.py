@@ -1,15 +1,8 @@
 """Lattices of atoms with scalar displacements and their normal modes (physics §7.4).
 
-The stiffness of a chain, square or cubic lattice of unit springs (fixed ends:
-walls one spacing beyond every axis; or periodic) is separable,
-K = Σ_a I ⊗ … ⊗ K_a ⊗ … ⊗ I, so its modes are Kronecker products of the 1-D
-ones (site index in C order): DST-I for fixed ends,
-U_jk = √(2/(n+1)) sin(π(j+1)(k+1)/(n+1)); the real Fourier basis
-[1/√n, √(2/n)cos θ_1, √(2/n)sin θ_1, …, (−1)^j/√n for even n] for periodic
-ones. Axes longer than DENSE_AXIS_MAX are transformed by FFT (O(n log n)),
-shorter ones by a dense 1-D matmul (faster on CPU there); nothing of size N²
-is built. `Lattice.from_stiffness(K)` takes any symmetric K ≥ 0 (one dense
-`eigh` at construction).
+The modes of a regular lattice are Kronecker products of 1-D closed-form bases
+(DST-I fixed, real Fourier periodic), applied axis by axis: nothing of size N²
+is built. Why two transforms per axis: docs/internals/thermal.md#lattice-transforms.
 """
 
 from __future__ import annotations
@@ -57,12 +50,8 @@ def _basis_1d(n: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lam_1d(n: int, boundary: str, dtype) -> jnp.ndarray:
-    """λ of the 1-D stiffness in mode order, built with jnp (no big constants).
-
-    λ = 2 − 2 cos θ loses ε/θ² of relative accuracy in the lowest modes (θ ~ π/n:
-    1e-5 at n = 10⁶, which reaches ω = √λ and every ħ/2mω); axes longer than
-    DENSE_AXIS_MAX use 4 sin²(θ/2), exact to round-off. Shorter ones keep the cos
-    form (≤ 1e-12 there), so small lattices give the same bits as before."""
+    """λ of the 1-D stiffness in mode order, in-graph; the sine form on long
+    axes, the cosine form (same bits as before) on short ones (physics §7.4)."""
     if boundary == "fixed":
         theta = jnp.pi * (jnp.arange(n, dtype=dtype) + 1) / (n + 1)
     else:
@@ -106,13 +95,9 @@ def _from_modes_1d(c, boundary: str):
 
 
 def squares_1d(v, boundary: str, bonds: bool = False):
-    """(U∘U) v along the last axis (U the 1-D basis, ∘ elementwise), or with
-    `bonds` ((DU)∘(DU)) v, D the bond differences u_j − u_{j+1} (n − 1 bonds
-    for fixed ends, n periodic). The squares are cosine series in j: one FFT,
-    O(n log n), where the dense (n, n) matrices would be O(n²) memory. With
-    θ_k = π(k+1)/(n+1) (fixed) or 2πk/n (periodic) and λ_k of `_lam_1d`:
-    fixed U_jk² = (1 − cos 2(j+1)θ_k)/(n+1), bonds λ_k(1 + cos(2j+3)θ_k)/(n+1);
-    periodic cos/sin pairs (1 ± cos 2jθ_k)/n, bonds λ_k(1 ∓ cos(2j+1)θ_k)/n."""
+    """(U∘U) v along the last axis (∘ elementwise), or with `bonds` ((DU)∘(DU)) v,
+    D the bond differences: one FFT of a cosine series
+    (docs/internals/thermal.md#squares)."""
     n = v.shape[-1]
     lam = _lam_1d(n, boundary, v.dtype) if bonds else None  # only bonds weigh by λ_k
     zero = jnp.zeros(v.shape[:-1] + (1,), v.dtype)
@@ -146,7 +131,7 @@ def add_springs(K, pairs, k: float = 1.0):
 
 
 class Lattice(eqx.Module):
-    """Atoms on a chain, square or cubic lattice joined by unit springs.
+    """Atoms on a chain, square or cubic lattice joined by unit springs (physics §7.4).
 
     Attributes:
         shape: atoms per axis, e.g. (64,) or (16, 16); N = prod(shape).
@@ -197,7 +182,6 @@ class Lattice(eqx.Module):
         lam = np.where(np.abs(lam) <= 1e-12 * max(1.0, abs(lam[-1])), 0.0, lam)
         return cls((K.shape[0],), "fixed", spacing, _Frozen(np.stack([K, U, np.diag(lam)])))
 
-    # -- structure -------------------------------------------------------------
     @property
     def n_sites(self) -> int:
         return int(np.prod(self.shape))
@@ -208,8 +192,7 @@ class Lattice(eqx.Module):
         return self.spacing * idx.astype(float)
 
     def bonds(self) -> np.ndarray:
-        """(n_bonds, 2) pairs of sites joined by a spring (wall springs excluded):
-        axis by axis, for each axis the sites with that index < its last bond."""
+        """(n_bonds, 2) pairs of sites joined by a spring (no wall springs), axis by axis."""
         if self.general is not None:
             K = self.general.array[0]
             i, j = np.nonzero(np.triu(K, 1))
@@ -255,7 +238,6 @@ class Lattice(eqx.Module):
             lam = (lam[..., None] + _lam_1d(n, self.boundary, dtype)).reshape(-1)
         return lam.reshape(-1)
 
-    # -- transforms (last axis = sites or modes; leading axes are batch) --------
     def to_modes(self, x):
         """Uᵀ x: atom-basis displacements (…, N) -> mode coordinates (…, N)."""
         return self._apply(jnp.asarray(x), inverse=False)

@@ -1,23 +1,6 @@
-"""Standard local Hamiltonians as `SchrodingerLocal` laws (physics §7.6).
-
-Pauli matrices in the basis (|↑⟩, |↓⟩), σᶻ = diag(1, −1); site 0 is the
-slowest index of ψ.
-
-- Mixed-field Ising chain, H = J Σ σᶻ_i σᶻ_{i+1} + h_x Σ σˣ_i + h_z Σ σᶻ_i,
-  J = 1, h_x = (5 + √5)/8, h_z = (1 + √5)/4 (Kim, Huse 2013); couplings
-  "J", "hx", "hz".
-- Random-field Heisenberg chain, H = J Σ S_i·S_{i+1} + Σ h_i Sᶻ_i, S = σ/2,
-  h_i uniform in [−W, W] (Pal, Huse 2010); the fields are couplings "h0",
-  "h1", ... (new disorder = new params, no recompile).
-- Spin-boson: the open mixed-field Ising chain plus one boson mode (the LAST
-  factor, n_max + 1 levels, marked `truncated`), H_MFI + ω a†a +
-  (g/√L) Σ_i σˣ_i (a + a†); couplings "J", "hx", "hz", "omega", "g".
-
-Level statistics are only meaningful within one symmetry sector:
-- reflection R: site i → L−1−i; the sector of parity p = ±1 is spanned by
-  e_n for R(n) = n (p = +1 only) and (e_n + p e_{R(n)})/√2 for n < R(n);
-- Sᶻ_total = Σ σᶻ_i/2 (|↑⟩ = index 0): product state n has Sᶻ = (L − 2·#↓)/2.
-"""
+"""Standard local Hamiltonians as `SchrodingerLocal` laws, and symmetry sectors
+(physics §7.6: mixed-field Ising, random-field Heisenberg, spin-boson; Pauli
+matrices with σᶻ = diag(1, −1), site 0 the slowest index of ψ)."""
 
 from __future__ import annotations
 
@@ -63,9 +46,8 @@ def _ising_terms(L, boundary):
 
 
 def mixed_field_ising(L, *, J=1.0, hx=HX_MFI, hz=HZ_MFI, boundary="open", **law_kwargs):
-    """(law, params) of the mixed-field Ising chain of L spins (module docstring).
-
-    `law_kwargs` go to `SchrodingerLocal` (bounds, max_terms)."""
+    """(law, params) of the mixed-field Ising chain of L spins, couplings "J",
+    "hx", "hz" (physics §7.6); `law_kwargs` go to `SchrodingerLocal`."""
     L = _guards.count(L, "L", minimum=2)
     law = SchrodingerLocal((2,) * L, tuple(_ising_terms(L, boundary)), **law_kwargs)
     params = LocalParams(couplings=_couplings(J=J, hx=hx, hz=hz))
@@ -74,7 +56,7 @@ def mixed_field_ising(L, *, J=1.0, hx=HX_MFI, hz=HZ_MFI, boundary="open", **law_
 
 def random_field_heisenberg(L, *, W, key, J=1.0, boundary="periodic", **law_kwargs):
     """(law, params) of the random-field Heisenberg chain: fields h_i uniform
-    in [−W, W] drawn with `key` (module docstring)."""
+    in [−W, W] drawn with `key`, couplings "J", "h0", "h1", ... (physics §7.6)."""
     L = _guards.count(L, "L", minimum=2)
     _guards.enforce(_guards.scalar(W, "W", nonnegative=True))
     heis = (np.kron(SX, SX) + np.kron(SY, SY).real + np.kron(SZ, SZ)) / 4
@@ -87,8 +69,9 @@ def random_field_heisenberg(L, *, W, key, J=1.0, boundary="periodic", **law_kwar
 
 
 def spin_boson(L, *, n_max, omega=1.5, g=0.5, J=1.0, hx=HX_MFI, hz=HZ_MFI, **law_kwargs):
-    """(law, params) of the mixed-field Ising chain (open) plus one boson mode
-    of n_max + 1 levels as the last factor (module docstring)."""
+    """(law, params) of the open mixed-field Ising chain plus one boson mode of
+    n_max + 1 levels as the last (`truncated`) factor, couplings "J", "hx",
+    "hz", "omega", "g" (physics §7.6)."""
     L = _guards.count(L, "L", minimum=2)
     n_max = _guards.count(n_max, "n_max", minimum=1)
     nb = n_max + 1

@@ -1,15 +1,6 @@
-"""Classical point particles in a smooth n-D well (physics §7.9).
-
-H = |p|²/2m + V(x), V a smooth callable `V(x, params)` (default
-`coupled_quartic`). The force −∇V is autodiff of Σ_trajectories V, so any
-smooth potential works and the force is exactly the gradient of the monitored
-energy. Schemes: `Strang()` (kick-drift-kick Störmer-Verlet, order 2) and
-`Yoshida4()` (its triple jump, order 4), both symplectic and time-reversible.
-For V harmonic the Verlet map is stable only for ω_i h < 2; `checks` refuses
-ω_max h above the scheme's accuracy bound (0.5 Verlet, 0.8 Yoshida-4).
-
-State: `WellState(x, p)`, both (..., n): leading axes are trajectories.
-"""
+"""Classical point particles in a smooth n-D well (physics §7.9): H = |p|²/2m +
+V(x), the force −∇V by autodiff (exactly the gradient of the monitored energy),
+stepped by a symplectic splitting of `jqd.thermal._classical.SCHEMES`."""
 
 from __future__ import annotations
 
@@ -64,17 +55,16 @@ class WellState(eqx.Module):
 
 
 def _force(potential, x, params):
-    """−∇V at every trajectory (the gradient of the summed energy: trajectories
-    are independent). A test hook (tests/mutants_thermal_well.py)."""
+    """−∇V at every trajectory (a test hook: tests/mutants_thermal_well.py)."""
     return -jax.grad(lambda z: jnp.sum(potential(z, params)))(x)
 
 
 class ClassicalWell(AbstractLaw):
     """Point particles of mass m in a smooth n-D potential V(x, params).
 
-    ẋ = p/m, ṗ = −∇V(x), stepped by the `scheme` (module docstring).
-    Validated against the closed-form harmonic flow at λ = 0 (1e-10), bounded
-    energy error, convergence orders 2 and 4 and time reversal to round-off
+    ẋ = p/m, ṗ = −∇V(x), stepped by `scheme` (kick-drift-kick Verlet or its
+    Yoshida triple jump). Validated against the closed-form harmonic flow at
+    λ = 0 (1e-10), by its convergence orders and time reversal
     (tests/test_thermal_well.py).
 
     Attributes:
@@ -96,7 +86,6 @@ class ClassicalWell(AbstractLaw):
         if not isinstance(self.dim, int) or self.dim < 1:
             raise ValueError(f"dim must be a positive int; got {self.dim!r}.")
 
-    # -- dynamics ----------------------------------------------------------------
     def vector_field(self, t, y, params):
         m = jnp.asarray(params.mass, y.p.dtype)
         return WellState(x=y.p / m, p=_force(self.potential, y.x, params).astype(y.p.dtype))
@@ -117,7 +106,6 @@ class ClassicalWell(AbstractLaw):
         m = jnp.asarray(params.mass, y.p.dtype)
         return jnp.sum(y.p * y.p, axis=-1) / (2 * m) + self.potential(y.x, params)
 
-    # -- validation ----------------------------------------------------------------
     def check(self, y, params, dt=None):
         if not isinstance(y, WellState):
             raise ValueError(
@@ -135,10 +123,8 @@ class ClassicalWell(AbstractLaw):
                 )
 
     def checks(self, y, params, dt=None):
-        """k_i > 0 and λ >= 0 (else the default well is unbounded), and the
-        scheme's accuracy bound on the harmonic part, ω_max dt <= 0.5 (Verlet)
-        or 0.8 (Yoshida-4) (`jqd.thermal._classical.ACCURACY`, inside the
-        stability bounds 2 and 1.573; the quartic term stiffens it further)."""
+        """k_i > 0, λ >= 0 (else the default well is unbounded) and ω_max dt
+        within the scheme's accuracy bound (docs/internals/thermal.md#accuracy-bounds)."""
         if not (isinstance(params, WellParams) and self.potential is coupled_quartic):
             return []
         k = jnp.asarray(params.curvature)
