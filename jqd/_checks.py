@@ -1,5 +1,4 @@
-"""Small helpers the laws' eager checks share: the accuracy warning, ħ of a
-params tree, and whether values can be inspected (nothing traced)."""
+"""Small helpers the laws' eager checks share (accuracy warning, ħ of params)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,7 @@
-"""The fixed-step integrator every law shares, `evolve` (the adaptive one,
-`evolve_adaptive`, is in `jqd._evolve_adaptive`). It returns a `Solution` and
-evaluates the law's breakdown monitor (`jqd._monitor`) at every save.
-
-A call is one compiled program (`_program`, a `jax.jit` keyed on the
-arguments' static structure, so that params, state, dt and t0 are traced):
-the value checks, the nested scan (or the law's `exact_saves`) and the
-monitor. For concrete arguments the checks' flags and the breakdown code
-come back with the result and are raised here with their values; under an
-outer `jit`/`vmap`/`grad` they are raised in-graph (`eqx.branched_error_if`).
-"""
+"""`evolve`, the fixed-step integrator every law shares: one compiled program
+per static structure holding the value checks, the nested scan (or the law's
+`exact_saves`) and the breakdown monitor (`jqd._monitor`).
+Why: docs/internals/core.md#plain-call, #validation."""
 
 from __future__ import annotations
 
@@ -28,13 +21,12 @@ from ._law import AbstractLaw
 from ._solution import Solution
 from .interop import as_array
 
-# exact_saves stores every save's state: used while they take at most this
-# many elements (2^24 complex128 = 256 MB) unless the states are the output
-EXACT_SAVES_MAX_ELEMENTS = 2**24
+EXACT_SAVES_MAX = 2**24  # why: docs/internals/core.md#plain-call
 
 
 class _Observer(eqx.Module):
-    """`observe` as a module, so that equal observers hit jit's cache."""
+    """`observe` (None, a callable or a pytree of callables) as a module, so
+    that equal observers hit jit's cache."""
 
     observe: Any
 
@@ -46,23 +38,9 @@ class _Observer(eqx.Module):
         return jax.tree_util.tree_map(lambda f: f(t, y, params), self.observe, is_leaf=callable)
 
 
-_SAVE_STATE = _Observer(None)
-
-
-def _as_observer(observe) -> _Observer:
-    """None (save the state), a callable, or a pytree of callables."""
-    if observe is None:
-        return _SAVE_STATE
-    return observe if isinstance(observe, _Observer) else _Observer(observe)
-
-
 def _custom(observer, observed):
     """What a user's `observe` returned (None when the state itself is saved)."""
     return None if observer.observe is None else observed
-
-
-# Times share the precision of the state (float32 states get float32 t).
-_time_dtype = _monitor.state_real_dtype
 
 
 def _prepend(first, rest):
@@ -71,7 +49,7 @@ def _prepend(first, rest):
 
 def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint):
     """The fixed-step run (or the law's exact saves) for `n_save` saves."""
-    tdtype = _time_dtype(y0)
+    tdtype = _monitor.state_real_dtype(y0)  # float32 states get float32 t
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
     offsets = (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
@@ -79,7 +57,10 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
     if monitor == "law":  # the law's own, which may bound the step size too
         monitor = lambda t, y, p: law.monitor(t, y, p, dt)
     n_steps = jnp.asarray(n_save * steps_per_save)
-    exact = _exact_saves(law, y0, params, offsets, observe, key)
+    exact = None  # the law's states at every save, where it has them and they fit
+    size = lambda: sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(y0))
+    if key is None and (observe.observe is None or len(offsets) * size() <= EXACT_SAVES_MAX):
+        exact = law.exact_saves(y0, params, offsets)
     if exact is not None:
         return _from_saves(exact, ts, params, observe, monitor, n_save, n_steps)
     stepper = law.prepare(params, dt)
@@ -128,16 +109,6 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
-def _exact_saves(law, y0, params, offsets, observe, key):
-    """The law's states at every save, where it has them and they fit."""
-    if key is not None:
-        return None
-    size = sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(y0))
-    if observe.observe is not None and offsets.shape[0] * size > EXACT_SAVES_MAX_ELEMENTS:
-        return None
-    return law.exact_saves(y0, params, offsets)
-
-
 def _from_saves(states, ts, params, observe, monitor, n_save, n_steps):
     """A Solution from every save's state: the monitor and observables at
     each save (vmapped); as on the stepped path, later saves repeat the
@@ -165,9 +136,8 @@ def _from_saves(states, ts, params, observe, monitor, n_save, n_steps):
 
 
 def _monitor_of(law, monitor, fixed_step: bool = False):
-    """The monitor to evaluate: the law's (True; for fixed steps it also sees
-    dt), none (False: the finiteness check only), or a callable
-    `(t, y, params) -> (ok, code, where)`."""
+    """The monitor to evaluate: the law's (True; with fixed steps it also sees
+    dt, as "law"), none (False: finiteness only), or a callable."""
     if monitor is True:
         return "law" if fixed_step else law.monitor
     if monitor is False or monitor is None:
@@ -177,35 +147,19 @@ def _monitor_of(law, monitor, fixed_step: bool = False):
     raise TypeError(f"monitor must be True, False or a callable; got {monitor!r}.")
 
 
-def _value_checks(law, y0, params, dt, scalars):
-    """Every value check of a run: the shared ones (finite params and state,
-    ħ and masses positive, the scalars `(name, value, ...)` finite, dt > 0)
-    and the law's own (`law.guards`)."""
+def _check_structure(law, y0, params, dt):
+    """The eager checks: precision (no silent demotion) and `law.check`."""
+    _guards.check_precision(y0, params, law, names=("params", "law"))
+    type(law).check(law, y0, params, dt)  # unbound: eqx binds methods per access
+
+
+def _value_checks(law, y0, params, dt, scalars=()):
+    """Every value check of a run: finite params and state, ħ and masses > 0,
+    the traced `scalars` `(name, value, ...)` finite (dt > 0), and `law.checks`."""
     guards = _guards.params_guards(params) + _guards.finite(y0, "y0")
     for name, value in zip(scalars[::2], scalars[1::2]):
         guards += _guards.scalar(value, name, positive=name == "dt")
     return [g for g in guards + law.checks(y0, params, dt) if g is not None]
-
-
-def _check_inputs(law, y0, params, dt, caller, scalars=()):
-    """The eager path of the checks: structure (`law.check`, precision), then
-    every value check on the concrete inputs, raising `ValueError` with the
-    offending value. Run before a call whose arguments are concrete, and again
-    when the compiled run reports a failed check, to name it."""
-    _guards.check_precision(y0, params, law, names=("params", "law"))
-    law.check(y0, params, dt)
-    _guards.enforce(_value_checks(law, y0, params, dt, scalars), caller=caller)
-
-
-def _checked(law, y0, params, dt, scalars, caller, in_graph):
-    """Inside the compiled run: `(y0, failed)`. In-graph (an outer transform)
-    the checks are tied to `y0` with `eqx.branched_error_if`; for a plain
-    call their flags come back as `failed` (one transfer with the result)."""
-    guards = _value_checks(law, y0, params, dt, scalars)
-    if in_graph:
-        return _guards.stage(guards, y0, caller), jnp.zeros((0,), bool)
-    oks = [jnp.all(jnp.asarray(g.ok, bool)) for g in guards]
-    return y0, ~jnp.stack(oks) if oks else jnp.zeros((0,), bool)
 
 
 def evolve(
@@ -246,8 +200,8 @@ def evolve(
             Default: save the state itself.
         key: PRNG key; required for stochastic laws, ignored otherwise.
         checkpoint: checkpoint each save block (set False for forward-only speed).
-        check: validate the inputs (`law.check`, `law.guards` and the shared
-            guards: at once where concrete, in-graph where traced; see
+        check: validate the inputs (`law.check`, `law.checks` and the shared
+            checks: at once where concrete, in-graph where traced; see
             README "Input checking").
         monitor: True (default) evaluates the law's monitor at every save;
             False checks finiteness only; or a callable
@@ -256,12 +210,11 @@ def evolve(
             the time, the place and the fix; under an outer `jit`/`vmap`/`grad`
             a runtime error) or "flag" (return the partial result and read
             `solution.stats["breakdown_*"]`).
-        max_steps: refuse runs of more steps than this (default "auto": the
-            run budget `RUN_BUDGET_STEPS` = 1e8 steps and `RUN_BUDGET_WORK` =
-            1e13 steps × state elements, about hours on a CPU: a guard against
-            a mistyped `steps_per_save` or run length); None for no bound. The
-            environment variable `JQD_MAX_STEPS` (an int, or "none") sets the
-            "auto" bound, e.g. for `jqd run`.
+        max_steps: refuse runs of more steps than this (default "auto": at
+            most 1e8 steps and 1e13 steps × state elements, about hours on a
+            CPU: a guard against a mistyped `steps_per_save` or run length);
+            None for no bound. The environment variable `JQD_MAX_STEPS` (an
+            int, or "none") sets the "auto" bound, e.g. for `jqd run`.
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
@@ -272,7 +225,7 @@ def evolve(
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
-    _guards.real_scalar(dt, "dt", positive=True)
+    _guards.real_scalar(dt, "dt", positive=True)  # concrete now; traced in-graph
     _guards.real_scalar(t0, "t0")
     _monitor.check_on_breakdown(on_breakdown)
     if law.stochastic and key is None:
@@ -284,21 +237,28 @@ def evolve(
     caller = f"jqd.evolve({type(law).__name__})"
     in_graph = _guards.is_traced(law, y0, params, dt, t0, key)  # a law's fields may be traced
     if check:  # structure, eagerly; values inside the compiled run
-        _guards.check_precision(y0, params, law, names=("params", "law"))
-        type(law).check(law, y0, params, dt)  # unbound: eqx binds methods per access
+        _check_structure(law, y0, params, dt)
     run_law, run_params = law, params
     if not in_graph:  # concrete inputs: the law may pick a cheaper form of them
         run_law, run_params = type(law).specialize(law, params, dt, n_save * steps_per_save)
-    args = (run_law, y0, run_params, t0, dt)
-    options = dict(n_save=n_save, steps_per_save=steps_per_save, key=key, check=check)
-    options.update(observe=_as_observer(observe), monitor=_monitor_of(law, monitor, True))
-    options.update(checkpoint=checkpoint and in_graph, caller=caller, in_graph=in_graph)
-    options.update(on_breakdown=on_breakdown)
+    options = dict(
+        n_save=n_save,
+        steps_per_save=steps_per_save,
+        observe=_Observer(observe),
+        monitor=_monitor_of(law, monitor, True),
+        key=key,
+        checkpoint=checkpoint and in_graph,
+        check=check,
+        caller=caller,
+        in_graph=in_graph,
+        on_breakdown=on_breakdown,
+    )
+    failed_values = lambda: _guards.enforce(_value_checks(law, y0, params, dt), caller=caller)
     try:
-        sol, summary = _program(*_partition((args, options)))
+        sol, summary = _program(*_partition(((run_law, y0, run_params, t0, dt), options)))
     except Exception as err:  # an in-graph check or the law's own error
         if check and not in_graph:  # bad input is named first, with its value
-            _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
+            failed_values()
         message = _guards.error_if_message(err)
         if message is None:
             raise
@@ -307,24 +267,17 @@ def evolve(
         return sol  # checks and breakdowns are staged in-graph
     summary = np.asarray(summary)  # [breakdown code, failed checks...]: one transfer
     if summary[1:].any():  # a value check failed: the eager checks name it with its value
-        _check_inputs(law, y0, params, dt, caller, scalars=("dt", dt, "t0", t0))
+        failed_values()
     return sol if summary[0] == 0 else _monitor.report(sol, law, on_breakdown, caller)
 
 
-# The run budget (`evolve`'s max_steps="auto"; `evolve_adaptive` is bounded by its
-# own max_steps, 1e5 by default): at most 1e8 steps, and at most 1e13 steps × state
-# elements (a CPU advances ~1e9-1e10 elements a second: about hours). The largest
-# full-configuration runs of the experiments are ~1e5 steps (thermal-equipartition,
-# thermal-chaotic-well) and ~2e9 element-steps (thermal-chaotic-well's ħ = 0.1 grid,
-# the 1e6-particle Nelson ensembles): >= 1000x below both.
-RUN_BUDGET_STEPS = 10**8
+RUN_BUDGET_STEPS = 10**8  # why: docs/internals/core.md#budget
 RUN_BUDGET_WORK = 10**13
 
 
 def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
     """Refuse a run of `n_steps` steps (`what` names the arguments that set it)
-    past `max_steps`: an int, None (no bound) or "auto" (the run budget, or the
-    environment variable JQD_MAX_STEPS: an int or "none")."""
+    past `max_steps`: an int, None or "auto" (the run budget, or $JQD_MAX_STEPS)."""
     why = ""
     if max_steps == "auto":
         env = os.environ.get("JQD_MAX_STEPS", "").strip()
@@ -352,10 +305,14 @@ def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
 
 
 _TRACED = object()  # marks a traced leaf in `_program`'s static argument
-# traced: arrays, and Python floats/complex (a new value must not recompile);
-# static: ints and bools (they may size arrays or steer Python control flow),
-# strings, callables and the tree structure, with eqx's static fields
-_TRACED_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
+_TRACED_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)  # why: internals#plain-call
+
+
+def _hashable(x) -> bool:
+    try:
+        return hash(x) is not None
+    except TypeError:
+        return False
 
 
 def _partition(tree):
@@ -363,67 +320,36 @@ def _partition(tree):
     one hashable value, on which jax.jit keys its compiled programs."""
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     marks = [isinstance(x, _TRACED_TYPES) and not isinstance(x, bool) for x in leaves]
-    traced = [x for x, m in zip(leaves, marks) if m]
     static = (treedef, tuple(_TRACED if m else x for x, m in zip(leaves, marks)))
-    try:
-        hash(static)
-    except TypeError:
+    if not _hashable(static):
         bad = [type(x).__name__ for x in static[1] if not _hashable(x)]
         raise TypeError(
             f"jqd.evolve: an argument holds a value that is neither an array nor hashable "
             f"({', '.join(bad)}); make it an eqx.Module field marked static, or an array."
-        ) from None
-    return static, traced
-
-
-def _hashable(x) -> bool:
-    try:
-        hash(x)
-        return True
-    except TypeError:
-        return False
+        )
+    return static, [x for x, m in zip(leaves, marks) if m]
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _program(static, traced):
-    """`evolve`'s one entry: jitted once per static structure (the law's
-    static fields, shapes, n_save, observe, ...); params, state, dt and t0
-    are traced."""
+    """`evolve`'s one entry, jitted once per static structure: the value
+    checks, the run and, under an outer transform, the breakdown in-graph."""
     treedef, leaves = static
     values = iter(traced)
-    args, options = treedef.unflatten([next(values) if x is _TRACED else x for x in leaves])
-    return _solve(*args, **options)
-
-
-def _solve(
-    law,
-    y0,
-    params,
-    t0,
-    dt,
-    *,
-    n_save,
-    steps_per_save,
-    observe,
-    monitor,
-    key,
-    checkpoint,
-    check,
-    caller,
-    in_graph,
-    on_breakdown,
-):
-    """`evolve`'s one compiled program: the value checks, the run, and, under
-    an outer transform, the breakdown raised in-graph."""
+    args, o = treedef.unflatten([next(values) if x is _TRACED else x for x in leaves])
+    law, y0, params, t0, dt = args
     failed = jnp.zeros((0,), bool)
-    if check:
-        scalars = ("dt", dt, "t0", t0) if in_graph else ()  # else checked at the call
-        y0, failed = _checked(law, y0, params, dt, scalars, caller, in_graph)
-        # a plain call raises after the run: a failed check must not start a
-        # run that would not end (a step budget), so the run takes dt = 0
+    if o["check"] and o["in_graph"]:
+        guards = _value_checks(law, y0, params, dt, ("dt", dt, "t0", t0))
+        y0 = _guards.stage(guards, y0, o["caller"])
+    elif o["check"]:  # a plain call: the flags come back with the result
+        oks = [jnp.all(jnp.asarray(g.ok, bool)) for g in _value_checks(law, y0, params, dt)]
+        failed = ~jnp.stack(oks) if oks else failed
+        # a failed check must not start a run that would not end: it runs with dt = 0
         dt = jnp.where(jnp.any(failed), jnp.zeros_like(dt), dt)
-    sol = _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint)
-    if in_graph:
-        return _monitor.report(sol, law, on_breakdown, caller), failed
+    run = (o["n_save"], o["steps_per_save"], o["observe"], o["monitor"], o["key"])
+    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"])
+    if o["in_graph"]:
+        return _monitor.report(sol, law, o["on_breakdown"], o["caller"]), failed
     code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)
     return sol, jnp.concatenate([code, failed.astype(jnp.int32)])

@@ -1,6 +1,5 @@
-"""`jqd.evolve_adaptive`: adaptive ODE evolution through diffrax (imported
-where used: diffrax costs about 1 s at import). It returns a `Solution` and
-evaluates the law's breakdown monitor (`jqd._monitor`) at every save."""
+"""`jqd.evolve_adaptive`: adaptive ODE evolution through diffrax, with the
+breakdown monitor at every save. Why: docs/internals/core.md#adaptive."""
 
 from __future__ import annotations
 
@@ -14,28 +13,13 @@ import numpy as np
 from jaxtyping import PyTree
 
 from . import _guards, _monitor
-from ._evolve import (
-    _as_observer,
-    _check_inputs,
-    _checked,
-    _monitor_of,
-    _time_dtype,
-)
+from ._evolve import _check_structure, _monitor_of, _Observer, _value_checks
 from ._law import AbstractLaw
 from ._solution import Solution
 from .interop import as_array
 
 if TYPE_CHECKING:  # imported where used: diffrax costs ~1 s at import
     import diffrax
-
-
-def _arrays_for_floats(params):
-    """Python float/complex leaves of params become arrays: a new value then
-    reuses the compiled program instead of recompiling (filter_jit treats
-    Python scalars as static)."""
-    return jax.tree_util.tree_map(
-        lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
-    )
 
 
 def evolve_adaptive(
@@ -99,16 +83,17 @@ def evolve_adaptive(
     )
     max_steps = _guards.count(max_steps, "max_steps")
     in_graph = _guards.is_traced(y0, params, ts)
-    if check and not in_graph:  # concrete: every check at once, with its value
-        _check_inputs(law, y0, params, None, caller, scalars=("ts", ts))
-    elif check:  # structure now, values in-graph
-        _guards.check_precision(y0, params, law, names=("params", "law"))
-        law.check(y0, params, None)
+    if check:  # structure now; values now where concrete, else in-graph
+        _check_structure(law, y0, params, None)
+    if check and not in_graph:
+        _guards.enforce(_value_checks(law, y0, params, None, ("ts", ts)), caller=caller)
     with warnings.catch_warnings():
-        # The state is integrated as real pairs; complex *args* (e.g. a complex H)
-        # only enter the vector field, which diffrax's blanket warning ignores.
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
-        args = (law, y0, _arrays_for_floats(params), ts, _as_observer(observe))
+        # Python floats as arrays: a new value then reuses the compiled program
+        params = jax.tree_util.tree_map(
+            lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
+        )
+        args = (law, y0, params, ts, _Observer(observe))
         args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps)
         staged = (check and in_graph, caller)
         try:
@@ -116,8 +101,7 @@ def evolve_adaptive(
         except TypeError as err:
             if "custom_vjp" not in str(err) or not in_graph:
                 raise
-            # forward mode (jax.jvp, jax.jacfwd): the default adjoint supports
-            # reverse mode only; diffrax.ForwardMode supports forward mode
+            # forward mode (jax.jvp, jax.jacfwd): the default adjoint is reverse-only
             import diffrax
 
             if adjoint is not None:
@@ -137,12 +121,11 @@ def _adaptive_core(
     import diffrax
 
     if staged[0]:  # value checks of traced inputs, in-graph
-        y0 = _checked(law, y0, params, None, ("ts", ts), staged[1], True)[0]
+        y0 = _guards.stage(_value_checks(law, y0, params, None, ("ts", ts)), y0, staged[1])
 
-    tdtype = _time_dtype(y0)
+    tdtype = _monitor.state_real_dtype(y0)
     ts = jnp.asarray(ts, tdtype)
-    # diffrax's complex support is experimental: integrate complex leaves as
-    # (real, imag) pairs and convert back at the boundary.
+    # complex leaves integrated as (real, imag) pairs (diffrax's complex support is experimental)
     complex_mask = jax.tree_util.tree_map(jnp.iscomplexobj, y0)
     to_real = lambda y: jax.tree_util.tree_map(
         lambda x, c: jnp.stack([x.real, x.imag], -1) if c else x, y, complex_mask
@@ -153,8 +136,7 @@ def _adaptive_core(
     term = diffrax.ODETerm(lambda t, y, args: to_real(law.vector_field(t, to_complex(y), args)))
     save_observed = lambda t, y, args: observe(t, to_complex(y), args)
 
-    # saved as floats: diffrax fills unused save slots with NaN, which an
-    # integer or boolean buffer cannot hold
+    # saved as floats: diffrax fills unused save slots with NaN
     def save_status(t, y, args):
         y = to_complex(y)
         status = _monitor.evaluate(monitor, t, y, args)

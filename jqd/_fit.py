@@ -1,21 +1,8 @@
-"""One fit driver (`jqd.fit`) for every law: recover a theory's free constants by
-gradient-based minimisation of a loss (optax; L-BFGS by default), with their
-uncertainties.
-
-`fit(loss, theta0)` minimises `loss(theta)` over a pytree `theta` in its
-natural units. Positivity (or any other constraint) is a `transform`: the
-optimiser works on unconstrained u with theta = forward(u). A stochastic loss
-takes a fixed key, `loss(theta, key)`, so that the same noise is used at
-every iteration (common random numbers: the loss is then a smooth function
-of theta). The loop runs in Python around one jitted update, so that each
-iteration can be reported (progress bar) and stopped on a criterion.
-
-Least squares: `fit(None, theta0, residuals=r)` minimises ½ Σ_i r_i(θ)² and
-returns the covariance of the estimate (`fit_covariance`), the inverse of the
-Gauss-Newton Hessian JᵀJ (J = ∂r/∂θ at the optimum), scaled by the residual
-variance s² = Σ r²/(n − p) when the noise level is unknown. Data enter as an
-argument, `r(theta, data)`, so many data sets (bootstrap replicas) are fitted
-by one compiled, vmapped program (`batched=True`).
+"""`jqd.fit`: one fit driver for every law. Minimises `loss(theta)` (optax;
+L-BFGS by default) over a pytree theta in natural units, constraints as a
+`transform` (theta = forward(u)), a stochastic loss at a fixed key; least
+squares (`residuals=`) also gives the Gauss-Newton covariance
+(`fit_covariance`). Why: docs/internals/core.md#fit.
 """
 
 from __future__ import annotations
@@ -53,9 +40,8 @@ class FitResult:
     """What `fit` returns.
 
     Attributes:
-        value: the fitted parameters (a pytree in natural units; a dict of
-            named constants for the family fits, readable as attributes:
-            `result.D`, `result.C`, `result.q`).
+        value: the fitted parameters (a pytree in natural units; a dict's
+            entries are readable as attributes: `result.D`).
         loss: the loss at `value`.
         grad_norm: the norm of the gradient (in the optimiser's variables)
             at the last evaluated iterate.
@@ -69,15 +55,13 @@ class FitResult:
             (`jax.flatten_util.ravel_pytree` order; one per start when batched).
         chi2: Σ r² at `value` (least-squares fits).
         dof: degrees of freedom n − p (number of residuals minus parameters).
-        sigma: "known" (residuals already divided by the noise's standard
-            deviation: covariance (JᵀJ)⁻¹) or "estimated" (scaled by
-            s² = chi2/dof); None without a covariance.
+        sigma: "known" or "estimated", as given to `fit` (None without a
+            covariance).
         residuals: the residuals at `value` (flattened), or None.
         jacobian: ∂residuals/∂θ at `value` ((n, p), flattened θ in natural
             units; one per start when batched), or None.
-        condition: condition number of the Hessian with each parameter scaled
-            by its |value| (`fit_covariance`): inf when the data do not fix
-            every parameter (then the covariance is inf too).
+        condition: condition number of the scaled Hessian (`fit_covariance`):
+            inf when the data do not fix every parameter.
     """
 
     value: Any
@@ -204,12 +188,10 @@ def fit(
         data: a pytree passed to `loss`/`residuals`; with `batched=True` it
             has the same leading axis as `theta0` (one data set per start: a
             bootstrap fits its replicas at once).
-        optimiser: an optax optimiser (default `optax.lbfgs()`, zoom line
-            search). Optimisers that need the loss inside the update (L-BFGS
-            line searches) receive it as `value_fn`.
-        linesearch_steps: with the default optimiser, L-BFGS with
-            `optax.scale_by_zoom_linesearch(max_linesearch_steps=...)` (its
-            own defaults otherwise) instead of L-BFGS's built-in line search.
+        optimiser: an optax optimiser (default `optax.lbfgs()`); it receives
+            the loss as `value_fn` (for line searches).
+        linesearch_steps: with the default optimiser, the zoom line search's
+            `max_linesearch_steps`.
         transform: "positive" (theta = exp u), None/"identity", or a
             `FitTransform`, applied leaf-wise to every leaf of theta; or, for
             a dict theta, a dict key -> one of those (missing keys: identity).
@@ -220,27 +202,20 @@ def fit(
             from is below `ftol`.
         step_tol: with `residuals`: stop once the Gauss-Newton step from the
             new iterate is below `step_tol` standard errors in every parameter
-            (max |δθ_i|/σ_i, δθ = −(JᵀJ)⁻¹Jᵀr; `sigma` scales σ): the optimum
-            is then located far inside its own uncertainty. Costs one Jacobian
-            (p forward passes) per iteration.
+            (one Jacobian per iteration).
         xtol: with `step_tol`: a step component below xtol·|θ_i| (relative)
-            counts as converged too (exact data, exact model: the residuals
-            and standard errors are round-off and their ratio stays O(1)).
-        stop: `stop(theta, loss) -> bool`, called on the host after each
-            update with the new iterate (natural units) and the loss at the
-            one it started from; True stops the fit as converged (also a hook
-            for progress lines).
+            counts as converged too (for exact data and model).
+        stop: `stop(theta, loss) -> bool`, called after each update with the
+            new iterate and the loss at the one it started from; True stops
+            the fit as converged.
         key: PRNG key for a stochastic loss (fixed across iterations).
         nonfinite: if set, a non-finite loss counts as this value with zero
-            gradient, so that a line search backs off from a region where
-            the model breaks down. If None (default), a non-finite loss at an
-            iterate raises FloatingPointError naming the iterate.
+            gradient (a line search then backs off); if None, it raises
+            FloatingPointError naming the iterate.
         batched: theta0 has a leading axis of independent starts, fitted at
             once (`jax.vmap`); the criteria must hold for every start.
             "sequential": the same, one start after another inside one
-            compiled program (`lax.map`: less memory; and XLA:CPU in jax
-            0.10.2 deadlocked on some vmapped programs, e.g. the Husimi
-            Galerkin law's residuals and Jacobian together).
+            compiled program (`lax.map`: less memory).
         progress: show a tqdm progress bar of the loss.
 
     Returns:
@@ -256,22 +231,18 @@ def fit(
     forward, inverse = _transforms(transform, theta0)
     import optax  # here, not at import time: `import jqd` stays light
 
-    if optimiser is None:
-        linesearch = (
-            None
-            if linesearch_steps is None
-            else optax.scale_by_zoom_linesearch(max_linesearch_steps=int(linesearch_steps))
-        )
-        optimiser = optax.lbfgs() if linesearch is None else optax.lbfgs(linesearch=linesearch)
     opt = optimiser
+    if opt is None and linesearch_steps is None:
+        opt = optax.lbfgs()
+    elif opt is None:
+        steps = int(linesearch_steps)
+        opt = optax.lbfgs(linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=steps))
     extra = () if key is None else (key,)
+    # f(theta, data) for a loss or residuals that take (theta[, data][, key])
+    with_data = lambda f: lambda th, d: f(th, *extra) if data is None else f(th, d, *extra)
     if residuals is not None:
         loss = lambda *a: 0.5 * jnp.sum(jnp.ravel(residuals(*a)) ** 2)
-    objective = (
-        (lambda theta, d: loss(theta, *extra))
-        if data is None
-        else (lambda theta, d: loss(theta, d, *extra))
-    )
+    objective = with_data(loss)
 
     def fun(u, d):
         value = objective(forward(u), d)
@@ -290,8 +261,6 @@ def fit(
         return value, grad
 
     def update(u, state, d):
-        import optax
-
         value, grad = value_and_grad(u, d)
         value_fn = lambda v: fun(v, d)
         updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=value_fn)
@@ -312,19 +281,13 @@ def fit(
     else:
         update_fn = jax.jit(update)
         state = opt.init(u)
-    # strong types: optax's init state is weakly typed, its update's output is not,
-    # and the mismatch made jit trace and compile `update` twice
+    # strong types, else jit compiles `update` twice (internals#fit)
     strong = lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype)
     u, state = jax.jit(lambda tree: _tm(strong, tree))((u, state))  # one program, not one per leaf
     to_value = lambda u: _tm(np.asarray, forward(u))
     curvature = None
     if residuals is not None:
-        r_args = (
-            (lambda th, d: residuals(th, *extra))
-            if data is None
-            else (lambda th, d: residuals(th, d, *extra))
-        )
-        curvature = _Curvature(r_args, to_value(u), True, "gauss-newton", batched)
+        curvature = _Curvature(with_data(residuals), to_value(u), True, "gauss-newton", batched)
     path, history = [to_value(u)], []
     converged = False
     n = 0
@@ -336,9 +299,7 @@ def fit(
         bar = tqdm(total=max_iter, desc="fit", leave=False)
     try:
         for _ in range(max_iter):
-            # wait with the GIL released before NumPy reads the results: `np.asarray`
-            # on a pending array holds the GIL, and a host callback inside the
-            # program (eqx.error_if's guards) then deadlocks
+            # wait with the GIL released before NumPy reads (internals#fit: a deadlock)
             u_new, state, value, grad_norm = jax.block_until_ready(update_fn(u, state, data))
             if nonfinite is None and not np.all(np.isfinite(np.asarray(value))):
                 raise FloatingPointError(_nonfinite_message(np.asarray(value), path[-1], n))
@@ -352,48 +313,37 @@ def fit(
             u = u_new
             n += 1
             path.append(to_value(u))
-            if ftol is not None and np.all(np.asarray(value) < ftol):
-                converged = True
-                break
-            if (
-                step_tol is not None
-                and curvature.step_ratio(path[-1], data, sigma, xtol) < step_tol
-            ):
-                converged = True
-                break
-            if stop is not None and stop(path[-1], np.asarray(value)):
-                converged = True
+            converged = bool(
+                (ftol is not None and np.all(np.asarray(value) < ftol))
+                or (
+                    step_tol is not None
+                    and curvature.step_ratio(path[-1], data, sigma, xtol) < step_tol
+                )
+                or (stop is not None and stop(path[-1], np.asarray(value)))
+            )
+            if converged:
                 break
     finally:
         if bar is not None:
             bar.close()
-    result = FitResult(
-        value=to_value(u),
-        loss=None,
+    value, more = to_value(u), {}
+    if curvature is None:
+        loss = jax.jit(jax.vmap(fun, in_axes=(0, d_axis)) if batched else fun)(u, data)
+        loss = np.asarray(jax.block_until_ready(loss))
+    else:
+        c = curvature(value, data, sigma)  # the Gauss-Newton covariance at the optimum
+        loss = 0.5 * np.asarray(c["chi2"])
+        if nonfinite is not None:
+            loss = np.where(np.isfinite(loss), loss, nonfinite)
+        keys = ("stderr", "covariance", "chi2", "dof", "residuals", "condition", "jacobian")
+        more = {k: c[k] for k in keys} | {"sigma": sigma}
+    return FitResult(
+        value=value,
+        loss=loss,
         grad_norm=np.asarray(grad_norm),
         iterations=n,
         converged=converged,
         history=np.asarray(history),
         path=path,
-    )
-    if curvature is None:
-        final = jax.block_until_ready(
-            jax.jit(jax.vmap(fun, in_axes=(0, d_axis)) if batched else fun)(u, data)
-        )
-        return dataclasses.replace(result, loss=np.asarray(final))
-    c = curvature(result.value, data, sigma)  # the Gauss-Newton covariance at the optimum
-    loss = 0.5 * np.asarray(c["chi2"])
-    if nonfinite is not None:
-        loss = np.where(np.isfinite(loss), loss, nonfinite)
-    return dataclasses.replace(
-        result,
-        loss=loss,
-        stderr=c["stderr"],
-        covariance=c["covariance"],
-        chi2=c["chi2"],
-        dof=c["dof"],
-        sigma=sigma,
-        residuals=c["residuals"],
-        condition=c["condition"],
-        jacobian=c["jacobian"],
+        **more,
     )

@@ -35,21 +35,13 @@ def fit_covariance(
 ) -> dict:
     """Covariance of a least-squares estimate θ̂ of ½ Σ r_i(θ)² at `theta`.
 
-    With J = ∂r/∂θ (n × p, forward mode) at θ̂:
-
-    - `hessian="gauss-newton"`: Cov = (JᵀJ)⁻¹, the inverse of the expected
-      Hessian of ½χ² (the Fisher information of Gaussian noise). The full
-      Hessian adds Σ r_i ∇²r_i, whose mean is zero where the model is right
-      (E r_i = 0): it only adds noise, and can make the matrix indefinite.
-      This is the linearised (Gauss-Markov) covariance of θ̂.
-    - `hessian="full"`: Cov = (∇²½Σr²)⁻¹ by `jax.hessian` (the observed
-      information), as a cross-check.
-
-    `sigma="known"`: the residuals are already (model − data)/σ_i with the
-    data's true standard deviations σ_i, so χ² = Σr² and Cov is as above.
-    `sigma="estimated"`: the σ_i are known only up to one common factor (or
-    the data are exact and the misfit is the model's own error), which is
-    estimated from the fit, s² = Σr²/(n − p), and Cov is multiplied by s².
+    With J = ∂r/∂θ (n × p, forward mode) at θ̂: `hessian="gauss-newton"`,
+    Cov = (JᵀJ)⁻¹ (the expected Hessian of ½χ²: the linearised covariance;
+    why not the full one: docs/internals/core.md#fit); `hessian="full"`,
+    Cov = (∇²½Σr²)⁻¹ by `jax.hessian`, as a cross-check. `sigma="known"`: the
+    residuals are already (model − data)/σ_i with the data's true standard
+    deviations; `sigma="estimated"`: the σ_i are known up to one common
+    factor, estimated as s² = Σr²/(n − p), and Cov is multiplied by s².
 
     Args:
         residuals: `residuals(theta)` or, with `data`, `residuals(theta, data)`,
@@ -63,13 +55,11 @@ def fit_covariance(
 
     Returns:
         dict with "covariance" (p, p), "stderr" (pytree like theta), "chi2"
-        (Σr²), "dof" (n − p), "fisher" (the Hessian used, p × p, before the s²
-        scaling), "jacobian" (n, p), "residuals" (n,), and "condition" (the
-        ratio of the largest to the smallest eigenvalue of the Hessian with
-        each parameter scaled by its |value|; inf when singular: the data do
-        not fix every parameter, and the covariance is then inf), and "scale"
-        (the factor the errors carry beyond (JᵀJ)⁻¹: s = √(χ²/dof) when
-        estimated, 1 when known; `covariance_from` by its method).
+        (Σr²), "dof" (n − p), "fisher" (the Hessian used, before the s²
+        scaling), "jacobian" (n, p), "residuals" (n,), "condition" (of the
+        Hessian with each parameter scaled by its |value|; inf when the data
+        do not fix every parameter, and the covariance is then inf), and
+        "scale" (s = √(χ²/dof) when estimated, 1 when known).
     """
     _check_choice("sigma", sigma, _SIGMAS)
     _check_choice("hessian", hessian, _HESSIANS)
@@ -78,8 +68,8 @@ def fit_covariance(
 
 
 class _Curvature:
-    """r, J = ∂r/∂θ and the Hessian at θ by jitted programs, built once and
-    reused (the stopping test of every iteration and the final covariance)."""
+    """r, J = ∂r/∂θ and the Hessian at θ by jitted programs built once (for
+    every iteration's stopping test and the final covariance)."""
 
     def __init__(self, residuals, theta, has_data, hessian, batched):
         from jax.flatten_util import ravel_pytree
@@ -103,8 +93,7 @@ class _Curvature:
                 F = J.T @ J
             return (J, F) if batched else (residual(x, d), J, F)
 
-        # batched: r and J as two programs. XLA:CPU (jax 0.10.2) deadlocked, at 0% CPU,
-        # on one vmapped program returning both for the husimi-kerr model (any batch)
+        # batched: r and J as two programs (an XLA:CPU deadlock: internals#fit)
         axes = (0, 0 if has_data else None)
         batch = (lambda f: jax.vmap(f, in_axes=axes)) if batched else (lambda f: f)
         self.residual, self.curvature = jax.jit(batch(residual)), jax.jit(batch(curvature))
@@ -136,11 +125,8 @@ class _Curvature:
 
     def step_ratio(self, theta, data, sigma, xtol: float = 0.0) -> float:
         """max_i |δθ_i| / stderr_i of the Gauss-Newton step δθ = −(JᵀJ)⁻¹Jᵀr
-        from θ (the largest over a batch): how far θ is from the least-squares
-        optimum in units of its own uncertainty (0 at the optimum). A
-        component with |δθ_i| <= xtol |θ_i| counts as 0: with exact data and
-        an exact model the residuals are round-off, the stderr too, and the
-        step/stderr ratio of noise stays O(1) however long the fit runs."""
+        from θ (the largest over a batch; 0 at the optimum); a component with
+        |δθ_i| <= xtol |θ_i| counts as 0 (internals#fit)."""
         flat, r, J, _ = self.raw(theta, data)
         if not self.batched:
             flat, r, J = flat[None], r[None], J[None]
@@ -160,41 +146,32 @@ class _Curvature:
         return worst
 
 
-def _factor(chi2, dof, sigma, method) -> float:
-    """The factor the errors of `method` carry beyond (JᵀJ)⁻¹^½ (NaN for a sandwich)."""
-    s = float(np.sqrt(chi2 / dof)) if dof >= 1 else float("nan")
-    if sigma == "estimated":
-        return s
-    if method == "birge":
-        return max(1.0, s) if dof >= 1 else 1.0
-    return 1.0 if method == "gauss-newton" else float("nan")
-
-
-def _known(cov, r, J, factor, method):
-    """The covariance (JᵀJ)⁻¹ = `cov` of stated errors, by `method` (`covariance_from`)."""
-    if method in ("gauss-newton", "birge"):
-        return cov * factor**2
-    h = np.einsum("ij,jk,ik->i", J, cov, J)  # leverages, Σ h_i = p
-    c = 1.0 if method == "hc0" else 1.0 / np.maximum(1.0 - h, 1e-12) ** 2
-    meat = (J * (c * r**2)[:, None]).T @ J
-    return cov @ meat @ cov
-
-
 def _covariance(r, J, F, flat, sigma, method: str = "gauss-newton") -> dict:
     """`fit_covariance`'s linear algebra for one fit (numpy); `method` as in
-    `covariance_from` (used with sigma="known")."""
+    `covariance_from`."""
     n, p = J.shape
     chi2, dof = float(np.sum(r**2)), int(n - p)
     scale = np.where(np.abs(flat) > 0, np.abs(flat), 1.0)
     Fs = F * np.outer(scale, scale)
     condition, cov = float("nan"), np.full((p, p), np.inf)
-    factor = _factor(chi2, dof, sigma, method)
+    # the factor the errors carry beyond (JᵀJ)⁻¹^½ (NaN for a sandwich)
+    factor = float(np.sqrt(chi2 / dof)) if dof >= 1 else float("nan")
+    if sigma != "estimated" and method == "birge":
+        factor = max(1.0, factor) if dof >= 1 else 1.0
+    elif sigma != "estimated":
+        factor = 1.0 if method == "gauss-newton" else float("nan")
     if np.all(np.isfinite(Fs)):
         eig = np.linalg.eigvalsh(0.5 * (Fs + Fs.T))
         condition = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
         if condition < 1e15 and (sigma == "known" or dof >= 1):
             cov = np.linalg.inv(Fs) * np.outer(scale, scale)
-            cov = cov * factor**2 if sigma == "estimated" else _known(cov, r, J, factor, method)
+            if sigma == "estimated" or method in ("gauss-newton", "birge"):
+                cov = cov * factor**2
+            else:  # the sandwich of stated errors
+                h = np.einsum("ij,jk,ik->i", J, cov, J)  # leverages, Σ h_i = p
+                c = 1.0 if method == "hc0" else 1.0 / np.maximum(1.0 - h, 1e-12) ** 2
+                meat = (J * (c * r**2)[:, None]).T @ J
+                cov = cov @ meat @ cov
     return {
         "covariance": cov,
         "stderr": np.sqrt(np.abs(np.diagonal(cov))),
@@ -226,11 +203,9 @@ def covariance_from(r, J, flat, sigma: str = "known", method: str = "gauss-newto
       read from its own residual, so wrong stated errors (in scale or shape)
       do not bias it; noisy for few points.
 
-    `jqd fit` reports "birge" (`jqd.run.fit.COVARIANCE`; why: its module
-    docstring and benchmarks/results_fit.md §2). Returns the dict of
-    `fit_covariance`; its "scale" is the factor the method multiplies the
-    Gauss-Newton errors by (1; the Birge ratio; s when estimated; NaN for a
-    sandwich, which has none): what `jqd fit` reports as `error_scale`.
+    `jqd fit` reports "birge" (why: benchmarks/results_fit.md §2). Returns
+    the dict of `fit_covariance`; its "scale" is the factor the method
+    multiplies the Gauss-Newton errors by (NaN for a sandwich).
     """
     _check_choice("method", method, METHODS)
     r, J, flat = np.asarray(r, float), np.asarray(J, float), np.asarray(flat, float)
@@ -253,30 +228,24 @@ def profile_likelihood(
 ) -> dict:
     """Profile-likelihood errors of a least-squares estimate θ̂ = `theta` of ½ Σ r_i(θ)².
 
-    For each parameter θ_i the profile χ²_i(v) = min over the others of Σ r²
-    at θ_i = v (re-minimised by Gauss-Newton from the linear prediction θ̂_j +
-    Cov_ji/Cov_ii (v − θ̂_i)); its 1σ interval is where χ²_i(v) − χ²(θ̂) <=
-    scale², found on each side by a secant in √Δχ² (exact at the first trial
-    for a linear model, where the interval is θ̂_i ± scale·(JᵀJ)⁻¹_ii^½, the
-    Gauss-Newton error). Where the model is nonlinear in θ at the data's noise
-    the curvature at θ̂ misleads and the interval is asymmetric. `scale` is the
-    factor the errors carry (1 for stated errors; the Birge ratio
-    √max(1, χ²/dof) for `covariance_from(method="birge")`, √(χ²/dof) for
-    sigma="estimated": the estimator's "scale").
-
-    `at` (pytree like one fit's `theta`, the same for every fit when batched;
-    NaN leaves skipped): reference values, e.g. the quantum ones; "z" is the signed root of the profile likelihood ratio
-    there, sign(θ̂_i − at_i) √(χ²_i(at_i) − χ²(θ̂))/scale: |z| <= k exactly
-    when at_i is inside the kσ profile interval (for a linear model, z =
-    (θ̂_i − at_i)/stderr).
+    For each θ_i the profile χ²_i(v) = min over the others of Σ r² at θ_i = v
+    (Gauss-Newton from the linear prediction θ̂_j + Cov_ji/Cov_ii (v − θ̂_i));
+    its 1σ interval is where χ²_i(v) − χ²(θ̂) <= scale², found on each side
+    by a secant in √Δχ² (for a linear model, at the first trial: θ̂_i ±
+    scale·(JᵀJ)⁻¹_ii^½). Where the model is nonlinear at the data's noise the
+    interval is asymmetric. "z" at reference values `at` is
+    sign(θ̂_i − at_i) √(χ²_i(at_i) − χ²(θ̂))/scale: |z| <= k exactly when
+    at_i is inside the kσ profile interval.
 
     Args:
         residuals: as `fit_covariance`.
         theta: the optimum, as `fit_covariance`.
         data: as `fit_covariance`.
         batched: as `fit_covariance`.
-        scale: the errors' factor (above); one per fit when batched.
-        at: reference values, or None.
+        scale: the factor the errors carry (1 for stated errors; the
+            estimator's "scale", e.g. the Birge ratio); one per fit when batched.
+        at: reference values (pytree like one fit's `theta`, the same for
+            every fit; NaN leaves skipped), or None.
         tol: |√Δχ² − scale| <= tol·scale at an interval's end.
 
     Returns:
@@ -310,8 +279,7 @@ def profile_likelihood(
 
 
 class _Profile:
-    """`profile_likelihood` for one fit: χ² re-minimised over the other
-    parameters at fixed values of one (numpy Gauss-Newton on the jitted r, J)."""
+    """`profile_likelihood` for one fit (numpy Gauss-Newton on the jitted r, J)."""
 
     def __init__(self, curv, flat, data, scale, tol):
         self.curv, self.flat, self.data, self.scale, self.tol = curv, flat, data, scale, tol

@@ -1,24 +1,8 @@
-"""The one input-checking path: value checks that survive `jit`, `vmap` and
-`grad`.
-
-A law lists its value checks once, as `Check(ok, message, value)`s built
-with `jax.numpy` (`law.checks(y, params, dt)`): `ok` True where the argument
-is valid, a message naming the argument and the fix, and optionally the
-offending value. The integrators evaluate them inside their one compiled
-program (`jqd._evolve`). There
-
-- a plain call (concrete inputs) returns their flags with the result; a
-  failed one is raised here as `ValueError`, with the value formatted into
-  the message (`enforce` on the concrete inputs);
-- under an outer `jit`/`vmap`/`grad` they are tied to the state with one
-  `eqx.branched_error_if` (`stage`): the run fails with the same message (no
-  value: it is not known at trace time). Under `vmap` it fails if any
-  member does.
-
-`scalar`, `count` and `params_guards` are the one validator for the
-constants and scalars every law and integrator takes. The run-time
-counterpart (a state leaving the law's range mid-run) is the breakdown
-monitor, `jqd._monitor`.
+"""The one input-checking path: `Check`s built with `jax.numpy` that raise
+at once for concrete inputs and in-graph (`eqx.branched_error_if`) for traced
+ones, and the one validator of scalars and constants (`scalar`, `count`,
+`params_guards`). The run-time counterpart is the breakdown monitor,
+`jqd._monitor`. Why: docs/internals/core.md#validation.
 """
 
 from __future__ import annotations
@@ -71,7 +55,7 @@ def _format(message: str, value, ok=None) -> str:
 
 
 def shown(x) -> str:
-    """A scalar for a message: its value if concrete, "(traced)" otherwise."""
+    """A scalar for a message: its value, or "(traced)"."""
     if is_traced(x):
         return "(traced)"
     try:
@@ -81,18 +65,9 @@ def shown(x) -> str:
 
 
 def enforce(guards, x=None, caller: str = ""):
-    """Raise for failed concrete guards; tie traced ones to `x` in-graph.
-
-    Args:
-        guards: iterable of `Check` (None entries are skipped).
-        x: the pytree the staged checks are attached to (usually the initial
-            state); returned, possibly wrapped. None: traced guards are
-            returned unstaged (for the caller to stage).
-        caller: prefix of the messages, e.g. "jqd.evolve(SchrodingerGrid)".
-
-    Returns:
-        `x` with the traced checks attached (or `x` unchanged if none).
-    """
+    """Raise `ValueError` (prefixed by `caller`) for a failed concrete `Check`
+    (None entries skipped); tie traced ones to the pytree `x` with `stage`
+    and return it (traced ones are dropped when `x` is None)."""
     prefix = f"{caller}: " if caller else ""
     staged = []
     for g in guards:
@@ -109,8 +84,8 @@ def enforce(guards, x=None, caller: str = ""):
 
 
 def stage(guards, x, caller: str = ""):
-    """Attach `guards` to the pytree `x` with one `eqx.branched_error_if`
-    (on its first inexact leaf: the check then runs whenever x is used)."""
+    """`x` with `guards` attached by one `eqx.branched_error_if` on its first
+    inexact leaf (the check then runs whenever x is used)."""
     prefix = f"{caller}: " if caller else ""
     messages = [
         prefix + _format(g.message, None) + " (raised inside jit/vmap/grad)" for g in guards
@@ -125,8 +100,7 @@ def stage(guards, x, caller: str = ""):
 
 
 def error_if_message(err: Exception) -> str | None:
-    """The message of an `eqx.error_if` that fired in a program run by
-    `jax.jit` (which wraps it in a long XLA runtime error), or None."""
+    """The message of an `eqx.error_if` inside the XLA runtime error, or None."""
     text = str(err)
     start = text.find("_EquinoxRuntimeError: ")
     if start < 0:
@@ -150,8 +124,8 @@ def scalar(
     finite: bool = True,
     fix: str = "",
 ) -> list[Check]:
-    """Guards for a real scalar (or array of them): finite, and > 0 or >= 0."""
-    # (value.dtype, not jnp.asarray(value): that compiles a program per NumPy shape)
+    """Checks for a real scalar (or array of them): finite, and > 0 or >= 0."""
+    # value.dtype, not jnp.asarray(value): that compiles a program per NumPy shape
     if isinstance(value, complex) or (
         hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.complexfloating)
     ):
@@ -163,25 +137,18 @@ def scalar(
             value = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             raise TypeError(f"{name} must be a real number; got {value!r}.") from None
-    if is_traced(value):
-        v = value
-        is_finite, is_positive, is_nonnegative = jnp.isfinite(v), v > 0, v >= 0
-    else:
-        v = value
-        is_finite, is_positive, is_nonnegative = np.isfinite(v), v > 0, v >= 0
-    out = []
-    if finite:
-        out.append(Check(is_finite, f"{name} must be finite; got {{value}}. {fix}".strip(), v))
+    says = lambda what: f"{name} must be {what}; got {{value}}. {fix}".strip()
+    out = [Check(array_module(value).isfinite(value), says("finite"), value)] if finite else []
     if positive:
-        out.append(Check(is_positive, f"{name} must be positive; got {{value}}. {fix}".strip(), v))
+        out.append(Check(value > 0, says("positive"), value))
     elif nonnegative:
-        out.append(Check(is_nonnegative, f"{name} must be >= 0; got {{value}}. {fix}".strip(), v))
+        out.append(Check(value >= 0, says(">= 0"), value))
     return out
 
 
 def real_scalar(value, name: str, *, positive: bool = False) -> None:
-    """Refuse at once what is not a real scalar, and a concrete one that is
-    not finite (or not > 0 with `positive`); a traced one is checked in-graph."""
+    """Refuse a non-scalar, and a concrete value that is not finite (or not
+    > 0 with `positive`); a traced value is left to the in-graph checks."""
     if is_traced(value):
         if np.ndim(value) != 0:
             raise ValueError(f"{name} must be a scalar; got shape {jnp.shape(value)}.")
@@ -198,10 +165,9 @@ def real_scalar(value, name: str, *, positive: bool = False) -> None:
 
 
 def arguments(caller: str, nonnegative=(), real=(), **values) -> None:
-    """Refuse concrete `values` of a public function that are not finite and
-    > 0 (>= 0 for the names in `nonnegative`, any sign for those in `real`),
-    naming `caller` and the argument. Traced values pass unchecked: a closed
-    form has no state to attach an in-graph check to. NumPy only (no program)."""
+    """Refuse concrete `values` that are not finite and > 0 (>= 0 for the names
+    in `nonnegative`, any sign in `real`), naming `caller` and the argument.
+    Traced values pass: a closed form has no state to attach a check to."""
     guards = []
     for name, v in values.items():
         if not is_traced(v):
@@ -211,11 +177,8 @@ def arguments(caller: str, nonnegative=(), real=(), **values) -> None:
 
 
 def count(value, name: str, *, minimum: int = 1) -> int:
-    """An integer count (static: it sets array sizes), refusing non-integers.
-
-    Accepts Python and NumPy integers and integral floats (3.0); refuses 2.5,
-    NaN, bools and values below `minimum`, naming the argument.
-    """
+    """`value` as an int >= `minimum` (static: it sets array sizes); accepts
+    integral floats (3.0), refuses 2.5, NaN, bools and tracers."""
     if isinstance(value, bool) or is_traced(value):
         raise TypeError(
             f"{name} must be a Python int (it fixes array sizes, so it cannot be traced); "
@@ -238,8 +201,7 @@ def count(value, name: str, *, minimum: int = 1) -> int:
     return n
 
 
-# Constants that must be positive wherever a law's params carry them.
-POSITIVE_CONSTANTS = ("hbar", "mass", "m")
+POSITIVE_CONSTANTS = ("hbar", "mass", "m")  # > 0 wherever a law's params carry them
 
 
 def _named_leaves(tree, prefix: str):
@@ -252,15 +214,11 @@ def params_guards(params, name: str = "params") -> list[Check]:
     out = []
     for leaf_name, leaf in _named_leaves(params, name):
         if hasattr(leaf, "dtype") or isinstance(leaf, float | complex):
-            a = jnp.asarray(leaf) if is_traced(leaf) else np.asarray(leaf)
+            xp = array_module(leaf)
+            a = xp.asarray(leaf)
             if np.issubdtype(a.dtype, np.inexact):
-                out.append(
-                    Check(
-                        jnp.all(jnp.isfinite(a)) if is_traced(leaf) else np.all(np.isfinite(a)),
-                        f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}",
-                        None,
-                    )
-                )
+                message = f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}"
+                out.append(Check(xp.all(xp.isfinite(a)), message, None))
     for key in POSITIVE_CONSTANTS:
         value = params.get(key) if isinstance(params, dict) else getattr(params, key, None)
         if value is not None and not callable(value):
@@ -280,15 +238,14 @@ def _precision(dtype) -> int:
 
 
 def _dtype_of(x):
-    """x.dtype, without converting arrays that have one."""
     dtype = getattr(x, "dtype", None)
     return jnp.asarray(x).dtype if dtype is None else dtype
 
 
 def check_precision(y0, *others, names=("params",)) -> None:
     """Refuse silent demotion: no inexact leaf of `others` (params, the law's
-    operators) may have lower precision than the state `y0` (a complex64 H
-    with a complex128 ψ would run the whole step in single precision)."""
+    operators) below the state's precision (a complex64 H would run a
+    complex128 ψ's whole step in single precision)."""
     state_bits = max(
         (_precision(_dtype_of(x)) for x in jax.tree_util.tree_leaves(y0)),
         default=0,
@@ -317,9 +274,6 @@ def check_precision(y0, *others, names=("params",)) -> None:
                     f".astype(jnp.{'complex128' if jnp.iscomplexobj(leaf) else 'float64'}), "
                     "or run the state in single precision."
                 )
-
-
-# -- guards shared by the laws ----------------------------------------------------
 
 
 def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Check]:
@@ -385,31 +339,25 @@ def probabilities(p, name: str) -> list[Check]:
     ]
 
 
-# -- helpers for the families' guards ---------------------------------------------
-
-
 def described(ok, message: str, detail=None, value=None) -> Check:
-    """A `Check` whose eager message, when it fails on concrete values, is
-    `detail()` (which may format several values); in-graph it is `message`."""
+    """A `Check` whose message, when it fails on concrete values, is
+    `detail()` (which may format several values); else `message`."""
     if detail is not None and not is_traced(ok) and not bool(np.all(np.asarray(ok))):
         try:
             return Check(ok, detail(), value)
         except jax.errors.ConcretizationTypeError:
-            # under grad a comparison is concrete while the values it compares
-            # are traced: the detail cannot format them, the message stands
-            pass
+            pass  # under grad: concrete comparison of traced values (internals#validation)
     return Check(ok, message, value)
 
 
 def array_module(*trees):
-    """NumPy for concrete values (checked at once, no per-op dispatch),
-    jax.numpy for traced ones (staged in-graph)."""
+    """NumPy for concrete values, jax.numpy for traced ones."""
     return jnp if is_traced(*trees) else np
 
 
 def round_down(x, digits: int = 4):
-    """x rounded down to `digits` significant digits (x > 0), so a largest
-    safe value shown in a message is itself safe."""
+    """x rounded down to `digits` significant digits (x > 0): a largest safe
+    value shown in a message is then itself safe."""
     xp = array_module(x)
     x = xp.asarray(x)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -428,10 +376,8 @@ def _no_derivative_jvp(message, primals, tangents):
 
 
 def no_derivative(params, message: str):
-    """`params` unchanged, but `jax.grad`/`jax.jvp` with respect to any of its
-    float arrays raises `TypeError(message)`, for laws whose output is
-    piecewise constant in them (sampled events: the derivative would be 0). An
-    identity in the forward program; symbolic-zero tangents (a derivative with
-    respect to something else) pass."""
+    """`params` unchanged, but a non-zero tangent of any of its float arrays
+    (`jax.grad`/`jax.jvp`) raises `TypeError(message)`: for laws piecewise
+    constant in them (sampled events: the derivative would be 0)."""
     dynamic, static = eqx.partition(params, eqx.is_inexact_array)
     return eqx.combine(_no_derivative(dynamic, message), static)

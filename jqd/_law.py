@@ -75,59 +75,42 @@ class AbstractLaw(eqx.Module):
         )
 
     def prepare(self, params: PyTree, dt) -> AbstractLaw:
-        """Return a law equivalent to `self` with operators that depend only on
-        `(params, dt)` precomputed. `evolve` calls it once, outside the time
-        loop, so that per-step work is minimal. Default: no precomputation.
-        """
+        """The law with operators that depend only on `(params, dt)`
+        precomputed; `evolve` calls it once, outside the time loop."""
         return self
 
     def check(self, y: PyTree, params: PyTree, dt=None) -> None:
-        """Structural validation (shapes, dtypes, static settings), eager.
-
-        Raises `ValueError` naming the argument and the fix. Shapes and
-        dtypes are always known, also when an argument is traced; values are
-        for `checks`.
-        """
+        """Structural validation (shapes, dtypes, static settings), eager:
+        raise `ValueError` naming the argument and the fix. Values go to `checks`."""
         return None
 
     def checks(self, y: PyTree, params: PyTree, dt=None) -> list:
         """Value checks of the initial state, params and step, as `jqd.Check`s
-        written with `jax.numpy` (see `jqd._guards`). The integrators evaluate
-        them inside the run: a plain call raises `ValueError` with the value,
-        a traced one raises in-graph (`eqx.error_if`). Finite params and
-        state, ħ > 0, mass > 0, dt > 0 and a finite t0 are checked for every
-        law already. `dt` is None for adaptive runs.
-        """
+        written with `jax.numpy`, evaluated inside the run (a plain call raises
+        `ValueError` with the value, a traced one raises in-graph). Finite
+        params and state, ħ > 0, mass > 0, dt > 0 and a finite t0 are checked
+        for every law already. `dt` is None for adaptive runs."""
         return []
 
     def monitor(self, t, y: PyTree, params: PyTree, dt=None):
         """`(ok, code, where)`: is the state still inside the law's range of
-        validity? Evaluated by `evolve`/`evolve_adaptive` at every save on
-        every path (eager, jit, vmap, grad), so it must be traceable.
-        `code` is a key of `breakdowns` (0 when ok), `where` a float vector
-        of fixed shape saying where (may be empty). `dt` is the fixed step
-        (None for adaptive runs), for laws whose step is only stable or
-        accurate below a bound that depends on the current state. Default:
-        always ok (the integrators check finiteness themselves).
-        """
+        validity? Evaluated at every save on every path, so traceable. `code`
+        is a key of `breakdowns` (0 when ok), `where` a float vector of fixed
+        shape (may be empty); `dt` the fixed step (None for adaptive runs).
+        Default: always ok (the integrators check finiteness themselves)."""
         return True, 0, jnp.zeros((0,))
 
     def exact_saves(self, y0: PyTree, params: PyTree, offsets):
-        """The state at every `t0 + offsets[k]` at once (e.g. a
-        time-independent H from one eigendecomposition), or None (the
-        default) where the saves are to be stepped. `evolve` still evaluates
-        observables and the monitor at every save."""
+        """The state at every `t0 + offsets[k]` at once (e.g. from one
+        eigendecomposition), or None (default: the saves are stepped)."""
         return None
 
     def specialize(self, params: PyTree, dt, n_steps: int):
-        """`(law, params)` to run for a plain call, whose inputs are concrete:
-        a cheaper equivalent form chosen from their values (SchrodingerBasis:
-        a diagonal or banded H stored sparse). Not called under `jit`,
-        `vmap` or `grad`. Default: unchanged."""
+        """`(law, params)` in a cheaper equivalent form chosen from concrete
+        values (a banded H stored sparse); plain calls only. Default: unchanged."""
         return self, params
 
-    # Shared physical read-outs. Laws whose state has a position density
-    # implement `density`; observables are built on these.
+    # read-outs that observables are built on
     def density(self, y: PyTree) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define a density.")
 

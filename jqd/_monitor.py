@@ -1,18 +1,8 @@
-"""One breakdown mechanism for every law.
-
-A law may declare a monitor, `law.monitor(t, y, params) -> (ok, code, where)`:
-`ok` a boolean scalar, `code` an integer naming what went wrong (a key of the
-law's `breakdowns` table; 0 while ok), `where` a float vector saying where
-(a position, a phase-space point, a member index; shape fixed per law, may be
-empty). `evolve` and `evolve_adaptive` evaluate it at every save on every path
-(eager, `jit`, `vmap`, `grad`), together with a finiteness check (code 1 for
-every law), stop the run in-graph at the first failure, record it in
-`Solution.stats`, and raise one exception family, `BreakdownError`, naming
-the time, the place and the fix. `on_breakdown="flag"` returns the partial
-result instead.
-
-Why in-graph: a check written in Python on concrete values switches off under
-`jit`, `vmap` and `grad`, which is exactly where long runs happen.
+"""The one run-time check: a law's breakdown monitor, `law.monitor(t, y,
+params, dt) -> (ok, code, where)`, evaluated with a finiteness check (code 1)
+at every save on every path, stopping the run in-graph at the first failure and
+raising `BreakdownError` with the time, the place and the fix (or returning the
+partial result with `on_breakdown="flag"`). Why: docs/internals/core.md#monitor.
 """
 
 from __future__ import annotations
@@ -54,26 +44,12 @@ class NonFiniteError(BreakdownError, FloatingPointError):
 
 
 class Reason(NamedTuple):
-    """One entry of a law's `breakdowns` table: which error to raise, what
-    happened (a phrase), and what to do about it."""
+    """An entry of a law's `breakdowns` table: the error to raise, what
+    happened (a phrase), and the fix."""
 
     error: type[BreakdownError]
     what: str
     fix: str
-
-
-NONFINITE_REASON = Reason(
-    NonFiniteError,
-    "the state or an observable became NaN or Inf",
-    "Reduce dt, refine the grid, or check the law's range of validity.",
-)
-
-
-def reasons_of(law) -> dict[int, Reason]:
-    """The law's breakdown table, with the shared non-finite entry."""
-    table = dict(getattr(law, "breakdowns", {}) or {})
-    table.setdefault(NONFINITE, NONFINITE_REASON)
-    return table
 
 
 class Status(NamedTuple):
@@ -90,8 +66,8 @@ def all_finite(y) -> Array:
 
 
 def state_real_dtype(y):
-    """The real dtype of a state's first inexact leaf (float32 for complex64
-    states, ...); the default float if it has none. Times and `where` use it."""
+    """The real dtype of a state's first inexact leaf (float32 for complex64),
+    else the default float: the dtype of times and `where`."""
     for leaf in jax.tree_util.tree_leaves(y):
         dtype = jnp.asarray(leaf).dtype
         if jnp.issubdtype(dtype, jnp.inexact):
@@ -100,11 +76,8 @@ def state_real_dtype(y):
 
 
 def evaluate(monitor, t, y, params) -> Status:
-    """Run a monitor (or none) at one save, with the shared finiteness check.
-
-    Non-finite states report code 1 whatever the monitor says; a monitor
-    that is not ok with code 0 is a bug in the law and reports code 1 too.
-    """
+    """Run a monitor (or none) at one save, with the finiteness check: a
+    non-finite state, or a failure with code 0, reports code 1."""
     finite = all_finite(y)
     rdtype = state_real_dtype(y)
     if monitor is None:
@@ -120,8 +93,7 @@ def evaluate(monitor, t, y, params) -> Status:
 
 
 def with_observables(status: Status, observed) -> Status:
-    """Non-finite observables fail like a non-finite state (code 1): a NaN
-    mean over zero particles is as wrong as a NaN state."""
+    """Non-finite observables fail like a non-finite state (code 1)."""
     if observed is None:  # the state itself is saved: already checked
         return status
     finite = all_finite([x for x in jax.tree_util.tree_leaves(observed) if _inexact(x)])
@@ -151,23 +123,20 @@ def first_failure(statuses: Status, ts: Array) -> dict[str, Array]:
     }
 
 
-def _format_where(where) -> str:
-    where = np.atleast_1d(np.asarray(where))
-    if where.size == 0:
-        return ""
-    return " at (" + ", ".join(f"{float(v):.4g}" for v in where) + ")"
-
-
 def report(sol, law, on_breakdown: str, caller: str):
-    """Raise the law's `BreakdownError` for a recorded failure, or return `sol`.
-
-    Concrete results raise a Python exception with the time and place; under
-    an outer `jit`/`vmap`/`grad` the check is staged into the graph with
-    `eqx.branched_error_if` (message chosen by the code, time not known then).
-    """
+    """Raise the law's `BreakdownError` for a recorded failure (with time and
+    place), or return `sol`; traced results get `eqx.branched_error_if`."""
     if on_breakdown == "flag":
         return sol
-    table = reasons_of(law)
+    table = dict(getattr(law, "breakdowns", {}) or {})  # with the shared non-finite entry
+    table.setdefault(
+        NONFINITE,
+        Reason(
+            NonFiniteError,
+            "the state or an observable became NaN or Inf",
+            "Reduce dt, refine the grid, or check the law's range of validity.",
+        ),
+    )
     code = sol.stats["breakdown_code"]
     if not is_traced(code):
         codes = np.atleast_1d(np.asarray(code))
@@ -181,8 +150,10 @@ def report(sol, law, on_breakdown: str, caller: str):
         where = where_all.reshape(codes.shape[0], -1)[j] if codes.shape != () else where_all
         reason = table.get(c, Reason(BreakdownError, f"monitor code {c}", ""))
         batch = f" (batch member {j})" if np.ndim(code) else ""
+        at = ", ".join(f"{float(v):.4g}" for v in np.atleast_1d(where))
+        at = f" at ({at})" if at else ""
         raise reason.error(
-            f"{caller}: {reason.what} at t = {time:.6g}{_format_where(where)}{batch}. "
+            f"{caller}: {reason.what} at t = {time:.6g}{at}{batch}. "
             f"{reason.fix} Pass on_breakdown='flag' to get the partial result "
             "(solution.stats['breakdown_time'], ['breakdown_code'], ['breakdown_where']).",
             time=time,

@@ -1,29 +1,7 @@
-"""Standard normal draws for the stochastic laws' noise, fast on the CPU.
-
-`random_normal(key, shape, dtype)` (public as `jqd.random_normal`) is a
-deterministic function of `key`, like `jax.random.normal`, but on the CPU it draws with NumPy's PCG64 generator
-and Ziggurat method, seeded with 128 bits taken from the key by threefry
-(`jax.random.bits`), through `jax.pure_callback`. On any other platform
-(GPU, TPU) it is `jax.random.normal(key, shape, dtype)`: the choice is made
-when the program is lowered (`jax.lax.platform_dependent`), so one key gives
-different (equally distributed) draws on the CPU and on a GPU.
-
-Why: measured on the 2-core EPYC (benchmarks/results_nelson.md), one core,
-10^6 float64 draws: `jax.random.normal` with the default threefry key
-≈ 97 ms of CPU (threefry bits ≈ 37 ms, the erf⁻¹ transform ≈ 28-45 ms);
-with an `rbg` key ≈ 55-90 ms; NumPy's Ziggurat ≈ 27 ms; this callback
-≈ 30-44 ms, copy included. The noise was 55% of a Nelson step.
-
-Transformations: `jit` (the callback runs inside the compiled program),
-`vmap` (`vmap_method="expand_dims"`: one callback draws every key of the
-batch in turn, so vmap equals the loop bit for bit), `grad`/`jvp` (the draw
-depends on the key only: no tangent reaches the callback), `checkpoint`
-(recomputation redraws the same numbers). Sharding: with inputs sharded
-over several CPU devices the callback runs once, on one device, for the
-whole batch (results equal to the unsharded run, checked with 2 forced host
-devices and an Auto-axis mesh); with an Explicit-axis mesh, vmapped calls
-need the mesh set (`jax.sharding.use_mesh(mesh)`), else batching the
-callback fails with "Resource axis ... not found in mesh".
+"""`jqd.random_normal`: standard normal draws for the stochastic laws' noise,
+by NumPy's PCG64 Ziggurat on the CPU (about 3x faster than threefry there),
+`jax.random.normal` elsewhere. Why and how it transforms:
+docs/internals/core.md#random.
 """
 
 from __future__ import annotations
@@ -47,10 +25,9 @@ def _host_normal(shape: tuple[int, ...], dtype: np.dtype):
 
 
 def random_normal(key, shape, dtype=None):
-    """Standard normal draws for a stochastic law's noise: a deterministic
-    function of `key`, like `jax.random.normal`, but on the CPU drawn by NumPy's PCG64 Ziggurat
-    (about 3x faster than threefry there); on other platforms it is
-    `jax.random.normal(key, shape, dtype)`.
+    """Standard normal draws, a deterministic function of `key` like
+    `jax.random.normal`; on the CPU drawn by NumPy's PCG64 Ziggurat (seeded
+    from the key), on other platforms `jax.random.normal(key, shape, dtype)`.
 
     Args:
         key: a JAX PRNG key.

@@ -1,25 +1,7 @@
-"""Sparse and banded Hamiltonians: diagonal storage, BCOO, the automatic choice
-by density, and Chebyshev propagation with a sparse matrix-vector product.
-
-Fock spaces and lattices give banded or sparse H: the full two-mode
-Bose-Hubbard space (cutoff 41 per mode, d = 1681) has three nonzero diagonals
-(the interaction at offset 0, the hopping a†b + b†a at ±(cutoff − 1)); a
-tight-binding ring has five. `DiaMatrix` stores such an H by diagonals (the
-offsets are static, the values a differentiable array), so `H @ y` is a few
-shifted elementwise products; other sparse H go to
-`jax.experimental.sparse.BCOO`. `as_operator` picks the storage from a
-concrete matrix's nonzero pattern; `dense`, `DiaMatrix` and `BCOO` all work
-under `jit`, `vmap` and `grad` (in the values).
-
-Propagation (`chebyshev_step`): with the spectrum of H inside
-[c − h, c + h] (Gershgorin's discs), X = (H − c)/h and a = h s (s = dt/ħ),
-
-    e^{−isH} = e^{−isc} [J_0(a) + 2 Σ_{k≥1} (−i)^k J_k(a) T_k(X)]   (Jacobi-Anger),
-
-summed by the three-term recurrence T_{k+1}y = 2X T_k y − T_{k−1}y: K sparse
-products per step, with K the first order whose dropped tail 2Σ_{k≥K}|J_k(a)|
-is below `CHEB_TOL` (`chebyshev_order`). The Bessel values are
-`jqd.thermal._chebyshev`'s (Miller's recurrence, to 1e-15).
+"""Sparse and banded Hamiltonians: diagonal storage (`DiaMatrix`), BCOO, the
+automatic choice by nonzero pattern (`as_operator`), and Chebyshev propagation
+with a sparse matrix-vector product (`chebyshev_step`). All work under `jit`,
+`vmap` and `grad` (in the values). Why: docs/internals/core.md#sparse.
 """
 
 from __future__ import annotations
@@ -35,28 +17,22 @@ from .thermal._chebyshev import CHEB_TOL, _bessel_j, _bessel_j_numpy
 
 __all__ = ["DiaMatrix", "as_operator", "is_sparse", "todense"]
 
-# below this dimension a dense H is kept (its eigendecomposition is cheap)
-SPARSE_MIN_DIM = 128
+SPARSE_MIN_DIM = 128  # below it a dense H is kept (its eigendecomposition is cheap)
 DIA_MAX_DIAGONALS = 32
 
 
 class DiaMatrix(eqx.Module):
     """A square matrix stored by diagonals: `H[i, i + k] = data[j, i]` for
-    `k = offsets[j]` (entries whose column falls outside are zero).
-
-    Attributes:
-        offsets: the stored diagonals (static, sorted; 0 the main diagonal,
-            k > 0 above it).
-        data: shape (len(offsets), dim), real or complex; differentiable.
-    """
+    `k = offsets[j]` (static, sorted; entries whose column falls outside are
+    zero); `data` (len(offsets), dim) is differentiable."""
 
     offsets: tuple[int, ...] = eqx.field(static=True)
     data: Array
 
     @classmethod
     def from_dense(cls, H, offsets=None) -> DiaMatrix:
-        """The diagonals `offsets` of a dense H (default: every nonzero
-        diagonal of a concrete H). Works on traced H when offsets are given."""
+        """The diagonals `offsets` of a dense H (default: every nonzero one of
+        a concrete H)."""
         if offsets is None:
             Hn = np.asarray(H)
             rows, cols = np.nonzero(Hn)
@@ -112,8 +88,7 @@ class DiaMatrix(eqx.Module):
         return self.apply_rows(y) if y.ndim == 1 else self.apply_rows(y.T).T
 
     def apply_rows(self, v):
-        """(H @ vᵀ)ᵀ for v of shape (..., dim): H applied along the last axis
-        (contiguous: the fast layout for a stack of vectors)."""
+        """(H @ vᵀ)ᵀ for v of shape (..., dim): H along the contiguous last axis."""
         d = self.shape[0]
         p = max(abs(k) for k in self.offsets)
         vp = jnp.pad(v, [(0, 0)] * (v.ndim - 1) + [(p, p)])
@@ -219,10 +194,9 @@ def structure(Hn: np.ndarray) -> tuple[str, tuple[int, ...], int]:
 
 
 def as_operator(H):
-    """H in the storage its nonzero pattern calls for: `DiaMatrix` for a
-    diagonal or banded H (at most 32 diagonals, each at least a quarter
-    full), `BCOO` for other H with at most 10% nonzeros, else dense. A
-    traced H, or one below 128 × 128 that is not diagonal, stays dense."""
+    """H in the storage its nonzero pattern calls for (`structure`): `DiaMatrix`
+    for a diagonal or banded H, `BCOO` for other sparse H, else dense (also a
+    traced H)."""
     if is_sparse(H) or isinstance(H, jax.core.Tracer):
         return H
     kind, offsets, _ = structure(np.asarray(H))
@@ -263,9 +237,8 @@ def gershgorin_numpy(Hn: np.ndarray) -> tuple[float, float]:
 
 def chebyshev_order(halfwidth_times_s: float, tol: float = CHEB_TOL) -> int:
     """Terms K of a Chebyshev step e^{−isH}: the smallest K whose Jacobi-Anger
-    tail 2Σ_{k≥K}|J_k(a)| is ≤ tol (default 1e-15) for a = h s, h the
-    half-width of H's spectrum (e.g. from `jqd.fock.spectral_bounds`) and
-    s = dt/ħ; rounded up to a multiple of 4 (fewer distinct programs)."""
+    tail 2Σ_{k≥K}|J_k(a)| is ≤ tol for a = h s (h the half-width of H's
+    spectrum, s = dt/ħ), rounded up to a multiple of 4 (fewer programs)."""
     a = abs(float(halfwidth_times_s))
     n = int(a + 10 * a ** (1 / 3) + 30)
     J = _bessel_j_numpy(a, n)
@@ -275,9 +248,8 @@ def chebyshev_order(halfwidth_times_s: float, tol: float = CHEB_TOL) -> int:
 
 
 def chebyshev_tail(H, s, order: int):
-    """2Σ_{k=K}^{K+7}|J_k(h s)| for the Gershgorin half-width h (in-graph): the
-    dropped tail of an order-K step (J_k decays super-exponentially past h s);
-    infinite when h s > K (the series has not started to converge)."""
+    """The dropped tail 2Σ_{k=K}^{K+7}|J_k(h s)| of an order-K step, h the
+    Gershgorin half-width (in-graph); inf when h s > K (not yet converging)."""
     lo, hi = gershgorin(H)
     a = jax.lax.stop_gradient(0.5 * (hi - lo)) * jnp.abs(s)
     J = _bessel_j(a, order + 8)
@@ -295,10 +267,9 @@ def _apply_rows(H, v):
 
 
 def chebyshev_coefficients(H, s, order: int):
-    """(c, h, coef) of an order-`order` step e^{−isH} (module docstring):
-    the spectrum's centre and half-width (Gershgorin; no derivative: the
-    series is exact for any bounds that contain the spectrum) and
-    coef_k = (2 − δ_k0)(−i)^k J_k(h s)."""
+    """(c, h, coef) of an order-`order` step e^{−isH}: the spectrum's centre
+    and half-width (Gershgorin, no derivative) and coef_k = (2 − δ_k0)(−i)^k
+    J_k(h s) (internals#sparse)."""
     lo, hi = jax.lax.stop_gradient(gershgorin(H))
     c = 0.5 * (hi + lo)
     h = jnp.maximum(0.5 * (hi - lo), jnp.finfo(lo.dtype).tiny)
@@ -312,9 +283,7 @@ def chebyshev_coefficients(H, s, order: int):
 
 def chebyshev_apply(H, y, s, c, h, coef):
     """e^{−isH} y = e^{−isc} Σ_k coef_k T_k((H − c)/h) y by the three-term
-    recurrence (len(coef) sparse products). A real H acting on a complex y
-    runs in real arithmetic on the stacked (Re y, Im y) (XLA's CPU complex
-    kernels measured several times slower than its real ones)."""
+    recurrence; a real H on a complex y runs on (Re y, Im y) (internals#sparse)."""
     order = coef.shape[0]
     real = not jnp.iscomplexobj(H)
     v = jnp.stack([y.real, y.imag]) if real else y

@@ -1,23 +1,8 @@
-"""The one copy of each time-stepping scheme every law builds its `step` from.
-
-All schemes act on pytrees. `f(t, y) -> dy/dt` is a vector field; a flow
-`phi(y, h) -> y(h)` is the exact (or split) evolution of one part of the
-equation for a time h. Declared orders (checked in tests/test_orders.py):
-
-========================  ==========================
-rk4                       4 (strong)
-midpoint, heun            2
-euler_maruyama            weak 1 (strong 1/2)
-stochastic_heun           weak 2 for additive noise
-strang                    2
-yoshida4                  4 (triple jump of strang)
-========================  ==========================
-
-A law that lets its user choose a scheme holds one of the scheme objects
-below (`jqd.schemes`, in diffrax's style: `Strang()`, `Yoshida4()`, `RK4()`,
-`Midpoint()`, `EulerMaruyama()`, `StochasticHeun()`) in its `scheme` field,
-and reads the order from `scheme.order` (`AbstractLaw.order`). Configs and
-the command line name a scheme by a string instead (`scheme_named`).
+"""The one copy of each time-stepping scheme every law builds its `step` from,
+as functions on pytrees (`f(t, y) -> dy/dt` a vector field, `phi(y, h)` a
+flow) and as the scheme objects of `jqd.schemes`, which carry their `order`
+(checked in tests/test_orders.py). Configs name a scheme by a string
+(`scheme_named`).
 """
 
 import abc
@@ -61,23 +46,17 @@ def midpoint(f: Callable, t, y, dt):
     return _tm(lambda u, k: u + dt * k, y, k2)
 
 
-# The laws' RK4 step-size guards: |λ dt| ≤ 2.5 for the fastest rate λ on the
-# imaginary axis (oscillation) or the negative real axis (decay), with a margin
-# below RK4's stability limits there (2√2 ≈ 2.83 and 2.79).
+# RK4 step-size checks: |λ dt| ≤ 2.5 for the fastest rate λ, oscillating or
+# decaying, a margin below RK4's stability limits there (2√2 ≈ 2.83 and 2.79)
 RK4_LIMIT = 2.5
 
 
 def rk4(f: Callable, t, y, dt, *, has_aux: bool = False, scan_stages: bool = False):
     """One classical Runge-Kutta step of dy/dt = f(t, y): order 4.
 
-    Args:
-        has_aux: `f` returns `(dy, aux)`; the step then returns
-            `(y_new, dt/6 (aux1 + 2 aux2 + 2 aux3 + aux4))`, the same
-            combination of the auxiliary rates (e.g. a rate before a
-            projection, to measure what the projection removed).
-        scan_stages: run the four stages as a `lax.scan` over one traced
-            `f`, so that compile time is that of a single evaluation (for
-            expensive vector fields); same result.
+    `has_aux`: `f` returns `(dy, aux)` and the step `(y_new, dt/6 (aux1 +
+    2 aux2 + 2 aux3 + aux4))`. `scan_stages`: the four stages as a `lax.scan`
+    over one traced `f` (compiles one evaluation; same result).
     """
     g = f if has_aux else (lambda s, u: (f(s, u), ()))
     dtype = jnp.result_type(dt)
@@ -201,9 +180,6 @@ class Strang(AbstractSplitting):
     weights = (1.0,)
     stability = 2.0
 
-    def compose(self, symmetric_step: Callable, y, dt):
-        return symmetric_step(y, dt)
-
 
 class Yoshida4(AbstractSplitting):
     """Yoshida's triple jump, order 4: three symmetric steps of weights
@@ -284,11 +260,8 @@ def _listing(allowed) -> str:
 
 
 def scheme_named(name, allowed: tuple[type[AbstractScheme], ...]):
-    """The scheme a config names: `name` one of the `names` of a class in
-    `allowed` gives an instance of it; anything else that is not a string
-    (a scheme object) is returned as it is, for the law's `check_scheme`.
-    A field converter: `eqx.field(converter=partial(scheme_named, allowed=...))`.
-    """
+    """The instance of the class in `allowed` that `name` names; a non-string
+    (a scheme object) is returned as it is, for `check_scheme`."""
     if not isinstance(name, str):
         return name
     for cls in allowed:
@@ -298,9 +271,7 @@ def scheme_named(name, allowed: tuple[type[AbstractScheme], ...]):
 
 
 def scheme_field(default: AbstractScheme, allowed: tuple[type[AbstractScheme], ...]):
-    """A law's `scheme` field: static (schemes hold no arrays), `default`,
-    and names converted to objects (`scheme_named`). The law checks the type
-    in `__check_init__` (`check_scheme`)."""
+    """A law's static `scheme` field, names converted by `scheme_named`."""
     convert = functools.partial(scheme_named, allowed=allowed)
     return eqx.field(static=True, default=default, converter=convert)
 

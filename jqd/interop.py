@@ -1,23 +1,17 @@
 """QuTiP and dynamiqs objects in and out of jqd.
 
-jqd works on plain JAX arrays: a ket is a vector `(dim,)`, an operator or a
-density matrix a matrix `(dim, dim)`. QuTiP's `Qobj` and dynamiqs's `QArray`
-store kets as columns `(dim, 1)` and carry tensor dims. This module converts
-both ways:
+jqd works on plain JAX arrays (a ket `(dim,)`, an operator or density matrix
+`(dim, dim)`); QuTiP's `Qobj` and dynamiqs's `QArray` store kets as columns
+`(dim, 1)` and carry tensor dims:
 
     H = jqd.interop.from_qutip(qutip.num(40) ** 2)          # (40, 40) array
     psi = jqd.interop.from_dynamiqs(dq.coherent(40, 2.0))   # (40,) vector
-    ket = jqd.interop.to_qutip(solution.y_final)             # Qobj ket
     result = jqd.interop.to_qutip(solution)                  # qutip Result
 
-Every jqd entry point that takes a Hamiltonian, a state or an operator
-(`jqd.evolve`, `jqd.evolve_adaptive`, `jqd.MatrixParams`, the observables
-`Expect`, `Overlap` and `Fidelity`, `jqd.husimi.husimi`,
-`jqd.reference.propagate`, the copy laws' `H` and ψ, `jqd.thermal.LocalTerm`)
-passes its argument through `as_array`, so a
-`Qobj` or a `QArray` goes in directly. `as_array` recognises those types by
-their module and never imports QuTiP or dynamiqs; `to_qutip` and
-`to_dynamiqs` import them when called (`pip install "jqd[interop]"`).
+Every jqd entry point that takes a Hamiltonian, a state or an operator passes
+it through `as_array`, so a `Qobj` or `QArray` goes in directly. `as_array`
+never imports QuTiP or dynamiqs; `to_qutip` and `to_dynamiqs` import them
+when called (`pip install "jqd[interop]"`).
 """
 
 from __future__ import annotations
@@ -143,7 +137,6 @@ def from_dynamiqs(obj) -> Any:
 
 
 def _solution(ts, expect, states, y_final, stats):
-
     if expect:
         observables = expect
     elif states is not None and len(states):
@@ -160,13 +153,6 @@ def _import(library: str):
         raise ImportError(
             f"{library} is not installed: pip install 'jqd[interop]' (or pip install {library})."
         ) from err
-
-
-def _dims(a, dims):
-    if dims is not None:
-        return dims
-    n = a.shape[-1]
-    return [[n], [1]] if a.ndim == 1 else [[n], [n]]
 
 
 def to_qutip(x, dims=None):
@@ -201,7 +187,9 @@ def to_qutip(x, dims=None):
     if a.ndim not in (1, 2) or (a.ndim == 2 and a.shape[0] != a.shape[1]):
         raise ValueError(f"to_qutip: expected a vector or a square matrix; got shape {a.shape}.")
     try:
-        return qutip.Qobj(a[:, None] if a.ndim == 1 else a, dims=_dims(a, dims))
+        n = a.shape[-1]
+        default = [[n], [1]] if a.ndim == 1 else [[n], [n]]
+        return qutip.Qobj(a[:, None] if a.ndim == 1 else a, dims=default if dims is None else dims)
     except (ValueError, TypeError) as err:
         if dims is None:
             raise
