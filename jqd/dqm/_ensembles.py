@@ -1,57 +1,11 @@
-"""Stochastic-mechanics (Nelson) and Bohmian particle ensembles guided by a grid ψ
-(physics §3). Particles X_i in 1-3 D, with D = ħ/2m:
+"""Nelson and Bohmian particle ensembles guided by a grid ψ (physics §3.1-§3.4):
 
-    Nelson:  dX = (v + u_N) dt + √(2D) dW,
-    Bohm:    dX = v dt,
+    Nelson:  dX = (v + u_N) dt + √(2D) dW,     Bohm:  dX = v dt,     D = ħ/2m,
 
-    v   = ∇S/m      = (ħ/m) Im(∇ψ/ψ)   (current velocity),
-    u_N = D ∇ ln ρ  = (ħ/m) Re(∇ψ/ψ)   (Nelson osmotic velocity, the negative
-                                         of Zakir's Fick velocity Z23),
-
-with ψ evolved alongside on the same periodic grid by `jqd.SchrodingerGrid`;
-positions are wrapped into the box `[-L/2, L/2)` after every step.
-
-Velocities at the particles: ψ and its spectral gradient are interpolated to
-each particle (jqd/dqm/_particles.py) and the ratio is formed there,
-∇ψ/ψ ≈ ψ*∇ψ/(|ψ|² + ε), ε = rho_floor·max|ψ|². Interpolating the two smooth
-fields rather than the singular ratio keeps the node exactly where ψ
-vanishes. Near a simple node x0, u_N ≈ 2D/(x − x0) repels particles; ε
-bounds it by ~(ħ/m)|∇ψ|/√ε and changes u_N only where |ψ|² ≲ ε. Explicit
-steps can still jump across a node from within ~√(2D dt) of it (the
-continuum process never crosses; the rate is measured in
-experiments/nelson_equivariance): the step-size check and the absurd-drift
-breakdown are in jqd/dqm/_ensemble_checks.py.
-
-Schemes (`jqd.schemes`), with ψ known at the stage times of one step:
-    Nelson `EulerMaruyama()` ("euler"): Euler-Maruyama, weak order 1.
-    Nelson `StochasticHeun()` ("heun"): stochastic Heun,
-        X̃ = X + b(t, X)dt + √(2D)ΔW,
-        X' = X + [b(t, X) + b(t+dt, X̃)] dt/2 + √(2D)ΔW, the same ΔW: for
-        additive noise Kloeden-Platen's explicit weak order-2 scheme (15.1.1
-        with constant diffusion). ψ at t and t + dt (one Schrödinger step).
-    Bohm `Midpoint()` ("midpoint", RK2) and `RK4()` ("rk4"), with ψ at t,
-        t + dt/2, t + dt from two Schrödinger half steps.
-A law's `order` is that of its particle scheme, capped by that of the
-Schrödinger law that moves ψ.
-
-Cost per step: one Schrödinger step, one FFT + ndim inverse FFTs per drift
-evaluation, and a gather of (1 + ndim) fields at 2^d (linear) or 4^d (cubic)
-points per particle (in 1-D in real arithmetic, `_particles.interpolate_1d`).
-The Nelson noise comes from `jqd.random_normal` (NumPy's PCG64 Ziggurat on
-the CPU, 3x cheaper than threefry + erf⁻¹ there; `jax.random.normal` on a
-GPU), so one key gives different, equally distributed, paths on the two.
-
-Validated against exact Gaussian densities (free spreading, squeezed
-oscillator states: KS distance, moments) and equivariance through nodal
-oscillator superpositions (tests/test_dqm_nelson.py,
-experiments/nelson_equivariance).
-
-Ensembles larger than memory: the particles act neither on ψ nor on each
-other, so `evolve_ensemble` runs N as chunks of `jqd.evolve` and keeps only
-their averages and counts (`ParticleMoments`, `ParticleHistogram`,
-`ParticleCDF` with `ks_bounds` for the KS distance): memory O(chunk), not
-O(N) or O(N·saves) (tests/test_ensemble_stream.py,
-benchmarks/bench_nelson_stream.py: 10⁷ particles).
+with ψ evolved alongside by `jqd.SchrodingerGrid` on the same periodic grid and
+positions wrapped into the box `[-L/2, L/2)` after every step. Velocities at
+the particles, schemes and cost: docs/internals/dqm.md#guidance; the node
+checks: jqd/dqm/_ensemble_checks.py; `evolve_ensemble`: physics §3.7.
 """
 
 from __future__ import annotations
@@ -97,8 +51,8 @@ def guidance_velocities(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor
     """(v, u_N) at positions `x`: v = (ħ/m) Im(∇ψ/ψ), u_N = (ħ/m) Re(∇ψ/ψ).
 
     ψ and its spectral gradient are interpolated to `x`; the ratio is formed
-    there with the node guard ψ*∇ψ/(|ψ|² + ε), ε = rho_floor · max|ψ|².
-    Returns two arrays of shape `(n, ndim)`.
+    there with the node guard ψ*∇ψ/(|ψ|² + ε), ε = rho_floor · max|ψ|²
+    (physics §3.4). Returns two arrays of shape `(n, ndim)`.
     """
     if grid.ndim == 1:
         args = (grid, psi, x, hbar, mass, order, rho_floor)
@@ -116,10 +70,8 @@ def guidance_velocities(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor
 
 
 def _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, part):
-    """One of v ("v"), u_N ("u") or v + u_N ("drift") on a 1-D grid, in real
-    arithmetic from one fused gather per coefficient table (`interpolate_1d`;
-    a single output keeps XLA from materialising the gathered rows). Equal
-    to `guidance_velocities`' general path up to round-off."""
+    """v ("v"), u_N ("u") or v + u_N ("drift") on a 1-D grid, in real
+    arithmetic (why: docs/internals/dqm.md#guidance)."""
     (g,) = grid.gradient(psi)
     f = jnp.stack([jnp.real(psi), jnp.imag(psi), jnp.real(g), jnp.imag(g)], axis=-1)
     vals = interpolate_1d(grid, f, x, order)
@@ -152,18 +104,14 @@ def _stage(s, t, h, n: int):
     return jnp.clip(jnp.round((s - t) / h), 0, n - 1).astype(jnp.int32)
 
 
-def _osmotic(law, y, params):
-    return law.velocities(y.psi, y.x, params)[1]
-
-
 class AbstractEnsemble(AbstractLaw):
     """Particles guided by a grid ψ that `schrodinger` evolves in the same step.
 
     Attributes:
         schrodinger: the `jqd.SchrodingerGrid` law that evolves ψ.
         grid: its grid.
-        scheme: the particle scheme, a `jqd.schemes` object of one of the
-            subclass's `schemes` (default: the first), or its name.
+        scheme: a `jqd.schemes` object of one of the subclass's `schemes`
+            (default: the first), or its name.
         interpolation: "linear" or "cubic" (Catmull-Rom).
         rho_floor: node guard ε / max|ψ|².
     """
@@ -175,7 +123,7 @@ class AbstractEnsemble(AbstractLaw):
     rho_floor: float = eqx.field(static=True)
 
     schemes: ClassVar[tuple] = ()  # the scheme classes this law steps with, default first
-    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns.get(TIME_STEP))
+    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns[TIME_STEP])
 
     def __init__(self, schrodinger, scheme=None, interpolation="cubic", rho_floor=1e-12):
         if not isinstance(schrodinger, SchrodingerGrid):
@@ -201,14 +149,13 @@ class AbstractEnsemble(AbstractLaw):
 
     @property
     def order(self) -> int:
-        """The particle scheme's order (weak for Nelson), capped by the
-        Schrödinger law's."""
+        """The particle scheme's order (weak for Nelson), capped by ψ's law's."""
         psi_order = self.schrodinger.order
         particles = self.scheme.order
         return particles if psi_order is None else min(particles, psi_order)
 
     def velocities(self, psi, x, params):
-        """(v, u_N) at positions x (`guidance_velocities` with this law's options)."""
+        """(v, u_N) at positions x."""
         return guidance_velocities(
             self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
         )
@@ -247,8 +194,8 @@ class AbstractEnsemble(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        """ψ's checks (`SchrodingerGrid.checks`), positions in the box, and for
-        Nelson the step size near the nodes of ψ0 (jqd/dqm/_ensemble_checks.py)."""
+        """ψ's checks, positions in the box, and for Nelson the step size near
+        the nodes of ψ0."""
         psi_dt = None if dt is None else self.psi_dt(dt)
         xp = array_module(y.x)
         worst = xp.max(xp.abs(xp.asarray(y.x)) / np.asarray(self.grid.lengths))
@@ -261,56 +208,47 @@ class AbstractEnsemble(AbstractLaw):
         out = self.schrodinger.checks(y.psi, params, psi_dt) + [in_box]
         if dt is None or not self.stochastic:
             return out
-        u = eqx.Partial(_osmotic, self, y, params)
-        two_D = params.hbar / params.mass
-        return out + checks.node_step_guards(self.grid, y.psi, u, y.x, two_D, dt)
+        return out + checks.node_step_guards(self, y, params, dt)
 
     def node_step(self, y, params, dt):
-        """The Nelson step-size check (`_ensemble_checks.NodeStep`) at the
-        state y; None for Bohm (no osmotic drift)."""
+        """The Nelson step-size check at y; None for Bohm (no osmotic drift)."""
         if not self.stochastic:
             return None
         _, u = self.velocities(y.psi, wrap(self.grid, y.x), params)
         return checks.node_step(self.grid, y.psi, u, params.hbar / params.mass, dt)
 
     def monitor(self, t, y, params, dt=None):
-        """Particles given an absurd drift by a step (code 4); where =
-        (position, NaN). With the step dt also ψ's time-step monitor (code 2,
-        where = (NaN, largest safe dt)) and, for Nelson, the step size near
-        the nodes ψ has now (3)."""
+        """Absurd drifts (code 4); with dt also ψ's time-step monitor (2) and,
+        for Nelson, the step size near the nodes ψ has now (3)."""
         if dt is None:
             return checks.particle_status(self.grid, y.x)
         psi_dt = self.psi_dt(dt)
         ok, code, safe = self.schrodinger.monitor(t, y.psi, params, psi_dt)
         safe = jnp.atleast_1d(jnp.asarray(safe, y.x.dtype))[:1] * (dt / psi_dt)
         nan = jnp.full((self.grid.ndim,), jnp.nan, y.x.dtype)
-        psi_status = (ok, jnp.where(ok, 0, TIME_STEP), jnp.concatenate([nan, safe]))
-        node = self.node_step(y, params, dt)
-        return checks.combine(checks.particle_status(self.grid, y.x, node), psi_status)
+        first, code, where = checks.particle_status(self.grid, y.x, self.node_step(y, params, dt))
+        code = jnp.where(first, jnp.where(ok, 0, TIME_STEP), code)
+        return first & ok, code, jnp.where(first, jnp.concatenate([nan, safe]), where)
 
     def density(self, y):
-        """The ensemble's density estimate on the grid (nearest-point histogram)."""
+        """The ensemble's nearest-point histogram on the grid."""
         return histogram(self.grid, y.x)
-
-    def wave_density(self, y):
-        """|ψ|² of the guiding wave."""
-        return jnp.abs(y.psi) ** 2
 
 
 class NelsonEnsemble(AbstractEnsemble):
     """Nelson stochastic mechanics: dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (physics §3).
 
     ψ is advanced by `schrodinger` (a `jqd.SchrodingerGrid`) in the same step;
-    v and u_N come from ψ at the particle positions (module docstring for
-    interpolation and the node guard). Params: `jqd.SchrodingerParams`
-    (hbar, mass, potential); D is ħ/2m, not a free constant.
+    v and u_N come from ψ at the particle positions. Params:
+    `jqd.SchrodingerParams` (hbar, mass, potential); D is ħ/2m, not a free
+    constant.
 
     Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.StochasticHeun()`
     (default, "heun"; weak order 2 for this additive noise) or
     `EulerMaruyama()` ("euler"; weak order 1).
 
     Validated against exact Gaussian densities (KS distance, moments) and
-    nodal harmonic-oscillator superpositions.
+    nodal harmonic-oscillator superpositions (physics §3.4).
     """
 
     stochastic: ClassVar[bool] = True
@@ -327,11 +265,8 @@ class NelsonEnsemble(AbstractEnsemble):
         return self.step_increment(t, y, params, dt, dW)
 
     def step_increment(self, t, y, params, dt, dW):
-        """One step with a given Brownian increment `dW` (shape of `y.x`,
-        variance dt per component). `step` draws dW from its key; passing
-        increments explicitly couples runs at dt and dt/2 on one Brownian
-        path (used to measure weak order with low variance). A particle whose
-        step is not valid is marked, not moved (jqd/dqm/_ensemble_checks.py)."""
+        """One step with a given Brownian increment `dW` (shape of `y.x`, variance
+        dt per component): couples runs at dt and dt/2 on one Brownian path."""
         psi0, x = y.psi, y.x
         psi1 = self.schrodinger.step(t, psi0, params, dt, None)
         D = params.hbar / (2 * params.mass)
@@ -350,8 +285,8 @@ class NelsonEnsemble(AbstractEnsemble):
 class BohmEnsemble(AbstractEnsemble):
     """Bohmian trajectories dX = v dt, v = (ħ/m) Im(∇ψ/ψ) (physics §3, no noise).
 
-    ψ is advanced by two half steps of `schrodinger` per step, giving ψ at
-    t, t + dt/2 and t + dt for the Runge-Kutta stages.
+    ψ is advanced by two half steps of `schrodinger` per step (ψ at t,
+    t + dt/2 and t + dt for the Runge-Kutta stages).
 
     Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.RK4()` (default,
     "rk4"; order 4) or `Midpoint()` ("midpoint", RK2; order 2).
@@ -406,42 +341,23 @@ def evolve_ensemble(
 ) -> Solution:
     """Ensemble statistics of a Nelson or Bohm ensemble in memory O(chunk), not O(N).
 
-    The particles do not act on ψ or on each other, so an ensemble of N is
-    `ceil(N/chunk)` independent runs of `jqd.evolve` on `chunk` particles
-    each, with the same ψ0 (which each run evolves again: one grid step per
-    step, cheap beside the particles). Only their observables are kept and
-    combined on the host as they come:
-
-    - floating-point leaves are averages over the particles (moments
-      `ParticleMoments(central=False)`, `ParticleHistogram`, ⟨f(x)⟩): the
-      chunks' values are averaged with weights n_c/N, which is the average
-      over all N up to round-off (≲ n_chunks ulp);
-    - integer leaves are counts (`ParticleCDF`): summed, exactly.
-
-    An observable that is not a sum or an average over particles (a sorted
-    KS distance, a central moment about the chunk's own mean) does not
-    combine this way: use `ParticleCDF` with `ks_bounds`, and raw moments.
-    Leaves that do not depend on the particles (|ψ|²) come back averaged
-    over identical values (equal up to round-off).
-
-    Every chunk is one call of the same compiled program (the last one, if
-    smaller, compiles a second): the device holds one chunk's particles and
-    their temporaries, and the host N·ndim positions only when `x0` is an
-    array. Chunk 0 uses `key` and chunk c ≥ 1 `jax.random.fold_in(key, c)`,
-    so with one chunk (chunk ≥ N) the result is `jqd.evolve`'s bit for bit.
+    The N particles run as `ceil(N/chunk)` independent `jqd.evolve` calls on
+    the same ψ0 (physics §3.7). Floating-point observables must be averages
+    over the particles (`ParticleMoments(central=False)`, `ParticleHistogram`,
+    ⟨f(x)⟩; combined with weights n_c/N), integer ones counts (`ParticleCDF`;
+    summed exactly). Chunk 0 uses `key` and chunk c ≥ 1
+    `jax.random.fold_in(key, c)`, so with one chunk the result is
+    `jqd.evolve`'s bit for bit. Why: docs/internals/dqm.md#streaming.
 
     Args:
         law: a `NelsonEnsemble` or `BohmEnsemble`.
         psi0: the initial wavefunction on the law's grid.
-        x0: the initial positions, shape `(N, ndim)` (NumPy or JAX), or a
-            function `x0(c, n) -> (n, ndim)` positions of chunk c (drawn on
-            demand, e.g. `lambda c, n: sample_density(jax.random.fold_in(k,
-            c), grid, rho0, n)`), with `n_particles`.
+        x0: the initial positions, shape `(N, ndim)`, or a function
+            `x0(c, n) -> (n, ndim)` drawing chunk c on demand, with `n_particles`.
         params: the law's `jqd.SchrodingerParams`.
         chunk: particles per run (memory ∝ chunk; ~10^6 in 1-D is ≈ 0.1 GB).
         observe: `f(t, y, params) -> pytree` of averages and counts (above),
-            or a dict/list of such; required (saving the states would keep
-            N·saves numbers).
+            or a dict/list of such; required.
         dt: the time step, as `jqd.evolve`.
         n_save: number of saves after t0, as `jqd.evolve`.
         steps_per_save: steps between saves, as `jqd.evolve`.
@@ -449,15 +365,12 @@ def evolve_ensemble(
         key: PRNG key (required for Nelson).
         n_particles: N, when `x0` is a function.
         progress: print each finished chunk and the elapsed time to stderr.
-        **options: passed to `jqd.evolve` (`monitor`, `on_breakdown`,
-            `check`, `max_steps`, `checkpoint`); a breakdown raises from the
-            chunk where it happens.
+        **options: passed to `jqd.evolve`; a breakdown raises from its chunk.
 
     Returns:
-        A `Solution`: `ts`, the combined `observables` (NumPy), `y_final`
-        None (no particles are kept), and `stats` with `n_particles`,
-        `chunk`, `n_chunks`, `n_steps`, and each chunk's `breakdown_*`
-        entries stacked along a leading chunk axis.
+        A `Solution`: `ts`, the combined `observables` (NumPy), `y_final` None,
+        and `stats` with `n_particles`, `chunk`, `n_chunks`, `n_steps`, and
+        each chunk's `breakdown_*` entries stacked along a leading axis.
     """
     if not isinstance(law, AbstractEnsemble):
         raise TypeError(
@@ -530,8 +443,7 @@ def evolve_ensemble(
 
 
 def _share(leaf, weight):
-    """A chunk's part of the whole ensemble's value: an average (inexact leaf)
-    times the chunk's share of the particles, in float64; a count as int64."""
+    """A chunk's part of the whole: an average times its share (float64), a count (int64)."""
     leaf = np.asarray(leaf)
     if np.issubdtype(leaf.dtype, np.inexact):
         return leaf.astype(np.result_type(leaf.dtype, np.float64)) * weight

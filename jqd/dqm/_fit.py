@@ -17,8 +17,7 @@ from ._state import DQMParams, MadelungState
 
 
 def density_residuals(law, y0, params, target, *, dt, steps_per_save, checkpoint=True):
-    """(ρ_i − ρ̂_i)√(cell volume)/‖ρ̂‖ over the saves and grid (flattened): Σr² is
-    `density_loss`."""
+    """(ρ_i − ρ̂_i)√(cell volume)/‖ρ̂‖, flattened: Σr² is `density_loss`."""
     n_save = target.shape[0]
     sol = evolve(
         law,
@@ -38,12 +37,8 @@ def density_residuals(law, y0, params, target, *, dt, steps_per_save, checkpoint
 
 
 def density_loss(law, y0, params, target, *, dt, steps_per_save, checkpoint=True):
-    """Relative L2 misfit Σ_i ∫(ρ_i − ρ̂_i)² / Σ_i ∫ρ̂_i² over the saves
-    i = 1..n (`target` has shape (n, *grid.shape), the saves after t0).
-
-    The run is not stopped by the law's breakdown monitor (`monitor=False`):
-    a misfit is measured wherever the numbers are finite, and NaN (which
-    stops the run) gives a NaN loss.
+    """Relative L2 misfit Σ_i ∫(ρ_i − ρ̂_i)² / Σ_i ∫ρ̂_i² over the saves i = 1..n
+    (`target` (n, *grid.shape)). The breakdown monitor is off: NaN gives a NaN loss.
     """
     r = density_residuals(
         law, y0, params, target, dt=dt, steps_per_save=steps_per_save, checkpoint=checkpoint
@@ -65,9 +60,8 @@ def fit_diffusion(
 ) -> FitResult:
     """Fit D in `law` (a `CanonicalDQM`) so that its densities match `target`.
 
-    `jqd.fit` with D = exp(θ) (`transform="positive"`), L-BFGS, gradients by
-    reverse mode through `jqd.evolve`; stops when |dloss/dθ| < `tol` (the
-    gradient of `density_loss`).
+    `jqd.fit` with D = exp(θ), L-BFGS, gradients by reverse mode through
+    `jqd.evolve` (physics §2.2).
 
     Args:
         law: the canonical law (grid and potential).
@@ -82,10 +76,9 @@ def fit_diffusion(
         tol: gradient-norm tolerance (in θ = ln D).
 
     Returns:
-        A `jqd.FitResult` with `value = {"D": ...}` (also `result.D`); the D
-        of each iterate is `[p["D"] for p in result.path]`; `stderr` ({"D"})
-        and `covariance` of the least-squares fit (`density_residuals`; noise
-        level estimated from the misfit: `jqd.fit_covariance`).
+        A `jqd.FitResult` with `value = {"D": ...}` (also `result.D`), the
+        iterates in `result.path`, and `stderr`/`covariance` of the
+        least-squares fit (noise level estimated from the misfit).
     """
     if not isinstance(law, CanonicalDQM):
         raise TypeError(f"law must be a CanonicalDQM; got {type(law).__name__}.")

@@ -1,51 +1,8 @@
-"""What the (ρ, S) laws `Madelung` and `CanonicalDQM` share: their fields,
-stepping in ln ρ, the tail forms of the continuity equation, the split of the
-phase rate into frame and residual, their input checks, the breakdown monitor
-(jqd/dqm/_validity.py), and `evolve_madelung` (`jqd.evolve` with a law's
-breakdown thresholds set).
-
-Stepping. Time steps are classical RK4 in ℓ = ln ρ (with S, p, c), so ρ = e^ℓ
-stays positive and a tail may grow by many decades per step without the
-stiffness ∂ρ/∂t = ρ·rate has in ρ (the same ODE, another chart). The four
-stages run as one traced vector field (`jqd._steppers.rk4(scan_stages=True)`):
-compile time is that of a single evaluation.
-
-Continuity in the tail. ∂ℓ/∂t = w·(bulk rate)/ρ + (1 − w)·(−∇·v − v·∇ℓ)
-(w the bulk weight of jqd/dqm/_functional.py): the tail form advects ℓ with
-the 5th-order upwind stencil and ghost cells, so the density front advances
-into the tail without a cliff. There v = frame velocity + χ∇S/m: S is damped
-where χ < 1, and the density follows only the part of the flow S carries
-(with the full ∇S the damped/undamped mismatch dug holes in the tail of two
-colliding packets by t = 0.2).
-
-Phase. ∂S_total/∂t = −E_loc (up to a global constant) is split by a
-ρ-weighted least-squares fit on {1, (x_i − μ_i)^k} into the frame rates
-(ṗ, ċ) and a residual; the residual is multiplied by χ, and where χ < 1, S
-relaxes to 0 (the phase to its frame) at rate γ = 0.1 ħk_max²/2m (a tenth of
-the grid's fastest frequency, so it never limits the RK4 step). Where
-ρ > √floor·max ρ the laws are the Madelung/H_D laws up to O(ε/ρ); below,
-the tail is carried along consistently but carries no dynamics of its own.
-
-Value checks of the initial state and step (`checks`, raised eagerly or
-in-graph under `jit`/`vmap`/`grad` by `jqd.evolve`):
-
-* ρ ≥ 0 and ∫ρ = 1;
-* resolved tails: where ρ is in the bulk (ρ > floor^(9/15)·max ρ, the
-  conservative forms of jqd/dqm/_functional.py) it may change by at most e³
-  per cell (`MAX_BULK_JUMP`; a unit Gaussian on dx = a/2 jumps by e^4.5 and
-  the run goes NaN);
-* no vacuum next to the density: a cell above the floor ε = floor·max ρ
-  next to one more than e^10 (`MAX_VACUUM_JUMP`) lower. Such a cliff is a
-  node or a hard edge (ψ = 0 on a region: a compactly supported state, a
-  cut-off tail): Q = −(ħ²/2m)∇²√ρ/√ρ is singular there, the tail forms
-  cannot represent it, and the run is silently wrong (a cos² bump with
-  ψ = 0 outside |x| < 3 was accepted and off by 0.015 in L1 at t = 0.5,
-  NaN by t = 1). Smooth tails pass: a Gaussian falls by e^(λ dx) per cell,
-  λ dx < 1.5 at the floor level on dx = a/8, so the bound only binds for
-  cliffs;
-* D > 0 (and D = ħ/2m for `Madelung`);
-* the RK4 step: D k_max² dt ≤ 2.5 (`RK4_LIMIT`, below RK4's 2.83 on the
-  imaginary axis for the dispersion ω = D k²).
+"""What the (ρ, S) laws `Madelung` and `CanonicalDQM` share (physics §2.5):
+their fields, RK4 stepping in ℓ = ln ρ, the tail form of the continuity
+equation, the split of the phase rate into frame and residual, their input
+checks, the breakdown monitor (jqd/dqm/_validity.py) and `evolve_madelung`.
+Why: docs/internals/dqm.md (#stepping, #phase-frame, #fluid-checks).
 """
 
 from __future__ import annotations
@@ -75,12 +32,9 @@ MAX_VACUUM_JUMP = 10.0
 
 
 def log_continuity_rate(grid: Grid, rho, lf: LogFields, S, chirp, gS, mass, bulk_rate, kind):
-    """∂ℓ/∂t for ℓ = ln ρ: w · (`bulk_rate`/ρ) + (1 − w) · (−∇·v − v·∇ℓ).
-
-    `bulk_rate` is ∂ρ/∂t in conservative form (−∇·(ρv), or δH/δS), which
-    conserves ∫ρ exactly; ∇·v takes the frame part Σc_i/m analytically (the
-    frame velocity is not periodic). Module docstring for the tail form.
-    """
+    """∂ℓ/∂t for ℓ = ln ρ: w · (`bulk_rate`/ρ) + (1 − w) · (−∇·v − v·∇ℓ), with
+    `bulk_rate` ∂ρ/∂t in conservative form; ∇·v takes the frame part Σc_i/m
+    analytically (docs/internals/dqm.md#stepping)."""
     w, l, chi = lf.w, lf.l, lf.chi
     gs = gradient(grid, S, kind)
     flow = [chi * g for g in gs]  # the part of ∇S the tail follows
@@ -96,14 +50,9 @@ def log_continuity_rate(grid: Grid, rho, lf: LogFields, S, chirp, gS, mass, bulk
 
 
 def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
-    """Split ∂S_total/∂t = −E_loc (up to a constant) into the frame and the rest.
-
-    The ρ-weighted least-squares fit of −E_loc on {1, (x_i − μ_i)^k,
-    k = 1..FRAME_DEGREE} (μ the mean position) gives the frame rates (ṗ, ċ); the
-    residual, damped by `vacuum_mask`, is ∂S/∂t, and where χ < 1 S relaxes
-    to 0 at rate `relax`. Returns (dS, dp, dc). With χ = 1 this is exactly
-    ∂S_total/∂t = −E_loc + const (a global phase).
-    """
+    """(dS, dp, dc): ∂S_total/∂t = −E_loc (up to a constant) split into the frame
+    rates (a ρ-weighted least-squares fit) and the residual, damped by χ
+    (docs/internals/dqm.md#phase-frame)."""
     dtype = rho.dtype
     xs = grid.mesh(dtype)
     w = rho / jnp.sum(rho)
@@ -139,8 +88,7 @@ def relax_rate(grid: Grid, params):
 
 
 def _solve_small(G, r):
-    """Solve the small SPD system G c = r by unrolled Gauss-Jordan (no LAPACK
-    call, which is slow to compile; G is at most 7x7 here)."""
+    """Solve the small SPD system G c = r by unrolled Gauss-Jordan (LAPACK is slow to compile)."""
     n = G.shape[0]
     A = jnp.concatenate([G, r[:, None]], axis=1)
     for i in range(n):
@@ -199,7 +147,7 @@ class AbstractFluidLaw(AbstractLaw):
         return MadelungState(y.rho * dl, dS, dp, dc)
 
     def step(self, t, y: MadelungState, params: DQMParams, dt, key=None) -> MadelungState:
-        """One RK4 step in (ℓ = ln ρ, S, p, c) (module docstring)."""
+        """One RK4 step in (ℓ = ln ρ, S, p, c)."""
         f = lambda s, u: self.rates(s, jnp.exp(u[0]), *u, params)
         u0 = (log_density(y.rho), y.S, y.momentum, y.chirp)
         l, S, p, c = rk4(f, t, u0, dt, scan_stages=True)
@@ -207,13 +155,7 @@ class AbstractFluidLaw(AbstractLaw):
 
     def validity(self) -> MadelungValidity:
         """The `MadelungValidity` observable with this law's thresholds."""
-        return MadelungValidity(
-            self,
-            self.node_threshold,
-            self.resolution_threshold,
-            self.hole_level,
-            self.edge_threshold,
-        )
+        return MadelungValidity(self, *(getattr(self, name) for name in THRESHOLDS))
 
     def monitor(self, t, y, params, dt=None):
         """Node (code 2), resolution (3) and edge (4) criteria; where = position."""
@@ -255,9 +197,8 @@ class AbstractFluidLaw(AbstractLaw):
             raise TypeError(f"params must be jqd.dqm DQMParams; got {type(params).__name__}.")
 
     def checks(self, y, params, dt=None):
-        """ρ ≥ 0 and normalized, tails resolved and no vacuum cliff (a node
-        or a hard edge), D > 0 (= ħ/2m for `Madelung`), and the RK4 limit on
-        dt (module docstring)."""
+        """ρ ≥ 0 and normalized, resolved tails and no vacuum cliff, D > 0 (= ħ/2m
+        for `Madelung`), and the RK4 limit on dt (docs/internals/dqm.md#fluid-checks)."""
         xp = array_module(y.rho)
         rho = xp.asarray(y.rho)
         rmin, rmax = xp.min(rho), xp.max(rho)
@@ -321,10 +262,8 @@ def _step_check(grid: Grid, params, dt) -> Check:
 
 
 def _tail_checks(grid: Grid, rho, floor) -> list[Check]:
-    """No vacuum cliff, and tails the grid resolves (module docstring): per
-    axis, |Δ ln ρ| between neighbours where at least one is above the floor
-    ε, and where both are in the bulk; the eager messages name the place and
-    the fix."""
+    """No vacuum cliff and resolved tails: per axis, |Δ ln ρ| between neighbours
+    where one is above the floor ε, and where both are in the bulk."""
     xp = array_module(rho)
     tiny = _TINY.get(np.dtype(rho.dtype), 1e-300)
     rmax = xp.max(rho)
@@ -399,11 +338,9 @@ def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -
         y0: its initial (ρ, S) state.
         params: its `DQMParams`.
         on_breakdown: "raise" (`MadelungBreakdownError`) or "report"/"flag"
-            (return the run, stopped at the breakdown; read it with
-            `find_breakdown(solution)`).
+            (return the run stopped at the breakdown; see `find_breakdown`).
         **kwargs: `node_threshold`, `resolution_threshold`, `hole_level` and
-            `edge_threshold` override the law's (see `MadelungValidity`); the
-            others are passed to `jqd.evolve`.
+            `edge_threshold` override the law's; the rest go to `jqd.evolve`.
     """
     if not isinstance(law, AbstractFluidLaw):
         raise TypeError(

@@ -1,30 +1,8 @@
-"""The diffusion functional H_D[ρ, S] (physics §2, Z25-Z29), its Fisher term, the
-quantum potential, and their small-density treatment.
-
-    H_D[ρ, S] = ∫ [ (∇S)²/2m + (m D²/2)(∇ ln ρ)² + V ] ρ dx,
-    Q = (m D²/2) δF/δρ at D = ħ/2m,   F = ∫ρ(∇ ln ρ)² = 4∫|∇√ρ|².
-
-Small densities. The conservative forms (Q ∝ ∇²√ρ/√ρ, and −∇·(ρv) in the
-continuity equation) lose relative accuracy in tails, where ρ falls by a
-large factor e^{λ dx} per cell (λ = |∇ ln ρ|; the FD8 error of e^{λx} is
-~(λ dx)⁸/630: the quantum potential of a unit Gaussian on dx = 1/8 is off by
-1.6e-3 at ρ ~ 1e-11, by O(10) at 1e-16). The tail still matters, because the
-packet spreads into it: a tail that lags behind the exact one becomes a cliff
-in ρ, a spike in Q and NaN. So, with ε = floor·max ρ:
-
-* the Fisher part of Q (and ∂ℓ/∂t, jqd/dqm/_fluid.py) are blended with a C∞
-  weight w in ln ρ (1 above floor^(9/15)·max ρ = 1e-9, 0 below
-  floor^(13/15)·max ρ = 1e-13 in float64, `log_fields`), from the
-  conservative forms in the bulk to the ln ρ forms in the tail,
-  Q = −(ħ²/8m)(|∇ℓ|² + 2∇²ℓ), ℓ = ln ρ, which are exact for Gaussian tails;
-  ℓ is not periodic, so its derivatives use ghost cells past the box edge;
-* the bulk Q uses the compact 8th-order Laplacian on √(ρ+ε);
-* χ(ρ) (`vacuum_mask`), a C∞ step in ln ρ, 0 below floor·max ρ and 1 above
-  √floor·max ρ, times the edge window, marks where the phase S is evolved.
-
-Switching on λ dx instead of the level was tried: the weights then follow the
-noise in ∇ℓ cell by cell and seeded instabilities (a packet in
-x²/2 + e^{−x²}, the free Gaussian).
+"""The diffusion functional H_D[ρ, S] (physics §2.2), its Fisher term
+F = ∫ρ(∇ ln ρ)² = 4∫|∇√ρ|², the quantum potential Q = (m D²/2) δF/δρ at
+D = ħ/2m, and their small-density treatment: conservative forms in the bulk,
+ln ρ forms in the tail, blended by a C∞ weight w in ln ρ
+(docs/internals/dqm.md#small-densities).
 """
 
 from __future__ import annotations
@@ -66,8 +44,7 @@ class LogFields(eqx.Module):
 
 
 def log_fields(grid: Grid, rho, floor, l=None) -> LogFields:
-    """`LogFields` of ρ (ℓ = `log_density(ρ)` unless given); w and χ as in the
-    module docstring."""
+    """`LogFields` of ρ (ℓ = `log_density(ρ)` unless given)."""
     l = log_density(rho) if l is None else l
     n = grid.ndim
     gl = tuple(nonperiodic(grid, l, i, lambda u, i=i: deriv(grid, u, i)) for i in range(n))
@@ -90,14 +67,9 @@ def vacuum_mask(rho, floor):
 
 
 def fisher_derivative(grid: Grid, rho, eps, lf: LogFields, kind="fd8"):
-    """δF/δρ of the Fisher information F = ∫ρ(∇ln ρ)² = 4∫|∇√ρ|², evaluated as
-
-        w · (−4 ∇²√(ρ+ε) / √(ρ+ε))  +  (1 − w) · (−|∇ℓ|² − 2∇²ℓ),   ℓ = ln ρ,
-
-    with w from `log_fields`. The two are the same expression; the first (the
-    exact discrete derivative of `fisher_energy`) loses relative accuracy in
-    tails, the second is exact for any Gaussian tail.
-    """
+    """δF/δρ = w · (−4 ∇²√(ρ+ε) / √(ρ+ε)) + (1 − w) · (−|∇ℓ|² − 2∇²ℓ): the
+    bulk form is the exact discrete derivative of `fisher_energy`, the tail
+    form is exact for Gaussian tails."""
     R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
     bulk = -4 * laplacian(grid, R, kind) / R
     return lf.w * bulk + (1 - lf.w) * fisher_tail_derivative(lf)
@@ -115,8 +87,7 @@ def quantum_potential(grid: Grid, rho, hbar, mass, eps, floor=None, kind="fd8"):
 
 
 def fisher_energy(grid: Grid, rho, eps, kind="fd8"):
-    """−4 Σ √ρ_ε ∇²√ρ_ε dV = 4∫|∇√ρ_ε|² = ∫(∇ ln ρ_ε)² ρ_ε dx, ρ_ε = ρ + ε (the
-    Fisher term without mD²/2), with the compact Laplacian."""
+    """F = −4 Σ √ρ_ε ∇²√ρ_ε dV, ρ_ε = ρ + ε, with the compact Laplacian."""
     R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
     return -4 * grid.integrate(R * laplacian(grid, R, kind))
 
@@ -130,13 +101,9 @@ def potential_values(grid: Grid, potential, t, params, dtype):
 
 
 def law_functional(law, t, y, params, rho=None, S=None, eps=None):
-    """The discretized H_D[ρ, S] (physics §2) in `law`'s discretization (grid,
-    potential, derivative, floor), with the Fisher term on ρ + ε:
-
-    Σ_x [ (∇S_total)²/2m ρ + (m D²/2) 4|∇√(ρ+ε)|² + V ρ ] dV
-
-    at the state `y`, with `rho`/`S` optionally replaced (the canonical law
-    differentiates with respect to them) and ε = floor·max ρ unless given."""
+    """The discretized H_D[ρ, S] (physics §2.2) in `law`'s discretization, with
+    the Fisher term on ρ + ε, at `y` with `rho`/`S` optionally replaced (the
+    canonical law differentiates with respect to them)."""
     rho = y.rho if rho is None else rho
     S = y.S if S is None else S
     eps = density_floor(y.rho, law.floor) if eps is None else eps

@@ -1,9 +1,5 @@
-"""Madelung hydrodynamics on a periodic grid: the (ρ, S) form of Schrödinger's
-equation (physics §2, Z7-Z11), ψ = √ρ exp(iS/ħ). The state and its phase
-frame are in jqd/dqm/_state.py, the stencils in _stencils.py, the
-small-density treatment of Q in _functional.py, the stepping and the input
-checks in _fluid.py, the breakdown criteria in _validity.py.
-"""
+"""Madelung hydrodynamics on a periodic grid (physics §2.1); what it shares with
+`CanonicalDQM` is in jqd/dqm/_fluid.py."""
 
 from __future__ import annotations
 
@@ -21,21 +17,16 @@ class Madelung(AbstractFluidLaw):
         ∂ρ/∂t = −∇·(ρ ∇S_total/m)
         ∂S/∂t = −[(∇S_total)²/2m + V + Q],   Q = −(ħ²/2m) ∇²√ρ/√ρ
 
-    with S_total = p·x + b∘x²/2 + S (the phase frame), 8th-order differences,
-    the small-density treatment of jqd/dqm/_functional.py and classical RK4
-    steps in (ln ρ, S) (order 4). Units: ħ, m from `DQMParams` (D must be
-    None or ħ/2m).
+    with S_total = p·x + b∘x²/2 + S (the phase frame), 8th-order differences
+    and RK4 steps in (ln ρ, S) (order 4; physics §2.5). Units: ħ, m from
+    `DQMParams` (D must be None or ħ/2m).
 
-    The law is valid only away from nodes: its `monitor` stops `jqd.evolve`
-    at the first save where a node forms, the grid no longer resolves the
-    local quantum wavenumber, or the density reaches the box edge, and
-    raises `MadelungBreakdownError` with the time and place (thresholds are
-    fields; `on_breakdown="flag"` returns the partial run). An initial state
-    that is already outside that range in a way the monitor cannot measure,
-    a ψ = 0 region next to the density (a hard edge: ρ falls to vacuum
-    between two cells), is refused by `jqd.evolve` at t0, naming the place
-    (`AbstractFluidLaw.checks`). Validated against grid Schrödinger and the
-    exact oscillator Gaussian (tests/test_dqm_madelung.py); its vector field
+    Valid only away from nodes: its `monitor` stops `jqd.evolve` at the first
+    save where a node forms, the grid no longer resolves the local quantum
+    wavenumber, or the density reaches the box edge, with a
+    `MadelungBreakdownError` (physics §2.4); a state with a hard edge (ρ
+    falls to vacuum between two cells) is refused at t0. Validated against
+    grid Schrödinger and the exact oscillator Gaussian; its vector field
     equals `CanonicalDQM`'s (D = ħ/2m) to round-off.
 
     Attributes: those of `jqd.dqm._fluid.AbstractFluidLaw` (grid, potential,

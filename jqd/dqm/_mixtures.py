@@ -1,28 +1,8 @@
-"""Mixtures of multinomials: which pattern laws can fluctuating probabilities give?
-(physics §6.4).
-
-If the state probabilities w of N particles in M states are drawn from a
-mixing law μ on the simplex and the particles then fall independently, the
-occupation pattern n has the law
-
-    P_μ(n) = ∫ Mult(n | N, w) dμ(w),   Mult(n | N, w) = N!/Π n_i! Π w_i^{n_i}.
-
-P_μ depends on μ only through its degree-N moments, so the achievable laws are
-the convex hull of {Mult(· | N, w)}. `closest_mixture` finds the closest one
-(total variation) to a target law by a linear program over mixing weights on
-the lattice w ∈ {k/L}^M ∩ simplex, optionally refined by column generation,
-and returns with it a lower bound valid for *every* μ from the LP dual
-(minimax: TV(q, P_μ) = max_{|f_k| ≤ 1/2} f·(q − P_μ)), so that
-
-    lower = f·q − max_w f·Mult(· | N, w) ≤ min_μ TV ≤ upper = TV(q, P_λ).
-
-The max over the continuous simplex is taken on a finer lattice and polished
-by SLSQP (numerical, not interval-certified). NumPy/SciPy, eager.
-
-For Fermi-Dirac counting the minimum is closed form (`fd_distance_closed_form`):
-P_w(all n_i ≤ 1) = N! e_N(w) is largest at uniform w (Maclaurin), so every μ
-puts at least 1 − M!/((M−N)! M^N) on multiply-occupied patterns, where FD puts
-none, and the point mass at w = 1/M (Maxwell-Boltzmann) attains it.
+"""Mixtures of multinomials: which pattern laws can fluctuating probabilities
+give? (physics §6.4). `closest_mixture` finds the closest one (total
+variation) to a target law by a linear program over mixing weights on a
+simplex lattice, with a lower bound valid for every mixing law from the LP
+dual; `fd_distance_closed_form` is the Fermi-Dirac minimum. NumPy/SciPy, eager.
 """
 
 from __future__ import annotations
@@ -67,9 +47,8 @@ class MixtureFit:
     """Result of `closest_mixture`.
 
     Attributes:
-        distance: TV(target, achieved) of the returned mixture, re-evaluated in
-            float64 (an upper bound on min over all μ of TV).
-        lower_bound: f·q − max_w f·Mult(w) with f the LP's dual vector, a lower
+        distance: TV(target, achieved) in float64 (an upper bound on min_μ TV).
+        lower_bound: f·q − max_w f·Mult(w), f the LP's dual vector: a lower
             bound on TV(target, P_μ) for every mixing law μ.
         points: support points w of the mixture, shape (S, M).
         weights: their mixing weights (sum 1), shape (S,).
@@ -112,8 +91,7 @@ def _solve_lp(A, q):
 
 
 def _max_over_simplex(f, patterns, M, L_check, n_polish=4):
-    """max_w f·Mult(w) on the simplex: lattice of spacing 1/L_check, then SLSQP
-    from the best lattice points. Returns (value, argmax)."""
+    """(max, argmax) of f·Mult(w) on the simplex: lattice 1/L_check, then SLSQP."""
     grid = simplex_lattice(M, L_check)
     vals = np.concatenate(
         [f @ multinomial_matrix(patterns, g) for g in np.array_split(grid, 1 + len(grid) // 4096)]

@@ -1,11 +1,6 @@
-"""Particles on a periodic grid: interpolation of grid fields to particle
-positions, the periodic wrap, sampling positions from a grid density, the
-grid CDF (for Kolmogorov-Smirnov tests against |ψ|²) and particle observables.
-
-Interpolation: linear (2^d points) or Catmull-Rom cubic (Keys a = −1/2:
-interpolating, C¹, third order; 4^d points), periodic wrap, vectorised over
-the particle axis.
-"""
+"""Particles on a periodic grid: interpolation of grid fields to positions,
+the periodic wrap, sampling a grid density, the grid CDF (for KS tests
+against |ψ|²) and particle observables (physics §3.4, §3.7)."""
 
 from __future__ import annotations
 
@@ -81,10 +76,8 @@ def interpolate(grid: Grid, fields, x, order: str = "cubic"):
 
 
 def cell_polynomials(f, order: str = "cubic") -> list:
-    """Coefficient tables of the periodic 1-D interpolant of `f` (shape
-    `(n, C)`, real): in cell j, at fraction t ∈ [0, 1) of the way to j + 1,
-    the interpolant is Σ_k c_k[j] t^k (k ≤ 1 linear, k ≤ 3 Catmull-Rom), the
-    same polynomial as `interpolate`'s stencil weights, regrouped by power."""
+    """Tables c_k of `interpolate`'s 1-D interpolant of real `f` (n, C): in cell
+    j at fraction t of the way to j + 1 it is Σ_k c_k[j] t^k."""
     f1 = jnp.roll(f, -1, axis=0)
     if order == "linear":
         return [f, f1 - f]
@@ -98,11 +91,8 @@ def cell_polynomials(f, order: str = "cubic") -> list:
 
 
 def interpolate_1d(grid: Grid, f, x, order: str = "cubic"):
-    """`interpolate` on a 1-D grid for real fields `f` (shape `(n, C)`): one
-    gather per polynomial coefficient table and Horner's rule. Equal to
-    `interpolate` up to round-off; on the CPU it runs 2-3x faster (XLA
-    fuses the gathers of `(n, C)` real rows with the arithmetic;
-    benchmarks/results_nelson.md)."""
+    """`interpolate` on a 1-D grid for real `f` (n, C) by Horner's rule on
+    `cell_polynomials` (why: docs/internals/dqm.md#guidance)."""
     n, L = grid.shape[0], grid.lengths[0]
     rdtype = x.dtype
     s = (x[:, 0] + jnp.asarray(L / 2, rdtype)) * jnp.asarray(n / L, rdtype)
@@ -124,9 +114,8 @@ def wrap(grid: Grid, x):
 
 @jax.jit  # one program, not one per op (the grid is static)
 def grid_cdf(grid: Grid, rho):
-    """Cumulative distribution F(x_j) = ∫_{-L/2}^{x_j} ρ dx at the grid points of
-    a 1-D periodic grid, by the exact Fourier antiderivative (Nyquist mode
-    dropped). Returns an array of shape `grid.shape`."""
+    """F(x_j) = ∫_{-L/2}^{x_j} ρ dx at the points of a 1-D periodic grid, by the
+    exact Fourier antiderivative (Nyquist mode dropped); shape `grid.shape`."""
     if grid.ndim != 1:
         raise ValueError("grid_cdf is 1-D; marginalize the density first.")
     n = grid.shape[0]
@@ -180,14 +169,9 @@ def grid_cdf_function(grid: Grid, rho):
 
 @functools.partial(jax.jit, static_argnames=("n", "dtype"))  # one program, not one per op
 def sample_density(key, grid: Grid, rho, n: int, dtype=None):
-    """Draw `n` positions from a grid density ρ (shape `grid.shape`, any
-    normalization): pick a cell with probability ∝ ρ_j, then place the point
-    uniformly in the cell `[x_j − dx/2, x_j + dx/2)` (periodic wrap).
-
-    This is exact for the piecewise-constant density; for a smooth ρ its
-    CDF differs from the exact one by O(dx²ρ'), so for KS tests at N = 10⁶
-    use a fine grid or sample the exact density directly.
-    Returns shape `(n, ndim)`.
+    """Draw `n` positions, shape `(n, ndim)`, from a grid density ρ (any
+    normalization): a cell with probability ∝ ρ_j, then uniformly in it.
+    Exact for the piecewise-constant density (docs/internals/dqm.md#sampling).
     """
     rho = jnp.asarray(rho)
     dtype = jnp.real(rho).dtype if dtype is None else dtype
@@ -232,18 +216,10 @@ class ParticleMoments(eqx.Module):
 
 
 class ParticleCDF(eqx.Module):
-    """Observable: how many particles lie below each edge of a fixed fine grid
-    along one axis, an integer array of shape `(bins + 1,)`:
-    count[k] = #{i : x_i < e_k}, e_k = lo + k (hi − lo)/bins.
-
-    A count is a sum over the particles, so `evolve_ensemble` adds the
-    chunks' counts exactly (integers): the streamed empirical CDF at the
-    edges is that of the whole ensemble, bit for bit. `ks_bounds` turns it
-    into the Kolmogorov-Smirnov distance to a CDF F within the largest mass
-    F puts in one bin. A particle within a few ulps of an edge may be counted
-    on either side (the edges are those of floor((x − lo)·bins/(hi − lo)),
-    which is monotone in x): that moves an edge by a few ulps, F there by
-    ~max ρ·ulp(e_k) (≈ 1e-15 for |e_k| ~ 10), far below any bin mass.
+    """Observable: how many particles lie below each edge along one axis, an
+    integer array of shape `(bins + 1,)`: count[k] = #{i : x_i < e_k},
+    e_k = lo + k (hi − lo)/bins. `evolve_ensemble` sums the chunks' counts
+    exactly; `ks_bounds` turns them into the KS distance (physics §3.7).
 
     Attributes:
         lo, hi: the first and last edge (hi > lo).
@@ -278,20 +254,11 @@ class ParticleCDF(eqx.Module):
 
 
 def ks_bounds(counts, n: int, F_edges):
-    """Bounds on the Kolmogorov-Smirnov distance D = sup_x |F_N(x) − F(x)|
-    between N samples and a continuous CDF F, from the counts below a set of
-    edges (`ParticleCDF`) alone. NumPy, host side.
-
-    With D_edges = max_k |count_k/N − F(e_k)| and m the largest mass of F in
-    one bin (F(e_{k+1}) − F(e_k), and the outer cells F(e_0), 1 − F(e_last)):
-
-        D_edges ≤ D ≤ D_edges + m.
-
-    Lower: count_k/N is F_N just below e_k, a value the supremum sees. Upper:
-    for x in [e_k, e_{k+1}), F_N(x) and F(x) lie between their values at the
-    two edges, so |F_N(x) − F(x)| exceeds an edge's gap by at most m. A bin
-    grid fine enough that m ≪ 1/√N gives the exact KS distance to well
-    within its sampling noise without keeping the samples.
+    """Bounds D_edges ≤ D ≤ D_edges + m on the Kolmogorov-Smirnov distance
+    D = sup_x |F_N(x) − F(x)| of N samples from a continuous CDF F, from the
+    counts below edges (`ParticleCDF`) alone (physics §3.7). NumPy, host side.
+    D_edges = max_k |count_k/N − F(e_k)|, m the largest mass of F in one bin
+    (the outer cells included).
 
     Args:
         counts: integer counts below each edge, shape `(..., K)`.

@@ -1,22 +1,9 @@
 """The (ρ, S) state of the Madelung and canonical DQM laws, their constants,
-conversions to and from grid wavefunctions (physics §2: ψ = √ρ e^{iS/ħ}), and
-the observables of a density's diffusion: the Fick velocity (Z23) and the
-uncertainty product (Z21).
-
-The phase frame. The phase is S_total(x) = p·x + Σ_i b_i x_i²/2 + S(x), with
-S periodic on the box and the frame (p, b) evolved with it: the ρ-weighted
-least-squares fit of ∂S_total/∂t on {1, x_i, x_i²} drives (p, b), the
-residual drives S (`jqd.dqm._fluid.phase_rates`). The frame is never
-differentiated numerically, so a packet with net momentum (S ≈ p0 x) or a
-chirp (breathing Gaussian) is represented without the jump that p0 x has at
-the box edge. ψ = √ρ exp(i S_total/ħ).
-
-Degree of the frame: quadratic. A quartic frame was tried: for non-polynomial
-V the fitted cubic/quartic terms extrapolate into the tails and the run blew
-up sooner (x²/2 + e^(−x²): t ≈ 0.27 instead of ≈ 0.7).
-
-The density floor ε = floor·max ρ (floor 1e-15 in float64, 1e-6 in float32)
-regularizes √ρ and ∇ ln ρ in the underflowed tails (jqd/dqm/_functional.py).
+conversions to and from grid wavefunctions (physics §2.1: ψ = √ρ e^{iS/ħ}),
+and the Fick velocity and uncertainty product (physics §2.3). The phase
+S_total = p·x + Σ_i b_i x_i²/2 + S carries a quadratic frame (p, b)
+(docs/internals/dqm.md#phase-frame); the density floor is ε = floor·max ρ
+(floor 1e-15 in float64, 1e-6 in float32).
 """
 
 from __future__ import annotations
@@ -65,11 +52,9 @@ class DQMParams(eqx.Module):
 class MadelungState(eqx.Module):
     """Hydrodynamic state: density ρ, periodic phase S and the phase frame.
 
-    The full phase is S_total = S + Σ_i [p_i x_i + Σ_{k=2..K} c_ik x_i^k/k]
-    with K = `FRAME_DEGREE` = 2 (module docstring), i.e. p·x + Σ_i b_i x_i²/2;
-    ψ = √ρ exp(i S_total/ħ). `momentum` p has shape `(ndim,)`, `chirp` c
-    has shape `(ndim, K − 1)` (c_i2 = b_i; a shape-(ndim,) `chirp` is read as
-    b). Both default to 0.
+    S_total = S + p·x + Σ_i b_i x_i²/2 and ψ = √ρ exp(i S_total/ħ).
+    `momentum` p has shape `(ndim,)`, `chirp` (ndim, 1) holds b (a
+    shape-(ndim,) `chirp` is read as b). Both default to 0.
     """
 
     rho: Array
@@ -133,13 +118,10 @@ def state_to_psi(grid: Grid, y: MadelungState, hbar=1.0):
 
 @jax.jit  # one program, not one per op
 def state_from_psi(grid: Grid, psi, hbar=1.0, floor=None) -> MadelungState:
-    """(ρ, S, p) from a grid wavefunction without phase unwrapping.
-
-    ∇S_total = j/ρ with the current j = ħ Im(ψ*∇ψ) (spectral). The constant
-    part p is the mean momentum ⟨∇S_total⟩_ρ; the periodic S solves
-    ∇²S = ∇·[χ(j/ρ − p)] (χ = ρ/(ρ+ε), so S is smooth where ψ has
-    underflowed), and the box mean of the fitted gradient goes back into p
-    so that ∇S_total = j/ρ where ρ ≫ ε. Valid for node-free ψ.
+    """(ρ, S, p) from a node-free grid wavefunction without phase unwrapping:
+    ∇S_total = j/ρ, j = ħ Im(ψ*∇ψ); p is ⟨∇S_total⟩_ρ plus the box mean of
+    the fitted gradient, and the periodic S solves ∇²S = ∇·[χ(j/ρ − p)],
+    χ = ρ/(ρ+ε), so S is smooth where ψ has underflowed.
     """
     rho = jnp.abs(psi) ** 2
     eps = density_floor(rho, floor)
@@ -182,11 +164,9 @@ class FickVelocity(eqx.Module):
 
 
 class UncertaintyProduct(eqx.Module):
-    """⟨(m u_i)²⟩ ⟨(x_i − ⟨x_i⟩)²⟩ per axis, shape (ndim,) (Z21, physics §2):
-    ≥ ħ²/4 at D = ħ/2m, with equality for a Gaussian.
-
-    ⟨(m u)²⟩ = m²D² ∫(∂_i ρ)²/ρ is computed as m²D² 4∫(∂_i√ρ)² (spectral, no
-    division by ρ, so it is exact for states with nodes too).
+    """⟨(m u_i)²⟩ ⟨(x_i − ⟨x_i⟩)²⟩ per axis, shape (ndim,) (Z21, physics §2.3):
+    ≥ ħ²/4 at D = ħ/2m, with equality for a Gaussian. ⟨(m u)²⟩ is computed
+    as m²D² 4∫(∂_i√ρ)², exact for states with nodes too.
     """
 
     law: AbstractLaw

@@ -1,25 +1,6 @@
-"""Quantum statistics from fluctuating probabilities (physics §6, Zakir §4).
-
-N particles in M single-particle states; an occupation pattern is
-n = (n_1, ..., n_M) with Σ n_i = N. Weights of a pattern:
-
-    Maxwell-Boltzmann (Z45):  W_MB(n) = M^(−N) N! / Π n_i!
-    Bose-Einstein     (Z47):  W_BE(n) = N! (M−1)! / (M+N−1)!   (every pattern alike)
-    Fermi-Dirac       (Z49):  W_FD(n) = N! (M−N)! / M!          (n_i ≤ 1, else 0)
-
-Averaging the multinomial N!/Π n_i! Π w_i^{n_i} over state probabilities w
-uniform on the simplex, i.e. Dirichlet(1, ..., 1), gives exactly W_BE
-(Z51-Z53; the Pólya urn). `dirichlet_multinomial_weight` is the closed form
-for any Dirichlet(α, ..., α); `sample_dirichlet_multinomial` draws w then n.
-
-Equilibrium occupations at inverse temperature β and chemical potential μ
-(Z46, Z48, Z50):
-
-    MB: n̄ = e^{−β(ε−μ)},   BE: n̄ = 1/(e^{β(ε−μ)} − 1),   FD: n̄ = 1/(e^{β(ε−μ)} + 1).
-
-`sample_occupations` draws them level by level from the grand-canonical
-distributions whose means these are: Poisson (MB), geometric (BE, needs
-ε > μ), Bernoulli (FD).
+"""Quantum statistics from fluctuating probabilities (physics §6, Zakir §4): the
+pattern weights of N particles in M states (§6.1), their Dirichlet average
+(§6.2) and equilibrium occupations (§6.3).
 """
 
 from __future__ import annotations
@@ -70,8 +51,7 @@ def _nm(n):
 
 
 def _occupation_guards(n, name="n") -> list[Check]:
-    """Occupations are nonnegative integers (a float 1.5 or a −1 would go
-    into Γ(n + 1) and give a finite, meaningless weight)."""
+    """Occupations are nonnegative integers (1.5 or −1 give a finite, meaningless Γ(n + 1))."""
     xp = _guards.array_module(n)  # NumPy for concrete n: no program per check
     n = xp.asarray(n)
     ok = n >= 0
@@ -137,11 +117,7 @@ def weight_fd(n, dtype=float):
 
 
 def dirichlet_multinomial_weight(n, alpha=1.0):
-    """∫ Mult(n | N, w) Dir(w | α, ..., α) dw in closed form:
-
-        N!/Π n_i! · Γ(Mα)/Γ(N + Mα) · Π Γ(n_i + α)/Γ(α).
-
-    For α = 1 this is N!(M−1)!/(M+N−1)! = W_BE (Z51-Z53)."""
+    """∫ Mult(n | N, w) Dir(w | α, ..., α) dw in closed form (physics §6.2); W_BE at α = 1."""
     guards = _occupation_guards(n) + _guards.scalar(alpha, "alpha", positive=True)
     weight = _dirichlet_multinomial_weight(jnp.asarray(n), jnp.asarray(alpha))
     return _guards.enforce(guards, weight, "dirichlet_multinomial_weight")
@@ -239,12 +215,9 @@ def _check_statistics(statistics):
 
 
 def sample_occupations(key, energy, beta, mu, statistics: str, shape=()):
-    """Grand-canonical occupations of each level at (β, μ), shape `shape + energy.shape`.
-
-    MB: Poisson(e^{−β(ε−μ)}); BE: geometric P(n) = (1−q)qⁿ, q = e^{−β(ε−μ)}
-    (needs ε > μ); FD: Bernoulli(1/(e^{β(ε−μ)}+1)). The means are Z46/Z48/Z50.
-    Returns int32 counts.
-    """
+    """Grand-canonical int32 occupations of each level at (β, μ), shape
+    `shape + energy.shape`: Poisson (MB), geometric (BE, needs ε > μ),
+    Bernoulli (FD) (physics §6.3)."""
     _check_statistics(statistics)
     energy = jnp.asarray(energy)
     dtype = jnp.result_type(energy.dtype, jnp.float32)
@@ -286,13 +259,10 @@ def spread_pattern(N, g: int) -> np.ndarray:
 
 
 def log_statistical_weight(N, g: int, statistics: str):
-    """ln ΔΓ of N particles in a group of g states, ΔΓ = 1/P{n} (Zakir Z45, Z47, Z49),
-    with P{n} the pattern weight evaluated on `spread_pattern(N, g)`.
-
-    BE and FD weights do not depend on the pattern: ΔΓ_BE = C(N+g−1, N),
-    ΔΓ_FD = C(g, N). The MB weight does; on the dilute pattern (N ≤ g, all
-    n_i ≤ 1, Zakir's classical regime N ≪ M) it gives the Boltzmann count
-    g^N/N!. NumPy-eager (integer N of any shape); returns float64.
+    """ln ΔΓ = −ln P{n} of N particles in a group of g states (Z45, Z47, Z49),
+    the pattern weight on `spread_pattern(N, g)`: C(N+g−1, N) (BE), C(g, N)
+    (FD), and on the dilute pattern the Boltzmann count g^N/N! (MB).
+    NumPy-eager (integer N of any shape); returns float64.
     """
     _check_statistics(statistics)
     log_weight = {"MB": log_weight_mb, "BE": log_weight_be, "FD": log_weight_fd}[statistics]
@@ -300,18 +270,13 @@ def log_statistical_weight(N, g: int, statistics: str):
 
 
 def most_probable_occupation(energy, beta, mu, statistics: str, g: int = 10_000):
-    """Occupation per state that maximises the entropy ln ΔΓ (physics §6, Z45-Z50).
+    """Occupation per state N_j*/g that maximises the entropy (physics §6.3).
 
-    Every level ε_j is a group of g states holding N_j particles; the entropy
-    S = Σ_j ln ΔΓ_s(N_j, g) (`log_statistical_weight`) is maximised at fixed
-    total N and E with Lagrange multipliers β and −βμ, i.e. each N_j maximises
-    ln ΔΓ_s(N_j, g) − β(ε_j − μ) N_j over the integers. ln ΔΓ_s is concave in N
-    (its increments decrease), so N_j* is the largest N whose increment
-    ln ΔΓ(N) − ln ΔΓ(N − 1) is >= β(ε_j − μ), found by bisection. Returns
-    N_j*/g. With the counting of Z45/Z47/Z49 this is Z46/Z48/Z50 to within
-    (1 + n̄)/g (see experiments/quantum_statistics). MB is searched over
-    N <= g (the dilute regime where Z45 is the Boltzmann count), FD over
-    N <= g, BE over N <= g(1 + 4/min β(ε − μ)) (needs ε > μ). NumPy-eager.
+    Each level ε_j is a group of g states; N_j* maximises
+    `log_statistical_weight`(N, g) − β(ε_j − μ) N over the integers, the
+    largest N whose (decreasing) increment is >= β(ε_j − μ), by bisection:
+    Z46/Z48/Z50 to within (1 + n̄)/g. Searched over N <= g (MB, FD) or
+    N <= g(1 + 4/min β(ε − μ)) (BE, needs ε > μ). NumPy-eager.
     """
     _check_statistics(statistics)
     x = np.atleast_1d(np.asarray(beta * (np.asarray(energy, np.float64) - mu), np.float64))

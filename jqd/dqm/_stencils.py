@@ -1,25 +1,7 @@
-"""Finite-difference stencils of the (ρ, S) laws on a periodic `Grid`.
-
-* First derivatives: 8th-order central differences (`kind="fd8"`, the
-  default) or Fourier (`"spectral"`). Spectral derivatives are global, and
-  with Q ∝ ∇²√ρ/√ρ they couple round-off in the underflowed tails to the
-  bulk: a displaced Gaussian blew up within two RK4 steps with them; the
-  local stencil does not (`"spectral"` is kept for comparison, not for
-  production runs). Both are antisymmetric operators, so `jax.grad` of a
-  functional built from them gives the matching discrete variational
-  derivative.
-* Second derivatives: the compact 9-point 8th-order stencil, not ∂(∂f):
-  the wide stencil is blind to the odd-even (Nyquist) mode, which then has
-  no restoring quantum pressure and grows (a free Gaussian blew up by
-  t = 0.5 with it).
-* Non-periodic fields (ℓ = ln ρ ≈ −x²/a² in Gaussian tails): ghost cells
-  extrapolated quadratically past the box edge (exact for Gaussian tails),
-  never values wrapped around the box.
-* Advection of ℓ in the tail: a 5th-order upwind-biased stencil, whose
-  dissipation (∝ dx⁵ ∂⁶) damps the odd-even mode that central differences
-  leave free.
-* `edge_window`: where the phase frame (not periodic) would wrap around the
-  box, S is not evolved.
+"""Finite-difference stencils of the (ρ, S) laws on a periodic `Grid`: 8th-order
+first derivatives ("fd8") or Fourier ("spectral"), the compact 8th-order
+second derivative, quadratic ghost cells for non-periodic fields, 5th-order
+upwind advection and the edge window (why: docs/internals/dqm.md#stencils).
 """
 
 from __future__ import annotations
@@ -42,11 +24,7 @@ def _bshape(grid: Grid, i: int):
 
 
 def deriv(grid: Grid, f, i: int, kind: str = "fd8"):
-    """∂f/∂x_i of a real periodic field along one axis.
-
-    kind "fd8": 8th-order central differences (local stencil of 9 points);
-    "spectral": Fourier (global; Nyquist mode dropped).
-    """
+    """∂f/∂x_i of a real periodic field: "fd8" (9-point stencil) or "spectral"."""
     axis = i - grid.ndim
     if kind == "spectral":
         k = jnp.reshape(grid.wavenumbers(f.dtype)[i], _bshape(grid, i))
@@ -120,9 +98,7 @@ def smooth_step(z):
 
 
 def edge_window(shape, dtype):
-    """0 within EDGE_CELLS cells of the box edge, 1 beyond 2·EDGE_CELLS, C∞
-    between: the phase frame is not periodic, so S is not evolved where the
-    stencils would wrap around the box."""
+    """0 within EDGE_CELLS cells of the box edge, 1 beyond 2·EDGE_CELLS, C∞ between."""
     out = jnp.ones(shape, dtype)
     for axis, n in enumerate(shape):
         i = jnp.arange(n)

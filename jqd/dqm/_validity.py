@@ -1,28 +1,8 @@
-"""Where the hydrodynamic (ρ, S) picture stops being valid, and how a run says so.
-
-Near a node (ρ → 0 inside the support) Q and ∇S diverge and the flow
-variables lose the quantization of ∮∇S (physics §2, Wallstrom). Three criteria,
-measured by `MadelungValidity` on any state with a position density:
-
-* node depth: min ρ(x)/min(max_{left} ρ, max_{right} ρ) along each axis (1 for
-  a unimodal density, → 0 at a node between two humps), below
-  `node_threshold` (code 2);
-* resolution: dx·max(k_Q, k_v) of the local quantum wavenumber
-  k_Q = √(2m|Q|)/ħ and the flow shear k_v = √|∇²S_total/ħ| (ħ' = 2mD for
-  the canonical law), at or above `resolution_threshold` (code 3); both
-  diverge at a node, and the 8th-order stencil's relative error is
-  ~(k dx)⁸/630. The default 0.3 is a calibration (experiments/madelung_nodes:
-  interfering packets, density error ~1e-5 when it is passed); a narrow
-  Gaussian (σ ≈ 0.5 on dx = 1/8) passes it without losing accuracy;
-* edge: the density within 2·EDGE_CELLS cells of the box edge, where the
-  (non-periodic) phase frame wraps around and S is not evolved, at or above
-  `edge_threshold` of its peak (code 4).
-
-`Madelung` and `CanonicalDQM` return these as their `monitor`, so
-`jqd.evolve` stops a run at the first failing save and raises
-`MadelungBreakdownError` (a `jqd.BreakdownError`) naming the time, the place
-and the fix, eagerly and under `jit`/`vmap`/`grad`; `on_breakdown="flag"`
-returns the partial run, and `find_breakdown(solution)` reads it.
+"""Where the hydrodynamic (ρ, S) picture stops being valid, and how a run says
+so (physics §2.4): node depth (code 2), resolution (3) and edge (4), measured
+by `MadelungValidity` and returned by the (ρ, S) laws' `monitor`, so
+`jqd.evolve` raises `MadelungBreakdownError` with time, place and fix.
+Calibration: docs/internals/dqm.md#validity.
 """
 
 from __future__ import annotations
@@ -51,8 +31,7 @@ class MadelungBreakdownError(BreakdownError):
     """A (ρ, S) run left the hydrodynamic picture's validity range.
 
     Attributes (besides `jqd.BreakdownError`'s time, code, where, solution):
-        breakdown: the same as a `Breakdown` (reason "node", "resolution" or
-            "edge"; the diagnostic values are not recorded: NaN).
+        breakdown: the same as a `Breakdown` (diagnostic values NaN).
     """
 
     @property
@@ -96,23 +75,19 @@ def _argmin_position(grid: Grid, values):
 
 
 class MadelungValidity(eqx.Module):
-    """Breakdown diagnostics of a position density (module docstring), as a dict:
+    """Observable: breakdown diagnostics of a position density (physics §2.4), a dict:
 
     node_depth, node_position: the smallest node depth over points enclosed
-        by density above `hole_level`·max ρ, and where it is (shape (ndim,)).
-    resolution, resolution_position: the largest dx·max(k_Q, k_v) over the
-        support (ρ > `hole_level`·max ρ), and where.
+        by density above `hole_level`·max ρ, and where (shape (ndim,)).
+    resolution, resolution_position: the largest dx·max(k_Q, k_v) where
+        ρ > `hole_level`·max ρ, and where.
     floored_mass: ∫ρ over the regularized region ρ < ε.
-    edge_density, edge_position: max ρ/max ρ within 2·EDGE_CELLS cells of
-        the box edge, and where.
-    finite: the state is finite.
-    valid: finite, node_depth >= `node_threshold`, resolution <
-        `resolution_threshold` and edge_density < `edge_threshold`.
+    edge_density, edge_position: max ρ/max ρ near the box edge, and where.
+    finite, valid: the state is finite; and all criteria pass.
 
-    Works on any law whose `density` is a position density on `law.grid`;
-    for a state without S (e.g. a wavefunction) only the node and edge parts
-    are meaningful (resolution is 0). For a (ρ, S) law, `law.validity()`
-    builds it with the law's own thresholds (those its monitor uses).
+    Works on any law whose `density` is a position density on `law.grid`
+    (without S, resolution is 0). `law.validity()` of a (ρ, S) law builds
+    it with the thresholds its monitor uses.
     """
 
     law: AbstractLaw
@@ -173,8 +148,8 @@ class MadelungValidity(eqx.Module):
         }
 
     def status(self, t, y, params):
-        """`(ok, code, where)` for a law's `monitor`: code 2 (node), 4 (edge)
-        or 3 (resolution), in that priority; `where` the position, (ndim,)."""
+        """`(ok, code, where)` for a law's `monitor`: code 2 (node), 4 (edge) or 3
+        (resolution), in that priority."""
         v = self(t, y, params)
         node = v["node_depth"] < self.node_threshold
         edge = v["edge_density"] >= self.edge_threshold
@@ -192,10 +167,10 @@ class Breakdown:
     Attributes:
         time: first save time at which the validity criteria failed.
         index: its index in `solution.ts`.
-        position: the place (the node, the edge, or where the resolution is worst).
+        position: the node, the edge, or where the resolution is worst.
         reason: "node", "resolution", "edge" or "nonfinite".
         node_depth, resolution, edge_density: the diagnostic values then
-            (NaN when read from a monitored run's stats, which do not record them).
+            (NaN when read from a monitored run's stats).
     """
 
     time: float
@@ -210,13 +185,9 @@ class Breakdown:
 def find_breakdown(
     ts, validity: dict | None = None, node_threshold: float = 1e-3, edge_threshold: float = 1e-10
 ) -> Breakdown | None:
-    """The first breakdown of one run, or None.
-
-    `find_breakdown(solution)` reads a monitored run's stats (`jqd.evolve`
-    with `on_breakdown="flag"`); `find_breakdown(ts, validity)` reads a
-    `MadelungValidity` time series (observed on any law, e.g. grid
-    Schrödinger), with the thresholds it was built with.
-    """
+    """The first breakdown of one run, or None: `find_breakdown(solution)` of a
+    flagged run, or `find_breakdown(ts, validity)` of a `MadelungValidity`
+    series, with the thresholds it was built with."""
     if isinstance(ts, Solution):
         return _from_stats(ts)
     if validity is None:
