@@ -1,34 +1,13 @@
 """All saves of a time-independent Schrödinger evolution from one
-eigendecomposition, with derivatives that stay finite for repeated
-eigenvalues.
-
-ψ(s_k) = V e^{−i s_k E} V† ψ0 for Hermitian H = V diag(E) V† and s_k = t_k/ħ:
-one `eigh`, then every save as one matrix product (n_save × d) · (d × d).
-
-jax's own `eigh` derivative divides by E_i − E_j and is NaN for a degenerate
-spectrum (the Kerr ladder E_0 = E_1 = 0, any symmetry). `eigen_states`
-differentiates the map H ↦ e^{−isH} instead (Daleckii-Krein):
-
-    d e^{−isH}[dH] = V (F(s) ∘ (V† dH V)) V†,
-    F_ij(s) = (e^{−isE_i} − e^{−isE_j}) / (E_i − E_j)   (→ −is e^{−isE_i} as E_j → E_i),
-
-which does not depend on the (arbitrary) basis chosen inside a degenerate
-eigenspace. Applied to c = V†ψ0 at all saves it costs two matrix products, as
-the forward pass: for well-separated pairs the quotient splits as
-P_i R_i − (P Bᵀ)_i (B_ij = M_ij c_j/(E_i − E_j), R the row sums of B), and for
-pairs closer than τ = ε^{1/4}/max|s| (ε the float epsilon) the divided
-difference is its Taylor series −is P_i Σ_k (−isΔ)^k/(k+1)! to third order
-(Δ = E_j − E_i; truncation (sΔ)⁴/120 ≤ ε/120, the quotient's cancellation
-error ε/τ·max|s| ≤ ε^{3/4}).
-"""
+eigendecomposition, ψ(s_k) = V e^{−i s_k E} V† ψ0 (s_k = t_k/ħ), with
+derivatives finite for repeated eigenvalues (Daleckii-Krein divided
+differences; why and how: docs/internals/basis.md#eigen)."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
-
-__all__ = ["eigen_states", "diagonal_states"]
 
 
 def _phases(E, s):
@@ -58,24 +37,17 @@ def _apply_vh(V, y):
 
 @jax.custom_jvp
 def eigen_states(H, psi0, s):
-    """ψ(s_k) = e^{−i s_k H} ψ0 for every s_k, shape `(len(s), dim)`.
-
-    Args:
-        H: Hermitian matrix (dim, dim), real or complex.
-        psi0: initial vector (dim,).
-        s: real times over ħ, shape (n,) (e.g. (t_k − t0)/ħ).
-
-    Differentiable in all three (forward and reverse mode), also when
-    eigenvalues repeat (see the module docstring).
-    """
+    """ψ(s_k) = e^{−i s_k H} ψ0 for every real s_k = (t_k − t0)/ħ, shape
+    `(len(s), dim)`, H Hermitian (real or complex). Differentiable in H, ψ0
+    and s (forward and reverse mode), also when eigenvalues repeat."""
     E, V = jnp.linalg.eigh(H)
     c = _apply_vh(V, psi0)
     return _rows_times(_phases(E, s) * c[None, :], V)
 
 
 def _divided_difference_apply(E, P, s, G):
-    """w[k, i] = Σ_j F_ij(s_k) G_ij with F the divided differences of
-    e^{−isE} (module docstring): linear in G."""
+    """w[k, i] = Σ_j F_ij(s_k) G_ij, F the divided differences of e^{−isE}
+    (docs/internals/basis.md#eigen): linear in G."""
     rdtype = E.dtype
     eps = jnp.finfo(rdtype).eps
     smax = jnp.maximum(jnp.max(jnp.abs(s)), jnp.finfo(rdtype).tiny)
@@ -122,12 +94,8 @@ eigen_states.defjvp(_eigen_states_jvp, symbolic_zeros=True)
 
 
 def diagonal_states(E, psi0, s):
-    """ψ(s_k) = e^{−i s_k E} ∘ ψ0 for a diagonal H = diag(E): no
-    eigendecomposition (plain jax derivatives).
-
-    Computed in chunks of 64 saves by `lax.map`, whose output is stored once:
-    as one elementwise expression XLA's CPU fusion copies the sines and
-    cosines into every consumer (the monitor, the observables), which
-    measured 2-3x slower."""
+    """ψ(s_k) = e^{−i s_k E} ∘ ψ0 for a diagonal H = diag(E) (plain jax
+    derivatives). Chunks of 64 saves by `lax.map`: why in
+    docs/internals/basis.md#diagonal-states."""
     psi0 = psi0.astype(jnp.result_type(E.dtype, jnp.complex64))
     return jax.lax.map(lambda sk: _phases(E, sk[None])[0] * psi0, s, batch_size=64)

@@ -1,16 +1,8 @@
-"""Finite bases: Fock-space operators, Bose-Hubbard sectors, lattices.
-
-Operators are built once in NumPy (they are fixed structure, not parameters)
-and returned as JAX arrays; Hamiltonians are then linear combinations of them
-with differentiable coefficients.
-
-Banded and sparse Hamiltonians (a full multi-mode Fock space, a lattice) can
-be stored sparsely: `DiaMatrix` (by diagonals; its linear combinations stay
-diagonal storage) or `jax.experimental.sparse.BCOO`; `as_operator` picks the
-storage from a concrete matrix's nonzeros, as a plain `jqd.evolve` call does
-by itself. `spectral_bounds` and `chebyshev_order` size a Chebyshev step
-(`jqd.SchrodingerBasis(chebyshev_order=...)`) for use under `jit`/`grad`.
-"""
+"""Finite bases (physics §1.2): Fock-space operators, Bose-Hubbard sectors,
+lattices, built once in NumPy and returned as JAX arrays, and the sparse
+storage of H (`DiaMatrix`, `as_operator`; `spectral_bounds` and
+`chebyshev_order` size `jqd.SchrodingerBasis(chebyshev_order=...)` for use
+under `jit`/`grad`)."""
 
 from __future__ import annotations
 
@@ -53,22 +45,15 @@ def __dir__() -> list[str]:  # dir(module) shows the public API only
 def spectral_bounds(H) -> tuple[float, float]:
     """(lo, hi) containing the spectrum of a concrete Hermitian H (dense or
     sparse): Gershgorin's discs, min/max of H_ii ∓ Σ_{j≠i} |H_ij|."""
-    if isinstance(H, DiaMatrix) or hasattr(H, "todense"):
+    if hasattr(H, "todense"):  # DiaMatrix or BCOO
         H = H.todense()
     return _gershgorin_numpy(np.asarray(H))
-
-
-def _single_destroy(cutoff: int) -> np.ndarray:
-    return np.diag(np.sqrt(np.arange(1, cutoff)), k=1)
 
 
 def _embed(op: np.ndarray, cutoffs: tuple[int, ...], mode: int) -> np.ndarray:
     mats = [np.eye(c) for c in cutoffs]
     mats[mode] = op
-    out = mats[0]
-    for m in mats[1:]:
-        out = np.kron(out, m)
-    return out
+    return functools.reduce(np.kron, mats)
 
 
 def _cutoffs(cutoff) -> tuple[int, ...]:
@@ -87,7 +72,8 @@ def destroy(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
     cutoffs = _cutoffs(cutoff)
     if not 0 <= mode < len(cutoffs):
         raise ValueError(f"mode must be in [0, {len(cutoffs)}); got {mode}.")
-    return jax.device_put(np.asarray(_embed(_single_destroy(cutoffs[mode]), cutoffs, mode), dtype))
+    a = np.diag(np.sqrt(np.arange(1, cutoffs[mode])), k=1)
+    return jax.device_put(np.asarray(_embed(a, cutoffs, mode), dtype))
 
 
 def create(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
@@ -138,12 +124,9 @@ def coherent_cutoff(alpha, tol: float = 1e-14) -> int:
 
 
 def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -> jnp.ndarray:
-    """Coherent state |alpha⟩ = e^{−|α|²/2} Σ αⁿ/√n! |n⟩ truncated at `cutoff`.
-
-    Exact coefficients (not a displaced vacuum of the truncated space). Raises
-    if the truncation drops more than `tol` of the norm (pass a larger cutoff,
-    see `coherent_cutoff`); the returned vector is renormalized.
-    """
+    """Coherent state |alpha⟩ = e^{−|α|²/2} Σ αⁿ/√n! |n⟩ truncated at `cutoff`
+    (exact coefficients, renormalized). Raises if the truncation drops more
+    than `tol` of the norm (see `coherent_cutoff`), unless `check=False`."""
     psi, lost = _coherent(jnp.asarray(alpha), int(cutoff))
     if not check:
         return psi
@@ -180,16 +163,12 @@ def kerr_hamiltonian(cutoff: int, U=1.0) -> jnp.ndarray:
 
 
 class BoseHubbard:
-    """Bose-Hubbard model in the fixed-particle-number sector.
+    """Bose-Hubbard model in the fixed-particle-number sector (physics §1.2)
+    on a chain of `n_sites` (open, or `periodic`) with `n_particles` bosons.
 
-    H = −J Σ_<ij> (b_i† b_j + h.c.) + (U/2) Σ_i n_i (n_i − 1) − Σ_i μ_i n_i
-
-    on a chain of `n_sites` (open, or `periodic`) with `n_particles` bosons;
-    `n_sites = 2` is the dimer. The basis is every occupation pattern
-    (n_1, ..., n_M) with Σ n_i = N, in lexicographic order (`self.basis`).
-
-    The fixed operator pieces are built once; `hamiltonian(J, U)` combines them
-    with differentiable coefficients.
+    The basis is every occupation pattern (n_1, ..., n_M) with Σ n_i = N, in
+    lexicographic order (`self.basis`); `hamiltonian(J, U, mu)` combines the
+    fixed operator pieces with differentiable coefficients.
     """
 
     def __init__(self, n_sites: int, n_particles: int, periodic: bool = False):
@@ -267,9 +246,7 @@ def tight_binding(n_sites: int, periodic: bool = True) -> jnp.ndarray:
     the lattice Hamiltonian is −J times it plus on-site energies."""
     if n_sites < 2:
         raise ValueError("tight_binding needs n_sites >= 2.")
-    T = np.zeros((n_sites, n_sites))
-    for i in range(n_sites - 1):
-        T[i, i + 1] = T[i + 1, i] = 1.0
+    T = np.eye(n_sites, k=1) + np.eye(n_sites, k=-1)
     if periodic and n_sites > 2:
         T[0, -1] = T[-1, 0] = 1.0
     return jax.device_put(T)

@@ -73,15 +73,9 @@ class PositionMoments(eqx.Module):
         rows = []
         for x in grid.mesh(jnp.real(rho).dtype):
             mean = grid.integrate(x * rho) / norm
-            rows.append(
-                jnp.stack(
-                    [
-                        grid.integrate(((x - mean) if (self.central and p >= 2) else x) ** p * rho)
-                        / norm
-                        for p in self.powers
-                    ]
-                )
-            )
+            xc = x - mean if self.central else x
+            moments = [grid.integrate((xc if p >= 2 else x) ** p * rho) / norm for p in self.powers]
+            rows.append(jnp.stack(moments))
         return jnp.stack(rows)
 
 

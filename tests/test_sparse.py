@@ -10,7 +10,6 @@ from jax.experimental import sparse as jsparse
 
 import jqd
 from jqd import _sparse
-from jqd.schrodinger._structure import specialize
 
 
 def _full_dimer(cutoff, J=1.0, U=0.1):
@@ -85,7 +84,7 @@ def test_plain_evolve_picks_banded_chebyshev_and_matches_the_sector():
     H = jnp.asarray(_full_dimer(c))
     psi = jqd.fock.fock_state((c, c), (c - 1, 0))
     law = jqd.SchrodingerBasis()
-    run_law, run_params = specialize(law, jqd.MatrixParams(H), 0.1, 30)
+    run_law, run_params = law.specialize(jqd.MatrixParams(H), 0.1, 30)
     assert isinstance(run_params.H, _sparse.DiaMatrix) and run_law.chebyshev_order >= 4
     sol = jqd.evolve(law, psi, jqd.MatrixParams(H), dt=0.1, n_save=30)
     bh = jqd.fock.BoseHubbard(2, c - 1)

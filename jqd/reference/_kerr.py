@@ -1,5 +1,5 @@
-"""Kerr-mode references, H = (U/2) a†²a² (physics §4): the anti-Wick symbol, ⟨a(t)⟩,
-the state, the Husimi function."""
+"""Kerr-mode references, H = (U/2) a†²a² (physics §4.6): the anti-Wick symbol,
+⟨a(t)⟩, the state, the Husimi function."""
 
 from __future__ import annotations
 
@@ -11,18 +11,15 @@ import numpy as np
 
 from .. import _guards
 from .._guards import arguments
+from ..fock import coherent_state
 
 
 def kerr_symbol(z, U=1.0):
-    """Anti-Wick symbol of H = (U/2) a†²a² on z = (Q, P) (physics §4), in units of ħ.
-
-    With α = (Q + iP)/√2 and |α|² = (Q² + P²)/2, the anti-normal ordering
-    a†²a² = a²a†² − 4 a a† + 2 gives H(z) = (U/2)(|α|⁴ − 4|α|² + 2) (the
-    function whose Husimi average is ⟨H⟩; the Wick symbol would be (U/2)|α|⁴).
-    For z = (Q_1..Q_N, P_1..P_N), shape (..., 2N), it is the sum over N
-    independent Kerr modes. Signature `H(z, args)` with `args = U`, as the
-    Husimi laws expect (`jqd.husimi.flow_velocity`, `HusimiFlow`).
-    """
+    """Anti-Wick symbol (U/2)(|α|⁴ − 4|α|² + 2), α = (Q + iP)/√2, of
+    H = (U/2) a†²a² in units of ħ (physics §4.1): the function whose Husimi
+    average is ⟨H⟩. On z = (Q_1..Q_N, P_1..P_N), shape (..., 2N), the sum over
+    N independent modes. Signature `H(z, args)`, `args = U`, as the Husimi
+    laws expect."""
     z = jnp.asarray(z)
     if z.ndim == 0 or z.shape[-1] % 2:
         raise ValueError(
@@ -41,8 +38,6 @@ def kerr_mean_a(t, alpha0, U=1.0, hbar=1.0):
 
 def kerr_state(t, alpha0, cutoff: int, U=1.0, hbar=1.0):
     """Fock coefficients of the Kerr-evolved coherent state: c_n(0) e^{−iU n(n−1) t/2ħ}."""
-    from ..fock import coherent_state
-
     cutoff = _guards.count(cutoff, "cutoff")
     arguments("jqd.reference.kerr_state", hbar=hbar)
     n = jnp.arange(cutoff)
@@ -53,8 +48,6 @@ def kerr_state(t, alpha0, cutoff: int, U=1.0, hbar=1.0):
 def kerr_cat_state(alpha0, cutoff: int):
     """The Kerr state at Ut = π from |α0⟩ (physics §4), in closed form: the cat
     (e^{−iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2 on `cutoff` Fock levels, normalised."""
-    from ..fock import coherent_state
-
     cutoff = _guards.count(cutoff, "cutoff")
     plus = coherent_state(1j * alpha0, cutoff)
     minus = coherent_state(-1j * alpha0, cutoff)
@@ -88,20 +81,17 @@ def _kerr_husimi(alpha, t, alpha0, U, n_max, hbar):
 
 
 def kerr_log_density(z, t, alpha0, U=1.0, n_max: int = 50, hbar=1.0):
-    """ln ρ(z, t) of the exact Kerr Husimi density on one point z = (Q, P):
-    ρ = Q_H(α, t)/2 with α = (Q + iP)/√2 (physics §4), from `kerr_husimi` with
-    `n_max` terms (50 suffices for |α α0| ≲ 10). Differentiable in z and t: the
-    log-density a probability flow needs (`jqd.husimi.flow_trajectories`)."""
+    """ln ρ(z, t), ρ = Q_H(α, t)/2 with α = (Q + iP)/√2, of the exact Kerr Husimi
+    density at one point z = (Q, P) (physics §4.6; `n_max` = 50 suffices for
+    |α α0| ≲ 10). Differentiable in z and t, for `jqd.husimi.flow_trajectories`."""
     a = (z[0] + 1j * z[1]) / np.sqrt(2)
     return jnp.log(kerr_husimi(a, t, alpha0, U, n_max=n_max, hbar=hbar) / 2)
 
 
 def kerr_husimi_marginals(x, t, alpha0, U=1.0, n_max: int = 60, hbar=1.0):
-    """The exact Kerr Husimi density ρ(Q, P) = Q_H(α, t)/2 on the square grid
-    x × x (indexing "ij", α = (Q + iP)/√2; a 1e-30 shift avoids α = 0, where
-    `kerr_husimi`'s log form is NaN) and its Q and P marginals (Riemann sums over
-    the other coordinate). Returns (rho (len(x), len(x)), marginals (2, len(x)))
-    as NumPy arrays."""
+    """The exact Kerr Husimi density ρ(Q, P) = Q_H(α, t)/2 on the grid x × x
+    ("ij") and its Q and P marginals (Riemann sums): NumPy arrays
+    (rho (len(x), len(x)), marginals (2, len(x)))."""
     x = np.asarray(x)
     if x.ndim != 1 or x.size < 2:
         raise ValueError(
@@ -110,6 +100,6 @@ def kerr_husimi_marginals(x, t, alpha0, U=1.0, n_max: int = 60, hbar=1.0):
         )
     dx = x[1] - x[0]
     Q, P = np.meshgrid(x, x, indexing="ij")
-    alpha = jnp.asarray((Q + 1j * P) / np.sqrt(2) + 1e-30)
+    alpha = jnp.asarray((Q + 1j * P) / np.sqrt(2) + 1e-30)  # kerr_husimi is NaN at α = 0
     rho = np.asarray(kerr_husimi(alpha, t, alpha0, U, n_max=n_max, hbar=hbar)) / 2
     return rho, np.stack([rho.sum(axis=1 - ax) * dx for ax in (0, 1)])

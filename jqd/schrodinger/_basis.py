@@ -1,7 +1,10 @@
-"""Schrödinger's equation in a finite basis: iħ dc/dt = H(t) c."""
+"""Schrödinger's equation in a finite basis, iħ dc/dt = H(t) c (physics §1.2),
+and the storage a plain `jqd.evolve` call picks for a concrete H."""
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -9,40 +12,54 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import sparse as jsparse
 from jaxtyping import Array
 
 from .. import _guards, _sparse
 from .._checks import hbar_of
 from .._eigen import diagonal_states, eigen_states
 from .._law import AbstractLaw
-from ._structure import MatrixParams as MatrixParams
-from ._structure import _matrix_from_params, specialize
+from ..interop import as_array
+
+
+class MatrixParams(eqx.Module):
+    """A Hamiltonian matrix given directly: `H` (energy units) and `hbar`.
+
+    `H` may be a dense array, a QuTiP `Qobj` or a dynamiqs `QArray` (see
+    `jqd.interop`), or sparse: a `jqd.fock.DiaMatrix` (diagonal storage) or a
+    `jax.experimental.sparse.BCOO`. A plain `jqd.evolve` call picks the
+    storage of a concrete dense H by itself (see `SchrodingerBasis`)."""
+
+    H: Array = eqx.field(converter=lambda H: as_array(H, "MatrixParams.H"))
+    hbar: float | Array = 1.0
+
+
+def _matrix_from_params(t, params):
+    return params.H
+
+
+def _expm_parts(H, s):
+    """(E, V, V†, exp(−i s H)) of Hermitian H."""
+    E, V = jnp.linalg.eigh(H)
+    phases = jnp.exp(-1j * E * s)
+    V = V.astype(jnp.result_type(V.dtype, phases.dtype))
+    Vh = jnp.conj(jnp.swapaxes(V, -1, -2))
+    return E, V, Vh, (V * phases[..., None, :]) @ Vh
 
 
 @jax.custom_jvp
 def expm_hermitian(H, s):
-    """exp(−i s H) for Hermitian H and real s, via the eigendecomposition.
-
-    Differentiable also for degenerate spectra (where jax's eigh derivative
-    divides by zero): the derivative uses the Daleckii-Krein divided
-    differences of f(E) = e^{−isE} in the stable closed form
-    (f(E_i) − f(E_j))/(E_i − E_j) = −i s e^{−is(E_i+E_j)/2} sinc(s(E_i−E_j)/2).
-    """
-    E, V = jnp.linalg.eigh(H)
-    phases = jnp.exp(-1j * E * s)
-    V = V.astype(jnp.result_type(V.dtype, phases.dtype))
-    return (V * phases[..., None, :]) @ jnp.conj(jnp.swapaxes(V, -1, -2))
+    """exp(−i s H) for Hermitian H and real s, via the eigendecomposition;
+    differentiable also for degenerate spectra (Daleckii-Krein divided
+    differences: docs/internals/basis.md#eigen)."""
+    return _expm_parts(H, s)[3]
 
 
 @expm_hermitian.defjvp
 def _expm_hermitian_jvp(primals, tangents):
     H, s = primals
     dH, ds = tangents
-    E, V = jnp.linalg.eigh(H)
-    phases = jnp.exp(-1j * E * s)
-    V = V.astype(jnp.result_type(V.dtype, phases.dtype))
-    Vh = jnp.conj(jnp.swapaxes(V, -1, -2))
-    U = (V * phases[..., None, :]) @ Vh
+    E, V, Vh, U = _expm_parts(H, s)
     Ei, Ej = E[..., :, None], E[..., None, :]
     # jnp.sinc(x) = sin(πx)/(πx)
     F = -1j * s * jnp.exp(-0.5j * s * (Ei + Ej)) * jnp.sinc(s * (Ei - Ej) / (2 * jnp.pi))
@@ -57,31 +74,23 @@ def unitary_step(H, dt, hbar):
 
 
 class SchrodingerBasis(AbstractLaw):
-    """iħ dc/dt = H(t, params) c for a Hermitian matrix H in a finite basis.
+    """iħ dc/dt = H(t, params) c for a Hermitian matrix H in a finite basis
+    (physics §1.2).
 
     State: complex vector `c` of length `dim`, `Σ|c|² = 1`.
 
-    Time-independent H (`method="auto"`, the default) are solved exactly,
-    by the cheapest of:
+    A time-independent H (`method="auto"`) is solved exactly, by the cheapest
+    of: elementwise phases for a diagonal H; one eigendecomposition for all
+    saves of a dense H (`jqd._eigen.eigen_states`, derivatives finite for
+    repeated eigenvalues); Chebyshev steps with sparse products for a sparse
+    or banded H (`jqd.fock.DiaMatrix`, `BCOO`; chosen by a plain `jqd.evolve`
+    call for a concrete H of dimension >= 128 where that is cheaper). The
+    step itself applies exp(−iH dt/ħ) at the step midpoint: exact for a
+    static H, order 2 otherwise (for time-dependent H prefer
+    `jqd.evolve_adaptive`).
 
-    - diagonal H (a Kerr mode in the Fock basis): c_n(t) = e^{−iE_n t/ħ} c_n(0),
-      elementwise;
-    - dense H: one eigendecomposition, every save as one matrix product
-      V e^{−iEt_k/ħ} V†c(0) (`jqd._eigen.eigen_states`; derivatives finite
-      also for repeated eigenvalues);
-    - sparse or banded H (`jqd.fock.DiaMatrix`, `BCOO`; chosen by a plain
-      `jqd.evolve` call for a concrete H of dimension >= 128 whose nonzeros
-      make it cheaper than the eigendecomposition): a Chebyshev series of
-      e^{−iH dt/ħ} per step with sparse products, of the order
-      `chebyshev_order` whose dropped tail is below 1e-15 per step.
-
-    The step itself (`method="step"`) applies exp(−iH dt/ħ) from the
-    eigendecomposition at the step midpoint: exact for time-independent H,
-    second order otherwise. For time-dependent H use `jqd.evolve_adaptive`,
-    which integrates `vector_field` to a tolerance.
-
-    Validated against: closed forms for the Kerr mode and harmonic oscillator,
-    exact diagonalization (`jqd.reference.propagate`) and `scipy.linalg.expm`.
+    Validated against: the Kerr and oscillator closed forms,
+    `jqd.reference.propagate` and `scipy.linalg.expm`.
 
     Attributes:
         hamiltonian: `H(t, params) -> (dim, dim)` Hermitian matrix in energy
@@ -91,12 +100,10 @@ class SchrodingerBasis(AbstractLaw):
         method: "auto" (above), "eigen" (all saves from the
             eigendecomposition, a sparse H densified), "step" (one
             exponential per step) or "chebyshev" (Chebyshev steps; for a
-            sparse H under `jit`/`grad`, where the order cannot be chosen
-            from H's values, give `chebyshev_order` too).
-        chebyshev_order: terms of the Chebyshev series per step (static;
-            default: chosen from the concrete H and dt). A guard refuses a
-            dt for which the dropped tail 2Σ_{k≥K}|J_k(h dt/ħ)| (h the
-            Gershgorin half-width of H's spectrum) exceeds 1e-12.
+            sparse H under `jit`/`grad` give `chebyshev_order` too).
+        chebyshev_order: Chebyshev terms per step (static; default: chosen
+            from the concrete H and dt). A dt whose dropped tail exceeds
+            1e-12 per step is refused.
 
     ħ is read from `params.hbar` (default 1).
     """
@@ -145,9 +152,8 @@ class SchrodingerBasis(AbstractLaw):
         return _FixedPropagator(unitary_step(_sparse.todense(H), dt, hbar_of(params)))
 
     def exact_saves(self, y0, params, offsets):
-        """The state at t0 + offsets (every save at once) for a time-independent
-        H, or None where the saves are to be stepped (time-dependent H,
-        `method="step"`, Chebyshev steps)."""
+        """Every save at once for a time-independent H, or None where the
+        saves are stepped (time-dependent H, `method="step"`, Chebyshev)."""
         if self.time_dependent or self.method == "step":
             return None
         H = self.hamiltonian(0.0, params)
@@ -159,9 +165,44 @@ class SchrodingerBasis(AbstractLaw):
         return eigen_states(_sparse.todense(H), y0, s).astype(y0.dtype)
 
     def specialize(self, params, dt, n_steps: int):
-        """(law, params) with a concrete H stored as its nonzeros call for
-        (`jqd._sparse.as_operator`), for a plain call; see `schrodinger._structure`."""
-        return specialize(self, params, dt, n_steps)
+        """(law, params) for a plain call: a concrete `MatrixParams.H` stored as
+        its nonzeros call for (docs/internals/basis.md#structure)."""
+        if (
+            self.time_dependent
+            or self.method in ("eigen", "step")
+            or self.hamiltonian is not _matrix_from_params
+            or not isinstance(params, MatrixParams)
+            or _guards.is_traced(params, dt)
+        ):
+            return self, params
+        H, hbar = params.H, params.hbar
+        if not (np.ndim(hbar) == 0 and float(hbar) > 0 and np.isfinite(float(hbar))):
+            return self, params  # the value checks name a bad ħ
+        s = float(dt) / float(hbar)
+        if _sparse.is_sparse(H):
+            if self.chebyshev_order is not None or _diagonal(H):
+                return self, params
+            lo, hi = (float(x) for x in _sparse.gershgorin(H))
+            K = _sparse.chebyshev_order(0.5 * (hi - lo) * s)
+            return dataclasses.replace(self, chebyshev_order=K), params
+        if not hasattr(H, "shape") or len(H.shape) != 2:
+            return self, params  # check names the problem
+        kind, offsets, nnz, lo, hi, op = _pattern(H)
+        if kind == "diagonal":
+            return self, MatrixParams(op, hbar)
+        if kind == "dense":
+            if self.method == "chebyshev" and self.chebyshev_order is None:
+                lo, hi = _sparse.gershgorin_numpy(np.asarray(H))
+                K = _sparse.chebyshev_order(0.5 * (hi - lo) * s)
+                return dataclasses.replace(self, chebyshev_order=K), params
+            return self, params
+        K = self.chebyshev_order or _sparse.chebyshev_order(0.5 * (hi - lo) * s)
+        d = H.shape[0]
+        stored = len(offsets) * d if kind == "dia" else 3 * nnz
+        if self.method == "auto" and n_steps * K * 6 * stored > 12 * d**3:
+            return self, params  # the eigendecomposition is cheaper
+        law = self if self.chebyshev_order == K else dataclasses.replace(self, chebyshev_order=K)
+        return law, MatrixParams(op, hbar)
 
     def vector_field(self, t, y, params):
         H = self.hamiltonian(t, params)
@@ -234,6 +275,34 @@ def _uses_chebyshev(law, H) -> bool:
 
 def _diagonal(H) -> bool:
     return isinstance(H, _sparse.DiaMatrix) and H.offsets == (0,)
+
+
+# The nonzero pattern of a concrete jax.Array H (immutable), per object: the entry
+# goes with H (weakref.finalize), so an id is never reused while it exists. NumPy H
+# (mutable) are re-read each call.
+_PATTERNS: dict[int, tuple] = {}
+
+
+def _pattern(H):
+    """(kind, offsets, nnz, lo, hi, sparse operator or None) of a concrete dense H."""
+    cacheable = isinstance(H, jax.Array)
+    if cacheable and id(H) in _PATTERNS:
+        return _PATTERNS[id(H)]
+    Hn = np.asarray(H)
+    kind, offsets, nnz = _sparse.structure(Hn)
+    lo = hi = float("nan")
+    op = None
+    if kind in ("dia", "bcoo"):
+        lo, hi = _sparse.gershgorin_numpy(Hn)
+    if kind in ("diagonal", "dia"):
+        op = _sparse.DiaMatrix.from_dense(jnp.asarray(H), offsets)
+    elif kind == "bcoo":
+        op = jsparse.BCOO.fromdense(jnp.asarray(H))
+    info = (kind, offsets, nnz, lo, hi, op)
+    if cacheable:
+        _PATTERNS[id(H)] = info
+        weakref.finalize(H, _PATTERNS.pop, id(H), None)
+    return info
 
 
 class _FixedPropagator(AbstractLaw):

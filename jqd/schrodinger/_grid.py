@@ -1,4 +1,4 @@
-"""Schrödinger's equation on a periodic grid: split-step Fourier."""
+"""Schrödinger's equation on a periodic grid: split-step Fourier (physics §1.1)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ TIME_STEP_REASON = Reason(
 )
 
 
-# Strang steps of the scheme's weights: one (order 2), or Yoshida's triple jump (order 4).
 SCHEMES = (Strang, Yoshida4)
 
 
@@ -50,22 +49,16 @@ class SchrodingerParams(eqx.Module):
 
 
 class SchrodingerGrid(AbstractLaw):
-    """iħ ∂ψ/∂t = −(ħ²/2m)∇²ψ + V(x, t)ψ on a periodic `Grid` (1-3 D).
+    """iħ ∂ψ/∂t = −(ħ²/2m)∇²ψ + V(x, t)ψ on a periodic `Grid` (1-3 D; physics §1.1).
 
-    State: complex array of shape `grid.shape`, normalized so that
-    `∫|ψ|² dx = 1`. Units: ħ and m from `SchrodingerParams`.
+    State: complex array of shape `grid.shape`, `∫|ψ|² dx = 1`; ħ and m from
+    `SchrodingerParams`. Split-step Fourier, `scheme=jqd.schemes.Strang()`
+    (order 2) or `Yoshida4()` (order 4); exact for V = 0. A time-dependent V
+    is kicked at both ends of each Strang sub-step (symmetric, so the order
+    holds).
 
-    Stepping is split-step Fourier: `scheme=jqd.schemes.Strang()` (order 2:
-    half potential kick, exact kinetic drift in Fourier space, half kick) or
-    `jqd.schemes.Yoshida4()` (order 4: Yoshida's triple jump of Strang
-    steps). For V = 0 the kinetic drift is exact, so free evolution carries
-    no time-step error.
-    Time-dependent potentials are kicked at the start and end of each Strang
-    sub-step, which keeps the scheme symmetric (and its order).
-
-    Validated against: free Gaussian spreading (physics §1), harmonic-oscillator
-    coherent and squeezed states (`jqd.reference`), and exact diagonalization
-    of the grid Hamiltonian.
+    Validated against: free Gaussian spreading (physics §1.4), oscillator
+    coherent and squeezed states (`jqd.reference`), exact diagonalization.
 
     Attributes:
         grid: the periodic box.
@@ -87,7 +80,6 @@ class SchrodingerGrid(AbstractLaw):
         if self.potential is not None and not callable(self.potential):
             raise TypeError("potential must be a function V(x, t, args) or None.")
 
-    # -- physics ---------------------------------------------------------------
     def potential_values(self, t, params: SchrodingerParams, dtype) -> Array:
         if self.potential is None:
             return jnp.zeros(self.grid.shape, dtype)
@@ -111,11 +103,6 @@ class SchrodingerGrid(AbstractLaw):
     def _kick(self, t, params, h, rdtype):
         return jnp.exp(-1j * self.potential_values(t, params, rdtype) * (h / params.hbar))
 
-    def _strang(self, t, psi, params, h, kin, kick_start, kick_end):
-        psi = psi * kick_start
-        psi = self.grid.ifft(self.grid.fft(psi) * kin)
-        return psi * kick_end
-
     def step(self, t, y, params, dt, key=None):
         rdtype = jnp.real(y).dtype
         for w in self.scheme.weights:
@@ -123,7 +110,7 @@ class SchrodingerGrid(AbstractLaw):
             kin = self._kinetic_phase(params, h, rdtype).astype(y.dtype)
             start = self._kick(t, params, h / 2, rdtype).astype(y.dtype)
             end = self._kick(t + h, params, h / 2, rdtype).astype(y.dtype)
-            y = self._strang(t, y, params, h, kin, start, end)
+            y = self.grid.ifft(self.grid.fft(y * start) * kin) * end
             t = t + h
         return y
 
@@ -156,25 +143,42 @@ class SchrodingerGrid(AbstractLaw):
         pot = self.grid.integrate(self.potential_values(t, params, rdtype) * jnp.abs(y) ** 2)
         return kin + pot
 
-    # -- checks ------------------------------------------------------------------
     breakdowns = {2: TIME_STEP_REASON}
 
     def check(self, y, params, dt=None):
-        check_state_structure(self.grid, y, "psi0")
+        check_psi0(y, self.grid.shape, f"the grid has shape {self.grid.shape}")
 
     def checks(self, y, params, dt=None):
-        if self.grid.ndim == 1:
-            where, at = self.grid.mesh(jnp.real(y).dtype)[0], "x = {value}"
-        else:
-            where, at = (
-                np.arange(self.grid.size).reshape(self.grid.shape),
-                "flat grid index {value}",
+        """Normalized; resolved (at most 1e-10 of the spectral power above 2/3
+        of the Nyquist wavenumber on any axis: split step would alias it);
+        the potential guards."""
+        grid = self.grid
+        xp = jnp if _guards.is_traced(y) else np
+        out = _guards.normalized(xp.sum(xp.abs(y) ** 2) * grid.cell_volume, "psi0")
+        power = xp.abs(xp.fft.fftn(y)) ** 2
+        total = xp.sum(power)
+        for axis, (n, L) in enumerate(zip(grid.shape, grid.lengths, strict=True)):
+            k = np.abs(2 * np.pi * np.fft.fftfreq(n, L / n))
+            shape = [1] * grid.ndim
+            shape[axis] = -1
+            frac = xp.sum(power * (k > (2.0 / 3.0) * np.pi * n / L).reshape(shape)) / total
+            out.append(
+                _guards.Check(
+                    frac <= 1e-10,
+                    f"psi0: grid too coarse on axis {axis}: a fraction {{value}} of the state's "
+                    f"momentum content lies above 2/3 of the Nyquist wavenumber "
+                    f"(k_max = {np.pi * n / L:.4g}). Increase grid points on that axis "
+                    f"(shape {grid.shape}) or lower the state's momentum.",
+                    frac,
+                )
             )
-        return state_guards(self.grid, y, "psi0") + potential_guards(self, y, params, dt, where, at)
+        if grid.ndim == 1:
+            where, at = grid.mesh(jnp.real(y).dtype)[0], "x = {value}"
+        else:
+            where, at = np.arange(grid.size).reshape(grid.shape), "flat grid index {value}"
+        return out + potential_guards(self, y, params, dt, where, at)
 
     def monitor(self, t, y, params, dt=None):
-        """The potential phase V dt/ħ must not wrap around where the wave is
-        *now* (a packet may reach a steep wall long after t0); fixed-step runs."""
         return potential_phase_monitor(self, t, y, params, dt)
 
 
@@ -208,57 +212,19 @@ class _StaticSplitStep(AbstractLaw):
         return y
 
 
-def check_state_structure(grid: Grid, psi, name="psi0") -> None:
-    """Shape and dtype of a grid state (known even for tracers)."""
-    if tuple(jnp.shape(psi)) != tuple(grid.shape):
+def check_psi0(y, shape, where: str) -> None:
+    """Shape and dtype of a grid or ring state (known even for tracers)."""
+    if tuple(jnp.shape(y)) != tuple(shape):
         raise ValueError(
-            f"{name} has shape {jnp.shape(psi)} but the grid has shape {grid.shape}; "
+            f"psi0 has shape {jnp.shape(y)} but {where}; "
             "for a batch of states use jax.vmap over the leading axis."
         )
-    if not jnp.iscomplexobj(psi):
-        raise ValueError(f"{name} must be complex (e.g. psi.astype(jnp.complex128)).")
-
-
-def state_guards(grid: Grid, psi, name="psi0", tol: float = 1e-10) -> list:
-    """Finite, normalized, and resolved by the grid (see `resolution_guards`)."""
-    xp = jnp if _guards.is_traced(psi) else np
-    norm = xp.sum(xp.abs(psi) ** 2) * grid.cell_volume
-    return _guards.normalized(norm, name) + resolution_guards(grid, psi, name, tol)
-
-
-def resolution_guards(grid: Grid, psi, name="psi0", tol: float = 1e-10) -> list:
-    """Nyquist check: the state's spectrum must vanish near the grid's k_max.
-
-    Power in the outer third of the wavenumber range on any axis means the
-    grid is too coarse (or the box too small) for the state's momentum
-    content; split-step would alias it.
-    """
-    xp = jnp if _guards.is_traced(psi) else np
-    power = xp.abs(xp.fft.fftn(psi)) ** 2
-    total = xp.sum(power)
-    out = []
-    for axis, (n, L) in enumerate(zip(grid.shape, grid.lengths, strict=True)):
-        k = np.abs(2 * np.pi * np.fft.fftfreq(n, L / n))
-        outer = k > (2.0 / 3.0) * np.pi * n / L
-        shape = [1] * grid.ndim
-        shape[axis] = -1
-        frac = xp.sum(power * outer.reshape(shape)) / total
-        out.append(
-            _guards.Check(
-                frac <= tol,
-                f"{name}: grid too coarse on axis {axis}: a fraction {{value}} of the state's "
-                f"momentum content lies above 2/3 of the Nyquist wavenumber "
-                f"(k_max = {np.pi * n / L:.4g}). Increase grid points on that axis "
-                f"(shape {grid.shape}) or lower the state's momentum.",
-                frac,
-            )
-        )
-    return out
+    if not jnp.iscomplexobj(y):
+        raise ValueError("psi0 must be complex (e.g. psi.astype(jnp.complex128)).")
 
 
 def _occupied_phase(V, psi, hbar, dt):
-    """V dt/ħ across the region the state occupies (ρ > 1e-8 max ρ), and
-    the position (flat index) of its extreme."""
+    """(spread of V dt/ħ, spread of V) over where the state is (ρ > 1e-8 max ρ)."""
     rho = jnp.abs(psi) ** 2
     occupied = rho > 1e-8 * jnp.max(rho)
     vmax = jnp.max(jnp.where(occupied, V, -jnp.inf))
@@ -267,11 +233,9 @@ def _occupied_phase(V, psi, hbar, dt):
 
 
 def potential_guards(law, psi, params, dt, where, at: str) -> list:
-    """V(x, t=0) finite at every point (`where` their positions, `at` how the
-    message shows one), named before the time step, which a non-finite V would
-    be blamed on; and, for fixed steps (dt not None), the potential phase
-    V dt / ħ must not wrap around over the region the state occupies (the
-    step could not represent the energies involved)."""
+    """V(x, t=0) finite (`where` the points' positions, `at` how the message
+    shows one), named before dt, which a non-finite V would be blamed on; for
+    fixed steps, V dt/ħ must vary by at most π over where the state is."""
     V = law.potential_values(0.0, params, jnp.real(psi).dtype)
     out = [
         _guards.Check(
@@ -289,18 +253,16 @@ def potential_guards(law, psi, params, dt, where, at: str) -> list:
         _guards.Check(
             phase <= jnp.pi,
             f"dt = {_guards.shown(dt)} is too large for this potential: over the region psi0 "
-            "occupies, "
-            "V dt/ħ varies by more than π and the potential phase aliases. Use dt < "
-            "{value} (and much smaller for accuracy).",
+            "occupies, V dt/ħ varies by more than π and the potential phase aliases. "
+            "Use dt < {value} (and much smaller for accuracy).",
             limit,
         )
     ]
 
 
 def potential_phase_monitor(law, t, psi, params, dt):
-    """Monitor form of `time_step_guards`, evaluated at every save with the
-    potential `law.potential_values` at t: where = (the largest safe dt,).
-    Always ok for adaptive runs (dt None)."""
+    """`potential_guards`' phase check at every save, on V(t) and where the state
+    is now (a packet may reach a steep wall long after t0); where = (safe dt,)."""
     if dt is None:
         return True, 0, jnp.zeros((0,))
     V = law.potential_values(t, params, jnp.real(psi).dtype)
@@ -323,9 +285,8 @@ def ground_state(
     """Ground state by imaginary-time Strang split-step with renormalization.
 
     Iterates ψ ← N[e^{−V dτ/2ħ} F⁻¹ e^{−ħk²dτ/2m} F e^{−V dτ/2ħ} ψ] until the
-    energy changes by less than `tol` over `check_every` steps. The fixed
-    point differs from the true ground state by O(dτ²), so its energy is
-    off by O(dτ⁴).
+    energy changes by less than `tol` over `check_every` steps (physics §1.1:
+    the fixed point is O(dτ²) from the true ground state).
 
     Returns:
         `(psi, energy, n_steps)`.

@@ -1,20 +1,6 @@
-"""Schrödinger's equation on a ring lattice (tight binding): split-step Fourier.
-
-On P sites of spacing ā (ring length L = Pā, sites x_a = −L/2 + aā) the
-nearest-neighbour equation
-
-    iħ ψ̇_a = −(ħ²/2mā²)(ψ_{a+1} − 2ψ_a + ψ_{a−1}) + V_a ψ_a
-
-is the second-order finite-difference discretization of −(ħ²/2m)∂²ψ + Vψ.
-The hopping part is diagonal in the lattice Fourier basis with the dispersion
-
-    E(k) = (ħ²/mā²)(1 − cos kā) = ħ²k²/2m (1 − (kā)²/12 + ...),
-
-so it is propagated exactly there; the on-site part exactly as e^{−iVh/ħ}.
-It is the Schrödinger form of Smolin's copy law on a ring (physics §5, S56;
-`jqd.copy.ring_params`), at O(P log P) per step, where the dense mean-field
-law (O(P²)) and eigh are too slow (P ~ 10^4 sites for the ħ → 0 limit).
-"""
+"""Schrödinger's equation on a ring lattice (tight binding), split-step Fourier
+(physics §1.3): the Schrödinger form of the copy law on a ring (physics §5.6)
+at O(P log P) per step, for P ~ 10^4 sites where eigh is too slow."""
 
 from __future__ import annotations
 
@@ -26,9 +12,7 @@ from jaxtyping import Array
 from .. import _guards, _steppers
 from .._checks import is_concrete
 from .._law import AbstractLaw
-from ._grid import TIME_STEP_REASON, potential_guards, potential_phase_monitor
-
-__all__ = ["SchrodingerRing", "tight_binding_dispersion"]
+from ._grid import TIME_STEP_REASON, check_psi0, potential_guards, potential_phase_monitor
 
 
 def tight_binding_dispersion(k, spacing, hbar=1.0, mass=1.0):
@@ -37,7 +21,6 @@ def tight_binding_dispersion(k, spacing, hbar=1.0, mass=1.0):
 
 
 def check_ring(n_sites, spacing) -> None:
-    """A ring needs at least three sites and a positive spacing."""
     if int(n_sites) != n_sites or n_sites < 3:
         raise ValueError(f"n_sites must be an integer >= 3 (a ring); got {n_sites}.")
     if is_concrete(spacing) and not np.all(np.asarray(spacing) > 0):
@@ -45,15 +28,13 @@ def check_ring(n_sites, spacing) -> None:
 
 
 class SchrodingerRing(AbstractLaw):
-    """iħ ψ̇_a = −(ħ²/2mā²)(ψ_{a+1} − 2ψ_a + ψ_{a−1}) + V_a ψ_a on a ring.
+    """iħ ψ̇_a = −(ħ²/2mā²)(ψ_{a+1} − 2ψ_a + ψ_{a−1}) + V_a ψ_a on a ring (physics §1.3).
 
     State: complex vector ψ of length `n_sites`, Σ_a |ψ_a|² = 1 (ψ_a ≈ √ā ψ(x_a)).
     Params: `jqd.SchrodingerParams(hbar, mass, potential)` with `potential`
     the on-site energies V_a, shape (n_sites,), or None for a free ring.
-
-    `step` is Strang splitting (`jqd._steppers.strang`): half on-site kick,
-    the hopping flow exactly in Fourier space (`tight_binding_dispersion`),
-    half kick. Order 2 in dt; exact for V = 0 (the hopping flow alone).
+    Strang splitting with the hopping flow exact in Fourier space: order 2,
+    exact for V = 0.
 
     Validated against: exact propagation of the dense ring Hamiltonian
     (`jqd.copy.ring_hamiltonian`), the mean-field copy law on the ring, and
@@ -71,7 +52,6 @@ class SchrodingerRing(AbstractLaw):
     def __check_init__(self):
         check_ring(self.n_sites, self.spacing)
 
-    # -- physics ---------------------------------------------------------------
     def positions(self, dtype=None) -> Array:
         """Site positions x_a = −L/2 + aā (like `jqd.Grid`)."""
         dtype = jnp.result_type(float) if dtype is None else dtype
@@ -89,19 +69,13 @@ class SchrodingerRing(AbstractLaw):
         return jnp.asarray(params.potential, rdtype)
 
     def _hopping(self, params, h, rdtype):
-        """The exact hopping flow over time h: e^{−iE(k)h/ħ} in Fourier space."""
         return jnp.exp(-1j * self.dispersion(params, rdtype) * h / params.hbar)
 
     def _kick(self, params, h, rdtype):
         return jnp.exp(-1j * self.potential_values(0.0, params, rdtype) * h / params.hbar)
 
     def step(self, t, y, params, dt, key=None):
-        rdtype = jnp.real(y).dtype
-        kick = lambda psi, h: self._kick(params, h, rdtype).astype(y.dtype) * psi
-        drift = lambda psi, h: jnp.fft.ifft(
-            self._hopping(params, h, rdtype).astype(y.dtype) * jnp.fft.fft(psi)
-        )
-        return _steppers.strang(kick, drift, y, dt).astype(y.dtype)
+        return self.prepare(params, dt).step(t, y, params, dt)
 
     def prepare(self, params, dt):
         return _RingSplitStep(self, params, dt)
@@ -126,17 +100,10 @@ class SchrodingerRing(AbstractLaw):
         hop = jnp.sum(jnp.abs(yk) ** 2 * self.dispersion(params, rdtype)) / self.n_sites
         return hop + jnp.sum(self.potential_values(0.0, params, rdtype) * jnp.abs(y) ** 2)
 
-    # -- checks ------------------------------------------------------------------
     breakdowns = {2: TIME_STEP_REASON}
 
     def check(self, y, params, dt=None):
-        if jnp.shape(y) != (self.n_sites,):
-            raise ValueError(
-                f"psi0 has shape {jnp.shape(y)} but the ring has {self.n_sites} sites; "
-                "for a batch of states use jax.vmap over the leading axis."
-            )
-        if not jnp.iscomplexobj(y):
-            raise ValueError("psi0 must be complex (e.g. psi.astype(jnp.complex128)).")
+        check_psi0(y, (self.n_sites,), f"the ring has {self.n_sites} sites")
         if params.potential is not None and jnp.shape(params.potential) != (self.n_sites,):
             raise ValueError(
                 f"params.potential must hold the on-site energies, shape ({self.n_sites},); "
@@ -150,13 +117,12 @@ class SchrodingerRing(AbstractLaw):
         return norm + potential_guards(self, y, params, dt, sites, "site {value}")
 
     def monitor(self, t, y, params, dt=None):
-        """The on-site phase V dt/ħ must not wrap around (fixed-step runs)."""
         return potential_phase_monitor(self, t, y, params, dt)
 
 
 class _RingSplitStep(AbstractLaw):
-    """`SchrodingerRing` with its phase factors precomputed for one (params, dt):
-    the hopping flow over dt and the on-site kick over dt/2."""
+    """`SchrodingerRing` with the hopping flow over dt and the kick over dt/2
+    precomputed for one (params, dt)."""
 
     hopping: Array
     half_kick: Array
@@ -168,7 +134,6 @@ class _RingSplitStep(AbstractLaw):
         self.half_kick = law._kick(params, dt / 2, rdtype).astype(cdtype)
 
     def step(self, t, y, params, dt, key=None):
-        # the flows of this (params, dt): kick over dt/2, hopping over dt
         kick = lambda psi, h: self.half_kick.astype(y.dtype) * psi
         drift = lambda psi, h: jnp.fft.ifft(self.hopping.astype(y.dtype) * jnp.fft.fft(psi))
         return _steppers.strang(kick, drift, y, dt).astype(y.dtype)
