@@ -1,5 +1,7 @@
 """The experiment toolkit (`jqd.run.toolkit`): what experiments share."""
 
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ import scipy.sparse as sp
 
 from jqd.run.toolkit import (
     claim_max_error,
+    experiment_config,
     mean_and_stderr,
     panel,
     sparse_hamiltonian,
@@ -31,6 +34,17 @@ def test_claim_max_error_records_the_largest_error():
     rec = _Rec()
     err = claim_max_error(rec, "c", "s", [1.0, 2.5], [1.0, 2.0], 1.0, metric="err")
     assert err == 0.5 and rec.claims == [("c", 0.5, 1.0, "<=")] and rec.metrics == {"err": 0.5}
+
+
+def test_experiment_config_is_a_frozen_dataclass_with_quick():
+    @experiment_config(quick=dict(n=2))
+    class Config:
+        n: int = 8
+        x: float = 1.0
+
+    assert Config() == Config(8, 1.0) and Config.quick() == Config(n=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Config().n = 3
 
 
 def test_mean_and_stderr():

@@ -13,17 +13,15 @@ itself is run on the coarsest ring and compared with the split-step form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_exponent, claim_max_error, panel
+from jqd.run.toolkit import claim_exponent, claim_max_error, experiment_config, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(abars=(0.4, 0.2, 0.1, 0.05), hbars=(0.1, 0.05, 0.025), dt=2e-3))
 class Config:
     """Attributes:
     box: ring length L (a = 1 units for part 1).
@@ -57,10 +55,6 @@ class Config:
     box_classical: float = 8.0
     sites_per_hbar: int = 16
     dt: float = 1e-3
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(abars=(0.4, 0.2, 0.1, 0.05), hbars=(0.1, 0.05, 0.025), dt=2e-3)
 
 
 def run(config: Config, rec: Recorder) -> None:

@@ -17,7 +17,6 @@ forced).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -42,11 +41,23 @@ from jqd.copy import (
     faithful_type_state,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 from jqd.stats import loglog_slope
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        Ns=(99, 300),
+        batch=16,
+        t_end=240.0,
+        n_save=48,
+        chunk=16,
+        n_boot=100,
+        t_cap=1.5,
+        compare_N=(300,),
+        compare_t=40.0,
+    )
+)
 class Config:
     """Faithful copy process on P classes (ħ = 1). H = diag(ω) + couplings:
     ω_a = detuning·(a − (P−1)/2), H_ab = coupling·e^{iδ_ab} (a < b) with
@@ -120,20 +131,6 @@ class Config:
     compare_t: float = 0.0
     compare_window: float = 40.0
     alpha: float = 0.01
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            Ns=(99, 300),
-            batch=16,
-            t_end=240.0,
-            n_save=48,
-            chunk=16,
-            n_boot=100,
-            t_cap=1.5,
-            compare_N=(300,),
-            compare_t=40.0,
-        )
 
 
 def hamiltonian(config: Config, xp=jnp):

@@ -22,7 +22,6 @@ deviation reaches it by ε* = σ_LNA(N)/S.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ from jqd.copy import (
     MeanFieldState,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 
 # tolerances: how each was fixed is in the README ("How the tolerances were fixed")
 TOL_EXACT = 1e-9  # RK4 (dt = 0.002, t = 2) against the propagator: theory, C dt⁴
@@ -118,7 +117,7 @@ def _ratio_terms(n):
     return L, u
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(quick=dict(sweep_Ns=()))
 class Config:
     """P = 4 classes, H = ħ × random_hermitian (rates of scale ~1 for any ħ).
 
@@ -154,10 +153,6 @@ class Config:
     sweep_Ns: tuple = (1e2, 1e3, 1e4, 1e5, 1e6)
     key_seed: int = 10
     checkpoint: str = ""
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(sweep_Ns=())
 
 
 P0 = np.array([0.4, 0.3, 0.2, 0.1])  # |ψ0|²: N ρ0 integer for N a multiple of 10

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import jax
@@ -19,11 +18,13 @@ from jqd.copy import (
     copy_gillespie,
 )
 from jqd.experiment import Experiment, Recorder, steps_fit
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 from jqd.stats import loglog_slope
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(
+    quick=dict(batch=16, gillespie_Ns=(), member_Ns=(), count_Ns=(1e2, 1e4, 1e6, 1e8, 1e10))
+)
 class Config:
     """Copy process on P classes vs ensemble size N (H = ħ × random_hermitian:
     rates H/ħ of spectral scale ~1 for any ħ).
@@ -55,10 +56,6 @@ class Config:
     member_dt: float = 0.02
     count_dt: float = 0.002
     hbar: float = 0.6
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(batch=16, gillespie_Ns=(), member_Ns=(), count_Ns=(1e2, 1e4, 1e6, 1e8, 1e10))
 
 
 def _fit(Ns, rms):

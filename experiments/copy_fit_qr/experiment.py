@@ -8,18 +8,16 @@ random Hermitian H; the loss is the mean over save times of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, mean_and_stderr, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(starts=((0.0, 0.0),)))
 class Config:
     """Attributes:
     P: number of beable values (size of the random H).
@@ -49,10 +47,6 @@ class Config:
     n_members: int = 4000
     replicas: int = 64
     ensemble_dt: float = 0.005
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(starts=((0.0, 0.0),))
 
 
 def _problem(config: Config):

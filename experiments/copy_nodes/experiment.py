@@ -3,8 +3,6 @@ copy process departs from QM, and how the S §3.4 remedies shrink it."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,10 +10,12 @@ import numpy as np
 import jqd
 from jqd.copy import CopyParams, CountState, copy_gillespie
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(
+    quick=dict(N=2000, batch=8, fractions=(0.0, 0.002, 0.02, 0.2), admixtures=(0.0, 0.05, 0.3))
+)
 class Config:
     """Exact copy process from a start with a node (ħ = 1, H from random_hermitian).
 
@@ -43,10 +43,6 @@ class Config:
     fractions: tuple = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
     admixtures: tuple = (0.0, 0.01, 0.03, 0.1, 0.3)
     node_hbar: float = 0.7
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(N=2000, batch=8, fractions=(0.0, 0.002, 0.02, 0.2), admixtures=(0.0, 0.05, 0.3))
 
 
 def node_check(H, psi0, hbar, N, ts, simulate):

@@ -3,8 +3,6 @@ initially misaligned member phases, as a function of f and N?"""
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,10 +10,12 @@ import numpy as np
 import jqd
 from jqd.copy import AlignmentParams, AlignmentState, PhaseAlignment
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(
+    quick=dict(fs=(1.0, 8.0), n_per_class=(10, 100), periods=8.0, steps_per_period=80, n_save=160)
+)
 class Config:
     """Smolin's phase-alignment model, RK4 (ħ = 1; time in periods 2π/Ω, Ω = f√(2n)).
 
@@ -43,12 +43,6 @@ class Config:
     periods: float = 16.0
     steps_per_period: int = 120
     n_save: int = 480
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            fs=(1.0, 8.0), n_per_class=(10, 100), periods=8.0, steps_per_period=80, n_save=160
-        )
 
 
 def run(config: Config, rec: Recorder) -> None:

@@ -10,18 +10,16 @@ short time its n/N moves against the exact change of |ψ|².
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import error_panel, panel
+from jqd.run.toolkit import error_panel, experiment_config, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(sizes=(8,), periods=3.0, n_save=30))
 class Config:
     """Attributes:
     sizes: numbers of beable values P (random H of each size).
@@ -44,10 +42,6 @@ class Config:
     s39_N: int = 10**6
     s39_t: float = 0.02
     s39_hbar: float = 0.6
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(sizes=(8,), periods=3.0, n_save=30)
 
 
 def _problem(P, seed):

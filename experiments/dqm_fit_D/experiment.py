@@ -11,7 +11,6 @@ L-BFGS in θ = ln D) through `jqd.evolve`, starting from D = 0.5 ħ/2m.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import equinox as eqx
 import jax
@@ -21,10 +20,12 @@ import numpy as np
 import jqd
 from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, mean_and_stderr, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(n_save=2, steps_per_save=20, max_iter=12, data_hbar=0.8, data_mass=1.25, data_p0=0.5)
+)
 class Config:
     """Fit setup (ħ = m = 1 for sweep and fit; `jqd run` at data_hbar, data_mass).
 
@@ -68,12 +69,6 @@ class Config:
     data_hbar: float = 1.0
     data_mass: float = 1.0
     data_p0: float = 0.0
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            n_save=2, steps_per_save=20, max_iter=12, data_hbar=0.8, data_mass=1.25, data_p0=0.5
-        )
 
 
 def V(x, t, a):

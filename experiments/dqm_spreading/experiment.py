@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -31,10 +30,25 @@ from jqd.dqm import (
     gaussian_state,
 )
 from jqd.experiment import Experiment, Recorder, steps_fit
-from jqd.run.toolkit import claim_max_error, claim_within_stderr, error_panel, panel
+from jqd.run.toolkit import (
+    claim_max_error,
+    claim_within_stderr,
+    error_panel,
+    experiment_config,
+    panel,
+)
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        t_final=3.0,
+        n_save=10,
+        points=256,
+        box=40.0,
+        n_particles=50_000,
+        dt_particles=0.02,
+    )
+)
 class Config:
     """Free Gaussian packet in five descriptions (units: lengths in a, times in m a²/ħ).
 
@@ -70,17 +84,6 @@ class Config:
     check_hbar: float = 0.5
     check_mass: float = 1.7
     check_p0: float = 0.4
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            t_final=3.0,
-            n_save=10,
-            points=256,
-            box=40.0,
-            n_particles=50_000,
-            dt_particles=0.02,
-        )
 
 
 def run(config: Config, rec: Recorder) -> None:
@@ -121,14 +124,14 @@ def run(config: Config, rec: Recorder) -> None:
     def fluid_width(t, y, p):  # one observer for every fluid run: one program per law
         return width_of_density(y.rho)
 
-    for name, cls in fluids:
+    def fluid_run(law, y, params):
         # on_breakdown="flag": a breakdown (monitor: nodes, resolution, box
         # edge, NaN) is recorded (time and reason as metrics; the run stops
         # there, so the claim below fails) instead of aborting the comparison.
-        s = jqd.evolve(
-            cls(grid),
-            y0,
-            dp,
+        return jqd.evolve(
+            law,
+            y,
+            params,
             dt=T / n_save / steps,
             n_save=n_save,
             steps_per_save=steps,
@@ -136,6 +139,9 @@ def run(config: Config, rec: Recorder) -> None:
             observe=fluid_width,
             on_breakdown="flag",
         )
+
+    for name, cls in fluids:
+        s = fluid_run(cls(grid), y0, dp)
         widths[name] = np.asarray(s.observables)
         rec.metric(f"nonfinite_time[{name}]", float(s.stats["nonfinite_time"]))
         br = find_breakdown(s)
@@ -144,16 +150,11 @@ def run(config: Config, rec: Recorder) -> None:
     # canonical DQM again at ħ ≠ 1, m ≠ 1, p0 ≠ 0 (D = ħ/2m from DQMParams)
     hb, ms, pc = config.check_hbar, config.check_mass, config.check_p0
     exact_c = config.a * np.sqrt((1 + (hb * ts / (ms * config.a**2)) ** 2) / 2)
-    s = jqd.evolve(
+    # the program of the canonical run above, new constants
+    s = fluid_run(
         CanonicalDQM(grid),
         gaussian_state(grid, a=config.a, p0=pc, hbar=hb),
         DQMParams(hbar=hb, mass=ms),
-        dt=T / n_save / steps,
-        n_save=n_save,
-        steps_per_save=steps,
-        checkpoint=False,
-        observe=fluid_width,  # the program of the canonical run above, new constants
-        on_breakdown="flag",
     )
     width_c = np.asarray(s.observables)
     br = find_breakdown(s)

@@ -26,8 +26,6 @@ measure is found by linear programming, with its least negative mass (metrics).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from jqd import dqm
@@ -42,13 +40,19 @@ from jqd.dqm import (
     weight_mb,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 LP_TOL = 1e-6  # 10 × HiGHS's default primal/dual feasibility tolerance 1e-7
 SUM_TOL = 1e-10  # float64 rounding of sums over a few hundred patterns of terms ≤ N²
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        cases=((1, 3), (2, 2), (2, 3), (3, 3), (2, 4), (4, 4)),
+        off_lattice=((2, 3, 4), (2, 3, 5), (2, 3, 7), (3, 4, 5)),
+        n_mixtures=50,
+    )
+)
 class Config:
     """Attributes:
     cases: (N particles, M states) pairs, N ≤ M; N = 1 cases test that FD is
@@ -88,14 +92,6 @@ class Config:
     n_mixtures: int = 200
     mixture_support: int = 5
     seed: int = 0
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            cases=((1, 3), (2, 2), (2, 3), (3, 3), (2, 4), (4, 4)),
-            off_lattice=((2, 3, 4), (2, 3, 5), (2, 3, 7), (3, 4, 5)),
-            n_mixtures=50,
-        )
 
 
 def _variance_excess(pattern_law, patterns, N):

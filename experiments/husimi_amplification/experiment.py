@@ -10,18 +10,16 @@ marginal with exact Fock-space squeezing S = exp((r/2)(a†² − a²)), r = κt
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(quick=dict(check_gain=5.0, fock_levels=1100, n_u=6001, n_scan=13))
 class Config:
     """Parametric amplifier H = (iκ/2)(a†² − a²) on four inputs (ħ = 1, α = (Q + iP)/√2).
 
@@ -58,10 +56,6 @@ class Config:
     u_max: float = 7.0
     n_u: int = 14001
     n_scan: int = 81
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(check_gain=5.0, fock_levels=1100, n_u=6001, n_scan=13)
 
 
 def _amplifier(kappa):

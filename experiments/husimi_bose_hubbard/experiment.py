@@ -5,8 +5,6 @@ contributes no diffusion."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import diffrax
 import jax
 import jax.numpy as jnp
@@ -14,10 +12,10 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(quick=dict(fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31))
 class Config:
     """Bose-Hubbard dimer, Husimi Fokker-Planck vs exact diagonalization (ħ = 1).
 
@@ -47,10 +45,6 @@ class Config:
     fit_max_total: int = 8
     fit_C0: float = 0.5
     fit: bool = True
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31)
 
 
 def run(config: Config, rec: Recorder) -> None:

@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 
 M = 4  # modes 0 = 1↑, 1 = 1↓, 2 = 2↑, 3 = 2↓
 DIM = 2**M
@@ -75,7 +74,7 @@ for _perm in itertools.permutations(range(M)):
     _EPS[_perm] = np.linalg.det(np.eye(M)[list(_perm)])
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_times=13, n_identity_points=6, n_structure_points=6))
 class Config:
     """Attributes:
     hopping: J of H = −J Σ_σ (c_1σ†c_2σ + h.c.) + U Σ_i n_i↑ n_i↓.
@@ -100,10 +99,6 @@ class Config:
     n_fit_points: int = 120
     n_structure_points: int = 12
     seed: int = 0
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_times=13, n_identity_points=6, n_structure_points=6)
 
 
 def _check(config: Config) -> None:

@@ -15,8 +15,6 @@ against the exact Kerr Husimi function.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,7 +23,7 @@ from scipy.stats import norm
 import jqd
 from jqd import husimi as hs
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_within_stderr, panel
+from jqd.run.toolkit import claim_within_stderr, experiment_config, panel
 
 _AMP = hs.anti_wick_symbol(0.5j * (hs.ad(0) * hs.ad(0) - hs.a(0) * hs.a(0)))
 
@@ -42,7 +40,9 @@ def amplifier_symbol(z, args):
     return kappa * jnp.real(_AMP(zr))
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(n_paths=4000, kerr_paths=400, kerr_sweeps=20, kerr_T_short=0.0, grid_points=201)
+)
 class Config:
     """Forward-backward trajectories (ħ = 1, C = 1).
 
@@ -89,10 +89,6 @@ class Config:
     kerr_sweeps: int = 30
     grid_points: int = 481
     grid_extent: float = 8.0
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_paths=4000, kerr_paths=400, kerr_sweeps=20, kerr_T_short=0.0, grid_points=201)
 
 
 def validate(config: Config) -> None:
@@ -154,6 +150,19 @@ def run_paths(law, key, zeta0, zetaT, params, sweeps, keep_paths=False):
     return sol.y_final, np.asarray(sol.observables["change"])[1:], per_path
 
 
+def marginal_ks(z, ts, n_t, moments):
+    """KS distances (times × (Q, P)) of the paths' Q and P marginals at the five
+    saves k·n_t/6 to the Gaussians of `moments(t) -> (means, variances)`."""
+    picks = [round(f * n_t) for f in (1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6)]
+    ks = np.zeros((len(picks), 2))
+    for i, k in enumerate(picks):
+        mean, var = moments(ts[k])
+        for c in range(2):
+            cdf = lambda x, c=c: norm.cdf(x, mean[c], np.sqrt(var[c]))  # noqa: E731
+            ks[i, c] = float(jqd.stats.ks_distance(z[:, k, c], cdf))
+    return picks, ks
+
+
 def amplifier(config: Config, rec: Recorder, key):
     N = config.n_paths
     k0, kT, kx = jax.random.split(key, 3)
@@ -166,13 +175,7 @@ def amplifier(config: Config, rec: Recorder, key):
     y, change, _ = run_paths(law, kx, zeta0, zetaT, params, config.sweeps)
     z = np.asarray(y.z)
     ts = np.asarray(law.times)
-    picks = [round(f * config.n_t) for f in (1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6)]
-    ks = np.zeros((len(picks), 2))
-    for i, k in enumerate(picks):
-        mean, var = amplifier_moments(config, ts[k])
-        for c in range(2):
-            cdf = lambda x, c=c: norm.cdf(x, mean[c], np.sqrt(var[c]))  # noqa: E731
-            ks[i, c] = float(jqd.stats.ks_distance(z[:, k, c], cdf))
+    picks, ks = marginal_ks(z, ts, config.n_t, lambda t: amplifier_moments(config, t))
     family = jqd.stats.ks_critical(N, 0.05 / ks.size)
     rec.claim(
         "amplifier: KS of the Q and P marginals at 5 times (Bonferroni 5 %)",
@@ -240,13 +243,12 @@ def rotated_amplifier(config: Config, rec: Recorder, key):
     )
     z = np.asarray(y.z)
     ts = np.asarray(law.times)
-    picks = [round(f * config.n_t) for f in (1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6)]
-    ks = np.zeros((len(picks), 2))
-    for i, k in enumerate(picks):
-        mean, cov = rotated_moments(config, ts[k], th)
-        for c in range(2):
-            cdf = lambda x, c=c: norm.cdf(x, mean[c], np.sqrt(cov[c, c]))  # noqa: E731
-            ks[i, c] = float(jqd.stats.ks_distance(z[:, k, c], cdf))
+
+    def moments(t):
+        mean, cov = rotated_moments(config, t, th)
+        return mean, np.diagonal(cov)
+
+    picks, ks = marginal_ks(z, ts, config.n_t, moments)
     rec.claim(
         f"amplifier rotated to θ = {np.degrees(th):g}° (Q, P coupled): KS of its Q and P "
         "marginals at 5 times (Bonferroni 5 %)",

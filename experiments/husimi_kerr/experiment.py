@@ -14,10 +14,10 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, mean_and_stderr, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(quick=dict(fit=False, alpha0=1.5, cutoff=28, n_grid=64, extent=6.0))
 class Config:
     """Husimi Fokker-Planck vs exact Kerr, H = (U/2) a†² a² (ħ = 1, dimensionless α).
 
@@ -69,10 +69,6 @@ class Config:
     moment_C: float = 1.1
     n_samples: int = 4000
     hbar: float = 0.6
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(fit=False, alpha0=1.5, cutoff=28, n_grid=64, extent=6.0)
 
 
 def run(config: Config, rec: Recorder) -> None:

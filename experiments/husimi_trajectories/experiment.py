@@ -17,8 +17,6 @@ the trajectories' closest approach to them and the flagged points are reported.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,10 +26,10 @@ from jqd import husimi as hs
 from jqd.experiment import Experiment, Recorder
 from jqd.husimi import GalerkinDensity, flow_trajectories
 from jqd.reference import kerr_symbol as kerr
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(quick=dict(n_points=500, dt=0.025, n_long=500, dt_long=0.025))
 class Config:
     """Probability-flow points for the Kerr mode, U = 1 (ħ = 1; z = (Q, P) = √2 (Re α, Im α)).
 
@@ -57,10 +55,6 @@ class Config:
     cutoff: int = 40
     n_long: int = 4000
     dt_long: float = 0.01
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_points=500, dt=0.025, n_long=500, dt_long=0.025)
 
 
 def run(config: Config, rec: Recorder) -> None:

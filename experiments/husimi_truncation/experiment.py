@@ -24,8 +24,6 @@ the largest λ, which at t = 0.2 has run away (README).
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -43,10 +41,12 @@ from jqd.husimi import (
     phi4_mode,
     sparse_superoperator,
 )
-from jqd.run.toolkit import claim_exponent, claim_max_error, panel
+from jqd.run.toolkit import claim_exponent, claim_max_error, experiment_config, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(
+    quick=dict(couplings=(0.0, 0.025, 0.05), t_end=0.08, n_times=1, points=48, length=18.0)
+)
 class Config:
     """H = ω a†a + λ q̂⁴: Husimi Fokker-Planck (grid) vs exact Fock evolution (ħ = 1).
 
@@ -74,10 +74,6 @@ class Config:
     cutoff: int = 60
     galerkin_cutoff: int = 18
 
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(couplings=(0.0, 0.025, 0.05), t_end=0.08, n_times=1, points=48, length=18.0)
-
 
 def symbol(z, args):
     omega, lam = args
@@ -85,24 +81,25 @@ def symbol(z, args):
     return omega * ((Q**2 + P**2) / 2 - 1) + lam * (Q**4 - 3 * Q**2 + 0.75)
 
 
-def husimi_of_state(c, alpha):
-    """ρ(Q,P) = Q_H/2, Q_H = e^{−|α|²}/π |Σ c_n α*^n/√n!|²."""
-    n = np.arange(c.shape[0])
+def coherent_overlaps(n_levels, alpha):
+    """⟨n|α⟩* e^{|α|²/2} = α*^n/√n! for n < n_levels, on the last axis."""
+    n = np.arange(n_levels)
     logf = 0.5 * np.array([np.sum(np.log(np.arange(1, k + 1))) for k in n])
     ac = np.conj(alpha)[..., None]
     powers = np.exp(n * np.log(np.where(ac == 0, 1e-300, ac)) - logf)
     powers[..., 0] = 1.0
-    amp = powers @ np.asarray(c)
+    return powers
+
+
+def husimi_of_state(c, alpha):
+    """ρ(Q,P) = Q_H/2, Q_H = e^{−|α|²}/π |Σ c_n α*^n/√n!|²."""
+    amp = coherent_overlaps(c.shape[0], alpha) @ np.asarray(c)
     return np.exp(-(np.abs(alpha) ** 2)) * np.abs(amp) ** 2 / np.pi / 2
 
 
 def husimi_rate_of_state(c, H, alpha):
     """∂tρ at t = 0 for ψ' = −iHψ: 2 Re(⟨α|ψ⟩* ⟨α|ψ'⟩) e^{−|α|²}/(2π)."""
-    n = np.arange(c.shape[0])
-    logf = 0.5 * np.array([np.sum(np.log(np.arange(1, k + 1))) for k in n])
-    ac = np.conj(alpha)[..., None]
-    powers = np.exp(n * np.log(np.where(ac == 0, 1e-300, ac)) - logf)
-    powers[..., 0] = 1.0
+    powers = coherent_overlaps(c.shape[0], alpha)
     amp, damp = powers @ np.asarray(c), powers @ (-1j * (H @ np.asarray(c)))
     return np.exp(-(np.abs(alpha) ** 2)) * 2 * np.real(np.conj(amp) * damp) / np.pi / 2
 

@@ -39,8 +39,6 @@ Husimi density and Wehrl entropy S_W = −∫ρ ln(2πρ) dz (1 for coherent sta
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax.numpy as jnp
 import numpy as np
 from scipy import stats
@@ -65,10 +63,25 @@ from jqd.husimi import (
     sparse_superoperator,
     spectral_abscissa,
 )
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 
 
-@dataclasses.dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        couplings=(0.025, 0.1, 0.4),
+        n0s=(4, 6, 8, 12, 16, 20),
+        complex_n0_max=8,
+        kerr_cutoff=21,
+        bh_max_total=8,
+        spectral_cutoffs=(12, 18),
+        galerkin_cutoffs=(12, 18),
+        vacuum_cutoffs=(12, 18, 24),
+        grid_points=(),
+        none_points=0,
+        n_times=2,
+        length=16.0,
+    )
+)
 class Config:
     """Numerical abscissa of the truncated Husimi Fokker-Planck operator (C = 1, ħ = 1).
 
@@ -120,23 +133,6 @@ class Config:
     none_points: int = 64
     length: float = 18.0
     exact_cutoff: int = 60
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            couplings=(0.025, 0.1, 0.4),
-            n0s=(4, 6, 8, 12, 16, 20),
-            complex_n0_max=8,
-            kerr_cutoff=21,
-            bh_max_total=8,
-            spectral_cutoffs=(12, 18),
-            galerkin_cutoffs=(12, 18),
-            vacuum_cutoffs=(12, 18, 24),
-            grid_points=(),
-            none_points=0,
-            n_times=2,
-            length=16.0,
-        )
 
 
 def fit_exponent(n0s, om):
@@ -297,15 +293,17 @@ def part_a(config: Config, rec: Recorder) -> dict:
     return out
 
 
+def quartic_hamiltonian(omega, lam, M):
+    """H = ω a†a + λ q̂⁴ on levels 0..M−1 (q̂⁴ from four more levels, so exact there)."""
+    aa = np.asarray(jqd.fock.destroy(M + 4))
+    q = (aa + aa.T) / np.sqrt(2)
+    return omega * np.diag(np.arange(M)).astype(float) + lam * np.linalg.matrix_power(q, 4)[:M, :M]
+
+
 def part_bc(config: Config, rec: Recorder) -> dict:
     lam, M = config.dev_lambda, config.exact_cutoff
     ts = np.linspace(0, config.t_end, config.n_times + 1)
-    aa = np.asarray(jqd.fock.destroy(M + 4))
-    q = (aa + aa.T) / np.sqrt(2)
-    Hq = (
-        config.omega * np.diag(np.arange(M)).astype(float)
-        + lam * np.linalg.matrix_power(q, 4)[:M, :M]
-    )
+    Hq = quartic_hamiltonian(config.omega, lam, M)
     c0 = np.asarray(jqd.fock.coherent_state(config.alpha0, M))
     psi = np.asarray(jqd.reference.propagate(jnp.asarray(Hq), jnp.asarray(c0), jnp.asarray(ts)))
     g = PhaseSpaceGrid(1, max(config.grid_points, default=48), config.length)
@@ -419,12 +417,7 @@ def part_vacuum(config: Config, rec: Recorder) -> dict:
     g = PhaseSpaceGrid(1, max(config.grid_points, default=48), config.length)
     (al,) = [np.asarray(x) for x in g.alpha()]
     dv = g.cell_volume
-    aa = np.asarray(jqd.fock.destroy(M + 4))
-    q = (aa + aa.T) / np.sqrt(2)
-    Hq = (
-        config.omega * np.diag(np.arange(M)).astype(float)
-        + lam * np.linalg.matrix_power(q, 4)[:M, :M]
-    )
+    Hq = quartic_hamiltonian(config.omega, lam, M)
     E, V = np.linalg.eigh(Hq)  # exact reference (NumPy: a metric, not a claim)
     psi = [V @ (np.exp(-1j * E * t) * V[0].conj()) for t in ts]  # from the vacuum |0⟩
     exact = [husimi_of(np.outer(p, np.conj(p)), al) for p in psi]

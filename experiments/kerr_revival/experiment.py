@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
@@ -17,10 +17,10 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_save=100, husimi_points=60))
 class Config:
     """Kerr collapse/revival (ħ = 1, dimensionless α).
 
@@ -46,10 +46,6 @@ class Config:
     husimi_points: int = 120
     husimi_extent: float = 4.0
     check_hbar: float = 0.5
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_save=100, husimi_points=60)
 
 
 def cutoff_of(config: Config) -> int:

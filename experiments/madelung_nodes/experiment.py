@@ -10,17 +10,15 @@ applied to its density to find when nodes form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 import jqd
 from jqd.dqm import DQMParams, Madelung, MadelungValidity, find_breakdown
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_save=30))
 class Config:
     """Two packets at ∓d with momenta ±p0 (width 1, V = 0, ħ = m = 1).
 
@@ -59,10 +57,6 @@ class Config:
     premature_resolution: float = 0.16
     check_hbar: float = 0.6
     check_mass: float = 0.5
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_save=30)
 
 
 def exact_fringe_resolution(rho, dx: float, level: float = 1e-6):

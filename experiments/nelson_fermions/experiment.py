@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import equinox as eqx
@@ -39,7 +38,7 @@ import numpy as np
 import jqd
 from jqd.dqm import EnsembleState, NelsonEnsemble
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import panel
+from jqd.run.toolkit import experiment_config, panel
 from jqd.stats import loglog_slope
 
 KINDS = ("antisymmetric", "symmetric", "distinguishable")
@@ -58,7 +57,19 @@ DIRECTIONS = {
 }
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        n_particles=20_000,
+        points2=64,
+        points3=32,
+        dt=0.005,
+        t_final=0.3,
+        crossing_dts=(0.04, 0.02, 0.01),
+        crossing_t=0.5,
+        crossing_particles=20_000,
+        crossing_states=("2:antisymmetric",),
+    )
+)
 class Config:
     """Units ħ = m = ω = 1 (lengths √(ħ/mω), times 1/ω) except the check run.
 
@@ -103,20 +114,6 @@ class Config:
     check_mass: float = 0.5
     seed: int = 0
     checkpoint: str = ""
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            n_particles=20_000,
-            points2=64,
-            points3=32,
-            dt=0.005,
-            t_final=0.3,
-            crossing_dts=(0.04, 0.02, 0.01),
-            crossing_t=0.5,
-            crossing_particles=20_000,
-            crossing_states=("2:antisymmetric",),
-        )
 
 
 # -- states --------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ Three parts (ħ = m = ω = 1 in parts 1-2):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import equinox as eqx
 import jax
@@ -37,7 +36,7 @@ import jqd
 from jqd.copy import BellJumps, BellState, CopyParams, MemberState, copy_gillespie
 from jqd.dqm import BohmEnsemble, EnsembleState, NelsonEnsemble
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_within_stderr, panel
+from jqd.run.toolkit import claim_within_stderr, experiment_config, panel
 
 SIGMA2 = 0.5  # ground-state variance ħ/(2mω)
 SUPERPOSITION = (1.0, 1.0, 1.0)  # (φ0 + φ1 + φ2)/√3
@@ -50,7 +49,18 @@ ONE_TIME_INFLATION = 2.1
 BELL_PSI0 = np.exp(1j * np.array([0.3, 2.1, -1.2, 4.0])) / 2  # equal weights, fixed phases
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        n_particles=20_000,
+        points=128,
+        dt=0.01,
+        t_final=math.pi / 2,
+        n_save=2,
+        fv_cells=800,
+        fv_dt=0.005,
+        n_members=20_000,
+    )
+)
 class Config:
     """Units ħ = m = ω = 1 (lengths √(ħ/mω), times 1/ω); part 3 ħ = 1.
 
@@ -94,19 +104,6 @@ class Config:
     seed: int = 0
     check_hbar: float = 0.6
     check_mass: float = 0.5
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            n_particles=20_000,
-            points=128,
-            dt=0.01,
-            t_final=math.pi / 2,
-            n_save=2,
-            fv_cells=800,
-            fv_dt=0.005,
-            n_members=20_000,
-        )
 
 
 def _potential(x, t, args):

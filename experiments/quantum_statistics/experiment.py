@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -36,10 +35,10 @@ from jqd.dqm import (
     weight_mb,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, claim_within_stderr, panel
+from jqd.run.toolkit import claim_max_error, claim_within_stderr, experiment_config, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_samples=100_000, n_levels=12, degeneracy=10_000))
 class Config:
     """Attributes:
     cases: (N particles, M states) pairs for the counting test.
@@ -64,10 +63,6 @@ class Config:
     mu_fd: float = 1.0
     degeneracy: int = 100_000
     seed: int = 0
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_samples=100_000, n_levels=12, degeneracy=10_000)
 
 
 def simplex_average(patterns, alpha: float, n_nodes: int) -> np.ndarray:

@@ -8,17 +8,15 @@ compared with ρ(x, t) = Π_i exp(−(x_i − v0 t)²/(a²(1+τ²)))/(√π a �
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, error_panel, panel
+from jqd.run.toolkit import claim_max_error, error_panel, experiment_config, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_save=10, points=128))
 class Config:
     """Free spreading (units: lengths in a, times in m a²/ħ unless changed).
 
@@ -52,10 +50,6 @@ class Config:
     check_hbar: float = 0.5
     check_mass: float = 1.7
     check_p0: float = 0.4
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_save=10, points=128)
 
 
 def run(config: Config, rec: Recorder) -> None:

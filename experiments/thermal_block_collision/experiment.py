@@ -19,20 +19,19 @@ the same energy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 GOLDEN = (1 + math.sqrt(5)) / 2
 KS_C_1PCT = 1.63  # two-sample Kolmogorov-Smirnov: critical D = 1.63 √(2/M) at the 1 % level
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_block=8, n_save=10000))
 class Config:
     """Units: spacing a = 1, mass m, spring κ (sound speed 1); times in √(m/κ).
 
@@ -58,10 +57,6 @@ class Config:
     n_save: int = 20000
     mass_check: float = 2.5
     check_saves: int = 50
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_block=8, n_save=10000)
 
 
 def ks_distance(a, b) -> float:

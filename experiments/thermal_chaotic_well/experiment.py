@@ -14,7 +14,6 @@ classical position densities on coarse bins.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -22,11 +21,20 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        # the claims at t = 150 are checked up to t = 20 (README: "by t = 150"
+        # then follows; L1 is averaged over [10, 20] only)
+        hbars=(0.4, 0.2, 0.1),
+        t_final=20.0,
+        t_scan=12.0,
+        n_classical=50000,
+    )
+)
 class Config:
     """Chaotic well (units m = 1, k_x = 1: times in 1/ω_x).
 
@@ -80,12 +88,6 @@ class Config:
     ehrenfest_factor: float = 2.0
     hbar_check: float = 0.2
     mass_check: float = 0.5
-
-    @classmethod
-    def quick(cls) -> Config:
-        # the claims at t = 150 are checked up to t = 20 (README: "by t = 150"
-        # then follows; L1 is averaged over [10, 20] only)
-        return cls(hbars=(0.4, 0.2, 0.1), t_final=20.0, t_scan=12.0, n_classical=50000)
 
 
 def _points(config, hbar):

@@ -11,7 +11,6 @@ temporal fluctuations shrinking as the energy spread ΔE grows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
@@ -19,12 +18,19 @@ import scipy.sparse as sp
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_exponent, claim_max_error, panel, sparse_hamiltonian, tensor_power
+from jqd.run.toolkit import (
+    claim_exponent,
+    claim_max_error,
+    experiment_config,
+    panel,
+    sparse_hamiltonian,
+    tensor_power,
+)
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(L=10, n_save=40))
 class Config:
     """Equilibration of a product state (ħ = 1, energies in units of J = 1).
 
@@ -50,10 +56,6 @@ class Config:
     narrow: float = 0.1
     filters: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8)
     seed: int = 0
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(L=10, n_save=40)
 
 
 def smooth(E, O_diag, sigma):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -24,11 +23,11 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 from jqd.thermal import ClassicalLattice, FPUTParams, PhaseState
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_chains=8, t_max=2000.0, n_save=200, large_sites=0))
 class Config:
     """Units: spacing = mass = spring = 1 (time 1/√(spring/mass)).
 
@@ -74,10 +73,6 @@ class Config:
     large_chunks: int = 40
     large_bands: int = 1025
     checkpoint: str = ""
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_chains=8, t_max=2000.0, n_save=200, large_sites=0)
 
 
 def initial_state(law, params, config: Config, keys):
@@ -204,6 +199,22 @@ def bands(energies, n_bands: int):
     return energies[len(energies) - width * n_bands :].reshape(n_bands, width).mean(1)
 
 
+def claim_equipartition(rec, n_eff, n_eff_statement, top, top_statement):
+    """Equipartition's two claims (physics §7.5) on (label, value) pairs: the spread
+    n_eff = exp(S)/N >= 0.85, and the top quarter's mean energy over the mean
+    within 0.2 of 1 (Rayleigh–Jeans; a Planck law would suppress the top modes)."""
+    rec.claim(
+        f"n_eff of the {n_eff[0]}",
+        f"physics §7.5: {n_eff_statement}",
+        measured=n_eff[1],
+        tolerance=0.85,
+        op=">=",
+    )
+    claim_max_error(
+        rec, f"top-quarter / mean {top[0]}", f"physics §7.5: {top_statement}", top[1], 1, 0.2
+    )
+
+
 def run(config: Config, rec: Recorder) -> None:
     import matplotlib.pyplot as plt
 
@@ -237,23 +248,14 @@ def run(config: Config, rec: Recorder) -> None:
     mean_E = per_seed.mean(0)  # all seeds pooled (figure, temperature)
     n_eff, top = float(n_effs.min()), float(tops[np.argmax(np.abs(tops - 1))])
     seeds = f"seeds {rec.seed}..{rec.seed + S - 1}"
-    rec.claim(
-        f"n_eff of the time-averaged mode energies, min over {S} seeds",
-        "physics §7.5: min over the seeds of exp(S)/N >= 0.85 (S the spectral entropy of "
-        f"⟨E_k⟩ over the second half of the run and one seed's {C} chains; {seeds})",
-        measured=n_eff,
-        tolerance=0.85,
-        op=">=",
-    )
-    claim_max_error(
+    claim_equipartition(
         rec,
-        f"top-quarter / mean mode energy (Rayleigh–Jeans), worst of {S} seeds",
-        "physics §7.5: max over the seeds of |⟨E_k⟩ over the highest N/4 modes ÷ mean over "
-        f"all − 1| <= 0.2 (classical equipartition; a Planck law would suppress the top "
-        f"modes; {seeds})",
-        top,
-        1,
-        tolerance=0.2,
+        (f"time-averaged mode energies, min over {S} seeds", n_eff),
+        "min over the seeds of exp(S)/N >= 0.85 (S the spectral entropy of ⟨E_k⟩ over the "
+        f"second half of the run and one seed's {C} chains; {seeds})",
+        (f"mode energy (Rayleigh–Jeans), worst of {S} seeds", top),
+        "max over the seeds of |⟨E_k⟩ over the highest N/4 modes ÷ mean over all − 1| <= 0.2 "
+        f"(classical equipartition; a Planck law would suppress the top modes; {seeds})",
     )
     for i in range(S):
         rec.metric(f"n_eff_seed_{rec.seed + i}", float(n_effs[i]))
@@ -330,22 +332,13 @@ def large(config: Config, rec: Recorder, params) -> None:
     n_eff = float(jqd.thermal.effective_mode_fraction(jnp.asarray(band)))
     top = float(band[-(len(band) // 4) :].mean() / band.mean())
     where = f"N = {n}, E/N = {config.energy_density:g}, t <= {config.large_t_max:g}"
-    rec.claim(
-        f"n_eff of the band-averaged mode energies, one chain of {n} sites",
-        f"physics §7.5: exp(S)/n_bands >= 0.85 of ⟨E_k⟩ over [t_max/2, t_max] averaged over "
-        f"{config.large_bands} bands of adjacent modes ({where}; energy first in k <= {k0})",
-        measured=n_eff,
-        tolerance=0.85,
-        op=">=",
-    )
-    claim_max_error(
+    claim_equipartition(
         rec,
-        f"top-quarter / mean band energy (Rayleigh–Jeans), one chain of {n} sites",
-        f"physics §7.5: |⟨E_k⟩ over the highest quarter of the bands ÷ mean over all − 1| "
-        f"<= 0.2 ({where})",
-        top,
-        1,
-        tolerance=0.2,
+        (f"band-averaged mode energies, one chain of {n} sites", n_eff),
+        f"exp(S)/n_bands >= 0.85 of ⟨E_k⟩ over [t_max/2, t_max] averaged over "
+        f"{config.large_bands} bands of adjacent modes ({where}; energy first in k <= {k0})",
+        (f"band energy (Rayleigh–Jeans), one chain of {n} sites", top),
+        f"|⟨E_k⟩ over the highest quarter of the bands ÷ mean over all − 1| <= 0.2 ({where})",
     )
     rec.metric("large_sites", n)
     rec.metric("large_initial_modes", k0)

@@ -12,7 +12,6 @@ fermions) in its reflection-even, spin-flip-even sector. Statistics come from
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax
 import numpy as np
@@ -20,7 +19,13 @@ import scipy.sparse as sp
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_exponent, claim_max_error, panel, sparse_hamiltonian
+from jqd.run.toolkit import (
+    claim_exponent,
+    claim_max_error,
+    experiment_config,
+    panel,
+    sparse_hamiltonian,
+)
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 
@@ -32,7 +37,17 @@ MBL_TOL_QUICK = 0.033
 MBL_TOL_FULL = 0.02
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        # L = 12 gap ratio (eigenvalues only) and L = 12 control (flip-even sector,
+        # D = 1056) stay; the eigenvector work of the chaotic chain stops at L = 10.
+        L_unresolved=10,
+        eth_sizes=(8, 10),
+        L_mbl=10,
+        n_disorder=16,
+        mbl_tolerance=MBL_TOL_QUICK,
+    )
+)
 class Config:
     """ETH spectrum (ħ = 1; energies in units of the Ising coupling J = 1).
 
@@ -70,14 +85,6 @@ class Config:
     widths: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
     smoothing: float = 1.0
     seed: int = 0
-
-    @classmethod
-    def quick(cls) -> Config:
-        # L = 12 gap ratio (eigenvalues only) and L = 12 control (flip-even sector,
-        # D = 1056) stay; the eigenvector work of the chaotic chain stops at L = 10.
-        return cls(
-            L_unresolved=10, eth_sizes=(8, 10), L_mbl=10, n_disorder=16, mbl_tolerance=MBL_TOL_QUICK
-        )
 
 
 # -- exact diagonalization helpers ------------------------------------------------------

@@ -20,7 +20,6 @@ collisions, and a soft-disk gas relaxing to Maxwell-Boltzmann (physics §7.3, §
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +27,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 from jqd.thermal import GasParams, PhaseState, SoftSphereGas
 
 # CODATA 2018 (h, k_B exact; u recommended), room conditions, and the atoms:
@@ -40,7 +39,15 @@ ROOM_T, ROOM_P = 298.15, 101325.0  # K, Pa
 ATOMS = {"He": (4.002602, 2.60e-10), "Ar": (39.948, 3.40e-10), "Xe": (131.293, 3.96e-10)}
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        n_relax=4096,
+        n_dilute=1024,
+        collisions_dilute=4.0,
+        relax_contacts=False,
+        neighbor_skin=0.0,
+    )
+)
 class Config:
     """Units of the gas: σ = m = k_B T0 = 1 (time σ√(m/k_BT0)).
 
@@ -93,16 +100,6 @@ class Config:
     packet_mass: float = 2.5
     relax_contacts: bool = True
     neighbor_skin: float = 1.0
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            n_relax=4096,
-            n_dilute=1024,
-            collisions_dilute=4.0,
-            relax_contacts=False,
-            neighbor_skin=0.0,
-        )
 
 
 def packet_spread_by_fft(p0, width, dim, n=4096, length=None, hbar=1.0, mass=1.0):

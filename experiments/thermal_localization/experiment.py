@@ -23,17 +23,16 @@ Three exact Gaussian evolutions with `jqd.thermal.HarmonicLattice` through
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@dataclass(frozen=True)
+@experiment_config(quick=dict(n_atoms=40, ring_atoms=20, t_max=100.0, n_save=100, large_atoms=0))
 class Config:
     """Units: spacing a = 1, mass m, spring κ; times in √(m/κ).
 
@@ -80,10 +79,6 @@ class Config:
     large_atoms: int = 2**20 - 1
     large_probes: int = 64
     large_n_save: int = 10
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(n_atoms=40, ring_atoms=20, t_max=100.0, n_save=100, large_atoms=0)
 
 
 def validate(config: Config) -> None:

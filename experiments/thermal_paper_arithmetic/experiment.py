@@ -16,15 +16,13 @@ units: ħ is the SI constant, not a parameter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 AMU = 1.66053906660e-27  # kg
 ANGSTROM, PICOSECOND = 1e-10, 1e-12
@@ -34,7 +32,7 @@ WIEN_B = 2.897771955e-3  # m K, CODATA 2018 Wien wavelength displacement constan
 ATM = 101325.0  # Pa
 
 
-@dataclass(frozen=True)
+@experiment_config(quick={})
 class Config:
     """Inputs of the four checks (SI unless stated).
 
@@ -69,10 +67,6 @@ class Config:
     sigma: float = 3.40e-10
     pressure: float = ATM
     packet_width: float = 1.6e-11
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls()
 
 
 def _simpson(f, a, b, n):

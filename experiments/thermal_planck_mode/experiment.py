@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
@@ -25,10 +24,24 @@ import scipy.sparse as sp
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, panel, sparse_hamiltonian, tensor_power
+from jqd.run.toolkit import (
+    claim_max_error,
+    experiment_config,
+    panel,
+    sparse_hamiltonian,
+    tensor_power,
+)
 
 
-@dataclass(frozen=True)
+@experiment_config(
+    quick=dict(
+        # L = 8 needs an eigh of D = 136·19 = 2584 (~10 s alone): quick runs L = 6
+        L=6,
+        n_max=16,
+        sizes=(),
+        n_save=30,
+    )
+)
 class Config:
     """Spin chain + one boson mode (ħ = 1, k_B = 1, energies in units of J = 1).
 
@@ -64,11 +77,6 @@ class Config:
     dt: float = 0.5
     n_save: int = 60
     hbar_check: float = 2.0
-
-    @classmethod
-    def quick(cls) -> Config:
-        # L = 8 needs an eigh of D = 136·19 = 2584 (~10 s alone): quick runs L = 6
-        return cls(L=6, n_max=16, sizes=(), n_save=30)
 
 
 def mode_statistics(L, n_max, omega, g, theta):

@@ -4,14 +4,10 @@ An experiment lives in `experiments/<name_with_underscores>/experiment.py`
 beside a README.md (the question it answers and the answer it got) and
 defines a module-level `EXPERIMENT = Experiment(...)`:
 
-    @dataclass(frozen=True)
-    class Config:
+    @experiment_config(quick=dict(cutoff=32))   # from jqd.run.toolkit; quick: < 1 min on CPU
+    class Config:                                # a frozen dataclass with quick()
         alpha0: float = 3.0
         cutoff: int = 64
-
-        @classmethod
-        def quick(cls) -> "Config":      # well under a minute on CPU
-            return cls(cutoff=32)
 
     def run(config: Config, rec: Recorder) -> None:
         ...

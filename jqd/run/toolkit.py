@@ -1,9 +1,10 @@
 """What experiments repeat, beside the experiment contract (`jqd.run.experiment`).
 
-An experiment's `run` reads as its physics: it computes, then states its
-claims and draws its figure. The pieces every family needs for that are
-here, so that one kind of check is made the same way everywhere:
+An experiment is its config, run, claims and figure: its `run` computes,
+then states its claims and draws its figure. The pieces every family needs
+for that are here, so that one kind of check is made the same way everywhere:
 
+- the config class, with its `--quick` settings: `experiment_config`;
 - a claim against a closed form or reference: `claim_max_error`;
 - a claim on an ensemble estimate, in standard errors: `claim_within_stderr`;
 - a claim on a scaling law or convergence order: `claim_exponent`;
@@ -27,9 +28,37 @@ the laws from their families.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import dataclass_transform
+
 import numpy as np
 
 from ..stats import loglog_slope
+
+
+@dataclass_transform(frozen_default=True)
+def experiment_config(*, quick: dict):
+    """Declare an experiment's `Config`: a frozen dataclass whose `quick()` (the
+    contract's `jqd run --quick` config) is the defaults with `quick` changed.
+
+        @experiment_config(quick=dict(n_save=10, points=128))
+        class Config:
+            n_save: int = 50
+            points: int = 256
+
+    Args:
+        quick: field -> value in the quick config (empty: the defaults).
+
+    Returns:
+        The class decorator.
+    """
+
+    def declare(cls):
+        cls = dataclasses.dataclass(frozen=True)(cls)
+        cls.quick = classmethod(lambda c: c(**quick))
+        return cls
+
+    return declare
 
 
 def claim_max_error(
