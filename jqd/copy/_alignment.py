@@ -1,21 +1,11 @@
-"""Smolin's phase-alignment model (S42-S53): member phases with momenta.
-
-Members I = 1..N have fixed beables a_I (no copy events here; n_a fixed),
-phases φ_I and conjugate momenta π_I, with the Hamiltonian (S45)
+"""Smolin's phase-alignment model (S42-S53, physics §5.5): members with fixed
+beables, phases φ_I and momenta π_I, and the Hamiltonian (S45)
 
     H = Σ_I [ ½ π_I² + π_I Ω_I(φ, n) + (f²/2) Σ_{J∈a_I} sin²(φ_I − φ_J) ],
 
-Ω_I the S40 phase velocity, Ω_I = ω_{a_I} + Σ_{J∉a_I} R_{a_I a_J}
-cos(φ_I − φ_J + δ_{a_I a_J})/√(n_I n_J). Hamilton's equations:
-φ̇_I = π_I + Ω_I, π̇_I = −∂H/∂φ_I (by automatic differentiation of H, so
-the equations are exactly those of S45; S46 as printed drops a factor 2 and
-the sum over J). Everything is O(N + P²) through class sums:
-Σ_{I∈a} Σ_{J∈a} sin²(φ_I − φ_J) = ½(n_a² − |C_a|²), C_a = Σ_{J∈a} e^{2iφ_J}.
-The coupling is in 2(φ_I − φ_J), so its minima are alignment modulo π;
-what the conservative dynamics does with misalignment: physics §5.5.
-
-Order parameters (per class, `alignment_order`): R1_a = |Σ_{J∈a} e^{iφ_J}|/n_a
-(1 = aligned) and R2_a = |C_a|/n_a (1 = aligned mod π).
+Ω_I the S40 phase velocity. Hamilton's equations by automatic differentiation
+of H (S46 as printed drops a factor 2 and the sum over J), in O(N + P²) through
+class sums: Σ_{I,J∈a} sin²(φ_I − φ_J) = ½(n_a² − |C_a|²), C_a = Σ_{J∈a} e^{2iφ_J}.
 """
 
 from __future__ import annotations
@@ -144,12 +134,8 @@ class PhaseAlignment(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        """Beables in [0, P), a Hermitian H (f, ħ: the generic guards) and the
-        step: RK4 is stable for |λ dt| < 2.8 on the imaginary axis, so the
-        fastest frequency, the alignment oscillation f√(2 n_max) (S47/S49 with
-        the factor 2, physics §5) plus the copy rates 2 max|H|/ħ, times dt
-        must stay below 2.5. At dt = 2 (f = 2, n = 4) the energy grew
-        6.3 → 1720 in 4 steps."""
+        """Beables in [0, P), a Hermitian H and the RK4 step bound (why:
+        docs/internals/copy.md#alignment)."""
         out = member_guards(self.beables, self.n_states, "beables") + hamiltonian_guards(params)
         if dt is None:
             return out

@@ -1,25 +1,9 @@
-"""Bell's jump process on a finite basis, driven by the exact ψ(t) (physics §3.5, §5.3).
-
-Beables a_I ∈ {0..P−1} of N independent members jump b → a at Bell's rate
-
-    T_ab(t) = max(0, 2 Im(ψ_a* H_ab ψ_b)) / (ħ |ψ_b|²),
-
-with ψ(t) = e^{−iHt/ħ}ψ0 evolved alongside (exactly, by eigh of H). Since
-(2/ħ) Im(ψ_a* H_ab ψ_b) is the probability current b → a, the process is
-equivariant: members distributed as |ψ(0)|² stay distributed as |ψ(t)|².
-It is the single-member limit of the copy process: summed over the members of
-class a, the copy rate of one member of class b (physics §5.3) is
-2R_ab sin⁺(φ_a − φ_b + δ_ab)√(ρ_a/ρ_b), which equals T_ab for ρ = |ψ|²,
-ψ_a = √ρ_a e^{−iφ_a} (tests/test_nelson_two_time.py).
-
-One step of length dt: ψ at t + dt/2 and t + dt (two exact half steps); the
-generator Q = T − diag(Σ_a T_ab) at the midpoint; each member draws its class
-at t + dt from column a_I of exp(dt Q) (exponential midpoint rule for the
-master equation dP/dt = Q(t)P, weak order 2; exact for constant rates). A
-class with ψ_b = 0 has no outgoing rate (nothing is there in the continuum).
-
-State `BellState(psi, a)`; params `jqd.copy.CopyParams(H, hbar)`. Gradients:
-the jumps are discrete; ψ itself is differentiable but the members are not.
+"""Bell's jump process on a finite basis, driven by the exact ψ(t) (physics §3.5,
+§5.3): N independent members jump b → a at Bell's rate
+T_ab(t) = max(0, 2 Im(ψ_a* H_ab ψ_b))/(ħ|ψ_b|²), with ψ(t) = e^{−iHt/ħ}ψ0 evolved
+alongside (eigh of H). Equivariant: members distributed as |ψ(0)|² stay
+distributed as |ψ(t)|². It is the single-member limit of the copy process
+(tests/test_nelson_two_time.py).
 """
 
 from __future__ import annotations
@@ -31,7 +15,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._guards import Check, finite
 from .._law import AbstractLaw
-from ._kinetics import check_params, hamiltonian_guards, member_guards, sampled
+from ._kinetics import check_members, check_params, hamiltonian_guards, member_guards, sampled
 
 
 class BellState(eqx.Module):
@@ -65,9 +49,11 @@ def bell_generator(psi, H, hbar=1.0):
 
 class BellJumps(AbstractLaw):
     """Bell's jump process of N members on P basis states, guided by ψ(t)
-    evolved exactly alongside (module docstring). State `BellState(psi, a)`,
-    params `jqd.copy.CopyParams(H, hbar)`. Weak order 2 (exponential midpoint).
-    Not differentiable in params (sampled jumps: `jax.grad`/`jax.jvp` raise;
+    evolved exactly alongside. State `BellState(psi, a)`, params
+    `jqd.copy.CopyParams(H, hbar)`. One step: ψ at t + dt/2 and t + dt (exact
+    half steps), each member draws its class at t + dt from column a_I of
+    exp(dt Q(t + dt/2)) (exponential midpoint, weak order 2; exact for constant
+    rates). Not differentiable in params (`jax.grad`/`jax.jvp` raise;
     differentiate |ψ|² of `jqd.SchrodingerBasis` instead).
 
     Attributes:
@@ -115,14 +101,7 @@ class BellJumps(AbstractLaw):
             raise ValueError(
                 f"y0.psi must be complex; got {jnp.asarray(y.psi).dtype}. Use psi + 0j."
             )
-        shape = jnp.shape(y.a)
-        if len(shape) != 1 or shape[0] < 1:
-            raise ValueError(
-                f"y0.a must be a 1-D array of at least one member; got shape {shape}. "
-                "For a batch of ensembles use jax.vmap."
-            )
-        if not jnp.issubdtype(jnp.asarray(y.a).dtype, jnp.integer):
-            raise ValueError(f"y0.a must be an integer array; got {jnp.asarray(y.a).dtype}.")
+        check_members(y.a, P)
         check_params(params, P)
 
     def checks(self, y, params, dt=None) -> list[Check]:

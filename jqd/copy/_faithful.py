@@ -1,31 +1,7 @@
-"""The faithful member-level copy process (physics §5.8): every member keeps its
-own phase; no phase alignment is assumed.
-
-The copy rule of `_kinetics.py` with the two members' own phases (R_aa = 0:
-members of one class never copy each other); between events every phase
-follows S40 literally, as a sum over the members J:
-
-    φ̇_I = ω_{a_I} + Σ_J R_{a_I a_J} cos(φ_I − φ_J + δ_{a_I a_J}) / √(n_I n_J)
-         = ω_{a_I} + Σ_b R_{a_I b}/√(n_{a_I} n_b) Re[e^{i(φ_I + δ_{a_I b})} Z_b],
-
-Z_b = Σ_{J∈b} e^{−iφ_J} (`member_flow`). Aligned (φ_I = φ_{a_I}), |Z_b| = n_b:
-this is the class law of `CopyGillespie`, and aligned members stay aligned,
-so from an aligned start this process *is* `CopyGillespie`
-(tests/test_copy_faithful.py). Misaligned, |Z_b| < n_b: diverse classes
-couple more weakly.
-
-Exact simulation by thinning. For any two members X ∈ a, Y ∈ b (a ≠ b) the
-two directed rates sum to 2R_ab |sin θ|/√(n_a n_b) ≤ 2R_ab/√(n_a n_b),
-θ = φ_Y − φ_X + δ_ba. So candidates arrive at Λ = Σ_{a<b} 2R_ab √(n_a n_b)
-(the bound of `CopyGillespie`); a candidate picks the class pair a < b ∝
-2R_ab √(n_a n_b), one uniform member of each, then X copies Y with
-probability sin⁺θ, Y copies X with probability sin⁺(−θ), else nothing.
-Phases are integrated by RK4 over each waiting time (capped at
-`max_substep`) as points (cos φ, sin φ) on the unit circle (no sin/cos per
-member in the loop); this RK4 error is the only approximation. Cost O(NP)
-per candidate; `CopyMembersFaithfulMobius` is the same process at O(P·K +
-N/64). Iteration i of a step (a candidate or a capped substep) uses
-uniform(fold_in(key, i), (5,)) in both forms: one key, the same events.
+"""The faithful member-level copy process (physics §5.8): every member keeps
+its own phase; no alignment is assumed. From an aligned start it is
+`CopyGillespie` (tests/test_copy_faithful.py). Exact by thinning, phases by
+RK4 on the unit circle: docs/internals/copy.md#thinning.
 """
 
 from __future__ import annotations
@@ -38,13 +14,11 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .. import _steppers
 from ._gillespie import (
-    STEP_CAP,
     AbstractThinningCopy,
     AbstractThinningState,
     candidate_weights,
     next_candidate,
     pick_pair,
-    step_cap_reason,
 )
 from ._kinetics import (
     MemberState,
@@ -89,19 +63,16 @@ def faithful_state(y0: MemberState) -> FaithfulState:
 
 
 def circular_variance(y, n_states: int) -> Array:
-    """V = Σ_a (n_a/N)(1 − |⟨e^{iφ}⟩_a|) = 1 − Σ_a |Σ_{J∈a} e^{iφ_J}|/N for a
-    `MemberState` or `FaithfulState`: 0 when every class is aligned."""
+    """V = Σ_a (n_a/N)(1 − |⟨e^{iφ}⟩_a|) of a `MemberState` or `FaithfulState`:
+    0 when every class is aligned."""
     y = MemberState(a=y.a, phi=y.phi)
     n, zc, zs = _member_sums(y, n_states)
     return 1.0 - jnp.sum(jnp.hypot(zc, zs)) / jnp.sum(n)
 
 
 def member_flow(z, onehot, n, R, delta, omega):
-    """S40 per member (module docstring) on the unit circle: z = (cos φ, sin φ),
-    returns (ċ, ṡ) = (−sin φ, cos φ) φ̇ with φ̇ = ω_a + A_a cos φ + B_a sin φ
-    (no trigonometric function per member: float64 sin/cos dominate the cost
-    otherwise). `onehot` (N, P) is the members' class indicator. φ̇ equals
-    `_kinetics.member_phase_velocity`."""
+    """S40 per member on the unit circle: (ċ, ṡ) = (−s, c) φ̇ of z = (c, s) =
+    (cos φ, sin φ), without sin/cos per member; `onehot` (N, P) the classes."""
     c, s = z
     zc, zs = jnp.sum(c[:, None] * onehot, axis=0), jnp.sum(s[:, None] * onehot, axis=0)
     A, B = member_phase_coefficients(n, zc, zs, R, delta)
@@ -111,8 +82,7 @@ def member_flow(z, onehot, n, R, delta, omega):
 
 
 def pick_member(u, a, cls, n_cls):
-    """The ⌊u n_cls⌋-th member (in index order) of class `cls`: uniform for
-    u ~ U(0, 1), O(N) without a loop."""
+    """The ⌊u n_cls⌋-th member (index order) of class `cls`, O(N)."""
     rank = jnp.minimum(jnp.floor(u * n_cls), n_cls - 1)
     return jnp.argmax(jnp.cumsum(a == cls) > rank)
 
@@ -126,29 +96,18 @@ def copy_direction(s, u):
 
 
 def copy_member(a, c, s, copier, model, do):
-    """The copy event: (a, φ)_copier ← (a, φ)_model where `do` (one-element
-    scatters, in place inside the event loop); φ is held as (c, s) = (cos φ, sin φ)."""
+    """(a, cos φ, sin φ)_copier ← those of the model where `do` (one-element scatters)."""
     put = lambda x: x.at[copier].set(jnp.where(do, x[model], x[copier]))
     return put(a), put(c), put(s)
 
 
 class AbstractCopyMembersFaithful(AbstractThinningCopy):
-    """The faithful member-level copy process (module docstring), everything
-    but `step`: state `FaithfulState` (from `faithful_state(MemberState(a,
-    phi))`), params `CopyParams(H, hbar)`, checks and monitor. Attributes as
-    in `AbstractThinningCopy` (jqd/copy/_gillespie.py)."""
-
-    breakdowns = {
-        STEP_CAP: step_cap_reason(
-            "faithful copy process",
-            "Raise CopyMembersFaithful(max_steps=...) or shorten the step (smaller dt).",
-        )
-    }
+    """The faithful member-level copy process but its `step`: state
+    `FaithfulState`, params `CopyParams(H, hbar)`, checks and monitor."""
 
     @abc.abstractmethod
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
-        """Every thinning candidate from t to t + dt; iteration i (a candidate
-        or a capped substep) uses uniform(fold_in(key, i), (5,))."""
+        """Every candidate from t to t + dt; iteration i uses uniform(fold_in(key, i), (5,))."""
 
     def check(self, y, params, dt=None):
         if not isinstance(y, FaithfulState):
@@ -162,8 +121,7 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
         self.check_counters(y, params)
 
     def checks(self, y, params, dt=None):
-        """Beables in range and a Hermitian H; a step expected to need more
-        than `max_events_per_step` candidates is refused up front."""
+        """Beables in range, a Hermitian H and the per-step budget."""
         out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
         if dt is None or self.max_events_per_step is None:
             return out
@@ -181,15 +139,13 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
 
 
 class CopyMembersFaithful(AbstractCopyMembersFaithful):
-    """The faithful member-level copy process, the reference form (module
-    docstring): each thinning candidate integrates every member's phase
-    (O(NP)). State `FaithfulState`, params `CopyParams(H, hbar)`; `step` runs
-    every candidate from t to t + dt (exact in dt but for the RK4 phase
-    flow). Attributes as in `AbstractThinningCopy`. vmap over keys for
-    ensembles.
+    """The faithful member-level copy process (physics §5.8), reference form:
+    each thinning candidate integrates every member's phase (O(NP)). State
+    `FaithfulState`, params `CopyParams(H, hbar)`; `step` runs every candidate
+    from t to t + dt (exact but for RK4). Attributes as in
+    `AbstractThinningCopy`. vmap over keys for ensembles.
 
-    Validated against: `CopyGillespie` from an aligned start (same law,
-    tests/test_copy_faithful.py), and the aligned reduction of S40.
+    Validated against: `CopyGillespie` from an aligned start (same law).
     """
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:

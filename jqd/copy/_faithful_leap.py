@@ -1,44 +1,7 @@
 """The faithful member copy process (physics §5.8) at a cost per unit time
-independent of N: members lumped into phase types, events tau-leaped.
-
-Lumping (exact). Members of one class with one phase stay together for ever:
-between events they obey one ODE (S40 summed over the members), and a copy
-gives the copier the model's class and phase. So if at t = 0 each class a
-holds members on L phases only (its "types" l = 0..L−1), the state is the
-counts n[a, l] and the phases of the types, and this count process is the
-faithful member process itself, with nothing dropped. Each type's phase
-φ[a, l] obeys S40 summed over the members, φ̇ = ω_a + A_a cos φ + B_a sin φ
-with A_a, B_a from the counts and the class sums S_b = Σ_l n[b,l] e^{iφ[b,l]}
-(`_kinetics.member_phase_coefficients`), integrated by RK4 (O(PL)). The
-start `faithful_type_state` bins members' phases onto L types per class
-(θ_a + 2πl/L, θ_a the class's first member's phase): from uniform phases this
-is uniform phases on L points, the one approximation of the lumping (the
-exact law from the binned start follows the exact law from the continuous
-one: tests/test_copy_scale.py, physics §5.8). The phases are integrated
-directly, not through cumulative Möbius maps: a map from t = 0 becomes
-hyperbolic over long runs (|β/α| → 1) and evaluating it loses all precision
-(a first version did, and its phases bunched spuriously by t ~ 1e3).
-
-Tau-leaping (the approximation). The X ∈ (a, l) → Y ∈ (b, m) copy pairs
-(a < b) have the signed hazard 2R_ab n[a,l] n[b,m] sin θ/√(n_a n_b),
-θ = φ_{b,m} − φ_{a,l} + δ_ba: if sin θ > 0 members of (a, l) copy (b, m),
-else (b, m) copies (a, l) (sin⁺ of the two directions). One step of dt:
-an explicit midpoint predictor, n~ = n + (dt/2)·(mean drift), φ~ = RK4 of
-the type phases over dt/2; per pair of types k ~ Poisson(dt·|hazard(n~, φ~)|)
-moves; the phases finish the step over dt/2 with n~. Poisson draws by
-inversion below mean `POISSON_EXACT_MAX` (exact to a tail < 1e-10), above it
-by the rounded normal (a chemical-Langevin draw: the per-pair count loses
-only its skewness μ^{−1/2}; sums over pairs and steps are normal anyway).
-A source type asked to give more members than it holds gives all it has,
-the draws scaled down (floor); such steps are counted (`n_clipped`). Cost
-per step O(P²L²), independent of N. Error: O(dt) in the fluctuations
-(weak order 1), O(dt²) bias of the mean drift; measured by halving dt
-(tests/test_copy_scale.py, benchmarks/results_copy_scale.md).
-
-Validated against: `CopyMembersFaithfulMobius` (exact events) at N ≤ 1e4
-over 32 ensembles, by two-sample KS on t_align, on n/N − |ψ|² over time and
-on the events per ensemble (tests/test_copy_scale.py,
-experiments/copy_coalescence).
+independent of N: members lumped into L phase types per class (exact after the
+binned start), copy events tau-leaped between type pairs (weak order 1).
+Details and calibration: docs/internals/copy.md#faithful-leap.
 """
 
 from __future__ import annotations
@@ -49,17 +12,17 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import _steppers
-from .._guards import Check, round_down
-from .._guards import shown as show
 from .._law import AbstractLaw
 from ._kinetics import (
     MemberState,
     _rates,
     check_params,
+    count_guards,
     hamiltonian_guards,
     member_phase_coefficients,
     sampled,
 )
+from ._tau_leap import hazard_guard
 
 POISSON_EXACT_MAX = 4.0  # inversion up to this mean ...
 POISSON_TERMS = 24  # ... over this many terms: P(X > 24 | μ = 4) < 1e-10
@@ -91,9 +54,8 @@ class FaithfulTypeState(eqx.Module):
 
 
 def faithful_type_state(y0: MemberState, n_states: int, n_types: int) -> FaithfulTypeState:
-    """Members (a, φ) binned onto `n_types` phases per class: class a's types
-    sit at θ_a + 2πl/L with θ_a its first member's phase (0 if empty); each
-    member goes to the nearest. jit- and vmap-able."""
+    """Members (a, φ) binned onto `n_types` phases per class, θ_a + 2πl/L with
+    θ_a the class's first member's phase (0 if empty). jit- and vmap-able."""
     if not isinstance(y0, MemberState):
         raise ValueError("y0 must be a jqd.copy.MemberState(a, phi).")
     if int(n_types) < 2:
@@ -114,9 +76,8 @@ def faithful_type_state(y0: MemberState, n_states: int, n_types: int) -> Faithfu
 
 
 def poisson(key, mu):
-    """Poisson(μ) per element from one uniform u each: inversion for μ <=
-    POISSON_EXACT_MAX, the rounded normal μ + √μ Φ⁻¹(u) above (module
-    docstring). Fixed work, no loop over rejections."""
+    """Poisson(μ) per element from one uniform each: inversion for μ <=
+    POISSON_EXACT_MAX, the rounded normal above (docs/internals/copy.md)."""
     u = jax.random.uniform(key, mu.shape, mu.dtype)
     small = mu <= POISSON_EXACT_MAX
     m = jnp.where(small, mu, 0.0)
@@ -139,9 +100,8 @@ def _pairs(P: int):
 
 
 def pair_hazards(n, z, R, delta):
-    """Signed hazards h[p, l, m] of the type pairs (a_p, l), (b_p, m), a_p < b_p:
-    2R_ab n[a,l] n[b,m] sin θ/√(n_a n_b), θ = φ_{b,m} − φ_{a,l} + δ_ba
-    (> 0: (a, l) copies (b, m); < 0: the reverse)."""
+    """Signed hazards h[p, l, m] of the type pairs (a_p, l), (b_p, m), a_p < b_p
+    (> 0: (a, l) copies (b, m); docs/internals/copy.md#faithful-leap)."""
     pa, pb = _pairs(n.shape[0])
     nc = jnp.sum(n, axis=1)
     occ = nc > 0
@@ -154,7 +114,7 @@ def pair_hazards(n, z, R, delta):
 
 def type_flows(k, P: int):
     """Per type (P, L): members out and in, from moves or rates k signed as
-    `pair_hazards` (k > 0: (a, l) → (b, m); k < 0: (b, m) → (a, l))."""
+    `pair_hazards`."""
     fwd, bwd = jnp.maximum(k, 0.0), jnp.maximum(-k, 0.0)
     pa, pb = _pairs(P)
     oa = (pa[:, None] == jnp.arange(P)).astype(k.dtype)  # (pairs, P) one-hot
@@ -179,25 +139,22 @@ def _advance(phi, n, R, delta, omega, h, t):
 
 
 def rate_scale() -> float:
-    """Factor on every copy hazard (not on the phase flow): 1 (a test hook:
-    mutants shift it)."""
+    """Factor on every copy hazard: 1 (a seam for mutants)."""
     return 1.0
 
 
 class CopyFaithfulTauLeap(AbstractLaw):
-    """The faithful member copy process (physics §5.8) lumped into L phase
-    types per class and tau-leaped (module docstring): O(P²L²) per step,
-    independent of N, so a run to alignment (t ∝ N) costs O(N) instead of
-    the exact process's O(N²) events. State `FaithfulTypeState` (from
-    `faithful_type_state(MemberState(a, phi), P, L)`), params `CopyParams`.
+    """The faithful member copy process (physics §5.8) lumped into L phase types
+    per class and tau-leaped: O(P²L²) per step, independent of N, so a run to
+    alignment (t ∝ N) costs O(N) instead of O(N²) events. State
+    `FaithfulTypeState` (from `faithful_type_state(MemberState(a, phi), P, L)`),
+    params `CopyParams`.
 
-    Approximations: the L-type start (exact lumping after it), tau-leaping
-    (weak order 1), RK4 of the type phases over dt/2, rounded normal draws
-    for Poisson means > `POISSON_EXACT_MAX` (4).
+    Approximations: the L-type start, tau-leaping (weak order 1), RK4 of the
+    type phases, rounded normal draws for Poisson means > 4.
 
-    Validated against: `CopyMembersFaithfulMobius` (exact events) at N ≤ 1e4
-    by two-sample KS tests on t_align, n/N − |ψ|² and events
-    (tests/test_copy_scale.py).
+    Validated against: `CopyMembersFaithfulMobius` at N ≤ 1e4 by two-sample
+    KS tests on t_align, n/N − |ψ|² and events (tests/test_copy_scale.py).
 
     Attributes:
         n_states: P.
@@ -257,31 +214,10 @@ class CopyFaithfulTauLeap(AbstractLaw):
         check_params(params, P)
 
     def checks(self, y, params, dt=None):
-        """Nonnegative integer counts, a Hermitian H, and dt·(per-member
-        hazard bound 2 max_a Σ_b R_ab √(N/n_min)) <= 0.5 at t0."""
+        """Counts (as `CopyCountsTauLeap`'s), a Hermitian H, and the hazard bound at t0."""
         n = jnp.asarray(y.n)
-        ok = jnp.all((n >= 0) & (n == jnp.round(n)))
-        out = [
-            Check(
-                ok,
-                "y0.n must hold nonnegative integers (as floats); got {value}.",
-                jnp.where((n >= 0) & (n == jnp.round(n)), 0, n),
-            )
-        ] + hamiltonian_guards(params)
-        if dt is None:
-            return out
-        nc = jnp.sum(n, axis=1)
-        nmin = jnp.min(jnp.where(nc > 0, nc, jnp.inf))
-        R = jnp.abs(params.H - jnp.diag(jnp.diag(params.H))) / params.hbar
-        hazard = jnp.max(2 * jnp.sum(R, axis=0)) * jnp.sqrt(jnp.sum(nc) / nmin)
-        return out + [
-            Check(
-                hazard * dt <= 0.5,
-                f"dt={show(dt)} is too large for tau-leaping: dt·(per-member hazard bound) = "
-                f"{show(hazard * dt)} > 0.5. Use dt <= {{value}}.",
-                round_down(0.5 / hazard),
-            )
-        ]
+        out = count_guards(n) + hamiltonian_guards(params)
+        return out if dt is None else out + [hazard_guard(jnp.sum(n, axis=1), params, dt)[1]]
 
     def density(self, y):
         """Occupation frequencies n_a/N."""

@@ -1,16 +1,6 @@
-"""`CopyMembersFaithfulMobius`: the event loop of the Möbius form of the
-faithful member copy process (the maths: `_faithful_mobius.py`).
-
-The loop runs B ensembles side by side (one `jax.vmap`ped iteration per
-loop pass; an ensemble that has reached its end time idles, masked), so
-that XLA's per-operation cost is paid once for B candidates. `jax.vmap` of
-the law's `step` reaches this batched loop through a `custom_vmap` rule
-(nested vmaps are flattened into one batch), instead of batching a while
-loop (which would select every carried array, O(N), per pass).
-Random numbers: iteration i of a step uses uniform(fold_in(key, i), (5,)),
-as `CopyMembersFaithful` does, generated `RNG_BLOCK` iterations at a time.
-Re-bases and refills happen between passes of the inner loop, which stops
-as soon as one running ensemble needs either.
+"""`CopyMembersFaithfulMobius`: the batched event loop of the Möbius form of the
+faithful member copy process (maths: `_faithful_mobius.py`; batching and
+random numbers: docs/internals/copy.md#mobius).
 """
 
 from __future__ import annotations
@@ -61,9 +51,8 @@ def copied_point(w_copier, w_model):
 
 
 def _iteration(c, cons, u, static):
-    """One thinning iteration of one ensemble (`CopyMembersFaithful.step`'s
-    body with class maps); returns the new carry, masked to the old one
-    where the ensemble is not running."""
+    """One thinning iteration of one ensemble (`CopyMembersFaithful.step`'s body
+    with class maps), masked to the old carry where it is not running."""
     P, K, c_max, h_max, max_steps = static
     R, omega, t_target = cons["R"], cons["omega"], cons["t_target"]
     t, n, G, w, M = c["t"], c["n"], c["G"], c["w"], c["M"]
@@ -226,8 +215,7 @@ def _run_batch(static, impl, t, a, phi, n_ev, n_prop, key_data, dt, R, delta, om
 
 @functools.cache
 def _batched(static, impl):
-    """`_run_batch` as a custom_vmap function: a vmap over it merges the new
-    batch axis into the leading one (any depth of nesting)."""
+    """`_run_batch` as a custom_vmap function: vmap merges into the leading axis."""
 
     @jax.custom_batching.custom_vmap
     def f(*args):
@@ -268,19 +256,16 @@ def run_mobius(law, t, y: FaithfulState, params, dt, key):
 
 
 class CopyMembersFaithfulMobius(AbstractCopyMembersFaithful):
-    """`CopyMembersFaithful` (the same process, state, params, random numbers
-    and checks) with each class's phase flow carried by one Möbius map and
-    power moments of the members' pulled-back phases (_faithful_mobius.py):
-    O(P·K + N/64) per thinning candidate instead of O(N·P); `jax.vmap` over
-    keys runs the ensembles in one batched loop.
+    """`CopyMembersFaithful` (same process, state, params, random numbers and
+    checks) with each class's phase flow one Möbius map over power moments of
+    the members' pulled-back phases (physics §5.8): O(P·K + N/64) per candidate
+    instead of O(N·P); `jax.vmap` over keys runs one batched loop.
 
     Approximations: RK4 of the class maps (substep ≤ `max_substep` and
-    ≤ c_max/(4η̂)) and the class-sum series of K = `n_terms` terms, kept
-    below a relative error `series_tol` by re-basing.
+    ≤ c_max/(4η̂)) and the K-term class-sum series, kept below `series_tol`
+    by re-basing.
 
-    Validated against: `CopyMembersFaithful` path by path with one key
-    (identical events, phases to RK4 accuracy), class sums from moments vs
-    direct sums, re-basing invariance (tests/test_copy_faithful_mobius.py).
+    Validated against: `CopyMembersFaithful` path by path with one key.
 
     Attributes:
         n_terms: K, terms of the class-sum series (4 ≤ K ≤ 256).

@@ -15,9 +15,7 @@ from ..interop import as_array
 from ..reference import propagate
 from ._meanfield import MeanField, MeanFieldParams, psi_from_state, save_steps, state_from_psi
 
-# `fit_qr` returns the shared `jqd.FitResult` (value {"q": ..., "r": ...});
-# the earlier result class's name stays importable.
-QRFit = FitResult
+QRFit = FitResult  # `fit_qr`'s old result class's name
 
 
 def _problem_guards(H, psi0, hbar) -> list:
@@ -94,18 +92,14 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         tol: stop after the iteration at which every start's loss is below `tol`.
 
     Returns:
-        `jqd.FitResult` with `value = {"q": ..., "r": ...}` (readable as
-        `result.q`, `result.r`): floats for one start, arrays (n_starts,)
-        otherwise; `loss` likewise; `history` the loss at each iterate,
-        (iterations,) or (iterations, n_starts); `path` the (q, r) iterates,
-        (iterations + 1, 2) or (iterations + 1, n_starts, 2); `stderr`
-        ({"q", "r"}, like `value`) and `covariance` ((2, 2) per start) of the
-        least-squares fit (residuals √ρ e^(−iφ) − ψ, noise level estimated
-        from the misfit: `jqd.fit_covariance`, sigma="estimated").
-        Expected (physics §5, S32-S38): q = 1/2, r = −1/2. Starts whose trajectory
-        reaches ρ_a = 0 (large q with r >= 0 does) give a non-finite loss; a
-        non-finite loss counts as 4 (the largest possible value of `qr_loss`) with zero
-        gradient so that the line search backs off.
+        `jqd.FitResult` with `value = {"q": ..., "r": ...}` (also `result.q`,
+        `result.r`), floats for one start, arrays (n_starts,) otherwise; `loss`
+        likewise; `history` (iterations[, n_starts]) losses; `path`
+        (iterations + 1[, n_starts], 2) iterates; `stderr` and `covariance` of
+        the least-squares fit (noise estimated from the misfit,
+        `jqd.fit_covariance`). Expected (physics §5.7): q = 1/2, r = −1/2.
+        A non-finite loss (a start reaching ρ_a = 0, e.g. large q with r >= 0)
+        counts as 4, the largest possible `qr_loss`, with zero gradient.
     """
     H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")  # QuTiP/dynamiqs objects too
     enforce(_problem_guards(H, psi0, hbar), caller="fit_qr")
@@ -131,23 +125,19 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         linesearch_steps=30,
         max_iter=max_iter,
     )
-    x, path, loss_final = np.asarray(res.value), np.asarray(res.path), 2 * np.asarray(res.loss)
-    history, err = 2 * np.asarray(res.history), np.asarray(res.stderr)
-    if not batched:
-        x, path, loss_final, history, err = x[0], path[:, 0], loss_final[0], history[:, 0], err[0]
-    value = {"q": x[..., 0], "r": x[..., 1]}
-    stderr = {"q": err[..., 0], "r": err[..., 1]}
-    cov = np.asarray(res.covariance)
-    if not batched:
-        value = {k: float(v) for k, v in value.items()}
-        stderr = {k: float(v) for k, v in stderr.items()}
-        loss_final, cov = float(loss_final), cov[0]
+    one = (lambda x: x) if batched else (lambda x: x[0])  # one start: its row
+    x, err, cov = one(np.asarray(res.value)), one(np.asarray(res.stderr)), one(res.covariance)
+    loss = one(2 * np.asarray(res.loss))
+    path, history = np.asarray(res.path), 2 * np.asarray(res.history)
+    qr = lambda v: (
+        {"q": v[..., 0], "r": v[..., 1]} if batched else {"q": float(v[0]), "r": float(v[1])}
+    )
     return dataclasses.replace(
         res,
-        value=value,
-        loss=loss_final,
-        history=history,
-        path=path,
-        stderr=stderr,
-        covariance=cov,
+        value=qr(x),
+        loss=loss if batched else float(loss),
+        history=history if batched else history[:, 0],
+        path=path if batched else path[:, 0],
+        stderr=qr(err),
+        covariance=np.asarray(cov),
     )

@@ -1,24 +1,6 @@
-"""The exact, event-driven copy process (physics §5, S39-S40) as a law for
-`jqd.evolve`.
-
-Thinning (uniformization with a rate bound that is constant between events):
-Λ = Σ_{a<b} 2R_ab √(n_a n_b) ≥ Σ_{a≠b} T_{b→a} (since sin⁺x + sin⁺(−x) =
-|sin x| ≤ 1; T from `_kinetics.transfer_rates`). Candidate times are
-Exp(Λ); a candidate is accepted with probability ΣT/Λ and the pair (b → a)
-is chosen ∝ T. Between candidates the class phases follow S40, integrated
-with RK4 over the (short) waiting time, capped at `max_substep`; the only
-approximation is this RK4 error, O(h⁴) globally with h the substep
-(h ≤ max_substep, and usually the much shorter waiting time). A phase error
-ε shifts the acceptance probabilities by O(ε). The process is exact in the
-step dt: one `step` runs every event from t to t + dt (a `lax.while_loop`),
-so dt only sets how often `evolve` saves.
-
-Cost (`budget_guards`): candidates arrive at Λ ∝ N, one loop iteration each
-(~1 µs on a CPU), in a compiled loop that Ctrl-C cannot interrupt (N = 1e9
-would run for hours): `copy_gillespie` refuses a run whose expected
-candidates Λ(y0)·(t1 − t0) exceed `max_events`, and a law refuses a step
-expected to need more than `max_events_per_step`.
-
+"""The exact, event-driven copy process (physics §5.3, S39-S40) as a law for
+`jqd.evolve`: thinning with the bound Λ = Σ_{a<b} 2R_ab √(n_a n_b), phases by
+RK4 between candidates; algorithm and cost bounds: docs/internals/copy.md#thinning.
 Gradients: the copy events are discrete; use the mean-field law.
 """
 
@@ -58,23 +40,11 @@ MAX_EVENTS = 10**8  # copy_gillespie's default budget of thinning candidates
 
 
 class StepCapError(BreakdownError):
-    """A step of the event-driven copy process hit its iteration cap
-    (`max_steps`) before reaching its end time."""
-
-
-def step_cap_reason(process: str, fix: str) -> Reason:
-    """The `StepCapError` breakdown of a thinning law (`process` names it)."""
-    return Reason(
-        StepCapError,
-        f"a step of the {process} hit its iteration cap (max_steps) before its end time, "
-        "so the state stopped short",
-        fix,
-    )
+    """A step of the event-driven copy process hit `max_steps` before its end time."""
 
 
 class AbstractThinningState(eqx.Module):
-    """What a thinning step carries besides the beables: the phases, its
-    counters and whether a step stopped short (`AbstractThinningCopy`).
+    """What a thinning step carries besides the beables (`AbstractThinningCopy`).
 
     Attributes:
         phi: the phases (of the classes or of the members).
@@ -90,13 +60,11 @@ class AbstractThinningState(eqx.Module):
 
 
 class AbstractThinningCopy(AbstractLaw):
-    """A copy process simulated exactly by thinning: `step` runs every
-    candidate from t to t + dt in one loop (`order = None`: exact in dt),
-    integrating the phase flow by RK4 over each waiting time capped at
-    `max_substep`, for at most `max_steps` iterations (then the state stops
-    short, `capped`, and the monitor raises `StepCapError`). Its state is an
-    `AbstractThinningState`. Not differentiable in params (sampled events:
-    `jax.grad`/`jax.jvp` raise, naming `MeanField` and score-function estimators).
+    """A copy process simulated exactly by thinning: `step` runs every candidate
+    from t to t + dt (`order = None`: exact in dt), the phases by RK4 over each
+    waiting time capped at `max_substep`, for at most `max_steps` iterations
+    (then `capped`, and the monitor raises `StepCapError`). Not differentiable
+    in params (`jax.grad`/`jax.jvp` raise).
 
     Attributes:
         n_states: P.
@@ -113,6 +81,15 @@ class AbstractThinningCopy(AbstractLaw):
     max_events_per_step: int | None = eqx.field(static=True, default=MAX_EVENTS)
     stochastic = True
     order = None
+    breakdowns = {
+        STEP_CAP: Reason(
+            StepCapError,
+            "a step of the copy process hit its iteration cap (max_steps) before its end "
+            "time, so the state stopped short",
+            "Raise max_steps (the law's, or copy_gillespie(max_steps=...)) or shorten the "
+            "step (more save times ts, or a smaller dt).",
+        )
+    }
 
     def __check_init__(self):
         if not self.max_substep > 0:
@@ -121,9 +98,8 @@ class AbstractThinningCopy(AbstractLaw):
             raise ValueError(f"max_steps must be in [1, 2**31 - 1]; got {self.max_steps}.")
 
     def loop_bounds(self, t, dt, dtype):
-        """`(t_start, t_target, h_max, running)` of a step from t to t + dt:
-        `running(carry)` is the loop condition over carries
-        `(t, ..., iterations)`: before t_target and within `max_steps`."""
+        """`(t_start, t_target, h_max, running)` of a step; `running` is the loop
+        condition over carries `(t, ..., iterations)`."""
         t_start = jnp.asarray(t, dtype)
         t_target = t_start + jnp.asarray(dt, dtype)
 
@@ -137,8 +113,7 @@ class AbstractThinningCopy(AbstractLaw):
         return ~y.capped, STEP_CAP, jnp.zeros((0,), y.phi.dtype)
 
     def check_counters(self, y, params) -> None:
-        """The state's event counters are scalars (one ensemble per state);
-        `params.H` is (P, P)."""
+        """Scalar event counters (one ensemble per state), a (P, P) `params.H`."""
         if jnp.ndim(y.n_events) != 0:
             raise ValueError(
                 f"y0's counters must be scalars; got shape {jnp.shape(y.n_events)}. "
@@ -147,10 +122,8 @@ class AbstractThinningCopy(AbstractLaw):
         check_params(params, self.n_states)
 
     def budget_guards(self, n, params, dt) -> list[Check]:
-        """One step may not need more than `max_events_per_step` thinning
-        candidates or phase substeps (none for adaptive runs or without a
-        bound): such a step would run for minutes in a compiled loop that
-        Ctrl-C cannot interrupt."""
+        """At most `max_events_per_step` candidates or substeps per step (why:
+        docs/internals/copy.md#thinning)."""
         if dt is None or self.max_events_per_step is None:
             return []
         cap = self.max_events_per_step
@@ -179,14 +152,12 @@ class AbstractThinningCopy(AbstractLaw):
 
 
 def candidate_weights(R, n):
-    """[a, b]: the rate bound Σ_{X∈a, Y∈b} 2R_ab/√(n_a n_b) = 2R_ab √(n_a n_b) of
-    candidate pairs between classes a and b (module docstring)."""
+    """[a, b]: 2R_ab √(n_a n_b), the candidate rate of class pair (a, b)."""
     return 2.0 * R * jnp.sqrt(n[:, None] * n[None, :])
 
 
 def candidate_rate(n, params):
-    """Λ = Σ_{a<b} 2R_ab √(n_a n_b) of concrete or traced `n` and `params.H`:
-    the rate of thinning candidates, ≥ the rate of copy events."""
+    """Λ = Σ_{a<b} 2R_ab √(n_a n_b) (concrete or traced), ≥ the copy event rate."""
     xp = array_module(n, params)
     n = xp.asarray(n)
     H = xp.asarray(params.H)
@@ -238,11 +209,8 @@ def pick_pair(W, v):
 
 
 def next_candidate(e, lam, t, t_target, h_max):
-    """The thinning clock of one iteration from time t: with e ~ Exp(1) and
-    the rate bound lam, the candidate comes after tau = e/lam if that is
-    within room = min(h_max, t_target − t), else a substep of length room.
-    Returns `(candidate, h, t_new)`: whether it is a candidate, the
-    phase-flow step h and the time after the iteration."""
+    """`(candidate, h, t_new)` of one iteration: with e ~ Exp(1), a candidate
+    after tau = e/lam if within min(h_max, t_target − t), else a capped substep."""
     tau = jnp.where(lam > 0, e / jnp.where(lam > 0, lam, 1.0), jnp.inf)
     room = jnp.minimum(h_max, t_target - t)
     candidate = tau <= room
@@ -258,8 +226,7 @@ class GillespieState(AbstractThinningState):
         n: (P,) occupations (integer valued floats).
         phi: (P,) class phases (members are aligned with their class).
         a: (N,) int32 beable of each member, or None at count level.
-        n_iterations: loop iterations so far (candidates plus substep and
-            step boundaries).
+        n_iterations: loop iterations so far (candidates and substeps).
         n_events, n_proposals, capped: as in `AbstractThinningState`.
     """
 
@@ -278,8 +245,7 @@ class GillespieState(AbstractThinningState):
 
 def gillespie_state(y0: CountState | MemberState, n_states: int | None = None) -> GillespieState:
     """The `CopyGillespie` state of a `CountState` or a `MemberState` (then
-    `n_states` is required; member phases must be aligned within each class,
-    φ_I = φ_{a_I}: the class phase is taken as their circular mean)."""
+    `n_states` is required; the class phase is the members' circular mean)."""
     if isinstance(y0, GillespieState):
         return y0
     if isinstance(y0, MemberState):
@@ -309,9 +275,8 @@ def gillespie_state(y0: CountState | MemberState, n_states: int | None = None) -
 
 
 def _pick_member(key, a, cls, N, active):
-    """A uniformly chosen member index with a[idx] == cls, by rejection (expected
-    N/n_cls draws). Does nothing when `active` is False (so that a vmapped
-    `lax.cond`, which runs both branches, cannot loop on an empty class)."""
+    """A uniform member of class `cls` by rejection (N/n_cls draws expected);
+    none when not `active` (a vmapped cond must not loop on an empty class)."""
 
     def cond(c):
         _, idx = c
@@ -328,13 +293,12 @@ def _pick_member(key, a, cls, N, active):
 
 
 class CopyGillespie(AbstractThinningCopy):
-    """The exact event-driven copy process (thinning; see the module docstring).
+    """The exact event-driven copy process (thinning, physics §5.3).
 
     State `GillespieState` (from `gillespie_state(CountState | MemberState)`);
     params `CopyParams(H, hbar)`. `step` runs every copy event from t to
-    t + dt (exact in dt but for the RK4 phase flow). Member level adds one
-    uniformly chosen copier per event (rejection sampling, expected N/n_b
-    draws). `vmap` over keys for independent ensembles.
+    t + dt (exact in dt but for the RK4 phase flow); member level adds one
+    uniform copier per event. `vmap` over keys for independent ensembles.
 
     Validated against: exact Schrödinger evolution (N^(−1/2) fluctuations),
     tau-leaping (means and KS distributions), count vs member level (KS).
@@ -342,18 +306,10 @@ class CopyGillespie(AbstractThinningCopy):
     Attributes:
         rule: "consistent" (S32, default) or "printed" (S39 as printed).
         n_states, max_substep, max_steps, max_events_per_step: as in
-            `AbstractThinningCopy` (a step that needs more than `max_steps`
-            iterations stops short and the monitor raises `StepCapError`).
+            `AbstractThinningCopy`.
     """
 
     rule: str = eqx.field(static=True, default="consistent")
-    breakdowns = {
-        STEP_CAP: step_cap_reason(
-            "event-driven copy process",
-            "Raise max_steps (CopyGillespie(max_steps=...), copy_gillespie(max_steps=...)) "
-            "or shorten the step (more save times ts, or a smaller dt).",
-        )
-    }
 
     def __check_init__(self):
         check_rule(self.rule)
@@ -416,10 +372,7 @@ class CopyGillespie(AbstractThinningCopy):
         self.check_counters(y, params)
 
     def checks(self, y, params, dt=None):
-        """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
-        beables in range and a Hermitian H. A step that needs more than
-        `max_steps` iterations is the monitor's (`StepCapError`); the cost
-        of a whole run is bounded by `copy_gillespie(max_events=...)`."""
+        """Counts, beables in range, a Hermitian H and the per-step budget."""
         out = count_guards(y.n) + hamiltonian_guards(params)
         if y.a is not None:
             out += member_guards(y.a, self.n_states)
@@ -430,12 +383,8 @@ class CopyGillespie(AbstractThinningCopy):
         return y.n / jnp.sum(y.n, axis=-1, keepdims=True)
 
 
-def _observe_counts(t, y, params):
-    return y.counts()
-
-
-def _observe_members(t, y, params):
-    return y.members()
+_observe_counts = lambda t, y, params: y.counts()  # module level: one program per run kind
+_observe_members = lambda t, y, params: y.members()
 
 
 def copy_gillespie(
@@ -456,34 +405,26 @@ def copy_gillespie(
     of `CopyGillespie`, one step per save interval).
 
     Args:
-        y0: `CountState(n, phi)`, `MemberState(a, phi)` (member phases must be
-            aligned within each class: φ_I = φ_{a_I}; the class phase is taken
-            as the circular mean), or a `GillespieState` to continue a run.
+        y0: `CountState(n, phi)`, `MemberState(a, phi)` (aligned phases; the
+            class phase is their circular mean), or a `GillespieState` to continue.
         params: `CopyParams(H, hbar)`.
         ts: uniformly spaced increasing save times; `ts[0]` is the initial time.
         key: PRNG key.
         n_states: P (required for a MemberState; else read from y0.n).
-        max_substep: largest RK4 step of the phase flow between candidates
-            (the candidate waiting time is used when shorter). RK4 global error
-            O(h⁴).
+        max_substep: largest RK4 step of the phase flow between candidates.
         max_steps: loop iterations allowed per save interval; hitting it raises
             `StepCapError` (or, with `on_breakdown="flag"`, stops the run).
-        max_events: the budget of the run: the expected thinning candidates
-            Λ(y0)·(ts[-1] − ts[0]) (module docstring) may not exceed it
-            (default 1e8, a minute or two on a CPU). None: no bound.
+        max_events: the expected thinning candidates Λ(y0)·(ts[-1] − ts[0])
+            may not exceed it (default 1e8, a minute or two on a CPU). None: no bound.
         rule: "consistent" (S32) or "printed" (S39 as printed).
-        observe: `f(t, y, params)` of the `GillespieState` (or a pytree of such
-            functions), as for `jqd.evolve`. Default: the `CountState` at count
-            level, the `MemberState` (a, φ_{a_I}) at member level.
+        observe: `f(t, y, params)` of the `GillespieState`, as for `jqd.evolve`.
+            Default: the `CountState`, or the `MemberState` at member level.
         on_breakdown: "raise" or "flag", as for `jqd.evolve`.
 
     Returns:
-        A `jqd.Solution`: `observables` at every save (leading axis len(ts)),
-        `y_final` the `GillespieState`, and in `stats` also `n_events`
-        (accepted copy events), `n_proposals` (thinning candidates) and
-        `n_iterations` (loop iterations) of this run.
-
-    vmap over `key` (and `y0`) for independent ensembles.
+        A `jqd.Solution` (`y_final` the `GillespieState`); `stats` adds this
+        run's `n_events`, `n_proposals` and `n_iterations`. vmap over `key` (and
+        `y0`) for independent ensembles.
     """
     member = isinstance(y0, MemberState) or (isinstance(y0, GillespieState) and y0.a is not None)
     state = gillespie_state(y0, n_states)
@@ -540,6 +481,4 @@ def copy_gillespie(
     return Solution(ts=sol.ts, observables=sol.observables, y_final=end, stats=stats)
 
 
-# `copy_gillespie` used to return its own result class; it returns a
-# `jqd.Solution` now (`ys` → `observables`, `n_events` → `stats["n_events"]`).
-GillespieSolution = Solution
+GillespieSolution = Solution  # its old result class's name

@@ -1,28 +1,6 @@
-"""Kinetics of the stochastic copy process (physics §5.3, Smolin S39-S40):
-states, transfer rates and phase flow shared by its laws, and their checks.
-
-Member X copies member Y, taking over (a_Y, φ_Y), at rate
-
-    2 R_{a_Y a_X} sin⁺(φ_Y − φ_X + δ_{a_Y a_X}) / √(n_X n_Y),
-
-n_X = n_{a_X}: the rule consistent with S32. Summed over the n_a n_b ordered
-pairs, b → a transfers happen at T_{b→a} = 2R_ab √(n_a n_b) sin⁺(φ_a − φ_b +
-δ_ab), whose mean drift over N is S32 exactly (sin⁺x − sin⁺(−x) = sin x).
-The rule as printed in S39 swaps the sign of the drift (physics §5.3,
-erratum); `rule="printed"` keeps it to show this. Between events the phases
-follow S40, which aligned (φ_I = φ_{a_I}) is φ̇_a = ω_a + Σ_{b≠a} R_ab
-√(n_b/n_a) cos(φ_a − φ_b + δ_ab). The constants come from a Hermitian H:
-H_aa = ħω_a, H_ab = ħR_ab e^{iδ_ab}, and ψ_a = √(n_a/N) e^{−iφ_a} follows
-iħψ̇ = Hψ as N → ∞.
-
-States: `CountState(n, phi)` (occupations as integer valued floats, N up to
-~1e15 in float64, and class phases) and `MemberState(a, phi)` (each member's
-beable and phase). Params: `CopyParams(H, hbar)`, the same module as
-`jqd.MatrixParams`. This module also holds the input checks the copy laws
-share: occupations are nonnegative integers with 1 <= N <= the dtype's exact
-range (2^24 in float32, 2^53 in float64: above it n ± 1 rounds back to n and
-members are silently lost; N = 0 makes n/N 0/0).
-"""
+"""Kinetics of the stochastic copy process (physics §5.3, S39-S40): states,
+transfer rates and phase flow shared by its laws, and their input checks.
+Rule, conventions and count limits: docs/internals/copy.md#kinetics."""
 
 from __future__ import annotations
 
@@ -50,8 +28,7 @@ CopyParams = MatrixParams
 def hamiltonian_to_rates(H, hbar=1.0):
     """`(R, delta, omega)` of a Hermitian `H`: H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab).
 
-    Differentiable in H; where H_ab = 0 it returns R_ab = δ_ab = 0 with finite
-    (zero) gradients through a double `where`.
+    Differentiable in H (zero gradients where H_ab = 0).
     """
     H = as_array(H, "H")  # QuTiP/dynamiqs too
     if not _guards.is_traced(H):  # a non-Hermitian H has no rates: say so here, not later about R
@@ -85,9 +62,8 @@ def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
 
 
 def sampled(params, law, instead: str = "the mean-field law jqd.copy.MeanField (its N → ∞ limit)"):
-    """`params` for a sampler's step: `jax.grad`/`jax.jvp` through it raises
-    (its sampled classes and counts are piecewise constant in params: JAX
-    would return a derivative of 0, silently), naming the alternatives."""
+    """`params` for a sampler's step: `jax.grad`/`jax.jvp` through it raises (JAX
+    would silently return 0 for piecewise constant samples)."""
     return _guards.no_derivative(
         params,
         f"{type(law).__name__} samples discrete events: its classes and counts are piecewise "
@@ -97,13 +73,9 @@ def sampled(params, law, instead: str = "the mean-field law jqd.copy.MeanField (
 
 
 def _rates(params, dtype):
-    """(R, delta, omega) of `params.H` in the real dtype `dtype`."""
-    # the laws check H's Hermiticity with their guards: not again on every call
+    """(R, delta, omega) of `params.H` in `dtype` (Hermiticity: the laws' guards)."""
     R, delta, omega = _hamiltonian_to_rates(jnp.asarray(params.H), params.hbar)
     return R.astype(dtype), delta.astype(dtype), omega.astype(dtype)
-
-
-# -------------------------------------------------------------------- states
 
 
 class CountState(eqx.Module):
@@ -162,18 +134,13 @@ def occupation_frequencies(y, n_states: int | None = None) -> Array:
     return y.n / jnp.sum(y.n, axis=-1, keepdims=True)
 
 
-# ------------------------------------------------------------------ kinetics
-
-
 class AbstractCopyRates(eqx.Module):
-    """Copy rates of a rule other than the two strings of `RULES` (e.g. not
-    factorized as in S16-S17), for `CopyCountsTauLeap(rates=...)` and
-    `MeanField(rates=...)`. Its array or float fields are traced (a new
-    value does not recompile; `jax.vmap` over them works). Both methods take
-    the counts n (P,) (the mean field passes ρ = n/N), class phases φ and
-    (R, δ, ω) of `hamiltonian_to_rates`; for a good large-N limit (S14-S15)
-    `transfer_rates` must be homogeneous of degree 1 in n and
-    `phase_velocity` of degree 0."""
+    """Copy rates of a rule other than "consistent"/"printed" (e.g. not factorized,
+    S16-S17), for `CopyCountsTauLeap(rates=...)` and `MeanField(rates=...)`.
+    Its array or float fields are traced (no recompile; vmap works). Both
+    methods take counts n (P,) (the mean field passes ρ = n/N), class phases φ
+    and (R, δ, ω) of `hamiltonian_to_rates`; for a good large-N limit (S14-S15)
+    `transfer_rates` must be homogeneous of degree 1 in n, `phase_velocity` of 0."""
 
     @abc.abstractmethod
     def transfer_rates(self, n, phi, R, delta):
@@ -221,16 +188,14 @@ def class_phase_velocity(n, phi, R, delta, omega, rule: str = "consistent"):
 
 
 def member_phase_velocity(phi, a, n, zc, zs, R, delta, omega):
-    """S40 per member without assuming alignment, in O(N + P²):
-    Ω_I = ω_{a_I} + Σ_b R_{a_I b}/√(n_{a_I} n_b) Re[e^{i(φ_I + δ_{a_I b})} Z_b],
-    Z_b = Σ_{J∈b} e^{−iφ_J} = zc_b − i zs_b (class sums of `_member_sums`)."""
+    """S40 per member without assuming alignment, O(N + P²) (physics §5.8);
+    zc, zs: class sums of `_member_sums`."""
     A, B = member_phase_coefficients(n, zc, zs, R, delta)
     return omega[a] + jnp.cos(phi) * A[a] + jnp.sin(phi) * B[a]
 
 
 def member_phase_coefficients(n, zc, zs, R, delta):
-    """(A_a, B_a) with Σ_b R_ab/√(n_a n_b) Re[e^{i(φ + δ_ab)} Z_b] = A_a cos φ + B_a sin φ
-    for a member of class a (empty classes contribute nothing)."""
+    """(A_a, B_a): a member of class a has φ̇ − ω_a = A_a cos φ + B_a sin φ."""
     occ = n > 0
     inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, n, 1.0)), 0.0)
     W = R * inv[:, None] * inv[None, :]
@@ -238,9 +203,6 @@ def member_phase_coefficients(n, zc, zs, R, delta):
     A = jnp.sum(W * (cd * zc[None, :] + sd * zs[None, :]), axis=1)
     B = jnp.sum(W * (-sd * zc[None, :] + cd * zs[None, :]), axis=1)
     return A, B
-
-
-# --------------------------------------------------------------------- checks
 
 
 def check_params(params, n_states):
@@ -264,32 +226,35 @@ def check_rule(rule):
 
 
 def check_rates(rates, rule="consistent"):
-    """`rates`: None or an `AbstractCopyRates`, which replaces `rule` (then the default)."""
+    """`rates`: None or an `AbstractCopyRates`, which replaces `rule` (left at its default)."""
     if rates is not None and not isinstance(rates, AbstractCopyRates):
         raise ValueError(
             f"rates must be None or a jqd.copy.AbstractCopyRates; got {type(rates).__name__}."
         )
     if rates is not None and rule != "consistent":
-        raise ValueError(f"rates replaces the rule: leave rule at its default (got {rule!r}).")
+        raise ValueError(
+            f"rates replaces the rule: leave rule (MeanField: convention) at its default "
+            f"(got the rule {rule!r})."
+        )
 
 
 def hamiltonian_guards(params) -> list[Check]:
     return hermitian(jnp.asarray(params.H), "params.H")
 
 
-def check_counts(n, phi, n_states, name="y0"):
+def check_counts(n, phi, n_states):
     """Occupations: float, shape (P,); phases alike (values: `count_guards`)."""
     if jnp.ndim(n) != 1 or jnp.shape(n)[0] != n_states or jnp.shape(phi) != jnp.shape(n):
         raise ValueError(
-            f"{name}.n and {name}.phi must have shape ({n_states},); got "
+            f"y0.n and y0.phi must have shape ({n_states},); got "
             f"{jnp.shape(n)} and {jnp.shape(phi)}. For a batch of ensembles use jax.vmap."
         )
     dtype = jnp.asarray(n).dtype
     if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(f"{name}.n must be a float array (got {dtype}); use n.astype(float).")
+        raise ValueError(f"y0.n must be a float array (got {dtype}); use n.astype(float).")
 
 
-def count_guards(n, name="y0") -> list[Check]:
+def count_guards(n) -> list[Check]:
     """Nonnegative integer occupations, 1 <= N <= the dtype's exact range."""
     xp = array_module(n)
     n = xp.asarray(n)
@@ -299,18 +264,18 @@ def count_guards(n, name="y0") -> list[Check]:
     return [
         Check(
             integral,
-            f"{name}.n must hold nonnegative integers (as floats); got {{value}}.",
+            "y0.n must hold nonnegative integers (as floats); got {value}.",
             xp.where((n >= 0) & (n == xp.round(n)), 0, n),
         ),
         Check(
             total >= 1,
-            f"{name}.n has no members (N = Σn = {{value}}): the occupation frequencies n/N "
+            "y0.n has no members (N = Σn = {value}): the occupation frequencies n/N "
             "are 0/0. Give the ensemble at least one member.",
             total,
         ),
         Check(
             total <= limit,
-            f"{name}.n holds N = {{value}} members, more than {n.dtype} counts exactly "
+            f"y0.n holds N = {{value}} members, more than {n.dtype} counts exactly "
             f"({limit:.4g}: above it n ± 1 rounds back to n and members are lost). Use "
             "float64 counts (jax.config.update('jax_enable_x64', True)).",
             total,
@@ -318,20 +283,21 @@ def count_guards(n, name="y0") -> list[Check]:
     ]
 
 
-def check_members(a, n_states, phi=None, name="y0"):
-    """Beables: 1-D integers, at least one member, phases of the same shape;
-    float32 phases count classes exactly only up to 2^24 members."""
+def check_members(a, n_states, phi=None):
+    """Beables: 1-D integers, at least one member, phases of the same shape and
+    a dtype that counts the members exactly."""
     shape = jnp.shape(a)
     if len(shape) != 1 or (phi is not None and jnp.shape(phi) != shape):
+        what, got = ("y0.a", shape) if phi is None else ("y0.a and y0.phi", (shape, jnp.shape(phi)))
         raise ValueError(
-            f"{name}.a and {name}.phi must be 1-D of equal length; got shapes "
-            f"{shape}, {jnp.shape(phi)}. For a batch of ensembles use jax.vmap."
+            f"{what} must be 1-D of one length; got shape {got}. For a batch of ensembles "
+            "use jax.vmap."
         )
     if not jnp.issubdtype(jnp.asarray(a).dtype, jnp.integer):
-        raise ValueError(f"{name}.a must be an integer array; got {jnp.asarray(a).dtype}.")
+        raise ValueError(f"y0.a must be an integer array; got {jnp.asarray(a).dtype}.")
     if shape[0] < 1:
         raise ValueError(
-            f"{name}.a has no members: the occupation frequencies n/N are 0/0. Give the "
+            "y0.a has no members: the occupation frequencies n/N are 0/0. Give the "
             "ensemble at least one member."
         )
     if phi is not None:
@@ -339,7 +305,7 @@ def check_members(a, n_states, phi=None, name="y0"):
         limit = EXACT_COUNTS.get(dtype, 2**53)
         if shape[0] > limit:
             raise ValueError(
-                f"{name} has {shape[0]} members but its {dtype} phases count class "
+                f"y0 has {shape[0]} members but its {dtype} phases count class "
                 f"occupations exactly only up to {limit}; use float64 phases "
                 "(jax.config.update('jax_enable_x64', True)) or a CountState."
             )

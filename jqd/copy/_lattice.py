@@ -1,21 +1,8 @@
 """Copy dynamics on a 1-D ring lattice and its continuum / classical limits
-(physics §5, S56-S62).
-
-Nearest-neighbour copy rates R_{a,a±1} = ħ/(2mā²) (S56) on P sites of
-spacing ā (ring length L = Pā, sites x_a = −L/2 + aā). With δ_{a,a±1} = π
-and ħω_a = V(x_a) + ħ²/(mā²) the copy law at q = 1/2, r = −1/2 is the
-tight-binding Schrödinger equation
-
-    iħ ψ̇_a = −(ħ²/2mā²)(ψ_{a+1} − 2ψ_a + ψ_{a−1}) + V_a ψ_a,
-
-the second-order finite-difference discretization of −(ħ²/2m)∂²ψ + Vψ; its
-dispersion E(k) = (ħ²/mā²)(1 − cos kā) = ħ²k²/2m (1 − (kā)²/12 + ...) makes
-the continuum limit second order in ā.
-
-Sign note: S56-S57 as printed (no δ, i.e. δ = 0, and V(a) = E_a + ħ²/mā²)
-give H = +(ħ²/2mā²)Δ_ā + V, the Schrödinger equation of mass −m; the positive
-mass needs δ = π (`delta=np.pi`, the default here). `ring_params(...,
-delta=0.0)` builds the printed version for comparison.
+(physics §5.6, S56-S62): R_{a,a±1} = ħ/(2mā²), δ_{a,a±1} = π and
+ħω_a = V(x_a) + ħ²/(mā²) give, at q = 1/2, r = −1/2, the tight-binding
+Schrödinger equation (second order in ā). S56-S57 as printed (δ = 0) give
+mass −m; `ring_params(..., delta=0.0)` builds that version for comparison.
 """
 
 from __future__ import annotations
@@ -50,21 +37,10 @@ def _ring_positions(n_sites, spacing, dtype):
 def ring_params(
     n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=None, q=0.5, r=-0.5, delta=np.pi
 ) -> MeanFieldParams:
-    """`MeanFieldParams` of the nearest-neighbour ring (S56).
-
-    Args:
-        n_sites: P, number of sites.
-        spacing: ā (length units).
-        hbar: ħ.
-        mass: m.
-        potential: V at the sites, shape (P,) (energy units), default 0.
-        q: copy-law exponent q.
-        r: copy-law exponent r.
-        delta: phase offset of the bonds a → a+1 (δ_{a+1,a} = −δ); π gives
-            mass +m (see the module note).
-
-    Returns:
-        Dense params: R_{a,a±1} = ħ/(2mā²), ω_a = (V_a + ħ²/(mā²))/ħ.
+    """Dense `MeanFieldParams` of the nearest-neighbour ring (S56): P = `n_sites`
+    sites of spacing ā, R_{a,a±1} = ħ/(2mā²), ω_a = (V_a + ħ²/(mā²))/ħ with
+    `potential` V (P,) (energy units, default 0), exponents q, r, and `delta`
+    the phase offset of the bonds a → a+1 (π gives mass +m, 0 the printed S56).
     """
     check_ring(n_sites, spacing)
     P = int(n_sites)
@@ -107,14 +83,9 @@ def _lattice_gaussian(n_sites, spacing, a, p0, x0, hbar):
 
 def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None, dt=1e-3):
     """ψ(t) of the ring copy law in its Schrödinger form, for large P: a thin
-    convenience over `jqd.evolve(jqd.SchrodingerRing(P, spacing), ...)`.
-
-    Strang splitting: the hopping part exactly in Fourier space with
-    `tight_binding_dispersion`, the on-site part exactly as e^{−iVdt/ħ}; exact
-    for V = 0, second order in dt otherwise. Cost O(P log P) per step, so it
-    reaches the P ~ 10^4 sites the ħ → 0 limit needs, where the dense
-    mean-field law (O(P²)) and eigh are too slow. Equivalent to the mean-field
-    law at q = 1/2, r = −1/2 (see `ring_params`; tests compare the two).
+    convenience over `jqd.evolve(jqd.SchrodingerRing(P, spacing), ...)`
+    (Strang splitting, exact for V = 0, O(P log P) per step: the P ~ 10^4 sites
+    of the ħ → 0 limit). Equivalent to the mean-field law at q = 1/2, r = −1/2.
 
     Args:
         psi0: (P,) complex lattice state, Σ|ψ_a|² = 1.

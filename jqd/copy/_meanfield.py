@@ -1,27 +1,11 @@
-"""Mean-field copy dynamics (physics §5, Smolin S20, S26, S32-S38).
-
-State `(ρ_a, φ_a)` over P beable values; the law
+"""Mean-field copy dynamics (physics §5.1-§5.2, Smolin S20, S26, S32-S38).
 
     ρ̇_a = Σ_{b≠a} [ ρ_a^q ρ_b^(1−q) 𝓡_ab − ρ_b^q ρ_a^(1−q) 𝓡_ba ]
     φ̇_a = ω_a + Σ_{b≠a} (ρ_a/ρ_b)^r R_ab cos(φ_a − φ_b + δ_ab)
-    𝓡_ab = 2 R_ab sin⁺(φ_a − φ_b + δ_ab),   sin⁺ = max(sin, 0)
+    𝓡_ab = 2 R_ab sin⁺(φ_a − φ_b + δ_ab)
 
-((ρ_a/ρ_b)^q ρ_b = ρ_a^q ρ_b^(1−q)). With q = 1/2, r = −1/2 it is the
-Schrödinger equation iħ ψ̇ = H ψ for ψ_a = √ρ_a e^(−iφ_a), H_aa = ħω_a,
-H_ab = ħ R_ab e^(iδ_ab).
-
-Stiffness (`stiffness`). Linearizing the law about a state, the rates of
-change of ln ρ_a and φ_a are R_ab times (ρ_b/ρ_a)^(1−q), (ρ_b/ρ_a)^q and
-(ρ_b/ρ_a)^(−r) (all R_ab √(ρ_b/ρ_a) at q = 1/2, r = −1/2), and the relative
-phases turn at ω_a − ω_b. So
-
-    Λ(ρ) = max_a Σ_b R_ab max_e (ρ_b/ρ_a)^e  +  max_{R_ab > 0} |ω_a − ω_b|
-
-bounds the fastest rate (Gershgorin; for Schrödinger with ρ uniform it bounds
-the spread of the eigenvalues of H/ħ). RK4 is stable on the imaginary axis up
-to 2.83; the guard (`_steppers.RK4_LIMIT`) is Λ dt ≤ 2.5. A class with ρ_a → 0 makes the law stiff:
-classes with ρ_a = 0 exactly are left out (they stay empty when r = 0, S63,
-and r ≠ 0 with zeros is refused), tiny ones are not.
+At q = 1/2, r = −1/2 this is iħψ̇ = Hψ for ψ_a = √ρ_a e^(−iφ_a), H_aa = ħω_a,
+H_ab = ħ R_ab e^(iδ_ab). Stiffness bound Λ: docs/internals/copy.md#stiffness.
 """
 
 from __future__ import annotations
@@ -40,9 +24,15 @@ from .._guards import shown as show
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ..interop import as_array
-from ._kinetics import AbstractCopyRates, check_rates, count_drift, hamiltonian_to_rates
+from ._kinetics import (
+    AbstractCopyRates,
+    check_rates,
+    class_phase_velocity,
+    count_drift,
+    hamiltonian_to_rates,
+)
 
-CONVENTIONS = ("s32", "s39")
+CONVENTIONS = {"s32": "consistent", "s39": "printed"}  # the stochastic rule of each
 
 
 class MeanFieldState(eqx.Module):
@@ -78,6 +68,12 @@ class MeanFieldParams(eqx.Module):
         return cls(R=R, delta=delta, omega=omega, q=q, r=r, hbar=hbar)
 
 
+def _convention(convention):
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {tuple(CONVENTIONS)}; got {convention!r}.")
+    return convention
+
+
 def state_from_psi(psi) -> MeanFieldState:
     """(ρ, φ) with ψ_a = √ρ_a e^(−iφ_a): ρ = |ψ|², φ = −arg ψ (in (−π, π])."""
     psi = jnp.asarray(as_array(psi, "psi"))
@@ -90,17 +86,10 @@ def psi_from_state(y: MeanFieldState):
 
 
 def copy_flux(y: MeanFieldState, params: MeanFieldParams, convention: str = "s32"):
-    """dρ_a/dt of the mean-field copy law.
-
-    `convention="s32"` (default) is S20/S26 as in physics §5, which with q = 1/2
-    reproduces dρ_a/dt = (2/ħ) Im(ψ_a* Σ_b H_ab ψ_b) of S32. `convention="s39"`
-    is the mean-field limit of the stochastic rule as printed (S39: I copies
-    J at rate 2R sin⁺(φ_I − φ_J + δ)/√(n_I n_J)); for q = 1/2 it is exactly
-    −(the S32 flux): populations move the wrong way (physics §5).
-    """
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}.")
-    return _flux(y, params, convention)
+    """dρ_a/dt of the mean-field copy law: `convention="s32"` (default, S20/S26)
+    gives S32's (2/ħ) Im(ψ_a* Σ_b H_ab ψ_b) at q = 1/2; "s39", the mean field of
+    the rule as printed, gives exactly −(the S32 flux) there (physics §5.3)."""
+    return _flux(y, params, _convention(convention))
 
 
 @functools.partial(jax.jit, static_argnums=2)  # one program, not one per op
@@ -109,10 +98,8 @@ def _flux(y, params, convention):
 
 
 def _dense_terms(y, params, convention):
-    """ρ̇ and φ̇ − ω of the all-to-all law, written with outer products:
-    ρ_a^q ρ_b^(1−q) and (ρ_a/ρ_b)^r factorize, and sin/cos(φ_a − φ_b + δ_ab)
-    are Im/Re of e^{iφ_a} e^{−iφ_b} R_ab e^{iδ_ab}, so the only per-pair work is
-    arithmetic (no per-pair transcendental beyond R e^{iδ})."""
+    """ρ̇ and φ̇ − ω of the all-to-all law by outer products (why:
+    docs/internals/copy.md#stiffness)."""
     rho, phi = y.rho, y.phi
     n = rho.shape[-1]
     off = ~jnp.eye(n, dtype=bool)
@@ -122,9 +109,7 @@ def _dense_terms(y, params, convention):
     z = jnp.exp(1j * phi)
     w = (z[:, None] * jnp.conj(z)[None, :]) * (R * jnp.exp(1j * delta))  # R e^{ix_ab}
     Rs, Rc = jnp.imag(w), jnp.real(w)  # R sin x_ab, R cos x_ab
-    # sin⁺ through relu (R >= 0, so R sin⁺ = relu(R sin)): relu's derivative is
-    # the step function (0 at the kink), so gradients exist everywhere and equal
-    # the true ones off the measure-zero set sin x = 0.
+    # sin⁺ as relu(R sin) (R >= 0): gradients everywhere
     rate_ab = 2.0 * jax.nn.relu(Rs)  # 𝓡_ab
     rate_ba = 2.0 * jax.nn.relu(-Rs)  # 𝓡_ba
     rq, r1q = jnp.power(rho, q), jnp.power(rho, 1 - q)
@@ -155,7 +140,7 @@ def save_steps(ts, dt) -> int:
     return steps
 
 
-def state_guards(rho, params, name="y0") -> list[Check]:
+def state_guards(rho, params) -> list[Check]:
     """ρ ≥ 0 summing to 1; no zeros where the law is singular there (any
     r ≠ 0: (ρ_a/ρ_b)^r is infinite for a zero ρ_b or ρ_a)."""
     xp = array_module(rho, params.q, params.r)
@@ -164,16 +149,15 @@ def state_guards(rho, params, name="y0") -> list[Check]:
     has_zero = xp.any(rho == 0)
     q, r = xp.asarray(params.q), xp.asarray(params.r)
     return [
-        Check(xp.min(rho) >= 0, f"{name}.rho must be >= 0; min is {{value}}.", xp.min(rho)),
+        Check(xp.min(rho) >= 0, "y0.rho must be >= 0; min is {value}.", xp.min(rho)),
         Check(
             xp.abs(xp.sum(rho) - 1) <= tol,
-            f"{name}.rho must sum to 1 (it is a frequency); sum − 1 = {{value}}. Divide rho "
-            "by its sum.",
+            "y0.rho must sum to 1 (it is a frequency); sum − 1 = {value}. Divide rho by its sum.",
             xp.sum(rho) - 1,
         ),
         Check(
             ~(has_zero & ((r != 0) | (q < 0) | (q > 1))),
-            f"{name}.rho has zeros (nodes) and r ≠ 0 or q outside [0, 1]: the law is "
+            "y0.rho has zeros (nodes) and r ≠ 0 or q outside [0, 1]: the law is "
             "singular there ((ρ_a/ρ_b)^r is infinite; physics §5, S63). Give every state a "
             "small occupation.",
         ),
@@ -206,7 +190,7 @@ def rates_guards(R, delta) -> list[Check]:
 
 
 def stiffness(rho, params):
-    """(Λ, index of the stiffest class): the rate bound of the module docstring."""
+    """(Λ, index of the stiffest class): docs/internals/copy.md#stiffness."""
     xp = array_module(rho, params)
     rho = xp.asarray(rho)
     P = rho.shape[-1]
@@ -238,36 +222,31 @@ def stiffness_guards(rho, params, dt) -> list[Check]:
 
 
 class StiffnessError(BreakdownError):
-    """The fixed RK4 step became too large for the mean-field copy law: a
-    class's occupation fell so low that its phase turns faster than the step
-    resolves (`stiffness`)."""
+    """The fixed RK4 step became too large for the mean-field copy law (a
+    nearly empty class turns its phase too fast; `stiffness`)."""
 
 
 STIFF = 2  # breakdown code
 
 
 class MeanField(AbstractLaw):
-    """Mean-field copy dynamics on P beable values with all-to-all rates: the
-    law of the module docstring (physics §5, S20/S26), R and ω in 1/time.
+    """Mean-field copy dynamics on P beable values with all-to-all rates (the
+    module docstring; physics §5.1), R and ω in 1/time.
 
-    Sign convention: `convention="s32"` (default) reproduces Schrödinger for
-    q = 1/2, r = −1/2 (`MeanFieldParams.from_hamiltonian`); `convention="s39"`
-    flips the population flux (the printed S39 copy rule), which does not.
-    sin⁺ is `relu(sin)`, so gradients are defined everywhere. The law is
-    singular where some ρ_b = 0 and r ≠ 0 (nodes, S63; `jqd.evolve` refuses
-    such a y0).
+    `convention="s32"` (default) reproduces Schrödinger at q = 1/2, r = −1/2
+    (`MeanFieldParams.from_hamiltonian`); "s39" flips the population flux (the
+    printed S39 rule). sin⁺ is `relu(sin)`: gradients everywhere. The law is
+    singular where some ρ_b = 0 and r ≠ 0 (nodes, S63; refused at y0).
+    `step` is RK4 (fixed dt; `jqd.evolve_adaptive` on `vector_field` for tight
+    tolerances); dt above 2.5/Λ is refused at t0 and a run that becomes too
+    stiff stops with `StiffnessError`.
 
-    `step` is classical RK4 (fixed dt); for tight tolerances use
-    `jqd.evolve_adaptive` on `vector_field`. `jqd.evolve` refuses dt above
-    2.5/Λ at t0 and stops the run with `StiffnessError` at the first save
-    where the state has become too stiff (Λ: the module docstring).
+    `rates` (an `AbstractCopyRates`, traced) replaces the law by ρ̇ =
+    `count_drift(ρ, φ, R, δ, rates)`, φ̇ = `class_phase_velocity(..., rates)`
+    (q, r unused): the N → ∞ limit of `CopyCountsTauLeap(rates=...)`.
 
-    `rates` (an `AbstractCopyRates`, traced) replaces the law by
-    ρ̇ = `count_drift(ρ, φ, R, δ, rates)`, φ̇ = `rates.phase_velocity(ρ, φ, R, δ, ω)`
-    (params.q, params.r unused): the N → ∞ limit of `CopyCountsTauLeap(rates=...)`.
-
-    Validated against: exact Schrödinger evolution `jqd.reference.propagate`
-    of random Hermitian H (P = 2, 8, 64) to max|ρ − |ψ|²| < 1e-10.
+    Validated against: `jqd.reference.propagate` of random Hermitian H
+    (P = 2, 8, 64) to max|ρ − |ψ|²| < 1e-10.
     """
 
     convention: str = eqx.field(static=True, default="s32")
@@ -275,9 +254,7 @@ class MeanField(AbstractLaw):
     order = 4
 
     def __check_init__(self):
-        if self.convention not in CONVENTIONS:
-            raise ValueError(f"convention must be one of {CONVENTIONS}; got {self.convention!r}.")
-        check_rates(self.rates, {"s32": "consistent"}.get(self.convention, self.convention))
+        check_rates(self.rates, CONVENTIONS[_convention(self.convention)])
 
     def vector_field(self, t, y, params):
         if self.rates is not None:
@@ -287,7 +264,7 @@ class MeanField(AbstractLaw):
                 jnp.asarray(x).astype(y.phi.dtype) for x in (params.delta, params.omega)
             )
             drho = count_drift(y.rho, y.phi, R, delta, self.rates)
-            dphi = self.rates.phase_velocity(y.rho, y.phi, R, delta, omega)
+            dphi = class_phase_velocity(y.rho, y.phi, R, delta, omega, self.rates)
             return MeanFieldState(rho=drho.astype(y.rho.dtype), phi=dphi.astype(y.phi.dtype))
         drho, dphi = _dense_terms(y, params, self.convention)
         omega = jnp.asarray(params.omega).astype(y.phi.dtype)

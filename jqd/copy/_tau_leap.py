@@ -1,28 +1,9 @@
-"""Tau-leaping laws of the copy process (physics §5, S39-S40), for `jqd.evolve`.
-
-One step of length dt is an explicit-midpoint (RK2) step of the mean-field
-pair (n, φ): a deterministic predictor (n~, φ~) at dt/2, then each member of
-class b moves to a with probability p_ba = dt T_{b→a}(n~, φ~)/n_b
-(binomial/multinomial at count level, one categorical draw per member at
-member level; the two are equal in distribution), and φ ← φ + dt φ̇(n~, φ~)
-(`_kinetics.py` for T and φ̇). Error: the mean of n/N follows the RK2 scheme
-of the mean field, bias O(dt²) (measured in the tests and in
-`experiments/copy_finite_N`); the fluctuations are those of the exact
-process up to O(dt), so the declared (weak) order is 1.
-
-Step size. Σ_a p_ba > 1 is not a probability: dt is too large for the
-occupations. `jqd.evolve` refuses it at t0 (eagerly with the largest safe
-dt ≈ dt / max_b Σ_a p_ba, in-graph under jit/vmap/grad), together with the
-accuracy bound dt · 2 max_b Σ_a R_ab √(N/n_min) ≤ 0.5 on the per-member
-hazard. Occupations that deplete during the run raise the per-member
-probabilities (∝ √(n_a/n_b)): a step where Σ_a p_ba > 1 is not taken; it
-returns the state before it with the overflowing classes' counts stored as
-−1 − n (member level: their members' beables as −1 − a), and the monitor
-stops the run at the next save with `TauLeapError`, naming the class and the
-largest safe dt. Nothing is rescaled silently.
-
-Gradients: n(t) is piecewise constant in every parameter (discrete draws),
-so `jax.grad` through these samplers is meaningless; use the mean-field law.
+"""Tau-leaping laws of the copy process (physics §5.3), for `jqd.evolve`: an
+explicit-midpoint predictor, then multinomial (count level) or categorical
+(member level) moves; mean bias O(dt²), weak order 1. A step whose move
+probabilities exceed 1 is not taken and stops the run with `TauLeapError`.
+Step, step-size guards, breakdown: docs/internals/copy.md#tau-leap.
+Gradients: n(t) is piecewise constant in params; use the mean-field law.
 """
 
 from __future__ import annotations
@@ -69,7 +50,7 @@ LEAP = 2  # breakdown code: a step's move probabilities exceeded 1
 
 class TauLeapError(BreakdownError):
     """A tau-leap step's move probabilities exceeded 1: dt is too large for the
-    occupations the run has reached (module docstring)."""
+    occupations the run has reached."""
 
 
 def _midpoint_probabilities(n, phi, dt, R, delta, omega, rule):
@@ -93,20 +74,30 @@ def _totals(n, phi, params, dt, rule):
     return _midpoint_probabilities(n, phi, dt, R, delta, omega, rule)[3]
 
 
+def hazard_guard(n, params, dt):
+    """(bound, Check): dt · the per-member hazard bound 2 max_b Σ_a R_ab √(N/n_min)
+    <= 0.5 (Σ_a 2 R_ab √(n_a/n_b) out of b), for class counts n (P,)."""
+    R = jnp.abs(params.H - jnp.diag(jnp.diag(params.H))) / params.hbar
+    nmin = jnp.min(jnp.where(n > 0, n, jnp.inf))
+    hazard = jnp.max(2 * jnp.sum(R, axis=0)) * jnp.sqrt(jnp.sum(n) / nmin)
+    return hazard, Check(
+        hazard * dt <= 0.5,
+        f"dt={show(dt)} is too large for tau-leaping: the largest per-member move "
+        f"probability bound dt·max hazard = {show(hazard * dt)} > 0.5 (the least occupied "
+        f"class has {show(nmin)} members). Use dt <= {{value}}.",
+        round_down(0.5 / hazard),
+    )
+
+
 def leap_guards(n, phi, params, dt, rule) -> list[Check]:
-    """At t0: move probabilities <= 1 and the hazard bound <= 0.5 (module
-    docstring), each with the largest safe dt."""
+    """At t0: move probabilities <= 1 and the hazard bound, each with the largest safe dt."""
     if dt is None:
         return []
     n = jnp.asarray(n)
     total = _totals(n, phi, params, dt, rule)
     worst = jnp.max(total)
     prob = _guards.probabilities(total, "the tau-leap move probability Σ_a dt·T_{b→a}/n_b")[0]
-    R = jnp.abs(params.H - jnp.diag(jnp.diag(params.H))) / params.hbar
-    occupied = n > 0
-    nmin = jnp.min(jnp.where(occupied, n, jnp.inf))
-    # per-member hazard out of b: Σ_a 2 R_ab √(n_a/n_b) ≤ 2 Σ_a R_ab √(N/n_min)
-    hazard = jnp.max(2 * jnp.sum(R, axis=0)) * jnp.sqrt(jnp.sum(n) / nmin)
+    hazard, hazard_check = hazard_guard(n, params, dt)
 
     def detail():
         b = int(np.argmax(np.asarray(total)))
@@ -118,23 +109,12 @@ def leap_guards(n, phi, params, dt, rule) -> list[Check]:
             "hazard bound dt·max hazard below 0.5), or the exact jqd.copy.copy_gillespie."
         )
 
-    return [
-        described(prob.ok, prob.message, detail, prob.value),
-        Check(
-            hazard * dt <= 0.5,
-            f"dt={show(dt)} is too large for tau-leaping: the largest per-member move "
-            f"probability bound dt·max hazard = {show(hazard * dt)} > 0.5 (the least occupied "
-            f"class has {show(nmin)} members). Use dt <= {{value}}, or jqd.copy.copy_gillespie.",
-            round_down(0.5 / hazard),
-        ),
-    ]
+    return [described(prob.ok, prob.message, detail, prob.value), hazard_check]
 
 
 def _multinomial_moves(key, n, p_rows):
-    """moves[b, a] ~ Multinomial(n_b; p_rows[b, :], stay) for every source b, by
-    sequential conditional binomials over the categories (a = 0..P−1, then
-    stay), one category after the other (`_steppers.sequential`, so that the
-    binomial sampler compiles once)."""
+    """moves[b, a] ~ Multinomial(n_b; p_rows[b, :], stay) by sequential conditional
+    binomials (`_steppers.sequential`: the binomial sampler compiles once)."""
     P = p_rows.shape[1]
     keys = jax.random.split(key, P)
 
@@ -154,17 +134,15 @@ def _multinomial_moves(key, n, p_rows):
 
 
 def _leap(y, stop, new, marked, over):
-    """`new`; where a move probability exceeded 1 (`over`), `stop` (the state
-    before the step, its overflowing classes marked: the module docstring);
-    a state already `marked` stays as it is."""
+    """`new`, or `stop` (the state before, overflowing classes marked) where a
+    probability exceeded 1 (`over`); a state already `marked` stays."""
     pick = lambda a, b, c: jnp.where(marked, a, jnp.where(jnp.any(over), b, c))
     return jax.tree_util.tree_map(pick, y, stop, new)
 
 
 class AbstractCopyTauLeap(AbstractLaw):
-    """What the count- and member-level tau-leap laws share: their fields, the
-    breakdown and its monitor. Not differentiable in params (sampled events:
-    `jax.grad`/`jax.jvp` raise, naming `MeanField` and score-function estimators).
+    """What the count- and member-level tau-leap laws share: fields, breakdown,
+    monitor. Not differentiable in params (`jax.grad`/`jax.jvp` raise).
 
     Attributes:
         n_states: P.
@@ -220,12 +198,9 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at count level (occupations n_a in float, N up
     to ~1e15 in float64). State `CountState`; params `CopyParams`.
 
-    One step (see the module docstring): explicit-midpoint predictor, then
-    the moves out of each class b are Multinomial(n_b; p_b1..p_bP, stay)
-    (sequential conditional binomials), then φ ← φ + dt φ̇(n~, φ~).
-    Occupations stay integer valued and nonnegative; Σn is conserved exactly;
-    n_a(0) = 0 stays 0 (nothing to copy). Bias of the mean O(dt²); weak
-    order 1 (fluctuations).
+    Per step: midpoint predictor, moves out of each class b ~
+    Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~). Σn is conserved
+    exactly; an empty class stays empty. Mean bias O(dt²); weak order 1.
 
     Validated against: exact Schrödinger evolution of the same H (N^(−1/2)
     fluctuations, second-order bias) and the exact process `copy_gillespie`
@@ -253,8 +228,7 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         check_params(params, self.n_states)
 
     def checks(self, y, params, dt=None):
-        """Counts (nonnegative integers, 1 <= N <= the dtype's exact range),
-        Hermitian H, and the step size (module docstring)."""
+        """Counts, a Hermitian H and the step size."""
         return (
             count_guards(y.n)
             + hamiltonian_guards(params)
@@ -275,16 +249,12 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at member level. State `MemberState(a, phi)`
     (arrays of length N; 1e7 members fit a GPU); params `CopyParams`.
 
-    Per step: class sums Z_b = Σ_{J∈b} e^{−iφ_J} and n_b (segment sums); the
-    same midpoint move probabilities p[b, a] as `CopyCountsTauLeap` (computed
-    from n and the class phases arg Z_b*), then each member draws one
-    categorical variable (move to a with probability p[a_I, a], else stay),
-    so the occupations have exactly the count-level distribution. Member
-    phases advance by the per-member S40 velocity (midpoint), and a member
-    that copies takes the new phase of its destination class (φ_X ← φ_Y,
-    Y aligned). Copy rates use the class phases, exact under alignment.
-    Weak order 1, like `CopyCountsTauLeap`. `rates` is refused (members
-    follow the per-member S40 of the factorized rule).
+    Per step: the move probabilities of `CopyCountsTauLeap` at the class counts
+    and phases, one categorical draw per member (so the occupations have the
+    count-level distribution); member phases by the per-member S40 (midpoint),
+    a member that copies takes its destination class's new phase. Copy rates
+    use the class phases, exact under alignment. Weak order 1. `rates` is
+    refused (members follow the per-member S40 of the factorized rule).
     """
 
     def __check_init__(self):
@@ -329,8 +299,7 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         check_params(params, self.n_states)
 
     def checks(self, y, params, dt=None):
-        """Beables in range, Hermitian H, and the step size at the class
-        counts (module docstring)."""
+        """Beables in range, a Hermitian H and the step size at the class counts."""
         out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
         c = counts_from_members(y, self.n_states)
         return out + leap_guards(c.n, c.phi, params, dt, self.rule)
