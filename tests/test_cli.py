@@ -279,6 +279,7 @@ def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     _assert_resumed(out, before, reference_sweep[1])
 
 
+@pytest.mark.slow  # 10 s; the SIGINT resume test runs by default
 @SHARES_REFERENCE_SWEEP
 def test_sweep_sigkill_resume_with_stale_lock(tmp_path, reference_sweep):
     out = tmp_path / "sweep"

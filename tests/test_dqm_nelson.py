@@ -153,6 +153,7 @@ def test_node_crossing_rate_falls_with_dt():
     assert fracs[0] > 0 and fracs[1] < 0.7 * fracs[0], fracs
 
 
+@pytest.mark.slow  # 8 s; Bohm laws stay in the contract test by default
 def test_bohm_two_packets_never_cross_symmetry_line():
     grid = jqd.Grid(512, 40.0)
     law = BohmEnsemble(jqd.SchrodingerGrid(grid), scheme="rk4")

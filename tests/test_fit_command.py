@@ -498,6 +498,7 @@ def _accept(tmp_path, name, free, data):
     return s
 
 
+@pytest.mark.slow  # 8 s; the toy fit and its round trip run by default
 def test_accept_C_ensemble(tmp_path):
     _accept(tmp_path, "husimi-kerr", "C", "ensemble")
 

@@ -384,6 +384,7 @@ def test_fp_coefficients_on_exact_kerr_data():
     assert np.max(np.abs(bad - 1.0)) > 1e-2
 
 
+@pytest.mark.slow  # 7 s; the expm path against the exact result runs by default
 def test_taylor_expm_against_scipy_and_in_parallel():
     """The block exponential (products only) equals scipy's expm over norms that
     need 0 … 9 squarings, is NaN past its squaring limit, and two independent

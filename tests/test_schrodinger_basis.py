@@ -13,6 +13,7 @@ import jqd
 from jqd.observables import Expect
 
 
+@pytest.mark.slow  # 8 s; kerr-revival claims the same closed form
 def test_kerr_mean_a_matches_closed_form_over_a_revival():
     alpha0, U = 2.5, 1.0
     cutoff = jqd.fock.coherent_cutoff(alpha0, tol=1e-22)  # chosen automatically
