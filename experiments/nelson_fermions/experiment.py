@@ -100,7 +100,7 @@ class Config:
     points2: int = 128
     points3: int = 48
     box: float = 12.0
-    dt: float = 0.0025
+    dt: float = 0.001
     t_final: float = 0.5
     n_save: int = 2
     crossing_dts: tuple[float, ...] = (0.04, 0.02, 0.01, 0.005)
@@ -286,12 +286,14 @@ def occupation_estimates(c_t, x, hbar, mass):
 # -- projections and KS ---------------------------------------------------------------------
 
 
-def projected_cdf(rho, grid, c, refine=8):
+def projected_cdf(rho, grid, c, refine=64):
     """CDF of u = c·X (integer c with some |c_a| = 1) under the grid density
     ρ: the projected density p(u) = Σ_{c·j = m} ρ_j dx^{N−1} on the lattice
     u_m (spacing dx; exact up to the grid's spectral accuracy), integrated
     as its trigonometric interpolant and tabulated `refine` times finer.
-    Returns (u, F) for np.interp."""
+    Returns (u, F) for np.interp, whose linear interpolation errs by at most
+    (dx/refine)²/8 · max|p'|: at refine = 8 that was 4.8e-5 (0.9 binomial SE
+    at N = 10⁶) too much contact for three particles on 48³ (README)."""
     n, dx = grid.shape[0], grid.spacing[0]  # a cubic grid (equal axes)
     c = np.asarray(c)
     neg, tot = int(-c[c < 0].sum()), int(np.abs(c).sum())
