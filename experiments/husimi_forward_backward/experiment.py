@@ -15,6 +15,8 @@ against the exact Kerr Husimi function.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -125,13 +127,52 @@ def rotated_moments(config: Config, t, theta):
     return R @ m0, R @ np.diag(v0) @ R.T
 
 
+def _change(t, y, params):
+    return y.change
+
+
+def _paths(t, y, params):
+    return y.z
+
+
+@jax.jit
+def _stage_keys(key):
+    """The stages' keys: amplifier, rotated amplifier (fold_in 1 of the
+    amplifier's), Kerr, short Kerr (one program, not one per key operation)."""
+    key_amp, key_kerr, key_short = jax.random.split(key, 3)
+    return key_amp, jax.random.fold_in(key_amp, 1), key_kerr, key_short
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _amplifier_draws(key, n):
+    """Standard normal (n, 2) draws for ζ0 and ζT, and the paths' noise key."""
+    k0, kT, kx = jax.random.split(key, 3)
+    return jax.random.normal(k0, (n, 2)), jax.random.normal(kT, (n, 2)), kx
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _kerr_draws(key, p, n):
+    """Standard normal (n, 2) draws for ζ0, n grid indices drawn with weights p
+    and uniform (n, 2) jitters in [−1/2, 1/2) for ζT, and the paths' noise key."""
+    k0, kT, kx = jax.random.split(key, 3)
+    ka, kb = jax.random.split(kT)
+    idx = jax.random.choice(ka, p.size, (n,), p=p)
+    jitter = jax.random.uniform(kb, (n, 2), minval=-0.5, maxval=0.5)
+    return jax.random.normal(k0, (n, 2)), idx, jitter, kx
+
+
+def _ks(x, cdf):
+    """jqd.stats.ks_distance with the samples sorted by NumPy (the same order)."""
+    return jqd.stats.ks_statistic(cdf(np.sort(np.ravel(x))))
+
+
 def run_paths(law, key, zeta0, zetaT, params, sweeps, keep_paths=False):
     """The Picard iteration through jqd.evolve; returns (final state, RMS change
     per sweep, and with keep_paths the per-path RMS change per sweep)."""
     y0 = law.initial_state(key, zeta0, zetaT)
-    observe = {"change": lambda t, y, p: y.change}
+    observe = {"change": _change}
     if keep_paths:
-        observe["z"] = lambda t, y, p: y.z
+        observe["z"] = _paths
     sol = jqd.evolve(
         law,
         y0,
@@ -159,22 +200,22 @@ def marginal_ks(z, ts, n_t, moments):
         mean, var = moments(ts[k])
         for c in range(2):
             cdf = lambda x, c=c: norm.cdf(x, mean[c], np.sqrt(var[c]))  # noqa: E731
-            ks[i, c] = float(jqd.stats.ks_distance(z[:, k, c], cdf))
+            ks[i, c] = float(_ks(z[:, k, c], cdf))
     return picks, ks
 
 
 def amplifier(config: Config, rec: Recorder, key):
     N = config.n_paths
-    k0, kT, kx = jax.random.split(key, 3)
+    xi0, xiT, kx = _amplifier_draws(key, N)
     m0, v0 = amplifier_moments(config, 0.0)
     mT, vT = amplifier_moments(config, config.T)
-    zeta0 = m0 + np.sqrt(v0) * jax.random.normal(k0, (N, 2))
-    zetaT = mT + np.sqrt(vT) * jax.random.normal(kT, (N, 2))  # the exact ρ(T): a boundary input
+    zeta0 = m0 + np.sqrt(v0) * np.asarray(xi0)
+    zetaT = mT + np.sqrt(vT) * np.asarray(xiT)  # the exact ρ(T): a boundary input
     law = hs.ForwardBackward(amplifier_symbol, config.T, config.n_t)
     params = hs.FBParams(1.0, (config.kappa, 0.0))
     y, change, _ = run_paths(law, kx, zeta0, zetaT, params, config.sweeps)
     z = np.asarray(y.z)
-    ts = np.asarray(law.times)
+    ts = np.linspace(0.0, law.T, law.n_t + 1)  # law.times, on the host
     picks, ks = marginal_ks(z, ts, config.n_t, lambda t: amplifier_moments(config, t))
     family = jqd.stats.ks_critical(N, 0.05 / ks.size)
     rec.claim(
@@ -232,17 +273,17 @@ def rotated_amplifier(config: Config, rec: Recorder, key):
     ± frames are rotated (constant), the boundary rows mix Q and P. The same law
     and program as the axis-aligned run (θ is a traced argument)."""
     N, th = config.n_paths, config.theta
-    k0, kT, kx = jax.random.split(key, 3)
+    xi0, xiT, kx = _amplifier_draws(key, N)
     m0, c0 = rotated_moments(config, 0.0, th)
     mT, cT = rotated_moments(config, config.T, th)
-    zeta0 = m0 + np.asarray(jax.random.normal(k0, (N, 2))) @ np.linalg.cholesky(c0).T
-    zetaT = mT + np.asarray(jax.random.normal(kT, (N, 2))) @ np.linalg.cholesky(cT).T  # ρ(T): input
+    zeta0 = m0 + np.asarray(xi0) @ np.linalg.cholesky(c0).T
+    zetaT = mT + np.asarray(xiT) @ np.linalg.cholesky(cT).T  # ρ(T): a boundary input
     law = hs.ForwardBackward(amplifier_symbol, config.T, config.n_t)
     y, change, _ = run_paths(
         law, kx, zeta0, zetaT, hs.FBParams(1.0, (config.kappa, th)), config.sweeps
     )
     z = np.asarray(y.z)
-    ts = np.asarray(law.times)
+    ts = np.linspace(0.0, law.T, law.n_t + 1)
 
     def moments(t):
         mean, cov = rotated_moments(config, t, th)
@@ -271,6 +312,7 @@ def rotated_amplifier(config: Config, rec: Recorder, key):
 
 def _kerr_grid(config: Config, t):
     x = np.linspace(-config.grid_extent, config.grid_extent, config.grid_points)
+    t = float(t)  # a Python float every time: one program for every t
     rho, marg = jqd.reference.kerr_husimi_marginals(x, t, config.kerr_alpha0, config.kerr_U)
     return x, rho, marg
 
@@ -282,15 +324,13 @@ def kerr(config: Config, T, n_t, key):
     diagnosis: the non-flagged paths still moving by > 1e-3 ("stuck") or settled
     to < 1e-5, with the t = 0 moments of Q of each group)."""
     n = config.kerr_paths
-    k0, kT, kx = jax.random.split(key, 3)
-    zeta0 = np.array([np.sqrt(2) * config.kerr_alpha0, 0.0]) + jax.random.normal(k0, (n, 2))
     x, rho, _ = _kerr_grid(config, T)
     dx = x[1] - x[0]
     p = (rho / rho.sum()).ravel()
-    ka, kb = jax.random.split(kT)
-    idx = np.asarray(jax.random.choice(ka, p.size, (n,), p=jnp.asarray(p)))
-    i, j = np.unravel_index(idx, rho.shape)
-    jitter = np.asarray(jax.random.uniform(kb, (n, 2), minval=-0.5, maxval=0.5)) * dx
+    xi0, idx, jitter, kx = _kerr_draws(key, p, n)
+    zeta0 = np.array([np.sqrt(2) * config.kerr_alpha0, 0.0]) + np.asarray(xi0)
+    i, j = np.unravel_index(np.asarray(idx), rho.shape)
+    jitter = np.asarray(jitter) * dx
     zetaT = np.stack([x[i], x[j]], -1) + jitter  # samples of the exact ρ(T)
     law = hs.ForwardBackward(jqd.reference.kerr_symbol, T, n_t)
     params = hs.FBParams(1.0, config.kerr_U)
@@ -312,7 +352,7 @@ def kerr(config: Config, T, n_t, key):
         "exact_mean_var_Q0": [float(np.sqrt(2) * config.kerr_alpha0), 1.0],
     }
     z = np.asarray(y.z)[ok]
-    ts = np.asarray(law.times)
+    ts = np.linspace(0.0, law.T, law.n_t + 1)
     edges = np.concatenate([[x[0] - dx / 2], x + dx / 2])
     ks = []
     for k in [round(f * n_t) for f in (1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6)]:
@@ -321,7 +361,7 @@ def kerr(config: Config, T, n_t, key):
         for c in range(2):
             cum = np.concatenate([[0.0], np.cumsum(marg[c] * dx)])
             cum /= cum[-1]
-            row.append(float(jqd.stats.ks_distance(z[:, k, c], lambda s: np.interp(s, edges, cum))))
+            row.append(float(_ks(z[:, k, c], lambda s: np.interp(s, edges, cum))))
         ks.append(row)
     return 1 - ok.mean(), converged, change, np.array(ks), int(ok.sum()), diag
 
@@ -329,10 +369,10 @@ def kerr(config: Config, T, n_t, key):
 def run(config: Config, rec: Recorder) -> None:
     import matplotlib.pyplot as plt
 
-    key_amp, key_kerr, key_short = jax.random.split(rec.key(), 3)
+    key_amp, key_rotated, key_kerr, key_short = _stage_keys(rec.key())
     z, ts, picks, ks = amplifier(config, rec, key_amp)
     if config.theta:
-        rotated_amplifier(config, rec, jax.random.fold_in(key_amp, 1))
+        rotated_amplifier(config, rec, key_rotated)
     results = {}
     runs = [("kerr", config.kerr_T, key_kerr)]
     if config.kerr_T_short > 0:

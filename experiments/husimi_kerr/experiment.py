@@ -91,7 +91,8 @@ def run(config: Config, rec: Recorder) -> None:
     al = X + 1j * Y
     R_saved = np.asarray(sol.observables["R"])  # indexed on the host: no program per index
     Qg = np.stack([np.asarray(law.husimi(R, al[..., None])) for R in R_saved])
-    Qe = np.stack([np.asarray(jqd.reference.kerr_husimi(al, t, c.alpha0, c.U)) for t in ts])
+    al_device = jax.device_put(al)  # moved once: jnp.asarray would compile a program
+    Qe = np.stack([np.asarray(jqd.reference.kerr_husimi(al_device, t, c.alpha0, c.U)) for t in ts])
     l1 = np.sum(np.abs(Qg - Qe), axis=(1, 2)) * h * h
     rec.claim(
         "L1 distance to exact Husimi, every save to Ut = 2π",
@@ -99,7 +100,7 @@ def run(config: Config, rec: Recorder) -> None:
         float(l1.max()),
         1e-8,
     )
-    exact_a = jqd.reference.kerr_mean_a(ts, c.alpha0, c.U)
+    exact_a = _kerr_mean_a(ts, c.alpha0, c.U, 1.0)
     claim_max_error(
         rec,
         "<a(t)> vs closed form",
@@ -115,8 +116,8 @@ def run(config: Config, rec: Recorder) -> None:
     # A moment the diffusion changes: E_Q[α²] = tr(R a²) under L(C) at C = moment_C ≠ 1
     # (the same law and program, another C) against its closed form (README derivation)
     msol = _one_revival(law, R0, dataclasses.replace(c, C=c.moment_C), n, observe)
-    a = np.asarray(law.ladders[0])
-    m2 = np.array([np.trace(np.asarray(R) @ a @ a) for R in msol.observables["R"]])
+    a = np.asarray(law.ladders)[0]
+    m2 = np.array([np.trace(R @ a @ a) for R in np.asarray(msol.observables["R"])])
     claim_max_error(
         rec,
         f"E_Q[α²] at C = {c.moment_C:g} vs its closed form, every save to Ut = 2π",
@@ -128,7 +129,8 @@ def run(config: Config, rec: Recorder) -> None:
     )
     # ħ ≠ 1: U an energy, the law's H in units of ħ (physics §0) is kerr(U/ħ), i.e.
     # the same law with its weights and H_P divided by ħ; one revival, Ut/ħ ∈ [0, 2π]
-    hlaw = eqx.tree_at(lambda l: (l.W, l.H), law, (law.W / c.hbar, law.H / c.hbar))
+    W_h, H_h = (jax.device_put(np.asarray(x) / c.hbar) for x in (law.W, law.H))  # host: same IEEE
+    hlaw = eqx.tree_at(lambda l: (l.W, l.H), law, (W_h, H_h))
     hsol = jqd.evolve(
         hlaw,
         R0,
@@ -143,13 +145,12 @@ def run(config: Config, rec: Recorder) -> None:
         f"<a(t)> at ħ = {c.hbar:g} (H/ħ = kerr(U/ħ)) vs closed form",
         "physics §4.6, §0: <a(t)> = α0 exp[|α0|²(e^{-iUt/ħ}-1)], U an energy",
         hsol.observables["a"],
-        jqd.reference.kerr_mean_a(np.asarray(hsol.ts), c.alpha0, c.U, hbar=c.hbar),
+        _kerr_mean_a(np.asarray(hsol.ts), c.alpha0, c.U, hbar=c.hbar),
         tolerance=1e-10,
     )
     # cat at Ut = π: (e^{-iπ/4}|iα0⟩ + e^{iπ/4}|−iα0⟩)/√2
     cat = jqd.reference.kerr_cat_state(c.alpha0, c.cutoff)
-    R_pi = sol.observables["R"][n // 2]
-    fid = float(jnp.real(jnp.vdot(cat, R_pi @ cat)))
+    fid = float(_fidelity(cat, R_saved[n // 2]))
     rec.claim(
         "cat state at Ut = π (|1 − fidelity|)",
         "physics §4: two-component cat at Ut = π",
@@ -164,7 +165,9 @@ def run(config: Config, rec: Recorder) -> None:
     # The operator itself: closure P L(1) P = −i[H_P, ·] (H_P from the operator matrix)
     # on the run's states, and least-squares coefficients of its two terms on exact data
     closure = {
-        C: [float(hs.galerkin_closure_error(law, R, C)) for R in R_saved] for C in (1.0, 0.5)
+        # C as an array: traced, one program for both values (a Python float is static)
+        C: [float(hs.galerkin_closure_error(law, R, np.asarray(C))) for R in R_saved]
+        for C in (1.0, 0.5)
     }
     coef = np.asarray(hs.fp_coefficients(law, *_exact_states_and_derivatives(c)))
     for name, statement, value, bound, op in (
@@ -261,6 +264,15 @@ def run(config: Config, rec: Recorder) -> None:
         _animate(rec, law, R0, c, al)
 
 
+def _kerr_mean_a(t, alpha0, U, hbar):
+    """jqd.reference.kerr_mean_a as one program, not one per eager operation (ħ
+    traced: one for every ħ); looked up at each call, so a patched reference is used."""
+    return jax.jit(jqd.reference.kerr_mean_a)(t, alpha0, U, hbar)
+
+
+_fidelity = jax.jit(lambda psi, R: jnp.real(jnp.vdot(psi, R @ psi)))  # one program
+
+
 def kerr_moment_closed_form(m: int, t, alpha0: float, U: float, C: float):
     """E_Q[α^m](t) for the Husimi Fokker-Planck equation of H = (U/2)a†²a² at
     diffusion strength C from the coherent state |α0⟩ (README, derivation):
@@ -341,12 +353,16 @@ def _animate(rec: Recorder, law, R0, c: Config, al, n: int = 32) -> None:
 def _exact_states_and_derivatives(c, n_times: int = 12):
     """Exact Kerr states R(t) = |ψ(t)⟩⟨ψ(t)| at n_times times in (0, 2π/U] and
     their time derivatives, by jax.jvp of the closed form (not L applied to R)."""
+    ts = jnp.linspace(2 * np.pi / c.U / n_times, 2 * np.pi / c.U, n_times)
+    return _exact_R_and_derivative(ts, c.alpha0, c.cutoff, c.U)
 
+
+@functools.partial(jax.jit, static_argnums=2)  # one program, not one per eager vmap op
+def _exact_R_and_derivative(ts, alpha0, cutoff, U):
     def exact_R(t):
-        psi = jqd.reference.kerr_state(t, c.alpha0, c.cutoff, c.U)
+        psi = jqd.reference.kerr_state(t, alpha0, cutoff, U)
         return jnp.outer(psi, jnp.conj(psi))
 
-    ts = jnp.linspace(2 * np.pi / c.U / n_times, 2 * np.pi / c.U, n_times)
     return jax.vmap(lambda t: jax.jvp(exact_R, (t,), (jnp.ones_like(t),)))(ts)
 
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._guards import is_traced
 from ._galerkin import HusimiGalerkin
 from ._states import alphas_from_z, husimi
 from ._symbols import diffusion_matrix, drift, symplectic_J
@@ -39,7 +40,7 @@ def diffusion_structure(H: Callable, z, C=1.0) -> dict:
     points `z` (n, 2N), relative to max|D|: `symmetric`, `traceless`,
     `anticommutes_J`, `pm_pairs` (± eigenvalue pairs); and `max_abs` (max|D|:
     0 for a free field in its mode basis, C7)."""
-    z = jnp.atleast_2d(jnp.asarray(z))
+    z = jnp.atleast_2d(z) if is_traced(z) else jax.device_put(np.atleast_2d(np.asarray(z)))
     Ds = jax.jit(jax.vmap(diffusion_matrix(H, C)))(z)
     names = ("symmetric", "traceless", "anticommutes_J", "pm_pairs", "max_abs")
     return dict(zip(names, (float(x) for x in _structure_violations(Ds)), strict=True))

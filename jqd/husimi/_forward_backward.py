@@ -12,9 +12,10 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
-from .._guards import Check, finite, scalar
+from .._guards import Check, finite, is_traced, scalar
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._symbols import check_types, symplectic_J
@@ -201,8 +202,18 @@ class ForwardBackward(AbstractLaw):
     def initial_state(self, key, zeta0, zetaT) -> FBState:
         """`FBState` with noise ξ ~ N(0, 1) drawn from `key` (fixed for the
         run), boundary samples ζ0 ~ ρ(0), ζT ~ ρ(T) (n_paths, 2N), and the
-        straight line from ζ0 to ζT as the first path."""
-        zeta0, zetaT = jnp.asarray(zeta0), jnp.asarray(zetaT)
+        straight line from ζ0 to ζT as the first path. Concrete samples are
+        combined with NumPy (the same IEEE operations as eager jnp, without a
+        compiled program per operation and shape)."""
+        if is_traced(zeta0, zetaT):
+            xp, to = jnp, jnp.asarray
+            zeta0, zetaT = jnp.asarray(zeta0), jnp.asarray(zetaT)
+        else:  # with jnp.asarray's dtype (float32 without x64)
+            xp, to = np, jax.device_put
+            zeta0, zetaT = (np.asarray(v) for v in (zeta0, zetaT))
+            zeta0, zetaT = (
+                v.astype(jax.dtypes.canonicalize_dtype(v.dtype)) for v in (zeta0, zetaT)
+            )
         if zeta0.ndim != 2 or zeta0.shape[-1] % 2 or zetaT.shape != zeta0.shape:
             raise ValueError(
                 "zeta0 and zetaT must have the same shape (n_paths, 2N); got "
@@ -210,11 +221,12 @@ class ForwardBackward(AbstractLaw):
             )
         n, d = zeta0.shape
         xi = jax.random.normal(key, (n, self.n_t, d), zeta0.dtype)
-        s = jnp.linspace(0.0, 1.0, self.n_t + 1, dtype=zeta0.dtype)[None, :, None]
+        s = xp.asarray(jnp.linspace(0.0, 1.0, self.n_t + 1, dtype=zeta0.dtype))[None, :, None]
         z = (1 - s) * zeta0[:, None] + s * zetaT[:, None]
-        zero = jnp.zeros((), zeta0.dtype)
-        flag = jnp.zeros((n,), jnp.int32)
-        return FBState(z, xi, zeta0, zetaT, zero, zero, jnp.asarray(0, jnp.int32), flag)
+        zero, flag = to(xp.zeros((), zeta0.dtype)), to(xp.zeros((n,), np.int32))
+        return FBState(
+            to(z), xi, to(zeta0), to(zetaT), zero, zero, to(xp.asarray(0, np.int32)), flag
+        )
 
     def step(self, t, y, params, dt, key=None):
         z1 = picard_sweep(self, y, params)

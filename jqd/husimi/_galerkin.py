@@ -19,7 +19,7 @@ import numpy as np
 from jaxtyping import Array
 from scipy.special import gammaln
 
-from .._guards import Check, hermitian
+from .._guards import Check, array_module, hermitian, is_traced
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._fp_terms import apply_groups, galerkin_structure
@@ -182,10 +182,12 @@ class HusimiGalerkin(AbstractLaw):
 
     def initial_state(self, state) -> Array:
         """Coefficient matrix of a ket (dim,) or density matrix on `self.basis`."""
-        state = jnp.asarray(state)
-        if state.ndim == 1:
-            return jnp.outer(state, jnp.conj(state))
-        return state
+        if is_traced(state):
+            state = jnp.asarray(state)
+        else:  # moved, not staged (jnp.asarray compiles a program per shape)
+            state = np.asarray(state)
+            state = jax.device_put(state.astype(jax.dtypes.canonicalize_dtype(state.dtype)))
+        return _ket_to_matrix(state) if state.ndim == 1 else state
 
     def fp_operator(self, R, C):
         """L(C) R: the projected Fokker-Planck right-hand side."""
@@ -465,10 +467,16 @@ def concentration(R, structure, marginals=None) -> jnp.ndarray:
     return jnp.real(jnp.sum(jnp.asarray(w, R.real.dtype) * flat[i1] * flat[i2]))
 
 
+@jax.jit  # one program (conj and outer eagerly were two; NumPy's complex product differs)
+def _ket_to_matrix(psi):
+    return jnp.outer(psi, jnp.conj(psi))
+
+
 def state_guards(R, name: str = "y0") -> list[Check]:
-    """R Hermitian and of trace 1 (jax.numpy: eager or traced)."""
-    R = jnp.asarray(R)
-    dev = jnp.abs(jnp.trace(R) - 1.0)
+    """R Hermitian and of trace 1 (NumPy where concrete, jax.numpy where traced)."""
+    xp = array_module(R)
+    R = xp.asarray(R)
+    dev = xp.abs(xp.trace(R) - 1.0)
     return hermitian(R, name, rtol=HERMITIAN_RTOL) + [
         Check(
             dev <= TRACE_TOL,

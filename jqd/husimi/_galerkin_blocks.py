@@ -47,7 +47,7 @@ class ExpmBlocks(eqx.Module):
         pos[order] = np.arange(d * d) - np.repeat(starts, sizes)
         index = np.full((n_blocks, int(sizes.max())), d * d, dtype=np.int32)
         index[label[order], pos[order]] = order
-        as32 = lambda x: jnp.asarray(x, jnp.int32)
+        as32 = lambda x: jax.device_put(np.asarray(x, np.int32))  # no program per shape
         return ExpmBlocks(
             as32(index), as32(g), as32(o), as32(label[o]), as32(pos[o]), as32(pos[src])
         )

@@ -19,6 +19,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._checks import is_concrete
+from .._guards import array_module
 from ._phase_space_grid import PhaseSpaceGrid, fock_limit_reason
 
 _FIT_LIMIT = 1e-4  # refuse a ρ0 whose weight outside V_{cap} exceeds this × tol
@@ -214,14 +215,16 @@ class _PerStep(AbstractRegularization):
         return jnp.zeros((), rho.dtype)
 
     def dt_limit(self, law, coeffs):
-        """The explicit bound as a jax scalar (inf where v = D = 0): traceable."""
+        """The explicit bound (inf where v = D = 0): traceable; NumPy where the
+        coefficients are concrete (the same IEEE operations, no program per op)."""
         vs, Ds = coeffs
+        xp = array_module(coeffs)
         grid = law.grid
         kmax = math.pi / grid.spacing
-        vmax = jnp.max(jnp.stack([jnp.max(jnp.abs(v)) for v in vs]))
-        dmax = sum(jnp.max(jnp.abs(x)) for x in Ds) if Ds else 0.0
+        vmax = xp.max(xp.stack([xp.max(xp.abs(xp.asarray(v))) for v in vs]))
+        dmax = sum(xp.max(xp.abs(xp.asarray(x))) for x in Ds) if Ds else 0.0
         rate = vmax * kmax * math.sqrt(grid.ndim) + 0.5 * dmax * kmax**2 * grid.ndim
-        return jnp.where(rate > 0, 2.8 / jnp.where(rate > 0, rate, 1.0), jnp.inf)
+        return xp.where(rate > 0, 2.8 / xp.where(rate > 0, rate, 1.0), xp.inf)
 
     def stable_dt(self, law, params, coeffs):
         return float(self.dt_limit(law, coeffs))
