@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -253,13 +254,8 @@ def run(config: Config, rec: Recorder) -> None:
 
     # 5. local observables: time average vs GGE (and vs Gibbs at the same energy)
     Ek = np.asarray(T.mode_energies(law, params, y0))
-    gge = T.GaussianState(
-        jnp.zeros(N),
-        jnp.zeros(N),
-        T.ModeCovariance(
-            qq=jnp.asarray(Ek / (m * omega**2)), qp=jnp.zeros(N), pp=jnp.asarray(m * Ek)
-        ),
-    )
+    zero, qq, pp = jax.device_put((np.zeros(N), Ek / (m * omega**2), m * Ek))
+    gge = T.GaussianState(zero, zero, T.ModeCovariance(qq=qq, qp=zero, pp=pp))
     temp = gibbs_temperature(omega, hb, float(Ek.sum()))
     gibbs = T.thermal_state(modal, params, temp)
 
@@ -267,7 +263,7 @@ def run(config: Config, rec: Recorder) -> None:
         """(junction bond ⟨stretch²⟩, ⟨p²⟩/2m of atom n) of a mean-zero mode state."""
         pp = np.asarray(state.cov.pp)
         return (
-            float(T.bond_variance(modal, state)[junction]),
+            float(np.asarray(T.bond_variance(modal, state))[junction]),
             float((U[n] ** 2 * pp).sum() / (2 * m)),
         )
 

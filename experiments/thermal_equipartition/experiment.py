@@ -13,6 +13,7 @@ energies (`jqd.thermal.effective_mode_fraction`).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from pathlib import Path
@@ -75,29 +76,38 @@ class Config:
     checkpoint: str = ""
 
 
-def initial_state(law, params, config: Config, keys):
+@functools.partial(jax.jit, static_argnames=("n_chains", "low_modes"))
+def random_phases(seeds, n_chains: int, low_modes: int):
+    """Phases uniform in [0, 2π), (n_chains, low_modes) from `jax.random.key(seed)`
+    for each seed, stacked into (len(seeds)·n_chains, low_modes) (one program)."""
+    draw = lambda s: jax.random.uniform(  # noqa: E731
+        jax.random.key(s), (n_chains, low_modes), maxval=2 * math.pi
+    )
+    return jax.vmap(draw)(seeds).reshape(-1, low_modes)
+
+
+def initial_state(law, params, config: Config, seeds):
     """Equal energies in modes 1..low_modes with random phases, scaled (by a
-    bisection on the amplitude, one per key) so that the full FPUT energy is N·ε
-    on average over each key's `n_chains` chains. Chains of key i are rows
-    i·n_chains … (i + 1)·n_chains − 1 (one bisection for all keys at once)."""
+    bisection on the amplitude, one per seed) so that the full FPUT energy is N·ε
+    on average over each seed's `n_chains` chains. Chains of seed i are rows
+    i·n_chains … (i + 1)·n_chains − 1 (one bisection for all seeds at once)."""
     n, k0, C = config.n_sites, config.low_modes, config.n_chains
     j = np.arange(1, n + 1)
     U = np.sqrt(2 / (n + 1)) * np.sin(np.pi * np.outer(j, np.arange(1, k0 + 1)) / (n + 1))
     w = 2 * np.sin(np.pi * np.arange(1, k0 + 1) / (2 * (n + 1)))
-    phase = np.concatenate(
-        [np.asarray(jax.random.uniform(key, (C, k0), maxval=2 * math.pi)) for key in keys]
-    )
+    phase = np.asarray(random_phases(np.asarray(seeds), C, k0))
+    energy = jax.jit(law.energy)  # one program for the bisection's 80 evaluations
     q1 = (np.cos(phase) / w) @ U.T  # unit harmonic energy 1/2 per mode
     p1 = -np.sin(phase) @ U.T
     target = n * config.energy_density
-    lo, hi = np.zeros(len(keys)), np.full(len(keys), 10.0 * math.sqrt(target))
+    lo, hi = np.zeros(len(seeds)), np.full(len(seeds), 10.0 * math.sqrt(target))
     for _ in range(80):  # the energy grows monotonically with the amplitude
         a = np.repeat(0.5 * (lo + hi), C)[:, None]
-        e = np.asarray(law.energy(0.0, PhaseState(a * q1, a * p1), params))
-        below = e.reshape(len(keys), C).mean(1) < target
+        e = np.asarray(energy(0.0, PhaseState(a * q1, a * p1), params))
+        below = e.reshape(len(seeds), C).mean(1) < target
         lo, hi = np.where(below, 0.5 * (lo + hi), lo), np.where(below, hi, 0.5 * (lo + hi))
     a = np.repeat(0.5 * (lo + hi), C)[:, None]
-    return PhaseState(jnp.asarray(a * q1), jnp.asarray(a * p1))
+    return PhaseState(*jax.device_put((a * q1, a * p1)))
 
 
 def large_initial_state(law, params, config: Config, key):
@@ -222,7 +232,7 @@ def run(config: Config, rec: Recorder) -> None:
     params = FPUTParams(mass=1.0, spring=1.0, alpha=0.0, beta=config.beta, pinning=0.0)
     S, C, N = config.n_seeds, config.n_chains, config.n_sites
     # one ensemble per seed (rec.seed + i), all run as one trajectory axis
-    y0 = initial_state(law, params, config, [jax.random.key(rec.seed + i) for i in range(S)])
+    y0 = initial_state(law, params, config, [rec.seed + i for i in range(S)])
     steps = max(1, round(config.t_max / (config.dt * config.n_save)))
     sol = jqd.evolve(
         law,
@@ -243,7 +253,7 @@ def run(config: Config, rec: Recorder) -> None:
     late = ts >= ts[-1] / 2
     # time and ensemble average per seed, (S, N)
     per_seed = modes[late].reshape(-1, S, C, N).mean(axis=(0, 2))
-    n_effs = np.asarray(jqd.thermal.effective_mode_fraction(jnp.asarray(per_seed)))
+    n_effs = np.asarray(jqd.thermal.effective_mode_fraction(jax.device_put(per_seed)))
     tops = per_seed[:, -(N // 4) :].mean(1) / per_seed.mean(1)
     mean_E = per_seed.mean(0)  # all seeds pooled (figure, temperature)
     n_eff, top = float(n_effs.min()), float(tops[np.argmax(np.abs(tops - 1))])
@@ -264,7 +274,7 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("top_quarter_over_mean_seed_mean", float(tops.mean()))
     n_eff_t = np.asarray(
         jqd.thermal.effective_mode_fraction(
-            jnp.asarray(np.cumsum(modes.mean(axis=1), 0) / np.arange(1, len(ts) + 1)[:, None])
+            jax.device_put(np.cumsum(modes.mean(axis=1), 0) / np.arange(1, len(ts) + 1)[:, None])
         )
     )
     # What a Planck (Bose-Einstein) law ⟨E_k⟩ = ħω_k n_BE(ω_k) (zero point
@@ -284,11 +294,11 @@ def run(config: Config, rec: Recorder) -> None:
         lo, hi = (mid, hi) if ratio(mid) > 0.8 else (lo, mid)
     rec.metric("planck_distinguishable_above_hbar_omega_max_over_kT", 0.5 * (lo + hi))
     planck = planck_law(1.0)
-    rec.metric("n_eff_pooled", float(jqd.thermal.effective_mode_fraction(jnp.asarray(mean_E))))
+    rec.metric("n_eff_pooled", float(jqd.thermal.effective_mode_fraction(jax.device_put(mean_E))))
     rec.metric("top_quarter_over_mean_pooled", float(mean_E[-(N // 4) :].mean() / mean_E.mean()))
     rec.metric(
         "n_eff_instantaneous_final",
-        float(np.mean(np.asarray(jqd.thermal.effective_mode_fraction(jnp.asarray(modes[-1]))))),
+        float(np.mean(np.asarray(jqd.thermal.effective_mode_fraction(jax.device_put(modes[-1]))))),
     )
     rec.metric(
         "planck_top_quarter_over_mean_at_kT_eq_hbar_omega_max",

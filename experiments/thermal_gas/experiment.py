@@ -19,6 +19,7 @@ collisions, and a soft-disk gas relaxing to Maxwell-Boltzmann (physics §7.3, §
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -140,19 +141,27 @@ def collision_time(density, temperature):
     return 1.0 / (2 * density * math.sqrt(math.pi * temperature) * enskog_factor(density))
 
 
-def initial_gas(n_particles, density, temperature, key, maxwell=False):
-    """A square lattice (spacing > σ for nσ² < 1) with one speed √(2T/m) in
-    random directions (or, with `maxwell`, Maxwell-Boltzmann velocities at T),
-    total momentum removed."""
+@functools.partial(jax.jit, static_argnames=("n_relax", "n_dilute"))
+def initial_velocities(seed, temperature, n_relax: int, n_dilute: int):
+    """Both runs' velocities, in one program, each with its mean (removed in
+    `initial_gas`): one speed √(2T/m) in random directions (n_relax, 2), and
+    Maxwell-Boltzmann at T (n_dilute, 2)."""
+    k_relax, k_dilute = jax.random.split(jax.random.key(seed))
+    theta = jax.random.uniform(k_relax, (n_relax,), maxval=2 * math.pi)
+    relax = jnp.sqrt(2 * temperature) * jnp.stack([jnp.cos(theta), jnp.sin(theta)], -1)
+    dilute = jnp.sqrt(temperature) * jax.random.normal(k_dilute, (n_dilute, 2))
+    return [(p, jnp.mean(p, axis=0)) for p in (relax, dilute)]
+
+
+def initial_gas(n_particles, density, velocities):
+    """A square lattice (spacing > σ for nσ² < 1) with `velocities` (p, its
+    mean), the total momentum removed."""
     box = math.sqrt(n_particles / density)
     side = math.ceil(math.sqrt(n_particles))
     g = (np.arange(side) + 0.5) * box / side
     q = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)[:n_particles]
-    theta = jax.random.uniform(key, (n_particles,), maxval=2 * math.pi)
-    p = math.sqrt(2 * temperature) * jnp.stack([jnp.cos(theta), jnp.sin(theta)], -1)
-    if maxwell:
-        p = math.sqrt(temperature) * jax.random.normal(key, (n_particles, 2))
-    return box, PhaseState(jnp.asarray(q), p - jnp.mean(p, axis=0))
+    p = np.asarray(velocities[0]) - np.asarray(velocities[1])
+    return box, PhaseState(jax.device_put(q), jax.device_put(p))
 
 
 def contact_runs(touch):
@@ -168,10 +177,10 @@ def contact_runs(touch):
     return np.concatenate(lengths) if lengths else np.zeros(0, int)
 
 
-def run_gas(config: Config, n_particles, density, collisions, key, maxwell=False, contacts=True):
+def run_gas(config: Config, n_particles, density, collisions, velocities, contacts=True):
     """One soft-disk run: (law, solution, τ, dt) with KE, the velocity kurtosis
     and (with `contacts`) the contacts and PE at every save."""
-    box, y0 = initial_gas(n_particles, density, config.temperature, key, maxwell)
+    box, y0 = initial_gas(n_particles, density, velocities)
     params = GasParams(mass=1.0, kappa=config.kappa, sigma=1.0)
     skin = config.neighbor_skin
     if skin > 0:  # a Verlet list: the state carries it (GasState)
@@ -252,13 +261,15 @@ def run(config: Config, rec: Recorder) -> None:
     )
 
     # 3. relaxation of the velocity distribution (dense run)
-    k_relax, k_dilute = jax.random.split(rec.key())
+    v_relax, v_dilute = initial_velocities(
+        rec.seed, config.temperature, config.n_relax, config.n_dilute
+    )
     law, sol, obs, ts, tau, dt = run_gas(
         config,
         config.n_relax,
         config.density_relax,
         config.collisions_relax,
-        k_relax,
+        v_relax,
         contacts=config.relax_contacts,
     )
     window = ts >= config.kurtosis_at
@@ -289,7 +300,7 @@ def run(config: Config, rec: Recorder) -> None:
     # 4. second-virial potential energy and contact durations (dilute run, started
     # from Maxwell-Boltzmann velocities: the claim is about equilibrium)
     law, sol, obs, ts, tau, dt = run_gas(
-        config, config.n_dilute, config.density_dilute, config.collisions_dilute, k_dilute, True
+        config, config.n_dilute, config.density_dilute, config.collisions_dilute, v_dilute
     )
     N = config.n_dilute
     late = ts >= config.pe_from
@@ -344,7 +355,7 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric("dilute_steps", (len(ts) - 1) * config.save_every)
 
     v_max = 4.0 * math.sqrt(T_relax)
-    hist, edges = jqd.thermal.speed_histogram(p_final, 1.0, 40, v_max)
+    hist, edges = (np.asarray(x) for x in jqd.thermal.speed_histogram(p_final, 1.0, 40, v_max))
     v = 0.5 * (edges[1:] + edges[:-1])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     a1.plot(ts_relax, kurt_series, lw=1)

@@ -222,6 +222,7 @@ def spectral_entropy(energies, axis: int = -1):
     return -jnp.sum(jnp.where(e > 0, e * jnp.log(safe), 0.0), axis=axis)
 
 
+@functools.partial(jax.jit, static_argnames="axis")  # one program, not one per op
 def effective_mode_fraction(energies, axis: int = -1):
     """n_eff = exp(S)/n: 1 at equipartition, 1/n with one mode occupied."""
     return jnp.exp(spectral_entropy(energies, axis)) / energies.shape[axis]

@@ -7,6 +7,7 @@ regular lattice cost O(N log N) (docs/internals/thermal.md#squares).
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,8 +18,11 @@ from ._harmonic import (
     GaussianState,
     HarmonicLattice,
     ModeCovariance,
+    _on_host,
     mode_energy_terms,
     omega2_guards,
+    omega_squared_np,
+    traced_leaves,
 )
 from ._lattice import DENSE_AXIS_MAX, _basis_1d, add_springs, squares_1d
 
@@ -57,6 +61,7 @@ def _from_mode_blocks(law, q, p, qq, qp, pp) -> GaussianState:
     return GaussianState(q, p, DenseCovariance(M))
 
 
+@jax.jit  # one program (data movement only)
 def _uncorrelated(q, p, QQ, PP) -> GaussianState:
     """A dense-covariance state with no Q-P correlation."""
     Z = jnp.zeros_like(QQ)
@@ -82,6 +87,12 @@ def _thermal_state(law, params, temperature, dtype, caller: str) -> GaussianStat
     ]
     guards += _guards.scalar(temperature, "temperature", nonnegative=True)
     w = law.frequencies(params, dtype)
+    state = _mode_thermal_state(law, w, *traced_leaves((params, temperature)), dtype)
+    return _guards.enforce(guards, state, f"jqd.thermal.{caller}")
+
+
+@eqx.filter_jit  # one program, not one per operation
+def _mode_thermal_state(law, w, params, temperature, dtype) -> GaussianState:
     m, hbar = jnp.asarray(params.mass, dtype), jnp.asarray(params.hbar, dtype)
     T = jnp.asarray(temperature, dtype)
     w_safe = jnp.where(w > 0, w, 1.0)
@@ -90,8 +101,7 @@ def _thermal_state(law, params, temperature, dtype, caller: str) -> GaussianStat
     qq = hbar / (2 * m * w_safe) * coth
     pp = m * hbar * w_safe / 2 * coth
     zero = jnp.zeros_like(w)
-    state = _from_mode_blocks(law, zero, zero, qq, zero, pp)
-    return _guards.enforce(guards, state, f"jqd.thermal.{caller}")
+    return _from_mode_blocks(law, zero, zero, qq, zero, pp)
 
 
 def ground_state(law, params, dtype=None) -> GaussianState:
@@ -100,11 +110,13 @@ def ground_state(law, params, dtype=None) -> GaussianState:
 
 
 def _atoms(law, x, name, dtype):
+    """`x` (scalar or (N,)) broadcast to (N,): in NumPy if concrete (no program)."""
     n = law.n_modes
-    x = jnp.asarray(0.0 if x is None else x, dtype)
+    xp = _guards.array_module(x)
+    x = xp.asarray(0.0 if x is None else x, dtype)
     if x.shape not in ((), (n,)):
         raise ValueError(f"{name} must be a scalar or have shape ({n},); got {x.shape}.")
-    return jnp.broadcast_to(x, (n,))
+    return xp.broadcast_to(x, (n,))
 
 
 def product_state(law, params, positions, width, momenta=None, dtype=None) -> GaussianState:
@@ -117,26 +129,34 @@ def product_state(law, params, positions, width, momenta=None, dtype=None) -> Ga
     """
     law, dtype = _law(law), _dtype(dtype)
     n = law.n_modes
-    d = jnp.asarray(width, dtype)
-    if d.shape != () and (d.shape != (n,) or law.covariance == "mode"):
+    shape = np.shape(width)
+    if shape != () and (shape != (n,) or law.covariance == "mode"):
         raise ValueError(
             f"width must be a scalar (or, with covariance='dense', shape ({n},)); got shape "
-            f"{d.shape}. Per-atom widths correlate the modes: use HarmonicLattice(..., "
+            f"{shape}. Per-atom widths correlate the modes: use HarmonicLattice(..., "
             "covariance='dense')."
         )
     _params(params, "product_state")
     guards = _guards.scalar(width, "width", positive=True)
-    hbar = jnp.asarray(params.hbar, dtype)
     q = law.lattice.to_modes(_atoms(law, positions, "positions", dtype))
     p = law.lattice.to_modes(_atoms(law, momenta, "momenta", dtype))
-    vx, vp = d**2 / 2, hbar**2 / (2 * d**2)
-    if d.shape == ():
-        one = jnp.ones(n, dtype)
-        state = _from_mode_blocks(law, q, p, vx * one, 0 * one, vp * one)
+    if shape == ():
+        state = _product_blocks(law, q, p, *traced_leaves((width, params.hbar)), dtype)
     else:  # U^T diag(v) U for each block
+        d, hbar = jnp.asarray(width, dtype), jnp.asarray(params.hbar, dtype)
+        vx, vp = d**2 / 2, hbar**2 / (2 * d**2)
         to = law.lattice.to_modes
         state = _uncorrelated(q, p, to(to(jnp.diag(vx)).T), to(to(jnp.diag(vp)).T))
     return _guards.enforce(guards, state, "jqd.thermal.product_state")
+
+
+@eqx.filter_jit  # one program, not one per operation
+def _product_blocks(law, q, p, width, hbar, dtype) -> GaussianState:
+    """The product state of one width d: per-mode d²/2 and ħ²/2d², no correlation."""
+    d, hbar = jnp.asarray(width, dtype), jnp.asarray(hbar, dtype)
+    vx, vp = d**2 / 2, hbar**2 / (2 * d**2)
+    one = jnp.ones(law.n_modes, dtype)
+    return _from_mode_blocks(law, q, p, vx * one, 0 * one, vp * one)
 
 
 def displace(law, state, dx_atoms=None, dp_atoms=None) -> GaussianState:
@@ -176,21 +196,39 @@ def joined_blocks(law, params, n_left: int, velocity, dtype=None) -> GaussianSta
     b = lat.bonds()
     cut = b[(layer[b[:, 0]] < n_left) != (layer[b[:, 1]] < n_left)]
     K = add_springs(lat.stiffness(), cut, -1.0)
-    m, hbar = jnp.asarray(params.mass, dtype), jnp.asarray(params.hbar, dtype)
     lam, V = np.linalg.eigh(K)
-    w2 = (params.spring * jnp.asarray(lam, dtype) + params.pinning) / params.mass
+    if _on_host(params, dtype):  # no program
+        w2 = jax.device_put(omega_squared_np(lam, params))
+    else:
+        w2 = (params.spring * jnp.asarray(lam, dtype) + params.pinning) / params.mass
     guards = [_bound_guard(w2, "joined_blocks", " of the cut lattice")]
     guards += _guards.scalar(velocity, "velocity")
-    w = jnp.sqrt(jnp.where(w2 > 0, w2, 1.0))
-    V = jnp.asarray(V, dtype)
+    args = traced_leaves((params, V, layer < n_left, velocity))
+    V, Vq, Vp, p_atoms, zero = _joined_factors(w2, *args, dtype)
     to = lat.to_modes
     # atom-basis blocks V diag(.) V^T, then to the joined lattice's modes: U^T (.) U
-    QQ = to(to((V * (hbar / (2 * m * w))) @ V.T).T)
-    PP = to(to((V * (m * hbar * w / 2)) @ V.T).T)
-    v = jnp.asarray(velocity, dtype)
-    p_atoms = jnp.where(jnp.asarray(layer < n_left), m * v, -m * v)
-    state = _uncorrelated(jnp.zeros(lat.n_sites, dtype), to(p_atoms), QQ, PP)
+    # (eager: a jitted chain of products and transposes would sum in another order)
+    QQ = to(to(Vq @ V.T).T)
+    PP = to(to(Vp @ V.T).T)
+    state = _uncorrelated(zero, to(p_atoms), QQ, PP)
     return _guards.enforce(guards, state, "jqd.thermal.joined_blocks")
+
+
+@eqx.filter_jit  # one program, not one per operation
+def _joined_factors(w2, params, V, left, velocity, dtype):
+    """V, V diag(ħ/2mω), V diag(mħω/2), the atoms' momenta ±mv and zero means."""
+    m, hbar = jnp.asarray(params.mass, dtype), jnp.asarray(params.hbar, dtype)
+    w = jnp.sqrt(jnp.where(w2 > 0, w2, 1.0))
+    V = jnp.asarray(V, dtype)
+    v = jnp.asarray(velocity, dtype)
+    p_atoms = jnp.where(left, m * v, -m * v)
+    return (
+        V,
+        V * (hbar / (2 * m * w)),
+        V * (m * hbar * w / 2),
+        p_atoms,
+        jnp.zeros_like(v, shape=left.shape),
+    )
 
 
 def wigner_sample(key, law, state, n: int):
@@ -233,8 +271,9 @@ def _squares(lattice, v, bond_axis=None):
     for a, n in enumerate(lattice.shape):
         if n <= DENSE_AXIS_MAX:  # a small matmul beats XLA's CPU FFT here
             U = _basis_1d(n, lattice.boundary)[0]
-            M = jnp.asarray(U * U if a != bond_axis else (_diff(n, periodic) @ U) ** 2, v.dtype)
-            y = jnp.moveaxis(jnp.tensordot(M, y, axes=([1], [a])), 0, a)
+            M = U * U if a != bond_axis else (_diff(n, periodic) @ U) ** 2
+            y = jnp.tensordot(jax.device_put(M.astype(v.dtype)), y, axes=([1], [a]))
+            y = y if a == 0 else jnp.moveaxis(y, 0, a)
         else:
             y = jnp.moveaxis(
                 squares_1d(jnp.moveaxis(y, a, -1), lattice.boundary, a == bond_axis), -1, a
@@ -301,6 +340,8 @@ def cm_variance(law: HarmonicLattice, params, state):
 def mode_energies(law: HarmonicLattice, params, state):
     """E_k = ⟨P_k²⟩/2m + ½mω_k²⟨Q_k²⟩ (N,): conserved by every harmonic evolution."""
     _params(params, "mode_energies")
+    if _on_host((params, state), state.q.dtype):  # no program
+        return jax.device_put(np.add(*mode_energy_terms(law, params, state, np)))
     kinetic, potential = mode_energy_terms(law, params, state)
     return kinetic + potential
 

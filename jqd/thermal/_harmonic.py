@@ -8,6 +8,7 @@ import dataclasses
 import os
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
@@ -205,11 +206,16 @@ class HarmonicLattice(AbstractLaw):
 
     def omega_squared(self, params, dtype=jnp.float64):
         """ω_k² = (spring λ_k + pinning)/mass, (N,) in mode order."""
+        if _on_host(params, dtype):
+            return jax.device_put(omega_squared_np(self.lattice.eigenvalues(dtype, np), params))
         lam = self.lattice.eigenvalues(dtype)
         return ((params.spring * lam + params.pinning) / params.mass).astype(dtype)
 
     def frequencies(self, params, dtype=jnp.float64):
         """ω_k (N,) (0 for a free mode)."""
+        if _on_host(params, dtype):
+            w2 = omega_squared_np(self.lattice.eigenvalues(dtype, np), params)
+            return jax.device_put(np.where(w2 > 0, np.sqrt(np.where(w2 > 0, w2, 1.0)), 0.0))
         w2 = self.omega_squared(params, dtype)
         return jnp.where(w2 > 0, jnp.sqrt(jnp.where(w2 > 0, w2, 1.0)), 0.0)
 
@@ -269,6 +275,26 @@ class HarmonicLattice(AbstractLaw):
         return out
 
 
+def traced_leaves(tree):
+    """`tree` with its Python and NumPy numbers as device arrays (the same dtypes and
+    weak types): a jitted helper then traces them, not one program per value."""
+    return jax.tree.map(lambda x: x if isinstance(x, jax.Array) else jax.device_put(x), tree)
+
+
+def _on_host(params, dtype) -> bool:
+    """Concrete float64 params: ω² in NumPy (no compiled program, same bits)."""
+    return not _guards.is_traced(params) and np.dtype(dtype) == np.float64
+
+
+def omega_squared_np(lam: np.ndarray, params) -> np.ndarray:
+    """(spring λ + pinning)/mass for concrete params in NumPy, bit for bit the eager
+    jnp result (XLA divides by the scalar mass as a multiply by its reciprocal)."""
+    spring, pinning, mass = (
+        np.asarray(x, float) for x in (params.spring, params.pinning, params.mass)
+    )
+    return (spring * lam + pinning) * (1 / mass)
+
+
 def omega2_guards(law: HarmonicLattice, params) -> list[Check]:
     """ω_k² ≥ 0 for every mode (else the lattice is unstable), naming the mode."""
     w2 = law.omega_squared(params)
@@ -289,15 +315,23 @@ def omega2_guards(law: HarmonicLattice, params) -> list[Check]:
     ]
 
 
-def mode_energy_terms(law: HarmonicLattice, params, y: GaussianState):
-    """(kinetic (N,), potential (N,)) mean energies of every mode."""
-    dtype = y.q.dtype
-    w2 = law.omega_squared(params, dtype)
-    m = jnp.asarray(params.mass).astype(dtype)
+def mode_energy_terms(law: HarmonicLattice, params, y: GaussianState, xp=jnp):
+    """(kinetic (N,), potential (N,)) mean energies of every mode; with `xp=np`
+    (concrete float64 inputs) in NumPy, bit for bit the eager jnp result."""
+    if xp is np:
+        y = jax.tree.map(np.asarray, y)
+        w2 = omega_squared_np(law.lattice.eigenvalues(np.float64, np), params)
+        m = np.asarray(params.mass, float)
+    else:
+        w2 = law.omega_squared(params, y.q.dtype)
+        m = jnp.asarray(params.mass).astype(y.q.dtype)
     if isinstance(y.cov, ModeCovariance):
         qq, pp = y.cov.qq, y.cov.pp
     else:
         n = y.q.shape[-1]
-        d = jnp.diagonal(y.cov.matrix, axis1=-2, axis2=-1)
+        d = xp.diagonal(y.cov.matrix, axis1=-2, axis2=-1)
         qq, pp = d[..., :n], d[..., n:]
-    return (y.p**2 + pp) / (2 * m), 0.5 * m * w2 * (y.q**2 + qq)
+    kinetic = y.p**2 + pp
+    # XLA divides by a scalar as a multiply by its reciprocal
+    kinetic = kinetic * (1 / (2 * m)) if xp is np else kinetic / (2 * m)
+    return kinetic, 0.5 * m * w2 * (y.q**2 + qq)

@@ -8,6 +8,7 @@ is built. Why two transforms per axis: docs/internals/thermal.md#lattice-transfo
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -30,6 +31,11 @@ class _Frozen:
         return isinstance(other, _Frozen) and np.array_equal(self.array, other.array)
 
 
+def _device(x):
+    """A jax array of `x`: NumPy data is copied over (jnp.asarray compiles a program)."""
+    return x if isinstance(x, jax.Array) else jax.device_put(np.asarray(x))
+
+
 def _basis_1d(n: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
     """(U (n, n), λ (n,)) of the 1-D stiffness, closed form."""
     j = np.arange(n)[:, None]
@@ -49,17 +55,20 @@ def _basis_1d(n: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(cols, axis=1), np.asarray(lam)
 
 
-def _lam_1d(n: int, boundary: str, dtype) -> jnp.ndarray:
+def _lam_1d(n: int, boundary: str, dtype, xp=jnp) -> jnp.ndarray:
     """λ of the 1-D stiffness in mode order, in-graph; the sine form on long
-    axes, the cosine form (same bits as before) on short ones (physics §7.4)."""
+    axes, the cosine form (same bits as before) on short ones (physics §7.4).
+    `xp=np`: the bits of the eager jnp operations, which divide by a scalar as a
+    multiply by its reciprocal (NumPy's sin and cos round as XLA's do)."""
+    div = (lambda x, c: x * (1 / c)) if xp is np else (lambda x, c: x / c)
     if boundary == "fixed":
-        theta = jnp.pi * (jnp.arange(n, dtype=dtype) + 1) / (n + 1)
+        theta = div(xp.pi * (xp.arange(n, dtype=dtype) + 1), n + 1)
     else:
-        k = (jnp.arange(n) + 1) // 2  # 0, 1, 1, 2, 2, ... (and n/2 last for even n)
-        theta = 2 * jnp.pi * k.astype(dtype) / n
+        k = (xp.arange(n) + 1) // 2  # 0, 1, 1, 2, 2, ... (and n/2 last for even n)
+        theta = div(2 * xp.pi * k.astype(dtype), n)
     if n > DENSE_AXIS_MAX:
-        return 4.0 * jnp.sin(0.5 * theta) ** 2
-    return 2.0 - 2.0 * jnp.cos(theta)
+        return 4.0 * xp.sin(0.5 * theta) ** 2
+    return 2.0 - 2.0 * xp.cos(theta)
 
 
 def _to_modes_1d(x, boundary: str):
@@ -229,22 +238,23 @@ class Lattice(eqx.Module):
             U, lam = np.kron(U, Ua), (lam[:, None] + la[None, :]).ravel()
         return U, lam
 
-    def eigenvalues(self, dtype=jnp.float64) -> jnp.ndarray:
-        """λ (N,) in mode order, built in-graph (O(N), no N-sized constant)."""
+    def eigenvalues(self, dtype=jnp.float64, xp=jnp) -> jnp.ndarray:
+        """λ (N,) in mode order, built in-graph (O(N), no N-sized constant); with
+        `xp=np` in NumPy, bit for bit the eager jnp result (no program)."""
         if self.general is not None:
-            return jnp.asarray(np.diag(self.general.array[2]), dtype)
-        lam = jnp.zeros((), dtype)
+            return xp.asarray(np.diag(self.general.array[2]), dtype)
+        lam = xp.zeros((), dtype)
         for n in self.shape:
-            lam = (lam[..., None] + _lam_1d(n, self.boundary, dtype)).reshape(-1)
+            lam = (lam[..., None] + _lam_1d(n, self.boundary, dtype, xp)).reshape(-1)
         return lam.reshape(-1)
 
     def to_modes(self, x):
         """Uᵀ x: atom-basis displacements (…, N) -> mode coordinates (…, N)."""
-        return self._apply(jnp.asarray(x), inverse=False)
+        return self._apply(_device(x), inverse=False)
 
     def to_atoms(self, c):
         """U c: mode coordinates (…, N) -> atom-basis displacements (…, N)."""
-        return self._apply(jnp.asarray(c), inverse=True)
+        return self._apply(_device(c), inverse=True)
 
     def _apply(self, x, inverse: bool):
         if x.shape[-1:] != (self.n_sites,):
@@ -253,18 +263,20 @@ class Lattice(eqx.Module):
                 f"mode); got shape {x.shape}."
             )
         if self.general is not None:
-            U = jnp.asarray(self.general.array[1], x.dtype)
+            U = _device(self.general.array[1].astype(x.dtype))
             return x @ (U.T if inverse else U)
         lead = x.shape[:-1]
         y = x.reshape(lead + self.shape)
         f = _from_modes_1d if inverse else _to_modes_1d
+        last = len(lead) + len(self.shape) - 1
+        move = lambda y, a, b: y if a == b else jnp.moveaxis(y, a, b)  # noqa: E731
         for a, n in enumerate(self.shape):
             ax = len(lead) + a
-            y = jnp.moveaxis(y, ax, -1)
+            y = move(y, ax, last)
             if n <= DENSE_AXIS_MAX:  # a small matmul beats XLA's CPU FFT here
-                Ua = jnp.asarray(_basis_1d(n, self.boundary)[0], y.dtype)
+                Ua = _device(_basis_1d(n, self.boundary)[0].astype(y.dtype))
                 y = y @ (Ua.T if inverse else Ua)
             else:
                 y = f(y, self.boundary)
-            y = jnp.moveaxis(y, -1, ax)
+            y = move(y, last, ax)
         return y.reshape(x.shape)
