@@ -15,6 +15,7 @@ Three parts:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -162,6 +163,27 @@ def _crossings(law, y0, params, dt, n_steps, key, node):
     return count, jnp.maximum(wmax, weights(lab0)), wmin
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _keys(seed, n: int):
+    """key(seed) folded in with 0, ..., n − 1: one program for every key of the run."""
+    return tuple(jax.random.fold_in(jax.random.key(seed), i) for i in range(n))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2, 4))
+def _squeezed_start(grid, x0, sq, key, n):
+    """ψ of the squeezed coherent state at t = 0 (x0 traced: a constant ψ would be
+    folded at compile time, with other round-off than eager jnp) and n normal draws."""
+    psi = jqd.reference.harmonic_gaussian(grid, 0.0, x0=x0, squeeze=sq)
+    return psi, jax.random.normal(key, (n, 1))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _inner_weight(grid, rho, node):
+    """∫ρ over |x| <= node (`grid_cdf_function` of ρ)."""
+    F = grid_cdf_function(grid, rho)
+    return F(jnp.array([node]))[0] - F(jnp.array([-node]))[0]
+
+
 def run(config: Config, rec: Recorder) -> None:
     import matplotlib.pyplot as plt
     import xarray as xr
@@ -169,14 +191,16 @@ def run(config: Config, rec: Recorder) -> None:
     grid = jqd.Grid(config.points, config.box)
     sch = jqd.SchrodingerGrid(grid, _potential)
     params = jqd.SchrodingerParams(potential={"omega": 1.0})
-    key = jax.random.key(config.seed)
+    # host arrays in NumPy, moved with device_put: eager jnp compiles a program per op and shape
+    keys = _keys(config.seed, 9)
     (xg,) = [np.asarray(a) for a in grid.axes()]
 
     # -- part 1: equivariance through the superposition ------------------------------------
     phi0, phi1, phi2 = (np.asarray(jqd.reference.oscillator_eigenstate(grid, n)) for n in range(3))
-    psi0 = jnp.asarray((phi0 + phi1 + phi2) / math.sqrt(3) + 0j)
+    psi0 = (phi0 + phi1 + phi2) / math.sqrt(3) + 0j
     N = config.n_particles
-    x0 = sample_density(jax.random.fold_in(key, 1), grid, jnp.abs(psi0) ** 2, N)
+    x0 = sample_density(keys[1], grid, np.abs(psi0) ** 2, N)
+    psi0 = jax.device_put(psi0)
     steps = max(1, int(round(config.t_final / (config.dt * config.n_save))))
 
     central = np.abs(xg) < 2.0
@@ -209,7 +233,7 @@ def run(config: Config, rec: Recorder) -> None:
         ("nelson", NelsonEnsemble(sch, scheme="heun")),
         ("bohm", BohmEnsemble(sch, scheme="rk4")),
     ):
-        sol = ensemble(law, psi0, x0, params, jax.random.fold_in(key, 2))
+        sol = ensemble(law, psi0, x0, params, keys[2])
         results[name] = {k: np.asarray(v) for k, v in sol.observables.items()}
         ts = np.asarray(sol.ts)
 
@@ -235,14 +259,14 @@ def run(config: Config, rec: Recorder) -> None:
     psi_c = sum(
         np.asarray(jqd.reference.oscillator_eigenstate(grid, n, mass=ms, hbar=hb)) for n in range(3)
     )
-    psi_c = jnp.asarray(psi_c / math.sqrt(3) + 0j)
+    psi_c = psi_c / math.sqrt(3) + 0j
     sol_c = ensemble(
         NelsonEnsemble(sch, scheme="heun"),
-        psi_c,
-        sample_density(jax.random.fold_in(key, 7), grid, jnp.abs(psi_c) ** 2, N),
+        jax.device_put(psi_c),
+        sample_density(keys[7], grid, np.abs(psi_c) ** 2, N),
         # V = ½mω²x² written as _potential's ½ω_V²x², ω_V = √m ω (ω = 1)
         jqd.SchrodingerParams(hbar=hb, mass=ms, potential={"omega": math.sqrt(ms)}),
-        jax.random.fold_in(key, 8),
+        keys[8],
     )
     claim_ks(
         f"nelson KS distance at ħ = {hb:g}, m = {ms:g}, all saves",
@@ -258,10 +282,10 @@ def run(config: Config, rec: Recorder) -> None:
     # variance; p is the slope of log|d| vs log dt. The plain error against
     # the exact moments at each dt is recorded too.
     sq, xc = 2.0, 1.0
-    psi_sq = jqd.reference.harmonic_gaussian(grid, 0.0, x0=xc, squeeze=sq)
     Nw = config.weak_particles
-    xw = xc + math.sqrt(1 / (2 * sq)) * jax.random.normal(jax.random.fold_in(key, 3), (Nw, 1))
-    yw = EnsembleState(psi_sq, xw)
+    psi_sq, zw = _squeezed_start(grid, xc, sq, keys[3], Nw)
+    xw = xc + math.sqrt(1 / (2 * sq)) * np.asarray(zw)  # NumPy: the same IEEE ops as eager jnp
+    yw = EnsembleState(psi_sq, jax.device_put(xw))
     m1_ex, m2_ex = _squeezed_moments(config.weak_t, xc, sq)
     dts = np.asarray(config.weak_dts)
     weak = {}
@@ -271,7 +295,7 @@ def run(config: Config, rec: Recorder) -> None:
         for dt in config.weak_dts:
             n = int(round(config.weak_t / dt))
             xcoarse, xfine = _coupled(
-                law, yw, params, jnp.asarray(dt), jnp.asarray(n), jax.random.fold_in(key, 4)
+                law, yw, params, jax.device_put(dt), jax.device_put(n), keys[4]
             )
             xcoarse, xfine = np.asarray(xcoarse), np.asarray(xfine)
             d1.append((xcoarse - xfine).mean())
@@ -315,15 +339,15 @@ def run(config: Config, rec: Recorder) -> None:
 
     # -- part 3: nodes ------------------------------------------------------------------------
     node = 1 / math.sqrt(2)
-    Fn = grid_cdf_function(grid, jnp.asarray(phi2**2))
-    inner = float(Fn(jnp.array([node]))[0] - Fn(jnp.array([-node]))[0])
+    inner = float(_inner_weight(grid, phi2**2, node))
     exact_w = np.array([(1 - inner) / 2, inner, (1 - inner) / 2])
     Nn = config.node_particles
-    xn = sample_density(jax.random.fold_in(key, 5), grid, phi2**2, Nn)
+    xn = sample_density(keys[5], grid, phi2**2, Nn)
+    y_node = EnsembleState(jax.device_put(phi2 + 0j), xn)
 
     rates, weights_dev, weights_drift = {}, {}, {}
     se = np.sqrt(exact_w * (1 - exact_w) / Nn)
-    xn0 = np.asarray(xn[:, 0])
+    xn0 = np.asarray(xn)[:, 0]
     w0 = np.array([np.mean(xn0 < -node), np.mean(np.abs(xn0) <= node), np.mean(xn0 > node)])
     for scheme in ("euler", "heun"):
         law = NelsonEnsemble(sch, scheme=scheme)
@@ -331,13 +355,7 @@ def run(config: Config, rec: Recorder) -> None:
         for dt in config.node_dts:
             n = int(round(config.node_t / dt))
             count, wmax, wmin = _crossings(
-                law,
-                EnsembleState(jnp.asarray(phi2 + 0j), xn),
-                params,
-                jnp.asarray(dt),
-                jnp.asarray(n),
-                jax.random.fold_in(key, 6),
-                node,
+                law, y_node, params, jax.device_put(dt), jax.device_put(n), keys[6], node
             )
             r.append(float(count) / (Nn * config.node_t))
             dev = np.maximum(np.asarray(wmax) - exact_w, exact_w - np.asarray(wmin))
@@ -481,7 +499,7 @@ def run(config: Config, rec: Recorder) -> None:
     )
     rec.arrays(ds, "equivariance.nc")
     if rec.animate:  # `jqd run nelson-equivariance --animate`
-        _animate(rec, config, sch, params, grid, psi0, x0, jax.random.fold_in(key, 7))
+        _animate(rec, config, sch, params, grid, psi0, x0, keys[7])
 
 
 def _animate(rec: Recorder, config: Config, sch, params, grid, psi0, x0, key, n: int = 40):

@@ -22,6 +22,7 @@ Three parts (ħ = m = ω = 1 in parts 1-2):
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -326,11 +327,11 @@ def _ensemble_correlation(law, psi0, x0, params, config: Config, key):
     """⟨x(t)x(0)⟩ and ⟨(x(t)x(0))²⟩ at the saves of `law` run from EnsembleState(ψ0, x0)."""
     steps = max(1, int(round(config.t_final / (config.n_save * config.dt))))
     dt = config.t_final / (config.n_save * steps)
-    x0j = jnp.asarray(x0)
+    x0j = jax.device_put(x0)  # host arrays moved, not staged: no program per shape
     observe = _PairProduct(x0j)
     sol = jqd.evolve(
         law,
-        EnsembleState(psi0, x0j[:, None]),
+        EnsembleState(psi0, jax.device_put(x0[:, None])),
         params,
         dt=dt,
         n_save=config.n_save,
@@ -354,26 +355,33 @@ def _copy_joint(H, psi0, ts, n_members: int, key):
     exact copy process started with n_b ≈ N|ψ_b|² members at phase −arg ψ_b."""
     P = len(psi0)
     counts = _largest_remainder(np.abs(psi0) ** 2, n_members)
-    a0 = jnp.asarray(np.repeat(np.arange(P), counts).astype(np.int32))
-    y0 = MemberState(a=a0, phi=jnp.asarray(-np.angle(psi0))[a0])
+    a0 = np.repeat(np.arange(P), counts).astype(np.int32)
+    y0 = MemberState(a=jax.device_put(a0), phi=jax.device_put((-np.angle(psi0))[a0]))
 
-    observe = _JointCounts(a0, P)
-    sol = copy_gillespie(
-        y0, CopyParams(H=jnp.asarray(H)), jnp.asarray(ts), key, n_states=P, observe=observe
+    sol = _gillespie(
+        y0, CopyParams(H=jax.device_put(H)), tuple(map(float, ts)), key, _JointCounts(y0.a, P)
     )
     return np.asarray(sol.observables), counts
+
+
+@eqx.filter_jit
+def _gillespie(y0, params, ts: tuple, key, observe):
+    """`copy_gillespie` as one program (its set-up ops too); `ts` static, as host values."""
+    return copy_gillespie(
+        y0, params, np.asarray(ts), key, n_states=observe.n_states, observe=observe
+    )
 
 
 def _bell_jumps_joint(H, psi0, ts, counts, steps_per_save: int, key):
     """Joint counts N[t, a, b] of Bell's jump process simulated member by member
     (`jqd.copy.BellJumps`, exact ψ(t) alongside) from the same initial classes."""
     P = len(psi0)
-    a0 = jnp.asarray(np.repeat(np.arange(P), counts).astype(np.int32))
+    a0 = jax.device_put(np.repeat(np.arange(P), counts).astype(np.int32))
     n_save = len(ts) - 1
     sol = jqd.evolve(
         BellJumps(P),
-        BellState(psi=jnp.asarray(psi0), a=a0),
-        CopyParams(H=jnp.asarray(H)),
+        BellState(psi=jax.device_put(psi0), a=a0),
+        CopyParams(H=jax.device_put(H)),
         dt=(ts[-1] - ts[0]) / (n_save * steps_per_save),
         n_save=n_save,
         steps_per_save=steps_per_save,
@@ -392,8 +400,15 @@ def _block_rotation(theta: float):
     return U
 
 
+@functools.partial(jax.jit, static_argnums=2)
+def _keys(seed, h_seed, n: int):
+    """key(seed) folded in with 0, ..., n − 1, and key(h_seed): one program."""
+    key = jax.random.key(seed)
+    return tuple(jax.random.fold_in(key, i) for i in range(n)) + (jax.random.key(h_seed),)
+
+
 def run(config: Config, rec: Recorder) -> None:
-    key = jax.random.key(config.seed)
+    keys = _keys(config.seed, config.h_seed, 22)  # keys[-1]: the key of part 3's H
     rng = np.random.default_rng(config.seed)
     grid = jqd.Grid(config.points, config.box)
     sch = jqd.SchrodingerGrid(grid, _potential)
@@ -405,11 +420,11 @@ def run(config: Config, rec: Recorder) -> None:
 
     # -- part 1: ground state ------------------------------------------------------------
     ground = OscillatorState([1.0])
-    psi_g = jnp.asarray(np.asarray(jqd.reference.oscillator_eigenstate(grid, 0)) + 0j)
+    psi_g = jax.device_put(np.asarray(jqd.reference.oscillator_eigenstate(grid, 0)) + 0j)
     x0 = ground.sample(rng, N)
     nel = NelsonEnsemble(sch, scheme="heun")
     bohm = BohmEnsemble(sch, scheme="rk4")
-    ts, cn, sn = _ensemble_correlation(nel, psi_g, x0, params, config, jax.random.fold_in(key, 1))
+    ts, cn, sn = _ensemble_correlation(nel, psi_g, x0, params, config, keys[1])
     _, cb, sb = _ensemble_correlation(bohm, psi_g, x0, params, config, None)
     ou, qm = SIGMA2 * np.exp(-ts), SIGMA2 * np.cos(ts)
     rec.metric("ts", ts.tolist())
@@ -454,11 +469,11 @@ def run(config: Config, rec: Recorder) -> None:
     psi_gc = jqd.reference.oscillator_eigenstate(grid, 0, omega=omega_c, mass=ms, hbar=hb)
     _, cnc, snc = _ensemble_correlation(
         nel,
-        jnp.asarray(np.asarray(psi_gc) + 0j),
+        jax.device_put(np.asarray(psi_gc) + 0j),
         x0 * math.sqrt(sigma2_c / SIGMA2),
         jqd.SchrodingerParams(hbar=hb, mass=ms),
         config,
-        jax.random.fold_in(key, 11),
+        keys[11],
     )
     rec.metric("ground_nelson_check_constants_corr", cnc.tolist())
     claim_within_stderr(
@@ -475,9 +490,9 @@ def run(config: Config, rec: Recorder) -> None:
     # -- part 2: nodal superposition -----------------------------------------------------
     sup = OscillatorState(SUPERPOSITION)
     phis = [np.asarray(jqd.reference.oscillator_eigenstate(grid, n)) for n in range(3)]
-    psi_s = jnp.asarray(sum(c * p for c, p in zip(sup.c.real, phis)) + 0j)
+    psi_s = jax.device_put(sum(c * p for c, p in zip(sup.c.real, phis)) + 0j)
     xs0 = sup.sample(rng, N)
-    _, csn, ssn = _ensemble_correlation(nel, psi_s, xs0, params, config, jax.random.fold_in(key, 2))
+    _, csn, ssn = _ensemble_correlation(nel, psi_s, xs0, params, config, keys[2])
     _, csb, ssb = _ensemble_correlation(bohm, psi_s, xs0, params, config, None)
     fv = kolmogorov_correlation(sup, ts, cells=config.fv_cells, dt=config.fv_dt)
     fv2 = kolmogorov_correlation(sup, ts, cells=2 * config.fv_cells, dt=config.fv_dt / 2)
@@ -545,15 +560,15 @@ def run(config: Config, rec: Recorder) -> None:
     )
 
     _figure_nelson(rec, ts, cn, sn, cb, csn, ssn, fv2, csb, bohm_ref, qm_s, N)
-    _bell_part(config, rec, key)
+    _bell_part(config, rec, keys)
 
 
-def _bell_part(config: Config, rec: Recorder, key) -> None:
+def _bell_part(config: Config, rec: Recorder, keys) -> None:
     """Part 3: copy dynamics as Bell's jump process, in two beable bases."""
     P = config.n_levels
     if P != 4:
         raise ValueError("n_levels must be 4 (O = diag(1, 1, −1, −1) and its block rotation).")
-    H = np.asarray(jqd.fock.random_hermitian(jax.random.key(config.h_seed), P))
+    H = np.asarray(jqd.fock.random_hermitian(keys[-1], P))
     psi0 = BELL_PSI0
     tc = np.linspace(0.0, config.copy_t, config.copy_saves + 1)
     M = config.n_members
@@ -564,9 +579,9 @@ def _bell_part(config: Config, rec: Recorder, key) -> None:
         Pi, psit = bell_transition(HB, psiB, tc)
         _, fine = bell_transition(HB, psiB, np.linspace(0, config.copy_t, 401), h=1.0)
         rec.metric(f"bell_{name}_min_weight", float(np.min(np.abs(fine) ** 2)))
-        joint, counts = _copy_joint(HB, psiB, tc, M, jax.random.fold_in(key, 10 + i))
+        joint, counts = _copy_joint(HB, psiB, tc, M, keys[10 + i])
         expected = Pi * counts[None, None, :]
-        jumps = _bell_jumps_joint(HB, psiB, tc, counts, 25, jax.random.fold_in(key, 20 + i))
+        jumps = _bell_jumps_joint(HB, psiB, tc, counts, 25, keys[20 + i])
         oo = O_DIAG[:, None] * O_DIAG[None, :]
         c_copy = np.einsum("tab,ab->t", joint, oo) / M
         c_bell = np.einsum("tab,ab->t", expected, oo) / M

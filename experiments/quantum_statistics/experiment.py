@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -105,21 +106,45 @@ def microstate_count(N: int, M: int) -> np.ndarray:
     return pattern_frequencies(counts, N, M)
 
 
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _case(seed, i, patterns, N: int, M: int, S: int, one, half):
+    """One (N, M) case as one program: the pattern weights (BE, MB, Dirichlet-multinomial
+    at α = 1 and 1/2), S Dirichlet-multinomial draws (key fold i) and S × N
+    categorical draws at w = 1/M (key fold 100 + i). α traced, as in the eager calls."""
+    key = jax.random.key(seed)
+    return {
+        "be": weight_be(patterns),
+        "mb": weight_mb(patterns),
+        "dm": dirichlet_multinomial_weight(patterns, one),
+        "half": dirichlet_multinomial_weight(patterns, half),
+        "counts": sample_dirichlet_multinomial(jax.random.fold_in(key, i), N, M, (S,), alpha=one),
+        "mbc": jax.random.categorical(jax.random.fold_in(key, 100 + i), jnp.zeros(M), shape=(S, N)),
+    }
+
+
+@jax.jit
+def _mean_occupations(energy, beta, mus):
+    """Z46, Z48, Z50 at the levels `energy` (one program for the three)."""
+    return {st: mean_occupation(energy, beta, mu, st) for st, mu in mus.items()}
+
+
 def run(config: Config, rec: Recorder) -> None:
     import matplotlib.pyplot as plt
     import xarray as xr
     from scipy import stats
 
-    key = jax.random.key(config.seed)
     S = config.n_samples
     freqs = {}
     for i, (N, M) in enumerate(config.cases):
         patterns = occupation_patterns(N, M)
         K = len(patterns)
-        be = np.asarray(weight_be(patterns))
+        case = {
+            k: np.asarray(v) for k, v in _case(config.seed, i, patterns, N, M, S, 1.0, 0.5).items()
+        }
+        be = case["be"]
         n_nodes = N // 2 + 1  # 2n − 1 ≥ N: exact for the degree-N integrand
         quad = simplex_average(patterns, 1.0, n_nodes)
-        dm = np.asarray(dirichlet_multinomial_weight(patterns, 1.0))
+        dm = case["dm"]
         err = np.max(np.abs(np.stack([be, dm]) - quad) / quad)
         rec.claim(
             f"averaged weight (N, M) = ({N}, {M})",
@@ -139,13 +164,12 @@ def run(config: Config, rec: Recorder) -> None:
             f"quadrature_error_with_{n_nodes - 1}_nodes_{N}_{M}",
             float(np.max(np.abs(simplex_average(patterns, 1.0, n_nodes - 1) - be) / be)),
         )
-        half = np.asarray(dirichlet_multinomial_weight(patterns, 0.5))
+        half = case["half"]
         rec.metric(
             f"dirichlet_half_closed_form_vs_quadrature_{N}_{M}",
             float(np.max(np.abs(half - simplex_average(patterns, 0.5, n_nodes)) / half)),
         )
-        counts = sample_dirichlet_multinomial(jax.random.fold_in(key, i), N, M, (S,))
-        f = pattern_frequencies(counts, N, M)
+        f = pattern_frequencies(case["counts"], N, M)
         se = math.sqrt((1 / K) * (1 - 1 / K) / S)
         chi2 = float(np.sum((f * S - S / K) ** 2 / (S / K)))
         p = float(stats.chi2.sf(chi2, K - 1))
@@ -159,7 +183,7 @@ def run(config: Config, rec: Recorder) -> None:
             tolerance=4.0,
         )
         rec.metric(f"chi2_pvalue_{N}_{M}", p)
-        wmb = np.asarray(weight_mb(patterns))
+        wmb = case["mb"]
         claim_max_error(
             rec,
             f"MB weight = microstate count, ({N}, {M})",
@@ -171,8 +195,7 @@ def run(config: Config, rec: Recorder) -> None:
             relative=True,
         )
         # fixed w = 1/M sampled (a check of the random numbers, not of Z45: a finding)
-        mbc = jax.random.categorical(jax.random.fold_in(key, 100 + i), jnp.zeros(M), shape=(S, N))
-        fm = pattern_frequencies(np.eye(M, dtype=np.int32)[np.asarray(mbc)].sum(1), N, M)
+        fm = pattern_frequencies(np.eye(M, dtype=np.int32)[case["mbc"]].sum(1), N, M)
         rec.metric(
             f"fixed_uniform_w_max_dev_from_mb_in_se_{N}_{M}",
             float(np.max(np.abs(fm - wmb) / np.sqrt(wmb * (1 - wmb) / S))),
@@ -184,10 +207,11 @@ def run(config: Config, rec: Recorder) -> None:
     g = config.degeneracy
     mus = {"MB": config.mu_mb, "BE": config.mu_be, "FD": config.mu_fd}
     occ = {}
+    exacts = _mean_occupations(energy, config.beta, mus)
     for st in ("MB", "BE", "FD"):
         mu = mus[st]
         n_star = most_probable_occupation(energy, config.beta, mu, st, g)
-        exact = np.asarray(mean_occupation(jnp.asarray(energy), config.beta, mu, st))
+        exact = np.asarray(exacts[st])
         # Theory (README): the integer maximiser N* = floor((g ∓ 1) n̄) (MB: floor(g n̄))
         # lies within (1 + n̄)/g of g n̄ per state.
         dev = g * (n_star - exact) / (1 + exact)

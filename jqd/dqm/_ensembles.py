@@ -186,10 +186,11 @@ class AbstractEnsemble(AbstractLaw):
                 "y0.x holds no particles: ensemble averages over zero particles are NaN. "
                 "Sample at least one, e.g. jqd.dqm.sample_density(key, grid, |psi0|^2, n)."
             )
-        real = jnp.real(jnp.zeros((), jnp.asarray(y.psi).dtype)).dtype
-        if jnp.asarray(y.x).dtype != real:
+        # dtypes only (NumPy): an eager jnp op would compile a program
+        real = np.real(np.zeros((), jnp.result_type(y.psi))).dtype
+        if jnp.result_type(y.x) != real:
             raise ValueError(
-                f"y0.x has dtype {jnp.asarray(y.x).dtype} but psi has real dtype {real}; "
+                f"y0.x has dtype {jnp.result_type(y.x)} but psi has real dtype {real}; "
                 "use the same precision for both."
             )
 

@@ -68,12 +68,20 @@ def _occupation_guards(n, name="n") -> list[Check]:
 
 def _log_weight(n, dtype, statistics):
     """The checked log weight of one counting (`log_weight_mb` etc.)."""
-    out = _log_weight_core(jnp.asarray(n), dtype, statistics)
+    n = n if isinstance(n, jax.Array) else np.asarray(n)  # a jit argument: no staging program
+    out = _log_weight_core(n, dtype, _STATISTICS.index(statistics))
     return _guards.enforce(_occupation_guards(n), out, f"log_weight_{statistics.lower()}")
 
 
-@functools.partial(jax.jit, static_argnames=("dtype", "statistics"))  # one program, not one per op
-def _log_weight_core(n, dtype, statistics):
+@functools.partial(jax.jit, static_argnames=("dtype",))  # one program per shape, not one per op
+def _log_weight_core(n, dtype, index):
+    """`_STATISTICS[index]`'s log weight; the index is traced (a `lax.switch`), so MB,
+    BE and FD share one program per shape of n."""
+    branches = [functools.partial(_log_weight_of, dtype=dtype, statistics=s) for s in _STATISTICS]
+    return jax.lax.switch(index, branches, n)
+
+
+def _log_weight_of(n, dtype, statistics):
     n, N, M = _nm(n)
     Nf = N.astype(dtype)
     if statistics == "MB":
