@@ -274,16 +274,16 @@ def fit(
         update_fn = jax.jit(
             lambda u, s, d: jax.lax.map(one, (u, s, d) if d is not None else (u, s))
         )
-        state = jax.vmap(opt.init)(u)
+        init = jax.vmap(opt.init)
     elif batched:
         update_fn = jax.jit(jax.vmap(update, in_axes=(0, 0, d_axis)))
-        state = jax.vmap(opt.init)(u)
+        init = jax.vmap(opt.init)
     else:
         update_fn = jax.jit(update)
-        state = opt.init(u)
-    # strong types, else jit compiles `update` twice (internals#fit)
+        init = opt.init
+    # strong types, else jit compiles `update` twice (internals#fit); one program
     strong = lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype)
-    u, state = jax.jit(lambda tree: _tm(strong, tree))((u, state))  # one program, not one per leaf
+    u, state = jax.jit(lambda u: _tm(strong, (u, init(u))))(u)
     to_value = lambda u: _tm(np.asarray, forward(u))
     curvature = None
     if residuals is not None:

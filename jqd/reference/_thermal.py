@@ -98,6 +98,11 @@ def dilute_gas_potential_energy(density, temperature, kappa, sigma, dim=2):
         kappa=kappa,
         sigma=sigma,
     )
+    return _virial_energy(density, temperature, kappa, sigma, dim)
+
+
+@functools.partial(jax.jit, static_argnames="dim")  # one program, not one per op
+def _virial_energy(density, temperature, kappa, sigma, dim):
     top = jnp.minimum(sigma, 12.0 * jnp.sqrt(temperature / kappa))
     s = 0.5 * top * (jnp.asarray(_NODES) + 1.0)
     w = 0.5 * top * jnp.asarray(_WEIGHTS)
