@@ -3,6 +3,8 @@ initially misaligned member phases, as a function of f and N?"""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -45,13 +47,26 @@ class Config:
     n_save: int = 480
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _keys(seed, folds: tuple):
+    """Every PRNG key of the run in one program (eager key + fold_in compile ~4):
+    the key of H, and one fold_in per (spread, n), as separate outputs (indexing a
+    key array compiles two more)."""
+    key = jax.random.key(seed)
+    return key, tuple(jax.random.fold_in(key, d) for d in folds)
+
+
 def run(config: Config, rec: Recorder) -> None:
     P = config.P
-    H = jqd.fock.random_hermitian(jax.random.key(config.seed), P, scale=config.H_scale)
+    n_n = len(config.n_per_class)
+    folds = [1000 * i_spread + i_n for i_spread in range(len(config.spreads)) for i_n in range(n_n)]
+    key_H, keys = _keys(config.seed, tuple(folds))
+    H = jqd.fock.random_hermitian(key_H, P, scale=config.H_scale)
     rows = []
     traces = {}
     for i_n, n in enumerate(config.n_per_class):
-        beables = jnp.repeat(jnp.arange(P, dtype=jnp.int32), n)
+        # NumPy: eager arange/repeat compile four programs per n
+        beables = jax.device_put(np.repeat(np.arange(P, dtype=np.int32), n))
         law = PhaseAlignment(beables=beables, n_states=P)
         # One set of observables per law: evolve compiles once per n.
         obs = {
@@ -61,7 +76,7 @@ def run(config: Config, rec: Recorder) -> None:
         }
         for i_spread, spread in enumerate(config.spreads):
             # Deterministic per (spread, n) and independent of the f values swept.
-            key = jax.random.fold_in(jax.random.key(config.seed), 1000 * i_spread + i_n)
+            key = keys[i_spread * n_n + i_n]
             if spread == "uniform":
                 phi0 = jax.random.uniform(key, beables.shape, minval=-np.pi, maxval=np.pi)
             else:
@@ -69,7 +84,7 @@ def run(config: Config, rec: Recorder) -> None:
                 centres = np.array([0.0, 1.0, -2.0])[np.asarray(beables)]
                 phi0 = centres + spread * np.asarray(jax.random.normal(key, beables.shape))
             phi0 = jax.device_put(phi0)
-            y0 = AlignmentState(phi=phi0, pi=jnp.zeros_like(phi0))
+            y0 = AlignmentState(phi=phi0, pi=jax.device_put(np.zeros(phi0.shape, phi0.dtype)))
             for f in config.fs:
                 Om = f * np.sqrt(2 * n)
                 dt = 2 * np.pi / Om / config.steps_per_period
