@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import jqd  # noqa: E402
 from experiments.nelson_fermions import experiment as E  # noqa: E402
-from jqd.dqm._ensembles import guidance_drift  # noqa: E402
+from jqd.dqm import guidance_velocities  # noqa: E402
 
 
 def analytic_drift(c_t, x):
@@ -59,7 +59,8 @@ def main(d: int, n: int, specs: list[str], t: float = 0.25) -> None:
         points, order = spec.split(":")
         grid = jqd.Grid((int(points),) * d, 12.0)
         psi = jnp.asarray(E.psi_on_grid(c_t, grid, 1.0, 1.0))
-        db = np.asarray(guidance_drift(grid, psi, jnp.asarray(x), 1.0, 1.0, order)) - exact
+        v, u_n = guidance_velocities(grid, psi, jnp.asarray(x), 1.0, 1.0, order)
+        db = np.asarray(v + u_n) - exact
         flux = 0.0
         for c in E.DIRECTIONS[d]:
             u, f = x @ np.asarray(c, float), db @ np.asarray(c, float)
