@@ -355,6 +355,15 @@ def array_module(*trees):
     return jnp if is_traced(*trees) else np
 
 
+def to_device(x, dtype=None):
+    """`jnp.asarray(x, dtype)` without a compiled program for concrete `x`
+    (`jnp.asarray` stages one per shape and dtype; `device_put` only moves)."""
+    if is_traced(x):
+        return jnp.asarray(x, dtype)
+    x = np.asarray(x, dtype)
+    return jax.device_put(x.astype(jax.dtypes.canonicalize_dtype(x.dtype)))
+
+
 def round_down(x, digits: int = 4):
     """x rounded down to `digits` significant digits (x > 0): a largest safe
     value shown in a message is then itself safe."""

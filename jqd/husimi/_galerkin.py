@@ -19,7 +19,7 @@ import numpy as np
 from jaxtyping import Array
 from scipy.special import gammaln
 
-from .._guards import Check, array_module, hermitian, is_traced
+from .._guards import Check, array_module, hermitian, to_device
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._fp_terms import apply_groups, galerkin_structure
@@ -182,11 +182,7 @@ class HusimiGalerkin(AbstractLaw):
 
     def initial_state(self, state) -> Array:
         """Coefficient matrix of a ket (dim,) or density matrix on `self.basis`."""
-        if is_traced(state):
-            state = jnp.asarray(state)
-        else:  # moved, not staged (jnp.asarray compiles a program per shape)
-            state = np.asarray(state)
-            state = jax.device_put(state.astype(jax.dtypes.canonicalize_dtype(state.dtype)))
+        state = to_device(state)
         return _ket_to_matrix(state) if state.ndim == 1 else state
 
     def fp_operator(self, R, C):

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import comb
 
-from .._guards import is_traced
+from .._guards import to_device
 from ..interop import as_array
 
 
@@ -300,11 +300,7 @@ def _sum_blocks(state, rows, cols, src_r, src_c, dim):
 
 def coherent_product(betas, basis) -> jnp.ndarray:
     """Π_j |β_j⟩ restricted to `basis` and renormalized (ket of shape (dim,))."""
-    if is_traced(betas):
-        betas = jnp.asarray(betas, dtype=complex)
-    else:  # no program per shape and dtype
-        betas = jax.device_put(np.asarray(betas, jax.dtypes.canonicalize_dtype(complex)))
-    return _coherent_product(betas, _Basis(np.asarray(basis, int)))
+    return _coherent_product(to_device(betas, complex), _Basis(np.asarray(basis, int)))
 
 
 @functools.partial(jax.jit, static_argnums=1)
