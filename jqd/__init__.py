@@ -48,6 +48,7 @@ _NAMES = {
     "Reason": "._monitor",
     "random_normal": "._random",
     "batch_mesh": "._sharding",
+    "gather_batch": "._sharding",
     "pad_batch": "._sharding",
     "shard_batch": "._sharding",
     "MatrixParams": ".schrodinger",
@@ -108,6 +109,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from ._monitor import Reason as Reason
     from ._random import random_normal as random_normal
     from ._sharding import batch_mesh as batch_mesh
+    from ._sharding import gather_batch as gather_batch
     from ._sharding import pad_batch as pad_batch
     from ._sharding import shard_batch as shard_batch
     from ._solution import Solution as Solution

@@ -24,10 +24,13 @@ def batch_mesh(n_devices: int | None = None, axis_name: str = "batch") -> Mesh:
 def shard_batch(tree, mesh: Mesh | None = None):
     """Place every array leaf of `tree` with its leading (batch) axis split
     across `mesh`'s devices. The batch size must be a multiple of the device
-    count (see `pad_batch`)."""
+    count (see `pad_batch`). Under `jax.distributed` every process passes the
+    whole batch (the same on each) and places only its own devices' rows
+    (`jax.make_array_from_process_local_data`): no copy between processes."""
     mesh = batch_mesh() if mesh is None else mesh
     n = mesh.devices.size
-    axis = mesh.axis_names[0]
+    sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
+    several = jax.process_count() > 1
 
     def put(x):
         x = jnp.asarray(x)
@@ -36,9 +39,27 @@ def shard_batch(tree, mesh: Mesh | None = None):
                 f"batch axis of length {x.shape[0] if x.ndim else 0} does not split over "
                 f"{n} devices; pad it with jqd.pad_batch(tree, {n})."
             )
-        return jax.device_put(x, NamedSharding(mesh, PartitionSpec(axis)))
+        if not several:
+            return jax.device_put(x, sharding)
+        rows = sharding.addressable_devices_indices_map(x.shape).values()
+        start = min(r[0].start or 0 for r in rows)  # this process's devices hold
+        stop = max(x.shape[0] if r[0].stop is None else r[0].stop for r in rows)  # one block
+        return jax.make_array_from_process_local_data(sharding, x[start:stop], x.shape)
 
     return jax.tree_util.tree_map(put, tree)
+
+
+def gather_batch(tree):
+    """Every array leaf of `tree` as one NumPy array, on every process: under
+    `jax.distributed` a batch placed by `shard_batch` (each process holding its
+    own rows) is all-gathered (`multihost_utils.process_allgather`; every
+    process must call it); with one process, `np.asarray`."""
+    if jax.process_count() == 1:
+        return jax.tree_util.tree_map(np.asarray, tree)
+    from jax.experimental import multihost_utils
+
+    gather = lambda x: np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return jax.tree_util.tree_map(gather, tree)
 
 
 def pad_batch(tree, multiple: int):

@@ -25,6 +25,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec
 
 import jqd
 from jqd.copy import (
@@ -290,7 +291,11 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
     of dt (t = 0 included), the ensembles side by side (`jax.vmap`: the law
     batches its event loop). One compile per N (spread and dt are traced).
     With `n_types` the law is `CopyFaithfulTauLeap` (members binned onto
-    n_types phases per class, steps of leap_dt or just below)."""
+    n_types phases per class, steps of leap_dt or just below). Under
+    `jax.distributed` (`jqd run --distributed`) the ensembles are split over
+    every process's devices (`_split`) and each device runs its own under
+    `jax.shard_map`: under plain jit the batched event loop's "any ensemble
+    still running" would be a cross-process all-reduce on every event."""
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), N // P)
 
     def init(k, spread):
@@ -311,15 +316,44 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
         sol = jqd.evolve(law, y, params, dt=dt / sps, **kw)
         return sol.y_final, sol.observables
 
-    init_b = jax.jit(jax.vmap(init, in_axes=(0, None)))
-    adv_b = jax.jit(jax.vmap(advance, in_axes=(0, 0, None, None)), static_argnums=3)
+    init_v = jax.vmap(init, in_axes=(0, None))
+    adv_v = jax.vmap(advance, in_axes=(0, 0, None, None))
+    if jax.process_count() > 1:
+        mesh = jqd.batch_mesh()  # every device of every process
+        e, r = PartitionSpec(mesh.axis_names[0]), PartitionSpec()
+        per_device = lambda f, specs: jax.shard_map(
+            f, mesh=mesh, in_specs=specs, out_specs=e, check_vma=False
+        )
+        init_v = per_device(init_v, (e, r))
+        adv_e = adv_v
+        adv_v = lambda y, k, dt, sps: per_device(lambda *a: adv_e(*a, sps), (e, e, r))(y, k, dt)
+    init_b = jax.jit(init_v)
+    adv_b = jax.jit(adv_v, static_argnums=3)
 
     def adv(y, keys, dt):
         sps = max(1, int(np.ceil(dt / leap_dt - 1e-9))) if n_types else 1
         y, o = adv_b(y, keys, np.float64(dt), sps)  # one dtype: one compile
-        return y, [np.asarray(x) for x in o]
+        return y, list(jqd.gather_batch(o))  # on every process: all ensembles' saves
 
     return init_b, adv
+
+
+def _split(x):
+    """Under `jax.distributed`: the ensembles (leading axis) over every device of
+    every process, each process holding its own; with one process, `x` as it is."""
+    if jax.process_count() == 1:
+        return x
+    if len(x) % jax.device_count():
+        raise ValueError(
+            f"{len(x)} ensembles (seeds × batch, or × big_batch) do not split over "
+            f"{jax.device_count()} devices; choose batch and big_batch so that they do."
+        )
+    return jqd.shard_batch(x)
+
+
+def _writer() -> bool:
+    """Only process 0 writes checkpoints (`jqd run --distributed`)."""
+    return jax.process_index() == 0
 
 
 def _chunk_keys(keys, i):
@@ -339,7 +373,7 @@ def _run_until_aligned(init, advance, keys, dt, config, N, rec, boot, tag="", t_
     if path is not None and path.exists():
         z = np.load(path)
         y = jax.tree_util.tree_unflatten(
-            treedef, [jnp.asarray(z[f"y{j}"]) for j in range(len(leaves))]
+            treedef, [_split(jnp.asarray(z[f"y{j}"])) for j in range(len(leaves))]
         )
         saves, i, wall = (
             [z[k] for k in ("V", "f", "phic", "ev")],
@@ -371,8 +405,10 @@ def _run_until_aligned(init, advance, keys, dt, config, N, rec, boot, tag="", t_
             f"N = {N}{tag}: t = {i * config.chunk * dt:g}, mean V = {saves[0][:, -1].mean():.3f}, {time.time() - t0:.0f} s"
         )
         if path is not None:
+            state = jqd.gather_batch(jax.tree_util.tree_leaves(y))  # on every process
+        if path is not None and _writer():
             path.parent.mkdir(parents=True, exist_ok=True)
-            arrays = {f"y{j}": np.asarray(v) for j, v in enumerate(jax.tree_util.tree_leaves(y))}
+            arrays = {f"y{j}": v for j, v in enumerate(state)}
             np.savez(
                 path,
                 **arrays,
@@ -435,15 +471,16 @@ def run(config: Config, rec: Recorder) -> None:
             ]
         )
         boot_N = boot[:, : keys.shape[0]] % keys.shape[0]  # resamples of this N's ensembles
+        keys = _split(keys)
         leap = N > config.exact_max
         init, advance = _ensembles(laws[leap], params, N, P, config.chunk, *types[leap])
         dt = config.t_end / config.n_save * max(1.0, N / 1000)
         ts, (V, f, phic, ev), y, wall = _run_until_aligned(
             init, advance, keys, dt, config, N, rec, boot_N
         )
-        props = np.asarray(y.n_proposals) if isinstance(y, FaithfulState) else np.nan
+        props = jqd.gather_batch(y.n_proposals) if isinstance(y, FaithfulState) else np.nan
         if not isinstance(y, FaithfulState):  # the tau-leap law's clipped steps
-            leap_diag[str(N)] = float(np.mean(y.n_clipped))
+            leap_diag[str(N)] = float(np.mean(jqd.gather_batch(y.n_clipped)))
         runs.append((ts, V, f, ev, props))
         if N in compare_N:  # the other law from the same keys (`_compare`)
             other = _ensembles(laws[not leap], params, N, P, config.chunk, *types[not leap])
@@ -464,7 +501,7 @@ def run(config: Config, rec: Recorder) -> None:
                     _psi_rms(H, fr, phir[:, 0], ts_r, config.rms_t),
                     float(np.max(Vr)),
                 ]
-            if path is not None:
+            if path is not None and _writer():
                 path.write_text(json.dumps(r))
         rms_mis.append(r["1.0"][0])
         rms_al.append(r["0.0"][0])
@@ -566,7 +603,7 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("rms_aligned", {str(N): r for N, r in zip(Ns, rms_al, strict=True)})
     rec.metric("seconds_per_N", seconds)
     rec.metric("seconds_coalescence", elapsed)
-    if config.checkpoint:
+    if config.checkpoint and _writer():
         table = {"N": Ns, "t_align": t_al.tolist(), "t_err": t_err.tolist(), "p_big": p_big}
         (Path(config.checkpoint) / "summary.json").write_text(json.dumps(table, default=float))
 

@@ -103,6 +103,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--animate", action="store_true", help=f"{animate}, if it has one ([animates] in list)"
     )
+    r.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one run across several processes/hosts with jax.distributed (run the same "
+        "command in each; JQD_COORDINATOR=host:port, JQD_NUM_PROCESSES, JQD_PROCESS_ID, or "
+        "JAX's cluster detection); the experiment splits its work (one that does not runs "
+        "whole in each), process 0 writes --out",
+    )
 
     g = _command(
         sub,
@@ -281,10 +289,19 @@ def cmd_run(args) -> int:
     from .describe import animated
     from .registry import apply_overrides, base_config, load
     from .results import run_experiment
+    from .sweep import _is_writer, initialize
 
+    if args.distributed:  # before JAX starts its backend
+        initialize()
     exp = load(args.name)
     config = apply_overrides(exp, base_config(exp, args.quick, args.seed), args.overrides)
-    out = args.out if args.out is not None else Path("jqd-out") / exp.name
+    shown = out = args.out if args.out is not None else Path("jqd-out") / exp.name
+    discard = contextlib.nullcontext()  # only process 0 writes OUT; the others' copy is dropped
+    if args.distributed and not _is_writer():
+        import tempfile
+
+        discard = tempfile.TemporaryDirectory(prefix="jqd-run-")
+        out = Path(discard.name)
     animate = bool(getattr(args, "animate", False))
     if animate and not exp.animates:
         print(
@@ -295,11 +312,13 @@ def cmd_run(args) -> int:
     kw = dict(
         seed=args.seed, quick=args.quick, animate=animate and exp.animates, progress=not args.json
     )
-    if args.json:  # keep stdout for the JSON alone: anything the experiment prints -> stderr
-        with contextlib.redirect_stdout(sys.stderr):
+    with discard:
+        if args.json:  # keep stdout for the JSON alone: anything the experiment prints -> stderr
+            with contextlib.redirect_stdout(sys.stderr):
+                summary = run_experiment(exp, config, out, **kw)
+        else:
             summary = run_experiment(exp, config, out, **kw)
-    else:
-        summary = run_experiment(exp, config, out, **kw)
+    out = shown
     if args.json:
         from .experiment import dumps
 

@@ -499,34 +499,6 @@ def _agree(todo: list[int]) -> list[int]:
     return [int(i) for i in multihost_utils.broadcast_one_to_all(padded)[:n]]
 
 
-def _put(chunk: dict, mesh):
-    """The chunk on the mesh; with several processes each gives its devices' slice."""
-    from .._sharding import shard_batch
-
-    if _processes()[0] == 1:
-        return shard_batch(chunk, mesh)
-    import jax
-    from jax.sharding import NamedSharding, PartitionSpec
-
-    sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
-    out = {}
-    for k, v in chunk.items():
-        rows = sharding.addressable_devices_indices_map(v.shape).values()
-        start = min(r[0].start or 0 for r in rows)
-        stop = max(v.shape[0] if r[0].stop is None else r[0].stop for r in rows)
-        out[k] = jax.make_array_from_process_local_data(sharding, v[start:stop], v.shape)
-    return out
-
-
-def _gather(x):
-    """A global array as one NumPy array on every process."""
-    if _processes()[0] == 1:
-        return np.asarray(x)
-    from jax.experimental import multihost_utils
-
-    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-
-
 # -- the vmapped mode's program and memory model -----------------------------------
 def free_memory(device) -> int:
     """Bytes free on `device` (GPU: its allocator's limit minus use; CPU: MemAvailable)."""
@@ -589,11 +561,11 @@ def _short(err: BaseException) -> str:
 
 def _run_chunk(compiled, chunk, n_real, mesh, expected, log) -> dict:
     """One chunk's outputs (the first `n_real` items) and per-item errors."""
-    from .._sharding import shard_batch
+    from .._sharding import gather_batch, shard_batch
 
-    try:
-        out = compiled(_put(chunk, mesh))
-        arrays = {k: _gather(v)[:n_real] for k, v in out.items()}
+    try:  # with several processes each places and computes its own rows
+        out = gather_batch(compiled(shard_batch(chunk, mesh)))
+        arrays = {k: v[:n_real] for k, v in out.items()}
         arrays["item_error"] = np.full(n_real, "", ERROR_DTYPE)
         return arrays
     except Exception as err:  # noqa: BLE001 - find the failing items

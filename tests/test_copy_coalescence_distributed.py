@@ -1,0 +1,84 @@
+"""copy-coalescence's quick sweep over N (N = 99, 300 and the tau-leap law at
+300) run by two processes with `jax.distributed` (coordinator on 127.0.0.1,
+one CPU device each, each running half of the 32 ensembles) gives the
+one-process result bit for bit: every claim and metric (timings aside) and
+every checkpointed array (V, n/N, class phases, events, final states)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TIMINGS = ("seconds_per_N", "seconds_coalescence")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _jqd(tmp_path, name, *extra, **env):
+    args = ["copy-coalescence", "--quick", "--no-cache", "--out", str(tmp_path / name)]
+    args += ["--set", f"checkpoint={tmp_path / f'{name}_checkpoint'}", *extra]
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=1",  # one device per process
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "jqd.run.cli", "run", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _checkpoints(folder: Path) -> dict:
+    out = {}
+    for path in sorted(folder.glob("N*.npz")):
+        with np.load(path) as z:
+            out.update({f"{path.stem}/{k}": z[k] for k in z.files if k != "wall"})
+    for path in sorted(folder.glob("N*_rms.json")):
+        rms = json.loads(path.read_text())  # spread -> [RMS of n/N - |psi|^2, max V]
+        out[path.stem] = np.array([rms[k] for k in sorted(rms)])
+    return out
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_process_bitwise(tmp_path):
+    port = _free_port()
+    job = dict(JQD_COORDINATOR=f"127.0.0.1:{port}", JQD_NUM_PROCESSES="2")
+    procs = [
+        _jqd(tmp_path, "multi", "--distributed", **job, JQD_PROCESS_ID=str(i)) for i in range(2)
+    ]
+    single = _jqd(tmp_path, "one")
+    outs = [p.communicate(timeout=600)[0] for p in [*procs, single]]
+    for p, out in zip([*procs, single], outs, strict=True):
+        assert p.returncode == 0, out
+    one, multi = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "multi"))
+    assert multi["environment"]["devices"] == ["cpu:0", "cpu:2048"]  # the job's two devices
+    assert one["environment"]["devices"] == ["cpu:0"]
+    assert [c["name"] for c in multi["claims"]] == [c["name"] for c in one["claims"]]
+    for a, b in zip(multi["claims"], one["claims"], strict=True):
+        assert (a["measured"], a["passed"]) == (b["measured"], b["passed"]), a["name"]
+    assert multi["metrics"].keys() == one["metrics"].keys()
+    for k in one["metrics"].keys() - set(TIMINGS):
+        assert json.dumps(multi["metrics"][k]) == json.dumps(one["metrics"][k]), k
+    # the saves of every run over N, written by process 0 alone
+    got, want = (_checkpoints(tmp_path / f"{d}_checkpoint") for d in ("multi", "one"))
+    assert got.keys() == want.keys() and {"N99/V", "N300/V", "N300_other/V"} <= got.keys()
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    assert sorted(p.name for p in (tmp_path / "multi").iterdir()) == [
+        "coalescence.png",
+        "summary.json",
+    ]
