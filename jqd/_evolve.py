@@ -256,6 +256,8 @@ def evolve(
     failed_values = lambda: _guards.enforce(_value_checks(law, y0, params, dt), caller=caller)
     try:
         sol, summary = _program(*_partition(((run_law, y0, run_params, t0, dt), options)))
+        if not in_graph:  # one transfer; on a GPU an in-graph error surfaces only here
+            summary = np.asarray(summary)  # [breakdown code, failed checks...]
     except Exception as err:  # an in-graph check or the law's own error
         if check and not in_graph:  # bad input is named first, with its value
             failed_values()
@@ -265,7 +267,6 @@ def evolve(
         raise RuntimeError(message) from None
     if in_graph:
         return sol  # checks and breakdowns are staged in-graph
-    summary = np.asarray(summary)  # [breakdown code, failed checks...]: one transfer
     if summary[1:].any():  # a value check failed: the eager checks name it with its value
         failed_values()
     return sol if summary[0] == 0 else _monitor.report(sol, law, on_breakdown, caller)

@@ -86,3 +86,20 @@ def test_sweep_on_gpu(tmp_path):
         got = ds["mean_a_real"].values + 1j * ds["mean_a_imag"].values
     exact = np.asarray(jqd.reference.kerr_mean_a(t[None, :], config.alpha0, U[:, None]))
     assert np.max(np.abs(got - exact)) < 1e-10
+
+
+def test_bad_params_named_on_gpu():
+    """On the GPU an in-graph error surfaces only when a result is read: a NaN
+    constant must still come out as the named ValueError (not the raw runtime
+    error of a later in-graph check, as it once did for SoftSphereGas)."""
+    from jqd.thermal import GasParams, PhaseState, SoftSphereGas
+
+    gpu, _ = gpu_and_cpu()
+    with jax.default_device(gpu):
+        g = np.arange(4) * 1.5 + 0.3
+        q = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+        y0 = PhaseState(jnp.asarray(q), jnp.zeros_like(jnp.asarray(q)))
+        params = jax.tree_util.tree_map(jnp.asarray, GasParams(mass=np.nan, kappa=50.0, sigma=1.0))
+        law = SoftSphereGas(16, 6.0, 2, cell_size=1.2)
+        with pytest.raises(ValueError, match="mass contains NaN"):
+            jqd.evolve(law, y0, params, dt=0.02, n_save=2)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One GPU session's checks, in one call (the lent machine is bare and short-lived):
+#   1. the `gpu` tests (GPU == CPU to 1e-12, arrays on the GPU, a sharded sweep);
+#   2. the law contract on the GPU (jit == eager, vmap == loop, gradients,
+#      conservation, orders against exact references), as far as its time allows;
+#   3. the largest-run ladder and the 4096² split-step case (bench_gpu.py).
+# Usage (repo root, jax with CUDA installed): OUT=dir bash benchmarks/gpu_check.sh
+# Each stage has its own time limit; its log is written as it runs, so a
+# stage cut short still leaves what it measured.
+set -u
+OUT=${OUT:-gpu-out}
+mkdir -p "$OUT"
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+export XLA_PYTHON_CLIENT_PREALLOCATE=false  # several pytest workers share the GPU
+{
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+    python3 -c "import jax, equinox, diffrax, optax, numpy; print('jax', jax.__version__, 'equinox', equinox.__version__, 'diffrax', diffrax.__version__, 'optax', optax.__version__, 'numpy', numpy.__version__); print(jax.devices())"
+    nproc
+} 2>&1 | tee "$OUT/machine.txt"
+# -p no:benchmark: pytest-benchmark (in the CUDA image) refuses to run beside xdist
+PYTEST="python3 -m pytest -p no:cacheprovider -p no:benchmark -o addopts= -q -rA"
+timeout "${GPU_TESTS_S:-90}" $PYTEST -m gpu tests/test_gpu.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -15
+timeout "${CONTRACT_S:-120}" $PYTEST -v -n "${WORKERS:-8}" -m "not slow and not mutants" \
+    tests/test_law_contract.py 2>&1 >"$OUT/contract.log"
+grep -c " PASSED" "$OUT/contract.log" | sed 's/^/contract passed: /'
+grep -E " (FAILED|ERROR)" "$OUT/contract.log" | head -20
+timeout "${BENCH_S:-240}" python3 benchmarks/bench_gpu.py --rungs "${RUNGS:-2}" --max-run-s 5 \
+    --splitstep 4096 --out "$OUT/results_gpu.md" 2>&1 | tee "$OUT/bench_gpu.log" | grep -v "^JSON"
+cat "$OUT/results_gpu.md" 2>/dev/null
