@@ -107,7 +107,8 @@ class AbstractLaw(eqx.Module):
 
     def specialize(self, params: PyTree, dt, n_steps: int):
         """`(law, params)` in a cheaper equivalent form chosen from concrete
-        values (a banded H stored sparse); plain calls only. Default: unchanged."""
+        values (a banded H stored sparse): a plain call applies it; under a
+        user's own `jax.jit` the user calls it outside the jit. Default: unchanged."""
         return self, params
 
     # read-outs that observables are built on

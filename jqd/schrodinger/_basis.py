@@ -84,7 +84,9 @@ class SchrodingerBasis(AbstractLaw):
     saves of a dense H (`jqd._eigen.eigen_states`, derivatives finite for
     repeated eigenvalues); Chebyshev steps with sparse products for a sparse
     or banded H (`jqd.fock.DiaMatrix`, `BCOO`; chosen by a plain `jqd.evolve`
-    call for a concrete H of dimension >= 128 where that is cheaper). The
+    call for a concrete H of dimension >= 128 where that is cheaper; under
+    your own `jax.jit`/`vmap`, pass `law.specialize(params, dt, n_steps)`
+    made outside it, docs/internals/basis.md#structure). The
     step itself applies exp(−iH dt/ħ) at the step midpoint: exact for a
     static H, order 2 otherwise (for time-dependent H prefer
     `jqd.evolve_adaptive`).
