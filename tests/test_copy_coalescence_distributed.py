@@ -7,39 +7,21 @@ every checkpointed array (V, n/N, class phases, events, final states)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_sweep_distributed import _env, _free_port
+from test_sweep_distributed import _jqd as _run_jqd
 
 TIMINGS = ("seconds_per_N", "seconds_coalescence")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _jqd(tmp_path, name, *extra, **env):
     args = ["copy-coalescence", "--quick", "--no-cache", "--out", str(tmp_path / name)]
     args += ["--set", f"checkpoint={tmp_path / f'{name}_checkpoint'}", *extra]
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=1",  # one device per process
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "jqd.run.cli", "run", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # one CPU device per process
+    return _run_jqd(args, _env(1, **env), command="run")
 
 
 def _checkpoints(folder: Path) -> dict:

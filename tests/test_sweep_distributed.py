@@ -41,9 +41,11 @@ def _env(devices: int, **extra) -> dict:
     return env
 
 
-def _jqd(args, env, **kw):
+def _jqd(args, env, command="sweep", **kw):
+    """`jqd COMMAND ARGS` in a subprocess (stderr into stdout); also used by
+    tests/test_copy_coalescence_distributed.py."""
     return subprocess.Popen(
-        [sys.executable, "-m", "jqd.run.cli", "sweep", *args],
+        [sys.executable, "-m", "jqd.run.cli", command, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
