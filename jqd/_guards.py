@@ -360,6 +360,10 @@ def to_device(x, dtype=None):
     (`jnp.asarray` stages one per shape and dtype; `device_put` only moves)."""
     if is_traced(x):
         return jnp.asarray(x, dtype)
+    if isinstance(x, jax.Array) and (
+        dtype is None or x.dtype == jax.dtypes.canonicalize_dtype(dtype)
+    ):
+        return x  # already on the device: no round trip through the host
     x = np.asarray(x, dtype)
     return jax.device_put(x.astype(jax.dtypes.canonicalize_dtype(x.dtype)))
 

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._guards import to_device
 from .._law import AbstractLaw
 
 
@@ -47,7 +48,7 @@ class ExpmBlocks(eqx.Module):
         pos[order] = np.arange(d * d) - np.repeat(starts, sizes)
         index = np.full((n_blocks, int(sizes.max())), d * d, dtype=np.int32)
         index[label[order], pos[order]] = order
-        as32 = lambda x: jax.device_put(np.asarray(x, np.int32))  # no program per shape
+        as32 = lambda x: to_device(x, np.int32)  # no program per shape
         return ExpmBlocks(
             as32(index), as32(g), as32(o), as32(label[o]), as32(pos[o]), as32(pos[src])
         )

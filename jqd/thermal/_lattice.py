@@ -8,9 +8,10 @@ is built. Why two transforms per axis: docs/internals/thermal.md#lattice-transfo
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
+
+from .._guards import to_device
 
 BOUNDARIES = ("fixed", "periodic")
 DENSE_AXIS_MAX = 256  # axes up to this length are transformed by a dense 1-D matmul
@@ -29,11 +30,6 @@ class _Frozen:
 
     def __eq__(self, other):
         return isinstance(other, _Frozen) and np.array_equal(self.array, other.array)
-
-
-def _device(x):
-    """A jax array of `x`: NumPy data is copied over (jnp.asarray compiles a program)."""
-    return x if isinstance(x, jax.Array) else jax.device_put(np.asarray(x))
 
 
 def _basis_1d(n: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
@@ -250,11 +246,11 @@ class Lattice(eqx.Module):
 
     def to_modes(self, x):
         """Uᵀ x: atom-basis displacements (…, N) -> mode coordinates (…, N)."""
-        return self._apply(_device(x), inverse=False)
+        return self._apply(to_device(x), inverse=False)
 
     def to_atoms(self, c):
         """U c: mode coordinates (…, N) -> atom-basis displacements (…, N)."""
-        return self._apply(_device(c), inverse=True)
+        return self._apply(to_device(c), inverse=True)
 
     def _apply(self, x, inverse: bool):
         if x.shape[-1:] != (self.n_sites,):
@@ -263,7 +259,7 @@ class Lattice(eqx.Module):
                 f"mode); got shape {x.shape}."
             )
         if self.general is not None:
-            U = _device(self.general.array[1].astype(x.dtype))
+            U = to_device(self.general.array[1], x.dtype)
             return x @ (U.T if inverse else U)
         lead = x.shape[:-1]
         y = x.reshape(lead + self.shape)
@@ -274,7 +270,7 @@ class Lattice(eqx.Module):
             ax = len(lead) + a
             y = move(y, ax, last)
             if n <= DENSE_AXIS_MAX:  # a small matmul beats XLA's CPU FFT here
-                Ua = _device(_basis_1d(n, self.boundary)[0].astype(y.dtype))
+                Ua = to_device(_basis_1d(n, self.boundary)[0], y.dtype)
                 y = y @ (Ua.T if inverse else Ua)
             else:
                 y = f(y, self.boundary)
