@@ -78,8 +78,12 @@ class Grid(eqx.Module):
 
     def mesh(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """Coordinate arrays of shape `self.shape`, one per axis (`ij` indexing)."""
-        mesh = np.meshgrid(*self._host_axes(dtype), indexing="ij")
-        return tuple(jax.device_put(np.ascontiguousarray(x)) for x in mesh)
+        # Broadcast in-graph from the 1-D axes: a grid-sized constant inside a
+        # traced program would be folded by XLA at compile time (docs/internals/core.md#mesh).
+        return tuple(
+            jnp.broadcast_to(a.reshape([-1 if j == i else 1 for j in range(self.ndim)]), self.shape)
+            for i, a in enumerate(self._host_axes(dtype))
+        )
 
     def wavenumbers(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """1-D angular wavenumber arrays (FFT order), one per axis."""

@@ -106,7 +106,7 @@ def run(config: Config, rec: Recorder) -> None:
     import xarray as xr
 
     grid = jqd.Grid(config.points, config.box)
-    (xg,) = grid.mesh()
+    (xg,) = grid.axes()
     sp = jqd.SchrodingerParams(hbar=config.hbar, mass=config.mass)
     psi0 = jqd.reference.gaussian_packet(grid, a=config.a, hbar=config.hbar)
     T, n_save = config.t_final, config.n_save

@@ -160,7 +160,7 @@ def _one_dimension(config: Config, a, p0, hbar, mass):
     grid = jqd.Grid((config.points,), config.box)
     law = jqd.SchrodingerGrid(grid)
     psi0 = jqd.reference.gaussian_packet(grid, a=a, p0=p0, hbar=hbar)
-    (x,) = grid.mesh()
+    (x,) = grid.axes()
 
     def observe(t, psi, params):
         rho = law.density(psi)

@@ -106,10 +106,10 @@ def _setup(config, n):
     the same grid with the same saves share one compiled program."""
     grid = jqd.Grid((n, n), config.box)
     law = jqd.SchrodingerGrid(grid, potential=lambda x, t, p: coupled_quartic(jnp.stack(x, -1), p))
-    X, Y = grid.mesh()
     blk = n // config.n_bins
 
     def observe(t, psi, p):
+        X, Y = grid.mesh()  # in-graph broadcasts, not grid-sized constants
         rho = jnp.abs(psi) ** 2
         mx, my = grid.integrate(X * rho), grid.integrate(Y * rho)
         var = jnp.stack([grid.integrate((X - mx) ** 2 * rho), grid.integrate((Y - my) ** 2 * rho)])

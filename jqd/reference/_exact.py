@@ -67,7 +67,7 @@ def harmonic_gaussian(grid: Grid, t, *, omega=1.0, mass=1.0, hbar=1.0, x0=0.0, p
     p = p0 * c - mass * omega * x0 * s
     beta = (squeeze * c + 1j * s) / (c + 1j * squeeze * s)
     k = mass * omega / hbar
-    (x,) = grid.mesh()
+    (x,) = grid.axes()  # 1-D: the axis itself, no program
     norm = (k * beta.real / np.pi) ** 0.25
     return norm * jnp.exp(-0.5 * k * beta * (x - q) ** 2 + 1j * p * (x - q) / hbar)
 
@@ -82,7 +82,7 @@ def oscillator_eigenstate(grid: Grid, n: int, omega=1.0, mass=1.0, hbar=1.0):
     n = _guards.count(n, "n", minimum=0)
     arguments("jqd.reference.oscillator_eigenstate", omega=omega, mass=mass, hbar=hbar)
     k = mass * omega / hbar
-    (x,) = grid.mesh()
+    (x,) = grid.axes()  # 1-D: the axis itself, no program
     xi = math.sqrt(k) * np.asarray(x)
     c = np.zeros(n + 1)
     c[n] = 1.0
