@@ -98,3 +98,19 @@ def test_helpers_give_the_op_by_op_values():
     tau, a = 0.5, 1.0
     exact = np.exp(-(x**2) / (a**2 * (1 + tau**2))) / np.sqrt(np.pi * a**2 * (1 + tau**2))
     np.testing.assert_allclose(jqd.reference.free_gaussian_density(x, 0.5), exact, rtol=1e-14)
+
+
+def test_grid_coordinates_are_not_program_constants():
+    """A grid-sized coordinate array inside a traced program is an HLO constant
+    that XLA folds at compile time, so compiling grew with the grid (2-D,
+    4096²: 23-26 s; docs/internals/core.md#mesh). A 2-D grid law's program,
+    potential and observer included, holds no grid-sized constant."""
+    import re
+
+    grid = jqd.Grid((32, 32), 10.0)
+    law = jqd.SchrodingerGrid(grid, lambda x, t, w: 0.5 * w * (x[0] ** 2 + x[1] ** 2))
+    psi0 = jqd.reference.gaussian_packet(grid)
+    observe = jqd.observables.PositionMoments(law)  # reads grid.mesh() in-graph
+    run = lambda y, p: jqd.evolve(law, y, p, dt=1e-3, n_save=1, observe=observe).observables
+    text = jax.jit(run).lower(psi0, jqd.SchrodingerParams(potential=1.0)).as_text()
+    assert not re.findall(r"constant[^\n]*tensor<32x32x", text)
