@@ -215,8 +215,13 @@ def test_monitor_under_jit_vmap_grad_and_adaptive():
     with pytest.raises(Exception, match="passed the limit"):
         jax.block_until_ready(jax.jit(lambda p: run(p).y_final)(_GrowthParams()))
     ks = _GrowthParams(k=jnp.array([0.01, 1.0]), limit=jnp.array([2.0, 2.0]))
-    stats = jax.vmap(lambda p: run(p, on_breakdown="flag").stats)(ks)
-    np.testing.assert_array_equal(np.asarray(stats["breakdown_code"]), [0, 2])
+    flagged = jax.jit(jax.vmap(lambda p: run(p, on_breakdown="flag")))(ks)
+    np.testing.assert_array_equal(np.asarray(flagged.stats["breakdown_code"]), [0, 2])
+    # flagged in the program, raised on the host with time, place and member
+    with pytest.raises(_ThresholdError, match=r"at t = 0\.7 at \(1\) \(batch member 1\)"):
+        flagged.raise_on_breakdown(_Growth())
+    ok = jax.jit(lambda p: run(p, on_breakdown="flag"))(_GrowthParams(k=0.01))
+    assert ok.raise_on_breakdown(_Growth()) is ok
     with pytest.raises(Exception, match="passed the limit"):
         jax.block_until_ready(jax.vmap(lambda p: run(p).y_final)(ks))
     loss = lambda k: jnp.sum(run(_GrowthParams(k=k)).y_final)

@@ -312,9 +312,11 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
         return circular_variance(y, P), n / N, jnp.angle(z), y.n_events
 
     def advance(y, k, dt, sps):
+        # flagged in the program, raised on the host: no host callback, so the
+        # persistent cache keeps this program
         kw = dict(n_save=chunk, key=k, observe=obs, check=False, steps_per_save=sps)
-        sol = jqd.evolve(law, y, params, dt=dt / sps, **kw)
-        return sol.y_final, sol.observables
+        sol = jqd.evolve(law, y, params, dt=dt / sps, on_breakdown="flag", **kw)
+        return sol.y_final, sol.observables, sol.stats
 
     init_v = jax.vmap(init, in_axes=(0, None))
     adv_v = jax.vmap(advance, in_axes=(0, 0, None, None))
@@ -332,8 +334,10 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
 
     def adv(y, keys, dt):
         sps = max(1, int(np.ceil(dt / leap_dt - 1e-9))) if n_types else 1
-        y, o = adv_b(y, keys, np.float64(dt), sps)  # one dtype: one compile
-        return y, list(jqd.gather_batch(o))  # on every process: all ensembles' saves
+        y, o, stats = adv_b(y, keys, np.float64(dt), sps)  # one dtype: one compile
+        o, stats = jqd.gather_batch((o, stats))  # on every process: all ensembles' saves
+        jqd.Solution(None, None, None, stats).raise_on_breakdown(law, "copy-coalescence")
+        return y, list(o)
 
     return init_b, adv
 
