@@ -1,7 +1,7 @@
 """First call against second call of a 2-D grid run: how the compile time grows
 with the grid (docs/internals/core.md#mesh).
 
-    python benchmarks/bench_first_call.py [--sizes 512 1024 2048] [--json F]
+    python benchmarks/bench_first_call.py [--sizes 512 1024 2048] [--json F] [--device gpu]
 
 Problem: `jqd.SchrodingerGrid` on an n x n box (20 x 20), harmonic V evaluated on
 `grid.mesh()`, Strang, 10 steps of dt = 1e-3 saved twice, a Gaussian start; the
@@ -23,10 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Reporter, fmt_s, markdown_table  # noqa: E402
+from _common import Reporter, add_device_arg, fmt_s, markdown_table, select_device  # noqa: E402
 
 
-def child(n: int) -> dict:
+def child(n: int, device: str) -> dict:
+    select_device(device)
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -50,16 +51,17 @@ def main(argv=None):
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
     ap.add_argument("--json", help="also append the JSON lines to this file")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    add_device_arg(ap)
     args = ap.parse_args(argv)
     if args.child:
-        print("RESULT " + json.dumps(child(args.child)))
+        print("RESULT " + json.dumps(child(args.child, args.device)))
         return
     rep = Reporter("first_call", args.json, argv)
     env = dict(os.environ, JQD_NO_CACHE="1", JAX_COMPILATION_CACHE_DIR="")
     rows = []
     for n in args.sizes:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(n)],
+            [sys.executable, __file__, "--child", str(n), "--device", args.device],
             env=env,
             capture_output=True,
             text=True,
