@@ -7,6 +7,8 @@ from typing import Any
 import equinox as eqx
 from jaxtyping import Array, PyTree
 
+from ._monitor import report
+
 
 class Solution(eqx.Module):
     """What an integrator returns.
@@ -38,6 +40,4 @@ class Solution(eqx.Module):
         `vmap`, checked here on the host: a compiled program that raises holds
         a host callback, and JAX's persistent cache never keeps those.
         `stats` must be concrete (NumPy or device arrays, e.g. gathered)."""
-        from ._monitor import report
-
         return report(self, law, "raise", caller)

@@ -316,7 +316,7 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
         # persistent cache keeps this program
         kw = dict(n_save=chunk, key=k, observe=obs, check=False, steps_per_save=sps)
         sol = jqd.evolve(law, y, params, dt=dt / sps, on_breakdown="flag", **kw)
-        return sol.y_final, sol.observables, sol.stats
+        return sol
 
     init_v = jax.vmap(init, in_axes=(0, None))
     adv_v = jax.vmap(advance, in_axes=(0, 0, None, None))
@@ -334,10 +334,10 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
 
     def adv(y, keys, dt):
         sps = max(1, int(np.ceil(dt / leap_dt - 1e-9))) if n_types else 1
-        y, o, stats = adv_b(y, keys, np.float64(dt), sps)  # one dtype: one compile
-        o, stats = jqd.gather_batch((o, stats))  # on every process: all ensembles' saves
-        jqd.Solution(None, None, None, stats).raise_on_breakdown(law, "copy-coalescence")
-        return y, list(o)
+        sol = adv_b(y, keys, np.float64(dt), sps)  # one dtype: one compile
+        o, stats = jqd.gather_batch((sol.observables, sol.stats))  # every process: all saves
+        eqx.tree_at(lambda s: s.stats, sol, stats).raise_on_breakdown(law, "copy-coalescence")
+        return sol.y_final, list(o)
 
     return init_b, adv
 

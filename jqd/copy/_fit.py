@@ -52,22 +52,20 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
     ts = np.asarray(ts)
     if psi_exact is None:
         psi_exact = propagate(H, psi0, ts, hbar=hbar)
+    psi0 = enforce(_problem_guards(H, psi0, hbar), psi0, caller="qr_loss")
     psi = _meanfield_psi(qr, H, psi0, ts, dt=dt, hbar=hbar)
     return jnp.sum(jnp.abs(psi - psi_exact[1:]) ** 2) / len(ts)  # the mean includes t = 0
 
 
-def _meanfield_psi(qr, H, psi0, ts, *, dt, hbar, guarded=True):
-    """ψ = √ρ e^(−iφ) of the mean-field law with exponents qr at ts[1:] (RK4, step dt).
-    `guarded=False` where the problem was checked already: a staged check is a
-    host callback, and a program holding one is never persistently cached."""
+def _meanfield_psi(qr, H, psi0, ts, *, dt, hbar):
+    """ψ = √ρ e^(−iφ) of the mean-field law with exponents qr at ts[1:] (RK4, step
+    dt), unchecked: the callers check the problem (in-graph, a check is a host
+    callback, and JAX's persistent cache never keeps a program holding one)."""
     steps = int(round((ts[1] - ts[0]) / dt))
     params = MeanFieldParams.from_hamiltonian(H, q=qr[0], r=qr[1], hbar=hbar)
-    y0 = state_from_psi(psi0)
-    if guarded:
-        y0 = enforce(_problem_guards(H, psi0, hbar), y0, caller="qr_loss")
     sol = evolve(
         MeanField(),
-        y0,
+        state_from_psi(psi0),
         params,
         dt=dt,
         n_save=len(ts) - 1,
@@ -114,7 +112,7 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
     ts = np.asarray(ts)
 
     def residuals(qr):  # Σr² = qr_loss: least squares, so the fit carries its stderr
-        psi = _meanfield_psi(qr, H, psi0, ts, dt=dt, hbar=hbar, guarded=False)  # checked above
+        psi = _meanfield_psi(qr, H, psi0, ts, dt=dt, hbar=hbar)  # checked above
         d = (psi - psi_exact[1:]) / np.sqrt(len(ts))
         return jnp.concatenate([d.real.ravel(), d.imag.ravel()])
 
