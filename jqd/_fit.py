@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
@@ -85,6 +86,35 @@ class FitResult:
         if isinstance(value, dict) and name in value:
             return value[name]
         raise AttributeError(f"FitResult has no attribute {name!r}")
+
+
+# θ with at most this many numbers is differentiated in forward mode by default
+FORWARD_MAX = 8
+
+
+def _forward_mode(f):
+    """f(u, d) whose gradient in u any transform takes in forward mode: one
+    tangent per number of u, traced once as one jitted function however often
+    the optimiser differentiates f (docs/internals/core.md#fit)."""
+
+    @jax.jit
+    def value_and_slopes(u, d):
+        flat, unravel = jax.flatten_util.ravel_pytree(u)
+        one = lambda t: jax.jvp(lambda x: f(unravel(x), d), (flat,), (t,))
+        values, slopes = jax.vmap(one)(jnp.eye(flat.size, dtype=flat.dtype))
+        return values[0], slopes
+
+    def fwd(u, d):
+        value, slopes = value_and_slopes(u, d)
+        return value, (slopes, u)
+
+    def bwd(res, ct):
+        slopes, u = res
+        return jax.flatten_util.ravel_pytree(u)[1](ct * slopes), None
+
+    g = jax.custom_vjp(lambda u, d: fwd(u, d)[0])
+    g.defvjp(fwd, bwd)
+    return g
 
 
 def _norm(tree):
@@ -169,6 +199,7 @@ def fit(
     key=None,
     nonfinite: float | None = None,
     batched: bool = False,
+    gradient: str | None = None,
     progress: bool = False,
 ) -> FitResult:
     """Minimise `loss(theta)` from `theta0`.
@@ -216,6 +247,13 @@ def fit(
             once (`jax.vmap`); the criteria must hold for every start.
             "sequential": the same, one start after another inside one
             compiled program (`lax.map`: less memory).
+        gradient: how the loss is differentiated: "forward" (one tangent per
+            number of theta: for a few parameters it compiles and runs
+            faster than a reverse pass back through a time loop, and stores
+            no tape), "reverse", or None (default): forward when theta has at
+            most `FORWARD_MAX` (8) numbers (per start), else reverse. A loss
+            forward mode cannot differentiate (a `jax.custom_vjp` inside)
+            needs "reverse".
         progress: show a tqdm progress bar of the loss.
 
     Returns:
@@ -250,6 +288,18 @@ def fit(
             value = jnp.where(jnp.isfinite(value), value, nonfinite)
         return value
 
+    u = inverse(_tm(lambda x: jnp.asarray(x, jnp.result_type(float)), theta0))
+    _check_start(theta0, u, transform)
+    n_theta = sum(np.size(x) for x in jax.tree_util.tree_leaves(u)) // (
+        len(jax.tree_util.tree_leaves(u)[0]) if batched else 1
+    )
+    if gradient is None:
+        gradient = "forward" if n_theta <= FORWARD_MAX else "reverse"
+    _check_choice("gradient", gradient, ("forward", "reverse"))
+    # the optimiser differentiates the model three times (its gradient here, two in
+    # the line search): jitted, it is traced once
+    fun = _forward_mode(fun) if gradient == "forward" else jax.jit(fun)
+
     def value_and_grad(u, d):
         value, grad = jax.value_and_grad(fun)(u, d)
         if nonfinite is not None:
@@ -266,8 +316,6 @@ def fit(
         updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=value_fn)
         return optax.apply_updates(u, updates), state, value, _norm(grad)
 
-    u = inverse(_tm(lambda x: jnp.asarray(x, jnp.result_type(float)), theta0))
-    _check_start(theta0, u, transform)
     d_axis = None if data is None else 0
     if batched == "sequential":
         one = lambda a: update(*a) if data is not None else update(a[0], a[1], None)
@@ -300,7 +348,15 @@ def fit(
     try:
         for _ in range(max_iter):
             # wait with the GIL released before NumPy reads (internals#fit: a deadlock)
-            u_new, state, value, grad_norm = jax.block_until_ready(update_fn(u, state, data))
+            try:
+                u_new, state, value, grad_norm = jax.block_until_ready(update_fn(u, state, data))
+            except TypeError as err:
+                if gradient != "forward" or "custom_vjp" not in str(err):
+                    raise
+                raise TypeError(
+                    f"jqd.fit: forward mode cannot differentiate this loss ({err}); "
+                    'pass gradient="reverse".'
+                ) from None
             if nonfinite is None and not np.all(np.isfinite(np.asarray(value))):
                 raise FloatingPointError(_nonfinite_message(np.asarray(value), path[-1], n))
             history.append(np.asarray(value))
