@@ -8,10 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from jqd.run import cli
 
 REPO = Path(__file__).resolve().parents[1]
 KERR_SMALL = ["--quick", "--set", "n_save=20"]
@@ -50,6 +53,19 @@ def load_results(out: Path) -> dict[str, np.ndarray]:
         return {k: ds[k].values.copy() for k in ds.variables}
 
 
+def test_faster_cpu_compile_only_where_known(monkeypatch):
+    """The emitter flag goes to a jaxlib it was measured on, never over the user's own."""
+    for flags, jaxlib, want in [
+        ("--a=1", "0.10.2", f"--a=1 {cli._EMITTER_FLAG}"),
+        ("--xla_cpu_use_fusion_emitters=true", "0.10.2", "--xla_cpu_use_fusion_emitters=true"),
+        ("", "0.11.0", ""),
+    ]:
+        monkeypatch.setenv("XLA_FLAGS", flags)
+        monkeypatch.setattr("importlib.metadata.version", lambda name, v=jaxlib: v)
+        cli._faster_cpu_compile()
+        assert os.environ["XLA_FLAGS"] == want
+
+
 def test_list():
     res = jqd("list")
     assert res.returncode == 0, res.stderr
@@ -84,6 +100,9 @@ def test_run_with_overrides_json(tmp_path):
         assert set(c) >= {"name", "statement", "measured", "tolerance", "passed"}
     env = summary["environment"]
     assert env["x64"] and env["jax"] and env["jqd"] and env["devices"]
+    # --quick compiles with XLA:CPU's elemental emitter where jaxlib has the switch
+    fast = version("jaxlib").startswith(cli._EMITTER_JAXLIB)
+    assert (cli._EMITTER_FLAG in env["xla_flags"].split()) == fast
     assert summary["wall_time_s"] > 0 and summary["compile_time_s"] > 0
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["claims"] == summary["claims"]

@@ -30,6 +30,28 @@ def _force_host_devices(n: int) -> None:
     os.environ["XLA_FLAGS"] = f"{flags} {_HOST_FLAG}={n}".strip()
 
 
+# --quick runs are mostly compile time: XLA:CPU's elemental emitter compiles
+# their programs faster than its MLIR fusion emitters, equal to round-off, at
+# a run-time cost on some laws (docs/internals/run.md#cpu-emitter). XLA
+# aborts on a flag it does not know, so only the jaxlib versions measured get it.
+_EMITTER_FLAG = "--xla_cpu_use_fusion_emitters=false"
+_EMITTER_JAXLIB = ("0.10.",)
+
+
+def _faster_cpu_compile() -> None:
+    """Turn off XLA:CPU's fusion emitters unless XLA_FLAGS already sets them
+    (effective if the backend has not started)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    try:
+        known = version("jaxlib").startswith(_EMITTER_JAXLIB)
+    except PackageNotFoundError:
+        known = False
+    if known and "xla_cpu_use_fusion_emitters" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {_EMITTER_FLAG}".strip()
+
+
 # -- the grammar -------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (raised, then reported by `main`)."""
@@ -507,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     args.started = started  # `run`'s time with start-up (docs/cli.md)
     if getattr(args, "devices", None) is not None and args.devices > 1:
         _force_host_devices(args.devices)
+    if getattr(args, "quick", False):
+        _faster_cpu_compile()
     os.environ.setdefault("MPLBACKEND", "Agg")
     if args.command != "list":  # `list` reads sources only: no JAX start-up
         import jax

@@ -192,6 +192,7 @@ def environment() -> dict[str, Any]:
         "devices": [str(d) for d in devices],
         "device_kind": devices[0].device_kind if devices else None,
         "x64": bool(jax.config.read("jax_enable_x64")),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),  # they change results at round-off
         "git_revision": git_revision(),
         "hostname": platform.node(),
     }
