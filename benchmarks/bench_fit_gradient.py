@@ -38,7 +38,7 @@ EVENTS = {
 
 
 def problem(name: str):
-    """(loss(theta), theta0, truth) of one case."""
+    """(loss(theta), theta0, truth, transform) of one case."""
     import jax.numpy as jnp
     import numpy as np
 

@@ -98,22 +98,17 @@ def _forward_mode(f):
     the optimiser differentiates f (docs/internals/core.md#fit)."""
 
     @jax.jit
-    def value_and_slopes(u, d):
+    def value_and_grad(u, d):
         flat, unravel = jax.flatten_util.ravel_pytree(u)
         one = lambda t: jax.jvp(lambda x: f(unravel(x), d), (flat,), (t,))
         values, slopes = jax.vmap(one)(jnp.eye(flat.size, dtype=flat.dtype))
-        return values[0], slopes
+        return values[0], unravel(slopes)
 
-    def fwd(u, d):
-        value, slopes = value_and_slopes(u, d)
-        return value, (slopes, u)
+    def bwd(grad, ct):
+        return _tm(lambda g: ct * g, grad), None
 
-    def bwd(res, ct):
-        slopes, u = res
-        return jax.flatten_util.ravel_pytree(u)[1](ct * slopes), None
-
-    g = jax.custom_vjp(lambda u, d: fwd(u, d)[0])
-    g.defvjp(fwd, bwd)
+    g = jax.custom_vjp(lambda u, d: value_and_grad(u, d)[0])
+    g.defvjp(value_and_grad, bwd)
     return g
 
 
