@@ -20,7 +20,3 @@ __all__ = [
     "FitSpec",
     "steps_fit",
 ]
-
-
-def __dir__() -> list[str]:  # dir(module) shows the public API only
-    return sorted(__all__)
