@@ -229,11 +229,7 @@ class HarmonicLattice(AbstractLaw):
 
     def step(self, t, y, params, dt, key=None):
         dtype = y.q.dtype
-        if self.rot is None:
-            w2 = self.omega_squared(params, dtype)
-            rot = rotation(w2, jnp.asarray(params.mass).astype(dtype), jnp.asarray(dt, dtype))
-        else:
-            rot = self.rot
+        rot = self.rot or self.prepare(params, jnp.asarray(dt, dtype)).rot
         return rotate(y, tuple(jnp.asarray(r).astype(dtype) for r in rot))
 
     def energy(self, t, y, params):
