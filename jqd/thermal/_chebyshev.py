@@ -64,13 +64,14 @@ def _bessel_j_numpy(x: float, n: int) -> np.ndarray:
     return vals[:n] / (vals[0] + 2.0 * np.sum(vals[2::2]))
 
 
-def chebyshev_terms(x, max_terms: int):
-    """(n_needed, tail): the number of terms whose dropped tail 2Σ|J_k(x)| is
-    ≤ CHEB_TOL (at least 2), and the tail beyond max_terms; NumPy for a
-    concrete x, jax (in-graph) for a traced one."""
-    xp, bessel = (np, _bessel_j_numpy) if is_concrete(x) else (jnp, _bessel_j)
-    tail = 2.0 * xp.cumsum(xp.abs(bessel(x, max_terms + 8))[::-1])[::-1]  # 2 Σ_{j≥k} |J_j|
-    return xp.maximum(xp.sum(tail[:max_terms] > CHEB_TOL), 2), tail[max_terms]
+def chebyshev_terms(x, max_terms: int, xp=None):
+    """(n_needed, tail, J): the number of terms whose dropped tail 2Σ|J_k(x)| is
+    ≤ CHEB_TOL (at least 2), the tail beyond max_terms and J_0..J_{max_terms+7};
+    NumPy for a concrete x, jax (in-graph) for a traced one or with `xp=jnp`."""
+    xp = xp or (np if is_concrete(x) else jnp)
+    J = (_bessel_j_numpy if xp is np else _bessel_j)(x, max_terms + 8)
+    tail = 2.0 * xp.cumsum(xp.abs(J)[::-1])[::-1]  # 2 Σ_{j≥k} |J_j|
+    return xp.maximum(xp.sum(tail[:max_terms] > CHEB_TOL), 2), tail[max_terms], J
 
 
 def ritz_values(matvec, D: int, dtype, xp, steps: int = 30):

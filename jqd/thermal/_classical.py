@@ -63,11 +63,6 @@ class FPUTParams(eqx.Module):
     pinning: float | Array = 0.0
 
 
-def omega_max(params: FPUTParams):
-    """Harmonic band edge √((4 spring + pinning)/m), an upper bound on every ω_k."""
-    return jnp.sqrt((4.0 * params.spring + params.pinning) / params.mass)
-
-
 def _bonds(q, boundary):
     """Bond stretches r (..., n + 1) for fixed ends, (..., n) for periodic."""
     if boundary == "periodic":
@@ -184,8 +179,9 @@ class ClassicalLattice(AbstractLaw):
         out = scalar(params.spring, "params.spring", positive=True, fix="e.g. spring=1.0.")
         out += scalar(params.pinning, "params.pinning", nonnegative=True, fix="e.g. pinning=0.")
         if dt is not None:
+            w_max = jnp.sqrt((4.0 * params.spring + params.pinning) / params.mass)  # band edge
             omega = "ω = ω_max = √((4 spring + pinning)/mass), the highest harmonic mode"
-            out.append(step_bound(self.scheme, omega_max(params) * dt, omega))
+            out.append(step_bound(self.scheme, w_max * dt, omega))
         return out
 
 

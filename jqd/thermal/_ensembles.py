@@ -21,29 +21,22 @@ def _weights(caller: str, c2, name: str = "c2", square: bool = False) -> None:
     """Concrete weights (c2, or amplitudes c with `square`) are >= 0 and normalized."""
     if _guards.is_traced(c2):
         return
-    a = np.asarray(c2)
-    p = np.abs(a) ** 2 if square else a.real
+    p = np.abs(np.asarray(c2)) ** 2 if square else np.asarray(c2).real
     eps = np.finfo(p.dtype).eps if np.issubdtype(p.dtype, np.inexact) else 0.0
     tol = max(WEIGHT_TOL, 10 * (p.shape[-1] if p.ndim else 1) * eps)
     total = "Σ|c|²" if square else f"Σ {name}"
     fix = f"{name} / np.linalg.norm({name})" if square else f"{name} / {name}.sum()"
-    _guards.enforce(
-        [
-            _guards.Check(
-                np.all(np.isfinite(p)), f"{name} contains NaN or Inf. {_guards.NONFINITE_FIX}"
-            ),
-            _guards.Check(
-                np.all(p >= 0), f"{name} must be >= 0 (weights |c_n|²); got {{value}}.", p
-            ),
-            _guards.Check(
-                np.all(np.abs(np.sum(p, axis=-1) - 1) <= tol),
-                f"{total} must be 1 (a normalized state); {total} - 1 = {{value}} (tolerance "
-                f"{tol:.1g}). Normalize it: {fix}.",
-                np.sum(p, axis=-1) - 1,
-            ),
-        ],
-        caller=f"jqd.thermal.{caller}",
-    )
+    dev = np.sum(p, axis=-1) - 1
+    guards = _guards.finite(p, name) + [
+        _guards.Check(np.all(p >= 0), f"{name} must be >= 0 (weights |c_n|²); got {{value}}.", p),
+        _guards.Check(
+            np.all(np.abs(dev) <= tol),
+            f"{total} must be 1 (a normalized state); {total} - 1 = {{value}} (tolerance "
+            f"{tol:.1g}). Normalize it: {fix}.",
+            dev,
+        ),
+    ]
+    _guards.enforce(guards, caller=f"jqd.thermal.{caller}")
 
 
 def _same_length(caller: str, **arrays) -> None:

@@ -26,8 +26,6 @@ from ._harmonic import (
 )
 from ._lattice import DENSE_AXIS_MAX, _basis_1d, add_springs, squares_1d
 
-DENSE_U_MAX = 2048  # dense atom variances through the full U up to this N
-
 
 def _dtype(dtype):
     return jnp.result_type(float) if dtype is None else dtype
@@ -271,7 +269,8 @@ def _squares(lattice, v, bond_axis=None):
     for a, n in enumerate(lattice.shape):
         if n <= DENSE_AXIS_MAX:  # a small matmul beats XLA's CPU FFT here
             U = _basis_1d(n, lattice.boundary)[0]
-            M = U * U if a != bond_axis else (_diff(n, periodic) @ U) ** 2
+            D = (np.eye(n) - np.roll(np.eye(n), 1, axis=1))[: n if periodic else n - 1]
+            M = U * U if a != bond_axis else (D @ U) ** 2  # D: the bond differences
             y = jnp.tensordot(jax.device_put(M.astype(v.dtype)), y, axes=([1], [a]))
             y = y if a == 0 else jnp.moveaxis(y, 0, a)
         else:
@@ -279,14 +278,6 @@ def _squares(lattice, v, bond_axis=None):
                 squares_1d(jnp.moveaxis(y, a, -1), lattice.boundary, a == bond_axis), -1, a
             )
     return y.reshape(-1)
-
-
-def _diff(n, periodic):
-    nb = n if periodic else n - 1
-    D = np.zeros((nb, n))
-    D[np.arange(nb), np.arange(nb)] = 1.0
-    D[np.arange(nb), (np.arange(nb) + 1) % n] = -1.0
-    return D
 
 
 def _in_atoms(law, X):
@@ -303,12 +294,10 @@ def atom_covariance(law: HarmonicLattice, state):
 def atom_variance(law: HarmonicLattice, state):
     """Var u_j (N,) of every atom's displacement."""
     lat = law.lattice
-    if isinstance(state.cov, DenseCovariance):
+    if isinstance(state.cov, DenseCovariance):  # diag(U QQ Uᵀ) = rowsum(U ∘ (U QQ))
         QQ = _blocks(state)[0]
-        if lat.n_sites <= DENSE_U_MAX:  # diag(U QQ Uᵀ) = rowsum(U ∘ (U QQ)): one matmul
-            U = jnp.asarray(lat.modes()[0], QQ.dtype)
-            return jnp.sum(U * (U @ QQ), axis=1)
-        return jnp.diagonal(atom_covariance(law, state))
+        U = jnp.asarray(lat.modes()[0], QQ.dtype)
+        return jnp.sum(U * (U @ QQ), axis=1)
     return _squares(lat, state.cov.qq)
 
 

@@ -111,7 +111,7 @@ def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Check]:
     if isinstance(cov, ModeCovariance):
         qq, qp, pp = (xp.asarray(x) for x in (cov.qq, cov.qp, cov.pp))
         h2 = xp.asarray(hbar) ** 2 / 4
-        eps = 1e3 * float(np.finfo(np.asarray(qq).dtype if xp is np else qq.dtype).eps)
+        eps = 1e3 * float(np.finfo(qq.dtype).eps)
         det = qq * pp - qp * qp - h2
         tol = -eps * xp.maximum(qq * pp, h2)
         return [
@@ -124,7 +124,7 @@ def physical_guards(cov, hbar, name: str = "y0.cov") -> list[Check]:
         ]
     M = xp.asarray(cov.matrix)
     n = M.shape[-1] // 2
-    eps = 1e3 * float(np.finfo(np.asarray(M).dtype if xp is np else M.dtype).eps)
+    eps = 1e3 * float(np.finfo(M.dtype).eps)
     scale = xp.maximum(xp.max(xp.abs(M)), xp.asarray(hbar))
     asym = xp.max(xp.abs(M - xp.swapaxes(M, -1, -2)))
     out = [
@@ -229,11 +229,7 @@ class HarmonicLattice(AbstractLaw):
 
     def step(self, t, y, params, dt, key=None):
         dtype = y.q.dtype
-        if self.rot is None:
-            w2 = self.omega_squared(params, dtype)
-            rot = rotation(w2, jnp.asarray(params.mass).astype(dtype), jnp.asarray(dt, dtype))
-        else:
-            rot = self.rot
+        rot = self.rot or self.prepare(params, jnp.asarray(dt, dtype)).rot
         return rotate(y, tuple(jnp.asarray(r).astype(dtype) for r in rot))
 
     def energy(self, t, y, params):

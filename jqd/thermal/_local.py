@@ -16,7 +16,7 @@ from .. import _guards
 from .._checks import is_concrete, warn_accuracy
 from .._law import AbstractLaw
 from ..interop import as_array
-from ._chebyshev import CHEB_TOL, _bessel_j, chebyshev_terms, ritz_values
+from ._chebyshev import CHEB_TOL, chebyshev_terms, ritz_values
 
 TRUNCATION_WARN = 1e-6  # top-level population of a truncated ladder that warrants a warning
 SLICED_MAX_DIM = 4  # ops up to 4 x 4 (one or two spins 1/2) are applied as sums of slices
@@ -259,9 +259,7 @@ class SchrodingerLocal(AbstractLaw):
         c, a, tau = (jnp.asarray(v, rdtype) for v in self._scaled(params, dt, rdtype))
         # J_k(−x) = (−1)^k J_k(x): a negative dt (time reversal) reuses J(|x|)
         x = a * tau
-        J = _bessel_j(jnp.abs(x), self.max_terms + 8)
-        tail = 2.0 * jnp.cumsum(jnp.abs(J)[::-1])[::-1]
-        n_needed = jnp.maximum(jnp.sum(tail[: self.max_terms] > CHEB_TOL), 2)
+        n_needed, _, J = chebyshev_terms(jnp.abs(x), self.max_terms, jnp)
         k = np.arange(self.max_terms)
         sign = jnp.where(x < 0, jnp.asarray((-1.0) ** k, rdtype), 1.0)
         phase = jnp.asarray(np.array([1, -1j, -1, 1j])[k % 4], y.dtype)  # (−i)^k
@@ -372,7 +370,7 @@ class SchrodingerLocal(AbstractLaw):
         dropped tail 2Σ_{k≥max_terms}|J_k| (must be ≤ 1e-15)."""
         c, a, tau = self._scaled(params, dt, np.finfo(dtype).dtype)
         x = abs(a * tau) if is_concrete(a, tau) else jnp.abs(a * tau)
-        n, tail = chebyshev_terms(x, self.max_terms)
+        n, tail, _ = chebyshev_terms(x, self.max_terms)
         return x, n, tail
 
     def _terms_guard(self, params, dt, rdtype):

@@ -137,7 +137,5 @@ def sz_sector(L: int, sz) -> np.ndarray:
     if not (float(n_down).is_integer() and 0 <= n_down <= L):
         raise ValueError(f"sz must be one of -L/2, -L/2 + 1, ..., L/2 (L = {L}); got {sz!r}.")
     n = np.arange(2**L)
-    downs = np.zeros(2**L, int)
-    for b in range(L):
-        downs += (n >> b) & 1
+    downs = sum((n >> b) & 1 for b in range(L))
     return n[downs == int(n_down)]
