@@ -20,17 +20,8 @@ import numpy as np
 
 from ._sweep_report import cf_metadata, output_dims
 from .experiment import config_to_dict, dumps, split_complex
-from .registry import (
-    UsageError,
-    apply_overrides,
-    base_config,
-    discover,
-    experiment_source,
-    field_types,
-    load,
-)
+from .registry import UsageError, discover, experiment_source, field_types
 from .results import CompileTimer, environment, make_dirs, write_text_atomic
-from .validate import check_config
 
 STEP_TOL = 1e-3  # converged: the Gauss-Newton step is below 1e-3 standard errors
 P_VALUE_MIN = 1e-3  # with known errors, χ² must not be improbable at this level
@@ -771,23 +762,3 @@ def summary_text(s, out: Path) -> str:
     lines.append(f"  {gof}; covariance: {s['sigma']} errors ({s['covariance_method'][:60]}...)")
     lines += [f"  problem: {p}" for p in s["problems"]]
     return "\n".join(lines)
-
-
-def cmd_fit(args) -> int:
-    """`jqd fit`; exit status as docs/cli.md says (usage errors raise)."""
-    exp = load(args.name)
-    spec = spec_of(exp)
-    config = apply_overrides(exp, base_config(exp, args.quick, args.seed), args.overrides)
-    check_config(exp, config)
-    free = parse_free(exp, spec, args.free)
-    start = parse_start(exp, spec, config, free, args.start)
-    if args.max_iter < 1:
-        raise UsageError(f"--max-iter must be >= 1; got {args.max_iter}.")
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
-    out = args.out if args.out is not None else Path("jqd-out") / f"{exp.name}-fit"
-    s = run_fit(exp, config, free, start, out, args)
-    print(dumps(s) if args.json else summary_text(s, out))
-    if not s["acceptable"]:
-        return 1
-    return EXIT_INCONSISTENT if s["consistent"] is False else 0
