@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ._sweep_report import cf_metadata, output_dims
-from .experiment import config_to_dict, dumps, split_complex
+from ._sweep_report import output_dims, write_netcdf
+from .experiment import config_to_dict, dumps
 from .registry import UsageError, discover, experiment_source, field_types
 from .results import CompileTimer, environment, make_dirs, write_text_atomic
 
@@ -317,17 +317,14 @@ def problem(exp, config, free, start, source: str, seed: int) -> FitProblem:
         over = {k: np.array([getattr(config, k), start[k]]) for k in free}
         config = exp.sweep_config(config, over)
     coords = {k: np.asarray(v) for k, v in (exp.sweep_coords or (lambda c: {}))(config).items()}
-    truth = None
     if source == "reference":
         data, stderr = _arrays(spec.reference(config)), None
-        truth = spec.truth(config)
     elif source == "ensemble":
         if spec.ensemble is None:
             raise UsageError(f"{exp.name} has no finite-ensemble data; use --data reference.")
         raw = _arrays(spec.ensemble(config, jax.random.key(seed)))
         stderr = {k[: -len("_stderr")]: v for k, v in raw.items() if k.endswith("_stderr")}
         data = {k: v for k, v in raw.items() if not k.endswith("_stderr")}
-        truth = spec.truth(config)
     else:
         # the model's config keys: those its sweep reads (recorded while it is traced)
         spy, read = _reading(config)
@@ -336,11 +333,11 @@ def problem(exp, config, free, start, source: str, seed: int) -> FitProblem:
         values = config_to_dict(config)  # as the file records them (JSON)
         model = {k: values[k] for k in sorted(read - set(free))}
         data, stderr = read_data(Path(source), template, coords, (exp.name, model))
-        truth = spec.truth(config)  # what quantum mechanics gives at this config
     bad = [k for k, v in data.items() if not np.all(np.isfinite(v))]
     if bad:
         raise ValueError(f"{exp.name}: the {source} data of {', '.join(bad)} are not finite.")
-    truth = None if truth is None else {k: float(truth[k]) for k in free if k in truth}
+    truth = spec.truth(config)  # what quantum mechanics gives at this config
+    truth = {k: float(truth[k]) for k in free if k in truth}
     return FitProblem(exp, config, free, start, data, stderr, source, truth, coords)
 
 
@@ -677,14 +674,10 @@ def _write_data(out: Path, exp, prob, res) -> None:
             error = {"long_name": f"{name}: standard error of the data"}
             vars_[f"{name}_stderr"] = (dims, prob.stderr[name], error)
     used = {d for dims, *_ in vars_.values() for d in dims}
-    ds = xr.Dataset(vars_, coords={k: v for k, v in prob.coords.items() if k in used})
-    ds.attrs.update(
-        experiment=exp.name,
-        data=str(prob.source),
-        config=json.dumps(config_to_dict(prob.config), sort_keys=True),
-    )
-    ds = cf_metadata(split_complex(ds), exp, f"jqd fit {exp.name} --free {','.join(prob.free)}")
-    ds.to_netcdf(out / "data.nc", engine="h5netcdf")
+    coords = {k: v for k, v in prob.coords.items() if k in used}
+    ds = xr.Dataset(vars_, coords=coords, attrs={"data": str(prob.source)})
+    title = f"jqd fit {exp.name} --free {','.join(prob.free)}"
+    write_netcdf(ds, exp, prob.config, title, out / "data.nc")
 
 
 def _figure(out: Path, s) -> None:

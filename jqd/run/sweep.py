@@ -842,6 +842,8 @@ def run_sweep(
             **got,
         }
         if _is_writer():
-            _sweep_report.write_results(exp, out_dir, dataset, over, mode, failed, wall, summary)
+            _sweep_report.write_results(
+                exp, config, out_dir, dataset, over, mode, failed, wall, summary
+            )
     s = summary
     return SweepResult(out_dir, n_items, n_chunks, s["chunks_computed"], s["chunks_reused"], s)

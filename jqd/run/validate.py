@@ -35,10 +35,6 @@ def _leaf_type(tp):
     return tp
 
 
-def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
-
-
 def _show(v) -> str:
     if isinstance(v, float | np.floating):
         return f"{float(v):g}"
@@ -72,20 +68,15 @@ def check_source(name: str, overrides=()) -> None:
 def check_field(exp, name: str, value, tp, default) -> None:
     """Finiteness and range of one field's value (UsageError if bad); its type is the
     parser's (`registry.parse_value`) and the experiment's (its defaults)."""
-    for v in _leaves(value):
-        if isinstance(v, numbers.Complex) and not isinstance(v, bool | np.bool_):
-            if not np.isfinite(complex(v)):
-                raise UsageError(
-                    f"{name}={_show(v)} is not finite; give a finite number "
-                    f"(default {_show(default)})."
-                )
     text = field_range(exp, name, tp)
-    if text is None:
-        return
     for v in _leaves(value):
-        if not _is_real(v):
+        if not isinstance(v, numbers.Complex) or isinstance(v, bool | np.bool_):
             continue
-        for op, bound in parse_limits(text):
+        if not np.isfinite(complex(v)):
+            raise UsageError(
+                f"{name}={_show(v)} is not finite; give a finite number (default {_show(default)})."
+            )
+        for op, bound in parse_limits(text) if text and isinstance(v, numbers.Real) else ():
             if not _OPS[op](v, bound):
                 each = " (each value)" if isinstance(value, tuple | list) else ""
                 raise UsageError(
