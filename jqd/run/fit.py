@@ -436,6 +436,9 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
         # exact data: the error bar is no statistical one, so neither is a profile of it
         prof = _profile(prob, res, factor) if prob.source != "reference" else None
     wall = time.perf_counter() - t0
+    with np.errstate(all="ignore"):
+        d = np.sqrt(np.abs(np.diagonal(cov)))
+        correlation = np.where(np.isfinite(cov), cov / np.outer(d, d), np.nan)
     keys = sorted(free)  # the covariance's order: jax flattens a dict by sorted keys
     value = {k: float(res.value[k]) for k in free}
     stated = {k: float(res.stderr[k]) for k in free}
@@ -461,7 +464,7 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
         if full is None
         else {k: float(full["stderr"][k]) for k in free},
         "covariance": cov.tolist(),
-        "correlation": _correlation(cov).tolist(),
+        "correlation": correlation.tolist(),
         "sigma": prob.sigma,
         "covariance_method": COVARIANCE_NOTE[
             prob.sigma if prob.sigma == "estimated" else COVARIANCE
@@ -603,12 +606,6 @@ def _quantum(s, exact: bool) -> dict:
                       "rule": f"|z| <= {CONSISTENT_Z:g} ({how})",
                       "consistent": bool(abs(z) <= CONSISTENT_Z)}  # fmt: skip
     return out
-
-
-def _correlation(cov):
-    with np.errstate(all="ignore"):
-        d = np.sqrt(np.abs(np.diagonal(cov)))
-        return np.where(np.isfinite(cov), cov / np.outer(d, d), np.nan)
 
 
 def _p_value(chi2, dof) -> float:
