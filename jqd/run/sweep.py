@@ -273,17 +273,14 @@ def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> No
                 f"{problem}; rerun with --fresh to discard it and start afresh, or choose "
                 "another --out."
             )
-        for d in ("chunks", "items"):
-            for p in (out_dir / d).glob("*"):
-                p.unlink()
+        for p in [*out_dir.glob("chunks/*"), *out_dir.glob("items/*")]:
+            p.unlink()
         for name in ("results.nc", "summary.json", "SUMMARY.md"):
             (out_dir / name).unlink(missing_ok=True)
     for d in ("chunks", "items"):
         (out_dir / d).mkdir(exist_ok=True)
-        for leftover in (out_dir / d).glob(".*.tmp*"):
-            leftover.unlink()  # temp files of an interrupted writer
-    for leftover in out_dir.glob(".*.tmp*"):
-        leftover.unlink()
+    for leftover in [*out_dir.glob(".*.tmp*"), *out_dir.glob("*/.*.tmp*")]:
+        leftover.unlink()  # temp files of an interrupted writer
     write_text_atomic(out_dir / "manifest.json", dumps({**manifest, "code": code}) + "\n")
 
 
