@@ -1,5 +1,5 @@
 """What a finished sweep writes: results.nc (the labelled dataset of either
-mode, with CF metadata: `cf_metadata`, which `jqd fit`'s data.nc shares), each
+mode, with CF metadata: `write_netcdf`, which `jqd fit`'s data.nc shares), each
 claimed (or scalar) quantity drawn against the swept keys (a claim as value /
 tolerance on a log axis), and SUMMARY.md with the pass counts."""
 
@@ -62,11 +62,13 @@ def _first_clause(text: str, width: int = 60) -> str:
     return clause
 
 
-def cf_metadata(ds, exp, title: str):
-    """Give `ds` (in place) CF metadata: `units` ("1": natural units; run times "s")
-    and a `long_name` (from the config keys' help, the claims' and metrics' names)
-    on every variable, and the global attributes (the caller sets `config`)."""
+def write_netcdf(ds, exp, config, title: str, path: Path) -> None:
+    """Write `ds` (complex variables split) atomically to `path` with CF metadata: `units`
+    ("1": natural units; run times "s") and a `long_name` (from the config keys' help,
+    the claims' and metrics' names) on every variable, and the global attributes."""
     import jqd
+
+    ds = split_complex(ds)
 
     docs = attribute_docs(exp.config)
 
@@ -104,24 +106,19 @@ def cf_metadata(ds, exp, title: str):
         experiment=exp.name,
         comment="numbers in the experiment's natural units (units '1')"
         + (f": {summary}" if summary else ""),
+        config=json.dumps(config_to_dict(config), sort_keys=True),
     )
-    return ds
-
-
-def _dataset(exp, config, data_vars, coords, mode):
-    import xarray as xr
-
-    ds = xr.Dataset(data_vars, coords=coords)
-    ds.attrs["experiment"] = exp.name
-    ds.attrs["mode"] = mode
-    ds.attrs["config"] = json.dumps(config_to_dict(config), sort_keys=True)
-    return ds
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    ds.to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, path)
 
 
 def vmapped_dataset(exp, config, over, results, errors):
     """A vmapped sweep's labelled arrays: dims = swept keys (grid order) then the
     outputs' own axes; `item_error`, and `NAME__tolerance`/`__passed` for the
     experiment's `sweep_claims`."""
+    import xarray as xr
+
     grid_shape, dims = tuple(len(v) for v in over.values()), tuple(over)
     extra = {}
     if exp.sweep_coords is not None:
@@ -135,11 +132,11 @@ def vmapped_dataset(exp, config, over, results, errors):
     used = {d for v in data_vars.values() for d in v[0]}
     data_vars["item_error"] = (dims, np.asarray(errors).reshape(grid_shape).astype(str))
     coords = {k: v for k, v in coords.items() if k in used}
-    ds = _dataset(exp, config, data_vars, coords, "vmapped")
+    ds = xr.Dataset(data_vars, coords=coords, attrs={"mode": "vmapped"})
     for out, (op, tol) in exp.sweep_claims.items():
-        values = ds[out].values
+        values = np.asarray(ds[out].values, float)
         ds[f"{out}__tolerance"] = (dims, np.full(values.shape, float(tol)))
-        ds[f"{out}__passed"] = (dims, passes(values, op, tol))
+        ds[f"{out}__passed"] = (dims, np.isfinite(values) & _OPS[op](values, float(tol)))
         ds[out].attrs.update(op=op, claim=out)
     return ds
 
@@ -194,7 +191,7 @@ def per_item_dataset(exp, config, over, records: list[dict]):
         k: np.asarray(v).astype(np.int64) if types_.get(k, int) is int else np.asarray(v)
         for k, v in over.items()
     }
-    return _dataset(exp, config, data, coords, "per-item")
+    return xr.Dataset(data, coords=coords, attrs={"mode": "per-item"})
 
 
 def scalar_series(dataset, over) -> list[dict]:
@@ -204,11 +201,9 @@ def scalar_series(dataset, over) -> list[dict]:
     dims = tuple(over)
     out = []
     for name, var in dataset.data_vars.items():
-        if name.endswith(("__tolerance", "__passed")) or var.dims != dims:
+        if name.endswith(("__tolerance", "__passed")) or name.startswith("metric_"):
             continue
-        if var.dtype.kind not in "fiub" or name in ("wall_time_s", "compile_time_s"):
-            continue
-        if name.startswith("metric_"):
+        if var.dims != dims or var.dtype.kind not in "fiub" or name in _SECONDS:
             continue
         tol = dataset.get(f"{name}__tolerance")
         passed = dataset.get(f"{name}__passed")
@@ -248,7 +243,7 @@ def _panel(ax, s: dict, over: dict) -> None:
     tol = None if s["tolerance"] is None or ratio is not None else s["tolerance"]
     tol = None if tol is None else tol.reshape(len(x), -1)
     ok = None if s["passed"] is None else s["passed"].reshape(len(x), -1)
-    rest = [k for k in keys[1:]]
+    rest = keys[1:]
     n_lines = v.shape[1]
     finite = v[np.isfinite(v)]
     wide = finite.size and np.all(finite > 0) and finite.max() / finite.min() > 100
@@ -375,11 +370,6 @@ def write_summary_md(path: Path, experiment: str, mode: str, over, series, faile
     path.write_text("\n".join(lines) + "\n")
 
 
-def passes(values, op, tol):
-    v = np.asarray(values, float)
-    return np.isfinite(v) & _OPS[op](v, float(tol))
-
-
 def claim_counts(dataset) -> dict:
     out = {}
     for name, var in dataset.data_vars.items():
@@ -390,11 +380,9 @@ def claim_counts(dataset) -> dict:
     return out
 
 
-def write_results(exp, out_dir, dataset, over, mode, failed, wall, summary) -> None:
-    tmp = out_dir / f".results.nc.tmp{os.getpid()}"
-    ds = cf_metadata(split_complex(dataset), exp, f"jqd sweep {exp.name} ({mode})")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, out_dir / "results.nc")
+def write_results(exp, config, out_dir, dataset, over, mode, failed, wall, summary) -> None:
+    title = f"jqd sweep {exp.name} ({mode})"
+    write_netcdf(dataset, exp, config, title, out_dir / "results.nc")
     series = scalar_series(dataset, over)
     rec = Recorder(out_dir, physics=exp.physics)
     summary["figures"] = draw(rec, series, over, exp.name) if series else []

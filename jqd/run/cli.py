@@ -68,9 +68,10 @@ _NO_CACHE_HELP = (
 )
 
 
-def _command(sub, name, help, *, quick, out=None, seed=None, **kw):
-    """A subcommand with the options every one has: --quick, --no-cache and,
-    for those with one experiment (`out` given), NAME, --set and --out."""
+def _command(sub, name, help, *, quick, out=None, seed=None, distributed=None, **kw):
+    """A subcommand with the options every one has: --quick, --no-cache and, for those
+    with one experiment (`out` given), NAME, --set and --out; --seed and --distributed
+    (its help ending with `distributed`) where given."""
     p = sub.add_parser(name, help=help, **kw)
     if out is not None:
         p.add_argument("name")
@@ -87,6 +88,14 @@ def _command(sub, name, help, *, quick, out=None, seed=None, **kw):
     p.add_argument("--no-cache", action="store_true", help=_NO_CACHE_HELP)
     if seed is not None:
         p.add_argument("--seed", type=int, default=0, help=seed)
+    if distributed is not None:
+        p.add_argument(
+            "--distributed",
+            action="store_true",
+            help=f"one {name} across several processes/hosts with jax.distributed (run the "
+            "same command in each; JQD_COORDINATOR=host:port, JQD_NUM_PROCESSES, "
+            f"JQD_PROCESS_ID, or JAX's cluster detection){distributed}",
+        )
     return p
 
 
@@ -116,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
         quick="the quick config (seconds on CPU)",
         out="jqd-out/NAME",
         seed="seed for all randomness (default 0)",
+        distributed="; the experiment splits its work (one that does not runs whole in each), "
+        "process 0 writes --out",
     )
     r.add_argument(
         "--json",
@@ -124,14 +135,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--animate", action="store_true", help=f"{animate}, if it has one ([animates] in list)"
-    )
-    r.add_argument(
-        "--distributed",
-        action="store_true",
-        help="one run across several processes/hosts with jax.distributed (run the same "
-        "command in each; JQD_COORDINATOR=host:port, JQD_NUM_PROCESSES, JQD_PROCESS_ID, or "
-        "JAX's cluster detection); the experiment splits its work (one that does not runs "
-        "whole in each), process 0 writes --out",
     )
 
     g = _command(
@@ -173,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
         quick="start from the quick config",
         out="jqd-out/NAME-sweep",
         seed="the per-item runs' seed (default 0)",
+        distributed="",
     )
     s.add_argument(
         "--over",
@@ -202,13 +206,6 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="items per vmapped chunk, or auto (default): the largest batch, up to 256 per "
         "device, whose compiled program fits half the free device memory",
-    )
-    s.add_argument(
-        "--distributed",
-        action="store_true",
-        help="one sweep across several processes/hosts with jax.distributed (run the same "
-        "command in each; JQD_COORDINATOR=host:port, JQD_NUM_PROCESSES, JQD_PROCESS_ID, or "
-        "JAX's cluster detection)",
     )
     s.add_argument(
         "--fresh",
@@ -307,59 +304,63 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _experiment(args, seed, suffix: str = ""):
+    """(experiment, config with --set applied, --out or its default) of a one-experiment
+    command."""
+    from .registry import apply_overrides, base_config, load
+
+    exp = load(args.name)
+    config = apply_overrides(exp, base_config(exp, args.quick, seed), args.overrides)
+    return exp, config, args.out or Path("jqd-out") / f"{exp.name}{suffix}"
+
+
 def cmd_run(args) -> int:
     from .describe import animated
-    from .registry import apply_overrides, base_config, load
+    from .experiment import dumps
     from .results import run_experiment
-    from .sweep import _is_writer, initialize
+    from .sweep import _is_writer
 
-    if args.distributed:  # before JAX starts its backend
-        initialize()
-    exp = load(args.name)
-    config = apply_overrides(exp, base_config(exp, args.quick, args.seed), args.overrides)
-    shown = out = args.out if args.out is not None else Path("jqd-out") / exp.name
+    exp, config, out = _experiment(args, args.seed)
     discard = contextlib.nullcontext()  # only process 0 writes OUT; the others' copy is dropped
     if args.distributed and not _is_writer():
         import tempfile
 
         discard = tempfile.TemporaryDirectory(prefix="jqd-run-")
-        out = Path(discard.name)
-    animate = bool(getattr(args, "animate", False))
-    if animate and not exp.animates:
+    if args.animate and not exp.animates:
         print(
             f"jqd: {exp.name} has no animation; --animate does nothing here (those with one: "
             f"{', '.join(animated()) or 'none'}).",
             file=sys.stderr,
         )
-    kw = dict(
-        seed=args.seed, quick=args.quick, animate=animate and exp.animates, progress=not args.json
-    )
-    with discard:
-        if args.json:  # keep stdout for the JSON alone: anything the experiment prints -> stderr
-            with contextlib.redirect_stdout(sys.stderr):
-                summary = run_experiment(exp, config, out, **kw)
-        else:
-            summary = run_experiment(exp, config, out, **kw)
-    out = shown
-    if args.json:
-        from .experiment import dumps
-
-        print(dumps(summary))
-    else:
-        hits = f", {summary['n_cache_hits']} from the cache" if summary["n_cache_hits"] else ""
-        print(
-            f"{exp.name}: run {summary['wall_time_s']:.1f} s (of which compile "
-            f"{summary['compile_time_s']:.1f} s, {summary['n_compilations']} programs{hits}); "
-            f"{time.perf_counter() - args.started:.1f} s with start-up; results in {out}"
+    # with --json stdout holds the JSON alone: anything the experiment prints goes to stderr
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with discard as tmp, quiet:
+        summary = run_experiment(
+            exp,
+            config,
+            Path(tmp) if tmp else out,
+            seed=args.seed,
+            quick=args.quick,
+            animate=args.animate and exp.animates,
+            progress=not args.json,
         )
-        for c in summary["claims"]:
-            mark = "PASS" if c["passed"] else "FAIL"
-            print(
-                f"  [{mark}] {c['name']}: {c['measured']:.3g} {c['op']} {c['tolerance']:.3g}"
-                f"  ({c['statement']})"
-            )
-        for a in summary.get("animations", []):
-            print(f"  animation: {out / a}")
+    if args.json:
+        print(dumps(summary))
+        return 0 if summary["passed"] else 1
+    hits = f", {summary['n_cache_hits']} from the cache" if summary["n_cache_hits"] else ""
+    print(
+        f"{exp.name}: run {summary['wall_time_s']:.1f} s (of which compile "
+        f"{summary['compile_time_s']:.1f} s, {summary['n_compilations']} programs{hits}); "
+        f"{time.perf_counter() - args.started:.1f} s with start-up; results in {out}"
+    )
+    for c in summary["claims"]:
+        mark = "PASS" if c["passed"] else "FAIL"
+        print(
+            f"  [{mark}] {c['name']}: {c['measured']:.3g} {c['op']} {c['tolerance']:.3g}"
+            f"  ({c['statement']})"
+        )
+    for a in summary.get("animations", []):
+        print(f"  animation: {out / a}")
     return 0 if summary["passed"] else 1
 
 
@@ -407,32 +408,16 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    if args.distributed:  # before JAX starts its backend
-        from .sweep import initialize
-
-        initialize()
-    import jax
-
-    from .registry import UsageError, apply_overrides, base_config, load
+    from .registry import UsageError
     from .sweep import parse_over, run_sweep
 
-    exp = load(args.name)
-    config = apply_overrides(exp, base_config(exp, args.quick, None), args.overrides)
+    exp, config, out = _experiment(args, None, "-sweep")
     over = {}
     for text in args.over:
         key, values = parse_over(text)
         if key in over:
             raise UsageError(f"--over {key} given twice.")
         over[key] = values
-    if args.devices is not None:
-        available = len(jax.devices())
-        if not 1 <= args.devices <= available:
-            raise UsageError(
-                f"--devices {args.devices}: {available} {jax.default_backend()} device(s) "
-                "available (on CPU the command forces host devices itself unless JAX was "
-                "started earlier; set XLA_FLAGS=--xla_force_host_platform_device_count=N)."
-            )
-    out = args.out if args.out is not None else Path("jqd-out") / f"{exp.name}-sweep"
 
     # The first SIGINT/SIGTERM asks the sweep to stop after the chunk in flight
     # (interrupting a running XLA computation can hang the exit); a second one
@@ -486,6 +471,29 @@ def cmd_sweep(args) -> int:
     return 1 if s["items_failed"] else 0
 
 
+def cmd_fit(args) -> int:
+    """`jqd fit`; exit status as docs/cli.md says (usage errors raise)."""
+    from .experiment import dumps
+    from .fit import EXIT_INCONSISTENT, parse_free, parse_start, run_fit, spec_of, summary_text
+    from .registry import UsageError
+    from .validate import check_config
+
+    exp, config, out = _experiment(args, args.seed, "-fit")
+    spec = spec_of(exp)
+    check_config(exp, config)
+    free = parse_free(exp, spec, args.free)
+    start = parse_start(exp, spec, config, free, args.start)
+    if args.max_iter < 1:
+        raise UsageError(f"--max-iter must be >= 1; got {args.max_iter}.")
+    if args.bootstrap < 0:
+        raise UsageError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
+    s = run_fit(exp, config, free, start, out, args)
+    print(dumps(s) if args.json else summary_text(s, out))
+    if not s["acceptable"]:
+        return 1
+    return EXIT_INCONSISTENT if s["consistent"] is False else 0
+
+
 def _one_line(err: BaseException, overrides=()) -> str:
     """`jqd: error: ...` on one line; for a ValueError/TypeError raised by jqd's
     checks (not a UsageError), where it was raised."""
@@ -536,7 +544,6 @@ def main(argv: list[str] | None = None) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
-    from .fit import cmd_fit
     from .sweep import SweepLocked
 
     commands = {
@@ -553,6 +560,10 @@ def main(argv: list[str] | None = None) -> int:
             from ._compile_cache import configure
 
             configure(enabled=not getattr(args, "no_cache", False))  # may name a bad JQD_CACHE_*
+        if getattr(args, "distributed", False):  # before JAX starts its backend
+            from .sweep import initialize
+
+            initialize()
         return commands[args.command](args)
     # UsageError and jqd's argument checks; FloatingPointError: jqd.fit's non-finite model
     except (ValueError, TypeError, FloatingPointError) as err:

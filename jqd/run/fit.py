@@ -18,19 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ._sweep_report import cf_metadata, output_dims
-from .experiment import config_to_dict, dumps, split_complex
-from .registry import (
-    UsageError,
-    apply_overrides,
-    base_config,
-    discover,
-    experiment_source,
-    field_types,
-    load,
-)
+from ._sweep_report import output_dims, write_netcdf
+from .experiment import config_to_dict, dumps
+from .registry import UsageError, discover, experiment_source, field_types
 from .results import CompileTimer, environment, make_dirs, write_text_atomic
-from .validate import check_config
 
 STEP_TOL = 1e-3  # converged: the Gauss-Newton step is below 1e-3 standard errors
 P_VALUE_MIN = 1e-3  # with known errors, χ² must not be improbable at this level
@@ -326,17 +317,14 @@ def problem(exp, config, free, start, source: str, seed: int) -> FitProblem:
         over = {k: np.array([getattr(config, k), start[k]]) for k in free}
         config = exp.sweep_config(config, over)
     coords = {k: np.asarray(v) for k, v in (exp.sweep_coords or (lambda c: {}))(config).items()}
-    truth = None
     if source == "reference":
         data, stderr = _arrays(spec.reference(config)), None
-        truth = spec.truth(config)
     elif source == "ensemble":
         if spec.ensemble is None:
             raise UsageError(f"{exp.name} has no finite-ensemble data; use --data reference.")
         raw = _arrays(spec.ensemble(config, jax.random.key(seed)))
         stderr = {k[: -len("_stderr")]: v for k, v in raw.items() if k.endswith("_stderr")}
         data = {k: v for k, v in raw.items() if not k.endswith("_stderr")}
-        truth = spec.truth(config)
     else:
         # the model's config keys: those its sweep reads (recorded while it is traced)
         spy, read = _reading(config)
@@ -345,11 +333,11 @@ def problem(exp, config, free, start, source: str, seed: int) -> FitProblem:
         values = config_to_dict(config)  # as the file records them (JSON)
         model = {k: values[k] for k in sorted(read - set(free))}
         data, stderr = read_data(Path(source), template, coords, (exp.name, model))
-        truth = spec.truth(config)  # what quantum mechanics gives at this config
     bad = [k for k, v in data.items() if not np.all(np.isfinite(v))]
     if bad:
         raise ValueError(f"{exp.name}: the {source} data of {', '.join(bad)} are not finite.")
-    truth = None if truth is None else {k: float(truth[k]) for k in free if k in truth}
+    truth = spec.truth(config)  # what quantum mechanics gives at this config
+    truth = {k: float(truth[k]) for k in free if k in truth}
     return FitProblem(exp, config, free, start, data, stderr, source, truth, coords)
 
 
@@ -448,6 +436,9 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
         # exact data: the error bar is no statistical one, so neither is a profile of it
         prof = _profile(prob, res, factor) if prob.source != "reference" else None
     wall = time.perf_counter() - t0
+    with np.errstate(all="ignore"):
+        d = np.sqrt(np.abs(np.diagonal(cov)))
+        correlation = np.where(np.isfinite(cov), cov / np.outer(d, d), np.nan)
     keys = sorted(free)  # the covariance's order: jax flattens a dict by sorted keys
     value = {k: float(res.value[k]) for k in free}
     stated = {k: float(res.stderr[k]) for k in free}
@@ -473,7 +464,7 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
         if full is None
         else {k: float(full["stderr"][k]) for k in free},
         "covariance": cov.tolist(),
-        "correlation": _correlation(cov).tolist(),
+        "correlation": correlation.tolist(),
         "sigma": prob.sigma,
         "covariance_method": COVARIANCE_NOTE[
             prob.sigma if prob.sigma == "estimated" else COVARIANCE
@@ -617,12 +608,6 @@ def _quantum(s, exact: bool) -> dict:
     return out
 
 
-def _correlation(cov):
-    with np.errstate(all="ignore"):
-        d = np.sqrt(np.abs(np.diagonal(cov)))
-        return np.where(np.isfinite(cov), cov / np.outer(d, d), np.nan)
-
-
 def _p_value(chi2, dof) -> float:
     from scipy.stats import chi2 as dist
 
@@ -686,14 +671,10 @@ def _write_data(out: Path, exp, prob, res) -> None:
             error = {"long_name": f"{name}: standard error of the data"}
             vars_[f"{name}_stderr"] = (dims, prob.stderr[name], error)
     used = {d for dims, *_ in vars_.values() for d in dims}
-    ds = xr.Dataset(vars_, coords={k: v for k, v in prob.coords.items() if k in used})
-    ds.attrs.update(
-        experiment=exp.name,
-        data=str(prob.source),
-        config=json.dumps(config_to_dict(prob.config), sort_keys=True),
-    )
-    ds = cf_metadata(split_complex(ds), exp, f"jqd fit {exp.name} --free {','.join(prob.free)}")
-    ds.to_netcdf(out / "data.nc", engine="h5netcdf")
+    coords = {k: v for k, v in prob.coords.items() if k in used}
+    ds = xr.Dataset(vars_, coords=coords, attrs={"data": str(prob.source)})
+    title = f"jqd fit {exp.name} --free {','.join(prob.free)}"
+    write_netcdf(ds, exp, prob.config, title, out / "data.nc")
 
 
 def _figure(out: Path, s) -> None:
@@ -771,23 +752,3 @@ def summary_text(s, out: Path) -> str:
     lines.append(f"  {gof}; covariance: {s['sigma']} errors ({s['covariance_method'][:60]}...)")
     lines += [f"  problem: {p}" for p in s["problems"]]
     return "\n".join(lines)
-
-
-def cmd_fit(args) -> int:
-    """`jqd fit`; exit status as docs/cli.md says (usage errors raise)."""
-    exp = load(args.name)
-    spec = spec_of(exp)
-    config = apply_overrides(exp, base_config(exp, args.quick, args.seed), args.overrides)
-    check_config(exp, config)
-    free = parse_free(exp, spec, args.free)
-    start = parse_start(exp, spec, config, free, args.start)
-    if args.max_iter < 1:
-        raise UsageError(f"--max-iter must be >= 1; got {args.max_iter}.")
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
-    out = args.out if args.out is not None else Path("jqd-out") / f"{exp.name}-fit"
-    s = run_fit(exp, config, free, start, out, args)
-    print(dumps(s) if args.json else summary_text(s, out))
-    if not s["acceptable"]:
-        return 1
-    return EXIT_INCONSISTENT if s["consistent"] is False else 0

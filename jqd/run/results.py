@@ -247,6 +247,7 @@ def run_experiment(
     (a stale one is removed first; a failed run leaves no empty folder it made)."""
     import random
 
+    import jax
     import numpy as np
 
     check_config(exp, config)
@@ -269,6 +270,7 @@ def run_experiment(
     except BaseException:
         remove_empty_dirs(created)
         raise
+    cache = jax.config.jax_compilation_cache_dir  # the persistent cache JAX uses now
     summary = {
         "experiment": exp.name,
         "description": exp.description,
@@ -278,20 +280,12 @@ def run_experiment(
         "started_utc": started,
         "wall_time_s": wall,
         **timer.as_dict(),
-        "compile_cache": _cache_folder(),
+        "compile_cache": str(cache) if cache and jax.config.jax_enable_compilation_cache else None,
         "environment": environment(),
         **rec.summary(),
     }
     write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")
     return summary
-
-
-def _cache_folder() -> str | None:
-    """The persistent compilation cache folder JAX uses now, or None."""
-    import jax
-
-    folder = getattr(jax.config, "jax_compilation_cache_dir", None)
-    return str(folder) if folder and jax.config.jax_enable_compilation_cache else None
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -417,23 +411,10 @@ def reproduce_one(name: str, out: Path, args) -> dict:
     exp_out = out / name
     exp_out.mkdir(parents=True, exist_ok=True)
     summary_path = exp_out / "summary.json"
-    if summary_path.exists():
-        summary_path.unlink()
-    cmd = [
-        sys.executable,
-        "-m",
-        "jqd.run.cli",
-        "run",
-        name,
-        "--out",
-        str(exp_out),
-        "--seed",
-        str(args.seed),
-    ] + (["--quick"] if args.quick else [])
-    if name in getattr(args, "animated", ()):  # --animate, for those that have one
-        cmd.append("--animate")
-    if getattr(args, "no_cache", False):
-        cmd.append("--no-cache")
+    summary_path.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "jqd.run.cli", "run", name, "--out", str(exp_out)]
+    flags = {"--quick": args.quick, "--animate": name in args.animated, "--no-cache": args.no_cache}
+    cmd += ["--seed", str(args.seed), *(flag for flag, on in flags.items() if on)]
     t1 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"

@@ -61,11 +61,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 class OutputLock:
-    """An exclusive lock on an output folder: `OUT/.lock` holding pid and host.
-
-    A lock left by a dead process on this host (SIGKILL) is stale and taken
-    over; a live one makes `acquire` raise `SweepLocked`.
-    """
+    """An exclusive lock on an output folder: `OUT/.lock` holding pid and host. A lock
+    left by a dead process on this host is stale and taken over; a live one makes
+    `acquire` raise `SweepLocked`."""
 
     def __init__(self, out_dir: Path, command: str = "sweep"):
         self.path = Path(out_dir) / ".lock"
@@ -95,16 +93,13 @@ class OutputLock:
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, TypeError):
-            # Unreadable: a writer that died between creating and filling it,
-            # or one that is filling it right now (give it a moment).
-            try:
-                age = time.time() - self.path.stat().st_mtime
-            except FileNotFoundError:
-                return
-            if age < 5:
-                time.sleep(0.5)
-                return
-            self._remove_stale("unreadable")
+            # unreadable: a writer that died between creating and filling it, or one
+            # filling it right now (give it a moment)
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - self.path.stat().st_mtime < 5:
+                    time.sleep(0.5)
+                else:
+                    self._remove_stale("unreadable")
             return
         if host != socket.gethostname():
             raise SweepLocked(
@@ -119,38 +114,27 @@ class OutputLock:
         self._remove_stale(f"pid {pid} is gone")
 
     def _remove_stale(self, why: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(self.path)
             print(f"jqd: removed a stale lock on {self.path.parent} ({why}).", flush=True)
-        except FileNotFoundError:
-            pass
-
-    def release(self) -> None:
-        if self.held:
-            try:
-                info = json.loads(self.path.read_text())
-                if int(info.get("pid", -1)) == os.getpid():
-                    os.remove(self.path)
-            except (OSError, ValueError):
-                pass
-            self.held = False
 
     def __enter__(self):
         self.acquire()
         return self
 
     def __exit__(self, *exc):
-        self.release()
+        if self.held:
+            with contextlib.suppress(OSError, ValueError):
+                if int(json.loads(self.path.read_text()).get("pid", -1)) == os.getpid():
+                    os.remove(self.path)
+            self.held = False
         return False
 
 
 # -- chunks -------------------------------------------------------------------------
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _chunk_paths(chunk_dir: Path, i: int) -> tuple[Path, Path]:
@@ -289,17 +273,14 @@ def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> No
                 f"{problem}; rerun with --fresh to discard it and start afresh, or choose "
                 "another --out."
             )
-        for d in ("chunks", "items"):
-            for p in (out_dir / d).glob("*"):
-                p.unlink()
+        for p in [*out_dir.glob("chunks/*"), *out_dir.glob("items/*")]:
+            p.unlink()
         for name in ("results.nc", "summary.json", "SUMMARY.md"):
             (out_dir / name).unlink(missing_ok=True)
     for d in ("chunks", "items"):
         (out_dir / d).mkdir(exist_ok=True)
-        for leftover in (out_dir / d).glob(".*.tmp*"):
-            leftover.unlink()  # temp files of an interrupted writer
-    for leftover in out_dir.glob(".*.tmp*"):
-        leftover.unlink()
+    for leftover in [*out_dir.glob(".*.tmp*"), *out_dir.glob("*/.*.tmp*")]:
+        leftover.unlink()  # temp files of an interrupted writer
     write_text_atomic(out_dir / "manifest.json", dumps({**manifest, "code": code}) + "\n")
 
 
@@ -324,25 +305,13 @@ def removed_if_unused(out_dir: Path, created: list[Path]):
 
 
 # -- per-item records -----------------------------------------------------------------
-def _item_path(item_dir: Path, i: int) -> Path:
-    return item_dir / f"item_{i:06d}.json"
-
-
 def read_item(item_dir: Path, i: int, spec_hash: str) -> dict | None:
     """Item `i`'s record if its file is intact and belongs to this sweep."""
     try:
-        record = json.loads(_item_path(item_dir, i).read_text())
+        record = json.loads((item_dir / f"item_{i:06d}.json").read_text())
     except (OSError, ValueError):
         return None
-    if record.get("spec_hash") != spec_hash or record.get("index") != i:
-        return None
-    return record
-
-
-def write_item(item_dir: Path, i: int, spec_hash: str, record: dict) -> None:
-    write_text_atomic(
-        _item_path(item_dir, i), dumps({**record, "index": i, "spec_hash": spec_hash})
-    )
+    return record if (record.get("spec_hash"), record.get("index")) == (spec_hash, i) else None
 
 
 # -- what may be swept, and the grid ----------------------------------------------
@@ -505,13 +474,10 @@ def free_memory(device) -> int:
     stats = device.memory_stats() if hasattr(device, "memory_stats") else None
     if stats and "bytes_limit" in stats:
         return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
     return 8 * 2**30
 
 
@@ -565,20 +531,19 @@ def _run_chunk(compiled, chunk, n_real, mesh, expected, log) -> dict:
 
     try:  # with several processes each places and computes its own rows
         out = gather_batch(compiled(shard_batch(chunk, mesh)))
-        arrays = {k: v[:n_real] for k, v in out.items()}
-        arrays["item_error"] = np.full(n_real, "", ERROR_DTYPE)
-        return arrays
+        return {
+            **{k: v[:n_real] for k, v in out.items()},
+            "item_error": np.full(n_real, "", ERROR_DTYPE),
+        }
     except Exception as err:  # noqa: BLE001 - find the failing items
         if _processes()[0] > 1:
             raise  # the processes would part ways: stop the job, say which chunk
         log(f"jqd: a chunk failed ({_short(err)}); recomputing its items one by one.")
     padded = len(next(iter(chunk.values())))
-    arrays = {  # NaN (or 0) for the items that fail
-        k: np.full((n_real, *s), np.nan if np.dtype(d).kind in "fc" else 0, d)
+    arrays = {  # NaN (or 0) for the items that fail; "" for the errors of those that run
+        k: np.full((n_real, *s), {"f": np.nan, "c": np.nan, "U": ""}.get(np.dtype(d).kind, 0), d)
         for k, (s, d) in expected.items()
-        if k != "item_error"
     }
-    arrays["item_error"] = np.full(n_real, "", ERROR_DTYPE)
     for j in range(n_real):
         one = {k: np.full(padded, v[j], v.dtype) for k, v in chunk.items()}
         try:
@@ -591,7 +556,18 @@ def _run_chunk(compiled, chunk, n_real, mesh, expected, log) -> dict:
     return arrays
 
 
-def _vmapped(exp, config, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx) -> dict:
+def _units(ctx, todo, total: int, done: int, step) -> None:
+    """`step(i, bar)` (returns the items it did) for each unit of `todo` under the progress
+    bar, stopping between units (never inside one) once `ctx["interrupt"]` is set."""
+    with ctx["bar"](total=total, initial=done) as bar:
+        for i in todo:
+            if ctx["interrupt"].is_set():
+                raise KeyboardInterrupt
+            bar.update(step(i, bar))
+            ctx["pause"]()
+
+
+def _vmapped(exp, config, batched, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx) -> dict:
     """Compute the missing chunks; returns the results, per-item errors and timings."""
     import jax
 
@@ -599,7 +575,6 @@ def _vmapped(exp, config, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx
     n_chunks = math.ceil(n_items / batch)
     padded = math.ceil(min(batch, n_items) / n_dev) * n_dev
     dtype = jax.numpy.result_type(float)
-    batched = jax.vmap(lambda values: exp.sweep(config, values))
     example = {k: np.full((padded,), v[0], dtype) for k, v in items.items()}
     out_shape = jax.eval_shape(batched, example)
     if not isinstance(out_shape, dict) or not out_shape:
@@ -609,8 +584,8 @@ def _vmapped(exp, config, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx
     bounds = [(i * batch, min((i + 1) * batch, n_items)) for i in range(n_chunks)]
     todo = []
     for i, (a, b) in enumerate(bounds):
-        arrays, why = read_chunk(chunk_dir, i, a, b, spec_hash, expected)
-        if arrays is None:
+        why = read_chunk(chunk_dir, i, a, b, spec_hash, expected)[1]
+        if why != "ok":
             if why != "missing":
                 ctx["log"](f"jqd: chunk {i} is {why}; recomputing it.")
             todo.append(i)
@@ -621,31 +596,28 @@ def _vmapped(exp, config, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx
             f"jqd: resuming {chunk_dir.parent}: {len(reused)}/{n_chunks} chunks already written."
         )
     stats = {"padded_batch": padded, "compile_time_s": 0.0, "compute_time_s": 0.0}
+
+    def step(i, bar):
+        start, end = bounds[i]
+        pad = padded - (end - start)
+        chunk = {
+            k: np.concatenate([v[start:end], np.repeat(v[end - 1 : end], pad)]).astype(dtype)
+            for k, v in items.items()
+        }
+        t1 = time.perf_counter()
+        arrays = _run_chunk(compiled, chunk, end - start, mesh, expected, ctx["log"])
+        stats["compute_time_s"] += time.perf_counter() - t1
+        if _is_writer():
+            write_chunk(chunk_dir, i, start, end, arrays, spec_hash)
+        return end - start
+
     if todo:
         t0 = time.perf_counter()
         compiled = compile_batched(batched, example, mesh)
         stats["compile_time_s"] = time.perf_counter() - t0
         stats["bytes_per_item"] = _program_bytes(compiled) / max(1, padded // n_dev)
-        done = sum(b - a for i, (a, b) in enumerate(bounds) if i in reused)
-        with ctx["bar"](total=n_items, initial=done) as bar:
-            for i in todo:
-                if ctx["interrupt"].is_set():  # stop between chunks, never inside one
-                    raise KeyboardInterrupt
-                start, end = bounds[i]
-                pad = padded - (end - start)
-                chunk = {
-                    k: np.concatenate([v[start:end], np.repeat(v[end - 1 : end], pad)]).astype(
-                        dtype
-                    )
-                    for k, v in items.items()
-                }
-                t1 = time.perf_counter()
-                arrays = _run_chunk(compiled, chunk, end - start, mesh, expected, ctx["log"])
-                stats["compute_time_s"] += time.perf_counter() - t1
-                if _is_writer():
-                    write_chunk(chunk_dir, i, start, end, arrays, spec_hash)
-                bar.update(end - start)
-                ctx["pause"]()
+        done = sum(bounds[i][1] - bounds[i][0] for i in reused)
+        _units(ctx, todo, n_items, done, step)
     _barrier("jqd-sweep-chunks")
     parts = []
     for i, (a, b) in enumerate(bounds):
@@ -699,38 +671,35 @@ def run_item(exp, config, item: dict, seed: int) -> dict:
 
 
 def _per_item(exp, config, items, n_items, item_dir, spec_hash, seed, ctx) -> dict:
-    """Run and write the missing items (stopping between items when interrupted)."""
+    """Run and write the missing items of this process (every process writes its own)."""
     n_proc, me = _processes()
     mine = [i for i in range(n_items) if i % n_proc == me]
     todo = [i for i in mine if read_item(item_dir, i, spec_hash) is None]
     if len(todo) < len(mine):
         ctx["log"](f"jqd: resuming: {len(mine) - len(todo)}/{len(mine)} items already written.")
-    spent = 0.0
-    with ctx["bar"](total=len(mine), initial=len(mine) - len(todo)) as bar:
-        for i in todo:
-            if ctx["interrupt"].is_set():
-                raise KeyboardInterrupt
-            record = run_item(exp, config, {k: v[i] for k, v in items.items()}, seed)
-            spent += record["wall_time_s"]
-            write_item(item_dir, i, spec_hash, record)
-            bar.update(1)
-            if record["error"]:
-                bar.write(f"jqd: item {i} ({_where(record['values'])}) failed: {record['error']}")
-            ctx["pause"]()
+    spent = []
+
+    def step(i, bar):
+        record = run_item(exp, config, {k: v[i] for k, v in items.items()}, seed)
+        spent.append(record["wall_time_s"])
+        record = {**record, "index": i, "spec_hash": spec_hash}
+        write_text_atomic(item_dir / f"item_{i:06d}.json", dumps(record))
+        if record["error"]:
+            bar.write(f"jqd: item {i} ({_where(record['values'])}) failed: {record['error']}")
+        return 1
+
+    _units(ctx, todo, len(mine), len(mine) - len(todo), step)
     _barrier("jqd-sweep-items")
-    records = []
-    for i in range(n_items):
-        r = read_item(item_dir, i, spec_hash)
-        if r is None:
-            raise RuntimeError(f"item {i} went bad after writing; rerun to redo it.")
-        records.append(r)
+    records = [read_item(item_dir, i, spec_hash) for i in range(n_items)]
+    if None in records:
+        raise RuntimeError(f"item {records.index(None)} went bad after writing; rerun to redo it.")
     return {
         "records": records,
         "errors": [r["error"] for r in records],
         "todo": todo,
         "reused": sorted(set(range(n_items)) - set(todo)),
         "compile_time_s": sum(r["compile_time_s"] for r in records if r["index"] in todo),
-        "compute_time_s": spent,
+        "compute_time_s": sum(spent, 0.0),
         "n_done": len(todo),
     }
 
@@ -765,6 +734,7 @@ def run_sweep(
     """Run (or resume) a sweep of `exp` from `config` over the grid product of `over`
     into `out_dir`; the arguments are `jqd sweep`'s options. `interrupt`, once set,
     raises KeyboardInterrupt before the next chunk or item (never inside XLA)."""
+    import jax
     from tqdm.auto import tqdm
 
     from .._sharding import batch_mesh
@@ -796,10 +766,8 @@ def run_sweep(
         ),
     }
     auto = {}
+    batched = jax.vmap(lambda values: exp.sweep(config, values))
     if mode == "vmapped" and batch == "auto":
-        import jax
-
-        batched = jax.vmap(lambda values: exp.sweep(config, values))
         auto = _auto_batch(batched, items, n_items, mesh, jax.numpy.result_type(float))
         batch = auto.pop("batch")
     batch = int(batch) if mode == "vmapped" else 1
@@ -825,7 +793,16 @@ def run_sweep(
         _barrier("jqd-sweep-prepared")
         if mode == "vmapped":
             got = _vmapped(
-                exp, config, items, n_items, batch, mesh, out_dir / "chunks", spec_hash, ctx
+                exp,
+                config,
+                batched,
+                items,
+                n_items,
+                batch,
+                mesh,
+                out_dir / "chunks",
+                spec_hash,
+                ctx,
             )
             results = got.pop("results")
             dataset = _sweep_report.vmapped_dataset(exp, config, over, results, got["errors"])
@@ -862,6 +839,8 @@ def run_sweep(
             **got,
         }
         if _is_writer():
-            _sweep_report.write_results(exp, out_dir, dataset, over, mode, failed, wall, summary)
+            _sweep_report.write_results(
+                exp, config, out_dir, dataset, over, mode, failed, wall, summary
+            )
     s = summary
     return SweepResult(out_dir, n_items, n_chunks, s["chunks_computed"], s["chunks_reused"], s)

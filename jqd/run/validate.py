@@ -35,44 +35,10 @@ def _leaf_type(tp):
     return tp
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
-
-
-def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
-
-
 def _show(v) -> str:
     if isinstance(v, float | np.floating):
         return f"{float(v):g}"
     return repr(v) if isinstance(v, str) else str(v)
-
-
-def _check_type(name: str, value, tp) -> None:
-    """`value` has the field type `tp` (bool, int, float, str, or a tuple of them)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    bad = None
-    if origin is tuple or tp is tuple:
-        if not isinstance(value, tuple | list):
-            bad = "a tuple"
-        elif origin is tuple and args and args[-1] is not Ellipsis and len(value) != len(args):
-            bad = f"a tuple of {len(args)} values"
-        else:
-            items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
-            for v, a in zip(value, items or (), strict=False):
-                _check_type(name, v, a)
-            return
-    elif tp is bool:
-        bad = None if isinstance(value, bool | np.bool_) else "true or false"
-    elif tp is int:
-        bad = None if _is_int(value) else "an integer"
-    elif tp is float:
-        bad = None if _is_real(value) else "a real number"
-    elif tp is str:
-        bad = None if isinstance(value, str) else "a string"
-    if bad is not None:
-        raise UsageError(f"{name}={_show(value)} is not {bad}.")
 
 
 def field_range(exp, name: str, tp) -> str | None:
@@ -100,22 +66,17 @@ def check_source(name: str, overrides=()) -> None:
 
 
 def check_field(exp, name: str, value, tp, default) -> None:
-    """Type, finiteness and range of one field's value (UsageError if bad)."""
-    _check_type(name, value, tp)
-    for v in _leaves(value):
-        if isinstance(v, numbers.Complex) and not isinstance(v, bool | np.bool_):
-            if not np.isfinite(complex(v)):
-                raise UsageError(
-                    f"{name}={_show(v)} is not finite; give a finite number "
-                    f"(default {_show(default)})."
-                )
+    """Finiteness and range of one field's value (UsageError if bad); its type is the
+    parser's (`registry.parse_value`) and the experiment's (its defaults)."""
     text = field_range(exp, name, tp)
-    if text is None:
-        return
     for v in _leaves(value):
-        if not _is_real(v):
+        if not isinstance(v, numbers.Complex) or isinstance(v, bool | np.bool_):
             continue
-        for op, bound in parse_limits(text):
+        if not np.isfinite(complex(v)):
+            raise UsageError(
+                f"{name}={_show(v)} is not finite; give a finite number (default {_show(default)})."
+            )
+        for op, bound in parse_limits(text) if text and isinstance(v, numbers.Real) else ():
             if not _OPS[op](v, bound):
                 each = " (each value)" if isinstance(value, tuple | list) else ""
                 raise UsageError(
