@@ -750,7 +750,9 @@ def run_sweep(
     out_dir = Path(out_dir)
     items = grid_items(over)
     n_items = int(next(iter(items.values())).size)
-    mesh = batch_mesh(devices) if mode == "vmapped" else None
+    mesh = batch_mesh(devices)  # refuses a bad --devices in either mode
+    if mode != "vmapped":
+        mesh = None  # one item at a time, on the default device
     throttle = float(os.environ.get(_THROTTLE_ENV, "0") or 0)
     ctx: dict[str, Any] = {
         "log": log,
