@@ -598,5 +598,12 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # how `reproduce` starts each run
+    code = main()
+    if "--distributed" in sys.argv:  # its processes leave the coordinator at exit
+        sys.exit(code)
+    # Skip the interpreter's teardown (freeing JAX's programs: 0.3-0.7 s per run);
+    # the run's files are closed, only the standard streams are buffered.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
