@@ -408,14 +408,10 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="fd-statistics",
     description=(
         "No mixture of multinomials gives FD counting (N ≥ 2): LP minimum TV = "
         "1 − M!/((M−N)! M^N), BE/MB reached"
     ),
-    config=Config,
-    run=run,
     physics="§6.2, §6.4",
-    limits={"lattice_per_state": ">= 1"},
     validate=_check,
 )

@@ -15,7 +15,12 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@experiment_config(quick=dict(fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31))
+@experiment_config(
+    quick=dict(fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31),
+    limits={
+        "t_max": "> 0",
+    },
+)
 class Config:
     """Bose-Hubbard dimer, Husimi Fokker-Planck vs exact diagonalization (ħ = 1).
 
@@ -259,12 +264,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="husimi-bose-hubbard",
     description="Husimi Fokker-Planck (Galerkin) for the Bose-Hubbard dimer vs exact diagonalization; C fit",
-    config=Config,
-    run=run,
     physics="§4.2-4.4",
-    limits={
-        "t_max": "> 0",
-    },
 )

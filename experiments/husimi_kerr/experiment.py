@@ -17,7 +17,17 @@ from jqd.experiment import Experiment, FitSpec, Recorder
 from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
 
 
-@experiment_config(quick=dict(fit=False, alpha0=1.5, cutoff=28, n_grid=64, extent=6.0))
+@experiment_config(
+    quick=dict(fit=False, alpha0=1.5, cutoff=28, n_grid=64, extent=6.0),
+    limits={
+        "U": "> 0",
+        "extent": "> 0",
+        "fit_t_max": "> 0",
+        "C": "> 0",
+        "moment_C": "> 1",
+        "hbar": "> 0",
+    },
+)
 class Config:
     """Husimi Fokker-Planck vs exact Kerr, H = (U/2) a†² a² (ħ = 1, dimensionless α).
 
@@ -518,20 +528,9 @@ FIT = FitSpec(
 )
 
 EXPERIMENT = Experiment(
-    name="husimi-kerr",
     description="Husimi Fokker-Planck (Galerkin) vs exact Kerr: collapse, cat at Ut=π, revival at 2π; C fit",
-    config=Config,
-    run=run,
     physics="§4.2, §4.4, §4.6, §4.10",
     animates=True,
-    limits={
-        "U": "> 0",
-        "extent": "> 0",
-        "fit_t_max": "> 0",
-        "C": "> 0",
-        "moment_C": "> 1",
-        "hbar": "> 0",
-    },
     sweep=sweep,
     sweep_coords=sweep_coords,
     sweep_keys=("C", "U", "alpha0"),

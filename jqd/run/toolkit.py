@@ -4,7 +4,7 @@ An experiment is its config, run, claims and figure: its `run` computes,
 then states its claims and draws its figure. The pieces every family needs
 for that are here, so that one kind of check is made the same way everywhere:
 
-- the config class, with its `--quick` settings: `experiment_config`;
+- the config class, with its `--quick` settings and limits: `experiment_config`;
 - a claim against a closed form or reference: `claim_max_error`;
 - a claim on an ensemble estimate, in standard errors: `claim_within_stderr`;
 - a claim on a scaling law or convergence order: `claim_exponent`;
@@ -34,20 +34,25 @@ from typing import dataclass_transform
 import numpy as np
 
 from ..stats import loglog_slope
+from .experiment import parse_limits
 
 
 @dataclass_transform(frozen_default=True)
-def experiment_config(*, quick: dict):
+def experiment_config(*, quick: dict, limits: dict | None = None):
     """Declare an experiment's `Config`: a frozen dataclass whose `quick()` (the
-    contract's `jqd run --quick` config) is the defaults with `quick` changed.
+    contract's `jqd run --quick` config) is the defaults with `quick` changed,
+    and whose `limits` are its fields' allowed ranges (`jqd.run.validate`).
 
-        @experiment_config(quick=dict(n_save=10, points=128))
+        @experiment_config(quick=dict(n_save=10, points=128), limits={"dt": "> 0"})
         class Config:
             n_save: int = 50
             points: int = 256
+            dt: float = 0.01
 
     Args:
         quick: field -> value in the quick config (empty: the defaults).
+        limits: field -> allowed range, e.g. "> 0", or ">= 1, <= 3" for each
+            number of a tuple field (an int field without one: ">= 1").
 
     Returns:
         The class decorator.
@@ -55,7 +60,13 @@ def experiment_config(*, quick: dict):
 
     def declare(cls):
         cls = dataclasses.dataclass(frozen=True)(cls)
+        fields = {f.name for f in dataclasses.fields(cls)}
+        for key, text in (limits or {}).items():
+            if key not in fields:
+                raise TypeError(f"{cls.__name__}: limits names {key!r}, not a field.")
+            parse_limits(text)
         cls.quick = classmethod(lambda c: c(**quick))
+        cls.limits = dict(limits or {})
         return cls
 
     return declare
