@@ -16,7 +16,13 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
+from jqd.run.toolkit import (
+    FIXES_SAVED_TIMES,
+    claim_max_error,
+    experiment_config,
+    mean_and_stderr,
+    panel,
+)
 
 
 @experiment_config(
@@ -261,7 +267,7 @@ EXPERIMENT = Experiment(
     sweep_coords=sweep_coords,
     sweep_keys=("q", "r"),
     sweep_why_not={
-        "t_final": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "t_final": FIXES_SAVED_TIMES,
         "dt": "it fixes the number of RK4 steps per save; set it with --set",
         "ensemble_dt": "only the finite-ensemble data of `jqd fit --data ensemble` use it",
     },

@@ -20,7 +20,14 @@ import numpy as np
 import jqd
 from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
+from jqd.run.toolkit import (
+    FIXES_GRID,
+    FIXES_SAVED_TIMES,
+    claim_max_error,
+    experiment_config,
+    mean_and_stderr,
+    panel,
+)
 
 
 @experiment_config(
@@ -341,8 +348,8 @@ EXPERIMENT = Experiment(
     sweep_keys=("D", "mass", "k", "mu", "lam", "x0"),
     sweep_claims={"max_density_error": ("<=", 1e-5)},
     sweep_why_not={
-        "L": "it fixes the grid every item shares; set it with --set",
-        "dt": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "L": FIXES_GRID,
+        "dt": FIXES_SAVED_TIMES,
     },
     fit=FIT,
 )

@@ -14,7 +14,13 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
+from jqd.run.toolkit import (
+    claim_fitted_C,
+    claim_max_error,
+    experiment_config,
+    mean_and_stderr,
+    panel,
+)
 
 
 @experiment_config(
@@ -226,22 +232,7 @@ def run(config: Config, rec: Recorder) -> None:
                 for k in range(1, ns + 1)
             ]
         )
-        fit = hs.fit_C(
-            flaw,
-            flaw.initial_state(psi0),
-            fal,
-            data,
-            dt=dt,
-            n_save=ns,
-            steps_per_save=sps,
-            C0=c.fit_C0,
-            max_iter=30,
-        )
-        claim_max_error(
-            rec, "fitted C", "physics §4: quantum mechanics is C = 1 (|C − 1|)", fit.C, 1.0, 1e-4
-        )
-        rec.metric("C_fit", float(fit.C))
-        rec.metric("C_fit_iterations", fit.iterations)
+        claim_fitted_C(rec, flaw, psi0, fal, data, dt=dt, steps_per_save=sps, C0=c.fit_C0)
 
     import matplotlib.pyplot as plt
     import xarray as xr

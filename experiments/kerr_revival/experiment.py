@@ -17,7 +17,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqd.run.toolkit import FIXES_SAVED_TIMES, claim_max_error, experiment_config, panel
 
 
 @experiment_config(
@@ -309,7 +309,7 @@ EXPERIMENT = Experiment(
     sweep_coords=sweep_coords,
     sweep_keys=("U", "alpha0"),
     sweep_why_not={
-        "t_max": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "t_max": FIXES_SAVED_TIMES,
         "husimi_extent": "only jqd run's Husimi snapshots use it; the sweep computes <a(t)>",
     },
     sweep_config=sweep_config,

@@ -13,7 +13,14 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, error_panel, experiment_config, panel
+from jqd.run.toolkit import (
+    FIXES_GRID,
+    FIXES_SAVED_TIMES,
+    claim_max_error,
+    error_panel,
+    experiment_config,
+    panel,
+)
 
 
 @experiment_config(
@@ -220,8 +227,8 @@ EXPERIMENT = Experiment(
     sweep_coords=sweep_coords,
     sweep_keys=("a", "p0", "hbar", "mass"),
     sweep_why_not={
-        "t_final": "it fixes the saved times (the t axis every item shares)",
-        "box": "it fixes the grid every item shares",
+        "t_final": FIXES_SAVED_TIMES,
+        "box": FIXES_GRID,
     },
     sweep_claims={"density_error_1d": ("<=", 1e-10), "width_error_1d": ("<=", 1e-10)},
 )

@@ -8,6 +8,8 @@ for that are here, so that one kind of check is made the same way everywhere:
 - a claim against a closed form or reference: `claim_max_error`;
 - a claim on an ensemble estimate, in standard errors: `claim_within_stderr`;
 - a claim on a scaling law or convergence order: `claim_exponent`;
+- why the vmapped sweep cannot sweep a field: `FIXES_SAVED_TIMES`, `FIXES_GRID`;
+- a Husimi law's C fitted to exact data, claimed = 1: `claim_fitted_C`;
 - a seeded ensemble's mean and standard error: `mean_and_stderr`;
 - the standard error panel (log axis, claim line): `error_panel`;
 - a panel's axis labels, title and legend in one call: `panel`;
@@ -35,6 +37,11 @@ import numpy as np
 
 from ..stats import loglog_slope
 from .experiment import parse_limits
+
+# why the vmapped sweep (`Experiment.sweep_why_not`) cannot sweep a field that
+# fixes what every item of one compiled program shares
+FIXES_SAVED_TIMES = "it fixes the saved times (the t axis every item shares); set it with --set"
+FIXES_GRID = "it fixes the grid every item shares; set it with --set"
 
 
 @dataclass_transform(frozen_default=True)
@@ -153,6 +160,43 @@ def claim_exponent(rec, name, statement, x, y, tolerance, *, exponent=None, op="
     measured = p if exponent is None else abs(p - exponent)
     rec.claim(name, statement, measured=measured, tolerance=tolerance, op=op)
     return p
+
+
+def claim_fitted_C(rec, law, psi0, alphas, data, *, dt, steps_per_save, C0) -> float:
+    """Fit a Husimi Galerkin law's C to exact Husimi data (`jqd.husimi.fit_C`,
+    30 iterations from `C0`) and claim C = 1 within 1e-4 ("fitted C", physics
+    §4); records the metrics `C_fit` and `C_fit_iterations`.
+
+    Args:
+        rec: the run's `Recorder`.
+        law: the `jqd.husimi.HusimiGalerkin` law (method="expm").
+        psi0: the initial state the data evolve from (`law.initial_state(psi0)`).
+        alphas: the phase-space points of the data.
+        data: the exact Husimi densities at the points, one row per save.
+        dt, steps_per_save: the law's step and steps per save.
+        C0: the starting value of C.
+
+    Returns:
+        The fitted C.
+    """
+    import jqd
+
+    fit = jqd.husimi.fit_C(
+        law,
+        law.initial_state(psi0),
+        alphas,
+        data,
+        dt=dt,
+        n_save=len(data),
+        steps_per_save=steps_per_save,
+        C0=C0,
+        max_iter=30,
+    )
+    statement = "physics §4: quantum mechanics is C = 1 (|C − 1|)"
+    claim_max_error(rec, "fitted C", statement, fit.C, 1.0, 1e-4)
+    rec.metric("C_fit", float(fit.C))
+    rec.metric("C_fit_iterations", fit.iterations)
+    return float(fit.C)
 
 
 def mean_and_stderr(samples, axis=-1):
