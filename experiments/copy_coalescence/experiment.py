@@ -717,5 +717,4 @@ def run(config: Config, rec: Recorder) -> None:
 EXPERIMENT = Experiment(
     description="Faithful member copy process: does copying align phases? t_align(N); S20 reversal",
     physics="§5.8",
-    validate=validate,
 )

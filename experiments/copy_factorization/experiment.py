@@ -477,5 +477,4 @@ def validate(config: Config) -> None:
 EXPERIMENT = Experiment(
     description="Non-factorized copy rates (S16-S17): which give Schrödinger; ε* vs finite-N noise",
     physics="§5.9",
-    validate=validate,
 )

@@ -264,5 +264,4 @@ EXPERIMENT = Experiment(
     description="RMS departure of the copy process's n_a/N from |ψ_a(t)|² vs N (exponent)",
     physics="§5.3",
     animates=True,
-    validate=validate,
 )

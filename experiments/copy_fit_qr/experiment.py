@@ -263,8 +263,6 @@ FIT = FitSpec(
 EXPERIMENT = Experiment(
     description="Fit copy-law exponents (q, r) to exact Schrödinger evolution with optax",
     physics="§5.7",
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("q", "r"),
     sweep_why_not={
         "t_final": FIXES_SAVED_TIMES,

@@ -343,8 +343,6 @@ FIT = FitSpec(
 EXPERIMENT = Experiment(
     description="Fit D of canonical DQM to exact densities in an anharmonic well: returns ħ/2m",
     physics="§2.2",
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("D", "mass", "k", "mu", "lam", "x0"),
     sweep_claims={"max_density_error": ("<=", 1e-5)},
     sweep_why_not={

@@ -297,5 +297,4 @@ def validate(config: Config) -> None:
 EXPERIMENT = Experiment(
     description=("Z16 Gaussian width vs time: Schrödinger, Madelung, canonical DQM, Nelson, Bohm"),
     physics="§1.4, §2, §3",
-    validate=validate,
 )

@@ -143,7 +143,7 @@ def _signed(rec, rows, config, weight_fd_jit):
         rec.metric(f"signed_fd_tv_{N}_{M}", tv)
 
 
-def _check(config: Config) -> None:
+def validate(config: Config) -> None:
     for N, M in config.cases:
         if not 1 <= N <= M:
             raise ValueError(f"cases: need 1 ≤ N ≤ M (FD counting); got (N, M) = ({N}, {M}).")
@@ -408,5 +408,4 @@ EXPERIMENT = Experiment(
         "1 − M!/((M−N)! M^N), BE/MB reached"
     ),
     physics="§6.2, §6.4",
-    validate=_check,
 )

@@ -109,7 +109,7 @@ class Config:
     seed: int = 0
 
 
-def _check(config: Config) -> None:
+def validate(config: Config) -> None:
     if config.n_fit_points < 80:
         raise ValueError(
             f"n_fit_points = {config.n_fit_points} is too few to fit G on the "
@@ -921,5 +921,4 @@ EXPERIMENT = Experiment(
         "evolution, traceless diffusion anticommuting with J on Gr(2,4), Q(t) = ED"
     ),
     physics="§4.14",
-    validate=_check,
 )

@@ -450,5 +450,4 @@ EXPERIMENT = Experiment(
     description="Time-symmetric forward-backward Husimi trajectories (Picard sweeps): "
     "parametric amplifier vs exact marginals and two-time covariances; Kerr convergence",
     physics="§4.3, §4.12",
-    validate=validate,
 )

@@ -522,8 +522,6 @@ EXPERIMENT = Experiment(
     description="Husimi Fokker-Planck (Galerkin) vs exact Kerr: collapse, cat at Ut=π, revival at 2π; C fit",
     physics="§4.2, §4.4, §4.6, §4.10",
     animates=True,
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("C", "U", "alpha0"),
     sweep_claims={"max_L1": ("<=", 1e-8), "max_a_error": ("<=", 1e-10)},
     sweep_why_not={

@@ -305,14 +305,10 @@ EXPERIMENT = Experiment(
     description="Kerr mode collapse/revival of <a(t)> and Husimi snapshots vs closed forms "
     "(physics §4); sweepable over U and alpha0",
     physics="§1.2, §4.6",
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("U", "alpha0"),
     sweep_why_not={
         "t_max": FIXES_SAVED_TIMES,
         "husimi_extent": "only jqd run's Husimi snapshots use it; the sweep computes <a(t)>",
     },
-    sweep_config=sweep_config,
     sweep_claims={"max_error": ("<=", 1e-10)},  # the run's "<a(t)> vs closed form"
-    validate=validate,
 )

@@ -223,8 +223,6 @@ def sweep_coords(config: Config):
 EXPERIMENT = Experiment(
     description="Free Gaussian packet in 1-D/2-D/3-D vs the exact spreading law (physics §1)",
     physics="§1.4",
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("a", "p0", "hbar", "mass"),
     sweep_why_not={
         "t_final": FIXES_SAVED_TIMES,

@@ -392,7 +392,7 @@ def run(config: Config, rec: Recorder) -> None:
     rec.figure(fig, "chaotic_well.png")
 
 
-def _validate(config: Config) -> None:
+def validate(config: Config) -> None:
     if config.hbar not in config.hbars:
         raise ValueError(f"hbars must contain hbar = {config.hbar}; got {config.hbars}.")
     for h in config.hbars:
@@ -413,5 +413,4 @@ def _validate(config: Config) -> None:
 EXPERIMENT = Experiment(
     description="Quantum spreading vs classical chaos in ½(x² + 1.69y²) + λx²y²; Ehrenfest time",
     physics="§7.9",
-    validate=_validate,
 )

@@ -424,9 +424,6 @@ EXPERIMENT = Experiment(
     description="Harmonic chain: coherent sound keeps atom widths, one phonon adds A_j^2/2, "
     "a product state's free centre of mass spreads as physics §7.3",
     physics="§7.3, §7.4",
-    validate=validate,
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("mass", "spring", "hbar", "width"),
     sweep_why_not={"t_max": FIXES_SAVED_TIMES},
     sweep_claims={"cm_relative_error": ("<=", 1e-12)},  # the run's claim 3

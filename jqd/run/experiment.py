@@ -22,8 +22,9 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
     EXPERIMENT = Experiment(description="...", physics="§4.6")
 
 Its name is its folder's (dashes for underscores), its config the module's
-`Config` and its run the module's `run` (`jqd.run.registry.load` fills them
-in; pass `name=`, `config=`, `run=` to say otherwise).
+`Config`, its run the module's `run`, and its optional hooks the module's
+functions `sweep`, `sweep_coords`, `sweep_config` and `validate`, if any
+(`jqd.run.registry.load` fills them in; pass them to say otherwise).
 
 `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`; a Config
 field named `seed` is also set from it). Config values are validated before

@@ -83,12 +83,14 @@ def load(name: str) -> Experiment:
     exp = getattr(module, "EXPERIMENT", None)
     if not isinstance(exp, Experiment):
         raise TypeError(f"{path} must define EXPERIMENT = jqd.experiment.Experiment(...).")
-    if not (exp.name and exp.config and exp.run):  # by convention: the folder, Config, run
+    if not (exp.name and exp.config and exp.run):  # what it does not name: by convention
         found = {"name": exp.name or path.parent.name.replace("_", "-")}
         for key, attr in (("config", "Config"), ("run", "run")):
             found[key] = getattr(exp, key) or getattr(module, attr, None)
             if found[key] is None:
                 raise TypeError(f"{path} must define {attr} (or pass {key}= to Experiment).")
+        for hook in ("sweep", "sweep_coords", "sweep_config", "validate"):
+            found[hook] = getattr(exp, hook) or getattr(module, hook, None)
         exp = module.EXPERIMENT = dataclasses.replace(exp, **found)
     return exp
 
