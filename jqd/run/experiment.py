@@ -29,9 +29,9 @@ functions `sweep`, `sweep_coords`, `sweep_config` and `validate`, if any
 `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`; a Config
 field named `seed` is also set from it). Config values are validated before
 anything runs (`jqd.run.validate`), each against its range in the Config's
-`limits` (field -> e.g. "> 0", or ">= 1, <= 3" for each number of a tuple). Every experiment can be swept over its
-numeric config fields (`jqd.run.sweep`); `Experiment(sweep=...)` adds the
-vmapped mode. Experiments import only jqd's public API; the `jqd` command
+`limits` (field -> e.g. "> 0", or ">= 1, <= 3" for each number of a tuple).
+Every experiment can be swept over its numeric config fields
+(`jqd.run.sweep`); a `sweep` function adds the vmapped mode. Experiments import only jqd's public API; the `jqd` command
 (`jqd.run.cli`) runs them in float64.
 """
 

@@ -83,14 +83,14 @@ def load(name: str) -> Experiment:
     exp = getattr(module, "EXPERIMENT", None)
     if not isinstance(exp, Experiment):
         raise TypeError(f"{path} must define EXPERIMENT = jqd.experiment.Experiment(...).")
-    if not (exp.name and exp.config and exp.run):  # what it does not name: by convention
-        found = {"name": exp.name or path.parent.name.replace("_", "-")}
-        for key, attr in (("config", "Config"), ("run", "run")):
-            found[key] = getattr(exp, key) or getattr(module, attr, None)
-            if found[key] is None:
-                raise TypeError(f"{path} must define {attr} (or pass {key}= to Experiment).")
-        for hook in ("sweep", "sweep_coords", "sweep_config", "validate"):
-            found[hook] = getattr(exp, hook) or getattr(module, hook, None)
+    # what EXPERIMENT does not name, by convention: the folder, Config, run and the hooks
+    found = {"name": exp.name or path.parent.name.replace("_", "-")}
+    hooks = ("sweep", "sweep_coords", "sweep_config", "validate")
+    for key, attr in (("config", "Config"), ("run", "run"), *((h, h) for h in hooks)):
+        found[key] = getattr(exp, key) or getattr(module, attr, None)
+        if found[key] is None and key in ("config", "run"):
+            raise TypeError(f"{path} must define {attr} (or pass {key}= to Experiment).")
+    if any(getattr(exp, key) is not value for key, value in found.items()):
         exp = module.EXPERIMENT = dataclasses.replace(exp, **found)
     return exp
 
@@ -131,7 +131,7 @@ def source_config(path: Path) -> tuple[str, dict, dict, dict] | None:
         return None
     types_, defaults = {}, {}
     try:
-        name = ast.literal_eval(kw["name"]) if "name" in kw else Path(path).parent.name
+        name = ast.literal_eval(kw.get("name", ast.Constant(Path(path).parent.name)))
         limits = {}  # the `limits=` of its `@experiment_config(...)`
         for deco in cls.decorator_list:
             for k in deco.keywords if isinstance(deco, ast.Call) else ():
