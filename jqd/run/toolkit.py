@@ -173,7 +173,8 @@ def claim_fitted_C(rec, law, psi0, alphas, data, *, dt, steps_per_save, C0) -> f
         psi0: the initial state the data evolve from (`law.initial_state(psi0)`).
         alphas: the phase-space points of the data.
         data: the exact Husimi densities at the points, one row per save.
-        dt, steps_per_save: the law's step and steps per save.
+        dt: the law's time step.
+        steps_per_save: the law's steps per save.
         C0: the starting value of C.
 
     Returns:
