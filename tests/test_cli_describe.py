@@ -85,6 +85,33 @@ def test_set_checks_read_from_source_match_the_module(name):
     assert len(defaults) >= len(types_) - 2  # (a few defaults are expressions: 2 * math.pi)
 
 
+def test_an_experiment_is_found_by_convention(tmp_path, monkeypatch):
+    """`EXPERIMENT = Experiment(description=...)`: the name is the folder's, the
+    config `Config`, the run `run` and the hooks the module's functions; the
+    limits are the Config's (`@experiment_config(limits=...)`)."""
+    folder = tmp_path / "my_thing"
+    folder.mkdir()
+    (folder / "experiment.py").write_text(
+        "from jqd.experiment import Experiment\n"
+        "from jqd.run.toolkit import experiment_config\n\n\n"
+        '@experiment_config(quick=dict(n=2), limits={"x": "> 0"})\n'
+        "class Config:\n    n: int = 4\n    x: float = 1.0\n\n\n"
+        "def run(config, rec):\n    pass\n\n\n"
+        "def validate(config):\n    pass\n\n\n"
+        'EXPERIMENT = Experiment(description="mine", physics="§1")\n'
+    )
+    monkeypatch.setenv("JQD_EXPERIMENTS", str(tmp_path))
+    monkeypatch.delitem(sys.modules, "jqd_experiments.my_thing", raising=False)
+    exp = registry.load("my-thing")
+    assert (exp.name, exp.config.__name__, exp.run.__name__) == ("my-thing", "Config", "run")
+    assert exp.validate.__name__ == "validate" and exp.sweep is None
+    assert exp.limits == {"x": "> 0"} and registry.load("my_thing") is exp
+    assert summary_line(folder / "experiment.py")["name"] == "my-thing"
+    src = registry.source_config(folder / "experiment.py")
+    assert src == ("my-thing", {"n": int, "x": float}, {"n": 4, "x": 1.0}, {"x": "> 0"})
+    monkeypatch.delitem(sys.modules, "jqd_experiments.my_thing")
+
+
 def test_usage_errors_answer_before_jax_starts():
     """An unknown experiment, key, unparsable or out-of-range value: exit 2 without
     importing JAX (it took 1-16 s to start; the check is the import, not a time)."""

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from jqd.run.toolkit import (
+    claim_fitted_C,
     claim_max_error,
     experiment_config,
     mean_and_stderr,
@@ -45,6 +46,42 @@ def test_experiment_config_is_a_frozen_dataclass_with_quick():
     assert Config() == Config(8, 1.0) and Config.quick() == Config(n=2)
     with pytest.raises(dataclasses.FrozenInstanceError):
         Config().n = 3
+    assert Config.limits == {}
+
+
+def test_experiment_config_limits_name_fields_and_parse():
+    @experiment_config(quick={}, limits={"x": "> 0, <= 2"})
+    class Config:
+        x: float = 1.0
+
+    assert Config.limits == {"x": "> 0, <= 2"} and Config.quick() == Config()
+    with pytest.raises(TypeError, match="'y', not a field"):
+        experiment_config(quick={}, limits={"y": "> 0"})(type("C", (), {}))
+    with pytest.raises(ValueError, match="bad limit"):
+        experiment_config(quick={}, limits={"x": "positive"})(
+            type("C", (), {"__annotations__": {"x": float}, "x": 1.0})
+        )
+
+
+def test_claim_fitted_C_fits_from_the_initial_state_and_claims_C_is_1(monkeypatch):
+    import types
+
+    import jqd
+
+    calls = []
+
+    def fit_C(law, y0, alphas, data, **kw):
+        calls.append((y0, kw))
+        return types.SimpleNamespace(C=1.00002, iterations=7)
+
+    monkeypatch.setattr(jqd.husimi, "fit_C", fit_C)
+    law = types.SimpleNamespace(initial_state=lambda psi: ("state", psi))
+    rec = _Rec()
+    C = claim_fitted_C(rec, law, "psi", "alphas", [0, 1, 2], dt=0.1, steps_per_save=5, C0=1.5)
+    assert C == 1.00002 and calls[0][0] == ("state", "psi")
+    assert calls[0][1] == dict(dt=0.1, n_save=3, steps_per_save=5, C0=1.5, max_iter=30)
+    assert rec.claims == [("fitted C", pytest.approx(2e-5), 1e-4, "<=")]
+    assert rec.metrics == {"C_fit": 1.00002, "C_fit_iterations": 7}
 
 
 def test_mean_and_stderr():

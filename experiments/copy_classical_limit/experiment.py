@@ -24,7 +24,21 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import claim_exponent, claim_max_error, experiment_config, panel
 
 
-@experiment_config(quick=dict(abars=(0.4, 0.2, 0.1, 0.05), hbars=(0.1, 0.05, 0.025), dt=2e-3))
+@experiment_config(
+    quick=dict(abars=(0.4, 0.2, 0.1, 0.05), hbars=(0.1, 0.05, 0.025), dt=2e-3),
+    limits={
+        "box": "> 0",
+        "t_spread": "> 0",
+        "hbar": "> 0",
+        "mass": "> 0",
+        "abars": "> 0",
+        "hbars": "> 0",
+        "width": "> 0",
+        "t_classical": "> 0",
+        "box_classical": "> 0",
+        "dt": "> 0",
+    },
+)
 class Config:
     """Attributes:
     box: ring length L (a = 1 units for part 1).
@@ -261,21 +275,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="copy-classical-limit",
     description="Copy rates R = ħ/2mā² on a ring: continuum limit ā → 0, classical limit ħ → 0",
-    config=Config,
-    run=run,
     physics="§5.6",
-    limits={
-        "box": "> 0",
-        "t_spread": "> 0",
-        "hbar": "> 0",
-        "mass": "> 0",
-        "abars": "> 0",
-        "hbars": "> 0",
-        "width": "> 0",
-        "t_classical": "> 0",
-        "box_classical": "> 0",
-        "dt": "> 0",
-    },
 )

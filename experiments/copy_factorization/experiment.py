@@ -117,7 +117,17 @@ def _ratio_terms(n):
     return L, u
 
 
-@experiment_config(quick=dict(sweep_Ns=()))
+@experiment_config(
+    quick=dict(sweep_Ns=()),
+    limits={
+        "t_end": "> 0",
+        "dt": "> 0",
+        "process_dt": "> 0",
+        "hbar": "> 0",
+        "N": ">= 10",
+        "batch": ">= 2",
+    },
+)
 class Config:
     """P = 4 classes, H = ħ × random_hermitian (rates of scale ~1 for any ħ).
 
@@ -465,18 +475,6 @@ def validate(config: Config) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="copy-factorization",
     description="Non-factorized copy rates (S16-S17): which give Schrödinger; ε* vs finite-N noise",
-    config=Config,
-    run=run,
     physics="§5.9",
-    limits={
-        "t_end": "> 0",
-        "dt": "> 0",
-        "process_dt": "> 0",
-        "hbar": "> 0",
-        "N": ">= 10",
-        "batch": ">= 2",
-    },
-    validate=validate,
 )

@@ -24,7 +24,16 @@ from jqd.stats import loglog_slope
 
 
 @experiment_config(
-    quick=dict(batch=16, gillespie_Ns=(), member_Ns=(), count_Ns=(1e2, 1e4, 1e6, 1e8, 1e10))
+    quick=dict(batch=16, gillespie_Ns=(), member_Ns=(), count_Ns=(1e2, 1e4, 1e6, 1e8, 1e10)),
+    limits={
+        "t_end": "> 0",
+        "gillespie_Ns": ">= 1",
+        "member_Ns": ">= 1",
+        "count_Ns": ">= 1",
+        "member_dt": "> 0",
+        "count_dt": "> 0",
+        "hbar": "> 0",
+    },
 )
 class Config:
     """Copy process on P classes vs ensemble size N (H = ħ × random_hermitian:
@@ -252,20 +261,7 @@ def validate(config: Config) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="copy-finite-N",
     description="RMS departure of the copy process's n_a/N from |ψ_a(t)|² vs N (exponent)",
-    config=Config,
-    run=run,
     physics="§5.3",
     animates=True,
-    limits={
-        "t_end": "> 0",
-        "gillespie_Ns": ">= 1",
-        "member_Ns": ">= 1",
-        "count_Ns": ">= 1",
-        "member_dt": "> 0",
-        "count_dt": "> 0",
-        "hbar": "> 0",
-    },
-    validate=validate,
 )

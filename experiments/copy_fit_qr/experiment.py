@@ -16,10 +16,23 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
+from jqd.run.toolkit import (
+    FIXES_SAVED_TIMES,
+    claim_max_error,
+    experiment_config,
+    mean_and_stderr,
+    panel,
+)
 
 
-@experiment_config(quick=dict(starts=((0.0, 0.0),)))
+@experiment_config(
+    quick=dict(starts=((0.0, 0.0),)),
+    limits={
+        "t_final": "> 0",
+        "dt": "> 0",
+        "ensemble_dt": "> 0",
+    },
+)
 class Config:
     """Attributes:
     P: number of beable values (size of the random H).
@@ -248,23 +261,13 @@ FIT = FitSpec(
 )
 
 EXPERIMENT = Experiment(
-    name="copy-fit-qr",
     description="Fit copy-law exponents (q, r) to exact Schrödinger evolution with optax",
-    config=Config,
-    run=run,
     physics="§5.7",
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("q", "r"),
     sweep_why_not={
-        "t_final": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "t_final": FIXES_SAVED_TIMES,
         "dt": "it fixes the number of RK4 steps per save; set it with --set",
         "ensemble_dt": "only the finite-ensemble data of `jqd fit --data ensemble` use it",
-    },
-    limits={
-        "t_final": "> 0",
-        "dt": "> 0",
-        "ensemble_dt": "> 0",
     },
     fit=FIT,
 )

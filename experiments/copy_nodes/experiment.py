@@ -14,7 +14,14 @@ from jqd.run.toolkit import experiment_config, panel
 
 
 @experiment_config(
-    quick=dict(N=2000, batch=8, fractions=(0.0, 0.002, 0.02, 0.2), admixtures=(0.0, 0.05, 0.3))
+    quick=dict(N=2000, batch=8, fractions=(0.0, 0.002, 0.02, 0.2), admixtures=(0.0, 0.05, 0.3)),
+    limits={
+        "P": ">= 2",
+        "t_end": "> 0",
+        "fractions": ">= 0, <= 1",
+        "admixtures": ">= 0, <= 1",
+        "node_hbar": "> 0",
+    },
 )
 class Config:
     """Exact copy process from a start with a node (ħ = 1, H from random_hermitian).
@@ -206,16 +213,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="copy-nodes",
     description="Empty beables never fill (S63); spectator and admixture remedies of S §3.4",
-    config=Config,
-    run=run,
     physics="§5.4",
-    limits={
-        "P": ">= 2",
-        "t_end": "> 0",
-        "fractions": ">= 0, <= 1",
-        "admixtures": ">= 0, <= 1",
-        "node_hbar": "> 0",
-    },
 )

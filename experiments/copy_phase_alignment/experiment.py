@@ -16,7 +16,13 @@ from jqd.run.toolkit import experiment_config, panel
 
 
 @experiment_config(
-    quick=dict(fs=(1.0, 8.0), n_per_class=(10, 100), periods=8.0, steps_per_period=80, n_save=160)
+    quick=dict(fs=(1.0, 8.0), n_per_class=(10, 100), periods=8.0, steps_per_period=80, n_save=160),
+    limits={
+        "H_scale": "> 0",
+        "fs": "> 0",
+        "spreads": ">= 0",
+        "periods": "> 0",
+    },
 )
 class Config:
     """Smolin's phase-alignment model, RK4 (ħ = 1; time in periods 2π/Ω, Ω = f√(2n)).
@@ -175,15 +181,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="copy-phase-alignment",
     description="Smolin's S42-S53 phase-alignment model: order parameter vs f and N",
-    config=Config,
-    run=run,
     physics="§5.5",
-    limits={
-        "H_scale": "> 0",
-        "fs": "> 0",
-        "spreads": ">= 0",
-        "periods": "> 0",
-    },
 )

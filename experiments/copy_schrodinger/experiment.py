@@ -19,7 +19,16 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import error_panel, experiment_config, panel
 
 
-@experiment_config(quick=dict(sizes=(8,), periods=3.0, n_save=30))
+@experiment_config(
+    quick=dict(sizes=(8,), periods=3.0, n_save=30),
+    limits={
+        "periods": "> 0",
+        "rtol": "> 0, < 1",
+        "s39_P": ">= 2",
+        "s39_t": "> 0",
+        "s39_hbar": "> 0",
+    },
+)
 class Config:
     """Attributes:
     sizes: numbers of beable values P (random H of each size).
@@ -184,17 +193,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="copy-schrodinger",
     description="Mean-field copy dynamics (q=1/2, r=-1/2) vs exact Schrödinger; S39 sign",
-    config=Config,
-    run=run,
     physics="§5.1-5.2",
-    limits={
-        "periods": "> 0",
-        "rtol": "> 0, < 1",
-        "s39_P": ">= 2",
-        "s39_N": ">= 1",
-        "s39_t": "> 0",
-        "s39_hbar": "> 0",
-    },
 )

@@ -20,11 +20,28 @@ import numpy as np
 import jqd
 from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
+from jqd.run.toolkit import (
+    FIXES_GRID,
+    FIXES_SAVED_TIMES,
+    claim_max_error,
+    experiment_config,
+    mean_and_stderr,
+    panel,
+)
 
 
 @experiment_config(
-    quick=dict(n_save=2, steps_per_save=20, max_iter=12, data_hbar=0.8, data_mass=1.25, data_p0=0.5)
+    quick=dict(
+        n_save=2, steps_per_save=20, max_iter=12, data_hbar=0.8, data_mass=1.25, data_p0=0.5
+    ),
+    limits={
+        "L": "> 0",
+        "dt": "> 0",
+        "D": "> 0",
+        "mass": "> 0",
+        "data_hbar": "> 0",
+        "data_mass": "> 0",
+    },
 )
 class Config:
     """Fit setup (ħ = m = 1 for sweep and fit; `jqd run` at data_hbar, data_mass).
@@ -324,26 +341,13 @@ FIT = FitSpec(
 )
 
 EXPERIMENT = Experiment(
-    name="dqm-fit-D",
     description="Fit D of canonical DQM to exact densities in an anharmonic well: returns ħ/2m",
-    config=Config,
-    run=run,
     physics="§2.2",
-    limits={
-        "L": "> 0",
-        "dt": "> 0",
-        "D": "> 0",
-        "mass": "> 0",
-        "data_hbar": "> 0",
-        "data_mass": "> 0",
-    },
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("D", "mass", "k", "mu", "lam", "x0"),
     sweep_claims={"max_density_error": ("<=", 1e-5)},
     sweep_why_not={
-        "L": "it fixes the grid every item shares; set it with --set",
-        "dt": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "L": FIXES_GRID,
+        "dt": FIXES_SAVED_TIMES,
     },
     fit=FIT,
 )

@@ -49,7 +49,18 @@ from jqd.run.toolkit import (
         box=40.0,
         n_particles=50_000,
         dt_particles=0.02,
-    )
+    ),
+    limits={
+        "a": "> 0",
+        "hbar": "> 0",
+        "mass": "> 0",
+        "t_final": "> 0",
+        "box": "> 0",
+        "dt_particles": "> 0",
+        "dt_fluid": "> 0",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
+    },
 )
 class Config:
     """Free Gaussian packet in five descriptions (units: lengths in a, times in m a²/ħ).
@@ -284,21 +295,6 @@ def validate(config: Config) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="dqm-spreading",
     description=("Z16 Gaussian width vs time: Schrödinger, Madelung, canonical DQM, Nelson, Bohm"),
-    config=Config,
-    run=run,
     physics="§1.4, §2, §3",
-    limits={
-        "a": "> 0",
-        "hbar": "> 0",
-        "mass": "> 0",
-        "t_final": "> 0",
-        "box": "> 0",
-        "dt_particles": "> 0",
-        "dt_fluid": "> 0",
-        "check_hbar": "> 0",
-        "check_mass": "> 0",
-    },
-    validate=validate,
 )

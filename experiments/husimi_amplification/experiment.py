@@ -19,7 +19,24 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@experiment_config(quick=dict(check_gain=5.0, fock_levels=1100, n_u=6001, n_scan=13))
+@experiment_config(
+    quick=dict(check_gain=5.0, fock_levels=1100, n_u=6001, n_scan=13),
+    limits={
+        "kappa": "> 0",
+        "claim_gain": ">= 1",
+        "overlap_gain": ">= 1",
+        "check_gain": ">= 1",
+        "fock_levels": ">= 100",
+        "beta": "> 0",
+        "cat_ratio": "> 0",
+        "fock_n": ">= 0",
+        "kerr_Ut": "> 0",
+        "cutoff": ">= 4",
+        "u_max": "> 0",
+        "n_u": ">= 101",
+        "n_scan": ">= 2",
+    },
+)
 class Config:
     """Parametric amplifier H = (iκ/2)(a†² − a²) on four inputs (ħ = 1, α = (Q + iP)/√2).
 
@@ -322,24 +339,6 @@ def _figure(rec, c, u, table, kets):
 
 
 EXPERIMENT = Experiment(
-    name="husimi-amplification",
     description="Parametric amplification of the Husimi FP solution: bimodal marginals, Born weights, vs Fock squeezing",
-    config=Config,
-    run=run,
     physics="§4.2, §4.3, §4.13",
-    limits={
-        "kappa": "> 0",
-        "claim_gain": ">= 1",
-        "overlap_gain": ">= 1",
-        "check_gain": ">= 1",
-        "fock_levels": ">= 100",
-        "beta": "> 0",
-        "cat_ratio": "> 0",
-        "fock_n": ">= 0",
-        "kerr_Ut": "> 0",
-        "cutoff": ">= 4",
-        "u_max": "> 0",
-        "n_u": ">= 101",
-        "n_scan": ">= 2",
-    },
 )

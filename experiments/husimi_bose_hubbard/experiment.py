@@ -12,10 +12,15 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqd.run.toolkit import claim_fitted_C, claim_max_error, experiment_config, panel
 
 
-@experiment_config(quick=dict(fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31))
+@experiment_config(
+    quick=dict(fit=False, beta1=1.0, beta2_im=0.6, max_total=8, n_save=6, n_grid=31),
+    limits={
+        "t_max": "> 0",
+    },
+)
 class Config:
     """Bose-Hubbard dimer, Husimi Fokker-Planck vs exact diagonalization (ħ = 1).
 
@@ -210,23 +215,7 @@ def run(config: Config, rec: Recorder) -> None:
         data = jnp.stack(
             [jax.vmap(lambda x: rho(x, fdt * sps * k))(z) * 4.0 for k in range(1, ns + 1)]
         )
-        fit = hs.fit_C(
-            flaw,
-            flaw.initial_state(fpsi),
-            fal,
-            data,
-            dt=fdt,
-            n_save=ns,
-            steps_per_save=sps,
-            C0=c.fit_C0,
-            max_iter=30,
-        )
-        claim_max_error(
-            rec, "fitted C", "physics §4: quantum mechanics is C = 1 (|C − 1|)", fit.C, 1.0, 1e-4
-        )
-        rec.metric("C_fit", float(fit.C))
-        fit_C = float(fit.C)
-        rec.metric("C_fit_iterations", fit.iterations)
+        fit_C = claim_fitted_C(rec, flaw, fpsi, fal, data, dt=fdt, steps_per_save=sps, C0=c.fit_C0)
 
     import matplotlib.pyplot as plt
     import xarray as xr
@@ -259,12 +248,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="husimi-bose-hubbard",
     description="Husimi Fokker-Planck (Galerkin) for the Bose-Hubbard dimer vs exact diagonalization; C fit",
-    config=Config,
-    run=run,
     physics="§4.2-4.4",
-    limits={
-        "t_max": "> 0",
-    },
 )

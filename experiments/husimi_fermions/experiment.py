@@ -74,7 +74,15 @@ for _perm in itertools.permutations(range(M)):
     _EPS[_perm] = np.linalg.det(np.eye(M)[list(_perm)])
 
 
-@experiment_config(quick=dict(n_times=13, n_identity_points=6, n_structure_points=6))
+@experiment_config(
+    quick=dict(n_times=13, n_identity_points=6, n_structure_points=6),
+    limits={
+        "hbar": "> 0",
+        "hbar_check": "> 0",
+        "n_times": ">= 2",
+        "t_final": "> 0",
+    },
+)
 class Config:
     """Attributes:
     hopping: J of H = −J Σ_σ (c_1σ†c_2σ + h.c.) + U Σ_i n_i↑ n_i↓.
@@ -101,7 +109,7 @@ class Config:
     seed: int = 0
 
 
-def _check(config: Config) -> None:
+def validate(config: Config) -> None:
     if config.n_fit_points < 80:
         raise ValueError(
             f"n_fit_points = {config.n_fit_points} is too few to fit G on the "
@@ -908,14 +916,9 @@ def _figure(rec, times, e, config, eig_pure, eig_mix):
 
 
 EXPERIMENT = Experiment(
-    name="husimi-fermions",
     description=(
         "Fermionic Gaussian-operator Q-function of the Hubbard dimer: exact second-order "
         "evolution, traceless diffusion anticommuting with J on Gr(2,4), Q(t) = ED"
     ),
-    config=Config,
-    run=run,
     physics="§4.14",
-    limits={"hbar": "> 0", "hbar_check": "> 0", "n_times": ">= 2", "t_final": "> 0"},
-    validate=_check,
 )

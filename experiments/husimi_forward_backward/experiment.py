@@ -43,7 +43,26 @@ def amplifier_symbol(z, args):
 
 
 @experiment_config(
-    quick=dict(n_paths=4000, kerr_paths=400, kerr_sweeps=20, kerr_T_short=0.0, grid_points=201)
+    quick=dict(n_paths=4000, kerr_paths=400, kerr_sweeps=20, kerr_T_short=0.0, grid_points=201),
+    limits={
+        "kappa": "> 0",
+        "T": "> 0",
+        "theta": ">= 0, < 1.5707963",
+        "n_paths": ">= 100",
+        "n_t": ">= 6",
+        "sweeps": ">= 3",
+        "t1_frac": ">= 0, <= 1",
+        "t2_frac": ">= 0, <= 1",
+        "kerr_alpha0": "> 0",
+        "kerr_U": "> 0",
+        "kerr_T": "> 0",
+        "kerr_T_short": ">= 0",
+        "kerr_paths": ">= 10",
+        "kerr_n_t": ">= 6",
+        "kerr_sweeps": ">= 7",
+        "grid_points": ">= 21",
+        "grid_extent": "> 0",
+    },
 )
 class Config:
     """Forward-backward trajectories (ħ = 1, C = 1).
@@ -428,30 +447,7 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="husimi-forward-backward",
     description="Time-symmetric forward-backward Husimi trajectories (Picard sweeps): "
     "parametric amplifier vs exact marginals and two-time covariances; Kerr convergence",
-    config=Config,
-    run=run,
     physics="§4.3, §4.12",
-    limits={
-        "kappa": "> 0",
-        "T": "> 0",
-        "theta": ">= 0, < 1.5707963",
-        "n_paths": ">= 100",
-        "n_t": ">= 6",
-        "sweeps": ">= 3",
-        "t1_frac": ">= 0, <= 1",
-        "t2_frac": ">= 0, <= 1",
-        "kerr_alpha0": "> 0",
-        "kerr_U": "> 0",
-        "kerr_T": "> 0",
-        "kerr_T_short": ">= 0",
-        "kerr_paths": ">= 10",
-        "kerr_n_t": ">= 6",
-        "kerr_sweeps": ">= 7",
-        "grid_points": ">= 21",
-        "grid_extent": "> 0",
-    },
-    validate=validate,
 )

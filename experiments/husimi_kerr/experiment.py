@@ -14,10 +14,26 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, mean_and_stderr, panel
+from jqd.run.toolkit import (
+    claim_fitted_C,
+    claim_max_error,
+    experiment_config,
+    mean_and_stderr,
+    panel,
+)
 
 
-@experiment_config(quick=dict(fit=False, alpha0=1.5, cutoff=28, n_grid=64, extent=6.0))
+@experiment_config(
+    quick=dict(fit=False, alpha0=1.5, cutoff=28, n_grid=64, extent=6.0),
+    limits={
+        "U": "> 0",
+        "extent": "> 0",
+        "fit_t_max": "> 0",
+        "C": "> 0",
+        "moment_C": "> 1",
+        "hbar": "> 0",
+    },
+)
 class Config:
     """Husimi Fokker-Planck vs exact Kerr, H = (U/2) a†² a² (ħ = 1, dimensionless α).
 
@@ -216,22 +232,7 @@ def run(config: Config, rec: Recorder) -> None:
                 for k in range(1, ns + 1)
             ]
         )
-        fit = hs.fit_C(
-            flaw,
-            flaw.initial_state(psi0),
-            fal,
-            data,
-            dt=dt,
-            n_save=ns,
-            steps_per_save=sps,
-            C0=c.fit_C0,
-            max_iter=30,
-        )
-        claim_max_error(
-            rec, "fitted C", "physics §4: quantum mechanics is C = 1 (|C − 1|)", fit.C, 1.0, 1e-4
-        )
-        rec.metric("C_fit", float(fit.C))
-        rec.metric("C_fit_iterations", fit.iterations)
+        claim_fitted_C(rec, flaw, psi0, fal, data, dt=dt, steps_per_save=sps, C0=c.fit_C0)
 
     import matplotlib.pyplot as plt
     import xarray as xr
@@ -518,22 +519,9 @@ FIT = FitSpec(
 )
 
 EXPERIMENT = Experiment(
-    name="husimi-kerr",
     description="Husimi Fokker-Planck (Galerkin) vs exact Kerr: collapse, cat at Ut=π, revival at 2π; C fit",
-    config=Config,
-    run=run,
     physics="§4.2, §4.4, §4.6, §4.10",
     animates=True,
-    limits={
-        "U": "> 0",
-        "extent": "> 0",
-        "fit_t_max": "> 0",
-        "C": "> 0",
-        "moment_C": "> 1",
-        "hbar": "> 0",
-    },
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("C", "U", "alpha0"),
     sweep_claims={"max_L1": ("<=", 1e-8), "max_a_error": ("<=", 1e-10)},
     sweep_why_not={

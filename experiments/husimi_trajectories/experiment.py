@@ -30,7 +30,13 @@ from jqd.reference import kerr_symbol as kerr
 from jqd.run.toolkit import claim_max_error, experiment_config, panel
 
 
-@experiment_config(quick=dict(n_points=500, dt=0.025, n_long=500, dt_long=0.025))
+@experiment_config(
+    quick=dict(n_points=500, dt=0.025, n_long=500, dt_long=0.025),
+    limits={
+        "dt": "> 0",
+        "dt_long": "> 0",
+    },
+)
 class Config:
     """Probability-flow points for the Kerr mode, U = 1 (ħ = 1; z = (Q, P) = √2 (Re α, Im α)).
 
@@ -281,14 +287,7 @@ def _animate(rec: Recorder, config: Config, log_rho, z0) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="husimi-trajectories",
     description="Probability-flow trajectory ensembles vs the exact Kerr Husimi density",
-    config=Config,
-    run=run,
     physics="§4.9",
     animates=True,
-    limits={
-        "dt": "> 0",
-        "dt_long": "> 0",
-    },
 )

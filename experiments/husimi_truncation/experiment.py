@@ -45,7 +45,12 @@ from jqd.run.toolkit import claim_exponent, claim_max_error, experiment_config, 
 
 
 @experiment_config(
-    quick=dict(couplings=(0.0, 0.025, 0.05), t_end=0.08, n_times=1, points=48, length=18.0)
+    quick=dict(couplings=(0.0, 0.025, 0.05), t_end=0.08, n_times=1, points=48, length=18.0),
+    limits={
+        "couplings": ">= 0",
+        "t_end": "> 0",
+        "length": "> 0",
+    },
 )
 class Config:
     """H = ω a†a + λ q̂⁴: Husimi Fokker-Planck (grid) vs exact Fock evolution (ħ = 1).
@@ -293,14 +298,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="husimi-truncation",
     description="Fokker-Planck truncation vs exact Husimi evolution for ω a†a + λ q⁴",
-    config=Config,
-    run=run,
     physics="§4.4-4.5",
-    limits={
-        "couplings": ">= 0",
-        "t_end": "> 0",
-        "length": "> 0",
-    },
 )

@@ -80,7 +80,13 @@ from jqd.run.toolkit import experiment_config, panel
         none_points=0,
         n_times=2,
         length=16.0,
-    )
+    ),
+    limits={
+        "t_end": "> 0",
+        "length": "> 0",
+        "complex_n0_max": ">= 6",
+        "none_points": ">= 0",
+    },
 )
 class Config:
     """Numerical abscissa of the truncated Husimi Fokker-Planck operator (C = 1, ħ = 1).
@@ -506,16 +512,6 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="husimi-wellposedness",
     description="Numerical abscissa of the truncated Husimi Fokker-Planck operator; regularization dependence",
-    config=Config,
-    run=run,
     physics="§4.11",
-    limits={
-        "t_end": "> 0",
-        "length": "> 0",
-        "complex_n0_max": ">= 6",
-        "n_times": ">= 1",
-        "none_points": ">= 0",
-    },
 )

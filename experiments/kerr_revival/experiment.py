@@ -17,10 +17,21 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqd.run.toolkit import FIXES_SAVED_TIMES, claim_max_error, experiment_config, panel
 
 
-@experiment_config(quick=dict(n_save=100, husimi_points=60))
+@experiment_config(
+    quick=dict(n_save=100, husimi_points=60),
+    limits={
+        "alpha0": "> 0",
+        "U": "> 0",
+        "t_max": "> 0",
+        "cutoff": ">= 0",
+        "husimi_points": ">= 2",
+        "husimi_extent": "> 0",
+        "check_hbar": "> 0",
+    },
+)
 class Config:
     """Kerr collapse/revival (ħ = 1, dimensionless α).
 
@@ -291,29 +302,13 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="kerr-revival",
     description="Kerr mode collapse/revival of <a(t)> and Husimi snapshots vs closed forms "
     "(physics §4); sweepable over U and alpha0",
-    config=Config,
-    run=run,
     physics="§1.2, §4.6",
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("U", "alpha0"),
     sweep_why_not={
-        "t_max": "it fixes the saved times (the t axis every item shares); set it with --set",
+        "t_max": FIXES_SAVED_TIMES,
         "husimi_extent": "only jqd run's Husimi snapshots use it; the sweep computes <a(t)>",
     },
-    sweep_config=sweep_config,
     sweep_claims={"max_error": ("<=", 1e-10)},  # the run's "<a(t)> vs closed form"
-    limits={
-        "alpha0": "> 0",
-        "U": "> 0",
-        "t_max": "> 0",
-        "cutoff": ">= 0",
-        "husimi_points": ">= 2",
-        "husimi_extent": "> 0",
-        "check_hbar": "> 0",
-    },
-    validate=validate,
 )

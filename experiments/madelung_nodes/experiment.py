@@ -19,7 +19,19 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import experiment_config, panel
 
 
-@experiment_config(quick=dict(n_save=30))
+@experiment_config(
+    quick=dict(n_save=30),
+    limits={
+        "n": ">= 4",
+        "L": "> 0",
+        "dt": "> 0",
+        "resolution_threshold": "> 0",
+        "error_tol": "> 0",
+        "premature_resolution": ">= 0",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
+    },
+)
 class Config:
     """Two packets at ∓d with momenta ±p0 (width 1, V = 0, ħ = m = 1).
 
@@ -354,20 +366,7 @@ def _animate(rec: Recorder, x, ts, rho_m, rho_s, err, br) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="madelung-nodes",
     description="Two packets interfering: when and where the Madelung (ρ, S) picture breaks",
-    config=Config,
-    run=run,
     physics="§2.4",
     animates=True,
-    limits={
-        "n": ">= 4",
-        "L": "> 0",
-        "dt": "> 0",
-        "resolution_threshold": "> 0",
-        "error_tol": "> 0",
-        "premature_resolution": ">= 0",
-        "check_hbar": "> 0",
-        "check_mass": "> 0",
-    },
 )

@@ -52,7 +52,18 @@ from jqd.stats import histogram, ks_distance, loglog_slope
         node_dts=(0.04, 0.0025),
         node_particles=20_000,
         node_t=0.5,
-    )
+    ),
+    limits={
+        "box": "> 0",
+        "dt": "> 0",
+        "t_final": "> 0",
+        "weak_dts": "> 0",
+        "weak_t": "> 0",
+        "node_dts": "> 0",
+        "node_t": "> 0",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
+    },
 )
 class Config:
     """Units ħ = m = ω = 1 (lengths in √(ħ/mω), times in 1/ω).
@@ -563,23 +574,9 @@ def _animate(rec: Recorder, config: Config, sch, params, grid, psi0, x0, key, n:
 
 
 EXPERIMENT = Experiment(
-    name="nelson-equivariance",
     description=(
         "Nelson/Bohm ensembles vs |ψ|² through a nodal HO superposition; weak order; nodes"
     ),
-    config=Config,
-    run=run,
     physics="§3.3-3.4",
     animates=True,
-    limits={
-        "box": "> 0",
-        "dt": "> 0",
-        "t_final": "> 0",
-        "weak_dts": "> 0",
-        "weak_t": "> 0",
-        "node_dts": "> 0",
-        "node_t": "> 0",
-        "check_hbar": "> 0",
-        "check_mass": "> 0",
-    },
 )

@@ -68,7 +68,17 @@ DIRECTIONS = {
         crossing_t=0.5,
         crossing_particles=20_000,
         crossing_states=("2:antisymmetric",),
-    )
+    ),
+    limits={
+        "box": "> 0",
+        "dt": "> 0",
+        "t_final": "> 0",
+        "crossing_dts": "> 0",
+        "crossing_t": "> 0",
+        "contact": "> 0",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
+    },
 )
 class Config:
     """Units ħ = m = ω = 1 (lengths √(ħ/mω), times 1/ω) except the check run.
@@ -750,22 +760,9 @@ def _figure(rec, config, runs, crossings):
 
 
 EXPERIMENT = Experiment(
-    name="nelson-fermions",
     description=(
         "Antisymmetric Nelson diffusion of 2 and 3 particles in a harmonic well: equivariance, "
         "FD/Bose/MB occupations, exchange hole, node crossings ∝ dt^½"
     ),
-    config=Config,
-    run=run,
     physics="§3.6",
-    limits={
-        "box": "> 0",
-        "dt": "> 0",
-        "t_final": "> 0",
-        "crossing_dts": "> 0",
-        "crossing_t": "> 0",
-        "contact": "> 0",
-        "check_hbar": "> 0",
-        "check_mass": "> 0",
-    },
 )

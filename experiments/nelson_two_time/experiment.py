@@ -60,7 +60,20 @@ BELL_PSI0 = np.exp(1j * np.array([0.3, 2.1, -1.2, 4.0])) / 2  # equal weights, f
         fv_cells=800,
         fv_dt=0.005,
         n_members=20_000,
-    )
+    ),
+    limits={
+        "n_particles": ">= 100",
+        "points": ">= 16",
+        "box": "> 0",
+        "dt": "> 0",
+        "t_final": "> 0",
+        "fv_cells": ">= 16",
+        "fv_dt": "> 0",
+        "n_members": ">= 100",
+        "copy_t": "> 0",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
+    },
 )
 class Config:
     """Units ħ = m = ω = 1 (lengths √(ħ/mω), times 1/ω); part 3 ħ = 1.
@@ -708,24 +721,6 @@ def _figure_bell(rec, tc, res, qm_o, M):
 
 
 EXPERIMENT = Experiment(
-    name="nelson-two-time",
     description="Two-time correlations: Nelson e^{-ωt} vs Bohm vs quantum cos ωt; copy = Bell",
-    config=Config,
-    run=run,
     physics="§3.5, §5.3",
-    limits={
-        "n_particles": ">= 100",
-        "points": ">= 16",
-        "box": "> 0",
-        "dt": "> 0",
-        "t_final": "> 0",
-        "n_save": ">= 1",
-        "fv_cells": ">= 16",
-        "fv_dt": "> 0",
-        "n_members": ">= 100",
-        "copy_t": "> 0",
-        "copy_saves": ">= 1",
-        "check_hbar": "> 0",
-        "check_mass": "> 0",
-    },
 )

@@ -39,7 +39,12 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import claim_max_error, claim_within_stderr, experiment_config, panel
 
 
-@experiment_config(quick=dict(n_samples=100_000, n_levels=12, degeneracy=10_000))
+@experiment_config(
+    quick=dict(n_samples=100_000, n_levels=12, degeneracy=10_000),
+    limits={
+        "beta": "> 0",
+    },
+)
 class Config:
     """Attributes:
     cases: (N particles, M states) pairs for the counting test.
@@ -288,15 +293,9 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="quantum-statistics",
     description=(
         "BE counting from Dirichlet-multinomial averaging; maximum entropy of Z45/Z47/Z49 "
         "vs Z46/Z48/Z50"
     ),
-    config=Config,
-    run=run,
     physics="§6",
-    limits={
-        "beta": "> 0",
-    },
 )

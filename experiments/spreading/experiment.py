@@ -13,10 +13,29 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, error_panel, experiment_config, panel
+from jqd.run.toolkit import (
+    FIXES_GRID,
+    FIXES_SAVED_TIMES,
+    claim_max_error,
+    error_panel,
+    experiment_config,
+    panel,
+)
 
 
-@experiment_config(quick=dict(n_save=10, points=128))
+@experiment_config(
+    quick=dict(n_save=10, points=128),
+    limits={
+        "a": "> 0",
+        "hbar": "> 0",
+        "mass": "> 0",
+        "t_final": "> 0",
+        "box": "> 0",
+        "dims": ">= 1, <= 3",
+        "check_hbar": "> 0",
+        "check_mass": "> 0",
+    },
+)
 class Config:
     """Free spreading (units: lengths in a, times in m a²/ħ unless changed).
 
@@ -202,27 +221,12 @@ def sweep_coords(config: Config):
 
 
 EXPERIMENT = Experiment(
-    name="spreading",
     description="Free Gaussian packet in 1-D/2-D/3-D vs the exact spreading law (physics §1)",
-    config=Config,
-    run=run,
     physics="§1.4",
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("a", "p0", "hbar", "mass"),
     sweep_why_not={
-        "t_final": "it fixes the saved times (the t axis every item shares)",
-        "box": "it fixes the grid every item shares",
+        "t_final": FIXES_SAVED_TIMES,
+        "box": FIXES_GRID,
     },
     sweep_claims={"density_error_1d": ("<=", 1e-10), "width_error_1d": ("<=", 1e-10)},
-    limits={
-        "a": "> 0",
-        "hbar": "> 0",
-        "mass": "> 0",
-        "t_final": "> 0",
-        "box": "> 0",
-        "dims": ">= 1, <= 3",
-        "check_hbar": "> 0",
-        "check_mass": "> 0",
-    },
 )

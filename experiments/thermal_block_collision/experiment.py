@@ -32,7 +32,19 @@ GOLDEN = (1 + math.sqrt(5)) / 2
 KS_C_1PCT = 1.63  # two-sample Kolmogorov-Smirnov: critical D = 1.63 √(2/M) at the 1 % level
 
 
-@experiment_config(quick=dict(n_block=8, n_save=10000))
+@experiment_config(
+    quick=dict(n_block=8, n_save=10000),
+    limits={
+        "n_block": ">= 2",
+        "mass": "> 0",
+        "spring": "> 0",
+        "hbar": "> 0",
+        "velocity": ">= 0",
+        "dt": "> 0",
+        "n_save": ">= 10",
+        "mass_check": "> 0",
+    },
+)
 class Config:
     """Units: spacing a = 1, mass m, spring κ (sound speed 1); times in √(m/κ).
 
@@ -368,21 +380,7 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-block-collision",
     description="Two ground-state blocks fuse at ±v: localized, ΔE and mode occupations "
     "conserved, h_KE = h_PE, local GGE (no thermalization)",
-    config=Config,
-    run=run,
     physics="§7.2, §7.3, §7.4",
-    limits={
-        "n_block": ">= 2",
-        "mass": "> 0",
-        "spring": "> 0",
-        "hbar": "> 0",
-        "velocity": ">= 0",
-        "dt": "> 0",
-        "n_save": ">= 10",
-        "mass_check": "> 0",
-        "check_saves": ">= 1",
-    },
 )

@@ -33,7 +33,22 @@ from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
         t_final=20.0,
         t_scan=12.0,
         n_classical=50000,
-    )
+    ),
+    limits={
+        "lam": ">= 0",
+        "hbar": "> 0",
+        "t_final": "> 0",
+        "t_scan": "> 0",
+        "w_star": "> 0",
+        "box": "> 0",
+        "p_cut": "> 0",
+        "dt_per_hbar": "> 0",
+        "save_every": "> 0",
+        "dt_classical": "> 0",
+        "ehrenfest_factor": "> 1",
+        "hbar_check": "> 0",
+        "mass_check": "> 0",
+    },
 )
 class Config:
     """Chaotic well (units m = 1, k_x = 1: times in 1/ω_x).
@@ -377,7 +392,7 @@ def run(config: Config, rec: Recorder) -> None:
     rec.figure(fig, "chaotic_well.png")
 
 
-def _validate(config: Config) -> None:
+def validate(config: Config) -> None:
     if config.hbar not in config.hbars:
         raise ValueError(f"hbars must contain hbar = {config.hbar}; got {config.hbars}.")
     for h in config.hbars:
@@ -396,26 +411,6 @@ def _validate(config: Config) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-chaotic-well",
     description="Quantum spreading vs classical chaos in ½(x² + 1.69y²) + λx²y²; Ehrenfest time",
-    config=Config,
-    run=run,
     physics="§7.9",
-    limits={
-        "lam": ">= 0",
-        "hbar": "> 0",
-        "t_final": "> 0",
-        "t_scan": "> 0",
-        "w_star": "> 0",
-        "box": "> 0",
-        "p_cut": "> 0",
-        "dt_per_hbar": "> 0",
-        "save_every": "> 0",
-        "dt_classical": "> 0",
-        "n_lyapunov": ">= 1",
-        "ehrenfest_factor": "> 1",
-        "hbar_check": "> 0",
-        "mass_check": "> 0",
-    },
-    validate=_validate,
 )

@@ -30,7 +30,14 @@ from jqd.run.toolkit import (
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 
 
-@experiment_config(quick=dict(L=10, n_save=40))
+@experiment_config(
+    quick=dict(L=10, n_save=40),
+    limits={
+        "L": ">= 6, <= 14",
+        "dt": "> 0",
+        "width": "> 0",
+    },
+)
 class Config:
     """Equilibration of a product state (ħ = 1, energies in units of J = 1).
 
@@ -228,11 +235,7 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-equilibration",
     description="fixed eigenstate weights, diagonal = microcanonical ensemble, temporal "
     "fluctuations ~ 1/d_eff (mixed-field Ising, physics §7.7)",
-    config=Config,
-    run=run,
     physics="§7.7",
-    limits={"L": ">= 6, <= 14", "dt": "> 0", "width": "> 0"},
 )

@@ -28,7 +28,22 @@ from jqd.run.toolkit import claim_max_error, experiment_config, panel
 from jqd.thermal import ClassicalLattice, FPUTParams, PhaseState
 
 
-@experiment_config(quick=dict(n_chains=8, t_max=2000.0, n_save=200, large_sites=0))
+@experiment_config(
+    quick=dict(n_chains=8, t_max=2000.0, n_save=200, large_sites=0),
+    limits={
+        "n_sites": ">= 8",
+        "beta": "> 0",
+        "energy_density": "> 0",
+        "t_max": "> 0",
+        "dt": "> 0, <= 0.4",
+        "n_save": ">= 4",
+        "large_sites": ">= 0",
+        "large_t_max": "> 0",
+        "large_dt": "> 0, <= 0.4",
+        "large_chunks": ">= 2",
+        "large_bands": ">= 4",
+    },
+)
 class Config:
     """Units: spacing = mass = spring = 1 (time 1/√(spring/mass)).
 
@@ -372,26 +387,7 @@ def large(config: Config, rec: Recorder, params) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-equipartition",
     description="β-FPUT chain (N = 64) spreads low-mode energy to equipartition: "
     "n_eff and the Rayleigh-Jeans (not Planck) mode energies",
-    config=Config,
-    run=run,
     physics="§7.5",
-    limits={
-        "n_sites": ">= 8",
-        "beta": "> 0",
-        "energy_density": "> 0",
-        "low_modes": ">= 1",
-        "n_chains": ">= 1",
-        "n_seeds": ">= 1",
-        "t_max": "> 0",
-        "dt": "> 0, <= 0.4",  # ω_max dt <= 0.8: the Yoshida-4 accuracy bound (jqd.thermal)
-        "n_save": ">= 4",
-        "large_sites": ">= 0",
-        "large_t_max": "> 0",
-        "large_dt": "> 0, <= 0.4",
-        "large_chunks": ">= 2",
-        "large_bands": ">= 4",
-    },
 )

@@ -46,7 +46,17 @@ MBL_TOL_FULL = 0.02
         L_mbl=10,
         n_disorder=16,
         mbl_tolerance=MBL_TOL_QUICK,
-    )
+    ),
+    limits={
+        "L": ">= 8",
+        "L_unresolved": ">= 6",
+        "L_mbl": ">= 6",
+        "W": ">= 0",
+        "mbl_tolerance": "> 0",
+        "fraction": "> 0, <= 1",
+        "eth_window": "> 0",
+        "smoothing": "> 0",
+    },
 )
 class Config:
     """ETH spectrum (ħ = 1; energies in units of the Ising coupling J = 1).
@@ -374,20 +384,7 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-eth-spectrum",
     description="level statistics (GOE vs Poisson) and ETH scaling of the mixed-field Ising "
     "chain, with MBL and integrable controls (physics §7.7)",
-    config=Config,
-    run=run,
     physics="§7.7",
-    limits={
-        "L": ">= 8",
-        "L_unresolved": ">= 6",
-        "L_mbl": ">= 6",
-        "W": ">= 0",
-        "mbl_tolerance": "> 0",
-        "fraction": "> 0, <= 1",
-        "eth_window": "> 0",
-        "smoothing": "> 0",
-    },
 )

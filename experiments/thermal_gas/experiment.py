@@ -47,7 +47,26 @@ ATOMS = {"He": (4.002602, 2.60e-10), "Ar": (39.948, 3.40e-10), "Xe": (131.293, 3
         collisions_dilute=4.0,
         relax_contacts=False,
         neighbor_skin=0.0,
-    )
+    ),
+    limits={
+        "n_relax": ">= 16",
+        "density_relax": "> 0, <= 0.5",
+        "collisions_relax": "> 0",
+        "n_dilute": ">= 16",
+        "density_dilute": "> 0, <= 0.5",
+        "collisions_dilute": "> 0",
+        "kappa": "> 0",
+        "temperature": "> 0",
+        "dt_factor": "> 0, <= 0.5",
+        "neighbor_skin": ">= 0",
+        "kurtosis_at": ">= 0",
+        "pe_from": ">= 0",
+        "packet_width": "> 0",
+        "packet_p0": ">= 0",
+        "packet_hbar": "> 0",
+        "packet_mass": "> 0",
+        "packet_dim": ">= 1, <= 3",
+    },
 )
 class Config:
     """Units of the gas: σ = m = k_B T0 = 1 (time σ√(m/k_BT0)).
@@ -376,30 +395,7 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-gas",
     description="Packet ΔE and spreading vs collision times for He/Ar/Xe; a soft-disk gas "
     "relaxes to Maxwell-Boltzmann with the second-virial ⟨PE⟩ and contact time π√(μ/κ)",
-    config=Config,
-    run=run,
     physics="§7.3, §7.5",
-    limits={
-        "n_relax": ">= 16",
-        "density_relax": "> 0, <= 0.5",
-        "collisions_relax": "> 0",
-        "n_dilute": ">= 16",
-        "density_dilute": "> 0, <= 0.5",
-        "collisions_dilute": "> 0",
-        "kappa": "> 0",
-        "temperature": "> 0",
-        "dt_factor": "> 0, <= 0.5",
-        "save_every": ">= 1",
-        "neighbor_skin": ">= 0",
-        "kurtosis_at": ">= 0",
-        "pe_from": ">= 0",
-        "packet_width": "> 0",
-        "packet_p0": ">= 0",
-        "packet_hbar": "> 0",
-        "packet_mass": "> 0",
-        "packet_dim": ">= 1, <= 3",
-    },
 )

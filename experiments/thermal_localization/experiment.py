@@ -30,10 +30,28 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqd.run.toolkit import FIXES_SAVED_TIMES, claim_max_error, experiment_config, panel
 
 
-@experiment_config(quick=dict(n_atoms=40, ring_atoms=20, t_max=100.0, n_save=100, large_atoms=0))
+@experiment_config(
+    quick=dict(n_atoms=40, ring_atoms=20, t_max=100.0, n_save=100, large_atoms=0),
+    limits={
+        "n_atoms": ">= 4",
+        "mass": "> 0",
+        "spring": "> 0",
+        "hbar": "> 0",
+        "sound_wavelength": ">= 2",
+        "sound_amplitude": ">= 0",
+        "sound_envelope": "> 0",
+        "fock_mode": ">= 0",
+        "ring_atoms": ">= 3",
+        "width": "> 0",
+        "check_mass": "> 0",
+        "check_hbar": "> 0",
+        "t_max": "> 0",
+        "large_atoms": ">= 0",
+    },
+)
 class Config:
     """Units: spacing a = 1, mass m, spring κ; times in √(m/κ).
 
@@ -403,36 +421,10 @@ def sweep_coords(config: Config):
 
 
 EXPERIMENT = Experiment(
-    name="thermal-localization",
     description="Harmonic chain: coherent sound keeps atom widths, one phonon adds A_j^2/2, "
     "a product state's free centre of mass spreads as physics §7.3",
-    config=Config,
-    run=run,
     physics="§7.3, §7.4",
-    limits={
-        "n_atoms": ">= 4",
-        "mass": "> 0",
-        "spring": "> 0",
-        "hbar": "> 0",
-        "sound_wavelength": ">= 2",
-        "sound_amplitude": ">= 0",
-        "sound_envelope": "> 0",
-        "fock_mode": ">= 0",
-        "fock_n": ">= 1",
-        "ring_atoms": ">= 3",
-        "width": "> 0",
-        "check_mass": "> 0",
-        "check_hbar": "> 0",
-        "t_max": "> 0",
-        "n_save": ">= 1",
-        "large_atoms": ">= 0",
-        "large_probes": ">= 1",
-        "large_n_save": ">= 1",
-    },
-    validate=validate,
-    sweep=sweep,
-    sweep_coords=sweep_coords,
     sweep_keys=("mass", "spring", "hbar", "width"),
-    sweep_why_not={"t_max": "it fixes the saved times (the t axis every item shares)"},
+    sweep_why_not={"t_max": FIXES_SAVED_TIMES},
     sweep_claims={"cm_relative_error": ("<=", 1e-12)},  # the run's claim 3
 )

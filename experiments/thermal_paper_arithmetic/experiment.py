@@ -34,7 +34,22 @@ WIEN_B = 2.897771955e-3  # m K, CODATA 2018 Wien wavelength displacement constan
 ATM = 101325.0  # Pa
 
 
-@experiment_config(quick={})
+@experiment_config(
+    quick={},
+    limits={
+        "temperature": "> 0",
+        "atom_density": "> 0",
+        "alpha": "> 0",
+        "omega": "> 0",
+        "x_min": "> 0",
+        "x_max": "> 0",
+        "mass_amu": "> 0",
+        "epsilon": "> 0",
+        "sigma": "> 0",
+        "pressure": "> 0",
+        "packet_width": "> 0",
+    },
+)
 class Config:
     """Inputs of the four checks (SI unless stated).
 
@@ -399,25 +414,9 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-paper-arithmetic",
     description=(
         "Paper T §2-3 recomputed: photons per atom, photon energy share and wavelength, "
         "KG norm, Einstein-Hopf drag; errata τ_r, h_PE, h_KE"
     ),
-    config=Config,
-    run=run,
     physics="§7.8",
-    limits={
-        "temperature": "> 0",
-        "atom_density": "> 0",
-        "alpha": "> 0",
-        "omega": "> 0",
-        "x_min": "> 0",
-        "x_max": "> 0",
-        "mass_amu": "> 0",
-        "epsilon": "> 0",
-        "sigma": "> 0",
-        "pressure": "> 0",
-        "packet_width": "> 0",
-    },
 )

@@ -40,7 +40,17 @@ from jqd.run.toolkit import (
         n_max=16,
         sizes=(),
         n_save=30,
-    )
+    ),
+    limits={
+        "L": ">= 2, <= 10",
+        "n_max": ">= 2",
+        "omega": "> 0",
+        "g": ">= 0",
+        "n_matter": ">= 1, <= 3",
+        "cutoff": ">= 4",
+        "dt": "> 0",
+        "hbar_check": "> 0",
+    },
 )
 class Config:
     """Spin chain + one boson mode (ħ = 1, k_B = 1, energies in units of J = 1).
@@ -318,20 +328,7 @@ def run(config: Config, rec: Recorder) -> None:
 
 
 EXPERIMENT = Experiment(
-    name="thermal-planck-mode",
     description="a boson mode coupled to a chaotic spin chain: diagonal ensemble vs canonical, "
     "Bose-Einstein vs Rayleigh-Jeans; harmonic-matter control keeps g2 = 1 (physics §7.7)",
-    config=Config,
-    run=run,
     physics="§7.7",
-    limits={
-        "L": ">= 2, <= 10",
-        "n_max": ">= 2",
-        "omega": "> 0",
-        "g": ">= 0",
-        "n_matter": ">= 1, <= 3",
-        "cutoff": ">= 4",
-        "dt": "> 0",
-        "hbar_check": "> 0",
-    },
 )

@@ -1,9 +1,10 @@
 """What an experiment says about itself, for `jqd list`, `jqd show NAME` and
 `jqd run NAME --help`.
 
-`summary_line` reads the `Experiment(name=..., description=..., physics=...)`
-call from the module's source without importing it (importing starts JAX:
-seconds per experiment), so `jqd list` answers in well under a second.
+`summary_line` reads the `Experiment(description=..., physics=...)` call
+(the name: its folder's) from the module's source without importing it
+(importing starts JAX: seconds per experiment), so `jqd list` answers in
+well under a second.
 `config_keys` imports the module and reads each Config field's type, default,
 quick value, meaning (the field's line in the Config docstring's
 `Attributes:` section) and range (`jqd.run.validate.field_range`).
@@ -34,14 +35,14 @@ def summary_line(path: Path) -> dict | None:
     src = experiment_source(path)
     if src is None:
         return None
-    found = {}
+    found = {"name": Path(path).parent.name.replace("_", "-")}  # unless it names itself
     for key, value in src[1].items():
         if key in ("name", "description", "physics", "animates", "sweep_keys"):
             try:
                 found[key] = ast.literal_eval(value)
             except ValueError:
                 return None
-    if "name" in found and "description" in found:
+    if "description" in found:
         found["sweep_keys"] = tuple(found.get("sweep_keys", ()))
         return {"physics": None, "animates": False, **found}
     return None

@@ -4,8 +4,8 @@ An experiment lives in `experiments/<name_with_underscores>/experiment.py`
 beside a README.md (the question it answers and the answer it got) and
 defines a module-level `EXPERIMENT = Experiment(...)`:
 
-    @experiment_config(quick=dict(cutoff=32))   # from jqd.run.toolkit; quick: < 1 min on CPU
-    class Config:                                # a frozen dataclass with quick()
+    @experiment_config(quick=dict(cutoff=32), limits={"alpha0": "> 0"})  # jqd.run.toolkit
+    class Config:             # a frozen dataclass with quick() (< 1 min on CPU) and limits
         alpha0: float = 3.0
         cutoff: int = 64
 
@@ -19,13 +19,19 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
         if rec.animate:                                     # `jqd run NAME --animate`
             rec.animation(fig, update, len(ts), "revival.mp4", claim="...")
 
-    EXPERIMENT = Experiment(name="kerr-revival", description="...", config=Config, run=run)
+    EXPERIMENT = Experiment(description="...", physics="§4.6")
+
+Its name is its folder's (dashes for underscores), its config the module's
+`Config`, its run the module's `run`, and its optional hooks the module's
+functions `sweep`, `sweep_coords`, `sweep_config` and `validate`, if any
+(`jqd.run.registry.load` fills them in; pass them to say otherwise).
 
 `rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`; a Config
 field named `seed` is also set from it). Config values are validated before
-anything runs (`jqd.run.validate`). Every experiment can be swept over its
-numeric config fields (`jqd.run.sweep`); `Experiment(sweep=...)` adds the
-vmapped mode. Experiments import only jqd's public API; the `jqd` command
+anything runs (`jqd.run.validate`), each against its range in the Config's
+`limits` (field -> e.g. "> 0", or ">= 1, <= 3" for each number of a tuple).
+Every experiment can be swept over its numeric config fields
+(`jqd.run.sweep`); a `sweep` function adds the vmapped mode. Experiments import only jqd's public API; the `jqd` command
 (`jqd.run.cli`) runs them in float64.
 """
 
@@ -288,17 +294,20 @@ def _jsonable(value):
     return arr.tolist()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Experiment:
     """A registered experiment.
 
     Attributes:
-        name: the command-line name (dashes), e.g. "kerr-revival".
+        name: the command-line name (dashes), e.g. "kerr-revival"; by default
+            the experiment's folder name with dashes.
         description: one line for `jqd list`.
         physics: the sections of docs/physics.md it checks, e.g. "§4.6"
             (shown by `jqd list`).
-        config: a frozen dataclass type with defaults and a `quick()` classmethod.
-        run: `run(config, recorder) -> None`.
+        config: a frozen dataclass type with defaults and a `quick()`
+            classmethod (`jqd.run.toolkit.experiment_config`); by default the
+            module's `Config`.
+        run: `run(config, recorder) -> None`; by default the module's `run`.
         sweep: optional vmappable `sweep(config, values) -> dict[str, Array]`,
             where `values` maps each swept config field name to a scalar array
             (one item); returns named per-item results (arrays of fixed shape).
@@ -319,8 +328,6 @@ class Experiment:
             config with its size parameters (cutoffs, grids) fixed for the
             whole swept range `over` (field -> values), since one compiled
             program runs every item.
-        limits: field -> allowed range, e.g. {"alpha0": "> 0", "dims": ">= 1,
-            <= 3"} (each number of a tuple field); see `jqd.run.validate`.
         validate: optional `validate(config)` raising ValueError (naming the
             field and the fix) for what `limits` cannot say: cross-field and
             size checks. `jqd run` and `jqd sweep` (every item) call it before
@@ -332,10 +339,10 @@ class Experiment:
             reference (and finite-ensemble) data it fits them to.
     """
 
-    name: str
     description: str
-    config: type
-    run: Callable
+    name: str = ""
+    config: type | None = None
+    run: Callable | None = None
     sweep: Callable | None = None
     sweep_coords: Callable | None = None
     physics: str = ""
@@ -344,12 +351,13 @@ class Experiment:
     sweep_config: Callable | None = None
     sweep_claims: dict[str, tuple[str, float]] = dataclasses.field(default_factory=dict, hash=False)
     not_sweepable: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
-    limits: dict[str, str] = dataclasses.field(default_factory=dict, hash=False)
     validate: Callable | None = None
     animates: bool = False
     fit: Any = None
 
     def __post_init__(self):
+        if self.config is None:  # checked once `registry.load` fills in config and run
+            return
         if not dataclasses.is_dataclass(self.config):
             raise TypeError(f"{self.name}: config must be a dataclass type.")
         if not hasattr(self.config, "quick"):
@@ -357,11 +365,6 @@ class Experiment:
         import typing
 
         hints = typing.get_type_hints(self.config)
-        fields = {f.name for f in dataclasses.fields(self.config)}
-        for key, text in self.limits.items():
-            if key not in fields:
-                raise TypeError(f"{self.name}: limits names {key!r}, not a config field.")
-            parse_limits(text)
         if self.sweep is not None and not self.sweep_keys:
             raise TypeError(f"{self.name}: a sweep needs sweep_keys (the fields it reads).")
         for out, (op, _tol) in self.sweep_claims.items():
@@ -372,6 +375,13 @@ class Experiment:
         for key in self.sweep_keys:
             if hints.get(key) is not float:
                 raise TypeError(f"{self.name}: sweep key {key!r} is not a float config field.")
+
+    @property
+    def limits(self) -> dict[str, str]:
+        """Field -> allowed range, e.g. {"alpha0": "> 0", "dims": ">= 1, <= 3"}
+        (each number of a tuple field): the Config's `limits`
+        (`jqd.run.toolkit.experiment_config`); see `jqd.run.validate`."""
+        return getattr(self.config, "limits", {})
 
 
 def parse_limits(text: str) -> list[tuple[str, float]]:

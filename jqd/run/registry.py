@@ -83,6 +83,15 @@ def load(name: str) -> Experiment:
     exp = getattr(module, "EXPERIMENT", None)
     if not isinstance(exp, Experiment):
         raise TypeError(f"{path} must define EXPERIMENT = jqd.experiment.Experiment(...).")
+    # what EXPERIMENT does not name, by convention: the folder, Config, run and the hooks
+    found = {"name": exp.name or path.parent.name.replace("_", "-")}
+    hooks = ("sweep", "sweep_coords", "sweep_config", "validate")
+    for key, attr in (("config", "Config"), ("run", "run"), *((h, h) for h in hooks)):
+        found[key] = getattr(exp, key) or getattr(module, attr, None)
+        if found[key] is None and key in ("config", "run"):
+            raise TypeError(f"{path} must define {attr} (or pass {key}= to Experiment).")
+    if any(getattr(exp, key) is not value for key, value in found.items()):
+        exp = module.EXPERIMENT = dataclasses.replace(exp, **found)
     return exp
 
 
@@ -115,15 +124,19 @@ def source_config(path: Path) -> tuple[str, dict, dict, dict] | None:
     if src is None:
         return None
     tree, kw = src
-    config = kw.get("config")
+    config = kw.get("config", ast.Name("Config"))
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
     cls = next((c for c in classes if isinstance(config, ast.Name) and c.name == config.id), None)
     if cls is None or cls.bases:
         return None
     types_, defaults = {}, {}
     try:
-        name = ast.literal_eval(kw["name"])
-        limits = ast.literal_eval(kw["limits"]) if "limits" in kw else {}
+        name = ast.literal_eval(kw.get("name", ast.Constant(Path(path).parent.name)))
+        limits = {}  # the `limits=` of its `@experiment_config(...)`
+        for deco in cls.decorator_list:
+            for k in deco.keywords if isinstance(deco, ast.Call) else ():
+                if k.arg == "limits":
+                    limits = ast.literal_eval(k.value)
         for node in cls.body:
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 key = node.target.id
@@ -133,7 +146,7 @@ def source_config(path: Path) -> tuple[str, dict, dict, dict] | None:
                     defaults[key] = ast.literal_eval(node.value)
     except (KeyError, ValueError, TypeError, SyntaxError, NameError, AttributeError):
         return None
-    return name, types_, defaults, limits
+    return name.replace("_", "-"), types_, defaults, limits
 
 
 def base_config(exp: Experiment, quick: bool, seed: int | None):

@@ -4,10 +4,12 @@ An experiment is its config, run, claims and figure: its `run` computes,
 then states its claims and draws its figure. The pieces every family needs
 for that are here, so that one kind of check is made the same way everywhere:
 
-- the config class, with its `--quick` settings: `experiment_config`;
+- the config class, with its `--quick` settings and limits: `experiment_config`;
 - a claim against a closed form or reference: `claim_max_error`;
 - a claim on an ensemble estimate, in standard errors: `claim_within_stderr`;
 - a claim on a scaling law or convergence order: `claim_exponent`;
+- why the vmapped sweep cannot sweep a field: `FIXES_SAVED_TIMES`, `FIXES_GRID`;
+- a Husimi law's C fitted to exact data, claimed = 1: `claim_fitted_C`;
 - a seeded ensemble's mean and standard error: `mean_and_stderr`;
 - the standard error panel (log axis, claim line): `error_panel`;
 - a panel's axis labels, title and legend in one call: `panel`;
@@ -34,20 +36,30 @@ from typing import dataclass_transform
 import numpy as np
 
 from ..stats import loglog_slope
+from .experiment import parse_limits
+
+# why the vmapped sweep (`Experiment.sweep_why_not`) cannot sweep a field that
+# fixes what every item of one compiled program shares
+FIXES_SAVED_TIMES = "it fixes the saved times (the t axis every item shares); set it with --set"
+FIXES_GRID = "it fixes the grid every item shares; set it with --set"
 
 
 @dataclass_transform(frozen_default=True)
-def experiment_config(*, quick: dict):
+def experiment_config(*, quick: dict, limits: dict | None = None):
     """Declare an experiment's `Config`: a frozen dataclass whose `quick()` (the
-    contract's `jqd run --quick` config) is the defaults with `quick` changed.
+    contract's `jqd run --quick` config) is the defaults with `quick` changed,
+    and whose `limits` are its fields' allowed ranges (`jqd.run.validate`).
 
-        @experiment_config(quick=dict(n_save=10, points=128))
+        @experiment_config(quick=dict(n_save=10, points=128), limits={"dt": "> 0"})
         class Config:
             n_save: int = 50
             points: int = 256
+            dt: float = 0.01
 
     Args:
         quick: field -> value in the quick config (empty: the defaults).
+        limits: field -> allowed range, e.g. "> 0", or ">= 1, <= 3" for each
+            number of a tuple field (an int field without one: ">= 1").
 
     Returns:
         The class decorator.
@@ -55,7 +67,13 @@ def experiment_config(*, quick: dict):
 
     def declare(cls):
         cls = dataclasses.dataclass(frozen=True)(cls)
+        fields = {f.name for f in dataclasses.fields(cls)}
+        for key, text in (limits or {}).items():
+            if key not in fields:
+                raise TypeError(f"{cls.__name__}: limits names {key!r}, not a field.")
+            parse_limits(text)
         cls.quick = classmethod(lambda c: c(**quick))
+        cls.limits = dict(limits or {})
         return cls
 
     return declare
@@ -142,6 +160,44 @@ def claim_exponent(rec, name, statement, x, y, tolerance, *, exponent=None, op="
     measured = p if exponent is None else abs(p - exponent)
     rec.claim(name, statement, measured=measured, tolerance=tolerance, op=op)
     return p
+
+
+def claim_fitted_C(rec, law, psi0, alphas, data, *, dt, steps_per_save, C0) -> float:
+    """Fit a Husimi Galerkin law's C to exact Husimi data (`jqd.husimi.fit_C`,
+    30 iterations from `C0`) and claim C = 1 within 1e-4 ("fitted C", physics
+    §4); records the metrics `C_fit` and `C_fit_iterations`.
+
+    Args:
+        rec: the run's `Recorder`.
+        law: the `jqd.husimi.HusimiGalerkin` law (method="expm").
+        psi0: the initial state the data evolve from (`law.initial_state(psi0)`).
+        alphas: the phase-space points of the data.
+        data: the exact Husimi densities at the points, one row per save.
+        dt: the law's time step.
+        steps_per_save: the law's steps per save.
+        C0: the starting value of C.
+
+    Returns:
+        The fitted C.
+    """
+    import jqd
+
+    fit = jqd.husimi.fit_C(
+        law,
+        law.initial_state(psi0),
+        alphas,
+        data,
+        dt=dt,
+        n_save=len(data),
+        steps_per_save=steps_per_save,
+        C0=C0,
+        max_iter=30,
+    )
+    statement = "physics §4: quantum mechanics is C = 1 (|C − 1|)"
+    claim_max_error(rec, "fitted C", statement, fit.C, 1.0, 1e-4)
+    rec.metric("C_fit", float(fit.C))
+    rec.metric("C_fit_iterations", fit.iterations)
+    return float(fit.C)
 
 
 def mean_and_stderr(samples, axis=-1):
