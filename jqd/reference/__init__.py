@@ -34,3 +34,7 @@ from ._thermal import product_state_cm_variance as product_state_cm_variance
 from ._thermal import rayleigh_jeans as rayleigh_jeans
 
 __all__ = sorted(name for name in globals() if not name.startswith("_"))
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return __all__

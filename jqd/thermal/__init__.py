@@ -67,3 +67,7 @@ from ._well import WellState as WellState
 from ._well import coupled_quartic as coupled_quartic
 
 __all__ = sorted(name for name in globals() if not name.startswith("_"))
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return __all__
