@@ -20,3 +20,7 @@ __all__ = [
     "FitSpec",
     "steps_fit",
 ]
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)

@@ -38,6 +38,10 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)
+
+
 def spectral_bounds(H) -> tuple[float, float]:
     """(lo, hi) containing the spectrum of a concrete Hermitian H (dense or
     sparse): Gershgorin's discs, min/max of H_ii ∓ Σ_{j≠i} |H_ij|."""

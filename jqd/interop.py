@@ -27,6 +27,10 @@ from ._solution import Solution
 __all__ = ["as_array", "from_qutip", "from_dynamiqs", "to_qutip", "to_dynamiqs"]
 
 
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)
+
+
 def _library(x) -> str | None:
     """'qutip' or 'dynamiqs' when `x` is one of their objects, else None."""
     root = type(x).__module__.partition(".")[0]

@@ -30,6 +30,10 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)
+
+
 def _integrate(law: AbstractLaw, f):
     grid = getattr(law, "grid", None)
     return jnp.sum(f, axis=-1) if grid is None else grid.integrate(f)

@@ -47,3 +47,7 @@ __all__ = [
     "EulerMaruyama",
     "StochasticHeun",
 ]
+
+
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)

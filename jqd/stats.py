@@ -19,6 +19,10 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:  # dir(module) shows the public API only
+    return sorted(__all__)
+
+
 def histogram(grid: Grid, x, weights=None):
     """Density estimate on the grid: particles `x` (shape (n, ndim)) binned to
     the nearest grid point (cell `[x_j - dx/2, x_j + dx/2)`, periodic),
