@@ -186,15 +186,11 @@ class CopyFaithfulTauLeap(AbstractLaw):
                 "y0 must be a jqd.copy.FaithfulTypeState; build it with "
                 "jqd.copy.faithful_type_state(jqd.copy.MemberState(a, phi), P, L)."
             )
-        P = self.n_states
-        if jnp.ndim(y.n) != 2 or jnp.shape(y.n)[0] != P or jnp.shape(y.n)[1] < 2:
+        P, shape = self.n_states, jnp.shape(y.n)
+        if len(shape) != 2 or shape[0] != P or shape[1] < 2 or jnp.shape(y.phi) != shape:
             raise ValueError(
-                f"y0.n must have shape ({P}, L) with L >= 2 types; got {jnp.shape(y.n)}. "
-                "For a batch of ensembles use jax.vmap."
-            )
-        if jnp.shape(y.phi) != jnp.shape(y.n):
-            raise ValueError(
-                f"y0.phi must have the shape of y0.n, {jnp.shape(y.n)}; got {jnp.shape(y.phi)}."
+                f"y0.n and y0.phi must have shape ({P}, L) with L >= 2 types; got {shape} and "
+                f"{jnp.shape(y.phi)}. For a batch of ensembles use jax.vmap."
             )
         if not jnp.issubdtype(jnp.asarray(y.n).dtype, jnp.floating):
             raise ValueError(f"y0.n must be a float array; got {jnp.asarray(y.n).dtype}.")

@@ -250,12 +250,12 @@ def count_guards(n) -> list[Check]:
     n = xp.asarray(n)
     limit = EXACT_COUNTS.get(np.dtype(n.dtype), 2**53)
     total = xp.sum(n)
-    integral = xp.all((n >= 0) & (n == xp.round(n)))
+    integral = (n >= 0) & (n == xp.round(n))
     return [
         Check(
-            integral,
+            xp.all(integral),
             "y0.n must hold nonnegative integers (as floats); got {value}.",
-            xp.where((n >= 0) & (n == xp.round(n)), 0, n),
+            xp.where(integral, 0, n),
         ),
         Check(
             total >= 1,
