@@ -46,46 +46,32 @@ class AlignmentParams(eqx.Module):
 
 def alignment_order(phi, beables, n_states: int):
     """(R1, R2), each (P,): |Σ_{J∈a} e^{iφ_J}|/n_a and |Σ_{J∈a} e^{2iφ_J}|/n_a."""
-    n = jax.ops.segment_sum(jnp.ones_like(phi), beables, num_segments=n_states)
-    nn = jnp.maximum(n, 1.0)
 
     def mod(k):
-        c = jax.ops.segment_sum(jnp.cos(k * phi), beables, num_segments=n_states)
-        s = jax.ops.segment_sum(jnp.sin(k * phi), beables, num_segments=n_states)
-        return jnp.sqrt(c**2 + s**2) / nn
+        n, c, s = _member_sums(MemberState(a=beables, phi=k * phi), n_states)
+        return jnp.sqrt(c**2 + s**2) / jnp.maximum(n, 1.0)
 
     return mod(1), mod(2)
 
 
 class PhaseAlignment(AbstractLaw):
-    """Hamiltonian phase-alignment model (S42-S53); an ODE law.
-
-    State `AlignmentState(phi, pi)`; params `AlignmentParams(H, f, hbar)`.
-    `step` is classical RK4 (global error O(dt⁴)); `vector_field` works with
-    `jqd.evolve_adaptive`. Differentiable in f and H (`check_grads` in the
-    tests). Energy: the Hamiltonian above (conserved).
-
-    Attributes:
-        beables: (N,) int32 class of each member (fixed).
-        n_states: P (static).
+    """Hamiltonian phase-alignment model (S42-S53); an ODE law stepped by RK4.
+    State `AlignmentState(phi, pi)`, params `AlignmentParams(H, f, hbar)`,
+    `beables` (N,) int32 the fixed class of each member, `n_states` P.
+    Differentiable in f and H; the energy is the conserved Hamiltonian above.
     """
 
     beables: Array
     n_states: int = eqx.field(static=True)
     order = 4
 
-    def _omega(self, phi, params):
-        """Ω_I, the S40 phase velocity of each member (`member_phase_velocity`)."""
+    def _omega(self, phi, params):  # Ω_I, the S40 phase velocity of each member
         R, delta, omega = _rates(params, phi.dtype)
         n, zc, zs = _member_sums(MemberState(a=self.beables, phi=phi), self.n_states)
         return member_phase_velocity(phi, self.beables, n, zc, zs, R, delta, omega)
 
     def _potential(self, phi, params):
-        P = self.n_states
-        a = self.beables
-        n = jax.ops.segment_sum(jnp.ones_like(phi), a, num_segments=P)
-        c2 = jax.ops.segment_sum(jnp.cos(2 * phi), a, num_segments=P)
-        s2 = jax.ops.segment_sum(jnp.sin(2 * phi), a, num_segments=P)
+        n, c2, s2 = _member_sums(MemberState(a=self.beables, phi=2 * phi), self.n_states)
         # (f²/2) Σ_I Σ_{J∈a_I} sin² = (f²/4) Σ_a (n_a² − |C_a|²)
         return 0.25 * params.f**2 * jnp.sum(n**2 - c2**2 - s2**2)
 

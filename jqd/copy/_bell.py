@@ -1,10 +1,7 @@
-"""Bell's jump process on a finite basis, driven by the exact ψ(t) (physics §3.5,
-§5.3): N independent members jump b → a at Bell's rate
-T_ab(t) = max(0, 2 Im(ψ_a* H_ab ψ_b))/(ħ|ψ_b|²), with ψ(t) = e^{−iHt/ħ}ψ0 evolved
-alongside (eigh of H). Equivariant: members distributed as |ψ(0)|² stay
-distributed as |ψ(t)|². It is the single-member limit of the copy process
-(tests/test_nelson_two_time.py).
-"""
+"""Bell's jump process on a finite basis (physics §3.5, §5.3): N independent
+members jump b → a at Bell's rate T_ab(t) = max(0, 2 Im(ψ_a* H_ab ψ_b))/(ħ|ψ_b|²),
+ψ(t) = e^{−iHt/ħ}ψ0 evolved alongside; equivariant, and the single-member limit
+of the copy process."""
 
 from __future__ import annotations
 
@@ -19,12 +16,8 @@ from ._kinetics import check_members, check_params, hamiltonian_guards, member_g
 
 
 class BellState(eqx.Module):
-    """State of `BellJumps`.
-
-    Attributes:
-        psi: (P,) complex amplitudes of the guiding ψ (any norm: rates are ratios).
-        a: (N,) int32 beable (class) of each member.
-    """
+    """State of `BellJumps`: the guiding amplitudes `psi` (P,) complex (any
+    norm) and the beable `a` (N,) int32 of each member."""
 
     psi: Array
     a: Array
@@ -48,16 +41,11 @@ def bell_generator(psi, H, hbar=1.0):
 
 
 class BellJumps(AbstractLaw):
-    """Bell's jump process of N members on P basis states, guided by ψ(t)
-    evolved exactly alongside. State `BellState(psi, a)`, params
-    `jqd.copy.CopyParams(H, hbar)`. One step: ψ at t + dt/2 and t + dt (exact
-    half steps), each member draws its class at t + dt from column a_I of
-    exp(dt Q(t + dt/2)) (exponential midpoint, weak order 2; exact for constant
-    rates). Not differentiable in params (`jax.grad`/`jax.jvp` raise;
-    differentiate |ψ|² of `jqd.SchrodingerBasis` instead).
-
-    Attributes:
-        n_states: P.
+    """Bell's jump process of N members on `n_states` P basis states. State
+    `BellState(psi, a)`, params `CopyParams(H, hbar)`. One step: ψ by two exact
+    half steps; each member draws its class at t + dt from column a_I of
+    exp(dt Q(t + dt/2)) (exponential midpoint, weak order 2). Not differentiable
+    in params (differentiate |ψ|² of `jqd.SchrodingerBasis` instead).
     """
 
     n_states: int = eqx.field(static=True)
@@ -105,7 +93,6 @@ class BellJumps(AbstractLaw):
         check_params(params, P)
 
     def checks(self, y, params, dt=None) -> list[Check]:
-        """Member classes in range, ψ finite and not zero, H finite and Hermitian."""
         rho = jnp.sum(jnp.abs(jnp.asarray(y.psi)) ** 2)
         nonzero = Check(
             rho > 0,

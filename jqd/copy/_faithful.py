@@ -1,8 +1,5 @@
-"""The faithful member-level copy process (physics §5.8): every member keeps
-its own phase; no alignment is assumed. From an aligned start it is
-`CopyGillespie` (tests/test_copy_faithful.py). Exact by thinning, phases by
-RK4 on the unit circle: docs/internals/copy.md#thinning.
-"""
+"""The faithful member-level copy process (physics §5.8): every member keeps its
+own phase (from an aligned start it is `CopyGillespie`); docs/internals/copy.md#thinning."""
 
 from __future__ import annotations
 
@@ -33,13 +30,8 @@ from ._kinetics import (
 
 
 class FaithfulState(AbstractThinningState):
-    """State of `CopyMembersFaithful`.
-
-    Attributes:
-        a: (N,) int32 beable of each member.
-        phi: (N,) each member's own phase.
-        n_events, n_proposals, capped: as in `AbstractThinningState`.
-    """
+    """State of `CopyMembersFaithful`: beables `a` (N,) int32, each member's
+    phase `phi` (N,), and the counters of `AbstractThinningState`."""
 
     a: Array
 
@@ -95,15 +87,8 @@ def copy_direction(s, u):
     return jnp.where(fwd, 1, jnp.where(back, -1, 0))
 
 
-def copy_member(a, c, s, copier, model, do):
-    """(a, cos φ, sin φ)_copier ← those of the model where `do` (one-element scatters)."""
-    put = lambda x: x.at[copier].set(jnp.where(do, x[model], x[copier]))
-    return put(a), put(c), put(s)
-
-
 class AbstractCopyMembersFaithful(AbstractThinningCopy):
-    """The faithful member-level copy process but its `step`: state
-    `FaithfulState`, params `CopyParams(H, hbar)`, checks and monitor."""
+    """The faithful member-level copy process but its `step`."""
 
     @abc.abstractmethod
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
@@ -121,7 +106,6 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
         self.check_counters(y, params)
 
     def checks(self, y, params, dt=None):
-        """Beables in range, a Hermitian H and the per-step budget."""
         out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
         if dt is None or self.max_events_per_step is None:
             return out
@@ -133,7 +117,6 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
         return out + self.budget_guards(n, params, dt)
 
     def density(self, y):
-        """Occupation frequencies n_a/N."""
         n = jax.ops.segment_sum(jnp.ones_like(y.phi), y.a, num_segments=self.n_states)
         return n / jnp.sum(n)
 
@@ -141,11 +124,8 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
 class CopyMembersFaithful(AbstractCopyMembersFaithful):
     """The faithful member-level copy process (physics §5.8), reference form:
     each thinning candidate integrates every member's phase (O(NP)). State
-    `FaithfulState`, params `CopyParams(H, hbar)`; `step` runs every candidate
-    from t to t + dt (exact but for RK4). Attributes as in
-    `AbstractThinningCopy`. vmap over keys for ensembles.
-
-    Validated against: `CopyGillespie` from an aligned start (same law).
+    `FaithfulState` (`faithful_state`), params `CopyParams(H, hbar)`, fields as
+    `AbstractThinningCopy`'s. Validated against `CopyGillespie` from an aligned start.
     """
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
@@ -184,7 +164,8 @@ class CopyMembersFaithful(AbstractCopyMembersFaithful):
             src, dst = a[copier], a[model]
             one = jnp.where(d != 0, 1.0, 0.0).astype(dtype)
             n = n.at[src].add(-one).at[dst].add(one)
-            a, cz, sz = copy_member(a, cz, sz, copier, model, d != 0)
+            put = lambda x: x.at[copier].set(jnp.where(d != 0, x[model], x[copier]))
+            a, cz, sz = put(a), put(cz), put(sz)  # one-element scatters
             n_ev = n_ev + (d != 0).astype(jnp.int32)
             n_prop = n_prop + candidate.astype(jnp.int32)
             return t_new, n, (cz, sz), a, k, n_ev, n_prop, steps + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import _steppers
@@ -29,14 +30,10 @@ POISSON_TERMS = 24  # ... over this many terms: P(X > 24 | μ = 4) < 1e-10
 
 
 class FaithfulTypeState(eqx.Module):
-    """State of `CopyFaithfulTauLeap`.
-
-    Attributes:
-        n: (P, L) members of class a on type l (integer valued floats).
-        phi: (P, L) the phase of each type (all its members share it).
-        n_events: copy events so far (float: ~0.08 N² by alignment).
-        n_clipped: steps where a type was asked for more members than it had.
-    """
+    """State of `CopyFaithfulTauLeap`: members `n` (P, L) of class a on type l
+    (integer valued floats), the type phases `phi` (P, L), copy events so far
+    `n_events` (a float: ~0.08 N² by alignment), and `n_clipped`, the steps
+    where a type was asked for more members than it had."""
 
     n: Array
     phi: Array
@@ -94,8 +91,7 @@ def poisson(key, mu):
 
 def _pairs(P: int):
     """Class pairs a < b as two static index lists."""
-    pa = [a for a in range(P) for b in range(a + 1, P)]
-    pb = [b for a in range(P) for b in range(a + 1, P)]
+    pa, pb = np.triu_indices(P, 1)
     return jnp.asarray(pa), jnp.asarray(pb)
 
 
@@ -138,26 +134,17 @@ def _advance(phi, n, R, delta, omega, h, t):
     return _steppers.rk4(lambda s, p: phase_velocity(p, n, R, delta, omega), t, phi, h)
 
 
-def rate_scale() -> float:
-    """Factor on every copy hazard: 1 (a seam for mutants)."""
+def rate_scale() -> float:  # factor on every copy hazard (a seam for mutants)
     return 1.0
 
 
 class CopyFaithfulTauLeap(AbstractLaw):
     """The faithful member copy process (physics §5.8) lumped into L phase types
-    per class and tau-leaped: O(P²L²) per step, independent of N, so a run to
-    alignment (t ∝ N) costs O(N) instead of O(N²) events. State
-    `FaithfulTypeState` (from `faithful_type_state(MemberState(a, phi), P, L)`),
-    params `CopyParams`.
-
-    Approximations: the L-type start, tau-leaping (weak order 1), RK4 of the
-    type phases, rounded normal draws for Poisson means > 4.
-
-    Validated against: `CopyMembersFaithfulMobius` at N ≤ 1e4 by two-sample
-    KS tests on t_align, n/N − |ψ|² and events (tests/test_copy_scale.py).
-
-    Attributes:
-        n_states: P.
+    per class and tau-leaped: O(P²L²) per step, independent of N. State
+    `FaithfulTypeState` (`faithful_type_state`), params `CopyParams`, `n_states`
+    P. Approximations: the L-type start, tau-leaping (weak order 1), RK4 of the
+    type phases, rounded normal draws for Poisson means > 4. Validated against
+    `CopyMembersFaithfulMobius` at N ≤ 1e4 (two-sample KS tests).
     """
 
     n_states: int = eqx.field(static=True)
@@ -199,27 +186,21 @@ class CopyFaithfulTauLeap(AbstractLaw):
                 "y0 must be a jqd.copy.FaithfulTypeState; build it with "
                 "jqd.copy.faithful_type_state(jqd.copy.MemberState(a, phi), P, L)."
             )
-        P = self.n_states
-        if jnp.ndim(y.n) != 2 or jnp.shape(y.n)[0] != P or jnp.shape(y.n)[1] < 2:
+        P, shape = self.n_states, jnp.shape(y.n)
+        if len(shape) != 2 or shape[0] != P or shape[1] < 2 or jnp.shape(y.phi) != shape:
             raise ValueError(
-                f"y0.n must have shape ({P}, L) with L >= 2 types; got {jnp.shape(y.n)}. "
-                "For a batch of ensembles use jax.vmap."
-            )
-        if jnp.shape(y.phi) != jnp.shape(y.n):
-            raise ValueError(
-                f"y0.phi must have the shape of y0.n, {jnp.shape(y.n)}; got {jnp.shape(y.phi)}."
+                f"y0.n and y0.phi must have shape ({P}, L) with L >= 2 types; got {shape} and "
+                f"{jnp.shape(y.phi)}. For a batch of ensembles use jax.vmap."
             )
         if not jnp.issubdtype(jnp.asarray(y.n).dtype, jnp.floating):
             raise ValueError(f"y0.n must be a float array; got {jnp.asarray(y.n).dtype}.")
         check_params(params, P)
 
     def checks(self, y, params, dt=None):
-        """Counts (as `CopyCountsTauLeap`'s), a Hermitian H, and the hazard bound at t0."""
         n = jnp.asarray(y.n)
         out = count_guards(n) + hamiltonian_guards(params)
         return out if dt is None else out + [hazard_guard(jnp.sum(n, axis=1), params, dt)[1]]
 
     def density(self, y):
-        """Occupation frequencies n_a/N."""
         nc = jnp.sum(y.n, axis=-1)
         return nc / jnp.sum(nc, axis=-1, keepdims=True)

@@ -1,8 +1,6 @@
 """The maths of `CopyMembersFaithfulMobius` (physics §5.8): one Möbius map per
-class instead of one RK4 step per member, class sums from power moments, and
-class membership as bit sets. Derivation, re-basing radius and the shared
-random numbers: docs/internals/copy.md#mobius.
-"""
+class, class sums from power moments, class membership as bit sets
+(docs/internals/copy.md#mobius)."""
 
 from __future__ import annotations
 
@@ -11,8 +9,7 @@ import jax.numpy as jnp
 
 
 def series_radius(n_terms: int, tol: float) -> float:
-    """The largest |c| with (1 + c)c^K/(1 − c) ≤ tol (bisection): the K-term
-    class-sum series is then accurate to tol·n_a."""
+    """The largest |c| with (1 + c)c^K/(1 − c) ≤ tol (bisection)."""
     lo, hi = 0.0, 1.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
@@ -24,8 +21,7 @@ def series_radius(n_terms: int, tol: float) -> float:
 
 
 def powers(x, n: int):
-    """x^0 … x^{n−1} along a new last axis (baby x^j, j < 8, times giant x^{8i}
-    steps: few sequential products)."""
+    """x^0 … x^{n−1} along a new last axis (baby x^j, j < 8, times giant x^{8i})."""
     baby = [jnp.ones_like(x)]
     for _ in range(7):
         baby.append(baby[-1] * x)
@@ -122,8 +118,7 @@ def _column(x, blk):
 
 
 def pick_member_bits(u, bits, cum, cls, n_cls):
-    """`_faithful.pick_member` in O(N/W): count over the words, then a popcount
-    bisection in one word; classes picked by masks (vmap gathers one column)."""
+    """`_faithful.pick_member` in O(N/W): words, then a popcount bisection in one."""
     W = jnp.iinfo(bits.dtype).bits
     P, nb = cum.shape
     rank = jnp.minimum(jnp.floor(u * n_cls), n_cls - 1).astype(jnp.int32)

@@ -1,7 +1,5 @@
 """`CopyMembersFaithfulMobius`: the batched event loop of the Möbius form of the
-faithful member copy process (maths: `_faithful_mobius.py`; batching and
-random numbers: docs/internals/copy.md#mobius).
-"""
+faithful member copy process (docs/internals/copy.md#mobius)."""
 
 from __future__ import annotations
 
@@ -45,14 +43,12 @@ def _limits(c, cons, c_max, h_max):
     return eta_hat, room, jnp.any(cabs + 2.0 * room * eta_hat > c_max), cabs
 
 
-def copied_point(w_copier, w_model):
-    """The copier's new pulled-back point: the model's (then z_copier = z_model)."""
+def copied_point(w_copier, w_model):  # the copier's new pulled-back point (a mutant seam)
     return w_model
 
 
 def _iteration(c, cons, u, static):
-    """One thinning iteration of one ensemble (`CopyMembersFaithful.step`'s body
-    with class maps), masked to the old carry where it is not running."""
+    """One thinning iteration of one ensemble, masked where it is not running."""
     P, K, c_max, h_max, max_steps = static
     R, omega, t_target = cons["R"], cons["omega"], cons["t_target"]
     t, n, G, w, M = c["t"], c["n"], c["G"], c["w"], c["M"]
@@ -166,10 +162,9 @@ def _run_batch(static, impl, t, a, phi, n_ev, n_prop, key_data, dt, R, delta, om
 
     zero = jnp.zeros((B,), jnp.int32)
     c = dict(jax.vmap(init)(a, phi), t=t, t_draw=t, n_ev=n_ev, n_prop=n_prop, steps=zero)
-    c["rebases"] = zero
-    c["max_c"] = jnp.zeros((B,), dtype)
-    cons = dict(R=R, omega=omega, t_target=t + dt, cd=jnp.cos(delta), sd=jnp.sin(delta))
-    cons["Q0"] = jax.vmap(coupling_matrix)(jnp.ones((B, P), dtype), R, delta)
+    c.update(rebases=zero, max_c=jnp.zeros((B,), dtype))
+    Q0 = jax.vmap(coupling_matrix)(jnp.ones((B, P), dtype), R, delta)
+    cons = dict(R=R, omega=omega, t_target=t + dt, cd=jnp.cos(delta), sd=jnp.sin(delta), Q0=Q0)
     vlimits = jax.vmap(lambda c, cons: _limits(c, cons, c_max, h_max)[2])
     small = lambda c: {k: v for k, v in c.items() if k not in ("w", "M", "bits", "cum")}
 
@@ -256,22 +251,12 @@ def run_mobius(law, t, y: FaithfulState, params, dt, key):
 
 
 class CopyMembersFaithfulMobius(AbstractCopyMembersFaithful):
-    """`CopyMembersFaithful` (same process, state, params, random numbers and
-    checks) with each class's phase flow one Möbius map over power moments of
-    the members' pulled-back phases (physics §5.8): O(P·K + N/64) per candidate
-    instead of O(N·P); `jax.vmap` over keys runs one batched loop.
-
-    Approximations: RK4 of the class maps (substep ≤ `max_substep` and
-    ≤ c_max/(4η̂)) and the K-term class-sum series, kept below `series_tol`
-    by re-basing.
-
-    Validated against: `CopyMembersFaithful` path by path with one key.
-
-    Attributes:
-        n_terms: K, terms of the class-sum series (4 ≤ K ≤ 256).
-        series_tol: relative truncation error allowed (sets the re-base radius).
-        n_states, max_substep, max_steps, max_events_per_step: as
-            `CopyMembersFaithful`'s.
+    """`CopyMembersFaithful` (same process, state, random numbers and checks)
+    with each class's phase flow one Möbius map over power moments of the
+    members' pulled-back phases (physics §5.8): O(P·K + N/64) per candidate
+    instead of O(N·P); `jax.vmap` over keys runs one batched loop. `n_terms` K
+    (4..256) terms of the class-sum series, kept below `series_tol` relative
+    error by re-basing. Validated against `CopyMembersFaithful` path by path.
     """
 
     n_terms: int = eqx.field(static=True, default=32, converter=int)

@@ -19,8 +19,7 @@ QRFit = FitResult  # `fit_qr`'s old result class's name
 
 
 def _problem_guards(H, psi0, hbar) -> list:
-    """H Hermitian, ħ > 0, ψ0 normalized with no zero component (the law with
-    r < 0 is singular at ρ_a = 0, and every start would fail)."""
+    """H Hermitian, ħ > 0, ψ0 normalized with no zero component."""
     psi0 = jnp.asarray(as_array(psi0, "psi0"))
     rho = jnp.abs(psi0) ** 2
     return (
@@ -58,9 +57,8 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
 
 
 def _meanfield_psi(qr, H, psi0, ts, *, dt, hbar):
-    """ψ = √ρ e^(−iφ) of the mean-field law with exponents qr at ts[1:] (RK4, step
-    dt), unchecked: the callers check the problem (in-graph, a check is a host
-    callback, and JAX's persistent cache never keeps a program holding one)."""
+    """ψ = √ρ e^(−iφ) of the mean-field law with exponents qr at ts[1:], unchecked
+    (the callers check: JAX's persistent cache never keeps a program with a check)."""
     steps = int(round((ts[1] - ts[0]) / dt))
     params = MeanFieldParams.from_hamiltonian(H, q=qr[0], r=qr[1], hbar=hbar)
     sol = evolve(

@@ -44,14 +44,9 @@ class StepCapError(BreakdownError):
 
 
 class AbstractThinningState(eqx.Module):
-    """What a thinning step carries besides the beables (`AbstractThinningCopy`).
-
-    Attributes:
-        phi: the phases (of the classes or of the members).
-        n_events: accepted copy events so far (int32).
-        n_proposals: thinning candidates so far (accepted + rejected).
-        capped: whether a step stopped at `max_steps` before its end time.
-    """
+    """What a thinning step carries besides the beables: phases `phi`, accepted
+    events `n_events`, candidates `n_proposals`, and `capped` (a step stopped
+    at `max_steps`)."""
 
     phi: Array
     n_events: Array
@@ -60,19 +55,11 @@ class AbstractThinningState(eqx.Module):
 
 
 class AbstractThinningCopy(AbstractLaw):
-    """A copy process simulated exactly by thinning: `step` runs every candidate
-    from t to t + dt (`order = None`: exact in dt), the phases by RK4 over each
+    """A copy process simulated exactly by thinning (docs/internals/copy.md#thinning):
+    `step` runs every candidate from t to t + dt, the phases by RK4 over each
     waiting time capped at `max_substep`, for at most `max_steps` iterations
-    (then `capped`, and the monitor raises `StepCapError`). Not differentiable
-    in params (`jax.grad`/`jax.jvp` raise).
-
-    Attributes:
-        n_states: P.
-        max_substep: largest RK4 step of the phase flow between candidates.
-        max_steps: loop iterations allowed in one step.
-        max_events_per_step: refuse up front a dt expected to need more
-            thinning candidates or phase substeps than this (default 1e8;
-            None: no bound).
+    (then `StepCapError`). A dt expected to need more candidates or substeps
+    than `max_events_per_step` (None: no bound) is refused. Not differentiable.
     """
 
     n_states: int = eqx.field(static=True)
@@ -98,8 +85,7 @@ class AbstractThinningCopy(AbstractLaw):
             raise ValueError(f"max_steps must be in [1, 2**31 - 1]; got {self.max_steps}.")
 
     def loop_bounds(self, t, dt, dtype):
-        """`(t_start, t_target, h_max, running)` of a step; `running` is the loop
-        condition over carries `(t, ..., iterations)`."""
+        """`(t_start, t_target, h_max, running)`; `running` tests carries `(t, ..., steps)`."""
         t_start = jnp.asarray(t, dtype)
         t_target = t_start + jnp.asarray(dt, dtype)
 
@@ -113,7 +99,6 @@ class AbstractThinningCopy(AbstractLaw):
         return ~y.capped, STEP_CAP, jnp.zeros((0,), y.phi.dtype)
 
     def check_counters(self, y, params) -> None:
-        """Scalar event counters (one ensemble per state), a (P, P) `params.H`."""
         if jnp.ndim(y.n_events) != 0:
             raise ValueError(
                 f"y0's counters must be scalars; got shape {jnp.shape(y.n_events)}. "
@@ -122,8 +107,7 @@ class AbstractThinningCopy(AbstractLaw):
         check_params(params, self.n_states)
 
     def budget_guards(self, n, params, dt) -> list[Check]:
-        """At most `max_events_per_step` candidates or substeps per step (why:
-        docs/internals/copy.md#thinning)."""
+        """At most `max_events_per_step` candidates or substeps per step."""
         if dt is None or self.max_events_per_step is None:
             return []
         cap = self.max_events_per_step
@@ -220,15 +204,9 @@ def next_candidate(e, lam, t, t_target, h_max):
 
 
 class GillespieState(AbstractThinningState):
-    """State of `CopyGillespie`.
-
-    Attributes:
-        n: (P,) occupations (integer valued floats).
-        phi: (P,) class phases (members are aligned with their class).
-        a: (N,) int32 beable of each member, or None at count level.
-        n_iterations: loop iterations so far (candidates and substeps).
-        n_events, n_proposals, capped: as in `AbstractThinningState`.
-    """
+    """State of `CopyGillespie`: occupations `n` (P,), class phases `phi` (P,),
+    member beables `a` (N,) int32 or None at count level, loop iterations
+    `n_iterations`, and the counters of `AbstractThinningState`."""
 
     n: Array
     a: Array | None
@@ -293,20 +271,11 @@ def _pick_member(key, a, cls, N, active):
 
 
 class CopyGillespie(AbstractThinningCopy):
-    """The exact event-driven copy process (thinning, physics §5.3).
-
-    State `GillespieState` (from `gillespie_state(CountState | MemberState)`);
-    params `CopyParams(H, hbar)`. `step` runs every copy event from t to
-    t + dt (exact in dt but for the RK4 phase flow); member level adds one
-    uniform copier per event. `vmap` over keys for independent ensembles.
-
-    Validated against: exact Schrödinger evolution (N^(−1/2) fluctuations),
-    tau-leaping (means and KS distributions), count vs member level (KS).
-
-    Attributes:
-        rule: "consistent" (S32, default) or "printed" (S39 as printed).
-        n_states, max_substep, max_steps, max_events_per_step: as in
-            `AbstractThinningCopy`.
+    """The exact event-driven copy process (thinning, physics §5.3). State
+    `GillespieState` (`gillespie_state`), params `CopyParams(H, hbar)`; member
+    level adds one uniform copier per event; `rule` is "consistent" (S32) or
+    "printed" (S39). Other fields: `AbstractThinningCopy`. Validated against
+    exact Schrödinger evolution, tau-leaping, and count vs member level (KS).
     """
 
     rule: str = eqx.field(static=True, default="consistent")
@@ -372,14 +341,12 @@ class CopyGillespie(AbstractThinningCopy):
         self.check_counters(y, params)
 
     def checks(self, y, params, dt=None):
-        """Counts, beables in range, a Hermitian H and the per-step budget."""
         out = count_guards(y.n) + hamiltonian_guards(params)
         if y.a is not None:
             out += member_guards(y.a, self.n_states)
         return out + self.budget_guards(y.n, params, dt)
 
     def density(self, y):
-        """Occupation frequencies n_a/N."""
         return y.n / jnp.sum(y.n, axis=-1, keepdims=True)
 
 
@@ -426,7 +393,6 @@ def copy_gillespie(
         run's `n_events`, `n_proposals` and `n_iterations`. vmap over `key` (and
         `y0`) for independent ensembles.
     """
-    member = isinstance(y0, MemberState) or (isinstance(y0, GillespieState) and y0.a is not None)
     state = gillespie_state(y0, n_states)
     law = CopyGillespie(
         int(np.shape(state.n)[-1]),
@@ -459,7 +425,7 @@ def copy_gillespie(
             budget_guards(state.n, params, span, max_events), state, "copy_gillespie"
         )
     if observe is None:
-        observe = _observe_members if member else _observe_counts
+        observe = _observe_counts if state.a is None else _observe_members
     sol = evolve(
         law,
         state,

@@ -1,6 +1,5 @@
-"""Kinetics of the stochastic copy process (physics §5.3, S39-S40): states,
-transfer rates and phase flow shared by its laws, and their input checks.
-Rule, conventions and count limits: docs/internals/copy.md#kinetics."""
+"""Kinetics of the stochastic copy process (physics §5.3, S39-S40): states, rates,
+phase flow and input checks shared by its laws (docs/internals/copy.md#kinetics)."""
 
 from __future__ import annotations
 
@@ -20,18 +19,14 @@ from ..schrodinger import MatrixParams
 RULES = ("consistent", "printed")
 EXACT_COUNTS = {np.dtype("float32"): 2**24, np.dtype("float64"): 2**53}
 
-# The copy process is specified by a Hermitian matrix and ħ, which is exactly
-# what `jqd.MatrixParams` holds (fields `H`, `hbar`): one class, two names.
-CopyParams = MatrixParams
+CopyParams = MatrixParams  # a Hermitian H and ħ: one class, two names
 
 
 def hamiltonian_to_rates(H, hbar=1.0):
     """`(R, delta, omega)` of a Hermitian `H`: H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab).
-
-    Differentiable in H (zero gradients where H_ab = 0).
-    """
+    Differentiable in H (zero gradients where H_ab = 0)."""
     H = as_array(H, "H")  # QuTiP/dynamiqs too
-    if not _guards.is_traced(H):  # a non-Hermitian H has no rates: say so here, not later about R
+    if not _guards.is_traced(H):
         _guards.enforce(
             _guards.hermitian(np.asarray(H), "H"), caller="jqd.copy.hamiltonian_to_rates"
         )
@@ -73,7 +68,7 @@ def sampled(params, law, instead: str = "the mean-field law jqd.copy.MeanField (
 
 
 def _rates(params, dtype):
-    """(R, delta, omega) of `params.H` in `dtype` (Hermiticity: the laws' guards)."""
+    """(R, delta, omega) of `params.H` in `dtype`."""
     R, delta, omega = _hamiltonian_to_rates(jnp.asarray(params.H), params.hbar)
     return R.astype(dtype), delta.astype(dtype), omega.astype(dtype)
 
@@ -135,12 +130,11 @@ def occupation_frequencies(y, n_states: int | None = None) -> Array:
 
 
 class AbstractCopyRates(eqx.Module):
-    """Copy rates of a rule other than "consistent"/"printed" (e.g. not factorized,
-    S16-S17), for `CopyCountsTauLeap(rates=...)` and `MeanField(rates=...)`.
-    Its array or float fields are traced (no recompile; vmap works). Both
-    methods take counts n (P,) (the mean field passes ρ = n/N), class phases φ
-    and (R, δ, ω) of `hamiltonian_to_rates`; for a good large-N limit (S14-S15)
-    `transfer_rates` must be homogeneous of degree 1 in n, `phase_velocity` of 0."""
+    """Copy rates of another rule (e.g. not factorized, S16-S17) for
+    `CopyCountsTauLeap(rates=...)` and `MeanField(rates=...)`; its fields are
+    traced. Both methods take counts n (P,) (the mean field passes ρ), class
+    phases φ and (R, δ, ω); for a large-N limit (S14-S15) `transfer_rates` must
+    be homogeneous of degree 1 in n, `phase_velocity` of degree 0."""
 
     @abc.abstractmethod
     def transfer_rates(self, n, phi, R, delta):
@@ -188,8 +182,7 @@ def class_phase_velocity(n, phi, R, delta, omega, rule: str = "consistent"):
 
 
 def member_phase_velocity(phi, a, n, zc, zs, R, delta, omega):
-    """S40 per member without assuming alignment, O(N + P²) (physics §5.8);
-    zc, zs: class sums of `_member_sums`."""
+    """S40 per member without assuming alignment (zc, zs: `_member_sums`)."""
     A, B = member_phase_coefficients(n, zc, zs, R, delta)
     return omega[a] + jnp.cos(phi) * A[a] + jnp.sin(phi) * B[a]
 
@@ -206,7 +199,6 @@ def member_phase_coefficients(n, zc, zs, R, delta):
 
 
 def check_params(params, n_states):
-    """A square (P, P) `params.H` matching the state (Hermiticity: `hamiltonian_guards`)."""
     H = getattr(params, "H", None)
     if H is None:
         raise ValueError("params must be jqd.copy.CopyParams(H=..., hbar=...).")
@@ -226,7 +218,6 @@ def check_rule(rule):
 
 
 def check_rates(rates, rule="consistent"):
-    """`rates`: None or an `AbstractCopyRates`, which replaces `rule` (left at its default)."""
     if rates is not None and not isinstance(rates, AbstractCopyRates):
         raise ValueError(
             f"rates must be None or a jqd.copy.AbstractCopyRates; got {type(rates).__name__}."
@@ -243,7 +234,6 @@ def hamiltonian_guards(params) -> list[Check]:
 
 
 def check_counts(n, phi, n_states):
-    """Occupations: float, shape (P,); phases alike (values: `count_guards`)."""
     if jnp.ndim(n) != 1 or jnp.shape(n)[0] != n_states or jnp.shape(phi) != jnp.shape(n):
         raise ValueError(
             f"y0.n and y0.phi must have shape ({n_states},); got "
@@ -260,12 +250,12 @@ def count_guards(n) -> list[Check]:
     n = xp.asarray(n)
     limit = EXACT_COUNTS.get(np.dtype(n.dtype), 2**53)
     total = xp.sum(n)
-    integral = xp.all((n >= 0) & (n == xp.round(n)))
+    integral = (n >= 0) & (n == xp.round(n))
     return [
         Check(
-            integral,
+            xp.all(integral),
             "y0.n must hold nonnegative integers (as floats); got {value}.",
-            xp.where((n >= 0) & (n == xp.round(n)), 0, n),
+            xp.where(integral, 0, n),
         ),
         Check(
             total >= 1,
@@ -284,8 +274,6 @@ def count_guards(n) -> list[Check]:
 
 
 def check_members(a, n_states, phi=None):
-    """Beables: 1-D integers, at least one member, phases of the same shape and
-    a dtype that counts the members exactly."""
     shape = jnp.shape(a)
     if len(shape) != 1 or (phi is not None and jnp.shape(phi) != shape):
         what, got = ("y0.a", shape) if phi is None else ("y0.a and y0.phi", (shape, jnp.shape(phi)))

@@ -1,9 +1,6 @@
-"""Copy dynamics on a 1-D ring lattice and its continuum / classical limits
-(physics §5.6, S56-S62): R_{a,a±1} = ħ/(2mā²), δ_{a,a±1} = π and
-ħω_a = V(x_a) + ħ²/(mā²) give, at q = 1/2, r = −1/2, the tight-binding
-Schrödinger equation (second order in ā). S56-S57 as printed (δ = 0) give
-mass −m; `ring_params(..., delta=0.0)` builds that version for comparison.
-"""
+"""Copy dynamics on a 1-D ring lattice (physics §5.6, S56-S62): R_{a,a±1} =
+ħ/(2mā²), δ_{a,a±1} = π, ħω_a = V(x_a) + ħ²/(mā²) give the tight-binding
+Schrödinger equation at q = 1/2, r = −1/2 (S56 as printed, δ = 0, gives mass −m)."""
 
 from __future__ import annotations
 
@@ -82,10 +79,9 @@ def _lattice_gaussian(n_sites, spacing, a, p0, x0, hbar):
 
 
 def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None, dt=1e-3):
-    """ψ(t) of the ring copy law in its Schrödinger form, for large P: a thin
-    convenience over `jqd.evolve(jqd.SchrodingerRing(P, spacing), ...)`
-    (Strang splitting, exact for V = 0, O(P log P) per step: the P ~ 10^4 sites
-    of the ħ → 0 limit). Equivalent to the mean-field law at q = 1/2, r = −1/2.
+    """ψ(t) of the ring copy law in its Schrödinger form (the mean-field law at
+    q = 1/2, r = −1/2), by `jqd.evolve(jqd.SchrodingerRing(P, spacing), ...)`:
+    O(P log P) per step, for the P ~ 10^4 sites of the ħ → 0 limit.
 
     Args:
         psi0: (P,) complex lattice state, Σ|ψ_a|² = 1.

@@ -85,21 +85,16 @@ def psi_from_state(y: MeanFieldState):
     return jnp.sqrt(y.rho) * jnp.exp(-1j * y.phi)
 
 
+@functools.partial(jax.jit, static_argnames="convention")  # one program, not one per op
 def copy_flux(y: MeanFieldState, params: MeanFieldParams, convention: str = "s32"):
     """dρ_a/dt of the mean-field copy law: `convention="s32"` (default, S20/S26)
     gives S32's (2/ħ) Im(ψ_a* Σ_b H_ab ψ_b) at q = 1/2; "s39", the mean field of
     the rule as printed, gives exactly −(the S32 flux) there (physics §5.3)."""
-    return _flux(y, params, _convention(convention))
-
-
-@functools.partial(jax.jit, static_argnums=2)  # one program, not one per op
-def _flux(y, params, convention):
-    return _dense_terms(y, params, convention)[0]
+    return _dense_terms(y, params, _convention(convention))[0]
 
 
 def _dense_terms(y, params, convention):
-    """ρ̇ and φ̇ − ω of the all-to-all law by outer products (why:
-    docs/internals/copy.md#stiffness)."""
+    """ρ̇ and φ̇ − ω of the all-to-all law by outer products."""
     rho, phi = y.rho, y.phi
     n = rho.shape[-1]
     off = ~jnp.eye(n, dtype=bool)
@@ -141,8 +136,7 @@ def save_steps(ts, dt) -> int:
 
 
 def state_guards(rho, params) -> list[Check]:
-    """ρ ≥ 0 summing to 1; no zeros where the law is singular there (any
-    r ≠ 0: (ρ_a/ρ_b)^r is infinite for a zero ρ_b or ρ_a)."""
+    """ρ ≥ 0 summing to 1, and no zeros where the law is singular."""
     xp = array_module(rho, params.q, params.r)
     rho = xp.asarray(rho)
     tol = 1e-4 if rho.dtype == xp.float32 else 1e-8
@@ -165,7 +159,6 @@ def state_guards(rho, params) -> list[Check]:
 
 
 def rates_guards(R, delta) -> list[Check]:
-    """R symmetric and >= 0 (R_ab = R_ba = |H_ab|/ħ), δ antisymmetric mod 2π."""
     xp = array_module(R, delta)
     R, delta = xp.asarray(R), xp.asarray(delta)
     P = R.shape[-1]
@@ -207,20 +200,6 @@ def stiffness(rho, params):
     return xp.max(rows) + beat, xp.argmax(rows)
 
 
-def stiffness_guards(rho, params, dt) -> list[Check]:
-    lam, _ = stiffness(rho, params)
-    safe = _steppers.RK4_LIMIT / lam
-    return [
-        Check(
-            lam * dt <= _steppers.RK4_LIMIT,
-            f"dt = {show(dt)} is too large for the mean-field copy law at y0: its fastest rate "
-            f"is Λ = {show(lam)} (R_ab √(ρ_b/ρ_a) and ω differences; jqd/copy/_meanfield.py) "
-            f"and RK4 needs Λ dt <= {_steppers.RK4_LIMIT:g}. Use dt <= {{value}}, or jqd.evolve_adaptive.",
-            round_down(safe),
-        )
-    ]
-
-
 class StiffnessError(BreakdownError):
     """The fixed RK4 step became too large for the mean-field copy law (a
     nearly empty class turns its phase too fast; `stiffness`)."""
@@ -233,20 +212,14 @@ class MeanField(AbstractLaw):
     """Mean-field copy dynamics on P beable values with all-to-all rates (the
     module docstring; physics §5.1), R and ω in 1/time.
 
-    `convention="s32"` (default) reproduces Schrödinger at q = 1/2, r = −1/2
-    (`MeanFieldParams.from_hamiltonian`); "s39" flips the population flux (the
-    printed S39 rule). sin⁺ is `relu(sin)`: gradients everywhere. The law is
-    singular where some ρ_b = 0 and r ≠ 0 (nodes, S63; refused at y0).
-    `step` is RK4 (fixed dt; `jqd.evolve_adaptive` on `vector_field` for tight
-    tolerances); dt above 2.5/Λ is refused at t0 and a run that becomes too
-    stiff stops with `StiffnessError`.
-
-    `rates` (an `AbstractCopyRates`, traced) replaces the law by ρ̇ =
-    `count_drift(ρ, φ, R, δ, rates)`, φ̇ = `class_phase_velocity(..., rates)`
-    (q, r unused): the N → ∞ limit of `CopyCountsTauLeap(rates=...)`.
-
-    Validated against: `jqd.reference.propagate` of random Hermitian H
-    (P = 2, 8, 64) to max|ρ − |ψ|²| < 1e-10.
+    `convention="s32"` (default) reproduces Schrödinger at q = 1/2, r = −1/2;
+    "s39" flips the population flux (the printed S39 rule). sin⁺ is
+    `relu(sin)`: gradients everywhere. Singular where some ρ_b = 0 and r ≠ 0
+    (nodes, S63; refused at y0). `step` is RK4; dt above 2.5/Λ is refused at t0
+    and a run that becomes too stiff stops with `StiffnessError`. `rates` (an
+    `AbstractCopyRates`) replaces the law by ρ̇ = `count_drift(..., rates)`,
+    φ̇ = `class_phase_velocity(..., rates)`: the N → ∞ limit of
+    `CopyCountsTauLeap(rates=...)`. Validated against `jqd.reference.propagate`.
     """
 
     convention: str = eqx.field(static=True, default="s32")
@@ -274,7 +247,6 @@ class MeanField(AbstractLaw):
         return _steppers.rk4(lambda s, z: self.vector_field(s, z, params), t, y, dt)
 
     def density(self, y):
-        """The occupation frequencies ρ_a."""
         return y.rho
 
     def energy(self, t, y, params):
@@ -325,13 +297,22 @@ class MeanField(AbstractLaw):
         """ρ ≥ 0 summing to 1 (no zeros where the law is singular), R
         symmetric ≥ 0, δ antisymmetric, and the stiffness bound on dt."""
         out = state_guards(y.rho, params) + rates_guards(params.R, params.delta)
-        if dt is not None:
-            out += stiffness_guards(y.rho, params, dt)
-        return out
+        if dt is None:
+            return out
+        lam, _ = stiffness(y.rho, params)
+        return out + [
+            Check(
+                lam * dt <= _steppers.RK4_LIMIT,
+                f"dt = {show(dt)} is too large for the mean-field copy law at y0: its fastest "
+                f"rate is Λ = {show(lam)} (R_ab √(ρ_b/ρ_a) and ω differences; "
+                f"jqd/copy/_meanfield.py) and RK4 needs Λ dt <= {_steppers.RK4_LIMIT:g}. Use "
+                "dt <= {value}, or jqd.evolve_adaptive.",
+                round_down(_steppers.RK4_LIMIT / lam),
+            )
+        ]
 
     def monitor(self, t, y, params, dt=None):
-        """The stiffness bound at every save of a fixed-step run: where =
-        (class, largest safe dt)."""
+        """The stiffness bound at every save: where = (class, largest safe dt)."""
         if dt is None:
             return True, 0, jnp.zeros((0,))
         lam, worst = stiffness(y.rho, params)

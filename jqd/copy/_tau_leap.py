@@ -1,10 +1,7 @@
-"""Tau-leaping laws of the copy process (physics §5.3), for `jqd.evolve`: an
-explicit-midpoint predictor, then multinomial (count level) or categorical
-(member level) moves; mean bias O(dt²), weak order 1. A step whose move
-probabilities exceed 1 is not taken and stops the run with `TauLeapError`.
-Step, step-size guards, breakdown: docs/internals/copy.md#tau-leap.
-Gradients: n(t) is piecewise constant in params; use the mean-field law.
-"""
+"""Tau-leaping laws of the copy process (physics §5.3): an explicit-midpoint
+predictor, then multinomial (count level) or categorical (member level) moves;
+weak order 1. A step whose move probabilities exceed 1 is not taken and stops
+the run with `TauLeapError` (docs/internals/copy.md#tau-leap)."""
 
 from __future__ import annotations
 
@@ -54,8 +51,8 @@ class TauLeapError(BreakdownError):
 
 
 def _midpoint_probabilities(n, phi, dt, R, delta, omega, rule):
-    """Predictor at dt/2 and the per-member move probabilities p[b, a] (rows
-    rescaled to sum <= 1), with each row's total before rescaling."""
+    """`(p, n_mid, phi_mid, total)`: the per-member move probabilities p[b, a]
+    at the dt/2 predictor (rows rescaled to sum <= 1), each row's total before."""
     half = 0.5 * dt
     n_mid = jnp.maximum(n + half * count_drift(n, phi, R, delta, rule), 0.0)
     n_mid = jnp.where(n > 0, n_mid, 0.0)
@@ -75,8 +72,7 @@ def _totals(n, phi, params, dt, rule):
 
 
 def hazard_guard(n, params, dt):
-    """(bound, Check): dt · the per-member hazard bound 2 max_b Σ_a R_ab √(N/n_min)
-    <= 0.5 (Σ_a 2 R_ab √(n_a/n_b) out of b), for class counts n (P,)."""
+    """(bound, Check): dt · the per-member hazard bound 2 max_b Σ_a R_ab √(N/n_min) <= 0.5."""
     R = jnp.abs(params.H - jnp.diag(jnp.diag(params.H))) / params.hbar
     nmin = jnp.min(jnp.where(n > 0, n, jnp.inf))
     hazard = jnp.max(2 * jnp.sum(R, axis=0)) * jnp.sqrt(jnp.sum(n) / nmin)
@@ -90,7 +86,7 @@ def hazard_guard(n, params, dt):
 
 
 def leap_guards(n, phi, params, dt, rule) -> list[Check]:
-    """At t0: move probabilities <= 1 and the hazard bound, each with the largest safe dt."""
+    """At t0: move probabilities <= 1 and the hazard bound."""
     if dt is None:
         return []
     n = jnp.asarray(n)
@@ -113,8 +109,7 @@ def leap_guards(n, phi, params, dt, rule) -> list[Check]:
 
 
 def _multinomial_moves(key, n, p_rows):
-    """moves[b, a] ~ Multinomial(n_b; p_rows[b, :], stay) by sequential conditional
-    binomials (`_steppers.sequential`: the binomial sampler compiles once)."""
+    """moves[b, a] ~ Multinomial(n_b; p_rows[b, :], stay) by sequential conditional binomials."""
     P = p_rows.shape[1]
     keys = jax.random.split(key, P)
 
@@ -141,15 +136,9 @@ def _leap(y, stop, new, marked, over):
 
 
 class AbstractCopyTauLeap(AbstractLaw):
-    """What the count- and member-level tau-leap laws share: fields, breakdown,
-    monitor. Not differentiable in params (`jax.grad`/`jax.jvp` raise).
-
-    Attributes:
-        n_states: P.
-        rule: "consistent" (S32, default) or "printed" (S39 as printed).
-        rates: None, or an `AbstractCopyRates` that replaces `rule` (count
-            level only; its fields are traced, so a new value does not recompile).
-    """
+    """What the tau-leap laws share. Fields: `n_states` P, `rule` ("consistent",
+    S32, or "printed", S39) and `rates` (None, or an `AbstractCopyRates` that
+    replaces `rule`, count level only). Not differentiable in params."""
 
     n_states: int = eqx.field(static=True)
     rule: str = eqx.field(static=True, default="consistent")
@@ -173,8 +162,7 @@ class AbstractCopyTauLeap(AbstractLaw):
         check_rates(self.rates, self.rule)
 
     @property
-    def kinetics(self):
-        """What the kinetics functions take as `rule`: `rates` if given, else `rule`."""
+    def kinetics(self):  # what the kinetics functions take as `rule`
         return self.rule if self.rates is None else self.rates
 
     @abc.abstractmethod
@@ -183,8 +171,7 @@ class AbstractCopyTauLeap(AbstractLaw):
         the state before that step)."""
 
     def monitor(self, t, y, params, dt=None):
-        """A step whose probabilities exceeded 1 (code 2): where = (class, the
-        largest safe dt at the state before that step; NaN without dt)."""
+        """A refused step: where = (class, the largest safe dt; NaN without dt)."""
         marked, b, c = self.decoded(y)
         safe = jnp.nan
         if dt is not None:
@@ -195,16 +182,11 @@ class AbstractCopyTauLeap(AbstractLaw):
 
 
 class CopyCountsTauLeap(AbstractCopyTauLeap):
-    """Tau-leaping copy process at count level (occupations n_a in float, N up
-    to ~1e15 in float64). State `CountState`; params `CopyParams`.
-
-    Per step: midpoint predictor, moves out of each class b ~
-    Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~). Σn is conserved
-    exactly; an empty class stays empty. Mean bias O(dt²); weak order 1.
-
-    Validated against: exact Schrödinger evolution of the same H (N^(−1/2)
-    fluctuations, second-order bias) and the exact process `copy_gillespie`
-    (two-sample KS).
+    """Tau-leaping copy process at count level (N up to ~1e15 in float64). State
+    `CountState`, params `CopyParams`. Per step: midpoint predictor, moves out
+    of each class b ~ Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~);
+    Σn is conserved exactly. Validated against exact Schrödinger evolution and
+    `copy_gillespie` (two-sample KS).
     """
 
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
@@ -228,7 +210,6 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         check_params(params, self.n_states)
 
     def checks(self, y, params, dt=None):
-        """Counts, a Hermitian H and the step size."""
         return (
             count_guards(y.n)
             + hamiltonian_guards(params)
@@ -241,20 +222,15 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         return jnp.any(marked), jnp.argmax(marked), c
 
     def density(self, y):
-        """Occupation frequencies n_a/N."""
         return occupation_frequencies(y)
 
 
 class CopyMembersTauLeap(AbstractCopyTauLeap):
-    """Tau-leaping copy process at member level. State `MemberState(a, phi)`
-    (arrays of length N; 1e7 members fit a GPU); params `CopyParams`.
-
-    Per step: the move probabilities of `CopyCountsTauLeap` at the class counts
-    and phases, one categorical draw per member (so the occupations have the
-    count-level distribution); member phases by the per-member S40 (midpoint),
-    a member that copies takes its destination class's new phase. Copy rates
-    use the class phases, exact under alignment. Weak order 1. `rates` is
-    refused (members follow the per-member S40 of the factorized rule).
+    """Tau-leaping copy process at member level. State `MemberState(a, phi)`,
+    params `CopyParams`. Per step: the move probabilities of `CopyCountsTauLeap`
+    at the class counts and phases, one categorical draw per member; member
+    phases by the per-member S40 (midpoint), a member that copies takes its
+    destination class's new phase. `rates` is refused (factorized S40 only).
     """
 
     def __check_init__(self):
@@ -299,7 +275,6 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         check_params(params, self.n_states)
 
     def checks(self, y, params, dt=None):
-        """Beables in range, a Hermitian H and the step size at the class counts."""
         out = member_guards(y.a, self.n_states) + hamiltonian_guards(params)
         c = counts_from_members(y, self.n_states)
         return out + leap_guards(c.n, c.phi, params, dt, self.rule)
@@ -311,5 +286,4 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         return jnp.any(marked), b, counts_from_members(dec, self.n_states)
 
     def density(self, y):
-        """Occupation frequencies n_a/N."""
         return occupation_frequencies(y, self.n_states)
