@@ -1,8 +1,7 @@
 """Input check and breakdown monitor of the Nelson and Bohm ensembles (physics
-§3.3): the step size near the nodes of ψ (code 3) and absurd drifts (code 4).
-Calibration and rationale: docs/internals/dqm.md#node-step and #absurd-drift.
-`where` (all codes): the particle's position, then the largest safe dt (NaN
-where none applies), shape (ndim + 1,).
+§3.3): the step size near the nodes of ψ (code 3) and absurd drifts (code 4);
+`where` is the particle's position, then the largest safe dt (NaN where none
+applies). Calibration: docs/internals/dqm.md#node-step and #absurd-drift.
 """
 
 from __future__ import annotations
@@ -29,9 +28,7 @@ ABSURD_FLOOR = 1e-16  # the drift cap of a node guard ε = 1e-16·max|ψ|²
 
 class EnsembleBreakdownError(BreakdownError):
     """A Nelson or Bohm ensemble left the range where its step is valid: dt too
-    large for the nodes of ψ, or a particle given an absurd drift at a node.
-    `where` is the particle's position, then the largest safe dt (NaN if none
-    applies)."""
+    large for the nodes of ψ, or a particle given an absurd drift at a node."""
 
 
 def breakdowns(time_step: Reason) -> dict:
@@ -45,7 +42,7 @@ def breakdowns(time_step: Reason) -> dict:
             f"does (|u_N|² dt > 2D for more than {NODE_TOL:.1%} of the ensemble plus a "
             "sampling allowance; where: the particle closest to a node, then the largest "
             "safe dt)",
-            "Reduce dt below the last value in parentheses.",
+            fix,
         ),
         JUMP: Reason(
             EnsembleBreakdownError,
@@ -118,44 +115,35 @@ def node_step(grid: Grid, psi, u, two_D, dt) -> NodeStep:
     return NodeStep(ok, k, allowed, grid_mass, jnp.minimum(safe, safe_grid), jnp.argmax(u2))
 
 
-@eqx.filter_jit
-def _node_step_at(law, y, params, dt):
-    """`node_step` at y0 as one compiled call (eagerly ≈ 1 s of CPU at 10^6)."""
-    u = law.velocities(y.psi, y.x, params)[1]
-    return node_step(law.grid, y.psi, u, params.hbar / params.mass, dt)
+# at t0 as one compiled call (eagerly ≈ 1 s of CPU at 10^6 particles)
+_node_step_at = eqx.filter_jit(lambda law, y, params, dt: law.node_step(y, params, dt))
 
 
 def node_step_guards(law, y, params, dt) -> list[Check]:
     """The Nelson step-size check at t0."""
     c = _node_step_at(law, y, params, dt)
-    x = y.x
-    n = jnp.shape(x)[0]
+    n = jnp.shape(y.x)[0]
 
     def detail():
         k = int(np.asarray(c.at_risk))
-        pos = ", ".join(f"{float(v):.4g}" for v in np.asarray(x)[int(np.asarray(c.worst))])
+        pos = ", ".join(f"{float(v):.4g}" for v in np.asarray(y.x)[int(np.asarray(c.worst))])
         return (
             f"dt = {shown(dt)} is too large for the nodes of psi0: {k} of {n} particles "
             f"({k / n:.2%}; at most {NODE_TOL:.1%} plus a sampling allowance, "
             f"{c.allowed:.0f} here), and a mass {float(np.asarray(c.grid_mass)):.3g} of "
             f"|psi0|² on the grid (at most {GRID_TOL:g}), are so close to a node that the "
             "osmotic drift u = ħ∇ρ/2mρ moves them further in one step than the noise does "
-            f"(|u|² dt > 2D, D = ħ/2m; the closest particle is at x = ({pos})): the explicit "
-            "step flings them across the node or far out (physics §3.3). Use dt <= "
-            f"{float(round_down(c.safe, 3)):.3g}."
+            f"(|u|² dt > 2D, D = ħ/2m; the closest particle is at x = ({pos})), physics §3.3. "
+            f"Use dt <= {float(round_down(c.safe, 3)):.3g}."
         )
 
-    return [
-        described(
-            c.ok,
-            f"dt is too large for the nodes of psi0: more than {NODE_TOL:.1%} of the "
-            "particles (plus a sampling allowance), or of |psi|² on the grid, are so close "
-            "to a node that the osmotic drift moves them further in one step than the noise "
-            "(physics §3.3). Reduce dt.",
-            detail,
-            c.at_risk,
-        )
-    ]
+    message = (
+        f"dt is too large for the nodes of psi0: more than {NODE_TOL:.1%} of the particles "
+        "(plus a sampling allowance), or of |psi|² on the grid, are so close to a node that "
+        "the osmotic drift moves them further in one step than the noise (physics §3.3). "
+        "Reduce dt."
+    )
+    return [described(c.ok, message, detail, c.at_risk)]
 
 
 def drift_cap(grid: Grid, psi, hbar, mass):

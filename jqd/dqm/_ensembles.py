@@ -99,11 +99,6 @@ def guidance_current(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e
     return guidance_velocities(grid, psi, x, hbar, mass, order, rho_floor)[0]
 
 
-def _stage(s, t, h, n: int):
-    """Index of the stage time s in t, t + h, ..., t + (n − 1) h."""
-    return jnp.clip(jnp.round((s - t) / h), 0, n - 1).astype(jnp.int32)
-
-
 class AbstractEnsemble(AbstractLaw):
     """Particles guided by a grid ψ that `schrodinger` evolves in the same step.
 
@@ -154,9 +149,9 @@ class AbstractEnsemble(AbstractLaw):
         particles = self.scheme.order
         return particles if psi_order is None else min(particles, psi_order)
 
-    def velocities(self, psi, x, params):
-        """(v, u_N) at positions x."""
-        return guidance_velocities(
+    def velocities(self, psi, x, params, guidance=None):
+        """(v, u_N) at positions x (or what `guidance` gives: drift, current)."""
+        return (guidance or guidance_velocities)(
             self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
         )
 
@@ -255,12 +250,6 @@ class NelsonEnsemble(AbstractEnsemble):
     stochastic: ClassVar[bool] = True
     schemes: ClassVar[tuple] = (StochasticHeun, EulerMaruyama)
 
-    def drift(self, psi, x, params):
-        """v + u_N at positions x, shape (n, ndim)."""
-        return guidance_drift(
-            self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
-        )
-
     def step(self, t, y, params, dt, key):
         dW = jnp.sqrt(dt) * _random.random_normal(key, y.x.shape, y.x.dtype)
         return self.step_increment(t, y, params, dt, dW)
@@ -272,10 +261,10 @@ class NelsonEnsemble(AbstractEnsemble):
         psi1 = self.schrodinger.step(t, psi0, params, dt, None)
         D = params.hbar / (2 * params.mass)
         noise = jnp.sqrt(2 * D) * dW
-        b0 = self.drift(psi0, x, params)  # the drift at the start (computed once)
+        b0 = self.velocities(psi0, x, params, guidance_drift)  # at the start (computed once)
 
         def b(s, z):
-            return b0 if z is x else self.drift(psi1, z, params)
+            return b0 if z is x else self.velocities(psi1, z, params, guidance_drift)
 
         x1 = self.scheme.step(b, t, x, dt, noise, wrap=lambda z: wrap(self.grid, z))
         cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
@@ -298,25 +287,20 @@ class BohmEnsemble(AbstractEnsemble):
     def psi_dt(self, dt):
         return dt / 2
 
-    def velocity(self, psi, x, params):
-        """v at positions x, shape (n, ndim)."""
-        return guidance_current(
-            self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
-        )
-
     def step(self, t, y, params, dt, key=None):
         psi0, x = y.psi, y.x
         h = dt / 2
         psih = self.schrodinger.step(t, psi0, params, h, None)
         psi1 = self.schrodinger.step(t + h, psih, params, h, None)
-        v0 = self.velocity(psi0, x, params)
+        v0 = self.velocities(psi0, x, params, guidance_current)
 
         def v(s, z):
             if z is x:  # the first stage: x itself, at t
                 return v0
-            # later stage positions are wrapped into the box
-            i = _stage(s, t, h, 3)
-            return self.velocity(jax.lax.select_n(i, psi0, psih, psi1), wrap(self.grid, z), params)
+            # later stages: ψ at the stage time s ∈ {t, t + h, t + dt}, z wrapped into the box
+            i = jnp.clip(jnp.round((s - t) / h), 0, 2).astype(jnp.int32)
+            psi = jax.lax.select_n(i, psi0, psih, psi1)
+            return self.velocities(psi, wrap(self.grid, z), params, guidance_current)
 
         x1 = self.scheme.step(v, t, x, dt)
         cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)

@@ -18,7 +18,6 @@ from .._grid import Grid
 from .._law import AbstractLaw
 from ._stencils import divergence, gradient
 
-FRAME_DEGREE = 2
 DEFAULT_FLOOR = {np.dtype("float64"): 1e-15, np.dtype("float32"): 1e-6}
 
 
@@ -68,14 +67,9 @@ class MadelungState(eqx.Module):
         self.S = jnp.asarray(S, rho.dtype)
         zero = jnp.zeros((rho.ndim,), rho.dtype)
         self.momentum = zero if momentum is None else jnp.asarray(momentum, rho.dtype)
-        if chirp is None:
-            chirp = jnp.zeros((rho.ndim, FRAME_DEGREE - 1), rho.dtype)
+        chirp = jnp.zeros((rho.ndim, 1), rho.dtype) if chirp is None else chirp
         chirp = jnp.asarray(chirp, rho.dtype)
-        if chirp.ndim == 1:  # b only: the x²/2 coefficient per axis
-            chirp = jnp.concatenate(
-                [chirp[:, None], jnp.zeros((chirp.shape[0], FRAME_DEGREE - 2), rho.dtype)], 1
-            )
-        self.chirp = chirp
+        self.chirp = chirp[:, None] if chirp.ndim == 1 else chirp
 
 
 def default_floor(rho) -> float:
@@ -89,25 +83,21 @@ def density_floor(rho, floor):
 
 
 def frame_phase(grid: Grid, momentum, chirp, dtype):
-    """Σ_i [p_i x_i + Σ_k c_ik x_i^k/k] on the mesh."""
+    """Σ_i [p_i x_i + b_i x_i²/2] on the mesh."""
     out = 0
     for i, x in enumerate(grid.mesh(dtype)):
         out = out + momentum[i] * x
-        for k in range(2, FRAME_DEGREE + 1):
-            out = out + chirp[i, k - 2] * x**k / k
+        out = out + chirp[i, 0] * x**2 / 2
     return out
 
 
 def frame_gradient(grid: Grid, S, momentum, chirp, kind="fd8"):
-    """∇S_total = p + Σ_k c_k x^(k-1) + ∇S per axis (a tuple of arrays)."""
+    """∇S_total = p + b x + ∇S per axis (a tuple of arrays)."""
     gs = gradient(grid, S, kind)
-    out = []
-    for i, (x, g) in enumerate(zip(grid.mesh(S.dtype), gs, strict=True)):
-        v = momentum[i] + g
-        for k in range(2, FRAME_DEGREE + 1):
-            v = v + chirp[i, k - 2] * x ** (k - 1)
-        out.append(v)
-    return tuple(out)
+    xs = grid.mesh(S.dtype)
+    return tuple(
+        momentum[i] + g + chirp[i, 0] * x for i, (x, g) in enumerate(zip(xs, gs, strict=True))
+    )
 
 
 def state_to_psi(grid: Grid, y: MadelungState, hbar=1.0):
