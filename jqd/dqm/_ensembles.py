@@ -1,11 +1,6 @@
-"""Nelson and Bohmian particle ensembles guided by a grid ψ (physics §3.1-§3.4):
-
-    Nelson:  dX = (v + u_N) dt + √(2D) dW,     Bohm:  dX = v dt,     D = ħ/2m,
-
-with ψ evolved alongside by `jqd.SchrodingerGrid` on the same periodic grid and
-positions wrapped into the box `[-L/2, L/2)` after every step. Velocities at
-the particles, schemes and cost: docs/internals/dqm.md#guidance; the node
-checks: jqd/dqm/_ensemble_checks.py; `evolve_ensemble`: physics §3.7.
+"""Nelson (dX = (v + u_N) dt + √(2D) dW) and Bohm (dX = v dt) ensembles, D = ħ/2m,
+guided by a grid ψ that `jqd.SchrodingerGrid` evolves alongside; positions
+wrap into [-L/2, L/2) (physics §3.1-§3.4, §3.7; docs/internals/dqm.md#guidance).
 """
 
 from __future__ import annotations
@@ -35,25 +30,16 @@ from ._particles import INTERPOLATIONS, ParticleMoments, interpolate, interpolat
 
 
 class EnsembleState(eqx.Module):
-    """State of a particle ensemble guided by a grid wavefunction.
-
-    Attributes:
-        psi: complex wavefunction on the grid, shape `grid.shape`, ∫|ψ|² = 1.
-        x: particle positions, shape `(n_particles, ndim)`, real, same
-            precision as `psi`.
-    """
+    """Particles `x` (n, ndim), real, guided by the grid wavefunction `psi` (∫|ψ|² = 1)."""
 
     psi: Array
     x: Array
 
 
 def guidance_velocities(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e-12):
-    """(v, u_N) at positions `x`: v = (ħ/m) Im(∇ψ/ψ), u_N = (ħ/m) Re(∇ψ/ψ).
-
-    ψ and its spectral gradient are interpolated to `x`; the ratio is formed
-    there with the node guard ψ*∇ψ/(|ψ|² + ε), ε = rho_floor · max|ψ|²
-    (physics §3.4). Returns two arrays of shape `(n, ndim)`.
-    """
+    """(v, u_N) = (ħ/m)(Im, Re)(∇ψ/ψ) at positions `x`, each (n, ndim): ψ and ∇ψ
+    interpolated there, the ratio with the node guard ψ*∇ψ/(|ψ|² + ε),
+    ε = rho_floor·max|ψ|² (physics §3.4)."""
     if grid.ndim == 1:
         args = (grid, psi, x, hbar, mass, order, rho_floor)
         return _guidance_1d(*args, "v"), _guidance_1d(*args, "u")
@@ -100,15 +86,10 @@ def guidance_current(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e
 
 
 class AbstractEnsemble(AbstractLaw):
-    """Particles guided by a grid ψ that `schrodinger` evolves in the same step.
-
-    Attributes:
-        schrodinger: the `jqd.SchrodingerGrid` law that evolves ψ.
-        grid: its grid.
-        scheme: a `jqd.schemes` object of one of the subclass's `schemes`
-            (default: the first), or its name.
-        interpolation: "linear" or "cubic" (Catmull-Rom).
-        rho_floor: node guard ε / max|ψ|².
+    """Particles guided by a grid ψ that `schrodinger` (a `jqd.SchrodingerGrid`,
+    on `grid`) evolves in the same step; `scheme` one of the subclass's
+    `schemes` (default the first) or its name, `interpolation` "linear" or
+    "cubic" (Catmull-Rom), `rho_floor` the node guard ε / max|ψ|².
     """
 
     schrodinger: AbstractLaw
@@ -190,8 +171,7 @@ class AbstractEnsemble(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        """ψ's checks, positions in the box, and for Nelson the step size near
-        the nodes of ψ0."""
+        """ψ's checks, positions in the box, and for Nelson the node step size."""
         psi_dt = None if dt is None else self.psi_dt(dt)
         xp = array_module(y.x)
         worst = xp.max(xp.abs(xp.asarray(y.x)) / np.asarray(self.grid.lengths))
@@ -232,19 +212,10 @@ class AbstractEnsemble(AbstractLaw):
 
 
 class NelsonEnsemble(AbstractEnsemble):
-    """Nelson stochastic mechanics: dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (physics §3).
-
-    ψ is advanced by `schrodinger` (a `jqd.SchrodingerGrid`) in the same step;
-    v and u_N come from ψ at the particle positions. Params:
-    `jqd.SchrodingerParams` (hbar, mass, potential); D is ħ/2m, not a free
-    constant.
-
-    Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.StochasticHeun()`
-    (default, "heun"; weak order 2 for this additive noise) or
-    `EulerMaruyama()` ("euler"; weak order 1).
-
-    Validated against exact Gaussian densities (KS distance, moments) and
-    nodal harmonic-oscillator superpositions (physics §3.4).
+    """Nelson stochastic mechanics, dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (physics
+    §3), with `jqd.SchrodingerParams`; `scheme` `StochasticHeun()` ("heun",
+    default; weak order 2 for this additive noise) or `EulerMaruyama()`
+    ("euler"; weak order 1). Validated on exact Gaussian and nodal densities.
     """
 
     stochastic: ClassVar[bool] = True
@@ -273,13 +244,9 @@ class NelsonEnsemble(AbstractEnsemble):
 
 
 class BohmEnsemble(AbstractEnsemble):
-    """Bohmian trajectories dX = v dt, v = (ħ/m) Im(∇ψ/ψ) (physics §3, no noise).
-
-    ψ is advanced by two half steps of `schrodinger` per step (ψ at t,
-    t + dt/2 and t + dt for the Runge-Kutta stages).
-
-    Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.RK4()` (default,
-    "rk4"; order 4) or `Midpoint()` ("midpoint", RK2; order 2).
+    """Bohmian trajectories dX = v dt (physics §3), ψ advanced in two half steps
+    (ψ at t, t + dt/2, t + dt for the stages); `scheme` `RK4()` ("rk4",
+    default) or `Midpoint()` ("midpoint", order 2).
     """
 
     schemes: ClassVar[tuple] = (RK4, Midpoint)
@@ -324,38 +291,25 @@ def evolve_ensemble(
     progress: bool = False,
     **options,
 ) -> Solution:
-    """Ensemble statistics of a Nelson or Bohm ensemble in memory O(chunk), not O(N).
-
-    The N particles run as `ceil(N/chunk)` independent `jqd.evolve` calls on
-    the same ψ0 (physics §3.7). Floating-point observables must be averages
-    over the particles (`ParticleMoments(central=False)`, `ParticleHistogram`,
-    ⟨f(x)⟩; combined with weights n_c/N), integer ones counts (`ParticleCDF`;
-    summed exactly). Chunk 0 uses `key` and chunk c ≥ 1
-    `jax.random.fold_in(key, c)`, so with one chunk the result is
-    `jqd.evolve`'s bit for bit. Why: docs/internals/dqm.md#streaming.
+    """Ensemble statistics of a Nelson or Bohm ensemble in memory O(chunk), not O(N):
+    `ceil(N/chunk)` independent `jqd.evolve` calls on the same ψ0 (physics §3.7;
+    docs/internals/dqm.md#streaming). Chunk 0 uses `key`, chunk c
+    `jax.random.fold_in(key, c)`: one chunk is `jqd.evolve` bit for bit.
 
     Args:
-        law: a `NelsonEnsemble` or `BohmEnsemble`.
-        psi0: the initial wavefunction on the law's grid.
-        x0: the initial positions, shape `(N, ndim)`, or a function
-            `x0(c, n) -> (n, ndim)` drawing chunk c on demand, with `n_particles`.
-        params: the law's `jqd.SchrodingerParams`.
-        chunk: particles per run (memory ∝ chunk; ~10^6 in 1-D is ≈ 0.1 GB).
-        observe: `f(t, y, params) -> pytree` of averages and counts (above),
-            or a dict/list of such; required.
-        dt: the time step, as `jqd.evolve`.
-        n_save: number of saves after t0, as `jqd.evolve`.
-        steps_per_save: steps between saves, as `jqd.evolve`.
-        t0: the initial time, as `jqd.evolve`.
-        key: PRNG key (required for Nelson).
-        n_particles: N, when `x0` is a function.
-        progress: print each finished chunk and the elapsed time to stderr.
-        **options: passed to `jqd.evolve`; a breakdown raises from its chunk.
+        law, psi0, params: a `NelsonEnsemble` or `BohmEnsemble`, ψ0, its params.
+        x0: positions (N, ndim), or `x0(c, n) -> (n, ndim)` with `n_particles`.
+        chunk: particles per run (memory ∝ chunk; 10^6 in 1-D ≈ 0.1 GB).
+        observe: required; particle averages (`ParticleMoments(central=False)`,
+            `ParticleHistogram`; weighted n_c/N) or integer counts
+            (`ParticleCDF`; summed exactly), or a dict/list of them.
+        dt, n_save, steps_per_save, t0, key, **options: as `jqd.evolve`.
+        progress: print each finished chunk to stderr.
 
     Returns:
-        A `Solution`: `ts`, the combined `observables` (NumPy), `y_final` None,
-        and `stats` with `n_particles`, `chunk`, `n_chunks`, `n_steps`, and
-        each chunk's `breakdown_*` entries stacked along a leading axis.
+        A `Solution` (`ts`, the combined NumPy `observables`, `y_final` None,
+        `stats` with n_particles, chunk, n_chunks, n_steps and each chunk's
+        `breakdown_*` stacked).
     """
     if not isinstance(law, AbstractEnsemble):
         raise TypeError(
@@ -386,8 +340,6 @@ def evolve_ensemble(
 
         positions = x0
     else:
-        if jnp.ndim(x0) != 2:
-            raise ValueError(f"x0 must have shape (n_particles, ndim); got {jnp.shape(x0)}.")
         host = np.asarray(x0)
         N = host.shape[0]
         if n_particles is not None and n_particles != N:
@@ -396,8 +348,6 @@ def evolve_ensemble(
         def positions(c, n):
             return host[c * chunk : c * chunk + n]
 
-    if law.stochastic and key is None:
-        raise ValueError(f"{type(law).__name__} is stochastic: pass key=jax.random.key(seed).")
     n_chunks = -(-N // chunk)
     options = {"checkpoint": False, **options}
     total, stats, ts = None, [], None
@@ -428,7 +378,7 @@ def evolve_ensemble(
 
 
 def _share(leaf, weight):
-    """A chunk's part of the whole: an average times its share (float64), a count (int64)."""
+    """A chunk's share: an average times its weight (float64), a count (int64)."""
     leaf = np.asarray(leaf)
     if np.issubdtype(leaf.dtype, np.inexact):
         return leaf.astype(np.result_type(leaf.dtype, np.float64)) * weight
