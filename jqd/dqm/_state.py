@@ -1,9 +1,6 @@
-"""The (ρ, S) state of the Madelung and canonical DQM laws, their constants,
-conversions to and from grid wavefunctions (physics §2.1: ψ = √ρ e^{iS/ħ}),
-and the Fick velocity and uncertainty product (physics §2.3). The phase
-S_total = p·x + Σ_i b_i x_i²/2 + S carries a quadratic frame (p, b)
-(docs/internals/dqm.md#phase-frame); the density floor is ε = floor·max ρ
-(floor 1e-15 in float64, 1e-6 in float32).
+"""The (ρ, S) state of the Madelung and canonical DQM laws, conversions to and
+from grid ψ = √ρ e^{iS_total/ħ} (physics §2.1; S_total = p·x + Σ_i b_i x_i²/2 + S,
+docs/internals/dqm.md#phase-frame), Fick velocity and uncertainty product (§2.3).
 """
 
 from __future__ import annotations
@@ -22,16 +19,9 @@ DEFAULT_FLOOR = {np.dtype("float64"): 1e-15, np.dtype("float32"): 1e-6}
 
 
 class DQMParams(eqx.Module):
-    """Constants of the Madelung and canonical DQM laws.
-
-    Attributes:
-        hbar: reduced Planck constant.
-        mass: particle mass.
-        D: diffusion coefficient of the canonical functional H_D (physics §2).
-            None means D = ħ/2m (quantum mechanics). The Madelung law is the
-            D = ħ/2m case by construction and rejects any other value.
-        potential: the pytree of arguments passed to the law's potential
-            function `V(x, t, args)`; None if it takes none.
+    """Constants of the Madelung and canonical DQM laws: `hbar`, `mass`, the
+    diffusion coefficient `D` of H_D (physics §2; None means ħ/2m, the only
+    value `Madelung` accepts) and the `potential` function's arguments.
     """
 
     hbar: float | Array = 1.0
@@ -49,11 +39,9 @@ class DQMParams(eqx.Module):
 
 
 class MadelungState(eqx.Module):
-    """Hydrodynamic state: density ρ, periodic phase S and the phase frame.
-
-    S_total = S + p·x + Σ_i b_i x_i²/2 and ψ = √ρ exp(i S_total/ħ).
-    `momentum` p has shape `(ndim,)`, `chirp` (ndim, 1) holds b (a
-    shape-(ndim,) `chirp` is read as b). Both default to 0.
+    """Hydrodynamic state: density ρ, periodic phase S and the phase frame,
+    S_total = S + p·x + Σ_i b_i x_i²/2: `momentum` p (ndim,), `chirp` b
+    (ndim, 1) (or (ndim,)); both default to 0.
     """
 
     rho: Array
@@ -72,14 +60,14 @@ class MadelungState(eqx.Module):
         self.chirp = chirp[:, None] if chirp.ndim == 1 else chirp
 
 
-def default_floor(rho) -> float:
-    return DEFAULT_FLOOR.get(np.dtype(rho.dtype), 1e-15)
+def default_floor(rho, floor=None) -> float:
+    """`floor`, or for None the default of ρ's dtype."""
+    return DEFAULT_FLOOR.get(np.dtype(rho.dtype), 1e-15) if floor is None else floor
 
 
 def density_floor(rho, floor):
     """ε = floor · max ρ (floor None: the dtype's default)."""
-    f = default_floor(rho) if floor is None else floor
-    return jnp.asarray(f, rho.dtype) * jnp.max(rho)
+    return jnp.asarray(default_floor(rho, floor), rho.dtype) * jnp.max(rho)
 
 
 def frame_phase(grid: Grid, momentum, chirp, dtype):
