@@ -204,7 +204,7 @@ class AbstractFluidLaw(AbstractLaw):
         ]
         if params.D is not None:
             fix = "D is a diffusion coefficient (default ħ/2m)."
-            out += scalar(params.D, "params.D", positive=True, fix=fix)
+            out += scalar(params.D, "params.D", positive=True, finite=False, fix=fix)
             if self.quantum_D_only:
                 xp = array_module(params.D, params.hbar, params.mass)
                 d0 = xp.asarray(params.hbar) / (2 * xp.asarray(params.mass))

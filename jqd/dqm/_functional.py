@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._grid import Grid
+from ..schrodinger._grid import potential_values
 from ._state import default_floor, density_floor, frame_gradient
 from ._stencils import deriv, edge_window, laplacian, nonperiodic, second_deriv, smooth_step
 
@@ -86,14 +87,6 @@ def fisher_energy(grid: Grid, rho, eps, kind="fd8"):
     """F = −4 Σ √ρ_ε ∇²√ρ_ε dV, ρ_ε = ρ + ε, with the compact Laplacian."""
     R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
     return -4 * grid.integrate(R * laplacian(grid, R, kind))
-
-
-def potential_values(grid: Grid, potential, t, params, dtype):
-    """V(x, t) on the mesh (zeros for potential None)."""
-    if potential is None:
-        return jnp.zeros(grid.shape, dtype)
-    V = potential(grid.mesh(dtype), t, params.potential)
-    return jnp.broadcast_to(jnp.asarray(V, dtype), grid.shape)
 
 
 def law_functional(law, t, y, params, rho=None, S=None, eps=None):

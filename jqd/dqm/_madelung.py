@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ..schrodinger._grid import potential_values
 from ._fluid import AbstractFluidLaw, log_continuity_rate, phase_rates, relax_rate
-from ._functional import fisher_derivative, log_fields, potential_values
+from ._functional import fisher_derivative, log_fields
 from ._state import DQMParams, density_floor, frame_gradient
 from ._stencils import divergence
 

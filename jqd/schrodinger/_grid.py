@@ -69,20 +69,7 @@ class SchrodingerGrid(AbstractLaw):
             raise TypeError("potential must be a function V(x, t, args) or None.")
 
     def potential_values(self, t, params: SchrodingerParams, dtype) -> Array:
-        if self.potential is None:
-            return jnp.zeros(self.grid.shape, dtype)
-        V = jnp.asarray(self.potential(self.grid.mesh(dtype), t, params.potential), dtype)
-        try:  # shapes are static, so this holds under jit too
-            broadcasts = np.broadcast_shapes(V.shape, self.grid.shape) == self.grid.shape
-        except ValueError:
-            broadcasts = False
-        if not broadcasts:
-            raise ValueError(
-                f"the potential returned shape {V.shape}; V(x, t, p) gets x = grid.mesh() "
-                f"(one array of shape {self.grid.shape} per axis) and must return that shape "
-                "(or a scalar)."
-            )
-        return jnp.broadcast_to(V, self.grid.shape)
+        return potential_values(self.grid, self.potential, t, params, dtype)
 
     def _kinetic_phase(self, params, h, rdtype):
         k2 = self.grid.k_squared(rdtype)
@@ -168,6 +155,25 @@ class SchrodingerGrid(AbstractLaw):
 
     def monitor(self, t, y, params, dt=None):
         return potential_phase_monitor(self, t, y, params, dt)
+
+
+def potential_values(grid: Grid, potential, t, params, dtype) -> Array:
+    """V(x, t, params.potential) on the mesh of `grid` (zeros for None); V must
+    have the grid's shape or broadcast to it."""
+    if potential is None:
+        return jnp.zeros(grid.shape, dtype)
+    V = jnp.asarray(potential(grid.mesh(dtype), t, params.potential), dtype)
+    try:  # shapes are static, so this holds under jit too
+        broadcasts = np.broadcast_shapes(V.shape, grid.shape) == grid.shape
+    except ValueError:
+        broadcasts = False
+    if not broadcasts:
+        raise ValueError(
+            f"the potential returned shape {V.shape}; V(x, t, p) gets x = grid.mesh() "
+            f"(one array of shape {grid.shape} per axis) and must return that shape "
+            "(or a scalar)."
+        )
+    return jnp.broadcast_to(V, grid.shape)
 
 
 class _StaticSplitStep(AbstractLaw):
