@@ -18,6 +18,7 @@ from jaxtyping import Array
 from .._grid import Grid
 from .._guards import Check, described, round_down, shown
 from .._monitor import BreakdownError, Reason
+from ..schrodinger._grid import TIME_STEP_REASON
 from ._particles import wrap
 
 NODE_TOL = 1e-3
@@ -31,29 +32,27 @@ class EnsembleBreakdownError(BreakdownError):
     large for the nodes of ψ, or a particle given an absurd drift at a node."""
 
 
-def breakdowns(time_step: Reason) -> dict:
-    """The ensembles' breakdown table, with the Schrödinger law's time-step entry."""
-    fix = "Reduce dt below the last value in parentheses (the largest safe dt)."
-    return {
-        NODE_STEP: Reason(
-            EnsembleBreakdownError,
-            "dt is too large for the nodes ψ has now: too many particles are so close to "
-            "a node that the osmotic drift moves them further in one step than the noise "
-            f"does (|u_N|² dt > 2D for more than {NODE_TOL:.1%} of the ensemble plus a "
-            "sampling allowance; where: the particle closest to a node, then the largest "
-            "safe dt)",
-            fix,
-        ),
-        JUMP: Reason(
-            EnsembleBreakdownError,
-            "a step gave a particle a non-finite drift, or one larger than any node guard "
-            "rho_floor >= 1e-16 allows (a particle on or next to a node of ψ with "
-            "rho_floor < 1e-16; where: its position before the step)",
-            "Use the default rho_floor (1e-12), which bounds the drift at nodes, or resample "
-            "the ensemble away from the nodes.",
-        ),
-        TIME_STEP: time_step._replace(fix=fix),
-    }
+_FIX = "Reduce dt below the last value in parentheses (the largest safe dt)."
+BREAKDOWNS = {  # with grid Schrödinger's time-step entry
+    NODE_STEP: Reason(
+        EnsembleBreakdownError,
+        "dt is too large for the nodes ψ has now: too many particles are so close to "
+        "a node that the osmotic drift moves them further in one step than the noise "
+        f"does (|u_N|² dt > 2D for more than {NODE_TOL:.1%} of the ensemble plus a "
+        "sampling allowance; where: the particle closest to a node, then the largest "
+        "safe dt)",
+        _FIX,
+    ),
+    JUMP: Reason(
+        EnsembleBreakdownError,
+        "a step gave a particle a non-finite drift, or one larger than any node guard "
+        "rho_floor >= 1e-16 allows (a particle on or next to a node of ψ with "
+        "rho_floor < 1e-16; where: its position before the step)",
+        "Use the default rho_floor (1e-12), which bounds the drift at nodes, or resample "
+        "the ensemble away from the nodes.",
+    ),
+    TIME_STEP: TIME_STEP_REASON._replace(fix=_FIX),
+}
 
 
 class NodeStep(NamedTuple):

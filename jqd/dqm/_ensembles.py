@@ -99,7 +99,7 @@ class AbstractEnsemble(AbstractLaw):
     rho_floor: float = eqx.field(static=True)
 
     schemes: ClassVar[tuple] = ()  # the scheme classes this law steps with, default first
-    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns[TIME_STEP])
+    breakdowns: ClassVar[dict] = checks.BREAKDOWNS
 
     def __init__(self, schrodinger, scheme=None, interpolation="cubic", rho_floor=1e-12):
         if not isinstance(schrodinger, SchrodingerGrid):

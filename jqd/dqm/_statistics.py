@@ -68,21 +68,22 @@ def _log_weight(n, dtype, statistics):
 
 @functools.partial(jax.jit, static_argnames=("dtype",))  # one program per shape, not one per op
 def _log_weight_core(n, dtype, index):
-    branches = [functools.partial(_log_weight_of, dtype=dtype, statistics=s) for s in _STATISTICS]
-    return jax.lax.switch(index, branches, n)
-
-
-def _log_weight_of(n, dtype, statistics):
     M, N = n.shape[-1], jnp.sum(n, axis=-1)
     Nf = N.astype(dtype)
-    if statistics == "MB":
-        nf = n.astype(dtype)
-        return gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
-    if statistics == "BE":
-        return gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
-    allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
-    lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
-    return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+    logM = jnp.log(jnp.asarray(M, dtype))
+    mb = lambda: gammaln(Nf + 1) - jnp.sum(gammaln(n.astype(dtype) + 1), -1) - Nf * logM
+    be = lambda: gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
+
+    def fd():
+        allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
+        lw = (
+            gammaln(Nf + 1)
+            + gammaln(jnp.maximum(M - Nf, 0) + 1)
+            - gammaln(jnp.asarray(M + 1, dtype))
+        )
+        return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+
+    return jax.lax.switch(index, (mb, be, fd))
 
 
 def log_weight_mb(n, dtype=float):

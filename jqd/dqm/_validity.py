@@ -66,19 +66,13 @@ def _argmin_position(grid: Grid, values):
 
 
 class MadelungValidity(eqx.Module):
-    """Observable: breakdown diagnostics of a position density (physics §2.4), a dict:
-
-    node_depth, node_position: the smallest node depth over points enclosed
-        by density above `hole_level`·max ρ, and where (shape (ndim,)).
-    resolution, resolution_position: the largest dx·max(k_Q, k_v) where
-        ρ > `hole_level`·max ρ, and where.
-    floored_mass: ∫ρ over the regularized region ρ < ε.
-    edge_density, edge_position: max ρ/max ρ near the box edge, and where.
-    finite, valid: the state is finite; and all criteria pass.
-
-    Works on any law whose `density` is a position density on `law.grid`
-    (without S, resolution is 0). `law.validity()` of a (ρ, S) law builds
-    it with the thresholds its monitor uses.
+    """Observable: breakdown diagnostics of `law.density` on `law.grid` (physics
+    §2.4), a dict: `node_depth` (smallest depth over points enclosed by density
+    above `hole_level`·max ρ), `resolution` (largest dx·max(k_Q, k_v) there;
+    0 without S), each with its `*_position`; `floored_mass` (∫ρ where ρ < ε);
+    `edge_density`, `edge_position` (max ρ/max ρ near the box edge); `finite`
+    and `valid` (all criteria pass). `law.validity()` of a (ρ, S) law uses
+    its monitor's thresholds.
     """
 
     law: AbstractLaw
@@ -139,8 +133,7 @@ class MadelungValidity(eqx.Module):
         }
 
     def status(self, t, y, params):
-        """`(ok, code, where)` for a law's `monitor`: code 2 (node), 4 (edge) or 3
-        (resolution), in that priority."""
+        """`(ok, code, where)` for a monitor: node (2), else edge (4), else resolution (3)."""
         v = self(t, y, params)
         node = v["node_depth"] < self.node_threshold
         edge = v["edge_density"] >= self.edge_threshold
