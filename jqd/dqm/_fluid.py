@@ -8,6 +8,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Callable
+from math import comb
 from typing import ClassVar
 
 import equinox as eqx
@@ -54,9 +55,10 @@ def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
     xs = grid.mesh(dtype)
     w = rho / jnp.sum(rho)
     means = [jnp.sum(w * x) for x in xs]
+    K = 2  # the frame's degree (docs/internals/dqm.md#phase-frame)
     basis = [jnp.ones_like(rho)]
     for x, c in zip(xs, means, strict=True):
-        basis += [x - c, (x - c) ** 2]
+        basis += [(x - c) ** k for k in range(1, K + 1)]
     B = jnp.stack([b.reshape(-1) for b in basis])  # (nb, npts)
     wf = w.reshape(-1)
     G = (B * wf) @ B.T
@@ -65,10 +67,14 @@ def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
     fit = (coef @ B).reshape(rho.shape)
     dp, dc = [], []
     for i, mu in enumerate(means):
-        # a1 (x − μ) + a2 (x − μ)² = (a1 − 2 a2 μ) x + a2 x² + a global phase
-        a1, a2 = coef[1 + 2 * i], coef[2 + 2 * i]
-        dp.append(a1 - 2 * a2 * mu)
-        dc.append(jnp.stack([2 * a2]))
+        a = [coef[1 + i * K + k - 1] for k in range(1, K + 1)]  # a_k, k = 1..K
+        # Σ_k a_k (x − μ)^k = Σ_j d_j x^j  (j >= 1; the constant is a global phase)
+        d = [
+            sum(a[k - 1] * comb(k, j) * (-mu) ** (k - j) for k in range(j, K + 1))
+            for j in range(1, K + 1)
+        ]
+        dp.append(d[0])
+        dc.append(jnp.stack([j * d[j - 1] for j in range(2, K + 1)]))
     chi = vacuum_mask(rho, floor) if chi is None else chi
     dS = chi * (-e_loc - fit) - (1 - chi) * relax * S
     return dS, jnp.stack(dp), jnp.stack(dc)
