@@ -297,14 +297,22 @@ def evolve_ensemble(
     `jax.random.fold_in(key, c)`: one chunk is `jqd.evolve` bit for bit.
 
     Args:
-        law, psi0, params: a `NelsonEnsemble` or `BohmEnsemble`, ψ0, its params.
+        law: a `NelsonEnsemble` or `BohmEnsemble`.
+        psi0: the initial wavefunction on the law's grid.
         x0: positions (N, ndim), or `x0(c, n) -> (n, ndim)` with `n_particles`.
+        params: the law's `jqd.SchrodingerParams`.
         chunk: particles per run (memory ∝ chunk; 10^6 in 1-D ≈ 0.1 GB).
         observe: required; particle averages (`ParticleMoments(central=False)`,
             `ParticleHistogram`; weighted n_c/N) or integer counts
             (`ParticleCDF`; summed exactly), or a dict/list of them.
-        dt, n_save, steps_per_save, t0, key, **options: as `jqd.evolve`.
+        dt: the time step, as `jqd.evolve`.
+        n_save: saves after t0, as `jqd.evolve`.
+        steps_per_save: as `jqd.evolve`.
+        t0: as `jqd.evolve`.
+        key: PRNG key (required for Nelson).
+        n_particles: N, when `x0` is a function.
         progress: print each finished chunk to stderr.
+        **options: passed to `jqd.evolve`.
 
     Returns:
         A `Solution` (`ts`, the combined NumPy `observables`, `y_final` None,
