@@ -1,6 +1,4 @@
-"""Canonical diffusion quantum mechanics (physics §2.2): Hamilton's equations of
-the functional H_D[ρ, S], derived by `jax.grad` (docs/internals/dqm.md#small-densities
-for the tail)."""
+"""Canonical diffusion quantum mechanics (physics §2.2), by `jax.grad`."""
 
 from __future__ import annotations
 
@@ -18,18 +16,9 @@ class CanonicalDQM(AbstractFluidLaw):
         H_D[ρ, S] = ∫ [ (∇S)²/2m + (m D²/2)(∇ ln ρ)² + V ] ρ dx,
         ∂S/∂t = −δH_D/δρ,   ∂ρ/∂t = +δH_D/δS,
 
-    with D a free constant (`DQMParams.D`; None means ħ/2m): D = ħ/2m gives
-    the Madelung equations, any other D is quantum mechanics with ħ' = 2mD.
-    Variational derivatives by `jax.grad` of the discrete H_D; RK4 in
-    (ln ρ, S) (order 4). H_D is conserved up to O(ε) and the time-step error
-    (`energy`). Breakdown monitor as for `Madelung` (shear in units of ħ').
-
-    Validated: at D = ħ/2m the vector field equals `Madelung`'s to round-off;
-    for D ≠ ħ/2m a Gaussian in a harmonic well breathes as the Ermakov
-    equation predicts (physics §2.2).
-
-    Attributes: those of `jqd.dqm._fluid.AbstractFluidLaw` (grid, potential,
-    floor, derivative and the four breakdown thresholds).
+    D free (`DQMParams.D`; None: ħ/2m, the Madelung equations; else quantum
+    mechanics with ħ' = 2mD). Derivatives by `jax.grad` of the discrete H_D,
+    RK4 in (ln ρ, S), monitor as `Madelung`'s. Attributes: `AbstractFluidLaw`'s.
     """
 
     def rates(self, t, rho, l, S, momentum, chirp, params: DQMParams):

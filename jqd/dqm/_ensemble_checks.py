@@ -1,8 +1,7 @@
 """Input check and breakdown monitor of the Nelson and Bohm ensembles (physics
-§3.3): the step size near the nodes of ψ (code 3) and absurd drifts (code 4).
-Calibration and rationale: docs/internals/dqm.md#node-step and #absurd-drift.
-`where` (all codes): the particle's position, then the largest safe dt (NaN
-where none applies), shape (ndim + 1,).
+§3.3): the step size near the nodes of ψ (code 3) and absurd drifts (code 4);
+`where` is the particle's position, then the largest safe dt (NaN where none
+applies). Calibration: docs/internals/dqm.md#node-step and #absurd-drift.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from jaxtyping import Array
 from .._grid import Grid
 from .._guards import Check, described, round_down, shown
 from .._monitor import BreakdownError, Reason
+from ..schrodinger._grid import TIME_STEP_REASON
 from ._particles import wrap
 
 NODE_TOL = 1e-3
@@ -29,34 +29,30 @@ ABSURD_FLOOR = 1e-16  # the drift cap of a node guard ε = 1e-16·max|ψ|²
 
 class EnsembleBreakdownError(BreakdownError):
     """A Nelson or Bohm ensemble left the range where its step is valid: dt too
-    large for the nodes of ψ, or a particle given an absurd drift at a node.
-    `where` is the particle's position, then the largest safe dt (NaN if none
-    applies)."""
+    large for the nodes of ψ, or a particle given an absurd drift at a node."""
 
 
-def breakdowns(time_step: Reason) -> dict:
-    """The ensembles' breakdown table, with the Schrödinger law's time-step entry."""
-    fix = "Reduce dt below the last value in parentheses (the largest safe dt)."
-    return {
-        NODE_STEP: Reason(
-            EnsembleBreakdownError,
-            "dt is too large for the nodes ψ has now: too many particles are so close to "
-            "a node that the osmotic drift moves them further in one step than the noise "
-            f"does (|u_N|² dt > 2D for more than {NODE_TOL:.1%} of the ensemble plus a "
-            "sampling allowance; where: the particle closest to a node, then the largest "
-            "safe dt)",
-            "Reduce dt below the last value in parentheses.",
-        ),
-        JUMP: Reason(
-            EnsembleBreakdownError,
-            "a step gave a particle a non-finite drift, or one larger than any node guard "
-            "rho_floor >= 1e-16 allows (a particle on or next to a node of ψ with "
-            "rho_floor < 1e-16; where: its position before the step)",
-            "Use the default rho_floor (1e-12), which bounds the drift at nodes, or resample "
-            "the ensemble away from the nodes.",
-        ),
-        TIME_STEP: time_step._replace(fix=fix),
-    }
+_FIX = "Reduce dt below the last value in parentheses (the largest safe dt)."
+BREAKDOWNS = {  # with grid Schrödinger's time-step entry
+    NODE_STEP: Reason(
+        EnsembleBreakdownError,
+        "dt is too large for the nodes ψ has now: too many particles are so close to "
+        "a node that the osmotic drift moves them further in one step than the noise "
+        f"does (|u_N|² dt > 2D for more than {NODE_TOL:.1%} of the ensemble plus a "
+        "sampling allowance; where: the particle closest to a node, then the largest "
+        "safe dt)",
+        _FIX,
+    ),
+    JUMP: Reason(
+        EnsembleBreakdownError,
+        "a step gave a particle a non-finite drift, or one larger than any node guard "
+        "rho_floor >= 1e-16 allows (a particle on or next to a node of ψ with "
+        "rho_floor < 1e-16; where: its position before the step)",
+        "Use the default rho_floor (1e-12), which bounds the drift at nodes, or resample "
+        "the ensemble away from the nodes.",
+    ),
+    TIME_STEP: TIME_STEP_REASON._replace(fix=_FIX),
+}
 
 
 class NodeStep(NamedTuple):
@@ -118,44 +114,35 @@ def node_step(grid: Grid, psi, u, two_D, dt) -> NodeStep:
     return NodeStep(ok, k, allowed, grid_mass, jnp.minimum(safe, safe_grid), jnp.argmax(u2))
 
 
-@eqx.filter_jit
-def _node_step_at(law, y, params, dt):
-    """`node_step` at y0 as one compiled call (eagerly ≈ 1 s of CPU at 10^6)."""
-    u = law.velocities(y.psi, y.x, params)[1]
-    return node_step(law.grid, y.psi, u, params.hbar / params.mass, dt)
+# at t0 as one compiled call (eagerly ≈ 1 s of CPU at 10^6 particles)
+_node_step_at = eqx.filter_jit(lambda law, y, params, dt: law.node_step(y, params, dt))
 
 
 def node_step_guards(law, y, params, dt) -> list[Check]:
     """The Nelson step-size check at t0."""
     c = _node_step_at(law, y, params, dt)
-    x = y.x
-    n = jnp.shape(x)[0]
+    n = jnp.shape(y.x)[0]
 
     def detail():
         k = int(np.asarray(c.at_risk))
-        pos = ", ".join(f"{float(v):.4g}" for v in np.asarray(x)[int(np.asarray(c.worst))])
+        pos = ", ".join(f"{float(v):.4g}" for v in np.asarray(y.x)[int(np.asarray(c.worst))])
         return (
             f"dt = {shown(dt)} is too large for the nodes of psi0: {k} of {n} particles "
             f"({k / n:.2%}; at most {NODE_TOL:.1%} plus a sampling allowance, "
             f"{c.allowed:.0f} here), and a mass {float(np.asarray(c.grid_mass)):.3g} of "
             f"|psi0|² on the grid (at most {GRID_TOL:g}), are so close to a node that the "
             "osmotic drift u = ħ∇ρ/2mρ moves them further in one step than the noise does "
-            f"(|u|² dt > 2D, D = ħ/2m; the closest particle is at x = ({pos})): the explicit "
-            "step flings them across the node or far out (physics §3.3). Use dt <= "
-            f"{float(round_down(c.safe, 3)):.3g}."
+            f"(|u|² dt > 2D, D = ħ/2m; the closest particle is at x = ({pos})), physics §3.3. "
+            f"Use dt <= {float(round_down(c.safe, 3)):.3g}."
         )
 
-    return [
-        described(
-            c.ok,
-            f"dt is too large for the nodes of psi0: more than {NODE_TOL:.1%} of the "
-            "particles (plus a sampling allowance), or of |psi|² on the grid, are so close "
-            "to a node that the osmotic drift moves them further in one step than the noise "
-            "(physics §3.3). Reduce dt.",
-            detail,
-            c.at_risk,
-        )
-    ]
+    message = (
+        f"dt is too large for the nodes of psi0: more than {NODE_TOL:.1%} of the particles "
+        "(plus a sampling allowance), or of |psi|² on the grid, are so close to a node that "
+        "the osmotic drift moves them further in one step than the noise (physics §3.3). "
+        "Reduce dt."
+    )
+    return [described(c.ok, message, detail, c.at_risk)]
 
 
 def drift_cap(grid: Grid, psi, hbar, mass):

@@ -1,11 +1,6 @@
-"""Nelson and Bohmian particle ensembles guided by a grid ψ (physics §3.1-§3.4):
-
-    Nelson:  dX = (v + u_N) dt + √(2D) dW,     Bohm:  dX = v dt,     D = ħ/2m,
-
-with ψ evolved alongside by `jqd.SchrodingerGrid` on the same periodic grid and
-positions wrapped into the box `[-L/2, L/2)` after every step. Velocities at
-the particles, schemes and cost: docs/internals/dqm.md#guidance; the node
-checks: jqd/dqm/_ensemble_checks.py; `evolve_ensemble`: physics §3.7.
+"""Nelson (dX = (v + u_N) dt + √(2D) dW) and Bohm (dX = v dt) ensembles, D = ħ/2m,
+guided by a grid ψ that `jqd.SchrodingerGrid` evolves alongside; positions
+wrap into [-L/2, L/2) (physics §3.1-§3.4, §3.7; docs/internals/dqm.md#guidance).
 """
 
 from __future__ import annotations
@@ -35,25 +30,16 @@ from ._particles import INTERPOLATIONS, ParticleMoments, interpolate, interpolat
 
 
 class EnsembleState(eqx.Module):
-    """State of a particle ensemble guided by a grid wavefunction.
-
-    Attributes:
-        psi: complex wavefunction on the grid, shape `grid.shape`, ∫|ψ|² = 1.
-        x: particle positions, shape `(n_particles, ndim)`, real, same
-            precision as `psi`.
-    """
+    """Particles `x` (n, ndim), real, guided by the grid wavefunction `psi` (∫|ψ|² = 1)."""
 
     psi: Array
     x: Array
 
 
 def guidance_velocities(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e-12):
-    """(v, u_N) at positions `x`: v = (ħ/m) Im(∇ψ/ψ), u_N = (ħ/m) Re(∇ψ/ψ).
-
-    ψ and its spectral gradient are interpolated to `x`; the ratio is formed
-    there with the node guard ψ*∇ψ/(|ψ|² + ε), ε = rho_floor · max|ψ|²
-    (physics §3.4). Returns two arrays of shape `(n, ndim)`.
-    """
+    """(v, u_N) = (ħ/m)(Im, Re)(∇ψ/ψ) at positions `x`, each (n, ndim): ψ and ∇ψ
+    interpolated there, the ratio with the node guard ψ*∇ψ/(|ψ|² + ε),
+    ε = rho_floor·max|ψ|² (physics §3.4)."""
     if grid.ndim == 1:
         args = (grid, psi, x, hbar, mass, order, rho_floor)
         return _guidance_1d(*args, "v"), _guidance_1d(*args, "u")
@@ -99,21 +85,11 @@ def guidance_current(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e
     return guidance_velocities(grid, psi, x, hbar, mass, order, rho_floor)[0]
 
 
-def _stage(s, t, h, n: int):
-    """Index of the stage time s in t, t + h, ..., t + (n − 1) h."""
-    return jnp.clip(jnp.round((s - t) / h), 0, n - 1).astype(jnp.int32)
-
-
 class AbstractEnsemble(AbstractLaw):
-    """Particles guided by a grid ψ that `schrodinger` evolves in the same step.
-
-    Attributes:
-        schrodinger: the `jqd.SchrodingerGrid` law that evolves ψ.
-        grid: its grid.
-        scheme: a `jqd.schemes` object of one of the subclass's `schemes`
-            (default: the first), or its name.
-        interpolation: "linear" or "cubic" (Catmull-Rom).
-        rho_floor: node guard ε / max|ψ|².
+    """Particles guided by a grid ψ that `schrodinger` (a `jqd.SchrodingerGrid`,
+    on `grid`) evolves in the same step; `scheme` one of the subclass's
+    `schemes` (default the first) or its name, `interpolation` "linear" or
+    "cubic" (Catmull-Rom), `rho_floor` the node guard ε / max|ψ|².
     """
 
     schrodinger: AbstractLaw
@@ -123,7 +99,7 @@ class AbstractEnsemble(AbstractLaw):
     rho_floor: float = eqx.field(static=True)
 
     schemes: ClassVar[tuple] = ()  # the scheme classes this law steps with, default first
-    breakdowns: ClassVar[dict] = checks.breakdowns(SchrodingerGrid.breakdowns[TIME_STEP])
+    breakdowns: ClassVar[dict] = checks.BREAKDOWNS
 
     def __init__(self, schrodinger, scheme=None, interpolation="cubic", rho_floor=1e-12):
         if not isinstance(schrodinger, SchrodingerGrid):
@@ -154,9 +130,9 @@ class AbstractEnsemble(AbstractLaw):
         particles = self.scheme.order
         return particles if psi_order is None else min(particles, psi_order)
 
-    def velocities(self, psi, x, params):
-        """(v, u_N) at positions x."""
-        return guidance_velocities(
+    def velocities(self, psi, x, params, guidance=None):
+        """(v, u_N) at positions x (or what `guidance` gives: drift, current)."""
+        return (guidance or guidance_velocities)(
             self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
         )
 
@@ -195,8 +171,7 @@ class AbstractEnsemble(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        """ψ's checks, positions in the box, and for Nelson the step size near
-        the nodes of ψ0."""
+        """ψ's checks, positions in the box, and for Nelson the node step size."""
         psi_dt = None if dt is None else self.psi_dt(dt)
         xp = array_module(y.x)
         worst = xp.max(xp.abs(xp.asarray(y.x)) / np.asarray(self.grid.lengths))
@@ -237,29 +212,14 @@ class AbstractEnsemble(AbstractLaw):
 
 
 class NelsonEnsemble(AbstractEnsemble):
-    """Nelson stochastic mechanics: dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (physics §3).
-
-    ψ is advanced by `schrodinger` (a `jqd.SchrodingerGrid`) in the same step;
-    v and u_N come from ψ at the particle positions. Params:
-    `jqd.SchrodingerParams` (hbar, mass, potential); D is ħ/2m, not a free
-    constant.
-
-    Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.StochasticHeun()`
-    (default, "heun"; weak order 2 for this additive noise) or
-    `EulerMaruyama()` ("euler"; weak order 1).
-
-    Validated against exact Gaussian densities (KS distance, moments) and
-    nodal harmonic-oscillator superpositions (physics §3.4).
+    """Nelson stochastic mechanics, dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (physics
+    §3), with `jqd.SchrodingerParams`; `scheme` `StochasticHeun()` ("heun",
+    default; weak order 2 for this additive noise) or `EulerMaruyama()`
+    ("euler"; weak order 1). Validated on exact Gaussian and nodal densities.
     """
 
     stochastic: ClassVar[bool] = True
     schemes: ClassVar[tuple] = (StochasticHeun, EulerMaruyama)
-
-    def drift(self, psi, x, params):
-        """v + u_N at positions x, shape (n, ndim)."""
-        return guidance_drift(
-            self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
-        )
 
     def step(self, t, y, params, dt, key):
         dW = jnp.sqrt(dt) * _random.random_normal(key, y.x.shape, y.x.dtype)
@@ -272,10 +232,10 @@ class NelsonEnsemble(AbstractEnsemble):
         psi1 = self.schrodinger.step(t, psi0, params, dt, None)
         D = params.hbar / (2 * params.mass)
         noise = jnp.sqrt(2 * D) * dW
-        b0 = self.drift(psi0, x, params)  # the drift at the start (computed once)
+        b0 = self.velocities(psi0, x, params, guidance_drift)  # at the start (computed once)
 
         def b(s, z):
-            return b0 if z is x else self.drift(psi1, z, params)
+            return b0 if z is x else self.velocities(psi1, z, params, guidance_drift)
 
         x1 = self.scheme.step(b, t, x, dt, noise, wrap=lambda z: wrap(self.grid, z))
         cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
@@ -284,13 +244,9 @@ class NelsonEnsemble(AbstractEnsemble):
 
 
 class BohmEnsemble(AbstractEnsemble):
-    """Bohmian trajectories dX = v dt, v = (ħ/m) Im(∇ψ/ψ) (physics §3, no noise).
-
-    ψ is advanced by two half steps of `schrodinger` per step (ψ at t,
-    t + dt/2 and t + dt for the Runge-Kutta stages).
-
-    Attributes: as `AbstractEnsemble`; `scheme` `jqd.schemes.RK4()` (default,
-    "rk4"; order 4) or `Midpoint()` ("midpoint", RK2; order 2).
+    """Bohmian trajectories dX = v dt (physics §3), ψ advanced in two half steps
+    (ψ at t, t + dt/2, t + dt for the stages); `scheme` `RK4()` ("rk4",
+    default) or `Midpoint()` ("midpoint", order 2).
     """
 
     schemes: ClassVar[tuple] = (RK4, Midpoint)
@@ -298,25 +254,20 @@ class BohmEnsemble(AbstractEnsemble):
     def psi_dt(self, dt):
         return dt / 2
 
-    def velocity(self, psi, x, params):
-        """v at positions x, shape (n, ndim)."""
-        return guidance_current(
-            self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
-        )
-
     def step(self, t, y, params, dt, key=None):
         psi0, x = y.psi, y.x
         h = dt / 2
         psih = self.schrodinger.step(t, psi0, params, h, None)
         psi1 = self.schrodinger.step(t + h, psih, params, h, None)
-        v0 = self.velocity(psi0, x, params)
+        v0 = self.velocities(psi0, x, params, guidance_current)
 
         def v(s, z):
             if z is x:  # the first stage: x itself, at t
                 return v0
-            # later stage positions are wrapped into the box
-            i = _stage(s, t, h, 3)
-            return self.velocity(jax.lax.select_n(i, psi0, psih, psi1), wrap(self.grid, z), params)
+            # later stages: ψ at the stage time s ∈ {t, t + h, t + dt}, z wrapped into the box
+            i = jnp.clip(jnp.round((s - t) / h), 0, 2).astype(jnp.int32)
+            psi = jax.lax.select_n(i, psi0, psih, psi1)
+            return self.velocities(psi, wrap(self.grid, z), params, guidance_current)
 
         x1 = self.scheme.step(v, t, x, dt)
         cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
@@ -340,38 +291,33 @@ def evolve_ensemble(
     progress: bool = False,
     **options,
 ) -> Solution:
-    """Ensemble statistics of a Nelson or Bohm ensemble in memory O(chunk), not O(N).
-
-    The N particles run as `ceil(N/chunk)` independent `jqd.evolve` calls on
-    the same ψ0 (physics §3.7). Floating-point observables must be averages
-    over the particles (`ParticleMoments(central=False)`, `ParticleHistogram`,
-    ⟨f(x)⟩; combined with weights n_c/N), integer ones counts (`ParticleCDF`;
-    summed exactly). Chunk 0 uses `key` and chunk c ≥ 1
-    `jax.random.fold_in(key, c)`, so with one chunk the result is
-    `jqd.evolve`'s bit for bit. Why: docs/internals/dqm.md#streaming.
+    """Ensemble statistics of a Nelson or Bohm ensemble in memory O(chunk), not O(N):
+    `ceil(N/chunk)` independent `jqd.evolve` calls on the same ψ0 (physics §3.7;
+    docs/internals/dqm.md#streaming). Chunk 0 uses `key`, chunk c
+    `jax.random.fold_in(key, c)`: one chunk is `jqd.evolve` bit for bit.
 
     Args:
         law: a `NelsonEnsemble` or `BohmEnsemble`.
         psi0: the initial wavefunction on the law's grid.
-        x0: the initial positions, shape `(N, ndim)`, or a function
-            `x0(c, n) -> (n, ndim)` drawing chunk c on demand, with `n_particles`.
+        x0: positions (N, ndim), or `x0(c, n) -> (n, ndim)` with `n_particles`.
         params: the law's `jqd.SchrodingerParams`.
-        chunk: particles per run (memory ∝ chunk; ~10^6 in 1-D is ≈ 0.1 GB).
-        observe: `f(t, y, params) -> pytree` of averages and counts (above),
-            or a dict/list of such; required.
+        chunk: particles per run (memory ∝ chunk; 10^6 in 1-D ≈ 0.1 GB).
+        observe: required; particle averages (`ParticleMoments(central=False)`,
+            `ParticleHistogram`; weighted n_c/N) or integer counts
+            (`ParticleCDF`; summed exactly), or a dict/list of them.
         dt: the time step, as `jqd.evolve`.
-        n_save: number of saves after t0, as `jqd.evolve`.
-        steps_per_save: steps between saves, as `jqd.evolve`.
-        t0: the initial time, as `jqd.evolve`.
+        n_save: saves after t0, as `jqd.evolve`.
+        steps_per_save: as `jqd.evolve`.
+        t0: as `jqd.evolve`.
         key: PRNG key (required for Nelson).
         n_particles: N, when `x0` is a function.
-        progress: print each finished chunk and the elapsed time to stderr.
-        **options: passed to `jqd.evolve`; a breakdown raises from its chunk.
+        progress: print each finished chunk to stderr.
+        **options: passed to `jqd.evolve`.
 
     Returns:
-        A `Solution`: `ts`, the combined `observables` (NumPy), `y_final` None,
-        and `stats` with `n_particles`, `chunk`, `n_chunks`, `n_steps`, and
-        each chunk's `breakdown_*` entries stacked along a leading axis.
+        A `Solution` (`ts`, the combined NumPy `observables`, `y_final` None,
+        `stats` with n_particles, chunk, n_chunks, n_steps and each chunk's
+        `breakdown_*` stacked).
     """
     if not isinstance(law, AbstractEnsemble):
         raise TypeError(
@@ -402,8 +348,6 @@ def evolve_ensemble(
 
         positions = x0
     else:
-        if jnp.ndim(x0) != 2:
-            raise ValueError(f"x0 must have shape (n_particles, ndim); got {jnp.shape(x0)}.")
         host = np.asarray(x0)
         N = host.shape[0]
         if n_particles is not None and n_particles != N:
@@ -412,8 +356,6 @@ def evolve_ensemble(
         def positions(c, n):
             return host[c * chunk : c * chunk + n]
 
-    if law.stochastic and key is None:
-        raise ValueError(f"{type(law).__name__} is stochastic: pass key=jax.random.key(seed).")
     n_chunks = -(-N // chunk)
     options = {"checkpoint": False, **options}
     total, stats, ts = None, [], None
@@ -444,7 +386,7 @@ def evolve_ensemble(
 
 
 def _share(leaf, weight):
-    """A chunk's part of the whole: an average times its share (float64), a count (int64)."""
+    """A chunk's share: an average times its weight (float64), a count (int64)."""
     leaf = np.asarray(leaf)
     if np.issubdtype(leaf.dtype, np.inexact):
         return leaf.astype(np.result_type(leaf.dtype, np.float64)) * weight

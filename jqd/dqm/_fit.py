@@ -1,5 +1,5 @@
-"""Recover the diffusion constant D of the canonical DQM law from density
-snapshots (physics §2: quantum mechanics is D = ħ/2m), with `jqd.fit`."""
+"""Fit the diffusion constant D of `CanonicalDQM` to density snapshots with
+`jqd.fit` (physics §2: quantum mechanics is D = ħ/2m)."""
 
 from __future__ import annotations
 
@@ -58,27 +58,15 @@ def fit_diffusion(
     max_iter: int = 40,
     tol: float = 1e-10,
 ) -> FitResult:
-    """Fit D in `law` (a `CanonicalDQM`) so that its densities match `target`.
-
-    `jqd.fit` with D = exp(θ), L-BFGS, gradients by reverse mode through
-    `jqd.evolve` (physics §2.2).
-
-    Args:
-        law: the canonical law (grid and potential).
-        y0: initial (ρ, S) state (e.g. `state_from_psi` of the reference ψ0).
-        params: `DQMParams`; its `D` is ignored (replaced by the fit variable).
-        target: densities at the saves t0 + i·steps_per_save·dt, i = 1..n,
-            shape (n, *grid.shape), e.g. from exact grid Schrödinger.
-        dt: the law's time step (as in `jqd.evolve`).
-        steps_per_save: steps between saves (as in `jqd.evolve`).
-        D0: starting D (default 0.5 ħ/2m).
-        max_iter: L-BFGS iterations at most.
-        tol: gradient-norm tolerance (in θ = ln D).
+    """Fit D of a `CanonicalDQM` `law` so that its densities from `y0` match
+    `target` (n, *grid.shape) at the saves t0 + i·steps_per_save·dt, i = 1..n:
+    `jqd.fit` in θ = ln D (L-BFGS, reverse-mode gradients through `jqd.evolve`;
+    physics §2.2), from `D0` (default 0.5 ħ/2m; `params.D` is ignored), at most
+    `max_iter` iterations, gradient tolerance `tol` in θ.
 
     Returns:
         A `jqd.FitResult` with `value = {"D": ...}` (also `result.D`), the
-        iterates in `result.path`, and `stderr`/`covariance` of the
-        least-squares fit (noise level estimated from the misfit).
+        iterates in `path`, and the least-squares `stderr`/`covariance`.
     """
     if not isinstance(law, CanonicalDQM):
         raise TypeError(f"law must be a CanonicalDQM; got {type(law).__name__}.")

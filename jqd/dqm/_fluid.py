@@ -1,8 +1,6 @@
-"""What the (ρ, S) laws `Madelung` and `CanonicalDQM` share (physics §2.5):
-their fields, RK4 stepping in ℓ = ln ρ, the tail form of the continuity
-equation, the split of the phase rate into frame and residual, their input
-checks, the breakdown monitor (jqd/dqm/_validity.py) and `evolve_madelung`.
-Why: docs/internals/dqm.md (#stepping, #phase-frame, #fluid-checks).
+"""What the (ρ, S) laws `Madelung` and `CanonicalDQM` share (physics §2.5): RK4 in
+ℓ = ln ρ, the tail form of the continuity equation, the phase frame, input
+checks, monitor and `evolve_madelung` (docs/internals/dqm.md#stepping etc.).
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from .._guards import Check, array_module, described, round_down, scalar, shown
 from .._law import AbstractLaw
 from .._steppers import RK4_LIMIT, rk4
 from ._functional import _TINY, LogFields, bulk_levels, law_functional, log_density, vacuum_mask
-from ._state import FRAME_DEGREE, DQMParams, MadelungState, default_floor
+from ._state import DQMParams, MadelungState, default_floor
 from ._stencils import DERIVATIVES, divergence, gradient, nonperiodic, pad_quadratic, upwind5
 from ._validity import BREAKDOWNS, THRESHOLDS, MadelungValidity
 
@@ -57,7 +55,7 @@ def phase_rates(grid: Grid, rho, e_loc, floor, S, relax, chi=None):
     xs = grid.mesh(dtype)
     w = rho / jnp.sum(rho)
     means = [jnp.sum(w * x) for x in xs]
-    K = FRAME_DEGREE
+    K = 2  # the frame's degree (docs/internals/dqm.md#phase-frame)
     basis = [jnp.ones_like(rho)]
     for x, c in zip(xs, means, strict=True):
         basis += [(x - c) ** k for k in range(1, K + 1)]
@@ -100,17 +98,10 @@ def _solve_small(G, r):
 
 
 class AbstractFluidLaw(AbstractLaw):
-    """A (ρ, S) law on a periodic `Grid`: subclasses give `rates`.
-
-    Attributes:
-        grid: the periodic box.
-        potential: `V(x, t, args)` with `args = params.potential`, `x` the
-            tuple of mesh arrays; None = free.
-        floor: relative density floor ε/max ρ (None: 1e-15 in float64, 1e-6
-            in float32).
-        derivative: "fd8" (default) or "spectral" (jqd/dqm/_stencils.py).
-        node_threshold, resolution_threshold, hole_level, edge_threshold:
-            the breakdown criteria of the law's monitor (`MadelungValidity`).
+    """A (ρ, S) law on a periodic `grid`; subclasses give `rates`. `potential`
+    V(x, t, params.potential) (x the mesh tuple; None = free), `floor` ε/max ρ
+    (None: 1e-15 in float64, 1e-6 in float32), `derivative` "fd8" or
+    "spectral", and the monitor's four `MadelungValidity` thresholds.
     """
 
     grid: Grid
@@ -169,7 +160,7 @@ class AbstractFluidLaw(AbstractLaw):
         return law_functional(self, t, y, params)
 
     def check(self, y, params, dt=None):
-        """Type, shapes and dtypes of the state (known even for tracers) and params."""
+        """Type, shapes and dtypes of the state and the params type."""
         grid = self.grid
         if not isinstance(y, MadelungState):
             raise TypeError(
@@ -188,17 +179,16 @@ class AbstractFluidLaw(AbstractLaw):
             raise ValueError(
                 f"y0.momentum must have shape ({grid.ndim},); got {jnp.shape(y.momentum)}."
             )
-        if jnp.shape(y.chirp) != (grid.ndim, FRAME_DEGREE - 1):
+        if jnp.shape(y.chirp) != (grid.ndim, 1):
             raise ValueError(
-                f"y0.chirp must have shape ({grid.ndim}, {FRAME_DEGREE - 1}); "
-                f"got {jnp.shape(y.chirp)}."
+                f"y0.chirp must have shape ({grid.ndim}, 1); got {jnp.shape(y.chirp)}."
             )
         if not isinstance(params, DQMParams):
             raise TypeError(f"params must be jqd.dqm DQMParams; got {type(params).__name__}.")
 
     def checks(self, y, params, dt=None):
-        """ρ ≥ 0 and normalized, resolved tails and no vacuum cliff, D > 0 (= ħ/2m
-        for `Madelung`), and the RK4 limit on dt (docs/internals/dqm.md#fluid-checks)."""
+        """ρ ≥ 0, normalized, resolved tails, no vacuum cliff, D > 0 (= ħ/2m for
+        `Madelung`), the RK4 limit on dt (docs/internals/dqm.md#fluid-checks)."""
         xp = array_module(y.rho)
         rho = xp.asarray(y.rho)
         rmin, rmax = xp.min(rho), xp.max(rho)
@@ -220,7 +210,7 @@ class AbstractFluidLaw(AbstractLaw):
         ]
         if params.D is not None:
             fix = "D is a diffusion coefficient (default ħ/2m)."
-            out += scalar(params.D, "params.D", positive=True, fix=fix)
+            out += scalar(params.D, "params.D", positive=True, finite=False, fix=fix)
             if self.quantum_D_only:
                 xp = array_module(params.D, params.hbar, params.mass)
                 d0 = xp.asarray(params.hbar) / (2 * xp.asarray(params.mass))
@@ -268,7 +258,7 @@ def _tail_checks(grid: Grid, rho, floor) -> list[Check]:
     tiny = _TINY.get(np.dtype(rho.dtype), 1e-300)
     rmax = xp.max(rho)
     _, hi = bulk_levels(rho, floor)
-    eps = (default_floor(rho) if floor is None else floor) * rmax
+    eps = default_floor(rho, floor) * rmax
     l = xp.log(xp.maximum(rho, tiny * rmax))
     bulk, above = rho >= hi * rmax, rho >= eps
     jumps = []  # per axis: (bulk jumps, jumps next to a cell above the floor)
@@ -331,17 +321,10 @@ def _tail_checks(grid: Grid, rho, floor) -> list[Check]:
 
 
 def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -> Solution:
-    """`jqd.evolve` for (ρ, S) laws, with their breakdown thresholds set here.
-
-    Args:
-        law: a `Madelung` or `CanonicalDQM` law.
-        y0: its initial (ρ, S) state.
-        params: its `DQMParams`.
-        on_breakdown: "raise" (`MadelungBreakdownError`) or "report"/"flag"
-            (return the run stopped at the breakdown; see `find_breakdown`).
-        **kwargs: `node_threshold`, `resolution_threshold`, `hole_level` and
-            `edge_threshold` override the law's; the rest go to `jqd.evolve`.
-    """
+    """`jqd.evolve` for a `Madelung` or `CanonicalDQM` law; `node_threshold`,
+    `resolution_threshold`, `hole_level` and `edge_threshold` in `kwargs`
+    override the law's, the rest go to `jqd.evolve`; `on_breakdown` "raise"
+    (`MadelungBreakdownError`) or "report"/"flag" (see `find_breakdown`)."""
     if not isinstance(law, AbstractFluidLaw):
         raise TypeError(
             f"law must be a jqd.dqm Madelung or CanonicalDQM; got {type(law).__name__}. "

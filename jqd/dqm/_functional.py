@@ -1,8 +1,7 @@
 """The diffusion functional H_D[ρ, S] (physics §2.2), its Fisher term
-F = ∫ρ(∇ ln ρ)² = 4∫|∇√ρ|², the quantum potential Q = (m D²/2) δF/δρ at
-D = ħ/2m, and their small-density treatment: conservative forms in the bulk,
-ln ρ forms in the tail, blended by a C∞ weight w in ln ρ
-(docs/internals/dqm.md#small-densities).
+F = ∫ρ(∇ ln ρ)², the quantum potential Q = (m D²/2) δF/δρ at D = ħ/2m, with
+conservative forms in the bulk and ln ρ forms in the tail blended by a C∞
+weight w (docs/internals/dqm.md#small-densities).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._grid import Grid
+from ..schrodinger._grid import potential_values
 from ._state import default_floor, density_floor, frame_gradient
 from ._stencils import deriv, edge_window, laplacian, nonperiodic, second_deriv, smooth_step
 
@@ -27,14 +27,12 @@ def log_density(rho):
 
 def bulk_levels(rho, floor):
     """(lo, hi): w = 0 below lo·max ρ, 1 above hi·max ρ."""
-    f = default_floor(rho) if floor is None else floor
+    f = default_floor(rho, floor)
     return f ** (13 / 15), f ** (9 / 15)
 
 
 class LogFields(eqx.Module):
-    """ℓ = ln ρ, its derivatives (FD8, non-periodic ghost cells), the bulk weight
-    w and the phase mask χ, computed once per vector-field evaluation
-    (`log_fields`)."""
+    """ℓ = ln ρ, its derivatives, the bulk weight w and the phase mask χ (`log_fields`)."""
 
     l: Array
     grad: tuple
@@ -59,9 +57,8 @@ def log_fields(grid: Grid, rho, floor, l=None) -> LogFields:
 def vacuum_mask(rho, floor):
     """χ(ρ): 0 where ρ < floor·max ρ, 1 where ρ > √floor·max ρ, C∞ in ln ρ
     between; times `edge_window`."""
-    f = default_floor(rho) if floor is None else floor
     rel = rho / jnp.max(rho)
-    tiny = jnp.asarray(f, rho.dtype)
+    tiny = jnp.asarray(default_floor(rho, floor), rho.dtype)
     z = jnp.log(jnp.maximum(rel, tiny) / tiny) / (-0.5 * jnp.log(tiny))
     return smooth_step(z) * edge_window(rho.shape, rho.dtype)
 
@@ -90,14 +87,6 @@ def fisher_energy(grid: Grid, rho, eps, kind="fd8"):
     """F = −4 Σ √ρ_ε ∇²√ρ_ε dV, ρ_ε = ρ + ε, with the compact Laplacian."""
     R = jnp.sqrt(jnp.maximum(rho, 0) + eps)
     return -4 * grid.integrate(R * laplacian(grid, R, kind))
-
-
-def potential_values(grid: Grid, potential, t, params, dtype):
-    """V(x, t) on the mesh (zeros for potential None)."""
-    if potential is None:
-        return jnp.zeros(grid.shape, dtype)
-    V = potential(grid.mesh(dtype), t, params.potential)
-    return jnp.broadcast_to(jnp.asarray(V, dtype), grid.shape)
 
 
 def law_functional(law, t, y, params, rho=None, S=None, eps=None):

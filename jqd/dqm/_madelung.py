@@ -1,12 +1,12 @@
-"""Madelung hydrodynamics on a periodic grid (physics §2.1); what it shares with
-`CanonicalDQM` is in jqd/dqm/_fluid.py."""
+"""Madelung hydrodynamics (physics §2.1); shared parts: jqd/dqm/_fluid.py."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from ..schrodinger._grid import potential_values
 from ._fluid import AbstractFluidLaw, log_continuity_rate, phase_rates, relax_rate
-from ._functional import fisher_derivative, log_fields, potential_values
+from ._functional import fisher_derivative, log_fields
 from ._state import DQMParams, density_floor, frame_gradient
 from ._stencils import divergence
 
@@ -17,26 +17,15 @@ class Madelung(AbstractFluidLaw):
         ∂ρ/∂t = −∇·(ρ ∇S_total/m)
         ∂S/∂t = −[(∇S_total)²/2m + V + Q],   Q = −(ħ²/2m) ∇²√ρ/√ρ
 
-    with S_total = p·x + b∘x²/2 + S (the phase frame), 8th-order differences
-    and RK4 steps in (ln ρ, S) (order 4; physics §2.5). Units: ħ, m from
-    `DQMParams` (D must be None or ħ/2m).
-
-    Valid only away from nodes: its `monitor` stops `jqd.evolve` at the first
-    save where a node forms, the grid no longer resolves the local quantum
-    wavenumber, or the density reaches the box edge, with a
-    `MadelungBreakdownError` (physics §2.4); a state with a hard edge (ρ
-    falls to vacuum between two cells) is refused at t0. Validated against
-    grid Schrödinger and the exact oscillator Gaussian; its vector field
-    equals `CanonicalDQM`'s (D = ħ/2m) to round-off.
-
-    Attributes: those of `jqd.dqm._fluid.AbstractFluidLaw` (grid, potential,
-    floor, derivative and the four breakdown thresholds).
+    S_total = p·x + b∘x²/2 + S (the phase frame), 8th-order differences, RK4 in
+    (ln ρ, S); D must be None or ħ/2m. Valid away from nodes: the monitor stops
+    at a node, an unresolved quantum wavenumber or the box edge
+    (`MadelungBreakdownError`, physics §2.4). Attributes: `AbstractFluidLaw`'s.
     """
 
     quantum_D_only: ClassVar[bool] = True
 
     def rates(self, t, rho, l, S, momentum, chirp, params: DQMParams):
-        """(∂ℓ/∂t, ∂S/∂t, ṗ, ċ) at ρ = e^ℓ."""
         grid, kind, m = self.grid, self.derivative, params.mass
         eps = density_floor(rho, self.floor)
         lf = log_fields(grid, rho, self.floor, l)

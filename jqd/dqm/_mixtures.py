@@ -1,8 +1,7 @@
-"""Mixtures of multinomials: which pattern laws can fluctuating probabilities
-give? (physics §6.4). `closest_mixture` finds the closest one (total
-variation) to a target law by a linear program over mixing weights on a
-simplex lattice, with a lower bound valid for every mixing law from the LP
-dual; `fd_distance_closed_form` is the Fermi-Dirac minimum. NumPy/SciPy, eager.
+"""Which pattern laws can fluctuating probabilities give? (physics §6.4):
+`closest_mixture` finds the mixture of multinomials closest (total variation)
+to a target by a linear program on a simplex lattice, with a lower bound for
+every mixing law from the LP dual. NumPy/SciPy, eager.
 """
 
 from __future__ import annotations
@@ -44,18 +43,11 @@ def multinomial_matrix(patterns, w) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MixtureFit:
-    """Result of `closest_mixture`.
-
-    Attributes:
-        distance: TV(target, achieved) in float64 (an upper bound on min_μ TV).
-        lower_bound: f·q − max_w f·Mult(w), f the LP's dual vector: a lower
-            bound on TV(target, P_μ) for every mixing law μ.
-        points: support points w of the mixture, shape (S, M).
-        weights: their mixing weights (sum 1), shape (S,).
-        achieved: the mixture's pattern law P_λ over `occupation_patterns(N, M)`.
-        dual: f, |f_k| ≤ 1/2, the witness of the lower bound.
-        lp_value: HiGHS's objective on the last LP.
-        n_columns: number of candidate points w in the last LP.
+    """Result of `closest_mixture`: `distance` TV(target, achieved) (an upper
+    bound on min_μ TV); `lower_bound` f·q − max_w f·Mult(w) with `dual` f
+    (|f_k| ≤ 1/2), valid for every mixing law; the mixture's support `points`
+    (S, M) and `weights` (S,); its pattern law `achieved`; HiGHS's `lp_value`
+    and the `n_columns` candidate points of the last LP.
     """
 
     distance: float
@@ -118,17 +110,11 @@ def _max_over_simplex(f, patterns, M, L_check, n_polish=4):
 def closest_mixture(
     target, N: int, M: int, L: int, refine: int = 0, L_check: int | None = None
 ) -> MixtureFit:
-    """Closest (total variation) law of the form ∫ Mult(· | N, w) dμ(w) to `target`.
-
-    Args:
-        target: pattern law over `occupation_patterns(N, M)`, shape (K,), e.g.
-            `weight_fd(occupation_patterns(N, M))`.
-        N: number of particles.
-        M: number of single-particle states.
-        L: the LP's candidate points are the lattice w = k/L on the simplex.
-        refine: column-generation rounds: each adds the w maximising the dual
-            f·Mult(w) (the most improving point off the lattice) and re-solves.
-        L_check: lattice for the dual's max over the simplex (default 2L).
+    """Closest (total variation) law ∫ Mult(· | N, w) dμ(w) to `target` (one
+    weight per pattern of `occupation_patterns(N, M)`), over candidate points
+    on the lattice w = k/L, plus `refine` column-generation rounds (each adds
+    the w maximizing the dual f·Mult(w) and re-solves); the dual's max over
+    the simplex is searched on the lattice 1/`L_check` (default 2L).
     """
     patterns = occupation_patterns(N, M)
     q = np.asarray(target, np.float64).reshape(-1)

@@ -38,17 +38,9 @@ def _stencil(s, order: str):
 
 
 def interpolate(grid: Grid, fields, x, order: str = "cubic"):
-    """Periodic interpolation of grid fields at positions `x`.
-
-    Args:
-        grid: the periodic box.
-        fields: array of shape `grid.shape + (C,)` (real or complex).
-        x: positions, shape `(n, ndim)`.
-        order: "linear" (2^d points) or "cubic" (Catmull-Rom, 4^d points).
-
-    Returns:
-        Array of shape `(n, C)`.
-    """
+    """Periodic interpolation of grid `fields` (`grid.shape + (C,)`, real or
+    complex) at positions `x` (n, ndim), shape (n, C): "linear" (2^d points)
+    or "cubic" (Catmull-Rom, 4^d points)."""
     if order not in INTERPOLATIONS:
         raise ValueError(f"order must be one of {INTERPOLATIONS}; got {order!r}.")
     d = grid.ndim
@@ -75,31 +67,27 @@ def interpolate(grid: Grid, fields, x, order: str = "cubic"):
     return out
 
 
-def cell_polynomials(f, order: str = "cubic") -> list:
-    """Tables c_k of `interpolate`'s 1-D interpolant of real `f` (n, C): in cell
-    j at fraction t of the way to j + 1 it is Σ_k c_k[j] t^k."""
-    f1 = jnp.roll(f, -1, axis=0)
-    if order == "linear":
-        return [f, f1 - f]
-    fm, f2 = jnp.roll(f, 1, axis=0), jnp.roll(f, -2, axis=0)
-    return [
-        f,
-        0.5 * (f1 - fm),
-        fm - 2.5 * f + 2.0 * f1 - 0.5 * f2,
-        0.5 * (f2 - fm) + 1.5 * (f - f1),
-    ]
-
-
 def interpolate_1d(grid: Grid, f, x, order: str = "cubic"):
-    """`interpolate` on a 1-D grid for real `f` (n, C) by Horner's rule on
-    `cell_polynomials` (why: docs/internals/dqm.md#guidance)."""
+    """`interpolate` on a 1-D grid for real `f` (n, C), by Horner's rule on the
+    cell polynomials Σ_k c_k[j] t^k of the interpolant (why:
+    docs/internals/dqm.md#guidance)."""
     n, L = grid.shape[0], grid.lengths[0]
     rdtype = x.dtype
     s = (x[:, 0] + jnp.asarray(L / 2, rdtype)) * jnp.asarray(n / L, rdtype)
     i0 = jnp.floor(s)
     t = (s - i0)[:, None]
     i = jnp.mod(i0.astype(jnp.int32), n)
-    tables = cell_polynomials(f, order)
+    f1 = jnp.roll(f, -1, axis=0)
+    if order == "linear":
+        tables = [f, f1 - f]
+    else:
+        fm, f2 = jnp.roll(f, 1, axis=0), jnp.roll(f, -2, axis=0)
+        tables = [
+            f,
+            0.5 * (f1 - fm),
+            fm - 2.5 * f + 2.0 * f1 - 0.5 * f2,
+            0.5 * (f2 - fm) + 1.5 * (f - f1),
+        ]
     out = tables[-1][i]
     for c in tables[-2::-1]:
         out = c[i] + t * out
@@ -216,16 +204,9 @@ class ParticleMoments(eqx.Module):
 
 
 class ParticleCDF(eqx.Module):
-    """Observable: how many particles lie below each edge along one axis, an
-    integer array of shape `(bins + 1,)`: count[k] = #{i : x_i < e_k},
-    e_k = lo + k (hi − lo)/bins. `evolve_ensemble` sums the chunks' counts
-    exactly; `ks_bounds` turns them into the KS distance (physics §3.7).
-
-    Attributes:
-        lo, hi: the first and last edge (hi > lo).
-        bins: number of bins between them (bins + 1 edges).
-        axis: the coordinate counted (default 0).
-    """
+    """Observable: count[k] = #{i : x_i < e_k} along `axis` (default 0), int
+    (bins + 1,), at the edges e_k = lo + k (hi − lo)/bins; `evolve_ensemble`
+    sums chunks exactly, `ks_bounds` gives the KS distance (physics §3.7)."""
 
     lo: float = eqx.field(static=True)
     hi: float = eqx.field(static=True)
@@ -254,20 +235,11 @@ class ParticleCDF(eqx.Module):
 
 
 def ks_bounds(counts, n: int, F_edges):
-    """Bounds D_edges ≤ D ≤ D_edges + m on the Kolmogorov-Smirnov distance
-    D = sup_x |F_N(x) − F(x)| of N samples from a continuous CDF F, from the
-    counts below edges (`ParticleCDF`) alone (physics §3.7). NumPy, host side.
-    D_edges = max_k |count_k/N − F(e_k)|, m the largest mass of F in one bin
-    (the outer cells included).
-
-    Args:
-        counts: integer counts below each edge, shape `(..., K)`.
-        n: the number of samples N.
-        F_edges: F at the edges, broadcastable to `counts`.
-
-    Returns:
-        `(lower, upper)`, arrays of the leading shape of `counts`.
-    """
+    """Bounds (lower, upper) = (D_edges, D_edges + m) on the KS distance
+    D = sup_x |F_N(x) − F(x)| of `n` samples from a continuous CDF F, from the
+    `counts` below edges (`ParticleCDF`, shape (..., K)) and `F_edges` alone:
+    D_edges = max_k |count_k/N − F(e_k)|, m the largest mass of F in one bin,
+    the outer cells included (physics §3.7). NumPy, host side."""
     F = np.broadcast_to(np.asarray(F_edges, float), np.shape(counts))
     lower = np.max(np.abs(np.asarray(counts) / n - F), axis=-1)
     masses = np.concatenate([F[..., :1], np.diff(F, axis=-1), 1 - F[..., -1:]], axis=-1)

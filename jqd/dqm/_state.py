@@ -1,9 +1,6 @@
-"""The (ρ, S) state of the Madelung and canonical DQM laws, their constants,
-conversions to and from grid wavefunctions (physics §2.1: ψ = √ρ e^{iS/ħ}),
-and the Fick velocity and uncertainty product (physics §2.3). The phase
-S_total = p·x + Σ_i b_i x_i²/2 + S carries a quadratic frame (p, b)
-(docs/internals/dqm.md#phase-frame); the density floor is ε = floor·max ρ
-(floor 1e-15 in float64, 1e-6 in float32).
+"""The (ρ, S) state of the Madelung and canonical DQM laws, conversions to and
+from grid ψ = √ρ e^{iS_total/ħ} (physics §2.1; S_total = p·x + Σ_i b_i x_i²/2 + S,
+docs/internals/dqm.md#phase-frame), Fick velocity and uncertainty product (§2.3).
 """
 
 from __future__ import annotations
@@ -18,21 +15,13 @@ from .._grid import Grid
 from .._law import AbstractLaw
 from ._stencils import divergence, gradient
 
-FRAME_DEGREE = 2
 DEFAULT_FLOOR = {np.dtype("float64"): 1e-15, np.dtype("float32"): 1e-6}
 
 
 class DQMParams(eqx.Module):
-    """Constants of the Madelung and canonical DQM laws.
-
-    Attributes:
-        hbar: reduced Planck constant.
-        mass: particle mass.
-        D: diffusion coefficient of the canonical functional H_D (physics §2).
-            None means D = ħ/2m (quantum mechanics). The Madelung law is the
-            D = ħ/2m case by construction and rejects any other value.
-        potential: the pytree of arguments passed to the law's potential
-            function `V(x, t, args)`; None if it takes none.
+    """Constants of the Madelung and canonical DQM laws: `hbar`, `mass`, the
+    diffusion coefficient `D` of H_D (physics §2; None means ħ/2m, the only
+    value `Madelung` accepts) and the `potential` function's arguments.
     """
 
     hbar: float | Array = 1.0
@@ -50,11 +39,9 @@ class DQMParams(eqx.Module):
 
 
 class MadelungState(eqx.Module):
-    """Hydrodynamic state: density ρ, periodic phase S and the phase frame.
-
-    S_total = S + p·x + Σ_i b_i x_i²/2 and ψ = √ρ exp(i S_total/ħ).
-    `momentum` p has shape `(ndim,)`, `chirp` (ndim, 1) holds b (a
-    shape-(ndim,) `chirp` is read as b). Both default to 0.
+    """Hydrodynamic state: density ρ, periodic phase S and the phase frame,
+    S_total = S + p·x + Σ_i b_i x_i²/2: `momentum` p (ndim,), `chirp` b
+    (ndim, 1) (or (ndim,)); both default to 0.
     """
 
     rho: Array
@@ -68,46 +55,37 @@ class MadelungState(eqx.Module):
         self.S = jnp.asarray(S, rho.dtype)
         zero = jnp.zeros((rho.ndim,), rho.dtype)
         self.momentum = zero if momentum is None else jnp.asarray(momentum, rho.dtype)
-        if chirp is None:
-            chirp = jnp.zeros((rho.ndim, FRAME_DEGREE - 1), rho.dtype)
+        chirp = jnp.zeros((rho.ndim, 1), rho.dtype) if chirp is None else chirp
         chirp = jnp.asarray(chirp, rho.dtype)
-        if chirp.ndim == 1:  # b only: the x²/2 coefficient per axis
-            chirp = jnp.concatenate(
-                [chirp[:, None], jnp.zeros((chirp.shape[0], FRAME_DEGREE - 2), rho.dtype)], 1
-            )
-        self.chirp = chirp
+        self.chirp = chirp[:, None] if chirp.ndim == 1 else chirp
 
 
-def default_floor(rho) -> float:
-    return DEFAULT_FLOOR.get(np.dtype(rho.dtype), 1e-15)
+def default_floor(rho, floor=None) -> float:
+    """`floor`, or for None the default of ρ's dtype."""
+    return DEFAULT_FLOOR.get(np.dtype(rho.dtype), 1e-15) if floor is None else floor
 
 
 def density_floor(rho, floor):
     """ε = floor · max ρ (floor None: the dtype's default)."""
-    f = default_floor(rho) if floor is None else floor
-    return jnp.asarray(f, rho.dtype) * jnp.max(rho)
+    return jnp.asarray(default_floor(rho, floor), rho.dtype) * jnp.max(rho)
 
 
 def frame_phase(grid: Grid, momentum, chirp, dtype):
-    """Σ_i [p_i x_i + Σ_k c_ik x_i^k/k] on the mesh."""
+    """Σ_i [p_i x_i + b_i x_i²/2] on the mesh."""
     out = 0
     for i, x in enumerate(grid.mesh(dtype)):
         out = out + momentum[i] * x
-        for k in range(2, FRAME_DEGREE + 1):
-            out = out + chirp[i, k - 2] * x**k / k
+        out = out + chirp[i, 0] * x**2 / 2
     return out
 
 
 def frame_gradient(grid: Grid, S, momentum, chirp, kind="fd8"):
-    """∇S_total = p + Σ_k c_k x^(k-1) + ∇S per axis (a tuple of arrays)."""
+    """∇S_total = p + b x + ∇S per axis (a tuple of arrays)."""
     gs = gradient(grid, S, kind)
-    out = []
-    for i, (x, g) in enumerate(zip(grid.mesh(S.dtype), gs, strict=True)):
-        v = momentum[i] + g
-        for k in range(2, FRAME_DEGREE + 1):
-            v = v + chirp[i, k - 2] * x ** (k - 1)
-        out.append(v)
-    return tuple(out)
+    xs = grid.mesh(S.dtype)
+    return tuple(
+        momentum[i] + g + chirp[i, 0] * x for i, (x, g) in enumerate(zip(xs, gs, strict=True))
+    )
 
 
 def state_to_psi(grid: Grid, y: MadelungState, hbar=1.0):

@@ -1,7 +1,6 @@
-"""Quantum statistics from fluctuating probabilities (physics §6, Zakir §4): the
-pattern weights of N particles in M states (§6.1), their Dirichlet average
-(§6.2) and equilibrium occupations (§6.3).
-"""
+"""Quantum statistics from fluctuating probabilities (physics §6, Zakir §4):
+pattern weights of N particles in M states, their Dirichlet average and
+equilibrium occupations (§6.1-§6.3)."""
 
 from __future__ import annotations
 
@@ -43,13 +42,6 @@ def occupation_patterns(N: int, M: int) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def _nm(n):
-    n = jnp.asarray(n)
-    M = n.shape[-1]
-    N = jnp.sum(n, axis=-1)
-    return n, N, M
-
-
 def _occupation_guards(n, name="n") -> list[Check]:
     """Occupations are nonnegative integers (1.5 or −1 give a finite, meaningless Γ(n + 1))."""
     xp = _guards.array_module(n)  # NumPy for concrete n: no program per check
@@ -67,7 +59,8 @@ def _occupation_guards(n, name="n") -> list[Check]:
 
 
 def _log_weight(n, dtype, statistics):
-    """The checked log weight of one counting (`log_weight_mb` etc.)."""
+    """`log_weight_mb` etc.: checked, one jitted program for MB, BE and FD (the
+    counting is a traced `lax.switch` index)."""
     n = n if isinstance(n, jax.Array) else np.asarray(n)  # a jit argument: no staging program
     out = _log_weight_core(n, dtype, _STATISTICS.index(statistics))
     return _guards.enforce(_occupation_guards(n), out, f"log_weight_{statistics.lower()}")
@@ -75,23 +68,22 @@ def _log_weight(n, dtype, statistics):
 
 @functools.partial(jax.jit, static_argnames=("dtype",))  # one program per shape, not one per op
 def _log_weight_core(n, dtype, index):
-    """`_STATISTICS[index]`'s log weight; the index is traced (a `lax.switch`), so MB,
-    BE and FD share one program per shape of n."""
-    branches = [functools.partial(_log_weight_of, dtype=dtype, statistics=s) for s in _STATISTICS]
-    return jax.lax.switch(index, branches, n)
-
-
-def _log_weight_of(n, dtype, statistics):
-    n, N, M = _nm(n)
+    M, N = n.shape[-1], jnp.sum(n, axis=-1)
     Nf = N.astype(dtype)
-    if statistics == "MB":
-        nf = n.astype(dtype)
-        return gammaln(Nf + 1) - jnp.sum(gammaln(nf + 1), -1) - Nf * jnp.log(jnp.asarray(M, dtype))
-    if statistics == "BE":
-        return gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
-    allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
-    lw = gammaln(Nf + 1) + gammaln(jnp.maximum(M - Nf, 0) + 1) - gammaln(jnp.asarray(M + 1, dtype))
-    return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+    logM = jnp.log(jnp.asarray(M, dtype))
+    mb = lambda: gammaln(Nf + 1) - jnp.sum(gammaln(n.astype(dtype) + 1), -1) - Nf * logM
+    be = lambda: gammaln(Nf + 1) + gammaln(jnp.asarray(M, dtype)) - gammaln(Nf + M)
+
+    def fd():
+        allowed = jnp.all(n <= 1, axis=-1) & (N <= M)
+        lw = (
+            gammaln(Nf + 1)
+            + gammaln(jnp.maximum(M - Nf, 0) + 1)
+            - gammaln(jnp.asarray(M + 1, dtype))
+        )
+        return jnp.where(allowed, lw, -jnp.inf).astype(dtype)
+
+    return jax.lax.switch(index, (mb, be, fd))
 
 
 def log_weight_mb(n, dtype=float):
@@ -133,7 +125,7 @@ def dirichlet_multinomial_weight(n, alpha=1.0):
 
 @jax.jit  # one program, not one per op
 def _dirichlet_multinomial_weight(n, alpha):
-    n, N, M = _nm(n)
+    M, N = n.shape[-1], jnp.sum(n, axis=-1)
     dtype = jnp.result_type(alpha.dtype, jnp.float32)
     nf = n.astype(dtype)
     Nf = N.astype(dtype)
@@ -148,9 +140,8 @@ def _dirichlet_multinomial_weight(n, alpha):
 
 
 def sample_dirichlet_multinomial(key, N: int, M: int, shape=(), alpha=1.0, dtype=float):
-    """Draw w ~ Dirichlet(α, ..., α) then n ~ Multinomial(N, w); returns integer
-    occupations of shape `shape + (M,)`. For α = 1 the patterns are uniform
-    (Bose-Einstein counting)."""
+    """Integer occupations (shape + (M,)) from w ~ Dirichlet(α, ..., α), then n ~
+    Multinomial(N, w): uniform patterns (Bose-Einstein counting) at α = 1."""
     _check_nm(N, M)
     shape = tuple(shape)
     kw, kn = jax.random.split(key)
@@ -192,14 +183,10 @@ def pattern_frequencies(counts, N: int, M: int) -> np.ndarray:
     return np.bincount(idx, minlength=len(patterns)) / counts.shape[0]
 
 
-def _x(energy, beta, mu):
-    return beta * (jnp.asarray(energy) - mu)
-
-
 def mean_occupation(energy, beta, mu, statistics: str):
     """Equilibrium occupation of levels `energy` (Z46 MB, Z48 BE, Z50 FD)."""
     _check_statistics(statistics)
-    x = _x(energy, beta, mu)
+    x = beta * (jnp.asarray(energy) - mu)
     if statistics == "MB":
         return jnp.exp(-x)
     if statistics == "BE":
@@ -223,14 +210,13 @@ def _check_statistics(statistics):
 
 
 def sample_occupations(key, energy, beta, mu, statistics: str, shape=()):
-    """Grand-canonical int32 occupations of each level at (β, μ), shape
-    `shape + energy.shape`: Poisson (MB), geometric (BE, needs ε > μ),
-    Bernoulli (FD) (physics §6.3)."""
+    """Grand-canonical int32 occupations (`shape + energy.shape`) at (β, μ):
+    Poisson (MB), geometric (BE, needs ε > μ), Bernoulli (FD) (physics §6.3)."""
     _check_statistics(statistics)
     energy = jnp.asarray(energy)
     dtype = jnp.result_type(energy.dtype, jnp.float32)
     full = tuple(shape) + energy.shape
-    x = jnp.broadcast_to(_x(energy, beta, mu), full).astype(dtype)
+    x = jnp.broadcast_to(beta * (energy - mu), full).astype(dtype)
     guards = [Check(jnp.all(jnp.isfinite(x)), "energy, beta and mu must be finite.")]
     if statistics == "BE":
         guards.append(
@@ -267,24 +253,20 @@ def spread_pattern(N, g: int) -> np.ndarray:
 
 
 def log_statistical_weight(N, g: int, statistics: str):
-    """ln ΔΓ = −ln P{n} of N particles in a group of g states (Z45, Z47, Z49),
-    the pattern weight on `spread_pattern(N, g)`: C(N+g−1, N) (BE), C(g, N)
-    (FD), and on the dilute pattern the Boltzmann count g^N/N! (MB).
-    NumPy-eager (integer N of any shape); returns float64.
-    """
+    """ln ΔΓ = −ln P{n} of N particles in g states (Z45, Z47, Z49) on
+    `spread_pattern(N, g)`: C(N+g−1, N) (BE), C(g, N) (FD), g^N/N! (MB, dilute).
+    NumPy-eager (integer N of any shape); float64."""
     _check_statistics(statistics)
     log_weight = {"MB": log_weight_mb, "BE": log_weight_be, "FD": log_weight_fd}[statistics]
     return -np.asarray(log_weight(spread_pattern(N, g)), dtype=np.float64)
 
 
 def most_probable_occupation(energy, beta, mu, statistics: str, g: int = 10_000):
-    """Occupation per state N_j*/g that maximises the entropy (physics §6.3).
-
-    Each level ε_j is a group of g states; N_j* maximises
-    `log_statistical_weight`(N, g) − β(ε_j − μ) N over the integers, the
-    largest N whose (decreasing) increment is >= β(ε_j − μ), by bisection:
-    Z46/Z48/Z50 to within (1 + n̄)/g. Searched over N <= g (MB, FD) or
-    N <= g(1 + 4/min β(ε − μ)) (BE, needs ε > μ). NumPy-eager.
+    """Occupation per state N_j*/g maximising the entropy (physics §6.3): each
+    level ε_j is a group of g states, N_j* the largest N whose increment of
+    `log_statistical_weight`(N, g) is >= β(ε_j − μ), by bisection over N <= g
+    (MB, FD) or N <= g(1 + 4/min β(ε − μ)) (BE): Z46/Z48/Z50 to within
+    (1 + n̄)/g. NumPy-eager.
     """
     _check_statistics(statistics)
     x = np.atleast_1d(np.asarray(beta * (np.asarray(energy, np.float64) - mu), np.float64))

@@ -1,7 +1,6 @@
-"""Finite-difference stencils of the (ρ, S) laws on a periodic `Grid`: 8th-order
-first derivatives ("fd8") or Fourier ("spectral"), the compact 8th-order
-second derivative, quadratic ghost cells for non-periodic fields, 5th-order
-upwind advection and the edge window (why: docs/internals/dqm.md#stencils).
+"""Stencils of the (ρ, S) laws on a periodic `Grid`: 8th-order ("fd8") or
+Fourier ("spectral") derivatives, quadratic ghost cells, 5th-order upwind
+advection and the edge window (docs/internals/dqm.md#stencils).
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ from .._grid import Grid
 DERIVATIVES = ("fd8", "spectral")
 _FD8 = (4 / 5, -1 / 5, 4 / 105, -1 / 280)
 _FD8_D2 = (-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560)
-GHOST = 4  # ghost cells per side: the half-width of the FD8 stencils
-EDGE_CELLS = 4  # the half-width of the FD8 stencils
+GHOST = 4  # the FD8 stencils' half-width: ghost cells per side, edge window cells
 
 
 def _bshape(grid: Grid, i: int):
@@ -98,12 +96,12 @@ def smooth_step(z):
 
 
 def edge_window(shape, dtype):
-    """0 within EDGE_CELLS cells of the box edge, 1 beyond 2·EDGE_CELLS, C∞ between."""
+    """0 within GHOST cells of the box edge, 1 beyond 2·GHOST, C∞ between."""
     out = jnp.ones(shape, dtype)
     for axis, n in enumerate(shape):
         i = jnp.arange(n)
         d = jnp.minimum(i, n - 1 - i).astype(dtype)
-        e = smooth_step((d - EDGE_CELLS) / EDGE_CELLS)
+        e = smooth_step((d - GHOST) / GHOST)
         sh = [1] * len(shape)
         sh[axis] = n
         out = out * e.reshape(sh)

@@ -1,8 +1,6 @@
-"""Where the hydrodynamic (ρ, S) picture stops being valid, and how a run says
-so (physics §2.4): node depth (code 2), resolution (3) and edge (4), measured
-by `MadelungValidity` and returned by the (ρ, S) laws' `monitor`, so
-`jqd.evolve` raises `MadelungBreakdownError` with time, place and fix.
-Calibration: docs/internals/dqm.md#validity.
+"""Where the hydrodynamic (ρ, S) picture stops being valid (physics §2.4): node
+depth (code 2), resolution (3) and edge (4), measured by `MadelungValidity`;
+the (ρ, S) laws' `monitor` returns them. Calibration: docs/internals/dqm.md#validity.
 """
 
 from __future__ import annotations
@@ -28,22 +26,15 @@ THRESHOLDS = ("node_threshold", "resolution_threshold", "hole_level", "edge_thre
 
 
 class MadelungBreakdownError(BreakdownError):
-    """A (ρ, S) run left the hydrodynamic picture's validity range.
-
-    Attributes (besides `jqd.BreakdownError`'s time, code, where, solution):
-        breakdown: the same as a `Breakdown` (diagnostic values NaN).
-    """
+    """A (ρ, S) run left the hydrodynamic picture's validity range; `breakdown`
+    says where as a `Breakdown` (diagnostic values NaN)."""
 
     @property
     def breakdown(self) -> Breakdown:
-        index = -1
-        if self.solution is not None:
-            codes = np.atleast_1d(np.asarray(self.solution.stats["breakdown_code"]))
-            indices = np.atleast_1d(np.asarray(self.solution.stats["breakdown_index"]))
-            index = int(indices[np.argmax(codes > 0)])
-        return Breakdown(
-            float(self.time), index, tuple(self.where), REASON_NAMES.get(self.code, "unknown")
-        )
+        stats = self.solution.stats  # a batch: the first member that broke down
+        codes = np.atleast_1d(np.asarray(stats["breakdown_code"]))
+        index = int(np.atleast_1d(np.asarray(stats["breakdown_index"]))[np.argmax(codes > 0)])
+        return Breakdown(self.time, index, self.where, REASON_NAMES.get(self.code, "unknown"))
 
 
 _PICTURE = "the hydrodynamic (ρ, S) picture broke down: "
@@ -75,19 +66,13 @@ def _argmin_position(grid: Grid, values):
 
 
 class MadelungValidity(eqx.Module):
-    """Observable: breakdown diagnostics of a position density (physics §2.4), a dict:
-
-    node_depth, node_position: the smallest node depth over points enclosed
-        by density above `hole_level`·max ρ, and where (shape (ndim,)).
-    resolution, resolution_position: the largest dx·max(k_Q, k_v) where
-        ρ > `hole_level`·max ρ, and where.
-    floored_mass: ∫ρ over the regularized region ρ < ε.
-    edge_density, edge_position: max ρ/max ρ near the box edge, and where.
-    finite, valid: the state is finite; and all criteria pass.
-
-    Works on any law whose `density` is a position density on `law.grid`
-    (without S, resolution is 0). `law.validity()` of a (ρ, S) law builds
-    it with the thresholds its monitor uses.
+    """Observable: breakdown diagnostics of `law.density` on `law.grid` (physics
+    §2.4), a dict: `node_depth` (smallest depth over points enclosed by density
+    above `hole_level`·max ρ), `resolution` (largest dx·max(k_Q, k_v) there;
+    0 without S), each with its `*_position`; `floored_mass` (∫ρ where ρ < ε);
+    `edge_density`, `edge_position` (max ρ/max ρ near the box edge); `finite`
+    and `valid` (all criteria pass). `law.validity()` of a (ρ, S) law uses
+    its monitor's thresholds.
     """
 
     law: AbstractLaw
@@ -148,8 +133,7 @@ class MadelungValidity(eqx.Module):
         }
 
     def status(self, t, y, params):
-        """`(ok, code, where)` for a law's `monitor`: code 2 (node), 4 (edge) or 3
-        (resolution), in that priority."""
+        """`(ok, code, where)` for a monitor: node (2), else edge (4), else resolution (3)."""
         v = self(t, y, params)
         node = v["node_depth"] < self.node_threshold
         edge = v["edge_density"] >= self.edge_threshold
@@ -162,16 +146,10 @@ class MadelungValidity(eqx.Module):
 
 @dataclass(frozen=True)
 class Breakdown:
-    """Where and when a hydrodynamic run stopped being valid.
-
-    Attributes:
-        time: first save time at which the validity criteria failed.
-        index: its index in `solution.ts`.
-        position: the node, the edge, or where the resolution is worst.
-        reason: "node", "resolution", "edge" or "nonfinite".
-        node_depth, resolution, edge_density: the diagnostic values then
-            (NaN when read from a monitored run's stats).
-    """
+    """Where and when a hydrodynamic run stopped being valid: the first failing
+    save's `time` and `index`, the `position` (node, edge or worst resolution),
+    the `reason` ("node", "resolution", "edge" or "nonfinite") and the
+    diagnostic values then (NaN when read from a monitored run's stats)."""
 
     time: float
     index: int
@@ -189,7 +167,21 @@ def find_breakdown(
     flagged run, or `find_breakdown(ts, validity)` of a `MadelungValidity`
     series, with the thresholds it was built with."""
     if isinstance(ts, Solution):
-        return _from_stats(ts)
+        code = np.asarray(ts.stats["breakdown_code"])
+        if code.ndim != 0:
+            raise ValueError(
+                "find_breakdown takes one run's solution; for a batch, read "
+                "solution.stats['breakdown_code'] etc. per member."
+            )
+        if int(code) == 0:
+            return None
+        where = np.atleast_1d(np.asarray(ts.stats["breakdown_where"]))
+        return Breakdown(
+            float(ts.stats["breakdown_time"]),
+            int(ts.stats["breakdown_index"]),
+            tuple(float(v) for v in where),
+            REASON_NAMES.get(int(code), "unknown"),
+        )
     if validity is None:
         raise TypeError("find_breakdown takes a Solution, or ts and a MadelungValidity series.")
     valid = np.asarray(validity["valid"])
@@ -202,34 +194,16 @@ def find_breakdown(
     if bad.size == 0:
         return None
     i = int(bad[0])
-    depth = float(np.asarray(validity["node_depth"])[i])
-    res = float(np.asarray(validity["resolution"])[i])
-    edge = float(np.asarray(validity.get("edge_density", np.zeros(valid.shape)))[i])
-    if not bool(np.asarray(validity["finite"])[i]):
-        reason, pos = "nonfinite", validity["node_position"]
-    elif depth < node_threshold:
-        reason, pos = "node", validity["node_position"]
-    elif edge >= edge_threshold:
-        reason, pos = "edge", validity["edge_position"]
-    else:
-        reason, pos = "resolution", validity["resolution_position"]
-    position = tuple(float(v) for v in np.asarray(pos)[i])
-    return Breakdown(float(np.asarray(ts)[i]), i, position, reason, depth, res, edge)
-
-
-def _from_stats(sol: Solution) -> Breakdown | None:
-    code = np.asarray(sol.stats["breakdown_code"])
-    if code.ndim != 0:
-        raise ValueError(
-            "find_breakdown takes one run's solution; for a batch, read "
-            "solution.stats['breakdown_code'] etc. per member."
-        )
-    if int(code) == 0:
-        return None
-    where = np.atleast_1d(np.asarray(sol.stats["breakdown_where"]))
-    return Breakdown(
-        float(sol.stats["breakdown_time"]),
-        int(sol.stats["breakdown_index"]),
-        tuple(float(v) for v in where),
-        REASON_NAMES.get(int(code), "unknown"),
+    depth, res, edge = (
+        float(np.asarray(validity[k])[i]) for k in ("node_depth", "resolution", "edge_density")
     )
+    if not bool(np.asarray(validity["finite"])[i]):
+        reason, pos = "nonfinite", "node"
+    elif depth < node_threshold:
+        reason, pos = "node", "node"
+    elif edge >= edge_threshold:
+        reason, pos = "edge", "edge"
+    else:
+        reason, pos = "resolution", "resolution"
+    position = tuple(float(v) for v in np.asarray(validity[pos + "_position"])[i])
+    return Breakdown(float(np.asarray(ts)[i]), i, position, reason, depth, res, edge)

@@ -23,12 +23,8 @@ from ..interop import as_array
 
 
 class MatrixParams(eqx.Module):
-    """A Hamiltonian matrix given directly: `H` (energy units) and `hbar`.
-
-    `H` may be a dense array, a QuTiP `Qobj` or a dynamiqs `QArray` (see
-    `jqd.interop`), or sparse: a `jqd.fock.DiaMatrix` (diagonal storage) or a
-    `jax.experimental.sparse.BCOO`. A plain `jqd.evolve` call picks the
-    storage of a concrete dense H by itself (see `SchrodingerBasis`)."""
+    """A Hamiltonian matrix `H` (energy units; dense, QuTiP `Qobj`, dynamiqs
+    `QArray`, `jqd.fock.DiaMatrix` or `BCOO`) and `hbar`."""
 
     H: Array = eqx.field(converter=lambda H: as_array(H, "MatrixParams.H"))
     hbar: float | Array = 1.0
@@ -75,39 +71,24 @@ def unitary_step(H, dt, hbar):
 
 class SchrodingerBasis(AbstractLaw):
     """iħ dc/dt = H(t, params) c for a Hermitian matrix H in a finite basis
-    (physics §1.2).
+    (physics §1.2); state: complex vector, Σ|c|² = 1; ħ from `params.hbar`.
 
-    State: complex vector `c` of length `dim`, `Σ|c|² = 1`.
-
-    A time-independent H (`method="auto"`) is solved exactly, by the cheapest
-    of: elementwise phases for a diagonal H; one eigendecomposition for all
-    saves of a dense H (`jqd._eigen.eigen_states`, derivatives finite for
-    repeated eigenvalues); Chebyshev steps with sparse products for a sparse
-    or banded H (`jqd.fock.DiaMatrix`, `BCOO`; chosen by a plain `jqd.evolve`
-    call for a concrete H of dimension >= 128 where that is cheaper; under
-    your own `jax.jit`/`vmap`, pass `law.specialize(params, dt, n_steps)`
-    made outside it, docs/internals/basis.md#structure). The
-    step itself applies exp(−iH dt/ħ) at the step midpoint: exact for a
-    static H, order 2 otherwise (for time-dependent H prefer
-    `jqd.evolve_adaptive`).
-
-    Validated against: the Kerr and oscillator closed forms,
-    `jqd.reference.propagate` and `scipy.linalg.expm`.
+    A static H (`method="auto"`) is solved exactly by the cheapest of: phases
+    for a diagonal H; one eigendecomposition for all saves of a dense H;
+    Chebyshev steps with sparse products for a sparse or banded H (chosen by a
+    plain `jqd.evolve` call for a concrete H where cheaper; under your own
+    `jit`/`vmap` pass `law.specialize(params, dt, n_steps)` made outside it,
+    docs/internals/basis.md#structure). The step applies exp(−iH dt/ħ) at the
+    midpoint: exact for a static H, order 2 otherwise.
 
     Attributes:
-        hamiltonian: `H(t, params) -> (dim, dim)` Hermitian matrix in energy
-            units (dense, `jqd.fock.DiaMatrix` or `BCOO`); default reads
-            `params.H` (use `MatrixParams`).
+        hamiltonian: `H(t, params) -> (dim, dim)` in energy units (dense,
+            `DiaMatrix` or `BCOO`); default reads `params.H` (`MatrixParams`).
         time_dependent: whether H depends on t.
-        method: "auto" (above), "eigen" (all saves from the
-            eigendecomposition, a sparse H densified), "step" (one
-            exponential per step) or "chebyshev" (Chebyshev steps; for a
-            sparse H under `jit`/`grad` give `chebyshev_order` too).
-        chebyshev_order: Chebyshev terms per step (static; default: chosen
-            from the concrete H and dt). A dt whose dropped tail exceeds
-            1e-12 per step is refused.
-
-    ħ is read from `params.hbar` (default 1).
+        method: "auto", "eigen" (all saves from the eigendecomposition),
+            "step" (one exponential per step) or "chebyshev".
+        chebyshev_order: Chebyshev terms per step (static; default chosen
+            from the concrete H and dt; a dropped tail > 1e-12 is refused).
     """
 
     hamiltonian: Callable = eqx.field(static=True, default=_matrix_from_params)

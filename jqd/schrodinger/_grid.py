@@ -34,14 +34,8 @@ SCHEMES = (Strang, Yoshida4)
 
 
 class SchrodingerParams(eqx.Module):
-    """Constants of the grid Schrödinger law.
-
-    Attributes:
-        hbar: reduced Planck constant.
-        mass: particle mass.
-        potential: the pytree of arguments passed to the law's potential
-            function (e.g. `{"omega": 1.0}`); None if the potential takes none.
-    """
+    """Constants of the grid Schrödinger law: `hbar`, `mass`, and `potential`,
+    the arguments of the law's potential function (None if it takes none)."""
 
     hbar: float | Array = 1.0
     mass: float | Array = 1.0
@@ -51,23 +45,17 @@ class SchrodingerParams(eqx.Module):
 class SchrodingerGrid(AbstractLaw):
     """iħ ∂ψ/∂t = −(ħ²/2m)∇²ψ + V(x, t)ψ on a periodic `Grid` (1-3 D; physics §1.1).
 
-    State: complex array of shape `grid.shape`, `∫|ψ|² dx = 1`; ħ and m from
-    `SchrodingerParams`. Split-step Fourier, `scheme=jqd.schemes.Strang()`
-    (order 2) or `Yoshida4()` (order 4); exact for V = 0. A time-dependent V
-    is kicked at both ends of each Strang sub-step (symmetric, so the order
-    holds).
-
-    Validated against: free Gaussian spreading (physics §1.4), oscillator
-    coherent and squeezed states (`jqd.reference`), exact diagonalization.
+    State: complex, shape `grid.shape`, ∫|ψ|² dx = 1; ħ, m from
+    `SchrodingerParams`. Split-step Fourier, exact for V = 0; a time-dependent
+    V is kicked at both ends of each sub-step (symmetric, so the order holds).
 
     Attributes:
         grid: the periodic box.
-        potential: `V(x, t, args) -> array` with `x` the tuple of coordinate
-            mesh arrays (`x[0]` in 1-D) and `args = params.potential`; None
-            for a free particle.
-        time_dependent: whether `V` depends on `t` (else it is evaluated once).
-        scheme: `jqd.schemes.Strang()` (default) or `Yoshida4()`, or its name
-            ("strang", "yoshida4"); `order` is the scheme's.
+        potential: `V(x, t, args) -> array`, `x` the mesh tuple (`x[0]` in
+            1-D), `args = params.potential`; None for a free particle.
+        time_dependent: whether `V` depends on `t` (else evaluated once).
+        scheme: `jqd.schemes.Strang()` (default, order 2) or `Yoshida4()`,
+            or its name ("strang", "yoshida4").
     """
 
     grid: Grid
@@ -81,20 +69,7 @@ class SchrodingerGrid(AbstractLaw):
             raise TypeError("potential must be a function V(x, t, args) or None.")
 
     def potential_values(self, t, params: SchrodingerParams, dtype) -> Array:
-        if self.potential is None:
-            return jnp.zeros(self.grid.shape, dtype)
-        V = jnp.asarray(self.potential(self.grid.mesh(dtype), t, params.potential), dtype)
-        try:  # shapes are static, so this holds under jit too
-            broadcasts = np.broadcast_shapes(V.shape, self.grid.shape) == self.grid.shape
-        except ValueError:
-            broadcasts = False
-        if not broadcasts:
-            raise ValueError(
-                f"the potential returned shape {V.shape}; V(x, t, p) gets x = grid.mesh() "
-                f"(one array of shape {self.grid.shape} per axis) and must return that shape "
-                "(or a scalar)."
-            )
-        return jnp.broadcast_to(V, self.grid.shape)
+        return potential_values(self.grid, self.potential, t, params, dtype)
 
     def _kinetic_phase(self, params, h, rdtype):
         k2 = self.grid.k_squared(rdtype)
@@ -149,9 +124,9 @@ class SchrodingerGrid(AbstractLaw):
         check_psi0(y, self.grid.shape, f"the grid has shape {self.grid.shape}")
 
     def checks(self, y, params, dt=None):
-        """Normalized; resolved (at most 1e-10 of the spectral power above 2/3
-        of the Nyquist wavenumber on any axis: split step would alias it);
-        the potential guards."""
+        """Normalized; resolved (<= 1e-10 of the spectral power above 2/3 of the
+        Nyquist wavenumber per axis, which split step would alias); the
+        potential guards."""
         grid = self.grid
         xp = jnp if _guards.is_traced(y) else np
         out = _guards.normalized(xp.sum(xp.abs(y) ** 2) * grid.cell_volume, "psi0")
@@ -180,6 +155,25 @@ class SchrodingerGrid(AbstractLaw):
 
     def monitor(self, t, y, params, dt=None):
         return potential_phase_monitor(self, t, y, params, dt)
+
+
+def potential_values(grid: Grid, potential, t, params, dtype) -> Array:
+    """V(x, t, params.potential) on the mesh of `grid` (zeros for None); V must
+    have the grid's shape or broadcast to it."""
+    if potential is None:
+        return jnp.zeros(grid.shape, dtype)
+    V = jnp.asarray(potential(grid.mesh(dtype), t, params.potential), dtype)
+    try:  # shapes are static, so this holds under jit too
+        broadcasts = np.broadcast_shapes(V.shape, grid.shape) == grid.shape
+    except ValueError:
+        broadcasts = False
+    if not broadcasts:
+        raise ValueError(
+            f"the potential returned shape {V.shape}; V(x, t, p) gets x = grid.mesh() "
+            f"(one array of shape {grid.shape} per axis) and must return that shape "
+            "(or a scalar)."
+        )
+    return jnp.broadcast_to(V, grid.shape)
 
 
 class _StaticSplitStep(AbstractLaw):
@@ -233,9 +227,9 @@ def _occupied_phase(V, psi, hbar, dt):
 
 
 def potential_guards(law, psi, params, dt, where, at: str) -> list:
-    """V(x, t=0) finite (`where` the points' positions, `at` how the message
-    shows one), named before dt, which a non-finite V would be blamed on; for
-    fixed steps, V dt/ħ must vary by at most π over where the state is."""
+    """V(x, t=0) finite (`where` the points, `at` how the message shows one),
+    checked before dt, which a non-finite V would be blamed on; for fixed
+    steps, V dt/ħ varies by at most π over where the state is."""
     V = law.potential_values(0.0, params, jnp.real(psi).dtype)
     out = [
         _guards.Check(
@@ -261,8 +255,8 @@ def potential_guards(law, psi, params, dt, where, at: str) -> list:
 
 
 def potential_phase_monitor(law, t, psi, params, dt):
-    """`potential_guards`' phase check at every save, on V(t) and where the state
-    is now (a packet may reach a steep wall long after t0); where = (safe dt,)."""
+    """`potential_guards`' phase check at every save, on V(t) where the state is
+    now; where = (safe dt,)."""
     if dt is None:
         return True, 0, jnp.zeros((0,))
     V = law.potential_values(t, params, jnp.real(psi).dtype)
@@ -282,15 +276,9 @@ def ground_state(
     max_steps: int = 200_000,
     check_every: int = 200,
 ):
-    """Ground state by imaginary-time Strang split-step with renormalization.
-
-    Iterates ψ ← N[e^{−V dτ/2ħ} F⁻¹ e^{−ħk²dτ/2m} F e^{−V dτ/2ħ} ψ] until the
-    energy changes by less than `tol` over `check_every` steps (physics §1.1:
-    the fixed point is O(dτ²) from the true ground state).
-
-    Returns:
-        `(psi, energy, n_steps)`.
-    """
+    """Ground state `(psi, energy, n_steps)` by imaginary-time Strang split-step
+    with renormalization, until the energy changes by less than `tol` over
+    `check_every` steps (physics §1.1: O(dτ²) from the true ground state)."""
     if law.time_dependent:
         raise ValueError("ground_state needs a static potential (time_dependent=False).")
     law.check(psi0, params)

@@ -1,6 +1,6 @@
 """Schrödinger's equation on a ring lattice (tight binding), split-step Fourier
-(physics §1.3): the Schrödinger form of the copy law on a ring (physics §5.6)
-at O(P log P) per step, for P ~ 10^4 sites where eigh is too slow."""
+(physics §1.3): the copy law's Schrödinger form on a ring (physics §5.6), at
+O(P log P) per step for P ~ 10^4 sites."""
 
 from __future__ import annotations
 
@@ -30,19 +30,10 @@ def check_ring(n_sites, spacing) -> None:
 class SchrodingerRing(AbstractLaw):
     """iħ ψ̇_a = −(ħ²/2mā²)(ψ_{a+1} − 2ψ_a + ψ_{a−1}) + V_a ψ_a on a ring (physics §1.3).
 
-    State: complex vector ψ of length `n_sites`, Σ_a |ψ_a|² = 1 (ψ_a ≈ √ā ψ(x_a)).
-    Params: `jqd.SchrodingerParams(hbar, mass, potential)` with `potential`
-    the on-site energies V_a, shape (n_sites,), or None for a free ring.
-    Strang splitting with the hopping flow exact in Fourier space: order 2,
-    exact for V = 0.
-
-    Validated against: exact propagation of the dense ring Hamiltonian
-    (`jqd.copy.ring_hamiltonian`), the mean-field copy law on the ring, and
-    the continuum free Gaussian (error ∝ ā²).
-
-    Attributes:
-        n_sites: P (at least 3).
-        spacing: ā (length units).
+    State: complex ψ, length `n_sites` (P >= 3), Σ_a |ψ_a|² = 1 (ψ_a ≈ √ā ψ(x_a)),
+    `spacing` ā. Params: `jqd.SchrodingerParams` with `potential` the on-site
+    energies V_a (n_sites,) or None. Strang splitting, the hopping exact in
+    Fourier space: order 2, exact for V = 0.
     """
 
     n_sites: int = eqx.field(static=True)
@@ -67,12 +58,6 @@ class SchrodingerRing(AbstractLaw):
         if params.potential is None:
             return jnp.zeros(self.n_sites, rdtype)
         return jnp.asarray(params.potential, rdtype)
-
-    def _hopping(self, params, h, rdtype):
-        return jnp.exp(-1j * self.dispersion(params, rdtype) * h / params.hbar)
-
-    def _kick(self, params, h, rdtype):
-        return jnp.exp(-1j * self.potential_values(0.0, params, rdtype) * h / params.hbar)
 
     def step(self, t, y, params, dt, key=None):
         return self.prepare(params, dt).step(t, y, params, dt)
@@ -121,8 +106,7 @@ class SchrodingerRing(AbstractLaw):
 
 
 class _RingSplitStep(AbstractLaw):
-    """`SchrodingerRing` with the hopping flow over dt and the kick over dt/2
-    precomputed for one (params, dt)."""
+    """`SchrodingerRing`'s step with its hopping and half kick precomputed."""
 
     hopping: Array
     half_kick: Array
@@ -130,8 +114,10 @@ class _RingSplitStep(AbstractLaw):
     def __init__(self, law, params, dt):
         rdtype = jnp.asarray(dt).dtype
         cdtype = jnp.result_type(rdtype, jnp.complex64)
-        self.hopping = law._hopping(params, dt, rdtype).astype(cdtype)
-        self.half_kick = law._kick(params, dt / 2, rdtype).astype(cdtype)
+        hop = jnp.exp(-1j * law.dispersion(params, rdtype) * dt / params.hbar)
+        kick = jnp.exp(-1j * law.potential_values(0.0, params, rdtype) * (dt / 2) / params.hbar)
+        self.hopping = hop.astype(cdtype)
+        self.half_kick = kick.astype(cdtype)
 
     def step(self, t, y, params, dt, key=None):
         kick = lambda psi, h: self.half_kick.astype(y.dtype) * psi
