@@ -367,7 +367,7 @@ def cmd_run(args) -> int:
 def cmd_reproduce(args) -> int:
     from .describe import animated
     from .registry import UsageError, discover
-    from .results import environment, make_dirs, reproduce_one, write_report
+    from .results import environment, fork_server, make_dirs, reproduce_one, write_report
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be > 0 seconds; got {args.timeout:g}.")
@@ -397,6 +397,7 @@ def cmd_reproduce(args) -> int:
         print(
             f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True
         )
+        args.forks = fork_server()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             entries = list(pool.map(lambda n: reproduce_one(n, out, args), names))
         report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
@@ -598,12 +599,5 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
-if __name__ == "__main__":  # how `reproduce` starts each run
-    code = main()
-    if "--distributed" in sys.argv:  # its processes leave the coordinator at exit
-        sys.exit(code)
-    # Skip the interpreter's teardown (freeing JAX's programs: 0.3-0.7 s per run);
-    # the run's files are closed, only the standard streams are buffered.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+if __name__ == "__main__":
+    sys.exit(main())
