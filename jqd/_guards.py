@@ -149,14 +149,8 @@ def scalar(
 def real_scalar(value, name: str, *, positive: bool = False) -> None:
     """Refuse a non-scalar, and a concrete value that is not finite (or not
     > 0 with `positive`); a traced value is left to the in-graph checks."""
-    if is_traced(value):
-        if np.ndim(value) != 0:
-            raise ValueError(f"{name} must be a scalar; got shape {jnp.shape(value)}.")
-        return
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        if math.isfinite(value) and (value > 0 or not positive):
-            return  # the common case, without NumPy
-    enforce(scalar(value, name, positive=positive))
+    if not is_traced(value):
+        enforce(scalar(value, name, positive=positive))
     if np.ndim(value) != 0:
         raise ValueError(
             f"{name} must be a scalar; got shape {np.shape(value)}. For several values use "
@@ -246,27 +240,11 @@ def check_precision(y0, *others, names=("params",)) -> None:
     """Refuse silent demotion: no inexact leaf of `others` (params, the law's
     operators) below the state's precision (a complex64 H would run a
     complex128 ψ's whole step in single precision)."""
-    state_bits = max(
-        (_precision(_dtype_of(x)) for x in jax.tree_util.tree_leaves(y0)),
-        default=0,
-    )
-    if state_bits == 0:
-        return
-    lowest = min(
-        (
-            _precision(x.dtype) or state_bits
-            for x in jax.tree_util.tree_leaves(others)
-            if hasattr(x, "dtype")
-        ),
-        default=state_bits,
-    )
-    if lowest >= state_bits:
-        return  # the common case, without naming every leaf
+    leaves = jax.tree_util.tree_leaves(y0)
+    state_bits = max((_precision(_dtype_of(x)) for x in leaves), default=0)
     for tree, name in zip(others, names, strict=True):
         for leaf_name, leaf in _named_leaves(tree, name):
-            if not hasattr(leaf, "dtype"):
-                continue  # Python scalars take the state's precision
-            bits = _precision(leaf.dtype)
+            bits = _precision(leaf.dtype) if hasattr(leaf, "dtype") else 0  # Python scalars adapt
             if 0 < bits < state_bits:
                 raise ValueError(
                     f"{leaf_name} is {leaf.dtype} but the state is {state_bits}-bit: the run "

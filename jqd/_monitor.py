@@ -96,14 +96,11 @@ def with_observables(status: Status, observed) -> Status:
     """Non-finite observables fail like a non-finite state (code 1)."""
     if observed is None:  # the state itself is saved: already checked
         return status
-    finite = all_finite([x for x in jax.tree_util.tree_leaves(observed) if _inexact(x)])
+    leaves = jax.tree_util.tree_leaves(observed)
+    finite = all_finite([x for x in leaves if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)])
     ok = status.ok & finite
     code = jnp.where(status.ok & ~finite, NONFINITE, status.code).astype(jnp.int32)
     return Status(ok, code, status.where)
-
-
-def _inexact(x) -> bool:
-    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
 
 
 def first_failure(statuses: Status, ts: Array) -> dict[str, Array]:
@@ -172,8 +169,3 @@ def report(sol, law, on_breakdown: str, caller: str):
     index = jnp.clip(flat[jnp.argmax(flat > 0)], 0, n - 1)
     y_final = eqx.branched_error_if(sol.y_final, jnp.any(flat > 0), index, msgs)
     return eqx.tree_at(lambda s: s.y_final, sol, y_final)
-
-
-def check_on_breakdown(on_breakdown: str) -> None:
-    if on_breakdown not in ("raise", "flag"):
-        raise ValueError(f"on_breakdown must be 'raise' or 'flag'; got {on_breakdown!r}.")
