@@ -205,14 +205,7 @@ def _named_leaves(tree, prefix: str):
 
 def params_guards(params, name: str = "params") -> list[Check]:
     """Every inexact leaf of `params` finite; ħ and masses positive."""
-    out = []
-    for leaf_name, leaf in _named_leaves(params, name):
-        if hasattr(leaf, "dtype") or isinstance(leaf, float | complex):
-            xp = array_module(leaf)
-            a = xp.asarray(leaf)
-            if np.issubdtype(a.dtype, np.inexact):
-                message = f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}"
-                out.append(Check(xp.all(xp.isfinite(a)), message, None))
+    out = finite(params, name)
     for key in POSITIVE_CONSTANTS:
         value = params.get(key) if isinstance(params, dict) else getattr(params, key, None)
         if value is not None and not callable(value):
@@ -291,15 +284,15 @@ def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Check]:
 
 
 def finite(y, name: str = "y0") -> list[Check]:
-    """Every leaf finite, one check per leaf, named by its path (`y0.phi`)."""
+    """Every inexact leaf finite, one check per leaf, named by its path (`y0.phi`)."""
     out = []
     for leaf_name, x in _named_leaves(y, name):
-        if not (hasattr(x, "dtype") or np.isscalar(x)):
-            continue
-        xp = array_module(x)
-        out.append(
-            Check(xp.all(xp.isfinite(x)), f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}")
-        )
+        if hasattr(x, "dtype") or isinstance(x, float | complex):
+            xp = array_module(x)
+            x = xp.asarray(x)
+            if jnp.issubdtype(x.dtype, jnp.inexact):
+                message = f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}"
+                out.append(Check(xp.all(xp.isfinite(x)), message))
     return out
 
 
