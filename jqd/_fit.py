@@ -309,18 +309,13 @@ def fit(
         return optax.apply_updates(u, updates), state, value, _norm(grad)
 
     d_axis = None if data is None else 0
-    if batched == "sequential":
-        one = lambda a: update(*a) if data is not None else update(a[0], a[1], None)
-        update_fn = jax.jit(
-            lambda u, s, d: jax.lax.map(one, (u, s, d) if d is not None else (u, s))
-        )
-        init = jax.vmap(opt.init)
+    init = jax.vmap(opt.init) if batched else opt.init
+    if batched == "sequential":  # data None: lax.map carries the empty pytree
+        update_fn = jax.jit(lambda u, s, d: jax.lax.map(lambda a: update(*a), (u, s, d)))
     elif batched:
         update_fn = jax.jit(jax.vmap(update, in_axes=(0, 0, d_axis)))
-        init = jax.vmap(opt.init)
     else:
         update_fn = jax.jit(update)
-        init = opt.init
     # strong types, else jit compiles `update` twice (internals#fit); one program
     strong = lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype)
     u, state = jax.jit(lambda u: _tm(strong, (u, init(u))))(u)

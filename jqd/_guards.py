@@ -251,11 +251,9 @@ def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Check]:
     """‖state‖ (or a trace) equal to 1 within `tol`, and finite."""
     xp = array_module(norm)
     dev = xp.abs(xp.asarray(norm) - 1.0)
-    is_finite, ok = xp.all(xp.isfinite(norm)), xp.all(dev <= tol)
-    return [
-        Check(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+    return finite(norm, name) + [
         Check(
-            ok,
+            xp.all(dev <= tol),
             f"{name} is not normalized (norm - 1 = {{value}}, tolerance {tol:g}); "
             f"normalize it first, e.g. with jqd.normalize({name}, ...).",
             dev,
@@ -270,15 +268,13 @@ def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Check]:
     H = xp.asarray(H)
     dev = xp.max(xp.abs(H - xp.conj(xp.swapaxes(H, -1, -2))))
     scale = xp.maximum(xp.max(xp.abs(H)), 1e-300)
-    is_finite, ok, rel = xp.all(xp.isfinite(H)), dev <= rtol * scale, dev / scale
-    return [
-        Check(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+    return finite(H, name) + [
         Check(
-            ok,
+            dev <= rtol * scale,
             f"{name} is not Hermitian: max|{name} - {name}^†| / max|{name}| = {{value}} > "
             f"{rtol:g}. Use ({name} + {name}.conj().T) / 2 if the asymmetry is round-off, "
             f"or check how {name} was built.",
-            rel,
+            dev / scale,
         ),
     ]
 
