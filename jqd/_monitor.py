@@ -143,11 +143,10 @@ def report(sol, law, on_breakdown: str, caller: str):
         j = int(bad[0])
         c = int(codes[j])
         time = float(np.atleast_1d(np.asarray(sol.stats["breakdown_time"]))[j])
-        where_all = np.asarray(sol.stats["breakdown_where"])
-        where = where_all.reshape(codes.shape[0], -1)[j] if codes.shape != () else where_all
+        where = np.asarray(sol.stats["breakdown_where"]).reshape(codes.shape[0], -1)[j]
         reason = table.get(c, Reason(BreakdownError, f"monitor code {c}", ""))
         batch = f" (batch member {j})" if np.ndim(code) else ""
-        at = ", ".join(f"{float(v):.4g}" for v in np.atleast_1d(where))
+        at = ", ".join(f"{float(v):.4g}" for v in where)
         at = f" at ({at})" if at else ""
         raise reason.error(
             f"{caller}: {reason.what} at t = {time:.6g}{at}{batch}. "
@@ -155,7 +154,7 @@ def report(sol, law, on_breakdown: str, caller: str):
             "(solution.stats['breakdown_time'], ['breakdown_code'], ['breakdown_where']).",
             time=time,
             code=c,
-            where=tuple(float(v) for v in np.atleast_1d(where)),
+            where=tuple(float(v) for v in where),
             solution=sol,
         )
     n = max(table) + 1
