@@ -80,11 +80,7 @@ def evaluate(monitor, t, y, params) -> Status:
     non-finite state, or a failure with code 0, reports code 1."""
     finite = all_finite(y)
     rdtype = state_real_dtype(y)
-    if monitor is None:
-        return Status(
-            finite, jnp.where(finite, 0, NONFINITE).astype(jnp.int32), jnp.zeros((0,), rdtype)
-        )
-    ok, code, where = monitor(t, y, params)
+    ok, code, where = (True, 0, ()) if monitor is None else monitor(t, y, params)
     ok = jnp.asarray(ok, bool) & finite
     code = jnp.asarray(code, jnp.int32)
     code = jnp.where(finite, jnp.where(ok, 0, jnp.maximum(code, NONFINITE)), NONFINITE)
