@@ -231,8 +231,13 @@ def evolve(
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
-    _guards.real_scalar(dt, "dt", positive=True)  # concrete now; traced in-graph
-    _guards.real_scalar(t0, "t0")
+    _guards.arguments("jqd.evolve", real=("t0",), dt=dt, t0=t0)  # concrete now; traced in-graph
+    for name, value in (("dt", dt), ("t0", t0)):
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"{name} must be a scalar; got shape {np.shape(value)}. For several values use "
+                f"jax.vmap over {name}."
+            )
     if law.stochastic and key is None:
         raise ValueError(
             f"{type(law).__name__} is stochastic: pass key=jax.random.key(seed) to evolve."

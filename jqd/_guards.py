@@ -146,18 +146,6 @@ def scalar(
     return out
 
 
-def real_scalar(value, name: str, *, positive: bool = False) -> None:
-    """Refuse a non-scalar, and a concrete value that is not finite (or not
-    > 0 with `positive`); a traced value is left to the in-graph checks."""
-    if not is_traced(value):
-        enforce(scalar(value, name, positive=positive))
-    if np.ndim(value) != 0:
-        raise ValueError(
-            f"{name} must be a scalar; got shape {np.shape(value)}. For several values use "
-            f"jax.vmap over {name}."
-        )
-
-
 def arguments(caller: str, nonnegative=(), real=(), **values) -> None:
     """Refuse concrete `values` that are not finite and > 0 (>= 0 for the names
     in `nonnegative`, any sign in `real`), naming `caller` and the argument.
