@@ -104,8 +104,7 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
     (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
     obs = jax.tree_util.tree_map(_prepend, obs0, obs)
     statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
-    stats = {"n_steps": n_steps}
-    stats.update(_monitor.first_failure(statuses, ts))
+    stats = {"n_steps": n_steps, **_monitor.first_failure(statuses, ts)}
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
@@ -130,8 +129,7 @@ def _from_saves(states, ts, params, observe, monitor, n_save, n_steps):
     stop = first_stop(st.ok)  # earlier only where an observable alone was not finite
     obs = jax.tree_util.tree_map(repeat_after(stop), obs)
     y_final = jax.tree_util.tree_map(lambda a: a[stop], states)
-    stats = {"n_steps": n_steps}
-    stats.update(_monitor.first_failure(st, ts))
+    stats = {"n_steps": n_steps, **_monitor.first_failure(st, ts)}
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
@@ -145,6 +143,16 @@ def _monitor_of(law, monitor, fixed_step: bool = False):
     if callable(monitor):
         return monitor
     raise TypeError(f"monitor must be True, False or a callable; got {monitor!r}.")
+
+
+def _start(law, y0, on_breakdown):
+    """What both integrators check first; `y0` as an array (a QuTiP Qobj or
+    dynamiqs QArray goes in directly)."""
+    if not isinstance(law, AbstractLaw):
+        raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
+    if on_breakdown not in ("raise", "flag"):
+        raise ValueError(f"on_breakdown must be 'raise' or 'flag'; got {on_breakdown!r}.")
+    return as_array(y0, "y0")
 
 
 def _check_structure(law, y0, params, dt):
@@ -219,15 +227,17 @@ def evolve(
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
     """
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
-    y0 = as_array(y0, "y0")  # a QuTiP Qobj or dynamiqs QArray goes in directly
+    y0 = _start(law, y0, on_breakdown)
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
-    _guards.real_scalar(dt, "dt", positive=True)  # concrete now; traced in-graph
-    _guards.real_scalar(t0, "t0")
-    _monitor.check_on_breakdown(on_breakdown)
+    _guards.arguments("jqd.evolve", real=("t0",), dt=dt, t0=t0)  # concrete now; traced in-graph
+    for name, value in (("dt", dt), ("t0", t0)):
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"{name} must be a scalar; got shape {np.shape(value)}. For several values use "
+                f"jax.vmap over {name}."
+            )
     if law.stochastic and key is None:
         raise ValueError(
             f"{type(law).__name__} is stochastic: pass key=jax.random.key(seed) to evolve."

@@ -13,10 +13,9 @@ import numpy as np
 from jaxtyping import PyTree
 
 from . import _guards, _monitor
-from ._evolve import _check_structure, _monitor_of, _Observer, _value_checks
+from ._evolve import _check_structure, _monitor_of, _Observer, _start, _value_checks
 from ._law import AbstractLaw
 from ._solution import Solution
-from .interop import as_array
 
 if TYPE_CHECKING:  # imported where used: diffrax costs ~1 s at import
     import diffrax
@@ -62,15 +61,12 @@ def evolve_adaptive(
             is not cut short.
         on_breakdown: "raise" or "flag", as for `evolve`.
     """
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
-    y0 = as_array(y0, "y0")  # a QuTiP Qobj or dynamiqs QArray goes in directly
+    y0 = _start(law, y0, on_breakdown)
     if law.stochastic:
         raise ValueError(
             f"{type(law).__name__} is stochastic; evolve_adaptive solves ODEs only. "
             "Use jqd.evolve with a key."
         )
-    _monitor.check_on_breakdown(on_breakdown)
     ts_np = np.asarray(ts) if not _guards.is_traced(ts) else None
     if ts_np is not None:
         if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):

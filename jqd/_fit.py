@@ -120,27 +120,24 @@ def _norm(tree):
 def _transforms(transform, theta0):
     """(forward, inverse) on the whole theta pytree for `fit`'s `transform`."""
     one = lambda t: _TRANSFORMS.get(t, t) if not isinstance(t, FitTransform) else t
-    if isinstance(transform, dict):
-        if not isinstance(theta0, dict) or set(transform) - set(theta0):
-            raise ValueError(
-                "a dict transform needs a dict theta0 holding its keys; got transform keys "
-                f"{sorted(transform)} for theta0 {type(theta0).__name__}."
-            )
-        trs = {k: one(transform.get(k)) for k in theta0}
-        bad = {k: v for k, v in trs.items() if not isinstance(v, FitTransform)}
-    else:
-        tr = one(transform)
-        bad = {} if isinstance(tr, FitTransform) else {"": transform}
+    per_key = isinstance(transform, dict)
+    if per_key and (not isinstance(theta0, dict) or set(transform) - set(theta0)):
+        raise ValueError(
+            "a dict transform needs a dict theta0 holding its keys; got transform keys "
+            f"{sorted(transform)} for theta0 {type(theta0).__name__}."
+        )
+    trs = {k: one(transform.get(k)) for k in theta0} if per_key else {"": one(transform)}
+    bad = {k: v for k, v in trs.items() if not isinstance(v, FitTransform)}
     if bad:
         raise ValueError(
             "transform must be 'positive', 'identity', None or a jqd.FitTransform (or a dict "
             f"key -> one of those); got {bad!r}."
         )
-    if isinstance(transform, dict):
+    if per_key:
         forward = lambda u: {k: _tm(trs[k].forward, u[k]) for k in u}
         inverse = lambda th: {k: _tm(trs[k].inverse, th[k]) for k in th}
         return forward, inverse
-    return (lambda u: _tm(tr.forward, u)), (lambda th: _tm(tr.inverse, th))
+    return (lambda u: _tm(trs[""].forward, u)), (lambda th: _tm(trs[""].inverse, th))
 
 
 def _check_start(theta0, u, transform) -> None:
@@ -312,18 +309,13 @@ def fit(
         return optax.apply_updates(u, updates), state, value, _norm(grad)
 
     d_axis = None if data is None else 0
-    if batched == "sequential":
-        one = lambda a: update(*a) if data is not None else update(a[0], a[1], None)
-        update_fn = jax.jit(
-            lambda u, s, d: jax.lax.map(one, (u, s, d) if d is not None else (u, s))
-        )
-        init = jax.vmap(opt.init)
+    init = jax.vmap(opt.init) if batched else opt.init
+    if batched == "sequential":  # data None: lax.map carries the empty pytree
+        update_fn = jax.jit(lambda u, s, d: jax.lax.map(lambda a: update(*a), (u, s, d)))
     elif batched:
         update_fn = jax.jit(jax.vmap(update, in_axes=(0, 0, d_axis)))
-        init = jax.vmap(opt.init)
     else:
         update_fn = jax.jit(update)
-        init = opt.init
     # strong types, else jit compiles `update` twice (internals#fit); one program
     strong = lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype)
     u, state = jax.jit(lambda u: _tm(strong, (u, init(u))))(u)
@@ -335,11 +327,9 @@ def fit(
     converged = False
     n = 0
     grad_norm = None
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
-        bar = tqdm(total=max_iter, desc="fit", leave=False)
+    bar = tqdm(total=max_iter, desc="fit", leave=False, disable=not progress)
     try:
         for _ in range(max_iter):
             # wait with the GIL released before NumPy reads (internals#fit: a deadlock)
@@ -355,9 +345,8 @@ def fit(
             if nonfinite is None and not np.all(np.isfinite(np.asarray(value))):
                 raise FloatingPointError(_nonfinite_message(np.asarray(value), path[-1], n))
             history.append(np.asarray(value))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=float(np.max(value)))
+            bar.update(1)
+            bar.set_postfix(loss=float(np.max(value)))
             if gtol is not None and np.all(np.asarray(grad_norm) < gtol):
                 converged = True
                 break
@@ -375,8 +364,7 @@ def fit(
             if converged:
                 break
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     value, more = to_value(u), {}
     if curvature is None:
         loss = jax.jit(jax.vmap(fun, in_axes=(0, d_axis)) if batched else fun)(u, data)

@@ -212,10 +212,6 @@ def covariance_from(r, J, flat, sigma: str = "known", method: str = "gauss-newto
     return _covariance(r, J, J.T @ J, flat, sigma, method)
 
 
-def _leaf(tree):
-    return np.asarray(jax.tree_util.tree_leaves(tree)[0])
-
-
 def profile_likelihood(
     residuals: Callable,
     theta,
@@ -256,7 +252,10 @@ def profile_likelihood(
     """
     if not batched:
         theta, data, scale = _tm(lambda x: np.asarray(x)[None], (theta, data)) + ([scale],)
-    fits = [_tm(lambda x, b=b: np.asarray(x)[b], theta) for b in range(len(_leaf(theta)))]
+    fits = [
+        _tm(lambda x, b=b: np.asarray(x)[b], theta)
+        for b in range(len(jax.tree_util.tree_leaves(theta)[0]))
+    ]
     curv = _Curvature(residuals, fits[0], data is not None, "gauss-newton", False)
     flat = np.stack([np.asarray(curv.flat(t), float) for t in fits])
     scales = np.broadcast_to(np.asarray(scale, float), flat.shape[:1])

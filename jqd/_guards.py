@@ -146,24 +146,6 @@ def scalar(
     return out
 
 
-def real_scalar(value, name: str, *, positive: bool = False) -> None:
-    """Refuse a non-scalar, and a concrete value that is not finite (or not
-    > 0 with `positive`); a traced value is left to the in-graph checks."""
-    if is_traced(value):
-        if np.ndim(value) != 0:
-            raise ValueError(f"{name} must be a scalar; got shape {jnp.shape(value)}.")
-        return
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        if math.isfinite(value) and (value > 0 or not positive):
-            return  # the common case, without NumPy
-    enforce(scalar(value, name, positive=positive))
-    if np.ndim(value) != 0:
-        raise ValueError(
-            f"{name} must be a scalar; got shape {np.shape(value)}. For several values use "
-            f"jax.vmap over {name}."
-        )
-
-
 def arguments(caller: str, nonnegative=(), real=(), **values) -> None:
     """Refuse concrete `values` that are not finite and > 0 (>= 0 for the names
     in `nonnegative`, any sign in `real`), naming `caller` and the argument.
@@ -211,14 +193,7 @@ def _named_leaves(tree, prefix: str):
 
 def params_guards(params, name: str = "params") -> list[Check]:
     """Every inexact leaf of `params` finite; ħ and masses positive."""
-    out = []
-    for leaf_name, leaf in _named_leaves(params, name):
-        if hasattr(leaf, "dtype") or isinstance(leaf, float | complex):
-            xp = array_module(leaf)
-            a = xp.asarray(leaf)
-            if np.issubdtype(a.dtype, np.inexact):
-                message = f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}"
-                out.append(Check(xp.all(xp.isfinite(a)), message, None))
+    out = finite(params, name)
     for key in POSITIVE_CONSTANTS:
         value = params.get(key) if isinstance(params, dict) else getattr(params, key, None)
         if value is not None and not callable(value):
@@ -246,27 +221,11 @@ def check_precision(y0, *others, names=("params",)) -> None:
     """Refuse silent demotion: no inexact leaf of `others` (params, the law's
     operators) below the state's precision (a complex64 H would run a
     complex128 ψ's whole step in single precision)."""
-    state_bits = max(
-        (_precision(_dtype_of(x)) for x in jax.tree_util.tree_leaves(y0)),
-        default=0,
-    )
-    if state_bits == 0:
-        return
-    lowest = min(
-        (
-            _precision(x.dtype) or state_bits
-            for x in jax.tree_util.tree_leaves(others)
-            if hasattr(x, "dtype")
-        ),
-        default=state_bits,
-    )
-    if lowest >= state_bits:
-        return  # the common case, without naming every leaf
+    leaves = jax.tree_util.tree_leaves(y0)
+    state_bits = max((_precision(_dtype_of(x)) for x in leaves), default=0)
     for tree, name in zip(others, names, strict=True):
         for leaf_name, leaf in _named_leaves(tree, name):
-            if not hasattr(leaf, "dtype"):
-                continue  # Python scalars take the state's precision
-            bits = _precision(leaf.dtype)
+            bits = _precision(leaf.dtype) if hasattr(leaf, "dtype") else 0  # Python scalars adapt
             if 0 < bits < state_bits:
                 raise ValueError(
                     f"{leaf_name} is {leaf.dtype} but the state is {state_bits}-bit: the run "
@@ -280,11 +239,9 @@ def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Check]:
     """‖state‖ (or a trace) equal to 1 within `tol`, and finite."""
     xp = array_module(norm)
     dev = xp.abs(xp.asarray(norm) - 1.0)
-    is_finite, ok = xp.all(xp.isfinite(norm)), xp.all(dev <= tol)
-    return [
-        Check(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+    return finite(norm, name) + [
         Check(
-            ok,
+            xp.all(dev <= tol),
             f"{name} is not normalized (norm - 1 = {{value}}, tolerance {tol:g}); "
             f"normalize it first, e.g. with jqd.normalize({name}, ...).",
             dev,
@@ -299,29 +256,27 @@ def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Check]:
     H = xp.asarray(H)
     dev = xp.max(xp.abs(H - xp.conj(xp.swapaxes(H, -1, -2))))
     scale = xp.maximum(xp.max(xp.abs(H)), 1e-300)
-    is_finite, ok, rel = xp.all(xp.isfinite(H)), dev <= rtol * scale, dev / scale
-    return [
-        Check(is_finite, f"{name} contains NaN or Inf. {NONFINITE_FIX}", None),
+    return finite(H, name) + [
         Check(
-            ok,
+            dev <= rtol * scale,
             f"{name} is not Hermitian: max|{name} - {name}^†| / max|{name}| = {{value}} > "
             f"{rtol:g}. Use ({name} + {name}.conj().T) / 2 if the asymmetry is round-off, "
             f"or check how {name} was built.",
-            rel,
+            dev / scale,
         ),
     ]
 
 
 def finite(y, name: str = "y0") -> list[Check]:
-    """Every leaf finite, one check per leaf, named by its path (`y0.phi`)."""
+    """Every inexact leaf finite, one check per leaf, named by its path (`y0.phi`)."""
     out = []
     for leaf_name, x in _named_leaves(y, name):
-        if not (hasattr(x, "dtype") or np.isscalar(x)):
-            continue
-        xp = array_module(x)
-        out.append(
-            Check(xp.all(xp.isfinite(x)), f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}")
-        )
+        if hasattr(x, "dtype") or isinstance(x, float | complex):
+            xp = array_module(x)
+            x = xp.asarray(x)
+            if jnp.issubdtype(x.dtype, jnp.inexact):
+                message = f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}"
+                out.append(Check(xp.all(xp.isfinite(x)), message))
     return out
 
 

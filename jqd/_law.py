@@ -1,28 +1,11 @@
-"""The law protocol: what every evolution law in jqd exposes.
+"""The law protocol: what every evolution law in jqd exposes (`AbstractLaw`;
+its members are documented there, the walk-through is docs/add-a-law.md).
 
 A law is a final `eqx.Module` holding fixed structure (grid, basis,
 precomputed operators; integers and callables as static fields). It does not
 hold the constants one fits or sweeps: those travel separately as `params`, a
-small pytree (usually an `eqx.Module` of floats), so that `jax.grad` and
-`jax.vmap` over them need no filtering. Shared code lives in an `Abstract…`
-base; a concrete law never subclasses another.
-
-The whole protocol (docs: "Add a law"):
-
-| member | required | what |
-|---|---|---|
-| `step(t, y, params, dt, key)` | yes | y(t) → y(t + dt) |
-| `vector_field(t, y, params)` | ODE laws | dy/dt, for `evolve_adaptive` |
-| `prepare(params, dt)` | no | the law with per-run operators precomputed |
-| `check(y, params, dt)` | no | structure: shapes, dtypes (eager) |
-| `checks(y, params, dt)` | no | values: `jqd.Check`s, `jax.numpy` only |
-| `monitor(t, y, params, dt)` | no | `(ok, code, where)` at every save |
-| `order` | no | convergence order of `step` (None: exact) |
-| `stochastic`, `breakdowns` | no | class attributes |
-| `exact_saves(y0, params, offsets)` | no | every save at once, where the law has them |
-| `specialize(params, dt, n_steps)` | no | a plain call's concrete inputs in a cheaper form |
-
-`density(y)` and `energy(t, y, params)` are read-outs that observables use.
+small pytree, so that `jax.grad` and `jax.vmap` over them need no filtering.
+Shared code lives in an `Abstract…` base; a concrete law never subclasses another.
 """
 
 from __future__ import annotations

@@ -80,11 +80,7 @@ def evaluate(monitor, t, y, params) -> Status:
     non-finite state, or a failure with code 0, reports code 1."""
     finite = all_finite(y)
     rdtype = state_real_dtype(y)
-    if monitor is None:
-        return Status(
-            finite, jnp.where(finite, 0, NONFINITE).astype(jnp.int32), jnp.zeros((0,), rdtype)
-        )
-    ok, code, where = monitor(t, y, params)
+    ok, code, where = (True, 0, ()) if monitor is None else monitor(t, y, params)
     ok = jnp.asarray(ok, bool) & finite
     code = jnp.asarray(code, jnp.int32)
     code = jnp.where(finite, jnp.where(ok, 0, jnp.maximum(code, NONFINITE)), NONFINITE)
@@ -96,14 +92,11 @@ def with_observables(status: Status, observed) -> Status:
     """Non-finite observables fail like a non-finite state (code 1)."""
     if observed is None:  # the state itself is saved: already checked
         return status
-    finite = all_finite([x for x in jax.tree_util.tree_leaves(observed) if _inexact(x)])
+    leaves = jax.tree_util.tree_leaves(observed)
+    finite = all_finite([x for x in leaves if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)])
     ok = status.ok & finite
     code = jnp.where(status.ok & ~finite, NONFINITE, status.code).astype(jnp.int32)
     return Status(ok, code, status.where)
-
-
-def _inexact(x) -> bool:
-    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
 
 
 def first_failure(statuses: Status, ts: Array) -> dict[str, Array]:
@@ -146,11 +139,10 @@ def report(sol, law, on_breakdown: str, caller: str):
         j = int(bad[0])
         c = int(codes[j])
         time = float(np.atleast_1d(np.asarray(sol.stats["breakdown_time"]))[j])
-        where_all = np.asarray(sol.stats["breakdown_where"])
-        where = where_all.reshape(codes.shape[0], -1)[j] if codes.shape != () else where_all
+        where = np.asarray(sol.stats["breakdown_where"]).reshape(codes.shape[0], -1)[j]
         reason = table.get(c, Reason(BreakdownError, f"monitor code {c}", ""))
         batch = f" (batch member {j})" if np.ndim(code) else ""
-        at = ", ".join(f"{float(v):.4g}" for v in np.atleast_1d(where))
+        at = ", ".join(f"{float(v):.4g}" for v in where)
         at = f" at ({at})" if at else ""
         raise reason.error(
             f"{caller}: {reason.what} at t = {time:.6g}{at}{batch}. "
@@ -158,7 +150,7 @@ def report(sol, law, on_breakdown: str, caller: str):
             "(solution.stats['breakdown_time'], ['breakdown_code'], ['breakdown_where']).",
             time=time,
             code=c,
-            where=tuple(float(v) for v in np.atleast_1d(where)),
+            where=tuple(float(v) for v in where),
             solution=sol,
         )
     n = max(table) + 1
@@ -172,8 +164,3 @@ def report(sol, law, on_breakdown: str, caller: str):
     index = jnp.clip(flat[jnp.argmax(flat > 0)], 0, n - 1)
     y_final = eqx.branched_error_if(sol.y_final, jnp.any(flat > 0), index, msgs)
     return eqx.tree_at(lambda s: s.y_final, sol, y_final)
-
-
-def check_on_breakdown(on_breakdown: str) -> None:
-    if on_breakdown not in ("raise", "flag"):
-        raise ValueError(f"on_breakdown must be 'raise' or 'flag'; got {on_breakdown!r}.")

@@ -25,18 +25,6 @@ def axpy(a, x, y):
     return _tm(lambda u, v: v + jnp.asarray(a).astype(v.dtype) * u, x, y)
 
 
-def euler(f: Callable, t, y, dt):
-    """y + dt f(t, y): order 1."""
-    return axpy(dt, f(t, y), y)
-
-
-def heun(f: Callable, t, y, dt):
-    """Heun's method (explicit trapezoid): order 2."""
-    k1 = f(t, y)
-    k2 = f(t + dt, axpy(dt, k1, y))
-    return axpy(dt / 2, _tm(jnp.add, k1, k2), y)
-
-
 def midpoint(f: Callable, t, y, dt):
     """The explicit midpoint rule (RK2), y + dt f(t + dt/2, y + (dt/2) f(t, y)):
     order 2."""
@@ -108,12 +96,6 @@ def strang(kick: Callable, drift: Callable, y, dt):
     """Strang splitting kick(dt/2) ∘ drift(dt) ∘ kick(dt/2): order 2 for
     flows `kick(y, h)` and `drift(y, h)`."""
     return kick(drift(kick(y, dt / 2), dt), dt / 2)
-
-
-def yoshida4(symmetric_step: Callable, y, dt):
-    """Yoshida's triple jump of a symmetric second-order step
-    `symmetric_step(y, h)`: order 4."""
-    return Yoshida4().compose(symmetric_step, y, dt)
 
 
 def repeat(step: Callable, y, n: int):

@@ -23,6 +23,7 @@ import pytest
 from helpers import LAW_CASES, build
 
 from jqd import _steppers
+from jqd.schemes import Yoshida4
 from jqd.stats import loglog_slope
 
 IDS = sorted(LAW_CASES)
@@ -49,14 +50,12 @@ def _drift(y, h):  # flow of the kinetic part
 
 
 _strang = lambda f, t, y, dt: _steppers.strang(_kick, _drift, y, dt)
-_yoshida = lambda f, t, y, dt: _steppers.yoshida4(
+_yoshida = lambda f, t, y, dt: Yoshida4().compose(
     lambda y, h: _steppers.strang(_kick, _drift, y, h), y, dt
 )
 _rk4_scan = lambda f, t, y, dt: _steppers.rk4(f, t, y, dt, scan_stages=True)
 
 DETERMINISTIC = {
-    "euler": (_steppers.euler, 1),
-    "heun": (_steppers.heun, 2),
     "rk4": (_steppers.rk4, 4),
     "rk4-scan-stages": (_rk4_scan, 4),
     "strang": (_strang, 2),
