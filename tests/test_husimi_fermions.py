@@ -80,4 +80,4 @@ def test_diffusion_hs_trace_vanishes_for_complex_n(fx):
 
 def test_fit_points_guard(fx):
     with pytest.raises(ValueError, match="n_fit_points"):
-        fx._check(fx.Config(n_fit_points=50))
+        fx.validate(fx.Config(n_fit_points=50))

@@ -398,8 +398,10 @@ def cmd_reproduce(args) -> int:
             f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True
         )
         args.forks = fork_server()
+        from jqd.run.cli import main as run  # by module name (not __main__) for the forks
+
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            entries = list(pool.map(lambda n: reproduce_one(n, out, args), names))
+            entries = list(pool.map(lambda n: reproduce_one(n, out, args, run), names))
         report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
     ok = all("summary" in e and e["summary"]["passed"] for e in entries)
     print(

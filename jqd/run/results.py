@@ -420,14 +420,13 @@ def fork_server():
     return forks
 
 
-def _run_in_fork(argv: list[str], pipe) -> None:
-    """`jqd run` in a forked process, its output into `pipe`; exits without
-    the interpreter's teardown (freeing JAX's programs: about 0.5 s)."""
+def _run_in_fork(main, argv: list[str], pipe) -> None:
+    """`main(argv)` (the command line's) in a forked process, its output into
+    `pipe`; exits without the interpreter's teardown (freeing JAX's programs:
+    about 0.5 s)."""
     os.dup2(pipe.fileno(), 1)
     os.dup2(pipe.fileno(), 2)
     try:
-        from .cli import main
-
         code = main(argv)
     except BaseException:
         import traceback
@@ -439,9 +438,9 @@ def _run_in_fork(argv: list[str], pipe) -> None:
     os._exit(code)
 
 
-def reproduce_one(name: str, out: Path, args) -> dict:
-    """Run one experiment in its own process: a crash or hang cannot take the
-    others down. Its progress lines (`jqd> `) are forwarded to stderr as they come."""
+def reproduce_one(name: str, out: Path, args, main) -> dict:
+    """Run one experiment (`main(["run", name, ...])`) in its own process: a
+    crash or hang cannot take the others down. Its progress lines (`jqd> `) are forwarded to stderr as they come."""
     exp_out = out / name
     exp_out.mkdir(parents=True, exist_ok=True)
     summary_path = exp_out / "summary.json"
@@ -452,7 +451,7 @@ def reproduce_one(name: str, out: Path, args) -> dict:
     t1 = time.perf_counter()
     forks = args.forks
     reading, writing = forks.Pipe(duplex=False)
-    proc = forks.Process(target=_run_in_fork, args=(argv, writing), daemon=True)
+    proc = forks.Process(target=_run_in_fork, args=(main, argv, writing), daemon=True)
     proc.start()
     writing.close()
     timed_out = threading.Event()
