@@ -1,7 +1,6 @@
 """Pseudo-spectral RK4 grid solver of the Husimi Fokker-Planck equation (physics §4.2,
-§4.8) on a `PhaseSpaceGrid`, with a regularization object per step
-(`_regularization.py`). H is a plain callable symbol `hamiltonian(z, args)`; J∇H
-and D come from autodiff. why: docs/internals/husimi.md#grid
+§4.8), regularized per step; J∇H and D by autodiff of `hamiltonian(z, args)`.
+why: docs/internals/husimi.md#grid
 """
 
 from __future__ import annotations
@@ -366,7 +365,8 @@ class HusimiGrid(AbstractLaw):
         if hasattr(reg, "n_max"):  # FockShells (its step limit needs a power iteration: check)
             return out + fock_shell_guards(self, y, params)
         if dt is not None:
-            limit = reg.dt_limit(self, compiled_coefficients(self, params, jnp.result_type(y.rho)))
+            _, coeffs = compiled_coefficients(self, params, jnp.result_type(y.rho))
+            limit = reg.dt_limit(self, coeffs)
             out.append(
                 Check(
                     jnp.abs(dt) <= limit,
@@ -383,8 +383,7 @@ class HusimiGrid(AbstractLaw):
         if not is_concrete(params):
             return None
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-        params = _float_arrays(params)
-        return self.regularization.stable_dt(self, params, _coefficients(self, params, dtype))
+        return self.regularization.stable_dt(self, *compiled_coefficients(self, params, dtype))
 
 
 def evolve_grid(
@@ -583,16 +582,13 @@ def _projected_matrix(law, params):
     return out.T
 
 
-def _float_arrays(params):
-    """Python floats in params as arrays: new values reuse compiled programs."""
-    return jax.tree_util.tree_map(
+def compiled_coefficients(law, params, dtype):
+    """(params, `law.compute_coefficients`), compiled; Python floats in params
+    become arrays, so that new values reuse the program."""
+    params = jax.tree_util.tree_map(
         lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
     )
-
-
-def compiled_coefficients(law, params, dtype):
-    """`law.compute_coefficients`, compiled."""
-    return _coefficients(law, _float_arrays(params), dtype)
+    return params, _coefficients(law, params, dtype)
 
 
 @eqx.filter_jit
