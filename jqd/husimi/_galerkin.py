@@ -132,15 +132,13 @@ class HusimiGalerkin(AbstractLaw):
         if int(taylor_order) < 1:
             raise ValueError(f"taylor_order must be >= 1; got {taylor_order}.")
         N = max(hamiltonian.n_modes if n_modes is None else int(n_modes), 1)
-        if (cutoffs is None) == (max_total is None):
-            raise ValueError("give exactly one of cutoffs= or max_total=.")
         if cutoffs is not None:
-            cut = (int(cutoffs),) * N if np.ndim(cutoffs) == 0 else tuple(cutoffs)
-            if len(cut) != N:
-                raise ValueError(f"cutoffs has {len(cut)} entries for {N} modes.")
-            basis, kind = fock_basis(cut), "cutoffs"
-        else:
-            basis, kind = fock_basis(max_total=int(max_total), n_modes=N), "total"
+            cutoffs = (int(cutoffs),) * N if np.ndim(cutoffs) == 0 else tuple(cutoffs)
+            if len(cutoffs) != N:
+                raise ValueError(f"cutoffs has {len(cutoffs)} entries for {N} modes.")
+        total = None if max_total is None else int(max_total)
+        basis = fock_basis(cutoffs, max_total=total, n_modes=N)  # checks: one of the two
+        kind = "total" if cutoffs is None else "cutoffs"
         poly = anti_wick_symbol(hamiltonian, N)
         flat, W, H, ladders = galerkin_structure(hamiltonian, poly, basis, kind)
         # jax.device_put, not jnp.asarray: no program per shape (jax 0.10)
