@@ -30,7 +30,7 @@ from ._regularization import (
     shell_basis,
     to_coefficients,
 )
-from ._symbols import drift_and_diffusion
+from ._symbols import check_types, drift_and_diffusion
 
 REMOVED, MASS_DRIFT, TOP_SHELLS = 2, 3, 4  # monitor codes (1: NaN/Inf, shared)
 
@@ -316,8 +316,7 @@ class HusimiGrid(AbstractLaw):
     def check(self, y, params, dt=None):
         """Structure; on concrete params also what is too costly for `checks`
         (FockShells: a number-changing H, with evidence; its RK4 step limit)."""
-        if not isinstance(y, HusimiGridState):
-            raise ValueError("y0 must be a HusimiGridState; build it with law.initial_state(rho0).")
+        check_types(y, params, HusimiGridState, HusimiGridParams, "law.initial_state(rho0)")
         shape = jnp.shape(y.rho)
         if shape != self.grid.shape:
             raise ValueError(
