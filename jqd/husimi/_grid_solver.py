@@ -325,21 +325,20 @@ class HusimiGrid(AbstractLaw):
             )
         if not jnp.issubdtype(jnp.result_type(y.rho), jnp.floating):
             raise ValueError(f"y0.rho must be real floating point; got {jnp.result_type(y.rho)}.")
-        if not is_concrete(params):
-            return
         reg = self.regularization
-        if hasattr(reg, "n_max") and reg.basis is not None:
-            dtype = jnp.result_type(y.rho)
-            with jax.ensure_compile_time_eval():  # concrete params: eager inside jit too
-                v = float(phase_violation(self.hamiltonian, params.args, self.grid.n_modes, dtype))
-            if v > phase_rtol(dtype):
-                try:  # the evidence, where it can be computed (not inside an outer trace)
-                    lam = projected_abscissa(self, params)
-                except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-                    lam = None
-                detail = "" if lam is None else f"; here max Re λ(P L P) = {lam:.3g}"
-                raise ValueError(f"{NUMBER_CHANGING} (relative violation {v:.3g}{detail}).")
-        if hasattr(reg, "n_max") and dt is not None and is_concrete(dt, y.rho):
+        if not (is_concrete(params) and isinstance(reg, FockShells) and reg.basis is not None):
+            return
+        dtype = jnp.result_type(y.rho)
+        with jax.ensure_compile_time_eval():  # concrete params: eager inside jit too
+            v = float(phase_violation(self.hamiltonian, params.args, self.grid.n_modes, dtype))
+        if v > phase_rtol(dtype):
+            try:  # the evidence, where it can be computed (not inside an outer trace)
+                lam = projected_abscissa(self, params)
+            except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+                lam = None
+            detail = "" if lam is None else f"; here max Re λ(P L P) = {lam:.3g}"
+            raise ValueError(f"{NUMBER_CHANGING} (relative violation {v:.3g}{detail}).")
+        if dt is not None and is_concrete(dt, y.rho):
             dtv = float(np.asarray(dt))  # the power-iteration limit (`checks` has the others)
             limit = self.stable_dt(params)
             if limit is not None and dtv > limit:
@@ -361,7 +360,7 @@ class HusimiGrid(AbstractLaw):
             )
         ]
         reg = self.regularization
-        if hasattr(reg, "n_max"):  # FockShells (its step limit needs a power iteration: check)
+        if isinstance(reg, FockShells):  # its step limit needs a power iteration: `check`
             return out + fock_shell_guards(self, y, params)
         if dt is not None:
             _, coeffs = compiled_coefficients(self, params, jnp.result_type(y.rho))
