@@ -412,16 +412,10 @@ def _hermitian_basis(d: int) -> np.ndarray:
     out = []
     for j in range(d):
         for k in range(j, d):
-            E = np.zeros((d, d), complex)
-            if j == k:
-                E[j, j] = 1
-                out.append(E)
-                continue
+            E, F = np.zeros((2, d, d), complex)
             E[j, k] = E[k, j] = 1
-            out.append(E)
-            F = np.zeros((d, d), complex)
             F[j, k], F[k, j] = 1j, -1j
-            out.append(F)
+            out += [E] if j == k else [E, F]
     return np.stack(out)
 
 
@@ -442,11 +436,8 @@ def operator_map(points: int, length: float, n: int):
     for j in range(d):
         for k in range(j, d):
             q = gauss * np.conj(powers[j]) * powers[k] * np.exp(-0.5 * (lg[j] + lg[k])) / np.pi
-            if j == k:
-                cols.append(q.real / 2)  # ρ = Q/2 on z = (Q, P)
-            else:
-                cols.append(q.real)  # ⟨α|(E_jk + E_kj)|α⟩/(2π)
-                cols.append(-q.imag)  # ⟨α|i(E_jk − E_kj)|α⟩/(2π)
+            # ρ = Q/2 on z = (Q, P); ⟨α|(E_jk + E_kj)|α⟩/(2π), ⟨α|i(E_jk − E_kj)|α⟩/(2π)
+            cols += [q.real / 2] if j == k else [q.real, -q.imag]
     M = shell_basis(points, length, n).T @ np.stack(cols, axis=1) * dx * dx
     s = np.linalg.svd(M, compute_uv=False)
     return np.linalg.inv(M), _hermitian_basis(d), float(s[0] / s[-1])
