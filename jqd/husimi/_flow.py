@@ -1,7 +1,6 @@
-"""Probability-flow trajectories dz/dt = v = J∇H − ½∇·D − ½ D∇ln ρ of the Husimi
-Fokker-Planck equation, as a law (physics §4.9). ρ is supplied: an analytic
-`log_density(z, t)`, or a `HusimiGalerkin` law whose R travels in the state.
-∇ln ρ, ∇H and D come from autodiff. why: docs/internals/husimi.md#flow
+"""Probability-flow trajectories dz/dt = J∇H − ½∇·D − ½ D∇ln ρ of the Husimi
+Fokker-Planck equation (physics §4.9), ρ analytic or a Galerkin state carried
+along. why: docs/internals/husimi.md#flow
 """
 
 from __future__ import annotations
@@ -63,9 +62,8 @@ def galerkin_log_density(R: Array, z: Array, basis) -> Array:
 
 
 class GalerkinDensity(eqx.Module):
-    """ρ(z, t) from a `HusimiGalerkin` law, for `flow_trajectories`: the
-    coefficient matrix R(t0) = R0 is stepped with `law.prepare(params, dt/2)`
-    alongside the trajectories.
+    """ρ(z, t) from a `HusimiGalerkin` law, for `flow_trajectories` (R0 is stepped
+    alongside the trajectories).
 
     Attributes:
         law: the Galerkin law (its basis fixes ln ρ's polynomial).
@@ -125,19 +123,15 @@ class HusimiZeroError(BreakdownError):
     where the flow velocity is singular) or took a non-finite step."""
 
 
-# ---- where ln ρ comes from: a closed form, or R of a Galerkin law stepped alongside
-
-
 class _Analytic(eqx.Module):
-    """ln ρ(z, t) given in closed form."""
+    """ln ρ(z, t) in closed form (the interface `_Galerkin` shares)."""
 
     log_density: Callable = eqx.field(static=True)
 
     def prepare(self, params, dt):
         return self
 
-    def advance(self, t, R, params, dt):
-        """(R at t + dt, ln ρ(z, s) for the RK4 stage times s of [t, t + dt])."""
+    def advance(self, t, R, params, dt):  # (R(t + dt), ln ρ(z, s) at RK4's stage times)
         return None, self.log_density
 
     def log_at(self, t, R):
@@ -193,12 +187,10 @@ class _Galerkin(eqx.Module):
             )
 
     def checks(self, R, params, dt):
-        """R0 Hermitian with trace 1; R's split steps (dt/2) in range."""
         C = _density_params(params).C
         return state_guards(R, "y0.R") + stability_guard(self.law, C, dt, dt_scale=0.5)
 
-    def status(self, R):
-        """The Galerkin law's monitor on R: (ok, code 4 or 5, its value)."""
+    def status(self, R):  # the Galerkin law's monitor: (ok, code 4 or 5, its value)
         ok, code, where = self.law.monitor(0.0, R, None)
         code = jnp.where(code == FOCK_TRUNCATION, DENSITY_FOCK, DENSITY_WIDTH)
         value = jnp.where(code == DENSITY_FOCK, where[0], where[1])
@@ -290,6 +282,7 @@ class HusimiFlow(AbstractLaw):
         z0 = jnp.asarray(z0)
         if z0.ndim != 2 or z0.shape[-1] % 2:
             raise ValueError(f"z0 must have shape (n_points, 2N); got {z0.shape}.")
+        self.source.check(z0, R0)
         return _initial_state(self, z0, jnp.asarray(t0, z0.dtype), R0)
 
     def prepare(self, params, dt):
@@ -441,10 +434,6 @@ def flow_trajectories(
     C = jnp.asarray(C, dtype)
     kw = dict(zero_floor=zero_floor, density_scale=density_scale)
     if isinstance(log_density, GalerkinDensity):
-        if log_density.law.n_modes != N:
-            raise ValueError(
-                f"z0 has {N} modes but the GalerkinDensity's law has {log_density.law.n_modes}."
-            )
         law = HusimiFlow(hamiltonian, log_density.law, **kw)
         R0, params = jnp.asarray(log_density.R0), FlowParams(C, args, log_density.params)
     elif callable(log_density):

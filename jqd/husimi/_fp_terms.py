@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from ._ops import Ops, anti_normal_order
+from ._ops import Ops, a, anti_normal_order
 from ._states import fock_basis
 from ._symbols import Polynomial
 
@@ -74,13 +74,6 @@ def fp_terms(poly: Polynomial) -> tuple[dict, dict]:
                 add(diff, kk, v)
     clean = lambda d: {k: v for k, v in d.items() if abs(v) > 1e-15}
     return clean(liou), clean(diff)
-
-
-def _padded_basis(basis: np.ndarray, pad: int, kind: str) -> np.ndarray:
-    N = basis.shape[1]
-    if kind == "total":
-        return fock_basis(max_total=int(basis.sum(1).max()) + pad, n_modes=N)
-    return fock_basis(tuple(int(c) + 1 + pad for c in basis.max(0)))
 
 
 def _word_matrix(word, ladders) -> np.ndarray:
@@ -144,20 +137,15 @@ def galerkin_structure(
     annihilators (N, d, d)."""
     N = basis.shape[1]
     pad = max(poly.degree, 2) + 2
-    big = _padded_basis(basis, pad, kind)
+    if kind == "total":
+        big = fock_basis(max_total=int(basis.sum(1).max()) + pad, n_modes=N)
+    else:
+        big = fock_basis(tuple(int(c) + 1 + pad for c in basis.max(0)))
     index = {tuple(o): i for i, o in enumerate(big)}
     emb = np.zeros((len(big), len(basis)))
     for i, o in enumerate(basis):
         emb[index[tuple(o)], i] = 1.0
-    ladders = []
-    for j in range(N):
-        lo = np.zeros((len(big), len(big)), complex)
-        for col, o in enumerate(big):
-            if o[j] > 0:
-                o2 = list(o)
-                o2[j] -= 1
-                lo[index[tuple(o2)], col] = np.sqrt(o[j])
-        ladders.append((lo, lo.conj().T))
+    ladders = [(lo, lo.conj().T) for lo in (a(j).matrix(big) for j in range(N))]
     liou, diff = fp_terms(poly)
     ham: dict = {}
     for word, c in anti_normal_order(hamiltonian).terms.items():

@@ -1,10 +1,6 @@
-"""Spectral Galerkin law for the Husimi Fokker-Planck equation (physics §4.8).
-
-The state is the coefficient matrix R of e^{−|α|²} × a polynomial in α, α*; the
-operator acts on R as Σ_i A_i R B_i with ladder-operator words built once per
-law from the anti-Wick symbol (`_fp_terms.py`). Steppers: Strang splitting
-("split") or exp(dt L) by invariant blocks ("expm", `_galerkin_blocks.py`).
-why: docs/internals/husimi.md#galerkin
+"""Spectral Galerkin law for the Husimi Fokker-Planck equation (physics §4.8): the
+state is the coefficient matrix R of e^{−|α|²} × a polynomial in α, α*; steppers
+"split" (Strang) or "expm" (invariant blocks). why: docs/internals/husimi.md#galerkin
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ from .._monitor import BreakdownError, Reason
 from ._fp_terms import apply_groups, galerkin_structure
 from ._galerkin_blocks import ExpmBlocks, _ExpmStep
 from ._ops import Ops, anti_normal_order
-from ._states import fock_basis, husimi
+from ._states import fock_basis, husimi, trace_index
 from ._symbols import anti_wick_symbol, truncation_check
 
 FOCK_TRUNCATION, BASIS_WIDTH = 2, 3  # monitor codes
@@ -136,15 +132,13 @@ class HusimiGalerkin(AbstractLaw):
         if int(taylor_order) < 1:
             raise ValueError(f"taylor_order must be >= 1; got {taylor_order}.")
         N = max(hamiltonian.n_modes if n_modes is None else int(n_modes), 1)
-        if (cutoffs is None) == (max_total is None):
-            raise ValueError("give exactly one of cutoffs= or max_total=.")
         if cutoffs is not None:
-            cut = (int(cutoffs),) * N if np.ndim(cutoffs) == 0 else tuple(cutoffs)
-            if len(cut) != N:
-                raise ValueError(f"cutoffs has {len(cut)} entries for {N} modes.")
-            basis, kind = fock_basis(cut), "cutoffs"
-        else:
-            basis, kind = fock_basis(max_total=int(max_total), n_modes=N), "total"
+            cutoffs = (int(cutoffs),) * N if np.ndim(cutoffs) == 0 else tuple(cutoffs)
+            if len(cutoffs) != N:
+                raise ValueError(f"cutoffs has {len(cutoffs)} entries for {N} modes.")
+        total = None if max_total is None else int(max_total)
+        basis = fock_basis(cutoffs, max_total=total, n_modes=N)  # checks: one of the two
+        kind = "total" if cutoffs is None else "cutoffs"
         poly = anti_wick_symbol(hamiltonian, N)
         flat, W, H, ladders = galerkin_structure(hamiltonian, poly, basis, kind)
         # jax.device_put, not jnp.asarray: no program per shape (jax 0.10)
@@ -200,9 +194,8 @@ class HusimiGalerkin(AbstractLaw):
         return self.fp_operator(y, params.C)
 
     def _remainder(self, C, dtype):
-        """L_R = L(C) + i[H_P, ·] as (c, W, flat), L_R R = c Σ_g W[g] ∘ gather_g(R):
-        c = C − 1 and the diffusion groups for a truncating H (P L(1) P =
-        −i[H_P, ·]), else c = 1 and all groups."""
+        """L_R = L(C) + i[H_P, ·] as (c, W, flat): c = C − 1 and the diffusion
+        groups for a truncating H (P L(1) P = −i[H_P, ·]), else c = 1 and all."""
         C = jnp.asarray(C)
         W = self.W.astype(dtype)
         if self.exact_fp:
@@ -218,29 +211,20 @@ class HusimiGalerkin(AbstractLaw):
         cols = jax.vmap(lambda E: self.fp_operator(E, C).reshape(-1))(eye)
         return cols.T
 
-    def _unitary(self, dt, dtype):
-        E, V = jnp.linalg.eigh(self.H.astype(dtype))
-        return (V * jnp.exp(-1j * E * dt).astype(dtype)) @ jnp.conj(V).T
-
     def step(self, t, y, params, dt, key=None):
         return self.prepare(params, dt).step(t, y, params, dt, key)
 
     def prepare(self, params, dt):
-        """The stepper for this C and dt: e^{−iH_P dt} and the remainder's weights
-        × dt/2 ("split"), or the blocks' exponentials ("expm")."""
+        """The stepper for this C and dt ("split": e^{−iH_P dt}, the remainder × dt/2)."""
         dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
         if self.method == "expm":
             M = self.blocks.exponential(self.W[0], self.W[1], params.C, dt, dtype)
             return _ExpmStep(M, self.blocks.index)
         c, W, flat = self._remainder(params.C, dtype)
         half = (jnp.asarray(dt) / 2).astype(dtype)
-        return _SplitStep(
-            U=self._unitary(dt, dtype),
-            c=c,
-            Wh=W * half,
-            flat=flat,
-            taylor_order=self.taylor_order,
-        )
+        E, V = jnp.linalg.eigh(self.H.astype(dtype))
+        U = (V * jnp.exp(-1j * E * dt).astype(dtype)) @ jnp.conj(V).T
+        return _SplitStep(U, c, W * half, flat, self.taylor_order)
 
     # ---- read-outs ------------------------------------------------------
     def husimi(self, y, alphas):
@@ -310,8 +294,7 @@ class HusimiGalerkin(AbstractLaw):
 
 
 class _SplitStep(AbstractLaw):
-    """Strang step e^{L_R dt/2} e^{L_U dt} e^{L_R dt/2}, L_R y (dt/2) = c Σ Wh ∘ gather(y).
-    The series runs even where it vanishes: why: docs/internals/husimi.md#split"""
+    """Strang step e^{L_R dt/2} e^{L_U dt} e^{L_R dt/2}. why: docs/internals/husimi.md#split"""
 
     U: Array
     c: Array
@@ -319,8 +302,7 @@ class _SplitStep(AbstractLaw):
     flat: Array
     taylor_order: int = eqx.field(static=True)
 
-    def _half(self, y):
-        """exp(c L) y by its Taylor series, L y = Σ_g Wh[g] ∘ gather_g(y)."""
+    def _half(self, y):  # exp(c L_R dt/2) y by its Taylor series
         Wh, c = self.Wh.astype(y.dtype), self.c.astype(y.real.dtype)
         out = term = y
         for k in range(1, self.taylor_order + 1):
@@ -356,9 +338,8 @@ def number_changes(hamiltonian: Ops, n_modes: int) -> list[list[int]]:
 
 
 def edge_index(basis: np.ndarray, kind: str, changes) -> tuple[int, ...]:
-    """Basis indices at the edge of the truncation: n_j ≥ cutoff_j − g_j for
-    some mode with cutoff > 1 ("cutoffs"), or Σ n_j > max_total − g ("total");
-    g_j (g) the gcd of the terms' number changes Δn_j (Σ_j Δn_j), 1 if none."""
+    """Basis indices at the truncation edge (`HusimiGalerkin.top_weight`); g_j (g)
+    the gcd of the terms' number changes Δn_j (Σ_j Δn_j), 1 if none."""
     strides, total_stride = [0] * basis.shape[1], 0
     for delta in changes:
         strides = [math.gcd(g, abs(x)) for g, x in zip(strides, delta, strict=True)]
@@ -374,10 +355,8 @@ def edge_index(basis: np.ndarray, kind: str, changes) -> tuple[int, ...]:
     return tuple(int(i) for i in np.flatnonzero(top))
 
 
-@functools.lru_cache(maxsize=32)
 def taylor_radius(order: int, tol: float = TAYLOR_TOL) -> float:
-    """Largest r with r^{p+1} e^r/(p+1)! ≤ tol (bisection): the order-p
-    Taylor series of e^Z is within tol of it when ‖Z‖ ≤ r."""
+    """Largest r with r^{p+1} e^r/(p+1)! ≤ tol (bisection): ‖e^Z − T_p(Z)‖ ≤ tol for ‖Z‖ ≤ r."""
     lo, hi = 0.0, 200.0
     target = math.log(tol) + math.lgamma(order + 2)
     for _ in range(200):
@@ -391,9 +370,8 @@ def taylor_radius(order: int, tol: float = TAYLOR_TOL) -> float:
 
 @functools.lru_cache(maxsize=16)
 def concentration_structure(basis_tuple: tuple):
-    """(i1, i2, w): flat indices m·d + n and k·d + l into R, and weights, of
-    the concentration's terms w R_mn R_kl (formula: docs/internals); None when there
-    would be more than `MAX_TERMS` of them."""
+    """(i1, i2, w) of the concentration's terms w R[i1] R[i2] (R flat; formula:
+    docs/internals); None above `MAX_TERMS` terms."""
     basis = np.array(basis_tuple, dtype=np.int64).reshape(len(basis_tuple), -1)
     d = len(basis)
     # every ordered pair (m, k) of basis states, keyed by s = m + k
@@ -429,21 +407,13 @@ def concentration_structure(basis_tuple: tuple):
 
 @functools.lru_cache(maxsize=16)
 def marginal_structures(basis_tuple: tuple) -> tuple:
-    """Per mode: (rows, cols, src_rows, src_cols, d_j, structure) of the
-    partial trace onto that mode and the concentration of the reduced state
-    (whose Husimi function is the marginal of Q; Lieb's bound holds for it)."""
+    """Per mode: the partial trace onto it (rows, cols, src_rows, src_cols, d_j) and
+    the reduced state's concentration structure (Lieb's bound holds for it)."""
     basis = np.array(basis_tuple, dtype=np.int64).reshape(len(basis_tuple), -1)
     out = []
     for j in range(basis.shape[1]):
-        others = np.delete(basis, j, axis=1)
-        _, rest = np.unique(others, axis=0, return_inverse=True)
-        same = rest.ravel()[:, None] == rest.ravel()[None, :]
-        src_r, src_c = np.nonzero(same)
-        d_j = int(basis[:, j].max()) + 1
-        levels = tuple((n,) for n in range(d_j))
-        out.append(
-            (basis[src_r, j], basis[src_c, j], src_r, src_c, d_j, concentration_structure(levels))
-        )
+        *index, levels = trace_index(basis, j)
+        out.append((*index, len(levels), concentration_structure(tuple(map(tuple, levels)))))
     return tuple(out)
 
 
@@ -469,7 +439,7 @@ def _ket_to_matrix(psi):
 
 
 def state_guards(R, name: str = "y0") -> list[Check]:
-    """R Hermitian and of trace 1 (NumPy where concrete, jax.numpy where traced)."""
+    """R Hermitian and of trace 1."""
     xp = array_module(R)
     R = xp.asarray(R)
     dev = xp.abs(xp.trace(R) - 1.0)
@@ -484,8 +454,7 @@ def state_guards(R, name: str = "y0") -> list[Check]:
 
 
 def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
-    """The split stepper's remainder series inside its range, for Galerkin
-    steps of dt_scale × dt."""
+    """The split stepper's remainder series in range for steps dt_scale × dt."""
     if law.method != "split" or dt is None:
         return []
     dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)

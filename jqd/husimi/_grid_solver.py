@@ -1,7 +1,6 @@
 """Pseudo-spectral RK4 grid solver of the Husimi Fokker-Planck equation (physics §4.2,
-§4.8) on a `PhaseSpaceGrid`, with a regularization object per step
-(`_regularization.py`). H is a plain callable symbol `hamiltonian(z, args)`; J∇H
-and D come from autodiff. why: docs/internals/husimi.md#grid
+§4.8), regularized per step; J∇H and D by autodiff of `hamiltonian(z, args)`.
+why: docs/internals/husimi.md#grid
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from ._regularization import (
     shell_basis,
     to_coefficients,
 )
-from ._symbols import drift_and_diffusion
+from ._symbols import check_types, drift_and_diffusion
 
 REMOVED, MASS_DRIFT, TOP_SHELLS = 2, 3, 4  # monitor codes (1: NaN/Inf, shared)
 
@@ -317,8 +316,7 @@ class HusimiGrid(AbstractLaw):
     def check(self, y, params, dt=None):
         """Structure; on concrete params also what is too costly for `checks`
         (FockShells: a number-changing H, with evidence; its RK4 step limit)."""
-        if not isinstance(y, HusimiGridState):
-            raise ValueError("y0 must be a HusimiGridState; build it with law.initial_state(rho0).")
+        check_types(y, params, HusimiGridState, HusimiGridParams, "law.initial_state(rho0)")
         shape = jnp.shape(y.rho)
         if shape != self.grid.shape:
             raise ValueError(
@@ -327,21 +325,20 @@ class HusimiGrid(AbstractLaw):
             )
         if not jnp.issubdtype(jnp.result_type(y.rho), jnp.floating):
             raise ValueError(f"y0.rho must be real floating point; got {jnp.result_type(y.rho)}.")
-        if not is_concrete(params):
-            return
         reg = self.regularization
-        if hasattr(reg, "n_max") and reg.basis is not None:
-            dtype = jnp.result_type(y.rho)
-            with jax.ensure_compile_time_eval():  # concrete params: eager inside jit too
-                v = float(phase_violation(self.hamiltonian, params.args, self.grid.n_modes, dtype))
-            if v > phase_rtol(dtype):
-                try:  # the evidence, where it can be computed (not inside an outer trace)
-                    lam = projected_abscissa(self, params)
-                except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-                    lam = None
-                detail = "" if lam is None else f"; here max Re λ(P L P) = {lam:.3g}"
-                raise ValueError(f"{NUMBER_CHANGING} (relative violation {v:.3g}{detail}).")
-        if hasattr(reg, "n_max") and dt is not None and is_concrete(dt, y.rho):
+        if not (is_concrete(params) and isinstance(reg, FockShells) and reg.basis is not None):
+            return
+        dtype = jnp.result_type(y.rho)
+        with jax.ensure_compile_time_eval():  # concrete params: eager inside jit too
+            v = float(phase_violation(self.hamiltonian, params.args, self.grid.n_modes, dtype))
+        if v > phase_rtol(dtype):
+            try:  # the evidence, where it can be computed (not inside an outer trace)
+                lam = projected_abscissa(self, params)
+            except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+                lam = None
+            detail = "" if lam is None else f"; here max Re λ(P L P) = {lam:.3g}"
+            raise ValueError(f"{NUMBER_CHANGING} (relative violation {v:.3g}{detail}).")
+        if dt is not None and is_concrete(dt, y.rho):
             dtv = float(np.asarray(dt))  # the power-iteration limit (`checks` has the others)
             limit = self.stable_dt(params)
             if limit is not None and dtv > limit:
@@ -363,10 +360,11 @@ class HusimiGrid(AbstractLaw):
             )
         ]
         reg = self.regularization
-        if hasattr(reg, "n_max"):  # FockShells (its step limit needs a power iteration: check)
+        if isinstance(reg, FockShells):  # its step limit needs a power iteration: `check`
             return out + fock_shell_guards(self, y, params)
         if dt is not None:
-            limit = reg.dt_limit(self, compiled_coefficients(self, params, jnp.result_type(y.rho)))
+            _, coeffs = compiled_coefficients(self, params, jnp.result_type(y.rho))
+            limit = reg.dt_limit(self, coeffs)
             out.append(
                 Check(
                     jnp.abs(dt) <= limit,
@@ -383,8 +381,7 @@ class HusimiGrid(AbstractLaw):
         if not is_concrete(params):
             return None
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-        params = _float_arrays(params)
-        return self.regularization.stable_dt(self, params, _coefficients(self, params, dtype))
+        return self.regularization.stable_dt(self, *compiled_coefficients(self, params, dtype))
 
 
 def evolve_grid(
@@ -415,16 +412,10 @@ def _hermitian_basis(d: int) -> np.ndarray:
     out = []
     for j in range(d):
         for k in range(j, d):
-            E = np.zeros((d, d), complex)
-            if j == k:
-                E[j, j] = 1
-                out.append(E)
-                continue
+            E, F = np.zeros((2, d, d), complex)
             E[j, k] = E[k, j] = 1
-            out.append(E)
-            F = np.zeros((d, d), complex)
             F[j, k], F[k, j] = 1j, -1j
-            out.append(F)
+            out += [E] if j == k else [E, F]
     return np.stack(out)
 
 
@@ -445,11 +436,8 @@ def operator_map(points: int, length: float, n: int):
     for j in range(d):
         for k in range(j, d):
             q = gauss * np.conj(powers[j]) * powers[k] * np.exp(-0.5 * (lg[j] + lg[k])) / np.pi
-            if j == k:
-                cols.append(q.real / 2)  # ρ = Q/2 on z = (Q, P)
-            else:
-                cols.append(q.real)  # ⟨α|(E_jk + E_kj)|α⟩/(2π)
-                cols.append(-q.imag)  # ⟨α|i(E_jk − E_kj)|α⟩/(2π)
+            # ρ = Q/2 on z = (Q, P); ⟨α|(E_jk + E_kj)|α⟩/(2π), ⟨α|i(E_jk − E_kj)|α⟩/(2π)
+            cols += [q.real / 2] if j == k else [q.real, -q.imag]
     M = shell_basis(points, length, n).T @ np.stack(cols, axis=1) * dx * dx
     s = np.linalg.svd(M, compute_uv=False)
     return np.linalg.inv(M), _hermitian_basis(d), float(s[0] / s[-1])
@@ -583,16 +571,13 @@ def _projected_matrix(law, params):
     return out.T
 
 
-def _float_arrays(params):
-    """Python floats in params as arrays: new values reuse compiled programs."""
-    return jax.tree_util.tree_map(
+def compiled_coefficients(law, params, dtype):
+    """(params, `law.compute_coefficients`), compiled; Python floats in params
+    become arrays, so that new values reuse the program."""
+    params = jax.tree_util.tree_map(
         lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
     )
-
-
-def compiled_coefficients(law, params, dtype):
-    """`law.compute_coefficients`, compiled."""
-    return _coefficients(law, _float_arrays(params), dtype)
+    return params, _coefficients(law, params, dtype)
 
 
 @eqx.filter_jit

@@ -1,7 +1,5 @@
-"""Regularizations of the Husimi grid solver's ill-posed forward problem (physics
-§4.8): `FockShells` (Galerkin projection onto the Fock-shell space V_n),
-`Envelope` (the projections of physics §4.7), `NoRegularization`. Each adds the
-L¹ norm it took off to the state's `removed` (an error indicator).
+"""Regularizations of the Husimi grid solver (physics §4.7-§4.8): `FockShells`,
+`Envelope`, `NoRegularization`; each reports the L¹ norm it took off (`removed`).
 why: docs/internals/husimi.md#regularizations
 """
 
@@ -26,7 +24,10 @@ _FIT_LIMIT = 1e-4  # refuse a ρ0 whose weight outside V_{cap} exceeds this × t
 
 
 class AbstractRegularization(eqx.Module):
-    """What `HusimiGrid` calls to regularize its RK4 step. `name`: its string
+    """What `HusimiGrid` calls around its RK4 step: `for_grid` (validate, build),
+    `for_state` (choices made for ρ0), `rate(grid, k) -> (rate, aux)` per stage,
+    `after_step(grid, ρ, aux) -> (ρ, removed)`, `project_state(grid, ρ) -> (ρ,
+    removed)`, `top_weight`, `stable_dt` (eager; None: unknown). `name`: its string
     for `HusimiGrid`; `default_window`: for `window="auto"`; `limit_what`: what
     bounds `stable_dt`, for messages."""
 
@@ -35,33 +36,25 @@ class AbstractRegularization(eqx.Module):
     limit_what: ClassVar[str]
 
     @abc.abstractmethod
-    def for_grid(self, grid: PhaseSpaceGrid) -> AbstractRegularization:
-        """Validated against `grid`, with its structures built (eager)."""
+    def for_grid(self, grid: PhaseSpaceGrid) -> AbstractRegularization: ...
 
     @abc.abstractmethod
-    def for_state(self, grid: PhaseSpaceGrid, rho0, tol: float, rtol: float):
-        """This regularization with its free choices made for the density `rho0`."""
+    def for_state(self, grid: PhaseSpaceGrid, rho0, tol: float, rtol: float): ...
 
     @abc.abstractmethod
-    def rate(self, grid: PhaseSpaceGrid, k: Array) -> tuple[Array, object]:
-        """`(rate used by RK4, aux)` from one stage's right-hand side `k` (RK4
-        combines the aux like the rates and hands it to `after_step`)."""
+    def rate(self, grid: PhaseSpaceGrid, k: Array) -> tuple[Array, object]: ...
 
     @abc.abstractmethod
-    def after_step(self, grid: PhaseSpaceGrid, rho: Array, aux) -> tuple[Array, Array]:
-        """`(ρ, removed)`: the state after an RK4 step, and the L¹ norm taken off."""
+    def after_step(self, grid: PhaseSpaceGrid, rho: Array, aux) -> tuple[Array, Array]: ...
 
     @abc.abstractmethod
-    def project_state(self, grid: PhaseSpaceGrid, rho: Array) -> tuple[Array, Array]:
-        """`(ρ, removed)`: a density made admissible as an initial state."""
+    def project_state(self, grid: PhaseSpaceGrid, rho: Array) -> tuple[Array, Array]: ...
 
     @abc.abstractmethod
-    def top_weight(self, grid: PhaseSpaceGrid, rho: Array) -> Array:
-        """The monitor's top-shell weight of ρ (0 where there are no shells)."""
+    def top_weight(self, grid: PhaseSpaceGrid, rho: Array) -> Array: ...
 
     @abc.abstractmethod
-    def stable_dt(self, law, params, coeffs) -> float | None:
-        """Rough RK4 step limit (None: unknown); eager, concrete params."""
+    def stable_dt(self, law, params, coeffs) -> float | None: ...
 
 
 class FockShells(AbstractRegularization):
@@ -104,8 +97,7 @@ class FockShells(AbstractRegularization):
 
     def for_state(self, grid, rho0, tol, rtol):
         """n_max (if None): the smallest n with ∫|ρ0 − P_n ρ0| dz <= rtol ∫|ρ0| dz,
-        capped by `grid.max_quanta()`; ValueError if the cap leaves more than
-        1e-4 × tol outside."""
+        at most `grid.max_quanta()`."""
         if self.n_max is not None:
             return self
         if not is_concrete(rho0):
@@ -187,14 +179,12 @@ class FockShells(AbstractRegularization):
 
 
 @eqx.filter_jit
-def _projected_rhs(reg: FockShells, law, params, coeffs, rho):
-    """P L ρ, compiled once per law structure (the power iteration's operator)."""
+def _projected_rhs(reg: FockShells, law, params, coeffs, rho):  # P L ρ, compiled once
     return reg.project(law.grid, law.rhs(rho, params, coeffs))
 
 
 class _PerStep(AbstractRegularization):
-    """A regularization acting after each step only; step limit: the explicit
-    grid bound 2.8/(|v| k_max √d + ½ Σ|D| k_max² d)."""
+    """A regularization acting after each step only."""
 
     default_window: ClassVar[float | None] = 0.75
     limit_what: ClassVar[str] = "fastest drift/diffusion inside the window"
@@ -215,8 +205,7 @@ class _PerStep(AbstractRegularization):
         return jnp.zeros((), rho.dtype)
 
     def dt_limit(self, law, coeffs):
-        """The explicit bound (inf where v = D = 0): traceable; NumPy where the
-        coefficients are concrete (the same IEEE operations, no program per op)."""
+        """The explicit bound 2.8/(|v| k_max √d + ½ Σ|D| k_max² d) (inf where v = D = 0)."""
         vs, Ds = coeffs
         xp = array_module(coeffs)
         grid = law.grid
@@ -267,8 +256,7 @@ _BY_NAME = {"fock": FockShells, "project": Envelope, "none": NoRegularization}
 
 
 def as_regularization(regularization, n_max=None) -> AbstractRegularization:
-    """A regularization object from an object or the strings "fock" (with
-    `n_max`), "project", "none"."""
+    """A regularization from an object or "fock" (with `n_max`), "project", "none"."""
     if isinstance(regularization, AbstractRegularization):
         if n_max is not None:
             raise ValueError(
@@ -329,8 +317,7 @@ def shell_basis(points: int, length: float, n_max: int) -> np.ndarray:
     return B
 
 
-def _plane_order(n_modes: int) -> list[int]:
-    """Axis permutation grouping each mode's (Q_j, P_j) plane."""
+def _plane_order(n_modes: int) -> list[int]:  # axes grouped by mode: (Q_j, P_j) planes
     return [a for j in range(n_modes) for a in (j, n_modes + j)]
 
 
@@ -366,8 +353,7 @@ def truncate(c, k: int, n_modes: int):
 
 
 def fit_n_max(grid: PhaseSpaceGrid, rho0: np.ndarray, cap: int, rtol: float) -> tuple[int, float]:
-    """The smallest n <= cap with ∫|ρ0 − P_n ρ0| dz <= rtol ∫|ρ0| dz (else cap),
-    and that L¹ residual."""
+    """(n, residual): `FockShells.for_state`'s n (else cap) and its L¹ residual."""
     B = jnp.asarray(shell_basis(grid.points, grid.length, cap))
     c = to_coefficients(jnp.asarray(rho0), B, grid)
     norm = float(np.sum(np.abs(rho0)) * grid.cell_volume)

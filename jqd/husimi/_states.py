@@ -109,57 +109,33 @@ def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
         raise ValueError(
             f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {shape}."
         )
-    b = _Basis.of(shape[0], basis, cutoffs)
-    squeeze = b.n_modes == 1 and (np.ndim(alphas) == 0 or np.shape(alphas)[-1:] != (1,))
-    if not squeeze and np.shape(alphas)[-1:] != (b.n_modes,):
-        raise ValueError(
-            f"alphas must have last axis n_modes = {b.n_modes}; got shape {np.shape(alphas)}."
-        )
-    return _husimi(state, alphas, b, squeeze)
+    b = _resolve_basis(shape[0], basis, cutoffs)
+    N = b.shape[1]
+    squeeze = N == 1 and (np.ndim(alphas) == 0 or np.shape(alphas)[-1:] != (1,))
+    if not squeeze and np.shape(alphas)[-1:] != (N,):
+        raise ValueError(f"alphas must have last axis n_modes = {N}; got shape {np.shape(alphas)}.")
+    return _husimi(state, alphas, _static(b), squeeze)
 
 
-class _Basis:
-    """Occupations (dim, N) as a hashable static argument (by content)."""
-
-    _made: dict = {}
-
-    def __init__(self, occupations: np.ndarray):
-        self.array = occupations
-        self.n_modes = occupations.shape[1]
-        self._key = (occupations.shape, occupations.tobytes())
-        self.ladder = self.n_modes == 1 and np.array_equal(
-            occupations[:, 0], np.arange(occupations.shape[0])
-        )
-
-    @classmethod
-    def of(cls, dim, basis, cutoffs) -> _Basis:
-        if basis is None and cutoffs is None:  # the common call: one mode, reused
-            hit = cls._made.get(dim)
-            if hit is None:
-                hit = cls._made[dim] = cls(_resolve_basis(dim, None, None))
-            return hit
-        return cls(_resolve_basis(dim, basis, cutoffs))
-
-    def __hash__(self):
-        return hash(self._key)
-
-    def __eq__(self, other):
-        return isinstance(other, _Basis) and self._key == other._key
+def _static(basis) -> tuple:
+    """Occupations (dim, N) as a hashable static argument."""
+    return tuple(map(tuple, np.asarray(basis, int).tolist()))
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
-def _husimi(state, alphas, b: _Basis, squeeze: bool):
+def _husimi(state, alphas, basis: tuple, squeeze: bool):
     state = jnp.asarray(state)
     alphas = jnp.asarray(alphas)
     if squeeze:
         alphas = alphas[..., None]
-    N = b.n_modes
-    if state.ndim == 1 and b.ladder:
+    b = np.array(basis, dtype=int)
+    N = b.shape[1]
+    if state.ndim == 1 and N == 1 and np.array_equal(b[:, 0], np.arange(len(b))):
         z = alphas[..., 0]
         if z.ndim == 2 and state.shape[0] <= _MAX_LEVELS and z.size >= 8 * state.shape[0]:
             return _husimi_ladder_grid(state, z) / np.pi
         return _husimi_single_mode_ket(state, z) / np.pi
-    v = coherent_amplitudes(alphas, b.array)  # ⟨n|α⟩
+    v = coherent_amplitudes(alphas, b)  # ⟨n|α⟩
     if state.ndim == 1:
         amp = jnp.einsum("...n,n->...", jnp.conj(v), state.astype(v.dtype))  # ⟨α|ψ⟩
         q = jnp.abs(amp) ** 2
@@ -268,6 +244,14 @@ def reduced_density_matrix(state, basis, keep) -> tuple[jnp.ndarray, np.ndarray]
     Returns (rho_reduced, reduced_basis). The Husimi function of the result is
     the marginal of the full Husimi function over the other modes.
     """
+    *index, red_basis = trace_index(basis, keep)
+    out = _sum_blocks(state, *map(jax.device_put, index), len(red_basis))
+    return out, red_basis
+
+
+def trace_index(basis, keep) -> tuple:
+    """(rows, cols, src_r, src_c, reduced basis) of the partial trace onto the modes
+    `keep`: rho_red[rows, cols] = Σ rho[src_r, src_c]."""
     basis = np.asarray(basis, dtype=int)
     keep = tuple(int(k) for k in np.atleast_1d(keep))
     other = tuple(j for j in range(basis.shape[1]) if j not in keep)
@@ -288,8 +272,7 @@ def reduced_density_matrix(state, basis, keep) -> tuple[jnp.ndarray, np.ndarray]
                 src_r.append(i)
                 src_c.append(k)
     index = tuple(np.array(i, dtype=int) for i in (rows, cols, src_r, src_c))
-    out = _sum_blocks(state, *map(jax.device_put, index), len(red_basis))
-    return out, np.array(red_basis, dtype=int).reshape(len(red_basis), len(keep))
+    return *index, np.array(red_basis, dtype=int).reshape(len(red_basis), len(keep))
 
 
 @functools.partial(jax.jit, static_argnums=5)  # one program per shape, not one per op
@@ -300,10 +283,10 @@ def _sum_blocks(state, rows, cols, src_r, src_c, dim):
 
 def coherent_product(betas, basis) -> jnp.ndarray:
     """Π_j |β_j⟩ restricted to `basis` and renormalized (ket of shape (dim,))."""
-    return _coherent_product(to_device(betas, complex), _Basis(np.asarray(basis, int)))
+    return _coherent_product(to_device(betas, complex), _static(basis))
 
 
 @functools.partial(jax.jit, static_argnums=1)
-def _coherent_product(betas, b: _Basis):
-    v = coherent_amplitudes(jnp.atleast_1d(betas), b.array)
+def _coherent_product(betas, basis: tuple):
+    v = coherent_amplitudes(jnp.atleast_1d(betas), np.array(basis, dtype=int))
     return v / jnp.linalg.norm(v)

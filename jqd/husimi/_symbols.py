@@ -1,7 +1,6 @@
 """Phase-space symbols of operator polynomials, and the drift J∇H and commutator
-diffusion D = (C/2)[H'', J] they define, by autodiff (physics §4.1-§4.3). The
-anti-Wick symbol replaces a → α, a† → α* in the anti-normally ordered form;
-⟨H⟩ = ∫ H(z) ρ(z) dz. Hamiltonians are in units of ħ (frequencies).
+diffusion D = (C/2)[H'', J] they define, by autodiff (physics §4.1-§4.3);
+Hamiltonians in units of ħ.
 """
 
 from __future__ import annotations
@@ -11,9 +10,9 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ._ops import Ops, anti_normal_order, normal_order
+from ._states import alphas_from_z
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +81,7 @@ class Polynomial:
                 f"z must have last axis 2N = {2 * self.n_modes} (Q_1..Q_N, P_1..P_N); "
                 f"got shape {z.shape}."
             )
-        N = self.n_modes
-        alpha = jax.lax.complex(z[..., :N], z[..., N:]) / np.sqrt(2.0)
-        return jnp.real(self.evaluate(alpha)).astype(z.dtype)
+        return jnp.real(self.evaluate(alphas_from_z(z))).astype(z.dtype)
 
 
 def _symbol(ops: Ops, n_modes: int | None, anti: bool) -> Polynomial:
@@ -131,29 +128,6 @@ def symplectic_J(n_modes: int, dtype=float) -> jnp.ndarray:
     return jnp.block([[zero, eye], [-eye, zero]])
 
 
-def drift(H: Callable) -> Callable:
-    """z ↦ J ∇H(z), the Hamiltonian drift (autodiff of the symbol)."""
-
-    def f(z):
-        z = jnp.asarray(z)
-        return symplectic_J(z.shape[-1] // 2, z.dtype) @ jax.grad(H)(z)
-
-    return f
-
-
-def diffusion_matrix(H: Callable, C=1.0) -> Callable:
-    """z ↦ D(z) = (C/2)(H'' J − J H''), the commutator diffusion (physics §4),
-    with the Hessian H'' from `jax.hessian`."""
-
-    def f(z):
-        z = jnp.asarray(z)
-        Jm = symplectic_J(z.shape[-1] // 2, z.dtype)
-        Hz = jax.hessian(H)(z)
-        return 0.5 * C * (Hz @ Jm - Jm @ Hz)
-
-    return f
-
-
 def drift_and_diffusion(hamiltonian: Callable, z, args, C):
     """(v, D) at one point z (shape (2N,)) for a symbol `hamiltonian(z, args)`:
     the drift v = J∇H and the diffusion D = (C/2)(H''J − JH''), by autodiff."""
@@ -162,6 +136,16 @@ def drift_and_diffusion(hamiltonian: Callable, z, args, C):
     h = jax.hessian(hamiltonian)(z, args)
     C = jnp.asarray(C, z.dtype)
     return J @ g, 0.5 * C * (h @ J - J @ h)
+
+
+def drift(H: Callable) -> Callable:
+    """z ↦ J ∇H(z), the Hamiltonian drift (autodiff of the symbol)."""
+    return lambda z: drift_and_diffusion(lambda x, _: H(x), jnp.asarray(z), None, 1.0)[0]
+
+
+def diffusion_matrix(H: Callable, C=1.0) -> Callable:
+    """z ↦ D(z) = (C/2)(H'' J − J H''), the commutator diffusion (physics §4)."""
+    return lambda z: drift_and_diffusion(lambda x, _: H(x), jnp.asarray(z), None, C)[1]
 
 
 def check_types(y, params, state: type, params_type: type, build: str) -> None:
