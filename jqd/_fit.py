@@ -346,7 +346,7 @@ def fit(
                 raise FloatingPointError(_nonfinite_message(np.asarray(value), path[-1], n))
             history.append(np.asarray(value))
             bar.update(1)
-            bar.set_postfix(loss=float(np.max(value)))
+            bar.set_postfix(loss=float(np.max(history[-1])))
             if gtol is not None and np.all(np.asarray(grad_norm) < gtol):
                 converged = True
                 break
