@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import warnings
 
-from . import _guards
-
 
 class AccuracyWarning(UserWarning):
     """A run is outside its documented accuracy range (but not invalid)."""
-
-
-def is_concrete(*trees) -> bool:
-    """True when no leaf of the trees is a tracer (so values can be inspected)."""
-    return not _guards.is_traced(*trees)
 
 
 def hbar_of(params) -> float:

@@ -13,7 +13,6 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import _guards, _steppers
-from .._checks import is_concrete
 from .._evolve import Solution, evolve
 from .._guards import Check, array_module, count, described
 from .._law import AbstractLaw
@@ -407,7 +406,7 @@ def copy_gillespie(
             f"ts must be a 1-D array of at least two save times; got shape {ts.shape}."
         )
     n_save = ts.shape[0] - 1
-    if is_concrete(ts):  # host arithmetic: eager jnp would compile a program per op
+    if not _guards.is_traced(ts):  # host arithmetic: eager jnp would compile a program per op
         t_np = np.asarray(ts, float)
         step = np.diff(t_np)
         if np.any(step <= 0) or not np.allclose(step, step.mean(), rtol=1e-9, atol=0):

@@ -15,9 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._checks import is_concrete
 from .._evolve import Solution, evolve
-from .._guards import Check
+from .._guards import Check, is_traced
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from .._steppers import rk4
@@ -326,7 +325,7 @@ class HusimiGrid(AbstractLaw):
         if not jnp.issubdtype(jnp.result_type(y.rho), jnp.floating):
             raise ValueError(f"y0.rho must be real floating point; got {jnp.result_type(y.rho)}.")
         reg = self.regularization
-        if not (is_concrete(params) and isinstance(reg, FockShells) and reg.basis is not None):
+        if is_traced(params) or not isinstance(reg, FockShells) or reg.basis is None:
             return
         dtype = jnp.result_type(y.rho)
         with jax.ensure_compile_time_eval():  # concrete params: eager inside jit too
@@ -338,7 +337,7 @@ class HusimiGrid(AbstractLaw):
                 lam = None
             detail = "" if lam is None else f"; here max Re λ(P L P) = {lam:.3g}"
             raise ValueError(f"{NUMBER_CHANGING} (relative violation {v:.3g}{detail}).")
-        if dt is not None and is_concrete(dt, y.rho):
+        if dt is not None and not is_traced(dt, y.rho):
             dtv = float(np.asarray(dt))  # the power-iteration limit (`checks` has the others)
             limit = self.stable_dt(params)
             if limit is not None and dtv > limit:
@@ -378,7 +377,7 @@ class HusimiGrid(AbstractLaw):
     def stable_dt(self, params):
         """Rough RK4 step limit from the regularization (`stable_dt`); None if
         params are traced or n_max is not chosen yet."""
-        if not is_concrete(params):
+        if is_traced(params):
             return None
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
         return self.regularization.stable_dt(self, *compiled_coefficients(self, params, dtype))

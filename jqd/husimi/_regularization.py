@@ -16,8 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._checks import is_concrete
-from .._guards import array_module
+from .._guards import array_module, is_traced
 from ._phase_space_grid import PhaseSpaceGrid, fock_limit_reason
 
 _FIT_LIMIT = 1e-4  # refuse a ρ0 whose weight outside V_{cap} exceeds this × tol
@@ -100,7 +99,7 @@ class FockShells(AbstractRegularization):
         at most `grid.max_quanta()`."""
         if self.n_max is not None:
             return self
-        if not is_concrete(rho0):
+        if is_traced(rho0):
             raise ValueError(
                 "n_max is None and rho0 is traced: pass n_max to HusimiGrid explicitly "
                 "(or call law.for_state(rho0) outside jit)."

@@ -10,7 +10,6 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _guards, _steppers
-from .._checks import is_concrete
 from .._law import AbstractLaw
 from ._grid import TIME_STEP_REASON, check_psi0, potential_guards, potential_phase_monitor
 
@@ -23,7 +22,7 @@ def tight_binding_dispersion(k, spacing, hbar=1.0, mass=1.0):
 def check_ring(n_sites, spacing) -> None:
     if int(n_sites) != n_sites or n_sites < 3:
         raise ValueError(f"n_sites must be an integer >= 3 (a ring); got {n_sites}.")
-    if is_concrete(spacing) and not np.all(np.asarray(spacing) > 0):
+    if not _guards.is_traced(spacing) and not np.all(np.asarray(spacing) > 0):
         raise ValueError(f"spacing (ā) must be positive; got {spacing}.")
 
 

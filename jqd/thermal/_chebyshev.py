@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import is_concrete
+from .._guards import is_traced
 
 CHEB_TOL = 1e-15  # truncation of the Chebyshev tail per step (the step is good to 1e-14)
 
@@ -68,7 +68,7 @@ def chebyshev_terms(x, max_terms: int, xp=None):
     """(n_needed, tail, J): the number of terms whose dropped tail 2Σ|J_k(x)| is
     ≤ CHEB_TOL (at least 2), the tail beyond max_terms and J_0..J_{max_terms+7};
     NumPy for a concrete x, jax (in-graph) for a traced one or with `xp=jnp`."""
-    xp = xp or (np if is_concrete(x) else jnp)
+    xp = xp or (jnp if is_traced(x) else np)
     J = (_bessel_j_numpy if xp is np else _bessel_j)(x, max_terms + 8)
     tail = 2.0 * xp.cumsum(xp.abs(J)[::-1])[::-1]  # 2 Σ_{j≥k} |J_j|
     return xp.maximum(xp.sum(tail[:max_terms] > CHEB_TOL), 2), tail[max_terms], J

@@ -13,7 +13,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _guards
-from .._checks import is_concrete, warn_accuracy
+from .._checks import warn_accuracy
 from .._law import AbstractLaw
 from ..interop import as_array
 from ._chebyshev import CHEB_TOL, chebyshev_terms, ritz_values
@@ -221,7 +221,7 @@ class SchrodingerLocal(AbstractLaw):
 
     def dense(self, params):
         """The dense (D, D) H (from `sparse` for concrete couplings: no compile)."""
-        if is_concrete(params.couplings):
+        if not _guards.is_traced(params.couplings):
             return jnp.asarray(self.sparse(params).toarray())
         real = jnp.result_type(*params.couplings.values(), *[t.op.dtype for t in self.terms])
         cplx = any(jnp.iscomplexobj(t.op) for t in self.terms)
@@ -314,7 +314,7 @@ class SchrodingerLocal(AbstractLaw):
     def warn_truncation(self, psi, name: str = "psi") -> float:
         """Warn (`jqd.AccuracyWarning`) when a concrete state (..., D) holds more
         than 1e-6 in the top level of a truncated factor; returns the largest."""
-        if not self.truncated or not is_concrete(psi):
+        if not self.truncated or _guards.is_traced(psi):
             return 0.0
         w = float(np.max(np.asarray(self.truncation_weight(psi))))
         if w > TRUNCATION_WARN:
@@ -369,13 +369,13 @@ class SchrodingerLocal(AbstractLaw):
         of Chebyshev terms a step uses (N − 1 applications of H) and the
         dropped tail 2Σ_{k≥max_terms}|J_k| (must be ≤ 1e-15)."""
         c, a, tau = self._scaled(params, dt, np.finfo(dtype).dtype)
-        x = abs(a * tau) if is_concrete(a, tau) else jnp.abs(a * tau)
+        x = jnp.abs(a * tau) if _guards.is_traced(a, tau) else abs(a * tau)
         n, tail, _ = chebyshev_terms(x, self.max_terms)
         return x, n, tail
 
     def _terms_guard(self, params, dt, rdtype):
         x, _, tail = self.chebyshev_order(params, dt, rdtype)
-        concrete = is_concrete(x) and bool(np.isfinite(x))
+        concrete = not _guards.is_traced(x) and bool(np.isfinite(x))
         need = int(x) + 10 * int(np.cbrt(x)) + 12 if concrete else None
         fix = f"pass max_terms >= {need}" if need else "raise max_terms"
         return [
@@ -390,7 +390,7 @@ class SchrodingerLocal(AbstractLaw):
 
     def _bounds_guard(self, params, dtype):
         """Ritz values of a short Lanczos run (inside the spectrum) must lie inside `bounds`."""
-        if is_concrete(params.couplings):
+        if not _guards.is_traced(params.couplings):
             Hs = self.sparse(params)
             ritz = ritz_values(lambda v: Hs @ v, self.size, np.complex128, np)
         else:
