@@ -45,8 +45,9 @@ def test_galerkin_trace_guard_eager():
     law, R0 = _kerr8()
     with pytest.raises(ValueError, match=r"y0 must have trace 1 .*Normalize it"):
         _run(law, 2 * R0)
-    # a concrete bad R under grad over C: the guard is concrete, it fires at once
-    with pytest.raises(ValueError, match="trace 1"):
+    # under grad over C every value check runs once, in-graph (as in test_guards.py's
+    # test_concrete_state_checked_under_grad_over_hbar): still named
+    with pytest.raises(RuntimeError, match="trace 1"):
         jax.grad(lambda C: jnp.real(_run(law, 2 * R0, C).y_final[0, 0]))(1.0)
 
 
