@@ -152,6 +152,9 @@ def arguments(caller: str, nonnegative=(), real=(), **values) -> None:
     Traced values pass: a closed form has no state to attach a check to."""
     guards = []
     for name, v in values.items():
+        if isinstance(v, float | int) and not isinstance(v, bool) and math.isfinite(v):
+            if v > 0 or name in real or (v == 0 and name in nonnegative):
+                continue  # the common case, without NumPy (a plain call's hot path)
         if not is_traced(v):
             positive = name not in nonnegative and name not in real
             guards += scalar(v, name, positive=positive, nonnegative=name in nonnegative)
@@ -224,9 +227,10 @@ def check_precision(y0, *others, names=("params",)) -> None:
     leaves = jax.tree_util.tree_leaves(y0)
     state_bits = max((_precision(_dtype_of(x)) for x in leaves), default=0)
     for tree, name in zip(others, names, strict=True):
-        for leaf_name, leaf in _named_leaves(tree, name):
+        for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
             bits = _precision(leaf.dtype) if hasattr(leaf, "dtype") else 0  # Python scalars adapt
             if 0 < bits < state_bits:
+                leaf_name = name + jax.tree_util.keystr(path)  # named only when it fails
                 raise ValueError(
                     f"{leaf_name} is {leaf.dtype} but the state is {state_bits}-bit: the run "
                     f"would silently lose precision. Cast it, e.g. {leaf_name.split('.')[-1]}"
