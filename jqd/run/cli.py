@@ -365,9 +365,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    from jqd.run.cli import main as run  # by its module's name, not __main__, for the forks
+
     from .describe import animated
     from .registry import UsageError, discover
-    from .results import environment, fork_server, make_dirs, reproduce_one, write_report
+    from .results import environment, make_dirs, reproduce_one, write_report
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be > 0 seconds; got {args.timeout:g}.")
@@ -397,9 +399,6 @@ def cmd_reproduce(args) -> int:
         print(
             f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True
         )
-        args.forks = fork_server()
-        from jqd.run.cli import main as run  # by module name (not __main__) for the forks
-
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             entries = list(pool.map(lambda n: reproduce_one(n, out, args, run), names))
         report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)

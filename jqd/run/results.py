@@ -410,7 +410,7 @@ _PRELOAD = ["jax.numpy", "scipy.linalg", "scipy.optimize", "scipy.stats", "matpl
 _PRELOAD += ["xarray", "h5netcdf", "optax", "equinox", "jqd", "jqd.run.cli"]
 
 
-def fork_server():
+def _fork_server():
     """Runs start as forks of one server process that has imported `_PRELOAD`
     but never started JAX's backend, so forking it is safe."""
     import multiprocessing
@@ -449,7 +449,7 @@ def reproduce_one(name: str, out: Path, args, main) -> dict:
     flags = {"--quick": args.quick, "--animate": name in args.animated, "--no-cache": args.no_cache}
     argv += ["--seed", str(args.seed), *(flag for flag, on in flags.items() if on)]
     t1 = time.perf_counter()
-    forks = args.forks
+    forks = _fork_server()
     reading, writing = forks.Pipe(duplex=False)
     proc = forks.Process(target=_run_in_fork, args=(main, argv, writing), daemon=True)
     proc.start()
