@@ -31,8 +31,9 @@ field named `seed` is also set from it). Config values are validated before
 anything runs (`jqd.run.validate`), each against its range in the Config's
 `limits` (field -> e.g. "> 0", or ">= 1, <= 3" for each number of a tuple).
 Every experiment can be swept over its numeric config fields
-(`jqd.run.sweep`); a `sweep` function adds the vmapped mode. Experiments import only jqd's public API; the `jqd` command
-(`jqd.run.cli`) runs them in float64.
+(`jqd.run.sweep`); a `sweep` function adds the vmapped mode. Experiments
+import only jqd's public API; the `jqd` command (`jqd.run.cli`) runs them in
+float64.
 """
 
 from __future__ import annotations
