@@ -54,10 +54,20 @@ def load_results(out: Path) -> dict[str, np.ndarray]:
 
 
 def test_faster_cpu_compile_only_where_known(monkeypatch):
-    """The emitter flag goes to a jaxlib it was measured on, never over the user's own."""
+    """The quick flags go to a jaxlib they were measured on, never over the user's own."""
+    emitter, opt = cli._QUICK_FLAGS
     for flags, jaxlib, want in [
-        ("--a=1", "0.10.2", f"--a=1 {cli._EMITTER_FLAG}"),
-        ("--xla_cpu_use_fusion_emitters=true", "0.10.2", "--xla_cpu_use_fusion_emitters=true"),
+        ("--a=1", "0.10.2", f"--a=1 {emitter} {opt}"),
+        (
+            "--xla_cpu_use_fusion_emitters=true",
+            "0.10.2",
+            f"{emitter.replace('false', 'true')} {opt}",
+        ),
+        (
+            "--xla_backend_optimization_level=3",
+            "0.10.2",
+            f"--xla_backend_optimization_level=3 {emitter}",
+        ),
         ("", "0.11.0", ""),
     ]:
         monkeypatch.setenv("XLA_FLAGS", flags)
@@ -100,9 +110,9 @@ def test_run_with_overrides_json(tmp_path):
         assert set(c) >= {"name", "statement", "measured", "tolerance", "passed"}
     env = summary["environment"]
     assert env["x64"] and env["jax"] and env["jqd"] and env["devices"]
-    # --quick compiles with XLA:CPU's elemental emitter where jaxlib has the switch
+    # --quick compiles with XLA:CPU's elemental emitter and -O1 where jaxlib has the switches
     fast = version("jaxlib").startswith(cli._EMITTER_JAXLIB)
-    assert (cli._EMITTER_FLAG in env["xla_flags"].split()) == fast
+    assert all(f in env["xla_flags"].split() for f in cli._QUICK_FLAGS) == fast
     assert summary["wall_time_s"] > 0 and summary["compile_time_s"] > 0
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["claims"] == summary["claims"]

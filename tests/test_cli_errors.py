@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from jqd.run.cli import main
+from jqd.run.registry import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--quick", "--set", "n_save=5"]  # kerr-revival's sweep: 6 saved times per item
@@ -354,6 +356,27 @@ def test_every_experiment_default_and_quick_config_is_valid():
         exp = load(name)
         for config in (exp.config(), exp.config.quick()):
             check_config(exp, config)
+
+
+def test_python_api_config_types_are_checked(tmp_path):
+    """A Config built in Python skips the --set parser: a wrong type is still named
+    (n_save="40" used to surface as an unrelated cutoff error from the law)."""
+    import dataclasses
+
+    from jqd.run.registry import load
+    from jqd.run.results import run_experiment
+
+    exp = load("kerr-revival")
+    for field, value, says in [
+        ("n_save", "40", "n_save='40' is a str; kerr-revival's n_save is int"),
+        ("n_save", 40.0, "n_save=40 is a float"),
+        ("n_save", True, "n_save=True is a bool"),
+        ("U", None, "U=None is a NoneType; kerr-revival's U is float"),
+    ]:
+        config = dataclasses.replace(exp.config.quick(), **{field: value})
+        with pytest.raises(UsageError, match=re.escape(says)):
+            run_experiment(exp, config, tmp_path / "out")
+        assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow  # runs two sweeps; the declaration itself is checked at Experiment creation

@@ -30,16 +30,17 @@ def _force_host_devices(n: int) -> None:
     os.environ["XLA_FLAGS"] = f"{flags} {_HOST_FLAG}={n}".strip()
 
 
-# --quick runs are mostly compile time: XLA:CPU's elemental emitter compiles
-# their programs faster than its MLIR fusion emitters, equal to round-off, at
-# a run-time cost on some laws (docs/internals/run.md#cpu-emitter). XLA
-# aborts on a flag it does not know, so only the jaxlib versions measured get it.
-_EMITTER_FLAG = "--xla_cpu_use_fusion_emitters=false"
+# --quick runs are mostly compile time: XLA:CPU's elemental emitter and LLVM's
+# -O1 compile their programs faster than the MLIR fusion emitters and -O3,
+# equal to round-off, at a run-time cost on some laws
+# (docs/internals/run.md#cpu-emitter). XLA aborts on a flag it does not know,
+# so only the jaxlib versions measured get them.
+_QUICK_FLAGS = ("--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=1")
 _EMITTER_JAXLIB = ("0.10.",)
 
 
 def _faster_cpu_compile() -> None:
-    """Turn off XLA:CPU's fusion emitters unless XLA_FLAGS already sets them
+    """Add `_QUICK_FLAGS` to XLA_FLAGS, each unless XLA_FLAGS already sets it
     (effective if the backend has not started)."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -48,8 +49,10 @@ def _faster_cpu_compile() -> None:
         known = version("jaxlib").startswith(_EMITTER_JAXLIB)
     except PackageNotFoundError:
         known = False
-    if known and "xla_cpu_use_fusion_emitters" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {_EMITTER_FLAG}".strip()
+    for flag in _QUICK_FLAGS if known else ():
+        if flag.split("=")[0] not in flags:
+            flags = f"{flags} {flag}".strip()
+    os.environ["XLA_FLAGS"] = flags
 
 
 # -- the grammar -------------------------------------------------------------------

@@ -12,7 +12,7 @@ import typing
 import numpy as np
 
 from .experiment import _OPS, parse_limits
-from .registry import UsageError, field_types, find, parse_override, source_config
+from .registry import UsageError, _type_name, field_types, find, parse_override, source_config
 
 _HOOK_ITEMS = 4096  # sweep grids up to this size have the validate hook run on every item
 
@@ -65,9 +65,31 @@ def check_source(name: str, overrides=()) -> None:
             check_field(exp, key, value, types_[key], defaults[key])
 
 
+_KINDS = {bool: (bool, np.bool_), int: numbers.Integral, float: numbers.Real, str: str}
+
+
+def _has_type(value, tp) -> bool:
+    """`value` fits field type `tp` (bool, int, float, str or tuples of them; a float
+    field takes ints, an int field no bools); other annotations are not checked."""
+    leaf, is_tuple = _leaf_type(tp), typing.get_origin(tp) is tuple
+    if leaf not in _KINDS:
+        return True
+    if is_tuple != isinstance(value, tuple | list):
+        return False
+    return all(
+        isinstance(v, _KINDS[leaf]) and (leaf is bool or not isinstance(v, bool))
+        for v in _leaves(value)
+    )
+
+
 def check_field(exp, name: str, value, tp, default) -> None:
-    """Finiteness and range of one field's value (UsageError if bad); its type is the
-    parser's (`registry.parse_value`) and the experiment's (its defaults)."""
+    """Type, finiteness and range of one field's value (UsageError if bad): a
+    Python-API config is checked as the `--set` parser checks the command line."""
+    if not _has_type(value, tp):
+        raise UsageError(
+            f"{name}={_show(value)} is a {type(value).__name__}; {exp.name}'s {name} is "
+            f"{_type_name(tp)} (default {_show(default)})."
+        )
     text = field_range(exp, name, tp)
     for v in _leaves(value):
         if not isinstance(v, numbers.Complex) or isinstance(v, bool | np.bool_):
