@@ -103,12 +103,6 @@ def repeat(step: Callable, y, n: int):
     return jax.lax.scan(lambda c, _: (step(c), None), y, None, length=n)[0]
 
 
-def sequential(body: Callable, carry, xs):
-    """`lax.scan(body, carry, xs)`: for sequential work that is not a time
-    loop (e.g. drawing a multinomial as a chain of binomials)."""
-    return jax.lax.scan(body, carry, xs)
-
-
 # -- schemes as objects (`jqd.schemes`) ------------------------------------------
 
 

@@ -219,8 +219,8 @@ NOT_TIME_LOOPS = {
     "(an expensive vector field traced once)",
     "jqd/_steppers.py:repeat": "used only by ground_state: blocks of its imaginary-time "
     "relaxation, a renormalized fixed-point iteration, not a law's steps",
-    "jqd/_steppers.py:sequential": "within one tau-leap step: a multinomial drawn as a "
-    "chain of conditional binomials over the classes",
+    "jqd/copy/_tau_leap.py:_multinomial_moves": "within one tau-leap step: a multinomial "
+    "drawn as a chain of conditional binomials over the classes",
     "jqd/_sparse.py:chebyshev_apply": "Chebyshev three-term recurrence over the "
     "polynomial orders of one propagator e^{-isH} y",
     "jqd/schrodinger/_grid.py:ground_state.run": "ground_state's convergence loop: "

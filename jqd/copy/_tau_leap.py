@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .. import _guards, _steppers
+from .. import _guards
 from .._guards import Check, described, round_down
 from .._guards import shown as show
 from .._law import AbstractLaw
@@ -124,7 +124,7 @@ def _multinomial_moves(key, n, p_rows):
         return (remaining - draw, jnp.maximum(left - pa, 0.0)), draw
 
     left0 = jnp.ones_like(n)
-    _, draws = _steppers.sequential(body, (n, left0), (p_rows.T, keys))
+    _, draws = jax.lax.scan(body, (n, left0), (p_rows.T, keys))
     return draws.T  # [b, a]
 
 
