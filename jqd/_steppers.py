@@ -98,11 +98,6 @@ def strang(kick: Callable, drift: Callable, y, dt):
     return kick(drift(kick(y, dt / 2), dt), dt / 2)
 
 
-def repeat(step: Callable, y, n: int):
-    """Apply `step(y)` n times (one `lax.scan`, compiled once)."""
-    return jax.lax.scan(lambda c, _: (step(c), None), y, None, length=n)[0]
-
-
 # -- schemes as objects (`jqd.schemes`) ------------------------------------------
 
 

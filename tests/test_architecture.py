@@ -217,7 +217,7 @@ EVOLVE = {"jqd/_evolve.py", "jqd/_evolve_adaptive.py"}
 NOT_TIME_LOOPS = {
     "jqd/_steppers.py:rk4": "scan_stages=True: the four stages of one RK4 step "
     "(an expensive vector field traced once)",
-    "jqd/_steppers.py:repeat": "used only by ground_state: blocks of its imaginary-time "
+    "jqd/schrodinger/_grid.py:ground_state.body": "a block of ground_state's imaginary-time "
     "relaxation, a renormalized fixed-point iteration, not a law's steps",
     "jqd/copy/_tau_leap.py:_multinomial_moves": "within one tau-leap step: a multinomial "
     "drawn as a chain of conditional binomials over the classes",

@@ -298,7 +298,7 @@ def ground_state(
 
     def body(state):
         psi, _, e_new, n = state
-        psi = _steppers.repeat(one, psi, check_every)
+        psi = jax.lax.scan(lambda p, _: (one(p), None), psi, None, length=check_every)[0]
         return psi, e_new, law.energy(0.0, psi, params), n + check_every
 
     @jax.jit
