@@ -51,7 +51,10 @@ def evolve_adaptive(
         rtol: relative tolerance of the PID step-size controller.
         atol: absolute tolerance of the PID step-size controller.
         dt0: initial step (default: chosen by diffrax).
-        max_steps: step budget; exceeding it raises.
+        max_steps: step budget; exceeding it raises `RuntimeError` naming it
+            (under a transform, diffrax's own in-graph error). `stats`
+            records `solver_failed` (0 solved, 1 out of steps, 2 another
+            diffrax failure).
         adjoint: diffrax adjoint (default None: `RecursiveCheckpointAdjoint`,
             and `ForwardMode()` under forward-mode differentiation, `jax.jvp`
             or `jax.jacfwd`, which the former does not support).
@@ -91,7 +94,9 @@ def evolve_adaptive(
         )
         args = (law, y0, params, ts, _Observer(observe))
         args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps)
-        staged = (check and in_graph, caller)
+        # diffrax raises its own failures in-graph (a host callback, which keeps the
+        # program out of JAX's persistent cache); a plain call reads them here
+        staged = (check and in_graph, caller, in_graph)
         try:
             sol = _adaptive_core(*args, adjoint, staged)
         except TypeError as err:
@@ -107,6 +112,19 @@ def evolve_adaptive(
                     "adjoint=diffrax.ForwardMode() (or leave adjoint=None to choose it)."
                 ) from None
             sol = _adaptive_core(*args, diffrax.ForwardMode(), staged)
+    failed = sol.stats["solver_failed"]
+    if not in_graph and int(np.max(np.asarray(failed))):
+        raise RuntimeError(
+            f"{caller}: "
+            + (
+                f"the solver took max_steps = {max_steps} steps before t = {float(ts_np[-1]):g}. "
+                "Raise max_steps, or loosen rtol/atol."
+                if int(np.max(np.asarray(failed))) == 1
+                else "diffrax's solve failed (the step size fell to its minimum or the "
+                "state became non-finite). Check the law's range of validity, or loosen "
+                "rtol/atol."
+            )
+        )
     return _monitor.report(sol, law, on_breakdown, caller)
 
 
@@ -159,6 +177,7 @@ def _adaptive_core(
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+        throw=staged[2],
     )
     obs, statuses, y_last = out.ys
     y_final = to_complex(jax.tree_util.tree_map(lambda a: a[-1], y_last))
@@ -166,6 +185,12 @@ def _adaptive_core(
         "n_steps": out.stats["num_steps"],
         "num_accepted_steps": out.stats["num_accepted_steps"],
         "num_rejected_steps": out.stats["num_rejected_steps"],
+        # 0 solved, 1 max_steps reached, 2 another diffrax failure (read by the caller)
+        "solver_failed": jnp.where(
+            out.result == diffrax.RESULTS.successful,
+            0,
+            jnp.where(out.result == diffrax.RESULTS.max_steps_reached, 1, 2),
+        ),
     }
     ok, code, where = statuses
     status = _monitor.Status(ok > 0.5, code.astype(jnp.int32), where)

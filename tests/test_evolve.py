@@ -82,6 +82,19 @@ def test_fixed_and_adaptive_agree_with_closed_form():
     np.testing.assert_allclose(sol.y_final, exact[-1], rtol=1e-9)
 
 
+def test_adaptive_max_steps_named():
+    """A plain call that runs out of solver steps names max_steps and the fix (diffrax's
+    own in-graph error is kept for traced calls); solver_failed records it."""
+    ts = jnp.array([0.0, 50.0])
+    with pytest.raises(RuntimeError, match=r"max_steps = 3 steps before t = 50\. Raise max_steps"):
+        jqd.evolve_adaptive(_Decay(), jnp.array([1.0, 2.0]), _K(), ts, max_steps=3)
+    sol = jqd.evolve_adaptive(_Decay(), jnp.array([1.0, 2.0]), _K(), ts)
+    assert int(sol.stats["solver_failed"]) == 0
+    traced = jax.jit(lambda y: jqd.evolve_adaptive(_Decay(), y, _K(), ts, max_steps=3).y_final)
+    with pytest.raises(Exception, match="maximum number of solver steps"):
+        traced(jnp.array([1.0, 2.0])).block_until_ready()
+
+
 def test_stochastic_keys_reproducible_and_distinct():
     law = _Brownian()
     y0 = jnp.zeros(20000)
