@@ -3,6 +3,7 @@
     python benchmarks/bench_largest.py                 # every family
     python benchmarks/bench_largest.py --family nelson --family fput
     python benchmarks/bench_largest.py --max-run-s 30  # stop each ladder earlier
+    python benchmarks/bench_largest.py --child husimi-grid 1400 --calls 0  # one rung
 
 For each family a *standard run* is `jqd.evolve` of one problem over a fixed
 number of steps (`STEPS`, saved 10 times), as a user types it. The size ladder
@@ -254,7 +255,7 @@ def ladder(name):
 
 
 # -- one rung, in a child process --------------------------------------------------
-def child(name: str, size: int) -> dict:
+def child(name: str, size: int, calls: int = 3) -> dict:
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -270,18 +271,19 @@ def child(name: str, size: int) -> dict:
     def plain():  # the user's plain call
         return jqd.evolve(law, y0, params, **kw).y_final
 
-    t = time.perf_counter()
+    c, t = time.process_time(), time.perf_counter()
     jax.block_until_ready(plain())
-    first = time.perf_counter() - t
-    times, cpu = [], []
-    for _ in range(3):
+    first, first_cpu = time.perf_counter() - t, time.process_time() - c
+    times, cpu = ([first], [first_cpu]) if calls == 0 else ([], [])  # 0: the first call only
+    for _ in range(calls):
         c, t = time.process_time(), time.perf_counter()
         jax.block_until_ready(plain())
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     times.sort()
     cpu.sort()
-    rec = dict(family=name, size=size, first_s=first, run_s=times[1], cpu_s=cpu[1])
+    rec = dict(family=name, size=size, first_s=first, run_s=times[len(times) // 2])
+    rec.update(cpu_s=cpu[len(cpu) // 2], calls=calls)
     jitted = jax.jit(lambda y, p: jqd.evolve(law, y, p, **kw).y_final)
     compiled = jitted.lower(y0, params).compile()
     rec.update(_common.cost(compiled))
@@ -375,10 +377,24 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--out", default=os.path.join(os.path.dirname(__file__), "results_largest.md")
     )
-    parser.add_argument("--child", nargs=2, metavar=("FAMILY", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child",
+        nargs=2,
+        metavar=("FAMILY", "SIZE"),
+        help="run one rung in this process and print its JSON line (e.g. a size near "
+        "the 10-minute extrapolation, with --calls 0)",
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=3,
+        help="timed calls after the first (median reported); 0: report the first call, "
+        "compile included (for rungs of minutes)",
+    )
     args = parser.parse_args(argv)
     if args.child:
-        print("JSON " + json.dumps(child(args.child[0], int(args.child[1]))), flush=True)
+        rec = child(args.child[0], int(args.child[1]), args.calls)
+        print("JSON " + json.dumps(rec), flush=True)
         return
     import _common
 
