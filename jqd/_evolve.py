@@ -47,8 +47,9 @@ def _prepend(first, rest):
     return jnp.concatenate([jnp.asarray(first)[None], rest])
 
 
-def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint):
-    """The fixed-step run (or the law's exact saves) for `n_save` saves."""
+def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint, skip):
+    """The fixed-step run (or the law's exact saves) for `n_save` saves; `skip`
+    (a failed value check) takes no step."""
     tdtype = _monitor.state_real_dtype(y0)  # float32 states get float32 t
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
@@ -100,7 +101,7 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
     status0 = _monitor.with_observables(
         _monitor.evaluate(monitor, t0, y0, params), _custom(observe, obs0)
     )
-    carry0 = (y0, ~status0.ok)
+    carry0 = (y0, ~status0.ok | skip)  # a broken run takes no step (`outer`)
     (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
     obs = jax.tree_util.tree_map(_prepend, obs0, obs)
     statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
@@ -356,10 +357,9 @@ def _program(static, traced):
     elif o["check"]:  # a plain call: the flags come back with the result
         oks = [jnp.all(jnp.asarray(g.ok, bool)) for g in _value_checks(law, y0, params, dt)]
         failed = ~jnp.stack(oks) if oks else failed
-        # a failed check must not start a run that would not end: it runs with dt = 0
-        dt = jnp.where(jnp.any(failed), jnp.zeros_like(dt), dt)
     run = (o["n_save"], o["steps_per_save"], o["observe"], o["monitor"], o["key"])
-    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"])
+    # a failed check skips the run, which might not end or take hours
+    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"], jnp.any(failed))
     if o["in_graph"]:
         return _monitor.report(sol, law, o["on_breakdown"], o["caller"]), failed
     code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)
