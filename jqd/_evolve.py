@@ -351,14 +351,16 @@ def _program(static, traced):
     args, o = treedef.unflatten([next(values) if x is _TRACED else x for x in leaves])
     law, y0, params, t0, dt = args
     failed = jnp.zeros((0,), bool)
-    if o["check"] and o["in_graph"]:
-        guards = _value_checks(law, y0, params, dt, ("dt", dt, "t0", t0))
-        y0 = _guards.stage(guards, y0, o["caller"])
-    elif o["check"]:  # a plain call: the flags come back with the result
-        oks = [jnp.all(jnp.asarray(g.ok, bool)) for g in _value_checks(law, y0, params, dt)]
+    if o["check"]:  # plain call: the flags come back with the result; else in-graph errors
+        scalars = ("dt", dt, "t0", t0) if o["in_graph"] else ()
+        guards = _value_checks(law, y0, params, dt, scalars)
+        oks = [jnp.all(jnp.asarray(g.ok, bool)) for g in guards]
         failed = ~jnp.stack(oks) if oks else failed
+        if o["in_graph"]:
+            y0 = _guards.stage(guards, y0, o["caller"])
     run = (o["n_save"], o["steps_per_save"], o["observe"], o["monitor"], o["key"])
-    # a failed check skips the run, which might not end or take hours
+    # a failed check skips the run, which might not end or take hours (the same
+    # program plain and traced: a user's jit gives the plain call's bits)
     sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"], jnp.any(failed))
     if o["in_graph"]:
         return _monitor.report(sol, law, o["on_breakdown"], o["caller"]), failed
