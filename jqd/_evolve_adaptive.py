@@ -112,18 +112,16 @@ def evolve_adaptive(
                     "adjoint=diffrax.ForwardMode() (or leave adjoint=None to choose it)."
                 ) from None
             sol = _adaptive_core(*args, diffrax.ForwardMode(), staged)
-    failed = sol.stats["solver_failed"]
-    if not in_graph and int(np.max(np.asarray(failed))):
+    failed = 0 if in_graph else int(np.max(np.asarray(sol.stats["solver_failed"])))
+    if failed == 1:
         raise RuntimeError(
-            f"{caller}: "
-            + (
-                f"the solver took max_steps = {max_steps} steps before t = {float(ts_np[-1]):g}. "
-                "Raise max_steps, or loosen rtol/atol."
-                if int(np.max(np.asarray(failed))) == 1
-                else "diffrax's solve failed (the step size fell to its minimum or the "
-                "state became non-finite). Check the law's range of validity, or loosen "
-                "rtol/atol."
-            )
+            f"{caller}: the solver took max_steps = {max_steps} steps before "
+            f"t = {float(ts_np[-1]):g}. Raise max_steps, or loosen rtol/atol."
+        )
+    if failed:
+        raise RuntimeError(
+            f"{caller}: diffrax's solve failed (the step size fell to its minimum or the "
+            "state became non-finite). Check the law's range of validity, or loosen rtol/atol."
         )
     return _monitor.report(sol, law, on_breakdown, caller)
 

@@ -49,10 +49,9 @@ def _faster_cpu_compile() -> None:
         known = version("jaxlib").startswith(_EMITTER_JAXLIB)
     except PackageNotFoundError:
         known = False
-    for flag in _QUICK_FLAGS if known else ():
-        if flag.split("=")[0] not in flags:
-            flags = f"{flags} {flag}".strip()
-    os.environ["XLA_FLAGS"] = flags
+    added = [f for f in _QUICK_FLAGS if known and f.split("=")[0] not in flags]
+    if added:
+        os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
 
 
 # -- the grammar -------------------------------------------------------------------
