@@ -18,7 +18,7 @@ def _faithful_leap():
     H = jqd.fock.random_hermitian(jax.random.key(5), P)
     return LawCase(
         CopyFaithfulTauLeap(P),
-        faithful_type_state(MemberState(a=a, phi=phi), P, 4),
+        faithful_type_state(MemberState(a=a, phi=phi), P),
         CopyParams(H=H),
         dt=0.05,
         order=1,

@@ -3,7 +3,10 @@
 one CPU device each, each running half of the 32 ensembles) gives the
 one-process result bit for bit under XLA's default CPU emitter: every claim
 and metric (timings aside) and every checkpointed array (V, n/N, class
-phases, events, final states)."""
+phases, events, final states) of the exact-event law. The tau-leap run's
+counts, events and claims are the same bits too; its type phases round
+differently in the two-process program (≤ 2e-14, V ≤ 4.4e-16 at t ≤ 40;
+measured 2026-11-27), so they are compared to 1e-12."""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from test_sweep_distributed import _env, _free_port
 from test_sweep_distributed import _jqd as _run_jqd
 
 TIMINGS = ("seconds_per_N", "seconds_coalescence")
+LEAP = "N300_other"  # the tau-leap run of the quick config (compare_N)
+LEAP_ROUNDED = ("y1", "V", "phic")  # its type phases and what is computed from them
 
 
 def _jqd(tmp_path, name, *extra, **env):
@@ -58,13 +63,20 @@ def test_two_processes_match_one_process_bitwise(tmp_path):
     for a, b in zip(multi["claims"], one["claims"], strict=True):
         assert (a["measured"], a["passed"]) == (b["measured"], b["passed"]), a["name"]
     assert multi["metrics"].keys() == one["metrics"].keys()
-    for k in one["metrics"].keys() - set(TIMINGS):
+    for k in one["metrics"].keys() - set(TIMINGS) - {"compare_N300"}:
         assert json.dumps(multi["metrics"][k]) == json.dumps(one["metrics"][k]), k
+    cmp = [multi["metrics"]["compare_N300"], one["metrics"]["compare_N300"]]
+    assert cmp[0]["ks_p"] == cmp[1]["ks_p"]  # events and n/N: the same bits
+    for key in cmp[1]["exact_vs_leap"]:
+        np.testing.assert_allclose(*(c["exact_vs_leap"][key] for c in cmp), rtol=1e-12)
     # the saves of every run over N, written by process 0 alone
     got, want = (_checkpoints(tmp_path / f"{d}_checkpoint") for d in ("multi", "one"))
     assert got.keys() == want.keys() and {"N99/V", "N300/V", "N300_other/V"} <= got.keys()
     for k in want:
-        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+        if k.startswith(LEAP + "/") and k.split("/")[1] in LEAP_ROUNDED:
+            np.testing.assert_allclose(got[k], want[k], rtol=0, atol=1e-12, err_msg=k)
+        else:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k)
     assert sorted(p.name for p in (tmp_path / "multi").iterdir()) == [
         "coalescence.png",
         "summary.json",

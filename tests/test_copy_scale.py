@@ -1,9 +1,11 @@
-"""`CopyFaithfulTauLeap` (physics §5.8): the faithful copy process lumped into
-phase types and tau-leaped. Fast: its hazards and phase flow equal the member
-rule and S40 summed over members (brute force), its Poisson draws, and the
-expected events of one step (which a 5 % rate error fails by > 10 SE).
+"""`CopyFaithfulTauLeap` (physics §5.8): the faithful copy process tau-leaped
+on its phase types. Fast: its copy rates and phase flow equal the member rule
+and S40 summed over members (brute force), its Poisson, binomial and
+multinomial draws, the expected events of one step (which a 5 % rate error
+fails by > 10 SE), the member-type start and compaction.
 Slow: two-sample KS against the exact-event `CopyMembersFaithfulMobius`
-from the same keys, and the power of that test against a 5 % rate mutant."""
+from the same initial members, and the power of that test against a 5 % rate
+mutant."""
 
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ from jqd.copy import (
     CopyParams,
     FaithfulTypeState,
     MemberState,
+    compact_types,
     faithful_state,
     faithful_type_state,
     hamiltonian_to_rates,
 )
 from jqd.copy._faithful import member_flow
 
-P, L = 3, 5
+P, L = 3, 8
 
 
 def _H():
@@ -35,12 +38,14 @@ def _H():
 
 
 def _state(seed=0):
-    """A random type state: counts 0..6 (one type empty), random type phases."""
+    """A random type state: counts 0..6 (one type empty), type phases in
+    cyclic order per class (a rotation of ascending phases)."""
     rng = np.random.default_rng(seed)
     n = rng.integers(0, 7, (P, L)).astype(float)
     n[1, 2] = 0.0
+    phi = np.roll(np.sort(rng.uniform(-np.pi, np.pi, (P, L)), axis=1), 3, axis=1)
     zero = jnp.zeros(())
-    return FaithfulTypeState(jnp.asarray(n), jnp.asarray(rng.uniform(-3, 3, (P, L))), zero, zero)
+    return FaithfulTypeState(jnp.asarray(n), jnp.asarray(phi), zero, zero)
 
 
 def _members(y):
@@ -53,40 +58,25 @@ def _members(y):
     return np.array(a), np.array(phi)
 
 
-def test_pair_hazards_equal_the_member_rule():
-    """Σ over the members of two types of 2R_{a_Y a_X} sin⁺(φ_Y − φ_X + δ_{a_Y a_X})/√(n_X n_Y)
-    (physics §5.8, X copies Y) equals the signed type-pair hazard, both ways."""
+def test_flow_rates_equal_the_member_rule():
+    """Per directed class pair s → d, the rate at which members of type (s, x)
+    copy class d, and at which class s copies type (d, y), equal the sums over
+    members of 2R sin⁺(φ_Y − φ_X + δ_{a_Y a_X})/√(n_X n_Y) (physics §5.8, X
+    copies Y), brute force; the two totals agree."""
     y = _state()
     R, delta, _ = (np.asarray(x) for x in hamiltonian_to_rates(_H()))
-    a, phi = _members(y)
+    a, _ = _members(y)
     nc = np.bincount(a, minlength=P)
-    rate = np.zeros((P, P))  # members of class x copying class y
-    flux = {}
-    z = np.exp(1j * np.asarray(y.phi))
-    for ca in range(P):
-        for cb in range(P):
-            if ca == cb:
-                continue
-            for l in range(L):
-                for m in range(L):
-                    th = np.angle(z[cb, m]) - np.angle(z[ca, l]) + delta[cb, ca]
-                    r = 2 * R[cb, ca] * max(np.sin(th), 0) / np.sqrt(nc[ca] * nc[cb] or 1)
-                    flux[ca, l, cb, m] = y.n[ca, l] * y.n[cb, m] * r
-                    rate[ca, cb] += flux[ca, l, cb, m]
-    h = np.asarray(
-        jax.jit(leap.pair_hazards)(y.n, jnp.asarray(z), jnp.asarray(R), jnp.asarray(delta))
-    )
-    pa, pb = (np.asarray(x) for x in leap._pairs(P))
-    for p in range(len(pa)):
-        for l in range(L):
-            for m in range(L):
-                want = flux[pa[p], l, pb[p], m] - flux[pb[p], m, pa[p], l]
-                np.testing.assert_allclose(h[p, l, m], want, atol=1e-12)
-    out, inn = (
-        np.asarray(x) for x in jax.jit(leap.type_flows, static_argnums=1)(jnp.asarray(h), P)
-    )
-    np.testing.assert_allclose(out.sum(), sum(flux.values()), rtol=1e-12)
-    np.testing.assert_allclose(out.sum(), inn.sum(), rtol=1e-12)
+    n, phi = np.asarray(y.n), np.asarray(y.phi)
+    out, inn = (np.asarray(x) for x in jax.jit(leap.flow_rates)(y.n, y.phi, R, delta))
+    s, d, _, _ = leap._directed(P)
+    for p, (cs, cd) in enumerate(zip(s, d, strict=True)):
+        th = phi[cd][None, :] - phi[cs][:, None] + delta[cd, cs]  # [x, y]
+        rate = 2 * R[cd, cs] * np.maximum(np.sin(th), 0) / np.sqrt(nc[cs] * nc[cd])
+        pair = n[cs][:, None] * n[cd][None, :] * rate
+        np.testing.assert_allclose(out[p], pair.sum(1), atol=1e-12)
+        np.testing.assert_allclose(inn[p], pair.sum(0), atol=1e-12)
+    np.testing.assert_allclose(out.sum(1), inn.sum(1), rtol=1e-12)
 
 
 def test_type_phase_flow_is_s40_summed_over_members():
@@ -133,9 +123,8 @@ def test_one_step_events_have_the_member_rule_mean():
     R, delta, _ = (np.asarray(x) for x in hamiltonian_to_rates(H))
     rng = np.random.default_rng(2)
     a = np.repeat(np.arange(P), 100)
-    y0 = faithful_type_state(
-        MemberState(a=jnp.asarray(a), phi=jnp.asarray(rng.uniform(-3, 3, 300))), P, 8
-    )
+    phases = rng.uniform(-3, 3, (P, 8))[a, rng.integers(0, 8, 300)]  # ~12 members per type
+    y0 = faithful_type_state(MemberState(a=jnp.asarray(a), phi=jnp.asarray(phases)), P)
     z = np.exp(1j * np.asarray(y0.phi))
     total = 0.0
     for ca in range(P):
@@ -154,20 +143,63 @@ def test_one_step_events_have_the_member_rule_mean():
     assert 0.05 * dt * total > 10 * se  # the power against a 5 % rate error
 
 
-def test_type_state_bins_members_and_checks_input():
-    a = jnp.asarray([0, 0, 1, 1, 1])
-    phi = jnp.asarray([0.5, 0.5 + np.pi, -1.0, -1.0 + 2 * np.pi / 4, 2.0])
-    y = faithful_type_state(MemberState(a=a, phi=phi), 2, 4)
-    np.testing.assert_array_equal(np.asarray(y.n), [[1, 0, 1, 0], [1, 1, 1, 0]])
+@pytest.mark.parametrize("n, q", [(10.0, 0.3), (1000.0, 0.002), (1000.0, 0.5), (5.0, 0.9)])
+def test_binomial_draws(n, q):
+    """Mean n q and variance n q (1 − q) (4e4 draws), integers in [0, n]."""
+    x = np.asarray(leap.binomial(jax.random.key(2), jnp.full((40000,), n), jnp.full((40000,), q)))
+    assert np.all(x == np.round(x)) and np.all((x >= 0) & (x <= n))
+    var = n * q * (1 - q)
+    assert abs(x.mean() - n * q) < 5 * np.sqrt(var / x.size)
+    assert abs(x.var() / var - 1) < 0.05
+
+
+def test_multinomial_keeps_the_total_and_the_means():
+    """Binomial splits down the tree: every draw sums to the total; the means
+    are total × weights / Σ weights, a zero weight gets nothing."""
+    w = jnp.asarray([0.1, 0.0, 0.3, 0.6, 0.2, 0.0, 0.5, 0.3])
+    keys = jax.random.split(jax.random.key(5), 20000)
+    x = np.asarray(jax.vmap(lambda k: leap.multinomial(k, jnp.asarray(12.0), w))(keys))
+    np.testing.assert_array_equal(x.sum(1), 12.0)
+    p = np.asarray(w) / float(w.sum())
+    se = np.sqrt(12 * p * (1 - p) / len(keys))
+    assert np.all(np.abs(x.mean(0) - 12 * p) <= 5 * se + 1e-12)
+    assert np.all(x[:, [1, 5]] == 0)
+
+
+def test_type_state_and_compaction():
+    """Members of equal class and phase lumped, each class sorted by phase,
+    width a power of two;
+    compaction drops empty slots in order and halves the width; bad input is
+    named."""
+    a = jnp.asarray([0, 1, 0, 1, 1, 1])
+    phi = jnp.asarray([0.5, 2.0, -1.0, -1.0, 0.3, 0.3])
+    y = faithful_type_state(MemberState(a=a, phi=phi), 2)
+    np.testing.assert_array_equal(np.asarray(y.n), [[1, 1, 0, 0], [1, 2, 1, 0]])
+    np.testing.assert_allclose(np.asarray(y.phi)[0, :2], [-1.0, 0.5])
+    np.testing.assert_allclose(np.asarray(y.phi)[1, :3], [-1.0, 0.3, 2.0])
     nc, S = y.class_sums()
-    np.testing.assert_allclose(np.asarray(nc), [2, 3])
-    np.testing.assert_allclose(np.abs(np.asarray(S[0])), 0.0, atol=1e-12)  # two opposite phases
-    with pytest.raises(ValueError, match="n_types"):
-        faithful_type_state(MemberState(a=a, phi=phi), 2, 1)
+    np.testing.assert_allclose(np.asarray(nc), [2, 4])
+    z = FaithfulTypeState(
+        jnp.asarray([[0.0, 2, 0, 1], [0, 0, 3, 0]]), y.phi, y.n_events, y.n_clipped
+    )
+    c = compact_types(z)
+    np.testing.assert_array_equal(np.asarray(c.n), [[2, 1], [3, 0]])
+    np.testing.assert_allclose(np.asarray(c.phi)[0], np.asarray(y.phi)[0, [1, 3]])
+    with pytest.raises(ValueError, match="classes 0"):
+        faithful_type_state(MemberState(a=a + 1, phi=phi), 2)
     with pytest.raises(ValueError, match="FaithfulTypeState"):
         jqd.evolve(
             CopyFaithfulTauLeap(2),
             MemberState(a=a, phi=phi),
+            CopyParams(H=jnp.eye(2)),
+            dt=0.1,
+            n_save=1,
+            key=jax.random.key(0),
+        )
+    with pytest.raises(ValueError, match="power of two"):
+        jqd.evolve(
+            CopyFaithfulTauLeap(2),
+            FaithfulTypeState(y.n[:, :3], y.phi[:, :3], y.n_events, y.n_clipped),
             CopyParams(H=jnp.eye(2)),
             dt=0.1,
             n_save=1,
@@ -178,7 +210,7 @@ def test_type_state_bins_members_and_checks_input():
 # ----------------------------------------------------------- slow: against the exact law
 
 
-def _runs(N, T, n_save, B=32, L=32, dt=0.25, seed=7):
+def _runs(N, T, n_save, B=32, dt=0.25, seed=7):
     """Per-ensemble (V(t), n/N(t), events(t)) of both laws from the same initial
     member phases (keys `seed`), saves every T/n_save."""
     H = jnp.asarray(
@@ -205,7 +237,7 @@ def _runs(N, T, n_save, B=32, L=32, dt=0.25, seed=7):
         ).observables
 
     def tau_leap(k):
-        y0 = faithful_type_state(MemberState(a=a, phi=phases(k)), P, L)
+        y0 = faithful_type_state(MemberState(a=a, phi=phases(k)), P)
         obs = lambda t, y, p: (y.circular_variance(), y.class_sums()[0] / N, y.n_events)
         sps = int(np.ceil(T / n_save / dt))
         return jqd.evolve(

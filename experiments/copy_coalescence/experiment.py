@@ -7,11 +7,10 @@ candidate; the same process as `CopyMembersFaithful`) from uniformly random
 member phases: the within-class circular variance V(t), its alignment time
 t_align(N), the class extinctions that freeze it, and the departure of n/N
 from |ψ|² while misaligned. Above `exact_max` (default: never) the same
-process runs as `jqd.copy.CopyFaithfulTauLeap` (members lumped into phase
-types, tau-leaped: cost per unit time independent of N); the quick config
-checks it against the exact law from the same keys at `compare_N` (two-sample
-KS over t <= 40). Its coalescence is too fast at N >= 3000 (README), so the
-full config keeps the exact law. Also the direct time-reversal test of the mean-field law S20 (q = 1/2
+process runs as `jqd.copy.CopyFaithfulTauLeap` (tau-leaped on the members'
+phase types, which coalesce: work per unit time ∝ the live types, not N); the
+quick config checks it against the exact law from the same keys at
+`compare_N` (two-sample KS over t <= 40). Also the direct time-reversal test of the mean-field law S20 (q = 1/2
 forced).
 """
 
@@ -38,6 +37,7 @@ from jqd.copy import (
     MeanFieldState,
     MemberState,
     circular_variance,
+    compact_types,
     faithful_state,
     faithful_type_state,
 )
@@ -78,7 +78,6 @@ from jqd.stats import loglog_slope
         "exact_max": ">= 0",
         "compare_N": ">= 0",
         "compare_t": ">= 0",
-        "n_types": ">= 2",
         "leap_dt": "> 0",
         "compare_window": "> 0",
         "alpha": "> 0",
@@ -116,7 +115,6 @@ class Config:
             after every chunk and a rerun resumes from them ("" = none).
         exact_max: N up to which the coalescence runs use the exact-event
             `CopyMembersFaithfulMobius`; above it `CopyFaithfulTauLeap`.
-        n_types: phase types per class of `CopyFaithfulTauLeap` (L).
         leap_dt: its largest tau-leap step (saves are split evenly).
         big_N, big_batch: from N >= big_N, `big_batch` ensembles per seed.
         compare_N: N (in Ns) also run with the other law from the same keys,
@@ -149,7 +147,6 @@ class Config:
     reversal_dt: float = 1e-3
     checkpoint: str = ""
     exact_max: int = 10**9
-    n_types: int = 32
     leap_dt: float = 0.25
     big_N: int = 10**6
     big_batch: int = 4
@@ -172,7 +169,10 @@ def hamiltonian(config: Config, xp=jnp):
 MAX_CANDIDATES = 10**10  # thinning candidates of all coalescence runs: hours at ~1 µs each
 
 
-MAX_CELL_STEPS = 10**12  # tau-leap type pairs × steps: hours at ~1-10 ns each
+LEAP_WIDE, LEAP_PIECE = 64, 8  # type slots per class, steps: see `_ensembles`
+
+
+MAX_CELL_STEPS = 10**11  # tau-leap type-direction steps: hours at ~1-10 ns each
 
 
 def validate(config: Config) -> None:
@@ -180,10 +180,11 @@ def validate(config: Config) -> None:
     thinning candidates (exact law, N <= exact_max): ensembles × Λ ×
     max(t_end, t_cap·N) summed over those Ns, with Λ = Σ_ab 2R_ab √(n_a n_b) =
     (2N/P) Σ_ab |H_ab| at equal occupations (ħ = 1); nor more than
-    MAX_CELL_STEPS tau-leap type-pair steps (N > exact_max): ensembles ×
-    P(P−1)/2 · n_types² × max(t_end, t_cap·N)/leap_dt (N = 30 … 1e6 with 8
-    ensembles at 1e6 would need ~3.4e11). The full configuration needs ~3e9
-    candidates; t_end = 1e9 at quick size would take weeks."""
+    MAX_CELL_STEPS tau-leap type-direction steps (N > exact_max): ensembles ×
+    P(P−1) × Σ_steps K(t), with K(t) ≈ min(N, 5N/t) + 32 live types per class
+    (physics §5.8), i.e. P(P−1)(32 t_stop + 5N(1 + ln(t_stop/5)))/leap_dt. The
+    full configuration needs ~3e9 candidates; t_end = 1e9 at quick size would
+    take weeks."""
     H = hamiltonian(config, np)
     off = np.abs(H).sum() - np.abs(np.diag(H)).sum()
     Ns = [config.P * max(1, round(N / config.P)) for N in config.Ns]
@@ -191,8 +192,12 @@ def validate(config: Config) -> None:
     t_stop = lambda N: max(config.t_end, config.t_cap * N)
     exact = [N for N in Ns if N <= config.exact_max]
     total = sum(ens(N) * 2 * N / config.P * off * t_stop(N) for N in exact)
-    cells = config.P * (config.P - 1) // 2 * config.n_types**2
-    leap = sum(ens(N) * cells * t_stop(N) / config.leap_dt for N in Ns if N > config.exact_max)
+
+    def cells(N):  # type-direction steps of one ensemble
+        live = 32 * t_stop(N) + 5 * N * (1 + np.log(max(t_stop(N) / 5, 1.0)))
+        return config.P * (config.P - 1) * live / config.leap_dt
+
+    leap = sum(ens(N) * cells(N) for N in Ns if N > config.exact_max)
     if total > MAX_CANDIDATES:
         raise ValueError(
             f"t_end={config.t_end:g}, t_cap={config.t_cap:g}: the exact-law coalescence runs "
@@ -203,9 +208,9 @@ def validate(config: Config) -> None:
     if leap > MAX_CELL_STEPS:
         raise ValueError(
             f"t_end={config.t_end:g}, t_cap={config.t_cap:g}: the tau-leap coalescence runs "
-            f"(Ns up to {max(Ns)}) are expected to take ~{leap:.2g} type-pair steps (ensembles × "
-            f"n_types² × time/leap_dt), more than {MAX_CELL_STEPS:.0e}; lower t_cap, n_types, "
-            "the largest of Ns, batch or big_batch, or raise leap_dt."
+            f"(Ns up to {max(Ns)}) are expected to take ~{leap:.2g} type-direction steps "
+            f"(ensembles × live types × time/leap_dt), more than {MAX_CELL_STEPS:.0e}; lower "
+            "t_cap, the largest of Ns, batch or big_batch, or raise leap_dt."
         )
 
 
@@ -309,14 +314,14 @@ def _compare(H, exact, leap, config):
     return {k: float(v) for k, v in out.items()}, means
 
 
-def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
+def _ensembles(law, params, N, P, chunk, leap_dt=0.0):
     """(init, advance): init(keys, spread) -> the B ensembles' states from
     phases uniform in [−spread·π, spread·π] (0: aligned); advance(states,
     keys, dt) -> (states, [V, n/N, class phases, events]) over `chunk` saves
     of dt (t = 0 included), the ensembles side by side (`jax.vmap`: the law
     batches its event loop). One compile per N (spread and dt are traced).
-    With `n_types` the law is `CopyFaithfulTauLeap` (members binned onto
-    n_types phases per class, steps of leap_dt or just below). Under
+    With `leap_dt` the law is `CopyFaithfulTauLeap` (steps of leap_dt or just
+    below; the extinct types dropped between calls, `compact_types`). Under
     `jax.distributed` (`jqd run --distributed`) the ensembles are split over
     every process's devices (`_split`) and each device runs its own under
     `jax.shard_map`: under plain jit the batched event loop's "any ensemble
@@ -326,25 +331,25 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
     def init(k, spread):
         u = jax.random.uniform(jax.random.split(k)[0], a.shape, minval=-jnp.pi, maxval=jnp.pi)
         y = MemberState(a=a, phi=spread * u)
-        return faithful_type_state(y, P, n_types) if n_types else faithful_state(y)
+        return faithful_type_state(y, P) if leap_dt else faithful_state(y)
 
     def obs(t, y, p):
-        if n_types:
+        if leap_dt:
             n, z = y.class_sums()
             return y.circular_variance(), n / N, jnp.angle(z), y.n_events
         n = jax.ops.segment_sum(jnp.ones_like(y.phi), y.a, num_segments=P)
         z = jax.ops.segment_sum(jnp.exp(1j * y.phi), y.a, num_segments=P)
         return circular_variance(y, P), n / N, jnp.angle(z), y.n_events
 
-    def advance(y, k, dt, sps):
+    def advance(y, k, dt, sps, n_save):
         # flagged in the program, raised on the host: no host callback, so the
         # persistent cache keeps this program
-        kw = dict(n_save=chunk, key=k, observe=obs, check=False, steps_per_save=sps)
+        kw = dict(n_save=n_save, key=k, observe=obs, check=False, steps_per_save=sps)
         sol = jqd.evolve(law, y, params, dt=dt / sps, on_breakdown="flag", **kw)
         return sol
 
     init_v = jax.vmap(init, in_axes=(0, None))
-    adv_v = jax.vmap(advance, in_axes=(0, 0, None, None))
+    adv_v = jax.vmap(advance, in_axes=(0, 0, None, None, None))
     if jax.process_count() > 1:
         mesh = jqd.batch_mesh()  # every device of every process
         e, r = PartitionSpec(mesh.axis_names[0]), PartitionSpec()
@@ -353,18 +358,46 @@ def _ensembles(law, params, N, P, chunk, n_types=0, leap_dt=0.0):
         )
         init_v = per_device(init_v, (e, r))
         adv_e = adv_v
-        adv_v = lambda y, k, dt, sps: per_device(lambda *a: adv_e(*a, sps), (e, e, r))(y, k, dt)
+        adv_v = lambda y, k, dt, sps, m: per_device(lambda *a: adv_e(*a, sps, m), (e, e, r))(
+            y, k, dt
+        )
     init_b = jax.jit(init_v)
-    adv_b = jax.jit(adv_v, static_argnums=3)
+    adv_b = jax.jit(adv_v, static_argnums=(3, 4))
 
-    def adv(y, keys, dt):
-        sps = max(1, int(np.ceil(dt / leap_dt - 1e-9))) if n_types else 1
-        sol = adv_b(y, keys, np.float64(dt), sps)  # one dtype: one compile
+    def run(y, keys, dt, sps, n_save):
+        sol = adv_b(y, keys, np.float64(dt), sps, n_save)  # one dtype: one compile
         o, stats = jqd.gather_batch((sol.observables, sol.stats))  # every process: all saves
         eqx.tree_at(lambda s: s.stats, sol, stats).raise_on_breakdown(law, "copy-coalescence")
         return sol.y_final, list(o)
 
+    def adv(y, keys, dt):
+        if not leap_dt:
+            return run(y, keys, dt, 1, chunk)
+        # tau-leap: the work per step is ∝ the width W, and the live types fall
+        # as ≈ 5N/t; while W > LEAP_WIDE, pieces of LEAP_PIECE steps, the
+        # extinct types dropped after each (`compact_types`)
+        sps = max(1, int(np.ceil(dt / leap_dt - 1e-9)))
+        saves, i = [], 0
+        while i < chunk and y.n.shape[-1] > LEAP_WIDE:
+            pieces = -(-sps // LEAP_PIECE)
+            for j in range(pieces):
+                y, o = run(y, _chunk_keys(keys, i * pieces + j), dt / pieces, -(-sps // pieces), 1)
+                saves += [[x[:, :1] for x in o]] if not saves else []
+                y = _compact(y)
+            saves.append([x[:, 1:] for x in o])
+            i += 1
+        if i < chunk:
+            y, o = run(y, _chunk_keys(keys, 2**30 + i), dt, sps, chunk - i)
+            saves.append(o if not saves else [x[:, 1:] for x in o])
+            y = _compact(y)
+        return y, [np.concatenate(x, axis=1) for x in zip(*saves, strict=True)]
+
     return init_b, adv
+
+
+def _compact(y):
+    """`compact_types` over every process's ensembles (one width), split again."""
+    return jax.tree.map(_split, compact_types(jqd.gather_batch(y)))
 
 
 def _split(x):
@@ -462,7 +495,7 @@ def run(config: Config, rec: Recorder) -> None:
         P, max_substep=config.max_substep, max_events_per_step=None, n_terms=config.n_terms
     )
     laws = (law, CopyFaithfulTauLeap(P))  # indexed by "N > exact_max"
-    types = ((0, 0.0), (config.n_types, config.leap_dt))
+    leap_dts = (0.0, config.leap_dt)
     compared, leap_diag = {}, {}
     Ns = [P * max(1, int(round(N / P))) for N in config.Ns]
     rng = np.random.default_rng(0)
@@ -502,7 +535,7 @@ def run(config: Config, rec: Recorder) -> None:
         boot_N = boot[:, : keys.shape[0]] % keys.shape[0]  # resamples of this N's ensembles
         keys = _split(keys)
         leap = N > config.exact_max
-        init, advance = _ensembles(laws[leap], params, N, P, config.chunk, *types[leap])
+        init, advance = _ensembles(laws[leap], params, N, P, config.chunk, leap_dts[leap])
         dt = config.t_end / config.n_save * max(1.0, N / 1000)
         ts, (V, f, phic, ev), y, wall = _run_until_aligned(
             init, advance, keys, dt, config, N, rec, boot_N
@@ -512,7 +545,7 @@ def run(config: Config, rec: Recorder) -> None:
             leap_diag[str(N)] = float(np.mean(jqd.gather_batch(y.n_clipped)))
         runs.append((ts, V, f, ev, props))
         if N in compare_N:  # the other law from the same keys (`_compare`)
-            other = _ensembles(laws[not leap], params, N, P, config.chunk, *types[not leap])
+            other = _ensembles(laws[not leap], params, N, P, config.chunk, leap_dts[not leap])
             t_max = config.compare_t if config.compare_t > 0 else None
             o = _run_until_aligned(*other, keys, dt, config, N, rec, boot_N, "_other", t_max)
             both = [(ts, V, f, phic, ev), (o[0], *o[1])]
@@ -677,8 +710,8 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"compare_N{N}", {"ks_p": pvals, "exact_vs_leap": means})
         rec.claim(
             f"tau-leap law agrees with the exact process at N = {N}",
-            "physics §5.8: CopyFaithfulTauLeap (L = "
-            f"{config.n_types}, dt <= {config.leap_dt:g}) vs CopyMembersFaithfulMobius, "
+            "physics §5.8: CopyFaithfulTauLeap ("
+            f"dt <= {config.leap_dt:g}) vs CopyMembersFaithfulMobius, "
             f"{len(exact[1])} ensembles each, same keys: the smallest two-sample KS p-value "
             f"over {sorted(pvals)} (events and n/N − |ψ|² over t <= {config.compare_window:g}), "
             f"Bonferroni bound {config.alpha:g}/{n_tests}",

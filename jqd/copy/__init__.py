@@ -17,6 +17,7 @@ from ._faithful import circular_variance as circular_variance
 from ._faithful import faithful_state as faithful_state
 from ._faithful_leap import CopyFaithfulTauLeap as CopyFaithfulTauLeap
 from ._faithful_leap import FaithfulTypeState as FaithfulTypeState
+from ._faithful_leap import compact_types as compact_types
 from ._faithful_leap import faithful_type_state as faithful_type_state
 from ._faithful_mobius import class_sums as class_sums
 from ._faithful_mobius_loop import CopyMembersFaithfulMobius as CopyMembersFaithfulMobius

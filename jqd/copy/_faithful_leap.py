@@ -1,6 +1,6 @@
-"""The faithful member copy process (physics §5.8) at a cost per unit time
-independent of N: members lumped into L phase types per class (exact after the
-binned start), copy events tau-leaped between type pairs (weak order 1).
+"""The faithful member copy process (physics §5.8) tau-leaped on its phase types
+(members of one class with one phase): exact lumping, O(K) work per step for K
+live types, and K falls as the process coalesces (≈ 5N/t).
 Details and calibration: docs/internals/copy.md#faithful-leap.
 """
 
@@ -12,7 +12,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
-from .. import _steppers
 from .._law import AbstractLaw
 from ._kinetics import (
     MemberState,
@@ -27,13 +26,15 @@ from ._tau_leap import hazard_guard
 
 POISSON_EXACT_MAX = 4.0  # inversion up to this mean ...
 POISSON_TERMS = 24  # ... over this many terms: P(X > 24 | μ = 4) < 1e-10
+TWO_PI = 2 * np.pi
 
 
 class FaithfulTypeState(eqx.Module):
-    """State of `CopyFaithfulTauLeap`: members `n` (P, L) of class a on type l
-    (integer valued floats), the type phases `phi` (P, L), copy events so far
-    `n_events` (a float: ~0.08 N² by alignment), and `n_clipped`, the steps
-    where a type was asked for more members than it had."""
+    """State of `CopyFaithfulTauLeap`: members `n` (P, W) of class a on type slot
+    l (integer valued floats; empty slots 0), the type phases `phi` (P, W), each
+    class's types in cyclic phase order (the class flow keeps it), copy events so
+    far `n_events` (a float: ~0.08 N² by alignment), and `n_clipped`, the steps
+    where a type's expected losses exceeded its members (all of them left)."""
 
     n: Array
     phi: Array
@@ -50,26 +51,50 @@ class FaithfulTypeState(eqx.Module):
         return 1.0 - jnp.sum(jnp.abs(S), axis=-1) / jnp.sum(nc, axis=-1)
 
 
-def faithful_type_state(y0: MemberState, n_states: int, n_types: int) -> FaithfulTypeState:
-    """Members (a, φ) binned onto `n_types` phases per class, θ_a + 2πl/L with
-    θ_a the class's first member's phase (0 if empty). jit- and vmap-able."""
+def _width(count: int) -> int:
+    """Type slots per class: the next power of two (one compile per halving)."""
+    return max(2, 1 << int(np.ceil(np.log2(max(int(count), 1)))))
+
+
+def faithful_type_state(y0: MemberState, n_states: int) -> FaithfulTypeState:
+    """The members lumped into their types (equal class and phase: one type, so
+    an aligned class is one type), each class's types sorted by phase, W = the
+    next power of two >= the largest class. `y0.a` must be concrete (it sets
+    W); `y0.phi` may be traced (jit, vmap)."""
     if not isinstance(y0, MemberState):
         raise ValueError("y0 must be a jqd.copy.MemberState(a, phi).")
-    if int(n_types) < 2:
-        raise ValueError(f"n_types must be >= 2; got {n_types}.")
-    P, L = int(n_states), int(n_types)
-    a, phi = jnp.asarray(y0.a), jnp.asarray(y0.phi)
+    P = int(n_states)
+    a_host = np.asarray(y0.a)  # raises for a traced y0.a
+    if a_host.ndim != 1 or a_host.size == 0 or a_host.min() < 0 or a_host.max() >= P:
+        raise ValueError(f"y0.a must hold classes 0 … {P - 1}, one per member; got {a_host}.")
+    W = _width(np.bincount(a_host, minlength=P).max())
+    phi = jnp.asarray(y0.phi)
     if not jnp.issubdtype(phi.dtype, jnp.floating):
         phi = phi.astype(float)
-    cls = jnp.arange(P)
-    first = jnp.argmax(a[None, :] == cls[:, None], axis=1)
-    theta = jnp.where(jnp.any(a[None, :] == cls[:, None], axis=1), phi[first], 0.0)
-    rel = (phi - theta[a]) * (L / (2 * jnp.pi))
-    l = jnp.mod(jnp.round(rel), L).astype(jnp.int32)
-    n = jax.ops.segment_sum(jnp.ones_like(phi), a * L + l, num_segments=P * L).reshape(P, L)
+    phi = jnp.angle(jnp.exp(1j * phi))  # (−π, π]
+    order = jnp.lexsort((phi, jnp.asarray(a_host)))
+    a, phi = jnp.asarray(a_host)[order], phi[order]
+    first = jnp.searchsorted(a, a)  # each member's class starts here
+    new = jnp.concatenate([jnp.ones(1, bool), (a[1:] != a[:-1]) | (phi[1:] != phi[:-1])])
+    types = jnp.cumsum(new) - 1
+    slot = types - types[first]  # the type's rank within its class
+    n = jnp.zeros((P, W), phi.dtype).at[a, slot].add(1.0)
+    ph = jnp.full((P, W), jnp.pi, phi.dtype).at[a, slot].set(phi)  # empty slots last
     zero = jnp.zeros((), phi.dtype)
-    types = (theta[:, None] + (2 * jnp.pi / L) * jnp.arange(L)[None, :]).astype(phi.dtype)
-    return FaithfulTypeState(n=n, phi=types, n_events=zero, n_clipped=zero)
+    return FaithfulTypeState(n=n, phi=ph, n_events=zero, n_clipped=zero)
+
+
+def compact_types(y: FaithfulTypeState) -> FaithfulTypeState:
+    """Host-side: drop the empty type slots (order kept) and shrink W to the next
+    power of two >= the most live types of any class (and any batch member).
+    Call it between `jqd.evolve` calls: the cost of a step is ∝ W."""
+    n, phi = np.asarray(y.n), np.asarray(y.phi)
+    W = _width((n > 0).sum(-1).max())
+    if W >= n.shape[-1]:
+        return y
+    keep = np.argsort(n == 0, axis=-1, kind="stable")[..., :W]
+    take = lambda x: jnp.asarray(np.take_along_axis(x, keep, -1))
+    return FaithfulTypeState(take(n), take(phi), y.n_events, y.n_clipped)
 
 
 def poisson(key, mu):
@@ -89,36 +114,81 @@ def poisson(key, mu):
     return jnp.where(small, x, big)
 
 
-def _pairs(P: int):
-    """Class pairs a < b as two static index lists."""
-    pa, pb = np.triu_indices(P, 1)
-    return jnp.asarray(pa), jnp.asarray(pb)
+def binomial(key, n, q):
+    """Binomial(n, q) per element from one uniform each, as `poisson`: inversion
+    when the rarer outcome's mean is <= POISSON_EXACT_MAX, else the rounded
+    normal clipped to [0, n]. (jax.random.binomial's rejection loop was most of
+    a step.)"""
+    u = jax.random.uniform(key, n.shape, n.dtype)
+    flip = q > 0.5
+    p = jnp.where(flip, 1.0 - q, q)
+    m = n * p
+    small = m <= POISSON_EXACT_MAX
+    ps = jnp.where(small, p, 0.0)
+    r = ps / (1.0 - ps)
+    pk = jnp.exp(n * jnp.log1p(-ps))
+    cdf, x = pk, jnp.zeros_like(n)
+    for k in range(POISSON_TERMS):
+        x = x + (u > cdf)
+        pk = pk * jnp.maximum(n - k, 0.0) / (k + 1) * r
+        cdf = cdf + pk
+    g = jax.scipy.special.ndtri(jnp.clip(u, 1e-300, 1.0 - 1e-16))
+    x = jnp.clip(jnp.where(small, x, jnp.floor(m + jnp.sqrt(m * (1.0 - p)) * g + 0.5)), 0.0, n)
+    return jnp.where(flip, n - x, x)
 
 
-def pair_hazards(n, z, R, delta):
-    """Signed hazards h[p, l, m] of the type pairs (a_p, l), (b_p, m), a_p < b_p
-    (> 0: (a, l) copies (b, m); docs/internals/copy.md#faithful-leap)."""
-    pa, pb = _pairs(n.shape[0])
+def multinomial(key, total, weights):
+    """Multinomial(total, weights/Σweights) by binomial splits down a binary tree
+    (len(weights) a power of two): O(W) work, log2(W) levels."""
+    levels = [weights]
+    while levels[-1].shape[-1] > 1:
+        levels.append(levels[-1].reshape(-1, 2).sum(-1))
+    counts = jnp.reshape(total, (1,))
+    for w in reversed(levels[:-1]):
+        w = w.reshape(-1, 2)
+        tot = w.sum(-1)
+        q = jnp.where(tot > 0, w[:, 0] / jnp.where(tot > 0, tot, 1.0), 0.0)
+        key, sub = jax.random.split(key)
+        left = binomial(sub, counts, q)
+        counts = jnp.stack([left, counts - left], -1).reshape(-1)
+    return counts
+
+
+def arc_sums(theta, w, x):
+    """Σ_m w_m sin⁺(θ_m − x) per query x (the points in the half circle (x, x+π)),
+    for θ in cyclic order: unwrapped, doubled, prefix sums of w e^{iθ}."""
+    turns = jnp.concatenate([jnp.zeros(1, theta.dtype), jnp.cumsum(theta[1:] < theta[:-1])])
+    th = theta + TWO_PI * turns  # ascending, within 2π of th[0]
+    z = w * jnp.exp(1j * theta)
+    th2 = jnp.concatenate([th, th + TWO_PI])
+    C = jnp.concatenate([jnp.zeros(1, z.dtype), jnp.cumsum(jnp.concatenate([z, z]))])
+    x0 = th[0] + jnp.mod(x - th[0], TWO_PI)
+    lo = jnp.searchsorted(th2, x0, side="right", method="scan_unrolled")
+    hi = jnp.searchsorted(th2, x0 + jnp.pi, side="left", method="scan_unrolled")
+    return jnp.maximum(jnp.imag(jnp.exp(-1j * x0) * (C[hi] - C[lo])), 0.0)
+
+
+def _directed(P: int):
+    """Ordered class pairs s → d (s ≠ d) and the one-hot sums onto classes."""
+    s, d = np.nonzero(~np.eye(P, dtype=bool))
+    onto = lambda i: (np.arange(P)[:, None] == i[None, :]).astype(float)
+    return s, d, onto(s), onto(d)
+
+
+def flow_rates(n, phi, R, delta):
+    """Copy rates per directed class pair s → d: out[p, x], members of type
+    (s, x) copying a member of class d, and in[p, y], members of class s copying
+    type (d, y), per unit time; X copies Y at 2R sin⁺(φ_Y − φ_X + δ_{dY, sX})/√(n_s n_d)
+    (physics §5.8). Σ_x out[p] = Σ_y in[p]. O(P² W) per call."""
+    s, d, _, _ = _directed(n.shape[0])
     nc = jnp.sum(n, axis=1)
     occ = nc > 0
     inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, nc, 1.0)), 0.0)
-    rot = jnp.exp(1j * delta[pb, pa])
-    s = jnp.imag(z[pb][:, None, :] * jnp.conj(z[pa])[:, :, None] * rot[:, None, None])
-    scale = 2.0 * R[pa, pb] * inv[pa] * inv[pb]
-    return scale[:, None, None] * n[pa][:, :, None] * n[pb][:, None, :] * s
-
-
-def type_flows(k, P: int):
-    """Per type (P, L): members out and in, from moves or rates k signed as
-    `pair_hazards`."""
-    fwd, bwd = jnp.maximum(k, 0.0), jnp.maximum(-k, 0.0)
-    pa, pb = _pairs(P)
-    oa = (pa[:, None] == jnp.arange(P)).astype(k.dtype)  # (pairs, P) one-hot
-    ob = (pb[:, None] == jnp.arange(P)).astype(k.dtype)
-    fl, fm = jnp.sum(fwd, axis=2), jnp.sum(fwd, axis=1)  # (pairs, L)
-    bl, bm = jnp.sum(bwd, axis=2), jnp.sum(bwd, axis=1)
-    out = oa.T @ fl + ob.T @ bm
-    inn = ob.T @ fm + oa.T @ bl
+    c = (2.0 * R[s, d] * inv[s] * inv[d])[:, None]
+    dds = delta[d, s][:, None]
+    arcs = jax.vmap(arc_sums)
+    out = c * n[s] * arcs(phi[d], n[d], phi[s] - dds)
+    inn = c * n[d] * arcs(phi[s], n[s], phi[d] + dds - jnp.pi)
     return out, inn
 
 
@@ -130,21 +200,22 @@ def phase_velocity(phi, n, R, delta, omega):
     return omega[:, None] + A[:, None] * c + B[:, None] * s
 
 
-def _advance(phi, n, R, delta, omega, h, t):
-    return _steppers.rk4(lambda s, p: phase_velocity(p, n, R, delta, omega), t, phi, h)
-
-
 def rate_scale() -> float:  # factor on every copy hazard (a seam for mutants)
     return 1.0
 
 
 class CopyFaithfulTauLeap(AbstractLaw):
-    """The faithful member copy process (physics §5.8) lumped into L phase types
-    per class and tau-leaped: O(P²L²) per step, independent of N. State
-    `FaithfulTypeState` (`faithful_type_state`), params `CopyParams`, `n_states`
-    P. Approximations: the L-type start, tau-leaping (weak order 1), RK4 of the
-    type phases, rounded normal draws for Poisson means > 4. Validated against
-    `CopyMembersFaithfulMobius` at N ≤ 1e4 (two-sample KS tests).
+    """The faithful member copy process (physics §5.8) tau-leaped on its types.
+    State `FaithfulTypeState` (`faithful_type_state`, one type per member;
+    `compact_types` between runs drops the extinct), params `CopyParams`,
+    `n_states` P. One step: RK4 over dt of the mean flow (type counts and phases)
+    with the copy rates integrated alongside; binomial losses per type on those
+    integrals, split over the directions, and each direction's total spread
+    over the copied class's types (multinomial ∝ their integrated rates).
+    Approximations: weak order 1 in dt, losses and gains of a step drawn apart
+    (each marginal as the process's over the step), rounded normal draws for
+    means > 4. Validated against
+    `CopyMembersFaithfulMobius` (docs/internals/copy.md#faithful-leap).
     """
 
     n_states: int = eqx.field(static=True)
@@ -153,44 +224,72 @@ class CopyFaithfulTauLeap(AbstractLaw):
 
     def step(self, t, y: FaithfulTypeState, params, dt, key: PRNGKeyArray):
         params = sampled(params, self)
-        dtype = y.n.dtype
-        R, delta, omega = _rates(params, dtype)
-        h = 0.5 * jnp.asarray(dt, dtype)
-        # predictor: counts by the mean drift, phases by RK4, both over dt/2
-        scale = rate_scale()
-        haz0 = scale * pair_hazards(y.n, jnp.exp(1j * y.phi), R, delta)
-        out0, in0 = type_flows(haz0, self.n_states)
-        n_mid = jnp.where(y.n > 0, jnp.maximum(y.n + h * (in0 - out0), 0.0), 0.0)
-        phi_mid = _advance(y.phi, y.n, R, delta, omega, h, t)
-        haz = scale * pair_hazards(n_mid, jnp.exp(1j * phi_mid), R, delta)
-        k = poisson(key, 2.0 * h * jnp.abs(haz)) * jnp.sign(haz)
-        out, _ = type_flows(k, self.n_states)
-        # a source type gives at most what it holds (draws scaled down, floor)
-        over = out > y.n
-        frac = jnp.where(over, y.n / jnp.where(out > 0, out, 1.0), 1.0)
-        pa, pb = _pairs(self.n_states)
-        src = jnp.where(k > 0, frac[pa][:, :, None], frac[pb][:, None, :])
-        k = jnp.where(jnp.any(over), jnp.trunc(k * src), k)
-        out, inn = type_flows(k, self.n_states)
-        phi = _advance(phi_mid, n_mid, R, delta, omega, h, t + h)
+        R, delta, omega = _rates(params, y.n.dtype)
+        R_copy = rate_scale() * R
+        s, d, onto_s, onto_d = _directed(self.n_states)
+        onto_s, onto_d = jnp.asarray(onto_s, y.n.dtype), jnp.asarray(onto_d, y.n.dtype)
+
+        def mean_flow(z):
+            n, phi, _, _ = z
+            out, inn = flow_rates(n, phi, R_copy, delta)
+            dn = onto_d @ inn - onto_s @ out
+            return dn, phase_velocity(phi, n, R, delta, omega), out, inn
+
+        # RK4 of the mean flow: its O(dt²) midpoint version concentrated the types
+        # spuriously (docs/internals/copy.md#faithful-leap)
+        zeros = jnp.zeros((s.size,) + y.n.shape[1:], y.n.dtype)
+        z0 = (y.n, y.phi, zeros, zeros)
+        move = lambda k, h: jax.tree.map(lambda a, b: a + h * b, z0, k)
+        k1 = mean_flow(z0)
+        k2 = mean_flow(move(k1, dt / 2))
+        k3 = mean_flow(move(k2, dt / 2))
+        k4 = mean_flow(move(k3, dt))
+        rk4 = lambda a, b1, b2, b3, b4: a + dt / 6 * (b1 + 2 * (b2 + b3) + b4)
+        _, phi, out, inn = jax.tree.map(rk4, z0, k1, k2, k3, k4)
+        k_loss, k_split, k_gain = jax.random.split(key, 3)
+        # losses: each type's members leave at most once per step, so the total
+        # is binomial on its count (a Poisson total, clipped at the count, lost
+        # a lone member's second copy: -0.5 % events at N = 3000), then split
+        # over the directions ∝ their integrated rates
+        P = self.n_states
+        out = jnp.maximum(out, 0.0).reshape(P, P - 1, -1)  # pairs are source-major
+        mu = jnp.sum(out, axis=1)
+        over = mu > y.n
+        total = binomial(
+            k_loss,
+            y.n,
+            jnp.where(y.n > 0, jnp.minimum(mu / jnp.where(y.n > 0, y.n, 1.0), 1.0), 0.0),
+        )
+        lost, rest = [], total
+        for j, k in enumerate(jax.random.split(k_split, P - 2)):
+            left = jnp.sum(out[:, j:], axis=1)
+            share = jnp.where(left > 0, out[:, j] / jnp.where(left > 0, left, 1.0), 0.0)
+            lost.append(binomial(k, rest, share))
+            rest = rest - lost[-1]
+        lost = jnp.stack(lost + [rest], axis=1).reshape(P * (P - 1), -1)
+        gained = jax.vmap(multinomial)(
+            jax.random.split(k_gain, s.size), jnp.sum(lost, axis=1), jnp.maximum(inn, 0.0)
+        )
         return FaithfulTypeState(
-            n=y.n - out + inn,
-            phi=jnp.angle(jnp.exp(1j * phi)).astype(dtype),  # kept in (−π, π]
-            n_events=y.n_events + jnp.sum(out),
-            n_clipped=y.n_clipped + jnp.any(over).astype(dtype),
+            n=y.n - onto_s @ lost + onto_d @ gained,
+            phi=jnp.angle(jnp.exp(1j * phi)),  # kept in (−π, π]
+            n_events=y.n_events + jnp.sum(lost),
+            n_clipped=y.n_clipped + jnp.any(over & (y.n > 0)).astype(y.n.dtype),
         )
 
     def check(self, y, params, dt=None):
         if not isinstance(y, FaithfulTypeState):
             raise ValueError(
                 "y0 must be a jqd.copy.FaithfulTypeState; build it with "
-                "jqd.copy.faithful_type_state(jqd.copy.MemberState(a, phi), P, L)."
+                "jqd.copy.faithful_type_state(jqd.copy.MemberState(a, phi), P)."
             )
         P, shape = self.n_states, jnp.shape(y.n)
-        if len(shape) != 2 or shape[0] != P or shape[1] < 2 or jnp.shape(y.phi) != shape:
+        W = shape[-1] if shape else 0
+        if len(shape) != 2 or shape[0] != P or W < 2 or W & (W - 1) or jnp.shape(y.phi) != shape:
             raise ValueError(
-                f"y0.n and y0.phi must have shape ({P}, L) with L >= 2 types; got {shape} and "
-                f"{jnp.shape(y.phi)}. For a batch of ensembles use jax.vmap."
+                f"y0.n and y0.phi must have shape ({P}, W), W >= 2 a power of two; got {shape} "
+                f"and {jnp.shape(y.phi)}. Build the state with jqd.copy.faithful_type_state; "
+                "for a batch of ensembles use jax.vmap."
             )
         if not jnp.issubdtype(jnp.asarray(y.n).dtype, jnp.floating):
             raise ValueError(f"y0.n must be a float array; got {jnp.asarray(y.n).dtype}.")
