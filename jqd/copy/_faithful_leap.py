@@ -27,6 +27,7 @@ from ._tau_leap import hazard_guard
 POISSON_EXACT_MAX = 4.0  # inversion up to this mean ...
 POISSON_TERMS = 24  # ... over this many terms: P(X > 24 | μ = 4) < 1e-10
 TWO_PI = 2 * np.pi
+MAX_MOVE = 0.25  # largest dt × per-member copy rate of one (sub-)step
 
 
 class FaithfulTypeState(eqx.Module):
@@ -226,6 +227,20 @@ class CopyFaithfulTauLeap(AbstractLaw):
         params = sampled(params, self)
         R, delta, omega = _rates(params, y.n.dtype)
         R_copy = rate_scale() * R
+        s, d, onto_s, onto_d = _directed(self.n_states)
+        onto_s, onto_d = jnp.asarray(onto_s, y.n.dtype), jnp.asarray(onto_d, y.n.dtype)
+        # sub-steps while a member's move probability dt·rate would pass
+        # MAX_MOVE: the per-member rates grow as √(N/n_a) when a class nears
+        # extinction (one sub-step otherwise: dt·rate ≈ 0.1 at dt = 0.25)
+        out, inn = flow_rates(y.n, y.phi, R_copy, delta)
+        per = (onto_s @ out + onto_d @ inn) / jnp.where(y.n > 0, y.n, jnp.inf)
+        m = jnp.maximum(jnp.ceil(dt * jnp.max(per) / MAX_MOVE), 1.0)
+        sub = lambda i, y: self._leap(
+            y, jax.random.fold_in(key, i), dt / m, R, R_copy, delta, omega
+        )
+        return jax.lax.fori_loop(0, m.astype(jnp.int32), sub, y)
+
+    def _leap(self, y, key, dt, R, R_copy, delta, omega):
         s, d, onto_s, onto_d = _directed(self.n_states)
         onto_s, onto_d = jnp.asarray(onto_s, y.n.dtype), jnp.asarray(onto_d, y.n.dtype)
 
