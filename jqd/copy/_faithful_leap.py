@@ -24,8 +24,8 @@ from ._kinetics import (
 )
 from ._tau_leap import hazard_guard
 
-POISSON_EXACT_MAX = 4.0  # inversion up to this mean ...
-POISSON_TERMS = 24  # ... over this many terms: P(X > 24 | μ = 4) < 1e-10
+EXACT_MEAN_MAX = 4.0  # binomial draws by inversion up to this mean ...
+INVERSION_TERMS = 24  # ... over this many terms: P(X > 24) < 1e-10 (Poisson's tail at 4 bounds it)
 TWO_PI = 2 * np.pi
 MAX_MOVE = 0.25  # largest dt × per-member copy rate of one (sub-)step
 
@@ -98,38 +98,20 @@ def compact_types(y: FaithfulTypeState) -> FaithfulTypeState:
     return FaithfulTypeState(take(n), take(phi), y.n_events, y.n_clipped)
 
 
-def poisson(key, mu):
-    """Poisson(μ) per element from one uniform each: inversion for μ <=
-    POISSON_EXACT_MAX, the rounded normal above (docs/internals/copy.md)."""
-    u = jax.random.uniform(key, mu.shape, mu.dtype)
-    small = mu <= POISSON_EXACT_MAX
-    m = jnp.where(small, mu, 0.0)
-    p = jnp.exp(-m)
-    cdf, x = p, jnp.zeros_like(mu)
-    for k in range(1, POISSON_TERMS + 1):
-        x = x + (u > cdf)
-        p = p * m / k
-        cdf = cdf + p
-    g = jax.scipy.special.ndtri(jnp.clip(u, 1e-300, 1.0 - 1e-16))
-    big = jnp.maximum(jnp.floor(mu + jnp.sqrt(mu) * g + 0.5), 0.0)
-    return jnp.where(small, x, big)
-
-
 def binomial(key, n, q):
-    """Binomial(n, q) per element from one uniform each, as `poisson`: inversion
-    when the rarer outcome's mean is <= POISSON_EXACT_MAX, else the rounded
-    normal clipped to [0, n]. (jax.random.binomial's rejection loop was most of
-    a step.)"""
+    """Binomial(n, q) per element from one uniform each: inversion when the
+    rarer outcome's mean is <= EXACT_MEAN_MAX, else the rounded normal clipped
+    to [0, n]. (jax.random.binomial's rejection loop was most of a step.)"""
     u = jax.random.uniform(key, n.shape, n.dtype)
     flip = q > 0.5
     p = jnp.where(flip, 1.0 - q, q)
     m = n * p
-    small = m <= POISSON_EXACT_MAX
+    small = m <= EXACT_MEAN_MAX
     ps = jnp.where(small, p, 0.0)
     r = ps / (1.0 - ps)
     pk = jnp.exp(n * jnp.log1p(-ps))
     cdf, x = pk, jnp.zeros_like(n)
-    for k in range(POISSON_TERMS):
+    for k in range(INVERSION_TERMS):
         x = x + (u > cdf)
         pk = pk * jnp.maximum(n - k, 0.0) / (k + 1) * r
         cdf = cdf + pk
