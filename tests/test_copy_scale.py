@@ -180,6 +180,11 @@ def test_type_state_and_compaction():
     np.testing.assert_allclose(np.asarray(c.phi)[0], np.asarray(y.phi)[0, [1, 3]])
     with pytest.raises(ValueError, match="classes 0"):
         faithful_type_state(MemberState(a=a + 1, phi=phi), 2)
+    traced = jax.jit(lambda a: faithful_type_state(MemberState(a=a, phi=phi), 2).n)
+    with pytest.raises(ValueError, match="y0.a must be concrete"):
+        traced(a)
+    vmapped = jax.vmap(lambda p: faithful_type_state(MemberState(a=a, phi=p), 2).n)
+    np.testing.assert_array_equal(np.asarray(vmapped(jnp.stack([phi, phi])))[1], y.n)
     with pytest.raises(ValueError, match="FaithfulTypeState"):
         jqd.evolve(
             CopyFaithfulTauLeap(2),

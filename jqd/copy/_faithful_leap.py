@@ -65,7 +65,12 @@ def faithful_type_state(y0: MemberState, n_states: int) -> FaithfulTypeState:
     if not isinstance(y0, MemberState):
         raise ValueError("y0 must be a jqd.copy.MemberState(a, phi).")
     P = int(n_states)
-    a_host = np.asarray(y0.a)  # raises for a traced y0.a
+    if isinstance(y0.a, jax.core.Tracer):
+        raise ValueError(
+            "y0.a must be concrete: the classes set the state's width W. Build the state "
+            "outside jax.jit/jax.vmap of y0.a (its phases y0.phi may be traced)."
+        )
+    a_host = np.asarray(y0.a)
     if a_host.ndim != 1 or a_host.size == 0 or a_host.min() < 0 or a_host.max() >= P:
         raise ValueError(f"y0.a must hold classes 0 … {P - 1}, one per member; got {a_host}.")
     W = _width(np.bincount(a_host, minlength=P).max())
