@@ -37,13 +37,13 @@ def _H():
     return jqd.fock.random_hermitian(jax.random.key(3), P)
 
 
-def _state(seed=0):
+def _state(seed=0, width=L):
     """A random type state: counts 0..6 (one type empty), type phases in
     cyclic order per class (a rotation of ascending phases)."""
     rng = np.random.default_rng(seed)
-    n = rng.integers(0, 7, (P, L)).astype(float)
+    n = rng.integers(0, 7, (P, width)).astype(float)
     n[1, 2] = 0.0
-    phi = np.roll(np.sort(rng.uniform(-np.pi, np.pi, (P, L)), axis=1), 3, axis=1)
+    phi = np.roll(np.sort(rng.uniform(-np.pi, np.pi, (P, width)), axis=1), 3, axis=1)
     zero = jnp.zeros(())
     return FaithfulTypeState(jnp.asarray(n), jnp.asarray(phi), zero, zero)
 
@@ -52,18 +52,20 @@ def _members(y):
     """The members (class, phase) of a type state, one per unit of n."""
     a, phi = [], []
     for c in range(P):
-        for l in range(L):
+        for l in range(y.n.shape[1]):
             a += [c] * int(y.n[c, l])
             phi += [float(y.phi[c, l])] * int(y.n[c, l])
     return np.array(a), np.array(phi)
 
 
-def test_flow_rates_equal_the_member_rule():
+@pytest.mark.parametrize("width", [L, 2 * leap.PAIRWISE_MAX])
+def test_flow_rates_equal_the_member_rule(width):
     """Per directed class pair s → d, the rate at which members of type (s, x)
     copy class d, and at which class s copies type (d, y), equal the sums over
     members of 2R sin⁺(φ_Y − φ_X + δ_{a_Y a_X})/√(n_X n_Y) (physics §5.8, X
-    copies Y), brute force; the two totals agree."""
-    y = _state()
+    copies Y), brute force; the two totals agree. Both ways of summing: all
+    type pairs (narrow) and half-circle prefix sums (wide)."""
+    y = _state(width=width)
     R, delta, _ = (np.asarray(x) for x in hamiltonian_to_rates(_H()))
     a, _ = _members(y)
     nc = np.bincount(a, minlength=P)

@@ -334,9 +334,9 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0):
         return faithful_type_state(y, P) if leap_dt else faithful_state(y)
 
     def obs(t, y, p):
-        if leap_dt:
+        if leap_dt:  # n / its sum (= N): the program does not depend on N
             n, z = y.class_sums()
-            return y.circular_variance(), n / N, jnp.angle(z), y.n_events
+            return y.circular_variance(), n / jnp.sum(n), jnp.angle(z), y.n_events
         n = jax.ops.segment_sum(jnp.ones_like(y.phi), y.a, num_segments=P)
         z = jax.ops.segment_sum(jnp.exp(1j * y.phi), y.a, num_segments=P)
         return circular_variance(y, P), n / N, jnp.angle(z), y.n_events
@@ -373,22 +373,20 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0):
     def adv(y, keys, dt):
         if not leap_dt:
             return run(y, keys, dt, 1, chunk)
-        # tau-leap: the work per step is ∝ the width W, and the live types fall
-        # as ≈ 5N/t; while W > LEAP_WIDE, pieces of LEAP_PIECE steps, the
-        # extinct types dropped after each (`compact_types`)
-        sps = max(1, int(np.ceil(dt / leap_dt - 1e-9)))
-        saves, i = [], 0
-        while i < chunk and y.n.shape[-1] > LEAP_WIDE:
-            pieces = -(-sps // LEAP_PIECE)
-            for j in range(pieces):
-                y, o = run(y, _chunk_keys(keys, i * pieces + j), dt / pieces, -(-sps // pieces), 1)
-                saves += [[x[:, :1] for x in o]] if not saves else []
-                y = _compact(y)
+        # tau-leap: calls of LEAP_PIECE steps (one program per width W, the same
+        # for every N, so the persistent cache keeps it); the work per step is
+        # ∝ W and the live types fall as ≈ 5N/t, so the extinct types are
+        # dropped before every call while W > LEAP_WIDE, after every save below
+        steps = LEAP_PIECE * -(-int(np.ceil(dt / leap_dt - 1e-9)) // LEAP_PIECE)
+        saves = []
+        for i in range(chunk):
+            for j in range(steps // LEAP_PIECE):
+                if y.n.shape[-1] > LEAP_WIDE:
+                    y = _compact(y)
+                k = _chunk_keys(keys, i * 2**20 + j)
+                y, o = run(y, k, dt * LEAP_PIECE / steps, LEAP_PIECE, 1)
+                saves += [] if saves else [[x[:, :1] for x in o]]
             saves.append([x[:, 1:] for x in o])
-            i += 1
-        if i < chunk:
-            y, o = run(y, _chunk_keys(keys, 2**30 + i), dt, sps, chunk - i)
-            saves.append(o if not saves else [x[:, 1:] for x in o])
             y = _compact(y)
         return y, [np.concatenate(x, axis=1) for x in zip(*saves, strict=True)]
 

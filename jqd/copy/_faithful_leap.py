@@ -142,18 +142,30 @@ def multinomial(key, total, weights):
     return counts
 
 
-def arc_sums(theta, w, x):
-    """Σ_m w_m sin⁺(θ_m − x) per query x (the points in the half circle (x, x+π)),
-    for θ in cyclic order: unwrapped, doubled, prefix sums of w e^{iθ}."""
+PAIRWISE_MAX = 32  # widths up to this sum over all type pairs: one fused loop beats the searches
+
+
+def _prefix_sums(theta, w):
+    """One class's phases in cyclic order, unwrapped and doubled (ascending,
+    2W), and the prefix sums (2W + 1) of w e^{iθ} over them (`arc_sums`)."""
     turns = jnp.concatenate([jnp.zeros(1, theta.dtype), jnp.cumsum(theta[1:] < theta[:-1])])
     th = theta + TWO_PI * turns  # ascending, within 2π of th[0]
     z = w * jnp.exp(1j * theta)
     th2 = jnp.concatenate([th, th + TWO_PI])
-    C = jnp.concatenate([jnp.zeros(1, z.dtype), jnp.cumsum(jnp.concatenate([z, z]))])
-    x0 = th[0] + jnp.mod(x - th[0], TWO_PI)
-    lo = jnp.searchsorted(th2, x0, side="right", method="scan_unrolled")
-    hi = jnp.searchsorted(th2, x0 + jnp.pi, side="left", method="scan_unrolled")
-    return jnp.maximum(jnp.imag(jnp.exp(-1j * x0) * (C[hi] - C[lo])), 0.0)
+    return th2, jnp.concatenate([jnp.zeros(1, z.dtype), jnp.cumsum(jnp.concatenate([z, z]))])
+
+
+def arc_sums(th2, C, x):
+    """Σ_m w_m sin⁺(±(θ_m − x)) per query x: the points in the half circle
+    (x, x + π) ahead and in (x + π, x + 2π) behind, from `_prefix_sums` (th2, C)
+    of (θ, w); two binary searches and differences."""
+    W = th2.shape[0] // 2
+    x0 = th2[0] + jnp.mod(x - th2[0], TWO_PI)
+    lo = jnp.searchsorted(th2, x0, side="right", method="scan")
+    hi = jnp.searchsorted(th2, x0 + jnp.pi, side="left", method="scan")
+    turn = jnp.exp(-1j * x0)
+    ahead = jnp.maximum(jnp.imag(turn * (C[hi] - C[lo])), 0.0)
+    return ahead, jnp.maximum(-jnp.imag(turn * (C[lo + W] - C[hi])), 0.0)
 
 
 def _directed(P: int):
@@ -167,16 +179,27 @@ def flow_rates(n, phi, R, delta):
     """Copy rates per directed class pair s → d: out[p, x], members of type
     (s, x) copying a member of class d, and in[p, y], members of class s copying
     type (d, y), per unit time; X copies Y at 2R sin⁺(φ_Y − φ_X + δ_{dY, sX})/√(n_s n_d)
-    (physics §5.8). Σ_x out[p] = Σ_y in[p]. O(P² W) per call."""
+    (physics §5.8). Σ_x out[p] = Σ_y in[p]. All type pairs up to W = PAIRWISE_MAX,
+    else half-circle sums by prefix sums (`arc_sums`): O(P² W log W)."""
     s, d, _, _ = _directed(n.shape[0])
     nc = jnp.sum(n, axis=1)
     occ = nc > 0
     inv = jnp.where(occ, 1.0 / jnp.sqrt(jnp.where(occ, nc, 1.0)), 0.0)
     c = (2.0 * R[s, d] * inv[s] * inv[d])[:, None]
     dds = delta[d, s][:, None]
-    arcs = jax.vmap(arc_sums)
-    out = c * n[s] * arcs(phi[d], n[d], phi[s] - dds)
-    inn = c * n[d] * arcs(phi[s], n[s], phi[d] + dds - jnp.pi)
+    if n.shape[1] <= PAIRWISE_MAX:  # sin(φ_Y − x_X) = sin φ_Y cos x_X − cos φ_Y sin x_X
+        x = phi[s] - dds  # (pairs, W): rows X of class s, columns Y of class d
+        cy, sy = jnp.cos(phi[d])[:, None, :], jnp.sin(phi[d])[:, None, :]
+        pos = jnp.maximum(sy * jnp.cos(x)[:, :, None] - cy * jnp.sin(x)[:, :, None], 0.0)
+        out = c * n[s] * jnp.einsum("pxy,py->px", pos, n[d])
+        return out, c * n[d] * jnp.einsum("pxy,px->py", pos, n[s])
+    # class s's types against class d: the half circle ahead gives their losses
+    # to d, the one behind their gains from d (δ_sd = −δ_ds: H is Hermitian)
+    th2, C = jax.vmap(_prefix_sums)(phi, n)  # per class, shared by its pairs
+    ahead, behind = jax.vmap(arc_sums)(th2[d], C[d], phi[s] - dds)
+    reverse = np.array([np.flatnonzero((s == b) & (d == a))[0] for a, b in zip(s, d)])
+    out = c * n[s] * ahead
+    inn = c * n[d] * behind[reverse]
     return out, inn
 
 
