@@ -321,7 +321,8 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0):
     of dt (t = 0 included), the ensembles side by side (`jax.vmap`: the law
     batches its event loop). One compile per N (spread and dt are traced).
     With `leap_dt` the law is `CopyFaithfulTauLeap` (steps of leap_dt or just
-    below; the extinct types dropped between calls, `compact_types`). Under
+    below, LEAP_PIECE per call: one compile per width W, shared by every N;
+    the extinct types dropped between calls, `compact_types`). Under
     `jax.distributed` (`jqd run --distributed`) the ensembles are split over
     every process's devices (`_split`) and each device runs its own under
     `jax.shard_map`: under plain jit the batched event loop's "any ensemble
