@@ -6,11 +6,14 @@ batch) and stopping rule, checkpointed after every chunk into OUT/ck/N{N}.npz
 stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
 (the ensemble-mean V at ½ V(0)), its bootstrap SE, the extinct fraction, wall.
 
-    python benchmarks/run_copy_leap.py --N 99999 --batch 8 --out DIR [--budget 3600] [--piece 40]
+    python benchmarks/run_copy_leap.py --N 99999 --batch 8 --out DIR [--budget 3600] [--piece 40] [--levels 1024]
 
 `--piece`: steps per compiled call (the experiment's LEAP_PIECE = 8; 40 cuts
-the host round trips on a GPU). The H100 run of 2026-11-27 used
-`--N 99999 --batch 8 --budget 450 --piece 40` (benchmarks/results_copy_scale.md).
+the host round trips on a GPU). `--levels`: the experiment's phase_levels
+(initial phases on that many bins where a class is larger; default 0,
+the exact uniform start).
+The H100 run of 2026-11-27 used `--N 99999 --batch 8 --budget 450 --piece 40
+--levels 0` (benchmarks/results_copy_scale.md).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--budget", type=float, default=3600.0)
     ap.add_argument("--piece", type=int, default=8)
+    ap.add_argument("--levels", type=int, default=None)
     args = ap.parse_args()
     import jax
     import jax.numpy as jnp
@@ -56,7 +60,9 @@ def main():
     dt = cfg.t_end / cfg.n_save * max(1.0, N / 1000)
     ex.LEAP_PIECE = args.piece
     params = CopyParams(H=ex.hamiltonian(cfg))
-    init, adv = ex._ensembles(CopyFaithfulTauLeap(P), params, N, P, cfg.chunk, cfg.leap_dt)
+    law = CopyFaithfulTauLeap(P)
+    levels = cfg.phase_levels if args.levels is None else args.levels
+    init, adv = ex._ensembles(law, params, N, P, cfg.chunk, cfg.leap_dt, levels)
     t0 = time.time()
 
     class Rec:

@@ -276,3 +276,22 @@ def test_tau_leap_agrees_with_exact_and_catches_a_5_percent_rate(monkeypatch):
     monkeypatch.setattr(leap, "rate_scale", lambda: 1.05)
     _, lp5 = _runs(300, 40.0, 8)
     assert _ks(ex, lp5, fraction=0.8)["events"] < 0.01 / 3
+
+
+def test_phase_levels_cap_the_types_per_class():
+    """copy-coalescence's `phase_levels` L: a leap run whose classes hold more
+    than L members starts from at most L types per class, on the bin centres;
+    smaller classes keep their members' own phases (one type each)."""
+    from experiments.copy_coalescence import experiment as ex
+
+    params = CopyParams(H=ex.hamiltonian(ex.Config()))
+    keys = jax.random.split(jax.random.key(0), 2)
+    for N, L, types in [(3 * 500, 64, 64), (3 * 40, 64, 40)]:
+        init, _ = ex._ensembles(CopyFaithfulTauLeap(P), params, N, P, 2, 0.25, L)
+        y = compact_types(init(keys, 1.0))
+        n, phi = np.asarray(y.n), np.asarray(y.phi)
+        np.testing.assert_array_equal((n > 0).sum(-1), types)
+        assert n.sum() == 2 * N
+        if N // P > L:
+            k = (phi[n > 0] + np.pi) / (2 * np.pi / L) - 0.5
+            np.testing.assert_allclose(k, np.round(k), atol=1e-9)

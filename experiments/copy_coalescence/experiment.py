@@ -79,6 +79,7 @@ from jqd.stats import loglog_slope
         "compare_N": ">= 0",
         "compare_t": ">= 0",
         "leap_dt": "> 0",
+        "phase_levels": ">= 0",
         "compare_window": "> 0",
         "alpha": "> 0",
     },
@@ -116,6 +117,12 @@ class Config:
         exact_max: N up to which the coalescence runs use the exact-event
             `CopyMembersFaithfulMobius`; above it `CopyFaithfulTauLeap`.
         leap_dt: its largest tau-leap step (saves are split evenly).
+        phase_levels: a tau-leap run whose classes hold more members than
+            this starts from phases on this many equal bins (their centres,
+            ≤ π/phase_levels away): at most this many types per class, so its
+            early steps cost ∝ phase_levels, not N, and its widths (one
+            compile each) stop there (0, the default: never; calibration in
+            the README, "Range in N").
         big_N, big_batch: from N >= big_N, `big_batch` ensembles per seed.
         compare_N: N (in Ns) also run with the other law from the same keys,
             for the two-sample KS comparison of the two laws ...
@@ -148,6 +155,7 @@ class Config:
     checkpoint: str = ""
     exact_max: int = 10**9
     leap_dt: float = 0.25
+    phase_levels: int = 0
     big_N: int = 10**6
     big_batch: int = 4
     compare_N: tuple = ()
@@ -314,7 +322,7 @@ def _compare(H, exact, leap, config):
     return {k: float(v) for k, v in out.items()}, means
 
 
-def _ensembles(law, params, N, P, chunk, leap_dt=0.0):
+def _ensembles(law, params, N, P, chunk, leap_dt=0.0, phase_levels=0):
     """(init, advance): init(keys, spread) -> the B ensembles' states from
     phases uniform in [−spread·π, spread·π] (0: aligned); advance(states,
     keys, dt) -> (states, [V, n/N, class phases, events]) over `chunk` saves
@@ -331,6 +339,9 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0):
 
     def init(k, spread):
         u = jax.random.uniform(jax.random.split(k)[0], a.shape, minval=-jnp.pi, maxval=jnp.pi)
+        if leap_dt and 0 < phase_levels < N // P:  # the centres of equal bins
+            bin_ = 2 * jnp.pi / phase_levels
+            u = (jnp.floor((u + jnp.pi) / bin_) + 0.5) * bin_ - jnp.pi
         y = MemberState(a=a, phi=spread * u)
         return faithful_type_state(y, P) if leap_dt else faithful_state(y)
 
@@ -534,7 +545,8 @@ def run(config: Config, rec: Recorder) -> None:
         boot_N = boot[:, : keys.shape[0]] % keys.shape[0]  # resamples of this N's ensembles
         keys = _split(keys)
         leap = N > config.exact_max
-        init, advance = _ensembles(laws[leap], params, N, P, config.chunk, leap_dts[leap])
+        levels = config.phase_levels
+        init, advance = _ensembles(laws[leap], params, N, P, config.chunk, leap_dts[leap], levels)
         dt = config.t_end / config.n_save * max(1.0, N / 1000)
         ts, (V, f, phic, ev), y, wall = _run_until_aligned(
             init, advance, keys, dt, config, N, rec, boot_N
@@ -544,7 +556,9 @@ def run(config: Config, rec: Recorder) -> None:
             leap_diag[str(N)] = float(np.mean(jqd.gather_batch(y.n_clipped)))
         runs.append((ts, V, f, ev, props))
         if N in compare_N:  # the other law from the same keys (`_compare`)
-            other = _ensembles(laws[not leap], params, N, P, config.chunk, leap_dts[not leap])
+            other = _ensembles(
+                laws[not leap], params, N, P, config.chunk, leap_dts[not leap], levels
+            )
             t_max = config.compare_t if config.compare_t > 0 else None
             o = _run_until_aligned(*other, keys, dt, config, N, rec, boot_N, "_other", t_max)
             both = [(ts, V, f, phic, ev), (o[0], *o[1])]
