@@ -9,6 +9,8 @@ mutant."""
 
 from __future__ import annotations
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +31,7 @@ from jqd.copy import (
     hamiltonian_to_rates,
 )
 from jqd.copy._faithful import member_flow
+from jqd.run import registry
 
 P, L = 3, 8
 
@@ -282,7 +285,8 @@ def test_phase_levels_cap_the_types_per_class():
     """copy-coalescence's `phase_levels` L: a leap run whose classes hold more
     than L members starts from at most L types per class, on the bin centres;
     smaller classes keep their members' own phases (one type each)."""
-    from experiments.copy_coalescence import experiment as ex
+    registry.load("copy-coalescence")
+    ex = sys.modules["jqd_experiments.copy_coalescence"]
 
     params = CopyParams(H=ex.hamiltonian(ex.Config()))
     keys = jax.random.split(jax.random.key(0), 2)
