@@ -1,7 +1,7 @@
 """One N of copy-coalescence's coalescence sweep with the tau-leap law
 (`CopyFaithfulTauLeap`), on whatever device JAX has: the experiment's own
-ensembles, keys (Ns extended to 1e6: key_base + index + 1000 s, 2 seeds ×
-batch) and stopping rule, checkpointed after every chunk into OUT/ck/N{N}.npz
+ensembles, keys (`_keys_and_spacing` with Ns extended to 1e6: 2 seeds ×
+batch, × big_batch at 1e6) and stopping rule, checkpointed after every chunk into OUT/ck/N{N}.npz
 (the file `jqd run copy-coalescence --set checkpoint=OUT/ck` resumes from),
 stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
 (the ensemble-mean V at ½ V(0)), its bootstrap SE, the extinct fraction, wall.
@@ -39,7 +39,6 @@ def main():
     ap.add_argument("--levels", type=int, default=None)
     args = ap.parse_args()
     import jax
-    import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,16 +47,9 @@ def main():
 
     cfg = ex.Config(batch=args.batch, checkpoint=str(Path(args.out) / "ck"), Ns=NS)
     P, N = cfg.P, args.N
-    i = [P * max(1, round(n / P)) for n in NS].index(N)
-    keys = jnp.concatenate(
-        [
-            jax.random.split(jax.random.key(cfg.key_base + i + 1000 * s), cfg.batch)
-            for s in range(cfg.seeds)
-        ]
-    )
+    keys, dt = ex._keys_and_spacing(cfg, ex._sizes(NS, P).index(N), N)
     B = keys.shape[0]
     boot = np.random.default_rng(0).integers(0, B, (cfg.n_boot, B))
-    dt = cfg.t_end / cfg.n_save * max(1.0, N / 1000)
     ex.LEAP_PIECE = args.piece
     params = CopyParams(H=ex.hamiltonian(cfg))
     law = CopyFaithfulTauLeap(P)

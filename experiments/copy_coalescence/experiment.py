@@ -423,6 +423,24 @@ def _split(x):
     return jqd.shard_batch(x)
 
 
+def _sizes(Ns, P):
+    """The ensemble sizes N, rounded to multiples of P (at least P)."""
+    return [P * max(1, int(round(N / P))) for N in Ns]
+
+
+def _keys_and_spacing(config, i, N):
+    """The keys of the i-th N's ensembles (seeds × batch, or × big_batch from
+    big_N on; seed s: split(key(key_base + i + 1000 s))) and its save spacing."""
+    batch = config.batch if N < config.big_N else config.big_batch
+    keys = jnp.concatenate(
+        [
+            jax.random.split(jax.random.key(config.key_base + i + 1000 * s), batch)
+            for s in range(config.seeds)
+        ]
+    )
+    return keys, config.t_end / config.n_save * max(1.0, N / 1000)
+
+
 def _writer() -> bool:
     """Only process 0 writes checkpoints (`jqd run --distributed`)."""
     return jax.process_index() == 0
@@ -507,7 +525,7 @@ def run(config: Config, rec: Recorder) -> None:
     laws = (law, CopyFaithfulTauLeap(P))  # indexed by "N > exact_max"
     leap_dts = (0.0, config.leap_dt)
     compared, leap_diag = {}, {}
-    Ns = [P * max(1, int(round(N / P))) for N in config.Ns]
+    Ns = _sizes(config.Ns, P)
     rng = np.random.default_rng(0)
 
     # -- time reversal of the mean field (S21-S23)
@@ -533,21 +551,14 @@ def run(config: Config, rec: Recorder) -> None:
     boot = rng.integers(0, B, (config.n_boot, B))
     t0 = time.time()
     runs, rms_mis, rms_al, v_al, seconds = [], [], [], [], {}
-    compare_N = [P * max(1, int(round(N / P))) for N in config.compare_N]
+    compare_N = _sizes(config.compare_N, P)
     for i, N in enumerate(Ns):
-        batch = config.batch if N < config.big_N else config.big_batch
-        keys = jnp.concatenate(
-            [
-                jax.random.split(jax.random.key(config.key_base + i + 1000 * s), batch)
-                for s in range(config.seeds)
-            ]
-        )
+        keys, dt = _keys_and_spacing(config, i, N)
         boot_N = boot[:, : keys.shape[0]] % keys.shape[0]  # resamples of this N's ensembles
         keys = _split(keys)
         leap = N > config.exact_max
         levels = config.phase_levels
         init, advance = _ensembles(laws[leap], params, N, P, config.chunk, leap_dts[leap], levels)
-        dt = config.t_end / config.n_save * max(1.0, N / 1000)
         ts, (V, f, phic, ev), y, wall = _run_until_aligned(
             init, advance, keys, dt, config, N, rec, boot_N
         )
