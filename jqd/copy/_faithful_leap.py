@@ -115,11 +115,17 @@ def binomial(key, n, q):
     ps = jnp.where(small, p, 0.0)
     r = ps / (1.0 - ps)
     pk = jnp.exp(n * jnp.log1p(-ps))
-    cdf, x = pk, jnp.zeros_like(n)
-    for k in range(INVERSION_TERMS):
-        x = x + (u > cdf)
+
+    # inversion: x counts the terms whose cdf is below u; the cdf only grows,
+    # so the loop stops once every u is passed (the same x as all the terms,
+    # at ~1/3 of them for the small counts of a leap)
+    def term(c):
+        k, cdf, x, pk = c
         pk = pk * jnp.maximum(n - k, 0.0) / (k + 1) * r
-        cdf = cdf + pk
+        return k + 1, cdf + pk, x + (u > cdf), pk
+
+    more = lambda c: (c[0] < INVERSION_TERMS) & jnp.any(u > c[1])
+    x = jax.lax.while_loop(more, term, (0, pk, jnp.zeros_like(n), pk))[2]
     g = jax.scipy.special.ndtri(jnp.clip(u, 1e-300, 1.0 - 1e-16))
     x = jnp.clip(jnp.where(small, x, jnp.floor(m + jnp.sqrt(m * (1.0 - p)) * g + 0.5)), 0.0, n)
     return jnp.where(flip, n - x, x)
