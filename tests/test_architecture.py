@@ -241,6 +241,7 @@ NOT_TIME_LOOPS = {
     "candidates from t to t + dt, as in CopyGillespie.step",
     "jqd/copy/_faithful_leap.py:CopyFaithfulTauLeap.step": "the law's own step: its "
     "sub-steps from t to t + dt (more than one only near a class's extinction)",
+    "jqd/copy/_faithful_leap.py:binomial": "inversion: the terms of one binomial draw's cdf",
     "jqd/copy/_faithful_mobius_loop.py:_run_batch": "the event loop of one step of "
     "CopyMembersFaithfulMobius (t to t + dt), B ensembles side by side",
     "jqd/copy/_faithful_mobius_loop.py:_run_batch.outer_body": "that event loop's candidates "

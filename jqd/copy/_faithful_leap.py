@@ -148,6 +148,7 @@ def multinomial(key, total, weights):
     return counts
 
 
+PEEL_MIN = 256  # widths from this one reuse the sizing rates (a larger program)
 PAIRWISE_MAX = 32  # widths up to this sum over all type pairs: one fused loop beats the searches
 
 
@@ -248,21 +249,24 @@ class CopyFaithfulTauLeap(AbstractLaw):
         # sub-steps while a member's move probability dt·rate would pass
         # MAX_MOVE: the per-member rates grow as √(N/n_a) when a class nears
         # extinction (one sub-step otherwise: dt·rate ≈ 0.1 at dt = 0.25)
-        out, inn = flow_rates(y.n, y.phi, R_copy, delta)
-        per = (onto_s @ out + onto_d @ inn) / jnp.where(y.n > 0, y.n, jnp.inf)
+        rates = flow_rates(y.n, y.phi, R_copy, delta)
+        per = (onto_s @ rates[0] + onto_d @ rates[1]) / jnp.where(y.n > 0, y.n, jnp.inf)
         m = jnp.maximum(jnp.ceil(dt * jnp.max(per) / MAX_MOVE), 1.0)
-        sub = lambda i, y: self._leap(
-            y, jax.random.fold_in(key, i), dt / m, R, R_copy, delta, omega
+        sub = lambda i, y, rates=None: self._leap(
+            y, jax.random.fold_in(key, i), dt / m, R, R_copy, delta, omega, rates
         )
-        return jax.lax.fori_loop(0, m.astype(jnp.int32), sub, y)
+        if y.n.shape[-1] < PEEL_MIN:
+            return jax.lax.fori_loop(0, m.astype(jnp.int32), sub, y)
+        # wide: the first sub-step reuses these rates as its RK4 stage 1
+        return jax.lax.fori_loop(1, m.astype(jnp.int32), sub, sub(0, y, rates))
 
-    def _leap(self, y, key, dt, R, R_copy, delta, omega):
+    def _leap(self, y, key, dt, R, R_copy, delta, omega, rates=None):
         s, d, onto_s, onto_d = _directed(self.n_states)
         onto_s, onto_d = jnp.asarray(onto_s, y.n.dtype), jnp.asarray(onto_d, y.n.dtype)
 
-        def mean_flow(z):
+        def mean_flow(z, rates=None):
             n, phi, _, _ = z
-            out, inn = flow_rates(n, phi, R_copy, delta)
+            out, inn = flow_rates(n, phi, R_copy, delta) if rates is None else rates
             dn = onto_d @ inn - onto_s @ out
             return dn, phase_velocity(phi, n, R, delta, omega), out, inn
 
@@ -271,7 +275,7 @@ class CopyFaithfulTauLeap(AbstractLaw):
         zeros = jnp.zeros((s.size,) + y.n.shape[1:], y.n.dtype)
         z0 = (y.n, y.phi, zeros, zeros)
         move = lambda k, h: jax.tree.map(lambda a, b: a + h * b, z0, k)
-        k1 = mean_flow(z0)
+        k1 = mean_flow(z0, rates)
         k2 = mean_flow(move(k1, dt / 2))
         k3 = mean_flow(move(k2, dt / 2))
         k4 = mean_flow(move(k3, dt))
