@@ -10,8 +10,8 @@ stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
 
 `--piece`: steps per compiled call (the experiment's LEAP_PIECE = 8; 40 cuts
 the host round trips on a GPU). `--levels`: the experiment's phase_levels
-(initial phases on that many bins where a class is larger; default 0,
-the exact uniform start).
+(initial phases on that many bins where a class is larger; default the
+Config's, 1024; 0: the exact uniform start).
 The H100 run of 2026-11-27 used `--N 99999 --batch 8 --budget 450 --piece 40
 --levels 0` (benchmarks/results_copy_scale.md).
 """
