@@ -117,8 +117,8 @@ def binomial(key, n, q):
     pk = jnp.exp(n * jnp.log1p(-ps))
 
     # inversion: x counts the terms whose cdf is below u; the cdf only grows,
-    # so the loop stops once every u is passed (the same x as all the terms,
-    # at ~1/3 of them for the small counts of a leap)
+    # so the loop stops once every u is passed (the same x as all the terms;
+    # few of them where every count or mean is small)
     def term(c):
         k, cdf, x, pk = c
         pk = pk * jnp.maximum(n - k, 0.0) / (k + 1) * r
