@@ -25,8 +25,13 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from experiments.copy_coalescence import experiment as ex  # noqa: E402
-from jqd.copy import CopyFaithfulTauLeap, CopyParams, MemberState  # noqa: E402
-from jqd.copy._faithful_leap import FaithfulTypeState, faithful_type_state  # noqa: E402
+from jqd.copy import (  # noqa: E402
+    CopyFaithfulTauLeap,
+    CopyParams,
+    FaithfulTypeState,
+    MemberState,
+    faithful_type_state,
+)
 
 N, L, t_end, out = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 B, P, dt, S = int(os.environ.get("B", "32")), 3, 0.25, 40  # S: steps per call
