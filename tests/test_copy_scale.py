@@ -303,9 +303,9 @@ def test_phase_levels_cap_the_types_per_class():
 
 def _mean_flow_V(W, T, dt=0.25, midpoint=False):
     """V over time of the leap's deterministic mean flow (type counts and
-    phases, no draws) from W equal types per class at random phases, under
-    RK4 as in the law's step (or the explicit midpoint step), with
-    copy-coalescence's H."""
+    phases, no draws) from W equal types per class at random phases: the
+    law's own RK4 step (`mean_flow_rk4`), or the explicit midpoint step (the
+    mutant), with copy-coalescence's H."""
     registry.load("copy-coalescence")
     ex = sys.modules["jqd_experiments.copy_coalescence"]
     R, delta, omega = leap._rates(CopyParams(H=ex.hamiltonian(ex.Config())), jnp.float64)
@@ -316,15 +316,10 @@ def _mean_flow_V(W, T, dt=0.25, midpoint=False):
         return onto_d @ inn - onto_s @ out, leap.phase_velocity(z[1], z[0], R, delta, omega)
 
     def step(z, _):
-        move = lambda k, h: jax.tree.map(lambda a, b: a + h * b, z, k)  # noqa: E731
         if midpoint:
+            move = lambda k, h: jax.tree.map(lambda a, b: a + h * b, z, k)  # noqa: E731
             return move(f(move(f(z), dt / 2)), dt), None
-        k1 = f(z)
-        k2 = f(move(k1, dt / 2))
-        k3 = f(move(k2, dt / 2))
-        k4 = f(move(k3, dt))
-        rk4 = lambda a, b1, b2, b3, b4: a + dt / 6 * (b1 + 2 * (b2 + b3) + b4)  # noqa: E731
-        return jax.tree.map(rk4, z, k1, k2, k3, k4), None
+        return leap.mean_flow_rk4(*z, dt, R, R, delta, omega)[:2], None
 
     def V(z):
         return 1 - jnp.sum(jnp.abs(jnp.sum(z[0] * jnp.exp(1j * z[1]), 1))) / jnp.sum(z[0])

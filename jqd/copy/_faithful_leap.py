@@ -218,6 +218,32 @@ def phase_velocity(phi, n, R, delta, omega):
     return omega[:, None] + A[:, None] * c + B[:, None] * s
 
 
+def mean_flow_rk4(n, phi, dt, R, R_copy, delta, omega, rates=None):
+    """One RK4 step of the types' mean flow (counts by gains − losses, phases
+    by S40) with the copy rates integrated alongside: (n, φ, ∫out, ∫in) at
+    t + dt. `rates`: (out, inn) at the start, if already computed. Its O(dt²)
+    midpoint version concentrated the types spuriously
+    (docs/internals/copy.md#faithful-leap)."""
+    _, _, onto_s, onto_d = _directed(n.shape[0])
+    onto_s, onto_d = jnp.asarray(onto_s, n.dtype), jnp.asarray(onto_d, n.dtype)
+
+    def mean_flow(z, rates=None):
+        n, phi, _, _ = z
+        out, inn = flow_rates(n, phi, R_copy, delta) if rates is None else rates
+        dn = onto_d @ inn - onto_s @ out
+        return dn, phase_velocity(phi, n, R, delta, omega), out, inn
+
+    zeros = jnp.zeros((onto_s.shape[1],) + n.shape[1:], n.dtype)
+    z0 = (n, phi, zeros, zeros)
+    move = lambda k, h: jax.tree.map(lambda a, b: a + h * b, z0, k)
+    k1 = mean_flow(z0, rates)
+    k2 = mean_flow(move(k1, dt / 2))
+    k3 = mean_flow(move(k2, dt / 2))
+    k4 = mean_flow(move(k3, dt))
+    rk4 = lambda a, b1, b2, b3, b4: a + dt / 6 * (b1 + 2 * (b2 + b3) + b4)
+    return jax.tree.map(rk4, z0, k1, k2, k3, k4)
+
+
 def rate_scale() -> float:  # factor on every copy hazard (a seam for mutants)
     return 1.0
 
@@ -263,24 +289,7 @@ class CopyFaithfulTauLeap(AbstractLaw):
     def _leap(self, y, key, dt, R, R_copy, delta, omega, rates=None):
         s, d, onto_s, onto_d = _directed(self.n_states)
         onto_s, onto_d = jnp.asarray(onto_s, y.n.dtype), jnp.asarray(onto_d, y.n.dtype)
-
-        def mean_flow(z, rates=None):
-            n, phi, _, _ = z
-            out, inn = flow_rates(n, phi, R_copy, delta) if rates is None else rates
-            dn = onto_d @ inn - onto_s @ out
-            return dn, phase_velocity(phi, n, R, delta, omega), out, inn
-
-        # RK4 of the mean flow: its O(dt²) midpoint version concentrated the types
-        # spuriously (docs/internals/copy.md#faithful-leap)
-        zeros = jnp.zeros((s.size,) + y.n.shape[1:], y.n.dtype)
-        z0 = (y.n, y.phi, zeros, zeros)
-        move = lambda k, h: jax.tree.map(lambda a, b: a + h * b, z0, k)
-        k1 = mean_flow(z0, rates)
-        k2 = mean_flow(move(k1, dt / 2))
-        k3 = mean_flow(move(k2, dt / 2))
-        k4 = mean_flow(move(k3, dt))
-        rk4 = lambda a, b1, b2, b3, b4: a + dt / 6 * (b1 + 2 * (b2 + b3) + b4)
-        _, phi, out, inn = jax.tree.map(rk4, z0, k1, k2, k3, k4)
+        _, phi, out, inn = mean_flow_rk4(y.n, y.phi, dt, R, R_copy, delta, omega, rates)
         k_loss, k_split, k_gain = jax.random.split(key, 3)
         # losses: each type's members leave at most once per step, so the total
         # is binomial on its count (a Poisson total, clipped at the count, lost
