@@ -38,8 +38,7 @@ B, P, dt, S = int(os.environ.get("B", "32")), 3, 0.25, 40  # S: steps per call
 cfg = ex.Config()
 params = CopyParams(H=ex.hamiltonian(cfg))
 law = CopyFaithfulTauLeap(P)
-Ns = [P * max(1, int(round(n / P))) for n in cfg.Ns]
-keys = jax.random.split(jax.random.key(cfg.key_base + 500 + Ns.index(N)), B)
+keys = jax.random.split(jax.random.key(cfg.key_base + 500 + ex._sizes(cfg.Ns, P).index(N)), B)
 a = np.repeat(np.arange(P), N // P)
 
 
@@ -49,8 +48,7 @@ def start(k):
 
 
 A = jax.tree.map(lambda *x: jnp.stack(x), *[start(k) for k in keys])
-bin_ = 2 * np.pi / L
-Bphi = jnp.where(A.n > 0, (jnp.floor((A.phi + np.pi) / bin_) + 0.5) * bin_ - np.pi, A.phi)
+Bphi = jnp.where(A.n > 0, ex._bin_centres(A.phi, L), A.phi)  # empty slots keep π
 Bst = FaithfulTypeState(A.n, Bphi, A.n_events, A.n_clipped)
 
 

@@ -27,7 +27,7 @@ def main():
         N, path = arg.split("=", 1)
         N = int(N)
         V = np.load(path)["V"]
-        ts = np.arange(V.shape[1]) * (cfg.t_end / cfg.n_save * max(1.0, N / 1000))
+        ts = np.arange(V.shape[1]) * ex._save_spacing(cfg, N)
         runs[N] = (ts, V)
         t = ex._t_align(ts, V, cfg.fraction)
         print(f"N = {N}: t_align {t:.0f} = {t / N:.2f} N, {len(V)} ensembles, t <= {ts[-1]:.0f}")

@@ -341,9 +341,8 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0, phase_levels=0):
 
     def init(k, spread):
         u = jax.random.uniform(jax.random.split(k)[0], a.shape, minval=-jnp.pi, maxval=jnp.pi)
-        if leap_dt and 0 < phase_levels < N // P:  # the centres of equal bins
-            bin_ = 2 * jnp.pi / phase_levels
-            u = (jnp.floor((u + jnp.pi) / bin_) + 0.5) * bin_ - jnp.pi
+        if leap_dt and 0 < phase_levels < N // P:
+            u = _bin_centres(u, phase_levels)
         y = MemberState(a=a, phi=spread * u)
         return faithful_type_state(y, P) if leap_dt else faithful_state(y)
 
@@ -425,6 +424,17 @@ def _split(x):
     return jqd.shard_batch(x)
 
 
+def _bin_centres(phi, levels):
+    """Phases in [−π, π) moved to the centres of `levels` equal bins."""
+    width = 2 * jnp.pi / levels
+    return (jnp.floor((phi + jnp.pi) / width) + 0.5) * width - jnp.pi
+
+
+def _save_spacing(config, N):
+    """Time between saves: t_end/n_save, stretched by N/1000 above N = 1000."""
+    return config.t_end / config.n_save * max(1.0, N / 1000)
+
+
 def _sizes(Ns, P):
     """The ensemble sizes N, rounded to multiples of P (at least P)."""
     return [P * max(1, int(round(N / P))) for N in Ns]
@@ -440,7 +450,7 @@ def _keys_and_spacing(config, i, N):
             for s in range(config.seeds)
         ]
     )
-    return keys, config.t_end / config.n_save * max(1.0, N / 1000)
+    return keys, _save_spacing(config, N)
 
 
 def _writer() -> bool:
