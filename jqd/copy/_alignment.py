@@ -36,8 +36,8 @@ class AlignmentState(eqx.Module):
 
 
 class AlignmentParams(eqx.Module):
-    """`H` (P×P Hermitian, energy units) gives ω, R, δ as in the copy process;
-    `f` is the alignment frequency (1/time); `hbar`."""
+    """`H` (P×P Hermitian) gives ω, R, δ as in the copy process; `f` is the
+    alignment frequency (1/time)."""
 
     H: Array = eqx.field(converter=lambda H: as_array(H, "AlignmentParams.H"))
     f: float | Array = 1.0
@@ -55,11 +55,9 @@ def alignment_order(phi, beables, n_states: int):
 
 
 class PhaseAlignment(AbstractLaw):
-    """Hamiltonian phase-alignment model (S42-S53); an ODE law stepped by RK4.
-    State `AlignmentState(phi, pi)`, params `AlignmentParams(H, f, hbar)`,
-    `beables` (N,) int32 the fixed class of each member, `n_states` P.
-    Differentiable in f and H; the energy is the conserved Hamiltonian above.
-    """
+    """Hamiltonian phase-alignment model (S42-S53), stepped by RK4. State
+    `AlignmentState(phi, pi)`, params `AlignmentParams(H, f, hbar)`, `beables`
+    (N,) int32 each member's fixed class, `n_states` P; energy: H of S45."""
 
     beables: Array
     n_states: int = eqx.field(static=True)

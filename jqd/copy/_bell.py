@@ -16,8 +16,8 @@ from ._kinetics import check_members, check_params, hamiltonian_guards, member_g
 
 
 class BellState(eqx.Module):
-    """State of `BellJumps`: the guiding amplitudes `psi` (P,) complex (any
-    norm) and the beable `a` (N,) int32 of each member."""
+    """State of `BellJumps`: guiding amplitudes `psi` (P,) complex (any norm) and
+    each member's beable `a` (N,) int32."""
 
     psi: Array
     a: Array
@@ -43,10 +43,8 @@ def bell_generator(psi, H, hbar=1.0):
 class BellJumps(AbstractLaw):
     """Bell's jump process of N members on `n_states` P basis states. State
     `BellState(psi, a)`, params `CopyParams(H, hbar)`. One step: ψ by two exact
-    half steps; each member draws its class at t + dt from column a_I of
-    exp(dt Q(t + dt/2)) (exponential midpoint, weak order 2). Not differentiable
-    in params (differentiate |ψ|² of `jqd.SchrodingerBasis` instead).
-    """
+    half steps; each member draws its class from column a_I of exp(dt Q(t + dt/2))
+    (exponential midpoint, weak order 2)."""
 
     n_states: int = eqx.field(static=True)
     stochastic = True

@@ -3,8 +3,6 @@ own phase (from an aligned start it is `CopyGillespie`); docs/internals/copy.md#
 
 from __future__ import annotations
 
-import abc
-
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
@@ -30,8 +28,8 @@ from ._kinetics import (
 
 
 class FaithfulState(AbstractThinningState):
-    """State of `CopyMembersFaithful`: beables `a` (N,) int32, each member's
-    phase `phi` (N,), and the counters of `AbstractThinningState`."""
+    """State of `CopyMembersFaithful`: beables `a` (N,) int32 and each member's
+    phase `phi` (N,)."""
 
     a: Array
 
@@ -55,16 +53,15 @@ def faithful_state(y0: MemberState) -> FaithfulState:
 
 
 def circular_variance(y, n_states: int) -> Array:
-    """V = Σ_a (n_a/N)(1 − |⟨e^{iφ}⟩_a|) of a `MemberState` or `FaithfulState`:
-    0 when every class is aligned."""
-    y = MemberState(a=y.a, phi=y.phi)
-    n, zc, zs = _member_sums(y, n_states)
+    """V = Σ_a (n_a/N)(1 − |⟨e^{iφ}⟩_a|) of a `MemberState` or `FaithfulState`
+    (0 when every class is aligned)."""
+    n, zc, zs = _member_sums(MemberState(a=y.a, phi=y.phi), n_states)
     return 1.0 - jnp.sum(jnp.hypot(zc, zs)) / jnp.sum(n)
 
 
 def member_flow(z, onehot, n, R, delta, omega):
     """S40 per member on the unit circle: (ċ, ṡ) = (−s, c) φ̇ of z = (c, s) =
-    (cos φ, sin φ), without sin/cos per member; `onehot` (N, P) the classes."""
+    (cos φ, sin φ); `onehot` (N, P) the classes."""
     c, s = z
     zc, zs = jnp.sum(c[:, None] * onehot, axis=0), jnp.sum(s[:, None] * onehot, axis=0)
     A, B = member_phase_coefficients(n, zc, zs, R, delta)
@@ -80,19 +77,15 @@ def pick_member(u, a, cls, n_cls):
 
 
 def copy_direction(s, u):
-    """Given s = sin θ: +1: X copies Y (prob. sin⁺θ); −1: Y copies X (prob.
-    sin⁺(−θ)); 0: none."""
+    """+1 (X copies Y) with prob. sin⁺θ, −1 (Y copies X) with sin⁺(−θ), else 0; s = sin θ."""
     fwd = u < jnp.maximum(s, 0.0)
     back = (~fwd) & (u < jnp.abs(s))
     return jnp.where(fwd, 1, jnp.where(back, -1, 0))
 
 
 class AbstractCopyMembersFaithful(AbstractThinningCopy):
-    """The faithful member-level copy process but its `step`."""
-
-    @abc.abstractmethod
-    def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
-        """Every candidate from t to t + dt; iteration i uses uniform(fold_in(key, i), (5,))."""
+    """The faithful member-level copy process but its `step` (iteration i draws
+    uniform(fold_in(key, i), (5,)))."""
 
     def check(self, y, params, dt=None):
         if not isinstance(y, FaithfulState):
@@ -123,10 +116,8 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
 
 class CopyMembersFaithful(AbstractCopyMembersFaithful):
     """The faithful member-level copy process (physics §5.8), reference form:
-    each thinning candidate integrates every member's phase (O(NP)). State
-    `FaithfulState` (`faithful_state`), params `CopyParams(H, hbar)`, fields as
-    `AbstractThinningCopy`'s. Validated against `CopyGillespie` from an aligned start.
-    """
+    each candidate integrates every member's phase (O(NP)). State `FaithfulState`
+    (`faithful_state`), params `CopyParams(H, hbar)`."""
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
         params = sampled(params, self)

@@ -1,8 +1,6 @@
 """The faithful member copy process (physics §5.8) tau-leaped on its phase types
-(members of one class with one phase): exact lumping, O(K) work per step for K
-live types, and K falls as the process coalesces (≈ 5N/t).
-Details and calibration: docs/internals/copy.md#faithful-leap.
-"""
+(members of one class with one phase): O(K) work per step for K live types
+(docs/internals/copy.md#faithful-leap)."""
 
 from __future__ import annotations
 
@@ -32,10 +30,9 @@ MAX_MOVE = 0.25  # largest dt × per-member copy rate of one (sub-)step
 
 class FaithfulTypeState(eqx.Module):
     """State of `CopyFaithfulTauLeap`: members `n` (P, W) of class a on type slot
-    l (integer valued floats; empty slots 0), the type phases `phi` (P, W), each
-    class's types in cyclic phase order (the class flow keeps it), copy events so
-    far `n_events` (a float: ~0.08 N² by alignment), and `n_clipped`, the steps
-    where a type's expected losses exceeded its members (all of them left)."""
+    l (integer valued floats; empty slots 0), type phases `phi` (P, W) in cyclic
+    order per class, copy events `n_events` (a float), and `n_clipped`, the steps
+    where a type's expected losses exceeded its members."""
 
     n: Array
     phi: Array
@@ -58,10 +55,9 @@ def _width(count: int) -> int:
 
 
 def faithful_type_state(y0: MemberState, n_states: int) -> FaithfulTypeState:
-    """The members lumped into their types (equal class and phase: one type, so
-    an aligned class is one type), each class's types sorted by phase, W = the
-    next power of two >= the largest class. `y0.a` must be concrete (it sets
-    W); `y0.phi` may be traced (jit, vmap)."""
+    """The members lumped into types (equal class and phase), sorted by phase in
+    each class; W = the next power of two >= the largest class. `y0.a` must be
+    concrete (it sets W); `y0.phi` may be traced."""
     if not isinstance(y0, MemberState):
         raise ValueError("y0 must be a jqd.copy.MemberState(a, phi).")
     P = int(n_states)
@@ -91,9 +87,9 @@ def faithful_type_state(y0: MemberState, n_states: int) -> FaithfulTypeState:
 
 
 def compact_types(y: FaithfulTypeState) -> FaithfulTypeState:
-    """Host-side: drop the empty type slots (order kept) and shrink W to the next
-    power of two >= the most live types of any class (and any batch member).
-    Call it between `jqd.evolve` calls: the cost of a step is ∝ W."""
+    """Host-side: drop the empty type slots (order kept), shrinking W to the next
+    power of two >= the most live types of a class; call it between `jqd.evolve`
+    calls (a step costs ∝ W)."""
     n, phi = np.asarray(y.n), np.asarray(y.phi)
     W = _width((n > 0).sum(-1).max())
     if W >= n.shape[-1]:
@@ -106,7 +102,7 @@ def compact_types(y: FaithfulTypeState) -> FaithfulTypeState:
 def binomial(key, n, q):
     """Binomial(n, q) per element from one uniform each: inversion when the
     rarer outcome's mean is <= EXACT_MEAN_MAX, else the rounded normal clipped
-    to [0, n]. (jax.random.binomial's rejection loop was most of a step.)"""
+    to [0, n] (jax.random.binomial's rejection loop was most of a step)."""
     u = jax.random.uniform(key, n.shape, n.dtype)
     flip = q > 0.5
     p = jnp.where(flip, 1.0 - q, q)
@@ -117,8 +113,7 @@ def binomial(key, n, q):
     pk = jnp.exp(n * jnp.log1p(-ps))
 
     # inversion: x counts the terms whose cdf is below u; the cdf only grows,
-    # so the loop stops once every u is passed (the same x as all the terms;
-    # few of them where every count or mean is small)
+    # so the loop stops once every u is passed
     def term(c):
         k, cdf, x, pk = c
         pk = pk * jnp.maximum(n - k, 0.0) / (k + 1) * r
@@ -153,8 +148,8 @@ PAIRWISE_MAX = 32  # widths up to this sum over all type pairs: one fused loop b
 
 
 def _prefix_sums(theta, w):
-    """One class's phases in cyclic order, unwrapped and doubled (ascending,
-    2W), and the prefix sums (2W + 1) of w e^{iθ} over them (`arc_sums`)."""
+    """One class's phases unwrapped and doubled (ascending, 2W), and the prefix
+    sums (2W + 1) of w e^{iθ} over them."""
     turns = jnp.concatenate([jnp.zeros(1, theta.dtype), jnp.cumsum(theta[1:] < theta[:-1])])
     th = theta + TWO_PI * turns  # ascending, within 2π of th[0]
     z = w * jnp.exp(1j * theta)
@@ -163,9 +158,8 @@ def _prefix_sums(theta, w):
 
 
 def arc_sums(th2, C, x):
-    """Σ_m w_m sin⁺(±(θ_m − x)) per query x: the points in the half circle
-    (x, x + π) ahead and in (x + π, x + 2π) behind, from `_prefix_sums` (th2, C)
-    of (θ, w); two binary searches and differences."""
+    """Σ_m w_m sin⁺(±(θ_m − x)) per query x, over the half circle ahead (x, x + π)
+    and behind (x + π, x + 2π), from `_prefix_sums` (th2, C) of (θ, w)."""
     W = th2.shape[0] // 2
     x0 = th2[0] + jnp.mod(x - th2[0], TWO_PI)
     lo = jnp.searchsorted(th2, x0, side="right", method="scan")
@@ -175,19 +169,17 @@ def arc_sums(th2, C, x):
     return ahead, jnp.maximum(-jnp.imag(turn * (C[lo + W] - C[hi])), 0.0)
 
 
-def _directed(P: int):
+def _directed(P: int, dtype=float):
     """Ordered class pairs s → d (s ≠ d) and the one-hot sums onto classes."""
     s, d = np.nonzero(~np.eye(P, dtype=bool))
-    onto = lambda i: (np.arange(P)[:, None] == i[None, :]).astype(float)
+    onto = lambda i: jnp.asarray(np.arange(P)[:, None] == i[None, :], dtype)
     return s, d, onto(s), onto(d)
 
 
 def flow_rates(n, phi, R, delta):
-    """Copy rates per directed class pair s → d: out[p, x], members of type
-    (s, x) copying a member of class d, and in[p, y], members of class s copying
-    type (d, y), per unit time; X copies Y at 2R sin⁺(φ_Y − φ_X + δ_{dY, sX})/√(n_s n_d)
-    (physics §5.8). Σ_x out[p] = Σ_y in[p]. All type pairs up to W = PAIRWISE_MAX,
-    else half-circle sums by prefix sums (`arc_sums`): O(P² W log W)."""
+    """Copy rates per directed class pair s → d (physics §5.8): out[p, x], type
+    (s, x) copying class d, and in[p, y], class s copying type (d, y); Σ_x out[p]
+    = Σ_y in[p]. All type pairs up to W = PAIRWISE_MAX, else `arc_sums`."""
     s, d, _, _ = _directed(n.shape[0])
     nc = jnp.sum(n, axis=1)
     occ = nc > 0
@@ -219,13 +211,10 @@ def phase_velocity(phi, n, R, delta, omega):
 
 
 def mean_flow_rk4(n, phi, dt, R, R_copy, delta, omega, rates=None):
-    """One RK4 step of the types' mean flow (counts by gains − losses, phases
-    by S40) with the copy rates integrated alongside: (n, φ, ∫out, ∫in) at
-    t + dt. `rates`: (out, inn) at the start, if already computed. Its O(dt²)
-    midpoint version concentrated the types spuriously
-    (docs/internals/copy.md#faithful-leap)."""
-    _, _, onto_s, onto_d = _directed(n.shape[0])
-    onto_s, onto_d = jnp.asarray(onto_s, n.dtype), jnp.asarray(onto_d, n.dtype)
+    """(n, φ, ∫out, ∫in) at t + dt: one RK4 step of the types' mean flow with the
+    copy rates integrated alongside; `rates`: (out, inn) at t if known. (Its
+    midpoint version concentrated the types spuriously.)"""
+    _, _, onto_s, onto_d = _directed(n.shape[0], n.dtype)
 
     def mean_flow(z, rates=None):
         n, phi, _, _ = z
@@ -249,18 +238,12 @@ def rate_scale() -> float:  # factor on every copy hazard (a seam for mutants)
 
 
 class CopyFaithfulTauLeap(AbstractLaw):
-    """The faithful member copy process (physics §5.8) tau-leaped on its types.
-    State `FaithfulTypeState` (`faithful_type_state`, one type per member;
+    """The faithful member copy process (physics §5.8) tau-leaped on its types,
+    weak order 1. State `FaithfulTypeState` (`faithful_type_state`;
     `compact_types` between runs drops the extinct), params `CopyParams`,
-    `n_states` P. One step: RK4 over dt of the mean flow (type counts and phases)
-    with the copy rates integrated alongside; binomial losses per type on those
-    integrals, split over the directions, and each direction's total spread
-    over the copied class's types (multinomial ∝ their integrated rates).
-    Approximations: weak order 1 in dt, losses and gains of a step drawn apart
-    (each marginal as the process's over the step), rounded normal draws for
-    means > 4. Validated against
-    `CopyMembersFaithfulMobius` (docs/internals/copy.md#faithful-leap).
-    """
+    `n_states` P. A step: RK4 of the mean flow, binomial losses per type on the
+    integrated rates, each direction's total spread multinomially over the
+    copied class's types (docs/internals/copy.md#faithful-leap)."""
 
     n_states: int = eqx.field(static=True)
     stochastic = True
@@ -270,11 +253,9 @@ class CopyFaithfulTauLeap(AbstractLaw):
         params = sampled(params, self)
         R, delta, omega = _rates(params, y.n.dtype)
         R_copy = rate_scale() * R
-        s, d, onto_s, onto_d = _directed(self.n_states)
-        onto_s, onto_d = jnp.asarray(onto_s, y.n.dtype), jnp.asarray(onto_d, y.n.dtype)
-        # sub-steps while a member's move probability dt·rate would pass
-        # MAX_MOVE: the per-member rates grow as √(N/n_a) when a class nears
-        # extinction (one sub-step otherwise: dt·rate ≈ 0.1 at dt = 0.25)
+        s, d, onto_s, onto_d = _directed(self.n_states, y.n.dtype)
+        # sub-steps while dt × a member's rate would pass MAX_MOVE (rates grow
+        # as √(N/n_a) near a class's extinction)
         rates = flow_rates(y.n, y.phi, R_copy, delta)
         per = (onto_s @ rates[0] + onto_d @ rates[1]) / jnp.where(y.n > 0, y.n, jnp.inf)
         m = jnp.maximum(jnp.ceil(dt * jnp.max(per) / MAX_MOVE), 1.0)
@@ -287,14 +268,11 @@ class CopyFaithfulTauLeap(AbstractLaw):
         return jax.lax.fori_loop(1, m.astype(jnp.int32), sub, sub(0, y, rates))
 
     def _leap(self, y, key, dt, R, R_copy, delta, omega, rates=None):
-        s, d, onto_s, onto_d = _directed(self.n_states)
-        onto_s, onto_d = jnp.asarray(onto_s, y.n.dtype), jnp.asarray(onto_d, y.n.dtype)
+        s, d, onto_s, onto_d = _directed(self.n_states, y.n.dtype)
         _, phi, out, inn = mean_flow_rk4(y.n, y.phi, dt, R, R_copy, delta, omega, rates)
         k_loss, k_split, k_gain = jax.random.split(key, 3)
-        # losses: each type's members leave at most once per step, so the total
-        # is binomial on its count (a Poisson total, clipped at the count, lost
-        # a lone member's second copy: -0.5 % events at N = 3000), then split
-        # over the directions ∝ their integrated rates
+        # losses: a type's members leave at most once per step, so its total is
+        # binomial on its count, then split over the directions ∝ their rates
         P = self.n_states
         out = jnp.maximum(out, 0.0).reshape(P, P - 1, -1)  # pairs are source-major
         mu = jnp.sum(out, axis=1)

@@ -21,7 +21,7 @@ def series_radius(n_terms: int, tol: float) -> float:
 
 
 def powers(x, n: int):
-    """x^0 … x^{n−1} along a new last axis (baby x^j, j < 8, times giant x^{8i})."""
+    """x^0 … x^{n−1} along a new last axis (baby steps x^j, j < 8, giant x^{8i})."""
     baby = [jnp.ones_like(x)]
     for _ in range(7):
         baby.append(baby[-1] * x)
@@ -39,9 +39,8 @@ def mobius(al, be, w):
 
 
 def class_sums(al, be, M):
-    """Class sums S_a = Σ_{J∈a} G_a(w_J) of Möbius-mapped points from their
-    power moments (physics §5.8): with x = −β̄/ᾱ and H = Σ_{k<K} x^k M_{k+1}
-    (Horner), S = (α H + β (M_0 + x H))/ᾱ, error ≤ n_a (1 + |x|)|x|^K/(1 − |x|).
+    """Class sums S_a = Σ_{J∈a} G_a(w_J) of Möbius-mapped points from their power
+    moments (physics §5.8; docs/internals/copy.md#mobius).
 
     Args:
         al: (..., P) complex α_a of each class's map.
@@ -90,8 +89,8 @@ def moments(w, a, P: int, K: int):
 
 
 def member_bits(a, P: int):
-    """Class membership as bit sets: bits[c, j] bit i iff member jW + i is in c
-    (W = 64 with x64, else 32); cum[c, j] the members of c below (j + 1)W."""
+    """Class membership as bit sets: bit i of bits[c, j] iff member jW + i is in c
+    (W = 64 with x64, else 32); cum[c, j] counts c's members below (j + 1)W."""
     wd = jnp.uint64 if jax.config.jax_enable_x64 else jnp.uint32
     W = jnp.iinfo(wd).bits
     N = a.shape[0]

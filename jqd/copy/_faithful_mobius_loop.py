@@ -230,8 +230,8 @@ def _batched(static, impl):
 
 
 def run_mobius(law, t, y: FaithfulState, params, dt, key):
-    """One step of `law` for one ensemble; returns (state, diagnostics: re-bases,
-    the largest |c| a substep could reach, and its series truncation bound)."""
+    """One step of `law` for one ensemble: (state, diagnostics: re-bases, the
+    largest |c| a substep could reach, its series truncation bound)."""
     P, K = law.n_states, law.n_terms
     c_max = series_radius(K, law.series_tol)
     static = (P, K, c_max, float(law.max_substep), int(law.max_steps))
@@ -252,12 +252,10 @@ def run_mobius(law, t, y: FaithfulState, params, dt, key):
 
 class CopyMembersFaithfulMobius(AbstractCopyMembersFaithful):
     """`CopyMembersFaithful` (same process, state, random numbers and checks)
-    with each class's phase flow one Möbius map over power moments of the
-    members' pulled-back phases (physics §5.8): O(P·K + N/64) per candidate
-    instead of O(N·P); `jax.vmap` over keys runs one batched loop. `n_terms` K
-    (4..256) terms of the class-sum series, kept below `series_tol` relative
-    error by re-basing. Validated against `CopyMembersFaithful` path by path.
-    """
+    with each class's phase flow one Möbius map over power moments (physics
+    §5.8): O(P·K + N/64) per candidate; `jax.vmap` over keys runs one batched
+    loop. `n_terms` K (4..256) series terms, kept below `series_tol` relative
+    error by re-basing."""
 
     n_terms: int = eqx.field(static=True, default=32, converter=int)
     series_tol: float = eqx.field(static=True, default=1e-14, converter=float)

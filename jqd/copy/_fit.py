@@ -38,13 +38,10 @@ def _problem_guards(H, psi0, hbar) -> list:
 
 
 def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
-    """Mean over save times of Σ_a |√ρ_a e^(−iφ_a) − ψ_a(t)|².
-
-    The mean-field law with exponents `qr = (q, r)` is integrated with RK4
-    (`jqd.evolve`, step `dt`) from ψ0; ψ(t) is the exact `propagate(H, ψ0, ts)`.
-    `ts` must be uniformly spaced from 0 with spacing a multiple of `dt`.
-    Zero (up to RK4 error) at (q, r) = (1/2, −1/2).
-    """
+    """Mean over save times of Σ_a |√ρ_a e^(−iφ_a) − ψ_a(t)|²: the mean-field law
+    with exponents `qr = (q, r)` by RK4 (step `dt`) against the exact
+    `propagate(H, ψ0, ts)`; `ts` from 0, spaced by a multiple of `dt`. Zero (up
+    to RK4 error) at (q, r) = (1/2, −1/2)."""
     enforce(scalar(dt, "dt", positive=True), caller="qr_loss")
     H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")  # QuTiP/dynamiqs objects too
     save_steps(ts, dt)
@@ -57,8 +54,8 @@ def qr_loss(qr, H, psi0, ts, *, dt, hbar=1.0, psi_exact=None):
 
 
 def _meanfield_psi(qr, H, psi0, ts, *, dt, hbar):
-    """ψ = √ρ e^(−iφ) of the mean-field law with exponents qr at ts[1:], unchecked
-    (the callers check: JAX's persistent cache never keeps a program with a check)."""
+    """ψ = √ρ e^(−iφ) of the mean-field law at ts[1:], unchecked (the callers
+    check: JAX's persistent cache never keeps a program with a check)."""
     steps = int(round((ts[1] - ts[0]) / dt))
     params = MeanFieldParams.from_hamiltonian(H, q=qr[0], r=qr[1], hbar=hbar)
     sol = evolve(
@@ -77,10 +74,7 @@ def _meanfield_psi(qr, H, psi0, ts, *, dt, hbar):
 
 def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol=1e-12):
     """Fit (q, r) of the mean-field copy law to exact evolution with `jqd.fit`
-    (optax L-BFGS, zoom line search of at most 30 steps).
-
-    Several starts are fitted at once (vmapped): pass `init` of shape (2,) or
-    (n_starts, 2).
+    (L-BFGS, at most 30 line-search steps), several starts at once.
 
     Args:
         H: Hermitian (P, P) Hamiltonian (energy units).
@@ -92,14 +86,11 @@ def fit_qr(H, psi0, ts, *, init=(0.0, 0.0), dt=0.01, hbar=1.0, max_iter=100, tol
         tol: stop after the iteration at which every start's loss is below `tol`.
 
     Returns:
-        `jqd.FitResult` with `value = {"q": ..., "r": ...}` (also `result.q`,
-        `result.r`), floats for one start, arrays (n_starts,) otherwise; `loss`
-        likewise; `history` (iterations[, n_starts]) losses; `path`
-        (iterations + 1[, n_starts], 2) iterates; `stderr` and `covariance` of
-        the least-squares fit (noise estimated from the misfit,
-        `jqd.fit_covariance`). Expected (physics §5.7): q = 1/2, r = −1/2.
-        A non-finite loss (a start reaching ρ_a = 0, e.g. large q with r >= 0)
-        counts as 4, the largest possible `qr_loss`, with zero gradient.
+        `jqd.FitResult` with `value = {"q": ..., "r": ...}` (floats for one start,
+        arrays (n_starts,) otherwise), `loss`, `history` (iterations[, n_starts]),
+        `path` (iterations + 1[, n_starts], 2), `stderr` and `covariance`
+        (`jqd.fit_covariance`). Expected (physics §5.7): q = 1/2, r = −1/2. A
+        non-finite loss (a start reaching ρ_a = 0) counts as 4 with zero gradient.
     """
     H, psi0 = as_array(H, "H"), as_array(psi0, "psi0")  # QuTiP/dynamiqs objects too
     enforce(_problem_guards(H, psi0, hbar), caller="fit_qr")

@@ -1,8 +1,6 @@
-"""The exact, event-driven copy process (physics §5.3, S39-S40) as a law for
-`jqd.evolve`: thinning with the bound Λ = Σ_{a<b} 2R_ab √(n_a n_b), phases by
-RK4 between candidates; algorithm and cost bounds: docs/internals/copy.md#thinning.
-Gradients: the copy events are discrete; use the mean-field law.
-"""
+"""The exact, event-driven copy process (physics §5.3, S39-S40): thinning with
+the bound Λ = Σ_{a<b} 2R_ab √(n_a n_b), phases by RK4 between candidates
+(docs/internals/copy.md#thinning)."""
 
 from __future__ import annotations
 
@@ -24,7 +22,7 @@ from ._kinetics import (
     check_counts,
     check_members,
     check_params,
-    check_rule,
+    check_rates,
     class_phase_velocity,
     count_guards,
     counts_from_members,
@@ -43,9 +41,8 @@ class StepCapError(BreakdownError):
 
 
 class AbstractThinningState(eqx.Module):
-    """What a thinning step carries besides the beables: phases `phi`, accepted
-    events `n_events`, candidates `n_proposals`, and `capped` (a step stopped
-    at `max_steps`)."""
+    """Phases `phi`, accepted events `n_events`, candidates `n_proposals`, and
+    `capped` (a step stopped at `max_steps`)."""
 
     phi: Array
     n_events: Array
@@ -54,12 +51,10 @@ class AbstractThinningState(eqx.Module):
 
 
 class AbstractThinningCopy(AbstractLaw):
-    """A copy process simulated exactly by thinning (docs/internals/copy.md#thinning):
-    `step` runs every candidate from t to t + dt, the phases by RK4 over each
-    waiting time capped at `max_substep`, for at most `max_steps` iterations
-    (then `StepCapError`). A dt expected to need more candidates or substeps
-    than `max_events_per_step` (None: no bound) is refused. Not differentiable.
-    """
+    """A copy process simulated exactly by thinning: `step` runs every candidate
+    from t to t + dt, phases by RK4 over waits capped at `max_substep`, at most
+    `max_steps` iterations (then `StepCapError`); a dt expected to need more
+    than `max_events_per_step` candidates or substeps (None: no bound) is refused."""
 
     n_states: int = eqx.field(static=True)
     max_substep: float = eqx.field(static=True, default=0.02, converter=float)
@@ -113,22 +108,15 @@ class AbstractThinningCopy(AbstractLaw):
         events = candidate_rate(n, params) * dt
         substeps = dt / self.max_substep
         fix = (
-            "Use a smaller dt (more saves), fewer members, a larger max_substep, or tau-leaping "
-            "(jqd.copy.CopyCountsTauLeap) for large N; CopyGillespie(max_events_per_step=None) "
-            "runs it anyway."
+            f"more than max_events_per_step = {cap:.0e}. Use a smaller dt, fewer members, a "
+            "larger max_substep or tau-leaping (jqd.copy.CopyCountsTauLeap); "
+            "max_events_per_step=None runs it anyway."
         )
         return [
-            Check(
-                events <= cap,
-                f"dt: one step of the event-driven copy process is expected to take {{value}} "
-                f"thinning candidates (∝ N × dt), more than max_events_per_step = {cap:.0e}. "
-                f"{fix}",
-                events,
-            ),
+            Check(events <= cap, f"dt: ~{{value}} thinning candidates per step, {fix}", events),
             Check(
                 substeps <= cap,
-                f"dt / max_substep = {{value}} phase substeps per step, more than "
-                f"max_events_per_step = {cap:.0e}. {fix}",
+                f"dt / max_substep = {{value}} phase substeps per step, {fix}",
                 substeps,
             ),
         ]
@@ -156,33 +144,24 @@ def budget_guards(n, params, span, max_events) -> list[Check]:
     rate = candidate_rate(n, params)
     expected = rate * span
 
+    fix = "shorten the time span, or use tau-leaping for large N (jqd.copy.CopyCountsTauLeap)."
+
     def detail():
         e = float(expected)
         return (
-            f"the run is expected to take ~{e:.3g} thinning candidates "
-            f"(rate Λ = Σ 2R_ab √(n_a n_b) = {float(rate):.3g} per unit time at y0, N = "
-            f"{float(jnp.sum(jnp.asarray(n))):.3g}, over t = {float(span):.3g}), more than "
-            f"max_events = {max_events:.3g}: about {e * 1e-6:.3g} s or more at ~1 µs each, "
-            "in a compiled loop that Ctrl-C cannot interrupt. Pass max_events="
-            f"{int(e * 2):.3g} (or None) to run it anyway, shorten the time span, or use "
-            "tau-leaping for large N (jqd.copy.CopyCountsTauLeap)."
+            f"the run is expected to take ~{e:.3g} thinning candidates (Λ = {float(rate):.3g} "
+            f"per unit time at y0 over t = {float(span):.3g}), more than max_events = "
+            f"{max_events:.3g}: {e * 1e-6:.3g} s or more in a loop that Ctrl-C cannot "
+            f"interrupt. Pass max_events={int(e * 2):.3g} (or None) to run it anyway, {fix}"
         )
 
-    return [
-        described(
-            expected <= max_events,
-            f"the run is expected to take more than max_events = "
-            f"{max_events:.3g} thinning candidates (∝ N × time). Pass a larger max_events (or "
-            "None) to run it anyway, or use tau-leaping for large N.",
-            detail,
-            expected,
-        )
-    ]
+    message = f"the run is expected to take more than max_events = {max_events:.3g} thinning "
+    message += f"candidates (∝ N × time). Pass a larger max_events (or None), {fix}"
+    return [described(expected <= max_events, message, detail, expected)]
 
 
 def pick_pair(W, v):
-    """(row, column) of the (P, P) weights W ≥ 0 at which their running sum
-    (row-major) first exceeds v: ∝ W for v ~ U(0, ΣW)."""
+    """(row, column) where the row-major running sum of W ≥ 0 first exceeds v."""
     P = W.shape[0]
     flat = W.ravel()
     idx = jnp.minimum(jnp.sum(jnp.cumsum(flat) <= v), P * P - 1)
@@ -192,8 +171,8 @@ def pick_pair(W, v):
 
 
 def next_candidate(e, lam, t, t_target, h_max):
-    """`(candidate, h, t_new)` of one iteration: with e ~ Exp(1), a candidate
-    after tau = e/lam if within min(h_max, t_target − t), else a capped substep."""
+    """`(candidate, h, t_new)`: a candidate after e/lam (e ~ Exp(1)) if within
+    min(h_max, t_target − t), else a capped substep."""
     tau = jnp.where(lam > 0, e / jnp.where(lam > 0, lam, 1.0), jnp.inf)
     room = jnp.minimum(h_max, t_target - t)
     candidate = tau <= room
@@ -204,8 +183,7 @@ def next_candidate(e, lam, t, t_target, h_max):
 
 class GillespieState(AbstractThinningState):
     """State of `CopyGillespie`: occupations `n` (P,), class phases `phi` (P,),
-    member beables `a` (N,) int32 or None at count level, loop iterations
-    `n_iterations`, and the counters of `AbstractThinningState`."""
+    beables `a` (N,) int32 (None at count level), loop iterations `n_iterations`."""
 
     n: Array
     a: Array | None
@@ -221,8 +199,8 @@ class GillespieState(AbstractThinningState):
 
 
 def gillespie_state(y0: CountState | MemberState, n_states: int | None = None) -> GillespieState:
-    """The `CopyGillespie` state of a `CountState` or a `MemberState` (then
-    `n_states` is required; the class phase is the members' circular mean)."""
+    """The `CopyGillespie` state of a `CountState` or a `MemberState` (needs
+    `n_states`; the class phase is the members' circular mean)."""
     if isinstance(y0, GillespieState):
         return y0
     if isinstance(y0, MemberState):
@@ -252,8 +230,8 @@ def gillespie_state(y0: CountState | MemberState, n_states: int | None = None) -
 
 
 def _pick_member(key, a, cls, N, active):
-    """A uniform member of class `cls` by rejection (N/n_cls draws expected);
-    none when not `active` (a vmapped cond must not loop on an empty class)."""
+    """A uniform member of class `cls` by rejection; none unless `active` (a
+    vmapped cond must not loop on an empty class)."""
 
     def cond(c):
         _, idx = c
@@ -270,17 +248,14 @@ def _pick_member(key, a, cls, N, active):
 
 
 class CopyGillespie(AbstractThinningCopy):
-    """The exact event-driven copy process (thinning, physics §5.3). State
-    `GillespieState` (`gillespie_state`), params `CopyParams(H, hbar)`; member
-    level adds one uniform copier per event; `rule` is "consistent" (S32) or
-    "printed" (S39). Other fields: `AbstractThinningCopy`. Validated against
-    exact Schrödinger evolution, tau-leaping, and count vs member level (KS).
-    """
+    """The exact event-driven copy process (physics §5.3). State `GillespieState`
+    (`gillespie_state`), params `CopyParams(H, hbar)`, `rule` "consistent" (S32)
+    or "printed" (S39); member level adds one uniform copier per event."""
 
     rule: str = eqx.field(static=True, default="consistent")
 
     def __check_init__(self):
-        check_rule(self.rule)
+        check_rates(None, self.rule)
 
     def step(self, t, y: GillespieState, params, dt, key: PRNGKeyArray) -> GillespieState:
         params = sampled(params, self)

@@ -1,5 +1,5 @@
-"""Kinetics of the stochastic copy process (physics §5.3, S39-S40): states, rates,
-phase flow and input checks shared by its laws (docs/internals/copy.md#kinetics)."""
+"""States, rates, phase flow and input checks shared by the copy laws (physics
+§5.3, S39-S40; docs/internals/copy.md#kinetics)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ CopyParams = MatrixParams  # a Hermitian H and ħ: one class, two names
 
 
 def hamiltonian_to_rates(H, hbar=1.0):
-    """`(R, delta, omega)` of a Hermitian `H`: H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab).
-    Differentiable in H (zero gradients where H_ab = 0)."""
+    """`(R, delta, omega)` of a Hermitian `H`: H_aa = ħω_a, H_ab = ħ R_ab e^(iδ_ab)
+    (differentiable; zero gradients where H_ab = 0)."""
     H = as_array(H, "H")  # QuTiP/dynamiqs too
     if not _guards.is_traced(H):
         _guards.enforce(
@@ -57,8 +57,8 @@ def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
 
 
 def sampled(params, law, instead: str = "the mean-field law jqd.copy.MeanField (its N → ∞ limit)"):
-    """`params` for a sampler's step: `jax.grad`/`jax.jvp` through it raises (JAX
-    would silently return 0 for piecewise constant samples)."""
+    """`params` for a sampler's step: `jax.grad`/`jax.jvp` through it raises
+    (rather than silently return 0)."""
     return _guards.no_derivative(
         params,
         f"{type(law).__name__} samples discrete events: its classes and counts are piecewise "
@@ -109,8 +109,7 @@ def counts_from_members(y: MemberState, n_states: int) -> CountState:
 
 
 def members_from_counts(y: CountState) -> MemberState:
-    """Members sorted by class (numpy; concrete `y` only): n_a members in class a,
-    each with its class phase."""
+    """Members sorted by class, each with its class phase (numpy; concrete `y`)."""
     n = np.asarray(y.n)
     counts = np.rint(n).astype(np.int64)
     if np.any(np.abs(n - counts) > 0) or np.any(counts < 0):
@@ -133,8 +132,8 @@ class AbstractCopyRates(eqx.Module):
     """Copy rates of another rule (e.g. not factorized, S16-S17) for
     `CopyCountsTauLeap(rates=...)` and `MeanField(rates=...)`; its fields are
     traced. Both methods take counts n (P,) (the mean field passes ρ), class
-    phases φ and (R, δ, ω); for a large-N limit (S14-S15) `transfer_rates` must
-    be homogeneous of degree 1 in n, `phase_velocity` of degree 0."""
+    phases φ and (R, δ, ω); a large-N limit (S14-S15) needs `transfer_rates`
+    homogeneous of degree 1 in n, `phase_velocity` of degree 0."""
 
     @abc.abstractmethod
     def transfer_rates(self, n, phi, R, delta):
@@ -169,9 +168,8 @@ def count_drift(n, phi, R, delta, rule: str = "consistent"):
 
 
 def class_phase_velocity(n, phi, R, delta, omega, rule: str = "consistent"):
-    """S40 with alignment: φ̇_a = ω_a + Σ_b R_ab √(n_b/n_a) cos(φ_a − φ_b + δ_ab);
-    ω_a for an empty class (its phase never matters: nothing can copy from it).
-    Both string rules share it; an `AbstractCopyRates` gives its own."""
+    """S40 with alignment: φ̇_a = ω_a + Σ_b R_ab √(n_b/n_a) cos(φ_a − φ_b + δ_ab)
+    (ω_a for an empty class); an `AbstractCopyRates` gives its own."""
     if isinstance(rule, AbstractCopyRates):
         return rule.phase_velocity(n, phi, R, delta, omega)
     occupied = n > 0
@@ -212,12 +210,9 @@ def check_params(params, n_states):
         )
 
 
-def check_rule(rule):
+def check_rates(rates, rule="consistent"):
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
-
-
-def check_rates(rates, rule="consistent"):
     if rates is not None and not isinstance(rates, AbstractCopyRates):
         raise ValueError(
             f"rates must be None or a jqd.copy.AbstractCopyRates; got {type(rates).__name__}."

@@ -34,11 +34,10 @@ def _ring_positions(n_sites, spacing, dtype):
 def ring_params(
     n_sites: int, spacing, *, hbar=1.0, mass=1.0, potential=None, q=0.5, r=-0.5, delta=np.pi
 ) -> MeanFieldParams:
-    """Dense `MeanFieldParams` of the nearest-neighbour ring (S56): P = `n_sites`
-    sites of spacing ā, R_{a,a±1} = ħ/(2mā²), ω_a = (V_a + ħ²/(mā²))/ħ with
-    `potential` V (P,) (energy units, default 0), exponents q, r, and `delta`
-    the phase offset of the bonds a → a+1 (π gives mass +m, 0 the printed S56).
-    """
+    """Dense `MeanFieldParams` of the nearest-neighbour ring (S56) of `n_sites`
+    sites: R_{a,a±1} = ħ/(2mā²), ω_a = (V_a + ħ²/(mā²))/ħ with `potential` V (P,)
+    (default 0), exponents q, r, and `delta` the phase offset of the bonds a → a+1
+    (π gives mass +m, 0 the printed S56)."""
     check_ring(n_sites, spacing)
     P = int(n_sites)
     guards = scalar(hbar, "hbar", positive=True) + scalar(mass, "mass", positive=True)
@@ -79,9 +78,8 @@ def _lattice_gaussian(n_sites, spacing, a, p0, x0, hbar):
 
 
 def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None, dt=1e-3):
-    """ψ(t) of the ring copy law in its Schrödinger form (the mean-field law at
-    q = 1/2, r = −1/2), by `jqd.evolve(jqd.SchrodingerRing(P, spacing), ...)`:
-    O(P log P) per step, for the P ~ 10^4 sites of the ħ → 0 limit.
+    """ψ(t) of the ring copy law at q = 1/2, r = −1/2 in its Schrödinger form
+    (`jqd.SchrodingerRing`, O(P log P) per step).
 
     Args:
         psi0: (P,) complex lattice state, Σ|ψ_a|² = 1.

@@ -87,9 +87,9 @@ def psi_from_state(y: MeanFieldState):
 
 @functools.partial(jax.jit, static_argnames="convention")  # one program, not one per op
 def copy_flux(y: MeanFieldState, params: MeanFieldParams, convention: str = "s32"):
-    """dρ_a/dt of the mean-field copy law: `convention="s32"` (default, S20/S26)
-    gives S32's (2/ħ) Im(ψ_a* Σ_b H_ab ψ_b) at q = 1/2; "s39", the mean field of
-    the rule as printed, gives exactly −(the S32 flux) there (physics §5.3)."""
+    """dρ_a/dt of the mean-field copy law: `convention="s32"` (S20/S26) gives
+    (2/ħ) Im(ψ_a* Σ_b H_ab ψ_b) at q = 1/2, "s39" (S39 as printed) its negative
+    (physics §5.3)."""
     return _dense_terms(y, params, _convention(convention))[0]
 
 
@@ -122,8 +122,8 @@ rk4_step = _steppers.rk4  # its old public name
 
 
 def save_steps(ts, dt) -> int:
-    """Steps of dt between the save times `ts`, which must start at 0 and be
-    uniformly spaced by a whole number of dt (`qr_loss`, `lattice_evolve_psi`)."""
+    """Steps of dt between the save times `ts` (from 0, uniformly spaced by a
+    whole number of dt)."""
     ts = np.asarray(ts)
     spacing = ts[1] - ts[0] if ts.size > 1 else dt
     steps = int(round(spacing / dt))
@@ -136,7 +136,7 @@ def save_steps(ts, dt) -> int:
 
 
 def state_guards(rho, params) -> list[Check]:
-    """ρ ≥ 0 summing to 1, and no zeros where the law is singular."""
+    """ρ ≥ 0 summing to 1, without zeros where the law is singular."""
     xp = array_module(rho, params.q, params.r)
     rho = xp.asarray(rho)
     tol = 1e-4 if rho.dtype == xp.float32 else 1e-8
@@ -201,26 +201,19 @@ def stiffness(rho, params):
 
 
 class StiffnessError(BreakdownError):
-    """The fixed RK4 step became too large for the mean-field copy law (a
-    nearly empty class turns its phase too fast; `stiffness`)."""
+    """The fixed RK4 step became too large for the mean-field copy law."""
 
 
 STIFF = 2  # breakdown code
 
 
 class MeanField(AbstractLaw):
-    """Mean-field copy dynamics on P beable values with all-to-all rates (the
-    module docstring; physics §5.1), R and ω in 1/time.
-
-    `convention="s32"` (default) reproduces Schrödinger at q = 1/2, r = −1/2;
-    "s39" flips the population flux (the printed S39 rule). sin⁺ is
-    `relu(sin)`: gradients everywhere. Singular where some ρ_b = 0 and r ≠ 0
-    (nodes, S63; refused at y0). `step` is RK4; dt above 2.5/Λ is refused at t0
-    and a run that becomes too stiff stops with `StiffnessError`. `rates` (an
-    `AbstractCopyRates`) replaces the law by ρ̇ = `count_drift(..., rates)`,
-    φ̇ = `class_phase_velocity(..., rates)`: the N → ∞ limit of
-    `CopyCountsTauLeap(rates=...)`. Validated against `jqd.reference.propagate`.
-    """
+    """Mean-field copy dynamics on P beable values with all-to-all rates (physics
+    §5.1), stepped by RK4. `convention="s32"` reproduces Schrödinger at q = 1/2,
+    r = −1/2; "s39" flips the population flux (S39 as printed). Singular where
+    some ρ_b = 0 and r ≠ 0 (S63). `rates` (an `AbstractCopyRates`) replaces the
+    law by its `count_drift` and `class_phase_velocity`, the N → ∞ limit of
+    `CopyCountsTauLeap(rates=...)`."""
 
     convention: str = eqx.field(static=True, default="s32")
     rates: AbstractCopyRates | None = None
@@ -263,15 +256,14 @@ class MeanField(AbstractLaw):
     breakdowns = {
         STIFF: Reason(
             StiffnessError,
-            "the mean-field copy law became too stiff for the RK4 step (Λ dt > 2.5, Λ the "
-            "fastest rate: a class's occupation fell so low that its phase turns at "
-            "R_ab √(ρ_b/ρ_a); where: the class, then the largest safe dt)",
+            "the mean-field copy law became too stiff for the RK4 step (Λ dt > 2.5: a "
+            "nearly empty class turns its phase at R_ab √(ρ_b/ρ_a); where: the class, then "
+            "the largest safe dt)",
             "Reduce dt below the last value in parentheses, or use jqd.evolve_adaptive.",
         )
     }
 
     def check(self, y, params, dt=None):
-        """Type and shapes of y0 and params (values: `checks`)."""
         if not isinstance(y, MeanFieldState):
             raise ValueError(
                 f"y0 must be a jqd.copy.MeanFieldState(rho, phi); got {type(y).__name__}. "
@@ -294,8 +286,6 @@ class MeanField(AbstractLaw):
                 )
 
     def checks(self, y, params, dt=None):
-        """ρ ≥ 0 summing to 1 (no zeros where the law is singular), R
-        symmetric ≥ 0, δ antisymmetric, and the stiffness bound on dt."""
         out = state_guards(y.rho, params) + rates_guards(params.R, params.delta)
         if dt is None:
             return out
@@ -304,15 +294,13 @@ class MeanField(AbstractLaw):
             Check(
                 lam * dt <= _steppers.RK4_LIMIT,
                 f"dt = {show(dt)} is too large for the mean-field copy law at y0: its fastest "
-                f"rate is Λ = {show(lam)} (R_ab √(ρ_b/ρ_a) and ω differences; "
-                f"jqd/copy/_meanfield.py) and RK4 needs Λ dt <= {_steppers.RK4_LIMIT:g}. Use "
+                f"rate is Λ = {show(lam)} and RK4 needs Λ dt <= {_steppers.RK4_LIMIT:g}. Use "
                 "dt <= {value}, or jqd.evolve_adaptive.",
                 round_down(_steppers.RK4_LIMIT / lam),
             )
         ]
 
     def monitor(self, t, y, params, dt=None):
-        """The stiffness bound at every save: where = (class, largest safe dt)."""
         if dt is None:
             return True, 0, jnp.zeros((0,))
         lam, worst = stiffness(y.rho, params)

@@ -1,7 +1,6 @@
-"""Tau-leaping laws of the copy process (physics §5.3): an explicit-midpoint
-predictor, then multinomial (count level) or categorical (member level) moves;
-weak order 1. A step whose move probabilities exceed 1 is not taken and stops
-the run with `TauLeapError` (docs/internals/copy.md#tau-leap)."""
+"""Tau-leaping laws of the copy process (physics §5.3): a midpoint predictor, then
+multinomial (count level) or categorical (member level) moves; weak order 1
+(docs/internals/copy.md#tau-leap)."""
 
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ from ._kinetics import (
     check_members,
     check_params,
     check_rates,
-    check_rule,
     class_phase_velocity,
     count_drift,
     count_guards,
@@ -46,13 +44,12 @@ LEAP = 2  # breakdown code: a step's move probabilities exceeded 1
 
 
 class TauLeapError(BreakdownError):
-    """A tau-leap step's move probabilities exceeded 1: dt is too large for the
-    occupations the run has reached."""
+    """A tau-leap step's move probabilities exceeded 1 (dt too large)."""
 
 
 def _midpoint_probabilities(n, phi, dt, R, delta, omega, rule):
-    """`(p, n_mid, phi_mid, total)`: the per-member move probabilities p[b, a]
-    at the dt/2 predictor (rows rescaled to sum <= 1), each row's total before."""
+    """`(p, n_mid, phi_mid, total)`: move probabilities p[b, a] at the dt/2
+    predictor (rows rescaled to sum <= 1) and each row's total before."""
     half = 0.5 * dt
     n_mid = jnp.maximum(n + half * count_drift(n, phi, R, delta, rule), 0.0)
     n_mid = jnp.where(n > 0, n_mid, 0.0)
@@ -99,10 +96,9 @@ def leap_guards(n, phi, params, dt, rule) -> list[Check]:
         b = int(np.argmax(np.asarray(total)))
         safe = round_down(jnp.minimum(dt / worst, 0.5 / hazard), 3)
         return (
-            f"dt = {show(dt)} gives each member of class {b} (n = {float(n[b]):g}) a total move "
-            f"probability {float(worst):.3g} > 1 in one tau-leap step: not a probability "
-            f"(rates × dt must stay below 1). Use dt <= {float(safe):.3g} (which also keeps the "
-            "hazard bound dt·max hazard below 0.5), or the exact jqd.copy.copy_gillespie."
+            f"dt = {show(dt)} gives each member of class {b} (n = {float(n[b]):g}) a move "
+            f"probability {float(worst):.3g} > 1 in one tau-leap step. Use dt <= "
+            f"{float(safe):.3g} (also within the hazard bound), or jqd.copy.copy_gillespie."
         )
 
     return [described(prob.ok, prob.message, detail, prob.value), hazard_check]
@@ -136,9 +132,8 @@ def _leap(y, stop, new, marked, over):
 
 
 class AbstractCopyTauLeap(AbstractLaw):
-    """What the tau-leap laws share. Fields: `n_states` P, `rule` ("consistent",
-    S32, or "printed", S39) and `rates` (None, or an `AbstractCopyRates` that
-    replaces `rule`, count level only). Not differentiable in params."""
+    """Fields: `n_states` P, `rule` ("consistent", S32, or "printed", S39) and
+    `rates` (None, or an `AbstractCopyRates` replacing `rule`, count level only)."""
 
     n_states: int = eqx.field(static=True)
     rule: str = eqx.field(static=True, default="consistent")
@@ -149,16 +144,15 @@ class AbstractCopyTauLeap(AbstractLaw):
         LEAP: Reason(
             TauLeapError,
             "a tau-leap step's move probabilities exceeded 1 (Σ_a dt·T_{b→a}/n_b > 1: class b "
-            "has become so sparsely occupied that dt is too large; the step was not taken and "
-            "the saved state is the one before it, class b's count stored as −1 − n; where: "
-            "the class, then the largest safe dt)",
+            "is too sparse for dt; the step was not taken, the saved state is the one before "
+            "it with class b's count stored as −1 − n; where: the class, then the largest "
+            "safe dt)",
             "Reduce dt below the last value in parentheses, or use the exact "
             "jqd.copy.copy_gillespie.",
         )
     }
 
     def __check_init__(self):
-        check_rule(self.rule)
         check_rates(self.rates, self.rule)
 
     @property
@@ -167,8 +161,7 @@ class AbstractCopyTauLeap(AbstractLaw):
 
     @abc.abstractmethod
     def decoded(self, y) -> tuple:
-        """(whether a step was refused, the overflowing class, the counts of
-        the state before that step)."""
+        """(a step was refused, the overflowing class, the counts before it)."""
 
     def monitor(self, t, y, params, dt=None):
         """A refused step: where = (class, the largest safe dt; NaN without dt)."""
@@ -180,14 +173,14 @@ class AbstractCopyTauLeap(AbstractLaw):
         where = jnp.stack([b.astype(dtype), jnp.asarray(safe, dtype)])
         return ~marked, jnp.where(marked, LEAP, 0), where
 
+    def density(self, y):
+        return occupation_frequencies(y, self.n_states)
+
 
 class CopyCountsTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at count level (N up to ~1e15 in float64). State
     `CountState`, params `CopyParams`. Per step: midpoint predictor, moves out
-    of each class b ~ Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~);
-    Σn is conserved exactly. Validated against exact Schrödinger evolution and
-    `copy_gillespie` (two-sample KS).
-    """
+    of each class b ~ Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~)."""
 
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
         params = sampled(params, self)
@@ -221,17 +214,12 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         c = CountState(n=jnp.where(marked, -1 - y.n, y.n), phi=y.phi)
         return jnp.any(marked), jnp.argmax(marked), c
 
-    def density(self, y):
-        return occupation_frequencies(y)
-
 
 class CopyMembersTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at member level. State `MemberState(a, phi)`,
-    params `CopyParams`. Per step: the move probabilities of `CopyCountsTauLeap`
-    at the class counts and phases, one categorical draw per member; member
-    phases by the per-member S40 (midpoint), a member that copies takes its
-    destination class's new phase. `rates` is refused (factorized S40 only).
-    """
+    params `CopyParams`. Per step: `CopyCountsTauLeap`'s move probabilities, one
+    categorical draw per member; member phases by the per-member S40 (midpoint),
+    a mover takes its new class's phase. No `rates` (factorized S40 only)."""
 
     def __check_init__(self):
         if self.rates is not None:
@@ -248,14 +236,12 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         n, zc, zs = _member_sums(y, P)
         phic = _class_phases(n, zc, zs)
         p, n_mid, phic_mid, total = _midpoint_probabilities(n, phic, dt, R, delta, omega, self.rule)
-        # member phases: explicit midpoint with per-member S40
         v0 = member_phase_velocity(y.phi, y.a, n, zc, zs, R, delta, omega)
         y_mid = MemberState(a=y.a, phi=y.phi + 0.5 * dt * v0)
         _, zc_m, zs_m = _member_sums(y_mid, P)
         v1 = member_phase_velocity(y_mid.phi, y.a, n_mid, zc_m, zs_m, R, delta, omega)
         phi_new = y.phi + dt * v1
         phic_new = phic + dt * class_phase_velocity(n_mid, phic_mid, R, delta, omega)
-        # one categorical draw per member: destination a with prob p[a_I, a]
         cum = jnp.cumsum(p, axis=1)  # (P, P)
         u = jax.random.uniform(key, y.a.shape, dtype=dtype)
         rows = cum[y.a]  # (N, P)
@@ -284,6 +270,3 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         b = -1 - y.a[jnp.argmax(marked)]
         dec = MemberState(a=jnp.where(marked, -1 - y.a, y.a), phi=y.phi)
         return jnp.any(marked), b, counts_from_members(dec, self.n_states)
-
-    def density(self, y):
-        return occupation_frequencies(y, self.n_states)
