@@ -18,8 +18,7 @@ def _phases(E, s):
 
 
 def _rows_times(A, V):
-    """A @ Vᵀ, with a real V done as one real product of the stacked real and
-    imaginary parts of A (half the flops of a complex product)."""
+    """A @ Vᵀ; for a real V one real product of A's stacked parts."""
     if jnp.iscomplexobj(V):
         return A @ V.T
     n = A.shape[0]
@@ -94,8 +93,7 @@ eigen_states.defjvp(_eigen_states_jvp, symbolic_zeros=True)
 
 
 def diagonal_states(E, psi0, s):
-    """ψ(s_k) = e^{−i s_k E} ∘ ψ0 for a diagonal H = diag(E) (plain jax
-    derivatives). Chunks of 64 saves by `lax.map`: why in
-    docs/internals/basis.md#diagonal-states."""
+    """ψ(s_k) = e^{−i s_k E} ∘ ψ0 for a diagonal H = diag(E), 64 saves at a
+    time (docs/internals/basis.md#diagonal-states)."""
     psi0 = psi0.astype(jnp.result_type(E.dtype, jnp.complex64))
     return jax.lax.map(lambda sk: _phases(E, sk[None])[0] * psi0, s, batch_size=64)

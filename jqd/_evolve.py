@@ -1,6 +1,5 @@
 """`evolve`, the fixed-step integrator every law shares: one compiled program
-per static structure holding the value checks, the nested scan (or the law's
-`exact_saves`) and the breakdown monitor (`jqd._monitor`).
+holding the value checks, the nested scan and the breakdown monitor.
 Why: docs/internals/core.md#plain-call, #validation."""
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ class _Observer(eqx.Module):
 
 
 def _custom(observer, observed):
-    """What a user's `observe` returned (None when the state itself is saved)."""
+    """What a user's `observe` returned (None when the state is saved)."""
     return None if observer.observe is None else observed
 
 
@@ -48,9 +47,9 @@ def _prepend(first, rest):
 
 
 def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint, skip):
-    """The fixed-step run (or the law's exact saves) for `n_save` saves; `skip`
-    (a failed value check) takes no step."""
-    tdtype = _monitor.state_real_dtype(y0)  # float32 states get float32 t
+    """The fixed-step run (or the law's exact saves); `skip` (a failed value
+    check) takes no step."""
+    tdtype = _monitor.state_real_dtype(y0)
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
     offsets = (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
@@ -78,11 +77,8 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
         idx = j * steps_per_save + jnp.arange(steps_per_save)
         ks = None if k is None else jax.random.split(k, steps_per_save)
 
-        def advance(y):
-            return jax.lax.scan(inner, y, (idx, ks))[0]
-
-        # Stop in-graph after the first failed save: later saves repeat that
-        # state (under vmap only the failed member stops).
+        # after the first failed save, later saves repeat that state
+        advance = lambda y: jax.lax.scan(inner, y, (idx, ks))[0]
         y = jax.lax.cond(broken, lambda y: y, advance, y)
         t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
         obs = observe(t, y, params)
@@ -91,9 +87,7 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
         )
         return (y, broken | ~status.ok), (obs, status)
 
-    if checkpoint:
-        # Rematerialise the inner steps on the backward pass: reverse-mode
-        # memory grows with the number of saves, not the number of steps.
+    if checkpoint:  # reverse-mode memory grows with the saves, not the steps
         outer = jax.checkpoint(outer, prevent_cse=False)
 
     keys = None if key is None else jax.random.split(key, n_save)
@@ -110,9 +104,8 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
 
 
 def _from_saves(states, ts, params, observe, monitor, n_save, n_steps):
-    """A Solution from every save's state: the monitor and observables at
-    each save (vmapped); as on the stepped path, later saves repeat the
-    state where the monitor first failed."""
+    """A Solution from every save's state; as when stepped, later saves repeat
+    the state where the monitor first failed."""
     k = jnp.arange(n_save + 1)
 
     def first_stop(ok):
@@ -147,8 +140,7 @@ def _monitor_of(law, monitor, fixed_step: bool = False):
 
 
 def _start(law, y0, on_breakdown):
-    """What both integrators check first; `y0` as an array (a QuTiP Qobj or
-    dynamiqs QArray goes in directly)."""
+    """What both integrators check first; `y0` as an array (`as_array`)."""
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(law).__name__}.")
     if on_breakdown not in ("raise", "flag"):
@@ -188,14 +180,10 @@ def evolve(
     on_breakdown: str = "raise",
     max_steps: int | str | None = "auto",
 ) -> Solution:
-    """Fixed-step evolution with `law.step`: a nested `lax.scan`.
-
-    The outer scan runs over `n_save` save points, the inner over
-    `steps_per_save` steps; step `i` starts at `t = t0 + i * dt` (computed, not
-    accumulated). Keys are split per save, then per step. The outer body is
-    checkpointed, so reverse-mode memory grows with `n_save`, not the number of
-    steps. At every save the law's monitor is evaluated; the run stops
-    in-graph at the first failure.
+    """Fixed-step evolution with `law.step`: a scan over `n_save` saves of
+    `steps_per_save` steps each; step `i` starts at `t = t0 + i * dt`. Keys
+    are split per save, then per step. The run stops at the first save where
+    the law's monitor fails.
 
     Args:
         law: any `AbstractLaw`.
@@ -208,10 +196,10 @@ def evolve(
         observe: `f(t, y, params) -> pytree`, or a dict/list of such functions.
             Default: save the state itself.
         key: PRNG key; required for stochastic laws, ignored otherwise.
-        checkpoint: checkpoint each save block (set False for forward-only speed).
+        checkpoint: checkpoint each save block, so that reverse-mode memory
+            grows with `n_save`, not the steps (False: forward-only speed).
         check: validate the inputs (`law.check`, `law.checks` and the shared
-            checks: at once where concrete, in-graph where traced; see
-            README "Input checking").
+            checks: at once where concrete, in-graph where traced).
         monitor: True (default) evaluates the law's monitor at every save;
             False checks finiteness only; or a callable
             `(t, y, params) -> (ok, code, where)` used instead.
@@ -220,10 +208,9 @@ def evolve(
             a runtime error) or "flag" (return the partial result and read
             `solution.stats["breakdown_*"]`).
         max_steps: refuse runs of more steps than this (default "auto": at
-            most 1e8 steps and 1e13 steps × state elements, about hours on a
-            CPU: a guard against a mistyped `steps_per_save` or run length);
-            None for no bound. The environment variable `JQD_MAX_STEPS` (an
-            int, or "none") sets the "auto" bound, e.g. for `jqd run`.
+            most 1e8 steps and 1e13 steps × state elements); None for no
+            bound. The environment variable `JQD_MAX_STEPS` (an int, or
+            "none") sets the "auto" bound.
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
@@ -232,7 +219,7 @@ def evolve(
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
-    _guards.arguments("jqd.evolve", real=("t0",), dt=dt, t0=t0)  # concrete now; traced in-graph
+    _guards.arguments("jqd.evolve", real=("t0",), dt=dt, t0=t0)
     for name, value in (("dt", dt), ("t0", t0)):
         if np.ndim(value) != 0:
             raise ValueError(
@@ -272,9 +259,10 @@ def evolve(
     except Exception as err:  # an in-graph check or the law's own error
         if check and not in_graph:  # bad input is named first, with its value
             failed_values()
-        message = _guards.error_if_message(err)
-        if message is None:
+        text, marker = str(err), "_EquinoxRuntimeError: "
+        if marker not in text:
             raise
+        message = text[text.find(marker) + len(marker) :].split("\n\n\n")[0].strip()
         raise RuntimeError(message) from None
     if in_graph:
         return sol  # checks and breakdowns are staged in-graph
@@ -289,7 +277,7 @@ RUN_BUDGET_WORK = 10**13
 
 def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
     """Refuse a run of `n_steps` steps (`what` names the arguments that set it)
-    past `max_steps`: an int, None or "auto" (the run budget, or $JQD_MAX_STEPS)."""
+    past `max_steps` (an int, None or "auto")."""
     why = ""
     if max_steps == "auto":
         env = os.environ.get("JQD_MAX_STEPS", "").strip()
@@ -311,8 +299,7 @@ def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
     raise ValueError(
         f"{what} = {n_steps:.3g} steps exceeds max_steps = {max_steps:.3g}{why} (a guard "
         "against runs that would not finish): use a larger dt or a shorter run, or raise the "
-        "bound with "
-        "max_steps=N (None: no bound) or the environment variable JQD_MAX_STEPS=N (or none)."
+        "bound with max_steps=N (None: no bound) or JQD_MAX_STEPS=N (or none)."
     )
 
 
@@ -333,8 +320,8 @@ def _partition(tree):
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     marks = [isinstance(x, _TRACED_TYPES) and not isinstance(x, bool) for x in leaves]
     static = (treedef, tuple(_TRACED if m else x for x, m in zip(leaves, marks)))
-    if not _hashable(static):
-        bad = [type(x).__name__ for x in static[1] if not _hashable(x)]
+    bad = [type(x).__name__ for x in static[1] if not _hashable(x)]
+    if bad or not _hashable(treedef):
         raise TypeError(
             f"jqd.evolve: an argument holds a value that is neither an array nor hashable "
             f"({', '.join(bad)}); make it an eqx.Module field marked static, or an array."

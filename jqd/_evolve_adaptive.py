@@ -44,24 +44,20 @@ def evolve_adaptive(
         law: an ODE law (one that defines `vector_field`).
         y0: initial state, as for `evolve`.
         params: the law's constants, as for `evolve`.
-        ts: save times (increasing); integration runs from `ts[0]` to `ts[-1]`.
+        ts: save times (increasing), from `ts[0]` to `ts[-1]`.
         observe: as for `evolve`.
-        solver: a diffrax solver (default `Tsit5()`; use `Dopri8()` for very
-            tight tolerances).
+        solver: a diffrax solver (default `Tsit5()`).
         rtol: relative tolerance of the PID step-size controller.
         atol: absolute tolerance of the PID step-size controller.
         dt0: initial step (default: chosen by diffrax).
-        max_steps: step budget; exceeding it raises `RuntimeError` naming it
-            (under a transform, diffrax's own in-graph error). `stats`
+        max_steps: step budget; exceeding it raises `RuntimeError`. `stats`
             records `solver_failed` (0 solved, 1 out of steps, 2 another
             diffrax failure).
-        adjoint: diffrax adjoint (default None: `RecursiveCheckpointAdjoint`,
-            and `ForwardMode()` under forward-mode differentiation, `jax.jvp`
-            or `jax.jacfwd`, which the former does not support).
+        adjoint: diffrax adjoint (default: `RecursiveCheckpointAdjoint`, or
+            `ForwardMode()` under forward-mode differentiation).
         check: validate the inputs, as for `evolve`.
-        monitor: as for `evolve`. The monitor is evaluated at every save time
-            and its first failure recorded and raised; the integration itself
-            is not cut short.
+        monitor: as for `evolve`, evaluated at every save time (the
+            integration itself is not cut short).
         on_breakdown: "raise" or "flag", as for `evolve`.
     """
     y0 = _start(law, y0, on_breakdown)
@@ -88,14 +84,13 @@ def evolve_adaptive(
         _guards.enforce(_value_checks(law, y0, params, None, ("ts", ts)), caller=caller)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
-        # Python floats as arrays: a new value then reuses the compiled program
+        # Python floats as arrays, so that a new value reuses the compiled program
         params = jax.tree_util.tree_map(
             lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
         )
         args = (law, y0, params, ts, _Observer(observe))
         args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps)
-        # diffrax raises its own failures in-graph (a host callback, which keeps the
-        # program out of JAX's persistent cache); a plain call reads them here
+        # a plain call reads diffrax's failures here (its in-graph raise is a host callback)
         staged = (check and in_graph, caller, in_graph)
         try:
             sol = _adaptive_core(*args, adjoint, staged)
@@ -137,7 +132,7 @@ def _adaptive_core(
 
     tdtype = _monitor.state_real_dtype(y0)
     ts = jnp.asarray(ts, tdtype)
-    # complex leaves integrated as (real, imag) pairs (diffrax's complex support is experimental)
+    # complex leaves as (real, imag) pairs: diffrax's complex support is experimental
     complex_mask = jax.tree_util.tree_map(jnp.iscomplexobj, y0)
     to_real = lambda y: jax.tree_util.tree_map(
         lambda x, c: jnp.stack([x.real, x.imag], -1) if c else x, y, complex_mask
@@ -148,7 +143,6 @@ def _adaptive_core(
     term = diffrax.ODETerm(lambda t, y, args: to_real(law.vector_field(t, to_complex(y), args)))
     save_observed = lambda t, y, args: observe(t, to_complex(y), args)
 
-    # saved as floats: diffrax fills unused save slots with NaN
     def save_status(t, y, args):
         y = to_complex(y)
         status = _monitor.evaluate(monitor, t, y, args)
@@ -183,7 +177,6 @@ def _adaptive_core(
         "n_steps": out.stats["num_steps"],
         "num_accepted_steps": out.stats["num_accepted_steps"],
         "num_rejected_steps": out.stats["num_rejected_steps"],
-        # 0 solved, 1 max_steps reached, 2 another diffrax failure (read by the caller)
         "solver_failed": jnp.where(
             out.result == diffrax.RESULTS.successful,
             0,

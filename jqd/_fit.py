@@ -1,8 +1,5 @@
-"""`jqd.fit`: one fit driver for every law. Minimises `loss(theta)` (optax;
-L-BFGS by default) over a pytree theta in natural units, constraints as a
-`transform` (theta = forward(u)), a stochastic loss at a fixed key; least
-squares (`residuals=`) also gives the Gauss-Newton covariance
-(`fit_covariance`). Why: docs/internals/core.md#fit.
+"""`jqd.fit`: one fit driver for every law (optax; L-BFGS by default).
+Why: docs/internals/core.md#fit.
 """
 
 from __future__ import annotations
@@ -44,25 +41,21 @@ class FitResult:
         value: the fitted parameters (a pytree in natural units; a dict's
             entries are readable as attributes: `result.D`).
         loss: the loss at `value`.
-        grad_norm: the norm of the gradient (in the optimiser's variables)
-            at the last evaluated iterate.
+        grad_norm: the gradient norm (optimiser's variables) at the last iterate.
         iterations: number of optimiser updates applied.
         converged: whether the stopping criterion was met before `max_iter`.
         history: loss at each iterate, in order.
         path: parameters at each iterate (the first is the start).
-        stderr: standard errors of `value` (same pytree), or None when no
-            covariance was computed (a fit without `residuals`).
-        covariance: (p, p) covariance of the flattened `value`
-            (`jax.flatten_util.ravel_pytree` order; one per start when batched).
+        stderr: standard errors of `value` (same pytree); None without `residuals`.
+        covariance: (p, p) covariance of the flattened `value` (`ravel_pytree`
+            order; one per start when batched).
         chi2: Σ r² at `value` (least-squares fits).
-        dof: degrees of freedom n − p (number of residuals minus parameters).
-        sigma: "known" or "estimated", as given to `fit` (None without a
-            covariance).
+        dof: degrees of freedom n − p.
+        sigma: "known" or "estimated", as given to `fit` (None without a covariance).
         residuals: the residuals at `value` (flattened), or None.
-        jacobian: ∂residuals/∂θ at `value` ((n, p), flattened θ in natural
-            units; one per start when batched), or None.
-        condition: condition number of the scaled Hessian (`fit_covariance`):
-            inf when the data do not fix every parameter.
+        jacobian: ∂residuals/∂θ at `value` ((n, p)), or None.
+        condition: condition number of the scaled Hessian: inf when the data
+            do not fix every parameter.
     """
 
     value: Any
@@ -93,9 +86,8 @@ FORWARD_MAX = 8
 
 
 def _forward_mode(f):
-    """f(u, d) whose gradient in u any transform takes in forward mode: one
-    tangent per number of u, traced once as one jitted function however often
-    the optimiser differentiates f (docs/internals/core.md#fit)."""
+    """f(u, d) whose gradient in u is taken in forward mode, traced once
+    (docs/internals/core.md#fit)."""
 
     @jax.jit
     def value_and_grad(u, d):
@@ -141,8 +133,7 @@ def _transforms(transform, theta0):
 
 
 def _check_start(theta0, u, transform) -> None:
-    """Name a start that is not finite, or outside its transform's domain
-    (θ0 ≤ 0 with "positive"), before the loss is ever evaluated."""
+    """Name a start that is not finite, or outside its transform's domain."""
     paths = jax.tree_util.tree_flatten_with_path(theta0)[0]
     for (path, x), v in zip(paths, jax.tree_util.tree_leaves(u), strict=True):
         if _guards.is_traced(x, v):
@@ -158,18 +149,6 @@ def _check_start(theta0, u, transform) -> None:
                 f"(its inverse is not finite there; transform={transform!r}: 'positive' needs "
                 "values > 0); start inside it, or fit without the transform."
             )
-
-
-def _nonfinite_message(value, theta, iteration: int) -> str:
-    where = "at the start" if iteration == 0 else f"after {iteration} iterations"
-    as_list = lambda v: np.asarray(v).tolist()
-    shown = {k: as_list(v) for k, v in theta.items()} if isinstance(theta, dict) else as_list(theta)
-    return (
-        f"jqd.fit: the loss is {value.tolist() if value.ndim else float(value)} {where} "
-        f"(theta = {shown}): the model is not finite there (a law past its range of "
-        "validity, or an overflow). Start closer to the optimum, constrain the parameters "
-        "(transform=), or pass nonfinite=VALUE so that a line search backs off from such points."
-    )
 
 
 def fit(
@@ -203,31 +182,27 @@ def fit(
         theta0: starting parameters (a pytree of floats).
         residuals: least squares: `residuals(theta[, data][, key])`, an array;
             the loss is then ½ Σ residuals² and the result carries the
-            covariance, standard errors, χ² and degrees of freedom of
-            `fit_covariance` (Gauss-Newton) at the optimum.
-        sigma: with `residuals`, "known" (residuals divided by the data's
-            true standard deviations) or "estimated" (default: noise level
-            estimated from the misfit); see `fit_covariance`.
+            covariance, standard errors, χ² and dof of `fit_covariance`.
+        sigma: with `residuals`, "known" or "estimated" (default); see
+            `fit_covariance`.
         data: a pytree passed to `loss`/`residuals`; with `batched=True` it
-            has the same leading axis as `theta0` (one data set per start: a
-            bootstrap fits its replicas at once).
+            has the same leading axis as `theta0` (one data set per start).
         optimiser: an optax optimiser (default `optax.lbfgs()`); it receives
             the loss as `value_fn` (for line searches).
         linesearch_steps: with the default optimiser, the zoom line search's
             `max_linesearch_steps`.
         transform: "positive" (theta = exp u), None/"identity", or a
-            `FitTransform`, applied leaf-wise to every leaf of theta; or, for
-            a dict theta, a dict key -> one of those (missing keys: identity).
+            `FitTransform`, applied to every leaf of theta; or, for a dict
+            theta, a dict key -> one of those (missing keys: identity).
         max_iter: updates at most.
         gtol: stop (without applying the update) once the gradient norm at
             the current iterate is below `gtol`.
         ftol: stop after the update once the loss at the iterate it started
             from is below `ftol`.
         step_tol: with `residuals`: stop once the Gauss-Newton step from the
-            new iterate is below `step_tol` standard errors in every parameter
-            (one Jacobian per iteration).
-        xtol: with `step_tol`: a step component below xtol·|θ_i| (relative)
-            counts as converged too (for exact data and model).
+            new iterate is below `step_tol` standard errors in every parameter.
+        xtol: with `step_tol`: a step component below xtol·|θ_i| counts as
+            converged too (for exact data and model).
         stop: `stop(theta, loss) -> bool`, called after each update with the
             new iterate and the loss at the one it started from; True stops
             the fit as converged.
@@ -237,15 +212,11 @@ def fit(
             FloatingPointError naming the iterate.
         batched: theta0 has a leading axis of independent starts, fitted at
             once (`jax.vmap`); the criteria must hold for every start.
-            "sequential": the same, one start after another inside one
-            compiled program (`lax.map`: less memory).
-        gradient: how the loss is differentiated: "forward" (one tangent per
-            number of theta: for a few parameters it compiles and runs
-            faster than a reverse pass back through a time loop, and stores
-            no tape), "reverse", or None (default): forward when theta has at
-            most `FORWARD_MAX` (8) numbers (per start), else reverse. A loss
-            forward mode cannot differentiate (a `jax.custom_vjp` inside)
-            needs "reverse".
+            "sequential": one start after another in one program (`lax.map`).
+        gradient: "forward" (one tangent per number of theta), "reverse", or
+            None (default): forward when theta has at most `FORWARD_MAX` (8)
+            numbers per start. A loss with a `jax.custom_vjp` inside needs
+            "reverse".
         progress: show a tqdm progress bar of the loss.
 
     Returns:
@@ -343,7 +314,15 @@ def fit(
                     'pass gradient="reverse".'
                 ) from None
             if nonfinite is None and not np.all(np.isfinite(np.asarray(value))):
-                raise FloatingPointError(_nonfinite_message(np.asarray(value), path[-1], n))
+                where = "at the start" if n == 0 else f"after {n} iterations"
+                theta = _tm(lambda v: np.asarray(v).tolist(), path[-1])
+                raise FloatingPointError(
+                    f"jqd.fit: the loss is {np.asarray(value).tolist()} {where} (theta = "
+                    f"{theta}): the model is not finite there (a law past its range of "
+                    "validity, or an overflow). Start closer to the optimum, constrain the "
+                    "parameters (transform=), or pass nonfinite=VALUE so that a line search "
+                    "backs off from such points."
+                )
             history.append(np.asarray(value))
             bar.update(1)
             bar.set_postfix(loss=float(np.max(history[-1])))

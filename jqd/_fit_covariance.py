@@ -1,7 +1,5 @@
-"""Covariance of least-squares estimates (`jqd.fit_covariance`), used by
-`jqd.fit(residuals=...)`: the Gauss-Newton (or full) Hessian of ½ Σ r² at the
-optimum, its inverse, and the Gauss-Newton step that measures how far an
-iterate is from the optimum in units of its own uncertainty."""
+"""Covariance and profile-likelihood errors of least-squares estimates
+(`jqd.fit_covariance`, used by `jqd.fit(residuals=...)`)."""
 
 from __future__ import annotations
 
@@ -14,8 +12,6 @@ import numpy as np
 _tm = jax.tree_util.tree_map
 _SIGMAS = ("known", "estimated")
 _HESSIANS = ("gauss-newton", "full")
-# estimators of the covariance of a fit to data with stated standard errors
-# (sigma="known"); `covariance_from` says what each is
 METHODS = ("gauss-newton", "birge", "hc0", "hc3")
 
 
@@ -33,23 +29,19 @@ def fit_covariance(
     hessian: str = "gauss-newton",
     batched: bool = False,
 ) -> dict:
-    """Covariance of a least-squares estimate θ̂ of ½ Σ r_i(θ)² at `theta`.
-
-    With J = ∂r/∂θ (n × p, forward mode) at θ̂: `hessian="gauss-newton"`,
-    Cov = (JᵀJ)⁻¹ (the expected Hessian of ½χ²: the linearised covariance;
-    why not the full one: docs/internals/core.md#fit); `hessian="full"`,
-    Cov = (∇²½Σr²)⁻¹ by `jax.hessian`, as a cross-check. `sigma="known"`: the
-    residuals are already (model − data)/σ_i with the data's true standard
-    deviations; `sigma="estimated"`: the σ_i are known up to one common
-    factor, estimated as s² = Σr²/(n − p), and Cov is multiplied by s².
+    """Covariance of a least-squares estimate θ̂ of ½ Σ r_i(θ)² at `theta`:
+    (JᵀJ)⁻¹ with J = ∂r/∂θ (docs/internals/core.md#fit).
 
     Args:
         residuals: `residuals(theta)` or, with `data`, `residuals(theta, data)`,
             an array (flattened).
         theta: the estimate (pytree of floats, natural units).
         data: passed to `residuals`.
-        sigma: "known" or "estimated" (above).
-        hessian: "gauss-newton" (default) or "full".
+        sigma: "known" (the residuals are (model − data)/σ_i with the data's
+            true standard deviations) or "estimated" (the σ_i are known up to
+            one factor: Cov is multiplied by s² = Σr²/(n − p)).
+        hessian: "gauss-newton" (default) or "full" (∇²½Σr² by
+            `jax.hessian`, as a cross-check).
         batched: `theta` (and `data`) have a leading axis of independent
             fits; every entry of the result then has it too.
 
@@ -57,8 +49,8 @@ def fit_covariance(
         dict with "covariance" (p, p), "stderr" (pytree like theta), "chi2"
         (Σr²), "dof" (n − p), "fisher" (the Hessian used, before the s²
         scaling), "jacobian" (n, p), "residuals" (n,), "condition" (of the
-        Hessian with each parameter scaled by its |value|; inf when the data
-        do not fix every parameter, and the covariance is then inf), and
+        Hessian with each parameter scaled by its |value|; inf, and the
+        covariance inf, when the data do not fix every parameter), and
         "scale" (s = √(χ²/dof) when estimated, 1 when known).
     """
     _check_choice("sigma", sigma, _SIGMAS)
@@ -68,8 +60,7 @@ def fit_covariance(
 
 
 class _Curvature:
-    """r, J = ∂r/∂θ and the Hessian at θ by jitted programs built once (for
-    every iteration's stopping test and the final covariance)."""
+    """r, J = ∂r/∂θ and the Hessian at θ by jitted programs built once."""
 
     def __init__(self, residuals, theta, has_data, hessian, batched):
         from jax.flatten_util import ravel_pytree
@@ -104,7 +95,7 @@ class _Curvature:
 
     def raw(self, theta, data):
         flat = self.flat(theta)
-        # block first (GIL released): see the note in jqd.fit's loop
+        # block first, with the GIL released (internals#fit: a deadlock)
         out = jax.block_until_ready(self.curvature(flat, data))
         if self.batched:
             out = (jax.block_until_ready(self.residual(flat, data)), *out)
@@ -124,9 +115,8 @@ class _Curvature:
         return out
 
     def step_ratio(self, theta, data, sigma, xtol: float = 0.0) -> float:
-        """max_i |δθ_i| / stderr_i of the Gauss-Newton step δθ = −(JᵀJ)⁻¹Jᵀr
-        from θ (the largest over a batch; 0 at the optimum); a component with
-        |δθ_i| <= xtol |θ_i| counts as 0 (internals#fit)."""
+        """max_i |δθ_i| / stderr_i of the Gauss-Newton step from θ (the largest
+        over a batch); a component with |δθ_i| <= xtol |θ_i| counts as 0."""
         flat, r, J, _ = self.raw(theta, data)
         if not self.batched:
             flat, r, J = flat[None], r[None], J[None]
@@ -147,8 +137,7 @@ class _Curvature:
 
 
 def _covariance(r, J, F, flat, sigma, method: str = "gauss-newton") -> dict:
-    """`fit_covariance`'s linear algebra for one fit (numpy); `method` as in
-    `covariance_from`."""
+    """`fit_covariance`'s linear algebra for one fit (numpy)."""
     n, p = J.shape
     chi2, dof = float(np.sum(r**2)), int(n - p)
     scale = np.where(np.abs(flat) > 0, np.abs(flat), 1.0)
@@ -192,16 +181,12 @@ def covariance_from(r, J, flat, sigma: str = "known", method: str = "gauss-newto
     `sigma="estimated"`: s²(JᵀJ)⁻¹ with s² = χ²/(n − p), whatever `method`.
     `sigma="known"` (r = (model − data)/stated error), by `method`:
 
-    - "gauss-newton": (JᵀJ)⁻¹, honest only when the stated errors are the
-      data's true standard deviations.
+    - "gauss-newton": (JᵀJ)⁻¹, honest only when the stated errors are true.
     - "birge": (JᵀJ)⁻¹ · max(1, χ²/(n − p)) (the Birge ratio, as the PDG
-      scales a fit): data that scatter more than their stated errors say widen
-      the errors; data within them leave them as stated.
-    - "hc0", "hc3": the sandwich (JᵀJ)⁻¹ [Σ_i c_i r_i² j_i j_iᵀ] (JᵀJ)⁻¹ (White;
-      j_i the i-th row of J), c_i = 1 (HC0) or 1/(1 − h_i)² with the leverage
-      h_i = j_iᵀ(JᵀJ)⁻¹j_i (HC3, MacKinnon-White): each point's variance
-      read from its own residual, so wrong stated errors (in scale or shape)
-      do not bias it; noisy for few points.
+      scales a fit).
+    - "hc0", "hc3": the sandwich (JᵀJ)⁻¹ [Σ_i c_i r_i² j_i j_iᵀ] (JᵀJ)⁻¹,
+      c_i = 1 (HC0) or 1/(1 − h_i)² with the leverage h_i (HC3): each
+      point's variance read from its own residual.
 
     `jqd fit` reports "birge" (why: benchmarks/results_fit.md §2). Returns
     the dict of `fit_covariance`; its "scale" is the factor the method
@@ -224,14 +209,12 @@ def profile_likelihood(
 ) -> dict:
     """Profile-likelihood errors of a least-squares estimate θ̂ = `theta` of ½ Σ r_i(θ)².
 
-    For each θ_i the profile χ²_i(v) = min over the others of Σ r² at θ_i = v
-    (Gauss-Newton from the linear prediction θ̂_j + Cov_ji/Cov_ii (v − θ̂_i));
+    For each θ_i the profile χ²_i(v) = min over the others of Σ r² at θ_i = v;
     its 1σ interval is where χ²_i(v) − χ²(θ̂) <= scale², found on each side
-    by a secant in √Δχ² (for a linear model, at the first trial: θ̂_i ±
-    scale·(JᵀJ)⁻¹_ii^½). Where the model is nonlinear at the data's noise the
-    interval is asymmetric. "z" at reference values `at` is
-    sign(θ̂_i − at_i) √(χ²_i(at_i) − χ²(θ̂))/scale: |z| <= k exactly when
-    at_i is inside the kσ profile interval.
+    by a secant in √Δχ² (asymmetric where the model is nonlinear at the
+    data's noise). "z" at reference values `at` is sign(θ̂_i − at_i)
+    √(χ²_i(at_i) − χ²(θ̂))/scale: |z| <= k exactly when at_i is inside the kσ
+    profile interval.
 
     Args:
         residuals: as `fit_covariance`.

@@ -11,14 +11,13 @@ import numpy as np
 
 
 class Grid(eqx.Module):
-    """A periodic box `[-L/2, L/2)^d` sampled on a uniform grid, d = 1, 2, 3.
+    """A periodic box `[-L/2, L/2)^d` sampled on a uniform grid, d = 1, 2, 3:
+    `x_j = -L/2 + j L/n`, wavenumbers as `numpy.fft.fftfreq`. Arrays are made
+    on demand in the requested dtype.
 
     Attributes:
         shape: points per axis, e.g. `(256,)` or `(128, 128, 128)`.
         lengths: box length per axis (same units as positions).
-
-    Coordinates are `x_j = -L/2 + j L/n`; wavenumbers follow `numpy.fft.fftfreq`.
-    Arrays are made on demand in the requested dtype (so float32 stays float32).
     """
 
     shape: tuple[int, ...] = eqx.field(static=True)
@@ -70,18 +69,20 @@ class Grid(eqx.Module):
             for L, n in zip(self.lengths, self.shape, strict=True)
         ]
 
-    # built in NumPy and sent with jax.device_put: in jax 0.10, jnp.asarray and
-    # jnp.meshgrid on fresh shapes compile a program each
+    def _along(self, a, i: int):
+        """The 1-D array `a` shaped to broadcast along axis `i`."""
+        return a.reshape([-1 if j == i else 1 for j in range(self.ndim)])
+
+    # NumPy then jax.device_put: jnp.asarray on fresh shapes compiles a program each
     def axes(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """1-D coordinate arrays, one per axis."""
         return tuple(jax.device_put(a) for a in self._host_axes(dtype))
 
     def mesh(self, dtype=None) -> tuple[jnp.ndarray, ...]:
         """Coordinate arrays of shape `self.shape`, one per axis (`ij` indexing)."""
-        # Broadcast in-graph from the 1-D axes: a grid-sized constant inside a
-        # traced program would be folded by XLA at compile time (docs/internals/core.md#mesh).
+        # broadcast in-graph from the 1-D axes (docs/internals/core.md#mesh)
         return tuple(
-            jnp.broadcast_to(a.reshape([-1 if j == i else 1 for j in range(self.ndim)]), self.shape)
+            jnp.broadcast_to(self._along(a, i), self.shape)
             for i, a in enumerate(self._host_axes(dtype))
         )
 
@@ -94,12 +95,9 @@ class Grid(eqx.Module):
 
     def k_squared(self, dtype=None) -> jnp.ndarray:
         """|k|^2 on the full (FFT-ordered) grid."""
-        ks = self.wavenumbers(dtype)
         out = 0.0
-        for i, k in enumerate(ks):
-            shape = [1] * self.ndim
-            shape[i] = -1
-            out = out + jnp.reshape(k, shape) ** 2
+        for i, k in enumerate(self.wavenumbers(dtype)):
+            out = out + self._along(k, i) ** 2
         return out
 
     def integrate(self, f) -> jnp.ndarray:
@@ -118,9 +116,7 @@ class Grid(eqx.Module):
         fk = self.fft(f)
         out = []
         for i, k in enumerate(self.wavenumbers(jnp.real(f).dtype)):
-            shape = [1] * self.ndim
-            shape[i] = -1
-            g = self.ifft(1j * jnp.reshape(k, shape) * fk)
+            g = self.ifft(1j * self._along(k, i) * fk)
             out.append(g if jnp.iscomplexobj(f) else jnp.real(g))
         return tuple(out)
 

@@ -1,8 +1,6 @@
-"""The one input-checking path: `Check`s built with `jax.numpy` that raise
-at once for concrete inputs and in-graph (`eqx.branched_error_if`) for traced
-ones, and the one validator of scalars and constants (`scalar`, `count`,
-`params_guards`). The run-time counterpart is the breakdown monitor,
-`jqd._monitor`. Why: docs/internals/core.md#validation.
+"""The one input-checking path: `Check`s that raise at once for concrete
+inputs and in-graph for traced ones, and the one validator of scalars and
+constants. Why: docs/internals/core.md#validation.
 """
 
 from __future__ import annotations
@@ -66,53 +64,37 @@ def shown(x) -> str:
 
 def enforce(guards, x=None, caller: str = ""):
     """Raise `ValueError` (prefixed by `caller`) for a failed concrete `Check`
-    (None entries skipped); tie traced ones to the pytree `x` with `stage`
-    and return it (traced ones are dropped when `x` is None)."""
-    prefix = f"{caller}: " if caller else ""
-    staged = []
+    (None entries skipped); return `x` with the traced ones `stage`d on it."""
+    guards = [g for g in guards if g is not None]
     for g in guards:
-        if g is None:
-            continue
-        if is_traced(g.ok):
-            staged.append(g)
-            continue
-        if not bool(np.all(np.asarray(g.ok))):
+        if not is_traced(g.ok) and not np.all(np.asarray(g.ok)):
+            prefix = f"{caller}: " if caller else ""
             raise ValueError(prefix + _format(g.message, g.value, g.ok))
-    if not staged or x is None:
-        return x
-    return stage(staged, x, caller)
+    staged = [g for g in guards if is_traced(g.ok)]
+    return stage(staged, x, caller) if staged and x is not None else x
 
 
 def stage(guards, x, caller: str = ""):
     """`x` with `guards` attached by one `eqx.branched_error_if` on its first
     inexact leaf (the check then runs whenever x is used)."""
+    if not guards:
+        return x
     prefix = f"{caller}: " if caller else ""
     messages = [
         prefix + _format(g.message, None) + " (raised inside jit/vmap/grad)" for g in guards
     ]
     leaves, treedef = jax.tree_util.tree_flatten(x)
     for i, leaf in enumerate(leaves):
-        if messages and jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
+        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
             bad = jnp.stack([~jnp.all(jnp.asarray(g.ok, bool)) for g in guards])
             leaves[i] = eqx.branched_error_if(leaf, jnp.any(bad), jnp.argmax(bad), messages)
             break
     return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
-def error_if_message(err: Exception) -> str | None:
-    """The message of an `eqx.error_if` inside the XLA runtime error, or None."""
-    text = str(err)
-    start = text.find("_EquinoxRuntimeError: ")
-    if start < 0:
-        return None
-    return text[start + len("_EquinoxRuntimeError: ") :].split("\n\n\n")[0].strip()
-
-
 NONFINITE_FIX = (
     "Pass finite values (look for a division by zero or an overflow where it was built)."
 )
-
-# -- the one validator for scalars and constants ---------------------------------
 
 
 def scalar(
@@ -125,7 +107,6 @@ def scalar(
     fix: str = "",
 ) -> list[Check]:
     """Checks for a real scalar (or array of them): finite, and > 0 or >= 0."""
-    # value.dtype, not jnp.asarray(value): that compiles a program per NumPy shape
     if isinstance(value, complex) or (
         hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.complexfloating)
     ):
@@ -186,18 +167,10 @@ def count(value, name: str, *, minimum: int = 1) -> int:
     return n
 
 
-POSITIVE_CONSTANTS = ("hbar", "mass", "m")  # > 0 wherever a law's params carry them
-
-
-def _named_leaves(tree, prefix: str):
-    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
-        yield prefix + jax.tree_util.keystr(path), leaf
-
-
 def params_guards(params, name: str = "params") -> list[Check]:
     """Every inexact leaf of `params` finite; ħ and masses positive."""
     out = finite(params, name)
-    for key in POSITIVE_CONSTANTS:
+    for key in ("hbar", "mass", "m"):
         value = params.get(key) if isinstance(params, dict) else getattr(params, key, None)
         if value is not None and not callable(value):
             out += scalar(value, f"{name}.{key}", positive=True)
@@ -206,13 +179,7 @@ def params_guards(params, name: str = "params") -> list[Check]:
 
 def _precision(dtype) -> int:
     """Bits of a float (per real component of a complex); 0 if not inexact."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:  # extended dtypes (PRNG keys, ...)
-        return 0
-    if dt.kind == "f" or dt.kind == "V":  # "V": bfloat16 and other ml_dtypes floats
-        return 8 * dt.itemsize if jnp.issubdtype(dt, jnp.inexact) else 0
-    return 4 * dt.itemsize if dt.kind == "c" else 0
+    return jnp.finfo(dtype).bits if jnp.issubdtype(dtype, jnp.inexact) else 0
 
 
 def _dtype_of(x):
@@ -222,15 +189,14 @@ def _dtype_of(x):
 
 def check_precision(y0, *others, names=("params",)) -> None:
     """Refuse silent demotion: no inexact leaf of `others` (params, the law's
-    operators) below the state's precision (a complex64 H would run a
-    complex128 ψ's whole step in single precision)."""
+    operators) below the state's precision."""
     leaves = jax.tree_util.tree_leaves(y0)
     state_bits = max((_precision(_dtype_of(x)) for x in leaves), default=0)
     for tree, name in zip(others, names, strict=True):
         for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
             bits = _precision(leaf.dtype) if hasattr(leaf, "dtype") else 0  # Python scalars adapt
             if 0 < bits < state_bits:
-                leaf_name = name + jax.tree_util.keystr(path)  # named only when it fails
+                leaf_name = name + jax.tree_util.keystr(path)
                 raise ValueError(
                     f"{leaf_name} is {leaf.dtype} but the state is {state_bits}-bit: the run "
                     f"would silently lose precision. Cast it, e.g. {leaf_name.split('.')[-1]}"
@@ -254,8 +220,7 @@ def normalized(norm, name: str = "psi0", tol: float = 1e-6) -> list[Check]:
 
 
 def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Check]:
-    """max|H − H†| ≤ rtol · max|H| (a non-Hermitian H would go into eigh,
-    which silently reads one triangle)."""
+    """max|H − H†| ≤ rtol · max|H| (eigh silently reads one triangle)."""
     xp = array_module(H)
     H = xp.asarray(H)
     dev = xp.max(xp.abs(H - xp.conj(xp.swapaxes(H, -1, -2))))
@@ -274,12 +239,12 @@ def hermitian(H, name: str = "H", rtol: float = 1e-10) -> list[Check]:
 def finite(y, name: str = "y0") -> list[Check]:
     """Every inexact leaf finite, one check per leaf, named by its path (`y0.phi`)."""
     out = []
-    for leaf_name, x in _named_leaves(y, name):
+    for path, x in jax.tree_util.tree_flatten_with_path(y)[0]:
         if hasattr(x, "dtype") or isinstance(x, float | complex):
             xp = array_module(x)
             x = xp.asarray(x)
             if jnp.issubdtype(x.dtype, jnp.inexact):
-                message = f"{leaf_name} contains NaN or Inf. {NONFINITE_FIX}"
+                message = f"{name}{jax.tree_util.keystr(path)} contains NaN or Inf. {NONFINITE_FIX}"
                 out.append(Check(xp.all(xp.isfinite(x)), message))
     return out
 
@@ -315,8 +280,7 @@ def array_module(*trees):
 
 
 def to_device(x, dtype=None):
-    """`jnp.asarray(x, dtype)` without a compiled program for concrete `x`
-    (`jnp.asarray` stages one per shape and dtype; `device_put` only moves)."""
+    """`jnp.asarray(x, dtype)` without compiling a program for concrete `x`."""
     if is_traced(x):
         return jnp.asarray(x, dtype)
     if isinstance(x, jax.Array) and (
@@ -349,7 +313,6 @@ def _no_derivative_jvp(message, primals, tangents):
 
 def no_derivative(params, message: str):
     """`params` unchanged, but a non-zero tangent of any of its float arrays
-    (`jax.grad`/`jax.jvp`) raises `TypeError(message)`: for laws piecewise
-    constant in them (sampled events: the derivative would be 0)."""
+    raises `TypeError(message)` (laws piecewise constant in them)."""
     dynamic, static = eqx.partition(params, eqx.is_inexact_array)
     return eqx.combine(_no_derivative(dynamic, message), static)

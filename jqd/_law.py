@@ -1,11 +1,5 @@
-"""The law protocol: what every evolution law in jqd exposes (`AbstractLaw`;
-its members are documented there, the walk-through is docs/add-a-law.md).
-
-A law is a final `eqx.Module` holding fixed structure (grid, basis,
-precomputed operators; integers and callables as static fields). It does not
-hold the constants one fits or sweeps: those travel separately as `params`, a
-small pytree, so that `jax.grad` and `jax.vmap` over them need no filtering.
-Shared code lives in an `Abstract…` base; a concrete law never subclasses another.
+"""The law protocol every evolution law exposes (`AbstractLaw`; the
+walk-through is docs/add-a-law.md).
 """
 
 from __future__ import annotations
@@ -19,18 +13,16 @@ from jaxtyping import PRNGKeyArray, PyTree
 
 
 class AbstractLaw(eqx.Module):
-    """An evolution law `y(t) -> y(t + dt)`.
-
-    Subclasses implement `step` and, where the law is an ODE, `vector_field`
-    (diffrax's `f(t, y, args)` signature, `args = params`).
+    """An evolution law `y(t) -> y(t + dt)`: a final `eqx.Module` holding
+    fixed structure (grid, basis, operators), while the constants one fits or
+    sweeps travel separately as `params`, a small pytree. Subclasses
+    implement `step` and, where the law is an ODE, `vector_field`.
 
     Attributes a law may override:
         stochastic: True if `step` consumes its `key`.
-        order: the convergence order of `step` in dt (strong order for
-            deterministic laws, weak order for stochastic ones; None if the
-            step is exact or not a time discretisation). A law with a
-            `scheme` reads it from there (`jqd.schemes`). Checked for every
-            law by tests/test_orders.py.
+        order: the convergence order of `step` in dt (strong for
+            deterministic laws, weak for stochastic ones; None if the step is
+            exact). A law with a `scheme` reads it from there.
         breakdowns: `{code: jqd.Reason(error, what, fix)}` for the codes its
             `monitor` returns (code 1, NaN/Inf, is shared by every law).
     """
@@ -45,10 +37,7 @@ class AbstractLaw(eqx.Module):
 
     @abc.abstractmethod
     def step(self, t, y: PyTree, params: PyTree, dt, key: PRNGKeyArray | None) -> PyTree:
-        """Advance the state `y` from time `t` to `t + dt`.
-
-        Deterministic laws ignore `key`; stochastic laws must use it.
-        """
+        """Advance `y` from `t` to `t + dt` (stochastic laws use `key`)."""
 
     def vector_field(self, t, y: PyTree, params: PyTree) -> PyTree:
         """dy/dt at `(t, y)`; defined by laws that are ODEs."""
@@ -59,7 +48,7 @@ class AbstractLaw(eqx.Module):
 
     def prepare(self, params: PyTree, dt) -> AbstractLaw:
         """The law with operators that depend only on `(params, dt)`
-        precomputed; `evolve` calls it once, outside the time loop."""
+        precomputed (called once, outside the time loop)."""
         return self
 
     def check(self, y: PyTree, params: PyTree, dt=None) -> None:
@@ -69,18 +58,16 @@ class AbstractLaw(eqx.Module):
 
     def checks(self, y: PyTree, params: PyTree, dt=None) -> list:
         """Value checks of the initial state, params and step, as `jqd.Check`s
-        written with `jax.numpy`, evaluated inside the run (a plain call raises
-        `ValueError` with the value, a traced one raises in-graph). Finite
-        params and state, ħ > 0, mass > 0, dt > 0 and a finite t0 are checked
-        for every law already. `dt` is None for adaptive runs."""
+        written with `jax.numpy`, evaluated inside the run. Finite params and
+        state, ħ > 0, mass > 0, dt > 0 and a finite t0 are checked for every
+        law already. `dt` is None for adaptive runs."""
         return []
 
     def monitor(self, t, y: PyTree, params: PyTree, dt=None):
         """`(ok, code, where)`: is the state still inside the law's range of
-        validity? Evaluated at every save on every path, so traceable. `code`
-        is a key of `breakdowns` (0 when ok), `where` a float vector of fixed
-        shape (may be empty); `dt` the fixed step (None for adaptive runs).
-        Default: always ok (the integrators check finiteness themselves)."""
+        validity? Traceable (evaluated at every save). `code` is a key of
+        `breakdowns` (0 when ok), `where` a float vector of fixed shape; `dt`
+        is None for adaptive runs. Default: always ok."""
         return True, 0, jnp.zeros((0,))
 
     def exact_saves(self, y0: PyTree, params: PyTree, offsets):
@@ -90,8 +77,7 @@ class AbstractLaw(eqx.Module):
 
     def specialize(self, params: PyTree, dt, n_steps: int):
         """`(law, params)` in a cheaper equivalent form chosen from concrete
-        values (a banded H stored sparse): a plain call applies it; under a
-        user's own `jax.jit` the user calls it outside the jit. Default: unchanged."""
+        values (a banded H stored sparse); a plain call applies it."""
         return self, params
 
     # read-outs that observables are built on

@@ -1,8 +1,6 @@
-"""The one run-time check: a law's breakdown monitor, `law.monitor(t, y,
-params, dt) -> (ok, code, where)`, evaluated with a finiteness check (code 1)
-at every save on every path, stopping the run in-graph at the first failure and
-raising `BreakdownError` with the time, the place and the fix (or returning the
-partial result with `on_breakdown="flag"`). Why: docs/internals/core.md#monitor.
+"""The one run-time check: a law's breakdown monitor `(ok, code, where)` and
+a finiteness check (code 1) at every save, raising `BreakdownError` with the
+time, the place and the fix. Why: docs/internals/core.md#monitor.
 """
 
 from __future__ import annotations
@@ -66,8 +64,8 @@ def all_finite(y) -> Array:
 
 
 def state_real_dtype(y):
-    """The real dtype of a state's first inexact leaf (float32 for complex64),
-    else the default float: the dtype of times and `where`."""
+    """The real dtype of a state's first inexact leaf, else the default float:
+    the dtype of times and `where`."""
     for leaf in jax.tree_util.tree_leaves(y):
         dtype = jnp.asarray(leaf).dtype
         if jnp.issubdtype(dtype, jnp.inexact):
@@ -121,36 +119,34 @@ def report(sol, law, on_breakdown: str, caller: str):
     place), or return `sol`; traced results get `eqx.branched_error_if`."""
     if on_breakdown == "flag":
         return sol
-    table = dict(getattr(law, "breakdowns", {}) or {})  # with the shared non-finite entry
-    table.setdefault(
-        NONFINITE,
-        Reason(
+    table = {
+        NONFINITE: Reason(
             NonFiniteError,
             "the state or an observable became NaN or Inf",
             "Reduce dt, refine the grid, or check the law's range of validity.",
         ),
-    )
+        **(getattr(law, "breakdowns", {}) or {}),
+    }
     code = sol.stats["breakdown_code"]
     if not is_traced(code):
         codes = np.atleast_1d(np.asarray(code))
-        bad = np.flatnonzero(codes > 0)
-        if bad.size == 0:
+        if not np.any(codes > 0):
             return sol
-        j = int(bad[0])
+        j = int(np.argmax(codes > 0))
         c = int(codes[j])
         time = float(np.atleast_1d(np.asarray(sol.stats["breakdown_time"]))[j])
-        where = np.asarray(sol.stats["breakdown_where"]).reshape(codes.shape[0], -1)[j]
+        where = np.asarray(sol.stats["breakdown_where"]).reshape(codes.size, -1)[j]
+        where = tuple(float(v) for v in where)
         reason = table.get(c, Reason(BreakdownError, f"monitor code {c}", ""))
+        at = f" at ({', '.join(f'{v:.4g}' for v in where)})" if where else ""
         batch = f" (batch member {j})" if np.ndim(code) else ""
-        at = ", ".join(f"{float(v):.4g}" for v in where)
-        at = f" at ({at})" if at else ""
         raise reason.error(
             f"{caller}: {reason.what} at t = {time:.6g}{at}{batch}. "
             f"{reason.fix} Pass on_breakdown='flag' to get the partial result "
             "(solution.stats['breakdown_time'], ['breakdown_code'], ['breakdown_where']).",
             time=time,
             code=c,
-            where=tuple(float(v) for v in where),
+            where=where,
             solution=sol,
         )
     n = max(table) + 1

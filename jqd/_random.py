@@ -1,8 +1,4 @@
-"""`jqd.random_normal`: standard normal draws for the stochastic laws' noise,
-by NumPy's PCG64 Ziggurat on the CPU (about 3x faster than threefry there),
-`jax.random.normal` elsewhere. Why and how it transforms:
-docs/internals/core.md#random.
-"""
+"""`jqd.random_normal`. Why and how it transforms: docs/internals/core.md#random."""
 
 from __future__ import annotations
 
@@ -25,9 +21,9 @@ def _host_normal(shape: tuple[int, ...], dtype: np.dtype):
 
 
 def random_normal(key, shape, dtype=None):
-    """Standard normal draws, a deterministic function of `key` like
-    `jax.random.normal`; on the CPU drawn by NumPy's PCG64 Ziggurat (seeded
-    from the key), on other platforms `jax.random.normal(key, shape, dtype)`.
+    """Standard normal draws, a deterministic function of `key`: on the CPU
+    NumPy's PCG64 Ziggurat (about 3x faster than threefry there), elsewhere
+    `jax.random.normal(key, shape, dtype)`.
 
     Args:
         key: a JAX PRNG key.

@@ -23,10 +23,9 @@ def batch_mesh(n_devices: int | None = None, axis_name: str = "batch") -> Mesh:
 
 def shard_batch(tree, mesh: Mesh | None = None):
     """Place every array leaf of `tree` with its leading (batch) axis split
-    across `mesh`'s devices. The batch size must be a multiple of the device
-    count (see `pad_batch`). Under `jax.distributed` every process passes the
-    whole batch (the same on each) and places only its own devices' rows
-    (`jax.make_array_from_process_local_data`): no copy between processes."""
+    across `mesh`'s devices (a multiple of the device count: `pad_batch`).
+    Under `jax.distributed` every process passes the whole batch and places
+    only its own devices' rows."""
     mesh = batch_mesh() if mesh is None else mesh
     n = mesh.devices.size
     sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
@@ -50,10 +49,8 @@ def shard_batch(tree, mesh: Mesh | None = None):
 
 
 def gather_batch(tree):
-    """Every array leaf of `tree` as one NumPy array, on every process: under
-    `jax.distributed` a batch placed by `shard_batch` (each process holding its
-    own rows) is all-gathered (`multihost_utils.process_allgather`; every
-    process must call it); with one process, `np.asarray`."""
+    """Every array leaf of `tree` as one NumPy array, on every process (under
+    `jax.distributed` all-gathered: every process must call it)."""
     if jax.process_count() == 1:
         return jax.tree_util.tree_map(np.asarray, tree)
     from jax.experimental import multihost_utils

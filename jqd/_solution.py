@@ -35,9 +35,6 @@ class Solution(eqx.Module):
 
     def raise_on_breakdown(self, law, caller: str = "jqd.evolve") -> Solution:
         """This solution, or the law's `BreakdownError` for its first flagged
-        failure (time, place and batch member), as `on_breakdown="raise"` gives.
-        For runs flagged (`on_breakdown="flag"`) inside your own `jax.jit` or
-        `vmap`, checked here on the host: a compiled program that raises holds
-        a host callback, and JAX's persistent cache never keeps those.
-        `stats` must be concrete (NumPy or device arrays, e.g. gathered)."""
+        failure, as `on_breakdown="raise"` gives: for runs flagged inside your
+        own `jax.jit` or `vmap`, checked on the host (`stats` concrete)."""
         return report(self, law, "raise", caller)

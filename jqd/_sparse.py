@@ -1,7 +1,5 @@
-"""Sparse and banded Hamiltonians: diagonal storage (`DiaMatrix`), BCOO, the
-automatic choice by nonzero pattern (`as_operator`), and Chebyshev propagation
-with a sparse matrix-vector product (`chebyshev_step`). All work under `jit`,
-`vmap` and `grad` (in the values). Why: docs/internals/core.md#sparse.
+"""Sparse and banded Hamiltonians (`DiaMatrix`, BCOO, `as_operator`) and
+Chebyshev propagation with them. Why: docs/internals/core.md#sparse.
 """
 
 from __future__ import annotations
@@ -72,7 +70,7 @@ class DiaMatrix(eqx.Module):
         return out
 
     def masked(self) -> DiaMatrix:
-        """The same matrix with the stored entries that fall outside it zeroed."""
+        """The same matrix with the stored entries outside it zeroed."""
         i = np.arange(self.shape[0])
         valid = np.stack([(i + k >= 0) & (i + k < self.shape[0]) for k in self.offsets])
         return DiaMatrix(self.offsets, jnp.where(valid, self.data, 0))
@@ -151,7 +149,7 @@ def todense(H):
 
 
 def hermitian_residual(H):
-    """(max|H − H†|, max|H|) for dense, diagonal-storage or BCOO H (jnp)."""
+    """(max|H − H†|, max|H|) for dense or sparse H."""
     if isinstance(H, DiaMatrix) and H.offsets == (0,):  # diagonal: Hermitian iff real
         return jnp.max(jnp.abs(jnp.imag(H.data))), jnp.max(jnp.abs(H.data))
     if isinstance(H, DiaMatrix):
@@ -164,9 +162,6 @@ def hermitian_residual(H):
 def all_finite(H):
     data = H.data if is_sparse(H) else H
     return jnp.all(jnp.isfinite(data))
-
-
-# -- the automatic choice --------------------------------------------------------
 
 
 def structure(Hn: np.ndarray) -> tuple[str, tuple[int, ...], int]:
@@ -187,9 +182,8 @@ def structure(Hn: np.ndarray) -> tuple[str, tuple[int, ...], int]:
 
 
 def as_operator(H):
-    """H in the storage its nonzero pattern calls for (`structure`): `DiaMatrix`
-    for a diagonal or banded H, `BCOO` for other sparse H, else dense (also a
-    traced H)."""
+    """H in the storage its nonzero pattern calls for: `DiaMatrix` for a
+    diagonal or banded H, `BCOO` for other sparse H, else dense (also traced)."""
     if is_sparse(H) or isinstance(H, jax.core.Tracer):
         return H
     kind, offsets, _ = structure(np.asarray(H))
@@ -198,9 +192,6 @@ def as_operator(H):
     if kind == "bcoo":
         return jsparse.BCOO.fromdense(jnp.asarray(H))
     return H
-
-
-# -- Chebyshev propagation ---------------------------------------------------------
 
 
 def gershgorin(H):
@@ -229,9 +220,9 @@ def gershgorin_numpy(Hn: np.ndarray) -> tuple[float, float]:
 
 
 def chebyshev_order(halfwidth_times_s: float, tol: float = CHEB_TOL) -> int:
-    """Terms K of a Chebyshev step e^{−isH}: the smallest K whose Jacobi-Anger
-    tail 2Σ_{k≥K}|J_k(a)| is ≤ tol for a = h s (h the half-width of H's
-    spectrum, s = dt/ħ), rounded up to a multiple of 4 (fewer programs)."""
+    """Terms K of a Chebyshev step e^{−isH}: the smallest K whose tail
+    2Σ_{k≥K}|J_k(a)| is ≤ tol for a = h s (h the half-width of H's spectrum,
+    s = dt/ħ), rounded up to a multiple of 4."""
     a = abs(float(halfwidth_times_s))
     n = int(a + 10 * a ** (1 / 3) + 30)
     J = _bessel_j_numpy(a, n)
@@ -241,8 +232,8 @@ def chebyshev_order(halfwidth_times_s: float, tol: float = CHEB_TOL) -> int:
 
 
 def chebyshev_tail(H, s, order: int):
-    """The dropped tail 2Σ_{k=K}^{K+7}|J_k(h s)| of an order-K step, h the
-    Gershgorin half-width (in-graph); inf when h s > K (not yet converging)."""
+    """The dropped tail 2Σ_{k=K}^{K+7}|J_k(h s)| of an order-K step (in-graph);
+    inf when h s > K."""
     lo, hi = gershgorin(H)
     a = jax.lax.stop_gradient(0.5 * (hi - lo)) * jnp.abs(s)
     J = _bessel_j(a, order + 8)
@@ -261,8 +252,7 @@ def _apply_rows(H, v):
 
 def chebyshev_coefficients(H, s, order: int):
     """(c, h, coef) of an order-`order` step e^{−isH}: the spectrum's centre
-    and half-width (Gershgorin, no derivative) and coef_k = (2 − δ_k0)(−i)^k
-    J_k(h s) (internals#sparse)."""
+    and half-width and coef_k = (2 − δ_k0)(−i)^k J_k(h s) (internals#sparse)."""
     lo, hi = jax.lax.stop_gradient(gershgorin(H))
     c = 0.5 * (hi + lo)
     h = jnp.maximum(0.5 * (hi - lo), jnp.finfo(lo.dtype).tiny)

@@ -1,8 +1,5 @@
-"""The one copy of each time-stepping scheme every law builds its `step` from,
-as functions on pytrees (`f(t, y) -> dy/dt` a vector field, `phi(y, h)` a
-flow) and as the scheme objects of `jqd.schemes`, which carry their `order`
-(checked in tests/test_orders.py). Configs name a scheme by a string
-(`scheme_named`).
+"""The one copy of each time-stepping scheme, on pytrees (`f(t, y) -> dy/dt`
+a vector field, `phi(y, h)` a flow), as the scheme objects of `jqd.schemes`.
 """
 
 import abc
@@ -25,15 +22,6 @@ def axpy(a, x, y):
     return _tm(lambda u, v: v + jnp.asarray(a).astype(v.dtype) * u, x, y)
 
 
-def midpoint(f: Callable, t, y, dt):
-    """The explicit midpoint rule (RK2), y + dt f(t + dt/2, y + (dt/2) f(t, y)):
-    order 2."""
-    h = dt / 2
-    k1 = f(t, y)
-    k2 = f(t + h, _tm(lambda u, k: u + h * k, y, k1))
-    return _tm(lambda u, k: u + dt * k, y, k2)
-
-
 # RK4 step-size checks: |λ dt| ≤ 2.5 for the fastest rate λ, oscillating or
 # decaying, a margin below RK4's stability limits there (2√2 ≈ 2.83 and 2.79)
 RK4_LIMIT = 2.5
@@ -43,8 +31,8 @@ def rk4(f: Callable, t, y, dt, *, has_aux: bool = False, scan_stages: bool = Fal
     """One classical Runge-Kutta step of dy/dt = f(t, y): order 4.
 
     `has_aux`: `f` returns `(dy, aux)` and the step `(y_new, dt/6 (aux1 +
-    2 aux2 + 2 aux3 + aux4))`. `scan_stages`: the four stages as a `lax.scan`
-    over one traced `f` (compiles one evaluation; same result).
+    2 aux2 + 2 aux3 + aux4))`. `scan_stages`: the stages as a `lax.scan` over
+    one traced `f` (same result).
     """
     g = f if has_aux else (lambda s, u: (f(s, u), ()))
     dtype = jnp.result_type(dt)
@@ -75,17 +63,15 @@ def rk4(f: Callable, t, y, dt, *, has_aux: bool = False, scan_stages: bool = Fal
 
 
 def euler_maruyama(drift: Callable, t, y, dt, noise):
-    """y + b(t, y) dt + noise, `noise` the (already scaled) Wiener increment
-    σ dW: strong order 1/2, weak order 1."""
+    """y + b(t, y) dt + noise, `noise` the scaled Wiener increment σ dW:
+    strong order 1/2, weak order 1."""
     return _tm(lambda u, b, n: u + b * dt + n, y, drift(t, y), noise)
 
 
 def stochastic_heun(drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
-    """Heun predictor-corrector for additive noise: predictor
-    y* = y + b(t, y) dt + noise, then y + ½(b(t, y) + b(t + dt, y*)) dt + noise.
-    Weak order 2 for additive noise. `wrap` maps the predictor back into the
-    domain (e.g. a periodic box) before the drift is evaluated there.
-    """
+    """Heun predictor-corrector for additive noise (weak order 2): predictor
+    y* = y + b(t, y) dt + noise, mapped back into the domain by `wrap`, then
+    y + ½(b(t, y) + b(t + dt, y*)) dt + noise."""
     b0 = drift(t, y)
     predictor = wrap(_tm(lambda u, b, n: u + b * dt + n, y, b0, noise))
     b1 = drift(t + dt, predictor)
@@ -96,9 +82,6 @@ def strang(kick: Callable, drift: Callable, y, dt):
     """Strang splitting kick(dt/2) ∘ drift(dt) ∘ kick(dt/2): order 2 for
     flows `kick(y, h)` and `drift(y, h)`."""
     return kick(drift(kick(y, dt / 2), dt), dt / 2)
-
-
-# -- schemes as objects (`jqd.schemes`) ------------------------------------------
 
 
 class AbstractScheme(eqx.Module):
@@ -120,15 +103,13 @@ class AbstractScheme(eqx.Module):
 
 
 class AbstractSplitting(AbstractScheme):
-    """A composition of a symmetric second-order step (e.g. Strang
-    splitting kick(h/2) ∘ drift(h) ∘ kick(h/2)) over sub-steps
-    `weights[i] * dt`.
+    """A composition of a symmetric second-order step (e.g. Strang splitting)
+    over sub-steps `weights[i] * dt`.
 
     Attributes:
         weights: the sub-steps in units of dt (they sum to 1).
         stability: the largest ω·dt at which the step is stable for the
-            harmonic oscillator split into kick and drift (Störmer-Verlet
-            and compositions of it).
+            harmonic oscillator split into kick and drift.
     """
 
     weights: eqx.AbstractClassVar[tuple[float, ...]]
@@ -142,9 +123,8 @@ class AbstractSplitting(AbstractScheme):
 
 
 class Strang(AbstractSplitting):
-    """Strang splitting, order 2: the symmetric step applied once.
-    Störmer-Verlet is Strang splitting of kick and drift (named "strang"
-    or "verlet")."""
+    """Strang splitting, order 2: the symmetric step applied once (Störmer-
+    Verlet for kick and drift; named "strang" or "verlet")."""
 
     order = 2
     names = ("strang", "verlet")
@@ -154,8 +134,7 @@ class Strang(AbstractSplitting):
 
 class Yoshida4(AbstractSplitting):
     """Yoshida's triple jump, order 4: three symmetric steps of weights
-    `YOSHIDA_WEIGHTS` (w1, w0, w1), w0 < 0. Stable for ω·dt < 1.573 (the
-    trace of its one-step matrix for the harmonic oscillator)."""
+    (w1, w0, w1), w0 < 0."""
 
     order = 4
     names = ("yoshida4",)
@@ -164,7 +143,7 @@ class Yoshida4(AbstractSplitting):
 
 
 class AbstractRungeKutta(AbstractScheme):
-    """An explicit Runge-Kutta step of dy/dt = f(t, y): `step(f, t, y, dt)`."""
+    """An explicit Runge-Kutta step of dy/dt = f(t, y)."""
 
     @abc.abstractmethod
     def step(self, f: Callable, t, y, dt):
@@ -172,7 +151,7 @@ class AbstractRungeKutta(AbstractScheme):
 
 
 class RK4(AbstractRungeKutta):
-    """The classical Runge-Kutta method, order 4 (`rk4`)."""
+    """The classical Runge-Kutta method, order 4."""
 
     order = 4
     names = ("rk4",)
@@ -182,20 +161,23 @@ class RK4(AbstractRungeKutta):
 
 
 class Midpoint(AbstractRungeKutta):
-    """The explicit midpoint rule (RK2), order 2 (`midpoint`)."""
+    """The explicit midpoint rule (RK2), y + dt f(t + dt/2, y + (dt/2) f(t, y)):
+    order 2."""
 
     order = 2
     names = ("midpoint",)
 
     def step(self, f: Callable, t, y, dt):
-        return midpoint(f, t, y, dt)
+        h = dt / 2
+        k1 = f(t, y)
+        k2 = f(t + h, _tm(lambda u, k: u + h * k, y, k1))
+        return _tm(lambda u, k: u + dt * k, y, k2)
 
 
 class AbstractSDEScheme(AbstractScheme):
     """A step of dX = b(t, X) dt + noise with additive noise:
     `step(drift, t, y, dt, noise, wrap=...)`, `noise` the scaled Wiener
-    increment σ ΔW, `wrap` mapping an intermediate state back into the
-    domain. `order` is the weak order."""
+    increment σ ΔW. `order` is the weak order."""
 
     @abc.abstractmethod
     def step(self, drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
@@ -231,8 +213,8 @@ def _listing(allowed) -> str:
 
 
 def scheme_named(name, allowed: tuple[type[AbstractScheme], ...]):
-    """The instance of the class in `allowed` that `name` names; a non-string
-    (a scheme object) is returned as it is, for `check_scheme`."""
+    """The instance of the class in `allowed` that `name` names (a scheme
+    object is returned as it is)."""
     if not isinstance(name, str):
         return name
     for cls in allowed:

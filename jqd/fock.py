@@ -1,8 +1,6 @@
-"""Finite bases (physics §1.2): Fock-space operators, Bose-Hubbard sectors,
-lattices, built once in NumPy and returned as JAX arrays, and the sparse
-storage of H (`DiaMatrix`, `as_operator`; `spectral_bounds` and
-`chebyshev_order` size `jqd.SchrodingerBasis(chebyshev_order=...)` for use
-under `jit`/`grad`)."""
+"""Finite bases (physics §1.2): Fock-space operators, Bose-Hubbard sectors
+and lattices, built in NumPy and returned as JAX arrays, and the sparse
+storage of H."""
 
 from __future__ import annotations
 
@@ -44,7 +42,7 @@ def __dir__() -> list[str]:  # dir(module) shows the public API only
 
 def spectral_bounds(H) -> tuple[float, float]:
     """(lo, hi) containing the spectrum of a concrete Hermitian H (dense or
-    sparse): Gershgorin's discs, min/max of H_ii ∓ Σ_{j≠i} |H_ij|."""
+    sparse), by Gershgorin's discs."""
     if hasattr(H, "todense"):  # DiaMatrix or BCOO
         H = H.todense()
     return _gershgorin_numpy(np.asarray(H))
@@ -64,11 +62,9 @@ def _cutoffs(cutoff) -> tuple[int, ...]:
 
 
 def destroy(cutoff, mode: int = 0, dtype=None) -> jnp.ndarray:
-    """Annihilation operator `a` (of `mode`) on Fock space(s) truncated at `cutoff`.
-
-    `cutoff` is an int (one mode) or a tuple of per-mode cutoffs; the basis is
-    the Kronecker product, mode 0 slowest. Levels are `0 .. cutoff-1`.
-    """
+    """Annihilation operator `a` (of `mode`) on Fock space(s) truncated at
+    `cutoff`: an int, or a tuple of per-mode cutoffs (the Kronecker product,
+    mode 0 slowest)."""
     cutoffs = _cutoffs(cutoff)
     if not 0 <= mode < len(cutoffs):
         raise ValueError(f"mode must be in [0, {len(cutoffs)}); got {mode}.")
@@ -101,8 +97,8 @@ def fock_state(cutoff, occupations, dtype=complex) -> jnp.ndarray:
 
 
 def coherent_cutoff(alpha, tol: float = 1e-14) -> int:
-    """Smallest cutoff whose truncated coherent state |alpha⟩ misses at most
-    `tol` of the probability (Poisson tail P(n >= cutoff))."""
+    """Smallest cutoff whose truncated |alpha⟩ misses at most `tol` of the
+    probability."""
     mean = float(np.abs(alpha)) ** 2
     if not np.isfinite(mean):
         raise ValueError(f"alpha must be finite; got {alpha}.")
@@ -124,9 +120,8 @@ def coherent_cutoff(alpha, tol: float = 1e-14) -> int:
 
 
 def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -> jnp.ndarray:
-    """Coherent state |alpha⟩ = e^{−|α|²/2} Σ αⁿ/√n! |n⟩ truncated at `cutoff`
-    (exact coefficients, renormalized). Raises if the truncation drops more
-    than `tol` of the norm (see `coherent_cutoff`), unless `check=False`."""
+    """Coherent state |alpha⟩ truncated at `cutoff` and renormalized; raises
+    if the truncation drops more than `tol` of the norm, unless `check=False`."""
     psi, lost = _coherent(jnp.asarray(alpha), int(cutoff))
     if not check:
         return psi
@@ -164,11 +159,8 @@ def kerr_hamiltonian(cutoff: int, U=1.0) -> jnp.ndarray:
 
 class BoseHubbard:
     """Bose-Hubbard model in the fixed-particle-number sector (physics §1.2)
-    on a chain of `n_sites` (open, or `periodic`) with `n_particles` bosons.
-
-    The basis is every occupation pattern (n_1, ..., n_M) with Σ n_i = N, in
-    lexicographic order (`self.basis`); `hamiltonian(J, U, mu)` combines the
-    fixed operator pieces with differentiable coefficients.
+    on a chain of `n_sites` (open, or `periodic`) with `n_particles` bosons;
+    `self.basis` holds the occupation patterns in lexicographic order.
     """
 
     def __init__(self, n_sites: int, n_particles: int, periodic: bool = False):
@@ -197,8 +189,7 @@ class BoseHubbard:
                     new[src] -= 1
                     new[dst] += 1
                     hop[index[tuple(new)], col] += amp
-        # NumPy until use: `hamiltonian` combines them on the host (no program
-        # per sector); `jax.device_put`, unlike jnp.asarray, compiles nothing
+        # NumPy until use: `jax.device_put`, unlike jnp.asarray, compiles nothing
         self._hopping = hop  # Σ_<ij> (b_i† b_j + h.c.)
         n = self.basis.astype(float)
         self._interaction = np.diag(np.sum(n * (n - 1), axis=1))  # Σ n(n−1)
@@ -222,8 +213,6 @@ class BoseHubbard:
 
     def hamiltonian(self, J, U, mu=None) -> jnp.ndarray:
         """−J Σ_<ij>(b_i† b_j + h.c.) + (U/2) Σ n(n−1) − Σ μ_i n_i on the sector."""
-        # concrete J, U: NumPy on the host (the same IEEE operations, no program per
-        # sector); traced: the same expression stages in the caller's trace
         xp = _guards.array_module(J, U, mu)
         H = -J * self._hopping + 0.5 * U * self._interaction
         if mu is not None:
@@ -242,8 +231,7 @@ class BoseHubbard:
 
 
 def tight_binding(n_sites: int, periodic: bool = True) -> jnp.ndarray:
-    """Nearest-neighbour hopping matrix Σ_<ij>(|i⟩⟨j| + h.c.) on a chain/ring;
-    the lattice Hamiltonian is −J times it plus on-site energies."""
+    """Nearest-neighbour hopping matrix Σ_<ij>(|i⟩⟨j| + h.c.) on a chain/ring."""
     if n_sites < 2:
         raise ValueError("tight_binding needs n_sites >= 2.")
     T = np.eye(n_sites, k=1) + np.eye(n_sites, k=-1)

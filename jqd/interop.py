@@ -1,17 +1,8 @@
-"""QuTiP and dynamiqs objects in and out of jqd.
-
-jqd works on plain JAX arrays (a ket `(dim,)`, an operator or density matrix
-`(dim, dim)`); QuTiP's `Qobj` and dynamiqs's `QArray` store kets as columns
-`(dim, 1)` and carry tensor dims:
-
-    H = jqd.interop.from_qutip(qutip.num(40) ** 2)          # (40, 40) array
-    psi = jqd.interop.from_dynamiqs(dq.coherent(40, 2.0))   # (40,) vector
-    result = jqd.interop.to_qutip(solution)                  # qutip Result
-
-Every jqd entry point that takes a Hamiltonian, a state or an operator passes
-it through `as_array`, so a `Qobj` or `QArray` goes in directly. `as_array`
-never imports QuTiP or dynamiqs; `to_qutip` and `to_dynamiqs` import them
-when called (`pip install "jqd[interop]"`).
+"""QuTiP and dynamiqs objects in and out of jqd: kets `(dim, 1)` become
+vectors `(dim,)`. Every jqd entry point that takes a Hamiltonian, a state or
+an operator passes it through `as_array`, so a `Qobj` or `QArray` goes in
+directly; `to_qutip` and `to_dynamiqs` import those libraries when called
+(`pip install "jqd[interop]"`).
 """
 
 from __future__ import annotations
@@ -32,7 +23,6 @@ def __dir__() -> list[str]:  # dir(module) shows the public API only
 
 
 def _library(x) -> str | None:
-    """'qutip' or 'dynamiqs' when `x` is one of their objects, else None."""
     root = type(x).__module__.partition(".")[0]
     return root if root in ("qutip", "dynamiqs") else None
 
@@ -47,10 +37,7 @@ def _squeeze_ket(a, isket: bool, isbra: bool):
 
 def as_array(x, name: str = "argument"):
     """`x` as a JAX array: a QuTiP `Qobj` or dynamiqs `QArray` converted
-    (kets and bras to vectors `(dim,)`), anything else returned unchanged.
-
-    Refuses QuTiP's time-dependent `QobjEvo` and super-operators with the fix.
-    """
+    (kets and bras to vectors `(dim,)`), anything else returned unchanged."""
     library = _library(x)
     if library is None:
         return x
@@ -85,11 +72,9 @@ def from_qutip(obj) -> Any:
             density matrix → `(dim, dim)`), or a `qutip.solver.Result`.
 
     Returns:
-        An array, or for a `Result` a `jqd.Solution` whose `ts` are the
-        result's times, whose `observables` are its expectation values (a
-        list of arrays, one per e_op, as `result.expect`) when it has any and
-        otherwise its states stacked `(n_t, dim)` or `(n_t, dim, dim)`, and
-        whose `y_final` is its final state (None when not stored).
+        An array, or for a `Result` a `jqd.Solution`: its times, its
+        expectation values (a list, one array per e_op) or else its states
+        stacked, and its final state (None when not stored).
     """
     if _library(obj) != "qutip":
         raise TypeError(f"from_qutip: expected a qutip Qobj or Result; got {type(obj).__name__}.")
@@ -115,9 +100,7 @@ def from_dynamiqs(obj) -> Any:
             `dq.sesolve(...)`'s.
 
     Returns:
-        An array, or for a result a `jqd.Solution` (see `from_qutip`), with
-        `ts = result.tsave` and the expectation values `result.expects`
-        (shape `(n_ops, n_t)`) as a list of arrays.
+        An array, or for a result a `jqd.Solution` (as `from_qutip`).
     """
     if _library(obj) != "dynamiqs":
         raise TypeError(
@@ -218,11 +201,11 @@ def to_dynamiqs(x, dims=None):
     if isinstance(x, Solution):
         kets = jnp.ndim(x.y_final) == 1
         a = jnp.asarray(x.observables)
-        states = jnp.iscomplexobj(a)  # real observables are expectation values, not states
+        states = jnp.iscomplexobj(a)  # real observables are expectation values
     else:
         kets = jnp.ndim(x) == 1
         a = jnp.asarray(x)
-        a, states = a.astype(jnp.result_type(a, jnp.complex64)), True  # a real H or state is fine
+        a, states = a.astype(jnp.result_type(a, jnp.complex64)), True
     if not states or a.ndim == 0 or (not kets and a.shape[-1] != a.shape[-2]):
         raise ValueError(
             f"to_dynamiqs: expected kets (dim,) or square matrices; got {a.dtype} {a.shape}. "

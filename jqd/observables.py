@@ -1,10 +1,7 @@
-"""Observables: pure functions `f(t, y, params) -> pytree` shared by all laws.
-
-Each observable is a small `eqx.Module` built from the law it reads (so it
-knows the grid or basis); call it as `obs(t, y, params)`. Pass one, or a dict
-of them, as `observe=` to `jqd.evolve` / `jqd.evolve_adaptive`. Laws supply
-`density(y)` (a position density on their grid, or basis populations) and,
-where defined, `energy(t, y, params)`.
+"""Observables `obs(t, y, params)`, each an `eqx.Module` built from the law
+it reads (its grid or basis); pass one, or a dict of them, as `observe=` to
+`jqd.evolve` / `jqd.evolve_adaptive`. Laws supply `density(y)` and, where
+defined, `energy(t, y, params)`.
 """
 
 from __future__ import annotations
@@ -58,9 +55,8 @@ class Density(eqx.Module):
 
 
 class PositionMoments(eqx.Module):
-    """⟨x_i^p⟩ for each axis i and each power p in `powers`; shape (ndim, len(powers)).
-
-    Central moments if `central=True` (p >= 2 about the mean)."""
+    """⟨x_i^p⟩ for each axis i and each power p in `powers`, shape (ndim,
+    len(powers)); central moments (p >= 2 about the mean) if `central=True`."""
 
     law: AbstractLaw
     powers: tuple[int, ...] = eqx.field(static=True, default=(1, 2))
@@ -90,9 +86,7 @@ class MomentumMoments(eqx.Module):
         pk = pk / jnp.sum(pk)
         rows = []
         for i, k in enumerate(grid.wavenumbers(jnp.real(y).dtype)):
-            shape = [1] * grid.ndim
-            shape[i] = -1
-            p = params.hbar * jnp.reshape(k, shape)
+            p = params.hbar * grid._along(k, i)
             rows.append(jnp.stack([jnp.sum(p * pk), jnp.sum(p**2 * pk)]))
         return jnp.stack(rows)
 
@@ -107,9 +101,8 @@ class Energy(eqx.Module):
 
 
 class Overlap(eqx.Module):
-    """⟨ref|ψ⟩ (complex), integrated on the law's grid or summed over the basis.
-
-    `ref` may be a QuTiP or dynamiqs ket (see `jqd.interop`)."""
+    """⟨ref|ψ⟩ (complex) on the law's grid or basis; `ref` may be a QuTiP or
+    dynamiqs ket."""
 
     law: AbstractLaw
     ref: Array = eqx.field(converter=lambda r: as_array(r, "Overlap.ref"))
@@ -129,9 +122,8 @@ class Fidelity(eqx.Module):
 
 
 class Expect(eqx.Module):
-    """⟨ψ|A|ψ⟩ for a basis operator `A` (complex; take `.real` for Hermitian A).
-
-    `op` may be a QuTiP `Qobj` or a dynamiqs `QArray` (see `jqd.interop`)."""
+    """⟨ψ|A|ψ⟩ for a basis operator `A` (complex; take `.real` for Hermitian
+    A); `op` may be a QuTiP `Qobj` or a dynamiqs `QArray`."""
 
     op: Array = eqx.field(converter=lambda a: as_array(a, "Expect.op"))
 

@@ -1,8 +1,5 @@
-"""Time-stepping schemes as objects: what a law's `scheme=` takes.
-
-Each scheme carries its convergence `order` (strong for deterministic
-schemes, weak for the stochastic ones), and a law reads its own order from
-it (`jqd.AbstractLaw.order`):
+"""Time-stepping schemes as objects: what a law's `scheme=` takes, each with
+its convergence `order` (weak for the stochastic ones):
 
 | scheme | order | used by |
 |---|---|---|
@@ -13,11 +10,7 @@ it (`jqd.AbstractLaw.order`):
 | `EulerMaruyama()` | weak 1 | `dqm.NelsonEnsemble` |
 | `StochasticHeun()` | weak 2 (additive noise) | `dqm.NelsonEnsemble` |
 
-`jqd.SchrodingerGrid(grid, scheme=jqd.schemes.Yoshida4())`; configs and the
-command line may name a scheme instead (`scheme="yoshida4"`, or "strang",
-"verlet", "rk4", "midpoint", "euler", "heun"). Splitting schemes expose
-their sub-step `weights` and compose a symmetric second-order step
-`symmetric_step(y, h)` over them: `scheme.compose(symmetric_step, y, dt)`.
+Configs and the command line may name a scheme (`scheme="yoshida4"`).
 """
 
 from __future__ import annotations

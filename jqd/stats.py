@@ -1,6 +1,5 @@
-"""Statistics of samples and curves shared by every law family: histograms on
-a grid, CDFs, the Kolmogorov-Smirnov distance and its critical value, and
-log-log slopes (convergence orders, scaling exponents)."""
+"""Statistics of samples and curves shared by every law family: histograms,
+CDFs, Kolmogorov-Smirnov distances and log-log slopes."""
 
 from __future__ import annotations
 
@@ -47,8 +46,7 @@ def empirical_cdf(x):
 
 def ks_statistic(F):
     """sup|F_N − F| given the exact CDF `F` at the sorted samples (1-D, any
-    array library): the larger of the gaps just after and just before each
-    sample."""
+    array library)."""
     xp = jnp if isinstance(F, jnp.ndarray) else np
     n = F.shape[0]
     i = xp.arange(1, n + 1, dtype=F.dtype)
@@ -69,8 +67,7 @@ def ks_critical(n: int, alpha: float = 0.01) -> float:
 
 
 def loglog_slope(x, y) -> float:
-    """Least-squares slope of log|y| against log x: the exponent p of y ∝ x^p
-    (a convergence order, a scaling law)."""
+    """Least-squares slope of log|y| against log x: the exponent p of y ∝ x^p."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.shape != y.shape or x.size < 2:
         raise ValueError(f"x and y need the same shape with >= 2 points; got {x.shape}, {y.shape}.")
