@@ -178,8 +178,9 @@ def _directed(P: int, dtype=float):
 
 def flow_rates(n, phi, R, delta):
     """Copy rates per directed class pair s → d (physics §5.8): out[p, x], type
-    (s, x) copying class d, and in[p, y], class s copying type (d, y); Σ_x out[p]
-    = Σ_y in[p]. All type pairs up to W = PAIRWISE_MAX, else `arc_sums`."""
+    (s, x) copying class d, and in[p, y], class s copying type (d, y), where X
+    copies Y at 2R sin⁺(φ_Y − φ_X + δ_{dY,sX})/√(n_s n_d); Σ_x out[p] = Σ_y in[p].
+    All type pairs up to W = PAIRWISE_MAX, else `arc_sums`."""
     s, d, _, _ = _directed(n.shape[0])
     nc = jnp.sum(n, axis=1)
     occ = nc > 0
