@@ -172,20 +172,18 @@ def parse_start(exp, spec: FitSpec, config, free, items: list[str]) -> dict[str,
             raise UsageError(f"--start {item!r}: {text!r} is not a number.") from None
     for key in free:
         value = start.get(key, getattr(config, key))
-        if not np.isfinite(value) or (spec.transforms.get(key) == "positive" and value <= 0):
-            raise UsageError(
-                f"start value {key}={value:g} is not allowed: it must be finite"
-                + (" and > 0 (fitted as ln)." if spec.transforms.get(key) == "positive" else ".")
-            )
+        positive = spec.transforms.get(key) == "positive"
+        if not np.isfinite(value) or (positive and value <= 0):
+            end = " and > 0 (fitted as ln)." if positive else "."
+            raise UsageError(f"start value {key}={value:g} is not allowed: it must be finite{end}")
         start[key] = float(value)
     return start
 
 
-def read_data(
-    path: Path, template: dict[str, np.ndarray], coords: dict[str, np.ndarray], model=None
-):
-    """(data, stderr or None) from a NetCDF file of the sweep's output names, made
-    at `model` = (experiment, {key: value}) where the file records it."""
+def read_data(path: Path, template: dict, coords: dict, model=None):
+    """(data, stderr or None) from a NetCDF file of the sweep's output names (`template`:
+    name -> array of its shape; `coords`: the model's `sweep_coords`), made at `model` =
+    (experiment, {key: value}) where the file records it."""
     import xarray as xr
 
     path = Path(path)

@@ -166,15 +166,9 @@ def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, sp
     write_text_atomic(meta, json.dumps(info, indent=1))
 
 
-def read_chunk(
-    chunk_dir: Path,
-    i: int,
-    start: int,
-    stop: int,
-    spec_hash: str,
-    expected: dict[str, tuple[tuple, str]],
-) -> tuple[dict | None, str]:
-    """The chunk's arrays if it is complete and intact, else (None, reason)."""
+def read_chunk(chunk_dir: Path, i: int, start: int, stop: int, spec_hash: str, expected: dict):
+    """(arrays, "ok") if chunk `i` is complete, intact and holds `expected` (output ->
+    (shape, dtype)) for items [start, stop); else (None, why not)."""
     npz, meta = _chunk_paths(chunk_dir, i)
     if not npz.exists() and not meta.exists():
         return None, "missing"
