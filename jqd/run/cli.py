@@ -373,14 +373,12 @@ def cmd_reproduce(args) -> int:
         raise UsageError(f"--jobs must be >= 1; got {args.jobs}.")
 
     found = discover()
-    names = list(found)
-    if args.only:
-        unknown = [n for n in args.only if n.replace("_", "-") not in found]
-        if unknown:
-            raise UsageError(
-                f"unknown experiment(s) {', '.join(unknown)}; available: {', '.join(found)}."
-            )
-        names = [n.replace("_", "-") for n in args.only]
+    unknown = [n for n in args.only if n.replace("_", "-") not in found]
+    if unknown:
+        raise UsageError(
+            f"unknown experiment(s) {', '.join(unknown)}; available: {', '.join(found)}."
+        )
+    names = [n.replace("_", "-") for n in args.only] or list(found)
     # (read here, not in the worker threads: ast.parse is not thread-safe on Python 3.11)
     args.animated = set(animated()) if args.animate else set()
     out = Path(args.out)

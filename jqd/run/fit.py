@@ -83,12 +83,6 @@ class FitProblem:
     def sigma(self) -> str:
         return "known" if self.stderr is not None else "estimated"
 
-    def weights(self) -> dict[str, np.ndarray]:
-        """1/s per data point: the standard errors, or each variable's RMS."""
-        if self.stderr is not None:
-            return {k: 1.0 / self.stderr[k] for k in self.data}
-        return {k: np.full(np.shape(v), 1.0 / _rms(v)) for k, v in self.data.items()}
-
     def residuals(self, theta, data):
         """(sweep(theta) − data)/s, every output raveled and concatenated (complex: re, im)."""
         import jax.numpy as jnp
@@ -114,14 +108,18 @@ class FitProblem:
         return out
 
     def packed(self):
-        """The data pytree `residuals` takes: output -> (values, weights)."""
-        w = self.weights()
-        return {k: (np.asarray(self.data[k]), np.asarray(w[k])) for k in sorted(self.data)}
-
-
-def _rms(v) -> float:
-    rms = float(np.sqrt(np.mean(np.abs(np.asarray(v)) ** 2)))
-    return rms if rms > 0 else 1.0
+        """The data pytree `residuals` takes: output -> (values, weights 1/s), with s
+        the standard errors, or else each variable's RMS."""
+        out = {}
+        for k in sorted(self.data):
+            y = np.asarray(self.data[k])
+            if self.stderr is not None:
+                w = 1.0 / self.stderr[k]
+            else:
+                rms = float(np.sqrt(np.mean(np.abs(y) ** 2)))
+                w = np.full(y.shape, 1.0 / (rms if rms > 0 else 1.0))
+            out[k] = (y, np.asarray(w))
+        return out
 
 
 # -- the command line's pieces ------------------------------------------------------
