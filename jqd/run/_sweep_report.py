@@ -8,7 +8,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import re
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from .experiment import _OPS, Recorder, config_to_dict, dumps, split_complex
 from .registry import attribute_docs, field_types
-from .results import write_text_atomic
+from .results import atomic, write_text_atomic
 
 MAX_PANELS = 16  # per figure; more quantities go to further figures
 MAX_LINES = 8  # a second swept key with more values is drawn as an image
@@ -108,9 +107,8 @@ def write_netcdf(ds, exp, config, title: str, path: Path) -> None:
         + (f": {summary}" if summary else ""),
         config=json.dumps(config_to_dict(config), sort_keys=True),
     )
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
 
 
 def vmapped_dataset(exp, config, over, results, errors):
@@ -264,15 +262,10 @@ def _panel(ax, s: dict, over: dict) -> None:
             ax.contour(x, y, ok.T.astype(float), levels=[0.5], colors="w", linewidths=1)
         ax.set_ylabel(rest[0])
     else:
-        combos = (
-            np.stack(np.meshgrid(*[np.asarray(over[k]) for k in rest], indexing="ij"), -1).reshape(
-                -1, len(rest)
-            )
-            if rest
-            else np.zeros((1, 0))
-        )
+        mesh = np.meshgrid(*[np.asarray(over[k]) for k in rest], indexing="ij")
+        combos = {k: m.reshape(-1) for k, m in zip(rest, mesh, strict=True)}
         for j in range(min(n_lines, MAX_LINES)):
-            label = ", ".join(f"{k}={c:g}" for k, c in zip(rest, combos[j], strict=True))
+            label = ", ".join(f"{k}={c[j]:g}" for k, c in combos.items())
             if np.sum(np.isfinite(v[:, j])) < 2:  # a failed (NaN) series, or one point
                 (line,) = ax.plot(x, v[:, j], "s", ms=4, label=label or None)
             else:

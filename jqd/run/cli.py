@@ -18,40 +18,34 @@ import traceback
 from pathlib import Path
 
 _HOST_FLAG = "--xla_force_host_platform_device_count"
-
-
-def _force_host_devices(n: int) -> None:
-    """Ask XLA for at least `n` CPU devices (effective if the backend has not started)."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    m = re.search(_HOST_FLAG + r"=(\d+)", flags)
-    if m and int(m.group(1)) >= n:
-        return
-    flags = re.sub(_HOST_FLAG + r"=\d+", "", flags).strip()
-    os.environ["XLA_FLAGS"] = f"{flags} {_HOST_FLAG}={n}".strip()
-
-
-# --quick runs are mostly compile time: XLA:CPU's elemental emitter and LLVM's
-# -O1 compile their programs faster than the MLIR fusion emitters and -O3,
-# equal to round-off, at a run-time cost on some laws
-# (docs/internals/run.md#cpu-emitter). XLA aborts on a flag it does not know,
-# so only the jaxlib versions measured get them.
+# --quick runs compile faster with these, equal to round-off (docs/internals/run.md#cpu-emitter);
+# XLA aborts on a flag it does not know, so only the jaxlib versions measured get them.
 _QUICK_FLAGS = ("--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=1")
 _EMITTER_JAXLIB = ("0.10.",)
 
 
+def _set_xla_flag(flag: str, keep=lambda value: True) -> None:
+    """Put `flag` (NAME=VALUE) in XLA_FLAGS unless they set NAME to a value `keep`
+    accepts (effective if the backend has not started)."""
+    name = flag.split("=")[0]
+    flags = os.environ.get("XLA_FLAGS", "")
+    m = re.search(name + r"=?(\S*)", flags)
+    if m and keep(m.group(1)):
+        return
+    flags = re.sub(name + r"=?\S*", "", flags).strip()
+    os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()
+
+
 def _faster_cpu_compile() -> None:
-    """Add `_QUICK_FLAGS` to XLA_FLAGS, each unless XLA_FLAGS already sets it
-    (effective if the backend has not started)."""
+    """Add `_QUICK_FLAGS` to XLA_FLAGS, each unless XLA_FLAGS already sets it."""
     from importlib.metadata import PackageNotFoundError, version
 
-    flags = os.environ.get("XLA_FLAGS", "")
     try:
         known = version("jaxlib").startswith(_EMITTER_JAXLIB)
     except PackageNotFoundError:
         known = False
-    added = [f for f in _QUICK_FLAGS if known and f.split("=")[0] not in flags]
-    if added:
-        os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
+    for flag in _QUICK_FLAGS if known else ():
+        _set_xla_flag(flag)
 
 
 # -- the grammar -------------------------------------------------------------------
@@ -379,14 +373,12 @@ def cmd_reproduce(args) -> int:
         raise UsageError(f"--jobs must be >= 1; got {args.jobs}.")
 
     found = discover()
-    names = list(found)
-    if args.only:
-        unknown = [n for n in args.only if n.replace("_", "-") not in found]
-        if unknown:
-            raise UsageError(
-                f"unknown experiment(s) {', '.join(unknown)}; available: {', '.join(found)}."
-            )
-        names = [n.replace("_", "-") for n in args.only]
+    unknown = [n for n in args.only if n.replace("_", "-") not in found]
+    if unknown:
+        raise UsageError(
+            f"unknown experiment(s) {', '.join(unknown)}; available: {', '.join(found)}."
+        )
+    names = [n.replace("_", "-") for n in args.only] or list(found)
     # (read here, not in the worker threads: ast.parse is not thread-safe on Python 3.11)
     args.animated = set(animated()) if args.animate else set()
     out = Path(args.out)
@@ -540,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.started = started  # `run`'s time with start-up (docs/cli.md)
     if getattr(args, "devices", None) is not None and args.devices > 1:
-        _force_host_devices(args.devices)
+        _set_xla_flag(
+            f"{_HOST_FLAG}={args.devices}", keep=lambda n: n.isdigit() and int(n) >= args.devices
+        )
     if getattr(args, "quick", False):
         _faster_cpu_compile()
     os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,18 +1,11 @@
 """What an experiment says about itself, for `jqd list`, `jqd show NAME` and
-`jqd run NAME --help`.
-
-`summary_line` reads the `Experiment(description=..., physics=...)` call
-(the name: its folder's) from the module's source without importing it
-(importing starts JAX: seconds per experiment), so `jqd list` answers in
-well under a second.
-`config_keys` imports the module and reads each Config field's type, default,
-quick value, meaning (the field's line in the Config docstring's
-`Attributes:` section) and range (`jqd.run.validate.field_range`).
-"""
+`jqd run NAME --help`: `jqd list` reads the sources (importing starts JAX, seconds
+per experiment), the others import the experiment."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import shutil
 import textwrap
@@ -49,8 +42,8 @@ def summary_line(path: Path) -> dict | None:
 
 
 def config_keys(exp) -> list[dict]:
-    """One row per Config field: key, type, default, quick value, meaning and
-    range (the one `jqd.run.validate` holds it to, e.g. "> 0", or None)."""
+    """One row per Config field: key, type, default, quick value, meaning (its
+    `Attributes:` entry) and range (`jqd.run.validate.field_range`, or None)."""
     from .validate import field_range
 
     default, quick = exp.config(), exp.config.quick()
@@ -71,9 +64,8 @@ def config_keys(exp) -> list[dict]:
 
 
 def format_keys(exp, width: int | None = None) -> str:
-    """The config keys as a plain-text table (the `jqd show` / `--help` listing):
-    each meaning in full, wrapped to `width` (default: the terminal's, as
-    argparse does), then the key's allowed range."""
+    """The config keys as a plain-text table (`jqd show`, `--help`), wrapped to
+    `width` (default: the terminal's, as argparse does)."""
     rows = config_keys(exp)
     if not rows:
         return "  (no config keys)"
@@ -197,12 +189,9 @@ def animated() -> list[str]:
     """The experiments that write an animation under `--animate` (read from the sources)."""
     names = []
     for name, path in discover().items():
-        line = summary_line(path)
-        try:
-            if line["animates"] if line is not None else load(name).animates:
+        with contextlib.suppress(Exception):  # one that fails to load has no animation
+            if (summary_line(path) or vars(load(name)))["animates"]:
                 names.append(name)
-        except Exception:  # noqa: BLE001 - one that fails to load has no animation to offer
-            continue
     return names
 
 

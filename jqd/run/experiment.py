@@ -21,19 +21,9 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
 
     EXPERIMENT = Experiment(description="...", physics="§4.6")
 
-Its name is its folder's (dashes for underscores), its config the module's
-`Config`, its run the module's `run`, and its optional hooks the module's
-functions `sweep`, `sweep_coords`, `sweep_config` and `validate`, if any
-(`jqd.run.registry.load` fills them in; pass them to say otherwise).
-
-`rec.seed` / `rec.key()` give the run's seed (`jqd run --seed N`; a Config
-field named `seed` is also set from it). Config values are validated before
-anything runs (`jqd.run.validate`), each against its range in the Config's
-`limits` (field -> e.g. "> 0", or ">= 1, <= 3" for each number of a tuple).
-Every experiment can be swept over its numeric config fields
-(`jqd.run.sweep`); a `sweep` function adds the vmapped mode. Experiments
-import only jqd's public API; the `jqd` command (`jqd.run.cli`) runs them in
-float64.
+Its name, config, run and hooks are found by convention (`Experiment`'s
+attributes; `jqd.run.registry.load`); configs are validated before anything
+runs (`jqd.run.validate`), and the `jqd` command runs experiments in float64.
 """
 
 from __future__ import annotations
@@ -124,13 +114,9 @@ class Recorder:
         self.metrics[name] = _jsonable(value)
 
     def figure(self, fig, filename: str, dpi: int = 120) -> Path:
-        """Save a matplotlib figure (PNG) and close it.
-
-        The figure is first checked for what would make it misread
-        (`jqd.run.figure_check`: NaN in a text, fonts under 8 pt, one-point
-        lines, raw TeX, runaway log axes, empty axes); problems are printed
-        and kept in the summary's `figure_problems` (REPORT.md lists them).
-        """
+        """Save a matplotlib figure (PNG) and close it, after `jqd.run.figure_check`
+        looked for what would make it misread: its problems are printed and kept in
+        the summary's `figure_problems` (REPORT.md lists them)."""
         import matplotlib.pyplot as plt
 
         if not self.record_files:
@@ -205,15 +191,13 @@ class Recorder:
         try:
             import imageio_ffmpeg
         except ImportError:
-            imageio_ffmpeg = None
-        if imageio_ffmpeg is not None:
-            filename = str(Path(filename).with_suffix(".mp4"))
-            writer = animation.FFMpegWriter(fps=fps, codec="h264", bitrate=-1)
-            rc = {"animation.ffmpeg_path": imageio_ffmpeg.get_ffmpeg_exe()}
-        else:
             filename = str(Path(filename).with_suffix(".gif"))
             print(f"imageio-ffmpeg is not installed (pip install jqd[anim]): writing {filename}")
             writer, rc = animation.PillowWriter(fps=fps), {}
+        else:
+            filename = str(Path(filename).with_suffix(".mp4"))
+            writer = animation.FFMpegWriter(fps=fps, codec="h264", bitrate=-1)
+            rc = {"animation.ffmpeg_path": imageio_ffmpeg.get_ffmpeg_exe()}
         if fig.get_layout_engine() is None:  # room for the title and stamp
             fig.set_layout_engine("constrained")
         width = max(40, int(fig.get_figwidth() * 10))  # characters per title line

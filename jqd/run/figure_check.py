@@ -65,7 +65,7 @@ def _legend_problems(where: str, legend) -> list[str]:
     out = _text_problems(where, "legend title", legend.get_title(), MIN_TEXT_PT)
     for t in legend.get_texts():
         out += _text_problems(where, "legend", t, MIN_TEXT_PT)
-    return sorted(set(out), key=out.index)  # one line per distinct problem
+    return list(dict.fromkeys(out))  # one line per distinct problem
 
 
 def _finite_points(line, ax) -> int | None:
@@ -126,7 +126,7 @@ def _axes_problems(i: str, ax) -> list[str]:
     drawn = ax.lines or ax.collections or ax.images or ax.patches or ax.texts or ax.tables
     if ax.get_visible() and not (drawn or ax.artists or ax.get_legend()):
         out.append(f"{where}: nothing drawn")
-    return sorted(set(out), key=out.index)
+    return list(dict.fromkeys(out))
 
 
 def figure_problems(fig) -> list[str]:

@@ -83,12 +83,6 @@ class FitProblem:
     def sigma(self) -> str:
         return "known" if self.stderr is not None else "estimated"
 
-    def weights(self) -> dict[str, np.ndarray]:
-        """1/s per data point: the standard errors, or each variable's RMS."""
-        if self.stderr is not None:
-            return {k: 1.0 / self.stderr[k] for k in self.data}
-        return {k: np.full(np.shape(v), 1.0 / _rms(v)) for k, v in self.data.items()}
-
     def residuals(self, theta, data):
         """(sweep(theta) − data)/s, every output raveled and concatenated (complex: re, im)."""
         import jax.numpy as jnp
@@ -103,27 +97,29 @@ class FitProblem:
 
     def fitted(self, r) -> dict[str, np.ndarray]:
         """The model's outputs at the fit, data + r/weight (inverts `residuals`)."""
-        r, w, out, i = np.asarray(r), self.weights(), {}, 0
-        for name in sorted(self.data):
-            y = np.asarray(self.data[name])
+        r, out, i = np.asarray(r), {}, 0
+        for name, (y, w) in self.packed().items():
             m = y.size
             if np.iscomplexobj(y):
-                part = r[i : i + m] + 1j * r[i + m : i + 2 * m]
-                i += 2 * m
+                part, i = r[i : i + m] + 1j * r[i + m : i + 2 * m], i + 2 * m
             else:
                 part, i = r[i : i + m], i + m
-            out[name] = y + part.reshape(y.shape) / w[name]
+            out[name] = y + part.reshape(y.shape) / w
         return out
 
     def packed(self):
-        """The data pytree `residuals` takes: output -> (values, weights)."""
-        w = self.weights()
-        return {k: (np.asarray(self.data[k]), np.asarray(w[k])) for k in sorted(self.data)}
-
-
-def _rms(v) -> float:
-    rms = float(np.sqrt(np.mean(np.abs(np.asarray(v)) ** 2)))
-    return rms if rms > 0 else 1.0
+        """The data pytree `residuals` takes: output -> (values, weights 1/s), with s
+        the standard errors, or else each variable's RMS."""
+        out = {}
+        for k in sorted(self.data):
+            y = np.asarray(self.data[k])
+            if self.stderr is not None:
+                w = 1.0 / self.stderr[k]
+            else:
+                rms = float(np.sqrt(np.mean(np.abs(y) ** 2)))
+                w = np.full(y.shape, 1.0 / (rms if rms > 0 else 1.0))
+            out[k] = (y, np.asarray(w))
+        return out
 
 
 # -- the command line's pieces ------------------------------------------------------
@@ -174,20 +170,18 @@ def parse_start(exp, spec: FitSpec, config, free, items: list[str]) -> dict[str,
             raise UsageError(f"--start {item!r}: {text!r} is not a number.") from None
     for key in free:
         value = start.get(key, getattr(config, key))
-        if not np.isfinite(value) or (spec.transforms.get(key) == "positive" and value <= 0):
-            raise UsageError(
-                f"start value {key}={value:g} is not allowed: it must be finite"
-                + (" and > 0 (fitted as ln)." if spec.transforms.get(key) == "positive" else ".")
-            )
+        positive = spec.transforms.get(key) == "positive"
+        if not np.isfinite(value) or (positive and value <= 0):
+            end = " and > 0 (fitted as ln)." if positive else "."
+            raise UsageError(f"start value {key}={value:g} is not allowed: it must be finite{end}")
         start[key] = float(value)
     return start
 
 
-def read_data(
-    path: Path, template: dict[str, np.ndarray], coords: dict[str, np.ndarray], model=None
-):
-    """(data, stderr or None) from a NetCDF file of the sweep's output names, made
-    at `model` = (experiment, {key: value}) where the file records it."""
+def read_data(path: Path, template: dict, coords: dict, model=None):
+    """(data, stderr or None) from a NetCDF file of the sweep's output names (`template`:
+    name -> array of its shape; `coords`: the model's `sweep_coords`), made at `model` =
+    (experiment, {key: value}) where the file records it."""
     import xarray as xr
 
     path = Path(path)
@@ -409,11 +403,29 @@ COVARIANCE_NOTE = {
 }
 REFERENCE_MISFIT = 1e-4  # exact data: the misfit is the model's discretisation error, << this
 CONDITION_MAX = 1e12  # scaled Fisher matrix: beyond this a combination is not identifiable
+# per kind of data ("reference", or else the errors' sigma): what the stderr means,
+# and how the goodness of fit was tested
+STDERR_MEANING = {
+    "reference": "none: exact data, so the error bar is the model's discretisation misfit "
+    "(s^2 = chi2/dof), not a statistical error",
+    "known": "statistical: from the data's stated standard errors by the {!r} "
+    "estimator (covariance_method; error_scale its factor); the profile likelihood "
+    "interval beside it (profile)",
+    "estimated": "statistical, if the data are noisy: noise level estimated from the misfit",
+}
+GOODNESS = {
+    "reference": f"tested: relative RMS misfit to the exact reference (<= {REFERENCE_MISFIT:g})",
+    "known": f"tested: chi2 p-value against the data's standard errors (>= {P_VALUE_MIN:g})",
+    "estimated": "untested: the data have no standard errors (<name>_stderr), so the noise "
+    "level is estimated from the misfit itself and chi2 says nothing",
+}
 
 
 def run_fit(exp, config, free, start, out: Path, args) -> dict:
     """Fit (`args`: `jqd fit`'s options), write `out`/summary.json, data.nc, fit.png;
     returns the summary."""
+    from scipy.stats import chi2
+
     from jqd import fit_covariance
 
     source, quick, n_bootstrap = args.data, args.quick, args.bootstrap
@@ -442,6 +454,8 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
     keys = sorted(free)  # the covariance's order: jax flattens a dict by sorted keys
     value = {k: float(res.value[k]) for k in free}
     stated = {k: float(res.stderr[k]) for k in free}
+    known = prob.sigma == "known"
+    kind = "reference" if prob.source == "reference" else prob.sigma
     s = {
         "experiment": exp.name,
         "quick": bool(quick),
@@ -455,27 +469,23 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
         "n_data": int(res.dof + len(free)),
         "value": value,
         "stderr": stderr,
-        "stderr_stated": stated if prob.sigma == "known" else None,
+        "stderr_stated": stated if known else None,
         # the factor of the estimator used (COVARIANCE): for "birge", √max(1, χ²/dof)
-        "error_scale": factor if prob.sigma == "known" and np.isfinite(factor) else None,
+        "error_scale": factor if known and np.isfinite(factor) else None,
         "profile": prof,
-        "stderr_meaning": _stderr_meaning(prob),
+        "stderr_meaning": STDERR_MEANING[kind].format(COVARIANCE),
         "stderr_full_hessian": None
         if full is None
         else {k: float(full["stderr"][k]) for k in free},
         "covariance": cov.tolist(),
         "correlation": correlation.tolist(),
         "sigma": prob.sigma,
-        "covariance_method": COVARIANCE_NOTE[
-            prob.sigma if prob.sigma == "estimated" else COVARIANCE
-        ],
+        "covariance_method": COVARIANCE_NOTE[COVARIANCE if known else "estimated"],
         "chi2": float(res.chi2),
         "dof": int(res.dof),
         "reduced_chi2": float(res.chi2) / max(int(res.dof), 1),
-        "relative_misfit": float(np.sqrt(res.chi2 / (res.dof + len(free))))
-        if prob.sigma == "estimated"
-        else None,
-        "p_value": _p_value(res.chi2, res.dof) if prob.sigma == "known" else None,
+        "relative_misfit": None if known else float(np.sqrt(res.chi2 / (res.dof + len(free)))),
+        "p_value": float(chi2.sf(float(res.chi2), max(int(res.dof), 1))) if known else None,
         "loss": float(res.loss),
         "iterations": int(res.iterations),
         "converged": bool(res.converged),
@@ -507,8 +517,7 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
     )
     if boot is not None:
         bse = {k: float(np.std(boot[k], ddof=1)) for k in free}
-        known = prob.sigma == "known" and res.dof > 0
-        scale = float(np.sqrt(res.chi2 / res.dof)) if known else 1.0
+        scale = float(np.sqrt(res.chi2 / res.dof)) if known and res.dof > 0 else 1.0
         s["bootstrap"] = {
             "replicas": int(n_bootstrap),
             "method": "residual bootstrap: model(fit) + resampled standardised residuals "
@@ -524,7 +533,7 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
         }
     s["problems"] = _problems(s, spec_of(exp), cov)
     s["acceptable"] = not s["problems"]
-    s["goodness_of_fit"] = _goodness(s)
+    s["goodness_of_fit"] = GOODNESS[kind]
     _write_data(out, exp, prob, res)
     _figure(out, s)
     write_text_atomic(out / "summary.json", dumps(s))
@@ -570,21 +579,6 @@ def _profile(prob: FitProblem, res, factor: float) -> dict | None:
     }
 
 
-def _stderr_meaning(prob: FitProblem) -> str:
-    if prob.source == "reference":
-        return (
-            "none: exact data, so the error bar is the model's discretisation misfit "
-            "(s^2 = chi2/dof), not a statistical error"
-        )
-    if prob.sigma == "known":
-        return (
-            f"statistical: from the data's stated standard errors by the {COVARIANCE!r} "
-            "estimator (covariance_method; error_scale its factor); the profile likelihood "
-            "interval beside it (profile)"
-        )
-    return "statistical, if the data are noisy: noise level estimated from the misfit"
-
-
 def _quantum(s, exact: bool) -> dict:
     """Each fitted constant against its quantum value: |z| <= CONSISTENT_Z for noisy
     data, relative error <= EXACT_RELATIVE for exact data."""
@@ -606,12 +600,6 @@ def _quantum(s, exact: bool) -> dict:
                       "rule": f"|z| <= {CONSISTENT_Z:g} ({how})",
                       "consistent": bool(abs(z) <= CONSISTENT_Z)}  # fmt: skip
     return out
-
-
-def _p_value(chi2, dof) -> float:
-    from scipy.stats import chi2 as dist
-
-    return float(dist.sf(float(chi2), max(int(dof), 1)))
 
 
 def _problems(s, spec, cov) -> list[str]:
@@ -644,18 +632,6 @@ def _problems(s, spec, cov) -> list[str]:
     return out
 
 
-def _goodness(s) -> str:
-    """How the goodness of fit was tested (χ², the misfit to exact data, or not at all)."""
-    if s["sigma"] == "known":
-        return f"tested: chi2 p-value against the data's standard errors (>= {P_VALUE_MIN:g})"
-    if s["data"] == "reference":
-        return f"tested: relative RMS misfit to the exact reference (<= {REFERENCE_MISFIT:g})"
-    return (
-        "untested: the data have no standard errors (<name>_stderr), so the noise level "
-        "is estimated from the misfit itself and chi2 says nothing"
-    )
-
-
 def _write_data(out: Path, exp, prob, res) -> None:
     """data.nc: the data, `<name>_stderr`, `fitted_<name>`; a valid `--data` file."""
     import xarray as xr
@@ -680,13 +656,13 @@ def _write_data(out: Path, exp, prob, res) -> None:
 def _figure(out: Path, s) -> None:
     import matplotlib.pyplot as plt
 
+    from .toolkit import panel
+
     free = s["free"]
     fig, axes = plt.subplots(1, 1 + len(free), figsize=(4.2 * (1 + len(free)), 3.6))
     hist = np.maximum(np.asarray(s["history"], float), 1e-300)
     axes[0].semilogy(np.arange(len(hist)), hist, "o-", ms=3)
-    axes[0].set_xlabel("L-BFGS iteration")
-    axes[0].set_ylabel("loss ½Σr² (dimensionless)")
-    axes[0].set_title("loss")
+    panel(axes[0], "L-BFGS iteration", "loss ½Σr² (dimensionless)", "loss")
     for ax, k in zip(axes[1:], free, strict=True):
         path = s["path"][k]
         ax.plot(np.arange(len(path)), path, "o-", ms=3, label=f"{k} iterates")
@@ -696,10 +672,8 @@ def _figure(out: Path, s) -> None:
             ax.axhspan(v - 2 * e, v + 2 * e, color="C1", alpha=0.25, label="fit ± 2 stderr")
         if s["truth"] and k in s["truth"]:
             ax.axhline(s["truth"][k], color="k", ls="--", lw=1, label="quantum value")
-        ax.set_xlabel("L-BFGS iteration")
-        ax.set_ylabel(k)
-        ax.set_title(f"{k} = {v:.8g}" + (" (exact data)" if exact else f" ± {e:.2g}"))
-        ax.legend(fontsize=8)
+        title = f"{k} = {v:.8g}" + (" (exact data)" if exact else f" ± {e:.2g}")
+        panel(ax, "L-BFGS iteration", k, title, legend=True)
     fig.suptitle(f"jqd fit {s['experiment']} --free {','.join(free)} (data: {s['data']})")
     fig.tight_layout()
     fig.savefig(out / "fit.png", dpi=110)

@@ -1,12 +1,4 @@
-"""Experiment discovery, base configs and typed config overrides (used by `jqd.run.cli`).
-
-Experiments live in `experiments/<name_with_underscores>/experiment.py`, each
-defining a module-level `EXPERIMENT`. The experiments folder is, in order:
-the `JQD_EXPERIMENTS` environment variable; the `experiments/` folder of the
-repository jqd is installed from (editable install); `./experiments`.
-`source_config` reads what `--set` is checked against from an experiment's
-source, so that `jqd` refuses a bad one before JAX starts.
-"""
+"""Experiment discovery, base configs and typed config overrides (used by `jqd.run.cli`)."""
 
 from __future__ import annotations
 
@@ -30,6 +22,8 @@ class UsageError(ValueError):
 
 
 def experiments_dir() -> Path:
+    """`JQD_EXPERIMENTS`, else the `experiments/` folder of the repository jqd is
+    installed from (editable install), else `./experiments`."""
     env = os.environ.get("JQD_EXPERIMENTS")
     if env:
         path = Path(env).expanduser()
@@ -189,18 +183,15 @@ def field_types(config_cls) -> dict[str, Any]:
 
 
 def _type_name(tp) -> str:
-    if typing.get_origin(tp) is not None:
-        return str(tp).replace("typing.", "")
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+    if typing.get_origin(tp) is None and hasattr(tp, "__name__"):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
 
 
-def _parse_bool(text: str) -> bool:
-    low = text.strip().lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"not a boolean: {text!r} (use true/false)")
+_BOOLS = {
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off"), False),
+}
 
 
 def parse_value(text: str, tp):
@@ -215,19 +206,16 @@ def parse_value(text: str, tp):
             raise ValueError(f"needs {len(args)} comma-separated values")
         return tuple(parse_value(p, a) for p, a in zip(parts, args, strict=True))
     if tp is bool:
-        return _parse_bool(text)
+        if text.strip().lower() not in _BOOLS:
+            raise ValueError(f"not a boolean: {text!r} (use true/false)")
+        return _BOOLS[text.strip().lower()]
     if tp is int:
-        try:
+        with contextlib.suppress(ValueError):
             return int(text)
-        except ValueError:
-            pass
-        try:
-            value = float(text)  # accept "1e3"
-        except ValueError:
-            raise ValueError(f"not an integer: {text!r}") from None
-        if not value.is_integer():
-            raise ValueError(f"not an integer: {text!r}")
-        return int(value)
+        with contextlib.suppress(ValueError):
+            if float(text).is_integer():  # "1e3"
+                return int(float(text))
+        raise ValueError(f"not an integer: {text!r}")
     if tp is float:
         try:
             return float(text)

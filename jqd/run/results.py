@@ -288,11 +288,20 @@ def run_experiment(
     return summary
 
 
+@contextlib.contextmanager
+def atomic(path: Path):
+    """A temporary file beside `path` that replaces it once written (dropped on failure)."""
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        tmp.write_text(text)
 
 
 def _cell(text) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import math
 import os
 import platform
 import re
+import shutil
 import socket
 import tempfile
 import threading
@@ -27,7 +27,14 @@ import numpy as np
 from . import _sweep_report
 from .experiment import Recorder, config_to_dict, dumps
 from .registry import UsageError, field_types
-from .results import CompileTimer, environment, make_dirs, remove_empty_dirs, write_text_atomic
+from .results import (
+    CompileTimer,
+    atomic,
+    environment,
+    make_dirs,
+    remove_empty_dirs,
+    write_text_atomic,
+)
 from .validate import cast_swept, check_sweep_items
 
 __all__ = ["run_sweep", "parse_over", "grid_items", "sweep_mode", "SweepResult"]
@@ -144,16 +151,10 @@ def _chunk_paths(chunk_dir: Path, i: int) -> tuple[Path, Path]:
 def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, spec_hash: str):
     """Atomically write chunk `i`: npz (temp + fsync + replace), then its sidecar."""
     npz, meta = _chunk_paths(chunk_dir, i)
-    tmp = npz.with_name(f".{npz.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, npz)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic(npz) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
     info = {
         "chunk": i,
         "start": start,
@@ -165,15 +166,9 @@ def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, sp
     write_text_atomic(meta, json.dumps(info, indent=1))
 
 
-def read_chunk(
-    chunk_dir: Path,
-    i: int,
-    start: int,
-    stop: int,
-    spec_hash: str,
-    expected: dict[str, tuple[tuple, str]],
-) -> tuple[dict | None, str]:
-    """The chunk's arrays if it is complete and intact, else (None, reason)."""
+def read_chunk(chunk_dir: Path, i: int, start: int, stop: int, spec_hash: str, expected: dict):
+    """(arrays, "ok") if chunk `i` is complete, intact and holds `expected` (output ->
+    (shape, dtype)) for items [start, stop); else (None, why not)."""
     npz, meta = _chunk_paths(chunk_dir, i)
     if not npz.exists() and not meta.exists():
         return None, "missing"
@@ -286,21 +281,13 @@ def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> No
 
 @contextlib.contextmanager
 def removed_if_unused(out_dir: Path, created: list[Path]):
-    """On failure, remove the folder this sweep created if nothing got written in it."""
+    """On failure, remove the folders this sweep created if no chunk or item got written."""
     try:
         yield
     except BaseException:
-        parts = [out_dir / "chunks", out_dir / "items"]
-        if created and not any(any(d.glob("*_0*")) for d in parts):
-            for p in [out_dir / "manifest.json", *out_dir.glob(".*")]:
-                if p.is_file():
-                    p.unlink()
-            for d in parts:
-                for p in d.glob(".*"):
-                    p.unlink()
-                with contextlib.suppress(OSError):
-                    d.rmdir()
-            remove_empty_dirs(created)
+        if created and not any(out_dir.glob("chunks/*_0*")) and not any(out_dir.glob("items/*_0*")):
+            shutil.rmtree(out_dir, ignore_errors=True)
+            remove_empty_dirs(created[1:])
         raise
 
 
@@ -556,21 +543,12 @@ def _run_chunk(compiled, chunk, n_real, mesh, expected, log) -> dict:
     return arrays
 
 
-def _units(ctx, todo, total: int, done: int, step) -> None:
-    """`step(i, bar)` (returns the items it did) for each unit of `todo` under the progress
-    bar, stopping between units (never inside one) once `ctx["interrupt"]` is set."""
-    with ctx["bar"](total=total, initial=done) as bar:
-        for i in todo:
-            if ctx["interrupt"].is_set():
-                raise KeyboardInterrupt
-            bar.update(step(i, bar))
-            ctx["pause"]()
-
-
-def _vmapped(exp, config, batched, items, n_items, batch, mesh, chunk_dir, spec_hash, ctx) -> dict:
+def _vmapped(exp, batched, items, batch, mesh, out_dir, spec_hash, log, each) -> dict:
     """Compute the missing chunks; returns the results, per-item errors and timings."""
     import jax
 
+    chunk_dir = out_dir / "chunks"
+    n_items = len(next(iter(items.values())))
     n_dev = mesh.devices.size
     n_chunks = math.ceil(n_items / batch)
     padded = math.ceil(min(batch, n_items) / n_dev) * n_dev
@@ -587,14 +565,12 @@ def _vmapped(exp, config, batched, items, n_items, batch, mesh, chunk_dir, spec_
         why = read_chunk(chunk_dir, i, a, b, spec_hash, expected)[1]
         if why != "ok":
             if why != "missing":
-                ctx["log"](f"jqd: chunk {i} is {why}; recomputing it.")
+                log(f"jqd: chunk {i} is {why}; recomputing it.")
             todo.append(i)
     todo = _agree(todo)
     reused = [i for i in range(n_chunks) if i not in todo]
     if reused:
-        ctx["log"](
-            f"jqd: resuming {chunk_dir.parent}: {len(reused)}/{n_chunks} chunks already written."
-        )
+        log(f"jqd: resuming {out_dir}: {len(reused)}/{n_chunks} chunks already written.")
     stats = {"padded_batch": padded, "compile_time_s": 0.0, "compute_time_s": 0.0}
 
     def step(i, bar):
@@ -605,7 +581,7 @@ def _vmapped(exp, config, batched, items, n_items, batch, mesh, chunk_dir, spec_
             for k, v in items.items()
         }
         t1 = time.perf_counter()
-        arrays = _run_chunk(compiled, chunk, end - start, mesh, expected, ctx["log"])
+        arrays = _run_chunk(compiled, chunk, end - start, mesh, expected, log)
         stats["compute_time_s"] += time.perf_counter() - t1
         if _is_writer():
             write_chunk(chunk_dir, i, start, end, arrays, spec_hash)
@@ -617,7 +593,7 @@ def _vmapped(exp, config, batched, items, n_items, batch, mesh, chunk_dir, spec_
         stats["compile_time_s"] = time.perf_counter() - t0
         stats["bytes_per_item"] = _program_bytes(compiled) / max(1, padded // n_dev)
         done = sum(bounds[i][1] - bounds[i][0] for i in reused)
-        _units(ctx, todo, n_items, done, step)
+        each(todo, n_items, done, step)
     _barrier("jqd-sweep-chunks")
     parts = []
     for i, (a, b) in enumerate(bounds):
@@ -659,24 +635,22 @@ def run_item(exp, config, item: dict, seed: int) -> dict:
         except Exception as err:  # noqa: BLE001 - recorded; the sweep goes on
             record["error"] = f"{type(err).__name__}: {' '.join(str(err).split())}"
         record["claims"] = [dataclasses.asdict(c) for c in rec.claims]
-        record["metrics"] = {  # the scalar ones
-            k: float(v)
-            for k, v in rec.metrics.items()
-            if isinstance(v, bool | int | float) and not isinstance(v, complex)
-        }
+        scalars = {k: v for k, v in rec.metrics.items() if isinstance(v, int | float)}
+        record["metrics"] = {k: float(v) for k, v in scalars.items()}
     record["wall_time_s"] = time.perf_counter() - t0
     record["compile_time_s"] = timer.seconds
     record["n_compilations"] = timer.count
     return record
 
 
-def _per_item(exp, config, items, n_items, item_dir, spec_hash, seed, ctx) -> dict:
+def _per_item(exp, config, items, item_dir, spec_hash, seed, log, each) -> dict:
     """Run and write the missing items of this process (every process writes its own)."""
+    n_items = len(next(iter(items.values())))
     n_proc, me = _processes()
     mine = [i for i in range(n_items) if i % n_proc == me]
     todo = [i for i in mine if read_item(item_dir, i, spec_hash) is None]
     if len(todo) < len(mine):
-        ctx["log"](f"jqd: resuming: {len(mine) - len(todo)}/{len(mine)} items already written.")
+        log(f"jqd: resuming: {len(mine) - len(todo)}/{len(mine)} items already written.")
     spent = []
 
     def step(i, bar):
@@ -688,7 +662,7 @@ def _per_item(exp, config, items, n_items, item_dir, spec_hash, seed, ctx) -> di
             bar.write(f"jqd: item {i} ({_where(record['values'])}) failed: {record['error']}")
         return 1
 
-    _units(ctx, todo, len(mine), len(mine) - len(todo), step)
+    each(todo, len(mine), len(mine) - len(todo), step)
     _barrier("jqd-sweep-items")
     records = [read_item(item_dir, i, spec_hash) for i in range(n_items)]
     if None in records:
@@ -754,19 +728,19 @@ def run_sweep(
     if mode != "vmapped":
         mesh = None  # one item at a time, on the default device
     throttle = float(os.environ.get(_THROTTLE_ENV, "0") or 0)
-    ctx: dict[str, Any] = {
-        "log": log,
-        "interrupt": interrupt,
-        "pause": (lambda: interrupt.wait(throttle)) if throttle else (lambda: None),
-        "bar": functools.partial(  # bar(total=..., initial=...)
-            tqdm,
-            unit="item",
-            desc=exp.name,
-            disable=not progress,
-            smoothing=0.1,
-            dynamic_ncols=True,
-        ),
-    }
+    bar = dict(unit="item", desc=exp.name, disable=not progress, smoothing=0.1, dynamic_ncols=True)
+
+    def each(todo, total: int, done: int, step) -> None:
+        """`step(i, bar)` (returns the items it did) for each unit of `todo` under the
+        progress bar, stopping between units (never inside one) once `interrupt` is set."""
+        with tqdm(total=total, initial=done, **bar) as progress_bar:
+            for i in todo:
+                if interrupt.is_set():
+                    raise KeyboardInterrupt
+                progress_bar.update(step(i, progress_bar))
+                if throttle:
+                    interrupt.wait(throttle)
+
     auto = {}
     batched = jax.vmap(lambda values: exp.sweep(config, values))
     if mode == "vmapped" and batch == "auto":
@@ -794,22 +768,11 @@ def run_sweep(
             prepare_folder(out_dir, manifest, code, fresh)
         _barrier("jqd-sweep-prepared")
         if mode == "vmapped":
-            got = _vmapped(
-                exp,
-                config,
-                batched,
-                items,
-                n_items,
-                batch,
-                mesh,
-                out_dir / "chunks",
-                spec_hash,
-                ctx,
-            )
-            results = got.pop("results")
-            dataset = _sweep_report.vmapped_dataset(exp, config, over, results, got["errors"])
+            got = _vmapped(exp, batched, items, batch, mesh, out_dir, spec_hash, log, each)
+            results, errors = got.pop("results"), got["errors"]
+            dataset = _sweep_report.vmapped_dataset(exp, config, over, results, errors)
         else:
-            got = _per_item(exp, config, items, n_items, out_dir / "items", spec_hash, seed, ctx)
+            got = _per_item(exp, config, items, out_dir / "items", spec_hash, seed, log, each)
             dataset = _sweep_report.per_item_dataset(exp, config, over, got.pop("records"))
         failed = [
             f"item {i} ({_where({k: v[i] for k, v in items.items()})}): {e}"

@@ -1,20 +1,5 @@
-"""What experiments repeat, beside the experiment contract (`jqd.run.experiment`).
-
-An experiment is its config, run, claims and figure: its `run` computes,
-then states its claims and draws its figure. The pieces every family needs
-for that are here, so that one kind of check is made the same way everywhere:
-
-- the config class, with its `--quick` settings and limits: `experiment_config`;
-- a claim against a closed form or reference: `claim_max_error`;
-- a claim on an ensemble estimate, in standard errors: `claim_within_stderr`;
-- a claim on a scaling law or convergence order: `claim_exponent`;
-- why the vmapped sweep cannot sweep a field: `FIXES_SAVED_TIMES`, `FIXES_GRID`;
-- a Husimi law's C fitted to exact data, claimed = 1: `claim_fitted_C`;
-- a seeded ensemble's mean and standard error: `mean_and_stderr`;
-- the standard error panel (log axis, claim line): `error_panel`;
-- a panel's axis labels, title and legend in one call: `panel`;
-- exact-diagonalization pieces: `sparse_hamiltonian` (a law's real sparse H)
-  and `tensor_power` (a product state v ⊗ … ⊗ v).
+"""What experiments repeat, beside the experiment contract (`jqd.run.experiment`),
+so that one kind of check is made the same way everywhere (docs/api/experiment.md).
 
     from jqd.run.toolkit import claim_max_error
 
@@ -23,9 +8,9 @@ for that are here, so that one kind of check is made the same way everywhere:
         measured=mean_a, exact=closed_form, tolerance=1e-10, metric="max_abs_error_mean_a",
     )
 
-Errors are computed in NumPy (float64), whatever array library produced
-the inputs. No physics here: the closed forms come from `jqd.reference`,
-the laws from their families.
+Errors are computed in NumPy (float64), whatever array library produced the
+inputs. No physics here: the closed forms come from `jqd.reference`, the laws
+from their families.
 """
 
 from __future__ import annotations
