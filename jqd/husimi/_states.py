@@ -43,20 +43,6 @@ def fock_basis(cutoffs=None, *, max_total: int | None = None, n_modes: int | Non
     return np.array(out, dtype=int)
 
 
-def _resolve_basis(dim: int, basis, cutoffs) -> np.ndarray:
-    if basis is not None and cutoffs is not None:
-        raise ValueError("give basis= or cutoffs=, not both.")
-    if basis is None:
-        basis = fock_basis(dim if cutoffs is None else cutoffs)
-    basis = np.asarray(basis, dtype=int)
-    if basis.ndim != 2 or basis.shape[0] != dim:
-        raise ValueError(
-            f"basis has shape {basis.shape} but the state has dimension {dim}; pass "
-            "cutoffs= (per-mode) or basis= (occupations, shape (dim, n_modes))."
-        )
-    return basis
-
-
 def coherent_amplitudes(alphas, basis, *, gaussian: bool = True) -> jnp.ndarray:
     """⟨n|α⟩ = Π_j e^{−|α_j|²/2} α_j^{n_j}/√n_j! for every basis pattern n.
 
@@ -109,7 +95,15 @@ def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
         raise ValueError(
             f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {shape}."
         )
-    b = _resolve_basis(shape[0], basis, cutoffs)
+    if basis is not None and cutoffs is not None:
+        raise ValueError("give basis= or cutoffs=, not both.")
+    b = fock_basis(shape[0] if cutoffs is None else cutoffs) if basis is None else basis
+    b = np.asarray(b, dtype=int)
+    if b.ndim != 2 or b.shape[0] != shape[0]:
+        raise ValueError(
+            f"basis has shape {b.shape} but the state has dimension {shape[0]}; pass "
+            "cutoffs= (per-mode) or basis= (occupations, shape (dim, n_modes))."
+        )
     N = b.shape[1]
     squeeze = N == 1 and (np.ndim(alphas) == 0 or np.shape(alphas)[-1:] != (1,))
     if not squeeze and np.shape(alphas)[-1:] != (N,):
