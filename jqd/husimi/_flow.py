@@ -78,9 +78,7 @@ class GalerkinDensity(eqx.Module):
             raise ValueError(f"law must be a HusimiGalerkin; got {type(self.law).__name__}.")
         d = self.law.dim
         if self.R0.shape != (d, d):
-            raise ValueError(
-                f"R0 must have shape ({d}, {d}) (the law's basis); got {self.R0.shape}."
-            )
+            raise ValueError(f"R0 must have the law's shape ({d}, {d}); got {self.R0.shape}.")
 
 
 class FlowParams(eqx.Module):
@@ -176,9 +174,7 @@ class _Galerkin(eqx.Module):
     def check(self, z, R):
         d, N = self.law.dim, self.law.n_modes
         if z.shape[-1] != 2 * N:
-            raise ValueError(
-                f"y0.z has {z.shape[-1] // 2} modes but the Galerkin density's law has {N}."
-            )
+            raise ValueError(f"y0.z has {z.shape[-1] // 2} modes; the Galerkin density's has {N}.")
         if R is None or jnp.shape(R) != (d, d) or not jnp.iscomplexobj(R):
             raise ValueError(
                 f"y0.R must be the complex ({d}, {d}) coefficient matrix of the Galerkin law; "

@@ -117,17 +117,13 @@ class HusimiGalerkin(AbstractLaw):
         width_tol: float = 1e-2,
     ):
         if not isinstance(hamiltonian, Ops):
-            raise ValueError(
-                "hamiltonian must be a jqd.husimi.Ops polynomial (built from a(j), ad(j))."
-            )
+            raise ValueError("hamiltonian must be a jqd.husimi.Ops (built from a(j), ad(j)).")
         if method not in ("split", "expm"):
             raise ValueError(f"method must be 'split' or 'expm'; got {method!r}.")
         if not hamiltonian.is_hermitian():
             raise ValueError("hamiltonian must be Hermitian (add the h.c. terms).")
         if not fock_tol > 0 or not width_tol > 0:
-            raise ValueError(
-                f"fock_tol and width_tol must be positive; got {fock_tol}, {width_tol}."
-            )
+            raise ValueError(f"fock_tol, width_tol must be positive; got {fock_tol}, {width_tol}.")
         if int(taylor_order) < 1:
             raise ValueError(f"taylor_order must be >= 1; got {taylor_order}.")
         N = max(hamiltonian.n_modes if n_modes is None else int(n_modes), 1)

@@ -150,19 +150,16 @@ class HusimiGrid(AbstractLaw):
         self.grid = grid
         self.hamiltonian = hamiltonian
         self.regularization = as_regularization(regularization, n_max).for_grid(grid)
-        if isinstance(window, str):
-            if window != _AUTO:
-                raise ValueError(f"window must be a number, None or 'auto'; got {window!r}.")
-            window = self.regularization.default_window
-        self.window = window
+        self.window = self.regularization.default_window if window == _AUTO else window
         self.window_width = float(window_width)
         self.tol = float(tol)
         self.coefficients = coefficients
 
     def __check_init__(self):
-        if self.window is not None and not 0 < self.window <= 2:
+        w = self.window
+        if w is not None and (isinstance(w, str) or not 0 < w <= 2):
             raise ValueError(
-                f"window must be in (0, 2] (fraction of L/2), None or 'auto'; got {self.window}."
+                f"window must be in (0, 2] (fraction of L/2), None or 'auto'; got {w!r}."
             )
         if not self.tol > 0:
             raise ValueError(f"tol must be positive; got {self.tol}.")
@@ -432,8 +429,7 @@ def negativity(grid, basis, n: int, rho):
     """2 Σ |negative eigenvalues| of the operator R whose Husimi density is
     the projection of ρ onto V_n (0 for every density operator)."""
     Minv, h, _ = operator_map(grid.points, grid.length, n)
-    c = to_coefficients(rho, basis.astype(rho.dtype), grid)
-    x = c
+    x = to_coefficients(rho, basis.astype(rho.dtype), grid)
     for _ in range(grid.n_modes):  # M⁻¹ on each mode's axis (the leading one, moved last)
         x = jnp.tensordot(x, jnp.asarray(Minv, rho.dtype), axes=([0], [1]))
     R = x.astype(jnp.result_type(rho.dtype, jnp.complex64))

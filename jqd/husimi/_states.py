@@ -63,11 +63,8 @@ def coherent_amplitudes(alphas, basis, *, gaussian: bool = True) -> jnp.ndarray:
         # recursion c_{n+1} = c_n α/√(n+1), c_0 = e^{−|α|²/2}: stable, no factorials
         c0 = jnp.exp(-0.5 * jnp.abs(al) ** 2) if gaussian else jnp.ones_like(jnp.abs(al))
         c0 = c0.astype(al.dtype)
-        if nmax > 1:
-            ratios = al[..., None] / jnp.sqrt(jnp.arange(1, nmax, dtype=jnp.abs(al).dtype))
-            cs = jnp.concatenate([c0[..., None], c0[..., None] * jnp.cumprod(ratios, -1)], -1)
-        else:
-            cs = c0[..., None]
+        ratios = al[..., None] / jnp.sqrt(jnp.arange(1, nmax, dtype=jnp.abs(al).dtype))
+        cs = jnp.concatenate([c0[..., None], c0[..., None] * jnp.cumprod(ratios, -1)], -1)
         f = cs[..., basis[:, j]]
         out = f if out is None else out * f
     return out
@@ -92,9 +89,7 @@ def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
     state = as_array(state, "state")  # QuTiP/dynamiqs objects too
     shape = np.shape(state)
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[0] != shape[1]):
-        raise ValueError(
-            f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {shape}."
-        )
+        raise ValueError(f"state must be a ket (dim,) or a matrix (dim, dim); got shape {shape}.")
     if basis is not None and cutoffs is not None:
         raise ValueError("give basis= or cutoffs=, not both.")
     b = fock_basis(shape[0] if cutoffs is None else cutoffs) if basis is None else basis

@@ -94,9 +94,7 @@ def numerical_abscissa(law: HusimiGalerkin, C=1.0, n0=None, inner: str = "hs"):
             out.append(_top_eigenvalue((S + S.conj().T) / 2))
             continue
         if S.shape[0] > _DENSE_MAX:
-            raise ValueError(
-                f"inner='husimi_l2' is dense: block has more than {_DENSE_MAX} entries."
-            )
+            raise ValueError(f"inner='husimi_l2' is dense: the block exceeds {_DENSE_MAX} rows.")
         S = S.toarray()
         G = husimi_gram(law.basis[idx])
         w, V = np.linalg.eigh(G)  # G = V w V†, positive definite on the block
