@@ -14,26 +14,17 @@ from .._fit import FitResult, fit
 from ._galerkin import GalerkinParams, HusimiGalerkin
 
 
-def husimi_residuals(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_save):
-    """r(C) = (Q_model − Q_data)/‖Q_data‖ (flattened), so Σr² = `husimi_loss`."""
+def husimi_residuals(law: HusimiGalerkin, R0, alphas, data, **run):
+    """r(C) = (Q_model − Q_data)/‖Q_data‖ (flattened), so Σr² = `husimi_loss`;
+    `run`: dt, n_save, steps_per_save."""
     alphas = jnp.asarray(alphas)
     data = jnp.asarray(data)
     scale = jnp.sqrt(jnp.sum(data**2))
+    quiet = dict(check=False, monitor=False, on_breakdown="flag")  # not stopped by the monitor
     observe = lambda t, y, p: law.husimi(y, alphas)
 
     def residuals(C):
-        sol = evolve(
-            law,
-            R0,
-            GalerkinParams(C),
-            dt=dt,
-            n_save=n_save,
-            steps_per_save=steps_per_save,
-            observe=observe,
-            check=False,
-            monitor=False,
-            on_breakdown="flag",
-        )
+        sol = evolve(law, R0, GalerkinParams(C), **run, **quiet, observe=observe)
         return jnp.ravel(sol.observables[1:] - data) / scale
 
     return residuals
@@ -43,9 +34,8 @@ def husimi_loss(law: HusimiGalerkin, R0, alphas, data, *, dt, n_save, steps_per_
     """loss(C) = Σ_t Σ_α (Q_model − Q_data)² / Σ (Q_data)², Q_model from the law
     started at R0, saved at t = k·dt·steps_per_save (k = 1..n_save), `data` of
     shape (n_save, *alphas.shape[:-1]); not stopped by the monitor."""
-    residuals = husimi_residuals(
-        law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save
-    )
+    run = dict(dt=dt, n_save=n_save, steps_per_save=steps_per_save)
+    residuals = husimi_residuals(law, R0, alphas, data, **run)
     return lambda C: jnp.sum(residuals(C) ** 2)
 
 
@@ -85,9 +75,8 @@ def fit_C(
     """
     if not np.isfinite(float(C0)):
         raise ValueError(f"C0 must be finite; got {C0}.")
-    residuals = husimi_residuals(
-        law, R0, alphas, data, dt=dt, n_save=n_save, steps_per_save=steps_per_save
-    )
+    run = dict(dt=dt, n_save=n_save, steps_per_save=steps_per_save)
+    residuals = husimi_residuals(law, R0, alphas, data, **run)
     # ½Σr² = ½ husimi_loss: least squares, so the result carries its stderr
     res = fit(
         None, {"C": C0}, residuals=lambda th: residuals(th["C"]), max_iter=max_iter, ftol=tol / 2

@@ -19,9 +19,8 @@ from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from .._steppers import rk4
 from ._galerkin import (
+    BASIS_WIDTH,
     FOCK_TRUNCATION,
-    BasisWidthError,
-    FockTruncationError,
     GalerkinParams,
     HusimiGalerkin,
     stability_guard,
@@ -44,10 +43,8 @@ def flow_velocity(hamiltonian: Callable, log_density: Callable) -> Callable:
 
     def v(z, s, C, args):
         drift, D = drift_and_diffusion(hamiltonian, z, args, C)
-        dD = jax.jacfwd(D_of)(z, args, C)  # dD[a, b, c] = ∂_c D_ab
-        divD = jnp.einsum("abb->a", dD)
-        glog = jax.grad(log_density)(z, s)
-        return drift - 0.5 * divD - 0.5 * D @ glog
+        divD = jnp.einsum("abb->a", jax.jacfwd(D_of)(z, args, C))  # Σ_b ∂_b D_ab
+        return drift - 0.5 * divD - 0.5 * D @ jax.grad(log_density)(z, s)
 
     return v
 
@@ -81,9 +78,7 @@ class GalerkinDensity(eqx.Module):
             raise ValueError(f"law must be a HusimiGalerkin; got {type(self.law).__name__}.")
         d = self.law.dim
         if self.R0.shape != (d, d):
-            raise ValueError(
-                f"R0 must have shape ({d}, {d}) (the law's basis); got {self.R0.shape}."
-            )
+            raise ValueError(f"R0 must have the law's shape ({d}, {d}); got {self.R0.shape}.")
 
 
 class FlowParams(eqx.Module):
@@ -124,14 +119,16 @@ class HusimiZeroError(BreakdownError):
 
 
 class _Analytic(eqx.Module):
-    """ln ρ(z, t) in closed form (the interface `_Galerkin` shares)."""
+    """ln ρ(z, t) in closed form: `advance` gives (R(t + dt), ln ρ(z, s) at RK4's
+    stage times); `status` is the density's own monitor (the interface `_Galerkin`
+    shares)."""
 
     log_density: Callable = eqx.field(static=True)
 
     def prepare(self, params, dt):
         return self
 
-    def advance(self, t, R, params, dt):  # (R(t + dt), ln ρ(z, s) at RK4's stage times)
+    def advance(self, t, R, params, dt):
         return None, self.log_density
 
     def log_at(self, t, R):
@@ -145,7 +142,7 @@ class _Analytic(eqx.Module):
         return []
 
     def status(self, R):
-        return jnp.array(True), jnp.array(0), jnp.zeros((), jnp.result_type(float))
+        return jnp.array(True), jnp.array(0), jnp.zeros((2,), jnp.result_type(float))
 
 
 class _Galerkin(eqx.Module):
@@ -177,9 +174,7 @@ class _Galerkin(eqx.Module):
     def check(self, z, R):
         d, N = self.law.dim, self.law.n_modes
         if z.shape[-1] != 2 * N:
-            raise ValueError(
-                f"y0.z has {z.shape[-1] // 2} modes but the Galerkin density's law has {N}."
-            )
+            raise ValueError(f"y0.z has {z.shape[-1] // 2} modes; the Galerkin density's has {N}.")
         if R is None or jnp.shape(R) != (d, d) or not jnp.iscomplexobj(R):
             raise ValueError(
                 f"y0.R must be the complex ({d}, {d}) coefficient matrix of the Galerkin law; "
@@ -190,11 +185,10 @@ class _Galerkin(eqx.Module):
         C = _density_params(params).C
         return state_guards(R, "y0.R") + stability_guard(self.law, C, dt, dt_scale=0.5)
 
-    def status(self, R):  # the Galerkin law's monitor: (ok, code 4 or 5, its value)
+    def status(self, R):
         ok, code, where = self.law.monitor(0.0, R, None)
         code = jnp.where(code == FOCK_TRUNCATION, DENSITY_FOCK, DENSITY_WIDTH)
-        value = jnp.where(code == DENSITY_FOCK, where[0], where[1])
-        return ok, jnp.where(ok, 0, code), value
+        return ok, jnp.where(ok, 0, code), where
 
 
 def _density_params(params):
@@ -238,19 +232,8 @@ class HusimiFlow(AbstractLaw):
             "ρ); `where` is (point index, z)",
             "Reduce dt, or use flow_trajectories to flag and count such points.",
         ),
-        DENSITY_FOCK: Reason(
-            FockTruncationError,
-            "the Galerkin density's weight in the top Fock levels of its basis (`where[0]`) "
-            "exceeded its law's fock_tol: ρ, and with it every velocity, is truncated",
-            "Raise the cutoff of the density's HusimiGalerkin (cutoffs= or max_total=).",
-        ),
-        DENSITY_WIDTH: Reason(
-            BasisWidthError,
-            "the Galerkin density became more concentrated than the vacuum "
-            "((2π)^N ∫Q² = `where[0]` > 1 + width_tol): it left the e^{-|α|²} basis width",
-            "Raise the cutoff of the density's HusimiGalerkin; if that does not help (C < 1), "
-            "shorten the run or use C >= 1.",
-        ),
+        DENSITY_FOCK: HusimiGalerkin.breakdowns[FOCK_TRUNCATION],  # the density's own
+        DENSITY_WIDTH: HusimiGalerkin.breakdowns[BASIS_WIDTH],
     }
 
     def __init__(self, hamiltonian, density, *, zero_floor=1e-10, density_scale=None):
@@ -271,10 +254,12 @@ class HusimiFlow(AbstractLaw):
         self.zero_floor = float(zero_floor)
         self.density_scale = None if density_scale is None else float(density_scale)
 
-    def _log_floor(self, z):
+    def _low(self, log, z):
+        """Where ρ = exp(log(z)) is below the floor at the points z (NaN counts: ρ
+        rounded to ≤ 0 at a zero)."""
         N = z.shape[-1] // 2
         scale = (2 * jnp.pi) ** (-N) if self.density_scale is None else self.density_scale
-        return jnp.log(jnp.asarray(self.zero_floor * scale, z.dtype))
+        return ~(jax.vmap(log)(z) >= jnp.log(jnp.asarray(self.zero_floor * scale, z.dtype)))
 
     def initial_state(self, z0, *, t0=0.0, R0=None) -> FlowState:
         """`FlowState` of points z0 (n_points, 2N) at time t0, flagged where
@@ -299,8 +284,7 @@ class HusimiFlow(AbstractLaw):
         z1 = rk4(self.field(log, params), t, y.z, dt, scan_stages=True)
         moved = jnp.all(jnp.isfinite(z1), axis=-1)
         z1 = jnp.where(moved[:, None], z1, y.z)
-        # NaN ln ρ (ρ rounded to ≤ 0 at a zero) counts as low
-        low = ~(jax.vmap(log, (0, None))(z1, t + dt) >= self._log_floor(z1))
+        low = self._low(lambda z: log(z, t + dt), z1)
         code = jnp.where(moved, jnp.where(low, AT_ZERO, 0), NONFINITE_STEP)
         new = (y.flag == 0) & (code > 0)
         flag = jnp.where(new, code, y.flag).astype(jnp.int32)
@@ -310,7 +294,7 @@ class HusimiFlow(AbstractLaw):
     def monitor(self, t, y, params, dt=None):
         """Not ok once any point is flagged (or ρ is below the floor now); `where`
         is (point index, z) of the first. The density's own criteria come first."""
-        low = ~(jax.vmap(self.source.log_at(t, y.R))(y.z) >= self._log_floor(y.z))
+        low = self._low(self.source.log_at(t, y.R), y.z)
         code = jnp.where(y.flag > 0, y.flag, jnp.where(low, AT_ZERO, 0))
         bad = code > 0
         i = jnp.argmax(bad)
@@ -320,10 +304,10 @@ class HusimiFlow(AbstractLaw):
         return ok, jnp.where(d_ok, code[i], d_code), jnp.where(d_ok, where, d_where)
 
     def density_monitor(self, t, y, params):
-        """The Galerkin density's criteria on y.R (codes 4, 5; `where` = (value,
-        0, ...)); always ok for an analytic density."""
+        """The Galerkin density's criteria on y.R (codes 4, 5; `where` = (top weight,
+        concentration, 0, ...)); always ok for an analytic density."""
         ok, code, value = self.source.status(y.R)
-        where = jnp.zeros((y.z.shape[-1] + 1,), y.z.dtype).at[0].set(value.astype(y.z.dtype))
+        where = jnp.zeros((y.z.shape[-1] + 1,), y.z.dtype).at[:2].set(value.astype(y.z.dtype))
         return ok, code, where
 
     def density(self, y):
@@ -349,8 +333,7 @@ class HusimiFlow(AbstractLaw):
 
 @eqx.filter_jit
 def _initial_state(law: HusimiFlow, z0, t0, R0) -> FlowState:
-    low = ~(jax.vmap(law.source.log_at(t0, R0))(z0) >= law._log_floor(z0))
-    low = low | ~jnp.all(jnp.isfinite(z0), -1)
+    low = law._low(law.source.log_at(t0, R0), z0) | ~jnp.all(jnp.isfinite(z0), -1)
     flag = jnp.where(low, AT_ZERO, 0).astype(jnp.int32)
     return FlowState(z0, flag, jnp.where(low, t0, 0).astype(z0.dtype), R0)
 
@@ -430,19 +413,18 @@ def flow_trajectories(
     if on_zero not in ("flag", "raise"):
         raise ValueError(f"on_zero must be 'flag' or 'raise'; got {on_zero!r}.")
     dtype = z0.dtype
-    N = z0.shape[-1] // 2
     C = jnp.asarray(C, dtype)
-    kw = dict(zero_floor=zero_floor, density_scale=density_scale)
     if isinstance(log_density, GalerkinDensity):
-        law = HusimiFlow(hamiltonian, log_density.law, **kw)
-        R0, params = jnp.asarray(log_density.R0), FlowParams(C, args, log_density.params)
+        density, R0, dparams = log_density.law, jnp.asarray(log_density.R0), log_density.params
     elif callable(log_density):
-        law, R0, params = HusimiFlow(hamiltonian, log_density, **kw), None, FlowParams(C, args)
+        density, R0, dparams = log_density, None, None
     else:
         raise ValueError(
             "log_density must be a callable ln ρ(z, t) or a GalerkinDensity; got "
             f"{type(log_density).__name__}."
         )
+    law = HusimiFlow(hamiltonian, density, zero_floor=zero_floor, density_scale=density_scale)
+    params = FlowParams(C, args, dparams)
     n = z0.shape[0]
     bs = n if batch_size is None else min(int(batch_size), n)
     zs, flags, times = [], [], []
@@ -450,7 +432,7 @@ def flow_trajectories(
         chunk = z0[start : start + bs]
         m = chunk.shape[0]
         if m < bs:  # pad the last chunk: one compiled program for all chunks
-            chunk = jnp.concatenate([chunk, jnp.broadcast_to(z0[:1], (bs - m, 2 * N))])
+            chunk = jnp.concatenate([chunk, jnp.broadcast_to(z0[:1], (bs - m, z0.shape[1]))])
         sol = evolve(
             law,
             law.initial_state(chunk, t0=jnp.asarray(t0, dtype), R0=R0),

@@ -98,7 +98,8 @@ class PicardDivergenceError(BreakdownError):
 
 def picard_sweep(law, y: FBState, params: FBParams) -> Array:
     """One Jacobi-Picard sweep: the new paths (n_paths, n_t + 1, 2N) from the
-    frames, rates and midpoint drifts of the current ones."""
+    frames, rates and midpoint drifts of the current ones (a step's − row uses
+    its start's frame where |det| of its two frames < MIN_DET)."""
     z, dtype = y.z, y.z.dtype
     N = z.shape[-1] // 2
     h = jnp.asarray(law.T / law.n_t, dtype)
@@ -114,8 +115,6 @@ def picard_sweep(law, y: FBState, params: FBParams) -> Array:
     T_ = lambda E: jnp.swapaxes(E, -1, -2)
     Ep_k, lp_k = Ep[:, :-1], lp[:, :-1]  # "+" at the step's start (forward Itô)
     Em_k, lm_k = Em[:, 1:], lm[:, 1:]  # "−" at the step's end (backward Itô)
-    # where the frames at the two ends are nearly orthogonal (|det| < MIN_DET: a
-    # path through the origin, a wild early sweep) the − row uses the start's frame
     swap = jnp.abs(jnp.linalg.det(jnp.concatenate([T_(Ep_k), T_(Em_k)], -2))) < MIN_DET
     Em_k = jnp.where(swap[..., None, None], Em[:, :-1], Em_k)
     proj = lambda E, v: jnp.einsum("...an,...a->...n", E, v)
@@ -124,9 +123,8 @@ def picard_sweep(law, y: FBState, params: FBParams) -> Array:
     M = jnp.concatenate([T_(Ep_k), T_(Em_k)], axis=-2)
     dz = _solve(M, jnp.concatenate([d_plus, d_minus], axis=-1))  # (n, n_t, 2N)
     base = y.z[:, :1] + jnp.concatenate([jnp.zeros_like(dz[:, :1]), jnp.cumsum(dz, 1)], 1)
-    # a shift δ of the start moves z_k by R_k δ, R_k = Π_{j<k} (I + (h/2) J(H''_j + H''_{j+1}))
-    # (the drift's Jacobian): the boundary conditions are solved for δ with it
-    # (a Newton step for the two-point boundary; R drops out at the fixed point, δ = 0)
+    # the boundary conditions fix the start's shift δ by a Newton step through the
+    # drift's Jacobian R_k (docs/internals/husimi.md#forward-backward)
     G = jnp.eye(2 * N, dtype=dtype) + 0.5 * h * J @ (Hn[:, :-1] + Hn[:, 1:])
     R = jax.lax.associative_scan(lambda a, b: b @ a, G, axis=1)
     R = jnp.concatenate([jnp.broadcast_to(jnp.eye(2 * N, dtype=dtype), R[:, :1].shape), R], 1)
@@ -202,13 +200,11 @@ class ForwardBackward(AbstractLaw):
     def initial_state(self, key, zeta0, zetaT) -> FBState:
         """`FBState` with noise ξ ~ N(0, 1) drawn from `key` (fixed for the
         run), boundary samples ζ0 ~ ρ(0), ζT ~ ρ(T) (n_paths, 2N), and the
-        straight line from ζ0 to ζT as the first path. Concrete samples are
-        combined with NumPy (the same IEEE operations as eager jnp, without a
-        compiled program per operation and shape)."""
+        straight line from ζ0 to ζT as the first path."""
         if is_traced(zeta0, zetaT):
             xp, to = jnp, jnp.asarray
             zeta0, zetaT = jnp.asarray(zeta0), jnp.asarray(zetaT)
-        else:  # with jnp.asarray's dtype (float32 without x64)
+        else:  # NumPy: eager jnp's IEEE operations without a program per op; jnp's dtype
             xp, to = np, jax.device_put
             zeta0, zetaT = (np.asarray(v) for v in (zeta0, zetaT))
             zeta0, zetaT = (
@@ -278,8 +274,7 @@ class ForwardBackward(AbstractLaw):
             )
         n, _, d = shape
         want = {"xi": (n, self.n_t, d), "zeta0": (n, d), "zetaT": (n, d), "flag": (n,)}
-        want |= {"change": (), "change_prev": (), "sweeps": ()}
-        for name, s in want.items():
+        for name, s in (want | {"change": (), "change_prev": (), "sweeps": ()}).items():
             if jnp.shape(getattr(y, name)) != s:
                 raise ValueError(
                     f"y0.{name} must have shape {s}; got {jnp.shape(getattr(y, name))}. "

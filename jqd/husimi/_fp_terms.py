@@ -1,11 +1,8 @@
 """The Husimi Fokker-Planck operator on Galerkin coefficient matrices R (physics
-§4.8), built once per law in NumPy. On R each operation is exact:
-
-    α_j ρ ↦ R a_j,   α_j* ρ ↦ a_j† R,   ∂_{α_j} ρ ↦ R a_j† − a_j† R,   ∂_{α_j*} ρ ↦ a_j R − R a_j,
-
-so the operator is Σ_i A_i R B_i with ladder words from the symbol's derivative
-polynomials, formed on a padded Fock set and projected (P L P).
-Derivation and cost: docs/internals/husimi.md#fp-terms
+§4.8), built once per law in NumPy: Σ_i A_i R B_i with ladder words from the
+symbol's derivative polynomials (α_j ρ ↦ R a_j, α_j* ρ ↦ a_j† R, ∂_{α_j} ρ ↦
+R a_j† − a_j† R, ∂_{α_j*} ρ ↦ a_j R − R a_j), formed on a padded Fock set and
+projected (P L P). Derivation and cost: docs/internals/husimi.md#fp-terms
 """
 
 from __future__ import annotations

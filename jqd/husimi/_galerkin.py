@@ -68,7 +68,6 @@ class HusimiGalerkin(AbstractLaw):
 
     Order: 2 for "split" (exact for C = 1 with a truncating H); `None` for
     "expm" (exact). Validated against exact Kerr and Bose-Hubbard evolution.
-    Monitor calibration: docs/internals/husimi.md#galerkin-monitor.
     """
 
     basis_tuple: tuple = eqx.field(static=True)
@@ -118,17 +117,13 @@ class HusimiGalerkin(AbstractLaw):
         width_tol: float = 1e-2,
     ):
         if not isinstance(hamiltonian, Ops):
-            raise ValueError(
-                "hamiltonian must be a jqd.husimi.Ops polynomial (built from a(j), ad(j))."
-            )
+            raise ValueError("hamiltonian must be a jqd.husimi.Ops (built from a(j), ad(j)).")
         if method not in ("split", "expm"):
             raise ValueError(f"method must be 'split' or 'expm'; got {method!r}.")
         if not hamiltonian.is_hermitian():
             raise ValueError("hamiltonian must be Hermitian (add the h.c. terms).")
         if not fock_tol > 0 or not width_tol > 0:
-            raise ValueError(
-                f"fock_tol and width_tol must be positive; got {fock_tol}, {width_tol}."
-            )
+            raise ValueError(f"fock_tol, width_tol must be positive; got {fock_tol}, {width_tol}.")
         if int(taylor_order) < 1:
             raise ValueError(f"taylor_order must be >= 1; got {taylor_order}.")
         N = max(hamiltonian.n_modes if n_modes is None else int(n_modes), 1)
@@ -155,10 +150,7 @@ class HusimiGalerkin(AbstractLaw):
         self.taylor_order = int(taylor_order)
         self.fock_tol = float(fock_tol)
         self.width_tol = float(width_tol)
-        changes = number_changes(hamiltonian, N)
-        self.top_index = edge_index(basis, kind, changes)
-        # H keeps the numbers the basis is cut in (each n_j, or Σ_j n_j for "total")
-        conserving = not any((sum(d) != 0) if kind == "total" else any(d) for d in changes)
+        self.top_index, conserving = edge_index(hamiltonian, basis, kind)
         self.sealed = self.exact_fp and conserving
 
     @property
@@ -326,24 +318,18 @@ MAX_TERMS = 2_000_000  # full concentration sum up to this many terms, else marg
 HERMITIAN_RTOL = 1e-8
 
 
-def number_changes(hamiltonian: Ops, n_modes: int) -> list[list[int]]:
-    """Δn_j = #a_j† − #a_j of each term of H (anti-normally ordered), per mode."""
-    out = []
+def edge_index(hamiltonian: Ops, basis: np.ndarray, kind: str) -> tuple[tuple[int, ...], bool]:
+    """(basis indices at the truncation edge (`HusimiGalerkin.top_weight`), whether H
+    keeps the numbers the basis is cut in (each n_j, or Σ_j n_j for "total")); g_j (g)
+    the gcd of the terms' number changes Δn_j = #a_j† − #a_j (Σ_j Δn_j), 1 if none."""
+    strides, total_stride, conserving = [0] * basis.shape[1], 0, True
     for word in anti_normal_order(hamiltonian).terms:
-        delta = [0] * n_modes
+        delta = [0] * basis.shape[1]
         for m, dag in word:
             delta[m] += 1 if dag else -1
-        out.append(delta)
-    return out
-
-
-def edge_index(basis: np.ndarray, kind: str, changes) -> tuple[int, ...]:
-    """Basis indices at the truncation edge (`HusimiGalerkin.top_weight`); g_j (g)
-    the gcd of the terms' number changes Δn_j (Σ_j Δn_j), 1 if none."""
-    strides, total_stride = [0] * basis.shape[1], 0
-    for delta in changes:
         strides = [math.gcd(g, abs(x)) for g, x in zip(strides, delta, strict=True)]
         total_stride = math.gcd(total_stride, abs(sum(delta)))
+        conserving &= not ((sum(delta) != 0) if kind == "total" else any(delta))
     strides, total_stride = [max(g, 1) for g in strides], max(total_stride, 1)
     if kind == "total":
         tot = basis.sum(1)
@@ -352,7 +338,7 @@ def edge_index(basis: np.ndarray, kind: str, changes) -> tuple[int, ...]:
         hi = basis.max(0)
         g = np.asarray(strides)
         top = np.any((basis > hi - g) & (hi > 0), axis=1)
-    return tuple(int(i) for i in np.flatnonzero(top))
+    return tuple(int(i) for i in np.flatnonzero(top)), conserving
 
 
 def taylor_radius(order: int, tol: float = TAYLOR_TOL) -> float:
@@ -466,11 +452,10 @@ def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
     return [
         Check(
             bound * h / 2 <= r,
-            "dt is too large for the split stepper of HusimiGalerkin at this C (params.C): "
-            f"its remainder series (taylor_order={law.taylor_order}) needs |c| B h/2 <= {r:.3g} "
-            "for a Galerkin step h, B a bound on the remainder operator and c = C − 1 (a "
-            "truncating H) or 1. The largest safe dt here is {value}. Reduce dt, raise "
-            "taylor_order, or use method='expm'.",
+            "dt is too large for the split stepper of HusimiGalerkin at this C (params.C): its "
+            f"remainder series (taylor_order={law.taylor_order}) needs |c| B h/2 <= {r:.3g} "
+            "(docs/internals/husimi.md#split). The largest safe dt here is {value}. Reduce "
+            "dt, raise taylor_order, or use method='expm'.",
             dt_max,
         )
     ]

@@ -1,7 +1,5 @@
-"""`method="expm"` of `HusimiGalerkin`: exp(dt L(C)) one small dense exponential
-per invariant block of L (components of its coupling graph, found once from the
-weights; the blocks are scattered from the traced weights, so C stays
-differentiable). why: docs/internals/husimi.md#expm
+"""`method="expm"` of `HusimiGalerkin`: exp(dt L(C)) as one small dense exponential
+per invariant block of L. why: docs/internals/husimi.md#expm
 """
 
 from __future__ import annotations

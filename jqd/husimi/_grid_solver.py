@@ -150,19 +150,16 @@ class HusimiGrid(AbstractLaw):
         self.grid = grid
         self.hamiltonian = hamiltonian
         self.regularization = as_regularization(regularization, n_max).for_grid(grid)
-        if isinstance(window, str):
-            if window != _AUTO:
-                raise ValueError(f"window must be a number, None or 'auto'; got {window!r}.")
-            window = self.regularization.default_window
-        self.window = window
+        self.window = self.regularization.default_window if window == _AUTO else window
         self.window_width = float(window_width)
         self.tol = float(tol)
         self.coefficients = coefficients
 
     def __check_init__(self):
-        if self.window is not None and not 0 < self.window <= 2:
+        w = self.window
+        if w is not None and (isinstance(w, str) or not 0 < w <= 2):
             raise ValueError(
-                f"window must be in (0, 2] (fraction of L/2), None or 'auto'; got {self.window}."
+                f"window must be in (0, 2] (fraction of L/2), None or 'auto'; got {w!r}."
             )
         if not self.tol > 0:
             raise ValueError(f"tol must be positive; got {self.tol}.")
@@ -204,29 +201,22 @@ class HusimiGrid(AbstractLaw):
         rho, extra = reg.project_state(self.grid, y.rho)
         return HusimiGridState(rho, y.removed + extra, reg.top_weight(self.grid, y.rho), y.mass0)
 
-    def _window(self, dtype):
-        if self.window is None:
-            return None
-        r = jnp.sqrt(sum(m**2 for m in self.grid.mesh(dtype)))
-        R = self.window * self.grid.length / 2
-        return 0.5 * jax.scipy.special.erfc((r - R) / jnp.asarray(self.window_width, dtype))
-
     def compute_coefficients(self, params, dtype):
         """(v, D_pairs): drift components and the entries D_ab, a <= b, on the
         grid, windowed, in `dtype`."""
-        zs = self.grid.points_array(dtype)
+        g = self.grid
         v, D = jax.vmap(lambda z: drift_and_diffusion(self.hamiltonian, z, params.args, params.C))(
-            zs
+            g.points_array(dtype)
         )
-        shape = self.grid.shape
-        w = self._window(dtype)
-        d = self.grid.ndim
-        vs = tuple(v[:, a].reshape(shape).astype(dtype) for a in range(d))
-        Ds = tuple(D[:, a, b].reshape(shape).astype(dtype) for a in range(d) for b in range(a, d))
-        if w is not None:
-            vs = tuple(x * w for x in vs)
-            Ds = tuple(x * w for x in Ds)
-        return vs, Ds
+        d = g.ndim
+        vs = tuple(v[:, a].reshape(g.shape).astype(dtype) for a in range(d))
+        Ds = tuple(D[:, a, b].reshape(g.shape).astype(dtype) for a in range(d) for b in range(a, d))
+        if self.window is None:
+            return vs, Ds
+        r = jnp.sqrt(sum(m**2 for m in g.mesh(dtype)))
+        R = self.window * g.length / 2
+        w = 0.5 * jax.scipy.special.erfc((r - R) / jnp.asarray(self.window_width, dtype))
+        return tuple(x * w for x in vs), tuple(x * w for x in Ds)
 
     def prepare(self, params, dt):
         dtype = jnp.asarray(dt).dtype
@@ -406,23 +396,12 @@ _RESIDUAL = 1e-4  # y0 weight outside V_n allowed, × tol (as for_state's limit)
 _COND_EPS = 1e-4  # skip the negativity check when cond(map) × eps exceeds this
 
 
-def _hermitian_basis(d: int) -> np.ndarray:
-    """Hermitian d × d matrices h_l (d² of them): E_jj, E_jk + E_kj, i(E_jk − E_kj)."""
-    out = []
-    for j in range(d):
-        for k in range(j, d):
-            E, F = np.zeros((2, d, d), complex)
-            E[j, k] = E[k, j] = 1
-            F[j, k], F[k, j] = 1j, -1j
-            out += [E] if j == k else [E, F]
-    return np.stack(out)
-
-
 @functools.lru_cache(maxsize=8)
 def operator_map(points: int, length: float, n: int):
     """(M⁻¹, h, cond): inverse and condition number of the map from an operator
     Σ x_l h_l on one mode's Fock levels 0..n to the `shell_basis` coefficients
-    of its Husimi density; h the Hermitian basis (K, d, d)."""
+    of its Husimi density; h the Hermitian basis (K, d, d): E_jj, E_jk + E_kj,
+    i(E_jk − E_kj)."""
     d = n + 1
     dx = length / points
     x = -length / 2 + dx * np.arange(points)
@@ -431,23 +410,26 @@ def operator_map(points: int, length: float, n: int):
     lg = np.array([math.lgamma(i + 1) for i in range(d)])
     powers = np.stack([alpha**i for i in range(d)])
     gauss = np.exp(-(np.abs(alpha) ** 2))
-    cols = []
+    cols, h = [], []
     for j in range(d):
         for k in range(j, d):
             q = gauss * np.conj(powers[j]) * powers[k] * np.exp(-0.5 * (lg[j] + lg[k])) / np.pi
             # ρ = Q/2 on z = (Q, P); ⟨α|(E_jk + E_kj)|α⟩/(2π), ⟨α|i(E_jk − E_kj)|α⟩/(2π)
             cols += [q.real / 2] if j == k else [q.real, -q.imag]
+            E, F = np.zeros((2, d, d), complex)
+            E[j, k] = E[k, j] = 1
+            F[j, k], F[k, j] = 1j, -1j
+            h += [E] if j == k else [E, F]
     M = shell_basis(points, length, n).T @ np.stack(cols, axis=1) * dx * dx
     s = np.linalg.svd(M, compute_uv=False)
-    return np.linalg.inv(M), _hermitian_basis(d), float(s[0] / s[-1])
+    return np.linalg.inv(M), np.stack(h), float(s[0] / s[-1])
 
 
 def negativity(grid, basis, n: int, rho):
     """2 Σ |negative eigenvalues| of the operator R whose Husimi density is
     the projection of ρ onto V_n (0 for every density operator)."""
     Minv, h, _ = operator_map(grid.points, grid.length, n)
-    c = to_coefficients(rho, basis.astype(rho.dtype), grid)
-    x = c
+    x = to_coefficients(rho, basis.astype(rho.dtype), grid)
     for _ in range(grid.n_modes):  # M⁻¹ on each mode's axis (the leading one, moved last)
         x = jnp.tensordot(x, jnp.asarray(Minv, rho.dtype), axes=([0], [1]))
     R = x.astype(jnp.result_type(rho.dtype, jnp.complex64))
@@ -478,14 +460,6 @@ def phase_rtol(dtype) -> float:
     return 1e4 * float(jnp.finfo(dtype).eps)
 
 
-def _checks_negativity(law, dtype, C) -> bool:
-    """Whether guard 3 applies: R well-conditioned in `dtype`, and C not a
-    concrete value other than 1."""
-    _, _, cond = operator_map(law.grid.points, law.grid.length, law.regularization.n_max)
-    concrete_not_one = isinstance(C, int | float) and C != 1
-    return cond * float(jnp.finfo(dtype).eps) <= _COND_EPS and not concrete_not_one
-
-
 @eqx.filter_jit
 def _fock_shell_values(law, rho, args, with_negativity: bool):
     """(residual outside V_n, its limit, phase violation, negativity or None),
@@ -505,29 +479,29 @@ def fock_shell_guards(law, y, params) -> list[Check]:
     if reg.basis is None:  # n_max not chosen yet: step raises, naming the fix
         return []
     n, dtype, C = reg.n_max, rho.dtype, params.C
-    with_neg = _checks_negativity(law, dtype, C)
+    # guard 3 applies where R is well-conditioned in dtype and C is not a concrete value ≠ 1
+    _, _, cond = operator_map(law.grid.points, law.grid.length, n)
+    concrete_not_one = isinstance(C, int | float) and C != 1
+    with_neg = cond * float(jnp.finfo(dtype).eps) <= _COND_EPS and not concrete_not_one
     residual, limit, violation, neg = _fock_shell_values(law, rho, params.args, with_neg)
     out = [
         Check(
             residual <= limit,
-            f"y0.rho has ∫|ρ − Pρ| dz = {{value}} outside the Fock-shell space V_{n} of this law: "
-            "FockShells evolves P L P on V_n, so that part would stay frozen. Build y0 with "
-            "law.initial_state(rho0), or project it (law.project_state(y0)), or call "
-            "jqd.husimi.evolve_grid, which does.",
+            f"y0.rho has ∫|ρ − Pρ| dz = {{value}} outside the Fock-shell space V_{n} of this law "
+            "(P L P would leave that part frozen): build y0 with law.initial_state(rho0), "
+            "project it (law.project_state(y0)) or call jqd.husimi.evolve_grid.",
             residual,
         ),
-        Check(violation <= phase_rtol(dtype), NUMBER_CHANGING, None),
+        Check(violation <= phase_rtol(dtype), NUMBER_CHANGING + ".", None),
     ]
     if with_neg:
         out.append(
             Check(
                 (jnp.asarray(C) != 1) | (neg <= law.tol),
                 f"y0.rho is not the Husimi function of a density operator on V_{n}: its "
-                "operator has negative eigenvalues (2 Σ|λ−| = {value} > tol). At C = 1 the "
-                "dynamics conserves them and dephasing turns them into an L1 error of about "
-                "that size. Usually rho0 has a Fock tail beyond n_max that the projection "
-                "misassigned: increase n_max (with length and points, grid.max_quanta()), or "
-                "let evolve_grid choose it (n_max=None), or raise tol.",
+                "operator has negative eigenvalues (2 Σ|λ−| = {value} > tol), an L1 error of "
+                "that size at C = 1; usually a Fock tail beyond n_max. Increase n_max (with "
+                "length and points, grid.max_quanta()), let evolve_grid choose it, or raise tol.",
                 neg,
             )
         )
@@ -536,12 +510,9 @@ def fock_shell_guards(law, y, params) -> list[Check]:
 
 NUMBER_CHANGING = (
     "HusimiGrid with FockShells needs a Hamiltonian that conserves the number of quanta "
-    "in every mode (H(e^{iφ}α) = H(α)); this one changes it, so V_{n_max} is not invariant "
-    "and the projected operator P L P has eigenvalues with positive real part: errors grow "
-    "exponentially where the indicators do not see them. Use jqd.husimi.HusimiGalerkin "
-    "(a Fock cutoff, monitored top levels) for this Hamiltonian: exact when its symbol "
-    "truncates (F64); for a non-truncating H (e.g. φ⁴) the truncated equation itself is not "
-    "well posed (physics §4.11) and no regularization converges."
+    "in every mode (H(e^{iφ}α) = H(α)); this one changes it, so P L P on V_{n_max} has "
+    "eigenvalues with positive real part (unseen growing errors). Use "
+    "jqd.husimi.HusimiGalerkin (a Fock cutoff, monitored top levels) for this Hamiltonian"
 )
 
 
@@ -579,6 +550,4 @@ def compiled_coefficients(law, params, dtype):
     return params, _coefficients(law, params, dtype)
 
 
-@eqx.filter_jit
-def _coefficients(law, params, dtype):
-    return law.compute_coefficients(params, dtype)
+_coefficients = eqx.filter_jit(HusimiGrid.compute_coefficients)

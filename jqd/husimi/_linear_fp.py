@@ -1,9 +1,7 @@
 """Exact Husimi Fokker-Planck evolution for quadratic single-mode symbols (physics
-§4.13): affine drift v = A z + v0 and constant D, solved along the
-characteristics; the marginal of a Galerkin input along a direction e is a
-finite Hermite series, m(y) = φ(x)/√γ Σ_N c_N λ^N He_N(x), x = (y − e·m)/√γ,
-with an exact upper tail. γ ≤ 0 (no solution for that input) raises.
-The drift and D are looked up at call time (`drift_and_diffusion`: a mutant seam).
+§4.13): affine drift and constant D along the characteristics; the marginal of a
+Galerkin input along a direction is a finite Hermite series with an exact upper
+tail. `drift_and_diffusion` is looked up at call time (a mutant seam).
 """
 
 from __future__ import annotations
@@ -20,15 +18,14 @@ from ._ops import Ops
 from ._symbols import Polynomial, anti_wick_symbol, drift_and_diffusion
 
 
-def _quadratic_symbol(hamiltonian) -> Polynomial:
-    poly = hamiltonian
-    if not isinstance(hamiltonian, Polynomial):
-        if not isinstance(hamiltonian, Ops):
-            raise TypeError(
-                "hamiltonian must be a jqd.husimi.Ops (e.g. built from a(), ad()) or a "
-                f"Polynomial symbol; got {type(hamiltonian).__name__}."
-            )
-        poly = anti_wick_symbol(hamiltonian)
+def _quadratic_symbol(poly) -> Polynomial:
+    if isinstance(poly, Ops):
+        poly = anti_wick_symbol(poly)
+    elif not isinstance(poly, Polynomial):
+        raise TypeError(
+            "hamiltonian must be a jqd.husimi.Ops (e.g. built from a(), ad()) or a "
+            f"Polynomial symbol; got {type(poly).__name__}."
+        )
     if poly.n_modes != 1:
         raise ValueError(
             f"hamiltonian acts on {poly.n_modes} modes; the linear solver is single-mode "
@@ -56,15 +53,9 @@ def linear_fp_coefficients(hamiltonian, C=1.0):
 @eqx.filter_jit
 def _coefficients(poly, C):
     z0 = jnp.zeros(2, C.dtype)
-
-    def ham(z, args):
-        return poly(z)
-
-    def v(z):
-        return drift_and_diffusion(ham, z, None, C)[0]
-
+    ham = lambda z, args: poly(z)
     v0, D = drift_and_diffusion(ham, z0, None, C)
-    return jax.jacfwd(v)(z0), v0, D
+    return jax.jacfwd(lambda z: drift_and_diffusion(ham, z, None, C)[0])(z0), v0, D
 
 
 def linear_fp_propagators(A, v0, D, t):

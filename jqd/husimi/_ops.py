@@ -113,23 +113,16 @@ class Ops:
         dim = len(basis)
         out = np.zeros((dim, dim), dtype=complex)
         for word, c in self.terms.items():
+            if any(m >= basis.shape[1] for m, _ in word):
+                raise ValueError(f"operator acts on modes >= {basis.shape[1]}, the basis's modes.")
             for col, occ in enumerate(basis):
                 occ = list(occ)
                 amp = 1.0
-                for m, d in reversed(word):  # rightmost acts first
-                    if m >= len(occ):
-                        raise ValueError(
-                            f"operator acts on mode {m} but basis has {len(occ)} modes."
-                        )
-                    if d:
-                        occ[m] += 1
-                        amp *= math.sqrt(occ[m])
-                    else:
-                        if occ[m] == 0:
-                            amp = 0.0
-                            break
-                        amp *= math.sqrt(occ[m])
-                        occ[m] -= 1
+                for m, d in reversed(word):  # rightmost acts first: √(n + 1) or √n
+                    amp *= math.sqrt(occ[m] + d)
+                    occ[m] += 1 if d else -1
+                    if amp == 0.0:
+                        break
                 if amp != 0.0:
                     row = index.get(tuple(occ))
                     if row is not None:

@@ -24,14 +24,9 @@ class PhaseSpaceGrid(eqx.Module):
         length: box length L per axis (units of the dimensionless Q, P).
     """
 
-    n_modes: int = eqx.field(static=True)
-    points: int = eqx.field(static=True)
-    length: float = eqx.field(static=True)
-
-    def __init__(self, n_modes: int, points: int, length: float):
-        self.n_modes = int(n_modes)
-        self.points = int(points)
-        self.length = float(length)
+    n_modes: int = eqx.field(static=True, converter=int)
+    points: int = eqx.field(static=True, converter=int)
+    length: float = eqx.field(static=True, converter=float)
 
     def __check_init__(self):
         if self.n_modes < 1:

@@ -5,7 +5,6 @@ why: docs/internals/husimi.md#regularizations
 
 from __future__ import annotations
 
-import abc
 import functools
 import math
 from typing import ClassVar
@@ -23,37 +22,45 @@ _FIT_LIMIT = 1e-4  # refuse a ρ0 whose weight outside V_{cap} exceeds this × t
 
 
 class AbstractRegularization(eqx.Module):
-    """What `HusimiGrid` calls around its RK4 step: `for_grid` (validate, build),
-    `for_state` (choices made for ρ0), `rate(grid, k) -> (rate, aux)` per stage,
-    `after_step(grid, ρ, aux) -> (ρ, removed)`, `project_state(grid, ρ) -> (ρ,
-    removed)`, `top_weight`, `stable_dt` (eager; None: unknown). `name`: its string
-    for `HusimiGrid`; `default_window`: for `window="auto"`; `limit_what`: what
-    bounds `stable_dt`, for messages."""
+    """What `HusimiGrid` calls around its RK4 step; the defaults are those of a
+    regularization acting after each step only (Envelope, NoRegularization).
+    `rate(grid, k) -> (rate, aux)` per stage, `after_step(grid, ρ, aux) -> (ρ,
+    removed)`; `name`: its string for `HusimiGrid`; `default_window`: for
+    `window="auto"`; `limit_what`: what bounds `stable_dt`, for messages."""
 
     name: ClassVar[str]
-    default_window: ClassVar[float | None]
-    limit_what: ClassVar[str]
+    default_window: ClassVar[float | None] = 0.75
+    limit_what: ClassVar[str] = "fastest drift/diffusion inside the window"
 
-    @abc.abstractmethod
-    def for_grid(self, grid: PhaseSpaceGrid) -> AbstractRegularization: ...
+    def for_grid(self, grid):
+        return self
 
-    @abc.abstractmethod
-    def for_state(self, grid: PhaseSpaceGrid, rho0, tol: float, rtol: float): ...
+    def for_state(self, grid, rho0, tol, rtol):
+        return self
 
-    @abc.abstractmethod
-    def rate(self, grid: PhaseSpaceGrid, k: Array) -> tuple[Array, object]: ...
+    def rate(self, grid, k):
+        return k, ()
 
-    @abc.abstractmethod
-    def after_step(self, grid: PhaseSpaceGrid, rho: Array, aux) -> tuple[Array, Array]: ...
+    def project_state(self, grid, rho):
+        return rho, jnp.zeros((), rho.dtype)
 
-    @abc.abstractmethod
-    def project_state(self, grid: PhaseSpaceGrid, rho: Array) -> tuple[Array, Array]: ...
+    def top_weight(self, grid, rho):
+        return jnp.zeros((), rho.dtype)
 
-    @abc.abstractmethod
-    def top_weight(self, grid: PhaseSpaceGrid, rho: Array) -> Array: ...
+    def dt_limit(self, law, coeffs):
+        """The explicit bound 2.8/(|v| k_max √d + ½ Σ|D| k_max² d) (inf where v = D = 0)."""
+        vs, Ds = coeffs
+        xp = array_module(coeffs)
+        grid = law.grid
+        kmax = math.pi / grid.spacing
+        vmax = xp.max(xp.stack([xp.max(xp.abs(xp.asarray(v))) for v in vs]))
+        dmax = sum(xp.max(xp.abs(xp.asarray(x))) for x in Ds) if Ds else 0.0
+        rate = vmax * kmax * math.sqrt(grid.ndim) + 0.5 * dmax * kmax**2 * grid.ndim
+        return xp.where(rate > 0, 2.8 / xp.where(rate > 0, rate, 1.0), xp.inf)
 
-    @abc.abstractmethod
-    def stable_dt(self, law, params, coeffs) -> float | None: ...
+    def stable_dt(self, law, params, coeffs):
+        """Rough RK4 step limit (eager; None: unknown)."""
+        return float(self.dt_limit(law, coeffs))
 
 
 class FockShells(AbstractRegularization):
@@ -66,16 +73,14 @@ class FockShells(AbstractRegularization):
             (points², (n_max+1)²) (built by `for_grid`; None until then).
     """
 
-    n_max: int | None = eqx.field(static=True)
-    basis: Array | None
+    n_max: int | None = eqx.field(
+        static=True, default=None, converter=lambda n: None if n is None else int(n)
+    )
+    basis: Array | None = None
 
     name: ClassVar[str] = "fock"
     default_window: ClassVar[float | None] = None
     limit_what: ClassVar[str] = "largest |eigenvalue| of the projected operator P L P"
-
-    def __init__(self, n_max: int | None = None, basis: Array | None = None):
-        self.n_max = None if n_max is None else int(n_max)
-        self.basis = basis
 
     def __check_init__(self):
         if self.n_max is not None and self.n_max < 0:
@@ -114,10 +119,8 @@ class FockShells(AbstractRegularization):
         if err > _FIT_LIMIT * tol:
             raise ValueError(
                 f"rho0 needs more Fock shells than the grid resolves: with n_max = {n} (the "
-                f"most this grid, {grid.points} points and length {grid.length:g}, resolves) "
-                f"∫|ρ0 − P ρ0| dz = {err:.3g} > {_FIT_LIMIT:g} × tol; the truncation error of "
-                "the initial projection is amplified 1e2-1e4-fold by the dynamics (measured on "
-                "Kerr by Ut = 0.25), so increase length and points."
+                f"most this grid resolves) ∫|ρ0 − P ρ0| dz = {err:.3g} > {_FIT_LIMIT:g} × tol, "
+                "an error the dynamics amplifies 1e2-1e4-fold: increase length and points."
             )
         return FockShells(n).for_grid(grid)
 
@@ -182,43 +185,7 @@ def _projected_rhs(reg: FockShells, law, params, coeffs, rho):  # P L ρ, compil
     return reg.project(law.grid, law.rhs(rho, params, coeffs))
 
 
-class _PerStep(AbstractRegularization):
-    """A regularization acting after each step only."""
-
-    default_window: ClassVar[float | None] = 0.75
-    limit_what: ClassVar[str] = "fastest drift/diffusion inside the window"
-
-    def for_grid(self, grid):
-        return self
-
-    def for_state(self, grid, rho0, tol, rtol):
-        return self
-
-    def rate(self, grid, k):
-        return k, ()
-
-    def project_state(self, grid, rho):
-        return rho, jnp.zeros((), rho.dtype)
-
-    def top_weight(self, grid, rho):
-        return jnp.zeros((), rho.dtype)
-
-    def dt_limit(self, law, coeffs):
-        """The explicit bound 2.8/(|v| k_max √d + ½ Σ|D| k_max² d) (inf where v = D = 0)."""
-        vs, Ds = coeffs
-        xp = array_module(coeffs)
-        grid = law.grid
-        kmax = math.pi / grid.spacing
-        vmax = xp.max(xp.stack([xp.max(xp.abs(xp.asarray(v))) for v in vs]))
-        dmax = sum(xp.max(xp.abs(xp.asarray(x))) for x in Ds) if Ds else 0.0
-        rate = vmax * kmax * math.sqrt(grid.ndim) + 0.5 * dmax * kmax**2 * grid.ndim
-        return xp.where(rate > 0, 2.8 / xp.where(rate > 0, rate, 1.0), xp.inf)
-
-    def stable_dt(self, law, params, coeffs):
-        return float(self.dt_limit(law, coeffs))
-
-
-class Envelope(_PerStep):
+class Envelope(AbstractRegularization):
     """Spectral-envelope and positivity projections after each step ("project")."""
 
     name: ClassVar[str] = "project"
@@ -242,7 +209,7 @@ class Envelope(_PerStep):
         return proj, grid.integrate(jnp.abs(proj - rho))
 
 
-class NoRegularization(_PerStep):
+class NoRegularization(AbstractRegularization):
     """Plain RK4 + Fourier ("none"); `removed` accumulates the negative part."""
 
     name: ClassVar[str] = "none"
@@ -251,30 +218,23 @@ class NoRegularization(_PerStep):
         return rho, grid.integrate(jnp.maximum(-rho, 0))
 
 
-_BY_NAME = {"fock": FockShells, "project": Envelope, "none": NoRegularization}
-
-
 def as_regularization(regularization, n_max=None) -> AbstractRegularization:
     """A regularization from an object or "fock" (with `n_max`), "project", "none"."""
-    if isinstance(regularization, AbstractRegularization):
-        if n_max is not None:
-            raise ValueError(
-                "n_max is given twice: pass it to FockShells(n_max=...) or to HusimiGrid, not both."
-            )
-        return regularization
-    if regularization not in _BY_NAME:
-        raise ValueError(
-            "regularization must be 'fock', 'project', 'none' or a regularization object "
-            f"(FockShells, Envelope, NoRegularization); got {regularization!r}."
-        )
     if regularization == "fock":
         return FockShells(n_max)
     if n_max is not None:
         raise ValueError(
-            f"n_max applies to regularization='fock' only; got n_max={n_max} with "
-            f"regularization={regularization!r}."
+            f"n_max applies to regularization='fock' only (or FockShells(n_max=...)); got "
+            f"n_max={n_max} with regularization={regularization!r}."
         )
-    return _BY_NAME[regularization]()
+    if isinstance(regularization, AbstractRegularization):
+        return regularization
+    if regularization not in ("project", "none"):
+        raise ValueError(
+            "regularization must be 'fock', 'project', 'none' or a regularization object "
+            f"(FockShells, Envelope, NoRegularization); got {regularization!r}."
+        )
+    return Envelope() if regularization == "project" else NoRegularization()
 
 
 # ---- the Fock-shell space V_n (docs/internals/husimi.md#regularizations)

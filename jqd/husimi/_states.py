@@ -43,20 +43,6 @@ def fock_basis(cutoffs=None, *, max_total: int | None = None, n_modes: int | Non
     return np.array(out, dtype=int)
 
 
-def _resolve_basis(dim: int, basis, cutoffs) -> np.ndarray:
-    if basis is not None and cutoffs is not None:
-        raise ValueError("give basis= or cutoffs=, not both.")
-    if basis is None:
-        basis = fock_basis(dim if cutoffs is None else cutoffs)
-    basis = np.asarray(basis, dtype=int)
-    if basis.ndim != 2 or basis.shape[0] != dim:
-        raise ValueError(
-            f"basis has shape {basis.shape} but the state has dimension {dim}; pass "
-            "cutoffs= (per-mode) or basis= (occupations, shape (dim, n_modes))."
-        )
-    return basis
-
-
 def coherent_amplitudes(alphas, basis, *, gaussian: bool = True) -> jnp.ndarray:
     """⟨n|α⟩ = Π_j e^{−|α_j|²/2} α_j^{n_j}/√n_j! for every basis pattern n.
 
@@ -77,11 +63,8 @@ def coherent_amplitudes(alphas, basis, *, gaussian: bool = True) -> jnp.ndarray:
         # recursion c_{n+1} = c_n α/√(n+1), c_0 = e^{−|α|²/2}: stable, no factorials
         c0 = jnp.exp(-0.5 * jnp.abs(al) ** 2) if gaussian else jnp.ones_like(jnp.abs(al))
         c0 = c0.astype(al.dtype)
-        if nmax > 1:
-            ratios = al[..., None] / jnp.sqrt(jnp.arange(1, nmax, dtype=jnp.abs(al).dtype))
-            cs = jnp.concatenate([c0[..., None], c0[..., None] * jnp.cumprod(ratios, -1)], -1)
-        else:
-            cs = c0[..., None]
+        ratios = al[..., None] / jnp.sqrt(jnp.arange(1, nmax, dtype=jnp.abs(al).dtype))
+        cs = jnp.concatenate([c0[..., None], c0[..., None] * jnp.cumprod(ratios, -1)], -1)
         f = cs[..., basis[:, j]]
         out = f if out is None else out * f
     return out
@@ -106,10 +89,16 @@ def husimi(state, alphas, *, basis=None, cutoffs=None) -> jnp.ndarray:
     state = as_array(state, "state")  # QuTiP/dynamiqs objects too
     shape = np.shape(state)
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[0] != shape[1]):
+        raise ValueError(f"state must be a ket (dim,) or a matrix (dim, dim); got shape {shape}.")
+    if basis is not None and cutoffs is not None:
+        raise ValueError("give basis= or cutoffs=, not both.")
+    b = fock_basis(shape[0] if cutoffs is None else cutoffs) if basis is None else basis
+    b = np.asarray(b, dtype=int)
+    if b.ndim != 2 or b.shape[0] != shape[0]:
         raise ValueError(
-            f"state must be a ket (dim,) or a density matrix (dim, dim); got shape {shape}."
+            f"basis has shape {b.shape} but the state has dimension {shape[0]}; pass "
+            "cutoffs= (per-mode) or basis= (occupations, shape (dim, n_modes))."
         )
-    b = _resolve_basis(shape[0], basis, cutoffs)
     N = b.shape[1]
     squeeze = N == 1 and (np.ndim(alphas) == 0 or np.shape(alphas)[-1:] != (1,))
     if not squeeze and np.shape(alphas)[-1:] != (N,):

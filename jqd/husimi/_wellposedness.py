@@ -1,9 +1,6 @@
 """Is the projected Husimi Fokker-Planck operator a generator of bounded growth?
-(physics §4.11). Numerical abscissa ω(L) = λ_max((L + L†)/2) of the Galerkin
-operator in the Hilbert-Schmidt inner product, where −i[H, ·] is
-anti-Hermitian: ω > 0 is growth quantum mechanics does not have. Compressions
-to Fock levels ≤ n0 hold the exact operator's entries (padded construction),
-so any cutoff holding the block gives the same compression.
+(physics §4.11): numerical and spectral abscissae of the Galerkin operator, whose
+compressions to Fock levels ≤ n0 hold the exact operator's entries.
 """
 
 from __future__ import annotations
@@ -22,13 +19,12 @@ _DENSE_MAX = 2500  # largest d² for which the dense Hermitian part is formed
 
 def _block(law: HusimiGalerkin, n0: int | None) -> np.ndarray:
     """Basis indices with total Fock number ≤ n0 (all when n0 is None)."""
-    tot = law.basis.sum(axis=1)
     if n0 is None:
         return np.arange(law.dim)
     n0 = int(n0)
     if n0 < 0:
         raise ValueError(f"n0 must be >= 0; got {n0}.")
-    idx = np.flatnonzero(tot <= n0)
+    idx = np.flatnonzero(law.basis.sum(axis=1) <= n0)
     if len(idx) != math.comb(n0 + law.n_modes, law.n_modes):
         raise ValueError(
             f"n0 = {n0}: the law's basis does not hold every Fock pattern with total number "
@@ -89,8 +85,7 @@ def numerical_abscissa(law: HusimiGalerkin, C=1.0, n0=None, inner: str = "hs"):
     if inner not in ("hs", "husimi_l2"):
         raise ValueError(f"inner must be 'hs' or 'husimi_l2'; got {inner!r}.")
     many = n0 is not None and np.ndim(n0) == 1
-    n0s = [None if n0 is None else int(n) for n in np.atleast_1d(n0)] if many else [n0]
-    idxs = [_block(law, n) for n in n0s]
+    idxs = [_block(law, n) for n in (np.atleast_1d(n0) if many else [n0])]
     S_full = sparse_superoperator(law, C)
     out = []
     for idx in idxs:
@@ -99,9 +94,7 @@ def numerical_abscissa(law: HusimiGalerkin, C=1.0, n0=None, inner: str = "hs"):
             out.append(_top_eigenvalue((S + S.conj().T) / 2))
             continue
         if S.shape[0] > _DENSE_MAX:
-            raise ValueError(
-                f"inner='husimi_l2' is dense: block has more than {_DENSE_MAX} entries."
-            )
+            raise ValueError(f"inner='husimi_l2' is dense: the block exceeds {_DENSE_MAX} rows.")
         S = S.toarray()
         G = husimi_gram(law.basis[idx])
         w, V = np.linalg.eigh(G)  # G = V w V†, positive definite on the block
