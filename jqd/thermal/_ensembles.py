@@ -100,9 +100,8 @@ def gap_ratio(E, *, fraction: float = 1.0, degeneracy_tol: float = 1e-8) -> floa
     if n_deg:
         raise ValueError(
             f"E has {n_deg} (near-)degenerate gap(s) (below {degeneracy_tol:g} x the mean "
-            "spacing): a symmetry is unresolved, and r = 0 there is not level statistics. "
-            "Resolve sectors first (jqd.thermal.reflection_sector, sz_sector), then pass "
-            "one sector's levels."
+            "spacing): an unresolved symmetry. Resolve sectors first (jqd.thermal."
+            "reflection_sector, sz_sector) and pass one sector's levels."
         )
     r = np.minimum(s[:-1], s[1:]) / np.maximum(s[:-1], s[1:])
     return float(r.mean())

@@ -110,9 +110,8 @@ class SoftSphereGas(AbstractLaw):
             raise ValueError(f"max_pairs must be None or an int >= 1; got {self.max_pairs!r}.")
         if self.n_side < 3:
             raise ValueError(
-                f"box = {self.box:g} holds only {self.n_side} cells of cell_size = "
-                f"{self.cell_size:g} per axis; the cell list needs >= 3 (else neighbour cells "
-                f"repeat). Use box >= {3 * self.cell_size:g}, or a smaller cell_size (>= sigma)."
+                f"box = {self.box:g} holds {self.n_side} < 3 cells of side {self.cell_size:g} per "
+                f"axis: use box >= {3 * self.cell_size:g}, or a smaller cell_size (>= sigma)."
             )
 
     @property

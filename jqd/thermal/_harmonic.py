@@ -179,10 +179,9 @@ class HarmonicLattice(AbstractLaw):
             limit = _memory_limit() if self.max_bytes is None else self.max_bytes
             if need > limit:
                 raise ValueError(
-                    f"covariance='dense' for N = {n} atoms needs about {need / 1e9:.3g} GB "
-                    f"(2 x (2N)^2 x 8 bytes) but the limit is {limit / 1e9:.3g} GB: use "
-                    "covariance='mode' (O(N), exact for states without inter-mode "
-                    "correlations), a smaller lattice, or pass max_bytes."
+                    f"covariance='dense' for N = {n} atoms needs about {need / 1e9:.3g} GB, over "
+                    f"the limit {limit / 1e9:.3g} GB: use covariance='mode' (O(N), exact without "
+                    "inter-mode correlations), a smaller lattice, or pass max_bytes."
                 )
 
     @property
@@ -414,8 +413,7 @@ def product_state(law, params, positions, width, momenta=None, dtype=None) -> Ga
     if shape != () and (shape != (n,) or law.covariance == "mode"):
         raise ValueError(
             f"width must be a scalar (or, with covariance='dense', shape ({n},)); got shape "
-            f"{shape}. Per-atom widths correlate the modes: use HarmonicLattice(..., "
-            "covariance='dense')."
+            f"{shape}. Per-atom widths correlate the modes: they need covariance='dense'."
         )
     _params(params, "product_state")
     guards = _guards.scalar(width, "width", positive=True)
@@ -470,8 +468,7 @@ def joined_blocks(law, params, n_left: int, velocity, dtype=None) -> GaussianSta
     _params(params, "joined_blocks")
     if lat.general is not None or not 1 <= n_left < n0:
         raise ValueError(
-            f"n_left must be in [1, {n0 - 1}] (layers along axis 0 of a regular lattice); "
-            f"got {n_left}."
+            f"n_left must be in [1, {n0 - 1}] (a layer of axis 0, regular lattices); got {n_left}."
         )
     layer = np.indices(lat.shape)[0].ravel()
     b = lat.bonds()
