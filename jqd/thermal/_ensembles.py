@@ -1,10 +1,6 @@
 """Statistical ensembles, eigenstate thermalization and level statistics from
-an exact spectrum (physics §7.7).
-
-The windowed functions need concrete inputs (their level counts fix array
-sizes) and refuse windows with fewer than 5 levels; the others are
-jax-traceable. Weights must sum to 1 within `WEIGHT_TOL` (or 10·D·eps).
-"""
+an exact spectrum (physics §7.7). The windowed functions need concrete inputs
+and refuse windows of fewer than 5 levels; the others are jax-traceable."""
 
 from __future__ import annotations
 

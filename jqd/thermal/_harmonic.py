@@ -207,9 +207,7 @@ class HarmonicLattice(AbstractLaw):
         dtype = jnp.asarray(dt).dtype
         w2 = self.omega_squared(params, dtype)
         mass = jnp.asarray(params.mass).astype(dtype)
-        return HarmonicLattice(
-            self.lattice, self.covariance, self.max_bytes, rotation(w2, mass, dt)
-        )
+        return dataclasses.replace(self, rot=rotation(w2, mass, dt))
 
     def step(self, t, y, params, dt, key=None):
         dtype = y.q.dtype

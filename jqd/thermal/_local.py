@@ -260,25 +260,22 @@ class SchrodingerLocal(AbstractLaw):
         sign = jnp.where(x < 0, jnp.asarray((-1.0) ** k, rdtype), 1.0)
         phase = jnp.asarray(np.array([1, -1j, -1, 1j])[k % 4], y.dtype)  # (−i)^k
         coef = (jnp.where(k == 0, 1.0, 2.0) * J[: self.max_terms] * sign).astype(y.dtype) * phase
-        couplings = params.couplings
-        diag = self._diagonal(couplings, rdtype) - c
+        diag = self._diagonal(params.couplings, rdtype) - c
 
         def Ht(T):  # H̃ T = (H − c) T / a
-            return self._apply_tensor(T, couplings, diag) / a
+            return self._apply_tensor(T, params.couplings, diag) / a
 
         p0 = y.reshape(self.dims)
         p1 = Ht(p0)
         acc = coef[0] * p0 + coef[1] * p1
 
         def body(k, carry):
-            prev, cur, acc = carry
-
-            def more(args):
-                prev, cur, acc = args
+            def more(carry):
+                prev, cur, acc = carry
                 nxt = 2.0 * Ht(cur) - prev
                 return cur, nxt, acc + coef[k] * nxt
 
-            return jax.lax.cond(k < n_needed, more, lambda args: args, (prev, cur, acc))
+            return jax.lax.cond(k < n_needed, more, lambda carry: carry, carry)
 
         _, _, acc = jax.lax.fori_loop(2, self.max_terms, body, (p0, p1, acc))
         return (jnp.exp(-1j * c * tau).astype(y.dtype) * acc).reshape(y.shape)
@@ -490,8 +487,7 @@ def reflection_sector(dims, parity: int = 1) -> np.ndarray:
     n = np.arange(D)
     fixed = n[r == n] if parity == 1 else n[:0]
     pairs = n[n < r]
-    cols = len(fixed) + len(pairs)
-    P = np.zeros((D, cols))
+    P = np.zeros((D, len(fixed) + len(pairs)))
     P[fixed, np.arange(len(fixed))] = 1.0
     j = len(fixed) + np.arange(len(pairs))
     P[pairs, j] = 1 / math.sqrt(2)
