@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-import jqd.thermal._gaussian as gaussian
+import jqd.thermal._harmonic as harmonic_module
 import jqd.thermal._lattice as lattice_module
 from jqd.thermal import (
     ClassicalLattice,
@@ -48,7 +48,7 @@ PARAMS = LatticeParams(mass=1.3, spring=0.7, pinning=0.2, hbar=0.9)
     ids=str,
 )
 def test_fft_observables_equal_the_dense_algebra(lattice, monkeypatch):
-    monkeypatch.setattr(gaussian, "DENSE_AXIS_MAX", 2)  # every axis of length > 2 by FFT
+    monkeypatch.setattr(harmonic_module, "DENSE_AXIS_MAX", 2)  # every axis of length > 2 by FFT
     law = HarmonicLattice(lattice)
     n = lattice.n_sites
     y = displace(law, thermal_state(law, PARAMS, 0.8), 0.3 * np.cos(np.arange(n)), 0.1)

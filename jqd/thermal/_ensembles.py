@@ -1,10 +1,6 @@
 """Statistical ensembles, eigenstate thermalization and level statistics from
-an exact spectrum (physics §7.7).
-
-The windowed functions need concrete inputs (their level counts fix array
-sizes) and refuse windows with fewer than 5 levels; the others are
-jax-traceable. Weights must sum to 1 within `WEIGHT_TOL` (or 10·D·eps).
-"""
+an exact spectrum (physics §7.7). The windowed functions need concrete inputs
+and refuse windows of fewer than 5 levels; the others are jax-traceable."""
 
 from __future__ import annotations
 
@@ -27,14 +23,11 @@ def _weights(caller: str, c2, name: str = "c2", square: bool = False) -> None:
     total = "Σ|c|²" if square else f"Σ {name}"
     fix = f"{name} / np.linalg.norm({name})" if square else f"{name} / {name}.sum()"
     dev = np.sum(p, axis=-1) - 1
+    normalized = np.all(np.abs(dev) <= tol)
+    message = f"{total} must be 1; {total} - 1 = {{value}} (tolerance {tol:.1g}). Use {fix}."
     guards = _guards.finite(p, name) + [
         _guards.Check(np.all(p >= 0), f"{name} must be >= 0 (weights |c_n|²); got {{value}}.", p),
-        _guards.Check(
-            np.all(np.abs(dev) <= tol),
-            f"{total} must be 1 (a normalized state); {total} - 1 = {{value}} (tolerance "
-            f"{tol:.1g}). Normalize it: {fix}.",
-            dev,
-        ),
+        _guards.Check(normalized, message, dev),
     ]
     _guards.enforce(guards, caller=f"jqd.thermal.{caller}")
 
@@ -59,17 +52,13 @@ def _spectrum(E):
     return E
 
 
-def _inside(E, E0):
-    E0 = float(E0)
-    if not (E.min() <= E0 <= E.max()):
+def _window(E, lo, hi, E0=None):
+    """The levels in [lo, hi] (at least MIN_LEVELS), after checking that E0 lies in E."""
+    if E0 is not None and not (E.min() <= E0 <= E.max()):
         raise ValueError(
             f"E0 = {E0:.6g} lies outside the spectrum [{E.min():.6g}, {E.max():.6g}]; "
             "choose E0 inside it."
         )
-    return E0
-
-
-def _window(E, lo, hi):
     sel = (E >= lo) & (E <= hi)
     n = int(sel.sum())
     if n < MIN_LEVELS:
@@ -107,9 +96,8 @@ def gap_ratio(E, *, fraction: float = 1.0, degeneracy_tol: float = 1e-8) -> floa
     if n_deg:
         raise ValueError(
             f"E has {n_deg} (near-)degenerate gap(s) (below {degeneracy_tol:g} x the mean "
-            "spacing): a symmetry is unresolved, and r = 0 there is not level statistics. "
-            "Resolve sectors first (jqd.thermal.reflection_sector, sz_sector), then pass "
-            "one sector's levels."
+            "spacing): an unresolved symmetry. Resolve sectors first (jqd.thermal."
+            "reflection_sector, sz_sector) and pass one sector's levels."
         )
     r = np.minimum(s[:-1], s[1:]) / np.maximum(s[:-1], s[1:])
     return float(r.mean())
@@ -152,8 +140,8 @@ def eth_offdiagonal_variance(E, O_eig, E0, window) -> float:
     O = np.asarray(O_eig)
     if O.shape != (E.size, E.size):
         raise ValueError(f"O_eig must have shape {(E.size, E.size)}; got {O.shape}.")
-    E0 = _inside(E, E0)
-    sel = np.flatnonzero(_window(E, E0 - window / 2, E0 + window / 2))
+    E0 = float(E0)
+    sel = np.flatnonzero(_window(E, E0 - window / 2, E0 + window / 2, E0))
     block = np.abs(O[np.ix_(sel, sel)]) ** 2
     off = ~np.eye(sel.size, dtype=bool)
     return float(block[off].mean())
@@ -171,9 +159,8 @@ def microcanonical_average(E, O_diag, E0, width) -> float:
     """Mean of O_nn over the levels with |E_n − E0| ≤ width/2."""
     _guards.arguments("jqd.thermal.microcanonical_average", width=width)
     E, O = _sorted_pair(E, O_diag)
-    E0 = _inside(E, E0)
-    sel = _window(E, E0 - width / 2, E0 + width / 2)
-    return float(O[sel].mean())
+    E0 = float(E0)
+    return float(O[_window(E, E0 - width / 2, E0 + width / 2, E0)].mean())
 
 
 def _boltzmann(E, beta):
@@ -209,15 +196,11 @@ def beta_canonical(E, E0, *, iterations: int = 200) -> float:
             f"E0 = {E0:.6g} lies outside the open spectrum ({E[0]:.6g}, {E[-1]:.6g}): no finite "
             "β has that mean energy; choose E0 strictly inside it."
         )
-
-    def mean(b):
-        return float(canonical_energy(E, b))
-
     bmax = 1e3 * E.size / (E[-1] - E[0])
     lo, hi = -bmax, bmax  # mean(lo) > E0 > mean(hi)
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        if mean(mid) > E0:
+        if canonical_energy(E, mid) > E0:
             lo = mid
         else:
             hi = mid
@@ -229,7 +212,7 @@ def beta_canonical(E, E0, *, iterations: int = 200) -> float:
         var = float(p @ E**2 - (p @ E) ** 2)
         if var <= 0:
             break
-        b = b + (mean(b) - E0) / var
+        b = b + (float(canonical_energy(E, b)) - E0) / var
     return float(b)
 
 
@@ -237,12 +220,10 @@ def beta_microcanonical(E, E0, width) -> float:
     """d ln g/dE at E0 for the level density smoothed with a Gaussian of
     standard deviation `width`: Σ w_n (E_n − E0)/(width² Σ w_n),
     w_n = exp(−(E_n − E0)²/2 width²). Needs ≥ 5 levels within ±width."""
-    E = _spectrum(E)
-    E0 = _inside(E, E0)
-    width = float(width)
+    E, E0, width = _spectrum(E), float(E0), float(width)
     if not width > 0:
         raise ValueError(f"width must be positive; got {width}.")
-    _window(E, E0 - width, E0 + width)
+    _window(E, E0 - width, E0 + width, E0)
     w = np.exp(-((E - E0) ** 2) / (2 * width**2))
     return float(np.sum(w * (E - E0)) / (width**2 * np.sum(w)))
 

@@ -79,9 +79,8 @@ class SoftSphereGas(AbstractLaw):
         max_pairs: rows of the neighbour list (None: twice the ideal-gas pair
             count within cell_size, plus margin; more pairs raise in-graph).
 
-    `jqd.evolve` refuses ω_c dt > 0.5 (ω_c = √(2κ/m)). State `PhaseState(q, p)`
-    (or `GasState`), both (N, dim). Validated against an O(N²) NumPy reference
-    (forces, energy, one step) to 1e-10, with `skin` to 1e-12
+    `jqd.evolve` refuses ω_c dt > 0.5 (ω_c = √(2κ/m)). q and p are (N, dim).
+    Validated against an O(N²) NumPy reference to 1e-10, with `skin` to 1e-12
     (tests/test_thermal_classical.py).
     """
 
@@ -103,19 +102,16 @@ class SoftSphereGas(AbstractLaw):
             raise ValueError(f"dim must be 2 or 3; got {self.dim!r}.")
         if not (self.cell_size > 0 and self.box > 0):
             raise ValueError(
-                f"box and cell_size must be positive; got {self.box!r}, {self.cell_size!r}."
+                f"box and cell_size must be > 0; got {self.box!r}, {self.cell_size!r}."
             )
         if self.skin is not None and not self.skin > 0:
             raise ValueError(f"skin must be None or > 0 (e.g. 0.3 sigma); got {self.skin!r}.")
-        if self.max_pairs is not None and not (
-            isinstance(self.max_pairs, int) and self.max_pairs >= 1
-        ):
+        if not (self.max_pairs is None or isinstance(self.max_pairs, int) and self.max_pairs >= 1):
             raise ValueError(f"max_pairs must be None or an int >= 1; got {self.max_pairs!r}.")
         if self.n_side < 3:
             raise ValueError(
-                f"box = {self.box:g} holds only {self.n_side} cells of cell_size = "
-                f"{self.cell_size:g} per axis; the cell list needs >= 3 (else neighbour cells "
-                f"repeat). Use box >= {3 * self.cell_size:g}, or a smaller cell_size (>= sigma)."
+                f"box = {self.box:g} holds {self.n_side} < 3 cells of side {self.cell_size:g} per "
+                f"axis: use box >= {3 * self.cell_size:g}, or a smaller cell_size (>= sigma)."
             )
 
     @property
@@ -147,14 +143,10 @@ class SoftSphereGas(AbstractLaw):
     def with_neighbors(self, y, params) -> GasState:
         """`y` (a `PhaseState`) with a neighbour list built at y.q (needs `skin`)."""
         if self.skin is None:
-            raise ValueError(
-                "with_neighbors needs a SoftSphereGas(..., skin=...) (e.g. skin=0.3); this "
-                "law searches the cell list at every step and takes a PhaseState."
-            )
+            raise ValueError("with_neighbors needs a SoftSphereGas(..., skin=...), e.g. skin=0.3.")
         q = jnp.asarray(y.q)
-        return GasState(q, jnp.asarray(y.p), _build(self, q, params))
+        return GasState(q, jnp.asarray(y.p), self._build_neighbors(q, params))
 
-    # -- neighbours -------------------------------------------------------------------
     def candidates(self, q):
         """Candidate partners from the cell list: (`at` (N, K) positions in the
         cell-sorted list, `hit` (N, K) valid mask without self, `order` the sort
@@ -178,6 +170,7 @@ class SoftSphereGas(AbstractLaw):
         at = jnp.where(hit, at, 0)
         return at.reshape(N, -1), hit.reshape(N, -1), order, overflow
 
+    @eqx.filter_jit
     def _build_neighbors(self, q, params, builds=None) -> NeighborList:
         """All pairs within σ + skin from the cell list (one cell-list pass)."""
         at, hit, order, cell_overflow = self.candidates(q)
@@ -211,31 +204,30 @@ class SoftSphereGas(AbstractLaw):
         None, rows are particles) or over the listed pairs of `nl`; `checked(x)`
         stops the run if a cell or the list overflowed."""
         if nl is None:
-            at, hit, order, overflow = self.candidates(q)
+            at, valid, order, overflow = self.candidates(q)
             i = j = None
             d = q[:, None, :] - q[order][at]
-            valid = hit
-            message = (
-                f"SoftSphereGas: a cell holds more than max_occupancy = {self.slots} particles "
-                "(the cell list would drop pairs). Pass a larger max_occupancy, or check the "
-                "state for collapsed particles."
-            )
+            full = f"a cell holds more than max_occupancy = {self.slots} particles"
+            fix = "max_occupancy"
         else:
             i, j = nl.pairs[:, 0], nl.pairs[:, 1]
             d = q[i] - q[j]
             valid = jnp.arange(self.pairs_capacity) < nl.count
             overflow = nl.count > self.pairs_capacity
-            message = (
-                f"SoftSphereGas: more than max_pairs = {self.pairs_capacity} pairs within "
-                f"sigma + skin, or a cell with more than max_occupancy = {self.slots} particles "
-                "(pairs would be dropped). Pass a larger max_pairs (or max_occupancy), or "
-                "check the state for collapsed particles."
+            full = (
+                f"more than max_pairs = {self.pairs_capacity} pairs within sigma + skin, or a "
+                f"cell with more than max_occupancy = {self.slots} particles"
             )
+            fix = "max_pairs (or max_occupancy)"
         d = d - self.box * jnp.round(d / self.box)
         r2 = jnp.sum(d * d, axis=-1)
         sigma = jnp.asarray(params.sigma).astype(q.dtype)
         touch = valid & (r2 < sigma * sigma)
         r = jnp.sqrt(jnp.where(touch, r2, 1.0))  # double where: finite gradients
+        message = (
+            f"SoftSphereGas: {full} (pairs would be dropped). Pass a larger {fix}, or check the "
+            "state for collapsed particles."
+        )
         return i, j, d, r, touch, lambda x: eqx.error_if(x, overflow, message)
 
     def force(self, q, params, neighbors=None):
@@ -277,7 +269,6 @@ class SoftSphereGas(AbstractLaw):
         t = touch.astype(jnp.int32)
         return checked(jnp.zeros(y.q.shape[0], jnp.int32).at[i].add(t).at[j].add(t))
 
-    # -- dynamics ---------------------------------------------------------------------
     def vector_field(self, t, y, params):
         m = jnp.asarray(params.mass).astype(y.p.dtype)
         return PhaseState(q=y.p / m, p=self.force(y.q, params))
@@ -294,7 +285,6 @@ class SoftSphereGas(AbstractLaw):
         y = leapfrog(lambda q: self.force(q, params), y, h, m)
         return PhaseState(q=jnp.mod(y.q, self.box), p=y.p)
 
-    # -- input checks -----------------------------------------------------------------
     def check(self, y, params, dt=None):
         if self.skin is not None and not isinstance(y, GasState):
             raise ValueError(
@@ -307,7 +297,7 @@ class SoftSphereGas(AbstractLaw):
         if jnp.shape(y.q) != want or jnp.shape(y.p) != want:
             raise ValueError(
                 f"y0.q and y0.p must have shape (n_particles, dim) = {want}; got "
-                f"{jnp.shape(y.q)} and {jnp.shape(y.p)}. For an ensemble use jax.vmap."
+                f"{jnp.shape(y.q)} and {jnp.shape(y.p)}. Use jax.vmap for an ensemble."
             )
         check_scalar_params(params, ("mass", "kappa", "sigma"))
 
@@ -319,25 +309,16 @@ class SoftSphereGas(AbstractLaw):
         reach, what = jnp.asarray(params.sigma), "sigma"
         if self.skin is not None:  # the neighbour list reaches sigma + skin
             reach, what = reach + self.skin, "sigma + skin"
-        out.append(
-            Check(
-                reach <= self.cell_length,
-                f"params.{what} = {{value}} exceeds the cell side {self.cell_length:g} "
-                "(box/⌊box/cell_size⌋): pairs would be missed. Build the law with "
-                f"cell_size >= {what}.",
-                reach,
-            )
+        missed = (
+            f"params.{what} = {{value}} exceeds the cell side {self.cell_length:g} "
+            f"(box/⌊box/cell_size⌋): pairs would be missed. Build the law with cell_size >= {what}."
         )
         worst = jnp.max(_contacts(self, y, params))  # compiled: fast on concrete input
-        out.append(
-            Check(
-                worst == 0,
-                "y0 has overlapping particles (a particle touches {value} others at t0; "
-                "pair distance < sigma): start from non-overlapping positions, e.g. a "
-                "lattice, or a smaller sigma.",
-                worst,
-            )
+        overlap = (
+            "y0 has overlapping particles (a particle touches {value} others at t0): start "
+            "from non-overlapping positions, e.g. a lattice, or a smaller sigma."
         )
+        out += [Check(reach <= self.cell_length, missed, reach), Check(worst == 0, overlap, worst)]
         if dt is not None:
             wdt = jnp.sqrt(2 * jnp.asarray(params.kappa) / jnp.asarray(params.mass)) * dt
             omega = "ω = ω_c = √(2κ/m), the contact frequency of a pair"
@@ -348,8 +329,3 @@ class SoftSphereGas(AbstractLaw):
 @eqx.filter_jit
 def _contacts(law, y, params):
     return law.contacts(y, params)
-
-
-@eqx.filter_jit
-def _build(law, q, params):
-    return law._build_neighbors(q, params)

@@ -52,10 +52,9 @@ def _basis_1d(n: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lam_1d(n: int, boundary: str, dtype, xp=jnp) -> jnp.ndarray:
-    """λ of the 1-D stiffness in mode order, in-graph; the sine form on long
-    axes, the cosine form (same bits as before) on short ones (physics §7.4).
-    `xp=np`: the bits of the eager jnp operations, which divide by a scalar as a
-    multiply by its reciprocal (NumPy's sin and cos round as XLA's do)."""
+    """λ of the 1-D stiffness in mode order: the sine form on long axes, the cosine
+    form on short ones (physics §7.4). `xp=np`: the bits of the eager jnp result
+    (XLA divides by a scalar as a multiply by its reciprocal)."""
     div = (lambda x, c: x * (1 / c)) if xp is np else (lambda x, c: x / c)
     if boundary == "fixed":
         theta = div(xp.pi * (xp.arange(n, dtype=dtype) + 1), n + 1)
@@ -100,9 +99,8 @@ def _from_modes_1d(c, boundary: str):
 
 
 def squares_1d(v, boundary: str, bonds: bool = False):
-    """(U∘U) v along the last axis (∘ elementwise), or with `bonds` ((DU)∘(DU)) v,
-    D the bond differences: one FFT of a cosine series
-    (docs/internals/thermal.md#squares)."""
+    """(U∘U) v along the last axis, or with `bonds` ((DU)∘(DU)) v (D the bond
+    differences): one FFT of a cosine series (docs/internals/thermal.md#squares)."""
     n = v.shape[-1]
     lam = _lam_1d(n, boundary, v.dtype) if bonds else None  # only bonds weigh by λ_k
     zero = jnp.zeros(v.shape[:-1] + (1,), v.dtype)
@@ -144,8 +142,8 @@ class Lattice(eqx.Module):
             (every axis needs >= 3 atoms).
         spacing: equilibrium spacing (only `positions` uses it).
 
-    Displacements u (N,) are scalar (one component per atom). Use
-    `Lattice.from_stiffness(K)` for any other symmetric K ≥ 0.
+    Displacements u (N,) are scalar. `Lattice.from_stiffness(K)` takes any other
+    symmetric K ≥ 0.
     """
 
     shape: tuple[int, ...] = eqx.field(static=True)
@@ -158,7 +156,7 @@ class Lattice(eqx.Module):
             raise ValueError(f"boundary must be one of {BOUNDARIES}; got {self.boundary!r}.")
         if not (1 <= len(self.shape) <= 3) or any(int(n) < 1 for n in self.shape):
             raise ValueError(
-                f"shape must be 1-3 positive atom counts, e.g. (64,) or (16, 16); got {self.shape}."
+                f"shape must be 1-3 positive atom counts, e.g. (16, 16); got {self.shape}."
             )
         if self.general is None and self.boundary == "periodic" and min(self.shape) < 3:
             raise ValueError(
@@ -182,8 +180,7 @@ class Lattice(eqx.Module):
                 f"K must be positive semi-definite; mode 0 has eigenvalue {lam[0]:.4g}. "
                 "Use a pinning term (params.pinning) for an on-site restoring force instead."
             )
-        # eigh leaves a zero mode (a free centre of mass) at ±1e-16: as −ε it would
-        # be refused as unstable, as +ε treated as bound with ω ~ 1e-8. Make it 0.
+        # a zero mode at ±1e-16 becomes 0 (docs/internals/thermal.md#lattice-transforms)
         lam = np.where(np.abs(lam) <= 1e-12 * max(1.0, abs(lam[-1])), 0.0, lam)
         return cls((K.shape[0],), "fixed", spacing, _Frozen(np.stack([K, U, np.diag(lam)])))
 
@@ -199,9 +196,7 @@ class Lattice(eqx.Module):
     def bonds(self) -> np.ndarray:
         """(n_bonds, 2) pairs of sites joined by a spring (no wall springs), axis by axis."""
         if self.general is not None:
-            K = self.general.array[0]
-            i, j = np.nonzero(np.triu(K, 1))
-            return np.stack([i, j], axis=1)
+            return np.stack(np.nonzero(np.triu(self.general.array[0], 1)), axis=1)
         site = np.arange(self.n_sites).reshape(self.shape)
         out = []
         for a, n in enumerate(self.shape):
@@ -242,7 +237,7 @@ class Lattice(eqx.Module):
         lam = xp.zeros((), dtype)
         for n in self.shape:
             lam = (lam[..., None] + _lam_1d(n, self.boundary, dtype, xp)).reshape(-1)
-        return lam.reshape(-1)
+        return lam
 
     def to_modes(self, x):
         """Uᵀ x: atom-basis displacements (…, N) -> mode coordinates (…, N)."""
@@ -254,10 +249,7 @@ class Lattice(eqx.Module):
 
     def _apply(self, x, inverse: bool):
         if x.shape[-1:] != (self.n_sites,):
-            raise ValueError(
-                f"the last axis must have length N = {self.n_sites} (one entry per atom or "
-                f"mode); got shape {x.shape}."
-            )
+            raise ValueError(f"the last axis must have length N = {self.n_sites}; got {x.shape}.")
         if self.general is not None:
             U = to_device(self.general.array[1], x.dtype)
             return x @ (U.T if inverse else U)

@@ -1,6 +1,8 @@
 """Local quantum Hamiltonians on a tensor product, applied matrix-free and
-propagated by Chebyshev expansion (physics §7.6; layout and costs:
-docs/internals/thermal.md#local-hamiltonians)."""
+propagated by Chebyshev expansion, the standard models as `SchrodingerLocal`
+laws and their symmetry sectors (physics §7.6; layout and costs:
+docs/internals/thermal.md#local-hamiltonians). Pauli matrices have
+σᶻ = diag(1, −1); site 0 is the slowest index of ψ."""
 
 from __future__ import annotations
 
@@ -154,16 +156,10 @@ class SchrodingerLocal(AbstractLaw):
                 raise ValueError(f"term {t.name!r}: sites {t.sites} outside 0..{len(dims) - 1}.")
             n = math.prod(dims[s] for s in t.sites)
             if t.op.shape != (n, n):
-                raise ValueError(
-                    f"term {t.name!r}: op has shape {t.op.shape} but sites {t.sites} have "
-                    f"dimension {n}; pass an ({n}, {n}) operator."
-                )
-        if self.bounds is not None and not (
-            np.all(np.isfinite(self.bounds)) and np.diff(self.bounds) > 0
-        ):
-            raise ValueError(
-                f"bounds must be finite (E_min, E_max), E_min < E_max; got {self.bounds}."
-            )
+                raise ValueError(f"term {t.name!r}: op must be ({n}, {n}); got {t.op.shape}.")
+        lo, hi = self.bounds or (0.0, 1.0)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ValueError(f"bounds must be finite (E_min, E_max), E_min < E_max; got {lo, hi}.")
         if self.max_terms < 4:
             raise ValueError(f"max_terms must be >= 4; got {self.max_terms}.")
 
@@ -264,25 +260,22 @@ class SchrodingerLocal(AbstractLaw):
         sign = jnp.where(x < 0, jnp.asarray((-1.0) ** k, rdtype), 1.0)
         phase = jnp.asarray(np.array([1, -1j, -1, 1j])[k % 4], y.dtype)  # (−i)^k
         coef = (jnp.where(k == 0, 1.0, 2.0) * J[: self.max_terms] * sign).astype(y.dtype) * phase
-        couplings = params.couplings
-        diag = self._diagonal(couplings, rdtype) - c
+        diag = self._diagonal(params.couplings, rdtype) - c
 
         def Ht(T):  # H̃ T = (H − c) T / a
-            return self._apply_tensor(T, couplings, diag) / a
+            return self._apply_tensor(T, params.couplings, diag) / a
 
         p0 = y.reshape(self.dims)
         p1 = Ht(p0)
         acc = coef[0] * p0 + coef[1] * p1
 
         def body(k, carry):
-            prev, cur, acc = carry
-
-            def more(args):
-                prev, cur, acc = args
+            def more(carry):
+                prev, cur, acc = carry
                 nxt = 2.0 * Ht(cur) - prev
                 return cur, nxt, acc + coef[k] * nxt
 
-            return jax.lax.cond(k < n_needed, more, lambda args: args, (prev, cur, acc))
+            return jax.lax.cond(k < n_needed, more, lambda carry: carry, carry)
 
         _, _, acc = jax.lax.fori_loop(2, self.max_terms, body, (p0, p1, acc))
         return (jnp.exp(-1j * c * tau).astype(y.dtype) * acc).reshape(y.shape)
@@ -304,11 +297,11 @@ class SchrodingerLocal(AbstractLaw):
         psi = xp.asarray(psi)
         lead = psi.shape[:-1]
         p = xp.abs(psi.reshape(lead + self.dims)) ** 2
-        L = len(self.dims)
-        out = []
-        for f in self.truncated:
-            top = xp.take(p, self.dims[f] - 1, axis=len(lead) + f)
-            out.append(xp.sum(top, axis=tuple(range(len(lead), len(lead) + L - 1))))
+        others = tuple(range(len(lead), len(lead) + len(self.dims) - 1))
+        out = [
+            xp.sum(xp.take(p, self.dims[f] - 1, axis=len(lead) + f), axis=others)
+            for f in self.truncated
+        ]
         return xp.stack(out, -1) if out else xp.zeros(lead + (0,))
 
     def warn_truncation(self, psi, name: str = "psi") -> float:
@@ -328,40 +321,57 @@ class SchrodingerLocal(AbstractLaw):
     def check(self, y, params, dt=None):
         D = self.size
         if jnp.shape(y) != (D,):
-            raise ValueError(
-                f"psi0 must have shape ({D},) = prod(dims {self.dims}); got shape "
-                f"{jnp.shape(y)}. For a batch use jax.vmap."
-            )
+            raise ValueError(f"psi0 must have shape ({D},) = prod(dims); got {jnp.shape(y)}.")
         if not jnp.iscomplexobj(y):
             raise ValueError("psi0 must be complex (e.g. psi0.astype(jnp.complex128)).")
         couplings = getattr(params, "couplings", None)
         if not isinstance(couplings, dict):
             raise ValueError("params must be jqd.thermal.LocalParams(couplings={name: value}).")
-        missing = sorted(set(self.names) - set(couplings))
-        if missing:
+        if missing := sorted(set(self.names) - set(couplings)):
             raise ValueError(f"params.couplings lacks {missing}; give a real value for each.")
-        unknown = sorted(set(couplings) - set(self.names))
-        if unknown:
-            raise ValueError(
-                f"params.couplings has names {unknown} that no term uses (terms: {self.names})."
-            )
+        if unknown := sorted(set(couplings) - set(self.names)):
+            raise ValueError(f"params.couplings has {unknown} that no term uses ({self.names}).")
         for k, v in couplings.items():
             if jnp.iscomplexobj(v):
                 raise ValueError(f"params.couplings[{k!r}] must be real (H must be Hermitian).")
             if jnp.ndim(v) != 0:  # a vector would broadcast into a non-Hermitian H
                 raise ValueError(
-                    f"params.couplings[{k!r}] must be a scalar; got shape {jnp.shape(v)}. "
-                    "For several values use jax.vmap over params."
+                    f"params.couplings[{k!r}] must be a scalar (use jax.vmap); got {jnp.shape(v)}."
                 )
         self.warn_truncation(y, "psi0")
 
     def checks(self, y, params, dt=None):
+        """ψ normalized; the step within `max_terms` Chebyshev terms; the Ritz
+        values of a short Lanczos run (inside the spectrum) inside `bounds`."""
         xp = _guards.array_module(y)
         out = _guards.normalized(xp.sum(xp.abs(xp.asarray(y)) ** 2), "psi0")
+        dtype = jnp.asarray(y).dtype
         if dt is not None:
-            out += self._terms_guard(params, dt, jnp.finfo(jnp.asarray(y).dtype).dtype)
+            x, _, tail = self.chebyshev_order(params, dt, jnp.finfo(dtype).dtype)
+            concrete = not _guards.is_traced(x) and bool(np.isfinite(x))
+            need = f">= {int(x) + 10 * int(np.cbrt(x)) + 12}" if concrete else "higher"
+            message = (
+                f"dt: the Chebyshev step needs more than max_terms = {self.max_terms} terms "
+                f"(dt·(E_max − E_min)/2ħ = {{value}}); reduce dt or pass max_terms {need} in "
+                "SchrodingerLocal(...)."
+            )
+            out.append(_guards.Check(tail <= CHEB_TOL, message, x))
         if self.bounds is not None:
-            out += self._bounds_guard(params, jnp.asarray(y).dtype)
+            if _guards.is_traced(params.couplings):
+                ritz = ritz_values(lambda v: self.apply(v, params), self.size, dtype, jnp)
+            else:
+                Hs = self.sparse(params)
+                ritz = ritz_values(lambda v: Hs @ v, self.size, np.complex128, np)
+            lo, hi = self.bounds
+            slack = 1e-9 * max(abs(lo), abs(hi), 1.0)
+            ok = (ritz[0] >= lo - slack) & (ritz[-1] <= hi + slack)
+            worst = _guards.array_module(ritz).where(ritz[0] < lo - slack, ritz[0], ritz[-1])
+            message = (
+                f"bounds = {self.bounds} miss the spectrum of H (an eigenvalue estimate lies at "
+                "{value}): the Chebyshev series would diverge. Widen bounds, or pass "
+                "bounds=None for the automatic (Weyl) bound."
+            )
+            out.append(_guards.Check(ok, message, worst))
         return out
 
     def chebyshev_order(self, params, dt, dtype=np.float64):
@@ -373,35 +383,126 @@ class SchrodingerLocal(AbstractLaw):
         n, tail, _ = chebyshev_terms(x, self.max_terms)
         return x, n, tail
 
-    def _terms_guard(self, params, dt, rdtype):
-        x, _, tail = self.chebyshev_order(params, dt, rdtype)
-        concrete = not _guards.is_traced(x) and bool(np.isfinite(x))
-        need = int(x) + 10 * int(np.cbrt(x)) + 12 if concrete else None
-        fix = f"pass max_terms >= {need}" if need else "raise max_terms"
-        return [
-            _guards.Check(
-                tail <= CHEB_TOL,
-                "dt: the Chebyshev step needs more than max_terms = "
-                f"{self.max_terms} terms (dt·(E_max − E_min)/2ħ = {{value}}); reduce dt or "
-                f"{fix} in SchrodingerLocal(...).",
-                x,
-            )
-        ]
 
-    def _bounds_guard(self, params, dtype):
-        """Ritz values of a short Lanczos run (inside the spectrum) must lie inside `bounds`."""
-        if not _guards.is_traced(params.couplings):
-            Hs = self.sparse(params)
-            ritz = ritz_values(lambda v: Hs @ v, self.size, np.complex128, np)
-        else:
-            ritz = ritz_values(lambda v: self.apply(v, params), self.size, dtype, jnp)
-        lo, hi = self.bounds
-        slack = 1e-9 * max(abs(lo), abs(hi), 1.0)
-        xp = _guards.array_module(ritz)
-        worst = xp.where(ritz[0] < lo - slack, ritz[0], ritz[-1])
-        message = (
-            f"bounds = {self.bounds} miss the spectrum of H (an eigenvalue estimate lies at "
-            "{value}): the Chebyshev series would diverge. Widen bounds, or pass "
-            "bounds=None for the automatic (Weyl) bound."
+SX = np.array([[0.0, 1.0], [1.0, 0.0]])
+SY = np.array([[0.0, -1j], [1j, 0.0]])
+SZ = np.array([[1.0, 0.0], [0.0, -1.0]])
+
+HX_MFI = (5 + math.sqrt(5)) / 8  # 0.9045
+HZ_MFI = (1 + math.sqrt(5)) / 4  # 0.8090
+
+
+def _bonds(L: int, boundary: str):
+    if boundary not in ("open", "periodic"):
+        raise ValueError(f"boundary must be 'open' or 'periodic'; got {boundary!r}.")
+    bonds = [(i, i + 1) for i in range(L - 1)]
+    if boundary == "periodic" and L > 2:
+        bonds.append((L - 1, 0))
+    return bonds
+
+
+def _couplings(**values):
+    """{name: value} as float arrays, each a finite real (named if not)."""
+    for name, value in values.items():
+        _guards.enforce(_guards.scalar(value, name))
+    return {name: jnp.asarray(value, float) for name, value in values.items()}
+
+
+def _ising_terms(L, boundary):
+    zz = np.kron(SZ, SZ)
+    terms = [LocalTerm(b, zz, "J") for b in _bonds(L, boundary)]
+    terms += [LocalTerm((i,), SX, "hx") for i in range(L)]
+    terms += [LocalTerm((i,), SZ, "hz") for i in range(L)]
+    return terms
+
+
+def mixed_field_ising(L, *, J=1.0, hx=HX_MFI, hz=HZ_MFI, boundary="open", **law_kwargs):
+    """(law, params) of the mixed-field Ising chain of L spins, couplings "J",
+    "hx", "hz" (physics §7.6); `law_kwargs` go to `SchrodingerLocal`."""
+    L = _guards.count(L, "L", minimum=2)
+    law = SchrodingerLocal((2,) * L, tuple(_ising_terms(L, boundary)), **law_kwargs)
+    return law, LocalParams(couplings=_couplings(J=J, hx=hx, hz=hz))
+
+
+def random_field_heisenberg(L, *, W, key, J=1.0, boundary="periodic", **law_kwargs):
+    """(law, params) of the random-field Heisenberg chain: fields h_i uniform
+    in [−W, W] drawn with `key`, couplings "J", "h0", "h1", ... (physics §7.6)."""
+    L = _guards.count(L, "L", minimum=2)
+    _guards.enforce(_guards.scalar(W, "W", nonnegative=True))
+    heis = (np.kron(SX, SX) + np.kron(SY, SY).real + np.kron(SZ, SZ)) / 4
+    terms = [LocalTerm(b, heis, "J") for b in _bonds(L, boundary)]
+    terms += [LocalTerm((i,), SZ / 2, f"h{i}") for i in range(L)]
+    h = jax.random.uniform(key, (L,), float, -1.0, 1.0) * W
+    couplings = _couplings(J=J) | {f"h{i}": h[i] for i in range(L)}
+    law = SchrodingerLocal((2,) * L, tuple(terms), **law_kwargs)
+    return law, LocalParams(couplings=couplings)
+
+
+def spin_boson(L, *, n_max, omega=1.5, g=0.5, J=1.0, hx=HX_MFI, hz=HZ_MFI, **law_kwargs):
+    """(law, params) of the open mixed-field Ising chain plus one boson mode of
+    n_max + 1 levels as the last (`truncated`) factor, couplings "J", "hx",
+    "hz", "omega", "g" (physics §7.6)."""
+    L = _guards.count(L, "L", minimum=2)
+    n_max = _guards.count(n_max, "n_max", minimum=1)
+    nb = n_max + 1
+    a = np.diag(np.sqrt(np.arange(1.0, nb)), 1)
+    terms = _ising_terms(L, "open")
+    terms.append(LocalTerm((L,), np.diag(np.arange(float(nb))), "omega"))
+    xa = np.kron(SX, a + a.T) / math.sqrt(L)
+    terms += [LocalTerm((i, L), xa, "g") for i in range(L)]
+    law = SchrodingerLocal((2,) * L + (nb,), tuple(terms), truncated=(L,), **law_kwargs)
+    return law, LocalParams(couplings=_couplings(J=J, hx=hx, hz=hz, omega=omega, g=g))
+
+
+def boson_number(law: SchrodingerLocal, psi):
+    """⟨a†a⟩ of the last factor of a spin-boson state psi (..., D)."""
+    psi = jnp.asarray(psi)
+    nb = law.dims[-1]
+    if psi.shape[-1:] != (math.prod(law.dims),):
+        raise ValueError(
+            f"jqd.thermal.boson_number: psi must end in the law's dimension {math.prod(law.dims)} "
+            f"(dims {law.dims}); got shape {psi.shape}. Pass a state of this law."
         )
-        return [_guards.Check((ritz[0] >= lo - slack) & (ritz[-1] <= hi + slack), message, worst)]
+    p = jnp.abs(psi.reshape(psi.shape[:-1] + (-1, nb))) ** 2
+    return jnp.sum(p * jnp.arange(nb, dtype=p.dtype), axis=(-2, -1))
+
+
+def reflection_sector(dims, parity: int = 1) -> np.ndarray:
+    """The (D, D_s) real isometry P onto the reflection sector of `parity`
+    (+1 or −1): P.T @ H @ P is H's block when H commutes with the reflection.
+
+    Raises ValueError when dims is not a palindrome (e.g. a chain with a
+    boson mode at its end has no reflection symmetry)."""
+    dims = tuple(int(d) for d in dims)
+    if dims != dims[::-1]:
+        raise ValueError(
+            f"dims {dims} are not symmetric under reflection (site i -> L-1-i): there is no "
+            "reflection sector. Use it for chains of equal sites only."
+        )
+    if parity not in (1, -1):
+        raise ValueError(f"parity must be +1 or -1; got {parity!r}.")
+    D = math.prod(dims)
+    # R(n) for every product state n: reverse the order of the site digits
+    r = np.arange(D).reshape(dims).transpose(tuple(range(len(dims)))[::-1]).reshape(-1)
+    n = np.arange(D)
+    fixed = n[r == n] if parity == 1 else n[:0]
+    pairs = n[n < r]
+    P = np.zeros((D, len(fixed) + len(pairs)))
+    P[fixed, np.arange(len(fixed))] = 1.0
+    j = len(fixed) + np.arange(len(pairs))
+    P[pairs, j] = 1 / math.sqrt(2)
+    P[r[pairs], j] = parity / math.sqrt(2)
+    return P
+
+
+def sz_sector(L: int, sz) -> np.ndarray:
+    """Indices (increasing) of the product states of L spins ½ with total
+    Sᶻ = sz (|↑⟩ = index 0): H[np.ix_(idx, idx)] is the block of an Sᶻ-
+    conserving H, and psi[idx] the state's components."""
+    L = _guards.count(L, "L")
+    n_down = L / 2 - float(sz)
+    if not (float(n_down).is_integer() and 0 <= n_down <= L):
+        raise ValueError(f"sz must be one of -L/2, -L/2 + 1, ..., L/2 (L = {L}); got {sz!r}.")
+    n = np.arange(2**L)
+    downs = sum((n >> b) & 1 for b in range(L))
+    return n[downs == int(n_down)]
