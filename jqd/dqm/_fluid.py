@@ -271,8 +271,8 @@ def _tail_checks(grid: Grid, rho, floor) -> list[Check]:
         return worst[axis], axis, ", ".join(f"{p:.4g}" for p in pos)
 
     vacuum = (
-        "y0.rho falls{by} to vacuum between neighbouring cells{at} (a node or a hard edge, "
-        "ψ = 0 on a region), where the quantum potential is singular and the (ρ, S) laws do "
+        "y0.rho falls{by} to vacuum between neighbouring cells{at}: a node or a hard edge "
+        "(ψ = 0 on a region), where the quantum potential is singular and the (ρ, S) laws do "
         "not apply (physics §2.4). Start from a nodeless state with resolved tails (e.g. "
         "Gaussian), or use grid Schrödinger (jqd.SchrodingerGrid)."
     )
