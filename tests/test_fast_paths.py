@@ -17,7 +17,7 @@ from jax.test_util import check_grads
 import jqd
 from jqd import _random
 from jqd.dqm import EnsembleState, NelsonEnsemble, guidance_velocities
-from jqd.dqm._ensembles import guidance_current, guidance_drift
+from jqd.dqm._ensembles import guidance
 from jqd.dqm._particles import interpolate
 
 jax.config.update("jax_enable_x64", True)
@@ -71,8 +71,8 @@ def test_1d_guidance_equals_general_path(order):
     eps = 1e-12 * jnp.max(jnp.abs(psi) ** 2)
     ratio = jnp.conj(vals[:, :1]) * vals[:, 1:] / (jnp.abs(vals[:, :1]) ** 2 + eps)
     v, u = guidance_velocities(grid, psi, x, 1.0, 1.0, order)
-    drift = guidance_drift(grid, psi, x, 1.0, 1.0, order)
-    current = guidance_current(grid, psi, x, 1.0, 1.0, order)
+    drift = guidance("drift", grid, psi, x, 1.0, 1.0, order)
+    current = guidance("v", grid, psi, x, 1.0, 1.0, order)
     for got, want in [
         (v, jnp.imag(ratio)),
         (u, jnp.real(ratio)),

@@ -36,18 +36,16 @@ _FIX = "Reduce dt below the last value in parentheses (the largest safe dt)."
 BREAKDOWNS = {  # with grid Schrödinger's time-step entry
     NODE_STEP: Reason(
         EnsembleBreakdownError,
-        "dt is too large for the nodes ψ has now: too many particles are so close to "
-        "a node that the osmotic drift moves them further in one step than the noise "
-        f"does (|u_N|² dt > 2D for more than {NODE_TOL:.1%} of the ensemble plus a "
-        "sampling allowance; where: the particle closest to a node, then the largest "
-        "safe dt)",
+        f"dt is too large for the nodes ψ has now: more than {NODE_TOL:.1%} of the ensemble "
+        "(plus a sampling allowance) has |u_N|² dt > 2D, moved further by the osmotic drift "
+        "than by the noise in one step (where: the particle closest to a node, then the "
+        "largest safe dt)",
         _FIX,
     ),
     JUMP: Reason(
         EnsembleBreakdownError,
         "a step gave a particle a non-finite drift, or one larger than any node guard "
-        "rho_floor >= 1e-16 allows (a particle on or next to a node of ψ with "
-        "rho_floor < 1e-16; where: its position before the step)",
+        "rho_floor >= 1e-16 allows (where: its position before the step)",
         "Use the default rho_floor (1e-12), which bounds the drift at nodes, or resample "
         "the ensemble away from the nodes.",
     ),
@@ -121,62 +119,60 @@ _node_step_at = eqx.filter_jit(lambda law, y, params, dt: law.node_step(y, param
 def node_step_guards(law, y, params, dt) -> list[Check]:
     """The Nelson step-size check at t0."""
     c = _node_step_at(law, y, params, dt)
-    n = jnp.shape(y.x)[0]
+    message = (
+        "{dt} is too large for the nodes of psi0: {counts}so close to a node that the osmotic "
+        "drift u = ħ∇ρ/2mρ moves them further in one step than the noise does (|u|² dt > 2D, "
+        "D = ħ/2m{closest}), physics §3.3. {fix}"
+    )
 
     def detail():
-        k = int(np.asarray(c.at_risk))
+        n, k = jnp.shape(y.x)[0], int(np.asarray(c.at_risk))
         pos = ", ".join(f"{float(v):.4g}" for v in np.asarray(y.x)[int(np.asarray(c.worst))])
-        return (
-            f"dt = {shown(dt)} is too large for the nodes of psi0: {k} of {n} particles "
-            f"({k / n:.2%}; at most {NODE_TOL:.1%} plus a sampling allowance, "
-            f"{c.allowed:.0f} here), and a mass {float(np.asarray(c.grid_mass)):.3g} of "
-            f"|psi0|² on the grid (at most {GRID_TOL:g}), are so close to a node that the "
-            "osmotic drift u = ħ∇ρ/2mρ moves them further in one step than the noise does "
-            f"(|u|² dt > 2D, D = ħ/2m; the closest particle is at x = ({pos})), physics §3.3. "
-            f"Use dt <= {float(round_down(c.safe, 3)):.3g}."
+        counts = (
+            f"{k} of {n} particles ({k / n:.2%}; at most {NODE_TOL:.1%} plus a sampling "
+            f"allowance, {c.allowed:.0f} here), and a mass {float(np.asarray(c.grid_mass)):.3g} "
+            f"of |psi0|² on the grid (at most {GRID_TOL:g}), are "
         )
+        closest = f"; the closest particle is at x = ({pos})"
+        fix = f"Use dt <= {float(round_down(c.safe, 3)):.3g}."
+        return message.format(dt=f"dt = {shown(dt)}", counts=counts, closest=closest, fix=fix)
 
-    message = (
-        f"dt is too large for the nodes of psi0: more than {NODE_TOL:.1%} of the particles "
-        "(plus a sampling allowance), or of |psi|² on the grid, are so close to a node that "
-        "the osmotic drift moves them further in one step than the noise (physics §3.3). "
-        "Reduce dt."
-    )
-    return [described(c.ok, message, detail, c.at_risk)]
+    counts = f"more than {NODE_TOL:.1%} of the particles (plus an allowance) or of |psi|² are "
+    short = message.format(dt="dt", counts=counts, closest="", fix="Reduce dt.")
+    return [described(c.ok, short, detail, c.at_risk)]
 
 
-def drift_cap(grid: Grid, psi, hbar, mass):
-    """`ABSURD` = (ħ/m)·max|∇ψ|/(2√(1e-16·max|ψ|²))."""
+def _marked(grid: Grid, x):
+    """Particles a step marked (shifted out of the box by `mark_jumps`)."""
+    return jnp.any(jnp.abs(x) > jnp.asarray(grid.lengths, x.dtype), axis=-1)
+
+
+def mark_jumps(grid: Grid, psi, params, x, x1, displacement, dt):
+    """New positions: x1 wrapped, except for particles whose drift over the
+    step (`displacement`/dt) is not finite or exceeds the cap of a node guard
+    ε = 1e-16·max|ψ|², (ħ/m)·max|∇ψ|/(2√ε) for ψ at the step's start: those
+    stay at x shifted by two box lengths; particles marked before stay marked."""
     grad2 = sum(jnp.abs(g) ** 2 for g in grid.gradient(psi))
     rho_max = jnp.max(jnp.abs(psi) ** 2)
-    return hbar / mass * jnp.sqrt(jnp.max(grad2) / (4 * ABSURD_FLOOR * rho_max))
-
-
-def mark_jumps(grid: Grid, x, x1, displacement, dt, cap):
-    """New positions: x1 wrapped, except for particles whose drift over the
-    step (`displacement`/dt) is not finite or exceeds `cap`, which stay at x
-    shifted by two box lengths; particles marked before stay marked."""
-    L = jnp.asarray(grid.lengths, x.dtype)
-    marked = jnp.any(jnp.abs(x) > L, axis=-1)
+    cap = params.hbar / params.mass * jnp.sqrt(jnp.max(grad2) / (4 * ABSURD_FLOOR * rho_max))
     speed = jnp.sqrt(jnp.sum(displacement**2, axis=-1)) / dt
     bad = ~(speed <= cap)  # NaN too
-    new = jnp.where(bad[:, None], x + 2 * L, wrap(grid, jnp.where(bad[:, None], x, x1)))
-    return jnp.where(marked[:, None], x, new).astype(x.dtype)
+    shifted = x + 2 * jnp.asarray(grid.lengths, x.dtype)
+    new = jnp.where(bad[:, None], shifted, wrap(grid, jnp.where(bad[:, None], x, x1)))
+    return jnp.where(_marked(grid, x)[:, None], x, new).astype(x.dtype)
 
 
 def particle_status(grid: Grid, x, node=None):
     """(ok, code, where) of absurd drifts marked by a step (4) and, given a
     `NodeStep`, the Nelson step size (3)."""
-    L = jnp.asarray(grid.lengths, x.dtype)
-    marked = jnp.any(jnp.abs(x) > L, axis=-1)
+    marked = _marked(grid, x)
     nan = jnp.full((1,), jnp.nan, x.dtype)
-    pos = lambda i: wrap(grid, x[i])
     ok = ~jnp.any(marked)
     code = jnp.full((), JUMP, jnp.int32)
-    where = jnp.concatenate([pos(jnp.argmax(marked)), nan])
+    where = jnp.concatenate([wrap(grid, x[jnp.argmax(marked)]), nan])
     if node is not None:
         code = jnp.where(ok, NODE_STEP, code)
         safe = jnp.asarray(node.safe, x.dtype)[None]
-        where = jnp.where(ok, jnp.concatenate([pos(node.worst), safe]), where)
+        where = jnp.where(ok, jnp.concatenate([wrap(grid, x[node.worst]), safe]), where)
         ok = ok & node.ok
     return ok, jnp.where(ok, 0, code), where

@@ -43,11 +43,8 @@ def guidance_velocities(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor
     if grid.ndim == 1:
         args = (grid, psi, x, hbar, mass, order, rho_floor)
         return _guidance_1d(*args, "v"), _guidance_1d(*args, "u")
-    grads = grid.gradient(psi)
-    fields = jnp.stack([psi, *grads], axis=-1)
-    vals = interpolate(grid, fields, x, order)
-    psi_p = vals[:, :1]
-    dpsi_p = vals[:, 1:]
+    vals = interpolate(grid, jnp.stack([psi, *grid.gradient(psi)], axis=-1), x, order)
+    psi_p, dpsi_p = vals[:, :1], vals[:, 1:]
     rho_p = jnp.real(psi_p) ** 2 + jnp.imag(psi_p) ** 2
     eps = rho_floor * jax.lax.stop_gradient(jnp.max(jnp.abs(psi) ** 2))
     ratio = jnp.conj(psi_p) * dpsi_p / (rho_p + eps)
@@ -70,19 +67,13 @@ def _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, part):
     return (scale * num)[:, None]
 
 
-def guidance_drift(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e-12):
-    """v + u_N at positions `x` (Nelson's drift), shape `(n, ndim)`."""
+def guidance(part, grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e-12):
+    """Nelson's drift v + u_N (`part` "drift") or Bohm's velocity v ("v") at
+    positions `x`, shape `(n, ndim)`."""
     if grid.ndim == 1:
-        return _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, "drift")
+        return _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, part)
     v, u = guidance_velocities(grid, psi, x, hbar, mass, order, rho_floor)
-    return v + u
-
-
-def guidance_current(grid: Grid, psi, x, hbar, mass, order="cubic", rho_floor=1e-12):
-    """v = (ħ/m) Im(∇ψ/ψ) at positions `x` (Bohm's velocity), shape `(n, ndim)`."""
-    if grid.ndim == 1:
-        return _guidance_1d(grid, psi, x, hbar, mass, order, rho_floor, "v")
-    return guidance_velocities(grid, psi, x, hbar, mass, order, rho_floor)[0]
+    return v if part == "v" else v + u
 
 
 class AbstractEnsemble(AbstractLaw):
@@ -109,8 +100,8 @@ class AbstractEnsemble(AbstractLaw):
             )
         self.schrodinger = schrodinger
         self.grid = schrodinger.grid
-        default = self.schemes[0]()
-        self.scheme = default if scheme is None else _steppers.scheme_named(scheme, self.schemes)
+        scheme = self.schemes[0]() if scheme is None else scheme
+        self.scheme = _steppers.scheme_named(scheme, self.schemes)
         self.interpolation = interpolation
         self.rho_floor = float(rho_floor)
 
@@ -127,14 +118,12 @@ class AbstractEnsemble(AbstractLaw):
     def order(self) -> int:
         """The particle scheme's order (weak for Nelson), capped by ψ's law's."""
         psi_order = self.schrodinger.order
-        particles = self.scheme.order
-        return particles if psi_order is None else min(particles, psi_order)
+        return self.scheme.order if psi_order is None else min(self.scheme.order, psi_order)
 
-    def velocities(self, psi, x, params, guidance=None):
-        """(v, u_N) at positions x (or what `guidance` gives: drift, current)."""
-        return (guidance or guidance_velocities)(
-            self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor
-        )
+    def velocities(self, psi, x, params, part=None):
+        """(v, u_N) at positions x, or one `part` of `guidance`: "drift" or "v"."""
+        args = (self.grid, psi, x, params.hbar, params.mass, self.interpolation, self.rho_floor)
+        return guidance_velocities(*args) if part is None else guidance(part, *args)
 
     def psi_dt(self, dt):
         """The step of the Schrödinger law that moves ψ (dt, or dt/2 for Bohm)."""
@@ -232,14 +221,13 @@ class NelsonEnsemble(AbstractEnsemble):
         psi1 = self.schrodinger.step(t, psi0, params, dt, None)
         D = params.hbar / (2 * params.mass)
         noise = jnp.sqrt(2 * D) * dW
-        b0 = self.velocities(psi0, x, params, guidance_drift)  # at the start (computed once)
+        b0 = self.velocities(psi0, x, params, "drift")  # at the start (computed once)
 
         def b(s, z):
-            return b0 if z is x else self.velocities(psi1, z, params, guidance_drift)
+            return b0 if z is x else self.velocities(psi1, z, params, "drift")
 
         x1 = self.scheme.step(b, t, x, dt, noise, wrap=lambda z: wrap(self.grid, z))
-        cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
-        x1 = checks.mark_jumps(self.grid, x, x1, x1 - x - noise, dt, cap)
+        x1 = checks.mark_jumps(self.grid, psi0, params, x, x1, x1 - x - noise, dt)
         return EnsembleState(psi1, x1)
 
 
@@ -259,7 +247,7 @@ class BohmEnsemble(AbstractEnsemble):
         h = dt / 2
         psih = self.schrodinger.step(t, psi0, params, h, None)
         psi1 = self.schrodinger.step(t + h, psih, params, h, None)
-        v0 = self.velocities(psi0, x, params, guidance_current)
+        v0 = self.velocities(psi0, x, params, "v")
 
         def v(s, z):
             if z is x:  # the first stage: x itself, at t
@@ -267,11 +255,10 @@ class BohmEnsemble(AbstractEnsemble):
             # later stages: ψ at the stage time s ∈ {t, t + h, t + dt}, z wrapped into the box
             i = jnp.clip(jnp.round((s - t) / h), 0, 2).astype(jnp.int32)
             psi = jax.lax.select_n(i, psi0, psih, psi1)
-            return self.velocities(psi, wrap(self.grid, z), params, guidance_current)
+            return self.velocities(psi, wrap(self.grid, z), params, "v")
 
         x1 = self.scheme.step(v, t, x, dt)
-        cap = checks.drift_cap(self.grid, psi0, params.hbar, params.mass)
-        return EnsembleState(psi1, checks.mark_jumps(self.grid, x, x1, x1 - x, dt, cap))
+        return EnsembleState(psi1, checks.mark_jumps(self.grid, psi0, params, x, x1, x1 - x, dt))
 
 
 def evolve_ensemble(
@@ -326,9 +313,8 @@ def evolve_ensemble(
         )
     if observe is None:
         raise ValueError(
-            "observe is required: evolve_ensemble keeps averages and counts over the "
-            "particles, not the states (N·saves positions). Pass e.g. "
-            "ParticleMoments((1, 2)) or ParticleCDF(lo, hi, bins)."
+            "observe is required: evolve_ensemble keeps particle averages and counts, not "
+            "states. Pass e.g. ParticleMoments((1, 2)) or ParticleCDF(lo, hi, bins)."
         )
     if isinstance(observe, ParticleMoments) and observe.central:
         raise ValueError(
@@ -373,13 +359,8 @@ def evolve_ensemble(
         stats.append({k_: np.asarray(v) for k_, v in sol.stats.items()})
         ts = sol.ts
         if progress:
-            elapsed = time.perf_counter() - start
-            print(
-                f"evolve_ensemble: chunk {c + 1}/{n_chunks} ({(c * chunk + n):,} of {N:,} "
-                f"particles), {elapsed:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+            done = f"{c * chunk + n:,} of {N:,} particles, {time.perf_counter() - start:.1f} s"
+            print(f"evolve_ensemble: chunk {c + 1}/{n_chunks} ({done})", file=sys.stderr)
     merged = {k_: np.stack([s[k_] for s in stats]) for k_ in stats[0] if k_ != "n_steps"}
     merged.update(n_steps=stats[0]["n_steps"], n_particles=N, chunk=chunk, n_chunks=n_chunks)
     return Solution(ts=ts, observables=total, y_final=None, stats=merged)

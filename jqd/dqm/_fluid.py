@@ -167,22 +167,17 @@ class AbstractFluidLaw(AbstractLaw):
                 f"y0 must be a jqd.dqm MadelungState(rho, S, momentum); got {type(y).__name__}. "
                 "Build one with state_from_psi(grid, psi) or gaussian_state(grid, ...)."
             )
-        for arr, what in ((y.rho, "rho"), (y.S, "S")):
-            if tuple(jnp.shape(arr)) != tuple(grid.shape):
+        n = grid.ndim
+        shapes = {"rho": grid.shape, "S": grid.shape, "momentum": (n,), "chirp": (n, 1)}
+        for what, shape in shapes.items():
+            value = getattr(y, what)
+            if tuple(jnp.shape(value)) != tuple(shape):
                 raise ValueError(
-                    f"y0.{what} has shape {jnp.shape(arr)} but the grid has shape {grid.shape}; "
-                    "for a batch of states use jax.vmap over the leading axis."
+                    f"y0.{what} has shape {jnp.shape(value)} but must have shape {tuple(shape)} "
+                    "on this grid; for a batch of states use jax.vmap over the leading axis."
                 )
-            if jnp.iscomplexobj(arr):
-                raise ValueError(f"y0.{what} must be real; got dtype {jnp.asarray(arr).dtype}.")
-        if jnp.shape(y.momentum) != (grid.ndim,):
-            raise ValueError(
-                f"y0.momentum must have shape ({grid.ndim},); got {jnp.shape(y.momentum)}."
-            )
-        if jnp.shape(y.chirp) != (grid.ndim, 1):
-            raise ValueError(
-                f"y0.chirp must have shape ({grid.ndim}, 1); got {jnp.shape(y.chirp)}."
-            )
+            if jnp.iscomplexobj(value):
+                raise ValueError(f"y0.{what} must be real; got dtype {jnp.asarray(value).dtype}.")
         if not isinstance(params, DQMParams):
             raise TypeError(f"params must be jqd.dqm DQMParams; got {type(params).__name__}.")
 
@@ -236,11 +231,9 @@ def _step_check(grid: Grid, params, dt) -> Check:
     )
     xp = array_module(params.hbar, params.mass, params.D, dt)
     hbar, mass = xp.asarray(params.hbar), xp.asarray(params.mass)
-    D = (
-        hbar / (2 * mass)
-        if params.D is None
-        else xp.maximum(xp.asarray(params.D), hbar / (2 * mass))
-    )
+    D = hbar / (2 * mass)
+    if params.D is not None:
+        D = xp.maximum(xp.asarray(params.D), D)
     limit = RK4_LIMIT / (D * k2)
     return Check(
         xp.asarray(dt) <= limit,
@@ -255,68 +248,55 @@ def _tail_checks(grid: Grid, rho, floor) -> list[Check]:
     """No vacuum cliff and resolved tails: per axis, |Δ ln ρ| between neighbours
     where one is above the floor ε, and where both are in the bulk."""
     xp = array_module(rho)
-    tiny = _TINY.get(np.dtype(rho.dtype), 1e-300)
     rmax = xp.max(rho)
     _, hi = bulk_levels(rho, floor)
-    eps = default_floor(rho, floor) * rmax
-    l = xp.log(xp.maximum(rho, tiny * rmax))
-    bulk, above = rho >= hi * rmax, rho >= eps
-    jumps = []  # per axis: (bulk jumps, jumps next to a cell above the floor)
+    l = xp.log(xp.maximum(rho, _TINY.get(np.dtype(rho.dtype), 1e-300) * rmax))
+    bulk, above = rho >= hi * rmax, rho >= default_floor(rho, floor) * rmax
+    jumps = ([], [])  # per axis: jumps between two bulk cells, next to a cell above ε
     for i in range(grid.ndim):
+        lo = tuple(slice(None, -1) if a == i else slice(None) for a in range(grid.ndim))
+        up = tuple(slice(1, None) if a == i else slice(None) for a in range(grid.ndim))
         jump = xp.abs(xp.diff(l, axis=i))
-        n = rho.shape[i]
-        a, b = (xp.take(m, np.arange(n - 1), axis=i) for m in (bulk, above))
-        c, d = (xp.take(m, np.arange(1, n), axis=i) for m in (bulk, above))
-        jumps.append((xp.where(a & c, jump, 0.0), xp.where(b | d, jump, 0.0)))
-    worst_bulk = xp.max(xp.stack([xp.max(b) for b, _ in jumps]))
-    cliff = xp.max(xp.stack([xp.max(c) for _, c in jumps]))
+        jumps[0].append(xp.where(bulk[lo] & bulk[up], jump, 0.0))
+        jumps[1].append(xp.where(above[lo] | above[up], jump, 0.0))
+    worst_bulk, cliff = (xp.max(xp.stack([xp.max(j) for j in js])) for js in jumps)
 
     def where(k):  # the worst pair of kind k: (jump, axis, position of its midpoint)
-        worst = [float(np.max(np.asarray(j[k]))) for j in jumps]
+        worst = [float(np.max(np.asarray(j))) for j in jumps[k]]
         axis = int(np.argmax(worst))
-        idx = np.unravel_index(int(np.argmax(np.asarray(jumps[axis][k]))), jumps[axis][k].shape)
+        j = np.asarray(jumps[k][axis])
+        idx = np.unravel_index(int(np.argmax(j)), j.shape)
         pos = [float(np.asarray(ax)[i]) for ax, i in zip(grid.axes(), idx, strict=True)]
         pos[axis] += grid.spacing[axis] / 2
         return worst[axis], axis, ", ".join(f"{p:.4g}" for p in pos)
 
-    def coarse():
+    vacuum = (
+        "y0.rho falls{by} to vacuum between neighbouring cells{at}: a node or a hard edge "
+        "(ψ = 0 on a region), where the quantum potential is singular and the (ρ, S) laws do "
+        "not apply (physics §2.4). Start from a nodeless state with resolved tails (e.g. "
+        "Gaussian), or use grid Schrödinger (jqd.SchrodingerGrid)."
+    )
+    coarse = (
+        "y0.rho changes by {by} between neighbouring cells{at} where ρ > {hi:.1e}·max ρ: the "
+        "grid is too coarse for this density's tails. Refine the grid{to}, or widen the state."
+    )
+
+    def vacuum_detail():
+        worst, axis, pos = where(1)
+        at = f" along axis {axis} at x = ({pos}) (at most e^{MAX_VACUUM_JUMP:g} above the floor)"
+        return vacuum.format(by=f" by e^{worst:.3g}", at=at)
+
+    def coarse_detail():
         worst, axis, pos = where(0)
         dx = grid.spacing[axis]
-        return (
-            f"y0.rho changes by a factor e^{worst:.2f} between neighbouring cells along "
-            f"axis {axis} at x = ({pos}) where ρ > {hi:.1e}·max ρ (at most e^{MAX_BULK_JUMP:g}): "
-            f"the grid is too coarse for this density's tails. Refine the grid to dx <= "
-            f"{dx * MAX_BULK_JUMP / worst:.3g} (now {dx:.3g}), or widen the state."
-        )
+        by = f"a factor e^{worst:.2f} (at most e^{MAX_BULK_JUMP:g})"
+        to = f" to dx <= {dx * MAX_BULK_JUMP / worst:.3g} (now {dx:.3g})"
+        return coarse.format(by=by, at=f" along axis {axis} at x = ({pos})", hi=hi, to=to)
 
-    def vacuum():
-        worst, axis, pos = where(1)
-        return (
-            f"y0.rho falls by e^{worst:.3g} to vacuum between neighbouring cells along axis "
-            f"{axis} at x = ({pos}) (at most e^{MAX_VACUUM_JUMP:g} where ρ is above the floor): "
-            "a node or a hard edge (ψ = 0 on a region), where the quantum potential is "
-            "singular and the (ρ, S) laws do not apply (physics §2.4). Start from a nodeless "
-            "state with resolved tails (e.g. Gaussian), or use grid Schrödinger "
-            "(jqd.SchrodingerGrid)."
-        )
-
+    short_coarse = coarse.format(by=f"more than e^{MAX_BULK_JUMP:g}", at="", hi=hi, to="")
     return [
-        described(
-            cliff <= MAX_VACUUM_JUMP,
-            "y0.rho falls to vacuum between neighbouring cells (a node or a hard edge, "
-            "ψ = 0 on a region): the (ρ, S) laws do not apply there (physics §2.4). Start from "
-            "a nodeless state with resolved tails, or use jqd.SchrodingerGrid.",
-            vacuum,
-            cliff,
-        ),
-        described(
-            worst_bulk <= MAX_BULK_JUMP,
-            f"y0.rho changes by more than e^{MAX_BULK_JUMP:g} between neighbouring cells "
-            "where it is in the bulk: the grid is too coarse for this density's tails. "
-            "Refine the grid, or widen the state.",
-            coarse,
-            worst_bulk,
-        ),
+        described(cliff <= MAX_VACUUM_JUMP, vacuum.format(by="", at=""), vacuum_detail, cliff),
+        described(worst_bulk <= MAX_BULK_JUMP, short_coarse, coarse_detail, worst_bulk),
     ]
 
 

@@ -55,14 +55,11 @@ def interpolate(grid: Grid, fields, x, order: str = "cubic"):
         i0, offsets, weights = _stencil(s, order)
         i0 = i0.astype(jnp.int32)
         idx = [jnp.mod(i0 + o, n) * int(strides[a]) for o in offsets]
-        per_axis.append((idx, weights))
+        per_axis.append(list(zip(idx, weights, strict=True)))
     out = jnp.zeros((x.shape[0], C), jnp.result_type(flat.dtype, rdtype))
-    for combo in itertools.product(*[range(len(p[0])) for p in per_axis]):
-        idx = per_axis[0][0][combo[0]]
-        w = per_axis[0][1][combo[0]]
-        for a in range(1, d):
-            idx = idx + per_axis[a][0][combo[a]]
-            w = w * per_axis[a][1][combo[a]]
+    for (idx, w), *rest in itertools.product(*per_axis):  # one point per axis
+        for idx_a, w_a in rest:
+            idx, w = idx + idx_a, w * w_a
         out = out + w[:, None] * flat[idx]
     return out
 
@@ -225,9 +222,8 @@ class ParticleCDF(eqx.Module):
 
     def __call__(self, t, y, params):
         x = y.x[:, self.axis]
-        s = (x - jnp.asarray(self.lo, x.dtype)) * jnp.asarray(
-            self.bins / (self.hi - self.lo), x.dtype
-        )
+        scale = jnp.asarray(self.bins / (self.hi - self.lo), x.dtype)
+        s = (x - jnp.asarray(self.lo, x.dtype)) * scale
         # bin j (x in [e_j, e_j+1)) at index j + 1; below lo at 0, at or above hi at bins + 1
         idx = (jnp.clip(jnp.floor(s), -1, self.bins) + 1).astype(jnp.int32)
         counts = jnp.zeros(self.bins + 2, jnp.int32).at[idx].add(1)

@@ -70,15 +70,6 @@ def density_floor(rho, floor):
     return jnp.asarray(default_floor(rho, floor), rho.dtype) * jnp.max(rho)
 
 
-def frame_phase(grid: Grid, momentum, chirp, dtype):
-    """Σ_i [p_i x_i + b_i x_i²/2] on the mesh."""
-    out = 0
-    for i, x in enumerate(grid.mesh(dtype)):
-        out = out + momentum[i] * x
-        out = out + chirp[i, 0] * x**2 / 2
-    return out
-
-
 def frame_gradient(grid: Grid, S, momentum, chirp, kind="fd8"):
     """∇S_total = p + b x + ∇S per axis (a tuple of arrays)."""
     gs = gradient(grid, S, kind)
@@ -90,7 +81,11 @@ def frame_gradient(grid: Grid, S, momentum, chirp, kind="fd8"):
 
 def state_to_psi(grid: Grid, y: MadelungState, hbar=1.0):
     """ψ = √ρ exp(i S_total/ħ) (complex, same precision as ρ)."""
-    phase = y.S + frame_phase(grid, y.momentum, y.chirp, y.rho.dtype)
+    frame = 0  # Σ_i [p_i x_i + b_i x_i²/2]
+    for i, x in enumerate(grid.mesh(y.rho.dtype)):
+        frame = frame + y.momentum[i] * x
+        frame = frame + y.chirp[i, 0] * x**2 / 2
+    phase = y.S + frame
     return jnp.sqrt(jnp.maximum(y.rho, 0)) * jnp.exp(1j * phase / hbar)
 
 

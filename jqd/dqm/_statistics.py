@@ -5,6 +5,7 @@ equilibrium occupations (§6.1-§6.3)."""
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import jax
@@ -29,17 +30,11 @@ def occupation_patterns(N: int, M: int) -> np.ndarray:
     """All occupation patterns of N particles in M states, shape (C(N+M−1, N), M),
     in lexicographic order (largest n_1 first)."""
     _check_nm(N, M)
-    out = []
-
-    def rec(prefix, left, slots):
-        if slots == 1:
-            out.append(prefix + [left])
-            return
-        for k in range(left, -1, -1):
-            rec(prefix + [k], left - k, slots - 1)
-
-    rec([], int(N), int(M))
-    return np.asarray(out, dtype=np.int64)
+    n, m = int(N), int(M)
+    bars = list(itertools.combinations(range(n + m - 1), m - 1))  # stars and bars
+    bars = np.asarray(bars, np.int64).reshape(len(bars), m - 1)
+    edges = np.pad(bars, ((0, 0), (1, 1)), constant_values=(-1, n + m - 1))
+    return (np.diff(edges, axis=1) - 1)[::-1].copy()
 
 
 def _occupation_guards(n, name="n") -> list[Check]:
@@ -59,8 +54,7 @@ def _occupation_guards(n, name="n") -> list[Check]:
 
 
 def _log_weight(n, dtype, statistics):
-    """`log_weight_mb` etc.: checked, one jitted program for MB, BE and FD (the
-    counting is a traced `lax.switch` index)."""
+    """`log_weight_mb` etc., checked; one program for all three (a traced `lax.switch` index)."""
     n = n if isinstance(n, jax.Array) else np.asarray(n)  # a jit argument: no staging program
     out = _log_weight_core(n, dtype, _STATISTICS.index(statistics))
     return _guards.enforce(_occupation_guards(n), out, f"log_weight_{statistics.lower()}")
@@ -175,11 +169,8 @@ def pattern_frequencies(counts, N: int, M: int) -> np.ndarray:
             f"sums to {counts[bad[0]].sum()} ({bad.size} rows do not). A pattern of another "
             "N matches no pattern of occupation_patterns(N, M): pass the N the samples have."
         )
-    base = N + 1
-    code = lambda a: a @ (base ** np.arange(M)[::-1])
-    pc = code(patterns)
-    order = np.argsort(pc)
-    idx = order[np.searchsorted(pc[order], code(counts))]
+    code = lambda a: a @ ((N + 1) ** np.arange(M)[::-1])  # decreasing along the patterns
+    idx = len(patterns) - 1 - np.searchsorted(code(patterns)[::-1], code(counts))
     return np.bincount(idx, minlength=len(patterns)) / counts.shape[0]
 
 
@@ -231,8 +222,7 @@ def sample_occupations(key, energy, beta, mu, statistics: str, shape=()):
     if statistics == "MB":
         return jax.random.poisson(key, jnp.exp(-x), full).astype(jnp.int32)
     u = jax.random.uniform(key, full, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
-    if statistics == "BE":
-        # P(n >= k) = q^k  <=>  n = floor(log u / log q), log q = −x.
+    if statistics == "BE":  # P(n >= k) = q^k: n = floor(log u / log q), log q = −x
         return jnp.floor(jnp.log(u) / (-x)).astype(jnp.int32)
     return (u < 1.0 / (jnp.exp(x) + 1.0)).astype(jnp.int32)
 
@@ -262,12 +252,10 @@ def log_statistical_weight(N, g: int, statistics: str):
 
 
 def most_probable_occupation(energy, beta, mu, statistics: str, g: int = 10_000):
-    """Occupation per state N_j*/g maximising the entropy (physics §6.3): each
-    level ε_j is a group of g states, N_j* the largest N whose increment of
-    `log_statistical_weight`(N, g) is >= β(ε_j − μ), by bisection over N <= g
-    (MB, FD) or N <= g(1 + 4/min β(ε − μ)) (BE): Z46/Z48/Z50 to within
-    (1 + n̄)/g. NumPy-eager.
-    """
+    """Occupation per state N_j*/g maximising the entropy (physics §6.3): level
+    ε_j a group of g states, N_j* the largest N whose increment of
+    `log_statistical_weight`(N, g) is >= β(ε_j − μ) (bisection): Z46/Z48/Z50
+    to within (1 + n̄)/g. NumPy-eager."""
     _check_statistics(statistics)
     x = np.atleast_1d(np.asarray(beta * (np.asarray(energy, np.float64) - mu), np.float64))
     g = _guards.count(g, "g")
@@ -288,12 +276,10 @@ def most_probable_occupation(energy, beta, mu, statistics: str, g: int = 10_000)
     # Invariant: increment(lo) >= x (or lo = 0), increment(hi + 1) < x (or hi = n_max).
     lo = np.zeros(x.shape, np.int64)
     hi = np.full(x.shape, n_max, np.int64)
+    log_w = functools.partial(log_statistical_weight, g=g, statistics=statistics)
     while np.any(lo < hi):
         mid = (lo + hi + 1) // 2
-        gain = log_statistical_weight(mid, g, statistics) - log_statistical_weight(
-            mid - 1, g, statistics
-        )
-        ok = gain >= x
+        ok = log_w(mid) - log_w(mid - 1) >= x
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid - 1)
     return (lo / g).reshape(np.shape(energy))

@@ -31,10 +31,8 @@ class MadelungBreakdownError(BreakdownError):
 
     @property
     def breakdown(self) -> Breakdown:
-        stats = self.solution.stats  # a batch: the first member that broke down
-        codes = np.atleast_1d(np.asarray(stats["breakdown_code"]))
-        index = int(np.atleast_1d(np.asarray(stats["breakdown_index"]))[np.argmax(codes > 0)])
-        return Breakdown(self.time, index, self.where, REASON_NAMES.get(self.code, "unknown"))
+        codes = np.asarray(self.solution.stats["breakdown_code"])  # a batch: the first member
+        return _from_stats(self.solution.stats, np.unravel_index(np.argmax(codes > 0), codes.shape))
 
 
 _PICTURE = "the hydrodynamic (ρ, S) picture broke down: "
@@ -85,8 +83,7 @@ class MadelungValidity(eqx.Module):
         grid = self.law.grid
         rho = self.law.density(y)
         rmax = jnp.max(rho)
-        inner = edge_window(rho.shape, rho.dtype) == 1
-        outer = jnp.where(inner, 0, rho)
+        outer = jnp.where(edge_window(rho.shape, rho.dtype) == 1, 0, rho)
         edge = jnp.max(outer) / rmax
         edge_pos = _argmin_position(grid, -outer)
         ratio = jnp.ones_like(rho)
@@ -98,28 +95,25 @@ class MadelungValidity(eqx.Module):
             ratio = jnp.minimum(ratio, r)
         depth = jnp.min(ratio)
         node_pos = _argmin_position(grid, ratio)
+        finite = jnp.all(jnp.isfinite(rho))
+        res = floored = jnp.zeros((), rho.dtype)
+        res_pos = jnp.zeros((grid.ndim,), rho.dtype)
         if isinstance(y, MadelungState):
             kind = getattr(self.law, "derivative", "fd8")
             floor = getattr(self.law, "floor", None)
-            m = params.mass
             hbar = params.phase_unit() if isinstance(params, DQMParams) else params.hbar
             eps = density_floor(rho, floor)
-            Q = quantum_potential(grid, rho, hbar, m, eps, floor, kind)
-            kq = jnp.sqrt(2 * m * jnp.abs(Q)) / hbar
+            Q = quantum_potential(grid, rho, hbar, params.mass, eps, floor, kind)
+            kq = jnp.sqrt(2 * params.mass * jnp.abs(Q)) / hbar
             shear = divergence(grid, frame_gradient(grid, y.S, y.momentum, y.chirp, kind), kind)
             kv = jnp.sqrt(jnp.abs(shear) / hbar)
             k = jnp.where(rho > self.hole_level * rmax, jnp.maximum(kq, kv), 0)
             res = jnp.max(k) * max(grid.spacing)
             res_pos = _argmin_position(grid, -k)
             floored = grid.integrate(jnp.where(rho < eps, rho, 0))
-            finite = jnp.all(jnp.isfinite(rho)) & jnp.all(jnp.isfinite(y.S))
-        else:
-            res = jnp.zeros((), rho.dtype)
-            res_pos = jnp.zeros((grid.ndim,), rho.dtype)
-            floored = jnp.zeros((), rho.dtype)
-            finite = jnp.all(jnp.isfinite(rho))
+            finite = finite & jnp.all(jnp.isfinite(y.S))
         valid = finite & (depth >= self.node_threshold) & (res < self.resolution_threshold)
-        valid = valid & (edge < self.edge_threshold)
+        valid &= edge < self.edge_threshold
         return {
             "node_depth": depth,
             "node_position": node_pos,
@@ -146,10 +140,10 @@ class MadelungValidity(eqx.Module):
 
 @dataclass(frozen=True)
 class Breakdown:
-    """Where and when a hydrodynamic run stopped being valid: the first failing
-    save's `time` and `index`, the `position` (node, edge or worst resolution),
-    the `reason` ("node", "resolution", "edge" or "nonfinite") and the
-    diagnostic values then (NaN when read from a monitored run's stats)."""
+    """When and where a hydrodynamic run stopped being valid: the first failing
+    save's `time` and `index`, the `position`, the `reason` ("node",
+    "resolution", "edge" or "nonfinite") and the diagnostic values then (NaN
+    when read from a monitored run's stats)."""
 
     time: float
     index: int
@@ -171,39 +165,34 @@ def find_breakdown(
         if code.ndim != 0:
             raise ValueError(
                 "find_breakdown takes one run's solution; for a batch, read "
-                "solution.stats['breakdown_code'] etc. per member."
+                "solution.stats['breakdown_*'] per member."
             )
-        if int(code) == 0:
-            return None
-        where = np.atleast_1d(np.asarray(ts.stats["breakdown_where"]))
-        return Breakdown(
-            float(ts.stats["breakdown_time"]),
-            int(ts.stats["breakdown_index"]),
-            tuple(float(v) for v in where),
-            REASON_NAMES.get(int(code), "unknown"),
-        )
+        return None if int(code) == 0 else _from_stats(ts.stats, ())
     if validity is None:
         raise TypeError("find_breakdown takes a Solution, or ts and a MadelungValidity series.")
     valid = np.asarray(validity["valid"])
     if valid.ndim != 1:
-        raise ValueError(
-            "find_breakdown takes one run's validity series (1-D 'valid'); for a batch, "
-            "loop over it."
-        )
+        raise ValueError("find_breakdown takes one run's validity series; loop over a batch.")
     bad = np.flatnonzero(~valid)
     if bad.size == 0:
         return None
     i = int(bad[0])
-    depth, res, edge = (
-        float(np.asarray(validity[k])[i]) for k in ("node_depth", "resolution", "edge_density")
-    )
-    if not bool(np.asarray(validity["finite"])[i]):
-        reason, pos = "nonfinite", "node"
+    at = {k: np.asarray(v)[i] for k, v in validity.items()}
+    depth, res, edge = (float(at[k]) for k in ("node_depth", "resolution", "edge_density"))
+    if not at["finite"]:
+        reason = "nonfinite"
     elif depth < node_threshold:
-        reason, pos = "node", "node"
-    elif edge >= edge_threshold:
-        reason, pos = "edge", "edge"
+        reason = "node"
     else:
-        reason, pos = "resolution", "resolution"
-    position = tuple(float(v) for v in np.asarray(validity[pos + "_position"])[i])
+        reason = "edge" if edge >= edge_threshold else "resolution"
+    where = at["node_position" if reason == "nonfinite" else reason + "_position"]
+    position = tuple(float(v) for v in where)
     return Breakdown(float(np.asarray(ts)[i]), i, position, reason, depth, res, edge)
+
+
+def _from_stats(stats, member) -> Breakdown:
+    """The `Breakdown` in a monitored run's stats, of batch `member` (() for one run)."""
+    at = {k: np.asarray(v)[member] for k, v in stats.items() if k.startswith("breakdown_")}
+    where = tuple(float(v) for v in np.atleast_1d(at["breakdown_where"]))
+    reason = REASON_NAMES.get(int(at["breakdown_code"]), "unknown")
+    return Breakdown(float(at["breakdown_time"]), int(at["breakdown_index"]), where, reason)

@@ -26,13 +26,8 @@ GAP_RATIO_GOE_SURMISE = 4.0 - 2.0 * math.sqrt(3.0)
 def bose_einstein(omega, temperature, hbar=1.0):
     """Mean occupation 1/(exp(ħω/T) − 1) of a mode ω at temperature T (k_B = 1;
     `expm1` keeps ħω/T → 0 precise). ω and T must be >= 0, ħ > 0."""
-    arguments(
-        "jqd.reference.bose_einstein",
-        ("omega", "temperature"),
-        omega=omega,
-        temperature=temperature,
-        hbar=hbar,
-    )
+    values = dict(omega=omega, temperature=temperature, hbar=hbar)
+    arguments("jqd.reference.bose_einstein", ("omega", "temperature"), **values)
     omega = jnp.asarray(omega)
     return 1.0 / jnp.expm1(hbar * omega / temperature)
 
@@ -40,13 +35,8 @@ def bose_einstein(omega, temperature, hbar=1.0):
 def rayleigh_jeans(omega, temperature, hbar=1.0):
     """Classical (equipartition) occupation T/(ħω) of a mode ω at temperature T
     (ω and T >= 0, ħ > 0)."""
-    arguments(
-        "jqd.reference.rayleigh_jeans",
-        ("omega", "temperature"),
-        omega=omega,
-        temperature=temperature,
-        hbar=hbar,
-    )
+    values = dict(omega=omega, temperature=temperature, hbar=hbar)
+    arguments("jqd.reference.rayleigh_jeans", ("omega", "temperature"), **values)
     return temperature / (hbar * jnp.asarray(omega))
 
 
@@ -90,14 +80,8 @@ def dilute_gas_potential_energy(density, temperature, kappa, sigma, dim=2):
     why the quadrature is exact: docs/internals/basis.md#virial"""
     if dim not in _SURFACE:
         raise ValueError(f"dim must be 1, 2 or 3; got {dim!r}.")
-    arguments(
-        "jqd.reference.dilute_gas_potential_energy",
-        ("density",),
-        density=density,
-        temperature=temperature,
-        kappa=kappa,
-        sigma=sigma,
-    )
+    values = dict(density=density, temperature=temperature, kappa=kappa, sigma=sigma)
+    arguments("jqd.reference.dilute_gas_potential_energy", ("density",), **values)
     return _virial_energy(density, temperature, kappa, sigma, dim)
 
 
@@ -162,9 +146,8 @@ def fock_mode_atom_variance(weight, n, mass, omega, hbar=1.0):
         omega: ω_k > 0.
         hbar: ħ > 0.
     """
-    arguments(
-        "jqd.reference.fock_mode_atom_variance", ("n",), n=n, mass=mass, omega=omega, hbar=hbar
-    )
+    values = dict(n=n, mass=mass, omega=omega, hbar=hbar)
+    arguments("jqd.reference.fock_mode_atom_variance", ("n",), **values)
     return n * hbar * weight**2 / (mass * omega)
 
 
@@ -185,14 +168,8 @@ def photon_number_density(temperature, *, hbar=HBAR_SI, k_b=K_B_SI, c=C_SI):
         k_b: Boltzmann's constant (SI by default).
         c: the speed of light (SI by default).
     """
-    arguments(
-        "jqd.reference.photon_number_density",
-        ("temperature",),
-        temperature=temperature,
-        hbar=hbar,
-        k_b=k_b,
-        c=c,
-    )
+    values = dict(temperature=temperature, hbar=hbar, k_b=k_b, c=c)
+    arguments("jqd.reference.photon_number_density", ("temperature",), **values)
     t = jnp.asarray(temperature)
     return 2.0 * ZETA3 / np.pi**2 * (k_b * t / (hbar * c)) ** 3
 

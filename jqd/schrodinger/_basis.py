@@ -162,24 +162,23 @@ class SchrodingerBasis(AbstractLaw):
         if not (np.ndim(hbar) == 0 and float(hbar) > 0 and np.isfinite(float(hbar))):
             return self, params  # the value checks name a bad ħ
         s = float(dt) / float(hbar)
+        terms = lambda lo, hi: self.chebyshev_order or _sparse.chebyshev_order(0.5 * (hi - lo) * s)
         if _sparse.is_sparse(H):
             if self.chebyshev_order is not None or _diagonal(H):
                 return self, params
             lo, hi = (float(x) for x in _sparse.gershgorin(H))
-            K = _sparse.chebyshev_order(0.5 * (hi - lo) * s)
-            return dataclasses.replace(self, chebyshev_order=K), params
+            return dataclasses.replace(self, chebyshev_order=terms(lo, hi)), params
         if not hasattr(H, "shape") or len(H.shape) != 2:
             return self, params  # check names the problem
         kind, offsets, nnz, lo, hi, op = _pattern(H)
         if kind == "diagonal":
             return self, MatrixParams(op, hbar)
         if kind == "dense":
-            if self.method == "chebyshev" and self.chebyshev_order is None:
-                lo, hi = _sparse.gershgorin_numpy(np.asarray(H))
-                K = _sparse.chebyshev_order(0.5 * (hi - lo) * s)
-                return dataclasses.replace(self, chebyshev_order=K), params
-            return self, params
-        K = self.chebyshev_order or _sparse.chebyshev_order(0.5 * (hi - lo) * s)
+            if self.method != "chebyshev" or self.chebyshev_order is not None:
+                return self, params
+            K = terms(*_sparse.gershgorin_numpy(np.asarray(H)))
+            return dataclasses.replace(self, chebyshev_order=K), params
+        K = terms(lo, hi)
         d = H.shape[0]
         stored = len(offsets) * d if kind == "dia" else 3 * nnz
         if self.method == "auto" and n_steps * K * 6 * stored > 12 * d**3:
