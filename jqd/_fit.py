@@ -213,8 +213,10 @@ def fit(
         batched: theta0 has a leading axis of independent starts, fitted at
             once (`jax.vmap`); the criteria must hold for every start.
             "sequential": one start after another in one program (`lax.map`).
-        gradient: "forward" (one tangent per number of theta), "reverse", or
-            None (default): forward when theta has at most `FORWARD_MAX` (8)
+        gradient: "forward" (one tangent per number of theta: for a few
+            parameters it compiles and runs faster than a reverse pass back
+            through a time loop, and stores no tape), "reverse", or None
+            (default): forward when theta has at most `FORWARD_MAX` (8)
             numbers per start. A loss with a `jax.custom_vjp` inside needs
             "reverse".
         progress: show a tqdm progress bar of the loss.

@@ -37,7 +37,8 @@ class AbstractLaw(eqx.Module):
 
     @abc.abstractmethod
     def step(self, t, y: PyTree, params: PyTree, dt, key: PRNGKeyArray | None) -> PyTree:
-        """Advance `y` from `t` to `t + dt` (stochastic laws use `key`)."""
+        """Advance `y` from `t` to `t + dt`; deterministic laws ignore `key`,
+        stochastic laws must use it."""
 
     def vector_field(self, t, y: PyTree, params: PyTree) -> PyTree:
         """dy/dt at `(t, y)`; defined by laws that are ODEs."""
@@ -58,7 +59,8 @@ class AbstractLaw(eqx.Module):
 
     def checks(self, y: PyTree, params: PyTree, dt=None) -> list:
         """Value checks of the initial state, params and step, as `jqd.Check`s
-        written with `jax.numpy`, evaluated inside the run. Finite params and
+        written with `jax.numpy`, evaluated inside the run (a plain call raises
+        `ValueError` with the value, a traced one raises in-graph). Finite params and
         state, ħ > 0, mass > 0, dt > 0 and a finite t0 are checked for every
         law already. `dt` is None for adaptive runs."""
         return []
@@ -77,7 +79,8 @@ class AbstractLaw(eqx.Module):
 
     def specialize(self, params: PyTree, dt, n_steps: int):
         """`(law, params)` in a cheaper equivalent form chosen from concrete
-        values (a banded H stored sparse); a plain call applies it."""
+        values (a banded H stored sparse): a plain call applies it; under a
+        user's own `jax.jit`, call it outside the jit."""
         return self, params
 
     # read-outs that observables are built on

@@ -10,7 +10,10 @@ its convergence `order` (weak for the stochastic ones):
 | `EulerMaruyama()` | weak 1 | `dqm.NelsonEnsemble` |
 | `StochasticHeun()` | weak 2 (additive noise) | `dqm.NelsonEnsemble` |
 
-Configs and the command line may name a scheme (`scheme="yoshida4"`).
+`jqd.SchrodingerGrid(grid, scheme=jqd.schemes.Yoshida4())`; configs and the
+command line may name one instead (`scheme="yoshida4"`, or "strang", "verlet",
+"rk4", "midpoint", "euler", "heun"). Splitting schemes compose a symmetric
+second-order step over their sub-step `weights`: `scheme.compose(symmetric_step, y, dt)`.
 """
 
 from __future__ import annotations
