@@ -62,22 +62,6 @@ def rk4(f: Callable, t, y, dt, *, has_aux: bool = False, scan_stages: bool = Fal
     return (y_new, acc_aux) if has_aux else y_new
 
 
-def euler_maruyama(drift: Callable, t, y, dt, noise):
-    """y + b(t, y) dt + noise, `noise` the scaled Wiener increment σ dW:
-    strong order 1/2, weak order 1."""
-    return _tm(lambda u, b, n: u + b * dt + n, y, drift(t, y), noise)
-
-
-def stochastic_heun(drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
-    """Heun predictor-corrector for additive noise (weak order 2): predictor
-    y* = y + b(t, y) dt + noise, mapped back into the domain by `wrap`, then
-    y + ½(b(t, y) + b(t + dt, y*)) dt + noise."""
-    b0 = drift(t, y)
-    predictor = wrap(_tm(lambda u, b, n: u + b * dt + n, y, b0, noise))
-    b1 = drift(t + dt, predictor)
-    return _tm(lambda u, a, b, n: u + 0.5 * (a + b) * dt + n, y, b0, b1, noise)
-
-
 def strang(kick: Callable, drift: Callable, y, dt):
     """Strang splitting kick(dt/2) ∘ drift(dt) ∘ kick(dt/2): order 2 for
     flows `kick(y, h)` and `drift(y, h)`."""
@@ -185,25 +169,29 @@ class AbstractSDEScheme(AbstractScheme):
 
 
 class EulerMaruyama(AbstractSDEScheme):
-    """Euler-Maruyama (`euler_maruyama`): weak order 1 (strong 1/2).
+    """Euler-Maruyama, y + b(t, y) dt + noise: weak order 1 (strong 1/2).
     Named "euler" or "euler_maruyama"."""
 
     order = 1
     names = ("euler", "euler_maruyama")
 
     def step(self, drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
-        return euler_maruyama(drift, t, y, dt, noise)
+        return _tm(lambda u, b, n: u + b * dt + n, y, drift(t, y), noise)
 
 
 class StochasticHeun(AbstractSDEScheme):
-    """Stochastic Heun (`stochastic_heun`): weak order 2 for additive noise.
-    Named "heun" or "stochastic_heun"."""
+    """Stochastic Heun, weak order 2 for additive noise: predictor
+    y* = y + b(t, y) dt + noise, mapped back into the domain by `wrap`, then
+    y + ½(b(t, y) + b(t + dt, y*)) dt + noise. Named "heun" or "stochastic_heun"."""
 
     order = 2
     names = ("heun", "stochastic_heun")
 
     def step(self, drift: Callable, t, y, dt, noise, *, wrap: Callable = lambda y: y):
-        return stochastic_heun(drift, t, y, dt, noise, wrap=wrap)
+        b0 = drift(t, y)
+        predictor = wrap(_tm(lambda u, b, n: u + b * dt + n, y, b0, noise))
+        b1 = drift(t + dt, predictor)
+        return _tm(lambda u, a, b, n: u + 0.5 * (a + b) * dt + n, y, b0, b1, noise)
 
 
 def _listing(allowed) -> str:

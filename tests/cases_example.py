@@ -18,7 +18,7 @@ from helpers import LawCase, WeakReference
 from jaxtyping import Array
 
 import jqd
-from jqd._steppers import stochastic_heun
+from jqd.schemes import StochasticHeun
 
 
 # --8<-- [start:params]
@@ -51,7 +51,7 @@ class LangevinOscillator(jqd.AbstractLaw):
     the stationary law is Boltzmann's: Var x = kT/(mω²), Var v = kT/m.
 
     State: an array of shape (n_members, 2), one row (x, v) per member.
-    `step` is stochastic Heun (`jqd._steppers.stochastic_heun`), weak
+    `step` is stochastic Heun (`jqd.schemes.StochasticHeun`), weak
     order 2 for this additive noise.
 
     Validated against the exact Ornstein-Uhlenbeck mean and variances
@@ -76,7 +76,7 @@ class LangevinOscillator(jqd.AbstractLaw):
     def step(self, t, y, params, dt, key):
         dW = jnp.sqrt(dt) * jqd.random_normal(key, y.shape[:1], y.dtype)
         noise = jnp.stack([jnp.zeros_like(dW), self.noise_amplitude(params, y.dtype) * dW], -1)
-        return stochastic_heun(lambda s, z: self.drift(s, z, params), t, y, dt, noise)
+        return StochasticHeun().step(lambda s, z: self.drift(s, z, params), t, y, dt, noise)
 
     def check(self, y, params, dt=None):
         shape = jnp.shape(y)

@@ -23,7 +23,7 @@ import pytest
 from helpers import LAW_CASES, build
 
 from jqd import _steppers
-from jqd.schemes import Yoshida4
+from jqd.schemes import EulerMaruyama, StochasticHeun, Yoshida4
 from jqd.stats import loglog_slope
 
 IDS = sorted(LAW_CASES)
@@ -104,8 +104,8 @@ def _ou_exact():
 
 
 STOCHASTIC = {
-    "euler_maruyama": (_steppers.euler_maruyama, 1),
-    "stochastic_heun": (_steppers.stochastic_heun, 2),
+    "euler_maruyama": (EulerMaruyama().step, 1),
+    "stochastic_heun": (StochasticHeun().step, 2),
 }
 
 
