@@ -62,50 +62,51 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
     if key is None and (observe.observe is None or len(offsets) * size() <= EXACT_SAVES_MAX):
         exact = law.exact_saves(y0, params, offsets)
     if exact is not None:
-        return _from_saves(exact, ts, params, observe, monitor, n_save, n_steps)
-    stepper = law.prepare(params, dt)
+        obs, y_final, statuses = _from_saves(exact, ts, params, observe, monitor, n_save)
+    else:
+        stepper = law.prepare(params, dt)
 
-    def inner(carry, xs):
-        y = carry
-        i, k = xs
-        t = t0 + i.astype(tdtype) * dt  # computed, never accumulated
-        return stepper.step(t, y, params, dt, k), None
+        def observed(t, y):
+            obs = observe(t, y, params)
+            status = _monitor.evaluate(monitor, t, y, params)
+            return obs, _monitor.with_observables(status, _custom(observe, obs))
 
-    def outer(carry, xs):
-        y, broken = carry
-        j, k = xs
-        idx = j * steps_per_save + jnp.arange(steps_per_save)
-        ks = None if k is None else jax.random.split(k, steps_per_save)
+        def inner(carry, xs):
+            y = carry
+            i, k = xs
+            t = t0 + i.astype(tdtype) * dt  # computed, never accumulated
+            return stepper.step(t, y, params, dt, k), None
 
-        # after the first failed save, later saves repeat that state
-        advance = lambda y: jax.lax.scan(inner, y, (idx, ks))[0]
-        y = jax.lax.cond(broken, lambda y: y, advance, y)
-        t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
-        obs = observe(t, y, params)
-        status = _monitor.with_observables(
-            _monitor.evaluate(monitor, t, y, params), _custom(observe, obs)
+        def outer(carry, xs):
+            y, broken = carry
+            j, k = xs
+            idx = j * steps_per_save + jnp.arange(steps_per_save)
+            ks = None if k is None else jax.random.split(k, steps_per_save)
+
+            # after the first failed save, later saves repeat that state
+            advance = lambda y: jax.lax.scan(inner, y, (idx, ks))[0]
+            y = jax.lax.cond(broken, lambda y: y, advance, y)
+            obs, status = observed(t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt, y)
+            return (y, broken | ~status.ok), (obs, status)
+
+        if checkpoint:  # reverse-mode memory grows with the saves, not the steps
+            outer = jax.checkpoint(outer, prevent_cse=False)
+
+        keys = None if key is None else jax.random.split(key, n_save)
+        obs0, status0 = observed(t0, y0)
+        carry0 = (y0, ~status0.ok | skip)  # a broken run takes no step (`outer`)
+        (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
+        obs = jax.tree_util.tree_map(_prepend, obs0, obs)
+        statuses = _monitor.Status(
+            *jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses))
         )
-        return (y, broken | ~status.ok), (obs, status)
-
-    if checkpoint:  # reverse-mode memory grows with the saves, not the steps
-        outer = jax.checkpoint(outer, prevent_cse=False)
-
-    keys = None if key is None else jax.random.split(key, n_save)
-    obs0 = observe(t0, y0, params)
-    status0 = _monitor.with_observables(
-        _monitor.evaluate(monitor, t0, y0, params), _custom(observe, obs0)
-    )
-    carry0 = (y0, ~status0.ok | skip)  # a broken run takes no step (`outer`)
-    (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
-    obs = jax.tree_util.tree_map(_prepend, obs0, obs)
-    statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
     stats = {"n_steps": n_steps, **_monitor.first_failure(statuses, ts)}
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
 
 
-def _from_saves(states, ts, params, observe, monitor, n_save, n_steps):
-    """A Solution from every save's state; as when stepped, later saves repeat
-    the state where the monitor first failed."""
+def _from_saves(states, ts, params, observe, monitor, n_save):
+    """`(observables, y_final, statuses)` from every save's state; as when
+    stepped, later saves repeat the state where the monitor first failed."""
     k = jnp.arange(n_save + 1)
 
     def first_stop(ok):
@@ -123,8 +124,7 @@ def _from_saves(states, ts, params, observe, monitor, n_save, n_steps):
     stop = first_stop(st.ok)  # earlier only where an observable alone was not finite
     obs = jax.tree_util.tree_map(repeat_after(stop), obs)
     y_final = jax.tree_util.tree_map(lambda a: a[stop], states)
-    stats = {"n_steps": n_steps, **_monitor.first_failure(st, ts)}
-    return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
+    return obs, y_final, st
 
 
 def _monitor_of(law, monitor, fixed_step: bool = False):
