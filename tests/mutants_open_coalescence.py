@@ -1,6 +1,6 @@
 """Mutants of copy-coalescence (the faithful member copy process, physics §5.8):
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
-`jqd.copy._faithful_mobius_loop.copied_point` (the copy event of
+`jqd.copy._faithful_mobius.copied_point` (the copy event of
 `CopyMembersFaithfulMobius`, which the experiment runs),
 `jqd.copy._faithful.candidate_weights` (the candidate rate, shared by both
 faithful laws), `jqd.copy._faithful_leap.rate_scale` (the hazards of the
@@ -14,13 +14,13 @@ from mutation import Mutant
 
 import jqd.copy._faithful as faithful
 import jqd.copy._faithful_leap as faithful_leap
-import jqd.copy._faithful_mobius_loop as mobius_loop
+import jqd.copy._faithful_mobius as faithful_mobius
 
 
 def _phase_not_copied(monkeypatch):
     """A copy takes the model's class but the copier keeps its own pulled-back
     point (its phase is not the model's)."""
-    monkeypatch.setattr(mobius_loop, "copied_point", lambda w_copier, w_model: w_copier)
+    monkeypatch.setattr(faithful_mobius, "copied_point", lambda w_copier, w_model: w_copier)
 
 
 def _rate_over_counts(monkeypatch):

@@ -242,9 +242,9 @@ NOT_TIME_LOOPS = {
     "jqd/copy/_faithful_leap.py:CopyFaithfulTauLeap.step": "the law's own step: its "
     "sub-steps from t to t + dt (more than one only near a class's extinction)",
     "jqd/copy/_faithful_leap.py:binomial": "inversion: the terms of one binomial draw's cdf",
-    "jqd/copy/_faithful_mobius_loop.py:_run_batch": "the event loop of one step of "
+    "jqd/copy/_faithful_mobius.py:_run_batch": "the event loop of one step of "
     "CopyMembersFaithfulMobius (t to t + dt), B ensembles side by side",
-    "jqd/copy/_faithful_mobius_loop.py:_run_batch.outer_body": "that event loop's candidates "
+    "jqd/copy/_faithful_mobius.py:_run_batch.outer_body": "that event loop's candidates "
     "between two re-bases or random-number refills",
 }
 
