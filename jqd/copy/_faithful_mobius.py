@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
 
 from .. import _steppers
-from . import _faithful as faithful
+from . import _gillespie
 from ._faithful import AbstractCopyMembersFaithful, FaithfulState, copy_direction
 from ._kinetics import _rates, sampled
 
@@ -195,7 +195,7 @@ def _iteration(c, cons, u, static):
     u_tau, u_pair, u_x, u_y, u_dir = u
     t_i = c["t_draw"]  # when this row of random numbers was drawn (as in CopyMembersFaithful)
     iu = jnp.triu(jnp.ones((P, P), dtype=bool), 1)
-    wts = jnp.where(iu, faithful.candidate_weights(R, n), 0.0).ravel()  # 2R √(n n), a < b
+    wts = jnp.where(iu, _gillespie.candidate_weights(R, n), 0.0).ravel()  # 2R √(n n), a < b
     cw = [wts[0]]
     for i in range(1, P * P):
         cw.append(cw[-1] + wts[i])
