@@ -1,9 +1,9 @@
 """Mutants of copy-coalescence (the faithful member copy process, physics §5.8):
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
-`jqd.copy._faithful_mobius_loop.copied_point` (the copy event of
+`jqd.copy._faithful_mobius.copied_point` (the copy event of
 `CopyMembersFaithfulMobius`, which the experiment runs),
-`jqd.copy._faithful.candidate_weights` (the candidate rate, shared by both
-faithful laws), `jqd.copy._faithful_leap.rate_scale` (the hazards of the
+`jqd.copy._gillespie.candidate_weights` (the candidate rate, shared by the
+thinning laws), `jqd.copy._faithful_leap.rate_scale` (the hazards of the
 tau-leap law `CopyFaithfulTauLeap`) and the experiment's own `reversed_params`."""
 
 from __future__ import annotations
@@ -12,29 +12,29 @@ import sys
 
 from mutation import Mutant
 
-import jqd.copy._faithful as faithful
 import jqd.copy._faithful_leap as faithful_leap
-import jqd.copy._faithful_mobius_loop as mobius_loop
+import jqd.copy._faithful_mobius as faithful_mobius
+import jqd.copy._gillespie as gillespie
 
 
 def _phase_not_copied(monkeypatch):
     """A copy takes the model's class but the copier keeps its own pulled-back
     point (its phase is not the model's)."""
-    monkeypatch.setattr(mobius_loop, "copied_point", lambda w_copier, w_model: w_copier)
+    monkeypatch.setattr(faithful_mobius, "copied_point", lambda w_copier, w_model: w_copier)
 
 
 def _rate_over_counts(monkeypatch):
     """Copy rate 2R sin⁺/(n_X n_Y) instead of 2R sin⁺/√(n_X n_Y): events per
     unit time O(1) instead of O(N) (pairs with an empty class still weigh 0)."""
     occupied = lambda n: ((n[:, None] > 0) & (n[None, :] > 0)).astype(n.dtype)
-    monkeypatch.setattr(faithful, "candidate_weights", lambda R, n: 2.0 * R * occupied(n))
+    monkeypatch.setattr(gillespie, "candidate_weights", lambda R, n: 2.0 * R * occupied(n))
 
 
 def _rate_not_normalized(monkeypatch):
     """Copy rate 2R sin⁺ per member pair, the 1/√(n_X n_Y) of S39 dropped: each
     member copies O(N) times per unit time, so t_align no longer grows with N."""
     monkeypatch.setattr(
-        faithful, "candidate_weights", lambda R, n: 2.0 * R * n[:, None] * n[None, :]
+        gillespie, "candidate_weights", lambda R, n: 2.0 * R * n[:, None] * n[None, :]
     )
 
 

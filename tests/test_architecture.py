@@ -235,16 +235,15 @@ NOT_TIME_LOOPS = {
     "jqd/husimi/_galerkin_blocks.py:taylor_expm": "the squarings of scaling-and-squaring",
     "jqd/copy/_faithful_mobius.py:moments": "power moments M[a, k] over k = 0..K",
     "jqd/copy/_gillespie.py:_pick_member": "rejection sampling of a member of one class",
-    "jqd/copy/_gillespie.py:CopyGillespie.step": "the law's own step: the random number "
-    "of thinning candidates (copy events) from t to t + dt; evolve loops over the steps",
-    "jqd/copy/_faithful.py:CopyMembersFaithful.step": "the law's own step: its thinning "
-    "candidates from t to t + dt, as in CopyGillespie.step",
+    "jqd/copy/_gillespie.py:AbstractThinningCopy.thin": "the law's own step: the random "
+    "number of thinning candidates (copy events) from t to t + dt; evolve loops over the "
+    "steps",
     "jqd/copy/_faithful_leap.py:CopyFaithfulTauLeap.step": "the law's own step: its "
     "sub-steps from t to t + dt (more than one only near a class's extinction)",
     "jqd/copy/_faithful_leap.py:binomial": "inversion: the terms of one binomial draw's cdf",
-    "jqd/copy/_faithful_mobius_loop.py:_run_batch": "the event loop of one step of "
+    "jqd/copy/_faithful_mobius.py:_run_batch": "the event loop of one step of "
     "CopyMembersFaithfulMobius (t to t + dt), B ensembles side by side",
-    "jqd/copy/_faithful_mobius_loop.py:_run_batch.outer_body": "that event loop's candidates "
+    "jqd/copy/_faithful_mobius.py:_run_batch.outer_body": "that event loop's candidates "
     "between two re-bases or random-number refills",
 }
 

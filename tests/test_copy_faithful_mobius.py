@@ -21,6 +21,7 @@ from jqd.copy import (
 )
 from jqd.copy._faithful import pick_member
 from jqd.copy._faithful_mobius import (
+    coupling_matrix,
     member_bits,
     members_of_bits,
     mobius,
@@ -28,9 +29,9 @@ from jqd.copy._faithful_mobius import (
     moments,
     move_member_bits,
     pick_member_bits,
+    run_mobius,
     series_radius,
 )
-from jqd.copy._faithful_mobius_loop import coupling_matrix, run_mobius
 from jqd.copy._kinetics import member_phase_coefficients
 
 P = 3

@@ -19,8 +19,8 @@ from ._faithful_leap import CopyFaithfulTauLeap as CopyFaithfulTauLeap
 from ._faithful_leap import FaithfulTypeState as FaithfulTypeState
 from ._faithful_leap import compact_types as compact_types
 from ._faithful_leap import faithful_type_state as faithful_type_state
+from ._faithful_mobius import CopyMembersFaithfulMobius as CopyMembersFaithfulMobius
 from ._faithful_mobius import class_sums as class_sums
-from ._faithful_mobius_loop import CopyMembersFaithfulMobius as CopyMembersFaithfulMobius
 from ._fit import QRFit as QRFit
 from ._fit import fit_qr as fit_qr
 from ._fit import qr_loss as qr_loss

@@ -11,8 +11,6 @@ from .. import _steppers
 from ._gillespie import (
     AbstractThinningCopy,
     AbstractThinningState,
-    candidate_weights,
-    next_candidate,
     pick_pair,
 )
 from ._kinetics import (
@@ -123,23 +121,19 @@ class CopyMembersFaithful(AbstractCopyMembersFaithful):
         params = sampled(params, self)
         P = self.n_states
         dtype = y.phi.dtype
-        N = y.a.shape[0]
         R, delta, omega = _rates(params, dtype)
-        iu = jnp.triu(jnp.ones((P, P), dtype=bool), 1)
-        t_start, t_target, h_max, running = self.loop_bounds(t, dt, dtype)
-        n0 = jax.ops.segment_sum(jnp.ones((N,), dtype), y.a, num_segments=P)
+        n0 = jax.ops.segment_sum(jnp.ones(y.a.shape, dtype), y.a, num_segments=P)
 
-        def body(c):
-            t, n, (cz, sz), a, k, n_ev, n_prop, steps = c
-            sub = jax.random.fold_in(key, steps)  # iteration i: fold_in(key, i)
-            u_tau, u_pair, u_x, u_y, u_dir = jax.random.uniform(sub, (5,), dtype=dtype)
-            w = jnp.where(iu, candidate_weights(R, n), 0.0)
-            lam = jnp.sum(w)
-            e = -jnp.log1p(-u_tau)  # Exp(1)
-            candidate, h, t_new = next_candidate(e, lam, t, t_target, h_max)
+        def draw(k, steps):
+            sub = jax.random.fold_in(k, steps)  # iteration i: fold_in(key, i)
+            u_tau, *rest = jax.random.uniform(sub, (5,), dtype=dtype)
+            return k, -jnp.log1p(-u_tau), rest  # Exp(1)
+
+        def event(t, h, candidate, n, z, a, w, lam, u):
+            u_pair, u_x, u_y, u_dir = u
             onehot = (a[:, None] == jnp.arange(P)).astype(dtype)
             flow = lambda s, p: member_flow(p, onehot, n, R, delta, omega)
-            cz, sz = _steppers.rk4(flow, t, (cz, sz), h)
+            cz, sz = _steppers.rk4(flow, t, z, h)
             norm = jnp.sqrt(cz * cz + sz * sz)  # back onto the circle (RK4 drift O(h⁵))
             cz, sz = cz / norm, sz / norm
             # class pair (ca < cb) ∝ 2R √(n n), then one member of each
@@ -153,20 +147,13 @@ class CopyMembersFaithful(AbstractCopyMembersFaithful):
             d = jnp.where(candidate, d, 0)
             copier, model = jnp.where(d > 0, X, Y), jnp.where(d > 0, Y, X)
             src, dst = a[copier], a[model]
-            one = jnp.where(d != 0, 1.0, 0.0).astype(dtype)
-            n = n.at[src].add(-one).at[dst].add(one)
             put = lambda x: x.at[copier].set(jnp.where(d != 0, x[model], x[copier]))
-            a, cz, sz = put(a), put(cz), put(sz)  # one-element scatters
-            n_ev = n_ev + (d != 0).astype(jnp.int32)
-            n_prop = n_prop + candidate.astype(jnp.int32)
-            return t_new, n, (cz, sz), a, k, n_ev, n_prop, steps + 1
+            return (put(cz), put(sz)), put(a), d != 0, src, dst  # one-element scatters
 
-        zero = jnp.zeros((), jnp.int32)
         z0 = (jnp.cos(y.phi), jnp.sin(y.phi))
-        carry = (t_start, n0, z0, y.a, key, y.n_events, y.n_proposals, zero)
-        t_end, _, (cz, sz), a, _, n_ev, n_prop, _ = jax.lax.while_loop(running, body, carry)
+        capped, _, (cz, sz), a, n_ev, n_prop, _ = self.thin(t, dt, key, R, y, n0, z0, draw, event)
         # phases returned in (−π, π]; the state is defined modulo 2π
         phi = jnp.arctan2(sz, cz).astype(dtype)
         return FaithfulState(
-            a=a, phi=phi, n_events=n_ev, n_proposals=n_prop, capped=y.capped | (t_end < t_target)
+            a=a, phi=phi, n_events=n_ev, n_proposals=n_prop, capped=y.capped | capped
         )

@@ -78,16 +78,46 @@ class AbstractThinningCopy(AbstractLaw):
         if not 1 <= self.max_steps <= 2**31 - 1:
             raise ValueError(f"max_steps must be in [1, 2**31 - 1]; got {self.max_steps}.")
 
-    def loop_bounds(self, t, dt, dtype):
-        """`(t_start, t_target, h_max, running)`; `running` tests carries `(t, ..., steps)`."""
+    def thin(self, t, dt, key, R, y, n, z, draw, event):
+        """Every thinning candidate from t to t + dt (Λ = Σ_{a<b} `candidate_weights`)
+        from occupations n, phases z and beables y.a, continuing y's counters.
+        `draw(key, i) -> (key, e ~ Exp(1), rest)` gives iteration i's random
+        numbers; `event(t, h, candidate, n, z, a, W, Λ, rest) -> (z, a, accept,
+        src, dst)` advances the phases by h, then makes the candidate's copy.
+        Returns `(capped, n, z, a, n_events, n_proposals, iterations)`."""
+        dtype = y.phi.dtype
+        P = self.n_states
+        iu = jnp.triu(jnp.ones((P, P), dtype=bool), 1)
         t_start = jnp.asarray(t, dtype)
         t_target = t_start + jnp.asarray(dt, dtype)
+        h_max = jnp.asarray(self.max_substep, dtype)
 
         def running(c):
             t, *_, steps = c
             return (t < t_target) & (steps < self.max_steps)
 
-        return t_start, t_target, jnp.asarray(self.max_substep, dtype), running
+        def body(c):
+            t, n, z, a, k, n_ev, n_prop, steps = c
+            k, e, rest = draw(k, steps)
+            w = jnp.where(iu, candidate_weights(R, n), 0.0)
+            lam = jnp.sum(w)
+            # a candidate after e/Λ if within min(h_max, t_target − t), else a capped substep
+            tau = jnp.where(lam > 0, e / jnp.where(lam > 0, lam, 1.0), jnp.inf)
+            room = jnp.minimum(h_max, t_target - t)
+            candidate = tau <= room
+            h = jnp.where(candidate, tau, room)
+            t_new = jnp.where(candidate, t + tau, jnp.where(room == t_target - t, t_target, t + h))
+            z, a, accept, src, dst = event(t, h, candidate, n, z, a, w, lam, rest)
+            one = jnp.where(accept, 1.0, 0.0).astype(n.dtype)
+            n = n.at[src].add(-one).at[dst].add(one)
+            n_ev = n_ev + accept.astype(jnp.int32)
+            n_prop = n_prop + candidate.astype(jnp.int32)
+            return t_new, n, z, a, k, n_ev, n_prop, steps + 1
+
+        zero = jnp.zeros((), jnp.int32)
+        carry = (t_start, n, z, y.a, key, y.n_events, y.n_proposals, zero)
+        t_end, n, z, a, _, n_ev, n_prop, steps = jax.lax.while_loop(running, body, carry)
+        return t_end < t_target, n, z, a, n_ev, n_prop, steps
 
     def monitor(self, t, y, params, dt=None):
         return ~y.capped, STEP_CAP, jnp.zeros((0,), y.phi.dtype)
@@ -170,17 +200,6 @@ def pick_pair(W, v):
     return idx // P, idx % P
 
 
-def next_candidate(e, lam, t, t_target, h_max):
-    """`(candidate, h, t_new)`: a candidate after e/lam (e ~ Exp(1)) if within
-    min(h_max, t_target − t), else a capped substep."""
-    tau = jnp.where(lam > 0, e / jnp.where(lam > 0, lam, 1.0), jnp.inf)
-    room = jnp.minimum(h_max, t_target - t)
-    candidate = tau <= room
-    h = jnp.where(candidate, tau, room)
-    t_new = jnp.where(candidate, t + tau, jnp.where(room == t_target - t, t_target, t + h))
-    return candidate, h, t_new
-
-
 class GillespieState(AbstractThinningState):
     """State of `CopyGillespie`: occupations `n` (P,), class phases `phi` (P,),
     beables `a` (N,) int32 (None at count level), loop iterations `n_iterations`."""
@@ -259,19 +278,15 @@ class CopyGillespie(AbstractThinningCopy):
 
     def step(self, t, y: GillespieState, params, dt, key: PRNGKeyArray) -> GillespieState:
         params = sampled(params, self)
-        P = self.n_states
         dtype = y.phi.dtype
         R, delta, omega = _rates(params, dtype)
-        iu = jnp.triu(jnp.ones((P, P), dtype=bool), 1)
-        has_members = y.a is not None
-        t_start, t_target, h_max, running = self.loop_bounds(t, dt, dtype)
 
-        def body(c):
-            t, n, phi, a, k, n_ev, n_prop, steps = c
-            k, k_tau, k_acc, k_pair, k_mem = jax.random.split(k, 5)
-            lam = jnp.sum(jnp.where(iu, candidate_weights(R, n), 0.0))
-            e = jax.random.exponential(k_tau, (), dtype=dtype)
-            candidate, h, t_new = next_candidate(e, lam, t, t_target, h_max)
+        def draw(k, steps):
+            k, k_tau, *rest = jax.random.split(k, 5)
+            return k, jax.random.exponential(k_tau, (), dtype=dtype), rest
+
+        def event(t, h, candidate, n, phi, a, w, lam, keys):
+            k_acc, k_pair, k_mem = keys
             flow = lambda s, p: class_phase_velocity(n, p, R, delta, omega)
             phi = _steppers.rk4(flow, t, phi, h)
             T = transfer_rates(n, phi, R, delta, self.rule)
@@ -279,19 +294,15 @@ class CopyGillespie(AbstractThinningCopy):
             u = jax.random.uniform(k_acc, (), dtype=dtype)
             accept = candidate & (u * lam < total)
             src, dst = pick_pair(T, jax.random.uniform(k_pair, (), dtype=dtype) * total)
-            one = jnp.where(accept, 1.0, 0.0).astype(n.dtype)
-            n = n.at[src].add(-one).at[dst].add(one)
-            if has_members:
+            if a is not None:
                 X = _pick_member(k_mem, a, src, a.shape[0], accept)
                 # one-element scatter (in place in the loop), no O(N) select
                 a = a.at[X].set(jnp.where(accept, dst.astype(a.dtype), a[X]))
-            n_ev = n_ev + accept.astype(jnp.int32)
-            n_prop = n_prop + candidate.astype(jnp.int32)
-            return t_new, n, phi, a, k, n_ev, n_prop, steps + 1
+            return phi, a, accept, src, dst
 
-        zero = jnp.zeros((), jnp.int32)
-        carry = (t_start, y.n, y.phi, y.a, key, y.n_events, y.n_proposals, zero)
-        t_end, n, phi, a, _, n_ev, n_prop, steps = jax.lax.while_loop(running, body, carry)
+        capped, n, phi, a, n_ev, n_prop, steps = self.thin(
+            t, dt, key, R, y, y.n, y.phi, draw, event
+        )
         return GillespieState(
             n=n,
             phi=phi,
@@ -299,7 +310,7 @@ class CopyGillespie(AbstractThinningCopy):
             n_events=n_ev,
             n_proposals=n_prop,
             n_iterations=y.n_iterations + steps,
-            capped=y.capped | (t_end < t_target),
+            capped=y.capped | capped,
         )
 
     def check(self, y, params, dt=None):
