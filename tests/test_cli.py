@@ -152,6 +152,24 @@ def test_bad_override_in_process(override, expect, tmp_path, capsys):
     assert len(err) == 1 and expect in err[0] and "alpha0 (float)" in err[0]
 
 
+def test_tuple_fields_are_settable():
+    """Bare `tuple` Config fields (copy-coalescence's Ns) take comma-separated
+    numbers: ints where they read as ints, floats otherwise."""
+    from jqd.run.registry import load, parse_override
+
+    types_ = {"Ns": tuple, "eps": tuple, "pair": tuple[int, float]}
+    assert parse_override("x", types_, "Ns=30,100,1e5") == ("Ns", (30, 100, 1e5))
+    assert parse_override("x", types_, "eps=(0.1, 0.3)") == ("eps", (0.1, 0.3))
+    assert parse_override("x", types_, "pair=2,0.5") == ("pair", (2, 0.5))
+    with pytest.raises(Exception, match="not a number: 'ten'"):
+        parse_override("x", types_, "Ns=30,ten")
+    exp = load("copy-coalescence")
+    from jqd.run.registry import apply_overrides
+
+    config = apply_overrides(exp, exp.config.quick(), ["Ns=99,300,1000"])
+    assert config.Ns == (99, 300, 1000)
+
+
 def test_reproduce_one_experiment(tmp_path):
     res = jqd("reproduce", "--quick", "--only", "kerr-revival", "--out", tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr

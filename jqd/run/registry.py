@@ -194,12 +194,24 @@ _BOOLS = {
 }
 
 
+def _number(text: str):
+    """An int if `text` reads as one ("300"), else a float ("1e5", "0.3")."""
+    with contextlib.suppress(ValueError):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"not a number: {text!r}") from None
+
+
 def parse_value(text: str, tp):
     """Convert a command-line string to the annotated type `tp` (the field types
     experiments use: bool, int, float, str and tuples of them)."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
+    if tp is tuple:  # bare `tuple` (Ns, eps_grid, ...): numbers as they read
+        return tuple(_number(p) for p in parts)
     if origin is tuple:
-        parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(parse_value(p, args[0]) for p in parts)
         if len(parts) != len(args):
