@@ -155,7 +155,7 @@ def test_bad_override_in_process(override, expect, tmp_path, capsys):
 def test_tuple_fields_are_settable():
     """Bare `tuple` Config fields (copy-coalescence's Ns) take comma-separated
     numbers: ints where they read as ints, floats otherwise."""
-    from jqd.run.registry import load, parse_override
+    from jqd.run.registry import apply_overrides, load, parse_override
 
     types_ = {"Ns": tuple, "eps": tuple, "pair": tuple[int, float]}
     assert parse_override("x", types_, "Ns=30,100,1e5") == ("Ns", (30, 100, 1e5))
@@ -164,8 +164,6 @@ def test_tuple_fields_are_settable():
     with pytest.raises(Exception, match="not a number: 'ten'"):
         parse_override("x", types_, "Ns=30,ten")
     exp = load("copy-coalescence")
-    from jqd.run.registry import apply_overrides
-
     config = apply_overrides(exp, exp.config.quick(), ["Ns=99,300,1000"])
     assert config.Ns == (99, 300, 1000)
 

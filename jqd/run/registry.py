@@ -208,7 +208,8 @@ def parse_value(text: str, tp):
     """Convert a command-line string to the annotated type `tp` (the field types
     experiments use: bool, int, float, str and tuples of them)."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
+    if tp is tuple or origin is tuple:
+        parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
     if tp is tuple:  # bare `tuple` (Ns, eps_grid, ...): numbers as they read
         return tuple(_number(p) for p in parts)
     if origin is tuple:
