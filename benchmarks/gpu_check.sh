@@ -5,6 +5,8 @@
 #      conservation, orders against exact references), as far as its time allows;
 #   3. the largest-run ladder and the 4096² split-step case (bench_gpu.py).
 # Usage (repo root, jax with CUDA installed): OUT=dir bash benchmarks/gpu_check.sh
+# (jqd's dependency h5netcdf is not in every CUDA image: test_sweep_on_gpu needs it;
+# install or carry its wheel first.)
 # Each stage has its own time limit; its log is written as it runs, so a
 # stage cut short still leaves what it measured.
 set -u
@@ -22,7 +24,7 @@ PYTEST="python3 -m pytest -p no:cacheprovider -p no:benchmark -o addopts= -q -rA
 timeout "${GPU_TESTS_S:-90}" $PYTEST -m gpu tests/test_gpu.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -15
 timeout "${CONTRACT_S:-120}" $PYTEST -v -n "${WORKERS:-8}" -m "not slow and not mutants" \
     tests/test_law_contract.py 2>&1 >"$OUT/contract.log"
-grep -c " PASSED" "$OUT/contract.log" | sed 's/^/contract passed: /'
+grep -c "^PASSED" "$OUT/contract.log" | sed 's/^/contract passed: /'
 grep -E " (FAILED|ERROR)" "$OUT/contract.log" | head -20
 timeout "${BENCH_S:-240}" python3 benchmarks/bench_gpu.py --rungs "${RUNGS:-2}" --max-run-s 5 \
     --splitstep 4096 --out "$OUT/results_gpu.md" 2>&1 | tee "$OUT/bench_gpu.log" | grep -v "^JSON"

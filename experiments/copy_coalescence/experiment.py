@@ -54,6 +54,7 @@ from jqd.stats import loglog_slope
         n_save=48,
         chunk=16,
         n_boot=100,
+        coverage=0.99,
         t_cap=1.5,
         compare_N=(300,),
         compare_t=40.0,
@@ -103,7 +104,9 @@ class Config:
         t_end: every misaligned run lasts at least this long (time units of 1/|H|).
         n_save: saves in (0, t_end]; for N > 1000 the spacing grows as N/1000.
         coverage: runs go on until this fraction of the bootstrap resamples
-            (over ensembles) has crossed too, in chunks of `chunk` saves ...
+            (over ensembles) has crossed too, in chunks of `chunk` saves (full:
+            1 − 0.025/len(Ns), so that the resamples with some N uncrossed,
+            whose slope is +inf, stay inside the interval's 2.5 % tail) ...
         t_cap: ... but stop at max(t_end, t_cap·N).
         chunk: saves per compiled call (progress and checkpoints between calls).
         fraction: t_align is when the ensemble-mean V(t) first falls below
@@ -123,8 +126,8 @@ class Config:
             early steps cost ∝ phase_levels, not N, and its widths (one
             compile each) stop there (0: never). Default 1024: a phase moves
             ≤ 0.003 rad; stress runs at 8-64 levels resolve no shift (README,
-            "Range in N"). The quick and full configs never bin (their only
-            leap run, quick's comparison at N = 300, has 100 per class).
+            "phase_levels"). The full config bins from N = 9999 on; the quick
+            config never (its only leap run has 100 per class).
         big_N, big_batch: from N >= big_N, `big_batch` ensembles per seed.
         compare_N: N (in Ns) also run with the other law from the same keys,
             for the two-sample KS comparison of the two laws ...
@@ -138,13 +141,13 @@ class Config:
     P: int = 3
     detuning: float = 1.0
     coupling: float = 0.15
-    Ns: tuple = (30, 100, 300, 1000, 3000, 10000)
-    batch: int = 32
+    Ns: tuple = (30, 100, 300, 1000, 3000, 10**4, 3 * 10**4, 10**5, 3 * 10**5, 10**6)
+    batch: int = 8
     seeds: int = 2
     key_base: int = 100
     t_end: float = 400.0
     n_save: int = 200
-    coverage: float = 0.99
+    coverage: float = 0.9975
     t_cap: float = 1.5
     chunk: int = 40
     fraction: float = 0.5
@@ -155,10 +158,10 @@ class Config:
     reversal_T: float = 5.0
     reversal_dt: float = 1e-3
     checkpoint: str = ""
-    exact_max: int = 10**9
+    exact_max: int = 3000
     leap_dt: float = 0.25
     phase_levels: int = 1024
-    big_N: int = 10**6
+    big_N: int = 3 * 10**5
     big_batch: int = 4
     compare_N: tuple = ()
     compare_t: float = 0.0
@@ -193,8 +196,8 @@ def validate(config: Config) -> None:
     MAX_CELL_STEPS tau-leap type-direction steps (N > exact_max): ensembles ×
     P(P−1) × Σ_steps K(t), with K(t) ≈ min(N, 5N/t) + 32 live types per class
     (physics §5.8), i.e. P(P−1)(32 t_stop + 5N(1 + ln(t_stop/5)))/leap_dt. The
-    full configuration needs ~3e9 candidates; t_end = 1e9 at quick size would
-    take weeks."""
+    full configuration's bounds are ~1.5e8 candidates and ~3.4e10 steps;
+    t_end = 1e9 at quick size would take weeks."""
     H = hamiltonian(config, np)
     off = np.abs(H).sum() - np.abs(np.diag(H)).sum()
     Ns = [config.P * max(1, round(N / config.P)) for N in config.Ns]
