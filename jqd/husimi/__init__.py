@@ -1,12 +1,5 @@
 """Husimi-function Fokker-Planck law with commutator diffusion (physics §4)."""
 
-from ._checks import diffusion_structure as diffusion_structure
-from ._checks import exact_husimi_density as exact_husimi_density
-from ._checks import fp_coefficients as fp_coefficients
-from ._checks import fp_rhs as fp_rhs
-from ._checks import galerkin_closure_error as galerkin_closure_error
-from ._checks import instantaneous_residual as instantaneous_residual
-from ._checks import time_reversal_residual as time_reversal_residual
 from ._fit import FitResult as FitResult
 from ._fit import fit_C as fit_C
 from ._fit import husimi_loss as husimi_loss
@@ -54,6 +47,13 @@ from ._phase_space_grid import PhaseSpaceGrid as PhaseSpaceGrid
 from ._regularization import Envelope as Envelope
 from ._regularization import FockShells as FockShells
 from ._regularization import NoRegularization as NoRegularization
+from ._residuals import diffusion_structure as diffusion_structure
+from ._residuals import exact_husimi_density as exact_husimi_density
+from ._residuals import fp_coefficients as fp_coefficients
+from ._residuals import fp_rhs as fp_rhs
+from ._residuals import galerkin_closure_error as galerkin_closure_error
+from ._residuals import instantaneous_residual as instantaneous_residual
+from ._residuals import time_reversal_residual as time_reversal_residual
 from ._states import alphas_from_z as alphas_from_z
 from ._states import coherent_amplitudes as coherent_amplitudes
 from ._states import coherent_product as coherent_product
