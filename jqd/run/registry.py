@@ -210,9 +210,8 @@ def parse_value(text: str, tp):
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is tuple or origin is tuple:
         parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
-    if tp is tuple:  # bare `tuple` (Ns, eps_grid, ...): numbers as they read
-        return tuple(_number(p) for p in parts)
-    if origin is tuple:
+        if tp is tuple:  # bare `tuple` (Ns, eps_grid, ...): numbers as they read
+            return tuple(_number(p) for p in parts)
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(parse_value(p, args[0]) for p in parts)
         if len(parts) != len(args):
