@@ -66,7 +66,7 @@ from jqd.stats import loglog_slope
         "seeds": ">= 2",
         "t_end": "> 0",
         "n_save": ">= 2",
-        "coverage": "> 0",
+        "coverage": "> 0, <= 1",
         "t_cap": ">= 0",
         "chunk": ">= 2",
         "fraction": "> 0",
