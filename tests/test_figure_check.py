@@ -129,7 +129,12 @@ def test_recorder_keeps_the_problems_and_report_lists_them(tmp_path, capsys):
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
     rec.figure(fig, "good.png")  # the 7-pt physics stamp is not counted
-    assert list(rec.figure_problems) == ["bad.png"]
+    fig, ax = plt.subplots()
+    ax.plot([1e6, 1e6 + 1], [0, 1])
+    ax.xaxis.get_offset_text().set_fontsize(5)  # the offset text exists once laid out
+    rec.figure(fig, "offset.png")  # the check reads the save's layout
+    assert list(rec.figure_problems) == ["bad.png", "offset.png"]
+    assert rec.figure_problems["offset.png"] == ["axes 0: x offset font 5 pt < 7"]
     assert "figure bad.png: axes 0" in capsys.readouterr().err
     summary = dict(rec.summary(), wall_time_s=0.0)
     report = write_report(tmp_path, [{"name": "x", "summary": summary}], True, {}, 0.0)

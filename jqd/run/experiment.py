@@ -114,9 +114,9 @@ class Recorder:
         self.metrics[name] = _jsonable(value)
 
     def figure(self, fig, filename: str, dpi: int = 120) -> Path:
-        """Save a matplotlib figure (PNG) and close it, after `jqd.run.figure_check`
-        looked for what would make it misread: its problems are printed and kept in
-        the summary's `figure_problems` (REPORT.md lists them)."""
+        """Save a matplotlib figure (PNG) and close it; `jqd.run.figure_check` then
+        looks for what would make it misread (on the save's layout): its problems
+        are printed and kept in the summary's `figure_problems` (REPORT.md lists them)."""
         import matplotlib.pyplot as plt
 
         if not self.record_files:
@@ -125,29 +125,33 @@ class Recorder:
         from .figure_check import figure_problems
 
         self.progress(f"figure {filename}")
-        problems = figure_problems(fig)  # before the 7-pt physics stamp is added
+        path = self.out_dir / filename
+        stamp = self._stamp(fig, y=0.002, fontsize=7)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        if stamp is not None:
+            stamp.remove()  # the 7-pt stamp is ours, below the check's 8 pt on purpose
+        problems = figure_problems(fig, laid_out=True)  # the save laid it out
         if problems:
             self.figure_problems[filename] = problems
             print(f"figure {filename}: " + "; ".join(problems), file=sys.stderr)
-        path = self.out_dir / filename
-        self._stamp(fig, y=0.002, fontsize=7)
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
         plt.close(fig)
         self.figures.append(filename)
         return path
 
-    def _stamp(self, fig, y: float, fontsize: float) -> None:
-        """The physics.md sections this experiment checks, bottom right of `fig`."""
-        if self.physics:
-            fig.text(
-                0.995,
-                y,
-                f"docs/physics.md {self.physics}",
-                ha="right",
-                va="bottom",
-                fontsize=fontsize,
-                color="0.4",
-            )
+    def _stamp(self, fig, y: float, fontsize: float):
+        """The physics.md sections this experiment checks, bottom right of `fig`
+        (the Text; None without sections)."""
+        if not self.physics:
+            return None
+        return fig.text(
+            0.995,
+            y,
+            f"docs/physics.md {self.physics}",
+            ha="right",
+            va="bottom",
+            fontsize=fontsize,
+            color="0.4",
+        )
 
     def animation(
         self,

@@ -129,13 +129,15 @@ def _axes_problems(i: str, ax) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def figure_problems(fig) -> list[str]:
+def figure_problems(fig, laid_out: bool = False) -> list[str]:
     """What would make `fig` (a matplotlib Figure) read wrongly; [] if nothing.
 
     See the module docstring for the rules. Lays the figure out once
-    (without rendering) so that tick labels exist.
+    (without rendering) so that tick labels exist, unless `laid_out` (it was
+    just drawn or saved: a second layout costs as much as the save).
     """
-    fig.draw_without_rendering()
+    if not laid_out:
+        fig.draw_without_rendering()
     out = []
     sup = {what: getattr(fig, f"_{what}", None) for what in ("suptitle", "supxlabel", "supylabel")}
     for what, text in sup.items():
