@@ -30,6 +30,8 @@ _FAMILIES = (
 # public name -> the module defining it
 _NAMES = {
     "AccuracyWarning": "._checks",
+    "Errors": "._errors",
+    "ErrorEstimate": "._errors",
     "Solution": "._solution",
     "evolve": "._evolve",
     "evolve_adaptive": "._evolve_adaptive",
@@ -92,6 +94,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from . import stats as stats
     from . import thermal as thermal
     from ._checks import AccuracyWarning as AccuracyWarning
+    from ._errors import ErrorEstimate as ErrorEstimate
+    from ._errors import Errors as Errors
     from ._evolve import evolve as evolve
     from ._evolve_adaptive import evolve_adaptive as evolve_adaptive
     from ._fit import FitResult as FitResult

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray, PyTree
 
-from . import _guards, _monitor
+from . import _errors, _guards, _monitor
 from ._law import AbstractLaw
 from ._solution import Solution
 from .interop import as_array
@@ -46,9 +46,24 @@ def _prepend(first, rest):
     return jnp.concatenate([jnp.asarray(first)[None], rest])
 
 
-def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key, checkpoint, skip):
+def _core(
+    law,
+    y0,
+    params,
+    t0,
+    dt,
+    n_save,
+    steps_per_save,
+    observe,
+    monitor,
+    key,
+    checkpoint,
+    skip,
+    errors=None,
+):
     """The fixed-step run (or the law's exact saves); `skip` (a failed value
-    check) takes no step."""
+    check) takes no step; `errors` (a `jqd.Errors`) adds the sub-ensembles or
+    replicates and the coupled run at dt/2 (`jqd._errors`)."""
     tdtype = _monitor.state_real_dtype(y0)
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
@@ -57,51 +72,125 @@ def _core(law, y0, params, t0, dt, n_save, steps_per_save, observe, monitor, key
     if monitor == "law":  # the law's own, which may bound the step size too
         monitor = lambda t, y, p: law.monitor(t, y, p, dt)
     n_steps = jnp.asarray(n_save * steps_per_save)
-    exact = None  # the law's states at every save, where it has them and they fit
-    size = lambda: sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(y0))
-    if key is None and (observe.observe is None or len(offsets) * size() <= EXACT_SAVES_MAX):
-        exact = law.exact_saves(y0, params, offsets)
-    if exact is not None:
-        obs, y_final, statuses = _from_saves(exact, ts, params, observe, monitor, n_save)
-    else:
-        stepper = law.prepare(params, dt)
-
-        def observed(t, y):
-            obs = observe(t, y, params)
-            status = _monitor.evaluate(monitor, t, y, params)
-            return obs, _monitor.with_observables(status, _custom(observe, obs))
-
-        def inner(carry, xs):
-            y = carry
-            i, k = xs
-            t = t0 + i.astype(tdtype) * dt  # computed, never accumulated
-            return stepper.step(t, y, params, dt, k), None
-
-        def outer(carry, xs):
-            y, broken = carry
-            j, k = xs
-            idx = j * steps_per_save + jnp.arange(steps_per_save)
-            ks = None if k is None else jax.random.split(k, steps_per_save)
-
-            # after the first failed save, later saves repeat that state
-            advance = lambda y: jax.lax.scan(inner, y, (idx, ks))[0]
-            y = jax.lax.cond(broken, lambda y: y, advance, y)
-            obs, status = observed(t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt, y)
-            return (y, broken | ~status.ok), (obs, status)
-
-        if checkpoint:  # reverse-mode memory grows with the saves, not the steps
-            outer = jax.checkpoint(outer, prevent_cse=False)
-
-        keys = None if key is None else jax.random.split(key, n_save)
-        obs0, status0 = observed(t0, y0)
-        carry0 = (y0, ~status0.ok | skip)  # a broken run takes no step (`outer`)
-        (y_final, _), (obs, statuses) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
-        obs = jax.tree_util.tree_map(_prepend, obs0, obs)
-        statuses = _monitor.Status(
-            *jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses))
+    run = (law, y0, params, t0, dt, tdtype, n_save, steps_per_save, observe, monitor)
+    estimate = None
+    if errors is not None:
+        kind = _errors.step_kind(law, errors)
+        fine = kind not in ("not asked", "exact sampler", "exact in dt")
+        axes = law.sample_axes(y0)
+        if axes is None:  # one path per run: independent replicates, keys split from `key`
+            keys = jax.random.split(key, errors.groups)
+            runs = jax.vmap(lambda k: _stepped(*run, k, checkpoint, skip, fine))(keys)
+            obs_all, y_final, statuses, extra = runs
+            obs, se, step, step_se = _errors.from_replicates(obs_all, extra)
+            stops = jax.vmap(lambda s: _monitor.first_failure(s, ts))(statuses)
+            stats = _earliest(stops)
+            sampling = "replicates"
+        else:
+            groups = (axes, errors.groups)
+            out = _stepped(*run, key, checkpoint, skip, fine, groups)
+            obs, y_final, statuses, (se, step, step_se) = out
+            stats = _monitor.first_failure(statuses, ts)
+            sampling = "sub-ensembles"
+        estimate = _errors.ErrorEstimate(
+            se, step, step_se, groups=errors.groups, sampling=sampling, step_kind=kind
         )
-    stats = {"n_steps": n_steps, **_monitor.first_failure(statuses, ts)}
-    return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats)
+        if errors.reference is not None:
+            estimate = _errors.compare(estimate, obs, errors.reference, ts)
+    else:
+        exact = None  # the law's states at every save, where it has them and they fit
+        size = lambda: sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(y0))
+        if key is None and (observe.observe is None or len(offsets) * size() <= EXACT_SAVES_MAX):
+            exact = law.exact_saves(y0, params, offsets)
+        if exact is not None:
+            obs, y_final, statuses = _from_saves(exact, ts, params, observe, monitor, n_save)
+        else:
+            obs, y_final, statuses, _ = _stepped(*run, key, checkpoint, skip)
+        stats = _monitor.first_failure(statuses, ts)
+    stats = {"n_steps": n_steps, **stats}
+    return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats, errors=estimate)
+
+
+def _stepped(
+    law,
+    y0,
+    params,
+    t0,
+    dt,
+    tdtype,
+    n_save,
+    steps_per_save,
+    observe,
+    monitor,
+    key,
+    checkpoint,
+    skip,
+    fine=False,
+    groups=None,
+):
+    """`(observables, y_final, statuses, extra)` of the stepped run: a scan over
+    saves of a scan over steps. With `fine`, a coupled run at dt/2 rides
+    along (`law.coupled_step`); `extra` is then its observables, or with
+    `groups = (law.sample_axes, n)` the per-save `(se, step, step_se)`."""
+    stepper = law.prepare(params, dt)
+    fine_law = law.prepare(params, dt / 2) if fine else None
+
+    def observed(t, y, y_fine):
+        obs = observe(t, y, params)
+        status = _monitor.evaluate(monitor, t, y, params)
+        status = _monitor.with_observables(status, _custom(observe, obs))
+        obs_fine = None if y_fine is None else observe(t, y_fine, params)
+        if groups is None:
+            return obs, status, obs_fine
+        values = lambda y: _errors.group_values(observe, t, y, params, *groups)
+        coarse = values(y)
+        return (
+            obs,
+            status,
+            _errors.per_save(obs, obs_fine, coarse, values(y_fine) if fine else None),
+        )
+
+    def inner(carry, xs):
+        i, k = xs
+        t = t0 + i.astype(tdtype) * dt  # computed, never accumulated
+        if fine_law is None:
+            return stepper.step(t, carry, params, dt, k), None
+        return stepper.coupled_step(fine_law, t, *carry, params, dt, k), None
+
+    def outer(carry, xs):
+        y, broken = carry
+        j, k = xs
+        idx = j * steps_per_save + jnp.arange(steps_per_save)
+        ks = None if k is None else jax.random.split(k, steps_per_save)
+
+        # after the first failed save, later saves repeat that state
+        advance = lambda y: jax.lax.scan(inner, y, (idx, ks))[0]
+        y = jax.lax.cond(broken, lambda y: y, advance, y)
+        t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
+        obs, status, extra = observed(t, *((y, None) if fine_law is None else y))
+        return (y, broken | ~status.ok), (obs, status, extra)
+
+    if checkpoint:  # reverse-mode memory grows with the saves, not the steps
+        outer = jax.checkpoint(outer, prevent_cse=False)
+
+    keys = None if key is None else jax.random.split(key, n_save)
+    start = y0 if fine_law is None else (y0, y0)
+    obs0, status0, extra0 = observed(t0, *((y0, None) if fine_law is None else start))
+    carry0 = (start, ~status0.ok | skip)  # a broken run takes no step (`outer`)
+    (y_final, _), (obs, statuses, extra) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
+    obs = jax.tree_util.tree_map(_prepend, obs0, obs)
+    extra = jax.tree_util.tree_map(_prepend, extra0, extra)
+    statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
+    if fine_law is not None:
+        y_final = y_final[0]
+    return obs, y_final, statuses, extra
+
+
+def _earliest(stops: dict) -> dict:
+    """The replicate whose monitor failed first (else replicate 0): its stats."""
+    index = stops["breakdown_index"]
+    first = jnp.argmin(jnp.where(index >= 0, index, jnp.iinfo(index.dtype).max))
+    return {k: v[first] for k, v in stops.items()}
 
 
 def _from_saves(states, ts, params, observe, monitor, n_save):
@@ -179,6 +268,7 @@ def evolve(
     monitor=True,
     on_breakdown: str = "raise",
     max_steps: int | str | None = "auto",
+    errors=None,
 ) -> Solution:
     """Fixed-step evolution with `law.step`: a scan over `n_save` saves of
     `steps_per_save` steps each; step `i` starts at `t = t0 + i * dt`. Keys
@@ -211,6 +301,13 @@ def evolve(
             most 1e8 steps and 1e13 steps × state elements); None for no
             bound. The environment variable `JQD_MAX_STEPS` (an int, or
             "none") sets the "auto" bound.
+        errors: `jqd.Errors(groups=16, step=True, reference=None)` (or True
+            for those defaults): `Solution.errors` then holds each
+            observable's sampling standard error (sub-ensembles of the
+            state's samples, or replicates) and its step error (a coupled
+            run at dt/2, about 3x the plain run's cost); docs/errors.md.
+            With replicates `observables` are their mean and `y_final` is
+            stacked over them.
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
@@ -232,6 +329,7 @@ def evolve(
         )
     if not law.stochastic:
         key = None
+    errors = _errors.check(law, y0, observe, errors, key)
     caller = f"jqd.evolve({type(law).__name__})"
     in_graph = _guards.is_traced(law, y0, params, dt, t0, key)  # a law's fields may be traced
     if check:  # structure, eagerly; values inside the compiled run
@@ -250,6 +348,7 @@ def evolve(
         caller=caller,
         in_graph=in_graph,
         on_breakdown=on_breakdown,
+        errors=errors,
     )
     failed_values = lambda: _guards.enforce(_value_checks(law, y0, params, dt), caller=caller)
     try:
@@ -348,7 +447,7 @@ def _program(static, traced):
     run = (o["n_save"], o["steps_per_save"], o["observe"], o["monitor"], o["key"])
     # a failed check skips the run, which might not end or take hours (the same
     # program plain and traced: a user's jit gives the plain call's bits)
-    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"], jnp.any(failed))
+    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"], jnp.any(failed), o["errors"])
     if o["in_graph"]:
         return _monitor.report(sol, law, o["on_breakdown"], o["caller"]), failed
     code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)

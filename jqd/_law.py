@@ -8,6 +8,7 @@ import abc
 from typing import Any, ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray, PyTree
 
@@ -25,10 +26,15 @@ class AbstractLaw(eqx.Module):
             exact). A law with a `scheme` reads it from there.
         breakdowns: `{code: jqd.Reason(error, what, fix)}` for the codes its
             `monitor` returns (code 1, NaN/Inf, is shared by every law).
+        coupling: how `coupled_step` ties a run at dt/2 to the run at dt
+            (the step error of `jqd.Errors`): "independent" (the default for
+            stochastic laws: fresh noise, a valid but noisy step error), or
+            the name of the law's own coupling ("brownian bridge", ...).
     """
 
     stochastic: ClassVar[bool] = False
     breakdowns: ClassVar[dict] = {}
+    coupling: ClassVar[str] = "independent"
 
     @property
     def order(self) -> int | None:
@@ -71,6 +77,28 @@ class AbstractLaw(eqx.Module):
         `breakdowns` (0 when ok), `where` a float vector of fixed shape; `dt`
         is None for adaptive runs. Default: always ok."""
         return True, 0, jnp.zeros((0,))
+
+    def sample_axes(self, y: PyTree):
+        """Where the state holds independent samples (particles, members,
+        trajectories): a pytree prefix of `y` with 0 on the leaves whose
+        leading axis runs over them and None elsewhere, e.g.
+        `EnsembleState(psi=None, x=0)`; `jqd.Errors` splits them into
+        sub-ensembles. None (default): the state is one sample path, and
+        `jqd.Errors` runs independent replicates instead."""
+        return None
+
+    def coupled_step(self, fine, t, y: PyTree, y_fine: PyTree, params: PyTree, dt, key):
+        """`(y', y_fine')`: one step of dt from `y` (exactly `step`) and two
+        steps of dt/2 from `y_fine` with `fine` (this law prepared for dt/2),
+        on noise coupled to the dt step's (`coupling`). Default: the same
+        start and no noise for deterministic laws; fresh keys, independent of
+        the dt step's, for stochastic ones."""
+        h = dt / 2
+        k1 = k2 = None
+        if self.stochastic:  # fold_in(key, 1): a key the dt step never uses
+            k1, k2 = jax.random.split(jax.random.fold_in(key, 1))
+        y_fine = fine.step(t + h, fine.step(t, y_fine, params, h, k1), params, h, k2)
+        return self.step(t, y, params, dt, key), y_fine
 
     def exact_saves(self, y0: PyTree, params: PyTree, offsets):
         """The state at every `t0 + offsets[k]` at once (e.g. from one

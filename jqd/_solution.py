@@ -26,12 +26,16 @@ class Solution(eqx.Module):
             (save index, -1 if none) and `nonfinite_time` (the breakdown time
             if the state held NaN/Inf, else NaN); for the adaptive path also
             `num_accepted_steps`, `num_rejected_steps`. Laws may add entries.
+        errors: with `errors=jqd.Errors(...)`, a `jqd.ErrorEstimate`: each
+            observable's sampling standard error and step error (and χ²
+            against a reference); else None.
     """
 
     ts: Array
     observables: PyTree
     y_final: PyTree
     stats: dict[str, Any]
+    errors: Any = None
 
     def raise_on_breakdown(self, law, caller: str = "jqd.evolve") -> Solution:
         """This solution, or the law's `BreakdownError` for its first flagged

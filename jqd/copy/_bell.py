@@ -12,6 +12,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._guards import Check, finite
 from .._law import AbstractLaw
+from ._coupling import canonical, half_uniforms, layout
 from ._kinetics import check_members, check_params, hamiltonian_guards, member_guards, sampled
 
 
@@ -40,6 +41,17 @@ def bell_generator(psi, H, hbar=1.0):
     return T - jnp.diag(jnp.sum(T, axis=0))
 
 
+def _jump(cum, a, u):
+    """Each member's class after a step: the first b with u < cum[b, a]."""
+    return jnp.sum(u[None, :] >= cum[:-1, a], axis=0).astype(a.dtype)
+
+
+def _stay(cum, a):
+    """(lo, hi): the interval of u in which a member of class a stays."""
+    below = jnp.where(a > 0, cum[jnp.maximum(a - 1, 0), a], 0.0)
+    return below, cum[a, a]
+
+
 class BellJumps(AbstractLaw):
     """Bell's jump process of N members on `n_states` P basis states. State
     `BellState(psi, a)`, params `CopyParams(H, hbar)`. One step: ψ by two exact
@@ -49,27 +61,47 @@ class BellJumps(AbstractLaw):
     n_states: int = eqx.field(static=True)
     stochastic = True
     order = 2
+    coupling = "shared uniforms"  # jqd/copy/_coupling.py
 
     def _half_propagator(self, params, dt, dtype):
         E, V = jnp.linalg.eigh(jnp.asarray(params.H).astype(dtype))
         phase = jnp.exp(-0.5j * E * dt / params.hbar).astype(dtype)
         return (V * phase[None, :]) @ jnp.conj(V).T
 
-    def step(self, t, y: BellState, params, dt, key: PRNGKeyArray):
-        params = sampled(params, self, "|ψ|² of the guiding state (jqd.SchrodingerBasis)")
-        dtype = y.psi.dtype
+    def _kernel(self, psi, params, dt):
+        """(ψ(t + dt) by two exact half steps, cum): cum[:, b] the cumulative
+        column b of exp(dt Q(t + dt/2))."""
+        dtype = psi.dtype
         U = self._half_propagator(params, dt, dtype)
-        psi_mid = U @ y.psi
-        psi1 = U @ psi_mid
+        psi_mid = U @ psi
         H = jnp.asarray(params.H).astype(dtype)
         Q = bell_generator(psi_mid, H, params.hbar)
         K = jax.scipy.linalg.expm(dt * Q)  # K[a, b] = P(a at t + dt | b at t)
-        real = jnp.real(K)
-        cum = jnp.cumsum(real, axis=0)  # (P, P), column b ends at 1
-        u = jax.random.uniform(key, y.a.shape, dtype=real.dtype)
-        cols = cum[:, y.a]  # (P, N)
-        dest = jnp.sum(u[None, :] >= cols[:-1], axis=0)
-        return BellState(psi=psi1, a=dest.astype(y.a.dtype))
+        return U @ psi_mid, jnp.cumsum(jnp.real(K), axis=0)  # column b ends at 1
+
+    def step(self, t, y: BellState, params, dt, key: PRNGKeyArray):
+        params = sampled(params, self, "|ψ|² of the guiding state (jqd.SchrodingerBasis)")
+        psi1, cum = self._kernel(y.psi, params, dt)
+        u = jax.random.uniform(key, y.a.shape, dtype=cum.dtype)
+        return BellState(psi=psi1, a=_jump(cum, y.a, u))
+
+    def sample_axes(self, y):
+        """The members are independent given ψ: they are the samples."""
+        return BellState(psi=None, a=0)
+
+    def coupled_step(self, fine, t, y, y_fine, params, dt, key):
+        """The dt step's uniforms split into the half steps' (`half_uniforms`,
+        in the canonical coordinates of each member's column)."""
+        params = sampled(params, self, "|ψ|² of the guiding state (jqd.SchrodingerBasis)")
+        psi1, cum = self._kernel(y.psi, params, dt)
+        u = jax.random.uniform(key, y.a.shape, dtype=cum.dtype)
+        lo, hi = _stay(cum, y.a)
+        c1, c2 = half_uniforms(jax.random.fold_in(key, 1), canonical(u, lo, hi), 1.0 - (hi - lo))
+        psi_f, a_f = y_fine.psi, y_fine.a
+        for c in (c1, c2):
+            psi_f, cum_f = fine._kernel(psi_f, params, dt / 2)
+            a_f = _jump(cum_f, a_f, layout(c, *_stay(cum_f, a_f)))
+        return BellState(psi=psi1, a=_jump(cum, y.a, u)), BellState(psi=psi_f, a=a_f)
 
     def check(self, y, params, dt=None):
         if not isinstance(y, BellState):

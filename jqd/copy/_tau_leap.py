@@ -17,6 +17,7 @@ from .._guards import Check, described, round_down
 from .._guards import shown as show
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
+from ._coupling import half_uniforms
 from ._kinetics import (
     AbstractCopyRates,
     CountState,
@@ -124,6 +125,40 @@ def _multinomial_moves(key, n, p_rows):
     return draws.T  # [b, a]
 
 
+def _split_moves(key, n_c, q, p_c, s_c, n_f, p_f):
+    """One half of `CopyCountsTauLeap.coupled_step`: (moves of the dt run's
+    `n_c` members, each a mover with probability q, destinations ∝ p_c rows;
+    moves of the dt/2 run's `n_f` members, probabilities p_f), coupled."""
+    keys = iter(jax.random.split(key, 10))
+
+    def binomial(n, p):  # with `_multinomial_moves`' guards at p = 0 and 1
+        p = jnp.clip(p, 0.0, 1.0)
+        draw = jax.random.binomial(next(keys), n, p, dtype=n.dtype)
+        return jnp.clip(jnp.where(p >= 1.0, n, jnp.where(p > 0.0, draw, 0.0)), 0.0, n)
+
+    s_f = jnp.sum(p_f, axis=1)
+    common = jnp.minimum(n_c, n_f)
+    both = binomial(common, q)  # the dt run's movers among the common members
+    # the dt/2 run moves s_f of the common members: of `both` a share s_f/q (at most all),
+    # of the others the excess (s_f − q)/(1 − q)
+    together = binomial(both, s_f / jnp.where(q > 0, q, 1.0))
+    safe = jnp.where(q < 1, 1.0 - q, 1.0)
+    fine_more = binomial(common - both, jnp.maximum(s_f - q, 0.0) / safe)
+    coarse_only = (both - together) + binomial(n_c - common, q)
+    fine_only = fine_more + binomial(n_f - common, s_f)
+    rows = lambda p, s: p / jnp.where(s > 0, s, 1.0)[:, None]  # destination distributions
+    pi_c, pi_f = rows(p_c, s_c), rows(p_f, s_f)
+    shared = jnp.minimum(pi_c, pi_f)
+    same = _multinomial_moves(next(keys), together, shared)  # one destination for both
+    apart = together - jnp.sum(same, axis=1)
+    rest = jnp.maximum(1.0 - jnp.sum(shared, axis=1), 0.0)
+    residual = lambda pi: rows(jnp.maximum(pi - shared, 0.0), rest)
+    coarse = same + _multinomial_moves(next(keys), apart, residual(pi_c))
+    fine = same + _multinomial_moves(next(keys), apart, residual(pi_f))
+    coarse = coarse + _multinomial_moves(next(keys), coarse_only, pi_c)
+    return coarse, fine + _multinomial_moves(next(keys), fine_only, pi_f)
+
+
 def _leap(y, stop, new, marked, over):
     """`new`, or `stop` (the state before, overflowing classes marked) where a
     probability exceeded 1 (`over`); a state already `marked` stays."""
@@ -182,19 +217,52 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
     `CountState`, params `CopyParams`. Per step: midpoint predictor, moves out
     of each class b ~ Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~)."""
 
+    coupling = "binomial splitting"
+
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
         params = sampled(params, self)
+        probs = self._probabilities(y, params, dt)
+        return self._moved(y, params, dt, _multinomial_moves(key, y.n, probs[0]), probs)
+
+    def _probabilities(self, y, params, dt):
+        """`(p[b, a], n_mid, φ_mid, each row's total before rescaling)`."""
         R, delta, omega = _rates(params, y.phi.dtype)
-        p, n_mid, phi_mid, total = _midpoint_probabilities(
-            y.n, y.phi, dt, R, delta, omega, self.kinetics
-        )
-        moves = _multinomial_moves(key, y.n, p)  # [b, a]
+        return _midpoint_probabilities(y.n, y.phi, dt, R, delta, omega, self.kinetics)
+
+    def _moved(self, y, params, dt, moves, probs):
+        """The state after `moves[b, a]`, φ advanced at the midpoint (`probs`)."""
+        R, delta, omega = _rates(params, y.phi.dtype)
+        _, n_mid, phi_mid, total = probs
         n = y.n - jnp.sum(moves, axis=1) + jnp.sum(moves, axis=0)
         phi = y.phi + dt * class_phase_velocity(n_mid, phi_mid, R, delta, omega, self.kinetics)
         new = CountState(n=n.astype(y.n.dtype), phi=phi.astype(y.phi.dtype))
         over = total > 1
         stop = CountState(n=jnp.where(over, -1 - y.n, y.n), phi=y.phi)
         return _leap(y, stop, new, jnp.any(y.n < 0), over)
+
+    def coupled_step(self, fine, t, y, y_fine, params, dt, key):
+        """Binomial splitting: each of the dt step's movers is, with
+        probability ½ each, a mover of the first or the second half; in each
+        half the members the two runs have in common (min of their counts)
+        move together with probability min of their rates, the rest alone,
+        and movers that move together go to one class with probability
+        Σ_a min(π_a, π'_a) (π the destination distributions). Every draw is
+        binomial or multinomial of the right sizes, so each run has exactly
+        its own law; the dt run is re-drawn (its law, not `step`'s bits)."""
+        params = sampled(params, self)
+        probs_c = self._probabilities(y, params, dt)
+        p_c = probs_c[0]
+        s_c = jnp.sum(p_c, axis=1)
+        half = 0.5 * s_c
+        chances = (half, half / jnp.maximum(1.0 - half, jnp.finfo(half.dtype).tiny))
+        left = y.n  # the dt run's members not yet moved
+        moves_c = jnp.zeros_like(p_c)
+        for i, (q, k) in enumerate(zip(chances, jax.random.split(key, 2))):
+            probs_f = fine._probabilities(y_fine, params, dt / 2)
+            mc, mf = _split_moves(k, left, q, p_c, s_c, y_fine.n, probs_f[0])
+            y_fine = fine._moved(y_fine, params, dt / 2, mf, probs_f)
+            moves_c, left = moves_c + mc, left - jnp.sum(mc, axis=1)
+        return self._moved(y, params, dt, moves_c, probs_c), y_fine
 
     def check(self, y, params, dt=None):
         if not isinstance(y, CountState):
@@ -221,6 +289,8 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
     categorical draw per member; member phases by the per-member S40 (midpoint),
     a mover takes its new class's phase. No `rates` (factorized S40 only)."""
 
+    coupling = "shared uniforms"  # jqd/copy/_coupling.py
+
     def __check_init__(self):
         if self.rates is not None:
             raise ValueError(
@@ -229,7 +299,22 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
             )
 
     def step(self, t, y: MemberState, params, dt, key: PRNGKeyArray):
+        u = jax.random.uniform(key, y.a.shape, dtype=y.phi.dtype)
+        return self._advance(y, sampled(params, self), dt, u)[0]
+
+    def coupled_step(self, fine, t, y, y_fine, params, dt, key):
+        """The dt step's uniforms split into the half steps' (`half_uniforms`;
+        a member's movers already fill [0, s), s its move probability)."""
         params = sampled(params, self)
+        u = jax.random.uniform(key, y.a.shape, dtype=y.phi.dtype)
+        y1, s = self._advance(y, params, dt, u)
+        c1, c2 = half_uniforms(jax.random.fold_in(key, 1), u, s)
+        y_fine = fine._advance(y_fine, params, dt / 2, c1)[0]
+        return y1, fine._advance(y_fine, params, dt / 2, c2)[0]
+
+    def _advance(self, y: MemberState, params, dt, u):
+        """(the state after one step with the members' uniforms `u`, each
+        member's move probability)."""
         P = self.n_states
         dtype = y.phi.dtype
         R, delta, omega = _rates(params, dtype)
@@ -243,7 +328,6 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         phi_new = y.phi + dt * v1
         phic_new = phic + dt * class_phase_velocity(n_mid, phic_mid, R, delta, omega)
         cum = jnp.cumsum(p, axis=1)  # (P, P)
-        u = jax.random.uniform(key, y.a.shape, dtype=dtype)
         rows = cum[y.a]  # (N, P)
         dest = jnp.sum(u[:, None] >= rows, axis=1)  # P means stay
         moved = dest < P
@@ -252,7 +336,7 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         new = MemberState(a=a_new, phi=phi_new.astype(dtype))
         over = (total > 1)[y.a]
         stop = MemberState(a=jnp.where(over, -1 - y.a, y.a).astype(y.a.dtype), phi=y.phi)
-        return _leap(y, stop, new, jnp.any(y.a < 0), over)
+        return _leap(y, stop, new, jnp.any(y.a < 0), over), rows[:, -1]
 
     def check(self, y, params, dt=None):
         if not isinstance(y, MemberState):

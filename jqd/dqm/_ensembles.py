@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .. import _guards, _random, _steppers
+from .. import _errors, _guards, _random, _steppers
 from .._evolve import evolve
 from .._grid import Grid
 from .._guards import Check, array_module
@@ -199,6 +199,10 @@ class AbstractEnsemble(AbstractLaw):
         """The ensemble's nearest-point histogram on the grid."""
         return histogram(self.grid, y.x)
 
+    def sample_axes(self, y):
+        """The particles are the samples; ψ is shared."""
+        return EnsembleState(psi=None, x=0)
+
 
 class NelsonEnsemble(AbstractEnsemble):
     """Nelson stochastic mechanics, dX = (v + u_N) dt + √(2D) dW, D = ħ/2m (physics
@@ -209,10 +213,26 @@ class NelsonEnsemble(AbstractEnsemble):
 
     stochastic: ClassVar[bool] = True
     schemes: ClassVar[tuple] = (StochasticHeun, EulerMaruyama)
+    coupling: ClassVar[str] = "brownian bridge"
 
     def step(self, t, y, params, dt, key):
-        dW = jnp.sqrt(dt) * _random.random_normal(key, y.x.shape, y.x.dtype)
-        return self.step_increment(t, y, params, dt, dW)
+        return self.step_increment(t, y, params, dt, self._increment(key, y, dt))
+
+    def _increment(self, key, y, dt):
+        return jnp.sqrt(dt) * _random.random_normal(key, y.x.shape, y.x.dtype)
+
+    def coupled_step(self, fine, t, y, y_fine, params, dt, key):
+        """The dt step's Brownian increment ΔW, split into the two half
+        steps' increments by a Brownian bridge: ΔW/2 ± √dt/2·Z, Z ~ N(0, 1)
+        from a key the dt step never uses (the halves are independent,
+        variance dt/2 each, and sum to ΔW)."""
+        dW = self._increment(key, y, dt)
+        Z = _random.random_normal(jax.random.fold_in(key, 1), y.x.shape, y.x.dtype)
+        first = 0.5 * dW + 0.5 * jnp.sqrt(dt) * Z
+        h = dt / 2
+        y_fine = fine.step_increment(t, y_fine, params, h, first)
+        y_fine = fine.step_increment(t + h, y_fine, params, h, dW - first)
+        return self.step_increment(t, y, params, dt, dW), y_fine
 
     def step_increment(self, t, y, params, dt, dW):
         """One step with a given Brownian increment `dW` (shape of `y.x`, variance
@@ -276,6 +296,7 @@ def evolve_ensemble(
     key=None,
     n_particles: int | None = None,
     progress: bool = False,
+    errors=None,
     **options,
 ) -> Solution:
     """Ensemble statistics of a Nelson or Bohm ensemble in memory O(chunk), not O(N):
@@ -299,6 +320,10 @@ def evolve_ensemble(
         key: PRNG key (required for Nelson).
         n_particles: N, when `x0` is a function.
         progress: print each finished chunk to stderr.
+        errors: `jqd.Errors(...)`: each chunk's sub-ensembles and coupled
+            dt/2 run (`jqd.evolve`), combined over the chunks into
+            `Solution.errors` (standard errors in quadrature, weighted as
+            the observables).
         **options: passed to `jqd.evolve`.
 
     Returns:
@@ -344,7 +369,12 @@ def evolve_ensemble(
 
     n_chunks = -(-N // chunk)
     options = {"checkpoint": False, **options}
-    total, stats, ts = None, [], None
+    if errors is not None and errors is not False:
+        smallest = np.zeros((min(chunk, N - (n_chunks - 1) * chunk), law.grid.ndim))
+        errors = _errors.check(law, EnsembleState(psi0, smallest), observe, errors, key)
+        no_reference = eqx.tree_at(lambda e: e.reference, errors, None, is_leaf=lambda x: x is None)
+        options["errors"] = no_reference  # compared once, after the chunks are combined
+    total, stats, ts, estimates = None, [], None, []
     start = time.perf_counter()
     for c in range(n_chunks):
         n = min(chunk, N - c * chunk)
@@ -356,6 +386,8 @@ def evolve_ensemble(
         )  # fmt: skip
         part = jax.tree_util.tree_map(lambda leaf, w=n / N: _share(leaf, w), sol.observables)
         total = part if total is None else jax.tree_util.tree_map(np.add, total, part)
+        if sol.errors is not None:
+            estimates.append((sol.errors, sol.observables, n / N))
         stats.append({k_: np.asarray(v) for k_, v in sol.stats.items()})
         ts = sol.ts
         if progress:
@@ -363,7 +395,45 @@ def evolve_ensemble(
             print(f"evolve_ensemble: chunk {c + 1}/{n_chunks} ({done})", file=sys.stderr)
     merged = {k_: np.stack([s[k_] for s in stats]) for k_ in stats[0] if k_ != "n_steps"}
     merged.update(n_steps=stats[0]["n_steps"], n_particles=N, chunk=chunk, n_chunks=n_chunks)
-    return Solution(ts=ts, observables=total, y_final=None, stats=merged)
+    estimate = None
+    if estimates:
+        estimate = _combined_errors(estimates)
+        if errors.reference is not None:
+            estimate = _errors.compare(estimate, total, errors.reference, ts)
+    return Solution(ts=ts, observables=total, y_final=None, stats=merged, errors=estimate)
+
+
+def _combined_errors(parts):
+    """The chunks' `ErrorEstimate`s as one: averages weighted by n_c/N and
+    counts summed (as `_share`), standard errors in quadrature."""
+    first = parts[0][0]
+
+    def weight(leaf, w):  # an average's weight, or 1 for a summed count
+        return w if np.issubdtype(np.asarray(leaf).dtype, np.inexact) else 1.0
+
+    def total(field, square):
+        if getattr(first, field) is None:
+            return None
+        pieces = [
+            jax.tree_util.tree_map(
+                lambda e, o, w=w: (
+                    (weight(o, w) ** (2 if square else 1))
+                    * (np.abs(np.asarray(e)) ** 2 if square else np.asarray(e))
+                ),
+                getattr(est, field),
+                obs,
+            )
+            for est, obs, w in parts
+        ]
+        summed = jax.tree_util.tree_map(lambda *xs: sum(xs), *pieces)
+        return jax.tree_util.tree_map(np.sqrt, summed) if square else summed
+
+    return eqx.tree_at(
+        lambda e: (e.se, e.step, e.step_se),
+        first,
+        (total("se", True), total("step", False), total("step_se", True)),
+        is_leaf=lambda x: x is None,
+    )
 
 
 def _share(leaf, weight):

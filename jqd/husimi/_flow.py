@@ -273,6 +273,10 @@ class HusimiFlow(AbstractLaw):
     def prepare(self, params, dt):
         return eqx.tree_at(lambda s: s.source, self, self.source.prepare(params, dt))
 
+    def sample_axes(self, y):
+        """The points are the samples; a Galerkin R is shared."""
+        return FlowState(z=0, flag=0, flag_time=0, R=None)
+
     def field(self, log_density, params) -> Callable:
         """(s, z) ↦ v at the points z (n, 2N) at time s, for ln ρ = log_density(z, s)."""
         v = jax.vmap(flow_velocity(self.hamiltonian, log_density), in_axes=(0, None, None, None))

@@ -351,9 +351,14 @@ def cmd_run(args) -> int:
     )
     for c in summary["claims"]:
         mark = "PASS" if c["passed"] else "FAIL"
+        errors = "" if c.get("se") is None else f" ± {c['se']:.2g}"
+        step = c.get("step_error")
+        if step is not None:
+            errors += f", step error {step}" if isinstance(step, str) else f", step {step:.2g}"
+        why = f" [{c['reason']}]" if c.get("reason") else ""
         print(
-            f"  [{mark}] {c['name']}: {c['measured']:.3g} {c['op']} {c['tolerance']:.3g}"
-            f"  ({c['statement']})"
+            f"  [{mark}] {c['name']}: {c['measured']:.3g}{errors} {c['op']} {c['tolerance']:.3g}"
+            f"{why}  ({c['statement']})"
         )
     for a in summary.get("animations", []):
         print(f"  animation: {out / a}")

@@ -55,7 +55,14 @@ class Claim:
         measured: the measured value (a float).
         tolerance: the bound.
         op: comparison, one of "<=", "<", ">=", ">" (default "<=").
-        passed: whether `measured op tolerance` holds (NaN never passes).
+        passed: whether `measured op tolerance` holds (NaN never passes)
+            and, for a time-stepped ensemble, |step_error| <= |tolerance|.
+        se: for a claim on an ensemble, the sampling standard error of
+            `measured` (None: not an ensemble claim).
+        step_error: for a time-stepped ensemble, `measured` at dt minus
+            `measured` at dt/2 on coupled noise (a float), or a phrase where
+            there is none ("exact sampler", "exact in dt"); None otherwise.
+        reason: why a claim failed that its value alone would pass.
     """
 
     name: str
@@ -64,6 +71,9 @@ class Claim:
     tolerance: float
     op: str = "<="
     passed: bool = False
+    se: float | None = None
+    step_error: float | str | None = None
+    reason: str = ""
 
 
 class Recorder:
@@ -94,13 +104,29 @@ class Recorder:
         if self.progress_hook is not None:
             self.progress_hook(stage)
 
-    def claim(self, name, statement, measured, tolerance, op: str = "<=") -> Claim:
+    def claim(
+        self, name, statement, measured, tolerance, op: str = "<=", *, se=None, step_error=None
+    ) -> Claim:
+        """Record `measured op tolerance`. A claim that rests on an ensemble
+        gives its sampling standard error `se` and, for a time-stepped law,
+        its `step_error` (the value at dt minus at dt/2 on coupled noise,
+        `jqd.Errors`; or "exact sampler"): it then fails, whatever its value,
+        when |step_error| > |tolerance| ("not converged in dt")."""
         if op not in _OPS:
             raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}.")
         measured = float(np.asarray(measured))
         tolerance = float(tolerance)
         passed = bool(math.isfinite(measured) and _OPS[op](measured, tolerance))
-        c = Claim(name, statement, measured, tolerance, op, passed)
+        se = None if se is None else float(np.asarray(se))
+        reason = ""
+        if step_error is not None and not isinstance(step_error, str):
+            step_error = float(np.asarray(step_error))
+            if not abs(step_error) <= abs(tolerance):  # NaN fails too
+                passed = False
+                reason = (
+                    f"not converged in dt: step error {step_error:.3g} > tolerance {tolerance:.3g}"
+                )
+        c = Claim(name, statement, measured, tolerance, op, passed, se, step_error, reason)
         self.claims.append(c)
         return c
 

@@ -347,6 +347,13 @@ def _timing_table(entries: list[dict]) -> list[str]:
     return lines
 
 
+def _error_cell(value) -> str:
+    """A claim's SE or step error in REPORT.md: — where it has none."""
+    if value is None:
+        return "—"
+    return _cell(value) if isinstance(value, str) else f"{value:.2g}"
+
+
 def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wall: float) -> Path:
     """REPORT.md: one table row per claim, with links to each experiment's figures.
 
@@ -369,14 +376,15 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
         f"total wall time {wall:.1f} s (the whole reproduction; see the note under the "
         "timing table)",
         "",
-        "| experiment | claim | statement | measured | tolerance | result | run (s) | figures |",
-        "|---|---|---|---|---|---|---|---|",
+        "| experiment | claim | statement | measured | ± SE | step error | tolerance | result "
+        "| run (s) | figures |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
         name = e["name"]
         if "error" in e:
             err = _cell(" ".join(str(e["error"]).split())[:300])
-            lines.append(f"| {name} | (did not run) | {err} | — | — | **ERROR** | — | — |")
+            lines.append(f"| {name} | (did not run) | {err} | — | — | — | — | **ERROR** | — | — |")
             continue
         s = e["summary"]
         files = s.get("figures", []) + s.get("animations", [])
@@ -385,14 +393,25 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
         for c in claims:
             if c is None:
                 lines.append(
-                    f"| {name} | (no claims) | — | — | — | — | {s['wall_time_s']:.1f} | {figs} |"
+                    f"| {name} | (no claims) | — | — | — | — | — | — | {s['wall_time_s']:.1f} "
+                    f"| {figs} |"
                 )
                 continue
             result = "pass" if c["passed"] else "**FAIL**"
+            if c.get("reason"):
+                result += f" ({_cell(c['reason'])})"
             lines.append(
                 f"| {name} | {_cell(c['name'])} | {_cell(c['statement'])} | {c['measured']:.3g} | "
+                f"{_error_cell(c.get('se'))} | {_error_cell(c.get('step_error'))} | "
                 f"{c['op']} {c['tolerance']:.3g} | {result} | {s['wall_time_s']:.1f} | {figs} |"
             )
+    lines += [
+        "",
+        "± SE: the sampling standard error of a claim that rests on an ensemble; step error: "
+        "its value at dt minus at dt/2 on coupled noise (`jqd.Errors`, docs/errors.md), or "
+        "why it has none; a claim fails when |step error| > |tolerance|. — : not an "
+        "ensemble claim.",
+    ]
     lines += ["", *_timing_table(entries)]
     problems = [
         f"- {e['name']}/{f}: " + "; ".join(p)

@@ -153,6 +153,10 @@ class ClassicalLattice(AbstractLaw):
         m = jnp.asarray(params.mass).astype(y.p.dtype)
         return PhaseState(q=y.p / m, p=self.force(y.q, params))
 
+    def sample_axes(self, y):
+        """A batch of chains (leading axes) is an ensemble of samples."""
+        return PhaseState(q=0, p=0) if jnp.ndim(y.q) >= 2 else None
+
     def step(self, t, y, params, dt, key=None):
         m = jnp.asarray(params.mass).astype(y.p.dtype)
         force = lambda q: self.force(q, params)

@@ -88,6 +88,10 @@ class ClassicalWell(AbstractLaw):
         m = jnp.asarray(params.mass, y.p.dtype)
         return WellState(x=y.p / m, p=_force(self.potential, y.x, params).astype(y.p.dtype))
 
+    def sample_axes(self, y):
+        """A batch of trajectories (leading axes) is an ensemble of samples."""
+        return WellState(x=0, p=0) if jnp.ndim(y.x) >= 2 else None
+
     def step(self, t, y, params, dt, key=None):
         def verlet(y, h):  # kick-drift-kick
             m, h = jnp.asarray(params.mass, y.p.dtype), jnp.asarray(h, y.p.dtype)
