@@ -214,13 +214,12 @@ def compare(estimate: ErrorEstimate, observables, reference, ts) -> ErrorEstimat
     """`estimate` with χ²/dof and max |z| of `observables` against `reference`."""
     ref = reference(ts) if callable(reference) else reference
     leaves, treedef = jax.tree_util.tree_flatten(observables)
-    try:
-        refs = treedef.flatten_up_to(ref)
-    except (ValueError, TypeError) as err:
+    refs, ref_def = jax.tree_util.tree_flatten(ref)
+    if ref_def != treedef:
         raise ValueError(
             "errors=Errors(reference=...) must have the structure of observe's output "
-            f"(with the time axis first): {err}"
-        ) from None
+            f"(with the time axis first): observe gives {treedef}, the reference {ref_def}."
+        )
 
     def stats(m, r, c):
         m, c = jnp.asarray(m), jnp.asarray(c)
