@@ -87,7 +87,11 @@ def test_ground_state_step_error_dt_02_against_005():
     assert abs(ratio / 4.0 ** _law().order - 1) < 0.3, ratio
 
 
-def _small(errors=jqd.Errors(groups=4), key=jax.random.key(2), law=None, y0=None, **kw):
+FOUR = jqd.Errors(groups=4)
+KEY = jax.random.key(2)
+
+
+def _small(errors=FOUR, key=KEY, law=None, y0=None, **kw):
     return jqd.evolve(
         law or _law(),
         y0 or _ground(400),
