@@ -102,7 +102,7 @@ def step_kind(law, errors: Errors) -> str:
     return law.coupling if law.stochastic else "deterministic"
 
 
-def check(law, y0, observe, errors, key) -> Errors | None:
+def check(law, y0, observe, errors) -> Errors | None:
     """`errors` as an `Errors` (True: the defaults), refused with the fix
     where it cannot apply."""
     if errors is None or errors is False:

@@ -329,7 +329,7 @@ def evolve(
         )
     if not law.stochastic:
         key = None
-    errors = _errors.check(law, y0, observe, errors, key)
+    errors = _errors.check(law, y0, observe, errors)
     caller = f"jqd.evolve({type(law).__name__})"
     in_graph = _guards.is_traced(law, y0, params, dt, t0, key)  # a law's fields may be traced
     if check:  # structure, eagerly; values inside the compiled run

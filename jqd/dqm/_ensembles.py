@@ -371,7 +371,7 @@ def evolve_ensemble(
     options = {"checkpoint": False, **options}
     if errors is not None and errors is not False:
         smallest = np.zeros((min(chunk, N - (n_chunks - 1) * chunk), law.grid.ndim))
-        errors = _errors.check(law, EnsembleState(psi0, smallest), observe, errors, key)
+        errors = _errors.check(law, EnsembleState(psi0, smallest), observe, errors)
         no_reference = eqx.tree_at(lambda e: e.reference, errors, None, is_leaf=lambda x: x is None)
         options["errors"] = no_reference  # compared once, after the chunks are combined
     total, stats, ts, estimates = None, [], None, []
