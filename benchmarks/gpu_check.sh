@@ -3,8 +3,11 @@
 #   1. the `gpu` tests (GPU == CPU to 1e-12, arrays on the GPU, a sharded sweep);
 #   2. the law contract on the GPU (jit == eager, vmap == loop, gradients,
 #      conservation, orders against exact references), as far as its time allows;
-#   3. the largest-run ladder and the 4096² split-step case (bench_gpu.py).
+#   3. the largest-run ladder and the 4096² split-step case (bench_gpu.py);
+#   4. the errors of a stochastic run on the GPU (tests/test_errors.py) and
+#      the cost of the step check (bench_errors.py, 10x the CPU sizes).
 # Usage (repo root, jax with CUDA installed): OUT=dir bash benchmarks/gpu_check.sh
+# STAGES="tests contract bench errors" (the default) picks the stages to run.
 # (jqd's dependency h5netcdf is not in every CUDA image: test_sweep_on_gpu needs it;
 # install or carry its wheel first.)
 # Each stage has its own time limit; its log is written as it runs, so a
@@ -21,11 +24,19 @@ export XLA_PYTHON_CLIENT_PREALLOCATE=false  # several pytest workers share the G
 } 2>&1 | tee "$OUT/machine.txt"
 # -p no:benchmark: pytest-benchmark (in the CUDA image) refuses to run beside xdist
 PYTEST="python3 -m pytest -p no:cacheprovider -p no:benchmark -o addopts= -q -rA"
-timeout "${GPU_TESTS_S:-90}" $PYTEST -m gpu tests/test_gpu.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -15
-timeout "${CONTRACT_S:-120}" $PYTEST -v -n "${WORKERS:-8}" -m "not slow and not mutants" \
+STAGES=" ${STAGES:-tests contract bench errors} "
+stage() { [[ "$STAGES" == *" $1 "* ]]; }
+stage tests && timeout "${GPU_TESTS_S:-90}" $PYTEST -m gpu tests/test_gpu.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -15
+stage contract && timeout "${CONTRACT_S:-120}" $PYTEST -v -n "${WORKERS:-8}" -m "not slow and not mutants" \
     tests/test_law_contract.py 2>&1 >"$OUT/contract.log"
-grep -c "^PASSED" "$OUT/contract.log" | sed 's/^/contract passed: /'
-grep -E " (FAILED|ERROR)" "$OUT/contract.log" | head -20
-timeout "${BENCH_S:-240}" python3 benchmarks/bench_gpu.py --rungs "${RUNGS:-2}" --max-run-s 5 \
+stage contract && grep -c "^PASSED" "$OUT/contract.log" | sed 's/^/contract passed: /'
+stage contract && grep -E " (FAILED|ERROR)" "$OUT/contract.log" | head -20
+stage bench && timeout "${BENCH_S:-240}" python3 benchmarks/bench_gpu.py --rungs "${RUNGS:-2}" --max-run-s 5 \
     --splitstep 4096 --out "$OUT/results_gpu.md" 2>&1 | tee "$OUT/bench_gpu.log" | grep -v "^JSON"
-cat "$OUT/results_gpu.md" 2>/dev/null
+stage bench && cat "$OUT/results_gpu.md" 2>/dev/null
+if stage errors; then
+    timeout "${ERRORS_TESTS_S:-150}" $PYTEST -m "not mutants" tests/test_errors.py 2>&1 \
+        | tee "$OUT/errors_tests.log" | tail -5
+    timeout "${ERRORS_BENCH_S:-150}" python3 benchmarks/bench_errors.py --device gpu --scale 10 \
+        --rounds 3 --json "$OUT/bench_errors.jsonl" 2>&1 | tee "$OUT/bench_errors.log" | grep -v "^JSON"
+fi

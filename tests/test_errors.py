@@ -244,3 +244,17 @@ def test_evolve_ensemble_combines_the_chunks_errors():
     ]
     se = np.sqrt(sum((0.5 * np.asarray(p.errors.se)) ** 2 for p in parts))
     np.testing.assert_allclose(two.errors.se, se, rtol=1e-12)
+
+
+def test_sharded_batches_equal_the_unsharded_run():
+    """Over 4 (host) devices: a batch of keys vmapped and sharded, and one
+    ensemble with its particles sharded, give the unsharded numbers."""
+    mesh = jqd.batch_mesh(4)
+    y0 = _ground(400)
+    keys = jax.random.split(jax.random.key(3), 4)
+    se = jax.jit(jax.vmap(lambda k: _small(key=k, y0=y0).errors.step))
+    np.testing.assert_allclose(se(jqd.shard_batch(keys, mesh)), se(keys), rtol=1e-12)
+    sharded = EnsembleState(y0.psi, jqd.shard_batch(y0.x, mesh))
+    one, split = _small(y0=y0).errors, _small(y0=sharded).errors
+    np.testing.assert_allclose(split.se, one.se, rtol=1e-12)
+    np.testing.assert_allclose(split.step, one.step, rtol=1e-12, atol=1e-15)
