@@ -78,7 +78,12 @@ class OutputLock:
         self.held = False
 
     def acquire(self) -> None:
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.time(),
+            "command": self.command,
+        }
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -97,6 +102,7 @@ class OutputLock:
         try:
             info = json.loads(self.path.read_text())
             pid, host = int(info["pid"]), info["host"]
+            holder = str(info.get("command", self.command))  # older locks: no command
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, TypeError):
@@ -110,12 +116,12 @@ class OutputLock:
             return
         if host != socket.gethostname():
             raise SweepLocked(
-                f"{self.path.parent} is locked by pid {pid} on host {host}; if that sweep is "
-                f"no longer running, delete {self.path} and rerun."
+                f"{self.path.parent} is locked by a jqd {holder} (pid {pid}) on host {host}; if "
+                f"it is no longer running, delete {self.path} and rerun."
             )
         if pid != os.getpid() and _pid_alive(pid):
             raise SweepLocked(
-                f"another jqd {self.command} (pid {pid}) is writing {self.path.parent}; wait for it to "
+                f"another jqd {holder} (pid {pid}) is writing {self.path.parent}; wait for it to "
                 f"finish or stop it, or choose another --out."
             )
         self._remove_stale(f"pid {pid} is gone")
@@ -228,7 +234,55 @@ _CODE_NAMES = {
 }
 
 
-def manifest_problem(out_dir: Path, spec_hash: str, code: dict) -> str | None:
+def _brief(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(key, old value, new value) wherever two JSON-like dicts differ (nested keys dotted)."""
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append((f"{prefix}{k}", a, b))
+    return out
+
+
+def reuse_problem(record: Path, key: dict, kind: str, items: str) -> str | None:
+    """Why the results beside `record` (a JSON file holding the key of everything
+    that made them: settings and `code_fingerprint`) must not be reused by a run
+    keyed by `key` (None: reuse them). `kind` and `items` name them in the reason
+    ("sweep", "chunks"); the differing settings are named one by one."""
+    folder = record.parent
+    try:
+        info = json.loads(record.read_text())
+        if not isinstance(info, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        why = "not valid JSON" if isinstance(err, json.JSONDecodeError) else str(err)
+        return f"{record} is corrupt ({why})"
+    settings = json.loads(dumps({k: v for k, v in key.items() if k != "code"}))
+    changed = _differences({k: info.get(k) for k in settings}, settings)
+    if changed:
+        named = [f"{k}: {_brief(a)} there, {_brief(b)} now" for k, a, b in changed]
+        return f"{folder} holds a different {kind} ({'; '.join(named)})"
+    old = info.get("code")
+    if not isinstance(old, dict):
+        return f"{folder} holds a {kind} whose {record.name} records no code hash (older jqd)"
+    code = key.get("code", {})
+    changed = [name for k, name in _CODE_NAMES.items() if old.get(k) != code.get(k)]
+    if changed:
+        return (
+            f"{folder} holds {items} computed by other code ({' and '.join(changed)} changed "
+            "since they were written)"
+        )
+    return None
+
+
+def manifest_problem(out_dir: Path, spec: dict, code: dict) -> str | None:
     """Why the sweep already in `out_dir` must not be resumed by this one (None: resume)."""
     manifest = Path(out_dir) / "manifest.json"
     if not manifest.exists():
@@ -238,30 +292,13 @@ def manifest_problem(out_dir: Path, spec_hash: str, code: dict) -> str | None:
                 "is unknown"
             )
         return None
-    try:
-        info = json.loads(manifest.read_text())
-        if not isinstance(info, dict) or not isinstance(info.get("spec_hash"), str):
-            raise ValueError("not a JSON object with a spec_hash")
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        why = "not valid JSON" if isinstance(err, json.JSONDecodeError) else str(err)
-        return f"the sweep manifest {manifest} is corrupt ({why})"
-    if info["spec_hash"] != spec_hash:
-        return f"{out_dir} holds a different sweep (other experiment, config, --over or --batch)"
-    old = info.get("code")
-    if not isinstance(old, dict):
-        return f"{out_dir} holds a sweep whose manifest records no code hash (older jqd)"
-    changed = [name for key, name in _CODE_NAMES.items() if old.get(key) != code.get(key)]
-    if changed:
-        return (
-            f"{out_dir} holds chunks computed by other code ({' and '.join(changed)} changed "
-            "since they were written)"
-        )
-    return None
+    return reuse_problem(manifest, {**spec, "code": code}, "sweep", "chunks")
 
 
 def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> None:
     """Check what `out_dir` holds (refuse it, or discard it when `fresh`), write the manifest."""
-    problem = manifest_problem(out_dir, manifest["spec_hash"], code)
+    spec = {k: v for k, v in manifest.items() if k not in ("spec_hash", "n_items", "n_chunks")}
+    problem = manifest_problem(out_dir, spec, code)
     if problem is not None:
         if not fresh:
             raise UsageError(
@@ -277,6 +314,78 @@ def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> No
     for leftover in [*out_dir.glob(".*.tmp*"), *out_dir.glob("*/.*.tmp*")]:
         leftover.unlink()  # temp files of an interrupted writer
     write_text_atomic(out_dir / "manifest.json", dumps({**manifest, "code": code}) + "\n")
+
+
+# -- an experiment's own checkpoint folder (a `checkpoint` config field) ---------------
+CHECKPOINT_RECORD = "jqd-checkpoint.json"
+
+
+def checkpoint_folder(config) -> Path | None:
+    """The folder a config's `checkpoint` field names (None: no such field, or "")."""
+    folder = getattr(config, "checkpoint", None)
+    return Path(folder) if isinstance(folder, str) and folder else None
+
+
+def checkpoint_view(config) -> str | None:
+    """What this process sees in the checkpoint folder (files, bytes, a digest of their
+    names and sizes): the processes of a --distributed run must see the same."""
+    folder = checkpoint_folder(config)
+    if folder is None:
+        return None
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    listing = [(str(p.relative_to(folder)), p.stat().st_size) for p in files]
+    digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:12]
+    return f"{len(files)} files, {sum(n for _, n in listing)} bytes (digest {digest})"
+
+
+def prepare_checkpoint(exp, config, seed: int, fresh: bool = False) -> None:
+    """Before a run resumes from the folder its config's `checkpoint` names: refuse
+    (or, `fresh`, empty) a folder written by a run with another key, then record
+    this run's key there (process 0). The key is everything a checkpoint's
+    contents depend on: the experiment, its config (but the folder itself), the
+    seed, the process count and the code (`code_fingerprint`)."""
+    folder = checkpoint_folder(config)
+    if folder is None:
+        return
+    config_key = {k: v for k, v in config_to_dict(config).items() if k != "checkpoint"}
+    key = {
+        "experiment": exp.name,
+        "config": config_key,
+        "seed": int(seed),
+        "processes": _processes()[0],
+        "code": code_fingerprint(exp),
+    }
+    record = folder / CHECKPOINT_RECORD
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"checkpoint={folder} is a file, not a folder; give a folder path.")
+    held = [p for p in folder.iterdir() if p.name != ".lock"] if folder.is_dir() else []
+    if record.exists():
+        problem = reuse_problem(record, key, "checkpoint", "checkpoints")
+    elif held:
+        problem = (
+            f"{folder} holds files but no {CHECKPOINT_RECORD}, so what wrote them is unknown "
+            "(a checkpoint of an older jqd, or not a checkpoint folder)"
+        )
+    else:
+        problem = None
+    _barrier("jqd-checkpoint-read")  # every process has looked before process 0 writes
+    if problem is not None and not fresh:
+        raise UsageError(
+            f"checkpoint={folder}: {problem}; rerun with --fresh to discard what it holds "
+            "and start afresh, or give another folder (--set checkpoint=NEW)."
+        )
+    if _is_writer():
+        for p in held if problem is not None else ():
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(record, dumps(key) + "\n")
+        except OSError as err:
+            raise UsageError(
+                f"checkpoint={folder}: cannot write it ({err.strerror or err}); give a "
+                "writable folder."
+            ) from None
+    _barrier("jqd-checkpoint-written")
 
 
 @contextlib.contextmanager
@@ -405,25 +514,7 @@ def _where(values: dict) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in values.items())
 
 
-# -- several processes (jax.distributed); no-ops with one -------------------------
-def initialize() -> None:
-    """Join the job (before any JAX computation). CPU processes talk through gloo."""
-    import jax
-
-    if jax.distributed.is_initialized():
-        return
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    env = ("JQD_COORDINATOR", "JQD_NUM_PROCESSES", "JQD_PROCESS_ID")
-    if all(os.environ.get(k) for k in env):
-        jax.distributed.initialize(
-            coordinator_address=os.environ["JQD_COORDINATOR"],
-            num_processes=int(os.environ["JQD_NUM_PROCESSES"]),
-            process_id=int(os.environ["JQD_PROCESS_ID"]),
-        )
-    else:
-        jax.distributed.initialize()  # JAX's cluster auto-detection
-
-
+# -- several processes (jax.distributed, joined by distributed.py); no-ops with one ------
 def _processes() -> tuple[int, int]:
     """(process count, this process's index)."""
     import jax
@@ -441,6 +532,15 @@ def _barrier(name: str) -> None:
         from jax.experimental import multihost_utils
 
         multihost_utils.sync_global_devices(name)
+
+
+def _smallest(n: int) -> int:
+    """The smallest of every process's `n`."""
+    if _processes()[0] == 1:
+        return n
+    from jax.experimental import multihost_utils
+
+    return int(np.min(multihost_utils.process_allgather(np.array([n], np.int64))))
 
 
 def _agree(todo: list[int]) -> list[int]:
@@ -715,6 +815,12 @@ def run_sweep(
 
     interrupt = threading.Event() if interrupt is None else interrupt
     mode = sweep_mode(exp, over, mode)
+    if mode == "per-item" and checkpoint_folder(config) is not None:
+        raise UsageError(
+            f"checkpoint={config.checkpoint}: every item of a per-item sweep would resume "
+            "from this one checkpoint folder; leave checkpoint unset (the sweep resumes item "
+            "by item), or run each item with jqd run and its own folder."
+        )
     if batch != "auto" and int(batch) < 1:
         raise UsageError(f"--batch must be >= 1 or auto; got {batch}.")
     check_sweep_items(exp, config, over)  # every item as `jqd run` checks its config
@@ -745,7 +851,7 @@ def run_sweep(
     batched = jax.vmap(lambda values: exp.sweep(config, values))
     if mode == "vmapped" and batch == "auto":
         auto = _auto_batch(batched, items, n_items, mesh, jax.numpy.result_type(float))
-        batch = auto.pop("batch")
+        batch = _smallest(auto.pop("batch"))  # each process measured its own free memory
     batch = int(batch) if mode == "vmapped" else 1
     spec = {
         "format": FORMAT,
@@ -755,6 +861,7 @@ def run_sweep(
         "config": config_to_dict(config),
         "over": {k: np.asarray(v).tolist() for k, v in over.items()},
         "batch": batch,
+        **({"seed": int(seed)} if mode == "per-item" else {}),  # the items' runs use it
     }
     spec_hash = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     code = code_fingerprint(exp)
