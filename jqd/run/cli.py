@@ -333,7 +333,8 @@ def _experiment(args, seed, suffix: str = ""):
     return exp, config, args.out
 
 
-# options that change nothing a --distributed job's processes compute
+# options that change nothing the processes compute, or that `_agree` compares
+# resolved (the experiment's name, the config, the grid)
 _LOCAL_OPTIONS = {"out", "started", "json", "no_progress", "no_cache", "name", "overrides", "over"}
 
 
