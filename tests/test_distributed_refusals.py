@@ -20,14 +20,8 @@ WAIT = "4"  # JQD_DISTRIBUTED_TIMEOUT of these tests (seconds)
 
 
 def _job(port: int, n: int, i: int, **extra) -> dict:
-    return _env(
-        1,
-        JQD_COORDINATOR=f"127.0.0.1:{port}",
-        JQD_NUM_PROCESSES=str(n),
-        JQD_PROCESS_ID=str(i),
-        JQD_DISTRIBUTED_TIMEOUT=WAIT,
-        **extra,
-    )
+    job = dict(JQD_NUM_PROCESSES=str(n), JQD_PROCESS_ID=str(i), JQD_DISTRIBUTED_TIMEOUT=WAIT)
+    return _env(1, JQD_COORDINATOR=f"127.0.0.1:{port}", **{**job, **extra})
 
 
 def _finish(procs, timeout=90) -> list[tuple[int, str]]:
@@ -152,4 +146,26 @@ def test_two_processes_with_one_id_stop_the_job(tmp_path):
         assert rc in (2, 4), text
         line = _jqd_line(text)
         assert "JQD_PROCESS_ID" in line and "JAX's runtime" in line or "waited" in line, line
+    assert time.perf_counter() - t0 < 60
+
+
+@pytest.mark.slow  # ~35 s: the stopped process's peer waits for it, bounded by the timeout
+def test_a_process_that_stops_before_agreeing_stops_the_other(tmp_path):
+    """Process 1's --over is malformed (refused after the job assembled): it exits
+    2 with its own error, although JAX aborts it at exit for want of its peer, and
+    process 0 is stopped with a jqd error pointing at the other's output."""
+    port = _free_port()
+    procs = [
+        _jqd(
+            [*SWEEP, "--over", over, "--distributed", "--out", str(tmp_path / "o")],
+            _job(port, 2, i, JQD_DISTRIBUTED_TIMEOUT="10"),
+        )
+        for i, over in enumerate(("U=1,2", "U=bad"))
+    ]
+    t0 = time.perf_counter()
+    (rc0, text0), (rc1, text1) = _finish(procs)
+    assert rc1 == 2 and "jqd: error: --over 'U=bad'" in _jqd_line(text1), text1
+    assert rc0 == 2, text0
+    line = _jqd_line(text0)
+    assert "before the processes compared their jobs" in line and "another process" in line
     assert time.perf_counter() - t0 < 60

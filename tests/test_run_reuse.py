@@ -153,7 +153,7 @@ def test_copy_coalescence_changed_config_refused(tmp_path, capsys, monkeypatch):
     import dataclasses
 
     from jqd.run.registry import load
-    from jqd.run.sweep import prepare_checkpoint
+    from jqd.run.storage import prepare_checkpoint
 
     monkeypatch.delenv("JQD_TRACEBACK", raising=False)
     ck = tmp_path / "ck"
@@ -218,9 +218,9 @@ def test_every_writing_command_refuses_a_locked_out(holder, toy, tmp_path, capsy
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written
 
 
-def test_two_runs_into_one_out(toy, tmp_path):
-    """Two live `jqd run`s into one folder: the second is refused (exit 3) while the
-    first runs, and the first's results are whole."""
+def test_two_runs_into_one_out(toy, tmp_path, capsys):
+    """Two live `jqd run`s into one folder: the second (here in-process) is refused
+    (exit 3) while the first runs, and the first's results are whole."""
     out = tmp_path / "out"
     env = dict(os.environ, JQD_EXPERIMENTS=os.environ["JQD_EXPERIMENTS"])
     cmd = [sys.executable, "-m", "jqd.run.cli", "run", toy, "--out", str(out)]
@@ -237,9 +237,9 @@ def test_two_runs_into_one_out(toy, tmp_path):
         while not (out / ".lock").exists():
             assert first.poll() is None and time.monotonic() < deadline, first.communicate()
             time.sleep(0.1)
-        second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-        assert second.returncode == 3, second.stderr
-        assert f"another jqd run (pid {first.pid}) is writing {out}" in second.stderr
+        rc, err = _run(capsys, "run", toy, "--out", out)
+        assert rc == 3, err
+        assert f"another jqd run (pid {first.pid}) is writing {out}" in err
         (tmp_path / "go").touch()
         assert first.wait(timeout=120) == 0
     finally:
@@ -253,7 +253,7 @@ def test_two_runs_into_one_out(toy, tmp_path):
 
 def test_lock_names_an_older_holder_by_the_acquirer(tmp_path):
     """A lock file written before locks named their command still refuses."""
-    from jqd.run.sweep import OutputLock, SweepLocked
+    from jqd.run.storage import OutputLock, SweepLocked
 
     (tmp_path / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
     with pytest.raises(SweepLocked, match="another jqd run"):

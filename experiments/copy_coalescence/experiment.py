@@ -118,7 +118,7 @@ class Config:
         checkpoint: a directory: each N's state and saves are written there
             after every chunk and a rerun resumes from them ("" = none); the
             runner keeps the key of the run that wrote it there and refuses
-            another (jqd.run.sweep.prepare_checkpoint).
+            another (jqd.run.storage.prepare_checkpoint).
         exact_max: N up to which the coalescence runs use the exact-event
             `CopyMembersFaithfulMobius`; above it `CopyFaithfulTauLeap`.
         leap_dt: its largest tau-leap step (saves are split evenly).

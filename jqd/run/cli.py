@@ -344,7 +344,7 @@ def _agree(args, exp, config, **parsed) -> None:
         return
     from .distributed import agree
     from .experiment import config_to_dict
-    from .sweep import checkpoint_view, code_fingerprint
+    from .storage import checkpoint_view, code_fingerprint
 
     spec = {k: v for k, v in vars(args).items() if k not in _LOCAL_OPTIONS}
     agree(
@@ -362,9 +362,9 @@ def _agree(args, exp, config, **parsed) -> None:
 
 def cmd_run(args) -> int:
     from .describe import animated
+    from .distributed import _is_writer
     from .experiment import dumps
     from .results import run_experiment
-    from .sweep import _is_writer
 
     exp, config, out = _experiment(args, args.seed)
     _agree(args, exp, config)
@@ -444,7 +444,7 @@ def cmd_reproduce(args) -> int:
     jobs = args.jobs
     from concurrent.futures import ThreadPoolExecutor
 
-    from .sweep import OutputLock
+    from .storage import OutputLock
 
     with OutputLock(out, "reproduce"):  # two reproduce runs would mix their summaries
         print(
@@ -539,7 +539,7 @@ def cmd_fit(args) -> int:
     from .fit import EXIT_INCONSISTENT, parse_free, parse_start, run_fit, spec_of, summary_text
     from .registry import UsageError
     from .results import make_dirs
-    from .sweep import OutputLock
+    from .storage import OutputLock
     from .validate import check_config
 
     exp, config, out = _experiment(args, args.seed, "-fit")
@@ -616,15 +616,26 @@ def _internal_error(err: BaseException, args) -> int:
 
 def _process_index() -> int:
     """This process's index in a --distributed job (0 outside one)."""
-    if "jax" not in sys.modules:
+    jax = sys.modules.get("jax")
+    if jax is None or not jax.distributed.is_initialized():
         return 0
-    from jax._src.distributed import global_state
-
-    return int(global_state.process_id or 0) if global_state.client is not None else 0
+    try:
+        return jax.process_index()
+    except Exception:  # noqa: BLE001 - no backend: that is the error being reported
+        return int(os.environ.get("JQD_PROCESS_ID", "0") or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; the one place errors become exit codes (`_EXIT_CODES`)."""
+    code = _main(argv)
+    if os.environ.get("_JQD_JOB_REPORT_FD"):  # a --distributed command's child: its code
+        from .distributed import report
+
+        report(b"x" + bytes([code & 255]))
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     from .describe import experiment_help
     from .registry import UsageError
 
@@ -656,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "quick", False):
         _faster_cpu_compile()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from .sweep import SweepLocked
+    from .storage import SweepLocked
 
     commands = {
         "list": cmd_list,

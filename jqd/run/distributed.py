@@ -101,11 +101,15 @@ def _who(job: dict | None) -> str:
 
 # -- the jqd process: runs the command in a child and watches it join -----------------
 def supervise(argv: list[str]) -> int:
-    """Run `jqd argv` (a --distributed command) in a child process; its exit code,
-    or 2 with a named error when the job has not assembled within `join_timeout()`
-    of the child starting to join, or when JAX's runtime aborted the child before
-    the processes agreed on the job; 4 when it aborted it later (a peer was lost).
-    SIGTERM is passed on; SIGINT from the terminal reaches the child itself."""
+    """Run `jqd argv` (a --distributed command) in a child process and return its
+    exit code. The child reports on a pipe: b"j" joining, b"o" joined, b"a" the
+    processes agreed on the job, b"x" and its exit code once its command has
+    ended. A child still joining after `join_timeout()` s is killed (exit 2); one
+    that JAX's runtime aborts (SIGABRT) ends with a named error: exit 2 before
+    the processes agreed, 4 after (a peer was lost), or the code its command
+    had already reported (JAX aborts a process whose peers do not meet it at
+    its exit). SIGTERM is passed on; SIGINT from the terminal reaches the child
+    itself."""
     job, timeout = job_env(), join_timeout()
     read, write = os.pipe()
     child = subprocess.Popen(
@@ -123,75 +127,72 @@ def supervise(argv: list[str]) -> int:
         signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
         signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
     }
-    agreed = False
     try:
-        timed_out = _watch(read, timeout)
-        if timed_out:
+        reports = _watch(read, timeout)
+        killed = reports.endswith(b"j")  # still joining after `timeout` s
+        if killed:
             child.kill()
         rc = child.wait()
         os.set_blocking(read, False)
-        with contextlib.suppress(OSError):  # what it reported after joining
-            agreed = b"a" in os.read(read, 64)
+        with contextlib.suppress(OSError):
+            reports += os.read(read, 64)
     finally:
         os.close(read)
         for s, handler in previous.items():
             signal.signal(s, handler)
-    if timed_out or (rc == -signal.SIGABRT and not agreed):
+    if b"x" in reports:  # its command ended with this code; what came after is JAX's
+        return reports[reports.index(b"x") + 1]
+    if not killed and rc != -signal.SIGABRT:
+        return rc if rc >= 0 else 128 - rc
+    if b"o" not in reports:
         what = (
             f"waited {timeout:g} s for the others"
-            if timed_out
-            else "was stopped by JAX's runtime while the job assembled (its message is above)"
+            if killed
+            else "was stopped by JAX's runtime while joining (its message is above)"
         )
-        print(
-            f"jqd: error: --distributed: the job did not assemble: {_who(job)} {what}. Start "
-            "exactly JQD_NUM_PROCESSES processes, each with its own JQD_PROCESS_ID from 0 to "
-            "JQD_NUM_PROCESSES-1 and the same JQD_COORDINATOR: a process missing, two with "
-            f"the same id or a wrong count stop the job ({TIMEOUT_VAR} sets the wait).",
-            file=sys.stderr,
-            flush=True,
+        _say(
+            f"the job did not assemble: {_who(job)} {what}. Start exactly JQD_NUM_PROCESSES "
+            "processes, each with its own JQD_PROCESS_ID from 0 to JQD_NUM_PROCESSES-1 and "
+            "the same JQD_COORDINATOR: a process missing, two with the same id or a wrong "
+            f"count stop the job ({TIMEOUT_VAR} sets the wait)."
         )
         return 2
-    if rc == -signal.SIGABRT:
-        print(
-            f"jqd: error: --distributed: JAX's runtime stopped {_who(job)} during the job "
-            "(its message is above): another process of the job stopped or became "
-            "unreachable, or one more joined with a JQD_PROCESS_ID already in use; see the "
-            "other processes' output.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 4
-    return rc if rc >= 0 else 128 - rc
+    when = "during the job" if b"a" in reports else "before the processes compared their jobs"
+    _say(
+        f"JAX's runtime stopped {_who(job)} {when} (its message is above): another process "
+        "of the job stopped (see its output) or became unreachable, or one more joined "
+        "with a JQD_PROCESS_ID already in use."
+    )
+    return 4 if b"a" in reports else 2
 
 
-def _watch(read: int, timeout: float) -> bool:
-    """Follow the child's reports (b"j" joining, b"o" joined) until it has joined or
-    exited; True if it has been joining for `timeout` s."""
-    deadline = None
+def _say(text: str) -> None:
+    print(f"jqd: error: --distributed: {text}", file=sys.stderr, flush=True)
+
+
+def _watch(read: int, timeout: float) -> bytes:
+    """The child's reports until it has joined (b"o"), has exited, or has been
+    joining (b"j") for `timeout` s."""
+    reports, deadline = b"", None
     while True:
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
         if not select.select([read], [], [], wait)[0]:
-            return True
+            return reports
         data = os.read(read, 1)
+        reports += data
         if data in (b"", b"o"):
-            return False
+            return reports
         if data == b"j":
             deadline = time.monotonic() + timeout
 
 
 # -- the child: joins the job, then checks that every process runs the same thing ------
-def _report(byte: bytes) -> None:
-    """Tell the supervising jqd process how joining goes (nothing when unsupervised)."""
+def report(what: bytes) -> None:
+    """Tell the supervising jqd process how the job goes (nothing when unsupervised)."""
     fd = os.environ.get(_REPORT)
-    if fd is None:
-        return
-    try:
-        os.write(int(fd), byte)
-        if byte == b"a":
-            os.close(int(fd))
-            del os.environ[_REPORT]  # not inherited by anything this process starts
-    except (OSError, ValueError):
-        pass
+    with contextlib.suppress(OSError, ValueError):
+        if fd is not None:
+            os.write(int(fd), what)
 
 
 def initialize() -> None:
@@ -204,7 +205,7 @@ def initialize() -> None:
     job, timeout = job_env(), join_timeout()
     # JAX's own limits stay behind the supervisor's, which names the problem
     limits = dict(initialization_timeout=int(timeout) + 30, shutdown_timeout_seconds=int(timeout))
-    _report(b"j")
+    report(b"j")
     try:
         jax.distributed.initialize(**(job or {}), **limits)
     except ValueError as err:
@@ -213,45 +214,63 @@ def initialize() -> None:
         raise UsageError(
             f"--distributed: JAX detected no cluster ({err}); {_HOW}, or run without --distributed."
         ) from None
-    _report(b"o")
+    report(b"o")
 
 
 def agree(spec: dict) -> None:
     """Stop (UsageError naming what differs) unless every process of the job was
     given the same `spec`: command, experiment, config, grid, seed, code... and
-    process count. Before any work; a process that does not answer within
-    `join_timeout()` stops the others too."""
+    process count. Before any work: every process gathers every process's spec."""
     import jax
+    import numpy as np
+    from jax.experimental import multihost_utils
 
-    from .experiment import dumps
-    from .sweep import _brief, _differences
+    from .experiment import _brief, _differences, dumps
 
     n, me = jax.process_count(), jax.process_index()
-    if not jax.distributed.is_initialized():
-        return _report(b"a")
-    from jax._src.distributed import global_state
-
-    client = global_state.client
     mine = json.loads(dumps({**spec, "processes": n}))
-    client.key_value_set(f"jqd/spec/{me}", json.dumps(mine))
-    timeout = join_timeout()
-    for p in [p for p in range(n) if p != me]:
+    if n > 1:
+        blob = np.frombuffer(json.dumps(mine).encode(), np.uint8)
         try:
-            theirs = json.loads(client.blocking_key_value_get(f"jqd/spec/{p}", int(timeout * 1e3)))
-        except Exception:  # noqa: BLE001 - JAX's deadline error; the reason is ours to give
+            sizes = multihost_utils.process_allgather(np.array([blob.size]))[:, 0]
+            padded = np.zeros(int(sizes.max()), np.uint8)
+            padded[: blob.size] = blob
+            blobs = multihost_utils.process_allgather(padded)
+        except Exception as err:  # noqa: BLE001 - a collective without a process
             raise UsageError(
-                f"--distributed: process {p} did not say what it runs within {timeout:g} s: it "
-                "stopped first (see its output) or is still starting "
-                f"({TIMEOUT_VAR} sets the wait)."
+                "--distributed: a process of the job stopped before the processes compared "
+                f"what they were given (see its output) ({type(err).__name__})."
             ) from None
-        differ = [
-            f"{k}: {_brief(a)} in process {p}, {_brief(b)} in process {me}"
-            for k, a, b in _differences(theirs, mine)
-        ]
-        if differ:
-            raise UsageError(
-                f"--distributed: the processes were not given the same job ({'; '.join(differ)}); "
-                "run the same command, with the same jqd code and JQD_NUM_PROCESSES, in every "
-                "process."
-            )
-    _report(b"a")
+        for p in range(n):
+            theirs = json.loads(bytes(blobs[p, : int(sizes[p])]).decode())
+            differ = [
+                f"{k}: {_brief(a)} in process {p}, {_brief(b)} in process {me}"
+                for k, a, b in _differences(theirs, mine)
+            ]
+            if differ:
+                raise UsageError(
+                    "--distributed: the processes were not given the same job "
+                    f"({'; '.join(differ)}); run the same command, with the same jqd code, "
+                    "in every process."
+                )
+    report(b"a")
+
+
+# -- the job's processes; no-ops with one ------------------------------------------
+def _processes() -> tuple[int, int]:
+    """(process count, this process's index)."""
+    import jax
+
+    return jax.process_count(), jax.process_index()
+
+
+def _is_writer() -> bool:
+    """Only process 0 writes the folder's shared files."""
+    return _processes()[1] == 0
+
+
+def _barrier(name: str) -> None:
+    if _processes()[0] > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)

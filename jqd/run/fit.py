@@ -21,7 +21,8 @@ import numpy as np
 from ._sweep_report import output_dims, write_netcdf
 from .experiment import config_to_dict, dumps
 from .registry import UsageError, discover, experiment_source, field_types
-from .results import CompileTimer, environment, make_dirs, write_text_atomic
+from .results import CompileTimer, environment, make_dirs
+from .storage import write_text_atomic
 
 STEP_TOL = 1e-3  # converged: the Gauss-Newton step is below 1e-3 standard errors
 P_VALUE_MIN = 1e-3  # with known errors, χ² must not be improbable at this level

@@ -17,6 +17,7 @@ from typing import Any
 
 from .experiment import Recorder, config_to_dict, dumps
 from .registry import UsageError
+from .storage import OutputLock, prepare_checkpoint, write_text_atomic
 from .validate import check_config
 
 PREFIX = "jqd> "
@@ -247,14 +248,12 @@ def run_experiment(
     """Validate `config`, run `exp` in this process and write `out_dir`/summary.json
     (a stale one is removed first; a failed run leaves no empty folder it made).
     `out_dir` is locked while the run writes it (`OutputLock`); a checkpoint folder
-    the config names must hold this run's key (`sweep.prepare_checkpoint`; `fresh`
+    the config names must hold this run's key (`storage.prepare_checkpoint`; `fresh`
     empties one that does not)."""
     import random
 
     import jax
     import numpy as np
-
-    from .sweep import OutputLock, prepare_checkpoint
 
     check_config(exp, config)
     out_dir = Path(out_dir)
@@ -297,22 +296,6 @@ def run_experiment(
         remove_empty_dirs(created)
         raise
     return summary
-
-
-@contextlib.contextmanager
-def atomic(path: Path):
-    """A temporary file beside `path` that replaces it once written (dropped on failure)."""
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    with atomic(path) as tmp:
-        tmp.write_text(text)
 
 
 def _cell(text) -> str:
