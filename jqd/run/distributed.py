@@ -28,7 +28,7 @@ from .registry import UsageError
 
 JOB_VARS = ("JQD_COORDINATOR", "JQD_NUM_PROCESSES", "JQD_PROCESS_ID")
 TIMEOUT_VAR = "JQD_DISTRIBUTED_TIMEOUT"
-DEFAULT_TIMEOUT = 30.0  # seconds for the job to assemble and for each process to answer
+DEFAULT_TIMEOUT = 30.0  # seconds for the job to assemble (and for JAX's shutdown barrier)
 _REPORT = "_JQD_JOB_REPORT_FD"  # set in the supervised child: its pipe to the parent
 _HOW = (
     "set JQD_COORDINATOR=host:port (process 0's host and a free port), JQD_NUM_PROCESSES=N "
