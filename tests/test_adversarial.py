@@ -46,6 +46,8 @@ def test_classification():
     assert battery.classify_result(cli_case, cli)[0] == "named"
     echo = battery.CliResult(2, "jqd: error: n must be >= 1; got 0. [with --set alpha0=9]\n")
     assert battery.classify_result(cli_case, echo)[0] == "error"
+    bug = battery.CliResult(4, "jqd: internal error: KeyError: 'x' (in run, a/b.py:1); ...\n")
+    assert battery.classify_result(cli_case, bug)[0] == "crash"
     assert battery.classify_result(case, 1.0)[0] == "silent"
 
 

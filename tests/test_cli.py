@@ -208,11 +208,13 @@ def test_reproduce_isolates_failures(tmp_path):
             BROKEN.format(name=name.replace("_", "-"), body=body)
         )
     res = jqd("reproduce", "--quick", "--out", tmp_path / "out", env={"JQD_EXPERIMENTS": str(exps)})
-    assert res.returncode == 1
+    assert res.returncode == 4  # an experiment did not finish (1: only claims failed)
     report = (tmp_path / "out" / "REPORT.md").read_text()
     assert "| crashes | (did not run) |" in report and "boom" in report
-    assert "| fails-claim | c | stmt | 2 | <= 1 | **FAIL** |" in report
-    assert "| ok | c | stmt | 0.5 | <= 1 | pass |" in report
+    assert "exit code 4: jqd: internal error: RuntimeError: boom" in report
+    # (no ± SE or step error: not ensemble claims)
+    assert "| fails-claim | c | stmt | 2 | — | — | <= 1 | **FAIL** |" in report
+    assert "| ok | c | stmt | 0.5 | — | — | <= 1 | pass |" in report
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The `jqd` command's user errors (issue 12, point 5): each is one line on
-stderr, `jqd: error: ...`, with exit code 2 (1 stays "a claim failed"), and
+stderr, `jqd: error: ...`, with exit code 2 (1 stays "a claim failed", 4 "an
+internal error"), and
 leaves no folder behind. Driven in-process through `jqd.run.cli.main` (one
 subprocess check of the real exit code and speed), on tiny configs."""
 
@@ -193,9 +194,13 @@ def test_exit_codes_and_no_empty_folder(fake_experiments, tmp_path, capsys):
         "JQD_TRACEBACK=1",
     )
     nothing_at(tmp_path / "new")  # the folder and the parent it made are gone
-    with pytest.raises(RuntimeError, match="internal bug"):  # a bug keeps its traceback
-        main(["run", fake_experiments("crashes"), "--out", str(out)])
-    nothing_at(tmp_path / "new")
+    # a bug: exit 4, one line, its traceback in OUT/jqd-error.log (issue 51) and nothing else
+    assert main(["run", fake_experiments("crashes"), "--out", str(out)]) == 4
+    assert "jqd: internal error: RuntimeError: internal bug" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["jqd-error.log"]
+    assert "RuntimeError: internal bug" in (out / "jqd-error.log").read_text()
+    (out / "jqd-error.log").unlink()
+    out.rmdir()
     assert main(["run", fake_experiments("fails_claim"), "--out", str(out)]) == 1
     assert json.loads((out / "summary.json").read_text())["passed"] is False
     assert main(["run", fake_experiments("passes"), "--out", str(out)]) == 0

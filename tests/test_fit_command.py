@@ -6,7 +6,7 @@ non-identifiable pair, every data error), and two acceptance cases at tiny
 sizes: (q, r) of the copy law from exact data and C of the Husimi
 Fokker-Planck law from finite-ensemble (Husimi-sample) data; issue 26's error
 bars (the Birge-scaled errors calibrated on synthetic data with known noise,
-the distance from the quantum value and exit 3, no error bar on exact data).
+the distance from the quantum value and exit 5, no error bar on exact data).
 `-m slow`: every acceptance case of issue 16 (exact data to 1e-4 relative,
 finite-ensemble data within 3 reported standard errors), the calibration of
 one family over 40 seeds and the bootstrap check of the standard errors. The
@@ -26,6 +26,7 @@ import pytest
 
 import jqd
 from jqd.run.cli import main
+from jqd.run.fit import EXIT_INCONSISTENT
 
 TOY = '''
 import dataclasses
@@ -91,7 +92,9 @@ def toy(toy_root, monkeypatch):
 def _fit(tmp_path, *args, name="toy-decay"):
     out = tmp_path / "out"
     rc = main(["fit", name, "--out", str(out), "--no-progress", *args])
-    summary = json.loads((out / "summary.json").read_text()) if rc in (0, 1, 3) else None
+    summary = (
+        json.loads((out / "summary.json").read_text()) if rc in (0, 1, EXIT_INCONSISTENT) else None
+    )
     return rc, summary, out
 
 
@@ -229,10 +232,11 @@ def test_exact_data_has_no_error_bar(toy, tmp_path, capsys):
 def test_exact_data_off_the_quantum_value(toy, tmp_path, capsys):
     """A law whose rate is scaled by 0.9 (the reference made at 0.9 b): the fit
     reproduces the data (acceptable) at b 10 % off the quantum value, which the
-    verdict names: exit 3 (a result, not a failed fit: exit 1; not a usage error: 2)."""
+    verdict names: exit 5 (a result, not a failed fit: exit 1; not a usage error: 2;
+    not a locked --out: 3)."""
     rc, s, _ = _fit(tmp_path, "--free", "b", "--data", "reference", "--set", "bias=0.9")
     out = capsys.readouterr().out
-    assert rc == 3 and s["acceptable"] and s["consistent"] is False
+    assert rc == EXIT_INCONSISTENT == 5 and s["acceptable"] and s["consistent"] is False
     assert s["quantum"]["b"]["relative_error"] == pytest.approx(0.1, rel=1e-6)
     assert "INCONSISTENT WITH THE QUANTUM VALUE of b" in out
     assert "relative error 0.1, INCONSISTENT (rule: <= 0.0001)" in out
@@ -248,13 +252,13 @@ def _noisy(path, b, noise, stated, seed=0):
 def test_noisy_data_off_the_quantum_value(toy, tmp_path, capsys):
     """Data made at b = 0.9 × 0.7 with honest errors: the fit is good (χ² fine) and
     b lies many standard errors from the quantum value 0.7: the line gives |z| and
-    the rule, the verdict names b, exit 3. At b = 0.7 the same data are consistent."""
+    the rule, the verdict names b, exit 5. At b = 0.7 the same data are consistent."""
     rc, s, _ = _fit(
         tmp_path, "--free", "a,b", "--data", _noisy(tmp_path / "d.nc", 0.63, 0.01, 0.01)
     )
     out = capsys.readouterr().out
     z = s["quantum"]["b"]["z"]
-    assert rc == 3 and s["acceptable"] and z < -5 and not s["quantum"]["b"]["consistent"]
+    assert rc == 5 and s["acceptable"] and z < -5 and not s["quantum"]["b"]["consistent"]
     assert f"{abs(z):.2f} standard errors, INCONSISTENT (rule: <= 2; profile likelihood)" in out
     assert "INCONSISTENT WITH THE QUANTUM VALUE of b" in out
     rc, s, _ = _fit(

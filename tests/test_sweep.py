@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from jqd.run.registry import UsageError, load
-from jqd.run.sweep import OutputLock, SweepLocked, grid_items, parse_over, read_chunk, run_sweep
+from jqd.run.storage import OutputLock, SweepLocked
+from jqd.run.sweep import grid_items, parse_over, read_chunk, run_sweep
 
 
 @pytest.fixture(scope="module")

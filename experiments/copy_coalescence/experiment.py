@@ -116,7 +116,9 @@ class Config:
         rms_t: the RMS departure of n/N from |ψ|² runs over `chunk` saves in (0, rms_t].
         n_boot: bootstrap resamples (over ensembles) for the error bars.
         checkpoint: a directory: each N's state and saves are written there
-            after every chunk and a rerun resumes from them ("" = none).
+            after every chunk and a rerun resumes from them ("" = none); the
+            runner keeps the key of the run that wrote it there and refuses
+            another (jqd.run.storage.prepare_checkpoint).
         exact_max: N up to which the coalescence runs use the exact-event
             `CopyMembersFaithfulMobius`; above it `CopyFaithfulTauLeap`.
         leap_dt: its largest tau-leap step (saves are split evenly).

@@ -15,7 +15,7 @@ import numpy as np
 
 from .experiment import _OPS, Recorder, config_to_dict, dumps, split_complex
 from .registry import attribute_docs, field_types
-from .results import atomic, write_text_atomic
+from .storage import atomic, write_text_atomic
 
 MAX_PANELS = 16  # per figure; more quantities go to further figures
 MAX_LINES = 8  # a second swept key with more values is drawn as an image

@@ -2,6 +2,10 @@
 
 The grammar is `_parser()` (docs/cli.md renders it); `main` is the one place
 that maps errors to exit codes (docs/internals/run.md#command).
+
+Exit codes: 0 ok, 1 a claim failed, 2 a usage error, 3 --out locked by another
+jqd command, 4 an internal error (its traceback in OUT/jqd-error.log), 5 a fit
+that contradicts a quantum value, 130 interrupted (`_EXIT_CODES`, docs/cli.md).
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ def _command(sub, name, help, *, quick, out=None, seed=None, distributed=None, *
     """A subcommand with the options every one has: --quick, --no-cache and, for those
     with one experiment (`out` given), NAME, --set and --out; --seed and --distributed
     (its help ending with `distributed`) where given."""
-    p = sub.add_parser(name, help=help, **kw)
+    p = sub.add_parser(name, help=help, epilog=_EXIT_CODES, **kw)
     if out is not None:
         p.add_argument("name")
         p.add_argument("--out", type=Path, default=None, help=f"output folder (default {out})")
@@ -90,17 +94,27 @@ def _command(sub, name, help, *, quick, out=None, seed=None, distributed=None, *
             action="store_true",
             help=f"one {name} across several processes/hosts with jax.distributed (run the "
             "same command in each; JQD_COORDINATOR=host:port, JQD_NUM_PROCESSES, "
-            f"JQD_PROCESS_ID, or JAX's cluster detection){distributed}",
+            f"JQD_PROCESS_ID, or JAX's cluster detection; the job must assemble within "
+            f"JQD_DISTRIBUTED_TIMEOUT seconds, default 30){distributed}",
         )
     return p
+
+
+_EXIT_CODES = (
+    "Exit codes: 0 ok; 1 a claim failed (sweep: or an item failed; fit: not an acceptable "
+    "fit); 2 a usage error (a bad command line, config, --out, a folder that cannot be "
+    "resumed, a distributed job that does not assemble or agree); 3 --out is locked by "
+    "another jqd command; 4 an internal error (one line here, the traceback in "
+    "OUT/jqd-error.log; reproduce: an experiment did not finish); 5 (fit) an acceptable fit "
+    "that contradicts a quantum value; 130 interrupted."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="jqd",
         description="Run, sweep and reproduce jqd experiments.",
-        epilog="Exit codes: 0 ok, 1 a claim failed, 2 usage error, 3 output locked, "
-        "130 interrupted.",
+        epilog=_EXIT_CODES,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ls = sub.add_parser("list", help="the experiments, one line each (`jqd show NAME`: its keys)")
@@ -131,6 +145,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--animate", action="store_true", help=f"{animate}, if it has one ([animates] in list)"
+    )
+    r.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard what the config's checkpoint folder (--set checkpoint=DIR) holds if it "
+        "cannot be resumed (written with another config, seed, process count or code) and "
+        "start afresh",
     )
 
     g = _command(
@@ -223,7 +244,8 @@ def _parser() -> argparse.ArgumentParser:
         "constant with a quantum value is compared with it (exact data: to 1e-4 relative). "
         "Exit codes: 0 an acceptable fit consistent with the quantum values, 1 not converged "
         "or not acceptable (not identifiable, or chi2 improbable with the data's errors), 2 "
-        "usage error, 3 an acceptable fit inconsistent with a quantum value (a result).",
+        "usage error, 3 --out locked, 4 internal error, 5 an acceptable fit inconsistent with "
+        "a quantum value (a result).",
     )
     f.add_argument(
         "--free",
@@ -306,17 +328,46 @@ def _experiment(args, seed, suffix: str = ""):
     from .registry import apply_overrides, base_config, load
 
     exp = load(args.name)
+    args.out = args.out or Path("jqd-out") / f"{exp.name}{suffix}"  # (for an error's log)
     config = apply_overrides(exp, base_config(exp, args.quick, seed), args.overrides)
-    return exp, config, args.out or Path("jqd-out") / f"{exp.name}{suffix}"
+    return exp, config, args.out
+
+
+# options that change nothing the processes compute, or that `_agree` compares
+# resolved (the experiment's name, the config, the grid)
+_LOCAL_OPTIONS = {"out", "started", "json", "no_progress", "no_cache", "name", "overrides", "over"}
+
+
+def _agree(args, exp, config, **parsed) -> None:
+    """With --distributed, stop unless every process was given this same job."""
+    if not getattr(args, "distributed", False):
+        return
+    from .distributed import agree
+    from .experiment import config_to_dict
+    from .storage import checkpoint_view, code_fingerprint
+
+    spec = {k: v for k, v in vars(args).items() if k not in _LOCAL_OPTIONS}
+    agree(
+        {
+            **spec,
+            **parsed,
+            "experiment": exp.name,
+            "config": config_to_dict(config),
+            "code": code_fingerprint(exp),
+            # all resume from the folder process 0 writes: it must be shared
+            "checkpoint folder": checkpoint_view(config),
+        }
+    )
 
 
 def cmd_run(args) -> int:
     from .describe import animated
+    from .distributed import _is_writer
     from .experiment import dumps
     from .results import run_experiment
-    from .sweep import _is_writer
 
     exp, config, out = _experiment(args, args.seed)
+    _agree(args, exp, config)
     discard = contextlib.nullcontext()  # only process 0 writes OUT; the others' copy is dropped
     if args.distributed and not _is_writer():
         import tempfile
@@ -339,6 +390,7 @@ def cmd_run(args) -> int:
             quick=args.quick,
             animate=args.animate and exp.animates,
             progress=not args.json,
+            fresh=args.fresh,
         )
     if args.json:
         print(dumps(summary))
@@ -392,7 +444,7 @@ def cmd_reproduce(args) -> int:
     jobs = args.jobs
     from concurrent.futures import ThreadPoolExecutor
 
-    from .sweep import OutputLock
+    from .storage import OutputLock
 
     with OutputLock(out, "reproduce"):  # two reproduce runs would mix their summaries
         print(
@@ -405,6 +457,8 @@ def cmd_reproduce(args) -> int:
     print(
         f"wrote {report} ({'all passed' if ok else 'FAILURES'}; {time.perf_counter() - t0:.1f} s)"
     )
+    if any("error" in e for e in entries):
+        return 4  # an experiment did not finish (crash, timeout, lock): NAME/log.txt
     return 0 if ok else 1
 
 
@@ -419,15 +473,22 @@ def cmd_sweep(args) -> int:
         if key in over:
             raise UsageError(f"--over {key} given twice.")
         over[key] = values
+    _agree(args, exp, config, over={k: v.tolist() for k, v in over.items()})
 
     # The first SIGINT/SIGTERM asks the sweep to stop after the chunk in flight
     # (interrupting a running XLA computation can hang the exit); a second one
-    # stops at once.
+    # stops at once. One sent to the process group reaches a --distributed
+    # process twice (from the sender and from its `jqd` parent): within a
+    # second, it counts once.
     stop = threading.Event()
+    first = []
 
     def on_signal(signum, frame):
         if stop.is_set():
-            raise KeyboardInterrupt
+            if time.monotonic() - first[0] > 1.0:
+                raise KeyboardInterrupt
+            return
+        first.append(time.monotonic())
         stop.set()
         print("\njqd: stopping after the chunk in progress (again to stop now).", file=sys.stderr)
 
@@ -477,6 +538,8 @@ def cmd_fit(args) -> int:
     from .experiment import dumps
     from .fit import EXIT_INCONSISTENT, parse_free, parse_start, run_fit, spec_of, summary_text
     from .registry import UsageError
+    from .results import make_dirs
+    from .storage import OutputLock
     from .validate import check_config
 
     exp, config, out = _experiment(args, args.seed, "-fit")
@@ -488,7 +551,9 @@ def cmd_fit(args) -> int:
         raise UsageError(f"--max-iter must be >= 1; got {args.max_iter}.")
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
-    s = run_fit(exp, config, free, start, out, args)
+    make_dirs(out)
+    with OutputLock(out, "fit"):
+        s = run_fit(exp, config, free, start, out, args)
     print(dumps(s) if args.json else summary_text(s, out))
     if not s["acceptable"]:
         return 1
@@ -515,8 +580,62 @@ def _one_line(err: BaseException, overrides=()) -> str:
     return f"jqd: error: {text}"
 
 
+def _internal_error(err: BaseException, args) -> int:
+    """An error jqd did not foresee (a bug, of jqd or of the experiment): its traceback
+    to OUT/jqd-error.log (else a temporary file), one line on stderr; exit code 4."""
+    import tempfile
+
+    text = "".join(traceback.format_exception(err))
+    if os.environ.get("JQD_TRACEBACK"):
+        print(text, end="", file=sys.stderr)
+    name, index = "jqd-error.log", _process_index()
+    if index:  # a --distributed job's processes share OUT
+        name = f"jqd-error-process{index}.log"
+    out = getattr(args, "out", None)
+    paths = [Path(out) / name] if out else []
+    paths.append(Path(tempfile.gettempdir()) / f"jqd-error-{os.getpid()}.log")
+    log = "(it could not be written)"
+    for path in paths:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        except OSError:
+            continue
+        log = path
+        break
+    tb = traceback.extract_tb(err.__traceback__)
+    at = f" (in {tb[-1].name}, {'/'.join(Path(tb[-1].filename).parts[-2:])}:{tb[-1].lineno})"
+    message = " ".join(str(err).split())[:300]
+    print(
+        f"jqd: internal error: {type(err).__name__}: {message}{at if tb else ''}; a bug, not "
+        f"a usage error: the traceback is in {log}.",
+        file=sys.stderr,
+    )
+    return 4
+
+
+def _process_index() -> int:
+    """This process's index in a --distributed job (0 outside one)."""
+    jax = sys.modules.get("jax")
+    if jax is None or not jax.distributed.is_initialized():
+        return 0
+    try:
+        return jax.process_index()
+    except Exception:  # noqa: BLE001 - no backend: that is the error being reported
+        return int(os.environ.get("JQD_PROCESS_ID", "0") or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; the one place errors become exit codes."""
+    """Run the command; the one place errors become exit codes (`_EXIT_CODES`)."""
+    code = _main(argv)
+    if os.environ.get("_JQD_JOB_REPORT_FD"):  # a --distributed command's child: its code
+        from .distributed import report
+
+        report(b"x" + bytes([code & 255]))
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     from .describe import experiment_help
     from .registry import UsageError
 
@@ -532,6 +651,11 @@ def main(argv: list[str] | None = None) -> int:
             from .validate import check_source
 
             check_source(args.name, getattr(args, "overrides", ()))
+        if getattr(args, "distributed", False):
+            from .distributed import _REPORT, supervise
+
+            if _REPORT not in os.environ:  # this process watches; a child does the work
+                return supervise(argv)
     except UsageError as err:
         print(_one_line(err), file=sys.stderr)
         return 2
@@ -543,11 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "quick", False):
         _faster_cpu_compile()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    if args.command != "list":  # `list` reads sources only: no JAX start-up
-        import jax
-
-        jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
-    from .sweep import SweepLocked
+    from .storage import SweepLocked
 
     commands = {
         "list": cmd_list,
@@ -559,46 +679,49 @@ def main(argv: list[str] | None = None) -> int:
     }
     overrides = list(getattr(args, "overrides", None) or [])
     try:
+        if args.command != "list":  # `list` reads sources only: no JAX start-up
+            import jax
+
+            jax.config.update("jax_enable_x64", True)  # experiments are float64 validations
         if args.command in ("run", "sweep", "fit"):  # `reproduce` passes --no-cache to its runs
             from ._compile_cache import configure
 
             configure(enabled=not getattr(args, "no_cache", False))  # may name a bad JQD_CACHE_*
         if getattr(args, "distributed", False):  # before JAX starts its backend
-            from .sweep import initialize
+            from .distributed import initialize
 
             initialize()
         return commands[args.command](args)
     # UsageError and jqd's argument checks; FloatingPointError: jqd.fit's non-finite model
     except (ValueError, TypeError, FloatingPointError) as err:
         if os.environ.get("JQD_TRACEBACK") and not isinstance(err, UsageError):
-            raise
+            traceback.print_exception(err)
         print(_one_line(err, overrides), file=sys.stderr)
         return 2
     except SweepLocked as err:
         print(f"jqd: {' '.join(str(err).split())}", file=sys.stderr)
         return 3
-    except (ZeroDivisionError, OverflowError, MemoryError, RuntimeError) as err:
-        # Arithmetic or memory failures of a run whose values the user changed
-        # come from those values: say so in one line. Without overrides they
-        # are bugs and keep their traceback.
-        out_of_memory = "RESOURCE_EXHAUSTED" in str(err) or isinstance(err, MemoryError)
-        arithmetic = isinstance(err, ZeroDivisionError | OverflowError)
-        if not overrides or not (out_of_memory or arithmetic) or os.environ.get("JQD_TRACEBACK"):
-            raise
-        what = "ran out of memory" if out_of_memory else f"failed ({type(err).__name__}: {err})"
-        print(
-            f"jqd: error: the run {what} with --set {' '.join(overrides)}: a value is outside "
-            "the range this experiment supports; choose smaller sizes or a step below the "
-            "save interval (JQD_TRACEBACK=1 shows the traceback).",
-            file=sys.stderr,
-        )
-        return 2
     except KeyboardInterrupt:
         print("\njqd: interrupted.", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `jqd list | head`: the reader left; stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit flush
         return 141
+    except Exception as err:  # noqa: BLE001 - the rest: exit code 4, the traceback kept
+        # Arithmetic or memory failures of a run whose values the user changed
+        # come from those values: say so in one line (a usage error).
+        out_of_memory = "RESOURCE_EXHAUSTED" in str(err) or isinstance(err, MemoryError)
+        arithmetic = isinstance(err, ZeroDivisionError | OverflowError)
+        if overrides and (out_of_memory or arithmetic) and not os.environ.get("JQD_TRACEBACK"):
+            what = "ran out of memory" if out_of_memory else f"failed ({type(err).__name__}: {err})"
+            print(
+                f"jqd: error: the run {what} with --set {' '.join(overrides)}: a value is "
+                "outside the range this experiment supports; choose smaller sizes or a step "
+                "below the save interval (JQD_TRACEBACK=1 shows the traceback).",
+                file=sys.stderr,
+            )
+            return 2
+        return _internal_error(err, args)
 
 
 if __name__ == "__main__":

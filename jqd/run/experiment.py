@@ -416,3 +416,20 @@ def config_to_dict(config) -> dict[str, Any]:
 
 def dumps(obj) -> str:
     return json.dumps(_jsonable(obj), indent=2, sort_keys=True)
+
+
+def _brief(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(key, old value, new value) wherever two JSON-like dicts differ (nested keys dotted)."""
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append((f"{prefix}{k}", a, b))
+    return out

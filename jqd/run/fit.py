@@ -21,7 +21,8 @@ import numpy as np
 from ._sweep_report import output_dims, write_netcdf
 from .experiment import config_to_dict, dumps
 from .registry import UsageError, discover, experiment_source, field_types
-from .results import CompileTimer, environment, make_dirs, write_text_atomic
+from .results import CompileTimer, environment, make_dirs
+from .storage import write_text_atomic
 
 STEP_TOL = 1e-3  # converged: the Gauss-Newton step is below 1e-3 standard errors
 P_VALUE_MIN = 1e-3  # with known errors, χ² must not be improbable at this level
@@ -30,7 +31,7 @@ P_VALUE_MIN = 1e-3  # with known errors, χ² must not be improbable at this lev
 COVARIANCE = "birge"
 CONSISTENT_Z = 2.0  # consistent with the quantum value: |fitted − quantum| <= 2 stderr
 EXACT_RELATIVE = 1e-4  # exact data: |fitted − quantum| <= 1e-4 |quantum| (issue 16's acceptance)
-EXIT_INCONSISTENT = 3  # an acceptable fit that contradicts the quantum value
+EXIT_INCONSISTENT = 5  # an acceptable fit that contradicts the quantum value (3: --out locked)
 
 
 @dataclasses.dataclass(frozen=True)

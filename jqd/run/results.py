@@ -17,6 +17,7 @@ from typing import Any
 
 from .experiment import Recorder, config_to_dict, dumps
 from .registry import UsageError
+from .storage import OutputLock, prepare_checkpoint, write_text_atomic
 from .validate import check_config
 
 PREFIX = "jqd> "
@@ -242,9 +243,13 @@ def run_experiment(
     quick: bool = False,
     animate: bool = False,
     progress: bool = False,
+    fresh: bool = False,
 ) -> dict:
     """Validate `config`, run `exp` in this process and write `out_dir`/summary.json
-    (a stale one is removed first; a failed run leaves no empty folder it made)."""
+    (a stale one is removed first; a failed run leaves no empty folder it made).
+    `out_dir` is locked while the run writes it (`OutputLock`); a checkpoint folder
+    the config names must hold this run's key (`storage.prepare_checkpoint`; `fresh`
+    empties one that does not)."""
     import random
 
     import jax
@@ -254,54 +259,43 @@ def run_experiment(
     out_dir = Path(out_dir)
     created = make_dirs(out_dir)
     try:
-        (out_dir / "summary.json").unlink(missing_ok=True)
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
-        rec = Recorder(out_dir, seed=seed, physics=exp.physics)
-        rec.animate = bool(animate)
-        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        t0 = time.perf_counter()
-        timer = CompileTimer()
-        with timer, Progress(exp.name, progress, timer) as say:
-            rec.progress_hook = say
-            exp.run(config, rec)
-        rec.progress_hook = None
-        wall = time.perf_counter() - t0
+        with OutputLock(out_dir, "run"):
+            prepare_checkpoint(exp, config, seed, fresh)
+            for stale in ("summary.json", "jqd-error.log"):
+                (out_dir / stale).unlink(missing_ok=True)
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
+            rec = Recorder(out_dir, seed=seed, physics=exp.physics)
+            rec.animate = bool(animate)
+            started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            t0 = time.perf_counter()
+            timer = CompileTimer()
+            with timer, Progress(exp.name, progress, timer) as say:
+                rec.progress_hook = say
+                exp.run(config, rec)
+            rec.progress_hook = None
+            wall = time.perf_counter() - t0
+            cache = jax.config.jax_compilation_cache_dir  # the persistent cache JAX uses now
+            summary = {
+                "experiment": exp.name,
+                "description": exp.description,
+                "quick": quick,
+                "seed": seed,
+                "config": config_to_dict(config),
+                "started_utc": started,
+                "wall_time_s": wall,
+                **timer.as_dict(),
+                "compile_cache": str(cache)
+                if cache and jax.config.jax_enable_compilation_cache
+                else None,
+                "environment": environment(),
+                **rec.summary(),
+            }
+            write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")
     except BaseException:
         remove_empty_dirs(created)
         raise
-    cache = jax.config.jax_compilation_cache_dir  # the persistent cache JAX uses now
-    summary = {
-        "experiment": exp.name,
-        "description": exp.description,
-        "quick": quick,
-        "seed": seed,
-        "config": config_to_dict(config),
-        "started_utc": started,
-        "wall_time_s": wall,
-        **timer.as_dict(),
-        "compile_cache": str(cache) if cache and jax.config.jax_enable_compilation_cache else None,
-        "environment": environment(),
-        **rec.summary(),
-    }
-    write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")
     return summary
-
-
-@contextlib.contextmanager
-def atomic(path: Path):
-    """A temporary file beside `path` that replaces it once written (dropped on failure)."""
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    with atomic(path) as tmp:
-        tmp.write_text(text)
 
 
 def _cell(text) -> str:
@@ -460,7 +454,7 @@ def _run_in_fork(main, argv: list[str], pipe) -> None:
         import traceback
 
         traceback.print_exc()
-        code = 1
+        code = 4  # an internal error (main itself maps every other)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

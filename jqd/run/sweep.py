@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -25,14 +24,16 @@ from typing import Any
 import numpy as np
 
 from . import _sweep_report
+from .distributed import _barrier, _is_writer, _processes
 from .experiment import Recorder, config_to_dict, dumps
 from .registry import UsageError, field_types
-from .results import (
-    CompileTimer,
+from .results import CompileTimer, environment, make_dirs, remove_empty_dirs
+from .storage import (
+    OutputLock,
     atomic,
-    environment,
-    make_dirs,
-    remove_empty_dirs,
+    checkpoint_folder,
+    code_fingerprint,
+    reuse_problem,
     write_text_atomic,
 )
 from .validate import cast_swept, check_sweep_items
@@ -46,96 +47,6 @@ AUTO_BATCH_CAP = 256  # items per device when --batch auto
 MEMORY_FRACTION = 0.5  # of the free device memory a chunk may take
 ERROR_DTYPE = "<U400"  # per-item error message ("" when the item ran)
 FORMAT = 1  # of the sweep folder (in its manifest's spec)
-
-
-class SweepLocked(RuntimeError):
-    """Another live process is writing the same output folder."""
-
-
-# -- storage: the output-folder lock, checksummed chunks and items, the manifest --
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped) holds nothing
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-class OutputLock:
-    """An exclusive lock on an output folder: `OUT/.lock` holding pid and host. A lock
-    left by a dead process on this host is stale and taken over; a live one makes
-    `acquire` raise `SweepLocked`."""
-
-    def __init__(self, out_dir: Path, command: str = "sweep"):
-        self.path = Path(out_dir) / ".lock"
-        self.command = command  # named in the refusal
-        self.held = False
-
-    def acquire(self) -> None:
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                self._check_existing()
-                continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
-            self.held = True
-            return
-        raise SweepLocked(
-            f"could not take the lock {self.path}; another jqd {self.command} keeps taking it."
-        )
-
-    def _check_existing(self) -> None:
-        try:
-            info = json.loads(self.path.read_text())
-            pid, host = int(info["pid"]), info["host"]
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, KeyError, TypeError):
-            # unreadable: a writer that died between creating and filling it, or one
-            # filling it right now (give it a moment)
-            with contextlib.suppress(FileNotFoundError):
-                if time.time() - self.path.stat().st_mtime < 5:
-                    time.sleep(0.5)
-                else:
-                    self._remove_stale("unreadable")
-            return
-        if host != socket.gethostname():
-            raise SweepLocked(
-                f"{self.path.parent} is locked by pid {pid} on host {host}; if that sweep is "
-                f"no longer running, delete {self.path} and rerun."
-            )
-        if pid != os.getpid() and _pid_alive(pid):
-            raise SweepLocked(
-                f"another jqd {self.command} (pid {pid}) is writing {self.path.parent}; wait for it to "
-                f"finish or stop it, or choose another --out."
-            )
-        self._remove_stale(f"pid {pid} is gone")
-
-    def _remove_stale(self, why: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.path)
-            print(f"jqd: removed a stale lock on {self.path.parent} ({why}).", flush=True)
-
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        if self.held:
-            with contextlib.suppress(OSError, ValueError):
-                if int(json.loads(self.path.read_text()).get("pid", -1)) == os.getpid():
-                    os.remove(self.path)
-            self.held = False
-        return False
 
 
 # -- chunks -------------------------------------------------------------------------
@@ -196,39 +107,7 @@ def read_chunk(chunk_dir: Path, i: int, start: int, stop: int, spec_hash: str, e
 
 
 # -- the manifest: what is being swept, and by which code ---------------------------
-def _tree_sha256(root: Path) -> str:
-    """sha256 over the python files under `root` (relative paths and contents)."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in Path(root).rglob("*.py") if "__pycache__" not in p.parts):
-        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def code_fingerprint(exp) -> dict:
-    """The code a sweep's chunks depend on: jqd's version and the sha256 of its
-    sources, and of the experiment's own folder (experiments/<name>/*.py)."""
-    import inspect
-
-    import jqd
-
-    source = inspect.getsourcefile(exp.run)
-    folder = Path(source).resolve().parent if source else None
-    return {
-        "jqd_version": jqd.__version__,
-        "jqd_source_sha256": _tree_sha256(Path(jqd.__file__).resolve().parent),
-        "experiment_source": str(folder.name) if folder else None,
-        "experiment_source_sha256": _tree_sha256(folder) if folder else None,
-    }
-
-
-_CODE_NAMES = {
-    "jqd_version": "jqd's version",
-    "jqd_source_sha256": "jqd's source",
-    "experiment_source_sha256": "the experiment's source",
-}
-
-
-def manifest_problem(out_dir: Path, spec_hash: str, code: dict) -> str | None:
+def manifest_problem(out_dir: Path, spec: dict, code: dict) -> str | None:
     """Why the sweep already in `out_dir` must not be resumed by this one (None: resume)."""
     manifest = Path(out_dir) / "manifest.json"
     if not manifest.exists():
@@ -238,30 +117,13 @@ def manifest_problem(out_dir: Path, spec_hash: str, code: dict) -> str | None:
                 "is unknown"
             )
         return None
-    try:
-        info = json.loads(manifest.read_text())
-        if not isinstance(info, dict) or not isinstance(info.get("spec_hash"), str):
-            raise ValueError("not a JSON object with a spec_hash")
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        why = "not valid JSON" if isinstance(err, json.JSONDecodeError) else str(err)
-        return f"the sweep manifest {manifest} is corrupt ({why})"
-    if info["spec_hash"] != spec_hash:
-        return f"{out_dir} holds a different sweep (other experiment, config, --over or --batch)"
-    old = info.get("code")
-    if not isinstance(old, dict):
-        return f"{out_dir} holds a sweep whose manifest records no code hash (older jqd)"
-    changed = [name for key, name in _CODE_NAMES.items() if old.get(key) != code.get(key)]
-    if changed:
-        return (
-            f"{out_dir} holds chunks computed by other code ({' and '.join(changed)} changed "
-            "since they were written)"
-        )
-    return None
+    return reuse_problem(manifest, {**spec, "code": code}, "sweep", "chunks")
 
 
 def prepare_folder(out_dir: Path, manifest: dict, code: dict, fresh: bool) -> None:
     """Check what `out_dir` holds (refuse it, or discard it when `fresh`), write the manifest."""
-    problem = manifest_problem(out_dir, manifest["spec_hash"], code)
+    spec = {k: v for k, v in manifest.items() if k not in ("spec_hash", "n_items", "n_chunks")}
+    problem = manifest_problem(out_dir, spec, code)
     if problem is not None:
         if not fresh:
             raise UsageError(
@@ -405,42 +267,14 @@ def _where(values: dict) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in values.items())
 
 
-# -- several processes (jax.distributed); no-ops with one -------------------------
-def initialize() -> None:
-    """Join the job (before any JAX computation). CPU processes talk through gloo."""
-    import jax
+# -- several processes (jax.distributed: distributed.py); no-ops with one -----------
+def _smallest(n: int) -> int:
+    """The smallest of every process's `n`."""
+    if _processes()[0] == 1:
+        return n
+    from jax.experimental import multihost_utils
 
-    if jax.distributed.is_initialized():
-        return
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    env = ("JQD_COORDINATOR", "JQD_NUM_PROCESSES", "JQD_PROCESS_ID")
-    if all(os.environ.get(k) for k in env):
-        jax.distributed.initialize(
-            coordinator_address=os.environ["JQD_COORDINATOR"],
-            num_processes=int(os.environ["JQD_NUM_PROCESSES"]),
-            process_id=int(os.environ["JQD_PROCESS_ID"]),
-        )
-    else:
-        jax.distributed.initialize()  # JAX's cluster auto-detection
-
-
-def _processes() -> tuple[int, int]:
-    """(process count, this process's index)."""
-    import jax
-
-    return jax.process_count(), jax.process_index()
-
-
-def _is_writer() -> bool:
-    """Only process 0 writes the folder's shared files."""
-    return _processes()[1] == 0
-
-
-def _barrier(name: str) -> None:
-    if _processes()[0] > 1:
-        from jax.experimental import multihost_utils
-
-        multihost_utils.sync_global_devices(name)
+    return int(np.min(multihost_utils.process_allgather(np.array([n], np.int64))))
 
 
 def _agree(todo: list[int]) -> list[int]:
@@ -715,6 +549,12 @@ def run_sweep(
 
     interrupt = threading.Event() if interrupt is None else interrupt
     mode = sweep_mode(exp, over, mode)
+    if mode == "per-item" and checkpoint_folder(config) is not None:
+        raise UsageError(
+            f"checkpoint={config.checkpoint}: every item of a per-item sweep would resume "
+            "from this one checkpoint folder; leave checkpoint unset (the sweep resumes item "
+            "by item), or run each item with jqd run and its own folder."
+        )
     if batch != "auto" and int(batch) < 1:
         raise UsageError(f"--batch must be >= 1 or auto; got {batch}.")
     check_sweep_items(exp, config, over)  # every item as `jqd run` checks its config
@@ -745,7 +585,7 @@ def run_sweep(
     batched = jax.vmap(lambda values: exp.sweep(config, values))
     if mode == "vmapped" and batch == "auto":
         auto = _auto_batch(batched, items, n_items, mesh, jax.numpy.result_type(float))
-        batch = auto.pop("batch")
+        batch = _smallest(auto.pop("batch"))  # each process measured its own free memory
     batch = int(batch) if mode == "vmapped" else 1
     spec = {
         "format": FORMAT,
@@ -755,6 +595,7 @@ def run_sweep(
         "config": config_to_dict(config),
         "over": {k: np.asarray(v).tolist() for k, v in over.items()},
         "batch": batch,
+        **({"seed": int(seed)} if mode == "per-item" else {}),  # the items' runs use it
     }
     spec_hash = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     code = code_fingerprint(exp)

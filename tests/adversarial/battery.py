@@ -37,7 +37,8 @@ The outcomes (`classify_exception`, `classify_result`):
 - "crash": anything else: an exception from inside JAX, NumPy, equinox or
   diffrax without our message (e.g. a `TracerArrayConversionError`), another
   exception type, a worker that died (killed for memory, segfault); for "cli",
-  an exception escaping `jqd.run.cli.main`.
+  exit code 4 (an internal error; an exception escaping `jqd.run.cli.main`
+  before issue 51).
 
 Run it: `python tests/adversarial/battery.py [--only SUBSTRING ...]
 [--timeout SECONDS] [--report PATH]`, which runs every case in a worker
@@ -273,6 +274,8 @@ def classify_result(case: BadCase, result, caught=()) -> tuple[str, str, str]:
     if isinstance(result, CliResult):
         lines = result.stderr.strip().splitlines()
         line = lines[0] if lines else ""
+        if result.rc == 4:  # an internal error: what escaped `main` before issue 51
+            return "crash", f"exit code 4: {result.stderr.strip()[:300]}", ""
         if result.rc != 2:
             return "silent", f"exit code {result.rc}: {result.stderr.strip()[:300]}", ""
         if len(lines) != 1 or not line.startswith("jqd: error: "):

@@ -1,0 +1,260 @@
+"""Issue 51, item 1: whatever reuses a result checks what made it, and every
+writing command locks its --out. A checkpoint folder (a config's `checkpoint`
+field, copy-coalescence's among them) resumes only the run that wrote it
+(config, seed, process count, code); a sweep folder only the same sweep (its
+seed too); a second `jqd run`, or a run beside a sweep, reproduce or fit, into
+one --out is refused (exit 3). Driven in-process through `jqd.run.cli.main`
+on toy experiments, with one subprocess pair for the live lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jqd.run.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+TOY = '''
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from jqd.experiment import Experiment
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Attributes:
+        a: the number whose double is checkpointed.
+        sleep: a second value to sweep (seconds slept).
+        wait_for: a file: the run lasts until it exists (a run that lasts; "" = none).
+        checkpoint: a folder: the double is written there and a rerun resumes it ("" = none).
+    """
+
+    a: float = 1.0
+    sleep: float = 0.0
+    wait_for: str = ""
+    checkpoint: str = ""
+
+    @classmethod
+    def quick(cls):
+        return cls()
+
+
+def run(config, rec):
+    time.sleep(config.sleep)
+    t0 = time.monotonic()
+    while config.wait_for and not Path(config.wait_for).exists() and time.monotonic() < t0 + 120:
+        time.sleep(0.05)
+    path = Path(config.checkpoint) / "double.json" if config.checkpoint else None
+    resumed = path is not None and path.exists()
+    value = json.loads(path.read_text()) if resumed else 2 * config.a
+    if path is not None and not resumed:
+        path.write_text(json.dumps(value))
+    rec.metric("resumed", resumed)
+    rec.claim("twice a", "toy", abs(value - 2 * config.a), 1e-12)
+
+
+def sweep(config, values):
+    return {"double": 2 * values["a"]}
+
+
+EXPERIMENT = Experiment(name="{name}", description="toy", config=Config, run=run,
+                        sweep=sweep, sweep_keys=("a",))
+'''
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """The toy's command-line name (a fresh module per test) in JQD_EXPERIMENTS."""
+    name = f"toy-reuse-{tmp_path.name.replace('_', '-')}"
+    folder = tmp_path / "exps" / name.replace("-", "_")
+    folder.mkdir(parents=True)
+    (folder / "experiment.py").write_text(TOY.replace("{name}", name))
+    monkeypatch.setenv("JQD_EXPERIMENTS", str(tmp_path / "exps"))
+    monkeypatch.delenv("JQD_TRACEBACK", raising=False)
+    return name
+
+
+def _run(capsys, *argv) -> tuple[int, str]:
+    rc = main([str(a) for a in argv])
+    return rc, capsys.readouterr().err
+
+
+def _resumed(out: Path) -> bool:
+    return json.loads((out / "summary.json").read_text())["metrics"]["resumed"]
+
+
+def test_checkpoint_resumes_only_the_run_that_wrote_it(toy, tmp_path, capsys):
+    ck, out = tmp_path / "ck", tmp_path / "out"
+    run = ["run", toy, "--out", out, "--set", f"checkpoint={ck}"]
+    assert _run(capsys, *run)[0] == 0 and not _resumed(out)
+    record = json.loads((ck / "jqd-checkpoint.json").read_text())
+    assert record["config"] == {"a": 1.0, "sleep": 0.0, "wait_for": ""} and record["seed"] == 0
+    assert record["processes"] == 1 and "jqd_source_sha256" in record["code"]
+    assert _run(capsys, *run)[0] == 0 and _resumed(out)  # the same run resumes
+    # another config or seed: refused, naming what differs and the fixes
+    for extra, differs in [
+        (["--set", "a=2"], "config.a: 1.0 there, 2.0 now"),
+        (["--seed", "7"], "seed: 0 there, 7 now"),
+    ]:
+        rc, err = _run(capsys, *run, *extra)
+        assert rc == 2 and err.count("\n") == 1, err
+        assert differs in err and "--fresh" in err and "--set checkpoint=NEW" in err, err
+    assert json.loads((ck / "double.json").read_text()) == 2.0  # untouched
+    # other code: a jqd or experiment source edited since
+    edited = {**record, "code": {**record["code"], "experiment_source_sha256": "0" * 64}}
+    (ck / "jqd-checkpoint.json").write_text(json.dumps(edited))
+    rc, err = _run(capsys, *run)
+    assert rc == 2 and "computed by other code (the experiment's source changed" in err
+    # --fresh discards it and records the new key
+    assert _run(capsys, *run, "--set", "a=2", "--fresh")[0] == 0 and not _resumed(out)
+    assert json.loads((ck / "double.json").read_text()) == 4.0
+    assert json.loads((ck / "jqd-checkpoint.json").read_text())["config"]["a"] == 2.0
+    assert _run(capsys, *run, "--set", "a=2")[0] == 0 and _resumed(out)
+
+
+def test_checkpoint_folder_of_unknown_origin_refused(toy, tmp_path, capsys):
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    (ck / "double.json").write_text("999.0")  # an older jqd's checkpoint, or anything
+    run = ["run", toy, "--out", tmp_path / "out", "--set", f"checkpoint={ck}"]
+    rc, err = _run(capsys, *run)
+    assert rc == 2 and "holds files but no jqd-checkpoint.json" in err and "--fresh" in err
+    assert (ck / "double.json").read_text() == "999.0"
+    assert _run(capsys, *run, "--fresh")[0] == 0
+    assert json.loads((ck / "double.json").read_text()) == 2.0  # computed, not 999 resumed
+    (tmp_path / "a_file").write_text("x")
+    rc, err = _run(
+        capsys,
+        "run",
+        toy,
+        "--out",
+        tmp_path / "o",
+        "--set",
+        "checkpoint=" + str(tmp_path / "a_file"),
+    )
+    assert rc == 2 and "is a file, not a folder" in err
+
+
+def test_copy_coalescence_changed_config_refused(tmp_path, capsys, monkeypatch):
+    """The issue's example: a checkpoint written with the default coupling is not
+    resumed under coupling=0.2 (it was, and its t_align and claims were reported
+    as the new config's). Refused before anything is computed."""
+    import dataclasses
+
+    from jqd.run.registry import load
+    from jqd.run.storage import prepare_checkpoint
+
+    monkeypatch.delenv("JQD_TRACEBACK", raising=False)
+    ck = tmp_path / "ck"
+    exp = load("copy-coalescence")
+    written = dataclasses.replace(exp.config.quick(), checkpoint=str(ck))
+    prepare_checkpoint(exp, written, seed=0)  # what the first run recorded
+    (ck / "N99.npz").write_bytes(b"the first run's saves")
+    t0 = time.perf_counter()
+    run = ["run", "copy-coalescence", "--quick", "--out", tmp_path / "out"]
+    rc, err = _run(capsys, *run, "--set", f"checkpoint={ck}", "--set", "coupling=0.2")
+    assert rc == 2, err
+    assert "config.coupling: 0.15 there, 0.2 now" in err and "--fresh" in err
+    assert time.perf_counter() - t0 < 30
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_per_item_sweep_refuses_a_shared_checkpoint(toy, tmp_path, capsys):
+    """Every item of a per-item sweep would resume the first item's checkpoint."""
+    rc, err = _run(
+        capsys,
+        *["sweep", toy, "--over", "sleep=0,0.01", "--out", tmp_path / "s", "--no-progress"],
+        *["--set", f"checkpoint={tmp_path / 'ck'}"],
+    )
+    assert rc == 2 and "every item of a per-item sweep would resume" in err, err
+    assert not (tmp_path / "ck").exists()
+
+
+def test_sweep_resume_names_what_differs_seed_included(toy, tmp_path, capsys):
+    """A per-item sweep's items use --seed: a rerun with another seed reused them."""
+    argv = ["sweep", toy, "--over", "sleep=0", "--out", tmp_path / "s", "--no-progress"]
+    assert _run(capsys, *argv, "--seed", "1")[0] == 0
+    rc, err = _run(capsys, *argv, "--seed", "2")
+    assert rc == 2 and "holds a different sweep (seed: 1 there, 2 now)" in err, err
+    rc, err = _run(capsys, *argv, "--seed", "1", "--set", "a=3")
+    assert rc == 2 and "config.a: 1.0 there, 3.0 now" in err, err
+
+
+def _hold_lock(out: Path, command: str) -> int:
+    """A lock on `out` as a live jqd `command` on this host leaves it."""
+    out.mkdir(parents=True, exist_ok=True)
+    holder = os.getppid()  # a live process that is not this one
+    info = {"pid": holder, "host": socket.gethostname(), "command": command}
+    (out / ".lock").write_text(json.dumps(info))
+    return holder
+
+
+@pytest.mark.parametrize("holder", ["run", "sweep", "reproduce", "fit"])
+def test_every_writing_command_refuses_a_locked_out(holder, toy, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    pid = _hold_lock(out, holder)
+    for argv in (
+        ["run", toy],
+        ["sweep", toy, "--over", "a=1,2", "--no-progress"],
+        ["reproduce", "--only", toy],
+        ["fit", "copy-fit-qr", "--quick", "--free", "q", "--no-progress"],
+    ):
+        if argv[0] == "fit":  # an experiment of the repository's
+            monkeypatch.delenv("JQD_EXPERIMENTS")
+        rc, err = _run(capsys, *argv, "--out", out)
+        assert rc == 3, (argv, err)
+        assert f"another jqd {holder} (pid {pid}) is writing {out}" in err, err
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written
+
+
+def test_two_runs_into_one_out(toy, tmp_path, capsys):
+    """Two live `jqd run`s into one folder: the second (here in-process) is refused
+    (exit 3) while the first runs, and the first's results are whole."""
+    out = tmp_path / "out"
+    env = dict(os.environ, JQD_EXPERIMENTS=os.environ["JQD_EXPERIMENTS"])
+    cmd = [sys.executable, "-m", "jqd.run.cli", "run", toy, "--out", str(out)]
+    first = subprocess.Popen(
+        [*cmd, "--set", f"wait_for={tmp_path / 'go'}"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / ".lock").exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.1)
+        rc, err = _run(capsys, "run", toy, "--out", out)
+        assert rc == 3, err
+        assert f"another jqd run (pid {first.pid}) is writing {out}" in err
+        (tmp_path / "go").touch()
+        assert first.wait(timeout=120) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.communicate()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["wait_for"] == str(tmp_path / "go") and summary["passed"]
+    assert not (out / ".lock").exists()
+
+
+def test_lock_names_an_older_holder_by_the_acquirer(tmp_path):
+    """A lock file written before locks named their command still refuses."""
+    from jqd.run.storage import OutputLock, SweepLocked
+
+    (tmp_path / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    with pytest.raises(SweepLocked, match="another jqd run"):
+        OutputLock(tmp_path, "run").acquire()
