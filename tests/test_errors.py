@@ -258,3 +258,25 @@ def test_sharded_batches_equal_the_unsharded_run():
     one, split = _small(y0=y0).errors, _small(y0=sharded).errors
     np.testing.assert_allclose(split.se, one.se, rtol=1e-12)
     np.testing.assert_allclose(split.step, one.step, rtol=1e-12, atol=1e-15)
+
+
+def test_sweep_dataset_writes_claim_errors():
+    """A per-item sweep's NetCDF carries each ensemble claim's SE and step
+    error as variables (units those of the claim), a phrase as an attribute."""
+    from jqd.run import registry
+    from jqd.run._sweep_report import per_item_dataset
+
+    def record(measured, se, step):
+        claim = dict(name="ks", statement="s", op="<=", measured=measured, tolerance=2.0)
+        claim.update(passed=True, se=se, step_error=step)
+        exact = dict(claim, name="exact", se=None, step_error=None)
+        return {"claims": [claim, exact], "metrics": {}, "error": None}
+
+    exp = registry.load("nelson-equivariance")
+    ds = per_item_dataset(
+        exp, None, {"seed": [0, 1]}, [record(1.0, 0.2, 0.01), record(1.1, 0.3, "exact sampler")]
+    )
+    np.testing.assert_allclose(ds["ks__se"].values, [0.2, 0.3])
+    np.testing.assert_allclose(ds["ks__step_error"].values, [0.01, np.nan])
+    assert ds["ks__step_error"].attrs["step_error_kind"] == "exact sampler"
+    assert "units" in ds["ks__se"].attrs and "exact__se" not in ds

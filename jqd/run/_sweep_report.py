@@ -152,7 +152,9 @@ def _slug(name: str, taken: set) -> str:
 
 def per_item_dataset(exp, config, over, records: list[dict]):
     """A per-item sweep's dataset: every claim (measured, `__tolerance`,
-    `__passed`) and scalar metric (`metric_NAME`) against the swept keys."""
+    `__passed`; for a claim on an ensemble `__se` and `__step_error`, NaN
+    where an item has none) and scalar metric (`metric_NAME`) against the
+    swept keys."""
     import xarray as xr
 
     shape, dims = tuple(len(v) for v in over.values()), tuple(over)
@@ -175,6 +177,7 @@ def per_item_dataset(exp, config, over, records: list[dict]):
         data[key] = xr.Variable(dims, measured.reshape(shape), attrs)
         data[f"{key}__tolerance"] = xr.Variable(dims, tolerance.reshape(shape), attrs)
         data[f"{key}__passed"] = xr.Variable(dims, passed.reshape(shape), attrs)
+        data.update(_claim_errors(key, name, records, dims, shape, attrs))
     for name in sorted({m for r in records for m in r["metrics"]}):
         vals = np.array([r["metrics"].get(name, np.nan) for r in records], float)
         data[f"metric_{_slug(name, taken)}"] = xr.Variable(
@@ -192,6 +195,27 @@ def per_item_dataset(exp, config, over, records: list[dict]):
     return xr.Dataset(data, coords=coords, attrs={"mode": "per-item"})
 
 
+def _claim_errors(key, name, records, dims, shape, attrs) -> dict:
+    """`{key__se, key__step_error}` of a claim on an ensemble (units those of
+    the claim's value); a step error given as a phrase ("exact sampler")
+    goes into the variable's `step_error_kind` attribute."""
+    import xarray as xr
+
+    found = [next((c for c in r["claims"] if c["name"] == name), {}) for r in records]
+    out = {}
+    for field, what in (("se", "sampling standard error"), ("step_error", "step error")):
+        values = [c.get(field) for c in found]
+        if all(v is None for v in values):
+            continue
+        numbers = np.array([v if isinstance(v, int | float) else np.nan for v in values], float)
+        phrases = sorted({v for v in values if isinstance(v, str)})
+        extra = {"step_error_kind": "; ".join(phrases)} if phrases else {}
+        meta = {**attrs, **extra, "long_name": f"{what} of the claim's value"}
+        meta["units"] = "those of the claim's value"
+        out[f"{key}__{field}"] = xr.Variable(dims, numbers.reshape(shape), meta)
+    return out
+
+
 def scalar_series(dataset, over) -> list[dict]:
     """The quantities to draw: every claim of a per-item sweep (with its
     tolerance and pass flags), or every scalar output of a vmapped sweep (with
@@ -199,7 +223,9 @@ def scalar_series(dataset, over) -> list[dict]:
     dims = tuple(over)
     out = []
     for name, var in dataset.data_vars.items():
-        if name.endswith(("__tolerance", "__passed")) or name.startswith("metric_"):
+        if name.endswith(("__tolerance", "__passed", "__se", "__step_error")):
+            continue
+        if name.startswith("metric_"):
             continue
         if var.dims != dims or var.dtype.kind not in "fiub" or name in _SECONDS:
             continue
