@@ -300,7 +300,9 @@ def evolve(
         max_steps: refuse runs of more steps than this (default "auto": at
             most 1e8 steps and 1e13 steps × state elements); None for no
             bound. The environment variable `JQD_MAX_STEPS` (an int, or
-            "none") sets the "auto" bound.
+            "none") sets the "auto" bound. The saved output (n_save + 1
+            states or observables) is bounded too, by half the device's
+            memory or `JQD_MAX_SAVE_BYTES` (bytes, or "none").
         errors: `jqd.Errors(groups=16, step=True, reference=None)` (or True
             for those defaults): `Solution.errors` then holds each
             observable's sampling standard error (sub-ensembles of the
@@ -316,6 +318,7 @@ def evolve(
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
+    check_memory(n_save + 1, y0, params, observe, t0, "n_save + 1")
     _guards.arguments("jqd.evolve", real=("t0",), dt=dt, t0=t0)
     for name, value in (("dt", dt), ("t0", t0)):
         if np.ndim(value) != 0:
@@ -399,6 +402,78 @@ def check_budget(n_steps: int, y0, max_steps, what: str) -> None:
         f"{what} = {n_steps:.3g} steps exceeds max_steps = {max_steps:.3g}{why} (a guard "
         "against runs that would not finish): use a larger dt or a shorter run, or raise the "
         "bound with max_steps=N (None: no bound) or JQD_MAX_STEPS=N (or none)."
+    )
+
+
+SAVE_BUDGET_FRACTION = 0.5  # of the device's memory; why: docs/internals/core.md#budget
+
+
+@functools.cache
+def _device_memory() -> tuple[int, str]:
+    """(bytes, what) of the default device: an accelerator's memory limit, or
+    the machine's RAM for the CPU (64 GB where neither can be read)."""
+    device = jax.devices()[0]
+    try:
+        limit = (device.memory_stats() or {}).get("bytes_limit")
+    except Exception:  # a backend without memory statistics
+        limit = None
+    if limit:
+        return int(limit), f"{device.platform.upper()} memory"
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "machine's memory"
+    except (AttributeError, ValueError, OSError):
+        return 64 * 10**9, "assumed memory"
+
+
+def save_budget() -> tuple[int | None, str]:
+    """(largest saved output in bytes or None, where it comes from)."""
+    env = os.environ.get("JQD_MAX_SAVE_BYTES", "").strip()
+    if env.lower() == "none":
+        return None, ""
+    if env:
+        try:
+            return int(float(env)), " (JQD_MAX_SAVE_BYTES)"
+        except ValueError:
+            raise ValueError(
+                f"JQD_MAX_SAVE_BYTES must be a number of bytes (e.g. 2e10) or 'none'; got {env!r}."
+            ) from None
+    total, what = _device_memory()
+    return int(SAVE_BUDGET_FRACTION * total), f" (half the {what}, {total / 1e9:.3g} GB)"
+
+
+def _nbytes(tree) -> int:
+    """Bytes of the arrays (or shapes) of `tree`; PRNG keys count their key data."""
+    return sum(
+        math.prod(jnp.shape(x)) * jnp.result_type(x).itemsize
+        for x in jax.tree_util.tree_leaves(tree)
+    )
+
+
+def check_memory(n_saves: int, y0, params, observe, t0, what: str) -> None:
+    """Refuse a run whose saved output, `n_saves` (`what` names the arguments
+    that set it) times the state or `observe`'s output (`jax.eval_shape`),
+    exceeds the save budget, before anything runs."""
+    budget, why = save_budget()
+    if budget is None:
+        return
+    if observe is None:
+        each, kind = _nbytes(y0), "states"
+    else:
+        observer = _Observer(observe)
+        try:
+            shapes = eqx.filter_eval_shape(lambda t, y, p: observer(t, y, p), t0, y0, params)
+        except Exception:  # the run itself names what is wrong with observe
+            return
+        each, kind = _nbytes(shapes), "observables"
+    total = n_saves * each
+    if total <= budget:
+        return
+    raise ValueError(
+        f"the saved output would take {total / 1e9:.3g} GB ({what} = {n_saves} saves of "
+        f"{kind} of {each / 1e6:.4g} MB each), more than the save budget {budget / 1e9:.3g} GB"
+        f"{why}. Save less: fewer saves (a larger steps_per_save, or fewer save times), or an "
+        "observe that keeps less than the state (e.g. a density, moments or a slice); or "
+        "raise the budget with JQD_MAX_SAVE_BYTES=N (bytes, or none)."
     )
 
 

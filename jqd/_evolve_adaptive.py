@@ -13,7 +13,14 @@ import numpy as np
 from jaxtyping import PyTree
 
 from . import _guards, _monitor
-from ._evolve import _check_structure, _monitor_of, _Observer, _start, _value_checks
+from ._evolve import (
+    _check_structure,
+    _monitor_of,
+    _Observer,
+    _start,
+    _value_checks,
+    check_memory,
+)
 from ._law import AbstractLaw
 from ._solution import Solution
 
@@ -45,7 +52,8 @@ def evolve_adaptive(
         y0: initial state, as for `evolve`.
         params: the law's constants, as for `evolve`.
         ts: save times (increasing), from `ts[0]` to `ts[-1]`.
-        observe: as for `evolve`.
+        observe: as for `evolve`; the saved output (len(ts) states or
+            observables) is bounded as `evolve`'s.
         solver: a diffrax solver (default `Tsit5()`).
         rtol: relative tolerance of the PID step-size controller.
         atol: absolute tolerance of the PID step-size controller.
@@ -71,6 +79,8 @@ def evolve_adaptive(
         if ts_np.ndim != 1 or ts_np.size < 2 or np.any(np.diff(ts_np) <= 0):
             raise ValueError("ts must be a 1-D increasing array of at least two save times.")
     caller = f"jqd.evolve_adaptive({type(law).__name__})"
+    if jnp.ndim(ts) == 1:  # else the value checks name ts
+        check_memory(jnp.shape(ts)[0], y0, params, observe, 0.0, "len(ts)")
     _guards.enforce(
         _guards.scalar(rtol, "rtol", positive=True, fix="e.g. rtol=1e-10.")
         + _guards.scalar(atol, "atol", nonnegative=True, fix="e.g. atol=1e-12."),

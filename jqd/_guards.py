@@ -311,8 +311,16 @@ def _no_derivative_jvp(message, primals, tangents):
     raise TypeError(message)  # at trace time, only where a tangent is not zero
 
 
-def no_derivative(params, message: str):
-    """`params` unchanged, but a non-zero tangent of any of its float arrays
-    raises `TypeError(message)` (laws piecewise constant in them)."""
-    dynamic, static = eqx.partition(params, eqx.is_inexact_array)
-    return eqx.combine(_no_derivative(dynamic, message), static)
+def no_derivative(tree, message: str, name: str = "params"):
+    """`tree` unchanged, but a non-zero tangent of any of its float arrays
+    raises `TypeError(message)` at trace time (laws piecewise constant in
+    them), under every transform that differentiates (grad, jvp, jacfwd,
+    vmap of them); `{name}` in `message` becomes the leaf's path (`name.H`)."""
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
+    out = [
+        _no_derivative(x, message.replace("{name}", name + jax.tree_util.keystr(path)))
+        if eqx.is_inexact_array(x)
+        else x
+        for path, x in leaves
+    ]
+    return jax.tree_util.tree_unflatten(treedef, out)

@@ -245,6 +245,8 @@ NOT_TIME_LOOPS = {
     "CopyMembersFaithfulMobius (t to t + dt), B ensembles side by side",
     "jqd/copy/_faithful_mobius.py:_run_batch.outer_body": "that event loop's candidates "
     "between two re-bases or random-number refills",
+    "jqd/thermal/_well.py:curvature_frequency": "power iteration for the largest curvature "
+    "of a user's potential at y0 (the accuracy bound's ω)",
 }
 
 # "file:function" -> a real time loop outside evolve, to be moved there

@@ -209,3 +209,38 @@ def test_rates_object_gives_the_same_law():
     np.testing.assert_allclose(obj.phi, ref.phi, atol=1e-13)
     with pytest.raises(ValueError, match="rates replaces the rule"):
         MeanField(convention="s39", rates=_Factorized())
+
+
+class _Faster(jqd.copy.AbstractCopyRates):
+    """The consistent rule, every rate `scale` times faster (a user's rule the
+    built-in stiffness bound, read from params alone, does not see)."""
+
+    scale: float = 10.0
+
+    def transfer_rates(self, n, phi, R, delta):
+        return self.scale * jqd.copy.transfer_rates(n, phi, R, delta)
+
+    def phase_velocity(self, n, phi, R, delta, omega):
+        drift = jqd.copy.class_phase_velocity(n, phi, R, delta, omega) - omega
+        return omega + self.scale * drift
+
+
+def test_stiffness_bound_applies_to_a_rates_object():
+    """The RK4 bound Λ dt <= 2.5 read Λ from params only: a user's rates ten
+    times faster ran at ten times the stable step. Now Λ is the larger of it
+    and the spectral radius of the object's own Jacobian at y0 (+ the phase
+    beat): the consistent rule as an object keeps the string rule's Λ (its
+    radius is below it), the faster rule is refused with its own Λ."""
+    H = jqd.fock.random_hermitian(jax.random.key(2), 5)
+    psi = jnp.array([0.5, 0.4 + 0.2j, 0.3 - 0.3j, 0.2j, 0.4 + 0.1j])
+    y = state_from_psi(psi / jnp.linalg.norm(psi))
+    params = MeanFieldParams.from_hamiltonian(H, hbar=0.7)
+    lam = MeanField().stiffness(y, params)[0]
+    assert float(MeanField(rates=_Factorized()).stiffness(y, params)[0]) == float(lam)
+    lam_fast = float(MeanField(rates=_Faster()).stiffness(y, params)[0])
+    assert lam_fast > 4 * float(lam)
+    dt = 2.0 / float(lam)  # inside the built-in bound, outside the faster rule's
+    checked = lambda law: jqd._guards.enforce(law.checks(y, params, dt), caller="evolve")
+    checked(MeanField(rates=_Factorized()))
+    with pytest.raises(ValueError, match=rf"Λ = {lam_fast:.4g} and RK4 needs Λ dt <= 2\.5"):
+        checked(MeanField(rates=_Faster()))

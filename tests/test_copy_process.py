@@ -449,3 +449,132 @@ def test_rates_object_replaces_the_rule():
         CopyCountsTauLeap(P, rule="printed", rates=_Factorized())
     with pytest.raises(ValueError, match="AbstractCopyRates"):
         CopyCountsTauLeap(P, rates="consistent")
+
+
+# -- derivatives through every input of a sampler (issue 51) -------------------------
+
+
+class _Tilted(jqd.copy.AbstractCopyRates):
+    """The consistent rule with every rate scaled by 1 + eps (a traced field, as
+    copy-factorization's ε)."""
+
+    eps: jax.Array
+
+    def transfer_rates(self, n, phi, R, delta):
+        return (1 + self.eps) * jqd.copy.transfer_rates(n, phi, R, delta)
+
+    def phase_velocity(self, n, phi, R, delta, omega):
+        return class_phase_velocity(n, phi, R, delta, omega)
+
+
+def _sampler_cases():
+    import cases_bell
+    import cases_copy
+    import cases_copy_members
+    import cases_copy_scale
+
+    cases = {}
+    for module in (cases_copy, cases_copy_members, cases_bell, cases_copy_scale):
+        cases.update({k: v for k, v in module.CASES.items() if v().law.stochastic})
+    return cases
+
+
+SAMPLERS = _sampler_cases()
+TRANSFORMS = {
+    "grad": lambda f: jax.grad(f)(0.0),
+    "jvp": lambda f: jax.jvp(f, (0.0,), (1.0,)),
+    "jacfwd": lambda f: jax.jacfwd(f)(0.0),
+    "vmap-grad": lambda f: jax.vmap(jax.grad(f))(jnp.zeros(2)),
+}
+
+
+def _observed(t, y, params):
+    return jnp.mean(jnp.cos(y.phi)) if hasattr(y, "phi") else jnp.mean(y.a == 0)
+
+
+def _moved(case, what, s, errors=None):
+    """The sum of the final state's float leaves of `case`'s run with `s`
+    added to one input: params.H, the state's phases (ψ for Bell), dt or a
+    rates object's field."""
+    law, y0, params, dt = case.law, case.y0, case.params, case.dt
+    if what == "params":
+        params = CopyParams(H=params.H + s * jnp.ones_like(params.H))
+    elif what == "state" and hasattr(y0, "phi"):
+        y0 = eqx.tree_at(lambda y: y.phi, y0, y0.phi + s)
+    elif what == "state":
+        y0 = eqx.tree_at(lambda y: y.psi, y0, y0.psi * (1 + s))
+    elif what == "dt":
+        dt = dt + s
+    else:
+        law = CopyCountsTauLeap(law.n_states, rates=_Tilted(s))
+    observe = None if errors is None else _observed
+    sol = jqd.evolve(
+        law, y0, params, dt=dt, n_save=2, key=jax.random.key(0), errors=errors, observe=observe
+    )
+    leaves = jax.tree_util.tree_leaves(sol.y_final)
+    return sum(jnp.sum(jnp.real(x)) for x in leaves if jnp.issubdtype(x.dtype, jnp.inexact))
+
+
+LEAVES = {"params": r"params\.H", "state": r"y\.(phi|psi)", "dt": "dt"}
+
+
+def _refused(case, what, transform, errors=None):
+    leaf = LEAVES.get(what, r"CopyCountsTauLeap\.rates\.eps \(a field of the law")
+    with pytest.raises(TypeError, match=rf"piecewise constant in params.* through {leaf}"):
+        TRANSFORMS[transform](lambda s: _moved(case, what, s, errors))
+
+
+@pytest.mark.parametrize("case_id", list(SAMPLERS))
+def test_a_derivative_through_the_state_of_a_sampler_is_refused(case_id):
+    """jax.grad through the samplers was refused for params only: through the
+    initial phases it returned exactly 0 (d⟨n₀⟩/dφ₀ = 79.8 ± 1.1 by central
+    differences). It now raises at trace time (nothing runs), naming the
+    state's leaf, for every sampler (params: `test_differentiating_a_sampler_
+    raises_naming_the_alternatives`; every transform through every input of
+    every sampler: the slow test below)."""
+    _refused(SAMPLERS[case_id](), "state", "grad")
+
+
+def test_every_transform_and_input_of_one_sampler_is_refused():
+    """One mechanism (`sampled`) guards every sampler's step and coupled step:
+    for the count tau-leap, jvp and vmap of grad through the state, grad
+    through dt, grad and jvp through a user's rates object's field
+    (copy-factorization's ε: 0 against 7.45 ± 0.45 by differences), and grad
+    through `coupled_step` (`errors=`: the dt/2 run)."""
+    case = SAMPLERS["copy-counts-tau-leap"]()
+    for transform in ("jvp", "vmap-grad"):
+        _refused(case, "state", transform)
+    _refused(case, "dt", "grad")
+    for transform in ("grad", "jvp"):
+        _refused(case, "rates", transform)
+    _refused(case, "state", "grad", jqd.Errors(2))
+
+
+@pytest.mark.slow  # ~60 s: every transform through every input of every sampler
+@pytest.mark.parametrize("case_id", list(SAMPLERS))
+def test_every_transform_through_every_sampler_input_is_refused(case_id):
+    case = SAMPLERS[case_id]()
+    for what in LEAVES:
+        for transform in TRANSFORMS:
+            _refused(case, what, transform)
+    if case_id == "copy-counts-tau-leap":
+        for transform in TRANSFORMS:
+            _refused(case, "rates", transform)
+    if case.law.order is not None:  # a coupled dt/2 run (`coupled_step`)
+        for what in ("params", "state", "dt"):
+            _refused(case, what, "grad", jqd.Errors(2))
+
+
+def test_tau_leap_hazard_bound_applies_to_a_rates_object():
+    """The per-member hazard bound (dt · hazard <= 0.5) was the factorized
+    rule's, read from params: a user's rule ten times faster passed it at
+    ten times the safe dt. Its own hazard at y0 now bounds it too; the
+    consistent rule as an object keeps the string rule's bound."""
+    y = CountState(n=jnp.array([40.0, 30.0, 30.0, 20.0]), phi=jnp.array([0.0, 1.0, 2.0, 3.0]))
+    checks = lambda rates, dt: CopyCountsTauLeap(P, rates=rates).checks(y, PARAMS, dt)
+    safe = lambda rates: float(checks(rates, 0.01)[-1].value)  # the largest safe dt
+    assert safe(_Factorized()) == float(CopyCountsTauLeap(P).checks(y, PARAMS, 0.01)[-1].value)
+    assert safe(_Tilted(jnp.asarray(9.0))) < safe(_Factorized()) / 2
+    jqd._guards.enforce(checks(_Factorized(), 0.9 * safe(_Factorized())))
+    with pytest.raises(ValueError, match=r"too large for tau-leaping.* Use dt <= "):
+        jqd._guards.enforce(checks(_Tilted(jnp.asarray(9.0)), 0.9 * safe(_Factorized())))

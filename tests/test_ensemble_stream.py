@@ -232,3 +232,32 @@ def test_bad_arguments_are_named():
         )(jnp.asarray(x0))
     with pytest.raises(ValueError, match="lo < hi"):
         ParticleCDF(1.0, -1.0, 10)
+
+
+def test_callable_positions_and_the_whole_run_are_checked():
+    """`x0(c, n)` returning a fixed 1000 rows made a 2500-particle run count
+    3000: each chunk's positions must be (n, ndim) of ψ0's precision (the
+    short last chunk is checked before anything runs). The run budget
+    bounds all the chunks' steps together (each chunk alone fits), and the
+    saved output's memory is bounded before the first chunk runs."""
+    rows = _x0(1000)
+    lying = lambda c, n: rows
+    with pytest.raises(
+        ValueError, match=r"x0\(2, 500\) \(chunk 2 of 3.* returned shape \(1000, 1\)"
+    ):
+        evolve_ensemble(NELSON, PSI0, lying, PARAMS, chunk=1000, n_particles=2500,
+                        observe=CDF, key=KEY, **RUN)  # fmt: skip
+    single = lambda c, n: rows[:n].astype(np.float32)
+    with pytest.raises(ValueError, match=r"x0\(3, 16\).* dtype float32.* x\.astype\(float64\)"):
+        evolve_ensemble(NELSON, PSI0, single, PARAMS, chunk=16, n_particles=64,
+                        observe=CDF, key=KEY, **RUN)  # fmt: skip
+    x0 = _x0(64)
+    with pytest.raises(ValueError, match=r"n_chunks \* n_save \* steps_per_save .* = 32 steps"):
+        evolve_ensemble(NELSON, PSI0, x0, PARAMS, chunk=16, observe=CDF, key=KEY,
+                        max_steps=20, **RUN)  # fmt: skip
+
+
+def test_saved_output_memory_is_bounded_before_any_chunk(monkeypatch):
+    monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "5e3")  # 3 saves x 513 int32 counts = 6.2 kB
+    with pytest.raises(ValueError, match=r"n_save \+ 1 = 3 saves of observables .* budget "):
+        evolve_ensemble(NELSON, PSI0, _x0(64), PARAMS, chunk=16, observe=CDF, key=KEY, **RUN)

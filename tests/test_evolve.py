@@ -330,3 +330,37 @@ def test_run_budget_refuses_long_runs_with_the_opt_in(monkeypatch):
         jqd.evolve(_Decay(), jnp.zeros(1), _K(), dt=0.1, n_save=2)
     monkeypatch.setenv("JQD_MAX_STEPS", "none")
     assert jqd.evolve(_Decay(), jnp.zeros(1), _K(), dt=0.1, n_save=2).ts.shape == (3,)
+
+
+def test_save_budget_refuses_outputs_beyond_memory(monkeypatch):
+    """The run budget counted steps, not memory: a 205 GB save request just
+    computed. The saved output, (n_save + 1) × the state or `observe`'s output
+    (by jax.eval_shape), is now bounded by half the device's memory or
+    JQD_MAX_SAVE_BYTES, before anything runs, in evolve and evolve_adaptive
+    alike (evolve_ensemble: tests/test_ensemble_stream.py)."""
+    import time
+
+    big = jnp.zeros(10**6)  # 8 MB a save: 10^6 saves are 8 TB
+    start = time.perf_counter()
+    with pytest.raises(
+        ValueError, match=r"8e\+03 GB \(n_save \+ 1 = 1000001 saves of states of 8 MB"
+    ):
+        jqd.evolve(_Decay(), big, _K(), dt=0.1, n_save=10**6)
+    outer = lambda t, y, p: y[:1000, None] * y[None, :1000]  # 8 MB an observable
+    with pytest.raises(ValueError, match=r"saves of observables of 8 MB each.*JQD_MAX_SAVE_BYTES"):
+        jqd.evolve(_Decay(), jnp.zeros(1000), _K(), dt=0.1, n_save=10**6, observe=outer)
+    with pytest.raises(ValueError, match=r"len\(ts\) = 1000000 saves of states"):
+        jqd.evolve_adaptive(_Decay(), big, _K(), jnp.linspace(0.0, 1.0, 10**6))
+    assert time.perf_counter() - start < 5  # refused before compiling or running
+    monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "100")
+    with pytest.raises(ValueError, match=r"budget 1e-07 GB \(JQD_MAX_SAVE_BYTES\)"):
+        jqd.evolve(_Decay(), jnp.zeros(5), _K(), dt=0.1, n_save=2)
+    scalar = lambda t, y, p: jnp.sum(y)  # an observe that keeps less passes
+    assert jqd.evolve(_Decay(), jnp.zeros(5), _K(), dt=0.1, n_save=2, observe=scalar).ts.shape == (
+        3,
+    )
+    monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "lots")
+    with pytest.raises(ValueError, match="JQD_MAX_SAVE_BYTES must be a number of bytes"):
+        jqd.evolve(_Decay(), jnp.zeros(5), _K(), dt=0.1, n_save=2)
+    monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "none")
+    assert jqd.evolve(_Decay(), jnp.zeros(5), _K(), dt=0.1, n_save=2).ts.shape == (3,)

@@ -105,3 +105,68 @@ def test_closed_forms_check_concrete_arguments_and_pass_traced_ones():
             call()
     spread = jax.jit(lambda d: ref.packet_energy_spread(1.0, d))(0.5)  # σ_p² = 2: √(2 + 6)
     assert float(spread) == pytest.approx(math.sqrt(8.0), rel=1e-12)
+
+
+def test_propagate_refuses_a_non_hermitian_h():
+    """propagate evolved a non-Hermitian H by its Hermitian part (eigh reads
+    one triangle), silently: refused eagerly and under jit, with the
+    relative asymmetry and the tolerance named; round-off asymmetry passes."""
+    import jax
+    import pytest
+
+    H = np.asarray(jqd.fock.random_hermitian(jax.random.key(1), 4))
+    psi0, ts = jnp.ones(4, complex) / 2, jnp.array([0.0, 1.0])
+    bad = H.copy()
+    bad[0, 1] += 0.3
+    with pytest.raises(ValueError, match=r"propagate: H is not Hermitian: .* = 0\.\d+ > 1e-10"):
+        jqd.reference.propagate(bad, psi0, ts)
+    with pytest.raises(Exception, match="H is not Hermitian"):
+        jax.block_until_ready(jax.jit(jqd.reference.propagate)(bad, psi0, ts))
+    from jqd.reference._exact import _hermitian  # the check alone: no program to compile
+
+    upper = np.abs(H).max() * np.triu(np.ones((4, 4)), 1)
+    _hermitian(H + 1e-14 * upper, "H", "propagate", None)  # round-off passes
+    _hermitian((H + 1e-7 * upper).astype(np.complex64), "H", "propagate", None)  # float32's
+    with pytest.raises(ValueError, match=r"H is not Hermitian: .* > 1e-10"):
+        _hermitian(H + 1e-9 * upper, "H", "propagate", None)
+    # the Gaussian-state energy variance reads ½ zᵀAz: an asymmetric A is refused too
+    A = np.diag([1.0, 2.0, 1.0, 0.5])
+    with pytest.raises(ValueError, match="gaussian_energy_variance: A is not Hermitian"):
+        jqd.reference.gaussian_energy_variance(
+            A + np.triu(np.ones((4, 4)), 1), np.eye(4), np.zeros(4)
+        )
+
+
+def _hermite_formula(grid, n, omega, mass):
+    """The former evaluation: H_n by `hermval` and n! (overflows above n ≈ 150)."""
+    from numpy.polynomial.hermite import hermval
+
+    k = mass * omega
+    xi = math.sqrt(k) * np.asarray(grid.axes()[0])
+    c = np.zeros(n + 1)
+    c[n] = 1.0
+    norm = math.sqrt(2.0**n * math.factorial(n) * math.sqrt(math.pi / k))
+    return hermval(xi, c) * np.exp(-(xi**2) / 2) / norm
+
+
+def test_oscillator_eigenstates_up_to_high_n():
+    """n = 151..170 were all zeros and n > 170 a bare OverflowError (H_n and n!
+    in float64). The normalized recurrence equals the former formula at small
+    n (1e-12) and gives normalized, orthogonal eigenstates for n = 150..200:
+    −½ψ'' + ½ξ²ψ = (n + ½)ψ on the grid (spectral derivative)."""
+    grid = jqd.Grid(512, 20.0)
+    for n in range(40):
+        psi = np.asarray(jqd.reference.oscillator_eigenstate(grid, n, omega=1.3, mass=0.7))
+        np.testing.assert_allclose(psi, _hermite_formula(grid, n, 1.3, 0.7), rtol=0, atol=1e-12)
+    grid = jqd.Grid(1024, 64.0)  # turning points ±20 at n = 200, 14 points per wavelength
+    k2 = np.asarray(grid.k_squared(np.float64))
+    (x,) = grid.axes()
+    states = {}
+    for n in range(150, 201, 5):
+        psi = np.asarray(jqd.reference.oscillator_eigenstate(grid, n))
+        assert np.all(np.isfinite(psi)) and abs(float(grid.integrate(psi**2)) - 1) < 1e-10, n
+        H_psi = 0.5 * np.real(np.fft.ifft(k2 * np.fft.fft(psi))) + 0.5 * np.asarray(x) ** 2 * psi
+        assert np.max(np.abs(H_psi - (n + 0.5) * psi)) < 1e-8, n
+        states[n] = psi
+    assert abs(float(grid.integrate(states[160] * states[165]))) < 1e-10
+    assert abs(float(grid.integrate(states[150] * states[200]))) < 1e-10

@@ -15,6 +15,8 @@ from .._law import AbstractLaw
 from ._coupling import canonical, half_uniforms, layout
 from ._kinetics import check_members, check_params, hamiltonian_guards, member_guards, sampled
 
+GUIDING = "|ψ|² of the guiding state (jqd.SchrodingerBasis)"  # differentiable instead
+
 
 class BellState(eqx.Module):
     """State of `BellJumps`: guiding amplitudes `psi` (P,) complex (any norm) and
@@ -80,7 +82,7 @@ class BellJumps(AbstractLaw):
         return U @ psi_mid, jnp.cumsum(jnp.real(K), axis=0)  # column b ends at 1
 
     def step(self, t, y: BellState, params, dt, key: PRNGKeyArray):
-        params = sampled(params, self, "|ψ|² of the guiding state (jqd.SchrodingerBasis)")
+        self, y, params, dt = sampled(self, y, params, dt, GUIDING)
         psi1, cum = self._kernel(y.psi, params, dt)
         u = jax.random.uniform(key, y.a.shape, dtype=cum.dtype)
         return BellState(psi=psi1, a=_jump(cum, y.a, u))
@@ -92,7 +94,8 @@ class BellJumps(AbstractLaw):
     def coupled_step(self, fine, t, y, y_fine, params, dt, key):
         """The dt step's uniforms split into the half steps' (`half_uniforms`,
         in the canonical coordinates of each member's column)."""
-        params = sampled(params, self, "|ψ|² of the guiding state (jqd.SchrodingerBasis)")
+        self, y, params, dt = sampled(self, y, params, dt, GUIDING)
+        fine, y_fine = sampled(fine, y_fine, params, dt, GUIDING)[:2]
         psi1, cum = self._kernel(y.psi, params, dt)
         u = jax.random.uniform(key, y.a.shape, dtype=cum.dtype)
         lo, hi = _stay(cum, y.a)

@@ -118,7 +118,7 @@ class CopyMembersFaithful(AbstractCopyMembersFaithful):
     (`faithful_state`), params `CopyParams(H, hbar)`."""
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
-        params = sampled(params, self)
+        self, y, params, dt = sampled(self, y, params, dt)
         P = self.n_states
         dtype = y.phi.dtype
         R, delta, omega = _rates(params, dtype)

@@ -251,7 +251,7 @@ class CopyFaithfulTauLeap(AbstractLaw):
     order = 1
 
     def step(self, t, y: FaithfulTypeState, params, dt, key: PRNGKeyArray):
-        params = sampled(params, self)
+        self, y, params, dt = sampled(self, y, params, dt)
         R, delta, omega = _rates(params, y.n.dtype)
         R_copy = rate_scale() * R
         s, d, onto_s, onto_d = _directed(self.n_states, y.n.dtype)

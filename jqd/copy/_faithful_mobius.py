@@ -405,5 +405,5 @@ class CopyMembersFaithfulMobius(AbstractCopyMembersFaithful):
             raise ValueError(f"series_tol must be in (0, 1e-3); got {self.series_tol}.")
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
-        params = sampled(params, self)
+        self, y, params, dt = sampled(self, y, params, dt)
         return run_mobius(self, t, y, params, dt, key)[0]

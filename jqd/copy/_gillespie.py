@@ -277,7 +277,7 @@ class CopyGillespie(AbstractThinningCopy):
         check_rates(None, self.rule)
 
     def step(self, t, y: GillespieState, params, dt, key: PRNGKeyArray) -> GillespieState:
-        params = sampled(params, self)
+        self, y, params, dt = sampled(self, y, params, dt)
         dtype = y.phi.dtype
         R, delta, omega = _rates(params, dtype)
 

@@ -56,14 +56,33 @@ def rates_to_hamiltonian(R, delta, omega, hbar=1.0):
     return Hoff + jnp.eye(n) * (hbar * omega)[..., None, :]
 
 
-def sampled(params, law, instead: str = "the mean-field law jqd.copy.MeanField (its N → ∞ limit)"):
-    """`params` for a sampler's step: `jax.grad`/`jax.jvp` through it raises
-    (rather than silently return 0)."""
-    return _guards.no_derivative(
-        params,
-        f"{type(law).__name__} samples discrete events: its classes and counts are piecewise "
-        "constant in params, so jax.grad/jax.jvp through it would return 0. Differentiate "
-        f"{instead} instead, or use a score-function (REINFORCE) estimator.",
+def sampled(
+    law,
+    y,
+    params,
+    dt=None,
+    instead: str = "the mean-field law jqd.copy.MeanField (its N → ∞ limit)",
+):
+    """`(law, y, params, dt)` for a sampler's step, unchanged, but a derivative
+    through any float leaf of them (params, the state's phases and counts, dt,
+    the law's own fields such as a rates object) raises `TypeError` naming
+    the leaf, under jax.grad, jax.jvp, jax.jacfwd and vmap of them (rather
+    than silently return 0). Call it first in `step` and `coupled_step`."""
+    what = type(law).__name__
+    message = (
+        f"{what} samples discrete events: its classes and counts are piecewise constant in "
+        "params, the state, dt and the law's fields, so a derivative (jax.grad, jax.jvp, "
+        "jax.jacfwd) through {name} ({role}) would silently be 0 or wrong. Differentiate "
+        f"{instead} instead, or use a score-function (REINFORCE) estimator."
+    )
+    guard = lambda tree, name, role: _guards.no_derivative(
+        tree, message.replace("{role}", role), name
+    )
+    return (
+        guard(law, what, "a field of the law, e.g. of its rates object"),
+        guard(y, "y", "the state, from y0"),
+        guard(params, "params", "the params"),
+        None if dt is None else guard(dt, "dt", "the step"),
     )
 
 

@@ -69,11 +69,15 @@ def _totals(n, phi, params, dt, rule):
     return _midpoint_probabilities(n, phi, dt, R, delta, omega, rule)[3]
 
 
-def hazard_guard(n, params, dt):
-    """(bound, Check): dt · the per-member hazard bound 2 max_b Σ_a R_ab √(N/n_min) <= 0.5."""
+def hazard_guard(n, params, dt, own=None):
+    """(bound, Check): dt · the per-member hazard bound 2 max_b Σ_a R_ab √(N/n_min) <= 0.5
+    (the factorized rule's, over all phases); `own`: a rates object's largest
+    per-member hazard at y0 too, when larger (its rule may be faster)."""
     R = jnp.abs(params.H - jnp.diag(jnp.diag(params.H))) / params.hbar
     nmin = jnp.min(jnp.where(n > 0, n, jnp.inf))
     hazard = jnp.max(2 * jnp.sum(R, axis=0)) * jnp.sqrt(jnp.sum(n) / nmin)
+    if own is not None:
+        hazard = jnp.maximum(hazard, own)
     return hazard, Check(
         hazard * dt <= 0.5,
         f"dt={show(dt)} is too large for tau-leaping: the largest per-member move "
@@ -91,7 +95,12 @@ def leap_guards(n, phi, params, dt, rule) -> list[Check]:
     total = _totals(n, phi, params, dt, rule)
     worst = jnp.max(total)
     prob = _guards.probabilities(total, "the tau-leap move probability Σ_a dt·T_{b→a}/n_b")[0]
-    hazard, hazard_check = hazard_guard(n, params, dt)
+    own = None  # a rates object: its own per-member hazard at y0, Σ_a T_{b→a}/n_b, too
+    if isinstance(rule, AbstractCopyRates):  # (at most the bound for the factorized rule)
+        R, delta, _ = _rates(params, jnp.asarray(phi).dtype)
+        T = transfer_rates(n, jnp.asarray(phi), R, delta, rule)
+        own = jnp.max(jnp.sum(T, axis=1) / jnp.where(n > 0, n, jnp.inf))
+    hazard, hazard_check = hazard_guard(n, params, dt, own)
 
     def detail():
         b = int(np.argmax(np.asarray(total)))
@@ -220,7 +229,7 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
     coupling = "binomial splitting"
 
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
-        params = sampled(params, self)
+        self, y, params, dt = sampled(self, y, params, dt)
         probs = self._probabilities(y, params, dt)
         return self._moved(y, params, dt, _multinomial_moves(key, y.n, probs[0]), probs)
 
@@ -249,7 +258,8 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         Σ_a min(π_a, π'_a) (π the destination distributions). Every draw is
         binomial or multinomial of the right sizes, so each run has exactly
         its own law; the dt run is re-drawn (its law, not `step`'s bits)."""
-        params = sampled(params, self)
+        self, y, params, dt = sampled(self, y, params, dt)
+        fine, y_fine = sampled(fine, y_fine, params, dt)[:2]
         probs_c = self._probabilities(y, params, dt)
         p_c = probs_c[0]
         s_c = jnp.sum(p_c, axis=1)
@@ -299,13 +309,15 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
             )
 
     def step(self, t, y: MemberState, params, dt, key: PRNGKeyArray):
+        self, y, params, dt = sampled(self, y, params, dt)
         u = jax.random.uniform(key, y.a.shape, dtype=y.phi.dtype)
-        return self._advance(y, sampled(params, self), dt, u)[0]
+        return self._advance(y, params, dt, u)[0]
 
     def coupled_step(self, fine, t, y, y_fine, params, dt, key):
         """The dt step's uniforms split into the half steps' (`half_uniforms`;
         a member's movers already fill [0, s), s its move probability)."""
-        params = sampled(params, self)
+        self, y, params, dt = sampled(self, y, params, dt)
+        fine, y_fine = sampled(fine, y_fine, params, dt)[:2]
         u = jax.random.uniform(key, y.a.shape, dtype=y.phi.dtype)
         y1, s = self._advance(y, params, dt, u)
         c1, c2 = half_uniforms(jax.random.fold_in(key, 1), u, s)

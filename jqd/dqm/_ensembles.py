@@ -16,7 +16,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _errors, _guards, _random, _steppers
-from .._evolve import evolve
+from .._evolve import check_budget, evolve
 from .._grid import Grid
 from .._guards import Check, array_module
 from .._law import AbstractLaw
@@ -318,13 +318,15 @@ def evolve_ensemble(
         steps_per_save: as `jqd.evolve`.
         t0: as `jqd.evolve`.
         key: PRNG key (required for Nelson).
-        n_particles: N, when `x0` is a function.
+        n_particles: N, when `x0` is a function (each chunk's output is
+            checked: shape (n, ndim), ψ0's real precision).
         progress: print each finished chunk to stderr.
         errors: `jqd.Errors(...)`: each chunk's sub-ensembles and coupled
             dt/2 run (`jqd.evolve`), combined over the chunks into
             `Solution.errors` (standard errors in quadrature, weighted as
             the observables).
-        **options: passed to `jqd.evolve`.
+        **options: passed to `jqd.evolve`; `max_steps` (and `JQD_MAX_STEPS`)
+            also bounds the whole run, the steps of all the chunks together.
 
     Returns:
         A `Solution` (`ts`, the combined NumPy `observables`, `y_final` None,
@@ -357,7 +359,11 @@ def evolve_ensemble(
             raise ValueError("x0 is a function of (chunk index, size): pass n_particles=N.")
         N = _guards.count(n_particles, "n_particles")
 
-        positions = x0
+        def positions(c, n):
+            return _chunk_positions(x0(c, n), c, n, -(-N // chunk), law.grid.ndim, psi0)
+
+        last = -(-N // chunk) - 1
+        positions(last, N - last * chunk)  # the odd-sized chunk, checked before any runs
     else:
         host = np.asarray(x0)
         N = host.shape[0]
@@ -368,6 +374,14 @@ def evolve_ensemble(
             return host[c * chunk : c * chunk + n]
 
     n_chunks = -(-N // chunk)
+    n_steps = _guards.count(n_save, "n_save") * _guards.count(steps_per_save, "steps_per_save")
+    first = EnsembleState(psi0, np.zeros((min(chunk, N), law.grid.ndim)))  # shapes only
+    check_budget(  # the whole run: every chunk's steps, a chunk's state each
+        n_chunks * n_steps,
+        first,
+        options.get("max_steps", "auto"),
+        f"n_chunks * n_save * steps_per_save ({n_chunks} chunks of {min(chunk, N)} particles)",
+    )
     options = {"checkpoint": False, **options}
     if errors is not None and errors is not False:
         smallest = np.zeros((min(chunk, N - (n_chunks - 1) * chunk), law.grid.ndim))
@@ -401,6 +415,25 @@ def evolve_ensemble(
         if errors.reference is not None:
             estimate = _errors.compare(estimate, total, errors.reference, ts)
     return Solution(ts=ts, observables=total, y_final=None, stats=merged, errors=estimate)
+
+
+def _chunk_positions(x, c, n, n_chunks, ndim, psi0):
+    """`x0(c, n)`'s output, checked: n positions of ψ0's real precision."""
+    call = f"x0({c}, {n}) (chunk {c} of {n_chunks}, counted from 0)"
+    if np.shape(x) != (n, ndim):
+        raise ValueError(
+            f"{call} returned shape {np.shape(x)}; it must return exactly n positions, shape "
+            f"(n, ndim) = ({n}, {ndim}): the run would count its rows instead of n particles. "
+            "Return n rows for every chunk, e.g. jqd.dqm.sample_density("
+            "jax.random.fold_in(key, c), grid, rho, n)."
+        )
+    real = np.real(np.zeros((), jnp.result_type(psi0))).dtype
+    if jnp.result_type(x) != real:
+        raise ValueError(
+            f"{call} returned dtype {jnp.result_type(x)}; the positions must be real, of ψ0's "
+            f"precision ({real}): return x.astype({real.name})."
+        )
+    return x
 
 
 def _combined_errors(parts):

@@ -74,25 +74,41 @@ def harmonic_gaussian(grid: Grid, t, *, omega=1.0, mass=1.0, hbar=1.0, x0=0.0, p
 
 def oscillator_eigenstate(grid: Grid, n: int, omega=1.0, mass=1.0, hbar=1.0):
     """The n-th eigenstate φ_n of the 1-D oscillator V = m ω² x²/2 on the grid
-    (physics §1.5): real, normalized on the line, evaluated in NumPy float64."""
-    from numpy.polynomial.hermite import hermval
-
+    (physics §1.5): real, normalized on the line, evaluated in NumPy float64
+    by the normalized Hermite-function recurrence ψ_{k+1} = √(2/(k+1)) ξ ψ_k −
+    √(k/(k+1)) ψ_{k−1}, whose terms stay below 1 (no overflow at any n; H_n
+    and n! overflow float64 above n ≈ 150). The grid must resolve it: its
+    turning points are at ξ = ±√(2n + 1), ξ = x √(mω/ħ)."""
     if grid.ndim != 1:
         raise ValueError("oscillator_eigenstate is 1-D: use a 1-D grid.")
     n = _guards.count(n, "n", minimum=0)
     arguments("jqd.reference.oscillator_eigenstate", omega=omega, mass=mass, hbar=hbar)
     k = mass * omega / hbar
     (x,) = grid.axes()  # 1-D: the axis itself, no program
-    xi = math.sqrt(k) * np.asarray(x)
-    c = np.zeros(n + 1)
-    c[n] = 1.0
-    norm = math.sqrt(2.0**n * math.factorial(n) * math.sqrt(math.pi / k))
-    return jnp.asarray(hermval(xi, c) * np.exp(-(xi**2) / 2) / norm)
+    xi = math.sqrt(k) * np.asarray(x, np.float64)
+    previous = np.zeros_like(xi)
+    current = (k / math.pi) ** 0.25 * np.exp(-(xi**2) / 2)  # ψ_0
+    for j in range(n):
+        previous, current = (
+            current,
+            math.sqrt(2.0 / (j + 1)) * xi * current - math.sqrt(j / (j + 1)) * previous,
+        )
+    return jnp.asarray(current)
+
+
+def _hermitian(H, name: str, caller: str, x):
+    """`x`, with H refused unless Hermitian to max(1e-10, 1000 ε) of max|H|
+    (eagerly, or in-graph on `x` when traced)."""
+    eps = float(jnp.finfo(jnp.result_type(H, jnp.float32)).eps)
+    rtol = max(1e-10, 1000 * eps)
+    return _guards.enforce(_guards.hermitian(H, name, rtol=rtol), x, caller=caller)
 
 
 def propagate(H, psi0, ts, hbar=1.0):
     """Exact ψ(t) = V e^{−iEt/ħ} V† ψ0 for time-independent Hermitian H at all
-    `ts` (shape `(len(ts), dim)`) from one eigendecomposition.
+    `ts` (shape `(len(ts), dim)`) from one eigendecomposition. A non-Hermitian
+    H (max|H − H†| above max(1e-10, 1000 ε) × max|H|) is refused, in-graph
+    where traced.
 
     Compiled once per shape; differentiable in H, ψ0, ts and ħ, also for
     repeated eigenvalues (`jqd._eigen.eigen_states`). `H` and `psi0` may be
@@ -105,6 +121,8 @@ def propagate(H, psi0, ts, hbar=1.0):
             f"jqd.reference.propagate: H must be square (dim, dim) and psi0 (dim,); got H "
             f"{jnp.shape(H)}, psi0 {jnp.shape(psi0)}. Build both on the same basis."
         )
+    # eigh reads one triangle: a non-Hermitian H would be evolved by a Hermitian part
+    psi0 = _hermitian(H, "H", "jqd.reference.propagate", psi0)
     return _propagate(H, psi0, ts, hbar)
 
 

@@ -120,6 +120,14 @@ def gaussian_energy_variance(A, Sigma, mu, hbar=1.0):
             "jqd.reference.gaussian_energy_variance: A and Sigma must be (2n, 2n) and mu (2n,) "
             f"over z = (x..., p...); got A {A.shape}, Sigma {Sigma.shape}, mu {mu.shape}."
         )
+    if jnp.iscomplexobj(A) or jnp.iscomplexobj(Sigma):
+        raise ValueError(
+            "jqd.reference.gaussian_energy_variance: A and Sigma must be real; got "
+            f"{A.dtype} and {Sigma.dtype}."
+        )
+    caller = "jqd.reference.gaussian_energy_variance"
+    checks = _guards.hermitian(A, "A") + _guards.hermitian(Sigma, "Sigma")
+    A = _guards.enforce(checks, A, caller=caller)  # an asymmetric part would count
     n = n2 // 2
     eye, zero = jnp.eye(n, dtype=A.dtype), jnp.zeros((n, n), A.dtype)
     J = jnp.block([[zero, eye], [-eye, zero]])

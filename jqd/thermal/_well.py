@@ -58,6 +58,40 @@ def _force(potential, x, params):
     return -jax.grad(lambda z: jnp.sum(potential(z, params)))(x)
 
 
+EXACT_HESSIAN_DIM = 16  # up to this many coordinates the Hessian is built whole
+
+
+def curvature_frequency(potential, x, params, iterations: int = 100):
+    """ω = √(max |eigenvalue of ∇²V(x)| / m) over the trajectories (leading
+    axes) of x: the harmonic frequency the accuracy bound of a step needs,
+    estimated from a user's V at the initial positions (larger anharmonic
+    amplitudes later stiffen it further). Hessian-vector products of the
+    force, so V is called as the step calls it; the whole (n, n) Hessian
+    for n <= 16 coordinates, else `iterations` of power iteration."""
+    x = jnp.asarray(x)
+    m = jnp.asarray(params.mass, x.dtype)
+    force = lambda z: _force(potential, z, params).astype(x.dtype)
+    hvp = lambda v: -jax.jvp(force, (x,), (v,))[1]  # per trajectory: V is summed over them
+    n = x.shape[-1]
+    if n <= EXACT_HESSIAN_DIM:
+        eye = jnp.eye(n, dtype=x.dtype).reshape((n,) + (1,) * (x.ndim - 1) + (n,))
+        eye = jnp.broadcast_to(eye, (n, *x.shape))
+        columns = jax.vmap(hvp)(eye)  # (n, ..., n): column i is ∇²V e_i
+        hess = jnp.moveaxis(columns, 0, -1)
+        hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
+        top = jnp.max(jnp.abs(jnp.linalg.eigvalsh(hess)))
+    else:
+        v = jnp.ones_like(x) + 0.1 * jnp.cos(jnp.arange(n, dtype=x.dtype))
+
+        def power(_, v):
+            w = hvp(v)
+            return w / jnp.maximum(jnp.linalg.norm(w, axis=-1, keepdims=True), 1e-300)
+
+        v = jax.lax.fori_loop(0, iterations, power, v / jnp.linalg.norm(v, axis=-1, keepdims=True))
+        top = jnp.max(jnp.linalg.norm(hvp(v), axis=-1))
+    return jnp.sqrt(top / m)
+
+
 class ClassicalWell(AbstractLaw):
     """Point particles of mass m in a smooth n-D potential V(x, params).
 
@@ -119,9 +153,22 @@ class ClassicalWell(AbstractLaw):
 
     def checks(self, y, params, dt=None):
         """k_i > 0, λ >= 0 (else the default well is unbounded) and ω_max dt
-        within the scheme's accuracy bound (docs/internals/thermal.md#accuracy-bounds)."""
+        within the scheme's accuracy bound (docs/internals/thermal.md#accuracy-bounds);
+        for a user's V, ω² from its Hessian at y0.x (`curvature_frequency`)."""
         if not (isinstance(params, WellParams) and self.potential is coupled_quartic):
-            return []
+            if dt is None:
+                return []
+            omega = curvature_frequency(self.potential, y.x, params)
+            undefined = (
+                "the curvature of the potential at y0.x is not finite ({value}), so the step's "
+                "accuracy bound cannot be estimated: start where V is twice differentiable, or "
+                "pass check=False to run it unchecked."
+            )
+            what = "ω = √(max |eig ∇²V(y0.x)| / m), the user potential's curvature at y0"
+            return [
+                Check(jnp.isfinite(omega), undefined, omega),
+                step_bound(self.scheme, omega * jnp.abs(dt), what),
+            ]
         k = jnp.asarray(params.curvature)
         lam = jnp.asarray(params.lam)
         unbounded = "params.lam must be >= 0 (else the well is unbounded); got {value}."
