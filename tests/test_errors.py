@@ -280,3 +280,18 @@ def test_sweep_dataset_writes_claim_errors():
     np.testing.assert_allclose(ds["ks__step_error"].values, [0.01, np.nan])
     assert ds["ks__step_error"].attrs["step_error_kind"] == "exact sampler"
     assert "units" in ds["ks__se"].attrs and "exact__se" not in ds
+
+
+def test_claims_not_converged_in_dt_fail_with_the_reason(tmp_path):
+    from jqd.run.experiment import Recorder
+
+    rec = Recorder(tmp_path)
+    ok = rec.claim("err", "s", 0.01, 0.05, se=0.002, step_error=0.004)
+    coarse = rec.claim("err dt", "s", 0.01, 0.05, step_error=0.06)
+    lower = rec.claim("p", "s", 0.3, 0.01, op=">=", step_error=0.285)
+    fine_fails = rec.claim("p dt", "s", 0.3, 0.01, op=">=", step_error=0.295)
+    exact = rec.claim("exact", "s", 0.3, 0.01, op=">=", se=0.1, step_error="exact sampler")
+    assert ok.passed and lower.passed and exact.passed and ok.se == 0.002
+    assert not coarse.passed and "step error 0.06 > tolerance 0.05" in coarse.reason
+    assert not fine_fails.passed and "at dt/2 the value is 0.005" in fine_fails.reason
+    assert rec.summary()["claims"][4]["step_error"] == "exact sampler"

@@ -110,8 +110,10 @@ class Recorder:
         """Record `measured op tolerance`. A claim that rests on an ensemble
         gives its sampling standard error `se` and, for a time-stepped law,
         its `step_error` (the value at dt minus at dt/2 on coupled noise,
-        `jqd.Errors`; or "exact sampler"): it then fails, whatever its value,
-        when |step_error| > |tolerance| ("not converged in dt")."""
+        `jqd.Errors`; or "exact sampler"). It then fails, whatever its value,
+        when it is not converged in dt: for a bound on an error ("<=", "<")
+        when |step_error| > |tolerance|; for a lower bound (">=", ">") when
+        the value at dt/2, measured − step_error, fails the bound."""
         if op not in _OPS:
             raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}.")
         measured = float(np.asarray(measured))
@@ -121,11 +123,8 @@ class Recorder:
         reason = ""
         if step_error is not None and not isinstance(step_error, str):
             step_error = float(np.asarray(step_error))
-            if not abs(step_error) <= abs(tolerance):  # NaN fails too
-                passed = False
-                reason = (
-                    f"not converged in dt: step error {step_error:.3g} > tolerance {tolerance:.3g}"
-                )
+            reason = _unconverged(measured, tolerance, op, step_error)
+            passed = passed and not reason
         c = Claim(name, statement, measured, tolerance, op, passed, se, step_error, reason)
         self.claims.append(c)
         return c
@@ -273,6 +272,18 @@ class Recorder:
             "figure_problems": self.figure_problems,
             "passed": all(c.passed for c in self.claims),
         }
+
+
+def _unconverged(measured, tolerance, op, step) -> str:
+    """Why a claim is not converged in dt (`Recorder.claim`), or ""."""
+    if op in ("<=", "<"):
+        if abs(step) <= abs(tolerance):  # NaN fails too
+            return ""
+        return f"not converged in dt: step error {step:.3g} > tolerance {tolerance:.3g}"
+    fine = measured - step
+    if math.isfinite(fine) and _OPS[op](fine, tolerance):
+        return ""
+    return f"not converged in dt: at dt/2 the value is {fine:.3g}, not {op} {tolerance:.3g}"
 
 
 def _wrap(text: str, width: int) -> str:

@@ -403,7 +403,8 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
         "",
         "± SE: the sampling standard error of a claim that rests on an ensemble; step error: "
         "its value at dt minus at dt/2 on coupled noise (`jqd.Errors`, docs/errors.md), or "
-        "why it has none; a claim fails when |step error| > |tolerance|. — : not an "
+        "why it has none; a claim fails when it is not converged in dt (a bound on an error: "
+        "|step error| > |tolerance|; a lower bound: its value at dt/2 fails it). — : not an "
         "ensemble claim.",
     ]
     lines += ["", *_timing_table(entries)]
