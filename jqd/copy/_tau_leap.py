@@ -137,35 +137,36 @@ def _multinomial_moves(key, n, p_rows):
 def _split_moves(key, n_c, q, p_c, s_c, n_f, p_f):
     """One half of `CopyCountsTauLeap.coupled_step`: (moves of the dt run's
     `n_c` members, each a mover with probability q, destinations ∝ p_c rows;
-    moves of the dt/2 run's `n_f` members, probabilities p_f), coupled."""
-    keys = iter(jax.random.split(key, 10))
+    moves of the dt/2 run's `n_f` members, probabilities p_f), coupled. The
+    independent draws go in batches (two binomial and two multinomial calls:
+    each call site is a rejection sampler XLA compiles anew)."""
+    k1, k2, k3, k4 = jax.random.split(key, 4)
 
-    def binomial(n, p):  # with `_multinomial_moves`' guards at p = 0 and 1
+    def binomial(k, n, p):  # with `_multinomial_moves`' guards at p = 0 and 1
         p = jnp.clip(p, 0.0, 1.0)
-        draw = jax.random.binomial(next(keys), n, p, dtype=n.dtype)
+        draw = jax.random.binomial(k, n, p, dtype=n.dtype)
         return jnp.clip(jnp.where(p >= 1.0, n, jnp.where(p > 0.0, draw, 0.0)), 0.0, n)
 
     s_f = jnp.sum(p_f, axis=1)
     common = jnp.minimum(n_c, n_f)
-    both = binomial(common, q)  # the dt run's movers among the common members
+    # the dt run's movers among the common members, and each run's own members' movers
+    n1 = jnp.stack([common, n_c - common, n_f - common])
+    both, coarse_own, fine_own = binomial(k1, n1, jnp.stack([q, q, s_f]))
     # the dt/2 run moves s_f of the common members: of `both` a share s_f/q (at most all),
     # of the others the excess (s_f − q)/(1 − q)
-    together = binomial(both, s_f / jnp.where(q > 0, q, 1.0))
     safe = jnp.where(q < 1, 1.0 - q, 1.0)
-    fine_more = binomial(common - both, jnp.maximum(s_f - q, 0.0) / safe)
-    coarse_only = (both - together) + binomial(n_c - common, q)
-    fine_only = fine_more + binomial(n_f - common, s_f)
+    p2 = jnp.stack([s_f / jnp.where(q > 0, q, 1.0), jnp.maximum(s_f - q, 0.0) / safe])
+    together, fine_more = binomial(k2, jnp.stack([both, common - both]), p2)
     rows = lambda p, s: p / jnp.where(s > 0, s, 1.0)[:, None]  # destination distributions
     pi_c, pi_f = rows(p_c, s_c), rows(p_f, s_f)
     shared = jnp.minimum(pi_c, pi_f)
-    same = _multinomial_moves(next(keys), together, shared)  # one destination for both
+    same = _multinomial_moves(k3, together, shared)  # one destination for both runs
     apart = together - jnp.sum(same, axis=1)
-    rest = jnp.maximum(1.0 - jnp.sum(shared, axis=1), 0.0)
-    residual = lambda pi: rows(jnp.maximum(pi - shared, 0.0), rest)
-    coarse = same + _multinomial_moves(next(keys), apart, residual(pi_c))
-    fine = same + _multinomial_moves(next(keys), apart, residual(pi_f))
-    coarse = coarse + _multinomial_moves(next(keys), coarse_only, pi_c)
-    return coarse, fine + _multinomial_moves(next(keys), fine_only, pi_f)
+    residual = lambda pi: rows(jnp.maximum(pi - shared, 0.0), 1.0 - jnp.sum(shared, axis=1))
+    counts = jnp.concatenate([apart, apart, both - together + coarse_own, fine_more + fine_own])
+    dists = jnp.concatenate([residual(pi_c), residual(pi_f), pi_c, pi_f])
+    c_apart, f_apart, c_alone, f_alone = jnp.split(_multinomial_moves(k4, counts, dists), 4)
+    return same + c_apart + c_alone, same + f_apart + f_alone
 
 
 def _leap(y, stop, new, marked, over):
@@ -265,13 +266,18 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         s_c = jnp.sum(p_c, axis=1)
         half = 0.5 * s_c
         chances = (half, half / jnp.maximum(1.0 - half, jnp.finfo(half.dtype).tiny))
-        left = y.n  # the dt run's members not yet moved
-        moves_c = jnp.zeros_like(p_c)
-        for i, (q, k) in enumerate(zip(chances, jax.random.split(key, 2))):
+
+        def half_step(carry, xs):  # a scan: the halves are one traced body
+            y_fine, moves_c, left = carry  # left: the dt run's members not yet moved
+            q, k = xs
             probs_f = fine._probabilities(y_fine, params, dt / 2)
             mc, mf = _split_moves(k, left, q, p_c, s_c, y_fine.n, probs_f[0])
             y_fine = fine._moved(y_fine, params, dt / 2, mf, probs_f)
-            moves_c, left = moves_c + mc, left - jnp.sum(mc, axis=1)
+            return (y_fine, moves_c + mc, left - jnp.sum(mc, axis=1)), None
+
+        carry = (y_fine, jnp.zeros_like(p_c), y.n)
+        xs = (jnp.stack(chances), jax.random.split(key, 2))
+        (y_fine, moves_c, _), _ = jax.lax.scan(half_step, carry, xs)
         return self._moved(y, params, dt, moves_c, probs_c), y_fine
 
     def check(self, y, params, dt=None):
