@@ -18,6 +18,7 @@ import pathlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -51,6 +52,49 @@ class WeakReference:
 
 
 @dataclasses.dataclass(frozen=True)
+class StepReference:
+    """A problem on which `tests/test_orders.py` measures a stochastic law's
+    weak order without a closed form: from its coupled step error
+    d(dt) = E f(X^dt) − E f(X^{dt/2}) (`law.coupled_step`: one step of dt
+    and two of dt/2 on coupled noise, the step error of `jqd.Errors`). For
+    weak order p, d(dt) ≈ c dt^p (1 − 2^−p), so log|d| falls against log dt
+    with slope p.
+
+    Why a problem of its own, not the contract line's: d must be resolved,
+    |d| > 4 of its standard error at every step, and the slope known to
+    ±0.1 (a third of the check's tolerance), in a few seconds. The coupling
+    makes d's noise small but not zero (a Brownian bridge leaves the paths
+    O(dt) apart; a jump process's coupled runs part where one of them jumps
+    twice in a step), so each case picks an observable whose bias is large
+    against that noise, and a dt range where the leading term of the bias
+    dominates; its factory says why.
+
+    Attributes:
+        y0: the initial state (for an ensemble law, enough samples).
+        values: `y -> (m,)` array: the observable f of each of the state's
+            m independent samples (particles, members), or `(1,)` for a
+            state that is one sample path; NaN marks a run the check must
+            not use (e.g. a refused tau-leap step).
+        t: the time compared (a multiple of every step in `dts`).
+        dts: three steps (two in a `quick` variant), coarsest first, each
+            half the one before.
+        replicates: independent runs (vmapped, keys split): 1 where the
+            state's samples are independent, more where it is one path.
+        params: the law's constants; None: the case's.
+        quick: a cheaper variant for the default run; the full check then
+            runs under `-m slow`.
+    """
+
+    y0: Any
+    values: Callable
+    t: float
+    dts: tuple
+    replicates: int = 1
+    params: Any = None
+    quick: StepReference | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class LawCase:
     """One law with a small valid problem.
 
@@ -68,6 +112,10 @@ class LawCase:
             "order" where `tests/test_orders.py` cannot check the order).
         weak: for a stochastic law, an observable with a closed-form mean
             (`WeakReference`): its declared weak order is then measured.
+        step: for a stochastic law without one, a function returning a
+            problem on which its weak order is measured from the coupled
+            step error (`() -> StepReference`: built only by that check,
+            its ensembles may be large).
     """
 
     law: Any
@@ -80,6 +128,7 @@ class LawCase:
     perturb: Callable | None = None
     skip: dict = dataclasses.field(default_factory=dict)
     weak: WeakReference | None = None
+    step: Callable[[], StepReference] | None = None
 
     @property
     def key(self):
@@ -142,3 +191,39 @@ LAW_CASES = _LazyCases()
 @functools.cache
 def build(case_id: str) -> LawCase:
     return LAW_CASES[case_id]()
+
+
+@eqx.filter_jit
+def steps(law, y0, params, dt, n, key):
+    """`law.step` n times from t = 0 (step i at t = i dt), as `jqd.evolve`
+    steps, with dt and n traced: one compile per law for every (dt, n) a
+    check needs, where `evolve` compiles once per number of steps (which is
+    static there). A stochastic step i draws from `fold_in(key, i)`."""
+    stepper = law.prepare(params, dt)
+
+    def body(i, y):
+        k = None if key is None else jax.random.fold_in(key, i)
+        return stepper.step(i * dt, y, params, dt, k)
+
+    return jax.lax.fori_loop(0, n, body, y0)
+
+
+@eqx.filter_jit
+def coupled_steps(law, y0, params, dt, n, key):
+    """`law.coupled_step` n times from t = 0, as `jqd.evolve` takes it with
+    errors (step i at t = i dt, the law prepared for dt and for dt/2, step i
+    drawing from `fold_in(key, i)` as in `steps`), dt and n traced.
+    Returns (the dt run, the dt/2 run)."""
+    coarse, fine = law.prepare(params, dt), law.prepare(params, dt / 2)
+
+    def body(i, ys):
+        return coarse.coupled_step(fine, i * dt, *ys, params, dt, jax.random.fold_in(key, i))
+
+    return jax.lax.fori_loop(0, n, body, (y0, y0))
+
+
+@eqx.filter_jit
+def replicated(run, law, y0, params, dt, n, keys):
+    """`run` (`steps` or `coupled_steps`) for each of `keys`: independent
+    replicates of a law whose state is one sample path."""
+    return jax.vmap(lambda k: run(law, y0, params, dt, n, k))(keys)
