@@ -2,7 +2,9 @@
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams: the
 experiment's own `cross_factor`, `exchange_rate` and `gauge_term` (the three
 non-factorized terms of its `NonFactorized` rates), `jqd.copy._meanfield.
-hamiltonian_to_rates` and `jqd.copy._tau_leap._rates`."""
+hamiltonian_to_rates`, `jqd.copy._tau_leap._rates` and
+`jqd.copy._tau_leap._multinomial_moves` (the count tau-leap's draw of one
+step's moves)."""
 
 from __future__ import annotations
 
@@ -70,6 +72,18 @@ def _tau_leap_hbar_dropped(monkeypatch):
     monkeypatch.setattr(tau_leap, "_rates", bad)
 
 
+def _tau_leap_noise_halved(monkeypatch):
+    """The count tau-leap's moves with half their noise: mean + ½(draw − mean), the
+    mean n_b p_ba (the drift, hence the mean field, unchanged)."""
+    correct = tau_leap._multinomial_moves
+
+    def bad(key, n, p_rows):
+        mean = n[:, None] * p_rows
+        return mean + 0.5 * (correct(key, n, p_rows) - mean)
+
+    monkeypatch.setattr(tau_leap, "_multinomial_moves", bad)
+
+
 def _mutant(name, bug, apply, caught_by):
     return Mutant(
         experiment="copy-factorization", name=name, bug=bug, apply=apply, caught_by=caught_by
@@ -113,6 +127,12 @@ MUTANTS = [
         "mean-field rates R = |H_ab|, ω = H_aa (ħ dropped; invisible at ħ = 1)",
         _meanfield_hbar_dropped,
         "ε = 0 rates object",
+    ),
+    _mutant(
+        "tau-leap-noise-halved",
+        "count tau-leap moves mean + ½(draw − mean): half the noise amplitude, the same drift",
+        _tau_leap_noise_halved,
+        "noise floor = linear-noise",
     ),
     _mutant(
         "tau-leap-hbar-dropped",

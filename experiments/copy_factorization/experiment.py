@@ -41,7 +41,7 @@ from jqd.copy import (
     MeanFieldState,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqd.run.toolkit import experiment_config, jackknife_se, panel
 
 # tolerances: how each was fixed is in the README ("How the tolerances were fixed")
 TOL_EXACT = 1e-9  # RK4 (dt = 0.002, t = 2) against the propagator: theory, C dt⁴
@@ -292,6 +292,61 @@ def msd(f, rho):
     return float(np.mean((f[..., 1:, :] - rho[1:]) ** 2))
 
 
+def msd_se(f, rho):
+    """The standard error of `msd(f, rho)` over the ensembles (first axis of `f`)."""
+    each = np.mean((f[:, 1:, :] - rho[1:]) ** 2, axis=(1, 2))
+    return float(np.std(each, ddof=1) / np.sqrt(len(each)))
+
+
+def scheme_lna(config, H, psi0, rates, dts):
+    """The count tau-leap (`CopyCountsTauLeap(rates=NonFactorized(...))`, its own step
+    from `_probabilities` and `_moved`) in the N → ∞ limit, for each rates vector and
+    step dt: its mean path x_{k+1} = M(x_k) (occupation fractions and class phases)
+    and its linear-noise covariance N·Σ_{k+1} = J N·Σ_k Jᵀ + C_k, J = ∂M/∂x (central
+    differences, h = 1e-6: half the compile time of jax.jacfwd, the same values to
+    ~1e-8) and C_k the multinomial covariance of one step's moves (per member; M and
+    the moves are homogeneous of degree 1 in n). Returns (the mean fractions at the saves t > 0,
+    shape (rows, n_save, 4); N × the mean over classes of Var(n_a/N) there). At dt
+    and dt/2 this gives the step error of the process claims in that limit."""
+    params = CopyParams(H=jnp.asarray(H), hbar=config.hbar)
+    P = 4
+    A = np.eye(P)[None, :, :] - np.eye(P)[:, :, None]  # A[b, c, a]: Δn_c of a move b → a
+    chi0, p0 = jnp.asarray(-np.angle(psi0)), jnp.asarray(P0)
+    h = 1e-6
+    shifts = np.concatenate([np.zeros((1, 2 * P)), h * np.eye(2 * P), -h * np.eye(2 * P)])
+
+    def one(r, dt, steps):
+        law = CopyCountsTauLeap(P, rates=NonFactorized(cross=r[0], gauge=r[1], exchange=r[2]))
+
+        def mean_step(x):
+            y = CountState(n=x[:P], phi=x[P:])
+            probs = law._probabilities(y, params, dt)
+            y1 = law._moved(y, params, dt, y.n[:, None] * probs[0], probs)
+            return jnp.concatenate([y1.n, y1.phi]), probs[0]
+
+        def step(_, carry):
+            x, S = carry
+            xs, ps = jax.vmap(mean_step)(x + shifts)  # x, then x ± h e_i
+            x1, p = xs[0], ps[0]
+            J = ((xs[1 : 2 * P + 1] - xs[2 * P + 1 :]) / (2 * h)).T
+            cov = x[:P, None, None] * (jax.vmap(jnp.diag)(p) - p[:, :, None] * p[:, None, :])
+            C = jnp.einsum("bca,bad,bed->ce", A, cov, A)
+            return x1, J @ S @ J.T + jnp.zeros((2 * P, 2 * P)).at[:P, :P].set(C)
+
+        def save(carry, _):
+            carry = jax.lax.fori_loop(0, steps, step, carry)
+            return carry, (carry[0][:P], jnp.trace(carry[1][:P, :P]) / P)
+
+        x0 = jnp.concatenate([p0, chi0 + r[1] * jnp.log(p0)])
+        S0 = jnp.zeros((2 * P, 2 * P))
+        return jax.lax.scan(save, (x0, S0), None, length=config.n_save)[1]
+
+    sps = np.rint(config.t_end / config.n_save / np.asarray(dts)).astype(int)
+    # NumPy arguments: jnp.asarray of a nested list compiles a program of its own
+    out = jax.jit(jax.vmap(one))(np.asarray(rates, float), np.asarray(dts, float), sps)
+    return np.asarray(out[0]), np.asarray(out[1])
+
+
 def run(config: Config, rec: Recorder) -> None:
     t0 = time.time()
     H, psi0 = problem(config)
@@ -364,63 +419,100 @@ def run(config: Config, rec: Recorder) -> None:
     f = process_runs(config, H, psi0, r, np.full(len(r), N), jnp.concatenate([keys] * len(cases)))
     f = f.reshape(len(cases), B, config.n_save + 1, 4)
     m = [msd(fi, rho) for fi in f]
-    rec.metric(
-        "process_msd", dict(zip(["factorized", "eps_star", "gauge", "exchange"], m, strict=True))
-    )
+    names = ["factorized", "eps_star", "gauge", "exchange"]
+    rec.metric("process_msd", dict(zip(names, m, strict=True)))
+    # errors: sampling over the B ensembles; the step error from the scheme itself at
+    # process_dt and process_dt/2 in the N → ∞ limit (its mean path and linear noise)
+    dt = config.process_dt
+    path, var = scheme_lna(config, H, psi0, cases * 2, [dt] * 4 + [dt / 2] * 4)
+    limit = np.mean(var / N + np.mean((path - rho[1:]) ** 2, axis=2), axis=1)  # MSD, N → ∞
+    dm = limit[:4] - limit[4:]  # MSD(dt) − MSD(dt/2) of each case
+    drift = [float(np.sqrt(np.mean((path[k + 1] - path[k]) ** 2))) for k in (0, 4)]
+    rec.metric("scheme_N_msd", dict(zip(names, (N * limit[:4]).tolist(), strict=True)))
+    rec.metric("scheme_N_msd_dt_half", dict(zip(names, (N * limit[4:]).tolist(), strict=True)))
+    rec.metric("scheme_shift_at_eps_star", {"dt": drift[0], "dt_half": drift[1]})
+
+    def errors(i, value):
+        """(se, step error) of a noise claim |m_i N/σ² − 1| = `value`."""
+        ratio = N / lna[names[i]]
+        return msd_se(f[i], rho) * ratio, value - abs((m[i] - dm[i]) * ratio - 1)
+
+    value = abs(m[0] * N / lna["factorized"] - 1)
+    se, step = errors(0, value)
     rec.claim(
         "noise floor = linear-noise prediction",
         f"physics §5.9: factorized process at N = {N:g}, |MSD/σ²_LNA − 1|",
-        abs(m[0] * N / lna["factorized"] - 1),
+        value,
         TOL_NOISE["factorized"],
+        se=se,
+        step_error=step,
     )
     # same keys at ε* and 0: the ensemble mean of the difference is the ε-induced shift
+    shift_of = lambda f0, f1: float(np.sqrt(np.mean(np.mean(f1 - f0, axis=0)[1:] ** 2)))
     shift = float(np.sqrt(np.mean(np.mean(f[1] - f[0], axis=0)[1:] ** 2)))
     rec.metric("process_shift_at_eps_star", shift)
+    sigma = np.sqrt(lna["factorized"] / N)
+    value = abs(shift / np.sqrt(lna["factorized"] / N) - 1)
     rec.claim(
         "cross: deviation reaches the noise floor at the predicted ε*",
         f"physics §5.9: ε* = σ_LNA/S = {eps_star:.3g} at N = {N:g}; RMS of the mean of "
         "n/N(ε*) − n/N(0) (same keys) over σ_LNA(N): |ratio − 1|",
-        abs(shift / np.sqrt(lna["factorized"] / N) - 1),
+        value,
         TOL_STAR,
+        se=jackknife_se(lambda keep: shift_of(f[0][keep], f[1][keep]), B) / sigma,
+        step_error=value - abs((shift - (drift[0] - drift[1])) / sigma - 1),
     )
+    value = abs(m[2] * N / lna["gauge"] - 1)
+    se, step = errors(2, value)
     rec.claim(
         "gauge: finite-N noise = linear-noise prediction",
         f"physics §5.9: κ = {config.kappa:g}, |MSD/σ²_LNA(κ) − 1|",
-        abs(m[2] * N / lna["gauge"] - 1),
+        value,
         TOL_NOISE["gauge"],
+        se=se,
+        step_error=step,
     )
+    value = abs(m[3] * N / lna["exchange"] - 1)
+    se, step = errors(3, value)
     rec.claim(
         "exchange: finite-N noise = linear-noise prediction",
         f"physics §5.9: s = {config.exchange:g}, |MSD/σ²_LNA(s) − 1|",
-        abs(m[3] * N / lna["exchange"] - 1),
+        value,
         TOL_NOISE["exchange"],
+        se=se,
+        step_error=step,
     )
     rec.progress("process claims done")
 
     sweep = _sweep(config, H, psi0, rho, keys, rec) if config.sweep_Ns else {}
-    _figure(rec, config, eps, D_mf, S, lna["factorized"], N, eps_star, m, sweep)
+    star = (np.sqrt(m[1]), msd_se(f[1], rho) / (2 * np.sqrt(m[1])))  # RMS ± SE at ε*
+    _figure(rec, config, eps, D_mf, S, lna["factorized"], N, eps_star, star, sweep)
     rec.metric("seconds", time.time() - t0)
 
 
 def _sweep(config, H, psi0, rho, keys, rec):
-    """Process RMS departure on the grid ε ∈ {0} ∪ eps_grid × sweep_Ns (B ensembles each),
-    one N per compiled call; with `checkpoint` each N's row is kept and reused."""
+    """Process MSD on the grid ε ∈ {0} ∪ eps_grid × sweep_Ns (B ensembles each), one N
+    per compiled call; with `checkpoint` each N's row is kept and reused. Returns
+    N -> (MSD at each ε, its standard error: NaN in a checkpoint from before it was kept)."""
     grid = np.concatenate([[0.0], np.asarray(config.eps_grid, float)])
-    B, out = config.batch, {}
+    B, out, ses = config.batch, {}, {}
     for N in config.sweep_Ns:
         path = Path(config.checkpoint) / f"N{N:g}.json" if config.checkpoint else None
         if path is not None and path.exists():
-            out[N] = json.loads(path.read_text())
+            kept = json.loads(path.read_text())
+            out[N], ses[N] = (
+                (kept["msd"], kept["se"]) if "se" in kept else (kept, [np.nan] * len(kept))
+            )
         else:
             r = np.repeat(np.stack([grid, 0 * grid, 0 * grid], 1), B, axis=0)
             f = process_runs(
                 config, H, psi0, r, np.full(len(r), N), jnp.concatenate([keys] * len(grid))
             )
             f = f.reshape(len(grid), B, config.n_save + 1, 4)
-            out[N] = [msd(fi, rho) for fi in f]
+            out[N], ses[N] = [msd(fi, rho) for fi in f], [msd_se(fi, rho) for fi in f]
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(out[N]))
+                path.write_text(json.dumps({"msd": out[N], "se": ses[N]}))
         rec.progress(f"sweep N = {N:g} done")
     rec.metric(
         "sweep_msd", {f"{N:g}": dict(zip(map(str, grid), v, strict=True)) for N, v in out.items()}
@@ -435,10 +527,12 @@ def _sweep(config, H, psi0, rho, keys, rec):
             y = np.log(ratio[[i - 1, i]] - 1)
             star[f"{N:g}"] = float(np.exp(x[0] + (0 - y[0]) * (x[1] - x[0]) / (y[1] - y[0])))
     rec.metric("eps_star_measured", star)
-    return out
+    return {N: (out[N], ses[N]) for N in out}
 
 
-def _figure(rec, config, eps, D_mf, S, lna0, N, eps_star, m, sweep):
+def _figure(rec, config, eps, D_mf, S, lna0, N, eps_star, star, sweep):
+    """`star`: the process's RMS departure at ε* and its SE; `sweep`: N -> (MSD at
+    ε = 0 and eps_grid, their SEs)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
@@ -450,15 +544,18 @@ def _figure(rec, config, eps, D_mf, S, lna0, N, eps_star, m, sweep):
         floor = np.sqrt(lna0 / n)
         ax.axhline(floor, color=c, lw=0.8, ls="--")
         ax.loglog(eps, np.sqrt(floor**2 + D_mf**2), "-", color=c, lw=0.8, alpha=0.6)
-        if n in sweep:
-            ax.loglog(eps, np.sqrt(sweep[n][1:]), "o", color=c, ms=4, label=f"process N = {n:.0e}")
-    ax.loglog(
-        [eps_star], [np.sqrt(m[1])], "k*", ms=10, label=f"process at predicted ε* (N = {N:.0e})"
-    )
+        if n in sweep:  # RMS = √MSD ± SE(MSD)/(2 RMS)
+            rms = np.sqrt(sweep[n][0][1:])
+            err = np.asarray(sweep[n][1][1:]) / (2 * rms)
+            ax.errorbar(eps, rms, err, fmt="o", color=c, ms=4, label=f"process N = {n:.0e}")
+    label = f"process at predicted ε* (N = {N:.0e})"
+    ax.errorbar([eps_star], [star[0]], [star[1]], fmt="k*", ms=10, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     panel(
         ax,
         "cross-term strength ε",
-        f"RMS of $n_a/N - |\\psi_a|^2$, t ≤ {config.t_end:g}",
+        f"RMS of $n_a/N - |\\psi_a|^2$, t ≤ {config.t_end:g} (± SE)",
         "Non-factorized copy rates: deviation vs ε; dashed: noise floor σ_LNA(N)",
         legend=True,
     )

@@ -10,7 +10,9 @@ import numpy as np
 import jqd
 from jqd.copy import CopyParams, CountState, copy_gillespie
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqd.run.toolkit import experiment_config, jackknife_se, panel
+
+EXACT = "exact sampler"  # the step error of every claim: copy_gillespie samples the process exactly
 
 
 @experiment_config(
@@ -53,11 +55,12 @@ class Config:
 
 
 def node_check(H, psi0, hbar, N, ts, simulate):
-    """(z, max node fraction): the copy process from round(N|ψ0|²) (ψ0 with
-    zeros) against QM of H restricted to the occupied classes, at ħ = `hbar`.
-    z = RMS over saves t > 0 and all classes of (ensemble mean n_a/N −
-    |ψ_occ,a(t)|²) divided by the RMS of its standard error over the ensembles
-    (0 target at the empty classes); `simulate(y0)` -> (B, saves, P) counts."""
+    """(z, max node fraction, jackknife SE of z): the copy process from
+    round(N|ψ0|²) (ψ0 with zeros) against QM of H restricted to the occupied
+    classes, at ħ = `hbar`. z = RMS over saves t > 0 and all classes of
+    (ensemble mean n_a/N − |ψ_occ,a(t)|²) divided by the RMS of its standard
+    error over the ensembles (0 target at the empty classes); its SE leaves
+    out one ensemble at a time; `simulate(y0)` -> (B, saves, P) counts."""
     occ = np.abs(psi0) > 0
     n = np.round(N * np.abs(psi0) ** 2)
     phi = np.where(occ, -np.angle(psi0), 0.0)
@@ -66,9 +69,23 @@ def node_check(H, psi0, hbar, N, ts, simulate):
     psi_occ = np.sqrt(n[occ] / n.sum()) * np.exp(-1j * phi[occ])
     ref = np.zeros(f.shape[1:])
     ref[:, occ] = np.abs(np.asarray(jqd.reference.propagate(H_occ, psi_occ, ts, hbar=hbar))) ** 2
-    mean, se2 = f.mean(0)[1:], f.var(0, ddof=1)[1:] / f.shape[0]
-    z = float(np.sqrt(np.mean((mean - ref[1:]) ** 2) / np.mean(se2)))
-    return z, float(f[..., ~occ].max())
+
+    def z_of(g):
+        mean, se2 = g.mean(0)[1:], g.var(0, ddof=1)[1:] / g.shape[0]
+        return float(np.sqrt(np.mean((mean - ref[1:]) ** 2) / np.mean(se2)))
+
+    z_se = jackknife_se(lambda keep: z_of(f[keep]), f.shape[0])
+    return z_of(f), float(f[..., ~occ].max()), z_se
+
+
+def departures(f, r_same):
+    """(RMS departure of n_a/N from QM of the same start, its systematic part:
+    the ensemble mean's departure, the RMS standard error of that mean) over
+    saves t > 0 and classes; `f` (B, saves, P)."""
+    d_same = float(np.sqrt(np.mean((f[:, 1:] - r_same[1:]) ** 2)))
+    sys_dep = float(np.sqrt(np.mean((f.mean(0)[1:] - r_same[1:]) ** 2)))
+    se = float(np.sqrt(np.mean(f.var(0, ddof=1)[1:] / f.shape[0])))
+    return d_same, sys_dep, se
 
 
 def run(config: Config, rec: Recorder) -> None:
@@ -89,7 +106,7 @@ def run(config: Config, rec: Recorder) -> None:
     def evaluate(psi_start):
         """Copy process from the occupations N|ψ_start|² (phases −arg ψ; 0 where
         ψ = 0). Returns (departure vs QM of the same start, vs QM of ψ0,
-        max node occupation)."""
+        max node occupation, n_a/N, systematic departure, its SE, QM of the same start)."""
         n = np.round(N * np.abs(psi_start) ** 2)
         phi = np.where(np.abs(psi_start) > 0, -np.angle(psi_start), 0.0)
         y0 = CountState(n=jnp.asarray(n), phi=jnp.asarray(phi))
@@ -99,14 +116,14 @@ def run(config: Config, rec: Recorder) -> None:
         # systematic part: the ensemble mean's departure (noise floor ~ SE)
         sys_dep = float(np.sqrt(np.mean((f.mean(0)[1:] - r_same[1:]) ** 2)))
         se = float(np.sqrt(np.mean(f.var(0, ddof=1)[1:] / f.shape[0])))
-        return rms(f, r_same), rms(f, rho0), f[..., -1].max(), f, sys_dep, se
+        return rms(f, r_same), rms(f, rho0), f[..., -1].max(), f, sys_dep, se, r_same
 
-    d0, _, node_max, f0, _, _ = evaluate(psi0)
+    d0, _, node_max, f0, _, _, _ = evaluate(psi0)
     # S63 through the process: from ψ0 (node in the last class) the occupied
     # classes follow the Schrödinger equation of H restricted to them (the mean
     # field of the occupied classes) and the node stays empty, at ħ = node_hbar.
     hb = config.node_hbar
-    z, node_fill = node_check(
+    z, node_fill, z_se = node_check(
         H, psi0, hb, N, ts, lambda y: run_b(y, CopyParams(H=H, hbar=hb), keys)
     )
     rec.metric("node_check_max_node_fraction", node_fill)
@@ -118,6 +135,8 @@ def run(config: Config, rec: Recorder) -> None:
         "(inf if any member ever entered the node)",
         z if node_fill == 0 else float("inf"),
         3.0,
+        se=z_se,
+        step_error=EXACT,
     )
     rec.metric("node_max_fraction", float(node_max))
     rec.metric("node_members_at_t_end_total", float(f0[:, -1, -1].sum() * N))
@@ -154,11 +173,18 @@ def run(config: Config, rec: Recorder) -> None:
     # monotone decrease, resolved to the statistical noise floor: the largest
     # successive increase of the ensemble-mean departure, in units of its SE
     rise = lambda d, se: float(np.max(np.diff(d) / np.maximum(se[1:], 1e-300)))
+    # the claims' sampling errors: jackknife over the B ensembles (the same keys
+    # at every start, so one ensemble is left out of every start at once)
+    B = config.batch
+    on = lambda starts, keep: np.array([departures(x[3][keep], x[6]) for x in starts])
+    jk = lambda stat: jackknife_se(lambda keep: stat(on(spect, keep), on(adm, keep)), B)
     rec.claim(
         "spectators: systematic departure non-increasing in s (within 2 SE)",
         "S §3.4 remedy (2) shrinks the departure; largest successive increase / SE",
         rise(d_sys, d_se),
         2.0,
+        se=jk(lambda sp, ad: rise(sp[:, 1], sp[:, 2])),
+        step_error=EXACT,
     )
     rec.claim(
         "spectators shrink the RMS departure >= 5x",
@@ -166,6 +192,8 @@ def run(config: Config, rec: Recorder) -> None:
         float(d_same[0] / d_same[-1]),
         5.0,
         op=">=",
+        se=jk(lambda sp, ad: sp[0, 0] / sp[-1, 0]),
+        step_error=EXACT,
     )
     a_se = np.array([x[5] for x in adm])
     rec.metric("admixture_systematic_noise_floor", a_se)
@@ -174,12 +202,16 @@ def run(config: Config, rec: Recorder) -> None:
         "S §3.4 remedy (3); largest successive increase / SE",
         rise(a_sys, a_se),
         2.0,
+        se=jk(lambda sp, ad: rise(ad[:, 1], ad[:, 2])),
+        step_error=EXACT,
     )
     rec.claim(
         "both remedies: departure vs QM of the same start below 1/5 of no remedy",
         "S §3.4",
         float(max(d_same[-1], a_same[-1]) / d_same[0]),
         0.2,
+        se=jk(lambda sp, ad: max(sp[-1, 0], ad[-1, 0]) / sp[0, 0]),
+        step_error=EXACT,
     )
 
     import matplotlib.pyplot as plt
@@ -188,23 +220,41 @@ def run(config: Config, rec: Recorder) -> None:
     tt = np.asarray(ts)
     for a in range(P):
         ax1.plot(tt, rho0[:, a], "-", color=f"C{a}", label=f"|ψ_{a}|²")
-        ax1.plot(tt, f0[:, :, a].mean(0), "o", color=f"C{a}", ms=4, label=f"n_{a}/N")
+        mean, err = f0[:, :, a].mean(0), f0[:, :, a].std(0, ddof=1) / np.sqrt(B)
+        ax1.errorbar(tt, mean, err, fmt="o", color=f"C{a}", ms=4, capsize=2, label=f"n_{a}/N")
     panel(ax1, "t (1/|H|)", "population", "Node: n_3(0) = 0 stays 0; QM fills it")
     ax1.set_ylim(-0.03, 1.25)  # room for the legend above the curves
     ax1.legend(
-        fontsize=8, ncol=4, loc="upper left", title="lines: QM, dots: copy", title_fontsize=8
+        fontsize=8,
+        ncol=4,
+        loc="upper left",
+        title=f"lines: QM, dots: copy (± SE over {B} ensembles)",
+        title_fontsize=8,
     )
     xs = np.maximum(np.array(config.fractions), 3e-4)
-    ax2.loglog(xs, d_same, "o-", label="spectators: vs QM, same start")
-    ax2.loglog(xs, d_orig, "o--", label="spectators: vs QM of ψ0")
-    ax2.loglog(xs, d_sys, "^:", label="spectators: systematic part")
     xe = np.maximum(np.array(config.admixtures), 3e-4)
-    ax2.loglog(xe, a_same, "s-", label="admixture: vs QM, same start")
-    ax2.loglog(xe, a_orig, "s--", label="admixture: vs QM of ψ0")
+    # error bars: jackknife SE over the B ensembles of each start
+    err = lambda starts, stat: [
+        jackknife_se(lambda keep, x=x: stat(x[3][keep], x[6]), B) for x in starts
+    ]
+    same = lambda f, r: departures(f, r)[0]
+    orig = lambda f, r: rms(f, rho0)
+    part = lambda f, r: departures(f, r)[1]
+    curves = [
+        (xs, d_same, err(spect, same), "o-", "spectators: vs QM, same start"),
+        (xs, d_orig, err(spect, orig), "o--", "spectators: vs QM of ψ0"),
+        (xs, d_sys, err(spect, part), "^:", "spectators: systematic part"),
+        (xe, a_same, err(adm, same), "s-", "admixture: vs QM, same start"),
+        (xe, a_orig, err(adm, orig), "s--", "admixture: vs QM of ψ0"),
+    ]
+    for x, y, e, style, label in curves:
+        ax2.errorbar(x, y, e, fmt=style, capsize=2, label=label)
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
     panel(
         ax2,
         "spectator fraction s, ground admixture ε\n(0 plotted at 3e-4)",
-        "RMS departure of n_a/N from QM",
+        "RMS departure of n_a/N from QM (± jackknife SE)",
         f"Remedies shrink the node departure (N = {N})",
         loc="upper left",
         bbox_to_anchor=(1.02, 1.0),

@@ -12,7 +12,7 @@ import numpy as np
 import jqd
 from jqd.copy import AlignmentParams, AlignmentState, PhaseAlignment
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqd.run.toolkit import experiment_config, jackknife_se, panel
 
 
 @experiment_config(
@@ -39,7 +39,8 @@ class Config:
         periods: run length in units of 2π/Ω, Ω = f √(2n).
         steps_per_period: RK4 steps per period 2π/Ω.
         n_save: saves over the run: 30 per period 2π/Ω, resolving the peaks of
-            1 − R1 (quick(): 20 per period).
+            1 − R1 (quick(): 20 per period); even (the dt/2 check runs the two
+            halves of the run).
     """
 
     P: int = 3
@@ -70,6 +71,7 @@ def run(config: Config, rec: Recorder) -> None:
     H = jqd.fock.random_hermitian(key_H, P, scale=config.H_scale)
     rows = []
     traces = {}
+    runs = {}  # (spread, n, f) -> the run's arguments, for the dt/2 check
     for i_n, n in enumerate(config.n_per_class):
         # NumPy: eager arange/repeat compile four programs per n
         beables = jax.device_put(np.repeat(np.arange(P, dtype=np.int32), n))
@@ -79,6 +81,7 @@ def run(config: Config, rec: Recorder) -> None:
             "R1": lambda t, y, p, law=law: jnp.mean(law.order_parameters(y)[0]),
             "R2": lambda t, y, p, law=law: jnp.mean(law.order_parameters(y)[1]),
             "E": lambda t, y, p, law=law: law.energy(t, y, p),
+            "R1_class": lambda t, y, p, law=law: law.order_parameters(y)[0],
         }
         for i_spread, spread in enumerate(config.spreads):
             # Deterministic per (spread, n) and independent of the f values swept.
@@ -96,17 +99,11 @@ def run(config: Config, rec: Recorder) -> None:
                 dt = 2 * np.pi / Om / config.steps_per_period
                 total = int(config.periods * config.steps_per_period)
                 sps = max(total // config.n_save, 1)
-                sol = jqd.evolve(
-                    law,
-                    y0,
-                    AlignmentParams(H=H, f=jnp.asarray(f)),
-                    dt=jnp.asarray(dt),
-                    n_save=config.n_save,
-                    steps_per_save=sps,
-                    observe=obs,
-                    checkpoint=False,
-                )
+                args = (law, y0, AlignmentParams(H=H, f=jnp.asarray(f)), obs, dt, sps)
+                runs[(str(spread), n, f)] = args
+                sol = _run(*args, config.n_save)
                 R1 = np.asarray(sol.observables["R1"])
+                R1c = np.asarray(sol.observables["R1_class"])  # (saves, P)
                 R2 = np.asarray(sol.observables["R2"])
                 E = np.asarray(sol.observables["E"])
                 late = slice(len(R1) // 2, None)
@@ -128,16 +125,30 @@ def run(config: Config, rec: Recorder) -> None:
                         energy_drift=float(np.max(np.abs(E - E[0])) / max(abs(E[0]), 1e-300)),
                     )
                 )
-                traces[(str(spread), n, f)] = (np.asarray(sol.ts) * Om / (2 * np.pi), R1, R2)
+                t = np.asarray(sol.ts) * Om / (2 * np.pi)
+                traces[(str(spread), n, f)] = (t, R1, R2, R1c)
     rows.sort(key=lambda r: (r["spread"] == "uniform", r["n"], r["f"]))
     rec.metric("table", rows)
     small = [r for r in rows if r["spread"] != "uniform"]
     unif = [r for r in rows if r["spread"] == "uniform"]
+
+    def errors(row, statistic):
+        """(se, step error) of a claim set by `row`, `statistic(R1 series)`: the
+        jackknife over the P classes (independent initial draws; P − 1 degrees of
+        freedom), and the row at dt minus at dt/2 (RK4 from the same start)."""
+        key = (row["spread"], row["n"], row["f"])
+        R1c = traces[key][3]
+        se = jackknife_se(lambda keep: statistic(R1c[:, keep].mean(1)), R1c.shape[1])
+        return se, statistic(traces[key][1]) - statistic(_half_step(runs[key], config.n_save))
+
+    late_peak = lambda R1: float((1 - R1[len(R1) // 2 :].min()) / (1 - R1[0]))
     if small:
         # Linear theory (README): deviations ε_I(t) = ε_I(0) cos Ωt, so
         # 1 − R1 ∝ cos²Ωt returns to its initial value every π/Ω; the saves fall
         # on these returns, so an undamped run gives ≈ 1 and a friction γ gives
         # ≈ e^{−γ T/2}. The bound 1/2 is halfway between the two.
+        worst = min(small, key=lambda r: r["misalignment_late_peak"])
+        se, step = errors(worst, late_peak)
         rec.claim(
             "small misalignment is not damped (late peak of 1 − R1 over its initial value)",
             "S42-S53: alignment is a fixed point but no attractor; min over (n, f) of "
@@ -145,10 +156,15 @@ def run(config: Config, rec: Recorder) -> None:
             float(min(r["misalignment_late_peak"] for r in small)),
             0.5,
             op=">=",
+            se=se,
+            step_error=step,
         )
     if unif:
         # Random phases: √n R1 per class is Rayleigh (mean 0.89, SD 0.46; class
         # mean SD 0.27); two antipodal clusters of random membership: mean 0.80.
+        worst = max(unif, key=lambda r: r["sqrt_n_R1_late_mean"])
+        late_mean = lambda R1, n=worst["n"]: float(np.sqrt(n) * R1[len(R1) // 2 :].mean())
+        se, step = errors(worst, late_mean)
         rec.claim(
             "uniform initial phases: no alignment (late mean R1 in units of 1/√n)",
             "S42-S53 (open question): max over (n, f) of √n · late mean R1; "
@@ -156,6 +172,8 @@ def run(config: Config, rec: Recorder) -> None:
             float(max(r["sqrt_n_R1_late_mean"] for r in unif)),
             2.5,
             op="<",
+            se=se,
+            step_error=step,
         )
     rec.metric("max_relative_energy_drift", max(r["energy_drift"] for r in rows))
 
@@ -163,21 +181,55 @@ def run(config: Config, rec: Recorder) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, spread in zip(axes, config.spreads, strict=True):
-        for (sp, n, f), (t, R1, R2) in traces.items():
+        for (sp, n, f), (t, R1, R2, R1c) in traces.items():
             if sp != str(spread):
                 continue
-            ax.plot(t, R1, label=f"n={n}, f={f}: R1")
+            (line,) = ax.plot(t, R1, label=f"n={n}, f={f}: R1")
+            se = R1c.std(1, ddof=1) / np.sqrt(R1c.shape[1])  # over the classes' draws
+            ax.fill_between(t, R1 - se, R1 + se, color=line.get_color(), alpha=0.2, lw=0)
             if spread == "uniform":
                 ax.plot(t, R2, ":", label=f"n={n}, f={f}: R2 (mod π)")
         panel(
             ax,
             "t (periods 2π/Ω, Ω = f√(2n))",
-            r"class order parameter $|\langle e^{i\varphi}\rangle|$ (R1)",
+            r"class order parameter $|\langle e^{i\varphi}\rangle|$ (R1; band ± SE)",
         )
         ax.set_ylim(0, 1.02)
         ax.set_title(f"initial spread {spread}: alignment not an attractor")
         ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     rec.figure(fig, "alignment.png")
+
+
+def _run(law, y0, params, obs, dt, sps, n_save, t0=0.0):
+    """`n_save` saves of `sps` RK4 steps dt from `y0` at t0 (one program per law)."""
+    return jqd.evolve(
+        law,
+        y0,
+        params,
+        dt=jnp.asarray(dt),
+        n_save=n_save,
+        steps_per_save=sps,
+        t0=t0,
+        observe=obs,
+        checkpoint=False,
+    )
+
+
+def _half_step(args, n_save):
+    """R1 at the saves of the run `args` = (law, y0, params, obs, dt, sps), computed
+    with dt/2 from the same start: its two halves in turn (the same program)."""
+    law, y0, params, obs, dt, sps = args
+    first = _run(law, y0, params, obs, dt / 2, sps, n_save)
+    t_half = float(n_save * sps * dt / 2)  # a Python float, as t0 = 0.0: the same program
+    second = _run(law, first.y_final, params, obs, dt / 2, sps, n_save, t0=t_half)
+    R1 = lambda sol: np.asarray(sol.observables["R1"])
+    return np.concatenate([R1(first)[::2], R1(second)[2::2]])
+
+
+def validate(config: Config) -> None:
+    """n_save even: the dt/2 check runs the two halves of the run, each ending on a save."""
+    if config.n_save % 2:
+        raise ValueError(f"n_save must be even (the dt/2 check); got {config.n_save}.")
 
 
 EXPERIMENT = Experiment(

@@ -192,6 +192,21 @@ def mean_and_stderr(samples, axis=-1):
     return samples.mean(axis), samples.std(axis, ddof=1) / np.sqrt(samples.shape[axis])
 
 
+def jackknife_se(statistic, n: int) -> float:
+    """The jackknife standard error of a statistic of `n` independent samples
+    (ensembles, replicates, runs), for statistics that are not averages (an
+    RMS departure, a ratio, a fitted slope): `statistic(keep)` evaluates it on
+    the samples where the boolean mask `keep` (length n) is True, and the
+    error is √((n − 1)/n · Σ_i (θ_(i) − θ̄)²) over the n leave-one-out values."""
+    values = []
+    for i in range(n):
+        keep = np.ones(n, bool)
+        keep[i] = False
+        values.append(float(statistic(keep)))
+    values = np.asarray(values)
+    return float(np.sqrt((n - 1) / n * np.sum((values - values.mean()) ** 2)))
+
+
 def error_panel(ax, t, errors, *, tolerance=None, floor=1e-18, styles=("-",)):
     """The standard error panel: each labelled |error|(t) on a log axis, with
     the claim's tolerance as a red dashed line.
