@@ -72,6 +72,20 @@ def _noise_sqrt_d(monkeypatch):
     monkeypatch.setattr(StochasticHeun, "step", step)
 
 
+def _noise_halved(monkeypatch):
+    """Nelson noise √(2D)/2 instead of √(2D) in both SDE schemes (stochastic Heun,
+    Euler-Maruyama): the noise NelsonEnsemble.step_increment hands the scheme, halved."""
+    from jqd.schemes import EulerMaruyama, StochasticHeun
+
+    for scheme in (StochasticHeun, EulerMaruyama):
+        good = scheme.step
+
+        def step(self, drift, t, y, dt, noise, _good=good, **kwargs):
+            return _good(self, drift, t, y, dt, noise / 2, **kwargs)
+
+        monkeypatch.setattr(scheme, "step", step)
+
+
 def _diffusion_without_mass(monkeypatch):
     """D = ħ/2 instead of ħ/2m when DQMParams.D is None (the canonical law's D)."""
     from jqd.dqm import DQMParams
@@ -96,6 +110,13 @@ MUTANTS = [
         "Nelson osmotic velocity (ħ/2)∇ln ρ instead of (ħ/2m)∇ln ρ (mass dropped)",
         osmotic_without_mass,
         caught_by="nelson KS distance at ħ = ",
+    ),
+    Mutant(
+        "nelson-equivariance",
+        "nelson-noise-halved",
+        "Nelson noise amplitude √(2D)/2 instead of √(2D) (both SDE schemes)",
+        _noise_halved,
+        caught_by="nelson KS distance to |ψ(t)|²",
     ),
     Mutant(
         "madelung-nodes",

@@ -15,6 +15,7 @@ from jqd.run.toolkit import (
     panel,
     sparse_hamiltonian,
     tensor_power,
+    within_stderr_errors,
 )
 
 
@@ -35,6 +36,21 @@ def test_claim_max_error_records_the_largest_error():
     rec = _Rec()
     err = claim_max_error(rec, "c", "s", [1.0, 2.5], [1.0, 2.0], 1.0, metric="err")
     assert err == 0.5 and rec.claims == [("c", 0.5, 1.0, "<=")] and rec.metrics == {"err": 0.5}
+
+
+def test_within_stderr_errors_gives_the_z_claims_se_and_step_error():
+    measured, expected, stderr = np.array([1.0, 1.3]), 1.0, np.array([0.1, 0.1])
+    # z = (0, 3); the largest at index 1: se 0.05/0.1; at dt/2 the estimates are
+    # (1.0, 1.2), z = (0, 2): step error 1
+    out = within_stderr_errors(
+        measured, expected, stderr, se=np.array([0.2, 0.05]), step=np.array([0.0, 0.1])
+    )
+    assert out["se"] == pytest.approx(0.5) and out["step_error"] == pytest.approx(1.0)
+    assert within_stderr_errors(measured, expected, stderr, se=1.0, step="exact sampler") == {
+        "se": 1.0,
+        "step_error": "exact sampler",
+    }
+    assert within_stderr_errors(measured, expected, stderr) == {"se": None, "step_error": None}
 
 
 def test_experiment_config_is_a_frozen_dataclass_with_quick():

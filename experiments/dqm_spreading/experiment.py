@@ -38,6 +38,7 @@ from jqd.run.toolkit import (
     error_panel,
     experiment_config,
     panel,
+    within_stderr_errors,
 )
 
 
@@ -98,6 +99,9 @@ class Config:
     check_mass: float = 1.7
     check_p0: float = 0.4
 
+
+# sampling SE from 16 sub-ensembles of the particles, step error from a coupled run at dt/2
+ERRORS = jqd.Errors(groups=16)
 
 # One program per grid (eager: eleven, one per op); the same bits (measured on CPU).
 _gaussian_state = jax.jit(gaussian_state, static_argnums=0)
@@ -193,10 +197,14 @@ def run(config: Config, rec: Recorder) -> None:
     steps = int(round(T / n_save / config.dt_particles))
     dtp = T / n_save / steps
     obs = ParticleMoments((1, 2), central=True)
+    width_se, width_half, bohm_final = {}, {}, None
     for name, law in (
         ("Nelson ensemble (Heun)", NelsonEnsemble(sch, scheme="heun")),
         ("Bohm ensemble (RK4)", BohmEnsemble(sch, scheme="rk4")),
     ):
+        # errors: 16 sub-ensembles (sampling SE) and the same run at dt/2 on a
+        # Brownian bridge of the same noise (Nelson) or from the same start (Bohm);
+        # the dt run keeps the plain run's bits
         s = jqd.evolve(
             law,
             EnsembleState(psi0, x0),
@@ -207,8 +215,14 @@ def run(config: Config, rec: Recorder) -> None:
             key=noise_key,
             observe=obs,
             checkpoint=False,
+            errors=ERRORS,
         )
-        widths[name] = np.sqrt(np.asarray(s.observables)[:, 0, 1])
+        var = np.asarray(s.observables)[:, 0, 1]
+        widths[name] = np.sqrt(var)
+        # σ = √var: SE(σ) = SE(var)/2σ; σ at dt/2 from var − step
+        width_se[name] = np.asarray(s.errors.se)[:, 0, 1] / (2 * widths[name])
+        width_half[name] = np.sqrt(var - np.asarray(s.errors.step)[:, 0, 1])
+        bohm_final = np.asarray(s.y_final.x)[:, 0]
 
     for name, w in widths.items():
         rec.metric(f"max_width_error[{name}]", float(np.max(np.abs(w - exact))))
@@ -240,19 +254,38 @@ def run(config: Config, rec: Recorder) -> None:
     )
     # Particle widths: sampling error of a standard deviation is σ/√(2N).
     se = exact / math.sqrt(2 * N)
+    name = "Nelson ensemble (Heun)"
+    rec.metric("nelson_width_se_subensembles", width_se[name].tolist())
+    rec.metric("nelson_width_half_dt", width_half[name].tolist())
+    rec.metric(
+        "nelson_width_step_max_in_se", float(np.max(np.abs(widths[name] - width_half[name]) / se))
+    )
     claim_within_stderr(
         rec,
         "Nelson width",
         "physics §3: Nelson ensemble width vs Z16, max |Δσ|/SE over saves",
-        widths["Nelson ensemble (Heun)"],
+        widths[name],
         exact,
         se,
         tolerance=4.0,
+        # SE: the sub-ensembles' SE of σ in units of σ/√(2N) at the largest z
+        **within_stderr_errors(
+            widths[name], exact, se, se=width_se[name], step=widths[name] - width_half[name]
+        ),
     )
     wb = widths["Bohm ensemble (RK4)"]
+    ratio_half = width_half["Bohm ensemble (RK4)"] / wb[0]  # σ_B(0) is the same draw
     # Deterministic, but v comes from ψ and ∇ψ interpolated to the particles
     # (Catmull-Rom, O((k dx)³) for the chirped phase, k ≈ xτ/(a²(1+τ²)) ≲ 1.5/a):
-    # the bound is the interpolation accuracy, not RK4's.
+    # the bound is the interpolation accuracy, not RK4's. Step error: the error at
+    # dt minus at dt/2 (the same start); SE: the error's spread over 16 strided
+    # sub-ensembles at the final save (from x(0) and x(T)), over √16.
+    error = np.abs(wb / wb[0] - exact / exact[0])
+    error_half = np.abs(ratio_half - exact / exact[0])
+    groups = np.asarray(x0)[:, 0], bohm_final
+    g = [(x[: len(x) // 16 * 16].reshape(-1, 16)) for x in groups]  # column j: group j
+    err_g = np.abs(g[1].std(axis=0) / g[0].std(axis=0) - exact[-1] / exact[0])
+    rec.metric("bohm_width_ratio_error_half_dt", float(error_half.max()))
     claim_max_error(
         rec,
         "Bohm width ratio",
@@ -262,17 +295,28 @@ def run(config: Config, rec: Recorder) -> None:
         exact / exact[0],
         tolerance=1e-3,
         metric="bohm_width_ratio_error",
+        se=float(err_g.std(ddof=1) / 4),
+        step_error=float(error.max() - error_half.max()),
     )
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     ax.plot(ts, exact, "k-", lw=4, alpha=0.25, label="Z16: a√((1+τ²)/2)")
     for (name, w), m in zip(widths.items(), "o^vsD", strict=False):
-        ax.plot(ts, w, m, ms=4, mfc="none", label=name)
+        if name in width_se:  # the ensembles: ±2 SE of the 16 sub-ensembles
+            ax.errorbar(ts, w, yerr=2 * width_se[name], fmt=m, ms=4, mfc="none", label=name)
+        else:
+            ax.plot(ts, w, m, ms=4, mfc="none", label=name)
     panel(ax, "t  (m a²/ħ)", "σ_x(t)  (a)", "Width vs time", legend=True)
     # distinct line styles: coincident curves (Madelung, canonical DQM) stay visible
     deviations = {name: w - exact for name, w in widths.items()}
     error_panel(ax2, ts, deviations, floor=1e-17, styles=("-", "--", "-.", "-", "--"))
     ax2.semilogy(ts, se, "k:", label="ensemble SE σ/√(2N)")
+    ax2.semilogy(
+        ts, width_se["Nelson ensemble (Heun)"], "k--", lw=1, label="Nelson SE (16 sub-ensembles)"
+    )
+    for name, style in zip(width_half, ("C3-.", "C4:"), strict=True):
+        step = np.maximum(np.abs(widths[name] - width_half[name]), 1e-17)
+        ax2.semilogy(ts, step, style, lw=1, label=f"{name.split(' (')[0]}: |σ(dt) − σ(dt/2)|")
     panel(ax2, "t  (m a²/ħ)", "|σ − σ_Z16|  (a)", "Deviation from the formula", legend=True)
     fig.suptitle(
         "One spreading law (Z16) from Schrödinger, (ρ, S) fluids, Nelson and Bohm ensembles"

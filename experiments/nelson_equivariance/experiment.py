@@ -108,6 +108,16 @@ def _potential(x, t, args):
     return 0.5 * args["omega"] ** 2 * x[0] ** 2
 
 
+def _slope_se(dts, diffs):
+    """SE of the least-squares slope of log|d| vs log dt (`loglog_slope`), d_i
+    the particle mean of diffs[i] (one row per dt, one column per particle):
+    the delta method with the covariance of the d_i over the particles (the
+    dts share the initial draw and the key, so their d_i are correlated)."""
+    x = np.log(dts) - np.mean(np.log(dts))
+    g = x / np.sum(x * x) / diffs.mean(axis=1)  # ∂slope/∂d_i
+    return float(np.sqrt(g @ np.cov(diffs) @ g / diffs.shape[1]))
+
+
 def _squeezed_moments(t, x0, sq):
     c, s = np.cos(t), np.sin(t)
     beta = (sq * c + 1j * s) / (c + 1j * sq * s)
@@ -174,6 +184,20 @@ def _crossings(law, y0, params, dt, n_steps, key, node):
     return count, jnp.maximum(wmax, weights(lab0)), wmin
 
 
+# the step error of a claim on dt-dependence (weak order, node crossings): none of
+# its own; the claim itself measures how the step's bias falls with dt (README)
+DT_CLAIM = "claim on dt-dependence"
+
+# sampling SE from 16 sub-ensembles, step error from a coupled run at dt/2 (part 1)
+ERRORS = jqd.Errors(groups=16)
+
+
+def _ks_errors(sol):
+    """(SE of KS, KS at dt/2) at every save of a run with errors=ERRORS."""
+    ks = np.asarray(sol.observables["ks"])
+    return np.asarray(sol.errors.se["ks"]), ks - np.asarray(sol.errors.step["ks"])
+
+
 @functools.partial(jax.jit, static_argnums=1)
 def _keys(seed, n: int):
     """key(seed) folded in with 0, ..., n − 1: one program for every key of the run."""
@@ -227,6 +251,9 @@ def run(config: Config, rec: Recorder) -> None:
         }
 
     def ensemble(law, psi, x, params, k):
+        # errors: 16 sub-ensembles of the particles (sampling SE) and the same run
+        # at dt/2 (Brownian bridge for Nelson, the same start for Bohm: step
+        # error); the dt run keeps the plain run's bits
         return jqd.evolve(
             law,
             EnsembleState(psi, x),
@@ -237,23 +264,38 @@ def run(config: Config, rec: Recorder) -> None:
             key=k,
             observe=observe,
             checkpoint=False,
+            errors=ERRORS,
         )
 
-    results = {}
+    results, ks_errors = {}, {}
     for name, law in (
         ("nelson", NelsonEnsemble(sch, scheme="heun")),
         ("bohm", BohmEnsemble(sch, scheme="rk4")),
     ):
         sol = ensemble(law, psi0, x0, params, keys[2])
         results[name] = {k: np.asarray(v) for k, v in sol.observables.items()}
+        ks_errors[name] = _ks_errors(sol)
+        results[name]["hist_se"] = np.asarray(sol.errors.se["hist"])
         ts = np.asarray(sol.ts)
 
-    def claim_ks(name, statement, ks, metric):
+    def claim_ks(name, statement, ks, errors, metric):
         """X(t) ~ |ψ(t)|² at every save: max KS·√N <= 2. The sampler places points
         uniformly within cells: its own CDF error is O(dx^2 rho'), visible at
-        t = 0; later times add the dynamics."""
+        t = 0; later times add the dynamics. SE: √N × the sub-ensembles' SE of KS
+        at the largest save (KS_g·√(N/G) share the Kolmogorov law); step error:
+        max KS·√N at dt minus at dt/2."""
+        se, ks_fine = errors
         rec.metric(metric, (ks * math.sqrt(N)).tolist())
-        rec.claim(name, statement, measured=float(ks.max() * math.sqrt(N)), tolerance=2.0)
+        rec.metric(f"{metric}_se", (se * math.sqrt(N)).tolist())
+        rec.metric(f"{metric}_half_dt", (ks_fine * math.sqrt(N)).tolist())
+        rec.claim(
+            name,
+            statement,
+            measured=float(ks.max() * math.sqrt(N)),
+            tolerance=2.0,
+            se=float(se[np.argmax(ks)] * math.sqrt(N)),
+            step_error=float((ks.max() - ks_fine.max()) * math.sqrt(N)),
+        )
 
     for name in ("nelson", "bohm"):
         claim_ks(
@@ -261,6 +303,7 @@ def run(config: Config, rec: Recorder) -> None:
             f"physics §3 equivariance: X(t) ~ |ψ(t)|² (N = {N}, {config.n_save} saves to "
             f"t = {ts[-1]:.3g}); max KS·√N",
             results[name]["ks"],
+            ks_errors[name],
             f"{name}_ks_sqrtN",
         )
     rec.metric("min_abs_psi_central", results["nelson"]["min_abs_psi"].tolist())
@@ -279,11 +322,13 @@ def run(config: Config, rec: Recorder) -> None:
         jqd.SchrodingerParams(hbar=hb, mass=ms, potential={"omega": math.sqrt(ms)}),
         keys[8],
     )
+    ks_c = np.asarray(sol_c.observables["ks"])
     claim_ks(
         f"nelson KS distance at ħ = {hb:g}, m = {ms:g}, all saves",
         f"physics §3 equivariance at ħ/m = {hb / ms:g}: X(t) ~ |ψ(t)|² for the same "
         f"superposition in V = ½mω²x² (N = {N}, {config.n_save} saves); max KS·√N",
-        np.asarray(sol_c.observables["ks"]),
+        ks_c,
+        _ks_errors(sol_c),
         "nelson_check_constants_ks_sqrtN",
     )
 
@@ -302,7 +347,7 @@ def run(config: Config, rec: Recorder) -> None:
     weak = {}
     for scheme in ("euler", "heun"):
         law = NelsonEnsemble(sch, scheme=scheme)
-        d1, d2, s1, s2, e1, e2 = [], [], [], [], [], []
+        d1, d2, s1, s2, e1, e2, diffs = [], [], [], [], [], [], {"1": [], "2": []}
         for dt in config.weak_dts:
             n = int(round(config.weak_t / dt))
             xcoarse, xfine = _coupled(
@@ -315,6 +360,8 @@ def run(config: Config, rec: Recorder) -> None:
             s2.append((xcoarse**2 - xfine**2).std() / math.sqrt(Nw))
             e1.append(xcoarse.mean() - m1_ex)
             e2.append((xcoarse**2).mean() - m2_ex)
+            diffs["1"].append(xcoarse - xfine)
+            diffs["2"].append(xcoarse**2 - xfine**2)
         d1, d2, s1, s2, e1, e2 = map(np.asarray, (d1, d2, s1, s2, e1, e2))
         # asymptotic order: fit the three smallest steps
         fit = slice(max(0, len(dts) - 3), None)
@@ -330,12 +377,18 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"weak_{scheme}_order_mean_x", slope1)
         rec.metric(f"weak_{scheme}_order_mean_x2", slope2)
         rec.metric(f"weak_{scheme}_min_diff_in_stderr", float(np.min(np.abs(d1) / s1)))
+        for m, lab in (("1", "x"), ("2", "x2")):  # the slope's SE (delta method)
+            se = _slope_se(dts[fit], np.stack(diffs[m])[fit])
+            weak[scheme][f"slope{m}_se"] = se
+            rec.metric(f"weak_{scheme}_order_mean_{lab}_se", se)
     rec.metric("weak_dts", list(config.weak_dts))
     rec.claim(
         "Euler-Maruyama weak order (⟨x⟩)",
         "weak order 1: |fitted slope − 1|",
         measured=abs(weak["euler"]["slope1"] - 1.0),
         tolerance=0.25,
+        se=weak["euler"]["slope1_se"],
+        step_error=DT_CLAIM,
     )
     # Heun's differences are ~1e-4: resolved only with >= 1e6 particles
     # (the quick run records the slopes as metrics, without a claim).
@@ -346,6 +399,8 @@ def run(config: Config, rec: Recorder) -> None:
                 "weak order 2 for additive noise: |fitted slope − 2|",
                 measured=abs(weak["heun"][k] - 2.0),
                 tolerance=0.3,
+                se=weak["heun"][f"{k}_se"],
+                step_error=DT_CLAIM,
             )
 
     # -- part 3: nodes ------------------------------------------------------------------------
@@ -356,25 +411,27 @@ def run(config: Config, rec: Recorder) -> None:
     xn = sample_density(keys[5], grid, phi2**2, Nn)
     y_node = EnsembleState(jax.device_put(phi2 + 0j), xn)
 
-    rates, weights_dev, weights_drift = {}, {}, {}
+    rates, weights_dev, weights_drift, counts = {}, {}, {}, {}
     se = np.sqrt(exact_w * (1 - exact_w) / Nn)
     xn0 = np.asarray(xn)[:, 0]
     w0 = np.array([np.mean(xn0 < -node), np.mean(np.abs(xn0) <= node), np.mean(xn0 > node)])
     for scheme in ("euler", "heun"):
         law = NelsonEnsemble(sch, scheme=scheme)
-        r, wdev, wdrift = [], [], []
+        r, wdev, wdrift, c = [], [], [], []
         for dt in config.node_dts:
             n = int(round(config.node_t / dt))
             count, wmax, wmin = _crossings(
                 law, y_node, params, jax.device_put(dt), jax.device_put(n), keys[6], node
             )
             r.append(float(count) / (Nn * config.node_t))
+            c.append(int(count))
             dev = np.maximum(np.asarray(wmax) - exact_w, exact_w - np.asarray(wmin))
             wdev.append(float(np.max(dev / se)))
             drift = np.maximum(np.asarray(wmax) - w0, w0 - np.asarray(wmin))
             wdrift.append(float(np.max(drift / se)))
         rates[scheme], weights_dev[scheme] = np.asarray(r), np.asarray(wdev)
-        weights_drift[scheme] = np.asarray(wdrift)
+        weights_drift[scheme], counts[scheme] = np.asarray(wdrift), np.asarray(c)
+        rec.metric(f"node_crossing_count_{scheme}", counts[scheme].tolist())
         rec.metric(f"nodal_weight_max_drift_in_se_{scheme}", weights_drift[scheme].tolist())
         rec.metric(f"node_crossing_rate_{scheme}", rates[scheme].tolist())
         rec.metric(f"nodal_weight_max_dev_in_se_{scheme}", weights_dev[scheme].tolist())
@@ -392,19 +449,29 @@ def run(config: Config, rec: Recorder) -> None:
     # exact weights (multinomial noise, recorded above as dev) is no part of
     # the dynamics. Bound: the step's drift of the weights must stay below the
     # ensemble's statistical resolution, one binomial standard error.
+    # SE: the net weight the C cell changes of the run can move, √C/N (each
+    # change ±1/N; a change undone later counts twice: an upper estimate), in
+    # the smallest binomial SE. No step error of its own: the drift is the
+    # step's bias (zero for the continuum process), measured at the smallest dt.
     rec.claim(
         "nodal cell weights (φ2), Heun, smallest dt",
         "physics §3: each nodal cell keeps its weight; max over steps and cells of "
         "|w(t) − w(0)| in binomial standard errors √(w(1−w)/N)",
         measured=weights_drift["heun"][-1],
         tolerance=1.0,
+        se=math.sqrt(counts["heun"][-1]) / Nn / se.min(),
+        step_error=DT_CLAIM,
     )
+    ratio = rates["euler"][-1] / max(rates["euler"][0], 1e-300)
     rec.claim(
         "node crossing rate falls with dt (Euler)",
         "explicit steps cross nodes, the continuum process does not: rate(dt_min)/rate(dt_max)",
-        measured=rates["euler"][-1] / max(rates["euler"][0], 1e-300),
+        measured=ratio,
         tolerance=0.5,
         op="<",
+        # Poisson SE of a ratio of counts
+        se=ratio * math.sqrt(np.sum(1.0 / np.maximum(counts["euler"][[0, -1]], 1))),
+        step_error=DT_CLAIM,
     )
 
     # -- figure ---------------------------------------------------------------------------------
@@ -422,8 +489,12 @@ def run(config: Config, rec: Recorder) -> None:
         )
         for name, color, alpha in (("nelson", "C0", 1.0), ("bohm", "C3", 0.7)):
             hist = results[name]["hist"][i] + off
-            label = f"{name.capitalize()} histogram" if j == 0 else None
+            label = f"{name.capitalize()} histogram (band ±1 SE)" if j == 0 else None
             ax.step(xg, hist, where="mid", color=color, lw=0.8, alpha=alpha, label=label)
+            band = results[name]["hist_se"][i]
+            ax.fill_between(
+                xg, hist - band, hist + band, step="mid", color=color, alpha=0.25 * alpha, lw=0
+            )
         ax.text(3.2, off + 0.1, f"t = {ts[i]:.2f}")
     ax.set_xlim(-4.5, 4.5)
     panel(
@@ -434,8 +505,25 @@ def run(config: Config, rec: Recorder) -> None:
         loc="upper left",
     )
     ax = axs[0, 1]
-    ax.plot(ts, results["nelson"]["ks"] * math.sqrt(N), "o-", label="Nelson (Heun)")
-    ax.plot(ts, results["bohm"]["ks"] * math.sqrt(N), "s-", label="Bohm (RK4)")
+    for name, m, lab in (("nelson", "o-", "Nelson (Heun)"), ("bohm", "s-", "Bohm (RK4)")):
+        ks_se, ks_fine = ks_errors[name]
+        ax.errorbar(
+            ts,
+            results[name]["ks"] * math.sqrt(N),
+            yerr=ks_se * math.sqrt(N),
+            fmt=m,
+            capsize=3,
+            label=f"{lab} ±1 SE",
+        )
+        ax.plot(
+            ts,
+            ks_fine * math.sqrt(N),
+            m[0],
+            mfc="none",
+            color="0.5",
+            ms=8,
+            label="at dt/2" if name == "nelson" else None,
+        )
     ax.axhline(2.0, color="r", ls="--", label="bound 2 (KS < 2/√N)")
     panel(ax, "t  (1/ω)", "KS distance × √N", f"KS distance to |ψ(t)|², N = {N}")
     ax.set_ylim(0, 2.3)
@@ -469,7 +557,17 @@ def run(config: Config, rec: Recorder) -> None:
     )
     ax = axs[1, 1]
     for scheme, m in (("euler", "o"), ("heun", "s")):
-        ax.loglog(config.node_dts, np.maximum(rates[scheme], 1e-6), m + "-", label=f"{scheme}")
+        poisson = np.sqrt(counts[scheme]) / (Nn * config.node_t)
+        ax.errorbar(
+            config.node_dts,
+            np.maximum(rates[scheme], 1e-6),
+            yerr=poisson,
+            fmt=m + "-",
+            capsize=3,
+            label=f"{scheme} (±1 Poisson SE)",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     panel(
         ax,
         "dt  (1/ω)",

@@ -38,7 +38,7 @@ import numpy as np
 import jqd
 from jqd.dqm import EnsembleState, NelsonEnsemble
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqd.run.toolkit import experiment_config, panel, within_stderr_errors
 from jqd.stats import loglog_slope
 
 KINDS = ("antisymmetric", "symmetric", "distinguishable")
@@ -51,6 +51,9 @@ ORBITALS = ((1, 1, 0, 0), (1, 0, 1, 0), (1, 0, 0, 1))
 # (a particle flung across often crosses back: the counts are over-dispersed).
 ORDER_OFFSET = 0.15
 OVERDISPERSION = 1.5
+# the step error of a claim whose run had no step check (3 particles in the quick
+# config: a second compiled program; or a checkpoint from before the check)
+NO_STEP_CHECK = "no step check in this config"
 DIRECTIONS = {
     2: ((1, 0), (0, 1), (1, -1), (1, 1)),
     3: ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, -1, 0), (0, 1, -1), (1, 0, -1), (1, 1, 1)),
@@ -68,6 +71,8 @@ DIRECTIONS = {
         crossing_t=0.5,
         crossing_particles=20_000,
         crossing_states=("2:antisymmetric",),
+        step_check_3d=False,
+        step_particles=10_000,
     ),
     limits={
         "box": "> 0",
@@ -78,6 +83,7 @@ DIRECTIONS = {
         "contact": "> 0",
         "check_hbar": "> 0",
         "check_mass": "> 0",
+        "step_particles": ">= 0",
     },
 )
 class Config:
@@ -106,6 +112,12 @@ class Config:
         seed: PRNG seed.
         checkpoint: a directory: each stage's results are written there and
             a rerun skips the stages found ("" = none).
+        step_particles: the step check: the first step_particles particles of
+            each equivariance run (0: all) run again at dt/2 on a Brownian
+            bridge of their own noise; the claims' step errors are the
+            observables' changes measured on them (README).
+        step_check_3d: also step-check the three-particle run (a second
+            compiled program; the quick config leaves it out).
     """
 
     n_particles: int = 1_000_000
@@ -126,6 +138,8 @@ class Config:
     check_mass: float = 0.5
     seed: int = 0
     checkpoint: str = ""
+    step_particles: int = 0
+    step_check_3d: bool = True
 
 
 # -- states --------------------------------------------------------------------------------
@@ -270,6 +284,15 @@ def occupation_estimates(c_t, x, hbar, mass):
     d_a = ⟨Σ_{i<j} P_a^(i) P_a^(j)⟩ from the local values Re[(Pψ)(X)/ψ(X)]
     at the particles X (n, N) with the exact ψ(t) of coefficients c_t. The
     local value's mean is ⟨ψ|P|ψ⟩ when X ~ |ψ(t)|², with variance ≤ ‖Pψ‖²."""
+    out = {}
+    for name, local in local_values(c_t, x, hbar, mass).items():
+        out[name] = (local.mean(0), local.std(0, ddof=1) / math.sqrt(len(x)))
+    return out
+
+
+def local_values(c_t, x, hbar, mass):
+    """The local values Re[(Pψ)(X)/ψ(X)] of `occupation_estimates`, (n, levels):
+    {"n": one-level projectors, "d": pair projectors}."""
     d, m = c_t.ndim, c_t.shape[0]
     phis = [oscillator_orbitals(x[:, i], m, hbar, mass) for i in range(d)]
     psi = amplitude(c_t, phis)
@@ -288,11 +311,7 @@ def occupation_estimates(c_t, x, hbar, mass):
         else:
             rest = np.broadcast_to(diag, (len(x), m))
         pair = pair + phis[i] * phis[j] * rest
-    out = {}
-    for name, v in (("n", single), ("d", pair)):
-        local = np.real(v / psi[:, None])
-        out[name] = (local.mean(0), local.std(0, ddof=1) / math.sqrt(len(x)))
-    return out
+    return {name: np.real(v / psi[:, None]) for name, v in (("n", single), ("d", pair))}
 
 
 # -- projections and KS ---------------------------------------------------------------------
@@ -329,13 +348,14 @@ def projected_cdf(rho, grid, c, refine=64):
     return u, F
 
 
-def ks_projections(x, rho, grid, directions):
-    """KS distance of each projection c·X of the positions x against ρ."""
+def ks_projections(x, rho, grid, directions, tables=None):
+    """KS distance of each projection c·X of the positions x against ρ
+    (`tables`: the directions' `projected_cdf`, computed if not given)."""
     out = []
     N = len(x)
     grid_i = np.arange(1, N + 1) / N
-    for c in directions:
-        u_tab, F_tab = projected_cdf(rho, grid, c)
+    for k, c in enumerate(directions):
+        u_tab, F_tab = projected_cdf(rho, grid, c) if tables is None else tables[k]
         s = np.sort(x @ np.asarray(c, float))
         F = np.interp(s, u_tab, F_tab)
         out.append(max(np.max(grid_i - F), np.max(F - (grid_i - 1 / N))))
@@ -348,6 +368,13 @@ def contact_fraction(x, h):
     return float(np.mean([np.mean(np.abs(x[:, i] - x[:, j]) < h) for i, j in pairs]))
 
 
+def contact_local(x, h):
+    """Per particle, the fraction of its pairs i<j with |x_i − x_j| < h (mean:
+    `contact_fraction`)."""
+    pairs = list(itertools.combinations(range(x.shape[1]), 2))
+    return np.mean([np.abs(x[:, i] - x[:, j]) < h for i, j in pairs], axis=0)
+
+
 def exact_contact(rho, grid, h):
     d = rho.ndim
     vals = []
@@ -357,6 +384,38 @@ def exact_contact(rho, grid, h):
         u, F = projected_cdf(rho, grid, c)
         vals.append(np.interp(h, u, F) - np.interp(-h, u, F))
     return float(np.mean(vals))
+
+
+GROUPS = 16  # strided sub-ensembles (particle i in group i mod 16) for the sampling SE
+
+
+def group_se(values):
+    """SE of a particle mean from GROUPS strided sub-ensembles: the groups'
+    means' standard deviation over √GROUPS (values: (n, ...))."""
+    n = len(values) // GROUPS * GROUPS
+    means = values[:n].reshape((n // GROUPS, GROUPS) + values.shape[1:]).mean(axis=0)
+    return means.std(axis=0, ddof=1) / math.sqrt(GROUPS)
+
+
+def ks_projections_shifted(x, x_coarse, x_fine, rho, grid, directions, tables):
+    """KS distance of each projection against ρ after the empirical CDF F_N of
+    x is moved by the step check's change: F_N(u) − ΔF(u), ΔF(u) the fraction
+    of the check's particles with c·X ≤ u at dt (x_coarse, a subset of x) minus
+    at dt/2 (x_fine, the same particles on the same noise): the KS distance at
+    dt/2 (against this run's ρ; to 1/N when the check holds every particle)."""
+    out = []
+    N, M = len(x), len(x_coarse)
+    grid_i = np.arange(1, N + 1) / N
+    for k, c in enumerate(directions):
+        u_tab, F_tab = tables[k]
+        c = np.asarray(c, float)
+        s = np.sort(x @ c)
+        pc, pf = np.sort(x_coarse @ c), np.sort(x_fine @ c)
+        F = np.interp(s, u_tab, F_tab)
+        up = (np.searchsorted(pc, s, "right") - np.searchsorted(pf, s, "right")) / M
+        lo = (np.searchsorted(pc, s, "left") - np.searchsorted(pf, s, "left")) / M
+        out.append(max(np.max(grid_i - up - F), np.max(F - (grid_i - 1 / N - lo))))
+    return np.asarray(out)
 
 
 # -- the Nelson loop ------------------------------------------------------------------------
@@ -385,6 +444,33 @@ def _advance(law, y, params, t0, dt, n_steps, key, pairs):
     zero = jnp.zeros((), jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
     y, _, count = jax.lax.fori_loop(0, n_steps, body, (y, side(y.x), zero))
     return y, count
+
+
+@eqx.filter_jit
+def _advance_fine(law, y, params, t0, dt, n_steps, key, n_all: int):
+    """The first len(y.x) particles of an `_advance` run of n_all particles (the
+    same t0, dt, n_steps and key) at dt/2, on a Brownian bridge of their noise:
+    the increment ΔW of step i (drawn as `NelsonEnsemble.step` draws it for all
+    n_all, from fold_in(key, i)) split into the half steps' ΔW/2 ± (√dt/2)·Z.
+    Traced params: the ħ ≠ 1 run reuses the program."""
+    h = dt / 2
+    fine = law.prepare(params, h)
+    m = y.x.shape[0]
+
+    def body(i, y):
+        k = jax.random.fold_in(key, i)
+        dW = jnp.sqrt(dt) * jqd.random_normal(k, (n_all,) + y.x.shape[1:], y.x.dtype)[:m]
+        Z = jqd.random_normal(jax.random.fold_in(k, 1), y.x.shape, y.x.dtype)
+        first = 0.5 * dW + 0.5 * jnp.sqrt(dt) * Z
+        halves = jnp.stack([first, dW - first])
+        t = t0 + i * dt
+
+        def half(j, y):
+            return fine.step_increment(t + j * h, y, params, h, halves[j])
+
+        return jax.lax.fori_loop(0, 2, half, y)
+
+    return jax.lax.fori_loop(0, n_steps, body, y)
 
 
 def _order(dts, counts, rates):
@@ -443,6 +529,17 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
     ks, occ_n, occ_n_se, occ_d, occ_d_se, cont, cont_ex, cross, ts, psi_err = (
         [] for _ in range(10)
     )
+    # errors: SEs from GROUPS strided sub-ensembles; step errors from the same
+    # ensemble run at dt/2 on a Brownian bridge of this run's noise
+    check = d == 2 or config.step_check_3d
+    m = n if config.step_particles == 0 else min(config.step_particles, n)
+    if check:  # device_put: no program per shape
+        y_half = EnsembleState(y.psi, jax.device_put(x0[:m]))
+    # the constants as arrays: traced, so the ħ ≠ 1 run reuses the program
+    cparams = jax.tree_util.tree_map(jnp.asarray, params)
+    err = {k: [] for k in ("ks_se", "ks_half", "n_gse", "n_step", "d_gse", "d_step")}
+    err |= {"contact_se": [], "contact_step": []}
+    err |= {"n_step_se": [], "d_step_se": [], "contact_step_se": []}
     t = 0.0
     for s in range(config.n_save + 1):
         if s:
@@ -457,12 +554,24 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
                 pairs,
             )
             cross.append(int(count))
+            if check:
+                y_half = _advance_fine(
+                    law,
+                    y_half,
+                    cparams,
+                    jnp.asarray(t),
+                    jnp.asarray(config.dt),
+                    jnp.asarray(steps),
+                    jax.random.fold_in(key, s),
+                    n,
+                )
             t += steps * config.dt
             say(f"{d} particles, {kind}: save {s} of {config.n_save} (t = {t:.3g})")
         x = np.asarray(y.x)
         psi = np.asarray(y.psi)
         rho = np.abs(psi) ** 2
-        ks.append(ks_projections(x, rho, grid, DIRECTIONS[d]))
+        tables = [projected_cdf(rho, grid, cd) for cd in DIRECTIONS[d]]
+        ks.append(ks_projections(x, rho, grid, DIRECTIONS[d], tables))
         c_t = _at_time(c, t)  # E_a/ħ = (a + ½)ω: no ħ in the phase
         occ = occupation_estimates(c_t, x, hbar, mass)
         occ_n.append(occ["n"][0])
@@ -472,6 +581,26 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
         h = config.contact * math.sqrt(hbar / mass)
         cont.append(contact_fraction(x, h))
         cont_ex.append(exact_contact(rho, grid, h))
+        groups = [x[g::GROUPS] for g in range(GROUPS)]
+        ks_g = [ks_projections(xg, rho, grid, DIRECTIONS[d], tables) for xg in groups]
+        err["ks_se"].append(np.std(ks_g, axis=0, ddof=1) / math.sqrt(GROUPS))
+        local = local_values(c_t, x, hbar, mass)
+        err["n_gse"].append(group_se(local["n"]))
+        err["d_gse"].append(group_se(local["d"]))
+        err["contact_se"].append(float(group_se(contact_local(x, h))))
+        if check:  # each observable at dt minus at dt/2 on the first m particles
+            xf = np.asarray(y_half.x)
+            err["ks_half"].append(
+                ks_projections_shifted(x, x[:m], xf, rho, grid, DIRECTIONS[d], tables)
+            )
+            lf = local_values(c_t, xf, hbar, mass)
+            for obs, diff in (
+                ("n", local["n"][:m] - lf["n"]),
+                ("d", local["d"][:m] - lf["d"]),
+                ("contact", contact_local(x[:m], h) - contact_local(xf, h)),
+            ):
+                err[f"{obs}_step"].append(diff.mean(0))
+                err[f"{obs}_step_se"].append(diff.std(0, ddof=1) / math.sqrt(m))
         exact = psi_on_grid(c_t, grid, hbar, mass)
         psi_err.append(float(np.max(np.abs(psi - exact)) / np.max(np.abs(exact))))
         ts.append(t)
@@ -492,6 +621,7 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
         "contact_exact": np.asarray(cont_ex),
         "crossings_per_particle_time": float(sum(cross) / (n * t)),
         "psi_error": np.asarray(psi_err),
+        **{k: np.asarray(v) for k, v in err.items() if v},
         "x_show": show,
         "rho_final": rho if d == 2 else np.zeros(1),
     }
@@ -574,6 +704,17 @@ def run(config: Config, rec: Recorder) -> None:
         )
 
     # -- claims: equivariance -------------------------------------------------------------
+    def ks_errors(r, name):
+        """se: √N × the sub-ensembles' SE of KS at the largest (save, projection);
+        step error: max KS·√N at dt minus at dt/2 (`ks_projections_shifted`)."""
+        ks = r["ks"]
+        i = np.unravel_index(np.argmax(ks), ks.shape)
+        se = float(r["ks_se"][i] * sqrtN) if "ks_se" in r else None
+        if "ks_half" not in r:
+            return {"se": se, "step_error": NO_STEP_CHECK}
+        rec.metric(f"ks_sqrtN_half_dt_{name}", (r["ks_half"] * sqrtN).tolist())
+        return {"se": se, "step_error": float((ks.max() - r["ks_half"].max()) * sqrtN)}
+
     for (d, kind), r in runs.items():
         rec.metric(f"ks_sqrtN_{d}p_{kind}", (r["ks"] * sqrtN).tolist())
         rec.metric(f"psi_grid_vs_exact_{d}p_{kind}", r["psi_error"].tolist())
@@ -584,6 +725,7 @@ def run(config: Config, rec: Recorder) -> None:
             f"(N = {N})",
             measured=float(r["ks"].max() * sqrtN),
             tolerance=2.0,
+            **ks_errors(r, f"{d}p_{kind}"),
         )
     rec.metric("ks_sqrtN_check", (check["ks"] * sqrtN).tolist())
     rec.claim(
@@ -592,7 +734,16 @@ def run(config: Config, rec: Recorder) -> None:
         "√(ħ/m) carry ħ/m; max over projections and saves of √N·KS",
         measured=float(check["ks"].max() * sqrtN),
         tolerance=2.0,
+        **ks_errors(check, "check"),
     )
+
+    def z_errors(r, measured, expected, stderr, key):
+        """se and step error of max|measured − expected|/stderr (toolkit
+        `within_stderr_errors`): the sub-ensembles' SE of the estimates and the
+        step check's change of them, dt to dt/2."""
+        gse = r.get("contact_se" if key == "contact" else f"{key}_gse")
+        step = r.get(f"{key}_step", NO_STEP_CHECK)
+        return within_stderr_errors(measured, expected, stderr, se=gse, step=step)
 
     # -- claims: occupations against the counting rules -------------------------------------
     for (d, kind), r in runs.items():
@@ -603,6 +754,7 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"double_occupancy_rule_{d}p_{kind}", d_rule.tolist())
         # levels that no orbital touches, and d_a of FD, are 0 with SE 0: floor 1e-12
         z = np.abs(r["n"] - n_rule) / np.maximum(r["n_se"], 1e-12)
+        n_err = z_errors(r, r["n"], n_rule, np.maximum(r["n_se"], 1e-12), "n")
         rec.claim(
             f"occupations {d} particles {kind} = {'FD' if kind == 'antisymmetric' else 'Bose' if kind == 'symmetric' else 'MB'} rule",
             "physics §3.6: the ensemble's local values of the level projectors give n_a of "
@@ -610,8 +762,10 @@ def run(config: Config, rec: Recorder) -> None:
             "max |n − rule| in standard errors",
             measured=float(z.max()),
             tolerance=4.0,
+            **n_err,
         )
         dz = np.abs(r["d"] - d_rule) / np.maximum(r["d_se"], 1e-12)
+        d_err = z_errors(r, r["d"], d_rule, np.maximum(r["d_se"], 1e-12), "d")
         rec.claim(
             f"double occupancy {d} particles {kind} = rule",
             "physics §3.6: ⟨n_a(n_a − 1)/2⟩ from the pair projectors: 0 for FD (Pauli), "
@@ -619,6 +773,7 @@ def run(config: Config, rec: Recorder) -> None:
             "max |d − rule| over levels and saves in standard errors (floor 1e-12)",
             measured=float(dz.max()),
             tolerance=4.0,
+            **d_err,
         )
 
     # -- claims: exchange hole ----------------------------------------------------------------
@@ -627,12 +782,15 @@ def run(config: Config, rec: Recorder) -> None:
         se = np.sqrt(np.maximum(p * (1 - p), 1e-300) / N)
         rec.metric(f"contact_{d}p_{kind}", r["contact"].tolist())
         rec.metric(f"contact_exact_{d}p_{kind}", p.tolist())
+        if "contact_step_se" in r:
+            rec.metric(f"contact_step_se_in_se_{d}p_{kind}", (r["contact_step_se"] / se).tolist())
         rec.claim(
             f"exchange hole {d} particles {kind}: contact fraction vs exact",
             f"physics §3.6: the fraction of pairs with |x_i − x_j| < {config.contact:g} equals "
             "that of |ψ(t)|², every save; max |ensemble − exact| in binomial standard errors",
             measured=float(np.max(np.abs(r["contact"] - p) / se)),
             tolerance=4.0,
+            **z_errors(r, r["contact"], p, se, "contact"),
         )
 
     # -- claims: crossings ------------------------------------------------------------------
@@ -652,6 +810,10 @@ def run(config: Config, rec: Recorder) -> None:
         f"{OVERDISPERSION:g} × its Poisson standard error ({se:.3f}) (README: calibration)",
         measured=abs(order - 0.5),
         tolerance=ORDER_OFFSET + 3 * OVERDISPERSION * se,
+        # the calibrated spread of the fitted order (README); the order is how
+        # the step's crossings fall with dt: no step error of its own
+        se=OVERDISPERSION * se,
+        step_error="claim on dt-dependence",
     )
     rec.metric("crossing_dts", dts.tolist())
 
@@ -686,9 +848,16 @@ def _figure(rec, config, runs, crossings):
     dts = np.asarray(config.crossing_dts)
     for (d, kind), cr in crossings.items():
         sl, _ = _order(dts, cr["counts"], cr["rates"])
-        ax.loglog(
-            dts, np.maximum(cr["rates"], 1e-6), "o-", label=f"{d} particles {kind}: slope {sl:.2f}"
+        ax.errorbar(
+            dts,
+            np.maximum(cr["rates"], 1e-6),
+            yerr=cr["rates"] / np.sqrt(np.maximum(cr["counts"], 1)),  # Poisson
+            fmt="o-",
+            capsize=3,
+            label=f"{d} particles {kind}: slope {sl:.2f} (±1 Poisson SE)",
         )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     base = crossings[(2, "antisymmetric")]["rates"][0]
     ax.loglog(dts, base * np.sqrt(dts / dts[0]), "k:", label="∝ √dt (order ½)")
     panel(
@@ -701,11 +870,15 @@ def _figure(rec, config, runs, crossings):
     )
     ax = axs[1, 0]
     for (d, kind), r in runs.items():
-        ax.plot(
+        worst = np.argmax(r["ks"], axis=1)  # the projection of the largest KS, per save
+        se = r["ks_se"][np.arange(len(worst)), worst] if "ks_se" in r else None
+        ax.errorbar(
             r["ts"],
             r["ks"].max(1) * math.sqrt(config.n_particles),
-            "o-",
-            label=f"{d} particles {kind}",
+            yerr=None if se is None else se * math.sqrt(config.n_particles),
+            fmt="o-",
+            capsize=3,
+            label=f"{d} particles {kind} (±1 SE)",
         )
     ax.axhline(2.0, color="r", ls="--", label="bound 2")
     panel(
@@ -743,12 +916,15 @@ def _figure(rec, config, runs, crossings):
         mid, w = 0.5 * (e[1:] + e[:-1]), np.diff(e)
         ax.plot(mid, r["pair_exact"] / w, "-", color=f"C{j}", lw=1.2, label=f"{d}p {kind}: exact")
         ax.step(mid, r["pair_hist"] / w, where="mid", color=f"C{j}", lw=0.7, alpha=0.7)
+        band = np.sqrt(r["pair_hist"] * (1 - r["pair_hist"]) / config.n_particles) / w
+        lo, hi = (r["pair_hist"] / w - band, r["pair_hist"] / w + band)
+        ax.fill_between(mid, lo, hi, step="mid", color=f"C{j}", alpha=0.2, lw=0)
     ax.axvspan(-config.contact, config.contact, color="0.85", label="contact bin")
     panel(
         ax,
         "x1 − x2  (√(ħ/mω))",
         "pair density p(x1 − x2)",
-        f"Exchange hole at t = {r['ts'][-1]:.2f} (steps: ensemble)",
+        f"Exchange hole at t = {r['ts'][-1]:.2f} (steps: ensemble, ±1 binomial SE)",
         legend=True,
         fontsize=8,
     )

@@ -37,7 +37,12 @@ import jqd
 from jqd.copy import BellJumps, BellState, CopyParams, MemberState, copy_gillespie
 from jqd.dqm import BohmEnsemble, EnsembleState, NelsonEnsemble
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_within_stderr, experiment_config, panel
+from jqd.run.toolkit import (
+    claim_within_stderr,
+    experiment_config,
+    panel,
+    within_stderr_errors,
+)
 
 SIGMA2 = 0.5  # ground-state variance ħ/(2mω)
 SUPERPOSITION = (1.0, 1.0, 1.0)  # (φ0 + φ1 + φ2)/√3
@@ -316,28 +321,48 @@ def bell_transition(H, psi0, ts, hbar=1.0, h=1e-3):
 
 class _PairProduct(eqx.Module):
     """Observer: ⟨x(t)x(0)⟩ and ⟨(x(t)x(0))²⟩ with x(0) a traced leaf (one
-    compilation serves every run of the same shapes)."""
+    compilation serves every run of the same shapes). On a sub-ensemble of
+    `jqd.Errors` (fewer particles than x(0)) it cannot pair x(t) with x(0):
+    NaN there (the sampling SE is the sample's, std/√N)."""
 
     x0: Array
 
     def __call__(self, t, y, params):
+        if y.x.shape[0] != self.x0.shape[0]:  # static: a sub-ensemble
+            nan = jnp.full((), jnp.nan, y.x.dtype)
+            return {"c": nan, "c2": nan}
         prod = y.x[:, 0] * self.x0
         return {"c": jnp.mean(prod), "c2": jnp.mean(prod**2)}
 
 
 class _JointCounts(eqx.Module):
-    """Observer: counts of (class at t, class at 0) of the tagged copy members."""
+    """Observer: counts of (class at t, class at 0) of the tagged copy members
+    (NaN on a sub-ensemble of `jqd.Errors`, as `_PairProduct`)."""
 
     a0: Array
     n_states: int = eqx.field(static=True)
 
     def __call__(self, t, y, params):
         P = self.n_states
+        if y.a.shape[0] != self.a0.shape[0]:
+            return jnp.full((P, P), jnp.nan)
         return jnp.zeros((P, P)).at[y.a, self.a0].add(1.0)
 
 
+# The step error of the particle and Bell-jump runs: the same run at dt/2 on
+# coupled noise (Brownian bridge for Nelson, the same start for Bohm, shared
+# uniforms for BellJumps), riding along in the same program. Two groups, the
+# least: the observers pair each particle with its t = 0 value only on the
+# whole ensemble, so the SE is the sample's (std/√N, exact for i.i.d. terms).
+STEP = jqd.Errors(groups=2)
+# A claim in standard errors, max|C − ref|/SE with SE the sample's: its own SE
+# is 1 (the issue's rule; for the copy process checked against independent runs).
+Z_SE = 1.0
+
+
 def _ensemble_correlation(law, psi0, x0, params, config: Config, key):
-    """⟨x(t)x(0)⟩ and ⟨(x(t)x(0))²⟩ at the saves of `law` run from EnsembleState(ψ0, x0)."""
+    """(ts, ⟨x(t)x(0)⟩, its SE, ⟨x(t)x(0)⟩ at dt − at dt/2) at the saves of `law`
+    run from EnsembleState(ψ0, x0)."""
     steps = max(1, int(round(config.t_final / (config.n_save * config.dt))))
     dt = config.t_final / (config.n_save * steps)
     x0j = jax.device_put(x0)  # host arrays moved, not staged: no program per shape
@@ -352,9 +377,11 @@ def _ensemble_correlation(law, psi0, x0, params, config: Config, key):
         key=key,
         observe=observe,
         checkpoint=False,
+        errors=STEP,
     )
     c, c2 = np.asarray(sol.observables["c"]), np.asarray(sol.observables["c2"])
-    return np.asarray(sol.ts), c, np.sqrt(np.maximum(c2 - c**2, 0.0) / len(x0))
+    se = np.sqrt(np.maximum(c2 - c**2, 0.0) / len(x0))
+    return np.asarray(sol.ts), c, se, np.asarray(sol.errors.step["c"])
 
 
 def _largest_remainder(p, n: int):
@@ -387,7 +414,8 @@ def _gillespie(y0, params, ts: tuple, key, observe):
 
 def _bell_jumps_joint(H, psi0, ts, counts, steps_per_save: int, key):
     """Joint counts N[t, a, b] of Bell's jump process simulated member by member
-    (`jqd.copy.BellJumps`, exact ψ(t) alongside) from the same initial classes."""
+    (`jqd.copy.BellJumps`, exact ψ(t) alongside) from the same initial classes,
+    and those at dt minus at dt/2 (shared uniforms)."""
     P = len(psi0)
     a0 = jax.device_put(np.repeat(np.arange(P), counts).astype(np.int32))
     n_save = len(ts) - 1
@@ -400,8 +428,9 @@ def _bell_jumps_joint(H, psi0, ts, counts, steps_per_save: int, key):
         steps_per_save=steps_per_save,
         key=key,
         observe=_JointCounts(a0, P),
+        errors=STEP,
     )
-    return np.asarray(sol.observables)
+    return np.asarray(sol.observables), np.asarray(sol.errors.step)
 
 
 def _block_rotation(theta: float):
@@ -437,8 +466,8 @@ def run(config: Config, rec: Recorder) -> None:
     x0 = ground.sample(rng, N)
     nel = NelsonEnsemble(sch, scheme="heun")
     bohm = BohmEnsemble(sch, scheme="rk4")
-    ts, cn, sn = _ensemble_correlation(nel, psi_g, x0, params, config, keys[1])
-    _, cb, sb = _ensemble_correlation(bohm, psi_g, x0, params, config, None)
+    ts, cn, sn, dn = _ensemble_correlation(nel, psi_g, x0, params, config, keys[1])
+    _, cb, sb, db = _ensemble_correlation(bohm, psi_g, x0, params, config, None)
     ou, qm = SIGMA2 * np.exp(-ts), SIGMA2 * np.cos(ts)
     rec.metric("ts", ts.tolist())
     rec.metric("ground_nelson_corr", cn.tolist())
@@ -453,6 +482,7 @@ def run(config: Config, rec: Recorder) -> None:
         ou,
         sn,
         tolerance=3.0,
+        **within_stderr_errors(cn, ou, sn, se=Z_SE, step=dn),
     )
     claim_within_stderr(
         rec,
@@ -463,6 +493,7 @@ def run(config: Config, rec: Recorder) -> None:
         sn[half],
         tolerance=10.0,
         op=">",
+        **within_stderr_errors(cn[half], qm[half], sn[half], se=Z_SE, step=dn[half]),
     )
     claim_within_stderr(
         rec,
@@ -472,6 +503,7 @@ def run(config: Config, rec: Recorder) -> None:
         SIGMA2,
         sb,
         tolerance=3.0,
+        **within_stderr_errors(cb, SIGMA2, sb, se=Z_SE, step=db),
     )
 
     # part 1's Nelson ground state at ħ ≠ 1, m ≠ 1 in the same V = x²/2: ω = 1/√m,
@@ -480,7 +512,7 @@ def run(config: Config, rec: Recorder) -> None:
     omega_c = 1 / math.sqrt(ms)
     sigma2_c = hb / (2 * ms * omega_c)
     psi_gc = jqd.reference.oscillator_eigenstate(grid, 0, omega=omega_c, mass=ms, hbar=hb)
-    _, cnc, snc = _ensemble_correlation(
+    _, cnc, snc, dnc = _ensemble_correlation(
         nel,
         jax.device_put(np.asarray(psi_gc) + 0j),
         x0 * math.sqrt(sigma2_c / SIGMA2),
@@ -498,6 +530,7 @@ def run(config: Config, rec: Recorder) -> None:
         sigma2_c * np.exp(-omega_c * ts),
         snc,
         tolerance=3.0,
+        **within_stderr_errors(cnc, sigma2_c * np.exp(-omega_c * ts), snc, se=Z_SE, step=dnc),
     )
 
     # -- part 2: nodal superposition -----------------------------------------------------
@@ -505,8 +538,8 @@ def run(config: Config, rec: Recorder) -> None:
     phis = [np.asarray(jqd.reference.oscillator_eigenstate(grid, n)) for n in range(3)]
     psi_s = jax.device_put(sum(c * p for c, p in zip(sup.c.real, phis)) + 0j)
     xs0 = sup.sample(rng, N)
-    _, csn, ssn = _ensemble_correlation(nel, psi_s, xs0, params, config, keys[2])
-    _, csb, ssb = _ensemble_correlation(bohm, psi_s, xs0, params, config, None)
+    _, csn, ssn, dsn = _ensemble_correlation(nel, psi_s, xs0, params, config, keys[2])
+    _, csb, ssb, dsb = _ensemble_correlation(bohm, psi_s, xs0, params, config, None)
     fv = kolmogorov_correlation(sup, ts, cells=config.fv_cells, dt=config.fv_dt)
     fv2 = kolmogorov_correlation(sup, ts, cells=2 * config.fv_cells, dt=config.fv_dt / 2)
     fv_ground = kolmogorov_correlation(ground, ts, cells=config.fv_cells, dt=config.fv_dt)
@@ -551,6 +584,7 @@ def run(config: Config, rec: Recorder) -> None:
         fv2,
         ssn,
         tolerance=3.0,
+        **within_stderr_errors(csn, fv2, ssn, se=Z_SE, step=dsn),
     )
     claim_within_stderr(
         rec,
@@ -561,6 +595,7 @@ def run(config: Config, rec: Recorder) -> None:
         ssn[half],
         tolerance=10.0,
         op=">",
+        **within_stderr_errors(csn[half], qm_s[half], ssn[half], se=Z_SE, step=dsn[half]),
     )
     claim_within_stderr(
         rec,
@@ -570,9 +605,10 @@ def run(config: Config, rec: Recorder) -> None:
         bohm_ref,
         ssb,
         tolerance=3.0,
+        **within_stderr_errors(csb, bohm_ref, ssb, se=Z_SE, step=dsb),
     )
 
-    _figure_nelson(rec, ts, cn, sn, cb, csn, ssn, fv2, csb, bohm_ref, qm_s, N)
+    _figure_nelson(rec, ts, cn, sn, cb, sb, csn, ssn, fv2, csb, ssb, bohm_ref, qm_s, N)
     _bell_part(config, rec, keys)
 
 
@@ -594,11 +630,12 @@ def _bell_part(config: Config, rec: Recorder, keys) -> None:
         rec.metric(f"bell_{name}_min_weight", float(np.min(np.abs(fine) ** 2)))
         joint, counts = _copy_joint(HB, psiB, tc, M, keys[10 + i])
         expected = Pi * counts[None, None, :]
-        jumps = _bell_jumps_joint(HB, psiB, tc, counts, 25, keys[20 + i])
+        jumps, jumps_step = _bell_jumps_joint(HB, psiB, tc, counts, 25, keys[20 + i])
         oo = O_DIAG[:, None] * O_DIAG[None, :]
         c_copy = np.einsum("tab,ab->t", joint, oo) / M
         c_bell = np.einsum("tab,ab->t", expected, oo) / M
         c_jumps = np.einsum("tab,ab->t", jumps, oo) / M
+        c_jumps_step = np.einsum("tab,ab->t", jumps_step, oo) / M  # at dt − at dt/2
         se = np.sqrt(np.maximum(1 - c_copy**2, 1e-300) / M)
         se_jumps = np.sqrt(np.maximum(1 - c_jumps**2, 1e-300) / M)
         plus = O_DIAG > 0
@@ -616,6 +653,7 @@ def _bell_part(config: Config, rec: Recorder, keys) -> None:
         rec.metric(f"bell_{name}_corr_bell", c_bell.tolist())
         rec.metric(f"bell_{name}_corr_se", se.tolist())
         rec.metric(f"bell_{name}_corr_jumps", c_jumps.tolist())
+        rec.metric(f"bell_{name}_corr_jumps_half_dt", (c_jumps - c_jumps_step).tolist())
         claim_within_stderr(
             rec,
             f"Bell jumps simulated = master equation ({name} basis)",
@@ -625,6 +663,9 @@ def _bell_part(config: Config, rec: Recorder, keys) -> None:
             c_bell[1:],
             se_jumps[1:],
             tolerance=3.0,
+            **within_stderr_errors(
+                c_jumps[1:], c_bell[1:], se_jumps[1:], se=Z_SE, step=c_jumps_step[1:]
+            ),
         )
         rec.metric(f"bell_{name}_joint_pvalues", pvals)
         rec.metric(f"bell_{name}_born_plus", p_born.tolist())
@@ -638,6 +679,8 @@ def _bell_part(config: Config, rec: Recorder, keys) -> None:
             c_bell[1:],
             se[1:],
             tolerance=3.0,
+            se=Z_SE,
+            step_error="exact sampler",
         )
         claim_within_stderr(
             rec,
@@ -648,6 +691,8 @@ def _bell_part(config: Config, rec: Recorder, keys) -> None:
             p_born[1:],
             p_se[1:],
             tolerance=3.0,
+            se=Z_SE,
+            step_error="exact sampler",
         )
     site, rot = res["site"], res["rotated"]
     qm_o = []
@@ -672,11 +717,13 @@ def _bell_part(config: Config, rec: Recorder, keys) -> None:
         np.hypot(site["se"], rot["se"])[1:],
         tolerance=10.0,
         op=">",
+        se=Z_SE,
+        step_error="exact sampler",
     )
     _figure_bell(rec, tc, res, qm_o, M)
 
 
-def _figure_nelson(rec, ts, cn, sn, cb, csn, ssn, fv, csb, bohm_ref, qm_s, N):
+def _figure_nelson(rec, ts, cn, sn, cb, sb, csn, ssn, fv, csb, ssb, bohm_ref, qm_s, N):
     import matplotlib.pyplot as plt
 
     tf = np.linspace(0, ts[-1], 200)
@@ -685,13 +732,15 @@ def _figure_nelson(rec, ts, cn, sn, cb, csn, ssn, fv, csb, bohm_ref, qm_s, N):
     ax.plot(tf, SIGMA2 * np.exp(-tf), "k-", label="σ² exp(−ωt) (Nelson, exact)")
     ax.plot(tf, SIGMA2 * np.cos(tf), "C3--", label="σ² cos ωt (quantum)")
     ax.errorbar(ts, cn, yerr=3 * sn, fmt="o", color="C0", label="Nelson ensemble (±3 SE)")
-    ax.plot(ts, cb, "s", color="C2", mfc="none", label="Bohm ensemble")
+    ax.errorbar(ts, cb, yerr=3 * sb, fmt="s", color="C2", mfc="none", label="Bohm ensemble (±3 SE)")
     panel(ax, "ωt", "⟨x(t)x(0)⟩  (ħ/mω)", f"ground state, N = {N}", legend=True)
     ax = axs[1]
     ax.plot(ts, fv, "k-", label="Nelson: Kolmogorov reference")
     ax.errorbar(ts, csn, yerr=3 * ssn, fmt="o", color="C0", label="Nelson ensemble (±3 SE)")
     ax.plot(ts, bohm_ref, "C2-", label="Bohm: quantile-map reference")
-    ax.plot(ts, csb, "s", color="C2", mfc="none", label="Bohm ensemble")
+    ax.errorbar(
+        ts, csb, yerr=3 * ssb, fmt="s", color="C2", mfc="none", label="Bohm ensemble (±3 SE)"
+    )
     ax.plot(ts, qm_s, "C3--", label="quantum Re⟨x(t)x(0)⟩")
     panel(ax, "ωt", "⟨x(t)x(0)⟩  (ħ/mω)", "(φ0 + φ1 + φ2)/√3", legend=True)
     fig.tight_layout()

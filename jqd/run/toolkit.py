@@ -65,7 +65,17 @@ def experiment_config(*, quick: dict, limits: dict | None = None):
 
 
 def claim_max_error(
-    rec, name, statement, measured, exact, tolerance, *, relative=False, metric=None
+    rec,
+    name,
+    statement,
+    measured,
+    exact,
+    tolerance,
+    *,
+    relative=False,
+    metric=None,
+    se=None,
+    step_error=None,
 ) -> float:
     """Claim that computed values equal a closed form or reference everywhere.
 
@@ -83,6 +93,10 @@ def claim_max_error(
         tolerance: bound on the largest (relative) error.
         relative: compare measured/exact with 1 instead of measured with exact.
         metric: if given, the error is also recorded as this metric.
+        se: the claim's sampling SE, passed to `rec.claim` (for values that
+            rest on an ensemble).
+        step_error: the claim's value at dt minus at dt/2 (or the phrase why it
+            has none), passed to `rec.claim`.
 
     Returns:
         The largest (relative) error.
@@ -90,14 +104,25 @@ def claim_max_error(
     measured, exact = np.asarray(measured), np.asarray(exact)
     error = np.abs(measured / exact - 1) if relative else np.abs(measured - exact)
     value = float(np.max(error))
-    rec.claim(name, statement, measured=value, tolerance=tolerance)
+    errors = {k: v for k, v in (("se", se), ("step_error", step_error)) if v is not None}
+    rec.claim(name, statement, measured=value, tolerance=tolerance, **errors)
     if metric is not None:
         rec.metric(metric, value)
     return value
 
 
 def claim_within_stderr(
-    rec, name, statement, measured, expected, stderr, tolerance, *, op="<="
+    rec,
+    name,
+    statement,
+    measured,
+    expected,
+    stderr,
+    tolerance,
+    *,
+    op="<=",
+    se=None,
+    step_error=None,
 ) -> float:
     """Claim on ensemble estimates: their largest distance from the expected
     values in standard errors, max |measured − expected|/stderr.
@@ -111,14 +136,53 @@ def claim_within_stderr(
         stderr: the estimates' standard errors, broadcastable to `measured`.
         tolerance: the bound, in standard errors (e.g. 3).
         op: "<=" for agreement; ">" to claim that the estimates differ.
+        se: the claim's own sampling SE, in standard errors like the value
+            (`within_stderr_errors`), passed to `rec.claim`.
+        step_error: the claim's value at dt minus at dt/2 (or the phrase why it
+            has none), passed to `rec.claim`.
 
     Returns:
         The largest distance in standard errors.
     """
     z = np.abs(np.asarray(measured) - np.asarray(expected)) / np.asarray(stderr)
     value = float(np.max(z))
-    rec.claim(name, statement, measured=value, tolerance=tolerance, op=op)
+    errors = {k: v for k, v in (("se", se), ("step_error", step_error)) if v is not None}
+    rec.claim(name, statement, measured=value, tolerance=tolerance, op=op, **errors)
     return value
+
+
+def within_stderr_errors(measured, expected, stderr, *, se=None, step=None) -> dict:
+    """The errors of `claim_within_stderr`'s value z = max |measured − expected|/stderr,
+    as its keyword arguments `se` and `step_error`.
+
+    Args:
+        measured: the estimates, as for `claim_within_stderr`.
+        expected: the exact or reference values, as for `claim_within_stderr`.
+        stderr: the estimates' standard errors, as for `claim_within_stderr`.
+        se: the estimates' own sampling SE (e.g. `Solution.errors.se` from
+            sub-ensembles), broadcastable to `measured`; the claim's SE is
+            se/stderr at the largest z (about 1 when stderr is right). A float
+            is taken as the claim's SE itself.
+        step: the estimates at dt minus at dt/2 (`Solution.errors.step`); the
+            claim's step error is z(measured) − z(measured − step). A string
+            ("exact sampler") is passed on.
+
+    Returns:
+        {"se": ..., "step_error": ...}, None where not given.
+    """
+    measured, expected = np.asarray(measured, float), np.asarray(expected, float)
+    stderr = np.broadcast_to(np.asarray(stderr, float), measured.shape)
+    z = np.abs(measured - expected) / stderr
+    out = {"se": None, "step_error": step if isinstance(step, str) else None}
+    if isinstance(se, float):
+        out["se"] = se
+    elif se is not None:
+        i = np.unravel_index(np.argmax(z), z.shape)
+        out["se"] = float(np.broadcast_to(np.asarray(se, float), z.shape)[i] / stderr[i])
+    if step is not None and not isinstance(step, str):
+        z_half = np.abs(measured - np.asarray(step, float) - expected) / stderr
+        out["step_error"] = float(np.max(z) - np.max(z_half))
+    return out
 
 
 def claim_exponent(rec, name, statement, x, y, tolerance, *, exponent=None, op="<=") -> float:
