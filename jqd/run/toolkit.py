@@ -64,8 +64,23 @@ def experiment_config(*, quick: dict, limits: dict | None = None):
     return declare
 
 
+def _errors(se, step_error) -> dict:
+    """The `rec.claim` keywords of a claim's errors, only those given."""
+    return {k: v for k, v in (("se", se), ("step_error", step_error)) if v is not None}
+
+
 def claim_max_error(
-    rec, name, statement, measured, exact, tolerance, *, relative=False, metric=None
+    rec,
+    name,
+    statement,
+    measured,
+    exact,
+    tolerance,
+    *,
+    relative=False,
+    metric=None,
+    se=None,
+    step_error=None,
 ) -> float:
     """Claim that computed values equal a closed form or reference everywhere.
 
@@ -83,6 +98,10 @@ def claim_max_error(
         tolerance: bound on the largest (relative) error.
         relative: compare measured/exact with 1 instead of measured with exact.
         metric: if given, the error is also recorded as this metric.
+        se: for an ensemble estimate, the sampling standard error of the
+            largest error (passed to `rec.claim`).
+        step_error: for a time-stepped ensemble, the largest error at dt
+            minus at dt/2, or a phrase ("exact sampler"; `rec.claim`).
 
     Returns:
         The largest (relative) error.
@@ -90,14 +109,24 @@ def claim_max_error(
     measured, exact = np.asarray(measured), np.asarray(exact)
     error = np.abs(measured / exact - 1) if relative else np.abs(measured - exact)
     value = float(np.max(error))
-    rec.claim(name, statement, measured=value, tolerance=tolerance)
+    rec.claim(name, statement, measured=value, tolerance=tolerance, **_errors(se, step_error))
     if metric is not None:
         rec.metric(metric, value)
     return value
 
 
 def claim_within_stderr(
-    rec, name, statement, measured, expected, stderr, tolerance, *, op="<="
+    rec,
+    name,
+    statement,
+    measured,
+    expected,
+    stderr,
+    tolerance,
+    *,
+    op="<=",
+    se=None,
+    step_error=None,
 ) -> float:
     """Claim on ensemble estimates: their largest distance from the expected
     values in standard errors, max |measured − expected|/stderr.
@@ -111,13 +140,19 @@ def claim_within_stderr(
         stderr: the estimates' standard errors, broadcastable to `measured`.
         tolerance: the bound, in standard errors (e.g. 3).
         op: "<=" for agreement; ">" to claim that the estimates differ.
+        se: the sampling standard error of the largest distance itself (e.g.
+            from sub-ensembles; passed to `rec.claim`).
+        step_error: for a time-stepped ensemble, the largest distance at dt
+            minus at dt/2, or a phrase ("exact sampler"; `rec.claim`).
 
     Returns:
         The largest distance in standard errors.
     """
     z = np.abs(np.asarray(measured) - np.asarray(expected)) / np.asarray(stderr)
     value = float(np.max(z))
-    rec.claim(name, statement, measured=value, tolerance=tolerance, op=op)
+    rec.claim(
+        name, statement, measured=value, tolerance=tolerance, op=op, **_errors(se, step_error)
+    )
     return value
 
 
