@@ -52,6 +52,23 @@ def _flow_without_diffusion_current(monkeypatch):
     monkeypatch.setattr(fl, "flow_velocity", flow_velocity)
 
 
+def _flow_dt_quadrupled(monkeypatch):
+    # the exact-density flow of the KS claims (jqd.evolve of a HusimiFlow) run with
+    # dt × 4 and a quarter of the steps per save (the same save times); the
+    # claims' tolerances unchanged: a time step chosen too coarse
+    import jqd
+    from jqd.husimi import HusimiFlow
+
+    correct = jqd.evolve
+
+    def coarse(law, *args, dt, steps_per_save=1, **kwargs):
+        if isinstance(law, HusimiFlow) and steps_per_save % 4 == 0:
+            dt, steps_per_save = 4 * dt, steps_per_save // 4
+        return correct(law, *args, dt=dt, steps_per_save=steps_per_save, **kwargs)
+
+    monkeypatch.setattr(jqd, "evolve", coarse)
+
+
 MUTANTS = [
     Mutant(
         "husimi-truncation",
@@ -73,5 +90,13 @@ MUTANTS = [
         "flow velocity without the diffusion-current term −½ D∇ln ρ",
         _flow_without_diffusion_current,
         caught_by="KS distance",
+    ),
+    Mutant(
+        "husimi-trajectories",
+        "flow-dt-quadrupled",
+        "the probability flow's RK4 step 4× larger (a quarter of the steps per save), "
+        "tolerances unchanged",
+        _flow_dt_quadrupled,
+        caught_by="trajectories converged in dt",
     ),
 ]

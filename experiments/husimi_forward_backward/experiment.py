@@ -28,6 +28,10 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import claim_within_stderr, experiment_config, panel
 
 _AMP = hs.anti_wick_symbol(0.5j * (hs.ad(0) * hs.ad(0) - hs.a(0) * hs.a(0)))
+GROUPS = 16  # sub-ensembles of the paths for the sampling errors of the claims
+# the step error column: a step of jqd.evolve is a Picard sweep (dt unused; the sweeps'
+# convergence is its own claim); the path step h = T/n_t is not halved in these runs
+NO_STEP_ERROR = "dt unused (Picard sweeps); h = T/n_t not halved"
 
 
 def amplifier_symbol(z, args):
@@ -223,6 +227,17 @@ def marginal_ks(z, ts, n_t, moments):
     return picks, ks
 
 
+def max_ks_stderr(z, ts, n_t, moments):
+    """Sampling SE of the largest of the KS distances of `marginal_ks`: on each of
+    GROUPS strided sub-ensembles (path i in group i mod GROUPS) the largest KS
+    distance D_g times √n_g has the law of D √N, so SE(D) = std_g(D_g √n_g)/√N."""
+    scaled = [
+        marginal_ks(z[g::GROUPS], ts, n_t, moments)[1].max() * np.sqrt(len(z[g::GROUPS]))
+        for g in range(GROUPS)
+    ]
+    return float(np.std(scaled, ddof=1) / np.sqrt(len(z)))
+
+
 def amplifier(config: Config, rec: Recorder, key):
     N = config.n_paths
     xi0, xiT, kx = _amplifier_draws(key, N)
@@ -235,13 +250,16 @@ def amplifier(config: Config, rec: Recorder, key):
     y, change, _ = run_paths(law, kx, zeta0, zetaT, params, config.sweeps)
     z = np.asarray(y.z)
     ts = np.linspace(0.0, law.T, law.n_t + 1)  # law.times, on the host
-    picks, ks = marginal_ks(z, ts, config.n_t, lambda t: amplifier_moments(config, t))
+    moments = lambda t: amplifier_moments(config, t)  # noqa: E731
+    picks, ks = marginal_ks(z, ts, config.n_t, moments)
     family = jqd.stats.ks_critical(N, 0.05 / ks.size)
     rec.claim(
         "amplifier: KS of the Q and P marginals at 5 times (Bonferroni 5 %)",
         "physics §4.12: '+' forward and '−' backward paths have the exact Husimi marginals",
         ks.max(),
         family,
+        se=max_ks_stderr(z, ts, config.n_t, moments),
+        step_error=NO_STEP_ERROR,
     )
     rec.metric("amplifier_ks_Q", ks[:, 0].tolist())
     rec.metric("amplifier_ks_P", ks[:, 1].tolist())
@@ -266,9 +284,17 @@ def amplifier(config: Config, rec: Recorder, key):
     markov = {"P": v1[1] * decay, "Q": v2[0] * decay}  # forward OU for P, backward OU for Q
     var1, var2 = {"P": v1[1], "Q": v1[0]}, {"P": v2[1], "Q": v2[0]}
     cov, se = {}, {}
+    # the largest z-score on each sub-ensemble has the law of the whole one's: their
+    # spread is its sampling SE
+    z_groups = np.zeros(GROUPS)
     for c, name in ((1, "P"), (0, "Q")):
         cov[name] = float(np.cov(z[:, i1, c], z[:, i2, c])[0, 1])
         se[name] = np.sqrt((var1[name] * var2[name] + markov[name] ** 2) / N)
+        for g in range(GROUPS):
+            zg = z[g::GROUPS]
+            cov_g = np.cov(zg[:, i1, c], zg[:, i2, c])[0, 1]
+            se_g = np.sqrt((var1[name] * var2[name] + markov[name] ** 2) / len(zg))
+            z_groups[g] = max(z_groups[g], abs(cov_g - markov[name]) / se_g)
         rec.metric(f"amplifier_cov_{name}_t1_t2", cov[name])
         rec.metric(f"amplifier_cov_{name}_markov", markov[name])
         rec.metric(f"amplifier_cov_{name}_se", se[name])
@@ -283,6 +309,8 @@ def amplifier(config: Config, rec: Recorder, key):
         [markov["P"], markov["Q"]],
         [se["P"], se["Q"]],
         tolerance=4.0,
+        se=float(np.std(z_groups, ddof=1)),
+        step_error=NO_STEP_ERROR,
     )
     return z, ts, picks, ks
 
@@ -315,6 +343,8 @@ def rotated_amplifier(config: Config, rec: Recorder, key):
         "physics §4.12 with rotated ± frames; exact: the rotated Gaussian (rotation covariance)",
         ks.max(),
         jqd.stats.ks_critical(N, 0.05 / ks.size),
+        se=max_ks_stderr(z, ts, config.n_t, moments),
+        step_error=NO_STEP_ERROR,
     )
     rec.metric("rotated_theta_deg", float(np.degrees(th)))
     rec.metric("rotated_ks_Q", ks[:, 0].tolist())
@@ -417,6 +447,14 @@ def run(config: Config, rec: Recorder) -> None:
         for c, lab in ((0, "Q (− coordinate)"), (1, "P (+ coordinate)")):
             ax = axes[c, i]
             ax.hist(z[:, k, c], bins=80, density=True, alpha=0.5, label="paths")
+            edges = np.histogram_bin_edges(z[:, k, c], 80)
+            dens = np.histogram(z[:, k, c], edges, density=True)[0]
+            parts = [
+                np.histogram(z[g::GROUPS, k, c], edges, density=True)[0] for g in range(GROUPS)
+            ]
+            dens_se = np.std(parts, axis=0, ddof=1) / np.sqrt(GROUPS)
+            centres = 0.5 * (edges[1:] + edges[:-1])
+            ax.errorbar(centres, dens, dens_se, fmt="none", ecolor="C0", lw=0.6, label="± SE")
             s = np.linspace(mean[c] - 4 * np.sqrt(var[c]), mean[c] + 4 * np.sqrt(var[c]), 200)
             ax.plot(s, norm.pdf(s, mean[c], np.sqrt(var[c])), "k", lw=1, label="exact")
             ax.set_title(f"t = {ts[k]:.2f}: KS {ks[i, c]:.4f}", fontsize=9)

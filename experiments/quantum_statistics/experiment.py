@@ -38,6 +38,8 @@ from jqd.dqm import (
 from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import claim_max_error, claim_within_stderr, experiment_config, panel
 
+GROUPS = 16  # sub-ensembles of the draws for the sampling error of a claim
+
 
 @experiment_config(
     quick=dict(n_samples=100_000, n_levels=12, degeneracy=10_000),
@@ -178,15 +180,27 @@ def run(config: Config, rec: Recorder) -> None:
         se = math.sqrt((1 / K) * (1 - 1 / K) / S)
         chi2 = float(np.sum((f * S - S / K) ** 2 / (S / K)))
         p = float(stats.chi2.sf(chi2, K - 1))
+        # the statistic on each of GROUPS strided sub-ensembles (draw i in group
+        # i mod GROUPS) has the law of the whole one's (it is in units of its own
+        # SE): their spread is its sampling SE
+        group_stat = [
+            float(np.max(np.abs(fg - 1 / K)) / (se * np.sqrt(S / len(part))))
+            for part in (case["counts"][g::GROUPS] for g in range(GROUPS))
+            for fg in [pattern_frequencies(part, N, M)]
+        ]
         claim_within_stderr(
             rec,
             f"Dirichlet-multinomial uniform, ({N}, {M})",
-            f"Z47/Z53: all {K} patterns equally likely (BE counting); max |f − 1/K| in SE",
+            f"Z47/Z53: all {K} patterns equally likely (BE counting); max |f − 1/K| in SE; "
+            f"its SE: the spread of the same statistic over {GROUPS} sub-ensembles",
             f,
             1 / K,
             se,
             tolerance=4.0,
+            se=float(np.std(group_stat, ddof=1)),
+            step_error="exact sampler",
         )
+        rec.metric(f"dirichlet_uniform_subensemble_stat_{N}_{M}", group_stat)
         rec.metric(f"chi2_pvalue_{N}_{M}", p)
         wmb = case["mb"]
         claim_max_error(
@@ -240,7 +254,9 @@ def run(config: Config, rec: Recorder) -> None:
     N, M = config.cases[-1]
     f, fm, wmb, se = freqs[(N, M)]
     idx = np.arange(len(f))
-    ax.plot(idx, f, "o", ms=3, label="Dirichlet(1..1) → multinomial")
+    ax.errorbar(
+        idx, f, yerr=se, fmt="o", ms=3, elinewidth=0.8, label="Dirichlet(1..1) → multinomial ± SE"
+    )
     ax.plot(idx, fm, "s", ms=3, mfc="none", label="multinomial, w = 1/M")
     ax.axhline(1 / len(f), color="k", label="BE weight N!(M−1)!/(M+N−1)!")
     ax.fill_between(

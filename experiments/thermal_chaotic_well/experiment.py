@@ -24,6 +24,8 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import claim_max_error, experiment_config, panel
 from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
 
+GROUPS = 16  # sub-ensembles of the classical trajectories for the sampling errors
+
 
 @experiment_config(
     quick=dict(
@@ -156,7 +158,11 @@ def _quantum(config, hbar, lam, t_end, setups, mass=1.0):
 
 
 def _classical(config, key, t_end):
-    """Wigner-sampled ensemble: coarse densities and variances at every save."""
+    """Wigner-sampled ensemble: coarse densities and variances at every save, with
+    the coarse densities and widths² of GROUPS strided sub-ensembles (trajectory i
+    in group i mod GROUPS: the sampling errors). The step check: sub-ensemble 0
+    run again at dt/2 from the same starts (its coarse densities; at dt they are
+    `coarse_groups[:, 0]`)."""
     a2, hbar = config.hbar, config.hbar
     kx, kp = jax.random.split(key)
     centre = jnp.array([config.x0, config.y0])
@@ -165,25 +171,42 @@ def _classical(config, key, t_end):
     width = config.box / config.n_bins
     lo = -config.box / 2 - config.box / (2 * _points(config, hbar))  # first cell's edge
 
-    def observe(t, y, prm):
+    def coarse(y):
         idx = jnp.floor((y.x - lo) / width).astype(jnp.int32) % config.n_bins
         h = jnp.zeros((config.n_bins, config.n_bins)).at[idx[:, 0], idx[:, 1]].add(1.0)
-        return {"coarse": h / config.n_classical, "var": jnp.var(y.x, axis=0)}
+        return idx, h / y.x.shape[0]
+
+    def observe(t, y, prm):
+        n, nb = y.x.shape[0], config.n_bins
+        idx = jnp.floor((y.x - lo) / width).astype(jnp.int32) % nb
+        group = jnp.arange(n) % GROUPS
+        # one histogram per sub-ensemble; their sum (whole counts, exact) is the whole one's
+        flat = (group * nb + idx[:, 0]) * nb + idx[:, 1]
+        hg = jnp.zeros((GROUPS * nb * nb,)).at[flat].add(1.0).reshape(GROUPS, nb, nb)
+        xg = y.x[: n - n % GROUPS].reshape(-1, GROUPS, 2)  # [k, g]: trajectory k·GROUPS + g
+        return {
+            "coarse": hg.sum(0) / n,
+            "var": jnp.var(y.x, axis=0),
+            "coarse_groups": hg / jnp.bincount(group, length=GROUPS)[:, None, None],
+            "width2_groups": jnp.sum(jnp.var(xg, axis=0), axis=-1),
+        }
 
     steps = round(config.save_every / config.dt_classical)
-    sol = jqd.evolve(
+    run = lambda x, p, refine, observe: jqd.evolve(
         ClassicalWell(), WellState(x, p), WellParams(lam=config.lam),
-        dt=config.save_every / steps, n_save=round(t_end / config.save_every),
-        steps_per_save=steps, observe=observe, checkpoint=False,
+        dt=config.save_every / steps / refine, n_save=round(t_end / config.save_every),
+        steps_per_save=steps * refine, observe=observe, checkpoint=False,
     )  # fmt: skip
-    obs = jax.tree_util.tree_map(np.asarray, sol.observables)
-    return obs["coarse"], obs["var"]
+    obs = jax.tree_util.tree_map(np.asarray, run(x, p, 1, observe).observables)
+    sub = [np.asarray(v)[::GROUPS] for v in (x, p)]  # on the host: no slicing program
+    half = run(*sub, 2, lambda t, y, prm: coarse(y)[1])
+    return obs, np.asarray(half.observables)
 
 
-def _tangent_flow(config, x, p, t_end):
+def _tangent_flow(config, x, p, t_end, refine=1):
     """(x, p)(t_end) and the tangent map M = ∂(x, p)(t_end)/∂(x, p)(0), shape (n, 4, 4).
 
-    NumPy Yoshida-4 (drift-kick-…-drift, step ≈ dt_classical) for x of shape (n, 2)
+    NumPy Yoshida-4 (drift-kick-…-drift, step ≈ dt_classical/refine) for x of shape (n, 2)
     in V = ½(k_x x² + k_y y²) + λx²y² (k from `WellParams`, m = 1), stepped
     together with its linearization δẋ = δp/m, δṗ = −∇²V(x) δx.
     """
@@ -194,7 +217,7 @@ def _tangent_flow(config, x, p, t_end):
     w1 = 1 / (2 - 2 ** (1 / 3))
     w0 = -(2 ** (1 / 3)) * w1
     drifts, kicks = (w1 / 2, (w0 + w1) / 2, (w0 + w1) / 2, w1 / 2), (w1, w0, w1)
-    steps = max(1, round(t_end / config.dt_classical))
+    steps = max(1, round(t_end / config.dt_classical)) * refine
     h = t_end / steps
     for _ in range(steps):
         for i, c in enumerate(drifts):
@@ -216,12 +239,17 @@ def _lyapunov(config, rng, t_end):
     """Classical finite-time Lyapunov exponents, independent of the quantum runs:
     ln σ₁(M(t_end))/t_end for `n_lyapunov` trajectories drawn from the Wigner
     function of ψ(0) at ħ = hbar (σ₁ the largest singular value of the tangent
-    map of `_tangent_flow`). Returns those exponents and t_end."""
+    map of `_tangent_flow`). Returns those exponents, t_end, and the exponents of
+    the same orbits at half the step (the step error of Λ)."""
     hbar, n = config.hbar, config.n_lyapunov
     x = np.array([config.x0, config.y0]) + math.sqrt(hbar / 2) * rng.normal(size=(n, 2))
     p = math.sqrt(hbar / 2) * rng.normal(size=(n, 2))  # σ_p = ħ/(√2 a), a² = ħ
-    _, _, M = _tangent_flow(config, x, p, t_end)
-    return np.log(np.linalg.norm(M, ord=2, axis=(1, 2))) / t_end, t_end
+
+    def ftle(refine):
+        _, _, M = _tangent_flow(config, x, p, t_end, refine)
+        return np.log(np.linalg.norm(M, ord=2, axis=(1, 2))) / t_end
+
+    return ftle(1), t_end, ftle(2)
 
 
 def _first_passage(ts, w, level):
@@ -309,9 +337,17 @@ def run(config: Config, rec: Recorder) -> None:
     # [0, max t(W*)] of the scan (classical tangent dynamics, NumPy; no quantum input)
     t_lyap = float(np.max(te)) if np.all(np.isfinite(te)) else config.t_scan
     t_lyap = max(t_lyap, config.save_every)
-    ftle, t_lyap = _lyapunov(config, np.random.default_rng(rec.seed), t_lyap)
+    ftle, t_lyap, ftle_half = _lyapunov(config, np.random.default_rng(rec.seed), t_lyap)
     Lam = float(ftle.mean())
     ratio = 2 * Lam * slope
+
+    def ehrenfest_measure(lam):
+        r = 2 * lam * slope
+        return max(r, 1 / r) if r > 0 else math.inf
+
+    # Λ is a mean over Wigner-sampled orbits: SE = std/√n; max(r, 1/r) has relative
+    # derivative ±1 in Λ. Step error: Λ from the same orbits at half the step.
+    lam_se = float(np.std(ftle, ddof=1) / np.sqrt(len(ftle)))
     rec.claim(
         "Ehrenfest slope vs 1/(2Λ)",
         f"physics §7.9: t(W = {config.w_star:g}) = ln(1/ħ)/(2Λ) + const over ħ = "
@@ -319,10 +355,15 @@ def run(config: Config, rec: Recorder) -> None:
         + f": the fitted slope s against 1/(2Λ), Λ = ⟨ln σ₁(M(t))⟩/t the mean finite-time "
         f"Lyapunov exponent of the classical tangent map M ({config.n_lyapunov} "
         f"Wigner-sampled orbits, t = {t_lyap:g} = max t(W*)); "
-        f"max(2Λs, 1/(2Λs)) <= {config.ehrenfest_factor:g}",
-        measured=max(ratio, 1 / ratio) if ratio > 0 else math.inf,
+        f"max(2Λs, 1/(2Λs)) <= {config.ehrenfest_factor:g}; SE and step error from Λ "
+        "(the quantum slope s is a deterministic grid computation)",
+        measured=ehrenfest_measure(Lam),
         tolerance=config.ehrenfest_factor,
+        se=ehrenfest_measure(Lam) * lam_se / Lam,
+        step_error=ehrenfest_measure(Lam) - ehrenfest_measure(float(ftle_half.mean())),
     )
+    rec.metric("lyapunov_exponent_se", lam_se)
+    rec.metric("lyapunov_exponent_step_error", Lam - float(ftle_half.mean()))
     rec.metric("lyapunov_exponent", Lam)
     rec.metric("lyapunov_window", t_lyap)
     rec.metric("ehrenfest_slope_prediction", 1 / (2 * Lam))
@@ -337,15 +378,27 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"t_width_star_hbar_{h:g}", t_star[h])
         rec.metric(f"t_doubling_hbar_{h:g}", t_double[h])
 
-    coarse_c, var_c = _classical(config, rec.key(), config.t_final)
+    obs_c, coarse_half_0 = _classical(config, rec.key(), config.t_final)
+    coarse_c, var_c, coarse_g = obs_c["coarse"], obs_c["var"], obs_c["coarse_groups"]
     l1 = np.abs(coarse_q - coarse_c).sum((1, 2))
     late = ts >= ts[-1] / 2  # the densities fluctuate in time: average the late half
+    # SE: L1 linearized in P_c (delta method), Σ sign(P_q − P_c)(P_q − P_c,g) per
+    # sub-ensemble g; step error: L1 with P_c shifted by sub-ensemble 0's change
+    # from dt to dt/2 (the same starts), an estimate of the whole ensemble's
+    sign = np.sign(coarse_q - coarse_c)[:, None]
+    l1_groups = (sign * (coarse_q[:, None] - coarse_g)).sum((2, 3))  # (t, g)
+    l1_se = l1_groups.std(1, ddof=1) / np.sqrt(GROUPS)
+    l1_half = np.abs(coarse_q - (coarse_c - (coarse_g[:, 0] - coarse_half_0))).sum((1, 2))
     rec.claim(
         "L1 quantum vs classical density ≤ 0.25",
         f"physics §7.9: mean over t in [{ts[-1] / 2:g}, {ts[-1]:g}] of Σ|P_q − P_c| on "
-        f"{config.n_bins}² bins, {config.n_classical} Wigner-sampled trajectories (ħ = {hbar:g})",
+        f"{config.n_bins}² bins, {config.n_classical} Wigner-sampled trajectories (ħ = {hbar:g}); "
+        f"SE from {GROUPS} sub-ensembles (L1 linearized in P_c); step check on "
+        f"{len(range(0, config.n_classical, GROUPS))} of the trajectories, rerun at dt/2",
         measured=float(l1[late].mean()),
         tolerance=0.25,
+        se=float(l1_groups[late].mean(0).std(ddof=1) / np.sqrt(GROUPS)),
+        step_error=float(l1[late].mean() - l1_half[late].mean()),
     )
     rec.metric("l1_max", float(l1.max()))
     rec.metric("l1_final", float(l1[-1]))
@@ -354,13 +407,17 @@ def run(config: Config, rec: Recorder) -> None:
         float(np.sum(np.sqrt(2 * coarse_c[-1] / (np.pi * config.n_classical)))),
     )
     Wc = np.sqrt(var_c.sum(-1))
+    w2_groups = obs_c["width2_groups"]
+    Wc_se = w2_groups.std(1, ddof=1) / np.sqrt(GROUPS) / (2 * Wc)  # W = √(Var x + Var y)
     rec.metric("classical_width_ratio_max", float(Wc.max() / Wc[0]))
+    rec.metric("l1_step_error_per_save_max", float(np.max(np.abs(l1 - l1_half))))
 
     fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
     ax = axes[0]
     ax.plot(ts0, W0 / W0[0], label="quantum λ = 0")
     ax.plot(ts, W / W[0], label=f"quantum λ = {config.lam:g}")
-    ax.plot(ts, Wc / Wc[0], "--", label="classical ensemble")
+    ax.plot(ts, Wc / Wc[0], "--", label="classical ensemble (± 2 SE band)")
+    ax.fill_between(ts, (Wc - 2 * Wc_se) / Wc[0], (Wc + 2 * Wc_se) / Wc[0], alpha=0.3, color="C2")
     ax.axhline(2, color="r", ls=":", label="2×")
     panel(ax, "t", "W(t)/W(0)")
     top = max(np.nanmax(W0 / W0[0]), np.nanmax(W / W[0]), np.nanmax(Wc / Wc[0]), 2.0)
@@ -374,7 +431,8 @@ def run(config: Config, rec: Recorder) -> None:
     ax.legend()
     ax.set_title(f"Ehrenfest slope {slope:.2f} (1/(2Λ) = {1 / (2 * Lam):.2f})")
     ax = axes[2]
-    ax.plot(ts, l1)
+    ax.plot(ts, l1, label="L1 (± 2 SE band)")
+    ax.fill_between(ts, l1 - 2 * l1_se, l1 + 2 * l1_se, alpha=0.3)
     ax.axhline(0.25, color="r", ls="--", label="claim 0.25")
     panel(ax, "t", "L1(P_q, P_c)")
     ax.legend()

@@ -38,6 +38,10 @@ BOLTZMANN = 1.380649e-23  # J/K
 ATOMIC_MASS = 1.66053906660e-27  # kg
 ROOM_T, ROOM_P = 298.15, 101325.0  # K, Pa
 ATOMS = {"He": (4.002602, 2.60e-10), "Ar": (39.948, 3.40e-10), "Xe": (131.293, 3.96e-10)}
+GROUPS = 16  # sub-ensembles (of particles, or batches of saves) for the sampling errors
+# the step error column: each gas is one Verlet path, not rerun at dt/2 (the energy
+# claim checks the integrator at this dt)
+NO_STEP_ERROR = "not measured (one Verlet gas)"
 
 
 @experiment_config(
@@ -183,6 +187,20 @@ def initial_gas(n_particles, density, velocities):
     return box, PhaseState(jax.device_put(q), jax.device_put(p))
 
 
+def kurtosis_np(p):
+    """`jqd.thermal.velocity_kurtosis` in NumPy (no program per sub-ensemble shape)."""
+    v = p - p.mean(axis=0)
+    return float(np.mean(v**4) / np.mean(v**2) ** 2)
+
+
+def batch_mean_stderr(series):
+    """SE of the mean of a time series from GROUPS consecutive batches (their
+    means taken as independent: batches much longer than the correlation time)."""
+    n = len(series) - len(series) % GROUPS
+    means = np.asarray(series[:n]).reshape(GROUPS, -1).mean(1)
+    return float(means.std(ddof=1) / np.sqrt(GROUPS))
+
+
 def contact_runs(touch):
     """Lengths (in saves) of every run of contact of every particle, runs cut
     by the ends of the record dropped; touch: (n_saves, N) bool."""
@@ -293,15 +311,25 @@ def run(config: Config, rec: Recorder) -> None:
     )
     window = ts >= config.kurtosis_at
     kurt = float(np.mean(obs["kurtosis"][window]))
+    # SE: one snapshot's, from GROUPS particle sub-ensembles of the final state; the
+    # window's saves are not independent (the fourth moment relaxes at ≈ 0.3 per τ,
+    # so [9, 12] τ holds about one correlation time): taken as one snapshot
+    p_np = np.asarray(sol.y_final.p)
+    kurt_groups = [kurtosis_np(p_np[g::GROUPS]) for g in range(GROUPS)]
+    kurt_se = float(np.std(kurt_groups, ddof=1) / np.sqrt(GROUPS))
     claim_max_error(
         rec,
         f"velocity kurtosis after {config.kurtosis_at:g} collision times",
         "physics §7.5: |⟨δv⁴⟩/⟨δv²⟩² − 3| of the velocity components (Maxwell-Boltzmann: 3), "
-        f"averaged over t in [{config.kurtosis_at:g}, {config.collisions_relax:g}] τ",
+        f"averaged over t in [{config.kurtosis_at:g}, {config.collisions_relax:g}] τ; SE: "
+        f"one snapshot's (the final state's {GROUPS} particle sub-ensembles)",
         kurt,
         3,
         tolerance=0.15,
+        se=kurt_se,
+        step_error=NO_STEP_ERROR,
     )
+    rec.metric("kurtosis_final_subensembles", kurt_groups)
     at5 = (ts >= 4.5) & (ts <= 5.5)
     rec.metric("kurtosis_at_5_tau", float(np.mean(obs["kurtosis"][at5])))
     fit = (ts >= 0.5) & (ts <= 5.0)
@@ -328,27 +356,40 @@ def run(config: Config, rec: Recorder) -> None:
     virial = float(
         jqd.reference.dilute_gas_potential_energy(config.density_dilute, T_kin, config.kappa, 1.0)
     )
+    # SE of the time average: GROUPS batches of consecutive saves (each ≫ the contact
+    # time π√(μ/κ) over which PE decorrelates); the virial's T_kin error neglected
+    pe_se = batch_mean_stderr(obs["pe"][late] / N)
     claim_max_error(
         rec,
         "⟨PE⟩ vs second virial",
-        "physics §7.5: |⟨PE⟩/N ÷ (n/2)∫U e^{−U/T} d²r − 1| at the measured kinetic T",
+        "physics §7.5: |⟨PE⟩/N ÷ (n/2)∫U e^{−U/T} d²r − 1| at the measured kinetic T; SE "
+        f"from {GROUPS} batches of consecutive saves",
         pe,
         virial,
         tolerance=0.10,
         relative=True,
+        se=pe_se / virial,
+        step_error=NO_STEP_ERROR,
     )
     runs = contact_runs(obs["touch"])
     t_contact = float(np.mean(runs)) * dt * config.save_every
     t_exact = float(jqd.reference.harmonic_contact_time(0.5, config.kappa))
+    # SE: the durations' std over √(runs/2): each binary contact is a run of both partners
+    t_contact_se = float(np.std(runs, ddof=1) / np.sqrt(len(runs) / 2)) * dt * config.save_every
     claim_max_error(
         rec,
         "contact time vs π√(μ/κ)",
-        "physics §7.5: |mean contact duration ÷ π√(μ/κ) − 1| (μ = m/2)",
+        "physics §7.5: |mean contact duration ÷ π√(μ/κ) − 1| (μ = m/2); SE: std of the "
+        "durations / √(runs/2) (both partners record a contact)",
         t_contact,
         t_exact,
         tolerance=0.10,
         relative=True,
+        se=t_contact_se / t_exact,
+        step_error=NO_STEP_ERROR,
     )
+    rec.metric("pe_per_particle_se", pe_se)
+    rec.metric("contact_time_se", t_contact_se)
     rec.metric("dilute_collision_rate_measured", len(runs) / (N * ts[-1] * tau))
     rec.metric("dilute_collision_rate_enskog", 1 / tau)
     rec.metric("dilute_contact_runs", len(runs))
@@ -376,12 +417,25 @@ def run(config: Config, rec: Recorder) -> None:
     v_max = 4.0 * math.sqrt(T_relax)
     hist, edges = (np.asarray(x) for x in jqd.thermal.speed_histogram(p_final, 1.0, 40, v_max))
     v = 0.5 * (edges[1:] + edges[:-1])
+    speeds = np.linalg.norm(p_np, axis=-1)
+    hist_groups = [np.histogram(speeds[g::GROUPS], edges, density=True)[0] for g in range(GROUPS)]
+    hist_se = np.std(hist_groups, axis=0, ddof=1) / np.sqrt(GROUPS)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     a1.plot(ts_relax, kurt_series, lw=1)
+    near = ts_relax >= config.kurtosis_at  # the snapshot SE holds near equilibrium
+    a1.fill_between(
+        ts_relax[near],
+        kurt_series[near] - 2 * kurt_se,
+        kurt_series[near] + 2 * kurt_se,
+        color="C1",
+        alpha=0.4,
+        label="± 2 SE (one snapshot)",
+    )
     a1.axhline(3.0, color="k", ls="--", lw=1, label="Maxwell-Boltzmann (3)")
     a1.axvspan(config.kurtosis_at, config.collisions_relax, alpha=0.2, label="claim window")
     panel(a1, "t / τ (mean free times)", "velocity kurtosis", legend=True)
     a2.bar(np.asarray(v), np.asarray(hist), width=float(edges[1] - edges[0]), alpha=0.6)
+    a2.errorbar(v, hist, hist_se, fmt="none", ecolor="C0", lw=0.8, label="± SE")
     a2.plot(
         v, v / T_relax * np.exp(-(v**2) / (2 * T_relax)), "k-", label="2-D Maxwell (measured T)"
     )
