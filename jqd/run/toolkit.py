@@ -98,17 +98,10 @@ def claim_max_error(
         tolerance: bound on the largest (relative) error.
         relative: compare measured/exact with 1 instead of measured with exact.
         metric: if given, the error is also recorded as this metric.
-<<<<<<< HEAD
         se: the claim's sampling SE, passed to `rec.claim` (for values that
             rest on an ensemble).
         step_error: the claim's value at dt minus at dt/2 (or the phrase why it
             has none), passed to `rec.claim`.
-=======
-        se: for an ensemble estimate, the sampling standard error of the
-            largest error (passed to `rec.claim`).
-        step_error: for a time-stepped ensemble, the largest error at dt
-            minus at dt/2, or a phrase ("exact sampler"; `rec.claim`).
->>>>>>> exp-misc
 
     Returns:
         The largest (relative) error.
@@ -116,12 +109,7 @@ def claim_max_error(
     measured, exact = np.asarray(measured), np.asarray(exact)
     error = np.abs(measured / exact - 1) if relative else np.abs(measured - exact)
     value = float(np.max(error))
-<<<<<<< HEAD
-    errors = {k: v for k, v in (("se", se), ("step_error", step_error)) if v is not None}
-    rec.claim(name, statement, measured=value, tolerance=tolerance, **errors)
-=======
     rec.claim(name, statement, measured=value, tolerance=tolerance, **_errors(se, step_error))
->>>>>>> exp-misc
     if metric is not None:
         rec.metric(metric, value)
     return value
@@ -152,31 +140,19 @@ def claim_within_stderr(
         stderr: the estimates' standard errors, broadcastable to `measured`.
         tolerance: the bound, in standard errors (e.g. 3).
         op: "<=" for agreement; ">" to claim that the estimates differ.
-<<<<<<< HEAD
         se: the claim's own sampling SE, in standard errors like the value
             (`within_stderr_errors`), passed to `rec.claim`.
         step_error: the claim's value at dt minus at dt/2 (or the phrase why it
             has none), passed to `rec.claim`.
-=======
-        se: the sampling standard error of the largest distance itself (e.g.
-            from sub-ensembles; passed to `rec.claim`).
-        step_error: for a time-stepped ensemble, the largest distance at dt
-            minus at dt/2, or a phrase ("exact sampler"; `rec.claim`).
->>>>>>> exp-misc
 
     Returns:
         The largest distance in standard errors.
     """
     z = np.abs(np.asarray(measured) - np.asarray(expected)) / np.asarray(stderr)
     value = float(np.max(z))
-<<<<<<< HEAD
-    errors = {k: v for k, v in (("se", se), ("step_error", step_error)) if v is not None}
-    rec.claim(name, statement, measured=value, tolerance=tolerance, op=op, **errors)
-=======
     rec.claim(
         name, statement, measured=value, tolerance=tolerance, op=op, **_errors(se, step_error)
     )
->>>>>>> exp-misc
     return value
 
 
