@@ -13,6 +13,14 @@ import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray, PyTree
 
 
+def half_steps(step, y, t, dt, xs):
+    """`step(s, y, x)` at s = t and t + dt/2, x the first and second entry of
+    `xs` (a pytree with a leading axis of 2, or None): one `lax.scan`, so the
+    dt/2 step of `coupled_step` is traced and compiled once, not twice."""
+    ts = t + (dt / 2) * jnp.arange(2, dtype=jnp.result_type(dt))
+    return jax.lax.scan(lambda y, sx: (step(sx[0], y, sx[1]), None), y, (ts, xs))[0]
+
+
 class AbstractLaw(eqx.Module):
     """An evolution law `y(t) -> y(t + dt)`: a final `eqx.Module` holding
     fixed structure (grid, basis, operators), while the constants one fits or
@@ -93,12 +101,10 @@ class AbstractLaw(eqx.Module):
         on noise coupled to the dt step's (`coupling`). Default: the same
         start and no noise for deterministic laws; fresh keys, independent of
         the dt step's, for stochastic ones."""
-        h = dt / 2
-        k1 = k2 = None
-        if self.stochastic:  # fold_in(key, 1): a key the dt step never uses
-            k1, k2 = jax.random.split(jax.random.fold_in(key, 1))
-        y_fine = fine.step(t + h, fine.step(t, y_fine, params, h, k1), params, h, k2)
-        return self.step(t, y, params, dt, key), y_fine
+        # fold_in(key, 1): keys the dt step never uses
+        keys = jax.random.split(jax.random.fold_in(key, 1)) if self.stochastic else None
+        step = lambda s, y, k: fine.step(s, y, params, dt / 2, k)
+        return self.step(t, y, params, dt, key), half_steps(step, y_fine, t, dt, keys)
 
     def exact_saves(self, y0: PyTree, params: PyTree, offsets):
         """The state at every `t0 + offsets[k]` at once (e.g. from one

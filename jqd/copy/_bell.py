@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .._guards import Check, finite
-from .._law import AbstractLaw
+from .._law import AbstractLaw, half_steps
 from ._coupling import canonical, half_uniforms, layout
 from ._kinetics import check_members, check_params, hamiltonian_guards, member_guards, sampled
 
@@ -100,11 +100,13 @@ class BellJumps(AbstractLaw):
         u = jax.random.uniform(key, y.a.shape, dtype=cum.dtype)
         lo, hi = _stay(cum, y.a)
         c1, c2 = half_uniforms(jax.random.fold_in(key, 1), canonical(u, lo, hi), 1.0 - (hi - lo))
-        psi_f, a_f = y_fine.psi, y_fine.a
-        for c in (c1, c2):
-            psi_f, cum_f = fine._kernel(psi_f, params, dt / 2)
-            a_f = _jump(cum_f, a_f, layout(c, *_stay(cum_f, a_f)))
-        return BellState(psi=psi1, a=_jump(cum, y.a, u)), BellState(psi=psi_f, a=a_f)
+
+        def step(s, y, c):
+            psi_f, cum_f = fine._kernel(y.psi, params, dt / 2)
+            return BellState(psi_f, _jump(cum_f, y.a, layout(c, *_stay(cum_f, y.a))))
+
+        y_fine = half_steps(step, y_fine, t, dt, jnp.stack([c1, c2]))
+        return BellState(psi=psi1, a=_jump(cum, y.a, u)), y_fine
 
     def check(self, y, params, dt=None):
         if not isinstance(y, BellState):

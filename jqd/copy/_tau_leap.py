@@ -15,7 +15,7 @@ from jaxtyping import PRNGKeyArray
 from .. import _guards
 from .._guards import Check, described, round_down
 from .._guards import shown as show
-from .._law import AbstractLaw
+from .._law import AbstractLaw, half_steps
 from .._monitor import BreakdownError, Reason
 from ._coupling import half_uniforms
 from ._kinetics import (
@@ -327,8 +327,8 @@ class CopyMembersTauLeap(AbstractCopyTauLeap):
         u = jax.random.uniform(key, y.a.shape, dtype=y.phi.dtype)
         y1, s = self._advance(y, params, dt, u)
         c1, c2 = half_uniforms(jax.random.fold_in(key, 1), u, s)
-        y_fine = fine._advance(y_fine, params, dt / 2, c1)[0]
-        return y1, fine._advance(y_fine, params, dt / 2, c2)[0]
+        step = lambda _, y, c: fine._advance(y, params, dt / 2, c)[0]
+        return y1, half_steps(step, y_fine, t, dt, jnp.stack([c1, c2]))
 
     def _advance(self, y: MemberState, params, dt, u):
         """(the state after one step with the members' uniforms `u`, each

@@ -19,7 +19,7 @@ from .. import _errors, _guards, _random, _steppers
 from .._evolve import check_budget, evolve
 from .._grid import Grid
 from .._guards import Check, array_module
-from .._law import AbstractLaw
+from .._law import AbstractLaw, half_steps
 from .._solution import Solution
 from .._steppers import RK4, AbstractScheme, EulerMaruyama, Midpoint, StochasticHeun
 from ..schrodinger import SchrodingerGrid
@@ -229,9 +229,8 @@ class NelsonEnsemble(AbstractEnsemble):
         dW = self._increment(key, y, dt)
         Z = _random.random_normal(jax.random.fold_in(key, 1), y.x.shape, y.x.dtype)
         first = 0.5 * dW + 0.5 * jnp.sqrt(dt) * Z
-        h = dt / 2
-        y_fine = fine.step_increment(t, y_fine, params, h, first)
-        y_fine = fine.step_increment(t + h, y_fine, params, h, dW - first)
+        step = lambda s, y, w: fine.step_increment(s, y, params, dt / 2, w)
+        y_fine = half_steps(step, y_fine, t, dt, jnp.stack([first, dW - first]))
         return self.step_increment(t, y, params, dt, dW), y_fine
 
     def step_increment(self, t, y, params, dt, dW):
