@@ -247,6 +247,10 @@ NOT_TIME_LOOPS = {
     "between two re-bases or random-number refills",
     "jqd/thermal/_well.py:curvature_frequency": "power iteration for the largest curvature "
     "of a user's potential at y0 (the accuracy bound's ω)",
+    "jqd/_law.py:half_steps": "inside one coupled step (jqd.Errors): the two dt/2 steps "
+    "of the fine run beside one dt step, scanned so the fine step is traced once",
+    "jqd/copy/_tau_leap.py:CopyCountsTauLeap.coupled_step": "inside one coupled step: "
+    "the two dt/2 leaps of the fine run (binomial splitting of the dt leap), scanned",
 }
 
 # "file:function" -> a real time loop outside evolve, to be moved there

@@ -85,6 +85,7 @@ def test_list():
     assert "failed to load" not in res.stdout
 
 
+@pytest.mark.slow
 def test_run_with_overrides_json(tmp_path):
     out = tmp_path / "kerr"
     res = jqd(
@@ -298,6 +299,7 @@ def _assert_resumed(out: Path, before: dict, reference: dict):
     return res
 
 
+@pytest.mark.slow
 @SHARES_REFERENCE_SWEEP
 def test_sweep_sigint_resume_and_concurrent_refusal(tmp_path, reference_sweep):
     out = tmp_path / "sweep"
@@ -347,6 +349,7 @@ def test_sweep_sigkill_resume_with_stale_lock(tmp_path, reference_sweep):
     assert "removed a stale lock" in res.stdout
 
 
+@pytest.mark.slow
 @SHARES_REFERENCE_SWEEP
 def test_sweep_corrupt_chunk_recomputed(tmp_path, reference_sweep):
     import shutil
@@ -398,6 +401,7 @@ def test_sweep_bad_arguments(tmp_path, capsys):
         assert len(err) == 1 and expect in err[0], (args, err)
 
 
+@pytest.mark.slow
 def test_list_into_a_closed_pipe_is_quiet():
     """`jqd list | head`: the reader leaves early; no traceback, exit 141 (SIGPIPE's)."""
     p = subprocess.Popen(

@@ -275,6 +275,7 @@ def test_sweep_items_validated_as_run(extra, expect, tmp_path, capsys):
     nothing_at(out)
 
 
+@pytest.mark.slow
 def test_sweep_cutoff_follows_the_largest_alpha0(tmp_path):
     """The base config's cutoff (from alpha0 = 2) would truncate alpha0 = 8
     (max error 4.4); the sweep derives it from the largest swept value."""

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jqd
 from jqd import _steppers
@@ -34,6 +35,7 @@ def _spread(law, y):
     return np.sqrt(-2 * np.log(np.asarray(r1)))  # circular standard deviation per class
 
 
+@pytest.mark.slow
 def test_aligned_state_stays_aligned_and_follows_S40():
     """π = 0 with aligned phases is a solution (S50-S53): π stays 0 and the
     class phases follow the aligned S40 flow."""

@@ -69,6 +69,7 @@ def test_class_sums_from_moments_equal_direct_sums(K):
     assert np.all(np.abs(np.asarray(got - want)) <= np.asarray(n) * (tol + 1e-15))
 
 
+@pytest.mark.slow
 def test_mobius_generator_is_the_member_flow():
     """d/dt G(w) with (α̇, β̇) = `mobius_rate` equals i z φ̇, φ̇ = ω_a + A_a cos φ
     + B_a sin φ (S40 summed over members, `member_phase_coefficients`)."""
@@ -89,6 +90,7 @@ def test_mobius_generator_is_the_member_flow():
     np.testing.assert_allclose(dz, 1j * z * phi_dot, rtol=0, atol=1e-13)
 
 
+@pytest.mark.slow
 def test_picks_the_reference_member_and_moves_it():
     a = jax.random.randint(jax.random.key(6), (150,), 0, P).astype(jnp.int32)
     bits, cum = member_bits(a, P)
@@ -127,6 +129,7 @@ def _paths(max_substep, n_terms, T=4.0, N=30):
     return y1, y2, diag, dphi
 
 
+@pytest.mark.slow
 def test_same_events_as_the_reference_with_one_key():
     """Same candidates, same events, same beables; phases equal to the two
     RK4 errors (~1e-9 at substep 0.01, tests/slow: they fall as h⁴). K = 8

@@ -56,6 +56,7 @@ def test_ring_meanfield_is_tight_binding_schrodinger():
     assert float(jnp.max(jnp.abs(free - exact_free))) < 1e-12  # V = 0: exact
 
 
+@pytest.mark.slow
 def test_ring_law_hamiltonian_energy_and_adaptive_path():
     """SchrodingerRing's H (vector_field, energy) is the dense ring H of the
     copy law: adaptive integration and ⟨H⟩ agree with exact propagation."""

@@ -32,6 +32,7 @@ def _problem(P, seed=0):
 @pytest.mark.parametrize(
     "P", [2, pytest.param(8, marks=pytest.mark.slow), pytest.param(64, marks=pytest.mark.slow)]
 )
+@pytest.mark.slow
 def test_matches_schrodinger(P):
     """q = 1/2, r = −1/2 is Schrödinger (S32-S38): ρ to 1e-10, ψ = √ρ e^{−iφ} too."""
     H, psi0 = _problem(P)
@@ -59,6 +60,7 @@ def test_matches_schrodinger(P):
     assert float(jnp.max(jnp.abs(jnp.sum(sol.observables.rho, -1) - 1))) < 1e-11
 
 
+@pytest.mark.slow
 def test_rk4_step_order():
     """The fixed-step RK4 `step` converges at fourth order to exact evolution."""
     H, psi0 = _problem(4)
@@ -99,6 +101,7 @@ def test_state_psi_roundtrip():
     np.testing.assert_allclose(psi_from_state(y), psi0, atol=1e-15)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("P", [2] + [pytest.param(P, marks=pytest.mark.slow) for P in (8, 64)])
 def test_printed_s39_sign_moves_populations_the_wrong_way(P):
     """physics §5: the mean-field limit of the printed S39 rule gives dn_a/dt with
@@ -225,6 +228,7 @@ class _Faster(jqd.copy.AbstractCopyRates):
         return omega + self.scale * drift
 
 
+@pytest.mark.slow
 def test_stiffness_bound_applies_to_a_rates_object():
     """The RK4 bound Λ dt <= 2.5 read Λ from params only: a user's rates ten
     times faster ran at ten times the stable step. Now Λ is the larger of it

@@ -95,6 +95,7 @@ def _rms(freqs, rho):
 # ------------------------------------------------------------------ physics
 
 
+@pytest.mark.slow
 def test_count_drift_is_S32_and_phase_velocity_is_S40():
     """Transfer rates n_a n_b × (per pair rate) give ṅ = N × S32 (q = 1/2); the
     aligned S40 velocity is φ̇ of Schrödinger's ψ = √ρ e^{−iφ} (r = −1/2)."""
@@ -335,6 +336,7 @@ def test_gillespie_counters_and_conservation():
     assert float(s32.observables.n[-1].sum()) == N
 
 
+@pytest.mark.slow
 def test_gillespie_step_cap_raises_or_flags():
     """A step that needs more than max_steps iterations stops short: the
     monitor raises StepCapError naming the fix, or flags the partial run."""
@@ -365,6 +367,7 @@ def test_sharded_batch_equals_unsharded():
     np.testing.assert_array_equal(np.asarray(out), np.asarray(ref))
 
 
+@pytest.mark.slow
 def test_counts_members_roundtrip_and_bad_input():
     y = CountState(n=jnp.array([3.0, 0.0, 2.0, 1.0]), phi=jnp.array([0.1, 0.2, 0.3, 0.4]))
     m = members_from_counts(y)

@@ -103,6 +103,7 @@ def test_type_phase_flow_is_s40_summed_over_members():
     np.testing.assert_allclose(phidot_members, expect, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_one_step_events_have_the_member_rule_mean():
     """From a fixed state, the events of one short step, averaged over 4000
     keys, equal dt × Σ over member pairs of the copy rate (brute force) to
@@ -151,6 +152,7 @@ def test_binomial_draws(n, q):
     assert abs(x.var() / var - 1) < 0.05
 
 
+@pytest.mark.slow
 def test_multinomial_keeps_the_total_and_the_means():
     """Binomial splits down the tree: every draw sums to the total; the means
     are total × weights / Σ weights, a zero weight gets nothing."""
@@ -164,6 +166,7 @@ def test_multinomial_keeps_the_total_and_the_means():
     assert np.all(x[:, [1, 5]] == 0)
 
 
+@pytest.mark.slow
 def test_type_state_and_compaction():
     """Members of equal class and phase lumped, each class sorted by phase,
     width a power of two;
@@ -342,6 +345,7 @@ def _mean_flow_V(W, T, dt=0.25, midpoint=False):
 NEUTRAL_BAND = 0.1
 
 
+@pytest.mark.slow
 def test_mean_flow_keeps_the_circular_variance():
     V = _mean_flow_V(8, 4000.0)
     assert np.max(np.abs(V - V[0])) <= NEUTRAL_BAND

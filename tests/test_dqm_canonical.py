@@ -64,6 +64,7 @@ def test_quantum_D_matches_schrodinger_over_one_period():
     assert np.max(np.abs(np.asarray(sol.observables["U"]) - 0.25)) < 1e-8
 
 
+@pytest.mark.slow
 def test_other_D_departs_as_ermakov_predicts():
     """Ground-state Gaussian of the oscillator, evolved with D = 0.7 ħ/2m: the
     density breathes, σ² = σ0² cos²t + (D/σ0)² sin²t (Ermakov, since the
@@ -186,6 +187,7 @@ def _small():
     return grid, law, y0, params
 
 
+@pytest.mark.slow
 def test_bad_inputs():
     grid, law, y0, params = _small()
     with pytest.raises(ValueError, match="params.D must be positive"):

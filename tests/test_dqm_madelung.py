@@ -72,6 +72,7 @@ def harmonic_runs():
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("madelung-harmonic_runs")
 @pytest.mark.parametrize("name", ["madelung"])
 def test_matches_schrodinger_over_one_period(harmonic_runs, name):
@@ -175,6 +176,7 @@ def interference():
     return grid, sol, ref
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("madelung-interference")
 def test_breakdown_detected_before_nodes_with_time_and_place(interference):
     grid, sol, ref = interference
@@ -277,6 +279,7 @@ def test_monitor_raises_at_a_node_eagerly_and_under_jit_and_vmap(node_at_start):
         jax.block_until_ready(jax.vmap(run, in_axes=(0, None))(both, params))
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("madelung-node_at_start")
 def test_monitor_raises_at_a_node_under_grad(node_at_start):
     law, y0, _ = node_at_start
@@ -286,6 +289,7 @@ def test_monitor_raises_at_a_node_under_grad(node_at_start):
         jax.block_until_ready(jax.grad(loss)(jnp.asarray(0.5)))
 
 
+@pytest.mark.slow
 def test_no_breakdown_for_single_packet():
     grid = jqd.Grid(128, 16.0)
     law = Madelung(grid, V_HO)
@@ -312,6 +316,7 @@ def _small():
     return grid, law, y0, params
 
 
+@pytest.mark.slow
 def test_bad_inputs():
     grid, law, y0, params = _small()
     with pytest.raises(ValueError, match="y0.rho has shape"):
@@ -339,6 +344,7 @@ def test_bad_inputs():
         pytest.param(CanonicalDQM, 0.0, marks=pytest.mark.slow),
     ],
 )
+@pytest.mark.slow
 def test_free_gaussian_spreads_exactly_to_t5(law_cls, p0):
     """A free nodeless Gaussian follows physics §1 to 1e-6 up to t = 5 while its
     width grows 5.1-fold (measured 8.0e-10 for p0 = 0, 2.4e-9 for p0 = 1). This
@@ -382,6 +388,7 @@ def test_grid_too_coarse_for_the_tails_is_rejected():
     Madelung(fine, V_HO).check(gaussian_state(fine, a=1.0, x0=0.5), params, 0.01)
 
 
+@pytest.mark.slow
 def test_breakdown_when_the_packet_reaches_the_box_edge():
     """A packet running into the box edge is reported ("edge"), with the time the
     density there first exceeds 1e-10 of its peak, instead of wrapping garbage."""

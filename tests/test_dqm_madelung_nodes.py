@@ -8,6 +8,7 @@ import dataclasses
 import sys
 
 import numpy as np
+import pytest
 
 from jqd.run import registry
 from jqd.run.experiment import Recorder
@@ -16,6 +17,7 @@ EXP = registry.load("madelung-nodes")
 E = sys.modules["jqd_experiments.madelung_nodes"]
 
 
+@pytest.mark.slow
 def test_detector_firing_at_the_first_save_fails_the_claims(tmp_path):
     # k_Q dx of the initial state (tails, 0.23) is above 0.2: the monitor fires at t = 0
     config = dataclasses.replace(EXP.config.quick(), n_save=4, resolution_threshold=0.2)

@@ -76,6 +76,7 @@ def _check_equivariance(scheme, N, dt, steps_per_save):
     "scheme,dt,sps",
     [pytest.param("heun", 0.01, 20, marks=pytest.mark.slow), ("euler", 0.0025, 80)],  # heun: 15 s
 )
+@pytest.mark.slow
 def test_nelson_equivariance_squeezed_1e5(scheme, dt, sps):
     _check_equivariance(scheme, 10**5, dt, sps)
 

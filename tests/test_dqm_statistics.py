@@ -75,6 +75,7 @@ def test_averaged_weight_by_quadrature_over_simplex():
         assert abs(val - be_weight_closed_form(N, 3)) < 1e-10, (n, val)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("N,M", [NM[0], pytest.param(*NM[1], marks=pytest.mark.slow)])  # 6-5: 9 s
 def test_dirichlet_multinomial_frequencies_uniform(N, M):
     S = 200_000
@@ -97,6 +98,7 @@ def test_dirichlet_multinomial_frequencies_uniform(N, M):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("statistics", ["MB", "BE", "FD"])
 def test_sampled_mean_occupations_match_z46_z48_z50(statistics):
     energy = jnp.linspace(0.1, 3.0, 8)

@@ -114,6 +114,7 @@ def test_the_plain_call_bits_are_kept():
     assert plain.errors is None
 
 
+@pytest.mark.slow
 def test_jit_equals_eager_and_vmap_equals_loop():
     eager = _small()
     y0 = _ground(400)
@@ -128,6 +129,7 @@ def test_jit_equals_eager_and_vmap_equals_loop():
         np.testing.assert_allclose(batched.errors.se[i], one.errors.se, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_grad_through_the_errors_of_a_deterministic_ensemble():
     """A Bohm ensemble's step error is differentiable in ħ (check_grads)."""
     from jax.test_util import check_grads
@@ -163,6 +165,7 @@ COUNTS = CountState(n=jnp.array([10.0, 10.0, 10.0]), phi=jnp.zeros(3))
 FREQ = lambda t, y, p: y.n / jnp.sum(y.n)
 
 
+@pytest.mark.slow
 def test_replicates_for_a_one_path_law():
     """A count-level tau-leap is one path: the errors run `groups` replicates
     with keys split from `key`, and the observables are their mean."""
@@ -220,6 +223,7 @@ def test_refusals_name_the_fix():
         _small(errors=jqd.Errors(groups=4, reference={"x2": jnp.ones((3, 1, 1))}))
 
 
+@pytest.mark.slow
 def test_evolve_ensemble_combines_the_chunks_errors():
     """One chunk: `evolve`'s errors; two chunks: SEs in quadrature, the
     weighted sum of the step errors."""
@@ -246,10 +250,12 @@ def test_evolve_ensemble_combines_the_chunks_errors():
     np.testing.assert_allclose(two.errors.se, se, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_sharded_batches_equal_the_unsharded_run():
-    """Over 4 (host) devices: a batch of keys vmapped and sharded, and one
-    ensemble with its particles sharded, give the unsharded numbers."""
-    mesh = jqd.batch_mesh(4)
+    """Over the devices (4 forced host devices; one GPU): a batch of keys
+    vmapped and sharded, and one ensemble with its particles sharded, give
+    the unsharded numbers."""
+    mesh = jqd.batch_mesh(min(4, len(jax.devices())))
     y0 = _ground(400)
     keys = jax.random.split(jax.random.key(3), 4)
     se = jax.jit(jax.vmap(lambda k: _small(key=k, y0=y0).errors.step))

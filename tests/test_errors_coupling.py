@@ -166,7 +166,13 @@ def coupling_z(pb):
     return z_coarse, z_fine, same
 
 
-@pytest.mark.parametrize("name", sorted(PROBLEMS))
+# the tau-leaps (7-10 s each on 2 cores) under -m slow
+SLOW = {"counts", "members-tau-leap"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(PROBLEMS)]
+)
 def test_coupled_runs_have_the_laws_of_plain_steps(name):
     pb = PROBLEMS[name]()
     z_coarse, z_fine, same = coupling_z(pb)

@@ -82,6 +82,7 @@ def test_fixed_and_adaptive_agree_with_closed_form():
     np.testing.assert_allclose(sol.y_final, exact[-1], rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_adaptive_max_steps_named():
     """A plain call that runs out of solver steps names max_steps and the fix (diffrax's
     own in-graph error is kept for traced calls); solver_failed records it."""
@@ -293,6 +294,7 @@ def test_nonfinite_is_a_breakdown_of_every_law():
     assert issubclass(jqd.NonFiniteError, FloatingPointError)
 
 
+@pytest.mark.slow
 def test_adaptive_forward_mode_chooses_forward_adjoint_or_names_it():
     """jax.jvp/jacfwd through evolve_adaptive raised JAX's custom_vjp TypeError
     (issue 27): with adjoint=None it now uses diffrax.ForwardMode and gives the

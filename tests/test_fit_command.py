@@ -119,6 +119,7 @@ def test_covariance_is_linear_least_squares():
     assert np.all(np.isinf(flat["covariance"]))
 
 
+@pytest.mark.slow
 def test_exact_data_converges_at_round_off():
     """Exact data and an exact model: residuals and standard errors are
     round-off, so the step/stderr criterion alone never holds; the relative
@@ -201,6 +202,7 @@ def _assert_cf(path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_toy_not_identifiable(toy, tmp_path, capsys):
     """y depends on a·c only: freeing both is refused after the fit (exit 1), naming it.
     The data file has no standard errors: the verdict says goodness of fit is untested;
@@ -249,6 +251,7 @@ def _noisy(path, b, noise, stated, seed=0):
     return _write(path, y=(("t",), y), y_stderr=(("t",), np.full(12, stated)), coords={"t": t})
 
 
+@pytest.mark.slow
 def test_noisy_data_off_the_quantum_value(toy, tmp_path, capsys):
     """Data made at b = 0.9 × 0.7 with honest errors: the fit is good (χ² fine) and
     b lies many standard errors from the quantum value 0.7: the line gives |z| and
@@ -267,6 +270,7 @@ def test_noisy_data_off_the_quantum_value(toy, tmp_path, capsys):
     assert rc == 0 and s["consistent"] is True, s["quantum"]
 
 
+@pytest.mark.slow
 def test_errors_widen_with_the_scatter(toy, tmp_path):
     """Data scattering 2.5× more than their stated errors: the reported errors are the
     stated ones (Gauss-Newton) × √(χ²/dof) (the Birge ratio); data within their errors

@@ -40,6 +40,7 @@ def _amplifier_run(n, n_t=40, sweeps=12, seed=0):
     return law, sol
 
 
+@pytest.mark.slow
 def test_split_frames_reproduce_D_and_pair_with_J():
     """D = E+ΛE+ᵀ − E−ΛE−ᵀ, E− = ±J E+, for Kerr (one mode, closed form) and a
     two-mode Bose-Hubbard dimer (eigh)."""
@@ -58,6 +59,7 @@ def test_split_frames_reproduce_D_and_pair_with_J():
         np.testing.assert_allclose(Em @ Em.T @ (J @ Ep), J @ Ep, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_amplifier_D_is_constant_and_axis_aligned():
     """H = (iκ/2)(a†² − a²) has symbol κQP and D = κ diag(−1, 1): P is '+', Q '−'."""
     for z in ([0.3, -0.7], [2.0, 1.0]):

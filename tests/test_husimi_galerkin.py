@@ -104,6 +104,7 @@ def test_kerr_forward_back_and_time_reversal(kerr_run):
     assert float(jnp.max(jnp.abs(rev - R0.T))) < 1e-10
 
 
+@pytest.mark.slow
 def test_expm_path_matches_exact_and_split_converges():
     """The exponential path (no splitting) reproduces exact Kerr at C = 1,
     and at C = 0.5 the split stepper converges to it at second order."""
@@ -148,6 +149,7 @@ def test_expm_path_matches_exact_and_split_converges():
         ),
     ],
 )
+@pytest.mark.slow
 def test_expm_blocks_equal_the_dense_exponential(name, law_kwargs, n_blocks):
     """method="expm" exponentiates L(C) one invariant block at a time: equal to
     scipy's expm of the dense superoperator (C ≠ 1, where the diffusion
@@ -259,6 +261,7 @@ def test_bad_inputs():
         hs.HusimiGalerkin(hs.kerr(), cutoffs=4, method="rk4")
 
 
+@pytest.mark.slow
 def test_fock_truncation_monitor():
     """The top Fock level of the basis: n_j = cutoff_j − 1 (cutoffs) or Σn = max_total.
     The ill-posed φ⁴ truncation (λ = 0.2) drives weight to the top of a 10-level basis

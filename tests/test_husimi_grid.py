@@ -42,6 +42,7 @@ def l1(grid, a, b):
     return float(np.sum(np.abs(np.asarray(a) - np.asarray(b))) * grid.cell_volume)
 
 
+@pytest.mark.slow
 def test_diffusion_structure():
     z = jnp.array([1.3, -0.7])
     v, D = drift_and_diffusion(kerr, z, 1.0, 1.0)
@@ -143,6 +144,7 @@ def test_fock_projection_is_orthogonal():
     assert l1(g, law.fock_project(rho), rho) < 1e-13
 
 
+@pytest.mark.slow
 def test_fock_projection_reproduces_exact_kerr():
     """The exact Kerr Husimi function at Ut = 0.3 (Fock weight beyond 28 below 1e-20)
     is reproduced by the projection onto V_28 to < 1e-10 in L1 (measured 2.2e-12);
@@ -164,6 +166,7 @@ def test_n_max_beyond_grid_raises():
         HusimiGrid(g, kerr).fock_project(jnp.zeros(g.shape))
 
 
+@pytest.mark.slow
 def test_fock_monitor_stops_when_c_is_not_one():
     """C = 0.3 (not quantum mechanics): the Kerr drift is not balanced by the
     diffusion and pumps weight out of V_7; the monitor stops the run at the first
@@ -195,6 +198,7 @@ def test_fock_monitor_stops_when_c_is_not_one():
     assert float(sol.y_final.removed) < 2e-3 and float(sol.y_final.top) < 2e-3
 
 
+@pytest.mark.slow
 def test_top_shell_overflow_is_its_own_error():
     """The top-shell code raises `ShellOverflowError` (an `EnvelopeError`): a state
     in the top shells of V_2 from the start, with removed and mass drift at zero."""
@@ -222,6 +226,7 @@ def test_top_shell_overflow_is_its_own_error():
         jax.block_until_ready(run("raise").y_final)
 
 
+@pytest.mark.slow
 def test_monitor_stops_past_tolerance():
     """Envelope regularization ("project"), 64²: the error leaves 1e-2 at Ut ≈ 0.086;
     the monitor stops the run (removed L1 > 1e-2) at the first save past it and
@@ -245,6 +250,7 @@ def test_monitor_stops_past_tolerance():
     assert err < 3e-2, err
 
 
+@pytest.mark.slow
 def test_c7_free_field_is_pure_rotation():
     """H = ω(|α|² − 1): D = 0, the flow is rigid rotation by ωt; a displaced
     squeezed Gaussian returns rotated, to spectral accuracy."""

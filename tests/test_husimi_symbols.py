@@ -197,6 +197,7 @@ def test_diffusion_structure(H):
         assert rep[k] < 1e-13, (k, rep)
 
 
+@pytest.mark.slow
 def test_C7_free_field_and_hopping_do_not_diffuse():
     free = hs.anti_wick_symbol(hs.harmonic([1.0, 1.0, 1.0], 3))
     assert hs.diffusion_structure(free, _rand_points(10, 3))["max_abs"] == 0.0

@@ -198,6 +198,7 @@ def test_batch_size_same_result():
         flow_trajectories(kerr, log_gauss, z0, batch_size=0, **kw)
 
 
+@pytest.mark.slow
 def test_monitor_raises_at_a_zero():
     """`jqd.evolve` of the law stops at a flagged point (HusimiZeroError, `where` =
     (point index, z)); flow_trajectories(on_zero="raise") does the same, and

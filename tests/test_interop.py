@@ -116,6 +116,7 @@ def test_every_entry_point_takes_peer_objects():
     assert np.allclose(jqd.husimi.husimi(ket, alphas), np.abs(overlaps) ** 2 / np.pi, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_conversion_works_under_jit_and_grad():
     """A QArray is a pytree: traced QArrays convert inside jit and grad."""
     H, ket = dq.asqarray(jqd.interop.from_qutip(_kerr()[0])), dq.coherent(10, 1.2)

@@ -172,7 +172,16 @@ NOT_CHECKED = {
 # per replicate and step, and compiles in ~15 s); the same leap (the move
 # probabilities of `_midpoint_probabilities`, equal in law at count level) is
 # order-tested in the default run through copy-members-tau-leap.
-SLOW_ORDER_CASES = {"dqm-canonical", "husimi-flow-galerkin", "copy-counts-tau-leap"}
+# the default run keeps one line per family of coupling (Nelson Heun: Brownian
+# bridge); the other stochastic lines (7-8 s each on 2 cores) run under -m slow
+SLOW_ORDER_CASES = {
+    "dqm-canonical",
+    "husimi-flow-galerkin",
+    "copy-counts-tau-leap",
+    "bell-jumps",
+    "copy-members-tau-leap",
+    "dqm-nelson-euler",
+}
 
 # Lines whose `StepReference` has a cheaper `quick` variant for the default
 # run; their full check runs under -m slow (`test_law_declared_weak_order_full`).

@@ -4,6 +4,7 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jqd
 
@@ -40,6 +41,7 @@ def test_harmonic_gaussian_solves_schrodinger():
     assert abs(var - 0.5 * (math.cos(0.9) ** 2 / 1.7 + 1.7 * math.sin(0.9) ** 2)) < 1e-12
 
 
+@pytest.mark.slow
 def test_kerr_husimi_is_normalized_and_matches_state():
     q = jnp.linspace(-11, 11, 221)
     Q, P = jnp.meshgrid(q, q, indexing="ij")

@@ -102,6 +102,7 @@ def test_fixed_step_matches_exact_propagator_and_scipy_expm():
     )
 
 
+@pytest.mark.slow
 def test_time_dependent_hamiltonian_rotating_frame():
     """H(t) = (Δ/2)σz + (Ω/2)(σx cos ωt + σy sin ωt) has the closed form
     ψ(t) = e^{−iωtσz/2} e^{−iH_rot t} ψ0, H_rot = ((Δ−ω)/2)σz + (Ω/2)σx."""

@@ -92,6 +92,7 @@ def test_convergence_order_squeezed_state(scheme, order, tol):
     [pytest.param(Strang(), 2.0, 0.2, marks=pytest.mark.slow), (Yoshida4(), 4.0, 0.3)],
     ids=["strang", "yoshida4"],
 )
+@pytest.mark.slow
 def test_time_dependent_potential_order(scheme, order, tol):
     """Driven oscillator V = ½ω²x²(1 + ε sin νt): Strang keeps order 2 and
     Yoshida order 4 against a converged reference (no closed form used).
@@ -218,6 +219,7 @@ def _x2_after(params, psi0, law, n=20, dt=0.05):
     return sol.observables[-1, 0, 1]
 
 
+@pytest.mark.slow
 def test_gradient_matches_central_difference():
     """d⟨x²⟩(T)/dω through 400 steps vs central FD, 1e-6 relative."""
     grid, law, _ = _harmonic_setup(n=128, L=16.0)

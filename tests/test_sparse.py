@@ -79,6 +79,7 @@ def test_chebyshev_step_equals_expm(kind):
         np.testing.assert_allclose(out, scipy.linalg.expm(-0.7j * M) @ y, atol=1e-13)
 
 
+@pytest.mark.slow
 def test_plain_evolve_picks_banded_chebyshev_and_matches_the_sector():
     c = 12  # d = 144: above the dense threshold
     H = jnp.asarray(_full_dimer(c))
@@ -120,6 +121,7 @@ def _transfer_problem():
     return transfer, psi, D0
 
 
+@pytest.mark.slow
 def test_sparse_h_under_jit():
     transfer, psi, D0 = _transfer_problem()
     a = jax.jit(lambda U: transfer(U, True))(0.3)

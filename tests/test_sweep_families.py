@@ -23,6 +23,7 @@ def _sweep(name, tmp_path, over, **changes):
         return res, ds.load()
 
 
+@pytest.mark.slow
 def test_schrodinger_grid_spreading(tmp_path):
     over = {"a": np.array([1.3, 1.6]), "mass": np.array([1.0, 2.0])}
     res, ds = _sweep("spreading", tmp_path, over, n_save=4, t_final=2.0)
@@ -35,6 +36,7 @@ def test_schrodinger_grid_spreading(tmp_path):
     assert ds["width_error_1d__passed"].values.all()
 
 
+@pytest.mark.slow
 def test_thermal_free_ring_cm(tmp_path):
     over = {"width": np.array([0.1, 0.2, 0.4]), "hbar": np.array([0.02, 0.05])}
     res, ds = _sweep("thermal-localization", tmp_path, over, n_save=5, t_max=20.0)
@@ -47,6 +49,7 @@ def test_thermal_free_ring_cm(tmp_path):
     assert res.summary["claims"]["cm_relative_error"] == {"passed": 6, "items": 6}
 
 
+@pytest.mark.slow
 def test_schrodinger_basis_kerr_vs_closed_form(tmp_path):
     over = {"U": np.array([0.5, 1.0, 2.0])}
     res, ds = _sweep("kerr-revival", tmp_path, over, n_save=10)

@@ -232,6 +232,7 @@ def test_gas_agrees_with_numpy_pairs(dim, n, box):
 @pytest.mark.parametrize(
     "dim,n,box", [(2, 200, 12.0), pytest.param(3, 150, 6.0, marks=pytest.mark.slow)]
 )
+@pytest.mark.slow
 def test_neighbor_list_equals_all_pairs(dim, n, box):
     """Forces, energy, contacts and one step from the Verlet list equal the O(N²)
     NumPy all-pairs reference to round-off (the list: pairs within σ + skin)."""

@@ -531,6 +531,7 @@ def test_general_stiffness_free_mode_is_exactly_free(n):
     assert np.isnan(mode_occupation(law, params, final)[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["mode", pytest.param("dense", marks=pytest.mark.slow)])
 def test_local_energies_sum_to_the_energy_and_match_wigner_samples(kind):
     law = HarmonicLattice(Lattice((3, 4), "fixed"), covariance=kind)

@@ -217,6 +217,7 @@ def test_spin_boson_uncoupled_mode_keeps_its_number():
 # -- bad input -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bad_input_is_refused_naming_the_fix():
     with pytest.raises(ValueError, match="not Hermitian"):
         LocalTerm((0,), np.array([[0.0, 1.0], [0.0, 0.0]]), "h")
