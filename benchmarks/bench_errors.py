@@ -2,7 +2,7 @@
 (issue 50: the step check at most 3.5x the plain run).
 
     python benchmarks/bench_errors.py [--rounds 5] [--calls 3] [--json F]
-        [--device gpu] [--scale 1]
+        [--device gpu] [--scale 1] [--only CASE ...]
 
 Cases (float64; `--scale` multiplies the samples):
   nelson-1d     Nelson ensemble, Heun, 2e5 particles on a 256-point grid,
@@ -13,8 +13,8 @@ Cases (float64; `--scale` multiplies the samples):
 Candidates, timed round-robin (`_common.alternate`): `plain` (the call as a
 user types it; for counts-tau the replicates, `Errors(step=False)`),
 `se` (`Errors(step=False)`: sub-ensembles only), `step` (`Errors()`: the
-coupled run at dt/2 as well). Reports the medians and the ratios to plain,
-with XLA's cost analysis of each program and its projected H100 time.
+coupled run at dt/2 as well). Reports the medians and the ratios to plain
+(results: benchmarks/results_errors.md).
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def main(argv=None):
     ap.add_argument("--calls", type=int, default=3)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--json", help="also append the JSON lines to this file")
+    ap.add_argument("--only", nargs="+", help="run only these cases")
     add_device_arg(ap)
     args = ap.parse_args(argv)
     select_device(args.device)
@@ -112,6 +113,8 @@ def main(argv=None):
     rep = Reporter("errors", args.json, argv)
     rows = []
     for name, (size, unit, timers) in cases(args.scale).items():
+        if args.only and name not in args.only:
+            continue
         load0 = os.getloadavg()[0]
         res = alternate(timers, args.rounds, args.calls)
         plain = res["plain"][0]

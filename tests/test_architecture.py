@@ -251,6 +251,8 @@ NOT_TIME_LOOPS = {
     "of the fine run beside one dt step, scanned so the fine step is traced once",
     "jqd/copy/_tau_leap.py:CopyCountsTauLeap.coupled_step": "inside one coupled step: "
     "the two dt/2 leaps of the fine run (binomial splitting of the dt leap), scanned",
+    "jqd/copy/_tau_leap.py:_coupled_moves": "within one coupled tau-leap half step: two "
+    "multinomials' chains of conditional binomials over the classes, side by side",
 }
 
 # "file:function" -> a real time loop outside evolve, to be moved there

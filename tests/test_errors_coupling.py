@@ -208,14 +208,12 @@ def _counts_one_key(self, fine, t, y, y_fine, params, dt, key):
     """CopyCountsTauLeap.coupled_step with one key for both halves (the
     second half draws the first half's binomials again)."""
     probs_c = self._probabilities(y, params, dt)
-    p_c = probs_c[0]
-    s_c = jnp.sum(p_c, axis=1)
-    half = 0.5 * s_c
-    chances = (half, half / jnp.maximum(1.0 - half, jnp.finfo(half.dtype).tiny))
-    left, moves_c = y.n, jnp.zeros_like(p_c)
-    for q in chances:
+    half = 0.5 * probs_c[0]
+    later = half / (1.0 - jnp.sum(half, axis=1))[:, None]
+    left, moves_c = y.n, jnp.zeros_like(half)
+    for q in (half, later):
         probs_f = fine._probabilities(y_fine, params, dt / 2)
-        mc, mf = tau_leap_module._split_moves(key, left, q, p_c, s_c, y_fine.n, probs_f[0])
+        mc, mf = tau_leap_module._coupled_moves(key, left, q, y_fine.n, probs_f[0])
         y_fine = fine._moved(y_fine, params, dt / 2, mf, probs_f)
         moves_c, left = moves_c + mc, left - jnp.sum(mc, axis=1)
     return self._moved(y, params, dt, moves_c, probs_c), y_fine

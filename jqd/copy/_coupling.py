@@ -42,9 +42,12 @@ def half_uniforms(key, c, s):
     conditional probability (s/2)/(1 − s/2)); a stayer has c1 on [s/2, 1)
     and c2 on [h, 1). Each region has the area of its probability, so c1 and
     c2 are independent uniforms."""
-    k_half, k_w = jax.random.split(key)
-    first = jax.random.uniform(k_half, c.shape, c.dtype) < 0.5
-    w = jax.random.uniform(k_w, c.shape, c.dtype)
+    # one uniform v gives both the half (v < ½) and w = 2v mod 1, uniform and
+    # independent of the half: one draw per member, not two (the draws are
+    # most of the coupled step's cost on a CPU)
+    v = 2.0 * jax.random.uniform(key, c.shape, c.dtype)
+    first = v < 1.0
+    w = jnp.where(first, v, v - 1.0)
     half = 0.5 * s
     h = half / jnp.maximum(1.0 - half, jnp.finfo(c.dtype).tiny)
     later = half + (1.0 - half) * w  # uniform on [s/2, 1)

@@ -134,39 +134,49 @@ def _multinomial_moves(key, n, p_rows):
     return draws.T  # [b, a]
 
 
-def _split_moves(key, n_c, q, p_c, s_c, n_f, p_f):
-    """One half of `CopyCountsTauLeap.coupled_step`: (moves of the dt run's
-    `n_c` members, each a mover with probability q, destinations ∝ p_c rows;
-    moves of the dt/2 run's `n_f` members, probabilities p_f), coupled. The
-    independent draws go in batches (two binomial and two multinomial calls:
-    each call site is a rejection sampler XLA compiles anew)."""
-    k1, k2, k3, k4 = jax.random.split(key, 4)
+def _binomial(key, n, p):
+    """Binomial(n, p) with `_multinomial_moves`' guards at p = 0 and 1."""
+    p = jnp.clip(p, 0.0, 1.0)
+    draw = jax.random.binomial(key, n, p, dtype=n.dtype)
+    return jnp.clip(jnp.where(p >= 1.0, n, jnp.where(p > 0.0, draw, 0.0)), 0.0, n)
 
-    def binomial(k, n, p):  # with `_multinomial_moves`' guards at p = 0 and 1
-        p = jnp.clip(p, 0.0, 1.0)
-        draw = jax.random.binomial(k, n, p, dtype=n.dtype)
-        return jnp.clip(jnp.where(p >= 1.0, n, jnp.where(p > 0.0, draw, 0.0)), 0.0, n)
 
-    s_f = jnp.sum(p_f, axis=1)
-    common = jnp.minimum(n_c, n_f)
-    # the dt run's movers among the common members, and each run's own members' movers
-    n1 = jnp.stack([common, n_c - common, n_f - common])
-    both, coarse_own, fine_own = binomial(k1, n1, jnp.stack([q, q, s_f]))
-    # the dt/2 run moves s_f of the common members: of `both` a share s_f/q (at most all),
-    # of the others the excess (s_f − q)/(1 − q)
-    safe = jnp.where(q < 1, 1.0 - q, 1.0)
-    p2 = jnp.stack([s_f / jnp.where(q > 0, q, 1.0), jnp.maximum(s_f - q, 0.0) / safe])
-    together, fine_more = binomial(k2, jnp.stack([both, common - both]), p2)
-    rows = lambda p, s: p / jnp.where(s > 0, s, 1.0)[:, None]  # destination distributions
-    pi_c, pi_f = rows(p_c, s_c), rows(p_f, s_f)
-    shared = jnp.minimum(pi_c, pi_f)
-    same = _multinomial_moves(k3, together, shared)  # one destination for both runs
-    apart = together - jnp.sum(same, axis=1)
-    residual = lambda pi: rows(jnp.maximum(pi - shared, 0.0), 1.0 - jnp.sum(shared, axis=1))
-    counts = jnp.concatenate([apart, apart, both - together + coarse_own, fine_more + fine_own])
-    dists = jnp.concatenate([residual(pi_c), residual(pi_f), pi_c, pi_f])
-    c_apart, f_apart, c_alone, f_alone = jnp.split(_multinomial_moves(k4, counts, dists), 4)
-    return same + c_apart + c_alone, same + f_apart + f_alone
+def _coupled_binomials(key, n1, r1, n2, r2):
+    """(X1, X2), X_i ~ Binomial(n_i, r_i) exactly, coupled: the min(n1, n2)
+    trials the two have in common succeed together with probability
+    min(r1, r2), and for the larger r alone with the gap."""
+    k1, k2 = jax.random.split(key)
+    m, rho = jnp.minimum(n1, n2), jnp.minimum(r1, r2)
+    # the common trials' joint successes, and the trials of the one with more
+    shared, excess = _binomial(
+        k1, jnp.stack([m, jnp.abs(n1 - n2)]), jnp.stack([rho, jnp.where(n1 > n2, r1, r2)])
+    )
+    gap = jnp.abs(r1 - r2) / jnp.maximum(1.0 - rho, jnp.finfo(rho.dtype).tiny)
+    extra = _binomial(k2, m - shared, gap)  # common trials succeeding for one only
+    x1 = shared + jnp.where(r1 > r2, extra, 0.0) + jnp.where(n1 > n2, excess, 0.0)
+    x2 = shared + jnp.where(r2 > r1, extra, 0.0) + jnp.where(n2 > n1, excess, 0.0)
+    return x1, x2
+
+
+def _coupled_moves(key, n1, p1, n2, p2):
+    """(moves1, moves2), moves_i[b, a] ~ Multinomial(n_i[b]; p_i[b, :], stay)
+    exactly (as `_multinomial_moves`), coupled: the two chains of conditional
+    binomials run side by side, each link's pair by `_coupled_binomials`."""
+    keys = jax.random.split(key, p1.shape[1])
+
+    def frac(pa, left):
+        return jnp.clip(jnp.where(left > 0, pa / jnp.where(left > 0, left, 1.0), 0.0), 0.0, 1.0)
+
+    def body(carry, xs):
+        rem1, left1, rem2, left2 = carry
+        pa1, pa2, k = xs
+        x1, x2 = _coupled_binomials(k, rem1, frac(pa1, left1), rem2, frac(pa2, left2))
+        shrink = lambda left, pa: jnp.maximum(left - pa, 0.0)
+        return (rem1 - x1, shrink(left1, pa1), rem2 - x2, shrink(left2, pa2)), (x1, x2)
+
+    one = jnp.ones_like(n1)
+    _, (d1, d2) = jax.lax.scan(body, (n1, one, n2, one), (p1.T, p2.T, keys))
+    return d1.T, d2.T
 
 
 def _leap(y, stop, new, marked, over):
@@ -252,31 +262,29 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
 
     def coupled_step(self, fine, t, y, y_fine, params, dt, key):
         """Binomial splitting: each of the dt step's movers is, with
-        probability ½ each, a mover of the first or the second half; in each
-        half the members the two runs have in common (min of their counts)
-        move together with probability min of their rates, the rest alone,
-        and movers that move together go to one class with probability
-        Σ_a min(π_a, π'_a) (π the destination distributions). Every draw is
-        binomial or multinomial of the right sizes, so each run has exactly
-        its own law; the dt run is re-drawn (its law, not `step`'s bits)."""
+        probability ½ each, a mover of the first or the second half (a
+        member moves to a in the first half with probability p_a/2, in the
+        second, if it has not moved yet, with (p_a/2)/(1 − s/2)); in each half
+        the dt run's not-yet-moved members and the dt/2 run's members draw
+        their moves as two multinomials coupled link by link
+        (`_coupled_moves`). Each run has exactly its own law; the dt run is
+        re-drawn (its law, not `step`'s bits)."""
         self, y, params, dt = sampled(self, y, params, dt)
         fine, y_fine = sampled(fine, y_fine, params, dt)[:2]
         probs_c = self._probabilities(y, params, dt)
-        p_c = probs_c[0]
-        s_c = jnp.sum(p_c, axis=1)
-        half = 0.5 * s_c
-        chances = (half, half / jnp.maximum(1.0 - half, jnp.finfo(half.dtype).tiny))
+        half = 0.5 * probs_c[0]
+        later = half / jnp.maximum(1.0 - jnp.sum(half, axis=1), jnp.finfo(half.dtype).tiny)[:, None]
 
         def half_step(carry, xs):  # a scan: the halves are one traced body
             y_fine, moves_c, left = carry  # left: the dt run's members not yet moved
             q, k = xs
             probs_f = fine._probabilities(y_fine, params, dt / 2)
-            mc, mf = _split_moves(k, left, q, p_c, s_c, y_fine.n, probs_f[0])
+            mc, mf = _coupled_moves(k, left, q, y_fine.n, probs_f[0])
             y_fine = fine._moved(y_fine, params, dt / 2, mf, probs_f)
             return (y_fine, moves_c + mc, left - jnp.sum(mc, axis=1)), None
 
-        carry = (y_fine, jnp.zeros_like(p_c), y.n)
-        xs = (jnp.stack(chances), jax.random.split(key, 2))
+        carry = (y_fine, jnp.zeros_like(half), y.n)
+        xs = (jnp.stack([half, later]), jax.random.split(key, 2))
         (y_fine, moves_c, _), _ = jax.lax.scan(half_step, carry, xs)
         return self._moved(y, params, dt, moves_c, probs_c), y_fine
 
