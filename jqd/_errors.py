@@ -102,6 +102,19 @@ def step_kind(law, errors: Errors) -> str:
     return law.coupling if law.stochastic else "deterministic"
 
 
+def saved_copies(law, y0, errors: Errors | None) -> int:
+    """How many observable-sized arrays each save holds under `errors`: the
+    mean, its SE and (with a fine run) the step error and its SE for
+    sub-ensembles; every replicate's observables (twice with a fine run) for
+    a one-path law (the save budget of `jqd.evolve`)."""
+    if errors is None:
+        return 1
+    fine = step_kind(law, errors) not in ("not asked", "exact sampler", "exact in dt")
+    if law.sample_axes(y0) is None:
+        return errors.groups * (2 if fine else 1)
+    return 4 if fine else 2
+
+
 def check(law, y0, observe, errors) -> Errors | None:
     """`errors` as an `Errors` (True: the defaults), refused with the fix
     where it cannot apply."""

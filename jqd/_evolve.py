@@ -307,7 +307,8 @@ def evolve(
             for those defaults): `Solution.errors` then holds each
             observable's sampling standard error (sub-ensembles of the
             state's samples, or replicates) and its step error (a coupled
-            run at dt/2, about 3x the plain run's cost); docs/errors.md.
+            run at dt/2: 2-3x the plain run's cost, up to 8x for the count
+            tau-leap); docs/errors.md. The save budget counts what it adds.
             With replicates `observables` are their mean and `y_final` is
             stacked over them.
 
@@ -318,7 +319,6 @@ def evolve(
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
-    check_memory(n_save + 1, y0, params, observe, t0, "n_save + 1")
     _guards.arguments("jqd.evolve", real=("t0",), dt=dt, t0=t0)
     for name, value in (("dt", dt), ("t0", t0)):
         if np.ndim(value) != 0:
@@ -333,6 +333,8 @@ def evolve(
     if not law.stochastic:
         key = None
     errors = _errors.check(law, y0, observe, errors)
+    copies = _errors.saved_copies(law, y0, errors)
+    check_memory(n_save + 1, y0, params, observe, t0, "n_save + 1", copies)
     caller = f"jqd.evolve({type(law).__name__})"
     in_graph = _guards.is_traced(law, y0, params, dt, t0, key)  # a law's fields may be traced
     if check:  # structure, eagerly; values inside the compiled run
@@ -449,10 +451,11 @@ def _nbytes(tree) -> int:
     )
 
 
-def check_memory(n_saves: int, y0, params, observe, t0, what: str) -> None:
+def check_memory(n_saves: int, y0, params, observe, t0, what: str, copies: int = 1) -> None:
     """Refuse a run whose saved output, `n_saves` (`what` names the arguments
     that set it) times the state or `observe`'s output (`jax.eval_shape`),
-    exceeds the save budget, before anything runs."""
+    `copies` of each (`errors=`: `_errors.saved_copies`), exceeds the save
+    budget, before anything runs."""
     budget, why = save_budget()
     if budget is None:
         return
@@ -465,12 +468,14 @@ def check_memory(n_saves: int, y0, params, observe, t0, what: str) -> None:
         except Exception:  # the run itself names what is wrong with observe
             return
         each, kind = _nbytes(shapes), "observables"
-    total = n_saves * each
+    total = n_saves * each * copies
     if total <= budget:
         return
+    times = f" × {copies} (errors=: means, SEs, step errors or replicates)" if copies > 1 else ""
     raise ValueError(
         f"the saved output would take {total / 1e9:.3g} GB ({what} = {n_saves} saves of "
-        f"{kind} of {each / 1e6:.4g} MB each), more than the save budget {budget / 1e9:.3g} GB"
+        f"{kind} of {each / 1e6:.4g} MB each{times}), more than the save budget "
+        f"{budget / 1e9:.3g} GB"
         f"{why}. Save less: fewer saves (a larger steps_per_save, or fewer save times), or an "
         "observe that keeps less than the state (e.g. a density, moments or a slice); or "
         "raise the budget with JQD_MAX_SAVE_BYTES=N (bytes, or none)."

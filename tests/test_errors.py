@@ -301,3 +301,22 @@ def test_claims_not_converged_in_dt_fail_with_the_reason(tmp_path):
     assert not coarse.passed and "step error 0.06 > tolerance 0.05" in coarse.reason
     assert not fine_fails.passed and "at dt/2 the value is 0.005" in fine_fails.reason
     assert rec.summary()["claims"][4]["step_error"] == "exact sampler"
+
+
+def test_save_budget_counts_what_errors_adds(monkeypatch):
+    """The save budget of `evolve` counts the SEs and step errors beside each
+    mean (4 copies with a fine run), and every replicate of a one-path law:
+    a run that fits plain is refused with errors= where they do not fit."""
+    kw = dict(dt=0.1, n_save=9, steps_per_save=1, key=jax.random.key(0))
+    # 10 saves of one float64 ⟨x²⟩ = 80 bytes; × 4 with the step check = 320
+    monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "200")
+    jqd.evolve(_law(), _ground(64), PARAMS, observe=X2, errors=jqd.Errors(4, step=False), **kw)
+    with pytest.raises(ValueError, match=r"saves of observables .* × 4 \(errors="):
+        jqd.evolve(_law(), _ground(64), PARAMS, observe=X2, errors=jqd.Errors(4), **kw)
+    # one path: 10 saves of 3 float64 frequencies = 240 bytes; × 8 replicates
+    monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "1000")
+    law, params = CopyCountsTauLeap(3), CopyParams(H=H3)
+    kw = dict(kw, dt=0.05, observe=FREQ)
+    jqd.evolve(law, COUNTS, params, **kw)
+    with pytest.raises(ValueError, match=r"× 8 \(errors="):
+        jqd.evolve(law, COUNTS, params, errors=jqd.Errors(8, step=False), **kw)
