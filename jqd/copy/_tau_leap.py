@@ -145,12 +145,18 @@ def _coupled_binomials(key, n1, r1, n2, r2):
     """(X1, X2), X_i ~ Binomial(n_i, r_i) exactly, coupled: the min(n1, n2)
     trials the two have in common succeed together with probability
     min(r1, r2), and for the larger r alone with the gap."""
-    k1, k2 = jax.random.split(key)
+    k1, k2, k3 = jax.random.split(key, 3)
     m, rho = jnp.minimum(n1, n2), jnp.minimum(r1, r2)
-    # the common trials' joint successes, and the trials of the one with more
-    shared, excess = _binomial(
-        k1, jnp.stack([m, jnp.abs(n1 - n2)]), jnp.stack([rho, jnp.where(n1 > n2, r1, r2)])
-    )
+    # the common trials' joint successes, and the trials of the one with more:
+    # two calls on a CPU, one stacked call elsewhere (the coupled step 4.5x a
+    # plain step against 7.7x stacked on 2 CPU cores; 3.4x stacked against
+    # 4.2x on an H200: tests/ab_count_coupling.py)
+    more = jnp.abs(n1 - n2), jnp.where(n1 > n2, r1, r2)
+    if jax.default_backend() == "cpu":
+        shared, excess = _binomial(k1, m, rho), _binomial(k3, *more)
+    else:
+        both = _binomial(k1, jnp.stack([m, more[0]]), jnp.stack([rho, more[1]]))
+        shared, excess = both[0], both[1]
     gap = jnp.abs(r1 - r2) / jnp.maximum(1.0 - rho, jnp.finfo(rho.dtype).tiny)
     extra = _binomial(k2, m - shared, gap)  # common trials succeeding for one only
     x1 = shared + jnp.where(r1 > r2, extra, 0.0) + jnp.where(n1 > n2, excess, 0.0)
