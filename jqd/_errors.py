@@ -102,6 +102,9 @@ def step_kind(law, errors: Errors) -> str:
     return law.coupling if law.stochastic else "deterministic"
 
 
+NO_FINE_RUN = ("not asked", "exact sampler", "exact in dt")  # step kinds without a dt/2 run
+
+
 def saved_copies(law, y0, errors: Errors | None) -> int:
     """How many observable-sized arrays each save holds under `errors`: the
     mean, its SE and (with a fine run) the step error and its SE for
@@ -109,7 +112,7 @@ def saved_copies(law, y0, errors: Errors | None) -> int:
     a one-path law (the save budget of `jqd.evolve`)."""
     if errors is None:
         return 1
-    fine = step_kind(law, errors) not in ("not asked", "exact sampler", "exact in dt")
+    fine = step_kind(law, errors) not in NO_FINE_RUN
     if law.sample_axes(y0) is None:
         return errors.groups * (2 if fine else 1)
     return 4 if fine else 2

@@ -76,7 +76,7 @@ def _core(
     estimate = None
     if errors is not None:
         kind = _errors.step_kind(law, errors)
-        fine = kind not in ("not asked", "exact sampler", "exact in dt")
+        fine = kind not in _errors.NO_FINE_RUN
         axes = law.sample_axes(y0)
         if axes is None:  # one path per run: independent replicates, keys split from `key`
             keys = jax.random.split(key, errors.groups)
