@@ -250,9 +250,10 @@ NOT_TIME_LOOPS = {
     "jqd/_law.py:half_steps": "inside one coupled step (jqd.Errors): the two dt/2 steps "
     "of the fine run beside one dt step, scanned so the fine step is traced once",
     "jqd/copy/_tau_leap.py:CopyCountsTauLeap.coupled_step": "inside one coupled step: "
-    "the two dt/2 leaps of the fine run (binomial splitting of the dt leap), scanned",
-    "jqd/copy/_tau_leap.py:_coupled_moves": "within one coupled tau-leap half step: two "
-    "multinomials' chains of conditional binomials over the classes, side by side",
+    "the two dt/2 leaps of the fine run (each beside half of the dt leap), scanned",
+    "jqd/copy/_binomial.py:_inversion": "one binomial draw: the inversion sampler's "
+    "geometric waiting times",
+    "jqd/copy/_binomial.py:_btrs": "one binomial draw: the rejection sampler's tries",
 }
 
 # "file:function" -> a real time loop outside evolve, to be moved there

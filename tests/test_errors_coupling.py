@@ -2,7 +2,7 @@
 valid: each of the two coupled runs has its own law.
 
 For Nelson (Brownian bridge), Bell and the member tau-leap (shared uniforms)
-and the count tau-leap (binomial splitting): the dt run is `law.step` itself
+and the count tau-leap (common random numbers): the dt run is `law.step` itself
 (bitwise, where it reuses step's draw; in law for the count tau-leap, which
 re-draws), and the dt/2 run has the law of two plain steps of dt/2: the
 means of a few observables (each sample's displacement from the start and
@@ -213,7 +213,8 @@ def _counts_one_key(self, fine, t, y, y_fine, params, dt, key):
     left, moves_c = y.n, jnp.zeros_like(half)
     for q in (half, later):
         probs_f = fine._probabilities(y_fine, params, dt / 2)
-        mc, mf = tau_leap_module._coupled_moves(key, left, q, y_fine.n, probs_f[0])
+        mc = tau_leap_module._multinomial_moves(key, left, q)
+        mf = tau_leap_module._multinomial_moves(key, y_fine.n, probs_f[0])
         y_fine = fine._moved(y_fine, params, dt / 2, mf, probs_f)
         moves_c, left = moves_c + mc, left - jnp.sum(mc, axis=1)
     return self._moved(y, params, dt, moves_c, probs_c), y_fine

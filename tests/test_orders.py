@@ -168,16 +168,12 @@ NOT_CHECKED = {
 # ~25 s each on 2 cores; the same schemes are order-tested in the default run
 # through dqm-madelung (RK4 on the same fluid stencils as dqm-canonical) and
 # husimi-flow-analytic (the flow law with an analytic density).
-# copy-counts-tau-leap: ~2 min (its coupled step draws ~50 binomials, ~0.5 ms
-# per replicate and step, and compiles in ~15 s); the same leap (the move
-# probabilities of `_midpoint_probabilities`, equal in law at count level) is
-# order-tested in the default run through copy-members-tau-leap.
 # the default run keeps one line per family of coupling (Nelson Heun: Brownian
-# bridge); the other stochastic lines (7-8 s each on 2 cores) run under -m slow
+# bridge; the count tau-leap: common random numbers, ~5 s); the other
+# stochastic lines (7-8 s each on 2 cores) run under -m slow
 SLOW_ORDER_CASES = {
     "dqm-canonical",
     "husimi-flow-galerkin",
-    "copy-counts-tau-leap",
     "bell-jumps",
     "copy-members-tau-leap",
     "dqm-nelson-euler",

@@ -184,7 +184,7 @@ def run(config: Config, rec: Recorder) -> None:
     second = run_bias(y_half, keys_h2, np.float64(dt / 2))[0]
     bias_half = rms(np.concatenate([np.asarray(first)[:, ::2], np.asarray(second)[:, 2::2]], 1))
     Ns = np.array(config.count_Ns)
-    if G:  # coupled dt/2 runs (binomial splitting) at every N
+    if G:  # coupled dt/2 runs (common random numbers) at every N
         n = np.repeat(Ns[:, None] / P, P, axis=1)
         y0 = CountState(n=jax.device_put(n), phi=jax.device_put(np.zeros_like(n)))
         step = check(CopyCountsTauLeap(P), y0, dt)

@@ -17,6 +17,7 @@ from .._guards import Check, described, round_down
 from .._guards import shown as show
 from .._law import AbstractLaw, half_steps
 from .._monitor import BreakdownError, Reason
+from ._binomial import binomial
 from ._coupling import half_uniforms
 from ._kinetics import (
     AbstractCopyRates,
@@ -124,7 +125,7 @@ def _multinomial_moves(key, n, p_rows):
         pa, k = xs
         frac = jnp.where(left > 0, pa / jnp.where(left > 0, left, 1.0), 0.0)
         frac = jnp.clip(frac, 0.0, 1.0)
-        draw = jax.random.binomial(k, remaining, frac, dtype=remaining.dtype)
+        draw = binomial(k, remaining, frac)
         draw = jnp.where(frac >= 1.0, remaining, jnp.where(frac > 0.0, draw, 0.0))
         draw = jnp.clip(draw, 0.0, remaining)
         return (remaining - draw, jnp.maximum(left - pa, 0.0)), draw
@@ -132,57 +133,6 @@ def _multinomial_moves(key, n, p_rows):
     left0 = jnp.ones_like(n)
     _, draws = jax.lax.scan(body, (n, left0), (p_rows.T, keys))
     return draws.T  # [b, a]
-
-
-def _binomial(key, n, p):
-    """Binomial(n, p) with `_multinomial_moves`' guards at p = 0 and 1."""
-    p = jnp.clip(p, 0.0, 1.0)
-    draw = jax.random.binomial(key, n, p, dtype=n.dtype)
-    return jnp.clip(jnp.where(p >= 1.0, n, jnp.where(p > 0.0, draw, 0.0)), 0.0, n)
-
-
-def _coupled_binomials(key, n1, r1, n2, r2):
-    """(X1, X2), X_i ~ Binomial(n_i, r_i) exactly, coupled: the min(n1, n2)
-    trials the two have in common succeed together with probability
-    min(r1, r2), and for the larger r alone with the gap."""
-    k1, k2, k3 = jax.random.split(key, 3)
-    m, rho = jnp.minimum(n1, n2), jnp.minimum(r1, r2)
-    # the common trials' joint successes, and the trials of the one with more:
-    # two calls on a CPU, one stacked call elsewhere (the coupled step 4.5x a
-    # plain step against 7.7x stacked on 2 CPU cores; 3.4x stacked against
-    # 4.2x on an H200: tests/ab_count_coupling.py)
-    more = jnp.abs(n1 - n2), jnp.where(n1 > n2, r1, r2)
-    if jax.default_backend() == "cpu":
-        shared, excess = _binomial(k1, m, rho), _binomial(k3, *more)
-    else:
-        both = _binomial(k1, jnp.stack([m, more[0]]), jnp.stack([rho, more[1]]))
-        shared, excess = both[0], both[1]
-    gap = jnp.abs(r1 - r2) / jnp.maximum(1.0 - rho, jnp.finfo(rho.dtype).tiny)
-    extra = _binomial(k2, m - shared, gap)  # common trials succeeding for one only
-    x1 = shared + jnp.where(r1 > r2, extra, 0.0) + jnp.where(n1 > n2, excess, 0.0)
-    x2 = shared + jnp.where(r2 > r1, extra, 0.0) + jnp.where(n2 > n1, excess, 0.0)
-    return x1, x2
-
-
-def _coupled_moves(key, n1, p1, n2, p2):
-    """(moves1, moves2), moves_i[b, a] ~ Multinomial(n_i[b]; p_i[b, :], stay)
-    exactly (as `_multinomial_moves`), coupled: the two chains of conditional
-    binomials run side by side, each link's pair by `_coupled_binomials`."""
-    keys = jax.random.split(key, p1.shape[1])
-
-    def frac(pa, left):
-        return jnp.clip(jnp.where(left > 0, pa / jnp.where(left > 0, left, 1.0), 0.0), 0.0, 1.0)
-
-    def body(carry, xs):
-        rem1, left1, rem2, left2 = carry
-        pa1, pa2, k = xs
-        x1, x2 = _coupled_binomials(k, rem1, frac(pa1, left1), rem2, frac(pa2, left2))
-        shrink = lambda left, pa: jnp.maximum(left - pa, 0.0)
-        return (rem1 - x1, shrink(left1, pa1), rem2 - x2, shrink(left2, pa2)), (x1, x2)
-
-    one = jnp.ones_like(n1)
-    _, (d1, d2) = jax.lax.scan(body, (n1, one, n2, one), (p1.T, p2.T, keys))
-    return d1.T, d2.T
 
 
 def _leap(y, stop, new, marked, over):
@@ -243,7 +193,7 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
     `CountState`, params `CopyParams`. Per step: midpoint predictor, moves out
     of each class b ~ Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~)."""
 
-    coupling = "binomial splitting"
+    coupling = "common random numbers"
 
     def step(self, t, y: CountState, params, dt, key: PRNGKeyArray):
         self, y, params, dt = sampled(self, y, params, dt)
@@ -267,14 +217,17 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
         return _leap(y, stop, new, jnp.any(y.n < 0), over)
 
     def coupled_step(self, fine, t, y, y_fine, params, dt, key):
-        """Binomial splitting: each of the dt step's movers is, with
+        """Common random numbers: each of the dt step's movers is, with
         probability ½ each, a mover of the first or the second half (a
         member moves to a in the first half with probability p_a/2, in the
         second, if it has not moved yet, with (p_a/2)/(1 − s/2)); in each half
         the dt run's not-yet-moved members and the dt/2 run's members draw
-        their moves as two multinomials coupled link by link
-        (`_coupled_moves`). Each run has exactly its own law; the dt run is
-        re-drawn (its law, not `step`'s bits)."""
+        their moves from one key. Where a link's binomial is drawn by
+        inversion (mean <= 10) the sampler is monotone in n and p, so the two
+        draws differ by about their means' difference; by rejection (larger
+        means) they part where their acceptances differ (~1% of draws). Each
+        run has exactly its own law; the dt run is re-drawn (its law, not
+        `step`'s bits)."""
         self, y, params, dt = sampled(self, y, params, dt)
         fine, y_fine = sampled(fine, y_fine, params, dt)[:2]
         probs_c = self._probabilities(y, params, dt)
@@ -285,7 +238,8 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
             y_fine, moves_c, left = carry  # left: the dt run's members not yet moved
             q, k = xs
             probs_f = fine._probabilities(y_fine, params, dt / 2)
-            mc, mf = _coupled_moves(k, left, q, y_fine.n, probs_f[0])
+            mc = _multinomial_moves(k, left, q)
+            mf = _multinomial_moves(k, y_fine.n, probs_f[0])  # the same key
             y_fine = fine._moved(y_fine, params, dt / 2, mf, probs_f)
             return (y_fine, moves_c + mc, left - jnp.sum(mc, axis=1)), None
 
