@@ -28,6 +28,21 @@ def _quartic_force_dropped(monkeypatch):
     monkeypatch.setattr(_classical.ClassicalLattice, "force", bad)
 
 
+def _quartic_force_doubled(monkeypatch):
+    """FPUT force V'(r) = spring r + alpha r² + 2 beta r³ while the energy keeps
+    beta r⁴/4: the chain conserves H + Σ beta r⁴/4, not the law's H."""
+
+    def bad(self, q, params):
+        _, k, a, b, pin = _classical._cast(params, q.dtype)
+        r = _classical._bonds(q, self.boundary)
+        f = r * (k + r * (a + 2 * b * r))
+        if self.boundary == "periodic":
+            return f - jnp.roll(f, 1, axis=-1) - pin * q
+        return f[..., 1:] - f[..., :-1] - pin * q
+
+    monkeypatch.setattr(_classical.ClassicalLattice, "force", bad)
+
+
 def _mode_eigenvalue_doubled_angle(monkeypatch):
     """Fixed-end eigenvalues λ_k = 4 sin²(πk/(n+1)) (the periodic formula with n+1)
     instead of 4 sin²(πk/2(n+1)): high-mode potential energies mis-weighted."""
@@ -105,6 +120,13 @@ MUTANTS = [
         bug="FPUT force without its β r³ term (a harmonic chain)",
         apply=_quartic_force_dropped,
         caught_by="n_eff",
+    ),
+    Mutant(
+        experiment="thermal-equipartition",
+        name="quartic-force-doubled",
+        bug="FPUT force with 2β r³ while the energy keeps β r⁴/4 (not −∇H)",
+        apply=_quartic_force_doubled,
+        caught_by="energy conserved",
     ),
     Mutant(
         experiment="thermal-equipartition",
