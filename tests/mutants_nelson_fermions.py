@@ -1,7 +1,8 @@
 """Mutants of nelson-fermions (antisymmetric Nelson diffusion, physics §3.6):
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
 the experiment's own `coefficients` (the level-coefficient tensor of the
-(anti)symmetrized state) and the Nelson guidance velocities
+(anti)symmetrized state) and `guide_state` (the guiding grid ψ0 that drives
+the particles), and the Nelson guidance velocities
 (`tests/mutation.osmotic_scaled`)."""
 
 from __future__ import annotations
@@ -26,6 +27,22 @@ def _symmetric_as_antisymmetric(monkeypatch):
     monkeypatch.setattr(module, "coefficients", coefficients)
 
 
+def _drift_symmetrized(monkeypatch):
+    """The particles are drawn from |ψ_A|² but moved by the drift of the symmetric
+    state: the guiding grid ψ0 is the symmetrized one, while the exact
+    references (draw, occupations, exclusion) stay antisymmetric."""
+    from jqd.run import registry
+
+    registry.load("nelson-fermions")
+    module = sys.modules["jqd_experiments.nelson_fermions"]
+    correct = module.guide_state
+
+    def guide_state(chi, kind, grid, hbar, mass):
+        return correct(chi, "symmetric" if kind == "antisymmetric" else kind, grid, hbar, mass)
+
+    monkeypatch.setattr(module, "guide_state", guide_state)
+
+
 def _osmotic_dropped(monkeypatch):
     """Nelson drift without u_N: Bohm velocity plus noise."""
     osmotic_scaled(monkeypatch, 0.0)
@@ -43,6 +60,14 @@ MUTANTS = [
         bug="the 'antisymmetric' state built with + (symmetrized) instead of the determinant's −",
         apply=_symmetric_as_antisymmetric,
         caught_by="double occupancy 2 particles antisymmetric",
+    ),
+    Mutant(
+        experiment="nelson-fermions",
+        name="drift-symmetrized",
+        bug="the particles (drawn from |ψ_A|²) moved by the drift of the symmetrized state "
+        "(guiding ψ0 symmetric; exact references antisymmetric)",
+        apply=_drift_symmetrized,
+        caught_by="exclusion 2 particles antisymmetric",
     ),
     Mutant(
         experiment="nelson-fermions",
