@@ -4,7 +4,9 @@ plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
 `CopyMembersFaithfulMobius`, which the experiment runs),
 `jqd.copy._gillespie.candidate_weights` (the candidate rate, shared by the
 thinning laws), `jqd.copy._faithful_leap.rate_scale` (the hazards of the
-tau-leap law `CopyFaithfulTauLeap`) and the experiment's own `reversed_params`."""
+tau-leap law `CopyFaithfulTauLeap`), `_rates` as `jqd.copy._faithful_mobius`
+and `jqd.copy._faithful_leap` look it up (the (R, δ, ω) both faithful laws
+read from H) and the experiment's own `reversed_params`."""
 
 from __future__ import annotations
 
@@ -41,6 +43,22 @@ def _rate_not_normalized(monkeypatch):
 def _leap_rate_shifted(monkeypatch):
     """The tau-leap law's copy hazards 5 % too high (a rate constant off by 5 %)."""
     monkeypatch.setattr(faithful_leap, "rate_scale", lambda: 1.05)
+
+
+def _omega_dropped(monkeypatch):
+    """Both faithful laws read ω = 0 from H (its diagonal dropped, as if
+    `hamiltonian_to_rates` read only the couplings): S40 without the bare
+    frequencies ω_a, the same for every member of a class, so the within-class
+    coalescence and the exact-vs-leap agreement are untouched, but the class
+    phases, hence the copy fluxes, no longer follow iψ̇ = Hψ."""
+    from jqd.copy._kinetics import _rates
+
+    def without_omega(params, dtype):
+        R, delta, omega = _rates(params, dtype)
+        return R, delta, 0.0 * omega
+
+    monkeypatch.setattr(faithful_mobius, "_rates", without_omega)
+    monkeypatch.setattr(faithful_leap, "_rates", without_omega)
 
 
 def _delta_not_reversed(monkeypatch):
@@ -87,6 +105,13 @@ MUTANTS = [
         bug="CopyFaithfulTauLeap's copy hazards 5 % too high",
         apply=_leap_rate_shifted,
         caught_by="tau-leap law agrees with the exact process",
+    ),
+    Mutant(
+        experiment="copy-coalescence",
+        name="omega-dropped",
+        bug="the faithful laws' class phase flow S40 without ω_a = H_aa/ħ (diagonal of H dropped)",
+        apply=_omega_dropped,
+        caught_by="n/N follows |ψ|² from an aligned start",
     ),
     Mutant(
         experiment="copy-coalescence",
