@@ -43,6 +43,21 @@ def _quartic_force_doubled(monkeypatch):
     monkeypatch.setattr(_classical.ClassicalLattice, "force", bad)
 
 
+def _planck_spectrum(monkeypatch):
+    """Mode energies weighted by the Planck factor y/(e^y − 1), y = 0.6 ω_k/ω_max
+    (a Planck law at ħω_max = 0.6 k_BT where the classical chain is flat),
+    the measurement's bug, not the dynamics'."""
+    good = jqd.thermal.fput_mode_energies
+
+    def bad(law, params, y):
+        E = good(law, params, y)
+        k = jnp.arange(1, law.n + 1, dtype=E.dtype)
+        u = jnp.sin(jnp.pi * k / (2 * (law.n + 1))) / jnp.sin(jnp.pi * law.n / (2 * (law.n + 1)))
+        return E * (0.6 * u) / jnp.expm1(0.6 * u)
+
+    monkeypatch.setattr(jqd.thermal, "fput_mode_energies", bad)
+
+
 def _mode_eigenvalue_doubled_angle(monkeypatch):
     """Fixed-end eigenvalues λ_k = 4 sin²(πk/(n+1)) (the periodic formula with n+1)
     instead of 4 sin²(πk/2(n+1)): high-mode potential energies mis-weighted."""
@@ -127,6 +142,13 @@ MUTANTS = [
         bug="FPUT force with 2β r³ while the energy keeps β r⁴/4 (not −∇H)",
         apply=_quartic_force_doubled,
         caught_by="energy conserved",
+    ),
+    Mutant(
+        experiment="thermal-equipartition",
+        name="planck-spectrum-0.6",
+        bug="mode energies × the Planck factor y/(e^y − 1), y = 0.6 ω_k/ω_max",
+        apply=_planck_spectrum,
+        caught_by="spectrum shape",
     ),
     Mutant(
         experiment="thermal-equipartition",
