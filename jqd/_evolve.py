@@ -307,8 +307,7 @@ def evolve(
             for those defaults): `Solution.errors` then holds each
             observable's sampling standard error (sub-ensembles of the
             state's samples, or replicates) and its step error (a coupled
-            run at dt/2: 2-3x the plain run's cost, up to 6x for the count
-            tau-leap); docs/errors.md. The save budget counts what it adds.
+            run at dt/2: 2-3.5x the plain run's cost); docs/errors.md. The save budget counts what it adds.
             With replicates `observables` are their mean and `y_final` is
             stacked over them.
 

@@ -284,13 +284,18 @@ def _t_align_coexisting(ts, V, t_ext, fraction, min_left=4):
     return _crossing(ts[:stop], m[:stop], fraction * m[0]) if stop > 1 else np.nan
 
 
+def _evolved(H, psi0, ts):
+    """ψ(t) = e^{−iHt} ψ0 (ħ = 1) at the times ts, by H's eigenbasis: shape
+    psi0.shape[:-1] + (len(ts), P)."""
+    E, U = np.linalg.eigh(np.asarray(H))
+    c = psi0 @ U.conj()  # coefficients in the eigenbasis
+    return np.einsum("...k,tk,ak->...ta", c, np.exp(-1j * np.outer(ts, E)), U)
+
+
 def _psi_rms(H, n_over_N, phi_class, ts, t_max):
     """RMS over ensembles, classes and saves 0 < t <= t_max of n/N − |ψ(t)|²,
     ψ0 = √(n/N) e^{−iΦ} per ensemble (Φ: the class phases at t = 0)."""
-    E, U = np.linalg.eigh(np.asarray(H))
-    psi0 = np.sqrt(n_over_N[:, 0]) * np.exp(-1j * phi_class)  # (B, P)
-    c = psi0 @ U.conj()  # coefficients in the eigenbasis
-    psi_t = np.einsum("bk,tk,ak->bta", c, np.exp(-1j * np.outer(ts, E)), U)
+    psi_t = _evolved(H, np.sqrt(n_over_N[:, 0]) * np.exp(-1j * phi_class), ts)  # (B, T, P)
     keep = (ts > 0) & (ts <= t_max + 1e-12)
     d = n_over_N[:, keep] - np.abs(psi_t[:, keep]) ** 2
     return float(np.sqrt(np.mean(d**2)))
@@ -368,10 +373,7 @@ def _lna_departure(H, ts, t_max, B, max_step=0.01):
     C = C.reshape(K, K)
     ms = np.trace(C) / K
     sd = np.sqrt(2.0 * np.sum(C * C.T) / (K**2 * B)) / (2.0 * np.sqrt(ms))
-    E, U = np.linalg.eigh(H)
-    psi = np.einsum(
-        "k,tk,ak->ta", U.conj().T @ np.full(P, P**-0.5), np.exp(-1j * np.outer(ts[1:][keep], E)), U
-    )
+    psi = _evolved(H, np.full(P, P**-0.5), ts[1:][keep])
     return float(np.sqrt(ms)), float(sd), float(np.max(np.abs(xs[:, :P] - np.abs(psi) ** 2)))
 
 

@@ -49,15 +49,15 @@ def _inversion(key, count, q, use):
     count = jnp.where(use, count, -1.0)  # -1: no iteration for this element
 
     def body(carry):
-        i, num, total, key = carry
+        num, total, key = carry
         sub, key = jax.random.split(key)
         num = jnp.where(total <= count, num + 1, num)
         u = jax.random.uniform(sub, q.shape, q.dtype)
-        return i + 1, num, total + jnp.ceil(jnp.log(u) / log1mq), key
+        return num, total + jnp.ceil(jnp.log(u) / log1mq), key
 
     zero = jnp.zeros_like(q)
-    more = lambda carry: jnp.any(carry[2] <= count)
-    return jax.lax.while_loop(more, body, (0, zero, zero, key))[1] - 1
+    more = lambda carry: jnp.any(carry[1] <= count)
+    return jax.lax.while_loop(more, body, (zero, zero, key))[0] - 1
 
 
 def _btrs(key, count, q, use):
@@ -78,7 +78,7 @@ def _btrs(key, count, q, use):
     tail_m, tail_rest = _stirling_tail(m), _stirling_tail(count - m)
 
     def body(carry):
-        i, k_out, accepted, key = carry
+        k_out, accepted, key = carry
         key, k0, k1 = jax.random.split(key, 3)
         u = jax.random.uniform(k0, q.shape, q.dtype) - 0.5
         v = jax.random.uniform(k1, q.shape, q.dtype)
@@ -97,11 +97,11 @@ def _btrs(key, count, q, use):
             - _stirling_tail(count - k)
         )
         accept = quick | (~out & (v <= bound))
-        return i + 1, jnp.where(accept, k, k_out), accepted | accept, key
+        return jnp.where(accept, k, k_out), accepted | accept, key
 
     done = jnp.full(q.shape, ~jnp.any(use))
-    more = lambda carry: jnp.any(~carry[2])
-    return jax.lax.while_loop(more, body, (0, jnp.full_like(q, -1.0), done, key))[1]
+    more = lambda carry: jnp.any(~carry[1])
+    return jax.lax.while_loop(more, body, (jnp.full_like(q, -1.0), done, key))[0]
 
 
 def binomial(key, n, p):
@@ -110,9 +110,10 @@ def binomial(key, n, p):
     n, p = jnp.broadcast_arrays(n, jnp.asarray(p, n.dtype))
     lower = p < 0.5
     q = jnp.where(lower, p, 1.0 - p)
-    bad = jnp.isnan(n) | (n < 0) | jnp.isnan(q) | (q < 0)  # JAX's NaN cases
-    q = jnp.where(jnp.isnan(q) | (q < 0), 0.01, q)
-    small = jnp.isnan(n) | (n < 0) | (n * q <= 10.0)
+    bad_n, bad_q = jnp.isnan(n) | (n < 0), jnp.isnan(q) | (q < 0)
+    bad = bad_n | bad_q  # JAX's NaN cases
+    q = jnp.where(bad_q, 0.01, q)
+    small = bad_n | (n * q <= 10.0)
     n = jnp.floor(n)
     # no trials or q = 0: 0 without a loop (JAX's loop gives 0 in one pass)
     none = (n == 0) | (q == 0)
