@@ -323,9 +323,10 @@ def _lna_departure(H, ts, t_max, B, max_step=0.01):
     H = np.asarray(H)
     P = H.shape[0]
     off = ~np.eye(P, dtype=bool)
-    R = jnp.asarray(np.where(off, np.abs(H), 0.0))
-    delta = jnp.asarray(np.where(off, np.angle(H), 0.0))  # H_ab = R_ab e^{iδ_ab}
-    omega = jnp.asarray(np.real(np.diag(H)))
+    # numpy constants of the one compiled program (eager jnp ops would each compile one)
+    R = np.where(off, np.abs(H), 0.0)
+    delta = np.where(off, np.angle(H), 0.0)  # H_ab = R_ab e^{iδ_ab}
+    omega = np.real(np.diag(H))
 
     def moves(x):  # T[b, a]: b → a
         rho, phi = x[:P], x[P:]
@@ -358,8 +359,8 @@ def _lna_departure(H, ts, t_max, B, max_step=0.01):
         z = jax.lax.scan(rk4, z, None, length=sps)[0]
         return z, z
 
-    x0 = jnp.concatenate([jnp.full(P, 1.0 / P), jnp.zeros(P)])
-    z0 = (x0, jnp.zeros((2 * P, 2 * P)), jnp.eye(2 * P))
+    x0 = np.concatenate([np.full(P, 1.0 / P), np.zeros(P)])
+    z0 = (x0, np.zeros((2 * P, 2 * P)), np.eye(2 * P))
     run = jax.jit(lambda z: jax.lax.scan(save, z, None, length=len(ts) - 1)[1])
     keep = (ts[1:] > 0) & (ts[1:] <= t_max + 1e-12)
     xs, Ss, Fs = (np.asarray(v)[keep] for v in run(z0))
