@@ -43,6 +43,34 @@ def _drift_symmetrized(monkeypatch):
     monkeypatch.setattr(module, "guide_state", guide_state)
 
 
+def _particles_frozen(monkeypatch):
+    """The Nelson steps evolve the guiding ψ but the particles' new positions are
+    dropped (an ensemble frozen at its exact t = 0 draw)."""
+    import equinox as eqx
+
+    from jqd.run import registry
+
+    registry.load("nelson-fermions")
+    module = sys.modules["jqd_experiments.nelson_fermions"]
+    correct = module._advance
+
+    def advance(law, y, *args):
+        moved, count = correct(law, y, *args)
+        return eqx.tree_at(lambda s: s.x, moved, y.x), 0 * count
+
+    monkeypatch.setattr(module, "_advance", advance)
+
+
+def _potential_half_dropped(monkeypatch):
+    """The well V = kΣx_i² without its ½: the grid law, and the drift it gives the
+    particles, evolve in a stiffer well than the exact states."""
+    from jqd.run import registry
+
+    registry.load("nelson-fermions")
+    module = sys.modules["jqd_experiments.nelson_fermions"]
+    monkeypatch.setattr(module, "_potential", lambda x, t, args: args["k"] * sum(xi**2 for xi in x))
+
+
 def _osmotic_dropped(monkeypatch):
     """Nelson drift without u_N: Bohm velocity plus noise."""
     osmotic_scaled(monkeypatch, 0.0)
@@ -82,5 +110,20 @@ MUTANTS = [
         bug="Nelson osmotic velocity (ħ/2)∇ln ρ instead of (ħ/2m)∇ln ρ (mass dropped)",
         apply=_osmotic_without_mass,
         caught_by="equivariance at ħ = 0.6",
+    ),
+    Mutant(
+        experiment="nelson-fermions",
+        name="particles-frozen",
+        bug="the Nelson steps' new positions dropped: the ensemble stays at its t = 0 draw "
+        "while ψ evolves",
+        apply=_particles_frozen,
+        caught_by="equivariance 2 particles antisymmetric",
+    ),
+    Mutant(
+        experiment="nelson-fermions",
+        name="potential-half-dropped",
+        bug="the grid law's well kΣx² instead of ½kΣx² (the particles follow that ψ)",
+        apply=_potential_half_dropped,
+        caught_by="guiding grid ψ = exact ψ(t)",
     ),
 ]
