@@ -1,7 +1,7 @@
 """Mutants of copy-factorization (non-factorized copy rates, physics §5.9):
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams: the
-experiment's own `cross_factor`, `exchange_rate` and `gauge_term` (the three
-non-factorized terms of its `NonFactorized` rates), `jqd.copy._meanfield.
+experiment's own `cross_factor`, `exchange_rate`, `ratio_exchange_rate` and
+`gauge_term` (the four non-factorized terms of its `NonFactorized` rates), `jqd.copy._meanfield.
 hamiltonian_to_rates`, `jqd.copy._tau_leap._rates` and
 `jqd.copy._tau_leap._multinomial_moves` (the count tau-leap's draw of one
 step's moves)."""
@@ -49,6 +49,35 @@ def _exchange_sin(monkeypatch):
 def _exchange_ignored(monkeypatch):
     """The exchange strength s ignored (s = 0): invisible in the mean field."""
     monkeypatch.setattr(_module(), "exchange_rate", lambda s, R, nn, theta: 0.0 * nn)
+
+
+def _ratio_exchange_u_unsquared(monkeypatch):
+    """The in-class exchange with u_ab for u_ab²: u_ab cos θ_ab is odd in a ↔ b, so the
+    term is no longer symmetric and enters the drift."""
+    monkeypatch.setattr(
+        _module(),
+        "ratio_exchange_rate",
+        lambda s, R, sqrt_nn, u, theta: s * R * sqrt_nn * (1.0 + u * jnp.cos(theta)),
+    )
+
+
+def _ratio_exchange_out_of_class(monkeypatch):
+    """The in-class exchange with the out-of-class count factor n_a n_b/N for √(n_a n_b)
+    (N = Σ_a n_a, the trace of √(n_a n_b)): still symmetric, so invisible in the mean
+    field; the noise falls to about half the in-class LNA's."""
+
+    def bad(s, R, sqrt_nn, u, theta):
+        nn_over_N = sqrt_nn**2 / jnp.trace(sqrt_nn)
+        return s * R * nn_over_N * (1.0 + u**2 * jnp.cos(theta))
+
+    monkeypatch.setattr(_module(), "ratio_exchange_rate", bad)
+
+
+def _ratio_exchange_ignored(monkeypatch):
+    """The in-class exchange strength s' ignored (s' = 0): invisible in the mean field."""
+    monkeypatch.setattr(
+        _module(), "ratio_exchange_rate", lambda s, R, sqrt_nn, u, theta: 0.0 * sqrt_nn
+    )
 
 
 def _gauge_term_dropped(monkeypatch):
@@ -115,6 +144,24 @@ MUTANTS = [
         "exchange strength s ignored (invisible in the mean field)",
         _exchange_ignored,
         "exchange: finite-N noise",
+    ),
+    _mutant(
+        "ratio-exchange-u-unsquared",
+        "in-class exchange s' R √(n_a n_b)(1 + u cos θ): u for u², not symmetric in a ↔ b",
+        _ratio_exchange_u_unsquared,
+        "in-class exchange: mean field",
+    ),
+    _mutant(
+        "ratio-exchange-out-of-class",
+        "in-class exchange with n_a n_b/N for √(n_a n_b) (symmetric; invisible in the mean field)",
+        _ratio_exchange_out_of_class,
+        "in-class exchange: finite-N noise",
+    ),
+    _mutant(
+        "ratio-exchange-ignored",
+        "in-class exchange strength s' ignored (invisible in the mean field)",
+        _ratio_exchange_ignored,
+        "in-class exchange raises the noise",
     ),
     _mutant(
         "gauge-term-dropped",

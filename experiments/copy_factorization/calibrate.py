@@ -6,7 +6,7 @@ tolerances were fixed"); not part of `jqd run`. Usage, from the repository root:
 
 `linear`: the mean-field claims' RK4 error and the cross family's relative
 second-order remainder at ε = 1e-3, 2e-3. `noise`: per key set (B = 128,
-N = 1e4) the signed finite-N statistics of the four process claims.
+N = 1e4) the signed finite-N statistics of the six process claims.
 """
 
 import dataclasses
@@ -30,11 +30,12 @@ def linear():
         ts = np.linspace(0, cfg.t_end, cfg.n_save + 1)
         rho = np.abs(ex.exact_path(H, psi0, cfg.hbar, ts)[0]) ** 2
         d1 = ex.first_order(H, psi0, cfg.hbar, cfg.t_end, cfg.n_save)
-        rates = [(0, 0, 0), (1e-3, 0, 0), (2e-3, 0, 0), (0, 1.0, 0), (0, 0, 4.0)]
+        rates = [(0, 0, 0, 0), (1e-3, 0, 0, 0), (2e-3, 0, 0, 0), (0, 1.0, 0, 0), (0, 0, 4.0, 0)]
+        rates += [(0, 0, 0, 1.0)]
         r, _ = ex.meanfield_runs(cfg, H, psi0, np.array(rates, float))
         print(
-            f"seed {seed}: max|ρ − |ψ|²| at ε = 0, κ = 1, s = 4:",
-            [float(np.max(np.abs(r[i] - rho))) for i in (0, 3, 4)],
+            f"seed {seed}: max|ρ − |ψ|²| at ε = 0, κ = 1, s = 4, s' = 1:",
+            [float(np.max(np.abs(r[i] - rho))) for i in (0, 3, 4, 5)],
         )
         for i, e in ((1, 1e-3), (2, 2e-3)):
             rel = np.max(np.abs(r[i] - rho - e * d1)) / (e * np.max(np.abs(d1)))
@@ -51,18 +52,23 @@ def noise(seed, dt):
     S = np.sqrt(np.mean(ex.first_order(H, psi0, cfg.hbar, cfg.t_end, cfg.n_save)[1:] ** 2))
     lna = [
         ex.lna_msd(H, psi0, cfg.hbar, cfg.t_end, cfg.n_save, **kw)
-        for kw in ({}, {"kappa": cfg.kappa}, {"exchange": cfg.exchange})
+        for kw in (
+            {},
+            {"kappa": cfg.kappa},
+            {"exchange": cfg.exchange},
+            {"ratio_exchange": cfg.ratio_exchange},
+        )
     ]
     N, B, sets = cfg.N, cfg.batch, range(2, 10)
     es = np.sqrt(lna[0] / N) / S
-    cases = np.array([(0, 0, 0), (es, 0, 0), (0, cfg.kappa, 0), (0, 0, cfg.exchange)], float)
+    cases = np.array(ex._cases(cfg, es), float)
     keys = [jax.random.split(jax.random.key(k), B) for k in sets for _ in cases]
     rates = np.concatenate([np.repeat(c[None], B, 0) for _ in sets for c in cases])
     f = ex.process_runs(cfg, H, psi0, rates, np.full(len(rates), N), jnp.concatenate(keys))
-    f = f.reshape(len(sets), 4, B, cfg.n_save + 1, 4)
+    f = f.reshape(len(sets), len(cases), B, cfg.n_save + 1, 4)
     out = []
     for i in range(len(sets)):
-        m = [ex.msd(f[i, j], rho) for j in range(4)]
+        m = [ex.msd(f[i, j], rho) for j in range(len(cases))]
         shift = np.sqrt(np.mean(np.mean(f[i, 1] - f[i, 0], axis=0)[1:] ** 2))
         out.append(
             [
@@ -70,10 +76,13 @@ def noise(seed, dt):
                 shift / np.sqrt(lna[0] / N) - 1,
                 m[2] * N / lna[1] - 1,
                 m[3] * N / lna[2] - 1,
+                m[4] * N / lna[3] - 1,
+                np.log(m[4] / m[0]),
             ]
         )
     out = np.array(out)
-    print(f"seed {seed}, dt {dt}: columns factorized, ε*, gauge, exchange")
+    print(f"seed {seed}, dt {dt}: LNA N·MSD", np.round(lna, 4))
+    print("columns factorized, ε*, gauge, exchange, in-class exchange, ln(MSD in-class/factorized)")
     print(np.round(out, 3))
     print("mean", np.round(out.mean(0), 4), "sd", np.round(out.std(0, ddof=1), 4))
 
