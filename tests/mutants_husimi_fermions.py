@@ -2,8 +2,10 @@
 Q-function of the Hubbard dimer. Seams: the experiment's own `annihilators`
 (Jordan-Wigner ED operators), `correspondence` (the first-order operators of
 c_i†c_j Λ and Λ c_i†c_j), `compose` (products of correspondences: where the
-diffusion comes from) and `generator_coefficients` (G = (i/ħ)(L_H − R_H)),
-looked up at call time by its `run`."""
+diffusion comes from), `generator_coefficients` (G = (i/ħ)(L_H − R_H)),
+`p_symbol` and `berezin_factors` (the contravariant symbol on Gr(2,4)) and
+`christoffel_slope` (the curvature in the divergence of F's diffusion), looked
+up at call time by its `run`."""
 
 from __future__ import annotations
 
@@ -83,6 +85,31 @@ def _generator_without_hbar(monkeypatch):
     )
 
 
+def _q_symbol_as_p_symbol(monkeypatch):
+    # F's equation on Gr(2,4) with the covariant (Q-) symbol Tr[HΛ(P)] in place of
+    # the contravariant one: the Berezin transform skipped.
+    module = _module()
+    monkeypatch.setattr(module, "p_symbol", lambda H, c: np.array(H, complex))
+
+
+def _berezin_factors_swapped(monkeypatch):
+    # b_15 and b_20 exchanged: the one-body part divided by 1/10, the 20' part by 1/5.
+    module = _module()
+    correct = module.berezin_factors
+
+    def berezin_factors(c):
+        one, (b15, d15), (b20, d20) = correct(c)
+        return [one, (b20, d15), (b15, d20)]
+
+    monkeypatch.setattr(module, "berezin_factors", berezin_factors)
+
+
+def _christoffel_slope_dropped(monkeypatch):
+    # The divergence of D with the flat-space formula: ∂_eΓ = 0 on the curved Gr(2,4).
+    module = _module()
+    monkeypatch.setattr(module, "christoffel_slope", lambda gi, d2g: np.zeros((8,) * 4))
+
+
 MUTANTS = [
     Mutant(
         "husimi-fermions",
@@ -118,5 +145,26 @@ MUTANTS = [
         "G = i(L_H − R_H) instead of (i/ħ)(L_H − R_H)",
         _generator_without_hbar,
         "ħ = 0.7",
+    ),
+    Mutant(
+        "husimi-fermions",
+        "q-symbol-as-p-symbol",
+        "F's equation on Gr(2,4) with the Q-symbol Tr[HΛ(P)] instead of the P-symbol",
+        _q_symbol_as_p_symbol,
+        "F's equation on Gr(2,4)",
+    ),
+    Mutant(
+        "husimi-fermions",
+        "berezin-factors-swapped",
+        "P-symbol with the Berezin factors of 15 and 20' exchanged (1/10, 1/5)",
+        _berezin_factors_swapped,
+        "P-symbol on Gr(2,4)",
+    ),
+    Mutant(
+        "husimi-fermions",
+        "christoffel-slope-dropped",
+        "divergence of D on Gr(2,4) by the flat formula (∂Γ = 0)",
+        _christoffel_slope_dropped,
+        "F's equation on Gr(2,4)",
     ),
 ]
