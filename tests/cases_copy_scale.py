@@ -25,12 +25,12 @@ def _faithful_leap():
         skip={
             "grads": INTEGER_COUNTS,
             "order": "weak order 1 in the tau-leap dt, measured against the exact process by "
-            "halving dt (tests/test_copy_scale.py); not by its step error: the law has no "
-            "coupling of its own (coupled_step's default, fresh independent noise), so d's "
-            "standard error is √2 × the observable's SD per replicate. Measured on this line "
-            "(class fractions at t = 1, 2000 replicates): SE 0.0024-0.0033 at dt = 0.2, 0.1, "
-            "0.05, no d resolved (all |d| < 0.004); knowing d to 10 % at |d| ~ 1e-3 would take "
-            "~1e6 replicates (hours of CPU)",
+            "halving dt (tests/test_copy_scale.py); not by its step error. Measured on this "
+            "line with independent noise (before its coupling; class fractions at t = 1, 2000 "
+            "replicates): SE 0.0024-0.0033 at dt = 0.2, 0.1, 0.05, no d resolved (all |d| < "
+            "0.004). Since 2026-11-28 the law couples its dt/2 run by common random numbers "
+            "(the difference's SD 0.33 of a run's, tests/test_errors_coupling.py), which "
+            "shrinks d's SE about 4x; the order check on this line has not been rerun",
         },
     )
 

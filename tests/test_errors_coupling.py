@@ -2,9 +2,9 @@
 valid: each of the two coupled runs has its own law.
 
 For Nelson (Brownian bridge), Bell and the member tau-leap (shared uniforms)
-and the count tau-leap (common random numbers): the dt run is `law.step` itself
-(bitwise, where it reuses step's draw; in law for the count tau-leap, which
-re-draws), and the dt/2 run has the law of two plain steps of dt/2: the
+and the count and faithful type tau-leaps (common random numbers): the dt run
+is `law.step` itself (bitwise, where it reuses step's draw; in law for the
+count and type tau-leaps, which re-draw), and the dt/2 run has the law of two plain steps of dt/2: the
 means of a few observables (each sample's displacement from the start and
 its square, or class occupations) agree with independent plain runs within
 4 combined standard errors. Each problem takes a large dt (move
@@ -37,15 +37,18 @@ from helpers import coupled_steps, replicated, steps
 
 import jqd
 import jqd.copy._bell as bell_module
+import jqd.copy._faithful_leap as faithful_leap_module
 import jqd.copy._tau_leap as tau_leap_module
 from jqd.copy import (
     BellJumps,
     BellState,
     CopyCountsTauLeap,
+    CopyFaithfulTauLeap,
     CopyMembersTauLeap,
     CopyParams,
     CountState,
     MemberState,
+    faithful_type_state,
 )
 from jqd.dqm import EnsembleState, NelsonEnsemble
 
@@ -123,7 +126,25 @@ def _counts():
     return Problem(law, y0, params, 0.2, 2, values, replicates=2000, bitwise=False)
 
 
-PROBLEMS = {"nelson": _nelson, "bell": _bell, "members-tau-leap": _members, "counts": _counts}
+def _faithful_types():
+    """The faithful type tau-leap from 20 members per class on 8 phases each."""
+    a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), 20)
+    phi = jnp.round(4 * jnp.sin(1.7 * jnp.arange(3 * 20.0))) / 2  # 8-9 phases per class
+    y0 = faithful_type_state(MemberState(a=a, phi=phi), P)
+    params = CopyParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
+    occupations = _occupations(jnp.sum(y0.n, axis=1))
+    values = lambda y: occupations(jnp.sum(y.n, axis=1))
+    law = CopyFaithfulTauLeap(P)  # dt: the law's bound dt·max hazard <= 0.5
+    return Problem(law, y0, params, 0.1, 2, values, replicates=2000, bitwise=False)
+
+
+PROBLEMS = {
+    "nelson": _nelson,
+    "bell": _bell,
+    "members-tau-leap": _members,
+    "counts": _counts,
+    "faithful-types": _faithful_types,
+}
 
 
 def _run(run, pb, dt, n, key):
@@ -167,7 +188,7 @@ def coupling_z(pb):
 
 
 # the tau-leaps (7-10 s each on 2 cores) under -m slow
-SLOW = {"counts", "members-tau-leap"}
+SLOW = {"counts", "members-tau-leap", "faithful-types"}
 
 
 @pytest.mark.parametrize(
@@ -220,6 +241,14 @@ def _counts_one_key(self, fine, t, y, y_fine, params, dt, key):
     return self._moved(y, params, dt, moves_c, probs_c), y_fine
 
 
+def _faithful_one_key(self, fine, t, y, y_fine, params, dt, key):
+    """CopyFaithfulTauLeap.coupled_step with one key for both halves (the
+    second half repeats the first half's draws)."""
+    R, delta, omega = faithful_leap_module._rates(params, y.n.dtype)
+    leap = lambda y: fine._leap(y, key, dt / 2, R, R, delta, omega)  # noqa: E731
+    return self.step(t, y, params, dt, key), leap(leap(y_fine))
+
+
 MUTANTS = {
     "nelson": lambda mp: mp.setattr(
         NelsonEnsemble, "coupled_step", _bridge_repeating_its_first_half
@@ -227,6 +256,7 @@ MUTANTS = {
     "bell": lambda mp: mp.setattr(bell_module, "half_uniforms", _one_uniform),
     "members-tau-leap": lambda mp: mp.setattr(tau_leap_module, "half_uniforms", _one_uniform),
     "counts": lambda mp: mp.setattr(CopyCountsTauLeap, "coupled_step", _counts_one_key),
+    "faithful-types": lambda mp: mp.setattr(CopyFaithfulTauLeap, "coupled_step", _faithful_one_key),
 }
 
 

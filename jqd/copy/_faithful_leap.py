@@ -244,22 +244,21 @@ class CopyFaithfulTauLeap(AbstractLaw):
     `compact_types` between runs drops the extinct), params `CopyParams`,
     `n_states` P. A step: RK4 of the mean flow, binomial losses per type on the
     integrated rates, each direction's total spread multinomially over the
-    copied class's types (docs/internals/copy.md#faithful-leap)."""
+    copied class's types (docs/internals/copy.md#faithful-leap). Its step error
+    (`jqd.Errors`) couples the dt/2 run by common random numbers
+    (`coupled_step`)."""
 
     n_states: int = eqx.field(static=True)
     stochastic = True
     order = 1
 
+    coupling = "common random numbers"  # `coupled_step`
+
     def step(self, t, y: FaithfulTypeState, params, dt, key: PRNGKeyArray):
         self, y, params, dt = sampled(self, y, params, dt)
         R, delta, omega = _rates(params, y.n.dtype)
         R_copy = rate_scale() * R
-        s, d, onto_s, onto_d = _directed(self.n_states, y.n.dtype)
-        # sub-steps while dt × a member's rate would pass MAX_MOVE (rates grow
-        # as √(N/n_a) near a class's extinction)
-        rates = flow_rates(y.n, y.phi, R_copy, delta)
-        per = (onto_s @ rates[0] + onto_d @ rates[1]) / jnp.where(y.n > 0, y.n, jnp.inf)
-        m = jnp.maximum(jnp.ceil(dt * jnp.max(per) / MAX_MOVE), 1.0)
+        m, rates = self._substeps(y, dt, R_copy, delta)
         sub = lambda i, y, rates=None: self._leap(
             y, jax.random.fold_in(key, i), dt / m, R, R_copy, delta, omega, rates
         )
@@ -268,31 +267,93 @@ class CopyFaithfulTauLeap(AbstractLaw):
         # wide: the first sub-step reuses these rates as its RK4 stage 1
         return jax.lax.fori_loop(1, m.astype(jnp.int32), sub, sub(0, y, rates))
 
+    def coupled_step(self, fine, t, y, y_fine, params, dt, key):
+        """Common random numbers. The dt step's copies are drawn in two stages
+        (a type's losses Binomial(n, q/2), then Binomial(n − first, (q/2)/(1 −
+        q/2)) for its loss probability q, each stage's losses split over the
+        directions and spread over the copied types with the dt step's rates:
+        in sum exactly the step's law), and stage i draws from the same key as
+        the dt/2 run's step i, whose binomials and multinomials then differ by
+        about their means' difference (the sampler is monotone in n and q).
+        Where a step needs sub-steps (near a class's extinction, `_substeps`),
+        that run takes a plain step on its own key instead. Each run has
+        exactly its own law; the dt run is re-drawn (its law, not `step`'s
+        bits)."""
+        self, y, params, dt = sampled(self, y, params, dt)
+        fine, y_fine = sampled(fine, y_fine, params, dt)[:2]
+        R, delta, omega = _rates(params, y.n.dtype)
+        R_copy = rate_scale() * R
+        keys = jax.random.split(key, 2)
+        one = lambda y, h: self._substeps(y, h, R_copy, delta)[0] == 1  # noqa: E731
+
+        def staged(y):
+            _, phi, out, inn = mean_flow_rk4(y.n, y.phi, dt, R, R_copy, delta, omega)
+            out, q, over = self._losses(y.n, out)
+            half = 0.5 * q
+            later = half / jnp.maximum(1.0 - half, jnp.finfo(half.dtype).tiny)
+            lost1, gained1 = self._moves(keys[0], y.n, half, out, inn)
+            left = y.n - jnp.sum(lost1.reshape(out.shape), axis=1)
+            lost2, gained2 = self._moves(keys[1], left, later, out, inn)
+            return self._moved(y, phi, lost1 + lost2, gained1 + gained2, over)
+
+        def plain(y):
+            return self.step(t, y, params, dt, jax.random.fold_in(key, 2))
+
+        y = jax.lax.cond(one(y, dt), staged, plain, y)
+        h = dt / 2
+        for i, k in enumerate(keys):
+            leap = lambda y, k=k: fine._leap(y, k, h, R, R_copy, delta, omega)  # noqa: E731
+            own = lambda y, i=i, k=k: fine.step(t + i * h, y, params, h, jax.random.fold_in(k, 3))  # noqa: E731
+            y_fine = jax.lax.cond(one(y_fine, h), leap, own, y_fine)
+        return y, y_fine
+
+    def _substeps(self, y, dt, R_copy, delta):
+        """(sub-steps of one step of dt, the copy rates at y): more than one
+        while dt × a member's rate would pass MAX_MOVE (rates grow as √(N/n_a)
+        near a class's extinction)."""
+        rates = flow_rates(y.n, y.phi, R_copy, delta)
+        _, _, onto_s, onto_d = _directed(self.n_states, y.n.dtype)
+        per = (onto_s @ rates[0] + onto_d @ rates[1]) / jnp.where(y.n > 0, y.n, jnp.inf)
+        return jnp.maximum(jnp.ceil(dt * jnp.max(per) / MAX_MOVE), 1.0), rates
+
     def _leap(self, y, key, dt, R, R_copy, delta, omega, rates=None):
-        s, d, onto_s, onto_d = _directed(self.n_states, y.n.dtype)
         _, phi, out, inn = mean_flow_rk4(y.n, y.phi, dt, R, R_copy, delta, omega, rates)
-        k_loss, k_split, k_gain = jax.random.split(key, 3)
-        # losses: a type's members leave at most once per step, so its total is
-        # binomial on its count, then split over the directions ∝ their rates
+        out, q, over = self._losses(y.n, out)
+        lost, gained = self._moves(key, y.n, q, out, inn)
+        return self._moved(y, phi, lost, gained, over)
+
+    def _losses(self, n, out):
+        """(the direction rates (P, P − 1, W), a type's loss probability q, where
+        the integrated rate passed its count): a type's members leave at most
+        once per step, so its losses are binomial on its count."""
         P = self.n_states
         out = jnp.maximum(out, 0.0).reshape(P, P - 1, -1)  # pairs are source-major
         mu = jnp.sum(out, axis=1)
-        over = mu > y.n
-        total = binomial(
-            k_loss,
-            y.n,
-            jnp.where(y.n > 0, jnp.minimum(mu / jnp.where(y.n > 0, y.n, 1.0), 1.0), 0.0),
-        )
+        q = jnp.where(n > 0, jnp.minimum(mu / jnp.where(n > 0, n, 1.0), 1.0), 0.0)
+        return out, q, mu > n
+
+    def _moves(self, key, n, q, out, inn):
+        """(members lost per direction and type, gained per direction and type):
+        each type's Binomial(n, q) losses split over the directions ∝ `out`,
+        each direction's total spread multinomially over the copied class's
+        types ∝ `inn`."""
+        s, _, _, _ = _directed(self.n_states, n.dtype)
+        k_loss, k_split, k_gain = jax.random.split(key, 3)
+        total = binomial(k_loss, n, q)
         lost, rest = [], total
-        for j, k in enumerate(jax.random.split(k_split, P - 2)):
+        for j, k in enumerate(jax.random.split(k_split, self.n_states - 2)):
             left = jnp.sum(out[:, j:], axis=1)
             share = jnp.where(left > 0, out[:, j] / jnp.where(left > 0, left, 1.0), 0.0)
             lost.append(binomial(k, rest, share))
             rest = rest - lost[-1]
-        lost = jnp.stack(lost + [rest], axis=1).reshape(P * (P - 1), -1)
+        lost = jnp.stack(lost + [rest], axis=1).reshape(s.size, -1)
         gained = jax.vmap(multinomial)(
             jax.random.split(k_gain, s.size), jnp.sum(lost, axis=1), jnp.maximum(inn, 0.0)
         )
+        return lost, gained
+
+    def _moved(self, y, phi, lost, gained, over):
+        _, _, onto_s, onto_d = _directed(self.n_states, y.n.dtype)
         return FaithfulTypeState(
             n=y.n - onto_s @ lost + onto_d @ gained,
             phi=jnp.angle(jnp.exp(1j * phi)),  # kept in (−π, π]
