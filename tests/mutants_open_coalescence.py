@@ -4,7 +4,8 @@ plausible bugs its quick claims must catch (see tests/mutation.py). Seams:
 `CopyMembersFaithfulMobius`, which the experiment runs),
 `jqd.copy._gillespie.candidate_weights` (the candidate rate, shared by the
 thinning laws), `jqd.copy._faithful_leap.rate_scale` (the hazards of the
-tau-leap law `CopyFaithfulTauLeap`), `_rates` as `jqd.copy._faithful_mobius`
+tau-leap law `CopyFaithfulTauLeap`), `jqd.copy._faithful_leap.mean_flow_rk4`
+(its step of the types' mean flow), `_rates` as `jqd.copy._faithful_mobius`
 and `jqd.copy._faithful_leap` look it up (the (R, δ, ω) both faithful laws
 read from H) and the experiment's own `reversed_params`."""
 
@@ -43,6 +44,23 @@ def _rate_not_normalized(monkeypatch):
 def _leap_rate_shifted(monkeypatch):
     """The tau-leap law's copy hazards 5 % too high (a rate constant off by 5 %)."""
     monkeypatch.setattr(faithful_leap, "rate_scale", lambda: 1.05)
+
+
+def _leap_euler_flow(monkeypatch):
+    """The tau-leap law steps its types' mean flow (counts, phases and the copy
+    rates integrated alongside) by explicit Euler instead of RK4. Its O(dt)
+    error of the phase flow concentrates the types spuriously (the leap's
+    first version did the same with a midpoint step, README "Scalable law"),
+    so the leap coalesces too fast while its copy events by t = 40 stay within
+    ~1 %: the rates are O(dt) wrong only through the phases."""
+
+    def euler(n, phi, dt, R, R_copy, delta, omega, rates=None):
+        _, _, onto_s, onto_d = faithful_leap._directed(n.shape[0], n.dtype)
+        out, inn = faithful_leap.flow_rates(n, phi, R_copy, delta) if rates is None else rates
+        velocity = faithful_leap.phase_velocity(phi, n, R, delta, omega)
+        return n + dt * (onto_d @ inn - onto_s @ out), phi + dt * velocity, dt * out, dt * inn
+
+    monkeypatch.setattr(faithful_leap, "mean_flow_rk4", euler)
 
 
 def _omega_dropped(monkeypatch):
@@ -105,6 +123,13 @@ MUTANTS = [
         bug="CopyFaithfulTauLeap's copy hazards 5 % too high",
         apply=_leap_rate_shifted,
         caught_by="tau-leap law agrees with the exact process",
+    ),
+    Mutant(
+        experiment="copy-coalescence",
+        name="leap-euler-flow",
+        bug="CopyFaithfulTauLeap steps its types' mean flow by explicit Euler, not RK4",
+        apply=_leap_euler_flow,
+        caught_by="tau-leap law coalesces like the exact process",
     ),
     Mutant(
         experiment="copy-coalescence",
