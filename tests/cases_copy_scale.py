@@ -3,13 +3,32 @@ tau-leaped (`CopyFaithfulTauLeap`, physics §5.8)."""
 
 import jax
 import jax.numpy as jnp
-from helpers import LawCase
+from helpers import LawCase, StepReference
 
 import jqd
 from jqd.copy import CopyFaithfulTauLeap, CopyParams, MemberState, faithful_type_state
 
 P = 3
 INTEGER_COUNTS = "discrete copy events: n(t) is piecewise constant in the params (no gradient)"
+
+
+# As the count tau-leap's step problem (tests/cases_copy.py): one member in
+# class 0 and one in class 1, H_01 = i, H_11 = 1 (the class-1 member copies
+# class 0 at λ = 2 cos t); f = the fraction in class 0. dt ≤ 0.12 so that
+# λ dt ≤ MAX_MOVE = 0.25: one leap per step, where the coupling holds.
+_LEAP_H = jnp.array([[0.0, 1.0j, 0.0], [-1.0j, 1.0, 0.0], [0.0, 0.0, 0.0]])
+
+
+def _leap_step():
+    y0 = faithful_type_state(MemberState(a=jnp.array([0, 1], jnp.int32), phi=jnp.zeros(2)), P)
+    return StepReference(
+        y0=y0,
+        values=lambda y: jnp.sum(y.n[:1]) / jnp.sum(y.n, keepdims=True),
+        t=0.36,
+        dts=(0.12, 0.06, 0.03),
+        replicates=2**15,  # 2**14 gave slope 1.031 ± 0.102, just above the check's 0.1
+        params=CopyParams(H=_LEAP_H),
+    )
 
 
 def _faithful_leap():
@@ -22,15 +41,9 @@ def _faithful_leap():
         CopyParams(H=H),
         dt=0.05,
         order=1,
+        step=_leap_step,
         skip={
             "grads": INTEGER_COUNTS,
-            "order": "weak order 1 in the tau-leap dt, measured against the exact process by "
-            "halving dt (tests/test_copy_scale.py); not by its step error. Measured on this "
-            "line with independent noise (before its coupling; class fractions at t = 1, 2000 "
-            "replicates): SE 0.0024-0.0033 at dt = 0.2, 0.1, 0.05, no d resolved (all |d| < "
-            "0.004). Since 2026-11-28 the law couples its dt/2 run by common random numbers "
-            "(the difference's SD 0.33 of a run's, tests/test_errors_coupling.py), which "
-            "shrinks d's SE about 4x; the order check on this line has not been rerun",
         },
     )
 

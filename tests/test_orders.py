@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from helpers import LAW_CASES, build, coupled_steps, replicated, steps
 
+import jqd.copy._faithful_leap as faithful_leap_module
 import jqd.copy._tau_leap as tau_leap_module
 from jqd import _guards, _steppers
 from jqd.copy import BellJumps, CopyMembersTauLeap, MemberState
@@ -177,6 +178,7 @@ SLOW_ORDER_CASES = {
     "bell-jumps",
     "copy-members-tau-leap",
     "dqm-nelson-euler",
+    "copy-faithful-tau-leap",
 }
 
 # Lines whose `StepReference` has a cheaper `quick` variant for the default
@@ -388,8 +390,19 @@ def _member_phases_without_dt(self, y, params, dt, u):
     return tl._leap(y, stop, new, jnp.any(y.a < 0), over), rows[:, -1]
 
 
+_mean_flow_rk4 = faithful_leap_module.mean_flow_rk4
+
+
+def _type_phases_without_dt(n, phi, dt, *args, **kwargs):
+    """CopyFaithfulTauLeap's mean flow whose phases advance by their velocity v
+    instead of v dt (the step's phase change over dt)."""
+    out = _mean_flow_rk4(n, phi, dt, *args, **kwargs)
+    return out[0], phi + (out[1] - phi) / dt, out[2], out[3]
+
+
 ORDER_MUTANTS = {
     "dqm-nelson-heun": (StochasticHeun, "step", _heun_without_corrector),
+    "copy-faithful-tau-leap": (faithful_leap_module, "mean_flow_rk4", _type_phases_without_dt),
     "bell-jumps": (BellJumps, "_kernel", _bell_kernel_at_the_start),
     "copy-members-tau-leap": (CopyMembersTauLeap, "_advance", _member_phases_without_dt),
 }
@@ -410,8 +423,9 @@ def _measure_mutated(monkeypatch, case_id, target, name, mutated):
 @pytest.mark.parametrize("case_id", sorted(ORDER_MUTANTS))
 def test_order_mutant_fails_the_step_order_check(case_id, monkeypatch):
     """Heun without its corrector (weak order 1), Bell's kernel at the step's
-    start (order 1) and a member leap whose phases advance by v instead of
-    v dt (no order): each fails the check its correct law passes."""
+    start (order 1), a member leap whose phases advance by v instead of
+    v dt and a type leap whose phases do the same (no order): each fails
+    the check its correct law passes."""
     slope, slope_se, d, se = _measure_mutated(monkeypatch, case_id, *ORDER_MUTANTS[case_id])
     print(f"{case_id} mutant: slope {slope:.3f} ± {slope_se:.3f}, d {d}, se {se}")
     passes = (
