@@ -284,10 +284,10 @@ class CopyFaithfulTauLeap(AbstractLaw):
         R, delta, omega = _rates(params, y.n.dtype)
         R_copy = rate_scale() * R
         keys = jax.random.split(key, 2)
-        one = lambda y, h: self._substeps(y, h, R_copy, delta)[0] == 1  # noqa: E731
+        m, rates = self._substeps(y, dt, R_copy, delta)  # the rates: RK4's stage 1
 
         def staged(y):
-            _, phi, out, inn = mean_flow_rk4(y.n, y.phi, dt, R, R_copy, delta, omega)
+            _, phi, out, inn = mean_flow_rk4(y.n, y.phi, dt, R, R_copy, delta, omega, rates)
             out, q, over = self._losses(y.n, out)
             half = 0.5 * q
             later = half / jnp.maximum(1.0 - half, jnp.finfo(half.dtype).tiny)
@@ -299,12 +299,13 @@ class CopyFaithfulTauLeap(AbstractLaw):
         def plain(y):
             return self.step(t, y, params, dt, jax.random.fold_in(key, 2))
 
-        y = jax.lax.cond(one(y, dt), staged, plain, y)
+        y = jax.lax.cond(m == 1, staged, plain, y)
         h = dt / 2
         for i, k in enumerate(keys):
-            leap = lambda y, k=k: fine._leap(y, k, h, R, R_copy, delta, omega)  # noqa: E731
+            m, rates = self._substeps(y_fine, h, R_copy, delta)
+            leap = lambda y, k=k, r=rates: fine._leap(y, k, h, R, R_copy, delta, omega, r)  # noqa: E731
             own = lambda y, i=i, k=k: fine.step(t + i * h, y, params, h, jax.random.fold_in(k, 3))  # noqa: E731
-            y_fine = jax.lax.cond(one(y_fine, h), leap, own, y_fine)
+            y_fine = jax.lax.cond(m == 1, leap, own, y_fine)
         return y, y_fine
 
     def _substeps(self, y, dt, R_copy, delta):
@@ -337,7 +338,7 @@ class CopyFaithfulTauLeap(AbstractLaw):
         each type's Binomial(n, q) losses split over the directions ∝ `out`,
         each direction's total spread multinomially over the copied class's
         types ∝ `inn`."""
-        s, _, _, _ = _directed(self.n_states, n.dtype)
+        pairs = self.n_states * (self.n_states - 1)  # directions, source-major
         k_loss, k_split, k_gain = jax.random.split(key, 3)
         total = binomial(k_loss, n, q)
         lost, rest = [], total
@@ -346,9 +347,9 @@ class CopyFaithfulTauLeap(AbstractLaw):
             share = jnp.where(left > 0, out[:, j] / jnp.where(left > 0, left, 1.0), 0.0)
             lost.append(binomial(k, rest, share))
             rest = rest - lost[-1]
-        lost = jnp.stack(lost + [rest], axis=1).reshape(s.size, -1)
+        lost = jnp.stack(lost + [rest], axis=1).reshape(pairs, -1)
         gained = jax.vmap(multinomial)(
-            jax.random.split(k_gain, s.size), jnp.sum(lost, axis=1), jnp.maximum(inn, 0.0)
+            jax.random.split(k_gain, pairs), jnp.sum(lost, axis=1), jnp.maximum(inn, 0.0)
         )
         return lost, gained
 
