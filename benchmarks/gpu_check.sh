@@ -5,7 +5,11 @@
 #      conservation, orders against exact references), as far as its time allows;
 #   3. the largest-run ladder and the 4096² split-step case (bench_gpu.py);
 #   4. the errors of a stochastic run on the GPU (tests/test_errors.py) and
-#      the cost of the step check (bench_errors.py, 10x the CPU sizes).
+#      the cost of the step check (bench_errors.py, 10x the CPU sizes);
+#   5. (not by default: STAGES=coalescence) copy-coalescence's tau-leap at
+#      the step H and H/2 on common noise at large N (issue 55 item 1;
+#      benchmarks/run_copy_leap.py --coupled), checkpointed under
+#      $COAL_CK: carry that folder back in and the same line resumes it.
 # Usage (repo root, jax with CUDA installed): OUT=dir bash benchmarks/gpu_check.sh
 # STAGES="tests contract bench errors" (the default) picks the stages to run.
 # (jqd's dependency h5netcdf is not in every CUDA image: test_sweep_on_gpu needs it;
@@ -39,4 +43,10 @@ if stage errors; then
         | tee "$OUT/errors_tests.log" | tail -5
     timeout "${ERRORS_BENCH_S:-150}" python3 benchmarks/bench_errors.py --device gpu --scale 10 \
         --rounds 3 --json "$OUT/bench_errors.jsonl" 2>&1 | tee "$OUT/bench_errors.log" | grep -v "^JSON"
+fi
+if stage coalescence; then  # the run stops itself at COAL_BUDGET_S, before the timeout
+    timeout "${COAL_S:-540}" python3 benchmarks/run_copy_leap.py --coupled --piece 40 \
+        --N "${COAL_N:-99999}" --batch "${COAL_BATCH:-8}" --dt "${COAL_DT:-0.25}" \
+        --t-over-N "${COAL_T:-0.3}" --budget "${COAL_BUDGET_S:-420}" --out "${COAL_CK:-$OUT/coal}" \
+        2>&1 | tee "$OUT/coalescence.log" | tail -5
 fi

@@ -1,7 +1,7 @@
 """One N of copy-coalescence's coalescence sweep with the tau-leap law
 (`CopyFaithfulTauLeap`), on whatever device JAX has: the experiment's own
 ensembles, keys (`_keys_and_spacing` with Ns extended to 1e6: 2 seeds ×
-batch, × big_batch at 1e6) and stopping rule, checkpointed after every chunk into OUT/ck/N{N}.npz
+`--batch` at every N) and stopping rule, checkpointed after every chunk into OUT/ck/N{N}.npz
 (the file `jqd run copy-coalescence --set checkpoint=OUT/ck` resumes from),
 stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
 (the ensemble-mean V at ½ V(0)), its bootstrap SE, the extinct fraction, wall.
@@ -14,11 +14,25 @@ the host round trips on a GPU). `--levels`: the experiment's phase_levels
 Config's, 1024; 0: the exact uniform start).
 The H100 run of 2026-11-27 used `--N 99999 --batch 8 --budget 450 --piece 40
 --levels 0` (benchmarks/results_copy_scale.md).
+
+The step error (issue 55): `--coupled --dt H --t-over-N T` runs each
+ensemble at the step H and at H/2 on common noise (`jqd.Coupled`: the
+experiment's `_ensembles(..., coupled=True)`, the two runs compacted
+together), from the same start and keys, to t = T·N, checkpointed into
+OUT/ck/N{N}-coupled-dt{H}.npz (a rerun resumes it; another N, H, batch,
+levels, piece or T is refused). It prints, per run and for the paired
+difference (H run − H/2 run; bootstrap over ensembles, one resample for
+both runs): the crossings of the ensemble-mean V at 0.8, 0.7, 0.6 and 0.5
+of V(0), and V/V(0) at t/N = 0.02, 0.04, 0.08, 0.16, 0.24. For a law of
+weak order 1 the difference estimates half the H run's bias.
+
+    python benchmarks/run_copy_leap.py --N 99999 --batch 4 --coupled --dt 0.25 --t-over-N 0.4 --out DIR
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -37,6 +51,10 @@ def main():
     ap.add_argument("--budget", type=float, default=3600.0)
     ap.add_argument("--piece", type=int, default=8)
     ap.add_argument("--levels", type=int, default=None)
+    ap.add_argument("--coupled", action="store_true", help="the H and H/2 runs, paired")
+    ap.add_argument("--dt", type=float, default=None, help="the leap step H (Config's leap_dt)")
+    ap.add_argument("--t-over-N", type=float, default=0.4, help="--coupled: run to t = this × N")
+    ap.add_argument("--chunk", type=int, default=None, help="saves per checkpoint (Config's 40)")
     args = ap.parse_args()
     import jax
 
@@ -45,7 +63,14 @@ def main():
     from experiments.copy_coalescence import experiment as ex
     from jqd.copy import CopyFaithfulTauLeap, CopyParams
 
-    cfg = ex.Config(batch=args.batch, checkpoint=str(Path(args.out) / "ck"), Ns=NS)
+    ck = str(Path(args.out) / "ck")  # --batch: ensembles per seed at every N
+    cfg = ex.Config(batch=args.batch, big_batch=args.batch, checkpoint=ck, Ns=NS)
+    if args.dt is not None:
+        cfg = dataclasses.replace(cfg, leap_dt=args.dt)
+    if args.chunk is not None:  # the keys are per chunk: another chunk is another run
+        cfg = dataclasses.replace(cfg, chunk=args.chunk)
+    if args.coupled:
+        return coupled(cfg, args)
     P, N = cfg.P, args.N
     keys, dt = ex._keys_and_spacing(cfg, ex._sizes(NS, P).index(N), N)
     B = keys.shape[0]
@@ -89,6 +114,96 @@ def main():
             )
         )
     )
+
+
+LEVELS = (0.8, 0.7, 0.6, 0.5)  # crossings of the ensemble-mean V, × V(0)
+T_OVER_N = (0.02, 0.04, 0.08, 0.16, 0.24)
+
+
+def coupled(cfg, args):
+    """The `--coupled` run (module docstring)."""
+    import jax
+    import jax.numpy as jnp
+
+    from experiments.copy_coalescence import experiment as ex
+    from jqd.copy import CopyFaithfulTauLeap, CopyParams
+
+    P, N = cfg.P, args.N
+    keys, spacing = ex._keys_and_spacing(cfg, ex._sizes(NS, P).index(N), N)
+    ex.LEAP_PIECE = args.piece
+    levels = cfg.phase_levels if args.levels is None else args.levels
+    law, params = CopyFaithfulTauLeap(P), CopyParams(H=ex.hamiltonian(cfg))
+    init, adv = ex._ensembles(law, params, N, P, cfg.chunk, cfg.leap_dt, levels, coupled=True)
+    made = dict(N=N, dt=cfg.leap_dt, batch=args.batch, levels=levels, piece=args.piece,
+                **({} if cfg.chunk == 40 else {"chunk": cfg.chunk}),
+                t_over_N=args.t_over_N, key_base=cfg.key_base, seeds=cfg.seeds)  # fmt: skip
+    path = Path(cfg.checkpoint) / f"N{N}-coupled-dt{cfg.leap_dt:g}.npz"
+    y = init(keys, 1.0)
+    leaves, treedef = jax.tree_util.tree_flatten(y)
+    saves, i, wall = None, 0, 0.0
+    if path.exists():
+        z = np.load(path)
+        was = json.loads(str(z["made"]))
+        if was != made:
+            differ = {k: (was.get(k), v) for k, v in made.items() if was.get(k) != v}
+            raise SystemExit(f"{path} was made by another run (was, now: {differ}); move it away")
+        y = jax.tree_util.tree_unflatten(
+            treedef, [jnp.asarray(z[f"y{j}"]) for j in range(len(leaves))]
+        )
+        saves, i, wall = [z["V"], z["f"], z["ev"]], int(z["chunks"]), float(z["wall"])
+    t0 = time.time() - wall
+    while i * cfg.chunk * spacing < args.t_over_N * N - 1e-9:
+        if time.time() - t0 > args.budget:
+            print(f"stopped at the budget; rerun the same line to resume from {path}")
+            return
+        y, o = adv(y, ex._chunk_keys(keys, i), spacing)
+        o = [o[0], o[1], o[3]]  # V, n/N, events: (B, saves, 2, ...)
+        saves = o if saves is None else [np.concatenate([s, x[:, 1:]], 1) for s, x in zip(saves, o)]
+        i += 1
+        m = saves[0][:, -1].mean(0)
+        print(f"[{time.time() - t0:.0f} s] t = {i * cfg.chunk * spacing:g}: mean V {m[0]:.4f} "
+              f"(dt), {m[1]:.4f} (dt/2)", flush=True)  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"y{j}": np.asarray(v) for j, v in enumerate(jax.tree_util.tree_leaves(y))}
+        np.savez(path, **arrays, V=saves[0], f=saves[1], ev=saves[2], chunks=i,
+                 wall=time.time() - t0, made=json.dumps(made))  # fmt: skip
+    print(json.dumps(dict(made=made, device=str(jax.devices()[0]), wall_s=time.time() - t0,
+                          **paired_statistics(spacing * np.arange(saves[0].shape[1]), N, saves))))  # fmt: skip
+
+
+def paired_statistics(ts, N, saves, n_boot=1000):
+    """Per run (dt, dt/2) and for their difference: the crossings of the
+    ensemble-mean V at `LEVELS` × V(0) and V/V(0) at `T_OVER_N`, each with its
+    bootstrap SE over the ensembles (one resample for both runs)."""
+    from experiments.copy_coalescence import experiment as ex
+
+    V, ev = saves[0], saves[2]
+
+    def stats(Vb):  # Vb: (B, T) -> crossings and V/V(0) at t/N
+        m = Vb.mean(0)
+        cross = [ex._crossing(ts, m, c * m[0]) for c in LEVELS]
+        return np.array(cross + [np.interp(x * N, ts, m, right=np.nan) / m[0] for x in T_OVER_N])
+
+    def both(idx):
+        a, b = stats(V[idx, :, 0]), stats(V[idx, :, 1])
+        return np.stack([a, b, a - b])
+
+    point = both(np.arange(len(V)))
+    rng = np.random.default_rng(0)
+    boot = np.array([both(rng.integers(0, len(V), len(V))) for _ in range(n_boot)])
+    se = np.nanstd(boot, axis=0)
+    names = [f"t_cross_{c:g}" for c in LEVELS] + [f"V_rel_at_t/N={x:g}" for x in T_OVER_N]
+    runs = ("dt", "dt/2", "dt minus dt/2")
+    return {
+        "ensembles": len(V),
+        "t_end": float(ts[-1]),
+        "events_per_ensemble": [float(ev[:, -1, r].mean()) for r in (0, 1)],
+        "extinct_at_end": [float(np.mean(np.any(saves[1][:, -1, r] == 0, -1))) for r in (0, 1)],
+        **{
+            run: {n: [float(point[r, j]), float(se[r, j])] for j, n in enumerate(names)}
+            for r, run in enumerate(runs)
+        },
+    }
 
 
 if __name__ == "__main__":

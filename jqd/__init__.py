@@ -30,6 +30,7 @@ _FAMILIES = (
 # public name -> the module defining it
 _NAMES = {
     "AccuracyWarning": "._checks",
+    "Coupled": "._errors",
     "Errors": "._errors",
     "ErrorEstimate": "._errors",
     "Solution": "._solution",
@@ -94,6 +95,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from . import stats as stats
     from . import thermal as thermal
     from ._checks import AccuracyWarning as AccuracyWarning
+    from ._errors import Coupled as Coupled
     from ._errors import ErrorEstimate as ErrorEstimate
     from ._errors import Errors as Errors
     from ._evolve import evolve as evolve

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import PyTree
 
+from ._law import AbstractLaw
+
 _tm = jax.tree_util.tree_map
 
 
@@ -91,6 +93,76 @@ class ErrorEstimate(eqx.Module):
         """√(se² + step²) per entry (se alone without a step error)."""
         step = _tm(jnp.zeros_like, self.se) if self.step is None else self.step
         return _tm(_combine, self.se, step)
+
+
+class Coupled(AbstractLaw):
+    """The run at dt and the run at dt/2 on coupled noise (`law.coupled_step`,
+    as `jqd.Errors` takes them) as one law on pairs `(y, y_fine)`: evolve it
+    from `(y0, y0)` to see both runs' states, and carry `Solution.y_final`
+    into the next call to continue both (a long run in pieces, with
+    host-side work between them, such as `jqd.copy.compact_types(*pair)`).
+    `observe` receives the pair. The pair is checked and monitored as the
+    law's two states.
+
+    Attributes:
+        law: the law both runs follow.
+        fine: `law` prepared for dt/2 (set by `prepare`; None: prepared at
+            each step).
+    """
+
+    law: AbstractLaw
+    fine: AbstractLaw | None = None
+
+    def __check_init__(self):
+        if not isinstance(self.law, AbstractLaw):
+            raise TypeError(f"law must be a jqd law (AbstractLaw); got {type(self.law).__name__}.")
+
+    @property
+    def stochastic(self):  # the pair draws noise where the law does
+        return self.law.stochastic
+
+    @property
+    def order(self):
+        return self.law.order
+
+    @property
+    def breakdowns(self):
+        return self.law.breakdowns
+
+    def prepare(self, params, dt):
+        return Coupled(self.law.prepare(params, dt), self.law.prepare(params, dt / 2))
+
+    def step(self, t, y, params, dt, key):
+        fine = self.law.prepare(params, dt / 2) if self.fine is None else self.fine
+        return self.law.coupled_step(fine, t, *y, params, dt, key)
+
+    def check(self, y, params, dt=None):
+        _pair(y)
+        for yi in y:
+            type(self.law).check(self.law, yi, params, dt)
+
+    def checks(self, y, params, dt=None):
+        return [c for yi in _pair(y) for c in self.law.checks(yi, params, dt)]
+
+    def monitor(self, t, y, params, dt=None):
+        """The dt run's monitor, then the dt/2 run's: the first that fails."""
+        ok, code, where = self.law.monitor(t, y[0], params, dt)
+        ok_f, code_f, where_f = self.law.monitor(t, y[1], params, None if dt is None else dt / 2)
+        pick = lambda a, b: jnp.where(jnp.asarray(ok), b, a)
+        return jnp.logical_and(ok, ok_f), pick(code, code_f), pick(where, where_f)
+
+    def sample_axes(self, y):
+        axes = self.law.sample_axes(y[0])
+        return None if axes is None else (axes, axes)
+
+
+def _pair(y):
+    if not (isinstance(y, tuple | list) and len(y) == 2):
+        raise ValueError(
+            "Coupled's state is the pair (y, y_fine) of the dt and dt/2 runs: start from "
+            f"(y0, y0); got {type(y).__name__}."
+        )
+    return y
 
 
 def step_kind(law, errors: Errors) -> str:

@@ -129,13 +129,15 @@ def _stepped(
     groups=None,
 ):
     """`(observables, y_final, statuses, extra)` of the stepped run: a scan over
-    saves of a scan over steps. With `fine`, a coupled run at dt/2 rides
-    along (`law.coupled_step`); `extra` is then its observables, or with
-    `groups = (law.sample_axes, n)` the per-save `(se, step, step_se)`."""
+    saves of a scan over steps. With `fine`, the run is `jqd.Coupled(law)`'s:
+    a coupled run at dt/2 rides along; `extra` is then its observables, or
+    with `groups = (law.sample_axes, n)` the per-save `(se, step, step_se)`."""
+    if fine:
+        law, y0 = _errors.Coupled(law), (y0, y0)
     stepper = law.prepare(params, dt)
-    fine_law = law.prepare(params, dt / 2) if fine else None
 
-    def observed(t, y, y_fine):
+    def observed(t, y):
+        y, y_fine = y if fine else (y, None)
         obs = observe(t, y, params)
         status = _monitor.evaluate(monitor, t, y, params)
         status = _monitor.with_observables(status, _custom(observe, obs))
@@ -153,9 +155,7 @@ def _stepped(
     def inner(carry, xs):
         i, k = xs
         t = t0 + i.astype(tdtype) * dt  # computed, never accumulated
-        if fine_law is None:
-            return stepper.step(t, carry, params, dt, k), None
-        return stepper.coupled_step(fine_law, t, *carry, params, dt, k), None
+        return stepper.step(t, carry, params, dt, k), None
 
     def outer(carry, xs):
         y, broken = carry
@@ -167,23 +167,20 @@ def _stepped(
         advance = lambda y: jax.lax.scan(inner, y, (idx, ks))[0]
         y = jax.lax.cond(broken, lambda y: y, advance, y)
         t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
-        obs, status, extra = observed(t, *((y, None) if fine_law is None else y))
+        obs, status, extra = observed(t, y)
         return (y, broken | ~status.ok), (obs, status, extra)
 
     if checkpoint:  # reverse-mode memory grows with the saves, not the steps
         outer = jax.checkpoint(outer, prevent_cse=False)
 
     keys = None if key is None else jax.random.split(key, n_save)
-    start = y0 if fine_law is None else (y0, y0)
-    obs0, status0, extra0 = observed(t0, *((y0, None) if fine_law is None else start))
-    carry0 = (start, ~status0.ok | skip)  # a broken run takes no step (`outer`)
+    obs0, status0, extra0 = observed(t0, y0)
+    carry0 = (y0, ~status0.ok | skip)  # a broken run takes no step (`outer`)
     (y_final, _), (obs, statuses, extra) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
     obs = jax.tree_util.tree_map(_prepend, obs0, obs)
     extra = jax.tree_util.tree_map(_prepend, extra0, extra)
     statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
-    if fine_law is not None:
-        y_final = y_final[0]
-    return obs, y_final, statuses, extra
+    return obs, y_final[0] if fine else y_final, statuses, extra
 
 
 def _earliest(stops: dict) -> dict:

@@ -48,4 +48,19 @@ def _faithful_leap():
     )
 
 
-CASES = {"copy-faithful-tau-leap": _faithful_leap}
+def _coupled_leap():
+    # the pair of jqd.Errors' step error as a law of its own (jqd.Coupled)
+    case = _faithful_leap()
+    return LawCase(
+        jqd.Coupled(case.law),
+        (case.y0, case.y0),
+        case.params,
+        dt=case.dt,
+        skip={
+            "grads": INTEGER_COUNTS,
+            "order": "the pair's runs are the law's own (its order: copy-faithful-tau-leap)",
+        },
+    )
+
+
+CASES = {"copy-faithful-tau-leap": _faithful_leap, "coupled-faithful-tau-leap": _coupled_leap}

@@ -492,6 +492,7 @@ TRANSFORMS = {
 
 
 def _observed(t, y, params):
+    y = y[0] if isinstance(y, tuple) else y  # a jqd.Coupled pair: its dt run
     return jnp.mean(jnp.cos(y.phi)) if hasattr(y, "phi") else jnp.mean(y.a == 0)
 
 
@@ -502,6 +503,8 @@ def _moved(case, what, s, errors=None):
     law, y0, params, dt = case.law, case.y0, case.params, case.dt
     if what == "params":
         params = CopyParams(H=params.H + s * jnp.ones_like(params.H))
+    elif what == "state" and isinstance(y0, tuple):  # a jqd.Coupled pair
+        y0 = tuple(eqx.tree_at(lambda y: y.phi, y, y.phi + s) for y in y0)
     elif what == "state" and hasattr(y0, "phi"):
         y0 = eqx.tree_at(lambda y: y.phi, y0, y0.phi + s)
     elif what == "state":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -186,6 +187,12 @@ def test_type_state_and_compaction():
     c = compact_types(z)
     np.testing.assert_array_equal(np.asarray(c.n), [[2, 1], [3, 0]])
     np.testing.assert_allclose(np.asarray(c.phi)[0], np.asarray(y.phi)[0, [1, 3]])
+    # a jqd.Coupled pair: a slot live in either run is kept in both (paired slots)
+    w = eqx.tree_at(lambda s: s.n, z, jnp.asarray([[1.0, 2, 0, 0], [0, 0, 3, 0]]))
+    cz, cw = compact_types(z, w)
+    np.testing.assert_array_equal(np.asarray(cz.n), [[0, 2, 1, 0], [3, 0, 0, 0]])
+    np.testing.assert_array_equal(np.asarray(cw.n), [[1, 2, 0, 0], [3, 0, 0, 0]])
+    np.testing.assert_allclose(np.asarray(cw.phi)[0, :3], np.asarray(y.phi)[0, [0, 1, 3]])
     with pytest.raises(ValueError, match="classes 0"):
         faithful_type_state(MemberState(a=a + 1, phi=phi), 2)
     traced = jax.jit(lambda a: faithful_type_state(MemberState(a=a, phi=phi), 2).n)

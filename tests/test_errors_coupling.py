@@ -270,3 +270,43 @@ def test_dependent_halves_fail_the_coupling_check(name, monkeypatch):
     finally:
         jax.clear_caches()
     assert np.max(np.abs(z_fine)) > 4, f"the mutant passed: z of the dt/2 run {z_fine}"
+
+
+class _Walk(jqd.AbstractLaw):
+    """dy = −y dt + dW by Euler-Maruyama (the default, independent coupling)."""
+
+    stochastic = True
+    order = 1
+
+    def step(self, t, y, params, dt, key):
+        return y - y * dt + jnp.sqrt(dt) * jax.random.normal(key, y.shape, y.dtype)
+
+
+def test_coupled_pair_carries_across_calls():
+    """`jqd.Coupled`: the pair evolved in two calls, the first's y_final
+    carried into the second, is `coupled_step` applied step after step on
+    evolve's keys (per save, then per step), both runs; its runs are the
+    ones `jqd.Errors` takes the step error from; a state that is not a pair
+    is refused."""
+    law, params, y0 = _Walk(), None, jnp.ones(3)
+    pair, dt, sps = jqd.Coupled(law), 0.1, 3
+    kw = dict(dt=dt, steps_per_save=sps, n_save=1)
+    calls = jax.random.split(jax.random.key(3), 2)
+    first = jqd.evolve(pair, (y0, y0), params, key=calls[0], **kw)
+    second = jqd.evolve(pair, first.y_final, params, key=calls[1], t0=sps * dt, **kw)
+    y = (y0, y0)
+    for c, k in enumerate(calls):
+        for i, ki in enumerate(jax.random.split(jax.random.split(k, 1)[0], sps)):
+            y = law.coupled_step(law, (c * sps + i) * dt, *y, params, dt, ki)
+    np.testing.assert_allclose(np.asarray(second.y_final), np.asarray(y), rtol=1e-14)
+    assert not np.allclose(y[0], y[1])  # two runs
+
+    kw = dict(dt=dt, steps_per_save=sps, n_save=2, observe=lambda t, y, p: y)
+    key = jax.random.key(4)
+    err = jqd.evolve(law, y0, params, key=key, errors=jqd.Errors(groups=2), **kw)
+    kw["observe"] = lambda t, y, p: y[0] - y[1]
+    runs = [jqd.evolve(pair, (y0, y0), params, key=k, **kw) for k in jax.random.split(key, 2)]
+    diff = np.mean([r.observables for r in runs], axis=0)
+    np.testing.assert_allclose(diff, np.asarray(err.errors.step), atol=1e-15)
+    with pytest.raises(ValueError, match="pair"):
+        jqd.evolve(pair, y0, params, key=key, dt=dt, n_save=1)

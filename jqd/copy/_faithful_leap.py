@@ -86,17 +86,20 @@ def faithful_type_state(y0: MemberState, n_states: int) -> FaithfulTypeState:
     return FaithfulTypeState(n=n, phi=ph, n_events=zero, n_clipped=zero)
 
 
-def compact_types(y: FaithfulTypeState) -> FaithfulTypeState:
+def compact_types(*states: FaithfulTypeState):
     """Host-side: drop the empty type slots (order kept), shrinking W to the next
     power of two >= the most live types of a class; call it between `jqd.evolve`
-    calls (a step costs ∝ W)."""
-    n, phi = np.asarray(y.n), np.asarray(y.phi)
-    W = _width((n > 0).sum(-1).max())
-    if W >= n.shape[-1]:
-        return y
-    keep = np.argsort(n == 0, axis=-1, kind="stable")[..., :W]
-    take = lambda x: jnp.asarray(np.take_along_axis(x, keep, -1))
-    return FaithfulTypeState(take(n), take(phi), y.n_events, y.n_clipped)
+    calls (a step costs ∝ W). Several states (the pair of a `jqd.Coupled`
+    run, whose slots the coupling pairs up) keep every slot live in any of
+    them, and come back as a tuple."""
+    alive = np.any([np.asarray(y.n) > 0 for y in states], axis=0)
+    W = _width(alive.sum(-1).max())
+    if W >= alive.shape[-1]:
+        return states if len(states) > 1 else states[0]
+    keep = np.argsort(~alive, axis=-1, kind="stable")[..., :W]
+    take = lambda x: jnp.asarray(np.take_along_axis(np.asarray(x), keep, -1))
+    out = tuple(FaithfulTypeState(take(y.n), take(y.phi), y.n_events, y.n_clipped) for y in states)
+    return out if len(out) > 1 else out[0]
 
 
 def binomial(key, n, q):

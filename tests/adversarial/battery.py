@@ -631,6 +631,7 @@ NO_GRAD = {
     "copy-members-faithful",
     "copy-members-faithful-mobius",
     "copy-faithful-tau-leap",
+    "coupled-faithful-tau-leap",
 }
 MADELUNG_FIX = ("grid", "SchrodingerGrid", "box")
 
@@ -831,6 +832,14 @@ SPECS: dict[str, Spec] = {
     "copy-faithful-tau-leap": Spec(
         _at(lambda y: y.phi, _nan_first),
         "NaN type phase",
+        ("phi", "y0"),
+        _H(_non_hermitian),
+        "H not Hermitian",
+        ("H",),
+    ),
+    "coupled-faithful-tau-leap": Spec(  # the dt/2 run's state is checked too
+        _at(lambda y: y[1].phi, _nan_first),
+        "NaN type phase of the dt/2 run",
         ("phi", "y0"),
         _H(_non_hermitian),
         "H not Hermitian",
