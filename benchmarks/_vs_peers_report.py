@@ -204,6 +204,18 @@ def report(rep, results, threads, total, args, checks):
     return "\n".join(out)
 
 
+def kept_sections(path):
+    """The dated "## Issue NN: ..." sections at the end of an existing
+    report (hand-recorded runs of single cases), to carry over when a full
+    run rewrites the file."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return ""
+    m = re.search(r"^## Issue \d+", text, flags=re.M)
+    return "\n" + text[m.start() :] if m else ""
+
+
 def update_results_md(path, rep, results, threads, checks):
     """Replace section 1 ("## 1. ...") of RESULTS.md, keeping the rest."""
     text = path.read_text()

@@ -99,6 +99,11 @@ def evolve_adaptive(
             lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
         )
         args = (law, y0, params, ts, _Observer(observe))
+        # tolerances (and a float dt0) as arrays of the state's precision: a new
+        # tolerance reuses the compiled program (as Python floats they were static)
+        real = _monitor.state_real_dtype(y0)
+        rtol, atol = jnp.asarray(rtol, real), jnp.asarray(atol, real)
+        dt0 = jnp.asarray(dt0, real) if isinstance(dt0, int | float) else dt0
         args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps)
         # a plain call reads diffrax's failures here (its in-graph raise is a host callback)
         staged = (check and in_graph, caller, in_graph)

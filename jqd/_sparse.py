@@ -164,10 +164,15 @@ def all_finite(H):
     return jnp.all(jnp.isfinite(data))
 
 
-def structure(Hn: np.ndarray) -> tuple[str, tuple[int, ...], int]:
-    """("diagonal" | "dia" | "bcoo" | "dense", offsets, nnz) of a concrete H."""
+def structure(Hn) -> tuple[str, tuple[int, ...], int]:
+    """("diagonal" | "dia" | "bcoo" | "dense", offsets, nnz) of a concrete H
+    (a NumPy array or a SciPy sparse matrix, read without densifying)."""
     d = Hn.shape[0]
-    rows, cols = np.nonzero(Hn)
+    if scipy_sparse(Hn):
+        coo = Hn.tocoo()
+        rows, cols = coo.row[coo.data != 0], coo.col[coo.data != 0]
+    else:
+        rows, cols = np.nonzero(Hn)
     nnz = rows.size
     offsets = tuple(int(k) for k in np.unique(cols - rows))
     if offsets in ((), (0,)):
@@ -181,17 +186,31 @@ def structure(Hn: np.ndarray) -> tuple[str, tuple[int, ...], int]:
     return "dense", offsets, nnz
 
 
+def scipy_sparse(H) -> bool:
+    return type(H).__module__.startswith("scipy.sparse")
+
+
 def as_operator(H):
     """H in the storage its nonzero pattern calls for: `DiaMatrix` for a
-    diagonal or banded H, `BCOO` for other sparse H, else dense (also traced)."""
+    diagonal or banded H, `BCOO` for other sparse H, else dense (also traced).
+    A SciPy sparse H (a QuTiP operator's CSR or Dia data) is read as it is
+    stored: O(nonzeros), never a dense d × d copy."""
     if is_sparse(H) or isinstance(H, jax.core.Tracer):
         return H
-    kind, offsets, _ = structure(np.asarray(H))
+    if not scipy_sparse(H):
+        kind, offsets, _ = structure(np.asarray(H))
+        if kind in ("diagonal", "dia"):
+            return DiaMatrix.from_dense(jnp.asarray(H), offsets)
+        return jsparse.BCOO.fromdense(jnp.asarray(H)) if kind == "bcoo" else H
+    kind, offsets, _ = structure(H)
     if kind in ("diagonal", "dia"):
-        return DiaMatrix.from_dense(jnp.asarray(H), offsets)
+        d = H.shape[0]
+        pad = lambda k: (0, k) if k >= 0 else (-k, 0)  # noqa: E731 - as from_dense
+        rows = [np.pad(H.diagonal(k), pad(k)) for k in offsets]
+        return DiaMatrix(offsets, jnp.asarray(np.stack(rows).reshape(len(offsets), d)))
     if kind == "bcoo":
-        return jsparse.BCOO.fromdense(jnp.asarray(H))
-    return H
+        return jsparse.BCOO.from_scipy_sparse(H)
+    return jnp.asarray(H.toarray())
 
 
 def gershgorin(H):

@@ -130,6 +130,14 @@ def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -
         return eqx.error_if(
             psi, lost > tol, f"cutoff={cutoff} truncates |alpha⟩ by > {tol:g}; {fix}."
         )
+    if float(lost) > tol and coherent_cutoff(alpha, tol) <= cutoff:  # round-off, not truncation
+        eps = float(jnp.finfo(psi.real.dtype).eps)
+        raise ValueError(
+            f"coherent_state: cutoff={cutoff} suffices for tol={tol:g}, but in {psi.real.dtype} "
+            f"(JAX's default without float64) the dropped norm is only resolved to ~{eps:.0e}: "
+            'enable float64 first, jax.config.update("jax_enable_x64", True), or pass '
+            f"tol >= {10 * eps:.0e}."
+        )
     if float(lost) > tol:
         raise ValueError(
             f"cutoff={cutoff} truncates |alpha={complex(alpha):.3g}⟩ by {float(lost):.2e} > "

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from ._law import AbstractLaw
+from ._sparse import as_operator
 from .interop import as_array
 
 __all__ = [
@@ -121,11 +122,24 @@ class Fidelity(eqx.Module):
         return jnp.abs(Overlap(self.law, self.ref)(t, y, params)) ** 2
 
 
+def _operator(a):
+    """`a` as an array, kept in the storage its nonzero pattern calls for
+    (diagonal or banded `DiaMatrix`, BCOO; `as_operator`), read once here
+    where it is concrete, so that a user's own `jax.jit` keeps it; a QuTiP
+    operator stored sparse (CSR, Dia) is read from its own data."""
+    data = getattr(a, "data", None)
+    if type(a).__name__ == "Qobj" and getattr(a, "isoper", False) and hasattr(data, "as_scipy"):
+        return as_operator(data.as_scipy())
+    return as_operator(as_array(a, "Expect.op"))
+
+
 class Expect(eqx.Module):
     """⟨ψ|A|ψ⟩ for a basis operator `A` (complex; take `.real` for Hermitian
-    A); `op` may be a QuTiP `Qobj` or a dynamiqs `QArray`."""
+    A); `op` may be a QuTiP `Qobj` or a dynamiqs `QArray`. A diagonal,
+    banded or sparse `A` (d ≥ 128 for the latter two) is stored so: each
+    save then costs O(nonzeros), not O(d²)."""
 
-    op: Array = eqx.field(converter=lambda a: as_array(a, "Expect.op"))
+    op: Array = eqx.field(converter=_operator)
 
     def __call__(self, t, y, params):
         return jnp.vdot(y, self.op.astype(y.dtype) @ y)

@@ -82,6 +82,26 @@ def test_fixed_and_adaptive_agree_with_closed_form():
     np.testing.assert_allclose(sol.y_final, exact[-1], rtol=1e-9)
 
 
+def test_adaptive_new_tolerance_does_not_recompile():
+    """rtol, atol and dt0 are values of the program, not part of it: a new
+    tolerance runs the compiled program again (issue 56: a recompile of ~2 s
+    per tolerance), and still sets the accuracy."""
+    y0, ts, exact = jnp.array([1.0, 2.0]), jnp.linspace(0.0, 2.0, 5), None
+    exact = jnp.exp(-0.7 * ts)[:, None] * y0
+    loose = jqd.evolve_adaptive(_Decay(), y0, _K(), ts, rtol=1e-4, atol=1e-6, dt0=0.1)
+    counted = []
+    listener = lambda event, duration, **kw: counted.append(event)  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        tight = jqd.evolve_adaptive(_Decay(), y0, _K(), ts, rtol=1e-11, atol=1e-13, dt0=0.05)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert "/jax/core/compile/backend_compile_duration" not in counted
+    err = lambda sol: float(jnp.max(jnp.abs(sol.observables - exact)))
+    assert err(tight) < 1e-9 < err(loose)
+    assert int(tight.stats["n_steps"]) > int(loose.stats["n_steps"])
+
+
 @pytest.mark.slow
 def test_adaptive_max_steps_named():
     """A plain call that runs out of solver steps names max_steps and the fix (diffrax's

@@ -148,6 +148,8 @@ def test_what_cannot_convert_is_refused_clearly():
         jqd.evolve_adaptive(
             jqd.SchrodingerBasis(), qt.QobjEvo(ket), jqd.MatrixParams(H), jnp.array([0.0, 1.0])
         )
+    with pytest.raises(TypeError, match=r"goes in params: .*MatrixParams\(H\)"):
+        jqd.SchrodingerBasis(hamiltonian=H)  # a Qobj is callable: it failed at the first call
     with pytest.raises(TypeError, match="y0: a QuTiP super-operator"):
         jqd.evolve(jqd.SchrodingerBasis(), qt.spre(H), jqd.MatrixParams(H), dt=0.1, n_save=1)
     sol = jqd.evolve(
@@ -196,3 +198,32 @@ def test_to_qutip_names_dims_that_do_not_fit():
     with pytest.raises(ValueError, match=r"to_qutip: dims=\[\[2, 3\], \[1, 1\]\] does not fit"):
         jqd.interop.to_qutip(np.ones(4) / 2, dims=[[2, 3], [1, 1]])
     assert jqd.interop.to_qutip(np.ones(4) / 2, dims=[[2, 2], [1, 1]]).dims[0] == [2, 2]
+
+
+def test_expect_keeps_the_operator_structure():
+    """`Expect` of a diagonal, banded or sparse operator (here QuTiP's, at
+    d = 256) stores it so (O(nonzeros) per save, issue 56: it densified
+    them), with the dense value, and a user's own jit keeps the storage."""
+    qt = pytest.importorskip("qutip")
+    from jax.experimental import sparse as jsparse
+
+    from jqd._sparse import DiaMatrix
+
+    d = 256
+    psi = jnp.array([1.0, 1.0j]) @ jax.random.normal(jax.random.key(0), (2, d))
+    psi = psi / jnp.linalg.norm(psi)
+    perm = np.random.default_rng(0).permutation(d)
+    scattered = qt.Qobj(np.eye(d)[perm] + np.eye(d)[perm].T)  # no band: BCOO
+    for op, kind in ((qt.num(d), DiaMatrix), (qt.destroy(d), DiaMatrix), (scattered, jsparse.BCOO)):
+        e = jqd.observables.Expect(op)
+        assert isinstance(e.op, kind)
+        dense = jnp.vdot(psi, jnp.asarray(op.full()) @ psi)
+        np.testing.assert_allclose(e(0.0, psi, None), dense, rtol=1e-12)
+        np.testing.assert_allclose(jax.jit(lambda y, e=e: e(0.0, y, None))(psi), dense, rtol=1e-12)
+    for layout in ("csr", "dia", "dense"):  # read from QuTiP's own storage, same values
+        e = jqd.observables.Expect(qt.destroy(d).to(layout) + qt.num(d).to(layout))
+        assert isinstance(e.op, DiaMatrix) and e.op.offsets == (0, 1)
+        dense = jnp.vdot(psi, jnp.asarray((qt.destroy(d) + qt.num(d)).full()) @ psi)
+        np.testing.assert_allclose(e(0.0, psi, None), dense, rtol=1e-12)
+    assert isinstance(jqd.observables.Expect(jnp.eye(4)).op, DiaMatrix)  # diagonal at any d
+    assert not jqd._sparse.is_sparse(jqd.observables.Expect(qt.destroy(8)).op)  # small: dense

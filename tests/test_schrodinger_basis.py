@@ -60,6 +60,10 @@ def test_coherent_state_cutoff_is_checked():
     assert np.isfinite(np.asarray(in_jit(0.5))).all()
     with pytest.raises(Exception, match="truncates"):
         jax.block_until_ready(in_jit(3.0))
+    # float32 (JAX's default without x64): a sufficient cutoff was refused with
+    # "use cutoff >= 23" for cutoff = 40 (issue 54); now the precision is named
+    with jax.enable_x64(False), pytest.raises(ValueError, match=r"in float32 .*jax_enable_x64"):
+        jqd.fock.coherent_state(3.0, 40)
 
 
 def test_bose_hubbard_dimer_sector_equals_full_fock_space():

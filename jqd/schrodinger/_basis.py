@@ -97,6 +97,13 @@ class SchrodingerBasis(AbstractLaw):
     chebyshev_order: int | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
+        if hasattr(self.hamiltonian, "shape") or not callable(self.hamiltonian):
+            # a QuTiP Qobj is callable too (Qobj(ket)), so a matrix is told by its shape
+            raise TypeError(
+                "hamiltonian must be a function H(t, params) -> (dim, dim); got a "
+                f"{type(self.hamiltonian).__name__}. A fixed matrix (array, QuTiP Qobj, dynamiqs "
+                "QArray) goes in params: jqd.SchrodingerBasis() with jqd.MatrixParams(H)."
+            )
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}; got {self.method!r}.")
         if self.chebyshev_order is not None and (
