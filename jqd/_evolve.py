@@ -255,7 +255,7 @@ def evolve(
     params: PyTree,
     *,
     dt,
-    n_save: int,
+    n_save: int | None = None,
     steps_per_save: int = 1,
     t0=0.0,
     observe=None,
@@ -266,11 +266,13 @@ def evolve(
     on_breakdown: str = "raise",
     max_steps: int | str | None = "auto",
     errors=None,
+    ts=None,
 ) -> Solution:
     """Fixed-step evolution with `law.step`: a scan over `n_save` saves of
     `steps_per_save` steps each; step `i` starts at `t = t0 + i * dt`. Keys
     are split per save, then per step. The run stops at the first save where
-    the law's monitor fails.
+    the law's monitor fails. Save times can be given as QuTiP's `tlist` or
+    dynamiqs' `tsave` instead (`ts=`).
 
     Args:
         law: any `AbstractLaw`.
@@ -307,11 +309,22 @@ def evolve(
             run at dt/2: 2-3.5x the plain run's cost); docs/errors.md. The save budget counts what it adds.
             With replicates `observables` are their mean and `y_final` is
             stacked over them.
+        ts: the save times instead of `n_save`, `steps_per_save` and `t0`
+            (QuTiP's `tlist`, dynamiqs' `tsave`): equally spaced, `ts[0]` the
+            initial time, the spacing a whole multiple of `dt`; the solution's
+            `ts` are then these (to round-off). Arbitrary save times:
+            `jqd.evolve_adaptive(law, y0, params, ts)`.
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
     """
     y0 = _start(law, y0, on_breakdown)
+    if ts is not None:
+        n_save, steps_per_save, t0 = _from_save_times(ts, dt, n_save, steps_per_save, t0)
+    if n_save is None:
+        raise TypeError(
+            "jqd.evolve needs n_save (the number of saves after t0) or ts (the save times)."
+        )
     n_save = _guards.count(n_save, "n_save")
     steps_per_save = _guards.count(steps_per_save, "steps_per_save")
     check_budget(n_save * steps_per_save, y0, max_steps, "n_save * steps_per_save")
@@ -369,6 +382,39 @@ def evolve(
     if summary[1:].any():  # a value check failed: the eager checks name it with its value
         failed_values()
     return sol if summary[0] == 0 else _monitor.report(sol, law, on_breakdown, caller)
+
+
+def _from_save_times(ts, dt, n_save, steps_per_save, t0):
+    """`(n_save, steps_per_save, t0)` of equally spaced save times `ts` (refused
+    with the fix where they cannot be saves of a fixed-step run)."""
+    if n_save is not None or steps_per_save != 1 or _guards.is_traced(t0) or np.any(t0 != 0):
+        raise TypeError(
+            "ts= gives the save times: pass it instead of n_save, steps_per_save and t0."
+        )
+    if _guards.is_traced(ts) or _guards.is_traced(dt):
+        raise TypeError(
+            "ts= and dt must be concrete (they fix the number of steps): outside your jax.jit, "
+            "or pass n_save, steps_per_save and t0 (t0 may be traced)."
+        )
+    t = np.asarray(ts, dtype=float)
+    if t.ndim != 1 or t.size < 2 or not np.all(np.isfinite(t)) or not np.all(np.diff(t) > 0):
+        raise ValueError(
+            f"ts must be a 1-D increasing array of at least two finite times; got {ts!r}."
+        )
+    gaps, step = np.diff(t), float(dt)
+    if np.max(np.abs(gaps - gaps.mean())) > 1e-9 * gaps.mean():
+        raise ValueError(
+            "ts must be equally spaced for jqd.evolve (a save every steps_per_save steps); for "
+            "arbitrary save times use jqd.evolve_adaptive(law, y0, params, ts)."
+        )
+    k = gaps.mean() / step
+    if not step > 0 or round(k) < 1 or abs(k - round(k)) > 1e-9 * k:
+        fine = gaps.mean() / max(1, np.ceil(k))
+        raise ValueError(
+            f"the save spacing of ts ({gaps.mean():g}) must be a whole multiple of dt = {dt}: "
+            f"use dt = {fine:.17g} (or another spacing / integer)."
+        )
+    return t.size - 1, int(round(k)), float(t[0])
 
 
 RUN_BUDGET_STEPS = 10**8  # why: docs/internals/core.md#budget

@@ -386,3 +386,23 @@ def test_save_budget_refuses_outputs_beyond_memory(monkeypatch):
         jqd.evolve(_Decay(), jnp.zeros(5), _K(), dt=0.1, n_save=2)
     monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "none")
     assert jqd.evolve(_Decay(), jnp.zeros(5), _K(), dt=0.1, n_save=2).ts.shape == (3,)
+
+
+def test_save_times_as_qutip_tlist():
+    """`ts=` (QuTiP's tlist, dynamiqs' tsave; issue 54: `n_save=N` gives N + 1
+    points, and those users were off by one): the run saves at exactly ts,
+    the same run as n_save/steps_per_save/t0; what cannot be fixed-step saves
+    is refused with the fix."""
+    y0, ts = jnp.array([1.0, 2.0]), np.linspace(0.5, 2.5, 11)
+    sol = jqd.evolve(_Decay(), y0, _K(), dt=0.05, ts=ts)
+    np.testing.assert_allclose(sol.ts, ts, rtol=1e-14)
+    same = jqd.evolve(_Decay(), y0, _K(), dt=0.05, n_save=10, steps_per_save=4, t0=0.5)
+    np.testing.assert_array_equal(sol.observables, same.observables)
+    with pytest.raises(ValueError, match=r"whole multiple of dt = 0.03: use dt = 0.02857"):
+        jqd.evolve(_Decay(), y0, _K(), dt=0.03, ts=ts)
+    with pytest.raises(ValueError, match="equally spaced .*evolve_adaptive"):
+        jqd.evolve(_Decay(), y0, _K(), dt=0.05, ts=np.array([0.0, 0.1, 0.3]))
+    with pytest.raises(TypeError, match="instead of n_save"):
+        jqd.evolve(_Decay(), y0, _K(), dt=0.05, ts=ts, n_save=10)
+    with pytest.raises(TypeError, match="n_save .* or ts"):
+        jqd.evolve(_Decay(), y0, _K(), dt=0.05)
