@@ -8,6 +8,10 @@ stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
 
     python benchmarks/run_copy_leap.py --N 99999 --batch 8 --out DIR [--budget 3600] [--piece 40] [--levels 1024]
 
+A checkpoint resumes only the run that made it: its settings (N, step,
+batch, levels, piece, chunk, key base, seeds, and T) are kept beside it in
+OUT/ck/N{N}{tag}.json, and another run is refused.
+
 `--piece`: steps per compiled call (the experiment's LEAP_PIECE = 8; 40 cuts
 the host round trips on a GPU). `--levels`: the experiment's phase_levels
 (initial phases on that many bins where a class is larger; default the
@@ -19,8 +23,7 @@ The step error (issue 55): `--coupled --dt H --t-over-N T` runs each
 ensemble at the step H and at H/2 on common noise (`jqd.Coupled`: the
 experiment's `_ensembles(..., coupled=True)`, the two runs compacted
 together), from the same start and keys, to t = T·N, checkpointed into
-OUT/ck/N{N}-coupled-dt{H}.npz (a rerun resumes it; another N, H, batch,
-levels, piece or T is refused). It prints, per run and for the paired
+OUT/ck/N{N}-coupled-dt{H}.npz. It prints, per run and for the paired
 difference (H run − H/2 run; bootstrap over ensembles, one resample for
 both runs): the crossings of the ensemble-mean V at 0.8, 0.7, 0.6 and 0.5
 of V(0), and V/V(0) at t/N = 0.02, 0.04, 0.08, 0.16, 0.24. For a law of
@@ -69,8 +72,6 @@ def main():
         cfg = dataclasses.replace(cfg, leap_dt=args.dt)
     if args.chunk is not None:  # the keys are per chunk: another chunk is another run
         cfg = dataclasses.replace(cfg, chunk=args.chunk)
-    if args.coupled:
-        return coupled(cfg, args)
     P, N = cfg.P, args.N
     keys, dt = ex._keys_and_spacing(cfg, ex._sizes(NS, P).index(N), N)
     B = keys.shape[0]
@@ -79,7 +80,15 @@ def main():
     params = CopyParams(H=ex.hamiltonian(cfg))
     law = CopyFaithfulTauLeap(P)
     levels = cfg.phase_levels if args.levels is None else args.levels
-    init, adv = ex._ensembles(law, params, N, P, cfg.chunk, cfg.leap_dt, levels)
+    init, adv = ex._ensembles(
+        law, params, N, P, cfg.chunk, cfg.leap_dt, levels, coupled=args.coupled
+    )
+    tag = f"-coupled-dt{cfg.leap_dt:g}" if args.coupled else ""
+    made = dict(N=N, dt=cfg.leap_dt, batch=args.batch, levels=levels, piece=args.piece,
+                chunk=cfg.chunk, key_base=cfg.key_base, seeds=cfg.seeds)  # fmt: skip
+    if args.coupled:
+        made["t_over_N"] = args.t_over_N
+    refuse_another_run(Path(ck) / f"N{N}{tag}.json", made)
     t0 = time.time()
 
     class Rec:
@@ -91,12 +100,17 @@ def main():
             raise TimeoutError
         return adv(y, k, dt)
 
+    t_max = args.t_over_N * N if args.coupled else None
     try:
         ts, (V, f, _, ev), _, wall = ex._run_until_aligned(
-            init, budgeted, keys, dt, cfg, N, Rec(), boot
+            init, budgeted, keys, dt, cfg, N, Rec(), boot, tag=tag, t_max=t_max
         )
     except TimeoutError:
         print(f"stopped at the budget; rerun the same line to resume from {cfg.checkpoint}")
+        return
+    if args.coupled:
+        out = dict(made=made, wall_s=wall, **paired_statistics(ts, N, [V, f, ev]))
+        print(json.dumps(dict(device=str(jax.devices()[0]), **out)))
         return
     boots = [ex._t_align(ts, V[b], cfg.fraction) for b in boot]
     print(
@@ -116,59 +130,24 @@ def main():
     )
 
 
+def refuse_another_run(path, made):
+    """The checkpoint beside `path` resumes only the run that made it: its
+    settings are written there first, and others are refused."""
+    if path.exists():
+        was = json.loads(path.read_text())
+        if was != made:
+            differ = {k: (was.get(k), made.get(k)) for k in made.keys() | was.keys()}
+            differ = {k: v for k, v in differ.items() if v[0] != v[1]}
+            raise SystemExit(
+                f"{path.with_suffix('.npz')} belongs to another run (was, now: {differ}); move it away"
+            )
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(made))
+
+
 LEVELS = (0.8, 0.7, 0.6, 0.5)  # crossings of the ensemble-mean V, × V(0)
 T_OVER_N = (0.02, 0.04, 0.08, 0.16, 0.24)
-
-
-def coupled(cfg, args):
-    """The `--coupled` run (module docstring)."""
-    import jax
-    import jax.numpy as jnp
-
-    from experiments.copy_coalescence import experiment as ex
-    from jqd.copy import CopyFaithfulTauLeap, CopyParams
-
-    P, N = cfg.P, args.N
-    keys, spacing = ex._keys_and_spacing(cfg, ex._sizes(NS, P).index(N), N)
-    ex.LEAP_PIECE = args.piece
-    levels = cfg.phase_levels if args.levels is None else args.levels
-    law, params = CopyFaithfulTauLeap(P), CopyParams(H=ex.hamiltonian(cfg))
-    init, adv = ex._ensembles(law, params, N, P, cfg.chunk, cfg.leap_dt, levels, coupled=True)
-    made = dict(N=N, dt=cfg.leap_dt, batch=args.batch, levels=levels, piece=args.piece,
-                **({} if cfg.chunk == 40 else {"chunk": cfg.chunk}),
-                t_over_N=args.t_over_N, key_base=cfg.key_base, seeds=cfg.seeds)  # fmt: skip
-    path = Path(cfg.checkpoint) / f"N{N}-coupled-dt{cfg.leap_dt:g}.npz"
-    y = init(keys, 1.0)
-    leaves, treedef = jax.tree_util.tree_flatten(y)
-    saves, i, wall = None, 0, 0.0
-    if path.exists():
-        z = np.load(path)
-        was = json.loads(str(z["made"]))
-        if was != made:
-            differ = {k: (was.get(k), v) for k, v in made.items() if was.get(k) != v}
-            raise SystemExit(f"{path} was made by another run (was, now: {differ}); move it away")
-        y = jax.tree_util.tree_unflatten(
-            treedef, [jnp.asarray(z[f"y{j}"]) for j in range(len(leaves))]
-        )
-        saves, i, wall = [z["V"], z["f"], z["ev"]], int(z["chunks"]), float(z["wall"])
-    t0 = time.time() - wall
-    while i * cfg.chunk * spacing < args.t_over_N * N - 1e-9:
-        if time.time() - t0 > args.budget:
-            print(f"stopped at the budget; rerun the same line to resume from {path}")
-            return
-        y, o = adv(y, ex._chunk_keys(keys, i), spacing)
-        o = [o[0], o[1], o[3]]  # V, n/N, events: (B, saves, 2, ...)
-        saves = o if saves is None else [np.concatenate([s, x[:, 1:]], 1) for s, x in zip(saves, o)]
-        i += 1
-        m = saves[0][:, -1].mean(0)
-        print(f"[{time.time() - t0:.0f} s] t = {i * cfg.chunk * spacing:g}: mean V {m[0]:.4f} "
-              f"(dt), {m[1]:.4f} (dt/2)", flush=True)  # fmt: skip
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f"y{j}": np.asarray(v) for j, v in enumerate(jax.tree_util.tree_leaves(y))}
-        np.savez(path, **arrays, V=saves[0], f=saves[1], ev=saves[2], chunks=i,
-                 wall=time.time() - t0, made=json.dumps(made))  # fmt: skip
-    print(json.dumps(dict(made=made, device=str(jax.devices()[0]), wall_s=time.time() - t0,
-                          **paired_statistics(spacing * np.arange(saves[0].shape[1]), N, saves))))  # fmt: skip
 
 
 def paired_statistics(ts, N, saves, n_boot=1000):

@@ -29,17 +29,17 @@ class DiaMatrix(eqx.Module):
 
     @classmethod
     def from_dense(cls, H, offsets=None) -> DiaMatrix:
-        """The diagonals `offsets` of a dense H (default: every nonzero one of
-        a concrete H)."""
+        """The diagonals `offsets` of a dense H, or of a SciPy sparse one read
+        as stored (default, for a concrete dense H: every nonzero one)."""
         if offsets is None:
             Hn = np.asarray(H)
             rows, cols = np.nonzero(Hn)
             offsets = tuple(int(k) for k in np.unique(cols - rows)) or (0,)
         d = H.shape[0]
-        xp = np if isinstance(H, np.ndarray) else jnp
+        xp = np if isinstance(H, np.ndarray) or scipy_sparse(H) else jnp
         data = []
-        for k in offsets:
-            diag = xp.diagonal(H, k)  # H[i, i + k] for the valid rows
+        for k in offsets:  # H[i, i + k] for the valid rows (SciPy's own, never dense)
+            diag = H.diagonal(k) if scipy_sparse(H) else xp.diagonal(H, k)
             pad = (0, abs(k)) if k >= 0 else (abs(k), 0)
             data.append(xp.pad(diag, pad))
         return cls(tuple(offsets), jnp.asarray(xp.stack(data)).reshape(len(offsets), d))
@@ -170,7 +170,8 @@ def structure(Hn) -> tuple[str, tuple[int, ...], int]:
     d = Hn.shape[0]
     if scipy_sparse(Hn):
         coo = Hn.tocoo()
-        rows, cols = coo.row[coo.data != 0], coo.col[coo.data != 0]
+        stored = coo.data != 0  # explicit zeros are not entries
+        rows, cols = coo.row[stored], coo.col[stored]
     else:
         rows, cols = np.nonzero(Hn)
     nnz = rows.size
@@ -197,20 +198,13 @@ def as_operator(H):
     stored: O(nonzeros), never a dense d × d copy."""
     if is_sparse(H) or isinstance(H, jax.core.Tracer):
         return H
-    if not scipy_sparse(H):
-        kind, offsets, _ = structure(np.asarray(H))
-        if kind in ("diagonal", "dia"):
-            return DiaMatrix.from_dense(jnp.asarray(H), offsets)
-        return jsparse.BCOO.fromdense(jnp.asarray(H)) if kind == "bcoo" else H
-    kind, offsets, _ = structure(H)
+    sp = scipy_sparse(H)
+    kind, offsets, _ = structure(H if sp else np.asarray(H))
     if kind in ("diagonal", "dia"):
-        d = H.shape[0]
-        pad = lambda k: (0, k) if k >= 0 else (-k, 0)  # noqa: E731 - as from_dense
-        rows = [np.pad(H.diagonal(k), pad(k)) for k in offsets]
-        return DiaMatrix(offsets, jnp.asarray(np.stack(rows).reshape(len(offsets), d)))
+        return DiaMatrix.from_dense(H if sp else jnp.asarray(H), offsets)
     if kind == "bcoo":
-        return jsparse.BCOO.from_scipy_sparse(H)
-    return jnp.asarray(H.toarray())
+        return jsparse.BCOO.from_scipy_sparse(H) if sp else jsparse.BCOO.fromdense(jnp.asarray(H))
+    return jnp.asarray(H.toarray()) if sp else H
 
 
 def gershgorin(H):

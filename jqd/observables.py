@@ -12,7 +12,7 @@ from jaxtyping import Array
 
 from ._law import AbstractLaw
 from ._sparse import as_operator
-from .interop import as_array
+from .interop import _library, as_array
 
 __all__ = [
     "Norm",
@@ -128,7 +128,7 @@ def _operator(a):
     where it is concrete, so that a user's own `jax.jit` keeps it; a QuTiP
     operator stored sparse (CSR, Dia) is read from its own data."""
     data = getattr(a, "data", None)
-    if type(a).__name__ == "Qobj" and getattr(a, "isoper", False) and hasattr(data, "as_scipy"):
+    if _library(a) == "qutip" and getattr(a, "isoper", False) and hasattr(data, "as_scipy"):
         return as_operator(data.as_scipy())
     return as_operator(as_array(a, "Expect.op"))
 

@@ -588,7 +588,8 @@ def _chunk_keys(keys, i):
 def _run_until_aligned(init, advance, keys, dt, config, N, rec, boot, tag="", t_max=None):
     """Chunks of `config.chunk` saves until t >= t_end and the ensemble-mean V
     has crossed for a fraction >= coverage of the bootstrap resamples `boot`,
-    or t >= max(t_end, t_cap·N) (or t >= t_max where given); with
+    or t >= max(t_end, t_cap·N) (or t >= t_max where given: `boot` is then
+    unused, and the saves may carry more axes, as a `jqd.Coupled` run's); with
     `config.checkpoint` the state (any law's: its leaves) and saves are written
     after every chunk and resumed. Returns (ts, saves, final states, wall)."""
     path = Path(config.checkpoint) / f"N{N}{tag}.npz" if config.checkpoint else None
@@ -610,14 +611,14 @@ def _run_until_aligned(init, advance, keys, dt, config, N, rec, boot, tag="", t_
     t0 = time.time() - wall
     while True:
         t = i * config.chunk * dt
-        if saves is not None:
+        if saves is not None and t >= t_stop - 1e-9:
+            break
+        if saves is not None and t_max is None and t >= config.t_end:  # `boot` only here
             ts = dt * np.arange(saves[0].shape[1])
             crossed = np.mean(
                 [np.isfinite(_t_align(ts, saves[0][b], config.fraction)) for b in boot]
             )
-            if t >= t_stop - 1e-9 or (
-                t_max is None and t >= config.t_end and crossed >= config.coverage
-            ):
+            if crossed >= config.coverage:
                 break
         y, o = advance(y, _chunk_keys(keys, i), dt)
         saves = (

@@ -94,12 +94,13 @@ def compact_types(*states: FaithfulTypeState):
     them, and come back as a tuple."""
     alive = np.any([np.asarray(y.n) > 0 for y in states], axis=0)
     W = _width(alive.sum(-1).max())
-    if W >= alive.shape[-1]:
-        return states if len(states) > 1 else states[0]
-    keep = np.argsort(~alive, axis=-1, kind="stable")[..., :W]
-    take = lambda x: jnp.asarray(np.take_along_axis(np.asarray(x), keep, -1))
-    out = tuple(FaithfulTypeState(take(y.n), take(y.phi), y.n_events, y.n_clipped) for y in states)
-    return out if len(out) > 1 else out[0]
+    if W < alive.shape[-1]:
+        keep = np.argsort(~alive, axis=-1, kind="stable")[..., :W]
+        take = lambda x: jnp.asarray(np.take_along_axis(np.asarray(x), keep, -1))
+        states = tuple(
+            FaithfulTypeState(take(y.n), take(y.phi), y.n_events, y.n_clipped) for y in states
+        )
+    return states if len(states) > 1 else states[0]
 
 
 def binomial(key, n, q):
