@@ -406,3 +406,6 @@ def test_save_times_as_qutip_tlist():
         jqd.evolve(_Decay(), y0, _K(), dt=0.05, ts=ts, n_save=10)
     with pytest.raises(TypeError, match="n_save .* or ts"):
         jqd.evolve(_Decay(), y0, _K(), dt=0.05)
+    traced = jax.jit(lambda t: jqd.evolve(_Decay(), y0, _K(), dt=0.05, ts=t).observables)
+    with pytest.raises(TypeError, match="ts= and dt must be concrete"):
+        traced(jnp.asarray(ts))
