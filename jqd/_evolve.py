@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from typing import Any
 
 import equinox as eqx
@@ -37,6 +38,62 @@ class _Observer(eqx.Module):
         return jax.tree_util.tree_map(lambda f: f(t, y, params), self.observe, is_leaf=callable)
 
 
+class _Meter:
+    """A tqdm bar over a run's `total` saves, advanced from inside the compiled
+    run by `jax.debug.callback` (on the host) as saves are done, at most
+    `UPDATES` times a run. The save index it reads is never batched, so under
+    `vmap` there is one bar, not one per batch element; a run that starts again
+    (the same compiled program called anew) opens a new bar. Why:
+    docs/internals/core.md#progress."""
+
+    UPDATES = 100  # host callbacks per run, ~0.1-0.3 ms each
+
+    def __init__(self, total: int, desc: str):
+        self.total, self.desc, self.bar = total, desc, None
+        self.every = -(-total // self.UPDATES)
+        self.lock = threading.Lock()
+
+    def _open(self):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.total, desc=self.desc, unit="save", dynamic_ncols=True)
+
+    def start(self):
+        with self.lock:
+            if self.bar is None:
+                self._open()
+
+    def done(self, j):
+        n = int(np.max(j)) + 1  # saves done (`np.max`: an array, should j be batched)
+        with self.lock:
+            if self.bar is not None and n < self.bar.n:  # a new run; the last one stopped
+                self.bar.close()
+                self.bar = None
+            if self.bar is None:
+                self._open()
+            if n > self.bar.n:
+                self.bar.update(n - self.bar.n)
+            if n >= self.total:
+                self.bar.close()
+                self.bar = None
+
+    def after(self, j, value):
+        """Report save `j` (0-based) done once `value` is computed."""
+        j, _ = jax.lax.optimization_barrier((j, value))
+        if self.every == 1:
+            jax.debug.callback(self.done, j)
+            return
+        due = ((j + 1) % self.every == 0) | (j + 1 == self.total)
+        jax.lax.cond(due, lambda j: jax.debug.callback(self.done, j), lambda j: None, j)
+
+
+def _progress(progress) -> bool:
+    """`progress=` checked: a bool (static: it decides what is traced)."""
+    if not isinstance(progress, bool | np.bool_):
+        raise TypeError(f"progress must be True or False; got {progress!r}.")
+    return bool(progress)
+
+
 def _custom(observer, observed):
     """What a user's `observe` returned (None when the state is saved)."""
     return None if observer.observe is None else observed
@@ -60,10 +117,12 @@ def _core(
     checkpoint,
     skip,
     errors=None,
+    meter=None,
 ):
     """The fixed-step run (or the law's exact saves); `skip` (a failed value
     check) takes no step; `errors` (a `jqd.Errors`) adds the sub-ensembles or
-    replicates and the coupled run at dt/2 (`jqd._errors`)."""
+    replicates and the coupled run at dt/2 (`jqd._errors`); `meter` (a
+    `_Meter`, or None: nothing traced) reports each save done."""
     tdtype = _monitor.state_real_dtype(y0)
     t0 = jnp.asarray(t0, tdtype)
     dt = jnp.asarray(dt, tdtype)
@@ -80,7 +139,7 @@ def _core(
         axes = law.sample_axes(y0)
         if axes is None:  # one path per run: independent replicates, keys split from `key`
             keys = jax.random.split(key, errors.groups)
-            runs = jax.vmap(lambda k: _stepped(*run, k, checkpoint, skip, fine))(keys)
+            runs = jax.vmap(lambda k: _stepped(*run, k, checkpoint, skip, fine, None, meter))(keys)
             obs_all, y_final, statuses, extra = runs
             obs, se, step, step_se = _errors.from_replicates(obs_all, extra)
             stops = jax.vmap(lambda s: _monitor.first_failure(s, ts))(statuses)
@@ -88,7 +147,7 @@ def _core(
             sampling = "replicates"
         else:
             groups = (axes, errors.groups)
-            out = _stepped(*run, key, checkpoint, skip, fine, groups)
+            out = _stepped(*run, key, checkpoint, skip, fine, groups, meter)
             obs, y_final, statuses, (se, step, step_se) = out
             stats = _monitor.first_failure(statuses, ts)
             sampling = "sub-ensembles"
@@ -104,8 +163,11 @@ def _core(
             exact = law.exact_saves(y0, params, offsets)
         if exact is not None:
             obs, y_final, statuses = _from_saves(exact, ts, params, observe, monitor, n_save)
+            if meter is not None:  # no blocks: all saves at once
+                jax.debug.callback(meter.start)
+                meter.after(jnp.asarray(n_save - 1), statuses.ok)
         else:
-            obs, y_final, statuses, _ = _stepped(*run, key, checkpoint, skip)
+            obs, y_final, statuses, _ = _stepped(*run, key, checkpoint, skip, meter=meter)
         stats = _monitor.first_failure(statuses, ts)
     stats = {"n_steps": n_steps, **stats}
     return Solution(ts=ts, observables=obs, y_final=y_final, stats=stats, errors=estimate)
@@ -127,11 +189,13 @@ def _stepped(
     skip,
     fine=False,
     groups=None,
+    meter=None,
 ):
     """`(observables, y_final, statuses, extra)` of the stepped run: a scan over
     saves of a scan over steps. With `fine`, the run is `jqd.Coupled(law)`'s:
     a coupled run at dt/2 rides along; `extra` is then its observables, or
-    with `groups = (law.sample_axes, n)` the per-save `(se, step, step_se)`."""
+    with `groups = (law.sample_axes, n)` the per-save `(se, step, step_se)`.
+    With a `meter`, each save block reports itself done."""
     if fine:
         law, y0 = _errors.Coupled(law), (y0, y0)
     stepper = law.prepare(params, dt)
@@ -172,11 +236,20 @@ def _stepped(
 
     if checkpoint:  # reverse-mode memory grows with the saves, not the steps
         outer = jax.checkpoint(outer, prevent_cse=False)
+    body = outer
+    if meter is not None:  # outside the checkpoint: a gradient's recompute reports nothing
+
+        def body(carry, xs):
+            carry, out = outer(carry, xs)
+            meter.after(xs[0], carry[1])  # block xs[0] done: after its monitor
+            return carry, out
+
+        jax.debug.callback(meter.start)
 
     keys = None if key is None else jax.random.split(key, n_save)
     obs0, status0, extra0 = observed(t0, y0)
     carry0 = (y0, ~status0.ok | skip)  # a broken run takes no step (`outer`)
-    (y_final, _), (obs, statuses, extra) = jax.lax.scan(outer, carry0, (jnp.arange(n_save), keys))
+    (y_final, _), (obs, statuses, extra) = jax.lax.scan(body, carry0, (jnp.arange(n_save), keys))
     obs = jax.tree_util.tree_map(_prepend, obs0, obs)
     extra = jax.tree_util.tree_map(_prepend, extra0, extra)
     statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
@@ -267,6 +340,7 @@ def evolve(
     max_steps: int | str | None = "auto",
     errors=None,
     ts=None,
+    progress: bool = False,
 ) -> Solution:
     """Fixed-step evolution with `law.step`: a scan over `n_save` saves of
     `steps_per_save` steps each; step `i` starts at `t = t0 + i * dt`. Keys
@@ -314,11 +388,18 @@ def evolve(
             initial time, the spacing a whole multiple of `dt`; the solution's
             `ts` are then these (to round-off). Arbitrary save times:
             `jqd.evolve_adaptive(law, y0, params, ts)`.
+        progress: True shows a tqdm bar (on stderr) of the saves done, also
+            under `jax.jit`, `jax.vmap` (one bar for the batch) and `jax.grad`
+            (the forward run). It advances as save blocks finish, at most 100
+            times a run (~0.1-0.3 ms each): for a finer bar use more saves (a
+            smaller `steps_per_save`). False (the default) adds nothing to
+            the compiled run.
 
     Returns:
         A `Solution` with `ts` of shape `(n_save + 1,)` (t0 first).
     """
     y0 = _start(law, y0, on_breakdown)
+    progress = _progress(progress)
     if ts is not None:
         n_save, steps_per_save, t0 = _from_save_times(ts, dt, n_save, steps_per_save, t0)
     if n_save is None:
@@ -363,6 +444,7 @@ def evolve(
         in_graph=in_graph,
         on_breakdown=on_breakdown,
         errors=errors,
+        progress=progress,
     )
     failed_values = lambda: _guards.enforce(_value_checks(law, y0, params, dt), caller=caller)
     try:
@@ -569,7 +651,9 @@ def _program(static, traced):
     run = (o["n_save"], o["steps_per_save"], o["observe"], o["monitor"], o["key"])
     # a failed check skips the run, which might not end or take hours (the same
     # program plain and traced: a user's jit gives the plain call's bits)
-    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"], jnp.any(failed), o["errors"])
+    meter = _Meter(o["n_save"], o["caller"]) if o["progress"] else None
+    skip = jnp.any(failed)
+    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"], skip, o["errors"], meter)
     if o["in_graph"]:
         return _monitor.report(sol, law, o["on_breakdown"], o["caller"]), failed
     code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)

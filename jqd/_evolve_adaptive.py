@@ -44,6 +44,7 @@ def evolve_adaptive(
     check: bool = True,
     monitor=True,
     on_breakdown: str = "raise",
+    progress=False,
 ) -> Solution:
     """Adaptive ODE evolution through diffrax, using `law.vector_field`.
 
@@ -67,8 +68,14 @@ def evolve_adaptive(
         monitor: as for `evolve`, evaluated at every save time (the
             integration itself is not cut short).
         on_breakdown: "raise" or "flag", as for `evolve`.
+        progress: True shows diffrax's tqdm bar (on stderr) of the fraction of
+            `[ts[0], ts[-1]]` solved, refreshed every 20 steps; or a diffrax
+            progress meter (e.g. `diffrax.TextProgressMeter()`). One bar also
+            under `jax.jit` and `jax.vmap` (it follows the slowest element).
+            Off (False, the default), nothing is added to the compiled run.
     """
     y0 = _start(law, y0, on_breakdown)
+    meter = _meter(progress)
     if law.stochastic:
         raise ValueError(
             f"{type(law).__name__} is stochastic; evolve_adaptive solves ODEs only. "
@@ -104,7 +111,7 @@ def evolve_adaptive(
         real = _monitor.state_real_dtype(y0)
         rtol, atol = jnp.asarray(rtol, real), jnp.asarray(atol, real)
         dt0 = jnp.asarray(dt0, real) if isinstance(dt0, int | float) else dt0
-        args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps)
+        args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps, meter)
         # a plain call reads diffrax's failures here (its in-graph raise is a host callback)
         staged = (check and in_graph, caller, in_graph)
         try:
@@ -136,9 +143,38 @@ def evolve_adaptive(
     return _monitor.report(sol, law, on_breakdown, caller)
 
 
+def _meter(progress):
+    """`progress=` as a diffrax progress meter (None: diffrax's default, none)."""
+    if isinstance(progress, bool | np.bool_) and not progress:
+        return None
+    import diffrax
+
+    if isinstance(progress, bool | np.bool_):
+        return diffrax.TqdmProgressMeter()
+    if isinstance(progress, diffrax.AbstractProgressMeter):
+        return progress
+    raise TypeError(
+        "progress must be True, False or a diffrax progress meter (e.g. "
+        f"diffrax.TextProgressMeter()); got {progress!r}."
+    )
+
+
 @eqx.filter_jit
 def _adaptive_core(
-    law, y0, params, ts, observe, monitor, solver, rtol, atol, dt0, max_steps, adjoint, staged
+    law,
+    y0,
+    params,
+    ts,
+    observe,
+    monitor,
+    solver,
+    rtol,
+    atol,
+    dt0,
+    max_steps,
+    meter,
+    adjoint,
+    staged,
 ):
     import diffrax
 
@@ -185,6 +221,7 @@ def _adaptive_core(
         max_steps=max_steps,
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
         throw=staged[2],
+        **({} if meter is None else {"progress_meter": meter}),
     )
     obs, statuses, y_last = out.ys
     y_final = to_complex(jax.tree_util.tree_map(lambda a: a[-1], y_last))

@@ -41,6 +41,20 @@ def test_import_jqd_and_jqd_list_do_not_start_jax():
     assert wall < 5  # ~0.3 s quiet; the guarantee is the import check above
 
 
+def test_experiments_readme_table_is_jqd_list_markdown(capsys):
+    """experiments/README.md's table (name, question, vmapped sweep keys) is `jqd list
+    --markdown`, read from the same sources as `jqd list`: regenerate it with that."""
+    assert main(["list", "--markdown"]) == 0
+    table = capsys.readouterr().out.strip()
+    lines = (REPO / "experiments" / "README.md").read_text().splitlines()
+    start = lines.index(table.splitlines()[0])
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    assert "\n".join(lines[start:end]) == table, "paste `jqd list --markdown` into the README"
+    assert len(table.splitlines()) == 2 + len(NAMES)
+    line = summary_line(registry.discover()["kerr-revival"])
+    assert f"| {line['description']} | `U`, `alpha0` |" in table
+
+
 def test_lazy_names_resolve_to_their_definitions():
     import importlib
 

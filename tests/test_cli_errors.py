@@ -109,6 +109,35 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     usage_error(capsys, ["reproduce", "--only", "nope"], "unknown experiment(s) nope")
 
 
+def test_misspelt_names_and_keys_get_a_suggestion(tmp_path, capsys):
+    """A misspelt experiment (run, show, sweep, fit) or key (--set, --over, --free) is
+    answered with the close matches (difflib), beside the full list."""
+    close = "(did you mean 'madelung-nodes'?); available: "
+    for command in ("run", "show", "sweep", "fit"):
+        usage_error(
+            capsys, [command, "madelung-nodez"], "unknown experiment 'madelung-nodez'", close
+        )
+    usage_error(capsys, ["run", "madelung_nodez"], close)  # underscores as dashes
+    usage_error(
+        capsys,
+        ["reproduce", "--only", "madelung-nodez", "--only", "zzz"],
+        "unknown experiment(s) madelung-nodez (did you mean 'madelung-nodes'?), zzz; available",
+    )
+    keys = "unknown key 'p00' for madelung-nodes (did you mean 'p0'?);"
+    usage_error(capsys, ["run", "madelung-nodes", "--set", "p00=1"], keys, "valid keys: n (int)")
+    sweep = ["sweep", "madelung-nodes", "--out", tmp_path / "s", "--over"]
+    usage_error(capsys, [*sweep, "p00=1,2"], keys, "sweepable keys: n, L")
+    fit = ["fit", "husimi-kerr", "--out", tmp_path / "f", "--free"]
+    usage_error(
+        capsys,
+        [*fit, "UU"],
+        "--free UU: UU is not a config key for husimi-kerr (did you mean 'U'?)",
+    )
+    line = usage_error(capsys, ["run", "zzz"], "unknown experiment 'zzz'; available: ")
+    assert "did you mean" not in line  # nothing close: no guess
+    nothing_at(tmp_path / "s")
+
+
 def test_bad_cache_setting_is_a_usage_error(tmp_path, capsys, monkeypatch):
     """A malformed JQD_CACHE_* is one line and exit 2 (it was a traceback and exit 1)."""
     monkeypatch.delenv("JQD_NO_CACHE", raising=False)
@@ -208,6 +237,18 @@ def test_exit_codes_and_no_empty_folder(fake_experiments, tmp_path, capsys):
     assert main(["run", fake_experiments("raises_value_error"), "--out", str(out)]) == 2
     assert not (out / "summary.json").exists() and out.is_dir()
     capsys.readouterr()
+
+
+def test_sweep_exit_code_as_run(fake_experiments, tmp_path, capsys):
+    """`jqd sweep` exits 1 when an item fails a claim (as `jqd run`), 0 when all pass."""
+    argv = ["sweep", "--over", "n=2,3", "--no-progress", "--out"]
+    failing = fake_experiments("fails_claim")
+    assert main([argv[0], failing, *argv[1:], str(tmp_path / "f")]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] 0/2 items: c" in out and "failed: item 0 (n=2): c: 2 <= 1 fails" in out
+    assert json.loads((tmp_path / "f" / "summary.json").read_text())["passed"] is False
+    assert main([argv[0], fake_experiments("passes"), *argv[1:], str(tmp_path / "p")]) == 0
+    assert "[PASS] 2/2 items: c" in capsys.readouterr().out
 
 
 def test_run_config_validation_generic(fake_experiments, tmp_path, capsys):
@@ -362,6 +403,68 @@ def test_every_experiment_default_and_quick_config_is_valid():
         exp = load(name)
         for config in (exp.config(), exp.config.quick()):
             check_config(exp, config)
+
+
+def test_run_length_is_bounded_by_the_run_budget(tmp_path, capsys, monkeypatch):
+    """`--set t_max=1e9` (a run that would not end) is refused before anything runs,
+    naming the key, its bound and the fix; a value within the budget is accepted."""
+    import dataclasses
+
+    from jqd.run.registry import load
+    from jqd.run.validate import check_config
+
+    monkeypatch.delenv("JQD_MAX_STEPS", raising=False)
+    out = tmp_path / "out"
+    run = ["run", "kerr-revival", *TINY, "--out", out, "--set"]
+    usage_error(
+        capsys,
+        [*run, "t_max=1e9"],
+        "t_max=1e+09 would make kerr-revival's run 1.59e+08 times as long as its default",
+        "run budget of 1000 times the default's length",
+        "use t_max <= 6283.19, or raise the budget with JQD_MAX_STEPS=N (or none)",
+    )
+    sweep = ["sweep", "kerr-revival", *TINY, "--out", out, "--over", "t_max=1,1e5"]
+    usage_error(capsys, sweep, "--over t_max: t_max=100000 would make", "t_max <= 6283.19")
+    nothing_at(out)
+    exp = load("kerr-revival")
+    check_config(exp, dataclasses.replace(exp.config.quick(), t_max=6000.0))  # within
+    monkeypatch.setenv("JQD_MAX_STEPS", "none")  # the budget lifted, as for jqd.evolve
+    check_config(exp, dataclasses.replace(exp.config.quick(), t_max=1e9))
+    monkeypatch.setenv("JQD_MAX_STEPS", "1e12")
+    with pytest.raises(UsageError, match=r"JQD_MAX_STEPS = 1e\+12 steps.*t_max <= 6\.28319e\+07"):
+        check_config(exp, dataclasses.replace(exp.config.quick(), t_max=1e9))
+
+
+def test_every_time_like_key_is_bounded():
+    """Every experiment's times and step counts (`RUN_LENGTH_KEYS`) and time steps
+    are bounded: each one alone 2000 times longer (a step 2000 times shorter) is
+    refused, 500 times accepted."""
+    import dataclasses
+
+    from jqd.run.registry import discover, load
+    from jqd.run.validate import check_run_length, run_length
+
+    found = set()
+    for name in discover():
+        exp = load(name)
+        default = exp.config()
+        for key in run_length(exp, default):
+            found.add(key)
+            value, step = getattr(default, key), key.startswith("dt")
+            for factor, refused in ((2000, True), (500, False)):
+                new = value / factor if step else type(value)(value * factor)
+                config = dataclasses.replace(default, **{key: new})
+                if refused:
+                    with pytest.raises(UsageError, match=f"{key} {'>=' if step else '<='} "):
+                        check_run_length(exp, config)
+                else:
+                    check_run_length(exp, config)
+    expect = {"t_max", "t_end", "t_final", "T", "n_t", "dt", "steps_per_save", "n_save"}
+    assert expect <= found, expect - found
+    from jqd._evolve import RUN_BUDGET_STEPS
+    from jqd.run import validate
+
+    assert validate.RUN_BUDGET_STEPS == RUN_BUDGET_STEPS  # (a copy: validate starts no JAX)
 
 
 def test_python_api_config_types_are_checked(tmp_path):

@@ -133,7 +133,8 @@ def test_per_item_claims_errors_and_resume(tmp_path, monkeypatch):
         assert passed[:, 0].tolist() == [bool(float(_error(1.0, n)) <= 1e-3) for n in (4, 8, 16)]
         assert "metric_seed_seen" in ds and "metric_not_scalar" not in ds
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
-    assert summary["claims"]["trapezoid error"]["items"] == 6
+    assert summary["claims"]["trapezoid error"]["items"] == 3  # of the items that ran
+    assert summary["passed"] is False  # items raised: `jqd sweep` exits 1
     assert (tmp_path / "s" / "claims.png").stat().st_size > 0
     assert "| trapezoid error | <= | 0.001 |" in (tmp_path / "s" / "SUMMARY.md").read_text()
     assert_cf(tmp_path / "s" / "results.nc", "toy")
@@ -156,6 +157,90 @@ def test_per_item_int_and_seed_values(tmp_path):
     with xr.open_dataset(tmp_path / "c" / "results.nc", engine="h5netcdf") as ds:
         assert ds["metric_seed_seen"].values.tolist() == [3.0, 7.0]
     assert res.summary["mode"] == "per-item"
+
+
+def _run_named(config, rec):
+    """A claim whose name carries the item's value, and one some items make."""
+    rec.claim(
+        f"trapezoid error at k = {config.k:g}, n = {config.n}", "toy", _error(config.k, 8), 1e-3
+    )
+    if config.k > 1:
+        rec.claim("k at most 1.5", "toy", config.k, 1.5)
+
+
+def test_per_item_claims_per_item_with_values(tmp_path):
+    """A per-item sweep reads as `run`: one column per claim of the run (a name that
+    carries the item's value included), counted over the items that made it, each
+    item's pass/fail with its value in SUMMARY.md, and `passed` False on a failure."""
+    toy = dataclasses.replace(TOY, run=_run_named, sweep=None, sweep_keys=(), sweep_claims={})
+    res = run_sweep(toy, Config(), {"k": np.array([0.5, 1.0, 2.0])}, tmp_path / "s", progress=False)
+    s = res.summary
+    assert s["claims"] == {
+        "trapezoid error at k = …, n = 8": {"passed": 1, "items": 3},
+        "k at most 1.5": {"passed": 0, "items": 1},
+    }
+    assert s["passed"] is False and s["n_claims_failed"] == 3 and not s["items_failed"]
+    assert "item 2 (k=2): k at most 1.5: 2 <= 1.5 fails" in s["claims_failed"]
+    text = (tmp_path / "s" / "SUMMARY.md").read_text()
+    assert "| c2 | k at most 1.5 | <= | 1.5 | 0/1 |" in text
+    assert "| item | k | c1 | c2 |" in text
+    assert "| 0 | 0.5 | pass 0.000422 | — |" in text
+    assert "| 2 | 2 | **FAIL** 0.0166 | **FAIL** 2 |" in text
+    passing = run_sweep(toy, Config(), {"k": np.array([0.5])}, tmp_path / "p", progress=False)
+    assert passing.summary["passed"] is True and passing.summary["claims_failed"] == []
+
+
+def test_claim_columns_match_names_numbers_aside():
+    """Claims whose names differ in numbers only are one column where every item makes
+    as many of them (in order); by name where some items make fewer (a conditional
+    claim), so "error at t = 2" is never filed under "error at t = 1"."""
+    from jqd.run._sweep_report import claim_columns
+
+    def record(*names):
+        claims = [
+            dict(name=n, statement=f"{n}!", op="<=", measured=0.0, tolerance=1.0, passed=True)
+            for n in names
+        ]
+        return {"claims": claims}
+
+    cols = claim_columns(
+        [
+            record("x at p = 1", "y at t = 1", "y at t = 2"),
+            record("x at p = 2", "y at t = 1", "y at t = 2"),
+        ]
+    )
+    assert [c["label"] for c in cols] == ["x at p = …", "y at t = 1", "y at t = 2"]
+    assert cols[0]["statement"] == "x at p = …!" and all(None not in c["claims"] for c in cols)
+    cols = claim_columns([record("y at t = 1", "y at t = 2"), record("y at t = 2"), {"claims": []}])
+    assert [(c["label"], c["claims"][1] is None) for c in cols] == [
+        ("y at t = 1", True),
+        ("y at t = 2", False),
+    ]
+
+
+def test_claims_figure_draws_no_empty_panel():
+    """A quantity with no finite value (every item failed, or none made the claim) gets
+    no panel: SUMMARY.md names it instead."""
+    import matplotlib.pyplot as plt
+
+    from jqd.run._sweep_report import draw
+
+    class Keep:
+        def figure(self, fig, name):
+            self.panels = [ax for ax in fig.axes if ax.get_visible()]
+            plt.close(fig)
+
+    nan = np.full(3, np.nan)
+    series = [
+        dict(name=n, label=n, op="<=", values=v, tolerance=np.ones(3), passed=v < 1)
+        for n, v in (("a", np.array([0.1, 0.2, 0.3])), ("b", nan))
+    ]
+    for s in series:
+        s["recorded"] = np.ones(3, bool)
+    rec = Keep()
+    assert draw(rec, series, {"k": np.arange(3.0)}, "toy") == ["claims.png"]
+    assert [ax.get_title().split("\n")[0] for ax in rec.panels] == ["a"]
+    assert draw(rec, series[1:], {"k": np.arange(3.0)}, "toy") == []
 
 
 def test_per_item_interrupt_between_items(tmp_path):
@@ -186,6 +271,7 @@ def test_vmapped_claims_and_auto_batch(tmp_path, monkeypatch):
         expect = [float(_error(k, 8)) <= 1e-3 for k in over["k"]]
         assert ds["error__passed"].values.tolist() == expect and 0 < sum(expect) < 10
     assert s["claims"]["error"] == {"passed": sum(expect), "items": 10}
+    assert s["passed"] is False and s["n_claims_failed"] == 10 - sum(expect)  # exit code 1
     assert_cf(tmp_path / "v" / "results.nc", "toy")
     # a budget of three items' bytes gives a batch of three
     per_item = s["probe_bytes_per_item"]

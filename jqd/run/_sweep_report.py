@@ -1,7 +1,8 @@
 """What a finished sweep writes: results.nc (the labelled dataset of either
 mode, with CF metadata: `write_netcdf`, which `jqd fit`'s data.nc shares), each
 claimed (or scalar) quantity drawn against the swept keys (a claim as value /
-tolerance on a log axis), and SUMMARY.md with the pass counts."""
+tolerance on a log axis), and SUMMARY.md with the pass counts and each item's
+claims, pass or fail with their values."""
 
 from __future__ import annotations
 
@@ -159,25 +160,20 @@ def per_item_dataset(exp, config, over, records: list[dict]):
 
     shape, dims = tuple(len(v) for v in over.values()), tuple(over)
     types_ = field_types(exp.config)
-    claims: dict[str, dict] = {}
-    for r in records:
-        for c in r["claims"]:
-            claims.setdefault(c["name"], {"statement": c["statement"], "op": c["op"]})
     taken: set = set()
     data = {}
-    for name, info in claims.items():
-        key = _slug(name, taken)
+    for column in claim_columns(records):
+        key, found = _slug(column["label"], taken), column["claims"]
         measured, tolerance = np.full(len(records), np.nan), np.full(len(records), np.nan)
         passed = np.zeros(len(records), bool)
-        for j, r in enumerate(records):
-            c = next((c for c in r["claims"] if c["name"] == name), None)
+        for j, c in enumerate(found):
             if c is not None:
                 measured[j], tolerance[j], passed[j] = c["measured"], c["tolerance"], c["passed"]
-        attrs = {"claim": name, **info}
+        attrs = {"claim": column["label"], "statement": column["statement"], "op": column["op"]}
         data[key] = xr.Variable(dims, measured.reshape(shape), attrs)
         data[f"{key}__tolerance"] = xr.Variable(dims, tolerance.reshape(shape), attrs)
         data[f"{key}__passed"] = xr.Variable(dims, passed.reshape(shape), attrs)
-        data.update(_claim_errors(key, name, records, dims, shape, attrs))
+        data.update(_claim_errors(key, found, dims, shape, attrs))
     for name in sorted({m for r in records for m in r["metrics"]}):
         vals = np.array([r["metrics"].get(name, np.nan) for r in records], float)
         data[f"metric_{_slug(name, taken)}"] = xr.Variable(
@@ -195,13 +191,59 @@ def per_item_dataset(exp, config, over, records: list[dict]):
     return xr.Dataset(data, coords=coords, attrs={"mode": "per-item"})
 
 
-def _claim_errors(key, name, records, dims, shape, attrs) -> dict:
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def claim_columns(records: list[dict]) -> list[dict]:
+    """A per-item sweep's claims as columns, one per claim of the run: an item's claim is
+    matched by its name with its numbers taken out (a name that carries the item's value,
+    "... at p0 = 0.6", stays one column) and its rank among the item's claims of that
+    form, where every item that made the run's claims has as many of that form; by its
+    name where they do not (a claim only some items make). Each column: label and
+    statement (keeping the numbers all its items agree on, "…" for the others), op, and
+    the claim of each item (None where it has none)."""
+    forms: dict[str, list[list[dict]]] = {}
+    for j, record in enumerate(records):
+        for c in record["claims"]:
+            forms.setdefault(_NUMBER.sub("#", c["name"]), [[] for _ in records])[j].append(c)
+    ran = [j for j, r in enumerate(records) if r["claims"]]  # (an item that raised made none)
+    columns: dict[tuple, dict] = {}
+    for form, per_item in forms.items():
+        by_rank = len({len(per_item[j]) for j in ran}) == 1
+        for j, found in enumerate(per_item):
+            for rank, c in enumerate(found):
+                key = (form, rank) if by_rank else (form, c["name"])
+                column = columns.setdefault(key, {"claims": [None] * len(records)})
+                column["claims"][j] = c
+    labels: set = set()
+    for column in columns.values():
+        found = [c for c in column["claims"] if c is not None]
+        column["label"] = label = _common([c["name"] for c in found])
+        k = 2
+        while column["label"] in labels:
+            column["label"], k = f"{label} [{k}]", k + 1
+        labels.add(column["label"])
+        column["statement"] = _common([c["statement"] for c in found])
+        column["op"] = found[0]["op"]
+    return list(columns.values())
+
+
+def _common(texts: list[str]) -> str:
+    """`texts` that differ only in their numbers as one, "…" for the numbers that differ."""
+    parts = [re.split(f"({_NUMBER.pattern})", t) for t in texts]
+    if len({len(p) for p in parts}) > 1:
+        return texts[0]
+    return "".join(p[0] if len(set(p)) == 1 else "…" for p in zip(*parts, strict=True))
+
+
+def _claim_errors(key, found, dims, shape, attrs) -> dict:
     """`{key__se, key__step_error}` of a claim on an ensemble (units those of
-    the claim's value); a step error given as a phrase ("exact sampler")
-    goes into the variable's `step_error_kind` attribute."""
+    the claim's value; `found`: each item's claim or None); a step error given
+    as a phrase ("exact sampler") goes into the variable's `step_error_kind`
+    attribute."""
     import xarray as xr
 
-    found = [next((c for c in r["claims"] if c["name"] == name), {}) for r in records]
+    found = [c or {} for c in found]
     out = {}
     for field, what in (("se", "sampling standard error"), ("step_error", "step error")):
         values = [c.get(field) for c in found]
@@ -231,17 +273,26 @@ def scalar_series(dataset, over) -> list[dict]:
             continue
         tol = dataset.get(f"{name}__tolerance")
         passed = dataset.get(f"{name}__passed")
+        tol = None if tol is None else np.asarray(tol.values, float)
         out.append(
             {
                 "name": name,
                 "label": var.attrs.get("claim", name),
                 "op": var.attrs.get("op"),
                 "values": np.asarray(var.values, float),
-                "tolerance": None if tol is None else np.asarray(tol.values, float),
+                "tolerance": tol,
                 "passed": None if passed is None else np.asarray(passed.values, bool),
+                # the items that made the claim (a per-item run may make it in some only)
+                "recorded": None if tol is None else ~np.isnan(tol),
             }
         )
     return out
+
+
+def drawn_values(s: dict) -> np.ndarray:
+    """What `_panel` draws of a series: value / tolerance, or the values."""
+    ratio = over_tolerance(s)
+    return s["values"] if ratio is None else ratio
 
 
 def over_tolerance(s: dict):
@@ -263,7 +314,7 @@ def _panel(ax, s: dict, over: dict) -> None:
     keys = list(over)
     x = np.asarray(over[keys[0]], float)
     ratio = over_tolerance(s)
-    v = (s["values"] if ratio is None else ratio).reshape(len(x), -1)
+    v = drawn_values(s).reshape(len(x), -1)
     tol = None if s["tolerance"] is None or ratio is not None else s["tolerance"]
     tol = None if tol is None else tol.reshape(len(x), -1)
     ok = None if s["passed"] is None else s["passed"].reshape(len(x), -1)
@@ -318,7 +369,8 @@ def _panel(ax, s: dict, over: dict) -> None:
     ax.set_xlabel(keys[0])
     title = _title(s["label"])
     if ok is not None:
-        title += f"\n{int(ok.sum())}/{ok.size} pass"
+        made = ok.size if s.get("recorded") is None else int(s["recorded"].sum())
+        title += f"\n{int(ok.sum())}/{made} pass"
     ax.set_title(title, fontsize=8)
 
 
@@ -335,10 +387,11 @@ def _title(label: str, width: int = 60) -> str:
 
 
 def draw(rec, series: list[dict], over: dict, experiment: str) -> list[str]:
-    """One panel per quantity (circles pass, crosses fail, dashed the tolerance; a
-    claim drawn as value / tolerance on a log axis)."""
+    """One panel per quantity with a finite value to draw (circles pass, crosses fail,
+    dashed the tolerance; a claim drawn as value / tolerance on a log axis)."""
     import matplotlib.pyplot as plt
 
+    series = [s for s in series if np.isfinite(drawn_values(s)).any()]  # no empty panels
     names = []
     for page in range(math.ceil(len(series) / MAX_PANELS)):
         chunk = series[page * MAX_PANELS : (page + 1) * MAX_PANELS]
@@ -357,7 +410,18 @@ def draw(rec, series: list[dict], over: dict, experiment: str) -> list[str]:
     return names
 
 
-def write_summary_md(path: Path, experiment: str, mode: str, over, series, failed, wall) -> None:
+MAX_ROWS = 50  # items in SUMMARY.md's table of claims per item (more: the failing ones)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def write_summary_md(
+    path: Path, experiment: str, mode: str, over, series, failed, wall, errors=()
+) -> None:
+    """SUMMARY.md: each quantity's pass count and range (`series`), then the claims
+    item by item, pass or fail with the value (`errors`: each item's error or "")."""
     n = int(np.prod([len(v) for v in over.values()]))
     lines = [
         f"# {experiment}: sweep ({mode} mode)",
@@ -366,20 +430,32 @@ def write_summary_md(path: Path, experiment: str, mode: str, over, series, faile
         + ", ".join(f"{k} ({len(v)} values)" for k, v in over.items())
         + f"; wall {wall:.1f} s.",
         "",
-        "| quantity | op | tolerance | items passed | min | max |",
-        "|---|---|---|---|---|---|",
+        "| # | quantity | op | tolerance | items passed | min | max |",
+        "|---|---|---|---|---|---|---|",
     ]
+    claims, undrawn = [], []
     for s in series:
         v = s["values"][np.isfinite(s["values"])]
-        tol, tol_text = s["tolerance"], ""
-        if tol is not None:
+        tol, tol_text, column = s["tolerance"], "", ""
+        if tol is not None and np.isfinite(tol).any():
             lo, hi = np.nanmin(tol), np.nanmax(tol)
             tol_text = f"{lo:.3g}" if lo == hi else f"{lo:.3g} … {hi:.3g}"
-        passed = "" if s["passed"] is None else f"{int(s['passed'].sum())}/{s['passed'].size}"
+        passed = ""
+        if s["passed"] is not None:
+            claims.append(s)
+            column = f"c{len(claims)}"
+            passed = f"{int(s['passed'].sum())}/{int(s['recorded'].sum())}"
+        if not np.isfinite(drawn_values(s)).any():
+            undrawn.append(s["label"])
         lo = f"{v.min():.4g}" if v.size else "nan"
         hi = f"{v.max():.4g}" if v.size else "nan"
-        label = s["label"].replace("|", "\\|")
-        lines.append(f"| {label} | {s['op'] or ''} | {tol_text} | {passed} | {lo} | {hi} |")
+        lines.append(
+            f"| {column} | {_cell(s['label'])} | {s['op'] or ''} | {tol_text} | {passed} | "
+            f"{lo} | {hi} |"
+        )
+    if undrawn:
+        lines += ["", f"Not drawn (no finite value): {'; '.join(undrawn)}."]
+    lines += _item_table(claims, over, list(errors))
     if failed:
         lines += [
             "",
@@ -389,13 +465,72 @@ def write_summary_md(path: Path, experiment: str, mode: str, over, series, faile
     path.write_text("\n".join(lines) + "\n")
 
 
+def _item_table(claims: list[dict], over: dict, errors: list[str]) -> list[str]:
+    """The claims item by item: `pass 1.2e-07`, `**FAIL** 3.4`, or `—` where the item
+    made no such claim; every item up to `MAX_ROWS`, else the failing ones."""
+    if not claims:
+        return []
+    mesh = np.meshgrid(*[np.asarray(v) for v in over.values()], indexing="ij")
+    items = [m.reshape(-1) for m in mesh]
+    n = items[0].size
+    claims = [{k: s[k].reshape(-1) for k in ("values", "passed", "recorded")} for s in claims]
+    errors = [e or "" for e in errors] or [""] * n
+    bad = np.array([bool(e) for e in errors])
+    for s in claims:
+        bad |= s["recorded"] & ~s["passed"]
+    rows = list(range(n)) if n <= MAX_ROWS else list(np.flatnonzero(bad)[:MAX_ROWS])
+    note = "" if n <= MAX_ROWS else f" ({len(rows)} of the {int(bad.sum())} failing items of {n})"
+    head = ["item", *over, *(f"c{k + 1}" for k in range(len(claims)))]
+    head += ["error"] if any(errors) else []
+    lines = [
+        "",
+        f"## Claims per item{note}",
+        "",
+        "Each claim (c1, c2, … as numbered above) pass or FAIL with its value; — : the item "
+        "made no such claim.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for i in rows:
+        cells = [str(i), *(f"{m[i]:g}" for m in items)]
+        for s in claims:
+            if not s["recorded"][i]:
+                cells.append("—")
+            else:
+                cells.append(f"{'pass' if s['passed'][i] else '**FAIL**'} {s['values'][i]:.3g}")
+        cells += [_cell(errors[i][:80])] if any(errors) else []
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def claim_counts(dataset) -> dict:
+    """Claim -> {passed, items}: the items that pass it of those that made it."""
     out = {}
     for name, var in dataset.data_vars.items():
         if name.endswith("__passed"):
             base = name[: -len("__passed")]
             label = dataset[base].attrs.get("claim", base)
-            out[label] = {"passed": int(var.values.sum()), "items": int(var.values.size)}
+            made = ~np.isnan(np.asarray(dataset[f"{base}__tolerance"].values, float))
+            out[label] = {"passed": int(var.values[made].sum()), "items": int(made.sum())}
+    return out
+
+
+def failing_claims(dataset, items: dict) -> list[str]:
+    """`item I (KEY=V, ...): CLAIM: VALUE OP TOLERANCE fails` for each item that made a
+    claim and failed it (`items`: the flattened grid)."""
+    out = []
+    for name, var in dataset.data_vars.items():
+        if not name.endswith("__passed"):
+            continue
+        base = name[: -len("__passed")]
+        value, op = dataset[base], dataset[base].attrs.get("op", "")
+        tol = np.asarray(dataset[f"{base}__tolerance"].values, float).reshape(-1)
+        values, ok = np.asarray(value.values, float).reshape(-1), var.values.reshape(-1)
+        for i in np.flatnonzero(~np.isnan(tol) & ~ok):
+            where = ", ".join(f"{k}={v[i]:g}" for k, v in items.items())
+            label = value.attrs.get("claim", base)
+            out.append(f"item {i} ({where}): {label}: {values[i]:.3g} {op} {tol[i]:.3g} fails")
     return out
 
 
@@ -404,7 +539,8 @@ def write_results(exp, config, out_dir, dataset, over, mode, failed, wall, summa
     write_netcdf(dataset, exp, config, title, out_dir / "results.nc")
     series = scalar_series(dataset, over)
     rec = Recorder(out_dir, physics=exp.physics)
-    summary["figures"] = draw(rec, series, over, exp.name) if series else []
+    summary["figures"] = draw(rec, series, over, exp.name)
     summary["figure_problems"] = rec.figure_problems
-    write_summary_md(out_dir / "SUMMARY.md", exp.name, mode, over, series, failed, wall)
+    errors = np.asarray(dataset["item_error"].values).reshape(-1).tolist()
+    write_summary_md(out_dir / "SUMMARY.md", exp.name, mode, over, series, failed, wall, errors)
     write_text_atomic(out_dir / "summary.json", dumps(summary) + "\n")

@@ -124,6 +124,12 @@ def _parser() -> argparse.ArgumentParser:
         help="every experiment's config keys (type, default, quick value, meaning, range) and "
         "sweepable keys with their mode, as JSON (imports them: a few seconds)",
     )
+    ls.add_argument(
+        "--markdown",
+        action="store_true",
+        help="the experiments as a Markdown table (name, question, vmapped sweep keys): "
+        "experiments/README.md's",
+    )
     sh = sub.add_parser("show", help="an experiment's description and config keys (--set KEY=...)")
     sh.add_argument("name")
     animate = "also write the experiment's animation (MP4, or GIF without imageio-ffmpeg)"
@@ -184,6 +190,13 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=min(2, os.cpu_count() or 1),
         help="experiments run at once, each in its own process (default: 2, or 1 on a single core)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse each finished result in --out made with the same code, config, seed, "
+        "--quick/--animate and versions (its summary.json's record); run the others, "
+        "saying why",
     )
 
     s = _command(
@@ -307,11 +320,16 @@ def _batch(text: str):
 
 # -- commands ---------------------------------------------------------------------
 def cmd_list(args) -> int:
-    from .describe import listing, listing_json
+    from .describe import listing, listing_json, listing_markdown
     from .experiment import dumps
+    from .registry import UsageError
 
-    # --json imports every experiment (seconds): keys, types, sweep modes
-    print(dumps(listing_json()) if args.json else listing())
+    if args.json and args.markdown:
+        raise UsageError("give --json or --markdown, not both.")
+    if args.markdown:
+        print(listing_markdown())
+    else:  # --json imports every experiment (seconds): keys, types, sweep modes
+        print(dumps(listing_json()) if args.json else listing())
     return 0
 
 
@@ -418,11 +436,29 @@ def cmd_run(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    """Run the experiments (each in its own process: `results.reproduce_one`) and
+    rewrite REPORT.md as each finishes, the others marked pending, so an interrupted
+    reproduction leaves the report of those that finished. `--resume` reuses a
+    finished result in OUT/NAME whose summary.json records the same experiment,
+    config, quick and animate flags, seed, code and versions (`results.stored_result`)
+    and reruns the others, saying why. REPORT.md is a function of the results it
+    lists (their recorded times included), so a resumed reproduction's is the one
+    any reproduction leaving those results writes (docs/internals/run.md)."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from jqd.run.cli import main as run  # by its module's name, not __main__, for the forks
 
     from .describe import animated
     from .registry import UsageError, discover
-    from .results import environment, make_dirs, reproduce_one, write_report
+    from .results import (
+        make_dirs,
+        reproduce_one,
+        reuse_key,
+        runs_environment,
+        stored_result,
+        write_report,
+    )
+    from .storage import OutputLock
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be > 0 seconds; got {args.timeout:g}.")
@@ -432,9 +468,10 @@ def cmd_reproduce(args) -> int:
     found = discover()
     unknown = [n for n in args.only if n.replace("_", "-") not in found]
     if unknown:
-        raise UsageError(
-            f"unknown experiment(s) {', '.join(unknown)}; available: {', '.join(found)}."
-        )
+        from .registry import did_you_mean
+
+        said = ", ".join(n + did_you_mean(n.replace("_", "-"), found) for n in unknown)
+        raise UsageError(f"unknown experiment(s) {said}; available: {', '.join(found)}.")
     names = [n.replace("_", "-") for n in args.only] or list(found)
     # (read here, not in the worker threads: ast.parse is not thread-safe on Python 3.11)
     args.animated = set(animated()) if args.animate else set()
@@ -442,21 +479,42 @@ def cmd_reproduce(args) -> int:
     make_dirs(out)
     t0 = time.perf_counter()
     jobs = args.jobs
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .storage import OutputLock
 
     with OutputLock(out, "reproduce"):  # two reproduce runs would mix their summaries
+        env = runs_environment()  # (for the reports and the reuse check)
+        done: dict[str, dict] = {}
+        if args.resume:
+            for name in names:
+                try:
+                    key = reuse_key(name, args.quick, args.seed, name in args.animated)
+                except Exception:  # noqa: BLE001 - its run says what is wrong with it
+                    key = None
+                summary, why = stored_result(out / name, key, env)
+                if summary is not None:
+                    done[name] = {"name": name, "summary": summary}
+                    print(f"  {name}: reused (same code, config, seed and versions)")
+                else:
+                    print(f"  {name}: to run ({why})")
+        todo = [n for n in names if n not in done]
+
+        def report():
+            entries = [done.get(n, {"name": n, "pending": True}) for n in names]
+            return entries, write_report(out, entries, args.quick, env)
+
+        entries, path = report()  # (an earlier one's REPORT.md would be stale)
         print(
-            f"jqd reproduce: {len(names)} experiment(s), {jobs} at a time, into {out}", flush=True
+            f"jqd reproduce: {len(todo)} experiment(s)"
+            + (f" to run ({len(done)} reused)" if args.resume else "")
+            + f", {jobs} at a time, into {out}",
+            flush=True,
         )
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            entries = list(pool.map(lambda n: reproduce_one(n, out, args, run), names))
-        report = write_report(out, entries, args.quick, environment(), time.perf_counter() - t0)
+            running = {pool.submit(reproduce_one, n, out, args, run): n for n in todo}
+            for future in as_completed(running):
+                done[running[future]] = future.result()
+                entries, path = report()
     ok = all("summary" in e and e["summary"]["passed"] for e in entries)
-    print(
-        f"wrote {report} ({'all passed' if ok else 'FAILURES'}; {time.perf_counter() - t0:.1f} s)"
-    )
+    print(f"wrote {path} ({'all passed' if ok else 'FAILURES'}; {time.perf_counter() - t0:.1f} s)")
     if any("error" in e for e in entries):
         return 4  # an experiment did not finish (crash, timeout, lock): NAME/log.txt
     return 0 if ok else 1
@@ -527,10 +585,15 @@ def cmd_sweep(args) -> int:
         f"{out}/results.nc, {out}/SUMMARY.md"
     )
     for claim, c in s["claims"].items():
-        print(f"  {c['passed']}/{c['items']} items pass: {claim}")
-    for line in s["items_failed"]:
+        mark = "PASS" if c["passed"] == c["items"] else "FAIL"
+        print(f"  [{mark}] {c['passed']}/{c['items']} items: {claim}")
+    shown = 10
+    for line in [*s["items_failed"], *s["claims_failed"]][:shown]:
         print(f"  failed: {line}")
-    return 1 if s["items_failed"] else 0
+    more = len(s["items_failed"]) + s["n_claims_failed"] - shown
+    if more > 0:
+        print(f"  ... and {more} more: {out}/SUMMARY.md")
+    return 0 if s["passed"] else 1
 
 
 def cmd_fit(args) -> int:

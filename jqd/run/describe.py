@@ -160,6 +160,18 @@ def show(name: str) -> str:
     return "\n".join(lines)
 
 
+def listing_markdown() -> str:
+    """`jqd list --markdown`: the experiments as experiments/README.md's table (name,
+    question, vmapped sweep keys), read as `jqd list` reads them."""
+    rows = ["| name | question | vmapped sweep keys |", "|---|---|---|"]
+    for name, path in discover().items():
+        exp = summary_line(path) or vars(load(name))
+        keys = ", ".join(f"`{k}`" for k in exp["sweep_keys"]) or "—"
+        question = exp["description"].replace("|", "\\|")
+        rows.append(f"| [{name}]({path.parent.name}/README.md) | {question} | {keys} |")
+    return "\n".join(rows)
+
+
 def listing() -> str:
     """`jqd list`: one line per experiment, read from the sources."""
     found = discover()

@@ -23,7 +23,9 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
 
 Its name, config, run and hooks are found by convention (`Experiment`'s
 attributes; `jqd.run.registry.load`); configs are validated before anything
-runs (`jqd.run.validate`), and the `jqd` command runs experiments in float64.
+runs (`jqd.run.validate`; the fields named as times and step counts,
+`RUN_LENGTH_KEYS`, are bounded by the run budget), and the `jqd` command runs
+experiments in float64.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ import numpy as np
 
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 _LIMIT = re.compile(r"^\s*(>=|<=|>|<)\s*([-+0-9.eE]+|inf)\s*$")
+# The Config fields that set how long a run is, by name (`jqd.run.validate.check_run_length`
+# bounds them by the run budget): times (`T`, `t_*`) and step counts (`n_steps`, `n_t`,
+# `steps_per_*`, and `n_save` beside `steps_per_save`: jqd.evolve's steps) lengthen it,
+# time steps (`dt`, `dt_*`) shorten it.
+RUN_LENGTH_KEYS = re.compile(r"^(T|t_\w+|n_steps|n_t|steps_per_\w+)$")
+TIME_STEP_KEYS = re.compile(r"^dt(_\w+)?$")
 
 
 @dataclasses.dataclass(frozen=True)

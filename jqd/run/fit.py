@@ -20,7 +20,7 @@ import numpy as np
 
 from ._sweep_report import output_dims, write_netcdf
 from .experiment import config_to_dict, dumps
-from .registry import UsageError, discover, experiment_source, field_types
+from .registry import UsageError, did_you_mean, discover, experiment_source, field_types
 from .results import CompileTimer, environment, make_dirs
 from .storage import write_text_atomic
 
@@ -148,7 +148,8 @@ def parse_free(exp, spec: FitSpec, items: list[str]) -> tuple[str, ...]:
             known = k in field_types(exp.config)
             why = "is not one of the constants it can fit" if known else "is not a config key"
             raise UsageError(
-                f"--free {k}: {k} {why} for {exp.name}; free some of {', '.join(spec.keys)}."
+                f"--free {k}: {k} {why} for {exp.name}{did_you_mean(k, spec.keys)}; free some "
+                f"of {', '.join(spec.keys)}."
             )
     if len(set(keys)) != len(keys):
         raise UsageError(f"--free names a key twice: {', '.join(keys)}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import difflib
 import importlib.util
 import inspect
 import os
@@ -19,6 +20,12 @@ from .experiment import Experiment
 
 class UsageError(ValueError):
     """A mistake on the command line: reported in one line, exit code 2."""
+
+
+def did_you_mean(word: str, choices) -> str:
+    """ " (did you mean 'x'?)" for the `choices` closest to a misspelt `word`, else ""."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def experiments_dir() -> Path:
@@ -53,7 +60,8 @@ def find(name: str) -> Path:
     key = name.replace("_", "-")
     if key not in found:
         raise UsageError(
-            f"unknown experiment {name!r}; available: {', '.join(found) or '(none)'} "
+            f"unknown experiment {name!r}{did_you_mean(key, found)}; available: "
+            f"{', '.join(found) or '(none)'} "
             f"(found in {experiments_dir()}; set JQD_EXPERIMENTS to use another folder)."
         )
     return found[key]
@@ -253,7 +261,10 @@ def parse_override(name: str, types_: dict[str, Any], item: str) -> tuple[str, A
     key, text = item.split("=", 1)
     key = key.strip()
     if key not in types_:
-        raise UsageError(f"unknown key {key!r} for {name}; valid keys: {valid_keys(types_)}.")
+        raise UsageError(
+            f"unknown key {key!r} for {name}{did_you_mean(key, types_)}; valid keys: "
+            f"{valid_keys(types_)}."
+        )
     try:
         return key, parse_value(text, types_[key])
     except ValueError as err:

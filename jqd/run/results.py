@@ -15,9 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .experiment import Recorder, config_to_dict, dumps
+from .experiment import Recorder, _brief, _differences, config_to_dict, dumps
 from .registry import UsageError
-from .storage import OutputLock, prepare_checkpoint, write_text_atomic
+from .storage import (
+    OutputLock,
+    code_fingerprint,
+    prepare_checkpoint,
+    reuse_problem,
+    write_text_atomic,
+)
 from .validate import check_config
 
 PREFIX = "jqd> "
@@ -267,23 +273,27 @@ def run_experiment(
             np.random.seed(seed % 2**32)
             rec = Recorder(out_dir, seed=seed, physics=exp.physics)
             rec.animate = bool(animate)
+            code = code_fingerprint(exp)  # the code that runs (`jqd reproduce --resume`)
             started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             timer = CompileTimer()
             with timer, Progress(exp.name, progress, timer) as say:
                 rec.progress_hook = say
                 exp.run(config, rec)
             rec.progress_hook = None
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             cache = jax.config.jax_compilation_cache_dir  # the persistent cache JAX uses now
             summary = {
                 "experiment": exp.name,
                 "description": exp.description,
                 "quick": quick,
                 "seed": seed,
+                "animate": bool(animate),
                 "config": config_to_dict(config),
+                "code": code,
                 "started_utc": started,
                 "wall_time_s": wall,
+                "cpu_time_s": cpu,  # this process's, all its threads, over the same span
                 **timer.as_dict(),
                 "compile_cache": str(cache)
                 if cache and jax.config.jax_enable_compilation_cache
@@ -303,8 +313,19 @@ def _cell(text) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _totals(rows: list[dict]) -> tuple[float, float | None, float]:
+    """(run, CPU, compile) seconds summed over summaries; CPU None if one lacks it."""
+    cpus = [s.get("cpu_time_s") for s in rows]
+    cpu = None if None in cpus else sum(cpus)
+    return sum(s["wall_time_s"] for s in rows), cpu, sum(s.get("compile_time_s", 0.0) for s in rows)
+
+
+def _seconds(value) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
 def _timing_table(entries: list[dict]) -> list[str]:
-    """REPORT.md's timing table: run, compile, programs and cache hits per experiment."""
+    """REPORT.md's timing table: run, compile, programs, cache hits and CPU per experiment."""
     rows = [e for e in entries if "summary" in e]
     if not rows:
         return []
@@ -312,31 +333,37 @@ def _timing_table(entries: list[dict]) -> list[str]:
         "Time per experiment (compile: JAX tracing + lowering + XLA compile or persistent-"
         "cache load; programs: compiled or loaded, of them from the cache):",
         "",
-        "| experiment | run (s) | compile (s) | compile share | programs | from cache |",
-        "|---|---|---|---|---|---|",
+        "| experiment | run (s) | compile (s) | compile share | programs | from cache | CPU (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    tot_w = tot_c = 0.0
-    tot_n = tot_h = 0
     for e in rows:
         s = e["summary"]
         w, c = s["wall_time_s"], s.get("compile_time_s", 0.0)
         n, h = s.get("n_compilations", 0), s.get("n_cache_hits", 0)
-        tot_w, tot_c, tot_n, tot_h = tot_w + w, tot_c + c, tot_n + n, tot_h + h
         share = f"{c / w:.0%}" if w > 0 else "—"
         link = f"[{e['name']}]({e['name']}/summary.json)"  # (claim rows start "| NAME |")
-        lines.append(f"| {link} | {w:.1f} | {c:.1f} | {share} | {n} | {h} |")
+        cpu = _seconds(s.get("cpu_time_s"))
+        lines.append(f"| {link} | {w:.1f} | {c:.1f} | {share} | {n} | {h} | {cpu} |")
+    tot_w, tot_cpu, tot_c = _totals([e["summary"] for e in rows])
+    tot_n = sum(e["summary"].get("n_compilations", 0) for e in rows)
+    tot_h = sum(e["summary"].get("n_cache_hits", 0) for e in rows)
     share = f"{tot_c / tot_w:.0%}" if tot_w > 0 else "—"
     lines.append(
-        f"| **all ({len(rows)})** | {tot_w:.1f} | {tot_c:.1f} | {share} | {tot_n} | {tot_h} |"
+        f"| **all ({len(rows)})** | {tot_w:.1f} | {tot_c:.1f} | {share} | {tot_n} | {tot_h} "
+        f"| {_seconds(tot_cpu)} |"
     )
     lines += [
         "",
         "run: the experiment's own run in its process (compile and compute, JAX's device "
         "start at the first computation, figures and files), the `run` time `jqd run` "
-        "prints; compile is part of it. Neither counts the process's start-up (Python, "
-        "importing JAX and the experiment, checking the config: seconds) and exit, which "
-        "the console's `in T s with start-up` per experiment includes. The total wall time "
-        "above is the whole reproduction, --jobs experiments at a time, start-ups included.",
+        "prints; compile is part of it. CPU: that process's CPU time over the same span, "
+        "all its threads (above run where XLA used several cores). Neither counts the "
+        "process's start-up (Python, importing JAX and the experiment, checking the config: "
+        "seconds) and exit, which the console's `in T s with start-up` per experiment "
+        "includes. Every time here is the one recorded by the run that made the result "
+        "(its summary.json; `--resume` keeps a reused result's), and the totals are their "
+        "sums; the reproduction's elapsed time, --jobs experiments at a time, start-ups "
+        "included, is the console's last line.",
     ]
     return lines
 
@@ -348,27 +375,44 @@ def _error_cell(value) -> str:
     return _cell(value) if isinstance(value, str) else f"{value:.2g}"
 
 
-def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wall: float) -> Path:
+def write_report(
+    out_dir: Path, entries: list[dict], quick: bool, env: dict, wall: float | None = None
+) -> Path:
     """REPORT.md: one table row per claim, with links to each experiment's figures.
 
     `entries` holds, per experiment, `name` and either `summary` (the parsed
-    summary.json) or `error` (why it produced none).
+    summary.json), `error` (why it produced none) or `pending` (not run yet: a
+    report written while the reproduction runs). The report is a function of
+    these and `quick` and `env` alone: its times are the summaries' own (each
+    the one recorded by the run that made it) and its totals their sums, so a
+    report rewritten from the same results is the same bytes (`jqd reproduce
+    --resume`). `wall` is not used (it was the reproduction's elapsed time,
+    which the console prints).
     """
     out_dir = Path(out_dir)
     n_claims = sum(len(e.get("summary", {}).get("claims", [])) for e in entries)
     n_pass = sum(c["passed"] for e in entries for c in e.get("summary", {}).get("claims", []))
     n_fail_exp = sum("error" in e for e in entries)
+    n_pending = sum(bool(e.get("pending")) for e in entries)
+    pending = (
+        f", {n_pending} not run yet (a reproduction running or interrupted: `--resume` runs them)"
+        if n_pending
+        else ""
+    )
+    tot_w, tot_cpu, tot_c = _totals([e["summary"] for e in entries if "summary" in e])
+    share = f"{tot_c / tot_w:.0%}" if tot_w > 0 else "—"
     lines = [
         "# jqd reproduction report",
         "",
         f"- mode: {'quick' if quick else 'full'}; {len(entries)} experiments, "
-        f"{n_pass}/{n_claims} claims passed, {n_fail_exp} experiments failed to run",
+        f"{n_pass}/{n_claims} claims passed, {n_fail_exp} experiments failed to run{pending}",
         f"- jqd {env.get('jqd')}, jax {env.get('jax')}, python {env.get('python')}, "
         f"backend {env.get('backend')} ({len(env.get('devices', []))} device(s): "
         f"{env.get('device_kind')}), x64 {env.get('x64')}",
-        f"- git revision: {env.get('git_revision') or 'unknown'}; host {env.get('hostname')}; "
-        f"total wall time {wall:.1f} s (the whole reproduction; see the note under the "
-        "timing table)",
+        f"- git revision: {env.get('git_revision') or 'unknown'}; host {env.get('hostname')}",
+        f"- time, summed over the experiments' runs: run {tot_w:.1f} s, CPU "
+        f"{_seconds(tot_cpu)} s, compile {tot_c:.1f} s ({share} of run; see the note under "
+        "the timing table)",
         "",
         "| experiment | claim | statement | measured | ± SE | step error | tolerance | result "
         "| run (s) | figures |",
@@ -379,6 +423,9 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
         if "error" in e:
             err = _cell(" ".join(str(e["error"]).split())[:300])
             lines.append(f"| {name} | (did not run) | {err} | — | — | — | — | **ERROR** | — | — |")
+            continue
+        if e.get("pending"):
+            lines.append(f"| {name} | (not run yet) | — | — | — | — | — | pending | — | — |")
             continue
         s = e["summary"]
         files = s.get("figures", []) + s.get("animations", [])
@@ -428,6 +475,49 @@ def write_report(out_dir: Path, entries: list[dict], quick: bool, env: dict, wal
     return path
 
 
+# -- `jqd reproduce --resume`: which finished results may be reused -------------------
+# what a result's summary.json "environment" must share with this process (what can
+# change its numbers: versions, precision, device, XLA's flags); not host or git revision
+_REUSE_ENV = ("jqd", "jax", "x64", "backend", "device_kind", "devices", "xla_flags")
+
+
+def reuse_key(name: str, quick: bool, seed: int, animate: bool) -> dict:
+    """What the result of `jqd reproduce`'s run of `name` depends on, as its
+    summary.json records it: the experiment, quick flag, seed, animate flag, config
+    and code (`storage.code_fingerprint`). Imports the experiment."""
+    from .registry import base_config, load
+
+    exp = load(name)
+    return {
+        "experiment": exp.name,
+        "quick": bool(quick),
+        "seed": int(seed),
+        "animate": bool(animate),
+        "config": config_to_dict(base_config(exp, quick, seed)),
+        "code": code_fingerprint(exp),
+    }
+
+
+def stored_result(folder: Path, key: dict | None, env: dict) -> tuple[dict | None, str]:
+    """(summary, "") if `folder`/summary.json is a finished run made with `key`
+    and `env`'s versions and settings (`_REUSE_ENV`), else (None, why not)."""
+    record = Path(folder) / "summary.json"
+    if key is None:
+        return None, "its code could not be read"
+    if not record.is_file():
+        return None, "no finished result"
+    problem = reuse_problem(record, key, "result", "results")
+    if problem is not None:
+        return None, problem
+    summary = json.loads(record.read_text())
+    old = summary.get("environment") if isinstance(summary.get("environment"), dict) else {}
+    changed = _differences({k: old.get(k) for k in _REUSE_ENV}, {k: env.get(k) for k in _REUSE_ENV})
+    if changed:
+        named = "; ".join(f"{k}: {_brief(a)} there, {_brief(b)} now" for k, a, b in changed)
+        return None, f"{folder} holds a result made with other versions or settings ({named})"
+    return summary, ""
+
+
 # What every run imports (1.5-2 s per process): the fork server imports it once.
 _PRELOAD = ["jax.numpy", "scipy.linalg", "scipy.optimize", "scipy.stats", "matplotlib.pyplot"]
 _PRELOAD += ["xarray", "h5netcdf", "optax", "equinox", "jqd", "jqd.run.cli"]
@@ -441,6 +531,39 @@ def _fork_server():
     forks = multiprocessing.get_context("forkserver")
     forks.set_forkserver_preload(_PRELOAD)
     return forks
+
+
+def _environment_in_fork(x64: bool, pipe) -> None:
+    import jax
+
+    jax.config.update("jax_enable_x64", x64)  # as each run's `main` sets it
+    pipe.send(environment())
+    pipe.close()
+    os._exit(0)
+
+
+def runs_environment() -> dict:
+    """`environment()` as `reproduce`'s runs see it, from a fork like theirs: the
+    calling process never starts JAX's backend (on a GPU it would hold memory the
+    runs need)."""
+    import jax
+
+    forks = _fork_server()
+    reading, writing = forks.Pipe(duplex=False)
+    x64 = bool(jax.config.read("jax_enable_x64"))
+    proc = forks.Process(target=_environment_in_fork, args=(x64, writing), daemon=True)
+    proc.start()
+    writing.close()
+    try:
+        return reading.recv()
+    except EOFError:
+        proc.join()
+        raise RuntimeError(
+            f"the process reading the environment exited ({proc.exitcode})"
+        ) from None
+    finally:
+        reading.close()
+        proc.join()
 
 
 def _run_in_fork(main, argv: list[str], pipe) -> None:
@@ -511,12 +634,13 @@ def reproduce_one(name: str, out: Path, args, main) -> dict:
         hits = f", {s['n_cache_hits']} from the cache" if s.get("n_cache_hits") else ""
         status += (
             f"; run {s['wall_time_s']:.1f} s (of which compile {s['compile_time_s']:.1f} s, "
-            f"{s['n_compilations']} programs{hits})"
+            f"{s['n_compilations']} programs{hits}), CPU {s['cpu_time_s']:.1f} s"
         )
     else:
         tail = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["no output"]
         why = "timed out" if rc is None else f"exit code {rc}"
         entry = {"name": name, "error": f"{why}: {tail[0]} (see {name}/log.txt)"}
         status = f"ERROR ({why})"
+        summary_path.unlink(missing_ok=True)  # (killed after writing it): not a result to reuse
     print(f"  {name}: {status}; in {time.perf_counter() - t1:.1f} s with start-up", flush=True)
     return entry

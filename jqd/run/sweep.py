@@ -26,7 +26,7 @@ import numpy as np
 from . import _sweep_report
 from .distributed import _barrier, _is_writer, _processes
 from .experiment import Recorder, config_to_dict, dumps
-from .registry import UsageError, field_types
+from .registry import UsageError, did_you_mean, field_types
 from .results import CompileTimer, environment, make_dirs, remove_empty_dirs
 from .storage import (
     OutputLock,
@@ -46,6 +46,7 @@ MODES = ("vmapped", "per-item")
 AUTO_BATCH_CAP = 256  # items per device when --batch auto
 MEMORY_FRACTION = 0.5  # of the free device memory a chunk may take
 ERROR_DTYPE = "<U400"  # per-item error message ("" when the item ran)
+MAX_LISTED = 100  # failed claims listed in summary.json (all: results.nc's `__passed`)
 FORMAT = 1  # of the sweep folder (in its manifest's spec)
 
 
@@ -243,7 +244,8 @@ def sweep_mode(exp, over: dict, mode: str | None = None) -> str:
         if key not in keys:
             if key not in field_types(exp.config):
                 raise UsageError(
-                    f"unknown key {key!r} for {exp.name}; sweepable keys: {', '.join(keys)}."
+                    f"unknown key {key!r} for {exp.name}{did_you_mean(key, keys)}; sweepable "
+                    f"keys: {', '.join(keys)}."
                 )
             raise UsageError(
                 f"{key} cannot be swept for {exp.name}: {why_not_sweepable(exp, key)}."
@@ -620,6 +622,7 @@ def run_sweep(
             for i, e in enumerate(got.pop("errors"))
             if e
         ]
+        failing = _sweep_report.failing_claims(dataset, items)
         wall = time.perf_counter() - t_start
         n_done = got.pop("n_done")
         summary = {
@@ -638,6 +641,10 @@ def run_sweep(
             "items_per_s": (n_done / got["compute_time_s"]) if got["compute_time_s"] else None,
             "claims": _sweep_report.claim_counts(dataset),
             "items_failed": failed,
+            # as `run`'s: every item ran and passed every claim it made
+            "passed": not failed and not failing,
+            "n_claims_failed": len(failing),
+            "claims_failed": failing[:MAX_LISTED],
             "results": "results.nc",
             "environment": environment(),
             "machine": platform.processor() or platform.machine(),

@@ -6,15 +6,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 import types
 import typing
 
 import numpy as np
 
-from .experiment import _OPS, parse_limits
+from .experiment import _OPS, RUN_LENGTH_KEYS, TIME_STEP_KEYS, parse_limits
 from .registry import UsageError, _type_name, field_types, find, parse_override, source_config
 
 _HOOK_ITEMS = 4096  # sweep grids up to this size have the validate hook run on every item
+# The run budget for a config's run-length keys (`check_run_length`): jqd.evolve's 1e8 steps
+# (jqd._evolve.RUN_BUDGET_STEPS; not imported, which would start JAX) over the ~1e5 steps of
+# the longest default run (docs/internals/core.md#budget): 1000 times a default run's length.
+RUN_BUDGET_STEPS = 10**8
+LONGEST_DEFAULT_STEPS = 10**5
 
 
 def _leaves(value):
@@ -128,7 +134,69 @@ def check_config(exp, config, swept=()) -> None:
         if name not in swept:
             check_field(exp, name, getattr(config, name), tp, getattr(default, name))
     if not swept:
+        check_run_length(exp, config)
         _run_hook(exp, config)
+
+
+def run_length(exp, config) -> dict[str, float]:
+    """Key -> how many times longer its value makes `config`'s run than the default
+    config's: value / default for a run-length key (`RUN_LENGTH_KEYS`), default / value
+    for a time step (`TIME_STEP_KEYS`); the run is their product times as long."""
+    types_, default = field_types(exp.config), exp.config()
+    factors = {}
+    for key, tp in types_.items():
+        longer = RUN_LENGTH_KEYS.match(key) or (key == "n_save" and "steps_per_save" in types_)
+        if tp not in (int, float) or not (longer or TIME_STEP_KEYS.match(key)):
+            continue
+        v, v0 = getattr(config, key), getattr(default, key)
+        if not all(isinstance(x, numbers.Real) and 0 < x < math.inf for x in (v, v0)):
+            continue  # (a value out of range is check_field's to refuse)
+        factors[key] = v / v0 if longer else v0 / v
+    return factors
+
+
+def _run_budget() -> tuple[float | None, str]:
+    """(how many times a default run's length a run may be, or None: no bound; where the
+    bound comes from), from `JQD_MAX_STEPS` as jqd.evolve reads it."""
+    env = os.environ.get("JQD_MAX_STEPS", "").strip()
+    if env.lower() == "none":
+        return None, ""
+    steps, why = RUN_BUDGET_STEPS, "jqd.evolve's {:.3g} steps"
+    if env:
+        try:
+            steps, why = int(float(env)), "JQD_MAX_STEPS = {:.3g} steps"
+        except ValueError:
+            raise UsageError(f"JQD_MAX_STEPS must be an integer or 'none'; got {env!r}.") from None
+    return steps / LONGEST_DEFAULT_STEPS, why.format(steps)
+
+
+def check_run_length(exp, config, where: str = "") -> None:
+    """Refuse a config whose times and step counts (`run_length`) make its run longer than
+    the run budget allows, before it runs (UsageError naming the keys, their bounds and
+    the fix; `where` prefixes the message)."""
+    limit, budget = _run_budget()
+    factors = run_length(exp, config)
+    total = math.prod(factors.values())
+    if limit is None or total <= limit:
+        return
+    default = exp.config()
+    longer = [k for k, f in factors.items() if f > 1]
+    fixes = []
+    for key in longer:
+        value, grows = getattr(config, key), not TIME_STEP_KEYS.match(key)
+        bound = value * limit / total if grows else value * total / limit
+        if isinstance(value, int):
+            bound = math.floor(bound) if grows else math.ceil(bound)
+        fixes.append(f"{key} {'<=' if grows else '>='} {_show(bound)}")
+    said = ", ".join(f"{k}={_show(getattr(config, k))}" for k in longer)
+    was = ", ".join(f"{k} = {_show(getattr(default, k))}" for k in longer)
+    raise UsageError(
+        f"{where}{said} would make {exp.name}'s run {total:.3g} times as long as its default "
+        f"({was}), past the run budget of {limit:g} times the default's length ({budget} "
+        f"over the ~{LONGEST_DEFAULT_STEPS:.0e} of the longest default run; "
+        f"docs/internals/run.md#validation): use {' or '.join(fixes)}, or raise the budget "
+        "with JQD_MAX_STEPS=N (or none)."
+    )
 
 
 def cast_swept(key: str, value, tp):
@@ -154,6 +222,14 @@ def check_sweep_items(exp, config, over: dict[str, np.ndarray]) -> None:
                 check_field(exp, key, value, types_[key], getattr(default, key))
             except UsageError as err:
                 raise UsageError(f"--over {key}: {err}") from None
+    # the longest item: each swept key at the end that lengthens the run most
+    factors = run_length(exp, config)
+    longest = {
+        k: cast_swept(k, (np.min if TIME_STEP_KEYS.match(k) else np.max)(v), types_[k])
+        for k, v in over.items()
+    }
+    swept = ", ".join(f"--over {k}" for k in over if k in factors)
+    check_run_length(exp, dataclasses.replace(config, **longest), f"{swept}: " if swept else "")
     if exp.validate is None or not over:
         return
     if math.prod(len(v) for v in over.values()) <= _HOOK_ITEMS:
