@@ -714,3 +714,175 @@ def ising(n, n_save=100, J=1.0, h=0.7, T=5.0):
         "dim": 2**n,
         "n_save": n_save,
     }
+
+
+def _jc_reference(H0, X, eps, wd, psi0, ts):
+    """ψ at every save of the driven Jaynes-Cummings model by SciPy's DOP853
+    at rtol = atol = 1e-13 (independent of every candidate)."""
+    from scipy.integrate import solve_ivp
+
+    def f(t, y):
+        return -1j * (H0 @ y + eps * np.cos(wd * t) * (X @ y))
+
+    sol = solve_ivp(f, (ts[0], ts[-1]), psi0, t_eval=ts, method="DOP853", rtol=1e-13, atol=1e-13)
+    return sol.y.T
+
+
+# saves per step of the fixed-step calls, down the tolerance ladder (the loosest that
+# meets 1e-8 is used, as for the adaptive peers): dt = save interval / steps
+_STEPS = dict(zip(LADDER, (1, 2, 4, 8, 16), strict=True))
+
+
+def jc_driven(cavity=40, n_save=1000, T=100.0, g=0.1, eps=0.05, wd=1.0):
+    """Jaynes-Cummings with a lab-frame drive (issue 56; QuantumToolbox.jl's
+    case): H(t) = a†a + σz/2 + g(a†σ− + aσ+) + ε cos(ω_d t)(a + a†), cavity
+    `cavity` levels ⊗ qubit, |0, e⟩, ψ at n_save + 1 saves on [0, T];
+    operators built with QuTiP as a user would."""
+    import dynamiqs as dq
+    import jax
+    import jax.numpy as jnp
+    import qutip
+
+    import jqd
+
+    a = qutip.tensor(qutip.destroy(cavity), qutip.qeye(2))
+    sm = qutip.tensor(qutip.qeye(cavity), qutip.destroy(2))
+    sz = qutip.tensor(qutip.qeye(cavity), qutip.sigmaz())
+    H0 = a.dag() * a + 0.5 * sz + g * (a.dag() * sm + a * sm.dag())
+    X = a + a.dag()
+    psi0 = qutip.tensor(qutip.basis(cavity, 0), qutip.basis(2, 0))
+    ts = np.linspace(0.0, T, n_save + 1)
+    H0n, Xn, p0 = H0.full(), X.full(), psi0.full().ravel()
+    exact = _jc_reference(H0n, Xn, eps, wd, p0, ts)
+    save_dt = T / n_save
+
+    amplitude, frequency = eps, wd
+
+    class Drive(jqd.MatrixParams):  # H0 in MatrixParams.H, the drive's constants beside it
+        eps: float = amplitude
+        wd: float = frequency
+
+    Xj, pj = jnp.asarray(Xn), jnp.asarray(p0)
+    hamiltonian = lambda t, p: p.H + p.eps * jnp.cos(p.wd * t) * Xj  # noqa: E731
+    law = jqd.SchrodingerBasis(hamiltonian=hamiltonian, time_dependent=True, scheme="cf4")
+    params = Drive(jnp.asarray(H0n))
+
+    def plain(tol):
+        m = _STEPS[tol]
+        return lambda: (
+            jqd.evolve(law, pj, params, dt=save_dt / m, n_save=n_save, steps_per_save=m).observables
+        )
+
+    X_dia = jqd.fock.DiaMatrix.from_dense(Xj)
+    hamiltonian_dia = lambda t, p: p.H + (p.eps * jnp.cos(p.wd * t)) * X_dia  # noqa: E731
+    law_dia = jqd.SchrodingerBasis(hamiltonian=hamiltonian_dia, time_dependent=True, scheme="cf4")
+    params_dia = Drive(jqd.fock.DiaMatrix.from_dense(jnp.asarray(H0n)))
+
+    def tuned(tol):
+        m = _STEPS[tol]
+        law_s, _ = law_dia.specialize(params_dia, save_dt / m, n_save * m)
+        f = jax.jit(
+            lambda p, y: (
+                jqd.evolve(
+                    law_s,
+                    y,
+                    p,
+                    dt=save_dt / m,
+                    n_save=n_save,
+                    steps_per_save=m,
+                    check=False,
+                    checkpoint=False,
+                ).observables
+            )
+        )
+        return lambda: f(params_dia, pj)
+
+    cands = {
+        "jqd plain": Candidate(
+            "jqd",
+            "plain",
+            "jqd.evolve(SchrodingerBasis(hamiltonian=H(t) dense, time_dependent=True, "
+            "scheme='cf4'), psi0, params, dt, n_save, steps_per_save) "
+            "(fixed step; dt = save interval / 1, 2, 4, … down the ladder)",
+            plain,
+            True,
+        ),
+        "jqd tuned": Candidate(
+            "jqd",
+            "tuned",
+            "H0 and X as DiaMatrix, law.specialize outside, then jax.jit(jqd.evolve, "
+            "check=False) (Chebyshev steps with banded products)",
+            tuned,
+            True,
+        ),
+    }
+    tsj = jnp.asarray(ts)
+    coeff = lambda t: eps * jnp.cos(wd * t)  # noqa: E731
+    Hd_plain = dq.constant(H0) + dq.modulated(coeff, X)
+    Hd_dia = dq.constant(dq.asqarray(H0, layout=dq.dia)) + dq.modulated(
+        coeff, dq.asqarray(X, layout=dq.dia)
+    )
+    psi_d = dq.asqarray(psi0)
+
+    def dq_method(tol, m):
+        return getattr(dq.method, m)(rtol=tol, atol=tol, max_steps=10**7)
+
+    def dq_plain(tol):
+        meth = dq_method(tol, "Tsit5")
+        return lambda: _dq_states(
+            dq.sesolve(Hd_plain, psi0, tsj, method=meth, progress_meter=False)
+        )
+
+    def dq_tuned(tol):
+        meth = dq_method(tol, "Dopri8")
+        g_ = jax.jit(
+            lambda p: _dq_states(dq.sesolve(Hd_dia, p, tsj, method=meth, progress_meter=False))
+        )
+        return lambda: g_(psi_d)
+
+    cands["dynamiqs plain Tsit5"] = Candidate(
+        "dynamiqs",
+        "plain",
+        "dq.sesolve(dq.constant(H0) + dq.modulated(f, X), psi0, ts) (Qobj in, Tsit5)",
+        dq_plain,
+        True,
+    )
+    cands["dynamiqs tuned Dopri8"] = Candidate(
+        "dynamiqs",
+        "tuned",
+        "jax.jit(dq.sesolve)(..., Dopri8), H0 and X in dia layout",
+        dq_tuned,
+        True,
+    )
+    Ht = [H0, [X, lambda t: eps * np.cos(wd * t)]]
+    Ht_dia = [H0.to("dia"), [X.to("dia"), lambda t: eps * np.cos(wd * t)]]
+
+    def qt(tol, method, H):
+        opts = {"method": method, "progress_bar": False, "store_states": True}
+        opts.update(atol=tol, rtol=tol, nsteps=10**8)
+        return lambda: _qt_states([qutip.sesolve(H, psi0, ts, options=opts)])
+
+    cands["qutip plain adams"] = Candidate(
+        "qutip",
+        "plain",
+        "qutip.sesolve([H0, [X, f]], psi0, ts) (default adams, CSR)",
+        lambda tol: qt(tol, "adams", Ht),
+        True,
+    )
+    cands["qutip tuned vern9"] = Candidate(
+        "qutip",
+        "tuned",
+        "qutip.sesolve(..., method='vern9', H0 and X in Dia layout)",
+        lambda tol: qt(tol, "vern9", Ht_dia),
+        True,
+    )
+    return {
+        "name": f"jc-driven-{2 * cavity}",
+        "desc": f"Jaynes-Cummings, cavity {cavity} levels ⊗ qubit (d = {2 * cavity}), lab-frame "
+        f"drive H(t) = a†a + σz/2 + {g}(a†σ− + aσ+) + {eps} cos({wd} t)(a + a†), |0, e⟩, ψ at "
+        f"{n_save + 1} saves on [0, {T}]; reference: SciPy DOP853 at rtol = atol = 1e-13",
+        "error": _state_error(exact),
+        "candidates": cands,
+        "dim": 2 * cavity,
+        "n_save": n_save,
+    }

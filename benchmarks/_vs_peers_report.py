@@ -1,5 +1,6 @@
-"""Markdown for `bench_vs_peers.py`: the per-case tables, the ratio summary,
-and section 1 of `RESULTS.md`."""
+"""Markdown for `bench_vs_peers.py`: the per-case tables and the ratio
+summary; `--update-results` puts the rows into `data/peers.jsonl` and
+regenerates `RESULTS.md` (`report.py`)."""
 
 from __future__ import annotations
 
@@ -217,32 +218,8 @@ def kept_sections(path):
 
 
 def update_results_md(path, rep, results, threads, checks):
-    """Replace section 1 ("## 1. ...") of RESULTS.md, keeping the rest."""
-    text = path.read_text()
-    m = re.search(r"^## 1\..*?(?=^## 2\.)", text, flags=re.S | re.M)
-    if not m:
-        raise SystemExit(f"{path}: no section '## 1.' followed by '## 2.'")
-    body = [
-        "## 1. Core (issues 2, 16): Fock-space propagation vs dynamiqs and QuTiP, plain and tuned calls",
-        "",
-        "`python benchmarks/bench_vs_peers.py --update-results` — one process, candidates "
-        "alternating, ≥ 7 rounds, every row at error ≤ 1e-8 against the exact answer, float64, "
-        "BLAS and XLA CPU threads pinned to 1 for every library. Details per case (errors, "
-        "tolerances, compile times, XLA cost analysis and the projected H100 time): "
-        "`results_vs_peers.md`.",
-        "",
-        _header(rep, threads),
-        "",
-        summary_table([s for _, s in results]),
-        "",
-        *(
-            ["Where the plain call stays below 2× (measured):", "", *shortfalls(results), ""]
-            if shortfalls(results)
-            else []
-        ),
-        "Input checks of the plain call (check=True minus check=False, alternating):",
-        "",
-        check_lines(checks),
-        "",
-    ]
-    path.write_text(text[: m.start()] + "\n".join(body) + "\n" + text[m.end() :])
+    """Put this run's rows into data/peers.jsonl (replacing the same cases)
+    and regenerate RESULTS.md from the data (`report.py`)."""
+    import report
+
+    report.update_peers(rep.header, results, results_md=path)

@@ -9,10 +9,12 @@ its convergence `order` (weak for the stochastic ones):
 | `Midpoint()` (RK2) | 2 | `dqm.BohmEnsemble` |
 | `EulerMaruyama()` | weak 1 | `dqm.NelsonEnsemble` |
 | `StochasticHeun()` | weak 2 (additive noise) | `dqm.NelsonEnsemble` |
+| `ExponentialMidpoint()` | 2 | `SchrodingerBasis` with a time-dependent H |
+| `CommutatorFree4()` (two exponentials at Gauss nodes) | 4 | the same |
 
 `jqd.SchrodingerGrid(grid, scheme=jqd.schemes.Yoshida4())`; configs and the
 command line may name one instead (`scheme="yoshida4"`, or "strang", "verlet",
-"rk4", "midpoint", "euler", "heun"). Splitting schemes compose a symmetric
+"rk4", "midpoint", "euler", "heun", "cf4"). Splitting schemes compose a symmetric
 second-order step over their sub-step `weights`: `scheme.compose(symmetric_step, y, dt)`.
 """
 
@@ -20,11 +22,14 @@ from __future__ import annotations
 
 from ._steppers import (
     RK4,
+    AbstractExponential,
     AbstractRungeKutta,
     AbstractScheme,
     AbstractSDEScheme,
     AbstractSplitting,
+    CommutatorFree4,
     EulerMaruyama,
+    ExponentialMidpoint,
     Midpoint,
     StochasticHeun,
     Strang,
@@ -36,12 +41,15 @@ __all__ = [
     "AbstractSplitting",
     "AbstractRungeKutta",
     "AbstractSDEScheme",
+    "AbstractExponential",
     "Strang",
     "Yoshida4",
     "RK4",
     "Midpoint",
     "EulerMaruyama",
     "StochasticHeun",
+    "ExponentialMidpoint",
+    "CommutatorFree4",
 ]
 
 

@@ -15,11 +15,28 @@ import numpy as np
 from jax.experimental import sparse as jsparse
 from jaxtyping import Array
 
-from .. import _guards, _sparse
+from .. import _guards, _sparse, _steppers
 from .._checks import hbar_of
 from .._eigen import diagonal_states, eigen_states
 from .._law import AbstractLaw
+from .._monitor import BreakdownError, Reason
 from ..interop import as_array
+
+SCHEMES = (_steppers.ExponentialMidpoint, _steppers.CommutatorFree4)
+
+
+class ChebyshevOrderError(BreakdownError, ValueError):
+    """H(t) outgrew the Chebyshev series a time-dependent run was sized for."""
+
+
+CHEBYSHEV_REASON = Reason(
+    ChebyshevOrderError,
+    "the spectrum of H(t) widened beyond what the Chebyshev steps were sized for "
+    "(the dropped tail per step, in parentheses, exceeds 1e-12)",
+    "Pass a larger chebyshev_order to SchrodingerBasis (about h dt/ħ + 20 terms, h the "
+    "half-width of H(t)'s spectrum), a smaller dt, or method='step' (an eigendecomposition "
+    "per exponential).",
+)
 
 
 class MatrixParams(eqx.Module):
@@ -55,6 +72,7 @@ def expm_hermitian(H, s):
 def _expm_hermitian_jvp(primals, tangents):
     H, s = primals
     dH, ds = tangents
+    dH = 0.5 * (dH + jnp.conj(jnp.swapaxes(dH, -1, -2)))  # eigh reads (H + H†)/2
     E, V, Vh, U = _expm_parts(H, s)
     Ei, Ej = E[..., :, None], E[..., None, :]
     # jnp.sinc(x) = sin(πx)/(πx)
@@ -78,13 +96,16 @@ class SchrodingerBasis(AbstractLaw):
     Chebyshev steps with sparse products for a sparse or banded H (chosen by a
     plain `jqd.evolve` call for a concrete H where cheaper; under your own
     `jit`/`vmap` pass `law.specialize(params, dt, n_steps)` made outside it,
-    docs/internals/basis.md#structure). The step applies exp(−iH dt/ħ) at the
-    midpoint: exact for a static H, order 2 otherwise.
+    docs/internals/basis.md#structure). A time-dependent H is stepped by
+    `scheme`: the exponential midpoint rule (order 2) or
+    `jqd.schemes.CommutatorFree4()` (order 4, two exponentials per step).
 
     Attributes:
         hamiltonian: `H(t, params) -> (dim, dim)` in energy units (dense,
             `DiaMatrix` or `BCOO`); default reads `params.H` (`MatrixParams`).
         time_dependent: whether H depends on t.
+        scheme: `jqd.schemes.ExponentialMidpoint()` (default, order 2) or
+            `CommutatorFree4()` (order 4; "cf4"); used where H depends on t.
         method: "auto", "eigen" (all saves from the eigendecomposition),
             "step" (one exponential per step) or "chebyshev".
         chebyshev_order: Chebyshev terms per step (static; default chosen
@@ -95,8 +116,12 @@ class SchrodingerBasis(AbstractLaw):
     time_dependent: bool = eqx.field(static=True, default=False)
     method: str = eqx.field(static=True, default="auto")
     chebyshev_order: int | None = eqx.field(static=True, default=None)
+    scheme: _steppers.AbstractExponential = _steppers.scheme_field(
+        _steppers.ExponentialMidpoint(), SCHEMES
+    )
 
     def __check_init__(self):
+        _steppers.check_scheme(self.scheme, SCHEMES)
         if hasattr(self.hamiltonian, "shape") or not callable(self.hamiltonian):
             # a QuTiP Qobj is callable too (Qobj(ket)), so a matrix is told by its shape
             raise TypeError(
@@ -118,15 +143,17 @@ class SchrodingerBasis(AbstractLaw):
 
     @property
     def order(self) -> int | None:
-        """Exact (None) for a static H; the midpoint exponential is order 2."""
-        return 2 if self.time_dependent else None
+        """Exact (None) for a static H; the scheme's order for H(t)."""
+        return self.scheme.order if self.time_dependent else None
 
     def step(self, t, y, params, dt, key=None):
-        H = self.hamiltonian(t + dt / 2, params)
-        if _uses_chebyshev(self, H):
-            s = jnp.asarray(dt / hbar_of(params), jnp.finfo(y.dtype).dtype)
-            return _sparse.chebyshev_step(H, y, s, self.chebyshev_order)
-        return unitary_step(_sparse.todense(H), dt, hbar_of(params)).astype(y.dtype) @ y
+        def propagate(H, y, h):
+            if _uses_chebyshev(self, H):
+                s = jnp.asarray(h / hbar_of(params), jnp.finfo(y.dtype).dtype)
+                return _sparse.chebyshev_step(H, y, s, self.chebyshev_order)
+            return unitary_step(_sparse.todense(H), h, hbar_of(params)).astype(y.dtype) @ y
+
+        return self.scheme.compose(propagate, lambda t: self.hamiltonian(t, params), t, y, dt)
 
     def prepare(self, params, dt):
         if self.time_dependent:
@@ -156,10 +183,12 @@ class SchrodingerBasis(AbstractLaw):
 
     def specialize(self, params, dt, n_steps: int):
         """(law, params) for a plain call: a concrete `MatrixParams.H` stored as
-        its nonzeros call for (docs/internals/basis.md#structure)."""
+        its nonzeros call for (docs/internals/basis.md#structure); for H(t),
+        Chebyshev steps sized from H at 17 times of the run."""
+        if self.time_dependent:
+            return self._specialize_driven(params, dt, n_steps), params
         if (
-            self.time_dependent
-            or self.method in ("eigen", "step")
+            self.method in ("eigen", "step")
             or self.hamiltonian is not _matrix_from_params
             or not isinstance(params, MatrixParams)
             or _guards.is_traced(params, dt)
@@ -192,6 +221,47 @@ class SchrodingerBasis(AbstractLaw):
             return self, params  # the eigendecomposition is cheaper
         law = self if self.chebyshev_order == K else dataclasses.replace(self, chebyshev_order=K)
         return law, MatrixParams(op, hbar)
+
+    def _specialize_driven(self, params, dt, n_steps):
+        """A time-dependent H is stepped by Chebyshev series (K products with H
+        instead of an eigendecomposition per exponential), K sized from the
+        widest spectrum of H(t) at 17 times of [0, n_steps dt]; the monitor
+        checks the dropped tail at every save."""
+        if (
+            self.method in ("eigen", "step")
+            or self.chebyshev_order is not None
+            or _guards.is_traced(params, dt)
+        ):
+            return self
+        try:
+            hbar = float(hbar_of(params))
+            widths = [
+                float(0.5 * (hi - lo))
+                for t in np.linspace(0.0, n_steps * float(dt), 17)
+                for lo, hi in [_sparse.gershgorin(self.hamiltonian(t, params))]
+            ]
+        except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
+            return self  # H not concrete here, or malformed: the value checks name it
+        if not (hbar > 0 and np.all(np.isfinite(widths))):
+            return self
+        s = self.scheme.span * float(dt) / hbar
+        K = _sparse.chebyshev_order(max(widths) * s)
+        return dataclasses.replace(self, method="chebyshev", chebyshev_order=K)
+
+    breakdowns = {2: CHEBYSHEV_REASON}
+
+    def monitor(self, t, y, params, dt=None):
+        """For H(t) stepped by Chebyshev series: the dropped tail at H(t) ≤ 1e-12."""
+        if dt is None or not self.time_dependent or self.chebyshev_order is None:
+            return True, 0, jnp.zeros((0,))
+        H = self.hamiltonian(t, params)
+        if not _uses_chebyshev(self, H):
+            return True, 0, jnp.zeros((0,))
+        tail = _sparse.chebyshev_tail(
+            H, self.scheme.span * dt / hbar_of(params), self.chebyshev_order
+        )
+        ok = tail <= 1e-12
+        return ok, jnp.where(ok, 0, 2), jnp.atleast_1d(tail)
 
     def vector_field(self, t, y, params):
         H = self.hamiltonian(t, params)
@@ -239,7 +309,8 @@ class SchrodingerBasis(AbstractLaw):
                 ),
             ]
         if dt is not None and _uses_chebyshev(self, H):
-            s = jnp.asarray(dt / hbar_of(params), jnp.finfo(y.dtype).dtype)
+            span = self.scheme.span if self.time_dependent else 1.0
+            s = jnp.asarray(span * dt / hbar_of(params), jnp.finfo(y.dtype).dtype)
             tail = _sparse.chebyshev_tail(H, s, self.chebyshev_order)
             out.append(
                 _guards.Check(

@@ -676,8 +676,12 @@ SPECS: dict[str, Spec] = {
     "schrodinger-basis": Spec(
         _y(_times(2)), "psi0 doubled", PSI, _H(_non_hermitian), "H not Hermitian", ("H",)
     ),
+    # (a non-Hermitian H is the static case's; the driven cases' H(t) symmetrizes it)
     "schrodinger-basis-driven": Spec(
-        _y(_nan_first), "NaN in psi0", PSI, _H(_non_hermitian), "H not Hermitian", ("H",)
+        _y(_nan_first), "NaN in psi0", PSI, _hbar(-0.8), "hbar = -0.8", ("hbar",)
+    ),
+    "schrodinger-basis-driven-cf4": Spec(
+        _y(_nan_first), "NaN in psi0", PSI, _hbar(-0.8), "hbar = -0.8", ("hbar",)
     ),
     "schrodinger-ring": Spec(
         _y(_times(2)),
