@@ -209,7 +209,8 @@ def test_driven_plain_call_steps_by_chebyshev_and_refuses_an_outgrown_spectrum()
     psi0 = psi0 / jnp.linalg.norm(psi0)
     args = dict(dt=0.05, n_save=4, steps_per_save=10)
     law = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, scheme="cf4")
-    assert law.specialize(jqd.MatrixParams(H0), 0.05, 40)[0].chebyshev_order is not None
+    fast_law = law.specialize(jqd.MatrixParams(H0), 0.05, 40)[0]
+    assert fast_law.chebyshev_order is not None and fast_law.band == (-1, 0, 1)
     fast = jqd.evolve(law, psi0, jqd.MatrixParams(H0), **args)
     eigen = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, scheme="cf4", method="step")
     ref = jqd.evolve(eigen, psi0, jqd.MatrixParams(H0), **args)
@@ -217,6 +218,31 @@ def test_driven_plain_call_steps_by_chebyshev_and_refuses_an_outgrown_spectrum()
     with pytest.raises(ValueError, match="chebyshev_order") as err:
         jqd.evolve(law, psi0, jqd.MatrixParams(H0), t0=20.0, **args)
     assert isinstance(err.value, jqd.BreakdownError)
+
+
+def test_driven_band_read_by_a_plain_call_is_guarded():
+    """An entry of H(t) outside the diagonals a plain call read (here one
+    switched on after the sampled span, reached by t0) stops the run with the
+    fix; with chebyshev_order given, H(t) is multiplied as it is and the run
+    agrees with an eigendecomposition per exponential."""
+    d = 8
+    X = jqd.fock.destroy(d) + jqd.fock.create(d)
+    far = jnp.eye(d, k=3) + jnp.eye(d, k=-3)
+    H = lambda t, p: p.H + 0.3 * jnp.cos(t) * X + jnp.where(t > 3.0, 0.2, 0.0) * far
+    psi0 = jqd.fock.fock_state(d, 2)
+    params = jqd.MatrixParams(jqd.fock.number(d))
+    args = dict(dt=0.05, n_save=4, steps_per_save=10, t0=5.0)
+    law = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True)
+    with pytest.raises(ValueError, match="outside the diagonals") as err:
+        jqd.evolve(law, psi0, params, **args)
+    assert "chebyshev_order" in str(err.value)
+    given = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, chebyshev_order=24)
+    eigen = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, method="step")
+    np.testing.assert_allclose(
+        jqd.evolve(given, psi0, params, **args).observables,
+        jqd.evolve(eigen, psi0, params, **args).observables,
+        atol=1e-11,
+    )
 
 
 def test_scheme_refused_with_the_allowed_ones():

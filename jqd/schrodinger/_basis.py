@@ -39,6 +39,19 @@ CHEBYSHEV_REASON = Reason(
 )
 
 
+class BandError(BreakdownError, ValueError):
+    """H(t) left the diagonals a plain call read from it."""
+
+
+BAND_REASON = Reason(
+    BandError,
+    "H(t) has entries outside the diagonals read from it at 17 times of the run "
+    "(in parentheses: the Chebyshev tail and the relative weight outside them)",
+    "Pass chebyshev_order=K (about h dt/ħ + 20 terms) to SchrodingerBasis: a law given its "
+    "terms multiplies by H(t) as it is, without reading its diagonals.",
+)
+
+
 class MatrixParams(eqx.Module):
     """A Hamiltonian matrix `H` (energy units; dense, QuTiP `Qobj`, dynamiqs
     `QArray`, `jqd.fock.DiaMatrix` or `BCOO`) and `hbar`."""
@@ -110,6 +123,10 @@ class SchrodingerBasis(AbstractLaw):
             "step" (one exponential per step) or "chebyshev".
         chebyshev_order: Chebyshev terms per step (static; default chosen
             from the concrete H and dt; a dropped tail > 1e-12 is refused).
+        band: the diagonals of a time-dependent dense H(t), set by a plain
+            call that read them from H at 17 times: H(t) is then multiplied
+            in diagonal storage (the monitor stops a run where H(t) has
+            entries outside them).
     """
 
     hamiltonian: Callable = eqx.field(static=True, default=_matrix_from_params)
@@ -119,6 +136,7 @@ class SchrodingerBasis(AbstractLaw):
     scheme: _steppers.AbstractExponential = _steppers.scheme_field(
         _steppers.ExponentialMidpoint(), SCHEMES
     )
+    band: tuple[int, ...] | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         _steppers.check_scheme(self.scheme, SCHEMES)
@@ -153,7 +171,12 @@ class SchrodingerBasis(AbstractLaw):
                 return _sparse.chebyshev_step(H, y, s, self.chebyshev_order)
             return unitary_step(_sparse.todense(H), h, hbar_of(params)).astype(y.dtype) @ y
 
-        return self.scheme.compose(propagate, lambda t: self.hamiltonian(t, params), t, y, dt)
+        return self.scheme.compose(propagate, lambda t: self._matrix(t, params), t, y, dt)
+
+    def _matrix(self, t, params):
+        """H(t), in diagonal storage where a plain call read its `band`."""
+        H = self.hamiltonian(t, params)
+        return H if self.band is None else _sparse.DiaMatrix.from_dense(H, self.band)
 
     def prepare(self, params, dt):
         if self.time_dependent:
@@ -235,33 +258,46 @@ class SchrodingerBasis(AbstractLaw):
             return self
         try:
             hbar = float(hbar_of(params))
-            widths = [
-                float(0.5 * (hi - lo))
-                for t in np.linspace(0.0, n_steps * float(dt), 17)
-                for lo, hi in [_sparse.gershgorin(self.hamiltonian(t, params))]
-            ]
+            samples = [self.hamiltonian(t, params) for t in np.linspace(0.0, n_steps * dt, 17)]
+            widths = [float(0.5 * (hi - lo)) for lo, hi in map(_sparse.gershgorin, samples)]
         except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
             return self  # H not concrete here, or malformed: the value checks name it
         if not (hbar > 0 and np.all(np.isfinite(widths))):
             return self
         s = self.scheme.span * float(dt) / hbar
         K = _sparse.chebyshev_order(max(widths) * s)
-        return dataclasses.replace(self, method="chebyshev", chebyshev_order=K)
+        band = None
+        if not any(map(_sparse.is_sparse, samples)):  # dense H(t): its diagonals over the run
+            _, offsets, nnz = _sparse.structure(sum(np.abs(np.asarray(H)) for H in samples))
+            d = samples[0].shape[0]  # (no size floor: every step multiplies by H(t) K times)
+            if len(offsets) <= _sparse.DIA_MAX_DIAGONALS and len(offsets) * d <= 4 * max(nnz, d):
+                band = offsets
+        return dataclasses.replace(self, method="chebyshev", chebyshev_order=K, band=band)
 
-    breakdowns = {2: CHEBYSHEV_REASON}
+    breakdowns = {2: CHEBYSHEV_REASON, 3: BAND_REASON}
 
     def monitor(self, t, y, params, dt=None):
-        """For H(t) stepped by Chebyshev series: the dropped tail at H(t) ≤ 1e-12."""
+        """For H(t) stepped by Chebyshev series: the dropped tail at H(t) ≤
+        1e-12 (code 2) and, where a `band` was read, no weight of H(t)
+        outside it (code 3: ‖outside‖/‖H‖ ≤ 1e-14); where = (tail, outside)."""
         if dt is None or not self.time_dependent or self.chebyshev_order is None:
             return True, 0, jnp.zeros((0,))
         H = self.hamiltonian(t, params)
+        outside = jnp.zeros((), jnp.finfo(y.dtype).dtype)
+        if self.band is not None:
+            i = jnp.arange(H.shape[0])
+            inside = jnp.isin(i[None, :] - i[:, None], jnp.asarray(self.band))
+            weight = jnp.abs(H) ** 2
+            total = jnp.maximum(jnp.sum(weight), jnp.finfo(outside.dtype).tiny)
+            outside = jnp.sqrt(jnp.sum(jnp.where(inside, 0, weight)) / total)
+            H = _sparse.DiaMatrix.from_dense(H, self.band)
         if not _uses_chebyshev(self, H):
             return True, 0, jnp.zeros((0,))
-        tail = _sparse.chebyshev_tail(
-            H, self.scheme.span * dt / hbar_of(params), self.chebyshev_order
-        )
-        ok = tail <= 1e-12
-        return ok, jnp.where(ok, 0, 2), jnp.atleast_1d(tail)
+        s = self.scheme.span * dt / hbar_of(params)
+        tail = _sparse.chebyshev_tail(H, s, self.chebyshev_order)
+        band_ok, tail_ok = outside <= 1e-14, tail <= 1e-12
+        code = jnp.where(band_ok, jnp.where(tail_ok, 0, 2), 3)
+        return band_ok & tail_ok, code, jnp.stack([tail, outside])
 
     def vector_field(self, t, y, params):
         H = self.hamiltonian(t, params)
