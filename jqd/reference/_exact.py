@@ -28,7 +28,10 @@ def gaussian_packet(grid: Grid, a=1.0, p0=0.0, x0=0.0, hbar=1.0, dtype=complex):
 
 @functools.partial(jax.jit, static_argnames="dtype")  # one program, not one per op
 def _gaussian_packet(grid, a, p0, x0, hbar, dtype):
-    rdtype = jnp.finfo(jnp.dtype(dtype)).dtype
+    dtype = jnp.result_type(
+        dtype
+    )  # `complex`: complex128 with float64, else complex64 (no warning)
+    rdtype = jnp.finfo(dtype).dtype
     p0 = jnp.broadcast_to(jnp.asarray(p0, rdtype), (grid.ndim,))  # traceable: sweeps vmap p0
     x0 = jnp.broadcast_to(jnp.asarray(x0, rdtype), (grid.ndim,))
     psi = jnp.ones(grid.shape, dtype)
