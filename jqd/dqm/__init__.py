@@ -4,6 +4,17 @@ laws, Nelson and Bohmian ensembles, quantum statistics."""
 from .._fit import FitResult as FitResult
 from ..stats import histogram as histogram
 from ..stats import ks_distance as ks_distance
+from ._algebra import functional_derivatives as functional_derivatives
+from ._algebra import hamiltonian as hamiltonian
+from ._algebra import localization_energy as localization_energy
+from ._algebra import momentum_density as momentum_density
+from ._algebra import momentum_mean as momentum_mean
+from ._algebra import momentum_square as momentum_square
+from ._algebra import osmotic_momentum_square as osmotic_momentum_square
+from ._algebra import poisson_bracket as poisson_bracket
+from ._algebra import poisson_brackets as poisson_brackets
+from ._algebra import position_moment as position_moment
+from ._algebra import quantum_potential_mean as quantum_potential_mean
 from ._canonical import CanonicalDQM as CanonicalDQM
 from ._ensemble_checks import EnsembleBreakdownError as EnsembleBreakdownError
 from ._ensembles import BohmEnsemble as BohmEnsemble

@@ -139,7 +139,9 @@ class FickVelocity(eqx.Module):
 class UncertaintyProduct(eqx.Module):
     """⟨(m u_i)²⟩ ⟨(x_i − ⟨x_i⟩)²⟩ per axis, shape (ndim,) (Z21, physics §2.3):
     ≥ ħ²/4 at D = ħ/2m, with equality for a Gaussian. ⟨(m u)²⟩ is computed
-    as m²D² 4∫(∂_i√ρ)², exact for states with nodes too.
+    as m²D² 4∫(∂_i√ρ)², finite at a node (where the Fick form is 0/0); the
+    kink of √ρ = |ψ| there makes the spectral gradient converge as O(dx) only
+    (physics §2.3).
     """
 
     law: AbstractLaw
