@@ -149,7 +149,9 @@ def claims_table(name: str) -> str:
 
 def gallery_page(name: str, folder: Path, pages: dict[Path, str]) -> str:
     text = relink((folder / "README.md").read_text(), folder, "gallery", pages)
-    figures = sorted((DOCS / "gallery" / name).glob("*.png"))
+    figures = sorted(
+        f for f in (DOCS / "gallery" / name).glob("*.png") if f.name != "thumbnail.png"
+    )
     out = [text.rstrip(), "", "## Quick-mode results", ""]
     out.append(f"Source: `experiments/{folder.name}/` · `jqd run {name} --quick`\n")
     table = claims_table(name)
@@ -159,9 +161,30 @@ def gallery_page(name: str, folder: Path, pages: dict[Path, str]) -> str:
     return "\n".join(out) + "\n"
 
 
+TABLE_ROW = re.compile(r"^\| \[([\w-]+)\]\(([^)]+)\) \|", re.M)
+
+
+def with_thumbnails(text: str) -> str:
+    """The experiments table with a first column of thumbnails (each experiment's
+    docs/gallery/<name>/thumbnail.png, written by make_gallery.py), each a link
+    to its page."""
+
+    def row(m):
+        name, link = m[1], m[2]
+        thumb = DOCS / "gallery" / name / "thumbnail.png"
+        cell = (
+            f'[![{name}]({name}/thumbnail.png){{ width="160" }}]({link})' if thumb.is_file() else ""
+        )
+        return f"| {cell} {m[0]}"
+
+    text = TABLE_ROW.sub(row, text)
+    text = text.replace("| name | question |", "| figure | name | question |", 1)
+    return re.sub(r"^\|---\|---\|", "|---|---|---|", text, count=1, flags=re.M)
+
+
 def gallery_index(pages: dict[Path, str]) -> str:
     src = ROOT / "experiments" / "README.md"
-    text = relink(src.read_text(), src.parent, "gallery", pages)
+    text = with_thumbnails(relink(src.read_text(), src.parent, "gallery", pages))
     return text.replace("# Experiments", "# Gallery of experiments", 1)
 
 

@@ -5,8 +5,9 @@
 
 For every experiment folder of SRC_DIR (one per experiment, named as `jqd list`
 names them) this replaces docs/gallery/<experiment>/ with its PNG figures
-(palette-quantized, and downscaled while a file is over MAX_BYTES) and a
-`claims.json` (the claims of its `summary.json`: name, statement, measured
+(palette-quantized, and downscaled while a file is over MAX_BYTES), a
+THUMBNAIL (its first figure, THUMB_WIDTH pixels across: the gallery index
+shows it) and a `claims.json` (the claims of its `summary.json`: name, statement, measured
 value, tolerance, result). The site's gallery pages (docs/hooks.py) show
 both, so the site builds without running experiments. Rerunning replaces what
 is there; an experiment missing from SRC_DIR keeps its old folder.
@@ -25,6 +26,8 @@ from PIL import Image
 GALLERY = Path(__file__).resolve().parent / "gallery"
 MAX_BYTES = 150_000
 MIN_WIDTH = 700  # never shrink a figure below this many pixels across
+THUMBNAIL = "thumbnail.png"  # not a figure: the gallery pages skip it
+THUMB_WIDTH = 320
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -48,6 +51,14 @@ def shrink(src: Path, dst: Path) -> None:
     dst.write_bytes(data)
 
 
+def thumbnail(src: Path, dst: Path) -> None:
+    """`src` scaled to THUMB_WIDTH pixels across, as a 256-colour PNG."""
+    image = Image.open(src).convert("RGB")
+    height = max(1, round(image.height * THUMB_WIDTH / image.width))
+    image = image.resize((THUMB_WIDTH, height), Image.Resampling.LANCZOS)
+    dst.write_bytes(_png_bytes(image.quantize(colors=256)))
+
+
 def claims_of(summary: dict) -> dict:
     keep = ("name", "statement", "measured", "op", "tolerance", "passed")
     return {
@@ -67,13 +78,16 @@ def main(src: Path) -> int:
         out = GALLERY / run.name
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        for png in sorted(run.glob("*.png")):
+        figures = sorted(run.glob("*.png"))
+        for png in figures:
             shrink(png, out / png.name)
+        if figures:
+            thumbnail(figures[0], out / THUMBNAIL)
         summary = json.loads((run / "summary.json").read_text())
         text = json.dumps(claims_of(summary), indent=1, ensure_ascii=False)
         (out / "claims.json").write_text(text + "\n")
         size = sum(f.stat().st_size for f in out.iterdir())
-        print(f"{run.name}: {len(list(out.glob('*.png')))} figure(s), {size / 1e3:.0f} kB")
+        print(f"{run.name}: {len(figures)} figure(s), {size / 1e3:.0f} kB")
     return 0
 
 

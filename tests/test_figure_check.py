@@ -28,13 +28,13 @@ def _one(fig, *words):
 
 
 def test_clean_figure_has_no_problems():
-    fig, (a, b, c) = plt.subplots(1, 3)
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 4))
     x = np.linspace(0.1, 1, 20)
     a.plot(x, np.exp(-x), label=r"$e^{-x}$ at $\hbar\omega = 1$")
     a.plot([0.5], [0.5], "o", label="one point, a marker")
     a.set_title("decay")
     a.set_xlabel(r"time $t$ [$1/\omega$]")
-    a.legend(fontsize=8)
+    a.legend(fontsize=8, loc="upper right")
     b.semilogy(x, 10 ** (5 * x))
     c.imshow(np.ones((3, 3)))
     b.annotate("infinite-ish", (0.5, 0.5), fontsize=9)
@@ -89,7 +89,7 @@ def test_line_with_one_point(ax):
     ax.plot([1.0], [2.0], "s")  # a marker is fine
     ax.set_xscale("log")
     ax.axhline(2.5)  # x in axes coordinates (0 and 1): two points even on a log x axis
-    ax.plot([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], label="zero dropped")  # 2 left: fine
+    ax.plot([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], "--", label="zero dropped")  # 2 left: fine
     problems = figure_problems(ax.figure)
     assert len(problems) == 2, problems
     assert "'single' has 1 finite point(s)" in problems[0]
@@ -139,3 +139,154 @@ def test_recorder_keeps_the_problems_and_report_lists_them(tmp_path, capsys):
     summary = dict(rec.summary(), wall_time_s=0.0)
     report = write_report(tmp_path, [{"name": "x", "summary": summary}], True, {}, 0.0)
     assert "- x/bad.png: axes 0" in report.read_text()
+
+
+def _wide(n=1, **kw):
+    """A figure of `n` panels of sane size (the shape rules are tested apart)."""
+    return plt.subplots(1, n, figsize=(5 * n, 4), **kw)
+
+
+def test_hidden_curve_mutant_and_fix():
+    """Two curves equal to the eye drawn alike: the later hides the earlier (a
+    different colour does not show it); a distinct style or marker does."""
+    x = np.linspace(0, 3, 40)
+    fig, ax = _wide()
+    ax.plot(x, np.exp(-x), label="Madelung")
+    ax.plot(x, np.exp(-x) * (1 + 1e-6), label="DQM")  # the mutant: same style on top
+    ax.plot(x, np.cos(x), label="other")
+    assert _one(fig, "hide").startswith("axes 0: lines 'Madelung', 'DQM' hide each other")
+    ax.plot(x, np.exp(-x), color="C3", label="Bohm")  # three alike: one line names all
+    assert "'Madelung', 'DQM', 'Bohm'" in _one(fig, "hide")
+    ax.lines[-1].remove()
+    ax.lines[1].set_linestyle("--")  # the fix: distinct styles
+    assert figure_problems(fig) == []
+    ax.lines[1].set_linestyle("-")
+    ax.lines[1].set_marker("o")  # or markers
+    assert figure_problems(fig) == []
+    ax.lines[1].set_marker("None")
+    ax.lines[1].set_ydata(np.exp(-x) + 0.05)  # apart by more than a point: both seen
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_hidden_markers_mutant():
+    fig, ax = _wide()
+    ax.plot([1, 2, 3], [1, 2, 3], "o", color="C0")
+    ax.plot([1, 2, 3], [1, 2, 3], "o", color="C1")
+    _one(fig, "hide each other")
+    ax.lines[1].set_marker("x")
+    ax.errorbar([1, 2, 3], [2, 3, 4], yerr=0.0, fmt="s", capsize=2)  # caps of zero bars
+    assert figure_problems(fig) == []
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_legend_over_data_mutant_and_fix():
+    x = np.linspace(0, 1, 50)
+    fig, ax = _wide()
+    ax.plot(x, x, label="rising")
+    ax.plot(x, 1 - x, label="falling")
+    ax.legend(loc="center")  # the mutant: the legend sits on the crossing
+    assert "legend covers" in _one(fig, "axes 0", "legend covers")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # the fix: beside the axes
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_legend_over_scatter_and_figure_legend():
+    rng = np.random.default_rng(0)
+    fig, ax = _wide()
+    ax.scatter(*rng.uniform(0, 1, (2, 400)), label="cloud")
+    fig.legend(loc="center")  # a figure legend over an axes' scatter points
+    _one(fig, "figure legend covers", "axes 0")
+    fig.legends[0].set_visible(False)
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_legend_over_histogram_bars_mutant_and_fix():
+    """A legend over a histogram's bars (husimi-trajectories' marginals) is
+    flagged; with headroom above the bars it is not."""
+    rng = np.random.default_rng(1)
+    fig, ax = _wide()
+    ax.hist(rng.normal(size=4000), bins=40, range=(-4, 4), label="samples")
+    ax.set_xlim(-1.2, 1.2)  # only the tall middle bars in view
+    ax.legend(loc="center", fontsize=30)
+    _one(fig, "legend covers", "axes 0")
+    ax.set_ylim(0, 3 * ax.get_ylim()[1])
+    ax.legend(loc="upper right")
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_overlapping_panel_text_mutant_and_fix():
+    """husimi-forward-backward's 2 x 5 panels at 15 x 5.5 in without a layout:
+    the lower row's titles sat on the upper row's axis labels."""
+    fig, axes = plt.subplots(2, 5, figsize=(15, 5.5))
+    for a in axes.flat:
+        a.plot([0, 1], [0, 1])
+        a.set(title="t = 0.16: KS 0.0131", xlabel="Q (− coordinate)", ylabel="density")
+    problems = figure_problems(fig)
+    assert any("overlap those of" in p for p in problems), problems
+    fig.set_size_inches(16, 7)
+    fig.tight_layout()
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_squeezed_and_tiny_panels_mutant_and_fix():
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))  # the issue's 2169 x 552 px
+    for a in axes:
+        a.plot([0, 1], [0, 1])
+    axes[3].imshow(np.ones((40, 160)))  # an image 4:1 in a narrow panel: tiny
+    problems = figure_problems(fig)
+    assert any("figure: 20 x 4.5 in, aspect beyond" in p for p in problems), problems
+    assert any(p.startswith("axes 3: panel") and "< 1.2 in" in p for p in problems), problems
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8))  # the fix: a 2 x 2 layout
+    for a in axes.flat:
+        a.plot([0, 1], [0, 1])
+    axes[1, 1].imshow(np.ones((40, 80)))
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_flat_panel_mutant():
+    fig = plt.figure(figsize=(8, 6))
+    ax = fig.add_axes([0.05, 0.45, 0.9, 0.25])  # 7.2 x 1.5 in: 4.8 : 1
+    ax.plot([0, 1], [0, 1])
+    _one(fig, "aspect beyond 4 : 1")
+    ax.set_position([0.05, 0.3, 0.9, 0.4])
+    assert figure_problems(fig) == []
+    cbar = fig.colorbar(ax.scatter([0, 1], [0, 1], c=[0, 1]))  # a colorbar is thin by design
+    assert cbar.ax in fig.axes and figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_panel_grid_lays_out_by_count():
+    from jqd.run.toolkit import panel_grid
+
+    for n in range(1, 10):
+        rows, cols, size = panel_grid(n)
+        assert rows * cols >= n > (rows - 1) * cols and cols <= 3
+        fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)
+        for a in axes.flat:
+            a.plot([0, 1], [0, 1])
+        assert figure_problems(fig) == [], (n, figure_problems(fig))
+        plt.close(fig)
+
+
+def test_legend_over_one_curve_among_many_mutant():
+    """A legend on one curve's peak is flagged though it covers little of all
+    the curves (the stacked densities of nelson-equivariance)."""
+    x = np.linspace(-4, 4, 200)
+    fig, ax = _wide()
+    for k in range(12):
+        ax.plot(x, np.exp(-((x - 1.5) ** 2)) + k, label=f"t = {k}" if k == 11 else None)
+    ax.plot([-3.5, -3.4], [11.6, 11.6], lw=0.5)  # a short curve under the legend too
+    ax.legend(loc="upper right", fontsize=10)
+    assert "legend covers" in _one(fig, "legend covers")
+    ax.set_ylim(top=ax.get_ylim()[1] + 1.5)  # the fix: room above the top curve
+    ax.lines[-1].remove()
+    assert figure_problems(fig) == []
+    plt.close(fig)

@@ -178,6 +178,7 @@ def test_toy_fit_and_netcdf_round_trip(toy, tmp_path):
     assert s["sigma"] == "known" and s["p_value"] > 1e-3 and set(s["data_variables"]) == {"y"}
     assert max(s["error_over_stderr"].values()) < 3
     assert (out / "fit.png").is_file() and (out / "data.nc").is_file()
+    assert s["figure_problems"] == []  # data against the model, residuals: jqd.run.figure_check
     _assert_cf(out / "data.nc")
     rc2, s2, _ = _fit(tmp_path / "again", "--free", "a,b", "--data", str(out / "data.nc"))
     assert rc2 == 0 and s2["truth"] == s["truth"] and s2["sigma"] == "known"

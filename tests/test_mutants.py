@@ -2,7 +2,8 @@
 
 For each `Mutant` (tests/mutants_*.py) the experiment's quick config is run
 in-process with the bug injected and the claim it names must fail; the
-unmutated quick run must pass every claim. Marker `mutants` (not in the
+unmutated quick run must pass every claim, and its figures every rule of
+`jqd.run.figure_check` (the new-eye review of every quick figure). Marker `mutants` (not in the
 default run: 14 minutes on 2 cores); run with `pytest -m mutants`.
 """
 
@@ -23,7 +24,7 @@ MUTANTS = all_mutants()
 EXPERIMENTS = sorted(registry.discover())
 
 
-def _run_quick(name, tmp_path, overrides=None):
+def _run_quick(name, tmp_path, overrides=None, recorder=False):
     exp = registry.load(name)
     config = exp.config.quick()
     if overrides:
@@ -34,7 +35,7 @@ def _run_quick(name, tmp_path, overrides=None):
         exp.run(config, rec)
     finally:
         jax.clear_caches()
-    return rec.claims
+    return rec if recorder else rec.claims
 
 
 def test_every_experiment_has_a_mutant():
@@ -52,8 +53,10 @@ def test_mutant_ids_unique():
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_unmutated_quick_run_passes(name, tmp_path):
-    failed = [c for c in _run_quick(name, tmp_path) if not c.passed]
+    rec = _run_quick(name, tmp_path, recorder=True)
+    failed = [c for c in rec.claims if not c.passed]
     assert not failed, failed
+    assert rec.figures and rec.figure_problems == {}, rec.figure_problems
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)

@@ -240,8 +240,12 @@ def run(config: Config, rec: Recorder) -> None:
     axes[0].legend()
     axes[1].plot(ts, newton, "k-", lw=3, alpha=0.3, label="Newton (point particle)")
     axes[1].plot(ts, hj_means[-1], "k--", label="HJ ensemble (ħ → 0)")
-    for hb, m in zip(config.hbars, means, strict=True):
-        axes[1].plot(ts, m, label=f"⟨x⟩, ħ = {hb:g}")
+    # the centres differ by O(ħ²): to the eye one curve, so a style per ħ
+    looks = ("-", "--", ":", "-.")
+    for i, (hb, m) in enumerate(zip(config.hbars, means, strict=True)):
+        axes[1].plot(
+            ts, m, ls=looks[i % 4], lw=2.2 - 0.5 * (i % 3), label=f"⟨x⟩, ħ = {hb:g} (≈ one curve)"
+        )
     panel(
         axes[1],
         "t  (1/ω, V = x²/2 + x⁴/4)",

@@ -608,13 +608,30 @@ def _figure(rec, config, eps, D_mf, S, lna0, N, eps_star, star, sweep):
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.loglog(eps, D_mf, "k-", lw=2, label="mean field (N → ∞)")
-    ax.loglog(eps, eps * S, "k:", label=f"first order ε S, S = {S:.3g}")
+    # on top, in colour: below ε ≈ 0.1 it coincides with the mean field
+    ax.loglog(
+        eps,
+        eps * S,
+        ":",
+        color="C3",
+        lw=1.5,
+        zorder=3,
+        label=f"first order ε S, S = {S:.3g} (≈ mean field)",
+    )
     Ns = sorted(set(config.sweep_Ns) | {N})
     for i, n in enumerate(Ns):
         c = f"C{i}"
         floor = np.sqrt(lna0 / n)
         ax.axhline(floor, color=c, lw=0.8, ls="--")
-        ax.loglog(eps, np.sqrt(floor**2 + D_mf**2), "-", color=c, lw=0.8, alpha=0.6)
+        ax.loglog(
+            eps,
+            np.sqrt(floor**2 + D_mf**2),
+            "-",
+            color=c,
+            lw=0.8,
+            alpha=0.6,
+            label=f"√(floor² + mean field²), N = {n:.0e}",
+        )
         if n in sweep:  # RMS = √MSD ± SE(MSD)/(2 RMS)
             rms = np.sqrt(sweep[n][0][1:])
             err = np.asarray(sweep[n][1][1:]) / (2 * rms)

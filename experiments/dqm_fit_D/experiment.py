@@ -171,7 +171,8 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("max_density_error_start", float(jnp.max(jnp.abs(start[1:] - target))))
 
     x = np.asarray(grid.axes()[0])
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    fig, ax = plt.subplots(2, 2, figsize=(11, 8))
+    ax = ax.ravel()
     history_loss = np.append(res.history[: res.iterations], res.loss)  # at each iterate
     history_D = [p["D"] for p in res.path]
     it = np.arange(len(history_loss))
@@ -195,8 +196,16 @@ def run(config: Config, rec: Recorder) -> None:
         ax[2].plot(x, np.asarray(fitted[i]), "r--", label="DQM, fitted D" if i == 1 else None)
         ax[2].plot(x, np.asarray(start[i]), "b:", label="DQM, D = 0.5 ħ/2m" if i == 1 else None)
     ax[2].set_xlim(-4, 4)
-    panel(ax[2], "x (length units)", "ρ(x, t)  (1/length)")
+    panel(ax[2], "x (length units)", "ρ(x, t)  (1/length)", "the data and the fitted model")
     ax[2].legend()
+    # residuals against the data, max over the saves: the fit at its tolerance, the start far off
+    for model, style, name in ((fitted, "r-", "fitted D"), (start, "b:", "D = 0.5 ħ/2m")):
+        res_x = np.max(np.abs(np.asarray(model[1:]) - np.asarray(target)), axis=0)
+        ax[3].semilogy(x, np.maximum(res_x, 1e-18), style, label=f"DQM, {name}")
+    ax[3].axhline(1e-5, color="k", ls="--", lw=0.8, label="claim tolerance 1e-5")
+    ax[3].set_xlim(-4, 4)
+    ax[3].set_ylim(bottom=1e-13)
+    panel(ax[3], "x (length units)", "max over saves |ρ_DQM − ρ_exact|", "residuals", legend=True)
     potential = ("x²/2" if config.k == 1 else f"{config.k:g}x²/2") + (
         f" + {config.mu:g}x⁴" if config.mu else ""
     )
@@ -205,6 +214,7 @@ def run(config: Config, rec: Recorder) -> None:
         f"Fitting D to exact densities in V = {potential} returns "
         f"ħ/2m: D = {res.D:.7f} (rel. error {rel:.1e})"
     )
+    fig.tight_layout(rect=(0, 0.02, 1, 0.96))
     rec.figure(fig, "fit_D.png")
     rec.arrays(
         xr.Dataset(

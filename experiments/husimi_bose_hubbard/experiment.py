@@ -220,13 +220,14 @@ def run(config: Config, rec: Recorder) -> None:
     import matplotlib.pyplot as plt
     import xarray as xr
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.4), constrained_layout=True)
     ax = axes[0]
     for j, col in ((0, "C0"), (1, "C3")):
-        ax.plot(ts, pops_exact[:, j], "-", color=col, label=f"exact ⟨n_{j + 1}⟩")
-        ax.plot(ts, pops[:, j], "o", color=col, ms=4, mfc="none", label=f"Husimi FP ⟨n_{j + 1}⟩")
-    panel(ax, "t (1/J)", "site population", legend=True)
-    ax.set_title("populations")
+        # exact only at the saved times: dots joined by thin lines, not a smooth curve
+        ax.plot(ts, pops_exact[:, j], ".-", lw=0.8, color=col, label=f"exact ED ⟨n_{j + 1}⟩")
+        ax.plot(ts, pops[:, j], "o", color=col, ms=8, mfc="none", label=f"Husimi FP ⟨n_{j + 1}⟩")
+    panel(ax, "t (1/J)", "site population", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    ax.set_title(f"populations at the {len(ts)} saved times")
     for k, (i, mode) in enumerate(((len(ts) // 2, 0), (len(ts) - 1, 0))):
         ax = axes[k + 1]
         im = ax.imshow(snaps[(i, mode)].T, origin="lower", extent=[g[0], g[-1]] * 2, cmap="magma")

@@ -441,7 +441,7 @@ def run(config: Config, rec: Recorder) -> None:
         rec.metric(f"{name}_picard_diagnosis", diag)
         rec.metric(f"{name}_ks_bound_1.36/sqrt(nonflagged)", 1.36 / np.sqrt(max(n_ok, 1)))
 
-    fig, axes = plt.subplots(2, 5, figsize=(15, 5.5))
+    fig, axes = plt.subplots(2, 5, figsize=(16, 7))
     for i, k in enumerate(picks):
         mean, var = amplifier_moments(config, ts[k])
         for c, lab in ((0, "Q (− coordinate)"), (1, "P (+ coordinate)")):
@@ -466,6 +466,7 @@ def run(config: Config, rec: Recorder) -> None:
         f"Parametric amplifier, N = {config.n_paths}: forward-backward path marginals vs exact "
         f"Husimi (KS bound 1.36/√N = {1.36 / np.sqrt(config.n_paths):.4f})"
     )
+    fig.tight_layout(rect=(0, 0.02, 1, 0.96))  # row titles clear of the labels above
     rec.figure(fig, "amplifier_marginals.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4))

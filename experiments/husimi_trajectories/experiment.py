@@ -124,6 +124,7 @@ def run(config: Config, rec: Recorder) -> None:
             ax.errorbar(centres, dens, dens_se, fmt="none", ecolor="C0", lw=0.8, label="± SE")
             ax.plot(x, m, "k", label="exact Husimi marginal")
             ax.set_xlim(-5, 5)
+            ax.set_ylim(0, 1.45 * max(np.max(dens + dens_se), np.max(m)))  # room for the legend
             panel(
                 ax,
                 f"{name} (dimensionless)",

@@ -489,10 +489,13 @@ def run(config: Config, rec: Recorder) -> None:
             lw=1.2,
             label="|ψ|² (grid Schrödinger)" if j == 0 else None,
         )
-        for name, color, alpha in (("nelson", "C0", 1.0), ("bohm", "C3", 0.7)):
+        # at t = 0 both ensembles are the same draws: Bohm dashed over Nelson
+        for name, color, alpha, ls in (("nelson", "C0", 1.0, "-"), ("bohm", "C3", 0.7, "--")):
             hist = results[name]["hist"][i] + off
             label = f"{name.capitalize()} histogram (band ±1 SE)" if j == 0 else None
-            ax.step(xg, hist, where="mid", color=color, lw=0.8, alpha=alpha, label=label)
+            if j == 0 and name == "bohm":
+                label += "; t = 0: Nelson's draws"
+            ax.step(xg, hist, where="mid", color=color, lw=0.8, alpha=alpha, ls=ls, label=label)
             band = results[name]["hist_se"][i]
             ax.fill_between(
                 xg, hist - band, hist + band, step="mid", color=color, alpha=0.25 * alpha, lw=0
@@ -506,6 +509,7 @@ def run(config: Config, rec: Recorder) -> None:
         "(φ0+φ1+φ2)/√3: ensembles follow |ψ(t)|²",
         loc="upper left",
     )
+    ax.set_ylim(top=ax.get_ylim()[1] + 0.45)  # the legend above the latest density
     ax = axs[0, 1]
     for name, m, lab in (("nelson", "o-", "Nelson (Heun)"), ("bohm", "s-", "Bohm (RK4)")):
         ks_se, ks_fine = ks_errors[name]

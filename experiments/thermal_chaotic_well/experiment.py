@@ -21,7 +21,7 @@ import numpy as np
 
 import jqd
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqd.run.toolkit import claim_max_error, experiment_config, panel, panel_grid
 from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
 
 GROUPS = 16  # sub-ensembles of the classical trajectories for the sampling errors
@@ -412,36 +412,61 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("classical_width_ratio_max", float(Wc.max() / Wc[0]))
     rec.metric("l1_step_error_per_save_max", float(np.max(np.abs(l1 - l1_half))))
 
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
+    rows, cols, size = panel_grid(6, width=5.0, height=4.2)
+    fig, axes = plt.subplots(rows, cols, figsize=size, layout="constrained")
+    axes = axes.flat
     ax = axes[0]
     ax.plot(ts0, W0 / W0[0], label="quantum λ = 0")
-    ax.plot(ts, W / W[0], label=f"quantum λ = {config.lam:g}")
+    ax.plot(ts, W / W[0], lw=2.5, label=f"quantum λ = {config.lam:g}")
     ax.plot(ts, Wc / Wc[0], "--", label="classical ensemble (± 2 SE band)")
     ax.fill_between(ts, (Wc - 2 * Wc_se) / Wc[0], (Wc + 2 * Wc_se) / Wc[0], alpha=0.3, color="C2")
     ax.axhline(2, color="r", ls=":", label="2×")
     panel(ax, "t", "W(t)/W(0)")
     top = max(np.nanmax(W0 / W0[0]), np.nanmax(W / W[0]), np.nanmax(Wc / Wc[0]), 2.0)
-    ax.set_ylim(top=1.4 * top)  # room for the legend above the curves
+    ax.set_ylim(top=1.45 * top)  # room for the legend above the curves
     ax.legend(fontsize=8, ncol=2, loc="upper left")
-    ax.set_title(f"widths (ħ = {hbar:g})")
+    ax.set_title(f"widths (ħ = {hbar:g}): quantum ≈ classical (dashed)")
     ax = axes[1]
-    ax.plot(log_inv, te, "o-", label=f"t(W = {config.w_star:g})")
-    ax.plot(log_inv, [t_double[h] for h in hs], "s--", label="t(W = 2W0)")
+    # at one ħ the two times may coincide: open squares under filled circles
+    ax.plot(
+        log_inv,
+        [t_double[h] for h in hs],
+        "s--",
+        ms=10,
+        mfc="none",
+        color="C1",
+        label="t(W = 2W0): no ln(1/ħ) growth (README)",
+    )
+    ax.plot(log_inv, te, "o", color="C0", label=f"t(W* = {config.w_star:g}): Ehrenfest time")
+    if np.isfinite(slope):  # the least-squares line whose slope the title gives
+        ax.plot(log_inv, te.mean() + slope * (log_inv - log_inv.mean()), "C0-", lw=1,
+                label=f"least-squares line: slope {slope:.2f}")  # fmt: skip
     panel(ax, "ln(1/ħ)", "t")
-    ax.legend()
-    ax.set_title(f"Ehrenfest slope {slope:.2f} (1/(2Λ) = {1 / (2 * Lam):.2f})")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    ax.set_title(f"t(W*) vs ln(1/ħ): slope {slope:.2f} (1/(2Λ) = {1 / (2 * Lam):.2f})")
     ax = axes[2]
     ax.plot(ts, l1, label="L1 (± 2 SE band)")
     ax.fill_between(ts, l1 - 2 * l1_se, l1 + 2 * l1_se, alpha=0.3)
     ax.axhline(0.25, color="r", ls="--", label="claim 0.25")
     panel(ax, "t", "L1(P_q, P_c)")
-    ax.legend()
+    ax.set_ylim(top=max(0.32, 1.3 * float(np.nanmax(l1 + 2 * l1_se))))  # legend above the data
+    ax.legend(fontsize=8, loc="upper left")
     ax.set_title("quantum vs classical density")
-    ax = axes[3]
-    both = np.concatenate([coarse_q[-1], np.full((config.n_bins, 1), np.nan), coarse_c[-1]], 1)
-    ax.imshow(both.T, origin="lower", cmap="viridis")
-    ax.set_title(f"t = {ts[-1]:g}: quantum (bottom), classical (top)")
-    ax.axis("off")
+    # the coarse densities at the end: bins from the first cell's edge, x across
+    lo = -config.box / 2 - config.box / (2 * _points(config, hbar))
+    extent = [lo, lo + config.box, lo, lo + config.box]
+    top = max(coarse_q[-1].max(), coarse_c[-1].max())
+    diff = coarse_q[-1] - coarse_c[-1]
+    span = float(np.abs(diff).max()) or 1.0
+    shown = [
+        (coarse_q[-1], f"quantum P_q, t = {ts[-1]:g}", "viridis", 0.0, top),
+        (coarse_c[-1], f"classical P_c, t = {ts[-1]:g}", "viridis", 0.0, top),
+        (diff, f"P_q − P_c (L1 = {l1[-1]:.2f})", "RdBu_r", -span, span),
+    ]
+    for ax, (image, title, cmap, vmin, vmax) in zip(axes[3:], shown, strict=True):
+        im = ax.imshow(image.T, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax, extent=extent)
+        fig.colorbar(im, ax=ax, shrink=0.85, label="probability per bin")
+        panel(ax, "x", "y", title)
     fig.suptitle(
         f"Chaotic well: width ×{growth:.1f} by t = {config.t_final:g} (λ = 0: bounded, "
         f"error {err0:.1e}); t(W*) grows {slope:.2f} per unit ln(1/ħ); "

@@ -537,7 +537,7 @@ def run_fit(exp, config, free, start, out: Path, args) -> dict:
     s["acceptable"] = not s["problems"]
     s["goodness_of_fit"] = GOODNESS[kind]
     _write_data(out, exp, prob, res)
-    _figure(out, s)
+    _figure(out, s, prob, res)
     write_text_atomic(out / "summary.json", dumps(s))
     return s
 
@@ -655,17 +655,72 @@ def _write_data(out: Path, exp, prob, res) -> None:
     write_netcdf(ds, exp, prob.config, title, out / "data.nc")
 
 
-def _figure(out: Path, s) -> None:
-    import matplotlib.pyplot as plt
-
+def _fit_panels(axes, prob: FitProblem, res) -> None:
+    """Data against the fitted model (one panel per output, up to two) and the
+    residuals in units of σ (the data's standard errors, or each output's RMS)."""
     from .toolkit import panel
 
+    fitted = prob.fitted(res.residuals)
+    names = sorted(prob.data)
+    packed = prob.packed()
+    unit = "stderr" if prob.stderr is not None else "RMS of the output"
+    for ax, name in zip(axes[:-1], names, strict=False):
+        y, m = np.asarray(prob.data[name]), np.asarray(fitted[name])
+        dims = output_dims(name, y.shape, prob.coords)
+        if y.ndim == 1 and dims[0] in prob.coords:
+            x, xlabel = np.asarray(prob.coords[dims[0]], float), dims[0]
+        else:
+            x, xlabel = np.arange(y.size), f"index of {name} ({' x '.join(dims)}, raveled)"
+        parts = [("", np.real)] + ([(" (imag)", np.imag)] if np.iscomplexobj(y) else [])
+        for (suffix, part), marker in zip(parts, "os", strict=False):
+            every = max(1, y.size // 60)
+            err = None if prob.stderr is None else np.ravel(prob.stderr[name])[::every]
+            ax.errorbar(x[::every], np.ravel(part(y))[::every], err, fmt=marker, ms=4,
+                        mfc="none", capsize=0, label=f"data{suffix}")  # fmt: skip
+            ax.plot(x, np.ravel(part(m)), "-", lw=1.2, label=f"fitted model{suffix}")
+        every_note = f", every {every}th point" if every > 1 else ""
+        title = f"{name}: {prob.source} data{every_note}"
+        panel(ax, xlabel, name, title, loc="best")
+    ax = axes[-1]
+    i = 0
+    for name, marker in zip(names, "os^vD" * 4, strict=False):
+        y, w = packed[name]
+        r = (np.asarray(fitted[name]) - y) * w
+        r = np.concatenate([r.real.ravel(), r.imag.ravel()]) if np.iscomplexobj(r) else r.ravel()
+        ax.plot(i + np.arange(r.size), r, marker, ms=3, label=name)
+        i += r.size
+    if prob.stderr is not None:
+        for level in (-2, 2):
+            ax.axhline(level, color="k", ls=":", lw=1, label="± 2" if level > 0 else None)
+    ax.axhline(0, color="0.5", lw=0.8)
+    rms = float(np.sqrt(np.mean(np.asarray(res.residuals) ** 2)))
+    panel(ax, "data point (outputs in turn)", f"(model − data) / {unit.split(' ')[0]}",
+          f"residuals (RMS {rms:.3g} {unit})", legend=True, loc="best")  # fmt: skip
+
+
+def _figure(out: Path, s, prob: FitProblem | None = None, res=None) -> None:
+    """fit.png: the data against the fitted model and its residuals (when `prob`
+    and `res` are given), the loss by iteration and each freed constant's
+    iterates, laid out by panel count."""
+    import matplotlib.pyplot as plt
+
+    from .figure_check import figure_problems
+    from .toolkit import panel, panel_grid
+
     free = s["free"]
-    fig, axes = plt.subplots(1, 1 + len(free), figsize=(4.2 * (1 + len(free)), 3.6))
+    n_fit = 0 if prob is None else min(2, len(prob.data)) + 1
+    rows, cols, size = panel_grid(n_fit + 1 + len(free), width=4.6, height=3.8)
+    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False, layout="constrained")
+    axes = list(axes.flat)
+    for ax in axes[n_fit + 1 + len(free) :]:
+        ax.set_visible(False)
+    if prob is not None:
+        _fit_panels(axes[:n_fit], prob, res)
+    ax = axes[n_fit]
     hist = np.maximum(np.asarray(s["history"], float), 1e-300)
-    axes[0].semilogy(np.arange(len(hist)), hist, "o-", ms=3)
-    panel(axes[0], "L-BFGS iteration", "loss ½Σr² (dimensionless)", "loss")
-    for ax, k in zip(axes[1:], free, strict=True):
+    ax.semilogy(np.arange(len(hist)), hist, "o-", ms=3)
+    panel(ax, "L-BFGS iteration", "loss ½Σr² (dimensionless)", "loss")
+    for ax, k in zip(axes[n_fit + 1 :], free, strict=False):
         path = s["path"][k]
         ax.plot(np.arange(len(path)), path, "o-", ms=3, label=f"{k} iterates")
         v, e = s["value"][k], s["stderr"][k]
@@ -675,10 +730,10 @@ def _figure(out: Path, s) -> None:
         if s["truth"] and k in s["truth"]:
             ax.axhline(s["truth"][k], color="k", ls="--", lw=1, label="quantum value")
         title = f"{k} = {v:.8g}" + (" (exact data)" if exact else f" ± {e:.2g}")
-        panel(ax, "L-BFGS iteration", k, title, legend=True)
+        panel(ax, "L-BFGS iteration", k, title, legend=True, loc="best")
     fig.suptitle(f"jqd fit {s['experiment']} --free {','.join(free)} (data: {s['data']})")
-    fig.tight_layout()
     fig.savefig(out / "fit.png", dpi=110)
+    s["figure_problems"] = figure_problems(fig, laid_out=True)  # jqd.run.figure_check
     plt.close(fig)
 
 

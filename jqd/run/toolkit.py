@@ -294,6 +294,29 @@ def error_panel(ax, t, errors, *, tolerance=None, floor=1e-18, styles=("-",)):
         ax.axhline(tolerance, color="r", ls="--", label=f"claim: {tolerance:g}")
 
 
+def panel_grid(n: int, width: float = 5.0, height: float = 4.0):
+    """A layout for `n` panels by their count: one row up to 3, then rows of
+    2 (4 panels: 2 x 2) or 3, so that no panel is squeezed and the figure
+    stays within `jqd.run.figure_check`'s aspect bound.
+
+        rows, cols, size = panel_grid(4)  # 2, 2, (10.0, 8.0)
+        fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)
+
+    Args:
+        n: the number of panels (>= 1).
+        width: inches across one panel (its labels included).
+        height: inches down one panel.
+
+    Returns:
+        (rows, columns, (figure width, figure height) in inches).
+    """
+    if n < 1:
+        raise ValueError(f"panel_grid needs n >= 1 panels; got {n}.")
+    cols = n if n <= 3 else 2 if n == 4 else 3
+    rows = -(-n // cols)
+    return rows, cols, (width * cols, height * rows)
+
+
 def panel(ax, xlabel, ylabel, title=None, *, legend=False, **legend_options):
     """Label a figure panel: its axes, its title, and its legend.
 
