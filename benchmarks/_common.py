@@ -322,7 +322,8 @@ def alternate(timers: dict[str, Callable[[], object]], rounds: int, calls: int =
         for k, fn in timers.items():
             c0 = time.process_time()
             res[k][0].append(time_call(fn, calls, warmup=1)["median_s"])
-            res[k][1].append((time.process_time() - c0) / (calls + 1))
+            ran = max(int(calls), MIN_REPEATS) + 1  # time_call's repeats and its warm-up call
+            res[k][1].append((time.process_time() - c0) / ran)
     return {k: (statistics.median(w), statistics.median(c)) for k, (w, c) in res.items()}
 
 

@@ -886,3 +886,447 @@ def jc_driven(cavity=40, n_save=1000, T=100.0, g=0.1, eps=0.05, wd=1.0):
         "dim": 2 * cavity,
         "n_save": n_save,
     }
+
+
+# ---------------------------------------------------------------- issue 56: the field's cases
+
+
+def _grid_exact(x, ts, omega, x0):
+    """ψ(x, t) of the coherent Gaussian in V = ω²x²/2 (m = ħ = 1), phase included:
+    (ω/π)^¼ exp(−ω(x − q)²/2 + i p x − i p q/2 − i ω t/2), q = x0 cos ωt, p = −ω x0 sin ωt."""
+    t = np.asarray(ts)[:, None]
+    q, p = x0 * np.cos(omega * t), -omega * x0 * np.sin(omega * t)
+    return (omega / np.pi) ** 0.25 * np.exp(
+        -0.5 * omega * (x - q) ** 2 + 1j * p * x - 0.5j * p * q - 0.5j * omega * t
+    )
+
+
+# steps per save of the fixed-step split steps (every side), down the ladder
+_GRID_STEPS = dict(zip(LADDER, (2, 4, 8, 16, 32), strict=True))
+_YOSHIDA = (1 / (2 - 2 ** (1 / 3)), -(2 ** (1 / 3)) / (2 - 2 ** (1 / 3)), 1 / (2 - 2 ** (1 / 3)))
+
+
+def _scipy_splitstep(psi0, V, k2, h, m, n_save, workers, merged):
+    """Yoshida-4 split step (T/2, V, T/2 per sub-step written as V/2, T, V/2) in
+    scipy.fft, ψ at every save. `merged`: precomputed phases with adjacent half
+    kicks merged and FFTs in place (the tuned form); else each sub-step as written."""
+    import scipy.fft as sfft
+
+    w = _YOSHIDA
+    psi = psi0.copy()
+    out = [psi0]
+    if not merged:
+        for _ in range(n_save):
+            for _ in range(m):
+                for wi in w:
+                    psi = psi * np.exp(-0.5j * wi * h * V)
+                    psi = sfft.ifft(sfft.fft(psi, workers=workers) * np.exp(-0.5j * wi * h * k2))
+                    psi = psi * np.exp(-0.5j * wi * h * V)
+            out.append(psi)
+        return np.stack(out)
+    kin = [np.exp(-0.5j * wi * h * k2) for wi in w]
+    kick = lambda c: np.exp(-1j * c * h * V)  # noqa: E731
+    first, last = kick(w[0] / 2), kick(w[-1] / 2)
+    inner = [kick((a + b) / 2) for a, b in zip(w[:-1], w[1:], strict=True)]
+    between = kick((w[-1] + w[0]) / 2)
+    psi = psi * first
+    for s in range(n_save):
+        for i in range(m):
+            for j, kj in enumerate(kin):
+                psi = sfft.fft(psi, workers=workers, overwrite_x=True)
+                psi *= kj
+                psi = sfft.ifft(psi, workers=workers, overwrite_x=True)
+                if j < len(inner):
+                    psi *= inner[j]
+                elif i < m - 1:
+                    psi *= between
+        out.append(psi * last)  # the save closes the step; the next one reopens it
+        psi = psi * between if s < n_save - 1 else psi * last
+    return np.stack(out)
+
+
+def fft_grid(n, n_save=100, L=16.0, omega=2.0, x0=1.0, dense_max=1024):
+    """A particle in V = 2x² (ω = 2) on an n-point periodic FFT grid (issue 56):
+    the coherent Gaussian from x0 = 1, ψ at n_save + 1 saves over one period
+    [0, π]; error: max over saves of the L² norm against the closed form.
+    Split step (Yoshida 4) on every split-step side, its steps per save down
+    the same ladder; QuTiP and dynamiqs with the dense grid H where n <= dense_max."""
+    import dynamiqs as dq
+    import jax
+    import jax.numpy as jnp
+    import qutip
+
+    import jqd
+
+    T = np.pi
+    grid = jqd.Grid(n, L)
+    x = -L / 2 + (L / n) * np.arange(n)
+    ts = np.linspace(0.0, T, n_save + 1)
+    exact = _grid_exact(x, ts, omega, x0)
+    dx = L / n
+    save_dt = T / n_save
+    psi0 = jqd.reference.gaussian_packet(grid, a=1 / np.sqrt(omega), x0=x0)
+    V = lambda xm, t, p: 2.0 * xm[0] ** 2  # noqa: E731
+    law = jqd.SchrodingerGrid(grid, V, scheme="yoshida4")
+    params = jqd.SchrodingerParams()
+
+    def plain(tol):
+        m = _GRID_STEPS[tol]
+        return lambda: (
+            jqd.evolve(
+                law, psi0, params, dt=save_dt / m, n_save=n_save, steps_per_save=m
+            ).observables
+        )
+
+    def tuned(tol):
+        m = _GRID_STEPS[tol]
+        f = jax.jit(
+            lambda y, p: (
+                jqd.evolve(
+                    law,
+                    y,
+                    p,
+                    dt=save_dt / m,
+                    n_save=n_save,
+                    steps_per_save=m,
+                    check=False,
+                    checkpoint=False,
+                ).observables
+            )
+        )
+        return lambda: f(psi0, params)
+
+    cands = {
+        "jqd plain": Candidate(
+            "jqd",
+            "plain",
+            "jqd.evolve(SchrodingerGrid(Grid(n, L), V, scheme='yoshida4'), psi0, "
+            "SchrodingerParams(), dt, n_save, steps_per_save) (dt = save interval / 2, 4, 8, …)",
+            plain,
+            True,
+        ),
+        "jqd tuned": Candidate(
+            "jqd", "tuned", "jax.jit(jqd.evolve, check=False) of the same", tuned, True
+        ),
+    }
+    p0 = np.asarray(psi0)
+    Vx = 2.0 * x**2
+    k2 = (2 * np.pi * np.fft.fftfreq(n, dx)) ** 2
+
+    def sp(workers, merged):
+        def make(tol):
+            m = _GRID_STEPS[tol]
+            return lambda: _scipy_splitstep(p0, Vx, k2, save_dt / m, m, n_save, workers, merged)
+
+        return make
+
+    cands["scipy plain"] = Candidate(
+        "scipy",
+        "plain",
+        "the same Yoshida-4 split step written with scipy.fft.fft/ifft (phases per sub-step)",
+        sp(None, False),
+        True,
+    )
+    cands["scipy tuned workers=1"] = Candidate(
+        "scipy",
+        "tuned",
+        "precomputed phases, merged half kicks, scipy.fft in place (workers=1)",
+        sp(1, True),
+        True,
+    )
+    cands["scipy tuned workers=-1"] = Candidate(
+        "scipy", "tuned", "the same with workers=-1 (every core)", sp(-1, True), True
+    )
+    if n <= dense_max:
+        H = jqd.reference.grid_hamiltonian(grid, Vx)
+        H = 0.5 * (H + H.conj().T)
+        Hq = qutip.Qobj(H)
+        pq = qutip.Qobj(p0[:, None])
+        opts = {"method": "diag", "store_states": True, "progress_bar": False}
+        cands["qutip tuned diag"] = Candidate(
+            "qutip",
+            "tuned",
+            "qutip.sesolve(Qobj(dense grid H), ..., method='diag')",
+            lambda _: lambda: _qt_states([qutip.sesolve(Hq, pq, ts, options=opts)]),
+        )
+        if n <= 256:
+            Hj, tsj, expm = jnp.asarray(H), jnp.asarray(ts), dq.method.Expm()
+            g = jax.jit(
+                lambda H, p: _dq_states(dq.sesolve(H, p, tsj, method=expm, progress_meter=False))
+            )
+            cands["dynamiqs tuned Expm"] = Candidate(
+                "dynamiqs",
+                "tuned",
+                "jax.jit(dq.sesolve)(dense grid H, ..., Expm)",
+                lambda _: lambda: g(Hj, jnp.asarray(p0)[:, None]),
+            )
+    return {
+        "name": f"fft-grid-{n}",
+        "desc": f"a particle in V = 2x² (ω = 2, m = ħ = 1) on a {n}-point periodic grid, "
+        f"L = {L}, the coherent Gaussian from x0 = {x0}, ψ at {n_save + 1} saves on [0, π] "
+        "(one period); error: max over saves of the L² norm against the closed form; "
+        "split steps Yoshida 4, steps per save 2, 4, 8, … down the ladder ('rtol = atol' "
+        f"column); dense QuTiP{'/dynamiqs' if n <= 256 else ''} runs on the grid H"
+        + ("" if n <= dense_max else f" only up to {dense_max} points"),
+        "error": lambda res: float(
+            np.sqrt(dx)
+            * np.max(np.linalg.norm(np.asarray(res).reshape(exact.shape) - exact, axis=-1))
+        ),
+        "candidates": cands,
+        "dim": n,
+        "n_save": n_save,
+    }
+
+
+def qfunc_coherent(nbar, n_grid=100):
+    """Husimi Q of the coherent state |α⟩, α = √n̄, on an n_grid² grid
+    α' = x + iy, x, y in [−(√n̄ + 5), √n̄ + 5] (issue 56): Q(β) = e^{−|β−α|²}/π
+    in closed form; cutoff n̄ + 8√n̄ + 20."""
+    import jax
+    import jax.numpy as jnp
+    import qutip
+    from scipy.special import gammaln
+
+    import jqd
+
+    a = np.sqrt(nbar)
+    d = int(np.ceil(nbar + 8 * np.sqrt(nbar) + 20))
+    k = np.arange(d)
+    psi = np.exp(-nbar / 2 + k * np.log(a) - 0.5 * gammaln(k + 1)).astype(complex)
+    R = a + 5.0
+    x = np.linspace(-R, R, n_grid)
+    X, Y = np.meshgrid(x, x)
+    alphas = X + 1j * Y
+    exact = np.exp(-(np.abs(alphas - a) ** 2)) / np.pi
+    pj, aj = jnp.asarray(psi), jnp.asarray(alphas)
+    tuned = jax.jit(jqd.husimi.husimi)
+    pq = qutip.Qobj(psi[:, None])
+    qf = qutip.QFunc(x, x, g=2.0)
+    cands = {
+        "jqd plain": Candidate(
+            "jqd",
+            "plain",
+            "jqd.husimi.husimi(psi, alphas)",
+            lambda _: lambda: jqd.husimi.husimi(pj, aj),
+        ),
+        "jqd tuned": Candidate(
+            "jqd",
+            "tuned",
+            "jax.jit(jqd.husimi.husimi)(psi, alphas)",
+            lambda _: lambda: tuned(pj, aj),
+        ),
+        "qutip plain qfunc": Candidate(
+            "qutip",
+            "plain",
+            "qutip.qfunc(psi, x, x, g=2)",
+            lambda _: lambda: qutip.qfunc(pq, x, x, g=2.0),
+        ),
+        "qutip tuned QFunc": Candidate(
+            "qutip", "tuned", "qf = qutip.QFunc(x, x, g=2); qf(psi)", lambda _: lambda: qf(pq)
+        ),
+    }
+    for c in cands.values():  # QuTiP misses 1e-8 at large n̄ (5.3e-8 at n̄ = 200): timed anyway
+        c.extra["timed_above_target"] = c.side == "qutip"
+    return {
+        "name": f"qfunc-nbar-{nbar}",
+        "candidates": cands,
+        "error": lambda q: float(np.max(np.abs(np.asarray(q) - exact))),
+        "dim": d,
+        "desc": f"Husimi Q of the coherent state |α = √{nbar}⟩ (cutoff {d}) on a "
+        f"{n_grid}×{n_grid} grid, x, y in [−{R:.2f}, {R:.2f}]; exact Q = e^(−|β−α|²)/π "
+        "(dynamiqs has no Husimi function)",
+        "n_save": 0,
+    }
+
+
+def _fidelity_derivatives(Gs, psi0, phi, theta, T):
+    """Exact ∇F and ∇²F of F(θ) = |⟨φ|e^{−iTH(θ)}ψ0⟩|², H(θ) = Σ θ_j G_j, from
+    block-triangular matrix exponentials (SciPy's expm; no ODE, no eigendecomposition):
+    the (1, 2) block of exp([[A, E], [0, A]]) is the Fréchet derivative of exp at A
+    along E, the (1, 3) block of exp([[A, E1, 0], [0, A, E2], [0, 0, A]]) its
+    second-order term, A = −iTH(θ), E_j = −iTG_j."""
+    from scipy.linalg import expm
+
+    d = len(psi0)
+    A = -1j * T * sum(t * G for t, G in zip(theta, Gs, strict=True))
+    E = [-1j * T * G for G in Gs]
+    Z = np.zeros((d, d), complex)
+    s = np.vdot(phi, expm(A) @ psi0)
+    ds = []
+    for Ej in E:
+        M = expm(np.block([[A, Ej], [Z, A]]))
+        ds.append(np.vdot(phi, M[:d, d:] @ psi0))
+    p = len(Gs)
+    d2s = np.zeros((p, p), complex)
+    for j in range(p):
+        for k in range(p):
+            M = expm(np.block([[A, E[j], Z], [Z, A, E[k]], [Z, Z, A]]))
+            d2s[j, k] += np.vdot(phi, M[:d, 2 * d :] @ psi0)
+    d2s = d2s + d2s.T
+    ds = np.asarray(ds)
+    grad = 2 * np.real(np.conj(s) * ds)
+    hess = 2 * np.real(np.conj(ds)[:, None] * ds[None, :] + np.conj(s) * d2s)
+    return grad, hess
+
+
+def grad_hessian(d=100, alpha0=2.0, T=1.0):
+    """∇F and the Hessian (`jax.hessian`) of F(θ) = |⟨φ|ψ_θ(T)⟩|², H(θ) = Δ a†a +
+    (U/2) a†²a² + ε(a + a†), θ = (U, Δ, ε) = (0.1, 0.05, 0.1), φ the state at
+    θ* = (0.12, 0, 0.2), cutoff d (issue 56: dynamiqs' `HigherOrder`)."""
+    import dynamiqs as dq
+    import jax
+    import jax.numpy as jnp
+
+    import jqd
+
+    a = np.diag(np.sqrt(np.arange(1.0, d)), 1)
+    nn = np.diag(np.arange(d, dtype=float))
+    Gs = [0.5 * (a.T @ a.T @ a @ a), nn, a + a.T]
+    psi0 = np.asarray(jqd.fock.coherent_state(alpha0, d))
+    from scipy.linalg import expm
+
+    theta0 = np.array([0.1, 0.05, 0.1])
+    theta_t = np.array([0.12, 0.0, 0.2])
+    phi = expm(-1j * T * sum(t * G for t, G in zip(theta_t, Gs, strict=True))) @ psi0
+    grad, hess = _fidelity_derivatives(Gs, psi0, phi, theta0, T)
+    exact = np.concatenate([grad, hess.ravel()])
+    Gj = jnp.asarray(np.stack(Gs))
+    pj, phij, th = jnp.asarray(psi0), jnp.asarray(phi), jnp.asarray(theta0)
+    law = jqd.SchrodingerBasis()
+
+    def F_jqd(theta):
+        H = jnp.einsum("j,jmn->mn", theta, Gj)
+        y = jqd.evolve(law, pj, jqd.MatrixParams(H), dt=T, n_save=1).y_final
+        return jnp.abs(jnp.vdot(phij, y)) ** 2
+
+    tsave = jnp.asarray([0.0, T])
+
+    def F_dq(theta, method, gradient):
+        H = jnp.einsum("j,jmn->mn", theta, Gj)
+        y = dq.sesolve(
+            H, pj[:, None], tsave, method=method, gradient=gradient, progress_meter=False
+        ).final_state.to_jax()
+        return jnp.abs(jnp.vdot(phij, y[:, 0])) ** 2
+
+    def both(F):
+        g, h = jax.grad(F), jax.hessian(F)
+        return lambda theta: jnp.concatenate([g(theta), h(theta).ravel()])
+
+    def user(theta):  # the loss's own operations, no propagation: the plain call's floor
+        H = jnp.einsum("j,jmn->mn", theta, Gj)
+        return jnp.abs(jnp.vdot(phij, H @ pj)) ** 2
+
+    plain_jqd = both(F_jqd)
+    tuned_jqd = jax.jit(plain_jqd)
+    cands = {
+        "jqd plain": Candidate(
+            "jqd",
+            "plain",
+            "jax.grad(F)(θ), jax.hessian(F)(θ), F through jqd.evolve(MatrixParams(H(θ)))",
+            lambda _: lambda: plain_jqd(th),
+        ),
+        "jqd tuned": Candidate(
+            "jqd", "tuned", "jax.jit of the same two", lambda _: lambda: tuned_jqd(th)
+        ),
+    }
+
+    def dq_cand(kind, m, gradient_name):
+        def make(tol):
+            meth = (
+                dq.method.Expm()
+                if m == "Expm"
+                else getattr(dq.method, m)(rtol=tol, atol=tol, max_steps=10**7)
+            )
+            grad_ = None if gradient_name is None else getattr(dq.gradient, gradient_name)()
+            f = both(lambda t: F_dq(t, meth, grad_))
+            f = jax.jit(f) if kind == "tuned" else f
+            return lambda: f(th)
+
+        return make
+
+    # HigherOrder: Dopri8, tuned only (Tsit5 at rtol = 1e-8 gave 2.2e-5 at cutoff 30, its
+    # eager plain call 34 s: the ladder does not fit the run)
+    for m, gname in (("Expm", None), ("Dopri8", "HigherOrder")):
+        label = m if gname is None else f"{m} {gname}"
+        for kind in ("plain", "tuned"):
+            if kind == "plain" and gname is not None:
+                continue
+            cands[f"dynamiqs {kind} {label}"] = Candidate(
+                "dynamiqs",
+                kind,
+                ("jax.jit of " if kind == "tuned" else "")
+                + f"jax.grad and jax.hessian of F through dq.sesolve({m}"
+                + (f", gradient=dq.gradient.{gname}()" if gname else "")
+                + ")",
+                dq_cand(kind, m, gname),
+                m != "Expm",
+            )
+    g_user = both(user)
+    cands["user ops only"] = Candidate(
+        "none",
+        "floor",
+        "jax.grad and jax.hessian of |⟨φ|H(θ)ψ0⟩|² (H built as in F, no propagation): "
+        "the loss's own eager cost",
+        lambda _: lambda: g_user(th),
+    )
+    return {
+        "name": f"grad-hessian-{d}",
+        "candidates": cands,
+        "error": lambda r: float(np.max(np.abs(np.asarray(r) - exact))),
+        "dim": d,
+        "n_save": 1,
+        "desc": f"∇F (3) and ∇²F (3×3, jax.hessian) at θ = (U, Δ, ε) = (0.1, 0.05, 0.1) of "
+        f"F = |⟨φ|ψ_θ(T)⟩|², H = Δa†a + (U/2)a†²a² + ε(a + a†), cutoff {d}, |α0 = {alpha0}⟩, "
+        f"T = {T}, φ the state at θ = (0.12, 0, 0.2); exact: block-triangular expm "
+        "(Fréchet derivatives, SciPy); QuTiP has no gradient",
+    }
+
+
+def modes_785(levels=5, tf=100.0, per_unit=200):
+    """dynamiqs #785's small system: three coupled anharmonic modes of `levels`
+    levels (d = 125), |000⟩, ψ at 200 tf + 1 saves on [0, tf] (20,001 at tf =
+    100); H as in the issue, built with QuTiP (issue 56)."""
+    import qutip as qt
+
+    N = levels
+
+    def op(k):
+        return qt.tensor([qt.destroy(N) if j == k else qt.qeye(N) for j in range(3)])
+
+    a1, ac, a2 = op(0), op(1), op(2)
+    tp = 2 * np.pi
+    al1 = al2 = alc = -0.2 * tp
+    g1c, g2c, g12 = 0.1 * tp, 0.1 * tp, 0.005 * tp
+    w1, w2, wc = 6 * tp, 5 * tp, 7 * tp
+    d1, d2, dc = a1.dag(), a2.dag(), ac.dag()
+    H = (
+        w1 * d1 * a1
+        + w2 * d2 * a2
+        + wc * dc * ac
+        + 0.5 * al1 * d1 * d1 * a1 * a1
+        + 0.5 * al2 * d2 * d2 * a2 * a2
+        + 0.5 * alc * dc * dc * ac * ac
+        + g1c * (d1 * ac + a1 * dc + a1 * ac + d1 * dc)
+        + g2c * (d2 * ac + a2 * dc + a2 * ac + d2 * dc)
+        + g12 * (d1 * a2 + a1 * d2 + a1 * a2 + d1 * d2)
+    )
+    psi0 = qt.tensor([qt.basis(N, 0)] * 3)
+    n_save = int(per_unit * tf)
+    ts = np.linspace(0.0, tf, n_save + 1)
+    Hn, p0 = H.full(), psi0.full().ravel()
+    E, Vv = np.linalg.eigh(Hn)
+    exact = (np.exp(-1j * np.outer(ts, E)) * (Vv.conj().T @ p0)) @ Vv.T
+    case = schrodinger_case(
+        f"modes-{N**3}-{n_save + 1}",
+        Hn,
+        p0,
+        ts,
+        exact,
+        f"dynamiqs #785: three coupled anharmonic modes of {N} levels (d = {N**3}), H as in the "
+        f"issue (ω/2π = 6, 7, 5, α/2π = −0.2, g/2π = 0.1, 0.1, 0.005, counter-rotating terms "
+        f"kept), |000⟩, ψ at {n_save + 1} saves on [0, {tf:g}]; reference: NumPy eigh",
+        dq_methods=("Expm", "Tsit5", "Dopri8"),
+        qt_tuned="diag",
+    )
+    del case["candidates"]["dynamiqs tuned Tsit5"]  # #785's call is the plain Tsit5; Dopri8 tuned
+    return case

@@ -59,7 +59,7 @@ def shortfalls(results):
     """One measured sentence per case whose plain call stays below 2x."""
     out = []
     for recs, s in results:
-        if (s.get("ratio_plain") or 0) >= 2 or "jqd_plain_s" not in s:
+        if (s.get("ratio_plain") or 0) >= 2 or "jqd_plain_s" not in s or "peer_tuned" not in s:
             continue
         extra = s["jqd_plain_cpu_s"] - s.get("jqd_tuned_cpu_s", float("nan"))
         line = (

@@ -128,8 +128,9 @@ AREAS = {
         title="Ensembles",
         intro=(
             "Paths (particles, members) per second through `jqd.evolve`, plain and jitted, "
-            "against the same algorithm written in NumPy where one was timed: "
-            "[results_nelson.md](results_nelson.md), "
+            "against the same algorithm written in NumPy where one was timed, and SDE paths "
+            "against diffrax under `vmap`, a hand-written `lax.scan` and pychastic (one core): "
+            "[results_nelson.md](results_nelson.md), [results_paths.md](results_paths.md), "
             "[results_copy_process.md](results_copy_process.md)."
         ),
         required=("unit",),
@@ -148,6 +149,35 @@ AREAS = {
             ("jqd plain / peer", lambda r: fmt_x(r.get("ratio"))),
         ],
         check_ratio=("jqd_plain", "peer_rate"),
+    ),
+    "scaling": dict(
+        title="Scaling across processes (`jax.distributed`, CPU)",
+        intro=(
+            "The same work in 1, 2 and 4 localhost processes joined by `jax.distributed` (one "
+            "CPU device and one core each): strong scaling (the total fixed, efficiency "
+            "T1 / (P·TP)) and weak scaling (the work per process fixed, efficiency T1 / TP). "
+            "CPU-time efficiency: the CPU seconds per unit of work of one process over those of "
+            "all P together (1: the split added no work). On the 2-core machine 4 processes "
+            "share 2 cores, so 0.5 is the ideal efficiency there: "
+            "[results_scaling.md](results_scaling.md)."
+        ),
+        required=("scaling", "processes", "time_s", "efficiency"),
+        choices={"scaling": ("strong", "weak")},
+        columns=[
+            ("case", lambda r: r["case"]),
+            ("size", lambda r: r.get("size", "")),
+            ("scaling", lambda r: r["scaling"]),
+            ("processes", lambda r: str(r["processes"])),
+            ("time", lambda r: fmt_sig(r["time_s"])),
+            ("rate", lambda r: f"{fmt_rate(r.get('rate'))} {r.get('unit', '')}".strip()),
+            ("speed-up", lambda r: fmt_x(r.get("speedup"))),
+            ("efficiency", lambda r: f"{r['efficiency']:.2f}"),
+            (
+                "CPU-time efficiency",
+                lambda r: "–" if r.get("cpu_efficiency") is None else f"{r['cpu_efficiency']:.2f}",
+            ),
+        ],
+        check_ratio=("speedup", "processes", "efficiency"),
     ),
     "grids": dict(
         title="Grids: split-step Fourier against SciPy",
@@ -248,13 +278,19 @@ def validate(rec: dict, where: str = "record") -> dict:
     for field in spec["required"]:
         if rec.get(field) is None:
             raise RecordError(f"{where} ({case}): no '{field}' (area {area} needs it)")
-    ratio = rec.get("ratio")
-    if ratio is not None and spec.get("check_ratio") and rec.get(spec["check_ratio"][1]):
-        num, den = (rec.get(k) for k in spec["check_ratio"])
+    for field, allowed in spec.get("choices", {}).items():
+        if rec[field] not in allowed:
+            raise RecordError(
+                f"{where} ({case}): {field} {rec[field]!r}; one of {', '.join(allowed)}"
+            )
+    check = spec.get("check_ratio", ())
+    ratio = rec.get(check[2] if len(check) > 2 else "ratio")
+    if ratio is not None and check and rec.get(check[1]):
+        num, den = (rec.get(k) for k in check[:2])
         if num is not None and abs(num / den - ratio) > 0.05 * ratio:
             raise RecordError(
-                f"{where} ({case}): 'ratio' {ratio} does not match "
-                f"{spec['check_ratio'][0]} / {spec['check_ratio'][1]} = {num / den:.3g}"
+                f"{where} ({case}): '{check[2] if len(check) > 2 else 'ratio'}' {ratio} does "
+                f"not match {check[0]} / {check[1]} = {num / den:.3g}"
             )
     if spec.get("goal") and ratio is not None and ratio < GOAL and not rec.get("reason"):
         raise RecordError(

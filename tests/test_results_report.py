@@ -38,7 +38,7 @@ def test_first_screen_answers_how_fast_against_whom(report):
     head = "\n".join(lines[:40])
     assert "## Against QuTiP and dynamiqs" in head
     assert "jqd cold first call" in head
-    assert "| ising-12 |" in head and "**not measured yet**" in head
+    assert "| ising-12 |" in head and "| modes-125-20001 |" in head
 
 
 def test_peer_rows_below_2x_carry_their_reason(report):
@@ -115,3 +115,27 @@ def test_a_bench_vs_peers_run_becomes_rows(report):
     assert rec["size"] == "d = 64" and rec["jqd_first_s"] == 0.5 and rec["ratio"] == 0.5
     assert "jqd's plain call 2.0 ms" in rec["reason"]
     report.validate(rec)
+
+
+def test_a_scaling_row_names_strong_or_weak_and_its_efficiency_matches(report):
+    rec = {
+        "area": "scaling",
+        "case": "Nelson 1-D ensemble",
+        "scaling": "strong",
+        "processes": 2,
+        "time_s": 0.5,
+        "speedup": 1.6,
+        "efficiency": 0.8,
+        "date": "2026-11-28",
+        "machine": "AMD EPYC, 2 cores",
+        "versions": "jax 0.10.2",
+        "load": "2.0",
+        "source": "`python benchmarks/bench_scaling.py`; `results_scaling.md`",
+    }
+    report.validate(rec)
+    with pytest.raises(report.RecordError, match="scaling 'diagonal'; one of strong, weak"):
+        report.validate(dict(rec, scaling="diagonal"))
+    with pytest.raises(report.RecordError, match="'efficiency' 0.4 does not match"):
+        report.validate(dict(rec, efficiency=0.4))
+    with pytest.raises(report.RecordError, match="no 'efficiency'"):
+        report.validate({k: v for k, v in rec.items() if k != "efficiency"})

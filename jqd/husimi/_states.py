@@ -194,10 +194,18 @@ def _grid_density(a, x, y):
 
 def _husimi_single_mode_ket(psi, alpha):
     """|⟨α|ψ⟩|² for one mode, the polynomial in α* by Horner's scheme (absolute
-    error ~ dim × eps; valid while e^{|α|²/2} fits the float type)."""
-    z = jnp.conj(alpha)
+    error ~ dim × eps; valid while e^{|α|²/2} fits the float type).
+
+    The polynomial is evaluated in α*/s with coefficients ψ_k s^k/√k!, s =
+    min(√dim, 24): ψ_k/√k! alone falls below the smallest normal float from
+    k ≈ 297 on (float64), where XLA's CPU flushes it to zero and drops those
+    levels (relative error 1e-5 at n̄ = 200, |α| = 16); the scaled coefficients
+    stay between |ψ_k| and |ψ_k| e^{s²/2}."""
     n = psi.shape[-1]
-    coef = psi * jnp.exp(-0.5 * jax.scipy.special.gammaln(jnp.arange(n) + 1.0))
+    s = min(np.sqrt(n), 24.0)
+    z = jnp.conj(alpha) / s
+    k = jnp.arange(n, dtype=jnp.real(psi).dtype)
+    coef = psi * jnp.exp(k * np.log(s) - 0.5 * jax.scipy.special.gammaln(k + 1.0))
     poly = jax.lax.fori_loop(
         0,
         n,
