@@ -504,7 +504,7 @@ def run(config: Config, rec: Recorder) -> None:
     axs[1].set_ylabel("log10 L1(truncation − exact Husimi)")
     axs[1].set_title(f"(b) λ q⁴, λ = {config.dev_lambda:g}: deviation per regularization")
     axs[2].set_ylabel("log10 own error indicator (top weight / removed L1)")
-    axs[2].set_title("(b) each solver's error indicator")
+    axs[2].set_title("(c) each solver's own error indicator")
     for ax in axs[1:]:
         ax.set_xlabel("t (1/ω)")
         ax.legend(fontsize=8)
