@@ -222,7 +222,8 @@ def run(config: Config, rec: Recorder) -> None:
         measured=float(_scaled_loss(H, psi0, hbar, tuple(ts), config.dt)),
         tolerance=1e-12,
     )
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    (ax, ax2), (ax3, ax4) = axes
     for i, s in enumerate(config.starts):
         ax.plot(fit.path[:, i, 0], fit.path[:, i, 1], ".-", label=f"start {s}")
     ax.plot([0.5], [-0.5], "k*", ms=14, label="(1/2, −1/2)")
@@ -231,10 +232,30 @@ def run(config: Config, rec: Recorder) -> None:
     ax.set_title("L-BFGS iterates")
     ax2.semilogy(np.maximum(fit.history, 1e-20))
     panel(ax2, "iteration", "loss  mean_t Σ_a |ψ_mf − ψ|²", "Loss")
+    # the data (exact |ψ_a(t)|²) against the model at the fit and at the first start
+    _, _, exact = _constants(config)
+    t_save = sweep_coords(config)["t"]
+    at_fit = sweep(config, {"q": float(fit.q[0]), "r": float(fit.r[0])})
+    at_start = sweep(config, {"q": config.starts[0][0], "r": config.starts[0][1]})
+    for a in range(config.P):
+        c = f"C{a}"
+        ax3.plot(t_save, np.abs(exact[:, a]) ** 2, "o", color=c, label=f"|ψ_{a}|² exact (data)")
+        ax3.plot(
+            t_save, np.asarray(at_fit["rho"])[:, a], "-", color=c, label=f"ρ_{a}, fitted (q, r)"
+        )
+        ax3.plot(t_save, np.asarray(at_start["rho"])[:, a], ":", color=c, lw=1)
+    panel(ax3, "t", "occupation", f"the data and the model (dotted: start {config.starts[0]})")
+    ax3.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    for model, style, name in ((at_fit, "o-", "fitted (q, r)"), (at_start, "s:", "start")):
+        psi = np.asarray(model["psi_real"]) + 1j * np.asarray(model["psi_imag"])
+        err = np.linalg.norm(psi - np.asarray(exact), axis=-1)
+        ax4.semilogy(t_save, np.maximum(err, 1e-18), style, label=name)
+    panel(ax4, "t", "|ψ_mf(t) − ψ(t)|", "residuals", legend=True)
     fig.suptitle(
         f"Fitting copy exponents to Schrödinger returns q = 1/2, r = −1/2 "
         f"(worst |Δq| = {dq:.1e}, |Δr| = {dr:.1e})"
     )
+    fig.tight_layout(rect=(0, 0.02, 1, 0.96))
     rec.figure(fig, "fit_qr.png")
     rec.arrays(
         xr.Dataset(
