@@ -728,6 +728,29 @@ def _jc_reference(H0, X, eps, wd, psi0, ts):
     return sol.y.T
 
 
+def _jitted_fixed_step(law, dt, n_save, steps_per_save):
+    """The tuned call of a fixed-step case: `jax.jit` of `(params, y0) ->
+    observables` of `jqd.evolve` with its checks and checkpointing off."""
+    import jax
+
+    import jqd
+
+    return jax.jit(
+        lambda p, y: (
+            jqd.evolve(
+                law,
+                y,
+                p,
+                dt=dt,
+                n_save=n_save,
+                steps_per_save=steps_per_save,
+                check=False,
+                checkpoint=False,
+            ).observables
+        )
+    )
+
+
 # saves per step of the fixed-step calls, down the tolerance ladder (the loosest that
 # meets 1e-8 is used, as for the adaptive peers): dt = save interval / steps
 _STEPS = dict(zip(LADDER, (1, 2, 4, 8, 16), strict=True))
@@ -781,20 +804,7 @@ def jc_driven(cavity=40, n_save=1000, T=100.0, g=0.1, eps=0.05, wd=1.0):
     def tuned(tol):
         m = _STEPS[tol]
         law_s, _ = law_dia.specialize(params_dia, save_dt / m, n_save * m)
-        f = jax.jit(
-            lambda p, y: (
-                jqd.evolve(
-                    law_s,
-                    y,
-                    p,
-                    dt=save_dt / m,
-                    n_save=n_save,
-                    steps_per_save=m,
-                    check=False,
-                    checkpoint=False,
-                ).observables
-            )
-        )
+        f = _jitted_fixed_step(law_s, save_dt / m, n_save, m)
         return lambda: f(params_dia, pj)
 
     cands = {
@@ -980,21 +990,8 @@ def fft_grid(n, n_save=100, L=16.0, omega=2.0, x0=1.0, dense_max=1024):
 
     def tuned(tol):
         m = _GRID_STEPS[tol]
-        f = jax.jit(
-            lambda y, p: (
-                jqd.evolve(
-                    law,
-                    y,
-                    p,
-                    dt=save_dt / m,
-                    n_save=n_save,
-                    steps_per_save=m,
-                    check=False,
-                    checkpoint=False,
-                ).observables
-            )
-        )
-        return lambda: f(psi0, params)
+        f = _jitted_fixed_step(law, save_dt / m, n_save, m)
+        return lambda: f(params, psi0)
 
     cands = {
         "jqd plain": Candidate(
