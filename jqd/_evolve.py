@@ -99,10 +99,6 @@ def _custom(observer, observed):
     return None if observer.observe is None else observed
 
 
-def _prepend(first, rest):
-    return jnp.concatenate([jnp.asarray(first)[None], rest])
-
-
 def _core(
     law,
     y0,
@@ -227,9 +223,12 @@ def _stepped(
         idx = j * steps_per_save + jnp.arange(steps_per_save)
         ks = None if k is None else jax.random.split(k, steps_per_save)
 
-        # after the first failed save, later saves repeat that state
+        # save j = -1 is t0's: no step (j is never batched, so under vmap this
+        # cond still skips); after the first failed save, later saves repeat
+        # that state
         advance = lambda y: jax.lax.scan(inner, y, (idx, ks))[0]
-        y = jax.lax.cond(broken, lambda y: y, advance, y)
+        stay = lambda y: y
+        y = jax.lax.cond(j < 0, stay, lambda y: jax.lax.cond(broken, stay, advance, y), y)
         t = t0 + ((j + 1) * steps_per_save).astype(tdtype) * dt
         obs, status, extra = observed(t, y)
         return (y, broken | ~status.ok), (obs, status, extra)
@@ -246,13 +245,13 @@ def _stepped(
 
         jax.debug.callback(meter.start)
 
+    # t0's save is the scan's first (j = -1, its key unused): observe, monitor
+    # and the error groups are traced and compiled once, not twice
     keys = None if key is None else jax.random.split(key, n_save)
-    obs0, status0, extra0 = observed(t0, y0)
-    carry0 = (y0, ~status0.ok | skip)  # a broken run takes no step (`outer`)
-    (y_final, _), (obs, statuses, extra) = jax.lax.scan(body, carry0, (jnp.arange(n_save), keys))
-    obs = jax.tree_util.tree_map(_prepend, obs0, obs)
-    extra = jax.tree_util.tree_map(_prepend, extra0, extra)
-    statuses = _monitor.Status(*jax.tree_util.tree_map(_prepend, tuple(status0), tuple(statuses)))
+    keys = None if keys is None else jnp.concatenate([keys[:1], keys])
+    carry0 = (y0, jnp.asarray(skip))  # a broken run takes no step (`outer`)
+    xs = (jnp.arange(-1, n_save), keys)
+    (y_final, _), (obs, statuses, extra) = jax.lax.scan(body, carry0, xs)
     return obs, y_final[0] if fine else y_final, statuses, extra
 
 

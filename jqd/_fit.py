@@ -93,6 +93,9 @@ def _forward_mode(f):
     def value_and_grad(u, d):
         flat, unravel = jax.flatten_util.ravel_pytree(u)
         one = lambda t: jax.jvp(lambda x: f(unravel(x), d), (flat,), (t,))
+        if flat.size == 1:  # no basis to batch over: one copy of f's tangent
+            value, slope = one(jnp.ones_like(flat))
+            return value, unravel(slope[None])
         values, slopes = jax.vmap(one)(jnp.eye(flat.size, dtype=flat.dtype))
         return values[0], unravel(slopes)
 

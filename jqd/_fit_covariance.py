@@ -77,12 +77,19 @@ class _Curvature:
             return jnp.ravel(call(unravel(x), d))
 
         def curvature(x, d):
-            J = jax.jacfwd(residual)(x, d)
+            # J by forward mode, r its primal (one copy of the model, not two)
+            one = lambda t: jax.jvp(lambda y: residual(y, d), (x,), (t,))
+            if x.size == 1:
+                r, col = one(jnp.ones_like(x))
+                J = col[:, None]
+            else:
+                rs, cols = jax.vmap(one, out_axes=(None, 1))(jnp.eye(x.size, dtype=x.dtype))
+                r, J = rs, cols
             if hessian == "full":
                 F = jax.hessian(lambda y: 0.5 * jnp.sum(residual(y, d) ** 2))(x)
             else:
                 F = J.T @ J
-            return (J, F) if batched else (residual(x, d), J, F)
+            return (J, F) if batched else (r, J, F)
 
         # batched: r and J as two programs (an XLA:CPU deadlock: internals#fit)
         axes = (0, 0 if has_data else None)

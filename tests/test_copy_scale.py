@@ -167,6 +167,35 @@ def test_multinomial_keeps_the_total_and_the_means():
     assert np.all(x[:, [1, 5]] == 0)
 
 
+
+@pytest.mark.parametrize("W", [2, 8, 256])
+def test_multinomial_draws_do_not_depend_on_the_padding(W):
+    """The tree's narrow levels run in one loop over zero-padded arrays, the
+    wide ones (W = 256: 128 nodes) one by one: the same draws as each level
+    split at its own size (the tree written out level by level, here)."""
+
+    def per_level(key, total, weights):
+        levels = [weights]
+        while levels[-1].shape[-1] > 1:
+            levels.append(levels[-1].reshape(-1, 2).sum(-1))
+        counts = jnp.reshape(total, (1,))
+        for w in reversed(levels[:-1]):
+            w = w.reshape(-1, 2)
+            tot = w.sum(-1)
+            q = jnp.where(tot > 0, w[:, 0] / jnp.where(tot > 0, tot, 1.0), 0.0)
+            key, sub = jax.random.split(key)
+            left = leap.binomial(sub, counts, q)
+            counts = jnp.stack([left, counts - left], -1).reshape(-1)
+        return counts
+
+    rng = np.random.default_rng(W)
+    for i, total in enumerate([0.0, 7.0, 3000.0]):
+        w = jnp.asarray(rng.exponential(size=W) * (rng.random(W) < 0.7))
+        key = jax.random.key(i)
+        ours = jax.jit(leap.multinomial)(key, jnp.asarray(total), w)
+        np.testing.assert_array_equal(ours, jax.jit(per_level)(key, jnp.asarray(total), w))
+        assert float(jnp.sum(ours)) == total
+
 @pytest.mark.slow
 def test_type_state_and_compaction():
     """Members of equal class and phase lumped, each class sorted by phase,

@@ -18,6 +18,7 @@ forced).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -241,14 +242,28 @@ def reversed_params(params: MeanFieldParams) -> MeanFieldParams:
 def reversal_error(H, q, T, dt) -> float:
     """Forward T, flip (φ, δ) → (−φ, −δ), forward T: max distance to (ρ0, −φ0)."""
     params = MeanFieldParams.from_hamiltonian(H, q=q, r=-0.5)
-    k = jnp.arange(H.shape[0], dtype=float)
-    y0 = MeanFieldState(rho=(k + 1) / jnp.sum(k + 1), phi=jnp.sin(1.7 * k + 0.1))
+    y0 = _reversal_start(H.shape[0])
     n = int(round(T / dt))
     run = lambda y, p: jqd.evolve(MeanField(), y, p, dt=dt, n_save=1, steps_per_save=n).y_final
     y1 = run(y0, params)
-    y2 = run(MeanFieldState(rho=y1.rho, phi=-y1.phi), reversed_params(params))
+    y2 = run(_flipped(y1), reversed_params(params))
+    return float(_reversal_distance(y2, y0))
+
+
+# one program each (eager jnp ops would compile one per op)
+@functools.partial(jax.jit, static_argnums=0)
+def _reversal_start(P):
+    k = jnp.arange(P, dtype=float)
+    return MeanFieldState(rho=(k + 1) / jnp.sum(k + 1), phi=jnp.sin(1.7 * k + 0.1))
+
+
+_flipped = jax.jit(lambda y: MeanFieldState(rho=y.rho, phi=-y.phi))
+
+
+@jax.jit
+def _reversal_distance(y2, y0):
     dphi = jnp.angle(jnp.exp(1j * (y2.phi + y0.phi)))
-    return float(jnp.maximum(jnp.max(jnp.abs(y2.rho - y0.rho)), jnp.max(jnp.abs(dphi))))
+    return jnp.maximum(jnp.max(jnp.abs(y2.rho - y0.rho)), jnp.max(jnp.abs(dphi)))
 
 
 def _crossing(ts, v, level):
@@ -442,7 +457,8 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0, phase_levels=0, coupled=Fa
     of dt (t = 0 included), the ensembles side by side (`jax.vmap`: the law
     batches its event loop). One compile per N (spread and dt are traced).
     With `leap_dt` the law is `CopyFaithfulTauLeap` (steps of leap_dt or just
-    below, LEAP_PIECE per call: one compile per width W, shared by every N;
+    below, LEAP_PIECE per call: one compile per width W, shared by every N and
+    by advance(..., leap_dt=another step);
     the extinct types dropped between calls, `compact_types`). Under
     `jax.distributed` (`jqd run --distributed`) the ensembles are split over
     every process's devices (`_split`) and each device runs its own under
@@ -451,7 +467,7 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0, phase_levels=0, coupled=Fa
     `coupled` (tau-leap only): each ensemble is the pair of runs at the step
     and at half of it on common noise (`jqd.Coupled`), its observables with
     an axis of 2 after the save axis (the step's run first)."""
-    a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), N // P)
+    a = np.repeat(np.arange(P, dtype=np.int32), N // P)  # a constant: no program per N
 
     def init(k, spread):
         u = jax.random.uniform(jax.random.split(k)[0], a.shape, minval=-jnp.pi, maxval=jnp.pi)
@@ -503,7 +519,7 @@ def _ensembles(law, params, N, P, chunk, leap_dt=0.0, phase_levels=0, coupled=Fa
         eqx.tree_at(lambda s: s.stats, sol, stats).raise_on_breakdown(stepped, "copy-coalescence")
         return sol.y_final, list(o)
 
-    def adv(y, keys, dt):
+    def adv(y, keys, dt, leap_dt=leap_dt):  # another leap_dt: the same programs
         if not leap_dt:
             return run(y, keys, dt, 1, chunk)
         # tau-leap: calls of LEAP_PIECE steps (one program per width W, the same
@@ -711,8 +727,9 @@ def run(config: Config, rec: Recorder) -> None:
             both = [(ts, V, f, phic, ev), (o[0], *o[1])]
             compared[N] = both[::-1] if leap else both  # (exact, leap)
             # the leap law at leap_dt/2 from the same keys (fresh noise: its coupling),
-            # for the comparison's step error
-            half = _ensembles(laws[True], params, N, P, config.chunk, config.leap_dt / 2, levels)
+            # for the comparison's step error, on the leap run's programs
+            init_l, advance_l = (init, advance) if leap else other
+            half = init_l, functools.partial(advance_l, leap_dt=config.leap_dt / 2)
             h = _run_until_aligned(*half, keys, dt, config, N, rec, boot_N, "_half", t_max)
             half_dt[N] = (h[0], *h[1])
         # misaligned and aligned (all phases 0: CopyGillespie) runs over [0, rms_t],

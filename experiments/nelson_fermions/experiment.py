@@ -27,6 +27,7 @@ Measured, with the initial ensemble drawn exactly from |ψ0|² (rejection):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -231,16 +232,26 @@ def grid_propagated(c, grid, hbar, mass, t):
     ψ(t) is the grid law's spatial error (dx and the box's cut tail), written here
     independently of `jqd.SchrodingerGrid` and its Strang step."""
     x = np.asarray(grid.axes()[0])
-    P, dx = len(x), float(x[1] - x[0])
-    k = 2 * np.pi * np.fft.fftfreq(P, dx)
-    F = np.fft.fft(np.eye(P), axis=0)  # DFT matrix
-    H1 = np.linalg.inv(F) @ np.diag(hbar**2 * k**2 / (2 * mass)) @ F + np.diag(0.5 * mass * x**2)
-    E, V = np.linalg.eigh(0.5 * (H1 + H1.conj().T))
+    E, V = _grid_eigenstates(x.tobytes(), x.dtype.str, float(hbar), float(mass))
     U = (V * np.exp(-1j * E * t / hbar)) @ V.conj().T
     psi = psi_on_grid(c, grid, hbar, mass)
     for axis in range(c.ndim):
         psi = np.moveaxis(np.tensordot(U, psi, axes=(1, axis)), 0, axis)
     return psi
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_eigenstates(axis: bytes, dtype: str, hbar, mass):
+    """(E, V) of `grid_propagated`'s H1 on the grid axis (its bytes and dtype),
+    read-only: diagonalized once per grid and constants, not at every save."""
+    x = np.frombuffer(axis, dtype)
+    P, dx = len(x), float(x[1] - x[0])
+    k = 2 * np.pi * np.fft.fftfreq(P, dx)
+    F = np.fft.fft(np.eye(P), axis=0)  # DFT matrix
+    H1 = np.linalg.inv(F) @ np.diag(hbar**2 * k**2 / (2 * mass)) @ F + np.diag(0.5 * mass * x**2)
+    E, V = np.linalg.eigh(0.5 * (H1 + H1.conj().T))
+    E.flags.writeable = V.flags.writeable = False
+    return E, V
 
 
 def guide_state(chi, kind, grid, hbar, mass):
@@ -252,12 +263,15 @@ def guide_state(chi, kind, grid, hbar, mass):
     return psi_on_grid(coefficients(chi, kind), grid, hbar, mass)
 
 
-def sample_exact(rng, c, n, box, hbar, mass, chunk=500_000):
+def sample_exact(rng, c, n, box, hbar, mass, chunk=500_000, block=50_000):
     """n points drawn exactly from |ψ|² (level coefficients c) by rejection
     from the Gaussian N(0, ℓ²) per coordinate (ℓ = √(ħ/mω)): the ratio
     |ψ|²/g is bounded (polynomial × e^{−|x|²/2ℓ²}); its bound is the max over
     a 4-fold finer grid than the box's plus 5 %. Points outside the box
-    (|x| ≥ L/2, mass ~e^{−L²/4ℓ²}) are rejected."""
+    (|x| ≥ L/2, mass ~e^{−L²/4ℓ²}) are rejected. Proposals and uniforms are
+    drawn `chunk` at a time; the ratio is evaluated `block` proposals at a
+    time, only as far as the n points need (the points do not depend on
+    `block`: the test is per point, the draws per chunk)."""
     d, m = c.ndim, c.shape[0]
     ell = math.sqrt(hbar / mass)
 
@@ -273,9 +287,13 @@ def sample_exact(rng, c, n, box, hbar, mass, chunk=500_000):
     out, have = [], 0
     while have < n:
         x = ell * rng.standard_normal((chunk, d))
-        keep = x[rng.uniform(0, bound, chunk) < ratio(x)]
-        out.append(keep)
-        have += len(keep)
+        u = rng.uniform(0, bound, chunk)
+        for start in range(0, chunk, block):
+            xb = x[start : start + block]
+            out.append(xb[u[start : start + block] < ratio(xb)])
+            have += len(out[-1])
+            if have >= n:
+                break
     return np.concatenate(out)[:n]
 
 
@@ -315,10 +333,15 @@ def occupation_estimates(c_t, x, hbar, mass):
     d_a = ⟨Σ_{i<j} P_a^(i) P_a^(j)⟩ from the local values Re[(Pψ)(X)/ψ(X)]
     at the particles X (n, N) with the exact ψ(t) of coefficients c_t. The
     local value's mean is ⟨ψ|P|ψ⟩ when X ~ |ψ(t)|², with variance ≤ ‖Pψ‖²."""
-    out = {}
-    for name, local in local_values(c_t, x, hbar, mass).items():
-        out[name] = (local.mean(0), local.std(0, ddof=1) / math.sqrt(len(x)))
-    return out
+    return _mean_and_se(local_values(c_t, x, hbar, mass))
+
+
+def _mean_and_se(local):
+    """{name: (mean, standard error)} over the particles of `local_values`' output."""
+    return {
+        name: (values.mean(0), values.std(0, ddof=1) / math.sqrt(len(values)))
+        for name, values in local.items()
+    }
 
 
 def local_values(c_t, x, hbar, mass):
@@ -504,6 +527,17 @@ def _advance_fine(law, y, params, t0, dt, n_steps, key, n_all: int):
     return jax.lax.fori_loop(0, n_steps, body, y)
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _fold_range(key, n: int):
+    """fold_in(key, i) for i = 0, ..., n − 1 (`key` a key, or a seed for key(seed)):
+    one vmapped fold_in in one program (eagerly, each key and fold_in dispatched
+    programs of its own); the same keys."""
+    if not jax.dtypes.issubdtype(jnp.result_type(key), jax.dtypes.prng_key):
+        key = jax.random.key(key)
+    fold = jax.vmap(jax.random.fold_in, in_axes=(None, 0))
+    return tuple(fold(key, jnp.arange(n, dtype=jnp.uint32)))
+
+
 def _order(dts, counts, rates):
     """Least-squares slope of log(rate) vs log(dt) and its standard error if
     the counts are Poisson (var log C = 1/C)."""
@@ -554,7 +588,8 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
     psi0 = guide_state(chi, kind, grid, hbar, mass)
     rng = np.random.default_rng([config.seed, d, KINDS.index(kind), int(1000 * hbar)])
     x0 = sample_exact(rng, c, n, config.box, hbar, mass)
-    y = EnsembleState(jnp.asarray(psi0), jnp.asarray(x0))
+    # host arrays moved with device_put: an eager jnp.asarray compiles a program per shape
+    y = EnsembleState(jax.device_put(psi0), jax.device_put(x0))
     steps = max(1, int(round(config.t_final / (config.dt * config.n_save))))
     pairs = tuple(itertools.combinations(range(d), 2))
     ks, occ_n, occ_n_se, occ_d, occ_d_se, cont, cont_ex, cross, ts, psi_err = (
@@ -570,7 +605,8 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
     if check:  # device_put: no program per shape
         y_half = EnsembleState(y.psi, jax.device_put(x0[:m]))
     # the constants as arrays: traced, so the ħ ≠ 1 run reuses the program
-    cparams = jax.tree_util.tree_map(jnp.asarray, params)
+    cparams = jax.tree_util.tree_map(jax.device_put, params)
+    save_keys = _fold_range(key, config.n_save + 1)  # save s: fold_in(key, s)
     err = {k: [] for k in ("ks_se", "ks_half", "n_gse", "n_step", "d_gse", "d_step")}
     err |= {"contact_se": [], "contact_step": []}
     err |= {"n_step_se": [], "d_step_se": [], "contact_step_se": []}
@@ -581,10 +617,10 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
                 law,
                 y,
                 params,
-                jnp.asarray(t),
-                jnp.asarray(config.dt),
-                jnp.asarray(steps),
-                jax.random.fold_in(key, s),
+                jax.device_put(t),
+                jax.device_put(config.dt),
+                jax.device_put(steps),
+                save_keys[s],
                 pairs,
             )
             cross.append(int(count))
@@ -593,10 +629,10 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
                     law,
                     y_half,
                     cparams,
-                    jnp.asarray(t),
-                    jnp.asarray(config.dt),
-                    jnp.asarray(steps),
-                    jax.random.fold_in(key, s),
+                    jax.device_put(t),
+                    jax.device_put(config.dt),
+                    jax.device_put(steps),
+                    save_keys[s],
                     n,
                 )
             t += steps * config.dt
@@ -607,7 +643,8 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
         tables = [projected_cdf(rho, grid, cd) for cd in DIRECTIONS[d]]
         ks.append(ks_projections(x, rho, grid, DIRECTIONS[d], tables))
         c_t = _at_time(c, t)  # E_a/ħ = (a + ½)ω: no ħ in the phase
-        occ = occupation_estimates(c_t, x, hbar, mass)
+        local = local_values(c_t, x, hbar, mass)
+        occ = _mean_and_se(local)  # `occupation_estimates`, from the local values below
         occ_n.append(occ["n"][0])
         occ_n_se.append(occ["n"][1])
         occ_d.append(occ["d"][0])
@@ -618,7 +655,6 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
         groups = [x[g::GROUPS] for g in range(GROUPS)]
         ks_g = [ks_projections(xg, rho, grid, DIRECTIONS[d], tables) for xg in groups]
         err["ks_se"].append(np.std(ks_g, axis=0, ddof=1) / math.sqrt(GROUPS))
-        local = local_values(c_t, x, hbar, mass)
         err["n_gse"].append(group_se(local["n"]))
         err["d_gse"].append(group_se(local["d"]))
         local_contact = contact_local(x, h)
@@ -680,10 +716,10 @@ def _crossings(config, d, kind, key):
     each of config.crossing_dts (the same start, ensemble and key)."""
     grid, law, params = _setup(d, config)
     c = coefficients(_orbitals(d), kind)
-    psi0 = jnp.asarray(guide_state(_orbitals(d), kind, grid, 1.0, 1.0))
+    psi0 = jax.device_put(guide_state(_orbitals(d), kind, grid, 1.0, 1.0))
     n = config.crossing_particles
     rng = np.random.default_rng([config.seed, d, KINDS.index(kind), 7])
-    x0 = jnp.asarray(sample_exact(rng, c, n, config.box, 1.0, 1.0))
+    x0 = jax.device_put(sample_exact(rng, c, n, config.box, 1.0, 1.0))
     pairs = tuple(itertools.combinations(range(d), 2))
     rates, counts = [], []
     for dt in config.crossing_dts:
@@ -692,9 +728,9 @@ def _crossings(config, d, kind, key):
             law,
             EnsembleState(psi0, x0),
             params,
-            jnp.asarray(0.0),
-            jnp.asarray(dt),
-            jnp.asarray(steps),
+            jax.device_put(0.0),
+            jax.device_put(dt),
+            jax.device_put(steps),
             key,
             pairs,
         )
@@ -707,7 +743,7 @@ def _crossings(config, d, kind, key):
 
 
 def run(config: Config, rec: Recorder) -> None:
-    key = jax.random.key(config.seed)
+    keys = _fold_range(config.seed, 34)  # keys[i] = fold_in(key(seed), i)
     stages = _Stages(config.checkpoint)
     N = config.n_particles
     sqrtN = math.sqrt(N)
@@ -716,25 +752,19 @@ def run(config: Config, rec: Recorder) -> None:
         rec.progress(f"two particles, {kind}: Nelson run")
         runs[(2, kind)] = stages.get(
             f"eq2_{kind}",
-            lambda k=kind, i=i: _equivariance(
-                config, 2, k, jax.random.fold_in(key, i), N, say=rec.progress
-            ),
+            lambda k=kind, i=i: _equivariance(config, 2, k, keys[i], N, say=rec.progress),
         )
     if config.three:
         rec.progress("three particles, antisymmetric: Nelson run")
         runs[(3, "antisymmetric")] = stages.get(
             "eq3_antisymmetric",
-            lambda: _equivariance(
-                config, 3, "antisymmetric", jax.random.fold_in(key, 10), N, say=rec.progress
-            ),
+            lambda: _equivariance(config, 3, "antisymmetric", keys[10], N, say=rec.progress),
         )
     hb, ms = config.check_hbar, config.check_mass
     rec.progress(f"two particles, antisymmetric at ħ = {hb:g}, m = {ms:g}")
     check = stages.get(
         "eq2_check",
-        lambda: _equivariance(
-            config, 2, "antisymmetric", jax.random.fold_in(key, 20), N, hb, ms, rec.progress
-        ),
+        lambda: _equivariance(config, 2, "antisymmetric", keys[20], N, hb, ms, rec.progress),
     )
     crossings = {}
     for state in config.crossing_states:
@@ -748,7 +778,7 @@ def run(config: Config, rec: Recorder) -> None:
         rec.progress(f"crossings: {d} particles, {kind}")
         crossings[(d, kind)] = stages.get(
             f"cross{d}_{kind}",
-            lambda d=d, kind=kind: _crossings(config, d, kind, jax.random.fold_in(key, 30 + d)),
+            lambda d=d, kind=kind: _crossings(config, d, kind, keys[30 + d]),
         )
 
     # -- claims: equivariance -------------------------------------------------------------

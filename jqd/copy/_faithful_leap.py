@@ -107,7 +107,11 @@ def binomial(key, n, q):
     """Binomial(n, q) per element from one uniform each: inversion when the
     rarer outcome's mean is <= EXACT_MEAN_MAX, else the rounded normal clipped
     to [0, n] (jax.random.binomial's rejection loop was most of a step)."""
-    u = jax.random.uniform(key, n.shape, n.dtype)
+    return _binomial_from(jax.random.uniform(key, n.shape, n.dtype), n, q)
+
+
+def _binomial_from(u, n, q):
+    """`binomial` given its uniforms u."""
     flip = q > 0.5
     p = jnp.where(flip, 1.0 - q, q)
     m = n * p
@@ -117,7 +121,7 @@ def binomial(key, n, q):
     pk = jnp.exp(n * jnp.log1p(-ps))
 
     # inversion: x counts the terms whose cdf is below u; the cdf only grows,
-    # so the loop stops once every u is passed
+    # so the loop stops once every u is passed (and more terms change no x)
     def term(c):
         k, cdf, x, pk = c
         pk = pk * jnp.maximum(n - k, 0.0) / (k + 1) * r
@@ -130,20 +134,48 @@ def binomial(key, n, q):
     return jnp.where(flip, n - x, x)
 
 
+LOOP_NODES = 64  # tree levels up to this many nodes share one loop (see `multinomial`)
+
+
 def multinomial(key, total, weights):
     """Multinomial(total, weights/Σweights) by binomial splits down a binary tree
-    (len(weights) a power of two): O(W) work, log2(W) levels."""
+    (len(weights) = W a power of two): O(W) work, log2(W) levels. The levels
+    of up to L = min(W/2, LOOP_NODES) nodes run in one loop over arrays of L
+    (zero-padded: an empty node splits into zeros), the wider ones (W > 128)
+    one by one: the program holds one key split, uniform draw and binomial
+    loop for the narrow levels, not one per level (the compile time grew with
+    W), for at most log2(L)·L padded draws. A level's uniforms are the first
+    ones of L drawn from its key: with JAX's partitionable threefry the same
+    draws as at the level's own size."""
+    W = weights.shape[-1]
     levels = [weights]
     while levels[-1].shape[-1] > 1:
         levels.append(levels[-1].reshape(-1, 2).sum(-1))
-    counts = jnp.reshape(total, (1,))
-    for w in reversed(levels[:-1]):
+
+    def ratio(w):  # the left child's share of each node's weight
         w = w.reshape(-1, 2)
         tot = w.sum(-1)
-        q = jnp.where(tot > 0, w[:, 0] / jnp.where(tot > 0, tot, 1.0), 0.0)
+        return jnp.where(tot > 0, w[:, 0] / jnp.where(tot > 0, tot, 1.0), 0.0)
+
+    def split(key, counts, q):
         key, sub = jax.random.split(key)
-        left = binomial(sub, counts, q)
-        counts = jnp.stack([left, counts - left], -1).reshape(-1)
+        left = _binomial_from(jax.random.uniform(sub, counts.shape, counts.dtype), counts, q)
+        return key, jnp.stack([left, counts - left], -1).reshape(-1)
+
+    L = min(W // 2, LOOP_NODES)
+    narrow = [ratio(w) for w in reversed(levels[:-1]) if w.shape[-1] <= 2 * L]  # root first
+    qs = jnp.stack([jnp.pad(q, (0, L - q.shape[-1])) for q in narrow])
+    counts = jnp.zeros(L, weights.dtype).at[0].set(total)
+
+    def narrow_level(i, carry):  # the first 2^i counts are level i's nodes
+        key, counts = carry
+        key, counts = split(key, counts, qs[i])
+        return key, counts[:L]
+
+    key, counts = jax.lax.fori_loop(0, len(narrow) - 1, narrow_level, (key, counts))
+    key, counts = split(key, counts, qs[-1])  # its children fill 2L slots
+    for w in reversed(levels[: -len(narrow) - 1]):  # the wide levels
+        key, counts = split(key, counts, ratio(w))
     return counts
 
 

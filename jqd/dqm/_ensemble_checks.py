@@ -70,16 +70,22 @@ def kth_largest(values, m):
     width = jnp.finfo(values.dtype).bits
     utype = jnp.uint64 if width == 64 else jnp.uint32
     bits = jax.lax.bitcast_convert_type(values, utype)
-    prefix = jnp.zeros((), utype)
-    above = jnp.zeros((), jnp.int32)  # values whose chosen digits are larger
-    for shift in range(width - 16, -1, -16):
+
+    def one_pass(p, carry):  # a loop, not unrolled: one pass to compile (~0.5 s less)
+        prefix, high, above = carry  # high: the bits chosen so far; above: values larger
+        shift = (width - 16 - 16 * p).astype(utype)
         digit = ((bits >> shift) & 0xFFFF).astype(jnp.int32)
-        same = (bits >> (shift + 16)) == (prefix >> (shift + 16)) if shift + 16 < width else True
+        same = (bits & high) == prefix
         hist = jnp.zeros(65537, jnp.int32).at[jnp.where(same, digit, 65536)].add(1)[:65536]
         at_least = jnp.concatenate([jnp.cumsum(hist[::-1])[::-1], jnp.zeros(1, jnp.int32)])
         d = jnp.sum(above + at_least[:65536] >= m + 1) - 1  # the largest such digit
-        above = above + at_least[d + 1]
+        above = (above + at_least[d + 1]).astype(jnp.int32)
         prefix = prefix | (d.astype(utype) << shift)
+        return prefix, high | (jnp.asarray(0xFFFF, utype) << shift), above
+
+    zero = jnp.zeros((), utype)
+    init = (zero, zero, jnp.zeros((), jnp.int32))
+    prefix, _, _ = jax.lax.fori_loop(0, width // 16, one_pass, init)
     return jax.lax.bitcast_convert_type(prefix, values.dtype)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -70,7 +71,8 @@ def fit_diffusion(
     """
     if not isinstance(law, CanonicalDQM):
         raise TypeError(f"law must be a CanonicalDQM; got {type(law).__name__}.")
-    target = jnp.asarray(target)
+    # a host array is put on the device as it is (jnp.asarray compiles a program for it)
+    target = target if isinstance(target, jax.Array) else jax.device_put(np.asarray(target))
     if target.ndim != law.grid.ndim + 1 or target.shape[1:] != law.grid.shape:
         raise ValueError(
             f"target must have shape (n_snapshots, *{law.grid.shape}); got {target.shape}."

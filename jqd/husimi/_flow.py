@@ -15,6 +15,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._evolve import evolve
+from .._guards import to_device
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from .._steppers import rk4
@@ -268,7 +269,7 @@ class HusimiFlow(AbstractLaw):
         if z0.ndim != 2 or z0.shape[-1] % 2:
             raise ValueError(f"z0 must have shape (n_points, 2N); got {z0.shape}.")
         self.source.check(z0, R0)
-        return _initial_state(self, z0, jnp.asarray(t0, z0.dtype), R0)
+        return _initial_state(self, z0, to_device(t0, z0.dtype), R0)
 
     def prepare(self, params, dt):
         return eqx.tree_at(lambda s: s.source, self, self.source.prepare(params, dt))
@@ -417,7 +418,7 @@ def flow_trajectories(
     if on_zero not in ("flag", "raise"):
         raise ValueError(f"on_zero must be 'flag' or 'raise'; got {on_zero!r}.")
     dtype = z0.dtype
-    C = jnp.asarray(C, dtype)
+    C = to_device(C, dtype)
     if isinstance(log_density, GalerkinDensity):
         density, R0, dparams = log_density.law, jnp.asarray(log_density.R0), log_density.params
     elif callable(log_density):
@@ -439,7 +440,7 @@ def flow_trajectories(
             chunk = jnp.concatenate([chunk, jnp.broadcast_to(z0[:1], (bs - m, z0.shape[1]))])
         sol = evolve(
             law,
-            law.initial_state(chunk, t0=jnp.asarray(t0, dtype), R0=R0),
+            law.initial_state(chunk, t0=to_device(t0, dtype), R0=R0),
             params,
             dt=dt,
             n_save=n_save,
@@ -452,13 +453,20 @@ def flow_trajectories(
         zs.append(sol.observables[:, :m])
         flags.append(sol.y_final.flag[:m])
         times.append(sol.y_final.flag_time[:m])
-    flag = jnp.concatenate(flags)
-    hit = flag > 0
+    hit, first, n_hit, flag = _flags(flags, times)
     return FlowResult(
         ts=sol.ts,
         z=jnp.concatenate(zs, axis=1) if len(zs) > 1 else zs[0],
         hit_zero=hit,
-        first_zero_time=jnp.where(hit, jnp.concatenate(times), jnp.nan),
-        n_hit_zero=jnp.sum(hit),
+        first_zero_time=first,
+        n_hit_zero=n_hit,
         flag=flag,
     )
+
+
+@jax.jit  # one program (per number of points), not one per op
+def _flags(flags, times):
+    """The chunks' flags and flag times joined: (hit, first time or NaN, count, flag)."""
+    flag = jnp.concatenate(flags)
+    hit = flag > 0
+    return hit, jnp.where(hit, jnp.concatenate(times), jnp.nan), jnp.sum(hit), flag
