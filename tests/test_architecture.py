@@ -240,8 +240,7 @@ NOT_TIME_LOOPS = {
     "steps",
     "jqd/copy/_faithful_leap.py:CopyFaithfulTauLeap.step": "the law's own step: its "
     "sub-steps from t to t + dt (more than one only near a class's extinction)",
-    "jqd/copy/_faithful_leap.py:_binomial_from": "inversion: the terms of one binomial "
-    "draw's cdf",
+    "jqd/copy/_faithful_leap.py:_binomial_from": "inversion: the terms of one binomial draw's cdf",
     "jqd/copy/_faithful_leap.py:multinomial": "one multinomial draw: the levels of its "
     "binary tree of binomial splits",
     "jqd/dqm/_ensemble_checks.py:kth_largest": "one radix select: its passes over the "

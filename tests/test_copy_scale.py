@@ -167,7 +167,6 @@ def test_multinomial_keeps_the_total_and_the_means():
     assert np.all(x[:, [1, 5]] == 0)
 
 
-
 @pytest.mark.parametrize("W", [2, 8, 256])
 def test_multinomial_draws_do_not_depend_on_the_padding(W):
     """The tree's narrow levels run in one loop over zero-padded arrays, the
@@ -195,6 +194,7 @@ def test_multinomial_draws_do_not_depend_on_the_padding(W):
         ours = jax.jit(leap.multinomial)(key, jnp.asarray(total), w)
         np.testing.assert_array_equal(ours, jax.jit(per_level)(key, jnp.asarray(total), w))
         assert float(jnp.sum(ours)) == total
+
 
 @pytest.mark.slow
 def test_type_state_and_compaction():
