@@ -376,11 +376,49 @@ def kerr_sweep(d, alpha0, n_save, n_batch):
     }
 
 
-def husimi(cutoff, alpha0, n_grid, t=0.7):
-    """Q(α) = |⟨α|ψ⟩|²/π of the Kerr state at t on an n_grid² grid α = x + iy."""
+def _q_function_candidates(psi, x, alphas, cost=False):
+    """jqd's husimi (plain, jitted) and QuTiP's qfunc (plain, QFunc object) for
+    Q(α) of the ket psi on the grid alphas = x + iy; `cost`: the jitted call's
+    XLA cost analysis too."""
     import jax
     import jax.numpy as jnp
     import qutip
+
+    import jqd
+
+    pj, aj = jnp.asarray(psi), jnp.asarray(alphas)
+    tuned = jax.jit(jqd.husimi.husimi)
+    pq = qutip.Qobj(psi[:, None])
+    qf = qutip.QFunc(x, x, g=2.0)
+    return {
+        "jqd plain": Candidate(
+            "jqd",
+            "plain",
+            "jqd.husimi.husimi(psi, alphas)",
+            lambda _: lambda: jqd.husimi.husimi(pj, aj),
+        ),
+        "jqd tuned": Candidate(
+            "jqd",
+            "tuned",
+            "jax.jit(jqd.husimi.husimi)(psi, alphas)",
+            lambda _: lambda: tuned(pj, aj),
+            cost=(lambda: (tuned, (pj, aj))) if cost else None,
+        ),
+        "qutip plain qfunc": Candidate(
+            "qutip",
+            "plain",
+            "qutip.qfunc(psi, x, x, g=2)",
+            lambda _: lambda: qutip.qfunc(pq, x, x, g=2.0),
+        ),
+        "qutip tuned QFunc": Candidate(
+            "qutip", "tuned", "qf = qutip.QFunc(x, x, g=2); qf(psi)", lambda _: lambda: qf(pq)
+        ),
+    }
+
+
+def husimi(cutoff, alpha0, n_grid, t=0.7):
+    """Q(α) = |⟨α|ψ⟩|²/π of the Kerr state at t on an n_grid² grid α = x + iy."""
+    import jax.numpy as jnp
     from scipy.special import gammaln
 
     import jqd
@@ -397,34 +435,7 @@ def husimi(cutoff, alpha0, n_grid, t=0.7):
     )
     terms = np.where((a == 0) & (k > 0), 0.0, np.exp(logterm))
     exact = (np.abs(terms @ psi) ** 2 / np.pi).reshape(alphas.shape)
-    pj, aj = jnp.asarray(psi), jnp.asarray(alphas)
-    tuned = jax.jit(jqd.husimi.husimi)
-    pq = qutip.Qobj(psi[:, None])
-    qf = qutip.QFunc(x, x, g=2.0)
-    cands = {
-        "jqd plain": Candidate(
-            "jqd",
-            "plain",
-            "jqd.husimi.husimi(psi, alphas)",
-            lambda _: lambda: jqd.husimi.husimi(pj, aj),
-        ),
-        "jqd tuned": Candidate(
-            "jqd",
-            "tuned",
-            "jax.jit(jqd.husimi.husimi)(psi, alphas)",
-            lambda _: lambda: tuned(pj, aj),
-            cost=lambda: (tuned, (pj, aj)),
-        ),
-        "qutip plain qfunc": Candidate(
-            "qutip",
-            "plain",
-            "qutip.qfunc(psi, x, x, g=2)",
-            lambda _: lambda: qutip.qfunc(pq, x, x, g=2.0),
-        ),
-        "qutip tuned QFunc": Candidate(
-            "qutip", "tuned", "qf = qutip.QFunc(x, x, g=2); qf(psi)", lambda _: lambda: qf(pq)
-        ),
-    }
+    cands = _q_function_candidates(psi, x, alphas, cost=True)
     err = lambda q: float(np.max(np.abs(np.asarray(q) - exact)))
     return {
         "name": f"husimi-{n_grid}x{n_grid}",
@@ -1079,12 +1090,7 @@ def qfunc_coherent(nbar, n_grid=100):
     """Husimi Q of the coherent state |α⟩, α = √n̄, on an n_grid² grid
     α' = x + iy, x, y in [−(√n̄ + 5), √n̄ + 5] (issue 56): Q(β) = e^{−|β−α|²}/π
     in closed form; cutoff n̄ + 8√n̄ + 20."""
-    import jax
-    import jax.numpy as jnp
-    import qutip
     from scipy.special import gammaln
-
-    import jqd
 
     a = np.sqrt(nbar)
     d = int(np.ceil(nbar + 8 * np.sqrt(nbar) + 20))
@@ -1095,33 +1101,7 @@ def qfunc_coherent(nbar, n_grid=100):
     X, Y = np.meshgrid(x, x)
     alphas = X + 1j * Y
     exact = np.exp(-(np.abs(alphas - a) ** 2)) / np.pi
-    pj, aj = jnp.asarray(psi), jnp.asarray(alphas)
-    tuned = jax.jit(jqd.husimi.husimi)
-    pq = qutip.Qobj(psi[:, None])
-    qf = qutip.QFunc(x, x, g=2.0)
-    cands = {
-        "jqd plain": Candidate(
-            "jqd",
-            "plain",
-            "jqd.husimi.husimi(psi, alphas)",
-            lambda _: lambda: jqd.husimi.husimi(pj, aj),
-        ),
-        "jqd tuned": Candidate(
-            "jqd",
-            "tuned",
-            "jax.jit(jqd.husimi.husimi)(psi, alphas)",
-            lambda _: lambda: tuned(pj, aj),
-        ),
-        "qutip plain qfunc": Candidate(
-            "qutip",
-            "plain",
-            "qutip.qfunc(psi, x, x, g=2)",
-            lambda _: lambda: qutip.qfunc(pq, x, x, g=2.0),
-        ),
-        "qutip tuned QFunc": Candidate(
-            "qutip", "tuned", "qf = qutip.QFunc(x, x, g=2); qf(psi)", lambda _: lambda: qf(pq)
-        ),
-    }
+    cands = _q_function_candidates(psi, x, alphas)
     for c in cands.values():  # QuTiP misses 1e-8 at large n̄ (5.3e-8 at n̄ = 200): timed anyway
         c.extra["timed_above_target"] = c.side == "qutip"
     return {
