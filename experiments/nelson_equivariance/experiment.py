@@ -32,7 +32,7 @@ from jqd.dqm import (
     sample_density,
 )
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqd.run.toolkit import experiment_config, fold_range, panel
 from jqd.stats import histogram, ks_distance, loglog_slope
 
 
@@ -198,14 +198,6 @@ def _ks_errors(sol):
     return np.asarray(sol.errors.se["ks"]), ks - np.asarray(sol.errors.step["ks"])
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _keys(seed, n: int):
-    """key(seed) folded in with 0, ..., n − 1: one program for every key of the run
-    (one vmapped fold_in, not n unrolled ones: the same keys, a smaller program)."""
-    fold = jax.vmap(jax.random.fold_in, in_axes=(None, 0))
-    return tuple(fold(jax.random.key(seed), jnp.arange(n, dtype=jnp.uint32)))
-
-
 @functools.partial(jax.jit, static_argnums=(0, 2, 4))
 def _squeezed_start(grid, x0, sq, key, n):
     """ψ of the squeezed coherent state at t = 0 (x0 traced: a constant ψ would be
@@ -229,7 +221,7 @@ def run(config: Config, rec: Recorder) -> None:
     sch = jqd.SchrodingerGrid(grid, _potential)
     params = jqd.SchrodingerParams(potential={"omega": 1.0})
     # host arrays in NumPy, moved with device_put: eager jnp compiles a program per op and shape
-    keys = _keys(config.seed, 9)
+    keys = fold_range(config.seed, 9)
     (xg,) = [np.asarray(a) for a in grid.axes()]
 
     # -- part 1: equivariance through the superposition ------------------------------------

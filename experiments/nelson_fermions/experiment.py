@@ -41,7 +41,7 @@ import numpy as np
 import jqd
 from jqd.dqm import EnsembleState, NelsonEnsemble
 from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel, within_stderr_errors
+from jqd.run.toolkit import experiment_config, fold_range, panel, within_stderr_errors
 from jqd.stats import loglog_slope
 
 KINDS = ("antisymmetric", "symmetric", "distinguishable")
@@ -527,17 +527,6 @@ def _advance_fine(law, y, params, t0, dt, n_steps, key, n_all: int):
     return jax.lax.fori_loop(0, n_steps, body, y)
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _fold_range(key, n: int):
-    """fold_in(key, i) for i = 0, ..., n − 1 (`key` a key, or a seed for key(seed)):
-    one vmapped fold_in in one program (eagerly, each key and fold_in dispatched
-    programs of its own); the same keys."""
-    if not jax.dtypes.issubdtype(jnp.result_type(key), jax.dtypes.prng_key):
-        key = jax.random.key(key)
-    fold = jax.vmap(jax.random.fold_in, in_axes=(None, 0))
-    return tuple(fold(key, jnp.arange(n, dtype=jnp.uint32)))
-
-
 def _order(dts, counts, rates):
     """Least-squares slope of log(rate) vs log(dt) and its standard error if
     the counts are Poisson (var log C = 1/C)."""
@@ -606,7 +595,7 @@ def _equivariance(config, d, kind, key, n, hbar=1.0, mass=1.0, say=print):
         y_half = EnsembleState(y.psi, jax.device_put(x0[:m]))
     # the constants as arrays: traced, so the ħ ≠ 1 run reuses the program
     cparams = jax.tree_util.tree_map(jax.device_put, params)
-    save_keys = _fold_range(key, config.n_save + 1)  # save s: fold_in(key, s)
+    save_keys = fold_range(key, config.n_save + 1)  # save s: fold_in(key, s)
     err = {k: [] for k in ("ks_se", "ks_half", "n_gse", "n_step", "d_gse", "d_step")}
     err |= {"contact_se": [], "contact_step": []}
     err |= {"n_step_se": [], "d_step_se": [], "contact_step_se": []}
@@ -743,7 +732,7 @@ def _crossings(config, d, kind, key):
 
 
 def run(config: Config, rec: Recorder) -> None:
-    keys = _fold_range(config.seed, 34)  # keys[i] = fold_in(key(seed), i)
+    keys = fold_range(config.seed, 34)  # keys[i] = fold_in(key(seed), i)
     stages = _Stages(config.checkpoint)
     N = config.n_particles
     sqrtN = math.sqrt(N)

@@ -22,7 +22,6 @@ Three parts (ħ = m = ω = 1 in parts 1-2):
 
 from __future__ import annotations
 
-import functools
 import math
 
 import equinox as eqx
@@ -40,6 +39,7 @@ from jqd.experiment import Experiment, Recorder
 from jqd.run.toolkit import (
     claim_within_stderr,
     experiment_config,
+    fold_range,
     panel,
     within_stderr_errors,
 )
@@ -442,17 +442,8 @@ def _block_rotation(theta: float):
     return U
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _keys(seed, h_seed, n: int):
-    """key(seed) folded in with 0, ..., n − 1, and key(h_seed): one program (one
-    vmapped fold_in, not n unrolled ones: the same keys, a smaller program)."""
-    fold = jax.vmap(jax.random.fold_in, in_axes=(None, 0))
-    keys = fold(jax.random.key(seed), jnp.arange(n, dtype=jnp.uint32))
-    return (*keys, jax.random.key(h_seed))
-
-
 def run(config: Config, rec: Recorder) -> None:
-    keys = _keys(config.seed, config.h_seed, 22)  # keys[-1]: the key of part 3's H
+    keys = (*fold_range(config.seed, 22), jax.random.key(config.h_seed))  # [-1]: part 3's H
     rng = np.random.default_rng(config.seed)
     grid = jqd.Grid(config.points, config.box)
     sch = jqd.SchrodingerGrid(grid, _potential)

@@ -16,8 +16,11 @@ from their families.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import dataclass_transform
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..stats import loglog_slope
@@ -252,6 +255,17 @@ def claim_fitted_C(rec, law, psi0, alphas, data, *, dt, steps_per_save, C0) -> f
     rec.metric("C_fit", float(fit.C))
     rec.metric("C_fit_iterations", fit.iterations)
     return float(fit.C)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def fold_range(key, n: int):
+    """fold_in(key, i) for i = 0, ..., n − 1 (`key` a key, or a seed for key(seed)),
+    as one program: one vmapped fold_in (eagerly, each fold_in compiles or
+    dispatches a program of its own; unrolled, the program grows with n)."""
+    if not jax.dtypes.issubdtype(jnp.result_type(key), jax.dtypes.prng_key):
+        key = jax.random.key(key)
+    fold = jax.vmap(jax.random.fold_in, in_axes=(None, 0))
+    return tuple(fold(key, jnp.arange(n, dtype=jnp.uint32)))
 
 
 def mean_and_stderr(samples, axis=-1):
