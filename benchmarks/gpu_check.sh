@@ -6,7 +6,10 @@
 #   3. the largest-run ladder and the 4096² split-step case (bench_gpu.py);
 #   4. the errors of a stochastic run on the GPU (tests/test_errors.py) and
 #      the cost of the step check (bench_errors.py, 10x the CPU sizes);
-#   5. (not by default: STAGES=coalescence) copy-coalescence's tau-leap at
+#   5. (STAGES=limits) issue 56's three workloads against the device's limit
+#      (bench_gpu_limits.py: plain call beside bare formulations, with one
+#      perfetto trace of a plain call per case, copied to $OUT/prof_*.json.gz);
+#   6. (not by default: STAGES=coalescence) copy-coalescence's tau-leap at
 #      the step H and H/2 on common noise at large N (issue 55 item 1;
 #      benchmarks/run_copy_leap.py --coupled), checkpointed under
 #      $COAL_CK: carry that folder back in and the same line resumes it.
@@ -43,6 +46,14 @@ if stage errors; then
         | tee "$OUT/errors_tests.log" | tail -5
     timeout "${ERRORS_BENCH_S:-150}" python3 benchmarks/bench_errors.py --device gpu --scale 10 \
         --rounds 3 --json "$OUT/bench_errors.jsonl" 2>&1 | tee "$OUT/bench_errors.log" | grep -v "^JSON"
+fi
+if stage limits; then
+    PROFILE_DIR=/tmp/jqd-prof timeout "${LIMITS_S:-240}" python3 benchmarks/bench_gpu_limits.py \
+        --json "$OUT/limits.jsonl" 2>&1 | tee "$OUT/limits.log" | grep -v "^JSON"
+    for d in /tmp/jqd-prof/*/; do  # $OUT keeps two folder levels: the traces come up
+        f=$(find "$d" -name perfetto_trace.json.gz | head -1)
+        [ -n "$f" ] && cp "$f" "$OUT/prof_$(basename "$d").json.gz"
+    done
 fi
 if stage coalescence; then  # the run stops itself at COAL_BUDGET_S, before the timeout
     timeout "${COAL_S:-540}" python3 benchmarks/run_copy_leap.py --coupled --piece 40 \

@@ -17,6 +17,7 @@ from ..interop import as_array
 from ..schrodinger import MatrixParams
 
 RULES = ("consistent", "printed")
+MASKED_CLASSES = 32  # `_member_sums` masks up to this many classes off the CPU
 EXACT_COUNTS = {np.dtype("float32"): 2**24, np.dtype("float64"): 2**53}
 
 CopyParams = MatrixParams  # a Hermitian H and ħ: one class, two names
@@ -108,11 +109,24 @@ class MemberState(eqx.Module):
 
 
 def _member_sums(y: MemberState, P: int):
-    """Occupations n_b and the class sums Σ_{J∈b} cos φ_J, Σ_{J∈b} sin φ_J."""
+    """Occupations n_b and the class sums Σ_{J∈b} cos φ_J, Σ_{J∈b} sin φ_J
+    (members of a class outside 0..P-1, as marked ones, count nowhere)."""
     dtype = y.phi.dtype
-    n = jax.ops.segment_sum(jnp.ones_like(y.phi), y.a, num_segments=P)
-    zc = jax.ops.segment_sum(jnp.cos(y.phi), y.a, num_segments=P)
-    zs = jax.ops.segment_sum(jnp.sin(y.phi), y.a, num_segments=P)
+    values = (jnp.ones_like(y.phi), jnp.cos(y.phi), jnp.sin(y.phi))
+
+    def scatter():
+        return tuple(jax.ops.segment_sum(v, y.a, num_segments=P) for v in values)
+
+    def masked():  # a GPU's atomic adds into a few addresses serialize: 10x slower
+        hot = y.a[..., None] == jnp.arange(P, dtype=y.a.dtype)
+        return tuple(jnp.sum(jnp.where(hot, v[..., None], 0.0), axis=-2) for v in values)
+
+    # scatter-adds on the CPU (the member order; every claim as before) and for
+    # many classes; masked sums elsewhere (benchmarks/results_gpu.md, copy-members)
+    if P > MASKED_CLASSES:
+        n, zc, zs = scatter()
+    else:
+        n, zc, zs = jax.lax.platform_dependent(cpu=scatter, default=masked)
     return n.astype(dtype), zc, zs
 
 

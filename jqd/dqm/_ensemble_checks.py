@@ -60,7 +60,7 @@ class NodeStep(NamedTuple):
     at_risk: Array  # particles with |u_N|² dt > 2D
     allowed: float  # how many may be
     grid_mass: Array  # ∫|ψ|² where |u_N|² dt > 2D, on the grid
-    safe: Array  # the largest dt that passes both
+    safe: Array  # the largest dt that passes both (inf where the check passes)
     worst: Array  # index of the particle with the largest |u_N|
 
 
@@ -98,24 +98,29 @@ def node_step(grid: Grid, psi, u, two_D, dt) -> NodeStep:
     allowed = lam + 3 * math.sqrt(lam) + 1
     k = jnp.sum(u2 * dt > two_D)
     m = int(math.floor(allowed))  # safe: the dt below which at most m are at risk
-    if m >= n:
-        safe = jnp.full((), jnp.inf, u2.dtype)
-    else:
-        kth = kth_largest(u2, m)
-        safe = jnp.where(kth > 0, two_D / jnp.where(kth > 0, kth, 1.0), jnp.inf)
     # on the grid: |u|² dt > 2D ⇔ (ħ/m) dt Σ_i Re(ψ*∂_iψ)² > |ψ|⁴ (no division)
     a2 = sum(jnp.real(jnp.conj(psi) * g) ** 2 for g in grid.gradient(psi)).ravel()
     rho = (jnp.abs(psi) ** 2).ravel()
     mass = rho * grid.cell_volume
     at_risk = two_D * dt * a2 > rho**2
     grid_mass = jnp.sum(jnp.where(at_risk, mass, 0.0))
-    # dt_j = |ψ|⁴ / ((ħ/m) Σ Re(ψ*∂ψ)²): in increasing order, the mass at risk grows
-    dt_j = jnp.where(a2 > 0, rho**2 / (two_D * jnp.where(a2 > 0, a2, 1.0)), jnp.inf)
-    order = jnp.argsort(dt_j)
-    cum = jnp.cumsum(mass[order])
-    safe_grid = dt_j[order][jnp.minimum(jnp.sum(cum <= GRID_TOL), grid.size - 1)]
     ok = (k <= allowed) & (grid_mass <= GRID_TOL)
-    return NodeStep(ok, k, allowed, grid_mass, jnp.minimum(safe, safe_grid), jnp.argmax(u2))
+
+    def safe():  # the fix a failure names; on a GPU the select costs more than a step
+        if m >= n:
+            particles = jnp.full((), jnp.inf, u2.dtype)
+        else:
+            kth = kth_largest(u2, m)
+            particles = jnp.where(kth > 0, two_D / jnp.where(kth > 0, kth, 1.0), jnp.inf)
+        # dt_j = |ψ|⁴ / ((ħ/m) Σ Re(ψ*∂ψ)²): in increasing order, the mass at risk grows
+        dt_j = jnp.where(a2 > 0, rho**2 / (two_D * jnp.where(a2 > 0, a2, 1.0)), jnp.inf)
+        order = jnp.argsort(dt_j)
+        cum = jnp.cumsum(mass[order])
+        on_grid = dt_j[order][jnp.minimum(jnp.sum(cum <= GRID_TOL), grid.size - 1)]
+        return jnp.minimum(particles, on_grid)
+
+    passed = lambda: jnp.full((), jnp.inf, u2.dtype)
+    return NodeStep(ok, k, allowed, grid_mass, jax.lax.cond(ok, passed, safe), jnp.argmax(u2))
 
 
 # at t0 as one compiled call (eagerly ≈ 1 s of CPU at 10^6 particles)
