@@ -1,6 +1,6 @@
-"""Mutants of dqm-algebra (Zakir Z21, Z35-Z44, Z55): plausible bugs in the (ρ, S)
-algebra of observables, the Fick uncertainty product and the localization energy
-that its quick claims must catch."""
+"""Mutants of dqm-algebra (Zakir Z2-Z5, Z21, Z35-Z44, Z55): plausible bugs in the
+(ψ, ψ*) and (ρ, S) algebras of observables, the Fick uncertainty product and the
+localization energy that its quick claims must catch."""
 
 from __future__ import annotations
 
@@ -83,7 +83,95 @@ def _fick_without_half(monkeypatch):
     monkeypatch.setattr(alg, "osmotic_momentum_square", scaled(alg.osmotic_momentum_square, 4.0))
 
 
+def _patch_both(monkeypatch, name, fn):
+    """Replace `name` in `jqd.dqm._algebra` (where the library's own calls look it up)
+    and in `jqd.dqm` (where the experiment does)."""
+    import jqd.dqm
+    import jqd.dqm._algebra as alg
+
+    monkeypatch.setattr(alg, name, fn)
+    monkeypatch.setattr(jqd.dqm, name, fn)
+
+
+def _wirtinger_without_half(monkeypatch):
+    """δ/δψ* = δ/δψ₁ + iδ/δψ₂ (and δ/δψ likewise): the ½ of the Wirtinger derivative
+    dropped (`jqd.dqm.wirtinger_derivatives`)."""
+    import jqd.dqm._algebra as alg
+
+    good = alg.wirtinger_derivatives
+
+    def wirtinger_derivatives(grid, functional, psi):
+        d_psi, d_conj = good(grid, functional, psi)
+        return 2 * d_psi, 2 * d_conj
+
+    _patch_both(monkeypatch, "wirtinger_derivatives", wirtinger_derivatives)
+
+
+def _wirtinger_swapped(monkeypatch):
+    """δ/δψ* = ½(δ/δψ₁ − iδ/δψ₂) and δ/δψ = ½(δ/δψ₁ + iδ/δψ₂): the two Wirtinger
+    derivatives exchanged (`jqd.dqm.wirtinger_derivatives`)."""
+    import jqd.dqm._algebra as alg
+
+    good = alg.wirtinger_derivatives
+
+    def wirtinger_derivatives(grid, functional, psi):
+        d_psi, d_conj = good(grid, functional, psi)
+        return d_conj, d_psi
+
+    _patch_both(monkeypatch, "wirtinger_derivatives", wirtinger_derivatives)
+
+
+def _psi_bracket_ihbar_sign(monkeypatch):
+    """Z3 with 1/(−iħ), i.e. {ψ, ψ*} = −δ/iħ (`jqd.dqm.psi_bracket_density`)."""
+    import jqd.dqm._algebra as alg
+
+    good = alg.psi_bracket_density
+    _patch_both(monkeypatch, "psi_bracket_density", lambda dA, dB, hbar: -good(dA, dB, hbar))
+
+
+def _schrodinger_kinetic_without_half(monkeypatch):
+    """H[ψ, ψ*] = ∫(ħ²/m ∇ψ*·∇ψ + ψ*Vψ) (the 1/2 of ħ²/2m dropped) in Z2
+    (`jqd.dqm.schrodinger_energy`)."""
+    import jqd.dqm._algebra as alg
+
+    good = alg.schrodinger_energy
+
+    def schrodinger_energy(grid, psi, params, potential):
+        # 2H − V-term = ∫(ħ²/m |∇ψ|² + V|ψ|²)
+        return 2 * good(grid, psi, params, potential) - grid.integrate(potential * abs(psi) ** 2)
+
+    _patch_both(monkeypatch, "schrodinger_energy", schrodinger_energy)
+
+
 MUTANTS = [
+    Mutant(
+        "dqm-algebra",
+        "wirtinger-without-half",
+        "Wirtinger derivative δ/δψ* = δ/δψ₁ + iδ/δψ₂ (the ½ dropped)",
+        _wirtinger_without_half,
+        caught_by="Z2/Z5 δH/δψ* = Ĥψ",
+    ),
+    Mutant(
+        "dqm-algebra",
+        "wirtinger-swapped",
+        "δ/δψ and δ/δψ* exchanged (δ/δψ* = ½(δ/δψ₁ − iδ/δψ₂))",
+        _wirtinger_swapped,
+        caught_by="Z5 ∂ψ/∂t = {ψ, H}",
+    ),
+    Mutant(
+        "dqm-algebra",
+        "psi-bracket-ihbar-sign",
+        "(ψ, ψ*) bracket Z3 with 1/(−iħ) for 1/iħ",
+        _psi_bracket_ihbar_sign,
+        caught_by="Z3 (ψ, ψ*) bracket = commutator",
+    ),
+    Mutant(
+        "dqm-algebra",
+        "schrodinger-kinetic-without-half",
+        "H[ψ, ψ*] = ∫(ħ²/m ∇ψ*·∇ψ + ψ*Vψ) (the 1/2 of ħ²/2m dropped, Z2)",
+        _schrodinger_kinetic_without_half,
+        caught_by="Z3 (ψ, ψ*) bracket = Z27 (ρ, S) bracket",
+    ),
     Mutant(
         "dqm-algebra",
         "bracket-sign",

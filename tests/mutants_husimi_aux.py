@@ -1,4 +1,5 @@
-"""Mutants of husimi-truncation (grid solver) and husimi-trajectories (probability flow)."""
+"""Mutants of husimi-truncation (grid solver, F52-F53 diffusion matrix) and
+husimi-trajectories (probability flow)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,50 @@ def _flow_dt_quadrupled(monkeypatch):
     monkeypatch.setattr(jqd, "evolve", coarse)
 
 
+def _diffusion_without_commutator(monkeypatch):
+    # D = (C/2) H''J, the first half of the commutator (C/2)[H'', J] of F52: not symmetric,
+    # and not anticommuting with J; patched where `diffusion_structure` and `fp_rhs` look it up
+    import jax
+
+    import jqd.husimi._residuals as rs
+    from jqd.husimi import symplectic_J
+
+    def diffusion_matrix(H, C=1.0):
+        def D(z):
+            return 0.5 * C * jax.hessian(H)(z) @ symplectic_J(z.shape[-1] // 2, z.dtype)
+
+        return D
+
+    monkeypatch.setattr(rs, "diffusion_matrix", diffusion_matrix)
+
+
+def _diffusion_without_half(monkeypatch):
+    # D = C[H'', J], the 1/2 of F52 dropped (every structure property intact)
+    import jqd.husimi._residuals as rs
+
+    good = rs.diffusion_matrix
+
+    def diffusion_matrix(H, C=1.0):
+        return good(H, 2 * C)
+
+    monkeypatch.setattr(rs, "diffusion_matrix", diffusion_matrix)
+
+
 MUTANTS = [
+    Mutant(
+        "husimi-truncation",
+        "diffusion-without-commutator",
+        "D = (C/2)H''J instead of (C/2)[H'', J] (F52)",
+        _diffusion_without_commutator,
+        caught_by="F53 D = (C/2)[H'', J] symmetric",
+    ),
+    Mutant(
+        "husimi-truncation",
+        "diffusion-without-half",
+        "D = C[H'', J] (the 1/2 of F52 dropped; still symmetric and traceless)",
+        _diffusion_without_half,
+        caught_by="F52 max|D|",
+    ),
     Mutant(
         "husimi-truncation",
         "grid-diffusion-doubled",

@@ -1,6 +1,6 @@
-"""The algebra of observables in (ρ, S), the uncertainty relation from the
-Fick velocity and the localization energy (physics §2.3, §2.6; Zakir Z21,
-Z35-Z44, Z55).
+"""The algebra of observables in (ρ, S) and in (ψ, ψ*), the uncertainty relation
+from the Fick velocity and the localization energy (physics §2.3, §2.6; Zakir
+Z2-Z5, Z21, Z35-Z44, Z55).
 
 1. Algebra (Z35-Z44). Observables x̄, p̄, ⟨x²⟩, ⟨p²⟩ and H as functionals of
    (ρ, S) (`jqd.dqm.position_moment`, `momentum_mean`, `momentum_square`,
@@ -10,6 +10,12 @@ Z35-Z44, Z55).
    (Z38), ψ*p̂ψ (Z41); the exact derivative of the translated closed-form state
    (Z42-Z43); the time derivative of ⟨Â⟩(t) along split-step (Yoshida-4)
    Schrödinger evolution, by a 7-point central difference (Z44).
+   The canonical pair (ψ, ψ*) (Z2-Z5): H[ψ, ψ*] of Z2 (`jqd.dqm.schrodinger_energy`)
+   and x̄, p̄, ⟨x²⟩, ⟨p²⟩ as functionals of (Re ψ, Im ψ), Wirtinger derivatives by
+   `jax.grad` (`jqd.dqm.wirtinger_derivatives`), the bracket Z3
+   (`jqd.dqm.psi_poisson_brackets`): δH/δψ* against Ĥψ (NumPy), {ψ, H} against ∂ψ/∂t
+   along split-step evolution (Z5), and the (ψ, ψ*) brackets against the commutators
+   and the (ρ, S) brackets of Z27.
 2. Z21: `jqd.dqm.UncertaintyProduct` against ħ²/4 (Gaussians), closed forms
    and a continuum quadrature (non-Gaussians).
 3. Z55: Ū_u = ∫ρ p_u²/2m (`jqd.dqm.localization_energy`) against ⟨Q⟩ in the
@@ -52,6 +58,10 @@ TOL = {
     "z21_ng": 1e-5,  # 5.6e-7 (sech² b = 1.2 on the shorter box: its tails wrap)
     "z55_q": 1e-4,  # 6.2e-6 (the 8th-order Q on the coarser grid)
     "z55_closed": 1e-7,  # 7.0e-9
+    "psi_dH": 1e-9,  # 6.4e-11 (the Nyquist mode, which the real spectral ∂ drops)
+    "psi_flow": 1e-9,  # 6.5e-11 (at dt/8; the Nyquist mode as for psi_dH, 6.4e-11)
+    "psi_commutator": 1e-13,  # 1.3e-15
+    "psi_rho_S": 1e-9,  # 5.0e-11 (the (ρ, S) side's error, as for "brackets")
 }
 
 
@@ -166,10 +176,9 @@ def references(grid, params, r):
     }
 
 
-def time_derivatives(grid, params, psi0, dt, substeps=4):
-    """d⟨Â⟩/dt at t = 0 for x̂, p̂, x̂², p̂², Ĥ: the 7-point central difference of
-    ⟨Â⟩(t) at t = −3dt..3dt (error O(dt⁶)), ψ(t) by split-step Fourier Yoshida-4
-    (NumPy FFTs, `substeps` per dt, forward and backward from ψ0; error O((dt/substeps)⁴))."""
+def evolve_window(grid, params, psi0, dt, substeps=4):
+    """ψ(t) at t = −3dt..3dt, shape (7, n), by split-step Fourier Yoshida-4 (NumPy FFTs,
+    `substeps` per dt, forward and backward from ψ0; error O((dt/substeps)⁴))."""
     hb, m = params.hbar, params.mass
     x = np.asarray(grid.axes()[0])
     k = np.asarray(grid.wavenumbers()[0])
@@ -193,12 +202,72 @@ def time_derivatives(grid, params, psi0, dt, substeps=4):
     for _ in range(3):
         fwd.append(advance(fwd[-1], dt))
         bwd.append(advance(bwd[-1], -dt))
-    psis = np.stack(bwd[:0:-1] + fwd)  # t = −3dt .. 3dt
+    return np.stack(bwd[:0:-1] + fwd)  # t = −3dt .. 3dt
+
+
+STENCIL = np.array([-1, 9, -45, 0, 45, -9, 1]) / 60  # d/dt at t = 0 from t = −3dt..3dt
+
+
+def time_derivatives(grid, params, psis, dt):
+    """d⟨Â⟩/dt at t = 0 for x̂, p̂, x̂², p̂², Ĥ: the 7-point central difference of
+    ⟨Â⟩(t) over `evolve_window`'s ψ(t) (error O(dt⁶))."""
     dx = grid.cell_volume
     ops = operators(grid, params)
     A = np.stack([np.real(np.sum(psis.conj() * op(psis), axis=-1)) * dx for op in ops])
-    stencil = np.array([-1, 9, -45, 0, 45, -9, 1]) / 60
-    return A @ stencil / dt
+    return A @ STENCIL / dt
+
+
+# -- item 1, the canonical pair (ψ, ψ*) (Z2-Z5) ---------------------------------------
+
+
+def psi_functionals(grid, params):
+    """x̄, p̄, ⟨x²⟩, ⟨p²⟩ and H[ψ, ψ*] (Z2, `jqd.dqm.schrodinger_energy`) as real
+    functionals of ψ = ψ₁ + iψ₂ (jnp, spectral ∂ of ψ₁ and ψ₂): ∫x|ψ|²,
+    ħ∫(ψ₁∂ψ₂ − ψ₂∂ψ₁), ∫x²|ψ|², ħ²∫[(∂ψ₁)² + (∂ψ₂)²], ∫[ħ²/2m |∂ψ|² + V|ψ|²]."""
+    x = grid.mesh()[0]
+    k = grid.wavenumbers()[0]
+    hb = params.hbar
+    Vx = V((x,), 0.0, params.potential)
+    d = lambda f: jnp.real(jnp.fft.ifft(1j * k * jnp.fft.fft(f)))
+    parts = lambda psi: (jnp.real(psi), jnp.imag(psi))
+
+    def p_mean(psi):
+        a, b = parts(psi)
+        return hb * grid.integrate(a * d(b) - b * d(a))
+
+    def p_square(psi):
+        a, b = parts(psi)
+        return hb**2 * grid.integrate(d(a) ** 2 + d(b) ** 2)
+
+    return (
+        lambda psi: grid.integrate(x * jnp.abs(psi) ** 2),
+        p_mean,
+        lambda psi: grid.integrate(x**2 * jnp.abs(psi) ** 2),
+        p_square,
+        lambda psi: dqm.schrodinger_energy(grid, psi, params, Vx),
+    )
+
+
+def _psi_stage(grid, params):
+    """One program: Z2's H[ψ, ψ*], its Wirtinger derivatives δH/δψ and δH/δψ*, the
+    (ψ, ψ*) bracket matrix of x̄, p̄, ⟨x²⟩, ⟨p²⟩, H (Z3) and {ψ(x), H} (Z4-Z5)."""
+
+    @jax.jit
+    def stage(psi):
+        functionals = psi_functionals(grid, params)  # traced here: no eager programs
+        d_psi, d_conj = dqm.wirtinger_derivatives(grid, functionals[4], psi)
+        # {ψ(x), H} by Z3 with A = ψ(x): δA/δψ(x') = δ(x − x'), δA/δψ* = 0; the δ's 1/dV
+        # and the integral's dV cancel, leaving the integrand at x
+        flow = dqm.psi_bracket_density((1.0, 0.0), (d_psi, d_conj), params.hbar)
+        return {
+            "H": functionals[4](psi),
+            "dH_psi": d_psi,
+            "dH_conj": d_conj,
+            "flow": flow,
+            "brackets": dqm.psi_poisson_brackets(grid, functionals, psi, params.hbar),
+        }
+
+    return stage
 
 
 # -- items 2 and 3: densities ------------------------------------------------------
@@ -388,7 +457,8 @@ def run(config: Config, rec: Recorder) -> None:
     )
 
     rec.progress("item 1: Z44 along Schrödinger evolution")
-    dAdt = {name: time_derivatives(grid, params, r["psi"], config.dt) for name, r in res.items()}
+    windows = {name: evolve_window(grid, params, r["psi"], config.dt) for name, r in res.items()}
+    dAdt = {name: time_derivatives(grid, params, windows[name], config.dt) for name in res}
     err_dAdt = max(float(np.max(np.abs(dAdt[name] - res[name]["brackets"][:, 4]))) for name in res)
     rec.claim(
         "Z44 dA/dt = {A, H}",
@@ -398,8 +468,77 @@ def run(config: Config, rec: Recorder) -> None:
         TOL["dAdt"],
     )
 
-    # -- items 2 and 3 -----------------------------------------------------------------
     cpu["item 1 references"] = time.process_time()
+
+    # -- item 1, the canonical pair (ψ, ψ*) (Z2-Z5) ------------------------------------
+    rec.progress("item 1: the canonical pair (ψ, ψ*), Z2-Z5")
+    psi_stage = _psi_stage(grid, params)
+    h_op = operators(grid, params)[4]
+    # ∂ψ/∂t pointwise needs a finer window than Z44's ⟨Â⟩(t): the 7-point difference's
+    # O(dt⁶ ∂⁷ψ) is largest in the tails, where V makes ψ's local frequency large (8e-6 at
+    # dt = 0.01, 4e-11 at dt/8); its step error is the value at dt/8 minus at dt/16
+    dt5 = config.dt / 8
+    psi_res, err_h, err_psi_comm, err_psi_rs = {}, 0.0, 0.0, 0.0
+    err_flow = {dt5: 0.0, dt5 / 2: 0.0}
+    for name, r in res.items():
+        q = psi_res[name] = jax.device_get(psi_stage(r["psi"]))
+        h_psi = h_op(np.asarray(r["psi"]))  # Ĥψ, NumPy spectral
+        scale = np.max(np.abs(h_psi))
+        err_h = max(
+            err_h,
+            float(np.max(np.abs(q["dH_conj"] - h_psi)) / scale),
+            float(np.max(np.abs(q["dH_psi"] - np.conj(h_psi))) / scale),
+            float(abs(q["H"] - r["expect"][4]) / abs(r["expect"][4])),
+        )
+        for h in err_flow:  # ∂ψ/∂t at t = 0 along split-step (1 substep per h)
+            dpsi_dt = STENCIL @ evolve_window(grid, params, r["psi"], h, substeps=1) / h
+            err = float(np.max(np.abs(q["flow"] - dpsi_dt)) / np.max(np.abs(dpsi_dt)))
+            err_flow[h] = max(err_flow[h], err)
+        br = q["brackets"][iu[0], iu[1]]
+        err_psi_comm = max(err_psi_comm, float(np.max(np.abs(br - r["commutators"][iu[0], iu[1]]))))
+        err_psi_rs = max(err_psi_rs, float(np.max(np.abs(br - r["brackets"][iu[0], iu[1]]))))
+    rec.claim(
+        "Z2/Z5 δH/δψ* = Ĥψ",
+        "Z2/Z5: H[ψ, ψ*] = ∫(ħ²/2m ∇ψ*·∇ψ + ψ*Vψ) differentiated in (Re ψ, Im ψ) by jax.grad, "
+        "Wirtinger δH/δψ* = ½(δH/δψ₁ + iδH/δψ₂), equals Ĥψ (NumPy spectral) and δH/δψ = (Ĥψ)* "
+        "pointwise, H = ⟨ψ, Ĥψ⟩ (max relative to max |Ĥψ|, resp. |H|, over states)",
+        err_h,
+        TOL["psi_dH"],
+    )
+    rec.claim(
+        "Z5 ∂ψ/∂t = {ψ, H}",
+        f"Z4-Z5: {{ψ(x), H}} = (1/iħ)δH/δψ* (Z3 with A = ψ(x)) equals ∂ψ/∂t along split-step "
+        f"Schrödinger evolution (7-point difference, dt = {dt5:g}) pointwise (max relative "
+        "to max |∂ψ/∂t|, over states)",
+        err_flow[dt5],
+        TOL["psi_flow"],
+        step_error=err_flow[dt5] - err_flow[dt5 / 2],
+    )
+    rec.claim(
+        "Z3 (ψ, ψ*) bracket = commutator",
+        "Z3: (1/iħ)∫(δA/δψ δB/δψ* − δB/δψ δA/δψ*) of ∫x|ψ|², ħ∫(ψ₁∂ψ₂ − ψ₂∂ψ₁), ∫x²|ψ|², "
+        "ħ²∫|∂ψ|², H[ψ, ψ*] equals (1/iħ)⟨ψ, [Â, B̂]ψ⟩ for the 10 pairs (max abs, complex, over "
+        "pairs and states)",
+        err_psi_comm,
+        TOL["psi_commutator"],
+    )
+    rec.claim(
+        "Z3 (ψ, ψ*) bracket = Z27 (ρ, S) bracket",
+        "Z3 vs Z27: the (ψ, ψ*) and (ρ, S) canonical pairs give the same bracket matrix of x, p, "
+        "x², p², H (max abs, complex, over the 10 pairs and states)",
+        err_psi_rs,
+        TOL["psi_rho_S"],
+    )
+    for key, value in (
+        ("psi_dH", err_h),
+        ("psi_flow", err_flow[dt5]),
+        ("psi_vs_commutator", err_psi_comm),
+        ("psi_vs_rho_S", err_psi_rs),
+    ):
+        rec.metric(f"item1_{key}_error", value)
+
+    # -- items 2 and 3 -----------------------------------------------------------------
+    cpu["item 1 (ψ, ψ*)"] = time.process_time()
     rec.progress("items 2-3: uncertainty product and localization energy")
     _, states23 = item23_states(config)
     names = [s[0] for s in states23]
@@ -511,6 +650,14 @@ def run(config: Config, rec: Recorder) -> None:
             ls="none",
             label="(1/iħ)⟨[Â, B̂]⟩ (Z38)" if s == 0 else None,
         )
+        a0.plot(
+            pos + (s - 1) * 0.27,
+            np.real(psi_res[name]["brackets"][iu[0], iu[1]]),
+            "r.",
+            ms=4,
+            ls="none",
+            label="(ψ, ψ*) bracket (Z3)" if s == 0 else None,
+        )
     a0.set_xticks(pos, labels, rotation=45, fontsize=8)
     a0.axhline(0, color="k", lw=0.5)
     lo, hi = a0.get_ylim()
@@ -519,7 +666,7 @@ def run(config: Config, rec: Recorder) -> None:
         a0,
         "pair (A, B)",
         "Poisson bracket of A and B (A·B / action)",
-        f"Z38: brackets = commutators (max error {err_br:.1e})",
+        f"Z38, Z3: brackets = commutators (max error {err_br:.1e})",
         loc="upper center",
         ncol=2,
     )
@@ -531,6 +678,10 @@ def run(config: Config, rec: Recorder) -> None:
         "Z41 density": err_density,
         "Z42-43 shifts": err_shift,
         "Z44 dA/dt": err_dAdt,
+        "Z2/Z5 δH/δψ* = Ĥψ": err_h,
+        "Z5 ∂ψ/∂t = (1/iħ)δH/δψ*": err_flow[dt5],
+        "Z3 (ψ,ψ*) = commutator": err_psi_comm,
+        "Z3 (ψ,ψ*) = Z27 (ρ,S)": err_psi_rs,
         "Z21 Gaussians": float(np.max(np.abs(ratio[gauss] - 1))),
         "Z21 sech², pairs": float(np.max(np.abs(ratio[smooth_ng] / exact_ratio[smooth_ng] - 1))),
         "Z55 Ū_u = ⟨Q⟩": float(np.max(np.abs(Q[~node] / U_u[~node] - 1))),
@@ -544,6 +695,10 @@ def run(config: Config, rec: Recorder) -> None:
             "density",
             "shift",
             "dAdt",
+            "psi_dH",
+            "psi_flow",
+            "psi_commutator",
+            "psi_rho_S",
             "z21",
             "z21_ng",
             "z55_q",
@@ -620,6 +775,10 @@ def run(config: Config, rec: Recorder) -> None:
                     np.stack([r["commutators"] for r in res.values()]),
                 ),
                 "dAdt": (("state", "A"), np.stack([dAdt[s] for s in res])),
+                "psi_brackets": (
+                    ("state", "A", "B"),
+                    np.stack([np.real(psi_res[s]["brackets"]) for s in res]),
+                ),
                 "product_ratio": (("density",), ratio),
                 "product_ratio_exact": (("density",), exact_ratio),
                 "heisenberg_ratio": (("density",), heis),
@@ -635,7 +794,8 @@ def run(config: Config, rec: Recorder) -> None:
 
 EXPERIMENT = Experiment(
     description=(
-        "Zakir's (ρ, S) algebra: Poisson brackets = commutators (Z38), Z41-Z44; Fick "
+        "Zakir's (ρ, S) and (ψ, ψ*) algebras: Poisson brackets = commutators (Z3, Z38), "
+        "Z2-Z5, Z41-Z44; Fick "
         "uncertainty Z21; localization energy Z55 = ⟨Q⟩"
     ),
     physics="§2.3, §2.6",

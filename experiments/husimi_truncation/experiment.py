@@ -20,6 +20,11 @@ those of the *envelope-regularized* truncation; the regularization-free content 
 first-order term, which the main claim checks. For contrast the run also reports the
 deviation of the unregularized Galerkin truncation (Fock cutoff `galerkin_cutoff`) at
 the largest λ, which at t = 0.2 has run away (README).
+
+F52-F53 (physics §4.3): D = (C/2)[H'', J] of this H (`jqd.husimi.diffusion_structure`,
+autodiff of the symbol) at seven phase-space points for the largest λ is symmetric,
+traceless, anticommutes with J and has ± eigenvalue pairs; its size matches the closed
+form D = (C/2)λ(12Q² − 6)σ_x.
 """
 
 from __future__ import annotations
@@ -78,6 +83,12 @@ class Config:
     length: float = 18.0
     cutoff: int = 60
     galerkin_cutoff: int = 18
+
+
+# F53's phase-space points (Q, P): both signs of 12Q² − 6 and of P, off the axes
+STRUCTURE_POINTS = np.array(
+    [[-2.1, 0.4], [-0.9, -1.7], [-0.3, 0.8], [0.0, 0.0], [0.5, -0.6], [1.3, 2.2], [2.6, -0.2]]
+)
 
 
 def symbol(z, args):
@@ -253,6 +264,33 @@ def run(config: Config, rec: Recorder) -> None:
         tolerance=0.1,
         exponent=1,
     )
+    # F52-F53: the diffusion matrix of this H, D = (C/2)[H'', J] (`jqd.husimi.diffusion_structure`,
+    # autodiff of the symbol at C = 1), at STRUCTURE_POINTS for the largest λ: symmetric,
+    # traceless (F53), anticommuting with J, eigenvalues in ± pairs, each relative to max|D|.
+    # Closed form: H'' = diag(ω + λ(12Q² − 6), ω), so D = (C/2)λ(12Q² − 6)[[0, 1], [1, 0]]
+    # and max|D| = (C/2)λ max|12Q² − 6| over the points. Tolerances 1e-13: round-off,
+    # ~100ε·max|H''|/max|D| (≈ 3 here), as tests/test_husimi_symbols.py fixed for these checks
+    lam_d = config.couplings[-1]
+    rep = jqd.husimi.diffusion_structure(
+        lambda z: symbol(z, (config.omega, lam_d)), STRUCTURE_POINTS, C=1.0
+    )
+    violation = max(rep[k] for k in ("symmetric", "traceless", "anticommutes_J", "pm_pairs"))
+    rec.claim(
+        "F53 D = (C/2)[H'', J] symmetric, traceless, anticommutes with J, ± eigenvalue pairs",
+        f"F52-F53 (physics §4.3): at {len(STRUCTURE_POINTS)} phase-space points, λ = {lam_d:g}, "
+        "the largest violation relative to max|D|",
+        violation,
+        1e-13,
+    )
+    d_closed = 0.5 * lam_d * np.max(np.abs(12 * STRUCTURE_POINTS[:, 0] ** 2 - 6))
+    rec.claim(
+        "F52 max|D| = (C/2)λ max|12Q² − 6| (closed form)",
+        "F52 for H = ω(|α|² − 1) + λ(Q⁴ − 3Q² + 3/4): D = (C/2)λ(12Q² − 6)σ_x; |max|D| / closed − 1|",
+        abs(rep["max_abs"] / d_closed - 1),
+        1e-13,
+    )
+    for k in ("symmetric", "traceless", "anticommutes_J", "pm_pairs", "max_abs"):
+        rec.metric(f"F53_{k}", rep[k])
     rec.metric("deviation_over_first_order_prediction", ratio.tolist())
     rec.metric("first_order_prediction_at_t_end", (ts[-1] * first_order).tolist())
     rec.metric("lambda_exponent_k", k_fit)
@@ -299,5 +337,5 @@ def run(config: Config, rec: Recorder) -> None:
 
 EXPERIMENT = Experiment(
     description="Fokker-Planck truncation vs exact Husimi evolution for ω a†a + λ q⁴",
-    physics="§4.4-4.5",
+    physics="§4.3, §4.4-4.5",
 )

@@ -14,7 +14,11 @@ from ._algebra import osmotic_momentum_square as osmotic_momentum_square
 from ._algebra import poisson_bracket as poisson_bracket
 from ._algebra import poisson_brackets as poisson_brackets
 from ._algebra import position_moment as position_moment
+from ._algebra import psi_bracket_density as psi_bracket_density
+from ._algebra import psi_poisson_brackets as psi_poisson_brackets
 from ._algebra import quantum_potential_mean as quantum_potential_mean
+from ._algebra import schrodinger_energy as schrodinger_energy
+from ._algebra import wirtinger_derivatives as wirtinger_derivatives
 from ._canonical import CanonicalDQM as CanonicalDQM
 from ._ensemble_checks import EnsembleBreakdownError as EnsembleBreakdownError
 from ._ensembles import BohmEnsemble as BohmEnsemble

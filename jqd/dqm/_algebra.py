@@ -11,6 +11,11 @@ volume, and the Poisson bracket of the canonical pair (ρ, S) is Z27:
 The quadratic forms A = ⟨ψ, Âψ⟩ (Z35-Z37) of x, p, x², p² and H are written in
 (ρ, S): ∫ρx, ∫ρ∂S (Z41), ∫ρx², ∫ρ[(∂S)² + (m u)²] and H_D (Z25-Z26), with
 u = −D∇ρ/ρ the Fick velocity (Z23). Derivatives are spectral by default.
+
+The canonical pair (ψ, ψ*) of Z2-Z5: a real functional A(ψ) is differentiated in
+(Re ψ, Im ψ) and combined into Wirtinger derivatives (`wirtinger_derivatives`);
+the bracket is Z3, {A, B} = (1/iħ)∫(δA/δψ δB/δψ* − δB/δψ δA/δψ*) dx
+(`psi_poisson_brackets`), and H[ψ, ψ*] is Z2 (`schrodinger_energy`).
 """
 
 from __future__ import annotations
@@ -51,6 +56,47 @@ def poisson_brackets(grid: Grid, functionals, y: MadelungState):
     (n, n), each functional differentiated once."""
     ds = [functional_derivatives(grid, f, y) for f in functionals]
     return jnp.stack([jnp.stack([grid.integrate(bracket_density(a, b)) for b in ds]) for a in ds])
+
+
+def wirtinger_derivatives(grid: Grid, functional, psi):
+    """(δA/δψ, δA/δψ*) of a real functional `functional(psi) -> scalar` of a complex
+    grid wavefunction (Z3): `jax.grad` in ψ₁ = Re ψ and ψ₂ = Im ψ divided by the cell
+    volume, and the Wirtinger derivatives δ/δψ = ½(δ/δψ₁ − i δ/δψ₂),
+    δ/δψ* = ½(δ/δψ₁ + i δ/δψ₂) (so δA/δψ = (δA/δψ*)* for real A)."""
+    g1, g2 = jax.grad(lambda a, b: functional(a + 1j * b), argnums=(0, 1))(
+        jnp.real(psi), jnp.imag(psi)
+    )
+    dV = jnp.asarray(grid.cell_volume, g1.dtype)
+    return 0.5 * (g1 - 1j * g2) / dV, 0.5 * (g1 + 1j * g2) / dV
+
+
+def psi_bracket_density(dA, dB, hbar):
+    """(1/iħ)(δA/δψ δB/δψ* − δB/δψ δA/δψ*), the integrand of Z3, from the pairs
+    dA = (δA/δψ, δA/δψ*) and dB of `wirtinger_derivatives`."""
+    (dA_psi, dA_conj), (dB_psi, dB_conj) = dA, dB
+    return (dA_psi * dB_conj - dB_psi * dA_conj) / (1j * hbar)
+
+
+def psi_poisson_brackets(grid: Grid, functionals, psi, hbar):
+    """The matrix {A_i, A_j} of the canonical pair (ψ, ψ*) (Z3-Z4,
+    {ψ(x), ψ*(x')} = δ(x − x')/iħ) of a sequence of real functionals of ψ, shape
+    (n, n), complex (real up to round-off), each functional differentiated once."""
+    ds = [wirtinger_derivatives(grid, f, psi) for f in functionals]
+    return jnp.stack(
+        [jnp.stack([grid.integrate(psi_bracket_density(a, b, hbar)) for b in ds]) for a in ds]
+    )
+
+
+def schrodinger_energy(grid: Grid, psi, params: DQMParams, potential):
+    """H[ψ, ψ*] = ∫(ħ²/2m ∇ψ*·∇ψ + ψ* V ψ) dx (Z2), ∇ spectral on Re ψ and Im ψ
+    (∇ψ*·∇ψ = (∇ψ₁)² + (∇ψ₂)²); `potential` is V on the grid."""
+    re, im = jnp.real(psi), jnp.imag(psi)
+    grad2 = sum(
+        deriv(grid, re, i, "spectral") ** 2 + deriv(grid, im, i, "spectral") ** 2
+        for i in range(grid.ndim)
+    )
+    kinetic = params.hbar**2 / (2 * params.mass) * grad2
+    return grid.integrate(kinetic + potential * (re**2 + im**2))
 
 
 def _floor(rho, floor):

@@ -71,6 +71,12 @@ from ._symbols import drift_and_diffusion as drift_and_diffusion
 from ._symbols import symplectic_J as symplectic_J
 from ._symbols import truncation_check as truncation_check
 from ._symbols import wick_symbol as wick_symbol
+from ._uniqueness import diffusion_constraints as diffusion_constraints
+from ._uniqueness import gauge_mode_index as gauge_mode_index
+from ._uniqueness import holomorphic_tensor as holomorphic_tensor
+from ._uniqueness import mode_length_scales as mode_length_scales
+from ._uniqueness import null_space_chain as null_space_chain
+from ._uniqueness import su2_gauge_modes as su2_gauge_modes
 from ._wellposedness import complex_phi4_mode as complex_phi4_mode
 from ._wellposedness import compressed_superoperator as compressed_superoperator
 from ._wellposedness import husimi_gram as husimi_gram
