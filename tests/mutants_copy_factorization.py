@@ -1,7 +1,9 @@
 """Mutants of copy-factorization (non-factorized copy rates, physics §5.9):
 plausible bugs its quick claims must catch (see tests/mutation.py). Seams: the
 experiment's own `cross_factor`, `exchange_rate`, `ratio_exchange_rate` and
-`gauge_term` (the four non-factorized terms of its `NonFactorized` rates), `jqd.copy._meanfield.
+`gauge_term` (the four non-factorized terms of its `NonFactorized` rates),
+`harmonic_rate` and `harmonic_phase` (the second harmonic of its `Harmonic` rates),
+`reversal_map` and `reversed_hamiltonian` (its time-reversal test), `jqd.copy._meanfield.
 hamiltonian_to_rates`, `jqd.copy._tau_leap._rates` and
 `jqd.copy._tau_leap._multinomial_moves` (the count tau-leap's draw of one
 step's moves)."""
@@ -113,6 +115,51 @@ def _tau_leap_noise_halved(monkeypatch):
     monkeypatch.setattr(tau_leap, "_multinomial_moves", bad)
 
 
+def _reversal_gauge_term_dropped(monkeypatch):
+    """The reversal map φ̃ = −φ for every family: the gauge family's 2κ ln ρ dropped."""
+    monkeypatch.setattr(_module(), "reversal_map", lambda rho, phi, kappa: -phi)
+
+
+def _reversal_delta_kept(monkeypatch):
+    """The reversed run with H, not H*: δ not flipped (S38: δ is odd under reversal)."""
+    monkeypatch.setattr(_module(), "reversed_hamiltonian", lambda H: H)
+
+
+def _cross_sin(monkeypatch):
+    """The cross factor 1 + ε u sin θ for 1 + ε u cos θ."""
+    monkeypatch.setattr(
+        _module(), "cross_factor", lambda cross, u, theta: 1.0 + cross * u * jnp.sin(theta)
+    )
+
+
+def _harmonic_first(monkeypatch):
+    """The second-harmonic transfer rate with sin⁺θ for sin⁺(2θ) (the harmonic index
+    dropped in the rate only)."""
+    monkeypatch.setattr(
+        _module(),
+        "harmonic_rate",
+        lambda eta, R, sqrt_nn, theta: 4.0 * eta * R * sqrt_nn * jnp.maximum(jnp.sin(theta), 0.0),
+    )
+
+
+def _harmonic_phase_sin(monkeypatch):
+    """The phase law's second harmonic η R sin(2θ) for η R cos(2θ): odd in θ, violating
+    S24 (𝓤(z) = 𝓤(z̄))."""
+    monkeypatch.setattr(
+        _module(), "harmonic_phase", lambda eta, R, theta: eta * R * jnp.sin(2.0 * theta)
+    )
+
+
+def _harmonic_rate_halved(monkeypatch):
+    """The second-harmonic transfer amplitude 2ηR (R'² = 2R², the first harmonic's
+    ratio copied) for 4ηR: the flow is no longer Hamiltonian."""
+    monkeypatch.setattr(
+        _module(),
+        "harmonic_rate",
+        lambda eta, R, sqrt_nn, theta: 2.0 * eta * R * sqrt_nn * jnp.maximum(jnp.sin(2 * theta), 0),
+    )
+
+
 def _mutant(name, bug, apply, caught_by):
     return Mutant(
         experiment="copy-factorization", name=name, bug=bug, apply=apply, caught_by=caught_by
@@ -180,6 +227,54 @@ MUTANTS = [
         "count tau-leap moves mean + ½(draw − mean): half the noise amplitude, the same drift",
         _tau_leap_noise_halved,
         "noise floor = linear-noise",
+    ),
+    _mutant(
+        "reversal-gauge-term-dropped",
+        "time-reversal map φ̃ = −φ without the gauge family's 2κ ln ρ",
+        _reversal_gauge_term_dropped,
+        "gauge: time reversal with",
+    ),
+    _mutant(
+        "reversal-delta-kept",
+        "reversed run with H instead of H* (δ not flipped)",
+        _reversal_delta_kept,
+        "exchange: time reversal",
+    ),
+    _mutant(
+        "ratio-exchange-u-unsquared-reversal",
+        "in-class exchange with u for u² (u cos θ: even under reversal, odd in a ↔ b)",
+        _ratio_exchange_u_unsquared,
+        "in-class exchange: time reversal",
+    ),
+    _mutant(
+        "gauge-term-dropped-naive-reversal",
+        "gauge phase law without 2κ sin ϑ (seen by the φ → −φ reversal)",
+        _gauge_term_dropped,
+        "φ → −φ alone",
+    ),
+    _mutant(
+        "cross-sin",
+        "cross factor 1 + ε u sin θ for 1 + ε u cos θ",
+        _cross_sin,
+        "time-reversal defect",
+    ),
+    _mutant(
+        "harmonic-first",
+        "second-harmonic transfer rate with sin⁺θ for sin⁺(2θ)",
+        _harmonic_first,
+        "second harmonic: first-order",
+    ),
+    _mutant(
+        "harmonic-phase-sin",
+        "second-harmonic phase term η R sin 2θ for η R cos 2θ (violates S24)",
+        _harmonic_phase_sin,
+        "second harmonic: time reversal",
+    ),
+    _mutant(
+        "harmonic-rate-halved",
+        "second-harmonic transfer amplitude 2ηR for 4ηR (not Hamiltonian)",
+        _harmonic_rate_halved,
+        "second harmonic: K conserved",
     ),
     _mutant(
         "tau-leap-hbar-dropped",

@@ -3,6 +3,7 @@ tolerances were fixed"); not part of `jqd run`. Usage, from the repository root:
 
     python experiments/copy_factorization/calibrate.py linear        # seeds 3, 4
     python experiments/copy_factorization/calibrate.py noise SEED DT # key sets 2-9
+    python experiments/copy_factorization/calibrate.py reversal      # seeds 3, 4
 
 `linear`: the mean-field claims' RK4 error and the cross family's relative
 second-order remainder at ε = 1e-3, 2e-3. `noise`: per key set (B = 128,
@@ -42,6 +43,22 @@ def linear():
             print(f"  ε = {e:g}: relative remainder {rel:.3g}")
         d1f = ex.first_order(H, psi0, cfg.hbar, cfg.t_end, cfg.n_save, M=16000)
         print("  quadrature M = 8000 vs 16000:", np.max(np.abs(d1 - d1f)) / np.max(np.abs(d1)))
+
+
+def reversal():
+    """The time-reversal and second-harmonic claims' values on seeds 3 and 4, and the
+    cross and harmonic remainders at ε = 2e-3 (second order: they should double)."""
+    for seed in (3, 4):
+        for e in (1e-3, 2e-3):
+            cfg = dataclasses.replace(ex.Config.quick(), seed=seed, eps_linear=e)
+            H, psi0 = ex.problem(cfg)
+            rates = np.array(ex._cases(cfg, e) + [(x, 0, 0, 0) for x in cfg.eps_grid], float)
+            etas = ex.harmonic_etas(cfg)
+            rho, _, phi, harm = ex.meanfield_runs(cfg, H, psi0, rates, True, etas)
+            out = ex.reversal_measurements(cfg, H, psi0, rates, rho, phi, harm)
+            print(f"seed {seed}, ε = η = {e:g}:")
+            for k, v in out.items():
+                print(f"  {k}: {v}")
 
 
 def noise(seed, dt):
@@ -90,5 +107,7 @@ def noise(seed, dt):
 if __name__ == "__main__":
     if sys.argv[1] == "linear":
         linear()
+    elif sys.argv[1] == "reversal":
+        reversal()
     else:
         noise(int(sys.argv[2]), float(sys.argv[3]))
