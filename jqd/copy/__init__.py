@@ -55,6 +55,9 @@ from ._meanfield import copy_flux as copy_flux
 from ._meanfield import psi_from_state as psi_from_state
 from ._meanfield import rk4_step as rk4_step
 from ._meanfield import state_from_psi as state_from_psi
+from ._product import joint_counts as joint_counts
+from ._product import marginal_counts as marginal_counts
+from ._product import product_hamiltonian as product_hamiltonian
 from ._tau_leap import CopyCountsTauLeap as CopyCountsTauLeap
 from ._tau_leap import CopyMembersTauLeap as CopyMembersTauLeap
 from ._tau_leap import TauLeapError as TauLeapError
