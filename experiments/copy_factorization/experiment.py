@@ -283,28 +283,9 @@ def exact_path(H, psi0, hbar, ts):
 
 
 def first_order(H, psi0, hbar, t_end, n_save, M=8000):
-    """δρ₁(t_k): d ρ/dε at ε = 0 of the cross family at the saves (physics §5.9):
-    δψ(t) = ∫₀ᵗ U(t − s) v(s) ds, v_a = (f1_a/(2ρ_a) − i g1_a) ψ_a with
-    f1_a = Σ_b 2R√(ρ_aρ_b) u_ab cos θ_ab |sin θ_ab|, g1_a = Σ_b R√(ρ_b/ρ_a) u_ab cos²θ_ab
-    on the exact ψ(s), and δρ = 2 Re ψ* δψ (trapezoid over M intervals)."""
-    s = np.linspace(0.0, t_end, M + 1)
-    psi, E, V = exact_path(H, psi0, hbar, s)
-    R, delta = np.abs(H) / hbar, np.angle(H)
-    np.fill_diagonal(R, 0.0)
-    rho, phi = np.abs(psi) ** 2, -np.angle(psi)
-    th = phi[:, :, None] - phi[:, None, :] + delta  # [s, a, b]
-    u = (rho[:, :, None] - rho[:, None, :]) / (rho[:, :, None] + rho[:, None, :])
-    sq = np.sqrt(rho)
-    f1 = np.sum(2 * R * sq[:, :, None] * sq[:, None, :] * u * np.cos(th) * np.abs(np.sin(th)), -1)
-    g1 = np.sum(R * (sq[:, None, :] / sq[:, :, None]) * u * np.cos(th) ** 2, -1)
-    v = (f1 / (2 * rho) - 1j * g1) * psi
-    w = (v @ V.conj()) * np.exp(1j * np.outer(s, E) / hbar)  # e^{iEs/ħ} V† v(s)
-    cum = np.concatenate(
-        [np.zeros((1, 4)), np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(s)[:, None], 0)]
-    )
-    dpsi = (cum * np.exp(-1j * np.outer(s, E) / hbar)) @ V.T
-    drho = 2 * np.real(np.conj(psi) * dpsi)
-    return drho[:: M // n_save]
+    """δρ₁(t_k): d ρ/dε at ε = 0 of the cross family at the saves (physics §5.9),
+    Duhamel's formula on the exact ψ (`duhamel` with `cross_terms`)."""
+    return duhamel(H, psi0, hbar, t_end, n_save, cross_terms, M)[0]
 
 
 def cross_terms(rho, th, R):
