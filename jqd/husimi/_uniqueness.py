@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._ops import Ops, a, ad
+from ._symbols import symplectic_J
 
 # ---------------------------------------------------------------------------
 # C7 (F57-F59)
@@ -203,7 +204,7 @@ def diffusion_constraints(n_modes: int) -> dict:
     N, n = n_modes, 2 * n_modes
     B = sym_basis(n)
     d = len(B)
-    J = np.block([[np.zeros((N, N)), np.eye(N)], [-np.eye(N), np.zeros((N, N))]])
+    J = np.asarray(symplectic_J(N), np.float64)
     R = time_reversal(N)
     I = np.eye(d)
 
