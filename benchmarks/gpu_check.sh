@@ -11,8 +11,9 @@
 #      perfetto trace of a plain call per case, copied to $OUT/prof_*.json.gz);
 #   6. (not by default: STAGES=coalescence) copy-coalescence's tau-leap at
 #      the step H and H/2 on common noise at large N (issue 55 item 1;
-#      benchmarks/run_copy_leap.py --coupled), checkpointed under
-#      $COAL_CK: carry that folder back in and the same line resumes it.
+#      benchmarks/run_copy_leap.py --coupled; COAL_RUNS="N:H:batch ...", side
+#      by side), checkpointed under $COAL_CK: carry that folder back in and
+#      the same line resumes it.
 # Usage (repo root, jax with CUDA installed): OUT=dir bash benchmarks/gpu_check.sh
 # STAGES="tests contract bench errors" (the default) picks the stages to run.
 # (jqd's dependency h5netcdf is not in every CUDA image: test_sweep_on_gpu needs it;
@@ -55,9 +56,23 @@ if stage limits; then
         [ -n "$f" ] && cp "$f" "$OUT/prof_$(basename "$d").json.gz"
     done
 fi
-if stage coalescence; then  # the run stops itself at COAL_BUDGET_S, before the timeout
-    timeout "${COAL_S:-540}" python3 benchmarks/run_copy_leap.py --coupled --piece 40 \
-        --N "${COAL_N:-99999}" --batch "${COAL_BATCH:-8}" --dt "${COAL_DT:-0.25}" \
-        --t-over-N "${COAL_T:-0.3}" --budget "${COAL_BUDGET_S:-420}" --out "${COAL_CK:-$OUT/coal}" \
-        2>&1 | tee "$OUT/coalescence.log" | tail -5
+if stage coalescence; then  # each run stops itself at COAL_BUDGET_S, before the timeout
+    # COAL_RUNS: "N:H:batch" runs side by side (one process each; at these widths
+    # a step is launch-bound, so processes overlap on the device); one shared
+    # compile cache, one checkpoint folder (each run's files are its own).
+    # The budget is checked between chunks only: on 2026-11-28 two runs
+    # (N = 99999, H = 0.25 and 0.125, 64 ensembles each, COAL_CHUNK=10) shared
+    # an H200 for 510 s and neither finished its first chunk (the compiles of
+    # every width and the wide early stage): nothing came back. Use COAL_CHUNK=2
+    # and one run per call until a first chunk's time is known.
+    export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jqd-coal-cache}
+    for run in ${COAL_RUNS:-99999:0.25:8}; do
+        IFS=: read -r n h b <<<"$run"
+        timeout "${COAL_S:-540}" python3 benchmarks/run_copy_leap.py --coupled --piece 40 \
+            --N "$n" --batch "$b" --dt "$h" --t-over-N "${COAL_T:-0.32}" \
+            --budget "${COAL_BUDGET_S:-420}" --out "${COAL_CK:-$OUT/coal}" \
+            ${COAL_CHUNK:+--chunk "$COAL_CHUNK"} >"$OUT/coalescence-N$n-dt$h.log" 2>&1 &
+    done
+    wait
+    tail -n 4 "$OUT"/coalescence-*.log
 fi

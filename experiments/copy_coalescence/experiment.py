@@ -61,6 +61,7 @@ from jqd.stats import loglog_slope
         t_cap=1.5,
         compare_N=(300,),
         compare_t=0.0,
+        phase_levels=16,
     ),
     limits={
         "P": ">= 2",
@@ -132,7 +133,8 @@ class Config:
             compile each) stop there (0: never). Default 1024: a phase moves
             ≤ 0.003 rad; stress runs at 8-64 levels resolve no shift (README,
             "phase_levels"). The full config bins from N = 9999 on; the quick
-            config never (its only leap run has 100 per class).
+            config at 16 levels, so that its one tau-leap run (N = 300, 100
+            per class) has one width, LEAP_NARROW (one compile, not five).
         big_N, big_batch: from N >= big_N, `big_batch` ensembles per seed.
         compare_N: N (in Ns) also run with the other law from the same keys,
             for the two-sample KS comparison of the two laws ...
@@ -188,7 +190,9 @@ CROSS_LEVELS = (0.8, 0.7, 0.6)  # × V(0): crossings beside t_align's ½ (metric
 MAX_CANDIDATES = 10**10  # thinning candidates of all coalescence runs: hours at ~1 µs each
 
 
-LEAP_WIDE, LEAP_PIECE = 64, 8  # type slots per class, steps: see `_ensembles`
+# type slots per class and steps per call: see `_ensembles`; LEAP_NARROW: the
+# narrowest width (one compile per width; below it a step costs about the same)
+LEAP_WIDE, LEAP_NARROW, LEAP_PIECE = 64, 16, 8
 
 
 MAX_CELL_STEPS = 2 * 10**11  # tau-leap type-direction steps: hours at ~1-10 ns each
@@ -546,7 +550,8 @@ def _compact(y):
     """`compact_types` over every process's ensembles (one width), split again;
     a `jqd.Coupled` pair's two runs together (their slots are paired)."""
     y = jqd.gather_batch(y)
-    return jax.tree.map(_split, compact_types(*y) if isinstance(y, tuple) else compact_types(y))
+    y = compact_types(*(y if isinstance(y, tuple) else (y,)), min_width=LEAP_NARROW)
+    return jax.tree.map(_split, y)
 
 
 def _split(x):

@@ -86,14 +86,15 @@ def faithful_type_state(y0: MemberState, n_states: int) -> FaithfulTypeState:
     return FaithfulTypeState(n=n, phi=ph, n_events=zero, n_clipped=zero)
 
 
-def compact_types(*states: FaithfulTypeState):
+def compact_types(*states: FaithfulTypeState, min_width: int = 2):
     """Host-side: drop the empty type slots (order kept), shrinking W to the next
-    power of two >= the most live types of a class; call it between `jqd.evolve`
-    calls (a step costs ∝ W). Several states (the pair of a `jqd.Coupled`
-    run, whose slots the coupling pairs up) keep every slot live in any of
-    them, and come back as a tuple."""
+    power of two >= the most live types of a class, but not below `min_width`
+    (each width is one compile; at a few types a step costs little either way);
+    call it between `jqd.evolve` calls (a step costs ∝ W). Several states (the
+    pair of a `jqd.Coupled` run, whose slots the coupling pairs up) keep every
+    slot live in any of them, and come back as a tuple."""
     alive = np.any([np.asarray(y.n) > 0 for y in states], axis=0)
-    W = _width(alive.sum(-1).max())
+    W = max(_width(alive.sum(-1).max()), int(min_width))
     if W < alive.shape[-1]:
         keep = np.argsort(~alive, axis=-1, kind="stable")[..., :W]
         take = lambda x: jnp.asarray(np.take_along_axis(np.asarray(x), keep, -1))

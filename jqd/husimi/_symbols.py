@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._ops import Ops, anti_normal_order, normal_order
 from ._states import alphas_from_z
@@ -123,9 +124,9 @@ def wick_symbol(ops: Ops, n_modes: int | None = None) -> Polynomial:
 
 def symplectic_J(n_modes: int, dtype=float) -> jnp.ndarray:
     """J = [[0, I], [−I, 0]] on z = (Q, P)."""
-    eye = jnp.eye(n_modes, dtype=dtype)
-    zero = jnp.zeros_like(eye)
-    return jnp.block([[zero, eye], [-eye, zero]])
+    eye = np.eye(n_modes)  # built in NumPy: eagerly, jnp would compile a program per op
+    zero = np.zeros_like(eye)
+    return jnp.asarray(np.block([[zero, eye], [-eye, zero]]), dtype)
 
 
 def drift_and_diffusion(hamiltonian: Callable, z, args, C):
