@@ -30,9 +30,9 @@ def _problem():
     import jax
 
     import jqd
-    from jqd.copy import CopyParams
+    from jqd.copy import MatrixParams
 
-    return CopyParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
+    return MatrixParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
 
 
 def _members(N):

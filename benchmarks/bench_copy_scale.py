@@ -33,12 +33,12 @@ P, DT = 3, 0.25
 def _params():
     import jax.numpy as jnp
 
-    from jqd.copy import CopyParams
+    from jqd.copy import MatrixParams
 
     a = np.arange(P)
     delta = 1.3 * (a[None, :] - a[:, None]) + 0.4 * a[:, None]
     upper = np.triu(0.15 * np.exp(1j * delta), 1)
-    return CopyParams(H=jnp.asarray(upper + upper.conj().T + np.diag(a - 1.0)))
+    return MatrixParams(H=jnp.asarray(upper + upper.conj().T + np.diag(a - 1.0)))
 
 
 def case(W: int, T: float, B: int, calls: int) -> dict:

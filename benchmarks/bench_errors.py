@@ -41,7 +41,7 @@ def cases(scale: float):
     import jax.numpy as jnp
 
     import jqd
-    from jqd.copy import BellJumps, BellState, CopyCountsTauLeap, CopyParams, CountState
+    from jqd.copy import BellJumps, BellState, CopyCountsTauLeap, CountState, MatrixParams
     from jqd.dqm import EnsembleState, NelsonEnsemble, ParticleMoments, sample_density
 
     n = int(2e5 * scale)
@@ -59,14 +59,14 @@ def cases(scale: float):
     bell = dict(
         law=BellJumps(3),
         y0=BellState(psi / jnp.linalg.norm(psi), jnp.arange(n, dtype=jnp.int32) % 3),
-        params=CopyParams(H=H),
+        params=MatrixParams(H=H),
         observe=lambda t, y, p: jnp.stack([jnp.mean(y.a == k) for k in range(3)]),
         dt=0.05,
     )
     counts = dict(
         law=CopyCountsTauLeap(3),
         y0=CountState(n=jnp.array([10.0, 10.0, 10.0]), phi=jnp.zeros(3)),
-        params=CopyParams(H=H),
+        params=MatrixParams(H=H),
         observe=lambda t, y, p: y.n / jnp.sum(y.n),
         dt=0.02,
     )

@@ -93,7 +93,7 @@ def breakdown(rep, points, dt, *, regularization, t_end=0.12, save_every=0.0025,
     spp = int(round(save_every / dt))
     n_save = int(round(t_end / save_every))
     t0 = time.perf_counter()
-    sol = evolve_grid(law, y0, p, dt=dt, n_save=n_save, steps_per_save=spp, on_violation="ignore")
+    sol = evolve_grid(law, y0, p, dt=dt, n_save=n_save, steps_per_save=spp, on_breakdown="flag")
     wall = time.perf_counter() - t0
     ts = np.asarray(sol.ts)
     rhos = np.asarray(sol.observables.rho)

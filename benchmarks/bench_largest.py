@@ -146,12 +146,12 @@ def _copy_members(N):
     import jax.numpy as jnp
 
     import jqd
-    from jqd.copy import CopyMembersTauLeap, CopyParams, MemberState
+    from jqd.copy import CopyMembersTauLeap, MatrixParams, MemberState
 
     P, N = 3, int(N)
     H = jqd.fock.random_hermitian(jax.random.key(0), P)
     y0 = MemberState(a=jnp.arange(N, dtype=jnp.int32) % P, phi=jnp.zeros(N))
-    return CopyMembersTauLeap(P), y0, CopyParams(H=H), 1e-3, dict(key=jax.random.key(1))
+    return CopyMembersTauLeap(P), y0, MatrixParams(H=H), 1e-3, dict(key=jax.random.key(1))
 
 
 def _harmonic(n):

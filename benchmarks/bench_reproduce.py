@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_reproduce(out: Path, env: dict, extra: list[str]) -> dict:
     """One `jqd reproduce --quick`: wall time, load samples, per-experiment summaries."""
-    cmd = [sys.executable, "-m", "jqd.run.cli", "reproduce", "--quick", "--out", str(out), *extra]
+    cmd = [sys.executable, "-m", "jqdlab.cli", "reproduce", "--quick", "--out", str(out), *extra]
     loads, stop = [], threading.Event()
 
     def sample():

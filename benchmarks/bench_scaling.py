@@ -2,7 +2,7 @@
 an SDE ensemble and a `jqd sweep`, at 1, 2 and 4 processes on the CPU.
 
 Every process joins the job as `jqd --distributed` does
-(`jqd.run.distributed.initialize`: JQD_COORDINATOR=127.0.0.1:PORT,
+(`jqdlab.distributed.initialize`: JQD_COORDINATOR=127.0.0.1:PORT,
 JQD_NUM_PROCESSES, JQD_PROCESS_ID; gloo collectives), sees one CPU device
 (`--xla_force_host_platform_device_count=1`) and is pinned to one core,
 process i to core i mod (cores): on this 2-core machine 4 processes share 2
@@ -123,7 +123,7 @@ def ensemble_worker(a) -> None:
     """One process of the ensemble job (started by `_launch`)."""
     import math
 
-    from jqd.run.distributed import initialize
+    from jqdlab.distributed import initialize
 
     initialize()
     import jax
@@ -258,7 +258,7 @@ def run_sweep(rep, a) -> list[dict]:
             for c in configs:
                 kind, p, m = c
                 out = Path(tmp) / f"{kind}-{p}-{m}-{r}"
-                argv = [sys.executable, "-m", "jqd.run.cli", "sweep", "kerr-revival", "--quick",
+                argv = [sys.executable, "-m", "jqdlab.cli", "sweep", "kerr-revival", "--quick",
                         "--set", "n_save=400", "--set", "cutoff=80",
                         "--over", f"U=0.5:2.0:{m}", "--batch",
                         str(32 * p), "--distributed", "--no-cache", "--no-progress",

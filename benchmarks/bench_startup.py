@@ -44,8 +44,8 @@ CANDIDATES = {
     "import jqd; jqd.evolve": [PY, "-c", "import jqd; jqd.evolve"],
     "jqd.evolve_adaptive; jqd.fit": [PY, "-c", "import jqd; jqd.evolve_adaptive; jqd.fit"],
     "import qutip": [PY, "-c", "import qutip"],
-    "jqd list": [PY, "-m", "jqd.run.cli", "list"],
-    "jqd run kerr-revival --help": [PY, "-m", "jqd.run.cli", "run", "kerr-revival", "--help"],
+    "jqd list": [PY, "-m", "jqdlab.cli", "list"],
+    "jqd run kerr-revival --help": [PY, "-m", "jqdlab.cli", "run", "kerr-revival", "--help"],
 }
 
 

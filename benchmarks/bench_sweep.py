@@ -52,8 +52,8 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 import jqd  # noqa: E402
-from jqd.run.registry import load  # noqa: E402
-from jqd.run.sweep import run_sweep  # noqa: E402
+from jqdlab.registry import load  # noqa: E402
+from jqdlab.sweep import run_sweep  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from experiments.copy_coalescence import experiment as ex  # noqa: E402
 from jqd.copy import (  # noqa: E402
     CopyFaithfulTauLeap,
-    CopyParams,
     FaithfulTypeState,
+    MatrixParams,
     MemberState,
     faithful_type_state,
 )
@@ -36,7 +36,7 @@ from jqd.copy import (  # noqa: E402
 N, L, t_end, out = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 B, P, dt, S = int(os.environ.get("B", "32")), 3, 0.25, 40  # S: steps per call
 cfg = ex.Config()
-params = CopyParams(H=ex.hamiltonian(cfg))
+params = MatrixParams(H=ex.hamiltonian(cfg))
 law = CopyFaithfulTauLeap(P)
 keys = jax.random.split(jax.random.key(cfg.key_base + 500 + ex._sizes(cfg.Ns, P).index(N)), B)
 a = np.repeat(np.arange(P), N // P)

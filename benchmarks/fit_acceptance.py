@@ -43,7 +43,7 @@ CASES = [  # (experiment, --free, --data, extra arguments)
 
 def run_case(name, free, data, extra, out: Path, env) -> dict:
     folder = out / f"{name}-{free.replace(',', '_')}-{data}"
-    cmd = [sys.executable, "-m", "jqd.run.cli", "fit", name, "--free", free, "--data", data,
+    cmd = [sys.executable, "-m", "jqdlab.cli", "fit", name, "--free", free, "--data", data,
            "--out", str(folder), "--no-progress", *extra]  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)

@@ -7,13 +7,13 @@ standard errors.
         [--jsonl FILE]      # one JSON line per seed, appended; seeds already there are skipped
     python benchmarks/fit_calibration.py --summary FILE [FILE ...]   # the table only
 
-Each case runs `jqd.run.fit.problem` (the data of `jqd fit --data ensemble
+Each case runs `jqdlab.fit.problem` (the data of `jqd fit --data ensemble
 --seed S`) for every seed and `solve` on `--chunk` seeds at once (`calibrate`). Each seed's line holds what any covariance
 estimator needs: the value, the weighted residuals r = (model − data)/stderr
 and their Jacobian J at the fit (natural units, sorted keys), χ² and dof.
 The summary recomputes every seed's standard error from (r, J) with the
 library's own `jqd.covariance_from` for each estimator it
-offers (the one `jqd fit` reports, `jqd.run.fit.COVARIANCE`, first), so the
+offers (the one `jqd fit` reports, `jqdlab.fit.COVARIANCE`, first), so the
 table reads what `jqd fit` prints whatever estimator the seeds were run under. Recorded:
 benchmarks/results_fit.md §2. Not a speed benchmark.
 """
@@ -57,8 +57,8 @@ def calibrate(case, seeds, jsonl: Path | None, chunk: int = 10, starts=None, set
     import dataclasses
 
     from jqd import covariance_from
-    from jqd.run import registry
-    from jqd.run.fit import COVARIANCE, problem, profile_likelihood, solve, spec_of
+    from jqdlab import registry
+    from jqdlab.fit import COVARIANCE, problem, profile_likelihood, solve, spec_of
 
     name, free, quick, overrides = CASES[case]
     sets = {k: v for k, v in (sets or {}).items()}  # --set KEY=VALUE beyond the case's own
@@ -212,7 +212,7 @@ ESTIMATORS = ("profile", "gauss-newton", "birge", "hc0", "hc3")
 
 
 def main() -> int:
-    from jqd.run.fit import COVARIANCE
+    from jqdlab.fit import COVARIANCE
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--case", action="append", default=[], choices=sorted(CASES))

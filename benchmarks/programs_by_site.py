@@ -4,7 +4,7 @@
 
 Runs `jqd run NAME --quick --no-cache` in this process with JAX's compile
 log on, and attributes every compiled program to the innermost stack frame
-in jqd/ (outside jqd/run) or experiments/: a library helper that compiles one
+in jqd/ (outside jqdlab) or experiments/: a library helper that compiles one
 program per operation shows up as many programs at one site. Prints the
 total (the same count as `summary.json`'s `n_compilations`, give or take the
 programs of the run's own bookkeeping) and the top sites, library and
@@ -38,7 +38,7 @@ def main() -> None:
             site = "(jax or the runner)"
             for frame in reversed(traceback.extract_stack()):
                 path = frame.filename.replace(os.sep, "/")
-                inside = ("/jqd/" in path and "/jqd/run/" not in path) or "/experiments/" in path
+                inside = ("/jqd/" in path and "/jqdlab/" not in path) or "/experiments/" in path
                 if inside:
                     short = path.rsplit("/jqd/" if "/jqd/" in path else "/experiments/", 1)[-1]
                     site = f"{short}:{frame.lineno} {frame.name}"
@@ -52,7 +52,7 @@ def main() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
-    from jqd.run import cli
+    from jqdlab import cli
 
     out = args.out or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"programs-{args.name}")
     try:

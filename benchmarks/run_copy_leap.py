@@ -64,7 +64,7 @@ def main():
     jax.config.update("jax_enable_x64", True)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from experiments.copy_coalescence import experiment as ex
-    from jqd.copy import CopyFaithfulTauLeap, CopyParams
+    from jqd.copy import CopyFaithfulTauLeap, MatrixParams
 
     ck = str(Path(args.out) / "ck")  # --batch: ensembles per seed at every N
     cfg = ex.Config(batch=args.batch, big_batch=args.batch, checkpoint=ck, Ns=NS)
@@ -77,7 +77,7 @@ def main():
     B = keys.shape[0]
     boot = np.random.default_rng(0).integers(0, B, (cfg.n_boot, B))
     ex.LEAP_PIECE = args.piece
-    params = CopyParams(H=ex.hamiltonian(cfg))
+    params = MatrixParams(H=ex.hamiltonian(cfg))
     law = CopyFaithfulTauLeap(P)
     levels = cfg.phase_levels if args.levels is None else args.levels
     init, adv = ex._ensembles(

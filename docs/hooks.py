@@ -53,7 +53,7 @@ URL = re.compile(r"#|[a-z]+:|[\w./-]+\.(md|png)(#\S*)?$")
 
 def experiments() -> dict[str, Path]:
     """Experiment name (as `jqd list` names it) -> folder."""
-    from jqd.run.registry import discover
+    from jqdlab.registry import discover
 
     return {name: path.parent for name, path in discover(ROOT / "experiments").items()}
 
@@ -259,10 +259,10 @@ def extras() -> str:
 
 
 def cli() -> str:
-    from jqd.run import cli as module
+    from jqdlab import cli as module
 
     os.environ["COLUMNS"] = "90"  # argparse wraps to the terminal width
-    parser = module._parser()  # built in jqd/run/cli.py
+    parser = module._parser()  # built in jqdlab/cli.py
     out = ["## `jqd`", "", "```text", parser.format_help().rstrip(), "```"]
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
@@ -283,7 +283,7 @@ def example(arg: str) -> str:
 def exports(package: str) -> list[tuple[str, str]]:
     """(submodule, name) for each `from .sub import name as name` of a package's __init__."""
     path = ROOT.joinpath(*package.split("."), "__init__.py")
-    if not path.is_file():  # a module, e.g. jqd.experiment
+    if not path.is_file():  # a module, e.g. jqd.stats
         path = ROOT.joinpath(*package.split(".")).with_suffix(".py")
     tree = ast.parse(path.read_text())
     return [

@@ -16,7 +16,6 @@ __version__ = "0.1.0"
 _FAMILIES = (
     "copy",
     "dqm",
-    "experiment",
     "fock",
     "husimi",
     "interop",

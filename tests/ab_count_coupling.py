@@ -56,7 +56,7 @@ def main(argv=None):
 
     jax.config.update("jax_enable_x64", True)
     import jqd
-    from jqd.copy import CopyCountsTauLeap, CopyParams, CountState
+    from jqd.copy import CopyCountsTauLeap, CountState, MatrixParams
     from jqd.copy import _tau_leap as T
     from jqd.copy._binomial import binomial
 
@@ -109,7 +109,7 @@ def main(argv=None):
             return self._moved(y, params, dt, moves_c, probs_c), y_fine
 
     R = args.replicates
-    params = CopyParams(H=jqd.fock.random_hermitian(jax.random.key(5), 3))
+    params = MatrixParams(H=jqd.fock.random_hermitian(jax.random.key(5), 3))
 
     def run(law, coupled, dt):
         def one(c, k):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from helpers import LawCase, StepReference
 
 import jqd
-from jqd.copy import BellJumps, BellState, CopyParams
+from jqd.copy import BellJumps, BellState, MatrixParams
 
 P = 3
 DISCRETE = "discrete jumps: the members' classes are piecewise constant in the params"
@@ -36,7 +36,7 @@ def _bell_step(n_members, dts):
         values=lambda y: (y.a == 1).astype(jnp.float64),
         t=0.8,
         dts=dts,
-        params=CopyParams(H=jqd.fock.random_hermitian(jax.random.key(10), P)),
+        params=MatrixParams(H=jqd.fock.random_hermitian(jax.random.key(10), P)),
     )
 
 
@@ -47,7 +47,7 @@ def _bell():
         _bell_step(3_000_000, (0.4, 0.2, 0.1)), quick=_bell_step(1_000_000, (0.4, 0.2))
     )
     return LawCase(
-        BellJumps(P), y0, CopyParams(H=H), dt=0.05, order=2, skip={"grads": DISCRETE}, step=step
+        BellJumps(P), y0, MatrixParams(H=H), dt=0.05, order=2, skip={"grads": DISCRETE}, step=step
     )
 
 

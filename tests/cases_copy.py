@@ -11,8 +11,8 @@ from jqd.copy import (
     CopyCountsTauLeap,
     CopyGillespie,
     CopyMembersTauLeap,
-    CopyParams,
     CountState,
+    MatrixParams,
     MeanField,
     MeanFieldParams,
     MemberState,
@@ -81,7 +81,7 @@ def _counts_step():
         t=0.32,
         dts=_LEAP_DTS,
         replicates=2**14,
-        params=CopyParams(H=_LEAP_H),
+        params=MatrixParams(H=_LEAP_H),
     )
 
 
@@ -92,7 +92,7 @@ def _members_step():
         t=0.32,
         dts=_LEAP_DTS,
         replicates=2**14,
-        params=CopyParams(H=_LEAP_H),
+        params=MatrixParams(H=_LEAP_H),
     )
 
 
@@ -100,7 +100,7 @@ def _counts_tau():
     return LawCase(
         CopyCountsTauLeap(P),
         _counts0(),
-        CopyParams(H=_H()),
+        MatrixParams(H=_H()),
         dt=0.02,
         order=1,
         skip={"grads": INTEGER_COUNTS},
@@ -113,7 +113,7 @@ def _members_tau():
     return LawCase(
         CopyMembersTauLeap(P),
         y0,
-        CopyParams(H=_H()),
+        MatrixParams(H=_H()),
         dt=0.02,
         order=1,
         skip={"grads": INTEGER_COUNTS},
@@ -125,7 +125,7 @@ def _gillespie_counts():
     return LawCase(
         CopyGillespie(P),
         gillespie_state(_counts0()),
-        CopyParams(H=_H()),
+        MatrixParams(H=_H()),
         dt=0.1,
         order=None,
         skip={"grads": INTEGER_COUNTS},
@@ -137,7 +137,7 @@ def _gillespie_members():
     return LawCase(
         CopyGillespie(P),
         gillespie_state(y0, P),
-        CopyParams(H=_H()),
+        MatrixParams(H=_H()),
         dt=0.1,
         order=None,
         skip={"grads": INTEGER_COUNTS},

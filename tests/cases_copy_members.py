@@ -11,7 +11,7 @@ import jqd
 from jqd.copy import (
     CopyMembersFaithful,
     CopyMembersFaithfulMobius,
-    CopyParams,
+    MatrixParams,
     MemberState,
     faithful_state,
 )
@@ -27,7 +27,7 @@ def _faithful():
     return LawCase(
         CopyMembersFaithful(P),
         faithful_state(MemberState(a=a, phi=phi)),
-        CopyParams(H=H),
+        MatrixParams(H=H),
         dt=0.5,
         order=None,
         skip={"grads": INTEGER_COUNTS},

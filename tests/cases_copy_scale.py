@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from helpers import LawCase, StepReference
 
 import jqd
-from jqd.copy import CopyFaithfulTauLeap, CopyParams, MemberState, faithful_type_state
+from jqd.copy import CopyFaithfulTauLeap, MatrixParams, MemberState, faithful_type_state
 
 P = 3
 INTEGER_COUNTS = "discrete copy events: n(t) is piecewise constant in the params (no gradient)"
@@ -27,7 +27,7 @@ def _leap_step():
         t=0.36,
         dts=(0.12, 0.06, 0.03),
         replicates=2**15,  # 2**14 gave slope 1.031 ± 0.102, just above the check's 0.1
-        params=CopyParams(H=_LEAP_H),
+        params=MatrixParams(H=_LEAP_H),
     )
 
 
@@ -38,7 +38,7 @@ def _faithful_leap():
     return LawCase(
         CopyFaithfulTauLeap(P),
         faithful_type_state(MemberState(a=a, phi=phi), P),
-        CopyParams(H=H),
+        MatrixParams(H=H),
         dt=0.05,
         order=1,
         step=_leap_step,

@@ -10,7 +10,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The `jqd` command switches on JAX's persistent compilation cache
-# (jqd.run._compile_cache); in-process `main()` calls would switch it on for the
+# (jqdlab._compile_cache); in-process `main()` calls would switch it on for the
 # whole pytest worker and subprocesses would fill the user's ~/.cache. Tests
 # run without it; tests/test_compile_cache.py opts in with its own folders.
 os.environ["JQD_NO_CACHE"] = "1"
@@ -23,7 +23,7 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 # For the same reason the suite compiles as `--quick` runs do, with XLA:CPU's
 # elemental emitter (docs/internals/run.md#cpu-emitter): the law contract
 # file 92 -> 51 s on 2 cores.
-from jqd.run.cli import _faster_cpu_compile  # noqa: E402  (imports no JAX)
+from jqdlab.cli import _faster_cpu_compile  # noqa: E402  (imports no JAX)
 
 _faster_cpu_compile()
 

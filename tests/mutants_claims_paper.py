@@ -13,7 +13,7 @@ from mutation import Mutant
 
 
 def _experiment_module():
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("thermal-paper-arithmetic")
     return sys.modules["jqd_experiments.thermal_paper_arithmetic"]

@@ -16,7 +16,7 @@ EXPERIMENT = "copy-composite"
 
 
 def _module():
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load(EXPERIMENT)
     return sys.modules["jqd_experiments.copy_composite"]

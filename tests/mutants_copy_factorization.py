@@ -21,7 +21,7 @@ import jqd.copy._tau_leap as tau_leap
 
 
 def _module():
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("copy-factorization")
     return sys.modules["jqd_experiments.copy_factorization"]

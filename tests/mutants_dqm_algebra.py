@@ -43,7 +43,7 @@ def _momentum_as_velocity(monkeypatch):
     """p̄ = ∫ρ∇S/m, the mean drift velocity (Z10) for the momentum (Z41), at the
     quick config's m (`jqd.dqm.momentum_mean`, looked up at call time)."""
     import jqd.dqm
-    from jqd.run import registry
+    from jqdlab import registry
 
     mass = registry.load("dqm-algebra").config.quick().mass
     monkeypatch.setattr(jqd.dqm, "momentum_mean", scaled(jqd.dqm.momentum_mean, 1 / mass))

@@ -16,7 +16,7 @@ from mutation import Mutant
 
 
 def _module():
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("husimi-fermions")
     return sys.modules["jqd_experiments.husimi_fermions"]

@@ -15,7 +15,7 @@ EXP = "husimi-uniqueness"
 
 
 def _module():
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load(EXP)
     return sys.modules["jqd_experiments.husimi_uniqueness"]

@@ -15,7 +15,7 @@ from mutation import Mutant, osmotic_scaled
 def _symmetric_as_antisymmetric(monkeypatch):
     """The state built for "antisymmetric" is the symmetrized one (a + where
     the determinant has a −)."""
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("nelson-fermions")
     module = sys.modules["jqd_experiments.nelson_fermions"]
@@ -31,7 +31,7 @@ def _drift_symmetrized(monkeypatch):
     """The particles are drawn from |ψ_A|² but moved by the drift of the symmetric
     state: the guiding grid ψ0 is the symmetrized one, while the exact
     references (draw, occupations, exclusion) stay antisymmetric."""
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("nelson-fermions")
     module = sys.modules["jqd_experiments.nelson_fermions"]
@@ -48,7 +48,7 @@ def _particles_frozen(monkeypatch):
     dropped (an ensemble frozen at its exact t = 0 draw)."""
     import equinox as eqx
 
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("nelson-fermions")
     module = sys.modules["jqd_experiments.nelson_fermions"]
@@ -64,7 +64,7 @@ def _particles_frozen(monkeypatch):
 def _potential_half_dropped(monkeypatch):
     """The well V = kΣx_i² without its ½: the grid law, and the drift it gives the
     particles, evolve in a stiffer well than the exact states."""
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("nelson-fermions")
     module = sys.modules["jqd_experiments.nelson_fermions"]

@@ -14,7 +14,7 @@ NAME = "nelson-gas-statistics"
 
 
 def _module():
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load(NAME)
     return sys.modules["jqd_experiments.nelson_gas_statistics"]

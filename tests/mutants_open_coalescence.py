@@ -81,7 +81,7 @@ def _omega_dropped(monkeypatch):
 
 def _delta_not_reversed(monkeypatch):
     """Time reversal flips φ but leaves δ (H instead of H*)."""
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("copy-coalescence")
     module = sys.modules["jqd_experiments.copy_coalescence"]

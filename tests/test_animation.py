@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from jqd.experiment import Recorder
-from jqd.run.cli import main
+from jqdlab import Recorder
+from jqdlab.cli import main
 
 ANIMATED = (
     "husimi-kerr",
@@ -88,7 +88,7 @@ def test_list_and_show_mark_the_animated_experiments(capsys):
 
 FAKE = """
 from dataclasses import dataclass
-from jqd.experiment import Experiment
+from jqdlab import Experiment
 
 @dataclass(frozen=True)
 class Config:

@@ -12,9 +12,8 @@
 - optax is imported only by the fit driver (`jqd/_fit.py`): the optimizer
   is one replaceable piece.
 - No `jax._src`: JAX's private internals change without notice.
-- Nothing imports upward: the library (the modules directly in `jqd/` and
-  the law families) never imports `jqd.run`, the command and experiment
-  runner built on top of it.
+- Nothing imports upward: the library (`jqd/`) never imports the lab
+  (`jqdlab/`, the `jqd` command and the experiment runner built on top of it).
 """
 
 import ast
@@ -120,21 +119,20 @@ def test_no_import_cycles():
     assert not cycles, "import cycles in jqd:\n  " + "\n  ".join(cycles)
 
 
-# the public name of the experiment contract: a re-export of jqd.run, not a user of it
-RUNNER_FACADES = {"jqd.experiment"}
-
-
-def test_nothing_imports_the_runner():
-    library = [
-        m for m in GRAPH if m != "jqd" and not m.startswith("jqd.run") and m not in RUNNER_FACADES
-    ]
+def test_nothing_imports_the_lab():
+    """The library never imports the lab (`jqdlab`, the sibling package of the
+    `jqd` command and the experiment runner), at any level of any module."""
     upward = [
-        f"{_rel(m)} imports {target}"
-        for m in sorted(library)
-        for target in sorted(GRAPH[m])
-        if target == "jqd.run" or target.startswith("jqd.run.")
+        f"{_rel(m)}:{node.lineno} imports {name}"
+        for m, tree in sorted(TREES.items())
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        )
+        if name == "jqdlab" or name.startswith("jqdlab.")
     ]
-    assert not upward, "the library imports jqd.run:\n  " + "\n  ".join(upward)
+    assert not upward, "the library imports the lab:\n  " + "\n  ".join(upward)
 
 
 # ------------------------------------------------------ names used in the code

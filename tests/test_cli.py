@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jqd.run import cli
+from jqdlab import cli
 
 REPO = Path(__file__).resolve().parents[1]
 KERR_SMALL = ["--quick", "--set", "n_save=20"]
@@ -25,7 +25,7 @@ def jqd(*args, env=None, timeout=300, **kw):
     full_env.pop("JQD_SWEEP_THROTTLE", None)
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "jqd.run.cli", *map(str, args)],
+        [sys.executable, "-m", "jqdlab.cli", *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -37,7 +37,7 @@ def jqd(*args, env=None, timeout=300, **kw):
 
 def jqd_popen(*args, env=None):
     return subprocess.Popen(
-        [sys.executable, "-m", "jqd.run.cli", *map(str, args)],
+        [sys.executable, "-m", "jqdlab.cli", *map(str, args)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -146,7 +146,7 @@ def test_bad_override_is_one_line(tmp_path):
     ],
 )
 def test_bad_override_in_process(override, expect, tmp_path, capsys):
-    from jqd.run.cli import main
+    from jqdlab.cli import main
 
     assert main(["run", "kerr-revival", "--quick", "--set", override, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -156,7 +156,7 @@ def test_bad_override_in_process(override, expect, tmp_path, capsys):
 def test_tuple_fields_are_settable():
     """Bare `tuple` Config fields (copy-coalescence's Ns) take comma-separated
     numbers: ints where they read as ints, floats otherwise."""
-    from jqd.run.registry import apply_overrides, load, parse_override
+    from jqdlab.registry import apply_overrides, load, parse_override
 
     types_ = {"Ns": tuple, "eps": tuple, "pair": tuple[int, float]}
     assert parse_override("x", types_, "Ns=30,100,1e5") == ("Ns", (30, 100, 1e5))
@@ -181,7 +181,7 @@ def test_reproduce_one_experiment(tmp_path):
 
 BROKEN = """
 from dataclasses import dataclass
-from jqd.experiment import Experiment
+from jqdlab import Experiment
 
 @dataclass(frozen=True)
 class Config:
@@ -384,7 +384,7 @@ def test_sweep_refuses_other_spec_in_same_folder(tmp_path, reference_sweep):
 
 
 def test_sweep_bad_arguments(tmp_path, capsys):
-    from jqd.run.cli import main
+    from jqdlab.cli import main
 
     res = jqd("sweep", "spreading", "--over", "dims=1:3:3", "--out", tmp_path)
     assert res.returncode == 2 and "dims cannot be swept" in res.stderr
@@ -405,7 +405,7 @@ def test_sweep_bad_arguments(tmp_path, capsys):
 def test_list_into_a_closed_pipe_is_quiet():
     """`jqd list | head`: the reader leaves early; no traceback, exit 141 (SIGPIPE's)."""
     p = subprocess.Popen(
-        [sys.executable, "-m", "jqd.run.cli", "list", "--json"],
+        [sys.executable, "-m", "jqdlab.cli", "list", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

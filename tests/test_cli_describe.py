@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import jqd
-from jqd.run import registry
-from jqd.run.cli import main
-from jqd.run.describe import config_keys, summary_line
-from jqd.run.results import write_report
+from jqdlab import registry
+from jqdlab.cli import main
+from jqdlab.describe import config_keys, summary_line
+from jqdlab.results import write_report
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = list(registry.discover())
@@ -31,7 +31,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 def test_import_jqd_and_jqd_list_do_not_start_jax():
     t0 = time.perf_counter()
     res = _python(
-        "import sys; from jqd.run.cli import main; rc = main(['list']); "
+        "import sys; from jqdlab.cli import main; rc = main(['list']); "
         "assert rc == 0; bad = {'jax', 'equinox', 'diffrax', 'optax'} & set(sys.modules); "
         "assert not bad, bad"
     )
@@ -106,8 +106,8 @@ def test_an_experiment_is_found_by_convention(tmp_path, monkeypatch):
     folder = tmp_path / "my_thing"
     folder.mkdir()
     (folder / "experiment.py").write_text(
-        "from jqd.experiment import Experiment\n"
-        "from jqd.run.toolkit import experiment_config\n\n\n"
+        "from jqdlab.experiment import Experiment\n"
+        "from jqdlab.toolkit import experiment_config\n\n\n"
         '@experiment_config(quick=dict(n=2), limits={"x": "> 0"})\n'
         "class Config:\n    n: int = 4\n    x: float = 1.0\n\n\n"
         "def run(config, rec):\n    pass\n\n\n"
@@ -130,7 +130,7 @@ def test_usage_errors_answer_before_jax_starts():
     """An unknown experiment, key, unparsable or out-of-range value: exit 2 without
     importing JAX (it took 1-16 s to start; the check is the import, not a time)."""
     res = _python(
-        "import sys; from jqd.run.cli import main\n"
+        "import sys; from jqdlab.cli import main\n"
         "for argv in (['run', 'no-such-exp'], ['run', 'spreading', '--set', 'nokey=1'],"
         " ['run', 'spreading', '--set', 'hbar=-1'], ['sweep', 'spreading', '--set', 'n_save=x'],"
         " ['fit', 'husimi-kerr', '--set', 'dims=1'], ['show', 'nope']):\n"
@@ -163,7 +163,7 @@ def test_run_help_lists_the_experiments_keys(capsys):
 def test_run_help_keeps_whole_meanings_and_shows_ranges(capsys, monkeypatch):
     """Each key's meaning in full, wrapped to the terminal (it was cut with "…" at
     100 columns whatever the width), then its range from `limits`/validate."""
-    from jqd.run.describe import attribute_docs
+    from jqdlab.describe import attribute_docs
 
     exp = registry.load("husimi-kerr")
     meaning = " ".join(attribute_docs(exp.config)["C"].split())

@@ -1,7 +1,7 @@
 """The `jqd` command's user errors (issue 12, point 5): each is one line on
 stderr, `jqd: error: ...`, with exit code 2 (1 stays "a claim failed", 4 "an
 internal error"), and
-leaves no folder behind. Driven in-process through `jqd.run.cli.main` (one
+leaves no folder behind. Driven in-process through `jqdlab.cli.main` (one
 subprocess check of the real exit code and speed), on tiny configs."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jqd.run.cli import main
-from jqd.run.registry import UsageError
+from jqdlab.cli import main
+from jqdlab.registry import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--quick", "--set", "n_save=5"]  # kerr-revival's sweep: 6 saved times per item
@@ -85,7 +85,7 @@ def test_subprocess_exit_code_and_speed(tmp_path):
     """The real command: exit 2, one stderr line, no traceback, seconds not hours."""
     t0 = time.perf_counter()
     res = subprocess.run(
-        [sys.executable, "-m", "jqd.run.cli", "run", "kerr-revival", "--quick"]
+        [sys.executable, "-m", "jqdlab.cli", "run", "kerr-revival", "--quick"]
         + ["--set", "alpha0=1e7", "--out", str(tmp_path / "out")],
         cwd=REPO,
         capture_output=True,
@@ -171,7 +171,7 @@ def test_out_is_a_file_or_cannot_be_made(tmp_path, capsys):
 # -- experiments that fail: exit codes and no empty folder --------------------------------
 FAKE = """
 from dataclasses import dataclass
-from jqd.experiment import Experiment
+from jqdlab import Experiment
 
 @dataclass(frozen=True)
 class Config:
@@ -323,8 +323,8 @@ def test_sweep_cutoff_follows_the_largest_alpha0(tmp_path):
     import dataclasses
 
     import jqd
-    from jqd.run.registry import load
-    from jqd.run.sweep import run_sweep
+    from jqdlab.registry import load
+    from jqdlab.sweep import run_sweep
 
     exp = load("kerr-revival")
     config = dataclasses.replace(exp.config.quick(), n_save=5)
@@ -341,13 +341,13 @@ def test_sweep_cutoff_follows_the_largest_alpha0(tmp_path):
 # -- resuming: other code, corrupt manifest -------------------------------------------------
 @pytest.fixture
 def tiny_sweep(tmp_path, capsys, monkeypatch):
-    import jqd.run.sweep
-    from jqd.run.registry import load
+    import jqdlab.sweep
+    from jqdlab.registry import load
 
     # The real fingerprint, frozen: a source edit elsewhere in the worktree while
     # this test runs must not look like the edit the test simulates.
-    code = jqd.run.sweep.code_fingerprint(load("kerr-revival"))
-    monkeypatch.setattr(jqd.run.sweep, "code_fingerprint", lambda exp: dict(code))
+    code = jqdlab.sweep.code_fingerprint(load("kerr-revival"))
+    monkeypatch.setattr(jqdlab.sweep, "code_fingerprint", lambda exp: dict(code))
     out = tmp_path / "sweep"
     argv = ["sweep", "kerr-revival", *TINY, "--over", "U=1,2", "--batch", "1", "--devices", "1"]
     argv += ["--no-progress", "--out", str(out)]
@@ -396,8 +396,8 @@ def test_corrupt_manifest_reported_as_corrupt(tiny_sweep, capsys):
 
 # -- the declarations themselves ---------------------------------------------------------------
 def test_every_experiment_default_and_quick_config_is_valid():
-    from jqd.run.registry import discover, load
-    from jqd.run.validate import check_config
+    from jqdlab.registry import discover, load
+    from jqdlab.validate import check_config
 
     for name in discover():
         exp = load(name)
@@ -410,8 +410,8 @@ def test_run_length_is_bounded_by_the_run_budget(tmp_path, capsys, monkeypatch):
     naming the key, its bound and the fix; a value within the budget is accepted."""
     import dataclasses
 
-    from jqd.run.registry import load
-    from jqd.run.validate import check_config
+    from jqdlab.registry import load
+    from jqdlab.validate import check_config
 
     monkeypatch.delenv("JQD_MAX_STEPS", raising=False)
     out = tmp_path / "out"
@@ -441,8 +441,8 @@ def test_every_time_like_key_is_bounded():
     refused, 500 times accepted."""
     import dataclasses
 
-    from jqd.run.registry import discover, load
-    from jqd.run.validate import check_run_length, run_length
+    from jqdlab.registry import discover, load
+    from jqdlab.validate import check_run_length, run_length
 
     found = set()
     for name in discover():
@@ -462,7 +462,7 @@ def test_every_time_like_key_is_bounded():
     expect = {"t_max", "t_end", "t_final", "T", "n_t", "dt", "steps_per_save", "n_save"}
     assert expect <= found, expect - found
     from jqd._evolve import RUN_BUDGET_STEPS
-    from jqd.run import validate
+    from jqdlab import validate
 
     assert validate.RUN_BUDGET_STEPS == RUN_BUDGET_STEPS  # (a copy: validate starts no JAX)
 
@@ -472,8 +472,8 @@ def test_python_api_config_types_are_checked(tmp_path):
     (n_save="40" used to surface as an unrelated cutoff error from the law)."""
     import dataclasses
 
-    from jqd.run.registry import load
-    from jqd.run.results import run_experiment
+    from jqdlab.registry import load
+    from jqdlab.results import run_experiment
 
     exp = load("kerr-revival")
     for field, value, says in [
@@ -496,7 +496,7 @@ def test_sweep_keys_change_the_result():
 
     import jax
 
-    from jqd.run.registry import load
+    from jqdlab.registry import load
 
     exp = load("kerr-revival")
     config = exp.sweep_config(dataclasses.replace(exp.config.quick(), n_save=5), {})

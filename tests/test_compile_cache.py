@@ -1,5 +1,5 @@
 """The `jqd` command's persistent compilation cache, compile-time accounting
-and progress lines (jqd.run._compile_cache, jqd.run.results)."""
+and progress lines (jqdlab._compile_cache, jqdlab.results)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jqd.run._compile_cache import cache_dir, configure
-from jqd.run.cli import main
-from jqd.run.results import CompileTimer, _union_length, write_report
+from jqdlab._compile_cache import cache_dir, configure
+from jqdlab.cli import main
+from jqdlab.results import CompileTimer, _union_length, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,8 +28,8 @@ CHILD = textwrap.dedent(
     import json, sys
     import jax, jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
-    from jqd.run._compile_cache import configure
-    from jqd.run.results import CompileTimer
+    from jqdlab._compile_cache import configure
+    from jqdlab.results import CompileTimer
     folder = configure(enabled=sys.argv[1] == "on", path=sys.argv[2])
     with CompileTimer() as t:
         y = jax.jit(PROGRAM)(jnp.eye(16) * 0.3 + 0.01)
@@ -68,7 +68,7 @@ def result(proc: subprocess.Popen) -> dict:
 
 def test_two_processes_share_a_fresh_cache(tmp_path):
     """Two processes compile the same program into one fresh folder at once
-    (no lock: jqd.run._compile_cache); both are right, a third process then
+    (no lock: jqdlab._compile_cache); both are right, a third process then
     loads the program from the cache, and all equal a run without it.
 
     (The loads run in fresh processes: a pytest worker's own JAX settings,
@@ -106,7 +106,7 @@ def test_cache_folder_and_switches(tmp_path, monkeypatch):
         configure(enabled=False)
     assert jax.config.jax_compilation_cache_dir is None
     monkeypatch.delenv("JQD_CACHE_MAX_MB")
-    from jqd.run.cli import _parser as parser
+    from jqdlab.cli import _parser as parser
 
     for cmd in (["run", "x"], ["reproduce"], ["sweep", "x"]):
         assert parser().parse_args([*cmd, "--no-cache"]).no_cache is True
@@ -120,7 +120,7 @@ def test_union_of_compile_spans():
 FAKE = """
 import dataclasses, time
 import jax, jax.numpy as jnp
-from jqd.run import Experiment
+from jqdlab import Experiment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,7 +196,7 @@ def test_cache_changes_no_claim(tmp_path):
     runs = {}
     for label, extra in (("none", ["--no-cache"]), ("cold", []), ("warm", [])):
         out = tmp_path / label
-        cmd = [sys.executable, "-m", "jqd.run.cli", "run", "kerr-revival", "--quick"]
+        cmd = [sys.executable, "-m", "jqdlab.cli", "run", "kerr-revival", "--quick"]
         res = subprocess.run(
             [*cmd, "--json", "--out", str(out), *extra],
             cwd=REPO,

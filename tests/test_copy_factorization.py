@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jqd.run import registry
+from jqdlab import registry
 
 P = 4
 

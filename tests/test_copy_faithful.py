@@ -12,7 +12,7 @@ from scipy import stats
 import jqd
 from jqd.copy import (
     CopyMembersFaithful,
-    CopyParams,
+    MatrixParams,
     MeanField,
     MeanFieldParams,
     MemberState,
@@ -110,7 +110,7 @@ def test_member_counts_and_phases_are_consistent_after_events():
     phi = jax.random.uniform(jax.random.key(2), a.shape, minval=-3.0, maxval=3.0)
     y0 = faithful_state(MemberState(a=a, phi=phi))
     law = CopyMembersFaithful(P)
-    sol = jqd.evolve(law, y0, CopyParams(H=_H()), dt=20.0, n_save=1, key=jax.random.key(3))
+    sol = jqd.evolve(law, y0, MatrixParams(H=_H()), dt=20.0, n_save=1, key=jax.random.key(3))
     y = sol.y_final
     assert int(y.n_events) > 10
     assert int(jnp.sum(counts_from_members(y.members(), P).n)) == a.shape[0]
@@ -128,7 +128,7 @@ def test_reduces_to_gillespie_at_aligned_start():
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), N // P)
     phic = jnp.array([0.3, -1.1, 2.0])
     y0 = MemberState(a=a, phi=phic[a])
-    params = CopyParams(H=_H())
+    params = MatrixParams(H=_H())
     law = CopyMembersFaithful(P)
 
     def faithful(k):

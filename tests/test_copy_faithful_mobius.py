@@ -13,7 +13,7 @@ import jqd
 from jqd.copy import (
     CopyMembersFaithful,
     CopyMembersFaithfulMobius,
-    CopyParams,
+    MatrixParams,
     MemberState,
     class_sums,
     faithful_state,
@@ -120,7 +120,7 @@ def _paths(max_substep, n_terms, T=4.0, N=30):
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), N // P)
     phi = jax.random.uniform(jax.random.key(1), a.shape, minval=-jnp.pi, maxval=jnp.pi)
     y0, key = faithful_state(MemberState(a=a, phi=phi)), jax.random.key(3)
-    params = CopyParams(H=_coalescence_H())
+    params = MatrixParams(H=_coalescence_H())
     ref = CopyMembersFaithful(P, max_substep=max_substep)
     mob = CopyMembersFaithfulMobius(P, max_substep=max_substep, n_terms=n_terms)
     y1 = jax.jit(lambda y: ref.step(0.0, y, params, T, key))(y0)
@@ -159,7 +159,7 @@ def test_nested_vmap_equals_loop():
     N, T = 24, 2.0
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), N // P)
     y0 = faithful_state(MemberState(a=a, phi=jnp.sin(1.7 * jnp.arange(float(N)))))
-    params, law = CopyParams(H=_H()), CopyMembersFaithfulMobius(P)
+    params, law = MatrixParams(H=_H()), CopyMembersFaithfulMobius(P)
     keys = jax.random.split(jax.random.key(9), 6).reshape(2, 3)
     step = lambda k: law.step(0.0, y0, params, T, k)
     nested = jax.jit(jax.vmap(jax.vmap(step)))(keys)

@@ -24,8 +24,8 @@ from jqd.copy import (
     CopyCountsTauLeap,
     CopyGillespie,
     CopyMembersTauLeap,
-    CopyParams,
     CountState,
+    MatrixParams,
     MeanField,
     MeanFieldParams,
     MeanFieldState,
@@ -64,7 +64,7 @@ def _mf(y0=None, params=None, dt=0.1, **kwargs):
 
 def _tau(y0=COUNTS, dt=0.02, law=None, params=None, **kwargs):
     law = CopyCountsTauLeap(P) if law is None else law
-    params = CopyParams(H=H) if params is None else params
+    params = MatrixParams(H=H) if params is None else params
     kwargs.setdefault("n_save", 1)
     return jqd.evolve(law, y0, params, dt=dt, key=jax.random.key(0), **kwargs)
 
@@ -79,7 +79,7 @@ def test_negative_hbar_refused_inside_vmap(law):
         p = MeanFieldParams.from_hamiltonian(H)
         run = lambda hb: _mf(params=MeanFieldParams(p.R, p.delta, p.omega, hbar=hb)).y_final.rho
     elif law == "tau-leap":
-        run = lambda hb: _tau(params=CopyParams(H=H, hbar=hb)).y_final.n
+        run = lambda hb: _tau(params=MatrixParams(H=H, hbar=hb)).y_final.n
     else:
         beables = jnp.repeat(jnp.arange(P, dtype=jnp.int32), 2)
         run = lambda hb: (
@@ -138,7 +138,7 @@ def _overflowing():
     """Class 0 holds one member that copies into class 1 at the full rate."""
     Hc = jnp.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], complex)
     y = CountState(n=jnp.array([1.0, 1000.0, 1000.0]), phi=jnp.array([0.0, np.pi / 2, -np.pi / 2]))
-    return y, CopyParams(H=Hc)
+    return y, MatrixParams(H=Hc)
 
 
 def test_tau_leap_probability_above_one_refused_with_safe_dt():
@@ -189,7 +189,7 @@ def test_zero_members_refused():
     with pytest.raises(ValueError, match=r"y0.n has no members \(N = Σn = 0\)"):
         _tau(empty)
     with pytest.raises(ValueError, match="no members"):
-        copy_gillespie(empty, CopyParams(H=H), TS, jax.random.key(0))
+        copy_gillespie(empty, MatrixParams(H=H), TS, jax.random.key(0))
     no_members = MemberState(a=jnp.zeros(0, jnp.int32), phi=jnp.zeros(0))
     with pytest.raises(ValueError, match="y0.a has no members"):
         _tau(no_members, law=CopyMembersTauLeap(P))
@@ -200,7 +200,7 @@ def test_float32_counts_above_2_24_refused():
     n32 = CountState(
         n=jnp.array([2.0**24, 2.0**24, 3.0], jnp.float32), phi=jnp.zeros(P, jnp.float32)
     )
-    p32 = CopyParams(H=H.astype(jnp.complex64), hbar=jnp.float32(1.0))
+    p32 = MatrixParams(H=H.astype(jnp.complex64), hbar=jnp.float32(1.0))
     with pytest.raises(ValueError, match=r"N = 3\.355e\+07 members, more than float32 counts"):
         _tau(n32, dt=1e-4, params=p32)
     big = jax.ShapeDtypeStruct((2**24 + 1,), jnp.int32)
@@ -227,11 +227,11 @@ def test_gillespie_run_that_would_not_end_is_refused_with_the_estimate():
     the expected number of candidates and the opt-in."""
     huge = CountState(n=jnp.array([4e8, 3e8, 3e8]), phi=jnp.zeros(P))
     with pytest.raises(ValueError, match=r"~2\.\d+e\+08 thinning candidates .* max_events="):
-        copy_gillespie(huge, CopyParams(H=H), TS, jax.random.key(0))
+        copy_gillespie(huge, MatrixParams(H=H), TS, jax.random.key(0))
     # an explicit budget opts in; a small one refuses a small run
     with pytest.raises(ValueError, match="max_events = 5"):
-        copy_gillespie(COUNTS, CopyParams(H=H), TS, jax.random.key(0), max_events=5)
-    small = copy_gillespie(COUNTS, CopyParams(H=H), TS, jax.random.key(0), max_events=None)
+        copy_gillespie(COUNTS, MatrixParams(H=H), TS, jax.random.key(0), max_events=5)
+    small = copy_gillespie(COUNTS, MatrixParams(H=H), TS, jax.random.key(0), max_events=None)
     assert float(small.observables.n[-1].sum()) == 100.0
 
 
@@ -239,7 +239,7 @@ def test_gillespie_budget_checked_under_jit():
     run = jax.jit(
         lambda n: (
             copy_gillespie(
-                CountState(n, jnp.zeros(P)), CopyParams(H=H), TS, jax.random.key(0)
+                CountState(n, jnp.zeros(P)), MatrixParams(H=H), TS, jax.random.key(0)
             ).y_final.n
         )
     )
@@ -261,7 +261,7 @@ def test_gillespie_step_that_would_not_end_is_refused(n, dt, law_kwargs, match):
     law = CopyGillespie(P, **law_kwargs)
     y0 = gillespie_state(CountState(n=jnp.array(n), phi=jnp.zeros(P)))
     with pytest.raises(ValueError, match=match + ".*max_events_per_step"):
-        jqd.evolve(law, y0, CopyParams(H=H), dt=dt, n_save=1, key=jax.random.key(0))
+        jqd.evolve(law, y0, MatrixParams(H=H), dt=dt, n_save=1, key=jax.random.key(0))
 
 
 def test_alignment_step_too_large_for_rk4_refused():
@@ -278,7 +278,13 @@ def test_alignment_step_too_large_for_rk4_refused():
 def test_gillespie_step_cap_is_a_breakdown_not_a_frozen_state():
     law = CopyGillespie(P, max_steps=5)
     run = lambda **kw: jqd.evolve(
-        law, gillespie_state(COUNTS), CopyParams(H=H), dt=0.2, n_save=2, key=jax.random.key(0), **kw
+        law,
+        gillespie_state(COUNTS),
+        MatrixParams(H=H),
+        dt=0.2,
+        n_save=2,
+        key=jax.random.key(0),
+        **kw,
     )
     with pytest.raises(jqd.copy.StepCapError, match="max_steps"):
         run()

@@ -13,8 +13,8 @@ from jqd.copy import (
     CopyCountsTauLeap,
     CopyGillespie,
     CopyMembersTauLeap,
-    CopyParams,
     CountState,
+    MatrixParams,
     MemberState,
     StepCapError,
     class_phase_velocity,
@@ -36,7 +36,7 @@ def _problem(seed=5):
     H = jqd.fock.random_hermitian(jax.random.key(seed), P)
     psi0 = jnp.ones(P, complex) / 2.0
     rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(TS)))) ** 2
-    return CopyParams(H=H), psi0, rho
+    return MatrixParams(H=H), psi0, rho
 
 
 PARAMS, PSI0, RHO_QM = _problem()
@@ -331,7 +331,7 @@ def test_gillespie_counters_and_conservation():
     ev, prop, it = (int(sol.stats[k]) for k in ("n_events", "n_proposals", "n_iterations"))
     assert 0 < ev <= prop <= it
     assert np.all(np.asarray(sol.observables.n).sum(-1) == N)
-    p32 = CopyParams(H=PARAMS.H.astype(jnp.complex64), hbar=jnp.float32(1.0))
+    p32 = MatrixParams(H=PARAMS.H.astype(jnp.complex64), hbar=jnp.float32(1.0))
     s32 = copy_gillespie(_counts0(N, jnp.float32), p32, ts.astype(jnp.float32), jax.random.key(8))
     assert float(s32.observables.n[-1].sum()) == N
 
@@ -391,7 +391,9 @@ def test_counts_members_roundtrip_and_bad_input():
     with pytest.raises(ValueError, match="n_states"):
         copy_gillespie(_members0(8), PARAMS, TS, jax.random.key(0))
     with pytest.raises(ValueError, match="Hermitian"):
-        copy_gillespie(_counts0(8), CopyParams(H=jnp.triu(jnp.ones((P, P)))), TS, jax.random.key(0))
+        copy_gillespie(
+            _counts0(8), MatrixParams(H=jnp.triu(jnp.ones((P, P)))), TS, jax.random.key(0)
+        )
     with pytest.raises(ValueError, match="uniformly spaced"):
         copy_gillespie(_counts0(8), PARAMS, jnp.array([0.0, 0.1, 0.3]), jax.random.key(0))
 
@@ -405,7 +407,7 @@ def test_differentiating_a_sampler_raises_naming_the_alternatives():
     law, y0, key = CopyCountsTauLeap(P), _counts0(40), jax.random.key(0)
 
     def final_n(H):
-        sol = jqd.evolve(law, y0, CopyParams(H=H), dt=0.05, n_save=2, key=key)
+        sol = jqd.evolve(law, y0, MatrixParams(H=H), dt=0.05, n_save=2, key=key)
         return jnp.sum(sol.y_final.n * jnp.arange(P))
 
     H = PARAMS.H
@@ -415,7 +417,7 @@ def test_differentiating_a_sampler_raises_naming_the_alternatives():
     from jqd._guards import no_derivative
 
     def other(H, s):
-        return s * jnp.sum(no_derivative(CopyParams(H=H), "refused").H.real)
+        return s * jnp.sum(no_derivative(MatrixParams(H=H), "refused").H.real)
 
     assert float(jax.grad(other, argnums=1)(H, 2.0)) == float(jnp.sum(H.real))
 
@@ -502,7 +504,7 @@ def _moved(case, what, s, errors=None):
     rates object's field."""
     law, y0, params, dt = case.law, case.y0, case.params, case.dt
     if what == "params":
-        params = CopyParams(H=params.H + s * jnp.ones_like(params.H))
+        params = MatrixParams(H=params.H + s * jnp.ones_like(params.H))
     elif what == "state" and isinstance(y0, tuple):  # a jqd.Coupled pair
         y0 = tuple(eqx.tree_at(lambda y: y.phi, y, y.phi + s) for y in y0)
     elif what == "state" and hasattr(y0, "phi"):

@@ -9,8 +9,8 @@ import pytest
 
 from jqd.copy import (
     CopyCountsTauLeap,
-    CopyParams,
     CountState,
+    MatrixParams,
     joint_counts,
     marginal_counts,
     product_hamiltonian,
@@ -59,7 +59,7 @@ def test_count_process_on_the_product_space_keeps_every_member():
     conserved and the marginals sum to N."""
     H = product_hamiltonian(H_A, H_B)
     y0 = CountState(n=jnp.full(6, 50.0), phi=jnp.linspace(0.0, 1.0, 6))
-    law, params = CopyCountsTauLeap(6), CopyParams(H=jnp.asarray(H, jnp.complex128))
+    law, params = CopyCountsTauLeap(6), MatrixParams(H=jnp.asarray(H, jnp.complex128))
     import jqd
 
     sol = jqd.evolve(law, y0, params, dt=0.01, n_save=2, steps_per_save=5, key=jax.random.key(0))

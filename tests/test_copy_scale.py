@@ -23,8 +23,8 @@ import jqd.copy._faithful_leap as leap
 from jqd.copy import (
     CopyFaithfulTauLeap,
     CopyMembersFaithfulMobius,
-    CopyParams,
     FaithfulTypeState,
+    MatrixParams,
     MemberState,
     compact_types,
     faithful_state,
@@ -32,7 +32,7 @@ from jqd.copy import (
     hamiltonian_to_rates,
 )
 from jqd.copy._faithful import member_flow
-from jqd.run import registry
+from jqdlab import registry
 
 P, L = 3, 8
 
@@ -126,7 +126,7 @@ def test_one_step_events_have_the_member_rule_mean():
     dt = 0.1
     law = CopyFaithfulTauLeap(P)
     keys = jax.random.split(jax.random.key(4), 4000)
-    one = lambda k: law.step(0.0, y0, CopyParams(H=H), dt, k).n_events
+    one = lambda k: law.step(0.0, y0, MatrixParams(H=H), dt, k).n_events
     ev = np.asarray(jax.jit(jax.vmap(one))(keys))
     se = ev.std() / np.sqrt(ev.size)
     assert abs(ev.mean() - dt * total) < 4 * se + 0.01 * dt * total
@@ -242,7 +242,7 @@ def test_type_state_and_compaction():
         jqd.evolve(
             CopyFaithfulTauLeap(2),
             MemberState(a=a, phi=phi),
-            CopyParams(H=jnp.eye(2)),
+            MatrixParams(H=jnp.eye(2)),
             dt=0.1,
             n_save=1,
             key=jax.random.key(0),
@@ -251,7 +251,7 @@ def test_type_state_and_compaction():
         jqd.evolve(
             CopyFaithfulTauLeap(2),
             FaithfulTypeState(y.n[:, :3], y.phi[:, :3], y.n_events, y.n_clipped),
-            CopyParams(H=jnp.eye(2)),
+            MatrixParams(H=jnp.eye(2)),
             dt=0.1,
             n_save=1,
             key=jax.random.key(0),
@@ -268,7 +268,7 @@ def _runs(N, T, n_save, B=32, dt=0.25, seed=7):
         [[-1, 0.15 * np.exp(1.3j), 0.15 * np.exp(2.6j)], [0, 0, 0.15 * np.exp(1.7j)], [0, 0, 1]]
     )
     H = jnp.triu(H, 1) + jnp.conj(jnp.triu(H, 1)).T + jnp.diag(jnp.diag(H))
-    params = CopyParams(H=H)
+    params = MatrixParams(H=H)
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), N // P)
     keys = jax.random.split(jax.random.key(seed), B)
     phases = lambda k: jax.random.uniform(
@@ -336,7 +336,7 @@ def test_phase_levels_cap_the_types_per_class():
     registry.load("copy-coalescence")
     ex = sys.modules["jqd_experiments.copy_coalescence"]
 
-    params = CopyParams(H=ex.hamiltonian(ex.Config()))
+    params = MatrixParams(H=ex.hamiltonian(ex.Config()))
     keys = jax.random.split(jax.random.key(0), 2)
     for N, L, types in [(3 * 500, 64, 64), (3 * 40, 64, 40)]:
         init, _ = ex._ensembles(CopyFaithfulTauLeap(P), params, N, P, 2, 0.25, L)
@@ -356,7 +356,7 @@ def _mean_flow_V(W, T, dt=0.25, midpoint=False):
     mutant), with copy-coalescence's H."""
     registry.load("copy-coalescence")
     ex = sys.modules["jqd_experiments.copy_coalescence"]
-    R, delta, omega = leap._rates(CopyParams(H=ex.hamiltonian(ex.Config())), jnp.float64)
+    R, delta, omega = leap._rates(MatrixParams(H=ex.hamiltonian(ex.Config())), jnp.float64)
     _, _, onto_s, onto_d = leap._directed(P)
 
     def f(z):

@@ -13,7 +13,7 @@ import time
 import pytest
 from test_sweep_distributed import _env, _free_port, _jqd
 
-from jqd.run.cli import main
+from jqdlab.cli import main
 
 SWEEP = ["kerr-revival", "--quick", "--set", "n_save=5", "--no-progress", "--no-cache"]
 WAIT = "4"  # JQD_DISTRIBUTED_TIMEOUT of these tests (seconds)

@@ -258,7 +258,7 @@ def test_monitor_raises_at_a_node_eagerly_and_under_jit_and_vmap(node_at_start):
     sol = _run_short(law, y0, params, on_breakdown="flag")
     br = find_breakdown(sol)
     assert br.reason == "node" and br.index == 0 and br.position == info.value.where
-    # the same with the threshold passed to evolve_madelung, "report" = "flag"
+    # the same with the threshold passed to evolve_madelung
     br2 = find_breakdown(
         evolve_madelung(
             Madelung(law.grid, V_HO),
@@ -266,7 +266,7 @@ def test_monitor_raises_at_a_node_eagerly_and_under_jit_and_vmap(node_at_start):
             params,
             dt=0.004,
             n_save=1,
-            on_breakdown="report",
+            on_breakdown="flag",
             node_threshold=0.1,
         )
     )

@@ -10,8 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from jqd.run import registry
-from jqd.run.experiment import Recorder
+from jqdlab import Recorder, registry
 
 EXP = registry.load("madelung-nodes")
 E = sys.modules["jqd_experiments.madelung_nodes"]

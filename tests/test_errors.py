@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jqd
-from jqd.copy import CopyCountsTauLeap, CopyGillespie, CopyParams, CountState, gillespie_state
+from jqd.copy import CopyCountsTauLeap, CopyGillespie, CountState, MatrixParams, gillespie_state
 from jqd.dqm import BohmEnsemble, EnsembleState, NelsonEnsemble, ParticleMoments, sample_density
 
 OMEGA = 0.5
@@ -171,9 +171,11 @@ def test_replicates_for_a_one_path_law():
     with keys split from `key`, and the observables are their mean."""
     law, key = CopyCountsTauLeap(3), jax.random.key(4)
     kw = dict(dt=0.05, n_save=2, steps_per_save=2, observe=FREQ)
-    sol = jqd.evolve(law, COUNTS, CopyParams(H=H3), key=key, errors=jqd.Errors(4, step=False), **kw)
+    sol = jqd.evolve(
+        law, COUNTS, MatrixParams(H=H3), key=key, errors=jqd.Errors(4, step=False), **kw
+    )
     runs = [
-        jqd.evolve(law, COUNTS, CopyParams(H=H3), key=k, **kw) for k in jax.random.split(key, 4)
+        jqd.evolve(law, COUNTS, MatrixParams(H=H3), key=k, **kw) for k in jax.random.split(key, 4)
     ]
     values = np.stack([np.asarray(r.observables) for r in runs])
     assert sol.errors.sampling == "replicates" and sol.errors.step is None
@@ -186,7 +188,7 @@ def test_exact_sampler_has_no_step_error():
     law = CopyGillespie(3)
     y0 = gillespie_state(COUNTS)
     sol = jqd.evolve(
-        law, y0, CopyParams(H=H3), dt=0.1, n_save=2, key=jax.random.key(0),
+        law, y0, MatrixParams(H=H3), dt=0.1, n_save=2, key=jax.random.key(0),
         observe=lambda t, y, p: y.n / jnp.sum(y.n), errors=jqd.Errors(groups=3),
     )  # fmt: skip
     assert sol.errors.step_kind == "exact sampler"
@@ -269,8 +271,8 @@ def test_sharded_batches_equal_the_unsharded_run():
 def test_sweep_dataset_writes_claim_errors():
     """A per-item sweep's NetCDF carries each ensemble claim's SE and step
     error as variables (units those of the claim), a phrase as an attribute."""
-    from jqd.run import registry
-    from jqd.run._sweep_report import per_item_dataset
+    from jqdlab import registry
+    from jqdlab._sweep_report import per_item_dataset
 
     def record(measured, se, step):
         claim = dict(name="ks", statement="s", op="<=", measured=measured, tolerance=2.0)
@@ -289,7 +291,7 @@ def test_sweep_dataset_writes_claim_errors():
 
 
 def test_claims_not_converged_in_dt_fail_with_the_reason(tmp_path):
-    from jqd.run.experiment import Recorder
+    from jqdlab import Recorder
 
     rec = Recorder(tmp_path)
     ok = rec.claim("err", "s", 0.01, 0.05, se=0.002, step_error=0.004)
@@ -315,7 +317,7 @@ def test_save_budget_counts_what_errors_adds(monkeypatch):
         jqd.evolve(_law(), _ground(64), PARAMS, observe=X2, errors=jqd.Errors(4), **kw)
     # one path: 10 saves of 3 float64 frequencies = 240 bytes; × 8 replicates
     monkeypatch.setenv("JQD_MAX_SAVE_BYTES", "1000")
-    law, params = CopyCountsTauLeap(3), CopyParams(H=H3)
+    law, params = CopyCountsTauLeap(3), MatrixParams(H=H3)
     kw = dict(kw, dt=0.05, observe=FREQ)
     jqd.evolve(law, COUNTS, params, **kw)
     with pytest.raises(ValueError, match=r"× 8 \(errors="):

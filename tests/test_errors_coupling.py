@@ -45,8 +45,8 @@ from jqd.copy import (
     CopyCountsTauLeap,
     CopyFaithfulTauLeap,
     CopyMembersTauLeap,
-    CopyParams,
     CountState,
+    MatrixParams,
     MemberState,
     faithful_type_state,
 )
@@ -89,7 +89,7 @@ def _nelson():
 def _bell():
     psi0 = jnp.array([0.6, 0.5 + 0.3j, 0.4 - 0.2j])
     y0 = BellState(psi=psi0 / jnp.linalg.norm(psi0), a=jnp.zeros(2**15, jnp.int32))
-    params = CopyParams(H=jqd.fock.random_hermitian(jax.random.key(10), P))
+    params = MatrixParams(H=jqd.fock.random_hermitian(jax.random.key(10), P))
     values = lambda y: (y.a[:, None] == jnp.arange(P - 1)).astype(jnp.float64)
     return Problem(BellJumps(P), y0, params, dt=0.4, n=2, values=values)
 
@@ -111,7 +111,7 @@ def _counts_from_members(a):
 def _members():
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), 20)
     y0 = MemberState(a=a, phi=jnp.sin(1.7 * jnp.arange(3 * 20.0)))
-    params = CopyParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
+    params = MatrixParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
     occupations = _occupations(_counts_from_members(a))
     values = lambda y: occupations(_counts_from_members(y.a))
     return Problem(CopyMembersTauLeap(P), y0, params, 0.2, 2, values, replicates=2000)
@@ -119,7 +119,7 @@ def _members():
 
 def _counts():
     y0 = CountState(n=jnp.array([40.0, 30.0, 30.0]), phi=jnp.array([0.0, 1.0, -2.0]))
-    params = CopyParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
+    params = MatrixParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
     occupations = _occupations(y0.n)
     values = lambda y: occupations(y.n)
     law = CopyCountsTauLeap(P)
@@ -131,7 +131,7 @@ def _faithful_types():
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), 20)
     phi = jnp.round(4 * jnp.sin(1.7 * jnp.arange(3 * 20.0))) / 2  # 8-9 phases per class
     y0 = faithful_type_state(MemberState(a=a, phi=phi), P)
-    params = CopyParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
+    params = MatrixParams(H=jqd.fock.random_hermitian(jax.random.key(5), P))
     occupations = _occupations(jnp.sum(y0.n, axis=1))
     values = lambda y: occupations(jnp.sum(y.n, axis=1))
     law = CopyFaithfulTauLeap(P)  # dt: the law's bound dt·max hazard <= 0.5

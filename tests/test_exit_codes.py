@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from jqd.run.cli import _EXIT_CODES, _parser, main
+from jqdlab.cli import _EXIT_CODES, _parser, main
 
 REPO = Path(__file__).resolve().parents[1]
 
 TOY = '''
 import dataclasses
 
-from jqd.experiment import Experiment
+from jqdlab import Experiment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,12 +82,12 @@ def test_each_code_one_meaning(toy, tmp_path, capsys):
 
 def test_internal_error_without_out_logs_to_a_temporary_file(toy, capsys, monkeypatch):
     """`show` has no --out: the traceback goes to a temporary file, named."""
-    import jqd.run.describe
+    import jqdlab.describe
 
     def broken(name):
         raise KeyError("broken describe")
 
-    monkeypatch.setattr(jqd.run.describe, "show", broken)
+    monkeypatch.setattr(jqdlab.describe, "show", broken)
     assert main(["show", toy]) == 4
     err = capsys.readouterr().err
     log = Path(err.strip().rsplit("the traceback is in ", 1)[1].rstrip("."))

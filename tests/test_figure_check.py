@@ -1,4 +1,4 @@
-"""`jqd.run.figure_check.figure_problems`: one synthetic bad figure per rule,
+"""`jqdlab.figure_check.figure_problems`: one synthetic bad figure per rule,
 and a clean figure with no problems."""
 
 import matplotlib
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from jqd.run.figure_check import figure_problems  # noqa: E402
+from jqdlab.figure_check import figure_problems  # noqa: E402
 
 
 @pytest.fixture
@@ -118,8 +118,8 @@ def test_empty_axes():
 
 
 def test_recorder_keeps_the_problems_and_report_lists_them(tmp_path, capsys):
-    from jqd.run.experiment import Recorder
-    from jqd.run.results import write_report
+    from jqdlab import Recorder
+    from jqdlab.results import write_report
 
     rec = Recorder(tmp_path / "x", physics="§1")
     fig, ax = plt.subplots()
@@ -264,7 +264,7 @@ def test_flat_panel_mutant():
 
 
 def test_panel_grid_lays_out_by_count():
-    from jqd.run.toolkit import panel_grid
+    from jqdlab.toolkit import panel_grid
 
     for n in range(1, 10):
         rows, cols, size = panel_grid(n)

@@ -1,5 +1,5 @@
 """A new-eye review of quick figures: an experiment's quick run, in-process,
-and `jqd.run.figure_check` on every figure it saves (hidden curves, legends
+and `jqdlab.figure_check` on every figure it saves (hidden curves, legends
 over data, squeezed panels, and the text rules).
 
 The default set checks the figures of a few fast experiments (about 20 s in
@@ -16,8 +16,8 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from jqd.run import registry  # noqa: E402
-from jqd.run.experiment import Recorder  # noqa: E402
+from jqdlab import registry  # noqa: E402
+from jqdlab.experiment import Recorder  # noqa: E402
 
 FAST = ["husimi-amplification", "copy-nodes", "husimi-bose-hubbard", "thermal-block-collision"]
 

@@ -1,4 +1,4 @@
-"""`jqd fit` (jqd/run/fit.py) and the least-squares covariance of `jqd.fit`.
+"""`jqd fit` (jqdlab/fit.py) and the least-squares covariance of `jqd.fit`.
 
 Default run: the covariance against the closed form of linear least squares,
 the command's mechanics on a toy experiment (a NetCDF round trip, a
@@ -25,14 +25,14 @@ import numpy as np
 import pytest
 
 import jqd
-from jqd.run.cli import main
-from jqd.run.fit import EXIT_INCONSISTENT
+from jqdlab.cli import main
+from jqdlab.fit import EXIT_INCONSISTENT
 
 TOY = '''
 import dataclasses
 import jax.numpy as jnp
 import numpy as np
-from jqd.experiment import Experiment, FitSpec
+from jqdlab import Experiment, FitSpec
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -178,7 +178,7 @@ def test_toy_fit_and_netcdf_round_trip(toy, tmp_path):
     assert s["sigma"] == "known" and s["p_value"] > 1e-3 and set(s["data_variables"]) == {"y"}
     assert max(s["error_over_stderr"].values()) < 3
     assert (out / "fit.png").is_file() and (out / "data.nc").is_file()
-    assert s["figure_problems"] == []  # data against the model, residuals: jqd.run.figure_check
+    assert s["figure_problems"] == []  # data against the model, residuals: jqdlab.figure_check
     _assert_cf(out / "data.nc")
     rc2, s2, _ = _fit(tmp_path / "again", "--free", "a,b", "--data", str(out / "data.nc"))
     assert rc2 == 0 and s2["truth"] == s["truth"] and s2["sigma"] == "known"
@@ -296,10 +296,10 @@ def test_errors_widen_with_the_scatter(toy, tmp_path):
 
 def test_error_scale_is_the_estimators(toy, tmp_path, monkeypatch):
     """summary.json's error_scale is the factor of the estimator `jqd fit` used
-    (jqd.run.fit.COVARIANCE), not the Birge ratio re-derived: switched to plain
+    (jqdlab.fit.COVARIANCE), not the Birge ratio re-derived: switched to plain
     Gauss-Newton, data scattering 2.5× their stated errors report the stated
     errors and error_scale 1, and the profile is taken at Δχ² <= 1."""
-    import jqd.run.fit as fit
+    import jqdlab.fit as fit
 
     monkeypatch.setattr(fit, "COVARIANCE", "gauss-newton")
     _, s, _ = _fit(
@@ -313,7 +313,7 @@ def test_quantum_z_from_the_profile():
     """Where the profile likelihood and the curvature disagree, the consistency
     decision follows the profile (z = 1.8 there, 2.2 in reported errors: consistent);
     without a finite profile z it falls back to error/stderr."""
-    from jqd.run.fit import _quantum
+    from jqdlab.fit import _quantum
 
     s = {"truth": {"b": 0.7}, "error": {"b": 0.1}, "stderr": {"b": 0.045},
          "profile": {"z": {"b": 1.8}}}  # fmt: skip
@@ -358,13 +358,13 @@ def _synthetic_z(rng, n_sets, replicas, factor, method):
     ids=["replica-errors", "errors-0.7x", "honest"],
 )
 def test_reported_errors_are_calibrated_on_synthetic_data(replicas, factor):
-    """The estimator `jqd fit` reports (jqd.run.fit.COVARIANCE) on weighted linear
+    """The estimator `jqd fit` reports (jqdlab.fit.COVARIANCE) on weighted linear
     fits with known noise: RMS z in [0.85, 1.2] and 2σ coverage >= 90 % (issue
     26's target) when the stated errors come from 16 replicas, are 30 % too small,
     or are right; plain Gauss-Newton fails the target when they are too small
     (RMS z 1.4). 600 data sets: RMS z and coverage have sampling errors of 3 %
     and 1 %, far inside the bounds (measured 0.91-1.04 and 95-97 %; seeded)."""
-    from jqd.run.fit import COVARIANCE
+    from jqdlab.fit import COVARIANCE
 
     z = _synthetic_z(np.random.default_rng(5), 600, replicas, factor, COVARIANCE)
     rms, cover = np.sqrt(np.mean(z**2, axis=0)), np.mean(np.abs(z) <= 2, axis=0)
@@ -546,8 +546,8 @@ def test_calibration_slow():
     from scipy.stats import binom, chi2
 
     from jqd._fit_covariance import covariance_from
-    from jqd.run import registry
-    from jqd.run.fit import COVARIANCE, problem, solve, spec_of
+    from jqdlab import registry
+    from jqdlab.fit import COVARIANCE, problem, solve, spec_of
 
     exp = registry.load("husimi-kerr")
     quick = exp.config.quick()

@@ -72,8 +72,8 @@ def test_sweep_on_gpu(tmp_path):
     closed form <a(t)> (physics §4) to 1e-10 at every item."""
     import xarray as xr
 
-    from jqd.run.registry import load
-    from jqd.run.sweep import run_sweep
+    from jqdlab.registry import load
+    from jqdlab.sweep import run_sweep
 
     assert jax.default_backend() == "gpu"
     exp = load("kerr-revival")

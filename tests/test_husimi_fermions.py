@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jqd.run import registry
+from jqdlab import registry
 
 
 @pytest.fixture(scope="module")

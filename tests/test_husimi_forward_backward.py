@@ -175,7 +175,7 @@ def test_rotated_amplifier_symbol_and_closed_form():
     that operator from the coherent start."""
     import sys
 
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("husimi-forward-backward")
     E = sys.modules["jqd_experiments.husimi_forward_backward"]

@@ -187,7 +187,7 @@ def test_fock_monitor_stops_when_c_is_not_one():
     assert err.value.code in (2, 4) and 0 < err.value.time < 2.0 and len(err.value.where) == 3
     with pytest.raises(Exception, match="exceeded tol"):
         jax.block_until_ready(jax.jit(lambda y: jqd.evolve(law, y, p, **run).y_final)(y0))
-    sol = evolve_grid(law, y0, p, on_violation="ignore", **run)
+    sol = evolve_grid(law, y0, p, on_breakdown="flag", **run)
     t_stop = float(sol.stats["breakdown_time"])
     assert int(sol.stats["breakdown_code"]) == err.value.code and t_stop == err.value.time
     removed, top, _ = np.asarray(sol.stats["breakdown_where"])
@@ -239,7 +239,7 @@ def test_monitor_stops_past_tolerance():
     run = dict(dt=2e-4, n_save=20, steps_per_save=50)
     with pytest.raises(EnvelopeError, match=r"removed by the regularization .* at t = "):
         evolve_grid(law, y0, p, **run)
-    sol = evolve_grid(law, y0, p, on_violation="ignore", **run)
+    sol = evolve_grid(law, y0, p, on_breakdown="flag", **run)
     t_stop = float(sol.stats["breakdown_time"])
     assert int(sol.stats["breakdown_code"]) == 2 and 0 < t_stop < 0.2
     # stopped in-graph: the saves after the stop repeat the state at the stop
@@ -417,7 +417,7 @@ def test_bad_input_messages():
         HusimiGrid(g, kerr, regularization="clip")
     with pytest.raises(ValueError, match="n_max applies to regularization='fock' only"):
         HusimiGrid(g, kerr, regularization="project", n_max=4)
-    with pytest.raises(ValueError, match="on_violation"):
-        evolve_grid(law, y0, p, dt=1e-3, n_save=1, on_violation="warn")
+    with pytest.raises(ValueError, match="on_breakdown"):
+        evolve_grid(law, y0, p, dt=1e-3, n_save=1, on_breakdown="warn")
     with pytest.raises(ValueError, match="window"):
         HusimiGrid(g, kerr, window="wide")

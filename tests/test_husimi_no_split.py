@@ -23,8 +23,7 @@ import pytest
 import jqd
 import jqd.husimi._galerkin as galerkin
 from jqd import husimi as hs
-from jqd.run import registry
-from jqd.run.experiment import Recorder
+from jqdlab import Recorder, registry
 
 
 class SplitStepperUsed(AssertionError):

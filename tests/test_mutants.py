@@ -3,7 +3,7 @@
 For each `Mutant` (tests/mutants_*.py) the experiment's quick config is run
 in-process with the bug injected and the claim it names must fail; the
 unmutated quick run must pass every claim, and its figures every rule of
-`jqd.run.figure_check` (the new-eye review of every quick figure). Marker `mutants` (not in the
+`jqdlab.figure_check` (the new-eye review of every quick figure). Marker `mutants` (not in the
 default run: 14 minutes on 2 cores); run with `pytest -m mutants`.
 """
 
@@ -15,8 +15,7 @@ import jax
 import pytest
 from mutation import all_mutants
 
-from jqd.run import registry
-from jqd.run.experiment import Recorder
+from jqdlab import Recorder, registry
 
 pytestmark = pytest.mark.mutants
 

@@ -13,7 +13,7 @@ import pytest
 from scipy.special import erf
 
 import jqd
-from jqd.run import registry
+from jqdlab import registry
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import jqd
-from jqd.run import registry
+from jqdlab import registry
 
 registry.load("nelson-two-time")
 E = sys.modules["jqd_experiments.nelson_two_time"]
@@ -122,7 +122,7 @@ def test_block_rotation_keeps_born_statistics_of_O(theta):
 def _kernel(H, psi, dt, n):
     """The law's expected transition matrix after n steps: Π_k exp(dt Q(ψ(t_k + dt/2)))."""
     law = jqd.copy.BellJumps(len(psi))
-    U = law._half_propagator(jqd.copy.CopyParams(H=jnp.asarray(H)), dt, jnp.complex128)
+    U = law._half_propagator(jqd.copy.MatrixParams(H=jnp.asarray(H)), dt, jnp.complex128)
 
     @jax.jit
     def step(K, p):
@@ -164,7 +164,7 @@ def test_bell_jumps_members_follow_master_equation():
     sol = jqd.evolve(
         jqd.copy.BellJumps(P),
         y0,
-        jqd.copy.CopyParams(H=jnp.asarray(H)),
+        jqd.copy.MatrixParams(H=jnp.asarray(H)),
         dt=1.0 / n,
         n_save=1,
         steps_per_save=n,
@@ -183,7 +183,7 @@ def test_bell_jumps_members_follow_master_equation():
 def test_bell_jumps_rejects_bad_input():
     H, psi = _psi_H()
     law = jqd.copy.BellJumps(4)
-    params = jqd.copy.CopyParams(H=jnp.asarray(H))
+    params = jqd.copy.MatrixParams(H=jnp.asarray(H))
     good = jqd.copy.BellState(psi=jnp.asarray(psi), a=jnp.zeros(5, jnp.int32))
     run = lambda y, p=params: jqd.evolve(law, y, p, dt=0.1, n_save=1, key=jax.random.key(0))
     with pytest.raises(ValueError, match=r"y0\.a must lie in \[0, 4\)"):
@@ -191,6 +191,6 @@ def test_bell_jumps_rejects_bad_input():
     with pytest.raises(ValueError, match="y0.psi must have shape"):
         run(jqd.copy.BellState(psi=good.psi[:3], a=good.a))
     with pytest.raises(ValueError, match="not Hermitian"):
-        run(good, jqd.copy.CopyParams(H=jnp.asarray(H).at[0, 1].add(0.5)))
+        run(good, jqd.copy.MatrixParams(H=jnp.asarray(H).at[0, 1].add(0.5)))
     with pytest.raises(ValueError, match="psi is zero"):
         run(jqd.copy.BellState(psi=0 * good.psi, a=good.a))

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from jqd.run import registry
+from jqdlab import registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "physics.md"
@@ -14,7 +14,7 @@ SECTIONS = set(re.findall(r"^#+ (§\d+(?:\.\d+)?)", DOC.read_text(), flags=re.M)
 CITE = re.compile(r"physics (§\d+(?:\.\d+)?)")
 FILES = sorted(
     p
-    for d in ("jqd", "experiments", "examples", "benchmarks")
+    for d in ("jqd", "jqdlab", "experiments", "examples", "benchmarks")
     for p in (ROOT / d).rglob("*")
     if p.suffix in (".py", ".md")
 ) + [ROOT / "README.md"]

@@ -60,7 +60,6 @@ PUBLIC_MODULES = (
     "jqd.observables",
     "jqd.interop",
     "jqd.schemes",
-    "jqd.experiment",
     "jqd.fock",
 )
 

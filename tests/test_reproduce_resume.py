@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jqd.experiment import Experiment
+from jqdlab import Experiment
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def setup(tmp_path):
 
 
 def jqd(env, *args, **kw):
-    cmd = [sys.executable, "-m", "jqd.run.cli", *map(str, args)]
+    cmd = [sys.executable, "-m", "jqdlab.cli", *map(str, args)]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, **kw)
 
 
@@ -85,7 +85,7 @@ def test_killed_reproduce_resumes_to_the_same_report(setup, tmp_path):
     # interrupted: resume-b hangs; the run is killed (the whole process group) once
     # REPORT.md shows resume-a finished and resume-b pending
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jqd.run.cli", *map(str, args)],
+        [sys.executable, "-m", "jqdlab.cli", *map(str, args)],
         cwd=REPO,
         env=dict(env, HANG="resume-b"),
         stdout=subprocess.DEVNULL,
@@ -118,7 +118,7 @@ def test_killed_reproduce_resumes_to_the_same_report(setup, tmp_path):
 
     # the same bytes as the report written from the same results (and the same
     # environment, which each summary.json records)
-    from jqd.run.results import write_report
+    from jqdlab.results import write_report
 
     entries = [
         {"name": n, "summary": json.loads((out / n / "summary.json").read_text())}
@@ -158,7 +158,7 @@ def test_resume_reruns_a_result_made_otherwise(setup, tmp_path):
 
 def test_stored_result_checks_what_made_it(setup, tmp_path, monkeypatch):
     """Every part of the key, and the versions and settings, bar reuse."""
-    from jqd.run.results import reuse_key, stored_result
+    from jqdlab.results import reuse_key, stored_result
 
     env, _ = setup
     monkeypatch.setenv("JQD_EXPERIMENTS", env["JQD_EXPERIMENTS"])
@@ -197,7 +197,7 @@ def test_stored_result_checks_what_made_it(setup, tmp_path, monkeypatch):
 def test_report_has_cpu_time_and_pending_rows(tmp_path):
     """CPU and compile time per experiment and in total; not-yet-run experiments as
     pending rows; the report depends on the results alone."""
-    from jqd.run.results import write_report
+    from jqdlab.results import write_report
 
     s = {"wall_time_s": 10.0, "compile_time_s": 4.0, "cpu_time_s": 15.0, "n_compilations": 3}
     s.update(claims=[], figures=[], animations=[], passed=True)

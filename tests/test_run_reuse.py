@@ -3,7 +3,7 @@ writing command locks its --out. A checkpoint folder (a config's `checkpoint`
 field, copy-coalescence's among them) resumes only the run that wrote it
 (config, seed, process count, code); a sweep folder only the same sweep (its
 seed too); a second `jqd run`, or a run beside a sweep, reproduce or fit, into
-one --out is refused (exit 3). Driven in-process through `jqd.run.cli.main`
+one --out is refused (exit 3). Driven in-process through `jqdlab.cli.main`
 on toy experiments, with one subprocess pair for the live lock."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from jqd.run.cli import main
+from jqdlab.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ import json
 import time
 from pathlib import Path
 
-from jqd.experiment import Experiment
+from jqdlab import Experiment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,8 +152,8 @@ def test_copy_coalescence_changed_config_refused(tmp_path, capsys, monkeypatch):
     as the new config's). Refused before anything is computed."""
     import dataclasses
 
-    from jqd.run.registry import load
-    from jqd.run.storage import prepare_checkpoint
+    from jqdlab.registry import load
+    from jqdlab.storage import prepare_checkpoint
 
     monkeypatch.delenv("JQD_TRACEBACK", raising=False)
     ck = tmp_path / "ck"
@@ -223,7 +223,7 @@ def test_two_runs_into_one_out(toy, tmp_path, capsys):
     (exit 3) while the first runs, and the first's results are whole."""
     out = tmp_path / "out"
     env = dict(os.environ, JQD_EXPERIMENTS=os.environ["JQD_EXPERIMENTS"])
-    cmd = [sys.executable, "-m", "jqd.run.cli", "run", toy, "--out", str(out)]
+    cmd = [sys.executable, "-m", "jqdlab.cli", "run", toy, "--out", str(out)]
     first = subprocess.Popen(
         [*cmd, "--set", f"wait_for={tmp_path / 'go'}"],
         cwd=REPO,
@@ -253,7 +253,7 @@ def test_two_runs_into_one_out(toy, tmp_path, capsys):
 
 def test_lock_names_an_older_holder_by_the_acquirer(tmp_path):
     """A lock file written before locks named their command still refuses."""
-    from jqd.run.storage import OutputLock, SweepLocked
+    from jqdlab.storage import OutputLock, SweepLocked
 
     (tmp_path / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
     with pytest.raises(SweepLocked, match="another jqd run"):

@@ -12,9 +12,9 @@ import jax
 import numpy as np
 import pytest
 
-from jqd.run.registry import UsageError, load
-from jqd.run.storage import OutputLock, SweepLocked
-from jqd.run.sweep import grid_items, parse_over, read_chunk, run_sweep
+from jqdlab.registry import UsageError, load
+from jqdlab.storage import OutputLock, SweepLocked
+from jqdlab.sweep import grid_items, parse_over, read_chunk, run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_lock_live_and_stale(tmp_path):
 
 
 def test_read_chunk_rejects_damage(tmp_path):
-    from jqd.run.sweep import write_chunk
+    from jqdlab.sweep import write_chunk
 
     arrays = {"x": np.arange(6.0).reshape(3, 2)}
     expected = {"x": ((2,), "float64")}

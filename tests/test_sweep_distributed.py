@@ -45,7 +45,7 @@ def _jqd(args, env, command="sweep", **kw):
     """`jqd COMMAND ARGS` in a subprocess (stderr into stdout); also used by
     tests/test_copy_coalescence_distributed.py."""
     return subprocess.Popen(
-        [sys.executable, "-m", "jqd.run.cli", command, *args],
+        [sys.executable, "-m", "jqdlab.cli", command, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -88,7 +88,7 @@ def test_two_processes_match_one_process_bitwise(tmp_path):
 
 TOY = '''
 import dataclasses
-from jqd.experiment import Experiment
+from jqdlab import Experiment
 
 
 @dataclasses.dataclass(frozen=True)

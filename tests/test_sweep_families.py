@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import jqd
-from jqd.run.registry import load
-from jqd.run.sweep import run_sweep
+from jqdlab.registry import load
+from jqdlab.sweep import run_sweep
 
 
 def _sweep(name, tmp_path, over, **changes):

@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jqd.experiment import Experiment
-from jqd.run.registry import UsageError, load
-from jqd.run.sweep import run_sweep, sweep_mode
+from jqdlab import Experiment
+from jqdlab.registry import UsageError, load
+from jqdlab.sweep import run_sweep, sweep_mode
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +113,7 @@ def test_modes_and_refusals():
 def test_per_item_claims_errors_and_resume(tmp_path, monkeypatch):
     import xarray as xr
 
-    from jqd.run import sweep as sweep_module
+    from jqdlab import sweep as sweep_module
 
     # resuming needs the same code; pin the fingerprint (jqd's sources may be edited meanwhile)
     monkeypatch.setattr(sweep_module, "code_fingerprint", lambda exp: {"pinned": 1})
@@ -194,7 +194,7 @@ def test_claim_columns_match_names_numbers_aside():
     """Claims whose names differ in numbers only are one column where every item makes
     as many of them (in order); by name where some items make fewer (a conditional
     claim), so "error at t = 2" is never filed under "error at t = 1"."""
-    from jqd.run._sweep_report import claim_columns
+    from jqdlab._sweep_report import claim_columns
 
     def record(*names):
         claims = [
@@ -223,7 +223,7 @@ def test_claims_figure_draws_no_empty_panel():
     no panel: SUMMARY.md names it instead."""
     import matplotlib.pyplot as plt
 
-    from jqd.run._sweep_report import draw
+    from jqdlab._sweep_report import draw
 
     class Keep:
         def figure(self, fig, name):
@@ -260,7 +260,7 @@ def test_per_item_interrupt_between_items(tmp_path):
 def test_vmapped_claims_and_auto_batch(tmp_path, monkeypatch):
     import xarray as xr
 
-    from jqd.run import sweep as sweep_module
+    from jqdlab import sweep as sweep_module
 
     over = {"k": np.linspace(0.5, 4.0, 10)}
     res = run_sweep(TOY, Config(), over, tmp_path / "v", progress=False, devices=1)
@@ -289,8 +289,8 @@ def test_claims_panel_is_value_over_tolerance_on_log_axes():
     of 0 is drawn a decade below the smallest ratio, not dropped."""
     import matplotlib.pyplot as plt
 
-    from jqd.run._sweep_report import _panel
-    from jqd.run.figure_check import figure_problems
+    from jqdlab._sweep_report import _panel
+    from jqdlab.figure_check import figure_problems
 
     values = np.array([1e-10, 5e-10, 0.0, 2e-8])
     series = {
@@ -313,7 +313,7 @@ def test_claims_panel_is_value_over_tolerance_on_log_axes():
 
 
 def test_describe_json_of_three():
-    from jqd.run.describe import describe_json
+    from jqdlab.describe import describe_json
 
     for name in ("kerr-revival", "copy-coalescence", "thermal-equilibration"):
         d = describe_json(load(name))
@@ -338,8 +338,8 @@ def test_readme_sweep_commands_are_valid():
     import shlex
     from pathlib import Path
 
-    from jqd.run.cli import _parser as parser
-    from jqd.run.sweep import parse_over
+    from jqdlab.cli import _parser as parser
+    from jqdlab.sweep import parse_over
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     lines = [ln for ln in readme.splitlines() if ln.startswith("jqd sweep ")]

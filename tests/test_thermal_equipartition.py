@@ -9,8 +9,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jqd.run import registry
 from jqd.thermal import FPUTParams
+from jqdlab import registry
 
 
 class _Quiet:

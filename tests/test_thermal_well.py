@@ -218,7 +218,7 @@ def test_chaotic_well_tangent_map_matches_classical_well():
     """thermal-chaotic-well's NumPy flow and tangent map (its Lyapunov exponent)
     against jqd's ClassicalWell: the final state to the Yoshida-4 error and M to
     central finite differences of ClassicalWell trajectories (ε = 1e-6)."""
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("thermal-chaotic-well")
     E = sys.modules["jqd_experiments.thermal_chaotic_well"]
@@ -251,7 +251,7 @@ def test_block_collision_reference_against_analytic_modes():
     ω_k = 2√(κ/m) sin((2k−1)π/(2(2n+1))); at v = 0 mirror-image atoms keep
     equal ⟨u_j²⟩; and ±v adds the mean's square, ⟨u_j⟩ = (±mv)t/m + O(t³) at
     small t (the mass enters both the momentum and ẋ = p/m)."""
-    from jqd.run import registry
+    from jqdlab import registry
 
     registry.load("thermal-block-collision")
     E = sys.modules["jqd_experiments.thermal_block_collision"]

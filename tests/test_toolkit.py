@@ -1,4 +1,4 @@
-"""The experiment toolkit (`jqd.run.toolkit`): what experiments share."""
+"""The experiment toolkit (`jqdlab.toolkit`): what experiments share."""
 
 import dataclasses
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from jqd.run.toolkit import (
+from jqdlab.toolkit import (
     claim_fitted_C,
     claim_max_error,
     experiment_config,

@@ -33,8 +33,8 @@ import jqd
 from jqd.copy import (
     CopyFaithfulTauLeap,
     CopyMembersFaithfulMobius,
-    CopyParams,
     FaithfulState,
+    MatrixParams,
     MeanField,
     MeanFieldParams,
     MeanFieldState,
@@ -44,9 +44,9 @@ from jqd.copy import (
     faithful_state,
     faithful_type_state,
 )
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
 from jqd.stats import loglog_slope
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 
 @experiment_config(
@@ -122,7 +122,7 @@ class Config:
         checkpoint: a directory: each N's state and saves are written there
             after every chunk and a rerun resumes from them ("" = none); the
             runner keeps the key of the run that wrote it there and refuses
-            another (jqd.run.storage.prepare_checkpoint).
+            another (jqdlab.storage.prepare_checkpoint).
         exact_max: N up to which the coalescence runs use the exact-event
             `CopyMembersFaithfulMobius`; above it `CopyFaithfulTauLeap`.
         leap_dt: its largest tau-leap step (saves are split evenly).
@@ -675,7 +675,7 @@ def run(config: Config, rec: Recorder) -> None:
 
     P = config.P
     H = hamiltonian(config)
-    params = CopyParams(H=H)
+    params = MatrixParams(H=H)
     law = CopyMembersFaithfulMobius(
         P, max_substep=config.max_substep, max_events_per_step=None, n_terms=config.n_terms
     )

@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jqd.copy import (
-    CopyParams,
     CountState,
+    MatrixParams,
     class_phase_velocity,
     copy_gillespie,
     hamiltonian_to_rates,
@@ -22,8 +22,8 @@ from jqd.copy import (
     product_hamiltonian,
     transfer_rates,
 )
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 EXACT = "exact sampler"  # copy_gillespie samples the copy process exactly (no dt)
 
@@ -225,7 +225,7 @@ def _copy_lanes(n0, phi0, H, hbar, t_end, key_data, n_ts: int):
     def one(n, phi, H, k):
         y0 = CountState(n=n, phi=phi)
         key = jax.random.wrap_key_data(k)
-        sol = copy_gillespie(y0, CopyParams(H=H, hbar=hbar), ts, key, on_breakdown="flag")
+        sol = copy_gillespie(y0, MatrixParams(H=H, hbar=hbar), ts, key, on_breakdown="flag")
         code = jnp.max(jnp.atleast_1d(sol.stats["breakdown_code"]))
         return sol.observables.n, sol.y_final.phi, sol.stats["n_events"], code
 

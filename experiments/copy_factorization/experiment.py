@@ -49,14 +49,14 @@ import jqd
 from jqd.copy import (
     AbstractCopyRates,
     CopyCountsTauLeap,
-    CopyParams,
     CountState,
+    MatrixParams,
     MeanField,
     MeanFieldParams,
     MeanFieldState,
 )
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, jackknife_se, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, jackknife_se, panel
 
 # tolerances: how each was fixed is in the README ("How the tolerances were fixed")
 TOL_EXACT = 1e-9  # RK4 (dt = 0.002, t = 2) against the propagator: theory, C dt⁴
@@ -539,7 +539,7 @@ def reversal_measurements(config, H, psi0, rates, rho_mf, phi_mf, harmonic_runs)
 
 def process_runs(config, H, psi0, rates, Ns, keys):
     """n_a/N at the saves for each (rates vector, N, key) triple (broadcast rows)."""
-    params = CopyParams(H=jnp.asarray(H), hbar=config.hbar)
+    params = MatrixParams(H=jnp.asarray(H), hbar=config.hbar)
     sps = int(round(config.t_end / config.n_save / config.process_dt))
     chi0 = jnp.asarray(-np.angle(psi0))
     p0 = jnp.asarray(P0)
@@ -583,7 +583,7 @@ def scheme_lna(config, H, psi0, rates, dts):
     the moves are homogeneous of degree 1 in n). Returns (the mean fractions at the saves t > 0,
     shape (rows, n_save, 4); N × the mean over classes of Var(n_a/N) there). At dt
     and dt/2 this gives the step error of the process claims in that limit."""
-    params = CopyParams(H=jnp.asarray(H), hbar=config.hbar)
+    params = MatrixParams(H=jnp.asarray(H), hbar=config.hbar)
     P = 4
     A = np.eye(P)[None, :, :] - np.eye(P)[:, :, None]  # A[b, c, a]: Δn_c of a move b → a
     chi0, p0 = jnp.asarray(-np.angle(psi0)), jnp.asarray(P0)

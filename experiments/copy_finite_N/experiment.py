@@ -13,14 +13,14 @@ import jqd
 from jqd.copy import (
     CopyCountsTauLeap,
     CopyMembersTauLeap,
-    CopyParams,
     CountState,
+    MatrixParams,
     MemberState,
     copy_gillespie,
 )
-from jqd.experiment import Experiment, Recorder, steps_fit
-from jqd.run.toolkit import experiment_config, jackknife_se, panel
 from jqd.stats import loglog_slope
+from jqdlab import Experiment, Recorder, steps_fit
+from jqdlab.toolkit import experiment_config, jackknife_se, panel
 
 
 @experiment_config(
@@ -107,7 +107,7 @@ def run(config: Config, rec: Recorder) -> None:
     key_H, keys, keys_1, keys_h1, keys_h2 = _keys(config.seed, config.batch)
     # NumPy: the eager product, ones and divide compile four programs (the same bits)
     H = jax.device_put(config.hbar * np.asarray(jqd.fock.random_hermitian(key_H, P)))
-    params = CopyParams(H=H, hbar=config.hbar)
+    params = MatrixParams(H=H, hbar=config.hbar)
     ts = np.linspace(0, config.t_end, config.n_save + 1)
     psi0 = jax.device_put(np.ones(P, complex) / np.sqrt(P))
     rho = np.abs(np.asarray(jqd.reference.propagate(H, psi0, jnp.asarray(ts), hbar=config.hbar)))

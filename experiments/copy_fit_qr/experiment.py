@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import (
+from jqdlab import Experiment, FitSpec, Recorder
+from jqdlab.toolkit import (
     FIXES_SAVED_TIMES,
     claim_max_error,
     experiment_config,
@@ -156,7 +156,7 @@ def _ensemble(config: Config, key):
         sol = jqd.evolve(
             jqd.copy.CopyCountsTauLeap(P),
             y0,
-            jqd.copy.CopyParams(H=H),
+            jqd.copy.MatrixParams(H=H),
             dt=config.t_final / n / steps,
             n_save=n,
             steps_per_save=steps,

@@ -8,9 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.copy import CopyParams, CountState, copy_gillespie
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, jackknife_se, panel
+from jqd.copy import CountState, MatrixParams, copy_gillespie
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, jackknife_se, panel
 
 EXACT = "exact sampler"  # the step error of every claim: copy_gillespie samples the process exactly
 
@@ -91,7 +91,7 @@ def departures(f, r_same):
 def run(config: Config, rec: Recorder) -> None:
     P, N = config.P, config.N
     H = jqd.fock.random_hermitian(jax.random.key(config.seed), P)
-    params = CopyParams(H=H)
+    params = MatrixParams(H=H)
     ts = jnp.linspace(0, config.t_end, config.n_save + 1)
     psi0 = np.array([1.0] * (P - 1) + [0.0], complex) / np.sqrt(P - 1)  # node in the last state
     qm = lambda psi: np.abs(np.asarray(jqd.reference.propagate(H, jnp.asarray(psi), ts))) ** 2
@@ -124,7 +124,7 @@ def run(config: Config, rec: Recorder) -> None:
     # field of the occupied classes) and the node stays empty, at ħ = node_hbar.
     hb = config.node_hbar
     z, node_fill, z_se = node_check(
-        H, psi0, hb, N, ts, lambda y: run_b(y, CopyParams(H=H, hbar=hb), keys)
+        H, psi0, hb, N, ts, lambda y: run_b(y, MatrixParams(H=H, hbar=hb), keys)
     )
     rec.metric("node_check_max_node_fraction", node_fill)
     rec.metric("node_check_z", z)

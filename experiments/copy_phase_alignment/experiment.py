@@ -11,8 +11,8 @@ import numpy as np
 
 import jqd
 from jqd.copy import AlignmentParams, AlignmentState, PhaseAlignment
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, jackknife_se, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, jackknife_se, panel
 
 
 @experiment_config(

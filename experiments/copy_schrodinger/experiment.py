@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import error_panel, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import error_panel, experiment_config, panel
 
 
 @experiment_config(
@@ -76,7 +76,7 @@ def printed_rule_slope(config: Config, key) -> tuple[float, dict]:
     exact = np.abs(np.asarray(jqd.reference.propagate(H, psi0, ts, hbar=hbar))) ** 2
     n0 = np.round(N * np.abs(np.asarray(psi0)) ** 2)
     y0 = jqd.copy.CountState(n=jnp.asarray(n0), phi=-jnp.angle(psi0))
-    params = jqd.copy.CopyParams(H=H, hbar=hbar)
+    params = jqd.copy.MatrixParams(H=H, hbar=hbar)
     sol = jqd.copy.copy_gillespie(y0, params, ts, key, rule="printed")
     f = np.asarray(sol.observables.n) / n0.sum()
     d_process, d_exact = f[1:] - f[0], exact[1:] - f[0]

@@ -33,8 +33,8 @@ import numpy as np
 
 import jqd
 from jqd import dqm
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 NAMES = ("x", "p", "x²", "p²", "H")
 PAIRS = tuple((i, j) for i in range(5) for j in range(i + 1, 5))

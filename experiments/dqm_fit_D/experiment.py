@@ -19,8 +19,8 @@ import numpy as np
 
 import jqd
 from jqd.dqm import CanonicalDQM, DQMParams, fit_diffusion, state_from_psi
-from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import (
+from jqdlab import Experiment, FitSpec, Recorder
+from jqdlab.toolkit import (
     FIXES_GRID,
     FIXES_SAVED_TIMES,
     claim_max_error,

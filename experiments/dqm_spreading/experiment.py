@@ -31,8 +31,8 @@ from jqd.dqm import (
     find_breakdown,
     gaussian_state,
 )
-from jqd.experiment import Experiment, Recorder, steps_fit
-from jqd.run.toolkit import (
+from jqdlab import Experiment, Recorder, steps_fit
+from jqdlab.toolkit import (
     claim_max_error,
     claim_within_stderr,
     experiment_config,

@@ -39,8 +39,8 @@ from jqd.dqm import (
     weight_fd,
     weight_mb,
 )
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_max_error, experiment_config, panel
 
 LP_TOL = 1e-6  # 10 × HiGHS's default primal/dual feasibility tolerance 1e-7
 SUM_TOL = 1e-10  # float64 rounding of sums over a few hundred patterns of terms ≤ N²

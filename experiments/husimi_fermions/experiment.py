@@ -43,8 +43,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 M = 4  # modes 0 = 1↑, 1 = 1↓, 2 = 2↑, 3 = 2↓
 DIM = 2**M

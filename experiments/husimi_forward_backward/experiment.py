@@ -24,8 +24,8 @@ from scipy.stats import norm
 
 import jqd
 from jqd import husimi as hs
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_within_stderr, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_within_stderr, experiment_config, panel
 
 _AMP = hs.anti_wick_symbol(0.5j * (hs.ad(0) * hs.ad(0) - hs.a(0) * hs.a(0)))
 GROUPS = 16  # sub-ensembles of the paths for the sampling errors of the claims

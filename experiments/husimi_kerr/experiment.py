@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, FitSpec, Recorder
-from jqd.run.toolkit import (
+from jqdlab import Experiment, FitSpec, Recorder
+from jqdlab.toolkit import (
     claim_fitted_C,
     claim_max_error,
     experiment_config,

@@ -24,10 +24,10 @@ import numpy as np
 
 import jqd
 from jqd import husimi as hs
-from jqd.experiment import Experiment, Recorder
 from jqd.husimi import GalerkinDensity, flow_trajectories
 from jqd.reference import kerr_symbol as kerr
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_max_error, experiment_config, panel
 
 GROUPS = 16  # sub-ensembles of the points for the sampling standard errors
 

@@ -35,7 +35,6 @@ import numpy as np
 from scipy.sparse.linalg import expm_multiply
 
 import jqd
-from jqd.experiment import Experiment, Recorder
 from jqd.husimi import (
     Envelope,
     HusimiGalerkin,
@@ -46,7 +45,8 @@ from jqd.husimi import (
     phi4_mode,
     sparse_superoperator,
 )
-from jqd.run.toolkit import claim_exponent, claim_max_error, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_exponent, claim_max_error, experiment_config, panel
 
 
 @experiment_config(
@@ -189,7 +189,7 @@ def run(config: Config, rec: Recorder) -> None:
         spp = int(np.ceil((ts[1] - ts[0]) / dt))
         dt = (ts[1] - ts[0]) / spp
         sol = evolve_grid(
-            law, y0, p, dt=dt, n_save=config.n_times, steps_per_save=spp, on_violation="ignore"
+            law, y0, p, dt=dt, n_save=config.n_times, steps_per_save=spp, on_breakdown="flag"
         )
         # the first save at which the monitor failed (NaN: never); the run stops there
         stop = float(sol.stats["breakdown_time"])

@@ -33,9 +33,9 @@ import numpy as np
 from scipy.optimize import minimize
 
 import jqd
-from jqd.experiment import Experiment, Recorder
 from jqd.husimi import Ops, a, ad
-from jqd.run.toolkit import experiment_config, panel, panel_grid
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel, panel_grid
 
 # tolerances, fixed from float64 rounding before the checked run (README "Tolerances")
 TOL = {

@@ -45,7 +45,6 @@ from scipy import stats
 from scipy.sparse.linalg import expm_multiply
 
 import jqd
-from jqd.experiment import Experiment, Recorder
 from jqd.husimi import (
     Envelope,
     HusimiGalerkin,
@@ -63,7 +62,8 @@ from jqd.husimi import (
     sparse_superoperator,
     spectral_abscissa,
 )
-from jqd.run.toolkit import experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 
 @experiment_config(
@@ -363,7 +363,7 @@ def part_bc(config: Config, rec: Recorder) -> dict:
             dt=(ts[1] - ts[0]) / spp,
             n_save=config.n_times,
             steps_per_save=spp,
-            on_violation="ignore",
+            on_breakdown="flag",
         )
         rho, rem = np.asarray(sol.observables.rho), np.asarray(sol.observables.removed)
         dev = [np.sum(np.abs(rho[k] - ex2[k])) * gg.cell_volume for k in range(len(ts))]

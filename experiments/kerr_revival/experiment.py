@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import FIXES_SAVED_TIMES, claim_max_error, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import FIXES_SAVED_TIMES, claim_max_error, experiment_config, panel
 
 
 @experiment_config(

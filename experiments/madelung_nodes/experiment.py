@@ -15,8 +15,8 @@ import numpy as np
 
 import jqd
 from jqd.dqm import DQMParams, Madelung, MadelungValidity, find_breakdown
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 
 @experiment_config(

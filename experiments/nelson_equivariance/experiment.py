@@ -31,9 +31,9 @@ from jqd.dqm import (
     grid_cdf_function,
     sample_density,
 )
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, fold_range, panel
 from jqd.stats import histogram, ks_distance, loglog_slope
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, fold_range, panel
 
 
 @experiment_config(

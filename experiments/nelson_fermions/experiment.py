@@ -40,9 +40,9 @@ import numpy as np
 
 import jqd
 from jqd.dqm import EnsembleState, NelsonEnsemble
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, fold_range, panel, within_stderr_errors
 from jqd.stats import loglog_slope
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, fold_range, panel, within_stderr_errors
 
 KINDS = ("antisymmetric", "symmetric", "distinguishable")
 # Orbital amplitudes on the oscillator levels 0..3 (normalized in `_orbitals`):

@@ -50,8 +50,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jqd.dqm import dirichlet_multinomial_weight, occupation_patterns, weight_be, weight_mb
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 GROUPS = 8  # sub-ensembles of chains for the sampling error of a claim's statistic
 BOUND = 4.0  # max |z| over K patterns: see the README (t with R − 1 dof, Bonferroni)

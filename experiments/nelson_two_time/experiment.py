@@ -33,10 +33,10 @@ from scipy.linalg import solve_banded
 from scipy.stats import chi2
 
 import jqd
-from jqd.copy import BellJumps, BellState, CopyParams, MemberState, copy_gillespie
+from jqd.copy import BellJumps, BellState, MatrixParams, MemberState, copy_gillespie
 from jqd.dqm import BohmEnsemble, EnsembleState, NelsonEnsemble
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import (
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import (
     claim_within_stderr,
     experiment_config,
     fold_range,
@@ -399,7 +399,7 @@ def _copy_joint(H, psi0, ts, n_members: int, key):
     y0 = MemberState(a=jax.device_put(a0), phi=jax.device_put((-np.angle(psi0))[a0]))
 
     sol = _gillespie(
-        y0, CopyParams(H=jax.device_put(H)), tuple(map(float, ts)), key, _JointCounts(y0.a, P)
+        y0, MatrixParams(H=jax.device_put(H)), tuple(map(float, ts)), key, _JointCounts(y0.a, P)
     )
     return np.asarray(sol.observables), counts
 
@@ -422,7 +422,7 @@ def _bell_jumps_joint(H, psi0, ts, counts, steps_per_save: int, key):
     sol = jqd.evolve(
         BellJumps(P),
         BellState(psi=jax.device_put(psi0), a=a0),
-        CopyParams(H=jax.device_put(H)),
+        MatrixParams(H=jax.device_put(H)),
         dt=(ts[-1] - ts[0]) / (n_save * steps_per_save),
         n_save=n_save,
         steps_per_save=steps_per_save,

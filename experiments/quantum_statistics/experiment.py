@@ -35,8 +35,8 @@ from jqd.dqm import (
     weight_be,
     weight_mb,
 )
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, claim_within_stderr, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_max_error, claim_within_stderr, experiment_config, panel
 
 GROUPS = 16  # sub-ensembles of the draws for the sampling error of a claim
 

@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import (
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import (
     FIXES_GRID,
     FIXES_SAVED_TIMES,
     claim_max_error,

@@ -25,8 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_max_error, experiment_config, panel
 
 GOLDEN = (1 + math.sqrt(5)) / 2
 KS_C_1PCT = 1.63  # two-sample Kolmogorov-Smirnov: critical D = 1.63 √(2/M) at the 1 % level

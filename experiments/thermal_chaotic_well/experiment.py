@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel, panel_grid
 from jqd.thermal import ClassicalWell, WellParams, WellState, coupled_quartic
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_max_error, experiment_config, panel, panel_grid
 
 GROUPS = 16  # sub-ensembles of the classical trajectories for the sampling errors
 

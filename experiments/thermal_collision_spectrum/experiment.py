@@ -31,9 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import experiment_config, panel
 from jqd.thermal import GasParams, PhaseState, SoftSphereGas
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import experiment_config, panel
 
 SIGMA = 1.0  # contact distance (the unit of length)
 BOX = 6.0  # periodic box of the two-particle runs (no image meets the pair)

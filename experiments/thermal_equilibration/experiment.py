@@ -17,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import (
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import (
     claim_exponent,
     claim_max_error,
     experiment_config,

@@ -27,9 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
 from jqd.thermal import GasParams, PhaseState, SoftSphereGas
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_max_error, experiment_config, panel
 
 # CODATA 2018 (h, k_B exact; u recommended), room conditions, and the atoms:
 # (mass in u, kinetic diameter in m; Breck, "Zeolite Molecular Sieves", 1974).

@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import claim_max_error, experiment_config, panel
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import claim_max_error, experiment_config, panel
 
 AMU = 1.66053906660e-27  # kg
 ANGSTROM, PICOSECOND = 1e-10, 1e-12

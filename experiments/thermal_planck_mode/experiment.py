@@ -23,8 +23,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 import jqd
-from jqd.experiment import Experiment, Recorder
-from jqd.run.toolkit import (
+from jqdlab import Experiment, Recorder
+from jqdlab.toolkit import (
     claim_max_error,
     experiment_config,
     panel,

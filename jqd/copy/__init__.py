@@ -2,6 +2,7 @@
 process (exact event driven and tau-leaping, member and count level), phase
 alignment, and the ring lattice with its continuum and classical limits."""
 
+from ..schrodinger import MatrixParams as MatrixParams  # the params of every copy law
 from ..schrodinger import tight_binding_dispersion as tight_binding_dispersion
 from ._alignment import AlignmentParams as AlignmentParams
 from ._alignment import AlignmentState as AlignmentState
@@ -21,17 +22,14 @@ from ._faithful_leap import compact_types as compact_types
 from ._faithful_leap import faithful_type_state as faithful_type_state
 from ._faithful_mobius import CopyMembersFaithfulMobius as CopyMembersFaithfulMobius
 from ._faithful_mobius import class_sums as class_sums
-from ._fit import QRFit as QRFit
 from ._fit import fit_qr as fit_qr
 from ._fit import qr_loss as qr_loss
 from ._gillespie import CopyGillespie as CopyGillespie
-from ._gillespie import GillespieSolution as GillespieSolution
 from ._gillespie import GillespieState as GillespieState
 from ._gillespie import StepCapError as StepCapError
 from ._gillespie import copy_gillespie as copy_gillespie
 from ._gillespie import gillespie_state as gillespie_state
 from ._kinetics import AbstractCopyRates as AbstractCopyRates
-from ._kinetics import CopyParams as CopyParams
 from ._kinetics import CountState as CountState
 from ._kinetics import MemberState as MemberState
 from ._kinetics import class_phase_velocity as class_phase_velocity
@@ -53,7 +51,6 @@ from ._meanfield import MeanFieldState as MeanFieldState
 from ._meanfield import StiffnessError as StiffnessError
 from ._meanfield import copy_flux as copy_flux
 from ._meanfield import psi_from_state as psi_from_state
-from ._meanfield import rk4_step as rk4_step
 from ._meanfield import state_from_psi as state_from_psi
 from ._product import joint_counts as joint_counts
 from ._product import marginal_counts as marginal_counts

@@ -56,7 +56,7 @@ def _stay(cum, a):
 
 class BellJumps(AbstractLaw):
     """Bell's jump process of N members on `n_states` P basis states. State
-    `BellState(psi, a)`, params `CopyParams(H, hbar)`. One step: ψ by two exact
+    `BellState(psi, a)`, params `MatrixParams(H, hbar)`. One step: ψ by two exact
     half steps; each member draws its class from column a_I of exp(dt Q(t + dt/2))
     (exponential midpoint, weak order 2)."""
 

@@ -115,7 +115,7 @@ class AbstractCopyMembersFaithful(AbstractThinningCopy):
 class CopyMembersFaithful(AbstractCopyMembersFaithful):
     """The faithful member-level copy process (physics §5.8), reference form:
     each candidate integrates every member's phase (O(NP)). State `FaithfulState`
-    (`faithful_state`), params `CopyParams(H, hbar)`."""
+    (`faithful_state`), params `MatrixParams(H, hbar)`."""
 
     def step(self, t, y: FaithfulState, params, dt, key: PRNGKeyArray) -> FaithfulState:
         self, y, params, dt = sampled(self, y, params, dt)

@@ -278,7 +278,7 @@ def rate_scale() -> float:  # factor on every copy hazard (a seam for mutants)
 class CopyFaithfulTauLeap(AbstractLaw):
     """The faithful member copy process (physics §5.8) tau-leaped on its types,
     weak order 1. State `FaithfulTypeState` (`faithful_type_state`;
-    `compact_types` between runs drops the extinct), params `CopyParams`,
+    `compact_types` between runs drops the extinct), params `MatrixParams`,
     `n_states` P. A step: RK4 of the mean flow, binomial losses per type on the
     integrated rates, each direction's total spread multinomially over the
     copied class's types (docs/internals/copy.md#faithful-leap). Its step error

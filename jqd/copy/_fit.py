@@ -9,13 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._evolve import evolve
-from .._fit import FitResult, fit
+from .._fit import fit
 from .._guards import Check, enforce, hermitian, normalized, scalar
 from ..interop import as_array
 from ..reference import propagate
 from ._meanfield import MeanField, MeanFieldParams, psi_from_state, save_steps, state_from_psi
-
-QRFit = FitResult  # `fit_qr`'s old result class's name
 
 
 def _problem_guards(H, psi0, hbar) -> list:

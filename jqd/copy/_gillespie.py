@@ -268,7 +268,7 @@ def _pick_member(key, a, cls, N, active):
 
 class CopyGillespie(AbstractThinningCopy):
     """The exact event-driven copy process (physics §5.3). State `GillespieState`
-    (`gillespie_state`), params `CopyParams(H, hbar)`, `rule` "consistent" (S32)
+    (`gillespie_state`), params `MatrixParams(H, hbar)`, `rule` "consistent" (S32)
     or "printed" (S39); member level adds one uniform copier per event."""
 
     rule: str = eqx.field(static=True, default="consistent")
@@ -359,7 +359,7 @@ def copy_gillespie(
     Args:
         y0: `CountState(n, phi)`, `MemberState(a, phi)` (aligned phases; the
             class phase is their circular mean), or a `GillespieState` to continue.
-        params: `CopyParams(H, hbar)`.
+        params: `MatrixParams(H, hbar)`.
         ts: uniformly spaced increasing save times; `ts[0]` is the initial time.
         key: PRNG key.
         n_states: P (required for a MemberState; else read from y0.n).
@@ -430,6 +430,3 @@ def copy_gillespie(
         a, b = getattr(end, name), getattr(state, name)
         stats[name] = np.asarray(a) - np.asarray(b) if host else a - b
     return Solution(ts=sol.ts, observables=sol.observables, y_final=end, stats=stats)
-
-
-GillespieSolution = Solution  # its old result class's name

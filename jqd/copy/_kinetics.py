@@ -14,13 +14,10 @@ from jaxtyping import Array
 from .. import _guards
 from .._guards import Check, array_module, hermitian
 from ..interop import as_array
-from ..schrodinger import MatrixParams
 
 RULES = ("consistent", "printed")
 MASKED_CLASSES = 32  # `_member_sums` masks up to this many classes off the CPU
 EXACT_COUNTS = {np.dtype("float32"): 2**24, np.dtype("float64"): 2**53}
-
-CopyParams = MatrixParams  # a Hermitian H and ħ: one class, two names
 
 
 def hamiltonian_to_rates(H, hbar=1.0):
@@ -232,7 +229,7 @@ def member_phase_coefficients(n, zc, zs, R, delta):
 def check_params(params, n_states):
     H = getattr(params, "H", None)
     if H is None:
-        raise ValueError("params must be jqd.copy.CopyParams(H=..., hbar=...).")
+        raise ValueError("params must be jqd.MatrixParams(H=..., hbar=...).")
     shape = jnp.shape(H)
     if len(shape) != 2 or shape[0] != shape[1]:
         raise ValueError(f"params.H must be a square (P, P) matrix; got shape {shape}.")

@@ -118,9 +118,6 @@ def _dense_terms(y, params, convention):
     return drho, dphi
 
 
-rk4_step = _steppers.rk4  # its old public name
-
-
 def save_steps(ts, dt) -> int:
     """Steps of dt between the save times `ts` (from 0, uniformly spaced by a
     whole number of dt)."""

@@ -190,7 +190,7 @@ class AbstractCopyTauLeap(AbstractLaw):
 
 class CopyCountsTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at count level (N up to ~1e15 in float64). State
-    `CountState`, params `CopyParams`. Per step: midpoint predictor, moves out
+    `CountState`, params `MatrixParams`. Per step: midpoint predictor, moves out
     of each class b ~ Multinomial(n_b; p_b1..p_bP, stay), φ ← φ + dt φ̇(n~, φ~)."""
 
     coupling = "common random numbers"
@@ -269,7 +269,7 @@ class CopyCountsTauLeap(AbstractCopyTauLeap):
 
 class CopyMembersTauLeap(AbstractCopyTauLeap):
     """Tau-leaping copy process at member level. State `MemberState(a, phi)`,
-    params `CopyParams`. Per step: `CopyCountsTauLeap`'s move probabilities, one
+    params `MatrixParams`. Per step: `CopyCountsTauLeap`'s move probabilities, one
     categorical draw per member; member phases by the per-member S40 (midpoint),
     a mover takes its new class's phase. No `rates` (factorized S40 only)."""
 

@@ -304,7 +304,7 @@ def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -
     """`jqd.evolve` for a `Madelung` or `CanonicalDQM` law; `node_threshold`,
     `resolution_threshold`, `hole_level` and `edge_threshold` in `kwargs`
     override the law's, the rest go to `jqd.evolve`; `on_breakdown` "raise"
-    (`MadelungBreakdownError`) or "report"/"flag" (see `find_breakdown`)."""
+    (`MadelungBreakdownError`) or "flag" (see `find_breakdown`)."""
     if not isinstance(law, AbstractFluidLaw):
         raise TypeError(
             f"law must be a jqd.dqm Madelung or CanonicalDQM; got {type(law).__name__}. "
@@ -313,5 +313,4 @@ def evolve_madelung(law, y0, params, *, on_breakdown: str = "raise", **kwargs) -
     thresholds = {k: kwargs.pop(k) for k in THRESHOLDS if k in kwargs}
     thresholds = {k: v for k, v in thresholds.items() if v is not None}
     law = dataclasses.replace(law, **thresholds) if thresholds else law
-    mode = {"report": "flag"}.get(on_breakdown, on_breakdown)
-    return evolve(law, y0, params, on_breakdown=mode, **kwargs)
+    return evolve(law, y0, params, on_breakdown=on_breakdown, **kwargs)

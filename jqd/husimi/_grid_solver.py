@@ -373,19 +373,9 @@ class HusimiGrid(AbstractLaw):
         return self.regularization.stable_dt(self, *compiled_coefficients(self, params, dtype))
 
 
-def evolve_grid(
-    law: HusimiGrid, y0: HusimiGridState, params, *, on_violation: str | None = None, **kwargs
-) -> Solution:
+def evolve_grid(law: HusimiGrid, y0: HusimiGridState, params, **kwargs) -> Solution:
     """`jqd.evolve(law.for_state(y0), law.project_state(y0), params, **kwargs)`:
-    n_max chosen from y0 where None, y0 projected onto V_{n_max}.
-    `on_violation="ignore"` is `on_breakdown="flag"` (read `sol.stats`)."""
-    if on_violation is not None:
-        if on_violation not in ("raise", "ignore") or "on_breakdown" in kwargs:
-            raise ValueError(
-                "on_violation must be 'raise' or 'ignore' (and not given with on_breakdown); "
-                f"got {on_violation!r}."
-            )
-        kwargs["on_breakdown"] = "flag" if on_violation == "ignore" else "raise"
+    n_max chosen from y0 where None, y0 projected onto V_{n_max}."""
     law = law.for_state(y0)
     return evolve(law, law.project_state(y0), params, **kwargs)
 

@@ -37,7 +37,7 @@ The outcomes (`classify_exception`, `classify_result`):
 - "crash": anything else: an exception from inside JAX, NumPy, equinox or
   diffrax without our message (e.g. a `TracerArrayConversionError`), another
   exception type, a worker that died (killed for memory, segfault); for "cli",
-  exit code 4 (an internal error; an exception escaping `jqd.run.cli.main`
+  exit code 4 (an internal error; an exception escaping `jqdlab.cli.main`
   before issue 51).
 
 Run it: `python tests/adversarial/battery.py [--only SUBSTRING ...]
@@ -197,7 +197,7 @@ class Outcome:
 
 @dataclasses.dataclass(frozen=True)
 class CliResult:
-    """What `jqd.run.cli.main` did: its exit code and its stderr."""
+    """What `jqdlab.cli.main` did: its exit code and its stderr."""
 
     rc: int
     stderr: str
@@ -349,7 +349,7 @@ def run_case(case: BadCase, timeout: float | None = None) -> Outcome:
         except Exception as exc:  # noqa: BLE001 - classifying every failure is the point
             verdict = classify_exception(exc, case.names)
             if case.klass == "cli":
-                verdict = ("crash", verdict[1], "exception escaped jqd.run.cli.main")
+                verdict = ("crash", verdict[1], "exception escaped jqdlab.cli.main")
         else:
             verdict = classify_result(case, result, [w for w in caught if _relevant(w)])
     seconds = round(time.perf_counter() - t0, 2)
@@ -1502,7 +1502,7 @@ def _cli(argv: list[str]) -> Callable[[], CliResult]:
     becomes a fresh folder path (a file path for "{file}")."""
 
     def run():
-        from jqd.run.cli import main
+        from jqdlab.cli import main
 
         tmp = Path(tempfile.mkdtemp(prefix="jqd_adversarial_cli_"))
         try:

@@ -21,8 +21,8 @@ def _fit_other_config():
 
         import xarray as xr
 
-        from jqd.run.experiment import config_to_dict
-        from jqd.run.registry import load
+        from jqdlab import config_to_dict
+        from jqdlab.registry import load
 
         config = dataclasses.replace(load("husimi-kerr").config.quick(), alpha0=0.8, cutoff=12)
         tmp = Path(tempfile.mkdtemp(prefix="jqd_adversarial_fit_"))

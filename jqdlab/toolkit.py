@@ -1,7 +1,7 @@
-"""What experiments repeat, beside the experiment contract (`jqd.run.experiment`),
+"""What experiments repeat, beside the experiment contract (`jqdlab.experiment`),
 so that one kind of check is made the same way everywhere (docs/api/experiment.md).
 
-    from jqd.run.toolkit import claim_max_error
+    from jqdlab.toolkit import claim_max_error
 
     claim_max_error(
         rec, "<a(t)> vs closed form", "physics §4: <a(t)> = α0 exp[|α0|²(e^{-iUt} - 1)]",
@@ -23,7 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..stats import loglog_slope
+from jqd.stats import loglog_slope
+
 from .experiment import parse_limits
 
 # why the vmapped sweep (`Experiment.sweep_why_not`) cannot sweep a field that
@@ -36,7 +37,7 @@ FIXES_GRID = "it fixes the grid every item shares; set it with --set"
 def experiment_config(*, quick: dict, limits: dict | None = None):
     """Declare an experiment's `Config`: a frozen dataclass whose `quick()` (the
     contract's `jqd run --quick` config) is the defaults with `quick` changed,
-    and whose `limits` are its fields' allowed ranges (`jqd.run.validate`).
+    and whose `limits` are its fields' allowed ranges (`jqdlab.validate`).
 
         @experiment_config(quick=dict(n_save=10, points=128), limits={"dt": "> 0"})
         class Config:
@@ -311,7 +312,7 @@ def error_panel(ax, t, errors, *, tolerance=None, floor=1e-18, styles=("-",)):
 def panel_grid(n: int, width: float = 5.0, height: float = 4.0):
     """A layout for `n` panels by their count: one row up to 3, then rows of
     2 (4 panels: 2 x 2) or 3, so that no panel is squeezed and the figure
-    stays within `jqd.run.figure_check`'s aspect bound.
+    stays within `jqdlab.figure_check`'s aspect bound.
 
         rows, cols, size = panel_grid(4)  # 2, 2, (10.0, 8.0)
         fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)

@@ -310,7 +310,7 @@ def compile_batched(batched, example, mesh):
     import jax
     from jax.sharding import PartitionSpec
 
-    from .._sharding import shard_batch
+    from jqd._sharding import shard_batch
 
     spec = PartitionSpec(mesh.axis_names[0])
     per_device = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
@@ -350,7 +350,7 @@ def _short(err: BaseException) -> str:
 
 def _run_chunk(compiled, chunk, n_real, mesh, expected, log) -> dict:
     """One chunk's outputs (the first `n_real` items) and per-item errors."""
-    from .._sharding import gather_batch, shard_batch
+    from jqd._sharding import gather_batch, shard_batch
 
     try:  # with several processes each places and computes its own rows
         out = gather_batch(compiled(shard_batch(chunk, mesh)))
@@ -547,7 +547,7 @@ def run_sweep(
     import jax
     from tqdm.auto import tqdm
 
-    from .._sharding import batch_mesh
+    from jqd._sharding import batch_mesh
 
     interrupt = threading.Event() if interrupt is None else interrupt
     mode = sweep_mode(exp, over, mode)

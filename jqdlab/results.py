@@ -460,7 +460,7 @@ def write_report(
         for e in entries
         for f, p in e.get("summary", {}).get("figure_problems", {}).items()
     ]
-    lines += ["", "Figure problems (jqd.run.figure_check): " + ("none" if not problems else "")]
+    lines += ["", "Figure problems (jqdlab.figure_check): " + ("none" if not problems else "")]
     lines += problems
     lines += [
         "",
@@ -520,7 +520,7 @@ def stored_result(folder: Path, key: dict | None, env: dict) -> tuple[dict | Non
 
 # What every run imports (1.5-2 s per process): the fork server imports it once.
 _PRELOAD = ["jax.numpy", "scipy.linalg", "scipy.optimize", "scipy.stats", "matplotlib.pyplot"]
-_PRELOAD += ["xarray", "h5netcdf", "optax", "equinox", "jqd", "jqd.run.cli"]
+_PRELOAD += ["xarray", "h5netcdf", "optax", "equinox", "jqd", "jqdlab.cli"]
 
 
 def _fork_server():

@@ -733,7 +733,7 @@ def _figure(out: Path, s, prob: FitProblem | None = None, res=None) -> None:
         panel(ax, "L-BFGS iteration", k, title, legend=True, loc="best")
     fig.suptitle(f"jqd fit {s['experiment']} --free {','.join(free)} (data: {s['data']})")
     fig.savefig(out / "fit.png", dpi=110)
-    s["figure_problems"] = figure_problems(fig, laid_out=True)  # jqd.run.figure_check
+    s["figure_problems"] = figure_problems(fig, laid_out=True)  # jqdlab.figure_check
     plt.close(fig)
 
 

@@ -1,4 +1,4 @@
-"""Experiment discovery, base configs and typed config overrides (used by `jqd.run.cli`)."""
+"""Experiment discovery, base configs and typed config overrides (used by `jqdlab.cli`)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def experiments_dir() -> Path:
         if not path.is_dir():
             raise UsageError(f"JQD_EXPERIMENTS={env} is not a folder.")
         return path
-    repo = Path(__file__).resolve().parents[2] / "experiments"
+    repo = Path(__file__).resolve().parents[1] / "experiments"
     if repo.is_dir():
         return repo
     return Path.cwd() / "experiments"
@@ -84,7 +84,7 @@ def load(name: str) -> Experiment:
             raise
     exp = getattr(module, "EXPERIMENT", None)
     if not isinstance(exp, Experiment):
-        raise TypeError(f"{path} must define EXPERIMENT = jqd.experiment.Experiment(...).")
+        raise TypeError(f"{path} must define EXPERIMENT = jqdlab.experiment.Experiment(...).")
     # what EXPERIMENT does not name, by convention: the folder, Config, run and the hooks
     found = {"name": exp.name or path.parent.name.replace("_", "-")}
     hooks = ("sweep", "sweep_coords", "sweep_config", "validate")

@@ -143,7 +143,8 @@ def _tree_sha256(root: Path) -> str:
 
 def code_fingerprint(exp) -> dict:
     """The code a sweep's chunks depend on: jqd's version and the sha256 of its
-    sources, and of the experiment's own folder (experiments/<name>/*.py)."""
+    sources and of the lab's, and of the experiment's own folder
+    (experiments/<name>/*.py)."""
     import inspect
 
     import jqd
@@ -153,6 +154,7 @@ def code_fingerprint(exp) -> dict:
     return {
         "jqd_version": jqd.__version__,
         "jqd_source_sha256": _tree_sha256(Path(jqd.__file__).resolve().parent),
+        "jqdlab_source_sha256": _tree_sha256(Path(__file__).resolve().parent),
         "experiment_source": str(folder.name) if folder else None,
         "experiment_source_sha256": _tree_sha256(folder) if folder else None,
     }

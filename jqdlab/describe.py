@@ -43,7 +43,7 @@ def summary_line(path: Path) -> dict | None:
 
 def config_keys(exp) -> list[dict]:
     """One row per Config field: key, type, default, quick value, meaning (its
-    `Attributes:` entry) and range (`jqd.run.validate.field_range`, or None)."""
+    `Attributes:` entry) and range (`jqdlab.validate.field_range`, or None)."""
     from .validate import field_range
 
     default, quick = exp.config(), exp.config.quick()

@@ -446,7 +446,7 @@ def cmd_reproduce(args) -> int:
     any reproduction leaving those results writes (docs/internals/run.md)."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from jqd.run.cli import main as run  # by its module's name, not __main__, for the forks
+    from jqdlab.cli import main as run  # by its module's name, not __main__, for the forks
 
     from .describe import animated
     from .registry import UsageError, discover

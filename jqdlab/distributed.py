@@ -113,7 +113,7 @@ def supervise(argv: list[str]) -> int:
     job, timeout = job_env(), join_timeout()
     read, write = os.pipe()
     child = subprocess.Popen(
-        [sys.executable, "-m", "jqd.run.cli", *argv],
+        [sys.executable, "-m", "jqdlab.cli", *argv],
         env={**os.environ, _REPORT: str(write)},
         pass_fds=(write,),
     )

@@ -29,7 +29,7 @@ The rules (each problem is one line naming the axes, by title or index):
 - panel shape: a main axes (not a colorbar or an inset) smaller than
   MIN_PANEL_IN inches on a side, or wider or taller than MAX_PANEL_ASPECT : 1,
   as drawn; a figure wider or taller than MAX_FIGURE_ASPECT : 1 (lay panels
-  out by their count: `jqd.run.toolkit.panel_grid`).
+  out by their count: `jqdlab.toolkit.panel_grid`).
 
 Call it before adding the caller's own decorations (e.g. a provenance stamp).
 """

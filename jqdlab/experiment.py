@@ -4,7 +4,7 @@ An experiment lives in `experiments/<name_with_underscores>/experiment.py`
 beside a README.md (the question it answers and the answer it got) and
 defines a module-level `EXPERIMENT = Experiment(...)`:
 
-    @experiment_config(quick=dict(cutoff=32), limits={"alpha0": "> 0"})  # jqd.run.toolkit
+    @experiment_config(quick=dict(cutoff=32), limits={"alpha0": "> 0"})  # jqdlab.toolkit
     class Config:             # a frozen dataclass with quick() (< 1 min on CPU) and limits
         alpha0: float = 3.0
         cutoff: int = 64
@@ -22,8 +22,8 @@ defines a module-level `EXPERIMENT = Experiment(...)`:
     EXPERIMENT = Experiment(description="...", physics="§4.6")
 
 Its name, config, run and hooks are found by convention (`Experiment`'s
-attributes; `jqd.run.registry.load`); configs are validated before anything
-runs (`jqd.run.validate`; the fields named as times and step counts,
+attributes; `jqdlab.registry.load`); configs are validated before anything
+runs (`jqdlab.validate`; the fields named as times and step counts,
 `RUN_LENGTH_KEYS`, are bounded by the run budget), and the `jqd` command runs
 experiments in float64.
 """
@@ -45,7 +45,7 @@ import numpy as np
 
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 _LIMIT = re.compile(r"^\s*(>=|<=|>|<)\s*([-+0-9.eE]+|inf)\s*$")
-# The Config fields that set how long a run is, by name (`jqd.run.validate.check_run_length`
+# The Config fields that set how long a run is, by name (`jqdlab.validate.check_run_length`
 # bounds them by the run budget): times (`T`, `t_*`) and step counts (`n_steps`, `n_t`,
 # `steps_per_*`, and `n_save` beside `steps_per_save`: jqd.evolve's steps) lengthen it,
 # time steps (`dt`, `dt_*`) shorten it.
@@ -147,7 +147,7 @@ class Recorder:
         self.metrics[name] = _jsonable(value)
 
     def figure(self, fig, filename: str, dpi: int = 120) -> Path:
-        """Save a matplotlib figure (PNG) and close it; `jqd.run.figure_check` then
+        """Save a matplotlib figure (PNG) and close it; `jqdlab.figure_check` then
         looks for what would make it misread (on the save's layout): its problems
         are printed and kept in the summary's `figure_problems` (REPORT.md lists them)."""
         import matplotlib.pyplot as plt
@@ -339,7 +339,7 @@ class Experiment:
         physics: the sections of docs/physics.md it checks, e.g. "§4.6"
             (shown by `jqd list`).
         config: a frozen dataclass type with defaults and a `quick()`
-            classmethod (`jqd.run.toolkit.experiment_config`); by default the
+            classmethod (`jqdlab.toolkit.experiment_config`); by default the
             module's `Config`.
         run: `run(config, recorder) -> None`; by default the module's `run`.
         sweep: optional vmappable `sweep(config, values) -> dict[str, Array]`,
@@ -368,7 +368,7 @@ class Experiment:
             computing anything.
         animates: whether `run` writes an animation under `--animate`
             (`rec.animation`); shown by `jqd list` and `jqd show`.
-        fit: optional `jqd.run.fit.FitSpec`: the constants `jqd fit` may free
+        fit: optional `jqdlab.fit.FitSpec`: the constants `jqd fit` may free
             (float `sweep_keys`; `sweep` is the model) and the exact
             reference (and finite-ensemble) data it fits them to.
     """
@@ -414,7 +414,7 @@ class Experiment:
     def limits(self) -> dict[str, str]:
         """Field -> allowed range, e.g. {"alpha0": "> 0", "dims": ">= 1, <= 3"}
         (each number of a tuple field): the Config's `limits`
-        (`jqd.run.toolkit.experiment_config`); see `jqd.run.validate`."""
+        (`jqdlab.toolkit.experiment_config`); see `jqdlab.validate`."""
         return getattr(self.config, "limits", {})
 
 
