@@ -375,12 +375,15 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def top_level_names() -> dict[str, str]:
-    """`jqd._NAMES` (public name -> defining module), read without importing jqd."""
+    """Public name -> its defining module (".schrodinger", "._evolve", ...) for
+    the names `jqd/__init__.py` re-exports from modules, read without importing jqd."""
     tree = ast.parse((ROOT / "jqd" / "__init__.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_NAMES":
-            return ast.literal_eval(node.value)
-    return {}
+    return {
+        a.asname or a.name: f".{node.module}"
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        for a in node.names
+    }
 
 
 def on_post_build(config):

@@ -1,12 +1,13 @@
 """The shape of the library, checked on its syntax trees (`ast`, never regexes).
 
 - No import cycles inside `jqd`: every import counts (module- and
-  function-level, and a name `jqd/__init__.py` loads lazily counts as its
+  function-level, and a name `jqd/__init__.py` re-exports counts as its
   defining module), so dependencies point one way and each module can be
   read, tested and changed without the ones that use it.
 - Time loops live in `jqd/_evolve.py` and `jqd/_evolve_adaptive.py`: a loop
   over a law's time steps is written once, where saving, monitors, guards
-  and batching are. Any other `lax.scan` / `while_loop` / `fori_loop` is
+  and batching are. Any other `lax.scan` / `while_loop` / `fori_loop`, in the
+  library or in experiments/, is
   listed in `NOT_TIME_LOOPS` with why it is not one (or, until it moves,
   in `KNOWN_TIME_LOOPS`); an entry whose loop is gone fails too.
 - optax is imported only by the fit driver (`jqd/_fit.py`): the optimizer
@@ -40,18 +41,19 @@ def _rel(module: str) -> str:
 # -------------------------------------------------------------- import graph
 
 
-def _lazy_names() -> dict[str, str]:
-    """Names `jqd/__init__.py` loads on first use -> the module defining them."""
-    tables = {}
+def _root_names() -> dict[str, str]:
+    """Names `jqd/__init__.py` re-exports -> the module defining them."""
+    out = {}
     for node in TREES["jqd"].body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            if node.targets[0].id in ("_NAMES", "_FAMILIES"):
-                tables[node.targets[0].id] = ast.literal_eval(node.value)
-    lazy = {name: "jqd" + where for name, where in tables["_NAMES"].items()}
-    return lazy | {family: f"jqd.{family}" for family in tables["_FAMILIES"]}
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            for a in node.names:
+                out[a.asname or a.name] = "jqd" + (f".{node.module}" if node.module else "")
+                if not node.module:  # `from . import family`
+                    out[a.asname or a.name] = f"jqd.{a.name}"
+    return out
 
 
-LAZY = _lazy_names()
+LAZY = _root_names()
 
 
 def _imported_from(module: str, node: ast.ImportFrom) -> str | None:
@@ -258,15 +260,44 @@ NOT_TIME_LOOPS = {
     "jqd/copy/_binomial.py:_btrs": "one binomial draw: the rejection sampler's tries",
 }
 
-# "file:function" -> a real time loop outside evolve, to be moved there
-KNOWN_TIME_LOOPS: dict[str, str] = {}
+# "file:function" -> a real time loop outside evolve, to be moved there (issue 52 item 5)
+_LNA = "RK4 of a reference's moment ODE (mean, covariance), no jqd law: as an ODE law"
+KNOWN_TIME_LOOPS: dict[str, str] = {
+    "experiments/copy_coalescence/experiment.py:_lna_departure": _LNA + " (linear noise)",
+    "experiments/copy_coalescence/experiment.py:_lna_departure.save": _LNA + " (its saves)",
+    "experiments/copy_composite/experiment.py:system_size_expansion": _LNA + " (c1, μ)",
+    "experiments/copy_composite/experiment.py:system_size_expansion.block": _LNA + " (saves)",
+    "experiments/copy_composite/experiment.py:system_size_expansion.rk4": _LNA + " (stages)",
+    "experiments/copy_factorization/experiment.py:scheme_lna.one": "the linear-noise "
+    "covariance along a scheme's mean step (its Jacobian by differences): as an ODE law",
+    "experiments/copy_factorization/experiment.py:scheme_lna.one.save": "its saves",
+    "experiments/nelson_equivariance/experiment.py:_coupled": "Nelson at dt and dt/2 on "
+    "one Brownian path, positions at the end only: jqd.evolve(errors=) or jqd.Coupled",
+    "experiments/nelson_equivariance/experiment.py:_crossings": "an observable of every "
+    "step (nodal-cell changes between steps): needs evolve to reduce over steps, not saves",
+    "experiments/nelson_fermions/experiment.py:_advance": "the same per-step count "
+    "(particle-order changes between steps)",
+    "experiments/nelson_fermions/experiment.py:_advance_fine": "its dt/2 run on a "
+    "Brownian bridge of the first particles' noise: jqd.Coupled once the count moves",
+    "experiments/nelson_fermions/experiment.py:_advance_fine.body": "its two half steps",
+    "experiments/nelson_gas_statistics/experiment.py:_simulate.one_run": "a discrete-state "
+    "gas (kicks of ψ, collisions, guided moves) written in the experiment: as a law",
+}
+
+
+# the experiments' own modules: physics, so their time loops go through evolve too
+EXPERIMENT_TREES = {
+    str(p.relative_to(ROOT)): ast.parse(p.read_text(), str(p))
+    for p in sorted((ROOT / "experiments").rglob("*.py"))
+}
 
 
 def _loop_sites() -> set[str]:
+    trees = {_rel(m): tree for m, tree in TREES.items()} | EXPERIMENT_TREES
     return {
-        f"{_rel(m)}:{scope}"
-        for m, tree in TREES.items()
-        if _rel(m) not in EVOLVE
+        f"{path}:{scope}"
+        for path, tree in trees.items()
+        if path not in EVOLVE
         for name, scope in _uses(tree)
         if name in LOOPS
     }

@@ -55,14 +55,11 @@ def test_experiments_readme_table_is_jqd_list_markdown(capsys):
     assert f"| {line['description']} | `U`, `alpha0` |" in table
 
 
-def test_lazy_names_resolve_to_their_definitions():
-    import importlib
-
-    for name, module in jqd._NAMES.items():
-        assert getattr(jqd, name) is getattr(importlib.import_module(module, "jqd"), name)
-    for family in jqd._FAMILIES:
-        assert getattr(jqd, family).__name__ == f"jqd.{family}"
-    assert set(jqd._NAMES) | set(jqd._FAMILIES) <= set(dir(jqd))
+def test_root_names_are_the_public_api():
+    assert dir(jqd) == sorted(jqd.__all__)
+    for name in jqd.__all__:
+        assert getattr(jqd, name) is not None
+    assert jqd.evolve is jqd._evolve.evolve and jqd.copy.__name__ == "jqd.copy"
     with pytest.raises(AttributeError, match="no attribute 'evolv'"):
         jqd.evolv  # noqa: B018
 
