@@ -305,7 +305,9 @@ def fit(
     grad_norm = None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=max_iter, desc="fit", leave=False, disable=not progress)
+    # only when shown: any tqdm, disabled too, makes a multiprocessing lock (a
+    # semaphore that a forked run, as `jqd reproduce`'s, exits without freeing)
+    bar = tqdm(total=max_iter, desc="fit", leave=False) if progress else None
     try:
         for _ in range(max_iter):
             # wait with the GIL released before NumPy reads (internals#fit: a deadlock)
@@ -329,8 +331,9 @@ def fit(
                     "backs off from such points."
                 )
             history.append(np.asarray(value))
-            bar.update(1)
-            bar.set_postfix(loss=float(np.max(history[-1])))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=float(np.max(history[-1])))
             if gtol is not None and np.all(np.asarray(grad_norm) < gtol):
                 converged = True
                 break
@@ -348,7 +351,8 @@ def fit(
             if converged:
                 break
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     value, more = to_value(u), {}
     if curvature is None:
         loss = jax.jit(jax.vmap(fun, in_axes=(0, d_axis)) if batched else fun)(u, data)
