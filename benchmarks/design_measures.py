@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import functools
 import io
 import json
 import re
@@ -43,27 +44,32 @@ def _trees(folder: Path):
         yield path, ast.parse(path.read_text(), str(path))
 
 
-def _code_lines(path: Path, node: ast.AST | None = None) -> int:
-    """Lines holding code (not docstrings, comments or blanks) in `node`
-    (or the whole file)."""
+@functools.cache
+def _file_code_lines(path: Path) -> frozenset[int]:
+    """The lines of `path` holding code (not docstrings, comments or blanks)."""
     text = path.read_text()
     docs = set()
-    for n in ast.walk(ast.parse(text) if node is None else node):
+    for n in ast.walk(ast.parse(text)):
         body = getattr(n, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
             c = body[0].value
             if isinstance(c, ast.Constant) and isinstance(c.value, str):
                 docs |= set(range(body[0].lineno, body[0].end_lineno + 1))
-    lo, hi = (1, text.count("\n") + 1) if node is None else (node.lineno, node.end_lineno)
     lines = set()
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
                         tokenize.DEDENT, tokenize.ENDMARKER):  # fmt: skip
             continue
-        for line in range(tok.start[0], tok.end[0] + 1):
-            if lo <= line <= hi and line not in docs:
-                lines.add(line)
-    return len(lines)
+        lines |= set(range(tok.start[0], tok.end[0] + 1))
+    return frozenset(lines - docs)
+
+
+def _code_lines(path: Path, node: ast.AST | None = None) -> int:
+    """Code lines in `node` (or the whole file)."""
+    lines = _file_code_lines(path)
+    if node is None:
+        return len(lines)
+    return sum(node.lineno <= line <= node.end_lineno for line in lines)
 
 
 def _is_check_function(name: str) -> bool:
@@ -178,18 +184,16 @@ def _loop_calls(folder: Path, skip=()):
 
 
 def jit_sites():
-    out = []
-    for path, tree in _trees(LIB):
-        for node in ast.walk(tree):
-            f = node.func if isinstance(node, ast.Call) else node
-            name = getattr(f, "attr", getattr(f, "id", None))
-            if isinstance(node, ast.Call | ast.Attribute | ast.Name) and name in (
-                "jit",
-                "filter_jit",
-            ):
-                if isinstance(node, ast.Call) or isinstance(getattr(node, "ctx", None), ast.Load):
-                    out.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    return sorted(set(out))
+    """Lines naming `jit` or `filter_jit` (a call, a decorator or a reference)."""
+    return sorted(
+        {
+            f"{path.relative_to(ROOT)}:{node.lineno}"
+            for path, tree in _trees(LIB)
+            for node in ast.walk(tree)
+            if getattr(node, "attr", getattr(node, "id", None)) in ("jit", "filter_jit")
+            and isinstance(node, ast.Attribute | ast.Name)
+        }
+    )
 
 
 def arrows_up():
@@ -228,11 +232,12 @@ def main() -> None:
     per_law, site_counts = checking_sites()
     lib_loops = _loop_calls(LIB, skip=("_evolve.py", "_evolve_adaptive.py"))
     exp_loops = _loop_calls(ROOT / "experiments")
+    hooks, alias_list, wrappers = hooks_evolve_calls(), aliases(), one_call_wrappers()
     rows = {
         "validation : step code lines": f"{validation} : {step} = {validation / step:.1f}",
         "checking sites per law (most; laws per count)": f"{max(site_counts)}; {site_counts}",
-        "AbstractLaw hooks evolve calls": f"{len(hooks_evolve_calls())}: {', '.join(hooks_evolve_calls())}",
-        "aliases / one-call wrappers": f"{len(aliases())} / {len(one_call_wrappers())}",
+        "AbstractLaw hooks evolve calls": f"{len(hooks)}: {', '.join(hooks)}",
+        "aliases / one-call wrappers": f"{len(alias_list)} / {len(wrappers)}",
         "time loops outside evolve (library + experiments)": f"{len(lib_loops)} + {len(exp_loops)}",
         "jit sites in the library": str(len(jit_sites())),
         "arrows up (jqd imports jqdlab)": str(len(arrows_up())),
@@ -244,8 +249,8 @@ def main() -> None:
     print("| measure | now |\n|---|---|")
     for k, v in rows.items():
         print(f"| {k} | {v} |")
-    print("\naliases:", *aliases() or ["none"], sep="\n  ")
-    print("one-call wrappers:", *one_call_wrappers() or ["none"], sep="\n  ")
+    print("\naliases:", *alias_list or ["none"], sep="\n  ")
+    print("one-call wrappers:", *wrappers or ["none"], sep="\n  ")
     print("time loops in experiments:", *exp_loops or ["none"], sep="\n  ")
     if args.json:
         print(json.dumps(rows))

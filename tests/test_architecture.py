@@ -46,14 +46,12 @@ def _root_names() -> dict[str, str]:
     out = {}
     for node in TREES["jqd"].body:
         if isinstance(node, ast.ImportFrom) and node.level == 1:
-            for a in node.names:
-                out[a.asname or a.name] = "jqd" + (f".{node.module}" if node.module else "")
-                if not node.module:  # `from . import family`
-                    out[a.asname or a.name] = f"jqd.{a.name}"
+            for a in node.names:  # `from .module import name`, `from . import family`
+                out[a.asname or a.name] = f"jqd.{node.module or a.name}"
     return out
 
 
-LAZY = _root_names()
+ROOT_NAMES = _root_names()
 
 
 def _imported_from(module: str, node: ast.ImportFrom) -> str | None:
@@ -76,8 +74,8 @@ def _imports(module: str) -> set[str]:
             for alias in node.names:
                 if f"{name}.{alias.name}" in FILES:  # a submodule
                     out.add(f"{name}.{alias.name}")
-                elif name == "jqd" and alias.name in LAZY:
-                    out.add(LAZY[alias.name])
+                elif name == "jqd" and alias.name in ROOT_NAMES:
+                    out.add(ROOT_NAMES[alias.name])
                 elif name in FILES:
                     out.add(name)
     return out - {module}
