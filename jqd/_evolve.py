@@ -124,7 +124,7 @@ def _core(
     dt = jnp.asarray(dt, tdtype)
     offsets = (jnp.arange(n_save + 1) * steps_per_save).astype(tdtype) * dt
     ts = t0 + offsets
-    if monitor == "law":  # the law's own, which may bound the step size too
+    if isinstance(monitor, str):  # "law": its own, which may bound the step size too
         monitor = lambda t, y, p: law.monitor(t, y, p, dt)
     n_steps = jnp.asarray(n_save * steps_per_save)
     run = (law, y0, params, t0, dt, tdtype, n_save, steps_per_save, observe, monitor)
@@ -285,11 +285,12 @@ def _from_saves(states, ts, params, observe, monitor, n_save):
     return obs, y_final, st
 
 
-def _monitor_of(law, monitor, fixed_step: bool = False):
-    """The monitor to evaluate: the law's (True; with fixed steps it also sees
-    dt, as "law"), none (False: finiteness only), or a callable."""
+def _monitor_of(monitor):
+    """The monitor to evaluate: the law's ("law" for True, read from the traced
+    law inside the program: a bound method would key the program on the law's
+    values), none (False: finiteness only), or a callable."""
     if monitor is True:
-        return "law" if fixed_step else law.monitor
+        return "law"
     if monitor is False or monitor is None:
         return None
     if callable(monitor):
@@ -435,7 +436,7 @@ def evolve(
         n_save=n_save,
         steps_per_save=steps_per_save,
         observe=_Observer(observe),
-        monitor=_monitor_of(law, monitor, True),
+        monitor=_monitor_of(monitor),
         key=key,
         checkpoint=checkpoint and in_graph,
         check=check,
@@ -447,13 +448,19 @@ def evolve(
     )
     failed_values = lambda: _guards.enforce(_value_checks(law, y0, params, dt), caller=caller)
     try:
-        sol, summary = _program(*_partition(((run_law, y0, run_params, t0, dt), options)))
+        args = as_arrays((run_law, y0, run_params, t0, dt), _monitor.state_real_dtype(y0))
+        sol, summary = _program(*args, **options)
         if not in_graph:  # one transfer; on a GPU an in-graph error surfaces only here
             summary = np.asarray(summary)  # [breakdown code, failed checks...]
     except Exception as err:  # an in-graph check or the law's own error
         if check and not in_graph:  # bad input is named first, with its value
             failed_values()
         text, marker = str(err), "_EquinoxRuntimeError: "
+        if "Non-hashable static" in text:  # eqx.filter_jit keys programs on non-arrays
+            raise TypeError(
+                f"{caller}: an argument holds a value that is neither an array nor hashable; "
+                "make it an eqx.Module field marked static, or an array."
+            ) from None
         if marker not in text:
             raise
         message = text[text.find(marker) + len(marker) :].split("\n\n\n")[0].strip()
@@ -605,55 +612,42 @@ def check_memory(n_saves: int, y0, params, observe, t0, what: str, copies: int =
     )
 
 
-_TRACED = object()  # marks a traced leaf in `_program`'s static argument
-_TRACED_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)  # why: internals#plain-call
+def as_arrays(tree, dtype):
+    """`tree` with its Python floats as NumPy scalars of `dtype` (complexes of
+    its complex counterpart): `eqx.filter_jit` traces arrays and keys its
+    programs on everything else, so a new dt, t0 or constant reuses the
+    compiled program (ints and bools stay static: they may size arrays or
+    steer Python control flow). The state's precision, as a Python float
+    (weakly typed) would take; NumPy, as `jnp.asarray` would compile a
+    program and `jax.device_put` costs ~30 us a value."""
+    complex_dtype = jnp.result_type(dtype, 1j)
+    return jax.tree_util.tree_map(
+        lambda x: (
+            np.asarray(x, complex_dtype if isinstance(x, complex) else dtype)
+            if isinstance(x, float | complex)
+            else x
+        ),
+        tree,
+    )
 
 
-def _hashable(x) -> bool:
-    try:
-        return hash(x) is not None
-    except TypeError:
-        return False
-
-
-def _partition(tree):
-    """`(static, traced)`: the traced leaves of `tree`, and everything else as
-    one hashable value, on which jax.jit keys its compiled programs."""
-    leaves, treedef = jax.tree_util.tree_flatten(tree)
-    marks = [isinstance(x, _TRACED_TYPES) and not isinstance(x, bool) for x in leaves]
-    static = (treedef, tuple(_TRACED if m else x for x, m in zip(leaves, marks)))
-    bad = [type(x).__name__ for x in static[1] if not _hashable(x)]
-    if bad or not _hashable(treedef):
-        raise TypeError(
-            f"jqd.evolve: an argument holds a value that is neither an array nor hashable "
-            f"({', '.join(bad)}); make it an eqx.Module field marked static, or an array."
-        )
-    return static, [x for x, m in zip(leaves, marks) if m]
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _program(static, traced):
-    """`evolve`'s one entry, jitted once per static structure: the value
-    checks, the run and, under an outer transform, the breakdown in-graph."""
-    treedef, leaves = static
-    values = iter(traced)
-    args, o = treedef.unflatten([next(values) if x is _TRACED else x for x in leaves])
-    law, y0, params, t0, dt = args
+@eqx.filter_jit
+def _program(law, y0, params, t0, dt, *, check, in_graph, caller, on_breakdown, progress, **run):
+    """`evolve`'s one entry, compiled once per static structure (`as_arrays`):
+    the value checks, the run (`_core`, given `run`'s options) and, under an
+    outer transform, the breakdown in-graph."""
     failed = jnp.zeros((0,), bool)
-    if o["check"]:  # plain call: the flags come back with the result; else in-graph errors
-        scalars = ("dt", dt, "t0", t0) if o["in_graph"] else ()
-        guards = _value_checks(law, y0, params, dt, scalars)
+    if check:  # plain call: the flags come back with the result; else in-graph errors
+        guards = _value_checks(law, y0, params, dt, ("dt", dt, "t0", t0) if in_graph else ())
         oks = [jnp.all(jnp.asarray(g.ok, bool)) for g in guards]
         failed = ~jnp.stack(oks) if oks else failed
-        if o["in_graph"]:
-            y0 = _guards.stage(guards, y0, o["caller"])
-    run = (o["n_save"], o["steps_per_save"], o["observe"], o["monitor"], o["key"])
+        if in_graph:
+            y0 = _guards.stage(guards, y0, caller)
     # a failed check skips the run, which might not end or take hours (the same
     # program plain and traced: a user's jit gives the plain call's bits)
-    meter = _Meter(o["n_save"], o["caller"]) if o["progress"] else None
-    skip = jnp.any(failed)
-    sol = _core(law, y0, params, t0, dt, *run, o["checkpoint"], skip, o["errors"], meter)
-    if o["in_graph"]:
-        return _monitor.report(sol, law, o["on_breakdown"], o["caller"]), failed
+    meter = _Meter(run["n_save"], caller) if progress else None
+    sol = _core(law, y0, params, t0, dt, **run, skip=jnp.any(failed), meter=meter)
+    if in_graph:
+        return _monitor.report(sol, law, on_breakdown, caller), failed
     code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)
     return sol, jnp.concatenate([code, failed.astype(jnp.int32)])

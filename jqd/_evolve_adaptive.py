@@ -19,6 +19,7 @@ from ._evolve import (
     _Observer,
     _start,
     _value_checks,
+    as_arrays,
     check_memory,
 )
 from ._law import AbstractLaw
@@ -101,17 +102,13 @@ def evolve_adaptive(
         _guards.enforce(_value_checks(law, y0, params, None, ("ts", ts)), caller=caller)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
-        # Python floats as arrays, so that a new value reuses the compiled program
-        params = jax.tree_util.tree_map(
-            lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
-        )
-        args = (law, y0, params, ts, _Observer(observe))
+        real = _monitor.state_real_dtype(y0)
+        args = (*as_arrays((law, y0, params), real), ts, _Observer(observe))
         # tolerances (and a float dt0) as arrays of the state's precision: a new
         # tolerance reuses the compiled program (as Python floats they were static)
-        real = _monitor.state_real_dtype(y0)
         rtol, atol = jnp.asarray(rtol, real), jnp.asarray(atol, real)
         dt0 = jnp.asarray(dt0, real) if isinstance(dt0, int | float) else dt0
-        args += (_monitor_of(law, monitor), solver, rtol, atol, dt0, max_steps, meter)
+        args += (_monitor_of(monitor), solver, rtol, atol, dt0, max_steps, meter)
         # a plain call reads diffrax's failures here (its in-graph raise is a host callback)
         staged = (check and in_graph, caller, in_graph)
         try:
@@ -183,6 +180,7 @@ def _adaptive_core(
 
     tdtype = _monitor.state_real_dtype(y0)
     ts = jnp.asarray(ts, tdtype)
+    monitor = law.monitor if isinstance(monitor, str) else monitor  # "law"
     # complex leaves as (real, imag) pairs: diffrax's complex support is experimental
     complex_mask = jax.tree_util.tree_map(jnp.iscomplexobj, y0)
     to_real = lambda y: jax.tree_util.tree_map(

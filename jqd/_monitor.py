@@ -67,7 +67,7 @@ def state_real_dtype(y):
     """The real dtype of a state's first inexact leaf, else the default float:
     the dtype of times and `where`."""
     for leaf in jax.tree_util.tree_leaves(y):
-        dtype = jnp.asarray(leaf).dtype
+        dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(leaf))  # no transfer of leaf
         if jnp.issubdtype(dtype, jnp.inexact):
             return jnp.finfo(dtype).dtype
     return jnp.result_type(float)

@@ -102,6 +102,39 @@ def test_adaptive_new_tolerance_does_not_recompile():
     assert int(tight.stats["n_steps"]) > int(loose.stats["n_steps"])
 
 
+class _Shift(jqd.AbstractLaw):
+    """dy/dt = −k (y − c): a Python float on the law, traced like params'."""
+
+    c: float = 0.5
+
+    def step(self, t, y, params, dt, key=None):
+        return self.c + (y - self.c) * jnp.exp(-params.k * dt)
+
+    def vector_field(self, t, y, params):
+        return -params.k * (y - self.c)
+
+
+def test_both_integrators_reuse_the_program_for_new_values():
+    """One entry pattern: floats (the law's, params', dt, t0, the save times)
+    become arrays before `eqx.filter_jit`, so new values run the compiled
+    program again, for `evolve` and `evolve_adaptive` alike."""
+    y0, ts, later = jnp.array([1.0, 2.0]), jnp.linspace(0.0, 2.0, 5), jnp.linspace(1.0, 5.0, 5)
+    jqd.evolve(_Shift(), y0, _K(), dt=0.1, n_save=4)
+    jqd.evolve_adaptive(_Shift(), y0, _K(), ts)
+    counted = []
+    listener = lambda event, duration, **kw: counted.append(event)  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        a = jqd.evolve(_Shift(c=-1.0), y0, _K(k=0.3), dt=0.2, n_save=4, t0=1.0)
+        b = jqd.evolve_adaptive(_Shift(c=-1.0), y0, _K(k=0.3), later)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert "/jax/core/compile/backend_compile_duration" not in counted
+    exact = lambda t: -1.0 + (y0 + 1.0) * jnp.exp(-0.3 * (t - 1.0))  # noqa: E731
+    np.testing.assert_allclose(a.y_final, exact(1.8), rtol=1e-12)
+    np.testing.assert_allclose(b.y_final, exact(5.0), rtol=1e-8)
+
+
 @pytest.mark.slow
 def test_adaptive_max_steps_named():
     """A plain call that runs out of solver steps names max_steps and the fix (diffrax's

@@ -1,7 +1,7 @@
 """The law contract, once, for every law in `helpers.LAW_CASES`.
 
 jit == eager and vmap == loop with the breakdown monitor firing (one
-jit∘vmap), float32 stays float32, new parameter values do not recompile, a
+jit∘vmap), float32 stays float32, new params, dt and t0 do not recompile, a
 NaN constant is refused eagerly, a wrong-shape state gets a clear error;
 slow: the monitor raises eagerly and under jit and vmap, a NaN constant is
 refused under jit(vmap), gradients agree with finite differences. Family
@@ -33,11 +33,11 @@ CASES = [pytest.param(i, id=i, marks=pytest.mark.xdist_group(i)) for i in IDS]
 def _run(case, y0=None, params=None, **kwargs):
     kwargs.setdefault("n_save", case.n_save)
     kwargs.setdefault("steps_per_save", case.steps_per_save)
+    kwargs.setdefault("dt", case.dt)
     return jqd.evolve(
         case.law,
         case.y0 if y0 is None else y0,
         case.params if params is None else params,
-        dt=case.dt,
         key=case.key,
         **kwargs,
     )
@@ -125,13 +125,16 @@ class _CompileCounter:
 
 
 @pytest.mark.parametrize("case_id", CASES)
-def test_new_param_values_do_not_recompile(case_id):
+def test_new_values_do_not_recompile(case_id):
+    """New params, a new dt and a new start time (so a new end time) reuse the
+    compiled program: `jqd.evolve` traces every float (`as_arrays`)."""
     case = build(case_id)
     jax.block_until_ready(_run(case, params=case.with_params(0.0)).y_final)
     counter = _CompileCounter()
     jax.monitoring.register_event_duration_secs_listener(counter)
     try:
         jax.block_until_ready(_run(case, params=case.with_params(1.0)).y_final)
+        jax.block_until_ready(_run(case, dt=0.9 * case.dt, t0=0.25).y_final)
     finally:
         jax.monitoring.unregister_event_duration_listener(counter)
     assert counter.count == 0
