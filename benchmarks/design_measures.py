@@ -12,6 +12,7 @@
 | time loops outside `evolve` | `lax.scan` / `fori_loop` / `while_loop` calls outside jqd/_evolve*.py: in the library, in experiments/ |
 | jit sites in the library | `jax.jit` / `eqx.filter_jit` / `jit(` calls and decorators in jqd/ |
 | arrows up | imports of the lab (`jqdlab`) in jqd/ |
+| public names | distinct objects exported by `jqd` and its public modules, re-exports once (tests/test_architecture.py's `public_names`), against its budget |
 | programs in a cold quick reproduce | the REPORT.md of `--reproduce DIR` (its "all" row) |
 | default tests | `--tests-s` (seconds, measured elsewhere) |
 
@@ -213,6 +214,16 @@ def arrows_up():
     return out
 
 
+def public_names() -> tuple[int, int]:
+    """(distinct public objects, budget): tests/test_architecture.py's rule."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("arch", ROOT / "tests" / "test_architecture.py")
+    arch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(arch)
+    return len(arch.public_names()), arch.PUBLIC_NAME_BUDGET
+
+
 def reproduce_programs(folder: str | None):
     if not folder:
         return None
@@ -241,6 +252,7 @@ def main() -> None:
         "time loops outside evolve (library + experiments)": f"{len(lib_loops)} + {len(exp_loops)}",
         "jit sites in the library": str(len(jit_sites())),
         "arrows up (jqd imports jqdlab)": str(len(arrows_up())),
+        "public names (budget)": "{} ({})".format(*public_names()),
         "programs in a cold quick reproduce": str(
             reproduce_programs(args.reproduce) or "not given"
         ),

@@ -306,3 +306,66 @@ def test_time_loops_live_in_evolve():
     sites = _loop_sites()
     assert sites <= listed, f"loops outside evolve, not listed: {sorted(sites - listed)}"
     assert listed <= sites, f"stale entries (no loop there now): {sorted(listed - sites)}"
+
+
+# -------------------------------------------------------------- public names
+
+PUBLIC_MODULES = ("jqd", *(m for m in FILES if m.count(".") == 1 and "._" not in m))
+PUBLIC_NAME_BUDGET = 380  # docs/api/core.md: a new public name retires one past this
+
+
+def _bindings(module: str) -> dict[str, tuple[str, str] | None]:
+    """Public top-level names of `module` -> (module, name) they are imported
+    from, or None where `module` defines them."""
+    out = {}
+    for node in TREES[module].body:
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            source = _imported_from(module, node)
+            for a in node.names:
+                out[a.asname or a.name] = (source, a.name) if source in FILES else None
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            out[node.name] = None
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out.update({t.id: None for t in targets if isinstance(t, ast.Name)})
+    return {k: v for k, v in out.items() if not k.startswith("_")}
+
+
+def _listed(module: str) -> set[str]:
+    """`__all__` where it is a literal list, else every public binding."""
+    for node in TREES[module].body:
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") == "__all__" for t in node.targets
+        ):
+            if isinstance(node.value, ast.List | ast.Tuple):
+                return {ast.literal_eval(e) for e in node.value.elts}
+    return set(_bindings(module))
+
+
+def _defined_at(module: str, name: str) -> tuple[str, str]:
+    """Where `module.name` is defined, following re-exports."""
+    seen = set()
+    while (source := _bindings(module).get(name)) is not None and (module, name) not in seen:
+        seen.add((module, name))
+        module, name = source
+    return module, name
+
+
+def public_names() -> set[tuple[str, str]]:
+    """The distinct objects a user can import from jqd's public modules (a
+    re-export counts once; modules themselves do not count)."""
+    return {
+        _defined_at(m, n)
+        for m in PUBLIC_MODULES
+        for n in _listed(m)
+        if f"{m}.{n}" not in FILES and f"jqd.{n}" not in FILES
+    }
+
+
+def test_public_names_within_budget():
+    count = len(public_names())
+    print(f"public names: {count} (budget {PUBLIC_NAME_BUDGET})")
+    assert count <= PUBLIC_NAME_BUDGET, (
+        f"{count} public names, over the budget of {PUBLIC_NAME_BUDGET} (docs/api/core.md): "
+        "make a helper private, or retire a name for the one you add."
+    )

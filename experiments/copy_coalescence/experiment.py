@@ -606,15 +606,19 @@ def _chunk_keys(keys, i):
     return jax.vmap(lambda k: jax.random.fold_in(jax.random.split(k)[1], i))(keys)
 
 
-def _run_until_aligned(init, advance, keys, dt, config, N, rec, boot, tag="", t_max=None):
+def _run_until_aligned(
+    init, advance, keys, dt, config, N, rec, boot, tag="", t_max=None, t_limit=np.inf
+):
     """Chunks of `config.chunk` saves until t >= t_end and the ensemble-mean V
     has crossed for a fraction >= coverage of the bootstrap resamples `boot`,
     or t >= max(t_end, t_cap·N) (or t >= t_max where given: `boot` is then
-    unused, and the saves may carry more axes, as a `jqd.Coupled` run's); with
+    unused, and the saves may carry more axes, as a `jqd.Coupled` run's), or
+    t >= t_limit (a leap run compared with an exact one stops where that one
+    stopped: `_compare` reads no save past it); with
     `config.checkpoint` the state (any law's: its leaves) and saves are written
     after every chunk and resumed. Returns (ts, saves, final states, wall)."""
     path = Path(config.checkpoint) / f"N{N}{tag}.npz" if config.checkpoint else None
-    t_stop = max(config.t_end, config.t_cap * N) if t_max is None else t_max
+    t_stop = min(max(config.t_end, config.t_cap * N) if t_max is None else t_max, t_limit)
     y = init(keys, 1.0)
     leaves, treedef = jax.tree_util.tree_flatten(y)
     if path is not None and path.exists():
@@ -728,14 +732,17 @@ def run(config: Config, rec: Recorder) -> None:
                 laws[not leap], params, N, P, config.chunk, leap_dts[not leap], levels
             )
             t_max = config.compare_t if config.compare_t > 0 else None
-            o = _run_until_aligned(*other, keys, dt, config, N, rec, boot_N, "_other", t_max)
+            # a leap run stops where the exact run it is compared with stopped
+            cap = np.inf if leap else ts[-1]
+            o = _run_until_aligned(*other, keys, dt, config, N, rec, boot_N, "_other", t_max, cap)
             both = [(ts, V, f, phic, ev), (o[0], *o[1])]
             compared[N] = both[::-1] if leap else both  # (exact, leap)
             # the leap law at leap_dt/2 from the same keys (fresh noise: its coupling),
             # for the comparison's step error, on the leap run's programs
             init_l, advance_l = (init, advance) if leap else other
             half = init_l, functools.partial(advance_l, leap_dt=config.leap_dt / 2)
-            h = _run_until_aligned(*half, keys, dt, config, N, rec, boot_N, "_half", t_max)
+            cap = (o[0] if leap else ts)[-1]
+            h = _run_until_aligned(*half, keys, dt, config, N, rec, boot_N, "_half", t_max, cap)
             half_dt[N] = (h[0], *h[1])
         # misaligned and aligned (all phases 0: CopyGillespie) runs over [0, rms_t],
         # from the same initial phases, for the departure of n/N from |ψ|²
