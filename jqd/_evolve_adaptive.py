@@ -106,8 +106,8 @@ def evolve_adaptive(
         args = (*as_arrays((law, y0, params), real), ts, _Observer(observe))
         # tolerances (and a float dt0) as arrays of the state's precision: a new
         # tolerance reuses the compiled program (as Python floats they were static)
-        rtol, atol = jnp.asarray(rtol, real), jnp.asarray(atol, real)
-        dt0 = jnp.asarray(dt0, real) if isinstance(dt0, int | float) else dt0
+        rtol, atol = np.asarray(rtol, real), np.asarray(atol, real)
+        dt0 = np.asarray(dt0, real) if isinstance(dt0, int | float) else dt0
         args += (_monitor_of(monitor), solver, rtol, atol, dt0, max_steps, meter)
         # a plain call reads diffrax's failures here (its in-graph raise is a host callback)
         staged = (check and in_graph, caller, in_graph)

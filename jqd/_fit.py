@@ -256,7 +256,7 @@ def fit(
             value = jnp.where(jnp.isfinite(value), value, nonfinite)
         return value
 
-    u = inverse(_tm(lambda x: jnp.asarray(x, jnp.result_type(float)), theta0))
+    u = inverse(_tm(lambda x: _guards.to_device(x, jnp.result_type(float)), theta0))
     _check_start(theta0, u, transform)
     n_theta = sum(np.size(x) for x in jax.tree_util.tree_leaves(u)) // (
         len(jax.tree_util.tree_leaves(u)[0]) if batched else 1

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._guards import to_device
+
 _tm = jax.tree_util.tree_map
 _SIGMAS = ("known", "estimated")
 _HESSIANS = ("gauss-newton", "full")
@@ -65,7 +67,7 @@ class _Curvature:
     def __init__(self, residuals, theta, has_data, hessian, batched):
         from jax.flatten_util import ravel_pytree
 
-        theta = _tm(lambda x: jnp.asarray(x, jnp.result_type(float)), theta)
+        theta = _tm(lambda x: to_device(x, jnp.result_type(float)), theta)
         one = _tm(lambda x: x[0], theta) if batched else theta
         _, self.unravel = ravel_pytree(one)
         self.ravel = lambda t: ravel_pytree(t)[0]
@@ -97,7 +99,7 @@ class _Curvature:
         self.residual, self.curvature = jax.jit(batch(residual)), jax.jit(batch(curvature))
 
     def flat(self, theta):
-        theta = _tm(lambda x: jnp.asarray(x, jnp.result_type(float)), theta)
+        theta = _tm(lambda x: to_device(x, jnp.result_type(float)), theta)
         return jax.vmap(self.ravel)(theta) if self.batched else self.ravel(theta)
 
     def raw(self, theta, data):
@@ -113,12 +115,12 @@ class _Curvature:
         flat, r, J, F = self.raw(theta, data)
         if not self.batched:
             out = _covariance(r, J, F, flat, sigma)
-            out["stderr"] = _tm(np.asarray, self.unravel(jnp.asarray(out["stderr"])))
+            out["stderr"] = _tm(np.asarray, self.unravel(to_device(out["stderr"])))
             return out
         items = [_covariance(r[i], J[i], F[i], flat[i], sigma) for i in range(flat.shape[0])]
         out = {k: np.stack([np.asarray(it[k]) for it in items]) for k in items[0]}
         out["dof"] = items[0]["dof"]
-        out["stderr"] = _tm(np.asarray, jax.vmap(self.unravel)(jnp.asarray(out["stderr"])))
+        out["stderr"] = _tm(np.asarray, jax.vmap(self.unravel)(to_device(out["stderr"])))
         return out
 
     def step_ratio(self, theta, data, sigma, xtol: float = 0.0) -> float:

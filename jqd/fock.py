@@ -122,7 +122,7 @@ def coherent_cutoff(alpha, tol: float = 1e-14) -> int:
 def coherent_state(alpha, cutoff: int, tol: float = 1e-10, check: bool = True) -> jnp.ndarray:
     """Coherent state |alpha⟩ truncated at `cutoff` and renormalized; raises
     if the truncation drops more than `tol` of the norm, unless `check=False`."""
-    psi, lost = _coherent(jnp.asarray(alpha), int(cutoff))
+    psi, lost = _coherent(_guards.to_device(alpha), int(cutoff))
     if not check:
         return psi
     if _guards.is_traced(lost):  # under an outer jit/vmap/grad: checked in-graph

@@ -413,7 +413,7 @@ def rows_runs(config, rates, rho0, phi0, Hs, shift=None):
     (rates (rows, 5): cross, gauge, exchange, ratio_exchange, harmonic); `shift`
     (rows,) adds shift ln ρ0 to φ0 (default 0)."""
     sps = int(round(config.t_end / config.n_save / config.dt))
-    ps = [MeanFieldParams.from_hamiltonian(jnp.asarray(h), hbar=config.hbar) for h in Hs]
+    ps = [MeanFieldParams.from_hamiltonian(jax.device_put(h), hbar=config.hbar) for h in Hs]
     n = len(ps)
     params = MeanFieldParams(
         R=np.stack([np.asarray(p.R) for p in ps]),
@@ -586,7 +586,7 @@ def scheme_lna(config, H, psi0, rates, dts):
     params = MatrixParams(H=jnp.asarray(H), hbar=config.hbar)
     P = 4
     A = np.eye(P)[None, :, :] - np.eye(P)[:, :, None]  # A[b, c, a]: Δn_c of a move b → a
-    chi0, p0 = jnp.asarray(-np.angle(psi0)), jnp.asarray(P0)
+    chi0, p0 = jax.device_put(-np.angle(psi0)), jax.device_put(P0)
     h = 1e-6
     shifts = np.concatenate([np.zeros((1, 2 * P)), h * np.eye(2 * P), -h * np.eye(2 * P)])
 

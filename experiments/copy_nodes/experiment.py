@@ -64,7 +64,7 @@ def node_check(H, psi0, hbar, N, ts, simulate):
     occ = np.abs(psi0) > 0
     n = np.round(N * np.abs(psi0) ** 2)
     phi = np.where(occ, -np.angle(psi0), 0.0)
-    f = np.asarray(simulate(CountState(n=jnp.asarray(n), phi=jnp.asarray(phi)))) / n.sum()
+    f = np.asarray(simulate(CountState(n=jax.device_put(n), phi=jax.device_put(phi)))) / n.sum()
     H_occ = np.asarray(H)[np.ix_(occ, occ)]
     psi_occ = np.sqrt(n[occ] / n.sum()) * np.exp(-1j * phi[occ])
     ref = np.zeros(f.shape[1:])
@@ -94,7 +94,7 @@ def run(config: Config, rec: Recorder) -> None:
     params = MatrixParams(H=H)
     ts = jnp.linspace(0, config.t_end, config.n_save + 1)
     psi0 = np.array([1.0] * (P - 1) + [0.0], complex) / np.sqrt(P - 1)  # node in the last state
-    qm = lambda psi: np.abs(np.asarray(jqd.reference.propagate(H, jnp.asarray(psi), ts))) ** 2
+    qm = lambda psi: np.abs(np.asarray(jqd.reference.propagate(H, jax.device_put(psi), ts))) ** 2
     rho0 = qm(psi0)
     keys = jax.random.split(jax.random.key(1), config.batch)
     run_b = jax.jit(
@@ -109,7 +109,7 @@ def run(config: Config, rec: Recorder) -> None:
         max node occupation, n_a/N, systematic departure, its SE, QM of the same start)."""
         n = np.round(N * np.abs(psi_start) ** 2)
         phi = np.where(np.abs(psi_start) > 0, -np.angle(psi_start), 0.0)
-        y0 = CountState(n=jnp.asarray(n), phi=jnp.asarray(phi))
+        y0 = CountState(n=jax.device_put(n), phi=jax.device_put(phi))
         f = np.asarray(sim(y0, keys)) / n.sum()
         psi_same = np.sqrt(n / n.sum()) * np.exp(-1j * phi)
         r_same = qm(psi_same)

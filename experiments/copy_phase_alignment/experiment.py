@@ -99,7 +99,7 @@ def run(config: Config, rec: Recorder) -> None:
                 dt = 2 * np.pi / Om / config.steps_per_period
                 total = int(config.periods * config.steps_per_period)
                 sps = max(total // config.n_save, 1)
-                args = (law, y0, AlignmentParams(H=H, f=jnp.asarray(f)), obs, dt, sps)
+                args = (law, y0, AlignmentParams(H=H, f=jax.device_put(f)), obs, dt, sps)
                 runs[(str(spread), n, f)] = args
                 sol = _run(*args, config.n_save)
                 R1 = np.asarray(sol.observables["R1"])
@@ -226,7 +226,7 @@ def _run(law, y0, params, obs, dt, sps, n_save, t0=0.0):
         law,
         y0,
         params,
-        dt=jnp.asarray(dt),
+        dt=jax.device_put(dt),
         n_save=n_save,
         steps_per_save=sps,
         t0=t0,

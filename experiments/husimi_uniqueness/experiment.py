@@ -158,7 +158,7 @@ def quadratic_symbol_hessian(sym):
 def item1(config, rec):
     n, m, C = config.sites, config.field_mass, config.C
     K = ring_stiffness(n, m)
-    Kj = jnp.asarray(K)
+    Kj = jax.device_put(K)
     z0 = np.zeros(2 * n)
 
     def D_of(u):  # u = ln ℓ² per site
@@ -186,7 +186,7 @@ def item1(config, rec):
 
     rng = np.random.default_rng(rec.seed)
     starts = rng.normal(0.0, 1.0, (config.starts, n))
-    f_val = lambda u: tuple(np.asarray(v, float) for v in frob(jnp.asarray(u)))
+    f_val = lambda u: tuple(np.asarray(v, float) for v in frob(jax.device_put(u)))
     frob_runs = [
         minimize(
             f_val,
@@ -209,17 +209,17 @@ def item1(config, rec):
 
     # max|D|: epigraph form, min t subject to t ± D_ab(u) >= 0 (SLSQP)
     def cons(v):
-        e = np.asarray(entries(jnp.asarray(v[:-1])))
+        e = np.asarray(entries(jax.device_put(v[:-1])))
         return np.r_[v[-1] - e, v[-1] + e]
 
     def cons_jac(v):
-        Jm = np.asarray(entries_jac(jnp.asarray(v[:-1])))
+        Jm = np.asarray(entries_jac(jax.device_put(v[:-1])))
         one = np.ones((Jm.shape[0], 1))
         return np.block([[-Jm, one], [Jm, one]])
 
     max_runs = []
     for u0 in starts:
-        t0 = float(np.max(np.abs(np.asarray(entries(jnp.asarray(u0)))))) * 1.01
+        t0 = float(np.max(np.abs(np.asarray(entries(jax.device_put(u0)))))) * 1.01
         max_runs.append(
             minimize(
                 lambda v: v[-1],
@@ -231,7 +231,7 @@ def item1(config, rec):
             )
         )
     max_min = np.array(
-        [float(np.max(np.abs(np.asarray(entries(jnp.asarray(r.x[:-1])))))) for r in max_runs]
+        [float(np.max(np.abs(np.asarray(entries(jax.device_put(r.x[:-1])))))) for r in max_runs]
     )
     max_at_closed = float(np.max(np.abs(np.asarray(entries(np.full(n, -0.5 * np.log(m**2 + 3)))))))
 

@@ -97,7 +97,7 @@ def compact_types(*states: FaithfulTypeState, min_width: int = 2):
     W = max(_width(alive.sum(-1).max()), int(min_width))
     if W < alive.shape[-1]:
         keep = np.argsort(~alive, axis=-1, kind="stable")[..., :W]
-        take = lambda x: jnp.asarray(np.take_along_axis(np.asarray(x), keep, -1))
+        take = lambda x: jax.device_put(np.take_along_axis(np.asarray(x), keep, -1))
         states = tuple(
             FaithfulTypeState(take(y.n), take(y.phi), y.n_events, y.n_clipped) for y in states
         )

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._evolve import evolve
-from .._guards import enforce, scalar
+from .._guards import enforce, scalar, to_device
 from ..interop import as_array
 from ..schrodinger import SchrodingerParams, SchrodingerRing
 from ..schrodinger._ring import check_ring
@@ -65,7 +65,7 @@ def lattice_gaussian(n_sites: int, spacing, *, a=1.0, p0=0.0, x0=0.0, hbar=1.0):
     """ψ_a = √ā ψ(x_a) for the Gaussian ψ(x) = (πa²)^(−1/4) e^{−(x−x0)²/2a² + ip0x/ħ}
     (physics §1), normalized so that Σ|ψ_a|² = 1; ρ_a/ā approximates ρ(x_a)."""
     check_ring(n_sites, spacing)
-    a = enforce(scalar(a, "a", positive=True), jnp.asarray(a), caller="lattice_gaussian")
+    a = enforce(scalar(a, "a", positive=True), to_device(a), caller="lattice_gaussian")
     return _lattice_gaussian(int(n_sites), spacing, a, p0, x0, hbar)
 
 
@@ -96,7 +96,7 @@ def lattice_evolve_psi(psi0, spacing, ts, *, hbar=1.0, mass=1.0, potential=None,
     enforce(scalar(dt, "dt", positive=True), caller="lattice_evolve_psi")
     steps = save_steps(ts, dt)
     rdtype = jnp.finfo(psi0.dtype).dtype
-    V = None if potential is None else jnp.asarray(potential, rdtype)
+    V = None if potential is None else to_device(potential, rdtype)
     sol = evolve(
         SchrodingerRing(P, spacing),
         psi0,

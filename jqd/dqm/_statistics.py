@@ -113,7 +113,7 @@ def weight_fd(n, dtype=float):
 def dirichlet_multinomial_weight(n, alpha=1.0):
     """∫ Mult(n | N, w) Dir(w | α, ..., α) dw in closed form (physics §6.2); W_BE at α = 1."""
     guards = _occupation_guards(n) + _guards.scalar(alpha, "alpha", positive=True)
-    weight = _dirichlet_multinomial_weight(jnp.asarray(n), jnp.asarray(alpha))
+    weight = _dirichlet_multinomial_weight(_guards.to_device(n), _guards.to_device(alpha))
     return _guards.enforce(guards, weight, "dirichlet_multinomial_weight")
 
 

@@ -535,7 +535,7 @@ def compiled_coefficients(law, params, dtype):
     """(params, `law.compute_coefficients`), compiled; Python floats in params
     become arrays, so that new values reuse the program."""
     params = jax.tree_util.tree_map(
-        lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, params
+        lambda x: jax.device_put(x) if isinstance(x, float | complex) else x, params
     )
     return params, _coefficients(law, params, dtype)
 

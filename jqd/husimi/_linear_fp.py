@@ -14,6 +14,7 @@ from jax.scipy.linalg import expm
 from jax.scipy.special import ndtr
 from scipy.special import gammaln
 
+from .._guards import to_device
 from ._ops import Ops
 from ._symbols import Polynomial, anti_wick_symbol, drift_and_diffusion
 
@@ -47,7 +48,7 @@ def linear_fp_coefficients(hamiltonian, C=1.0):
         hamiltonian: `Ops` on one mode (or its `Polynomial` symbol), degree ≤ 2.
         C: diffusion strength (quantum mechanics: C = 1).
     """
-    return _coefficients(_quadratic_symbol(hamiltonian), jnp.asarray(C, float))
+    return _coefficients(_quadratic_symbol(hamiltonian), to_device(C, float))
 
 
 @eqx.filter_jit

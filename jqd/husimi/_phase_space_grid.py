@@ -11,6 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._guards import to_device
+
 _BOX_MARGIN = 2.0  # (b): √(2(2n+1)) + margin <= L/2
 _K_FRACTION = 0.9  # (a): local wavenumber √(2(2n+1)) as a fraction of the Nyquist π/dx
 
@@ -53,7 +55,7 @@ class PhaseSpaceGrid(eqx.Module):
         return self.spacing**self.ndim
 
     def axis(self, dtype=None):
-        return jnp.asarray(-self.length / 2 + self.spacing * np.arange(self.points), dtype)
+        return to_device(-self.length / 2 + self.spacing * np.arange(self.points), dtype)
 
     def mesh(self, dtype=None) -> tuple[Array, ...]:
         """Coordinate arrays of shape `self.shape` (ij indexing), z order."""
@@ -101,7 +103,7 @@ class PhaseSpaceGrid(eqx.Module):
     def integrate(self, f) -> Array:
         axes = tuple(range(-self.ndim, 0))
         real = np.real(np.zeros((), jnp.result_type(f))).dtype  # no jnp.real program
-        return jnp.sum(f, axis=axes) * jnp.asarray(self.cell_volume, real)
+        return jnp.sum(f, axis=axes) * to_device(self.cell_volume, real)
 
     def rfft(self, f):
         return jnp.fft.rfftn(f, axes=tuple(range(-self.ndim, 0)))

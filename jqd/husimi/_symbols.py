@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._guards import to_device
 from ._ops import Ops, anti_normal_order, normal_order
 from ._states import alphas_from_z
 
@@ -126,7 +127,7 @@ def symplectic_J(n_modes: int, dtype=float) -> jnp.ndarray:
     """J = [[0, I], [−I, 0]] on z = (Q, P)."""
     eye = np.eye(n_modes)  # built in NumPy: eagerly, jnp would compile a program per op
     zero = np.zeros_like(eye)
-    return jnp.asarray(np.block([[zero, eye], [-eye, zero]]), dtype)
+    return to_device(np.block([[zero, eye], [-eye, zero]]), dtype)
 
 
 def drift_and_diffusion(hamiltonian: Callable, z, args, C):

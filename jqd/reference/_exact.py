@@ -96,7 +96,7 @@ def oscillator_eigenstate(grid: Grid, n: int, omega=1.0, mass=1.0, hbar=1.0):
             current,
             math.sqrt(2.0 / (j + 1)) * xi * current - math.sqrt(j / (j + 1)) * previous,
         )
-    return jnp.asarray(current)
+    return _guards.to_device(current)
 
 
 def _hermitian(H, name: str, caller: str, x):

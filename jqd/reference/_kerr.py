@@ -100,6 +100,6 @@ def kerr_husimi_marginals(x, t, alpha0, U=1.0, n_max: int = 60, hbar=1.0):
         )
     dx = x[1] - x[0]
     Q, P = np.meshgrid(x, x, indexing="ij")
-    alpha = jnp.asarray((Q + 1j * P) / np.sqrt(2) + 1e-30)  # kerr_husimi is NaN at α = 0
+    alpha = _guards.to_device((Q + 1j * P) / np.sqrt(2) + 1e-30)  # kerr_husimi is NaN at α = 0
     rho = np.asarray(kerr_husimi(alpha, t, alpha0, U, n_max=n_max, hbar=hbar)) / 2
     return rho, np.stack([rho.sum(axis=1 - ax) * dx for ax in (0, 1)])

@@ -28,7 +28,11 @@ def bose_einstein(omega, temperature, hbar=1.0):
     `expm1` keeps ħω/T → 0 precise). ω and T must be >= 0, ħ > 0."""
     values = dict(omega=omega, temperature=temperature, hbar=hbar)
     arguments("jqd.reference.bose_einstein", ("omega", "temperature"), **values)
-    omega = jnp.asarray(omega)
+    return _bose_einstein(_guards.to_device(omega), temperature, hbar)
+
+
+@jax.jit  # one program per shape, not one per op (experiments call it with floats)
+def _bose_einstein(omega, temperature, hbar):
     return 1.0 / jnp.expm1(hbar * omega / temperature)
 
 
@@ -37,7 +41,12 @@ def rayleigh_jeans(omega, temperature, hbar=1.0):
     (ω and T >= 0, ħ > 0)."""
     values = dict(omega=omega, temperature=temperature, hbar=hbar)
     arguments("jqd.reference.rayleigh_jeans", ("omega", "temperature"), **values)
-    return temperature / (hbar * jnp.asarray(omega))
+    return _rayleigh_jeans(_guards.to_device(omega), temperature, hbar)
+
+
+@jax.jit  # one program per shape, not one per op
+def _rayleigh_jeans(omega, temperature, hbar):
+    return temperature / (hbar * omega)
 
 
 def gap_ratio_density(r, ensemble: str = "goe"):

@@ -405,7 +405,7 @@ def _couplings(**values):
     """{name: value} as float arrays, each a finite real (named if not)."""
     for name, value in values.items():
         _guards.enforce(_guards.scalar(value, name))
-    return {name: jnp.asarray(value, float) for name, value in values.items()}
+    return {name: _guards.to_device(value, float) for name, value in values.items()}
 
 
 def _ising_terms(L, boundary):
