@@ -2,8 +2,10 @@
 
 import dataclasses
 
+import bad_inputs as bad
 import jax
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase, StepReference
 
 import jqd
@@ -52,3 +54,17 @@ def _bell():
 
 
 CASES = {"bell-jumps": _bell}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "bell-jumps": BadInputs(
+        bad.at(lambda y: y.a, lambda a: a.at[0].set(7)),
+        "member class 7 of 3",
+        ("a", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+        no_grad=True,
+    ),
+}

@@ -1,7 +1,9 @@
 """Law-contract lines for the copy-dynamics family and the ring lattice (see helpers.py)."""
 
+import bad_inputs as bad
 import jax
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase, StepReference
 
 import jqd
@@ -167,4 +169,72 @@ CASES = {
     "copy-gillespie-members": _gillespie_members,
     "schrodinger-ring": _ring,
     "schrodinger-ring-free": _ring_free,
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "copy-meanfield": BadInputs(
+        bad.rho(bad.times(2)),
+        "rho summing to 2",
+        ("rho", "y0"),
+        bad.at(lambda p: p.R, lambda R: R.at[0, 1].add(0.3)),
+        "R not symmetric",
+        ("R",),
+    ),
+    "copy-alignment": BadInputs(
+        bad.at(lambda y: y.phi, bad.nan_first),
+        "NaN phase",
+        ("phi", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+    ),
+    "copy-counts-tau-leap": BadInputs(
+        bad.at(lambda y: y.n, lambda n: n + 0.5),
+        "non-integer counts",
+        ("n", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+        no_grad=True,
+    ),
+    "copy-members-tau-leap": BadInputs(
+        bad.at(lambda y: y.a, lambda a: a.at[0].set(7)),
+        "member class 7 of 3",
+        ("a", "y0"),
+        bad.hbar(-1.0),
+        "hbar = -1",
+        ("hbar",),
+        no_grad=True,
+    ),
+    "copy-gillespie-counts": BadInputs(
+        bad.at(lambda y: y.n, lambda n: n.at[0].set(-5.0)),
+        "negative count",
+        ("n", "y0"),
+        bad.matrix_H(bad.nan_first),
+        "NaN in H",
+        ("H",),
+        no_grad=True,
+    ),
+    "copy-gillespie-members": BadInputs(
+        bad.at(lambda y: y.a, lambda a: a.at[0].set(7)),
+        "member class 7 of 3",
+        ("a", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+        no_grad=True,
+    ),
+    "schrodinger-ring": BadInputs(
+        bad.whole(bad.times(2)),
+        "psi0 doubled",
+        bad.PSI,
+        bad.at(lambda p: p.potential, bad.nan_first),
+        "NaN on-site potential",
+        ("potential",),
+    ),
+    "schrodinger-ring-free": BadInputs(
+        bad.whole(bad.nan_first), "NaN in psi0", bad.PSI, bad.hbar(-0.8), "hbar = -0.8", ("hbar",)
+    ),
 }

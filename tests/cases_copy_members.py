@@ -3,8 +3,10 @@ the reference (`CopyMembersFaithful`) and its Möbius form."""
 
 import dataclasses
 
+import bad_inputs as bad
 import jax
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 import jqd
@@ -41,3 +43,26 @@ def _faithful_mobius():
 
 
 CASES = {"copy-members-faithful": _faithful, "copy-members-faithful-mobius": _faithful_mobius}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "copy-members-faithful": BadInputs(
+        bad.at(lambda y: y.a, lambda a: a.at[0].set(7)),
+        "member class 7 of 3",
+        ("a", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+        no_grad=True,
+    ),
+    "copy-members-faithful-mobius": BadInputs(
+        bad.at(lambda y: y.phi, bad.nan_first),
+        "NaN member phase",
+        ("phi", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+        no_grad=True,
+    ),
+}

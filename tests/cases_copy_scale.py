@@ -1,8 +1,10 @@
 """Law-contract line for the faithful copy process lumped into phase types and
 tau-leaped (`CopyFaithfulTauLeap`, physics §5.8)."""
 
+import bad_inputs as bad
 import jax
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase, StepReference
 
 import jqd
@@ -64,3 +66,26 @@ def _coupled_leap():
 
 
 CASES = {"copy-faithful-tau-leap": _faithful_leap, "coupled-faithful-tau-leap": _coupled_leap}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "copy-faithful-tau-leap": BadInputs(
+        bad.at(lambda y: y.phi, bad.nan_first),
+        "NaN type phase",
+        ("phi", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+        no_grad=True,
+    ),
+    "coupled-faithful-tau-leap": BadInputs(  # the dt/2 run's state is checked too
+        bad.at(lambda y: y[1].phi, bad.nan_first),
+        "NaN type phase of the dt/2 run",
+        ("phi", "y0"),
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+        no_grad=True,
+    ),  # the dt/2 run's state is checked too
+}

@@ -1,6 +1,8 @@
 """Law-contract lines for the Schrödinger family (see helpers.py)."""
 
+import bad_inputs as bad
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 import jqd
@@ -57,4 +59,38 @@ CASES = {
     "schrodinger-basis": _basis,
     "schrodinger-basis-driven": _driven_basis,
     "schrodinger-basis-driven-cf4": lambda: _driven_basis(jqd.schemes.CommutatorFree4(), 4),
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "schrodinger-grid-strang": BadInputs(
+        bad.whole(bad.times(2)), "psi0 doubled", bad.PSI, bad.hbar(-1.0), "hbar = -1", ("hbar",)
+    ),
+    "schrodinger-grid-yoshida4": BadInputs(
+        bad.whole(bad.nan_first), "NaN in psi0", bad.PSI, bad.mass(-1.0), "mass = -1", ("mass",)
+    ),
+    "schrodinger-grid-driven": BadInputs(
+        bad.whole(bad.times(2)),
+        "psi0 doubled",
+        bad.PSI,
+        bad.at(lambda p: p.potential, bad.value(jnp.nan)),
+        "potential argument NaN",
+        ("potential",),
+    ),
+    "schrodinger-basis": BadInputs(
+        bad.whole(bad.times(2)),
+        "psi0 doubled",
+        bad.PSI,
+        bad.matrix_H(bad.non_hermitian),
+        "H not Hermitian",
+        ("H",),
+    ),
+    # (a non-Hermitian H is the static case's; the driven cases' H(t) symmetrizes it)
+    "schrodinger-basis-driven": BadInputs(
+        bad.whole(bad.nan_first), "NaN in psi0", bad.PSI, bad.hbar(-0.8), "hbar = -0.8", ("hbar",)
+    ),
+    "schrodinger-basis-driven-cf4": BadInputs(
+        bad.whole(bad.nan_first), "NaN in psi0", bad.PSI, bad.hbar(-0.8), "hbar = -0.8", ("hbar",)
+    ),
 }

@@ -3,8 +3,10 @@ the Nelson and Bohm ensembles, each on a small problem."""
 
 import functools
 
+import bad_inputs as bad
 import jax
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase, StepReference
 
 import jqd
@@ -82,4 +84,52 @@ CASES = {
     "dqm-nelson-euler": _ensemble_case(NelsonEnsemble, jqd.schemes.EulerMaruyama(), 1),
     "dqm-bohm-rk4": _ensemble_case(BohmEnsemble, jqd.schemes.RK4(), 4, jqd.schemes.Yoshida4()),
     "dqm-bohm-midpoint": _ensemble_case(BohmEnsemble, jqd.schemes.Midpoint(), 2),
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "dqm-madelung": BadInputs(
+        bad.rho(bad.times(2)), "rho doubled", ("rho", "y0"), bad.hbar(-1.0), "hbar = -1", ("hbar",)
+    ),
+    "dqm-canonical": BadInputs(
+        bad.rho(lambda r: r.at[r.shape[0] // 2].set(-0.05)),
+        "negative rho",
+        ("rho", "y0"),
+        bad.at(lambda p: p.D, bad.value(-0.4)),
+        "D = -0.4",
+        ("D",),
+    ),
+    "dqm-nelson-heun": BadInputs(
+        bad.psi(bad.times(2)),
+        "psi doubled",
+        ("psi", "psi0", "y0"),
+        bad.mass(-1.0),
+        "mass = -1",
+        ("mass",),
+    ),
+    "dqm-nelson-euler": BadInputs(
+        bad.at(lambda y: y.x, bad.nan_first),
+        "NaN particle position",
+        ("x", "y0"),
+        bad.hbar(jnp.nan),
+        "hbar NaN",
+        ("hbar",),
+    ),
+    "dqm-bohm-rk4": BadInputs(
+        bad.psi(bad.times(2)),
+        "psi doubled",
+        ("psi", "psi0", "y0"),
+        bad.hbar(0.0),
+        "hbar = 0",
+        ("hbar",),
+    ),
+    "dqm-bohm-midpoint": BadInputs(
+        bad.at(lambda y: y.x, bad.nan_first),
+        "NaN particle position",
+        ("x", "y0"),
+        bad.at(lambda p: p.potential["omega"], bad.value(jnp.nan)),
+        "potential omega NaN",
+        ("omega", "potential"),
+    ),
 }

@@ -10,10 +10,12 @@ listed anywhere.
 
 from typing import ClassVar
 
+import bad_inputs as bad
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bad_inputs import BadInputs
 from helpers import LawCase, WeakReference
 from jaxtyping import Array
 
@@ -164,4 +166,17 @@ def _langevin():
 
 
 CASES = {"example-langevin": _langevin}
+
+# its bad inputs, beside it: tests/adversarial/battery.py tries the state
+# under jit and vmap, the constant under vmap and grad (each must be refused)
+BAD = {
+    "example-langevin": BadInputs(
+        bad.whole(bad.nan_first),
+        "NaN position",
+        ("y0",),
+        bad.at(lambda p: p.gamma, bad.value(-1.0)),
+        "gamma = -1",
+        ("gamma",),
+    )
+}
 # --8<-- [end:case]

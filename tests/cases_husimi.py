@@ -1,7 +1,9 @@
 """Law-contract lines for the Husimi Galerkin law and the probability flow
 (see helpers.py). Small problems: an 8-level Kerr basis, a few points."""
 
+import bad_inputs as bad
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 import jqd
@@ -65,4 +67,49 @@ CASES = {
     "husimi-galerkin-phi4": _galerkin_phi4,
     "husimi-flow-analytic": _flow_analytic,
     "husimi-flow-galerkin": _flow_galerkin,
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "husimi-galerkin-split": BadInputs(
+        bad.whole(bad.times(2)),
+        "R0 with trace 2",
+        ("y0", "R0", "R"),
+        bad.coupling_C(jnp.nan),
+        "C NaN",
+        ("C",),
+    ),
+    "husimi-galerkin-expm": BadInputs(
+        bad.whole(lambda R: R.at[0, 1].add(0.3)),
+        "R0 not Hermitian",
+        ("y0", "R0", "R"),
+        bad.coupling_C(jnp.inf),
+        "C = inf",
+        ("C",),
+    ),
+    "husimi-galerkin-phi4": BadInputs(
+        bad.whole(bad.times(2)),
+        "R0 with trace 2",
+        ("y0", "R0", "R"),
+        bad.coupling_C(jnp.nan),
+        "C NaN",
+        ("C",),
+    ),
+    "husimi-flow-analytic": BadInputs(
+        bad.at(lambda y: y.z, bad.nan_first),
+        "NaN point z",
+        ("z", "y0"),
+        bad.coupling_C(jnp.nan),
+        "C NaN",
+        ("C",),
+    ),
+    "husimi-flow-galerkin": BadInputs(
+        bad.at(lambda y: y.R, bad.times(2)),
+        "R with trace 2",
+        ("R", "R0", "y0"),
+        bad.at(lambda p: p.args, bad.value(jnp.nan)),
+        "args NaN",
+        ("args",),
+    ),
 }

@@ -2,8 +2,10 @@
 (see helpers.py): a few short paths of the parametric amplifier (constant D)
 and of the Kerr mode (D(z), local frames)."""
 
+import bad_inputs as bad
 import jax
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 import jqd
@@ -43,4 +45,25 @@ def _case(hamiltonian, T, z0, zT):
 CASES = {
     "husimi-fb-amplifier": lambda: _case(amplifier_symbol, 0.6, _Z0, _ZT),
     "husimi-fb-kerr": lambda: _case(jqd.reference.kerr_symbol, 0.1, _ZK0, _kerr_end(_ZK0, 0.1)),
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "husimi-fb-amplifier": BadInputs(
+        bad.at(lambda y: y.zeta0, bad.nan_first),
+        "NaN boundary sample zeta0",
+        ("zeta0", "y0"),
+        bad.coupling_C(-1.0),
+        "C negative",
+        ("C",),
+    ),
+    "husimi-fb-kerr": BadInputs(
+        bad.at(lambda y: y.zeta0, bad.nan_first),
+        "NaN boundary sample zeta0",
+        ("zeta0", "y0"),
+        bad.coupling_C(-1.0),
+        "C negative",
+        ("C",),
+    ),
 }

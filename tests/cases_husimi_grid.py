@@ -1,8 +1,10 @@
 """Law-contract lines for the Husimi grid solver (see helpers.py): one Kerr mode
 on a 32² grid, one line per regularization."""
 
+import bad_inputs as bad
 import jax.numpy as jnp
 import numpy as np
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 import jqd
@@ -37,4 +39,33 @@ CASES = {
     "husimi-grid-fock": _case(hs.FockShells(7), dt=0.05, order=4),
     "husimi-grid-project": _case(hs.Envelope(), dt=1e-3, order=_NO_ORDER, q0=1.5),
     "husimi-grid-none": _case(hs.NoRegularization(), dt=1e-3, order=_NO_ORDER, q0=1.5),
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "husimi-grid-fock": BadInputs(
+        bad.rho(bad.times(2)),
+        "rho doubled",
+        ("rho", "y0"),
+        bad.coupling_C(jnp.nan),
+        "C NaN",
+        ("C",),
+    ),
+    "husimi-grid-project": BadInputs(
+        bad.rho(bad.nan_first),
+        "NaN in rho",
+        ("rho", "y0"),
+        bad.at(lambda p: p.args, bad.value(jnp.nan)),
+        "args NaN",
+        ("args",),
+    ),
+    "husimi-grid-none": BadInputs(
+        bad.rho(bad.times(2)),
+        "rho doubled",
+        ("rho", "y0"),
+        bad.coupling_C(jnp.inf),
+        "C = inf",
+        ("C",),
+    ),
 }

@@ -1,9 +1,11 @@
 """Law-contract lines for the classical thermal laws: FPUT chains and the
 soft-sphere gas (physics §7.5; see helpers.py)."""
 
+import bad_inputs as bad
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 from jqd.schemes import Strang, Yoshida4
@@ -58,4 +60,41 @@ CASES = {
     "thermal-fput-yoshida4-periodic": _fput(Yoshida4(), "periodic", batch=(2,)),
     "thermal-gas-2d": _gas,
     "thermal-gas-2d-neighbors": lambda: _gas(skin=0.15),
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "thermal-fput-verlet": BadInputs(
+        bad.at(lambda y: y.q, bad.nan_first),
+        "NaN displacement",
+        ("q", "y0"),
+        bad.at(lambda p: p.beta, bad.value(jnp.nan)),
+        "beta NaN",
+        ("beta",),
+    ),
+    "thermal-fput-yoshida4-periodic": BadInputs(
+        bad.at(lambda y: y.p, bad.nan_first),
+        "NaN momentum",
+        ("p", "y0"),
+        bad.at(lambda p: p.spring, bad.value(-1.0)),
+        "spring = -1",
+        ("spring",),
+    ),
+    "thermal-gas-2d": BadInputs(
+        bad.at(lambda y: y.q, lambda q: q.at[1].set(q[0])),
+        "two particles at one place",
+        ("q", "y0", "overlap"),
+        bad.at(lambda p: p.kappa, bad.value(jnp.nan)),
+        "kappa NaN",
+        ("kappa",),
+    ),
+    "thermal-gas-2d-neighbors": BadInputs(
+        bad.at(lambda y: y.q, lambda q: q.at[1].set(q[0])),
+        "two particles at one place",
+        ("q", "y0", "overlap"),
+        bad.at(lambda p: p.sigma, bad.value(-1.0)),
+        "sigma = -1",
+        ("sigma",),
+    ),
 }

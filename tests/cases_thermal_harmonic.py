@@ -1,7 +1,9 @@
 """Law-contract lines for the harmonic lattice (jqd.thermal, physics §7.4): one per covariance kind."""
 
+import bad_inputs as bad
 import jax.numpy as jnp
 import numpy as np
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 from jqd.thermal import HarmonicLattice, Lattice, LatticeParams, displace, product_state
@@ -33,4 +35,25 @@ def _case(kind, lattice):
 CASES = {
     "thermal-harmonic-mode": lambda: _case("mode", Lattice((3, 4), "periodic")),
     "thermal-harmonic-dense": lambda: _case("dense", Lattice((6,), "fixed")),
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "thermal-harmonic-mode": BadInputs(
+        bad.at(lambda y: y.cov.qq, bad.times(0.1)),
+        "covariance below the uncertainty bound",
+        ("cov", "y0", "state"),
+        bad.at(lambda p: p.spring, bad.value(-1.0)),
+        "spring = -1",
+        ("spring",),
+    ),
+    "thermal-harmonic-dense": BadInputs(
+        bad.at(lambda y: y.q, bad.nan_first),
+        "NaN mode mean",
+        ("q", "y0"),
+        bad.mass(-1.0),
+        "mass = -1",
+        ("mass",),
+    ),
 }

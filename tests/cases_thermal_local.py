@@ -1,6 +1,8 @@
 """Law-contract lines for the local quantum Hamiltonians (physics §7.6)."""
 
+import bad_inputs as bad
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 from jqd.thermal import LocalParams, mixed_field_ising
@@ -27,3 +29,16 @@ def _mfi():
 # One line: spin_boson and random_field_heisenberg build the same law class
 # (their physics is tested in tests/test_thermal_local.py).
 CASES = {"thermal-local-mfi": _mfi}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "thermal-local-mfi": BadInputs(
+        bad.whole(bad.times(2)),
+        "psi0 doubled",
+        bad.PSI,
+        bad.at(lambda p: p.couplings["hx"], bad.value(jnp.nan)),
+        "coupling hx NaN",
+        ("hx", "couplings"),
+    ),
+}

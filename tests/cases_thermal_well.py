@@ -1,6 +1,8 @@
 """Law-contract lines for classical particles in a smooth well (see helpers.py)."""
 
+import bad_inputs as bad
 import jax.numpy as jnp
+from bad_inputs import BadInputs
 from helpers import LawCase
 
 from jqd.schemes import Strang, Yoshida4
@@ -32,4 +34,25 @@ def _well(scheme, order):
 CASES = {
     "thermal-well-verlet": _well(Strang(), 2),
     "thermal-well-yoshida4": _well(Yoshida4(), 4),
+}
+
+
+# the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+BAD = {
+    "thermal-well-verlet": BadInputs(
+        bad.at(lambda y: y.x, bad.nan_first),
+        "NaN position",
+        ("x", "y0"),
+        bad.mass(-1.0),
+        "mass = -1",
+        ("mass",),
+    ),
+    "thermal-well-yoshida4": BadInputs(
+        bad.at(lambda y: y.p, bad.nan_first),
+        "NaN momentum",
+        ("p", "y0"),
+        bad.at(lambda p: p.lam, bad.value(-0.5)),
+        "lam = -0.5",
+        ("lam",),
+    ),
 }

@@ -143,39 +143,46 @@ class LawCase:
         return jax.tree_util.tree_map(scale, self.params)
 
 
-def _collect() -> dict[str, Callable[[], LawCase]]:
-    cases: dict[str, Callable[[], LawCase]] = {}
+def _collect(table: str = "CASES") -> dict:
+    """`{case id: entry}` of every `tests/cases_*.py` module's `table`: its
+    `CASES` (`{id: factory}`, required) or its `BAD` (`{id: BadInputs}`, the
+    law's bad inputs, tests/bad_inputs.py; each id one of the module's own
+    `CASES`)."""
+    cases: dict = {}
     origin: dict[str, str] = {}
     for name in FAMILIES:
         module = importlib.import_module(name)
-        family = getattr(module, "CASES", None)
+        family = getattr(module, table, None if table == "CASES" else {})
         if not isinstance(family, dict):
-            raise TypeError(f"tests/{name}.py must define CASES = {{case id: factory}}")
-        for case_id, factory in family.items():
+            raise TypeError(f"tests/{name}.py must define {table} = {{case id: ...}}")
+        for case_id, entry in family.items():
             if case_id in cases:
                 raise ValueError(
                     f"duplicate law case id {case_id!r} in tests/{name}.py "
                     f"(already in tests/{origin[case_id]}.py)"
                 )
-            cases[case_id] = factory
+            if table != "CASES" and case_id not in module.CASES:
+                raise ValueError(f"tests/{name}.py: BAD[{case_id!r}] has no line in its CASES")
+            cases[case_id] = entry
             origin[case_id] = name
     return cases
 
 
 class _LazyCases(Mapping):
-    """`{case id: factory}`, collected on first use: a `cases_*.py` module may
-    import `helpers` (for `LawCase`) before the table exists, and a test file
-    may import a `cases_*.py` module directly (tests/test_add_a_law.py)."""
+    """`{case id: entry}` of one table, collected on first use: a `cases_*.py`
+    module may import `helpers` (for `LawCase`) before the table exists, and a
+    test file may import a `cases_*.py` module directly (tests/test_add_a_law.py)."""
 
-    def __init__(self):
+    def __init__(self, table: str = "CASES"):
+        self._table = table
         self._cases = None
 
-    def _load(self) -> dict[str, Callable[[], LawCase]]:
+    def _load(self) -> dict:
         if self._cases is None:
-            self._cases = _collect()
+            self._cases = _collect(self._table)
         return self._cases
 
-    def __getitem__(self, case_id: str) -> Callable[[], LawCase]:
+    def __getitem__(self, case_id: str):
         return self._load()[case_id]
 
     def __iter__(self) -> Iterator[str]:
@@ -186,6 +193,7 @@ class _LazyCases(Mapping):
 
 
 LAW_CASES = _LazyCases()
+BAD_INPUTS = _LazyCases("BAD")  # {case id: BadInputs}: tests/bad_inputs.py
 
 
 @functools.cache

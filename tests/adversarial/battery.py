@@ -82,7 +82,7 @@ if str(TESTS) not in sys.path:
 import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from helpers import LAW_CASES, build  # noqa: E402
+from helpers import BAD_INPUTS, LAW_CASES, build  # noqa: E402
 
 import jqd  # noqa: E402
 from jqd import copy as jcopy  # noqa: E402
@@ -621,333 +621,7 @@ def _with_params(law_id, change):
 
 # -- the per-law perturbations ----------------------------------------------------------
 
-PSI = ("psi0", "y0")
-NO_GRAD = {
-    "copy-counts-tau-leap",
-    "copy-members-tau-leap",
-    "copy-gillespie-counts",
-    "copy-gillespie-members",
-    "bell-jumps",
-    "copy-members-faithful",
-    "copy-members-faithful-mobius",
-    "copy-faithful-tau-leap",
-    "coupled-faithful-tau-leap",
-}
 MADELUNG_FIX = ("grid", "SchrodingerGrid", "box")
-
-
-@dataclasses.dataclass(frozen=True)
-class Spec:
-    """A law's bad state (tried under jit, and vmap where grad does not
-    apply) and bad constant (under vmap and grad, or jit)."""
-
-    state: Callable
-    state_what: str
-    state_names: tuple[str, ...]
-    param: Callable
-    param_what: str
-    param_names: tuple[str, ...]
-
-
-_y = lambda f: _at(lambda y: y, f)  # noqa: E731 - a whole-array state
-_rho = lambda f: _at(lambda y: y.rho, f)  # noqa: E731
-_psi = lambda f: _at(lambda y: y.psi, f)  # noqa: E731
-_hbar = lambda v: _at(lambda p: p.hbar, _value(v))  # noqa: E731
-_mass = lambda v: _at(lambda p: p.mass, _value(v))  # noqa: E731
-_C = lambda v: _at(lambda p: p.C, _value(v))  # noqa: E731
-_H = lambda f: _at(lambda p: p.H, f)  # noqa: E731
-
-SPECS: dict[str, Spec] = {
-    # Schrödinger
-    "schrodinger-grid-strang": Spec(
-        _y(_times(2)), "psi0 doubled", PSI, _hbar(-1.0), "hbar = -1", ("hbar",)
-    ),
-    "schrodinger-grid-yoshida4": Spec(
-        _y(_nan_first), "NaN in psi0", PSI, _mass(-1.0), "mass = -1", ("mass",)
-    ),
-    "schrodinger-grid-driven": Spec(
-        _y(_times(2)),
-        "psi0 doubled",
-        PSI,
-        _at(lambda p: p.potential, _value(jnp.nan)),
-        "potential argument NaN",
-        ("potential",),
-    ),
-    "schrodinger-basis": Spec(
-        _y(_times(2)), "psi0 doubled", PSI, _H(_non_hermitian), "H not Hermitian", ("H",)
-    ),
-    # (a non-Hermitian H is the static case's; the driven cases' H(t) symmetrizes it)
-    "schrodinger-basis-driven": Spec(
-        _y(_nan_first), "NaN in psi0", PSI, _hbar(-0.8), "hbar = -0.8", ("hbar",)
-    ),
-    "schrodinger-basis-driven-cf4": Spec(
-        _y(_nan_first), "NaN in psi0", PSI, _hbar(-0.8), "hbar = -0.8", ("hbar",)
-    ),
-    "schrodinger-ring": Spec(
-        _y(_times(2)),
-        "psi0 doubled",
-        PSI,
-        _at(lambda p: p.potential, _nan_first),
-        "NaN on-site potential",
-        ("potential",),
-    ),
-    "schrodinger-ring-free": Spec(
-        _y(_nan_first), "NaN in psi0", PSI, _hbar(-0.8), "hbar = -0.8", ("hbar",)
-    ),
-    # DQM
-    "dqm-madelung": Spec(
-        _rho(_times(2)), "rho doubled", ("rho", "y0"), _hbar(-1.0), "hbar = -1", ("hbar",)
-    ),
-    "dqm-canonical": Spec(
-        _rho(lambda r: r.at[r.shape[0] // 2].set(-0.05)),
-        "negative rho",
-        ("rho", "y0"),
-        _at(lambda p: p.D, _value(-0.4)),
-        "D = -0.4",
-        ("D",),
-    ),
-    "dqm-nelson-heun": Spec(
-        _psi(_times(2)), "psi doubled", ("psi", "psi0", "y0"), _mass(-1.0), "mass = -1", ("mass",)
-    ),
-    "dqm-nelson-euler": Spec(
-        _at(lambda y: y.x, _nan_first),
-        "NaN particle position",
-        ("x", "y0"),
-        _hbar(jnp.nan),
-        "hbar NaN",
-        ("hbar",),
-    ),
-    "dqm-bohm-rk4": Spec(
-        _psi(_times(2)), "psi doubled", ("psi", "psi0", "y0"), _hbar(0.0), "hbar = 0", ("hbar",)
-    ),
-    "dqm-bohm-midpoint": Spec(
-        _at(lambda y: y.x, _nan_first),
-        "NaN particle position",
-        ("x", "y0"),
-        _at(lambda p: p.potential["omega"], _value(jnp.nan)),
-        "potential omega NaN",
-        ("omega", "potential"),
-    ),
-    # Husimi
-    "husimi-galerkin-split": Spec(
-        _y(_times(2)), "R0 with trace 2", ("y0", "R0", "R"), _C(jnp.nan), "C NaN", ("C",)
-    ),
-    "husimi-galerkin-expm": Spec(
-        _y(lambda R: R.at[0, 1].add(0.3)),
-        "R0 not Hermitian",
-        ("y0", "R0", "R"),
-        _C(jnp.inf),
-        "C = inf",
-        ("C",),
-    ),
-    "husimi-galerkin-phi4": Spec(
-        _y(_times(2)), "R0 with trace 2", ("y0", "R0", "R"), _C(jnp.nan), "C NaN", ("C",)
-    ),
-    "husimi-flow-analytic": Spec(
-        _at(lambda y: y.z, _nan_first), "NaN point z", ("z", "y0"), _C(jnp.nan), "C NaN", ("C",)
-    ),
-    "husimi-flow-galerkin": Spec(
-        _at(lambda y: y.R, _times(2)),
-        "R with trace 2",
-        ("R", "R0", "y0"),
-        _at(lambda p: p.args, _value(jnp.nan)),
-        "args NaN",
-        ("args",),
-    ),
-    "husimi-grid-fock": Spec(
-        _rho(_times(2)), "rho doubled", ("rho", "y0"), _C(jnp.nan), "C NaN", ("C",)
-    ),
-    "husimi-grid-project": Spec(
-        _rho(_nan_first),
-        "NaN in rho",
-        ("rho", "y0"),
-        _at(lambda p: p.args, _value(jnp.nan)),
-        "args NaN",
-        ("args",),
-    ),
-    "husimi-grid-none": Spec(
-        _rho(_times(2)), "rho doubled", ("rho", "y0"), _C(jnp.inf), "C = inf", ("C",)
-    ),
-    # copy
-    "copy-meanfield": Spec(
-        _rho(_times(2)),
-        "rho summing to 2",
-        ("rho", "y0"),
-        _at(lambda p: p.R, lambda R: R.at[0, 1].add(0.3)),
-        "R not symmetric",
-        ("R",),
-    ),
-    "copy-alignment": Spec(
-        _at(lambda y: y.phi, _nan_first),
-        "NaN phase",
-        ("phi", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    "copy-counts-tau-leap": Spec(
-        _at(lambda y: y.n, lambda n: n + 0.5),
-        "non-integer counts",
-        ("n", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    "copy-members-tau-leap": Spec(
-        _at(lambda y: y.a, lambda a: a.at[0].set(7)),
-        "member class 7 of 3",
-        ("a", "y0"),
-        _hbar(-1.0),
-        "hbar = -1",
-        ("hbar",),
-    ),
-    "copy-gillespie-counts": Spec(
-        _at(lambda y: y.n, lambda n: n.at[0].set(-5.0)),
-        "negative count",
-        ("n", "y0"),
-        _H(_nan_first),
-        "NaN in H",
-        ("H",),
-    ),
-    "copy-gillespie-members": Spec(
-        _at(lambda y: y.a, lambda a: a.at[0].set(7)),
-        "member class 7 of 3",
-        ("a", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    "copy-members-faithful": Spec(
-        _at(lambda y: y.a, lambda a: a.at[0].set(7)),
-        "member class 7 of 3",
-        ("a", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    "copy-members-faithful-mobius": Spec(
-        _at(lambda y: y.phi, _nan_first),
-        "NaN member phase",
-        ("phi", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    "copy-faithful-tau-leap": Spec(
-        _at(lambda y: y.phi, _nan_first),
-        "NaN type phase",
-        ("phi", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    "coupled-faithful-tau-leap": Spec(  # the dt/2 run's state is checked too
-        _at(lambda y: y[1].phi, _nan_first),
-        "NaN type phase of the dt/2 run",
-        ("phi", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    "bell-jumps": Spec(
-        _at(lambda y: y.a, lambda a: a.at[0].set(7)),
-        "member class 7 of 3",
-        ("a", "y0"),
-        _H(_non_hermitian),
-        "H not Hermitian",
-        ("H",),
-    ),
-    # Husimi forward-backward paths
-    "husimi-fb-amplifier": Spec(
-        _at(lambda y: y.zeta0, _nan_first),
-        "NaN boundary sample zeta0",
-        ("zeta0", "y0"),
-        _C(-1.0),
-        "C negative",
-        ("C",),
-    ),
-    "husimi-fb-kerr": Spec(
-        _at(lambda y: y.zeta0, _nan_first),
-        "NaN boundary sample zeta0",
-        ("zeta0", "y0"),
-        _C(-1.0),
-        "C negative",
-        ("C",),
-    ),
-    # thermal
-    "thermal-harmonic-mode": Spec(
-        _at(lambda y: y.cov.qq, _times(0.1)),
-        "covariance below the uncertainty bound",
-        ("cov", "y0", "state"),
-        _at(lambda p: p.spring, _value(-1.0)),
-        "spring = -1",
-        ("spring",),
-    ),
-    "thermal-harmonic-dense": Spec(
-        _at(lambda y: y.q, _nan_first),
-        "NaN mode mean",
-        ("q", "y0"),
-        _mass(-1.0),
-        "mass = -1",
-        ("mass",),
-    ),
-    "thermal-fput-verlet": Spec(
-        _at(lambda y: y.q, _nan_first),
-        "NaN displacement",
-        ("q", "y0"),
-        _at(lambda p: p.beta, _value(jnp.nan)),
-        "beta NaN",
-        ("beta",),
-    ),
-    "thermal-fput-yoshida4-periodic": Spec(
-        _at(lambda y: y.p, _nan_first),
-        "NaN momentum",
-        ("p", "y0"),
-        _at(lambda p: p.spring, _value(-1.0)),
-        "spring = -1",
-        ("spring",),
-    ),
-    "thermal-gas-2d": Spec(
-        _at(lambda y: y.q, lambda q: q.at[1].set(q[0])),
-        "two particles at one place",
-        ("q", "y0", "overlap"),
-        _at(lambda p: p.kappa, _value(jnp.nan)),
-        "kappa NaN",
-        ("kappa",),
-    ),
-    "thermal-gas-2d-neighbors": Spec(
-        _at(lambda y: y.q, lambda q: q.at[1].set(q[0])),
-        "two particles at one place",
-        ("q", "y0", "overlap"),
-        _at(lambda p: p.sigma, _value(-1.0)),
-        "sigma = -1",
-        ("sigma",),
-    ),
-    "thermal-local-mfi": Spec(
-        _y(_times(2)),
-        "psi0 doubled",
-        PSI,
-        _at(lambda p: p.couplings["hx"], _value(jnp.nan)),
-        "coupling hx NaN",
-        ("hx", "couplings"),
-    ),
-    "thermal-well-verlet": Spec(
-        _at(lambda y: y.x, _nan_first),
-        "NaN position",
-        ("x", "y0"),
-        _mass(-1.0),
-        "mass = -1",
-        ("mass",),
-    ),
-    "thermal-well-yoshida4": Spec(
-        _at(lambda y: y.p, _nan_first),
-        "NaN momentum",
-        ("p", "y0"),
-        _at(lambda p: p.lam, _value(-0.5)),
-        "lam = -0.5",
-        ("lam",),
-    ),
-}
 
 # Bad scalars of `evolve`, rotated over the laws (each law gets one).
 SCALARS = (
@@ -968,7 +642,7 @@ SCALARS = (
 
 def _law_cases() -> list[BadCase]:
     out = []
-    for i, (law_id, spec) in enumerate(SPECS.items()):
+    for i, (law_id, spec) in enumerate(BAD_INPUTS.items()):  # tests/cases_*.py's BAD
         fam = _family(law_id)
         out.append(
             BadCase(
@@ -992,7 +666,7 @@ def _law_cases() -> list[BadCase]:
                 spec.param_what,
             )
         )
-        if law_id in NO_GRAD:  # integer counts: no gradient; a batch of states instead
+        if spec.no_grad:  # integer counts: no gradient; a batch of states instead
             out.append(
                 BadCase(
                     f"{law_id}/state@vmap",
@@ -1644,10 +1318,9 @@ FAST = (
 
 
 def uncovered_laws() -> list[str]:
-    """`LAW_CASES` ids of library laws with no case here (should be empty);
-    the worked law of docs/add-a-law.md (tests/cases_example.py) is not one."""
-    library = {i for i, factory in LAW_CASES.items() if factory.__module__ != "cases_example"}
-    return sorted(library - {c.law for c in CASES})
+    """`LAW_CASES` ids without bad inputs beside them (a `BAD` entry in
+    their tests/cases_*.py; should be empty)."""
+    return sorted(set(LAW_CASES) - set(BAD_INPUTS))
 
 
 # -- the report ---------------------------------------------------------------------------------
