@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import build
 from scipy import integrate
 
 import jqd
@@ -458,3 +459,11 @@ def test_gas_and_mode_observables():
     dens, edges = jqd.thermal.speed_histogram(p, 1.0, 50, 5.0)
     v = 0.5 * (edges[1:] + edges[:-1])
     np.testing.assert_allclose(dens, v * np.exp(-(v**2) / 2), atol=0.03)  # 2-D Maxwell
+
+
+def test_adaptive_refuses_the_neighbor_list_state():
+    """evolve_adaptive of a GasState (its neighbor list is refreshed per step)
+    names the state and the fix, not a pytree-structure error from diffrax."""
+    c = build("thermal-gas-2d-neighbors")
+    with pytest.raises(ValueError, match=r"y0 is a GasState.*PhaseState\(y0.q, y0.p\)"):
+        jqd.evolve_adaptive(c.law, c.y0, c.params, jnp.array([0.0, 0.01, 0.02]))

@@ -270,6 +270,12 @@ class SoftSphereGas(AbstractLaw):
         return checked(jnp.zeros(y.q.shape[0], jnp.int32).at[i].add(t).at[j].add(t))
 
     def vector_field(self, t, y, params):
+        if isinstance(y, GasState):  # its list is refreshed between steps, not along an ODE
+            raise ValueError(
+                "y0 is a GasState: its neighbor list is refreshed at each step of jqd.evolve, "
+                "which jqd.evolve_adaptive does not take. Use jqd.evolve, or pass "
+                "jqd.thermal.PhaseState(y0.q, y0.p) (all pairs) to evolve_adaptive."
+            )
         m = jnp.asarray(params.mass).astype(y.p.dtype)
         return PhaseState(q=y.p / m, p=self.force(y.q, params))
 
