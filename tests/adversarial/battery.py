@@ -1411,7 +1411,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", default=None, help="case-id substrings")
+    parser.add_argument(
+        "--only", nargs="+", action="extend", default=None, help="case-id substrings (any)"
+    )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     parser.add_argument("--report", type=Path, default=None, help="write the markdown report")
     parser.add_argument("--json", type=Path, default=None, help="write the outcomes as JSON")
