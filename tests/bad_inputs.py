@@ -94,3 +94,8 @@ def matrix_H(f):
 
 
 PSI = ("psi0", "y0")
+
+
+# bad inputs several laws share, as (perturbation, what, names): BadInputs(*state, *param)
+NON_HERMITIAN_H = (matrix_H(non_hermitian), "H not Hermitian", ("H",))
+MEMBER_CLASS_7 = (at(lambda y: y.a, lambda a: a.at[0].set(7)), "member class 7 of 3", ("a", "y0"))

@@ -59,12 +59,8 @@ CASES = {"bell-jumps": _bell}
 # the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
 BAD = {
     "bell-jumps": BadInputs(
-        bad.at(lambda y: y.a, lambda a: a.at[0].set(7)),
-        "member class 7 of 3",
-        ("a", "y0"),
-        bad.matrix_H(bad.non_hermitian),
-        "H not Hermitian",
-        ("H",),
+        *bad.MEMBER_CLASS_7,
+        *bad.NON_HERMITIAN_H,
         no_grad=True,
     ),
 }

@@ -48,21 +48,15 @@ CASES = {"copy-members-faithful": _faithful, "copy-members-faithful-mobius": _fa
 # the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
 BAD = {
     "copy-members-faithful": BadInputs(
-        bad.at(lambda y: y.a, lambda a: a.at[0].set(7)),
-        "member class 7 of 3",
-        ("a", "y0"),
-        bad.matrix_H(bad.non_hermitian),
-        "H not Hermitian",
-        ("H",),
+        *bad.MEMBER_CLASS_7,
+        *bad.NON_HERMITIAN_H,
         no_grad=True,
     ),
     "copy-members-faithful-mobius": BadInputs(
         bad.at(lambda y: y.phi, bad.nan_first),
         "NaN member phase",
         ("phi", "y0"),
-        bad.matrix_H(bad.non_hermitian),
-        "H not Hermitian",
-        ("H",),
+        *bad.NON_HERMITIAN_H,
         no_grad=True,
     ),
 }

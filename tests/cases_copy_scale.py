@@ -74,18 +74,14 @@ BAD = {
         bad.at(lambda y: y.phi, bad.nan_first),
         "NaN type phase",
         ("phi", "y0"),
-        bad.matrix_H(bad.non_hermitian),
-        "H not Hermitian",
-        ("H",),
+        *bad.NON_HERMITIAN_H,
         no_grad=True,
     ),
     "coupled-faithful-tau-leap": BadInputs(  # the dt/2 run's state is checked too
         bad.at(lambda y: y[1].phi, bad.nan_first),
         "NaN type phase of the dt/2 run",
         ("phi", "y0"),
-        bad.matrix_H(bad.non_hermitian),
-        "H not Hermitian",
-        ("H",),
+        *bad.NON_HERMITIAN_H,
         no_grad=True,
     ),  # the dt/2 run's state is checked too
 }

@@ -71,15 +71,16 @@ CASES = {
 
 
 # the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+_BAD_GALERKIN_R0 = BadInputs(
+    bad.whole(bad.times(2)),
+    "R0 with trace 2",
+    ("y0", "R0", "R"),
+    bad.coupling_C(jnp.nan),
+    "C NaN",
+    ("C",),
+)
 BAD = {
-    "husimi-galerkin-split": BadInputs(
-        bad.whole(bad.times(2)),
-        "R0 with trace 2",
-        ("y0", "R0", "R"),
-        bad.coupling_C(jnp.nan),
-        "C NaN",
-        ("C",),
-    ),
+    "husimi-galerkin-split": _BAD_GALERKIN_R0,
     "husimi-galerkin-expm": BadInputs(
         bad.whole(lambda R: R.at[0, 1].add(0.3)),
         "R0 not Hermitian",
@@ -88,14 +89,7 @@ BAD = {
         "C = inf",
         ("C",),
     ),
-    "husimi-galerkin-phi4": BadInputs(
-        bad.whole(bad.times(2)),
-        "R0 with trace 2",
-        ("y0", "R0", "R"),
-        bad.coupling_C(jnp.nan),
-        "C NaN",
-        ("C",),
-    ),
+    "husimi-galerkin-phi4": _BAD_GALERKIN_R0,
     "husimi-flow-analytic": BadInputs(
         bad.at(lambda y: y.z, bad.nan_first),
         "NaN point z",

@@ -49,21 +49,15 @@ CASES = {
 
 
 # the law's bad inputs (tests/bad_inputs.py), tried by tests/adversarial/battery.py
+_BAD_FB = BadInputs(
+    bad.at(lambda y: y.zeta0, bad.nan_first),
+    "NaN boundary sample zeta0",
+    ("zeta0", "y0"),
+    bad.coupling_C(-1.0),
+    "C negative",
+    ("C",),
+)
 BAD = {
-    "husimi-fb-amplifier": BadInputs(
-        bad.at(lambda y: y.zeta0, bad.nan_first),
-        "NaN boundary sample zeta0",
-        ("zeta0", "y0"),
-        bad.coupling_C(-1.0),
-        "C negative",
-        ("C",),
-    ),
-    "husimi-fb-kerr": BadInputs(
-        bad.at(lambda y: y.zeta0, bad.nan_first),
-        "NaN boundary sample zeta0",
-        ("zeta0", "y0"),
-        bad.coupling_C(-1.0),
-        "C negative",
-        ("C",),
-    ),
+    "husimi-fb-amplifier": _BAD_FB,
+    "husimi-fb-kerr": _BAD_FB,
 }

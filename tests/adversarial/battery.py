@@ -82,6 +82,7 @@ if str(TESTS) not in sys.path:
 import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from bad_inputs import at  # noqa: E402
 from helpers import BAD_INPUTS, LAW_CASES, build  # noqa: E402
 
 import jqd  # noqa: E402
@@ -541,27 +542,6 @@ def _loss(tree):
     return sum(leaves, jnp.zeros(()))
 
 
-def _at(where, new):
-    """Perturbation: replace the leaf `where(tree)` by `new(old)`."""
-    return lambda tree: eqx.tree_at(where, tree, new(jnp.asarray(where(tree))))
-
-
-def _times(k):
-    return lambda x: x * k
-
-
-def _value(v):
-    return lambda x: jnp.full_like(x, v, dtype=jnp.result_type(x.dtype, float))
-
-
-def _nan_first(x):
-    return x.ravel().at[0].set(jnp.nan).reshape(x.shape)
-
-
-def _non_hermitian(H):
-    return H.at[0, 1].add(0.5)
-
-
 def _state_at_jit(law_id, bad):
     def run():
         c = build(law_id)
@@ -738,7 +718,7 @@ def _scalar_extras() -> list[BadCase]:
             f"{law_id}/single-precision-{names[0]}",
             _family(law_id),
             "scalar",
-            _with_params(law_id, _at(where, _f32)),
+            _with_params(law_id, at(where, _f32)),
             names,
             law_id,
             f"{names[0]} in single precision, state in double",
