@@ -448,7 +448,8 @@ def evolve(
     )
     failed_values = lambda: _guards.enforce(_value_checks(law, y0, params, dt), caller=caller)
     try:
-        args = as_arrays((run_law, y0, run_params, t0, dt), _monitor.state_real_dtype(y0))
+        real = _monitor.state_real_dtype(y0)
+        args = _guards.as_arrays((run_law, y0, run_params, t0, dt), real)
         sol, summary = _program(*args, **options)
         if not in_graph:  # one transfer; on a GPU an in-graph error surfaces only here
             summary = np.asarray(summary)  # [breakdown code, failed checks...]
@@ -612,28 +613,9 @@ def check_memory(n_saves: int, y0, params, observe, t0, what: str, copies: int =
     )
 
 
-def as_arrays(tree, dtype):
-    """`tree` with its Python floats as NumPy scalars of `dtype` (complexes of
-    its complex counterpart): `eqx.filter_jit` traces arrays and keys its
-    programs on everything else, so a new dt, t0 or constant reuses the
-    compiled program (ints and bools stay static: they may size arrays or
-    steer Python control flow). The state's precision, as a Python float
-    (weakly typed) would take; NumPy, as `jnp.asarray` would compile a
-    program and `jax.device_put` costs ~30 us a value."""
-    complex_dtype = jnp.result_type(dtype, 1j)
-    return jax.tree_util.tree_map(
-        lambda x: (
-            np.asarray(x, complex_dtype if isinstance(x, complex) else dtype)
-            if isinstance(x, float | complex)
-            else x
-        ),
-        tree,
-    )
-
-
 @eqx.filter_jit
 def _program(law, y0, params, t0, dt, *, check, in_graph, caller, on_breakdown, progress, **run):
-    """`evolve`'s one entry, compiled once per static structure (`as_arrays`):
+    """`evolve`'s one entry, compiled once per static structure (`_guards.as_arrays`):
     the value checks, the run (`_core`, given `run`'s options) and, under an
     outer transform, the breakdown in-graph."""
     failed = jnp.zeros((0,), bool)

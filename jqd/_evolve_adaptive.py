@@ -19,7 +19,6 @@ from ._evolve import (
     _Observer,
     _start,
     _value_checks,
-    as_arrays,
     check_memory,
 )
 from ._law import AbstractLaw
@@ -103,7 +102,7 @@ def evolve_adaptive(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
         real = _monitor.state_real_dtype(y0)
-        args = (*as_arrays((law, y0, params), real), ts, _Observer(observe))
+        args = (*_guards.as_arrays((law, y0, params), real), ts, _Observer(observe))
         # tolerances (and a float dt0) as arrays of the state's precision: a new
         # tolerance reuses the compiled program (as Python floats they were static)
         rtol, atol = np.asarray(rtol, real), np.asarray(atol, real)

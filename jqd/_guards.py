@@ -291,6 +291,25 @@ def to_device(x, dtype=None):
     return jax.device_put(x.astype(jax.dtypes.canonicalize_dtype(x.dtype)))
 
 
+def as_arrays(tree, dtype):
+    """`tree` with its Python floats as NumPy scalars of `dtype` (complexes of
+    its complex counterpart): `eqx.filter_jit` traces arrays and keys its
+    programs on everything else, so a new dt, t0 or constant reuses the
+    compiled program (ints and bools stay static: they may size arrays or
+    steer Python control flow). The state's precision, as a Python float
+    (weakly typed) would take; NumPy, as `jnp.asarray` would compile a
+    program and `jax.device_put` costs ~30 us a value."""
+    complex_dtype = jnp.result_type(dtype, 1j)
+    return jax.tree_util.tree_map(
+        lambda x: (
+            np.asarray(x, complex_dtype if isinstance(x, complex) else dtype)
+            if isinstance(x, float | complex)
+            else x
+        ),
+        tree,
+    )
+
+
 def round_down(x, digits: int = 4):
     """x rounded down to `digits` significant digits (x > 0): a largest safe
     value shown in a message is then itself safe."""

@@ -16,7 +16,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._evolve import Solution, evolve
-from .._guards import Check, is_traced
+from .._guards import Check, as_arrays, is_traced
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from .._steppers import rk4
@@ -533,10 +533,8 @@ def _projected_matrix(law, params):
 
 def compiled_coefficients(law, params, dtype):
     """(params, `law.compute_coefficients`), compiled; Python floats in params
-    become arrays, so that new values reuse the program."""
-    params = jax.tree_util.tree_map(
-        lambda x: jax.device_put(x) if isinstance(x, float | complex) else x, params
-    )
+    become arrays (`as_arrays`), so that new values reuse the program."""
+    params = as_arrays(params, dtype)
     return params, _coefficients(law, params, dtype)
 
 
