@@ -26,6 +26,9 @@ _HOST_FLAG = "--xla_force_host_platform_device_count"
 # XLA aborts on a flag it does not know, so only the jaxlib versions measured get them.
 _QUICK_FLAGS = ("--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=1")
 _EMITTER_JAXLIB = ("0.10.",)
+# runs side by side (reproduce --jobs > 1) already fill the cores: LLVM's code in one
+# piece per program, not split over threads, costs less CPU (docs/internals/run.md#cpu-emitter)
+_ONE_THREAD_CODEGEN = "--xla_cpu_parallel_codegen_split_count=1"
 
 
 def _set_xla_flag(flag: str, keep=lambda value: True) -> None:
@@ -40,15 +43,17 @@ def _set_xla_flag(flag: str, keep=lambda value: True) -> None:
     os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()
 
 
-def _faster_cpu_compile() -> None:
-    """Add `_QUICK_FLAGS` to XLA_FLAGS, each unless XLA_FLAGS already sets it."""
+def _faster_cpu_compile(parallel_runs: bool = False) -> None:
+    """Add `_QUICK_FLAGS` to XLA_FLAGS, each unless XLA_FLAGS already sets it; with
+    `parallel_runs` (reproduce's --jobs > 1) also `_ONE_THREAD_CODEGEN`."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         known = version("jaxlib").startswith(_EMITTER_JAXLIB)
     except PackageNotFoundError:
         known = False
-    for flag in _QUICK_FLAGS if known else ():
+    flags = _QUICK_FLAGS + ((_ONE_THREAD_CODEGEN,) if parallel_runs else ())
+    for flag in flags if known else ():
         _set_xla_flag(flag)
 
 
@@ -728,7 +733,7 @@ def _main(argv: list[str] | None) -> int:
             f"{_HOST_FLAG}={args.devices}", keep=lambda n: n.isdigit() and int(n) >= args.devices
         )
     if getattr(args, "quick", False):
-        _faster_cpu_compile()
+        _faster_cpu_compile(args.command == "reproduce" and args.jobs > 1)
     os.environ.setdefault("MPLBACKEND", "Agg")
     from .storage import SweepLocked
 

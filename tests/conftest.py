@@ -22,10 +22,11 @@ os.environ["JQD_NO_CACHE"] = "1"
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 # For the same reason the suite compiles as `--quick` runs do, with XLA:CPU's
 # elemental emitter (docs/internals/run.md#cpu-emitter): the law contract
-# file 92 -> 51 s on 2 cores.
+# file 92 -> 51 s on 2 cores. Under pytest-xdist the workers fill the cores, so
+# each compiles on one thread, as `jqd reproduce --jobs 2` runs do.
 from jqdlab.cli import _faster_cpu_compile  # noqa: E402  (imports no JAX)
 
-_faster_cpu_compile()
+_faster_cpu_compile(parallel_runs=int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1)
 
 import jax  # noqa: E402
 

@@ -74,6 +74,16 @@ def test_faster_cpu_compile_only_where_known(monkeypatch):
         monkeypatch.setattr("importlib.metadata.version", lambda name, v=jaxlib: v)
         cli._faster_cpu_compile()
         assert os.environ["XLA_FLAGS"] == want
+    # runs side by side: one codegen thread each, unless the user set the split
+    one = cli._ONE_THREAD_CODEGEN
+    for flags, want in [
+        ("", f"{emitter} {opt} {one}"),
+        ("--xla_cpu_parallel_codegen_split_count=4", f"{one[:-1]}4 {emitter} {opt}"),
+    ]:
+        monkeypatch.setenv("XLA_FLAGS", flags)
+        monkeypatch.setattr("importlib.metadata.version", lambda name: "0.10.2")
+        cli._faster_cpu_compile(parallel_runs=True)
+        assert os.environ["XLA_FLAGS"] == want
 
 
 def test_list():
