@@ -249,7 +249,7 @@ def bh_full(n, n_save):
     lo, hi = spectral_bounds(H)
     K = chebyshev_order(0.5 * (hi - lo) * dt)
     D = DiaMatrix.from_dense(jnp.asarray(H))
-    law = jqd.SchrodingerBasis(chebyshev_order=K)
+    law = jqd.SchrodingerBasis(propagator=jqd.schemes.Chebyshev(K))
     f = jax.jit(
         lambda data, p: (
             jqd.evolve(
@@ -264,7 +264,7 @@ def bh_full(n, n_save):
         )
     )
     tuned = (
-        f"jax.jit(jqd.evolve) on DiaMatrix H, chebyshev_order={K}",
+        f"jax.jit(jqd.evolve) on DiaMatrix H, Chebyshev({K})",
         f,
         (D.data, jnp.asarray(psi0)),
     )
@@ -644,7 +644,7 @@ def ising(n, n_save=100, J=1.0, h=0.7, T=5.0):
             "jqd",
             "tuned",
             f"law.specialize(params, dt, n_steps) outside, then jax.jit(jqd.evolve, "
-            f"check=False) (H as {storage}, chebyshev_order={law_s.chebyshev_order})",
+            f"check=False) (H as {storage}, Chebyshev({law_s.terms}))",
             lambda _: lambda: f(params_s, pj, obs),
             cost=lambda: (f, (params_s, pj, obs)),
         ),

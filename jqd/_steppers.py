@@ -9,6 +9,7 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 _tm = jax.tree_util.tree_map
 
@@ -71,19 +72,29 @@ def strang(kick: Callable, drift: Callable, y, dt):
 class AbstractScheme(eqx.Module):
     """A time-stepping scheme a law can be given (`scheme=`).
 
-    Schemes hold no arrays: two instances of one class are equal, so a law
-    holds its scheme as a static field.
+    Schemes hold no arrays, only static settings (equal settings: equal
+    schemes), so a law holds its scheme as a static field.
 
     Attributes:
         order: the convergence order in dt: strong for deterministic
             schemes, weak (of expectations of smooth functions) for
-            stochastic ones.
+            stochastic ones; None for `Exact` (no step error).
         names: the strings that name the scheme in configs and on the
             command line (`scheme_named`).
     """
 
-    order: eqx.AbstractClassVar[int]
+    order: eqx.AbstractClassVar[int | None]
     names: eqx.AbstractClassVar[tuple[str, ...]]
+
+
+class Exact(AbstractScheme):
+    """The exact propagator exp(dt L) of a law's time-independent linear
+    generator L, computed by the law (`jqd.husimi.HusimiGalerkin`: L(C) one
+    invariant block at a time): no step error, so `order` is None. Named
+    "exact" or "expm"."""
+
+    order = None
+    names = ("exact", "expm")
 
 
 class AbstractSplitting(AbstractScheme):
@@ -188,6 +199,39 @@ class CommutatorFree4(AbstractExponential):
         (0.25 + _GAUSS, 0.25 - _GAUSS),
         (0.25 - _GAUSS, 0.25 + _GAUSS),
     )
+
+
+class AbstractPropagator(AbstractScheme):
+    """How `SchrodingerBasis` applies each exponential exp(−i h H/ħ): exactly,
+    so `order` is None (the order of a time-dependent run is its `scheme`'s)."""
+
+    order = None
+
+
+class Eigen(AbstractPropagator):
+    """By the eigendecomposition of H: for a static H every save at once from
+    one decomposition, or, with `stepped=True`, one exponential per step; for
+    H(t), one decomposition per exponential. Named "eigen"."""
+
+    stepped: bool = False
+    names = ("eigen",)
+
+
+class Chebyshev(AbstractPropagator):
+    """By a Chebyshev series of `terms` products with H (sparse or banded H
+    multiplied in its own storage); `terms=None`: sized by a plain
+    `jqd.evolve` call from the concrete H and dt (a dropped tail > 1e-12 per
+    step is refused). Named "chebyshev"."""
+
+    terms: int | None = None
+    names = ("chebyshev",)
+
+    def __check_init__(self):
+        t = self.terms
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int | np.integer) or t < 2):
+            raise ValueError(
+                f"Chebyshev terms must be an int >= 2 (or None: sized from H); got {t!r}."
+            )
 
 
 class AbstractRungeKutta(AbstractScheme):

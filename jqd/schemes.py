@@ -3,7 +3,7 @@ its convergence `order` (weak for the stochastic ones):
 
 | scheme | order | used by |
 |---|---|---|
-| `Strang()` (Störmer-Verlet) | 2 | `SchrodingerGrid`, `thermal.ClassicalWell`, `thermal.ClassicalLattice` |
+| `Strang()` (Störmer-Verlet) | 2 | `SchrodingerGrid`, `thermal.ClassicalWell`, `thermal.ClassicalLattice`, `husimi.HusimiGalerkin` |
 | `Yoshida4()` (triple jump of Strang) | 4 | the same |
 | `RK4()` | 4 | `dqm.BohmEnsemble` |
 | `Midpoint()` (RK2) | 2 | `dqm.BohmEnsemble` |
@@ -11,10 +11,16 @@ its convergence `order` (weak for the stochastic ones):
 | `StochasticHeun()` | weak 2 (additive noise) | `dqm.NelsonEnsemble` |
 | `ExponentialMidpoint()` | 2 | `SchrodingerBasis` with a time-dependent H |
 | `CommutatorFree4()` (two exponentials at Gauss nodes) | 4 | the same |
+| `Exact()` (exp(dt L) of a time-independent linear L) | exact (None) | `husimi.HusimiGalerkin` (its default: `Strang()`) |
+
+How `SchrodingerBasis` applies each exponential (`propagator=`; default None: the
+law picks from H's structure): `Eigen()` (eigendecomposition; `stepped=True`: one
+exponential per step for a static H) or `Chebyshev(terms=None)` (Chebyshev series,
+`terms` sized from H by a plain call when None); both exact (order None).
 
 `jqd.SchrodingerGrid(grid, scheme=jqd.schemes.Yoshida4())`; configs and the
 command line may name one instead (`scheme="yoshida4"`, or "strang", "verlet",
-"rk4", "midpoint", "euler", "heun", "cf4"). Splitting schemes compose a symmetric
+"rk4", "midpoint", "euler", "heun", "cf4", "expm", "eigen", "chebyshev"). Splitting schemes compose a symmetric
 second-order step over their sub-step `weights`: `scheme.compose(symmetric_step, y, dt)`.
 """
 
@@ -23,12 +29,16 @@ from __future__ import annotations
 from ._steppers import (
     RK4,
     AbstractExponential,
+    AbstractPropagator,
     AbstractRungeKutta,
     AbstractScheme,
     AbstractSDEScheme,
     AbstractSplitting,
+    Chebyshev,
     CommutatorFree4,
+    Eigen,
     EulerMaruyama,
+    Exact,
     ExponentialMidpoint,
     Midpoint,
     StochasticHeun,
@@ -50,6 +60,10 @@ __all__ = [
     "StochasticHeun",
     "ExponentialMidpoint",
     "CommutatorFree4",
+    "Exact",
+    "AbstractPropagator",
+    "Eigen",
+    "Chebyshev",
 ]
 
 

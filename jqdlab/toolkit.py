@@ -227,7 +227,7 @@ def claim_fitted_C(rec, law, psi0, alphas, data, *, dt, steps_per_save, C0) -> f
 
     Args:
         rec: the run's `Recorder`.
-        law: the `jqd.husimi.HusimiGalerkin` law (method="expm").
+        law: the `jqd.husimi.HusimiGalerkin` law (scheme `jqd.schemes.Exact()`).
         psi0: the initial state the data evolve from (`law.initial_state(psi0)`).
         alphas: the phase-space points of the data.
         data: the exact Husimi densities at the points, one row per save.

@@ -12,17 +12,18 @@ from jqd import husimi as hs
 K = 8
 
 
-def _kerr_galerkin(method="split", fock_tol=1e-3):
-    return hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method=method, fock_tol=fock_tol)
+def _kerr_galerkin(scheme=None, fock_tol=1e-3):
+    scheme = jqd.schemes.Strang() if scheme is None else scheme
+    return hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, scheme=scheme, fock_tol=fock_tol)
 
 
 def _coherent_R(law, beta=0.6):
     return law.initial_state(jqd.fock.coherent_state(beta, law.dim, tol=1e-6))
 
 
-def _galerkin(method, order, C=0.8):
+def _galerkin(scheme, order, C=0.8):
     def make():
-        law = _kerr_galerkin(method)
+        law = _kerr_galerkin(scheme)
         return LawCase(
             law, _coherent_R(law), hs.GalerkinParams(jnp.asarray(C)), dt=0.05, order=order
         )
@@ -62,8 +63,8 @@ def _flow_galerkin():
 
 
 CASES = {
-    "husimi-galerkin-split": _galerkin("split", 2),
-    "husimi-galerkin-expm": _galerkin("expm", None),
+    "husimi-galerkin-split": _galerkin(jqd.schemes.Strang(), 2),
+    "husimi-galerkin-expm": _galerkin(jqd.schemes.Exact(), None),
     "husimi-galerkin-phi4": _galerkin_phi4,
     "husimi-flow-analytic": _flow_analytic,
     "husimi-flow-galerkin": _flow_galerkin,

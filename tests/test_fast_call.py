@@ -75,7 +75,7 @@ def test_eigen_saves_equal_stepped_saves_with_observables_and_monitor():
     monitor = lambda t, y, p: (t <= 0.32, 2, jnp.atleast_1d(t))
     sols = [
         jqd.evolve(
-            jqd.SchrodingerBasis(method=m),
+            jqd.SchrodingerBasis(propagator=m),
             psi,
             jqd.MatrixParams(H),
             dt=0.05,
@@ -84,7 +84,7 @@ def test_eigen_saves_equal_stepped_saves_with_observables_and_monitor():
             monitor=monitor,
             on_breakdown="flag",
         )
-        for m in ("auto", "step")
+        for m in (None, jqd.schemes.Eigen(stepped=True))
     ]
     a, b = sols
     assert int(a.stats["breakdown_index"]) == int(b.stats["breakdown_index"]) == 7
@@ -124,10 +124,10 @@ def test_evolve_and_propagate_gradients_with_repeated_eigenvalues():
     )
     g_ref = jax.grad(loss)(1.0)
 
-    def via(method):
+    def via(propagator):
         def f(U):
             sol = jqd.evolve(
-                jqd.SchrodingerBasis(method=method),
+                jqd.SchrodingerBasis(propagator=propagator),
                 psi,
                 jqd.MatrixParams(jqd.fock.kerr_hamiltonian(d, U)),
                 dt=2.0 / 3,
@@ -139,7 +139,7 @@ def test_evolve_and_propagate_gradients_with_repeated_eigenvalues():
 
     assert np.isfinite(g_ref)
     np.testing.assert_allclose(via("eigen"), g_ref, rtol=1e-10)
-    np.testing.assert_allclose(via("step"), g_ref, rtol=1e-9)
+    np.testing.assert_allclose(via(jqd.schemes.Eigen(stepped=True)), g_ref, rtol=1e-9)
 
 
 def test_husimi_plain_call_compiles_once():

@@ -97,7 +97,7 @@ def test_marginal_solves_its_fokker_planck_equation():
 
 
 def _galerkin_error(C, K, G=1.5, seed=3):
-    law = jqd.husimi.HusimiGalerkin(AMP, cutoffs=K, method="expm")
+    law = jqd.husimi.HusimiGalerkin(AMP, cutoffs=K, scheme=jqd.schemes.Exact())
     R0 = _padded(_random_state(3, seed=seed), K)
     t = np.log(G) / KAPPA
     p = jqd.husimi.GalerkinParams(C)

@@ -109,7 +109,7 @@ def test_expm_path_matches_exact_and_split_converges():
     """The exponential path (no splitting) reproduces exact Kerr at C = 1,
     and at C = 0.5 the split stepper converges to it at second order."""
     K, a0 = 22, 1.2
-    law_e = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method="expm")
+    law_e = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, scheme=jqd.schemes.Exact())
     law_s = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K)
     R0 = law_e.initial_state(jqd.fock.coherent_state(a0, K))
     T = 1.0
@@ -151,14 +151,14 @@ def test_expm_path_matches_exact_and_split_converges():
 )
 @pytest.mark.slow
 def test_expm_blocks_equal_the_dense_exponential(name, law_kwargs, n_blocks):
-    """method="expm" exponentiates L(C) one invariant block at a time: equal to
+    """scheme=Exact() exponentiates L(C) one invariant block at a time: equal to
     scipy's expm of the dense superoperator (C ≠ 1, where the diffusion
     mismatch couples most); at least one block per value of the conserved
     quantity (the components can be finer: Kerr's vacuum is its own block). A
     wrong split (a dropped coupling) changes R."""
     import scipy.linalg
 
-    law = hs.HusimiGalerkin(**law_kwargs, method="expm")
+    law = hs.HusimiGalerkin(**law_kwargs, scheme=jqd.schemes.Exact())
     assert law.blocks.index.shape[0] >= n_blocks
     d = law.dim
     R0 = jnp.asarray(
@@ -257,8 +257,10 @@ def test_bad_inputs():
         jqd.evolve(law, 2 * R0, p, dt=0.1, n_save=1)
     with pytest.raises(ValueError, match="cutoffs= or max_total="):
         hs.HusimiGalerkin(hs.kerr(), cutoffs=4, max_total=4)
-    with pytest.raises(ValueError, match="method"):
-        hs.HusimiGalerkin(hs.kerr(), cutoffs=4, method="rk4")
+    with pytest.raises(ValueError, match="scheme 'rk4' is not one of"):
+        hs.HusimiGalerkin(hs.kerr(), cutoffs=4, scheme="rk4")
+    with pytest.raises(TypeError, match="scheme must be one of"):
+        hs.HusimiGalerkin(hs.kerr(), cutoffs=4, scheme=jqd.schemes.RK4())
 
 
 @pytest.mark.slow
@@ -297,8 +299,8 @@ def test_max_total_N_holds_an_N_boson_state():
     ts = np.linspace(0.0, 1.0, 5)
     exact = np.asarray(jqd.reference.propagate(bh.hamiltonian(J, U), start, ts))
     want = np.einsum("tn,nj->tj", np.abs(exact) ** 2, np.asarray(bh.basis))
-    for method in ("split", "expm"):
-        law = hs.HusimiGalerkin(H, max_total=N, method=method)
+    for scheme in (jqd.schemes.Strang(), jqd.schemes.Exact()):
+        law = hs.HusimiGalerkin(H, max_total=N, scheme=scheme)
         assert law.sealed and float(law.top_weight(law.initial_state(_embed(law, bh, start)))) == 1
         R0 = law.initial_state(_embed(law, bh, start))
         run = dict(dt=ts[1], n_save=len(ts) - 1, observe=lambda t, y, p: law.populations(y))
@@ -339,7 +341,7 @@ def _fit_setup(law, psi0, H_matrix, basis, grid_alphas, dt, sps, ns):
 @pytest.mark.slow
 def test_fit_C_kerr():
     K, a0 = 20, 1.2
-    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method="expm")  # over L(C) itself
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, scheme=jqd.schemes.Exact())  # over L(C) itself
     basis = law.basis
     psi0 = jqd.fock.coherent_state(a0, K)
     x = np.linspace(-3.5, 3.5, 20)
@@ -357,7 +359,7 @@ def test_fit_C_kerr():
 @pytest.mark.slow
 def test_fit_C_dimer():
     H = hs.bose_hubbard(2, 1.0, 1.0)
-    law = hs.HusimiGalerkin(H, max_total=8, method="expm")  # over L(C) itself
+    law = hs.HusimiGalerkin(H, max_total=8, scheme=jqd.schemes.Exact())  # over L(C) itself
     basis = law.basis
     psi0 = hs.coherent_product([0.9, 0.5j], basis)
     g = np.linspace(-3, 3, 6)

@@ -4,7 +4,7 @@ At C = 1 with a truncating H the split step is e^{−iH_P dt} by construction: i
 passes whatever the Fokker-Planck drift and diffusion terms are (issue 26: the
 Kerr stage of husimi-amplification ran on it, and its 16 quick claims passed with
 the Liouville term zeroed or the diffusion doubled). Claims must integrate the
-operator L(C) itself (`method="expm"`, or `vector_field` through
+operator L(C) itself (`scheme=jqd.schemes.Exact()`, or `vector_field` through
 `jqd.evolve_adaptive`). Here the split stepper's `step` is patched to raise: the
 guard itself and husimi-amplification's Kerr stage are checked at small size
 (fast); every experiment whose code builds a `HusimiGalerkin` runs its quick
@@ -33,7 +33,7 @@ class SplitStepperUsed(AssertionError):
 @pytest.fixture
 def no_split(monkeypatch):
     def refuse(self, t, y, params, dt, key=None):
-        raise SplitStepperUsed("HusimiGalerkin's split stepper was used (method='split')")
+        raise SplitStepperUsed("HusimiGalerkin's split stepper was used (scheme Strang)")
 
     monkeypatch.setattr(galerkin._SplitStep, "step", refuse)
     jax.clear_caches()  # no trace of the real split step may be reused
@@ -54,7 +54,7 @@ def test_the_patch_sees_the_split_stepper(no_split):
     split = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K)
     with pytest.raises(SplitStepperUsed):
         jqd.evolve(split, split.initial_state(R0), hs.GalerkinParams(1.0), **run)
-    expm = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method="expm")
+    expm = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, scheme=jqd.schemes.Exact())
     jqd.evolve(expm, expm.initial_state(R0), hs.GalerkinParams(1.0), **run)
 
 

@@ -189,7 +189,7 @@ def test_time_dependent_schemes_converge_at_their_order(scheme, order):
 
 def test_driven_plain_call_steps_by_chebyshev_and_refuses_an_outgrown_spectrum():
     """A plain call sizes Chebyshev steps from H(t) over the run: the same
-    states as an eigendecomposition per exponential (method="step") to the
+    states as an eigendecomposition per exponential (propagator Eigen) to the
     series' 1e-12 tail per step; a run started later (t0) where H(t) has
     widened past those terms is stopped by the monitor, naming the fix."""
     d = 8
@@ -201,12 +201,14 @@ def test_driven_plain_call_steps_by_chebyshev_and_refuses_an_outgrown_spectrum()
     args = dict(dt=0.05, n_save=4, steps_per_save=10)
     law = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, scheme="cf4")
     fast_law = law.specialize(jqd.MatrixParams(H0), 0.05, 40)[0]
-    assert fast_law.chebyshev_order is not None and fast_law.band == (-1, 0, 1)
+    assert fast_law.terms is not None and fast_law.band == (-1, 0, 1)
     fast = jqd.evolve(law, psi0, jqd.MatrixParams(H0), **args)
-    eigen = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, scheme="cf4", method="step")
+    eigen = jqd.SchrodingerBasis(
+        hamiltonian=H, time_dependent=True, scheme="cf4", propagator=jqd.schemes.Eigen()
+    )
     ref = jqd.evolve(eigen, psi0, jqd.MatrixParams(H0), **args)
     np.testing.assert_allclose(fast.observables, ref.observables, atol=1e-11)
-    with pytest.raises(ValueError, match="chebyshev_order") as err:
+    with pytest.raises(ValueError, match=r"Chebyshev\(terms=K\)") as err:
         jqd.evolve(law, psi0, jqd.MatrixParams(H0), t0=20.0, **args)
     assert isinstance(err.value, jqd.BreakdownError)
 
@@ -214,7 +216,7 @@ def test_driven_plain_call_steps_by_chebyshev_and_refuses_an_outgrown_spectrum()
 def test_driven_band_read_by_a_plain_call_is_guarded():
     """An entry of H(t) outside the diagonals a plain call read (here one
     switched on after the sampled span, reached by t0) stops the run with the
-    fix; with chebyshev_order given, H(t) is multiplied as it is and the run
+    fix; with Chebyshev terms given, H(t) is multiplied as it is and the run
     agrees with an eigendecomposition per exponential."""
     d = 8
     X = jqd.fock.destroy(d) + jqd.fock.create(d)
@@ -226,9 +228,11 @@ def test_driven_band_read_by_a_plain_call_is_guarded():
     law = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True)
     with pytest.raises(ValueError, match="outside the diagonals") as err:
         jqd.evolve(law, psi0, params, **args)
-    assert "chebyshev_order" in str(err.value)
-    given = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, chebyshev_order=24)
-    eigen = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, method="step")
+    assert "Chebyshev(terms=K)" in str(err.value)
+    given = jqd.SchrodingerBasis(
+        hamiltonian=H, time_dependent=True, propagator=jqd.schemes.Chebyshev(24)
+    )
+    eigen = jqd.SchrodingerBasis(hamiltonian=H, time_dependent=True, propagator="eigen")
     np.testing.assert_allclose(
         jqd.evolve(given, psi0, params, **args).observables,
         jqd.evolve(eigen, psi0, params, **args).observables,

@@ -86,7 +86,7 @@ def test_plain_evolve_picks_banded_chebyshev_and_matches_the_sector():
     psi = jqd.fock.fock_state((c, c), (c - 1, 0))
     law = jqd.SchrodingerBasis()
     run_law, run_params = law.specialize(jqd.MatrixParams(H), 0.1, 30)
-    assert isinstance(run_params.H, _sparse.DiaMatrix) and run_law.chebyshev_order >= 4
+    assert isinstance(run_params.H, _sparse.DiaMatrix) and run_law.terms >= 4
     sol = jqd.evolve(law, psi, jqd.MatrixParams(H), dt=0.1, n_save=30)
     bh = jqd.fock.BoseHubbard(2, c - 1)
     exact = jqd.reference.propagate(bh.hamiltonian(1.0, 0.1), bh.state((c - 1, 0)), sol.ts)
@@ -100,7 +100,7 @@ def test_plain_evolve_picks_banded_chebyshev_and_matches_the_sector():
     users = jax.jit(lambda p, y: jqd.evolve(run_law, y, p, dt=0.1, n_save=30).y_final)
     np.testing.assert_array_equal(users(run_params, psi), sol.y_final)
     wider = jqd.MatrixParams(_sparse.DiaMatrix(run_params.H.offsets, 4 * run_params.H.data))
-    with pytest.raises(Exception, match="chebyshev_order=.* is too low"):
+    with pytest.raises(Exception, match=r"Chebyshev\(terms=.*\) is too low"):
         jax.block_until_ready(users(wider, psi))
 
 
@@ -114,7 +114,7 @@ def _transfer_problem():
 
     def transfer(U, sparse):
         H = D0 + (0.5 * U) * D1 if sparse else H0 + 0.5 * U * K1
-        law = jqd.SchrodingerBasis(chebyshev_order=24 if sparse else None)
+        law = jqd.SchrodingerBasis(propagator=jqd.schemes.Chebyshev(24) if sparse else None)
         y = jqd.evolve(law, psi, jqd.MatrixParams(H), dt=0.25, n_save=8).y_final
         return jnp.abs(jnp.vdot(target, y)) ** 2
 
@@ -126,8 +126,8 @@ def test_sparse_h_under_jit():
     transfer, psi, D0 = _transfer_problem()
     a = jax.jit(lambda U: transfer(U, True))(0.3)
     np.testing.assert_allclose(a, transfer(0.3, False), atol=1e-13)
-    with pytest.raises(ValueError, match="chebyshev_order=3 is too low"):
-        law = jqd.SchrodingerBasis(chebyshev_order=3)
+    with pytest.raises(ValueError, match=r"Chebyshev\(terms=3\) is too low"):
+        law = jqd.SchrodingerBasis(propagator=jqd.schemes.Chebyshev(3))
         jqd.evolve(law, psi, jqd.MatrixParams(D0), dt=0.25, n_save=2)
 
 

@@ -101,9 +101,11 @@ def _inputs(c: Config):
 
 def _kerr_galerkin(psi, c: Config, n_steps: int = 8):
     """The Kerr pre-interaction on the Husimi side: exp(dt L(1)) of the projected
-    Fokker-Planck operator (drift + diffusion of the Kerr symbol, `method="expm"`),
+    Fokker-Planck operator (drift + diffusion of the Kerr symbol, `scheme=jqd.schemes.Exact()`),
     not the split stepper, which at C = 1 is e^{−iH_P dt} whatever those terms are."""
-    law = jqd.husimi.HusimiGalerkin(jqd.husimi.kerr(1.0), cutoffs=c.cutoff, method="expm")
+    law = jqd.husimi.HusimiGalerkin(
+        jqd.husimi.kerr(1.0), cutoffs=c.cutoff, scheme=jqd.schemes.Exact()
+    )
     sol = jqd.evolve(
         law,
         law.initial_state(psi),

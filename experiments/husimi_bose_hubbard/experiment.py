@@ -203,7 +203,9 @@ def run(config: Config, rec: Recorder) -> None:
     fit_C = float("nan")
     if c.fit:
         # C fit from exact Husimi data on a small dimer
-        flaw = hs.HusimiGalerkin(H, max_total=c.fit_max_total, method="expm")  # over L(C) itself
+        flaw = hs.HusimiGalerkin(
+            H, max_total=c.fit_max_total, scheme=jqd.schemes.Exact()
+        )  # over L(C) itself
         fb = flaw.basis
         fpsi = hs.coherent_product([0.9, 0.5j], fb)
         rho = hs.exact_husimi_density(H.matrix(fb), fpsi, fb)

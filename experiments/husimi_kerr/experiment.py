@@ -95,7 +95,7 @@ def run(config: Config, rec: Recorder) -> None:
     # The Fokker-Planck operator L(C) of F65-66 itself (drift and D = (C/2)[H'', J]
     # from the anti-Wick symbol's derivatives), exponentiated: not the unitary split,
     # which at C = 1 is e^{-iH_P t} by construction and so cannot test those terms.
-    law = hs.HusimiGalerkin(H, cutoffs=c.cutoff, method="expm")
+    law = hs.HusimiGalerkin(H, cutoffs=c.cutoff, scheme=jqd.schemes.Exact())
     R0 = law.initial_state(jqd.fock.coherent_state(c.alpha0, c.cutoff))
     n = 8  # saves at Ut = k π/4
     observe = {"R": lambda t, y, p: y, "a": lambda t, y, p: law.mean_a(y)[0], "E": law.energy}
@@ -218,9 +218,9 @@ def run(config: Config, rec: Recorder) -> None:
 
     if c.fit:
         # C fit from exact Husimi data (Fock-space evolution) at a small size,
-        # minimising over the Fokker-Planck operator L(C) (method="expm")
+        # minimising over the Fokker-Planck operator L(C) (scheme=Exact())
         K = c.fit_cutoff
-        flaw = hs.HusimiGalerkin(H, cutoffs=K, method="expm")
+        flaw = hs.HusimiGalerkin(H, cutoffs=K, scheme=jqd.schemes.Exact())
         psi0 = jqd.fock.coherent_state(c.fit_alpha0, K)
         g = np.linspace(-3.5, 3.5, c.fit_grid)
         G1, G2 = np.meshgrid(g, g, indexing="ij")
@@ -374,10 +374,12 @@ MOMENTS = ("mean_a_real", "mean_a_imag", "mean_a2_real", "mean_a2_imag")
 
 @functools.lru_cache(maxsize=8)
 def _unit_law(cutoff: int):
-    """HusimiGalerkin(kerr(U = 1), method="expm"); L(C) and H_P are linear in H.
+    """HusimiGalerkin(kerr(U = 1), scheme=jqd.schemes.Exact()); L(C) and H_P are linear in H.
     Built eagerly (concrete arrays) even when first called inside a trace."""
     with jax.ensure_compile_time_eval():
-        return jqd.husimi.HusimiGalerkin(jqd.husimi.kerr(1.0), cutoffs=cutoff, method="expm")
+        return jqd.husimi.HusimiGalerkin(
+            jqd.husimi.kerr(1.0), cutoffs=cutoff, scheme=jqd.schemes.Exact()
+        )
 
 
 def _law(cutoff: int, U):

@@ -162,7 +162,7 @@ def run(config: Config, rec: Recorder) -> None:
     # ---- the same flow driven by the Galerkin density (no closed form) ----------
     K = config.cutoff
     # R(t) from the exponential of the Fokker-Planck operator L(1) itself (not the unitary split)
-    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, method="expm")
+    law = hs.HusimiGalerkin(hs.kerr(1.0), cutoffs=K, scheme=jqd.schemes.Exact())
     R0 = law.initial_state(jqd.fock.coherent_state(a0, K))
     dens = GalerkinDensity(law, R0, hs.GalerkinParams(1.0))
     n_cmp = min(config.n_points, 500)

@@ -320,7 +320,7 @@ def part_bc(config: Config, rec: Recorder) -> dict:
 
     for K in config.galerkin_cutoffs:
         # exp(t L) R0 with L the law's projected operator (the exact solution of the
-        # Galerkin system, as method="expm"; here by scipy's expm_multiply on its
+        # Galerkin system, as scheme=Exact(); here by scipy's expm_multiply on its
         # sparse matrix, tests/test_husimi_wellposedness.py checks the two agree)
         law = HusimiGalerkin(phi4_mode(config.omega, 4 * lam), cutoffs=K)
         ck = c0[:K] / np.linalg.norm(c0[:K])

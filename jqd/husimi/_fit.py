@@ -54,7 +54,7 @@ def fit_C(
 ) -> FitResult:
     """Fit C by minimizing `husimi_loss` with `jqd.fit` (optax L-BFGS, zoom line
     search), stopping after the first update that starts from a loss < tol.
-    The fitted operator is the law's: use `method="expm"` for a validation claim
+    The fitted operator is the law's: use `scheme=jqd.schemes.Exact()` for a validation claim
     (the split stepper at C = 1 does not involve the drift and diffusion terms).
 
     Args:

@@ -1,6 +1,6 @@
 """Spectral Galerkin law for the Husimi Fokker-Planck equation (physics §4.8): the
 state is the coefficient matrix R of e^{−|α|²} × a polynomial in α, α*; steppers
-"split" (Strang) or "expm" (invariant blocks). why: docs/internals/husimi.md#galerkin
+scheme `Strang()` or `Exact()` (invariant blocks). why: docs/internals/husimi.md#galerkin
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from scipy.special import gammaln
 from .._guards import Check, array_module, hermitian, to_device
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
+from .._steppers import AbstractScheme, Exact, Strang, check_scheme, scheme_named
 from ._fp_terms import apply_groups, galerkin_structure
 from ._galerkin_blocks import ExpmBlocks, _ExpmStep
 from ._ops import Ops, anti_normal_order
@@ -45,6 +46,9 @@ class BasisWidthError(FockTruncationError):
     it, and the basis follows it only with growing, cancelling coefficients."""
 
 
+SCHEMES = (Strang, Exact)
+
+
 class HusimiGalerkin(AbstractLaw):
     """Husimi Fokker-Planck law (physics §4.2) in the Galerkin basis
     e^{−|α|²} × polynomials (physics §4.8), H the anti-Wick symbol of
@@ -57,23 +61,26 @@ class HusimiGalerkin(AbstractLaw):
         cutoffs: per-mode Fock cutoffs (int or tuple), or
         max_total: keep all patterns with Σ n_j ≤ max_total (e.g. Bose-Hubbard).
         n_modes: number of modes (default: those H acts on).
-        method: "split" (exact unitary part + Taylor remainder; default) or
-            "expm" (exp(dt L) by invariant blocks: exact for any C).
-        taylor_order: order of the remainder's Taylor series ("split").
+        scheme: `jqd.schemes.Strang()` (default: the exact unitary step
+            between two half steps of the remainder, by Taylor series; order
+            2) or `jqd.schemes.Exact()` (exp(dt L) by invariant blocks: exact
+            for any C); or their names ("strang", "expm").
+        taylor_order: order of the remainder's Taylor series (`Strang`).
         fock_tol: the monitor's bound on `top_weight` (above it `jqd.evolve`
             raises `FockTruncationError`); not applied where the truncation is
             exact (`sealed` at C = 1).
         width_tol: the monitor's bound on `concentration(y) − 1` (≤ 0 for every
             density operator); above it `jqd.evolve` raises `BasisWidthError`.
 
-    Order: 2 for "split" (exact for C = 1 with a truncating H); `None` for
-    "expm" (exact). Validated against exact Kerr and Bose-Hubbard evolution.
+    Order: the scheme's, 2 for `Strang` (exact for C = 1 with a truncating
+    H), None for `Exact`. Validated against exact Kerr and Bose-Hubbard
+    evolution.
     """
 
     basis_tuple: tuple = eqx.field(static=True)
     n_modes: int = eqx.field(static=True)
     exact_fp: bool = eqx.field(static=True)
-    method: str = eqx.field(static=True)
+    scheme: AbstractScheme = eqx.field(static=True)
     taylor_order: int = eqx.field(static=True)
     fock_tol: float = eqx.field(static=True)
     width_tol: float = eqx.field(static=True)
@@ -81,7 +88,7 @@ class HusimiGalerkin(AbstractLaw):
     sealed: bool = eqx.field(static=True)  # at C = 1 no weight crosses the basis edge
     diff_groups: tuple = eqx.field(static=True)  # groups with a diffusion weight
     flat: Array  # (G, d, d) int32: flat gather index of each index group
-    blocks: ExpmBlocks | None  # method="expm": L's invariant blocks
+    blocks: ExpmBlocks | None  # scheme Exact: L's invariant blocks
     W: Array  # (3, G, d, d): weights: Liouville, diffusion per unit C, −i[H, ·]
     H: Array
     ladders: Array  # (N, d, d) projected a_j
@@ -111,15 +118,15 @@ class HusimiGalerkin(AbstractLaw):
         cutoffs=None,
         max_total: int | None = None,
         n_modes: int | None = None,
-        method: str = "split",
+        scheme: AbstractScheme | str = Strang(),  # noqa: B008 (schemes hold no state)
         taylor_order: int = 8,
         fock_tol: float = 1e-3,
         width_tol: float = 1e-2,
     ):
         if not isinstance(hamiltonian, Ops):
             raise ValueError("hamiltonian must be a jqd.husimi.Ops (built from a(j), ad(j)).")
-        if method not in ("split", "expm"):
-            raise ValueError(f"method must be 'split' or 'expm'; got {method!r}.")
+        scheme = scheme_named(scheme, SCHEMES)
+        check_scheme(scheme, SCHEMES)
         if not hamiltonian.is_hermitian():
             raise ValueError("hamiltonian must be Hermitian (add the h.c. terms).")
         if not fock_tol > 0 or not width_tol > 0:
@@ -138,7 +145,7 @@ class HusimiGalerkin(AbstractLaw):
         flat, W, H, ladders = galerkin_structure(hamiltonian, poly, basis, kind)
         # jax.device_put, not jnp.asarray: no program per shape (jax 0.10)
         self.flat, self.W = jax.device_put(flat), jax.device_put(W)
-        self.blocks = ExpmBlocks.from_structure(flat, W) if method == "expm" else None
+        self.blocks = ExpmBlocks.from_structure(flat, W) if isinstance(scheme, Exact) else None
         self.diff_groups = tuple(
             int(g) for g in np.flatnonzero(np.abs(W[1]).max(axis=(1, 2)) > 1e-15)
         )
@@ -146,17 +153,12 @@ class HusimiGalerkin(AbstractLaw):
         self.basis_tuple = tuple(tuple(int(x) for x in o) for o in basis)
         self.n_modes = N
         self.exact_fp = truncation_check(poly).exact
-        self.method = method
+        self.scheme = scheme
         self.taylor_order = int(taylor_order)
         self.fock_tol = float(fock_tol)
         self.width_tol = float(width_tol)
         self.top_index, conserving = edge_index(hamiltonian, basis, kind)
         self.sealed = self.exact_fp and conserving
-
-    @property
-    def order(self) -> int | None:
-        """2 for "split" (Strang), None for "expm" (exact)."""
-        return None if self.method == "expm" else 2
 
     @property
     def basis(self) -> np.ndarray:
@@ -207,9 +209,9 @@ class HusimiGalerkin(AbstractLaw):
         return self.prepare(params, dt).step(t, y, params, dt, key)
 
     def prepare(self, params, dt):
-        """The stepper for this C and dt ("split": e^{−iH_P dt}, the remainder × dt/2)."""
+        """The stepper for this C and dt (`Strang`: e^{−iH_P dt}, the remainder × dt/2)."""
         dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
-        if self.method == "expm":
+        if isinstance(self.scheme, Exact):
             M = self.blocks.exponential(self.W[0], self.W[1], params.C, dt, dtype)
             return _ExpmStep(M, self.blocks.index)
         c, W, flat = self._remainder(params.C, dtype)
@@ -441,7 +443,7 @@ def state_guards(R, name: str = "y0") -> list[Check]:
 
 def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
     """The split stepper's remainder series in range for steps dt_scale × dt."""
-    if law.method != "split" or dt is None:
+    if not isinstance(law.scheme, Strang) or dt is None:
         return []
     dtype = jnp.result_type(jnp.asarray(dt).dtype, jnp.complex64)
     c, W, _ = law._remainder(C, dtype)
@@ -455,7 +457,7 @@ def stability_guard(law, C, dt, *, dt_scale: float = 1.0) -> list[Check]:
             "dt is too large for the split stepper of HusimiGalerkin at this C (params.C): its "
             f"remainder series (taylor_order={law.taylor_order}) needs |c| B h/2 <= {r:.3g} "
             "(docs/internals/husimi.md#split). The largest safe dt here is {value}. Reduce "
-            "dt, raise taylor_order, or use method='expm'.",
+            "dt, raise taylor_order, or use scheme=jqd.schemes.Exact() ('expm').",
             dt_max,
         )
     ]

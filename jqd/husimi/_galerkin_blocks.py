@@ -1,4 +1,4 @@
-"""`method="expm"` of `HusimiGalerkin`: exp(dt L(C)) as one small dense exponential
+"""`scheme=jqd.schemes.Exact()` of `HusimiGalerkin`: exp(dt L(C)) as one small dense exponential
 per invariant block of L. why: docs/internals/husimi.md#expm
 """
 

@@ -23,6 +23,7 @@ from .._monitor import BreakdownError, Reason
 from ..interop import as_array
 
 SCHEMES = (_steppers.ExponentialMidpoint, _steppers.CommutatorFree4)
+PROPAGATORS = (_steppers.Eigen, _steppers.Chebyshev)
 
 
 class ChebyshevOrderError(BreakdownError, ValueError):
@@ -33,9 +34,9 @@ CHEBYSHEV_REASON = Reason(
     ChebyshevOrderError,
     "the spectrum of H(t) widened beyond what the Chebyshev steps were sized for "
     "(the dropped tail per step, in parentheses, exceeds 1e-12)",
-    "Pass a larger chebyshev_order to SchrodingerBasis (about h dt/ħ + 20 terms, h the "
-    "half-width of H(t)'s spectrum), a smaller dt, or method='step' (an eigendecomposition "
-    "per exponential).",
+    "Pass propagator=jqd.schemes.Chebyshev(terms=K) to SchrodingerBasis with more terms "
+    "(about h dt/ħ + 20, h the half-width of H(t)'s spectrum), a smaller dt, or "
+    "propagator=jqd.schemes.Eigen() (an eigendecomposition per exponential).",
 )
 
 
@@ -47,8 +48,9 @@ BAND_REASON = Reason(
     BandError,
     "H(t) has entries outside the diagonals read from it at 17 times of the run "
     "(in parentheses: the Chebyshev tail and the relative weight outside them)",
-    "Pass chebyshev_order=K (about h dt/ħ + 20 terms) to SchrodingerBasis: a law given its "
-    "terms multiplies by H(t) as it is, without reading its diagonals.",
+    "Pass propagator=jqd.schemes.Chebyshev(terms=K) (about h dt/ħ + 20 terms) to "
+    "SchrodingerBasis: a law given its terms multiplies by H(t) as it is, without reading "
+    "its diagonals.",
 )
 
 
@@ -104,12 +106,12 @@ class SchrodingerBasis(AbstractLaw):
     """iħ dc/dt = H(t, params) c for a Hermitian matrix H in a finite basis
     (physics §1.2); state: complex vector, Σ|c|² = 1; ħ from `params.hbar`.
 
-    A static H (`method="auto"`) is solved exactly by the cheapest of: phases
-    for a diagonal H; one eigendecomposition for all saves of a dense H;
-    Chebyshev steps with sparse products for a sparse or banded H (chosen by a
-    plain `jqd.evolve` call for a concrete H where cheaper; under your own
-    `jit`/`vmap` pass `law.specialize(params, dt, n_steps)` made outside it,
-    docs/internals/basis.md#structure). A time-dependent H is stepped by
+    A static H (`propagator=None`) is solved exactly by the cheapest of:
+    phases for a diagonal H; one eigendecomposition for all saves of a dense
+    H; Chebyshev steps with sparse products for a sparse or banded H (chosen
+    by a plain `jqd.evolve` call for a concrete H where cheaper; under your
+    own `jit`/`vmap` pass `law.specialize(params, dt, n_steps)` made outside
+    it, docs/internals/basis.md#structure). A time-dependent H is stepped by
     `scheme`: the exponential midpoint rule (order 2) or
     `jqd.schemes.CommutatorFree4()` (order 4, two exponentials per step).
 
@@ -119,10 +121,12 @@ class SchrodingerBasis(AbstractLaw):
         time_dependent: whether H depends on t.
         scheme: `jqd.schemes.ExponentialMidpoint()` (default, order 2) or
             `CommutatorFree4()` (order 4; "cf4"); used where H depends on t.
-        method: "auto", "eigen" (all saves from the eigendecomposition),
-            "step" (one exponential per step) or "chebyshev".
-        chebyshev_order: Chebyshev terms per step (static; default chosen
-            from the concrete H and dt; a dropped tail > 1e-12 is refused).
+        propagator: how each exponential is applied: None (default: chosen
+            from H as above), `jqd.schemes.Eigen()` (eigendecomposition;
+            `stepped=True`: one exponential per step for a static H) or
+            `jqd.schemes.Chebyshev(terms=K)` (K terms per step; None: sized
+            from the concrete H and dt; a dropped tail > 1e-12 is refused);
+            or their names ("eigen", "chebyshev").
         band: the diagonals of a time-dependent dense H(t), set by a plain
             call that read them from H at 17 times: H(t) is then multiplied
             in diagonal storage (the monitor stops a run where H(t) has
@@ -131,8 +135,11 @@ class SchrodingerBasis(AbstractLaw):
 
     hamiltonian: Callable = eqx.field(static=True, default=_matrix_from_params)
     time_dependent: bool = eqx.field(static=True, default=False)
-    method: str = eqx.field(static=True, default="auto")
-    chebyshev_order: int | None = eqx.field(static=True, default=None)
+    propagator: _steppers.AbstractPropagator | None = eqx.field(
+        static=True,
+        default=None,
+        converter=lambda p: p if p is None else _steppers.scheme_named(p, PROPAGATORS),
+    )
     scheme: _steppers.AbstractExponential = _steppers.scheme_field(
         _steppers.ExponentialMidpoint(), SCHEMES
     )
@@ -147,17 +154,8 @@ class SchrodingerBasis(AbstractLaw):
                 f"{type(self.hamiltonian).__name__}. A fixed matrix (array, QuTiP Qobj, dynamiqs "
                 "QArray) goes in params: jqd.SchrodingerBasis() with jqd.MatrixParams(H)."
             )
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}; got {self.method!r}.")
-        if self.chebyshev_order is not None and (
-            isinstance(self.chebyshev_order, bool)
-            or not isinstance(self.chebyshev_order, int | np.integer)
-            or self.chebyshev_order < 2
-        ):
-            raise ValueError(
-                f"chebyshev_order must be an int >= 2 (or None: chosen from H); "
-                f"got {self.chebyshev_order!r}."
-            )
+        if self.propagator is not None:
+            _steppers.check_scheme(self.propagator, PROPAGATORS, "propagator")
 
     @property
     def order(self) -> int | None:
@@ -166,9 +164,9 @@ class SchrodingerBasis(AbstractLaw):
 
     def step(self, t, y, params, dt, key=None):
         def propagate(H, y, h):
-            if _uses_chebyshev(self, H):
+            if self.terms is not None:
                 s = jnp.asarray(h / hbar_of(params), jnp.finfo(y.dtype).dtype)
-                return _sparse.chebyshev_step(H, y, s, self.chebyshev_order)
+                return _sparse.chebyshev_step(H, y, s, self.terms)
             return unitary_step(_sparse.todense(H), h, hbar_of(params)).astype(y.dtype) @ y
 
         return self.scheme.compose(propagate, lambda t: self._matrix(t, params), t, y, dt)
@@ -182,25 +180,25 @@ class SchrodingerBasis(AbstractLaw):
         if self.time_dependent:
             return self
         H = self.hamiltonian(0.0, params)
-        if _diagonal(H) and self.method != "step":
+        if _diagonal(H) and not self._stepped:
             s = jnp.asarray(dt / hbar_of(params), jnp.finfo(H.dtype).dtype)
             return _FixedPropagator(jnp.exp(-1j * s * jnp.real(H.diagonal())), diagonal=True)
-        if _uses_chebyshev(self, H):
+        if self.terms is not None:
             s = jnp.asarray(dt / hbar_of(params), jnp.finfo(H.dtype).dtype)
-            c, h, coef = _sparse.chebyshev_coefficients(H, s, self.chebyshev_order)
+            c, h, coef = _sparse.chebyshev_coefficients(H, s, self.terms)
             return _ChebyshevPropagator(H, s, c, h, coef)
         return _FixedPropagator(unitary_step(_sparse.todense(H), dt, hbar_of(params)))
 
     def exact_saves(self, y0, params, offsets):
         """Every save at once for a time-independent H, or None where the
-        saves are stepped (time-dependent H, `method="step"`, Chebyshev)."""
-        if self.time_dependent or self.method == "step":
+        saves are stepped (time-dependent H, `Eigen(stepped=True)`, Chebyshev)."""
+        if self.time_dependent or self._stepped:
             return None
         H = self.hamiltonian(0.0, params)
         s = offsets / jnp.asarray(hbar_of(params), offsets.dtype)
         if _diagonal(H):
             return diagonal_states(jnp.real(H.diagonal()), y0, s).astype(y0.dtype)
-        if _uses_chebyshev(self, H):
+        if self.terms is not None:
             return None
         return eigen_states(_sparse.todense(H), y0, s).astype(y0.dtype)
 
@@ -211,7 +209,7 @@ class SchrodingerBasis(AbstractLaw):
         if self.time_dependent:
             return self._specialize_driven(params, dt, n_steps), params
         if (
-            self.method in ("eigen", "step")
+            isinstance(self.propagator, _steppers.Eigen)
             or self.hamiltonian is not _matrix_from_params
             or not isinstance(params, MatrixParams)
             or _guards.is_traced(params, dt)
@@ -221,29 +219,38 @@ class SchrodingerBasis(AbstractLaw):
         if not (np.ndim(hbar) == 0 and float(hbar) > 0 and np.isfinite(float(hbar))):
             return self, params  # the value checks name a bad ħ
         s = float(dt) / float(hbar)
-        terms = lambda lo, hi: self.chebyshev_order or _sparse.chebyshev_order(0.5 * (hi - lo) * s)
+        terms = lambda lo, hi: self.terms or _sparse.chebyshev_order(0.5 * (hi - lo) * s)
         if _sparse.is_sparse(H):
-            if self.chebyshev_order is not None or _diagonal(H):
+            if self.terms is not None or _diagonal(H):
                 return self, params
-            lo, hi = (float(x) for x in _sparse.gershgorin(H))
-            return dataclasses.replace(self, chebyshev_order=terms(lo, hi)), params
+            return self._with_terms(terms(*(float(x) for x in _sparse.gershgorin(H)))), params
         if not hasattr(H, "shape") or len(H.shape) != 2:
             return self, params  # check names the problem
         kind, offsets, nnz, lo, hi, op = _pattern(H)
         if kind == "diagonal":
             return self, MatrixParams(op, hbar)
         if kind == "dense":
-            if self.method != "chebyshev" or self.chebyshev_order is not None:
+            if not isinstance(self.propagator, _steppers.Chebyshev) or self.terms is not None:
                 return self, params
-            K = terms(*_sparse.gershgorin_numpy(np.asarray(H)))
-            return dataclasses.replace(self, chebyshev_order=K), params
+            return self._with_terms(terms(*_sparse.gershgorin_numpy(np.asarray(H)))), params
         K = terms(lo, hi)
         d = H.shape[0]
         stored = len(offsets) * d if kind == "dia" else 3 * nnz
-        if self.method == "auto" and n_steps * K * 6 * stored > 12 * d**3:
+        if self.propagator is None and n_steps * K * 6 * stored > 12 * d**3:
             return self, params  # the eigendecomposition is cheaper
-        law = self if self.chebyshev_order == K else dataclasses.replace(self, chebyshev_order=K)
-        return law, MatrixParams(op, hbar)
+        return (self if self.terms == K else self._with_terms(K)), MatrixParams(op, hbar)
+
+    @property
+    def terms(self) -> int | None:
+        """The Chebyshev terms per step (a `Chebyshev` propagator's), or None."""
+        return self.propagator.terms if isinstance(self.propagator, _steppers.Chebyshev) else None
+
+    @property
+    def _stepped(self) -> bool:
+        return isinstance(self.propagator, _steppers.Eigen) and self.propagator.stepped
+
+    def _with_terms(self, K: int) -> SchrodingerBasis:
+        return dataclasses.replace(self, propagator=_steppers.Chebyshev(K))
 
     def _specialize_driven(self, params, dt, n_steps):
         """A time-dependent H is stepped by Chebyshev series (K products with H
@@ -251,8 +258,8 @@ class SchrodingerBasis(AbstractLaw):
         widest spectrum of H(t) at 17 times of [0, n_steps dt]; the monitor
         checks the dropped tail at every save."""
         if (
-            self.method in ("eigen", "step")
-            or self.chebyshev_order is not None
+            isinstance(self.propagator, _steppers.Eigen)
+            or self.terms is not None
             or _guards.is_traced(params, dt)
         ):
             return self
@@ -272,7 +279,7 @@ class SchrodingerBasis(AbstractLaw):
             d = samples[0].shape[0]  # (no size floor: every step multiplies by H(t) K times)
             if len(offsets) <= _sparse.DIA_MAX_DIAGONALS and len(offsets) * d <= 4 * max(nnz, d):
                 band = offsets
-        return dataclasses.replace(self, method="chebyshev", chebyshev_order=K, band=band)
+        return dataclasses.replace(self, propagator=_steppers.Chebyshev(K), band=band)
 
     breakdowns = {2: CHEBYSHEV_REASON, 3: BAND_REASON}
 
@@ -280,7 +287,7 @@ class SchrodingerBasis(AbstractLaw):
         """For H(t) stepped by Chebyshev series: the dropped tail at H(t) ≤
         1e-12 (code 2) and, where a `band` was read, no weight of H(t)
         outside it (code 3: ‖outside‖/‖H‖ ≤ 1e-14); where = (tail, outside)."""
-        if dt is None or not self.time_dependent or self.chebyshev_order is None:
+        if dt is None or not self.time_dependent or self.terms is None:
             return True, 0, jnp.zeros((0,))
         H = self.hamiltonian(t, params)
         outside = jnp.zeros((), jnp.finfo(y.dtype).dtype)
@@ -291,10 +298,10 @@ class SchrodingerBasis(AbstractLaw):
             total = jnp.maximum(jnp.sum(weight), jnp.finfo(outside.dtype).tiny)
             outside = jnp.sqrt(jnp.sum(jnp.where(inside, 0, weight)) / total)
             H = _sparse.DiaMatrix.from_dense(H, self.band)
-        if not _uses_chebyshev(self, H):
+        if self.terms is None:
             return True, 0, jnp.zeros((0,))
         s = self.scheme.span * dt / hbar_of(params)
-        tail = _sparse.chebyshev_tail(H, s, self.chebyshev_order)
+        tail = _sparse.chebyshev_tail(H, s, self.terms)
         band_ok, tail_ok = outside <= 1e-14, tail <= 1e-12
         code = jnp.where(band_ok, jnp.where(tail_ok, 0, 2), 3)
         return band_ok & tail_ok, code, jnp.stack([tail, outside])
@@ -321,11 +328,14 @@ class SchrodingerBasis(AbstractLaw):
         H = self.hamiltonian(0.0, params)
         if H.shape != (y.shape[0], y.shape[0]):
             raise ValueError(f"H has shape {H.shape} but psi0 has dimension {y.shape[0]}.")
-        if self.method == "chebyshev" and self.chebyshev_order is None and _guards.is_traced(H):
-            raise ValueError(
-                "method='chebyshev' with a traced H needs chebyshev_order=K (the number of "
-                "Chebyshev terms per step cannot be read from a traced H's values)."
-            )
+        if isinstance(self.propagator, _steppers.Chebyshev) and self.terms is None:
+            if _guards.is_traced(H):
+                raise ValueError(
+                    "propagator=jqd.schemes.Chebyshev() with a traced H needs terms=K (the "
+                    "number of Chebyshev terms per step cannot be read from a traced H's "
+                    "values): Chebyshev(terms=K), or law.specialize(params, dt, n_steps) "
+                    "outside the transform."
+                )
 
     def checks(self, y, params, dt=None):
         xp = jnp if _guards.is_traced(y) else np
@@ -344,29 +354,20 @@ class SchrodingerBasis(AbstractLaw):
                     rel,
                 ),
             ]
-        if dt is not None and _uses_chebyshev(self, H):
+        if dt is not None and self.terms is not None:
             span = self.scheme.span if self.time_dependent else 1.0
             s = jnp.asarray(span * dt / hbar_of(params), jnp.finfo(y.dtype).dtype)
-            tail = _sparse.chebyshev_tail(H, s, self.chebyshev_order)
+            tail = _sparse.chebyshev_tail(H, s, self.terms)
             out.append(
                 _guards.Check(
                     tail <= 1e-12,
-                    f"chebyshev_order={self.chebyshev_order} is too low for dt: the dropped "
-                    "Chebyshev tail per step is {value} > 1e-12. Raise chebyshev_order "
-                    "(about h dt/ħ + 20 terms, h the half-width of H's spectrum) or reduce dt.",
+                    f"Chebyshev(terms={self.terms}) is too low for dt: the dropped Chebyshev "
+                    "tail per step is {value} > 1e-12. Raise terms (about h dt/ħ + 20, h the "
+                    "half-width of H's spectrum) or reduce dt.",
                     tail,
                 )
             )
         return out
-
-
-METHODS = ("auto", "eigen", "step", "chebyshev")
-
-
-def _uses_chebyshev(law, H) -> bool:
-    if law.chebyshev_order is None or law.method in ("eigen", "step"):
-        return False
-    return law.method == "chebyshev" or _sparse.is_sparse(H)
 
 
 def _diagonal(H) -> bool:

@@ -900,7 +900,7 @@ def _galerkin_truncation():
     """A strong q⁴ term pushes weight into the top Fock level of a 10-level
     basis (the exact `expm` step: the split step's own dt bound is not the
     point here)."""
-    law = hs.HusimiGalerkin(hs.phi4_mode(1.0, 0.5), cutoffs=10, method="expm")
+    law = hs.HusimiGalerkin(hs.phi4_mode(1.0, 0.5), cutoffs=10, scheme=jqd.schemes.Exact())
     R0 = law.initial_state(jqd.fock.coherent_state(1.0, 10, tol=1e-6))
     return jqd.evolve(law, R0, hs.GalerkinParams(jnp.asarray(1.0)), dt=0.05, n_save=20)
 
