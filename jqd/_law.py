@@ -29,9 +29,11 @@ class AbstractLaw(eqx.Module):
 
     Attributes a law may override:
         stochastic: True if `step` consumes its `key`.
-        order: the convergence order of `step` in dt (strong for
-            deterministic laws, weak for stochastic ones; None if the step is
-            exact). A law with a `scheme` reads it from there.
+        scheme: the `jqd.schemes` object `step` uses: a field where the law
+            offers a choice, else a class attribute. `order`, the
+            convergence order of `step` in dt (strong for deterministic laws,
+            weak for stochastic ones), is the scheme's; a law without a
+            scheme is exact (order None).
         breakdowns: `{code: jqd.Reason(error, what, fix)}` for the codes its
             `monitor` returns (code 1, NaN/Inf, is shared by every law).
         coupling: how `coupled_step` ties a run at dt/2 to the run at dt

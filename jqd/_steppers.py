@@ -234,6 +234,15 @@ class Chebyshev(AbstractPropagator):
             )
 
 
+class TauLeap(AbstractScheme):
+    """Tau leaping: each channel's events over a step drawn from its rates
+    there (binomial or Poisson), weak order 1; the scheme of the copy
+    process's leaped laws (they take no other). Named "tau-leap"."""
+
+    order = 1
+    names = ("tau-leap",)
+
+
 class AbstractRungeKutta(AbstractScheme):
     """An explicit Runge-Kutta step of dy/dt = f(t, y)."""
 

@@ -12,6 +12,11 @@ its convergence `order` (weak for the stochastic ones):
 | `ExponentialMidpoint()` | 2 | `SchrodingerBasis` with a time-dependent H |
 | `CommutatorFree4()` (two exponentials at Gauss nodes) | 4 | the same |
 | `Exact()` (exp(dt L) of a time-independent linear L) | exact (None) | `husimi.HusimiGalerkin` (its default: `Strang()`) |
+| `TauLeap()` | weak 1 | `copy.CopyCountsTauLeap`, `copy.CopyFaithfulTauLeap` |
+
+A law's `order` is its scheme's; a law that takes no choice names its one scheme
+as a class attribute (`copy.MeanField.scheme` is `RK4()`); a law without one is
+exact (order None: the eigen laws, the event-driven samplers).
 
 How `SchrodingerBasis` applies each exponential (`propagator=`; default None: the
 law picks from H's structure): `Eigen()` (eigendecomposition; `stepped=True`: one
@@ -29,7 +34,6 @@ from __future__ import annotations
 from ._steppers import (
     RK4,
     AbstractExponential,
-    AbstractPropagator,
     AbstractRungeKutta,
     AbstractScheme,
     AbstractSDEScheme,
@@ -43,6 +47,7 @@ from ._steppers import (
     Midpoint,
     StochasticHeun,
     Strang,
+    TauLeap,
     Yoshida4,
 )
 
@@ -61,7 +66,7 @@ __all__ = [
     "ExponentialMidpoint",
     "CommutatorFree4",
     "Exact",
-    "AbstractPropagator",
+    "TauLeap",
     "Eigen",
     "Chebyshev",
 ]

@@ -61,7 +61,7 @@ class LangevinOscillator(jqd.AbstractLaw):
     """
 
     stochastic: ClassVar[bool] = True  # `step` draws its noise from `key`
-    order: ClassVar[int] = 2  # weak order of stochastic Heun, additive noise
+    scheme: ClassVar = StochasticHeun()  # its order: weak 2 for additive noise
 
     def drift(self, t, y, params):
         """(v, −ω²x − γv) for every member."""
@@ -78,7 +78,7 @@ class LangevinOscillator(jqd.AbstractLaw):
     def step(self, t, y, params, dt, key):
         dW = jnp.sqrt(dt) * jqd.random_normal(key, y.shape[:1], y.dtype)
         noise = jnp.stack([jnp.zeros_like(dW), self.noise_amplitude(params, y.dtype) * dW], -1)
-        return StochasticHeun().step(lambda s, z: self.drift(s, z, params), t, y, dt, noise)
+        return self.scheme.step(lambda s, z: self.drift(s, z, params), t, y, dt, noise)
 
     def check(self, y, params, dt=None):
         shape = jnp.shape(y)

@@ -61,7 +61,7 @@ class PhaseAlignment(AbstractLaw):
 
     beables: Array
     n_states: int = eqx.field(static=True)
-    order = 4
+    scheme = _steppers.RK4()
 
     def _omega(self, phi, params):  # Ω_I, the S40 phase velocity of each member
         R, delta, omega = _rates(params, phi.dtype)

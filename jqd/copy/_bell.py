@@ -12,6 +12,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._guards import Check, finite
 from .._law import AbstractLaw, half_steps
+from .._steppers import ExponentialMidpoint
 from ._coupling import canonical, half_uniforms, layout
 from ._kinetics import check_members, check_params, hamiltonian_guards, member_guards, sampled
 
@@ -62,7 +63,7 @@ class BellJumps(AbstractLaw):
 
     n_states: int = eqx.field(static=True)
     stochastic = True
-    order = 2
+    scheme = ExponentialMidpoint()  # the jump kernel at t + dt/2: weak order 2
     coupling = "shared uniforms"  # jqd/copy/_coupling.py
 
     def _half_propagator(self, params, dt, dtype):

@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
 from .._law import AbstractLaw
+from .._steppers import TauLeap
 from ._kinetics import (
     MemberState,
     _rates,
@@ -287,7 +288,7 @@ class CopyFaithfulTauLeap(AbstractLaw):
 
     n_states: int = eqx.field(static=True)
     stochastic = True
-    order = 1
+    scheme = TauLeap()
 
     coupling = "common random numbers"  # `coupled_step`
 

@@ -61,7 +61,6 @@ class AbstractThinningCopy(AbstractLaw):
     max_steps: int = eqx.field(static=True, default=2**31 - 1, converter=int)
     max_events_per_step: int | None = eqx.field(static=True, default=MAX_EVENTS)
     stochastic = True
-    order = None
     breakdowns = {
         STEP_CAP: Reason(
             StepCapError,

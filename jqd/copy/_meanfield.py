@@ -246,7 +246,7 @@ class MeanField(AbstractLaw):
 
     convention: str = eqx.field(static=True, default="s32")
     rates: AbstractCopyRates | None = None
-    order = 4
+    scheme = _steppers.RK4()
 
     def __check_init__(self):
         check_rates(self.rates, CONVENTIONS[_convention(self.convention)])

@@ -17,6 +17,7 @@ from .._guards import Check, described, round_down
 from .._guards import shown as show
 from .._law import AbstractLaw, half_steps
 from .._monitor import BreakdownError, Reason
+from .._steppers import TauLeap
 from ._binomial import binomial
 from ._coupling import half_uniforms
 from ._kinetics import (
@@ -150,7 +151,7 @@ class AbstractCopyTauLeap(AbstractLaw):
     rule: str = eqx.field(static=True, default="consistent")
     rates: AbstractCopyRates | None = None
     stochastic = True
-    order = 1
+    scheme = TauLeap()
     breakdowns = {
         LEAP: Reason(
             TauLeapError,

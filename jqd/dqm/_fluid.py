@@ -19,7 +19,7 @@ from .._evolve import Solution, evolve
 from .._grid import Grid
 from .._guards import Check, array_module, described, round_down, scalar, shown
 from .._law import AbstractLaw
-from .._steppers import RK4_LIMIT, rk4
+from .._steppers import RK4, RK4_LIMIT, rk4
 from ._functional import _TINY, LogFields, bulk_levels, law_functional, log_density, vacuum_mask
 from ._state import DQMParams, MadelungState, default_floor
 from ._stencils import DERIVATIVES, divergence, gradient, nonperiodic, pad_quadratic, upwind5
@@ -113,7 +113,7 @@ class AbstractFluidLaw(AbstractLaw):
     hole_level: float = eqx.field(static=True, default=1e-2)
     edge_threshold: float = eqx.field(static=True, default=1e-10)
 
-    order: ClassVar[int] = 4
+    scheme = RK4()  # `rk4` below, its stages scanned
     breakdowns: ClassVar[dict] = BREAKDOWNS
     quantum_D_only: ClassVar[bool] = False  # True: D must be ħ/2m (Madelung)
 

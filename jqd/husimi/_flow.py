@@ -18,7 +18,7 @@ from .._evolve import evolve
 from .._guards import to_device
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
-from .._steppers import rk4
+from .._steppers import RK4, rk4
 from ._galerkin import (
     BASIS_WIDTH,
     FOCK_TRUNCATION,
@@ -218,7 +218,7 @@ class HusimiFlow(AbstractLaw):
     zero_floor: float = eqx.field(static=True)
     density_scale: float | None = eqx.field(static=True)
 
-    order = 4
+    scheme = RK4()  # `rk4` below, its stages scanned
     breakdowns = {
         AT_ZERO: Reason(
             HusimiZeroError,

@@ -19,7 +19,7 @@ from .._evolve import Solution, evolve
 from .._guards import Check, as_arrays, is_traced
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
-from .._steppers import rk4
+from .._steppers import RK4, rk4
 from ._phase_space_grid import PhaseSpaceGrid
 from ._regularization import (
     AbstractRegularization,
@@ -133,7 +133,7 @@ class HusimiGrid(AbstractLaw):
     tol: float = eqx.field(static=True)
     coefficients: tuple | None
 
-    order = 4
+    scheme = RK4()  # `rk4` below, with the removed mass as its aux
     breakdowns = BREAKDOWNS
 
     def __init__(

@@ -37,7 +37,7 @@ class SchrodingerRing(AbstractLaw):
 
     n_sites: int = eqx.field(static=True)
     spacing: float = eqx.field(static=True, converter=float)
-    order = 2
+    scheme = _steppers.Strang()  # the hopping exact in Fourier space
 
     def __check_init__(self):
         check_ring(self.n_sites, self.spacing)

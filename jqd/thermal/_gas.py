@@ -92,7 +92,7 @@ class SoftSphereGas(AbstractLaw):
     skin: float | None = eqx.field(static=True, default=None)
     max_pairs: int | None = eqx.field(static=True, default=None)
 
-    order = 2
+    scheme = Strang()  # velocity Verlet between the neighbor-list refreshes
 
     def __check_init__(self):
         n = self.n_particles
