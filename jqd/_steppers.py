@@ -317,15 +317,17 @@ def _listing(allowed) -> str:
     return f"{objects} (or by name: {names})"
 
 
-def scheme_named(name, allowed: tuple[type[AbstractScheme], ...]):
+def scheme_named(name, allowed: tuple[type[AbstractScheme], ...], argument: str = "scheme"):
     """The instance of the class in `allowed` that `name` names (a scheme
-    object is returned as it is)."""
+    object is returned as it is); `argument` names the law's field in the error."""
     if not isinstance(name, str):
         return name
     for cls in allowed:
         if name in cls.names:
             return cls()
-    raise ValueError(f"scheme {name!r} is not one of this law's schemes: {_listing(allowed)}.")
+    raise ValueError(
+        f"{argument} {name!r} is not one of this law's {argument}s: {_listing(allowed)}."
+    )
 
 
 def scheme_field(default: AbstractScheme, allowed: tuple[type[AbstractScheme], ...]):

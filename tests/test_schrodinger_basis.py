@@ -245,6 +245,21 @@ def test_scheme_refused_with_the_allowed_ones():
         jqd.SchrodingerBasis(time_dependent=True, scheme="rk4")
     with pytest.raises(TypeError, match="CommutatorFree4"):
         jqd.SchrodingerBasis(time_dependent=True, scheme=jqd.schemes.RK4())
+    # the propagator likewise, by name or object, its field named
+    with pytest.raises(ValueError, match="propagator 'step' is not one of .*'eigen', 'chebyshev'"):
+        jqd.SchrodingerBasis(propagator="step")
+    with pytest.raises(TypeError, match="propagator must be one of .*Chebyshev"):
+        jqd.SchrodingerBasis(propagator=jqd.schemes.Exact())
+    with pytest.raises(ValueError, match="Chebyshev terms must be an int >= 2"):
+        jqd.SchrodingerBasis(propagator=jqd.schemes.Chebyshev(terms=1))
+    law = jqd.SchrodingerBasis(propagator="chebyshev")
+    assert law.propagator == jqd.schemes.Chebyshev() and law.terms is None and law.order is None
+    # its terms are read from a concrete H; a traced one needs them given
+    H, psi = jqd.fock.kerr_hamiltonian(6), jqd.fock.coherent_state(0.5, 6, check=False)
+    run = lambda H: jqd.evolve(law, psi, jqd.MatrixParams(H), dt=0.1, n_save=2).y_final
+    assert bool(jnp.all(jnp.isfinite(run(H))))
+    with pytest.raises(ValueError, match=r"traced H needs terms=K .*specialize"):
+        jax.jit(run)(H)
 
 
 def test_bad_inputs_raise_clear_errors():

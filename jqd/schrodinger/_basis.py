@@ -138,7 +138,9 @@ class SchrodingerBasis(AbstractLaw):
     propagator: _steppers.AbstractPropagator | None = eqx.field(
         static=True,
         default=None,
-        converter=lambda p: p if p is None else _steppers.scheme_named(p, PROPAGATORS),
+        converter=lambda p: (
+            p if p is None else _steppers.scheme_named(p, PROPAGATORS, "propagator")
+        ),
     )
     scheme: _steppers.AbstractExponential = _steppers.scheme_field(
         _steppers.ExponentialMidpoint(), SCHEMES
