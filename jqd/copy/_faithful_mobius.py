@@ -350,9 +350,13 @@ def _run_batch(static, impl, t, a, phi, n_ev, n_prop, key_data, dt, R, delta, om
 def _batched(static, impl):
     """`_run_batch` as a custom_vmap function: vmap merges into the leading axis."""
 
+    # jitted: traced once per shape (vmap of `jqd.evolve` calls `rule` twice, for
+    # its scan's batching fixpoint; each trace of the event loop costs ~0.3 s)
+    run = jax.jit(functools.partial(_run_batch, static, impl))
+
     @jax.custom_batching.custom_vmap
     def f(*args):
-        return _run_batch(static, impl, *args)
+        return run(*args)
 
     @f.def_vmap
     def rule(axis_size, in_batched, *args):
