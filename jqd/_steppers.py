@@ -330,9 +330,14 @@ def scheme_named(name, allowed: tuple[type[AbstractScheme], ...], argument: str 
     )
 
 
-def scheme_field(default: AbstractScheme, allowed: tuple[type[AbstractScheme], ...]):
-    """A law's static `scheme` field, names converted by `scheme_named`."""
-    convert = functools.partial(scheme_named, allowed=allowed)
+def scheme_field(
+    default: AbstractScheme | None,
+    allowed: tuple[type[AbstractScheme], ...],
+    argument: str = "scheme",
+):
+    """A law's static `scheme` field (or another scheme-valued field, named by
+    `argument`), names converted by `scheme_named`; None stays None."""
+    convert = functools.partial(scheme_named, allowed=allowed, argument=argument)
     return eqx.field(static=True, default=default, converter=convert)
 
 

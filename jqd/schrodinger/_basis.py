@@ -135,12 +135,8 @@ class SchrodingerBasis(AbstractLaw):
 
     hamiltonian: Callable = eqx.field(static=True, default=_matrix_from_params)
     time_dependent: bool = eqx.field(static=True, default=False)
-    propagator: _steppers.AbstractPropagator | None = eqx.field(
-        static=True,
-        default=None,
-        converter=lambda p: (
-            p if p is None else _steppers.scheme_named(p, PROPAGATORS, "propagator")
-        ),
+    propagator: _steppers.AbstractPropagator | None = _steppers.scheme_field(
+        None, PROPAGATORS, "propagator"
     )
     scheme: _steppers.AbstractExponential = _steppers.scheme_field(
         _steppers.ExponentialMidpoint(), SCHEMES
@@ -330,14 +326,14 @@ class SchrodingerBasis(AbstractLaw):
         H = self.hamiltonian(0.0, params)
         if H.shape != (y.shape[0], y.shape[0]):
             raise ValueError(f"H has shape {H.shape} but psi0 has dimension {y.shape[0]}.")
-        if isinstance(self.propagator, _steppers.Chebyshev) and self.terms is None:
-            if _guards.is_traced(H):
-                raise ValueError(
-                    "propagator=jqd.schemes.Chebyshev() with a traced H needs terms=K (the "
-                    "number of Chebyshev terms per step cannot be read from a traced H's "
-                    "values): Chebyshev(terms=K), or law.specialize(params, dt, n_steps) "
-                    "outside the transform."
-                )
+        chebyshev = isinstance(self.propagator, _steppers.Chebyshev)
+        if chebyshev and self.terms is None and _guards.is_traced(H):
+            raise ValueError(
+                "propagator=jqd.schemes.Chebyshev() with a traced H needs terms=K (the "
+                "number of Chebyshev terms per step cannot be read from a traced H's "
+                "values): Chebyshev(terms=K), or law.specialize(params, dt, n_steps) "
+                "outside the transform."
+            )
 
     def checks(self, y, params, dt=None):
         xp = jnp if _guards.is_traced(y) else np
