@@ -446,7 +446,6 @@ def evolve(
         errors=errors,
         progress=progress,
     )
-    failed_values = lambda: _guards.enforce(_value_checks(law, y0, params, dt), caller=caller)
     try:
         real = _monitor.state_real_dtype(y0)
         args = _guards.as_arrays((run_law, y0, run_params, t0, dt), real)
@@ -455,7 +454,7 @@ def evolve(
             summary = np.asarray(summary)  # [breakdown code, failed checks...]
     except Exception as err:  # an in-graph check or the law's own error
         if check and not in_graph:  # bad input is named first, with its value
-            failed_values()
+            check_values(law, y0, params, dt, caller)
         text, marker = str(err), "_EquinoxRuntimeError: "
         if "Non-hashable static" in text:  # eqx.filter_jit keys programs on non-arrays
             raise TypeError(
@@ -468,8 +467,8 @@ def evolve(
         raise RuntimeError(message) from None
     if in_graph:
         return sol  # checks and breakdowns are staged in-graph
-    if summary[1:].any():  # a value check failed: the eager checks name it with its value
-        failed_values()
+    if summary[1:].any():  # a value check failed: named, with its values, by `_checked`
+        check_values(law, y0, params, dt, caller)
     return sol if summary[0] == 0 else _monitor.report(sol, law, on_breakdown, caller)
 
 
@@ -632,4 +631,21 @@ def _program(law, y0, params, t0, dt, *, check, in_graph, caller, on_breakdown, 
     if in_graph:
         return _monitor.report(sol, law, on_breakdown, caller), failed
     code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)
-    return sol, jnp.concatenate([code, failed.astype(jnp.int32)])
+    return sol, jnp.concatenate([code[:1], failed.astype(jnp.int32)])
+
+
+def check_values(law, y0, params, dt, caller: str, scalars=()) -> None:
+    """Raise `ValueError` for a failed value check (`_value_checks`) of concrete
+    inputs, evaluated in one program (`_checked`) that returns the values the
+    message shows; traced inputs pass (a run stages them). `evolve` calls it
+    once its run has flagged a failure (or raised); `evolve_adaptive` and the
+    callers that run no `evolve` program, before they start."""
+    if not _guards.is_traced(law, y0, params, dt, scalars):
+        real = _monitor.state_real_dtype(y0)
+        args = _guards.as_arrays((law, y0, params, dt, scalars), real)
+        _guards.raise_first(*_checked(*args), caller=caller)
+
+
+@eqx.filter_jit
+def _checked(law, y0, params, dt, scalars):
+    return _guards.evaluated(_value_checks(law, y0, params, dt, scalars))

@@ -20,6 +20,7 @@ from ._evolve import (
     _start,
     _value_checks,
     check_memory,
+    check_values,
 )
 from ._law import AbstractLaw
 from ._solution import Solution
@@ -98,7 +99,7 @@ def evolve_adaptive(
     if check:  # structure now; values now where concrete, else in-graph
         _check_structure(law, y0, params, None)
     if check and not in_graph:
-        _guards.enforce(_value_checks(law, y0, params, None, ("ts", ts)), caller=caller)
+        check_values(law, y0, params, None, caller, ("ts", ts))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Complex dtype support in Diffrax")
         real = _monitor.state_real_dtype(y0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import re
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -21,10 +22,13 @@ class Check(NamedTuple):
 
     Attributes:
         ok: boolean array, True where valid (any shape; all must hold).
-        message: what is wrong and the fix, naming the argument. May contain
-            `{value}`, filled with `value` (its worst entry) when the check
-            fails eagerly, and with "?" in-graph.
-        value: the offending quantity (array or None).
+        message: what is wrong and the fix, naming the argument. With one
+            `value`, `{value}` shows its worst entry (the first where `ok`
+            fails, else the largest |value|); with `value` a dict, `{name}`
+            shows that entry as it is (a vector as "a, b"; a format spec may
+            follow, `{dt:.3g}`). A plain run fills them from the values its
+            program returns; in-graph they read "?".
+        value: the offending quantity: an array, a dict of them, or None.
     """
 
     ok: Any
@@ -36,30 +40,53 @@ def is_traced(*trees) -> bool:
     return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(trees))
 
 
-def _format(message: str, value, ok=None) -> str:
-    if "{value}" not in message:
-        return message
-    if value is None or is_traced(value):
-        return message.replace("{value}", "?")
-    v = np.asarray(value).ravel()
-    failed = np.ravel(~np.asarray(ok, bool)) if ok is not None else np.zeros(0, bool)
-    if failed.size == v.size and failed.any():
-        v = v[np.argmax(failed)]  # the first offending entry
-    elif v.size:
-        v = v[np.argmax(np.abs(v))]
-    v = v.item() if hasattr(v, "item") else v
-    text = f"{v:.4g}" if isinstance(v, float | complex | int) else str(v)
-    return message.replace("{value}", text)
+def _worst(value, ok, xp):
+    """The entry of `value` a message shows: the first where `ok` fails (same
+    size), else the largest in magnitude."""
+    v = xp.ravel(xp.asarray(value))
+    if v.size <= 1:  # nothing to pick (no ops in a program)
+        return v.reshape(()) if v.size else v
+    failed = xp.ravel(~xp.asarray(ok, bool))
+    i = xp.argmax(xp.abs(v))
+    if failed.size == v.size:
+        i = xp.where(xp.any(failed), xp.argmax(failed), i)
+    return v[i]
 
 
-def shown(x) -> str:
-    """A scalar for a message: its value, or "(traced)"."""
-    if is_traced(x):
-        return "(traced)"
-    try:
-        return f"{float(np.asarray(x)):.4g}"
-    except (TypeError, ValueError):
-        return repr(x)
+def shown(check: Check, xp=jnp) -> dict:
+    """`{placeholder: array}`: what `check.message` shows of its value,
+    computed with `xp` (jax.numpy inside a program, NumPy eagerly)."""
+    if check.value is None:
+        return {}
+    if isinstance(check.value, dict):
+        return {k: xp.asarray(v) for k, v in check.value.items()}
+    return {"value": _worst(check.value, check.ok, xp)}
+
+
+def _text(x, spec: str) -> str:
+    """A value as a message shows it: "?" unknown, a vector's entries joined."""
+    a = None if x is None else np.asarray(x)
+    if a is None or a.size == 0:
+        return "?"
+    if a.ndim:
+        return ", ".join(_text(e, spec) for e in a.ravel())
+    v = a.item()
+    return str(v) if isinstance(v, bool) else format(v, spec or ".4g")
+
+
+_FIELD = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
+
+
+def filled(message: str, values: dict | None) -> str:
+    """`message` with its placeholders replaced by `values` (host arrays;
+    None: every placeholder of `message` as "?"). Other braces stay."""
+
+    def sub(m):
+        if values is not None and m.group(1) not in values:
+            return m.group(0)
+        return _text(None if values is None else values[m.group(1)], m.group(2) or "")
+
+    return _FIELD.sub(sub, message)
 
 
 def enforce(guards, x=None, caller: str = ""):
@@ -69,9 +96,46 @@ def enforce(guards, x=None, caller: str = ""):
     for g in guards:
         if not is_traced(g.ok) and not np.all(np.asarray(g.ok)):
             prefix = f"{caller}: " if caller else ""
-            raise ValueError(prefix + _format(g.message, g.value, g.ok))
+            raise ValueError(prefix + filled(g.message, shown(g, np)))
     staged = [g for g in guards if is_traced(g.ok)]
     return stage(staged, x, caller) if staged and x is not None else x
+
+
+def evaluated(guards) -> tuple:
+    """Inside a program: `(failed, values, messages)` of `guards`, each
+    check's failure flag, the values its message shows and the message, for
+    `raise_first` on the host (the program returns them: no second pass)."""
+    guards = [g for g in guards if g is not None]
+    failed = [~jnp.all(jnp.asarray(g.ok, bool)) for g in guards]
+    values = [_if_failed(f, g) for f, g in zip(failed, guards, strict=True)]
+    failed = jnp.stack(failed) if failed else jnp.zeros((0,), bool)
+    return failed, values, [g.message for g in guards]
+
+
+def _if_failed(failed, check: Check) -> dict:
+    """`shown(check)`, for an array value only where `failed` (else zeros) and
+    behind an optimization barrier: XLA would fold the pick from a
+    grid-sized constant (a free particle's V = 0) at compile time (17 s at
+    128³). Scalars are shown as they are (a branch per check costs compile
+    time)."""
+    if all(jnp.size(x) <= 1 for x in jax.tree_util.tree_leaves((check.value, check.ok))):
+        return shown(check)
+    check = check._replace(ok=jax.lax.optimization_barrier(jnp.asarray(check.ok)))
+    check = check._replace(value=jax.lax.optimization_barrier(check.value))
+    shapes = jax.eval_shape(lambda: shown(check))
+    zeros = lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    return jax.lax.cond(failed, lambda: shown(check), zeros)
+
+
+def raise_first(failed, values, messages, caller: str = "") -> None:
+    """On the host: raise `ValueError` for the first failed check of
+    `evaluated`'s output (nothing if none failed)."""
+    failed = np.asarray(failed)
+    if failed.any():
+        i = int(np.argmax(failed))
+        prefix = f"{caller}: " if caller else ""
+        host = {k: np.asarray(v) for k, v in values[i].items()}
+        raise ValueError(prefix + filled(messages[i], host))
 
 
 def stage(guards, x, caller: str = ""):
@@ -80,9 +144,7 @@ def stage(guards, x, caller: str = ""):
     if not guards:
         return x
     prefix = f"{caller}: " if caller else ""
-    messages = [
-        prefix + _format(g.message, None) + " (raised inside jit/vmap/grad)" for g in guards
-    ]
+    messages = [prefix + filled(g.message, None) + " (raised inside jit/vmap/grad)" for g in guards]
     leaves, treedef = jax.tree_util.tree_flatten(x)
     for i, leaf in enumerate(leaves):
         if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact):
@@ -263,15 +325,10 @@ def probabilities(p, name: str) -> list[Check]:
     ]
 
 
-def described(ok, message: str, detail=None, value=None) -> Check:
-    """A `Check` whose message, when it fails on concrete values, is
-    `detail()` (which may format several values); else `message`."""
-    if detail is not None and not is_traced(ok) and not bool(np.all(np.asarray(ok))):
-        try:
-            return Check(ok, detail(), value)
-        except jax.errors.ConcretizationTypeError:
-            pass  # under grad: concrete comparison of traced values (internals#validation)
-    return Check(ok, message, value)
+def on_host(tree):
+    """`tree` with concrete arrays as NumPy (an eager check then compiles
+    nothing); a traced `tree` as it is."""
+    return tree if is_traced(tree) else jax.tree_util.tree_map(np.asarray, tree)
 
 
 def array_module(*trees):

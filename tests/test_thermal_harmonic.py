@@ -420,7 +420,7 @@ def test_bad_params_name_the_argument(params, match):
     [
         (LatticeParams(mass=-1.0), "params.mass"),
         (LatticeParams(spring=0.0), "params.spring"),
-        (LatticeParams(pinning=-1.0), "a mode has ω² < 0"),
+        (LatticeParams(pinning=-1.0), r"has ω² = \? < 0"),
     ],
 )
 def test_bad_params_refused_under_jit(params, match):

@@ -130,8 +130,8 @@ class PhaseAlignment(AbstractLaw):
         return out + [
             _guards.Check(
                 rate * dt <= _steppers.RK4_LIMIT,
-                f"dt = {_guards.shown(dt)} is too large for RK4 on this alignment model (fastest "
-                "frequency f√(2 n_max) + 2 max|H|/ħ): use dt <= {value}.",
-                safe,
+                "dt = {dt} is too large for RK4 on this alignment model (fastest frequency "
+                "f√(2 n_max) + 2 max|H|/ħ): use dt <= {safe}.",
+                {"dt": dt, "safe": safe},
             )
         ]

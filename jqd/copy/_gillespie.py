@@ -12,7 +12,7 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .. import _guards, _steppers
 from .._evolve import Solution, evolve
-from .._guards import Check, array_module, count, described
+from .._guards import Check, array_module, count
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ._kinetics import (
@@ -173,20 +173,16 @@ def budget_guards(n, params, span, max_events) -> list[Check]:
     rate = candidate_rate(n, params)
     expected = rate * span
 
-    fix = "shorten the time span, or use tau-leaping for large N (jqd.copy.CopyCountsTauLeap)."
-
-    def detail():
-        e = float(expected)
-        return (
-            f"the run is expected to take ~{e:.3g} thinning candidates (Λ = {float(rate):.3g} "
-            f"per unit time at y0 over t = {float(span):.3g}), more than max_events = "
-            f"{max_events:.3g}: {e * 1e-6:.3g} s or more in a loop that Ctrl-C cannot "
-            f"interrupt. Pass max_events={int(e * 2):.3g} (or None) to run it anyway, {fix}"
-        )
-
-    message = f"the run is expected to take more than max_events = {max_events:.3g} thinning "
-    message += f"candidates (∝ N × time). Pass a larger max_events (or None), {fix}"
-    return [described(expected <= max_events, message, detail, expected)]
+    message = (
+        "the run is expected to take ~{expected:.3g} thinning candidates (Λ = {rate:.3g} per "
+        f"unit time at y0 over t = {{span:.3g}}), more than max_events = {max_events:.3g}: "
+        "{seconds:.3g} s or more in a loop that Ctrl-C cannot interrupt. Pass "
+        "max_events={suggest:.3g} (or None) to run it anyway, shorten the time span, or use "
+        "tau-leaping for large N (jqd.copy.CopyCountsTauLeap)."
+    )
+    values = {"expected": expected, "rate": rate, "span": span}
+    values |= {"seconds": expected * 1e-6, "suggest": expected * 2}
+    return [Check(expected <= max_events, message, values)]
 
 
 def pick_pair(W, v):

@@ -19,8 +19,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _steppers
-from .._guards import Check, array_module, round_down
-from .._guards import shown as show
+from .._guards import Check, round_down
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
 from ..interop import as_array
@@ -134,17 +133,16 @@ def save_steps(ts, dt) -> int:
 
 def state_guards(rho, params) -> list[Check]:
     """ρ ≥ 0 summing to 1, without zeros where the law is singular."""
-    xp = array_module(rho, params.q, params.r)
-    rho = xp.asarray(rho)
-    tol = 1e-4 if rho.dtype == xp.float32 else 1e-8
-    has_zero = xp.any(rho == 0)
-    q, r = xp.asarray(params.q), xp.asarray(params.r)
+    rho = jnp.asarray(rho)
+    tol = 1e-4 if rho.dtype == jnp.float32 else 1e-8
+    has_zero = jnp.any(rho == 0)
+    q, r = jnp.asarray(params.q), jnp.asarray(params.r)
     return [
-        Check(xp.min(rho) >= 0, "y0.rho must be >= 0; min is {value}.", xp.min(rho)),
+        Check(jnp.min(rho) >= 0, "y0.rho must be >= 0; min is {value}.", jnp.min(rho)),
         Check(
-            xp.abs(xp.sum(rho) - 1) <= tol,
+            jnp.abs(jnp.sum(rho) - 1) <= tol,
             "y0.rho must sum to 1 (it is a frequency); sum − 1 = {value}. Divide rho by its sum.",
-            xp.sum(rho) - 1,
+            jnp.sum(rho) - 1,
         ),
         Check(
             ~(has_zero & ((r != 0) | (q < 0) | (q > 1))),
@@ -156,17 +154,16 @@ def state_guards(rho, params) -> list[Check]:
 
 
 def rates_guards(R, delta) -> list[Check]:
-    xp = array_module(R, delta)
-    R, delta = xp.asarray(R), xp.asarray(delta)
+    R, delta = jnp.asarray(R), jnp.asarray(delta)
     P = R.shape[-1]
-    scale = xp.maximum(xp.max(xp.abs(R)), 1e-300)
-    asym = xp.max(xp.abs(R - R.T)) / scale
-    off = ~xp.eye(P, dtype=bool)
-    wrapped = xp.angle(xp.exp(1j * (delta + delta.T)))
-    dev = xp.max(xp.where(off & (R > 0), xp.abs(wrapped), 0.0))
+    scale = jnp.maximum(jnp.max(jnp.abs(R)), 1e-300)
+    asym = jnp.max(jnp.abs(R - R.T)) / scale
+    off = ~jnp.eye(P, dtype=bool)
+    wrapped = jnp.angle(jnp.exp(1j * (delta + delta.T)))
+    dev = jnp.max(jnp.where(off & (R > 0), jnp.abs(wrapped), 0.0))
     return [
         Check(
-            (xp.min(R) >= 0) & (asym <= 1e-10),
+            (jnp.min(R) >= 0) & (asym <= 1e-10),
             "params.R must be symmetric and >= 0 (R_ab = R_ba = |H_ab|/ħ); build params with "
             "MeanFieldParams.from_hamiltonian(H).",
         ),
@@ -181,20 +178,18 @@ def rates_guards(R, delta) -> list[Check]:
 
 def stiffness(rho, params):
     """(Λ, index of the stiffest class): docs/internals/copy.md#stiffness."""
-    xp = array_module(rho, params)
-    rho = xp.asarray(rho)
+    rho = jnp.asarray(rho)
     P = rho.shape[-1]
-    R = xp.where(~xp.eye(P, dtype=bool), xp.asarray(params.R), 0.0).astype(rho.dtype)
-    q, r = xp.asarray(params.q), xp.asarray(params.r)
+    R = jnp.where(~jnp.eye(P, dtype=bool), jnp.asarray(params.R), 0.0).astype(rho.dtype)
+    q, r = jnp.asarray(params.q), jnp.asarray(params.r)
     live = rho > 0
-    ratio = xp.where(live[None, :], rho[None, :], 0.0) / xp.where(live, rho, 1.0)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        weight = xp.maximum(xp.maximum(ratio ** (1 - q), ratio**q), ratio ** (-r))
-    rows = xp.sum(xp.where(R > 0, R * weight, 0.0), axis=1)
-    rows = xp.where(live, rows, 0.0)
-    omega = xp.asarray(params.omega).astype(rho.dtype)
-    beat = xp.max(xp.where(R > 0, xp.abs(omega[:, None] - omega[None, :]), 0.0))
-    return xp.max(rows) + beat, xp.argmax(rows)
+    ratio = jnp.where(live[None, :], rho[None, :], 0.0) / jnp.where(live, rho, 1.0)[:, None]
+    weight = jnp.maximum(jnp.maximum(ratio ** (1 - q), ratio**q), ratio ** (-r))
+    rows = jnp.sum(jnp.where(R > 0, R * weight, 0.0), axis=1)
+    rows = jnp.where(live, rows, 0.0)
+    omega = jnp.asarray(params.omega).astype(rho.dtype)
+    beat = jnp.max(jnp.where(R > 0, jnp.abs(omega[:, None] - omega[None, :]), 0.0))
+    return jnp.max(rows) + beat, jnp.argmax(rows)
 
 
 def rates_stiffness(law, y, params, squarings: int = 6):
@@ -332,10 +327,10 @@ class MeanField(AbstractLaw):
         return out + [
             Check(
                 lam * dt <= _steppers.RK4_LIMIT,
-                f"dt = {show(dt)} is too large for the mean-field copy law at y0: its fastest "
-                f"rate is Λ = {show(lam)} and RK4 needs Λ dt <= {_steppers.RK4_LIMIT:g}. Use "
-                "dt <= {value}, or jqd.evolve_adaptive.",
-                round_down(_steppers.RK4_LIMIT / lam),
+                "dt = {dt} is too large for the mean-field copy law at y0: its fastest rate "
+                f"is Λ = {{rate}} and RK4 needs Λ dt <= {_steppers.RK4_LIMIT:g}. Use "
+                "dt <= {safe}, or jqd.evolve_adaptive.",
+                {"dt": dt, "rate": lam, "safe": round_down(_steppers.RK4_LIMIT / lam)},
             )
         ]
 

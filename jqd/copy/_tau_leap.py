@@ -9,12 +9,10 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from .. import _guards
-from .._guards import Check, described, round_down
-from .._guards import shown as show
+from .._guards import Check, round_down
 from .._law import AbstractLaw, half_steps
 from .._monitor import BreakdownError, Reason
 from .._steppers import TauLeap
@@ -82,10 +80,10 @@ def hazard_guard(n, params, dt, own=None):
         hazard = jnp.maximum(hazard, own)
     return hazard, Check(
         hazard * dt <= 0.5,
-        f"dt={show(dt)} is too large for tau-leaping: the largest per-member move "
-        f"probability bound dt·max hazard = {show(hazard * dt)} > 0.5 (the least occupied "
-        f"class has {show(nmin)} members). Use dt <= {{value}}.",
-        round_down(0.5 / hazard),
+        "dt={dt} is too large for tau-leaping: the largest per-member move probability "
+        "bound dt·max hazard = {bound} > 0.5 (the least occupied class has {nmin} members). "
+        "Use dt <= {safe}.",
+        {"dt": dt, "bound": hazard * dt, "nmin": nmin, "safe": round_down(0.5 / hazard)},
     )
 
 
@@ -103,17 +101,21 @@ def leap_guards(n, phi, params, dt, rule) -> list[Check]:
         T = transfer_rates(n, jnp.asarray(phi), R, delta, rule)
         own = jnp.max(jnp.sum(T, axis=1) / jnp.where(n > 0, n, jnp.inf))
     hazard, hazard_check = hazard_guard(n, params, dt, own)
-
-    def detail():
-        b = int(np.argmax(np.asarray(total)))
-        safe = round_down(jnp.minimum(dt / worst, 0.5 / hazard), 3)
-        return (
-            f"dt = {show(dt)} gives each member of class {b} (n = {float(n[b]):g}) a move "
-            f"probability {float(worst):.3g} > 1 in one tau-leap step. Use dt <= "
-            f"{float(safe):.3g} (also within the hazard bound), or jqd.copy.copy_gillespie."
-        )
-
-    return [described(prob.ok, prob.message, detail, prob.value), hazard_check]
+    b = jnp.argmax(total)
+    move = Check(
+        prob.ok,
+        "dt = {dt} gives each member of class {b} (n = {n:g}) a move probability "
+        "{worst:.3g} > 1 in one tau-leap step. Use dt <= {safe:.3g} (also within the "
+        "hazard bound), or jqd.copy.copy_gillespie.",
+        {
+            "dt": dt,
+            "b": b,
+            "n": n[b],
+            "worst": worst,
+            "safe": round_down(jnp.minimum(dt / worst, 0.5 / hazard), 3),
+        },
+    )
+    return [move, hazard_check]
 
 
 def _multinomial_moves(key, n, p_rows):

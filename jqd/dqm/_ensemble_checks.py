@@ -12,11 +12,10 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
 from .._grid import Grid
-from .._guards import Check, described, round_down, shown
+from .._guards import Check, round_down
 from .._monitor import BreakdownError, Reason
 from ..schrodinger._grid import TIME_STEP_REASON
 from ._particles import wrap
@@ -130,27 +129,18 @@ _node_step_at = eqx.filter_jit(lambda law, y, params, dt: law.node_step(y, param
 def node_step_guards(law, y, params, dt) -> list[Check]:
     """The Nelson step-size check at t0."""
     c = _node_step_at(law, y, params, dt)
+    n = jnp.shape(y.x)[0]
     message = (
-        "{dt} is too large for the nodes of psi0: {counts}so close to a node that the osmotic "
-        "drift u = ħ∇ρ/2mρ moves them further in one step than the noise does (|u|² dt > 2D, "
-        "D = ħ/2m{closest}), physics §3.3. {fix}"
+        f"dt = {{dt}} is too large for the nodes of psi0: {{k}} of {n} particles ({{share:.2%}}; "
+        f"at most {NODE_TOL:.1%} plus a sampling allowance, {{allowed:.0f}} here), and a mass "
+        f"{{mass:.3g}} of |psi0|² on the grid (at most {GRID_TOL:g}), are so close to a node "
+        "that the osmotic drift u = ħ∇ρ/2mρ moves them further in one step than the noise "
+        "does (|u|² dt > 2D, D = ħ/2m; the closest particle is at x = ({x})), physics §3.3. "
+        "Use dt <= {safe:.3g}."
     )
-
-    def detail():
-        n, k = jnp.shape(y.x)[0], int(np.asarray(c.at_risk))
-        pos = ", ".join(f"{float(v):.4g}" for v in np.asarray(y.x)[int(np.asarray(c.worst))])
-        counts = (
-            f"{k} of {n} particles ({k / n:.2%}; at most {NODE_TOL:.1%} plus a sampling "
-            f"allowance, {c.allowed:.0f} here), and a mass {float(np.asarray(c.grid_mass)):.3g} "
-            f"of |psi0|² on the grid (at most {GRID_TOL:g}), are "
-        )
-        closest = f"; the closest particle is at x = ({pos})"
-        fix = f"Use dt <= {float(round_down(c.safe, 3)):.3g}."
-        return message.format(dt=f"dt = {shown(dt)}", counts=counts, closest=closest, fix=fix)
-
-    counts = f"more than {NODE_TOL:.1%} of the particles (plus an allowance) or of |psi|² are "
-    short = message.format(dt="dt", counts=counts, closest="", fix="Reduce dt.")
-    return [described(c.ok, short, detail, c.at_risk)]
+    values = {"dt": dt, "k": c.at_risk, "share": c.at_risk / n, "allowed": c.allowed}
+    values |= {"mass": c.grid_mass, "x": y.x[c.worst], "safe": round_down(c.safe, 3)}
+    return [Check(c.ok, message, values)]
 
 
 def _marked(grid: Grid, x):

@@ -18,7 +18,7 @@ from jaxtyping import Array
 from .. import _errors, _guards, _random, _steppers
 from .._evolve import check_budget, evolve
 from .._grid import Grid
-from .._guards import Check, array_module
+from .._guards import Check
 from .._law import AbstractLaw, half_steps
 from .._solution import Solution
 from .._steppers import RK4, AbstractScheme, EulerMaruyama, Midpoint, StochasticHeun
@@ -162,8 +162,7 @@ class AbstractEnsemble(AbstractLaw):
     def checks(self, y, params, dt=None):
         """ψ's checks, positions in the box, and for Nelson the node step size."""
         psi_dt = None if dt is None else self.psi_dt(dt)
-        xp = array_module(y.x)
-        worst = xp.max(xp.abs(xp.asarray(y.x)) / np.asarray(self.grid.lengths))
+        worst = jnp.max(jnp.abs(y.x) / np.asarray(self.grid.lengths))
         in_box = Check(
             worst <= 0.5,
             f"y0.x must lie in the box [-L/2, L/2) (L = {self.grid.lengths}); the largest "

@@ -10,8 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _guards
-from .._evolve import evolve
+from .._evolve import check_values, evolve
 from .._fit import FitResult, fit
 from ._canonical import CanonicalDQM
 from ._state import DQMParams, MadelungState
@@ -78,7 +77,7 @@ def fit_diffusion(
             f"target must have shape (n_snapshots, *{law.grid.shape}); got {target.shape}."
         )
     law.check(y0, params, dt)
-    _guards.enforce(law.checks(y0, params, dt), caller="fit_diffusion")
+    check_values(law, y0, params, dt, "fit_diffusion")
     d_qm = float(np.asarray(params.hbar) / (2 * np.asarray(params.mass)))
     D0 = 0.5 * d_qm if D0 is None else float(D0)
     if not D0 > 0:

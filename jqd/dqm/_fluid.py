@@ -17,7 +17,7 @@ import numpy as np
 
 from .._evolve import Solution, evolve
 from .._grid import Grid
-from .._guards import Check, array_module, described, round_down, scalar, shown
+from .._guards import Check, round_down, scalar
 from .._law import AbstractLaw
 from .._steppers import RK4, RK4_LIMIT, rk4
 from ._functional import _TINY, LogFields, bulk_levels, law_functional, log_density, vacuum_mask
@@ -184,10 +184,9 @@ class AbstractFluidLaw(AbstractLaw):
     def checks(self, y, params, dt=None):
         """ρ ≥ 0, normalized, resolved tails, no vacuum cliff, D > 0 (= ħ/2m for
         `Madelung`), the RK4 limit on dt (docs/internals/dqm.md#fluid-checks)."""
-        xp = array_module(y.rho)
-        rho = xp.asarray(y.rho)
-        rmin, rmax = xp.min(rho), xp.max(rho)
-        norm = xp.sum(rho) * self.grid.cell_volume
+        rho = jnp.asarray(y.rho)
+        rmin, rmax = jnp.min(rho), jnp.max(rho)
+        norm = jnp.sum(rho) * self.grid.cell_volume
         out = [
             Check(
                 rmin >= -1e-8 * rmax,
@@ -196,7 +195,7 @@ class AbstractFluidLaw(AbstractLaw):
                 rmin,
             ),
             Check(
-                xp.abs(norm - 1) <= 1e-6,
+                jnp.abs(norm - 1) <= 1e-6,
                 "y0.rho is not normalized (∫ρ − 1 = {value}, tolerance 1e-06); divide it "
                 "by grid.integrate(rho).",
                 norm - 1,
@@ -207,15 +206,13 @@ class AbstractFluidLaw(AbstractLaw):
             fix = "D is a diffusion coefficient (default ħ/2m)."
             out += scalar(params.D, "params.D", positive=True, finite=False, fix=fix)
             if self.quantum_D_only:
-                xp = array_module(params.D, params.hbar, params.mass)
-                d0 = xp.asarray(params.hbar) / (2 * xp.asarray(params.mass))
-                ok = xp.abs(xp.asarray(params.D) - d0) <= 1e-12 * xp.abs(d0)
+                D, d0 = params.D, params.hbar / (2 * params.mass)
                 out.append(
                     Check(
-                        ok,
-                        f"params.D = {shown(params.D)} but the Madelung law is the D = ħ/2m = "
-                        f"{shown(d0)} case; leave D=None, or use CanonicalDQM for other values "
-                        "of D.",
+                        jnp.abs(D - d0) <= 1e-12 * jnp.abs(d0),
+                        "params.D = {D} but the Madelung law is the D = ħ/2m = {d0} case; "
+                        "leave D=None, or use CanonicalDQM for other values of D.",
+                        {"D": D, "d0": d0},
                     )
                 )
         if dt is not None:
@@ -229,74 +226,67 @@ def _step_check(grid: Grid, params, dt) -> Check:
         float(np.max((2 * np.pi * np.fft.fftfreq(n, L / n)) ** 2))
         for n, L in zip(grid.shape, grid.lengths, strict=True)
     )
-    xp = array_module(params.hbar, params.mass, params.D, dt)
-    hbar, mass = xp.asarray(params.hbar), xp.asarray(params.mass)
+    hbar, mass = params.hbar, params.mass
     D = hbar / (2 * mass)
     if params.D is not None:
-        D = xp.maximum(xp.asarray(params.D), D)
+        D = jnp.maximum(params.D, D)
     limit = RK4_LIMIT / (D * k2)
     return Check(
-        xp.asarray(dt) <= limit,
-        f"dt = {shown(dt)} is above the RK4 stability limit {{value}} of this grid "
-        f"(D k_max² dt < {RK4_LIMIT:g} with k_max² = {k2:.4g}); use dt <= {{value}} or "
+        dt <= limit,
+        "dt = {dt} is above the RK4 stability limit {limit} of this grid "
+        f"(D k_max² dt < {RK4_LIMIT:g} with k_max² = {k2:.4g}); use dt <= {{limit}} or "
         "coarsen the grid.",
-        round_down(limit),
+        {"dt": dt, "limit": round_down(limit)},
     )
 
 
 def _tail_checks(grid: Grid, rho, floor) -> list[Check]:
     """No vacuum cliff and resolved tails: per axis, |Δ ln ρ| between neighbours
-    where one is above the floor ε, and where both are in the bulk."""
-    xp = array_module(rho)
-    rmax = xp.max(rho)
+    where one is above the floor ε, and where both are in the bulk; each
+    message names the worst pair (axis and midpoint)."""
+    rmax = jnp.max(rho)
     _, hi = bulk_levels(rho, floor)
-    l = xp.log(xp.maximum(rho, _TINY.get(np.dtype(rho.dtype), 1e-300) * rmax))
+    l = jnp.log(jnp.maximum(rho, _TINY.get(np.dtype(rho.dtype), 1e-300) * rmax))
     bulk, above = rho >= hi * rmax, rho >= default_floor(rho, floor) * rmax
     jumps = ([], [])  # per axis: jumps between two bulk cells, next to a cell above ε
     for i in range(grid.ndim):
         lo = tuple(slice(None, -1) if a == i else slice(None) for a in range(grid.ndim))
         up = tuple(slice(1, None) if a == i else slice(None) for a in range(grid.ndim))
-        jump = xp.abs(xp.diff(l, axis=i))
-        jumps[0].append(xp.where(bulk[lo] & bulk[up], jump, 0.0))
-        jumps[1].append(xp.where(above[lo] | above[up], jump, 0.0))
-    worst_bulk, cliff = (xp.max(xp.stack([xp.max(j) for j in js])) for js in jumps)
+        jump = jnp.abs(jnp.diff(l, axis=i))
+        jumps[0].append(jnp.where(bulk[lo] & bulk[up], jump, 0.0))
+        jumps[1].append(jnp.where(above[lo] | above[up], jump, 0.0))
 
-    def where(k):  # the worst pair of kind k: (jump, axis, position of its midpoint)
-        worst = [float(np.max(np.asarray(j))) for j in jumps[k]]
-        axis = int(np.argmax(worst))
-        j = np.asarray(jumps[k][axis])
-        idx = np.unravel_index(int(np.argmax(j)), j.shape)
-        pos = [float(np.asarray(ax)[i]) for ax, i in zip(grid.axes(), idx, strict=True)]
-        pos[axis] += grid.spacing[axis] / 2
-        return worst[axis], axis, ", ".join(f"{p:.4g}" for p in pos)
+    def worst(js):  # the worst pair: {jump, axis, x (its midpoint)}
+        tops = jnp.stack([jnp.max(j) for j in js])
+        axis = jnp.argmax(tops)
+        mids = []
+        for i, j in enumerate(js):
+            idx = jnp.unravel_index(jnp.argmax(j), j.shape)
+            x = jnp.stack([jnp.asarray(ax)[k] for ax, k in zip(grid.axes(), idx, strict=True)])
+            mids.append(x.at[i].add(grid.spacing[i] / 2))
+        return {"jump": tops[axis], "axis": axis, "x": jnp.stack(mids)[axis]}
 
-    vacuum = (
-        "y0.rho falls{by} to vacuum between neighbouring cells{at}: a node or a hard edge "
-        "(ψ = 0 on a region), where the quantum potential is singular and the (ρ, S) laws do "
-        "not apply (physics §2.4). Start from a nodeless state with resolved tails (e.g. "
-        "Gaussian), or use grid Schrödinger (jqd.SchrodingerGrid)."
-    )
-    coarse = (
-        "y0.rho changes by {by} between neighbouring cells{at} where ρ > {hi:.1e}·max ρ: the "
-        "grid is too coarse for this density's tails. Refine the grid{to}, or widen the state."
-    )
-
-    def vacuum_detail():
-        worst, axis, pos = where(1)
-        at = f" along axis {axis} at x = ({pos}) (at most e^{MAX_VACUUM_JUMP:g} above the floor)"
-        return vacuum.format(by=f" by e^{worst:.3g}", at=at)
-
-    def coarse_detail():
-        worst, axis, pos = where(0)
-        dx = grid.spacing[axis]
-        by = f"a factor e^{worst:.2f} (at most e^{MAX_BULK_JUMP:g})"
-        to = f" to dx <= {dx * MAX_BULK_JUMP / worst:.3g} (now {dx:.3g})"
-        return coarse.format(by=by, at=f" along axis {axis} at x = ({pos})", hi=hi, to=to)
-
-    short_coarse = coarse.format(by=f"more than e^{MAX_BULK_JUMP:g}", at="", hi=hi, to="")
+    cliff, coarse = worst(jumps[1]), worst(jumps[0])
+    spacing = jnp.asarray(grid.spacing)[coarse["axis"]]
+    coarse |= {"dx": spacing, "to": spacing * MAX_BULK_JUMP / coarse["jump"]}
     return [
-        described(cliff <= MAX_VACUUM_JUMP, vacuum.format(by="", at=""), vacuum_detail, cliff),
-        described(worst_bulk <= MAX_BULK_JUMP, short_coarse, coarse_detail, worst_bulk),
+        Check(
+            cliff["jump"] <= MAX_VACUUM_JUMP,
+            "y0.rho falls by e^{jump:.3g} to vacuum between neighbouring cells along axis "
+            f"{{axis}} at x = ({{x}}) (at most e^{MAX_VACUUM_JUMP:g} above the floor): a node "
+            "or a hard edge (ψ = 0 on a region), where the quantum potential is singular and "
+            "the (ρ, S) laws do not apply (physics §2.4). Start from a nodeless state with "
+            "resolved tails (e.g. Gaussian), or use grid Schrödinger (jqd.SchrodingerGrid).",
+            cliff,
+        ),
+        Check(
+            coarse["jump"] <= MAX_BULK_JUMP,
+            "y0.rho changes by a factor e^{jump:.2f} (at most "
+            f"e^{MAX_BULK_JUMP:g}) between neighbouring cells along axis {{axis}} at x = "
+            f"({{x}}) where ρ > {hi:.1e}·max ρ: the grid is too coarse for this density's "
+            "tails. Refine the grid to dx <= {to:.3g} (now {dx:.3g}), or widen the state.",
+            coarse,
+        ),
     ]
 
 

@@ -336,9 +336,8 @@ class SchrodingerBasis(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        xp = jnp if _guards.is_traced(y) else np
         H = self.hamiltonian(0.0, params)
-        out = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
+        out = _guards.normalized(jnp.sum(jnp.abs(y) ** 2), "psi0")
         if not _sparse.is_sparse(H):
             out += _guards.hermitian(H, "H")
         else:

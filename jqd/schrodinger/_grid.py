@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, PyTree
 
 from .. import _guards, _steppers
+from .._evolve import check_values
 from .._grid import Grid
 from .._law import AbstractLaw
 from .._monitor import BreakdownError, Reason
@@ -128,16 +129,15 @@ class SchrodingerGrid(AbstractLaw):
         Nyquist wavenumber per axis, which split step would alias); the
         potential guards."""
         grid = self.grid
-        xp = jnp if _guards.is_traced(y) else np
-        out = _guards.normalized(xp.sum(xp.abs(y) ** 2) * grid.cell_volume, "psi0")
-        power = xp.abs(xp.fft.fftn(y)) ** 2
-        total = xp.sum(power)
+        out = _guards.normalized(jnp.sum(jnp.abs(y) ** 2) * grid.cell_volume, "psi0")
+        power = jnp.abs(jnp.fft.fftn(y)) ** 2
+        total = jnp.sum(power)
         for axis, (n, L) in enumerate(zip(grid.shape, grid.lengths, strict=True)):
             k = np.abs(2 * np.pi * np.fft.fftfreq(n, L / n))
             high = np.expand_dims(
                 k > (2.0 / 3.0) * np.pi * n / L, [a for a in range(grid.ndim) if a != axis]
             )
-            frac = xp.sum(power * high) / total
+            frac = jnp.sum(power * high) / total
             out.append(
                 _guards.Check(
                     frac <= 1e-10,
@@ -151,7 +151,7 @@ class SchrodingerGrid(AbstractLaw):
         if grid.ndim == 1:
             where, at = grid.mesh(jnp.real(y).dtype)[0], "x = {value}"
         else:
-            where, at = np.arange(grid.size).reshape(grid.shape), "flat grid index {value}"
+            where, at = jnp.arange(grid.size).reshape(grid.shape), "flat grid index {value}"
         return out + potential_guards(self, y, params, dt, where, at)
 
     def monitor(self, t, y, params, dt=None):
@@ -237,10 +237,10 @@ def potential_guards(law, psi, params, dt, where, at: str) -> list:
     return out + [
         _guards.Check(
             ok,
-            f"dt = {_guards.shown(dt)} is too large for this potential: over the region psi0 "
-            "occupies, V dt/ħ varies by more than π and the potential phase aliases. "
-            "Use dt < {value} (and much smaller for accuracy).",
-            safe[0],
+            "dt = {dt} is too large for this potential: over the region psi0 occupies, "
+            "V dt/ħ varies by more than π and the potential phase aliases. "
+            "Use dt < {safe} (and much smaller for accuracy).",
+            {"dt": dt, "safe": safe[0]},
         )
     ]
 
@@ -274,7 +274,7 @@ def ground_state(
     if law.time_dependent:
         raise ValueError("ground_state needs a static potential (time_dependent=False).")
     law.check(psi0, params)
-    _guards.enforce(_guards.params_guards(params) + law.checks(psi0, params), caller="ground_state")
+    check_values(law, psi0, params, None, "ground_state")
     rdtype = jnp.real(psi0).dtype
     grid = law.grid
     kin = jnp.exp(-0.5 * (params.hbar / params.mass) * dtau * grid.k_squared(rdtype))

@@ -95,8 +95,7 @@ class SchrodingerRing(AbstractLaw):
             )
 
     def checks(self, y, params, dt=None):
-        xp = jnp if _guards.is_traced(y) else np
-        norm = _guards.normalized(xp.sum(xp.abs(y) ** 2), "psi0")
+        norm = _guards.normalized(jnp.sum(jnp.abs(y) ** 2), "psi0")
         sites = np.arange(self.n_sites)
         return norm + potential_guards(self, y, params, dt, sites, "site {value}")
 

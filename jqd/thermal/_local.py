@@ -343,19 +343,17 @@ class SchrodingerLocal(AbstractLaw):
     def checks(self, y, params, dt=None):
         """ψ normalized; the step within `max_terms` Chebyshev terms; the Ritz
         values of a short Lanczos run (inside the spectrum) inside `bounds`."""
-        xp = _guards.array_module(y)
-        out = _guards.normalized(xp.sum(xp.abs(xp.asarray(y)) ** 2), "psi0")
+        out = _guards.normalized(jnp.sum(jnp.abs(y) ** 2), "psi0")
         dtype = jnp.asarray(y).dtype
         if dt is not None:
             x, _, tail = self.chebyshev_order(params, dt, jnp.finfo(dtype).dtype)
-            concrete = not _guards.is_traced(x) and bool(np.isfinite(x))
-            need = f">= {int(x) + 10 * int(np.cbrt(x)) + 12}" if concrete else "higher"
+            need = jnp.floor(x) + 10 * jnp.floor(jnp.cbrt(x)) + 12
             message = (
                 f"dt: the Chebyshev step needs more than max_terms = {self.max_terms} terms "
-                f"(dt·(E_max − E_min)/2ħ = {{value}}); reduce dt or pass max_terms {need} in "
+                "(dt·(E_max − E_min)/2ħ = {x}); reduce dt or pass max_terms >= {need:.0f} in "
                 "SchrodingerLocal(...)."
             )
-            out.append(_guards.Check(tail <= CHEB_TOL, message, x))
+            out.append(_guards.Check(tail <= CHEB_TOL, message, {"x": x, "need": need}))
         if self.bounds is not None:
             if _guards.is_traced(params.couplings):
                 ritz = ritz_values(lambda v: self.apply(v, params), self.size, dtype, jnp)
@@ -365,7 +363,7 @@ class SchrodingerLocal(AbstractLaw):
             lo, hi = self.bounds
             slack = 1e-9 * max(abs(lo), abs(hi), 1.0)
             ok = (ritz[0] >= lo - slack) & (ritz[-1] <= hi + slack)
-            worst = _guards.array_module(ritz).where(ritz[0] < lo - slack, ritz[0], ritz[-1])
+            worst = jnp.where(ritz[0] < lo - slack, ritz[0], ritz[-1])
             message = (
                 f"bounds = {self.bounds} miss the spectrum of H (an eigenvalue estimate lies at "
                 "{value}): the Chebyshev series would diverge. Widen bounds, or pass "
