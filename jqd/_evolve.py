@@ -631,7 +631,7 @@ def _program(law, y0, params, t0, dt, *, check, in_graph, caller, on_breakdown, 
     if in_graph:
         return _monitor.report(sol, law, on_breakdown, caller), failed
     code = jnp.atleast_1d(sol.stats["breakdown_code"]).astype(jnp.int32)
-    return sol, jnp.concatenate([code[:1], failed.astype(jnp.int32)])
+    return sol, jnp.concatenate([code, failed.astype(jnp.int32)])
 
 
 def check_values(law, y0, params, dt, caller: str, scalars=()) -> None:
