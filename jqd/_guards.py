@@ -104,27 +104,17 @@ def enforce(guards, x=None, caller: str = ""):
 def evaluated(guards) -> tuple:
     """Inside a program: `(failed, values, messages)` of `guards`, each
     check's failure flag, the values its message shows and the message, for
-    `raise_first` on the host (the program returns them: no second pass)."""
+    `raise_first` on the host. The values are picked behind an optimization
+    barrier: XLA would fold the pick from a grid-sized constant (a free
+    particle's V = 0) at compile time (17 s at 128³)."""
     guards = [g for g in guards if g is not None]
     failed = [~jnp.all(jnp.asarray(g.ok, bool)) for g in guards]
-    values = [_if_failed(f, g) for f, g in zip(failed, guards, strict=True)]
     failed = jnp.stack(failed) if failed else jnp.zeros((0,), bool)
+    barrier = jax.lax.optimization_barrier
+    values = [
+        shown(g._replace(ok=barrier(jnp.asarray(g.ok)), value=barrier(g.value))) for g in guards
+    ]
     return failed, values, [g.message for g in guards]
-
-
-def _if_failed(failed, check: Check) -> dict:
-    """`shown(check)`, for an array value only where `failed` (else zeros) and
-    behind an optimization barrier: XLA would fold the pick from a
-    grid-sized constant (a free particle's V = 0) at compile time (17 s at
-    128³). Scalars are shown as they are (a branch per check costs compile
-    time)."""
-    if all(jnp.size(x) <= 1 for x in jax.tree_util.tree_leaves((check.value, check.ok))):
-        return shown(check)
-    check = check._replace(ok=jax.lax.optimization_barrier(jnp.asarray(check.ok)))
-    check = check._replace(value=jax.lax.optimization_barrier(check.value))
-    shapes = jax.eval_shape(lambda: shown(check))
-    zeros = lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-    return jax.lax.cond(failed, lambda: shown(check), zeros)
 
 
 def raise_first(failed, values, messages, caller: str = "") -> None:

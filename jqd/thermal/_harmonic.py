@@ -273,26 +273,25 @@ def omega_squared_np(lam: np.ndarray, params) -> np.ndarray:
     return (spring * lam + pinning) * (1 / mass)
 
 
-def _mode_check(w2, strict: bool, message: str) -> Check:
+def _mode_check(w2, strict: bool, message: str, more: dict | None = None) -> Check:
     """ω_k² >= 0 (> 0 if `strict`) for every mode; `message` may show the worst
-    mode's `{k}` and `{w2}` (array methods: NumPy or traced alike)."""
+    mode's `{k}` and `{w2}` and the entries of `more` (array methods: NumPy or
+    traced alike)."""
     w2 = _guards.on_host(w2)
     ok = (w2 > 0).all() if strict else (w2 >= 0).all()
-    return Check(ok, message, {"k": w2.argmin(), "w2": w2.min()})
+    return Check(ok, message, {"k": w2.argmin(), "w2": w2.min()} | (more or {}))
 
 
 def omega2_guards(law: HarmonicLattice, params) -> list[Check]:
     """ω_k² ≥ 0 for every mode (else the lattice is unstable), naming the mode."""
     w2, params = _guards.on_host((law.omega_squared(params), params))
-    check = _mode_check(
-        w2,
-        False,
-        "mode {k} has ω² = {w2:.4g} < 0 (unstable lattice): raise params.pinning above "
-        "{pinning:.4g} or params.spring.",
-    )
     above = params.pinning - w2.min() * params.mass  # round-off of a 0 shown as 0
     above = above * (abs(above) > 1e-12 * (abs(params.pinning) + abs(w2.min() * params.mass)))
-    return [check._replace(value=check.value | {"pinning": above})]
+    message = (
+        "mode {k} has ω² = {w2:.4g} < 0 (unstable lattice): raise params.pinning above "
+        "{pinning:.4g} or params.spring."
+    )
+    return [_mode_check(w2, False, message, {"pinning": above})]
 
 
 def mode_energy_terms(law: HarmonicLattice, params, y: GaussianState, xp=jnp):
