@@ -6,7 +6,7 @@
 |---|---|
 | validation : step code lines | code lines (docstrings and blank lines out) of the library's checking code: methods `__check_init__`, `check`, `checks`, `monitor`, functions named `check*`, `*_guards`, `*_checks`, and the modules `_guards.py`, `_checks.py`, `_ensemble_checks.py`; against the lines of every `step` method |
 | checking sites per law | per `AbstractLaw` subclass, which of `__check_init__`, `check`, `checks`, `monitor` it defines itself (the most, and how many laws have each count) |
-| `AbstractLaw` hooks `evolve` calls | the `AbstractLaw` methods and attributes read as `law.NAME` in jqd/_evolve.py |
+| `AbstractLaw` hooks `evolve` calls | the `AbstractLaw` methods and attributes read in jqd/_evolve.py's code (not its docstrings) as `law.NAME`, `type(law).NAME` (an unbound call) or `stepper.NAME` (the law `prepare` returned) |
 | aliases | module-level `NAME = OTHER` in jqd/ where OTHER is a bare or dotted name of a class or function (not a constant) |
 | one-call wrappers | public library functions whose body, docstring aside, is one `return` of a call to `evolve` |
 | time loops outside `evolve` | `lax.scan` / `fori_loop` / `while_loop` calls outside jqd/_evolve*.py: in the library, in experiments/ |
@@ -29,7 +29,6 @@ import collections
 import functools
 import io
 import json
-import re
 import tokenize
 from pathlib import Path
 
@@ -128,8 +127,16 @@ def hooks_evolve_calls():
     cls = next(n for n in law_tree.body if isinstance(n, ast.ClassDef) and n.name == "AbstractLaw")
     members = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
     members |= {t.target.id for t in cls.body if isinstance(t, ast.AnnAssign)}
-    text = (LIB / "_evolve.py").read_text()
-    used = set(re.findall(r"\blaw\.([A-Za-z_]+)", text))
+    path = LIB / "_evolve.py"
+    used = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Attribute) or node.lineno not in _file_code_lines(path):
+            continue
+        owner = node.value  # law.NAME, stepper.NAME (law.prepare's) or type(law).NAME
+        if isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "type":
+            owner = owner.args[0] if owner.args else owner
+        if isinstance(owner, ast.Name) and owner.id in ("law", "stepper"):
+            used.add(node.attr)
     return sorted(used & members)
 
 

@@ -26,8 +26,13 @@ together), from the same start and keys, to t = T·N, checkpointed into
 OUT/ck/N{N}-coupled-dt{H}.npz. It prints, per run and for the paired
 difference (H run − H/2 run; bootstrap over ensembles, one resample for
 both runs): the crossings of the ensemble-mean V at 0.8, 0.7, 0.6 and 0.5
-of V(0), and V/V(0) at t/N = 0.02, 0.04, 0.08, 0.16, 0.24. For a law of
-weak order 1 the difference estimates half the H run's bias.
+of V(0), V/V(0) at t/N = 0.02, 0.04, 0.08, 0.16, 0.24, and its time-mean
+over 0 < t ≤ 0.24 N and 0.32 N. For a law of weak order 1 the difference
+estimates half the H run's bias. `--exact DIR` adds the exact law's run
+from the same keys (the checkpoint folder of `jqd run copy-coalescence --set
+Ns=30,100,300,1000,3000 --set batch=B --set exact_max=1000000000 --set
+checkpoint=DIR`, B the same `--batch`; N/P below the levels, so that both
+start from the same phases) and each leap run's difference from it.
 
     python benchmarks/run_copy_leap.py --N 99999 --batch 4 --coupled --dt 0.25 --t-over-N 0.4 --out DIR
 """
@@ -58,6 +63,12 @@ def main():
     ap.add_argument("--dt", type=float, default=None, help="the leap step H (Config's leap_dt)")
     ap.add_argument("--t-over-N", type=float, default=0.4, help="--coupled: run to t = this × N")
     ap.add_argument("--chunk", type=int, default=None, help="saves per checkpoint (Config's 40)")
+    ap.add_argument(
+        "--exact",
+        default=None,
+        help="--coupled: the checkpoint folder of the exact law's run from the same keys "
+        "(jqd run copy-coalescence --set checkpoint=DIR ...), compared ensemble by ensemble",
+    )
     args = ap.parse_args()
     import jax
 
@@ -109,7 +120,8 @@ def main():
         print(f"stopped at the budget; rerun the same line to resume from {cfg.checkpoint}")
         return
     if args.coupled:
-        out = dict(made=made, wall_s=wall, **paired_statistics(ts, N, [V, f, ev]))
+        exact = None if args.exact is None else exact_saves(Path(args.exact) / f"N{N}.npz", V)
+        out = dict(made=made, wall_s=wall, **paired_statistics(ts, N, [V, f, ev], exact))
         print(json.dumps(dict(device=str(jax.devices()[0]), **out)))
         return
     boots = [ex._t_align(ts, V[b], cfg.fraction) for b in boot]
@@ -148,31 +160,59 @@ def refuse_another_run(path, made):
 
 LEVELS = (0.8, 0.7, 0.6, 0.5)  # crossings of the ensemble-mean V, × V(0)
 T_OVER_N = (0.02, 0.04, 0.08, 0.16, 0.24)
+MEAN_TO = (0.24, 0.32)  # time-means of V/V(0) over 0 < t <= this × N
 
 
-def paired_statistics(ts, N, saves, n_boot=1000):
+def exact_saves(path, V):
+    """The exact law's V saves (B, T) from the experiment's checkpoint `path`,
+    refused unless each ensemble starts where the leap's does (same keys: the
+    experiment run with `Ns` a prefix of NS and the same batch, seeds and key
+    base; N/P below `phase_levels`, so that the leap's start is not binned)."""
+    Ve = np.load(path)["V"]
+    if Ve.shape[0] != V.shape[0] or not np.allclose(Ve[:, 0], V[:, 0, 0], rtol=0, atol=1e-12):
+        raise SystemExit(f"{path}: its ensembles do not start as these (other keys or levels)")
+    return Ve
+
+
+def paired_statistics(ts, N, saves, exact=None, n_boot=1000):
     """Per run (dt, dt/2) and for their difference: the crossings of the
-    ensemble-mean V at `LEVELS` × V(0) and V/V(0) at `T_OVER_N`, each with its
-    bootstrap SE over the ensembles (one resample for both runs)."""
+    ensemble-mean V at `LEVELS` × V(0), V/V(0) at `T_OVER_N` and its time-mean
+    over 0 < t <= `MEAN_TO` × N (where the run reaches it), each with its
+    bootstrap SE over the ensembles (one resample for both runs). With `exact`
+    (the exact law's V (B, T) from the same starts, `exact_saves`): that run's
+    statistics too, and each leap run's difference from it, paired."""
     from experiments.copy_coalescence import experiment as ex
 
     V, ev = saves[0], saves[2]
+    means = [x for x in MEAN_TO if ts[-1] >= x * N - 1e-6]
+    if exact is not None:
+        ts_e = ts[0] + (ts[1] - ts[0]) * np.arange(exact.shape[1])
+        means = [x for x in means if ts_e[-1] >= x * N - 1e-6]
+        n = min(len(ts), len(ts_e))  # the exact run's saves on the same times
+        ts, V, exact = ts[:n], V[:, :n], exact[:, :n]
 
-    def stats(Vb):  # Vb: (B, T) -> crossings and V/V(0) at t/N
+    def stats(Vb):  # Vb: (B, T) -> crossings, V/V(0) at t/N, its time-means
         m = Vb.mean(0)
         cross = [ex._crossing(ts, m, c * m[0]) for c in LEVELS]
-        return np.array(cross + [np.interp(x * N, ts, m, right=np.nan) / m[0] for x in T_OVER_N])
+        at = [np.interp(x * N, ts, m, right=np.nan) / m[0] for x in T_OVER_N]
+        mean = [np.mean(m[(ts > 0) & (ts <= x * N + 1e-9)]) / m[0] for x in means]
+        return np.array(cross + at + mean)
 
     def both(idx):
         a, b = stats(V[idx, :, 0]), stats(V[idx, :, 1])
-        return np.stack([a, b, a - b])
+        if exact is None:
+            return np.stack([a, b, a - b])
+        e = stats(exact[idx])
+        return np.stack([a, b, a - b, e, a - e, b - e])
 
     point = both(np.arange(len(V)))
     rng = np.random.default_rng(0)
     boot = np.array([both(rng.integers(0, len(V), len(V))) for _ in range(n_boot)])
     se = np.nanstd(boot, axis=0)
     names = [f"t_cross_{c:g}" for c in LEVELS] + [f"V_rel_at_t/N={x:g}" for x in T_OVER_N]
+    names += [f"V_rel_mean_to_t/N={x:g}" for x in means]
     runs = ("dt", "dt/2", "dt minus dt/2")
+    runs += () if exact is None else ("exact", "dt minus exact", "dt/2 minus exact")
     return {
         "ensembles": len(V),
         "t_end": float(ts[-1]),
