@@ -32,7 +32,8 @@ estimates half the H run's bias. `--exact DIR` adds the exact law's run
 from the same keys (the checkpoint folder of `jqd run copy-coalescence --set
 Ns=30,100,300,1000,3000 --set batch=B --set exact_max=1000000000 --set
 checkpoint=DIR`, B the same `--batch`; N/P below the levels, so that both
-start from the same phases) and each leap run's difference from it.
+start from the same phases; a folder whose run differs is refused, naming
+what differs) and each leap run's difference from it.
 
     python benchmarks/run_copy_leap.py --N 99999 --batch 4 --coupled --dt 0.25 --t-over-N 0.4 --out DIR
 """
@@ -120,7 +121,7 @@ def main():
         print(f"stopped at the budget; rerun the same line to resume from {cfg.checkpoint}")
         return
     if args.coupled:
-        exact = None if args.exact is None else exact_saves(Path(args.exact) / f"N{N}.npz", V)
+        exact = None if args.exact is None else exact_saves(Path(args.exact), N, cfg, levels, V)
         out = dict(made=made, wall_s=wall, **paired_statistics(ts, N, [V, f, ev], exact))
         print(json.dumps(dict(device=str(jax.devices()[0]), **out)))
         return
@@ -163,14 +164,36 @@ T_OVER_N = (0.02, 0.04, 0.08, 0.16, 0.24)
 MEAN_TO = (0.24, 0.32)  # time-means of V/V(0) over 0 < t <= this × N
 
 
-def exact_saves(path, V):
-    """The exact law's V saves (B, T) from the experiment's checkpoint `path`,
-    refused unless each ensemble starts where the leap's does (same keys: the
-    experiment run with `Ns` a prefix of NS and the same batch, seeds and key
-    base; N/P below `phase_levels`, so that the leap's start is not binned)."""
-    Ve = np.load(path)["V"]
+# what makes the exact run's ensembles and saves those of the leap run (the
+# experiment's config, as its checkpoint folder records it)
+SAME = ("P", "detuning", "coupling", "batch", "seeds", "key_base", "t_end", "n_save")
+
+
+def exact_saves(folder, N, cfg, levels, V):
+    """The exact law's V saves (B, T) at N from the experiment's checkpoint
+    `folder`, refused unless that run is this one's twin: the same config in
+    `SAME` (keys, ensembles, save times), N at the same index of its `Ns` as in
+    NS (the key of N), the exact law at N (`exact_max`), an unbinned leap start
+    (N/P below the levels), and, as a last check, each ensemble's V(0)."""
+    from experiments.copy_coalescence import experiment as ex
+
+    made = json.loads((folder / "jqd-checkpoint.json").read_text())
+    was = made["config"]
+    differ = {k: (was.get(k), getattr(cfg, k)) for k in SAME if was.get(k) != getattr(cfg, k)}
+    sizes = ex._sizes(was.get("Ns", ()), cfg.P)
+    if made.get("experiment") != "copy-coalescence" or differ:
+        raise SystemExit(f"{folder}: another run (its value, this run's: {differ})")
+    if N not in sizes:
+        raise SystemExit(f"{folder}: its Ns {was.get('Ns')} do not hold N = {N}")
+    if sizes.index(N) != ex._sizes(NS, cfg.P).index(N):  # N's index is in its keys
+        raise SystemExit(f"{folder}: its Ns {was.get('Ns')} give N = {N} other keys than NS does")
+    if was.get("exact_max", 0) < N or 0 < levels < N // cfg.P:
+        raise SystemExit(
+            f"{folder}: N = {N} is not run by the exact law there, or starts binned here"
+        )
+    Ve = np.load(folder / f"N{N}.npz")["V"]
     if Ve.shape[0] != V.shape[0] or not np.allclose(Ve[:, 0], V[:, 0, 0], rtol=0, atol=1e-12):
-        raise SystemExit(f"{path}: its ensembles do not start as these (other keys or levels)")
+        raise SystemExit(f"{folder}: its ensembles do not start as these")
     return Ve
 
 
@@ -183,7 +206,7 @@ def paired_statistics(ts, N, saves, exact=None, n_boot=1000):
     statistics too, and each leap run's difference from it, paired."""
     from experiments.copy_coalescence import experiment as ex
 
-    V, ev = saves[0], saves[2]
+    V, ev, t_end = saves[0], saves[2], float(ts[-1])
     means = [x for x in MEAN_TO if ts[-1] >= x * N - 1e-6]
     if exact is not None:
         ts_e = ts[0] + (ts[1] - ts[0]) * np.arange(exact.shape[1])
@@ -215,7 +238,8 @@ def paired_statistics(ts, N, saves, exact=None, n_boot=1000):
     runs += () if exact is None else ("exact", "dt minus exact", "dt/2 minus exact")
     return {
         "ensembles": len(V),
-        "t_end": float(ts[-1]),
+        "t_end": t_end,  # the leap run's; with `exact`, the statistics stop at t_compared
+        **({} if exact is None else {"t_compared": float(ts[-1])}),
         "events_per_ensemble": [float(ev[:, -1, r].mean()) for r in (0, 1)],
         "extinct_at_end": [float(np.mean(np.any(saves[1][:, -1, r] == 0, -1))) for r in (0, 1)],
         **{
