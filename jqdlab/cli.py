@@ -26,6 +26,9 @@ _HOST_FLAG = "--xla_force_host_platform_device_count"
 # XLA aborts on a flag it does not know, so only the jaxlib versions measured get them.
 _QUICK_FLAGS = ("--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=1")
 _EMITTER_JAXLIB = ("0.10.",)
+# a compile-bound experiment's quick `run` (Experiment.compile_bound) compiles at -O0
+# instead: about half the compile, for compute that is a small part of the run
+_COMPILE_BOUND_LEVEL = "--xla_backend_optimization_level=0"
 # runs side by side (reproduce --jobs > 1) already fill the cores: LLVM's code in one
 # piece per program, not split over threads, costs less CPU (docs/internals/run.md#cpu-emitter)
 _ONE_THREAD_CODEGEN = "--xla_cpu_parallel_codegen_split_count=1"
@@ -55,6 +58,14 @@ def _faster_cpu_compile(parallel_runs: bool = False) -> None:
     flags = _QUICK_FLAGS + ((_ONE_THREAD_CODEGEN,) if parallel_runs else ())
     for flag in flags if known else ():
         _set_xla_flag(flag)
+
+
+def _run_flags(exp, flags: str) -> str:
+    """XLA_FLAGS `flags` as `exp`'s quick `run` uses them: the quick runs' -O1 becomes
+    -O0 for a compile-bound experiment (another level named in XLA_FLAGS stays)."""
+    if not exp.compile_bound:
+        return flags
+    return re.sub(re.escape(_QUICK_FLAGS[1]) + r"(?!\S)", _COMPILE_BOUND_LEVEL, flags)
 
 
 # -- the grammar -------------------------------------------------------------------
@@ -391,6 +402,10 @@ def cmd_run(args) -> int:
 
     exp, config, out = _experiment(args, args.seed)
     _agree(args, exp, config)
+    from jax._src.xla_bridge import backends_are_initialized
+
+    if args.quick and not backends_are_initialized():  # (XLA reads its flags as it starts)
+        os.environ["XLA_FLAGS"] = _run_flags(exp, os.environ.get("XLA_FLAGS", ""))
     discard = contextlib.nullcontext()  # only process 0 writes OUT; the others' copy is dropped
     if args.distributed and not _is_writer():
         import tempfile
@@ -454,7 +469,7 @@ def cmd_reproduce(args) -> int:
     from jqdlab.cli import main as run  # by its module's name, not __main__, for the forks
 
     from .describe import animated
-    from .registry import UsageError, discover
+    from .registry import UsageError, discover, load
     from .results import (
         make_dirs,
         reproduce_one,
@@ -490,11 +505,14 @@ def cmd_reproduce(args) -> int:
         done: dict[str, dict] = {}
         if args.resume:
             for name in names:
+                run_env = env
                 try:
                     key = reuse_key(name, args.quick, args.seed, name in args.animated)
+                    if args.quick:  # (the flags its run will use)
+                        run_env = env | {"xla_flags": _run_flags(load(name), env["xla_flags"])}
                 except Exception:  # noqa: BLE001 - its run says what is wrong with it
                     key = None
-                summary, why = stored_result(out / name, key, env)
+                summary, why = stored_result(out / name, key, run_env)
                 if summary is not None:
                     done[name] = {"name": name, "summary": summary}
                     print(f"  {name}: reused (same code, config, seed and versions)")

@@ -371,6 +371,10 @@ class Experiment:
         fit: optional `jqdlab.fit.FitSpec`: the constants `jqd fit` may free
             (float `sweep_keys`; `sweep` is the model) and the exact
             reference (and finite-ensemble) data it fits them to.
+        compile_bound: its cold quick run is no slower with LLVM at -O0 (the
+            compile shrinks by more than the compute grows, measured):
+            `jqd run --quick` then compiles it at -O0, not the quick runs' -O1
+            (docs/internals/run.md#cpu-emitter).
     """
 
     description: str
@@ -388,6 +392,7 @@ class Experiment:
     validate: Callable | None = None
     animates: bool = False
     fit: Any = None
+    compile_bound: bool = False
 
     def __post_init__(self):
         if self.config is None:  # checked once `registry.load` fills in config and run

@@ -86,6 +86,22 @@ def test_faster_cpu_compile_only_where_known(monkeypatch):
         assert os.environ["XLA_FLAGS"] == want
 
 
+def test_compile_bound_run_flags():
+    """A compile-bound experiment's quick run swaps the quick -O1 for -O0, and only that."""
+    import types
+
+    bound, plain = (
+        types.SimpleNamespace(compile_bound=True),
+        types.SimpleNamespace(compile_bound=False),
+    )
+    emitter, opt = cli._QUICK_FLAGS
+    o0 = cli._COMPILE_BOUND_LEVEL
+    assert cli._run_flags(bound, f"{emitter} {opt} --x=1") == f"{emitter} {o0} --x=1"
+    assert cli._run_flags(plain, f"{emitter} {opt}") == f"{emitter} {opt}"
+    for kept in (f"{opt}0", "--xla_backend_optimization_level=3", ""):  # the user's level, none
+        assert cli._run_flags(bound, kept) == kept
+
+
 def test_list():
     res = jqd("list")
     assert res.returncode == 0, res.stderr
@@ -121,9 +137,12 @@ def test_run_with_overrides_json(tmp_path):
         assert set(c) >= {"name", "statement", "measured", "tolerance", "passed"}
     env = summary["environment"]
     assert env["x64"] and env["jax"] and env["jqd"] and env["devices"]
-    # --quick compiles with XLA:CPU's elemental emitter and -O1 where jaxlib has the switches
+    # --quick compiles with XLA:CPU's elemental emitter where jaxlib has the switch, and
+    # kerr-revival (compile-bound) at -O0 in place of the quick runs' -O1
     fast = version("jaxlib").startswith(cli._EMITTER_JAXLIB)
-    assert all(f in env["xla_flags"].split() for f in cli._QUICK_FLAGS) == fast
+    want = (cli._QUICK_FLAGS[0], cli._COMPILE_BOUND_LEVEL)
+    assert all(f in env["xla_flags"].split() for f in want) == fast
+    assert cli._QUICK_FLAGS[1] not in env["xla_flags"].split()
     assert summary["wall_time_s"] > 0 and summary["compile_time_s"] > 0
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["claims"] == summary["claims"]

@@ -46,7 +46,9 @@ def run(config, rec):
     rec.claim("c", "stmt", measured=config.x, tolerance=1.0)
 
 
-EXPERIMENT = Experiment(name="{name}", description="test", config=Config, run=run)
+EXPERIMENT = Experiment(
+    name="{name}", description="test", config=Config, run=run, compile_bound={bound}
+)
 """
 
 
@@ -56,7 +58,9 @@ def setup(tmp_path):
     exps, runs = tmp_path / "exps", tmp_path / "runs"
     for name in ("resume-a", "resume-b"):
         (exps / name).mkdir(parents=True)
-        (exps / name / "experiment.py").write_text(EXPERIMENT.format(name=name))
+        # resume-a, reused below, compiles at -O0 (compile_bound), resume-b as quick runs do
+        text = EXPERIMENT.format(name=name, bound=name == "resume-a")
+        (exps / name / "experiment.py").write_text(text)
     runs.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "HANG"}
     env.update(JQD_EXPERIMENTS=str(exps), RUNS=str(runs), JQD_PROGRESS="0")
@@ -113,6 +117,11 @@ def test_killed_reproduce_resumes_to_the_same_report(setup, tmp_path):
     assert "resume-a: reused (same code, config, seed and versions)" in res.stdout
     assert "resume-b: to run (no finished result)" in res.stdout
     assert runs_of(runs, "resume-a") == 1 and runs_of(runs, "resume-b") == 2  # a: not rerun
+    from jqdlab import cli
+
+    made = json.loads((out / "resume-a" / "summary.json").read_text())["environment"]
+    quick_o1 = cli._QUICK_FLAGS[1] in env.get("XLA_FLAGS", "").split()
+    assert (cli._COMPILE_BOUND_LEVEL in made["xla_flags"].split()) == quick_o1  # reused at -O0
     resumed = report.read_text()
     assert "not run yet" not in resumed and "2/2 claims passed" in resumed
 

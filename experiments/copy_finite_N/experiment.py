@@ -388,4 +388,5 @@ EXPERIMENT = Experiment(
     description="RMS departure of the copy process's n_a/N from |ψ_a(t)|² vs N (exponent)",
     physics="§5.3",
     animates=True,
+    compile_bound=True,
 )

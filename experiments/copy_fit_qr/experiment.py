@@ -308,4 +308,5 @@ EXPERIMENT = Experiment(
         "ensemble_dt": "only the finite-ensemble data of `jqd fit --data ensemble` use it",
     },
     fit=FIT,
+    compile_bound=True,
 )

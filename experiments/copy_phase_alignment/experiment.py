@@ -255,4 +255,5 @@ def validate(config: Config) -> None:
 EXPERIMENT = Experiment(
     description="Smolin's S42-S53 phase-alignment model: order parameter vs f and N",
     physics="§5.5",
+    compile_bound=True,
 )

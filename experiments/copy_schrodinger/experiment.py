@@ -211,4 +211,5 @@ def run(config: Config, rec: Recorder) -> None:
 EXPERIMENT = Experiment(
     description="Mean-field copy dynamics (q=1/2, r=-1/2) vs exact Schrödinger; S39 sign",
     physics="§5.1-5.2",
+    compile_bound=True,
 )

@@ -799,4 +799,5 @@ EXPERIMENT = Experiment(
         "uncertainty Z21; localization energy Z55 = ⟨Q⟩"
     ),
     physics="§2.3, §2.6",
+    compile_bound=True,
 )

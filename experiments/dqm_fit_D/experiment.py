@@ -362,4 +362,5 @@ EXPERIMENT = Experiment(
         "dt": FIXES_SAVED_TIMES,
     },
     fit=FIT,
+    compile_bound=True,
 )

@@ -408,4 +408,5 @@ EXPERIMENT = Experiment(
         "1 − M!/((M−N)! M^N), BE/MB reached"
     ),
     physics="§6.2, §6.4",
+    compile_bound=True,
 )

@@ -349,4 +349,5 @@ def _figure(rec, c, u, table, kets):
 EXPERIMENT = Experiment(
     description="Parametric amplification of the Husimi FP solution: bimodal marginals, Born weights, vs Fock squeezing",
     physics="§4.2, §4.3, §4.13",
+    compile_bound=True,
 )

@@ -253,4 +253,5 @@ def run(config: Config, rec: Recorder) -> None:
 EXPERIMENT = Experiment(
     description="Husimi Fokker-Planck (Galerkin) for the Bose-Hubbard dimer vs exact diagonalization; C fit",
     physics="§4.2-4.4",
+    compile_bound=True,
 )

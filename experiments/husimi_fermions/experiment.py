@@ -1235,4 +1235,5 @@ EXPERIMENT = Experiment(
         "exact there with the P-symbol, Q(t) = ED"
     ),
     physics="§4.14",
+    compile_bound=True,
 )

@@ -532,4 +532,5 @@ EXPERIMENT = Experiment(
         "fit_C0": "only jqd run's own C fit uses it (jqd fit --start sets a fit's start)",
     },
     fit=FIT,
+    compile_bound=True,
 )

@@ -338,4 +338,5 @@ def run(config: Config, rec: Recorder) -> None:
 EXPERIMENT = Experiment(
     description="Fokker-Planck truncation vs exact Husimi evolution for ω a†a + λ q⁴",
     physics="§4.3, §4.4-4.5",
+    compile_bound=True,
 )

@@ -311,4 +311,5 @@ EXPERIMENT = Experiment(
         "husimi_extent": "only jqd run's Husimi snapshots use it; the sweep computes <a(t)>",
     },
     sweep_claims={"max_error": ("<=", 1e-10)},  # the run's "<a(t)> vs closed form"
+    compile_bound=True,
 )

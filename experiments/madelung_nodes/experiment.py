@@ -369,4 +369,5 @@ EXPERIMENT = Experiment(
     description="Two packets interfering: when and where the Madelung (ρ, S) picture breaks",
     physics="§2.4",
     animates=True,
+    compile_bound=True,
 )

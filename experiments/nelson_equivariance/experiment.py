@@ -677,4 +677,5 @@ EXPERIMENT = Experiment(
     ),
     physics="§3.3-3.4",
     animates=True,
+    compile_bound=True,
 )

@@ -229,4 +229,5 @@ EXPERIMENT = Experiment(
         "box": FIXES_GRID,
     },
     sweep_claims={"density_error_1d": ("<=", 1e-10), "width_error_1d": ("<=", 1e-10)},
+    compile_bound=True,
 )

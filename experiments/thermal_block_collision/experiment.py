@@ -383,4 +383,5 @@ EXPERIMENT = Experiment(
     description="Two ground-state blocks fuse at ±v: localized, ΔE and mode occupations "
     "conserved, h_KE = h_PE, local GGE (no thermalization)",
     physics="§7.2, §7.3, §7.4",
+    compile_bound=True,
 )

@@ -506,4 +506,5 @@ def validate(config: Config) -> None:
 EXPERIMENT = Experiment(
     description="Quantum spreading vs classical chaos in ½(x² + 1.69y²) + λx²y²; Ehrenfest time",
     physics="§7.9",
+    compile_bound=True,
 )

@@ -457,4 +457,5 @@ EXPERIMENT = Experiment(
     "peaks at ω = 0, induced-dipole photons at 1.62 ω_c) and T §2's PE share of delocalizing "
     "packets (∫⟨U⟩dt fixed)",
     physics="§7.3, §7.5",
+    compile_bound=True,
 )

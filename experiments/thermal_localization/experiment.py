@@ -427,4 +427,5 @@ EXPERIMENT = Experiment(
     sweep_keys=("mass", "spring", "hbar", "width"),
     sweep_why_not={"t_max": FIXES_SAVED_TIMES},
     sweep_claims={"cm_relative_error": ("<=", 1e-12)},  # the run's claim 3
+    compile_bound=True,
 )

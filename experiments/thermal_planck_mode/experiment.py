@@ -331,4 +331,5 @@ EXPERIMENT = Experiment(
     description="a boson mode coupled to a chaotic spin chain: diagonal ensemble vs canonical, "
     "Bose-Einstein vs Rayleigh-Jeans; harmonic-matter control keeps g2 = 1 (physics §7.7)",
     physics="§7.7",
+    compile_bound=True,
 )

@@ -538,4 +538,5 @@ EXPERIMENT = Experiment(
     "exponential in N), bond-localization fading (Bessel, N-independent), centre-of-mass "
     "classicality (∝ √N)",
     physics="§7.3, §7.4",
+    compile_bound=True,
 )
