@@ -60,10 +60,23 @@ def _faster_cpu_compile(parallel_runs: bool = False) -> None:
         _set_xla_flag(flag)
 
 
+def _cpu_only() -> bool:
+    """Only the CPU can start: JAX_PLATFORMS names it alone, or no accelerator's JAX
+    plugin (CUDA, ROCm) or libtpu is installed."""
+    import importlib.util
+    from importlib.metadata import entry_points
+
+    if platforms := os.environ.get("JAX_PLATFORMS"):
+        return platforms.strip() == "cpu"
+    found = importlib.util.find_spec("jax_plugins") or importlib.util.find_spec("libtpu")
+    return found is None and not entry_points(group="jax_plugins")
+
+
 def _run_flags(exp, flags: str) -> str:
-    """XLA_FLAGS `flags` as `exp`'s quick `run` uses them: the quick runs' -O1 becomes
-    -O0 for a compile-bound experiment (another level named in XLA_FLAGS stays)."""
-    if not exp.compile_bound:
+    """XLA_FLAGS `flags` as `exp`'s quick `run` uses them: on the CPU, the quick runs'
+    -O1 becomes -O0 for a compile-bound experiment (another level named in XLA_FLAGS
+    stays; an accelerator's kernels keep -O1: -O0 was measured on the CPU only)."""
+    if not exp.compile_bound or not _cpu_only():
         return flags
     return re.sub(re.escape(_QUICK_FLAGS[1]) + r"(?!\S)", _COMPILE_BOUND_LEVEL, flags)
 

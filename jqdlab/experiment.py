@@ -373,7 +373,7 @@ class Experiment:
             reference (and finite-ensemble) data it fits them to.
         compile_bound: its cold quick run is no slower with LLVM at -O0 (the
             compile shrinks by more than the compute grows, measured):
-            `jqd run --quick` then compiles it at -O0, not the quick runs' -O1
+            `jqd run --quick` on the CPU then compiles it at -O0, not -O1
             (docs/internals/run.md#cpu-emitter).
     """
 

@@ -86,8 +86,10 @@ def test_faster_cpu_compile_only_where_known(monkeypatch):
         assert os.environ["XLA_FLAGS"] == want
 
 
-def test_compile_bound_run_flags():
-    """A compile-bound experiment's quick run swaps the quick -O1 for -O0, and only that."""
+def test_compile_bound_run_flags(monkeypatch):
+    """A compile-bound experiment's quick run swaps the quick -O1 for -O0 on the CPU, and
+    only that."""
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
     import types
 
     bound, plain = (
@@ -100,6 +102,8 @@ def test_compile_bound_run_flags():
     assert cli._run_flags(plain, f"{emitter} {opt}") == f"{emitter} {opt}"
     for kept in (f"{opt}0", "--xla_backend_optimization_level=3", ""):  # the user's level, none
         assert cli._run_flags(bound, kept) == kept
+    monkeypatch.setenv("JAX_PLATFORMS", "cuda")  # an accelerator's kernels keep -O1
+    assert cli._run_flags(bound, f"{emitter} {opt}") == f"{emitter} {opt}"
 
 
 def test_list():
