@@ -36,6 +36,12 @@ start from the same phases; a folder whose run differs is refused, naming
 what differs) and each leap run's difference from it.
 
     python benchmarks/run_copy_leap.py --N 99999 --batch 4 --coupled --dt 0.25 --t-over-N 0.4 --out DIR
+
+Replicates: `--key-base K` runs the same pair on other keys (the Config's
+key base is 100); `--pool DIR ...` (with the run's other options) pools the
+finished pairs in those --out folders, which may differ only in key base and
+batch, and prints the statistics over all their ensembles with each
+replicate's difference and their χ² (the scatter against the bootstrap SEs).
 """
 
 from __future__ import annotations
@@ -65,10 +71,21 @@ def main():
     ap.add_argument("--t-over-N", type=float, default=0.4, help="--coupled: run to t = this × N")
     ap.add_argument("--chunk", type=int, default=None, help="saves per checkpoint (Config's 40)")
     ap.add_argument(
+        "--key-base", type=int, default=None, help="the keys' base (Config's; another: a replicate)"
+    )
+    ap.add_argument(
         "--exact",
         default=None,
         help="--coupled: the checkpoint folder of the exact law's run from the same keys "
         "(jqd run copy-coalescence --set checkpoint=DIR ...), compared ensemble by ensemble",
+    )
+    ap.add_argument(
+        "--pool",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="--coupled: pool the finished pairs in these --out folders (replicates: the same "
+        "run but for --key-base and --batch) instead of running",
     )
     args = ap.parse_args()
     import jax
@@ -84,6 +101,8 @@ def main():
         cfg = dataclasses.replace(cfg, leap_dt=args.dt)
     if args.chunk is not None:  # the keys are per chunk: another chunk is another run
         cfg = dataclasses.replace(cfg, chunk=args.chunk)
+    if args.key_base is not None:
+        cfg = dataclasses.replace(cfg, key_base=args.key_base)
     P, N = cfg.P, args.N
     keys, dt = ex._keys_and_spacing(cfg, ex._sizes(NS, P).index(N), N)
     B = keys.shape[0]
@@ -100,6 +119,9 @@ def main():
                 chunk=cfg.chunk, key_base=cfg.key_base, seeds=cfg.seeds)  # fmt: skip
     if args.coupled:
         made["t_over_N"] = args.t_over_N
+    if args.pool:
+        print(json.dumps(pooled([Path(d) for d in args.pool], N, tag, made, cfg)))
+        return
     refuse_another_run(Path(ck) / f"N{N}{tag}.json", made)
     t0 = time.time()
 
@@ -162,6 +184,47 @@ def refuse_another_run(path, made):
 LEVELS = (0.8, 0.7, 0.6, 0.5)  # crossings of the ensemble-mean V, × V(0)
 T_OVER_N = (0.02, 0.04, 0.08, 0.16, 0.24)
 MEAN_TO = (0.24, 0.32)  # time-means of V/V(0) over 0 < t <= this × N
+
+
+def pooled(folders, N, tag, made, cfg):
+    """`paired_statistics` over every ensemble of the finished coupled pairs in
+    `folders` (their checkpoints), refused unless they differ from this run's
+    settings `made` in the key base and batch alone and no key base repeats; with
+    each replicate's own difference of the time-means and their χ² about the
+    inverse-variance mean (the replicates' scatter against their bootstrap SEs)."""
+    from experiments.copy_coalescence import experiment as ex
+
+    runs, bases = [], []
+    for folder in folders:
+        was = json.loads((folder / "ck" / f"N{N}{tag}.json").read_text())
+        differ = {k: (was.get(k), v) for k, v in made.items() if k not in ("key_base", "batch")}
+        differ = {k: v for k, v in differ.items() if v[0] != v[1]}
+        if differ or was["key_base"] in bases:
+            raise SystemExit(
+                f"{folder}: not a replicate of this run ({differ or 'key base again'})"
+            )
+        saves = np.load(folder / "ck" / f"N{N}{tag}.npz")
+        if int(saves["chunks"]) * cfg.chunk + 1 < int(
+            np.ceil(made["t_over_N"] * N / ex._save_spacing(cfg, N))
+        ):
+            raise SystemExit(f"{folder}: its run has not finished (rerun it to resume)")
+        runs.append([saves[k] for k in ("V", "f", "ev")])
+        bases.append(was["key_base"])
+    T = min(r[0].shape[1] for r in runs)
+    ts = ex._save_spacing(cfg, N) * np.arange(T)
+    each = [paired_statistics(ts, N, [x[:, :T] for x in r]) for r in runs]
+    out = paired_statistics(ts, N, [np.concatenate([r[i][:, :T] for r in runs]) for i in range(3)])
+    scatter = {}
+    for name in each[0]["dt minus dt/2"]:
+        m, e = np.array([r["dt minus dt/2"][name] for r in each]).T
+        ok = np.isfinite(m) & (e > 0)
+        if ok.sum() > 1:
+            w = 1 / e[ok] ** 2
+            mean = np.sum(w * m[ok]) / w.sum()
+            chi2 = float(np.sum(w * (m[ok] - mean) ** 2))
+            scatter[name] = {"each": [[float(a), float(b)] for a, b in zip(m, e, strict=True)],
+                             "chi2": chi2, "dof": int(ok.sum() - 1)}  # fmt: skip
+    return dict(made={**made, "key_base": bases, "batch": None}, replicates=scatter, **out)
 
 
 # what makes the exact run's ensembles and saves those of the leap run (the
