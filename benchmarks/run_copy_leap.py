@@ -120,7 +120,7 @@ def main():
     if args.coupled:
         made["t_over_N"] = args.t_over_N
     if args.pool:
-        print(json.dumps(pooled([Path(d) for d in args.pool], N, tag, made, cfg)))
+        print(json.dumps(pooled([Path(d) for d in args.pool], N, tag, made, dt)))
         return
     refuse_another_run(Path(ck) / f"N{N}{tag}.json", made)
     t0 = time.time()
@@ -186,14 +186,13 @@ T_OVER_N = (0.02, 0.04, 0.08, 0.16, 0.24)
 MEAN_TO = (0.24, 0.32)  # time-means of V/V(0) over 0 < t <= this × N
 
 
-def pooled(folders, N, tag, made, cfg):
+def pooled(folders, N, tag, made, dt):
     """`paired_statistics` over every ensemble of the finished coupled pairs in
-    `folders` (their checkpoints), refused unless they differ from this run's
-    settings `made` in the key base and batch alone and no key base repeats; with
-    each replicate's own difference of the time-means and their χ² about the
-    inverse-variance mean (the replicates' scatter against their bootstrap SEs)."""
-    from experiments.copy_coalescence import experiment as ex
-
+    `folders` (their checkpoints, saves `dt` apart), refused unless they differ from
+    this run's settings `made` in the key base and batch alone and no key base
+    repeats; with each replicate's own difference of the time-means and their χ²
+    about the inverse-variance mean (the replicates' scatter against their
+    bootstrap SEs)."""
     runs, bases = [], []
     for folder in folders:
         was = json.loads((folder / "ck" / f"N{N}{tag}.json").read_text())
@@ -204,14 +203,13 @@ def pooled(folders, N, tag, made, cfg):
                 f"{folder}: not a replicate of this run ({differ or 'key base again'})"
             )
         saves = np.load(folder / "ck" / f"N{N}{tag}.npz")
-        if int(saves["chunks"]) * cfg.chunk + 1 < int(
-            np.ceil(made["t_over_N"] * N / ex._save_spacing(cfg, N))
-        ):
+        # the experiment's stopping rule (`_run_until_aligned`) with t_max = t_over_N · N
+        if int(saves["chunks"]) * made["chunk"] * dt < made["t_over_N"] * N - 1e-9:
             raise SystemExit(f"{folder}: its run has not finished (rerun it to resume)")
         runs.append([saves[k] for k in ("V", "f", "ev")])
         bases.append(was["key_base"])
     T = min(r[0].shape[1] for r in runs)
-    ts = ex._save_spacing(cfg, N) * np.arange(T)
+    ts = dt * np.arange(T)
     each = [paired_statistics(ts, N, [x[:, :T] for x in r]) for r in runs]
     out = paired_statistics(ts, N, [np.concatenate([r[i][:, :T] for r in runs]) for i in range(3)])
     scatter = {}
