@@ -16,11 +16,21 @@ every N; default from the validation runs, `LEAP_RATIOS`). Generalised least
 squares; the 95 % intervals are ±1.96 SD of the GLS estimate. Forms: f = ln N
 (p = 1), f = p ln N, f = ln N − ln ln N; each with a free a. Their −2 ln L
 differences (χ²) and AIC = χ² + 2k decide between them.
+
+`--steps FILE` (experiments/copy_coalescence/step_pairs.jsonl, the coupled
+pairs of `run_copy_leap.py --coupled`) prints instead the t_align shift that
+each measured difference implies (issue 55). The time-mean M of V/V(0) over
+0 < t ≤ T moves with a time rescaling V(t) → V(t/λ) as dM/d ln λ = M −
+V(T)/V(0) (integration by parts), so a difference ΔM reads as
+Δ ln t_align = ΔM / (M − V(T)/V(0)) (T = 0.24 N, the runs' own M and V(T);
+a rescaling is the assumption). For weak order 1 the H run's own bias is
+twice its H − H/2 difference.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -126,11 +136,39 @@ def fit_all(tab, sys_sd, sets):
             print(f"    {f:6s} χ² = {chi:6.2f} on {dof[f]} dof, AIC {chi + 2 * k[f]:6.2f}")
 
 
+def steps(path):
+    """The implied Δ ln t_align of every difference in the pairs file."""
+    T = "t/N=0.24"
+    print("N | H | ensembles | key base | difference | ΔM (T = 0.24 N) | M − V(T) | Δ ln t_align")
+    for line in Path(path).read_text().splitlines():
+        row = json.loads(line)
+        made = row["made"]
+        # a ladder (run_copy_leap.py --ladder) holds its pairings, each a pair's form
+        for pair in row.get("pairings", [row]):
+            for diff in ("dt minus dt/2", "dt minus exact", "dt/2 minus exact"):
+                if diff not in pair:
+                    continue
+                run = pair[diff.split(" minus ")[0]]
+                slope = run[f"V_rel_mean_to_{T}"][0] - run[f"V_rel_at_{T}"][0]
+                dM, se = pair[diff][f"V_rel_mean_to_{T}"]
+                what = " minus ".join(pair["runs"]) if "runs" in pair else diff
+                print(
+                    f"{made['N']} | {made['dt']} | {pair['ensembles']} | {made['key_base']} | "
+                    f"{what} | {dM:+.4f} ± {se:.4f} | {slope:.3f} | "
+                    f"{dM / slope:+.3f} ± {se / slope:.3f}"
+                )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sys", type=float, default=None, help="the leap's systematic SD (ln)")
+    ap.add_argument(
+        "--steps", metavar="FILE", help="the implied t_align shifts of step_pairs.jsonl"
+    )
     ap.add_argument("runs", nargs="*", help="N=path of a run_copy_leap.py checkpoint")
     args = ap.parse_args()
+    if args.steps:
+        return steps(args.steps)
     ln = np.log(LEAP_RATIOS)
     print(
         f"leap/exact ratios {np.round(LEAP_RATIOS, 3)}: mean ln {ln.mean():+.3f}, SD {ln.std(ddof=1):.3f}"

@@ -42,6 +42,14 @@ key base is 100); `--pool DIR ...` (with the run's other options) pools the
 finished pairs in those --out folders, which may differ only in key base and
 batch, and prints the statistics over all their ensembles with each
 replicate's difference and their χ² (the scatter against the bootstrap SEs).
+
+Step ladders: `--ladder DIR ...` takes finished pairs of one N at H, H/2, H/4 …
+(pairs at H and at H/2 share their key bases, so every step size runs from the
+same starts), pools each step's pairs over the key bases, and prints every
+pairing of two runs from the same starts: the step differences (H − H/2 of each
+pair), the runs two pairs share (H/2 of one pair against the coarse run of
+the next: the same step on other noise, expectation 0) and the ends of the
+ladder; `paired_statistics` of each, one bootstrap resample for all.
 """
 
 from __future__ import annotations
@@ -78,6 +86,13 @@ def main():
         default=None,
         help="--coupled: the checkpoint folder of the exact law's run from the same keys "
         "(jqd run copy-coalescence --set checkpoint=DIR ...), compared ensemble by ensemble",
+    )
+    ap.add_argument(
+        "--ladder",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="--coupled: finished pairs at H, H/2, ... from the same key bases: every pairing",
     )
     ap.add_argument(
         "--pool",
@@ -121,6 +136,9 @@ def main():
         made["t_over_N"] = args.t_over_N
     if args.pool:
         print(json.dumps(pooled([Path(d) for d in args.pool], N, tag, made, dt)))
+        return
+    if args.ladder:
+        print(json.dumps(ladder([Path(d) for d in args.ladder], N, made, dt)))
         return
     refuse_another_run(Path(ck) / f"N{N}{tag}.json", made)
     t0 = time.time()
@@ -223,6 +241,54 @@ def pooled(folders, N, tag, made, dt):
             scatter[name] = {"each": [[float(a), float(b)] for a, b in zip(m, e, strict=True)],
                              "chi2": chi2, "dof": int(ok.sum() - 1)}  # fmt: skip
     return dict(made={**made, "key_base": bases, "batch": None}, replicates=scatter, **out)
+
+
+def ladder(folders, N, made, dt):
+    """The pairings of the runs of coupled pairs at H, H/2, H/4 … (`--ladder`):
+    each step's pairs pooled over their key bases (the same bases at every
+    step, ensembles in one order, each run finished by the experiment's
+    stopping rule), then `paired_statistics` of every two runs from the same
+    starts, saves `dt` apart."""
+    steps = {}  # H -> {key base: (V, f, ev)}
+    for folder in folders:
+        (info,) = (folder / "ck").glob(f"N{N}-coupled-dt*.json")
+        was = json.loads(info.read_text())
+        differ = {k: (was.get(k), v) for k, v in made.items() if k not in ("key_base", "dt")}
+        differ = {k: v for k, v in differ.items() if v[0] != v[1]}
+        saves = np.load(info.with_suffix(".npz"))
+        if differ or was["key_base"] in steps.get(was["dt"], {}):
+            raise SystemExit(f"{folder}: not a rung of this ladder ({differ or 'key base again'})")
+        if int(saves["chunks"]) * made["chunk"] * dt < made["t_over_N"] * N - 1e-9:
+            raise SystemExit(f"{folder}: its run has not finished (rerun it to resume)")
+        steps.setdefault(was["dt"], {})[was["key_base"]] = [saves[k] for k in ("V", "f", "ev")]
+    hs = sorted(steps, reverse=True)
+    bases = sorted(steps[hs[0]])
+    if (
+        len(hs) < 2
+        or any(sorted(steps[h]) != bases for h in hs)
+        or any(not np.isclose(a, 2 * b) for a, b in zip(hs, hs[1:]))
+    ):
+        raise SystemExit(
+            f"--ladder needs pairs at H, H/2, ... on the same key bases; got "
+            f"{ {h: sorted(steps[h]) for h in hs} }"
+        )
+    T = min(r[0].shape[1] for h in hs for r in steps[h].values())
+    ts = dt * np.arange(T)
+    pooled = {
+        h: [np.concatenate([steps[h][b][i][:, :T] for b in bases]) for i in range(3)] for h in hs
+    }
+    runs = {(h, 0): pooled[h] for h in hs} | {(h, 1): pooled[h] for h in hs}
+    name = lambda h, r: f"{h:g}" if r == 0 else f"{h / 2:g} (pair {h:g})"  # noqa: E731
+
+    def pair(a, b):  # runs a, b ((H, 0): the pair's H run, (H, 1): its H/2 run)
+        Va, Vb = runs[a], runs[b]
+        both = [np.stack([Va[i][:, :, a[1]], Vb[i][:, :, b[1]]], axis=2) for i in range(3)]
+        return {"runs": [name(*a), name(*b)], **paired_statistics(ts, N, both)}
+
+    pairings = [pair((h, 0), (h, 1)) for h in hs]  # each pair's own step difference
+    pairings += [pair((h, 1), (h / 2, 0)) for h in hs[:-1]]  # one step, two noises
+    pairings += [pair((hs[0], 0), (hs[-1], 1))]  # the ends of the ladder
+    return dict(made={**made, "dt": hs, "key_base": bases}, pairings=pairings)
 
 
 # what makes the exact run's ensembles and saves those of the leap run (the
