@@ -173,7 +173,11 @@ def main():
     )
     ap.add_argument("runs", nargs="*", help="N=path of a run_copy_leap.py checkpoint")
     args = ap.parse_args()
+    if not args.leap_ratio > 0:
+        ap.error(f"--leap-ratio must be a ratio of times > 0; got {args.leap_ratio}")
     if args.steps:
+        if args.runs or args.sys is not None or args.leap_ratio != 1.0:
+            ap.error("--steps reads the pairs file alone: drop the runs, --sys and --leap-ratio")
         return steps(args.steps)
     ln = np.log(LEAP_RATIOS)
     print(

@@ -103,6 +103,10 @@ def main():
         "run but for --key-base and --batch) instead of running",
     )
     args = ap.parse_args()
+    if (args.pool or args.ladder) and not args.coupled:
+        ap.error("--pool and --ladder read coupled pairs: add --coupled (and the pairs' options)")
+    if args.pool and args.ladder:
+        ap.error("--pool and --ladder are two readings of finished pairs: give one")
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -204,27 +208,37 @@ T_OVER_N = (0.02, 0.04, 0.08, 0.16, 0.24)
 MEAN_TO = (0.24, 0.32)  # time-means of V/V(0) over 0 < t <= this × N
 
 
+def finished_pair(info, made, dt, free, what):
+    """(settings, [V, f, ev]) of the coupled pair whose settings file is `info`
+    (OUT/ck/N{N}-coupled-dt{H}.json, saves `dt` apart), refused unless its
+    settings are this run's `made` but for the keys in `free`, and unless it
+    has finished by the experiment's stopping rule (`_run_until_aligned`, with
+    t_max = t_over_N · N); `what` names the role the folder was refused for."""
+    folder = info.parent.parent
+    was = json.loads(info.read_text())
+    differ = {k: (was.get(k), v) for k, v in made.items() if k not in free and was.get(k) != v}
+    if differ:
+        raise SystemExit(f"{folder}: not {what} ({differ})")
+    saves = np.load(info.with_suffix(".npz"))
+    if int(saves["chunks"]) * made["chunk"] * dt < made["t_over_N"] * made["N"] - 1e-9:
+        raise SystemExit(f"{folder}: its run has not finished (rerun it to resume)")
+    return was, [saves[k] for k in ("V", "f", "ev")]
+
+
 def pooled(folders, N, tag, made, dt):
     """`paired_statistics` over every ensemble of the finished coupled pairs in
-    `folders` (their checkpoints, saves `dt` apart), refused unless they differ from
-    this run's settings `made` in the key base and batch alone and no key base
-    repeats; with each replicate's own difference of the time-means and their χ²
-    about the inverse-variance mean (the replicates' scatter against their
-    bootstrap SEs)."""
+    `folders` (`finished_pair`: they may differ from this run's settings `made`
+    in the key base and batch alone, and no key base repeats); with each
+    replicate's own difference of the time-means and their χ² about the
+    inverse-variance mean (the replicates' scatter against their bootstrap
+    SEs)."""
     runs, bases = [], []
     for folder in folders:
-        was = json.loads((folder / "ck" / f"N{N}{tag}.json").read_text())
-        differ = {k: (was.get(k), v) for k, v in made.items() if k not in ("key_base", "batch")}
-        differ = {k: v for k, v in differ.items() if v[0] != v[1]}
-        if differ or was["key_base"] in bases:
-            raise SystemExit(
-                f"{folder}: not a replicate of this run ({differ or 'key base again'})"
-            )
-        saves = np.load(folder / "ck" / f"N{N}{tag}.npz")
-        # the experiment's stopping rule (`_run_until_aligned`) with t_max = t_over_N · N
-        if int(saves["chunks"]) * made["chunk"] * dt < made["t_over_N"] * N - 1e-9:
-            raise SystemExit(f"{folder}: its run has not finished (rerun it to resume)")
-        runs.append([saves[k] for k in ("V", "f", "ev")])
+        info = folder / "ck" / f"N{N}{tag}.json"
+        was, saves = finished_pair(info, made, dt, ("key_base", "batch"), "a replicate of this run")
+        if was["key_base"] in bases:
+            raise SystemExit(f"{folder}: not a replicate of this run (key base again)")
+        runs.append(saves)
         bases.append(was["key_base"])
     T = min(r[0].shape[1] for r in runs)
     ts = dt * np.arange(T)
@@ -245,22 +259,18 @@ def pooled(folders, N, tag, made, dt):
 
 def ladder(folders, N, made, dt):
     """The pairings of the runs of coupled pairs at H, H/2, H/4 … (`--ladder`):
-    each step's pairs pooled over their key bases (the same bases at every
-    step, ensembles in one order, each run finished by the experiment's
-    stopping rule), then `paired_statistics` of every two runs from the same
-    starts, saves `dt` apart."""
-    steps = {}  # H -> {key base: (V, f, ev)}
+    each step's pairs pooled over their key bases (`finished_pair`: the same
+    bases at every step, ensembles in one order), then `paired_statistics` of
+    every two runs from the same starts, saves `dt` apart."""
+    steps = {}  # H -> {key base: [V, f, ev]}
     for folder in folders:
-        (info,) = (folder / "ck").glob(f"N{N}-coupled-dt*.json")
-        was = json.loads(info.read_text())
-        differ = {k: (was.get(k), v) for k, v in made.items() if k not in ("key_base", "dt")}
-        differ = {k: v for k, v in differ.items() if v[0] != v[1]}
-        saves = np.load(info.with_suffix(".npz"))
-        if differ or was["key_base"] in steps.get(was["dt"], {}):
-            raise SystemExit(f"{folder}: not a rung of this ladder ({differ or 'key base again'})")
-        if int(saves["chunks"]) * made["chunk"] * dt < made["t_over_N"] * N - 1e-9:
-            raise SystemExit(f"{folder}: its run has not finished (rerun it to resume)")
-        steps.setdefault(was["dt"], {})[was["key_base"]] = [saves[k] for k in ("V", "f", "ev")]
+        infos = sorted((folder / "ck").glob(f"N{N}-coupled-dt*.json"))
+        if len(infos) != 1:
+            raise SystemExit(f"{folder}: holds {len(infos)} coupled pairs at N = {N}, not one")
+        was, saves = finished_pair(infos[0], made, dt, ("key_base", "dt"), "a rung of this ladder")
+        if was["key_base"] in steps.get(was["dt"], {}):
+            raise SystemExit(f"{folder}: not a rung of this ladder (key base again)")
+        steps.setdefault(was["dt"], {})[was["key_base"]] = saves
     hs = sorted(steps, reverse=True)
     bases = sorted(steps[hs[0]])
     if (
@@ -274,14 +284,13 @@ def ladder(folders, N, made, dt):
         )
     T = min(r[0].shape[1] for h in hs for r in steps[h].values())
     ts = dt * np.arange(T)
-    pooled = {
+    runs = {  # H -> [V, f, ev] over all key bases; axis 2 of each: the H run, the H/2 run
         h: [np.concatenate([steps[h][b][i][:, :T] for b in bases]) for i in range(3)] for h in hs
     }
-    runs = {(h, 0): pooled[h] for h in hs} | {(h, 1): pooled[h] for h in hs}
     name = lambda h, r: f"{h:g}" if r == 0 else f"{h / 2:g} (pair {h:g})"  # noqa: E731
 
     def pair(a, b):  # runs a, b ((H, 0): the pair's H run, (H, 1): its H/2 run)
-        Va, Vb = runs[a], runs[b]
+        Va, Vb = runs[a[0]], runs[b[0]]
         both = [np.stack([Va[i][:, :, a[1]], Vb[i][:, :, b[1]]], axis=2) for i in range(3)]
         return {"runs": [name(*a), name(*b)], **paired_statistics(ts, N, both)}
 
