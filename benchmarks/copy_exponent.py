@@ -6,7 +6,10 @@ bootstrap SE per N; the exact law at N ≤ 3000, the tau-leap from 9999 on),
 and optionally leap runs' checkpoints (benchmarks/run_copy_leap.py), which
 replace the table's point at their N:
 
-    python benchmarks/copy_exponent.py [--sys S] [N=DIR/ck/N{N}.npz ...]
+    python benchmarks/copy_exponent.py [--sys S] [N=DIR/ck/N{N}.npz[,DIR2/...] ...]
+
+(several checkpoints of one N, on other key bases, are pooled, and their
+replicate scatter printed)
 
 Model: ln t_align(N) = a + f(N) + ε, ε Gaussian with SD SE/t_align per point
 (the bootstrap SE; a percentile interval would be better where the SE is
@@ -69,8 +72,14 @@ def gls(x, y, cov, form):
     return beta, C, float(r @ W @ r)
 
 
-def table_of(runs):
-    """The table with the leap runs' own t_align and bootstrap SE at their N."""
+def table_of(runs, with_table=False):
+    """The table with the leap runs' own t_align and bootstrap SE at their N;
+    several checkpoints of one N (replicates on other key bases) are pooled
+    (their ensembles side by side, to the shortest run's end), and each is
+    printed with the replicates' χ² about their weighted mean (`replicates`).
+    `with_table`: the table's own point at such an N (the full config's
+    ensembles, key base 100) joins them as one more replicate, and the point
+    fitted is the inverse-variance mean of it and the pooled runs."""
     tab = dict(TABLE)
     if runs:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -78,13 +87,55 @@ def table_of(runs):
 
         cfg = ex.Config()
         rng = np.random.default_rng(0)
-        for N, path in runs.items():
-            V = np.load(path)["V"]
+
+        def t_align(V, level=cfg.fraction):
+            """t at `level` × V(0) of the ensemble-mean V, and its bootstrap SE."""
             ts = np.arange(V.shape[1]) * ex._save_spacing(cfg, N)
-            t = ex._t_align(ts, V, cfg.fraction)
-            boot = [ex._t_align(ts, V[rng.integers(0, len(V), len(V))], 0.5) for _ in range(300)]
-            tab[N] = (t, float(np.nanstd(boot)), "leap")
+            boot = [ex._t_align(ts, V[rng.integers(0, len(V), len(V))], level) for _ in range(300)]
+            return ex._t_align(ts, V, level), float(np.nanstd(boot))
+
+        for N, paths in runs.items():
+            Vs = [np.load(path)["V"] for path in paths.split(",")]
+            extra = TABLE[N][:2] if with_table and len(Vs) > 1 and N in TABLE else None
+            if len(Vs) > 1:
+                replicates(N, paths.split(","), Vs, t_align, extra)
+            V = np.concatenate([v[:, : min(v.shape[1] for v in Vs)] for v in Vs])
+            tab[N] = (*t_align(V), "leap")
+            if extra is not None:
+                (t1, e1), (t2, e2) = tab[N][:2], extra
+                w1, w2 = e1**-2, e2**-2
+                tab[N] = ((w1 * t1 + w2 * t2) / (w1 + w2), (w1 + w2) ** -0.5, "leap")
+                print(
+                    f"    pooled runs {t1:.4g} ± {e1:.2g} with the table's {t2:.4g} ± {e2:.2g}: "
+                    f"{tab[N][0]:.4g} ± {tab[N][1]:.2g} ({tab[N][0] / N:.3f} N)"
+                )
     return tab
+
+
+def replicates(N, paths, Vs, t_align, extra=None):
+    """Each replicate's crossings of 0.8 … 0.5 V(0) with bootstrap SEs, and per
+    level their χ² about the inverse-variance mean (the scatter against the
+    SEs); `extra`, (t_align, SE) of one more replicate, joins at ½ V(0)."""
+    levels = (0.8, 0.7, 0.6, 0.5)
+    rows = np.array([[t_align(V, c) for c in levels] for V in Vs])  # (runs, levels, 2)
+    print(f"N = {N}, {len(Vs)} replicates ({sum(len(V) for V in Vs)} ensembles):")
+    for path, V, row in zip(paths, Vs, rows, strict=True):
+        cells = ", ".join(
+            f"{c:g}: {t:.4g} ± {e:.2g}" for c, (t, e) in zip(levels, row, strict=True)
+        )
+        print(f"    {path} ({len(V)} ensembles) {cells}")
+    if extra is not None:
+        print(f"    the table's point (full config, key base 100), 0.5: {extra[0]} ± {extra[1]}")
+        rows = np.concatenate([rows, [[(np.nan, np.nan)] * 3 + [extra]]])
+    for c, (t, e) in zip(levels, rows.transpose(1, 2, 0), strict=True):
+        ok = np.isfinite(t) & (e > 0)
+        w = 1 / e[ok] ** 2
+        mean = np.sum(w * t[ok]) / w.sum()
+        chi2 = float(np.sum(w * (t[ok] - mean) ** 2))
+        print(
+            f"    {c:g} V(0): weighted mean {mean:.4g} ± {w.sum() ** -0.5:.2g}, "
+            f"χ² {chi2:.2f} on {ok.sum() - 1} dof"
+        )
 
 
 def report(tab, sys_sd):
@@ -169,15 +220,27 @@ def main():
         help="divide the leap's t_align by this (its measured ratio to the exact law)",
     )
     ap.add_argument(
+        "--with-table",
+        action="store_true",
+        help="the table's point joins the replicates given at its N",
+    )
+    ap.add_argument(
         "--steps", metavar="FILE", help="the implied t_align shifts of step_pairs.jsonl"
     )
-    ap.add_argument("runs", nargs="*", help="N=path of a run_copy_leap.py checkpoint")
+    ap.add_argument(
+        "runs",
+        nargs="*",
+        help="N=path of a run_copy_leap.py checkpoint (N=path,path,...: replicates, pooled)",
+    )
     args = ap.parse_args()
     if not args.leap_ratio > 0:
         ap.error(f"--leap-ratio must be a ratio of times > 0; got {args.leap_ratio}")
     if args.steps:
-        if args.runs or args.sys is not None or args.leap_ratio != 1.0:
-            ap.error("--steps reads the pairs file alone: drop the runs, --sys and --leap-ratio")
+        if args.runs or args.sys is not None or args.leap_ratio != 1.0 or args.with_table:
+            ap.error(
+                "--steps reads the pairs file alone: drop the runs, --sys, --leap-ratio "
+                "and --with-table"
+            )
         return steps(args.steps)
     ln = np.log(LEAP_RATIOS)
     print(
@@ -185,7 +248,7 @@ def main():
     )
     sys_sd = args.sys if args.sys is not None else float(np.hypot(ln.mean(), ln.std(ddof=1)))
     runs = {int(a.split("=", 1)[0]): a.split("=", 1)[1] for a in args.runs}
-    tab = table_of(runs)
+    tab = table_of(runs, args.with_table)
     if args.leap_ratio != 1.0:  # the leap's points corrected by its measured ratio to the exact law
         print(f"leap points divided by {args.leap_ratio:g}")
         r = {"leap": args.leap_ratio, "exact": 1.0}
