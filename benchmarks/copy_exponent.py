@@ -98,6 +98,11 @@ def table_of(runs, with_table=False):
 
         for N, paths in runs.items():
             Vs = [np.load(path)["V"] for path in paths.split(",")]
+            for path, V in zip(paths.split(","), Vs, strict=True):
+                if V.ndim != 2:  # a --coupled pair's saves carry an axis of 2
+                    sys.exit(
+                        f"{path}: V has shape {V.shape}, not (ensembles, saves): a plain run's checkpoint is needed (run_copy_leap.py without --coupled)"
+                    )
             extra = TABLE[N][:2] if with_table and len(Vs) > 1 and N in TABLE else None
             if len(Vs) > 1:
                 replicates(N, paths.split(","), Vs, t_align, extra)
@@ -250,6 +255,10 @@ def main():
     )
     sys_sd = args.sys if args.sys is not None else float(np.hypot(ln.mean(), ln.std(ddof=1)))
     runs = {int(a.split("=", 1)[0]): a.split("=", 1)[1] for a in args.runs}
+    if args.with_table and not any("," in v and n in TABLE for n, v in runs.items()):
+        ap.error(
+            f"--with-table joins replicates N=path,path,... at an N of the table {list(TABLE)}"
+        )
     tab = table_of(runs, args.with_table)
     if args.leap_ratio != 1.0:  # the leap's points corrected by its measured ratio to the exact law
         print(f"leap points divided by {args.leap_ratio:g}")
