@@ -83,48 +83,54 @@ def table_of(runs, with_table=False):
     tab = dict(TABLE)
     if runs:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from run_copy_leap import weighted_mean
+
         from experiments.copy_coalescence import experiment as ex
 
         cfg = ex.Config()
-
-        def t_align(V, level=cfg.fraction):
-            """t at `level` × V(0) of the ensemble-mean V, and its bootstrap SE
-            over the resamples run_copy_leap.py draws (its printed SE at ½ V(0))."""
-            ts = np.arange(V.shape[1]) * ex._save_spacing(cfg, N)
-            boot = np.random.default_rng(0).integers(0, len(V), (cfg.n_boot, len(V)))
-            return ex._t_align(ts, V, level), float(
-                np.nanstd([ex._t_align(ts, V[b], level) for b in boot])
-            )
-
-        for N, paths in runs.items():
-            Vs = [np.load(path)["V"] for path in paths.split(",")]
-            for path, V in zip(paths.split(","), Vs, strict=True):
+        for N, arg in runs.items():
+            paths = arg.split(",")
+            Vs = [np.load(path)["V"] for path in paths]
+            for path, V in zip(paths, Vs, strict=True):
                 if V.ndim != 2:  # a --coupled pair's saves carry an axis of 2
                     sys.exit(
                         f"{path}: V has shape {V.shape}, not (ensembles, saves): a plain run's checkpoint is needed (run_copy_leap.py without --coupled)"
                     )
+            spacing = ex._save_spacing(cfg, N)
             extra = TABLE[N][:2] if with_table and len(Vs) > 1 and N in TABLE else None
             if len(Vs) > 1:
-                replicates(N, paths.split(","), Vs, t_align, extra)
+                replicates(N, paths, Vs, spacing, extra)
             V = np.concatenate([v[:, : min(v.shape[1] for v in Vs)] for v in Vs])
-            tab[N] = (*t_align(V), "leap")
+            tab[N] = (*t_align(V, spacing, cfg.fraction), "leap")
             if extra is not None:
-                (t1, e1), (t2, e2) = tab[N][:2], extra
-                w1, w2 = e1**-2, e2**-2
-                tab[N] = ((w1 * t1 + w2 * t2) / (w1 + w2), (w1 + w2) ** -0.5, "leap")
+                t, se, _, _ = weighted_mean([tab[N][0], extra[0]], [tab[N][1], extra[1]])
                 print(
-                    f"    pooled runs {t1:.4g} ± {e1:.2g} with the table's {t2:.4g} ± {e2:.2g}: "
-                    f"{tab[N][0]:.4g} ± {tab[N][1]:.2g} ({tab[N][0] / N:.3f} N)"
+                    f"    pooled runs {tab[N][0]:.4g} ± {tab[N][1]:.2g} with the table's "
+                    f"{extra[0]:.4g} ± {extra[1]:.2g}: {t:.4g} ± {se:.2g} ({t / N:.3f} N)"
                 )
+                tab[N] = (t, se, "leap")
     return tab
 
 
-def replicates(N, paths, Vs, t_align, extra=None):
+def t_align(V, spacing, level):
+    """t at `level` × V(0) of the ensemble-mean V (saves `spacing` apart), and its
+    bootstrap SE over the resamples run_copy_leap.py draws (its printed SE at ½ V(0))."""
+    from run_copy_leap import crossing, resamples
+
+    from experiments.copy_coalescence import experiment as ex
+
+    boot = resamples(len(V), ex.Config().n_boot)
+    return crossing(spacing * np.arange(V.shape[1]), V, level, boot)
+
+
+def replicates(N, paths, Vs, spacing, extra=None):
     """Each replicate's crossings of 0.8 … 0.5 V(0) with bootstrap SEs, and per
     level their χ² about the inverse-variance mean (the scatter against the
     SEs); `extra`, (t_align, SE) of one more replicate, joins at ½ V(0)."""
+    from run_copy_leap import weighted_mean
+
     levels = (0.8, 0.7, 0.6, 0.5)
-    rows = np.array([[t_align(V, c) for c in levels] for V in Vs])  # (runs, levels, 2)
+    rows = np.array([[t_align(V, spacing, c) for c in levels] for V in Vs])  # (runs, levels, 2)
     print(f"N = {N}, {len(Vs)} replicates ({sum(len(V) for V in Vs)} ensembles):")
     for path, V, row in zip(paths, Vs, rows, strict=True):
         cells = ", ".join(
@@ -135,14 +141,8 @@ def replicates(N, paths, Vs, t_align, extra=None):
         print(f"    the table's point (full config, key base 100), 0.5: {extra[0]} ± {extra[1]}")
         rows = np.concatenate([rows, [[(np.nan, np.nan)] * 3 + [extra]]])
     for c, (t, e) in zip(levels, rows.transpose(1, 2, 0), strict=True):
-        ok = np.isfinite(t) & (e > 0)
-        w = 1 / e[ok] ** 2
-        mean = np.sum(w * t[ok]) / w.sum()
-        chi2 = float(np.sum(w * (t[ok] - mean) ** 2))
-        print(
-            f"    {c:g} V(0): weighted mean {mean:.4g} ± {w.sum() ** -0.5:.2g}, "
-            f"χ² {chi2:.2f} on {ok.sum() - 1} dof"
-        )
+        mean, se, chi2, dof = weighted_mean(t, e)
+        print(f"    {c:g} V(0): weighted mean {mean:.4g} ± {se:.2g}, χ² {chi2:.2f} on {dof} dof")
 
 
 def report(tab, sys_sd):

@@ -125,7 +125,7 @@ def main():
     P, N = cfg.P, args.N
     keys, dt = ex._keys_and_spacing(cfg, ex._sizes(NS, P).index(N), N)
     B = keys.shape[0]
-    boot = np.random.default_rng(0).integers(0, B, (cfg.n_boot, B))
+    boot = resamples(B, cfg.n_boot)  # the stopping rule's, and t_align's SE
     ex.LEAP_PIECE = args.piece
     params = MatrixParams(H=ex.hamiltonian(cfg))
     law = CopyFaithfulTauLeap(P)
@@ -169,7 +169,7 @@ def main():
         out = dict(made=made, wall_s=wall, **paired_statistics(ts, N, [V, f, ev], exact))
         print(json.dumps(dict(device=str(jax.devices()[0]), **out)))
         return
-    boots = [ex._t_align(ts, V[b], cfg.fraction) for b in boot]
+    t_align, se = crossing(ts, V, cfg.fraction, boot)
     print(
         json.dumps(
             dict(
@@ -177,14 +177,29 @@ def main():
                 ensembles=B,
                 device=str(jax.devices()[0]),
                 t_end=float(ts[-1]),
-                t_align=float(ex._t_align(ts, V, cfg.fraction)),
-                t_align_boot_se=float(np.nanstd(boots)),
+                t_align=t_align,
+                t_align_boot_se=se,
                 extinct_at_end=float(np.mean(np.any(f[:, -1] == 0, axis=-1))),
                 events_per_ensemble=float(ev[:, -1].mean()),
                 wall_s=wall,
             )
         )
     )
+
+
+def resamples(B, n_boot):
+    """The bootstrap resamples of B ensembles (indices, (n_boot, B)) that a run's
+    stopping rule and its printed t_align SE use; `copy_exponent.py` draws the same."""
+    return np.random.default_rng(0).integers(0, B, (n_boot, B))
+
+
+def crossing(ts, V, level, boot):
+    """(t at `level` × V(0) of the ensemble-mean V (B, T) saved at `ts`, its SE
+    over the resamples `boot`; a resample that never crosses is left out)."""
+    from experiments.copy_coalescence import experiment as ex
+
+    t = float(ex._t_align(ts, V, level))
+    return t, float(np.nanstd([ex._t_align(ts, V[b], level) for b in boot]))
 
 
 def refuse_another_run(path, made):
@@ -225,6 +240,17 @@ def finished_pair(info, made, dt, free, what):
     return was, [saves[k] for k in ("V", "f", "ev")]
 
 
+def weighted_mean(values, ses):
+    """(inverse-variance mean, its SE, χ² of the values about it, dof) over the
+    finite values with an SE > 0: the replicates' scatter against their SEs."""
+    values, ses = np.asarray(values, float), np.asarray(ses, float)
+    ok = np.isfinite(values) & (ses > 0)
+    w = 1 / ses[ok] ** 2
+    mean = float(np.sum(w * values[ok]) / w.sum()) if ok.any() else np.nan
+    chi2 = float(np.sum(w * (values[ok] - mean) ** 2))
+    return mean, float(w.sum() ** -0.5) if ok.any() else np.nan, chi2, int(ok.sum()) - 1
+
+
 def pooled(folders, N, tag, made, dt):
     """`paired_statistics` over every ensemble of the finished coupled pairs in
     `folders` (`finished_pair`: they may differ from this run's settings `made`
@@ -247,13 +273,10 @@ def pooled(folders, N, tag, made, dt):
     scatter = {}
     for name in each[0]["dt minus dt/2"]:
         m, e = np.array([r["dt minus dt/2"][name] for r in each]).T
-        ok = np.isfinite(m) & (e > 0)
-        if ok.sum() > 1:
-            w = 1 / e[ok] ** 2
-            mean = np.sum(w * m[ok]) / w.sum()
-            chi2 = float(np.sum(w * (m[ok] - mean) ** 2))
+        _, _, chi2, dof = weighted_mean(m, e)
+        if dof > 0:
             scatter[name] = {"each": [[float(a), float(b)] for a, b in zip(m, e, strict=True)],
-                             "chi2": chi2, "dof": int(ok.sum() - 1)}  # fmt: skip
+                             "chi2": chi2, "dof": dof}  # fmt: skip
     return dict(made={**made, "key_base": bases, "batch": None}, replicates=scatter, **out)
 
 
