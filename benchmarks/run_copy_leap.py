@@ -111,6 +111,11 @@ def main():
 
     jax.config.update("jax_enable_x64", True)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from jqdlab._compile_cache import configure
+
+    # the jqd command's persistent cache: a resumed run loads its programs (one per
+    # width W; the coupled pair's took minutes each to compile at N = 1e6)
+    configure()
     from experiments.copy_coalescence import experiment as ex
     from jqd.copy import CopyFaithfulTauLeap, MatrixParams
 
