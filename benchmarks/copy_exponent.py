@@ -38,6 +38,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from run_copy_leap import (
+    crossing,
+    resamples,
+    weighted_mean,
+)  # this folder: the runs' own statistics
 
 # the full config's table (README "Answer", 2026-11-27): N: (t_align, SE, law)
 TABLE = {
@@ -83,8 +88,6 @@ def table_of(runs, with_table=False):
     tab = dict(TABLE)
     if runs:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from run_copy_leap import weighted_mean
-
         from experiments.copy_coalescence import experiment as ex
 
         cfg = ex.Config()
@@ -115,8 +118,6 @@ def table_of(runs, with_table=False):
 def t_align(V, spacing, level):
     """t at `level` × V(0) of the ensemble-mean V (saves `spacing` apart), and its
     bootstrap SE over the resamples run_copy_leap.py draws (its printed SE at ½ V(0))."""
-    from run_copy_leap import crossing, resamples
-
     from experiments.copy_coalescence import experiment as ex
 
     boot = resamples(len(V), ex.Config().n_boot)
@@ -127,8 +128,6 @@ def replicates(N, paths, Vs, spacing, extra=None):
     """Each replicate's crossings of 0.8 … 0.5 V(0) with bootstrap SEs, and per
     level their χ² about the inverse-variance mean (the scatter against the
     SEs); `extra`, (t_align, SE) of one more replicate, joins at ½ V(0)."""
-    from run_copy_leap import weighted_mean
-
     levels = (0.8, 0.7, 0.6, 0.5)
     rows = np.array([[t_align(V, spacing, c) for c in levels] for V in Vs])  # (runs, levels, 2)
     print(f"N = {N}, {len(Vs)} replicates ({sum(len(V) for V in Vs)} ensembles):")
