@@ -219,8 +219,10 @@ def refuse_another_run(path, made):
                 f"{path.with_suffix('.npz')} belongs to another run (was, now: {differ}); move it away"
             )
         return
+    from jqdlab.toolkit import write_text_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(made))
+    write_text_atomic(path, json.dumps(made))
 
 
 LEVELS = (0.8, 0.7, 0.6, 0.5)  # crossings of the ensemble-mean V, × V(0)

@@ -37,6 +37,18 @@ def write_text_atomic(path: Path, text: str) -> None:
         tmp.write_text(text)
 
 
+def savez_atomic(path: Path, **arrays) -> None:
+    """`np.savez(path, **arrays)` through `atomic`, synced before the replace: a
+    process killed mid-write (a session's end, a cluster's preemption) leaves
+    the previous file whole, so a checkpoint never turns unreadable."""
+    import numpy as np
+
+    with atomic(path) as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" appended
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 class SweepLocked(RuntimeError):
     """Another live process is writing the same output folder."""
 

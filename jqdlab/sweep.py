@@ -30,10 +30,10 @@ from .registry import UsageError, did_you_mean, field_types
 from .results import CompileTimer, environment, make_dirs, remove_empty_dirs
 from .storage import (
     OutputLock,
-    atomic,
     checkpoint_folder,
     code_fingerprint,
     reuse_problem,
+    savez_atomic,
     write_text_atomic,
 )
 from .validate import cast_swept, check_sweep_items
@@ -63,10 +63,7 @@ def _chunk_paths(chunk_dir: Path, i: int) -> tuple[Path, Path]:
 def write_chunk(chunk_dir: Path, i: int, start: int, stop: int, arrays: dict, spec_hash: str):
     """Atomically write chunk `i`: npz (temp + fsync + replace), then its sidecar."""
     npz, meta = _chunk_paths(chunk_dir, i)
-    with atomic(npz) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
+    savez_atomic(npz, **arrays)
     info = {
         "chunk": i,
         "start": start,

@@ -10,7 +10,9 @@ so that one kind of check is made the same way everywhere (docs/api/experiment.m
 
 Errors are computed in NumPy (float64), whatever array library produced the
 inputs. No physics here: the closed forms come from `jqd.reference`, the laws
-from their families.
+from their families. A checkpoint file is written with `savez_atomic` or
+`write_text_atomic` (a temporary file, then a rename), so that a run killed
+mid-write resumes from the previous one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from jqd.stats import loglog_slope
 
 from .experiment import parse_limits
+from .storage import savez_atomic, write_text_atomic  # noqa: F401 (for experiments)
 
 # why the vmapped sweep (`Experiment.sweep_why_not`) cannot sweep a field that
 # fixes what every item of one compiled program shares

@@ -258,3 +258,50 @@ def test_lock_names_an_older_holder_by_the_acquirer(tmp_path):
     (tmp_path / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
     with pytest.raises(SweepLocked, match="another jqd run"):
         OutputLock(tmp_path, "run").acquire()
+
+
+def test_checkpoint_write_interrupted_keeps_the_last_one(tmp_path, monkeypatch):
+    """A run killed while it writes a checkpoint (a session's end, a preemption)
+    resumes from the one before: `savez_atomic` and `write_text_atomic` write a
+    temporary file and rename it, so the checkpoint is always a whole file; a
+    bare `np.savez(path)` here leaves half a zip that no resume can read. Every
+    experiment (and benchmarks/run_copy_leap.py) writes its files through them."""
+    import ast
+
+    import numpy as np
+
+    from jqdlab.toolkit import savez_atomic, write_text_atomic
+
+    npz, js = tmp_path / "N300.npz", tmp_path / "N300_rms.json"
+    savez_atomic(npz, y0=np.arange(4.0), chunks=3)
+    write_text_atomic(js, "[0.1, 0.2]")
+
+    def dies_midway(f, *args, **kwargs):  # the process is killed after some bytes
+        (f.write if hasattr(f, "write") else Path(f).write_bytes)(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", dies_midway)
+    monkeypatch.setattr(Path, "write_text", lambda self, *a, **k: dies_midway(self))
+    with pytest.raises(KeyboardInterrupt):
+        savez_atomic(npz, y0=np.zeros(4), chunks=4)
+    with pytest.raises(KeyboardInterrupt):
+        write_text_atomic(js, "[0.3, 0.4]")
+    monkeypatch.undo()
+    with np.load(npz) as z:
+        assert int(z["chunks"]) == 3 and np.array_equal(z["y0"], np.arange(4.0))
+    assert json.loads(js.read_text()) == [0.1, 0.2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [js.name, npz.name]
+    )  # no temporaries
+
+    writes = {"savez", "savez_compressed", "write_text", "write_bytes"}
+    files = [*REPO.glob("experiments/*/experiment.py"), REPO / "benchmarks" / "run_copy_leap.py"]
+    bare = [
+        f"{f.relative_to(REPO)}:{node.lineno}"
+        for f in files
+        for node in ast.walk(ast.parse(f.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in writes
+    ]
+    assert not bare, f"write these through jqdlab.toolkit's savez_atomic/write_text_atomic: {bare}"

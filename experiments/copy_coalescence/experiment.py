@@ -46,7 +46,7 @@ from jqd.copy import (
 )
 from jqd.stats import loglog_slope
 from jqdlab import Experiment, Recorder
-from jqdlab.toolkit import experiment_config, panel
+from jqdlab.toolkit import experiment_config, panel, savez_atomic, write_text_atomic
 
 
 @experiment_config(
@@ -660,7 +660,7 @@ def _run_until_aligned(
         if path is not None and _writer():
             path.parent.mkdir(parents=True, exist_ok=True)
             arrays = {f"y{j}": v for j, v in enumerate(state)}
-            np.savez(
+            savez_atomic(
                 path,
                 **arrays,
                 V=saves[0],
@@ -758,7 +758,7 @@ def run(config: Config, rec: Recorder) -> None:
                     float(np.max(Vr)),
                 ]
             if path is not None and _writer():
-                path.write_text(json.dumps(r))
+                write_text_atomic(path, json.dumps(r))
         rms_mis.append(r["1.0"][0])
         rms_al.append(r["0.0"][0])
         v_al.append(r["0.0"][1])
@@ -861,7 +861,9 @@ def run(config: Config, rec: Recorder) -> None:
     rec.metric("seconds_coalescence", elapsed)
     if config.checkpoint and _writer():
         table = {"N": Ns, "t_align": t_al.tolist(), "t_err": t_err.tolist(), "p_big": p_big}
-        (Path(config.checkpoint) / "summary.json").write_text(json.dumps(table, default=float))
+        write_text_atomic(
+            Path(config.checkpoint) / "summary.json", json.dumps(table, default=float)
+        )
 
     # the errors of the ensemble claims: bootstrap SEs over the ensembles; the
     # exact-event law has no step error, the leap law's is not measured here (issue 55)

@@ -56,7 +56,7 @@ from jqd.copy import (
     MeanFieldState,
 )
 from jqdlab import Experiment, Recorder
-from jqdlab.toolkit import experiment_config, jackknife_se, panel
+from jqdlab.toolkit import experiment_config, jackknife_se, panel, write_text_atomic
 
 # tolerances: how each was fixed is in the README ("How the tolerances were fixed")
 TOL_EXACT = 1e-9  # RK4 (dt = 0.002, t = 2) against the propagator: theory, C dt⁴
@@ -898,7 +898,7 @@ def _sweep(config, H, psi0, rho, keys, rec):
             out[N], ses[N] = [msd(fi, rho) for fi in f], [msd_se(fi, rho) for fi in f]
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({"msd": out[N], "se": ses[N]}))
+                write_text_atomic(path, json.dumps({"msd": out[N], "se": ses[N]}))
         rec.progress(f"sweep N = {N:g} done")
     rec.metric(
         "sweep_msd", {f"{N:g}": dict(zip(map(str, grid), v, strict=True)) for N, v in out.items()}

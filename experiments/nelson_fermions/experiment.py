@@ -42,7 +42,14 @@ import jqd
 from jqd.dqm import EnsembleState, NelsonEnsemble
 from jqd.stats import loglog_slope
 from jqdlab import Experiment, Recorder
-from jqdlab.toolkit import experiment_config, fold_range, panel, within_stderr_errors
+from jqdlab.toolkit import (
+    experiment_config,
+    fold_range,
+    panel,
+    savez_atomic,
+    within_stderr_errors,
+    write_text_atomic,
+)
 
 KINDS = ("antisymmetric", "symmetric", "distinguishable")
 # Orbital amplitudes on the oscillator levels 0..3 (normalized in `_orbitals`):
@@ -552,9 +559,9 @@ class _Stages:
         res = compute()
         if self.folder:
             arr = {k: v for k, v in res.items() if isinstance(v, np.ndarray)}
-            np.savez(self.folder / f"{name}.npz", **arr)
-            rest = {k: v for k, v in res.items() if k not in arr}
-            (self.folder / f"{name}.json").write_text(json.dumps(rest))
+            savez_atomic(self.folder / f"{name}.npz", **arr)
+            rest = {k: v for k, v in res.items() if k not in arr}  # last: the stage is done
+            write_text_atomic(self.folder / f"{name}.json", json.dumps(rest))
         return res
 
 

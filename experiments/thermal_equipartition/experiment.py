@@ -26,7 +26,7 @@ import numpy as np
 import jqd
 from jqd.thermal import ClassicalLattice, FPUTParams, PhaseState
 from jqdlab import Experiment, Recorder
-from jqdlab.toolkit import claim_max_error, experiment_config, panel
+from jqdlab.toolkit import claim_max_error, experiment_config, panel, savez_atomic
 
 
 @experiment_config(
@@ -240,8 +240,7 @@ def run_chain(config: Config, rec: Recorder, params, n: int, seed: int, dt: floa
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             arrays = dict(ts=ts, fine=fine, coarse=coarse, energies=energies, wall=wall)
-            np.savez(f"{path}.tmp.npz", q=np.asarray(y.q), p=np.asarray(y.p), **arrays)
-            Path(f"{path}.tmp.npz").replace(path)  # a kill mid-write keeps the last one
+            savez_atomic(path, q=np.asarray(y.q), p=np.asarray(y.p), **arrays)
     keep = np.asarray(ts) <= t_max + 1e-9  # a checkpoint of a longer run: its start
     cut = lambda x: np.asarray(x)[keep]  # noqa: E731
     E = np.asarray(energies)[np.concatenate([[True], keep])]
