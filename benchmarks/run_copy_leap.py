@@ -9,8 +9,9 @@ stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
     python benchmarks/run_copy_leap.py --N 99999 --batch 8 --out DIR [--budget 3600] [--piece 40] [--levels 1024]
 
 A checkpoint resumes only the run that made it: its settings (N, step,
-batch, levels, piece, chunk, key base, seeds, and T) are kept beside it in
-OUT/ck/N{N}{tag}.json, and another run is refused.
+batch, levels, piece, chunk, key base, seeds, and T) and the sha256 of the
+code that computes it (jqd's source and the experiment's) are kept beside it
+in OUT/ck/N{N}{tag}.json, and another run, or other code, is refused.
 
 `--piece`: steps per compiled call (the experiment's LEAP_PIECE = 8; 40 cuts
 the host round trips on a GPU). `--levels`: the experiment's phase_levels
@@ -149,7 +150,7 @@ def main():
     if args.ladder:
         print(json.dumps(ladder([Path(d) for d in args.ladder], N, made, dt)))
         return
-    refuse_another_run(Path(ck) / f"N{N}{tag}.json", made)
+    refuse_another_run(Path(ck) / f"N{N}{tag}.json", {**made, "code": code(ex)})
     t0 = time.time()
 
     class Rec:
@@ -207,16 +208,34 @@ def crossing(ts, V, level, boot):
     return t, float(np.nanstd([ex._t_align(ts, V[b], level) for b in boot]))
 
 
+def code(ex):
+    """The sha256 of the code a run's numbers come from: jqd's source and the
+    experiment's folder (`jqdlab.storage.code_fingerprint`'s two)."""
+    from types import SimpleNamespace
+
+    from jqdlab.storage import code_fingerprint
+
+    made = code_fingerprint(SimpleNamespace(run=ex.run))
+    return {k: made[k] for k in ("jqd_source_sha256", "experiment_source_sha256")}
+
+
 def refuse_another_run(path, made):
     """The checkpoint beside `path` resumes only the run that made it: its
-    settings are written there first, and others are refused."""
+    settings and code are written there first, and others are refused."""
     if path.exists():
         was = json.loads(path.read_text())
         if was != made:
             differ = {k: (was.get(k), made.get(k)) for k in made.keys() | was.keys()}
             differ = {k: v for k, v in differ.items() if v[0] != v[1]}
+            why = "move it away"
+            if "code" in differ:  # two sha dicts: say which, not the digits
+                was_code = was.get("code") or {}
+                differ["code"] = [k for k in made["code"] if was_code.get(k) != made["code"][k]]
+                why = "code: the sources that differ (all where it predates the record); " + (
+                    "resume it with the code that made it, or move it away"
+                )
             raise SystemExit(
-                f"{path.with_suffix('.npz')} belongs to another run (was, now: {differ}); move it away"
+                f"{path.with_suffix('.npz')} belongs to another run (was, now: {differ}); {why}"
             )
         return
     from jqdlab.toolkit import write_text_atomic

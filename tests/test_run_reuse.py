@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -305,3 +306,41 @@ def test_checkpoint_write_interrupted_keeps_the_last_one(tmp_path, monkeypatch):
         and node.func.attr in writes
     ]
     assert not bare, f"write these through jqdlab.toolkit's savez_atomic/write_text_atomic: {bare}"
+
+
+def test_run_copy_leap_resumes_only_its_own_code(tmp_path):
+    """benchmarks/run_copy_leap.py keeps a run's settings and the sha256 of
+    the code that computes it (jqd's source, the experiment's) beside its
+    checkpoint: the same run resumes; other settings, other code, or a
+    checkpoint that predates the code record are refused, naming what differs."""
+    import importlib.util
+
+    from jqdlab import registry
+
+    spec = importlib.util.spec_from_file_location("rcl", REPO / "benchmarks" / "run_copy_leap.py")
+    rcl = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rcl)
+    registry.load("copy-coalescence")
+    code = rcl.code(sys.modules["jqd_experiments.copy_coalescence"])
+    assert set(code) == {"jqd_source_sha256", "experiment_source_sha256"}
+    assert all(len(v) == 64 for v in code.values())
+
+    path = tmp_path / "ck" / "N999-coupled-dt0.25.json"
+    made = {"N": 999, "dt": 0.25, "batch": 4, "code": code}
+    rcl.refuse_another_run(path, made)  # a new run records its key
+    assert json.loads(path.read_text()) == made
+    rcl.refuse_another_run(path, dict(made))  # the same run resumes
+    for now, names in [
+        ({**made, "batch": 8}, "'batch': (4, 8)"),
+        (
+            {**made, "code": {**code, "jqd_source_sha256": "0" * 64}},
+            "'code': ['jqd_source_sha256']",
+        ),
+    ]:
+        with pytest.raises(SystemExit, match=re.escape(names)):
+            rcl.refuse_another_run(path, now)
+    path.write_text(json.dumps({k: v for k, v in made.items() if k != "code"}))  # an older run
+    with pytest.raises(
+        SystemExit, match="'code': \\['jqd_source_sha256', 'experiment_source_sha256'\\]"
+    ):
+        rcl.refuse_another_run(path, made)
