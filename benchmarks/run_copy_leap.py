@@ -2,8 +2,8 @@
 (`CopyFaithfulTauLeap`), on whatever device JAX has: the experiment's own
 ensembles, keys (`_keys_and_spacing` with Ns extended to 1e6: 2 seeds ×
 `--batch` at every N) and stopping rule, checkpointed after every chunk into OUT/ck/N{N}.npz
-(the file `jqd run copy-coalescence --set checkpoint=OUT/ck` resumes from),
-stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
+(the experiment's own checkpoint format, but keyed by this script, not by
+`jqd run`, which refuses the folder), stopped after a wall budget (rerun to resume). Prints one JSON line: t_align
 (the ensemble-mean V at ½ V(0)), its bootstrap SE, the extinct fraction, wall.
 
     python benchmarks/run_copy_leap.py --N 99999 --batch 8 --out DIR [--budget 3600] [--piece 40] [--levels 1024]
