@@ -277,6 +277,20 @@ def weighted_mean(values, ses):
     return mean, float(w.sum() ** -0.5) if ok.any() else np.nan, chi2, int(ok.sum()) - 1
 
 
+def one_code(folders, settings):
+    """Finished runs pooled into one result come from one code: refused where
+    two of them recorded different sources (runs from before the record hold
+    none and pass)."""
+    codes = {}  # each code's first folder
+    for f, w in zip(folders, settings, strict=True):
+        if "code" in w:
+            codes.setdefault(json.dumps(w["code"], sort_keys=True), f)
+    if len(codes) > 1:
+        raise SystemExit(
+            f"{', '.join(map(str, codes.values()))}: made by different code; pool one's"
+        )
+
+
 def pooled(folders, N, tag, made, dt):
     """`paired_statistics` over every ensemble of the finished coupled pairs in
     `folders` (`finished_pair`: they may differ from this run's settings `made`
@@ -284,7 +298,7 @@ def pooled(folders, N, tag, made, dt):
     replicate's own difference of the time-means and their χ² about the
     inverse-variance mean (the replicates' scatter against their bootstrap
     SEs)."""
-    runs, bases = [], []
+    runs, bases, settings = [], [], []
     for folder in folders:
         info = folder / "ck" / f"N{N}{tag}.json"
         was, saves = finished_pair(info, made, dt, ("key_base", "batch"), "a replicate of this run")
@@ -292,6 +306,8 @@ def pooled(folders, N, tag, made, dt):
             raise SystemExit(f"{folder}: not a replicate of this run (key base again)")
         runs.append(saves)
         bases.append(was["key_base"])
+        settings.append(was)
+    one_code(folders, settings)
     T = min(r[0].shape[1] for r in runs)
     ts = dt * np.arange(T)
     each = [paired_statistics(ts, N, [x[:, :T] for x in r]) for r in runs]
@@ -311,7 +327,7 @@ def ladder(folders, N, made, dt):
     each step's pairs pooled over their key bases (`finished_pair`: the same
     bases at every step, ensembles in one order), then `paired_statistics` of
     every two runs from the same starts, saves `dt` apart."""
-    steps = {}  # H -> {key base: [V, f, ev]}
+    steps, settings = {}, []  # H -> {key base: [V, f, ev]}
     for folder in folders:
         infos = sorted((folder / "ck").glob(f"N{N}-coupled-dt*.json"))
         if len(infos) != 1:
@@ -320,6 +336,8 @@ def ladder(folders, N, made, dt):
         if was["key_base"] in steps.get(was["dt"], {}):
             raise SystemExit(f"{folder}: not a rung of this ladder (key base again)")
         steps.setdefault(was["dt"], {})[was["key_base"]] = saves
+        settings.append(was)
+    one_code(folders, settings)
     hs = sorted(steps, reverse=True)
     bases = sorted(steps[hs[0]])
     if (

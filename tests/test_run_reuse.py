@@ -339,6 +339,11 @@ def test_run_copy_leap_resumes_only_its_own_code(tmp_path):
     ]:
         with pytest.raises(SystemExit, match=re.escape(names)):
             rcl.refuse_another_run(path, now)
+    # pooled finished runs (--pool, --ladder) come from one code; unrecorded ones pass
+    other = {**made, "code": {**code, "experiment_source_sha256": "1" * 64}}
+    rcl.one_code(["a", "b", "c"], [made, made, {"N": 999}])
+    with pytest.raises(SystemExit, match="a, b: made by different code"):
+        rcl.one_code(["a", "b", "c"], [made, other, made])
     path.write_text(json.dumps({k: v for k, v in made.items() if k != "code"}))  # an older run
     with pytest.raises(
         SystemExit, match="'code': \\['jqd_source_sha256', 'experiment_source_sha256'\\]"
