@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from run_copy_leap import (
     crossing,
+    one_code,
     resamples,
     weighted_mean,
 )  # this folder: the runs' own statistics
@@ -93,6 +94,8 @@ def table_of(runs, with_table=False):
         cfg = ex.Config()
         for N, arg in runs.items():
             paths = arg.split(",")
+            if len(paths) > 1:
+                same_run(paths)
             Vs = [np.load(path)["V"] for path in paths]
             for path, V in zip(paths, Vs, strict=True):
                 if V.ndim != 2:  # a --coupled pair's saves carry an axis of 2
@@ -113,6 +116,28 @@ def table_of(runs, with_table=False):
                 )
                 tab[N] = (t, se, "leap")
     return tab
+
+
+def same_run(paths):
+    """Checkpoints pooled at one N are replicates of one run: their settings
+    (run_copy_leap.py's file beside each) agree but for the key base and
+    batch, no key base repeats, and one code made them (`one_code`)."""
+    settings = []
+    for path in paths:
+        info = Path(path).with_suffix(".json")
+        if not info.exists():
+            sys.exit(f"{path}: no settings file {info.name} beside it (run_copy_leap.py's)")
+        settings.append(json.loads(info.read_text()))
+    rest = [
+        {k: v for k, v in s.items() if k not in ("key_base", "batch", "code")} for s in settings
+    ]
+    for path, r in zip(paths, rest, strict=True):
+        if r != rest[0]:
+            sys.exit(f"{path}: not a replicate of {paths[0]} (settings {r}, there {rest[0]})")
+    bases = [s["key_base"] for s in settings]
+    if len(set(bases)) < len(bases):
+        sys.exit(f"{', '.join(paths)}: key bases {bases}: the same ensembles twice")
+    one_code(paths, settings)
 
 
 def t_align(V, spacing, level):

@@ -349,3 +349,38 @@ def test_run_copy_leap_resumes_only_its_own_code(tmp_path):
         SystemExit, match="'code': \\['jqd_source_sha256', 'experiment_source_sha256'\\]"
     ):
         rcl.refuse_another_run(path, made)
+
+
+def test_copy_exponent_pools_replicates_of_one_run_only(tmp_path, monkeypatch):
+    """benchmarks/copy_exponent.py N=A,B pools checkpoints as replicates: the
+    same ensembles twice (a key base repeated) would halve the SE, another N
+    or step would mix two runs, and two codes two laws; each is refused by
+    name (`same_run`), from the settings file run_copy_leap.py keeps beside
+    each checkpoint."""
+    import importlib
+
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    ce = importlib.import_module("copy_exponent")
+    base = {"N": 999999, "dt": 0.25, "levels": 1024, "piece": 8, "chunk": 10, "seeds": 2}
+
+    def ck(name, **settings):
+        path = tmp_path / name / "N999999.npz"
+        path.parent.mkdir()
+        np.savez(path, V=np.ones((2, 3)))
+        path.with_suffix(".json").write_text(json.dumps({**base, **settings}))
+        return str(path)
+
+    a, b = ck("a", key_base=200, batch=4), ck("b", key_base=300, batch=2)
+    ce.same_run([a, b])  # replicates: other key bases and batches
+    for paths, says in [
+        ([a, ck("c", key_base=200, batch=4)], "the same ensembles twice"),
+        ([a, ck("d", key_base=400, batch=4, dt=0.125)], "not a replicate of"),
+        ([ck("e", key_base=1, code={"x": "1"}), ck("f", key_base=2, code={"x": "2"})], "code"),
+    ]:
+        with pytest.raises(SystemExit, match=says):
+            ce.same_run(paths)
+    Path(b).with_suffix(".json").unlink()
+    with pytest.raises(SystemExit, match="no settings file"):
+        ce.same_run([a, b])
