@@ -12,10 +12,12 @@ recorded (the machine is shared). Projection: every N runs to t = frac·N
 (frac = 0.8: where the exact runs stop; 1.5: t_cap) with 16 ensembles (8 at
 N = 1e6); a step at time t costs the measured step at the width
 max(32, next power of two >= min(N/P, 5N/(P t))), interpolated in log W. One
-JSON line per case.
+JSON line per case. `--coupled`: the step-error pair (`jqd.Coupled`: the run
+at dt and the run at dt/2 on common noise, as `run_copy_leap.py --coupled`
+runs it) instead of the plain law.
 
     nice -n 10 .venv/bin/python benchmarks/bench_copy_scale.py [--widths 32,128,1024,8192]
-        [--T 10] [--calls 2] [--batch 8]
+        [--T 10] [--calls 2] [--batch 8] [--coupled]
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _params():
     return MatrixParams(H=jnp.asarray(upper + upper.conj().T + np.diag(a - 1.0)))
 
 
-def case(W: int, T: float, B: int, calls: int) -> dict:
+def case(W: int, T: float, B: int, calls: int, coupled: bool = False) -> dict:
     import jax
     import jax.numpy as jnp
 
@@ -50,12 +52,16 @@ def case(W: int, T: float, B: int, calls: int) -> dict:
 
     a = jnp.repeat(jnp.arange(P, dtype=jnp.int32), W)
     params, law = _params(), CopyFaithfulTauLeap(P)
+    law = jqd.Coupled(law) if coupled else law
     steps = int(round(T / DT))
 
     def one(k):
         phi = jax.random.uniform(k, a.shape, minval=-np.pi, maxval=np.pi)
         y0 = faithful_type_state(MemberState(a=a, phi=phi), P)
-        obs = lambda t, y, p: (y.circular_variance(), y.n_events)
+        y0 = (y0, y0) if coupled else y0
+        obs = lambda t, y, p: (lambda y: (y.circular_variance(), y.n_events))(
+            y[0] if coupled else y
+        )
         sol = jqd.evolve(law, y0, params, dt=DT, n_save=1, steps_per_save=steps, key=k, observe=obs)
         return sol.observables
 
@@ -73,7 +79,7 @@ def case(W: int, T: float, B: int, calls: int) -> dict:
         cpus.append(time.process_time() - c0)
     wall, cpu = float(np.median(walls)), float(np.median(cpus))
     return dict(
-        law="CopyFaithfulTauLeap",
+        law="Coupled(CopyFaithfulTauLeap)" if coupled else "CopyFaithfulTauLeap",
         W=W,
         dt=DT,
         batch=B,
@@ -114,13 +120,14 @@ def main():
     ap.add_argument("--T", type=float, default=10.0)
     ap.add_argument("--calls", type=int, default=2)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--coupled", action="store_true", help="the step-error pair (jqd.Coupled)")
     args = ap.parse_args()
     import jax
 
     jax.config.update("jax_enable_x64", True)
     per_step = {}
     for W in (int(float(x)) for x in args.widths.split(",")):
-        r = case(W, args.T, args.batch, args.calls)
+        r = case(W, args.T, args.batch, args.calls, args.coupled)
         per_step[W] = r["wall_s"] / (args.T / DT)
         print(json.dumps(r), flush=True)
     print(json.dumps({"projection_full_config": projection(per_step, args.batch)}), flush=True)
