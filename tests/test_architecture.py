@@ -239,6 +239,8 @@ NOT_TIME_LOOPS = {
     "jqd/copy/_faithful_leap.py:CopyFaithfulTauLeap.step": "the law's own step: its "
     "sub-steps from t to t + dt (more than one only near a class's extinction)",
     "jqd/copy/_faithful_leap.py:_binomial_from": "inversion: the terms of one binomial draw's cdf",
+    "jqd/copy/_faithful_leap.py:_when": "not a time loop: at most one pass, a branch "
+    "that under vmap runs only when some ensemble takes it (a cond would run it for all)",
     "jqd/copy/_faithful_leap.py:multinomial": "one multinomial draw: the levels of its "
     "binary tree of binomial splits",
     "jqd/dqm/_ensemble_checks.py:kth_largest": "one radix select: its passes over the "
