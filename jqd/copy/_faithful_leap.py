@@ -346,13 +346,13 @@ class CopyFaithfulTauLeap(AbstractLaw):
         def plain(y):
             return self.step(t, y, params, dt, jax.random.fold_in(key, 2))
 
-        y = _when(m > 1, plain, _when(m == 1, staged, y))
+        y = _when(m != 1, plain, _when(m == 1, staged, y))  # as cond(m == 1, staged, plain)
         h = dt / 2
         for i, k in enumerate(keys):
             m, rates = self._substeps(y_fine, h, R_copy, delta)
             leap = lambda y, k=k, r=rates: fine._leap(y, k, h, R, R_copy, delta, omega, r)  # noqa: E731
             own = lambda y, i=i, k=k: fine.step(t + i * h, y, params, h, jax.random.fold_in(k, 3))  # noqa: E731
-            y_fine = _when(m > 1, own, _when(m == 1, leap, y_fine))
+            y_fine = _when(m != 1, own, _when(m == 1, leap, y_fine))
         return y, y_fine
 
     def _substeps(self, y, dt, R_copy, delta):
