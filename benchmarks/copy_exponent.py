@@ -9,7 +9,8 @@ replace the table's point at their N:
     python benchmarks/copy_exponent.py [--sys S] [N=DIR/ck/N{N}.npz[,DIR2/...] ...]
 
 (several checkpoints of one N, on other key bases, are pooled, and their
-replicate scatter printed)
+replicate scatter printed; `same_run` refuses checkpoints that are not
+replicates of one run by the settings file run_copy_leap.py keeps beside each)
 
 Model: ln t_align(N) = a + f(N) + ε, ε Gaussian with SD SE/t_align per point
 (the bootstrap SE; a percentile interval would be better where the SE is
