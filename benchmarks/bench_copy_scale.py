@@ -59,9 +59,11 @@ def case(W: int, T: float, B: int, calls: int, coupled: bool = False) -> dict:
         phi = jax.random.uniform(k, a.shape, minval=-np.pi, maxval=np.pi)
         y0 = faithful_type_state(MemberState(a=a, phi=phi), P)
         y0 = (y0, y0) if coupled else y0
-        obs = lambda t, y, p: (lambda y: (y.circular_variance(), y.n_events))(
-            y[0] if coupled else y
-        )
+
+        def obs(t, y, p):  # a coupled pair's dt run
+            y = y[0] if coupled else y
+            return y.circular_variance(), y.n_events
+
         sol = jqd.evolve(law, y0, params, dt=DT, n_save=1, steps_per_save=steps, key=k, observe=obs)
         return sol.observables
 

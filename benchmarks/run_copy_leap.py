@@ -231,7 +231,8 @@ def refuse_another_run(path, made):
             if "code" in differ:  # two sha dicts: say which, not the digits
                 was_code = was.get("code") or {}
                 differ["code"] = [k for k in made["code"] if was_code.get(k) != made["code"][k]]
-                why = "code: the sources that differ (all where it predates the record); " + (
+                why = (
+                    "code: the sources that differ (all where it predates the record); "
                     "resume it with the code that made it, or move it away"
                 )
             raise SystemExit(

@@ -308,18 +308,17 @@ def test_checkpoint_write_interrupted_keeps_the_last_one(tmp_path, monkeypatch):
     assert not bare, f"write these through jqdlab.toolkit's savez_atomic/write_text_atomic: {bare}"
 
 
-def test_run_copy_leap_resumes_only_its_own_code(tmp_path):
+def test_run_copy_leap_resumes_only_its_own_code(tmp_path, monkeypatch):
     """benchmarks/run_copy_leap.py keeps a run's settings and the sha256 of
     the code that computes it (jqd's source, the experiment's) beside its
     checkpoint: the same run resumes; other settings, other code, or a
     checkpoint that predates the code record are refused, naming what differs."""
-    import importlib.util
+    import importlib
 
     from jqdlab import registry
 
-    spec = importlib.util.spec_from_file_location("rcl", REPO / "benchmarks" / "run_copy_leap.py")
-    rcl = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rcl)
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    rcl = importlib.import_module("run_copy_leap")
     registry.load("copy-coalescence")
     code = rcl.code(sys.modules["jqd_experiments.copy_coalescence"])
     assert set(code) == {"jqd_source_sha256", "experiment_source_sha256"}
