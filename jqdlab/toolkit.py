@@ -29,6 +29,7 @@ from jqd.stats import loglog_slope
 
 from .experiment import parse_limits
 from .storage import savez_atomic, write_text_atomic  # noqa: F401 (for experiments)
+from .validate import budget_scale  # noqa: F401 (for experiments' validate hooks)
 
 # why the vmapped sweep (`Experiment.sweep_why_not`) cannot sweep a field that
 # fixes what every item of one compiled program shares

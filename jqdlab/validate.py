@@ -170,6 +170,14 @@ def _run_budget() -> tuple[float | None, str]:
     return steps / LONGEST_DEFAULT_STEPS, why.format(steps)
 
 
+def budget_scale() -> float:
+    """The run budget over its default (1; `JQD_MAX_STEPS=N`: N / 1e8; `none`: inf):
+    an experiment's own bound on a run's cost (its `validate` hook) scales with it, so
+    the one setting that lifts `check_run_length` lifts that bound too."""
+    limit, _ = _run_budget()
+    return math.inf if limit is None else limit * LONGEST_DEFAULT_STEPS / RUN_BUDGET_STEPS
+
+
 def check_run_length(exp, config, where: str = "") -> None:
     """Refuse a config whose times and step counts (`run_length`) make its run longer than
     the run budget allows, before it runs (UsageError naming the keys, their bounds and

@@ -435,6 +435,32 @@ def test_run_length_is_bounded_by_the_run_budget(tmp_path, capsys, monkeypatch):
         check_config(exp, dataclasses.replace(exp.config.quick(), t_max=1e9))
 
 
+def test_an_experiments_cost_bound_scales_with_the_run_budget(monkeypatch):
+    """copy-coalescence's own bound on its runs' cost (thinning candidates of the exact
+    law) is refused by default, naming JQD_MAX_STEPS, and lifted by it: N/1e8 times
+    the bound, `none` without one (the opt-in for a deliberately long run)."""
+    import dataclasses
+
+    from jqdlab.registry import load
+    from jqdlab.validate import check_config
+
+    exp = load("copy-coalescence")
+    # the exact law to N = 3e4 with 64 ensembles, to 0.42 N: ~1.5e10 candidates
+    long = dataclasses.replace(
+        exp.config(), Ns=(6, 9, 30000), batch=32, exact_max=10**9, t_cap=0.42
+    )
+    monkeypatch.delenv("JQD_MAX_STEPS", raising=False)
+    with pytest.raises(UsageError, match=r"thinning candidates.*more than 1e\+10.*JQD_MAX_STEPS"):
+        check_config(exp, long)
+    monkeypatch.setenv("JQD_MAX_STEPS", "1.2e8")  # 1.2 × the bound: still too many
+    with pytest.raises(UsageError, match=r"~1\.5e\+10 thinning candidates.*more than 1\.2e\+10"):
+        check_config(exp, long)
+    monkeypatch.setenv("JQD_MAX_STEPS", "2e8")
+    check_config(exp, long)
+    monkeypatch.setenv("JQD_MAX_STEPS", "none")
+    check_config(exp, long)
+
+
 def test_every_time_like_key_is_bounded():
     """Every experiment's times and step counts (`RUN_LENGTH_KEYS`) and time steps
     are bounded: each one alone 2000 times longer (a step 2000 times shorter) is

@@ -46,7 +46,7 @@ from jqd.copy import (
 )
 from jqd.stats import loglog_slope
 from jqdlab import Experiment, Recorder
-from jqdlab.toolkit import experiment_config, panel, savez_atomic, write_text_atomic
+from jqdlab.toolkit import budget_scale, experiment_config, panel, savez_atomic, write_text_atomic
 
 
 @experiment_config(
@@ -208,7 +208,11 @@ def validate(config: Config) -> None:
     P(P−1) × Σ_steps K(t), with K(t) ≈ min(N, 5N/t) + 32 live types per class
     (physics §5.8), i.e. P(P−1)(32 t_stop + 5N(1 + ln(t_stop/5)))/leap_dt. The
     full configuration's bounds are ~6e8 candidates and ~1.4e11 steps;
-    t_end = 1e9 at quick size would take weeks."""
+    t_end = 1e9 at quick size would take weeks. Both bounds scale with the run
+    budget (`JQD_MAX_STEPS=N`: N/1e8 times them; `none` lifts them), the opt-in
+    for a deliberately long run."""
+    scale = budget_scale()
+    lift = "or raise the run budget with JQD_MAX_STEPS=N (N/1e8 times this bound; none lifts it)"
     H = hamiltonian(config, np)
     off = np.abs(H).sum() - np.abs(np.diag(H)).sum()
     Ns = [config.P * max(1, round(N / config.P)) for N in config.Ns]
@@ -222,19 +226,20 @@ def validate(config: Config) -> None:
         return config.P * (config.P - 1) * live / config.leap_dt
 
     leap = sum(ens(N) * cells(N) for N in Ns if N > config.exact_max)
-    if total > MAX_CANDIDATES:
+    if total > MAX_CANDIDATES * scale:
         raise ValueError(
             f"t_end={config.t_end:g}, t_cap={config.t_cap:g}: the exact-law coalescence runs "
             f"(Ns up to {max(exact)}, batch={config.batch}) are expected to take ~{total:.2g} "
-            f"thinning candidates (∝ batch × N × time), more than {MAX_CANDIDATES:.0e} (hours "
-            "at ~1 µs each); lower t_end, t_cap, exact_max, the largest of Ns or batch."
+            f"thinning candidates (∝ batch × N × time), more than {MAX_CANDIDATES * scale:.2g} "
+            "(hours at ~1 µs each); lower t_end, t_cap, exact_max, the largest of Ns or "
+            f"batch, {lift}."
         )
-    if leap > MAX_CELL_STEPS:
+    if leap > MAX_CELL_STEPS * scale:
         raise ValueError(
             f"t_end={config.t_end:g}, t_cap={config.t_cap:g}: the tau-leap coalescence runs "
             f"(Ns up to {max(Ns)}) are expected to take ~{leap:.2g} type-direction steps "
-            f"(ensembles × live types × time/leap_dt), more than {MAX_CELL_STEPS:.0e}; lower "
-            "t_cap, the largest of Ns, batch or big_batch, or raise leap_dt."
+            f"(ensembles × live types × time/leap_dt), more than {MAX_CELL_STEPS * scale:.2g}; "
+            f"lower t_cap, the largest of Ns, batch or big_batch, raise leap_dt, {lift}."
         )
 
 
