@@ -10,7 +10,7 @@
 | aliases | module-level `NAME = OTHER` in jqd/ where OTHER is a bare or dotted name of a class or function (not a constant) |
 | one-call wrappers | public library functions whose body, docstring aside, is one `return` of a call to `evolve` |
 | time loops outside `evolve` | `lax.scan` / `fori_loop` / `while_loop` calls outside jqd/_evolve*.py: in the library, in experiments/ |
-| jit sites in the library | `jax.jit` / `eqx.filter_jit` / `jit(` calls and decorators in jqd/ |
+| jit sites in the library | `jax.jit` / `eqx.filter_jit` / `jit(` calls and decorators in jqd/, and how many say why (a comment on the line or right above it; listed with it) |
 | arrows up | imports of the lab (`jqdlab`) in jqd/ |
 | public names | distinct objects exported by `jqd` and its public modules, re-exports once (tests/test_architecture.py's `public_names`), against its budget |
 | programs in a cold quick reproduce | the REPORT.md of `--reproduce DIR` (its "all" row) |
@@ -204,6 +204,26 @@ def jit_sites():
     )
 
 
+def jit_reasons() -> dict[str, str | None]:
+    """Each jit site -> why it exists: the comment on its line, else the comment
+    lines right above it (None: no comment there)."""
+    out = {}
+    for site in jit_sites():
+        path, line = site.rsplit(":", 1)
+        text = (ROOT / path).read_text()
+        comments = {
+            tok.start[0]: tok.string.lstrip("#").strip()
+            for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+            if tok.type == tokenize.COMMENT
+        }
+        lines, n = text.splitlines(), int(line)
+        above = []
+        while n - 1 - len(above) >= 1 and lines[n - 2 - len(above)].strip().startswith("#"):
+            above.insert(0, comments[n - 1 - len(above)])
+        out[site] = comments.get(n) or " ".join(above) or None
+    return out
+
+
 def arrows_up():
     out = []
     for path, tree in _trees(LIB):
@@ -251,13 +271,16 @@ def main() -> None:
     lib_loops = _loop_calls(LIB, skip=("_evolve.py", "_evolve_adaptive.py"))
     exp_loops = _loop_calls(ROOT / "experiments")
     hooks, alias_list, wrappers = hooks_evolve_calls(), aliases(), one_call_wrappers()
+    reasons = jit_reasons()
     rows = {
         "validation : step code lines": f"{validation} : {step} = {validation / step:.1f}",
         "checking sites per law (most; laws per count)": f"{max(site_counts)}; {site_counts}",
         "AbstractLaw hooks evolve calls": f"{len(hooks)}: {', '.join(hooks)}",
         "aliases / one-call wrappers": f"{len(alias_list)} / {len(wrappers)}",
         "time loops outside evolve (library + experiments)": f"{len(lib_loops)} + {len(exp_loops)}",
-        "jit sites in the library": str(len(jit_sites())),
+        "jit sites in the library (with a why)": (
+            f"{len(reasons)} ({sum(r is not None for r in reasons.values())})"
+        ),
         "arrows up (jqd imports jqdlab)": str(len(arrows_up())),
         "public names (budget)": "{} ({})".format(*public_names()),
         "programs in a cold quick reproduce": str(
@@ -271,6 +294,7 @@ def main() -> None:
     print("\naliases:", *alias_list or ["none"], sep="\n  ")
     print("one-call wrappers:", *wrappers or ["none"], sep="\n  ")
     print("time loops in experiments:", *exp_loops or ["none"], sep="\n  ")
+    print("jit sites, why:", *(f"{k} {v or 'NO REASON'}" for k, v in reasons.items()), sep="\n  ")
     if args.json:
         print(json.dumps(rows))
 

@@ -612,7 +612,7 @@ def check_memory(n_saves: int, y0, params, observe, t0, what: str, copies: int =
     )
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # evolve's one entry: one program per static structure
 def _program(law, y0, params, t0, dt, *, check, in_graph, caller, on_breakdown, progress, **run):
     """`evolve`'s one entry, compiled once per static structure (`_guards.as_arrays`):
     the value checks, the run (`_core`, given `run`'s options) and, under an
@@ -646,6 +646,6 @@ def check_values(law, y0, params, dt, caller: str, scalars=()) -> None:
         _guards.raise_first(*_checked(*args), caller=caller)
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # run only after a flagged check: the values its message shows
 def _checked(law, y0, params, dt, scalars):
     return _guards.evaluated(_value_checks(law, y0, params, dt, scalars))

@@ -156,7 +156,7 @@ def _meter(progress):
     )
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # evolve_adaptive's one entry
 def _adaptive_core(
     law,
     y0,

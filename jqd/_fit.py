@@ -89,7 +89,7 @@ def _forward_mode(f):
     """f(u, d) whose gradient in u is taken in forward mode, traced once
     (docs/internals/core.md#fit)."""
 
-    @jax.jit
+    @jax.jit  # the loss and its forward-mode gradient, traced once per fit
     def value_and_grad(u, d):
         flat, unravel = jax.flatten_util.ravel_pytree(u)
         one = lambda t: jax.jvp(lambda x: f(unravel(x), d), (flat,), (t,))
@@ -287,13 +287,16 @@ def fit(
     d_axis = None if data is None else 0
     init = jax.vmap(opt.init) if batched else opt.init
     if batched == "sequential":  # data None: lax.map carries the empty pytree
+        # one optimizer step of every seed (one after another), compiled once, run every iteration
         update_fn = jax.jit(lambda u, s, d: jax.lax.map(lambda a: update(*a), (u, s, d)))
     elif batched:
+        # the same, the seeds side by side
         update_fn = jax.jit(jax.vmap(update, in_axes=(0, 0, d_axis)))
     else:
-        update_fn = jax.jit(update)
+        update_fn = jax.jit(update)  # the same, one seed
     # strong types, else jit compiles `update` twice (internals#fit); one program
     strong = lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype)
+    # the start and the optimizer's state: one program, not one per op
     u, state = jax.jit(lambda u: _tm(strong, (u, init(u))))(u)
     to_value = lambda u: _tm(np.asarray, forward(u))
     curvature = None
@@ -355,6 +358,7 @@ def fit(
             bar.close()
     value, more = to_value(u), {}
     if curvature is None:
+        # the final loss: one program, not the user's loss op by op
         loss = jax.jit(jax.vmap(fun, in_axes=(0, d_axis)) if batched else fun)(u, data)
         loss = np.asarray(jax.block_until_ready(loss))
     else:

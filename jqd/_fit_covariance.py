@@ -96,6 +96,7 @@ class _Curvature:
         # batched: r and J as two programs (an XLA:CPU deadlock: internals#fit)
         axes = (0, 0 if has_data else None)
         batch = (lambda f: jax.vmap(f, in_axes=axes)) if batched else (lambda f: f)
+        # each compiled once, reused at every θ of the covariance
         self.residual, self.curvature = jax.jit(batch(residual)), jax.jit(batch(curvature))
 
     def flat(self, theta):

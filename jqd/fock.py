@@ -248,7 +248,7 @@ def tight_binding(n_sites: int, periodic: bool = True) -> jnp.ndarray:
     return jax.device_put(T)
 
 
-@functools.partial(jax.jit, static_argnames=("n", "dtype"))
+@functools.partial(jax.jit, static_argnames=("n", "dtype"))  # one program per size, not one per op
 def random_hermitian(key, n: int, scale: float = 1.0, dtype=complex) -> jnp.ndarray:
     """A GUE-like random Hermitian n×n matrix with spectral scale ~ `scale`."""
     k1, k2 = jax.random.split(key)

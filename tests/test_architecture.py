@@ -310,6 +310,17 @@ def test_time_loops_live_in_evolve():
     assert listed <= sites, f"stale entries (no loop there now): {sorted(listed - sites)}"
 
 
+def test_every_jit_site_says_why(monkeypatch):
+    """A compiled program must earn its place: every `jax.jit` / `eqx.filter_jit` in
+    jqd/ carries a comment on its line or right above it saying why
+    (benchmarks/design_measures.py lists them with it)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import design_measures
+
+    silent = [site for site, why in design_measures.jit_reasons().items() if not why]
+    assert not silent, f"jit sites without a comment saying why: {silent}"
+
+
 # -------------------------------------------------------------- public names
 
 PUBLIC_MODULES = ("jqd", *(m for m in FILES if m.count(".") == 1 and "._" not in m))

@@ -149,7 +149,7 @@ def grid_cdf_function(grid: Grid, rho):
             + h5 * Fn[j + 1]
         )
 
-    return jax.jit(cdf)
+    return jax.jit(cdf)  # called per sample batch: one program, not one per op
 
 
 @functools.partial(jax.jit, static_argnames=("n", "dtype"))  # one program, not one per op

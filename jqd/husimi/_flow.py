@@ -336,7 +336,7 @@ class HusimiFlow(AbstractLaw):
         return self.source.checks(y.R, params, dt)
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # called eagerly: one program per shape, not one per op
 def _initial_state(law: HusimiFlow, z0, t0, R0) -> FlowState:
     low = law._low(law.source.log_at(t0, R0), z0) | ~jnp.all(jnp.isfinite(z0), -1)
     flag = jnp.where(low, AT_ZERO, 0).astype(jnp.int32)

@@ -450,7 +450,7 @@ def phase_rtol(dtype) -> float:
     return 1e4 * float(jnp.finfo(dtype).eps)
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # the guards' values: one program per shape, not one per op
 def _fock_shell_values(law, rho, args, with_negativity: bool):
     """(residual outside V_n, its limit, phase violation, negativity or None),
     as one compiled program per law structure."""
@@ -514,7 +514,7 @@ def projected_abscissa(law, params, limit: int = 1600):
     return float(np.max(np.linalg.eigvals(np.asarray(_projected_matrix(law, params))).real))
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # K images of the basis: one program, not one per op
 def _projected_matrix(law, params):
     """P L P on V_n as a K × K matrix (columns: images of the basis functions)."""
     reg, grid = law.regularization, law.grid
@@ -538,4 +538,4 @@ def compiled_coefficients(law, params, dtype):
     return params, _coefficients(law, params, dtype)
 
 
-_coefficients = eqx.filter_jit(HusimiGrid.compute_coefficients)
+_coefficients = eqx.filter_jit(HusimiGrid.compute_coefficients)  # tables reused by every call

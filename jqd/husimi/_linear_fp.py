@@ -51,7 +51,7 @@ def linear_fp_coefficients(hamiltonian, C=1.0):
     return _coefficients(_quadratic_symbol(hamiltonian), to_device(C, float))
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # drift and diffusion by autodiff: one program, not one per op
 def _coefficients(poly, C):
     z0 = jnp.zeros(2, C.dtype)
     ham = lambda z, args: poly(z)
@@ -147,7 +147,7 @@ def linear_fp_marginal(R, hamiltonian, t, y, direction=(1.0, 0.0), C=1.0):
     return _series(R, *_line_constants(A, v0, D, t, e), jnp.asarray(y, float))
 
 
-@jax.jit
+@jax.jit  # the matrix exponential compiles once, whatever the basis size
 def _line_constants(A, v0, D, t, e):
     """b/|b|, λ = |b|/√γ, γ and the mean e·m along e (b = Mᵀe); its own jit: the
     matrix exponential compiles once, whatever the basis size."""
@@ -164,7 +164,7 @@ def _line_constants(A, v0, D, t, e):
     return b / nb, nb / jnp.sqrt(gamma), gamma, e @ m
 
 
-@jax.jit
+@jax.jit  # one program per series length, not one per op
 def _series(R, bhat, lam, gamma, mean, y):
     c = _line_coefficients(_weierstrass(R), bhat)
     a = c * lam ** np.arange(c.shape[0])

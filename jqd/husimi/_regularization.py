@@ -180,7 +180,7 @@ class FockShells(AbstractRegularization):
         return math.inf if lam == 0 else 2.8 / (1.1 * lam)
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # P L ρ: one program, not one per op
 def _projected_rhs(reg: FockShells, law, params, coeffs, rho):  # P L ρ, compiled once
     return reg.project(law.grid, law.rhs(rho, params, coeffs))
 

@@ -41,7 +41,7 @@ def diffusion_structure(H: Callable, z, C=1.0) -> dict:
     `anticommutes_J`, `pm_pairs` (± eigenvalue pairs); and `max_abs` (max|D|:
     0 for a free field in its mode basis, C7)."""
     z = jnp.atleast_2d(z) if is_traced(z) else jax.device_put(np.atleast_2d(np.asarray(z)))
-    Ds = jax.jit(jax.vmap(diffusion_matrix(H, C)))(z)
+    Ds = jax.jit(jax.vmap(diffusion_matrix(H, C)))(z)  # one program per call, not one per op
     names = ("symmetric", "traceless", "anticommutes_J", "pm_pairs", "max_abs")
     return dict(zip(names, (float(x) for x in _structure_violations(Ds)), strict=True))
 
@@ -83,7 +83,7 @@ def instantaneous_residual(H: Callable, rho_zt: Callable, t, z, C=1.0) -> dict:
     `coefficients` (a, b) of ∂tρ ≈ a·Liouville + b·diffusion."""
     z = jnp.atleast_2d(jnp.asarray(z))
 
-    @jax.jit
+    @jax.jit  # one program per call, not one per op
     def parts(z, t, C):
         dt_rho = jax.vmap(lambda x: jax.grad(lambda s: rho_zt(x, s))(t))(z)
         rho_t = lambda x: rho_zt(x, t)
@@ -112,8 +112,8 @@ def time_reversal_residual(H: Callable, rho: Callable, z, C=1.0) -> float:
     N = z.shape[-1] // 2
     flip = jnp.concatenate([jnp.ones(N), -jnp.ones(N)]).astype(z.dtype)
     rho_T = lambda x: rho(x * flip)
-    a = jax.jit(jax.vmap(fp_rhs(H, rho_T, C)))(z)
-    b = jax.jit(jax.vmap(fp_rhs(H, rho, C)))(z * flip)
+    a = jax.jit(jax.vmap(fp_rhs(H, rho_T, C)))(z)  # one program per call, not one per op
+    b = jax.jit(jax.vmap(fp_rhs(H, rho, C)))(z * flip)  # the same
     return float(jnp.max(jnp.abs(a + b)) / jnp.max(jnp.abs(b)))
 
 
@@ -127,7 +127,7 @@ def galerkin_closure_error(law: HusimiGalerkin, R, C=1.0) -> Array:
     return jnp.linalg.norm(law.fp_operator(R, C) - comm) / jnp.linalg.norm(comm)
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # one program per shape, not one per op
 def fp_coefficients(law: HusimiGalerkin, R, Rdot) -> Array:
     """Least-squares (a, b) in dR/dt = a · Liouville(R) + b · Diffusion(R) over
     states R (..., d, d) with known Rdot (same shape), the parts from

@@ -111,7 +111,7 @@ def _static(basis) -> tuple:
     return tuple(map(tuple, np.asarray(basis, int).tolist()))
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
+@functools.partial(jax.jit, static_argnums=(2, 3))  # one program per basis and shape
 def _husimi(state, alphas, basis: tuple, squeeze: bool):
     state = jnp.asarray(state)
     alphas = jnp.asarray(alphas)
@@ -283,7 +283,7 @@ def coherent_product(betas, basis) -> jnp.ndarray:
     return _coherent_product(to_device(betas, complex), _static(basis))
 
 
-@functools.partial(jax.jit, static_argnums=1)
+@functools.partial(jax.jit, static_argnums=1)  # one program per basis
 def _coherent_product(betas, basis: tuple):
     v = coherent_amplitudes(jnp.atleast_1d(betas), np.array(basis, dtype=int))
     return v / jnp.linalg.norm(v)

@@ -129,7 +129,7 @@ def propagate(H, psi0, ts, hbar=1.0):
     return _propagate(H, psi0, ts, hbar)
 
 
-@jax.jit
+@jax.jit  # eigenbasis and phases: one program, not one per op
 def _propagate(H, psi0, ts, hbar):
     ts = jnp.asarray(ts)
     s = ts / jnp.asarray(hbar, ts.dtype)

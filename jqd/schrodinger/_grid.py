@@ -293,7 +293,7 @@ def ground_state(
         psi = jax.lax.scan(lambda p, _: (one(p), None), psi, None, length=check_every)[0]
         return psi, e_new, law.energy(0.0, psi, params), n + check_every
 
-    @jax.jit
+    @jax.jit  # the convergence loop: one program per call
     def run(psi):
         e0 = law.energy(0.0, psi, params)
         return jax.lax.while_loop(cond, body, (psi, e0 + 1.0, e0, 0))

@@ -170,7 +170,7 @@ class SoftSphereGas(AbstractLaw):
         at = jnp.where(hit, at, 0)
         return at.reshape(N, -1), hit.reshape(N, -1), order, overflow
 
-    @eqx.filter_jit
+    @eqx.filter_jit  # called on the host between runs: one program
     def _build_neighbors(self, q, params, builds=None) -> NeighborList:
         """All pairs within σ + skin from the cell list (one cell-list pass)."""
         at, hit, order, cell_overflow = self.candidates(q)
@@ -332,6 +332,6 @@ class SoftSphereGas(AbstractLaw):
         return out
 
 
-@eqx.filter_jit
+@eqx.filter_jit  # called eagerly: one program, not one per op
 def _contacts(law, y, params):
     return law.contacts(y, params)
