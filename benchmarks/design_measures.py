@@ -204,19 +204,26 @@ def jit_sites():
     )
 
 
+@functools.cache
+def _comments(path: Path) -> tuple[list[str], dict[int, str]]:
+    """(the lines of `path`, line -> the text of the comment on it)."""
+    text = path.read_text()
+    comments = {
+        tok.start[0]: tok.string.lstrip("#").strip()
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+        if tok.type == tokenize.COMMENT
+    }
+    return text.splitlines(), comments
+
+
 def jit_reasons() -> dict[str, str | None]:
     """Each jit site -> why it exists: the comment on its line, else the comment
     lines right above it (None: no comment there)."""
     out = {}
     for site in jit_sites():
         path, line = site.rsplit(":", 1)
-        text = (ROOT / path).read_text()
-        comments = {
-            tok.start[0]: tok.string.lstrip("#").strip()
-            for tok in tokenize.generate_tokens(io.StringIO(text).readline)
-            if tok.type == tokenize.COMMENT
-        }
-        lines, n = text.splitlines(), int(line)
+        lines, comments = _comments(ROOT / path)
+        n = int(line)
         above = []
         while n - 1 - len(above) >= 1 and lines[n - 2 - len(above)].strip().startswith("#"):
             above.insert(0, comments[n - 1 - len(above)])

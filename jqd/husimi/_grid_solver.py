@@ -450,10 +450,9 @@ def phase_rtol(dtype) -> float:
     return 1e4 * float(jnp.finfo(dtype).eps)
 
 
-@eqx.filter_jit  # the guards' values: one program per shape, not one per op
+@eqx.filter_jit  # the guards' values: one program per law structure, not one per op
 def _fock_shell_values(law, rho, args, with_negativity: bool):
-    """(residual outside V_n, its limit, phase violation, negativity or None),
-    as one compiled program per law structure."""
+    """(residual outside V_n, its limit, phase violation, negativity or None)."""
     reg, grid, dtype = law.regularization, law.grid, rho.dtype
     residual = grid.integrate(jnp.abs(rho - reg.project(grid, rho)))
     floor = 1e3 * jnp.finfo(dtype).eps * grid.integrate(jnp.abs(rho))

@@ -149,8 +149,7 @@ def linear_fp_marginal(R, hamiltonian, t, y, direction=(1.0, 0.0), C=1.0):
 
 @jax.jit  # the matrix exponential compiles once, whatever the basis size
 def _line_constants(A, v0, D, t, e):
-    """b/|b|, λ = |b|/√γ, γ and the mean e·m along e (b = Mᵀe); its own jit: the
-    matrix exponential compiles once, whatever the basis size."""
+    """b/|b|, λ = |b|/√γ, γ and the mean e·m along e (b = Mᵀe)."""
     M, m, Sigma = linear_fp_propagators(A, v0, D, t)
     b = M.T @ e
     nb = jnp.linalg.norm(b)

@@ -181,7 +181,7 @@ class FockShells(AbstractRegularization):
 
 
 @eqx.filter_jit  # P L ρ: one program, not one per op
-def _projected_rhs(reg: FockShells, law, params, coeffs, rho):  # P L ρ, compiled once
+def _projected_rhs(reg: FockShells, law, params, coeffs, rho):
     return reg.project(law.grid, law.rhs(rho, params, coeffs))
 
 
