@@ -10,7 +10,8 @@ script's unbinned (`--levels 0`) leap runs, to t = `--t-over-N` × N.
 Group g of G runs ensembles [g·2B/G, (g+1)·2B/G) of the 2B keys, checkpointed
 after every chunk into OUT/ck/N{N}-exact-g{g}of{G}.npz (the experiment's
 format) beside a record of its settings and code (`refuse_another_run`: a
-checkpoint resumes only the run that made it). A finished group is a few
+checkpoint resumes only the run that made it; a larger `--t-over-N` extends
+it, the keys being per chunk). A finished group is a few
 hundred kB of saves, so the ensembles of a run too long for one session are
 kept group by group (issue 55: the 3e4 run lost its 14-hour checkpoint with the
 machine). `--merge` reads the finished groups (all G, or `--partial`: those
@@ -83,7 +84,7 @@ def main():
     size = keys.shape[0] // args.groups
     made = dict(N=N, law="CopyMembersFaithfulMobius", batch=args.batch, groups=args.groups,
                 n_terms=args.n_terms, chunk=cfg.chunk, key_base=cfg.key_base, seeds=cfg.seeds,
-                max_substep=cfg.max_substep, t_over_N=args.t_over_N)  # fmt: skip
+                max_substep=cfg.max_substep)  # fmt: skip
     tag = lambda g: f"-exact-g{g}of{args.groups}"
     if args.merge:
         groups = range(args.groups)
@@ -95,7 +96,8 @@ def main():
             z = np.load(ck / f"N{N}{tag(g)}.npz")
             if int(z["chunks"]) * cfg.chunk * dt < args.t_over_N * N - 1e-9:
                 raise SystemExit(f"group {g} has not finished (rerun it to resume)")
-            V.append(z["V"]), F.append(z["f"]), E.append(z["ev"])
+            n = cfg.chunk * int(np.ceil(args.t_over_N * N / (cfg.chunk * dt) - 1e-9)) + 1
+            V.append(z["V"][:, :n]), F.append(z["f"][:, :n]), E.append(z["ev"][:, :n])
         V, F, E = (np.concatenate(x) for x in (V, F, E))
         ts = dt * np.arange(V.shape[1])
         if args.npz:
@@ -103,6 +105,7 @@ def main():
         # paired_statistics reads a coupled pair's (B, T, 2): the exact run as both
         stats = paired_statistics(ts, N, [np.stack([x, x], 2) for x in (V, F, E)])
         out = dict(made=made, groups=list(groups), ensembles=len(V), t_end=float(ts[-1]))
+        out["t_over_N"] = args.t_over_N
         out.update(events_per_ensemble=stats["events_per_ensemble"][0])
         out.update(extinct_at_end=stats["extinct_at_end"][0])
         print(json.dumps({**out, "exact": stats["dt"]}))
