@@ -45,6 +45,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_copy_leap import NS, code, paired_statistics, refuse_another_run  # noqa: E402
 
 
+def merged(ck, made, dt, t_over_N, code, partial=False):
+    """(ts, [V, f, ev], groups): the saves of the finished groups in the folder
+    `ck` of the run whose settings are `made` (their ensembles in key order),
+    to t = `t_over_N` × N (None: as far as every group has run), each group
+    refused unless its record is `made` with its group and `code`, or unless
+    it has run that far; `partial`: the groups there, not all."""
+    N, G = made["N"], made["groups"]
+    path = lambda g, ext: ck / f"N{N}-exact-g{g}of{G}.{ext}"
+    groups = [g for g in range(G) if path(g, "npz").exists() or not partial]
+    if not groups:
+        raise SystemExit(f"{ck}: no group of this run there")
+    saves = []
+    for g in groups:
+        if not path(g, "npz").exists():
+            raise SystemExit(f"{path(g, 'npz')}: group {g} has not run (or give --partial)")
+        refuse_another_run(path(g, "json"), {**made, "group": g, "code": code})
+        with np.load(path(g, "npz")) as z:
+            saves.append(([z[k] for k in ("V", "f", "ev")], int(z["chunks"])))
+    chunks = min(c for _, c in saves)
+    if t_over_N is not None:
+        need = int(np.ceil(t_over_N * N / (made["chunk"] * dt) - 1e-9))
+        short = [g for g, (_, c) in zip(groups, saves, strict=True) if c < need]
+        if short:
+            raise SystemExit(f"groups {short} have not reached t = {t_over_N:g} N (rerun them)")
+        chunks = need
+    n = chunks * made["chunk"] + 1
+    out = [np.concatenate([x[j][:, :n] for x, _ in saves]) for j in range(3)]
+    return dt * np.arange(n), out, groups
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--N", type=int, required=True)
@@ -87,24 +117,14 @@ def main():
                 max_substep=cfg.max_substep)  # fmt: skip
     tag = lambda g: f"-exact-g{g}of{args.groups}"
     if args.merge:
-        groups = range(args.groups)
-        if args.partial:
-            groups = [g for g in groups if (ck / f"N{N}{tag(g)}.npz").exists()]
-        V, F, E = [], [], []
-        for g in groups:
-            refuse_another_run(ck / f"N{N}{tag(g)}.json", {**made, "group": g, "code": code(ex)})
-            z = np.load(ck / f"N{N}{tag(g)}.npz")
-            if int(z["chunks"]) * cfg.chunk * dt < args.t_over_N * N - 1e-9:
-                raise SystemExit(f"group {g} has not finished (rerun it to resume)")
-            n = cfg.chunk * int(np.ceil(args.t_over_N * N / (cfg.chunk * dt) - 1e-9)) + 1
-            V.append(z["V"][:, :n]), F.append(z["f"][:, :n]), E.append(z["ev"][:, :n])
-        V, F, E = (np.concatenate(x) for x in (V, F, E))
-        ts = dt * np.arange(V.shape[1])
+        ts, (V, F, E), groups = merged(ck, made, dt, args.t_over_N, code(ex), args.partial)
         if args.npz:
-            np.savez(args.npz, V=V, ts=ts, groups=np.asarray(list(groups)))
+            from jqdlab.toolkit import savez_atomic
+
+            savez_atomic(args.npz, V=V, ts=ts, groups=np.asarray(groups))
         # paired_statistics reads a coupled pair's (B, T, 2): the exact run as both
         stats = paired_statistics(ts, N, [np.stack([x, x], 2) for x in (V, F, E)])
-        out = dict(made=made, groups=list(groups), ensembles=len(V), t_end=float(ts[-1]))
+        out = dict(made=made, groups=groups, ensembles=len(V), t_end=float(ts[-1]))
         out["t_over_N"] = args.t_over_N
         out.update(events_per_ensemble=stats["events_per_ensemble"][0])
         out.update(extinct_at_end=stats["extinct_at_end"][0])

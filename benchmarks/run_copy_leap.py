@@ -34,7 +34,8 @@ from the same keys (the checkpoint folder of `jqd run copy-coalescence --set
 Ns=30,100,300,1000,3000 --set batch=B --set exact_max=1000000000 --set
 checkpoint=DIR`, B the same `--batch`; N/P below the levels, so that both
 start from the same phases; a folder whose run differs is refused, naming
-what differs) and each leap run's difference from it.
+what differs, or the `--out` folder of run_copy_exact.py with the same
+`--batch`) and each leap run's difference from it.
 
     python benchmarks/run_copy_leap.py --N 99999 --batch 4 --coupled --dt 0.25 --t-over-N 0.4 --out DIR
 
@@ -60,6 +61,7 @@ import dataclasses
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -378,7 +380,33 @@ def exact_saves(folder, N, cfg, levels, V):
     `folder`, refused unless that run is this one's twin: the same config in
     `SAME` (keys, ensembles, save times), N at the same index of its `Ns` as in
     NS (the key of N), the exact law at N (`exact_max`), an unbinned leap start
-    (N/P below the levels), and, as a last check, each ensemble's V(0)."""
+    (N/P below the levels), and, as a last check, each ensemble's V(0). Or
+    from run_copy_exact.py's `--out` folder: its groups merged (`merged`), the
+    same batch, key base and seeds (its keys are NS's, as here)."""
+    from experiments.copy_coalescence import experiment as ex
+
+    groups = sorted((folder / "ck").glob(f"N{N}-exact-g*of*.json"))
+    if groups:  # run_copy_exact.py's groups (run as far as every group has)
+        from run_copy_exact import merged
+
+        was = json.loads(groups[0].read_text())
+        same = {k: (was[k], getattr(cfg, k)) for k in ("batch", "key_base", "seeds")}
+        if any(a != b for a, b in same.values()) or 0 < levels < N // cfg.P:
+            raise SystemExit(
+                f"{folder}: other ensembles (its value, this run's: {same}), or binned"
+            )
+        made = {k: v for k, v in was.items() if k not in ("group", "code")}
+        dt = ex._save_spacing(cfg, N)
+        Ve = merged(folder / "ck", made, dt, None, was["code"])[1][0]
+    else:
+        Ve = experiment_saves(folder, N, cfg, levels)
+    if Ve.shape[0] != V.shape[0] or not np.allclose(Ve[:, 0], V[:, 0, 0], rtol=0, atol=1e-12):
+        raise SystemExit(f"{folder}: its ensembles do not start as these")
+    return Ve
+
+
+def experiment_saves(folder, N, cfg, levels):
+    """`exact_saves` from `jqd run copy-coalescence`'s checkpoint folder."""
     from experiments.copy_coalescence import experiment as ex
 
     made = json.loads((folder / "jqd-checkpoint.json").read_text())
@@ -395,10 +423,7 @@ def exact_saves(folder, N, cfg, levels, V):
         raise SystemExit(
             f"{folder}: N = {N} is not run by the exact law there, or starts binned here"
         )
-    Ve = np.load(folder / f"N{N}.npz")["V"]
-    if Ve.shape[0] != V.shape[0] or not np.allclose(Ve[:, 0], V[:, 0, 0], rtol=0, atol=1e-12):
-        raise SystemExit(f"{folder}: its ensembles do not start as these")
-    return Ve
+    return np.load(folder / f"N{N}.npz")["V"]
 
 
 def paired_statistics(ts, N, saves, exact=None, n_boot=1000):
@@ -435,7 +460,9 @@ def paired_statistics(ts, N, saves, exact=None, n_boot=1000):
     point = both(np.arange(len(V)))
     rng = np.random.default_rng(0)
     boot = np.array([both(rng.integers(0, len(V), len(V))) for _ in range(n_boot)])
-    se = np.nanstd(boot, axis=0)
+    with warnings.catch_warnings():  # a level no resample crosses: its SE is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.nanstd(boot, axis=0)
     names = [f"t_cross_{c:g}" for c in LEVELS] + [f"V_rel_at_t/N={x:g}" for x in T_OVER_N]
     names += [f"V_rel_mean_to_t/N={x:g}" for x in means]
     runs = ("dt", "dt/2", "dt minus dt/2")

@@ -296,7 +296,7 @@ def test_checkpoint_write_interrupted_keeps_the_last_one(tmp_path, monkeypatch):
     )  # no temporaries
 
     writes = {"savez", "savez_compressed", "write_text", "write_bytes"}
-    files = [*REPO.glob("experiments/*/experiment.py"), REPO / "benchmarks" / "run_copy_leap.py"]
+    files = [*REPO.glob("experiments/*/experiment.py"), *REPO.glob("benchmarks/run_copy_*.py")]
     bare = [
         f"{f.relative_to(REPO)}:{node.lineno}"
         for f in files
@@ -383,3 +383,54 @@ def test_copy_exponent_pools_replicates_of_one_run_only(tmp_path, monkeypatch):
     Path(b).with_suffix(".json").unlink()
     with pytest.raises(SystemExit, match="no settings file"):
         ce.same_run([a, b])
+
+
+@pytest.mark.slow
+def test_run_copy_exact_groups_are_one_run(tmp_path, monkeypatch, capsys):
+    """benchmarks/run_copy_exact.py runs the exact law's ensembles in groups
+    that finish on their own: merged, they are the ensembles of one batched
+    run from the same keys (the saves to 1e-12), their record refuses a
+    merge of another run (another `--n-terms`) or of a group that has not
+    run, and run_copy_leap.py's `--exact` reads the folder (the same starts)."""
+    import importlib
+
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    monkeypatch.syspath_prepend(str(REPO))
+    rce = importlib.import_module("run_copy_exact")
+    rcl = importlib.import_module("run_copy_leap")
+    out = str(tmp_path / "out")
+    line = ["--N", "30", "--batch", "2", "--groups", "2", "--out", out]
+
+    def cli(*extra):
+        monkeypatch.setattr(sys, "argv", ["run_copy_exact.py", *line, *extra])
+        rce.main()
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    cli("--group", "0")
+    with pytest.raises(SystemExit, match="group 1 has not run"):
+        cli("--merge")
+    cli("--group", "1")
+    merged = cli("--merge", "--npz", str(tmp_path / "m.npz"))
+    assert merged["ensembles"] == 4 and merged["groups"] == [0, 1]
+    V = np.load(tmp_path / "m.npz")["V"]
+
+    from experiments.copy_coalescence import experiment as ex
+    from jqd.copy import CopyMembersFaithfulMobius, MatrixParams
+
+    cfg = ex.Config(batch=2, big_batch=2, Ns=rcl.NS, chunk=8)
+    keys, dt = ex._keys_and_spacing(cfg, 0, 30)
+    law = CopyMembersFaithfulMobius(3, max_substep=cfg.max_substep, max_events_per_step=None,
+                                    n_terms=16)  # fmt: skip
+    init, adv = ex._ensembles(law, MatrixParams(H=ex.hamiltonian(cfg)), 30, 3, cfg.chunk)
+    _, o = adv(init(keys, 1.0), ex._chunk_keys(keys, 0), dt)  # the 4 ensembles at once
+    np.testing.assert_allclose(V, o[0], rtol=0, atol=1e-12)
+    assert np.ptp(V[:, -1]) > 0  # the ensembles differ
+
+    with pytest.raises(SystemExit, match=re.escape("'n_terms': (16, 32)")):
+        cli("--merge", "--n-terms", "32")
+    pair = np.stack([V, V], -1)
+    assert np.array_equal(rcl.exact_saves(Path(out), 30, cfg, 0, pair), V)
+    with pytest.raises(SystemExit, match="other ensembles"):
+        rcl.exact_saves(Path(out), 30, ex.Config(batch=4, Ns=rcl.NS), 0, pair)
