@@ -229,7 +229,7 @@ def steps(path):
         # a ladder (run_copy_leap.py --ladder) holds its pairings, each a pair's form
         for pair in row.get("pairings", [row]):
             for diff in ("dt minus dt/2", "dt minus exact", "dt/2 minus exact"):
-                if diff not in pair:
+                if f"V_rel_mean_to_{T}" not in pair.get(diff, {}):  # absent, or not run to T
                     continue
                 run = pair[diff.split(" minus ")[0]]
                 slope = run[f"V_rel_mean_to_{T}"][0] - run[f"V_rel_at_{T}"][0]
