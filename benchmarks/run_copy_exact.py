@@ -50,7 +50,7 @@ def merged(ck, made, dt, t_over_N, code, partial=False):
     `ck` of the run whose settings are `made` (their ensembles in key order),
     to t = `t_over_N` × N (None: as far as every group has run), each group
     refused unless its record is `made` with its group and `code`, or unless
-    it has run that far; `partial`: the groups there, not all."""
+    it has run that far; `partial`: the groups there (and run that far), not all."""
     N, G = made["N"], made["groups"]
     path = lambda g, ext: ck / f"N{N}-exact-g{g}of{G}.{ext}"
     groups = [g for g in range(G) if path(g, "npz").exists() or not partial]
@@ -66,13 +66,20 @@ def merged(ck, made, dt, t_over_N, code, partial=False):
     chunks = min(c for _, c in saves)
     if t_over_N is not None:
         need = int(np.ceil(t_over_N * N / (made["chunk"] * dt) - 1e-9))
+        if partial:  # the groups that have run that far
+            groups, saves = zip(*[(g, x) for g, x in zip(groups, saves) if x[1] >= need]) or (
+                (),
+                (),
+            )
+            if not groups:
+                raise SystemExit(f"{ck}: no group has reached t = {t_over_N:g} N yet")
         short = [g for g, (_, c) in zip(groups, saves, strict=True) if c < need]
         if short:
             raise SystemExit(f"groups {short} have not reached t = {t_over_N:g} N (rerun them)")
         chunks = need
     n = chunks * made["chunk"] + 1
     out = [np.concatenate([x[j][:, :n] for x, _ in saves]) for j in range(3)]
-    return dt * np.arange(n), out, groups
+    return dt * np.arange(n), out, list(groups)
 
 
 def against(pairs, made, line):

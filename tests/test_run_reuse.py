@@ -411,6 +411,7 @@ def test_run_copy_exact_groups_are_one_run(tmp_path, monkeypatch, capsys):
     cli("--group", "0")
     with pytest.raises(SystemExit, match="group 1 has not run"):
         cli("--merge")
+    assert cli("--merge", "--partial")["groups"] == [0]  # the groups there so far
     cli("--group", "1")
     merged = cli("--merge", "--npz", str(tmp_path / "m.npz"))
     assert merged["ensembles"] == 4 and merged["groups"] == [0, 1]
