@@ -7,6 +7,10 @@ and optionally leap runs' checkpoints (benchmarks/run_copy_leap.py), which
 replace the table's point at their N:
 
     python benchmarks/copy_exponent.py [--sys S] [N=DIR/ck/N{N}.npz[,DIR2/...] ...]
+        [--point N=T,SE ...] [--leap-ratio R]
+
+(`--point`: a point given by its numbers, such as a pool of replicates whose
+checkpoints are not at hand; the README states the pools it used)
 
 (several checkpoints of one N, on other key bases, are pooled, and their
 replicate scatter printed; `same_run` refuses checkpoints that are not
@@ -260,6 +264,13 @@ def main():
         "--steps", metavar="FILE", help="the implied t_align shifts of step_pairs.jsonl"
     )
     ap.add_argument(
+        "--point",
+        action="append",
+        default=[],
+        metavar="N=T,SE",
+        help="the table's point at N replaced by t_align T ± SE (a pool the README gives)",
+    )
+    ap.add_argument(
         "runs",
         nargs="*",
         help="N=path of a run_copy_leap.py checkpoint (N=path,path,...: replicates, pooled)",
@@ -285,6 +296,15 @@ def main():
             f"--with-table joins replicates N=path,path,... at an N of the table {list(TABLE)}"
         )
     tab = table_of(runs, args.with_table)
+    for arg in args.point:
+        try:
+            n, (t, se) = int(arg.split("=")[0]), map(float, arg.split("=")[1].split(","))
+        except ValueError:
+            ap.error(f"--point takes N=T,SE (e.g. 999999=219500,22000); got {arg!r}")
+        if n not in TABLE or not (t > 0 and se > 0) or n in runs:
+            ap.error(f"--point {arg}: N must be one of {list(TABLE)} without a run, T and SE > 0")
+        print(f"N = {n}: t_align {t:.6g} ± {se:.2g} in place of the table's {TABLE[n][:2]}")
+        tab[n] = (t, se, TABLE[n][2])
     if args.leap_ratio != 1.0:  # the leap's points corrected by its measured ratio to the exact law
         print(f"leap points divided by {args.leap_ratio:g}")
         r = {"leap": args.leap_ratio, "exact": 1.0}

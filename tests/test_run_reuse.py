@@ -350,7 +350,7 @@ def test_run_copy_leap_resumes_only_its_own_code(tmp_path, monkeypatch):
         rcl.refuse_another_run(path, made)
 
 
-def test_copy_exponent_pools_replicates_of_one_run_only(tmp_path, monkeypatch):
+def test_copy_exponent_pools_replicates_of_one_run_only(tmp_path, monkeypatch, capsys):
     """benchmarks/copy_exponent.py N=A,B pools checkpoints as replicates: the
     same ensembles twice (a key base repeated) would halve the SE, another N
     or step would mix two runs, and two codes two laws; each is refused by
@@ -383,6 +383,17 @@ def test_copy_exponent_pools_replicates_of_one_run_only(tmp_path, monkeypatch):
     Path(b).with_suffix(".json").unlink()
     with pytest.raises(SystemExit, match="no settings file"):
         ce.same_run([a, b])
+    # a pool the README states by its numbers replaces the table's point; a bad one is refused
+    monkeypatch.setattr(sys, "argv", ["copy_exponent.py", "--point", "999999=219500,22000"])
+    ce.main()
+    assert (
+        "t_align 219500 ± 2.2e+04 in place of the table's (172598, 21963)"
+        in capsys.readouterr().out
+    )
+    monkeypatch.setattr(sys, "argv", ["copy_exponent.py", "--point", "1000=3,1"])
+    with pytest.raises(SystemExit):
+        ce.main()
+    assert "--point 1000=3,1: N must be one of" in capsys.readouterr().err
 
 
 @pytest.mark.slow
