@@ -11,15 +11,18 @@ Group g of G runs ensembles [g·2B/G, (g+1)·2B/G) of the 2B keys, checkpointed
 after every chunk into OUT/ck/N{N}-exact-g{g}of{G}.npz (the experiment's
 format) beside a record of its settings and code (`refuse_another_run`: a
 checkpoint resumes only the run that made it; a larger `--t-over-N` extends
-it, the keys being per chunk). A finished group is a few
-hundred kB of saves, so the ensembles of a run too long for one session are
-kept group by group (issue 55: the 3e4 run lost its 14-hour checkpoint with the
-machine). `--merge` reads the finished groups (all G, or `--partial`: those
-there) and prints one JSON line: the exact run's crossings of the
-ensemble-mean V at 0.8 … 0.5 V(0), V/V(0) at t/N = 0.02 … 0.24 and its
-time-means over 0 < t ≤ 0.24 N and 0.32 N, each with its bootstrap SE over the
-ensembles (`run_copy_leap.paired_statistics`' statistics); `--npz F` also
-writes their V saves (ensembles in key order) to F.
+it, the keys being per chunk). Each group finishes on its own (4
+ensembles to 0.24 N at N = 3e4: ≈ 14 min on one core), so a run longer than
+a session is kept group by group (issue 55: the 3e4 run as one batch lost
+its checkpoint, at t = 6,720 after three sessions, with the machine).
+`--merge` reads the groups (all G, or `--partial`: those run that far) and
+prints one JSON line: the exact run's crossings of the ensemble-mean V at
+0.8 … 0.5 V(0), V/V(0) at t/N = 0.02 … 0.24 and its time-means over 0 < t ≤
+0.24 N and 0.32 N (where run), each with its bootstrap SE over the
+ensembles (`run_copy_leap.paired_statistics`); `--npz F` also writes their
+V saves (ensembles in key order) to F; `--against step_pairs.jsonl` prints
+instead the line of the leap pair from the same starts with this run and
+each leap run's difference from it (`against`).
 
 `--n-terms`: the class-sum series' terms K (the law's `n_terms`; the
 experiment's 32). The series is kept below the same relative error 1e-14 at
