@@ -23,7 +23,11 @@ law at least 0.5 time units, so that its O(N K) per-step setup is amortized
 as in the experiment's steps). One JSON line per case.
 
     taskset -c 1 .venv/bin/python benchmarks/bench_copy_faithful.py [--quick]
-        [--max-n 1e5] [--rounds 7] [--calls 3] [--device cpu|gpu] [--json out.jsonl]
+        [--max-n 1e5] [--min-n 0] [--rounds 7] [--calls 3] [--device cpu|gpu]
+        [--n-terms 32 [16 ...]] [--json out.jsonl]
+
+`--n-terms`: the Möbius law at each K (the series' terms; each a case, timed
+in turn with the others).
 """
 
 from __future__ import annotations
@@ -53,15 +57,22 @@ def _params():
     return MatrixParams(H=jnp.asarray(upper + upper.conj().T + np.diag(a - 1.0)))
 
 
-def _laws():
+def _mobius(k: int) -> str:
+    """The case name of the Möbius law with K = k series terms (32: the default)."""
+    return "CopyMembersFaithfulMobius" + ("" if k == 32 else f"(n_terms={k})")
+
+
+def _laws(ks=(32,)):
     from jqd.copy import CopyMembersFaithful, CopyMembersFaithfulMobius
 
-    return {
-        "CopyMembersFaithful": CopyMembersFaithful(P, max_substep=0.05, max_events_per_step=None),
-        "CopyMembersFaithfulMobius": CopyMembersFaithfulMobius(
-            P, max_substep=0.05, max_events_per_step=None
-        ),
+    laws = {
+        "CopyMembersFaithful": CopyMembersFaithful(P, max_substep=0.05, max_events_per_step=None)
     }
+    for k in ks:
+        laws[_mobius(k)] = CopyMembersFaithfulMobius(
+            P, max_substep=0.05, max_events_per_step=None, n_terms=k
+        )
+    return laws
 
 
 def _runner(law, N, B, t_end):
@@ -98,15 +109,15 @@ def _body_cost(law, params, a, t_end):
     return cost(step, y0, jax.random.key(0), scale=1)
 
 
-def bench_N(rep, N, cases, rounds, calls):
+def bench_N(rep, N, cases, rounds, calls, ks=(32,)):
     """Time the cases [(law name, B)] of one N in turn; one JSON line each."""
-    laws = _laws()
+    laws = _laws(ks)
     timers, info = {}, {}
     for name, B in cases:
         # a few hundred events per ensemble; the Möbius law runs >= 0.5 time units so
         # that its per-step setup (moments, O(N K)) stays small against the events
         t_end = 300.0 / (EVENTS_PER_MEMBER_TIME * N)
-        t_end = max(t_end, 0.5) if name.endswith("Mobius") else t_end
+        t_end = max(t_end, 0.5) if "Mobius" in name else t_end
         run, f, keys, params, a = _runner(laws[name], N, B, t_end)
         first = time_call(run, 1)  # compile + one run
         timers[(name, B)] = run
@@ -149,6 +160,10 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--calls", type=int, default=3)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--min-n", type=float, default=0, help="smallest N")
+    ap.add_argument(
+        "--n-terms", type=int, nargs="+", default=[32], help="the Möbius law's K (each a case)"
+    )
     add_device_arg(ap)
     a = ap.parse_args(argv)
     if a.rounds < 7:
@@ -160,11 +175,11 @@ def main(argv=None):
     jax.config.update("jax_enable_x64", True)
     rep = Reporter("copy_faithful", a.json, argv)
     Ns = [n for n in (99, 999, 9999, 29997, 99999) if n <= (999 if a.quick else a.max_n)]
-    for N in Ns:
-        cases = [("CopyMembersFaithfulMobius", 1), ("CopyMembersFaithfulMobius", 32)]
+    for N in [n for n in Ns if n >= a.min_n]:
+        cases = [(_mobius(k), B) for k in a.n_terms for B in (1, 32)]
         if N <= a.max_ref_n:
             cases.insert(0, ("CopyMembersFaithful", 1))
-        bench_N(rep, N, cases, a.rounds, 1 if a.quick else a.calls)
+        bench_N(rep, N, cases, a.rounds, 1 if a.quick else a.calls, a.n_terms)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,8 @@ each leap run's difference from it (`against`).
 `--n-terms`: the class-sum series' terms K (the law's `n_terms`; the
 experiment's 32). The series is kept below the same relative error 1e-14 at
 any K (re-basing when a class map could pass the radius), so K changes the
-cost, not the law: at N = 3e4 K = 16 runs 1.7× faster than 32 on one core
-(2.6e5 against 1.55e5 copy events/s for 32 ensembles), and both give the same
-events over the first time unit.
+cost, not the law: at N = 3e4 K = 16 runs 1.4× faster than 32 for 32
+ensembles on one core, with the same events (benchmarks/results_copy_faithful.md).
 """
 
 from __future__ import annotations
