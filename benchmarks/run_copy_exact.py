@@ -47,6 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_copy_leap import NS, code, paired_statistics, refuse_another_run  # noqa: E402
 
 
+def tag(G, g):
+    """The checkpoint tag of group g of G (`_run_until_aligned` writes N{N}{tag}.npz)."""
+    return f"-exact-g{g}of{G}"
+
+
 def merged(ck, made, dt, t_over_N, code, partial=False):
     """(ts, [V, f, ev], groups): the saves of the finished groups in the folder
     `ck` of the run whose settings are `made` (their ensembles in key order),
@@ -54,7 +59,7 @@ def merged(ck, made, dt, t_over_N, code, partial=False):
     refused unless its record is `made` with its group and `code`, or unless
     it has run that far; `partial`: the groups there (and run that far), not all."""
     N, G = made["N"], made["groups"]
-    path = lambda g, ext: ck / f"N{N}-exact-g{g}of{G}.{ext}"
+    path = lambda g, ext: ck / f"N{N}{tag(G, g)}.{ext}"
     groups = [g for g in range(G) if path(g, "npz").exists() or not partial]
     if not groups:
         raise SystemExit(f"{ck}: no group of this run there")
@@ -69,19 +74,17 @@ def merged(ck, made, dt, t_over_N, code, partial=False):
     if t_over_N is not None:
         need = int(np.ceil(t_over_N * N / (made["chunk"] * dt) - 1e-9))
         if partial:  # the groups that have run that far
-            groups, saves = zip(*[(g, x) for g, x in zip(groups, saves) if x[1] >= need]) or (
-                (),
-                (),
-            )
-            if not groups:
+            kept = [(g, x) for g, x in zip(groups, saves, strict=True) if x[1] >= need]
+            if not kept:
                 raise SystemExit(f"{ck}: no group has reached t = {t_over_N:g} N yet")
+            groups, saves = (list(x) for x in zip(*kept, strict=True))
         short = [g for g, (_, c) in zip(groups, saves, strict=True) if c < need]
         if short:
             raise SystemExit(f"groups {short} have not reached t = {t_over_N:g} N (rerun them)")
         chunks = need
     n = chunks * made["chunk"] + 1
     out = [np.concatenate([x[j][:, :n] for x, _ in saves]) for j in range(3)]
-    return dt * np.arange(n), out, list(groups)
+    return dt * np.arange(n), out, groups
 
 
 def against(pairs, made, line):
@@ -155,7 +158,6 @@ def main():
     made = dict(N=N, law="CopyMembersFaithfulMobius", batch=args.batch, groups=args.groups,
                 n_terms=args.n_terms, chunk=cfg.chunk, key_base=cfg.key_base, seeds=cfg.seeds,
                 max_substep=cfg.max_substep)  # fmt: skip
-    tag = lambda g: f"-exact-g{g}of{args.groups}"
     if args.merge:
         ts, (V, F, E), groups = merged(ck, made, dt, args.t_over_N, code(ex), args.partial)
         if args.npz:
@@ -173,7 +175,9 @@ def main():
         return
 
     g = args.group
-    refuse_another_run(ck / f"N{N}{tag(g)}.json", {**made, "group": g, "code": code(ex)})
+    refuse_another_run(
+        ck / f"N{N}{tag(args.groups, g)}.json", {**made, "group": g, "code": code(ex)}
+    )
     keys = keys[g * size : (g + 1) * size]
     params = MatrixParams(H=ex.hamiltonian(cfg))
     law = CopyMembersFaithfulMobius(
@@ -187,7 +191,7 @@ def main():
             print(f"[{time.time() - t0:.0f} s] group {g}: {msg}", flush=True)
 
     ts, (V, f, _, ev), _, wall = ex._run_until_aligned(
-        init, adv, keys, dt, cfg, N, Rec(), None, tag=tag(g), t_max=args.t_over_N * N
+        init, adv, keys, dt, cfg, N, Rec(), None, tag=tag(args.groups, g), t_max=args.t_over_N * N
     )
     print(json.dumps(dict(made={**made, "group": g}, t_end=float(ts[-1]), wall_s=wall,
                           events_per_ensemble=float(ev[:, -1].mean()),
